@@ -1,0 +1,62 @@
+/*
+** iter.h — the one iterator contract every sorted source implements.
+**
+** Memtables, data blocks, SSTables, levels and the merge of all of them
+** are read through this struct of function pointers, over internal keys
+** (ikey.h) in ascending internal-key order.
+**
+** Contract:
+**   1. A new iterator is not positioned (xValid is 0) until xFirst, xLast
+**      or xSeek is called.
+**   2. xSeek positions at the first entry >= the given internal key;
+**      xSeekUser-style searches are built by the caller with
+**      ikey_build(user, IKEY_MAX_SEQ, IKEY_VALUE), the smallest internal
+**      key of a user key.
+**   3. xNext / xPrev REQUIRE xValid; stepping off either end makes the
+**      iterator invalid.
+**   4. xKey / xValue REQUIRE xValid and return borrowed pointers, valid
+**      until the iterator moves or is closed.
+**   5. An error (a checksum failure, an I/O error) makes the iterator
+**      invalid and xStatus returns its code; xStatus is LSM_OK otherwise.
+**   6. xClose frees the iterator and everything it owns; it accepts an
+**      iterator in any state.
+*/
+#ifndef LSM_ITER_H
+#define LSM_ITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct iter iter;
+typedef struct iter_methods iter_methods;
+
+struct iter_methods {
+  void (*xFirst)(iter*);
+  void (*xLast)(iter*);
+  void (*xSeek)(iter*, const uint8_t *pIkey, size_t nIkey);
+  void (*xNext)(iter*);
+  void (*xPrev)(iter*);
+  int (*xValid)(iter*);
+  const uint8_t *(*xKey)(iter*, size_t *pnKey);
+  const uint8_t *(*xValue)(iter*, size_t *pnVal);
+  int (*xStatus)(iter*);
+  void (*xClose)(iter*);
+};
+
+/* Every iterator struct starts with this base. */
+struct iter {
+  const iter_methods *pMethods;
+};
+
+static inline void iter_first(iter *p){ p->pMethods->xFirst(p); }
+static inline void iter_last(iter *p){ p->pMethods->xLast(p); }
+static inline void iter_seek(iter *p, const uint8_t *k, size_t n){ p->pMethods->xSeek(p, k, n); }
+static inline void iter_next(iter *p){ p->pMethods->xNext(p); }
+static inline void iter_prev(iter *p){ p->pMethods->xPrev(p); }
+static inline int iter_valid(iter *p){ return p->pMethods->xValid(p); }
+static inline const uint8_t *iter_key(iter *p, size_t *pn){ return p->pMethods->xKey(p, pn); }
+static inline const uint8_t *iter_value(iter *p, size_t *pn){ return p->pMethods->xValue(p, pn); }
+static inline int iter_status(iter *p){ return p->pMethods->xStatus(p); }
+static inline void iter_close(iter *p){ if( p ) p->pMethods->xClose(p); }
+
+#endif

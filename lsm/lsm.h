@@ -1,0 +1,298 @@
+/*
+** lsm.h — the public interface of the lsm storage engine.
+**
+** lsm is a log-structured merge tree: writes go to an in-memory skiplist
+** (the memtable) and to an append-only write-ahead log; a full memtable is
+** flushed to an immutable sorted file (an SSTable); reads look at the
+** memtables, then at the SSTables from newest to oldest; compaction merges
+** SSTables and drops superseded entries and tombstones.
+**
+** The engine knows nothing about SQLite: keys and values are byte strings,
+** keys compare with memcmp (a shorter key that is a prefix of a longer one
+** sorts first).  Return codes have the numeric values of SQLite's result
+** codes so that a SQLite extension can hand them back unchanged.
+**
+** Ownership, in one place:
+**   - lsm_db, lsm_snapshot, lsm_cursor and lsm_batch are opaque handles,
+**     created by the engine and released by the matching close/free call.
+**   - A pointer returned through an out-parameter is either "owned"
+**     (caller frees it with lsm_free) or "borrowed" (valid until the named
+**     event); each function says which.
+**   - Keys and values passed in are copied before the call returns.
+**
+** Thread safety: an lsm_db may be used from many threads at once.  A
+** cursor, a batch and a snapshot handle must be used by one thread at a
+** time (they may move between threads).
+*/
+#ifndef LSM_H
+#define LSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes: the same numbers as SQLITE_*. */
+#define LSM_OK          0
+#define LSM_ERROR       1   /* generic error (bad argument to an option)   */
+#define LSM_BUSY        5   /* the store is locked by another process      */
+#define LSM_NOMEM       7
+#define LSM_READONLY    8   /* write to a store opened read-only           */
+#define LSM_IOERR      10
+#define LSM_CORRUPT    11   /* a checksum, length or ordering check failed */
+#define LSM_NOTFOUND   12   /* lsm_get: no such key (not an error)         */
+#define LSM_FULL       13   /* disk full                                   */
+#define LSM_CANTOPEN   14   /* path is not a store, or cannot be created   */
+#define LSM_TOOBIG     18   /* key over LSM_MAX_KEY or value over LSM_MAX_VALUE */
+#define LSM_MISUSE     21   /* API used against its contract               */
+
+#define LSM_MAX_KEY    (64 * 1024)             /* bytes in one key          */
+#define LSM_MAX_VALUE  (256u * 1024 * 1024)    /* bytes in one value        */
+#define LSM_MAX_LEVELS 7
+
+#define LSM_SYNC_OFF     0  /* WAL buffered in memory; a crash may lose the last commits */
+#define LSM_SYNC_NORMAL  1  /* WAL write(2) per commit; survives a killed process        */
+#define LSM_SYNC_FULL    2  /* WAL fdatasync per commit; survives power loss             */
+
+#define LSM_COMPACTION_LEVELED 0
+#define LSM_COMPACTION_TIERED  1
+
+typedef struct lsm_db lsm_db;
+typedef struct lsm_snapshot lsm_snapshot;
+typedef struct lsm_cursor lsm_cursor;
+typedef struct lsm_batch lsm_batch;
+typedef struct lsm_env lsm_env;
+typedef struct lsm_file lsm_file;
+
+/*
+** The environment: every file operation, sync, rename and allocation the
+** engine makes goes through one of these function pointers, so that tests
+** can fail the Nth call or drop data that was never synced.  lsm_env_default()
+** is the POSIX implementation; lsm_env_memory() makes a private in-memory
+** file system (used for ':memory:' stores).  All methods return an LSM_*
+** code; on error they may set a message with lsm_env_error().
+*/
+#define LSM_OPEN_READ     0x01  /* open an existing file read-only             */
+#define LSM_OPEN_WRITE    0x02  /* create or truncate, then append-only writes  */
+#define LSM_OPEN_APPEND   0x04  /* open existing (or create) for appending      */
+
+struct lsm_env {
+  void *pCtx;                                               /* implementation state */
+  int (*xOpen)(lsm_env*, const char *zPath, int flags, lsm_file **ppFile);
+  int (*xRead)(lsm_file*, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead);
+  int (*xAppend)(lsm_file*, const void *pData, size_t nData);
+  int (*xSync)(lsm_file*);                                  /* fdatasync          */
+  int (*xSize)(lsm_file*, uint64_t *pnSize);
+  int (*xMap)(lsm_file*, const uint8_t **ppData, uint64_t *pnData); /* whole file, read-only; valid until xClose */
+  int (*xClose)(lsm_file*);                                 /* also unmaps        */
+  int (*xRename)(lsm_env*, const char *zFrom, const char *zTo);
+  int (*xUnlink)(lsm_env*, const char *zPath);
+  int (*xSyncDir)(lsm_env*, const char *zDir);
+  int (*xMkdir)(lsm_env*, const char *zDir);                /* LSM_OK if it exists */
+  int (*xRmdir)(lsm_env*, const char *zDir);
+  /* List the names (not paths) in zDir.  *pazName is one allocation made
+  ** with xMalloc holding the array and the strings: free it with xFree. */
+  int (*xListDir)(lsm_env*, const char *zDir, char ***pazName, int *pnName);
+  int (*xExists)(lsm_env*, const char *zPath, int *pbExists, int *pbIsDir);
+  /* Take an exclusive lock on zPath (created if missing).  LSM_BUSY if
+  ** another process holds it. */
+  int (*xLock)(lsm_env*, const char *zPath, lsm_file **ppLock);
+  int (*xUnlock)(lsm_file *pLock);
+  void *(*xMalloc)(lsm_env*, size_t);
+  void *(*xRealloc)(lsm_env*, void*, size_t);
+  void (*xFree)(lsm_env*, void*);
+};
+
+/* The process-wide POSIX environment.  Borrowed: lives forever. */
+lsm_env *lsm_env_default(void);
+/* A new, empty in-memory file system.  Owned: free with lsm_env_memory_free
+** after every store using it is closed. */
+lsm_env *lsm_env_memory(void);
+void lsm_env_memory_free(lsm_env*);
+
+typedef struct lsm_options {
+  int sync;                 /* LSM_SYNC_*; default LSM_SYNC_NORMAL                  */
+  uint64_t memtable_bytes;  /* memtable size that triggers a flush; default 4 MiB   */
+  int block_bytes;          /* SSTable data block target size; default 4096        */
+  int bloom_bits;           /* Bloom filter bits per key, 0 = none; default 10     */
+  int compaction;           /* LSM_COMPACTION_*; default LEVELED                    */
+  int background;           /* 1: flush/compact on a background thread; default 1  */
+  int readonly;             /* 1: refuse writes; default 0                          */
+  int create_if_missing;    /* 1: create the directory; default 1                   */
+  lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
+} lsm_options;
+
+/* Fill *pOpt with the defaults above. */
+void lsm_options_default(lsm_options *pOpt);
+
+/*
+** Open the store in directory zDir (created if missing and allowed; its
+** parent must exist).  zDir == NULL or ":memory:" opens an in-memory store:
+** the same memtables and SSTables in a private in-memory file system, no WAL.
+** Recovery runs here: manifest, then WAL replay (a torn tail is dropped),
+** then removal of files no version names.
+** Returns LSM_OK and *ppDb, or an error (LSM_BUSY: locked by another
+** process; LSM_CANTOPEN: not a store / cannot create; LSM_CORRUPT ...) with
+** *ppDb = NULL and a message from lsm_errmsg(NULL).
+** Owned: close *ppDb with lsm_close.
+*/
+int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb);
+
+/*
+** Flush nothing, wait for background work to stop, release the lock and
+** free the handle.  REQUIRES: every cursor, snapshot and batch of this db
+** is closed first (LSM_MISUSE otherwise, and nothing is freed).
+*/
+int lsm_close(lsm_db *pDb);
+
+/* Single-key writes: each is an atomic batch of one. */
+int lsm_put(lsm_db*, const void *pKey, size_t nKey, const void *pVal, size_t nVal);
+int lsm_delete(lsm_db*, const void *pKey, size_t nKey);
+
+/*
+** Write batches.  A batch is an ordered list of puts and deletes applied
+** atomically by lsm_write (all of them or none, also across a crash).
+** Later operations on the same key win.  A batch can also be read through
+** (see lsm_read), which is how a transaction sees its own writes.
+** lsm_batch_count is the number of operations so far; lsm_batch_truncate
+** drops every operation after the first nOp (a savepoint rollback).
+*/
+int lsm_batch_new(lsm_db*, lsm_batch **ppBatch);           /* owned: lsm_batch_free */
+int lsm_batch_put(lsm_batch*, const void *pKey, size_t nKey, const void *pVal, size_t nVal);
+int lsm_batch_delete(lsm_batch*, const void *pKey, size_t nKey);
+size_t lsm_batch_count(const lsm_batch*);
+uint64_t lsm_batch_bytes(const lsm_batch*);                  /* encoded size */
+void lsm_batch_truncate(lsm_batch*, size_t nOp);
+void lsm_batch_clear(lsm_batch*);
+void lsm_batch_free(lsm_batch*);
+/* Apply pBatch atomically and durably per the sync option.  The batch is
+** unchanged (clear it to reuse).  Concurrent writers share one WAL write
+** and one sync (group commit). */
+int lsm_write(lsm_db*, lsm_batch *pBatch);
+
+/* Snapshots: a consistent read-only view at one point in time. */
+int lsm_snapshot_acquire(lsm_db*, lsm_snapshot **ppSnap);  /* owned: lsm_snapshot_release */
+void lsm_snapshot_release(lsm_snapshot*);
+
+/*
+** What a read looks at.  pSnapshot NULL: the latest committed state.
+** pBatch non-NULL: the first nBatchOps operations of that batch are laid
+** over the snapshot (their puts and deletes win); nBatchOps = SIZE_MAX
+** means all of them.  The batch is borrowed: it must not be truncated or
+** freed while a cursor reading it is open, but it may grow (a cursor never
+** sees operations added after it was opened).
+*/
+typedef struct lsm_read {
+  lsm_snapshot *pSnapshot;
+  lsm_batch *pBatch;
+  size_t nBatchOps;
+} lsm_read;
+
+/*
+** Point get.  LSM_OK with *ppVal (owned: lsm_free) and *pnVal, or
+** LSM_NOTFOUND, or an error.  pRead may be NULL (latest, no batch).
+*/
+int lsm_get(lsm_db*, const lsm_read *pRead, const void *pKey, size_t nKey,
+            void **ppVal, size_t *pnVal);
+
+/*
+** Cursors read one consistent view (pRead as for lsm_get) for their whole
+** life: flushes and compactions while a cursor is open are safe; the
+** files it reads are deleted only after it closes.
+** Optional bounds (either may be NULL): keys >= pLower (or > if
+** bLowerOpen) and < pUpper (or <= if !bUpperOpen) are visible.
+** A cursor starts unpositioned; call first, last or seek.
+** lsm_cursor_key/value are borrowed: valid until the cursor moves or closes.
+*/
+int lsm_cursor_open(lsm_db*, const lsm_read *pRead, lsm_cursor **ppCsr); /* owned: lsm_cursor_close */
+int lsm_cursor_bounds(lsm_cursor*, const void *pLower, size_t nLower, int bLowerOpen,
+                      const void *pUpper, size_t nUpper, int bUpperOpen);
+int lsm_cursor_first(lsm_cursor*);
+int lsm_cursor_last(lsm_cursor*);
+#define LSM_SEEK_GE 0   /* first key >= pKey */
+#define LSM_SEEK_LE 1   /* last key <= pKey  */
+int lsm_cursor_seek(lsm_cursor*, const void *pKey, size_t nKey, int eSeek);
+int lsm_cursor_next(lsm_cursor*);
+int lsm_cursor_prev(lsm_cursor*);
+int lsm_cursor_valid(lsm_cursor*);
+int lsm_cursor_key(lsm_cursor*, const void **ppKey, size_t *pnKey);
+int lsm_cursor_value(lsm_cursor*, const void **ppVal, size_t *pnVal);
+void lsm_cursor_close(lsm_cursor*);
+
+/* Flush the memtable to a level-0 SSTable now and wait for it. */
+int lsm_flush(lsm_db*);
+
+/* Full compaction: everything into one sorted run at the last level,
+** superseded entries and tombstones dropped.  *pResult may be NULL. */
+typedef struct lsm_compact_result {
+  uint64_t nBytesBefore, nBytesAfter;       /* SSTable bytes                    */
+  uint64_t nEntriesBefore, nEntriesAfter;   /* SSTable entries incl. tombstones */
+  uint64_t nTombstonesDropped;
+  uint64_t nMillis;
+} lsm_compact_result;
+int lsm_compact(lsm_db*, lsm_compact_result *pResult);
+
+typedef struct lsm_level_stats {
+  uint64_t nFiles, nBytes, nEntries, nTombstones;
+  uint64_t nBytesReadByCompaction;    /* input bytes of compactions into this level */
+  uint64_t nBytesWrittenByCompaction; /* output bytes of compactions into this level */
+} lsm_level_stats;
+
+typedef struct lsm_stats {
+  uint64_t nMemtableEntries, nMemtableBytes;   /* active + immutable memtables  */
+  uint64_t nWalBytes;                          /* current WAL file size         */
+  int nLevel;                                  /* levels in use                 */
+  lsm_level_stats aLevel[LSM_MAX_LEVELS];
+  /* Counters since open. */
+  uint64_t nUserBytesWritten;   /* key + value bytes given to put/delete   */
+  uint64_t nWalBytesWritten;
+  uint64_t nFlushBytesWritten;
+  uint64_t nCompactionBytesWritten;
+  uint64_t nCompactionBytesRead;
+  uint64_t nFlushes, nCompactions;
+  uint64_t nGets;               /* point lookups                             */
+  uint64_t nGetSstProbes;       /* SSTables whose data was searched by gets  */
+  uint64_t nSeeks;              /* cursor seeks / first / last               */
+  uint64_t nSeekSstProbes;      /* SSTables positioned by those seeks        */
+  uint64_t nBloomChecks, nBloomNegatives, nBloomFalsePositives;
+  uint64_t nDiskBytes;          /* SSTables + WAL + manifest                 */
+  uint64_t nStalls, nStallMicros;
+} lsm_stats;
+int lsm_stats_get(lsm_db*, lsm_stats *pStats);
+
+/* One row per live SSTable.  *paFile is owned: free with lsm_free. */
+typedef struct lsm_file_info {
+  int iLevel;
+  uint64_t iNumber;               /* file number; name is %06llu.sst           */
+  uint64_t nBytes, nEntries, nTombstones;
+  char zName[32];
+  uint8_t *pSmallest; size_t nSmallest;   /* user keys, inside the same allocation */
+  uint8_t *pLargest;  size_t nLargest;
+} lsm_file_info;
+int lsm_files(lsm_db*, lsm_file_info **paFile, int *pnFile);
+
+/*
+** Verify every checksum, the key order inside and across SSTables and the
+** manifest.  LSM_OK if all is well, else LSM_CORRUPT and *pzReport (owned:
+** lsm_free) lists the problems, one per line.  pzReport may be NULL.
+*/
+int lsm_check(lsm_db*, char **pzReport);
+
+/* Memory returned by the engine. */
+void lsm_free(void*);
+
+/* The English text of an LSM_* code.  Borrowed: static. */
+const char *lsm_errstr(int rc);
+/* The message of the last failing call made by this thread (pDb may be
+** NULL, e.g. after a failed lsm_open).  Borrowed: valid until the next
+** call into the engine from this thread. */
+const char *lsm_errmsg(lsm_db *pDb);
+
+const char *lsm_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LSM_H */

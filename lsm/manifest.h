@@ -1,0 +1,49 @@
+/*
+** manifest.h — the durable description of a store (format: see manifest.c).
+**
+** The manifest names every live SSTable with its level and key range,
+** the next file number, the last sequence number made durable by a flush
+** and the oldest WAL still needed.  It is rewritten whole on each change
+** and installed atomically (write MANIFEST.tmp, sync, rename over
+** MANIFEST, sync the directory), so a crash leaves the old or the new one.
+*/
+#ifndef LSM_MANIFEST_H
+#define LSM_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h"
+
+typedef struct manifest_file {
+  int iLevel;
+  uint64_t iNumber;              /* file number (filename.h)        */
+  uint64_t nFileBytes;
+  uint64_t nEntries, nTombstones;
+  uint64_t nRawBytes;            /* user key + value bytes inside   */
+  uint8_t *pSmallest; size_t nSmallest;   /* internal keys; owned by the manifest_state */
+  uint8_t *pLargest;  size_t nLargest;
+} manifest_file;
+
+typedef struct manifest_state {
+  uint64_t iNextFile;      /* next unused file number                 */
+  uint64_t iLastSeq;       /* every seq <= this is in an SSTable      */
+  uint64_t iLogNumber;     /* WALs numbered below this are obsolete   */
+  int eCompaction;         /* LSM_COMPACTION_* the store was made with */
+  int nFile;
+  manifest_file *aFile;    /* owned; env_free each key and the array   */
+} manifest_state;
+
+/* Encode and install atomically as zDir/MANIFEST. */
+int manifest_write(lsm_env*, const char *zDir, const manifest_state*);
+
+/* Read and verify zDir/MANIFEST.  LSM_NOTFOUND if there is none;
+** LSM_CORRUPT (message names the manifest) if it fails verification. */
+int manifest_read(lsm_env*, const char *zDir, manifest_state *pState);
+
+/* Verify the encoded form only (for lsm_check and tests). */
+int manifest_decode(lsm_env*, const uint8_t *pData, size_t nData, manifest_state *pState);
+
+void manifest_state_clear(lsm_env*, manifest_state*);
+
+#endif

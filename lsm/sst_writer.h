@@ -1,0 +1,60 @@
+/*
+** sst_writer.h — builds one SSTable file from entries in ikey order.
+**
+** Format: drawn in sst_writer.c.  The writer collects data blocks of about
+** block_bytes with prefix-compressed keys and restart points, a sparse
+** index of block boundaries, a Bloom filter over the user keys and a
+** properties record, then the footer; every block has an XXH3 checksum.
+**
+** State machine: open -> add* -> finish | abandon.  add after finish is
+** misuse.  finish and abandon free the writer.
+*/
+#ifndef LSM_SST_WRITER_H
+#define LSM_SST_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h"
+
+typedef struct sst_writer sst_writer;
+
+typedef struct sst_options {
+  int block_bytes;      /* target data block size                  */
+  int bloom_bits;       /* bits per key; 0 = no filter              */
+} sst_options;
+
+/* What a finished table holds; the manifest records it. */
+typedef struct sst_meta {
+  uint64_t nFileBytes;       /* size of the file                      */
+  uint64_t nEntries;         /* entries, tombstones included          */
+  uint64_t nTombstones;
+  uint64_t nRawBytes;        /* sum of user key + value bytes         */
+  uint8_t *pSmallest;        /* smallest internal key; owned (env_free) */
+  size_t nSmallest;
+  uint8_t *pLargest;         /* largest internal key; owned (env_free)  */
+  size_t nLargest;
+} sst_meta;
+
+/* Create zPath (truncating it).  Owned: finish or abandon. */
+int sst_writer_open(lsm_env*, const char *zPath, const sst_options*, sst_writer **ppWriter);
+
+/* REQUIRES: pIkey > every key added before (ikey_compare). */
+int sst_writer_add(sst_writer*, const uint8_t *pIkey, size_t nIkey,
+                   const uint8_t *pVal, size_t nVal);
+
+/* Bytes the file would have if finished now (without filter/index). */
+uint64_t sst_writer_bytes(const sst_writer*);
+uint64_t sst_writer_entries(const sst_writer*);
+
+/* Write filter, index, properties and footer; sync; close; free the
+** writer.  On success *pMeta is filled (caller clears it with
+** sst_meta_clear).  On error the file is left for the caller to unlink. */
+int sst_writer_finish(sst_writer*, sst_meta *pMeta);
+
+/* Close and free without finishing; the caller unlinks the file. */
+void sst_writer_abandon(sst_writer*);
+
+void sst_meta_clear(lsm_env*, sst_meta*);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+** testutil.c — seeds, PRNG, temp dirs and the reference model (testutil.h).
+*/
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ikey.h"
+
+#define TEST_DEFAULT_SEED 20261125ull
+
+uint64_t test_seed(void){
+  const char *z = getenv("LSM_TEST_SEED");
+  return z ? strtoull(z, 0, 10) : TEST_DEFAULT_SEED;
+}
+
+void rng_init(test_rng *p, uint64_t seed){ p->s = seed * 0x9E3779B97F4A7C15ull + 1; }
+
+/* splitmix64: small, fast, good enough for test workloads. */
+uint64_t rng_next(test_rng *p){
+  uint64_t z = (p->s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t rng_below(test_rng *p, uint64_t n){ return n ? rng_next(p) % n : 0; }
+
+int test_quick(void){
+  const char *z = getenv("LSM_TEST_QUICK");
+  return z && z[0] == '1';
+}
+
+int test_scale(int n){
+  if( test_quick() ){ n /= 4; if( n < 1 ) n = 1; }
+  return n;
+}
+
+char *test_tmpdir(const char *zTag){
+  const char *zBase = getenv("TMPDIR");
+  char *z = malloc(4096);
+  snprintf(z, 4096, "%s/lsmtest-%s-XXXXXX", zBase ? zBase : "/tmp", zTag);
+  if( mkdtemp(z) == NULL ){ perror("mkdtemp"); abort(); }
+  return z;
+}
+
+void test_rmtree(const char *zPath){
+  char zCmd[4200];
+  snprintf(zCmd, sizeof(zCmd), "rm -rf '%s'", zPath);
+  if( system(zCmd) != 0 ) fprintf(stderr, "could not remove %s\n", zPath);
+}
+
+size_t model_lower_bound(const model *m, const void *pKey, size_t nKey){
+  size_t lo = 0, hi = m->n;
+  while( lo < hi ){
+    size_t mid = (lo + hi) / 2;
+    if( ikey_compare_user(m->a[mid].pKey, m->a[mid].nKey, pKey, nKey) < 0 ) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const model_entry *model_get(const model *m, const void *pKey, size_t nKey){
+  size_t i = model_lower_bound(m, pKey, nKey);
+  if( i < m->n && ikey_compare_user(m->a[i].pKey, m->a[i].nKey, pKey, nKey) == 0 ) return &m->a[i];
+  return NULL;
+}
+
+static uint8_t *dup_bytes(const void *p, size_t n){
+  uint8_t *r = malloc(n ? n : 1);
+  if( n ) memcpy(r, p, n);
+  return r;
+}
+
+void model_put(model *m, const void *pKey, size_t nKey, const void *pVal, size_t nVal){
+  size_t i = model_lower_bound(m, pKey, nKey);
+  if( i < m->n && ikey_compare_user(m->a[i].pKey, m->a[i].nKey, pKey, nKey) == 0 ){
+    free(m->a[i].pVal);
+    m->a[i].pVal = dup_bytes(pVal, nVal);
+    m->a[i].nVal = nVal;
+    return;
+  }
+  if( m->n == m->nAlloc ){
+    m->nAlloc = m->nAlloc ? m->nAlloc * 2 : 64;
+    m->a = realloc(m->a, m->nAlloc * sizeof(m->a[0]));
+  }
+  memmove(&m->a[i + 1], &m->a[i], (m->n - i) * sizeof(m->a[0]));
+  m->a[i].pKey = dup_bytes(pKey, nKey); m->a[i].nKey = nKey;
+  m->a[i].pVal = dup_bytes(pVal, nVal); m->a[i].nVal = nVal;
+  m->n++;
+}
+
+void model_delete(model *m, const void *pKey, size_t nKey){
+  size_t i = model_lower_bound(m, pKey, nKey);
+  if( i < m->n && ikey_compare_user(m->a[i].pKey, m->a[i].nKey, pKey, nKey) == 0 ){
+    free(m->a[i].pKey); free(m->a[i].pVal);
+    memmove(&m->a[i], &m->a[i + 1], (m->n - i - 1) * sizeof(m->a[0]));
+    m->n--;
+  }
+}
+
+void model_clear(model *m){
+  size_t i;
+  for(i = 0; i < m->n; i++){ free(m->a[i].pKey); free(m->a[i].pVal); }
+  free(m->a);
+  memset(m, 0, sizeof(*m));
+}
+
+model model_copy(const model *m){
+  model r = {0};
+  size_t i;
+  for(i = 0; i < m->n; i++) model_put(&r, m->a[i].pKey, m->a[i].nKey, m->a[i].pVal, m->a[i].nVal);
+  return r;
+}
