@@ -1,0 +1,706 @@
+/*
+** env.c — the environment: the engine's only door to files and memory.
+**
+** Two implementations of lsm_env (lsm.h):
+**   - the POSIX one (lsm_env_default): pread/write/fdatasync/rename, whole
+**     files mapped read-only with mmap, an flock(2) lock file;
+**   - an in-memory file system (lsm_env_memory) for ':memory:' stores and
+**     fast tests: files are growable buffers in a list, directories a set
+**     of names, all under one mutex.
+** Plus the helpers of env.h that the rest of the engine calls.
+**
+** Error mapping (POSIX): ENOSPC/EDQUOT -> LSM_FULL; ENOENT, EACCES, ENOTDIR
+** and EISDIR on open -> LSM_CANTOPEN; anything else -> LSM_IOERR.  Each
+** error carries a message with the path and strerror.
+*/
+#include "env.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+
+/* ------------------------------------------------------------------ */
+/* POSIX                                                               */
+/* ------------------------------------------------------------------ */
+
+struct lsm_file {
+  lsm_env *pEnv;          /* environment that opened it                  */
+  int fd;                 /* POSIX: descriptor; -1 for in-memory files   */
+  char *zPath;            /* path as opened (for messages)               */
+  const uint8_t *pMap;    /* POSIX: mapping made by xMap, or NULL        */
+  uint64_t nMap;          /* bytes mapped                                */
+  struct memfs_file *pMem;/* in-memory env: the file's buffer            */
+};
+
+static int posix_error(int rc, const char *zOp, const char *zPath, int iErrno){
+  if( iErrno == ENOSPC || iErrno == EDQUOT ) rc = LSM_FULL;
+  return error_raise(rc, __LINE__, "%s %s: %s", zOp, zPath, strerror(iErrno));
+}
+
+static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
+  int oflags, fd;
+  lsm_file *p;
+  *ppFile = NULL;
+  if( flags & LSM_OPEN_READ ) oflags = O_RDONLY;
+  else if( flags & LSM_OPEN_WRITE ) oflags = O_WRONLY | O_CREAT | O_TRUNC;
+  else oflags = O_WRONLY | O_CREAT | O_APPEND;
+  fd = open(zPath, oflags | O_CLOEXEC, 0644);
+  if( fd < 0 ){
+    int e = errno;
+    int rc = (e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == EROFS)
+           ? LSM_CANTOPEN : LSM_IOERR;
+    return posix_error(rc, "cannot open", zPath, e);
+  }
+  p = calloc(1, sizeof(*p) + strlen(zPath) + 1);
+  if( p == NULL ){ close(fd); return LSM_NOMEM; }
+  p->pEnv = pEnv;
+  p->fd = fd;
+  p->zPath = (char*)&p[1];
+  strcpy(p->zPath, zPath);
+  *ppFile = p;
+  return LSM_OK;
+}
+
+static int posix_read(lsm_file *p, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
+  size_t nDone = 0;
+  while( nDone < nBuf ){
+    ssize_t n = pread(p->fd, (char*)pBuf + nDone, nBuf - nDone, (off_t)(iOff + nDone));
+    if( n < 0 ){
+      if( errno == EINTR ) continue;
+      return posix_error(LSM_IOERR, "cannot read", p->zPath, errno);
+    }
+    if( n == 0 ) break;
+    nDone += (size_t)n;
+  }
+  *pnRead = nDone;
+  return LSM_OK;
+}
+
+static int posix_append(lsm_file *p, const void *pData, size_t nData){
+  size_t nDone = 0;
+  while( nDone < nData ){
+    ssize_t n = write(p->fd, (const char*)pData + nDone, nData - nDone);
+    if( n < 0 ){
+      if( errno == EINTR ) continue;
+      return posix_error(LSM_IOERR, "cannot write", p->zPath, errno);
+    }
+    nDone += (size_t)n;
+  }
+  return LSM_OK;
+}
+
+static int posix_sync(lsm_file *p){
+  if( fdatasync(p->fd) != 0 ) return posix_error(LSM_IOERR, "cannot sync", p->zPath, errno);
+  return LSM_OK;
+}
+
+static int posix_size(lsm_file *p, uint64_t *pnSize){
+  struct stat st;
+  if( fstat(p->fd, &st) != 0 ) return posix_error(LSM_IOERR, "cannot stat", p->zPath, errno);
+  *pnSize = (uint64_t)st.st_size;
+  return LSM_OK;
+}
+
+static const uint8_t g_aEmpty[1];   /* what an empty file maps to */
+
+static int posix_map(lsm_file *p, const uint8_t **ppData, uint64_t *pnData){
+  if( p->pMap == NULL ){
+    uint64_t nSize;
+    int rc = posix_size(p, &nSize);
+    if( rc != LSM_OK ) return rc;
+    if( nSize == 0 ){
+      p->pMap = g_aEmpty;
+    }else{
+      void *pMap = mmap(NULL, (size_t)nSize, PROT_READ, MAP_SHARED, p->fd, 0);
+      if( pMap == MAP_FAILED ){
+        return posix_error(errno == ENOMEM ? LSM_NOMEM : LSM_IOERR, "cannot map", p->zPath, errno);
+      }
+      p->pMap = pMap;
+    }
+    p->nMap = nSize;
+  }
+  *ppData = p->pMap;
+  *pnData = p->nMap;
+  return LSM_OK;
+}
+
+static int posix_close(lsm_file *p){
+  int rc = LSM_OK;
+  if( p == NULL ) return LSM_OK;
+  if( p->pMap && p->pMap != g_aEmpty ) munmap((void*)p->pMap, (size_t)p->nMap);
+  if( close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
+  free(p);
+  return rc;
+}
+
+static int posix_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
+  (void)pEnv;
+  if( rename(zFrom, zTo) != 0 ) return posix_error(LSM_IOERR, "cannot rename", zFrom, errno);
+  return LSM_OK;
+}
+
+static int posix_unlink(lsm_env *pEnv, const char *zPath){
+  (void)pEnv;
+  if( unlink(zPath) != 0 && errno != ENOENT ){
+    return posix_error(LSM_IOERR, "cannot remove", zPath, errno);
+  }
+  return LSM_OK;
+}
+
+static int posix_sync_dir(lsm_env *pEnv, const char *zDir){
+  int fd, rc = LSM_OK;
+  (void)pEnv;
+  fd = open(zDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if( fd < 0 ) return posix_error(LSM_IOERR, "cannot open directory", zDir, errno);
+  if( fsync(fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot sync directory", zDir, errno);
+  close(fd);
+  return rc;
+}
+
+static int posix_mkdir(lsm_env *pEnv, const char *zDir){
+  struct stat st;
+  (void)pEnv;
+  if( mkdir(zDir, 0755) == 0 ) return LSM_OK;
+  if( errno == EEXIST && stat(zDir, &st) == 0 && S_ISDIR(st.st_mode) ) return LSM_OK;
+  return posix_error(LSM_CANTOPEN, "cannot create directory", zDir, errno);
+}
+
+static int posix_rmdir(lsm_env *pEnv, const char *zDir){
+  (void)pEnv;
+  if( rmdir(zDir) != 0 ) return posix_error(LSM_IOERR, "cannot remove directory", zDir, errno);
+  return LSM_OK;
+}
+
+/* Pack names into one allocation: the pointer array, then the strings. */
+static int pack_names(lsm_env *pEnv, char **azTmp, int nName, char ***pazName){
+  size_t nByte = sizeof(char*) * (size_t)(nName + 1);
+  char **az, *z;
+  int i;
+  for(i = 0; i < nName; i++) nByte += strlen(azTmp[i]) + 1;
+  az = pEnv->xMalloc(pEnv, nByte);
+  if( az == NULL ) return LSM_NOMEM;
+  z = (char*)&az[nName + 1];
+  for(i = 0; i < nName; i++){
+    size_t n = strlen(azTmp[i]) + 1;
+    memcpy(z, azTmp[i], n);
+    az[i] = z;
+    z += n;
+  }
+  az[nName] = NULL;
+  *pazName = az;
+  return LSM_OK;
+}
+
+static int posix_list_dir(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
+  DIR *pDir = opendir(zDir);
+  struct dirent *pEnt;
+  char **azTmp = NULL;
+  int nName = 0, nAlloc = 0, rc = LSM_OK, i;
+  *pazName = NULL;
+  *pnName = 0;
+  if( pDir == NULL ) return posix_error(LSM_IOERR, "cannot list directory", zDir, errno);
+  while( rc == LSM_OK && (pEnt = readdir(pDir)) != NULL ){
+    if( strcmp(pEnt->d_name, ".") == 0 || strcmp(pEnt->d_name, "..") == 0 ) continue;
+    if( nName == nAlloc ){
+      char **azNew;
+      nAlloc = nAlloc ? nAlloc * 2 : 16;
+      azNew = realloc(azTmp, sizeof(char*) * (size_t)nAlloc);
+      if( azNew == NULL ){ rc = LSM_NOMEM; break; }
+      azTmp = azNew;
+    }
+    azTmp[nName] = strdup(pEnt->d_name);
+    if( azTmp[nName] == NULL ){ rc = LSM_NOMEM; break; }
+    nName++;
+  }
+  closedir(pDir);
+  if( rc == LSM_OK ) rc = pack_names(pEnv, azTmp, nName, pazName);
+  if( rc == LSM_OK ) *pnName = nName;
+  for(i = 0; i < nName; i++) free(azTmp[i]);
+  free(azTmp);
+  return rc;
+}
+
+static int posix_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pbIsDir){
+  struct stat st;
+  (void)pEnv;
+  *pbExists = *pbIsDir = 0;
+  if( stat(zPath, &st) == 0 ){
+    *pbExists = 1;
+    *pbIsDir = S_ISDIR(st.st_mode) ? 1 : 0;
+  }else if( errno != ENOENT && errno != ENOTDIR ){
+    return posix_error(LSM_IOERR, "cannot stat", zPath, errno);
+  }
+  return LSM_OK;
+}
+
+static int posix_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
+  lsm_file *p = NULL;
+  int rc = posix_open(pEnv, zPath, LSM_OPEN_APPEND, &p);
+  if( rc != LSM_OK ) return rc;
+  if( flock(p->fd, LOCK_EX | LOCK_NB) != 0 ){
+    int e = errno;
+    posix_close(p);
+    if( e == EWOULDBLOCK ){
+      return error_raise(LSM_BUSY, __LINE__,
+          "the store is locked by another process (lock file %s)", zPath);
+    }
+    return posix_error(LSM_IOERR, "cannot lock", zPath, e);
+  }
+  *ppLock = p;
+  return LSM_OK;
+}
+
+static int posix_unlock(lsm_file *p){
+  if( p == NULL ) return LSM_OK;
+  flock(p->fd, LOCK_UN);
+  return posix_close(p);
+}
+
+static void *posix_malloc(lsm_env *pEnv, size_t n){ (void)pEnv; return malloc(n ? n : 1); }
+static void *posix_realloc(lsm_env *pEnv, void *p, size_t n){ (void)pEnv; return realloc(p, n ? n : 1); }
+static void posix_free(lsm_env *pEnv, void *p){ (void)pEnv; free(p); }
+
+static lsm_env g_posixEnv = {
+  NULL,
+  posix_open, posix_read, posix_append, posix_sync, posix_size, posix_map, posix_close,
+  posix_rename, posix_unlink, posix_sync_dir, posix_mkdir, posix_rmdir, posix_list_dir,
+  posix_exists, posix_lock, posix_unlock,
+  posix_malloc, posix_realloc, posix_free,
+};
+
+lsm_env *lsm_env_default(void){
+  return &g_posixEnv;
+}
+
+/* ------------------------------------------------------------------ */
+/* In-memory file system                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+** Invariants: every memfs_file is in memfs.pFile's list until it is
+** unlinked; an unlinked file lives on while handles reference it (nRef),
+** like a POSIX inode.  A mapped file must not be appended to (the engine
+** only maps finished SSTables).
+*/
+typedef struct memfs_file memfs_file;
+struct memfs_file {
+  char *zPath;            /* NULL once unlinked                    */
+  uint8_t *a;             /* contents                              */
+  size_t n, nAlloc;       /* bytes used / allocated                */
+  int nRef;               /* open handles + 1 while linked         */
+  memfs_file *pNext;      /* next linked file                      */
+};
+
+typedef struct memfs_dir memfs_dir;
+struct memfs_dir {
+  char *zPath;
+  memfs_dir *pNext;
+};
+
+typedef struct memfs {
+  lsm_env env;            /* must be first: lsm_env* is a memfs*   */
+  pthread_mutex_t mutex;  /* guards everything below and file data */
+  memfs_file *pFile;      /* linked files                          */
+  memfs_dir *pDir;        /* directories                           */
+} memfs;
+
+static memfs *memfs_of(lsm_env *pEnv){ return (memfs*)pEnv; }
+
+static memfs_file *memfs_find(memfs *pFs, const char *zPath){
+  memfs_file *p;
+  for(p = pFs->pFile; p; p = p->pNext) if( strcmp(p->zPath, zPath) == 0 ) return p;
+  return NULL;
+}
+
+static memfs_dir *memfs_find_dir(memfs *pFs, const char *zPath){
+  memfs_dir *p;
+  for(p = pFs->pDir; p; p = p->pNext) if( strcmp(p->zPath, zPath) == 0 ) return p;
+  return NULL;
+}
+
+static void memfs_file_unref(memfs_file *p){
+  if( --p->nRef == 0 ){
+    free(p->a);
+    free(p->zPath);
+    free(p);
+  }
+}
+
+static void memfs_unlink_locked(memfs *pFs, memfs_file *pTarget){
+  memfs_file **pp;
+  for(pp = &pFs->pFile; *pp; pp = &(*pp)->pNext){
+    if( *pp == pTarget ){
+      *pp = pTarget->pNext;
+      memfs_file_unref(pTarget);
+      return;
+    }
+  }
+}
+
+static int memfs_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
+  memfs *pFs = memfs_of(pEnv);
+  memfs_file *pF;
+  lsm_file *p;
+  int rc = LSM_OK;
+  *ppFile = NULL;
+  p = calloc(1, sizeof(*p) + strlen(zPath) + 1);
+  if( p == NULL ) return LSM_NOMEM;
+  pthread_mutex_lock(&pFs->mutex);
+  pF = memfs_find(pFs, zPath);
+  if( pF == NULL && (flags & LSM_OPEN_READ) ){
+    rc = error_raise(LSM_CANTOPEN, __LINE__, "cannot open %s: no such file", zPath);
+  }else if( pF == NULL ){
+    pF = calloc(1, sizeof(*pF));
+    if( pF ) pF->zPath = strdup(zPath);
+    if( pF == NULL || pF->zPath == NULL ){
+      free(pF);
+      rc = LSM_NOMEM;
+    }else{
+      pF->nRef = 1;
+      pF->pNext = pFs->pFile;
+      pFs->pFile = pF;
+    }
+  }else if( flags & LSM_OPEN_WRITE ){
+    pF->n = 0;
+  }
+  if( rc == LSM_OK ){
+    pF->nRef++;
+    p->pEnv = pEnv;
+    p->fd = -1;
+    p->pMem = pF;
+    p->zPath = (char*)&p[1];
+    strcpy(p->zPath, zPath);
+    *ppFile = p;
+  }else{
+    free(p);
+  }
+  pthread_mutex_unlock(&pFs->mutex);
+  return rc;
+}
+
+static int memfs_read(lsm_file *p, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
+  memfs *pFs = memfs_of(p->pEnv);
+  size_t n = 0;
+  pthread_mutex_lock(&pFs->mutex);
+  if( iOff < p->pMem->n ){
+    n = p->pMem->n - (size_t)iOff;
+    if( n > nBuf ) n = nBuf;
+    memcpy(pBuf, p->pMem->a + iOff, n);
+  }
+  pthread_mutex_unlock(&pFs->mutex);
+  *pnRead = n;
+  return LSM_OK;
+}
+
+static int memfs_append(lsm_file *p, const void *pData, size_t nData){
+  memfs *pFs = memfs_of(p->pEnv);
+  memfs_file *pF = p->pMem;
+  int rc = LSM_OK;
+  pthread_mutex_lock(&pFs->mutex);
+  if( pF->n + nData > pF->nAlloc ){
+    size_t nNew = pF->nAlloc ? pF->nAlloc * 2 : 4096;
+    uint8_t *aNew;
+    while( nNew < pF->n + nData ) nNew *= 2;
+    aNew = realloc(pF->a, nNew);
+    if( aNew == NULL ){
+      rc = LSM_NOMEM;
+    }else{
+      pF->a = aNew;
+      pF->nAlloc = nNew;
+    }
+  }
+  if( rc == LSM_OK && nData ){
+    memcpy(pF->a + pF->n, pData, nData);
+    pF->n += nData;
+  }
+  pthread_mutex_unlock(&pFs->mutex);
+  return rc;
+}
+
+static int memfs_sync(lsm_file *p){ (void)p; return LSM_OK; }
+
+static int memfs_size(lsm_file *p, uint64_t *pnSize){
+  memfs *pFs = memfs_of(p->pEnv);
+  pthread_mutex_lock(&pFs->mutex);
+  *pnSize = p->pMem->n;
+  pthread_mutex_unlock(&pFs->mutex);
+  return LSM_OK;
+}
+
+static int memfs_map(lsm_file *p, const uint8_t **ppData, uint64_t *pnData){
+  memfs *pFs = memfs_of(p->pEnv);
+  pthread_mutex_lock(&pFs->mutex);
+  *ppData = p->pMem->a ? p->pMem->a : g_aEmpty;
+  *pnData = p->pMem->n;
+  pthread_mutex_unlock(&pFs->mutex);
+  return LSM_OK;
+}
+
+static int memfs_close(lsm_file *p){
+  memfs *pFs;
+  if( p == NULL ) return LSM_OK;
+  pFs = memfs_of(p->pEnv);
+  pthread_mutex_lock(&pFs->mutex);
+  memfs_file_unref(p->pMem);
+  pthread_mutex_unlock(&pFs->mutex);
+  free(p);
+  return LSM_OK;
+}
+
+static int memfs_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
+  memfs *pFs = memfs_of(pEnv);
+  memfs_file *pF, *pOld;
+  int rc = LSM_OK;
+  pthread_mutex_lock(&pFs->mutex);
+  pF = memfs_find(pFs, zFrom);
+  if( pF == NULL ){
+    rc = error_raise(LSM_IOERR, __LINE__, "cannot rename %s: no such file", zFrom);
+  }else{
+    char *zNew = strdup(zTo);
+    if( zNew == NULL ){
+      rc = LSM_NOMEM;
+    }else{
+      pOld = memfs_find(pFs, zTo);
+      if( pOld ) memfs_unlink_locked(pFs, pOld);
+      free(pF->zPath);
+      pF->zPath = zNew;
+    }
+  }
+  pthread_mutex_unlock(&pFs->mutex);
+  return rc;
+}
+
+static int memfs_unlink(lsm_env *pEnv, const char *zPath){
+  memfs *pFs = memfs_of(pEnv);
+  memfs_file *pF;
+  pthread_mutex_lock(&pFs->mutex);
+  pF = memfs_find(pFs, zPath);
+  if( pF ) memfs_unlink_locked(pFs, pF);
+  pthread_mutex_unlock(&pFs->mutex);
+  return LSM_OK;
+}
+
+static int memfs_sync_dir(lsm_env *pEnv, const char *zDir){ (void)pEnv; (void)zDir; return LSM_OK; }
+
+static int memfs_mkdir(lsm_env *pEnv, const char *zDir){
+  memfs *pFs = memfs_of(pEnv);
+  int rc = LSM_OK;
+  pthread_mutex_lock(&pFs->mutex);
+  if( memfs_find_dir(pFs, zDir) == NULL ){
+    memfs_dir *p = calloc(1, sizeof(*p));
+    if( p ) p->zPath = strdup(zDir);
+    if( p == NULL || p->zPath == NULL ){
+      free(p);
+      rc = LSM_NOMEM;
+    }else{
+      p->pNext = pFs->pDir;
+      pFs->pDir = p;
+    }
+  }
+  pthread_mutex_unlock(&pFs->mutex);
+  return rc;
+}
+
+static int memfs_rmdir(lsm_env *pEnv, const char *zDir){
+  memfs *pFs = memfs_of(pEnv);
+  memfs_dir **pp;
+  pthread_mutex_lock(&pFs->mutex);
+  for(pp = &pFs->pDir; *pp; pp = &(*pp)->pNext){
+    if( strcmp((*pp)->zPath, zDir) == 0 ){
+      memfs_dir *p = *pp;
+      *pp = p->pNext;
+      free(p->zPath);
+      free(p);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&pFs->mutex);
+  return LSM_OK;
+}
+
+/* True if zPath is zDir/<name> with no further '/'; *pzName = name. */
+static int memfs_in_dir(const char *zPath, const char *zDir, const char **pzName){
+  size_t n = strlen(zDir);
+  if( strncmp(zPath, zDir, n) != 0 || zPath[n] != '/' ) return 0;
+  if( strchr(zPath + n + 1, '/') != NULL ) return 0;
+  *pzName = zPath + n + 1;
+  return 1;
+}
+
+static int memfs_list_dir(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
+  memfs *pFs = memfs_of(pEnv);
+  memfs_file *pF;
+  const char *zName;
+  char **azTmp = NULL;
+  int nName = 0, rc;
+  pthread_mutex_lock(&pFs->mutex);
+  for(pF = pFs->pFile; pF; pF = pF->pNext) if( memfs_in_dir(pF->zPath, zDir, &zName) ) nName++;
+  azTmp = calloc((size_t)nName + 1, sizeof(char*));
+  nName = 0;
+  if( azTmp ){
+    for(pF = pFs->pFile; pF; pF = pF->pNext){
+      if( memfs_in_dir(pF->zPath, zDir, &zName) ) azTmp[nName++] = (char*)zName;
+    }
+  }
+  rc = azTmp ? pack_names(pEnv, azTmp, nName, pazName) : LSM_NOMEM;
+  pthread_mutex_unlock(&pFs->mutex);
+  free(azTmp);
+  *pnName = rc == LSM_OK ? nName : 0;
+  return rc;
+}
+
+static int memfs_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pbIsDir){
+  memfs *pFs = memfs_of(pEnv);
+  pthread_mutex_lock(&pFs->mutex);
+  *pbIsDir = memfs_find_dir(pFs, zPath) != NULL;
+  *pbExists = *pbIsDir || memfs_find(pFs, zPath) != NULL;
+  pthread_mutex_unlock(&pFs->mutex);
+  return LSM_OK;
+}
+
+/* A private file system has no other process to exclude. */
+static int memfs_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
+  return memfs_open(pEnv, zPath, LSM_OPEN_APPEND, ppLock);
+}
+static int memfs_unlock(lsm_file *p){ return memfs_close(p); }
+
+lsm_env *lsm_env_memory(void){
+  memfs *pFs = calloc(1, sizeof(*pFs));
+  if( pFs == NULL ) return NULL;
+  pFs->env = g_posixEnv;              /* malloc/realloc/free */
+  pFs->env.pCtx = pFs;
+  pFs->env.xOpen = memfs_open;
+  pFs->env.xRead = memfs_read;
+  pFs->env.xAppend = memfs_append;
+  pFs->env.xSync = memfs_sync;
+  pFs->env.xSize = memfs_size;
+  pFs->env.xMap = memfs_map;
+  pFs->env.xClose = memfs_close;
+  pFs->env.xRename = memfs_rename;
+  pFs->env.xUnlink = memfs_unlink;
+  pFs->env.xSyncDir = memfs_sync_dir;
+  pFs->env.xMkdir = memfs_mkdir;
+  pFs->env.xRmdir = memfs_rmdir;
+  pFs->env.xListDir = memfs_list_dir;
+  pFs->env.xExists = memfs_exists;
+  pFs->env.xLock = memfs_lock;
+  pFs->env.xUnlock = memfs_unlock;
+  pthread_mutex_init(&pFs->mutex, NULL);
+  return &pFs->env;
+}
+
+int env_is_memory(lsm_env *pEnv){
+  return pEnv->xOpen == memfs_open;
+}
+
+void lsm_env_memory_free(lsm_env *pEnv){
+  memfs *pFs;
+  if( pEnv == NULL ) return;
+  pFs = memfs_of(pEnv);
+  while( pFs->pFile ) memfs_unlink_locked(pFs, pFs->pFile);
+  while( pFs->pDir ){
+    memfs_dir *p = pFs->pDir;
+    pFs->pDir = p->pNext;
+    free(p->zPath);
+    free(p);
+  }
+  pthread_mutex_destroy(&pFs->mutex);
+  free(pFs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers (env.h)                                                     */
+/* ------------------------------------------------------------------ */
+
+void *env_malloc(lsm_env *pEnv, size_t n){ return pEnv->xMalloc(pEnv, n); }
+void *env_realloc(lsm_env *pEnv, void *p, size_t n){ return pEnv->xRealloc(pEnv, p, n); }
+void env_free(lsm_env *pEnv, void *p){ if( p ) pEnv->xFree(pEnv, p); }
+
+void *env_malloc_rc(lsm_env *pEnv, size_t n, int *pRc){
+  void *p = NULL;
+  if( *pRc == LSM_OK ){
+    p = pEnv->xMalloc(pEnv, n);
+    if( p == NULL ) *pRc = LSM_NOMEM;
+    else memset(p, 0, n);
+  }
+  return p;
+}
+
+char *env_strdup_rc(lsm_env *pEnv, const char *z, int *pRc){
+  size_t n = strlen(z) + 1;
+  char *p = env_malloc_rc(pEnv, n, pRc);
+  if( p ) memcpy(p, z, n);
+  return p;
+}
+
+char *env_mprintf_rc(lsm_env *pEnv, int *pRc, const char *zFmt, ...){
+  va_list ap;
+  int n;
+  char *z;
+  if( *pRc != LSM_OK ) return NULL;
+  va_start(ap, zFmt);
+  n = vsnprintf(NULL, 0, zFmt, ap);
+  va_end(ap);
+  z = env_malloc_rc(pEnv, (size_t)n + 1, pRc);
+  if( z ){
+    va_start(ap, zFmt);
+    vsnprintf(z, (size_t)n + 1, zFmt, ap);
+    va_end(ap);
+  }
+  return z;
+}
+
+int env_read_file(lsm_env *pEnv, const char *zPath, uint8_t **ppData, size_t *pnData){
+  lsm_file *pFile = NULL;
+  uint64_t nSize = 0;
+  uint8_t *a = NULL;
+  size_t nRead = 0;
+  int rc;
+  *ppData = NULL;
+  *pnData = 0;
+  rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &pFile);
+  if( rc == LSM_OK ) rc = pEnv->xSize(pFile, &nSize);
+  if( rc == LSM_OK ) a = env_malloc_rc(pEnv, (size_t)nSize + 1, &rc);
+  if( rc == LSM_OK ) rc = pEnv->xRead(pFile, 0, a, (size_t)nSize, &nRead);
+  if( rc == LSM_OK && nRead != nSize ){
+    rc = LSM_IOERR_BKPT("short read of %s", zPath);
+  }
+  if( pFile ) pEnv->xClose(pFile);
+  if( rc == LSM_OK ){
+    *ppData = a;
+    *pnData = nRead;
+  }else{
+    env_free(pEnv, a);
+  }
+  return rc;
+}
+
+int env_write_file_atomic(lsm_env *pEnv, const char *zDir, const char *zPath,
+                          const void *pData, size_t nData){
+  lsm_file *pFile = NULL;
+  char *zTmp;
+  int rc = LSM_OK;
+  zTmp = env_mprintf_rc(pEnv, &rc, "%s.tmp", zPath);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zTmp, LSM_OPEN_WRITE, &pFile);
+  if( rc == LSM_OK ) rc = pEnv->xAppend(pFile, pData, nData);
+  if( rc == LSM_OK ) rc = pEnv->xSync(pFile);
+  if( pFile ){
+    int rc2 = pEnv->xClose(pFile);
+    if( rc == LSM_OK ) rc = rc2;
+  }
+  if( rc == LSM_OK ) rc = pEnv->xRename(pEnv, zTmp, zPath);
+  if( rc == LSM_OK ) rc = pEnv->xSyncDir(pEnv, zDir);
+  if( rc != LSM_OK && zTmp ) pEnv->xUnlink(pEnv, zTmp);
+  env_free(pEnv, zTmp);
+  return rc;
+}
