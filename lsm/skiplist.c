@@ -1,0 +1,204 @@
+/*
+** skiplist.c — search and insertion for the skiplist in skiplist.h.
+**
+** Every search walks from the head at the top level: move right while the
+** successor's key is smaller than the target, else step down a level.
+** Insertion records the last node visited at each level (apPrev), builds
+** the new node's links from apPrev's successors, and publishes the node
+** bottom-up with release stores, so a concurrent reader either misses the
+** node or finds it complete (skiplist.h, "Thread safety").
+*/
+#include "skiplist.h"
+
+#include <assert.h>
+
+#include "ikey.h"
+#include "lsm.h"
+
+/* Successor of p at level i, as a reader sees it. */
+static inline skiplist_node *sl_next(const skiplist_node *p, int i){
+  return atomic_load_explicit(&((skiplist_node*)p)->apNext[i], memory_order_acquire);
+}
+
+/*
+** A search target: an internal key split into user key and trailer once,
+** so that each comparison is one memcmp and at most one trailer load.
+*/
+typedef struct sl_target {
+  const uint8_t *pUser;         /* user key bytes                      */
+  size_t nUser;                 /* user key length                     */
+  uint64_t trailer;             /* seq << 8 | type                     */
+} sl_target;
+
+/* Compare a node's key with the target (ikey_compare order). */
+static inline int sl_cmp(const skiplist_node *p, const sl_target *pT){
+  size_t n;
+  const uint8_t *pNodeKey = skiplist_node_key(p, &n);
+  int c = ikey_compare_user(pNodeKey, n - IKEY_TRAILER, pT->pUser, pT->nUser);
+  if( c == 0 ){
+    uint64_t t = ikey_trailer(pNodeKey, n);
+    c = t > pT->trailer ? -1 : (t < pT->trailer ? 1 : 0);
+  }
+  return c;
+}
+
+static void sl_target_init(sl_target *pT, const uint8_t *pKey, size_t nKey){
+  assert( nKey >= IKEY_TRAILER );
+  pT->pUser = pKey;
+  pT->nUser = ikey_user_len(nKey);
+  pT->trailer = ikey_trailer(pKey, nKey);
+}
+
+/*
+** The first node >= key, or NULL.  If apPrev is not NULL, apPrev[i] gets
+** the last node < key at level i, for every level below the list height.
+** A successor already found >= key at the level above needs no second
+** comparison (pBigger).
+*/
+static skiplist_node *sl_find_ge(const skiplist *pList, const sl_target *pT,
+                                 skiplist_node **apPrev){
+  skiplist_node *p = pList->pHead;
+  skiplist_node *pBigger = NULL;
+  int i = atomic_load_explicit(&((skiplist*)pList)->nHeight, memory_order_relaxed) - 1;
+  for(;;){
+    skiplist_node *pNext = sl_next(p, i);
+    if( pNext != NULL && pNext != pBigger && sl_cmp(pNext, pT) < 0 ){
+      p = pNext;
+    }else{
+      if( apPrev ) apPrev[i] = p;
+      if( i == 0 ) return pNext;
+      pBigger = pNext;
+      i--;
+    }
+  }
+}
+
+/* A height in 1..SKIPLIST_MAX_HEIGHT: each extra level with p = 1/4. */
+static int sl_random_height(skiplist *pList){
+  uint64_t x = pList->iRand;
+  int h = 1;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  pList->iRand = x;
+  while( h < SKIPLIST_MAX_HEIGHT && (x & (SKIPLIST_BRANCHING - 1)) == 0 ){
+    h++;
+    x >>= 2;
+  }
+  return h;
+}
+
+int skiplist_init(skiplist *pList, arena *pArena){
+  size_t nByte = sizeof(skiplist_node) + SKIPLIST_MAX_HEIGHT * sizeof(skiplist_node*);
+  skiplist_node *pHead = (skiplist_node*)arena_alloc(pArena, nByte);
+  int i;
+  if( pHead == NULL ) return LSM_NOMEM;
+  pHead->nKey = 0;
+  pHead->nHeight = SKIPLIST_MAX_HEIGHT;
+  pHead->nVal = 0;
+  for(i = 0; i < SKIPLIST_MAX_HEIGHT; i++) atomic_init(&pHead->apNext[i], NULL);
+  pList->pArena = pArena;
+  pList->pHead = pHead;
+  atomic_init(&pList->nHeight, 1);
+  pList->iRand = 0x2545F4914F6CDD1Dull;
+  return LSM_OK;
+}
+
+skiplist_node *skiplist_node_new(skiplist *pList, size_t nKey, size_t nVal){
+  int h = sl_random_height(pList);
+  size_t nByte = sizeof(skiplist_node) + (size_t)h * sizeof(skiplist_node*) + nKey + nVal;
+  skiplist_node *p;
+  assert( nKey < (1u << 24) && nVal <= UINT32_MAX );
+  p = (skiplist_node*)arena_alloc(pList->pArena, nByte);
+  if( p == NULL ) return NULL;
+  p->nKey = (uint32_t)nKey;
+  p->nHeight = (uint32_t)h;
+  p->nVal = (uint32_t)nVal;
+  return p;
+}
+
+void skiplist_insert(skiplist *pList, skiplist_node *pNode){
+  skiplist_node *apPrev[SKIPLIST_MAX_HEIGHT];
+  size_t nKey;
+  const uint8_t *pKey = skiplist_node_key(pNode, &nKey);
+  int h = (int)pNode->nHeight;
+  int nHeight = atomic_load_explicit(&pList->nHeight, memory_order_relaxed);
+  int i;
+  sl_target t;
+  skiplist_node *pGe;
+
+  sl_target_init(&t, pKey, nKey);
+  pGe = sl_find_ge(pList, &t, apPrev);
+  /* Invariant 1: equal keys are never inserted. */
+  assert( pGe == NULL || sl_cmp(pGe, &t) != 0 );
+  (void)pGe;
+
+  if( h > nHeight ){
+    for(i = nHeight; i < h; i++) apPrev[i] = pList->pHead;
+    /* Invariant 3: a reader seeing the new height early finds NULL head
+    ** links there (or this node, once published) and steps down. */
+    atomic_store_explicit(&pList->nHeight, h, memory_order_relaxed);
+  }
+  for(i = 0; i < h; i++){
+    /* The node is not yet reachable: its own links need no barrier. */
+    atomic_store_explicit(&pNode->apNext[i],
+        atomic_load_explicit(&apPrev[i]->apNext[i], memory_order_relaxed),
+        memory_order_relaxed);
+    atomic_store_explicit(&apPrev[i]->apNext[i], pNode, memory_order_release);
+  }
+}
+
+skiplist_node *skiplist_first(const skiplist *pList){
+  return sl_next(pList->pHead, 0);
+}
+
+skiplist_node *skiplist_last(const skiplist *pList){
+  skiplist_node *p = pList->pHead;
+  int i = atomic_load_explicit(&((skiplist*)pList)->nHeight, memory_order_relaxed) - 1;
+  for(;;){
+    skiplist_node *pNext = sl_next(p, i);
+    if( pNext != NULL ){
+      p = pNext;
+    }else if( i == 0 ){
+      return p == pList->pHead ? NULL : p;
+    }else{
+      i--;
+    }
+  }
+}
+
+skiplist_node *skiplist_seek_ge(const skiplist *pList, const uint8_t *pKey, size_t nKey){
+  sl_target t;
+  sl_target_init(&t, pKey, nKey);
+  return sl_find_ge(pList, &t, NULL);
+}
+
+skiplist_node *skiplist_seek_user(const skiplist *pList, const void *pUser, size_t nUser,
+                                  uint64_t trailer){
+  sl_target t;
+  t.pUser = (const uint8_t*)pUser;
+  t.nUser = nUser;
+  t.trailer = trailer;
+  return sl_find_ge(pList, &t, NULL);
+}
+
+skiplist_node *skiplist_seek_lt(const skiplist *pList, const uint8_t *pKey, size_t nKey){
+  skiplist_node *p = pList->pHead;
+  skiplist_node *pBigger = NULL;
+  int i = atomic_load_explicit(&((skiplist*)pList)->nHeight, memory_order_relaxed) - 1;
+  sl_target t;
+  const sl_target *pT = &t;
+  sl_target_init(&t, pKey, nKey);
+  for(;;){
+    skiplist_node *pNext = sl_next(p, i);
+    assert( p == pList->pHead || sl_cmp(p, pT) < 0 );
+    if( pNext != NULL && pNext != pBigger && sl_cmp(pNext, pT) < 0 ){
+      p = pNext;
+    }else if( i == 0 ){
+      return p == pList->pHead ? NULL : p;
+    }else{
+      pBigger = pNext;
+      i--;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+/*
+** skiplist.h — the ordered in-memory index under a memtable.
+**
+** A skiplist (Pugh 1990) of nodes allocated from an arena, each holding
+** one internal key (ikey.h) and the value stored with it, inline:
+**
+**   OFFSET        SIZE       DESCRIPTION
+**   0             4          nKey (24 bits) | nHeight (8 bits)
+**   4             4          nVal
+**   8             8*nHeight  apNext[0..nHeight-1]: successor per level
+**   8+8*nHeight   nKey       internal key: user key + 8-byte trailer
+**   ...           nVal       value
+**
+** Keeping the key inside the node (not behind a pointer) means a search
+** touches one cache line per node visited; a comparison is memcmp of the
+** user keys, then the trailers (ikey_compare).  Heights are drawn with
+** branching factor 4 up to SKIPLIST_MAX_HEIGHT, so a list of n nodes has
+** about n/3 links above level 0 and searches cost ~log4(n) * 4 steps.
+**
+** Thread safety (LevelDB db/skiplist.h): one writer and any number of
+** readers, without locks.  Writes (skiplist_node_new, skiplist_insert)
+** must be serialized by the caller.  Readers may search and walk at any
+** time, concurrently with the writer.  A node's key, value and height are
+** written before the node is published; publishing is a release store of
+** the predecessor's link, and readers load links with acquire, so a reader
+** that reaches a node sees it complete.  Nodes are never removed: they
+** die with the arena.
+**
+** Invariants:
+**   1. At every level, a node's successor has a strictly greater key
+**      (ikey_compare); so level 0 lists every node in order, and no two
+**      nodes hold equal internal keys.
+**   2. Every node linked at level i > 0 is also linked at every level
+**      below i; a node's height never changes after it is allocated.
+**   3. nHeight (the list's) is the greatest height of any node linked so
+**      far, at most SKIPLIST_MAX_HEIGHT; it only grows.  A reader that
+**      sees an old value merely starts lower; one that sees a new value
+**      early finds NULL head links at the new levels and steps down.
+**   4. Node memory lives until the arena is freed: a pointer to a node
+**      stays valid while the owner of the arena keeps it.
+*/
+#ifndef LSM_SKIPLIST_H
+#define LSM_SKIPLIST_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+#define SKIPLIST_MAX_HEIGHT 12
+#define SKIPLIST_BRANCHING  4    /* a node reaches level i+1 with p = 1/4 */
+
+typedef struct skiplist_node skiplist_node;
+struct skiplist_node {
+  uint32_t nKey : 24;                 /* internal key bytes (<= LSM_MAX_KEY + 8) */
+  uint32_t nHeight : 8;               /* levels this node is linked at, 1..12    */
+  uint32_t nVal;                      /* value bytes                             */
+  _Atomic(skiplist_node*) apNext[];   /* successor at each level; key follows    */
+};
+
+typedef struct skiplist {
+  arena *pArena;                      /* node memory; borrowed from the owner    */
+  skiplist_node *pHead;               /* sentinel with SKIPLIST_MAX_HEIGHT links */
+  _Atomic int nHeight;                /* tallest node linked (invariant 3)       */
+  uint64_t iRand;                     /* xorshift state for heights (writer only)*/
+} skiplist;
+
+/* An empty list whose nodes come from pArena.  LSM_OK or LSM_NOMEM. */
+int skiplist_init(skiplist*, arena *pArena);
+
+/*
+** Writer only.  A new unlinked node with room for nKey key bytes and nVal
+** value bytes, which the caller fills through skiplist_node_data() and
+** then links with skiplist_insert.  NULL on OOM.
+*/
+skiplist_node *skiplist_node_new(skiplist*, size_t nKey, size_t nVal);
+/* Writer only.  Link pNode.  REQUIRES: no node with an equal key. */
+void skiplist_insert(skiplist*, skiplist_node *pNode);
+
+/* The key bytes (the value follows them) of a node being built. */
+static inline uint8_t *skiplist_node_data(skiplist_node *p){
+  return (uint8_t*)&p->apNext[p->nHeight];
+}
+/* Borrowed: valid while the arena lives (invariant 4). */
+static inline const uint8_t *skiplist_node_key(const skiplist_node *p, size_t *pnKey){
+  *pnKey = p->nKey;
+  return (const uint8_t*)&p->apNext[p->nHeight];
+}
+static inline const uint8_t *skiplist_node_value(const skiplist_node *p, size_t *pnVal){
+  *pnVal = p->nVal;
+  return (const uint8_t*)&p->apNext[p->nHeight] + p->nKey;
+}
+
+/* Readers (any thread).  Each returns a node or NULL. */
+static inline skiplist_node *skiplist_next(const skiplist_node *p){
+  return atomic_load_explicit(&((skiplist_node*)p)->apNext[0], memory_order_acquire);
+}
+skiplist_node *skiplist_first(const skiplist*);
+skiplist_node *skiplist_last(const skiplist*);
+/* The first node with key >= pKey. */
+skiplist_node *skiplist_seek_ge(const skiplist*, const uint8_t *pKey, size_t nKey);
+/* The first node >= the internal key (pUser, trailer), without building it. */
+skiplist_node *skiplist_seek_user(const skiplist*, const void *pUser, size_t nUser,
+                                  uint64_t trailer);
+/* The last node with key < pKey. */
+skiplist_node *skiplist_seek_lt(const skiplist*, const uint8_t *pKey, size_t nKey);
+
+#endif

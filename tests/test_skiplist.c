@@ -1,0 +1,257 @@
+/*
+** test_skiplist.c — the arena and the skiplist against a sorted array.
+**
+** Random internal keys (short user keys from a small alphabet, so that
+** keys share prefixes and versions pile up) are inserted into a skiplist
+** and into an array that is then sorted with ikey_compare; iteration in
+** both directions and every kind of seek must agree with the array.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "ikey.h"
+#include "lsm.h"
+#include "skiplist.h"
+#include "testutil.h"
+
+typedef struct sk_key {
+  uint8_t a[16];                /* internal key: user key + trailer */
+  size_t n;                     /* its length                       */
+} sk_key;
+
+static int sk_key_cmp(const void *pA, const void *pB){
+  const sk_key *a = (const sk_key*)pA, *b = (const sk_key*)pB;
+  return ikey_compare(a->a, a->n, b->a, b->n);
+}
+
+/* A random user key of 0..4 bytes over "abc", with a random seq/type. */
+static void sk_random_key(test_rng *pRng, sk_key *pK, uint64_t seq){
+  uint8_t aUser[4];
+  size_t nUser = (size_t)rng_below(pRng, 5), i;
+  for(i = 0; i < nUser; i++) aUser[i] = (uint8_t)('a' + rng_below(pRng, 3));
+  ikey_build(pK->a, aUser, nUser, seq, (int)rng_below(pRng, 2));
+  pK->n = nUser + IKEY_TRAILER;
+}
+
+static skiplist_node *sk_insert(skiplist *pList, const sk_key *pK, const void *pVal, size_t nVal){
+  skiplist_node *pNode = skiplist_node_new(pList, pK->n, nVal);
+  uint8_t *p;
+  ck_assert_ptr_nonnull(pNode);
+  p = skiplist_node_data(pNode);
+  memcpy(p, pK->a, pK->n);
+  memcpy(p + pK->n, pVal, nVal);
+  skiplist_insert(pList, pNode);
+  return pNode;
+}
+
+/* Index of the first array entry >= k (n if none). */
+static size_t sk_lower_bound(const sk_key *a, size_t n, const sk_key *k){
+  size_t lo = 0, hi = n;
+  while( lo < hi ){
+    size_t mid = (lo + hi) / 2;
+    if( sk_key_cmp(&a[mid], k) < 0 ) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+static int sk_node_is(const skiplist_node *pNode, const sk_key *pK){
+  size_t n;
+  const uint8_t *p;
+  if( pNode == NULL ) return 0;
+  p = skiplist_node_key(pNode, &n);
+  return n == pK->n && memcmp(p, pK->a, n) == 0;
+}
+
+START_TEST(arena_allocations_are_aligned_and_usage_grows){
+  arena a;
+  size_t nLast = 0;
+  int i;
+  test_rng rng;
+  rng_init(&rng, test_seed());
+  arena_init(&a, lsm_env_default());
+  ck_assert_uint_eq(arena_usage(&a), 0);
+  for(i = 0; i < 2000; i++){
+    size_t n = 1 + (size_t)rng_below(&rng, i % 50 == 0 ? 20000 : 200);
+    uint8_t *p = (uint8_t*)arena_alloc(&a, n);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq((uintptr_t)p % ARENA_ALIGN, 0);
+    memset(p, 0xab, n);   /* ASan: the whole piece is ours */
+    ck_assert_uint_ge(arena_usage(&a), nLast);
+    nLast = arena_usage(&a);
+  }
+  ck_assert_uint_gt(nLast, 2000 * 50);
+  arena_free(&a);
+  ck_assert_uint_eq(arena_usage(&a), 0);
+}
+END_TEST
+
+START_TEST(skiplist_empty_list_has_no_entries){
+  arena a;
+  skiplist list;
+  sk_key k;
+  test_rng rng;
+  rng_init(&rng, test_seed());
+  arena_init(&a, lsm_env_default());
+  ck_assert_int_eq(skiplist_init(&list, &a), LSM_OK);
+  sk_random_key(&rng, &k, 7);
+  ck_assert_ptr_null(skiplist_first(&list));
+  ck_assert_ptr_null(skiplist_last(&list));
+  ck_assert_ptr_null(skiplist_seek_ge(&list, k.a, k.n));
+  ck_assert_ptr_null(skiplist_seek_lt(&list, k.a, k.n));
+  arena_free(&a);
+}
+END_TEST
+
+START_TEST(skiplist_matches_sorted_model_after_random_inserts){
+  int nInsert = test_scale(20000);
+  unsigned long long seed = test_seed();
+  sk_key *aKey = (sk_key*)malloc(sizeof(sk_key) * (size_t)nInsert);
+  arena a;
+  skiplist list;
+  skiplist_node *pNode;
+  test_rng rng;
+  size_t i;
+  int j;
+
+  rng_init(&rng, seed);
+  arena_init(&a, lsm_env_default());
+  ck_assert_int_eq(skiplist_init(&list, &a), LSM_OK);
+  for(j = 0; j < nInsert; j++){
+    /* Unique sequence numbers make every internal key unique. */
+    sk_random_key(&rng, &aKey[j], (uint64_t)j + 1);
+    sk_insert(&list, &aKey[j], &j, sizeof(j));
+  }
+  qsort(aKey, (size_t)nInsert, sizeof(sk_key), sk_key_cmp);
+
+  /* Forward walk, values included. */
+  for(i = 0, pNode = skiplist_first(&list); pNode; pNode = skiplist_next(pNode), i++){
+    size_t nVal;
+    const uint8_t *pVal = skiplist_node_value(pNode, &nVal);
+    SEED_ASSERT(i < (size_t)nInsert && sk_node_is(pNode, &aKey[i]), "forward entry %zu", seed, i);
+    ck_assert_uint_eq(nVal, sizeof(int));
+    (void)pVal;
+  }
+  SEED_ASSERT(i == (size_t)nInsert, "forward walk saw %zu of %d", seed, i, nInsert);
+
+  /* Backward walk through seek_lt, as the memtable iterator does it. */
+  pNode = skiplist_last(&list);
+  for(i = (size_t)nInsert; i > 0; i--){
+    size_t n;
+    const uint8_t *p;
+    SEED_ASSERT(sk_node_is(pNode, &aKey[i - 1]), "reverse entry %zu", seed, i - 1);
+    p = skiplist_node_key(pNode, &n);
+    pNode = skiplist_seek_lt(&list, p, n);
+  }
+  SEED_ASSERT(pNode == NULL, "reverse walk went past the first entry", seed);
+
+  /* Random seeks, present and absent targets. */
+  for(j = 0; j < nInsert; j++){
+    sk_key k;
+    size_t iGe;
+    sk_random_key(&rng, &k, rng_below(&rng, (uint64_t)nInsert + 2));
+    iGe = sk_lower_bound(aKey, (size_t)nInsert, &k);
+    pNode = skiplist_seek_ge(&list, k.a, k.n);
+    if( iGe == (size_t)nInsert ) SEED_ASSERT(pNode == NULL, "seek_ge past end", seed);
+    else SEED_ASSERT(sk_node_is(pNode, &aKey[iGe]), "seek_ge %d", seed, j);
+    pNode = skiplist_seek_lt(&list, k.a, k.n);
+    if( iGe == 0 ) SEED_ASSERT(pNode == NULL, "seek_lt before start", seed);
+    else SEED_ASSERT(sk_node_is(pNode, &aKey[iGe - 1]), "seek_lt %d", seed, j);
+    pNode = skiplist_seek_user(&list, k.a, k.n - IKEY_TRAILER, ikey_trailer(k.a, k.n));
+    if( iGe == (size_t)nInsert ) SEED_ASSERT(pNode == NULL, "seek_user past end", seed);
+    else SEED_ASSERT(sk_node_is(pNode, &aKey[iGe]), "seek_user %d", seed, j);
+  }
+  arena_free(&a);
+  free(aKey);
+}
+END_TEST
+
+START_TEST(skiplist_orders_versions_of_one_key_newest_first){
+  arena a;
+  skiplist list;
+  skiplist_node *pNode;
+  uint64_t seq, aSeq[] = {5, 1, 9, 3, 7, 2};
+  size_t i;
+  arena_init(&a, lsm_env_default());
+  ck_assert_int_eq(skiplist_init(&list, &a), LSM_OK);
+  for(i = 0; i < sizeof(aSeq) / sizeof(aSeq[0]); i++){
+    sk_key k;
+    ikey_build(k.a, "key", 3, aSeq[i], IKEY_VALUE);
+    k.n = 3 + IKEY_TRAILER;
+    sk_insert(&list, &k, "", 0);
+  }
+  /* The empty user key and "ke" sort before every version of "key". */
+  {
+    sk_key k;
+    ikey_build(k.a, "ke", 2, 1, IKEY_VALUE);
+    k.n = 2 + IKEY_TRAILER;
+    sk_insert(&list, &k, "", 0);
+  }
+  pNode = skiplist_first(&list);
+  {
+    size_t n;
+    const uint8_t *p = skiplist_node_key(pNode, &n);
+    ck_assert_uint_eq(n, 2 + IKEY_TRAILER);
+    ck_assert_int_eq(memcmp(p, "ke", 2), 0);
+  }
+  seq = 10;
+  for(pNode = skiplist_next(pNode); pNode; pNode = skiplist_next(pNode)){
+    size_t n;
+    const uint8_t *p = skiplist_node_key(pNode, &n);
+    ck_assert_uint_lt(ikey_seq(p, n), seq);
+    seq = ikey_seq(p, n);
+  }
+  ck_assert_uint_eq(seq, 1);
+  arena_free(&a);
+}
+END_TEST
+
+START_TEST(skiplist_holds_large_keys_and_values){
+  arena a;
+  skiplist list;
+  sk_key kSmall;
+  size_t nBig = LSM_MAX_KEY + IKEY_TRAILER, nVal = 300000, n;
+  uint8_t *pBig = (uint8_t*)malloc(nBig), *pVal = (uint8_t*)malloc(nVal);
+  skiplist_node *pNode;
+  const uint8_t *p;
+  memset(pBig, 'z', LSM_MAX_KEY);
+  ikey_build(pBig, pBig, LSM_MAX_KEY, 4, IKEY_VALUE);
+  memset(pVal, 'v', nVal);
+  arena_init(&a, lsm_env_default());
+  ck_assert_int_eq(skiplist_init(&list, &a), LSM_OK);
+  ikey_build(kSmall.a, "a", 1, 1, IKEY_VALUE);
+  kSmall.n = 1 + IKEY_TRAILER;
+  sk_insert(&list, &kSmall, "x", 1);
+  pNode = skiplist_node_new(&list, nBig, nVal);
+  ck_assert_ptr_nonnull(pNode);
+  memcpy(skiplist_node_data(pNode), pBig, nBig);
+  memcpy(skiplist_node_data(pNode) + nBig, pVal, nVal);
+  skiplist_insert(&list, pNode);
+  pNode = skiplist_last(&list);
+  p = skiplist_node_key(pNode, &n);
+  ck_assert_uint_eq(n, nBig);
+  ck_assert_int_eq(memcmp(p, pBig, n), 0);
+  p = skiplist_node_value(pNode, &n);
+  ck_assert_uint_eq(n, nVal);
+  ck_assert_int_eq(memcmp(p, pVal, n), 0);
+  ck_assert_uint_gt(arena_usage(&a), nBig + nVal);
+  arena_free(&a);
+  free(pBig);
+  free(pVal);
+}
+END_TEST
+
+static Suite *skiplist_suite(void){
+  Suite *s = suite_create("skiplist");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, arena_allocations_are_aligned_and_usage_grows);
+  tcase_add_test(tc, skiplist_empty_list_has_no_entries);
+  tcase_add_test(tc, skiplist_matches_sorted_model_after_random_inserts);
+  tcase_add_test(tc, skiplist_orders_versions_of_one_key_newest_first);
+  tcase_add_test(tc, skiplist_holds_large_keys_and_values);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(skiplist_suite)
