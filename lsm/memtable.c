@@ -1,0 +1,215 @@
+/*
+** memtable.c — the write buffer: a skiplist of versions in an arena.
+**
+** Each memtable_add is one skiplist node holding the internal key (user
+** key + trailer seq<<8|type) and the value inline (skiplist.h draws the
+** node), so an add costs one bump allocation, two memcpy and one search.
+** A get seeks to the newest version the reader may see and checks that it
+** belongs to the same user key; an iterator walks level 0 forward and
+** finds predecessors by searching again (the list has no back links), as
+** LevelDB's MemTableIterator does.
+**
+** The counters are written by the single writer and read by anyone, so
+** they are relaxed atomics; the reference count is an atomic too.
+*/
+#include "memtable.h"
+
+#include <assert.h>
+#include <stdatomic.h>
+
+#include "arena.h"
+#include "env.h"
+#include "ikey.h"
+#include "skiplist.h"
+
+struct memtable {
+  lsm_env *pEnv;                /* allocator; borrowed                   */
+  arena arena;                  /* every node of the list                */
+  skiplist list;                /* the versions, in ikey order           */
+  _Atomic int nRef;             /* references; freed at zero             */
+  _Atomic uint64_t nEntry;      /* versions added, tombstones included   */
+  _Atomic uint64_t nTomb;       /* of which tombstones                   */
+};
+
+typedef struct mem_cursor {
+  iter base;                    /* must be first                         */
+  memtable *pMem;               /* referenced for the iterator's life    */
+  skiplist_node *pNode;         /* current entry, NULL when not valid    */
+} mem_cursor;
+
+/* Bump a relaxed counter that only the writer updates. */
+static void mem_count(_Atomic uint64_t *p){
+  atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
+
+/* Whether a version with sequence number seq is visible (memtable.h). */
+static int mem_visible(uint64_t seq, uint64_t maxSeq, uint64_t maxBatchSeq){
+  return seq <= maxSeq || (seq >= IKEY_BATCH_SEQ && seq <= maxBatchSeq);
+}
+
+/* ---- iterator ---- */
+
+static void mi_first(iter *p){
+  mem_cursor *pIt = (mem_cursor*)p;
+  pIt->pNode = skiplist_first(&pIt->pMem->list);
+}
+static void mi_last(iter *p){
+  mem_cursor *pIt = (mem_cursor*)p;
+  pIt->pNode = skiplist_last(&pIt->pMem->list);
+}
+static void mi_seek(iter *p, const uint8_t *pKey, size_t nKey){
+  mem_cursor *pIt = (mem_cursor*)p;
+  pIt->pNode = skiplist_seek_ge(&pIt->pMem->list, pKey, nKey);
+}
+static void mi_next(iter *p){
+  mem_cursor *pIt = (mem_cursor*)p;
+  assert( pIt->pNode );
+  pIt->pNode = skiplist_next(pIt->pNode);
+}
+static void mi_prev(iter *p){
+  mem_cursor *pIt = (mem_cursor*)p;
+  size_t nKey;
+  const uint8_t *pKey;
+  assert( pIt->pNode );
+  pKey = skiplist_node_key(pIt->pNode, &nKey);
+  pIt->pNode = skiplist_seek_lt(&pIt->pMem->list, pKey, nKey);
+}
+static int mi_valid(iter *p){
+  return ((mem_cursor*)p)->pNode != NULL;
+}
+static const uint8_t *mi_key(iter *p, size_t *pnKey){
+  return skiplist_node_key(((mem_cursor*)p)->pNode, pnKey);
+}
+static const uint8_t *mi_value(iter *p, size_t *pnVal){
+  return skiplist_node_value(((mem_cursor*)p)->pNode, pnVal);
+}
+static int mi_status(iter *p){
+  (void)p;
+  return LSM_OK;
+}
+static void mi_close(iter *p){
+  mem_cursor *pIt = (mem_cursor*)p;
+  memtable *pMem = pIt->pMem;
+  env_free(pMem->pEnv, pIt);
+  memtable_unref(pMem);
+}
+
+static const iter_methods mem_iter_methods = {
+  mi_first, mi_last, mi_seek, mi_next, mi_prev,
+  mi_valid, mi_key, mi_value, mi_status, mi_close
+};
+
+/* ---- lifecycle and operations ---- */
+
+int memtable_new(lsm_env *pEnv, memtable **ppMem){
+  int rc = LSM_OK;
+  memtable *pMem = (memtable*)env_malloc_rc(pEnv, sizeof(memtable), &rc);
+  *ppMem = NULL;
+  if( rc != LSM_OK ) return rc;
+  pMem->pEnv = pEnv;
+  arena_init(&pMem->arena, pEnv);
+  rc = skiplist_init(&pMem->list, &pMem->arena);
+  if( rc != LSM_OK ){
+    arena_free(&pMem->arena);
+    env_free(pEnv, pMem);
+    return rc;
+  }
+  atomic_init(&pMem->nRef, 1);
+  atomic_init(&pMem->nEntry, 0);
+  atomic_init(&pMem->nTomb, 0);
+  *ppMem = pMem;
+  return LSM_OK;
+}
+
+void memtable_ref(memtable *pMem){
+  atomic_fetch_add_explicit(&pMem->nRef, 1, memory_order_relaxed);
+}
+
+void memtable_unref(memtable *pMem){
+  if( pMem == NULL ) return;
+  /* acq_rel: the last owner must see every other owner's work. */
+  if( atomic_fetch_sub_explicit(&pMem->nRef, 1, memory_order_acq_rel) == 1 ){
+    lsm_env *pEnv = pMem->pEnv;
+    arena_free(&pMem->arena);
+    env_free(pEnv, pMem);
+  }
+}
+
+int memtable_add(memtable *pMem, uint64_t seq, int type,
+                 const void *pKey, size_t nKey, const void *pVal, size_t nVal){
+  skiplist_node *pNode;
+  uint8_t *p;
+  assert( type == IKEY_VALUE || type == IKEY_DELETE );
+  assert( seq <= IKEY_MAX_SEQ );
+  if( type == IKEY_DELETE ) nVal = 0;
+  pNode = skiplist_node_new(&pMem->list, nKey + IKEY_TRAILER, nVal);
+  if( pNode == NULL ) return LSM_NOMEM;
+  p = ikey_build(skiplist_node_data(pNode), pKey, nKey, seq, type);
+  if( nVal ) memcpy(p, pVal, nVal);
+  skiplist_insert(&pMem->list, pNode);
+  mem_count(&pMem->nEntry);
+  if( type == IKEY_DELETE ) mem_count(&pMem->nTomb);
+  return LSM_OK;
+}
+
+/* The first node at or after (pKey, seq), if it holds pKey. */
+static skiplist_node *mem_find(memtable *pMem, const void *pKey, size_t nKey, uint64_t seq){
+  skiplist_node *pNode = skiplist_seek_user(&pMem->list, pKey, nKey,
+                                            ikey_pack_trailer(seq, IKEY_VALUE));
+  if( pNode ){
+    size_t nNodeKey;
+    const uint8_t *pNodeKey = skiplist_node_key(pNode, &nNodeKey);
+    if( ikey_compare_user(pNodeKey, ikey_user_len(nNodeKey), pKey, nKey) != 0 ) pNode = NULL;
+  }
+  return pNode;
+}
+
+int memtable_get(memtable *pMem, const void *pKey, size_t nKey,
+                 uint64_t maxSeq, uint64_t maxBatchSeq,
+                 int *pType, const uint8_t **ppVal, size_t *pnVal){
+  uint64_t hi = maxBatchSeq > maxSeq ? maxBatchSeq : maxSeq;
+  skiplist_node *pNode;
+  size_t nNodeKey;
+  const uint8_t *pNodeKey;
+
+  if( hi > IKEY_MAX_SEQ ) hi = IKEY_MAX_SEQ;
+  /* Versions are newest first: the first at or below hi is the newest
+  ** candidate.  It is invisible only if it lies between maxSeq and the
+  ** batch window; then the newest visible one is the first <= maxSeq. */
+  pNode = mem_find(pMem, pKey, nKey, hi);
+  if( pNode ){
+    pNodeKey = skiplist_node_key(pNode, &nNodeKey);
+    if( !mem_visible(ikey_seq(pNodeKey, nNodeKey), maxSeq, maxBatchSeq) ){
+      pNode = mem_find(pMem, pKey, nKey, maxSeq);
+    }
+  }
+  if( pNode == NULL ) return 0;
+  pNodeKey = skiplist_node_key(pNode, &nNodeKey);
+  assert( mem_visible(ikey_seq(pNodeKey, nNodeKey), maxSeq, maxBatchSeq) );
+  *pType = ikey_type(pNodeKey, nNodeKey);
+  *ppVal = skiplist_node_value(pNode, pnVal);
+  return 1;
+}
+
+size_t memtable_bytes(const memtable *pMem){
+  return arena_usage(&pMem->arena);
+}
+
+uint64_t memtable_entries(const memtable *pMem){
+  return atomic_load_explicit(&((memtable*)pMem)->nEntry, memory_order_relaxed);
+}
+
+uint64_t memtable_tombstones(const memtable *pMem){
+  return atomic_load_explicit(&((memtable*)pMem)->nTomb, memory_order_relaxed);
+}
+
+iter *memtable_iter(memtable *pMem, int *pRc){
+  mem_cursor *pIt = (mem_cursor*)env_malloc_rc(pMem->pEnv, sizeof(mem_cursor), pRc);
+  if( pIt == NULL ) return NULL;
+  pIt->base.pMethods = &mem_iter_methods;
+  pIt->pMem = pMem;
+  pIt->pNode = NULL;
+  memtable_ref(pMem);
+  return &pIt->base;
+}
