@@ -1,0 +1,320 @@
+/*
+** test_merge_iter.c — the k-way merge against a merged, sorted model.
+**
+** Several memtables get random versions (some versions are copied into
+** two children, which a corrupt store could hold); the model is every
+** (version, child) pair sorted by internal key, then child index.  Random
+** walks mixing first/last/seek/next/prev must agree with it at each step.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikey.h"
+#include "lsm.h"
+#include "memtable.h"
+#include "merge_iter.h"
+#include "testutil.h"
+
+#define MG_MAX_CHILD 8
+
+typedef struct mg_rec {
+  uint8_t aKey[4];              /* user key                            */
+  size_t nKey;                  /* its length (0..4)                   */
+  uint64_t seq;                 /* sequence number                     */
+  int type;                     /* IKEY_VALUE or IKEY_DELETE           */
+  int iChild;                   /* memtable holding this copy          */
+  char zVal[32];                /* "v<seq>/<child>"                    */
+} mg_rec;
+
+static int mg_rec_cmp(const void *pA, const void *pB){
+  const mg_rec *a = (const mg_rec*)pA, *b = (const mg_rec*)pB;
+  int c = ikey_compare_user(a->aKey, a->nKey, b->aKey, b->nKey);
+  if( c == 0 ){
+    uint64_t ta = ikey_pack_trailer(a->seq, a->type), tb = ikey_pack_trailer(b->seq, b->type);
+    c = ta > tb ? -1 : (ta < tb ? 1 : 0);
+  }
+  if( c == 0 ) c = a->iChild - b->iChild;
+  return c;
+}
+
+static void mg_random_key(test_rng *pRng, uint8_t *aKey, size_t *pnKey){
+  size_t i;
+  *pnKey = (size_t)rng_below(pRng, 4);
+  for(i = 0; i < *pnKey; i++) aKey[i] = (uint8_t)('a' + rng_below(pRng, 3));
+}
+
+static void mg_add(memtable **apMem, mg_rec *r){
+  /* A tombstone has no value. */
+  r->zVal[0] = 0;
+  if( r->type == IKEY_VALUE ){
+    snprintf(r->zVal, sizeof(r->zVal), "v%llu/%d", (unsigned long long)r->seq, r->iChild);
+  }
+  ck_assert_int_eq(memtable_add(apMem[r->iChild], r->seq, r->type, r->aKey, r->nKey,
+                                r->zVal, strlen(r->zVal)), LSM_OK);
+}
+
+static int mg_iter_is(iter *pIter, const mg_rec *r){
+  size_t nKey, nVal;
+  const uint8_t *pKey, *pVal;
+  if( !iter_valid(pIter) ) return 0;
+  pKey = iter_key(pIter, &nKey);
+  pVal = iter_value(pIter, &nVal);
+  return nKey == r->nKey + IKEY_TRAILER
+      && ikey_compare_user(pKey, nKey - IKEY_TRAILER, r->aKey, r->nKey) == 0
+      && ikey_seq(pKey, nKey) == r->seq && ikey_type(pKey, nKey) == r->type
+      && nVal == strlen(r->zVal) && memcmp(pVal, r->zVal, nVal) == 0;
+}
+
+/* A merge over one iterator per memtable (the memtables are unref'd). */
+static iter *mg_open(memtable **apMem, int nMem){
+  iter *apChild[MG_MAX_CHILD];
+  iter *pMerge;
+  int i, rc = LSM_OK;
+  for(i = 0; i < nMem; i++){
+    apChild[i] = memtable_iter(apMem[i], &rc);
+    ck_assert_int_eq(rc, LSM_OK);
+    memtable_unref(apMem[i]);
+  }
+  pMerge = merge_iter_new(lsm_env_default(), apChild, nMem, &rc);
+  ck_assert_int_eq(rc, LSM_OK);
+  return pMerge;
+}
+
+/* ---- a child that fails with LSM_CORRUPT after nLeft moves ---- */
+
+typedef struct fault_iter {
+  iter base;                    /* must be first                      */
+  iter *pInner;                 /* wrapped iterator; owned            */
+  int nLeft;                    /* moves before the failure           */
+  int rc;                       /* LSM_CORRUPT once failed            */
+} fault_iter;
+
+static void fi_move(fault_iter *p){ if( p->nLeft-- <= 0 ) p->rc = LSM_CORRUPT; }
+static void fi_first(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_first(f->pInner); }
+static void fi_last(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_last(f->pInner); }
+static void fi_seek(iter *p, const uint8_t *k, size_t n){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_seek(f->pInner, k, n); }
+static void fi_next(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_next(f->pInner); }
+static void fi_prev(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_prev(f->pInner); }
+static int fi_valid(iter *p){ fault_iter *f = (fault_iter*)p; return f->rc == LSM_OK && iter_valid(f->pInner); }
+static const uint8_t *fi_key(iter *p, size_t *pn){ return iter_key(((fault_iter*)p)->pInner, pn); }
+static const uint8_t *fi_value(iter *p, size_t *pn){ return iter_value(((fault_iter*)p)->pInner, pn); }
+static int fi_status(iter *p){ fault_iter *f = (fault_iter*)p; return f->rc ? f->rc : iter_status(f->pInner); }
+static void fi_close(iter *p){ iter_close(((fault_iter*)p)->pInner); free(p); }
+static const iter_methods fault_iter_methods = {
+  fi_first, fi_last, fi_seek, fi_next, fi_prev, fi_valid, fi_key, fi_value, fi_status, fi_close
+};
+static iter *fault_iter_new(iter *pInner, int nLeft){
+  fault_iter *p = (fault_iter*)calloc(1, sizeof(fault_iter));
+  p->base.pMethods = &fault_iter_methods;
+  p->pInner = pInner;
+  p->nLeft = nLeft;
+  return &p->base;
+}
+
+/* ---- tests ---- */
+
+START_TEST(merge_iter_matches_merged_model_on_random_walks){
+  unsigned long long seed = test_seed();
+  int nRound = test_scale(20), iRound;
+  test_rng rng;
+  rng_init(&rng, seed);
+  for(iRound = 0; iRound < nRound; iRound++){
+    int nMem = 1 + (int)rng_below(&rng, MG_MAX_CHILD);
+    int nVersion = (int)rng_below(&rng, 600);
+    memtable *apMem[MG_MAX_CHILD];
+    mg_rec *a = (mg_rec*)calloc((size_t)nVersion * 2 + 1, sizeof(mg_rec));
+    int n = 0, i, iPos = -1;
+    iter *pMerge;
+    for(i = 0; i < nMem; i++) ck_assert_int_eq(memtable_new(lsm_env_default(), &apMem[i]), LSM_OK);
+    for(i = 0; i < nVersion; i++){
+      mg_rec *r = &a[n++];
+      mg_random_key(&rng, r->aKey, &r->nKey);
+      r->seq = (uint64_t)i + 1;
+      r->type = rng_below(&rng, 4) == 0 ? IKEY_DELETE : IKEY_VALUE;
+      r->iChild = (int)rng_below(&rng, (uint64_t)nMem);
+      mg_add(apMem, r);
+      if( nMem > 1 && rng_below(&rng, 10) == 0 ){
+        /* The same internal key in a second child. */
+        mg_rec *r2 = &a[n++];
+        *r2 = *r;
+        r2->iChild = (r->iChild + 1 + (int)rng_below(&rng, (uint64_t)nMem - 1)) % nMem;
+        mg_add(apMem, r2);
+      }
+    }
+    qsort(a, (size_t)n, sizeof(mg_rec), mg_rec_cmp);
+    pMerge = mg_open(apMem, nMem);
+    ck_assert(!iter_valid(pMerge));
+
+    for(i = 0, iter_first(pMerge); iter_valid(pMerge); iter_next(pMerge), i++){
+      SEED_ASSERT(i < n && mg_iter_is(pMerge, &a[i]), "round %d forward %d", seed, iRound, i);
+    }
+    SEED_ASSERT(i == n, "round %d: forward saw %d of %d", seed, iRound, i, n);
+    for(i = n - 1, iter_last(pMerge); iter_valid(pMerge); iter_prev(pMerge), i--){
+      SEED_ASSERT(i >= 0 && mg_iter_is(pMerge, &a[i]), "round %d reverse %d", seed, iRound, i);
+    }
+    SEED_ASSERT(i == -1, "round %d: reverse stopped at %d", seed, iRound, i);
+
+    for(i = 0; i < 2000; i++){
+      int op = (int)rng_below(&rng, 12);
+      if( iPos < 0 || op == 0 ){
+        mg_rec t;
+        uint8_t aIkey[16];
+        int lo = 0, hi = n;
+        mg_random_key(&rng, t.aKey, &t.nKey);
+        t.seq = rng_below(&rng, (uint64_t)nVersion + 2);
+        t.type = IKEY_VALUE;
+        t.iChild = -1;                  /* before every copy of an equal key */
+        ikey_build(aIkey, t.aKey, t.nKey, t.seq, t.type);
+        iter_seek(pMerge, aIkey, t.nKey + IKEY_TRAILER);
+        while( lo < hi ){
+          int mid = (lo + hi) / 2;
+          if( mg_rec_cmp(&a[mid], &t) < 0 ) lo = mid + 1; else hi = mid;
+        }
+        iPos = lo < n ? lo : -1;
+      }else if( op == 1 ){
+        iter_first(pMerge); iPos = n ? 0 : -1;
+      }else if( op == 2 ){
+        iter_last(pMerge); iPos = n - 1;
+      }else if( op < 7 ){
+        iter_next(pMerge); iPos = iPos + 1 < n ? iPos + 1 : -1;
+      }else{
+        iter_prev(pMerge); iPos--;
+      }
+      if( iPos < 0 ) SEED_ASSERT(!iter_valid(pMerge), "round %d step %d: valid", seed, iRound, i);
+      else SEED_ASSERT(mg_iter_is(pMerge, &a[iPos]), "round %d step %d at %d", seed, iRound, i, iPos);
+    }
+    ck_assert_int_eq(iter_status(pMerge), LSM_OK);
+    iter_close(pMerge);
+    free(a);
+  }
+}
+END_TEST
+
+START_TEST(merge_iter_yields_equal_keys_lower_child_first_and_mirrors_in_reverse){
+  memtable *apMem[3];
+  const char *azWant[] = {"a", "k0", "k1", "k2", "z"};
+  mg_rec r;
+  iter *pMerge;
+  int i;
+  size_t n;
+  for(i = 0; i < 3; i++) ck_assert_int_eq(memtable_new(lsm_env_default(), &apMem[i]), LSM_OK);
+  memset(&r, 0, sizeof(r));
+  for(i = 0; i < 3; i++){
+    memcpy(r.aKey, "k", 1); r.nKey = 1; r.seq = 5; r.type = IKEY_VALUE; r.iChild = i;
+    ck_assert_int_eq(memtable_add(apMem[i], 5, IKEY_VALUE, "k", 1, azWant[1 + i], 2), LSM_OK);
+  }
+  ck_assert_int_eq(memtable_add(apMem[2], 1, IKEY_VALUE, "a", 1, "a", 1), LSM_OK);
+  ck_assert_int_eq(memtable_add(apMem[0], 2, IKEY_VALUE, "z", 1, "z", 1), LSM_OK);
+  pMerge = mg_open(apMem, 3);
+  for(i = 0, iter_first(pMerge); iter_valid(pMerge); iter_next(pMerge), i++){
+    const uint8_t *p = iter_value(pMerge, &n);
+    ck_assert(n == strlen(azWant[i]) && memcmp(p, azWant[i], n) == 0);
+  }
+  ck_assert_int_eq(i, 5);
+  for(i = 4, iter_last(pMerge); iter_valid(pMerge); iter_prev(pMerge), i--){
+    const uint8_t *p = iter_value(pMerge, &n);
+    ck_assert(n == strlen(azWant[i]) && memcmp(p, azWant[i], n) == 0);
+  }
+  ck_assert_int_eq(i, -1);
+  /* Switch direction in the middle of the equal keys. */
+  iter_first(pMerge);
+  iter_next(pMerge); iter_next(pMerge);                  /* k1 */
+  ck_assert_int_eq(memcmp(iter_value(pMerge, &n), "k1", 2), 0);
+  iter_prev(pMerge);
+  ck_assert_int_eq(memcmp(iter_value(pMerge, &n), "k0", 2), 0);
+  iter_next(pMerge);
+  ck_assert_int_eq(memcmp(iter_value(pMerge, &n), "k1", 2), 0);
+  iter_next(pMerge);
+  ck_assert_int_eq(memcmp(iter_value(pMerge, &n), "k2", 2), 0);
+  iter_prev(pMerge); iter_prev(pMerge); iter_prev(pMerge);
+  ck_assert_int_eq(memcmp(iter_value(pMerge, &n), "a", 1), 0);
+  iter_close(pMerge);
+}
+END_TEST
+
+START_TEST(merge_iter_with_no_children_is_empty){
+  int rc = LSM_OK;
+  iter *pMerge = merge_iter_new(lsm_env_default(), NULL, 0, &rc);
+  uint8_t aKey[IKEY_TRAILER];
+  ck_assert_int_eq(rc, LSM_OK);
+  iter_first(pMerge);
+  ck_assert(!iter_valid(pMerge));
+  iter_last(pMerge);
+  ck_assert(!iter_valid(pMerge));
+  ikey_build(aKey, "", 0, 1, IKEY_VALUE);
+  iter_seek(pMerge, aKey, sizeof(aKey));
+  ck_assert(!iter_valid(pMerge));
+  ck_assert_int_eq(iter_status(pMerge), LSM_OK);
+  iter_close(pMerge);
+}
+END_TEST
+
+START_TEST(merge_iter_reports_a_child_error_and_becomes_invalid){
+  int nFailAt;
+  for(nFailAt = 0; nFailAt < 40; nFailAt++){
+    memtable *apMem[2];
+    iter *apChild[2], *pMerge;
+    int i, rc = LSM_OK, nSeen = 0;
+    for(i = 0; i < 2; i++){
+      int j;
+      ck_assert_int_eq(memtable_new(lsm_env_default(), &apMem[i]), LSM_OK);
+      for(j = 0; j < 10; j++){
+        char zKey[8];
+        snprintf(zKey, sizeof(zKey), "%c%d", 'a' + i, j);
+        ck_assert_int_eq(memtable_add(apMem[i], (uint64_t)(i * 10 + j + 1), IKEY_VALUE, zKey, 2, "v", 1), LSM_OK);
+      }
+      apChild[i] = memtable_iter(apMem[i], &rc);
+      memtable_unref(apMem[i]);
+    }
+    apChild[1] = fault_iter_new(apChild[1], nFailAt);
+    pMerge = merge_iter_new(lsm_env_default(), apChild, 2, &rc);
+    ck_assert_int_eq(rc, LSM_OK);
+    /* Forward, then back: the failure shows up as invalid + status. */
+    for(iter_first(pMerge); iter_valid(pMerge); iter_next(pMerge)) nSeen++;
+    if( iter_status(pMerge) == LSM_OK ){
+      for(iter_last(pMerge); iter_valid(pMerge); iter_prev(pMerge)) nSeen++;
+    }
+    if( nFailAt < 22 ){
+      ck_assert_int_eq(iter_status(pMerge), LSM_CORRUPT);
+      ck_assert(!iter_valid(pMerge));
+    }
+    if( iter_status(pMerge) == LSM_OK ) ck_assert_int_eq(nSeen, 40);
+    iter_close(pMerge);
+  }
+}
+END_TEST
+
+/* Allocation that always fails. */
+static void *mg_no_malloc(lsm_env *p, size_t n){ (void)p; (void)n; return NULL; }
+
+START_TEST(merge_iter_new_closes_its_children_when_allocation_fails){
+  lsm_env env = *lsm_env_default();
+  memtable *pMem;
+  iter *apChild[1], *pMerge;
+  int rc = LSM_OK;
+  env.xMalloc = mg_no_malloc;
+  ck_assert_int_eq(memtable_new(lsm_env_default(), &pMem), LSM_OK);
+  apChild[0] = memtable_iter(pMem, &rc);
+  memtable_unref(pMem);           /* the child holds the last reference */
+  pMerge = merge_iter_new(&env, apChild, 1, &rc);
+  ck_assert_ptr_null(pMerge);
+  ck_assert_int_eq(rc, LSM_NOMEM);
+  /* ASan's leak check proves the child and the memtable were freed. */
+}
+END_TEST
+
+static Suite *merge_iter_suite(void){
+  Suite *s = suite_create("merge_iter");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks);
+  tcase_add_test(tc, merge_iter_yields_equal_keys_lower_child_first_and_mirrors_in_reverse);
+  tcase_add_test(tc, merge_iter_with_no_children_is_empty);
+  tcase_add_test(tc, merge_iter_reports_a_child_error_and_becomes_invalid);
+  tcase_add_test(tc, merge_iter_new_closes_its_children_when_allocation_fails);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(merge_iter_suite)
