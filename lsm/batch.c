@@ -1,0 +1,206 @@
+/*
+** batch.c — write batches: encoding, decoding, the lazily built read
+** index, truncation for savepoints.
+**
+** Encoding (the payload of one WAL record), a sequence of operations:
+**
+**   OFFSET  SIZE    DESCRIPTION
+**   0       1       type: 1 = put (IKEY_VALUE), 0 = delete (IKEY_DELETE)
+**   1       v       key length, varint
+**   1+v     nKey    key bytes
+**   ...     w       value length, varint        (put only)
+**   ...     nVal    value bytes                 (put only)
+**
+** The operation count is not stored: the WAL record's length delimits the
+** payload.  Example, put("a","xy") then delete("a"):
+**   01 01 61 02 78 79 | 00 01 61
+*/
+#include "batch.h"
+
+#include <string.h>
+
+#include "coding.h"
+#include "env.h"
+#include "error.h"
+#include "ikey.h"
+
+size_t batch_op_size(size_t nKey, size_t nVal){
+  return 1 + CODING_MAX_VARINT64 * 2 + nKey + nVal;
+}
+
+size_t batch_op_encode(uint8_t *p, int type, const void *pKey, size_t nKey,
+                       const void *pVal, size_t nVal){
+  uint8_t *pStart = p;
+  *p++ = (uint8_t)type;
+  p = coding_put_varint(p, nKey);
+  if( nKey ) memcpy(p, pKey, nKey);
+  p += nKey;
+  if( type == IKEY_VALUE ){
+    p = coding_put_varint(p, nVal);
+    if( nVal ) memcpy(p, pVal, nVal);
+    p += nVal;
+  }
+  return (size_t)(p - pStart);
+}
+
+/* Decode the operation at p; NULL if malformed. */
+static const uint8_t *batch_op_decode(const uint8_t *p, const uint8_t *pEnd, int *pType,
+                                      const uint8_t **ppKey, size_t *pnKey,
+                                      const uint8_t **ppVal, size_t *pnVal){
+  uint64_t n;
+  int type;
+  if( p >= pEnd ) return NULL;
+  type = *p++;
+  if( type != IKEY_VALUE && type != IKEY_DELETE ) return NULL;
+  p = coding_get_varint64(p, pEnd, &n);
+  if( p == NULL || n > (uint64_t)(pEnd - p) ) return NULL;
+  *ppKey = p; *pnKey = (size_t)n; p += n;
+  *ppVal = NULL; *pnVal = 0;
+  if( type == IKEY_VALUE ){
+    p = coding_get_varint64(p, pEnd, &n);
+    if( p == NULL || n > (uint64_t)(pEnd - p) ) return NULL;
+    *ppVal = p; *pnVal = (size_t)n; p += n;
+  }
+  *pType = type;
+  return p;
+}
+
+int batch_decode(const uint8_t *aRep, size_t nRep,
+                 int (*xOp)(void*, int, const uint8_t*, size_t, const uint8_t*, size_t),
+                 void *pCtx){
+  const uint8_t *p = aRep, *pEnd = aRep + nRep;
+  int rc = LSM_OK;
+  while( rc == LSM_OK && p < pEnd ){
+    int type;
+    const uint8_t *pKey, *pVal, *pOp = p;
+    size_t nKey, nVal;
+    p = batch_op_decode(p, pEnd, &type, &pKey, &nKey, &pVal, &nVal);
+    if( p == NULL ) return LSM_CORRUPT_BKPT("malformed batch at byte %zu", (size_t)(pOp - aRep));
+    rc = xOp(pCtx, type, pKey, nKey, pVal, nVal);
+  }
+  return rc;
+}
+
+typedef struct apply_ctx { memtable *pMem; uint64_t seq; } apply_ctx;
+
+static int apply_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
+                    const uint8_t *pVal, size_t nVal){
+  apply_ctx *p = pCtx;
+  return memtable_add(p->pMem, p->seq++, type, pKey, nKey, pVal, nVal);
+}
+
+int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem){
+  apply_ctx ctx;
+  ctx.pMem = pMem;
+  ctx.seq = seq;
+  return batch_decode(aRep, nRep, apply_op, &ctx);
+}
+
+int batch_index(lsm_batch *p, memtable **ppIndex){
+  int rc = LSM_OK;
+  const uint8_t *pEnd = p->aRep + p->nRep;
+  if( p->pIndex == NULL ){
+    rc = memtable_new(p->pEnv, &p->pIndex);
+    if( rc != LSM_OK ) return rc;
+    p->nIndexed = 0;
+    p->iIndexedOff = 0;
+  }
+  while( rc == LSM_OK && p->nIndexed < p->nOp ){
+    int type;
+    const uint8_t *pKey, *pVal;
+    size_t nKey, nVal;
+    const uint8_t *pNext = batch_op_decode(p->aRep + p->iIndexedOff, pEnd, &type,
+                                           &pKey, &nKey, &pVal, &nVal);
+    if( pNext == NULL ) return LSM_CORRUPT_BKPT("malformed batch");
+    rc = memtable_add(p->pIndex, IKEY_BATCH_SEQ + p->nIndexed + 1, type, pKey, nKey, pVal, nVal);
+    if( rc == LSM_OK ){
+      p->nIndexed++;
+      p->iIndexedOff = (size_t)(pNext - p->aRep);
+    }
+  }
+  *ppIndex = p->pIndex;
+  return rc;
+}
+
+/* ---- public API ---- */
+
+int lsm_batch_new(lsm_db *pDb, lsm_batch **ppBatch);   /* in db.c: needs the db's env */
+
+static int batch_add(lsm_batch *p, int type, const void *pKey, size_t nKey,
+                     const void *pVal, size_t nVal){
+  size_t nNeed;
+  if( p == NULL ) return LSM_MISUSE;
+  if( nKey > LSM_MAX_KEY ){
+    return LSM_ERROR_MSG(LSM_TOOBIG, "key of %zu bytes is over the limit of %d", nKey, LSM_MAX_KEY);
+  }
+  if( nVal > LSM_MAX_VALUE ){
+    return LSM_ERROR_MSG(LSM_TOOBIG, "value of %zu bytes is over the limit of %u", nVal, LSM_MAX_VALUE);
+  }
+  nNeed = batch_op_size(nKey, nVal);
+  if( p->nRep + nNeed > p->nAlloc ){
+    size_t nNew = p->nAlloc ? p->nAlloc * 2 : 256;
+    uint8_t *aNew;
+    if( p->bStatic ) return LSM_MISUSE;
+    while( nNew < p->nRep + nNeed ) nNew *= 2;
+    aNew = env_realloc(p->pEnv, p->aRep, nNew);
+    if( aNew == NULL ) return LSM_NOMEM;
+    p->aRep = aNew;
+    p->nAlloc = nNew;
+  }
+  p->nRep += batch_op_encode(p->aRep + p->nRep, type, pKey, nKey, pVal, nVal);
+  p->nOp++;
+  p->nUserBytes += nKey + nVal;
+  return LSM_OK;
+}
+
+int lsm_batch_put(lsm_batch *p, const void *pKey, size_t nKey, const void *pVal, size_t nVal){
+  return batch_add(p, IKEY_VALUE, pKey, nKey, pVal, nVal);
+}
+
+int lsm_batch_delete(lsm_batch *p, const void *pKey, size_t nKey){
+  return batch_add(p, IKEY_DELETE, pKey, nKey, NULL, 0);
+}
+
+size_t lsm_batch_count(const lsm_batch *p){ return p ? p->nOp : 0; }
+uint64_t lsm_batch_bytes(const lsm_batch *p){ return p ? p->nRep : 0; }
+
+void lsm_batch_truncate(lsm_batch *p, size_t nOp){
+  const uint8_t *pCur, *pEnd;
+  size_t i;
+  uint64_t nUser = 0;
+  if( p == NULL || nOp >= p->nOp ) return;
+  pCur = p->aRep;
+  pEnd = p->aRep + p->nRep;
+  for(i = 0; i < nOp && pCur; i++){
+    int type;
+    const uint8_t *pKey, *pVal;
+    size_t nKey, nVal;
+    pCur = batch_op_decode(pCur, pEnd, &type, &pKey, &nKey, &pVal, &nVal);
+    nUser += nKey + nVal;
+  }
+  p->nRep = pCur ? (size_t)(pCur - p->aRep) : 0;
+  p->nOp = nOp;
+  p->nUserBytes = nUser;
+  if( p->nIndexed > nOp ){
+    memtable_unref(p->pIndex);
+    p->pIndex = NULL;
+    p->nIndexed = 0;
+    p->iIndexedOff = 0;
+  }
+}
+
+void lsm_batch_clear(lsm_batch *p){
+  if( p == NULL ) return;
+  lsm_batch_truncate(p, 0);
+  memtable_unref(p->pIndex);
+  p->pIndex = NULL;
+  p->nIndexed = 0;
+  p->iIndexedOff = 0;
+}
+
+void lsm_batch_free(lsm_batch *p){
+  if( p == NULL ) return;
+  memtable_unref(p->pIndex);
+  if( !p->bStatic ) env_free(p->pEnv, p->aRep);
+  env_free(p->pEnv, p);
+}

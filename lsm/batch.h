@@ -1,0 +1,59 @@
+/*
+** batch.h — write batches (lsm_batch in lsm.h) as the engine sees them.
+**
+** A batch is an append-only encoding of operations (format: see batch.c),
+** the same bytes a WAL record carries as its payload.  For reading a
+** transaction's own writes, a batch keeps a memtable index of its first
+** nIndexed operations, built lazily; operation i (0-based) is indexed with
+** sequence number IKEY_BATCH_SEQ + i + 1, so reading the first k
+** operations means maxBatchSeq = IKEY_BATCH_SEQ + k.
+**
+** Invariants:
+**   1. aRep[0..nRep) holds exactly nOp well-formed operations.
+**   2. pIndex, when not NULL, holds exactly operations [0, nIndexed),
+**      nIndexed <= nOp; truncating below nIndexed drops the index (open
+**      cursors keep their own reference to the old one).
+*/
+#ifndef LSM_BATCH_H
+#define LSM_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h"
+#include "memtable.h"
+
+struct lsm_batch {
+  lsm_env *pEnv;
+  uint8_t *aRep;           /* encoded operations (owned unless bStatic)  */
+  size_t nRep, nAlloc;
+  size_t nOp;              /* operations in aRep                         */
+  uint64_t nUserBytes;     /* key + value bytes of the operations        */
+  int bStatic;             /* aRep is a caller's buffer; never freed     */
+  memtable *pIndex;        /* read index of the first nIndexed ops       */
+  size_t nIndexed;
+  size_t iIndexedOff;      /* offset in aRep of operation nIndexed       */
+};
+
+/* Call xOp for each operation of an encoded batch.  LSM_CORRUPT if the
+** encoding is malformed (a WAL record that passed its checksum but does
+** not decode is corruption).  Pointers are borrowed for the call. */
+int batch_decode(const uint8_t *aRep, size_t nRep,
+                 int (*xOp)(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
+                            const uint8_t *pVal, size_t nVal),
+                 void *pCtx);
+
+/* Insert every operation into pMem with sequence numbers seq, seq+1, ... */
+int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem);
+
+/* The index over the first nOps operations (nOps <= nOp), building it as
+** needed.  Borrowed: the caller takes its own reference if it keeps it. */
+int batch_index(lsm_batch*, memtable **ppIndex);
+
+/* Encode one operation into a caller buffer of at least
+** batch_op_size(nKey, nVal) bytes; returns the bytes written. */
+size_t batch_op_size(size_t nKey, size_t nVal);
+size_t batch_op_encode(uint8_t *p, int type, const void *pKey, size_t nKey,
+                       const void *pVal, size_t nVal);
+
+#endif

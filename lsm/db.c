@@ -1,0 +1,1564 @@
+/*
+** db.c — the store: wires the memtables, the WAL, the versions and the
+** worker together behind the API of lsm.h.
+**
+** Write path (group commit, after LevelDB): every writer queues a
+** db_writer under db->mutex.  The writer at the head of the queue is the
+** leader: it makes room (switching to a new memtable and WAL when the
+** active one is full, stalling when level 0 backs up), takes the batches
+** queued behind it, numbers them, appends one WAL record per batch,
+** commits the WAL once for the group (one write, one sync), inserts the
+** batches into the memtable, publishes the new last sequence number and
+** wakes the others.  Only the leader touches the WAL and inserts into the
+** memtable, so the skiplist sees one writer at a time.
+**
+** Read path: a reader pins a db_view (the active memtable, the immutable
+** one being flushed, and the current version) with one reference count,
+** and reads at a sequence number: memtable, immutable memtable, then
+** SSTables newest to oldest.
+**
+** Background work: flushing the immutable memtable and compactions run
+** on the worker thread (background=on) or in the writer's thread
+** (background=off).  Either way one job runs at a time (workMutex), and
+** only a job changes the current version.
+**
+** Locking rules:
+**   - db->mutex guards every field marked (M).  It is never held during
+**     file I/O except the small WAL/manifest creations in make-room and
+**     recovery.
+**   - db->workMutex is held for a whole flush or compaction; it is taken
+**     before db->mutex, never after.
+**   - The leader writes the WAL and the memtable without db->mutex.
+*/
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "compaction.h"
+#include "db_iter.h"
+#include "env.h"
+#include "error.h"
+#include "filename.h"
+#include "ikey.h"
+#include "manifest.h"
+#include "memtable.h"
+#include "merge_iter.h"
+#include "version.h"
+#include "wal.h"
+
+#define LSM_VERSION_STRING "lsm 0.1.0"
+#define DB_MEMORY_DIR "/memory"
+#define DB_GROUP_MAX_BYTES (1u << 20)     /* batches one leader commits together */
+
+/* What a reader pins.  Immutable apart from nRef. */
+typedef struct db_view {
+  atomic_int nRef;
+  lsm_env *pEnv;           /* allocator of this struct                 */
+  memtable *pMem;          /* active memtable (a reference)           */
+  memtable *pImm;          /* immutable memtable being flushed, or NULL */
+  version *pVersion;       /* SSTables                                 */
+} db_view;
+
+typedef struct db_writer db_writer;
+struct db_writer {
+  lsm_batch *pBatch;       /* NULL: a flush request                   */
+  int bDone;               /* set by the leader that committed it     */
+  int rc;
+  pthread_cond_t cond;
+  db_writer *pNext;
+};
+
+/*
+** A snapshot pins the view it was taken in.  Everything it can read lies
+** in that view (later writes to the same memtable have larger sequence
+** numbers; later flushes and compactions make new tables, never change
+** the pinned ones), so compactions need not know about snapshots.
+*/
+struct lsm_snapshot {
+  lsm_db *pDb;
+  uint64_t seq;            /* reads see seq <= this                    */
+  db_view *pView;          /* pinned                                   */
+};
+
+struct lsm_cursor {
+  lsm_db *pDb;
+  db_view *pView;          /* pinned view                              */
+  uint64_t seq;            /* snapshot sequence number                 */
+  memtable *pBatchIndex;   /* reference to the overlaid batch's index  */
+  db_iter *pIter;
+};
+
+typedef struct db_counters {
+  atomic_uint_fast64_t nUserBytes, nWalBytes, nFlushBytes, nCompactionWritten, nCompactionRead;
+  atomic_uint_fast64_t nFlushes, nCompactions;
+  atomic_uint_fast64_t nGets, nGetProbes, nSeeks, nSeekProbes;
+  atomic_uint_fast64_t nBloomChecks, nBloomNegatives, nBloomFalsePositives;
+  atomic_uint_fast64_t nStalls, nStallMicros;
+  atomic_uint_fast64_t anLevelRead[LSM_MAX_LEVELS], anLevelWritten[LSM_MAX_LEVELS];
+} db_counters;
+
+struct lsm_db {
+  lsm_env *pEnv;            /* file system and allocator             */
+  lsm_env *pOwnedEnv;       /* in-memory env owned by this db, or NULL */
+  lsm_options opt;
+  char *zDir;               /* store directory                        */
+  int bMemory;              /* in-memory store: no WAL                */
+  lsm_file *pLock;          /* held LOCK file                         */
+
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;      /* (M) state changes: flush done, work done */
+  pthread_mutex_t workMutex;/* one flush/compaction job at a time      */
+
+  db_view *pView;           /* (M) current view                       */
+  uint64_t lastSeq;         /* (M) last sequence visible to readers   */
+  uint64_t iNextFile;       /* (M) next file number                   */
+  wal_writer *pWal;         /* leader-owned; swapped under (M)         */
+  uint64_t iWalNumber;      /* (M) number of pWal's file               */
+  uint64_t iImmWalNumber;   /* (M) WAL of the immutable memtable, or 0 */
+  db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
+  int nSnapshot;             /* (M) live snapshots                      */
+  int nCursor;              /* (M) open cursors                        */
+  int rcBackground;         /* (M) error of the last failed job        */
+
+  pthread_t worker;         /* background thread                       */
+  int bWorker;              /* worker was started                      */
+  int bShutdown;            /* (M) worker must exit                    */
+  int bWorkPending;         /* (M) worker should look for work         */
+
+  db_counters stats;
+};
+
+static void stat_add(atomic_uint_fast64_t *p, uint64_t n){
+  atomic_fetch_add_explicit(p, n, memory_order_relaxed);
+}
+static uint64_t stat_get(atomic_uint_fast64_t *p){
+  return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+static uint64_t now_micros(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ------------------------------------------------------------------ */
+/* Views                                                               */
+/* ------------------------------------------------------------------ */
+
+static void view_unref(db_view *p){
+  if( p == NULL ) return;
+  if( atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) != 1 ) return;
+  memtable_unref(p->pMem);
+  memtable_unref(p->pImm);
+  version_unref(p->pVersion);
+  env_free(p->pEnv, p);
+}
+
+/* Replace the current view with one of (pMem, pImm, pVersion), taking
+** new references to each.  REQUIRES db->mutex. */
+static int view_install(lsm_db *pDb, memtable *pMem, memtable *pImm, version *pVersion){
+  db_view *p = env_malloc(pDb->pEnv, sizeof(db_view));
+  if( p == NULL ) return LSM_NOMEM;
+  atomic_init(&p->nRef, 1);
+  p->pEnv = pDb->pEnv;
+  p->pMem = pMem; memtable_ref(pMem);
+  p->pImm = pImm; if( pImm ) memtable_ref(pImm);
+  p->pVersion = pVersion; version_ref(pVersion);
+  {
+    db_view *pOld = pDb->pView;
+    pDb->pView = p;
+    view_unref(pOld);
+  }
+  return LSM_OK;
+}
+
+/* The current view with a new reference, and the last sequence number. */
+static db_view *view_acquire(lsm_db *pDb, uint64_t *pSeq){
+  db_view *p;
+  pthread_mutex_lock(&pDb->mutex);
+  p = pDb->pView;
+  atomic_fetch_add_explicit(&p->nRef, 1, memory_order_relaxed);
+  if( pSeq ) *pSeq = pDb->lastSeq;
+  pthread_mutex_unlock(&pDb->mutex);
+  return p;
+}
+
+/* The oldest sequence number a reader of the current version may read
+** at.  Snapshots and cursors pin their own views (see lsm_snapshot), so
+** this is the last sequence number.  REQUIRES mutex. */
+static uint64_t smallest_snapshot(lsm_db *pDb){
+  return pDb->lastSeq;
+}
+
+static uint64_t new_file_number(void *pCtx){
+  lsm_db *pDb = pCtx;
+  uint64_t n;
+  pthread_mutex_lock(&pDb->mutex);
+  n = pDb->iNextFile++;
+  pthread_mutex_unlock(&pDb->mutex);
+  return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Manifest                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Write the manifest for version pV.  REQUIRES workMutex (or recovery);
+** reads (M) fields under the mutex itself. */
+static int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber){
+  manifest_state st;
+  int rc;
+  memset(&st, 0, sizeof(st));
+  pthread_mutex_lock(&pDb->mutex);
+  st.iNextFile = pDb->iNextFile;
+  st.iLastSeq = pDb->lastSeq;
+  pthread_mutex_unlock(&pDb->mutex);
+  st.iLogNumber = iLogNumber;
+  st.eCompaction = pDb->opt.compaction;
+  rc = version_to_manifest(pV, &st);
+  if( rc == LSM_OK ) rc = manifest_write(pDb->pEnv, pDb->zDir, &st);
+  manifest_state_clear(pDb->pEnv, &st);
+  return rc;
+}
+
+/* Remove every file of the directory that the current state does not
+** need: SSTables no version names (leftovers of an interrupted job), WALs
+** older than iLogNumber, temporary files.  Called at open. */
+static int db_remove_leftovers(lsm_db *pDb, version *pV, uint64_t iLogNumber){
+  char **azName = NULL;
+  int nName = 0, i, rc;
+  rc = pDb->pEnv->xListDir(pDb->pEnv, pDb->zDir, &azName, &nName);
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    uint64_t iNumber;
+    int eType = filename_parse(azName[i], &iNumber), bKeep = 1, iLevel, j;
+    if( eType == FILENAME_SST ){
+      bKeep = 0;
+      for(iLevel = 0; iLevel < LSM_MAX_LEVELS && !bKeep; iLevel++){
+        for(j = 0; j < pV->anFile[iLevel]; j++){
+          if( pV->aapFile[iLevel][j]->meta.iNumber == iNumber ){ bKeep = 1; break; }
+        }
+      }
+    }else if( eType == FILENAME_WAL ){
+      bKeep = iNumber >= iLogNumber;
+    }else if( eType == FILENAME_TMP || eType == FILENAME_MANIFEST_TMP ){
+      bKeep = 0;
+    }
+    if( !bKeep ){
+      char *zPath = env_mprintf_rc(pDb->pEnv, &rc, "%s/%s", pDb->zDir, azName[i]);
+      if( zPath ) rc = pDb->pEnv->xUnlink(pDb->pEnv, zPath);
+      env_free(pDb->pEnv, zPath);
+    }
+  }
+  env_free(pDb->pEnv, azName);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Flush and compaction jobs                                           */
+/* ------------------------------------------------------------------ */
+
+static void job_setup(lsm_db *pDb, compaction_job *pJob, version *pV, iter *pInput, int iOutputLevel){
+  int iLevel;
+  memset(pJob, 0, sizeof(*pJob));
+  pJob->pEnv = pDb->pEnv;
+  pJob->zDir = pDb->zDir;
+  pJob->sstOpt.block_bytes = pDb->opt.block_bytes;
+  pJob->sstOpt.bloom_bits = pDb->opt.bloom_bits;
+  pJob->pInput = pInput;
+  pthread_mutex_lock(&pDb->mutex);
+  pJob->smallestSnapshot = smallest_snapshot(pDb);
+  pthread_mutex_unlock(&pDb->mutex);
+  pJob->iOutputLevel = iOutputLevel;
+  pJob->bBottom = 1;
+  for(iLevel = iOutputLevel + 1; iLevel < LSM_MAX_LEVELS; iLevel++){
+    if( pV->anFile[iLevel] ) pJob->bBottom = 0;
+  }
+  pJob->pVersion = pV;
+  pJob->xNewFileNumber = new_file_number;
+  pJob->pCtx = pDb;
+}
+
+/*
+** Install a new version: pBase minus apRemove plus apAdd.  Writes the
+** manifest (without db->mutex), then publishes the version and marks the
+** removed tables obsolete.  If bFlushDone, the immutable memtable is
+** dropped from the view in the same step.  REQUIRES workMutex.
+*/
+static int db_install(lsm_db *pDb, version *pBase, table **apRemove, int nRemove,
+                      table **apAdd, int nAdd, int bFlushDone){
+  version *pNew = NULL;
+  uint64_t iLogNumber, iOldWal = 0;
+  int rc, i;
+  rc = version_apply(pBase, apRemove, nRemove, apAdd, nAdd, &pNew);
+  if( rc != LSM_OK ) return rc;
+  pthread_mutex_lock(&pDb->mutex);
+  iLogNumber = bFlushDone ? pDb->iWalNumber
+             : (pDb->iImmWalNumber ? pDb->iImmWalNumber : pDb->iWalNumber);
+  if( bFlushDone ) iOldWal = pDb->iImmWalNumber;   /* 0 during recovery */
+  pthread_mutex_unlock(&pDb->mutex);
+  if( !pDb->bMemory ) rc = db_write_manifest(pDb, pNew, iLogNumber);
+  if( rc == LSM_OK ){
+    pthread_mutex_lock(&pDb->mutex);
+    rc = view_install(pDb, pDb->pView->pMem, bFlushDone ? NULL : pDb->pView->pImm, pNew);
+    if( rc == LSM_OK && bFlushDone ) pDb->iImmWalNumber = 0;
+    pthread_mutex_unlock(&pDb->mutex);
+  }
+  if( rc == LSM_OK ){
+    for(i = 0; i < nRemove; i++) atomic_store(&apRemove[i]->bObsolete, 1);
+    if( iOldWal ){
+      int rc2 = LSM_OK;
+      char *zWal = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iOldWal, &rc2);
+      if( zWal ) pDb->pEnv->xUnlink(pDb->pEnv, zWal);
+      env_free(pDb->pEnv, zWal);
+    }
+  }
+  version_unref(pNew);
+  return rc;
+}
+
+/* Flush the immutable memtable, if any, to a level-0 table.  REQUIRES workMutex. */
+static int db_flush_imm(lsm_db *pDb){
+  memtable *pImm;
+  version *pV;
+  iter *pInput = NULL;
+  compaction_job job;
+  compaction_result res;
+  int rc = LSM_OK;
+
+  pthread_mutex_lock(&pDb->mutex);
+  pImm = pDb->pView->pImm;
+  pV = pDb->pView->pVersion;
+  if( pImm ){ memtable_ref(pImm); version_ref(pV); }
+  pthread_mutex_unlock(&pDb->mutex);
+  if( pImm == NULL ) return LSM_OK;
+
+  memset(&res, 0, sizeof(res));
+  pInput = memtable_iter(pImm, &rc);
+  if( rc == LSM_OK ){
+    job_setup(pDb, &job, pV, pInput, 0);
+    job.bKeepTombstones = !(job.bBottom && pV->anFile[0] == 0);
+    rc = compaction_run(&job, &res);
+  }
+  iter_close(pInput);
+  if( rc == LSM_OK ){
+    rc = db_install(pDb, pV, NULL, 0, res.apOut, res.nOut, 1);
+    if( rc != LSM_OK ){
+      int i;
+      for(i = 0; i < res.nOut; i++) atomic_store(&res.apOut[i]->bObsolete, 1);
+    }
+  }
+  if( rc == LSM_OK ){
+    stat_add(&pDb->stats.nFlushes, 1);
+    stat_add(&pDb->stats.nFlushBytes, res.nBytesWritten);
+    stat_add(&pDb->stats.anLevelWritten[0], res.nBytesWritten);
+  }
+  compaction_result_clear(pDb->pEnv, &res);
+  memtable_unref(pImm);
+  version_unref(pV);
+  return rc;
+}
+
+/* Move one table down a level without rewriting it. */
+static int db_trivial_move(lsm_db *pDb, version *pV, table *pTable, int iOutputLevel){
+  table *pMoved = NULL;
+  int rc = table_open(pDb->pEnv, pDb->zDir, &pTable->meta, &pMoved);
+  if( rc == LSM_OK ){
+    pMoved->meta.iLevel = iOutputLevel;
+    /* The file now belongs to pMoved: the old table must never unlink it. */
+    rc = db_install(pDb, pV, &pTable, 1, &pMoved, 1, 0);
+    if( rc == LSM_OK ) atomic_store(&pTable->bObsolete, 0);
+    table_unref(pMoved);
+  }
+  return rc;
+}
+
+/* Merge apInput (from levels iLevel and iLevel+1, or all levels for a
+** full compaction) into iOutputLevel.  REQUIRES workMutex. */
+static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput,
+                           int iOutputLevel, lsm_compact_result *pResult){
+  iter **apIter = NULL;
+  iter *pMerge = NULL;
+  compaction_job job;
+  compaction_result res;
+  uint64_t nRead = 0;
+  int rc = LSM_OK, nIter = 0, i, j, iLevel;
+  memset(&res, 0, sizeof(res));
+
+  apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*) * (size_t)(nInput + 1), &rc);
+  /* L0 tables each get an iterator; tables of a sorted level share one. */
+  for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+    int nLevel = 0;
+    for(i = 0; i < nInput; i++) if( apInput[i]->meta.iLevel == iLevel ) nLevel++;
+    if( nLevel == 0 ) continue;
+    if( iLevel == 0 ){
+      for(i = 0; rc == LSM_OK && i < nInput; i++){
+        if( apInput[i]->meta.iLevel != 0 ) continue;
+        apIter[nIter] = sst_reader_iter(apInput[i]->pReader, &rc);
+        if( apIter[nIter] ) nIter++;
+      }
+    }else{
+      table **ap = env_malloc_rc(pDb->pEnv, sizeof(table*) * (size_t)nLevel, &rc);
+      int n = 0;
+      if( ap ){
+        /* apInput is in version order within a level, hence ascending. */
+        for(j = 0; j < pV->anFile[iLevel]; j++){
+          for(i = 0; i < nInput; i++){
+            if( apInput[i] == pV->aapFile[iLevel][j] ){ ap[n++] = apInput[i]; break; }
+          }
+        }
+        apIter[nIter] = level_iter_new(pDb->pEnv, ap, n, &rc);
+        if( apIter[nIter] ) nIter++;
+        env_free(pDb->pEnv, ap);
+      }
+    }
+  }
+  if( rc == LSM_OK ){
+    pMerge = merge_iter_new(pDb->pEnv, apIter, nIter, &rc);
+    nIter = 0;
+  }
+  for(i = 0; i < nIter; i++) iter_close(apIter[i]);
+  env_free(pDb->pEnv, apIter);
+
+  if( rc == LSM_OK ){
+    job_setup(pDb, &job, pV, pMerge, iOutputLevel);
+    job.nTargetFileBytes = compaction_file_target(&pDb->opt);
+    rc = compaction_run(&job, &res);
+  }
+  iter_close(pMerge);
+  if( rc == LSM_OK ){
+    rc = db_install(pDb, pV, apInput, nInput, res.apOut, res.nOut, 0);
+    if( rc != LSM_OK ){
+      for(i = 0; i < res.nOut; i++) atomic_store(&res.apOut[i]->bObsolete, 1);
+    }
+  }
+  if( rc == LSM_OK ){
+    for(i = 0; i < nInput; i++) nRead += apInput[i]->meta.nFileBytes;
+    stat_add(&pDb->stats.nCompactions, 1);
+    stat_add(&pDb->stats.nCompactionRead, nRead);
+    stat_add(&pDb->stats.nCompactionWritten, res.nBytesWritten);
+    stat_add(&pDb->stats.anLevelRead[iOutputLevel], nRead);
+    stat_add(&pDb->stats.anLevelWritten[iOutputLevel], res.nBytesWritten);
+    if( pResult ){
+      pResult->nEntriesAfter = 0;
+      for(i = 0; i < res.nOut; i++) pResult->nEntriesAfter += res.apOut[i]->meta.nEntries;
+      pResult->nBytesAfter = res.nBytesWritten;
+      pResult->nTombstonesDropped = res.nTombstonesDropped;
+    }
+  }
+  compaction_result_clear(pDb->pEnv, &res);
+  return rc;
+}
+
+/* Run one compaction if the picker wants one.  *pbDid = 1 if it ran.
+** REQUIRES workMutex. */
+static int db_compact_once(lsm_db *pDb, int *pbDid){
+  version *pV;
+  compaction_pick pick;
+  int rc = LSM_OK;
+  *pbDid = 0;
+  pthread_mutex_lock(&pDb->mutex);
+  pV = pDb->pView->pVersion;
+  version_ref(pV);
+  pthread_mutex_unlock(&pDb->mutex);
+  if( compaction_pick_next(pV, &pDb->opt, &pick) ){
+    *pbDid = 1;
+    if( pick.bTrivialMove ){
+      rc = db_trivial_move(pDb, pV, pick.apInput[0], pick.iOutputLevel);
+    }else{
+      rc = db_merge_tables(pDb, pV, pick.apInput, pick.nInput, pick.iOutputLevel, NULL);
+    }
+    env_free(pDb->pEnv, pick.apInput);
+  }
+  version_unref(pV);
+  return rc;
+}
+
+/* Flush the immutable memtable, then compact until nothing is due.
+** Records a failure in rcBackground and wakes every waiter. */
+static int db_do_work(lsm_db *pDb){
+  int rc, bDid = 1;
+  pthread_mutex_lock(&pDb->workMutex);
+  rc = db_flush_imm(pDb);
+  while( rc == LSM_OK && bDid ){
+    pthread_mutex_lock(&pDb->mutex);
+    bDid = !pDb->bShutdown;
+    pthread_mutex_unlock(&pDb->mutex);
+    if( !bDid ) break;
+    rc = db_compact_once(pDb, &bDid);
+    if( rc == LSM_OK ){
+      /* A flush may have become due while this compaction ran. */
+      rc = db_flush_imm(pDb);
+      pthread_mutex_lock(&pDb->mutex);
+      pthread_cond_broadcast(&pDb->cond);
+      pthread_mutex_unlock(&pDb->mutex);
+    }
+  }
+  pthread_mutex_unlock(&pDb->workMutex);
+  pthread_mutex_lock(&pDb->mutex);
+  if( rc != LSM_OK ) pDb->rcBackground = rc;
+  pthread_cond_broadcast(&pDb->cond);
+  pthread_mutex_unlock(&pDb->mutex);
+  return rc;
+}
+
+static void *worker_main(void *pArg){
+  lsm_db *pDb = pArg;
+  pthread_mutex_lock(&pDb->mutex);
+  for(;;){
+    while( !pDb->bShutdown && (!pDb->bWorkPending || pDb->rcBackground) ){
+      pthread_cond_wait(&pDb->cond, &pDb->mutex);
+    }
+    if( pDb->bShutdown ) break;
+    pDb->bWorkPending = 0;
+    pthread_mutex_unlock(&pDb->mutex);
+    db_do_work(pDb);
+    pthread_mutex_lock(&pDb->mutex);
+  }
+  pthread_mutex_unlock(&pDb->mutex);
+  return NULL;
+}
+
+/* Ask for a flush/compaction pass.  REQUIRES db->mutex. */
+static void schedule_work(lsm_db *pDb){
+  pDb->bWorkPending = 1;
+  pthread_cond_broadcast(&pDb->cond);
+}
+
+/* ------------------------------------------------------------------ */
+/* Write path                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Switch to a new memtable (and WAL); the old one becomes immutable.
+** REQUIRES db->mutex, leader, no immutable memtable. */
+static int switch_memtable(lsm_db *pDb){
+  memtable *pNew = NULL;
+  wal_writer *pNewWal = NULL;
+  uint64_t iNewWal = 0;
+  int rc = memtable_new(pDb->pEnv, &pNew);
+  if( rc == LSM_OK && !pDb->bMemory ){
+    char *zPath;
+    iNewWal = pDb->iNextFile++;
+    zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
+    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &pNewWal);
+    env_free(pDb->pEnv, zPath);
+    /* The old WAL must reach the OS before its memtable is flushed: its
+    ** buffer may hold commits made with sync=off. */
+    if( rc == LSM_OK && pDb->pWal ){
+      rc = wal_writer_close(pDb->pWal);
+      pDb->pWal = NULL;
+    }
+  }
+  if( rc == LSM_OK ){
+    memtable *pOld = pDb->pView->pMem;
+    rc = view_install(pDb, pNew, pOld, pDb->pView->pVersion);
+  }
+  if( rc != LSM_OK ){
+    memtable_unref(pNew);
+    if( pNewWal ) wal_writer_close(pNewWal);
+    return rc;
+  }
+  memtable_unref(pNew);     /* the view holds it */
+  pDb->iImmWalNumber = pDb->iWalNumber;
+  if( pNewWal ){
+    pDb->pWal = pNewWal;
+    pDb->iWalNumber = iNewWal;
+  }
+  return LSM_OK;
+}
+
+/*
+** Make sure the active memtable has room, switching and flushing as
+** needed; with bForce, switch even if it has room (lsm_flush).  Stalls
+** (slowdown, then stop) when level 0 backs up.  REQUIRES db->mutex and
+** the caller is the leader; may release and retake the mutex.
+*/
+static int make_room_for_write(lsm_db *pDb, int bForce){
+  int bSlowed = 0;
+  for(;;){
+    db_view *pView = pDb->pView;
+    int nL0 = pView->pVersion->anFile[0];
+    if( pDb->rcBackground ){
+      /* Retry the failed job once: space may be back. */
+      int rc = pDb->rcBackground;
+      pDb->rcBackground = LSM_OK;
+      if( pDb->opt.background ){
+        schedule_work(pDb);
+        return rc;
+      }
+      pthread_mutex_unlock(&pDb->mutex);
+      rc = db_do_work(pDb);
+      pthread_mutex_lock(&pDb->mutex);
+      if( rc != LSM_OK ){ pDb->rcBackground = LSM_OK; return rc; }
+      continue;
+    }
+    if( pDb->opt.background && !bSlowed && nL0 >= COMPACTION_L0_SLOWDOWN ){
+      uint64_t t0 = now_micros();
+      pthread_mutex_unlock(&pDb->mutex);
+      usleep(1000);
+      pthread_mutex_lock(&pDb->mutex);
+      stat_add(&pDb->stats.nStalls, 1);
+      stat_add(&pDb->stats.nStallMicros, now_micros() - t0);
+      bSlowed = 1;
+      continue;
+    }
+    if( !bForce && memtable_bytes(pView->pMem) < pDb->opt.memtable_bytes ) return LSM_OK;
+    if( bForce && memtable_entries(pView->pMem) == 0 && pView->pImm == NULL ) return LSM_OK;
+    if( pView->pImm || nL0 >= COMPACTION_L0_STOP ){
+      if( pDb->opt.background ){
+        uint64_t t0 = now_micros();
+        schedule_work(pDb);
+        pthread_cond_wait(&pDb->cond, &pDb->mutex);
+        stat_add(&pDb->stats.nStalls, 1);
+        stat_add(&pDb->stats.nStallMicros, now_micros() - t0);
+      }else{
+        int rc;
+        pthread_mutex_unlock(&pDb->mutex);
+        rc = db_do_work(pDb);
+        pthread_mutex_lock(&pDb->mutex);
+        if( rc != LSM_OK ){ pDb->rcBackground = LSM_OK; return rc; }
+      }
+      continue;
+    }
+    if( bForce && memtable_entries(pView->pMem) == 0 ) return LSM_OK;
+    {
+      int rc = switch_memtable(pDb);
+      if( rc != LSM_OK ) return rc;
+    }
+    bForce = 0;
+    if( pDb->opt.background ){
+      schedule_work(pDb);
+    }else{
+      int rc;
+      pthread_mutex_unlock(&pDb->mutex);
+      rc = db_do_work(pDb);
+      pthread_mutex_lock(&pDb->mutex);
+      if( rc != LSM_OK ){ pDb->rcBackground = LSM_OK; return rc; }
+    }
+  }
+}
+
+/*
+** Queue pBatch (NULL: a flush request) and wait until a leader commits
+** it, or lead.  See the file header.
+*/
+static int db_write(lsm_db *pDb, lsm_batch *pBatch){
+  db_writer w;
+  db_writer *pLast, *p;
+  memtable *pMem;
+  uint64_t seq, nGroupBytes = 0;
+  int rc;
+
+  if( pDb->opt.readonly ){
+    return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
+  }
+  memset(&w, 0, sizeof(w));
+  w.pBatch = pBatch;
+  pthread_cond_init(&w.cond, NULL);
+
+  pthread_mutex_lock(&pDb->mutex);
+  if( pDb->pWriterTail ) pDb->pWriterTail->pNext = &w;
+  else pDb->pWriterHead = &w;
+  pDb->pWriterTail = &w;
+  while( !w.bDone && pDb->pWriterHead != &w ) pthread_cond_wait(&w.cond, &pDb->mutex);
+  if( w.bDone ){
+    pthread_mutex_unlock(&pDb->mutex);
+    pthread_cond_destroy(&w.cond);
+    return w.rc;
+  }
+
+  /* Leader. */
+  rc = make_room_for_write(pDb, pBatch == NULL);
+  pLast = &w;
+  seq = pDb->lastSeq + 1;
+  if( rc == LSM_OK && pBatch ){
+    /* Take the batches queued behind us, up to a limit, stopping at a flush request. */
+    nGroupBytes = pBatch->nRep;
+    for(p = w.pNext; p && p->pBatch && nGroupBytes + p->pBatch->nRep <= DB_GROUP_MAX_BYTES; p = p->pNext){
+      nGroupBytes += p->pBatch->nRep;
+      pLast = p;
+    }
+  }
+
+  pMem = pDb->pView->pMem;
+  memtable_ref(pMem);
+  pthread_mutex_unlock(&pDb->mutex);
+
+  if( rc == LSM_OK && pBatch ){
+    uint64_t s = seq, nUser = 0;
+    uint64_t nWalBefore = pDb->pWal ? wal_writer_bytes(pDb->pWal) : 0;
+    for(p = &w; rc == LSM_OK; p = p->pNext){
+      if( p->pBatch->nOp ){
+        if( pDb->pWal ) rc = wal_writer_add(pDb->pWal, s, p->pBatch->aRep, p->pBatch->nRep);
+        s += p->pBatch->nOp;
+        nUser += p->pBatch->nUserBytes;
+      }
+      if( p == pLast ) break;
+    }
+    if( rc == LSM_OK && pDb->pWal ) rc = wal_writer_commit(pDb->pWal);
+    if( rc == LSM_OK ){
+      if( pDb->pWal ) stat_add(&pDb->stats.nWalBytes, wal_writer_bytes(pDb->pWal) - nWalBefore);
+      stat_add(&pDb->stats.nUserBytes, nUser);
+    }
+    s = seq;
+    for(p = &w; rc == LSM_OK; p = p->pNext){
+      if( p->pBatch->nOp ){
+        rc = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem);
+        s += p->pBatch->nOp;
+      }
+      if( p == pLast ) break;
+    }
+    seq = s - 1;
+  }
+
+  memtable_unref(pMem);
+  pthread_mutex_lock(&pDb->mutex);
+  if( rc == LSM_OK && pBatch ) pDb->lastSeq = seq;
+  for(;;){
+    p = pDb->pWriterHead;
+    pDb->pWriterHead = p->pNext;
+    if( pDb->pWriterHead == NULL ) pDb->pWriterTail = NULL;
+    if( p != &w ){
+      p->rc = rc;
+      p->bDone = 1;
+      pthread_cond_signal(&p->cond);
+    }
+    if( p == pLast ) break;
+  }
+  if( pDb->pWriterHead ) pthread_cond_signal(&pDb->pWriterHead->cond);
+  pthread_mutex_unlock(&pDb->mutex);
+  pthread_cond_destroy(&w.cond);
+  return rc;
+}
+
+int lsm_write(lsm_db *pDb, lsm_batch *pBatch){
+  if( pDb == NULL || pBatch == NULL ) return LSM_MISUSE;
+  error_clear();
+  if( pBatch->nOp == 0 ) return LSM_OK;
+  return db_write(pDb, pBatch);
+}
+
+/* A one-operation batch on the stack: no allocation for small writes. */
+static int db_write_one(lsm_db *pDb, int type, const void *pKey, size_t nKey,
+                        const void *pVal, size_t nVal){
+  uint8_t aBuf[512];
+  lsm_batch b;
+  int rc;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  memset(&b, 0, sizeof(b));
+  b.pEnv = pDb->pEnv;
+  if( batch_op_size(nKey, nVal) <= sizeof(aBuf) ){
+    b.aRep = aBuf;
+    b.nAlloc = sizeof(aBuf);
+    b.bStatic = 1;
+  }
+  rc = type == IKEY_VALUE ? lsm_batch_put(&b, pKey, nKey, pVal, nVal)
+                          : lsm_batch_delete(&b, pKey, nKey);
+  if( rc == LSM_OK ) rc = db_write(pDb, &b);
+  if( !b.bStatic ) env_free(pDb->pEnv, b.aRep);
+  return rc;
+}
+
+int lsm_put(lsm_db *pDb, const void *pKey, size_t nKey, const void *pVal, size_t nVal){
+  return db_write_one(pDb, IKEY_VALUE, pKey, nKey, pVal, nVal);
+}
+
+int lsm_delete(lsm_db *pDb, const void *pKey, size_t nKey){
+  return db_write_one(pDb, IKEY_DELETE, pKey, nKey, NULL, 0);
+}
+
+int lsm_batch_new(lsm_db *pDb, lsm_batch **ppBatch){
+  int rc = LSM_OK;
+  lsm_batch *p;
+  if( pDb == NULL || ppBatch == NULL ) return LSM_MISUSE;
+  p = env_malloc_rc(pDb->pEnv, sizeof(lsm_batch), &rc);
+  if( p ) p->pEnv = pDb->pEnv;
+  *ppBatch = p;
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reads                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Resolve what a read looks at: a view with a reference, the sequence
+** number, and the batch's visible limit. */
+static int read_setup(lsm_db *pDb, const lsm_read *pRead, db_view **ppView, uint64_t *pSeq,
+                      memtable **ppBatchIndex, uint64_t *pMaxBatchSeq){
+  *ppBatchIndex = NULL;
+  *pMaxBatchSeq = 0;
+  if( pRead && pRead->pSnapshot ){
+    lsm_snapshot *pSnap = pRead->pSnapshot;
+    if( pSnap->pDb != pDb ) return LSM_MISUSE;
+    *ppView = pSnap->pView;
+    atomic_fetch_add_explicit(&pSnap->pView->nRef, 1, memory_order_relaxed);
+    *pSeq = pSnap->seq;
+  }else{
+    *ppView = view_acquire(pDb, pSeq);
+  }
+  if( pRead && pRead->pBatch ){
+    lsm_batch *pB = pRead->pBatch;
+    size_t nOps = pRead->nBatchOps > pB->nOp ? pB->nOp : pRead->nBatchOps;
+    if( nOps > 0 ){
+      int rc = batch_index(pB, ppBatchIndex);
+      if( rc != LSM_OK ){
+        view_unref(*ppView);
+        *ppView = NULL;
+        *ppBatchIndex = NULL;
+        return rc;
+      }
+      memtable_ref(*ppBatchIndex);
+      *pMaxBatchSeq = IKEY_BATCH_SEQ + nOps;
+    }
+  }
+  return LSM_OK;
+}
+
+int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
+            void **ppVal, size_t *pnVal){
+  db_view *pView = NULL;
+  memtable *pBatchIndex = NULL;
+  uint64_t seq, maxBatchSeq;
+  const uint8_t *pVal = NULL;
+  size_t nVal = 0;
+  int bFound = 0, type = IKEY_DELETE, rc;
+
+  if( pDb == NULL || ppVal == NULL || pnVal == NULL ) return LSM_MISUSE;
+  *ppVal = NULL;
+  *pnVal = 0;
+  rc = read_setup(pDb, pRead, &pView, &seq, &pBatchIndex, &maxBatchSeq);
+  if( rc != LSM_OK ) return rc;
+  stat_add(&pDb->stats.nGets, 1);
+
+  if( pBatchIndex ){
+    bFound = memtable_get(pBatchIndex, pKey, nKey, 0, maxBatchSeq, &type, &pVal, &nVal);
+  }
+  if( !bFound ) bFound = memtable_get(pView->pMem, pKey, nKey, seq, 0, &type, &pVal, &nVal);
+  if( !bFound && pView->pImm ){
+    bFound = memtable_get(pView->pImm, pKey, nKey, seq, 0, &type, &pVal, &nVal);
+  }
+  if( !bFound ){
+    version_get_stats vs = {0, 0, 0, 0};
+    rc = version_get(pView->pVersion, pKey, nKey, seq, &bFound, &type, &pVal, &nVal, &vs);
+    stat_add(&pDb->stats.nGetProbes, (uint64_t)vs.nProbes);
+    stat_add(&pDb->stats.nBloomChecks, (uint64_t)vs.nBloomChecks);
+    stat_add(&pDb->stats.nBloomNegatives, (uint64_t)vs.nBloomNegatives);
+    stat_add(&pDb->stats.nBloomFalsePositives, (uint64_t)vs.nBloomFalsePositives);
+  }
+  if( rc == LSM_OK ){
+    if( !bFound || type != IKEY_VALUE ){
+      rc = LSM_NOTFOUND;
+    }else{
+      uint8_t *pCopy = env_malloc(pDb->pEnv, nVal ? nVal : 1);
+      if( pCopy == NULL ){
+        rc = LSM_NOMEM;
+      }else{
+        if( nVal ) memcpy(pCopy, pVal, nVal);
+        *ppVal = pCopy;
+        *pnVal = nVal;
+      }
+    }
+  }
+  memtable_unref(pBatchIndex);
+  view_unref(pView);
+  return rc;
+}
+
+/* ---- snapshots ---- */
+
+int lsm_snapshot_acquire(lsm_db *pDb, lsm_snapshot **ppSnap){
+  lsm_snapshot *p;
+  if( pDb == NULL || ppSnap == NULL ) return LSM_MISUSE;
+  p = env_malloc(pDb->pEnv, sizeof(lsm_snapshot));
+  if( p == NULL ) return LSM_NOMEM;
+  p->pDb = pDb;
+  p->pView = view_acquire(pDb, &p->seq);
+  pthread_mutex_lock(&pDb->mutex);
+  pDb->nSnapshot++;
+  pthread_mutex_unlock(&pDb->mutex);
+  *ppSnap = p;
+  return LSM_OK;
+}
+
+void lsm_snapshot_release(lsm_snapshot *p){
+  lsm_db *pDb;
+  if( p == NULL ) return;
+  pDb = p->pDb;
+  pthread_mutex_lock(&pDb->mutex);
+  pDb->nSnapshot--;
+  pthread_mutex_unlock(&pDb->mutex);
+  view_unref(p->pView);
+  env_free(pDb->pEnv, p);
+}
+
+/* ---- cursors ---- */
+
+int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
+  lsm_cursor *pCsr;
+  db_view *pView;
+  iter **apIter = NULL;
+  iter *pMerge = NULL;
+  uint64_t maxBatchSeq = 0;
+  int rc, nIter = 0, i;
+
+  if( pDb == NULL || ppCsr == NULL ) return LSM_MISUSE;
+  error_clear();
+  *ppCsr = NULL;
+  pCsr = env_malloc(pDb->pEnv, sizeof(lsm_cursor));
+  if( pCsr == NULL ) return LSM_NOMEM;
+  memset(pCsr, 0, sizeof(*pCsr));
+  pCsr->pDb = pDb;
+  rc = read_setup(pDb, pRead, &pCsr->pView, &pCsr->seq, &pCsr->pBatchIndex, &maxBatchSeq);
+  if( rc == LSM_OK ){
+    pView = pCsr->pView;
+    apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*) * (size_t)(3 + version_iter_count(pView->pVersion)), &rc);
+    if( rc == LSM_OK && pCsr->pBatchIndex ){
+      apIter[nIter] = memtable_iter(pCsr->pBatchIndex, &rc);
+      if( apIter[nIter] ) nIter++;
+    }
+    if( rc == LSM_OK ){
+      apIter[nIter] = memtable_iter(pView->pMem, &rc);
+      if( apIter[nIter] ) nIter++;
+    }
+    if( rc == LSM_OK && pView->pImm ){
+      apIter[nIter] = memtable_iter(pView->pImm, &rc);
+      if( apIter[nIter] ) nIter++;
+    }
+    if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, apIter, &nIter);
+    if( rc == LSM_OK ){
+      pMerge = merge_iter_new(pDb->pEnv, apIter, nIter, &rc);
+      nIter = 0;
+    }
+    for(i = 0; i < nIter; i++) iter_close(apIter[i]);
+    env_free(pDb->pEnv, apIter);
+  }
+  if( rc == LSM_OK ){
+    rc = db_iter_new(pDb->pEnv, pMerge, pCsr->seq, maxBatchSeq, &pCsr->pIter);
+  }
+  if( rc != LSM_OK ){
+    lsm_cursor_close(pCsr);
+    return rc;
+  }
+  pthread_mutex_lock(&pDb->mutex);
+  pDb->nCursor++;
+  pthread_mutex_unlock(&pDb->mutex);
+  *ppCsr = pCsr;
+  return LSM_OK;
+}
+
+int lsm_cursor_bounds(lsm_cursor *p, const void *pLower, size_t nLower, int bLowerOpen,
+                      const void *pUpper, size_t nUpper, int bUpperOpen){
+  if( p == NULL ) return LSM_MISUSE;
+  return db_iter_bounds(p->pIter, pLower, nLower, bLowerOpen, pUpper, nUpper, bUpperOpen);
+}
+
+/* Seeks count toward read amplification: every sorted run is positioned. */
+static void count_seek(lsm_cursor *p){
+  stat_add(&p->pDb->stats.nSeeks, 1);
+  stat_add(&p->pDb->stats.nSeekProbes, (uint64_t)version_iter_count(p->pView->pVersion));
+}
+
+int lsm_cursor_first(lsm_cursor *p){
+  if( p == NULL ) return LSM_MISUSE;
+  count_seek(p);
+  return db_iter_first(p->pIter);
+}
+int lsm_cursor_last(lsm_cursor *p){
+  if( p == NULL ) return LSM_MISUSE;
+  count_seek(p);
+  return db_iter_last(p->pIter);
+}
+int lsm_cursor_seek(lsm_cursor *p, const void *pKey, size_t nKey, int eSeek){
+  if( p == NULL ) return LSM_MISUSE;
+  count_seek(p);
+  return eSeek == LSM_SEEK_LE ? db_iter_seek_le(p->pIter, pKey, nKey)
+                              : db_iter_seek_ge(p->pIter, pKey, nKey);
+}
+int lsm_cursor_next(lsm_cursor *p){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  return db_iter_next(p->pIter);
+}
+int lsm_cursor_prev(lsm_cursor *p){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  return db_iter_prev(p->pIter);
+}
+int lsm_cursor_valid(lsm_cursor *p){
+  return p && db_iter_valid(p->pIter);
+}
+int lsm_cursor_key(lsm_cursor *p, const void **ppKey, size_t *pnKey){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  *ppKey = db_iter_key(p->pIter, pnKey);
+  return LSM_OK;
+}
+int lsm_cursor_value(lsm_cursor *p, const void **ppVal, size_t *pnVal){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  *ppVal = db_iter_value(p->pIter, pnVal);
+  return LSM_OK;
+}
+
+void lsm_cursor_close(lsm_cursor *p){
+  lsm_db *pDb;
+  if( p == NULL ) return;
+  pDb = p->pDb;
+  if( p->pIter ){
+    db_iter_close(p->pIter);
+    pthread_mutex_lock(&pDb->mutex);
+    pDb->nCursor--;
+    pthread_mutex_unlock(&pDb->mutex);
+  }
+  memtable_unref(p->pBatchIndex);
+  view_unref(p->pView);
+  env_free(pDb->pEnv, p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Flush, compaction                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Wait until the immutable memtable is flushed.  REQUIRES db->mutex. */
+static int wait_for_flush(lsm_db *pDb){
+  while( pDb->pView->pImm && pDb->rcBackground == LSM_OK ){
+    schedule_work(pDb);
+    pthread_cond_wait(&pDb->cond, &pDb->mutex);
+  }
+  return pDb->rcBackground;
+}
+
+int lsm_flush(lsm_db *pDb){
+  int rc;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  rc = db_write(pDb, NULL);
+  if( rc == LSM_OK && pDb->opt.background ){
+    pthread_mutex_lock(&pDb->mutex);
+    rc = wait_for_flush(pDb);
+    pthread_mutex_unlock(&pDb->mutex);
+  }
+  return rc;
+}
+
+int lsm_compact(lsm_db *pDb, lsm_compact_result *pResult){
+  lsm_compact_result res;
+  version *pV;
+  table **apInput = NULL;
+  uint64_t t0 = now_micros();
+  int rc, nInput = 0, iLevel, i;
+
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  memset(&res, 0, sizeof(res));
+  if( pDb->opt.readonly ){
+    return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
+  }
+  rc = lsm_flush(pDb);
+  if( rc != LSM_OK ) return rc;
+
+  pthread_mutex_lock(&pDb->workMutex);
+  pthread_mutex_lock(&pDb->mutex);
+  pV = pDb->pView->pVersion;
+  version_ref(pV);
+  pthread_mutex_unlock(&pDb->mutex);
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    nInput += pV->anFile[iLevel];
+    for(i = 0; i < pV->anFile[iLevel]; i++){
+      res.nBytesBefore += pV->aapFile[iLevel][i]->meta.nFileBytes;
+      res.nEntriesBefore += pV->aapFile[iLevel][i]->meta.nEntries;
+    }
+  }
+  if( nInput > 0 ){
+    apInput = env_malloc_rc(pDb->pEnv, sizeof(table*) * (size_t)nInput, &rc);
+    nInput = 0;
+    for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+      for(i = 0; i < pV->anFile[iLevel]; i++) apInput[nInput++] = pV->aapFile[iLevel][i];
+    }
+    if( rc == LSM_OK ){
+      rc = db_merge_tables(pDb, pV, apInput, nInput, LSM_MAX_LEVELS - 1, &res);
+    }
+    env_free(pDb->pEnv, apInput);
+  }
+  version_unref(pV);
+  pthread_mutex_unlock(&pDb->workMutex);
+  res.nMillis = (now_micros() - t0) / 1000;
+  if( pResult ) *pResult = res;
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stats, files, check                                                 */
+/* ------------------------------------------------------------------ */
+
+int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
+  db_view *pView;
+  int iLevel, i;
+  if( pDb == NULL || pS == NULL ) return LSM_MISUSE;
+  memset(pS, 0, sizeof(*pS));
+  pView = view_acquire(pDb, NULL);
+  pS->nMemtableEntries = memtable_entries(pView->pMem);
+  pS->nMemtableBytes = memtable_bytes(pView->pMem);
+  if( pView->pImm ){
+    pS->nMemtableEntries += memtable_entries(pView->pImm);
+    pS->nMemtableBytes += memtable_bytes(pView->pImm);
+  }
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    lsm_level_stats *pL = &pS->aLevel[iLevel];
+    version *pV = pView->pVersion;
+    for(i = 0; i < pV->anFile[iLevel]; i++){
+      const manifest_file *m = &pV->aapFile[iLevel][i]->meta;
+      pL->nFiles++;
+      pL->nBytes += m->nFileBytes;
+      pL->nEntries += m->nEntries;
+      pL->nTombstones += m->nTombstones;
+    }
+    pL->nBytesReadByCompaction = stat_get(&pDb->stats.anLevelRead[iLevel]);
+    pL->nBytesWrittenByCompaction = stat_get(&pDb->stats.anLevelWritten[iLevel]);
+    if( pL->nFiles || pL->nBytesWrittenByCompaction ) pS->nLevel = iLevel + 1;
+    pS->nDiskBytes += pL->nBytes;
+  }
+  view_unref(pView);
+  pthread_mutex_lock(&pDb->mutex);
+  if( pDb->pWal ) pS->nWalBytes = wal_writer_bytes(pDb->pWal);
+  pthread_mutex_unlock(&pDb->mutex);
+  pS->nDiskBytes += pS->nWalBytes;
+  pS->nUserBytesWritten = stat_get(&pDb->stats.nUserBytes);
+  pS->nWalBytesWritten = stat_get(&pDb->stats.nWalBytes);
+  pS->nFlushBytesWritten = stat_get(&pDb->stats.nFlushBytes);
+  pS->nCompactionBytesWritten = stat_get(&pDb->stats.nCompactionWritten);
+  pS->nCompactionBytesRead = stat_get(&pDb->stats.nCompactionRead);
+  pS->nFlushes = stat_get(&pDb->stats.nFlushes);
+  pS->nCompactions = stat_get(&pDb->stats.nCompactions);
+  pS->nGets = stat_get(&pDb->stats.nGets);
+  pS->nGetSstProbes = stat_get(&pDb->stats.nGetProbes);
+  pS->nSeeks = stat_get(&pDb->stats.nSeeks);
+  pS->nSeekSstProbes = stat_get(&pDb->stats.nSeekProbes);
+  pS->nBloomChecks = stat_get(&pDb->stats.nBloomChecks);
+  pS->nBloomNegatives = stat_get(&pDb->stats.nBloomNegatives);
+  pS->nBloomFalsePositives = stat_get(&pDb->stats.nBloomFalsePositives);
+  pS->nStalls = stat_get(&pDb->stats.nStalls);
+  pS->nStallMicros = stat_get(&pDb->stats.nStallMicros);
+  return LSM_OK;
+}
+
+int lsm_files(lsm_db *pDb, lsm_file_info **paFile, int *pnFile){
+  db_view *pView;
+  version *pV;
+  size_t nByte = 0;
+  int nFile = 0, iLevel, i, rc = LSM_OK;
+  lsm_file_info *aFile;
+  uint8_t *pKeys;
+  if( pDb == NULL || paFile == NULL || pnFile == NULL ) return LSM_MISUSE;
+  pView = view_acquire(pDb, NULL);
+  pV = pView->pVersion;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    for(i = 0; i < pV->anFile[iLevel]; i++){
+      const manifest_file *m = &pV->aapFile[iLevel][i]->meta;
+      nFile++;
+      nByte += m->nSmallest + m->nLargest;
+    }
+  }
+  aFile = env_malloc_rc(pDb->pEnv, sizeof(lsm_file_info) * (size_t)(nFile + 1) + nByte, &rc);
+  if( aFile ){
+    pKeys = (uint8_t*)&aFile[nFile + 1];
+    nFile = 0;
+    for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+      for(i = 0; i < pV->anFile[iLevel]; i++){
+        const manifest_file *m = &pV->aapFile[iLevel][i]->meta;
+        lsm_file_info *f = &aFile[nFile++];
+        f->iLevel = iLevel;
+        f->iNumber = m->iNumber;
+        f->nBytes = m->nFileBytes;
+        f->nEntries = m->nEntries;
+        f->nTombstones = m->nTombstones;
+        filename_name(f->zName, FILENAME_SST, m->iNumber);
+        f->nSmallest = ikey_user_len(m->nSmallest);
+        f->pSmallest = pKeys;
+        memcpy(pKeys, m->pSmallest, f->nSmallest);
+        pKeys += f->nSmallest;
+        f->nLargest = ikey_user_len(m->nLargest);
+        f->pLargest = pKeys;
+        memcpy(pKeys, m->pLargest, f->nLargest);
+        pKeys += f->nLargest;
+      }
+    }
+  }
+  view_unref(pView);
+  *paFile = aFile;
+  *pnFile = aFile ? nFile : 0;
+  return rc;
+}
+
+/* Append a line to a growing report. */
+static void report_add(lsm_env *pEnv, char **pz, const char *zLine){
+  size_t nOld = *pz ? strlen(*pz) : 0, nLine = strlen(zLine);
+  char *zNew = env_realloc(pEnv, *pz, nOld + nLine + 2);
+  if( zNew == NULL ) return;
+  memcpy(zNew + nOld, zLine, nLine);
+  zNew[nOld + nLine] = '\n';
+  zNew[nOld + nLine + 1] = 0;
+  *pz = zNew;
+}
+
+int lsm_check(lsm_db *pDb, char **pzReport){
+  db_view *pView;
+  version *pV;
+  char *zReport = NULL;
+  int iLevel, i, nProblem = 0;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  if( pzReport ) *pzReport = NULL;
+  pView = view_acquire(pDb, NULL);
+  pV = pView->pVersion;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    for(i = 0; i < pV->anFile[iLevel]; i++){
+      table *pT = pV->aapFile[iLevel][i];
+      int rc = sst_reader_check(pT->pReader);
+      if( rc != LSM_OK ){
+        report_add(pDb->pEnv, &zReport, error_message());
+        nProblem++;
+      }
+      if( pT->meta.nEntries != sst_reader_entries(pT->pReader)
+       || pT->meta.nFileBytes != sst_reader_file_bytes(pT->pReader) ){
+        char zLine[256];
+        snprintf(zLine, sizeof(zLine), "%s: manifest and table disagree on size or entries", pT->zPath);
+        report_add(pDb->pEnv, &zReport, zLine);
+        nProblem++;
+      }
+      if( iLevel > 0 && i > 0 ){
+        table *pPrev = pV->aapFile[iLevel][i - 1];
+        if( ikey_compare_user(pPrev->meta.pLargest, ikey_user_len(pPrev->meta.nLargest),
+                              pT->meta.pSmallest, ikey_user_len(pT->meta.nSmallest)) >= 0 ){
+          char zLine[256];
+          snprintf(zLine, sizeof(zLine), "level %d: %s overlaps %s", iLevel, pPrev->zPath, pT->zPath);
+          report_add(pDb->pEnv, &zReport, zLine);
+          nProblem++;
+        }
+      }
+    }
+  }
+  view_unref(pView);
+  if( !pDb->bMemory ){
+    manifest_state st;
+    int rc;
+    memset(&st, 0, sizeof(st));
+    pthread_mutex_lock(&pDb->workMutex);
+    rc = manifest_read(pDb->pEnv, pDb->zDir, &st);
+    pthread_mutex_unlock(&pDb->workMutex);
+    if( rc != LSM_OK ){
+      report_add(pDb->pEnv, &zReport, error_message());
+      nProblem++;
+    }
+    manifest_state_clear(pDb->pEnv, &st);
+  }
+  if( nProblem ){
+    if( pzReport ){
+      *pzReport = zReport;
+      zReport = NULL;
+    }
+    env_free(pDb->pEnv, zReport);
+    return LSM_CORRUPT;
+  }
+  return LSM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Open and close                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct replay_ctx {
+  memtable *pMem;
+  uint64_t lastSeq;
+} replay_ctx;
+
+static int count_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
+                    const uint8_t *pVal, size_t nVal){
+  (void)type; (void)pKey; (void)nKey; (void)pVal; (void)nVal;
+  (*(uint64_t*)pCtx)++;
+  return LSM_OK;
+}
+
+static int replay_record_counted(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
+  replay_ctx *pR = pCtx;
+  uint64_t nOp = 0;
+  int rc = batch_decode(p, n, count_op, &nOp);
+  if( rc == LSM_OK ) rc = batch_apply(p, n, seq, pR->pMem);
+  if( rc == LSM_OK && nOp && seq + nOp - 1 > pR->lastSeq ) pR->lastSeq = seq + nOp - 1;
+  return rc;
+}
+
+/* Sort helper for WAL numbers. */
+static int cmp_u64(const void *a, const void *b){
+  uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+  return x < y ? -1 : (x > y);
+}
+
+/*
+** Recovery: read the manifest, open its tables, replay the WALs it does
+** not cover, flush what they held, start a new WAL, remove leftovers.
+*/
+static int db_recover(lsm_db *pDb, int bNew){
+  lsm_env *pEnv = pDb->pEnv;
+  manifest_state st;
+  version *pV = NULL, *pV2 = NULL;
+  memtable *pMem = NULL;
+  table **apTable = NULL;
+  uint64_t *aWal = NULL;
+  char **azName = NULL;
+  int nName = 0, nWal = 0, nTable = 0, i, rc;
+
+  memset(&st, 0, sizeof(st));
+  if( bNew ){
+    st.iNextFile = 1;
+    st.eCompaction = pDb->opt.compaction;
+    rc = pDb->opt.readonly ? LSM_ERROR_MSG(LSM_CANTOPEN, "%s is not a store and readonly=on", pDb->zDir)
+                           : manifest_write(pEnv, pDb->zDir, &st);
+  }else{
+    rc = manifest_read(pEnv, pDb->zDir, &st);
+  }
+  if( rc == LSM_OK && st.eCompaction != pDb->opt.compaction ){
+    rc = LSM_ERROR_MSG(LSM_ERROR,
+        "the store %s was made with compaction=%s; open it with that option",
+        pDb->zDir, st.eCompaction == LSM_COMPACTION_TIERED ? "tiered" : "leveled");
+  }
+  if( rc == LSM_OK ) rc = version_new_empty(pEnv, &pV);
+  if( rc == LSM_OK && st.nFile ){
+    apTable = env_malloc_rc(pEnv, sizeof(table*) * (size_t)st.nFile, &rc);
+    for(i = 0; rc == LSM_OK && i < st.nFile; i++){
+      rc = table_open(pEnv, pDb->zDir, &st.aFile[i], &apTable[nTable]);
+      if( rc == LSM_OK ) nTable++;
+    }
+    if( rc == LSM_OK ) rc = version_apply(pV, NULL, 0, apTable, nTable, &pV2);
+    for(i = 0; i < nTable; i++) table_unref(apTable[i]);
+    env_free(pEnv, apTable);
+    if( rc == LSM_OK ){ version_unref(pV); pV = pV2; }
+  }
+  pDb->iNextFile = st.iNextFile;
+  pDb->lastSeq = st.iLastSeq;
+
+  /* Replay the WALs numbered >= iLogNumber, oldest first. */
+  if( rc == LSM_OK ) rc = memtable_new(pEnv, &pMem);
+  if( rc == LSM_OK ) rc = pEnv->xListDir(pEnv, pDb->zDir, &azName, &nName);
+  if( rc == LSM_OK ){
+    aWal = env_malloc_rc(pEnv, sizeof(uint64_t) * (size_t)(nName + 1), &rc);
+    for(i = 0; rc == LSM_OK && i < nName; i++){
+      uint64_t iNum;
+      if( filename_parse(azName[i], &iNum) == FILENAME_WAL && iNum >= st.iLogNumber ){
+        aWal[nWal++] = iNum;
+      }
+      if( filename_parse(azName[i], &iNum) && iNum >= pDb->iNextFile ) pDb->iNextFile = iNum + 1;
+    }
+    if( aWal ) qsort(aWal, (size_t)nWal, sizeof(uint64_t), cmp_u64);
+  }
+  for(i = 0; rc == LSM_OK && i < nWal; i++){
+    replay_ctx ctx;
+    int bTorn = 0;
+    char *zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, aWal[i], &rc);
+    ctx.pMem = pMem;
+    ctx.lastSeq = pDb->lastSeq;
+    if( rc == LSM_OK ) rc = wal_replay(pEnv, zPath, i == nWal - 1, replay_record_counted, &ctx, &bTorn);
+    if( rc == LSM_OK ) pDb->lastSeq = ctx.lastSeq;
+    env_free(pEnv, zPath);
+  }
+
+  /* Publish the recovered state, then flush what the WALs held. */
+  if( rc == LSM_OK ){
+    memtable *pActive = NULL;
+    if( pDb->opt.readonly ){
+      rc = view_install(pDb, pMem, NULL, pV);
+    }else{
+      rc = memtable_new(pEnv, &pActive);
+      if( rc == LSM_OK ) rc = view_install(pDb, pActive, memtable_entries(pMem) ? pMem : NULL, pV);
+      memtable_unref(pActive);
+    }
+  }
+  if( rc == LSM_OK && !pDb->opt.readonly ){
+    char *zPath;
+    /* Older WALs are removed with the leftovers once the flush is in. */
+    pDb->iWalNumber = pDb->iNextFile++;
+    pDb->iImmWalNumber = 0;
+    zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, pDb->iWalNumber, &rc);
+    if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &pDb->pWal);
+    env_free(pEnv, zPath);
+    if( rc == LSM_OK ){
+      pthread_mutex_lock(&pDb->workMutex);
+      if( pDb->pView->pImm ){
+        rc = db_flush_imm(pDb);
+      }else{
+        version_ref(pDb->pView->pVersion);
+        pV2 = pDb->pView->pVersion;
+        rc = db_write_manifest(pDb, pV2, pDb->iWalNumber);
+        version_unref(pV2);
+      }
+      pthread_mutex_unlock(&pDb->workMutex);
+    }
+    if( rc == LSM_OK ) rc = db_remove_leftovers(pDb, pDb->pView->pVersion, pDb->iWalNumber);
+  }
+  memtable_unref(pMem);
+  version_unref(pV);
+  env_free(pEnv, aWal);
+  env_free(pEnv, azName);
+  manifest_state_clear(pEnv, &st);
+  return rc;
+}
+
+void lsm_options_default(lsm_options *p){
+  memset(p, 0, sizeof(*p));
+  p->sync = LSM_SYNC_NORMAL;
+  p->memtable_bytes = 4u << 20;
+  p->block_bytes = 4096;
+  p->bloom_bits = 10;
+  p->compaction = LSM_COMPACTION_LEVELED;
+  p->background = 1;
+  p->readonly = 0;
+  p->create_if_missing = 1;
+}
+
+static int check_options(const lsm_options *p){
+  if( p->sync < LSM_SYNC_OFF || p->sync > LSM_SYNC_FULL ) return LSM_ERROR_MSG(LSM_MISUSE, "bad sync mode %d", p->sync);
+  if( p->memtable_bytes < 4096 ) return LSM_ERROR_MSG(LSM_MISUSE, "memtable_bytes must be at least 4096");
+  if( p->block_bytes < 256 || p->block_bytes > (1 << 24) ) return LSM_ERROR_MSG(LSM_MISUSE, "block_bytes must be 256..16M");
+  if( p->bloom_bits < 0 || p->bloom_bits > 64 ) return LSM_ERROR_MSG(LSM_MISUSE, "bloom_bits must be 0..64");
+  if( p->compaction != LSM_COMPACTION_LEVELED && p->compaction != LSM_COMPACTION_TIERED ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "bad compaction style %d", p->compaction);
+  }
+  return LSM_OK;
+}
+
+/* Whether zDir is a directory holding no file but (possibly) LOCK. */
+static int dir_is_empty(lsm_env *pEnv, const char *zDir, int *pbEmpty){
+  char **azName = NULL;
+  int nName = 0, i, rc;
+  rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
+  *pbEmpty = 1;
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    if( strcmp(azName[i], "LOCK") != 0 ) *pbEmpty = 0;
+  }
+  env_free(pEnv, azName);
+  return rc;
+}
+
+int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_env *pEnv;
+  char *zLock = NULL, *zManifest = NULL;
+  int rc = LSM_OK, bExists = 0, bIsDir = 0, bNew = 0;
+
+  error_clear();
+  if( ppDb == NULL ) return LSM_MISUSE;
+  *ppDb = NULL;
+  if( pOpt ) opt = *pOpt; else lsm_options_default(&opt);
+  rc = check_options(&opt);
+  if( rc != LSM_OK ) return rc;
+
+  pDb = calloc(1, sizeof(lsm_db));
+  if( pDb == NULL ) return LSM_NOMEM;
+  pthread_mutex_init(&pDb->mutex, NULL);
+  pthread_mutex_init(&pDb->workMutex, NULL);
+  pthread_cond_init(&pDb->cond, NULL);
+  pDb->opt = opt;
+  if( zDir == NULL || strcmp(zDir, ":memory:") == 0 ){
+    pDb->bMemory = 1;
+    pDb->pOwnedEnv = lsm_env_memory();
+    if( pDb->pOwnedEnv == NULL ){ lsm_close(pDb); return LSM_NOMEM; }
+    zDir = DB_MEMORY_DIR;
+    pDb->opt.readonly = 0;
+  }
+  pEnv = pDb->pEnv = pDb->pOwnedEnv ? pDb->pOwnedEnv : (opt.env ? opt.env : lsm_env_default());
+  pDb->opt.env = pEnv;
+  pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
+
+  /* The directory: a store, an empty directory, or nothing yet. */
+  if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);
+  if( rc == LSM_OK && bExists && !bIsDir ){
+    rc = LSM_ERROR_MSG(LSM_CANTOPEN, "%s is a file, not a store directory", zDir);
+  }
+  if( rc == LSM_OK && !bExists ){
+    if( !opt.create_if_missing || opt.readonly ){
+      rc = LSM_ERROR_MSG(LSM_CANTOPEN, "store directory %s does not exist", zDir);
+    }else{
+      rc = pEnv->xMkdir(pEnv, zDir);
+    }
+  }
+  if( rc == LSM_OK ){
+    zLock = filename_path(pEnv, zDir, FILENAME_LOCK, 0, &rc);
+    zManifest = filename_path(pEnv, zDir, FILENAME_MANIFEST, 0, &rc);
+  }
+  if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
+  if( rc == LSM_OK && !bExists ){
+    int bEmpty = 0;
+    rc = dir_is_empty(pEnv, zDir, &bEmpty);
+    if( rc == LSM_OK && !bEmpty ){
+      rc = LSM_ERROR_MSG(LSM_CANTOPEN,
+          "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
+    }
+    bNew = 1;
+  }
+  if( rc == LSM_OK ) rc = db_recover(pDb, bNew);
+  if( rc == LSM_OK && pDb->opt.background && !pDb->opt.readonly ){
+    if( pthread_create(&pDb->worker, NULL, worker_main, pDb) != 0 ){
+      rc = LSM_ERROR_MSG(LSM_ERROR, "cannot start the background thread");
+    }else{
+      pDb->bWorker = 1;
+      pthread_mutex_lock(&pDb->mutex);
+      schedule_work(pDb);      /* recovery may have left compactions due */
+      pthread_mutex_unlock(&pDb->mutex);
+    }
+  }
+  if( rc == LSM_OK && bNew && !pDb->bMemory && !pDb->opt.readonly ){
+    rc = pEnv->xSyncDir(pEnv, zDir);
+  }
+  env_free(pEnv, zLock);
+  env_free(pEnv, zManifest);
+  if( rc != LSM_OK ){
+    char zMsg[512];
+    snprintf(zMsg, sizeof(zMsg), "%s", error_message());
+    lsm_close(pDb);
+    error_raise(rc, __LINE__, "%s", zMsg[0] ? zMsg : lsm_errstr(rc));
+    return rc;
+  }
+  *ppDb = pDb;
+  return LSM_OK;
+}
+
+int lsm_close(lsm_db *pDb){
+  int rc = LSM_OK;
+  lsm_env *pEnv;
+  if( pDb == NULL ) return LSM_OK;
+  pthread_mutex_lock(&pDb->mutex);
+  if( pDb->nCursor > 0 || pDb->nSnapshot > 0 ){
+    pthread_mutex_unlock(&pDb->mutex);
+    return LSM_ERROR_MSG(LSM_MISUSE, "lsm_close: cursors or snapshots are still open");
+  }
+  pDb->bShutdown = 1;
+  pthread_cond_broadcast(&pDb->cond);
+  pthread_mutex_unlock(&pDb->mutex);
+  if( pDb->bWorker ) pthread_join(pDb->worker, NULL);
+
+  pEnv = pDb->pEnv;
+  if( pDb->pWal ) rc = wal_writer_close(pDb->pWal);
+  view_unref(pDb->pView);
+  if( pDb->pLock ) pEnv->xUnlock(pDb->pLock);
+  if( pEnv ) env_free(pEnv, pDb->zDir);
+  pthread_mutex_destroy(&pDb->mutex);
+  pthread_mutex_destroy(&pDb->workMutex);
+  pthread_cond_destroy(&pDb->cond);
+  if( pDb->pOwnedEnv ) lsm_env_memory_free(pDb->pOwnedEnv);
+  free(pDb);
+  return rc;
+}
+
+void lsm_free(void *p){
+  /* Every engine allocation handed to a caller comes from the env of its
+  ** db; the default and memory envs both use malloc.  A custom env must
+  ** also use malloc for this to hold (documented in lsm.h). */
+  free(p);
+}
+
+const char *lsm_version(void){
+  return LSM_VERSION_STRING;
+}

@@ -1,0 +1,112 @@
+/*
+** version.h — the set of live SSTables, by level, at one moment.
+**
+** A version is immutable once built: a flush or a compaction makes a new
+** version from the current one plus an edit, and installs it as current.
+** Readers (gets, cursors, snapshots) pin the version they started with,
+** so files of older versions stay readable until the last reader of that
+** version is gone.
+**
+** Levels: level 0 holds flushed tables whose key ranges may overlap,
+** newest first.  Levels 1..LSM_MAX_LEVELS-1 hold tables with disjoint key
+** ranges, sorted by smallest key.
+**
+** Tables: one `table` struct per SSTable, shared by every version that
+** lists it and reference-counted.  When a compaction removes a table
+** from the current version it is marked obsolete; when its last
+** reference goes (the last version listing it), the file is unlinked.
+** A table that is not obsolete is never unlinked (closing the store drops
+** every reference without deleting anything).
+**
+** Thread safety: versions and tables are immutable apart from their
+** atomic reference counts and the obsolete flag, so any thread may read
+** them.  Building a new version (version_apply) is serialized by the
+** store (one flush or compaction job at a time).
+**
+** Invariants:
+**   1. Every table in level >= 1 has smallest <= largest, and for
+**      consecutive tables a, b of a level: a.largest < b.smallest (user keys).
+**   2. Level 0 is ordered newest first (descending file number).
+**   3. A version holds one reference to each table it lists.
+*/
+#ifndef LSM_VERSION_H
+#define LSM_VERSION_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iter.h"
+#include "lsm.h"
+#include "manifest.h"
+#include "sst_reader.h"
+
+typedef struct table {
+  atomic_int nRef;            /* versions + iterators using it           */
+  atomic_int bObsolete;       /* removed from the current version        */
+  lsm_env *pEnv;
+  char *zPath;                /* the SSTable's path                      */
+  sst_reader *pReader;        /* open reader (its own refcount)          */
+  manifest_file meta;         /* level, number, sizes, key range (owned) */
+} table;
+
+typedef struct version {
+  atomic_int nRef;
+  lsm_env *pEnv;
+  int anFile[LSM_MAX_LEVELS];          /* tables per level            */
+  table **aapFile[LSM_MAX_LEVELS];     /* owned arrays of references  */
+} version;
+
+/* Open the SSTable of *pMeta (copied) as a table with one reference. */
+int table_open(lsm_env*, const char *zDir, const manifest_file *pMeta, table **ppTable);
+void table_ref(table*);
+void table_unref(table*);              /* unlinks an obsolete table at zero */
+
+/* An empty version with one reference. */
+int version_new_empty(lsm_env*, version **ppVersion);
+void version_ref(version*);
+void version_unref(version*);
+
+/*
+** Build a new version (one reference): pBase minus the tables in
+** apRemove, plus apAdd (each placed in its meta.iLevel).  Tables in
+** apRemove are not marked obsolete here; the caller does that once the
+** new version is installed.
+*/
+int version_apply(version *pBase, table **apRemove, int nRemove,
+                  table **apAdd, int nAdd, version **ppNew);
+
+/* Fill pState's file list from the version (keys copied). */
+int version_to_manifest(version*, manifest_state *pState);
+
+/* Result of a point lookup through the levels. */
+typedef struct version_get_stats {
+  int nProbes;             /* tables whose blocks were searched      */
+  int nBloomChecks, nBloomNegatives, nBloomFalsePositives;
+} version_get_stats;
+
+/*
+** The newest version of user key pKey with seq <= maxSeq in the tables.
+** *pbFound, *pType, and the value (borrowed: valid while the caller
+** holds its reference to the version).
+*/
+int version_get(version*, const void *pKey, size_t nKey, uint64_t maxSeq,
+                int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
+                version_get_stats *pStats);
+
+/* Append iterators over every table to apIter (L0 tables one each, one
+** concatenating iterator per deeper level).  *pnIter is incremented. */
+int version_add_iters(version*, iter **apIter, int *pnIter);
+int version_iter_count(version*);    /* how many version_add_iters adds */
+
+/* An iterator over the tables of a sorted level (apTable, disjoint,
+** ascending), opening each table's iterator only when reached.  Holds a
+** reference to each table. */
+iter *level_iter_new(lsm_env*, table **apTable, int nTable, int *pRc);
+
+/* Totals for stats. */
+uint64_t version_level_bytes(version*, int iLevel);
+/* True if some table in a level deeper than iLevel may contain pKey. */
+int version_key_may_exist_below(version*, int iLevel, const uint8_t *pKey, size_t nKey);
+
+#endif
