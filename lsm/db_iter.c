@@ -1,0 +1,398 @@
+/*
+** db_iter.c — user keys at a snapshot over a stream of versions.
+**
+** The internal iterator yields every version of every key, newest first
+** within a key (ikey.h).  This file follows LevelDB's DBIter:
+**
+**   Forward: the internal iterator rests ON the newest visible version of
+**   the current key, so key and value are borrowed straight from it.  To
+**   advance, the current user key is saved and every entry with a user key
+**   <= it is skipped; the first visible entry after that is either a value
+**   (the new current entry) or a tombstone (its key is saved and skipped
+**   too).
+**
+**   Reverse: the internal iterator rests just BEFORE the first version of
+**   the current key (on the last entry of a smaller key, or invalid).  To
+**   step back, entries are read backwards: for each user key, versions
+**   come oldest first, so the last visible one read before the user key
+**   changes is the newest; it is copied into aKey/aVal (the internal
+**   iterator has moved past it).  A key whose newest visible version is a
+**   tombstone is dropped.
+**
+**   Switching from forward to reverse steps the internal iterator back
+**   until it leaves the current key; from reverse to forward steps it into
+**   the current key's versions and skips them as a normal advance does.
+**
+** Bounds are checked on user keys: forward stops at the first key above
+** the upper bound, reverse at the first below the lower bound; seeks start
+** inside the bounds (an open bound is a seek to it that skips its key).
+*/
+#include "db_iter.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "env.h"
+#include "ikey.h"
+
+/* A growable byte buffer. */
+typedef struct dbi_buf {
+  uint8_t *a;                   /* bytes; owned                          */
+  size_t n;                     /* bytes in use                          */
+  size_t nAlloc;                /* bytes allocated                       */
+} dbi_buf;
+
+/* One bound of the range. */
+typedef struct dbi_bound {
+  int bSet;                     /* 0: unbounded on this side             */
+  int bOpen;                    /* 1: the bound itself is excluded       */
+  dbi_buf key;                  /* the bound (a user key)                */
+} dbi_bound;
+
+struct db_iter {
+  lsm_env *pEnv;                /* allocator; borrowed                   */
+  iter *pIter;                  /* internal iterator; owned              */
+  uint64_t maxSeq;              /* versions <= this are visible          */
+  uint64_t maxBatchSeq;         /* and [IKEY_BATCH_SEQ, this]; 0: none   */
+  uint64_t hiSeq;               /* largest visible sequence number       */
+  int bValid;                   /* positioned on a key                   */
+  int bReverse;                 /* direction of the last move            */
+  dbi_buf key;                  /* forward: key to skip; reverse: current key */
+  dbi_buf val;                  /* reverse: current value                */
+  dbi_buf seek;                 /* scratch for internal seek keys        */
+  dbi_bound lower;              /* lower bound                           */
+  dbi_bound upper;              /* upper bound                           */
+};
+
+/* ---- helpers ---- */
+
+/* Room for n bytes.  The buffer is allocated even for n == 0, so that a
+** borrowed key is never a NULL pointer. */
+static int dbi_buf_reserve(lsm_env *pEnv, dbi_buf *pBuf, size_t n){
+  if( n > pBuf->nAlloc || pBuf->a == NULL ){
+    size_t nNew = pBuf->nAlloc ? pBuf->nAlloc : 64;
+    uint8_t *aNew;
+    while( nNew < n ) nNew *= 2;
+    aNew = (uint8_t*)env_realloc(pEnv, pBuf->a, nNew);
+    if( aNew == NULL ) return LSM_NOMEM;
+    pBuf->a = aNew;
+    pBuf->nAlloc = nNew;
+  }
+  return LSM_OK;
+}
+
+static int dbi_buf_set(lsm_env *pEnv, dbi_buf *pBuf, const void *p, size_t n){
+  int rc = dbi_buf_reserve(pEnv, pBuf, n);
+  if( rc == LSM_OK ){
+    if( n ) memcpy(pBuf->a, p, n);
+    pBuf->n = n;
+  }
+  return rc;
+}
+
+static int dbi_visible(const db_iter *p, uint64_t seq){
+  return seq <= p->maxSeq || (seq >= IKEY_BATCH_SEQ && seq <= p->maxBatchSeq);
+}
+
+/* Whether a user key lies beyond the upper / lower bound. */
+static int dbi_above_upper(const db_iter *p, const uint8_t *pKey, size_t nKey){
+  int c;
+  if( !p->upper.bSet ) return 0;
+  c = ikey_compare_user(pKey, nKey, p->upper.key.a, p->upper.key.n);
+  return c > 0 || (c == 0 && p->upper.bOpen);
+}
+static int dbi_below_lower(const db_iter *p, const uint8_t *pKey, size_t nKey){
+  int c;
+  if( !p->lower.bSet ) return 0;
+  c = ikey_compare_user(pKey, nKey, p->lower.key.a, p->lower.key.n);
+  return c < 0 || (c == 0 && p->lower.bOpen);
+}
+
+/* Position the internal iterator at the first entry >= (user key, seq, type). */
+static int dbi_seek_internal(db_iter *p, const void *pKey, size_t nKey,
+                             uint64_t seq, int type){
+  int rc = dbi_buf_reserve(p->pEnv, &p->seek, nKey + IKEY_TRAILER);
+  if( rc != LSM_OK ) return rc;
+  ikey_build(p->seek.a, pKey, nKey, seq, type);
+  iter_seek(p->pIter, p->seek.a, nKey + IKEY_TRAILER);
+  return LSM_OK;
+}
+
+/* The internal iterator is done or failed: become invalid, return status. */
+static int dbi_stop(db_iter *p){
+  p->bValid = 0;
+  return iter_status(p->pIter);
+}
+
+/*
+** Forward: from the internal position, find the first visible value of a
+** user key that is not skipped (bSkipping: keys <= p->key are skipped)
+** and not beyond the upper bound.
+*/
+static int dbi_find_next(db_iter *p, int bSkipping){
+  iter *pIter = p->pIter;
+  assert( !p->bReverse );
+  while( iter_valid(pIter) ){
+    size_t nIkey;
+    const uint8_t *pIkey = iter_key(pIter, &nIkey);
+    size_t nUser = ikey_user_len(nIkey);
+    if( !bSkipping || ikey_compare_user(pIkey, nUser, p->key.a, p->key.n) > 0 ){
+      uint64_t trailer = ikey_trailer(pIkey, nIkey);
+      if( dbi_above_upper(p, pIkey, nUser) ) break;
+      if( dbi_visible(p, trailer >> 8) ){
+        if( (trailer & 0xff) == IKEY_DELETE ){
+          /* Hide this key: every older version of it is skipped. */
+          int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, nUser);
+          if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+          bSkipping = 1;
+        }else{
+          assert( !dbi_below_lower(p, pIkey, nUser) );
+          p->bValid = 1;
+          return LSM_OK;
+        }
+      }
+    }
+    iter_next(pIter);
+  }
+  return dbi_stop(p);
+}
+
+/*
+** Reverse: from the internal position (at or before the last version of
+** the wanted key), collect the newest visible version of the greatest
+** user key that has a live one, not below the lower bound.
+*/
+static int dbi_find_prev(db_iter *p){
+  iter *pIter = p->pIter;
+  int bFound = 0;               /* aKey/aVal hold a live candidate */
+  assert( p->bReverse );
+  while( iter_valid(pIter) ){
+    size_t nIkey;
+    const uint8_t *pIkey = iter_key(pIter, &nIkey);
+    size_t nUser = ikey_user_len(nIkey);
+    uint64_t trailer = ikey_trailer(pIkey, nIkey);
+    if( bFound && ikey_compare_user(pIkey, nUser, p->key.a, p->key.n) < 0 ) break;
+    if( dbi_below_lower(p, pIkey, nUser) ) break;
+    if( dbi_visible(p, trailer >> 8) ){
+      if( (trailer & 0xff) == IKEY_DELETE ){
+        bFound = 0;
+      }else{
+        size_t nVal;
+        const uint8_t *pVal = iter_value(pIter, &nVal);
+        int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, nUser);
+        if( rc == LSM_OK ) rc = dbi_buf_set(p->pEnv, &p->val, pVal, nVal);
+        if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+        bFound = 1;
+      }
+    }
+    iter_prev(pIter);
+  }
+  if( !iter_valid(pIter) ){
+    int rc = iter_status(pIter);
+    if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+  }
+  p->bValid = bFound;
+  return LSM_OK;
+}
+
+/* Forward from the first key >= pKey (bOpen: > pKey), within bounds. */
+static int dbi_seek_ge(db_iter *p, const void *pKey, size_t nKey, int bOpen){
+  int rc;
+  if( p->lower.bSet ){
+    int c = ikey_compare_user(pKey, nKey, p->lower.key.a, p->lower.key.n);
+    if( c < 0 || (c == 0 && p->lower.bOpen) ){
+      pKey = p->lower.key.a;
+      nKey = p->lower.key.n;
+      bOpen = p->lower.bOpen;
+    }
+  }
+  p->bReverse = 0;
+  /* Versions newer than hiSeq are invisible: start below them. */
+  rc = dbi_seek_internal(p, pKey, nKey, p->hiSeq, IKEY_VALUE);
+  if( rc == LSM_OK && bOpen ) rc = dbi_buf_set(p->pEnv, &p->key, pKey, nKey);
+  if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+  return dbi_find_next(p, bOpen);
+}
+
+/* Reverse from the last key <= pKey (bOpen: < pKey), within bounds. */
+static int dbi_seek_le(db_iter *p, const void *pKey, size_t nKey, int bOpen){
+  iter *pIter = p->pIter;
+  int rc;
+  if( p->upper.bSet ){
+    int c = ikey_compare_user(pKey, nKey, p->upper.key.a, p->upper.key.n);
+    if( c > 0 || (c == 0 && p->upper.bOpen) ){
+      pKey = p->upper.key.a;
+      nKey = p->upper.key.n;
+      bOpen = p->upper.bOpen;
+    }
+  }
+  p->bReverse = 1;
+  if( bOpen ){
+    /* The first version of pKey: what precedes it is < pKey. */
+    rc = dbi_seek_internal(p, pKey, nKey, IKEY_MAX_SEQ, IKEY_VALUE);
+  }else{
+    /* The last possible version of pKey, then past it if present. */
+    rc = dbi_seek_internal(p, pKey, nKey, 0, IKEY_DELETE);
+    while( rc == LSM_OK && iter_valid(pIter) ){
+      size_t nIkey;
+      const uint8_t *pIkey = iter_key(pIter, &nIkey);
+      if( ikey_compare_user(pIkey, ikey_user_len(nIkey), pKey, nKey) > 0 ) break;
+      iter_next(pIter);
+    }
+  }
+  if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+  /* Step onto the last entry < (or <=) pKey. */
+  if( iter_valid(pIter) ){
+    iter_prev(pIter);
+  }else{
+    rc = iter_status(pIter);
+    if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+    iter_last(pIter);
+  }
+  return dbi_find_prev(p);
+}
+
+/* ---- public interface ---- */
+
+int db_iter_new(lsm_env *pEnv, iter *pInternal, uint64_t maxSeq, uint64_t maxBatchSeq,
+                db_iter **ppIter){
+  int rc = LSM_OK;
+  db_iter *p = (db_iter*)env_malloc_rc(pEnv, sizeof(db_iter), &rc);
+  *ppIter = NULL;
+  if( p == NULL ){
+    iter_close(pInternal);
+    return rc;
+  }
+  memset(p, 0, sizeof(*p));
+  p->pEnv = pEnv;
+  p->pIter = pInternal;
+  p->maxSeq = maxSeq;
+  p->maxBatchSeq = maxBatchSeq;
+  p->hiSeq = maxBatchSeq > maxSeq ? maxBatchSeq : maxSeq;
+  if( p->hiSeq > IKEY_MAX_SEQ ) p->hiSeq = IKEY_MAX_SEQ;
+  *ppIter = p;
+  return LSM_OK;
+}
+
+int db_iter_bounds(db_iter *p, const void *pLower, size_t nLower, int bLowerOpen,
+                   const void *pUpper, size_t nUpper, int bUpperOpen){
+  int rc = LSM_OK;
+  p->bValid = 0;
+  p->lower.bSet = 0;
+  p->upper.bSet = 0;
+  if( pLower ){
+    rc = dbi_buf_set(p->pEnv, &p->lower.key, pLower, nLower);
+    p->lower.bSet = (rc == LSM_OK);
+    p->lower.bOpen = bLowerOpen;
+  }
+  if( pUpper && rc == LSM_OK ){
+    rc = dbi_buf_set(p->pEnv, &p->upper.key, pUpper, nUpper);
+    p->upper.bSet = (rc == LSM_OK);
+    p->upper.bOpen = bUpperOpen;
+  }
+  if( rc != LSM_OK ) p->lower.bSet = 0;
+  return rc;
+}
+
+int db_iter_first(db_iter *p){
+  if( p->lower.bSet ) return dbi_seek_ge(p, p->lower.key.a, p->lower.key.n, p->lower.bOpen);
+  p->bReverse = 0;
+  iter_first(p->pIter);
+  return dbi_find_next(p, 0);
+}
+
+int db_iter_last(db_iter *p){
+  if( p->upper.bSet ) return dbi_seek_le(p, p->upper.key.a, p->upper.key.n, p->upper.bOpen);
+  p->bReverse = 1;
+  iter_last(p->pIter);
+  return dbi_find_prev(p);
+}
+
+int db_iter_seek_ge(db_iter *p, const void *pKey, size_t nKey){
+  return dbi_seek_ge(p, pKey, nKey, 0);
+}
+
+int db_iter_seek_le(db_iter *p, const void *pKey, size_t nKey){
+  return dbi_seek_le(p, pKey, nKey, 0);
+}
+
+int db_iter_next(db_iter *p){
+  iter *pIter = p->pIter;
+  assert( p->bValid );
+  if( p->bReverse ){
+    /* The internal iterator is just before the current key's versions:
+    ** step into them; p->key already names the key to skip. */
+    p->bReverse = 0;
+    if( iter_valid(pIter) ){
+      iter_next(pIter);
+    }else{
+      int rc = iter_status(pIter);
+      if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+      iter_first(pIter);
+    }
+  }else{
+    size_t nIkey;
+    const uint8_t *pIkey = iter_key(pIter, &nIkey);
+    int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, ikey_user_len(nIkey));
+    if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+    iter_next(pIter);
+  }
+  return dbi_find_next(p, 1);
+}
+
+int db_iter_prev(db_iter *p){
+  iter *pIter = p->pIter;
+  assert( p->bValid );
+  if( !p->bReverse ){
+    /* Step back out of the current key's versions. */
+    size_t nIkey;
+    const uint8_t *pIkey = iter_key(pIter, &nIkey);
+    int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, ikey_user_len(nIkey));
+    if( rc != LSM_OK ){ p->bValid = 0; return rc; }
+    p->bReverse = 1;
+    for(;;){
+      iter_prev(pIter);
+      if( !iter_valid(pIter) ) return dbi_stop(p);
+      pIkey = iter_key(pIter, &nIkey);
+      if( ikey_compare_user(pIkey, ikey_user_len(nIkey), p->key.a, p->key.n) < 0 ) break;
+    }
+  }
+  return dbi_find_prev(p);
+}
+
+int db_iter_valid(const db_iter *p){
+  return p->bValid;
+}
+
+const uint8_t *db_iter_key(const db_iter *p, size_t *pnKey){
+  assert( p->bValid );
+  if( p->bReverse ){
+    *pnKey = p->key.n;
+    return p->key.a;
+  }else{
+    size_t nIkey;
+    const uint8_t *pIkey = iter_key(p->pIter, &nIkey);
+    *pnKey = ikey_user_len(nIkey);
+    return pIkey;
+  }
+}
+
+const uint8_t *db_iter_value(const db_iter *p, size_t *pnVal){
+  assert( p->bValid );
+  if( p->bReverse ){
+    *pnVal = p->val.n;
+    return p->val.a;
+  }
+  return iter_value(p->pIter, pnVal);
+}
+
+void db_iter_close(db_iter *p){
+  if( p == NULL ) return;
+  iter_close(p->pIter);
+  env_free(p->pEnv, p->key.a);
+  env_free(p->pEnv, p->val.a);
+  env_free(p->pEnv, p->seek.a);
+  env_free(p->pEnv, p->lower.key.a);
+  env_free(p->pEnv, p->upper.key.a);
+  env_free(p->pEnv, p);
+}
