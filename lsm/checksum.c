@@ -3,6 +3,8 @@
 */
 #include "checksum.h"
 
+#include <string.h>
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -12,6 +14,7 @@ uint64_t checksum_compute(const void *pData, size_t nData, uint64_t seed){
 
 uint64_t checksum_compute2(const void *pA, size_t nA, const void *pB, size_t nB, uint64_t seed){
   XXH3_state_t state;
+  memset(&state, 0, sizeof(state));    /* quiets gcc's maybe-uninitialized inside xxhash.h */
   XXH3_64bits_reset_withSeed(&state, seed);
   XXH3_64bits_update(&state, pA, nA);
   XXH3_64bits_update(&state, pB, nB);
