@@ -1,0 +1,403 @@
+/*
+** bench.c — `make bench`: this engine against LevelDB and RocksDB (engine
+** level) and the lsm virtual table against a native SQLite table (SQL
+** level), measured in one run, every answer checked.
+**
+** Usage (the Makefile runs it from the repository root):
+**
+**   build/bench/bench                      everything, N = 1,000,000 keys
+**   BENCH_N=100000 build/bench/bench       a quick run
+**
+**   BENCH_N        keys per store (default 1000000)
+**   BENCH_SEED     seed of every key order and value (default 20240601)
+**   BENCH_LEVEL    engine | sql | all (default all)
+**   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite (default all;
+**                  "sqlite" is the native table of the SQL level, run even
+**                  when lsm.so does not load if it is named here)
+**   BENCH_DIR      scratch directory (default a new $TMPDIR/lsm-bench-XXXXXX)
+**   BENCH_CSV      result file (default bench-results.csv)
+**   BENCH_LSM_SO   the extension to load (default ./lsm.so)
+**
+** Method.  Each store runs in its own forked child process, so that each
+** has its own peak RSS and no store warms another's caches; the child runs
+** bench_run (bench_workload.c: the workloads, what is checked, how each
+** number is measured) and sends one bench_row per workload back through a
+** pipe.  The parent prints a table with the ratio of ours to each peer and
+** the target beside it, and writes every row to the CSV:
+**
+**   level,engine,workload,n,ops_per_sec,write_amp,space_amp,peak_rss_mb
+**
+** (write_amp is empty for read workloads, space_amp when nothing is live).
+** A wrong answer or an engine error makes the child exit non-zero: the
+** parent reports it and exits 1 after printing what it has.  If lsm.so
+** does not load, the SQL level is skipped with the reason and that is not
+** a failure.  No timing is ever a failure: targets are printed, not
+** asserted.
+*/
+#include "bench.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BENCH_MAX_ROWS   128
+#define BENCH_OURS       "lsm"
+
+/* A target: ours / peer ops/s must be >= rMin (at level zLevel). */
+typedef struct bench_target {
+  const char *zLevel;      /* "engine" or "sql"        */
+  const char *zWorkload;   /* workload name            */
+  double rMin;             /* minimum ratio            */
+} bench_target;
+
+static const bench_target aBenchTarget[] = {
+  { "engine", "fillseq", 1.5 },    { "engine", "fillrandom", 1.5 },
+  { "engine", "overwrite", 1.5 },  { "engine", "readrandom", 2.0 },
+  { "engine", "readmissing", 2.0 }, { "engine", "readseq", 1.0 },
+  { "engine", "seekrandom", 1.0 },
+  { "sql", "fillseq", 1.0 },       { "sql", "fillrandom", 5.0 },
+  { "sql", "overwrite", 5.0 },     { "sql", "readrandom", 1.0 },
+  { "sql", "readmissing", 1.0 },   { "sql", "readseq", 1.0 },
+  { "sql", "seekrandom", 1.0 },    { "sql", "deleterandom", 3.0 },
+};
+
+static const char *azBenchWorkload[] = {
+  "fillseq", "fillrandom", "overwrite", "readrandom", "readmissing",
+  "readseq", "seekrandom", "deleterandom",
+};
+#define BENCH_NWORKLOAD (int)(sizeof(azBenchWorkload) / sizeof(azBenchWorkload[0]))
+
+/* What the parent knows about one child run. */
+typedef struct bench_result {
+  const bench_engine *pEng;   /* what ran                                 */
+  int bFailed;                /* exited non-zero or died                  */
+  double rPeakRssMb;          /* ru_maxrss of the whole child             */
+} bench_result;
+
+typedef struct bench_state {
+  bench_config cfg;               /* N, seed, scratch root                 */
+  bench_row aRow[BENCH_MAX_ROWS]; /* every row received                    */
+  int nRow;
+  bench_result aRes[8];           /* one per child                         */
+  int nRes;
+  int nTargets, nTargetsMet;      /* over both levels                      */
+} bench_state;
+
+/* ---- running children ---- */
+
+/* Run pEng in a child; collect its rows.  Returns 0 if it succeeded. */
+static int bench_child(bench_state *p, const bench_engine *pEng){
+  bench_result *pRes = &p->aRes[p->nRes++];
+  bench_config cfg = p->cfg;
+  char zDir[4200];
+  int aFd[2], status = 0;
+  struct rusage ru;
+  pid_t pid;
+
+  memset(pRes, 0, sizeof(*pRes));
+  pRes->pEng = pEng;
+  snprintf(zDir, sizeof(zDir), "%s/%s-%s", p->cfg.zDir, pEng->zLevel, pEng->zName);
+  cfg.zDir = zDir;
+  printf("  running %s/%s ...\n", pEng->zLevel, pEng->zName);
+  fflush(stdout);
+  if( pipe(aFd) != 0 ){ perror("pipe"); pRes->bFailed = 1; return 1; }
+  pid = fork();
+  if( pid < 0 ){ perror("fork"); pRes->bFailed = 1; return 1; }
+  if( pid == 0 ){
+    int rc;
+    close(aFd[0]);
+    if( mkdir(zDir, 0755) != 0 && errno != EEXIST ){ perror(zDir); _exit(2); }
+    rc = bench_run(pEng, &cfg, aFd[1]);
+    bench_rmtree(zDir);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(rc ? 2 : 0);
+  }
+  close(aFd[1]);
+  for(;;){
+    bench_row row;
+    ssize_t n = read(aFd[0], &row, sizeof(row));
+    if( n != (ssize_t)sizeof(row) ) break;
+    if( p->nRow < BENCH_MAX_ROWS ) p->aRow[p->nRow++] = row;
+  }
+  close(aFd[0]);
+  memset(&ru, 0, sizeof(ru));
+  while( wait4(pid, &status, 0, &ru) < 0 && errno == EINTR ){}
+  pRes->rPeakRssMb = (double)ru.ru_maxrss / 1024.0;
+  if( !WIFEXITED(status) || WEXITSTATUS(status) != 0 ){
+    pRes->bFailed = 1;
+    if( WIFSIGNALED(status) ){
+      fprintf(stderr, "bench: %s/%s died with signal %d\n", pEng->zLevel, pEng->zName,
+              WTERMSIG(status));
+    }
+    bench_rmtree(zDir);
+    return 1;
+  }
+  return 0;
+}
+
+/* Whether lsm.so loads, asked in a child (so the parent never starts an
+** engine thread before forking).  0 if it does, else zErr says why. */
+static int bench_sql_available(char *zErr, size_t nErr){
+  int aFd[2], status = 0;
+  pid_t pid;
+  ssize_t n;
+  zErr[0] = 0;
+  if( pipe(aFd) != 0 ){ snprintf(zErr, nErr, "pipe failed"); return 1; }
+  pid = fork();
+  if( pid == 0 ){
+    char zMsg[512];
+    int rc;
+    close(aFd[0]);
+    rc = bench_sql_probe(zMsg, sizeof(zMsg));
+    if( rc && write(aFd[1], zMsg, strlen(zMsg)) < 0 ){ rc = 1; }
+    _exit(rc ? 1 : 0);
+  }
+  close(aFd[1]);
+  n = pid > 0 ? read(aFd[0], zErr, nErr - 1) : -1;
+  zErr[n > 0 ? n : 0] = 0;
+  close(aFd[0]);
+  if( pid < 0 ){ snprintf(zErr, nErr, "fork failed"); return 1; }
+  waitpid(pid, &status, 0);
+  if( WIFEXITED(status) && WEXITSTATUS(status) == 0 ) return 0;
+  if( !zErr[0] ) snprintf(zErr, nErr, "the probe crashed");
+  return 1;
+}
+
+/* ---- reporting ---- */
+
+static const bench_row *bench_find(const bench_state *p, const char *zLevel,
+                                   const char *zEngine, const char *zWorkload){
+  int i;
+  for(i = 0; i < p->nRow; i++){
+    const bench_row *r = &p->aRow[i];
+    if( !strcmp(r->zLevel, zLevel) && !strcmp(r->zEngine, zEngine)
+     && !strcmp(r->zWorkload, zWorkload) ) return r;
+  }
+  return 0;
+}
+
+static double bench_ops(const bench_row *r){
+  return r->rSecs > 0 ? (double)r->nOps / r->rSecs : 0;
+}
+
+static const bench_target *bench_target_of(const char *zLevel, const char *zWorkload){
+  size_t i;
+  for(i = 0; i < sizeof(aBenchTarget) / sizeof(aBenchTarget[0]); i++){
+    if( !strcmp(aBenchTarget[i].zLevel, zLevel)
+     && !strcmp(aBenchTarget[i].zWorkload, zWorkload) ) return &aBenchTarget[i];
+  }
+  return 0;
+}
+
+/* "1,234,567" */
+static void bench_commas(char *z, size_t nZ, double r){
+  char aDigit[32];
+  int n = snprintf(aDigit, sizeof(aDigit), "%.0f", r), i;
+  size_t j = 0;
+  for(i = 0; i < n && j + 2 < nZ; i++){
+    if( i > 0 && (n - i) % 3 == 0 ) z[j++] = ',';
+    z[j++] = aDigit[i];
+  }
+  z[j] = 0;
+}
+
+static void bench_amp(char *z, size_t nZ, double r){
+  if( r < 0 ) snprintf(z, nZ, "-"); else snprintf(z, nZ, "%.2f", r);
+}
+
+/*
+** Print one level's table.  zPeer is the peer the targets are measured
+** against ("leveldb" or "sqlite").
+*/
+static void bench_print_level(bench_state *p, const char *zLevel, const char *zPeer){
+  const char *azEngine[8];
+  int nEngine = 0, i, w;
+  for(i = 0; i < p->nRes; i++){
+    if( !strcmp(p->aRes[i].pEng->zLevel, zLevel) ) azEngine[nEngine++] = p->aRes[i].pEng->zName;
+  }
+  if( nEngine == 0 ) return;
+  printf("\n%-13s %-9s %12s %6s %6s %7s %7s   %-24s %s\n", "workload", "engine", "ops/s",
+         "w-amp", "s-amp", "rss MB", "settle", "ours/this ops/s", "ours/this w-amp");
+  for(w = 0; w < BENCH_NWORKLOAD; w++){
+    const char *zW = azBenchWorkload[w];
+    const bench_row *pOurs = bench_find(p, zLevel, BENCH_OURS, zW);
+    const bench_target *pT = bench_target_of(zLevel, zW);
+    int bFirst = 1;
+    for(i = 0; i < nEngine; i++){
+      const bench_row *r = bench_find(p, zLevel, azEngine[i], zW);
+      char zOps[32], zWa[16], zSa[16], zRatio[64] = "", zWaRatio[64] = "";
+      int bOurs = !strcmp(azEngine[i], BENCH_OURS);
+      if( !r ) continue;
+      bench_commas(zOps, sizeof(zOps), bench_ops(r));
+      bench_amp(zWa, sizeof(zWa), r->rWriteAmp);
+      bench_amp(zSa, sizeof(zSa), r->rSpaceAmp);
+      if( !bOurs && pOurs && bench_ops(r) > 0 ){
+        double rRatio = bench_ops(pOurs) / bench_ops(r);
+        int n = snprintf(zRatio, sizeof(zRatio), "%5.2fx", rRatio);
+        if( pT && !strcmp(azEngine[i], zPeer) ){
+          int bMet = rRatio >= pT->rMin;
+          snprintf(zRatio + n, sizeof(zRatio) - (size_t)n, "  >=%.1fx %s", pT->rMin,
+                   bMet ? "met" : "MISSED");
+          p->nTargets++;
+          p->nTargetsMet += bMet;
+        }
+        if( pOurs->rWriteAmp > 0 && r->rWriteAmp > 0 ){
+          double rWa = pOurs->rWriteAmp / r->rWriteAmp;
+          n = snprintf(zWaRatio, sizeof(zWaRatio), "%5.2f", rWa);
+          if( !strcmp(zLevel, "engine") && !strcmp(azEngine[i], zPeer) ){
+            int bMet = rWa <= 1.0;
+            snprintf(zWaRatio + n, sizeof(zWaRatio) - (size_t)n, "  <=1 %s",
+                     bMet ? "met" : "MISSED");
+            p->nTargets++;
+            p->nTargetsMet += bMet;
+          }
+        }
+      }
+      printf("%-13s %-9s %12s %6s %6s %7.1f %7.2f   %-24s %s\n", bFirst ? zW : "",
+             azEngine[i], zOps, zWa, zSa, r->rPeakRssMb, r->rSettleSecs, zRatio, zWaRatio);
+      bFirst = 0;
+    }
+  }
+  printf("\n");
+  for(i = 0; i < p->nRes; i++){
+    const bench_result *pRes = &p->aRes[i];
+    if( strcmp(pRes->pEng->zLevel, zLevel) ) continue;
+    printf("  %-8s peak RSS of the whole run %.1f MB%s%s%s\n", pRes->pEng->zName,
+           pRes->rPeakRssMb, pRes->bFailed ? "; FAILED (see above)" : "",
+           pRes->pEng->zNote ? "; " : "", pRes->pEng->zNote ? pRes->pEng->zNote : "");
+  }
+  /* The engine's own write-amp counters beside the wchar-based numbers. */
+  {
+    int bAny = 0;
+    for(w = 0; w < BENCH_NWORKLOAD; w++){
+      const bench_row *r = bench_find(p, zLevel, BENCH_OURS, azBenchWorkload[w]);
+      if( !r || r->rOwnWriteAmp < 0 ) continue;
+      if( !bAny ) printf("  lsm write amp by its own counters (lsm_stats: WAL + flush + compaction bytes / user bytes):");
+      printf(" %s %.2f", azBenchWorkload[w], r->rOwnWriteAmp);
+      bAny = 1;
+    }
+    if( bAny ) printf("\n");
+  }
+}
+
+static int bench_write_csv(const bench_state *p, const char *zPath){
+  FILE *f = fopen(zPath, "w");
+  int i;
+  if( !f ){ perror(zPath); return 1; }
+  fprintf(f, "level,engine,workload,n,ops_per_sec,write_amp,space_amp,peak_rss_mb\n");
+  for(i = 0; i < p->nRow; i++){
+    const bench_row *r = &p->aRow[i];
+    char zWa[32] = "", zSa[32] = "";
+    if( r->rWriteAmp >= 0 ) snprintf(zWa, sizeof(zWa), "%.3f", r->rWriteAmp);
+    if( r->rSpaceAmp >= 0 ) snprintf(zSa, sizeof(zSa), "%.3f", r->rSpaceAmp);
+    fprintf(f, "%s,%s,%s,%llu,%.0f,%s,%s,%.1f\n", r->zLevel, r->zEngine, r->zWorkload,
+            (unsigned long long)r->nOps, bench_ops(r), zWa, zSa, r->rPeakRssMb);
+  }
+  return fclose(f) != 0;
+}
+
+/* ---- main ---- */
+
+static uint64_t bench_env_u64(const char *zName, uint64_t iDefault){
+  const char *z = getenv(zName);
+  return z && z[0] ? strtoull(z, 0, 10) : iDefault;
+}
+
+static int bench_wanted(const char *zList, const char *zName){
+  size_t n = strlen(zName);
+  const char *z = zList;
+  if( !zList || !zList[0] ) return 1;
+  while( (z = strstr(z, zName)) != 0 ){
+    if( (z == zList || z[-1] == ',') && (z[n] == 0 || z[n] == ',') ) return 1;
+    z += n;
+  }
+  return 0;
+}
+
+int main(void){
+  static bench_state st;
+  bench_state *p = &st;
+  const char *zLevel = getenv("BENCH_LEVEL");
+  const char *zEngines = getenv("BENCH_ENGINES");
+  const char *zCsv = getenv("BENCH_CSV");
+  const char *zTmp = getenv("TMPDIR");
+  char zScratch[4096];
+  int bEngine, bSql, nFailed = 0, i;
+  int bOwnScratch = 0;
+  double tStart = bench_now();
+
+  p->cfg.nKeys = bench_env_u64("BENCH_N", 1000000);
+  p->cfg.iSeed = bench_env_u64("BENCH_SEED", 20240601);
+  if( p->cfg.nKeys < 2 ) p->cfg.nKeys = 2;
+  if( !zLevel || !zLevel[0] ) zLevel = "all";
+  bEngine = !strcmp(zLevel, "all") || !strcmp(zLevel, "engine");
+  bSql = !strcmp(zLevel, "all") || !strcmp(zLevel, "sql");
+  if( !zCsv || !zCsv[0] ) zCsv = "bench-results.csv";
+  if( getenv("BENCH_DIR") && getenv("BENCH_DIR")[0] ){
+    snprintf(zScratch, sizeof(zScratch), "%s", getenv("BENCH_DIR"));
+    mkdir(zScratch, 0755);
+  }else{
+    snprintf(zScratch, sizeof(zScratch), "%s/lsm-bench-XXXXXX", zTmp && zTmp[0] ? zTmp : "/tmp");
+    if( !mkdtemp(zScratch) ){ perror(zScratch); return 1; }
+    bOwnScratch = 1;
+  }
+  p->cfg.zDir = zScratch;
+  setvbuf(stdout, 0, _IOLBF, 0);
+
+  printf("lsm bench: N=%llu keys, %d-byte keys, %d-byte values, BENCH_SEED=%llu, scratch %s\n",
+         (unsigned long long)p->cfg.nKeys, BENCH_KEY_BYTES, BENCH_VAL_BYTES,
+         (unsigned long long)p->cfg.iSeed, zScratch);
+  if( bEngine ){
+    printf("\n== engine level: C APIs; compression off, writes not synced, %u MiB memtable, "
+           "%d KiB blocks, %d bits/key Bloom; LevelDB/RocksDB block cache %u MiB ==\n",
+           BENCH_MEMTABLE_BYTES >> 20, BENCH_BLOCK_BYTES / 1024, BENCH_BLOOM_BITS,
+           BENCH_CACHE_BYTES >> 20);
+    if( bench_wanted(zEngines, "lsm") ) nFailed += bench_child(p, &bench_engine_lsm);
+    if( bench_wanted(zEngines, "leveldb") ) nFailed += bench_child(p, &bench_engine_leveldb);
+    if( bench_wanted(zEngines, "rocksdb") ) nFailed += bench_child(p, &bench_engine_rocksdb);
+    bench_print_level(p, "engine", "leveldb");
+    printf("  ops/s times the operations only; after each write workload the store is flushed and\n"
+           "  background work waited for (untimed, 'settle' seconds) before write amp (bytes handed\n"
+           "  to write(2) by the process, /proc/self/io wchar: WAL, flush and compaction / user bytes,\n"
+           "  116 per put, 16 per delete) and space amp (directory bytes / live keys * 116).\n"
+           "  lsm runs with sync=off (WAL buffered); LevelDB and RocksDB with sync off still\n"
+           "  write(2) every put.  lsm and LevelDB read table files through mmap, so their\n"
+           "  resident file pages count in RSS; RocksDB reads with pread (the page cache).\n"
+           "  seekrandom opens a new iterator for each seek, as LevelDB's db_bench does.\n");
+  }
+  if( bSql ){
+    char zErr[512];
+    printf("\n== SQL level: SQLite %s, prepared statements, %d rows per transaction, "
+           "journal_mode=WAL, synchronous=OFF; lsm table sync=off ==\n",
+           sqlite3_libversion(), BENCH_TXN_ROWS);
+    int bLsm = bench_wanted(zEngines, "lsm");
+    int bNative = bench_wanted(zEngines, "sqlite");
+    if( bLsm && bench_sql_available(zErr, sizeof(zErr)) ){
+      printf("  SQL level skipped: %s does not load: %s\n", bench_sql_extension_path(), zErr);
+      bLsm = 0;
+      bNative = zEngines && zEngines[0] && bNative;   /* only if asked for by name */
+    }
+    if( bLsm ) nFailed += bench_child(p, &bench_engine_sql_lsm);
+    if( bNative ) nFailed += bench_child(p, &bench_engine_sql_native);
+    bench_print_level(p, "sql", "sqlite");
+  }
+
+  if( bench_write_csv(p, zCsv) == 0 ) printf("\nwrote %d rows to %s", p->nRow, zCsv);
+  printf("; targets met: %d of %d; %.0f s\n", p->nTargetsMet, p->nTargets, bench_now() - tStart);
+  for(i = 0; i < p->nRes; i++){
+    if( p->aRes[i].bFailed ){
+      printf("FAILED: %s/%s (a wrong answer or an engine error; see stderr)\n",
+             p->aRes[i].pEng->zLevel, p->aRes[i].pEng->zName);
+    }
+  }
+  if( bOwnScratch ) bench_rmtree(zScratch);
+  return nFailed ? 1 : 0;
+}

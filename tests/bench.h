@@ -1,0 +1,178 @@
+/*
+** bench.h — what the files of `make bench` share.
+**
+** The benchmark runs LevelDB's db_bench workloads (fillseq, fillrandom,
+** overwrite, readrandom, readmissing, readseq, seekrandom, deleterandom)
+** against several key-value stores through one small adapter table,
+** bench_engine, in the spirit of LSM1's TestDb: the workloads are written
+** once (bench_workload.c) and every store is an adapter of ~150 lines:
+**
+**   bench_lsm.c      this engine through lsm/lsm.h
+**   bench_leveldb.c  Debian's LevelDB through leveldb/c.h
+**   bench_rocksdb.c  Debian's RocksDB through rocksdb/c.h
+**   bench_sql.c      SQL level: the lsm virtual table (lsm.so) and a native
+**                    WITHOUT ROWID table, through the same statements
+**
+** bench.c forks one child process per store (so each has its own peak RSS
+** and caches), reads the rows it measures back through a pipe, and prints
+** the table and bench-results.csv.
+**
+** Keys and values (identical for every store, from one seed):
+**   key(i)   = "%016llu" of 2*i, for i in [0, N): 16 ASCII digits, so that
+**              byte order is numeric order and key(i)+1 ("odd") keys, which
+**              are never written, fall between live keys (readmissing).
+**   value    = 100 bytes:
+**     OFFSET SIZE DESCRIPTION
+**          0    8 i, little-endian (a value read under the wrong key fails)
+**          8    4 generation, little-endian: 0 after a fill, 1 after overwrite
+**         12   88 bytes of a seeded random pool, at an offset hashed from
+**                 (i, generation)
+**   Orders come from a seeded bijection of [0, N) (a Feistel network with
+**   cycle walking), so "every key once in random order" needs no array.
+*/
+#ifndef LSM_BENCH_H
+#define LSM_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_KEY_BYTES   16
+#define BENCH_VAL_BYTES   100
+#define BENCH_ENTRY_BYTES (BENCH_KEY_BYTES + BENCH_VAL_BYTES)  /* live bytes per key */
+#define BENCH_TXN_ROWS    1000    /* SQL level: rows per transaction */
+
+/* Engine-level configuration, the same for every engine. */
+#define BENCH_MEMTABLE_BYTES (4u << 20)
+#define BENCH_BLOCK_BYTES    4096
+#define BENCH_BLOOM_BITS     10
+#define BENCH_CACHE_BYTES    (8u << 20)   /* LevelDB/RocksDB block cache */
+
+/* ---- the adapter every store implements ---- */
+typedef struct bench_store bench_store;   /* an open store (adapter-defined) */
+typedef struct bench_iter bench_iter;     /* an iterator over one store     */
+
+/*
+** Every method returns 0 on success; on failure the adapter prints a
+** message naming the store and the call to stderr and returns non-zero
+** (the workload then stops the child).  Keys and values passed in are
+** borrowed for the call.
+*/
+typedef struct bench_engine {
+  const char *zName;       /* "lsm", "leveldb", ... (csv engine column)   */
+  const char *zLevel;      /* "engine" or "sql" (csv level column)         */
+  const char *zNote;       /* printed beside the engine's rows, or NULL    */
+  int nSeekNext;           /* entries read after a seek in seekrandom      */
+  /* Open a new store in the (not yet existing) directory zDir. */
+  int (*xOpen)(const char *zDir, bench_store **ppStore);
+  /* Close and free; always succeeds as far as the benchmark cares. */
+  void (*xClose)(bench_store*);
+  int (*xPut)(bench_store*, const char *pKey, size_t nKey, const char *pVal, size_t nVal);
+  int (*xDelete)(bench_store*, const char *pKey, size_t nKey);
+  /* *pbFound = 1 and *ppVal, *pnVal (borrowed: valid until the next xGet or
+  ** xClose) if the key exists, else *pbFound = 0. */
+  int (*xGet)(bench_store*, const char *pKey, size_t nKey, int *pbFound,
+              const char **ppVal, size_t *pnVal);
+  /* Transactions of BENCH_TXN_ROWS operations, or NULL (engine level):
+  ** xTxn(p, 1) begins one, xTxn(p, 0) commits it. */
+  int (*xTxn)(bench_store*, int bBegin);
+  /*
+  ** Iterators.  xIterFirst visits every key in order; xIterSeek visits the
+  ** keys >= pKey, at least the first 1 + nSeekNext of them (the SQL
+  ** adapter uses LIMIT).  Position reads are borrowed until the iterator
+  ** moves or closes.  An iterator sees the latest committed state.
+  */
+  int (*xIterOpen)(bench_store*, bench_iter **ppIter);
+  int (*xIterFirst)(bench_iter*);
+  int (*xIterSeek)(bench_iter*, const char *pKey, size_t nKey);
+  int (*xIterNext)(bench_iter*);
+  int (*xIterValid)(bench_iter*);
+  void (*xIterEntry)(bench_iter*, const char **ppKey, size_t *pnKey,
+                     const char **ppVal, size_t *pnVal);
+  void (*xIterClose)(bench_iter*);
+  /* Flush the memtable and return once background flush and compaction
+  ** are idle (untimed; so that write and space amplification charge the
+  ** work to the workload that caused it). */
+  int (*xSettle)(bench_store*);
+  /* The engine's own counters, or NULL: user bytes given and bytes it wrote
+  ** (WAL + flush + compaction) since open. */
+  int (*xOwnBytes)(bench_store*, uint64_t *pnUser, uint64_t *pnWritten);
+} bench_engine;
+
+extern const bench_engine bench_engine_lsm;
+extern const bench_engine bench_engine_leveldb;
+extern const bench_engine bench_engine_rocksdb;
+extern const bench_engine bench_engine_sql_lsm;
+extern const bench_engine bench_engine_sql_native;
+
+/* bench_sql.c: 0 if lsm.so loads into SQLite, else non-zero with the
+** reason in zErr. */
+int bench_sql_probe(char *zErr, size_t nErr);
+/* The path of lsm.so given to sqlite3_load_extension (BENCH_LSM_SO or ./lsm.so). */
+const char *bench_sql_extension_path(void);
+
+/* ---- one measured row, sent from the child to the parent ---- */
+typedef struct bench_row {
+  char zLevel[8];          /* "engine" | "sql"                             */
+  char zEngine[16];        /* bench_engine.zName                           */
+  char zWorkload[16];      /* "fillseq" ...                                 */
+  uint64_t nOps;           /* operations timed                              */
+  double rSecs;            /* wall time of those operations                 */
+  double rSettleSecs;      /* untimed settle after a write workload, or 0   */
+  double rWriteAmp;        /* wchar delta / user bytes; < 0: not a write    */
+  double rOwnWriteAmp;     /* by the engine's own counters; < 0: unknown    */
+  double rSpaceAmp;        /* dir bytes / (live keys * 116); < 0: none live */
+  double rPeakRssMb;       /* peak RSS during this workload                 */
+} bench_row;
+
+/* ---- configuration (bench.c reads it from the environment) ---- */
+typedef struct bench_config {
+  uint64_t nKeys;          /* BENCH_N, default 1000000                      */
+  uint64_t iSeed;          /* BENCH_SEED                                    */
+  const char *zDir;        /* scratch directory of this child's stores      */
+} bench_config;
+
+/*
+** bench_workload.c: run every workload on pEng in db_bench order (fillseq
+** on a fresh store; fillrandom on a fresh store, then overwrite,
+** readrandom, readmissing, readseq, seekrandom, deleterandom on it),
+** checking every answer, and write one bench_row per workload to fdOut.
+** Returns 0, or non-zero after printing what went wrong (a wrong answer
+** or an engine error).
+*/
+int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut);
+
+/* ---- bench_util.c ---- */
+/* A seeded bijection of [0, n). */
+typedef struct bench_perm {
+  uint64_t n;              /* domain size                                   */
+  int nHalfBits;           /* Feistel half width: 2*nHalfBits bits >= n     */
+  uint64_t aRoundKey[4];   /* one key per round                             */
+} bench_perm;
+void bench_perm_init(bench_perm*, uint64_t n, uint64_t iSeed);
+uint64_t bench_perm_at(const bench_perm*, uint64_t i);
+
+typedef struct bench_rng { uint64_t s; } bench_rng;  /* splitmix64 state */
+uint64_t bench_rng_next(bench_rng*);
+uint64_t bench_rng_below(bench_rng*, uint64_t n);
+uint64_t bench_mix64(uint64_t x);
+
+/* key(i) into a[16] (no NUL); bOdd adds 1 (a key that is never written). */
+void bench_key(char *a, uint64_t i, int bOdd);
+/* Parse 16 digits; returns 0 and *pi = the number if a[0..n) is a key. */
+int bench_key_parse(const char *a, size_t n, uint64_t *pi);
+/* value(i, gen) into a[100].  bench_value_pool_init first (once). */
+void bench_value_pool_init(uint64_t iSeed);
+void bench_value(char *a, uint64_t i, uint32_t iGen);
+
+double bench_now(void);                   /* monotonic seconds             */
+void bench_sleep_ms(int nMs);
+uint64_t bench_wchar(void);               /* /proc/self/io wchar           */
+/* Wait until no thread of this process has written for nQuietMs (wchar
+** unchanged), at most nMaxMs.  Returns the seconds waited. */
+double bench_wait_quiet(int nQuietMs, int nMaxMs);
+uint64_t bench_dir_bytes(const char *zPath);   /* regular files, recursive */
+void bench_rmtree(const char *zPath);
+void bench_peak_rss_reset(void);          /* clear_refs 5: VmHWM = VmRSS   */
+double bench_peak_rss_mb(void);           /* VmHWM, else ru_maxrss         */
+
+#endif /* LSM_BENCH_H */
