@@ -1,0 +1,160 @@
+/*
+** block.h — SSTable data blocks: a builder, a search and an iterator
+** (format: see sst_writer.c, "Data block").
+**
+** A block is a run of entries in internal-key order.  Each entry shares a
+** prefix of its user key with the entry before it; every
+** SST_RESTART_INTERVAL entries a restart point stores the user key whole,
+** and the block ends with the array of restart offsets, so a search can
+** binary-search the restart points and then scan at most one interval.
+** The checksum trailer after a block is the SSTable's business: the
+** functions here see the block's contents only, already verified.
+**
+** Every decoder is bounds-checked against the block: a malformed block
+** gives LSM_CORRUPT with a message naming the file and the block (the
+** zPath/iBlock given to block_view_init), never a read outside it.
+**
+** Thread safety: a block_view and the bytes under it are immutable and
+** may be searched by many threads.  A builder or an iterator belongs to
+** one thread at a time.
+*/
+#ifndef LSM_BLOCK_H
+#define LSM_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iter.h"
+#include "lsm.h"
+
+/* ---- a growable byte buffer (env-allocated), shared by the SSTable code ---- */
+typedef struct block_buf {
+  uint8_t *a;        /* env_malloc'd bytes, or NULL  */
+  size_t n;          /* bytes in use                 */
+  size_t nAlloc;     /* bytes allocated              */
+} block_buf;
+
+/* Make room for n more bytes; returns a pointer to them (not yet counted
+** in p->n), or NULL and *pRc = LSM_NOMEM.  No-op returning NULL if *pRc. */
+uint8_t *block_buf_reserve(lsm_env*, block_buf*, size_t n, int *pRc);
+/* Append n bytes (sticky rc). */
+void block_buf_append(lsm_env*, block_buf*, const void *p, size_t n, int *pRc);
+void block_buf_varint(lsm_env*, block_buf*, uint64_t v, int *pRc);
+void block_buf_free(lsm_env*, block_buf*);
+
+/* ---- builder ---- */
+/*
+** State machine: init -> (add* -> finish -> reset)* -> clear.
+** add after finish (before reset) is misuse.
+*/
+typedef struct block_builder {
+  lsm_env *pEnv;           /* allocations                                */
+  block_buf out;           /* encoded entries, then the restart array    */
+  block_buf restart;       /* restart offsets, fixed32 each              */
+  block_buf last;          /* user key of the last entry added           */
+  int nSinceRestart;       /* entries since the last restart point       */
+  uint64_t nEntry;         /* entries in this block                      */
+  int bFinished;           /* finish was called (and reset was not)      */
+} block_builder;
+
+void block_builder_init(block_builder*, lsm_env*);
+/* REQUIRES: pIkey (nIkey >= IKEY_TRAILER) > the previous key added. */
+void block_builder_add(block_builder*, const uint8_t *pIkey, size_t nIkey,
+                       const uint8_t *pVal, size_t nVal, int *pRc);
+/* Bytes the block would have if finished now. */
+size_t block_builder_size(const block_builder*);
+/* Append the restart array; returns the block's contents (borrowed: valid
+** until reset or clear) in *pn bytes.  NULL with *pRc on OOM. */
+const uint8_t *block_builder_finish(block_builder*, size_t *pn, int *pRc);
+void block_builder_reset(block_builder*);   /* empty again, buffers kept  */
+void block_builder_clear(block_builder*);   /* free the buffers           */
+
+/* ---- reading ---- */
+/* A parsed view of one block's contents.  Borrows the bytes and zPath. */
+typedef struct block_view {
+  const uint8_t *a;          /* block contents; entries start here          */
+  uint32_t nEnd;             /* bytes of entries (the restart array follows) */
+  uint32_t nRestart;         /* restart points                              */
+  const uint8_t *aRestart;   /* nRestart fixed32 offsets                    */
+  const char *zPath;         /* file, for messages                          */
+  int iBlock;                /* block number in the file, for messages      */
+} block_view;
+
+/* Parse the restart array at the end of (a, n).  LSM_OK or LSM_CORRUPT. */
+int block_view_init(block_view*, const uint8_t *a, size_t n, const char *zPath, int iBlock);
+
+/*
+** Point lookup without allocating: the first entry >= (pUser, trailer
+** of maxSeq / IKEY_VALUE), i.e. the newest version of pUser with seq <=
+** maxSeq if there is one.  On LSM_OK, *pbFound says whether that entry
+** has user key pUser; if so *pTrailer and the value (borrowed from the
+** block) are set.  *pbFound = 0 also when every entry is smaller.
+*/
+int block_get(const block_view*, const uint8_t *pUser, size_t nUser, uint64_t maxSeq,
+              int *pbFound, uint64_t *pTrailer, const uint8_t **ppVal, size_t *pnVal);
+
+/*
+** Verify what a checksum cannot: restart offsets ascending and in
+** bounds, each restart entry with no shared prefix, every entry decodes,
+** keys strictly ascending, types known.  *pnEntry gets the entry count
+** (may be NULL).  LSM_OK, LSM_CORRUPT or LSM_NOMEM.
+*/
+int block_check(lsm_env*, const block_view*, uint64_t *pnEntry);
+
+/*
+** The iterator over one block (iter.h contract).  It can be embedded and
+** re-pointed at successive blocks (the SSTable iterator does that) or
+** made standalone with block_iter_new.
+**
+** Reverse iteration: a prev that leaves the current restart interval
+** decodes the whole previous interval once and caches its entries, so a
+** backward scan costs about as much as a forward one.
+*/
+typedef struct block_prev {
+  uint32_t iOff;            /* offset of the entry                     */
+  uint32_t iNext;           /* offset of the entry after it            */
+  size_t iKey;              /* its internal key in aPrevKey.a at iKey  */
+  size_t nKey;              /* internal key bytes                      */
+  const uint8_t *pVal;      /* value, borrowed from the block          */
+  size_t nVal;              /* value bytes                             */
+} block_prev;
+
+typedef struct block_iter {
+  iter base;                /* iter.h methods                                  */
+  lsm_env *pEnv;            /* allocations                                     */
+  block_view v;             /* the block; v.a == NULL: none                    */
+  int bValid;               /* positioned on an entry                          */
+  int rc;                   /* sticky error: LSM_OK or LSM_CORRUPT/LSM_NOMEM   */
+  uint32_t iCur;            /* offset of the current entry                     */
+  uint32_t iNext;           /* offset of the entry after it                    */
+  uint8_t *aKey;            /* current internal key (user key + trailer)       */
+  size_t nKey;              /* its bytes                                       */
+  size_t nKeyAlloc;         /* bytes allocated at aKey                         */
+  const uint8_t *pVal;      /* current value, borrowed from the block          */
+  size_t nVal;              /* its bytes                                       */
+  block_prev *aPrev;        /* cached entries of one restart interval          */
+  int nPrev;                /* entries in aPrev                                */
+  int nPrevAlloc;           /* slots allocated                                 */
+  int iPrev;                /* index of the current entry in aPrev, or -1      */
+  block_buf prevKey;        /* keys of the cached entries                      */
+  const uint8_t *pOwned;    /* standalone iterator: its own copy of the block  */
+} block_iter;
+
+/* Embedded use: init, then set a block (set may be called again). */
+void block_iter_init(block_iter*, lsm_env*);
+void block_iter_set(block_iter*, const block_view*);     /* unpositioned */
+void block_iter_first(block_iter*);
+void block_iter_last(block_iter*);
+void block_iter_seek(block_iter*, const uint8_t *pIkey, size_t nIkey);
+void block_iter_next(block_iter*);     /* REQUIRES valid */
+void block_iter_prev(block_iter*);     /* REQUIRES valid */
+static inline int block_iter_valid(const block_iter *p){ return p->bValid; }
+void block_iter_clear(block_iter*);    /* free buffers; accepts any state */
+
+/*
+** A standalone iterator over a copy of block contents (a, n): for tests
+** and tools.  NULL with *pRc on OOM or when the block does not parse.
+*/
+iter *block_iter_new(lsm_env*, const uint8_t *a, size_t n, int *pRc);
+
+#endif

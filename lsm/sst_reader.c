@@ -1,0 +1,601 @@
+/*
+** sst_reader.c — opens, validates and reads one SSTable.
+**
+** format: see sst_writer.c
+**
+** Opening maps the whole file (env xMap; the in-memory env hands back its
+** buffer) and verifies, in this order: the footer (size, magic, checksum,
+** version, and that the regions it names tile the end of the file), then
+** the properties, filter and index regions (checksum, then every field).
+** The index is decoded into an array whose keys point into the mapping;
+** it must tile the data area exactly and its keys must ascend.  Nothing
+** after open allocates except an iterator's own buffers.
+**
+** A data block's checksum is verified the first time any thread reads
+** the block; a bit per block in aVerified (atomic words, relaxed order:
+** the bytes are immutable, so a racing second verification is harmless)
+** spares later reads the hashing.
+**
+** Point get: Bloom filter (over user keys), binary search of the index
+** for the first separator >= the target, then block_get in that one
+** block.  A separator is >= its block's keys and < the next block's, so
+** if the target sorts after every key of that block, no later block holds
+** its user key either.
+**
+** Thread safety: after open, a reader is immutable but for aVerified and
+** nRef, both atomic; any number of threads may get and iterate at once.
+*/
+#include "sst_reader.h"
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "block.h"
+#include "bloom.h"
+#include "checksum.h"
+#include "coding.h"
+#include "env.h"
+#include "error.h"
+#include "ikey.h"
+#include "sst_format.h"
+
+/* One block of the sparse index. */
+typedef struct sst_index_entry {
+  const uint8_t *pKey;       /* separator (internal key), in the mapping */
+  uint32_t nKey;             /* its bytes                                */
+  uint32_t nSize;            /* block bytes, without the trailer         */
+  uint64_t iOff;             /* block offset in the file                 */
+} sst_index_entry;
+
+/* The footer, decoded. */
+typedef struct sst_footer {
+  uint64_t iFilterOff, nFilter;     /* filter region (nFilter 0: none) */
+  uint64_t iPropsOff, nProps;       /* properties region               */
+  uint64_t iIndexOff, nIndex;       /* index region                    */
+} sst_footer;
+
+struct sst_reader {
+  lsm_env *pEnv;                 /* allocations and the file                    */
+  char *zPath;                   /* file path (owned), named in every message   */
+  lsm_file *pFile;               /* open until the last reference goes          */
+  const uint8_t *aData;          /* the whole file, mapped read-only            */
+  uint64_t nData;                /* its bytes                                   */
+  atomic_int nRef;               /* references; freed at zero                   */
+  sst_footer footer;             /* where the regions are                       */
+  int nBlock;                    /* data blocks                                 */
+  sst_index_entry *aIndex;       /* nBlock entries (owned)                      */
+  _Atomic uint64_t *aVerified;   /* bit i: block i's checksum verified (owned)  */
+  const uint8_t *aFilter;        /* filter bits in the mapping, NULL: no filter */
+  size_t nFilter;                /* bytes of filter bits                        */
+  int nProbe;                    /* Bloom probes                                */
+  uint64_t nEntries;             /* properties ...                              */
+  uint64_t nTombstones;
+  uint64_t nRawBytes;
+  const uint8_t *pSmallest;      /* smallest internal key, in the mapping       */
+  size_t nSmallest;
+  const uint8_t *pLargest;       /* largest internal key, in the mapping        */
+  size_t nLargest;
+};
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Order of the stored internal key (a, na) against (pUser, tTarget). */
+static inline int sst_cmp(const uint8_t *a, size_t na, const uint8_t *pUser, size_t nUser,
+                          uint64_t tTarget){
+  int c = ikey_compare_user(a, na - IKEY_TRAILER, pUser, nUser);
+  if( c == 0 ){
+    uint64_t t = ikey_trailer(a, na);
+    c = t > tTarget ? -1 : (t < tTarget ? 1 : 0);
+  }
+  return c;
+}
+
+/* Index of the first block whose separator is >= (pUser, tTarget); nBlock if none. */
+static inline int sst_find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
+                                 uint64_t tTarget){
+  int lo = 0, hi = p->nBlock;
+  while( lo < hi ){
+    int mid = lo + (hi - lo) / 2;
+    const sst_index_entry *e = &p->aIndex[mid];
+    if( sst_cmp(e->pKey, e->nKey, pUser, nUser, tTarget) < 0 ) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* Block i, its checksum verified (once per reader). */
+static int sst_block(sst_reader *p, int i, block_view *v){
+  const sst_index_entry *e = &p->aIndex[i];
+  const uint8_t *a = p->aData + e->iOff;
+  _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
+  uint64_t bit = 1ull << (i & 63);
+  if( (atomic_load_explicit(pWord, memory_order_relaxed) & bit) == 0 ){
+    if( checksum_compute(a, e->nSize, SST_SEED_DATA) != coding_get64(a + e->nSize) ){
+      return LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
+    }
+    atomic_fetch_or_explicit(pWord, bit, memory_order_relaxed);
+  }
+  return block_view_init(v, a, e->nSize, p->zPath, i);
+}
+
+/*
+** A region of size n (without trailer) that ends, trailer included, at
+** iEnd: check it starts at iOff and its checksum.
+*/
+static int sst_region(const sst_reader *p, const char *zName, uint64_t iOff, uint64_t n,
+                      uint64_t iEnd, uint64_t seed){
+  if( n > iEnd || iEnd - n < SST_TRAILER_SIZE || iOff != iEnd - n - SST_TRAILER_SIZE ){
+    return LSM_CORRUPT_BKPT("%s: footer: %s region out of place", p->zPath, zName);
+  }
+  if( checksum_compute(p->aData + iOff, (size_t)n, seed) != coding_get64(p->aData + iOff + n) ){
+    return LSM_CORRUPT_BKPT("%s: %s checksum mismatch", p->zPath, zName);
+  }
+  return LSM_OK;
+}
+
+/* Verify the footer and the checksums of the regions it names. */
+static int sst_verify_meta(sst_reader *p){
+  const uint8_t *f;
+  sst_footer *pF = &p->footer;
+  uint64_t iEnd;
+  int rc;
+  if( p->nData < SST_FOOTER_SIZE ){
+    return LSM_CORRUPT_BKPT("%s: footer: file too short (%llu bytes)",
+                            p->zPath, (unsigned long long)p->nData);
+  }
+  f = p->aData + p->nData - SST_FOOTER_SIZE;
+  if( coding_get64(f + SST_FOOTER_MAGIC) != SST_MAGIC ){
+    return LSM_CORRUPT_BKPT("%s: footer: bad magic number (not an SSTable, or truncated)", p->zPath);
+  }
+  if( checksum_compute(f, SST_FOOTER_CHECKSUM, SST_SEED_FOOTER) != coding_get64(f + SST_FOOTER_CHECKSUM) ){
+    return LSM_CORRUPT_BKPT("%s: footer checksum mismatch", p->zPath);
+  }
+  if( coding_get32(f + SST_FOOTER_VERSION) != SST_FORMAT_VERSION
+   || coding_get32(f + SST_FOOTER_RESERVED) != 0 ){
+    return LSM_CORRUPT_BKPT("%s: footer: unsupported format version %u",
+                            p->zPath, coding_get32(f + SST_FOOTER_VERSION));
+  }
+  pF->iFilterOff = coding_get64(f + SST_FOOTER_FILTER_OFF);
+  pF->nFilter = coding_get64(f + SST_FOOTER_FILTER_SZ);
+  pF->iPropsOff = coding_get64(f + SST_FOOTER_PROPS_OFF);
+  pF->nProps = coding_get64(f + SST_FOOTER_PROPS_SZ);
+  pF->iIndexOff = coding_get64(f + SST_FOOTER_INDEX_OFF);
+  pF->nIndex = coding_get64(f + SST_FOOTER_INDEX_SZ);
+
+  /* Index, properties, filter: contiguous, ending at the footer. */
+  iEnd = p->nData - SST_FOOTER_SIZE;
+  rc = sst_region(p, "index", pF->iIndexOff, pF->nIndex, iEnd, SST_SEED_INDEX);
+  if( rc ) return rc;
+  rc = sst_region(p, "properties", pF->iPropsOff, pF->nProps, pF->iIndexOff, SST_SEED_PROPS);
+  if( rc ) return rc;
+  if( pF->nFilter ){
+    rc = sst_region(p, "filter", pF->iFilterOff, pF->nFilter, pF->iPropsOff, SST_SEED_FILTER);
+  }else if( pF->iFilterOff != 0 ){
+    rc = LSM_CORRUPT_BKPT("%s: footer: filter region out of place", p->zPath);
+  }
+  return rc;
+}
+
+/* Decode the properties region. */
+static int sst_load_props(sst_reader *p){
+  const uint8_t *a = p->aData + p->footer.iPropsOff;
+  const uint8_t *pEnd = a + p->footer.nProps;
+  uint64_t nBlock = 0, nSmall = 0, nLarge = 0;
+  a = coding_get_varint64(a, pEnd, &p->nEntries);
+  if( a ) a = coding_get_varint64(a, pEnd, &p->nTombstones);
+  if( a ) a = coding_get_varint64(a, pEnd, &p->nRawBytes);
+  if( a ) a = coding_get_varint64(a, pEnd, &nBlock);
+  if( a ) a = coding_get_varint64(a, pEnd, &nSmall);
+  if( a && (uint64_t)(pEnd - a) >= nSmall ){
+    p->pSmallest = a;
+    p->nSmallest = (size_t)nSmall;
+    a = coding_get_varint64(a + nSmall, pEnd, &nLarge);
+  }else{
+    a = NULL;
+  }
+  if( a && (uint64_t)(pEnd - a) == nLarge ){
+    p->pLargest = a;
+    p->nLargest = (size_t)nLarge;
+  }else{
+    a = NULL;
+  }
+  if( a == NULL
+   || p->nTombstones > p->nEntries
+   || nBlock > (uint64_t)p->footer.nIndex     /* each index entry takes bytes */
+   || (nBlock == 0) != (p->nEntries == 0)
+   || (p->nEntries == 0 ? (nSmall | nLarge) != 0
+                        : (nSmall < IKEY_TRAILER || nLarge < IKEY_TRAILER)) ){
+    return LSM_CORRUPT_BKPT("%s: properties are malformed", p->zPath);
+  }
+  if( p->nEntries && ikey_compare(p->pSmallest, p->nSmallest, p->pLargest, p->nLargest) > 0 ){
+    return LSM_CORRUPT_BKPT("%s: properties: smallest key after largest", p->zPath);
+  }
+  p->nBlock = (int)nBlock;
+  return LSM_OK;
+}
+
+/* The filter region: probe count, then bits. */
+static int sst_load_filter(sst_reader *p){
+  const uint8_t *a;
+  if( p->footer.nFilter == 0 ) return LSM_OK;
+  a = p->aData + p->footer.iFilterOff;
+  if( p->footer.nFilter < 2 || a[0] < BLOOM_MIN_PROBES || a[0] > BLOOM_MAX_PROBES ){
+    return LSM_CORRUPT_BKPT("%s: filter is malformed", p->zPath);
+  }
+  p->nProbe = a[0];
+  p->aFilter = a + 1;
+  p->nFilter = (size_t)p->footer.nFilter - 1;
+  return LSM_OK;
+}
+
+/* Decode and verify the index into aIndex. */
+static int sst_load_index(sst_reader *p){
+  const uint8_t *a = p->aData + p->footer.iIndexOff;
+  const uint8_t *pEnd = a + p->footer.nIndex;
+  uint64_t dataEnd = p->footer.nFilter ? p->footer.iFilterOff : p->footer.iPropsOff;
+  uint64_t nBlock, iExpect = 0;
+  int rc = LSM_OK, i;
+
+  a = coding_get_varint64(a, pEnd, &nBlock);
+  if( a == NULL || nBlock != (uint64_t)p->nBlock ){
+    return LSM_CORRUPT_BKPT("%s: index: block count does not match the properties", p->zPath);
+  }
+  p->aIndex = env_malloc_rc(p->pEnv, sizeof(sst_index_entry) * (size_t)(nBlock ? nBlock : 1), &rc);
+  p->aVerified = env_malloc_rc(p->pEnv, sizeof(uint64_t) * (size_t)((nBlock + 63) / 64 + 1), &rc);
+  if( rc ) return rc;
+  for(i = 0; i < p->nBlock; i++){
+    sst_index_entry *e = &p->aIndex[i];
+    uint64_t nKey = 0, iOff = 0, nSize = 0;
+    a = coding_get_varint64(a, pEnd, &nKey);
+    if( a && nKey >= IKEY_TRAILER && (uint64_t)(pEnd - a) >= nKey ){
+      e->pKey = a;
+      e->nKey = (uint32_t)nKey;
+      a = coding_get_varint64(a + nKey, pEnd, &iOff);
+    }else{
+      a = NULL;
+    }
+    if( a ) a = coding_get_varint64(a, pEnd, &nSize);
+    if( a == NULL ){
+      return LSM_CORRUPT_BKPT("%s: index: entry %d is truncated", p->zPath, i);
+    }
+    if( iOff != iExpect || nSize < 4 || nSize > 0xffffffffu
+     || nSize > dataEnd || dataEnd - nSize < SST_TRAILER_SIZE
+     || iOff > dataEnd - nSize - SST_TRAILER_SIZE ){
+      return LSM_CORRUPT_BKPT("%s: index: block %d is out of place", p->zPath, i);
+    }
+    e->iOff = iOff;
+    e->nSize = (uint32_t)nSize;
+    iExpect = iOff + nSize + SST_TRAILER_SIZE;
+    if( i > 0 && ikey_compare(e[-1].pKey, e[-1].nKey, e->pKey, e->nKey) >= 0 ){
+      return LSM_CORRUPT_BKPT("%s: index: keys out of order at entry %d", p->zPath, i);
+    }
+  }
+  if( a != pEnd || iExpect != dataEnd ){
+    return LSM_CORRUPT_BKPT("%s: index does not cover the data blocks", p->zPath);
+  }
+  if( p->nBlock > 0 ){
+    const sst_index_entry *e = &p->aIndex[p->nBlock - 1];
+    if( ikey_compare(e->pKey, e->nKey, p->pLargest, p->nLargest) != 0 ){
+      return LSM_CORRUPT_BKPT("%s: index: last key differs from the largest key", p->zPath);
+    }
+  }
+  return LSM_OK;
+}
+
+static void sst_reader_free(sst_reader *p){
+  lsm_env *pEnv = p->pEnv;
+  if( p->pFile ) pEnv->xClose(p->pFile);
+  env_free(pEnv, p->aIndex);
+  env_free(pEnv, (void*)p->aVerified);
+  env_free(pEnv, p->zPath);
+  env_free(pEnv, p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Open, references                                                     */
+/* ------------------------------------------------------------------ */
+
+int sst_reader_open(lsm_env *pEnv, const char *zPath, sst_reader **ppReader){
+  int rc = LSM_OK;
+  sst_reader *p = env_malloc_rc(pEnv, sizeof(*p), &rc);
+  *ppReader = NULL;
+  if( p == NULL ) return rc;
+  p->pEnv = pEnv;
+  atomic_init(&p->nRef, 1);
+  p->zPath = env_strdup_rc(pEnv, zPath, &rc);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &p->pFile);
+  if( rc == LSM_OK ) rc = pEnv->xMap(p->pFile, &p->aData, &p->nData);
+  if( rc == LSM_OK ) rc = sst_verify_meta(p);
+  if( rc == LSM_OK ) rc = sst_load_props(p);
+  if( rc == LSM_OK ) rc = sst_load_filter(p);
+  if( rc == LSM_OK ) rc = sst_load_index(p);
+  if( rc ){
+    sst_reader_free(p);
+    return rc;
+  }
+  *ppReader = p;
+  return LSM_OK;
+}
+
+void sst_reader_ref(sst_reader *p){
+  atomic_fetch_add_explicit(&p->nRef, 1, memory_order_relaxed);
+}
+
+void sst_reader_unref(sst_reader *p){
+  if( p && atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) == 1 ){
+    sst_reader_free(p);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Point get                                                            */
+/* ------------------------------------------------------------------ */
+
+int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq,
+                   int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
+                   sst_probe *pProbe){
+  uint64_t tTarget, trailer = 0;
+  block_view v;
+  int i, rc;
+
+  *pbFound = 0;
+  if( pProbe ) memset(pProbe, 0, sizeof(*pProbe));
+  if( p->aFilter ){
+    if( pProbe ) pProbe->bBloomChecked = 1;
+    if( !bloom_may_contain(p->aFilter, p->nFilter, p->nProbe, checksum_hash_key(pKey, nKey)) ){
+      if( pProbe ) pProbe->bBloomNegative = 1;
+      return LSM_OK;
+    }
+  }
+  if( maxSeq > IKEY_MAX_SEQ ) maxSeq = IKEY_MAX_SEQ;
+  tTarget = ikey_pack_trailer(maxSeq, IKEY_VALUE);
+  i = sst_find_block(p, pKey, nKey, tTarget);
+  if( i >= p->nBlock ) return LSM_OK;
+  rc = sst_block(p, i, &v);
+  if( rc ) return rc;
+  if( pProbe ) pProbe->bSearched = 1;
+  rc = block_get(&v, pKey, nKey, maxSeq, pbFound, &trailer, ppVal, pnVal);
+  if( rc == LSM_OK && *pbFound ){
+    *pType = (int)(trailer & 0xff);
+    if( *pType != IKEY_VALUE && *pType != IKEY_DELETE ){
+      *pbFound = 0;
+      rc = LSM_CORRUPT_BKPT("%s: block %d: unknown entry type %d", p->zPath, i, *pType);
+    }
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Iterator                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct sst_iter {
+  iter base;                 /* iter.h methods                               */
+  sst_reader *pReader;       /* a reference, released by close               */
+  int iBlock;                /* block under blk; -1: none                    */
+  block_iter blk;            /* position inside block iBlock                 */
+  int rc;                    /* sticky error                                 */
+} sst_iter;
+
+/* Point blk at block i.  1 on success; 0: the iterator has failed. */
+static int sst_iter_set_block(sst_iter *p, int i){
+  block_view v;
+  int rc;
+  if( i == p->iBlock ) return 1;
+  rc = sst_block(p->pReader, i, &v);
+  if( rc ){
+    p->rc = rc;
+    p->iBlock = -1;
+    p->blk.bValid = 0;
+    return 0;
+  }
+  block_iter_set(&p->blk, &v);
+  p->iBlock = i;
+  return 1;
+}
+
+/* After a block-level move: note an error, or step into the following
+** (bForward) or preceding blocks while the position is off the block. */
+static void sst_iter_settle(sst_iter *p, int bForward){
+  while( !p->blk.bValid ){
+    int i;
+    if( p->blk.rc ){
+      p->rc = p->blk.rc;
+      return;
+    }
+    i = p->iBlock + (bForward ? 1 : -1);
+    if( p->iBlock < 0 || i < 0 || i >= p->pReader->nBlock ) return;
+    if( !sst_iter_set_block(p, i) ) return;
+    if( bForward ) block_iter_first(&p->blk);
+    else block_iter_last(&p->blk);
+  }
+}
+
+static void sst_x_first(iter *pIter){
+  sst_iter *p = (sst_iter*)pIter;
+  p->blk.bValid = 0;
+  if( p->rc || p->pReader->nBlock == 0 ) return;
+  if( !sst_iter_set_block(p, 0) ) return;
+  block_iter_first(&p->blk);
+  sst_iter_settle(p, 1);
+}
+
+static void sst_x_last(iter *pIter){
+  sst_iter *p = (sst_iter*)pIter;
+  p->blk.bValid = 0;
+  if( p->rc || p->pReader->nBlock == 0 ) return;
+  if( !sst_iter_set_block(p, p->pReader->nBlock - 1) ) return;
+  block_iter_last(&p->blk);
+  sst_iter_settle(p, 0);
+}
+
+static void sst_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
+  sst_iter *p = (sst_iter*)pIter;
+  int i;
+  assert( nIkey >= IKEY_TRAILER );
+  p->blk.bValid = 0;
+  if( p->rc ) return;
+  i = sst_find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
+  if( i >= p->pReader->nBlock ) return;
+  if( !sst_iter_set_block(p, i) ) return;
+  block_iter_seek(&p->blk, pIkey, nIkey);
+  sst_iter_settle(p, 1);
+}
+
+static void sst_x_next(iter *pIter){
+  sst_iter *p = (sst_iter*)pIter;
+  block_iter_next(&p->blk);
+  if( !p->blk.bValid ) sst_iter_settle(p, 1);
+}
+
+static void sst_x_prev(iter *pIter){
+  sst_iter *p = (sst_iter*)pIter;
+  block_iter_prev(&p->blk);
+  if( !p->blk.bValid ) sst_iter_settle(p, 0);
+}
+
+static int sst_x_valid(iter *pIter){
+  return ((sst_iter*)pIter)->blk.bValid;
+}
+
+static const uint8_t *sst_x_key(iter *pIter, size_t *pn){
+  sst_iter *p = (sst_iter*)pIter;
+  *pn = p->blk.nKey;
+  return p->blk.aKey;
+}
+
+static const uint8_t *sst_x_value(iter *pIter, size_t *pn){
+  sst_iter *p = (sst_iter*)pIter;
+  *pn = p->blk.nVal;
+  return p->blk.pVal;
+}
+
+static int sst_x_status(iter *pIter){
+  return ((sst_iter*)pIter)->rc;
+}
+
+static void sst_x_close(iter *pIter){
+  sst_iter *p = (sst_iter*)pIter;
+  sst_reader *pReader = p->pReader;
+  block_iter_clear(&p->blk);
+  env_free(pReader->pEnv, p);
+  sst_reader_unref(pReader);
+}
+
+static const iter_methods sst_iter_methods = {
+  sst_x_first, sst_x_last, sst_x_seek, sst_x_next, sst_x_prev,
+  sst_x_valid, sst_x_key, sst_x_value, sst_x_status, sst_x_close,
+};
+
+iter *sst_reader_iter(sst_reader *pReader, int *pRc){
+  sst_iter *p = env_malloc_rc(pReader->pEnv, sizeof(*p), pRc);
+  if( p == NULL ) return NULL;
+  p->base.pMethods = &sst_iter_methods;
+  p->pReader = pReader;
+  p->iBlock = -1;
+  block_iter_init(&p->blk, pReader->pEnv);
+  sst_reader_ref(pReader);
+  return &p->base;
+}
+
+/* ------------------------------------------------------------------ */
+/* Check                                                                */
+/* ------------------------------------------------------------------ */
+
+int sst_reader_check(sst_reader *p){
+  lsm_env *pEnv = p->pEnv;
+  block_buf prev = {0};            /* last key of the previous block */
+  block_iter it;
+  uint64_t nEntries = 0, nTombstones = 0, nRaw = 0;
+  int rc, i;
+
+  block_iter_init(&it, pEnv);
+  rc = sst_verify_meta(p);
+  for(i = 0; rc == LSM_OK && i < p->nBlock; i++){
+    const sst_index_entry *e = &p->aIndex[i];
+    const uint8_t *a = p->aData + e->iOff;
+    uint64_t nBlockEntries = 0;
+    block_view v;
+    if( checksum_compute(a, e->nSize, SST_SEED_DATA) != coding_get64(a + e->nSize) ){
+      rc = LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
+      break;
+    }
+    rc = block_view_init(&v, a, e->nSize, p->zPath, i);
+    if( rc == LSM_OK ) rc = block_check(pEnv, &v, &nBlockEntries);
+    if( rc ) break;
+    if( nBlockEntries == 0 ){
+      rc = LSM_CORRUPT_BKPT("%s: block %d is empty", p->zPath, i);
+      break;
+    }
+    block_iter_set(&it, &v);
+    for(block_iter_first(&it); it.bValid; block_iter_next(&it)){
+      size_t nUser = it.nKey - IKEY_TRAILER;
+      if( nEntries == 0
+       && ikey_compare(it.aKey, it.nKey, p->pSmallest, p->nSmallest) != 0 ){
+        rc = LSM_CORRUPT_BKPT("%s: first key differs from the smallest key property", p->zPath);
+        break;
+      }
+      nEntries++;
+      if( ikey_type(it.aKey, it.nKey) == IKEY_DELETE ) nTombstones++;
+      nRaw += nUser + it.nVal;
+      if( p->aFilter
+       && !bloom_may_contain(p->aFilter, p->nFilter, p->nProbe, checksum_hash_key(it.aKey, nUser)) ){
+        rc = LSM_CORRUPT_BKPT("%s: filter: block %d key is missing from the filter", p->zPath, i);
+        break;
+      }
+      if( prev.n ){
+        /* First key of this block: after the previous block's last key
+        ** and after the previous separator. */
+        if( ikey_compare(prev.a, prev.n, it.aKey, it.nKey) >= 0
+         || ikey_compare(e[-1].pKey, e[-1].nKey, it.aKey, it.nKey) >= 0 ){
+          rc = LSM_CORRUPT_BKPT("%s: block %d: keys out of order across blocks", p->zPath, i);
+          break;
+        }
+        prev.n = 0;
+      }
+      if( it.iNext >= v.nEnd ){
+        /* Last key of the block: not after the separator. */
+        if( ikey_compare(it.aKey, it.nKey, e->pKey, e->nKey) > 0 ){
+          rc = LSM_CORRUPT_BKPT("%s: index: block %d key after its separator", p->zPath, i);
+          break;
+        }
+        block_buf_append(pEnv, &prev, it.aKey, it.nKey, &rc);
+        if( rc ) break;
+      }
+    }
+    if( rc == LSM_OK && it.rc ) rc = it.rc;
+  }
+  if( rc == LSM_OK && p->nBlock > 0
+   && ikey_compare(prev.a, prev.n, p->pLargest, p->nLargest) != 0 ){
+    rc = LSM_CORRUPT_BKPT("%s: last key differs from the largest key property", p->zPath);
+  }
+  if( rc == LSM_OK
+   && (nEntries != p->nEntries || nTombstones != p->nTombstones || nRaw != p->nRawBytes) ){
+    rc = LSM_CORRUPT_BKPT("%s: properties do not match the data (entries %llu, tombstones %llu, raw bytes %llu)",
+                          p->zPath, (unsigned long long)nEntries,
+                          (unsigned long long)nTombstones, (unsigned long long)nRaw);
+  }
+  block_iter_clear(&it);
+  block_buf_free(pEnv, &prev);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Properties                                                           */
+/* ------------------------------------------------------------------ */
+
+uint64_t sst_reader_file_bytes(const sst_reader *p){ return p->nData; }
+uint64_t sst_reader_entries(const sst_reader *p){ return p->nEntries; }
+uint64_t sst_reader_tombstones(const sst_reader *p){ return p->nTombstones; }
+const uint8_t *sst_reader_smallest(const sst_reader *p, size_t *pn){
+  *pn = p->nSmallest;
+  return p->pSmallest;
+}
+const uint8_t *sst_reader_largest(const sst_reader *p, size_t *pn){
+  *pn = p->nLargest;
+  return p->pLargest;
+}
+const char *sst_reader_path(const sst_reader *p){ return p->zPath; }

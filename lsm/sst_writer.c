@@ -1,0 +1,447 @@
+/*
+** sst_writer.c — builds one SSTable; the whole file format is drawn here.
+**
+** An SSTable is an immutable sorted file of internal keys (ikey.h) and
+** their values.  The writer takes entries in internal-key order and cuts
+** them into data blocks of about block_bytes; for every block it records
+** one index entry (a key between that block's last key and the next
+** block's first, plus where the block is).  It hashes each distinct user
+** key for the table's Bloom filter and counts entries for the properties
+** record.  finish() appends the filter, the properties, the index and a
+** fixed-size footer that says where those three are, then syncs.
+**
+** FILE LAYOUT
+**
+**   +----------------+---------+-----+----------------+--------+------------+--------+
+**   | data block 0   | trailer | ... | data block N-1 | filter | properties | index  | footer |
+**   +----------------+---------+-----+----------------+--------+------------+--------+
+**
+** Each data block and each of filter, properties and index is followed by
+** an 8-byte trailer (below).  Regions are contiguous, in that order; the
+** filter is absent when bloom_bits is 0.  A reader checks that they tile
+** the file exactly.  All fixed-width integers are little-endian; "varint"
+** is the LEB128 encoding of coding.h (7 bits a byte, low bits first, high
+** bit set on all but the last byte).
+**
+** DATA BLOCK (block.c reads it)
+**
+**   OFFSET  SIZE        DESCRIPTION
+**   0       ...         entries, in internal-key order
+**   E       4*R         restart array: R u32 offsets of restart entries
+**   E+4R    4           u32 R, the number of restart points (R = 0 only
+**                       in a block with no entries, never written)
+**
+** Block entry (one per key version):
+**
+**   OFFSET  SIZE        DESCRIPTION
+**   0       varint      s: user-key bytes shared with the previous entry
+**                       (0 at a restart point: every 16th entry, the 1st)
+**   .       varint      u: user-key bytes that follow
+**   .       varint      v: value bytes
+**   .       varint      trailer: (seq << 8) | type, type 0 delete, 1 put
+**   .       u           user key bytes s .. s+u-1
+**   .       v           value
+**
+** The internal key is the user key (s bytes of the previous entry's user
+** key, then the u new bytes) followed by the trailer as 8 bytes LE.
+** Only the user key is prefix-compressed; the trailer is stored as a
+** varint because a key's versions rarely share trailer bytes.
+**
+** BLOCK TRAILER (after every data block, filter, properties and index)
+**
+**   OFFSET  SIZE  DESCRIPTION
+**   0       8     XXH3-64 of the region's bytes (not including the
+**                 trailer), seed CHECKSUM_SEED_BLOCK + kind: data 0,
+**                 index 1, filter 2, properties 3 (sst_format.h)
+**
+** Data-block checksums are verified the first time a reader touches the
+** block; the others when the table is opened.
+**
+** FILTER (absent when bloom_bits = 0; see bloom.h)
+**
+**   OFFSET  SIZE  DESCRIPTION
+**   0       1     k, the number of probes (1..30)
+**   1       F-1   the bit array: bit j is bit (j & 7) of byte 1 + (j >> 3)
+**
+** It holds every distinct user key (the internal key minus its 8-byte
+** trailer), bloom_bits bits per key, at least 64 bits.
+**
+** PROPERTIES
+**
+**   OFFSET  SIZE  DESCRIPTION
+**   0       varint  entries, tombstones included
+**   .       varint  tombstones (type 0 entries)
+**   .       varint  raw bytes: sum of user-key and value lengths
+**   .       varint  N, the number of data blocks
+**   .       varint  a, bytes of the smallest internal key (0: empty table)
+**   .       a       smallest internal key
+**   .       varint  b, bytes of the largest internal key (0: empty table)
+**   .       b       largest internal key
+**
+** INDEX (held in memory by the reader: the sparse index)
+**
+**   OFFSET  SIZE    DESCRIPTION
+**   0       varint  N, the number of data blocks
+**   then N entries, in block order:
+**   0       varint  k, bytes of the separator
+**   .       k       separator: an internal key >= every key of the block
+**                   and < every key of the next block.  It is the block's
+**                   last key, or, when the next block's first user key
+**                   allows, a shorter user key with trailer
+**                   (2^56-1) << 8 | 1; the last block's is its last key.
+**   .       varint  offset of the block in the file
+**   .       varint  size of the block, without its trailer
+**
+** Blocks tile the file from offset 0: block i+1 starts right after block
+** i's trailer, and the filter (or the properties) right after the last.
+**
+** FOOTER (the last SST_FOOTER_SIZE = 72 bytes)
+**
+**   OFFSET  SIZE  DESCRIPTION
+**   0       8     u64 filter offset   (0 and size 0: no filter)
+**   8       8     u64 filter size, without its trailer
+**   16      8     u64 properties offset
+**   24      8     u64 properties size, without its trailer
+**   32      8     u64 index offset
+**   40      8     u64 index size, without its trailer
+**   48      4     u32 format version, SST_FORMAT_VERSION = 1
+**   52      4     u32 reserved, 0
+**   56      8     XXH3-64 of footer bytes 0..55, seed CHECKSUM_SEED_FOOTER
+**   64      8     magic SST_MAGIC: 89 6c 73 6d 0d 0a 1a 0a ("\x89lsm\r\n\x1a\n")
+**
+** So every byte of the file is covered by a checksum, except the magic,
+** which is compared whole.
+**
+WORKED_EXAMPLE_PLACEHOLDER
+*/
+#include "sst_writer.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "block.h"
+#include "bloom.h"
+#include "checksum.h"
+#include "coding.h"
+#include "env.h"
+#include "error.h"
+#include "ikey.h"
+#include "sst_format.h"
+
+/* Bytes buffered before one xAppend. */
+#define SST_WRITE_BUFFER (64 * 1024)
+
+struct sst_writer {
+  lsm_env *pEnv;             /* allocations and file I/O                        */
+  char *zPath;               /* the file being written (owned)                  */
+  lsm_file *pFile;           /* open for appending until finish/abandon         */
+  sst_options opt;           /* block size and bloom bits                       */
+  int rc;                    /* sticky error                                    */
+  uint64_t iFileOff;         /* bytes handed to xAppend so far                  */
+  block_buf out;             /* bytes not yet handed to xAppend                 */
+  block_builder data;        /* the data block being filled                     */
+  block_buf index;           /* encoded index entries so far                    */
+  uint64_t nBlock;           /* data blocks written                             */
+  int bPendingIndex;         /* the last block written still needs its entry    */
+  uint64_t iPendingOff;      /* that block's offset                             */
+  uint64_t nPendingSize;     /* and size                                        */
+  block_buf lastKey;         /* the last internal key added                     */
+  block_buf smallest;        /* the first internal key added                    */
+  uint64_t *aHash;           /* hash of every distinct user key, for the filter */
+  size_t nHash;              /* hashes in aHash                                 */
+  size_t nHashAlloc;         /* slots allocated                                 */
+  uint64_t nEntries;         /* entries added                                   */
+  uint64_t nTombstones;      /* of which deletes                                */
+  uint64_t nRawBytes;        /* user key + value bytes added                    */
+};
+
+/* ------------------------------------------------------------------ */
+/* Output                                                               */
+/* ------------------------------------------------------------------ */
+
+static void sst_flush_out(sst_writer *p){
+  if( p->rc == LSM_OK && p->out.n > 0 ){
+    p->rc = p->pEnv->xAppend(p->pFile, p->out.a, p->out.n);
+    p->iFileOff += p->out.n;
+    p->out.n = 0;
+  }
+}
+
+/* Append n bytes to the file (through the buffer when they are small). */
+static void sst_emit(sst_writer *p, const void *a, size_t n){
+  if( p->rc ) return;
+  if( p->out.n + n > SST_WRITE_BUFFER ) sst_flush_out(p);
+  if( n >= SST_WRITE_BUFFER ){
+    if( p->rc == LSM_OK ) p->rc = p->pEnv->xAppend(p->pFile, a, n);
+    p->iFileOff += n;
+  }else{
+    block_buf_append(p->pEnv, &p->out, a, n, &p->rc);
+  }
+}
+
+static uint64_t sst_offset(const sst_writer *p){
+  return p->iFileOff + p->out.n;
+}
+
+/*
+** Write one region made of (aHead, nHead) then (a, n), and its checksum
+** trailer.  *piOff and *pnSize get where it went (size without trailer).
+*/
+static void sst_emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
+                            const uint8_t *a, size_t n, uint64_t seed,
+                            uint64_t *piOff, uint64_t *pnSize){
+  uint8_t aTrailer[SST_TRAILER_SIZE];
+  *piOff = sst_offset(p);
+  *pnSize = nHead + n;
+  coding_put64(aTrailer, checksum_compute2(aHead, nHead, a, n, seed));
+  sst_emit(p, aHead, nHead);
+  sst_emit(p, a, n);
+  sst_emit(p, aTrailer, sizeof(aTrailer));
+}
+
+/* ------------------------------------------------------------------ */
+/* Blocks and index entries                                             */
+/* ------------------------------------------------------------------ */
+
+static void sst_flush_block(sst_writer *p){
+  const uint8_t *a;
+  size_t n;
+  uint64_t iOff, nSize;
+  if( p->rc || p->data.nEntry == 0 ) return;
+  a = block_builder_finish(&p->data, &n, &p->rc);
+  if( a == NULL ) return;
+  sst_emit_region(p, NULL, 0, a, n, SST_SEED_DATA, &iOff, &nSize);
+  p->iPendingOff = iOff;
+  p->nPendingSize = nSize;
+  p->bPendingIndex = 1;
+  p->nBlock++;
+  block_builder_reset(&p->data);
+}
+
+/*
+** The separator of the index: a key >= a (the block's last key) and <
+** b (the next block's first; NULL for the last block).  Written to pOut,
+** which has room for na bytes; returns its length.
+*/
+static size_t sst_separator(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                            uint8_t *pOut){
+  if( b ){
+    size_t nua = ikey_user_len(na), nub = ikey_user_len(nb);
+    size_t n = nua < nub ? nua : nub, i = 0;
+    while( i < n && a[i] == b[i] ) i++;
+    /* a's first i bytes plus a[i]+1 sorts after a and before b; use it
+    ** only when that is shorter than a's user key. */
+    if( i < n && a[i] < 0xff && a[i] + 1 < b[i] && i + 1 < nua ){
+      memcpy(pOut, a, i);
+      pOut[i] = (uint8_t)(a[i] + 1);
+      coding_put64(pOut + i + 1, ikey_pack_trailer(IKEY_MAX_SEQ, IKEY_VALUE));
+      return i + 1 + IKEY_TRAILER;
+    }
+  }
+  memcpy(pOut, a, na);
+  return na;
+}
+
+/* Index entry of the pending block; pNext is the next key or NULL. */
+static void sst_add_index(sst_writer *p, const uint8_t *pNext, size_t nNext){
+  size_t nMax = 3 * CODING_MAX_VARINT64 + p->lastKey.n;
+  uint8_t *pOut = block_buf_reserve(p->pEnv, &p->index, nMax, &p->rc);
+  uint8_t *pSep;
+  size_t nSep;
+  if( pOut == NULL ) return;
+  /* Build the separator a varint's room ahead, then slide it back to
+  ** follow its length. */
+  pSep = pOut + CODING_MAX_VARINT64;
+  nSep = sst_separator(p->lastKey.a, p->lastKey.n, pNext, nNext, pSep);
+  pOut = coding_put_varint(pOut, nSep);
+  memmove(pOut, pSep, nSep);
+  pOut += nSep;
+  pOut = coding_put_varint(pOut, p->iPendingOff);
+  pOut = coding_put_varint(pOut, p->nPendingSize);
+  p->index.n = (size_t)(pOut - p->index.a);
+  p->bPendingIndex = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public                                                               */
+/* ------------------------------------------------------------------ */
+
+static void sst_writer_free(sst_writer *p){
+  lsm_env *pEnv = p->pEnv;
+  if( p->pFile ) pEnv->xClose(p->pFile);
+  block_builder_clear(&p->data);
+  block_buf_free(pEnv, &p->out);
+  block_buf_free(pEnv, &p->index);
+  block_buf_free(pEnv, &p->lastKey);
+  block_buf_free(pEnv, &p->smallest);
+  env_free(pEnv, p->aHash);
+  env_free(pEnv, p->zPath);
+  env_free(pEnv, p);
+}
+
+int sst_writer_open(lsm_env *pEnv, const char *zPath, const sst_options *pOpt,
+                    sst_writer **ppWriter){
+  int rc = LSM_OK;
+  sst_writer *p = env_malloc_rc(pEnv, sizeof(*p), &rc);
+  *ppWriter = NULL;
+  if( p == NULL ) return rc;
+  p->pEnv = pEnv;
+  p->opt = *pOpt;
+  if( p->opt.block_bytes < 64 ) p->opt.block_bytes = 64;
+  if( p->opt.bloom_bits < 0 ) p->opt.bloom_bits = 0;
+  block_builder_init(&p->data, pEnv);
+  p->zPath = env_strdup_rc(pEnv, zPath, &rc);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &p->pFile);
+  if( rc ){
+    sst_writer_free(p);
+    return rc;
+  }
+  *ppWriter = p;
+  return LSM_OK;
+}
+
+int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
+                   const uint8_t *pVal, size_t nVal){
+  int bNewUser;
+  if( p->rc ) return p->rc;
+  if( nIkey < IKEY_TRAILER
+   || (p->nEntries > 0 && ikey_compare(p->lastKey.a, p->lastKey.n, pIkey, nIkey) >= 0) ){
+    p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key out of order", p->zPath);
+    return p->rc;
+  }
+  if( p->bPendingIndex ) sst_add_index(p, pIkey, nIkey);
+
+  bNewUser = p->nEntries == 0
+          || ikey_compare_user(p->lastKey.a, ikey_user_len(p->lastKey.n),
+                               pIkey, ikey_user_len(nIkey)) != 0;
+  if( bNewUser && p->opt.bloom_bits > 0 && p->rc == LSM_OK ){
+    if( p->nHash == p->nHashAlloc ){
+      size_t nNew = p->nHashAlloc ? p->nHashAlloc * 2 : 1024;
+      uint64_t *aNew = env_realloc(p->pEnv, p->aHash, nNew * sizeof(uint64_t));
+      if( aNew == NULL ){
+        p->rc = LSM_NOMEM;
+        return p->rc;
+      }
+      p->aHash = aNew;
+      p->nHashAlloc = nNew;
+    }
+    p->aHash[p->nHash++] = checksum_hash_key(pIkey, ikey_user_len(nIkey));
+  }
+  if( p->nEntries == 0 ) block_buf_append(p->pEnv, &p->smallest, pIkey, nIkey, &p->rc);
+  p->nEntries++;
+  if( ikey_type(pIkey, nIkey) == IKEY_DELETE ) p->nTombstones++;
+  p->nRawBytes += ikey_user_len(nIkey) + nVal;
+
+  block_builder_add(&p->data, pIkey, nIkey, pVal, nVal, &p->rc);
+  p->lastKey.n = 0;
+  block_buf_append(p->pEnv, &p->lastKey, pIkey, nIkey, &p->rc);
+  if( block_builder_size(&p->data) >= (size_t)p->opt.block_bytes ) sst_flush_block(p);
+  return p->rc;
+}
+
+uint64_t sst_writer_bytes(const sst_writer *p){
+  return sst_offset(p) + (p->data.nEntry ? block_builder_size(&p->data) + SST_TRAILER_SIZE : 0);
+}
+
+uint64_t sst_writer_entries(const sst_writer *p){
+  return p->nEntries;
+}
+
+int sst_writer_finish(sst_writer *p, sst_meta *pMeta){
+  lsm_env *pEnv = p->pEnv;
+  uint64_t iFilterOff = 0, nFilter = 0, iPropsOff = 0, nProps = 0, iIndexOff = 0, nIndex = 0;
+  uint8_t aFooter[SST_FOOTER_SIZE];
+  uint8_t aHead[CODING_MAX_VARINT64];
+  uint8_t *aBits = NULL;
+  block_buf props = {0};
+  int rc;
+
+  memset(pMeta, 0, sizeof(*pMeta));
+  sst_flush_block(p);
+  if( p->bPendingIndex && p->rc == LSM_OK ) sst_add_index(p, NULL, 0);
+
+  /* Filter: probe count, then the bits. */
+  if( p->opt.bloom_bits > 0 && p->rc == LSM_OK ){
+    size_t nBytes = bloom_bytes(p->nHash, p->opt.bloom_bits);
+    aHead[0] = (uint8_t)bloom_probes(p->opt.bloom_bits);
+    aBits = env_malloc_rc(pEnv, nBytes, &p->rc);
+    if( aBits ){
+      bloom_build(aBits, nBytes, aHead[0], p->aHash, p->nHash);
+      sst_emit_region(p, aHead, 1, aBits, nBytes, SST_SEED_FILTER, &iFilterOff, &nFilter);
+    }
+  }
+
+  /* Properties. */
+  block_buf_varint(pEnv, &props, p->nEntries, &p->rc);
+  block_buf_varint(pEnv, &props, p->nTombstones, &p->rc);
+  block_buf_varint(pEnv, &props, p->nRawBytes, &p->rc);
+  block_buf_varint(pEnv, &props, p->nBlock, &p->rc);
+  block_buf_varint(pEnv, &props, p->smallest.n, &p->rc);
+  block_buf_append(pEnv, &props, p->smallest.a, p->smallest.n, &p->rc);
+  block_buf_varint(pEnv, &props, p->nEntries ? p->lastKey.n : 0, &p->rc);
+  if( p->nEntries ) block_buf_append(pEnv, &props, p->lastKey.a, p->lastKey.n, &p->rc);
+  if( p->rc == LSM_OK ){
+    sst_emit_region(p, NULL, 0, props.a, props.n, SST_SEED_PROPS, &iPropsOff, &nProps);
+  }
+
+  /* Index: block count, then the entries built so far. */
+  if( p->rc == LSM_OK ){
+    size_t nHead = (size_t)(coding_put_varint(aHead, p->nBlock) - aHead);
+    sst_emit_region(p, aHead, nHead, p->index.a, p->index.n, SST_SEED_INDEX, &iIndexOff, &nIndex);
+  }
+
+  /* Footer. */
+  memset(aFooter, 0, sizeof(aFooter));
+  coding_put64(aFooter + SST_FOOTER_FILTER_OFF, iFilterOff);
+  coding_put64(aFooter + SST_FOOTER_FILTER_SZ, nFilter);
+  coding_put64(aFooter + SST_FOOTER_PROPS_OFF, iPropsOff);
+  coding_put64(aFooter + SST_FOOTER_PROPS_SZ, nProps);
+  coding_put64(aFooter + SST_FOOTER_INDEX_OFF, iIndexOff);
+  coding_put64(aFooter + SST_FOOTER_INDEX_SZ, nIndex);
+  coding_put32(aFooter + SST_FOOTER_VERSION, SST_FORMAT_VERSION);
+  coding_put32(aFooter + SST_FOOTER_RESERVED, 0);
+  coding_put64(aFooter + SST_FOOTER_CHECKSUM,
+               checksum_compute(aFooter, SST_FOOTER_CHECKSUM, SST_SEED_FOOTER));
+  coding_put64(aFooter + SST_FOOTER_MAGIC, SST_MAGIC);
+  sst_emit(p, aFooter, sizeof(aFooter));
+  sst_flush_out(p);
+  if( p->rc == LSM_OK ) p->rc = pEnv->xSync(p->pFile);
+  if( p->rc == LSM_OK ){
+    p->rc = pEnv->xClose(p->pFile);
+    p->pFile = NULL;
+  }
+
+  if( p->rc == LSM_OK ){
+    pMeta->nFileBytes = p->iFileOff;
+    pMeta->nEntries = p->nEntries;
+    pMeta->nTombstones = p->nTombstones;
+    pMeta->nRawBytes = p->nRawBytes;
+    if( p->nEntries ){
+      pMeta->pSmallest = env_malloc_rc(pEnv, p->smallest.n, &p->rc);
+      pMeta->pLargest = env_malloc_rc(pEnv, p->lastKey.n, &p->rc);
+      if( p->rc == LSM_OK ){
+        memcpy(pMeta->pSmallest, p->smallest.a, p->smallest.n);
+        pMeta->nSmallest = p->smallest.n;
+        memcpy(pMeta->pLargest, p->lastKey.a, p->lastKey.n);
+        pMeta->nLargest = p->lastKey.n;
+      }else{
+        sst_meta_clear(pEnv, pMeta);
+      }
+    }
+  }
+  rc = p->rc;
+  env_free(pEnv, aBits);
+  block_buf_free(pEnv, &props);
+  sst_writer_free(p);
+  return rc;
+}
+
+void sst_writer_abandon(sst_writer *p){
+  if( p ) sst_writer_free(p);
+}
+
+void sst_meta_clear(lsm_env *pEnv, sst_meta *pMeta){
+  env_free(pEnv, pMeta->pSmallest);
+  env_free(pEnv, pMeta->pLargest);
+  memset(pMeta, 0, sizeof(*pMeta));
+}
