@@ -1,0 +1,220 @@
+/*
+** ext.h — what the files of the SQLite glue share.
+**
+** Every ext/ file but extension.c includes this header, which pulls in
+** sqlite3ext.h with SQLITE_EXTENSION_INIT3 so that all of them call
+** SQLite through the one API table set up by sqlite3_lsm_init.  Nothing
+** here is exported from lsm.so (the build uses -fvisibility=hidden).
+**
+** Sections: byte buffer; key codec (keycodec.c); value record
+** (record.c); CREATE arguments (args.c); the virtual table (vtab.c and
+** friends) below.
+*/
+#ifndef LSM_EXT_H
+#define LSM_EXT_H
+
+#include <sqlite3ext.h>
+#ifndef LSM_EXTENSION_MAIN
+SQLITE_EXTENSION_INIT3
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h"
+
+/* ---- a growable byte buffer (sqlite3_malloc'd) ---- */
+typedef struct ext_buf {
+  uint8_t *p;        /* sqlite3_malloc64'd bytes, or NULL */
+  size_t n;          /* bytes in use                       */
+  size_t nAlloc;     /* bytes allocated                    */
+} ext_buf;
+/* Make room for nMore bytes; SQLITE_NOMEM on failure. */
+int ext_buf_reserve(ext_buf*, size_t nMore);
+int ext_buf_append(ext_buf*, const void *p, size_t n);
+void ext_buf_free(ext_buf*);
+
+/* ---- keycodec.c: order-preserving key encoding (format drawn in keycodec.c) ---- */
+/* Longest encoded key: a type byte plus LSM_MAX_KEY bytes of text or blob
+** (a number takes at most 11 bytes).  The engine must accept keys this long. */
+#define KEYCODEC_MAX_ENCODED (LSM_MAX_KEY + 1)
+/*
+** Encode a key value so that memcmp order of encodings equals SQLite's
+** BINARY order of the values: numbers (INTEGER and REAL by value) < TEXT
+** < BLOB; an INTEGER and a REAL of equal value encode identically.
+** Appends to *pOut.  Returns SQLITE_OK, SQLITE_CONSTRAINT for NULL (with
+** no bytes appended), SQLITE_TOOBIG for text/blob over LSM_MAX_KEY bytes
+** (nothing appended), SQLITE_NOMEM.
+*/
+int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut);
+/* A decoded key in plain C form. */
+typedef struct keycodec_value {
+  int eType;            /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT or SQLITE_BLOB      */
+  sqlite3_int64 iVal;   /* SQLITE_INTEGER: the value                                     */
+  double rVal;          /* numbers: the value as a double (rounded for a big INTEGER)    */
+  int bExact;           /* numbers: 1 if rVal is exactly the value (a REAL can hold it)  */
+  const uint8_t *p;     /* TEXT/BLOB: the bytes, borrowed from the encoding              */
+  size_t n;             /* TEXT/BLOB: their length                                       */
+} keycodec_value;
+/* Parse the encoding (p, n) into *pVal: an INTEGER when the value is
+** integral and fits in 64 bits, else REAL for numbers.  SQLITE_OK, or
+** SQLITE_CORRUPT if (p, n) is not an encoding keycodec_encode makes. */
+int keycodec_parse(const uint8_t *p, size_t n, keycodec_value *pVal);
+/* Set the result of ctx to the value encoded in (p, n), as keycodec_parse
+** types it (text and blob are copied).  SQLITE_CORRUPT if malformed, with
+** the result untouched. */
+int keycodec_decode(const uint8_t *p, size_t n, sqlite3_context *ctx);
+/* The storage class keycodec_parse gives (SQLITE_INTEGER ...), or 0 if
+** (p, n) is malformed; for plan and comparison code. */
+int keycodec_type(const uint8_t *p, size_t n);
+
+/* ---- record.c: value columns as one record ---- */
+/*
+** Encode value columns apVal[0..nVal) into *pOut, each keeping its exact
+** storage class, plus what is needed to give the key back as last written
+** (INTEGER or REAL, -0.0 included), since keycodec folds 1 and 1.0.
+** SQLITE_TOOBIG if the record would exceed LSM_MAX_VALUE.
+*/
+int record_encode(sqlite3_value *pKey, sqlite3_value **apVal, int nVal, ext_buf *pOut);
+/* Result of ctx = value column iCol (0-based) of the record; NULL if the
+** record has fewer columns.  SQLITE_CORRUPT if malformed. */
+int record_column(const uint8_t *pRec, size_t nRec, int iCol, sqlite3_context *ctx);
+/* Result of ctx = the key as written, from its encoding and the record. */
+int record_key(const uint8_t *pKey, size_t nKey, const uint8_t *pRec, size_t nRec,
+               sqlite3_context *ctx);
+
+/* ---- args.c: CREATE VIRTUAL TABLE ... USING lsm(...) arguments ---- */
+typedef struct ext_args {
+  char *zDir;            /* resolved store directory, or NULL for in-memory (sqlite3_free) */
+  int bMemory;           /* in-memory store                            */
+  lsm_options opt;       /* options, defaults filled in                */
+  int nCol;              /* columns, key first (>= 2)                  */
+  char **azCol;          /* column names (sqlite3_free each and array) */
+  char *zSchema;         /* "CREATE TABLE x(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID"-like
+                            declaration for sqlite3_declare_vtab (sqlite3_free) */
+} ext_args;
+/*
+** Parse argv of xCreate/xConnect (argv[0] module, [1] database, [2] table,
+** then the user's arguments; grammar and path rules in args.c's header).
+** On success fills *pArgs (free with args_clear).  On error returns
+** SQLITE_ERROR with *pzErr set (sqlite3_mprintf) to a message naming the
+** argument, e.g. "unknown option 'x'", "option 'sync' given twice",
+** "bad value for memtable_mb: -1" (SQLITE_NOMEM: *pzErr untouched), and
+** leaves *pArgs cleared.  Touches no file: creating the directory is the
+** engine's job.
+*/
+int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, char **pzErr);
+void args_clear(ext_args*);
+
+/* ==== the virtual table: vtab.c, plan.c, txn.c, registry.c, functions.c ==== */
+
+/*
+** The pending writes of one table's open transaction (per connection).
+** Reference-counted, starting at 1 (the table's reference while it is the
+** table's current batch); every cursor that reads it holds one more.  At
+** COMMIT or ROLLBACK a batch still read by a cursor of another statement
+** is left to that cursor and the table takes a new one, so a reader never
+** sees its overlay cleared under it.
+*/
+typedef struct vtab_batch {
+  lsm_batch *pBatch;     /* the engine batch (lsm_batch_free when nRef drops to 0) */
+  int nRef;              /* table (while current) + cursors reading it */
+} vtab_batch;
+
+typedef struct vtab_table vtab_table;
+struct vtab_table {
+  sqlite3_vtab base;     /* base class: must be first */
+  sqlite3 *db;           /* the connection this table belongs to */
+  char *zDb;             /* schema name: "main", "temp", ... (sqlite3_free) */
+  char *zName;           /* table name (sqlite3_free) */
+  char *zKeyCol;         /* key column name, for error messages (sqlite3_free) */
+  int nCol;              /* columns, the key included (>= 2) */
+  int bReadonly;         /* readonly=on: xUpdate refuses every write */
+  char *zDir;            /* store directory; NULL for an in-memory store (sqlite3_free) */
+  lsm_options opt;       /* options it was opened with (ALTER TABLE RENAME reopens) */
+  lsm_db *pLsm;          /* the engine, shared through registry.c; NULL if lost */
+  vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
+  size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
+  int nMark;             /* savepoints 0..nMark-1 are open on this table */
+  int nMarkAlloc;        /* allocated entries of aMark */
+  vtab_table *pNext;     /* registry.c's list of every open lsm table */
+};
+
+/* ---- plan.c: xBestIndex, and decoding its plan for xFilter ---- */
+#define PLAN_SCAN   0    /* iterate keys in [lower, upper], either way */
+#define PLAN_KEYS   1    /* look up each of a sorted list of keys (= or IN) */
+#define PLAN_EMPTY  2    /* no row can match (a NULL bound or key) */
+
+typedef struct plan_spec {
+  int ePlan;             /* PLAN_* */
+  int bDesc;             /* return rows in descending key order */
+  ext_buf keys;          /* PLAN_KEYS: the encoded keys, back to back */
+  struct plan_key { size_t iOff, n; } *aKey;  /* PLAN_KEYS: sorted, unique; key i is
+                            keys.p[aKey[i].iOff ..] for aKey[i].n bytes (sqlite3_free) */
+  int nKey;              /* entries in aKey */
+  int bLower, bLowerOpen; /* PLAN_SCAN: a lower bound; exclusive (>) if bLowerOpen */
+  ext_buf lower;         /* its encoding */
+  int bUpper, bUpperOpen; /* an upper bound; exclusive (<) if bUpperOpen */
+  ext_buf upper;         /* its encoding */
+  sqlite3_int64 nLimit;  /* rows to return at most, -1: no limit */
+  sqlite3_int64 nOffset; /* rows to skip first */
+} plan_spec;
+
+int plan_best_index(sqlite3_vtab*, sqlite3_index_info*);   /* xBestIndex */
+/* Turn xFilter's arguments into *pSpec (zeroed by the caller).  On error
+** sets *pzErr (sqlite3_mprintf).  Free with plan_spec_clear either way. */
+int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
+                plan_spec *pSpec, char **pzErr);
+void plan_spec_clear(plan_spec*);
+
+/* ---- txn.c: transactions and savepoints over vtab_batch ---- */
+int txn_begin(sqlite3_vtab*);
+int txn_sync(sqlite3_vtab*);
+int txn_commit(sqlite3_vtab*);
+int txn_rollback(sqlite3_vtab*);
+int txn_savepoint(sqlite3_vtab*, int iSavepoint);
+int txn_release(sqlite3_vtab*, int iSavepoint);
+int txn_rollback_to(sqlite3_vtab*, int iSavepoint);
+/* A new batch holder with nRef 1, or NULL (SQLITE_NOMEM). */
+vtab_batch *txn_batch_new(lsm_db*, int *pRc);
+/* Drop one reference; frees the batch at 0.  p may be NULL. */
+void txn_batch_unref(vtab_batch *p);
+
+/* ---- registry.c: one lsm_db per store directory in this process ---- */
+/*
+** Open the store at zDir, or share the lsm_db already open there (same
+** realpath) and count a reference.  zDir NULL: a private in-memory store.
+** On error returns an SQLITE_* code with *pzErr (sqlite3_mprintf) set to
+** the engine's message (LSM_BUSY names the lock).
+*/
+int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char **pzErr);
+/* Drop a reference; the last one closes the lsm_db (and its thread). */
+void registry_close(lsm_db*);
+/* References held on pDb (1 when only the caller uses it). */
+int registry_refs(lsm_db*);
+/*
+** DROP TABLE: close pDb, which must hold exactly one reference, and remove
+** the files the store made in zDir (zDir NULL: nothing to remove) and zDir
+** itself if it is then empty.  SQLITE_MISUSE with *pzErr if other
+** connections still use the store (nothing changes).
+*/
+int registry_destroy(lsm_db*, const char *zDir, char **pzErr);
+/* ALTER TABLE RENAME of a table whose store is its default directory:
+** close, rename zFrom to zTo, reopen with pOpt.  Same rules as destroy. */
+int registry_rename(lsm_db **ppDb, const char *zFrom, const char *zTo,
+                    const lsm_options *pOpt, char **pzErr);
+/* The list of open lsm tables, for the SQL functions. */
+void registry_add_table(vtab_table*);
+void registry_remove_table(vtab_table*);
+/* The open table zName of schema zDb on connection db, or NULL.  zDb
+** NULL searches as SQLite resolves an unqualified name: temp, main, then
+** the attached schemas.  Borrowed: valid while db keeps the table open. */
+vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName);
+
+/* ---- functions.c: lsm_compact, lsm_flush, lsm_stats, lsm_files, lsm_check ---- */
+int functions_register(sqlite3 *db);
+
+/* ---- vtab.c: the module "lsm" (registered by extension.c) ---- */
+extern sqlite3_module vtab_module;
+
+#endif

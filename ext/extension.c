@@ -1,0 +1,40 @@
+/*
+** extension.c — the one exported symbol of lsm.so: sqlite3_lsm_init.
+**
+** Usage:
+**
+**     .load ./lsm                       -- sqlite3 shell; entry point sqlite3_lsm_init
+**     SELECT load_extension('./lsm');   -- from SQL, where extension loading is enabled
+**     CREATE VIRTUAL TABLE kv USING lsm;
+**     SELECT lsm_version();
+**
+** This file holds SQLITE_EXTENSION_INIT1, the sqlite3_api pointer every
+** other ext/ file reaches through SQLITE_EXTENSION_INIT3 (ext.h), and the
+** entry point, which registers on the connection that loads the library:
+**   - the virtual-table module "lsm" (vtab.c, with plan.c and txn.c),
+**   - the SQL functions lsm_version, lsm_flush, lsm_compact, lsm_stats,
+**     lsm_check and the table-valued function lsm_files (functions.c).
+** Everything else in lsm.so is hidden (-fvisibility=hidden).
+**
+** SQLite 3.38 or later is required at run time: key IN (...) multi-gets
+** use sqlite3_vtab_in and LIMIT/OFFSET are pushed into xBestIndex.
+*/
+#define LSM_EXTENSION_MAIN 1
+#include "ext.h"
+SQLITE_EXTENSION_INIT1
+
+#define EXTENSION_MIN_SQLITE 3038000
+
+__attribute__((visibility("default")))
+int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi){
+  int rc;
+  SQLITE_EXTENSION_INIT2(pApi);
+  if( sqlite3_libversion_number() < EXTENSION_MIN_SQLITE ){
+    *pzErrMsg = sqlite3_mprintf("lsm needs SQLite 3.38.0 or later, not %s",
+                                sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
+  rc = sqlite3_create_module_v2(db, "lsm", &vtab_module, 0, 0);
+  if( rc == SQLITE_OK ) rc = functions_register(db);
+  return rc;
+}

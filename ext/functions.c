@@ -1,0 +1,650 @@
+/*
+** functions.c — SQL functions over lsm tables.
+**
+** Usage:
+**
+**     SELECT lsm_version();                    -- '0.1.0'
+**     SELECT lsm_flush('kv');                  -- {"tables":["main.kv"],"ms":3}
+**     SELECT lsm_flush();                      -- every lsm table of every schema
+**     SELECT lsm_compact('kv');                -- {"tables":["main.kv"],"bytes_before":...}
+**     SELECT lsm_compact();                    -- every lsm table of every schema
+**     SELECT lsm_stats('kv') ->> '$.writes.write_amplification';
+**     SELECT level, file, bytes, entries, smallest, largest FROM lsm_files('kv');
+**     SELECT lsm_check('aux.kv');              -- 'ok', or the problems found
+**
+** A table argument is a table name, optionally qualified by its schema
+** ('aux.kv'), resolved as SQLite resolves names.  The functions need the
+** table connected on this connection, so they first prepare a statement
+** that names it (which connects it, as any query would), then find it in
+** registry.c's list of open tables.  With no argument, lsm_flush and
+** lsm_compact find every lsm table of every attached schema through
+** sqlite_schema (sql LIKE 'CREATE VIRTUAL TABLE%USING lsm%'), whether or
+** not this connection has used it yet, and act once per store (tables
+** naming the same directory share one engine).  Tables opened with
+** readonly=on are skipped there, and refused when named.
+**
+** They act on the engine, that is on committed data: inside a transaction
+** the pending writes stay in the table's batch (txn.c), so ROLLBACK still
+** undoes them.
+**
+** lsm_compact returns
+**     {"tables":[...],"bytes_before":B,"bytes_after":B,"entries_before":N,
+**      "entries_after":N,"tombstones_dropped":N,"ms":T}
+** lsm_stats returns (a ratio is null when its denominator is 0)
+**     {"table":"main.kv",
+**      "memtable":{"entries":N,"bytes":B},
+**      "levels":[{"level":0,"files":N,"bytes":B,"entries":N,"tombstones":N,
+**                 "compaction_bytes_read":B,"compaction_bytes_written":B},...],
+**      "wal_bytes":B,
+**      "writes":{"user_bytes":B,"wal_bytes":B,"flush_bytes":B,"compaction_bytes":B,
+**                "compaction_read_bytes":B,"flushes":N,"compactions":N,
+**                "write_amplification":(wal+flush+compaction)/user},
+**      "reads":{"gets":N,"sst_probes":N,"read_amplification":sst_probes/gets,
+**               "seeks":N,"seek_sst_probes":N,"bloom_checks":N,"bloom_negatives":N,
+**               "bloom_false_positives":N,
+**               "bloom_false_positive_rate":false_positives/(false_positives+negatives)},
+**      "space":{"live_bytes":B,"disk_bytes":B,"space_amplification":disk/live},
+**      "stalls":{"count":N,"micros":T}}
+** live_bytes is measured by a scan of the committed rows (key + record
+** bytes of each live row), so lsm_stats costs a full scan.
+*/
+#include "ext.h"
+
+#include <string.h>
+#include <time.h>
+
+/* ---- finding tables ---- */
+
+/* Connect table zName of schema zDb (NULL: resolved as SQLite does) on db
+** and return it from registry.c's list; NULL if db has no such lsm table.
+** Preparing a statement that names a virtual table connects it. */
+static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *zName){
+  vtab_table *pTab = 0;
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = zDb ? sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\" LIMIT 0", zDb, zName)
+                   : sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 0", zName);
+  if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) == SQLITE_OK ){
+    pTab = registry_find_table(db, zDb, zName);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return pTab;
+}
+
+/* The table named z: "kv" or "aux.kv" (a table literally named "aux.kv"
+** first). */
+static vtab_table *functions_lookup(sqlite3 *db, const char *z){
+  const char *zDot = strchr(z, '.');
+  vtab_table *pTab = functions_connect(db, 0, z);
+  if( pTab == 0 && zDot ){
+    char *zDb = sqlite3_mprintf("%.*s", (int)(zDot - z), z);
+    if( zDb ) pTab = functions_connect(db, zDb, zDot + 1);
+    sqlite3_free(zDb);
+  }
+  return pTab;
+}
+
+/* The table named by z for function zFunc, or NULL with ctx's error set. */
+static vtab_table *functions_table(sqlite3_context *ctx, const char *zFunc, const char *z){
+  vtab_table *pTab = z ? functions_lookup(sqlite3_context_db_handle(ctx), z) : 0;
+  char *zErr = 0;
+  if( z == 0 ){
+    zErr = sqlite3_mprintf("%s: the table name must be text", zFunc);
+  }else if( pTab == 0 ){
+    zErr = sqlite3_mprintf("%s: no such lsm table: %s", zFunc, z);
+  }else if( pTab->pLsm == 0 ){
+    zErr = sqlite3_mprintf("%s: lsm table %s has lost its store", zFunc, z);
+    pTab = 0;
+  }
+  if( zErr ){
+    sqlite3_result_error(ctx, zErr, -1);
+    sqlite3_free(zErr);
+  }
+  return pTab;
+}
+
+/* Does the CREATE statement zSql use module lsm (not "lsmfoo")? */
+static int functions_is_lsm_sql(const char *zSql){
+  const char *z;
+  for(z = zSql; z && *z; z++){
+    if( sqlite3_strnicmp(z, "using", 5) == 0 ){
+      const char *p = z + 5;
+      while( *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ) p++;
+      if( sqlite3_strnicmp(p, "lsm", 3) == 0 ){
+        char c = p[3];
+        if( !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '_' || c == '$' || (c & 0x80)) ){
+          return 1;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+/* A growing list of tables, one per store. */
+typedef struct functions_list {
+  vtab_table **aTab;         /* sqlite3_free */
+  int nTab;                  /* entries */
+} functions_list;
+
+/* Add pTab unless a table of the same store is in the list. */
+static int functions_list_add(functions_list *pList, vtab_table *pTab){
+  vtab_table **aNew;
+  int i;
+  for(i = 0; i < pList->nTab; i++){
+    if( pList->aTab[i]->pLsm == pTab->pLsm ) return SQLITE_OK;
+  }
+  aNew = sqlite3_realloc64(pList->aTab, sizeof(*aNew) * (size_t)(pList->nTab + 1));
+  if( aNew == 0 ) return SQLITE_NOMEM;
+  pList->aTab = aNew;
+  pList->aTab[pList->nTab++] = pTab;
+  return SQLITE_OK;
+}
+
+/*
+** Every writable lsm table of every schema, connected, one per store.
+** The schema query yields (schema, table) pairs; each is connected after
+** the query is finished.  On error sets ctx's error.
+*/
+static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  sqlite3_str *pSql = sqlite3_str_new(db);
+  sqlite3_stmt *pStmt = 0;
+  char **azPair = 0;          /* schema, table, schema, table, ... (sqlite3_free each) */
+  int nPair = 0;
+  char *zSql;
+  int rc;
+  int i;
+
+  /* One query over every schema's sqlite_schema. */
+  rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_database_list", -1, &pStmt, 0);
+  for(i = 0; rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW; i++){
+    sqlite3_str_appendf(pSql,
+        "%sSELECT %Q, name, sql FROM \"%w\".sqlite_schema WHERE type = 'table'"
+        " AND sql LIKE 'CREATE VIRTUAL TABLE%%USING lsm%%'",
+        i ? " UNION ALL " : "", (const char*)sqlite3_column_text(pStmt, 0),
+        (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  zSql = sqlite3_str_finish(pSql);
+  if( rc == SQLITE_OK && zSql == 0 ) rc = SQLITE_NOMEM;
+  if( rc == SQLITE_OK ) rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  while( rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
+    char **azNew;
+    if( !functions_is_lsm_sql((const char*)sqlite3_column_text(pStmt, 2)) ) continue;
+    azNew = sqlite3_realloc64(azPair, sizeof(char*) * (size_t)(nPair + 2));
+    if( azNew == 0 ){ rc = SQLITE_NOMEM; break; }
+    azPair = azNew;
+    azPair[nPair++] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    azPair[nPair++] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
+    if( azPair[nPair - 2] == 0 || azPair[nPair - 1] == 0 ) rc = SQLITE_NOMEM;
+  }
+  if( pStmt && sqlite3_finalize(pStmt) != SQLITE_OK && rc == SQLITE_OK ){
+    rc = sqlite3_errcode(db);
+  }
+
+  for(i = 0; rc == SQLITE_OK && i < nPair; i += 2){
+    vtab_table *pTab = functions_connect(db, azPair[i], azPair[i + 1]);
+    if( pTab && pTab->pLsm && !pTab->bReadonly ) rc = functions_list_add(pList, pTab);
+  }
+  for(i = 0; i < nPair; i++) sqlite3_free(azPair[i]);
+  sqlite3_free(azPair);
+  if( rc == SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else if( rc != SQLITE_OK ){
+    sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
+    sqlite3_result_error_code(ctx, rc);
+  }
+  return rc;
+}
+
+/* The tables a function acts on: the one named by argv[0], or all.  On
+** error sets ctx's error. */
+static int functions_targets(sqlite3_context *ctx, const char *zFunc, int argc,
+                             sqlite3_value **argv, functions_list *pList){
+  vtab_table *pTab;
+  int rc;
+  memset(pList, 0, sizeof(*pList));
+  if( argc == 0 ) return functions_all_tables(ctx, pList);
+  pTab = functions_table(ctx, zFunc, (const char*)sqlite3_value_text(argv[0]));
+  if( pTab == 0 ) return SQLITE_ERROR;
+  if( pTab->bReadonly ){
+    char *zErr = sqlite3_mprintf("%s: cannot modify %s: the table was opened with readonly=on",
+                                 zFunc, pTab->zName);
+    sqlite3_result_error(ctx, zErr, -1);
+    sqlite3_result_error_code(ctx, SQLITE_READONLY);
+    sqlite3_free(zErr);
+    return SQLITE_READONLY;
+  }
+  rc = functions_list_add(pList, pTab);
+  if( rc != SQLITE_OK ) sqlite3_result_error_nomem(ctx);
+  return rc;
+}
+
+static void functions_engine_error(sqlite3_context *ctx, const char *zFunc,
+                                   vtab_table *pTab, int rc){
+  const char *z = lsm_errmsg(pTab->pLsm);
+  char *zErr = sqlite3_mprintf("%s(%s): %s", zFunc, pTab->zName,
+                               (z && z[0]) ? z : lsm_errstr(rc));
+  sqlite3_result_error(ctx, zErr, -1);
+  sqlite3_result_error_code(ctx, rc);
+  sqlite3_free(zErr);
+}
+
+static void functions_append_tables(sqlite3_str *pStr, vtab_table **aTab, int nTab){
+  int i;
+  sqlite3_str_appendall(pStr, "{\"tables\":[");
+  for(i = 0; i < nTab; i++){
+    sqlite3_str_appendf(pStr, "%s\"%w.%w\"", i ? "," : "", aTab[i]->zDb, aTab[i]->zName);
+  }
+  sqlite3_str_appendall(pStr, "]");
+}
+
+static void functions_result_str(sqlite3_context *ctx, sqlite3_str *pStr){
+  int rc = sqlite3_str_errcode(pStr);
+  char *z = sqlite3_str_finish(pStr);
+  if( rc != SQLITE_OK || z == 0 ){
+    sqlite3_free(z);
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_text(ctx, z, -1, sqlite3_free);
+  }
+}
+
+static uint64_t functions_now_ms(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Append "name":a/b, or "name":null when b is 0. */
+static void functions_append_ratio(sqlite3_str *pStr, const char *zName, double a, double b){
+  if( b > 0 ){
+    sqlite3_str_appendf(pStr, "\"%s\":%.6g", zName, a / b);
+  }else{
+    sqlite3_str_appendf(pStr, "\"%s\":null", zName);
+  }
+}
+
+/* ---- lsm_version() ---- */
+
+static void functions_version(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc;
+  (void)argv;
+  sqlite3_result_text(ctx, lsm_version(), -1, SQLITE_STATIC);
+}
+
+/* ---- lsm_flush([table]) ---- */
+
+static void functions_flush(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  functions_list list;
+  uint64_t t0 = functions_now_ms();
+  sqlite3_str *pStr;
+  int i;
+  if( functions_targets(ctx, "lsm_flush", argc, argv, &list) != SQLITE_OK ){
+    sqlite3_free(list.aTab);
+    return;
+  }
+  for(i = 0; i < list.nTab; i++){
+    int rc = lsm_flush(list.aTab[i]->pLsm);
+    if( rc != LSM_OK ){
+      functions_engine_error(ctx, "lsm_flush", list.aTab[i], rc);
+      sqlite3_free(list.aTab);
+      return;
+    }
+  }
+  pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  functions_append_tables(pStr, list.aTab, list.nTab);
+  sqlite3_str_appendf(pStr, ",\"ms\":%llu}", (unsigned long long)(functions_now_ms() - t0));
+  sqlite3_free(list.aTab);
+  functions_result_str(ctx, pStr);
+}
+
+/* ---- lsm_compact([table]) ---- */
+
+static void functions_compact(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  functions_list list;
+  lsm_compact_result sum;
+  uint64_t t0 = functions_now_ms();
+  sqlite3_str *pStr;
+  int i;
+  memset(&sum, 0, sizeof(sum));
+  if( functions_targets(ctx, "lsm_compact", argc, argv, &list) != SQLITE_OK ){
+    sqlite3_free(list.aTab);
+    return;
+  }
+  for(i = 0; i < list.nTab; i++){
+    lsm_compact_result res;
+    int rc;
+    memset(&res, 0, sizeof(res));
+    rc = lsm_compact(list.aTab[i]->pLsm, &res);
+    if( rc != LSM_OK ){
+      functions_engine_error(ctx, "lsm_compact", list.aTab[i], rc);
+      sqlite3_free(list.aTab);
+      return;
+    }
+    sum.nBytesBefore += res.nBytesBefore;
+    sum.nBytesAfter += res.nBytesAfter;
+    sum.nEntriesBefore += res.nEntriesBefore;
+    sum.nEntriesAfter += res.nEntriesAfter;
+    sum.nTombstonesDropped += res.nTombstonesDropped;
+  }
+  pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  functions_append_tables(pStr, list.aTab, list.nTab);
+  sqlite3_str_appendf(pStr,
+      ",\"bytes_before\":%llu,\"bytes_after\":%llu,\"entries_before\":%llu"
+      ",\"entries_after\":%llu,\"tombstones_dropped\":%llu,\"ms\":%llu}",
+      (unsigned long long)sum.nBytesBefore, (unsigned long long)sum.nBytesAfter,
+      (unsigned long long)sum.nEntriesBefore, (unsigned long long)sum.nEntriesAfter,
+      (unsigned long long)sum.nTombstonesDropped,
+      (unsigned long long)(functions_now_ms() - t0));
+  sqlite3_free(list.aTab);
+  functions_result_str(ctx, pStr);
+}
+
+/* ---- lsm_stats(table) ---- */
+
+/* Key + value bytes of every committed live row. */
+static int functions_live_bytes(lsm_db *pLsm, uint64_t *pnLive){
+  lsm_cursor *pCsr = 0;
+  uint64_t n = 0;
+  int rc = lsm_cursor_open(pLsm, 0, &pCsr);
+  if( rc == LSM_OK ) rc = lsm_cursor_first(pCsr);
+  while( rc == LSM_OK && lsm_cursor_valid(pCsr) ){
+    const void *p;
+    size_t nKey = 0, nVal = 0;
+    rc = lsm_cursor_key(pCsr, &p, &nKey);
+    if( rc == LSM_OK ) rc = lsm_cursor_value(pCsr, &p, &nVal);
+    n += nKey + nVal;
+    if( rc == LSM_OK ) rc = lsm_cursor_next(pCsr);
+  }
+  if( pCsr ) lsm_cursor_close(pCsr);
+  *pnLive = n;
+  return rc;
+}
+
+static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  vtab_table *pTab;
+  lsm_stats st;
+  uint64_t nLive = 0;
+  sqlite3_str *pStr;
+  int rc;
+  int i;
+  (void)argc;
+  pTab = functions_table(ctx, "lsm_stats", (const char*)sqlite3_value_text(argv[0]));
+  if( pTab == 0 ) return;
+  memset(&st, 0, sizeof(st));
+  rc = lsm_stats_get(pTab->pLsm, &st);
+  if( rc == LSM_OK ) rc = functions_live_bytes(pTab->pLsm, &nLive);
+  if( rc != LSM_OK ){
+    functions_engine_error(ctx, "lsm_stats", pTab, rc);
+    return;
+  }
+#define U(x) ((unsigned long long)(x))
+  pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  sqlite3_str_appendf(pStr, "{\"table\":\"%w.%w\",", pTab->zDb, pTab->zName);
+  sqlite3_str_appendf(pStr, "\"memtable\":{\"entries\":%llu,\"bytes\":%llu},",
+                      U(st.nMemtableEntries), U(st.nMemtableBytes));
+  sqlite3_str_appendall(pStr, "\"levels\":[");
+  for(i = 0; i < st.nLevel && i < LSM_MAX_LEVELS; i++){
+    const lsm_level_stats *pL = &st.aLevel[i];
+    sqlite3_str_appendf(pStr,
+        "%s{\"level\":%d,\"files\":%llu,\"bytes\":%llu,\"entries\":%llu,\"tombstones\":%llu,"
+        "\"compaction_bytes_read\":%llu,\"compaction_bytes_written\":%llu}",
+        i ? "," : "", i, U(pL->nFiles), U(pL->nBytes), U(pL->nEntries), U(pL->nTombstones),
+        U(pL->nBytesReadByCompaction), U(pL->nBytesWrittenByCompaction));
+  }
+  sqlite3_str_appendf(pStr, "],\"wal_bytes\":%llu,", U(st.nWalBytes));
+  sqlite3_str_appendf(pStr,
+      "\"writes\":{\"user_bytes\":%llu,\"wal_bytes\":%llu,\"flush_bytes\":%llu,"
+      "\"compaction_bytes\":%llu,\"compaction_read_bytes\":%llu,\"flushes\":%llu,"
+      "\"compactions\":%llu,",
+      U(st.nUserBytesWritten), U(st.nWalBytesWritten), U(st.nFlushBytesWritten),
+      U(st.nCompactionBytesWritten), U(st.nCompactionBytesRead), U(st.nFlushes),
+      U(st.nCompactions));
+  functions_append_ratio(pStr, "write_amplification",
+      (double)st.nWalBytesWritten + (double)st.nFlushBytesWritten
+        + (double)st.nCompactionBytesWritten,
+      (double)st.nUserBytesWritten);
+  sqlite3_str_appendf(pStr,
+      "},\"reads\":{\"gets\":%llu,\"sst_probes\":%llu,",
+      U(st.nGets), U(st.nGetSstProbes));
+  functions_append_ratio(pStr, "read_amplification", (double)st.nGetSstProbes, (double)st.nGets);
+  sqlite3_str_appendf(pStr,
+      ",\"seeks\":%llu,\"seek_sst_probes\":%llu,\"bloom_checks\":%llu,"
+      "\"bloom_negatives\":%llu,\"bloom_false_positives\":%llu,",
+      U(st.nSeeks), U(st.nSeekSstProbes), U(st.nBloomChecks), U(st.nBloomNegatives),
+      U(st.nBloomFalsePositives));
+  functions_append_ratio(pStr, "bloom_false_positive_rate", (double)st.nBloomFalsePositives,
+      (double)st.nBloomFalsePositives + (double)st.nBloomNegatives);
+  sqlite3_str_appendf(pStr, "},\"space\":{\"live_bytes\":%llu,\"disk_bytes\":%llu,",
+                      U(nLive), U(st.nDiskBytes));
+  functions_append_ratio(pStr, "space_amplification", (double)st.nDiskBytes, (double)nLive);
+  sqlite3_str_appendf(pStr, "},\"stalls\":{\"count\":%llu,\"micros\":%llu}}",
+                      U(st.nStalls), U(st.nStallMicros));
+#undef U
+  functions_result_str(ctx, pStr);
+}
+
+/* ---- lsm_check(table) ---- */
+
+static void functions_check(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  vtab_table *pTab;
+  char *zReport = 0;
+  int rc;
+  (void)argc;
+  pTab = functions_table(ctx, "lsm_check", (const char*)sqlite3_value_text(argv[0]));
+  if( pTab == 0 ) return;
+  rc = lsm_check(pTab->pLsm, &zReport);
+  if( rc == LSM_OK ){
+    sqlite3_result_text(ctx, "ok", -1, SQLITE_STATIC);
+  }else if( rc == LSM_CORRUPT ){
+    sqlite3_result_text(ctx, zReport ? zReport : "corrupt", -1, SQLITE_TRANSIENT);
+  }else{
+    functions_engine_error(ctx, "lsm_check", pTab, rc);
+  }
+  lsm_free(zReport);
+}
+
+/* ---- lsm_files(table): an eponymous table-valued function ---- */
+
+#define FILES_COL_LEVEL      0
+#define FILES_COL_FILE       1
+#define FILES_COL_BYTES      2
+#define FILES_COL_ENTRIES    3
+#define FILES_COL_TOMBSTONES 4
+#define FILES_COL_SMALLEST   5
+#define FILES_COL_LARGEST    6
+#define FILES_COL_TABLE      7    /* hidden: the argument */
+
+typedef struct files_vtab {
+  sqlite3_vtab base;         /* base class: must be first */
+  sqlite3 *db;               /* the connection (the module's pAux) */
+} files_vtab;
+
+typedef struct files_cursor {
+  sqlite3_vtab_cursor base;  /* base class: must be first */
+  lsm_file_info *aFile;      /* from lsm_files (lsm_free) */
+  int nFile;                 /* rows */
+  int iFile;                 /* current row */
+  char *zTable;              /* the argument (sqlite3_free) */
+} files_cursor;
+
+static int filesConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                        sqlite3_vtab **ppVtab, char **pzErr){
+  files_vtab *pVtab;
+  int rc;
+  (void)argc; (void)argv; (void)pzErr;
+  rc = sqlite3_declare_vtab(db,
+      "CREATE TABLE x(level INTEGER, file TEXT, bytes INTEGER, entries INTEGER,"
+      " tombstones INTEGER, smallest, largest, tbl HIDDEN)");
+  if( rc != SQLITE_OK ) return rc;
+  pVtab = sqlite3_malloc(sizeof(*pVtab));
+  if( pVtab == 0 ) return SQLITE_NOMEM;
+  memset(pVtab, 0, sizeof(*pVtab));
+  pVtab->db = (sqlite3*)pAux;
+  *ppVtab = &pVtab->base;
+  return SQLITE_OK;
+}
+
+/* The table argument is required: a plan without it is refused. */
+static int filesBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  int i;
+  (void)pVtab;
+  for(i = 0; i < pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    if( pC->iColumn == FILES_COL_TABLE && pC->op == SQLITE_INDEX_CONSTRAINT_EQ ){
+      if( !pC->usable ) return SQLITE_CONSTRAINT;
+      pInfo->aConstraintUsage[i].argvIndex = 1;
+      pInfo->aConstraintUsage[i].omit = 1;
+      pInfo->estimatedCost = 10;
+      pInfo->estimatedRows = 10;
+      return SQLITE_OK;
+    }
+  }
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = sqlite3_mprintf("lsm_files: give the table name: lsm_files('kv')");
+  return SQLITE_ERROR;
+}
+
+static int filesDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+static int filesOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
+  files_cursor *pCsr = sqlite3_malloc(sizeof(*pCsr));
+  (void)pVtab;
+  if( pCsr == 0 ) return SQLITE_NOMEM;
+  memset(pCsr, 0, sizeof(*pCsr));
+  *ppCursor = &pCsr->base;
+  return SQLITE_OK;
+}
+
+static int filesClose(sqlite3_vtab_cursor *pCursor){
+  files_cursor *pCsr = (files_cursor*)pCursor;
+  lsm_free(pCsr->aFile);
+  sqlite3_free(pCsr->zTable);
+  sqlite3_free(pCsr);
+  return SQLITE_OK;
+}
+
+static int filesFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                       int argc, sqlite3_value **argv){
+  files_cursor *pCsr = (files_cursor*)pCursor;
+  sqlite3_vtab *pVtab = pCursor->pVtab;
+  const char *zName;
+  vtab_table *pTab = 0;
+  int rc;
+  (void)idxNum; (void)idxStr;
+
+  lsm_free(pCsr->aFile);
+  sqlite3_free(pCsr->zTable);
+  pCsr->aFile = 0;
+  pCsr->nFile = pCsr->iFile = 0;
+  pCsr->zTable = 0;
+  if( argc < 1 ) return SQLITE_OK;
+  zName = (const char*)sqlite3_value_text(argv[0]);
+  if( zName == 0 ) return SQLITE_OK;
+  pCsr->zTable = sqlite3_mprintf("%s", zName);
+  if( pCsr->zTable == 0 ) return SQLITE_NOMEM;
+
+  pTab = functions_lookup(((files_vtab*)pVtab)->db, zName);
+  if( pTab == 0 || pTab->pLsm == 0 ){
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = sqlite3_mprintf("lsm_files: no such lsm table: %s", zName);
+    return SQLITE_ERROR;
+  }
+  rc = lsm_files(pTab->pLsm, &pCsr->aFile, &pCsr->nFile);
+  if( rc != LSM_OK ){
+    const char *z = lsm_errmsg(pTab->pLsm);
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = sqlite3_mprintf("lsm_files(%s): %s", zName,
+                                     (z && z[0]) ? z : lsm_errstr(rc));
+    pCsr->aFile = 0;
+    pCsr->nFile = 0;
+  }
+  return rc;
+}
+
+static int filesNext(sqlite3_vtab_cursor *pCursor){
+  ((files_cursor*)pCursor)->iFile++;
+  return SQLITE_OK;
+}
+
+static int filesEof(sqlite3_vtab_cursor *pCursor){
+  files_cursor *pCsr = (files_cursor*)pCursor;
+  return pCsr->iFile >= pCsr->nFile;
+}
+
+static int filesColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
+  files_cursor *pCsr = (files_cursor*)pCursor;
+  const lsm_file_info *pF = &pCsr->aFile[pCsr->iFile];
+  switch( iCol ){
+    case FILES_COL_LEVEL:      sqlite3_result_int(ctx, pF->iLevel); break;
+    case FILES_COL_FILE:       sqlite3_result_text(ctx, pF->zName, -1, SQLITE_TRANSIENT); break;
+    case FILES_COL_BYTES:      sqlite3_result_int64(ctx, (sqlite3_int64)pF->nBytes); break;
+    case FILES_COL_ENTRIES:    sqlite3_result_int64(ctx, (sqlite3_int64)pF->nEntries); break;
+    case FILES_COL_TOMBSTONES: sqlite3_result_int64(ctx, (sqlite3_int64)pF->nTombstones); break;
+    case FILES_COL_SMALLEST:   return keycodec_decode(pF->pSmallest, pF->nSmallest, ctx);
+    case FILES_COL_LARGEST:    return keycodec_decode(pF->pLargest, pF->nLargest, ctx);
+    default:
+      sqlite3_result_text(ctx, pCsr->zTable, -1, SQLITE_TRANSIENT);
+      break;
+  }
+  return SQLITE_OK;
+}
+
+static int filesRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
+  *pRowid = ((files_cursor*)pCursor)->iFile + 1;
+  return SQLITE_OK;
+}
+
+static sqlite3_module files_module = {
+  0,                  /* iVersion */
+  0,                  /* xCreate: none, eponymous only */
+  filesConnect,       /* xConnect */
+  filesBestIndex,     /* xBestIndex: requires the table argument */
+  filesDisconnect,    /* xDisconnect */
+  0,                  /* xDestroy */
+  filesOpen,          /* xOpen */
+  filesClose,         /* xClose */
+  filesFilter,        /* xFilter: lsm_files() of the named table */
+  filesNext,          /* xNext */
+  filesEof,           /* xEof */
+  filesColumn,        /* xColumn */
+  filesRowid,         /* xRowid */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0   /* read-only, no transactions */
+};
+
+/* ---- registration ---- */
+
+int functions_register(sqlite3 *db){
+  static const struct {
+    const char *zName;
+    int nArg;
+    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+  } aFunc[] = {
+    { "lsm_version", 0, functions_version },
+    { "lsm_flush",   0, functions_flush   },
+    { "lsm_flush",   1, functions_flush   },
+    { "lsm_compact", 0, functions_compact },
+    { "lsm_compact", 1, functions_compact },
+    { "lsm_stats",   1, functions_stats   },
+    { "lsm_check",   1, functions_check   },
+  };
+  size_t i;
+  int rc = SQLITE_OK;
+  for(i = 0; rc == SQLITE_OK && i < sizeof(aFunc) / sizeof(aFunc[0]); i++){
+    int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+    if( aFunc[i].xFunc == functions_version ) flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC
+                                                    | SQLITE_INNOCUOUS;
+    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg, flags, 0,
+                                 aFunc[i].xFunc, 0, 0);
+  }
+  if( rc == SQLITE_OK ) rc = sqlite3_create_module(db, "lsm_files", &files_module, db);
+  return rc;
+}

@@ -1,0 +1,451 @@
+/*
+** plan.c — query plans: xBestIndex, and decoding its choice for xFilter.
+**
+** Usage (each comment is the plan EXPLAIN QUERY PLAN reports):
+**
+**     SELECT value FROM kv WHERE key = 'apple';          -- INDEX 0:=
+**     SELECT * FROM kv WHERE key IN (1, 2, 3);            -- INDEX 0:IN
+**     SELECT * FROM kv WHERE key >= 'a' AND key < 'b';    -- INDEX 0:>=,<
+**     SELECT * FROM kv WHERE key BETWEEN 1 AND 9 ORDER BY key DESC;
+**                                                         -- INDEX 3:>=,<=
+**     SELECT * FROM kv ORDER BY key LIMIT 10 OFFSET 5;    -- INDEX 2:LIMIT,OFFSET
+**     SELECT * FROM t JOIN kv ON kv.key = t.k;            -- SCAN t, then
+**                                                         -- SCAN kv VIRTUAL TABLE INDEX 0:=
+**
+** What xBestIndex hands to xFilter
+** --------------------------------
+** idxStr lists, comma-separated and in argv order, what each argument of
+** xFilter is; idxNum holds the order:
+**
+**     idxStr token   argv[i] is                       plan
+**     ------------   -----------------------------    -----------------------------
+**     =              the value of key = ? / key IS ?   PLAN_KEYS, one key (lsm_get)
+**     IN             the list of key IN (...), read    PLAN_KEYS, sorted unique keys
+**                    with sqlite3_vtab_in_first/next   (one lsm_get each)
+**     >   >=         a lower bound                     PLAN_SCAN from the tightest
+**     <   <=         an upper bound                    PLAN_SCAN to the tightest
+**     LIMIT          the LIMIT value                   stop after that many rows
+**     OFFSET         the OFFSET value                  skip that many rows first
+**     NULL           (no argument) key IS NULL         PLAN_EMPTY
+**     (empty)        nothing: a full scan              PLAN_SCAN, no bounds
+**
+**     idxNum bit     meaning
+**     ----------     ----------------------------------------------------
+**     0x01           descending key order (ORDER BY key DESC consumed)
+**     0x02           ORDER BY key consumed (no sort step follows)
+**
+** Several bounds of one side may be listed (key > ?1 AND key >= ?2): their
+** values are known only in xFilter, which keeps the tightest (the larger
+** lower bound; on equal values the exclusive one).  A NULL value in any
+** '=', bound or IN entry matches nothing, as in SQL.  Every constraint
+** used is marked omit: keycodec orders keys exactly as SQLite compares
+** them (BINARY collation, no affinity on the key column), so SQLite need
+** not check them again.  A constraint with another collation
+** (key > 'a' COLLATE NOCASE) is left to SQLite.
+**
+** LIMIT and OFFSET are pushed down only when SQLite can rely on them: the
+** rows are exactly the result (every other constraint was used) and, if
+** there is an ORDER BY, it was consumed.
+**
+** Cost model
+** ----------
+** N is the number of entries the engine holds (memtable plus SSTables,
+** lsm_stats; superseded versions and tombstones included, so an
+** over-estimate after many overwrites).  Units are "rows visited":
+**
+**     key = ?            cost 10, 1 row, SQLITE_INDEX_SCAN_UNIQUE: a
+**                        memtable probe plus SSTable probes that the Bloom
+**                        filters mostly skip, about one B-tree descent
+**     key IN (...)       cost 50, 5 rows: the list's length is unknown here;
+**                        5 keys is SQLite's own guess for an IN list
+**     range, two bounds  cost 100 + N/16, N/16 rows
+**     range, one bound   cost 100 + N/4,  N/4 rows
+**     full scan          cost 100 + N,    N rows
+**     key IS NULL        cost 1, 0 rows
+**
+** The 100 is the price of positioning a merge iterator: one seek in every
+** memtable and every SSTable that may overlap.  So a point get always costs
+** less than any scan, even of a near-empty table, and in a join SQLite
+** puts lsm tables on the inner loop with key = outer.column, where each
+** outer row costs 10 instead of a scan.  A bound divides the rows by 4, as
+** SQLite assumes for a range on an index.
+*/
+#include "ext.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PLAN_DESC       0x01   /* idxNum: descending order */
+#define PLAN_ORDERED    0x02   /* idxNum: ORDER BY consumed */
+
+#define PLAN_MAX_BOUNDS 4      /* bounds per side passed to xFilter; more are left to SQLite */
+
+#define PLAN_COST_GET    10.0
+#define PLAN_COST_IN     50.0
+#define PLAN_ROWS_IN     5
+#define PLAN_COST_SEEK   100.0
+
+/* The operations of idxStr tokens. */
+#define PLAN_OP_EQ      1
+#define PLAN_OP_IN      2
+#define PLAN_OP_GT      3
+#define PLAN_OP_GE      4
+#define PLAN_OP_LT      5
+#define PLAN_OP_LE      6
+#define PLAN_OP_LIMIT   7
+#define PLAN_OP_OFFSET  8
+#define PLAN_OP_NULL    9
+
+static const struct plan_token {
+  const char *z;         /* token in idxStr */
+  int eOp;               /* PLAN_OP_* */
+  int bArg;              /* consumes one xFilter argument */
+} plan_tokens[] = {
+  { "=",      PLAN_OP_EQ,     1 },
+  { "IN",     PLAN_OP_IN,     1 },
+  { ">=",     PLAN_OP_GE,     1 },
+  { ">",      PLAN_OP_GT,     1 },
+  { "<=",     PLAN_OP_LE,     1 },
+  { "<",      PLAN_OP_LT,     1 },
+  { "LIMIT",  PLAN_OP_LIMIT,  1 },
+  { "OFFSET", PLAN_OP_OFFSET, 1 },
+  { "NULL",   PLAN_OP_NULL,   0 },
+};
+
+static const char *plan_token_name(int eOp){
+  size_t i;
+  for(i = 0; i < sizeof(plan_tokens) / sizeof(plan_tokens[0]); i++){
+    if( plan_tokens[i].eOp == eOp ) return plan_tokens[i].z;
+  }
+  return "?";
+}
+
+/* Estimated entries in the store (at least 1). */
+static double plan_rows(vtab_table *pTab){
+  lsm_stats st;
+  double n = 0;
+  int i;
+  if( lsm_stats_get(pTab->pLsm, &st) == LSM_OK ){
+    n = (double)st.nMemtableEntries;
+    for(i = 0; i < st.nLevel && i < LSM_MAX_LEVELS; i++) n += (double)st.aLevel[i].nEntries;
+  }
+  return n < 1 ? 1 : n;
+}
+
+/* ---- xBestIndex ---- */
+
+int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  int iEq = -1, bEqIsIn = 0;          /* the = or IN constraint used */
+  int iNull = -1;                     /* a key IS NULL constraint */
+  int aLower[PLAN_MAX_BOUNDS], nLower = 0;
+  int aUpper[PLAN_MAX_BOUNDS], nUpper = 0;
+  int iLimit = -1, iOffset = -1;
+  int aOp[2 * PLAN_MAX_BOUNDS + 3];   /* PLAN_OP_* of each argv, in order */
+  int nArg = 0;
+  int bAllUsed = 1;                   /* every non-LIMIT/OFFSET constraint used */
+  int idxNum = 0;
+  double nRow = plan_rows(pTab);
+  char *zStr = 0;
+  int i;
+
+  /* Pass 1: classify the usable constraints on the key. */
+  for(i = 0; i < pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    const char *zColl;
+    if( pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT ){
+      if( pC->usable ) iLimit = i;
+      continue;
+    }
+    if( pC->op == SQLITE_INDEX_CONSTRAINT_OFFSET ){
+      if( pC->usable ) iOffset = i;
+      continue;
+    }
+    if( !pC->usable || pC->iColumn != 0 ) continue;
+    if( pC->op == SQLITE_INDEX_CONSTRAINT_ISNULL ){
+      iNull = i;
+      continue;
+    }
+    zColl = sqlite3_vtab_collation(pInfo, i);
+    if( zColl && sqlite3_stricmp(zColl, "BINARY") != 0 ) continue;
+    switch( pC->op ){
+      case SQLITE_INDEX_CONSTRAINT_EQ:
+      case SQLITE_INDEX_CONSTRAINT_IS: {
+        int bIn = pC->op == SQLITE_INDEX_CONSTRAINT_EQ && sqlite3_vtab_in(pInfo, i, -1);
+        /* A plain = beats an IN; the first of each kind wins. */
+        if( iEq < 0 || (bEqIsIn && !bIn) ){
+          iEq = i;
+          bEqIsIn = bIn;
+        }
+        break;
+      }
+      case SQLITE_INDEX_CONSTRAINT_GT:
+      case SQLITE_INDEX_CONSTRAINT_GE:
+        if( nLower < PLAN_MAX_BOUNDS ) aLower[nLower++] = i;
+        break;
+      case SQLITE_INDEX_CONSTRAINT_LT:
+      case SQLITE_INDEX_CONSTRAINT_LE:
+        if( nUpper < PLAN_MAX_BOUNDS ) aUpper[nUpper++] = i;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /* Pass 2: pick the plan and assign xFilter arguments. */
+  if( iNull >= 0 ){
+    pInfo->aConstraintUsage[iNull].omit = 1;
+    aOp[nArg++] = PLAN_OP_NULL;         /* takes no argument: argvIndex stays 0 */
+    pInfo->estimatedCost = 1;
+    pInfo->estimatedRows = 0;
+  }else if( iEq >= 0 ){
+    pInfo->aConstraintUsage[iEq].argvIndex = 1;
+    pInfo->aConstraintUsage[iEq].omit = 1;
+    if( bEqIsIn ){
+      sqlite3_vtab_in(pInfo, iEq, 1);
+      aOp[nArg++] = PLAN_OP_IN;
+      pInfo->estimatedCost = PLAN_COST_IN;
+      pInfo->estimatedRows = PLAN_ROWS_IN;
+    }else{
+      aOp[nArg++] = PLAN_OP_EQ;
+      pInfo->estimatedCost = PLAN_COST_GET;
+      pInfo->estimatedRows = 1;
+      pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
+    }
+  }else{
+    double nEst = nRow;
+    for(i = 0; i < nLower; i++){
+      int op = pInfo->aConstraint[aLower[i]].op;
+      aOp[nArg++] = op == SQLITE_INDEX_CONSTRAINT_GT ? PLAN_OP_GT : PLAN_OP_GE;
+      pInfo->aConstraintUsage[aLower[i]].argvIndex = nArg;
+      pInfo->aConstraintUsage[aLower[i]].omit = 1;
+    }
+    for(i = 0; i < nUpper; i++){
+      int op = pInfo->aConstraint[aUpper[i]].op;
+      aOp[nArg++] = op == SQLITE_INDEX_CONSTRAINT_LT ? PLAN_OP_LT : PLAN_OP_LE;
+      pInfo->aConstraintUsage[aUpper[i]].argvIndex = nArg;
+      pInfo->aConstraintUsage[aUpper[i]].omit = 1;
+    }
+    if( nLower ) nEst /= 4;
+    if( nUpper ) nEst /= 4;
+    if( nEst < 1 ) nEst = 1;
+    pInfo->estimatedCost = PLAN_COST_SEEK + nEst;
+    pInfo->estimatedRows = (sqlite3_int64)nEst;
+  }
+
+  /* ORDER BY key [DESC] is our order: the key is unique, so any further
+  ** terms never decide between two rows. */
+  if( pInfo->nOrderBy >= 1 && pInfo->aOrderBy[0].iColumn == 0 ){
+    pInfo->orderByConsumed = 1;
+    idxNum |= PLAN_ORDERED;
+    if( pInfo->aOrderBy[0].desc ) idxNum |= PLAN_DESC;
+  }
+
+  /* LIMIT / OFFSET: only if the rows we return are the result. */
+  for(i = 0; i < pInfo->nConstraint; i++){
+    int op = pInfo->aConstraint[i].op;
+    if( op == SQLITE_INDEX_CONSTRAINT_LIMIT || op == SQLITE_INDEX_CONSTRAINT_OFFSET ) continue;
+    if( pInfo->aConstraintUsage[i].argvIndex <= 0 && !pInfo->aConstraintUsage[i].omit ){
+      bAllUsed = 0;
+    }
+  }
+  if( bAllUsed && (pInfo->nOrderBy == 0 || pInfo->orderByConsumed) && iNull < 0 ){
+    if( iLimit >= 0 ){
+      aOp[nArg++] = PLAN_OP_LIMIT;
+      pInfo->aConstraintUsage[iLimit].argvIndex = nArg;
+      pInfo->aConstraintUsage[iLimit].omit = 1;
+    }
+    if( iOffset >= 0 ){
+      aOp[nArg++] = PLAN_OP_OFFSET;
+      pInfo->aConstraintUsage[iOffset].argvIndex = nArg;
+      pInfo->aConstraintUsage[iOffset].omit = 1;
+    }
+  }
+
+  /* idxStr: the tokens, comma-separated. */
+  for(i = 0; i < nArg; i++){
+    zStr = sqlite3_mprintf("%z%s%s", zStr, i ? "," : "", plan_token_name(aOp[i]));
+    if( zStr == 0 ) return SQLITE_NOMEM;
+  }
+  pInfo->idxNum = idxNum;
+  pInfo->idxStr = zStr;
+  pInfo->needToFreeIdxStr = 1;
+  return SQLITE_OK;
+}
+
+/* ---- decoding for xFilter ---- */
+
+static int plan_key_cmp(const void *pA, const void *pB, void *pCtx){
+  const struct plan_key *a = pA, *b = pB;
+  const uint8_t *p = pCtx;
+  size_t n = a->n < b->n ? a->n : b->n;
+  int c = memcmp(p + a->iOff, p + b->iOff, n);
+  if( c ) return c;
+  return a->n < b->n ? -1 : a->n > b->n;
+}
+
+static int plan_bytes_cmp(const ext_buf *a, const ext_buf *b){
+  size_t n = a->n < b->n ? a->n : b->n;
+  int c = memcmp(a->p, b->p, n);
+  if( c ) return c;
+  return a->n < b->n ? -1 : a->n > b->n;
+}
+
+/* Append one key value to the PLAN_KEYS list; NULL (and a key too large
+** to exist) adds nothing. */
+static int plan_add_key(plan_spec *pSpec, sqlite3_value *pVal){
+  size_t iOff = pSpec->keys.n;
+  int rc = keycodec_encode(pVal, &pSpec->keys);
+  if( rc == SQLITE_CONSTRAINT || rc == SQLITE_TOOBIG ){
+    pSpec->keys.n = iOff;
+    return SQLITE_OK;
+  }
+  if( rc != SQLITE_OK ) return rc;
+  if( (pSpec->nKey & (pSpec->nKey - 1)) == 0 ){     /* 0, 1, 2, 4, ...: grow */
+    size_t nNew = pSpec->nKey ? (size_t)pSpec->nKey * 2 : 1;
+    struct plan_key *aNew = sqlite3_realloc64(pSpec->aKey, nNew * sizeof(*aNew));
+    if( aNew == 0 ) return SQLITE_NOMEM;
+    pSpec->aKey = aNew;
+  }
+  pSpec->aKey[pSpec->nKey].iOff = iOff;
+  pSpec->aKey[pSpec->nKey].n = pSpec->keys.n - iOff;
+  pSpec->nKey++;
+  return SQLITE_OK;
+}
+
+/*
+** Fold one bound into the side it belongs to, keeping the tightest.
+** Returns SQLITE_CONSTRAINT if the value is NULL (nothing matches).
+*/
+static int plan_add_bound(plan_spec *pSpec, sqlite3_value *pVal, int bUpper, int bOpen,
+                          char **pzErr){
+  ext_buf tmp = {0};
+  ext_buf *pCur = bUpper ? &pSpec->upper : &pSpec->lower;
+  int *pbHave = bUpper ? &pSpec->bUpper : &pSpec->bLower;
+  int *pbOpen = bUpper ? &pSpec->bUpperOpen : &pSpec->bLowerOpen;
+  int rc = keycodec_encode(pVal, &tmp);
+  if( rc == SQLITE_TOOBIG ){
+    *pzErr = sqlite3_mprintf("key bound too large: %d bytes (the limit is %d)",
+                             sqlite3_value_bytes(pVal), LSM_MAX_KEY);
+  }
+  if( rc == SQLITE_OK ){
+    int c = *pbHave ? plan_bytes_cmp(&tmp, pCur) : 0;
+    if( !*pbHave || (bUpper ? c < 0 : c > 0) ){
+      ext_buf_free(pCur);
+      *pCur = tmp;
+      tmp.p = 0;
+      *pbHave = 1;
+      *pbOpen = bOpen;
+    }else if( c == 0 && bOpen ){
+      *pbOpen = 1;
+    }
+  }
+  ext_buf_free(&tmp);
+  return rc;
+}
+
+int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
+                plan_spec *pSpec, char **pzErr){
+  const char *z = idxStr ? idxStr : "";
+  int iArg = 0;
+  int rc = SQLITE_OK;
+
+  pSpec->ePlan = PLAN_SCAN;
+  pSpec->bDesc = (idxNum & PLAN_DESC) != 0;
+  pSpec->nLimit = -1;
+  pSpec->nOffset = 0;
+
+  while( rc == SQLITE_OK && *z ){
+    const struct plan_token *pTok = 0;
+    size_t nTok = strcspn(z, ",");
+    size_t i;
+    sqlite3_value *pArg = 0;
+    for(i = 0; i < sizeof(plan_tokens) / sizeof(plan_tokens[0]); i++){
+      if( strlen(plan_tokens[i].z) == nTok && memcmp(plan_tokens[i].z, z, nTok) == 0 ){
+        pTok = &plan_tokens[i];
+      }
+    }
+    if( pTok == 0 || (pTok->bArg && iArg >= argc) ){
+      *pzErr = sqlite3_mprintf("lsm: bad query plan '%s'", idxStr);
+      return SQLITE_INTERNAL;
+    }
+    if( pTok->bArg ) pArg = argv[iArg++];
+    switch( pTok->eOp ){
+      case PLAN_OP_EQ:
+        pSpec->ePlan = PLAN_KEYS;
+        rc = plan_add_key(pSpec, pArg);
+        break;
+      case PLAN_OP_IN: {
+        sqlite3_value *pVal = 0;
+        pSpec->ePlan = PLAN_KEYS;
+        for(rc = sqlite3_vtab_in_first(pArg, &pVal);
+            rc == SQLITE_OK && pVal;
+            rc = sqlite3_vtab_in_next(pArg, &pVal)){
+          rc = plan_add_key(pSpec, pVal);
+          if( rc != SQLITE_OK ) break;
+        }
+        if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+        break;
+      }
+      case PLAN_OP_GT:
+      case PLAN_OP_GE:
+      case PLAN_OP_LT:
+      case PLAN_OP_LE:
+        rc = plan_add_bound(pSpec, pArg, pTok->eOp == PLAN_OP_LT || pTok->eOp == PLAN_OP_LE,
+                            pTok->eOp == PLAN_OP_GT || pTok->eOp == PLAN_OP_LT, pzErr);
+        if( rc == SQLITE_CONSTRAINT ){
+          pSpec->ePlan = PLAN_EMPTY;
+          rc = SQLITE_OK;
+        }
+        break;
+      case PLAN_OP_LIMIT: {
+        sqlite3_int64 n = sqlite3_value_int64(pArg);
+        pSpec->nLimit = n < 0 ? -1 : n;
+        break;
+      }
+      case PLAN_OP_OFFSET: {
+        sqlite3_int64 n = sqlite3_value_int64(pArg);
+        pSpec->nOffset = n < 0 ? 0 : n;
+        break;
+      }
+      case PLAN_OP_NULL:
+        pSpec->ePlan = PLAN_EMPTY;
+        break;
+    }
+    z += nTok;
+    if( *z == ',' ) z++;
+  }
+  if( rc != SQLITE_OK ) return rc;
+
+  if( pSpec->ePlan == PLAN_KEYS ){
+    /* Sort and drop duplicates (1 and 1.0 encode alike). */
+    int i, j;
+    if( pSpec->nKey == 0 ){
+      pSpec->ePlan = PLAN_EMPTY;
+    }else{
+      qsort_r(pSpec->aKey, (size_t)pSpec->nKey, sizeof(pSpec->aKey[0]), plan_key_cmp,
+              pSpec->keys.p);
+      for(i = j = 1; i < pSpec->nKey; i++){
+        if( plan_key_cmp(&pSpec->aKey[i], &pSpec->aKey[j - 1], pSpec->keys.p) != 0 ){
+          pSpec->aKey[j++] = pSpec->aKey[i];
+        }
+      }
+      pSpec->nKey = j;
+    }
+  }else if( pSpec->ePlan == PLAN_SCAN && pSpec->bLower && pSpec->bUpper ){
+    int c = plan_bytes_cmp(&pSpec->lower, &pSpec->upper);
+    if( c > 0 || (c == 0 && (pSpec->bLowerOpen || pSpec->bUpperOpen)) ){
+      pSpec->ePlan = PLAN_EMPTY;
+    }
+  }
+  if( pSpec->nLimit == 0 ) pSpec->ePlan = PLAN_EMPTY;
+  return SQLITE_OK;
+}
+
+void plan_spec_clear(plan_spec *pSpec){
+  ext_buf_free(&pSpec->keys);
+  ext_buf_free(&pSpec->lower);
+  ext_buf_free(&pSpec->upper);
+  sqlite3_free(pSpec->aKey);
+  memset(pSpec, 0, sizeof(*pSpec));
+}

@@ -1,0 +1,325 @@
+/*
+** registry.c — one engine per store directory in this process.
+**
+** Usage (what it makes true):
+**
+**     -- connection 1                     -- connection 2, same process
+**     CREATE VIRTUAL TABLE kv USING lsm('kv.lsm');
+**                                         CREATE VIRTUAL TABLE kv2 USING lsm('kv.lsm');
+**     INSERT INTO kv VALUES ('a', 1);
+**                                         SELECT value FROM kv2 WHERE key = 'a';  -- 1
+**
+** A store directory is locked by the process that opens it, so two
+** connections (or two tables) of one process that name the same directory
+** must share one lsm_db: this file keeps the process-wide list of open
+** engines, keyed by the directory's realpath(3), each with a reference
+** count (1 at open; +1 per table that connects to it; the last
+** registry_close closes it, which joins its background thread).  Each
+** table buffers its own transaction in its own lsm_batch, so sharing the
+** engine shares only committed state, as two connections to one SQLite
+** file do.  The first opener's options win; a later readonly=off table
+** cannot share a store opened read-only.  In-memory stores are private:
+** they are in the list (so close finds them) but never matched.
+**
+** The same mutex guards a second list: every open lsm table of every
+** connection, which the SQL functions (functions.c) search by name.
+**
+** DROP TABLE and ALTER TABLE RENAME change the directory itself, so they
+** run here under the mutex, and only when the dropping table holds the
+** last reference: no other connection can open the store half-removed.
+**
+** Thread safety: every function takes registry_mutex; none calls back into
+** SQLite while holding it.
+*/
+#include "ext.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct registry_entry registry_entry;
+struct registry_entry {
+  char *zKey;            /* realpath of the directory; NULL for an in-memory store */
+  lsm_db *pDb;           /* the engine (owned: lsm_close at the last reference) */
+  int nRef;              /* tables using it (starts at 1) */
+  int bReadonly;         /* opened with readonly=on */
+  registry_entry *pNext; /* next open store */
+};
+
+static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static registry_entry *registry_stores;    /* open engines */
+static vtab_table *registry_tables;        /* open lsm tables, all connections */
+
+/* ---- helpers (caller holds registry_mutex) ---- */
+
+static registry_entry *registry_by_db(lsm_db *pDb){
+  registry_entry *p;
+  for(p = registry_stores; p && p->pDb != pDb; p = p->pNext){}
+  return p;
+}
+
+static void registry_unlink(registry_entry *pEntry){
+  registry_entry **pp;
+  for(pp = &registry_stores; *pp != pEntry; pp = &(*pp)->pNext){}
+  *pp = pEntry->pNext;
+  sqlite3_free(pEntry->zKey);
+  sqlite3_free(pEntry);
+}
+
+/* The engine's message for rc from the call that just failed. */
+static char *registry_errmsg(lsm_db *pDb, int rc){
+  const char *z = lsm_errmsg(pDb);
+  return sqlite3_mprintf("%s", (z && z[0]) ? z : lsm_errstr(rc));
+}
+
+/* The canonical key of zDir into zOut (PATH_MAX bytes); 0 if it has none
+** (the directory does not exist yet). */
+static int registry_key(const char *zDir, char *zOut){
+  return realpath(zDir, zOut) != NULL;
+}
+
+/*
+** The names the store makes, as lsm/filename.h lists them: NNNNNN.sst,
+** NNNNNN.wal, NNNNNN.tmp (6 or more digits), MANIFEST, MANIFEST.tmp, LOCK.
+** Anything else in the directory is not ours and stays.
+*/
+static int registry_is_store_file(const char *zName){
+  size_t nDigit = 0;
+  if( strcmp(zName, "MANIFEST") == 0 || strcmp(zName, "MANIFEST.tmp") == 0
+   || strcmp(zName, "LOCK") == 0 ){
+    return 1;
+  }
+  while( zName[nDigit] >= '0' && zName[nDigit] <= '9' ) nDigit++;
+  if( nDigit < 6 ) return 0;
+  return strcmp(&zName[nDigit], ".sst") == 0 || strcmp(&zName[nDigit], ".wal") == 0
+      || strcmp(&zName[nDigit], ".tmp") == 0;
+}
+
+/* Remove the store's files from zDir, then zDir if nothing else is left. */
+static int registry_remove_files(const char *zDir, char **pzErr){
+  lsm_env *pEnv = lsm_env_default();
+  char **azName = 0;
+  int nName = 0;
+  int nLeft = 0;
+  int i;
+  int rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    const char *z = azName[i];
+    if( strcmp(z, ".") == 0 || strcmp(z, "..") == 0 ) continue;
+    if( registry_is_store_file(z) ){
+      char *zPath = sqlite3_mprintf("%s/%s", zDir, z);
+      if( zPath == 0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        rc = pEnv->xUnlink(pEnv, zPath);
+        sqlite3_free(zPath);
+      }
+    }else{
+      nLeft++;
+    }
+  }
+  if( azName ) pEnv->xFree(pEnv, azName);
+  if( rc == LSM_OK && nLeft == 0 ) rc = pEnv->xRmdir(pEnv, zDir);
+  if( rc != LSM_OK && *pzErr == 0 ){
+    *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir, lsm_errstr(rc));
+  }
+  return rc;
+}
+
+/* ---- stores ---- */
+
+int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char **pzErr){
+  char zKey[PATH_MAX];
+  registry_entry *pEntry = 0;
+  lsm_db *pDb = 0;
+  int rc = SQLITE_OK;
+
+  *ppDb = 0;
+  pthread_mutex_lock(&registry_mutex);
+  if( zDir && registry_key(zDir, zKey) ){
+    for(pEntry = registry_stores; pEntry; pEntry = pEntry->pNext){
+      if( pEntry->zKey && strcmp(pEntry->zKey, zKey) == 0 ) break;
+    }
+  }
+  if( pEntry ){
+    if( pEntry->bReadonly && !pOpt->readonly ){
+      *pzErr = sqlite3_mprintf("store %s is open with readonly=on in this process", zDir);
+      rc = SQLITE_READONLY;
+    }else{
+      pEntry->nRef++;
+      *ppDb = pEntry->pDb;
+    }
+    pthread_mutex_unlock(&registry_mutex);
+    return rc;
+  }
+
+  pEntry = sqlite3_malloc(sizeof(*pEntry));
+  if( pEntry == 0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    memset(pEntry, 0, sizeof(*pEntry));
+    rc = lsm_open(zDir, pOpt, &pDb);
+    if( rc != LSM_OK ){
+      *pzErr = registry_errmsg(0, rc);
+    }else if( zDir ){
+      pEntry->zKey = sqlite3_mprintf("%s", registry_key(zDir, zKey) ? zKey : zDir);
+      if( pEntry->zKey == 0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc == SQLITE_OK ){
+    pEntry->pDb = pDb;
+    pEntry->nRef = 1;
+    pEntry->bReadonly = pOpt->readonly;
+    pEntry->pNext = registry_stores;
+    registry_stores = pEntry;
+    *ppDb = pDb;
+  }else{
+    if( pDb ) lsm_close(pDb);
+    sqlite3_free(pEntry);
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return rc;
+}
+
+int registry_refs(lsm_db *pDb){
+  registry_entry *pEntry;
+  int nRef;
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_db(pDb);
+  nRef = pEntry ? pEntry->nRef : 0;
+  pthread_mutex_unlock(&registry_mutex);
+  return nRef;
+}
+
+int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
+  registry_entry *pEntry;
+  int rc = SQLITE_OK;
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_db(pDb);
+  if( pEntry == 0 || pEntry->nRef != 1 ){
+    *pzErr = sqlite3_mprintf("cannot drop: store %s is in use by another connection",
+                             zDir ? zDir : ":memory:");
+    rc = SQLITE_MISUSE;
+  }else{
+    registry_unlink(pEntry);
+    rc = lsm_close(pDb);
+    if( rc != LSM_OK ){
+      *pzErr = registry_errmsg(0, rc);
+    }else if( zDir ){
+      rc = registry_remove_files(zDir, pzErr);
+    }
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return rc;
+}
+
+int registry_rename(lsm_db **ppDb, const char *zFrom, const char *zTo,
+                    const lsm_options *pOpt, char **pzErr){
+  lsm_env *pEnv = lsm_env_default();
+  char zKey[PATH_MAX];
+  registry_entry *pEntry;
+  int bExists = 0, bIsDir = 0;
+  int rc = SQLITE_OK;
+
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_db(*ppDb);
+  if( pEntry == 0 || pEntry->nRef != 1 ){
+    *pzErr = sqlite3_mprintf("cannot rename: store %s is in use by another connection", zFrom);
+    rc = SQLITE_MISUSE;
+  }else{
+    rc = pEnv->xExists(pEnv, zTo, &bExists, &bIsDir);
+    if( rc == LSM_OK && bExists ){
+      *pzErr = sqlite3_mprintf("cannot rename store %s: %s already exists", zFrom, zTo);
+      rc = SQLITE_ERROR;
+    }
+  }
+  if( rc == SQLITE_OK ){
+    lsm_db *pNew = 0;
+    rc = lsm_close(*ppDb);
+    if( rc == LSM_OK ){
+      *ppDb = 0;
+      rc = pEnv->xRename(pEnv, zFrom, zTo);
+      if( rc == LSM_OK ){
+        rc = lsm_open(zTo, pOpt, &pNew);
+        if( rc != LSM_OK ){
+          *pzErr = registry_errmsg(0, rc);
+          pEnv->xRename(pEnv, zTo, zFrom);     /* put it back */
+        }
+      }else{
+        *pzErr = sqlite3_mprintf("cannot rename store %s to %s: %s", zFrom, zTo, lsm_errstr(rc));
+      }
+      if( pNew == 0 ){
+        /* Reopen the old directory so that the table keeps working. */
+        int rc2 = lsm_open(zFrom, pOpt, &pNew);
+        if( rc2 != LSM_OK ) pNew = 0;
+      }else{
+        sqlite3_free(pEntry->zKey);
+        pEntry->zKey = sqlite3_mprintf("%s", registry_key(zTo, zKey) ? zKey : zTo);
+      }
+    }else{
+      pNew = *ppDb;
+      *pzErr = registry_errmsg(*ppDb, rc);
+    }
+    if( pNew ){
+      pEntry->pDb = pNew;
+      *ppDb = pNew;
+    }else{
+      registry_unlink(pEntry);    /* the table is left without an engine */
+    }
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return rc;
+}
+
+void registry_close(lsm_db *pDb){
+  registry_entry *pEntry;
+  if( pDb == 0 ) return;
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_db(pDb);
+  if( pEntry && --pEntry->nRef == 0 ){
+    registry_unlink(pEntry);
+    lsm_close(pDb);
+  }
+  pthread_mutex_unlock(&registry_mutex);
+}
+
+/* ---- tables ---- */
+
+void registry_add_table(vtab_table *pTab){
+  pthread_mutex_lock(&registry_mutex);
+  pTab->pNext = registry_tables;
+  registry_tables = pTab;
+  pthread_mutex_unlock(&registry_mutex);
+}
+
+void registry_remove_table(vtab_table *pTab){
+  vtab_table **pp;
+  pthread_mutex_lock(&registry_mutex);
+  for(pp = &registry_tables; *pp && *pp != pTab; pp = &(*pp)->pNext){}
+  if( *pp ) *pp = pTab->pNext;
+  pthread_mutex_unlock(&registry_mutex);
+}
+
+vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName){
+  vtab_table *p;
+  vtab_table *pBest = 0;
+  int iBest = 99;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p; p = p->pNext){
+    int iRank;
+    if( p->db != db || sqlite3_stricmp(p->zName, zName) != 0 ) continue;
+    if( zDb ){
+      iRank = sqlite3_stricmp(p->zDb, zDb) == 0 ? 0 : 99;
+    }else{
+      iRank = sqlite3_stricmp(p->zDb, "temp") == 0 ? 0
+            : sqlite3_stricmp(p->zDb, "main") == 0 ? 1 : 2;
+    }
+    if( iRank < iBest ){
+      iBest = iRank;
+      pBest = p;
+    }
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return pBest;
+}

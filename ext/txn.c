@@ -1,0 +1,181 @@
+/*
+** txn.c — SQLite transactions and savepoints mapped onto engine batches.
+**
+** Usage (what it makes true):
+**
+**     BEGIN;
+**     INSERT INTO kv VALUES ('a', 1);
+**     SELECT value FROM kv WHERE key = 'a';   -- 1: a transaction reads its writes
+**     SAVEPOINT s;
+**     DELETE FROM kv WHERE key = 'a';
+**     ROLLBACK TO s;                          -- 'a' is back
+**     COMMIT;                                 -- one atomic lsm_write
+**
+** How it works
+** ------------
+** Every lsm table of a connection buffers its writes in a private
+** lsm_batch (vtab_table.pTxn); nothing reaches the engine before COMMIT,
+** so no engine lock is held between statements and other connections see
+** either none or all of a transaction.  Cursors read the committed state
+** with the first n operations of the batch laid over it, n fixed when the
+** cursor starts (see vtab.c), which is how a statement reads one snapshot
+** even while it writes to the table it reads.
+**
+**     xBegin          the batch is empty; no savepoint is open
+**     xSync           lsm_write(batch): atomic, durable per sync=.  Done in
+**                     phase one so that a failure (disk full) makes SQLite
+**                     roll back every table and the database file too
+**     xCommit         clear the batch
+**     xRollback       clear the batch
+**     xSavepoint(i)   aMark[i] = operations so far (and for any lower i not
+**                     yet recorded: savepoints opened before this table
+**                     joined the transaction, whose writes came after them)
+**     xRelease(i)     forget savepoints i and above
+**     xRollbackTo(i)  truncate the batch to aMark[i]; savepoint i stays
+**                     open.  i == -1 means the savepoint that opened the
+**                     transaction (SAVEPOINT outside BEGIN): truncate to 0
+**
+** What SQLite 3.40 calls, observed with a tracing module (see the commit
+** that added this file): in autocommit mode every writing statement is
+** xBegin .. xSync, xCommit, or xRollback when it fails; inside BEGIN, a
+** statement that may write several rows (INSERT .. SELECT, multi-row
+** VALUES, UPDATE, DELETE) is wrapped in xSavepoint(n) .. xRelease(n), with
+** xRollbackTo(n) first when it fails.  A single-row INSERT gets no
+** statement savepoint, which is safe because xUpdate undoes its own
+** partial operations (UPDATE of a key is a delete and a put) on error.
+** So a failed statement never leaves a partial effect.
+**
+** A cursor of another statement may still be reading the batch when the
+** transaction ends (a SELECT stepped across COMMIT).  The batch is then
+** left to that cursor (vtab_batch.nRef) and the table takes a new one.
+** Truncation by ROLLBACK TO is safe under open cursors: the engine keeps a
+** cursor's view of the operations it was opened with (lsm/batch.h,
+** invariant 2).
+**
+** Crash atomicity across a table and the database file is not possible
+** through this interface: if the process dies after xSync wrote this
+** batch and before SQLite committed its own journal, the lsm table keeps
+** the transaction and the database file does not (README, "Transactions").
+*/
+#include "ext.h"
+
+#include <string.h>
+
+/* ---- batch holders ---- */
+
+vtab_batch *txn_batch_new(lsm_db *pLsm, int *pRc){
+  vtab_batch *p;
+  if( *pRc != SQLITE_OK ) return 0;
+  p = sqlite3_malloc(sizeof(*p));
+  if( p == 0 ){
+    *pRc = SQLITE_NOMEM;
+    return 0;
+  }
+  p->nRef = 1;
+  p->pBatch = 0;
+  *pRc = lsm_batch_new(pLsm, &p->pBatch);
+  if( *pRc != LSM_OK ){
+    sqlite3_free(p);
+    return 0;
+  }
+  return p;
+}
+
+void txn_batch_unref(vtab_batch *p){
+  if( p && --p->nRef == 0 ){
+    lsm_batch_free(p->pBatch);
+    sqlite3_free(p);
+  }
+}
+
+/* End the transaction: empty the table's batch, or give the table a new
+** one when a cursor still reads the old one. */
+static void txn_reset(vtab_table *pTab){
+  pTab->nMark = 0;
+  if( pTab->pTxn->nRef > 1 ){
+    int rc = SQLITE_OK;
+    vtab_batch *pNew = txn_batch_new(pTab->pLsm, &rc);
+    if( pNew ){
+      txn_batch_unref(pTab->pTxn);
+      pTab->pTxn = pNew;
+      return;
+    }
+    /* Out of memory: clearing in place is still safe for the engine
+    ** (open cursors keep their own view, lsm/batch.h). */
+  }
+  lsm_batch_clear(pTab->pTxn->pBatch);
+}
+
+static void txn_set_error(vtab_table *pTab, int rc){
+  const char *z = lsm_errmsg(pTab->pLsm);
+  sqlite3_free(pTab->base.zErrMsg);
+  pTab->base.zErrMsg = sqlite3_mprintf("%s", (z && z[0]) ? z : lsm_errstr(rc));
+}
+
+/* ---- the sqlite3_module methods, in module order ---- */
+
+int txn_begin(sqlite3_vtab *pVtab){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  pTab->nMark = 0;
+  /* A batch left by a statement that failed before any xSync/xRollback
+  ** (none is known) would otherwise leak into this transaction. */
+  if( lsm_batch_count(pTab->pTxn->pBatch) ) txn_reset(pTab);
+  return SQLITE_OK;
+}
+
+int txn_sync(sqlite3_vtab *pVtab){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  int rc = SQLITE_OK;
+  if( lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
+    rc = lsm_write(pTab->pLsm, pTab->pTxn->pBatch);
+    if( rc != LSM_OK ) txn_set_error(pTab, rc);
+  }
+  return rc;
+}
+
+int txn_commit(sqlite3_vtab *pVtab){
+  txn_reset((vtab_table*)pVtab);
+  return SQLITE_OK;
+}
+
+int txn_rollback(sqlite3_vtab *pVtab){
+  txn_reset((vtab_table*)pVtab);
+  return SQLITE_OK;
+}
+
+int txn_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  size_t nOp = lsm_batch_count(pTab->pTxn->pBatch);
+  int i;
+  if( iSavepoint < 0 ) return SQLITE_OK;
+  if( iSavepoint >= pTab->nMarkAlloc ){
+    int nNew = iSavepoint + 8;
+    size_t *aNew = sqlite3_realloc64(pTab->aMark, sizeof(size_t) * (size_t)nNew);
+    if( aNew == 0 ) return SQLITE_NOMEM;
+    pTab->aMark = aNew;
+    pTab->nMarkAlloc = nNew;
+  }
+  for(i = pTab->nMark; i < iSavepoint; i++) pTab->aMark[i] = nOp;
+  pTab->aMark[iSavepoint] = nOp;
+  pTab->nMark = iSavepoint + 1;
+  return SQLITE_OK;
+}
+
+int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  if( iSavepoint < 0 ) iSavepoint = 0;
+  if( iSavepoint < pTab->nMark ) pTab->nMark = iSavepoint;
+  return SQLITE_OK;
+}
+
+int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  if( iSavepoint < 0 ){
+    lsm_batch_truncate(pTab->pTxn->pBatch, 0);
+    pTab->nMark = 0;
+  }else if( iSavepoint < pTab->nMark ){
+    lsm_batch_truncate(pTab->pTxn->pBatch, pTab->aMark[iSavepoint]);
+    pTab->nMark = iSavepoint + 1;
+  }
+  return SQLITE_OK;
+}

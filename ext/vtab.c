@@ -1,0 +1,590 @@
+/*
+** vtab.c — the virtual-table module "lsm": tables, cursors and writes.
+**
+** Usage:
+**
+**     .load ./lsm
+**     CREATE VIRTUAL TABLE kv USING lsm;                  -- kv(key, value)
+**     INSERT INTO kv VALUES ('apple', 'red'), (1, x'00');  -- puts
+**     SELECT value FROM kv WHERE key = 'apple';           -- point get
+**     SELECT * FROM kv WHERE key >= 'a' ORDER BY key DESC; -- reverse range scan
+**     UPDATE kv SET key = 'pear' WHERE key = 'apple';     -- delete + put
+**     DELETE FROM kv WHERE key = 1;                       -- tombstone
+**     DROP TABLE kv;                                      -- removes the store
+**
+** A table is declared to SQLite as CREATE TABLE x(key PRIMARY KEY NOT
+** NULL, value, ...) WITHOUT ROWID (args.c writes the declaration), so
+** xUpdate receives the key itself in argv[0] (old) and argv[2] (new).
+** Keys are stored as keycodec.c encodings, whose byte order is SQLite's
+** order of the values; the value columns (and the key as written: 1.0
+** stays REAL) are one record.c record.
+**
+** Writes.  Every write goes into the table's transaction batch (txn.c);
+** SQLite wraps even an autocommit statement in xBegin .. xSync/xCommit, so
+** a statement reaches the engine as one atomic lsm_write.
+**     INSERT                    put, without reading (a blind write)
+**     INSERT OR IGNORE          get, then put only if the key is absent
+**     INSERT OR REPLACE, REPLACE put
+**     UPDATE of value columns   put
+**     UPDATE of the key         delete the old key, put the new one
+**     DELETE                    delete (a tombstone)
+** SQLite does not tell a virtual table INSERT from INSERT OR ABORT, FAIL or
+** ROLLBACK: all of them put (SPEC: blind writes are the point).  A NULL key
+** is a constraint error; INSERT OR IGNORE skips it, as a native table
+** does.  An xUpdate that fails undoes its own partial operations.
+**
+** Cursors.  xFilter decodes the plan (plan.c) and reads one fixed view for
+** the cursor's life: the committed state (an engine cursor pins its
+** version; a multi-get pins a snapshot) with the first n operations of the
+** transaction batch over it, n taken at xFilter.  So a statement that
+** writes the table it reads (UPDATE kv SET value = value || 'x', INSERT
+** INTO kv SELECT key + 1000000, value FROM kv) never sees its own writes
+** and terminates.
+**
+**     PLAN_SCAN   lsm_cursor with bounds; first/next, or last/prev for DESC
+**     PLAN_KEYS   one lsm_get per key of a sorted list, skipping absent keys
+**     PLAN_EMPTY  nothing
+** OFFSET rows are skipped in xFilter; LIMIT counts rows down in xNext.
+**
+** Lifetimes.  The vtab_table owns its strings and a reference to the
+** shared lsm_db (registry.c) and to its batch holder; a cursor owns its
+** engine cursor or snapshot, the value of its last lsm_get, and a
+** reference to the batch holder it reads.  Borrowed key/value pointers of
+** an engine cursor are re-read in every xColumn, never kept across a move.
+*/
+#include "ext.h"
+
+#include <string.h>
+
+typedef struct vtab_cursor {
+  sqlite3_vtab_cursor base;  /* base class: must be first */
+  plan_spec spec;            /* what to read (plan.c) */
+  int bEof;                  /* no current row */
+  sqlite3_int64 nLeft;       /* rows still allowed by LIMIT, -1: no limit */
+  sqlite3_int64 iRowid;      /* 1-based number of the current row */
+  vtab_batch *pTxn;          /* batch read (a reference), or NULL */
+  lsm_snapshot *pSnap;       /* PLAN_KEYS with several keys: one view for all */
+  lsm_read read;             /* snapshot + batch prefix every read uses */
+  lsm_cursor *pCsr;          /* PLAN_SCAN: the engine cursor */
+  int iKey;                  /* PLAN_KEYS: index of the current key */
+  void *pGot;                /* PLAN_KEYS: value of the current key (lsm_free) */
+  size_t nGot;               /* its bytes */
+} vtab_cursor;
+
+/* ---- helpers ---- */
+
+/* Put the engine's message for rc in the table's zErrMsg; returns rc. */
+static int vtab_engine_error(vtab_table *pTab, int rc){
+  const char *z = lsm_errmsg(pTab->pLsm);
+  sqlite3_free(pTab->base.zErrMsg);
+  pTab->base.zErrMsg = sqlite3_mprintf("%s", (z && z[0]) ? z : lsm_errstr(rc));
+  return rc;
+}
+
+static int vtab_error(vtab_table *pTab, int rc, const char *zFmt, const char *zArg){
+  sqlite3_free(pTab->base.zErrMsg);
+  pTab->base.zErrMsg = sqlite3_mprintf(zFmt, zArg);
+  return rc;
+}
+
+static int vtab_lost(vtab_table *pTab){
+  return vtab_error(pTab, SQLITE_ERROR, "lsm table %s has lost its store", pTab->zName);
+}
+
+/* The directory args.c gives a table named zName with no path. */
+static char *vtab_default_dir(vtab_table *pTab, const char *zName){
+  const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
+  if( zFile == 0 || zFile[0] == 0 ) return 0;
+  return sqlite3_mprintf("%s-%s.lsm", zFile, zName);
+}
+
+static void vtab_table_free(vtab_table *pTab){
+  if( pTab == 0 ) return;
+  txn_batch_unref(pTab->pTxn);
+  registry_close(pTab->pLsm);
+  sqlite3_free(pTab->zDb);
+  sqlite3_free(pTab->zName);
+  sqlite3_free(pTab->zKeyCol);
+  sqlite3_free(pTab->zDir);
+  sqlite3_free(pTab->aMark);
+  sqlite3_free(pTab->base.zErrMsg);
+  sqlite3_free(pTab);
+}
+
+/* Release everything the cursor holds for its current plan. */
+static void vtab_cursor_reset(vtab_cursor *pCsr){
+  if( pCsr->pCsr ) lsm_cursor_close(pCsr->pCsr);
+  if( pCsr->pSnap ) lsm_snapshot_release(pCsr->pSnap);
+  lsm_free(pCsr->pGot);
+  txn_batch_unref(pCsr->pTxn);
+  plan_spec_clear(&pCsr->spec);
+  pCsr->pCsr = 0;
+  pCsr->pSnap = 0;
+  pCsr->pGot = 0;
+  pCsr->nGot = 0;
+  pCsr->pTxn = 0;
+  memset(&pCsr->read, 0, sizeof(pCsr->read));
+  pCsr->bEof = 1;
+}
+
+/* PLAN_KEYS: from key iKey on (in the cursor's direction), find the first
+** key present and load its value; bEof when none is left. */
+static int vtab_keys_settle(vtab_cursor *pCsr){
+  vtab_table *pTab = (vtab_table*)pCsr->base.pVtab;
+  plan_spec *pSpec = &pCsr->spec;
+  int iStep = pSpec->bDesc ? -1 : 1;
+  lsm_free(pCsr->pGot);
+  pCsr->pGot = 0;
+  while( pCsr->iKey >= 0 && pCsr->iKey < pSpec->nKey ){
+    const struct plan_key *pKey = &pSpec->aKey[pCsr->iKey];
+    int rc = lsm_get(pTab->pLsm, &pCsr->read, pSpec->keys.p + pKey->iOff, pKey->n,
+                     &pCsr->pGot, &pCsr->nGot);
+    if( rc == LSM_OK ) return SQLITE_OK;
+    pCsr->pGot = 0;
+    if( rc != LSM_NOTFOUND ) return vtab_engine_error(pTab, rc);
+    pCsr->iKey += iStep;
+  }
+  pCsr->bEof = 1;
+  return SQLITE_OK;
+}
+
+/* Move to the next row in plan order, ignoring LIMIT. */
+static int vtab_step(vtab_cursor *pCsr){
+  vtab_table *pTab = (vtab_table*)pCsr->base.pVtab;
+  int rc = SQLITE_OK;
+  switch( pCsr->spec.ePlan ){
+    case PLAN_SCAN:
+      rc = pCsr->spec.bDesc ? lsm_cursor_prev(pCsr->pCsr) : lsm_cursor_next(pCsr->pCsr);
+      if( rc != LSM_OK ) return vtab_engine_error(pTab, rc);
+      pCsr->bEof = !lsm_cursor_valid(pCsr->pCsr);
+      break;
+    case PLAN_KEYS:
+      pCsr->iKey += pCsr->spec.bDesc ? -1 : 1;
+      rc = vtab_keys_settle(pCsr);
+      break;
+    default:
+      pCsr->bEof = 1;
+      break;
+  }
+  if( !pCsr->bEof ) pCsr->iRowid++;
+  return rc;
+}
+
+/* The current row's encoded key and record. */
+static int vtab_current(vtab_cursor *pCsr, const uint8_t **ppKey, size_t *pnKey,
+                        const uint8_t **ppRec, size_t *pnRec){
+  if( pCsr->spec.ePlan == PLAN_KEYS ){
+    const struct plan_key *pKey = &pCsr->spec.aKey[pCsr->iKey];
+    *ppKey = pCsr->spec.keys.p + pKey->iOff;
+    *pnKey = pKey->n;
+    *ppRec = pCsr->pGot;
+    *pnRec = pCsr->nGot;
+    return SQLITE_OK;
+  }else{
+    const void *pK = 0, *pV = 0;
+    int rc = lsm_cursor_key(pCsr->pCsr, &pK, pnKey);
+    if( rc == LSM_OK ) rc = lsm_cursor_value(pCsr->pCsr, &pV, pnRec);
+    *ppKey = pK;
+    *ppRec = pV;
+    return rc;
+  }
+}
+
+/* Is the encoded key present to this table's writer (batch included)? */
+static int vtab_key_exists(vtab_table *pTab, const ext_buf *pKey, int *pbExists){
+  lsm_read read;
+  void *pVal = 0;
+  size_t nVal = 0;
+  int rc;
+  memset(&read, 0, sizeof(read));
+  read.pBatch = pTab->pTxn->pBatch;
+  read.nBatchOps = SIZE_MAX;
+  rc = lsm_get(pTab->pLsm, &read, pKey->p, pKey->n, &pVal, &nVal);
+  lsm_free(pVal);
+  *pbExists = rc == LSM_OK;
+  if( rc == LSM_NOTFOUND ) rc = LSM_OK;
+  return rc;
+}
+
+static int vtab_encode_key(vtab_table *pTab, sqlite3_value *pKey, ext_buf *pOut){
+  int rc = keycodec_encode(pKey, pOut);
+  if( rc == SQLITE_CONSTRAINT ){
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = sqlite3_mprintf("NOT NULL constraint failed: %s.%s",
+                                         pTab->zName, pTab->zKeyCol);
+    rc = SQLITE_CONSTRAINT_NOTNULL;
+  }else if( rc == SQLITE_TOOBIG ){
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = sqlite3_mprintf("key too large: %d bytes (the limit is %d)",
+                                         sqlite3_value_bytes(pKey), LSM_MAX_KEY);
+  }
+  return rc;
+}
+
+/* ---- the sqlite3_module methods, in module order ---- */
+
+/* xCreate and xConnect: parse the arguments, declare the schema, open or
+** share the store. */
+static int vtabConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                       sqlite3_vtab **ppVtab, char **pzErr){
+  ext_args args;
+  vtab_table *pTab = 0;
+  int rc;
+  (void)pAux;
+
+  *ppVtab = 0;
+  rc = args_parse(db, argc, argv, &args, pzErr);
+  if( rc != SQLITE_OK ) return rc;
+
+  rc = sqlite3_declare_vtab(db, args.zSchema);
+  if( rc != SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  }else{
+    sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
+    pTab = sqlite3_malloc(sizeof(*pTab));
+    if( pTab == 0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc == SQLITE_OK ){
+    memset(pTab, 0, sizeof(*pTab));
+    pTab->db = db;
+    pTab->zDb = sqlite3_mprintf("%s", argv[1]);
+    pTab->zName = sqlite3_mprintf("%s", argv[2]);
+    pTab->zKeyCol = sqlite3_mprintf("%s", args.azCol[0]);
+    pTab->nCol = args.nCol;
+    pTab->bReadonly = args.opt.readonly;
+    pTab->opt = args.opt;
+    pTab->zDir = args.zDir;
+    args.zDir = 0;
+    if( !pTab->zDb || !pTab->zName || !pTab->zKeyCol ) rc = SQLITE_NOMEM;
+  }
+  if( rc == SQLITE_OK ) rc = registry_open(pTab->zDir, &pTab->opt, &pTab->pLsm, pzErr);
+  if( rc == SQLITE_OK ) pTab->pTxn = txn_batch_new(pTab->pLsm, &rc);
+  args_clear(&args);
+  if( rc != SQLITE_OK ){
+    vtab_table_free(pTab);
+    return rc;
+  }
+  registry_add_table(pTab);
+  *ppVtab = &pTab->base;
+  return SQLITE_OK;
+}
+
+/* xBestIndex is plan_best_index (plan.c). */
+
+static int vtabDisconnect(sqlite3_vtab *pVtab){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  registry_remove_table(pTab);
+  vtab_table_free(pTab);
+  return SQLITE_OK;
+}
+
+/*
+** DROP TABLE: refused inside a transaction (ROLLBACK could not bring the
+** files back) and while another connection uses the store.  SQLite 3.40
+** does not pass an xDestroy error message on (OP_VDestroy never imports
+** zErrMsg), so the refusal is SQLITE_LOCKED, "database table is locked",
+** the answer SQLite itself gives to a DROP TABLE it cannot do now; the
+** full reason goes to sqlite3_log.
+*/
+static int vtabDestroy(sqlite3_vtab *pVtab){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  char *zErr = 0;
+  int rc;
+  if( !sqlite3_get_autocommit(pTab->db) ){
+    sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s inside a transaction:"
+                " ROLLBACK could not restore its files", pTab->zName);
+    return SQLITE_LOCKED;
+  }
+  if( pTab->pLsm && registry_refs(pTab->pLsm) != 1 ){
+    sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s: its store is in use by"
+                " another connection", pTab->zName);
+    return SQLITE_LOCKED;
+  }
+  registry_remove_table(pTab);
+  txn_batch_unref(pTab->pTxn);
+  pTab->pTxn = 0;
+  if( pTab->pLsm ){
+    rc = registry_destroy(pTab->pLsm, pTab->zDir, &zErr);
+    pTab->pLsm = 0;
+    if( rc != SQLITE_OK ){
+      /* The store is closed and the table goes; say what was left. */
+      sqlite3_log(rc, "lsm: DROP TABLE %s: %s", pTab->zName, zErr ? zErr : "");
+    }
+    sqlite3_free(zErr);
+  }
+  vtab_table_free(pTab);
+  return SQLITE_OK;
+}
+
+static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  vtab_cursor *pCsr;
+  if( pTab->pLsm == 0 ) return vtab_lost(pTab);
+  pCsr = sqlite3_malloc(sizeof(*pCsr));
+  if( pCsr == 0 ) return SQLITE_NOMEM;
+  memset(pCsr, 0, sizeof(*pCsr));
+  pCsr->bEof = 1;
+  *ppCursor = &pCsr->base;
+  return SQLITE_OK;
+}
+
+static int vtabClose(sqlite3_vtab_cursor *pCursor){
+  vtab_cursor *pCsr = (vtab_cursor*)pCursor;
+  vtab_cursor_reset(pCsr);
+  sqlite3_free(pCsr);
+  return SQLITE_OK;
+}
+
+static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                      int argc, sqlite3_value **argv){
+  vtab_cursor *pCsr = (vtab_cursor*)pCursor;
+  vtab_table *pTab = (vtab_table*)pCursor->pVtab;
+  plan_spec *pSpec = &pCsr->spec;
+  size_t nOp;
+  char *zErr = 0;
+  int rc;
+
+  vtab_cursor_reset(pCsr);
+  pCsr->iRowid = 0;
+  rc = plan_decode(idxNum, idxStr, argc, argv, pSpec, &zErr);
+  if( rc != SQLITE_OK ){
+    if( zErr ){
+      sqlite3_free(pTab->base.zErrMsg);
+      pTab->base.zErrMsg = zErr;
+    }
+    return rc;
+  }
+  pCsr->nLeft = pSpec->nLimit;
+  if( pSpec->ePlan == PLAN_EMPTY ) return SQLITE_OK;
+
+  /* The view: committed state plus the batch as it is now. */
+  nOp = lsm_batch_count(pTab->pTxn->pBatch);
+  if( nOp > 0 ){
+    pCsr->pTxn = pTab->pTxn;
+    pCsr->pTxn->nRef++;
+    pCsr->read.pBatch = pTab->pTxn->pBatch;
+    pCsr->read.nBatchOps = nOp;
+  }
+  pCsr->bEof = 0;
+  if( pSpec->ePlan == PLAN_KEYS ){
+    if( pSpec->nKey > 1 ){
+      rc = lsm_snapshot_acquire(pTab->pLsm, &pCsr->pSnap);
+      if( rc != LSM_OK ) return vtab_engine_error(pTab, rc);
+      pCsr->read.pSnapshot = pCsr->pSnap;
+    }
+    pCsr->iKey = pSpec->bDesc ? pSpec->nKey - 1 : 0;
+    rc = vtab_keys_settle(pCsr);
+  }else{
+    rc = lsm_cursor_open(pTab->pLsm, &pCsr->read, &pCsr->pCsr);
+    if( rc == LSM_OK && (pSpec->bLower || pSpec->bUpper) ){
+      rc = lsm_cursor_bounds(pCsr->pCsr,
+          pSpec->bLower ? pSpec->lower.p : 0, pSpec->bLower ? pSpec->lower.n : 0,
+          pSpec->bLowerOpen,
+          pSpec->bUpper ? pSpec->upper.p : 0, pSpec->bUpper ? pSpec->upper.n : 0,
+          pSpec->bUpperOpen);
+    }
+    if( rc == LSM_OK ){
+      rc = pSpec->bDesc ? lsm_cursor_last(pCsr->pCsr) : lsm_cursor_first(pCsr->pCsr);
+    }
+    if( rc != LSM_OK ) return vtab_engine_error(pTab, rc);
+    pCsr->bEof = !lsm_cursor_valid(pCsr->pCsr);
+  }
+  if( rc == SQLITE_OK && !pCsr->bEof ) pCsr->iRowid = 1;
+  while( rc == SQLITE_OK && !pCsr->bEof && pSpec->nOffset > 0 ){
+    pSpec->nOffset--;
+    rc = vtab_step(pCsr);
+  }
+  return rc;
+}
+
+static int vtabNext(sqlite3_vtab_cursor *pCursor){
+  vtab_cursor *pCsr = (vtab_cursor*)pCursor;
+  if( pCsr->nLeft > 0 && --pCsr->nLeft == 0 ){
+    pCsr->bEof = 1;
+    return SQLITE_OK;
+  }
+  return vtab_step(pCsr);
+}
+
+static int vtabEof(sqlite3_vtab_cursor *pCursor){
+  return ((vtab_cursor*)pCursor)->bEof;
+}
+
+static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
+  vtab_cursor *pCsr = (vtab_cursor*)pCursor;
+  vtab_table *pTab = (vtab_table*)pCursor->pVtab;
+  const uint8_t *pKey = 0, *pRec = 0;
+  size_t nKey = 0, nRec = 0;
+  int rc = vtab_current(pCsr, &pKey, &nKey, &pRec, &nRec);
+  if( rc != SQLITE_OK ) return vtab_engine_error(pTab, rc);
+  if( iCol == 0 ){
+    rc = record_key(pKey, nKey, pRec, nRec, ctx);
+  }else{
+    rc = record_column(pRec, nRec, iCol - 1, ctx);
+  }
+  if( rc == SQLITE_CORRUPT ){
+    vtab_error(pTab, rc, "lsm table %s: malformed row", pTab->zName);
+  }
+  return rc;
+}
+
+/* WITHOUT ROWID tables have no rowid; SQLite does not ask, but a number
+** that identifies the row within this scan costs nothing. */
+static int vtabRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
+  *pRowid = ((vtab_cursor*)pCursor)->iRowid;
+  return SQLITE_OK;
+}
+
+static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                      sqlite3_int64 *pRowid){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  lsm_batch *pBatch;
+  size_t nBefore;
+  ext_buf key = {0}, oldKey = {0}, rec = {0};
+  int rc = SQLITE_OK;
+  (void)pRowid;
+
+  if( pTab->pLsm == 0 ) return vtab_lost(pTab);
+  if( pTab->bReadonly ){
+    return vtab_error(pTab, SQLITE_READONLY,
+                      "cannot modify %s: the table was opened with readonly=on", pTab->zName);
+  }
+  pBatch = pTab->pTxn->pBatch;
+  nBefore = lsm_batch_count(pBatch);
+
+  if( argc == 1 ){
+    /* DELETE: argv[0] is the key. */
+    rc = vtab_encode_key(pTab, argv[0], &key);
+    if( rc == SQLITE_OK ) rc = lsm_batch_delete(pBatch, key.p, key.n);
+  }else{
+    int eConflict = sqlite3_vtab_on_conflict(pTab->db);
+    int bChangeKey = 0;
+    rc = vtab_encode_key(pTab, argv[2], &key);
+    if( rc == SQLITE_OK ){
+      rc = record_encode(argv[2], &argv[3], pTab->nCol - 1, &rec);
+      if( rc == SQLITE_TOOBIG ){
+        vtab_error(pTab, rc, "row too large for %s: the limit is 268435456 bytes", pTab->zName);
+      }
+    }
+    if( rc == SQLITE_OK && sqlite3_value_type(argv[0]) != SQLITE_NULL ){
+      /* UPDATE: has the key changed (1 -> 1.0 is not a change)? */
+      rc = vtab_encode_key(pTab, argv[0], &oldKey);
+      bChangeKey = rc == SQLITE_OK
+                && (oldKey.n != key.n || memcmp(oldKey.p, key.p, key.n) != 0);
+    }
+    if( rc == SQLITE_OK && eConflict == SQLITE_IGNORE
+     && (sqlite3_value_type(argv[0]) == SQLITE_NULL || bChangeKey) ){
+      int bExists = 0;
+      rc = vtab_key_exists(pTab, &key, &bExists);
+      if( rc != LSM_OK ){
+        vtab_engine_error(pTab, rc);
+      }else if( bExists ){
+        rc = SQLITE_CONSTRAINT_PRIMARYKEY;     /* SQLite skips the row */
+      }
+    }
+    if( rc == SQLITE_OK && bChangeKey ){
+      rc = lsm_batch_delete(pBatch, oldKey.p, oldKey.n);
+      if( rc != LSM_OK ) vtab_engine_error(pTab, rc);
+    }
+    if( rc == SQLITE_OK ){
+      rc = lsm_batch_put(pBatch, key.p, key.n, rec.p, rec.n);
+      if( rc != LSM_OK ) vtab_engine_error(pTab, rc);
+    }
+  }
+  if( rc != SQLITE_OK ) lsm_batch_truncate(pBatch, nBefore);
+  ext_buf_free(&key);
+  ext_buf_free(&oldKey);
+  ext_buf_free(&rec);
+  return rc;
+}
+
+/* xBegin .. xRollback are in txn.c. */
+
+/* ALTER TABLE RENAME: a store in its default directory (beside the
+** database, named after the table) moves with the name. */
+static int vtabRename(sqlite3_vtab *pVtab, const char *zNew){
+  vtab_table *pTab = (vtab_table*)pVtab;
+  char *zOldDir = vtab_default_dir(pTab, pTab->zName);
+  char *zNewDir = vtab_default_dir(pTab, zNew);
+  char *zName = sqlite3_mprintf("%s", zNew);
+  char *zErr = 0;
+  int rc = SQLITE_OK;
+
+  if( zName == 0 ){
+    rc = SQLITE_NOMEM;
+  }else if( pTab->zDir && zOldDir && strcmp(pTab->zDir, zOldDir) == 0 ){
+    if( zNewDir == 0 ){
+      rc = SQLITE_NOMEM;
+    }else if( !sqlite3_get_autocommit(pTab->db) ){
+      rc = vtab_error(pTab, SQLITE_ERROR,
+          "cannot rename lsm table %s inside a transaction: ROLLBACK could not move its store back",
+          pTab->zName);
+    }else if( pTab->pLsm == 0 ){
+      rc = vtab_lost(pTab);
+    }else if( registry_refs(pTab->pLsm) != 1 || pTab->pTxn->nRef != 1 ){
+      rc = vtab_error(pTab, SQLITE_ERROR,
+          "cannot rename lsm table %s: its store is in use", pTab->zName);
+    }else{
+      txn_batch_unref(pTab->pTxn);
+      pTab->pTxn = 0;
+      rc = registry_rename(&pTab->pLsm, pTab->zDir, zNewDir, &pTab->opt, &zErr);
+      if( rc == SQLITE_OK ){
+        sqlite3_free(pTab->zDir);
+        pTab->zDir = zNewDir;
+        zNewDir = 0;
+      }else{
+        sqlite3_free(pTab->base.zErrMsg);
+        pTab->base.zErrMsg = zErr;
+        zErr = 0;
+      }
+      if( pTab->pLsm ){
+        int rc2 = SQLITE_OK;
+        pTab->pTxn = txn_batch_new(pTab->pLsm, &rc2);
+        if( rc2 != SQLITE_OK ){
+          registry_close(pTab->pLsm);
+          pTab->pLsm = 0;
+          if( rc == SQLITE_OK ) rc = rc2;
+        }
+      }
+    }
+  }
+  if( rc == SQLITE_OK ){
+    sqlite3_free(pTab->zName);
+    pTab->zName = zName;
+    zName = 0;
+  }
+  sqlite3_free(zName);
+  sqlite3_free(zErr);
+  sqlite3_free(zOldDir);
+  sqlite3_free(zNewDir);
+  return rc;
+}
+
+/* xSavepoint, xRelease, xRollbackTo are in txn.c. */
+
+sqlite3_module vtab_module = {
+  3,                  /* iVersion: savepoints (2) and xShadowName (3) */
+  vtabConnect,        /* xCreate: the same as connecting; the store is made on open */
+  vtabConnect,        /* xConnect */
+  plan_best_index,    /* xBestIndex (plan.c) */
+  vtabDisconnect,     /* xDisconnect */
+  vtabDestroy,        /* xDestroy: DROP TABLE removes the store */
+  vtabOpen,           /* xOpen */
+  vtabClose,          /* xClose */
+  vtabFilter,         /* xFilter: start a plan */
+  vtabNext,           /* xNext */
+  vtabEof,            /* xEof */
+  vtabColumn,         /* xColumn */
+  vtabRowid,          /* xRowid: WITHOUT ROWID, never asked */
+  vtabUpdate,         /* xUpdate: put / delete into the transaction batch */
+  txn_begin,          /* xBegin (txn.c) */
+  txn_sync,           /* xSync: lsm_write of the batch */
+  txn_commit,         /* xCommit */
+  txn_rollback,       /* xRollback */
+  0,                  /* xFindFunction: none overloaded */
+  vtabRename,         /* xRename */
+  txn_savepoint,      /* xSavepoint */
+  txn_release,        /* xRelease */
+  txn_rollback_to,    /* xRollbackTo */
+  0                   /* xShadowName: no shadow tables */
+};
