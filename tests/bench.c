@@ -306,6 +306,25 @@ static int bench_write_csv(const bench_state *p, const char *zPath){
 
 /* ---- main ---- */
 
+/* CPUs and load: other processes competing for the CPUs skew every number. */
+static void bench_print_machine(void){
+  char aLoad[64] = "?";
+  FILE *f = fopen("/proc/loadavg", "r");
+  if( f ){
+    if( !fgets(aLoad, sizeof(aLoad), f) ) aLoad[0] = 0;
+    fclose(f);
+    {  /* keep the three averages, drop "runnable/total last-pid" */
+      char *z = aLoad;
+      int n = 0;
+      while( *z && n < 3 ){ if( *z == ' ' ) n++; if( n < 3 ) z++; }
+      *z = 0;
+    }
+  }
+  printf("machine: %ld CPUs online, load average %s (the engines run one at a time;\n"
+         "  a load near the CPU count means other processes share the machine)\n",
+         sysconf(_SC_NPROCESSORS_ONLN), aLoad);
+}
+
 static uint64_t bench_env_u64(const char *zName, uint64_t iDefault){
   const char *z = getenv(zName);
   return z && z[0] ? strtoull(z, 0, 10) : iDefault;
@@ -355,6 +374,7 @@ int main(void){
   printf("lsm bench: N=%llu keys, %d-byte keys, %d-byte values, BENCH_SEED=%llu, scratch %s\n",
          (unsigned long long)p->cfg.nKeys, BENCH_KEY_BYTES, BENCH_VAL_BYTES,
          (unsigned long long)p->cfg.iSeed, zScratch);
+  bench_print_machine();
   if( bEngine ){
     printf("\n== engine level: C APIs; compression off, writes not synced, %u MiB memtable, "
            "%d KiB blocks, %d bits/key Bloom; LevelDB/RocksDB block cache %u MiB ==\n",

@@ -98,8 +98,10 @@ int bench_sql_probe(char *zErr, size_t nErr){
   if( sqlite3_open(":memory:", &db) != SQLITE_OK ){
     snprintf(zErr, nErr, "cannot open an in-memory database");
   }else if( sql_load_lsm(db, zErr, nErr) == 0 ){
-    rc = sql_exec(db, "CREATE VIRTUAL TABLE temp.probe USING lsm(':memory:')");
-    if( rc ) snprintf(zErr, nErr, "CREATE VIRTUAL TABLE ... USING lsm failed");
+    char *zMsg = 0;
+    rc = sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.probe USING lsm(':memory:')", 0, 0, &zMsg);
+    if( rc ) snprintf(zErr, nErr, "CREATE VIRTUAL TABLE ... USING lsm: %s", zMsg ? zMsg : "?");
+    sqlite3_free(zMsg);
   }
   sqlite3_close(db);
   return rc;
