@@ -124,6 +124,7 @@ struct lsm_db {
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */
   int rcBackground;         /* (M) error of the last failed job        */
+  int bWalBroken;           /* (M) a WAL write failed: rotate the WAL   */
 
   pthread_t worker;         /* background thread                       */
   int bWorker;              /* worker was started                      */
@@ -579,6 +580,10 @@ static int switch_memtable(lsm_db *pDb){
 */
 static int make_room_for_write(lsm_db *pDb, int bForce){
   int bSlowed = 0;
+  /* A failed WAL write may have left part of a record in the log: the
+  ** log takes no more records, and the memtable (which does not hold the
+  ** failed batch) is flushed so that the log becomes obsolete. */
+  if( pDb->bWalBroken ) bForce = 1;
   for(;;){
     db_view *pView = pDb->pView;
     int nL0 = pView->pVersion->anFile[0];
@@ -607,7 +612,8 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
       continue;
     }
     if( !bForce && memtable_bytes(pView->pMem) < pDb->opt.memtable_bytes ) return LSM_OK;
-    if( bForce && memtable_entries(pView->pMem) == 0 && pView->pImm == NULL ) return LSM_OK;
+    if( bForce && memtable_entries(pView->pMem) == 0 && pView->pImm == NULL
+     && !pDb->bWalBroken ) return LSM_OK;
     if( pView->pImm || nL0 >= COMPACTION_L0_STOP ){
       if( pDb->opt.background ){
         uint64_t t0 = now_micros();
@@ -624,11 +630,12 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
       }
       continue;
     }
-    if( bForce && memtable_entries(pView->pMem) == 0 ) return LSM_OK;
+    if( bForce && memtable_entries(pView->pMem) == 0 && !pDb->bWalBroken ) return LSM_OK;
     {
       int rc = switch_memtable(pDb);
       if( rc != LSM_OK ) return rc;
     }
+    pDb->bWalBroken = 0;
     bForce = 0;
     if( pDb->opt.background ){
       schedule_work(pDb);
@@ -718,6 +725,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   memtable_unref(pMem);
   pthread_mutex_lock(&pDb->mutex);
   if( rc == LSM_OK && pBatch ) pDb->lastSeq = seq;
+  if( rc != LSM_OK && pBatch && pDb->pWal ) pDb->bWalBroken = 1;
   for(;;){
     p = pDb->pWriterHead;
     pDb->pWriterHead = p->pNext;
@@ -1358,7 +1366,12 @@ static int db_recover(lsm_db *pDb, int bNew){
     char *zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, aWal[i], &rc);
     ctx.pMem = pMem;
     ctx.lastSeq = pDb->lastSeq;
-    if( rc == LSM_OK ) rc = wal_replay(pEnv, zPath, i == nWal - 1, replay_record_counted, &ctx, &bTorn);
+    /* Every log is replayed as "newest": an older log can legitimately end
+    ** in a torn record when a write to it failed and the store moved on to
+    ** a new log (see make_room_for_write); such a record was never
+    ** acknowledged.  A bad record followed by a good one is still
+    ** corruption. */
+    if( rc == LSM_OK ) rc = wal_replay(pEnv, zPath, 1, replay_record_counted, &ctx, &bTorn);
     if( rc == LSM_OK ) pDb->lastSeq = ctx.lastSeq;
     env_free(pEnv, zPath);
   }

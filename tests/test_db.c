@@ -408,6 +408,50 @@ START_TEST(db_io_error_in_flush_is_reported_and_recoverable){
 }
 END_TEST
 
+/* A failed WAL append fails that commit only: later commits succeed, and
+** after a crash the log's torn record does not hide them. */
+START_TEST(db_failed_wal_write_fails_one_commit_and_rotates_the_log){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_options opt = small_options(0);
+  lsm_db *pDb = NULL;
+  char *zDir = test_tmpdir("dbwal");
+  char zPath[4200], zKey[32];
+  void *pVal; size_t nVal;
+  int i, n;
+  snprintf(zPath, sizeof(zPath), "%s/store", zDir);
+  opt.env = faultenv_env(fe);
+  opt.sync = LSM_SYNC_FULL;     /* the power cut below keeps synced bytes only */
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  for(i = 0; i < 100; i++){
+    n = snprintf(zKey, sizeof(zKey), "a%04d", i);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)n, "v", 1), LSM_OK);
+  }
+  faultenv_fail(fe, FAULTENV_APPEND, 1, LSM_IOERR, 0);
+  ck_assert_int_eq(lsm_put(pDb, "failed", 6, "v", 1), LSM_IOERR);
+  for(i = 0; i < 100; i++){
+    n = snprintf(zKey, sizeof(zKey), "b%04d", i);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)n, "v", 1), LSM_OK);
+  }
+  faultenv_freeze(fe);
+  lsm_close(pDb);
+  faultenv_crash(fe);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_get(pDb, NULL, "failed", 6, &pVal, &nVal), LSM_NOTFOUND);
+  for(i = 0; i < 100; i++){
+    n = snprintf(zKey, sizeof(zKey), "a%04d", i);
+    ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)n, &pVal, &nVal), LSM_OK);
+    lsm_free(pVal);
+    n = snprintf(zKey, sizeof(zKey), "b%04d", i);
+    ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)n, &pVal, &nVal), LSM_OK);
+    lsm_free(pVal);
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  faultenv_free(fe);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *db_suite(void){
   Suite *s = suite_create("db");
   TCase *tc = tcase_create("db");
@@ -420,6 +464,7 @@ static Suite *db_suite(void){
   tcase_add_test(tc, db_bad_input_is_refused);
   tcase_add_test(tc, db_stats_count_bloom_checks_and_probes);
   tcase_add_test(tc, db_io_error_in_flush_is_reported_and_recoverable);
+  tcase_add_test(tc, db_failed_wal_write_fails_one_commit_and_rotates_the_log);
   suite_add_tcase(s, tc);
   return s;
 }
