@@ -201,7 +201,8 @@ static void check_block_against_model(const tset *p, test_rng *r, unsigned long 
     nT = (size_t)(ikey_build(aT, aU, nU, maxSeq, IKEY_VALUE) - aT);
     j = tset_lower(p, aT, nT);
     bExpect = j < p->n && ikey_compare_user(p->a[j].pKey, p->a[j].nKey - IKEY_TRAILER, aU, nU) == 0;
-    ck_assert_int_eq(block_get(&v, aU, nU, maxSeq, &bFound, &trailer, &pVal, &nVal), LSM_OK);
+    rc = block_get(&v, aU, nU, maxSeq, &bFound, &trailer, &pVal, &nVal);
+    SEED_ASSERT(rc == LSM_OK, "get rc %d", seed, rc);
     SEED_ASSERT(bFound == bExpect, "get %d: found %d, expected %d", seed, k, bFound, bExpect);
     if( bFound ){
       SEED_ASSERT(trailer == ikey_trailer(p->a[j].pKey, p->a[j].nKey), "get: wrong version", seed);
