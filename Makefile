@@ -65,7 +65,8 @@ $(B)/tests/%: $(B)/tests/%.o $(B)/tests/testutil.o $(B)/tests/faultenv.o $(B)/li
 $(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/testutil.o $(BS)/tests/faultenv.o $(BS)/liblsm.a $(EXT_SRC:%.c=$(BS)/%.o)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(CHECK_LIBS) -lsqlite3 $(LIBS)
 
-demo: lsm.so
+demo: deps
+	@$(MAKE) --no-print-directory lsm.so
 	$(SQLITE3) :memory: < sql/demo.sql
 
 test: deps
