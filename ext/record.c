@@ -1,0 +1,294 @@
+/*
+** record.c — the value columns of one row, as one record (the engine's
+** value), each column keeping its exact SQLite storage class.
+**
+** Usage (what it makes true):
+**
+**     CREATE VIRTUAL TABLE users USING lsm(id, name, score, photo);
+**     INSERT INTO users VALUES (1.0, 'ann', -0.0, x'');
+**     SELECT typeof(id), id, typeof(score), score, typeof(photo)
+**       FROM users;                 -- real, 1.0, real, -0.0, blob
+**
+** A record holds the value columns (every column but the key) and one
+** flag byte that gives the key back as it was last written: the key
+** encoding (keycodec.c) folds 1 and 1.0, and -0.0 into 0, so a row whose
+** key was written as 1.0 or -0.0 records that here.
+**
+** Format, byte by byte
+** --------------------
+**
+**   +-------+-----------+--------------------------+----------------------+
+**   | flags | varint    | nHdr bytes: one varint   | body: each column's  |
+**   | 1 byte| nHdr      | serial type per column   | bytes, column order  |
+**   +-------+-----------+--------------------------+----------------------+
+**
+**   flags   0x00  the key is as keycodec_decode gives it
+**           0x01  the key was written as a REAL (1.0 rather than 1)
+**           0x02  the key was written as the REAL -0.0
+**           other values are reserved (SQLITE_CORRUPT)
+**   nHdr    length in bytes of the serial-type list that follows, so the
+**           body starts at 1 + len(varint nHdr) + nHdr
+**
+**   serial type  storage class   body bytes
+**   0            NULL            0
+**   1            INTEGER 0       0
+**   2            INTEGER 1       0
+**   3..12        INTEGER         t-2 (1..10): zigzag varint of the value
+**                                (v<<1 ^ v>>63), exactly t-2 bytes long
+**   13           REAL            8: IEEE-754 bits, little-endian
+**                                (-0.0, +-Inf kept; NaN never stored)
+**   14+2n        BLOB            n (14 is the empty blob, unlike NULL)
+**   15+2n        TEXT            n bytes of UTF-8
+**
+** Varints and fixed-width integers are coding.h's (LEB128, little-endian):
+** ext/ uses that one header so that no integer coding is written twice.
+** A record with fewer columns than the table reads the missing ones as
+** NULL (so a column added later needs no rewrite).
+**
+** Example: key 1.0, columns ('red', 7, NULL, x'')
+**     01          flags: key written as REAL
+**     04          nHdr = 4
+**     15 03 00 0e serial types: TEXT(3) = 15+2*3 = 21 = 0x15,
+**                 INTEGER in 1 byte = 3, NULL = 0, empty BLOB = 14 = 0x0e
+**     72 65 64    'red'
+**     0e          zigzag(7) = 14
+** 11 bytes in all.
+**
+** Reading column i walks the first i+1 serial types (a few varints, no
+** allocation) and checks every length against the record's end: a
+** malformed record gives SQLITE_CORRUPT, never a read past the buffer.
+*/
+#include "ext.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "coding.h"
+
+#define RECORD_KEY_AS_DECODED  0x00   /* flags: key as keycodec gives it  */
+#define RECORD_KEY_REAL        0x01   /* flags: key written as REAL       */
+#define RECORD_KEY_NEG_ZERO    0x02   /* flags: key written as -0.0       */
+
+#define RECORD_NULL      0
+#define RECORD_ZERO      1
+#define RECORD_ONE       2
+#define RECORD_INT_MIN   3            /* INTEGER of 1 body byte           */
+#define RECORD_INT_MAX   12           /* INTEGER of 10 body bytes         */
+#define RECORD_REAL      13
+#define RECORD_BLOB      14           /* 14 + 2n: BLOB; 15 + 2n: TEXT     */
+
+/* ---- static helpers ---- */
+
+static uint64_t record_zigzag(sqlite3_int64 v){
+  return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static sqlite3_int64 record_unzigzag(uint64_t u){
+  return (sqlite3_int64)((u >> 1) ^ (~(u & 1) + 1));
+}
+
+/* Body bytes of serial type t, or UINT64_MAX if t is not a serial type. */
+static uint64_t record_serial_size(uint64_t t){
+  if( t < RECORD_INT_MIN ) return 0;
+  if( t <= RECORD_INT_MAX ) return t - 2;
+  if( t == RECORD_REAL ) return 8;
+  return (t - RECORD_BLOB) / 2;
+}
+
+/*
+** Serial type and body size of value v.  TEXT is converted to UTF-8 here
+** (so that its byte count is the UTF-8 one); a BLOB is only measured, so
+** a huge zeroblob is refused before SQLite expands it.  SQLITE_NOMEM if
+** SQLite could not convert, SQLITE_TOOBIG over LSM_MAX_VALUE.
+*/
+static int record_serial_type(sqlite3_value *v, uint64_t *pT, uint64_t *pnBody){
+  uint64_t n;
+  switch( sqlite3_value_type(v) ){
+    case SQLITE_INTEGER: {
+      sqlite3_int64 i = sqlite3_value_int64(v);
+      if( i == 0 || i == 1 ){
+        *pT = i ? RECORD_ONE : RECORD_ZERO;
+        *pnBody = 0;
+      }else{
+        *pnBody = (uint64_t)coding_varint_len(record_zigzag(i));
+        *pT = *pnBody + 2;
+      }
+      return SQLITE_OK;
+    }
+    case SQLITE_FLOAT:
+      *pT = RECORD_REAL;
+      *pnBody = 8;
+      return SQLITE_OK;
+    case SQLITE_TEXT:
+      if( sqlite3_value_text(v) == NULL ) return SQLITE_NOMEM;
+      n = (uint64_t)sqlite3_value_bytes(v);
+      if( n > LSM_MAX_VALUE ) return SQLITE_TOOBIG;
+      *pT = RECORD_BLOB + 2 * n + 1;
+      *pnBody = n;
+      return SQLITE_OK;
+    case SQLITE_BLOB:
+      n = (uint64_t)sqlite3_value_bytes(v);
+      if( n > LSM_MAX_VALUE ) return SQLITE_TOOBIG;
+      *pT = RECORD_BLOB + 2 * n;
+      *pnBody = n;
+      return SQLITE_OK;
+    default:
+      *pT = RECORD_NULL;
+      *pnBody = 0;
+      return SQLITE_OK;
+  }
+}
+
+/* The flag byte for key pKey (NULL pointer: no key information). */
+static uint8_t record_key_flags(sqlite3_value *pKey){
+  double d;
+  if( pKey == NULL || sqlite3_value_type(pKey) != SQLITE_FLOAT ) return RECORD_KEY_AS_DECODED;
+  d = sqlite3_value_double(pKey);
+  return (d == 0.0 && signbit(d)) ? RECORD_KEY_NEG_ZERO : RECORD_KEY_REAL;
+}
+
+/* Read flags and the header bounds; SQLITE_CORRUPT if they are bad. */
+static int record_open(const uint8_t *pRec, size_t nRec, uint8_t *pFlags,
+                       const uint8_t **ppHdr, const uint8_t **ppBody){
+  const uint8_t *pEnd = pRec + nRec;
+  const uint8_t *p;
+  uint64_t nHdr;
+  if( pRec == NULL || nRec < 2 ) return SQLITE_CORRUPT;
+  if( pRec[0] > RECORD_KEY_NEG_ZERO ) return SQLITE_CORRUPT;
+  p = coding_get_varint64(pRec + 1, pEnd, &nHdr);
+  if( p == NULL || nHdr > (uint64_t)(pEnd - p) ) return SQLITE_CORRUPT;
+  *pFlags = pRec[0];
+  *ppHdr = p;
+  *ppBody = p + nHdr;
+  return SQLITE_OK;
+}
+
+/* ---- public functions ---- */
+
+int record_encode(sqlite3_value *pKey, sqlite3_value **apVal, int nVal, ext_buf *pOut){
+  uint64_t nHdr = 0, nBody = 0, nTotal;
+  uint64_t t, n;
+  uint8_t *p;
+  int i, rc;
+
+  /* Pass 1: sizes, so that the record is refused or allocated once. */
+  for(i = 0; i < nVal; i++){
+    rc = record_serial_type(apVal[i], &t, &n);
+    if( rc != SQLITE_OK ) return rc;
+    nHdr += (uint64_t)coding_varint_len(t);
+    nBody += n;
+    if( nBody > LSM_MAX_VALUE ) return SQLITE_TOOBIG;
+  }
+  nTotal = 1 + (uint64_t)coding_varint_len(nHdr) + nHdr + nBody;
+  if( nTotal > LSM_MAX_VALUE ) return SQLITE_TOOBIG;
+  rc = ext_buf_reserve(pOut, (size_t)nTotal);
+  if( rc != SQLITE_OK ) return rc;
+
+  /* Pass 2: flags, header, then body, written in place after pOut->n; a
+  ** failure part way leaves pOut->n (the visible content) unchanged. */
+  p = pOut->p + pOut->n;
+  *p++ = record_key_flags(pKey);
+  p = coding_put_varint(p, nHdr);
+  for(i = 0; i < nVal; i++){
+    record_serial_type(apVal[i], &t, &n);   /* cannot fail: done in pass 1 */
+    p = coding_put_varint(p, t);
+  }
+  for(i = 0; i < nVal; i++){
+    sqlite3_value *v = apVal[i];
+    record_serial_type(v, &t, &n);
+    if( t >= RECORD_INT_MIN && t <= RECORD_INT_MAX ){
+      p = coding_put_varint(p, record_zigzag(sqlite3_value_int64(v)));
+    }else if( t == RECORD_REAL ){
+      double d = sqlite3_value_double(v);
+      uint64_t u;
+      memcpy(&u, &d, sizeof(u));
+      p = coding_put64(p, u);
+    }else if( n > 0 ){
+      const void *pData = (t & 1) ? (const void*)sqlite3_value_text(v) : sqlite3_value_blob(v);
+      if( pData == NULL ) return SQLITE_NOMEM;   /* a zeroblob could not expand */
+      memcpy(p, pData, (size_t)n);
+      p += n;
+    }
+  }
+  assert( (uint64_t)(p - (pOut->p + pOut->n)) == nTotal );
+  pOut->n += (size_t)nTotal;
+  return SQLITE_OK;
+}
+
+int record_column(const uint8_t *pRec, size_t nRec, int iCol, sqlite3_context *ctx){
+  const uint8_t *pEnd = pRec + nRec;
+  const uint8_t *pHdr, *pHdrEnd, *pBody;
+  uint8_t flags;
+  uint64_t t = RECORD_NULL, n = 0;
+  int i, rc;
+
+  if( iCol < 0 ) return SQLITE_MISUSE;
+  rc = record_open(pRec, nRec, &flags, &pHdr, &pBody);
+  if( rc != SQLITE_OK ) return rc;
+  pHdrEnd = pBody;
+  for(i = 0; i <= iCol; i++){
+    if( pHdr == pHdrEnd ){                /* fewer columns: NULL */
+      sqlite3_result_null(ctx);
+      return SQLITE_OK;
+    }
+    if( i > 0 ) pBody += n;               /* skip column i-1 */
+    pHdr = coding_get_varint64(pHdr, pHdrEnd, &t);
+    if( pHdr == NULL ) return SQLITE_CORRUPT;
+    n = record_serial_size(t);
+    if( n > (uint64_t)(pEnd - pBody) ) return SQLITE_CORRUPT;
+  }
+
+  switch( t ){
+    case RECORD_NULL: sqlite3_result_null(ctx); break;
+    case RECORD_ZERO: sqlite3_result_int64(ctx, 0); break;
+    case RECORD_ONE:  sqlite3_result_int64(ctx, 1); break;
+    case RECORD_REAL: {
+      uint64_t u = coding_get64(pBody);
+      double d;
+      memcpy(&d, &u, sizeof(d));
+      if( isnan(d) ) return SQLITE_CORRUPT;
+      sqlite3_result_double(ctx, d);
+      break;
+    }
+    default:
+      if( t <= RECORD_INT_MAX ){
+        uint64_t u = 0;
+        if( coding_get_varint64(pBody, pBody + n, &u) != pBody + n ) return SQLITE_CORRUPT;
+        sqlite3_result_int64(ctx, record_unzigzag(u));
+      }else if( n > LSM_MAX_VALUE ){
+        return SQLITE_CORRUPT;
+      }else if( t & 1 ){
+        /* pBody is never NULL, so an empty text is '' and not NULL. */
+        sqlite3_result_text64(ctx, (const char*)pBody, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+      }else{
+        sqlite3_result_blob64(ctx, pBody, n, SQLITE_TRANSIENT);
+      }
+      break;
+  }
+  return SQLITE_OK;
+}
+
+int record_key(const uint8_t *pKey, size_t nKey, const uint8_t *pRec, size_t nRec,
+               sqlite3_context *ctx){
+  const uint8_t *pHdr, *pBody;
+  uint8_t flags;
+  keycodec_value v;
+  int rc;
+
+  rc = record_open(pRec, nRec, &flags, &pHdr, &pBody);
+  if( rc == SQLITE_OK ) rc = keycodec_parse(pKey, nKey, &v);
+  if( rc != SQLITE_OK ) return rc;
+  if( flags == RECORD_KEY_AS_DECODED ) return keycodec_decode(pKey, nKey, ctx);
+  /* Written as a REAL: the key must be a number a double holds exactly. */
+  if( (v.eType != SQLITE_INTEGER && v.eType != SQLITE_FLOAT) || !v.bExact ){
+    return SQLITE_CORRUPT;
+  }
+  if( flags == RECORD_KEY_NEG_ZERO ){
+    if( v.rVal != 0.0 ) return SQLITE_CORRUPT;
+    sqlite3_result_double(ctx, -0.0);
+  }else{
+    sqlite3_result_double(ctx, v.rVal);
+  }
+  return SQLITE_OK;
+}
