@@ -61,9 +61,9 @@ $(BS)/%.o: %.c
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/testutil.o $(B)/tests/faultenv.o $(B)/liblsm.a $(EXT_OBJ)
-	$(CC) -o $@ $^ $(CHECK_LIBS) -lsqlite3 $(LIBS)
+	$(CC) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(CHECK_LIBS) -lsqlite3 $(LIBS)
 $(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/testutil.o $(BS)/tests/faultenv.o $(BS)/liblsm.a $(EXT_SRC:%.c=$(BS)/%.o)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(CHECK_LIBS) -lsqlite3 $(LIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(CHECK_LIBS) -lsqlite3 $(LIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory lsm.so

@@ -37,7 +37,8 @@ void ext_buf_free(ext_buf*);
 /* ---- keycodec.c: order-preserving key encoding (format drawn in keycodec.c) ---- */
 /* Longest encoded key: a type byte plus LSM_MAX_KEY bytes of text or blob
 ** (a number takes at most 11 bytes).  The engine must accept keys this long. */
-#define KEYCODEC_MAX_ENCODED (LSM_MAX_KEY + 1)
+#define EXT_MAX_KEY_BYTES (64 * 1024)   /* a key's own bytes (SPEC: text/blob length) */
+#define KEYCODEC_MAX_ENCODED (EXT_MAX_KEY_BYTES + 1)
 /*
 ** Encode a key value so that memcmp order of encodings equals SQLite's
 ** BINARY order of the values: numbers (INTEGER and REAL by value) < TEXT

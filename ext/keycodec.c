@@ -67,7 +67,7 @@
 ** bits, else a REAL.  The key as written (1.0 rather than 1, -0.0) is kept
 ** by record.c.
 **
-** Limits: LSM_MAX_KEY counts the key's own bytes (text or blob length, 8
+** Limits: EXT_MAX_KEY_BYTES counts the key's own bytes (text or blob length, 8
 ** for a number); the encoding adds the type byte, so an encoded key is at
 ** most KEYCODEC_MAX_ENCODED bytes.
 **
@@ -179,12 +179,12 @@ int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut){
       pData = sqlite3_value_text(pKey);
       if( pData == NULL ) return SQLITE_NOMEM;
       nData = (size_t)sqlite3_value_bytes(pKey);
-      if( nData > LSM_MAX_KEY ) return SQLITE_TOOBIG;
+      if( nData > EXT_MAX_KEY_BYTES ) return SQLITE_TOOBIG;
       break;
     case SQLITE_BLOB:                     /* size first: a zeroblob expands */
       a[0] = KEYCODEC_BLOB;
       nData = (size_t)sqlite3_value_bytes(pKey);
-      if( nData > LSM_MAX_KEY ) return SQLITE_TOOBIG;
+      if( nData > EXT_MAX_KEY_BYTES ) return SQLITE_TOOBIG;
       pData = sqlite3_value_blob(pKey);
       if( pData == NULL && nData > 0 ) return SQLITE_NOMEM;
       break;

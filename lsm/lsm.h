@@ -48,7 +48,9 @@ extern "C" {
 #define LSM_TOOBIG     18   /* key over LSM_MAX_KEY or value over LSM_MAX_VALUE */
 #define LSM_MISUSE     21   /* API used against its contract               */
 
-#define LSM_MAX_KEY    (64 * 1024)             /* bytes in one key          */
+/* Bytes in one key: 64 KiB of user data plus room for the framing a
+** caller's key encoding adds (the SQL layer's type byte). */
+#define LSM_MAX_KEY    (64 * 1024 + 16)
 #define LSM_MAX_VALUE  (256u * 1024 * 1024)    /* bytes in one value        */
 #define LSM_MAX_LEVELS 7
 

@@ -385,15 +385,15 @@ START_TEST(text_and_blob_keys_over_64_kib_are_too_big){
   uint8_t *a = malloc(KEYCODEC_MAX_ENCODED + 16);
   size_t n = 0;
   char zExpr[100];
-  snprintf(zExpr, sizeof(zExpr), "zeroblob(%d)", LSM_MAX_KEY);
+  snprintf(zExpr, sizeof(zExpr), "zeroblob(%d)", EXT_MAX_KEY_BYTES);
   ck_assert_int_eq(encode_sql(db, zExpr, a, &n), SQLITE_OK);
   ck_assert_uint_eq(n, KEYCODEC_MAX_ENCODED);
-  snprintf(zExpr, sizeof(zExpr), "zeroblob(%d)", LSM_MAX_KEY + 1);
+  snprintf(zExpr, sizeof(zExpr), "zeroblob(%d)", EXT_MAX_KEY_BYTES + 1);
   ck_assert_int_eq(encode_sql(db, zExpr, a, &n), SQLITE_TOOBIG);
-  snprintf(zExpr, sizeof(zExpr), "replace(hex(zeroblob(%d)), '00', 'x')", LSM_MAX_KEY);
+  snprintf(zExpr, sizeof(zExpr), "replace(hex(zeroblob(%d)), '00', 'x')", EXT_MAX_KEY_BYTES);
   ck_assert_int_eq(encode_sql(db, zExpr, a, &n), SQLITE_OK);
   ck_assert_uint_eq(n, KEYCODEC_MAX_ENCODED);
-  snprintf(zExpr, sizeof(zExpr), "replace(hex(zeroblob(%d)), '00', 'x')", LSM_MAX_KEY + 1);
+  snprintf(zExpr, sizeof(zExpr), "replace(hex(zeroblob(%d)), '00', 'x')", EXT_MAX_KEY_BYTES + 1);
   ck_assert_int_eq(encode_sql(db, zExpr, a, &n), SQLITE_TOOBIG);
   snprintf(zExpr, sizeof(zExpr), "zeroblob(%d)", 500 * 1000 * 1000);   /* never expanded */
   ck_assert_int_eq(encode_sql(db, zExpr, a, &n), SQLITE_TOOBIG);
