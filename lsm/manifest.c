@@ -1,0 +1,329 @@
+/*
+** manifest.c — the durable description of a store.
+**
+** The manifest is the root of everything on disk: which SSTables are live,
+** at which level, with which key range, plus the counters recovery needs
+** (next file number, last sequence number in an SSTable, oldest WAL still
+** needed).  It is small, so it is rewritten whole on every change, as one
+** record with one checksum, and installed with env_write_file_atomic:
+** write MANIFEST.tmp, fdatasync it, rename it over MANIFEST, fsync the
+** directory.  A crash at any point leaves the old manifest or the new one,
+** never a mix (LevelDB SetCurrentFile; the edit log LevelDB keeps is not
+** needed at this size).
+**
+** FORMAT (all integers little-endian, fixed width)
+**
+**   OFFSET SIZE DESCRIPTION
+**   0      8    magic 89 4c 53 4d 4d 41 4e 0a ("\x89LSMMAN\n": the high
+**               byte catches 7-bit transfers, the newline line-end
+**               conversion, as PNG's signature does)
+**   8      4    format version, 1
+**   12     4    nFile: number of file entries
+**   16     8    nTotal: bytes in the whole manifest, checksum included
+**   24     8    iNextFile
+**   32     8    iLastSeq
+**   40     8    iLogNumber
+**   48     4    eCompaction (LSM_COMPACTION_*)
+**   52     ...  nFile entries, one after the other (below)
+**   nTotal-8 8  checksum: XXH3-64, seed CHECKSUM_SEED_MANIFEST, over
+**               bytes 0 .. nTotal-9 (everything before it)
+**
+**   File entry (52 bytes + keys):
+**   OFFSET SIZE DESCRIPTION
+**   0      4    iLevel, 0 <= iLevel < LSM_MAX_LEVELS
+**   4      4    nSmallest, 8 <= nSmallest <= LSM_MAX_KEY + 8
+**   8      4    nLargest, same bounds
+**   12     8    iNumber (< iNextFile; no two entries share one)
+**   20     8    nFileBytes
+**   28     8    nEntries
+**   36     8    nTombstones (<= nEntries)
+**   44     8    nRawBytes
+**   52     nSmallest  smallest internal key (ikey.h)
+**   ..     nLargest   largest internal key (not below the smallest)
+**
+** Verification (manifest_decode), before anything is trusted: size at
+** least header + checksum, magic, version, nTotal equal to the file size,
+** nFile small enough for the bytes present; then the checksum; then each
+** entry's lengths against the bytes that remain, its fields against the
+** bounds above, and the last entry must end exactly at the checksum.
+** Any failure is LSM_CORRUPT with a message naming the manifest.
+**
+** Worked example: a leveled store (eCompaction 0), iNextFile 8,
+** iLastSeq 100, iLogNumber 7, one SSTable 000005.sst at level 0, 4096
+** bytes, 10 entries, 1 tombstone, 150 raw bytes, keys "a"@1 .. "b"@10
+** (both puts) — 130 bytes:
+**
+**   89 4c 53 4d 4d 41 4e 0a   magic
+**   01 00 00 00               version 1
+**   01 00 00 00               nFile 1
+**   82 00 00 00 00 00 00 00   nTotal 130
+**   08 00 00 00 00 00 00 00   iNextFile 8
+**   64 00 00 00 00 00 00 00   iLastSeq 100
+**   07 00 00 00 00 00 00 00   iLogNumber 7
+**   00 00 00 00               eCompaction 0 (leveled)
+**   00 00 00 00               entry: iLevel 0
+**   09 00 00 00               nSmallest 9
+**   09 00 00 00               nLargest 9
+**   05 00 00 00 00 00 00 00   iNumber 5
+**   00 10 00 00 00 00 00 00   nFileBytes 4096
+**   0a 00 00 00 00 00 00 00   nEntries 10
+**   01 00 00 00 00 00 00 00   nTombstones 1
+**   96 00 00 00 00 00 00 00   nRawBytes 150
+**   61 01 01 00 00 00 00 00 00   smallest "a", trailer (1 << 8) | 1
+**   62 01 0a 00 00 00 00 00 00   largest "b", trailer (10 << 8) | 1
+**   8c 9f 0a d9 65 39 b0 68   checksum (test manifest_header_example_is_exact
+**                             rebuilds this example and checks every byte)
+*/
+#include "manifest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "checksum.h"
+#include "coding.h"
+#include "env.h"
+#include "error.h"
+#include "filename.h"
+#include "ikey.h"
+
+#define MANIFEST_MAGIC        "\x89LSMMAN\n"
+#define MANIFEST_VERSION      1
+#define MANIFEST_HEADER       52
+#define MANIFEST_ENTRY        52     /* fixed part of a file entry */
+#define MANIFEST_CHECKSUM     8
+#define MANIFEST_MAX_IKEY     (LSM_MAX_KEY + IKEY_TRAILER)
+
+/* Bytes the encoding of pState takes. */
+static uint64_t manifest_encoded_size(const manifest_state *pState){
+  uint64_t n = MANIFEST_HEADER + MANIFEST_CHECKSUM;
+  int i;
+  for(i = 0; i < pState->nFile; i++){
+    n += MANIFEST_ENTRY + pState->aFile[i].nSmallest + pState->aFile[i].nLargest;
+  }
+  return n;
+}
+
+static int manifest_compare_u64(const void *a, const void *b){
+  uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Decode one entry at *pp (entry bytes end at pEnd) into pFile. */
+static int manifest_decode_entry(lsm_env *pEnv, const char *zName, const manifest_state *pState,
+                                 int iEntry, const uint8_t **pp, const uint8_t *pEnd,
+                                 manifest_file *pFile){
+  const uint8_t *p = *pp;
+  uint32_t iLevel, nSmallest, nLargest;
+  int rc = LSM_OK;
+
+  if( pEnd - p < MANIFEST_ENTRY ){
+    return LSM_CORRUPT_BKPT("%s: file entry %d is truncated", zName, iEntry);
+  }
+  iLevel = coding_get32(p);
+  nSmallest = coding_get32(p + 4);
+  nLargest = coding_get32(p + 8);
+  pFile->iNumber = coding_get64(p + 12);
+  pFile->nFileBytes = coding_get64(p + 20);
+  pFile->nEntries = coding_get64(p + 28);
+  pFile->nTombstones = coding_get64(p + 36);
+  pFile->nRawBytes = coding_get64(p + 44);
+  p += MANIFEST_ENTRY;
+
+  if( iLevel >= LSM_MAX_LEVELS ){
+    return LSM_CORRUPT_BKPT("%s: file entry %d has level %u", zName, iEntry, iLevel);
+  }
+  pFile->iLevel = (int)iLevel;
+  if( nSmallest < IKEY_TRAILER || nSmallest > MANIFEST_MAX_IKEY
+   || nLargest < IKEY_TRAILER || nLargest > MANIFEST_MAX_IKEY
+   || (uint64_t)(pEnd - p) < (uint64_t)nSmallest + nLargest ){
+    return LSM_CORRUPT_BKPT("%s: file entry %d has bad key lengths %u and %u",
+                            zName, iEntry, nSmallest, nLargest);
+  }
+  if( pFile->iNumber >= pState->iNextFile ){
+    return LSM_CORRUPT_BKPT("%s: file entry %d has number %llu, not below next file %llu",
+                            zName, iEntry, (unsigned long long)pFile->iNumber,
+                            (unsigned long long)pState->iNextFile);
+  }
+  if( pFile->nTombstones > pFile->nEntries ){
+    return LSM_CORRUPT_BKPT("%s: file entry %d has more tombstones than entries", zName, iEntry);
+  }
+  if( ikey_compare(p, nSmallest, p + nSmallest, nLargest) > 0 ){
+    return LSM_CORRUPT_BKPT("%s: file entry %d has its smallest key above its largest",
+                            zName, iEntry);
+  }
+  pFile->pSmallest = env_malloc_rc(pEnv, nSmallest, &rc);
+  pFile->pLargest = env_malloc_rc(pEnv, nLargest, &rc);
+  if( rc != LSM_OK ) return rc;
+  memcpy(pFile->pSmallest, p, nSmallest);
+  pFile->nSmallest = nSmallest;
+  memcpy(pFile->pLargest, p + nSmallest, nLargest);
+  pFile->nLargest = nLargest;
+  *pp = p + nSmallest + nLargest;
+  return LSM_OK;
+}
+
+/* Verify and decode; zName names the manifest in messages. */
+static int manifest_decode_named(lsm_env *pEnv, const char *zName, const uint8_t *pData,
+                                 size_t nData, manifest_state *pState){
+  const uint8_t *p, *pEnd;
+  uint32_t nFile, eCompaction;
+  uint64_t nTotal, *aNumber = NULL;
+  int rc = LSM_OK, i;
+
+  memset(pState, 0, sizeof(*pState));
+  if( nData < MANIFEST_HEADER + MANIFEST_CHECKSUM ){
+    return LSM_CORRUPT_BKPT("%s: %zu bytes is too short for a manifest", zName, nData);
+  }
+  if( memcmp(pData, MANIFEST_MAGIC, 8) != 0 ){
+    return LSM_CORRUPT_BKPT("%s: not a manifest (bad magic)", zName);
+  }
+  if( coding_get32(pData + 8) != MANIFEST_VERSION ){
+    return LSM_CORRUPT_BKPT("%s: unsupported manifest format version %u", zName,
+                            coding_get32(pData + 8));
+  }
+  nFile = coding_get32(pData + 12);
+  nTotal = coding_get64(pData + 16);
+  if( nTotal != nData ){
+    return LSM_CORRUPT_BKPT("%s: manifest is %zu bytes but says %llu (%s)", zName, nData,
+                            (unsigned long long)nTotal, nTotal > nData ? "truncated" : "trailing bytes");
+  }
+  if( nFile > (nData - MANIFEST_HEADER - MANIFEST_CHECKSUM) / (MANIFEST_ENTRY + 2 * IKEY_TRAILER) ){
+    return LSM_CORRUPT_BKPT("%s: %u file entries cannot fit in %zu bytes", zName, nFile, nData);
+  }
+  if( checksum_compute(pData, nData - MANIFEST_CHECKSUM, CHECKSUM_SEED_MANIFEST)
+      != coding_get64(pData + nData - MANIFEST_CHECKSUM) ){
+    return LSM_CORRUPT_BKPT("%s: manifest checksum mismatch", zName);
+  }
+
+  pState->iNextFile = coding_get64(pData + 24);
+  pState->iLastSeq = coding_get64(pData + 32);
+  pState->iLogNumber = coding_get64(pData + 40);
+  eCompaction = coding_get32(pData + 48);
+  if( eCompaction != LSM_COMPACTION_LEVELED && eCompaction != LSM_COMPACTION_TIERED ){
+    rc = LSM_CORRUPT_BKPT("%s: unknown compaction style %u", zName, eCompaction);
+    goto decode_done;
+  }
+  pState->eCompaction = (int)eCompaction;
+  if( pState->iLastSeq > IKEY_MAX_SEQ ){
+    rc = LSM_CORRUPT_BKPT("%s: last sequence number %llu is out of range", zName,
+                          (unsigned long long)pState->iLastSeq);
+    goto decode_done;
+  }
+
+  pState->aFile = env_malloc_rc(pEnv, sizeof(manifest_file) * (nFile ? nFile : 1), &rc);
+  aNumber = env_malloc_rc(pEnv, sizeof(uint64_t) * (nFile ? nFile : 1), &rc);
+  if( rc != LSM_OK ) goto decode_done;
+  p = pData + MANIFEST_HEADER;
+  pEnd = pData + nData - MANIFEST_CHECKSUM;
+  for(i = 0; i < (int)nFile && rc == LSM_OK; i++){
+    rc = manifest_decode_entry(pEnv, zName, pState, i, &p, pEnd, &pState->aFile[i]);
+    pState->nFile = i + 1;          /* so that clear frees a half-built entry */
+    aNumber[i] = pState->aFile[i].iNumber;
+  }
+  if( rc != LSM_OK ) goto decode_done;
+  if( p != pEnd ){
+    rc = LSM_CORRUPT_BKPT("%s: %ld bytes after the last file entry", zName, (long)(pEnd - p));
+    goto decode_done;
+  }
+  qsort(aNumber, nFile, sizeof(uint64_t), manifest_compare_u64);
+  for(i = 1; i < (int)nFile; i++){
+    if( aNumber[i] == aNumber[i - 1] ){
+      rc = LSM_CORRUPT_BKPT("%s: file %llu is listed twice", zName, (unsigned long long)aNumber[i]);
+      goto decode_done;
+    }
+  }
+
+decode_done:
+  env_free(pEnv, aNumber);
+  if( rc != LSM_OK ) manifest_state_clear(pEnv, pState);
+  return rc;
+}
+
+int manifest_write(lsm_env *pEnv, const char *zDir, const manifest_state *pState){
+  uint64_t nTotal = manifest_encoded_size(pState);
+  uint8_t *aBuf = NULL, *p;
+  char *zPath = NULL;
+  int rc = LSM_OK, i;
+
+  if( nTotal > SIZE_MAX ) return LSM_NOMEM;
+  aBuf = env_malloc_rc(pEnv, (size_t)nTotal, &rc);
+  zPath = filename_path(pEnv, zDir, FILENAME_MANIFEST, 0, &rc);
+  if( rc != LSM_OK ) goto write_done;
+
+  memcpy(aBuf, MANIFEST_MAGIC, 8);
+  p = coding_put32(aBuf + 8, MANIFEST_VERSION);
+  p = coding_put32(p, (uint32_t)pState->nFile);
+  p = coding_put64(p, nTotal);
+  p = coding_put64(p, pState->iNextFile);
+  p = coding_put64(p, pState->iLastSeq);
+  p = coding_put64(p, pState->iLogNumber);
+  p = coding_put32(p, (uint32_t)pState->eCompaction);
+  for(i = 0; i < pState->nFile; i++){
+    const manifest_file *pF = &pState->aFile[i];
+    /* The invariants decode checks; a writer bug must not reach disk. */
+    if( pF->iLevel < 0 || pF->iLevel >= LSM_MAX_LEVELS
+     || pF->nSmallest < IKEY_TRAILER || pF->nSmallest > MANIFEST_MAX_IKEY
+     || pF->nLargest < IKEY_TRAILER || pF->nLargest > MANIFEST_MAX_IKEY
+     || pF->iNumber >= pState->iNextFile ){
+      rc = LSM_ERROR_MSG(LSM_MISUSE, "manifest_write: file entry %d (file %llu) is invalid",
+                         i, (unsigned long long)pF->iNumber);
+      goto write_done;
+    }
+    p = coding_put32(p, (uint32_t)pF->iLevel);
+    p = coding_put32(p, (uint32_t)pF->nSmallest);
+    p = coding_put32(p, (uint32_t)pF->nLargest);
+    p = coding_put64(p, pF->iNumber);
+    p = coding_put64(p, pF->nFileBytes);
+    p = coding_put64(p, pF->nEntries);
+    p = coding_put64(p, pF->nTombstones);
+    p = coding_put64(p, pF->nRawBytes);
+    memcpy(p, pF->pSmallest, pF->nSmallest);
+    p += pF->nSmallest;
+    memcpy(p, pF->pLargest, pF->nLargest);
+    p += pF->nLargest;
+  }
+  coding_put64(p, checksum_compute(aBuf, (size_t)nTotal - MANIFEST_CHECKSUM, CHECKSUM_SEED_MANIFEST));
+  rc = env_write_file_atomic(pEnv, zDir, zPath, aBuf, (size_t)nTotal);
+
+write_done:
+  env_free(pEnv, zPath);
+  env_free(pEnv, aBuf);
+  return rc;
+}
+
+int manifest_read(lsm_env *pEnv, const char *zDir, manifest_state *pState){
+  char *zPath;
+  uint8_t *aData = NULL;
+  size_t nData = 0;
+  int rc = LSM_OK, bExists = 0, bIsDir = 0;
+
+  memset(pState, 0, sizeof(*pState));
+  zPath = filename_path(pEnv, zDir, FILENAME_MANIFEST, 0, &rc);
+  if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zPath, &bExists, &bIsDir);
+  if( rc == LSM_OK && !bExists ){
+    rc = LSM_NOTFOUND;
+  }else if( rc == LSM_OK && bIsDir ){
+    rc = LSM_CORRUPT_BKPT("%s: the manifest is a directory", zPath);
+  }
+  if( rc == LSM_OK ) rc = env_read_file(pEnv, zPath, &aData, &nData);
+  if( rc == LSM_OK ) rc = manifest_decode_named(pEnv, zPath, aData, nData, pState);
+  env_free(pEnv, aData);
+  env_free(pEnv, zPath);
+  return rc;
+}
+
+int manifest_decode(lsm_env *pEnv, const uint8_t *pData, size_t nData, manifest_state *pState){
+  return manifest_decode_named(pEnv, "MANIFEST", pData, nData, pState);
+}
+
+void manifest_state_clear(lsm_env *pEnv, manifest_state *pState){
+  int i;
+  if( pState->aFile ){
+    for(i = 0; i < pState->nFile; i++){
+      env_free(pEnv, pState->aFile[i].pSmallest);
+      env_free(pEnv, pState->aFile[i].pLargest);
+    }
+    env_free(pEnv, pState->aFile);
+  }
+  memset(pState, 0, sizeof(*pState));
+}

@@ -1,0 +1,324 @@
+/*
+** test_faultenv.c — the fault-injecting environment does what faultenv.h
+** says: it counts, fails the Nth call, runs out of space, and a crash
+** drops unsynced bytes and undoes name changes no directory sync covered.
+*/
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+#include "faultenv.h"
+#include "testutil.h"
+
+/* ---- helpers ---- */
+
+static char *path_in(const char *zDir, const char *zName){
+  char *z = malloc(strlen(zDir) + strlen(zName) + 2);
+  sprintf(z, "%s/%s", zDir, zName);
+  return z;
+}
+
+/* Size of zPath on the real disk, -1 if missing. */
+static long disk_size(const char *zPath){
+  FILE *f = fopen(zPath, "rb");
+  long n;
+  if( f == NULL ) return -1;
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+/* Create zPath with n bytes through pEnv; sync if bSync. */
+static void make_file(lsm_env *pEnv, const char *zPath, size_t n, int bSync){
+  lsm_file *pF;
+  uint8_t a[256];
+  memset(a, 'x', sizeof(a));
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &pF), LSM_OK);
+  while( n > 0 ){
+    size_t m = n < sizeof(a) ? n : sizeof(a);
+    ck_assert_int_eq(pEnv->xAppend(pF, a, m), LSM_OK);
+    n -= m;
+  }
+  if( bSync ) ck_assert_int_eq(pEnv->xSync(pF), LSM_OK);
+  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
+}
+
+/* ---- tests ---- */
+
+START_TEST(faultenv_counts_calls_per_class){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("faultenv");
+  char *zA = path_in(zDir, "a"), *zB = path_in(zDir, "b");
+  lsm_file *pF;
+  uint8_t aBuf[8];
+  size_t nRead;
+  uint64_t nSize;
+  int bExists, bIsDir;
+  void *p;
+
+  make_file(pEnv, zA, 10, 1);               /* open, append, sync, close */
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_READ, &pF), LSM_OK);
+  ck_assert_int_eq(pEnv->xRead(pF, 0, aBuf, 8, &nRead), LSM_OK);
+  ck_assert_int_eq(pEnv->xSize(pF, &nSize), LSM_OK);
+  ck_assert_uint_eq(nSize, 10);
+  pEnv->xClose(pF);
+  ck_assert_int_eq(pEnv->xRename(pEnv, zA, zB), LSM_OK);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
+  ck_assert_int_eq(pEnv->xExists(pEnv, zB, &bExists, &bIsDir), LSM_OK);
+  ck_assert_int_eq(bExists, 1);
+  ck_assert_int_eq(pEnv->xUnlink(pEnv, zB), LSM_OK);
+  p = env_malloc(pEnv, 100);
+  p = env_realloc(pEnv, p, 1000);
+  env_free(pEnv, p);
+
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_OPEN), 2);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_CLOSE), 2);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_READ), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SIZE), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_RENAME), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNCDIR), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_EXISTS), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_UNLINK), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ALLOC), 2);
+  ck_assert_uint_eq(faultenv_max_alloc(fe), 1000);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ANY_IO), 10);
+  faultenv_reset_counts(fe);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ANY_IO), 0);
+  ck_assert_uint_eq(faultenv_max_alloc(fe), 0);
+
+  free(zA);
+  free(zB);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
+}
+END_TEST
+
+START_TEST(faultenv_fails_the_nth_call){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("faultenv");
+  char *zA = path_in(zDir, "a");
+  lsm_file *pF;
+  int i;
+
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_WRITE, &pF), LSM_OK);
+  /* The 3rd append fails once. */
+  faultenv_fail(fe, FAULTENV_APPEND, 3, LSM_FULL, 0);
+  for(i = 1; i <= 5; i++){
+    ck_assert_int_eq(pEnv->xAppend(pF, "abc", 3), i == 3 ? LSM_FULL : LSM_OK);
+  }
+  ck_assert_uint_eq(faultenv_nfailed(fe), 1);
+  ck_assert_int_eq(disk_size(zA), 12);      /* the failed append wrote nothing */
+  /* The 2nd sync and every later one fail. */
+  faultenv_fail(fe, FAULTENV_SYNC, 2, LSM_IOERR, 1);
+  ck_assert_int_eq(pEnv->xSync(pF), LSM_OK);
+  for(i = 0; i < 3; i++) ck_assert_int_eq(pEnv->xSync(pF), LSM_IOERR);
+  ck_assert_uint_eq(faultenv_nfailed(fe), 4);
+  /* Any I/O class: the 2nd I/O call, whatever it is. */
+  faultenv_fail(fe, FAULTENV_ANY_IO, 2, LSM_IOERR, 0);
+  ck_assert_int_eq(pEnv->xAppend(pF, "x", 1), LSM_OK);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_IOERR);
+  ck_assert_int_eq(pEnv->xSync(pF), LSM_OK);
+  /* Allocations return NULL. */
+  faultenv_fail(fe, FAULTENV_ALLOC, 1, 0, 0);
+  ck_assert_ptr_null(env_malloc(pEnv, 10));
+  {
+    void *p = env_malloc(pEnv, 10);
+    ck_assert_ptr_nonnull(p);
+    env_free(pEnv, p);
+  }
+  faultenv_fail_clear(fe);
+  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
+  free(zA);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
+}
+END_TEST
+
+START_TEST(faultenv_space_budget_fails_appends_with_full){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("faultenv");
+  char *zA = path_in(zDir, "a");
+  lsm_file *pF;
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_WRITE, &pF), LSM_OK);
+  faultenv_set_space(fe, 10);
+  ck_assert_int_eq(pEnv->xAppend(pF, "12345678", 8), LSM_OK);
+  ck_assert_int_eq(pEnv->xAppend(pF, "12345", 5), LSM_FULL);
+  ck_assert_int_eq(pEnv->xAppend(pF, "12", 2), LSM_OK);
+  faultenv_set_space(fe, UINT64_MAX);
+  ck_assert_int_eq(pEnv->xAppend(pF, "12345", 5), LSM_OK);
+  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
+  ck_assert_int_eq(disk_size(zA), 15);
+  free(zA);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
+}
+END_TEST
+
+START_TEST(faultenv_crash_drops_unsynced_bytes){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("faultenv");
+  char *zA = path_in(zDir, "a"), *zB = path_in(zDir, "b"), *zC = path_in(zDir, "c");
+  lsm_file *pF;
+
+  make_file(pEnv, zA, 100, 1);
+  make_file(pEnv, zB, 70, 0);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);    /* names durable */
+  /* A: 100 synced + 50 not; B: nothing synced; C: appended to after a
+  ** synced state, left open across the crash. */
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_APPEND, &pF), LSM_OK);
+  ck_assert_int_eq(pEnv->xAppend(pF, "0123456789", 10), LSM_OK);
+  ck_assert_int_eq(pEnv->xSync(pF), LSM_OK);
+  ck_assert_int_eq(pEnv->xAppend(pF, "0123456789", 10), LSM_OK);
+  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
+  make_file(pEnv, zC, 30, 1);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zC, LSM_OPEN_APPEND, &pF), LSM_OK);
+  ck_assert_int_eq(pEnv->xAppend(pF, "abc", 3), LSM_OK);
+
+  faultenv_freeze(fe);
+  ck_assert_int_eq(pEnv->xAppend(pF, "abc", 3), LSM_IOERR);   /* power is off */
+  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
+  ck_assert_int_eq(disk_size(zA), 120);
+  ck_assert_int_eq(disk_size(zC), 33);
+  faultenv_crash(fe);
+  ck_assert_int_eq(disk_size(zA), 110);
+  ck_assert_int_eq(disk_size(zB), 0);
+  ck_assert_int_eq(disk_size(zC), 30);
+  /* Power is back. */
+  make_file(pEnv, zB, 5, 1);
+  ck_assert_int_eq(disk_size(zB), 5);
+
+  free(zA); free(zB); free(zC);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
+}
+END_TEST
+
+START_TEST(faultenv_crash_undoes_name_changes_without_dir_sync){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("faultenv");
+  char *zA = path_in(zDir, "a"), *zB = path_in(zDir, "b"), *zC = path_in(zDir, "c");
+  char *zD = path_in(zDir, "d"), *zT = path_in(zDir, "t");
+
+  make_file(pEnv, zA, 10, 1);
+  make_file(pEnv, zB, 20, 1);
+  make_file(pEnv, zC, 30, 1);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
+
+  /* Not covered by a directory sync: a rename over an existing file, an
+  ** unlink, a create, and a temp file renamed into place. */
+  ck_assert_int_eq(pEnv->xRename(pEnv, zA, zB), LSM_OK);
+  ck_assert_int_eq(pEnv->xUnlink(pEnv, zC), LSM_OK);
+  make_file(pEnv, zD, 40, 1);
+  make_file(pEnv, zT, 50, 1);
+  ck_assert_int_eq(pEnv->xRename(pEnv, zT, zC), LSM_OK);
+  ck_assert_int_eq(disk_size(zA), -1);
+  ck_assert_int_eq(disk_size(zB), 10);
+  ck_assert_int_eq(disk_size(zC), 50);
+
+  faultenv_crash(fe);
+  ck_assert_int_eq(disk_size(zA), 10);
+  ck_assert_int_eq(disk_size(zB), 20);
+  ck_assert_int_eq(disk_size(zC), 30);
+  ck_assert_int_eq(disk_size(zD), -1);
+  ck_assert_int_eq(disk_size(zT), -1);
+
+  /* The same changes followed by a directory sync survive. */
+  ck_assert_int_eq(pEnv->xRename(pEnv, zA, zB), LSM_OK);
+  ck_assert_int_eq(pEnv->xUnlink(pEnv, zC), LSM_OK);
+  make_file(pEnv, zD, 40, 1);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
+  faultenv_crash(fe);
+  ck_assert_int_eq(disk_size(zA), -1);
+  ck_assert_int_eq(disk_size(zB), 10);
+  ck_assert_int_eq(disk_size(zC), -1);
+  ck_assert_int_eq(disk_size(zD), 40);
+
+  /* With the directory model off, names are durable at once. */
+  faultenv_set_dir_model(fe, 0);
+  make_file(pEnv, zA, 5, 1);
+  faultenv_crash(fe);
+  ck_assert_int_eq(disk_size(zA), 5);
+
+  free(zA); free(zB); free(zC); free(zD); free(zT);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
+}
+END_TEST
+
+START_TEST(faultenv_crash_works_over_the_memory_env){
+  lsm_env *pMem = lsm_env_memory();
+  faultenv *fe = faultenv_new(pMem);
+  lsm_env *pEnv = faultenv_env(fe);
+  lsm_file *pF;
+  uint64_t nSize = 0;
+  make_file(pEnv, "m/a", 10, 1);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, "m"), LSM_OK);
+  ck_assert_int_eq(pEnv->xOpen(pEnv, "m/a", LSM_OPEN_APPEND, &pF), LSM_OK);
+  ck_assert_int_eq(pEnv->xAppend(pF, "more", 4), LSM_OK);
+  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
+  make_file(pEnv, "m/b", 10, 1);
+  faultenv_crash(fe);
+  ck_assert_int_eq(pMem->xOpen(pMem, "m/a", LSM_OPEN_READ, &pF), LSM_OK);
+  ck_assert_int_eq(pMem->xSize(pF, &nSize), LSM_OK);
+  ck_assert_uint_eq(nSize, 10);
+  pMem->xClose(pF);
+  ck_assert_int_ne(pMem->xOpen(pMem, "m/b", LSM_OPEN_READ, &pF), LSM_OK);
+  faultenv_free(fe);
+  lsm_env_memory_free(pMem);
+}
+END_TEST
+
+typedef struct thread_arg { lsm_env *pEnv; int n; } thread_arg;
+
+static void *alloc_loop(void *pArg){
+  thread_arg *a = pArg;
+  int i;
+  for(i = 0; i < a->n; i++) env_free(a->pEnv, env_malloc(a->pEnv, 16));
+  return NULL;
+}
+
+START_TEST(faultenv_counters_are_thread_safe){
+  faultenv *fe = faultenv_new(NULL);
+  pthread_t aThread[4];
+  thread_arg arg;
+  int i;
+  arg.pEnv = faultenv_env(fe);
+  arg.n = test_scale(20000);
+  for(i = 0; i < 4; i++) pthread_create(&aThread[i], NULL, alloc_loop, &arg);
+  for(i = 0; i < 4; i++) pthread_join(aThread[i], NULL);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ALLOC), 4 * (uint64_t)arg.n);
+  faultenv_free(fe);
+}
+END_TEST
+
+static Suite *faultenv_suite(void){
+  Suite *s = suite_create("faultenv");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, faultenv_counts_calls_per_class);
+  tcase_add_test(tc, faultenv_fails_the_nth_call);
+  tcase_add_test(tc, faultenv_space_budget_fails_appends_with_full);
+  tcase_add_test(tc, faultenv_crash_drops_unsynced_bytes);
+  tcase_add_test(tc, faultenv_crash_undoes_name_changes_without_dir_sync);
+  tcase_add_test(tc, faultenv_crash_works_over_the_memory_env);
+  tcase_add_test(tc, faultenv_counters_are_thread_safe);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(faultenv_suite)
