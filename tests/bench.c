@@ -9,6 +9,8 @@
 **   BENCH_N=100000 build/bench/bench       a quick run
 **
 **   BENCH_N        keys per store (default 1000000)
+**   BENCH_READS    operations of readrandom, readmissing and seekrandom
+**                  (default N/10, at least 1000, at most N)
 **   BENCH_SEED     seed of every key order and value (default 20240601)
 **   BENCH_LEVEL    engine | sql | all (default all)
 **   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite (default all;
@@ -356,6 +358,9 @@ int main(void){
   p->cfg.nKeys = bench_env_u64("BENCH_N", 1000000);
   p->cfg.iSeed = bench_env_u64("BENCH_SEED", 20240601);
   if( p->cfg.nKeys < 2 ) p->cfg.nKeys = 2;
+  p->cfg.nReads = bench_env_u64("BENCH_READS", p->cfg.nKeys / 10);
+  if( p->cfg.nReads < 1000 ) p->cfg.nReads = 1000;
+  if( p->cfg.nReads > p->cfg.nKeys ) p->cfg.nReads = p->cfg.nKeys;
   if( !zLevel || !zLevel[0] ) zLevel = "all";
   bEngine = !strcmp(zLevel, "all") || !strcmp(zLevel, "engine");
   bSql = !strcmp(zLevel, "all") || !strcmp(zLevel, "sql");
@@ -371,8 +376,10 @@ int main(void){
   p->cfg.zDir = zScratch;
   setvbuf(stdout, 0, _IOLBF, 0);
 
-  printf("lsm bench: N=%llu keys, %d-byte keys, %d-byte values, BENCH_SEED=%llu, scratch %s\n",
+  printf("lsm bench: N=%llu keys, %d-byte keys, %d-byte values, %llu random reads/seeks, "
+         "BENCH_SEED=%llu, scratch %s\n",
          (unsigned long long)p->cfg.nKeys, BENCH_KEY_BYTES, BENCH_VAL_BYTES,
+         (unsigned long long)p->cfg.nReads,
          (unsigned long long)p->cfg.iSeed, zScratch);
   bench_print_machine();
   if( bEngine ){

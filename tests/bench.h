@@ -127,6 +127,8 @@ typedef struct bench_row {
 /* ---- configuration (bench.c reads it from the environment) ---- */
 typedef struct bench_config {
   uint64_t nKeys;          /* BENCH_N, default 1000000                      */
+  uint64_t nReads;         /* BENCH_READS: gets or seeks per random-read
+                           ** workload, default N/10 (at least 1000, at most N) */
   uint64_t iSeed;          /* BENCH_SEED                                    */
   const char *zDir;        /* scratch directory of this child's stores      */
 } bench_config;
