@@ -49,6 +49,7 @@ typedef struct faultenv_file {
   faultenv *pFe;            /* owning env                                */
   lsm_file *pReal;          /* the wrapped env's handle                  */
   faultenv_track *pTrack;   /* NULL for files opened read-only           */
+  char *zPath;              /* path as opened, for messages              */
 } faultenv_file;
 
 struct faultenv {
@@ -299,6 +300,7 @@ static int fe_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFil
   pW = fe_xmalloc(sizeof(*pW));
   pW->pFe = p;
   pW->pReal = pReal;
+  pW->zPath = fe_strdup(zPath);
   if( bWrite ){
     faultenv_track *t;
     pthread_mutex_lock(&p->mutex);
@@ -322,7 +324,7 @@ static int fe_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFil
 
 static int fe_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
   faultenv_file *pW = (faultenv_file*)pFile;
-  int rc = fe_enter(pW->pFe, FAULTENV_READ, NULL);
+  int rc = fe_enter(pW->pFe, FAULTENV_READ, pW->zPath);
   if( rc != LSM_OK ) return rc;
   return pW->pFe->pBase->xRead(pW->pReal, iOff, pBuf, nBuf, pnRead);
 }
@@ -330,7 +332,7 @@ static int fe_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size
 static int fe_append(lsm_file *pFile, const void *pData, size_t nData){
   faultenv_file *pW = (faultenv_file*)pFile;
   faultenv *p = pW->pFe;
-  int rc = fe_enter(p, FAULTENV_APPEND, pW->pTrack ? pW->pTrack->zPath : NULL);
+  int rc = fe_enter(p, FAULTENV_APPEND, pW->zPath);
   if( rc != LSM_OK ) return rc;
   pthread_mutex_lock(&p->mutex);
   if( p->nSpace != UINT64_MAX ){
@@ -355,7 +357,7 @@ static int fe_append(lsm_file *pFile, const void *pData, size_t nData){
 static int fe_sync(lsm_file *pFile){
   faultenv_file *pW = (faultenv_file*)pFile;
   faultenv *p = pW->pFe;
-  int rc = fe_enter(p, FAULTENV_SYNC, pW->pTrack ? pW->pTrack->zPath : NULL);
+  int rc = fe_enter(p, FAULTENV_SYNC, pW->zPath);
   if( rc != LSM_OK ) return rc;
   rc = p->pBase->xSync(pW->pReal);
   if( rc == LSM_OK && pW->pTrack ){
@@ -368,14 +370,14 @@ static int fe_sync(lsm_file *pFile){
 
 static int fe_size(lsm_file *pFile, uint64_t *pnSize){
   faultenv_file *pW = (faultenv_file*)pFile;
-  int rc = fe_enter(pW->pFe, FAULTENV_SIZE, NULL);
+  int rc = fe_enter(pW->pFe, FAULTENV_SIZE, pW->zPath);
   if( rc != LSM_OK ) return rc;
   return pW->pFe->pBase->xSize(pW->pReal, pnSize);
 }
 
 static int fe_map(lsm_file *pFile, const uint8_t **ppData, uint64_t *pnData){
   faultenv_file *pW = (faultenv_file*)pFile;
-  int rc = fe_enter(pW->pFe, FAULTENV_MAP, NULL);
+  int rc = fe_enter(pW->pFe, FAULTENV_MAP, pW->zPath);
   if( rc != LSM_OK ) return rc;
   return pW->pFe->pBase->xMap(pW->pReal, ppData, pnData);
 }
@@ -388,6 +390,7 @@ static int fe_close(lsm_file *pFile){
   p = pW->pFe;
   fe_enter(p, FAULTENV_CLOSE, NULL);
   rc = p->pBase->xClose(pW->pReal);
+  free(pW->zPath);
   free(pW);
   return rc;
 }
