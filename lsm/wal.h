@@ -2,7 +2,9 @@
 ** wal.h — the write-ahead log (format: see wal.c).
 **
 ** Each committed batch is one record: length, sequence number of its
-** first operation, XXH3 checksum, payload (the batch encoding).  Records
+** first operation, XXH3 checksum, payload (the batch encoding); a batch
+** over 1 MiB is split into fragment records and reassembled by replay, so
+** no length field is ever trusted beyond 1 MiB.  Records
 ** are appended to a user-space buffer (wal_writer_add) and handed to the
 ** OS per the sync mode (wal_writer_commit): several batches committed
 ** together share one write and one sync (group commit).
@@ -27,12 +29,17 @@ typedef struct wal_writer wal_writer;
 /* Create zPath (truncating it).  eSync is LSM_SYNC_*.  Owned: close. */
 int wal_writer_open(lsm_env*, const char *zPath, int eSync, wal_writer **ppWal);
 
-/* Frame one record into the buffer.  Nothing reaches the OS yet. */
+/* Frame one record into the buffer.  Nothing reaches the OS yet.
+** REQUIRES: seq is not below the previous record's (LSM_MISUSE). */
 int wal_writer_add(wal_writer*, uint64_t seq, const uint8_t *pPayload, size_t nPayload);
 
 /* Make the records added so far as durable as eSync asks: OFF leaves them
 ** buffered (written when the buffer passes 64 KiB, or at sync/close);
-** NORMAL writes them with one write(2); FULL writes and fdatasyncs. */
+** NORMAL writes them with one write(2); FULL writes and fdatasyncs.
+** On a failed write that left the file unchanged, the records added since
+** the last commit are dropped and the writer stays usable; after a partial
+** write or a failed sync every later call returns that error (the log may
+** hold the failed records: make it obsolete by a flush, then rotate). */
 int wal_writer_commit(wal_writer*);
 
 /* Write everything buffered and fdatasync, whatever eSync says. */
