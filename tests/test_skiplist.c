@@ -86,6 +86,45 @@ START_TEST(arena_allocations_are_aligned_and_usage_grows){
 }
 END_TEST
 
+/* An env that counts the bytes allocated through it. */
+static size_t sk_nMalloc;
+static void *sk_counting_malloc(lsm_env *p, size_t n){
+  (void)p;
+  sk_nMalloc += n;
+  return lsm_env_default()->xMalloc(lsm_env_default(), n);
+}
+static void sk_counting_free(lsm_env *p, void *pMem){
+  (void)p;
+  lsm_env_default()->xFree(lsm_env_default(), pMem);
+}
+
+START_TEST(arena_usage_tracks_contents_within_one_block){
+  lsm_env env = *lsm_env_default();
+  arena a;
+  size_t nAsked = 0;
+  int i;
+  env.xMalloc = sk_counting_malloc;
+  env.xFree = sk_counting_free;
+  sk_nMalloc = 0;
+  arena_init(&a, &env);
+  /* A small arena stays small (a transaction's batch memtable). */
+  ck_assert_ptr_nonnull(arena_alloc(&a, 100));
+  ck_assert_uint_le(sk_nMalloc, ARENA_BLOCK_MIN + 64);
+  ck_assert_uint_ge(arena_usage(&a), 100);
+  ck_assert_uint_le(arena_usage(&a), 200);
+  for(i = 0; i < 100000; i++){
+    size_t n = (size_t)(i % 7 == 0 ? 3000 : 150);
+    ck_assert_ptr_nonnull(arena_alloc(&a, n));
+    nAsked += n;
+    /* Invariant 2: usage <= obtained <= usage + one block. */
+    ck_assert_uint_le(arena_usage(&a), sk_nMalloc);
+    ck_assert_uint_le(sk_nMalloc, arena_usage(&a) + ARENA_BLOCK_MAX);
+  }
+  ck_assert_uint_ge(arena_usage(&a), nAsked);
+  arena_free(&a);
+}
+END_TEST
+
 START_TEST(skiplist_empty_list_has_no_entries){
   arena a;
   skiplist list;
@@ -246,6 +285,7 @@ static Suite *skiplist_suite(void){
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, arena_allocations_are_aligned_and_usage_grows);
+  tcase_add_test(tc, arena_usage_tracks_contents_within_one_block);
   tcase_add_test(tc, skiplist_empty_list_has_no_entries);
   tcase_add_test(tc, skiplist_matches_sorted_model_after_random_inserts);
   tcase_add_test(tc, skiplist_orders_versions_of_one_key_newest_first);
