@@ -36,18 +36,18 @@
 #include "ikey.h"
 
 /* A growable byte buffer. */
-typedef struct dbi_buf {
+typedef struct byte_buf {
   uint8_t *a;                   /* bytes; owned                          */
   size_t n;                     /* bytes in use                          */
   size_t nAlloc;                /* bytes allocated                       */
-} dbi_buf;
+} byte_buf;
 
 /* One bound of the range. */
-typedef struct dbi_bound {
+typedef struct key_bound {
   int bSet;                     /* 0: unbounded on this side             */
   int bOpen;                    /* 1: the bound itself is excluded       */
-  dbi_buf key;                  /* the bound (a user key)                */
-} dbi_bound;
+  byte_buf key;                 /* the bound (a user key)                */
+} key_bound;
 
 struct db_iter {
   lsm_env *pEnv;                /* allocator; borrowed                   */
@@ -57,18 +57,18 @@ struct db_iter {
   uint64_t hiSeq;               /* largest visible sequence number       */
   int bValid;                   /* positioned on a key                   */
   int bReverse;                 /* direction of the last move            */
-  dbi_buf key;                  /* forward: key to skip; reverse: current key */
-  dbi_buf val;                  /* reverse: current value                */
-  dbi_buf seek;                 /* scratch for internal seek keys        */
-  dbi_bound lower;              /* lower bound                           */
-  dbi_bound upper;              /* upper bound                           */
+  byte_buf key;                 /* forward: key to skip; reverse: current key */
+  byte_buf val;                 /* reverse: current value                */
+  byte_buf seek;                /* scratch for internal seek keys        */
+  key_bound lower;              /* lower bound                           */
+  key_bound upper;              /* upper bound                           */
 };
 
 /* ---- helpers ---- */
 
 /* Room for n bytes.  The buffer is allocated even for n == 0, so that a
 ** borrowed key is never a NULL pointer. */
-static int dbi_buf_reserve(lsm_env *pEnv, dbi_buf *pBuf, size_t n){
+static int buf_reserve(lsm_env *pEnv, byte_buf *pBuf, size_t n){
   if( n > pBuf->nAlloc || pBuf->a == NULL ){
     size_t nNew = pBuf->nAlloc ? pBuf->nAlloc : 64;
     uint8_t *aNew;
@@ -81,8 +81,8 @@ static int dbi_buf_reserve(lsm_env *pEnv, dbi_buf *pBuf, size_t n){
   return LSM_OK;
 }
 
-static int dbi_buf_set(lsm_env *pEnv, dbi_buf *pBuf, const void *p, size_t n){
-  int rc = dbi_buf_reserve(pEnv, pBuf, n);
+static int buf_set(lsm_env *pEnv, byte_buf *pBuf, const void *p, size_t n){
+  int rc = buf_reserve(pEnv, pBuf, n);
   if( rc == LSM_OK ){
     if( n ) memcpy(pBuf->a, p, n);
     pBuf->n = n;
@@ -90,18 +90,18 @@ static int dbi_buf_set(lsm_env *pEnv, dbi_buf *pBuf, const void *p, size_t n){
   return rc;
 }
 
-static int dbi_visible(const db_iter *p, uint64_t seq){
+static int is_visible(const db_iter *p, uint64_t seq){
   return seq <= p->maxSeq || (seq >= IKEY_BATCH_SEQ && seq <= p->maxBatchSeq);
 }
 
 /* Whether a user key lies beyond the upper / lower bound. */
-static int dbi_above_upper(const db_iter *p, const uint8_t *pKey, size_t nKey){
+static int above_upper(const db_iter *p, const uint8_t *pKey, size_t nKey){
   int c;
   if( !p->upper.bSet ) return 0;
   c = ikey_compare_user(pKey, nKey, p->upper.key.a, p->upper.key.n);
   return c > 0 || (c == 0 && p->upper.bOpen);
 }
-static int dbi_below_lower(const db_iter *p, const uint8_t *pKey, size_t nKey){
+static int below_lower(const db_iter *p, const uint8_t *pKey, size_t nKey){
   int c;
   if( !p->lower.bSet ) return 0;
   c = ikey_compare_user(pKey, nKey, p->lower.key.a, p->lower.key.n);
@@ -109,9 +109,9 @@ static int dbi_below_lower(const db_iter *p, const uint8_t *pKey, size_t nKey){
 }
 
 /* Position the internal iterator at the first entry >= (user key, seq, type). */
-static int dbi_seek_internal(db_iter *p, const void *pKey, size_t nKey,
+static int seek_internal(db_iter *p, const void *pKey, size_t nKey,
                              uint64_t seq, int type){
-  int rc = dbi_buf_reserve(p->pEnv, &p->seek, nKey + IKEY_TRAILER);
+  int rc = buf_reserve(p->pEnv, &p->seek, nKey + IKEY_TRAILER);
   if( rc != LSM_OK ) return rc;
   ikey_build(p->seek.a, pKey, nKey, seq, type);
   iter_seek(p->pIter, p->seek.a, nKey + IKEY_TRAILER);
@@ -119,7 +119,7 @@ static int dbi_seek_internal(db_iter *p, const void *pKey, size_t nKey,
 }
 
 /* The internal iterator is done or failed: become invalid, return status. */
-static int dbi_stop(db_iter *p){
+static int stop_at_end(db_iter *p){
   p->bValid = 0;
   return iter_status(p->pIter);
 }
@@ -129,7 +129,7 @@ static int dbi_stop(db_iter *p){
 ** user key that is not skipped (bSkipping: keys <= p->key are skipped)
 ** and not beyond the upper bound.
 */
-static int dbi_find_next(db_iter *p, int bSkipping){
+static int find_next(db_iter *p, int bSkipping){
   iter *pIter = p->pIter;
   assert( !p->bReverse );
   while( iter_valid(pIter) ){
@@ -138,15 +138,15 @@ static int dbi_find_next(db_iter *p, int bSkipping){
     size_t nUser = ikey_user_len(nIkey);
     if( !bSkipping || ikey_compare_user(pIkey, nUser, p->key.a, p->key.n) > 0 ){
       uint64_t trailer = ikey_trailer(pIkey, nIkey);
-      if( dbi_above_upper(p, pIkey, nUser) ) break;
-      if( dbi_visible(p, trailer >> 8) ){
+      if( above_upper(p, pIkey, nUser) ) break;
+      if( is_visible(p, trailer >> 8) ){
         if( (trailer & 0xff) == IKEY_DELETE ){
           /* Hide this key: every older version of it is skipped. */
-          int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, nUser);
+          int rc = buf_set(p->pEnv, &p->key, pIkey, nUser);
           if( rc != LSM_OK ){ p->bValid = 0; return rc; }
           bSkipping = 1;
         }else{
-          assert( !dbi_below_lower(p, pIkey, nUser) );
+          assert( !below_lower(p, pIkey, nUser) );
           p->bValid = 1;
           return LSM_OK;
         }
@@ -154,7 +154,7 @@ static int dbi_find_next(db_iter *p, int bSkipping){
     }
     iter_next(pIter);
   }
-  return dbi_stop(p);
+  return stop_at_end(p);
 }
 
 /*
@@ -162,7 +162,7 @@ static int dbi_find_next(db_iter *p, int bSkipping){
 ** the wanted key), collect the newest visible version of the greatest
 ** user key that has a live one, not below the lower bound.
 */
-static int dbi_find_prev(db_iter *p){
+static int find_prev(db_iter *p){
   iter *pIter = p->pIter;
   int bFound = 0;               /* aKey/aVal hold a live candidate */
   assert( p->bReverse );
@@ -172,15 +172,15 @@ static int dbi_find_prev(db_iter *p){
     size_t nUser = ikey_user_len(nIkey);
     uint64_t trailer = ikey_trailer(pIkey, nIkey);
     if( bFound && ikey_compare_user(pIkey, nUser, p->key.a, p->key.n) < 0 ) break;
-    if( dbi_below_lower(p, pIkey, nUser) ) break;
-    if( dbi_visible(p, trailer >> 8) ){
+    if( below_lower(p, pIkey, nUser) ) break;
+    if( is_visible(p, trailer >> 8) ){
       if( (trailer & 0xff) == IKEY_DELETE ){
         bFound = 0;
       }else{
         size_t nVal;
         const uint8_t *pVal = iter_value(pIter, &nVal);
-        int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, nUser);
-        if( rc == LSM_OK ) rc = dbi_buf_set(p->pEnv, &p->val, pVal, nVal);
+        int rc = buf_set(p->pEnv, &p->key, pIkey, nUser);
+        if( rc == LSM_OK ) rc = buf_set(p->pEnv, &p->val, pVal, nVal);
         if( rc != LSM_OK ){ p->bValid = 0; return rc; }
         bFound = 1;
       }
@@ -196,7 +196,7 @@ static int dbi_find_prev(db_iter *p){
 }
 
 /* Forward from the first key >= pKey (bOpen: > pKey), within bounds. */
-static int dbi_seek_ge(db_iter *p, const void *pKey, size_t nKey, int bOpen){
+static int seek_ge_bounded(db_iter *p, const void *pKey, size_t nKey, int bOpen){
   int rc;
   if( p->lower.bSet ){
     int c = ikey_compare_user(pKey, nKey, p->lower.key.a, p->lower.key.n);
@@ -208,14 +208,14 @@ static int dbi_seek_ge(db_iter *p, const void *pKey, size_t nKey, int bOpen){
   }
   p->bReverse = 0;
   /* Versions newer than hiSeq are invisible: start below them. */
-  rc = dbi_seek_internal(p, pKey, nKey, p->hiSeq, IKEY_VALUE);
-  if( rc == LSM_OK && bOpen ) rc = dbi_buf_set(p->pEnv, &p->key, pKey, nKey);
+  rc = seek_internal(p, pKey, nKey, p->hiSeq, IKEY_VALUE);
+  if( rc == LSM_OK && bOpen ) rc = buf_set(p->pEnv, &p->key, pKey, nKey);
   if( rc != LSM_OK ){ p->bValid = 0; return rc; }
-  return dbi_find_next(p, bOpen);
+  return find_next(p, bOpen);
 }
 
 /* Reverse from the last key <= pKey (bOpen: < pKey), within bounds. */
-static int dbi_seek_le(db_iter *p, const void *pKey, size_t nKey, int bOpen){
+static int seek_le_bounded(db_iter *p, const void *pKey, size_t nKey, int bOpen){
   iter *pIter = p->pIter;
   int rc;
   if( p->upper.bSet ){
@@ -229,10 +229,10 @@ static int dbi_seek_le(db_iter *p, const void *pKey, size_t nKey, int bOpen){
   p->bReverse = 1;
   if( bOpen ){
     /* The first version of pKey: what precedes it is < pKey. */
-    rc = dbi_seek_internal(p, pKey, nKey, IKEY_MAX_SEQ, IKEY_VALUE);
+    rc = seek_internal(p, pKey, nKey, IKEY_MAX_SEQ, IKEY_VALUE);
   }else{
     /* The last possible version of pKey, then past it if present. */
-    rc = dbi_seek_internal(p, pKey, nKey, 0, IKEY_DELETE);
+    rc = seek_internal(p, pKey, nKey, 0, IKEY_DELETE);
     while( rc == LSM_OK && iter_valid(pIter) ){
       size_t nIkey;
       const uint8_t *pIkey = iter_key(pIter, &nIkey);
@@ -249,7 +249,7 @@ static int dbi_seek_le(db_iter *p, const void *pKey, size_t nKey, int bOpen){
     if( rc != LSM_OK ){ p->bValid = 0; return rc; }
     iter_last(pIter);
   }
-  return dbi_find_prev(p);
+  return find_prev(p);
 }
 
 /* ---- public interface ---- */
@@ -281,12 +281,12 @@ int db_iter_bounds(db_iter *p, const void *pLower, size_t nLower, int bLowerOpen
   p->lower.bSet = 0;
   p->upper.bSet = 0;
   if( pLower ){
-    rc = dbi_buf_set(p->pEnv, &p->lower.key, pLower, nLower);
+    rc = buf_set(p->pEnv, &p->lower.key, pLower, nLower);
     p->lower.bSet = (rc == LSM_OK);
     p->lower.bOpen = bLowerOpen;
   }
   if( pUpper && rc == LSM_OK ){
-    rc = dbi_buf_set(p->pEnv, &p->upper.key, pUpper, nUpper);
+    rc = buf_set(p->pEnv, &p->upper.key, pUpper, nUpper);
     p->upper.bSet = (rc == LSM_OK);
     p->upper.bOpen = bUpperOpen;
   }
@@ -295,25 +295,25 @@ int db_iter_bounds(db_iter *p, const void *pLower, size_t nLower, int bLowerOpen
 }
 
 int db_iter_first(db_iter *p){
-  if( p->lower.bSet ) return dbi_seek_ge(p, p->lower.key.a, p->lower.key.n, p->lower.bOpen);
+  if( p->lower.bSet ) return seek_ge_bounded(p, p->lower.key.a, p->lower.key.n, p->lower.bOpen);
   p->bReverse = 0;
   iter_first(p->pIter);
-  return dbi_find_next(p, 0);
+  return find_next(p, 0);
 }
 
 int db_iter_last(db_iter *p){
-  if( p->upper.bSet ) return dbi_seek_le(p, p->upper.key.a, p->upper.key.n, p->upper.bOpen);
+  if( p->upper.bSet ) return seek_le_bounded(p, p->upper.key.a, p->upper.key.n, p->upper.bOpen);
   p->bReverse = 1;
   iter_last(p->pIter);
-  return dbi_find_prev(p);
+  return find_prev(p);
 }
 
 int db_iter_seek_ge(db_iter *p, const void *pKey, size_t nKey){
-  return dbi_seek_ge(p, pKey, nKey, 0);
+  return seek_ge_bounded(p, pKey, nKey, 0);
 }
 
 int db_iter_seek_le(db_iter *p, const void *pKey, size_t nKey){
-  return dbi_seek_le(p, pKey, nKey, 0);
+  return seek_le_bounded(p, pKey, nKey, 0);
 }
 
 int db_iter_next(db_iter *p){
@@ -333,11 +333,11 @@ int db_iter_next(db_iter *p){
   }else{
     size_t nIkey;
     const uint8_t *pIkey = iter_key(pIter, &nIkey);
-    int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, ikey_user_len(nIkey));
+    int rc = buf_set(p->pEnv, &p->key, pIkey, ikey_user_len(nIkey));
     if( rc != LSM_OK ){ p->bValid = 0; return rc; }
     iter_next(pIter);
   }
-  return dbi_find_next(p, 1);
+  return find_next(p, 1);
 }
 
 int db_iter_prev(db_iter *p){
@@ -347,17 +347,17 @@ int db_iter_prev(db_iter *p){
     /* Step back out of the current key's versions. */
     size_t nIkey;
     const uint8_t *pIkey = iter_key(pIter, &nIkey);
-    int rc = dbi_buf_set(p->pEnv, &p->key, pIkey, ikey_user_len(nIkey));
+    int rc = buf_set(p->pEnv, &p->key, pIkey, ikey_user_len(nIkey));
     if( rc != LSM_OK ){ p->bValid = 0; return rc; }
     p->bReverse = 1;
     for(;;){
       iter_prev(pIter);
-      if( !iter_valid(pIter) ) return dbi_stop(p);
+      if( !iter_valid(pIter) ) return stop_at_end(p);
       pIkey = iter_key(pIter, &nIkey);
       if( ikey_compare_user(pIkey, ikey_user_len(nIkey), p->key.a, p->key.n) < 0 ) break;
     }
   }
-  return dbi_find_prev(p);
+  return find_prev(p);
 }
 
 int db_iter_valid(const db_iter *p){

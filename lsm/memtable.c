@@ -31,73 +31,73 @@ struct memtable {
   _Atomic uint64_t nTomb;       /* of which tombstones                   */
 };
 
-typedef struct mem_cursor {
+typedef struct memtable_cursor {
   iter base;                    /* must be first                         */
   memtable *pMem;               /* referenced for the iterator's life    */
   skiplist_node *pNode;         /* current entry, NULL when not valid    */
-} mem_cursor;
+} memtable_cursor;
 
 /* Bump a relaxed counter that only the writer updates. */
-static void mem_count(_Atomic uint64_t *p){
+static void counter_bump(_Atomic uint64_t *p){
   atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1,
                         memory_order_relaxed);
 }
 
 /* Whether a version with sequence number seq is visible (memtable.h). */
-static int mem_visible(uint64_t seq, uint64_t maxSeq, uint64_t maxBatchSeq){
+static int is_visible(uint64_t seq, uint64_t maxSeq, uint64_t maxBatchSeq){
   return seq <= maxSeq || (seq >= IKEY_BATCH_SEQ && seq <= maxBatchSeq);
 }
 
 /* ---- iterator ---- */
 
-static void mi_first(iter *p){
-  mem_cursor *pIt = (mem_cursor*)p;
+static void cursor_first(iter *p){
+  memtable_cursor *pIt = (memtable_cursor*)p;
   pIt->pNode = skiplist_first(&pIt->pMem->list);
 }
-static void mi_last(iter *p){
-  mem_cursor *pIt = (mem_cursor*)p;
+static void cursor_last(iter *p){
+  memtable_cursor *pIt = (memtable_cursor*)p;
   pIt->pNode = skiplist_last(&pIt->pMem->list);
 }
-static void mi_seek(iter *p, const uint8_t *pKey, size_t nKey){
-  mem_cursor *pIt = (mem_cursor*)p;
+static void cursor_seek(iter *p, const uint8_t *pKey, size_t nKey){
+  memtable_cursor *pIt = (memtable_cursor*)p;
   pIt->pNode = skiplist_seek_ge(&pIt->pMem->list, pKey, nKey);
 }
-static void mi_next(iter *p){
-  mem_cursor *pIt = (mem_cursor*)p;
+static void cursor_next(iter *p){
+  memtable_cursor *pIt = (memtable_cursor*)p;
   assert( pIt->pNode );
   pIt->pNode = skiplist_next(pIt->pNode);
 }
-static void mi_prev(iter *p){
-  mem_cursor *pIt = (mem_cursor*)p;
+static void cursor_prev(iter *p){
+  memtable_cursor *pIt = (memtable_cursor*)p;
   size_t nKey;
   const uint8_t *pKey;
   assert( pIt->pNode );
   pKey = skiplist_node_key(pIt->pNode, &nKey);
   pIt->pNode = skiplist_seek_lt(&pIt->pMem->list, pKey, nKey);
 }
-static int mi_valid(iter *p){
-  return ((mem_cursor*)p)->pNode != NULL;
+static int cursor_valid(iter *p){
+  return ((memtable_cursor*)p)->pNode != NULL;
 }
-static const uint8_t *mi_key(iter *p, size_t *pnKey){
-  return skiplist_node_key(((mem_cursor*)p)->pNode, pnKey);
+static const uint8_t *cursor_key(iter *p, size_t *pnKey){
+  return skiplist_node_key(((memtable_cursor*)p)->pNode, pnKey);
 }
-static const uint8_t *mi_value(iter *p, size_t *pnVal){
-  return skiplist_node_value(((mem_cursor*)p)->pNode, pnVal);
+static const uint8_t *cursor_value(iter *p, size_t *pnVal){
+  return skiplist_node_value(((memtable_cursor*)p)->pNode, pnVal);
 }
-static int mi_status(iter *p){
+static int cursor_status(iter *p){
   (void)p;
   return LSM_OK;
 }
-static void mi_close(iter *p){
-  mem_cursor *pIt = (mem_cursor*)p;
+static void cursor_close(iter *p){
+  memtable_cursor *pIt = (memtable_cursor*)p;
   memtable *pMem = pIt->pMem;
   env_free(pMem->pEnv, pIt);
   memtable_unref(pMem);
 }
 
-static const iter_methods mem_iter_methods = {
-  mi_first, mi_last, mi_seek, mi_next, mi_prev,
-  mi_valid, mi_key, mi_value, mi_status, mi_close
+static const iter_methods cursor_methods = {
+  cursor_first, cursor_last, cursor_seek, cursor_next, cursor_prev,
+  cursor_valid, cursor_key, cursor_value, cursor_status, cursor_close
 };
 
 /* ---- lifecycle and operations ---- */
@@ -148,13 +148,13 @@ int memtable_add(memtable *pMem, uint64_t seq, int type,
   p = ikey_build(skiplist_node_data(pNode), pKey, nKey, seq, type);
   if( nVal ) memcpy(p, pVal, nVal);
   skiplist_insert(&pMem->list, pNode);
-  mem_count(&pMem->nEntry);
-  if( type == IKEY_DELETE ) mem_count(&pMem->nTomb);
+  counter_bump(&pMem->nEntry);
+  if( type == IKEY_DELETE ) counter_bump(&pMem->nTomb);
   return LSM_OK;
 }
 
 /* The first node at or after (pKey, seq), if it holds pKey. */
-static skiplist_node *mem_find(memtable *pMem, const void *pKey, size_t nKey, uint64_t seq){
+static skiplist_node *find_version(memtable *pMem, const void *pKey, size_t nKey, uint64_t seq){
   skiplist_node *pNode = skiplist_seek_user(&pMem->list, pKey, nKey,
                                             ikey_pack_trailer(seq, IKEY_VALUE));
   if( pNode ){
@@ -177,16 +177,16 @@ int memtable_get(memtable *pMem, const void *pKey, size_t nKey,
   /* Versions are newest first: the first at or below hi is the newest
   ** candidate.  It is invisible only if it lies between maxSeq and the
   ** batch window; then the newest visible one is the first <= maxSeq. */
-  pNode = mem_find(pMem, pKey, nKey, hi);
+  pNode = find_version(pMem, pKey, nKey, hi);
   if( pNode ){
     pNodeKey = skiplist_node_key(pNode, &nNodeKey);
-    if( !mem_visible(ikey_seq(pNodeKey, nNodeKey), maxSeq, maxBatchSeq) ){
-      pNode = mem_find(pMem, pKey, nKey, maxSeq);
+    if( !is_visible(ikey_seq(pNodeKey, nNodeKey), maxSeq, maxBatchSeq) ){
+      pNode = find_version(pMem, pKey, nKey, maxSeq);
     }
   }
   if( pNode == NULL ) return 0;
   pNodeKey = skiplist_node_key(pNode, &nNodeKey);
-  assert( mem_visible(ikey_seq(pNodeKey, nNodeKey), maxSeq, maxBatchSeq) );
+  assert( is_visible(ikey_seq(pNodeKey, nNodeKey), maxSeq, maxBatchSeq) );
   *pType = ikey_type(pNodeKey, nNodeKey);
   *ppVal = skiplist_node_value(pNode, pnVal);
   return 1;
@@ -205,9 +205,9 @@ uint64_t memtable_tombstones(const memtable *pMem){
 }
 
 iter *memtable_iter(memtable *pMem, int *pRc){
-  mem_cursor *pIt = (mem_cursor*)env_malloc_rc(pMem->pEnv, sizeof(mem_cursor), pRc);
+  memtable_cursor *pIt = (memtable_cursor*)env_malloc_rc(pMem->pEnv, sizeof(memtable_cursor), pRc);
   if( pIt == NULL ) return NULL;
-  pIt->base.pMethods = &mem_iter_methods;
+  pIt->base.pMethods = &cursor_methods;
   pIt->pMem = pMem;
   pIt->pNode = NULL;
   memtable_ref(pMem);

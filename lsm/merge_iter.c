@@ -48,21 +48,21 @@ typedef struct merge_iter {
 } merge_iter;
 
 /* Order of children a and b by (key, index): <0, 0 (a == b) or >0. */
-static int mg_cmp(const merge_iter *p, int a, int b){
+static int child_cmp(const merge_iter *p, int a, int b){
   int c = ikey_compare(p->aChild[a].pKey, p->aChild[a].nKey,
                        p->aChild[b].pKey, p->aChild[b].nKey);
   return c ? c : a - b;
 }
 
 /* Whether child a belongs above child b in the heap. */
-static int mg_before(const merge_iter *p, int a, int b){
-  int c = mg_cmp(p, a, b);
+static int heap_before(const merge_iter *p, int a, int b){
+  int c = child_cmp(p, a, b);
   return p->bReverse ? c > 0 : c < 0;
 }
 
 /* Refresh child i's cached key after it moved; 1 if it is valid.  An
 ** invalid child's status is collected into p->rc. */
-static int mg_load(merge_iter *p, int i){
+static int child_load(merge_iter *p, int i){
   merge_child *pC = &p->aChild[i];
   if( iter_valid(pC->p) ){
     pC->pKey = iter_key(pC->p, &pC->nKey);
@@ -72,15 +72,15 @@ static int mg_load(merge_iter *p, int i){
   return 0;
 }
 
-static void mg_sift_down(merge_iter *p, int iPos){
+static void heap_sift_down(merge_iter *p, int iPos){
   int *a = p->aHeap;
   int n = p->nHeap;
   int x = a[iPos];
   for(;;){
     int iKid = 2 * iPos + 1;
     if( iKid >= n ) break;
-    if( iKid + 1 < n && mg_before(p, a[iKid + 1], a[iKid]) ) iKid++;
-    if( !mg_before(p, a[iKid], x) ) break;
+    if( iKid + 1 < n && heap_before(p, a[iKid + 1], a[iKid]) ) iKid++;
+    if( !heap_before(p, a[iKid], x) ) break;
     a[iPos] = a[iKid];
     iPos = iKid;
   }
@@ -88,54 +88,54 @@ static void mg_sift_down(merge_iter *p, int iPos){
 }
 
 /* Rebuild the heap from every valid child (after the children moved). */
-static void mg_rebuild(merge_iter *p, int bReverse){
+static void heap_rebuild(merge_iter *p, int bReverse){
   int i;
   p->bReverse = bReverse;
   p->nHeap = 0;
   for(i = 0; i < p->nChild; i++){
-    if( mg_load(p, i) ) p->aHeap[p->nHeap++] = i;
+    if( child_load(p, i) ) p->aHeap[p->nHeap++] = i;
   }
-  for(i = p->nHeap / 2 - 1; i >= 0; i--) mg_sift_down(p, i);
+  for(i = p->nHeap / 2 - 1; i >= 0; i--) heap_sift_down(p, i);
 }
 
 /* The top child moved: restore the heap. */
-static void mg_fix_top(merge_iter *p){
-  if( !mg_load(p, p->aHeap[0]) ){
+static void heap_fix_top(merge_iter *p){
+  if( !child_load(p, p->aHeap[0]) ){
     p->aHeap[0] = p->aHeap[--p->nHeap];
   }
-  if( p->nHeap > 1 ) mg_sift_down(p, 0);
+  if( p->nHeap > 1 ) heap_sift_down(p, 0);
 }
 
-static int mg_valid(iter *pIter){
+static int merge_valid(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   return p->rc == LSM_OK && p->nHeap > 0;
 }
 
-static void mg_first(iter *pIter){
+static void merge_first(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_first(p->aChild[i].p);
-  mg_rebuild(p, 0);
+  heap_rebuild(p, 0);
 }
 
-static void mg_last(iter *pIter){
+static void merge_last(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_last(p->aChild[i].p);
-  mg_rebuild(p, 1);
+  heap_rebuild(p, 1);
 }
 
-static void mg_seek(iter *pIter, const uint8_t *pKey, size_t nKey){
+static void merge_seek(iter *pIter, const uint8_t *pKey, size_t nKey){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_seek(p->aChild[i].p, pKey, nKey);
-  mg_rebuild(p, 0);
+  heap_rebuild(p, 0);
 }
 
-static void mg_next(iter *pIter){
+static void merge_next(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int iCur;
-  assert( mg_valid(pIter) );
+  assert( merge_valid(pIter) );
   iCur = p->aHeap[0];
   if( p->bReverse ){
     /* Put every other child at its first entry after the current one.
@@ -156,17 +156,17 @@ static void mg_next(iter *pIter){
       }
     }
     iter_next(p->aChild[iCur].p);
-    mg_rebuild(p, 0);
+    heap_rebuild(p, 0);
     return;
   }
   iter_next(p->aChild[iCur].p);
-  mg_fix_top(p);
+  heap_fix_top(p);
 }
 
-static void mg_prev(iter *pIter){
+static void merge_prev(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int iCur;
-  assert( mg_valid(pIter) );
+  assert( merge_valid(pIter) );
   iCur = p->aHeap[0];
   if( !p->bReverse ){
     /* Put every other child at its last entry before the current one. */
@@ -189,32 +189,32 @@ static void mg_prev(iter *pIter){
       }
     }
     iter_prev(p->aChild[iCur].p);
-    mg_rebuild(p, 1);
+    heap_rebuild(p, 1);
     return;
   }
   iter_prev(p->aChild[iCur].p);
-  mg_fix_top(p);
+  heap_fix_top(p);
 }
 
-static const uint8_t *mg_key(iter *pIter, size_t *pnKey){
+static const uint8_t *merge_key(iter *pIter, size_t *pnKey){
   merge_iter *p = (merge_iter*)pIter;
   merge_child *pC = &p->aChild[p->aHeap[0]];
-  assert( mg_valid(pIter) );
+  assert( merge_valid(pIter) );
   *pnKey = pC->nKey;
   return pC->pKey;
 }
 
-static const uint8_t *mg_value(iter *pIter, size_t *pnVal){
+static const uint8_t *merge_value(iter *pIter, size_t *pnVal){
   merge_iter *p = (merge_iter*)pIter;
-  assert( mg_valid(pIter) );
+  assert( merge_valid(pIter) );
   return iter_value(p->aChild[p->aHeap[0]].p, pnVal);
 }
 
-static int mg_status(iter *pIter){
+static int merge_status(iter *pIter){
   return ((merge_iter*)pIter)->rc;
 }
 
-static void mg_close(iter *pIter){
+static void merge_close(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_close(p->aChild[i].p);
@@ -222,8 +222,8 @@ static void mg_close(iter *pIter){
 }
 
 static const iter_methods merge_iter_methods = {
-  mg_first, mg_last, mg_seek, mg_next, mg_prev,
-  mg_valid, mg_key, mg_value, mg_status, mg_close
+  merge_first, merge_last, merge_seek, merge_next, merge_prev,
+  merge_valid, merge_key, merge_value, merge_status, merge_close
 };
 
 iter *merge_iter_new(lsm_env *pEnv, iter **apChild, int nChild, int *pRc){

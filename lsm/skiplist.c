@@ -17,7 +17,7 @@
 #include "lsm.h"
 
 /* Successor of p at level i, as a reader sees it. */
-static inline skiplist_node *sl_next(const skiplist_node *p, int i){
+static inline skiplist_node *node_next(const skiplist_node *p, int i){
   return atomic_load_explicit(&((skiplist_node*)p)->apNext[i], memory_order_acquire);
 }
 
@@ -25,11 +25,11 @@ static inline skiplist_node *sl_next(const skiplist_node *p, int i){
 ** A search target: an internal key split into user key and trailer once,
 ** so that each comparison is one memcmp and at most one trailer load.
 */
-typedef struct sl_target {
+typedef struct search_target {
   const uint8_t *pUser;         /* user key bytes                      */
   size_t nUser;                 /* user key length                     */
   uint64_t trailer;             /* seq << 8 | type                     */
-} sl_target;
+} search_target;
 
 /*
 ** memcmp order of two user keys, a proper prefix first.  Inline, eight
@@ -37,7 +37,7 @@ typedef struct sl_target {
 ** compares at every step, and a call to memcmp costs more than the
 ** comparison of a 16-byte key.
 */
-static inline int sl_compare_user(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
+static inline int compare_user(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
   size_t n = na < nb ? na : nb, i = 0;
   for(; i + 8 <= n; i += 8){
     uint64_t x, y;
@@ -56,10 +56,10 @@ static inline int sl_compare_user(const uint8_t *a, size_t na, const uint8_t *b,
 }
 
 /* Compare a node's key with the target (ikey_compare order). */
-static inline int sl_cmp(const skiplist_node *p, const sl_target *pT){
+static inline int node_cmp(const skiplist_node *p, const search_target *pT){
   size_t n;
   const uint8_t *pNodeKey = skiplist_node_key(p, &n);
-  int c = sl_compare_user(pNodeKey, n - IKEY_TRAILER, pT->pUser, pT->nUser);
+  int c = compare_user(pNodeKey, n - IKEY_TRAILER, pT->pUser, pT->nUser);
   if( c == 0 ){
     uint64_t t = ikey_trailer(pNodeKey, n);
     c = t > pT->trailer ? -1 : (t < pT->trailer ? 1 : 0);
@@ -67,7 +67,7 @@ static inline int sl_cmp(const skiplist_node *p, const sl_target *pT){
   return c;
 }
 
-static void sl_target_init(sl_target *pT, const uint8_t *pKey, size_t nKey){
+static void target_init(search_target *pT, const uint8_t *pKey, size_t nKey){
   assert( nKey >= IKEY_TRAILER );
   pT->pUser = pKey;
   pT->nUser = ikey_user_len(nKey);
@@ -80,14 +80,14 @@ static void sl_target_init(sl_target *pT, const uint8_t *pKey, size_t nKey){
 ** A successor already found >= key at the level above needs no second
 ** comparison (pBigger).
 */
-static skiplist_node *sl_find_ge(const skiplist *pList, const sl_target *pT,
+static skiplist_node *find_ge(const skiplist *pList, const search_target *pT,
                                  skiplist_node **apPrev){
   skiplist_node *p = pList->pHead;
   skiplist_node *pBigger = NULL;
   int i = atomic_load_explicit(&((skiplist*)pList)->nHeight, memory_order_relaxed) - 1;
   for(;;){
-    skiplist_node *pNext = sl_next(p, i);
-    if( pNext != NULL && pNext != pBigger && sl_cmp(pNext, pT) < 0 ){
+    skiplist_node *pNext = node_next(p, i);
+    if( pNext != NULL && pNext != pBigger && node_cmp(pNext, pT) < 0 ){
       p = pNext;
     }else{
       if( apPrev ) apPrev[i] = p;
@@ -99,7 +99,7 @@ static skiplist_node *sl_find_ge(const skiplist *pList, const sl_target *pT,
 }
 
 /* A height in 1..SKIPLIST_MAX_HEIGHT: each extra level with p = 1/4. */
-static int sl_random_height(skiplist *pList){
+static int random_height(skiplist *pList){
   uint64_t x = pList->iRand;
   int h = 1;
   x ^= x << 13;
@@ -130,7 +130,7 @@ int skiplist_init(skiplist *pList, arena *pArena){
 }
 
 skiplist_node *skiplist_node_new(skiplist *pList, size_t nKey, size_t nVal){
-  int h = sl_random_height(pList);
+  int h = random_height(pList);
   size_t nByte = sizeof(skiplist_node) + (size_t)h * sizeof(skiplist_node*) + nKey + nVal;
   skiplist_node *p;
   assert( nKey < (1u << 24) && nVal <= UINT32_MAX );
@@ -149,13 +149,13 @@ void skiplist_insert(skiplist *pList, skiplist_node *pNode){
   int h = (int)pNode->nHeight;
   int nHeight = atomic_load_explicit(&pList->nHeight, memory_order_relaxed);
   int i;
-  sl_target t;
+  search_target t;
   skiplist_node *pGe;
 
-  sl_target_init(&t, pKey, nKey);
-  pGe = sl_find_ge(pList, &t, apPrev);
+  target_init(&t, pKey, nKey);
+  pGe = find_ge(pList, &t, apPrev);
   /* Invariant 1: equal keys are never inserted. */
-  assert( pGe == NULL || sl_cmp(pGe, &t) != 0 );
+  assert( pGe == NULL || node_cmp(pGe, &t) != 0 );
   (void)pGe;
 
   if( h > nHeight ){
@@ -174,14 +174,14 @@ void skiplist_insert(skiplist *pList, skiplist_node *pNode){
 }
 
 skiplist_node *skiplist_first(const skiplist *pList){
-  return sl_next(pList->pHead, 0);
+  return node_next(pList->pHead, 0);
 }
 
 skiplist_node *skiplist_last(const skiplist *pList){
   skiplist_node *p = pList->pHead;
   int i = atomic_load_explicit(&((skiplist*)pList)->nHeight, memory_order_relaxed) - 1;
   for(;;){
-    skiplist_node *pNext = sl_next(p, i);
+    skiplist_node *pNext = node_next(p, i);
     if( pNext != NULL ){
       p = pNext;
     }else if( i == 0 ){
@@ -193,31 +193,31 @@ skiplist_node *skiplist_last(const skiplist *pList){
 }
 
 skiplist_node *skiplist_seek_ge(const skiplist *pList, const uint8_t *pKey, size_t nKey){
-  sl_target t;
-  sl_target_init(&t, pKey, nKey);
-  return sl_find_ge(pList, &t, NULL);
+  search_target t;
+  target_init(&t, pKey, nKey);
+  return find_ge(pList, &t, NULL);
 }
 
 skiplist_node *skiplist_seek_user(const skiplist *pList, const void *pUser, size_t nUser,
                                   uint64_t trailer){
-  sl_target t;
+  search_target t;
   t.pUser = (const uint8_t*)pUser;
   t.nUser = nUser;
   t.trailer = trailer;
-  return sl_find_ge(pList, &t, NULL);
+  return find_ge(pList, &t, NULL);
 }
 
 skiplist_node *skiplist_seek_lt(const skiplist *pList, const uint8_t *pKey, size_t nKey){
   skiplist_node *p = pList->pHead;
   skiplist_node *pBigger = NULL;
   int i = atomic_load_explicit(&((skiplist*)pList)->nHeight, memory_order_relaxed) - 1;
-  sl_target t;
-  const sl_target *pT = &t;
-  sl_target_init(&t, pKey, nKey);
+  search_target t;
+  const search_target *pT = &t;
+  target_init(&t, pKey, nKey);
   for(;;){
-    skiplist_node *pNext = sl_next(p, i);
-    assert( p == pList->pHead || sl_cmp(p, pT) < 0 );
-    if( pNext != NULL && pNext != pBigger && sl_cmp(pNext, pT) < 0 ){
+    skiplist_node *pNext = node_next(p, i);
+    assert( p == pList->pHead || node_cmp(p, pT) < 0 );
+    if( pNext != NULL && pNext != pBigger && node_cmp(pNext, pT) < 0 ){
       p = pNext;
     }else if( i == 0 ){
       return p == pList->pHead ? NULL : p;
