@@ -1,14 +1,18 @@
 /*
-** bloom.c — Bloom filter build and probe (formulas and sources: bloom.h).
+** bloom.c — blocked Bloom filter build and probe (formulas, sources: bloom.h).
 **
-** The k positions of a key are walked incrementally: start at h1 mod m and
-** step by h2 mod m, wrapping at m, which is (h1 + i*h2) mod m without a
-** multiplication or a division per probe.  Two divisions per key remain.
+** A key's block is ((hash >> 32) * nBlock) >> 32, a multiply-shift that
+** maps the high half of the hash evenly onto the blocks without a
+** division.  Its k bits are walked incrementally inside the block: start
+** at h1, step by h2, and grow the step by i + 1 after probe i, which sums
+** to h1 + i*h2 + (i^3 - i)/6; positions wrap at 512.
 */
 #include "bloom.h"
 
 #include <assert.h>
 #include <math.h>
+
+#define BLOOM_BLOCK_BITS (BLOOM_BLOCK_BYTES * 8)
 
 int bloom_probes(int nBitsPerKey){
   long k;
@@ -20,41 +24,50 @@ int bloom_probes(int nBitsPerKey){
 }
 
 size_t bloom_bytes(uint64_t nKey, int nBitsPerKey){
-  uint64_t nBits;
+  uint64_t nBits, nBlock;
   assert( nBitsPerKey > 0 );
   nBits = nKey * (uint64_t)nBitsPerKey;
-  if( nBits < BLOOM_MIN_BITS ) nBits = BLOOM_MIN_BITS;
-  return (size_t)((nBits + 7) / 8);
+  nBlock = (nBits + BLOOM_BLOCK_BITS - 1) / BLOOM_BLOCK_BITS;
+  if( nBlock == 0 ) nBlock = 1;
+  return (size_t)(nBlock * BLOOM_BLOCK_BYTES);
+}
+
+/* The block of hash in a filter of nBytes. */
+static inline size_t bloom_block(size_t nBytes, uint64_t hash){
+  uint64_t nBlock = nBytes / BLOOM_BLOCK_BYTES;
+  return (size_t)(((hash >> 32) * nBlock) >> 32) * BLOOM_BLOCK_BYTES;
 }
 
 void bloom_build(uint8_t *aBits, size_t nBytes, int nProbe,
                  const uint64_t *aHash, size_t nHash){
-  uint64_t m = (uint64_t)nBytes * 8;
   size_t i;
-  assert( nBytes > 0 && nProbe >= 1 && nProbe <= BLOOM_MAX_PROBES );
+  assert( nBytes > 0 && nBytes % BLOOM_BLOCK_BYTES == 0 );
+  assert( nProbe >= 1 && nProbe <= BLOOM_MAX_PROBES );
   for(i = 0; i < nHash; i++){
-    uint64_t pos = (aHash[i] & 0xffffffffu) % m;
-    uint64_t step = (aHash[i] >> 32) % m;
+    uint8_t *pBlock = aBits + bloom_block(nBytes, aHash[i]);
+    uint32_t pos = (uint32_t)aHash[i] & (BLOOM_BLOCK_BITS - 1);
+    uint32_t step = (uint32_t)aHash[i] >> 9;
     int j;
     for(j = 0; j < nProbe; j++){
-      aBits[pos >> 3] |= (uint8_t)(1u << (pos & 7));
-      pos += step;
-      if( pos >= m ) pos -= m;
+      pBlock[pos >> 3] |= (uint8_t)(1u << (pos & 7));
+      pos = (pos + step) & (BLOOM_BLOCK_BITS - 1);
+      step += (uint32_t)j + 1;
     }
   }
 }
 
 int bloom_may_contain(const uint8_t *aBits, size_t nBytes, int nProbe, uint64_t hash){
-  uint64_t m = (uint64_t)nBytes * 8;
-  uint64_t pos, step;
+  const uint8_t *pBlock;
+  uint32_t pos, step;
   int j;
-  assert( nBytes > 0 );
-  pos = (hash & 0xffffffffu) % m;
-  step = (hash >> 32) % m;
+  assert( nBytes > 0 && nBytes % BLOOM_BLOCK_BYTES == 0 );
+  pBlock = aBits + bloom_block(nBytes, hash);
+  pos = (uint32_t)hash & (BLOOM_BLOCK_BITS - 1);
+  step = (uint32_t)hash >> 9;
   for(j = 0; j < nProbe; j++){
-    if( (aBits[pos >> 3] & (1u << (pos & 7))) == 0 ) return 0;
-    pos += step;
-    if( pos >= m ) pos -= m;
+    if( (pBlock[pos >> 3] & (1u << (pos & 7))) == 0 ) return 0;
+    pos = (pos + step) & (BLOOM_BLOCK_BITS - 1);
+    step += (uint32_t)j + 1;
   }
   return 1;
 }

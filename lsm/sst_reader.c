@@ -16,6 +16,12 @@
 ** the bytes are immutable, so a racing second verification is harmless)
 ** spares later reads the hashing.
 **
+** The index search compares integers, not keys, at most steps: all user
+** keys of a table share the prefix that its smallest and largest share
+** (nCommon bytes), and each index entry keeps the next 8 bytes of its
+** separator as a big-endian word (zero-padded).  Words that differ order
+** the keys as memcmp would; only equal words need the keys themselves.
+**
 ** Point get: Bloom filter (over user keys), binary search of the index
 ** for the first separator >= the target, then block_get in that one
 ** block.  A separator is >= its block's keys and < the next block's, so
@@ -42,6 +48,7 @@
 
 /* One block of the sparse index. */
 typedef struct sst_index_entry {
+  uint64_t word;             /* user-key bytes nCommon.. +8, big-endian  */
   const uint8_t *pKey;       /* separator (internal key), in the mapping */
   uint32_t nKey;             /* its bytes                                */
   uint32_t nSize;            /* block bytes, without the trailer         */
@@ -65,6 +72,7 @@ struct sst_reader {
   sst_footer footer;             /* where the regions are                       */
   int nBlock;                    /* data blocks                                 */
   sst_index_entry *aIndex;       /* nBlock entries (owned)                      */
+  size_t nCommon;                /* user-key prefix every key of the table has  */
   _Atomic uint64_t *aVerified;   /* bit i: block i's checksum verified (owned)  */
   const uint8_t *aFilter;        /* filter bits in the mapping, NULL: no filter */
   size_t nFilter;                /* bytes of filter bits                        */
@@ -93,14 +101,35 @@ static inline int sst_cmp(const uint8_t *a, size_t na, const uint8_t *pUser, siz
   return c;
 }
 
+/* Bytes n.. n+8 of (p, np) as a big-endian word, zero-padded. */
+static inline uint64_t sst_word(const uint8_t *p, size_t np, size_t n){
+  uint64_t w = 0;
+  size_t i;
+  if( np >= n + 8 ){
+    for(i = 0; i < 8; i++) w = (w << 8) | p[n + i];
+    return w;
+  }
+  for(i = 0; i < 8; i++) w = (w << 8) | (n + i < np ? p[n + i] : 0);
+  return w;
+}
+
 /* Index of the first block whose separator is >= (pUser, tTarget); nBlock if none. */
 static inline int sst_find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
                                  uint64_t tTarget){
   int lo = 0, hi = p->nBlock;
+  int bWord = nUser >= p->nCommon
+           && (p->nCommon == 0 || memcmp(pUser, p->pSmallest, p->nCommon) == 0);
+  uint64_t w = bWord ? sst_word(pUser, nUser, p->nCommon) : 0;
   while( lo < hi ){
     int mid = lo + (hi - lo) / 2;
     const sst_index_entry *e = &p->aIndex[mid];
-    if( sst_cmp(e->pKey, e->nKey, pUser, nUser, tTarget) < 0 ) lo = mid + 1;
+    int c;
+    if( bWord && e->word != w ){
+      c = e->word < w ? -1 : 1;
+    }else{
+      c = sst_cmp(e->pKey, e->nKey, pUser, nUser, tTarget);
+    }
+    if( c < 0 ) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -217,17 +246,23 @@ static int sst_load_props(sst_reader *p){
   return LSM_OK;
 }
 
-/* The filter region: probe count, then bits. */
+/* The filter region: padding to a 64-byte offset, bits, probe count. */
 static int sst_load_filter(sst_reader *p){
+  uint64_t iOff = p->footer.iFilterOff, n = p->footer.nFilter, nPad, i;
   const uint8_t *a;
-  if( p->footer.nFilter == 0 ) return LSM_OK;
-  a = p->aData + p->footer.iFilterOff;
-  if( p->footer.nFilter < 2 || a[0] < BLOOM_MIN_PROBES || a[0] > BLOOM_MAX_PROBES ){
+  if( n == 0 ) return LSM_OK;
+  a = p->aData + iOff;
+  nPad = (BLOOM_BLOCK_BYTES - iOff % BLOOM_BLOCK_BYTES) % BLOOM_BLOCK_BYTES;
+  if( n < nPad + BLOOM_BLOCK_BYTES + 1 || (n - nPad - 1) % BLOOM_BLOCK_BYTES != 0
+   || a[n - 1] < BLOOM_MIN_PROBES || a[n - 1] > BLOOM_MAX_PROBES ){
     return LSM_CORRUPT_BKPT("%s: filter is malformed", p->zPath);
   }
-  p->nProbe = a[0];
-  p->aFilter = a + 1;
-  p->nFilter = (size_t)p->footer.nFilter - 1;
+  for(i = 0; i < nPad; i++){
+    if( a[i] ) return LSM_CORRUPT_BKPT("%s: filter is malformed", p->zPath);
+  }
+  p->nProbe = a[n - 1];
+  p->aFilter = a + nPad;
+  p->nFilter = (size_t)(n - nPad - 1);
   return LSM_OK;
 }
 
@@ -239,6 +274,11 @@ static int sst_load_index(sst_reader *p){
   uint64_t nBlock, iExpect = 0;
   int rc = LSM_OK, i;
 
+  if( p->nEntries ){
+    size_t nS = ikey_user_len(p->nSmallest), nL = ikey_user_len(p->nLargest);
+    size_t n = nS < nL ? nS : nL;
+    while( p->nCommon < n && p->pSmallest[p->nCommon] == p->pLargest[p->nCommon] ) p->nCommon++;
+  }
   a = coding_get_varint64(a, pEnd, &nBlock);
   if( a == NULL || nBlock != (uint64_t)p->nBlock ){
     return LSM_CORRUPT_BKPT("%s: index: block count does not match the properties", p->zPath);
@@ -266,6 +306,11 @@ static int sst_load_index(sst_reader *p){
      || iOff > dataEnd - nSize - SST_TRAILER_SIZE ){
       return LSM_CORRUPT_BKPT("%s: index: block %d is out of place", p->zPath, i);
     }
+    if( ikey_user_len(e->nKey) < p->nCommon
+     || (p->nCommon && memcmp(e->pKey, p->pSmallest, p->nCommon) != 0) ){
+      return LSM_CORRUPT_BKPT("%s: index: entry %d is outside the key range", p->zPath, i);
+    }
+    e->word = sst_word(e->pKey, ikey_user_len(e->nKey), p->nCommon);
     e->iOff = iOff;
     e->nSize = (uint32_t)nSize;
     iExpect = iOff + nSize + SST_TRAILER_SIZE;

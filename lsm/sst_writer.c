@@ -12,9 +12,10 @@
 **
 ** FILE LAYOUT
 **
-**   +----------------+---------+-----+----------------+--------+------------+--------+
-**   | data block 0   | trailer | ... | data block N-1 | filter | properties | index  | footer |
-**   +----------------+---------+-----+----------------+--------+------------+--------+
+**   offset 0                                                              end of file
+**   | block 0 | t | ... | block N-1 | t | filter | t | props | t | index | t | footer |
+**
+**   t: the 8-byte checksum trailer; footer: the last 72 bytes.
 **
 ** Each data block and each of filter, properties and index is followed by
 ** an 8-byte trailer (below).  Regions are contiguous, in that order; the
@@ -59,12 +60,16 @@
 **
 ** FILTER (absent when bloom_bits = 0; see bloom.h)
 **
-**   OFFSET  SIZE  DESCRIPTION
-**   0       1     k, the number of probes (1..30)
-**   1       F-1   the bit array: bit j is bit (j & 7) of byte 1 + (j >> 3)
+**   OFFSET  SIZE    DESCRIPTION
+**   0       P       zero padding, 0..63 bytes, so that the bit array starts
+**                   at a file offset that is a multiple of 64 (a cache
+**                   line in the mapping)
+**   P       F-P-1   the bit array, a multiple of 64 bytes: blocks of 512
+**                   bits; bit j is bit (j & 7) of byte P + (j >> 3)
+**   F-1     1       k, the number of probes (1..30)
 **
 ** It holds every distinct user key (the internal key minus its 8-byte
-** trailer), bloom_bits bits per key, at least 64 bits.
+** trailer), bloom_bits bits per key rounded up to whole 64-byte blocks.
 **
 ** PROPERTIES
 **
@@ -112,7 +117,51 @@
 ** So every byte of the file is covered by a checksum, except the magic,
 ** which is compared whole.
 **
-WORKED_EXAMPLE_PLACEHOLDER
+** WORKED EXAMPLE
+**
+** The whole 278-byte file for three entries, block_bytes 4096 and
+** bloom_bits 10: ("apple", seq 2, put "red"), ("apple", seq 1, delete),
+** ("apricot", seq 3, put "orange").  Offsets in hex.
+**
+**   data block 0 (offset 00, size 2a)
+**   00: 00 05 03 81 04                 s 0, u 5, v 3, trailer 0x201 (seq 2, put)
+**   05: 61 70 70 6c 65 72 65 64        "apple" "red"
+**   0d: 05 00 00 80 02                 s 5, u 0, v 0, trailer 0x100 (seq 1, delete)
+**   12: 02 05 06 81 06                 s 2 ("ap"), u 5, v 6, trailer 0x301 (seq 3, put)
+**   17: 72 69 63 6f 74 6f 72 61 6e 67 65   "ricot" "orange"
+**   22: 00 00 00 00                    restart[0] = 0
+**   26: 01 00 00 00                    R = 1 restart point
+**   2a: 15 2c a7 7e 3b 15 e4 f9        trailer: XXH3(00..29, seed data)
+**   filter (offset 32, size 4f)
+**   32: 00 x 14                        padding: the bits start at 0x40
+**   40: 01 10 00 00 00 00 00 00 08 00 00 00 00 00 00 00
+**   50: 00 00 00 00 00 00 00 00 02 00 00 00 00 20 00 00
+**   60: 00 00 00 50 00 00 00 00 10 00 08 00 00 00 02 00
+**   70: 00 08 00 00 04 00 00 00 20 00 40 00 00 00 00 00
+**                                      one 512-bit block, 14 bits set
+**                                      (2 user keys x 7 probes)
+**   80: 07                             k = 7 probes
+**   81: e9 24 55 33 ac 79 ca ce        trailer: XXH3(32..80, seed filter)
+**   properties (offset 89, size 22)
+**   89: 03 01 1a 01                    3 entries, 1 tombstone, 26 raw bytes, 1 block
+**   8d: 0d 61 70 70 6c 65 01 02 00 00 00 00 00 00
+**                                      smallest: 13 bytes, "apple" + trailer (2 << 8) | 1
+**   9b: 0f 61 70 72 69 63 6f 74 01 03 00 00 00 00 00 00
+**                                      largest: 15 bytes, "apricot" + (3 << 8) | 1
+**   ab: 97 d0 40 63 ef 58 ae ab        trailer: XXH3(89..aa, seed properties)
+**   index (offset b3, size 13)
+**   b3: 01                             N = 1 block
+**   b4: 0f 61 70 72 69 63 6f 74 01 03 00 00 00 00 00 00
+**                                      separator: the last block's last key
+**   c4: 00 2a                          block offset 0, size 42
+**   c6: 2a db 0e de 32 22 35 07        trailer: XXH3(b3..c5, seed index)
+**   footer (offset ce)
+**   ce: 32 00 00 00 00 00 00 00  4f 00 00 00 00 00 00 00   filter at 0x32, 79 bytes
+**   de: 89 00 00 00 00 00 00 00  22 00 00 00 00 00 00 00   properties at 0x89, 34 bytes
+**   ee: b3 00 00 00 00 00 00 00  13 00 00 00 00 00 00 00   index at 0xb3, 19 bytes
+**   fe: 01 00 00 00  00 00 00 00       version 1, reserved 0
+**  106: 07 54 18 fd 8a bc 50 e5        XXH3(ce..105, seed footer)
+**  10e: 89 6c 73 6d 0d 0a 1a 0a        magic
 */
 #include "sst_writer.h"
 
@@ -360,14 +409,18 @@ int sst_writer_finish(sst_writer *p, sst_meta *pMeta){
   sst_flush_block(p);
   if( p->bPendingIndex && p->rc == LSM_OK ) sst_add_index(p, NULL, 0);
 
-  /* Filter: probe count, then the bits. */
+  /* Filter: padding to a 64-byte file offset, the bits, the probe count. */
   if( p->opt.bloom_bits > 0 && p->rc == LSM_OK ){
     size_t nBytes = bloom_bytes(p->nHash, p->opt.bloom_bits);
-    aHead[0] = (uint8_t)bloom_probes(p->opt.bloom_bits);
-    aBits = env_malloc_rc(pEnv, nBytes, &p->rc);
+    size_t nPad = (size_t)((BLOOM_BLOCK_BYTES - sst_offset(p) % BLOOM_BLOCK_BYTES) % BLOOM_BLOCK_BYTES);
+    uint8_t aPad[BLOOM_BLOCK_BYTES];
+    memset(aPad, 0, sizeof(aPad));
+    aBits = env_malloc_rc(pEnv, nBytes + 1, &p->rc);
     if( aBits ){
-      bloom_build(aBits, nBytes, aHead[0], p->aHash, p->nHash);
-      sst_emit_region(p, aHead, 1, aBits, nBytes, SST_SEED_FILTER, &iFilterOff, &nFilter);
+      int nProbe = bloom_probes(p->opt.bloom_bits);
+      bloom_build(aBits, nBytes, nProbe, p->aHash, p->nHash);
+      aBits[nBytes] = (uint8_t)nProbe;
+      sst_emit_region(p, aPad, nPad, aBits, nBytes + 1, SST_SEED_FILTER, &iFilterOff, &nFilter);
     }
   }
 
