@@ -27,8 +27,6 @@
 #include "filename.h"
 #include "ikey.h"
 
-#define COMPACTION_LEVEL_RATIO 10
-
 uint64_t compaction_file_target(const lsm_options *pOpt){
   uint64_t n = pOpt->memtable_bytes / 2;
   if( n < 256 * 1024 ) n = 256 * 1024;
@@ -40,7 +38,7 @@ uint64_t compaction_level_target(const lsm_options *pOpt, int iLevel){
   uint64_t n = pOpt->memtable_bytes * 10;
   int i;
   if( n < 1024 * 1024 ) n = 1024 * 1024;
-  for(i = 1; i < iLevel; i++) n *= COMPACTION_LEVEL_RATIO;
+  for(i = 1; i < iLevel; i++) n *= (uint64_t)pOpt->level_ratio;
   return n;
 }
 
@@ -231,17 +229,6 @@ static int table_overlaps(const table *p, const uint8_t *pLo, size_t nLo,
       && ikey_compare_user(m->pSmallest, ikey_user_len(m->nSmallest), pHi, nHi) <= 0;
 }
 
-/* Append to pPick the tables of level iLevel overlapping [lo, hi]. */
-static int pick_add_overlapping(version *pV, int iLevel, const uint8_t *pLo, size_t nLo,
-                                const uint8_t *pHi, size_t nHi, compaction_pick *pPick){
-  int i;
-  for(i = 0; i < pV->anFile[iLevel]; i++){
-    table *p = pV->aapFile[iLevel][i];
-    if( table_overlaps(p, pLo, nLo, pHi, nHi) ) pPick->apInput[pPick->nInput++] = p;
-  }
-  return LSM_OK;
-}
-
 static uint64_t overlap_bytes(version *pV, int iLevel, const table *p){
   const manifest_file *m = &p->meta;
   uint64_t n = 0;
@@ -256,12 +243,89 @@ static uint64_t overlap_bytes(version *pV, int iLevel, const table *p){
   return n;
 }
 
-int compaction_pick_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
-  int iLevel, iBest = -1, i, nMax;
-  double bestScore = 0.0;
+static int version_total_files(version *pV){
+  int n = 0, i;
+  for(i = 0; i < LSM_MAX_LEVELS; i++) n += pV->anFile[i];
+  return n;
+}
+
+/* Size the pick for up to nMax inputs. */
+static int pick_alloc(version *pV, compaction_pick *pPick, int nMax){
+  size_t nByte = (sizeof(table*) + sizeof(int)) * (size_t)(nMax ? nMax : 1);
+  uint8_t *p = env_malloc(pV->pEnv, nByte);
+  if( p == NULL ) return 0;
+  memset(p, 0, nByte);
+  pPick->apInput = (table**)p;
+  pPick->aiMoveLevel = (int*)&pPick->apInput[nMax ? nMax : 1];
+  return 1;
+}
+
+void compaction_pick_clear(lsm_env *pEnv, compaction_pick *pPick){
+  env_free(pEnv, pPick->apInput);
+  memset(pPick, 0, sizeof(*pPick));
+}
+
+static void pick_add(compaction_pick *pPick, table *p){
+  pPick->apInput[pPick->nInput++] = p;
+}
+
+/* Add the tables of level iLevel overlapping [lo, hi]. */
+static void pick_add_overlapping(version *pV, int iLevel, const uint8_t *pLo, size_t nLo,
+                                 const uint8_t *pHi, size_t nHi, compaction_pick *pPick){
+  int i;
+  for(i = 0; i < pV->anFile[iLevel]; i++){
+    table *p = pV->aapFile[iLevel][i];
+    if( table_overlaps(p, pLo, nLo, pHi, nHi) ) pick_add(pPick, p);
+  }
+}
+
+/* Merge pFirst (and, for level 0, the rest of level 0) into iLevel + 1
+** with what overlaps there; or move it if nothing overlaps. */
+static int pick_down(version *pV, int iLevel, table *pFirst, compaction_pick *pPick){
   const uint8_t *pLo, *pHi;
   size_t nLo, nHi;
-  memset(pPick, 0, sizeof(*pPick));
+  int i;
+  if( !pick_alloc(pV, pPick, version_total_files(pV)) ) return 0;
+  if( iLevel == 0 ){
+    /* Level-0 tables overlap each other: they go down together. */
+    for(i = 0; i < pV->anFile[0]; i++) pick_add(pPick, pV->aapFile[0][i]);
+  }else{
+    pick_add(pPick, pFirst);
+  }
+  compaction_range(pPick->apInput, pPick->nInput, &pLo, &nLo, &pHi, &nHi);
+  pick_add_overlapping(pV, iLevel + 1, pLo, nLo, pHi, nHi, pPick);
+  if( pPick->nInput == 1 ){
+    pPick->eKind = COMPACTION_MOVE;
+    pPick->aiMoveLevel[0] = iLevel + 1;
+  }else{
+    pPick->eKind = COMPACTION_MERGE;
+    pPick->iOutputLevel = iLevel + 1;
+  }
+  return 1;
+}
+
+static int table_is_tombstone_dense(const table *p){
+  const manifest_file *m = &p->meta;
+  return m->nEntries >= COMPACTION_TOMBSTONE_MIN_ENTRIES
+      && (double)m->nTombstones >= COMPACTION_TOMBSTONE_RATIO * (double)m->nEntries;
+}
+
+static int deepest_level(version *pV){
+  int i;
+  for(i = LSM_MAX_LEVELS - 1; i > 0; i--) if( pV->anFile[i] ) return i;
+  return 0;
+}
+
+/*
+** Leveled (LevelDB/RocksDB): level 0 by table count, deeper levels by
+** bytes over target; the level-i table with the least overlap in level
+** i+1 per byte goes down (RocksDB's kMinOverlappingRatio), which keeps
+** the bytes rewritten per byte moved, i.e. write amplification, low.
+*/
+static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
+  int iLevel, iBest = -1, i, iDeepest = deepest_level(pV);
+  double bestScore = 0.0;
+  table *pChosen = NULL;
 
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS - 1; iLevel++){
     double score;
@@ -273,32 +337,187 @@ int compaction_pick_next(version *pV, const lsm_options *pOpt, compaction_pick *
     }
     if( score >= 1.0 && score > bestScore ){ bestScore = score; iBest = iLevel; }
   }
-  if( iBest < 0 ) return 0;
-
-  nMax = pV->anFile[iBest] + pV->anFile[iBest + 1];
-  pPick->apInput = env_malloc(pV->pEnv, sizeof(table*) * (size_t)(nMax ? nMax : 1));
-  if( pPick->apInput == NULL ) return 0;
-  pPick->iLevel = iBest;
-  pPick->iOutputLevel = iBest + 1;
-  pPick->score = bestScore;
-
-  if( iBest == 0 ){
-    for(i = 0; i < pV->anFile[0]; i++) pPick->apInput[pPick->nInput++] = pV->aapFile[0][i];
-  }else{
-    table *pChosen = NULL;
-    double bestRatio = 0.0;
-    for(i = 0; i < pV->anFile[iBest]; i++){
-      table *p = pV->aapFile[iBest][i];
-      double ratio = (double)overlap_bytes(pV, iBest + 1, p) / (double)(p->meta.nFileBytes + 1);
-      if( pChosen == NULL || ratio < bestRatio ){ pChosen = p; bestRatio = ratio; }
+  if( iBest >= 0 ){
+    if( iBest > 0 ){
+      double bestRatio = 0.0;
+      for(i = 0; i < pV->anFile[iBest]; i++){
+        table *p = pV->aapFile[iBest][i];
+        double ratio = (double)overlap_bytes(pV, iBest + 1, p) / (double)(p->meta.nFileBytes + 1);
+        if( pChosen == NULL || ratio < bestRatio ){ pChosen = p; bestRatio = ratio; }
+      }
     }
-    pPick->apInput[pPick->nInput++] = pChosen;
+    if( !pick_down(pV, iBest, pChosen, pPick) ) return 0;
+    pPick->score = bestScore;
+    pPick->zReason = iBest == 0 ? "level-0 table count" : "level size over target";
+    return 1;
   }
-  compaction_range(pPick->apInput, pPick->nInput, &pLo, &nLo, &pHi, &nHi);
+
+  /* Deletion-triggered: push tombstone-dense tables down until they meet
+  ** the data they delete, and rewrite them in place at the bottom. */
+  for(iLevel = 1; iLevel <= iDeepest; iLevel++){
+    for(i = 0; i < pV->anFile[iLevel]; i++){
+      table *p = pV->aapFile[iLevel][i];
+      if( !table_is_tombstone_dense(p) ) continue;
+      if( iLevel < iDeepest ){
+        if( !pick_down(pV, iLevel, p, pPick) ) return 0;
+      }else{
+        if( !pick_alloc(pV, pPick, 1) ) return 0;
+        pick_add(pPick, p);
+        pPick->eKind = COMPACTION_MERGE;
+        pPick->iOutputLevel = iLevel;
+      }
+      pPick->score = 1.0;
+      pPick->zReason = "tombstone-dense table";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/*
+** Tiered (Cassandra's size-tiered, kept in age order as RocksDB's
+** universal compaction does).  Sorted runs, newest first: each level-0
+** table, then the one run of each non-empty level 1..6.  The runs in
+** levels are kept packed at the bottom (levels 6, 5, ...), so a new run
+** always has a free level above the older ones.  Rules, in order:
+**   1. pack: if a free level lies below a run, move runs down (no I/O);
+**   2. merge the newest window of >= COMPACTION_TIERED_MIN_RUNS
+**      adjacent runs whose sizes are within [1/2, 3/2] of the window's
+**      mean; a window holding level-0 tables holds every older one too,
+**      so the output (at the level of the window's oldest run, or just
+**      above the packed runs) stays in age order;
+**   3. if level 0 has COMPACTION_L0_TRIGGER tables and no window was
+**      found, merge all of level 0 (with the newest level run if every
+**      level is taken);
+**   4. rewrite a tombstone-dense run together with the next older run.
+** Tombstones drop when the output is the oldest run (nothing below).
+*/
+typedef struct tier_run {
+  int iLevel;             /* 0: a single level-0 table          */
+  table *pTable;          /* level 0: the table                 */
+  uint64_t nBytes;
+  uint64_t nEntries, nTombstones;
+} tier_run;
+
+static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
+  tier_run aRun[64 + LSM_MAX_LEVELS];
+  int nRun = 0, i, j, iLevel, nL0 = pV->anFile[0], iTop = LSM_MAX_LEVELS;
+  int iStart = -1, iEnd = -1;
+  (void)pOpt;
+
+  /* 1. Pack the level runs at the bottom. */
   {
-    int nBefore = pPick->nInput;
-    pick_add_overlapping(pV, iBest + 1, pLo, nLo, pHi, nHi, pPick);
-    pPick->bTrivialMove = (nBefore == 1 && pPick->nInput == 1);
+    int iTarget = LSM_MAX_LEVELS - 1, nMove = 0;
+    for(iLevel = LSM_MAX_LEVELS - 1; iLevel >= 1; iLevel--){
+      if( pV->anFile[iLevel] == 0 ) continue;
+      if( iLevel != iTarget ) nMove += pV->anFile[iLevel];
+      iTarget--;
+    }
+    if( nMove ){
+      if( !pick_alloc(pV, pPick, nMove) ) return 0;
+      iTarget = LSM_MAX_LEVELS - 1;
+      for(iLevel = LSM_MAX_LEVELS - 1; iLevel >= 1; iLevel--){
+        if( pV->anFile[iLevel] == 0 ) continue;
+        if( iLevel != iTarget ){
+          for(i = 0; i < pV->anFile[iLevel]; i++){
+            pPick->aiMoveLevel[pPick->nInput] = iTarget;
+            pick_add(pPick, pV->aapFile[iLevel][i]);
+          }
+        }
+        iTarget--;
+      }
+      pPick->eKind = COMPACTION_MOVE;
+      pPick->score = 1.0;
+      pPick->zReason = "pack tiered runs";
+      return 1;
+    }
   }
+
+  /* The runs, newest first. */
+  for(i = 0; i < nL0 && nRun < 64; i++){
+    const manifest_file *m = &pV->aapFile[0][i]->meta;
+    aRun[nRun].iLevel = 0;
+    aRun[nRun].pTable = pV->aapFile[0][i];
+    aRun[nRun].nBytes = m->nFileBytes;
+    aRun[nRun].nEntries = m->nEntries;
+    aRun[nRun].nTombstones = m->nTombstones;
+    nRun++;
+  }
+  nL0 = nRun;   /* beyond 64 level-0 tables, the oldest wait their turn */
+  for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
+    if( pV->anFile[iLevel] == 0 ) continue;
+    if( iLevel < iTop ) iTop = iLevel;
+    memset(&aRun[nRun], 0, sizeof(aRun[nRun]));
+    aRun[nRun].iLevel = iLevel;
+    for(i = 0; i < pV->anFile[iLevel]; i++){
+      const manifest_file *m = &pV->aapFile[iLevel][i]->meta;
+      aRun[nRun].nBytes += m->nFileBytes;
+      aRun[nRun].nEntries += m->nEntries;
+      aRun[nRun].nTombstones += m->nTombstones;
+    }
+    nRun++;
+  }
+
+  /* 2. The newest window of similar-size runs. */
+  for(i = 0; i < nRun && iStart < 0; i++){
+    double sum = 0.0;
+    for(j = i; j < nRun; j++){
+      double mean;
+      sum += (double)aRun[j].nBytes;
+      mean = sum / (double)(j - i + 1);
+      if( (double)aRun[j].nBytes < mean * 0.5 || (double)aRun[j].nBytes > mean * 1.5 ) break;
+    }
+    j--;    /* aRun[i..j] is the window */
+    if( j - i + 1 >= COMPACTION_TIERED_MIN_RUNS ){
+      /* Level-0 tables in the window must reach the oldest level-0 table. */
+      if( i < nL0 && j < nL0 - 1 ) continue;
+      if( i < nL0 && nL0 < pV->anFile[0] ) continue;
+      iStart = i;
+      iEnd = j;
+    }
+  }
+
+  /* 3. Level 0 is full but its tables differ in size: merge them all. */
+  if( iStart < 0 && pV->anFile[0] >= COMPACTION_L0_TRIGGER ){
+    iStart = 0;
+    iEnd = nL0 - 1;
+  }
+  /* A window of level-0 tables only needs a free level above the runs. */
+  if( iStart >= 0 && aRun[iEnd].iLevel == 0 && iTop == 1 && iEnd + 1 < nRun ) iEnd++;
+
+  /* 4. A tombstone-dense run goes with the next older one. */
+  if( iStart < 0 ){
+    for(i = nL0; i < nRun; i++){
+      if( aRun[i].nEntries >= COMPACTION_TOMBSTONE_MIN_ENTRIES
+       && (double)aRun[i].nTombstones >= COMPACTION_TOMBSTONE_RATIO * (double)aRun[i].nEntries ){
+        iStart = i;
+        iEnd = i + 1 < nRun ? i + 1 : i;
+        break;
+      }
+    }
+    if( iStart < 0 ) return 0;
+    pPick->zReason = "tombstone-dense run";
+  }else{
+    pPick->zReason = iEnd - iStart + 1 >= COMPACTION_TIERED_MIN_RUNS
+                   ? "similar-size runs" : "level-0 table count";
+  }
+
+  if( !pick_alloc(pV, pPick, version_total_files(pV)) ) return 0;
+  for(i = iStart; i <= iEnd; i++){
+    if( aRun[i].iLevel == 0 ){
+      pick_add(pPick, aRun[i].pTable);
+    }else{
+      for(j = 0; j < pV->anFile[aRun[i].iLevel]; j++) pick_add(pPick, pV->aapFile[aRun[i].iLevel][j]);
+    }
+  }
+  pPick->eKind = COMPACTION_MERGE;
+  pPick->iOutputLevel = aRun[iEnd].iLevel ? aRun[iEnd].iLevel : iTop - 1;
+  pPick->score = 1.0;
   return 1;
+}
+
+int compaction_pick_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
+  memset(pPick, 0, sizeof(*pPick));
+  if( pOpt->compaction == LSM_COMPACTION_TIERED ) return pick_tiered(pV, pOpt, pPick);
+  return pick_leveled(pV, pOpt, pPick);
 }

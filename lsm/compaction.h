@@ -13,8 +13,7 @@
 **     data for its key can remain below the output (bBottom, or the
 **     version says no deeper table covers the key).
 **
-** The picker implements the policy (leveled: LevelDB's scores; see
-** compaction.c).  Jobs are run by one thread at a time (the store's
+** The picker implements the policy (leveled or tiered: see compaction.c).  Jobs are run by one thread at a time (the store's
 ** work mutex); the inputs are pinned by the caller's version reference.
 */
 #ifndef LSM_COMPACTION_H
@@ -56,25 +55,39 @@ int compaction_run(const compaction_job*, compaction_result *pResult);
 void compaction_result_clear(lsm_env*, compaction_result*);
 
 /* What the picker chose. */
+#define COMPACTION_MERGE 1      /* merge apInput into new tables at iOutputLevel */
+#define COMPACTION_MOVE  2      /* move each apInput[i] to aiMoveLevel[i], no I/O */
+
 typedef struct compaction_pick {
-  int iLevel;                   /* inputs come from iLevel and iLevel + 1 */
-  int iOutputLevel;
-  table **apInput;              /* borrowed from the version (env_free the array) */
+  int eKind;                    /* COMPACTION_MERGE or COMPACTION_MOVE          */
+  int iOutputLevel;             /* MERGE: level of the outputs                  */
+  table **apInput;              /* borrowed from the version; the array is owned:
+                                   compaction_pick_clear frees it               */
   int nInput;
-  int bTrivialMove;             /* one input, nothing overlaps: just move */
-  double score;
+  int *aiMoveLevel;             /* MOVE: target level per input (same allocation) */
+  double score;                 /* urgency; >= 1 means due                      */
+  const char *zReason;          /* static: why this compaction was chosen       */
 } compaction_pick;
 
 #define COMPACTION_L0_TRIGGER   4    /* L0 tables that start a compaction          */
 #define COMPACTION_L0_SLOWDOWN  8    /* writers sleep 1 ms per write above this    */
 #define COMPACTION_L0_STOP     12    /* writers wait for the worker above this     */
+#define COMPACTION_TIERED_MIN_RUNS 4 /* similar-size runs a tiered merge takes     */
+/* A table whose tombstones are at least this fraction of its entries is
+** compacted even when no level is over its target (deletion-triggered,
+** as RocksDB's CompactOnDeletionCollector), so deletes do not leave scans
+** stepping over dead entries. */
+#define COMPACTION_TOMBSTONE_RATIO 0.5
+#define COMPACTION_TOMBSTONE_MIN_ENTRIES 64
 
 /* Target bytes of level iLevel (>= 1) for a store with these options. */
 uint64_t compaction_level_target(const lsm_options*, int iLevel);
 uint64_t compaction_file_target(const lsm_options*);
 
-/* Choose the most urgent compaction of pVersion; 0 if none is due. */
+/* Choose the most urgent compaction of pVersion for the store's policy;
+** 0 if none is due (or no memory to describe one). */
 int compaction_pick_next(version*, const lsm_options*, compaction_pick *pPick);
+void compaction_pick_clear(lsm_env*, compaction_pick*);
 
 /* The user-key range [*ppLo, *ppHi] covered by tables. */
 void compaction_range(table **ap, int n, const uint8_t **ppLo, size_t *pnLo,

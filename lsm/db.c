@@ -284,11 +284,19 @@ static void job_setup(lsm_db *pDb, compaction_job *pJob, version *pV, iter *pInp
   pJob->pCtx = pDb;
 }
 
+/* True if a table of file iNumber is among ap (a moved table). */
+static int table_number_in(uint64_t iNumber, table **ap, int n){
+  int i;
+  for(i = 0; i < n; i++) if( ap[i]->meta.iNumber == iNumber ) return 1;
+  return 0;
+}
+
 /*
 ** Install a new version: pBase minus apRemove plus apAdd.  Writes the
 ** manifest (without db->mutex), then publishes the version and marks the
-** removed tables obsolete.  If bFlushDone, the immutable memtable is
-** dropped from the view in the same step.  REQUIRES workMutex.
+** removed tables obsolete, except those whose file is re-added (moved to
+** another level).  If bFlushDone, the immutable memtable is dropped from
+** the view in the same step.  REQUIRES workMutex.
 */
 static int db_install(lsm_db *pDb, version *pBase, table **apRemove, int nRemove,
                       table **apAdd, int nAdd, int bFlushDone){
@@ -310,7 +318,11 @@ static int db_install(lsm_db *pDb, version *pBase, table **apRemove, int nRemove
     pthread_mutex_unlock(&pDb->mutex);
   }
   if( rc == LSM_OK ){
-    for(i = 0; i < nRemove; i++) atomic_store(&apRemove[i]->bObsolete, 1);
+    for(i = 0; i < nRemove; i++){
+      if( !table_number_in(apRemove[i]->meta.iNumber, apAdd, nAdd) ){
+        atomic_store(&apRemove[i]->bObsolete, 1);
+      }
+    }
     if( iOldWal ){
       int rc2 = LSM_OK;
       char *zWal = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iOldWal, &rc2);
@@ -364,17 +376,18 @@ static int db_flush_imm(lsm_db *pDb){
   return rc;
 }
 
-/* Move one table down a level without rewriting it. */
-static int db_trivial_move(lsm_db *pDb, version *pV, table *pTable, int iOutputLevel){
-  table *pMoved = NULL;
-  int rc = table_open(pDb->pEnv, pDb->zDir, &pTable->meta, &pMoved);
-  if( rc == LSM_OK ){
-    pMoved->meta.iLevel = iOutputLevel;
-    /* The file now belongs to pMoved: the old table must never unlink it. */
-    rc = db_install(pDb, pV, &pTable, 1, &pMoved, 1, 0);
-    if( rc == LSM_OK ) atomic_store(&pTable->bObsolete, 0);
-    table_unref(pMoved);
+/* Move tables to other levels without rewriting them: new table structs
+** for the same files (the old ones are not obsolete: see db_install). */
+static int db_move_tables(lsm_db *pDb, version *pV, table **apTable, const int *aiLevel, int n){
+  table **apMoved = env_malloc(pDb->pEnv, sizeof(table*) * (size_t)n);
+  int rc = apMoved ? LSM_OK : LSM_NOMEM, nMoved = 0, i;
+  for(i = 0; rc == LSM_OK && i < n; i++){
+    rc = table_open(pDb->pEnv, pDb->zDir, &apTable[i]->meta, &apMoved[nMoved]);
+    if( rc == LSM_OK ) apMoved[nMoved++]->meta.iLevel = aiLevel[i];
   }
+  if( rc == LSM_OK ) rc = db_install(pDb, pV, apTable, n, apMoved, nMoved, 0);
+  for(i = 0; i < nMoved; i++) table_unref(apMoved[i]);
+  env_free(pDb->pEnv, apMoved);
   return rc;
 }
 
@@ -468,12 +481,12 @@ static int db_compact_once(lsm_db *pDb, int *pbDid){
   pthread_mutex_unlock(&pDb->mutex);
   if( compaction_pick_next(pV, &pDb->opt, &pick) ){
     *pbDid = 1;
-    if( pick.bTrivialMove ){
-      rc = db_trivial_move(pDb, pV, pick.apInput[0], pick.iOutputLevel);
+    if( pick.eKind == COMPACTION_MOVE ){
+      rc = db_move_tables(pDb, pV, pick.apInput, pick.aiMoveLevel, pick.nInput);
     }else{
       rc = db_merge_tables(pDb, pV, pick.apInput, pick.nInput, pick.iOutputLevel, NULL);
     }
-    env_free(pDb->pEnv, pick.apInput);
+    compaction_pick_clear(pDb->pEnv, &pick);
   }
   version_unref(pV);
   return rc;
@@ -546,6 +559,9 @@ static int switch_memtable(lsm_db *pDb){
     iNewWal = pDb->iNextFile++;
     zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
     if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &pNewWal);
+    /* The new log's name must survive a power cut before the next
+    ** manifest write: commits acknowledged with sync=full live in it. */
+    if( rc == LSM_OK ) rc = pDb->pEnv->xSyncDir(pDb->pEnv, pDb->zDir);
     env_free(pDb->pEnv, zPath);
     /* The old WAL must reach the OS before its memtable is flushed: its
     ** buffer may hold commits made with sync=off. */
@@ -1424,6 +1440,7 @@ void lsm_options_default(lsm_options *p){
   p->block_bytes = 4096;
   p->bloom_bits = 10;
   p->compaction = LSM_COMPACTION_LEVELED;
+  p->level_ratio = 10;
   p->background = 1;
   p->readonly = 0;
   p->create_if_missing = 1;
@@ -1434,6 +1451,7 @@ static int check_options(const lsm_options *p){
   if( p->memtable_bytes < 4096 ) return LSM_ERROR_MSG(LSM_MISUSE, "memtable_bytes must be at least 4096");
   if( p->block_bytes < 256 || p->block_bytes > (1 << 24) ) return LSM_ERROR_MSG(LSM_MISUSE, "block_bytes must be 256..16M");
   if( p->bloom_bits < 0 || p->bloom_bits > 64 ) return LSM_ERROR_MSG(LSM_MISUSE, "bloom_bits must be 0..64");
+  if( p->level_ratio < 2 || p->level_ratio > 1000 ) return LSM_ERROR_MSG(LSM_MISUSE, "level_ratio must be 2..1000");
   if( p->compaction != LSM_COMPACTION_LEVELED && p->compaction != LSM_COMPACTION_TIERED ){
     return LSM_ERROR_MSG(LSM_MISUSE, "bad compaction style %d", p->compaction);
   }

@@ -120,6 +120,7 @@ typedef struct lsm_options {
   int block_bytes;          /* SSTable data block target size; default 4096        */
   int bloom_bits;           /* Bloom filter bits per key, 0 = none; default 10     */
   int compaction;           /* LSM_COMPACTION_*; default LEVELED                    */
+  int level_ratio;          /* leveled: size ratio of adjacent levels; default 10   */
   int background;           /* 1: flush/compact on a background thread; default 1  */
   int readonly;             /* 1: refuse writes; default 0                          */
   int create_if_missing;    /* 1: create the directory; default 1                   */

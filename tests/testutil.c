@@ -115,3 +115,41 @@ model model_copy(const model *m){
   for(i = 0; i < m->n; i++) model_put(&r, m->a[i].pKey, m->a[i].nKey, m->a[i].pVal, m->a[i].nVal);
   return r;
 }
+
+void test_store_equals_model(lsm_db *pDb, const lsm_read *pRead, const model *m, uint64_t seed){
+  lsm_cursor *pCsr = NULL;
+  int bReverse, rc;
+  rc = lsm_cursor_open(pDb, pRead, &pCsr);
+  if( rc != LSM_OK ) ck_abort_msg("seed %llu: cursor open rc=%d", (unsigned long long)seed, rc);
+  for(bReverse = 0; bReverse < 2; bReverse++){
+    size_t i;
+    rc = bReverse ? lsm_cursor_last(pCsr) : lsm_cursor_first(pCsr);
+    for(i = 0; rc == LSM_OK && i < m->n; i++){
+      const model_entry *e = &m->a[bReverse ? m->n - 1 - i : i];
+      const void *pKey, *pVal;
+      size_t nKey, nVal;
+      if( !lsm_cursor_valid(pCsr) ){
+        ck_abort_msg("seed %llu: store has %zu keys, model %zu (reverse=%d)",
+                     (unsigned long long)seed, i, m->n, bReverse);
+      }
+      lsm_cursor_key(pCsr, &pKey, &nKey);
+      lsm_cursor_value(pCsr, &pVal, &nVal);
+      if( nKey != e->nKey || memcmp(pKey, e->pKey, nKey) != 0 ){
+        ck_abort_msg("seed %llu: key %zu is %.*s, model has %.*s (reverse=%d)",
+                     (unsigned long long)seed, i, (int)nKey, (const char*)pKey,
+                     (int)e->nKey, (const char*)e->pKey, bReverse);
+      }
+      if( nVal != e->nVal || (nVal && memcmp(pVal, e->pVal, nVal) != 0) ){
+        ck_abort_msg("seed %llu: value of %.*s differs", (unsigned long long)seed,
+                     (int)nKey, (const char*)pKey);
+      }
+      rc = bReverse ? lsm_cursor_prev(pCsr) : lsm_cursor_next(pCsr);
+    }
+    if( rc != LSM_OK ) ck_abort_msg("seed %llu: scan rc=%d", (unsigned long long)seed, rc);
+    if( lsm_cursor_valid(pCsr) ){
+      ck_abort_msg("seed %llu: store has more keys than the model's %zu (reverse=%d)",
+                   (unsigned long long)seed, m->n, bReverse);
+    }
+  }
+  lsm_cursor_close(pCsr);
+}

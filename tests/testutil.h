@@ -61,4 +61,10 @@ model model_copy(const model*);
     return nFail ? 1 : 0; \
   }
 
+/* ---- whole-store checks (need lsm.h) ---- */
+#include "lsm.h"
+/* Scan the whole store forward and backward (through pRead, may be NULL)
+** and compare with the model; ck_abort with the seed on a difference. */
+void test_store_equals_model(lsm_db *pDb, const lsm_read *pRead, const model *m, uint64_t seed);
+
 #endif

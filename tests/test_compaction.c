@@ -1,0 +1,288 @@
+/*
+** test_compaction.c — the compaction policies against the reference model.
+**
+** For leveled and tiered: the store equals a sorted reference after every
+** flush and the compactions it sets off (background=off makes them run
+** right away, in the writer's thread); deleted keys never come back,
+** across levels; tombstone-dense tables get compacted away; the worker
+** stops cleanly when the store closes mid-compaction; a store made with
+** one policy is not silently opened with the other.
+** Replay a failure with LSM_TEST_SEED=<printed seed>.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsm.h"
+#include "testutil.h"
+
+static lsm_options policy_options(int eCompaction, int bBackground){
+  lsm_options opt;
+  lsm_options_default(&opt);
+  opt.memtable_bytes = 16 * 1024;
+  opt.block_bytes = 512;
+  opt.sync = LSM_SYNC_OFF;
+  opt.background = bBackground;
+  opt.compaction = eCompaction;
+  return opt;
+}
+
+static int key_of(char *z, uint64_t k){
+  return snprintf(z, 32, "k%08llu", (unsigned long long)k);
+}
+
+/* Random puts and deletes; after every flush the store equals the model. */
+static void model_after_every_compaction(int eCompaction){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = policy_options(eCompaction, 0);
+  lsm_db *pDb = NULL;
+  model m = {0};
+  lsm_stats st;
+  char zKey[32], zVal[128];
+  int i, nOp = test_scale(20000), nCheck = 0;
+  rng_init(&rng, seed + (uint64_t)eCompaction);
+  ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
+  for(i = 0; i < nOp; i++){
+    uint64_t k = rng_below(&rng, 4000);
+    int nk = key_of(zKey, k);
+    if( rng_below(&rng, 4) == 0 ){
+      ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+      model_delete(&m, zKey, (size_t)nk);
+    }else{
+      int nv = snprintf(zVal, sizeof(zVal), "v%d-%llu-%0*d", i, (unsigned long long)k,
+                        (int)rng_below(&rng, 80), 0);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+      model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+    }
+    if( i % 997 == 996 ){
+      ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+      test_store_equals_model(pDb, NULL, &m, seed);
+      nCheck++;
+    }
+  }
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  SEED_ASSERT(st.nCompactions >= 5, "only %llu compactions ran", (unsigned long long)seed,
+              (unsigned long long)st.nCompactions);
+  {
+    char *zReport = NULL;
+    SEED_ASSERT(lsm_check(pDb, &zReport) == LSM_OK, "check: %s", (unsigned long long)seed,
+                zReport ? zReport : "");
+  }
+  test_store_equals_model(pDb, NULL, &m, seed);
+  ck_assert_int_gt(nCheck, 3);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+}
+
+START_TEST(compaction_leveled_store_equals_model_after_every_compaction){
+  model_after_every_compaction(LSM_COMPACTION_LEVELED);
+}
+END_TEST
+START_TEST(compaction_tiered_store_equals_model_after_every_compaction){
+  model_after_every_compaction(LSM_COMPACTION_TIERED);
+}
+END_TEST
+
+/* Old versions pushed to the bottom, tombstones above them, then many
+** compactions: a deleted key must never come back. */
+static void deleted_keys_never_resurrect(int eCompaction){
+  lsm_options opt = policy_options(eCompaction, 0);
+  lsm_db *pDb = NULL;
+  char zKey[32], zFill[200];
+  int i, j, nKey = 3000;
+  memset(zFill, 'f', sizeof(zFill));
+  ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
+  for(i = 0; i < nKey; i++){
+    int nk = key_of(zKey, (uint64_t)i);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, "old", 3), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);       /* all at the bottom */
+  for(i = 0; i < nKey; i += 2){
+    int nk = key_of(zKey, (uint64_t)i);
+    ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+  }
+  /* Filler in another key range sets off compactions at every level. */
+  for(j = 0; j < 12; j++){
+    for(i = 0; i < 400; i++){
+      char zF[32];
+      int nk = snprintf(zF, sizeof(zF), "z%04d-%06d", j, i);
+      ck_assert_int_eq(lsm_put(pDb, zF, (size_t)nk, zFill, sizeof(zFill)), LSM_OK);
+    }
+    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    for(i = 0; i < nKey; i++){
+      void *pVal = NULL; size_t nVal;
+      int nk = key_of(zKey, (uint64_t)i);
+      int rc = lsm_get(pDb, NULL, zKey, (size_t)nk, &pVal, &nVal);
+      ck_assert_int_eq(rc, (i % 2) ? LSM_OK : LSM_NOTFOUND);
+      lsm_free(pVal);
+    }
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+}
+
+START_TEST(compaction_leveled_deleted_keys_never_resurrect){
+  deleted_keys_never_resurrect(LSM_COMPACTION_LEVELED);
+}
+END_TEST
+START_TEST(compaction_tiered_deleted_keys_never_resurrect){
+  deleted_keys_never_resurrect(LSM_COMPACTION_TIERED);
+}
+END_TEST
+
+/* Delete 90% of the keys: the tombstone-dense tables are compacted, so
+** what a scan steps over ends up close to the live 10%. */
+static void tombstone_dense_tables_are_compacted(int eCompaction){
+  lsm_options opt = policy_options(eCompaction, 0);
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  char zKey[32];
+  uint64_t nEntries = 0, nTomb = 0;
+  int i, iLevel, nKey = test_scale(20000), nLive = 0;
+  opt.memtable_bytes = 64 * 1024;
+  ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
+  for(i = 0; i < nKey; i++){
+    int nk = key_of(zKey, (uint64_t)i);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, "0123456789abcdef", 16), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  for(i = 0; i < nKey; i++){
+    int nk = key_of(zKey, (uint64_t)i);
+    if( i % 10 ) ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    nEntries += st.aLevel[iLevel].nEntries;
+    nTomb += st.aLevel[iLevel].nTombstones;
+  }
+  /* What remains on disk: the live keys plus at most a few tombstones. */
+  ck_assert_uint_le(nEntries, (uint64_t)nKey / 10 + (uint64_t)nKey / 20);
+  ck_assert_uint_le(nTomb, (uint64_t)nKey / 20);
+  {
+    lsm_cursor *pCsr = NULL;
+    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+    for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) nLive++;
+    lsm_cursor_close(pCsr);
+  }
+  ck_assert_int_eq(nLive, nKey / 10);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+}
+
+START_TEST(compaction_leveled_tombstone_dense_tables_are_compacted){
+  tombstone_dense_tables_are_compacted(LSM_COMPACTION_LEVELED);
+}
+END_TEST
+START_TEST(compaction_tiered_tombstone_dense_tables_are_compacted){
+  tombstone_dense_tables_are_compacted(LSM_COMPACTION_TIERED);
+}
+END_TEST
+
+/* Close while the worker is busy: close waits for it, nothing is lost. */
+START_TEST(compaction_worker_stops_cleanly_when_closed_mid_compaction){
+  uint64_t seed = test_seed();
+  char *zDir = test_tmpdir("worker");
+  char zPath[4200], zKey[32], zVal[300];
+  int iRound, i;
+  model m = {0};
+  snprintf(zPath, sizeof(zPath), "%s/store", zDir);
+  memset(zVal, 'v', sizeof(zVal));
+  for(iRound = 0; iRound < 4; iRound++){
+    lsm_options opt = policy_options(iRound % 2 ? LSM_COMPACTION_TIERED : LSM_COMPACTION_LEVELED, 1);
+    lsm_db *pDb = NULL;
+    char zTiered[4300];
+    snprintf(zTiered, sizeof(zTiered), "%s%d", zPath, iRound % 2);
+    ck_assert_int_eq(lsm_open(zTiered, &opt, &pDb), LSM_OK);
+    for(i = 0; i < test_scale(6000); i++){
+      int nk = key_of(zKey, (uint64_t)(i * 7919 % 50000));
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, sizeof(zVal)), LSM_OK);
+      if( iRound < 2 ) model_put(&m, zKey, (size_t)nk, zVal, sizeof(zVal));
+    }
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);     /* worker likely mid-job */
+    ck_assert_int_eq(lsm_open(zTiered, &opt, &pDb), LSM_OK);
+    if( iRound < 2 ) test_store_equals_model(pDb, NULL, &m, seed);
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+    if( iRound == 1 ) model_clear(&m);
+  }
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+START_TEST(compaction_other_policy_on_open_is_refused){
+  char *zDir = test_tmpdir("policy");
+  char zPath[4200];
+  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, 0);
+  lsm_db *pDb = NULL;
+  snprintf(zPath, sizeof(zPath), "%s/store", zDir);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_put(pDb, "k", 1, "v", 1), LSM_OK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  opt.compaction = LSM_COMPACTION_TIERED;
+  ck_assert_int_ne(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  ck_assert_ptr_nonnull(strstr(lsm_errmsg(NULL), "compaction=leveled"));
+  opt.compaction = LSM_COMPACTION_LEVELED;
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  {
+    void *pVal; size_t nVal;
+    ck_assert_int_eq(lsm_get(pDb, NULL, "k", 1, &pVal, &nVal), LSM_OK);
+    lsm_free(pVal);
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/* Tiered keeps its runs in age order: L0 then levels 1..6 packed at the
+** bottom; leveled keeps each level under about its target. */
+START_TEST(compaction_shapes_follow_the_policy){
+  int ePolicy;
+  for(ePolicy = 0; ePolicy < 2; ePolicy++){
+    lsm_options opt = policy_options(ePolicy ? LSM_COMPACTION_TIERED : LSM_COMPACTION_LEVELED, 0);
+    lsm_db *pDb = NULL;
+    lsm_stats st;
+    char zKey[32], zVal[100];
+    int i, iLevel, bSeenRun = 0;
+    memset(zVal, 'x', sizeof(zVal));
+    ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
+    for(i = 0; i < test_scale(30000); i++){
+      int nk = key_of(zKey, (uint64_t)i * 2654435761u % 1000003);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, sizeof(zVal)), LSM_OK);
+    }
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    ck_assert_uint_lt(st.aLevel[0].nFiles, 12);
+    for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
+      if( ePolicy ){
+        /* Packed: once a level holds a run, every deeper level does. */
+        if( st.aLevel[iLevel].nFiles ) bSeenRun = 1;
+        else ck_assert_msg(!bSeenRun, "tiered: level %d empty below a run", iLevel);
+      }
+    }
+    {
+      char *zReport = NULL;
+      ck_assert_msg(lsm_check(pDb, &zReport) == LSM_OK, "check: %s", zReport ? zReport : "");
+    }
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  }
+}
+END_TEST
+
+static Suite *compaction_suite(void){
+  Suite *s = suite_create("compaction");
+  TCase *tc = tcase_create("compaction");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, compaction_leveled_store_equals_model_after_every_compaction);
+  tcase_add_test(tc, compaction_tiered_store_equals_model_after_every_compaction);
+  tcase_add_test(tc, compaction_leveled_deleted_keys_never_resurrect);
+  tcase_add_test(tc, compaction_tiered_deleted_keys_never_resurrect);
+  tcase_add_test(tc, compaction_leveled_tombstone_dense_tables_are_compacted);
+  tcase_add_test(tc, compaction_tiered_tombstone_dense_tables_are_compacted);
+  tcase_add_test(tc, compaction_worker_stops_cleanly_when_closed_mid_compaction);
+  tcase_add_test(tc, compaction_other_policy_on_open_is_refused);
+  tcase_add_test(tc, compaction_shapes_follow_the_policy);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(compaction_suite)
