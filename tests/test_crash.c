@@ -26,9 +26,12 @@
 
 #define CRASH_KEYS_PER_BATCH 8
 
+static int g_eCompaction = LSM_COMPACTION_LEVELED;   /* policy under test */
+
 static lsm_options crash_options(void){
   lsm_options opt;
   lsm_options_default(&opt);
+  opt.compaction = g_eCompaction;
   opt.memtable_bytes = 16 * 1024;
   opt.block_bytes = 512;
   opt.sync = LSM_SYNC_NORMAL;
@@ -110,15 +113,16 @@ static uint32_t verify_store(const char *zPath, uint32_t iFirst, int64_t iAcked,
   return iLastPresent;
 }
 
-START_TEST(crash_killed_writer_loses_no_acknowledged_batch){
+static void killed_writer_loses_no_acknowledged_batch(int eCompaction){
   uint64_t seed = test_seed();
   test_rng rng;
   char *zDir = test_tmpdir("crash");
   char zPath[4200];
   uint32_t iNext = 1;
-  int iRound, nRound = test_quick() ? 4 : 10;
+  int iRound, nRound = test_quick() ? 4 : 8;
   snprintf(zPath, sizeof(zPath), "%s/store", zDir);
-  rng_init(&rng, seed);
+  g_eCompaction = eCompaction;
+  rng_init(&rng, seed + (uint64_t)eCompaction);
   for(iRound = 0; iRound < nRound; iRound++){
     int aFd[2];
     pid_t pid;
@@ -148,6 +152,14 @@ START_TEST(crash_killed_writer_loses_no_acknowledged_batch){
   ck_assert_uint_gt(iNext, 100);    /* the writer made progress */
   test_rmtree(zDir);
   free(zDir);
+}
+
+START_TEST(crash_killed_writer_loses_no_acknowledged_batch_leveled){
+  killed_writer_loses_no_acknowledged_batch(LSM_COMPACTION_LEVELED);
+}
+END_TEST
+START_TEST(crash_killed_writer_loses_no_acknowledged_batch_tiered){
+  killed_writer_loses_no_acknowledged_batch(LSM_COMPACTION_TIERED);
 }
 END_TEST
 
@@ -205,7 +217,8 @@ static Suite *crash_suite(void){
   Suite *s = suite_create("crash");
   TCase *tc = tcase_create("crash");
   tcase_set_timeout(tc, 240);
-  tcase_add_test(tc, crash_killed_writer_loses_no_acknowledged_batch);
+  tcase_add_test(tc, crash_killed_writer_loses_no_acknowledged_batch_leveled);
+  tcase_add_test(tc, crash_killed_writer_loses_no_acknowledged_batch_tiered);
   tcase_add_test(tc, crash_power_cut_keeps_every_synced_commit);
   suite_add_tcase(s, tc);
   return s;
