@@ -47,20 +47,23 @@
 #include "sst_format.h"
 
 /* One block of the sparse index. */
-typedef struct sst_index_entry {
+typedef struct index_entry {
   uint64_t word;             /* user-key bytes nCommon.. +8, big-endian  */
   const uint8_t *pKey;       /* separator (internal key), in the mapping */
   uint32_t nKey;             /* its bytes                                */
   uint32_t nSize;            /* block bytes, without the trailer         */
   uint64_t iOff;             /* block offset in the file                 */
-} sst_index_entry;
+} index_entry;
 
 /* The footer, decoded. */
-typedef struct sst_footer {
-  uint64_t iFilterOff, nFilter;     /* filter region (nFilter 0: none) */
-  uint64_t iPropsOff, nProps;       /* properties region               */
-  uint64_t iIndexOff, nIndex;       /* index region                    */
-} sst_footer;
+typedef struct footer_info {
+  uint64_t iFilterOff;       /* filter region offset                     */
+  uint64_t nFilter;          /* its size without trailer; 0: no filter   */
+  uint64_t iPropsOff;        /* properties region offset                 */
+  uint64_t nProps;           /* its size without trailer                 */
+  uint64_t iIndexOff;        /* index region offset                      */
+  uint64_t nIndex;           /* its size without trailer                 */
+} footer_info;
 
 struct sst_reader {
   lsm_env *pEnv;                 /* allocations and the file                    */
@@ -69,21 +72,21 @@ struct sst_reader {
   const uint8_t *aData;          /* the whole file, mapped read-only            */
   uint64_t nData;                /* its bytes                                   */
   atomic_int nRef;               /* references; freed at zero                   */
-  sst_footer footer;             /* where the regions are                       */
+  footer_info footer;            /* where the regions are                       */
   int nBlock;                    /* data blocks                                 */
-  sst_index_entry *aIndex;       /* nBlock entries (owned)                      */
+  index_entry *aIndex;           /* nBlock entries (owned)                      */
   size_t nCommon;                /* user-key prefix every key of the table has  */
   _Atomic uint64_t *aVerified;   /* bit i: block i's checksum verified (owned)  */
   const uint8_t *aFilter;        /* filter bits in the mapping, NULL: no filter */
   size_t nFilter;                /* bytes of filter bits                        */
   int nProbe;                    /* Bloom probes                                */
-  uint64_t nEntries;             /* properties ...                              */
-  uint64_t nTombstones;
-  uint64_t nRawBytes;
+  uint64_t nEntries;             /* property: entries, tombstones included      */
+  uint64_t nTombstones;          /* property: delete entries                    */
+  uint64_t nRawBytes;            /* property: user key + value bytes            */
   const uint8_t *pSmallest;      /* smallest internal key, in the mapping       */
-  size_t nSmallest;
+  size_t nSmallest;              /* its bytes (0: empty table)                  */
   const uint8_t *pLargest;       /* largest internal key, in the mapping        */
-  size_t nLargest;
+  size_t nLargest;               /* its bytes (0: empty table)                  */
 };
 
 /* ------------------------------------------------------------------ */
@@ -91,7 +94,7 @@ struct sst_reader {
 /* ------------------------------------------------------------------ */
 
 /* Order of the stored internal key (a, na) against (pUser, tTarget). */
-static inline int sst_cmp(const uint8_t *a, size_t na, const uint8_t *pUser, size_t nUser,
+static inline int key_cmp(const uint8_t *a, size_t na, const uint8_t *pUser, size_t nUser,
                           uint64_t tTarget){
   int c = ikey_compare_user(a, na - IKEY_TRAILER, pUser, nUser);
   if( c == 0 ){
@@ -102,7 +105,7 @@ static inline int sst_cmp(const uint8_t *a, size_t na, const uint8_t *pUser, siz
 }
 
 /* Bytes n.. n+8 of (p, np) as a big-endian word, zero-padded. */
-static inline uint64_t sst_word(const uint8_t *p, size_t np, size_t n){
+static inline uint64_t key_word(const uint8_t *p, size_t np, size_t n){
   uint64_t w = 0;
   size_t i;
   if( np >= n + 8 ){
@@ -114,20 +117,20 @@ static inline uint64_t sst_word(const uint8_t *p, size_t np, size_t n){
 }
 
 /* Index of the first block whose separator is >= (pUser, tTarget); nBlock if none. */
-static inline int sst_find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
+static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
                                  uint64_t tTarget){
   int lo = 0, hi = p->nBlock;
   int bWord = nUser >= p->nCommon
            && (p->nCommon == 0 || memcmp(pUser, p->pSmallest, p->nCommon) == 0);
-  uint64_t w = bWord ? sst_word(pUser, nUser, p->nCommon) : 0;
+  uint64_t w = bWord ? key_word(pUser, nUser, p->nCommon) : 0;
   while( lo < hi ){
     int mid = lo + (hi - lo) / 2;
-    const sst_index_entry *e = &p->aIndex[mid];
+    const index_entry *e = &p->aIndex[mid];
     int c;
     if( bWord && e->word != w ){
       c = e->word < w ? -1 : 1;
     }else{
-      c = sst_cmp(e->pKey, e->nKey, pUser, nUser, tTarget);
+      c = key_cmp(e->pKey, e->nKey, pUser, nUser, tTarget);
     }
     if( c < 0 ) lo = mid + 1;
     else hi = mid;
@@ -136,8 +139,8 @@ static inline int sst_find_block(const sst_reader *p, const uint8_t *pUser, size
 }
 
 /* Block i, its checksum verified (once per reader). */
-static int sst_block(sst_reader *p, int i, block_view *v){
-  const sst_index_entry *e = &p->aIndex[i];
+static int load_block(sst_reader *p, int i, block_view *v){
+  const index_entry *e = &p->aIndex[i];
   const uint8_t *a = p->aData + e->iOff;
   _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
   uint64_t bit = 1ull << (i & 63);
@@ -154,7 +157,7 @@ static int sst_block(sst_reader *p, int i, block_view *v){
 ** A region of size n (without trailer) that ends, trailer included, at
 ** iEnd: check it starts at iOff and its checksum.
 */
-static int sst_region(const sst_reader *p, const char *zName, uint64_t iOff, uint64_t n,
+static int check_region(const sst_reader *p, const char *zName, uint64_t iOff, uint64_t n,
                       uint64_t iEnd, uint64_t seed){
   if( n > iEnd || iEnd - n < SST_TRAILER_SIZE || iOff != iEnd - n - SST_TRAILER_SIZE ){
     return LSM_CORRUPT_BKPT("%s: footer: %s region out of place", p->zPath, zName);
@@ -166,9 +169,9 @@ static int sst_region(const sst_reader *p, const char *zName, uint64_t iOff, uin
 }
 
 /* Verify the footer and the checksums of the regions it names. */
-static int sst_verify_meta(sst_reader *p){
+static int verify_meta(sst_reader *p){
   const uint8_t *f;
-  sst_footer *pF = &p->footer;
+  footer_info *pF = &p->footer;
   uint64_t iEnd;
   int rc;
   if( p->nData < SST_FOOTER_SIZE ){
@@ -196,12 +199,12 @@ static int sst_verify_meta(sst_reader *p){
 
   /* Index, properties, filter: contiguous, ending at the footer. */
   iEnd = p->nData - SST_FOOTER_SIZE;
-  rc = sst_region(p, "index", pF->iIndexOff, pF->nIndex, iEnd, SST_SEED_INDEX);
+  rc = check_region(p, "index", pF->iIndexOff, pF->nIndex, iEnd, SST_SEED_INDEX);
   if( rc ) return rc;
-  rc = sst_region(p, "properties", pF->iPropsOff, pF->nProps, pF->iIndexOff, SST_SEED_PROPS);
+  rc = check_region(p, "properties", pF->iPropsOff, pF->nProps, pF->iIndexOff, SST_SEED_PROPS);
   if( rc ) return rc;
   if( pF->nFilter ){
-    rc = sst_region(p, "filter", pF->iFilterOff, pF->nFilter, pF->iPropsOff, SST_SEED_FILTER);
+    rc = check_region(p, "filter", pF->iFilterOff, pF->nFilter, pF->iPropsOff, SST_SEED_FILTER);
   }else if( pF->iFilterOff != 0 ){
     rc = LSM_CORRUPT_BKPT("%s: footer: filter region out of place", p->zPath);
   }
@@ -209,7 +212,7 @@ static int sst_verify_meta(sst_reader *p){
 }
 
 /* Decode the properties region. */
-static int sst_load_props(sst_reader *p){
+static int load_props(sst_reader *p){
   const uint8_t *a = p->aData + p->footer.iPropsOff;
   const uint8_t *pEnd = a + p->footer.nProps;
   uint64_t nBlock = 0, nSmall = 0, nLarge = 0;
@@ -247,7 +250,7 @@ static int sst_load_props(sst_reader *p){
 }
 
 /* The filter region: padding to a 64-byte offset, bits, probe count. */
-static int sst_load_filter(sst_reader *p){
+static int load_filter(sst_reader *p){
   uint64_t iOff = p->footer.iFilterOff, n = p->footer.nFilter, nPad, i;
   const uint8_t *a;
   if( n == 0 ) return LSM_OK;
@@ -267,7 +270,7 @@ static int sst_load_filter(sst_reader *p){
 }
 
 /* Decode and verify the index into aIndex. */
-static int sst_load_index(sst_reader *p){
+static int load_index(sst_reader *p){
   const uint8_t *a = p->aData + p->footer.iIndexOff;
   const uint8_t *pEnd = a + p->footer.nIndex;
   uint64_t dataEnd = p->footer.nFilter ? p->footer.iFilterOff : p->footer.iPropsOff;
@@ -283,11 +286,11 @@ static int sst_load_index(sst_reader *p){
   if( a == NULL || nBlock != (uint64_t)p->nBlock ){
     return LSM_CORRUPT_BKPT("%s: index: block count does not match the properties", p->zPath);
   }
-  p->aIndex = env_malloc_rc(p->pEnv, sizeof(sst_index_entry) * (size_t)(nBlock ? nBlock : 1), &rc);
+  p->aIndex = env_malloc_rc(p->pEnv, sizeof(index_entry) * (size_t)(nBlock ? nBlock : 1), &rc);
   p->aVerified = env_malloc_rc(p->pEnv, sizeof(uint64_t) * (size_t)((nBlock + 63) / 64 + 1), &rc);
   if( rc ) return rc;
   for(i = 0; i < p->nBlock; i++){
-    sst_index_entry *e = &p->aIndex[i];
+    index_entry *e = &p->aIndex[i];
     uint64_t nKey = 0, iOff = 0, nSize = 0;
     a = coding_get_varint64(a, pEnd, &nKey);
     if( a && nKey >= IKEY_TRAILER && (uint64_t)(pEnd - a) >= nKey ){
@@ -310,7 +313,7 @@ static int sst_load_index(sst_reader *p){
      || (p->nCommon && memcmp(e->pKey, p->pSmallest, p->nCommon) != 0) ){
       return LSM_CORRUPT_BKPT("%s: index: entry %d is outside the key range", p->zPath, i);
     }
-    e->word = sst_word(e->pKey, ikey_user_len(e->nKey), p->nCommon);
+    e->word = key_word(e->pKey, ikey_user_len(e->nKey), p->nCommon);
     e->iOff = iOff;
     e->nSize = (uint32_t)nSize;
     iExpect = iOff + nSize + SST_TRAILER_SIZE;
@@ -322,7 +325,7 @@ static int sst_load_index(sst_reader *p){
     return LSM_CORRUPT_BKPT("%s: index does not cover the data blocks", p->zPath);
   }
   if( p->nBlock > 0 ){
-    const sst_index_entry *e = &p->aIndex[p->nBlock - 1];
+    const index_entry *e = &p->aIndex[p->nBlock - 1];
     if( ikey_compare(e->pKey, e->nKey, p->pLargest, p->nLargest) != 0 ){
       return LSM_CORRUPT_BKPT("%s: index: last key differs from the largest key", p->zPath);
     }
@@ -353,10 +356,10 @@ int sst_reader_open(lsm_env *pEnv, const char *zPath, sst_reader **ppReader){
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &p->pFile);
   if( rc == LSM_OK ) rc = pEnv->xMap(p->pFile, &p->aData, &p->nData);
-  if( rc == LSM_OK ) rc = sst_verify_meta(p);
-  if( rc == LSM_OK ) rc = sst_load_props(p);
-  if( rc == LSM_OK ) rc = sst_load_filter(p);
-  if( rc == LSM_OK ) rc = sst_load_index(p);
+  if( rc == LSM_OK ) rc = verify_meta(p);
+  if( rc == LSM_OK ) rc = load_props(p);
+  if( rc == LSM_OK ) rc = load_filter(p);
+  if( rc == LSM_OK ) rc = load_index(p);
   if( rc ){
     sst_reader_free(p);
     return rc;
@@ -397,9 +400,9 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
   }
   if( maxSeq > IKEY_MAX_SEQ ) maxSeq = IKEY_MAX_SEQ;
   tTarget = ikey_pack_trailer(maxSeq, IKEY_VALUE);
-  i = sst_find_block(p, pKey, nKey, tTarget);
+  i = find_block(p, pKey, nKey, tTarget);
   if( i >= p->nBlock ) return LSM_OK;
-  rc = sst_block(p, i, &v);
+  rc = load_block(p, i, &v);
   if( rc ) return rc;
   if( pProbe ) pProbe->bSearched = 1;
   rc = block_get(&v, pKey, nKey, maxSeq, pbFound, &trailer, ppVal, pnVal);
@@ -417,20 +420,20 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
 /* Iterator                                                             */
 /* ------------------------------------------------------------------ */
 
-typedef struct sst_iter {
+typedef struct sst_reader_it {
   iter base;                 /* iter.h methods                               */
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
-} sst_iter;
+} sst_reader_it;
 
 /* Point blk at block i.  1 on success; 0: the iterator has failed. */
-static int sst_iter_set_block(sst_iter *p, int i){
+static int set_block(sst_reader_it *p, int i){
   block_view v;
   int rc;
   if( i == p->iBlock ) return 1;
-  rc = sst_block(p->pReader, i, &v);
+  rc = load_block(p->pReader, i, &v);
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -444,7 +447,7 @@ static int sst_iter_set_block(sst_iter *p, int i){
 
 /* After a block-level move: note an error, or step into the following
 ** (bForward) or preceding blocks while the position is off the block. */
-static void sst_iter_settle(sst_iter *p, int bForward){
+static void settle(sst_reader_it *p, int bForward){
   while( !p->blk.bValid ){
     int i;
     if( p->blk.rc ){
@@ -453,92 +456,92 @@ static void sst_iter_settle(sst_iter *p, int bForward){
     }
     i = p->iBlock + (bForward ? 1 : -1);
     if( p->iBlock < 0 || i < 0 || i >= p->pReader->nBlock ) return;
-    if( !sst_iter_set_block(p, i) ) return;
+    if( !set_block(p, i) ) return;
     if( bForward ) block_iter_first(&p->blk);
     else block_iter_last(&p->blk);
   }
 }
 
-static void sst_x_first(iter *pIter){
-  sst_iter *p = (sst_iter*)pIter;
+static void sst_reader_x_first(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !sst_iter_set_block(p, 0) ) return;
+  if( !set_block(p, 0) ) return;
   block_iter_first(&p->blk);
-  sst_iter_settle(p, 1);
+  settle(p, 1);
 }
 
-static void sst_x_last(iter *pIter){
-  sst_iter *p = (sst_iter*)pIter;
+static void sst_reader_x_last(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !sst_iter_set_block(p, p->pReader->nBlock - 1) ) return;
+  if( !set_block(p, p->pReader->nBlock - 1) ) return;
   block_iter_last(&p->blk);
-  sst_iter_settle(p, 0);
+  settle(p, 0);
 }
 
-static void sst_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
-  sst_iter *p = (sst_iter*)pIter;
+static void sst_reader_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   int i;
   assert( nIkey >= IKEY_TRAILER );
   p->blk.bValid = 0;
   if( p->rc ) return;
-  i = sst_find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
+  i = find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
   if( i >= p->pReader->nBlock ) return;
-  if( !sst_iter_set_block(p, i) ) return;
+  if( !set_block(p, i) ) return;
   block_iter_seek(&p->blk, pIkey, nIkey);
-  sst_iter_settle(p, 1);
+  settle(p, 1);
 }
 
-static void sst_x_next(iter *pIter){
-  sst_iter *p = (sst_iter*)pIter;
+static void sst_reader_x_next(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   block_iter_next(&p->blk);
-  if( !p->blk.bValid ) sst_iter_settle(p, 1);
+  if( !p->blk.bValid ) settle(p, 1);
 }
 
-static void sst_x_prev(iter *pIter){
-  sst_iter *p = (sst_iter*)pIter;
+static void sst_reader_x_prev(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   block_iter_prev(&p->blk);
-  if( !p->blk.bValid ) sst_iter_settle(p, 0);
+  if( !p->blk.bValid ) settle(p, 0);
 }
 
-static int sst_x_valid(iter *pIter){
-  return ((sst_iter*)pIter)->blk.bValid;
+static int sst_reader_x_valid(iter *pIter){
+  return ((sst_reader_it*)pIter)->blk.bValid;
 }
 
-static const uint8_t *sst_x_key(iter *pIter, size_t *pn){
-  sst_iter *p = (sst_iter*)pIter;
+static const uint8_t *sst_reader_x_key(iter *pIter, size_t *pn){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   *pn = p->blk.nKey;
   return p->blk.aKey;
 }
 
-static const uint8_t *sst_x_value(iter *pIter, size_t *pn){
-  sst_iter *p = (sst_iter*)pIter;
+static const uint8_t *sst_reader_x_value(iter *pIter, size_t *pn){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   *pn = p->blk.nVal;
   return p->blk.pVal;
 }
 
-static int sst_x_status(iter *pIter){
-  return ((sst_iter*)pIter)->rc;
+static int sst_reader_x_status(iter *pIter){
+  return ((sst_reader_it*)pIter)->rc;
 }
 
-static void sst_x_close(iter *pIter){
-  sst_iter *p = (sst_iter*)pIter;
+static void sst_reader_x_close(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
   sst_reader *pReader = p->pReader;
   block_iter_clear(&p->blk);
   env_free(pReader->pEnv, p);
   sst_reader_unref(pReader);
 }
 
-static const iter_methods sst_iter_methods = {
-  sst_x_first, sst_x_last, sst_x_seek, sst_x_next, sst_x_prev,
-  sst_x_valid, sst_x_key, sst_x_value, sst_x_status, sst_x_close,
+static const iter_methods sst_reader_methods = {
+  sst_reader_x_first, sst_reader_x_last, sst_reader_x_seek, sst_reader_x_next, sst_reader_x_prev,
+  sst_reader_x_valid, sst_reader_x_key, sst_reader_x_value, sst_reader_x_status, sst_reader_x_close,
 };
 
 iter *sst_reader_iter(sst_reader *pReader, int *pRc){
-  sst_iter *p = env_malloc_rc(pReader->pEnv, sizeof(*p), pRc);
+  sst_reader_it *p = env_malloc_rc(pReader->pEnv, sizeof(*p), pRc);
   if( p == NULL ) return NULL;
-  p->base.pMethods = &sst_iter_methods;
+  p->base.pMethods = &sst_reader_methods;
   p->pReader = pReader;
   p->iBlock = -1;
   block_iter_init(&p->blk, pReader->pEnv);
@@ -558,9 +561,9 @@ int sst_reader_check(sst_reader *p){
   int rc, i;
 
   block_iter_init(&it, pEnv);
-  rc = sst_verify_meta(p);
+  rc = verify_meta(p);
   for(i = 0; rc == LSM_OK && i < p->nBlock; i++){
-    const sst_index_entry *e = &p->aIndex[i];
+    const index_entry *e = &p->aIndex[i];
     const uint8_t *a = p->aData + e->iOff;
     uint64_t nBlockEntries = 0;
     block_view v;

@@ -208,7 +208,7 @@ struct sst_writer {
 /* Output                                                               */
 /* ------------------------------------------------------------------ */
 
-static void sst_flush_out(sst_writer *p){
+static void flush_out(sst_writer *p){
   if( p->rc == LSM_OK && p->out.n > 0 ){
     p->rc = p->pEnv->xAppend(p->pFile, p->out.a, p->out.n);
     p->iFileOff += p->out.n;
@@ -217,9 +217,9 @@ static void sst_flush_out(sst_writer *p){
 }
 
 /* Append n bytes to the file (through the buffer when they are small). */
-static void sst_emit(sst_writer *p, const void *a, size_t n){
+static void emit(sst_writer *p, const void *a, size_t n){
   if( p->rc ) return;
-  if( p->out.n + n > SST_WRITE_BUFFER ) sst_flush_out(p);
+  if( p->out.n + n > SST_WRITE_BUFFER ) flush_out(p);
   if( n >= SST_WRITE_BUFFER ){
     if( p->rc == LSM_OK ) p->rc = p->pEnv->xAppend(p->pFile, a, n);
     p->iFileOff += n;
@@ -228,7 +228,7 @@ static void sst_emit(sst_writer *p, const void *a, size_t n){
   }
 }
 
-static uint64_t sst_offset(const sst_writer *p){
+static uint64_t file_offset(const sst_writer *p){
   return p->iFileOff + p->out.n;
 }
 
@@ -236,30 +236,30 @@ static uint64_t sst_offset(const sst_writer *p){
 ** Write one region made of (aHead, nHead) then (a, n), and its checksum
 ** trailer.  *piOff and *pnSize get where it went (size without trailer).
 */
-static void sst_emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
+static void emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
                             const uint8_t *a, size_t n, uint64_t seed,
                             uint64_t *piOff, uint64_t *pnSize){
   uint8_t aTrailer[SST_TRAILER_SIZE];
-  *piOff = sst_offset(p);
+  *piOff = file_offset(p);
   *pnSize = nHead + n;
   coding_put64(aTrailer, checksum_compute2(aHead, nHead, a, n, seed));
-  sst_emit(p, aHead, nHead);
-  sst_emit(p, a, n);
-  sst_emit(p, aTrailer, sizeof(aTrailer));
+  emit(p, aHead, nHead);
+  emit(p, a, n);
+  emit(p, aTrailer, sizeof(aTrailer));
 }
 
 /* ------------------------------------------------------------------ */
 /* Blocks and index entries                                             */
 /* ------------------------------------------------------------------ */
 
-static void sst_flush_block(sst_writer *p){
+static void flush_block(sst_writer *p){
   const uint8_t *a;
   size_t n;
   uint64_t iOff, nSize;
   if( p->rc || p->data.nEntry == 0 ) return;
   a = block_builder_finish(&p->data, &n, &p->rc);
   if( a == NULL ) return;
-  sst_emit_region(p, NULL, 0, a, n, SST_SEED_DATA, &iOff, &nSize);
+  emit_region(p, NULL, 0, a, n, SST_SEED_DATA, &iOff, &nSize);
   p->iPendingOff = iOff;
   p->nPendingSize = nSize;
   p->bPendingIndex = 1;
@@ -272,7 +272,7 @@ static void sst_flush_block(sst_writer *p){
 ** b (the next block's first; NULL for the last block).  Written to pOut,
 ** which has room for na bytes; returns its length.
 */
-static size_t sst_separator(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+static size_t separator(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
                             uint8_t *pOut){
   if( b ){
     size_t nua = ikey_user_len(na), nub = ikey_user_len(nb);
@@ -292,7 +292,7 @@ static size_t sst_separator(const uint8_t *a, size_t na, const uint8_t *b, size_
 }
 
 /* Index entry of the pending block; pNext is the next key or NULL. */
-static void sst_add_index(sst_writer *p, const uint8_t *pNext, size_t nNext){
+static void add_index(sst_writer *p, const uint8_t *pNext, size_t nNext){
   size_t nMax = 3 * CODING_MAX_VARINT64 + p->lastKey.n;
   uint8_t *pOut = block_buf_reserve(p->pEnv, &p->index, nMax, &p->rc);
   uint8_t *pSep;
@@ -301,7 +301,7 @@ static void sst_add_index(sst_writer *p, const uint8_t *pNext, size_t nNext){
   /* Build the separator a varint's room ahead, then slide it back to
   ** follow its length. */
   pSep = pOut + CODING_MAX_VARINT64;
-  nSep = sst_separator(p->lastKey.a, p->lastKey.n, pNext, nNext, pSep);
+  nSep = separator(p->lastKey.a, p->lastKey.n, pNext, nNext, pSep);
   pOut = coding_put_varint(pOut, nSep);
   memmove(pOut, pSep, nSep);
   pOut += nSep;
@@ -358,7 +358,7 @@ int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
     p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key out of order", p->zPath);
     return p->rc;
   }
-  if( p->bPendingIndex ) sst_add_index(p, pIkey, nIkey);
+  if( p->bPendingIndex ) add_index(p, pIkey, nIkey);
 
   bNewUser = p->nEntries == 0
           || ikey_compare_user(p->lastKey.a, ikey_user_len(p->lastKey.n),
@@ -384,12 +384,12 @@ int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
   block_builder_add(&p->data, pIkey, nIkey, pVal, nVal, &p->rc);
   p->lastKey.n = 0;
   block_buf_append(p->pEnv, &p->lastKey, pIkey, nIkey, &p->rc);
-  if( block_builder_size(&p->data) >= (size_t)p->opt.block_bytes ) sst_flush_block(p);
+  if( block_builder_size(&p->data) >= (size_t)p->opt.block_bytes ) flush_block(p);
   return p->rc;
 }
 
 uint64_t sst_writer_bytes(const sst_writer *p){
-  return sst_offset(p) + (p->data.nEntry ? block_builder_size(&p->data) + SST_TRAILER_SIZE : 0);
+  return file_offset(p) + (p->data.nEntry ? block_builder_size(&p->data) + SST_TRAILER_SIZE : 0);
 }
 
 uint64_t sst_writer_entries(const sst_writer *p){
@@ -406,13 +406,13 @@ int sst_writer_finish(sst_writer *p, sst_meta *pMeta){
   int rc;
 
   memset(pMeta, 0, sizeof(*pMeta));
-  sst_flush_block(p);
-  if( p->bPendingIndex && p->rc == LSM_OK ) sst_add_index(p, NULL, 0);
+  flush_block(p);
+  if( p->bPendingIndex && p->rc == LSM_OK ) add_index(p, NULL, 0);
 
   /* Filter: padding to a 64-byte file offset, the bits, the probe count. */
   if( p->opt.bloom_bits > 0 && p->rc == LSM_OK ){
     size_t nBytes = bloom_bytes(p->nHash, p->opt.bloom_bits);
-    size_t nPad = (size_t)((BLOOM_BLOCK_BYTES - sst_offset(p) % BLOOM_BLOCK_BYTES) % BLOOM_BLOCK_BYTES);
+    size_t nPad = (size_t)((BLOOM_BLOCK_BYTES - file_offset(p) % BLOOM_BLOCK_BYTES) % BLOOM_BLOCK_BYTES);
     uint8_t aPad[BLOOM_BLOCK_BYTES];
     memset(aPad, 0, sizeof(aPad));
     aBits = env_malloc_rc(pEnv, nBytes + 1, &p->rc);
@@ -420,7 +420,7 @@ int sst_writer_finish(sst_writer *p, sst_meta *pMeta){
       int nProbe = bloom_probes(p->opt.bloom_bits);
       bloom_build(aBits, nBytes, nProbe, p->aHash, p->nHash);
       aBits[nBytes] = (uint8_t)nProbe;
-      sst_emit_region(p, aPad, nPad, aBits, nBytes + 1, SST_SEED_FILTER, &iFilterOff, &nFilter);
+      emit_region(p, aPad, nPad, aBits, nBytes + 1, SST_SEED_FILTER, &iFilterOff, &nFilter);
     }
   }
 
@@ -434,13 +434,13 @@ int sst_writer_finish(sst_writer *p, sst_meta *pMeta){
   block_buf_varint(pEnv, &props, p->nEntries ? p->lastKey.n : 0, &p->rc);
   if( p->nEntries ) block_buf_append(pEnv, &props, p->lastKey.a, p->lastKey.n, &p->rc);
   if( p->rc == LSM_OK ){
-    sst_emit_region(p, NULL, 0, props.a, props.n, SST_SEED_PROPS, &iPropsOff, &nProps);
+    emit_region(p, NULL, 0, props.a, props.n, SST_SEED_PROPS, &iPropsOff, &nProps);
   }
 
   /* Index: block count, then the entries built so far. */
   if( p->rc == LSM_OK ){
     size_t nHead = (size_t)(coding_put_varint(aHead, p->nBlock) - aHead);
-    sst_emit_region(p, aHead, nHead, p->index.a, p->index.n, SST_SEED_INDEX, &iIndexOff, &nIndex);
+    emit_region(p, aHead, nHead, p->index.a, p->index.n, SST_SEED_INDEX, &iIndexOff, &nIndex);
   }
 
   /* Footer. */
@@ -456,8 +456,8 @@ int sst_writer_finish(sst_writer *p, sst_meta *pMeta){
   coding_put64(aFooter + SST_FOOTER_CHECKSUM,
                checksum_compute(aFooter, SST_FOOTER_CHECKSUM, SST_SEED_FOOTER));
   coding_put64(aFooter + SST_FOOTER_MAGIC, SST_MAGIC);
-  sst_emit(p, aFooter, sizeof(aFooter));
-  sst_flush_out(p);
+  emit(p, aFooter, sizeof(aFooter));
+  flush_out(p);
   if( p->rc == LSM_OK ) p->rc = pEnv->xSync(p->pFile);
   if( p->rc == LSM_OK ){
     p->rc = pEnv->xClose(p->pFile);
