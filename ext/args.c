@@ -30,6 +30,7 @@
 **        sync=off|normal|full        memtable_mb=<decimal >= 0.0625, <= 65536>
 **        block_kb=<1..1024>          bloom_bits=<0..30> (0: no filters)
 **        compaction=leveled|tiered   background=on|off   readonly=on|off
+**        level_ratio=<2..100> (leveled: each level this many times the last)
 **      on|off also accept yes|no, true|false and 1|0, as PRAGMAs do.
 **
 **   3. A column definition: name [type] [COLLATE collation], e.g.
@@ -242,6 +243,9 @@ static int args_set_compaction(const char *z, lsm_options *pOpt){
   pOpt->compaction = i == 0 ? LSM_COMPACTION_LEVELED : LSM_COMPACTION_TIERED;
   return 1;
 }
+static int args_set_level_ratio(const char *z, lsm_options *pOpt){
+  return args_value_int(z, 2, 100, &pOpt->level_ratio);
+}
 static int args_set_background(const char *z, lsm_options *pOpt){
   return args_value_bool(z, &pOpt->background);
 }
@@ -256,6 +260,7 @@ static const args_option aArgsOption[] = {
   { "bloom_bits",  args_set_bloom_bits  },
   { "compaction",  args_set_compaction  },
   { "background",  args_set_background  },
+  { "level_ratio", args_set_level_ratio },
   { "readonly",    args_set_readonly    },
 };
 #define ARGS_N_OPTION ((int)(sizeof(aArgsOption) / sizeof(aArgsOption[0])))

@@ -404,6 +404,8 @@ START_TEST(each_bad_argument_gives_its_exact_message){
     { { "block_kb=-4" }, 1, "bad value for block_kb: -4" },
     { { "block_kb=+4" }, 1, "bad value for block_kb: +4" },
     { { "bloom_bits=31" }, 1, "bad value for bloom_bits: 31" },
+    { { "level_ratio=1" }, 1, "bad value for level_ratio: 1" },
+    { { "level_ratio=101" }, 1, "bad value for level_ratio: 101" },
     { { "bloom_bits=-1" }, 1, "bad value for bloom_bits: -1" },
     { { "bloom_bits=x" }, 1, "bad value for bloom_bits: x" },
     { { "bloom_bits=99999999999" }, 1, "bad value for bloom_bits: 99999999999" },
