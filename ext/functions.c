@@ -55,51 +55,86 @@
 
 /* ---- finding tables ---- */
 
-/* Connect table zName of schema zDb (NULL: resolved as SQLite does) on db
+/*
+** Connect table zName of schema zDb (NULL: resolved as SQLite does) on db
 ** and return it from registry.c's list; NULL if db has no such lsm table.
-** Preparing a statement that names a virtual table connects it. */
-static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *zName){
+** Preparing a statement that names a virtual table connects it.  If that
+** fails (no such table, or the store cannot be opened: locked, corrupt),
+** *pRc and *pzErr (sqlite3_mprintf) say why, unless already set.
+*/
+static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *zName,
+                                     int *pRc, char **pzErr){
   vtab_table *pTab = 0;
   sqlite3_stmt *pStmt = 0;
   char *zSql = zDb ? sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\" LIMIT 0", zDb, zName)
                    : sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 0", zName);
-  if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) == SQLITE_OK ){
+  int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  if( rc == SQLITE_OK ){
     pTab = registry_find_table(db, zDb, zName);
+  }else if( *pzErr == 0 ){
+    *pRc = rc;
+    *pzErr = sqlite3_mprintf("%s", rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
   }
   sqlite3_finalize(pStmt);
   sqlite3_free(zSql);
   return pTab;
 }
 
-/* The table named z: "kv" or "aux.kv" (a table literally named "aux.kv"
-** first). */
-static vtab_table *functions_lookup(sqlite3 *db, const char *z){
+/*
+** The table named z: "aux.kv" names table kv of schema aux, unless there
+** is none and a table is literally named "aux.kv"; "kv" is resolved as
+** SQLite resolves names.  NULL with *pRc, *pzErr as for functions_connect
+** (the first failure: why the qualified name failed).
+*/
+static vtab_table *functions_lookup(sqlite3 *db, const char *z, int *pRc, char **pzErr){
   const char *zDot = strchr(z, '.');
-  vtab_table *pTab = functions_connect(db, 0, z);
-  if( pTab == 0 && zDot ){
+  vtab_table *pTab = 0;
+  if( zDot ){
     char *zDb = sqlite3_mprintf("%.*s", (int)(zDot - z), z);
-    if( zDb ) pTab = functions_connect(db, zDb, zDot + 1);
+    if( zDb ) pTab = functions_connect(db, zDb, zDot + 1, pRc, pzErr);
     sqlite3_free(zDb);
+  }
+  if( pTab == 0 ) pTab = functions_connect(db, 0, z, pRc, pzErr);
+  if( pTab ){
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    *pRc = SQLITE_OK;
   }
   return pTab;
 }
 
+/* The message for a table that lookup did not give: SQLite's reason when
+** the table exists but would not open, else "no such lsm table". */
+static char *functions_not_found(const char *zFunc, const char *z, const char *zWhy, int *pRc){
+  if( zWhy && sqlite3_strglob("no such table: *", zWhy) != 0 ){
+    return sqlite3_mprintf("%s(%s): %s", zFunc, z, zWhy);
+  }
+  *pRc = SQLITE_ERROR;
+  return sqlite3_mprintf("%s: no such lsm table: %s", zFunc, z);
+}
+
 /* The table named by z for function zFunc, or NULL with ctx's error set. */
 static vtab_table *functions_table(sqlite3_context *ctx, const char *zFunc, const char *z){
-  vtab_table *pTab = z ? functions_lookup(sqlite3_context_db_handle(ctx), z) : 0;
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  vtab_table *pTab = 0;
+  char *zWhy = 0;
   char *zErr = 0;
+  int rc = SQLITE_ERROR;
   if( z == 0 ){
     zErr = sqlite3_mprintf("%s: the table name must be text", zFunc);
-  }else if( pTab == 0 ){
-    zErr = sqlite3_mprintf("%s: no such lsm table: %s", zFunc, z);
+  }else if( (pTab = functions_lookup(db, z, &rc, &zWhy)) == 0 ){
+    zErr = functions_not_found(zFunc, z, zWhy, &rc);
   }else if( pTab->pLsm == 0 ){
     zErr = sqlite3_mprintf("%s: lsm table %s has lost its store", zFunc, z);
+    rc = SQLITE_ERROR;
     pTab = 0;
   }
-  if( zErr ){
-    sqlite3_result_error(ctx, zErr, -1);
-    sqlite3_free(zErr);
+  if( pTab == 0 ){
+    sqlite3_result_error(ctx, zErr ? zErr : "out of memory", -1);
+    sqlite3_result_error_code(ctx, rc);
   }
+  sqlite3_free(zErr);
+  sqlite3_free(zWhy);
   return pTab;
 }
 
@@ -153,6 +188,7 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   sqlite3_stmt *pStmt = 0;
   char **azPair = 0;          /* schema, table, schema, table, ... (sqlite3_free each) */
   int nPair = 0;
+  int bReported = 0;          /* ctx's error is set */
   char *zSql;
   int rc;
   int i;
@@ -187,14 +223,28 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   }
 
   for(i = 0; rc == SQLITE_OK && i < nPair; i += 2){
-    vtab_table *pTab = functions_connect(db, azPair[i], azPair[i + 1]);
+    char *zWhy = 0;
+    int rcWhy = SQLITE_OK;
+    vtab_table *pTab = functions_connect(db, azPair[i], azPair[i + 1], &rcWhy, &zWhy);
+    if( pTab == 0 && zWhy ){
+      /* A store that will not open (locked, corrupt) is an error: every
+      ** table was asked for. */
+      char *zErr = sqlite3_mprintf("lsm table %s.%s: %s", azPair[i], azPair[i + 1], zWhy);
+      sqlite3_result_error(ctx, zErr ? zErr : zWhy, -1);
+      sqlite3_result_error_code(ctx, rcWhy);
+      sqlite3_free(zErr);
+      sqlite3_free(zWhy);
+      rc = rcWhy;
+      bReported = 1;
+      break;
+    }
     if( pTab && pTab->pLsm && !pTab->bReadonly ) rc = functions_list_add(pList, pTab);
   }
   for(i = 0; i < nPair; i++) sqlite3_free(azPair[i]);
   sqlite3_free(azPair);
   if( rc == SQLITE_NOMEM ){
     sqlite3_result_error_nomem(ctx);
-  }else if( rc != SQLITE_OK ){
+  }else if( rc != SQLITE_OK && !bReported ){
     sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
     sqlite3_result_error_code(ctx, rc);
   }
@@ -552,11 +602,16 @@ static int filesFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idx
   pCsr->zTable = sqlite3_mprintf("%s", zName);
   if( pCsr->zTable == 0 ) return SQLITE_NOMEM;
 
-  pTab = functions_lookup(((files_vtab*)pVtab)->db, zName);
-  if( pTab == 0 || pTab->pLsm == 0 ){
-    sqlite3_free(pVtab->zErrMsg);
-    pVtab->zErrMsg = sqlite3_mprintf("lsm_files: no such lsm table: %s", zName);
-    return SQLITE_ERROR;
+  {
+    char *zWhy = 0;
+    rc = SQLITE_ERROR;
+    pTab = functions_lookup(((files_vtab*)pVtab)->db, zName, &rc, &zWhy);
+    if( pTab == 0 || pTab->pLsm == 0 ){
+      sqlite3_free(pVtab->zErrMsg);
+      pVtab->zErrMsg = functions_not_found("lsm_files", zName, zWhy, &rc);
+      sqlite3_free(zWhy);
+      return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+    }
   }
   rc = lsm_files(pTab->pLsm, &pCsr->aFile, &pCsr->nFile);
   if( rc != LSM_OK ){
