@@ -140,6 +140,19 @@ static inline uint32_t block_restart(const block_view *v, uint32_t i){
 }
 
 /*
+** Ask for the cache lines of restart interval i (at most 2 KiB of them) at
+** once, before the scan walks it entry by entry: the misses then overlap
+** instead of queueing one behind the other.
+*/
+static inline void block_prefetch_interval(const block_view *v, uint32_t i){
+  uint32_t iStart = block_restart(v, i);
+  uint32_t iEnd = i + 1 < v->nRestart ? block_restart(v, i + 1) : v->nEnd;
+  uint32_t iOff;
+  if( iEnd > v->nEnd || iEnd - iStart > 2048 ) iEnd = iStart + 2048 < v->nEnd ? iStart + 2048 : v->nEnd;
+  for(iOff = iStart & ~63u; iOff < iEnd; iOff += 64) __builtin_prefetch(v->a + iOff);
+}
+
+/*
 ** Binary search: the last restart point whose key is < (pUser, tTarget),
 ** or restart 0 if none is.  Restart entries must share nothing.
 */
@@ -147,6 +160,15 @@ static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t 
                               uint64_t tTarget, uint32_t *piRestart){
   uint32_t lo = 0, hi = v->nRestart - 1;
   assert( v->nRestart > 0 );
+  if( v->nRestart <= 8 ){
+    /* A few restart keys (a 4 KiB block has about 3): fetch them all now,
+    ** in parallel, rather than one per step of the search. */
+    uint32_t i;
+    for(i = 1; i < v->nRestart; i++){
+      uint32_t iOff = block_restart(v, i);
+      if( iOff < v->nEnd ) __builtin_prefetch(v->a + iOff);
+    }
+  }
   while( lo < hi ){
     uint32_t mid = lo + (hi - lo + 1) / 2;
     uint32_t iOff = block_restart(v, mid);
@@ -161,6 +183,7 @@ static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t 
     }
   }
   *piRestart = lo;
+  block_prefetch_interval(v, lo);
   return LSM_OK;
 }
 
@@ -393,10 +416,15 @@ static void block_iter_fail(block_iter *p, int rc){
 
 static int block_iter_key_room(block_iter *p, size_t n){
   if( n > p->nKeyAlloc ){
-    size_t nNew = p->nKeyAlloc ? p->nKeyAlloc : 64;
+    size_t nNew = p->nKeyAlloc * 2;
     uint8_t *aNew;
     while( nNew < n ) nNew *= 2;
-    aNew = env_realloc(p->pEnv, p->aKey, nNew);
+    if( p->aKey == p->aKeyInline ){
+      aNew = env_malloc(p->pEnv, nNew);
+      if( aNew ) memcpy(aNew, p->aKey, p->nKey);
+    }else{
+      aNew = env_realloc(p->pEnv, p->aKey, nNew);
+    }
     if( aNew == NULL ) return LSM_NOMEM;
     p->aKey = aNew;
     p->nKeyAlloc = nNew;
@@ -503,6 +531,8 @@ static void block_iter_scan_back(block_iter *p, uint32_t iStart, uint32_t iStop)
 void block_iter_init(block_iter *p, lsm_env *pEnv){
   memset(p, 0, sizeof(*p));
   p->pEnv = pEnv;
+  p->aKey = p->aKeyInline;
+  p->nKeyAlloc = sizeof(p->aKeyInline);
   p->iPrev = -1;
 }
 
@@ -599,11 +629,11 @@ void block_iter_prev(block_iter *p){
 }
 
 void block_iter_clear(block_iter *p){
-  env_free(p->pEnv, p->aKey);
+  if( p->aKey != p->aKeyInline ) env_free(p->pEnv, p->aKey);
   env_free(p->pEnv, p->aPrev);
   block_buf_free(p->pEnv, &p->prevKey);
-  p->aKey = NULL;
-  p->nKeyAlloc = 0;
+  p->aKey = p->aKeyInline;
+  p->nKeyAlloc = sizeof(p->aKeyInline);
   p->aPrev = NULL;
   p->nPrev = p->nPrevAlloc = 0;
   p->iPrev = -1;

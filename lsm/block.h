@@ -106,6 +106,9 @@ int block_check(lsm_env*, const block_view*, uint64_t *pnEntry);
 ** re-pointed at successive blocks (the SSTable iterator does that) or
 ** made standalone with block_iter_new.
 **
+** A block_iter points into itself (aKey may be aKeyInline): it must not
+** be copied or moved once initialised.
+**
 ** Reverse iteration: a prev that leaves the current restart interval
 ** decodes the whole previous interval once and caches its entries, so a
 ** backward scan costs about as much as a forward one.
@@ -127,9 +130,11 @@ typedef struct block_iter {
   int rc;                   /* sticky error: LSM_OK or LSM_CORRUPT/LSM_NOMEM   */
   uint32_t iCur;            /* offset of the current entry                     */
   uint32_t iNext;           /* offset of the entry after it                    */
-  uint8_t *aKey;            /* current internal key (user key + trailer)       */
+  uint8_t *aKey;            /* current internal key (user key + trailer):
+                            ** aKeyInline, or env_malloc'd when longer        */
   size_t nKey;              /* its bytes                                       */
-  size_t nKeyAlloc;         /* bytes allocated at aKey                         */
+  size_t nKeyAlloc;         /* bytes available at aKey                         */
+  uint8_t aKeyInline[64];   /* short keys need no allocation                   */
   const uint8_t *pVal;      /* current value, borrowed from the block          */
   size_t nVal;              /* its bytes                                       */
   block_prev *aPrev;        /* cached entries of one restart interval          */
