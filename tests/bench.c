@@ -253,7 +253,7 @@ static void bench_print_level(bench_state *p, const char *zLevel, const char *zP
         }
         if( pOurs->rWriteAmp > 0 && r->rWriteAmp > 0 ){
           double rWa = pOurs->rWriteAmp / r->rWriteAmp;
-          n = snprintf(zWaRatio, sizeof(zWaRatio), "%5.2f", rWa);
+          n = snprintf(zWaRatio, sizeof(zWaRatio), "%5.3g", rWa);
           if( !strcmp(zLevel, "engine") && !strcmp(azEngine[i], zPeer) ){
             int bMet = rWa <= 1.0;
             snprintf(zWaRatio + n, sizeof(zWaRatio) - (size_t)n, "  <=1 %s",
