@@ -21,7 +21,8 @@
 ** sqlite_schema (sql LIKE 'CREATE VIRTUAL TABLE%USING lsm%'), whether or
 ** not this connection has used it yet, and act once per store (tables
 ** naming the same directory share one engine).  Tables opened with
-** readonly=on are skipped there, and refused when named.
+** readonly=on are skipped there (and connected last, so that a writable
+** table of the same store opens it first), and refused when named.
 **
 ** They act on the engine, that is on committed data: inside a transaction
 ** the pending writes stay in the table's batch (txn.c), so ROLLBACK still
@@ -188,6 +189,7 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   sqlite3_stmt *pStmt = 0;
   char **azPair = 0;          /* schema, table, schema, table, ... (sqlite3_free each) */
   int nPair = 0;
+  int *aReadonly = 0;         /* per pair: its CREATE statement mentions readonly */
   int bReported = 0;          /* ctx's error is set */
   char *zSql;
   int rc;
@@ -210,10 +212,15 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   sqlite3_free(zSql);
   while( rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
     char **azNew;
+    int *aNew;
     if( !functions_is_lsm_sql((const char*)sqlite3_column_text(pStmt, 2)) ) continue;
     azNew = sqlite3_realloc64(azPair, sizeof(char*) * (size_t)(nPair + 2));
     if( azNew == 0 ){ rc = SQLITE_NOMEM; break; }
     azPair = azNew;
+    aNew = sqlite3_realloc64(aReadonly, sizeof(int) * (size_t)(nPair / 2 + 1));
+    if( aNew == 0 ){ rc = SQLITE_NOMEM; break; }
+    aReadonly = aNew;
+    aReadonly[nPair / 2] = sqlite3_strlike("%readonly%", (const char*)sqlite3_column_text(pStmt, 2), 0) == 0;
     azPair[nPair++] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
     azPair[nPair++] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
     if( azPair[nPair - 2] == 0 || azPair[nPair - 1] == 0 ) rc = SQLITE_NOMEM;
@@ -222,14 +229,19 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
     rc = sqlite3_errcode(db);
   }
 
-  for(i = 0; rc == SQLITE_OK && i < nPair; i += 2){
+  /* Tables that say readonly go last: a store opened first by a readonly
+  ** table could not be shared by a writable one (registry.c). */
+  for(i = 0; rc == SQLITE_OK && i < 2 * nPair; i += 2){
+    int iPair = i % nPair;
     char *zWhy = 0;
     int rcWhy = SQLITE_OK;
-    vtab_table *pTab = functions_connect(db, azPair[i], azPair[i + 1], &rcWhy, &zWhy);
+    vtab_table *pTab;
+    if( (i < nPair) == (aReadonly[iPair / 2] != 0) ) continue;
+    pTab = functions_connect(db, azPair[iPair], azPair[iPair + 1], &rcWhy, &zWhy);
     if( pTab == 0 && zWhy ){
       /* A store that will not open (locked, corrupt) is an error: every
       ** table was asked for. */
-      char *zErr = sqlite3_mprintf("lsm table %s.%s: %s", azPair[i], azPair[i + 1], zWhy);
+      char *zErr = sqlite3_mprintf("lsm table %s.%s: %s", azPair[iPair], azPair[iPair + 1], zWhy);
       sqlite3_result_error(ctx, zErr ? zErr : zWhy, -1);
       sqlite3_result_error_code(ctx, rcWhy);
       sqlite3_free(zErr);
@@ -242,6 +254,7 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   }
   for(i = 0; i < nPair; i++) sqlite3_free(azPair[i]);
   sqlite3_free(azPair);
+  sqlite3_free(aReadonly);
   if( rc == SQLITE_NOMEM ){
     sqlite3_result_error_nomem(ctx);
   }else if( rc != SQLITE_OK && !bReported ){

@@ -26,7 +26,6 @@
 **     <   <=         an upper bound                    PLAN_SCAN to the tightest
 **     LIMIT          the LIMIT value                   stop after that many rows
 **     OFFSET         the OFFSET value                  skip that many rows first
-**     NULL           (no argument) key IS NULL         PLAN_EMPTY
 **     (empty)        nothing: a full scan              PLAN_SCAN, no bounds
 **
 **     idxNum bit     meaning
@@ -61,7 +60,6 @@
 **     range, two bounds  cost 100 + N/16, N/16 rows
 **     range, one bound   cost 100 + N/4,  N/4 rows
 **     full scan          cost 100 + N,    N rows
-**     key IS NULL        cost 1, 0 rows
 **
 ** The 100 is the price of positioning a merge iterator: one seek in every
 ** memtable and every SSTable that may overlap.  So a point get always costs
@@ -94,22 +92,19 @@
 #define PLAN_OP_LE      6
 #define PLAN_OP_LIMIT   7
 #define PLAN_OP_OFFSET  8
-#define PLAN_OP_NULL    9
 
 static const struct plan_token {
   const char *z;         /* token in idxStr */
   int eOp;               /* PLAN_OP_* */
-  int bArg;              /* consumes one xFilter argument */
 } plan_tokens[] = {
-  { "=",      PLAN_OP_EQ,     1 },
-  { "IN",     PLAN_OP_IN,     1 },
-  { ">=",     PLAN_OP_GE,     1 },
-  { ">",      PLAN_OP_GT,     1 },
-  { "<=",     PLAN_OP_LE,     1 },
-  { "<",      PLAN_OP_LT,     1 },
-  { "LIMIT",  PLAN_OP_LIMIT,  1 },
-  { "OFFSET", PLAN_OP_OFFSET, 1 },
-  { "NULL",   PLAN_OP_NULL,   0 },
+  { "=",      PLAN_OP_EQ     },
+  { "IN",     PLAN_OP_IN     },
+  { ">=",     PLAN_OP_GE     },
+  { ">",      PLAN_OP_GT     },
+  { "<=",     PLAN_OP_LE     },
+  { "<",      PLAN_OP_LT     },
+  { "LIMIT",  PLAN_OP_LIMIT  },
+  { "OFFSET", PLAN_OP_OFFSET },
 };
 
 static const char *plan_token_name(int eOp){
@@ -137,7 +132,6 @@ static double plan_rows(vtab_table *pTab){
 int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   vtab_table *pTab = (vtab_table*)pVtab;
   int iEq = -1, bEqIsIn = 0;          /* the = or IN constraint used */
-  int iNull = -1;                     /* a key IS NULL constraint */
   int aLower[PLAN_MAX_BOUNDS], nLower = 0;
   int aUpper[PLAN_MAX_BOUNDS], nUpper = 0;
   int iLimit = -1, iOffset = -1;
@@ -162,10 +156,6 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       continue;
     }
     if( !pC->usable || pC->iColumn != 0 ) continue;
-    if( pC->op == SQLITE_INDEX_CONSTRAINT_ISNULL ){
-      iNull = i;
-      continue;
-    }
     zColl = sqlite3_vtab_collation(pInfo, i);
     if( zColl && sqlite3_stricmp(zColl, "BINARY") != 0 ) continue;
     switch( pC->op ){
@@ -193,12 +183,7 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   }
 
   /* Pass 2: pick the plan and assign xFilter arguments. */
-  if( iNull >= 0 ){
-    pInfo->aConstraintUsage[iNull].omit = 1;
-    aOp[nArg++] = PLAN_OP_NULL;         /* takes no argument: argvIndex stays 0 */
-    pInfo->estimatedCost = 1;
-    pInfo->estimatedRows = 0;
-  }else if( iEq >= 0 ){
+  if( iEq >= 0 ){
     pInfo->aConstraintUsage[iEq].argvIndex = 1;
     pInfo->aConstraintUsage[iEq].omit = 1;
     if( bEqIsIn ){
@@ -249,7 +234,7 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       bAllUsed = 0;
     }
   }
-  if( bAllUsed && (pInfo->nOrderBy == 0 || pInfo->orderByConsumed) && iNull < 0 ){
+  if( bAllUsed && (pInfo->nOrderBy == 0 || pInfo->orderByConsumed) ){
     if( iLimit >= 0 ){
       aOp[nArg++] = PLAN_OP_LIMIT;
       pInfo->aConstraintUsage[iLimit].argvIndex = nArg;
@@ -326,7 +311,7 @@ static int plan_add_bound(plan_spec *pSpec, sqlite3_value *pVal, int bUpper, int
   int rc = keycodec_encode(pVal, &tmp);
   if( rc == SQLITE_TOOBIG ){
     *pzErr = sqlite3_mprintf("key bound too large: %d bytes (the limit is %d)",
-                             sqlite3_value_bytes(pVal), LSM_MAX_KEY);
+                             sqlite3_value_bytes(pVal), EXT_MAX_KEY_BYTES);
   }
   if( rc == SQLITE_OK ){
     int c = *pbHave ? plan_bytes_cmp(&tmp, pCur) : 0;
@@ -365,11 +350,11 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
         pTok = &plan_tokens[i];
       }
     }
-    if( pTok == 0 || (pTok->bArg && iArg >= argc) ){
+    if( pTok == 0 || iArg >= argc ){
       *pzErr = sqlite3_mprintf("lsm: bad query plan '%s'", idxStr);
       return SQLITE_INTERNAL;
     }
-    if( pTok->bArg ) pArg = argv[iArg++];
+    pArg = argv[iArg++];
     switch( pTok->eOp ){
       case PLAN_OP_EQ:
         pSpec->ePlan = PLAN_KEYS;
@@ -408,9 +393,6 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
         pSpec->nOffset = n < 0 ? 0 : n;
         break;
       }
-      case PLAN_OP_NULL:
-        pSpec->ePlan = PLAN_EMPTY;
-        break;
     }
     z += nTok;
     if( *z == ',' ) z++;

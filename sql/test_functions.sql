@@ -1,0 +1,127 @@
+-- test_functions.sql — lsm_version, lsm_stats (JSON with the write, read
+-- and space amplification, null where nothing divides), lsm_flush,
+-- lsm_files (a table-valued function), lsm_check, and their errors.
+--
+-- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load <repo>/lsm" ".read <this>"
+-- Expected errors run in a child sqlite3 (see test_errors.sql for why and how).
+.mode list
+.headers off
+.system grep -o '/.*/lsm[.]so$' /proc/$PPID/maps | head -n 1 > lib.txt
+CREATE TABLE child(name TEXT PRIMARY KEY, sql TEXT NOT NULL);
+.output /dev/null
+SELECT writefile('run.sh',
+  'sqlite3 test.db "SELECT sql FROM child WHERE name = ''$1''" |' || char(10) ||
+  'sqlite3 -batch -cmd ".load $(cat lib.txt)" "${2:-$1.db}" > "$1.out" 2> "$1.err"' || char(10) ||
+  'exit 0' || char(10));
+.output
+
+.testcase lsm_version_names_the_engine_version
+SELECT lsm_version();
+.check "lsm #.#.#"
+
+CREATE VIRTUAL TABLE kv USING lsm(background=off);
+
+.testcase lsm_stats_of_a_new_table_is_json_with_null_ratios
+SELECT json_valid(s), json_extract(s, '$.table'), json_extract(s, '$.memtable.entries'),
+       json_array_length(s, '$.levels'),
+       quote(json_extract(s, '$.writes.write_amplification')),
+       quote(json_extract(s, '$.reads.read_amplification')),
+       quote(json_extract(s, '$.reads.bloom_false_positive_rate')),
+       quote(json_extract(s, '$.space.space_amplification'))
+  FROM (SELECT lsm_stats('kv') AS s);
+.check "1|main.kv|0|0|NULL|NULL|NULL|NULL"
+
+.testcase lsm_stats_has_every_figure
+SELECT group_concat(key, ' ') FROM json_tree(lsm_stats('kv')) WHERE type != 'object';
+.check "table entries bytes levels wal_bytes user_bytes wal_bytes flush_bytes compaction_bytes compaction_read_bytes flushes compactions write_amplification gets sst_probes read_amplification seeks seek_sst_probes bloom_checks bloom_negatives bloom_false_positives bloom_false_positive_rate live_bytes disk_bytes space_amplification count micros"
+
+INSERT INTO kv SELECT value, printf('value %d', value) FROM generate_series(1, 500);
+
+.testcase lsm_stats_counts_writes_into_the_memtable
+SELECT json_extract(s, '$.memtable.entries'), json_extract(s, '$.writes.user_bytes') > 0,
+       json_extract(s, '$.writes.write_amplification') > 0,
+       json_extract(s, '$.space.live_bytes') > 0
+  FROM (SELECT lsm_stats('kv') AS s);
+.check "500|1|1|1"
+
+.testcase lsm_flush_moves_the_memtable_into_a_level_0_sstable
+SELECT lsm_flush('kv') LIKE '{"tables":["main.kv"],"ms":%}';
+SELECT json_extract(s, '$.memtable.entries'), json_extract(s, '$.levels[0].files'),
+       json_extract(s, '$.levels[0].entries'), json_extract(s, '$.writes.flushes')
+  FROM (SELECT lsm_stats('kv') AS s);
+.check "1 0|1|500|1"
+
+.testcase lsm_stats_counts_gets_and_sstable_probes
+SELECT count(*) FROM kv WHERE key IN (1, 250, 500, 1000, 'nope');
+SELECT json_extract(s, '$.reads.gets') >= 5,
+       json_extract(s, '$.reads.read_amplification') IS NOT NULL,
+       json_extract(s, '$.reads.bloom_checks') > 0
+  FROM (SELECT lsm_stats('kv') AS s);
+.check "3 1|1|1"
+
+.testcase lsm_files_lists_each_sstable_with_typed_key_bounds
+INSERT INTO kv VALUES ('text key', 1), (x'beef', 2);
+SELECT lsm_flush('kv') IS NOT NULL;
+SELECT level, file LIKE '%.sst', bytes > 0, entries, tombstones,
+       quote(smallest), typeof(smallest), quote(largest), typeof(largest)
+  FROM lsm_files('kv') ORDER BY file;
+.check "1 0|1|1|500|0|1|integer|500|integer 0|1|1|2|0|'text key'|text|X'BEEF'|blob"
+
+.testcase lsm_files_bytes_are_the_sizes_on_disk
+SELECT sum(f.bytes) = sum(d.sz)
+  FROM lsm_files('kv') AS f JOIN (SELECT name, length(data) AS sz FROM fsdir('test.db-kv.lsm')) AS d
+    ON d.name = 'test.db-kv.lsm/' || f.file;
+.check "1"
+
+.testcase lsm_files_takes_a_schema_qualified_name_and_shows_it_hidden
+SELECT count(*), min(tbl) FROM lsm_files('main.kv');
+SELECT count(*) FROM lsm_files WHERE tbl = 'kv';
+.check "2|main.kv 2"
+
+.testcase lsm_files_of_an_empty_store_has_no_rows
+CREATE VIRTUAL TABLE other USING lsm(':memory:');
+SELECT count(*) FROM lsm_files('other');
+.check "0"
+
+.testcase lsm_check_says_ok_for_a_sound_store
+SELECT lsm_check('kv'), lsm_check('main.other');
+.check "ok|ok"
+
+.testcase lsm_flush_with_no_argument_flushes_every_table
+INSERT INTO other VALUES (1, 'x');
+SELECT group_concat(value, ' ') FROM json_each(json_extract(lsm_flush(), '$.tables'));
+SELECT count(*) FROM lsm_files('other');
+.check "main.kv main.other 1"
+
+.testcase functions_find_a_table_in_an_attached_schema
+ATTACH 'aux.db' AS aux;
+CREATE VIRTUAL TABLE aux.kv USING lsm;
+INSERT INTO aux.kv VALUES (1, 'aux');
+SELECT json_extract(lsm_stats('aux.kv'), '$.table'), json_extract(lsm_stats('kv'), '$.table');
+DETACH aux;
+.check "aux.kv|main.kv"
+
+-- ---- errors ----
+
+INSERT INTO child VALUES ('errors', '
+CREATE VIRTUAL TABLE kv USING lsm;
+CREATE TABLE native(a);
+SELECT lsm_stats(''nope'');
+SELECT lsm_stats(''native'');
+SELECT lsm_check(NULL);
+SELECT lsm_compact(''nope.kv'');
+SELECT lsm_flush(''native'');
+SELECT * FROM lsm_files(''nope'');
+SELECT * FROM lsm_files;
+SELECT lsm_stats();
+SELECT count(*) FROM kv;
+');
+.system sh run.sh errors
+
+.testcase each_function_names_a_table_that_is_not_an_lsm_table
+SELECT readfile('errors.err');
+.check "Runtime error near line #: lsm_stats: no such lsm table: nope Runtime error near line #: lsm_stats: no such lsm table: native Runtime error near line #: lsm_check: the table name must be text Runtime error near line #: lsm_compact: no such lsm table: nope.kv Runtime error near line #: lsm_flush: no such lsm table: native Runtime error near line #: lsm_files: no such lsm table: nope Parse error near line #: lsm_files: give the table name: lsm_files('kv') Parse error near line #: wrong number of arguments to function lsm_stats() *"
+
+.testcase a_failed_function_changes_nothing
+SELECT readfile('errors.out');
+.check "0"
