@@ -216,7 +216,7 @@ static int vtab_encode_key(vtab_table *pTab, sqlite3_value *pKey, ext_buf *pOut)
   }else if( rc == SQLITE_TOOBIG ){
     sqlite3_free(pTab->base.zErrMsg);
     pTab->base.zErrMsg = sqlite3_mprintf("key too large: %d bytes (the limit is %d)",
-                                         sqlite3_value_bytes(pKey), LSM_MAX_KEY);
+                                         sqlite3_value_bytes(pKey), EXT_MAX_KEY_BYTES);
   }
   return rc;
 }
