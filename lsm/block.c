@@ -97,19 +97,55 @@ static inline size_t block_lcp(const uint8_t *a, const uint8_t *b, size_t n){
     uint64_t x, y;
     memcpy(&x, a + i, 8);
     memcpy(&y, b + i, 8);
-    if( x != y ) break;
+    if( x != y ){
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      return i + ((size_t)__builtin_ctzll(x ^ y) >> 3);   /* first differing byte */
+#else
+      break;
+#endif
+    }
     i += 8;
   }
   while( i < n && a[i] == b[i] ) i++;
   return i;
 }
 
-/* Internal-key order of (a, ta) and (b, tb): user keys, then trailers descending. */
+/* Internal-key order of (a, ta) and (b, tb): user keys by memcmp (a
+** proper prefix first), then trailers descending. */
 static inline int block_cmp(const uint8_t *a, size_t na, uint64_t ta,
                             const uint8_t *b, size_t nb, uint64_t tb){
-  int c = ikey_compare_user(a, na, b, nb);
-  if( c == 0 ) c = ta > tb ? -1 : (ta < tb ? 1 : 0);
-  return c;
+  size_t n = na < nb ? na : nb;
+  size_t i = block_lcp(a, b, n);
+  if( i < n ) return a[i] < b[i] ? -1 : 1;
+  if( na != nb ) return na < nb ? -1 : 1;
+  return ta > tb ? -1 : (ta < tb ? 1 : 0);
+}
+
+/*
+** One step of a scan for the target (pUser, tTarget) that compares only
+** what is new in each entry.  *pm is the length of the common prefix of
+** the previous entry's user key and pUser; the entry shares s bytes with
+** the previous one and adds (pDelta, u).  Returns < 0 if the entry sorts
+** before the target, >= 0 if not (0: equal), and updates *pm.
+** REQUIRES: the previous entry (if s > 0) sorted before the target.
+*/
+static inline int block_scan_cmp(size_t *pm, size_t s, const uint8_t *pDelta, size_t u,
+                                 uint64_t trailer, const uint8_t *pUser, size_t nUser,
+                                 uint64_t tTarget){
+  size_t m = *pm, nKey = s + u, nRest;
+  if( s > m ){
+    /* The entry keeps byte m of its predecessor, where that one was
+    ** smaller than pUser: it is smaller too, and m is unchanged. */
+    return -1;
+  }
+  /* Its first s bytes equal pUser's: compare the new bytes. */
+  nRest = nUser - s;
+  m = s + block_lcp(pDelta, pUser + s, u < nRest ? u : nRest);
+  *pm = m;
+  if( m == nKey && m == nUser ) return trailer > tTarget ? -1 : (trailer < tTarget ? 1 : 0);
+  if( m == nKey ) return -1;                    /* a proper prefix of pUser */
+  if( m == nUser ) return 1;                    /* pUser is a proper prefix */
+  return pDelta[m - s] < pUser[m] ? -1 : 1;
 }
 
 static int block_corrupt_entry(const block_view *v, uint32_t iOff, const char *zWhat){
@@ -304,31 +340,22 @@ int block_get(const block_view *v, const uint8_t *pUser, size_t nUser, uint64_t 
 
   for(iOff = block_restart(v, iRestart); iOff < v->nEnd; ){
     block_entry e;
-    size_t s, nKey;
+    int c;
     rc = block_decode(v, iOff, &e);
     if( rc ) return rc;
-    s = e.nShared;
-    if( bFirst ? s != 0 : s > nPrev ) return block_corrupt_entry(v, iOff, "bad shared prefix");
-    nKey = s + e.nUnshared;
-    if( s <= m ){
-      /* The first s bytes equal pUser's: compare the new bytes. */
-      size_t nRest = nUser - s;
-      m = s + block_lcp(e.pDelta, pUser + s, e.nUnshared < nRest ? e.nUnshared : nRest);
-      if( m == nKey && m == nUser ){
-        if( e.trailer <= tTarget ){      /* the newest version with seq <= maxSeq */
-          *pbFound = 1;
-          *pTrailer = e.trailer;
-          *ppVal = e.pVal;
-          *pnVal = e.nVal;
-          return LSM_OK;
-        }
-      }else if( m != nKey && (m == nUser || e.pDelta[m - s] > pUser[m]) ){
-        return LSM_OK;                   /* past pUser: absent */
+    if( bFirst ? e.nShared != 0 : e.nShared > nPrev ) return block_corrupt_entry(v, iOff, "bad shared prefix");
+    c = block_scan_cmp(&m, e.nShared, e.pDelta, e.nUnshared, e.trailer, pUser, nUser, tTarget);
+    if( c >= 0 ){
+      /* The first entry >= the target: the answer if it is pUser's. */
+      if( m == nUser && (size_t)e.nShared + e.nUnshared == nUser ){
+        *pbFound = 1;
+        *pTrailer = e.trailer;
+        *ppVal = e.pVal;
+        *pnVal = e.nVal;
       }
+      return LSM_OK;
     }
-    /* else s > m: the key keeps the byte at m where its predecessor was
-    ** smaller than pUser, so it is smaller too and m is unchanged. */
-    nPrev = nKey;
+    nPrev = (size_t)e.nShared + e.nUnshared;
     bFirst = 0;
     iOff = e.iNext;
   }
@@ -437,7 +464,8 @@ static int block_iter_key_room(block_iter *p, size_t n){
 ** now in aKey, of which nPrevUser user-key bytes are valid (0: none, so
 ** the entry must share nothing).
 */
-static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
+static inline int block_iter_load_entry(block_iter *p, uint32_t iOff, size_t nPrevUser,
+                                        block_entry *pE){
   block_entry e;
   size_t nUser;
   int rc = block_decode(&p->v, iOff, &e);
@@ -456,7 +484,12 @@ static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser
   p->pVal = e.pVal;
   p->nVal = e.nVal;
   p->bValid = 1;
+  if( pE ) *pE = e;
   return LSM_OK;
+}
+
+static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
+  return block_iter_load_entry(p, iOff, nPrevUser, NULL);
 }
 
 /* Append the current entry to the reverse cache. */
@@ -569,17 +602,22 @@ void block_iter_seek(block_iter *p, const uint8_t *pIkey, size_t nIkey){
   p->bValid = 0;
   if( p->rc || p->v.nEnd == 0 ) return;
   rc = block_find_restart(&p->v, pIkey, nUser, tTarget, &iRestart);
-  if( rc == LSM_OK ) rc = block_iter_load(p, block_restart(&p->v, iRestart), 0);
-  while( rc == LSM_OK ){
-    if( block_cmp(p->aKey, p->nKey - IKEY_TRAILER, ikey_trailer(p->aKey, p->nKey),
-                  pIkey, nUser, tTarget) >= 0 ){
-      return;
+  if( rc == LSM_OK ){
+    uint32_t iOff = block_restart(&p->v, iRestart);
+    size_t m = 0, nPrevUser = 0;
+    block_entry e = {0, 0, 0, 0, NULL, NULL, 0};
+    while( (rc = block_iter_load_entry(p, iOff, nPrevUser, &e)) == LSM_OK ){
+      if( block_scan_cmp(&m, e.nShared, e.pDelta, e.nUnshared, e.trailer,
+                         pIkey, nUser, tTarget) >= 0 ){
+        return;             /* the first entry >= the target */
+      }
+      if( p->iNext >= p->v.nEnd ){
+        p->bValid = 0;      /* every key is smaller */
+        return;
+      }
+      iOff = p->iNext;
+      nPrevUser = p->nKey - IKEY_TRAILER;
     }
-    if( p->iNext >= p->v.nEnd ){
-      p->bValid = 0;        /* every key is smaller */
-      return;
-    }
-    rc = block_iter_load(p, p->iNext, p->nKey - IKEY_TRAILER);
   }
   block_iter_fail(p, rc);
 }
