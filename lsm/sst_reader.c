@@ -146,6 +146,7 @@ static int load_block(sst_reader *p, int i, block_view *v){
   const uint8_t *a = p->aData + e->iOff;
   _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
   uint64_t bit = 1ull << (i & 63);
+  __builtin_prefetch(a);     /* restart 0, fetched while the end is read */
   if( (atomic_load_explicit(pWord, memory_order_relaxed) & bit) == 0 ){
     if( checksum_compute(a, e->nSize, SST_SEED_DATA) != coding_get64(a + e->nSize) ){
       return LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
