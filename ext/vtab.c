@@ -31,7 +31,15 @@
 ** SQLite does not tell a virtual table INSERT from INSERT OR ABORT, FAIL or
 ** ROLLBACK: all of them put (SPEC: blind writes are the point).  A NULL key
 ** is a constraint error; INSERT OR IGNORE skips it, as a native table
-** does.  An xUpdate that fails undoes its own partial operations.
+** does (xUpdate returns SQLITE_CONSTRAINT and SQLite, told of the conflict
+** mode by SQLITE_VTAB_CONSTRAINT_SUPPORT, skips the row without counting
+** it in changes()).  An xUpdate that fails undoes its own partial
+** operations.  A table opened with readonly=on refuses every write here.
+**
+** DROP TABLE removes the store (registry_destroy): only the files the
+** store made, then the directory if it is empty.  Two tables of one
+** connection that name the same directory share one engine but not a
+** transaction: each has its own batch and commits it in its own xSync.
 **
 ** Cursors.  xFilter decodes the plan (plan.c) and reads one fixed view for
 ** the cursor's life: the committed state (an engine cursor pins its
@@ -40,6 +48,9 @@
 ** writes the table it reads (UPDATE kv SET value = value || 'x', INSERT
 ** INTO kv SELECT key + 1000000, value FROM kv) never sees its own writes
 ** and terminates.
+**
+** (What each idxNum/idxStr means, and why the costs are what they are, is
+** drawn in plan.c's header.)
 **
 **     PLAN_SCAN   lsm_cursor with bounds; first/next, or last/prev for DESC
 **     PLAN_KEYS   one lsm_get per key of a sorted list, skipping absent keys
