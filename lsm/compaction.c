@@ -279,6 +279,19 @@ static void pick_add_overlapping(version *pV, int iLevel, const uint8_t *pLo, si
   }
 }
 
+/* True if no two of the tables overlap. */
+static int tables_disjoint(table **ap, int n){
+  int i, j;
+  for(i = 0; i < n; i++){
+    const manifest_file *m = &ap[i]->meta;
+    for(j = i + 1; j < n; j++){
+      if( table_overlaps(ap[j], m->pSmallest, ikey_user_len(m->nSmallest),
+                         m->pLargest, ikey_user_len(m->nLargest)) ) return 0;
+    }
+  }
+  return 1;
+}
+
 /* Merge pFirst (and, for level 0, the rest of level 0) into iLevel + 1
 ** with what overlaps there; or move it if nothing overlaps. */
 static int pick_down(version *pV, int iLevel, table *pFirst, compaction_pick *pPick){
@@ -293,11 +306,18 @@ static int pick_down(version *pV, int iLevel, table *pFirst, compaction_pick *pP
     pick_add(pPick, pFirst);
   }
   compaction_range(pPick->apInput, pPick->nInput, &pLo, &nLo, &pHi, &nHi);
-  pick_add_overlapping(pV, iLevel + 1, pLo, nLo, pHi, nHi, pPick);
-  if( pPick->nInput == 1 ){
-    pPick->eKind = COMPACTION_MOVE;
-    pPick->aiMoveLevel[0] = iLevel + 1;
-  }else{
+  {
+    int nOwn = pPick->nInput;
+    pick_add_overlapping(pV, iLevel + 1, pLo, nLo, pHi, nHi, pPick);
+    if( pPick->nInput == nOwn && tables_disjoint(pPick->apInput, nOwn) ){
+      /* Nothing below overlaps and the inputs do not overlap each other
+      ** (sequential inserts): move them, rewrite nothing. */
+      pPick->eKind = COMPACTION_MOVE;
+      for(i = 0; i < nOwn; i++) pPick->aiMoveLevel[i] = iLevel + 1;
+      return 1;
+    }
+  }
+  {
     pPick->eKind = COMPACTION_MERGE;
     pPick->iOutputLevel = iLevel + 1;
   }
@@ -308,6 +328,54 @@ static int table_is_tombstone_dense(const table *p){
   const manifest_file *m = &p->meta;
   return m->nEntries >= COMPACTION_TOMBSTONE_MIN_ENTRIES
       && (double)m->nTombstones >= COMPACTION_TOMBSTONE_RATIO * (double)m->nEntries;
+}
+
+static int pick_has(const compaction_pick *pPick, const table *p){
+  int i;
+  for(i = 0; i < pPick->nInput; i++) if( pPick->apInput[i] == p ) return 1;
+  return 0;
+}
+
+/*
+** The range compaction for a tombstone-dense table p at iLevel: every
+** table of levels iLevel..bottom that overlaps the key range, the range
+** growing until it is closed under overlap (so the outputs at the bottom
+** stay disjoint from the tables left there).  0 if the tombstones above
+** the bottom are fewer than COMPACTION_DEAD_FRACTION of the bottom
+** entries in the range: then the rewrite would not pay.
+*/
+static int pick_tombstone_chain(version *pV, int iLevel, table *p, compaction_pick *pPick){
+  const uint8_t *pLo, *pHi;
+  size_t nLo, nHi;
+  uint64_t nDead = 0, nBelow = 0;
+  int iL, j, iOut = iLevel, nBefore;
+  if( !pick_alloc(pV, pPick, version_total_files(pV)) ) return 0;
+  pick_add(pPick, p);
+  do{
+    nBefore = pPick->nInput;
+    compaction_range(pPick->apInput, pPick->nInput, &pLo, &nLo, &pHi, &nHi);
+    for(iL = iLevel; iL < LSM_MAX_LEVELS; iL++){
+      for(j = 0; j < pV->anFile[iL]; j++){
+        table *q = pV->aapFile[iL][j];
+        if( !pick_has(pPick, q) && table_overlaps(q, pLo, nLo, pHi, nHi) ){
+          pick_add(pPick, q);
+          if( iL > iOut ) iOut = iL;
+        }
+      }
+    }
+  }while( pPick->nInput > nBefore );
+  for(j = 0; j < pPick->nInput; j++){
+    const manifest_file *m = &pPick->apInput[j]->meta;
+    if( m->iLevel == iOut ) nBelow += m->nEntries;
+    else nDead += m->nTombstones;
+  }
+  if( iOut > iLevel && (double)nDead < COMPACTION_DEAD_FRACTION * (double)nBelow ){
+    compaction_pick_clear(pV->pEnv, pPick);
+    return 0;
+  }
+  pPick->eKind = COMPACTION_MERGE;
+  pPick->iOutputLevel = iOut;
+  return 1;
 }
 
 static int deepest_level(version *pV){
@@ -352,23 +420,21 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
     return 1;
   }
 
-  /* Deletion-triggered: push tombstone-dense tables down until they meet
-  ** the data they delete, and rewrite them in place at the bottom. */
+  /* Deletion-triggered: a tombstone-dense table is merged with every
+  ** table under its key range down to the bottom, in one compaction, so
+  ** its tombstones meet the data they delete and both go.  Only when it
+  ** pays: the tombstones must be at least COMPACTION_DEAD_FRACTION of the
+  ** entries below them, so each byte rewritten reclaims at least 2/3 of
+  ** a byte (a random 50% delete leaves tables alone; a 90% delete does
+  ** not). */
   for(iLevel = 1; iLevel <= iDeepest; iLevel++){
     for(i = 0; i < pV->anFile[iLevel]; i++){
       table *p = pV->aapFile[iLevel][i];
-      if( !table_is_tombstone_dense(p) ) continue;
-      if( iLevel < iDeepest ){
-        if( !pick_down(pV, iLevel, p, pPick) ) return 0;
-      }else{
-        if( !pick_alloc(pV, pPick, 1) ) return 0;
-        pick_add(pPick, p);
-        pPick->eKind = COMPACTION_MERGE;
-        pPick->iOutputLevel = iLevel;
+      if( table_is_tombstone_dense(p) && pick_tombstone_chain(pV, iLevel, p, pPick) ){
+        pPick->score = 1.0;
+        pPick->zReason = "tombstone-dense table";
+        return 1;
       }
-      pPick->score = 1.0;
-      pPick->zReason = "tombstone-dense table";
-      return 1;
     }
   }
   return 0;
@@ -389,7 +455,8 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
 **   3. if level 0 has COMPACTION_L0_TRIGGER tables and no window was
 **      found, merge all of level 0 (with the newest level run if every
 **      level is taken);
-**   4. rewrite a tombstone-dense run together with the next older run.
+**   4. merge the newest level runs whose tombstones add up to at least
+**      COMPACTION_DEAD_FRACTION of the oldest run's entries with it.
 ** Tombstones drop when the output is the oldest run (nothing below).
 */
 typedef struct tier_run {
@@ -485,16 +552,23 @@ static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pP
   /* A window of level-0 tables only needs a free level above the runs. */
   if( iStart >= 0 && aRun[iEnd].iLevel == 0 && iTop == 1 && iEnd + 1 < nRun ) iEnd++;
 
-  /* 4. A tombstone-dense run goes with the next older one. */
+  /* 4. Runs whose tombstones add up to COMPACTION_DEAD_FRACTION of the
+  ** oldest run's entries are merged with it (as for leveled: the rewrite
+  ** must pay); the oldest run alone is rewritten when it is dense itself. */
   if( iStart < 0 ){
-    for(i = nL0; i < nRun; i++){
-      if( aRun[i].nEntries >= COMPACTION_TOMBSTONE_MIN_ENTRIES
-       && (double)aRun[i].nTombstones >= COMPACTION_TOMBSTONE_RATIO * (double)aRun[i].nEntries ){
+    uint64_t nDead = 0, nOldest = nRun > nL0 ? aRun[nRun - 1].nEntries : 0;
+    for(i = nRun - 2; i >= nL0; i--){
+      nDead += aRun[i].nTombstones;
+      if( (double)nDead >= COMPACTION_DEAD_FRACTION * (double)nOldest
+       && nDead >= COMPACTION_TOMBSTONE_MIN_ENTRIES ){
         iStart = i;
-        iEnd = i + 1 < nRun ? i + 1 : i;
-        break;
       }
     }
+    if( iStart < 0 && nRun > nL0 && nOldest >= COMPACTION_TOMBSTONE_MIN_ENTRIES
+     && (double)aRun[nRun - 1].nTombstones >= COMPACTION_TOMBSTONE_RATIO * (double)nOldest ){
+      iStart = nRun - 1;
+    }
+    if( iStart >= 0 ) iEnd = nRun - 1;
     if( iStart < 0 ) return 0;
     pPick->zReason = "tombstone-dense run";
   }else{
