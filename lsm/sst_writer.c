@@ -242,7 +242,8 @@ static void emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
   uint8_t aTrailer[SST_TRAILER_SIZE];
   *piOff = file_offset(p);
   *pnSize = nHead + n;
-  coding_put64(aTrailer, checksum_compute2(aHead, nHead, a, n, seed));
+  coding_put64(aTrailer, nHead ? checksum_compute2(aHead, nHead, a, n, seed)
+                               : checksum_compute(a, n, seed));
   emit(p, aHead, nHead);
   emit(p, a, n);
   emit(p, aTrailer, sizeof(aTrailer));
@@ -351,18 +352,24 @@ int sst_writer_open(lsm_env *pEnv, const char *zPath, const sst_options *pOpt,
 
 int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
                    const uint8_t *pVal, size_t nVal){
-  int bNewUser;
+  int bNewUser = 1;
   if( p->rc ) return p->rc;
-  if( nIkey < IKEY_TRAILER
-   || (p->nEntries > 0 && ikey_compare(p->lastKey.a, p->lastKey.n, pIkey, nIkey) >= 0) ){
-    p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key out of order", p->zPath);
+  if( nIkey < IKEY_TRAILER ){
+    p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key shorter than its trailer", p->zPath);
     return p->rc;
+  }
+  if( p->nEntries > 0 ){
+    /* One comparison serves the order check and the filter's dedup. */
+    int c = ikey_compare_user(p->lastKey.a, ikey_user_len(p->lastKey.n),
+                              pIkey, ikey_user_len(nIkey));
+    if( c > 0 || (c == 0 && ikey_trailer(p->lastKey.a, p->lastKey.n) <= ikey_trailer(pIkey, nIkey)) ){
+      p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key out of order", p->zPath);
+      return p->rc;
+    }
+    bNewUser = c != 0;
   }
   if( p->bPendingIndex ) add_index(p, pIkey, nIkey);
 
-  bNewUser = p->nEntries == 0
-          || ikey_compare_user(p->lastKey.a, ikey_user_len(p->lastKey.n),
-                               pIkey, ikey_user_len(nIkey)) != 0;
   if( bNewUser && p->opt.bloom_bits > 0 && p->rc == LSM_OK ){
     if( p->nHash == p->nHashAlloc ){
       size_t nNew = p->nHashAlloc ? p->nHashAlloc * 2 : 1024;

@@ -484,6 +484,15 @@ START_TEST(sst_writer_refuses_keys_out_of_order)
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_MISUSE);     /* equal */
   ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* smaller */
   ck_assert_int_eq(sst_writer_finish(w, &meta), LSM_MISUSE);
+  /* Versions of one key must come newest first. */
+  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ikey_build(b, "b", 1, 6, IKEY_VALUE);
+  ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_OK);
+  ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* seq 6 after 5 */
+  sst_writer_abandon(w);
+  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ck_assert_int_eq(sst_writer_add(w, a, 7, NULL, 0), LSM_MISUSE);     /* no trailer */
+  sst_writer_abandon(w);
   lsm_env_memory_free(pEnv);
 }
 END_TEST
