@@ -1,5 +1,5 @@
 /*
-** block.c — SSTable data blocks (format: see sst_writer.c, "Data block").
+** block.c — SSTable data blocks (format: see sst_writer.c, DATA BLOCK).
 **
 ** A block holds entries in internal-key order.  Only the user key is
 ** prefix-compressed: an entry stores how many leading bytes of the user
@@ -11,12 +11,14 @@
 **
 ** Searching.  Both the point lookup and the iterator's seek binary-search
 ** the restart points, whose keys can be compared in place, then scan one
-** interval.  block_get scans without rebuilding any key: it tracks m, the
-** length of the common prefix of the current key and the target.  An
+** interval (whose cache lines are prefetched together first).  The scan
+** compares only what is new in each entry (block_scan_cmp): it tracks m,
+** the length of the common prefix of the current key and the target.  An
 ** entry that shares s bytes with its predecessor is known to be smaller
 ** than the target when s > m (it keeps the byte where its predecessor
-** fell short); otherwise only its own new bytes need comparing, from s
-** on.  So a get neither allocates nor copies key bytes.
+** fell short); otherwise only its own bytes from s on need comparing.  So
+** block_get neither allocates nor copies key bytes, and a seek copies each
+** entry's new bytes once.
 **
 ** The iterator keeps the current internal key in its own buffer (prefix
 ** compression means it must be rebuilt entry by entry).  Stepping back

@@ -1,6 +1,6 @@
 /*
 ** block.h — SSTable data blocks: a builder, a search and an iterator
-** (format: see sst_writer.c, "Data block").
+** (format: see sst_writer.c, DATA BLOCK).
 **
 ** A block is a run of entries in internal-key order.  Each entry shares a
 ** prefix of its user key with the entry before it; every
