@@ -35,9 +35,12 @@ uint64_t compaction_file_target(const lsm_options *pOpt){
 }
 
 uint64_t compaction_level_target(const lsm_options *pOpt, int iLevel){
-  uint64_t n = pOpt->memtable_bytes * 10;
+  /* Level 1 is 2.5 memtables (LevelDB's 10 MiB for its 4 MiB buffer): a
+  ** level-0 compaction (4 memtables) then rewrites at most as much of
+  ** level 1 as it brings, so it finishes before level 0 fills again. */
+  uint64_t n = pOpt->memtable_bytes * 5 / 2;
   int i;
-  if( n < 1024 * 1024 ) n = 1024 * 1024;
+  if( n < 256 * 1024 ) n = 256 * 1024;
   for(i = 1; i < iLevel; i++) n *= (uint64_t)pOpt->level_ratio;
   return n;
 }
@@ -131,6 +134,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
     seq = ikey_seq(pKey, nKey);
     type = ikey_type(pKey, nKey);
     pRes->nEntriesIn++;
+    if( pJob->xYield && (pRes->nEntriesIn % COMPACTION_YIELD_ENTRIES) == 0 ) pJob->xYield(pJob->pCtx);
 
     if( !bHavePrev || ikey_compare_user(pKey, nUser, pPrevUser, nPrevUser) != 0 ){
       /* First (newest) version of a new user key. */

@@ -292,18 +292,26 @@ static int table_number_in(uint64_t iNumber, table **ap, int n){
 }
 
 /*
-** Install a new version: pBase minus apRemove plus apAdd.  Writes the
+** Install a new version: the current one minus apRemove plus apAdd (the
+** current one, not the one the job started from: a flush may have added
+** a level-0 table while a compaction ran; only the job that picked them
+** removes tables, so apRemove are all still there).  Writes the
 ** manifest (without db->mutex), then publishes the version and marks the
 ** removed tables obsolete, except those whose file is re-added (moved to
 ** another level).  If bFlushDone, the immutable memtable is dropped from
 ** the view in the same step.  REQUIRES workMutex.
 */
-static int db_install(lsm_db *pDb, version *pBase, table **apRemove, int nRemove,
+static int db_install(lsm_db *pDb, table **apRemove, int nRemove,
                       table **apAdd, int nAdd, int bFlushDone){
-  version *pNew = NULL;
+  version *pNew = NULL, *pCur;
   uint64_t iLogNumber, iOldWal = 0;
   int rc, i;
-  rc = version_apply(pBase, apRemove, nRemove, apAdd, nAdd, &pNew);
+  pthread_mutex_lock(&pDb->mutex);
+  pCur = pDb->pView->pVersion;
+  version_ref(pCur);
+  pthread_mutex_unlock(&pDb->mutex);
+  rc = version_apply(pCur, apRemove, nRemove, apAdd, nAdd, &pNew);
+  version_unref(pCur);
   if( rc != LSM_OK ) return rc;
   pthread_mutex_lock(&pDb->mutex);
   iLogNumber = bFlushDone ? pDb->iWalNumber
@@ -359,7 +367,7 @@ static int db_flush_imm(lsm_db *pDb){
   }
   iter_close(pInput);
   if( rc == LSM_OK ){
-    rc = db_install(pDb, pV, NULL, 0, res.apOut, res.nOut, 1);
+    rc = db_install(pDb, NULL, 0, res.apOut, res.nOut, 1);
     if( rc != LSM_OK ){
       int i;
       for(i = 0; i < res.nOut; i++) atomic_store(&res.apOut[i]->bObsolete, 1);
@@ -376,16 +384,32 @@ static int db_flush_imm(lsm_db *pDb){
   return rc;
 }
 
+/* compaction_job.xYield of merges: flush a waiting immutable memtable in
+** the middle of a long compaction.  REQUIRES workMutex (the job holds it). */
+static void db_yield(void *pCtx){
+  lsm_db *pDb = pCtx;
+  int bImm, rc;
+  pthread_mutex_lock(&pDb->mutex);
+  bImm = pDb->pView->pImm != NULL && !pDb->bShutdown;
+  pthread_mutex_unlock(&pDb->mutex);
+  if( !bImm ) return;
+  rc = db_flush_imm(pDb);
+  pthread_mutex_lock(&pDb->mutex);
+  if( rc != LSM_OK ) pDb->rcBackground = rc;
+  pthread_cond_broadcast(&pDb->cond);
+  pthread_mutex_unlock(&pDb->mutex);
+}
+
 /* Move tables to other levels without rewriting them: new table structs
 ** for the same files (the old ones are not obsolete: see db_install). */
-static int db_move_tables(lsm_db *pDb, version *pV, table **apTable, const int *aiLevel, int n){
+static int db_move_tables(lsm_db *pDb, table **apTable, const int *aiLevel, int n){
   table **apMoved = env_malloc(pDb->pEnv, sizeof(table*) * (size_t)n);
   int rc = apMoved ? LSM_OK : LSM_NOMEM, nMoved = 0, i;
   for(i = 0; rc == LSM_OK && i < n; i++){
     rc = table_open(pDb->pEnv, pDb->zDir, &apTable[i]->meta, &apMoved[nMoved]);
     if( rc == LSM_OK ) apMoved[nMoved++]->meta.iLevel = aiLevel[i];
   }
-  if( rc == LSM_OK ) rc = db_install(pDb, pV, apTable, n, apMoved, nMoved, 0);
+  if( rc == LSM_OK ) rc = db_install(pDb, apTable, n, apMoved, nMoved, 0);
   for(i = 0; i < nMoved; i++) table_unref(apMoved[i]);
   env_free(pDb->pEnv, apMoved);
   return rc;
@@ -441,11 +465,12 @@ static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput
   if( rc == LSM_OK ){
     job_setup(pDb, &job, pV, pMerge, iOutputLevel);
     job.nTargetFileBytes = compaction_file_target(&pDb->opt);
+    job.xYield = db_yield;
     rc = compaction_run(&job, &res);
   }
   iter_close(pMerge);
   if( rc == LSM_OK ){
-    rc = db_install(pDb, pV, apInput, nInput, res.apOut, res.nOut, 0);
+    rc = db_install(pDb, apInput, nInput, res.apOut, res.nOut, 0);
     if( rc != LSM_OK ){
       for(i = 0; i < res.nOut; i++) atomic_store(&res.apOut[i]->bObsolete, 1);
     }
@@ -482,7 +507,7 @@ static int db_compact_once(lsm_db *pDb, int *pbDid){
   if( compaction_pick_next(pV, &pDb->opt, &pick) ){
     *pbDid = 1;
     if( pick.eKind == COMPACTION_MOVE ){
-      rc = db_move_tables(pDb, pV, pick.apInput, pick.aiMoveLevel, pick.nInput);
+      rc = db_move_tables(pDb, pick.apInput, pick.aiMoveLevel, pick.nInput);
     }else{
       rc = db_merge_tables(pDb, pV, pick.apInput, pick.nInput, pick.iOutputLevel, NULL);
     }
