@@ -102,7 +102,7 @@ struct lsm_env {
   ** another process holds it. */
   int (*xLock)(lsm_env*, const char *zPath, lsm_file **ppLock);
   int (*xUnlock)(lsm_file *pLock);
-  void *(*xMalloc)(lsm_env*, size_t);
+  void *(*xMalloc)(lsm_env*, size_t);       /* malloc-compatible: see lsm_free */
   void *(*xRealloc)(lsm_env*, void*, size_t);
   void (*xFree)(lsm_env*, void*);
 };
@@ -283,7 +283,10 @@ int lsm_files(lsm_db*, lsm_file_info **paFile, int *pnFile);
 */
 int lsm_check(lsm_db*, char **pzReport);
 
-/* Memory returned by the engine. */
+/* Free memory the engine returned as "owned".  It was allocated with the
+** env's xMalloc; lsm_free calls free(), so a custom env's xMalloc must
+** return memory that free() accepts (the default, in-memory and test
+** environments all do). */
 void lsm_free(void*);
 
 /* The English text of an LSM_* code.  Borrowed: static. */
