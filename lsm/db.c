@@ -1543,7 +1543,7 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
     zLock = filename_path(pEnv, zDir, FILENAME_LOCK, 0, &rc);
     zManifest = filename_path(pEnv, zDir, FILENAME_MANIFEST, 0, &rc);
   }
-  if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  /* Refuse a directory that is not a store before making anything in it. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
   if( rc == LSM_OK && !bExists ){
     int bEmpty = 0;
@@ -1552,8 +1552,11 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
       rc = LSM_ERROR_MSG(LSM_CANTOPEN,
           "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
     }
-    bNew = 1;
   }
+  if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  /* Under the lock: another process may have made the store meanwhile. */
+  if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
+  if( rc == LSM_OK ) bNew = !bExists;
   if( rc == LSM_OK ) rc = db_recover(pDb, bNew);
   if( rc == LSM_OK && pDb->opt.background && !pDb->opt.readonly ){
     if( pthread_create(&pDb->worker, NULL, worker_main, pDb) != 0 ){
@@ -1605,6 +1608,38 @@ int lsm_close(lsm_db *pDb){
   pthread_cond_destroy(&pDb->cond);
   if( pDb->pOwnedEnv ) lsm_env_memory_free(pDb->pOwnedEnv);
   free(pDb);
+  return rc;
+}
+
+int lsm_destroy(const char *zDir, lsm_env *pEnv){
+  lsm_file *pLock = NULL;
+  char **azName = NULL;
+  char *zLock;
+  int nName = 0, i, rc = LSM_OK, bExists = 0, bIsDir = 0, nOther = 0;
+  error_clear();
+  if( zDir == NULL ) return LSM_MISUSE;
+  if( pEnv == NULL ) pEnv = lsm_env_default();
+  rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);
+  if( rc != LSM_OK || !bExists ) return rc;
+  if( !bIsDir ) return LSM_ERROR_MSG(LSM_CANTOPEN, "%s is not a store directory", zDir);
+  zLock = filename_path(pEnv, zDir, FILENAME_LOCK, 0, &rc);
+  if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pLock);
+  if( rc == LSM_OK ) rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    uint64_t iNumber;
+    int eType = filename_parse(azName[i], &iNumber);
+    char *zPath;
+    if( eType == 0 ){ nOther++; continue; }
+    if( eType == FILENAME_LOCK ) continue;
+    zPath = env_mprintf_rc(pEnv, &rc, "%s/%s", zDir, azName[i]);
+    if( zPath ) rc = pEnv->xUnlink(pEnv, zPath);
+    env_free(pEnv, zPath);
+  }
+  if( pLock ) pEnv->xUnlock(pLock);
+  if( rc == LSM_OK ) rc = pEnv->xUnlink(pEnv, zLock);
+  if( rc == LSM_OK && nOther == 0 ) rc = pEnv->xRmdir(pEnv, zDir);
+  env_free(pEnv, azName);
+  env_free(pEnv, zLock);
   return rc;
 }
 

@@ -150,6 +150,15 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb);
 */
 int lsm_close(lsm_db *pDb);
 
+/*
+** Remove the store in zDir: every file the store made (SSTables, logs,
+** MANIFEST, LOCK) and the directory if that leaves it empty; files the
+** store did not make are left alone.  LSM_BUSY if another process holds
+** the store.  REQUIRES: no lsm_db of this process has it open.
+** pEnv NULL: lsm_env_default().  A missing directory is LSM_OK.
+*/
+int lsm_destroy(const char *zDir, lsm_env *pEnv);
+
 /* Single-key writes: each is an atomic batch of one. */
 int lsm_put(lsm_db*, const void *pKey, size_t nKey, const void *pVal, size_t nVal);
 int lsm_delete(lsm_db*, const void *pKey, size_t nKey);

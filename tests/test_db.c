@@ -323,6 +323,12 @@ START_TEST(db_bad_input_is_refused){
   f = fopen(zFile, "w"); fputs("x", f); fclose(f);
   ck_assert_int_eq(lsm_open(zFile, &opt, &pDb2), LSM_CANTOPEN);
   ck_assert_int_eq(lsm_open(zDir, &opt, &pDb2), LSM_CANTOPEN);
+  {
+    /* A refused directory is left exactly as it was: no LOCK made. */
+    char zLockPath[4300];
+    snprintf(zLockPath, sizeof(zLockPath), "%s/LOCK", zDir);
+    ck_assert_int_ne(access(zLockPath, F_OK), 0);
+  }
   /* A missing parent. */
   snprintf(zFile, sizeof(zFile), "%s/no/such/dir", zDir);
   ck_assert_int_eq(lsm_open(zFile, &opt, &pDb2), LSM_CANTOPEN);
@@ -331,6 +337,16 @@ START_TEST(db_bad_input_is_refused){
   ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
   ck_assert_int_eq(lsm_put(pDb, "k", 1, "v", 1), LSM_READONLY);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  /* lsm_destroy removes the store's files and its directory, and leaves
+  ** other files alone. */
+  ck_assert_int_eq(lsm_destroy(zPath, NULL), LSM_OK);
+  ck_assert_int_ne(access(zPath, F_OK), 0);
+  {
+    char zPlain[4300];
+    snprintf(zPlain, sizeof(zPlain), "%s/plainfile", zDir);
+    ck_assert_int_eq(access(zPlain, F_OK), 0);
+  }
+  ck_assert_int_eq(lsm_destroy(zPath, NULL), LSM_OK);      /* missing: fine */
   test_rmtree(zDir);
   free(zDir);
 }
