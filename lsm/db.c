@@ -100,6 +100,7 @@ typedef struct db_counters {
   atomic_uint_fast64_t nBloomChecks, nBloomNegatives, nBloomFalsePositives;
   atomic_uint_fast64_t nStalls, nStallMicros;
   atomic_uint_fast64_t anLevelRead[LSM_MAX_LEVELS], anLevelWritten[LSM_MAX_LEVELS];
+  atomic_uint_fast64_t anLevelFromAbove[LSM_MAX_LEVELS];
 } db_counters;
 
 struct lsm_db {
@@ -476,7 +477,12 @@ static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput
     }
   }
   if( rc == LSM_OK ){
-    for(i = 0; i < nInput; i++) nRead += apInput[i]->meta.nFileBytes;
+    for(i = 0; i < nInput; i++){
+      nRead += apInput[i]->meta.nFileBytes;
+      if( apInput[i]->meta.iLevel < iOutputLevel ){
+        stat_add(&pDb->stats.anLevelFromAbove[iOutputLevel], apInput[i]->meta.nFileBytes);
+      }
+    }
     stat_add(&pDb->stats.nCompactions, 1);
     stat_add(&pDb->stats.nCompactionRead, nRead);
     stat_add(&pDb->stats.nCompactionWritten, res.nBytesWritten);
@@ -1165,6 +1171,8 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
     }
     pL->nBytesReadByCompaction = stat_get(&pDb->stats.anLevelRead[iLevel]);
     pL->nBytesWrittenByCompaction = stat_get(&pDb->stats.anLevelWritten[iLevel]);
+    pL->nBytesFromAbove = iLevel == 0 ? stat_get(&pDb->stats.nUserBytes)
+                                      : stat_get(&pDb->stats.anLevelFromAbove[iLevel]);
     if( pL->nFiles || pL->nBytesWrittenByCompaction ) pS->nLevel = iLevel + 1;
     pS->nDiskBytes += pL->nBytes;
   }

@@ -249,7 +249,11 @@ int lsm_compact(lsm_db*, lsm_compact_result *pResult);
 typedef struct lsm_level_stats {
   uint64_t nFiles, nBytes, nEntries, nTombstones;
   uint64_t nBytesReadByCompaction;    /* input bytes of compactions into this level */
-  uint64_t nBytesWrittenByCompaction; /* output bytes of compactions into this level */
+  uint64_t nBytesWrittenByCompaction; /* output bytes of compactions (flushes for
+                                         level 0) into this level */
+  uint64_t nBytesFromAbove;           /* input bytes that came from shallower levels
+                                         (user bytes for level 0): this level's
+                                         write amplification is written / from above */
 } lsm_level_stats;
 
 typedef struct lsm_stats {
