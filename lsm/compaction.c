@@ -344,9 +344,9 @@ static int pick_has(const compaction_pick *pPick, const table *p){
 ** The range compaction for a tombstone-dense table p at iLevel: every
 ** table of levels iLevel..bottom that overlaps the key range, the range
 ** growing until it is closed under overlap (so the outputs at the bottom
-** stay disjoint from the tables left there).  0 if the tombstones above
-** the bottom are fewer than COMPACTION_DEAD_FRACTION of the bottom
-** entries in the range: then the rewrite would not pay.
+** stay disjoint from the tables left there).  0 if the tombstones are
+** fewer than COMPACTION_DEAD_FRACTION of the live entries in the range:
+** then the rewrite would not pay.
 */
 static int pick_tombstone_chain(version *pV, int iLevel, table *p, compaction_pick *pPick){
   const uint8_t *pLo, *pHi;
@@ -368,10 +368,13 @@ static int pick_tombstone_chain(version *pV, int iLevel, table *p, compaction_pi
       }
     }
   }while( pPick->nInput > nBefore );
+  /* Tombstones against the live entries of every input, at any level: the
+  ** bottom level need not hold most of the data (leveled sizes levels
+  ** from the top). */
   for(j = 0; j < pPick->nInput; j++){
     const manifest_file *m = &pPick->apInput[j]->meta;
-    if( m->iLevel == iOut ) nBelow += m->nEntries;
-    else nDead += m->nTombstones;
+    nDead += m->nTombstones;
+    nBelow += m->nEntries - m->nTombstones;
   }
   if( iOut > iLevel && (double)nDead < COMPACTION_DEAD_FRACTION * (double)nBelow ){
     compaction_pick_clear(pV->pEnv, pPick);

@@ -85,8 +85,9 @@ typedef struct compaction_pick {
 ** stepping over dead entries. */
 #define COMPACTION_TOMBSTONE_RATIO 0.5
 #define COMPACTION_TOMBSTONE_MIN_ENTRIES 64
-/* ... and only when its tombstones are at least this fraction of the
-** entries under its key range in deeper levels (see pick_tombstone_chain). */
+/* ... and only when the tombstones in its key range, down to the bottom,
+** are at least this fraction of the live entries there (see
+** pick_tombstone_chain): each byte rewritten then reclaims enough. */
 #define COMPACTION_DEAD_FRACTION (2.0 / 3.0)
 
 /* Target bytes of level iLevel (>= 1) for a store with these options. */
