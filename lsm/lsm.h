@@ -192,9 +192,9 @@ void lsm_snapshot_release(lsm_snapshot*);
 ** What a read looks at.  pSnapshot NULL: the latest committed state.
 ** pBatch non-NULL: the first nBatchOps operations of that batch are laid
 ** over the snapshot (their puts and deletes win); nBatchOps = SIZE_MAX
-** means all of them.  The batch is borrowed: it must not be truncated or
-** freed while a cursor reading it is open, but it may grow (a cursor never
-** sees operations added after it was opened).
+** means all of them.  A cursor keeps its own view of those operations:
+** the batch may grow, be truncated or be freed while the cursor is open,
+** and the cursor still reads what the batch held when it was opened.
 */
 typedef struct lsm_read {
   lsm_snapshot *pSnapshot;
