@@ -290,6 +290,22 @@ START_TEST(db_batch_is_read_through_up_to_its_mark){
   for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) n++;
   ck_assert_int_eq(n, 2);     /* b, c */
   lsm_cursor_close(pCsr);
+  /* A cursor keeps its view when the batch is truncated under it. */
+  {
+    lsm_batch *pB2 = NULL;
+    lsm_read rd2 = {0};
+    ck_assert_int_eq(lsm_batch_new(pDb, &pB2), LSM_OK);
+    ck_assert_int_eq(lsm_batch_put(pB2, "x", 1, "9", 1), LSM_OK);
+    rd2.pBatch = pB2;
+    rd2.nBatchOps = SIZE_MAX;
+    ck_assert_int_eq(lsm_cursor_open(pDb, &rd2, &pCsr), LSM_OK);
+    lsm_batch_truncate(pB2, 0);
+    lsm_batch_free(pB2);
+    n = 0;
+    for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) n++;
+    ck_assert_int_eq(n, 3);     /* a, b, x */
+    lsm_cursor_close(pCsr);
+  }
   /* Savepoint rollback: drop the delete of a and the put of d. */
   lsm_batch_truncate(pB, 1);
   rd.nBatchOps = SIZE_MAX;
