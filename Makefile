@@ -103,6 +103,13 @@ bench: bench-deps
 	  || echo "bench: lsm.so did not build; the SQL level will be skipped"
 	$(BENCH_BIN)
 
+# bench-amp: only the amplification experiment of tests/bench_amp.c (N =
+# BENCH_AMP_N, default 5,000,000); writes bench-results.csv and bench-amp.svg.
+.PHONY: bench-amp
+bench-amp: bench-deps
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	BENCH_LEVEL=amp $(BENCH_BIN)
+
 bench-deps:
 	@need=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
 	if [ -z "$$need" ]; then exit 0; fi; \

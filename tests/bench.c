@@ -12,7 +12,9 @@
 **   BENCH_READS    operations of readrandom, readmissing and seekrandom
 **                  (default N/10, at least 1000, at most N)
 **   BENCH_SEED     seed of every key order and value (default 20240601)
-**   BENCH_LEVEL    engine | sql | all (default all)
+**   BENCH_LEVEL    engine | sql | amp | all (default all; amp is the
+**                  amplification experiment of bench_amp.c, with its own
+**                  BENCH_AMP_* variables, skipped by BENCH_AMP=0)
 **   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite (default all;
 **                  "sqlite" is the native table of the SQL level, run even
 **                  when lsm.so does not load if it is named here)
@@ -27,9 +29,11 @@
 ** pipe.  The parent prints a table with the ratio of ours to each peer and
 ** the target beside it, and writes every row to the CSV:
 **
-**   level,engine,workload,n,ops_per_sec,write_amp,space_amp,peak_rss_mb
+**   level,engine,workload,n,ops_per_sec,write_amp,space_amp,peak_rss_mb,
+**   read_amp,p50_us,p99_us,p999_us,max_us
 **
-** (write_amp is empty for read workloads, space_amp when nothing is live).
+** (write_amp is empty for read workloads, space_amp when nothing is live,
+** the last five outside level amp: see bench_amp.h).
 ** A wrong answer or an engine error makes the child exit non-zero: the
 ** parent reports it and exits 1 after printing what it has.  If lsm.so
 ** does not load, the SQL level is skipped with the reason and that is not
@@ -37,6 +41,7 @@
 ** asserted.
 */
 #include "bench.h"
+#include "bench_amp.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -87,15 +92,16 @@ typedef struct bench_state {
   bench_config cfg;               /* N, seed, scratch root                 */
   bench_row aRow[BENCH_MAX_ROWS]; /* every row received                    */
   int nRow;
-  bench_result aRes[8];           /* one per child                         */
+  bench_result aRes[16];          /* one per child                         */
   int nRes;
   int nTargets, nTargetsMet;      /* over both levels                      */
 } bench_state;
 
 /* ---- running children ---- */
 
-/* Run pEng in a child; collect its rows.  Returns 0 if it succeeded. */
-static int bench_child(bench_state *p, const bench_engine *pEng){
+/* Run xRun(pEng) in a child; collect its rows.  Returns 0 if it succeeded. */
+static int bench_child_run(bench_state *p, const bench_engine *pEng,
+                           int (*xRun)(const bench_engine*, const bench_config*, int)){
   bench_result *pRes = &p->aRes[p->nRes++];
   bench_config cfg = p->cfg;
   char zDir[4200];
@@ -116,7 +122,7 @@ static int bench_child(bench_state *p, const bench_engine *pEng){
     int rc;
     close(aFd[0]);
     if( mkdir(zDir, 0755) != 0 && errno != EEXIST ){ perror(zDir); _exit(2); }
-    rc = bench_run(pEng, &cfg, aFd[1]);
+    rc = xRun(pEng, &cfg, aFd[1]);
     bench_rmtree(zDir);
     fflush(stdout);
     fflush(stderr);
@@ -143,6 +149,10 @@ static int bench_child(bench_state *p, const bench_engine *pEng){
     return 1;
   }
   return 0;
+}
+
+static int bench_child(bench_state *p, const bench_engine *pEng){
+  return bench_child_run(p, pEng, bench_run);
 }
 
 /* Whether lsm.so loads, asked in a child (so the parent never starts an
@@ -294,14 +304,16 @@ static int bench_write_csv(const bench_state *p, const char *zPath){
   FILE *f = fopen(zPath, "w");
   int i;
   if( !f ){ perror(zPath); return 1; }
-  fprintf(f, "level,engine,workload,n,ops_per_sec,write_amp,space_amp,peak_rss_mb\n");
+  fprintf(f, "level,engine,workload,n,ops_per_sec,write_amp,space_amp,peak_rss_mb,"
+          BENCH_AMP_CSV_HEADER "\n");
   for(i = 0; i < p->nRow; i++){
     const bench_row *r = &p->aRow[i];
-    char zWa[32] = "", zSa[32] = "";
+    char zWa[32] = "", zSa[32] = "", zAmp[200];
+    bench_amp_csv_columns(r, zAmp, sizeof(zAmp));
     if( r->rWriteAmp >= 0 ) snprintf(zWa, sizeof(zWa), "%.3f", r->rWriteAmp);
     if( r->rSpaceAmp >= 0 ) snprintf(zSa, sizeof(zSa), "%.3f", r->rSpaceAmp);
-    fprintf(f, "%s,%s,%s,%llu,%.0f,%s,%s,%.1f\n", r->zLevel, r->zEngine, r->zWorkload,
-            (unsigned long long)r->nOps, bench_ops(r), zWa, zSa, r->rPeakRssMb);
+    fprintf(f, "%s,%s,%s,%llu,%.0f,%s,%s,%.1f%s\n", r->zLevel, r->zEngine, r->zWorkload,
+            (unsigned long long)r->nOps, bench_ops(r), zWa, zSa, r->rPeakRssMb, zAmp);
   }
   return fclose(f) != 0;
 }
@@ -351,7 +363,7 @@ int main(void){
   const char *zCsv = getenv("BENCH_CSV");
   const char *zTmp = getenv("TMPDIR");
   char zScratch[4096];
-  int bEngine, bSql, nFailed = 0, i;
+  int bEngine, bSql, bAmp, nFailed = 0, i;
   int bOwnScratch = 0;
   double tStart = bench_now();
 
@@ -364,6 +376,8 @@ int main(void){
   if( !zLevel || !zLevel[0] ) zLevel = "all";
   bEngine = !strcmp(zLevel, "all") || !strcmp(zLevel, "engine");
   bSql = !strcmp(zLevel, "all") || !strcmp(zLevel, "sql");
+  bAmp = (!strcmp(zLevel, "all") || !strcmp(zLevel, "amp"))
+      && !(getenv("BENCH_AMP") && !strcmp(getenv("BENCH_AMP"), "0"));
   if( !zCsv || !zCsv[0] ) zCsv = "bench-results.csv";
   if( getenv("BENCH_DIR") && getenv("BENCH_DIR")[0] ){
     snprintf(zScratch, sizeof(zScratch), "%s", getenv("BENCH_DIR"));
@@ -415,6 +429,14 @@ int main(void){
     if( bLsm ) nFailed += bench_child(p, &bench_engine_sql_lsm);
     if( bNative ) nFailed += bench_child(p, &bench_engine_sql_native);
     bench_print_level(p, "sql", "sqlite");
+  }
+  if( bAmp ){                 /* bench_amp.c: the amplification experiment */
+    const bench_engine *pAmp;
+    bench_amp_intro();
+    for(i = 0; (pAmp = bench_amp_engine(i)) != 0; i++){
+      nFailed += bench_child_run(p, pAmp, bench_amp_run);
+    }
+    bench_amp_report(p->aRow, p->nRow, &p->nTargets, &p->nTargetsMet);
   }
 
   if( bench_write_csv(p, zCsv) == 0 ) printf("\nwrote %d rows to %s", p->nRow, zCsv);

@@ -99,6 +99,7 @@ typedef struct bench_engine {
 } bench_engine;
 
 extern const bench_engine bench_engine_lsm;
+extern const bench_engine bench_engine_lsm_tiered;   /* the same, tiered compaction */
 extern const bench_engine bench_engine_leveldb;
 extern const bench_engine bench_engine_rocksdb;
 extern const bench_engine bench_engine_sql_lsm;
@@ -110,9 +111,16 @@ int bench_sql_probe(char *zErr, size_t nErr);
 /* The path of lsm.so given to sqlite3_load_extension (BENCH_LSM_SO or ./lsm.so). */
 const char *bench_sql_extension_path(void);
 
+/* For the amplification experiment's read counters (bench_amp.c): the
+** lsm_db of a store of bench_engine_lsm or _lsm_tiered (borrowed), and a
+** LevelDB property of a store of bench_engine_leveldb copied into zOut
+** (0, or non-zero if LevelDB does not know zName). */
+struct lsm_db *bench_lsm_db(bench_store*);
+int bench_leveldb_property(bench_store*, const char *zName, char *zOut, size_t nOut);
+
 /* ---- one measured row, sent from the child to the parent ---- */
 typedef struct bench_row {
-  char zLevel[8];          /* "engine" | "sql"                             */
+  char zLevel[8];          /* "engine" | "sql" | "amp"                     */
   char zEngine[16];        /* bench_engine.zName                           */
   char zWorkload[16];      /* "fillseq" ...                                 */
   uint64_t nOps;           /* operations timed                              */
@@ -122,6 +130,10 @@ typedef struct bench_row {
   double rOwnWriteAmp;     /* by the engine's own counters; < 0: unknown    */
   double rSpaceAmp;        /* dir bytes / (live keys * 116); < 0: none live */
   double rPeakRssMb;       /* peak RSS during this workload                 */
+  /* Level "amp" only (bench_amp.c; 0 elsewhere); < 0: none or n/a. */
+  double rReadAmp;         /* SSTables searched per get, or runs per seek   */
+  double rP50Us, rP99Us;   /* put latency percentiles, microseconds         */
+  double rP999Us, rMaxUs;  /* p99.9 and the slowest put                     */
 } bench_row;
 
 /* ---- configuration (bench.c reads it from the environment) ---- */

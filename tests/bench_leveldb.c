@@ -103,6 +103,14 @@ static int ldb_get(bench_store *p, const char *pKey, size_t nKey, int *pbFound,
   return 0;
 }
 
+int bench_leveldb_property(bench_store *p, const char *zName, char *zOut, size_t nOut){
+  char *z = leveldb_property_value(p->pDb, zName);
+  if( !z ) return 1;
+  snprintf(zOut, nOut, "%s", z);
+  leveldb_free(z);
+  return 0;
+}
+
 static int ldb_iter_open(bench_store *p, bench_iter **pp){
   bench_iter *pIter = calloc(1, sizeof(*pIter));
   *pp = 0;

@@ -4,9 +4,10 @@
 ** Options: sync=LSM_SYNC_OFF (the WAL is buffered in memory between
 ** flushes; LevelDB and RocksDB with sync off still write(2) every put,
 ** which is our sync=normal), 4 MiB memtable, 4 KiB blocks, 10 bits/key
-** Bloom, leveled compaction, background thread on.  SSTables are read
-** through mmap, so their resident pages count in our peak RSS (LevelDB
-** mmaps its tables too; RocksDB's preads sit in the page cache instead).
+** Bloom, leveled compaction (bench_engine_lsm_tiered: tiered), background
+** thread on.  SSTables are read through mmap, so their resident pages
+** count in our peak RSS (LevelDB mmaps its tables too; RocksDB's preads
+** sit in the page cache instead).
 **
 ** Settling: lsm_flush, then wait until the process has stopped writing.
 ** xOwnBytes reports the engine's own counters (lsm_stats_get), printed as a
@@ -43,7 +44,8 @@ static void blsm_close(bench_store *p){
   free(p);
 }
 
-static int blsm_open(const char *zDir, bench_store **pp){
+/* Open with leveled or tiered (eCompaction) compaction. */
+static int blsm_open_with(const char *zDir, int eCompaction, bench_store **pp){
   bench_store *p = calloc(1, sizeof(*p));
   lsm_options opt;
   int rc;
@@ -54,7 +56,7 @@ static int blsm_open(const char *zDir, bench_store **pp){
   opt.memtable_bytes = BENCH_MEMTABLE_BYTES;
   opt.block_bytes = BENCH_BLOCK_BYTES;
   opt.bloom_bits = BENCH_BLOOM_BITS;
-  opt.compaction = LSM_COMPACTION_LEVELED;
+  opt.compaction = eCompaction;
   opt.background = 1;
   opt.create_if_missing = 1;
   rc = blsm_error(0, "open", lsm_open(zDir, &opt, &p->pDb));
@@ -65,6 +67,18 @@ static int blsm_open(const char *zDir, bench_store **pp){
   }
   *pp = p;
   return 0;
+}
+
+static int blsm_open(const char *zDir, bench_store **pp){
+  return blsm_open_with(zDir, LSM_COMPACTION_LEVELED, pp);
+}
+
+static int blsm_open_tiered(const char *zDir, bench_store **pp){
+  return blsm_open_with(zDir, LSM_COMPACTION_TIERED, pp);
+}
+
+lsm_db *bench_lsm_db(bench_store *p){
+  return p->pDb;
 }
 
 static int blsm_put(bench_store *p, const char *pKey, size_t nKey, const char *pVal, size_t nVal){
@@ -156,6 +170,14 @@ static int blsm_own_bytes(bench_store *p, uint64_t *pnUser, uint64_t *pnWritten)
 const bench_engine bench_engine_lsm = {
   "lsm", "engine", 0, 10,
   blsm_open, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
+  blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes,
+};
+
+/* The same engine with tiered compaction (the amplification experiment). */
+const bench_engine bench_engine_lsm_tiered = {
+  "lsm-tiered", "engine", 0, 10,
+  blsm_open_tiered, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
   blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
   blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes,
 };
