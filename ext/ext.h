@@ -123,6 +123,7 @@ typedef struct vtab_batch {
 } vtab_batch;
 
 typedef struct vtab_table vtab_table;
+typedef struct vtab_cursor vtab_cursor;   /* vtab.c's cursor; opaque elsewhere */
 struct vtab_table {
   sqlite3_vtab base;     /* base class: must be first */
   sqlite3 *db;           /* the connection this table belongs to */
@@ -139,6 +140,11 @@ struct vtab_table {
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
   int nMarkAlloc;        /* allocated entries of aMark */
   vtab_table *pNext;     /* registry.c's list of every open lsm table */
+  /* Reused between calls so that a row costs no allocation (vtab.c): */
+  ext_buf key;           /* xUpdate: the new key's encoding */
+  ext_buf oldKey;        /* xUpdate: the old key's encoding (UPDATE) */
+  ext_buf rec;           /* xUpdate: the record of the value columns */
+  vtab_cursor *pSpare;   /* a closed cursor kept for the next xOpen, or NULL */
 };
 
 /* ---- plan.c: xBestIndex, and decoding its plan for xFilter ---- */
@@ -153,19 +159,26 @@ typedef struct plan_spec {
   struct plan_key { size_t iOff, n; } *aKey;  /* PLAN_KEYS: sorted, unique; key i is
                             keys.p[aKey[i].iOff ..] for aKey[i].n bytes (sqlite3_free) */
   int nKey;              /* entries in aKey */
+  int nKeyAlloc;         /* entries allocated in aKey */
   int bLower, bLowerOpen; /* PLAN_SCAN: a lower bound; exclusive (>) if bLowerOpen */
   ext_buf lower;         /* its encoding */
   int bUpper, bUpperOpen; /* an upper bound; exclusive (<) if bUpperOpen */
   ext_buf upper;         /* its encoding */
   sqlite3_int64 nLimit;  /* rows to return at most, -1: no limit */
   sqlite3_int64 nOffset; /* rows to skip first */
+  ext_buf scratch;       /* plan_decode's work space for a bound */
 } plan_spec;
 
 int plan_best_index(sqlite3_vtab*, sqlite3_index_info*);   /* xBestIndex */
-/* Turn xFilter's arguments into *pSpec (zeroed by the caller).  On error
-** sets *pzErr (sqlite3_mprintf).  Free with plan_spec_clear either way. */
+/* Turn xFilter's arguments into *pSpec (zeroed, or reset by
+** plan_spec_reset).  On error sets *pzErr (sqlite3_mprintf).  Either way
+** the caller later calls plan_spec_reset (to decode again into the same
+** buffers) or plan_spec_clear (to free them). */
 int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
                 plan_spec *pSpec, char **pzErr);
+/* Forget the plan but keep small buffers for the next plan_decode. */
+void plan_spec_reset(plan_spec*);
+/* Free every buffer; *pSpec is zeroed. */
 void plan_spec_clear(plan_spec*);
 
 /* ---- txn.c: transactions and savepoints over vtab_batch ---- */
@@ -195,9 +208,9 @@ void registry_close(lsm_db*);
 int registry_refs(lsm_db*);
 /*
 ** DROP TABLE: close pDb, which must hold exactly one reference, and remove
-** the files the store made in zDir (zDir NULL: nothing to remove) and zDir
-** itself if it is then empty.  SQLITE_MISUSE with *pzErr if other
-** connections still use the store (nothing changes).
+** the files the store made in zDir and zDir itself if it is then empty
+** (lsm_destroy; zDir NULL: nothing to remove).  SQLITE_MISUSE with *pzErr
+** if other connections still use the store (nothing changes).
 */
 int registry_destroy(lsm_db*, const char *zDir, char **pzErr);
 /* ALTER TABLE RENAME of a table whose store is its default directory:

@@ -95,16 +95,17 @@
 
 static const struct plan_token {
   const char *z;         /* token in idxStr */
+  size_t n;              /* strlen(z) */
   int eOp;               /* PLAN_OP_* */
 } plan_tokens[] = {
-  { "=",      PLAN_OP_EQ     },
-  { "IN",     PLAN_OP_IN     },
-  { ">=",     PLAN_OP_GE     },
-  { ">",      PLAN_OP_GT     },
-  { "<=",     PLAN_OP_LE     },
-  { "<",      PLAN_OP_LT     },
-  { "LIMIT",  PLAN_OP_LIMIT  },
-  { "OFFSET", PLAN_OP_OFFSET },
+  { "=",      1, PLAN_OP_EQ     },
+  { "IN",     2, PLAN_OP_IN     },
+  { ">=",     2, PLAN_OP_GE     },
+  { ">",      1, PLAN_OP_GT     },
+  { "<=",     2, PLAN_OP_LE     },
+  { "<",      1, PLAN_OP_LT     },
+  { "LIMIT",  5, PLAN_OP_LIMIT  },
+  { "OFFSET", 6, PLAN_OP_OFFSET },
 };
 
 static const char *plan_token_name(int eOp){
@@ -139,7 +140,6 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int nArg = 0;
   int bAllUsed = 1;                   /* every non-LIMIT/OFFSET constraint used */
   int idxNum = 0;
-  double nRow = plan_rows(pTab);
   char *zStr = 0;
   int i;
 
@@ -198,7 +198,7 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
     }
   }else{
-    double nEst = nRow;
+    double nEst = plan_rows(pTab);     /* only a scan needs the store's size */
     for(i = 0; i < nLower; i++){
       int op = pInfo->aConstraint[aLower[i]].op;
       aOp[nArg++] = op == SQLITE_INDEX_CONSTRAINT_GT ? PLAN_OP_GT : PLAN_OP_GE;
@@ -286,11 +286,12 @@ static int plan_add_key(plan_spec *pSpec, sqlite3_value *pVal){
     return SQLITE_OK;
   }
   if( rc != SQLITE_OK ) return rc;
-  if( (pSpec->nKey & (pSpec->nKey - 1)) == 0 ){     /* 0, 1, 2, 4, ...: grow */
-    size_t nNew = pSpec->nKey ? (size_t)pSpec->nKey * 2 : 1;
-    struct plan_key *aNew = sqlite3_realloc64(pSpec->aKey, nNew * sizeof(*aNew));
+  if( pSpec->nKey >= pSpec->nKeyAlloc ){
+    int nNew = pSpec->nKeyAlloc ? pSpec->nKeyAlloc * 2 : 8;
+    struct plan_key *aNew = sqlite3_realloc64(pSpec->aKey, (size_t)nNew * sizeof(*aNew));
     if( aNew == 0 ) return SQLITE_NOMEM;
     pSpec->aKey = aNew;
+    pSpec->nKeyAlloc = nNew;
   }
   pSpec->aKey[pSpec->nKey].iOff = iOff;
   pSpec->aKey[pSpec->nKey].n = pSpec->keys.n - iOff;
@@ -299,33 +300,35 @@ static int plan_add_key(plan_spec *pSpec, sqlite3_value *pVal){
 }
 
 /*
-** Fold one bound into the side it belongs to, keeping the tightest.
-** Returns SQLITE_CONSTRAINT if the value is NULL (nothing matches).
+** Fold one bound into the side it belongs to, keeping the tightest.  The
+** value is encoded into pSpec->scratch, which trades places with the
+** side's buffer when it is tighter: no allocation once the buffers have
+** grown.  Returns SQLITE_CONSTRAINT if the value is NULL (nothing matches).
 */
 static int plan_add_bound(plan_spec *pSpec, sqlite3_value *pVal, int bUpper, int bOpen,
                           char **pzErr){
-  ext_buf tmp = {0};
   ext_buf *pCur = bUpper ? &pSpec->upper : &pSpec->lower;
   int *pbHave = bUpper ? &pSpec->bUpper : &pSpec->bLower;
   int *pbOpen = bUpper ? &pSpec->bUpperOpen : &pSpec->bLowerOpen;
-  int rc = keycodec_encode(pVal, &tmp);
+  int rc;
+  pSpec->scratch.n = 0;
+  rc = keycodec_encode(pVal, &pSpec->scratch);
   if( rc == SQLITE_TOOBIG ){
     *pzErr = sqlite3_mprintf("key bound too large: %d bytes (the limit is %d)",
                              sqlite3_value_bytes(pVal), EXT_MAX_KEY_BYTES);
   }
   if( rc == SQLITE_OK ){
-    int c = *pbHave ? plan_bytes_cmp(&tmp, pCur) : 0;
+    int c = *pbHave ? plan_bytes_cmp(&pSpec->scratch, pCur) : 0;
     if( !*pbHave || (bUpper ? c < 0 : c > 0) ){
-      ext_buf_free(pCur);
-      *pCur = tmp;
-      tmp.p = 0;
+      ext_buf tmp = *pCur;
+      *pCur = pSpec->scratch;
+      pSpec->scratch = tmp;
       *pbHave = 1;
       *pbOpen = bOpen;
     }else if( c == 0 && bOpen ){
       *pbOpen = 1;
     }
   }
-  ext_buf_free(&tmp);
   return rc;
 }
 
@@ -342,12 +345,14 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
 
   while( rc == SQLITE_OK && *z ){
     const struct plan_token *pTok = 0;
-    size_t nTok = strcspn(z, ",");
+    size_t nTok = 0;
     size_t i;
     sqlite3_value *pArg = 0;
+    while( z[nTok] && z[nTok] != ',' ) nTok++;
     for(i = 0; i < sizeof(plan_tokens) / sizeof(plan_tokens[0]); i++){
-      if( strlen(plan_tokens[i].z) == nTok && memcmp(plan_tokens[i].z, z, nTok) == 0 ){
+      if( plan_tokens[i].n == nTok && memcmp(plan_tokens[i].z, z, nTok) == 0 ){
         pTok = &plan_tokens[i];
+        break;
       }
     }
     if( pTok == 0 || iArg >= argc ){
@@ -424,10 +429,39 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
   return SQLITE_OK;
 }
 
+/* A buffer worth keeping between plans: one that fits any ordinary key. */
+#define PLAN_KEEP_BYTES 4096
+
+static void plan_buf_reset(ext_buf *pBuf){
+  if( pBuf->nAlloc > PLAN_KEEP_BYTES ) ext_buf_free(pBuf);
+  pBuf->n = 0;
+}
+
+void plan_spec_reset(plan_spec *pSpec){
+  plan_spec saved = *pSpec;
+  if( saved.nKeyAlloc > PLAN_KEEP_BYTES / (int)sizeof(saved.aKey[0]) ){
+    sqlite3_free(saved.aKey);
+    saved.aKey = 0;
+    saved.nKeyAlloc = 0;
+  }
+  plan_buf_reset(&saved.keys);
+  plan_buf_reset(&saved.lower);
+  plan_buf_reset(&saved.upper);
+  plan_buf_reset(&saved.scratch);
+  memset(pSpec, 0, sizeof(*pSpec));
+  pSpec->keys = saved.keys;
+  pSpec->lower = saved.lower;
+  pSpec->upper = saved.upper;
+  pSpec->scratch = saved.scratch;
+  pSpec->aKey = saved.aKey;
+  pSpec->nKeyAlloc = saved.nKeyAlloc;
+}
+
 void plan_spec_clear(plan_spec *pSpec){
   ext_buf_free(&pSpec->keys);
   ext_buf_free(&pSpec->lower);
   ext_buf_free(&pSpec->upper);
+  ext_buf_free(&pSpec->scratch);
   sqlite3_free(pSpec->aKey);
   memset(pSpec, 0, sizeof(*pSpec));
 }

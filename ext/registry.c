@@ -27,6 +27,9 @@
 ** DROP TABLE and ALTER TABLE RENAME change the directory itself, so they
 ** run here under the mutex, and only when the dropping table holds the
 ** last reference: no other connection can open the store half-removed.
+** Which files are the store's is the engine's knowledge: DROP closes the
+** lsm_db and calls lsm_destroy, which removes only those files and then
+** the directory if nothing else is left in it.
 **
 ** Thread safety: every function takes registry_mutex; none calls back into
 ** SQLite while holding it.
@@ -77,54 +80,6 @@ static char *registry_errmsg(lsm_db *pDb, int rc){
 ** (the directory does not exist yet). */
 static int registry_key(const char *zDir, char *zOut){
   return realpath(zDir, zOut) != NULL;
-}
-
-/*
-** The names the store makes, as lsm/filename.h lists them: NNNNNN.sst,
-** NNNNNN.wal, NNNNNN.tmp (6 or more digits), MANIFEST, MANIFEST.tmp, LOCK.
-** Anything else in the directory is not ours and stays.
-*/
-static int registry_is_store_file(const char *zName){
-  size_t nDigit = 0;
-  if( strcmp(zName, "MANIFEST") == 0 || strcmp(zName, "MANIFEST.tmp") == 0
-   || strcmp(zName, "LOCK") == 0 ){
-    return 1;
-  }
-  while( zName[nDigit] >= '0' && zName[nDigit] <= '9' ) nDigit++;
-  if( nDigit < 6 ) return 0;
-  return strcmp(&zName[nDigit], ".sst") == 0 || strcmp(&zName[nDigit], ".wal") == 0
-      || strcmp(&zName[nDigit], ".tmp") == 0;
-}
-
-/* Remove the store's files from zDir, then zDir if nothing else is left. */
-static int registry_remove_files(const char *zDir, char **pzErr){
-  lsm_env *pEnv = lsm_env_default();
-  char **azName = 0;
-  int nName = 0;
-  int nLeft = 0;
-  int i;
-  int rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
-  for(i = 0; rc == LSM_OK && i < nName; i++){
-    const char *z = azName[i];
-    if( strcmp(z, ".") == 0 || strcmp(z, "..") == 0 ) continue;
-    if( registry_is_store_file(z) ){
-      char *zPath = sqlite3_mprintf("%s/%s", zDir, z);
-      if( zPath == 0 ){
-        rc = SQLITE_NOMEM;
-      }else{
-        rc = pEnv->xUnlink(pEnv, zPath);
-        sqlite3_free(zPath);
-      }
-    }else{
-      nLeft++;
-    }
-  }
-  if( azName ) pEnv->xFree(pEnv, azName);
-  if( rc == LSM_OK && nLeft == 0 ) rc = pEnv->xRmdir(pEnv, zDir);
-  if( rc != LSM_OK && *pzErr == 0 ){
-    *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir, lsm_errstr(rc));
-  }
-  return rc;
 }
 
 /* ---- stores ---- */
@@ -206,8 +161,10 @@ int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
     rc = lsm_close(pDb);
     if( rc != LSM_OK ){
       *pzErr = registry_errmsg(0, rc);
-    }else if( zDir ){
-      rc = registry_remove_files(zDir, pzErr);
+    }else if( zDir && (rc = lsm_destroy(zDir, NULL)) != LSM_OK ){
+      const char *z = lsm_errmsg(0);
+      *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir,
+                               (z && z[0]) ? z : lsm_errstr(rc));
     }
   }
   pthread_mutex_unlock(&registry_mutex);

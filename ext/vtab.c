@@ -61,13 +61,27 @@
 ** shared lsm_db (registry.c) and to its batch holder; a cursor owns its
 ** engine cursor or snapshot, the value of its last lsm_get, and a
 ** reference to the batch holder it reads.  Borrowed key/value pointers of
-** an engine cursor are re-read in every xColumn, never kept across a move.
+** an engine cursor are read at the row's first xColumn and kept until the
+** cursor moves (vtab_cursor.bRow), never across a move.
+**
+** Per-row cost.  A row read or written allocates nothing: xUpdate encodes
+** into three buffers the table keeps (key, old key, record), the cursor
+** keeps its plan's buffers (plan_spec_reset) and a text buffer for the
+** key, and xClose parks one reset cursor on the table for the next xOpen,
+** so a prepared statement run again and again (a point get, a LIMIT 10
+** seek) reuses it.  Buffers over VTAB_KEEP_BYTES are freed after use.
+** The engine is asked for a row's key and record once; the key column is
+** one keycodec_parse, each value column asked for one record_column.
 */
 #include "ext.h"
 
 #include <string.h>
 
-typedef struct vtab_cursor {
+/* Scratch buffers up to this size are kept between rows and statements
+** (any ordinary key or row); a larger one is freed after use. */
+#define VTAB_KEEP_BYTES 4096
+
+struct vtab_cursor {
   sqlite3_vtab_cursor base;  /* base class: must be first */
   plan_spec spec;            /* what to read (plan.c) */
   int bEof;                  /* no current row */
@@ -80,7 +94,13 @@ typedef struct vtab_cursor {
   int iKey;                  /* PLAN_KEYS: index of the current key */
   void *pGot;                /* PLAN_KEYS: value of the current key (lsm_free) */
   size_t nGot;               /* its bytes */
-} vtab_cursor;
+  int bRow;                  /* pKey..nRec hold the current row (cleared by every move) */
+  const uint8_t *pKey;       /* current encoded key (borrowed until the next move) */
+  size_t nKey;               /* its bytes */
+  const uint8_t *pRec;       /* current record (borrowed until the next move) */
+  size_t nRec;               /* its bytes */
+  ext_buf text;              /* a text key copied with a NUL after it, for xColumn */
+};
 
 /* ---- helpers ---- */
 
@@ -109,6 +129,13 @@ static char *vtab_default_dir(vtab_table *pTab, const char *zName){
   return sqlite3_mprintf("%s-%s.lsm", zFile, zName);
 }
 
+/* Free a cursor that holds nothing of a plan (new, or reset). */
+static void vtab_cursor_free(vtab_cursor *pCsr){
+  plan_spec_clear(&pCsr->spec);
+  ext_buf_free(&pCsr->text);
+  sqlite3_free(pCsr);
+}
+
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
   txn_batch_unref(pTab->pTxn);
@@ -119,16 +146,21 @@ static void vtab_table_free(vtab_table *pTab){
   sqlite3_free(pTab->zDir);
   sqlite3_free(pTab->aMark);
   sqlite3_free(pTab->base.zErrMsg);
+  ext_buf_free(&pTab->key);
+  ext_buf_free(&pTab->oldKey);
+  ext_buf_free(&pTab->rec);
+  if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
   sqlite3_free(pTab);
 }
 
-/* Release everything the cursor holds for its current plan. */
+/* Release everything the cursor holds for its current plan; keep its
+** small buffers for the next one. */
 static void vtab_cursor_reset(vtab_cursor *pCsr){
   if( pCsr->pCsr ) lsm_cursor_close(pCsr->pCsr);
   if( pCsr->pSnap ) lsm_snapshot_release(pCsr->pSnap);
   lsm_free(pCsr->pGot);
   txn_batch_unref(pCsr->pTxn);
-  plan_spec_clear(&pCsr->spec);
+  plan_spec_reset(&pCsr->spec);
   pCsr->pCsr = 0;
   pCsr->pSnap = 0;
   pCsr->pGot = 0;
@@ -136,6 +168,8 @@ static void vtab_cursor_reset(vtab_cursor *pCsr){
   pCsr->pTxn = 0;
   memset(&pCsr->read, 0, sizeof(pCsr->read));
   pCsr->bEof = 1;
+  pCsr->bRow = 0;
+  if( pCsr->text.nAlloc > VTAB_KEEP_BYTES ) ext_buf_free(&pCsr->text);
 }
 
 /* PLAN_KEYS: from key iKey on (in the cursor's direction), find the first
@@ -163,6 +197,7 @@ static int vtab_keys_settle(vtab_cursor *pCsr){
 static int vtab_step(vtab_cursor *pCsr){
   vtab_table *pTab = (vtab_table*)pCsr->base.pVtab;
   int rc = SQLITE_OK;
+  pCsr->bRow = 0;
   switch( pCsr->spec.ePlan ){
     case PLAN_SCAN:
       rc = pCsr->spec.bDesc ? lsm_cursor_prev(pCsr->pCsr) : lsm_cursor_next(pCsr->pCsr);
@@ -181,24 +216,50 @@ static int vtab_step(vtab_cursor *pCsr){
   return rc;
 }
 
-/* The current row's encoded key and record. */
-static int vtab_current(vtab_cursor *pCsr, const uint8_t **ppKey, size_t *pnKey,
-                        const uint8_t **ppRec, size_t *pnRec){
+/* Load the current row's encoded key and record into pCsr->pKey..nRec,
+** once per row: every xColumn of the row then reads them from there. */
+static int vtab_current(vtab_cursor *pCsr){
+  if( pCsr->bRow ) return SQLITE_OK;
   if( pCsr->spec.ePlan == PLAN_KEYS ){
     const struct plan_key *pKey = &pCsr->spec.aKey[pCsr->iKey];
-    *ppKey = pCsr->spec.keys.p + pKey->iOff;
-    *pnKey = pKey->n;
-    *ppRec = pCsr->pGot;
-    *pnRec = pCsr->nGot;
-    return SQLITE_OK;
+    pCsr->pKey = pCsr->spec.keys.p + pKey->iOff;
+    pCsr->nKey = pKey->n;
+    pCsr->pRec = pCsr->pGot;
+    pCsr->nRec = pCsr->nGot;
   }else{
     const void *pK = 0, *pV = 0;
-    int rc = lsm_cursor_key(pCsr->pCsr, &pK, pnKey);
-    if( rc == LSM_OK ) rc = lsm_cursor_value(pCsr->pCsr, &pV, pnRec);
-    *ppKey = pK;
-    *ppRec = pV;
-    return rc;
+    int rc = lsm_cursor_key(pCsr->pCsr, &pK, &pCsr->nKey);
+    if( rc == LSM_OK ) rc = lsm_cursor_value(pCsr->pCsr, &pV, &pCsr->nRec);
+    if( rc != LSM_OK ) return rc;
+    pCsr->pKey = pK;
+    pCsr->pRec = pV;
   }
+  pCsr->bRow = 1;
+  return SQLITE_OK;
+}
+
+/*
+** Result of ctx = the current row's key.  A text key is handed to SQLite
+** NUL-terminated with length -1, the one form in which SQLite marks the
+** copy it makes as terminated: given a length, it copies into a buffer
+** of that size and, when the caller then asks for the text
+** (sqlite3_column_text), reallocates it to add the NUL, and shrinks it
+** back to size in the next row's copy: two allocations per row.  Other
+** keys (and text holding a NUL) go through record_key.
+*/
+static int vtab_result_key(vtab_cursor *pCsr, sqlite3_context *ctx){
+  keycodec_value v;
+  if( keycodec_parse(pCsr->pKey, pCsr->nKey, &v) == SQLITE_OK && v.eType == SQLITE_TEXT
+   && memchr(v.p, 0, v.n) == NULL ){
+    ext_buf *pText = &pCsr->text;
+    pText->n = 0;
+    if( ext_buf_reserve(pText, v.n + 1) != SQLITE_OK ) return SQLITE_NOMEM;
+    memcpy(pText->p, v.p, v.n);
+    pText->p[v.n] = 0;
+    sqlite3_result_text(ctx, (const char*)pText->p, -1, SQLITE_TRANSIENT);
+    return SQLITE_OK;
+  }
+  return record_key(pCsr->pKey, pCsr->nKey, pCsr->pRec, pCsr->nRec, ctx);
 }
 
 /* Is the encoded key present to this table's writer (batch included)? */
@@ -331,18 +392,35 @@ static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
   vtab_table *pTab = (vtab_table*)pVtab;
   vtab_cursor *pCsr;
   if( pTab->pLsm == 0 ) return vtab_lost(pTab);
-  pCsr = sqlite3_malloc(sizeof(*pCsr));
-  if( pCsr == 0 ) return SQLITE_NOMEM;
-  memset(pCsr, 0, sizeof(*pCsr));
-  pCsr->bEof = 1;
+  if( pTab->pSpare ){
+    /* The cursor the last statement closed, with its buffers. */
+    pCsr = pTab->pSpare;
+    pTab->pSpare = 0;
+  }else{
+    pCsr = sqlite3_malloc(sizeof(*pCsr));
+    if( pCsr == 0 ) return SQLITE_NOMEM;
+    memset(pCsr, 0, sizeof(*pCsr));
+    pCsr->bEof = 1;
+  }
   *ppCursor = &pCsr->base;
   return SQLITE_OK;
 }
 
+/* Closing keeps one cursor per table, reset (no engine object, no batch
+** reference), so that a statement run again and again allocates nothing. */
 static int vtabClose(sqlite3_vtab_cursor *pCursor){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
+  vtab_table *pTab = (vtab_table*)pCursor->pVtab;
   vtab_cursor_reset(pCsr);
-  sqlite3_free(pCsr);
+  if( pTab->pSpare == 0 ){
+    memset(&pCsr->base, 0, sizeof(pCsr->base));
+    pCsr->nLeft = 0;
+    pCsr->iRowid = 0;
+    pCsr->iKey = 0;
+    pTab->pSpare = pCsr;
+  }else{
+    vtab_cursor_free(pCsr);
+  }
   return SQLITE_OK;
 }
 
@@ -424,14 +502,12 @@ static int vtabEof(sqlite3_vtab_cursor *pCursor){
 static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
-  const uint8_t *pKey = 0, *pRec = 0;
-  size_t nKey = 0, nRec = 0;
-  int rc = vtab_current(pCsr, &pKey, &nKey, &pRec, &nRec);
+  int rc = vtab_current(pCsr);
   if( rc != SQLITE_OK ) return vtab_engine_error(pTab, rc);
   if( iCol == 0 ){
-    rc = record_key(pKey, nKey, pRec, nRec, ctx);
+    rc = vtab_result_key(pCsr, ctx);
   }else{
-    rc = record_column(pRec, nRec, iCol - 1, ctx);
+    rc = record_column(pCsr->pRec, pCsr->nRec, iCol - 1, ctx);
   }
   if( rc == SQLITE_CORRUPT ){
     vtab_error(pTab, rc, "lsm table %s: malformed row", pTab->zName);
@@ -451,7 +527,7 @@ static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   vtab_table *pTab = (vtab_table*)pVtab;
   lsm_batch *pBatch;
   size_t nBefore;
-  ext_buf key = {0}, oldKey = {0}, rec = {0};
+  ext_buf *pKey = &pTab->key, *pOldKey = &pTab->oldKey, *pRec = &pTab->rec;
   int rc = SQLITE_OK;
   (void)pRowid;
 
@@ -462,31 +538,32 @@ static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   }
   pBatch = pTab->pTxn->pBatch;
   nBefore = lsm_batch_count(pBatch);
+  pKey->n = pOldKey->n = pRec->n = 0;
 
   if( argc == 1 ){
     /* DELETE: argv[0] is the key. */
-    rc = vtab_encode_key(pTab, argv[0], &key);
-    if( rc == SQLITE_OK ) rc = lsm_batch_delete(pBatch, key.p, key.n);
+    rc = vtab_encode_key(pTab, argv[0], pKey);
+    if( rc == SQLITE_OK ) rc = lsm_batch_delete(pBatch, pKey->p, pKey->n);
   }else{
     int eConflict = sqlite3_vtab_on_conflict(pTab->db);
     int bChangeKey = 0;
-    rc = vtab_encode_key(pTab, argv[2], &key);
+    rc = vtab_encode_key(pTab, argv[2], pKey);
     if( rc == SQLITE_OK ){
-      rc = record_encode(argv[2], &argv[3], pTab->nCol - 1, &rec);
+      rc = record_encode(argv[2], &argv[3], pTab->nCol - 1, pRec);
       if( rc == SQLITE_TOOBIG ){
         vtab_error(pTab, rc, "row too large for %s: the limit is 268435456 bytes", pTab->zName);
       }
     }
     if( rc == SQLITE_OK && sqlite3_value_type(argv[0]) != SQLITE_NULL ){
       /* UPDATE: has the key changed (1 -> 1.0 is not a change)? */
-      rc = vtab_encode_key(pTab, argv[0], &oldKey);
+      rc = vtab_encode_key(pTab, argv[0], pOldKey);
       bChangeKey = rc == SQLITE_OK
-                && (oldKey.n != key.n || memcmp(oldKey.p, key.p, key.n) != 0);
+                && (pOldKey->n != pKey->n || memcmp(pOldKey->p, pKey->p, pKey->n) != 0);
     }
     if( rc == SQLITE_OK && eConflict == SQLITE_IGNORE
      && (sqlite3_value_type(argv[0]) == SQLITE_NULL || bChangeKey) ){
       int bExists = 0;
-      rc = vtab_key_exists(pTab, &key, &bExists);
+      rc = vtab_key_exists(pTab, pKey, &bExists);
       if( rc != LSM_OK ){
         vtab_engine_error(pTab, rc);
       }else if( bExists ){
@@ -494,18 +571,18 @@ static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       }
     }
     if( rc == SQLITE_OK && bChangeKey ){
-      rc = lsm_batch_delete(pBatch, oldKey.p, oldKey.n);
+      rc = lsm_batch_delete(pBatch, pOldKey->p, pOldKey->n);
       if( rc != LSM_OK ) vtab_engine_error(pTab, rc);
     }
     if( rc == SQLITE_OK ){
-      rc = lsm_batch_put(pBatch, key.p, key.n, rec.p, rec.n);
+      rc = lsm_batch_put(pBatch, pKey->p, pKey->n, pRec->p, pRec->n);
       if( rc != LSM_OK ) vtab_engine_error(pTab, rc);
     }
   }
   if( rc != SQLITE_OK ) lsm_batch_truncate(pBatch, nBefore);
-  ext_buf_free(&key);
-  ext_buf_free(&oldKey);
-  ext_buf_free(&rec);
+  if( pKey->nAlloc > VTAB_KEEP_BYTES ) ext_buf_free(pKey);
+  if( pOldKey->nAlloc > VTAB_KEEP_BYTES ) ext_buf_free(pOldKey);
+  if( pRec->nAlloc > VTAB_KEEP_BYTES ) ext_buf_free(pRec);
   return rc;
 }
 

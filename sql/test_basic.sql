@@ -2,13 +2,14 @@
 -- RETURNING, several value columns, where stores live and DROP TABLE.
 --
 -- Run by tests/run_sql.sh in a fresh temporary directory:
---     sqlite3 -bail -batch test.db ".load <repo>/lsm" ".read sql/test_basic.sql"
+--     sqlite3 -bail -batch test.db ".load $LSM_SO" ".read sql/test_basic.sql"
 -- Each case is a .testcase named as a sentence, then a .check of its
 -- output (a GLOB where whitespace matches any whitespace).
 .mode list
 .headers off
--- lib.txt: the lsm.so this shell loaded, for load_extension() after .open.
-.system grep -o '/.*/lsm[.]so$' /proc/$PPID/maps | head -n 1 > lib.txt
+-- lib.txt: the lsm.so under test ($LSM_SO, exported by tests/run_sql.sh),
+-- for load_extension() after .open.
+.system printf '%s' "$LSM_SO" > lib.txt
 
 CREATE VIRTUAL TABLE kv USING lsm;
 
@@ -135,7 +136,7 @@ SELECT value, (SELECT count(*) FROM fsdir('.') WHERE name LIKE '%mem%') FROM mem
 
 .testcase rows_survive_closing_and_reopening_the_database
 .open test.db
-SELECT load_extension(trim(readfile('lib.txt'), char(10))) IS NULL;
+SELECT load_extension(readfile('lib.txt')) IS NULL;
 SELECT group_concat(key || '=' || quote(value), ' ') FROM (SELECT * FROM kv ORDER BY key);
 .check "1 7=X'00FF' fig='purple'"
 

@@ -3,11 +3,12 @@
 -- argument it compacts every lsm table of every attached schema, also the
 -- ones this connection has not used yet, once per store.
 --
--- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load <repo>/lsm" ".read <this>"
+-- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load $LSM_SO" ".read <this>"
 .mode list
 .headers off
--- lib.txt: the lsm.so this shell loaded, for load_extension() after .open.
-.system grep -o '/.*/lsm[.]so$' /proc/$PPID/maps | head -n 1 > lib.txt
+-- lib.txt: the lsm.so under test ($LSM_SO, exported by tests/run_sql.sh),
+-- for load_extension() after .open.
+.system printf '%s' "$LSM_SO" > lib.txt
 
 -- A small memtable and no background thread, so that the tree has
 -- several files in a known place when lsm_compact runs.
@@ -93,7 +94,7 @@ SELECT group_concat(value, ' ') FROM json_each(json_extract(lsm_compact(), '$.ta
 -- A fresh connection has used none of the tables yet.
 .open test.db
 .output /dev/null
-SELECT load_extension(trim(readfile('lib.txt'), char(10)));
+SELECT load_extension(readfile('lib.txt'));
 .output
 ATTACH 'aux.db' AS aux;
 

@@ -3,25 +3,25 @@
 -- store paths, readonly=on, a store locked by another process, DROP TABLE
 -- inside a transaction, a corrupt file.
 --
--- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load <repo>/lsm" ".read <this>"
+-- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load $LSM_SO" ".read <this>"
 --
 -- How an error is asserted.  Any failing statement makes this shell's exit
 -- status non-zero, which tests/run_sql.sh counts as a failure, so each
 -- case that expects an error is a script in table child(name, sql) that
 -- `.system sh run.sh NAME [DB]` runs in a child sqlite3 over database DB
--- (default NAME.db) with the lsm.so this shell loaded.  The child reads
--- the script on stdin, so it goes on after an error; its stdout and stderr
--- land in NAME.out and NAME.err, which the checks read back.  Each case
+-- (default NAME.db) with the lsm.so under test ($LSM_SO, which
+-- tests/run_sql.sh exports).  The child reads the script on stdin, so it
+-- goes on after an error; its stdout and stderr land in NAME.out and
+-- NAME.err, which the checks read back.  Each case
 -- checks the exact message ("#" in a .check pattern matches a number: the
 -- script line) and then what the table holds afterwards.
 .mode list
 .headers off
-.system grep -o '/.*/lsm[.]so$' /proc/$PPID/maps | head -n 1 > lib.txt
 CREATE TABLE child(name TEXT PRIMARY KEY, sql TEXT NOT NULL);
 .output /dev/null
 SELECT writefile('run.sh',
   'sqlite3 test.db "SELECT sql FROM child WHERE name = ''$1''" |' || char(10) ||
-  'sqlite3 -batch -cmd ".load $(cat lib.txt)" "${2:-$1.db}" > "$1.out" 2> "$1.err"' || char(10) ||
+  'sqlite3 -batch -cmd ".load $LSM_SO" "${2:-$1.db}" > "$1.out" 2> "$1.err"' || char(10) ||
   'exit 0' || char(10));
 .output
 

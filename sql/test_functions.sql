@@ -2,16 +2,15 @@
 -- and space amplification, null where nothing divides), lsm_flush,
 -- lsm_files (a table-valued function), lsm_check, and their errors.
 --
--- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load <repo>/lsm" ".read <this>"
+-- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load $LSM_SO" ".read <this>"
 -- Expected errors run in a child sqlite3 (see test_errors.sql for why and how).
 .mode list
 .headers off
-.system grep -o '/.*/lsm[.]so$' /proc/$PPID/maps | head -n 1 > lib.txt
 CREATE TABLE child(name TEXT PRIMARY KEY, sql TEXT NOT NULL);
 .output /dev/null
 SELECT writefile('run.sh',
   'sqlite3 test.db "SELECT sql FROM child WHERE name = ''$1''" |' || char(10) ||
-  'sqlite3 -batch -cmd ".load $(cat lib.txt)" "${2:-$1.db}" > "$1.out" 2> "$1.err"' || char(10) ||
+  'sqlite3 -batch -cmd ".load $LSM_SO" "${2:-$1.db}" > "$1.out" 2> "$1.err"' || char(10) ||
   'exit 0' || char(10));
 .output
 

@@ -4,11 +4,12 @@
 -- one process sharing a store.  (A statement that fails part way is in
 -- test_errors.sql: an expected error must run in a child process.)
 --
--- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load <repo>/lsm" ".read <this>"
+-- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load $LSM_SO" ".read <this>"
 .mode list
 .headers off
--- lib.txt: the lsm.so this shell loaded, for a second connection.
-.system grep -o '/.*/lsm[.]so$' /proc/$PPID/maps | head -n 1 > lib.txt
+-- lib.txt: the lsm.so under test ($LSM_SO, exported by tests/run_sql.sh),
+-- for a second connection.
+.system printf '%s' "$LSM_SO" > lib.txt
 
 CREATE VIRTUAL TABLE kv USING lsm;
 INSERT INTO kv VALUES (1, 'one'), (2, 'two'), (3, 'three');
@@ -177,7 +178,7 @@ INSERT INTO shared VALUES ('k', 'from 0');
 .connection 1
 .open other.db
 .output /dev/null
-SELECT load_extension(trim(readfile('lib.txt'), char(10)));
+SELECT load_extension(readfile('lib.txt'));
 .output
 CREATE VIRTUAL TABLE shared USING lsm('test.db-shared.lsm');
 
