@@ -51,9 +51,10 @@
 ** over text below 'k'), because with collisions inside the updated set the
 ** outcome depends on the order rows are visited, on either table.
 **
-** INSERT OR IGNORE .. RETURNING is left out of the random workload: SQLite
-** lists the ignored rows of a virtual table too (see the test
-** insert_or_ignore_returning_lists_only_inserted_rows).
+** Two known differences come from SQLite itself, which treats any virtual
+** table so; each has a test that pins it, and the random workload avoids it:
+**     INSERT OR IGNORE .. RETURNING also lists the rows ignored
+**     UPDATE .. FROM counts a row in changes() once per matching join row
 **
 ** Configurations, one test each: the default table (key, value); three
 ** value columns; memtable_mb=0.0625 with values of kilobytes so that
@@ -89,6 +90,7 @@ typedef struct diff_config {
   int nOp;                 /* operations at full scale (test_scale shrinks) */
   int iSalt;               /* added to the seed: each configuration its own workload */
   int nBigPct;             /* percent of values of 1-4 KB, to fill memtables */
+  int bMemory;             /* an in-memory store: never reopened */
 } diff_config;
 
 static const char *const azOneCol[] = { "value" };
@@ -428,7 +430,7 @@ static void gen_insert_values(diff_state *p, diff_sql *q){
   int bIgnore = verb_insert(p, q);
   sql_add(q, " INTO kv");
   clause_values(p, q, nRow);
-  /* Not after INSERT OR IGNORE: see insert_or_ignore_returning_lists_only_inserted_rows. */
+  /* Not after INSERT OR IGNORE: see insert_or_ignore_returning_also_lists_ignored_rows. */
   if( !bIgnore && chance(p, 15) ){
     q->eKind = DIFF_ORDERED;   /* RETURNING gives rows in VALUES order */
     sql_add(q, " RETURNING *");
@@ -511,7 +513,7 @@ static void gen_update_value(diff_state *p, diff_sql *q){
     if( p->pCfg->nValCol == 1 ) break;
   }
   if( chance(p, 8) ){   /* UPDATE .. FROM */
-    sql_add(q, " FROM (SELECT %d AS k UNION ALL SELECT 'k%d' UNION ALL SELECT ", pick(p, 121) - 60,
+    sql_add(q, " FROM (SELECT %d AS k UNION SELECT 'k%d' UNION SELECT ", pick(p, 121) - 60,
             pick(p, 40));
     lit_key(p, q);
     sql_add(q, ") AS t WHERE kv.key = t.k");
@@ -1070,10 +1072,12 @@ static void diff_held_scan(diff_state *p){
   sqlite3_free(zN);
 }
 
+/* Close both connections, rolling back any open transaction, and reopen. */
 static void diff_reopen(diff_state *p){
   if( p->bTrace ) fprintf(stderr, "[%d] -- reopen\n", p->iOp);
   diff_close(p);
   diff_open(p, 0);
+  p->nSave = 0;
   p->nReopen++;
   diff_full_check(p);
 }
@@ -1087,7 +1091,10 @@ static void diff_setup(diff_state *p, const diff_config *pCfg){
   p->azCol = pCfg->nValCol == 1 ? azOneCol : azThreeCol;
   p->seed = test_seed();
   p->bTrace = zTrace && zTrace[0] == '1';
-  rng_init(&p->rng, p->seed + ((uint64_t)pCfg->iSalt << 32));  /* streams far apart */
+  /* testutil's rng_init gives adjacent seeds streams one step apart: mix the
+  ** seed (and the configuration) first, so that seeds 1, 2, 3 differ. */
+  rng_init(&p->rng, p->seed);
+  rng_init(&p->rng, rng_next(&p->rng) ^ ((uint64_t)pCfg->iSalt * 0xD1B54A32D192ED03ull));
   p->zDir = test_tmpdir("differential");
   p->zLsmDb = sqlite3_mprintf("%s/lsm.db", p->zDir);
   p->zNatDb = sqlite3_mprintf("%s/native.db", p->zDir);
@@ -1137,8 +1144,8 @@ static void diff_workload(const diff_config *pCfg){
     if( p->iOp % DIFF_FULL_EVERY == DIFF_FULL_EVERY - 1 ){
       diff_full_check(p);
     }
-    if( i < 8 ){
-      if( bAutocommit ) diff_reopen(p);
+    if( i < 5 ){
+      if( !pCfg->bMemory ) diff_reopen(p);
       continue;
     }
     if( i < 25 ){
@@ -1159,57 +1166,106 @@ static void diff_workload(const diff_config *pCfg){
   diff_full_check(p);
   diff_run_text(p, "SELECT lsm_compact('kv')", DIFF_LSM_ONLY);
   diff_full_check(p);
-  diff_reopen(p);
+  if( !pCfg->bMemory ) diff_reopen(p);
   diff_check_ok(p);
   diff_teardown(p);
 }
 
-/* Run fixed statements on both sides, comparing each (rows in order). */
+/* Run fixed statements on both sides, comparing each (rows in order);
+** "SELECT lsm_..." runs on the lsm side only. */
 static void diff_script(const char *const *azSql, int nSql){
-  static const diff_config cfg = { "fixed script (key, value)", "", 1, 0, 0, 0 };
+  static const diff_config cfg = { "fixed script (key, value)", "", 1, 0, 0, 0, 0 };
   diff_state st, *p = &st;
   diff_setup(p, &cfg);
-  for(p->iOp = 0; p->iOp < nSql; p->iOp++) diff_run_text(p, azSql[p->iOp], DIFF_ORDERED);
+  for(p->iOp = 0; p->iOp < nSql; p->iOp++){
+    const char *z = azSql[p->iOp];
+    diff_run_text(p, z, strncmp(z, "SELECT lsm_", 11) == 0 ? DIFF_LSM_ONLY : DIFF_ORDERED);
+  }
   diff_full_check(p);
   diff_teardown(p);
 }
 
 /* ---- tests ---- */
 
-/* SQLite codes RETURNING as an AFTER trigger that runs after OP_VUpdate
-** whether or not the virtual table ignored the row (insert.c), so on lsm
-** the ignored row 1 is listed too.  A native table lists only row 2. */
-START_TEST(insert_or_ignore_returning_lists_only_inserted_rows){
-  static const char *const azSql[] = {
-    "INSERT INTO kv VALUES (1, 'a')",
-    "INSERT OR IGNORE INTO kv VALUES (1, 'b'), (2, 'c') RETURNING *",
-  };
-  diff_script(azSql, COUNT(azSql));
+/* Run zSql on one side; its rows, one a line, must be zRows and changes()
+** nChange.  For the known differences below, where SQLite itself treats a
+** virtual table otherwise than a native table and ext/ cannot tell. */
+static void diff_expect(diff_state *p, sqlite3 *db, const char *zSide, const char *zSql,
+                        const char *zRows, int nChange){
+  diff_result r;
+  sqlite3_str *s = sqlite3_str_new(0);
+  char *zGot;
+  int i;
+  run_one(db, zSql, &r);
+  for(i = 0; i < r.nRow; i++) sqlite3_str_appendf(s, "%s%s", i ? "\n" : "", r.azRow[i]);
+  zGot = sqlite3_str_finish(s);
+  SEED_ASSERT(r.rc == SQLITE_OK && strcmp(zGot ? zGot : "", zRows) == 0 && r.nChange == nChange,
+              "%s: %s\n  expected rows [%s] changes %d\n  got rc=%d rows [%s] changes %d",
+              (unsigned long long)p->seed, zSide, zSql, zRows, nChange, r.rc, zGot ? zGot : "",
+              r.nChange);
+  sqlite3_free(zGot);
+  result_clear(&r);
+}
+
+/* Known difference: SQLite codes RETURNING as an AFTER trigger that runs
+** after OP_VUpdate even when OR IGNORE made SQLite swallow the virtual
+** table's SQLITE_CONSTRAINT (insert.c), so lsm lists the ignored row (1,
+** 'b') too, although it keeps (1, 'a').  changes() agrees.  The random
+** workload therefore never puts RETURNING after INSERT OR IGNORE. */
+START_TEST(insert_or_ignore_returning_also_lists_ignored_rows){
+  static const diff_config cfg = { "known difference", "", 1, 0, 0, 0, 0 };
+  static const char *zSql = "INSERT OR IGNORE INTO kv VALUES (1, 'b'), (2, 'c') RETURNING *";
+  diff_state st, *p = &st;
+  diff_setup(p, &cfg);
+  diff_run_text(p, "INSERT INTO kv VALUES (1, 'a')", DIFF_ORDERED);
+  diff_expect(p, p->dbL, "lsm", zSql, "1 | 'b'\n2 | 'c'", 1);
+  diff_expect(p, p->dbN, "native", zSql, "2 | 'c'", 1);
+  diff_full_check(p);
+  diff_teardown(p);
+}
+END_TEST
+
+/* Known difference: for UPDATE .. FROM a native table updates each row
+** once, but SQLite calls a virtual table's xUpdate once per matching row
+** of the join (update.c, updateVirtualTable), so changes() counts the
+** row twice.  The values agree (both updates read the same snapshot).
+** The random workload therefore uses UNION, not UNION ALL, in its FROM. */
+START_TEST(update_from_counts_a_row_once_per_match){
+  static const diff_config cfg = { "known difference", "", 1, 0, 0, 0, 0 };
+  static const char *zSql = "UPDATE kv SET value = value + 1 "
+                            "FROM (SELECT 'a' AS k UNION ALL SELECT 'a') AS t WHERE kv.key = t.k";
+  diff_state st, *p = &st;
+  diff_setup(p, &cfg);
+  diff_run_text(p, "INSERT INTO kv VALUES ('a', 1)", DIFF_ORDERED);
+  diff_expect(p, p->dbL, "lsm", zSql, "", 2);
+  diff_expect(p, p->dbN, "native", zSql, "", 1);
+  diff_full_check(p);
+  diff_teardown(p);
 }
 END_TEST
 
 START_TEST(differential_default_table_matches_native_table){
-  static const diff_config cfg = { "default (key, value)", "", 1, 3000, 0, 0 };
+  static const diff_config cfg = { "default (key, value)", "", 1, 3000, 0, 0, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_three_value_columns_match_native_table){
-  static const diff_config cfg = { "key + 3 value columns", "(key, v1, v2, v3)", 3, 2500, 1, 0 };
+  static const diff_config cfg = { "key + 3 value columns", "(key, v1, v2, v3)", 3, 2500, 1, 0, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_tiny_memtable_in_foreground_matches_native_table){
   static const diff_config cfg = {
-    "memtable_mb=0.0625, background=off", "(memtable_mb=0.0625, background=off, block_kb=1)", 1, 2500, 2, 15 };
+    "memtable_mb=0.0625, background=off", "(memtable_mb=0.0625, background=off, block_kb=1)", 1, 2500, 2, 15, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_tiny_memtable_in_background_matches_native_table){
   static const diff_config cfg = {
-    "memtable_mb=0.0625, background=on", "(key, value, memtable_mb=0.0625, background=on)", 1, 2500, 3, 15 };
+    "memtable_mb=0.0625, background=on", "(key, value, memtable_mb=0.0625, background=on)", 1, 2500, 3, 15, 0 };
   diff_workload(&cfg);
 }
 END_TEST
@@ -1217,8 +1273,34 @@ END_TEST
 START_TEST(differential_tiered_compaction_matches_native_table){
   static const diff_config cfg = {
     "three value columns, memtable_mb=0.0625, compaction=tiered",
-    "(key, v1, v2, v3, memtable_mb=0.0625, compaction=tiered, bloom_bits=4)", 3, 2000, 4, 10 };
+    "(key, v1, v2, v3, memtable_mb=0.0625, compaction=tiered, bloom_bits=4)", 3, 2000, 4, 10, 0 };
   diff_workload(&cfg);
+}
+END_TEST
+
+START_TEST(differential_memory_store_matches_native_table){
+  static const diff_config cfg = {
+    "in-memory store, memtable_mb=0.0625", "(':memory:', memtable_mb=0.0625)", 1, 1500, 5, 15, 1 };
+  diff_workload(&cfg);
+}
+END_TEST
+
+/* The 64 KiB key limit counts the key's own bytes: 65536 bytes of text or
+** blob are a key like any other. */
+START_TEST(keys_of_exactly_64_kib_match_native_table){
+  static const char *const azSql[] = {
+    "INSERT INTO kv VALUES (CAST(zeroblob(65536) AS TEXT), 1)",
+    "INSERT INTO kv VALUES (zeroblob(65536), 2)",
+    "INSERT INTO kv VALUES (replace(hex(zeroblob(32768)), '0', 'k'), 3)",
+    "INSERT INTO kv VALUES (replace(hex(zeroblob(32767)), '0', 'k') || 'kz', 4)",
+    "SELECT length(key), typeof(key), value FROM kv ORDER BY key",
+    "SELECT lsm_flush('kv')",
+    "SELECT length(key), value FROM kv WHERE key = replace(hex(zeroblob(32768)), '0', 'k')",
+    "SELECT length(key), value FROM kv WHERE key > replace(hex(zeroblob(32768)), '0', 'k') "
+      "ORDER BY key DESC",
+    "DELETE FROM kv WHERE key = zeroblob(65536)",
+  };
+  diff_script(azSql, COUNT(azSql));
 }
 END_TEST
 
@@ -1231,7 +1313,10 @@ static Suite *differential_suite(void){
   tcase_add_test(tc, differential_tiny_memtable_in_foreground_matches_native_table);
   tcase_add_test(tc, differential_tiny_memtable_in_background_matches_native_table);
   tcase_add_test(tc, differential_tiered_compaction_matches_native_table);
-  tcase_add_test(tc, insert_or_ignore_returning_lists_only_inserted_rows);
+  tcase_add_test(tc, differential_memory_store_matches_native_table);
+  tcase_add_test(tc, keys_of_exactly_64_kib_match_native_table);
+  tcase_add_test(tc, insert_or_ignore_returning_also_lists_ignored_rows);
+  tcase_add_test(tc, update_from_counts_a_row_once_per_match);
   suite_add_tcase(s, tc);
   return s;
 }
