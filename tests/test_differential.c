@@ -1245,27 +1245,27 @@ START_TEST(update_from_counts_a_row_once_per_match){
 END_TEST
 
 START_TEST(differential_default_table_matches_native_table){
-  static const diff_config cfg = { "default (key, value)", "", 1, 3000, 0, 0, 0 };
+  static const diff_config cfg = { "default (key, value)", "", 1, 2500, 0, 0, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_three_value_columns_match_native_table){
-  static const diff_config cfg = { "key + 3 value columns", "(key, v1, v2, v3)", 3, 2500, 1, 0, 0 };
+  static const diff_config cfg = { "key + 3 value columns", "(key, v1, v2, v3)", 3, 2000, 1, 0, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_tiny_memtable_in_foreground_matches_native_table){
   static const diff_config cfg = {
-    "memtable_mb=0.0625, background=off", "(memtable_mb=0.0625, background=off, block_kb=1)", 1, 2500, 2, 15, 0 };
+    "memtable_mb=0.0625, background=off", "(memtable_mb=0.0625, background=off, block_kb=1)", 1, 2000, 2, 15, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_tiny_memtable_in_background_matches_native_table){
   static const diff_config cfg = {
-    "memtable_mb=0.0625, background=on", "(key, value, memtable_mb=0.0625, background=on)", 1, 2500, 3, 15, 0 };
+    "memtable_mb=0.0625, background=on", "(key, value, memtable_mb=0.0625, background=on)", 1, 2000, 3, 15, 0 };
   diff_workload(&cfg);
 }
 END_TEST
@@ -1273,14 +1273,14 @@ END_TEST
 START_TEST(differential_tiered_compaction_matches_native_table){
   static const diff_config cfg = {
     "three value columns, memtable_mb=0.0625, compaction=tiered",
-    "(key, v1, v2, v3, memtable_mb=0.0625, compaction=tiered, bloom_bits=4)", 3, 2000, 4, 10, 0 };
+    "(key, v1, v2, v3, memtable_mb=0.0625, compaction=tiered, bloom_bits=4)", 3, 1500, 4, 10, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_memory_store_matches_native_table){
   static const diff_config cfg = {
-    "in-memory store, memtable_mb=0.0625", "(':memory:', memtable_mb=0.0625)", 1, 1500, 5, 15, 1 };
+    "in-memory store, memtable_mb=0.0625", "(':memory:', memtable_mb=0.0625)", 1, 1200, 5, 15, 1 };
   diff_workload(&cfg);
 }
 END_TEST
