@@ -84,6 +84,7 @@ san-test: $(TEST_BIN_S)
 
 sql-test: lsm.so
 	@sh tests/run_sql.sh
+	@sh tests/run_python.sh
 
 # ---- bench: tests/bench*.c, this engine against LevelDB and RocksDB, and the
 # lsm table against native SQLite (see tests/bench.c).  Built with -O2 and no

@@ -17,7 +17,14 @@ uint64_t test_seed(void){
   return z ? strtoull(z, 0, 10) : TEST_DEFAULT_SEED;
 }
 
-void rng_init(test_rng *p, uint64_t seed){ p->s = seed * 0x9E3779B97F4A7C15ull + 1; }
+/* The seed goes through splitmix64's finalizer, so that seeds N and N+1
+** give unrelated streams (not the same stream one step apart). */
+void rng_init(test_rng *p, uint64_t seed){
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  p->s = z ^ (z >> 31);
+}
 
 /* splitmix64: small, fast, good enough for test workloads. */
 uint64_t rng_next(test_rng *p){
