@@ -551,8 +551,10 @@ static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pP
     }
   }
 
-  /* 3. Level 0 is full but its tables differ in size: merge them all. */
+  /* 3. Level 0 is full but its tables differ in size: merge them all
+  ** (never only the newest 64: the older ones would sit above newer data). */
   if( iStart < 0 && pV->anFile[0] >= COMPACTION_L0_TRIGGER ){
+    if( nL0 < pV->anFile[0] ) return 0;
     iStart = 0;
     iEnd = nL0 - 1;
   }

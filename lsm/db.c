@@ -113,6 +113,7 @@ struct lsm_db {
 
   pthread_mutex_t mutex;
   pthread_cond_t cond;      /* (M) state changes: flush done, work done */
+  pthread_cond_t workCond;  /* (M) the worker waits here for work       */
   pthread_mutex_t workMutex;/* one flush/compaction job at a time      */
 
   db_view *pView;           /* (M) current view                       */
@@ -126,6 +127,10 @@ struct lsm_db {
   int nCursor;              /* (M) open cursors                        */
   int rcBackground;         /* (M) error of the last failed job        */
   int bWalBroken;           /* (M) a WAL write failed: rotate the WAL   */
+  uint64_t nWalSize;        /* (M) pWal's bytes as of the last commit  */
+  int rcFatal;              /* (M) a group is in the WAL but only partly in
+                            ** the memtable: no more writes or flushes until
+                            ** a reopen replays it whole                  */
 
   pthread_t worker;         /* background thread                       */
   int bWorker;              /* worker was started                      */
@@ -353,6 +358,11 @@ static int db_flush_imm(lsm_db *pDb){
   int rc = LSM_OK;
 
   pthread_mutex_lock(&pDb->mutex);
+  if( pDb->rcFatal ){
+    rc = pDb->rcFatal;
+    pthread_mutex_unlock(&pDb->mutex);
+    return rc;
+  }
   pImm = pDb->pView->pImm;
   pV = pDb->pView->pVersion;
   if( pImm ){ memtable_ref(pImm); version_ref(pV); }
@@ -368,16 +378,18 @@ static int db_flush_imm(lsm_db *pDb){
   }
   iter_close(pInput);
   if( rc == LSM_OK ){
+    /* On failure the outputs stay on disk: the manifest may name them
+    ** (renamed into place, then the directory sync failed).  The next
+    ** open removes them if it does not. */
     rc = db_install(pDb, NULL, 0, res.apOut, res.nOut, 1);
-    if( rc != LSM_OK ){
-      int i;
-      for(i = 0; i < res.nOut; i++) atomic_store(&res.apOut[i]->bObsolete, 1);
-    }
   }
   if( rc == LSM_OK ){
     stat_add(&pDb->stats.nFlushes, 1);
     stat_add(&pDb->stats.nFlushBytes, res.nBytesWritten);
     stat_add(&pDb->stats.anLevelWritten[0], res.nBytesWritten);
+    pthread_mutex_lock(&pDb->mutex);
+    pthread_cond_broadcast(&pDb->cond);   /* stalled writers go on now */
+    pthread_mutex_unlock(&pDb->mutex);
   }
   compaction_result_clear(pDb->pEnv, &res);
   memtable_unref(pImm);
@@ -471,10 +483,8 @@ static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput
   }
   iter_close(pMerge);
   if( rc == LSM_OK ){
+    /* On failure the outputs stay on disk (see db_flush_imm). */
     rc = db_install(pDb, apInput, nInput, res.apOut, res.nOut, 0);
-    if( rc != LSM_OK ){
-      for(i = 0; i < res.nOut; i++) atomic_store(&res.apOut[i]->bObsolete, 1);
-    }
   }
   if( rc == LSM_OK ){
     for(i = 0; i < nInput; i++){
@@ -556,7 +566,7 @@ static void *worker_main(void *pArg){
   pthread_mutex_lock(&pDb->mutex);
   for(;;){
     while( !pDb->bShutdown && (!pDb->bWorkPending || pDb->rcBackground) ){
-      pthread_cond_wait(&pDb->cond, &pDb->mutex);
+      pthread_cond_wait(&pDb->workCond, &pDb->mutex);
     }
     if( pDb->bShutdown ) break;
     pDb->bWorkPending = 0;
@@ -571,7 +581,9 @@ static void *worker_main(void *pArg){
 /* Ask for a flush/compaction pass.  REQUIRES db->mutex. */
 static void schedule_work(lsm_db *pDb){
   pDb->bWorkPending = 1;
-  pthread_cond_broadcast(&pDb->cond);
+  /* The worker's own condition: waking db->cond here made a stalled
+  ** writer and a waiting lsm_flush wake each other in turn. */
+  pthread_cond_signal(&pDb->workCond);
 }
 
 /* ------------------------------------------------------------------ */
@@ -594,12 +606,6 @@ static int switch_memtable(lsm_db *pDb){
     ** manifest write: commits acknowledged with sync=full live in it. */
     if( rc == LSM_OK ) rc = pDb->pEnv->xSyncDir(pDb->pEnv, pDb->zDir);
     env_free(pDb->pEnv, zPath);
-    /* The old WAL must reach the OS before its memtable is flushed: its
-    ** buffer may hold commits made with sync=off. */
-    if( rc == LSM_OK && pDb->pWal ){
-      rc = wal_writer_close(pDb->pWal);
-      pDb->pWal = NULL;
-    }
   }
   if( rc == LSM_OK ){
     memtable *pOld = pDb->pView->pMem;
@@ -613,10 +619,17 @@ static int switch_memtable(lsm_db *pDb){
   memtable_unref(pNew);     /* the view holds it */
   pDb->iImmWalNumber = pDb->iWalNumber;
   if( pNewWal ){
+    wal_writer *pOldWal = pDb->pWal;
     pDb->pWal = pNewWal;
     pDb->iWalNumber = iNewWal;
+    pDb->nWalSize = 0;
+    /* The old WAL must reach the OS before its memtable is flushed (its
+    ** buffer may hold commits made with sync=off).  Closed last, when the
+    ** switch can no longer fail: the store always has a log.  If the
+    ** close fails, those commits live on in the memtable being flushed. */
+    if( pOldWal ) rc = wal_writer_close(pOldWal);
   }
-  return LSM_OK;
+  return rc;
 }
 
 /*
@@ -704,8 +717,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   db_writer w;
   db_writer *pLast, *p;
   memtable *pMem;
-  uint64_t seq, nGroupBytes = 0;
-  int rc;
+  uint64_t seq, seqLogged = 0, nGroupBytes = 0;
+  int rc, bLogFailed = 0, bApplyFailed = 0;
 
   if( pDb->opt.readonly ){
     return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
@@ -726,7 +739,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   }
 
   /* Leader. */
-  rc = make_room_for_write(pDb, pBatch == NULL);
+  rc = pDb->rcFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
   pLast = &w;
   seq = pDb->lastSeq + 1;
   if( rc == LSM_OK && pBatch ){
@@ -753,7 +766,9 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
       }
       if( p == pLast ) break;
     }
+    seqLogged = s - 1;      /* the log may hold records up to here */
     if( rc == LSM_OK && pDb->pWal ) rc = wal_writer_commit(pDb->pWal);
+    bLogFailed = rc != LSM_OK;
     if( rc == LSM_OK ){
       if( pDb->pWal ) stat_add(&pDb->stats.nWalBytes, wal_writer_bytes(pDb->pWal) - nWalBefore);
       stat_add(&pDb->stats.nUserBytes, nUser);
@@ -762,6 +777,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
     for(p = &w; rc == LSM_OK; p = p->pNext){
       if( p->pBatch->nOp ){
         rc = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem);
+        bApplyFailed = rc != LSM_OK;
         s += p->pBatch->nOp;
       }
       if( p == pLast ) break;
@@ -772,7 +788,20 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   memtable_unref(pMem);
   pthread_mutex_lock(&pDb->mutex);
   if( rc == LSM_OK && pBatch ) pDb->lastSeq = seq;
-  if( rc != LSM_OK && pBatch && pDb->pWal ) pDb->bWalBroken = 1;
+  /* A group that failed in the log may still be in it (a failed sync)
+  ** and come back at recovery: never hand its numbers out again. */
+  if( bLogFailed ){
+    if( seqLogged > pDb->lastSeq ) pDb->lastSeq = seqLogged;
+    if( pDb->pWal ) pDb->bWalBroken = 1;
+  }
+  /* Out of memory half-way through inserting a logged group: part of it
+  ** would become visible.  Refuse writes until a reopen replays it. */
+  if( bApplyFailed && !pDb->rcFatal ){
+    pDb->rcFatal = rc;
+    error_raise(rc, __LINE__, "a commit failed half-way into the memtable;"
+                " close and reopen the store to recover it from the log");
+  }
+  if( pDb->pWal ) pDb->nWalSize = wal_writer_bytes(pDb->pWal);
   for(;;){
     p = pDb->pWriterHead;
     pDb->pWriterHead = p->pNext;
@@ -1178,7 +1207,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   }
   view_unref(pView);
   pthread_mutex_lock(&pDb->mutex);
-  if( pDb->pWal ) pS->nWalBytes = wal_writer_bytes(pDb->pWal);
+  pS->nWalBytes = pDb->nWalSize;   /* the leader owns pWal: read its copy */
   pthread_mutex_unlock(&pDb->mutex);
   pS->nDiskBytes += pS->nWalBytes;
   pS->nUserBytesWritten = stat_get(&pDb->stats.nUserBytes);
@@ -1523,6 +1552,7 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   pthread_mutex_init(&pDb->mutex, NULL);
   pthread_mutex_init(&pDb->workMutex, NULL);
   pthread_cond_init(&pDb->cond, NULL);
+  pthread_cond_init(&pDb->workCond, NULL);
   pDb->opt = opt;
   if( zDir == NULL || strcmp(zDir, ":memory:") == 0 ){
     pDb->bMemory = 1;
@@ -1603,6 +1633,7 @@ int lsm_close(lsm_db *pDb){
   }
   pDb->bShutdown = 1;
   pthread_cond_broadcast(&pDb->cond);
+  pthread_cond_signal(&pDb->workCond);
   pthread_mutex_unlock(&pDb->mutex);
   if( pDb->bWorker ) pthread_join(pDb->worker, NULL);
 
@@ -1614,6 +1645,7 @@ int lsm_close(lsm_db *pDb){
   pthread_mutex_destroy(&pDb->mutex);
   pthread_mutex_destroy(&pDb->workMutex);
   pthread_cond_destroy(&pDb->cond);
+  pthread_cond_destroy(&pDb->workCond);
   if( pDb->pOwnedEnv ) lsm_env_memory_free(pDb->pOwnedEnv);
   free(pDb);
   return rc;
@@ -1643,8 +1675,10 @@ int lsm_destroy(const char *zDir, lsm_env *pEnv){
     if( zPath ) rc = pEnv->xUnlink(pEnv, zPath);
     env_free(pEnv, zPath);
   }
-  if( pLock ) pEnv->xUnlock(pLock);
+  /* Unlink LOCK while still holding it, so no other opener can take a
+  ** lock on a file that is about to disappear. */
   if( rc == LSM_OK ) rc = pEnv->xUnlink(pEnv, zLock);
+  if( pLock ) pEnv->xUnlock(pLock);
   if( rc == LSM_OK && nOther == 0 ) rc = pEnv->xRmdir(pEnv, zDir);
   env_free(pEnv, azName);
   env_free(pEnv, zLock);
