@@ -434,9 +434,10 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
   ** entries below them, so each byte rewritten reclaims at least 2/3 of
   ** a byte (a random 50% delete leaves tables alone; a 90% delete does
   ** not). */
-  for(iLevel = 1; iLevel <= iDeepest; iLevel++){
+  for(iLevel = 0; iLevel <= iDeepest; iLevel++){
     for(i = 0; i < pV->anFile[iLevel]; i++){
       table *p = pV->aapFile[iLevel][i];
+      if( iLevel == 0 && iDeepest == 0 ) break;    /* nothing below to delete */
       if( table_is_tombstone_dense(p) && pick_tombstone_chain(pV, iLevel, p, pPick) ){
         pPick->score = 1.0;
         pPick->zReason = "tombstone-dense table";
@@ -566,7 +567,9 @@ static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pP
   ** must pay); the oldest run alone is rewritten when it is dense itself. */
   if( iStart < 0 ){
     uint64_t nDead = 0, nOldest = nRun > nL0 ? aRun[nRun - 1].nEntries : 0;
-    for(i = nRun - 2; i >= nL0; i--){
+    /* Level-0 runs count too: a window always reaches the oldest run, so
+    ** it holds every level-0 table older than its first. */
+    for(i = nRun - 2; i >= 0 && nRun > nL0; i--){
       nDead += aRun[i].nTombstones;
       if( (double)nDead >= COMPACTION_DEAD_FRACTION * (double)nOldest
        && nDead >= COMPACTION_TOMBSTONE_MIN_ENTRIES ){
