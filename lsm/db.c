@@ -602,9 +602,13 @@ static int switch_memtable(lsm_db *pDb){
     iNewWal = pDb->iNextFile++;
     zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
     if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &pNewWal);
-    /* The new log's name must survive a power cut before the next
-    ** manifest write: commits acknowledged with sync=full live in it. */
-    if( rc == LSM_OK ) rc = pDb->pEnv->xSyncDir(pDb->pEnv, pDb->zDir);
+    /* With sync=full the new log's name must survive a power cut before
+    ** the next manifest write: acknowledged commits live in it.  The other
+    ** modes promise nothing across a power cut, and a killed process
+    ** loses no directory entry. */
+    if( rc == LSM_OK && pDb->opt.sync == LSM_SYNC_FULL ){
+      rc = pDb->pEnv->xSyncDir(pDb->pEnv, pDb->zDir);
+    }
     env_free(pDb->pEnv, zPath);
   }
   if( rc == LSM_OK ){
