@@ -412,6 +412,12 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
     }
     if( score >= 1.0 && score > bestScore ){ bestScore = score; iBest = iLevel; }
   }
+  /* Level 0 goes first once it nears the slowdown point: writers wait on
+  ** level 0, never on deeper levels, which may run over target a while. */
+  if( pV->anFile[0] >= COMPACTION_L0_PRIORITY ){
+    iBest = 0;
+    bestScore = (double)pV->anFile[0] / COMPACTION_L0_TRIGGER;
+  }
   if( iBest >= 0 ){
     if( iBest > 0 ){
       double bestRatio = 0.0;
@@ -559,8 +565,19 @@ static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pP
     iStart = 0;
     iEnd = nL0 - 1;
   }
-  /* A window of level-0 tables only needs a free level above the runs. */
-  if( iStart >= 0 && aRun[iEnd].iLevel == 0 && iTop == 1 && iEnd + 1 < nRun ) iEnd++;
+  /* A window of level-0 tables needs a free level above the runs.  When
+  ** every level is taken, first merge the adjacent pair of level runs
+  ** that costs least (usually the two newest, smallest), which frees a
+  ** level; packing then moves the runs down. */
+  if( iStart >= 0 && aRun[iEnd].iLevel == 0 && iTop == 1 && nRun - nL0 >= 2 ){
+    uint64_t bestCost = UINT64_MAX;
+    for(i = nL0; i + 1 < nRun; i++){
+      uint64_t cost = aRun[i].nBytes + aRun[i + 1].nBytes;
+      if( cost < bestCost ){ bestCost = cost; iStart = i; }
+    }
+    iEnd = iStart + 1;
+    pPick->zReason = "free a level for new runs";
+  }
 
   /* 4. Runs whose tombstones add up to COMPACTION_DEAD_FRACTION of the
   ** oldest run's entries are merged with it (as for leveled: the rewrite
@@ -583,7 +600,7 @@ static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pP
     if( iStart >= 0 ) iEnd = nRun - 1;
     if( iStart < 0 ) return 0;
     pPick->zReason = "tombstone-dense run";
-  }else{
+  }else if( pPick->zReason == NULL ){
     pPick->zReason = iEnd - iStart + 1 >= COMPACTION_TIERED_MIN_RUNS
                    ? "similar-size runs" : "level-0 table count";
   }
