@@ -801,7 +801,7 @@ void bench_amp_report(const bench_row *aRow, int nRow, int *pnTargets, int *pnMe
   int nPt = 0, i;
   const char *zSvg = getenv("BENCH_AMP_SVG");
   const bench_row *pLev, *pTier, *pLdb;
-  char zTitle[160];
+  char zTitle[256];
 
   printf("\n%-12s %10s %10s %9s %6s %6s %7s %7s %6s %7s %7s %8s %8s %6s\n", "engine",
          "puts/s", "gets/s", "seeks/s", "w-amp", "(own)", "r/get", "r/seek", "s-amp",
@@ -875,10 +875,12 @@ void bench_amp_report(const bench_row *aRow, int nRow, int *pnTargets, int *pnMe
   }
 
   if( nPt > 0 ){
+    char zN[32], zR[32];
     if( !zSvg || !zSvg[0] ) zSvg = "bench-amp.svg";
-    snprintf(zTitle, sizeof(zTitle), "Amplification: %llu random puts, %llu overwrites, "
-             "%llu gets and seeks", (unsigned long long)amp_keys(),
-             (unsigned long long)amp_keys(), (unsigned long long)amp_reads());
+    amp_commas(zN, sizeof(zN), (double)amp_keys());
+    amp_commas(zR, sizeof(zR), (double)amp_reads());
+    snprintf(zTitle, sizeof(zTitle), "Amplification: %s random puts, %s overwrites, "
+             "%s gets and %s seeks", zN, zN, zR, zR);
     if( bench_chart_write(zSvg, zTitle, aPt, nPt) == 0 ) printf("  chart: %s\n", zSvg);
   }
 }
