@@ -134,7 +134,6 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
     seq = ikey_seq(pKey, nKey);
     type = ikey_type(pKey, nKey);
     pRes->nEntriesIn++;
-    if( pJob->xYield && (pRes->nEntriesIn % COMPACTION_YIELD_ENTRIES) == 0 ) pJob->xYield(pJob->pCtx);
 
     if( !bHavePrev || ikey_compare_user(pKey, nUser, pPrevUser, nPrevUser) != 0 ){
       /* First (newest) version of a new user key. */

@@ -38,14 +38,8 @@ typedef struct compaction_job {
   version *pVersion;            /* for the tombstone check when !bBottom    */
   uint64_t nTargetFileBytes;    /* split outputs at this size (0: never)    */
   uint64_t (*xNewFileNumber)(void *pCtx);   /* thread-safe number allocator */
-  /* Called every COMPACTION_YIELD_ENTRIES inputs (may be NULL): the store
-  ** flushes a waiting immutable memtable there, so that a long compaction
-  ** does not stall writers (LevelDB does the same). */
-  void (*xYield)(void *pCtx);
   void *pCtx;
 } compaction_job;
-
-#define COMPACTION_YIELD_ENTRIES 1024
 
 typedef struct compaction_result {
   table **apOut;                /* new tables, one reference each (env_free the array) */

@@ -17,17 +17,22 @@
 ** and reads at a sequence number: memtable, immutable memtable, then
 ** SSTables newest to oldest.
 **
-** Background work: flushing the immutable memtable and compactions run
-** on the worker thread (background=on) or in the writer's thread
-** (background=off).  Either way one job runs at a time (workMutex), and
-** only a job changes the current version.
+** Background work: with background=on, a flush thread turns the
+** immutable memtable into a level-0 table as soon as there is one, and a
+** compaction thread runs compactions; a long compaction therefore never
+** delays a flush (writers wait on flushes).  With background=off the
+** writer's thread does both.  A flush only adds a level-0 table and a
+** compaction only removes the tables it picked, so each installs its edit
+** on the current version (db_install) and the two run side by side.
 **
-** Locking rules:
+** Locking rules (take them in this order, never the reverse):
+**   - db->workMutex: held for a whole compaction (one at a time);
+**   - db->flushMutex: held for a whole flush (one at a time);
+**   - db->installMutex: held while a new version is built from the
+**     current one, its manifest written and the view installed;
 **   - db->mutex guards every field marked (M).  It is never held during
 **     file I/O except the small WAL/manifest creations in make-room and
 **     recovery.
-**   - db->workMutex is held for a whole flush or compaction; it is taken
-**     before db->mutex, never after.
 **   - The leader writes the WAL and the memtable without db->mutex.
 */
 #include <pthread.h>
@@ -118,7 +123,10 @@ struct lsm_db {
   pthread_mutex_t mutex;
   pthread_cond_t cond;      /* (M) state changes: flush done, work done */
   pthread_cond_t workCond;  /* (M) the worker waits here for work       */
-  pthread_mutex_t workMutex;/* one flush/compaction job at a time      */
+  pthread_mutex_t workMutex;    /* one compaction at a time             */
+  pthread_mutex_t flushMutex;   /* one flush at a time                  */
+  pthread_mutex_t installMutex; /* one version install at a time        */
+  pthread_cond_t flushCond;     /* (M) the flush thread waits here      */
 
   db_view *pView;           /* (M) current view                       */
   uint64_t lastSeq;         /* (M) last sequence visible to readers   */
@@ -136,8 +144,9 @@ struct lsm_db {
                             ** the memtable: no more writes or flushes until
                             ** a reopen replays it whole                  */
 
-  pthread_t worker;         /* background thread                       */
-  int bWorker;              /* worker was started                      */
+  pthread_t worker;         /* compaction thread                       */
+  pthread_t flusher;        /* flush thread                            */
+  int bWorker;              /* both threads were started               */
   int bShutdown;            /* (M) worker must exit                    */
   int bWorkPending;         /* (M) worker should look for work         */
 
@@ -219,7 +228,7 @@ static uint64_t new_file_number(void *pCtx){
 /* Manifest                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Write the manifest for version pV.  REQUIRES workMutex (or recovery);
+/* Write the manifest for version pV.  REQUIRES installMutex;
 ** reads (M) fields under the mutex itself. */
 static int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber){
   manifest_state st;
@@ -301,6 +310,8 @@ static int table_number_in(uint64_t iNumber, table **ap, int n){
   return 0;
 }
 
+static int db_install_locked(lsm_db*, table**, int, table**, int, int);
+
 /*
 ** Install a new version: the current one minus apRemove plus apAdd (the
 ** current one, not the one the job started from: a flush may have added
@@ -309,10 +320,22 @@ static int table_number_in(uint64_t iNumber, table **ap, int n){
 ** manifest (without db->mutex), then publishes the version and marks the
 ** removed tables obsolete, except those whose file is re-added (moved to
 ** another level).  If bFlushDone, the immutable memtable is dropped from
-** the view in the same step.  REQUIRES workMutex.
+** the view in the same step.  Takes installMutex.
 */
 static int db_install(lsm_db *pDb, table **apRemove, int nRemove,
                       table **apAdd, int nAdd, int bFlushDone){
+  int rc;
+  pthread_mutex_lock(&pDb->installMutex);
+  rc = db_install_locked(pDb, apRemove, nRemove, apAdd, nAdd, bFlushDone);
+  pthread_mutex_unlock(&pDb->installMutex);
+  pthread_mutex_lock(&pDb->mutex);
+  pthread_cond_broadcast(&pDb->cond);     /* stalled writers look again */
+  pthread_mutex_unlock(&pDb->mutex);
+  return rc;
+}
+
+static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
+                             table **apAdd, int nAdd, int bFlushDone){
   version *pNew = NULL, *pCur;
   uint64_t iLogNumber, iOldWal = 0;
   int rc, i;
@@ -352,8 +375,18 @@ static int db_install(lsm_db *pDb, table **apRemove, int nRemove,
   return rc;
 }
 
-/* Flush the immutable memtable, if any, to a level-0 table.  REQUIRES workMutex. */
+/* Flush the immutable memtable, if any, to a level-0 table.  Takes
+** flushMutex: called by the flush thread, the writer (background=off),
+** recovery and lsm_flush. */
+static int db_flush_imm_locked(lsm_db *pDb);
 static int db_flush_imm(lsm_db *pDb){
+  int rc;
+  pthread_mutex_lock(&pDb->flushMutex);
+  rc = db_flush_imm_locked(pDb);
+  pthread_mutex_unlock(&pDb->flushMutex);
+  return rc;
+}
+static int db_flush_imm_locked(lsm_db *pDb){
   memtable *pImm;
   version *pV;
   iter *pInput = NULL;
@@ -377,7 +410,9 @@ static int db_flush_imm(lsm_db *pDb){
   pInput = memtable_iter(pImm, &rc);
   if( rc == LSM_OK ){
     job_setup(pDb, &job, pV, pInput, 0);
-    job.bKeepTombstones = !(job.bBottom && pV->anFile[0] == 0);
+    /* Always: a compaction running beside this flush may be about to
+    ** install older data under these keys. */
+    job.bKeepTombstones = 1;
     rc = compaction_run(&job, &res);
   }
   iter_close(pInput);
@@ -399,22 +434,6 @@ static int db_flush_imm(lsm_db *pDb){
   memtable_unref(pImm);
   version_unref(pV);
   return rc;
-}
-
-/* compaction_job.xYield of merges: flush a waiting immutable memtable in
-** the middle of a long compaction.  REQUIRES workMutex (the job holds it). */
-static void db_yield(void *pCtx){
-  lsm_db *pDb = pCtx;
-  int bImm, rc;
-  pthread_mutex_lock(&pDb->mutex);
-  bImm = pDb->pView->pImm != NULL && !pDb->bShutdown;
-  pthread_mutex_unlock(&pDb->mutex);
-  if( !bImm ) return;
-  rc = db_flush_imm(pDb);
-  pthread_mutex_lock(&pDb->mutex);
-  if( rc != LSM_OK ) pDb->rcBackground = rc;
-  pthread_cond_broadcast(&pDb->cond);
-  pthread_mutex_unlock(&pDb->mutex);
 }
 
 /* Move tables to other levels without rewriting them: new table structs
@@ -482,7 +501,6 @@ static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput
   if( rc == LSM_OK ){
     job_setup(pDb, &job, pV, pMerge, iOutputLevel);
     job.nTargetFileBytes = compaction_file_target(&pDb->opt);
-    job.xYield = db_yield;
     rc = compaction_run(&job, &res);
   }
   iter_close(pMerge);
@@ -537,32 +555,48 @@ static int db_compact_once(lsm_db *pDb, int *pbDid){
   return rc;
 }
 
-/* Flush the immutable memtable, then compact until nothing is due.
-** Records a failure in rcBackground and wakes every waiter. */
-static int db_do_work(lsm_db *pDb){
-  int rc, bDid = 1;
+/* Compact until nothing is due (or shutdown).  Takes workMutex. */
+static int db_compact_all(lsm_db *pDb){
+  int rc = LSM_OK, bDid = 1;
   pthread_mutex_lock(&pDb->workMutex);
-  rc = db_flush_imm(pDb);
   while( rc == LSM_OK && bDid ){
     pthread_mutex_lock(&pDb->mutex);
     bDid = !pDb->bShutdown;
     pthread_mutex_unlock(&pDb->mutex);
-    if( !bDid ) break;
-    rc = db_compact_once(pDb, &bDid);
-    if( rc == LSM_OK ){
-      /* A flush may have become due while this compaction ran. */
-      rc = db_flush_imm(pDb);
-      pthread_mutex_lock(&pDb->mutex);
-      pthread_cond_broadcast(&pDb->cond);
-      pthread_mutex_unlock(&pDb->mutex);
-    }
+    if( bDid ) rc = db_compact_once(pDb, &bDid);
   }
   pthread_mutex_unlock(&pDb->workMutex);
+  return rc;
+}
+
+/* Record a failed background job and wake every waiter. */
+static void note_result(lsm_db *pDb, int rc){
   pthread_mutex_lock(&pDb->mutex);
   if( rc != LSM_OK ) pDb->rcBackground = rc;
   pthread_cond_broadcast(&pDb->cond);
   pthread_mutex_unlock(&pDb->mutex);
+}
+
+/* background=off: flush the immutable memtable, then compact until
+** nothing is due, in the caller's thread. */
+static int db_do_work(lsm_db *pDb){
+  int rc = db_flush_imm(pDb);
+  if( rc == LSM_OK ) rc = db_compact_all(pDb);
+  note_result(pDb, rc);
   return rc;
+}
+
+/* Ask the compaction thread to look for work.  REQUIRES db->mutex. */
+static void schedule_work(lsm_db *pDb){
+  pDb->bWorkPending = 1;
+  /* The threads' own conditions: waking db->cond here made a stalled
+  ** writer and a waiting lsm_flush wake each other in turn. */
+  pthread_cond_signal(&pDb->workCond);
+}
+
+/* Ask the flush thread to flush.  REQUIRES db->mutex. */
+static void schedule_flush(lsm_db *pDb){
+  pthread_cond_signal(&pDb->flushCond);
 }
 
 static void *worker_main(void *pArg){
@@ -575,19 +609,28 @@ static void *worker_main(void *pArg){
     if( pDb->bShutdown ) break;
     pDb->bWorkPending = 0;
     pthread_mutex_unlock(&pDb->mutex);
-    db_do_work(pDb);
+    note_result(pDb, db_compact_all(pDb));
     pthread_mutex_lock(&pDb->mutex);
   }
   pthread_mutex_unlock(&pDb->mutex);
   return NULL;
 }
 
-/* Ask for a flush/compaction pass.  REQUIRES db->mutex. */
-static void schedule_work(lsm_db *pDb){
-  pDb->bWorkPending = 1;
-  /* The worker's own condition: waking db->cond here made a stalled
-  ** writer and a waiting lsm_flush wake each other in turn. */
-  pthread_cond_signal(&pDb->workCond);
+static void *flusher_main(void *pArg){
+  lsm_db *pDb = pArg;
+  pthread_mutex_lock(&pDb->mutex);
+  for(;;){
+    while( !pDb->bShutdown && (pDb->pView->pImm == NULL || pDb->rcBackground) ){
+      pthread_cond_wait(&pDb->flushCond, &pDb->mutex);
+    }
+    if( pDb->bShutdown ) break;
+    pthread_mutex_unlock(&pDb->mutex);
+    note_result(pDb, db_flush_imm(pDb));
+    pthread_mutex_lock(&pDb->mutex);
+    schedule_work(pDb);        /* level 0 grew: a compaction may be due */
+  }
+  pthread_mutex_unlock(&pDb->mutex);
+  return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -660,6 +703,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
       int rc = pDb->rcBackground;
       pDb->rcBackground = LSM_OK;
       if( pDb->opt.background ){
+        schedule_flush(pDb);
         schedule_work(pDb);
         return rc;
       }
@@ -685,7 +729,8 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
     if( pView->pImm || nL0 >= COMPACTION_L0_STOP ){
       if( pDb->opt.background ){
         uint64_t t0 = now_micros();
-        schedule_work(pDb);
+        if( pView->pImm ) schedule_flush(pDb);
+        else schedule_work(pDb);
         pthread_cond_wait(&pDb->cond, &pDb->mutex);
         stat_add(&pDb->stats.nStalls, 1);
         stat_add(&pDb->stats.nStallMicros, now_micros() - t0);
@@ -706,7 +751,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
     pDb->bWalBroken = 0;
     bForce = 0;
     if( pDb->opt.background ){
-      schedule_work(pDb);
+      schedule_flush(pDb);
     }else{
       int rc;
       pthread_mutex_unlock(&pDb->mutex);
@@ -1115,7 +1160,7 @@ void lsm_cursor_close(lsm_cursor *p){
 /* Wait until the immutable memtable is flushed.  REQUIRES db->mutex. */
 static int wait_for_flush(lsm_db *pDb){
   while( pDb->pView->pImm && pDb->rcBackground == LSM_OK ){
-    schedule_work(pDb);
+    schedule_flush(pDb);
     pthread_cond_wait(&pDb->cond, &pDb->mutex);
   }
   return pDb->rcBackground;
@@ -1338,9 +1383,9 @@ int lsm_check(lsm_db *pDb, char **pzReport){
     manifest_state st;
     int rc;
     memset(&st, 0, sizeof(st));
-    pthread_mutex_lock(&pDb->workMutex);
+    pthread_mutex_lock(&pDb->installMutex);     /* not while one is written */
     rc = manifest_read(pDb->pEnv, pDb->zDir, &st);
-    pthread_mutex_unlock(&pDb->workMutex);
+    pthread_mutex_unlock(&pDb->installMutex);
     if( rc != LSM_OK ){
       report_add(pDb->pEnv, &zReport, error_message());
       nProblem++;
@@ -1482,16 +1527,17 @@ static int db_recover(lsm_db *pDb, int bNew){
     if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &pDb->pWal);
     env_free(pEnv, zPath);
     if( rc == LSM_OK ){
-      pthread_mutex_lock(&pDb->workMutex);
+      /* No thread runs yet: the locks are for the rules' sake. */
       if( pDb->pView->pImm ){
         rc = db_flush_imm(pDb);
       }else{
+        pthread_mutex_lock(&pDb->installMutex);
         version_ref(pDb->pView->pVersion);
         pV2 = pDb->pView->pVersion;
         rc = db_write_manifest(pDb, pV2, pDb->iWalNumber);
         version_unref(pV2);
+        pthread_mutex_unlock(&pDb->installMutex);
       }
-      pthread_mutex_unlock(&pDb->workMutex);
     }
     if( rc == LSM_OK ) rc = db_remove_leftovers(pDb, pDb->pView->pVersion, pDb->iWalNumber);
   }
@@ -1559,6 +1605,9 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   if( pDb == NULL ) return LSM_NOMEM;
   pthread_mutex_init(&pDb->mutex, NULL);
   pthread_mutex_init(&pDb->workMutex, NULL);
+  pthread_mutex_init(&pDb->flushMutex, NULL);
+  pthread_mutex_init(&pDb->installMutex, NULL);
+  pthread_cond_init(&pDb->flushCond, NULL);
   pthread_cond_init(&pDb->cond, NULL);
   pthread_cond_init(&pDb->workCond, NULL);
   pDb->opt = opt;
@@ -1607,6 +1656,13 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   if( rc == LSM_OK && pDb->opt.background && !pDb->opt.readonly ){
     if( pthread_create(&pDb->worker, NULL, worker_main, pDb) != 0 ){
       rc = LSM_ERROR_MSG(LSM_ERROR, "cannot start the background thread");
+    }else if( pthread_create(&pDb->flusher, NULL, flusher_main, pDb) != 0 ){
+      pthread_mutex_lock(&pDb->mutex);
+      pDb->bShutdown = 1;
+      pthread_cond_signal(&pDb->workCond);
+      pthread_mutex_unlock(&pDb->mutex);
+      pthread_join(pDb->worker, NULL);
+      rc = LSM_ERROR_MSG(LSM_ERROR, "cannot start the background thread");
     }else{
       pDb->bWorker = 1;
       pthread_mutex_lock(&pDb->mutex);
@@ -1642,8 +1698,12 @@ int lsm_close(lsm_db *pDb){
   pDb->bShutdown = 1;
   pthread_cond_broadcast(&pDb->cond);
   pthread_cond_signal(&pDb->workCond);
+  pthread_cond_signal(&pDb->flushCond);
   pthread_mutex_unlock(&pDb->mutex);
-  if( pDb->bWorker ) pthread_join(pDb->worker, NULL);
+  if( pDb->bWorker ){
+    pthread_join(pDb->worker, NULL);
+    pthread_join(pDb->flusher, NULL);
+  }
 
   pEnv = pDb->pEnv;
   if( pDb->pWal ) rc = wal_writer_close(pDb->pWal);
@@ -1652,6 +1712,9 @@ int lsm_close(lsm_db *pDb){
   if( pEnv ) env_free(pEnv, pDb->zDir);
   pthread_mutex_destroy(&pDb->mutex);
   pthread_mutex_destroy(&pDb->workMutex);
+  pthread_mutex_destroy(&pDb->flushMutex);
+  pthread_mutex_destroy(&pDb->installMutex);
+  pthread_cond_destroy(&pDb->flushCond);
   pthread_cond_destroy(&pDb->cond);
   pthread_cond_destroy(&pDb->workCond);
   if( pDb->pOwnedEnv ) lsm_env_memory_free(pDb->pOwnedEnv);
