@@ -71,8 +71,8 @@ typedef struct compaction_pick {
 
 #define COMPACTION_L0_TRIGGER   4    /* L0 tables that start a compaction          */
 #define COMPACTION_L0_PRIORITY  6    /* level 0 is compacted before any other level */
-#define COMPACTION_L0_SLOWDOWN  8    /* writers sleep DB_SLOWDOWN_MICROS per write  */
-#define COMPACTION_L0_STOP     12    /* writers wait for the worker above this     */
+#define COMPACTION_L0_SLOWDOWN 20    /* writers sleep DB_SLOWDOWN_MICROS per write  */
+#define COMPACTION_L0_STOP     36    /* writers wait for the worker above this     */
 #define COMPACTION_TIERED_MIN_RUNS 4 /* similar-size runs a tiered merge takes     */
 /* A table whose tombstones are at least this fraction of its entries is
 ** compacted even when no level is over its target (deletion-triggered,

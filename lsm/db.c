@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -63,6 +65,7 @@
 ** long once, giving the worker the CPU; short enough that the slowed
 ** writes stay under a millisecond (the p99.9 put-latency goal). */
 #define DB_SLOWDOWN_MICROS 200
+#define DB_COMPACTION_NICE 10     /* the compaction thread's nice value */
 
 /* What a reader pins.  Immutable apart from nRef. */
 typedef struct db_view {
@@ -601,6 +604,11 @@ static void schedule_flush(lsm_db *pDb){
 
 static void *worker_main(void *pArg){
   lsm_db *pDb = pArg;
+  /* Compactions yield the CPU to writers and to the flush thread (a
+  ** flush late by a few memtables stalls writers; a compaction late by a
+  ** few seconds only grows level 0, which has room for it).  Linux
+  ** applies a nice value to the calling thread alone. */
+  (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), DB_COMPACTION_NICE);
   pthread_mutex_lock(&pDb->mutex);
   for(;;){
     while( !pDb->bShutdown && (!pDb->bWorkPending || pDb->rcBackground) ){
