@@ -380,7 +380,12 @@ static int pick_tombstone_chain(version *pV, int iLevel, table *p, compaction_pi
     return 0;
   }
   pPick->eKind = COMPACTION_MERGE;
-  pPick->iOutputLevel = iOut;
+  /* Never into level 0, whose tables are searched in file-number order:
+  ** an output numbered after a flush that ran beside this compaction
+  ** would hide that flush's newer data from lsm_get.  Level 1 takes it as
+  ** it is: the range is closed under overlap, so no level-1 table
+  ** overlaps it. */
+  pPick->iOutputLevel = iOut > 0 ? iOut : 1;
   return 1;
 }
 

@@ -1528,12 +1528,16 @@ static int db_recover(lsm_db *pDb, int bNew){
   }
   if( rc == LSM_OK && !pDb->opt.readonly ){
     char *zPath;
-    /* Older WALs are removed with the leftovers once the flush is in. */
-    pDb->iWalNumber = pDb->iNextFile++;
+    /* Older WALs are removed with the leftovers once the flush is in.  An
+    ** in-memory store has no WAL (lsm.h): nothing could replay it, and it
+    ** would keep every byte ever written. */
     pDb->iImmWalNumber = 0;
-    zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, pDb->iWalNumber, &rc);
-    if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &pDb->pWal);
-    env_free(pEnv, zPath);
+    if( !pDb->bMemory ){
+      pDb->iWalNumber = pDb->iNextFile++;
+      zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, pDb->iWalNumber, &rc);
+      if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &pDb->pWal);
+      env_free(pEnv, zPath);
+    }
     if( rc == LSM_OK ){
       /* No thread runs yet: the locks are for the rules' sake. */
       if( pDb->pView->pImm ){
