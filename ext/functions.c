@@ -35,13 +35,16 @@
 **     {"table":"main.kv",
 **      "memtable":{"entries":N,"bytes":B},
 **      "levels":[{"level":0,"files":N,"bytes":B,"entries":N,"tombstones":N,
-**                 "compaction_bytes_read":B,"compaction_bytes_written":B},...],
+**                 "compaction_bytes_read":B,"compaction_bytes_written":B,
+**                 "bytes_from_above":B,"write_amplification":written/from_above},...],
 **      "wal_bytes":B,
 **      "writes":{"user_bytes":B,"wal_bytes":B,"flush_bytes":B,"compaction_bytes":B,
 **                "compaction_read_bytes":B,"flushes":N,"compactions":N,
 **                "write_amplification":(wal+flush+compaction)/user},
 **      "reads":{"gets":N,"sst_probes":N,"read_amplification":sst_probes/gets,
-**               "seeks":N,"seek_sst_probes":N,"bloom_checks":N,"bloom_negatives":N,
+**               "seeks":N,"seek_sst_probes":N,
+**               "seek_read_amplification":seek_sst_probes/seeks,
+**               "bloom_checks":N,"bloom_negatives":N,
 **               "bloom_false_positives":N,
 **               "bloom_false_positive_rate":false_positives/(false_positives+negatives)},
 **      "space":{"live_bytes":B,"disk_bytes":B,"space_amplification":disk/live},
@@ -456,9 +459,16 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
     const lsm_level_stats *pL = &st.aLevel[i];
     sqlite3_str_appendf(pStr,
         "%s{\"level\":%d,\"files\":%llu,\"bytes\":%llu,\"entries\":%llu,\"tombstones\":%llu,"
-        "\"compaction_bytes_read\":%llu,\"compaction_bytes_written\":%llu}",
+        "\"compaction_bytes_read\":%llu,\"compaction_bytes_written\":%llu,"
+        "\"bytes_from_above\":%llu,",
         i ? "," : "", i, U(pL->nFiles), U(pL->nBytes), U(pL->nEntries), U(pL->nTombstones),
-        U(pL->nBytesReadByCompaction), U(pL->nBytesWrittenByCompaction));
+        U(pL->nBytesReadByCompaction), U(pL->nBytesWrittenByCompaction),
+        U(pL->nBytesFromAbove));
+    /* A level's write amplification: bytes written into it per byte it
+    ** received from the level above (user bytes for level 0). */
+    functions_append_ratio(pStr, "write_amplification",
+        (double)pL->nBytesWrittenByCompaction, (double)pL->nBytesFromAbove);
+    sqlite3_str_appendall(pStr, "}");
   }
   sqlite3_str_appendf(pStr, "],\"wal_bytes\":%llu,", U(st.nWalBytes));
   sqlite3_str_appendf(pStr,
@@ -481,6 +491,9 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
       "\"bloom_negatives\":%llu,\"bloom_false_positives\":%llu,",
       U(st.nSeeks), U(st.nSeekSstProbes), U(st.nBloomChecks), U(st.nBloomNegatives),
       U(st.nBloomFalsePositives));
+  functions_append_ratio(pStr, "seek_read_amplification", (double)st.nSeekSstProbes,
+      (double)st.nSeeks);
+  sqlite3_str_appendall(pStr, ",");
   functions_append_ratio(pStr, "bloom_false_positive_rate", (double)st.nBloomFalsePositives,
       (double)st.nBloomFalsePositives + (double)st.nBloomNegatives);
   sqlite3_str_appendf(pStr, "},\"space\":{\"live_bytes\":%llu,\"disk_bytes\":%llu,",
