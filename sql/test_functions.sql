@@ -32,7 +32,7 @@ SELECT json_valid(s), json_extract(s, '$.table'), json_extract(s, '$.memtable.en
 
 .testcase lsm_stats_has_every_figure
 SELECT group_concat(key, ' ') FROM json_tree(lsm_stats('kv')) WHERE type != 'object';
-.check "table entries bytes levels wal_bytes user_bytes wal_bytes flush_bytes compaction_bytes compaction_read_bytes flushes compactions write_amplification gets sst_probes read_amplification seeks seek_sst_probes bloom_checks bloom_negatives bloom_false_positives bloom_false_positive_rate live_bytes disk_bytes space_amplification count micros"
+.check "table entries bytes levels wal_bytes user_bytes wal_bytes flush_bytes compaction_bytes compaction_read_bytes flushes compactions write_amplification gets sst_probes read_amplification seeks seek_sst_probes bloom_checks bloom_negatives bloom_false_positives seek_read_amplification bloom_false_positive_rate live_bytes disk_bytes space_amplification count micros"
 
 INSERT INTO kv SELECT value, printf('value %d', value) FROM generate_series(1, 500);
 
@@ -124,3 +124,19 @@ SELECT readfile('errors.err');
 .testcase a_failed_function_changes_nothing
 SELECT readfile('errors.out');
 .check "0"
+
+-- Per-level write amplification: level 0 receives the user bytes and
+-- writes flush bytes; a full compaction moves them to the last level.
+CREATE VIRTUAL TABLE amp USING lsm(':memory:', background=off);
+INSERT INTO amp SELECT value, printf('%050d', value) FROM generate_series(1, 2000);
+SELECT lsm_flush('amp') IS NOT NULL;
+INSERT INTO amp SELECT value, printf('%050d', value) FROM generate_series(1, 2000);
+SELECT lsm_compact('amp') IS NOT NULL;
+
+.testcase lsm_stats_gives_each_level_its_write_amplification
+SELECT json_extract(s, '$.levels[0].bytes_from_above') > 0,
+       json_extract(s, '$.levels[0].write_amplification') > 0,
+       json_extract(s, '$.levels[6].write_amplification') > 0,
+       json_extract(s, '$.levels[1].write_amplification') IS NULL
+  FROM (SELECT lsm_stats('amp') AS s);
+.check "1|1|1|1"
