@@ -454,6 +454,20 @@ static int db_move_tables(lsm_db *pDb, table **apTable, const int *aiLevel, int 
   return rc;
 }
 
+/* One iterator over the first nIter iterators of apIter, which it takes
+** (closed on error); frees the array.  NULL if *pRc holds an error. */
+static iter *merge_and_free(lsm_env *pEnv, iter **apIter, int nIter, int *pRc){
+  iter *pMerge = NULL;
+  int i;
+  if( *pRc == LSM_OK ){
+    pMerge = merge_iter_new(pEnv, apIter, nIter, pRc);
+    nIter = 0;                 /* merge_iter_new owns them, even on failure */
+  }
+  for(i = 0; i < nIter; i++) iter_close(apIter[i]);
+  env_free(pEnv, apIter);
+  return pMerge;
+}
+
 /* Merge apInput (from levels iLevel and iLevel+1, or all levels for a
 ** full compaction) into iOutputLevel.  REQUIRES workMutex. */
 static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput,
@@ -494,12 +508,7 @@ static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput
       }
     }
   }
-  if( rc == LSM_OK ){
-    pMerge = merge_iter_new(pDb->pEnv, apIter, nIter, &rc);
-    nIter = 0;
-  }
-  for(i = 0; i < nIter; i++) iter_close(apIter[i]);
-  env_free(pDb->pEnv, apIter);
+  pMerge = merge_and_free(pDb->pEnv, apIter, nIter, &rc);
 
   if( rc == LSM_OK ){
     job_setup(pDb, &job, pV, pMerge, iOutputLevel);
@@ -1049,7 +1058,7 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   iter **apIter = NULL;
   iter *pMerge = NULL;
   uint64_t maxBatchSeq = 0;
-  int rc, nIter = 0, i;
+  int rc, nIter = 0;
 
   if( pDb == NULL || ppCsr == NULL ) return LSM_MISUSE;
   error_clear();
@@ -1075,12 +1084,7 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
       if( apIter[nIter] ) nIter++;
     }
     if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, apIter, &nIter);
-    if( rc == LSM_OK ){
-      pMerge = merge_iter_new(pDb->pEnv, apIter, nIter, &rc);
-      nIter = 0;
-    }
-    for(i = 0; i < nIter; i++) iter_close(apIter[i]);
-    env_free(pDb->pEnv, apIter);
+    pMerge = merge_and_free(pDb->pEnv, apIter, nIter, &rc);
   }
   if( rc == LSM_OK ){
     rc = db_iter_new(pDb->pEnv, pMerge, pCsr->seq, maxBatchSeq, &pCsr->pIter);
