@@ -50,6 +50,17 @@
 #define BARS_ROW_H     20       /* one engine                           */
 #define BARS_TOP       70       /* top of the first panel               */
 
+/* Scatter labels: an estimate of the width of a 12-unit character, and
+** the rightmost x a label may reach (the bar panels start after it). */
+#define LABEL_CHAR_W   6.8
+#define LABEL_X_MAX    548
+
+/* The box a label covers, to keep labels from overlapping. */
+typedef struct chart_box {
+  double x0, x1;           /* left and right                        */
+  double y;                /* baseline; the box is [y - 11, y + 3]  */
+} chart_box;
+
 /* A colour per engine; others grey. */
 static const char *chart_colour(const char *zEngine){
   static const struct { const char *zName, *zColour; } aColour[] = {
@@ -90,8 +101,8 @@ static void chart_scatter(FILE *f, const bench_chart_point *a, int n){
   double rMaxX = 0, rMaxY = 0, rStep, v;
   char zBuf[160];
   int i;
-  double aLabelY[16];            /* y of each label placed so far */
-  int nLabel = 0;
+  chart_box aBox[16];            /* labels placed so far */
+  int nBox = 0;
   for(i = 0; i < n; i++){
     if( a[i].rSeekAmp < 0 ) continue;
     if( a[i].rWriteAmp > rMaxX ) rMaxX = a[i].rWriteAmp;
@@ -131,7 +142,8 @@ static void chart_scatter(FILE *f, const bench_chart_point *a, int n){
   for(i = 0; i < n; i++){
     const bench_chart_point *p = &a[i];
     double x, y, r;
-    int j, bOff;
+    double w;
+    int j, bOff, bLeft;
     if( p->rWriteAmp < 0 ) continue;
     bOff = p->rWriteAmp > rMaxX;
     x = SCATTER_X + (bOff ? rMaxX : p->rWriteAmp) / rMaxX * SCATTER_W;
@@ -149,15 +161,24 @@ static void chart_scatter(FILE *f, const bench_chart_point *a, int n){
                bOff ? "off the scale: " : "", p->rWriteAmp, p->rSpaceAmp);
       y -= 16;
     }
-    for(j = 0; j < nLabel; j++){
-      if( fabs(aLabelY[j] - y) < 14 ){ y = aLabelY[j] + 14; j = -1; }
-    }
-    if( nLabel < (int)(sizeof(aLabelY) / sizeof(aLabelY[0])) ) aLabelY[nLabel++] = y;
-    /* Labels go right of the point, or left of it near the right edge. */
-    if( x > SCATTER_X + SCATTER_W * 0.6 ){
-      chart_text(f, x - r - 4, y + 4, "end", 12, "normal", zBuf);
-    }else{
-      chart_text(f, x + r + 4, y + 4, "start", 12, "normal", zBuf);
+    /* A label goes right of its point, or left of it if it would run
+    ** into the bars; then down a line at a time while it overlaps one
+    ** placed before. */
+    w = LABEL_CHAR_W * (double)strlen(zBuf);
+    bLeft = x + r + 4 + w > LABEL_X_MAX;
+    {
+      chart_box box;
+      box.x0 = bLeft ? x - r - 4 - w : x + r + 4;
+      box.x1 = box.x0 + w;
+      box.y = y + 4;
+      for(j = 0; j < nBox; j++){
+        if( box.x0 < aBox[j].x1 && aBox[j].x0 < box.x1 && fabs(box.y - aBox[j].y) < 14 ){
+          box.y = aBox[j].y + 14;
+          j = -1;                 /* moved: check every label again */
+        }
+      }
+      if( nBox < (int)(sizeof(aBox) / sizeof(aBox[0])) ) aBox[nBox++] = box;
+      chart_text(f, box.x0, box.y, "start", 12, "normal", zBuf);
     }
   }
 }
