@@ -36,6 +36,9 @@ TEST_BIN  = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 LSM_OBJ_S = $(LSM_SRC:%.c=$(BS)/%.o)
 TEST_BIN_S = $(TEST_SRC:tests/%.c=$(BS)/tests/%)
 
+# Keep the objects of test programs (make would delete them as intermediates).
+.SECONDARY:
+
 .PHONY: all demo test unit-test san-test sql-test deps bench clean
 all: lsm.so
 
