@@ -52,13 +52,15 @@
 
 /* Scatter labels: an estimate of the width of a 12-unit character, and
 ** the rightmost x a label may reach (the bar panels start after it). */
-#define LABEL_CHAR_W   6.8
+#define LABEL_CHAR_W   6.6
 #define LABEL_X_MAX    548
 
-/* The box a label covers, to keep labels from overlapping. */
+#define CHART_MAX_POINTS 16
+
+/* The box a marker or a label covers, to keep labels off both. */
 typedef struct chart_box {
   double x0, x1;           /* left and right                        */
-  double y;                /* baseline; the box is [y - 11, y + 3]  */
+  double y0, y1;           /* top and bottom                        */
 } chart_box;
 
 /* A colour per engine; others grey. */
@@ -101,8 +103,9 @@ static void chart_scatter(FILE *f, const bench_chart_point *a, int n){
   double rMaxX = 0, rMaxY = 0, rStep, v;
   char zBuf[160];
   int i;
-  chart_box aBox[16];            /* labels placed so far */
-  int nBox = 0;
+  chart_box aBox[2 * CHART_MAX_POINTS]; /* markers, then labels placed */
+  int aiPoint[CHART_MAX_POINTS];  /* a[] index of each marker          */
+  int nBox = 0, nMarker, k;
   for(i = 0; i < n; i++){
     if( a[i].rSeekAmp < 0 ) continue;
     if( a[i].rWriteAmp > rMaxX ) rMaxX = a[i].rWriteAmp;
@@ -138,48 +141,71 @@ static void chart_scatter(FILE *f, const bench_chart_point *a, int n){
   chart_text(f, SCATTER_X + SCATTER_W, SCATTER_Y - 8, "end", 11, "normal",
              "point area proportional to space amplification");
 
-  /* The points, with a label each. */
-  for(i = 0; i < n; i++){
+  /* The markers, each also an obstacle for the labels. */
+  for(i = 0; i < n && nBox < CHART_MAX_POINTS; i++){
     const bench_chart_point *p = &a[i];
+    chart_box *pBox = &aBox[nBox];
     double x, y, r;
-    double w;
-    int j, bOff, bLeft;
     if( p->rWriteAmp < 0 ) continue;
-    bOff = p->rWriteAmp > rMaxX;
-    x = SCATTER_X + (bOff ? rMaxX : p->rWriteAmp) / rMaxX * SCATTER_W;
+    x = SCATTER_X + (p->rWriteAmp > rMaxX ? rMaxX : p->rWriteAmp) / rMaxX * SCATTER_W;
     r = 7.0 * sqrt(p->rSpaceAmp > 0.05 ? p->rSpaceAmp : 0.05);
     if( p->rSeekAmp >= 0 ){
       y = SCATTER_Y + SCATTER_H - p->rSeekAmp / rMaxY * SCATTER_H;
       fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" fill-opacity=\"0.55\" "
               "stroke=\"%s\"/>\n", x, y, r, chart_colour(p->zEngine), chart_colour(p->zEngine));
+    }else{
+      r = 7;
+      y = SCATTER_Y + SCATTER_H - 7;
+      fprintf(f, "<path d=\"M %.1f %.1f l -7 -12 l 14 0 z\" fill=\"%s\"/>\n", x, y + 6,
+              chart_colour(p->zEngine));
+    }
+    pBox->x0 = x - r; pBox->x1 = x + r;
+    pBox->y0 = y - r; pBox->y1 = y + r;
+    aiPoint[nBox++] = i;
+  }
+  nMarker = nBox;
+
+  /*
+  ** The labels.  Each tries, nearest first, the positions right and left
+  ** of its marker, level with it and then a line up or down at a time,
+  ** then the same lines against the plot's left edge (for a long label of
+  ** a marker at the right end),
+  ** and takes the first that stays inside the plot (left of the bars)
+  ** and overlaps no marker and no label placed before it.
+  */
+  for(k = 0; k < nMarker; k++){
+    const bench_chart_point *p = &a[aiPoint[k]];
+    const chart_box *pMark = &aBox[k];
+    double x = (pMark->x0 + pMark->x1) / 2, y = (pMark->y0 + pMark->y1) / 2;
+    double r = (pMark->x1 - pMark->x0) / 2, w;
+    chart_box best, box;
+    int iTry, j, bFound = 0;
+    if( p->rSeekAmp >= 0 ){
       snprintf(zBuf, sizeof(zBuf), "%s (space %.2f)", p->zEngine, p->rSpaceAmp);
     }else{
-      y = SCATTER_Y + SCATTER_H;
-      fprintf(f, "<path d=\"M %.1f %.1f l -7 -12 l 14 0 z\" fill=\"%s\"/>\n", x, y - 1,
-              chart_colour(p->zEngine));
       snprintf(zBuf, sizeof(zBuf), "%s (%swrite %.1f, space %.2f; read amp n/a)", p->zEngine,
-               bOff ? "off the scale: " : "", p->rWriteAmp, p->rSpaceAmp);
-      y -= 16;
+               p->rWriteAmp > rMaxX ? "off the scale: " : "", p->rWriteAmp, p->rSpaceAmp);
     }
-    /* A label goes right of its point, or left of it if it would run
-    ** into the bars; then down a line at a time while it overlaps one
-    ** placed before. */
     w = LABEL_CHAR_W * (double)strlen(zBuf);
-    bLeft = x + r + 4 + w > LABEL_X_MAX;
-    {
-      chart_box box;
-      box.x0 = bLeft ? x - r - 4 - w : x + r + 4;
+    for(iTry = 0; iTry < 36 && !bFound; iTry++){
+      int iLine = iTry < 24 ? iTry / 2 : iTry - 24;
+      int nLine = (iLine + 1) / 2 * (iLine % 2 ? -1 : 1);      /* 0, -1, 1, -2, 2 ... */
+      int eSide = iTry < 24 ? iTry % 2 : 2;                    /* right, left, edge   */
+      box.x0 = eSide == 0 ? x + r + 4 : eSide == 1 ? x - r - 4 - w : SCATTER_X + 4;
       box.x1 = box.x0 + w;
-      box.y = y + 4;
+      box.y0 = y - 7 + 14 * nLine;
+      box.y1 = box.y0 + 14;
+      if( iTry == 0 ) best = box;
+      if( box.x0 < SCATTER_X + 2 || box.x1 > LABEL_X_MAX ) continue;
+      if( box.y0 < SCATTER_Y || box.y1 > SCATTER_Y + SCATTER_H ) continue;
       for(j = 0; j < nBox; j++){
-        if( box.x0 < aBox[j].x1 && aBox[j].x0 < box.x1 && fabs(box.y - aBox[j].y) < 14 ){
-          box.y = aBox[j].y + 14;
-          j = -1;                 /* moved: check every label again */
-        }
+        if( box.x0 < aBox[j].x1 && aBox[j].x0 < box.x1
+         && box.y0 < aBox[j].y1 && aBox[j].y0 < box.y1 ) break;
       }
-      if( nBox < (int)(sizeof(aBox) / sizeof(aBox[0])) ) aBox[nBox++] = box;
-      chart_text(f, box.x0, box.y, "start", 12, "normal", zBuf);
+      if( j == nBox ){ best = box; bFound = 1; }
     }
+    if( nBox < (int)(sizeof(aBox) / sizeof(aBox[0])) ) aBox[nBox++] = best;
+    chart_text(f, best.x0, best.y1 - 3, "start", 12, "normal", zBuf);
   }
 }
 
