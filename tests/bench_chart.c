@@ -21,10 +21,10 @@
 ** proportional to its space amp.  The x axis is scaled to the engines that
 ** have a read amplification; an engine without one (SQLite's B-tree, whose
 ** write amp is also an order of magnitude beyond) is a triangle on the x
-** axis, or at its right end with its value if it is off the scale.  Labels
-** that would overlap are moved down a line.  Right: the three
-** numbers as bars, so that each can be read exactly; "n/a" where an engine
-** cannot say.  Colours are fixed per engine name so that charts of
+** axis, or at its right end with its value if it is off the scale.  Each
+** label is put where it covers no marker and no other label.  Right: the
+** three numbers as bars, so that each can be read exactly; "n/a" where an
+** engine cannot say.  Colours are fixed per engine name so that charts of
 ** different runs compare.
 */
 #include "bench_amp.h"
