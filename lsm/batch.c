@@ -89,11 +89,15 @@ static int apply_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
   return memtable_add(p->pMem, p->seq++, type, pKey, nKey, pVal, nVal);
 }
 
-int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem){
+int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem,
+                uint64_t *pnOp){
   apply_ctx ctx;
+  int rc;
   ctx.pMem = pMem;
   ctx.seq = seq;
-  return batch_decode(aRep, nRep, apply_op, &ctx);
+  rc = batch_decode(aRep, nRep, apply_op, &ctx);
+  if( pnOp ) *pnOp = ctx.seq - seq;
+  return rc;
 }
 
 int batch_index(lsm_batch *p, memtable **ppIndex){
@@ -123,8 +127,6 @@ int batch_index(lsm_batch *p, memtable **ppIndex){
 }
 
 /* ---- public API ---- */
-
-int lsm_batch_new(lsm_db *pDb, lsm_batch **ppBatch);   /* in db.c: needs the db's env */
 
 static int batch_add(lsm_batch *p, int type, const void *pKey, size_t nKey,
                      const void *pVal, size_t nVal){

@@ -43,8 +43,10 @@ int batch_decode(const uint8_t *aRep, size_t nRep,
                             const uint8_t *pVal, size_t nVal),
                  void *pCtx);
 
-/* Insert every operation into pMem with sequence numbers seq, seq+1, ... */
-int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem);
+/* Insert every operation into pMem with sequence numbers seq, seq+1, ...;
+** *pnOp (may be NULL) is how many were inserted. */
+int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem,
+                uint64_t *pnOp);
 
 /* The index over the first nOps operations (nOps <= nOp), building it as
 ** needed.  Borrowed: the caller takes its own reference if it keeps it. */

@@ -846,7 +846,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
     s = seq;
     for(p = &w; rc == LSM_OK; p = p->pNext){
       if( p->pBatch->nOp ){
-        rc = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem);
+        rc = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem, NULL);
         bApplyFailed = rc != LSM_OK;
         s += p->pBatch->nOp;
       }
@@ -1424,18 +1424,10 @@ typedef struct replay_ctx {
   uint64_t lastSeq;
 } replay_ctx;
 
-static int count_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
-                    const uint8_t *pVal, size_t nVal){
-  (void)type; (void)pKey; (void)nKey; (void)pVal; (void)nVal;
-  (*(uint64_t*)pCtx)++;
-  return LSM_OK;
-}
-
-static int replay_record_counted(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
+static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
   replay_ctx *pR = pCtx;
   uint64_t nOp = 0;
-  int rc = batch_decode(p, n, count_op, &nOp);
-  if( rc == LSM_OK ) rc = batch_apply(p, n, seq, pR->pMem);
+  int rc = batch_apply(p, n, seq, pR->pMem, &nOp);
   if( rc == LSM_OK && nOp && seq + nOp - 1 > pR->lastSeq ) pR->lastSeq = seq + nOp - 1;
   return rc;
 }
@@ -1514,7 +1506,7 @@ static int db_recover(lsm_db *pDb, int bNew){
     ** a new log (see make_room_for_write); such a record was never
     ** acknowledged.  A bad record followed by a good one is still
     ** corruption. */
-    if( rc == LSM_OK ) rc = wal_replay(pEnv, zPath, 1, replay_record_counted, &ctx, &bTorn);
+    if( rc == LSM_OK ) rc = wal_replay(pEnv, zPath, 1, replay_record, &ctx, &bTorn);
     if( rc == LSM_OK ) pDb->lastSeq = ctx.lastSeq;
     env_free(pEnv, zPath);
   }
