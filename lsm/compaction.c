@@ -416,8 +416,9 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
     }
     if( score >= 1.0 && score > bestScore ){ bestScore = score; iBest = iLevel; }
   }
-  /* Level 0 goes first once it nears the slowdown point: writers wait on
-  ** level 0, never on deeper levels, which may run over target a while. */
+  /* Level 0 goes first at the slowdown point (see COMPACTION_L0_PRIORITY):
+  ** writers wait on level 0, never on deeper levels, which may run over
+  ** target a while. */
   if( pV->anFile[0] >= COMPACTION_L0_PRIORITY ){
     iBest = 0;
     bestScore = (double)pV->anFile[0] / COMPACTION_L0_TRIGGER;
@@ -461,18 +462,20 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
 /*
 ** Tiered (Cassandra's size-tiered, kept in age order as RocksDB's
 ** universal compaction does).  Sorted runs, newest first: each level-0
-** table, then the one run of each non-empty level 1..6.  The runs in
-** levels are kept packed at the bottom (levels 6, 5, ...), so a new run
-** always has a free level above the older ones.  Rules, in order:
+** table, then the one run of each non-empty level 1..LSM_MAX_LEVELS-1.
+** The runs in levels are kept packed at the bottom (levels 11, 10, ...),
+** so a new run always has a free level above the older ones.  Rules, in
+** order:
 **   1. pack: if a free level lies below a run, move runs down (no I/O);
 **   2. merge the newest window of >= COMPACTION_TIERED_MIN_RUNS
 **      adjacent runs whose sizes are within [1/2, 3/2] of the window's
 **      mean; a window holding level-0 tables holds every older one too,
 **      so the output (at the level of the window's oldest run, or just
 **      above the packed runs) stays in age order;
-**   3. if level 0 has COMPACTION_L0_TRIGGER tables and no window was
-**      found, merge all of level 0 (with the newest level run if every
-**      level is taken);
+**   3. if level 0 has COMPACTION_TIERED_MIN_RUNS tables and no window
+**      was found, merge all of level 0;
+**   (2, 3) when a level-0 merge finds every level taken, first merge the
+**      adjacent pair of level runs that costs least, which frees one;
 **   4. merge the newest level runs whose tombstones add up to at least
 **      COMPACTION_DEAD_FRACTION of the oldest run's entries with it.
 ** Tombstones drop when the output is the oldest run (nothing below).
@@ -564,7 +567,7 @@ static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pP
 
   /* 3. Level 0 is full but its tables differ in size: merge them all
   ** (never only the newest 64: the older ones would sit above newer data). */
-  if( iStart < 0 && pV->anFile[0] >= COMPACTION_L0_TRIGGER ){
+  if( iStart < 0 && pV->anFile[0] >= COMPACTION_TIERED_MIN_RUNS ){
     if( nL0 < pV->anFile[0] ) return 0;
     iStart = 0;
     iEnd = nL0 - 1;

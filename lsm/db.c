@@ -13,9 +13,16 @@
 ** memtable, so the skiplist sees one writer at a time.
 **
 ** Read path: a reader pins a db_view (the active memtable, the immutable
-** one being flushed, and the current version) with one reference count,
-** and reads at a sequence number: memtable, immutable memtable, then
-** SSTables newest to oldest.
+** ones waiting to be flushed, and the current version) with one reference
+** count, and reads at a sequence number: memtable, immutable memtables
+** newest first, then SSTables newest to oldest.
+**
+** Up to DB_MAX_IMM full memtables wait for the flush thread, oldest
+** flushed first; a writer waits only when all of them are still queued.
+** One would do if flushes were always quick, but a flush shares the disk
+** with compactions: writing and syncing a 4 MiB table took 60-70 ms at
+** times, and a writer that filled the next memtable meanwhile waited
+** that long (the slowest puts at 5M keys).
 **
 ** Background work: with background=on, a flush thread turns the
 ** immutable memtable into a level-0 table as soon as there is one, and a
@@ -66,13 +73,15 @@
 ** writes stay under a millisecond (the p99.9 put-latency goal). */
 #define DB_SLOWDOWN_MICROS 200
 #define DB_COMPACTION_NICE 10     /* the compaction thread's nice value */
+#define DB_MAX_IMM 2              /* immutable memtables waiting for a flush */
 
 /* What a reader pins.  Immutable apart from nRef. */
 typedef struct db_view {
   atomic_int nRef;
   lsm_env *pEnv;           /* allocator of this struct                 */
   memtable *pMem;          /* active memtable (a reference)           */
-  memtable *pImm;          /* immutable memtable being flushed, or NULL */
+  memtable *apImm[DB_MAX_IMM];  /* immutable memtables, newest first   */
+  int nImm;                /* how many                                 */
   version *pVersion;       /* SSTables                                 */
 } db_view;
 
@@ -136,7 +145,8 @@ struct lsm_db {
   uint64_t iNextFile;       /* (M) next file number                   */
   wal_writer *pWal;         /* leader-owned; swapped under (M)         */
   uint64_t iWalNumber;      /* (M) number of pWal's file               */
-  uint64_t iImmWalNumber;   /* (M) WAL of the immutable memtable, or 0 */
+  uint64_t aiImmWal[DB_MAX_IMM]; /* (M) WAL of pView->apImm[i], or 0 (a
+                            ** memtable recovered from older logs)      */
   db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */
@@ -174,23 +184,27 @@ static uint64_t now_micros(void){
 /* ------------------------------------------------------------------ */
 
 static void view_unref(db_view *p){
+  int i;
   if( p == NULL ) return;
   if( atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) != 1 ) return;
   memtable_unref(p->pMem);
-  memtable_unref(p->pImm);
+  for(i = 0; i < p->nImm; i++) memtable_unref(p->apImm[i]);
   version_unref(p->pVersion);
   env_free(p->pEnv, p);
 }
 
-/* Replace the current view with one of (pMem, pImm, pVersion), taking
-** new references to each.  REQUIRES db->mutex. */
-static int view_install(lsm_db *pDb, memtable *pMem, memtable *pImm, version *pVersion){
+/* Replace the current view with one of (pMem, apImm[0..nImm), pVersion),
+** taking new references to each.  REQUIRES db->mutex. */
+static int view_install(lsm_db *pDb, memtable *pMem, memtable *const *apImm, int nImm,
+                        version *pVersion){
   db_view *p = env_malloc(pDb->pEnv, sizeof(db_view));
+  int i;
   if( p == NULL ) return LSM_NOMEM;
   atomic_init(&p->nRef, 1);
   p->pEnv = pDb->pEnv;
   p->pMem = pMem; memtable_ref(pMem);
-  p->pImm = pImm; if( pImm ) memtable_ref(pImm);
+  p->nImm = nImm;
+  for(i = 0; i < nImm; i++){ p->apImm[i] = apImm[i]; memtable_ref(apImm[i]); }
   p->pVersion = pVersion; version_ref(pVersion);
   {
     db_view *pOld = pDb->pView;
@@ -315,6 +329,17 @@ static int table_number_in(uint64_t iNumber, table **ap, int n){
 
 static int db_install_locked(lsm_db*, table**, int, table**, int, int);
 
+/* The oldest WAL whose records are not all in SSTables once the oldest
+** bSkipOldest immutable memtables are: the manifest's log number.
+** REQUIRES db->mutex. */
+static uint64_t oldest_needed_wal(lsm_db *pDb, int bSkipOldest){
+  int i;
+  for(i = pDb->pView->nImm - 1 - (bSkipOldest ? 1 : 0); i >= 0; i--){
+    if( pDb->aiImmWal[i] ) return pDb->aiImmWal[i];
+  }
+  return pDb->iWalNumber;
+}
+
 /*
 ** Install a new version: the current one minus apRemove plus apAdd (the
 ** current one, not the one the job started from: a flush may have added
@@ -350,15 +375,18 @@ static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
   version_unref(pCur);
   if( rc != LSM_OK ) return rc;
   pthread_mutex_lock(&pDb->mutex);
-  iLogNumber = bFlushDone ? pDb->iWalNumber
-             : (pDb->iImmWalNumber ? pDb->iImmWalNumber : pDb->iWalNumber);
-  if( bFlushDone ) iOldWal = pDb->iImmWalNumber;   /* 0 during recovery */
+  /* Only the flush removes memtables, the oldest, under flushMutex: the
+  ** flushed one is still apImm[nImm - 1] here. */
+  iLogNumber = oldest_needed_wal(pDb, bFlushDone);
+  if( bFlushDone ) iOldWal = pDb->aiImmWal[pDb->pView->nImm - 1];   /* 0 during recovery */
   pthread_mutex_unlock(&pDb->mutex);
   if( !pDb->bMemory ) rc = db_write_manifest(pDb, pNew, iLogNumber);
   if( rc == LSM_OK ){
+    db_view *pView;
     pthread_mutex_lock(&pDb->mutex);
-    rc = view_install(pDb, pDb->pView->pMem, bFlushDone ? NULL : pDb->pView->pImm, pNew);
-    if( rc == LSM_OK && bFlushDone ) pDb->iImmWalNumber = 0;
+    pView = pDb->pView;
+    rc = view_install(pDb, pView->pMem, pView->apImm, pView->nImm - (bFlushDone ? 1 : 0), pNew);
+    if( rc == LSM_OK && bFlushDone ) pDb->aiImmWal[pDb->pView->nImm] = 0;
     pthread_mutex_unlock(&pDb->mutex);
   }
   if( rc == LSM_OK ){
@@ -378,7 +406,7 @@ static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
   return rc;
 }
 
-/* Flush the immutable memtable, if any, to a level-0 table.  Takes
+/* Flush the oldest immutable memtable, if any, to a level-0 table.  Takes
 ** flushMutex: called by the flush thread, the writer (background=off),
 ** recovery and lsm_flush. */
 static int db_flush_imm_locked(lsm_db *pDb);
@@ -403,7 +431,7 @@ static int db_flush_imm_locked(lsm_db *pDb){
     pthread_mutex_unlock(&pDb->mutex);
     return rc;
   }
-  pImm = pDb->pView->pImm;
+  pImm = pDb->pView->nImm ? pDb->pView->apImm[pDb->pView->nImm - 1] : NULL;
   pV = pDb->pView->pVersion;
   if( pImm ){ memtable_ref(pImm); version_ref(pV); }
   pthread_mutex_unlock(&pDb->mutex);
@@ -637,7 +665,7 @@ static void *flusher_main(void *pArg){
   lsm_db *pDb = pArg;
   pthread_mutex_lock(&pDb->mutex);
   for(;;){
-    while( !pDb->bShutdown && (pDb->pView->pImm == NULL || pDb->rcBackground) ){
+    while( !pDb->bShutdown && (pDb->pView->nImm == 0 || pDb->rcBackground) ){
       pthread_cond_wait(&pDb->flushCond, &pDb->mutex);
     }
     if( pDb->bShutdown ) break;
@@ -654,8 +682,8 @@ static void *flusher_main(void *pArg){
 /* Write path                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Switch to a new memtable (and WAL); the old one becomes immutable.
-** REQUIRES db->mutex, leader, no immutable memtable. */
+/* Switch to a new memtable (and WAL); the old one becomes the newest
+** immutable one.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */
 static int switch_memtable(lsm_db *pDb){
   memtable *pNew = NULL;
   wal_writer *pNewWal = NULL;
@@ -676,8 +704,12 @@ static int switch_memtable(lsm_db *pDb){
     env_free(pDb->pEnv, zPath);
   }
   if( rc == LSM_OK ){
-    memtable *pOld = pDb->pView->pMem;
-    rc = view_install(pDb, pNew, pOld, pDb->pView->pVersion);
+    db_view *pView = pDb->pView;
+    memtable *apImm[DB_MAX_IMM];
+    int i;
+    apImm[0] = pView->pMem;
+    for(i = 0; i < pView->nImm; i++) apImm[i + 1] = pView->apImm[i];
+    rc = view_install(pDb, pNew, apImm, pView->nImm + 1, pView->pVersion);
   }
   if( rc != LSM_OK ){
     memtable_unref(pNew);
@@ -685,7 +717,8 @@ static int switch_memtable(lsm_db *pDb){
     return rc;
   }
   memtable_unref(pNew);     /* the view holds it */
-  pDb->iImmWalNumber = pDb->iWalNumber;
+  memmove(&pDb->aiImmWal[1], &pDb->aiImmWal[0], sizeof(uint64_t) * (DB_MAX_IMM - 1));
+  pDb->aiImmWal[0] = pDb->iWalNumber;
   if( pNewWal ){
     wal_writer *pOldWal = pDb->pWal;
     pDb->pWal = pNewWal;
@@ -708,6 +741,8 @@ static int switch_memtable(lsm_db *pDb){
 */
 static int make_room_for_write(lsm_db *pDb, int bForce){
   int bSlowed = 0;
+  /* background=off flushes at once: never more than one memtable waits. */
+  int nMaxImm = pDb->opt.background ? DB_MAX_IMM : 1;
   /* A failed WAL write may have left part of a record in the log: the
   ** log takes no more records, and the memtable (which does not hold the
   ** failed batch) is flushed so that the log becomes obsolete. */
@@ -741,12 +776,12 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
       continue;
     }
     if( !bForce && memtable_bytes(pView->pMem) < pDb->opt.memtable_bytes ) return LSM_OK;
-    if( bForce && memtable_entries(pView->pMem) == 0 && pView->pImm == NULL
+    if( bForce && memtable_entries(pView->pMem) == 0 && pView->nImm == 0
      && !pDb->bWalBroken ) return LSM_OK;
-    if( pView->pImm || nL0 >= COMPACTION_L0_STOP ){
+    if( pView->nImm >= nMaxImm || nL0 >= COMPACTION_L0_STOP ){
       if( pDb->opt.background ){
         uint64_t t0 = now_micros();
-        if( pView->pImm ) schedule_flush(pDb);
+        if( pView->nImm ) schedule_flush(pDb);
         else schedule_work(pDb);
         pthread_cond_wait(&pDb->cond, &pDb->mutex);
         stat_add(&pDb->stats.nStalls, 1);
@@ -980,7 +1015,7 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
   uint64_t seq, maxBatchSeq;
   const uint8_t *pVal = NULL;
   size_t nVal = 0;
-  int bFound = 0, type = IKEY_DELETE, rc;
+  int bFound = 0, type = IKEY_DELETE, rc, i;
 
   if( pDb == NULL || ppVal == NULL || pnVal == NULL ) return LSM_MISUSE;
   *ppVal = NULL;
@@ -993,8 +1028,8 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
     bFound = memtable_get(pBatchIndex, pKey, nKey, 0, maxBatchSeq, &type, &pVal, &nVal);
   }
   if( !bFound ) bFound = memtable_get(pView->pMem, pKey, nKey, seq, 0, &type, &pVal, &nVal);
-  if( !bFound && pView->pImm ){
-    bFound = memtable_get(pView->pImm, pKey, nKey, seq, 0, &type, &pVal, &nVal);
+  for(i = 0; !bFound && i < pView->nImm; i++){
+    bFound = memtable_get(pView->apImm[i], pKey, nKey, seq, 0, &type, &pVal, &nVal);
   }
   if( !bFound ){
     version_get_stats vs = {0, 0, 0, 0};
@@ -1058,7 +1093,7 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   iter **apIter = NULL;
   iter *pMerge = NULL;
   uint64_t maxBatchSeq = 0;
-  int rc, nIter = 0;
+  int rc, nIter = 0, i;
 
   if( pDb == NULL || ppCsr == NULL ) return LSM_MISUSE;
   error_clear();
@@ -1070,7 +1105,8 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   rc = read_setup(pDb, pRead, &pCsr->pView, &pCsr->seq, &pCsr->pBatchIndex, &maxBatchSeq);
   if( rc == LSM_OK ){
     pView = pCsr->pView;
-    apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*) * (size_t)(3 + version_iter_count(pView->pVersion)), &rc);
+    apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*)
+                           * (size_t)(2 + DB_MAX_IMM + version_iter_count(pView->pVersion)), &rc);
     if( rc == LSM_OK && pCsr->pBatchIndex ){
       apIter[nIter] = memtable_iter(pCsr->pBatchIndex, &rc);
       if( apIter[nIter] ) nIter++;
@@ -1079,8 +1115,8 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
       apIter[nIter] = memtable_iter(pView->pMem, &rc);
       if( apIter[nIter] ) nIter++;
     }
-    if( rc == LSM_OK && pView->pImm ){
-      apIter[nIter] = memtable_iter(pView->pImm, &rc);
+    for(i = 0; rc == LSM_OK && i < pView->nImm; i++){
+      apIter[nIter] = memtable_iter(pView->apImm[i], &rc);
       if( apIter[nIter] ) nIter++;
     }
     if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, apIter, &nIter);
@@ -1169,9 +1205,9 @@ void lsm_cursor_close(lsm_cursor *p){
 /* Flush, compaction                                                   */
 /* ------------------------------------------------------------------ */
 
-/* Wait until the immutable memtable is flushed.  REQUIRES db->mutex. */
+/* Wait until every immutable memtable is flushed.  REQUIRES db->mutex. */
 static int wait_for_flush(lsm_db *pDb){
-  while( pDb->pView->pImm && pDb->rcBackground == LSM_OK ){
+  while( pDb->pView->nImm && pDb->rcBackground == LSM_OK ){
     schedule_flush(pDb);
     pthread_cond_wait(&pDb->cond, &pDb->mutex);
   }
@@ -1249,9 +1285,9 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   pView = view_acquire(pDb, NULL);
   pS->nMemtableEntries = memtable_entries(pView->pMem);
   pS->nMemtableBytes = memtable_bytes(pView->pMem);
-  if( pView->pImm ){
-    pS->nMemtableEntries += memtable_entries(pView->pImm);
-    pS->nMemtableBytes += memtable_bytes(pView->pImm);
+  for(i = 0; i < pView->nImm; i++){
+    pS->nMemtableEntries += memtable_entries(pView->apImm[i]);
+    pS->nMemtableBytes += memtable_bytes(pView->apImm[i]);
   }
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
     lsm_level_stats *pL = &pS->aLevel[iLevel];
@@ -1515,10 +1551,10 @@ static int db_recover(lsm_db *pDb, int bNew){
   if( rc == LSM_OK ){
     memtable *pActive = NULL;
     if( pDb->opt.readonly ){
-      rc = view_install(pDb, pMem, NULL, pV);
+      rc = view_install(pDb, pMem, NULL, 0, pV);
     }else{
       rc = memtable_new(pEnv, &pActive);
-      if( rc == LSM_OK ) rc = view_install(pDb, pActive, memtable_entries(pMem) ? pMem : NULL, pV);
+      if( rc == LSM_OK ) rc = view_install(pDb, pActive, &pMem, memtable_entries(pMem) ? 1 : 0, pV);
       memtable_unref(pActive);
     }
   }
@@ -1527,7 +1563,7 @@ static int db_recover(lsm_db *pDb, int bNew){
     /* Older WALs are removed with the leftovers once the flush is in.  An
     ** in-memory store has no WAL (lsm.h): nothing could replay it, and it
     ** would keep every byte ever written. */
-    pDb->iImmWalNumber = 0;
+    pDb->aiImmWal[0] = 0;
     if( !pDb->bMemory ){
       pDb->iWalNumber = pDb->iNextFile++;
       zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, pDb->iWalNumber, &rc);
@@ -1536,7 +1572,7 @@ static int db_recover(lsm_db *pDb, int bNew){
     }
     if( rc == LSM_OK ){
       /* No thread runs yet: the locks are for the rules' sake. */
-      if( pDb->pView->pImm ){
+      if( pDb->pView->nImm ){
         rc = db_flush_imm(pDb);
       }else{
         pthread_mutex_lock(&pDb->installMutex);

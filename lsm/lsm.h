@@ -52,7 +52,11 @@ extern "C" {
 ** caller's key encoding adds (the SQL layer's type byte). */
 #define LSM_MAX_KEY    (64 * 1024 + 16)
 #define LSM_MAX_VALUE  (256u * 1024 * 1024)    /* bytes in one value        */
-#define LSM_MAX_LEVELS 7
+/* Levels 0..LSM_MAX_LEVELS-1.  Leveled compaction fills them from the top
+** (level 11 would hold 10^10 x level 1); tiered compaction keeps one
+** sorted run per level, so the count bounds how many runs it can hold
+** before it must merge unlike sizes (see compaction.c). */
+#define LSM_MAX_LEVELS 12
 
 #define LSM_SYNC_OFF     0  /* WAL buffered in memory; a crash may lose the last commits */
 #define LSM_SYNC_NORMAL  1  /* WAL write(2) per commit; survives a killed process        */

@@ -642,6 +642,19 @@ static void amp_print_shape(amp_child *p){
                               j ? ", " : "", i, (unsigned long long)st.aLevel[i].nFiles,
                               (double)st.aLevel[i].nBytes / 1048576.0);
       }
+      /* Where the write amplification comes from: bytes written per user
+      ** byte by the WAL, by flushes, and by compactions into each level. */
+      if( j < sizeof(zLine) && st.nUserBytesWritten ){
+        double nUser = (double)st.nUserBytesWritten;
+        j += (size_t)snprintf(zLine + j, sizeof(zLine) - j, "; written per user byte: WAL %.2f",
+                              (double)st.nWalBytesWritten / nUser);
+        for(i = 0; i < LSM_MAX_LEVELS && j < sizeof(zLine); i++){
+          if( st.aLevel[i].nBytesWrittenByCompaction == 0 ) continue;
+          j += (size_t)snprintf(zLine + j, sizeof(zLine) - j, " + %s%d %.2f",
+                                i ? "L" : "flush L", i,
+                                (double)st.aLevel[i].nBytesWrittenByCompaction / nUser);
+        }
+      }
       if( j < sizeof(zLine) ){
         j += (size_t)snprintf(zLine + j, sizeof(zLine) - j,
                               "; %llu flushes, %llu compactions; Bloom: %llu checks, "
