@@ -31,6 +31,7 @@
 **        block_kb=<1..1024>          bloom_bits=<0..30> (0: no filters)
 **        compaction=leveled|tiered   background=on|off   readonly=on|off
 **        level_ratio=<2..100> (leveled: each level this many times the last)
+**        max_open_tables=<16..1000000> (SSTables kept open, least recently used out)
 **      on|off also accept yes|no, true|false and 1|0, as PRAGMAs do.
 **
 **   3. A column definition: name [type] [COLLATE collation], e.g.
@@ -246,6 +247,9 @@ static int args_set_compaction(const char *z, lsm_options *pOpt){
 static int args_set_level_ratio(const char *z, lsm_options *pOpt){
   return args_value_int(z, 2, 100, &pOpt->level_ratio);
 }
+static int args_set_max_open_tables(const char *z, lsm_options *pOpt){
+  return args_value_int(z, 16, 1000000, &pOpt->max_open_tables);
+}
 static int args_set_background(const char *z, lsm_options *pOpt){
   return args_value_bool(z, &pOpt->background);
 }
@@ -254,14 +258,15 @@ static int args_set_readonly(const char *z, lsm_options *pOpt){
 }
 
 static const args_option aArgsOption[] = {
-  { "sync",        args_set_sync        },
-  { "memtable_mb", args_set_memtable_mb },
-  { "block_kb",    args_set_block_kb    },
-  { "bloom_bits",  args_set_bloom_bits  },
-  { "compaction",  args_set_compaction  },
-  { "background",  args_set_background  },
-  { "level_ratio", args_set_level_ratio },
-  { "readonly",    args_set_readonly    },
+  { "sync",            args_set_sync             },
+  { "memtable_mb",     args_set_memtable_mb      },
+  { "block_kb",        args_set_block_kb         },
+  { "bloom_bits",      args_set_bloom_bits       },
+  { "compaction",      args_set_compaction       },
+  { "background",      args_set_background       },
+  { "level_ratio",     args_set_level_ratio      },
+  { "max_open_tables", args_set_max_open_tables  },
+  { "readonly",        args_set_readonly         },
 };
 #define ARGS_N_OPTION ((int)(sizeof(aArgsOption) / sizeof(aArgsOption[0])))
 

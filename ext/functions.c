@@ -48,7 +48,8 @@
 **               "bloom_false_positives":N,
 **               "bloom_false_positive_rate":false_positives/(false_positives+negatives)},
 **      "space":{"live_bytes":B,"disk_bytes":B,"space_amplification":disk/live},
-**      "stalls":{"count":N,"micros":T}}
+**      "stalls":{"count":N,"micros":T},
+**      "table_cache":{"open_tables":N,"misses":N}}
 ** live_bytes is measured by a scan of the committed rows (key + record
 ** bytes of each live row), so lsm_stats costs a full scan.
 */
@@ -499,8 +500,10 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   sqlite3_str_appendf(pStr, "},\"space\":{\"live_bytes\":%llu,\"disk_bytes\":%llu,",
                       U(nLive), U(st.nDiskBytes));
   functions_append_ratio(pStr, "space_amplification", (double)st.nDiskBytes, (double)nLive);
-  sqlite3_str_appendf(pStr, "},\"stalls\":{\"count\":%llu,\"micros\":%llu}}",
+  sqlite3_str_appendf(pStr, "},\"stalls\":{\"count\":%llu,\"micros\":%llu},",
                       U(st.nStalls), U(st.nStallMicros));
+  sqlite3_str_appendf(pStr, "\"table_cache\":{\"open_tables\":%llu,\"misses\":%llu}}",
+                      U(st.nTablesOpen), U(st.nTableCacheMisses));
 #undef U
   functions_result_str(ctx, pStr);
 }

@@ -84,7 +84,7 @@ static int merge_finish_output(merge_state *p){
     mf.nRawBytes = meta.nRawBytes;
     mf.pSmallest = meta.pSmallest; mf.nSmallest = meta.nSmallest;
     mf.pLargest = meta.pLargest; mf.nLargest = meta.nLargest;
-    rc = table_open(pEnv, pJob->zDir, &mf, &pTable);
+    rc = table_open(pEnv, pJob->pCache, pJob->zDir, &mf, &pTable);
   }
   if( rc == LSM_OK ){
     p->pRes->apOut[p->pRes->nOut++] = pTable;

@@ -29,6 +29,7 @@
 typedef struct compaction_job {
   lsm_env *pEnv;
   const char *zDir;
+  table_cache *pCache;          /* where the outputs' readers go            */
   sst_options sstOpt;
   iter *pInput;                 /* borrowed; positioned by the job          */
   uint64_t smallestSnapshot;    /* oldest sequence any reader may read at   */

@@ -131,6 +131,7 @@ struct lsm_db {
   char *zDir;               /* store directory                        */
   int bMemory;              /* in-memory store: no WAL                */
   lsm_file *pLock;          /* held LOCK file                         */
+  table_cache *pTableCache; /* open SSTable readers (max_open_tables)  */
 
   pthread_mutex_t mutex;
   pthread_cond_t cond;      /* (M) state changes: flush done, work done */
@@ -304,6 +305,7 @@ static void job_setup(lsm_db *pDb, compaction_job *pJob, version *pV, iter *pInp
   memset(pJob, 0, sizeof(*pJob));
   pJob->pEnv = pDb->pEnv;
   pJob->zDir = pDb->zDir;
+  pJob->pCache = pDb->pTableCache;
   pJob->sstOpt.block_bytes = pDb->opt.block_bytes;
   pJob->sstOpt.bloom_bits = pDb->opt.bloom_bits;
   pJob->pInput = pInput;
@@ -473,7 +475,7 @@ static int db_move_tables(lsm_db *pDb, table **apTable, const int *aiLevel, int 
   table **apMoved = env_malloc(pDb->pEnv, sizeof(table*) * (size_t)n);
   int rc = apMoved ? LSM_OK : LSM_NOMEM, nMoved = 0, i;
   for(i = 0; rc == LSM_OK && i < n; i++){
-    rc = table_open(pDb->pEnv, pDb->zDir, &apTable[i]->meta, &apMoved[nMoved]);
+    rc = table_open(pDb->pEnv, pDb->pTableCache, pDb->zDir, &apTable[i]->meta, &apMoved[nMoved]);
     if( rc == LSM_OK ) apMoved[nMoved++]->meta.iLevel = aiLevel[i];
   }
   if( rc == LSM_OK ) rc = db_install(pDb, apTable, n, apMoved, nMoved, 0);
@@ -517,7 +519,7 @@ static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput
     if( iLevel == 0 ){
       for(i = 0; rc == LSM_OK && i < nInput; i++){
         if( apInput[i]->meta.iLevel != 0 ) continue;
-        apIter[nIter] = sst_reader_iter(apInput[i]->pReader, &rc);
+        apIter[nIter] = table_iter(apInput[i], &rc);
         if( apIter[nIter] ) nIter++;
       }
     }else{
@@ -1012,6 +1014,7 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
             void **ppVal, size_t *pnVal){
   db_view *pView = NULL;
   memtable *pBatchIndex = NULL;
+  sst_reader *pPinned = NULL;      /* the reader pVal points into, if any */
   uint64_t seq, maxBatchSeq;
   const uint8_t *pVal = NULL;
   size_t nVal = 0;
@@ -1033,7 +1036,8 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
   }
   if( !bFound ){
     version_get_stats vs = {0, 0, 0, 0};
-    rc = version_get(pView->pVersion, pKey, nKey, seq, &bFound, &type, &pVal, &nVal, &vs);
+    rc = version_get(pView->pVersion, pKey, nKey, seq, &bFound, &type, &pVal, &nVal,
+                     &pPinned, &vs);
     stat_add(&pDb->stats.nGetProbes, (uint64_t)vs.nProbes);
     stat_add(&pDb->stats.nBloomChecks, (uint64_t)vs.nBloomChecks);
     stat_add(&pDb->stats.nBloomNegatives, (uint64_t)vs.nBloomNegatives);
@@ -1053,6 +1057,7 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
       }
     }
   }
+  sst_reader_unref(pPinned);
   memtable_unref(pBatchIndex);
   view_unref(pView);
   return rc;
@@ -1327,6 +1332,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   pS->nBloomFalsePositives = stat_get(&pDb->stats.nBloomFalsePositives);
   pS->nStalls = stat_get(&pDb->stats.nStalls);
   pS->nStallMicros = stat_get(&pDb->stats.nStallMicros);
+  table_cache_stats(pDb->pTableCache, &pS->nTablesOpen, &pS->nTableCacheMisses);
   return LSM_OK;
 }
 
@@ -1402,18 +1408,22 @@ int lsm_check(lsm_db *pDb, char **pzReport){
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
     for(i = 0; i < pV->anFile[iLevel]; i++){
       table *pT = pV->aapFile[iLevel][i];
-      int rc = sst_reader_check(pT->pReader);
+      int rc = LSM_OK;
+      sst_reader *pReader = table_cache_reader(pT, &rc);
+      if( rc == LSM_OK ) rc = sst_reader_check(pReader);
       if( rc != LSM_OK ){
         report_add(pDb->pEnv, &zReport, error_message());
         nProblem++;
       }
-      if( pT->meta.nEntries != sst_reader_entries(pT->pReader)
-       || pT->meta.nFileBytes != sst_reader_file_bytes(pT->pReader) ){
+      if( pReader
+       && (pT->meta.nEntries != sst_reader_entries(pReader)
+           || pT->meta.nFileBytes != sst_reader_file_bytes(pReader)) ){
         char zLine[256];
         snprintf(zLine, sizeof(zLine), "%s: manifest and table disagree on size or entries", pT->zPath);
         report_add(pDb->pEnv, &zReport, zLine);
         nProblem++;
       }
+      sst_reader_unref(pReader);
       if( iLevel > 0 && i > 0 ){
         table *pPrev = pV->aapFile[iLevel][i - 1];
         if( ikey_compare_user(pPrev->meta.pLargest, ikey_user_len(pPrev->meta.nLargest),
@@ -1506,7 +1516,7 @@ static int db_recover(lsm_db *pDb, int bNew){
   if( rc == LSM_OK && st.nFile ){
     apTable = env_malloc_rc(pEnv, sizeof(table*) * (size_t)st.nFile, &rc);
     for(i = 0; rc == LSM_OK && i < st.nFile; i++){
-      rc = table_open(pEnv, pDb->zDir, &st.aFile[i], &apTable[nTable]);
+      rc = table_open(pEnv, pDb->pTableCache, pDb->zDir, &st.aFile[i], &apTable[nTable]);
       if( rc == LSM_OK ) nTable++;
     }
     if( rc == LSM_OK ) rc = version_apply(pV, NULL, 0, apTable, nTable, &pV2);
@@ -1604,6 +1614,7 @@ void lsm_options_default(lsm_options *p){
   p->background = 1;
   p->readonly = 0;
   p->create_if_missing = 1;
+  p->max_open_tables = 500;
 }
 
 static int check_options(const lsm_options *p){
@@ -1612,6 +1623,9 @@ static int check_options(const lsm_options *p){
   if( p->block_bytes < 256 || p->block_bytes > (1 << 24) ) return LSM_ERROR_MSG(LSM_MISUSE, "block_bytes must be 256..16M");
   if( p->bloom_bits < 0 || p->bloom_bits > 64 ) return LSM_ERROR_MSG(LSM_MISUSE, "bloom_bits must be 0..64");
   if( p->level_ratio < 2 || p->level_ratio > 1000 ) return LSM_ERROR_MSG(LSM_MISUSE, "level_ratio must be 2..1000");
+  if( p->max_open_tables < TABLE_CACHE_MIN_CAPACITY ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "max_open_tables must be at least %d", TABLE_CACHE_MIN_CAPACITY);
+  }
   if( p->compaction != LSM_COMPACTION_LEVELED && p->compaction != LSM_COMPACTION_TIERED ){
     return LSM_ERROR_MSG(LSM_MISUSE, "bad compaction style %d", p->compaction);
   }
@@ -1665,6 +1679,7 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   pEnv = pDb->pEnv = pDb->pOwnedEnv ? pDb->pOwnedEnv : (opt.env ? opt.env : lsm_env_default());
   pDb->opt.env = pEnv;
   pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
+  if( rc == LSM_OK ) rc = table_cache_new(pEnv, pDb->opt.max_open_tables, &pDb->pTableCache);
 
   /* The directory: a store, an empty directory, or nothing yet. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);
@@ -1752,6 +1767,7 @@ int lsm_close(lsm_db *pDb){
   pEnv = pDb->pEnv;
   if( pDb->pWal ) rc = wal_writer_close(pDb->pWal);
   view_unref(pDb->pView);
+  table_cache_free(pDb->pTableCache);     /* the last table went with the view */
   if( pDb->pLock ) pEnv->xUnlock(pDb->pLock);
   if( pEnv ) env_free(pEnv, pDb->zDir);
   pthread_mutex_destroy(&pDb->mutex);

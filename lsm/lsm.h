@@ -128,6 +128,7 @@ typedef struct lsm_options {
   int background;           /* 1: flush/compact on a background thread; default 1  */
   int readonly;             /* 1: refuse writes; default 0                          */
   int create_if_missing;    /* 1: create the directory; default 1                   */
+  int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 500 */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
 } lsm_options;
 
@@ -279,6 +280,8 @@ typedef struct lsm_stats {
   uint64_t nBloomChecks, nBloomNegatives, nBloomFalsePositives;
   uint64_t nDiskBytes;          /* SSTables + WAL + manifest                 */
   uint64_t nStalls, nStallMicros;
+  uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
+  uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
 } lsm_stats;
 int lsm_stats_get(lsm_db*, lsm_stats *pStats);
 

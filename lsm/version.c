@@ -22,24 +22,28 @@ static int copy_bytes(lsm_env *pEnv, const uint8_t *p, size_t n, uint8_t **ppOut
   return *pRc;
 }
 
-int table_open(lsm_env *pEnv, const char *zDir, const manifest_file *pMeta, table **ppTable){
+int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
+               table **ppTable){
   int rc = LSM_OK;
-  table *p = env_malloc_rc(pEnv, sizeof(table), &rc);
+  table *p = env_malloc_rc(pEnv, sizeof(table), &rc);    /* zeroed: no reader, not listed */
+  sst_reader *pReader = NULL;
   *ppTable = NULL;
   if( p == NULL ) return rc;
   atomic_init(&p->nRef, 1);
   atomic_init(&p->bObsolete, 0);
   p->pEnv = pEnv;
+  p->pCache = pCache;
   p->meta = *pMeta;
   p->meta.pSmallest = p->meta.pLargest = NULL;
   copy_bytes(pEnv, pMeta->pSmallest, pMeta->nSmallest, &p->meta.pSmallest, &rc);
   copy_bytes(pEnv, pMeta->pLargest, pMeta->nLargest, &p->meta.pLargest, &rc);
   p->zPath = filename_path(pEnv, zDir, FILENAME_SST, pMeta->iNumber, &rc);
-  if( rc == LSM_OK ) rc = sst_reader_open(pEnv, p->zPath, &p->pReader);
+  if( rc == LSM_OK ) rc = sst_reader_open(pEnv, p->zPath, &pReader);
   if( rc != LSM_OK ){
     table_unref(p);
     return rc;
   }
+  table_cache_insert(p, pReader);
   *ppTable = p;
   return LSM_OK;
 }
@@ -53,12 +57,22 @@ void table_unref(table *p){
   if( p == NULL ) return;
   if( atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) != 1 ) return;
   pEnv = p->pEnv;
-  sst_reader_unref(p->pReader);
+  table_cache_remove(p);
   if( atomic_load(&p->bObsolete) && p->zPath ) pEnv->xUnlink(pEnv, p->zPath);
   env_free(pEnv, p->zPath);
   env_free(pEnv, p->meta.pSmallest);
   env_free(pEnv, p->meta.pLargest);
   env_free(pEnv, p);
+}
+
+iter *table_iter(table *p, int *pRc){
+  sst_reader *pReader = table_cache_reader(p, pRc);
+  iter *pIter = NULL;
+  if( pReader ){
+    pIter = sst_reader_iter(pReader, pRc);     /* takes its own reference */
+    sst_reader_unref(pReader);
+  }
+  return pIter;
 }
 
 /* User-key range of a table. */
@@ -212,11 +226,18 @@ int version_key_may_exist_below(version *p, int iLevel, const uint8_t *pKey, siz
   return 0;
 }
 
+/* Get from one table.  When found, *ppPinned is the reader (a reference
+** the caller releases); otherwise the reader is released here. */
 static int table_get(table *pTable, const void *pKey, size_t nKey, uint64_t maxSeq,
                      int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                     version_get_stats *pStats){
+                     sst_reader **ppPinned, version_get_stats *pStats){
   sst_probe probe = {0, 0, 0};
-  int rc = sst_reader_get(pTable->pReader, pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal, &probe);
+  int rc = LSM_OK;
+  sst_reader *pReader = table_cache_reader(pTable, &rc);
+  if( pReader == NULL ) return rc;
+  rc = sst_reader_get(pReader, pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal, &probe);
+  if( rc == LSM_OK && *pbFound ) *ppPinned = pReader;
+  else sst_reader_unref(pReader);
   pStats->nBloomChecks += probe.bBloomChecked;
   pStats->nBloomNegatives += probe.bBloomNegative;
   pStats->nProbes += probe.bSearched;
@@ -226,13 +247,14 @@ static int table_get(table *pTable, const void *pKey, size_t nKey, uint64_t maxS
 
 int version_get(version *p, const void *pKey, size_t nKey, uint64_t maxSeq,
                 int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                version_get_stats *pStats){
+                sst_reader **ppPinned, version_get_stats *pStats){
   int iLevel, i, rc = LSM_OK;
   *pbFound = 0;
+  *ppPinned = NULL;
   for(i = 0; i < p->anFile[0]; i++){
     table *pT = p->aapFile[0][i];
     if( !table_may_contain(pT, pKey, nKey) ) continue;
-    rc = table_get(pT, pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal, pStats);
+    rc = table_get(pT, pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal, ppPinned, pStats);
     if( rc != LSM_OK || *pbFound ) return rc;
   }
   for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
@@ -241,7 +263,8 @@ int version_get(version *p, const void *pKey, size_t nKey, uint64_t maxSeq,
     j = level_find(p, iLevel, pKey, nKey);
     if( j >= p->anFile[iLevel] ) continue;
     if( !table_may_contain(p->aapFile[iLevel][j], pKey, nKey) ) continue;
-    rc = table_get(p->aapFile[iLevel][j], pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal, pStats);
+    rc = table_get(p->aapFile[iLevel][j], pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal,
+                   ppPinned, pStats);
     if( rc != LSM_OK || *pbFound ) return rc;
   }
   return rc;
@@ -271,7 +294,7 @@ static int level_open_table(level_iter *p, int i){
   iter_close(p->pCur);
   p->pCur = NULL;
   if( i < 0 || i >= p->nTable ) return 0;
-  p->pCur = sst_reader_iter(p->apTable[i]->pReader, &p->rc);
+  p->pCur = table_iter(p->apTable[i], &p->rc);
   p->iCur = i;
   return p->pCur != NULL;
 }
@@ -380,7 +403,7 @@ int version_iter_count(version *p){
 int version_add_iters(version *p, iter **apIter, int *pnIter){
   int rc = LSM_OK, i, iLevel;
   for(i = 0; rc == LSM_OK && i < p->anFile[0]; i++){
-    iter *pIt = sst_reader_iter(p->aapFile[0][i]->pReader, &rc);
+    iter *pIt = table_iter(p->aapFile[0][i], &rc);
     if( pIt ) apIter[(*pnIter)++] = pIt;
   }
   for(iLevel = 1; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){

@@ -18,8 +18,16 @@
 ** A table that is not obsolete is never unlinked (closing the store drops
 ** every reference without deleting anything).
 **
+** Readers: a table's file is read through the store's table_cache
+** (table_cache.h), which keeps a bounded number of readers open and
+** reopens a table when it is read after an eviction.  Nothing outside
+** table_cache.c touches table.pReader: readers are borrowed with
+** table_cache_reader (or table_iter) and hold their own reference, so a
+** reader, and the values read from it, outlive its eviction while used.
+**
 ** Thread safety: versions and tables are immutable apart from their
-** atomic reference counts and the obsolete flag, so any thread may read
+** atomic reference counts, the obsolete flag and the reader slot with its
+** LRU links (guarded by the table cache's mutex), so any thread may read
 ** them.  Building a new version (version_apply) is serialized by the
 ** store (one flush or compaction job at a time).
 **
@@ -40,15 +48,20 @@
 #include "lsm.h"
 #include "manifest.h"
 #include "sst_reader.h"
+#include "table_cache.h"
 
 typedef struct table {
   atomic_int nRef;            /* versions + iterators using it           */
   atomic_int bObsolete;       /* removed from the current version        */
   lsm_env *pEnv;
   char *zPath;                /* the SSTable's path                      */
-  sst_reader *pReader;        /* open reader (its own refcount)          */
+  table_cache *pCache;        /* the store's cache of open readers       */
+  sst_reader *pReader;        /* (C) reader the cache holds, or NULL     */
+  struct table *pLruPrev;     /* (C) previous table toward the head      */
+  struct table *pLruNext;     /* (C) next table toward the tail          */
+  int bRecent;                /* (C) read since it last entered the head */
   manifest_file meta;         /* level, number, sizes, key range (owned) */
-} table;
+} table;                      /* (C): guarded by pCache's mutex          */
 
 typedef struct version {
   atomic_int nRef;
@@ -57,10 +70,16 @@ typedef struct version {
   table **aapFile[LSM_MAX_LEVELS];     /* owned arrays of references  */
 } version;
 
-/* Open the SSTable of *pMeta (copied) as a table with one reference. */
-int table_open(lsm_env*, const char *zDir, const manifest_file *pMeta, table **ppTable);
+/* Open the SSTable of *pMeta (copied) as a table with one reference.
+** The file is opened and validated here (LSM_CORRUPT if it is bad), and
+** its reader put in pCache. */
+int table_open(lsm_env*, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
+               table **ppTable);
 void table_ref(table*);
 void table_unref(table*);              /* unlinks an obsolete table at zero */
+/* An iterator over every entry of the table, holding a reference to its
+** reader (through the cache).  NULL + *pRc on error. */
+iter *table_iter(table*, int *pRc);
 
 /* An empty version with one reference. */
 int version_new_empty(lsm_env*, version **ppVersion);
@@ -87,12 +106,15 @@ typedef struct version_get_stats {
 
 /*
 ** The newest version of user key pKey with seq <= maxSeq in the tables.
-** *pbFound, *pType, and the value (borrowed: valid while the caller
-** holds its reference to the version).
+** *pbFound, *pType, and the value.  When found, *ppPinned is a reference
+** to the reader the value points into: the value is borrowed, valid
+** until the caller releases it with sst_reader_unref (the table cache may
+** evict the reader meanwhile; the reference keeps it mapped).  Otherwise
+** *ppPinned is NULL.
 */
 int version_get(version*, const void *pKey, size_t nKey, uint64_t maxSeq,
                 int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                version_get_stats *pStats);
+                sst_reader **ppPinned, version_get_stats *pStats);
 
 /* Append iterators over every table to apIter (L0 tables one each, one
 ** concatenating iterator per deeper level).  *pnIter is incremented. */

@@ -110,6 +110,7 @@ CREATE VIRTUAL TABLE a USING lsm(nope=1);
 CREATE VIRTUAL TABLE b USING lsm(sync=maybe);
 CREATE VIRTUAL TABLE c USING lsm(memtable_mb=-1);
 CREATE VIRTUAL TABLE d USING lsm(sync=off, sync=full);
+CREATE VIRTUAL TABLE e USING lsm(max_open_tables=15);
 SELECT count(*) FROM sqlite_schema;
 SELECT count(*) FROM fsdir(''.'') WHERE name LIKE ''./bad_create.db-%'';
 ');
@@ -117,7 +118,7 @@ SELECT count(*) FROM fsdir(''.'') WHERE name LIKE ''./bad_create.db-%'';
 
 .testcase bad_create_arguments_name_the_argument
 SELECT readfile('bad_create.err');
-.check "Runtime error near line #: unknown option 'nope' Runtime error near line #: bad value for sync: maybe Runtime error near line #: bad value for memtable_mb: -1 Runtime error near line #: option 'sync' given twice"
+.check "Runtime error near line #: unknown option 'nope' Runtime error near line #: bad value for sync: maybe Runtime error near line #: bad value for memtable_mb: -1 Runtime error near line #: option 'sync' given twice Runtime error near line #: bad value for max_open_tables: 15"
 
 .testcase bad_create_arguments_create_no_table_and_no_store
 SELECT readfile('bad_create.out');

@@ -32,7 +32,7 @@ SELECT json_valid(s), json_extract(s, '$.table'), json_extract(s, '$.memtable.en
 
 .testcase lsm_stats_has_every_figure
 SELECT group_concat(key, ' ') FROM json_tree(lsm_stats('kv')) WHERE type != 'object';
-.check "table entries bytes levels wal_bytes user_bytes wal_bytes flush_bytes compaction_bytes compaction_read_bytes flushes compactions write_amplification gets sst_probes read_amplification seeks seek_sst_probes bloom_checks bloom_negatives bloom_false_positives seek_read_amplification bloom_false_positive_rate live_bytes disk_bytes space_amplification count micros"
+.check "table entries bytes levels wal_bytes user_bytes wal_bytes flush_bytes compaction_bytes compaction_read_bytes flushes compactions write_amplification gets sst_probes read_amplification seeks seek_sst_probes bloom_checks bloom_negatives bloom_false_positives seek_read_amplification bloom_false_positive_rate live_bytes disk_bytes space_amplification count micros open_tables misses"
 
 INSERT INTO kv SELECT value, printf('value %d', value) FROM generate_series(1, 500);
 
@@ -49,6 +49,11 @@ SELECT json_extract(s, '$.memtable.entries'), json_extract(s, '$.levels[0].files
        json_extract(s, '$.levels[0].entries'), json_extract(s, '$.writes.flushes')
   FROM (SELECT lsm_stats('kv') AS s);
 .check "1 0|1|500|1"
+
+.testcase lsm_stats_counts_the_open_sstables
+SELECT json_extract(s, '$.table_cache.open_tables'), json_extract(s, '$.table_cache.misses')
+  FROM (SELECT lsm_stats('kv') AS s);
+.check "1|0"
 
 .testcase lsm_stats_counts_gets_and_sstable_probes
 SELECT count(*) FROM kv WHERE key IN (1, 250, 500, 1000, 'nope');

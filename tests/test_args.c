@@ -232,7 +232,7 @@ START_TEST(every_option_value_is_accepted_and_set){
   static const struct {
     const char *zArg;
     int iField;           /* 0 sync, 1 memtable_bytes, 2 block_bytes, 3 bloom_bits,
-                             4 compaction, 5 background, 6 readonly */
+                             4 compaction, 5 background, 6 readonly, 7 max_open_tables */
     long long iExpect;
   } aCase[] = {
     { "sync=off", 0, LSM_SYNC_OFF }, { "sync=normal", 0, LSM_SYNC_NORMAL },
@@ -251,6 +251,8 @@ START_TEST(every_option_value_is_accepted_and_set){
     { "background=no", 5, 0 }, { "background=false", 5, 0 }, { "background=TRUE", 5, 1 },
     { "readonly=on", 6, 1 }, { "readonly=off", 6, 0 }, { "readonly=yes", 6, 1 },
     { "readonly=1", 6, 1 }, { "Readonly=On", 6, 1 },
+    { "max_open_tables=16", 7, 16 }, { "max_open_tables=1000000", 7, 1000000 },
+    { "MAX_OPEN_TABLES = 64", 7, 64 },
   };
   sqlite3 *db = ext_test_open_db();
   size_t i;
@@ -266,6 +268,7 @@ START_TEST(every_option_value_is_accepted_and_set){
       case 4: v = a.opt.compaction; break;
       case 5: v = a.opt.background; break;
       case 6: v = a.opt.readonly; break;
+      case 7: v = a.opt.max_open_tables; break;
     }
     ck_assert_msg(v == aCase[i].iExpect, "%s set %lld, expected %lld", aCase[i].zArg, v,
                   aCase[i].iExpect);
@@ -406,6 +409,9 @@ START_TEST(each_bad_argument_gives_its_exact_message){
     { { "bloom_bits=31" }, 1, "bad value for bloom_bits: 31" },
     { { "level_ratio=1" }, 1, "bad value for level_ratio: 1" },
     { { "level_ratio=101" }, 1, "bad value for level_ratio: 101" },
+    { { "max_open_tables=15" }, 1, "bad value for max_open_tables: 15" },
+    { { "max_open_tables=0" }, 1, "bad value for max_open_tables: 0" },
+    { { "max_open_tables=1000001" }, 1, "bad value for max_open_tables: 1000001" },
     { { "bloom_bits=-1" }, 1, "bad value for bloom_bits: -1" },
     { { "bloom_bits=x" }, 1, "bad value for bloom_bits: x" },
     { { "bloom_bits=99999999999" }, 1, "bad value for bloom_bits: 99999999999" },

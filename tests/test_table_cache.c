@@ -1,0 +1,611 @@
+/*
+** test_table_cache.c — a store of many SSTables read through a table
+** cache of 16 readers (lsm_options.max_open_tables).
+**
+** Every store here holds well over 100 tables (sequential keys and a 4 KiB
+** memtable: each flush makes a small table that is moved down, never
+** merged), so the cache evicts and reopens all the time.  Through that:
+** gets, scans both ways, seeks, flushes, compactions and a reopen give
+** the reference model's answers; the files open at once stay near the
+** limit (counted by an env that wraps xOpen/xClose); a cursor keeps
+** reading tables whose readers were evicted and whose files a compaction
+** made obsolete; lsm_get's value stays right while another thread evicts
+** the reader it came from (and a third rewrites keys, so the background
+** threads flush and compact); a table reopened after an eviction reports
+** corruption through the call's rc; too small a limit is refused.
+**
+** The env is the POSIX one (real descriptors and mappings, so a value
+** read from an unmapped reader would fault), with xSync and xSyncDir made
+** no-ops: nothing here needs durability, and it spares an fsync a flush.
+** Replay a failure with LSM_TEST_SEED=<printed seed>.
+*/
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsm.h"
+#include "testutil.h"
+
+#define TC_CAPACITY 16          /* max_open_tables of every store here        */
+#define TC_KEYS     8000        /* keys loaded: about 140 tables               */
+#define TC_MIN_TABLES 100
+/*
+** Files open beyond the cache's readers: readers pinned by iterators (a
+** cursor or a compaction holds one per level-0 table and one per deeper
+** level: background=off keeps level 0 at a few tables), the WAL, an
+** SSTable being written and the manifest being replaced.
+*/
+#define TC_SLACK 16
+/* With background=on, level 0 may hold up to 36 tables (writers stop
+** there: COMPACTION_L0_STOP) and a level-0 compaction reads them all at
+** once; readers that missed hold a reader of their own while they open. */
+#define TC_SLACK_BACKGROUND (TC_SLACK + 36 + 4)
+
+/* ------------------------------------------------------------------ */
+/* An env that counts the files open at once                           */
+/* ------------------------------------------------------------------ */
+
+static lsm_env *g_pBase;               /* the POSIX env                        */
+static atomic_int g_nOpen;             /* files open now                       */
+static atomic_int g_nPeak;             /* most files open at once              */
+
+static int ce_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
+  int rc = g_pBase->xOpen(g_pBase, zPath, flags, ppFile);
+  (void)pEnv;
+  if( rc == LSM_OK ){
+    int n = atomic_fetch_add(&g_nOpen, 1) + 1;
+    int nPeak = atomic_load(&g_nPeak);
+    while( n > nPeak && !atomic_compare_exchange_weak(&g_nPeak, &nPeak, n) ){}
+  }
+  return rc;
+}
+static int ce_close(lsm_file *pFile){
+  if( pFile ) atomic_fetch_sub(&g_nOpen, 1);
+  return g_pBase->xClose(pFile);
+}
+static int ce_sync(lsm_file *pFile){ (void)pFile; return LSM_OK; }
+static int ce_sync_dir(lsm_env *pEnv, const char *zDir){ (void)pEnv; (void)zDir; return LSM_OK; }
+static int ce_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
+  (void)pEnv;
+  return g_pBase->xRename(g_pBase, zFrom, zTo);
+}
+static int ce_unlink(lsm_env *pEnv, const char *zPath){
+  (void)pEnv;
+  return g_pBase->xUnlink(g_pBase, zPath);
+}
+static int ce_mkdir(lsm_env *pEnv, const char *zDir){
+  (void)pEnv;
+  return g_pBase->xMkdir(g_pBase, zDir);
+}
+static int ce_rmdir(lsm_env *pEnv, const char *zDir){
+  (void)pEnv;
+  return g_pBase->xRmdir(g_pBase, zDir);
+}
+static int ce_list_dir(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
+  (void)pEnv;
+  return g_pBase->xListDir(g_pBase, zDir, pazName, pnName);
+}
+static int ce_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pbIsDir){
+  (void)pEnv;
+  return g_pBase->xExists(g_pBase, zPath, pbExists, pbIsDir);
+}
+static int ce_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
+  (void)pEnv;
+  return g_pBase->xLock(g_pBase, zPath, ppLock);
+}
+static void *ce_malloc(lsm_env *pEnv, size_t n){
+  (void)pEnv;
+  return g_pBase->xMalloc(g_pBase, n);
+}
+static void *ce_realloc(lsm_env *pEnv, void *p, size_t n){
+  (void)pEnv;
+  return g_pBase->xRealloc(g_pBase, p, n);
+}
+static void ce_free(lsm_env *pEnv, void *p){
+  (void)pEnv;
+  g_pBase->xFree(g_pBase, p);
+}
+
+/* The counting env (static: one per test process); counters reset. */
+static lsm_env *count_env(void){
+  static lsm_env env;
+  g_pBase = lsm_env_default();
+  env = *g_pBase;                 /* file methods pass straight through */
+  env.xOpen = ce_open;
+  env.xClose = ce_close;
+  env.xSync = ce_sync;
+  env.xSyncDir = ce_sync_dir;
+  env.xRename = ce_rename;
+  env.xUnlink = ce_unlink;
+  env.xMkdir = ce_mkdir;
+  env.xRmdir = ce_rmdir;
+  env.xListDir = ce_list_dir;
+  env.xExists = ce_exists;
+  env.xLock = ce_lock;
+  env.xMalloc = ce_malloc;
+  env.xRealloc = ce_realloc;
+  env.xFree = ce_free;
+  atomic_store(&g_nOpen, 0);
+  atomic_store(&g_nPeak, 0);
+  return &env;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stores and checks                                                   */
+/* ------------------------------------------------------------------ */
+
+static lsm_options tc_options(void){
+  lsm_options opt;
+  lsm_options_default(&opt);
+  opt.memtable_bytes = 4096;        /* a table per ~60 keys */
+  opt.block_bytes = 512;
+  opt.sync = LSM_SYNC_OFF;
+  opt.background = 0;
+  opt.max_open_tables = TC_CAPACITY;
+  opt.env = count_env();
+  return opt;
+}
+
+static int tc_key(char *z, int k){
+  return snprintf(z, 32, "k%08d", k);
+}
+
+/* The value of key k written in generation iGen: the key, then filler of
+** a length that depends on both, so a value from the wrong key or
+** generation differs in length or bytes. */
+static int tc_value(char *z, int k, int iGen){
+  int n = snprintf(z, 128, "v%d-%08d-", iGen, k);
+  int nFill = (k * 7 + iGen * 13) % 40, i;
+  for(i = 0; i < nFill; i++) z[n + i] = (char)('a' + (k + i + iGen) % 26);
+  return n + nFill;
+}
+
+/* Put keys 0..nKey-1 in order (generation 0): ~140 small tables. */
+static void tc_load(lsm_db *pDb, model *m, int nKey){
+  char zKey[32], zVal[128];
+  int k;
+  for(k = 0; k < nKey; k++){
+    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 0);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+    if( m ) model_put(m, zKey, (size_t)nk, zVal, (size_t)nv);
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+}
+
+static uint64_t tc_tables(lsm_db *pDb, lsm_stats *pSt){
+  uint64_t n = 0;
+  int i;
+  ck_assert_int_eq(lsm_stats_get(pDb, pSt), LSM_OK);
+  for(i = 0; i < LSM_MAX_LEVELS; i++) n += pSt->aLevel[i].nFiles;
+  return n;
+}
+
+/* The files open at once never passed the cache's capacity + nSlack. */
+static void tc_assert_peak(uint64_t seed, const char *zWhen, int nSlack){
+  int nPeak = atomic_load(&g_nPeak);
+  SEED_ASSERT(nPeak <= TC_CAPACITY + nSlack, "%s: %d files open at once, limit %d + %d",
+              (unsigned long long)seed, zWhen, nPeak, TC_CAPACITY, nSlack);
+}
+
+/* nGet gets of random keys (a tenth of them absent) against the model. */
+static void tc_check_gets(lsm_db *pDb, const model *m, test_rng *pRng, int nKey, int nGet,
+                          uint64_t seed){
+  char zKey[40];
+  int i;
+  for(i = 0; i < nGet; i++){
+    int k = (int)rng_below(pRng, (uint64_t)nKey);
+    int nk = tc_key(zKey, k);
+    const model_entry *e;
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int rc;
+    if( rng_below(pRng, 10) == 0 ) zKey[nk++] = '~';      /* between two keys */
+    e = model_get(m, zKey, (size_t)nk);
+    rc = lsm_get(pDb, NULL, zKey, (size_t)nk, &pVal, &nVal);
+    SEED_ASSERT(rc == (e ? LSM_OK : LSM_NOTFOUND), "get %.*s: rc=%d %s",
+                (unsigned long long)seed, nk, zKey, rc, lsm_errmsg(pDb));
+    if( e ){
+      SEED_ASSERT(nVal == e->nVal && memcmp(pVal, e->pVal, nVal) == 0, "get %.*s: wrong value",
+                  (unsigned long long)seed, nk, zKey);
+    }
+    lsm_free(pVal);
+  }
+}
+
+/* The cursor is at model entry i (or invalid when i is out of range). */
+static void tc_check_at(lsm_cursor *pCsr, const model *m, long i, uint64_t seed,
+                        const char *zWhat){
+  const void *pKey, *pVal;
+  size_t nKey, nVal;
+  const model_entry *e;
+  if( i < 0 || (size_t)i >= m->n ){
+    SEED_ASSERT(!lsm_cursor_valid(pCsr), "%s: cursor valid past the model's end",
+                (unsigned long long)seed, zWhat);
+    return;
+  }
+  e = &m->a[i];
+  SEED_ASSERT(lsm_cursor_valid(pCsr), "%s: cursor invalid at model entry %ld of %zu",
+              (unsigned long long)seed, zWhat, i, m->n);
+  lsm_cursor_key(pCsr, &pKey, &nKey);
+  lsm_cursor_value(pCsr, &pVal, &nVal);
+  SEED_ASSERT(nKey == e->nKey && memcmp(pKey, e->pKey, nKey) == 0
+              && nVal == e->nVal && memcmp(pVal, e->pVal, nVal) == 0,
+              "%s: cursor at %.*s, model entry %ld is %.*s", (unsigned long long)seed, zWhat,
+              (int)nKey, (const char*)pKey, i, (int)e->nKey, (const char*)e->pKey);
+}
+
+/* nSeek seeks (>= and <=, to present and absent keys), each followed by a
+** few steps forward and back, against the model. */
+static void tc_check_seeks(lsm_db *pDb, const model *m, test_rng *pRng, int nKey, int nSeek,
+                           uint64_t seed){
+  lsm_cursor *pCsr = NULL;
+  char zKey[40];
+  int i, j;
+  ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+  for(i = 0; i < nSeek; i++){
+    int nk = tc_key(zKey, (int)rng_below(pRng, (uint64_t)nKey + 10));
+    int bLe = (int)rng_below(pRng, 2), nStep = (int)rng_below(pRng, 4);
+    long iAt;
+    if( rng_below(pRng, 3) == 0 ) zKey[nk++] = '~';
+    iAt = (long)model_lower_bound(m, zKey, (size_t)nk);
+    if( bLe && !((size_t)iAt < m->n && m->a[iAt].nKey == (size_t)nk
+                 && memcmp(m->a[iAt].pKey, zKey, (size_t)nk) == 0) ){
+      iAt--;
+    }
+    ck_assert_int_eq(lsm_cursor_seek(pCsr, zKey, (size_t)nk, bLe ? LSM_SEEK_LE : LSM_SEEK_GE),
+                     LSM_OK);
+    tc_check_at(pCsr, m, iAt, seed, "seek");
+    for(j = 0; j < nStep && lsm_cursor_valid(pCsr); j++){
+      int bNext = (int)rng_below(pRng, 2);
+      ck_assert_int_eq(bNext ? lsm_cursor_next(pCsr) : lsm_cursor_prev(pCsr), LSM_OK);
+      iAt += bNext ? 1 : -1;
+      tc_check_at(pCsr, m, iAt, seed, bNext ? "next after seek" : "prev after seek");
+    }
+  }
+  lsm_cursor_close(pCsr);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+/* ------------------------------------------------------------------ */
+
+START_TEST(a_store_of_many_tables_matches_the_model_through_16_open_readers){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  model m = {0};
+  char zKey[32], zVal[128], *zReport = NULL;
+  uint64_t nTables, nMissesBefore;
+  int i, iRound;
+
+  rng_init(&rng, seed);
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, &m, TC_KEYS);
+  nTables = tc_tables(pDb, &st);
+  SEED_ASSERT(nTables >= TC_MIN_TABLES, "only %llu tables", (unsigned long long)seed,
+              (unsigned long long)nTables);
+  tc_assert_peak(seed, "load", TC_SLACK);
+
+  /* Reads: gets, scans both ways, seeks. */
+  nMissesBefore = st.nTableCacheMisses;
+  tc_check_gets(pDb, &m, &rng, TC_KEYS, test_scale(4000), seed);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  tc_check_seeks(pDb, &m, &rng, TC_KEYS, test_scale(1000), seed);
+  tc_tables(pDb, &st);
+  SEED_ASSERT(st.nTablesOpen <= TC_CAPACITY, "%llu tables open", (unsigned long long)seed,
+              (unsigned long long)st.nTablesOpen);
+  SEED_ASSERT(st.nTableCacheMisses > nMissesBefore, "no reopen", (unsigned long long)seed);
+  tc_assert_peak(seed, "reads", TC_SLACK);
+
+  /* Writes to a tenth of the key range, flushed: compactions merge the
+  ** tables there while the rest stay many and small. */
+  for(iRound = 1; iRound <= 6; iRound++){
+    for(i = 0; i < 300; i++){
+      int k = (int)rng_below(&rng, TC_KEYS / 10) + (TC_KEYS / 10) * (iRound % 5);
+      int nk = tc_key(zKey, k);
+      if( rng_below(&rng, 5) == 0 ){
+        ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+        model_delete(&m, zKey, (size_t)nk);
+      }else{
+        int nv = tc_value(zVal, k, iRound);
+        ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+        model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+      }
+    }
+    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    tc_check_gets(pDb, &m, &rng, TC_KEYS, test_scale(800), seed);
+    tc_check_seeks(pDb, &m, &rng, TC_KEYS, test_scale(100), seed);
+  }
+  test_store_equals_model(pDb, NULL, &m, seed);
+  nTables = tc_tables(pDb, &st);
+  SEED_ASSERT(nTables >= TC_MIN_TABLES, "only %llu tables after the writes",
+              (unsigned long long)seed, (unsigned long long)nTables);
+  SEED_ASSERT(st.nCompactions > 0, "no compaction ran", (unsigned long long)seed);
+  SEED_ASSERT(lsm_check(pDb, &zReport) == LSM_OK, "check: %s", (unsigned long long)seed,
+              zReport ? zReport : "");
+  tc_assert_peak(seed, "writes and compactions", TC_SLACK);
+
+  /* Reopen: recovery opens every table through the cache. */
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_check_gets(pDb, &m, &rng, TC_KEYS, test_scale(2000), seed);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  tc_assert_peak(seed, "reopen", TC_SLACK);
+
+  /* Full compaction. */
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  tc_check_gets(pDb, &m, &rng, TC_KEYS, test_scale(1000), seed);
+  tc_check_seeks(pDb, &m, &rng, TC_KEYS, test_scale(200), seed);
+  tc_assert_peak(seed, "full compaction", TC_SLACK);
+
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  model_clear(&m);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+START_TEST(a_cursor_reads_its_whole_range_across_evictions_and_compactions){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_cursor *pCsr = NULL;
+  lsm_stats st;
+  model m = {0}, mAtOpen;
+  char zKey[32], zVal[128];
+  uint64_t nMissesBefore;
+  long i;
+
+  rng_init(&rng, seed);
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, &m, TC_KEYS);
+  mAtOpen = model_copy(&m);
+  SEED_ASSERT(tc_tables(pDb, &st) >= TC_MIN_TABLES, "too few tables", (unsigned long long)seed);
+  nMissesBefore = st.nTableCacheMisses;
+
+  /* Forward over everything the cursor saw at open, while gets evict
+  ** every reader it is not using, writes and compactions (a full one
+  ** half way) replace the tables under it. */
+  ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+  ck_assert_int_eq(lsm_cursor_first(pCsr), LSM_OK);
+  for(i = 0; i < (long)mAtOpen.n; i++){
+    tc_check_at(pCsr, &mAtOpen, i, seed, "forward");
+    if( i % 37 == 0 ) tc_check_gets(pDb, &m, &rng, TC_KEYS, 40, seed);
+    if( i % 1000 == 999 ){
+      int j;
+      for(j = 0; j < 200; j++){
+        int k = (int)rng_below(&rng, TC_KEYS);
+        int nk = tc_key(zKey, k), nv = tc_value(zVal, k, (int)(i / 1000) + 1);
+        ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+        model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+      }
+      ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    }
+    if( i == (long)mAtOpen.n / 2 ) ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+    ck_assert_int_eq(lsm_cursor_next(pCsr), LSM_OK);
+  }
+  tc_check_at(pCsr, &mAtOpen, i, seed, "forward end");
+
+  /* And back, over tables every one of which is now obsolete. */
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  ck_assert_int_eq(lsm_cursor_last(pCsr), LSM_OK);
+  for(i = (long)mAtOpen.n - 1; i >= 0; i--){
+    tc_check_at(pCsr, &mAtOpen, i, seed, "backward");
+    if( i % 53 == 0 ) tc_check_gets(pDb, &m, &rng, TC_KEYS, 20, seed);
+    ck_assert_int_eq(lsm_cursor_prev(pCsr), LSM_OK);
+    if( i == 0 ) break;
+  }
+  lsm_cursor_close(pCsr);
+
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  SEED_ASSERT(st.nTableCacheMisses > nMissesBefore + 100, "only %llu reopens",
+              (unsigned long long)seed, (unsigned long long)(st.nTableCacheMisses - nMissesBefore));
+  test_store_equals_model(pDb, NULL, &m, seed);
+  tc_assert_peak(seed, "cursor", TC_SLACK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  model_clear(&m);
+  model_clear(&mAtOpen);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/* One reading thread: random gets, each value checked byte for byte. */
+typedef struct tc_reader {
+  lsm_db *pDb;
+  uint64_t seed;
+  int nGet;
+  int nBad;                  /* wrong answers                            */
+  char zFirstBad[160];       /* the first of them                        */
+} tc_reader;
+
+static void *tc_reader_main(void *pArg){
+  tc_reader *p = pArg;
+  test_rng rng;
+  char zKey[32], zVal[128];
+  int i;
+  rng_init(&rng, p->seed);
+  for(i = 0; i < p->nGet; i++){
+    int k = (int)rng_below(&rng, TC_KEYS);
+    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 0);
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int rc = lsm_get(p->pDb, NULL, zKey, (size_t)nk, &pVal, &nVal);
+    if( rc != LSM_OK || nVal != (size_t)nv || memcmp(pVal, zVal, nVal) != 0 ){
+      if( p->nBad++ == 0 ){
+        snprintf(p->zFirstBad, sizeof(p->zFirstBad), "get %s: rc=%d, %zu bytes, expected %d",
+                 zKey, rc, nVal, nv);
+      }
+    }
+    lsm_free(pVal);
+  }
+  return NULL;
+}
+
+/* Rewrites random keys with the values they already have, so that the
+** background threads flush and compact (new tables, obsolete ones,
+** evictions) under the readers without changing any answer. */
+typedef struct tc_writer {
+  lsm_db *pDb;
+  uint64_t seed;
+  int nPut;
+  int rc;                    /* first failure                            */
+} tc_writer;
+
+static void *tc_writer_main(void *pArg){
+  tc_writer *p = pArg;
+  test_rng rng;
+  char zKey[32], zVal[128];
+  int i;
+  rng_init(&rng, p->seed);
+  for(i = 0; i < p->nPut && p->rc == LSM_OK; i++){
+    int k = (int)rng_below(&rng, TC_KEYS);
+    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 0);
+    p->rc = lsm_put(p->pDb, zKey, (size_t)nk, zVal, (size_t)nv);
+  }
+  return NULL;
+}
+
+START_TEST(lsm_get_values_stay_right_while_another_thread_evicts_their_reader){
+  uint64_t seed = test_seed();
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  tc_reader aReader[2];
+  tc_writer writer;
+  pthread_t aThread[2], writerThread;
+  int i;
+
+  opt.background = 1;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, NULL, TC_KEYS);
+  SEED_ASSERT(tc_tables(pDb, &st) >= TC_MIN_TABLES, "too few tables", (unsigned long long)seed);
+  memset(&writer, 0, sizeof(writer));
+  writer.pDb = pDb;
+  writer.seed = seed + 99;
+  writer.nPut = test_scale(4000);
+  ck_assert_int_eq(pthread_create(&writerThread, NULL, tc_writer_main, &writer), 0);
+  for(i = 0; i < 2; i++){
+    memset(&aReader[i], 0, sizeof(aReader[i]));
+    aReader[i].pDb = pDb;
+    aReader[i].seed = seed + (uint64_t)i;
+    aReader[i].nGet = test_scale(10000);
+    ck_assert_int_eq(pthread_create(&aThread[i], NULL, tc_reader_main, &aReader[i]), 0);
+  }
+  for(i = 0; i < 2; i++){
+    pthread_join(aThread[i], NULL);
+    SEED_ASSERT(aReader[i].nBad == 0, "thread %d: %d wrong gets, first: %s",
+                (unsigned long long)seed, i, aReader[i].nBad, aReader[i].zFirstBad);
+  }
+  pthread_join(writerThread, NULL);
+  SEED_ASSERT(writer.rc == LSM_OK, "writer: rc=%d", (unsigned long long)seed, writer.rc);
+  tc_tables(pDb, &st);
+  SEED_ASSERT(st.nTablesOpen <= TC_CAPACITY, "%llu tables open", (unsigned long long)seed,
+              (unsigned long long)st.nTablesOpen);
+  SEED_ASSERT(st.nTableCacheMisses > 0, "no reopen", (unsigned long long)seed);
+  tc_assert_peak(seed, "two readers and a writer", TC_SLACK_BACKGROUND);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+START_TEST(a_table_reopened_after_eviction_reports_its_corruption){
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_file_info *aFile = NULL;
+  char zKey[32], zName[32], zPath[4096], *zReport = NULL;
+  void *pVal = NULL;
+  size_t nVal = 0;
+  FILE *f;
+  int nFile = 0, i, nk;
+
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, NULL, TC_KEYS);
+  /* The table of key 0: opened first, so long evicted. */
+  ck_assert_int_eq(lsm_files(pDb, &aFile, &nFile), LSM_OK);
+  ck_assert_int_ge(nFile, TC_MIN_TABLES);
+  nk = tc_key(zKey, 0);
+  for(i = 0; i < nFile; i++){
+    if( aFile[i].nSmallest == (size_t)nk && memcmp(aFile[i].pSmallest, zKey, (size_t)nk) == 0 ) break;
+  }
+  ck_assert_int_lt(i, nFile);
+  snprintf(zName, sizeof(zName), "%s", aFile[i].zName);
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  lsm_free(aFile);
+  /* Overwrite the footer's last bytes (its checksum). */
+  f = fopen(zPath, "r+b");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fseek(f, -4, SEEK_END), 0);
+  ck_assert_int_eq((int)fwrite("\xff\xff\xff\xff", 1, 4, f), 4);
+  fclose(f);
+
+  ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)nk, &pVal, &nVal), LSM_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(lsm_errmsg(pDb), zName));
+  ck_assert_int_eq(lsm_check(pDb, &zReport), LSM_CORRUPT);
+  ck_assert_ptr_nonnull(zReport);
+  ck_assert_ptr_nonnull(strstr(zReport, "footer"));
+  lsm_free(zReport);
+  /* Other tables still read. */
+  nk = tc_key(zKey, TC_KEYS - 1);
+  ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)nk, &pVal, &nVal), LSM_OK);
+  lsm_free(pVal);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+START_TEST(max_open_tables_below_16_is_refused_naming_the_option){
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  opt.max_open_tables = TC_CAPACITY - 1;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_MISUSE);
+  ck_assert_ptr_null(pDb);
+  ck_assert_str_eq(lsm_errmsg(NULL), "max_open_tables must be at least 16");
+  opt.max_open_tables = 0;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_MISUSE);
+  opt.max_open_tables = TC_CAPACITY;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+START_TEST(the_default_keeps_500_tables_open){
+  lsm_options opt;
+  lsm_options_default(&opt);
+  ck_assert_int_eq(opt.max_open_tables, 500);
+}
+END_TEST
+
+static Suite *table_cache_suite(void){
+  Suite *s = suite_create("table_cache");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, a_store_of_many_tables_matches_the_model_through_16_open_readers);
+  tcase_add_test(tc, a_cursor_reads_its_whole_range_across_evictions_and_compactions);
+  tcase_add_test(tc, lsm_get_values_stay_right_while_another_thread_evicts_their_reader);
+  tcase_add_test(tc, a_table_reopened_after_eviction_reports_its_corruption);
+  tcase_add_test(tc, max_open_tables_below_16_is_refused_naming_the_option);
+  tcase_add_test(tc, the_default_keeps_500_tables_open);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(table_cache_suite)
