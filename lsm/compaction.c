@@ -31,6 +31,10 @@ uint64_t compaction_file_target(const lsm_options *pOpt){
   uint64_t n = pOpt->memtable_bytes / 2;
   if( n < 256 * 1024 ) n = 256 * 1024;
   if( n > 16 * 1024 * 1024 ) n = 16 * 1024 * 1024;
+  /* Tiered merges whole runs, so its tables can be larger: four times
+  ** fewer of them to keep open (max_open_tables), to search per level
+  ** and to list in the manifest. */
+  if( pOpt->compaction == LSM_COMPACTION_TIERED ) n *= 4;
   return n;
 }
 

@@ -1614,7 +1614,7 @@ void lsm_options_default(lsm_options *p){
   p->background = 1;
   p->readonly = 0;
   p->create_if_missing = 1;
-  p->max_open_tables = 500;
+  p->max_open_tables = 1000;     /* LevelDB's max_open_files */
 }
 
 static int check_options(const lsm_options *p){

@@ -128,7 +128,7 @@ typedef struct lsm_options {
   int background;           /* 1: flush/compact on a background thread; default 1  */
   int readonly;             /* 1: refuse writes; default 0                          */
   int create_if_missing;    /* 1: create the directory; default 1                   */
-  int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 500 */
+  int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 1000 */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
 } lsm_options;
 

@@ -587,10 +587,10 @@ START_TEST(max_open_tables_below_16_is_refused_naming_the_option){
 }
 END_TEST
 
-START_TEST(the_default_keeps_500_tables_open){
+START_TEST(the_default_keeps_1000_tables_open){
   lsm_options opt;
   lsm_options_default(&opt);
-  ck_assert_int_eq(opt.max_open_tables, 500);
+  ck_assert_int_eq(opt.max_open_tables, 1000);
 }
 END_TEST
 
@@ -603,7 +603,7 @@ static Suite *table_cache_suite(void){
   tcase_add_test(tc, lsm_get_values_stay_right_while_another_thread_evicts_their_reader);
   tcase_add_test(tc, a_table_reopened_after_eviction_reports_its_corruption);
   tcase_add_test(tc, max_open_tables_below_16_is_refused_naming_the_option);
-  tcase_add_test(tc, the_default_keeps_500_tables_open);
+  tcase_add_test(tc, the_default_keeps_1000_tables_open);
   suite_add_tcase(s, tc);
   return s;
 }
