@@ -467,7 +467,7 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
 ** Tiered (Cassandra's size-tiered, kept in age order as RocksDB's
 ** universal compaction does).  Sorted runs, newest first: each level-0
 ** table, then the one run of each non-empty level 1..LSM_MAX_LEVELS-1.
-** The runs in levels are kept packed at the bottom (levels 11, 10, ...),
+** The runs in levels are kept packed at the bottom (levels 16, 15, ...),
 ** so a new run always has a free level above the older ones.  Rules, in
 ** order:
 **   1. pack: if a free level lies below a run, move runs down (no I/O);
@@ -476,7 +476,7 @@ static int pick_leveled(version *pV, const lsm_options *pOpt, compaction_pick *p
 **      mean; a window holding level-0 tables holds every older one too,
 **      so the output (at the level of the window's oldest run, or just
 **      above the packed runs) stays in age order;
-**   3. if level 0 has COMPACTION_TIERED_MIN_RUNS tables and no window
+**   3. if level 0 has COMPACTION_TIERED_L0_RUNS tables and no window
 **      was found, merge all of level 0;
 **   (2, 3) when a level-0 merge finds every level taken, first merge the
 **      adjacent pair of level runs that costs least, which frees one;
@@ -571,7 +571,7 @@ static int pick_tiered(version *pV, const lsm_options *pOpt, compaction_pick *pP
 
   /* 3. Level 0 is full but its tables differ in size: merge them all
   ** (never only the newest 64: the older ones would sit above newer data). */
-  if( iStart < 0 && pV->anFile[0] >= COMPACTION_TIERED_MIN_RUNS ){
+  if( iStart < 0 && pV->anFile[0] >= COMPACTION_TIERED_L0_RUNS ){
     if( nL0 < pV->anFile[0] ) return 0;
     iStart = 0;
     iEnd = nL0 - 1;

@@ -82,10 +82,17 @@ typedef struct compaction_pick {
 #define COMPACTION_L0_SLOWDOWN 20    /* writers sleep DB_SLOWDOWN_MICROS per write  */
 #define COMPACTION_L0_STOP     36    /* writers wait for the worker above this     */
 /* Similar-size runs a tiered merge takes (Cassandra's min_threshold is
-** 4).  A byte is rewritten about log_k(data / memtable) times for k runs
-** per merge: at 5M keys (~190 memtables) k = 4 rewrote each byte 2.2
-** times, k = 8 1.7 times, at the price of more runs per read. */
-#define COMPACTION_TIERED_MIN_RUNS 8
+** 4, its max_threshold 32).  A byte is rewritten about log_k(data /
+** memtable) times for k runs per merge, as long as the levels can hold
+** the k - 1 runs of each size that wait (else runs of unlike sizes must
+** be merged to free a level): at 5M keys (~190 memtables) with 11 level
+** runs, k = 4 rewrote each byte 2.2 times and k = 8 1.75 times; a
+** simulation of the picker put k = 16 with 16 level runs 19% below
+** k = 8, at the price of more runs per read. */
+#define COMPACTION_TIERED_MIN_RUNS 16
+/* Level-0 tables merged into one run when no window of similar runs
+** forms (they are the runs of one memtable each: a read checks each). */
+#define COMPACTION_TIERED_L0_RUNS 12
 /* A table whose tombstones are at least this fraction of its entries is
 ** compacted even when no level is over its target (deletion-triggered,
 ** as RocksDB's CompactOnDeletionCollector), so deletes do not leave scans

@@ -180,6 +180,21 @@ static uint64_t now_micros(void){
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The readers the table cache may hold: max_open_tables, but at most
+** half the process's file descriptor limit (each reader holds one), so
+** that the default does not use up a 1024-descriptor limit that SQLite
+** and the store's own WALs and new tables share. */
+static int db_table_cache_capacity(const lsm_options *pOpt){
+  struct rlimit lim;
+  int n = pOpt->max_open_tables;
+  if( getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+   && lim.rlim_cur / 2 < (rlim_t)n ){
+    n = (int)(lim.rlim_cur / 2);
+    if( n < TABLE_CACHE_MIN_CAPACITY ) n = TABLE_CACHE_MIN_CAPACITY;
+  }
+  return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Views                                                               */
 /* ------------------------------------------------------------------ */
@@ -470,13 +485,14 @@ static int db_flush_imm_locked(lsm_db *pDb){
 }
 
 /* Move tables to other levels without rewriting them: new table structs
-** for the same files (the old ones are not obsolete: see db_install). */
+** for the same files (the old ones are not obsolete: see db_install; the
+** file's lifetime: see table_move). */
 static int db_move_tables(lsm_db *pDb, table **apTable, const int *aiLevel, int n){
   table **apMoved = env_malloc(pDb->pEnv, sizeof(table*) * (size_t)n);
   int rc = apMoved ? LSM_OK : LSM_NOMEM, nMoved = 0, i;
   for(i = 0; rc == LSM_OK && i < n; i++){
-    rc = table_open(pDb->pEnv, pDb->pTableCache, pDb->zDir, &apTable[i]->meta, &apMoved[nMoved]);
-    if( rc == LSM_OK ) apMoved[nMoved++]->meta.iLevel = aiLevel[i];
+    rc = table_move(apTable[i], aiLevel[i], &apMoved[nMoved]);
+    if( rc == LSM_OK ) nMoved++;
   }
   if( rc == LSM_OK ) rc = db_install(pDb, apTable, n, apMoved, nMoved, 0);
   for(i = 0; i < nMoved; i++) table_unref(apMoved[i]);
@@ -1679,7 +1695,7 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   pEnv = pDb->pEnv = pDb->pOwnedEnv ? pDb->pOwnedEnv : (opt.env ? opt.env : lsm_env_default());
   pDb->opt.env = pEnv;
   pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
-  if( rc == LSM_OK ) rc = table_cache_new(pEnv, pDb->opt.max_open_tables, &pDb->pTableCache);
+  if( rc == LSM_OK ) rc = table_cache_new(pEnv, db_table_cache_capacity(&pDb->opt), &pDb->pTableCache);
 
   /* The directory: a store, an empty directory, or nothing yet. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);

@@ -53,10 +53,10 @@ extern "C" {
 #define LSM_MAX_KEY    (64 * 1024 + 16)
 #define LSM_MAX_VALUE  (256u * 1024 * 1024)    /* bytes in one value        */
 /* Levels 0..LSM_MAX_LEVELS-1.  Leveled compaction fills them from the top
-** (level 11 would hold 10^10 x level 1); tiered compaction keeps one
+** (level 16 would hold 10^15 x level 1); tiered compaction keeps one
 ** sorted run per level, so the count bounds how many runs it can hold
 ** before it must merge unlike sizes (see compaction.c). */
-#define LSM_MAX_LEVELS 12
+#define LSM_MAX_LEVELS 17
 
 #define LSM_SYNC_OFF     0  /* WAL buffered in memory; a crash may lose the last commits */
 #define LSM_SYNC_NORMAL  1  /* WAL write(2) per commit; survives a killed process        */
@@ -128,7 +128,8 @@ typedef struct lsm_options {
   int background;           /* 1: flush/compact on a background thread; default 1  */
   int readonly;             /* 1: refuse writes; default 0                          */
   int create_if_missing;    /* 1: create the directory; default 1                   */
-  int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 1000 */
+  int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 1000;
+                            ** at most half of RLIMIT_NOFILE are used        */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
 } lsm_options;
 

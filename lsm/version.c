@@ -48,6 +48,36 @@ int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manif
   return LSM_OK;
 }
 
+int table_move(table *pFrom, int iLevel, table **ppTable){
+  lsm_env *pEnv = pFrom->pEnv;
+  int rc = LSM_OK;
+  table *p = env_malloc_rc(pEnv, sizeof(table), &rc);    /* zeroed: no reader, not listed */
+  *ppTable = NULL;
+  if( p == NULL ) return rc;
+  atomic_init(&p->nRef, 1);
+  atomic_init(&p->bObsolete, 0);
+  p->pEnv = pEnv;
+  p->pCache = pFrom->pCache;
+  p->meta = pFrom->meta;
+  p->meta.iLevel = iLevel;
+  p->meta.pSmallest = p->meta.pLargest = NULL;
+  copy_bytes(pEnv, pFrom->meta.pSmallest, pFrom->meta.nSmallest, &p->meta.pSmallest, &rc);
+  copy_bytes(pEnv, pFrom->meta.pLargest, pFrom->meta.nLargest, &p->meta.pLargest, &rc);
+  if( rc == LSM_OK ){
+    size_t nPath = strlen(pFrom->zPath) + 1;
+    p->zPath = env_malloc_rc(pEnv, nPath, &rc);
+    if( p->zPath ) memcpy(p->zPath, pFrom->zPath, nPath);
+  }
+  table_ref(pFrom);
+  p->pMovedFrom = pFrom;
+  if( rc != LSM_OK ){
+    table_unref(p);
+    return rc;
+  }
+  *ppTable = p;
+  return LSM_OK;
+}
+
 void table_ref(table *p){
   atomic_fetch_add_explicit(&p->nRef, 1, memory_order_relaxed);
 }
@@ -58,7 +88,13 @@ void table_unref(table *p){
   if( atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) != 1 ) return;
   pEnv = p->pEnv;
   table_cache_remove(p);
-  if( atomic_load(&p->bObsolete) && p->zPath ) pEnv->xUnlink(pEnv, p->zPath);
+  if( p->pMovedFrom ){
+    /* The file is the chain's (see table_move): pass obsolescence on. */
+    if( atomic_load(&p->bObsolete) ) atomic_store(&p->pMovedFrom->bObsolete, 1);
+    table_unref(p->pMovedFrom);
+  }else if( atomic_load(&p->bObsolete) && p->zPath ){
+    pEnv->xUnlink(pEnv, p->zPath);
+  }
   env_free(pEnv, p->zPath);
   env_free(pEnv, p->meta.pSmallest);
   env_free(pEnv, p->meta.pLargest);

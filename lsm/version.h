@@ -60,6 +60,8 @@ typedef struct table {
   struct table *pLruPrev;     /* (C) previous table toward the head      */
   struct table *pLruNext;     /* (C) next table toward the tail          */
   int bRecent;                /* (C) read since it last entered the head */
+  struct table *pMovedFrom;   /* the table of the same file this one was
+                              ** moved from (a reference), or NULL        */
   manifest_file meta;         /* level, number, sizes, key range (owned) */
 } table;                      /* (C): guarded by pCache's mutex          */
 
@@ -69,6 +71,17 @@ typedef struct version {
   int anFile[LSM_MAX_LEVELS];          /* tables per level            */
   table **aapFile[LSM_MAX_LEVELS];     /* owned arrays of references  */
 } version;
+
+/*
+** A table for the same file at another level (a move: no I/O; the file
+** was verified when pFrom was opened), with one reference.  Older
+** versions may still list pFrom and read the file through it after the
+** moved table is gone, so the file belongs to the chain: the moved table
+** holds a reference to pFrom, and when it goes obsolete and is freed it
+** marks pFrom obsolete instead of unlinking; the file goes with the last
+** table of the chain.
+*/
+int table_move(table *pFrom, int iLevel, table **ppTable);
 
 /* Open the SSTable of *pMeta (copied) as a table with one reference.
 ** The file is opened and validated here (LSM_CORRUPT if it is bad), and

@@ -131,7 +131,7 @@ SELECT readfile('errors.out');
 .check "0"
 
 -- Per-level write amplification: level 0 receives the user bytes and
--- writes flush bytes; a full compaction moves them to the last level (11).
+-- writes flush bytes; a full compaction moves them to the last level (16).
 CREATE VIRTUAL TABLE amp USING lsm(':memory:', background=off);
 INSERT INTO amp SELECT value, printf('%050d', value) FROM generate_series(1, 2000);
 SELECT lsm_flush('amp') IS NOT NULL;
@@ -141,7 +141,7 @@ SELECT lsm_compact('amp') IS NOT NULL;
 .testcase lsm_stats_gives_each_level_its_write_amplification
 SELECT json_extract(s, '$.levels[0].bytes_from_above') > 0,
        json_extract(s, '$.levels[0].write_amplification') > 0,
-       json_extract(s, '$.levels[11].write_amplification') > 0,
+       json_extract(s, '$.levels[16].write_amplification') > 0,
        json_extract(s, '$.levels[1].write_amplification') IS NULL
   FROM (SELECT lsm_stats('amp') AS s);
 .check "1|1|1|1"

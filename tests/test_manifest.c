@@ -294,7 +294,7 @@ START_TEST(manifest_inconsistent_fields_are_corruption){
     const char *zWhat = "";
     memcpy(a, a0, n);
     switch( iCase ){
-      case 0:  zWhat = "level 7";             coding_put32(a + MAN_HEADER, LSM_MAX_LEVELS); break;
+      case 0:  zWhat = "level past the last"; coding_put32(a + MAN_HEADER, LSM_MAX_LEVELS); break;
       case 1:  zWhat = "number >= next";      coding_put64(a + nEntry1 + 12, 8); break;
       case 2:  zWhat = "duplicate number";    coding_put64(a + nEntry1 + 12, 5); break;
       case 3:  zWhat = "tombstones > entries"; coding_put64(a + MAN_HEADER + 36, 11); break;

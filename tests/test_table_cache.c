@@ -12,7 +12,8 @@
 ** made obsolete; lsm_get's value stays right while another thread evicts
 ** the reader it came from (and a third rewrites keys, so the background
 ** threads flush and compact); a table reopened after an eviction reports
-** corruption through the call's rc; too small a limit is refused.
+** corruption through the call's rc; a snapshot reads tables that were
+** moved and then merged away; too small a limit is refused.
 **
 ** The env is the POSIX one (real descriptors and mappings, so a value
 ** read from an unmapped reader would fault), with xSync and xSyncDir made
@@ -569,6 +570,79 @@ START_TEST(a_table_reopened_after_eviction_reports_its_corruption){
 }
 END_TEST
 
+/*
+** A snapshot pins the tables of its version.  Sequential loads move those
+** tables down (a move makes a new table struct for the same file), and a
+** full compaction then merges the moved ones away.  Found by review: the
+** moved struct, once obsolete and freed, unlinked the file that the
+** snapshot's struct still named, and once the cache had evicted that
+** struct's reader, reading through the snapshot failed ("cannot open").
+*/
+START_TEST(a_snapshot_reads_tables_that_were_moved_then_merged_away){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_snapshot *pSnap = NULL;
+  lsm_read read;
+  model m = {0}, mAtSnapshot;
+  char zKey[32], zVal[128];
+  int k;
+
+  rng_init(&rng, seed);
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, &m, TC_KEYS / 2);
+  mAtSnapshot = model_copy(&m);
+  ck_assert_int_eq(lsm_snapshot_acquire(pDb, &pSnap), LSM_OK);
+  /* More sequential tables: the snapshot's tables move down. */
+  for(k = TC_KEYS / 2; k < TC_KEYS; k++){
+    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 0);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+    model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+  }
+  /* Every key rewritten, then everything merged: no moved table is left. */
+  for(k = 0; k < TC_KEYS; k++){
+    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 1);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+    model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+  }
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  /* Reads of the current data evict the snapshot's readers... */
+  test_store_equals_model(pDb, NULL, &m, seed);
+  tc_check_gets(pDb, &m, &rng, TC_KEYS, 500, seed);
+  /* ...which must reopen their files. */
+  memset(&read, 0, sizeof(read));
+  read.pSnapshot = pSnap;
+  test_store_equals_model(pDb, &read, &mAtSnapshot, seed);
+  lsm_snapshot_release(pSnap);
+  /* The snapshot gone, its files went with it: the directory holds the
+  ** store's SSTables and no others. */
+  {
+    lsm_file_info *aFile = NULL;
+    int nFile = 0;
+    char **azName = NULL;
+    int nName = 0, nSst = 0, i;
+    lsm_env *pEnv = lsm_env_default();
+    ck_assert_int_eq(lsm_files(pDb, &aFile, &nFile), LSM_OK);
+    ck_assert_int_eq(pEnv->xListDir(pEnv, zDir, &azName, &nName), LSM_OK);
+    for(i = 0; i < nName; i++){
+      size_t n = strlen(azName[i]);
+      if( n > 4 && strcmp(azName[i] + n - 4, ".sst") == 0 ) nSst++;
+    }
+    SEED_ASSERT(nSst == nFile, "%d SSTables in the directory, %d in the store",
+                (unsigned long long)seed, nSst, nFile);
+    pEnv->xFree(pEnv, azName);
+    lsm_free(aFile);
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+  model_clear(&mAtSnapshot);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 START_TEST(max_open_tables_below_16_is_refused_naming_the_option){
   lsm_options opt = tc_options();
   char *zDir = test_tmpdir("tcache");
@@ -604,6 +678,7 @@ static Suite *table_cache_suite(void){
   tcase_add_test(tc, a_table_reopened_after_eviction_reports_its_corruption);
   tcase_add_test(tc, max_open_tables_below_16_is_refused_naming_the_option);
   tcase_add_test(tc, the_default_keeps_1000_tables_open);
+  tcase_add_test(tc, a_snapshot_reads_tables_that_were_moved_then_merged_away);
   suite_add_tcase(s, tc);
   return s;
 }
