@@ -658,13 +658,14 @@ static void amp_print_shape(amp_child *p){
       if( j < sizeof(zLine) ){
         j += (size_t)snprintf(zLine + j, sizeof(zLine) - j,
                               "; %llu flushes, %llu compactions; Bloom: %llu checks, "
-                              "%.2f%% false positives; %llu stalls, %.0f ms stalled",
+                              "false-positive rate %.2f%% (of tables without the key); "
+                              "%llu stalls, %.0f ms stalled",
                               (unsigned long long)st.nFlushes,
                               (unsigned long long)st.nCompactions,
                               (unsigned long long)st.nBloomChecks,
-                              st.nBloomChecks > st.nBloomNegatives
+                              st.nBloomNegatives + st.nBloomFalsePositives
                                 ? 100.0 * (double)st.nBloomFalsePositives
-                                  / (double)(st.nBloomChecks - st.nBloomNegatives) : 0.0,
+                                  / (double)(st.nBloomNegatives + st.nBloomFalsePositives) : 0.0,
                               (unsigned long long)st.nStalls, (double)st.nStallMicros / 1000.0);
       }
     }
