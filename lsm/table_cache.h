@@ -77,8 +77,8 @@ void table_cache_insert(struct table *pTable, sst_reader *pReader);
 */
 sst_reader *table_cache_reader(struct table *pTable, int *pRc);
 
-/* Drop pTable's reader, if the cache holds one.  Called when the table's
-** last reference goes.  A table without a cache is a no-op. */
+/* Drop pTable's reader, if the cache holds one, and take the table out of
+** the list.  Called when the table's last reference goes. */
 void table_cache_remove(struct table *pTable);
 
 /* Readers held now, and opens made by table_cache_reader since the

@@ -22,21 +22,29 @@ static int copy_bytes(lsm_env *pEnv, const uint8_t *p, size_t n, uint8_t **ppOut
   return *pRc;
 }
 
-int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
-               table **ppTable){
-  int rc = LSM_OK;
-  table *p = env_malloc_rc(pEnv, sizeof(table), &rc);    /* zeroed: no reader, not listed */
-  sst_reader *pReader = NULL;
-  *ppTable = NULL;
-  if( p == NULL ) return rc;
+/* A table struct with one reference, a copy of *pMeta and no reader,
+** not yet in the cache; NULL and *pRc on failure. */
+static table *table_new(lsm_env *pEnv, table_cache *pCache, const manifest_file *pMeta, int *pRc){
+  table *p = env_malloc_rc(pEnv, sizeof(table), pRc);    /* zeroed: no reader, not listed */
+  if( p == NULL ) return NULL;
   atomic_init(&p->nRef, 1);
   atomic_init(&p->bObsolete, 0);
   p->pEnv = pEnv;
   p->pCache = pCache;
   p->meta = *pMeta;
   p->meta.pSmallest = p->meta.pLargest = NULL;
-  copy_bytes(pEnv, pMeta->pSmallest, pMeta->nSmallest, &p->meta.pSmallest, &rc);
-  copy_bytes(pEnv, pMeta->pLargest, pMeta->nLargest, &p->meta.pLargest, &rc);
+  copy_bytes(pEnv, pMeta->pSmallest, pMeta->nSmallest, &p->meta.pSmallest, pRc);
+  copy_bytes(pEnv, pMeta->pLargest, pMeta->nLargest, &p->meta.pLargest, pRc);
+  return p;
+}
+
+int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
+               table **ppTable){
+  int rc = LSM_OK;
+  table *p = table_new(pEnv, pCache, pMeta, &rc);
+  sst_reader *pReader = NULL;
+  *ppTable = NULL;
+  if( p == NULL ) return rc;
   p->zPath = filename_path(pEnv, zDir, FILENAME_SST, pMeta->iNumber, &rc);
   if( rc == LSM_OK ) rc = sst_reader_open(pEnv, p->zPath, &pReader);
   if( rc != LSM_OK ){
@@ -51,23 +59,11 @@ int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manif
 int table_move(table *pFrom, int iLevel, table **ppTable){
   lsm_env *pEnv = pFrom->pEnv;
   int rc = LSM_OK;
-  table *p = env_malloc_rc(pEnv, sizeof(table), &rc);    /* zeroed: no reader, not listed */
+  table *p = table_new(pEnv, pFrom->pCache, &pFrom->meta, &rc);
   *ppTable = NULL;
   if( p == NULL ) return rc;
-  atomic_init(&p->nRef, 1);
-  atomic_init(&p->bObsolete, 0);
-  p->pEnv = pEnv;
-  p->pCache = pFrom->pCache;
-  p->meta = pFrom->meta;
   p->meta.iLevel = iLevel;
-  p->meta.pSmallest = p->meta.pLargest = NULL;
-  copy_bytes(pEnv, pFrom->meta.pSmallest, pFrom->meta.nSmallest, &p->meta.pSmallest, &rc);
-  copy_bytes(pEnv, pFrom->meta.pLargest, pFrom->meta.nLargest, &p->meta.pLargest, &rc);
-  if( rc == LSM_OK ){
-    size_t nPath = strlen(pFrom->zPath) + 1;
-    p->zPath = env_malloc_rc(pEnv, nPath, &rc);
-    if( p->zPath ) memcpy(p->zPath, pFrom->zPath, nPath);
-  }
+  p->zPath = env_strdup_rc(pEnv, pFrom->zPath, &rc);
   table_ref(pFrom);
   p->pMovedFrom = pFrom;
   if( rc != LSM_OK ){

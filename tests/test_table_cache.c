@@ -163,15 +163,20 @@ static int tc_value(char *z, int k, int iGen){
   return n + nFill;
 }
 
-/* Put keys 0..nKey-1 in order (generation 0): ~140 small tables. */
-static void tc_load(lsm_db *pDb, model *m, int nKey){
+/* Put keys kFrom..kTo-1 in order, generation iGen. */
+static void tc_put_range(lsm_db *pDb, model *m, int kFrom, int kTo, int iGen){
   char zKey[32], zVal[128];
   int k;
-  for(k = 0; k < nKey; k++){
-    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 0);
+  for(k = kFrom; k < kTo; k++){
+    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, iGen);
     ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
     if( m ) model_put(m, zKey, (size_t)nk, zVal, (size_t)nv);
   }
+}
+
+/* Put keys 0..nKey-1 in order (generation 0) and flush: ~140 small tables. */
+static void tc_load(lsm_db *pDb, model *m, int nKey){
+  tc_put_range(pDb, m, 0, nKey, 0);
   ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
 }
 
@@ -587,8 +592,6 @@ START_TEST(a_snapshot_reads_tables_that_were_moved_then_merged_away){
   lsm_snapshot *pSnap = NULL;
   lsm_read read;
   model m = {0}, mAtSnapshot;
-  char zKey[32], zVal[128];
-  int k;
 
   rng_init(&rng, seed);
   ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
@@ -596,17 +599,9 @@ START_TEST(a_snapshot_reads_tables_that_were_moved_then_merged_away){
   mAtSnapshot = model_copy(&m);
   ck_assert_int_eq(lsm_snapshot_acquire(pDb, &pSnap), LSM_OK);
   /* More sequential tables: the snapshot's tables move down. */
-  for(k = TC_KEYS / 2; k < TC_KEYS; k++){
-    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 0);
-    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
-    model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
-  }
+  tc_put_range(pDb, &m, TC_KEYS / 2, TC_KEYS, 0);
   /* Every key rewritten, then everything merged: no moved table is left. */
-  for(k = 0; k < TC_KEYS; k++){
-    int nk = tc_key(zKey, k), nv = tc_value(zVal, k, 1);
-    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
-    model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
-  }
+  tc_put_range(pDb, &m, 0, TC_KEYS, 1);
   ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
   /* Reads of the current data evict the snapshot's readers... */
   test_store_equals_model(pDb, NULL, &m, seed);
