@@ -1,0 +1,236 @@
+/*
+** db_impl.h — the store's private table of contents: struct lsm_db, what
+** a reader pins, the lock order, and the functions the store's files
+** share.  Every db_*.c file and db.c include it; nothing else does.
+**
+** The store is one concept in six files, each owning one part:
+**   db.c          open, close, destroy, options; the current view
+**   db_write.c    the write path: group commit, make-room, memtable switch,
+**                 lsm_flush
+**   db_read.c     gets, snapshots, cursors
+**   db_work.c     flush and compaction jobs, installing their results, the
+**                 two background threads, lsm_compact
+**   db_recover.c  recovery at open: manifest, WAL replay, leftovers
+**   db_report.c   read-only reports: lsm_stats_get, lsm_files, lsm_check
+** Their shared non-static functions all start with db_ (the store's
+** prefix): they are one object's methods, split for size.
+**
+** Write path (group commit, after LevelDB): every writer queues a
+** db_writer under db->mutex.  The writer at the head of the queue is the
+** leader: it makes room (switching to a new memtable and WAL when the
+** active one is full, stalling when level 0 backs up), takes the batches
+** queued behind it, numbers them, appends one WAL record per batch,
+** commits the WAL once for the group (one write, one sync), inserts the
+** batches into the memtable, publishes the new last sequence number and
+** wakes the others.  Only the leader touches the WAL and inserts into the
+** memtable, so the skiplist sees one writer at a time.
+**
+** Read path: a reader pins a db_view (the active memtable, the immutable
+** ones waiting to be flushed, and the current version) with one reference
+** count, and reads at a sequence number: memtable, immutable memtables
+** newest first, then SSTables newest to oldest.
+**
+** Up to DB_MAX_IMM full memtables wait for the flush thread, oldest
+** flushed first; a writer waits only when all of them are still queued.
+** One would do if flushes were always quick, but a flush shares the disk
+** with compactions: writing and syncing a 4 MiB table took 60-70 ms at
+** times, and a writer that filled the next memtable meanwhile waited
+** that long (the slowest puts at 5M keys).
+**
+** Background work: with background=on, a flush thread turns the
+** immutable memtable into a level-0 table as soon as there is one, and a
+** compaction thread runs compactions; a long compaction therefore never
+** delays a flush (writers wait on flushes).  With background=off the
+** writer's thread does both.  A flush only adds a level-0 table and a
+** compaction only removes the tables it picked, so each installs its edit
+** on the current version (db_install) and the two run side by side.
+**
+** Locking rules (take them in this order, never the reverse):
+**   1. db->workMutex: held for a whole compaction (one at a time);
+**   2. db->flushMutex: held for a whole flush (one at a time);
+**   3. db->installMutex: held while a new version is built from the
+**      current one, its manifest written and the view installed;
+**   4. db->mutex guards every field marked (M).  File I/O under it is
+**      limited to what a memtable switch must do atomically with the
+**      view change: creating the new WAL (and, with sync=full, syncing
+**      the directory) and closing the old WAL, which writes out its
+**      buffer (sync=off) and, with sync=full, syncs it.  Everything
+**      else (flushes, compactions, manifests, the leader's WAL appends)
+**      runs without it.
+**   5. The leader writes the WAL and the memtable without db->mutex.
+**   The table cache's mutex is innermost (table_cache.h).
+** Functions marked "REQUIRES db->mutex" assert it (db_mutex_assert_held)
+** in debug and sanitizer builds.
+*/
+#ifndef LSM_DB_IMPL_H
+#define LSM_DB_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "batch.h"
+#include "compaction.h"
+#include "db_iter.h"
+#include "lsm.h"
+#include "memtable.h"
+#include "mutex.h"
+#include "version.h"
+#include "wal.h"
+
+#define DB_MEMORY_DIR "/memory"
+#define DB_GROUP_MAX_BYTES (1u << 20)     /* batches one leader commits together */
+/* A write that finds level 0 at COMPACTION_L0_SLOWDOWN tables sleeps this
+** long once, giving the worker the CPU; short enough that the slowed
+** writes stay under a millisecond (the p99.9 put-latency goal). */
+#define DB_SLOWDOWN_MICROS 200
+#define DB_COMPACTION_NICE 10     /* the compaction thread's nice value */
+#define DB_MAX_IMM 2              /* immutable memtables waiting for a flush */
+
+/* What a reader pins.  Immutable apart from nRef. */
+typedef struct db_view {
+  atomic_int nRef;
+  lsm_env *pEnv;           /* allocator of this struct                 */
+  memtable *pMem;          /* active memtable (a reference)           */
+  memtable *apImm[DB_MAX_IMM];  /* immutable memtables, newest first   */
+  int nImm;                /* how many                                 */
+  version *pVersion;       /* SSTables                                 */
+} db_view;
+
+typedef struct db_writer db_writer;
+struct db_writer {
+  lsm_batch *pBatch;       /* NULL: a flush request                   */
+  int bDone;               /* set by the leader that committed it     */
+  int rc;
+  pthread_cond_t cond;
+  db_writer *pNext;
+};
+
+/*
+** A snapshot pins the view it was taken in.  Everything it can read lies
+** in that view (later writes to the same memtable have larger sequence
+** numbers; later flushes and compactions make new tables, never change
+** the pinned ones), so compactions need not know about snapshots.
+*/
+struct lsm_snapshot {
+  lsm_db *pDb;
+  uint64_t seq;            /* reads see seq <= this                    */
+  db_view *pView;          /* pinned                                   */
+};
+
+struct lsm_cursor {
+  lsm_db *pDb;
+  db_view *pView;          /* pinned view                              */
+  uint64_t seq;            /* snapshot sequence number                 */
+  memtable *pBatchIndex;   /* reference to the overlaid batch's index  */
+  db_iter *pIter;
+};
+
+typedef struct db_counters {
+  atomic_uint_fast64_t nUserBytes, nWalBytes, nFlushBytes, nCompactionWritten, nCompactionRead;
+  atomic_uint_fast64_t nFlushes, nCompactions;
+  atomic_uint_fast64_t nGets, nGetProbes, nSeeks, nSeekProbes;
+  atomic_uint_fast64_t nBloomChecks, nBloomNegatives, nBloomFalsePositives;
+  atomic_uint_fast64_t nStalls, nStallMicros;
+  atomic_uint_fast64_t anLevelRead[LSM_MAX_LEVELS], anLevelWritten[LSM_MAX_LEVELS];
+  atomic_uint_fast64_t anLevelFromAbove[LSM_MAX_LEVELS];
+} db_counters;
+
+struct lsm_db {
+  lsm_env *pEnv;            /* file system and allocator             */
+  lsm_env *pOwnedEnv;       /* in-memory env owned by this db, or NULL */
+  lsm_options opt;
+  char *zDir;               /* store directory                        */
+  int bMemory;              /* in-memory store: no WAL                */
+  lsm_file *pLock;          /* held LOCK file                         */
+  table_cache *pTableCache; /* open SSTable readers (max_open_tables)  */
+
+  checked_mutex mutex;
+  pthread_cond_t cond;      /* (M) state changes: flush done, work done */
+  pthread_cond_t workCond;  /* (M) the worker waits here for work       */
+  checked_mutex workMutex;    /* one compaction at a time             */
+  checked_mutex flushMutex;   /* one flush at a time                  */
+  checked_mutex installMutex; /* one version install at a time        */
+  pthread_cond_t flushCond;     /* (M) the flush thread waits here      */
+
+  db_view *pView;           /* (M) current view                       */
+  uint64_t lastSeq;         /* (M) last sequence visible to readers   */
+  uint64_t iNextFile;       /* (M) next file number                   */
+  wal_writer *pWal;         /* leader-owned; swapped under (M)         */
+  uint64_t iWalNumber;      /* (M) number of pWal's file               */
+  uint64_t aiImmWal[DB_MAX_IMM]; /* (M) WAL of pView->apImm[i], or 0 (a
+                            ** memtable recovered from older logs)      */
+  db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
+  int nSnapshot;             /* (M) live snapshots                      */
+  int nCursor;              /* (M) open cursors                        */
+  int rcBackground;         /* (M) error of the last failed job        */
+  int bWalBroken;           /* (M) a WAL write failed: rotate the WAL   */
+  uint64_t nWalSize;        /* (M) pWal's bytes as of the last commit  */
+  int rcFatal;              /* (M) a group is in the WAL but only partly in
+                            ** the memtable: no more writes or flushes until
+                            ** a reopen replays it whole                  */
+
+  pthread_t worker;         /* compaction thread                       */
+  pthread_t flusher;        /* flush thread                            */
+  int bWorker;              /* both threads were started               */
+  int bShutdown;            /* (M) worker must exit                    */
+  int bWorkPending;         /* (M) worker should look for work         */
+
+  db_counters stats;
+};
+
+static inline void stat_add(atomic_uint_fast64_t *p, uint64_t n){
+  atomic_fetch_add_explicit(p, n, memory_order_relaxed);
+}
+static inline uint64_t stat_get(atomic_uint_fast64_t *p){
+  return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+static inline uint64_t now_micros(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- db.c: views ---- */
+
+/* Drop one reference to a view (NULL is a no-op). */
+void db_view_unref(db_view*);
+/* Replace the current view with one of (pMem, apImm[0..nImm), pVersion),
+** taking new references to each.  REQUIRES db->mutex. */
+int db_view_install(lsm_db*, memtable *pMem, memtable *const *apImm, int nImm,
+                    version *pVersion);
+/* The current view with a new reference, and (pSeq not NULL) the last
+** sequence number.  Takes db->mutex. */
+db_view *db_view_acquire(lsm_db*, uint64_t *pSeq);
+/* One iterator over the first nIter iterators of apIter, which it takes
+** (closed on error); frees the array.  NULL if *pRc holds an error. */
+iter *db_merge_and_free(lsm_env*, iter **apIter, int nIter, int *pRc);
+
+/* ---- db_work.c: flush and compaction ---- */
+
+/* Write the manifest for version pV with log number iLogNumber.
+** REQUIRES installMutex; takes db->mutex for the (M) fields it reads. */
+int db_write_manifest(lsm_db*, version *pV, uint64_t iLogNumber);
+/* Flush the oldest immutable memtable, if any, to a level-0 table.
+** Takes flushMutex. */
+int db_flush_imm(lsm_db*);
+/* background=off: flush, then compact until nothing is due, in the
+** caller's thread; records a failure for the next writer to retry. */
+int db_do_work(lsm_db*);
+/* Wake the compaction (flush) thread.  REQUIRES db->mutex. */
+void db_schedule_work(lsm_db*);
+void db_schedule_flush(lsm_db*);
+/* The bodies of the two background threads (pArg is the lsm_db). */
+void *db_worker_main(void *pArg);
+void *db_flusher_main(void *pArg);
+
+/* ---- db_recover.c ---- */
+
+/* Read the manifest (or write a first one if bNew), open its tables,
+** replay the WALs it does not cover, flush what they held, start a new
+** WAL and remove leftovers.  Runs before any background thread. */
+int db_recover(lsm_db*, int bNew);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+** db_read.c — the store's read path: lsm_get, snapshots and cursors.
+** A read pins a view (db_impl.h) and reads at a sequence number; a read
+** inside a transaction overlays the transaction's batch (lsm_read).
+*/
+#include <string.h>
+
+#include "db_impl.h"
+#include "env.h"
+#include "error.h"
+#include "ikey.h"
+
+/* Resolve what a read looks at: a view with a reference, the sequence
+** number, and the batch's visible limit. */
+static int read_setup(lsm_db *pDb, const lsm_read *pRead, db_view **ppView, uint64_t *pSeq,
+                      memtable **ppBatchIndex, uint64_t *pMaxBatchSeq){
+  *ppBatchIndex = NULL;
+  *pMaxBatchSeq = 0;
+  if( pRead && pRead->pSnapshot ){
+    lsm_snapshot *pSnap = pRead->pSnapshot;
+    if( pSnap->pDb != pDb ) return LSM_MISUSE;
+    *ppView = pSnap->pView;
+    atomic_fetch_add_explicit(&pSnap->pView->nRef, 1, memory_order_relaxed);
+    *pSeq = pSnap->seq;
+  }else{
+    *ppView = db_view_acquire(pDb, pSeq);
+  }
+  if( pRead && pRead->pBatch ){
+    lsm_batch *pB = pRead->pBatch;
+    size_t nOps = pRead->nBatchOps > pB->nOp ? pB->nOp : pRead->nBatchOps;
+    if( nOps > 0 ){
+      int rc = batch_index(pB, ppBatchIndex);
+      if( rc != LSM_OK ){
+        db_view_unref(*ppView);
+        *ppView = NULL;
+        *ppBatchIndex = NULL;
+        return rc;
+      }
+      memtable_ref(*ppBatchIndex);
+      *pMaxBatchSeq = IKEY_BATCH_SEQ + nOps;
+    }
+  }
+  return LSM_OK;
+}
+
+int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
+            void **ppVal, size_t *pnVal){
+  db_view *pView = NULL;
+  memtable *pBatchIndex = NULL;
+  sst_reader *pPinned = NULL;      /* the reader pVal points into, if any */
+  uint64_t seq, maxBatchSeq;
+  const uint8_t *pVal = NULL;
+  size_t nVal = 0;
+  int bFound = 0, type = IKEY_DELETE, rc, i;
+
+  if( pDb == NULL || ppVal == NULL || pnVal == NULL ) return LSM_MISUSE;
+  *ppVal = NULL;
+  *pnVal = 0;
+  rc = read_setup(pDb, pRead, &pView, &seq, &pBatchIndex, &maxBatchSeq);
+  if( rc != LSM_OK ) return rc;
+  stat_add(&pDb->stats.nGets, 1);
+
+  if( pBatchIndex ){
+    bFound = memtable_get(pBatchIndex, pKey, nKey, 0, maxBatchSeq, &type, &pVal, &nVal);
+  }
+  if( !bFound ) bFound = memtable_get(pView->pMem, pKey, nKey, seq, 0, &type, &pVal, &nVal);
+  for(i = 0; !bFound && i < pView->nImm; i++){
+    bFound = memtable_get(pView->apImm[i], pKey, nKey, seq, 0, &type, &pVal, &nVal);
+  }
+  if( !bFound ){
+    version_get_stats vs = {0, 0, 0, 0};
+    rc = version_get(pView->pVersion, pKey, nKey, seq, &bFound, &type, &pVal, &nVal,
+                     &pPinned, &vs);
+    stat_add(&pDb->stats.nGetProbes, (uint64_t)vs.nProbes);
+    stat_add(&pDb->stats.nBloomChecks, (uint64_t)vs.nBloomChecks);
+    stat_add(&pDb->stats.nBloomNegatives, (uint64_t)vs.nBloomNegatives);
+    stat_add(&pDb->stats.nBloomFalsePositives, (uint64_t)vs.nBloomFalsePositives);
+  }
+  if( rc == LSM_OK ){
+    if( !bFound || type != IKEY_VALUE ){
+      rc = LSM_NOTFOUND;
+    }else{
+      uint8_t *pCopy = env_malloc(pDb->pEnv, nVal ? nVal : 1);
+      if( pCopy == NULL ){
+        rc = LSM_NOMEM;
+      }else{
+        if( nVal ) memcpy(pCopy, pVal, nVal);
+        *ppVal = pCopy;
+        *pnVal = nVal;
+      }
+    }
+  }
+  sst_reader_unref(pPinned);
+  memtable_unref(pBatchIndex);
+  db_view_unref(pView);
+  return rc;
+}
+
+/* ---- snapshots ---- */
+
+int lsm_snapshot_acquire(lsm_db *pDb, lsm_snapshot **ppSnap){
+  lsm_snapshot *p;
+  if( pDb == NULL || ppSnap == NULL ) return LSM_MISUSE;
+  p = env_malloc(pDb->pEnv, sizeof(lsm_snapshot));
+  if( p == NULL ) return LSM_NOMEM;
+  p->pDb = pDb;
+  p->pView = db_view_acquire(pDb, &p->seq);
+  mutex_lock(&pDb->mutex);
+  pDb->nSnapshot++;
+  mutex_unlock(&pDb->mutex);
+  *ppSnap = p;
+  return LSM_OK;
+}
+
+void lsm_snapshot_release(lsm_snapshot *p){
+  lsm_db *pDb;
+  if( p == NULL ) return;
+  pDb = p->pDb;
+  mutex_lock(&pDb->mutex);
+  pDb->nSnapshot--;
+  mutex_unlock(&pDb->mutex);
+  db_view_unref(p->pView);
+  env_free(pDb->pEnv, p);
+}
+
+/* ---- cursors ---- */
+
+int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
+  lsm_cursor *pCsr;
+  db_view *pView;
+  iter **apIter = NULL;
+  iter *pMerge = NULL;
+  uint64_t maxBatchSeq = 0;
+  int rc, nIter = 0, i;
+
+  if( pDb == NULL || ppCsr == NULL ) return LSM_MISUSE;
+  error_clear();
+  *ppCsr = NULL;
+  pCsr = env_malloc(pDb->pEnv, sizeof(lsm_cursor));
+  if( pCsr == NULL ) return LSM_NOMEM;
+  memset(pCsr, 0, sizeof(*pCsr));
+  pCsr->pDb = pDb;
+  rc = read_setup(pDb, pRead, &pCsr->pView, &pCsr->seq, &pCsr->pBatchIndex, &maxBatchSeq);
+  if( rc == LSM_OK ){
+    pView = pCsr->pView;
+    apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*)
+                           * (size_t)(2 + DB_MAX_IMM + version_iter_count(pView->pVersion)), &rc);
+    if( rc == LSM_OK && pCsr->pBatchIndex ){
+      apIter[nIter] = memtable_iter(pCsr->pBatchIndex, &rc);
+      if( apIter[nIter] ) nIter++;
+    }
+    if( rc == LSM_OK ){
+      apIter[nIter] = memtable_iter(pView->pMem, &rc);
+      if( apIter[nIter] ) nIter++;
+    }
+    for(i = 0; rc == LSM_OK && i < pView->nImm; i++){
+      apIter[nIter] = memtable_iter(pView->apImm[i], &rc);
+      if( apIter[nIter] ) nIter++;
+    }
+    if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, apIter, &nIter);
+    pMerge = db_merge_and_free(pDb->pEnv, apIter, nIter, &rc);
+  }
+  if( rc == LSM_OK ){
+    rc = db_iter_new(pDb->pEnv, pMerge, pCsr->seq, maxBatchSeq, &pCsr->pIter);
+  }
+  if( rc != LSM_OK ){
+    lsm_cursor_close(pCsr);
+    return rc;
+  }
+  mutex_lock(&pDb->mutex);
+  pDb->nCursor++;
+  mutex_unlock(&pDb->mutex);
+  *ppCsr = pCsr;
+  return LSM_OK;
+}
+
+int lsm_cursor_bounds(lsm_cursor *p, const void *pLower, size_t nLower, int bLowerOpen,
+                      const void *pUpper, size_t nUpper, int bUpperOpen){
+  if( p == NULL ) return LSM_MISUSE;
+  return db_iter_bounds(p->pIter, pLower, nLower, bLowerOpen, pUpper, nUpper, bUpperOpen);
+}
+
+/* Seeks count toward read amplification: every sorted run is positioned. */
+static void count_seek(lsm_cursor *p){
+  stat_add(&p->pDb->stats.nSeeks, 1);
+  stat_add(&p->pDb->stats.nSeekProbes, (uint64_t)version_iter_count(p->pView->pVersion));
+}
+
+int lsm_cursor_first(lsm_cursor *p){
+  if( p == NULL ) return LSM_MISUSE;
+  count_seek(p);
+  return db_iter_first(p->pIter);
+}
+int lsm_cursor_last(lsm_cursor *p){
+  if( p == NULL ) return LSM_MISUSE;
+  count_seek(p);
+  return db_iter_last(p->pIter);
+}
+int lsm_cursor_seek(lsm_cursor *p, const void *pKey, size_t nKey, int eSeek){
+  if( p == NULL ) return LSM_MISUSE;
+  count_seek(p);
+  return eSeek == LSM_SEEK_LE ? db_iter_seek_le(p->pIter, pKey, nKey)
+                              : db_iter_seek_ge(p->pIter, pKey, nKey);
+}
+int lsm_cursor_next(lsm_cursor *p){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  return db_iter_next(p->pIter);
+}
+int lsm_cursor_prev(lsm_cursor *p){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  return db_iter_prev(p->pIter);
+}
+int lsm_cursor_valid(lsm_cursor *p){
+  return p && db_iter_valid(p->pIter);
+}
+int lsm_cursor_key(lsm_cursor *p, const void **ppKey, size_t *pnKey){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  *ppKey = db_iter_key(p->pIter, pnKey);
+  return LSM_OK;
+}
+int lsm_cursor_value(lsm_cursor *p, const void **ppVal, size_t *pnVal){
+  if( p == NULL || !db_iter_valid(p->pIter) ) return LSM_MISUSE;
+  *ppVal = db_iter_value(p->pIter, pnVal);
+  return LSM_OK;
+}
+
+void lsm_cursor_close(lsm_cursor *p){
+  lsm_db *pDb;
+  if( p == NULL ) return;
+  pDb = p->pDb;
+  if( p->pIter ){
+    db_iter_close(p->pIter);
+    mutex_lock(&pDb->mutex);
+    pDb->nCursor--;
+    mutex_unlock(&pDb->mutex);
+  }
+  memtable_unref(p->pBatchIndex);
+  db_view_unref(p->pView);
+  env_free(pDb->pEnv, p);
+}

@@ -1,0 +1,488 @@
+/*
+** db_work.c — the store's background work: flush and compaction jobs,
+** installing their results as a new version, the flush and compaction
+** threads, and lsm_compact.
+**
+** A flush turns the oldest immutable memtable into one level-0 table; a
+** compaction merges (or moves) the tables the picker chose.  Each
+** installs its edit on the current version (db_install), not the one it
+** started from, so the two run side by side: a flush only adds a level-0
+** table and only the job that picked tables removes them.  Lock order and
+** the rest of the store: see db_impl.h.
+*/
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "db_impl.h"
+#include "env.h"
+#include "error.h"
+#include "filename.h"
+#include "manifest.h"
+#include "merge_iter.h"
+
+/* The oldest sequence number a reader of the current version may read
+** at.  Snapshots and cursors pin their own views (see lsm_snapshot), so
+** this is the last sequence number.  REQUIRES mutex. */
+static uint64_t smallest_snapshot(lsm_db *pDb){
+  mutex_assert_held(&pDb->mutex);
+  return pDb->lastSeq;
+}
+
+static uint64_t new_file_number(void *pCtx){
+  lsm_db *pDb = pCtx;
+  uint64_t n;
+  mutex_lock(&pDb->mutex);
+  n = pDb->iNextFile++;
+  mutex_unlock(&pDb->mutex);
+  return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Manifest                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Write the manifest for version pV.  REQUIRES installMutex;
+** reads (M) fields under the mutex itself. */
+int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber){
+  manifest_state st;
+  int rc;
+  mutex_assert_held(&pDb->installMutex);
+  memset(&st, 0, sizeof(st));
+  mutex_lock(&pDb->mutex);
+  st.iNextFile = pDb->iNextFile;
+  st.iLastSeq = pDb->lastSeq;
+  mutex_unlock(&pDb->mutex);
+  st.iLogNumber = iLogNumber;
+  st.eCompaction = pDb->opt.compaction;
+  rc = version_to_manifest(pV, &st);
+  if( rc == LSM_OK ) rc = manifest_write(pDb->pEnv, pDb->zDir, &st);
+  manifest_state_clear(pDb->pEnv, &st);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Flush and compaction jobs                                           */
+/* ------------------------------------------------------------------ */
+
+static void job_setup(lsm_db *pDb, compaction_job *pJob, version *pV, iter *pInput, int iOutputLevel){
+  int iLevel;
+  memset(pJob, 0, sizeof(*pJob));
+  pJob->pEnv = pDb->pEnv;
+  pJob->zDir = pDb->zDir;
+  pJob->pCache = pDb->pTableCache;
+  pJob->sstOpt.block_bytes = pDb->opt.block_bytes;
+  pJob->sstOpt.bloom_bits = pDb->opt.bloom_bits;
+  pJob->pInput = pInput;
+  mutex_lock(&pDb->mutex);
+  pJob->smallestSnapshot = smallest_snapshot(pDb);
+  mutex_unlock(&pDb->mutex);
+  pJob->iOutputLevel = iOutputLevel;
+  pJob->bBottom = 1;
+  for(iLevel = iOutputLevel + 1; iLevel < LSM_MAX_LEVELS; iLevel++){
+    if( pV->anFile[iLevel] ) pJob->bBottom = 0;
+  }
+  pJob->pVersion = pV;
+  pJob->xNewFileNumber = new_file_number;
+  pJob->pCtx = pDb;
+}
+
+/* True if a table of file iNumber is among ap (a moved table). */
+static int table_number_in(uint64_t iNumber, table **ap, int n){
+  int i;
+  for(i = 0; i < n; i++) if( ap[i]->meta.iNumber == iNumber ) return 1;
+  return 0;
+}
+
+static int db_install_locked(lsm_db*, table**, int, table**, int, int);
+
+/* The oldest WAL whose records are not all in SSTables once the oldest
+** bSkipOldest immutable memtables are: the manifest's log number.
+** REQUIRES db->mutex. */
+static uint64_t oldest_needed_wal(lsm_db *pDb, int bSkipOldest){
+  int i;
+  mutex_assert_held(&pDb->mutex);
+  for(i = pDb->pView->nImm - 1 - (bSkipOldest ? 1 : 0); i >= 0; i--){
+    if( pDb->aiImmWal[i] ) return pDb->aiImmWal[i];
+  }
+  return pDb->iWalNumber;
+}
+
+/*
+** Install a new version: the current one minus apRemove plus apAdd (the
+** current one, not the one the job started from: a flush may have added
+** a level-0 table while a compaction ran; only the job that picked them
+** removes tables, so apRemove are all still there).  Writes the
+** manifest (without db->mutex), then publishes the version and marks the
+** removed tables obsolete, except those whose file is re-added (moved to
+** another level).  If bFlushDone, the immutable memtable is dropped from
+** the view in the same step.  Takes installMutex.
+*/
+static int db_install(lsm_db *pDb, table **apRemove, int nRemove,
+                      table **apAdd, int nAdd, int bFlushDone){
+  int rc;
+  mutex_lock(&pDb->installMutex);
+  rc = db_install_locked(pDb, apRemove, nRemove, apAdd, nAdd, bFlushDone);
+  mutex_unlock(&pDb->installMutex);
+  mutex_lock(&pDb->mutex);
+  pthread_cond_broadcast(&pDb->cond);     /* stalled writers look again */
+  mutex_unlock(&pDb->mutex);
+  return rc;
+}
+
+static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
+                             table **apAdd, int nAdd, int bFlushDone){
+  version *pNew = NULL, *pCur;
+  uint64_t iLogNumber, iOldWal = 0;
+  int rc, i;
+  mutex_assert_held(&pDb->installMutex);
+  mutex_lock(&pDb->mutex);
+  pCur = pDb->pView->pVersion;
+  version_ref(pCur);
+  mutex_unlock(&pDb->mutex);
+  rc = version_apply(pCur, apRemove, nRemove, apAdd, nAdd, &pNew);
+  version_unref(pCur);
+  if( rc != LSM_OK ) return rc;
+  mutex_lock(&pDb->mutex);
+  /* Only the flush removes memtables, the oldest, under flushMutex: the
+  ** flushed one is still apImm[nImm - 1] here. */
+  iLogNumber = oldest_needed_wal(pDb, bFlushDone);
+  if( bFlushDone ) iOldWal = pDb->aiImmWal[pDb->pView->nImm - 1];   /* 0 during recovery */
+  mutex_unlock(&pDb->mutex);
+  if( !pDb->bMemory ) rc = db_write_manifest(pDb, pNew, iLogNumber);
+  if( rc == LSM_OK ){
+    db_view *pView;
+    mutex_lock(&pDb->mutex);
+    pView = pDb->pView;
+    rc = db_view_install(pDb, pView->pMem, pView->apImm, pView->nImm - (bFlushDone ? 1 : 0), pNew);
+    if( rc == LSM_OK && bFlushDone ) pDb->aiImmWal[pDb->pView->nImm] = 0;
+    mutex_unlock(&pDb->mutex);
+  }
+  if( rc == LSM_OK ){
+    for(i = 0; i < nRemove; i++){
+      if( !table_number_in(apRemove[i]->meta.iNumber, apAdd, nAdd) ){
+        atomic_store(&apRemove[i]->bObsolete, 1);
+      }
+    }
+    if( iOldWal ){
+      int rc2 = LSM_OK;
+      char *zWal = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iOldWal, &rc2);
+      if( zWal ) pDb->pEnv->xUnlink(pDb->pEnv, zWal);
+      env_free(pDb->pEnv, zWal);
+    }
+  }
+  version_unref(pNew);
+  return rc;
+}
+
+/* Flush the oldest immutable memtable, if any, to a level-0 table.  Takes
+** flushMutex: called by the flush thread, the writer (background=off),
+** recovery and lsm_flush. */
+static int db_flush_imm_locked(lsm_db *pDb);
+int db_flush_imm(lsm_db *pDb){
+  int rc;
+  mutex_lock(&pDb->flushMutex);
+  rc = db_flush_imm_locked(pDb);
+  mutex_unlock(&pDb->flushMutex);
+  return rc;
+}
+static int db_flush_imm_locked(lsm_db *pDb){
+  memtable *pImm;
+  version *pV;
+  iter *pInput = NULL;
+  compaction_job job;
+  compaction_result res;
+  int rc = LSM_OK;
+  mutex_assert_held(&pDb->flushMutex);
+
+  mutex_lock(&pDb->mutex);
+  if( pDb->rcFatal ){
+    rc = pDb->rcFatal;
+    mutex_unlock(&pDb->mutex);
+    return rc;
+  }
+  pImm = pDb->pView->nImm ? pDb->pView->apImm[pDb->pView->nImm - 1] : NULL;
+  pV = pDb->pView->pVersion;
+  if( pImm ){ memtable_ref(pImm); version_ref(pV); }
+  mutex_unlock(&pDb->mutex);
+  if( pImm == NULL ) return LSM_OK;
+
+  memset(&res, 0, sizeof(res));
+  pInput = memtable_iter(pImm, &rc);
+  if( rc == LSM_OK ){
+    job_setup(pDb, &job, pV, pInput, 0);
+    /* Always: a compaction running beside this flush may be about to
+    ** install older data under these keys. */
+    job.bKeepTombstones = 1;
+    rc = compaction_run(&job, &res);
+  }
+  iter_close(pInput);
+  if( rc == LSM_OK ){
+    /* On failure the outputs stay on disk: the manifest may name them
+    ** (renamed into place, then the directory sync failed).  The next
+    ** open removes them if it does not. */
+    rc = db_install(pDb, NULL, 0, res.apOut, res.nOut, 1);
+  }
+  if( rc == LSM_OK ){
+    stat_add(&pDb->stats.nFlushes, 1);
+    stat_add(&pDb->stats.nFlushBytes, res.nBytesWritten);
+    stat_add(&pDb->stats.anLevelWritten[0], res.nBytesWritten);
+    mutex_lock(&pDb->mutex);
+    pthread_cond_broadcast(&pDb->cond);   /* stalled writers go on now */
+    mutex_unlock(&pDb->mutex);
+  }
+  compaction_result_clear(pDb->pEnv, &res);
+  memtable_unref(pImm);
+  version_unref(pV);
+  return rc;
+}
+
+/* Move tables to other levels without rewriting them: new table structs
+** for the same files (the old ones are not obsolete: see db_install; the
+** file's lifetime: see table_move). */
+static int db_move_tables(lsm_db *pDb, table **apTable, const int *aiLevel, int n){
+  table **apMoved = env_malloc(pDb->pEnv, sizeof(table*) * (size_t)n);
+  int rc = apMoved ? LSM_OK : LSM_NOMEM, nMoved = 0, i;
+  for(i = 0; rc == LSM_OK && i < n; i++){
+    rc = table_move(apTable[i], aiLevel[i], &apMoved[nMoved]);
+    if( rc == LSM_OK ) nMoved++;
+  }
+  if( rc == LSM_OK ) rc = db_install(pDb, apTable, n, apMoved, nMoved, 0);
+  for(i = 0; i < nMoved; i++) table_unref(apMoved[i]);
+  env_free(pDb->pEnv, apMoved);
+  return rc;
+}
+
+/* Merge apInput (from levels iLevel and iLevel+1, or all levels for a
+** full compaction) into iOutputLevel.  REQUIRES workMutex. */
+static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput,
+                           int iOutputLevel, lsm_compact_result *pResult){
+  iter **apIter = NULL;
+  iter *pMerge = NULL;
+  compaction_job job;
+  compaction_result res;
+  uint64_t nRead = 0;
+  int rc = LSM_OK, nIter = 0, i, j, iLevel;
+  mutex_assert_held(&pDb->workMutex);
+  memset(&res, 0, sizeof(res));
+
+  apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*) * (size_t)(nInput + 1), &rc);
+  /* L0 tables each get an iterator; tables of a sorted level share one. */
+  for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+    int nLevel = 0;
+    for(i = 0; i < nInput; i++) if( apInput[i]->meta.iLevel == iLevel ) nLevel++;
+    if( nLevel == 0 ) continue;
+    if( iLevel == 0 ){
+      for(i = 0; rc == LSM_OK && i < nInput; i++){
+        if( apInput[i]->meta.iLevel != 0 ) continue;
+        apIter[nIter] = table_iter(apInput[i], &rc);
+        if( apIter[nIter] ) nIter++;
+      }
+    }else{
+      table **ap = env_malloc_rc(pDb->pEnv, sizeof(table*) * (size_t)nLevel, &rc);
+      int n = 0;
+      if( ap ){
+        /* apInput is in version order within a level, hence ascending. */
+        for(j = 0; j < pV->anFile[iLevel]; j++){
+          for(i = 0; i < nInput; i++){
+            if( apInput[i] == pV->aapFile[iLevel][j] ){ ap[n++] = apInput[i]; break; }
+          }
+        }
+        apIter[nIter] = level_iter_new(pDb->pEnv, ap, n, &rc);
+        if( apIter[nIter] ) nIter++;
+        env_free(pDb->pEnv, ap);
+      }
+    }
+  }
+  pMerge = db_merge_and_free(pDb->pEnv, apIter, nIter, &rc);
+
+  if( rc == LSM_OK ){
+    job_setup(pDb, &job, pV, pMerge, iOutputLevel);
+    job.nTargetFileBytes = compaction_file_target(&pDb->opt);
+    rc = compaction_run(&job, &res);
+  }
+  iter_close(pMerge);
+  if( rc == LSM_OK ){
+    /* On failure the outputs stay on disk (see db_flush_imm). */
+    rc = db_install(pDb, apInput, nInput, res.apOut, res.nOut, 0);
+  }
+  if( rc == LSM_OK ){
+    for(i = 0; i < nInput; i++){
+      nRead += apInput[i]->meta.nFileBytes;
+      if( apInput[i]->meta.iLevel < iOutputLevel ){
+        stat_add(&pDb->stats.anLevelFromAbove[iOutputLevel], apInput[i]->meta.nFileBytes);
+      }
+    }
+    stat_add(&pDb->stats.nCompactions, 1);
+    stat_add(&pDb->stats.nCompactionRead, nRead);
+    stat_add(&pDb->stats.nCompactionWritten, res.nBytesWritten);
+    stat_add(&pDb->stats.anLevelRead[iOutputLevel], nRead);
+    stat_add(&pDb->stats.anLevelWritten[iOutputLevel], res.nBytesWritten);
+    if( pResult ){
+      pResult->nEntriesAfter = 0;
+      for(i = 0; i < res.nOut; i++) pResult->nEntriesAfter += res.apOut[i]->meta.nEntries;
+      pResult->nBytesAfter = res.nBytesWritten;
+      pResult->nTombstonesDropped = res.nTombstonesDropped;
+    }
+  }
+  compaction_result_clear(pDb->pEnv, &res);
+  return rc;
+}
+
+/* Run one compaction if the picker wants one.  *pbDid = 1 if it ran.
+** REQUIRES workMutex. */
+static int db_compact_once(lsm_db *pDb, int *pbDid){
+  version *pV;
+  compaction_pick pick;
+  int rc = LSM_OK;
+  mutex_assert_held(&pDb->workMutex);
+  *pbDid = 0;
+  mutex_lock(&pDb->mutex);
+  pV = pDb->pView->pVersion;
+  version_ref(pV);
+  mutex_unlock(&pDb->mutex);
+  if( compaction_pick_next(pV, &pDb->opt, &pick) ){
+    *pbDid = 1;
+    if( pick.eKind == COMPACTION_MOVE ){
+      rc = db_move_tables(pDb, pick.apInput, pick.aiMoveLevel, pick.nInput);
+    }else{
+      rc = db_merge_tables(pDb, pV, pick.apInput, pick.nInput, pick.iOutputLevel, NULL);
+    }
+    compaction_pick_clear(pDb->pEnv, &pick);
+  }
+  version_unref(pV);
+  return rc;
+}
+
+/* Compact until nothing is due (or shutdown).  Takes workMutex. */
+static int db_compact_all(lsm_db *pDb){
+  int rc = LSM_OK, bDid = 1;
+  mutex_lock(&pDb->workMutex);
+  while( rc == LSM_OK && bDid ){
+    mutex_lock(&pDb->mutex);
+    bDid = !pDb->bShutdown;
+    mutex_unlock(&pDb->mutex);
+    if( bDid ) rc = db_compact_once(pDb, &bDid);
+  }
+  mutex_unlock(&pDb->workMutex);
+  return rc;
+}
+
+/* Record a failed background job and wake every waiter. */
+static void note_result(lsm_db *pDb, int rc){
+  mutex_lock(&pDb->mutex);
+  if( rc != LSM_OK ) pDb->rcBackground = rc;
+  pthread_cond_broadcast(&pDb->cond);
+  mutex_unlock(&pDb->mutex);
+}
+
+/* background=off: flush the immutable memtable, then compact until
+** nothing is due, in the caller's thread. */
+int db_do_work(lsm_db *pDb){
+  int rc = db_flush_imm(pDb);
+  if( rc == LSM_OK ) rc = db_compact_all(pDb);
+  note_result(pDb, rc);
+  return rc;
+}
+
+/* Ask the compaction thread to look for work.  REQUIRES db->mutex. */
+void db_schedule_work(lsm_db *pDb){
+  mutex_assert_held(&pDb->mutex);
+  pDb->bWorkPending = 1;
+  /* The threads' own conditions: waking db->cond here made a stalled
+  ** writer and a waiting lsm_flush wake each other in turn. */
+  pthread_cond_signal(&pDb->workCond);
+}
+
+/* Ask the flush thread to flush.  REQUIRES db->mutex. */
+void db_schedule_flush(lsm_db *pDb){
+  mutex_assert_held(&pDb->mutex);
+  pthread_cond_signal(&pDb->flushCond);
+}
+
+void *db_worker_main(void *pArg){
+  lsm_db *pDb = pArg;
+  /* Compactions yield the CPU to writers and to the flush thread (a
+  ** flush late by a few memtables stalls writers; a compaction late by a
+  ** few seconds only grows level 0, which has room for it).  Linux
+  ** applies a nice value to the calling thread alone. */
+  (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), DB_COMPACTION_NICE);
+  mutex_lock(&pDb->mutex);
+  for(;;){
+    while( !pDb->bShutdown && (!pDb->bWorkPending || pDb->rcBackground) ){
+      mutex_cond_wait(&pDb->workCond, &pDb->mutex);
+    }
+    if( pDb->bShutdown ) break;
+    pDb->bWorkPending = 0;
+    mutex_unlock(&pDb->mutex);
+    note_result(pDb, db_compact_all(pDb));
+    mutex_lock(&pDb->mutex);
+  }
+  mutex_unlock(&pDb->mutex);
+  return NULL;
+}
+
+void *db_flusher_main(void *pArg){
+  lsm_db *pDb = pArg;
+  mutex_lock(&pDb->mutex);
+  for(;;){
+    while( !pDb->bShutdown && (pDb->pView->nImm == 0 || pDb->rcBackground) ){
+      mutex_cond_wait(&pDb->flushCond, &pDb->mutex);
+    }
+    if( pDb->bShutdown ) break;
+    mutex_unlock(&pDb->mutex);
+    note_result(pDb, db_flush_imm(pDb));
+    mutex_lock(&pDb->mutex);
+    db_schedule_work(pDb);        /* level 0 grew: a compaction may be due */
+  }
+  mutex_unlock(&pDb->mutex);
+  return NULL;
+}
+
+int lsm_compact(lsm_db *pDb, lsm_compact_result *pResult){
+  lsm_compact_result res;
+  version *pV;
+  table **apInput = NULL;
+  uint64_t t0 = now_micros();
+  int rc, nInput = 0, iLevel, i;
+
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  memset(&res, 0, sizeof(res));
+  if( pDb->opt.readonly ){
+    return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
+  }
+  rc = lsm_flush(pDb);
+  if( rc != LSM_OK ) return rc;
+
+  mutex_lock(&pDb->workMutex);
+  mutex_lock(&pDb->mutex);
+  pV = pDb->pView->pVersion;
+  version_ref(pV);
+  mutex_unlock(&pDb->mutex);
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    nInput += pV->anFile[iLevel];
+    for(i = 0; i < pV->anFile[iLevel]; i++){
+      res.nBytesBefore += pV->aapFile[iLevel][i]->meta.nFileBytes;
+      res.nEntriesBefore += pV->aapFile[iLevel][i]->meta.nEntries;
+    }
+  }
+  if( nInput > 0 ){
+    apInput = env_malloc_rc(pDb->pEnv, sizeof(table*) * (size_t)nInput, &rc);
+    nInput = 0;
+    for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+      for(i = 0; i < pV->anFile[iLevel]; i++) apInput[nInput++] = pV->aapFile[iLevel][i];
+    }
+    if( rc == LSM_OK ){
+      rc = db_merge_tables(pDb, pV, apInput, nInput, LSM_MAX_LEVELS - 1, &res);
+    }
+    env_free(pDb->pEnv, apInput);
+  }
+  version_unref(pV);
+  mutex_unlock(&pDb->workMutex);
+  res.nMillis = (now_micros() - t0) / 1000;
+  if( pResult ) *pResult = res;
+  return rc;
+}
+

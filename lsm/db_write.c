@@ -1,0 +1,336 @@
+/*
+** db_write.c — the store's write path: group commit (db_write), making
+** room in the memtable (switching memtables and WALs, slowing and
+** stopping writers while level 0 backs up), lsm_put/lsm_delete/lsm_write
+** and lsm_flush.  How a group is committed: see db_impl.h.
+*/
+#include <string.h>
+#include <unistd.h>
+
+#include "db_impl.h"
+#include "env.h"
+#include "error.h"
+#include "filename.h"
+#include "ikey.h"
+
+/* Switch to a new memtable (and WAL); the old one becomes the newest
+** immutable one.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */
+static int switch_memtable(lsm_db *pDb){
+  memtable *pNew = NULL;
+  wal_writer *pNewWal = NULL;
+  uint64_t iNewWal = 0;
+  int rc = memtable_new(pDb->pEnv, &pNew);
+  mutex_assert_held(&pDb->mutex);
+  if( rc == LSM_OK && !pDb->bMemory ){
+    char *zPath;
+    iNewWal = pDb->iNextFile++;
+    zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
+    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &pNewWal);
+    /* With sync=full the new log's name must survive a power cut before
+    ** the next manifest write: acknowledged commits live in it.  The other
+    ** modes promise nothing across a power cut, and a killed process
+    ** loses no directory entry. */
+    if( rc == LSM_OK && pDb->opt.sync == LSM_SYNC_FULL ){
+      rc = pDb->pEnv->xSyncDir(pDb->pEnv, pDb->zDir);
+    }
+    env_free(pDb->pEnv, zPath);
+  }
+  if( rc == LSM_OK ){
+    db_view *pView = pDb->pView;
+    memtable *apImm[DB_MAX_IMM];
+    int i;
+    apImm[0] = pView->pMem;
+    for(i = 0; i < pView->nImm; i++) apImm[i + 1] = pView->apImm[i];
+    rc = db_view_install(pDb, pNew, apImm, pView->nImm + 1, pView->pVersion);
+  }
+  if( rc != LSM_OK ){
+    memtable_unref(pNew);
+    if( pNewWal ) wal_writer_close(pNewWal);
+    return rc;
+  }
+  memtable_unref(pNew);     /* the view holds it */
+  memmove(&pDb->aiImmWal[1], &pDb->aiImmWal[0], sizeof(uint64_t) * (DB_MAX_IMM - 1));
+  pDb->aiImmWal[0] = pDb->iWalNumber;
+  if( pNewWal ){
+    wal_writer *pOldWal = pDb->pWal;
+    pDb->pWal = pNewWal;
+    pDb->iWalNumber = iNewWal;
+    pDb->nWalSize = 0;
+    /* The old WAL must reach the OS before its memtable is flushed (its
+    ** buffer may hold commits made with sync=off).  Closed last, when the
+    ** switch can no longer fail: the store always has a log.  If the
+    ** close fails, those commits live on in the memtable being flushed. */
+    if( pOldWal ) rc = wal_writer_close(pOldWal);
+  }
+  return rc;
+}
+
+/* background=off: flush and compact in the writer's thread, without
+** db->mutex.  A failure goes back to this writer, not to the next one
+** (db_do_work records it in rcBackground: cleared here).  REQUIRES
+** db->mutex (released and retaken). */
+static int work_in_writer(lsm_db *pDb){
+  int rc;
+  mutex_assert_held(&pDb->mutex);
+  mutex_unlock(&pDb->mutex);
+  rc = db_do_work(pDb);
+  mutex_lock(&pDb->mutex);
+  if( rc != LSM_OK ) pDb->rcBackground = LSM_OK;
+  return rc;
+}
+
+/*
+** Make sure the active memtable has room, switching and flushing as
+** needed; with bForce, switch even if it has room (lsm_flush).  Stalls
+** (slowdown, then stop) when level 0 backs up.  REQUIRES db->mutex and
+** the caller is the leader; may release and retake the mutex.
+*/
+static int make_room_for_write(lsm_db *pDb, int bForce){
+  int bSlowed = 0;
+  /* background=off flushes at once: never more than one memtable waits. */
+  int nMaxImm = pDb->opt.background ? DB_MAX_IMM : 1;
+  mutex_assert_held(&pDb->mutex);
+  /* A failed WAL write may have left part of a record in the log: the
+  ** log takes no more records, and the memtable (which does not hold the
+  ** failed batch) is flushed so that the log becomes obsolete. */
+  if( pDb->bWalBroken ) bForce = 1;
+  for(;;){
+    db_view *pView = pDb->pView;
+    int nL0 = pView->pVersion->anFile[0];
+    if( pDb->rcBackground ){
+      /* Retry the failed job once: space may be back. */
+      int rc = pDb->rcBackground;
+      pDb->rcBackground = LSM_OK;
+      if( pDb->opt.background ){
+        db_schedule_flush(pDb);
+        db_schedule_work(pDb);
+        return rc;
+      }
+      rc = work_in_writer(pDb);
+      if( rc != LSM_OK ) return rc;
+      continue;
+    }
+    if( pDb->opt.background && !bSlowed && nL0 >= COMPACTION_L0_SLOWDOWN ){
+      uint64_t t0 = now_micros();
+      mutex_unlock(&pDb->mutex);
+      usleep(DB_SLOWDOWN_MICROS);
+      mutex_lock(&pDb->mutex);
+      stat_add(&pDb->stats.nStalls, 1);
+      stat_add(&pDb->stats.nStallMicros, now_micros() - t0);
+      bSlowed = 1;
+      continue;
+    }
+    if( !bForce && memtable_bytes(pView->pMem) < pDb->opt.memtable_bytes ) return LSM_OK;
+    if( bForce && memtable_entries(pView->pMem) == 0 && pView->nImm == 0
+     && !pDb->bWalBroken ) return LSM_OK;
+    if( pView->nImm >= nMaxImm || nL0 >= COMPACTION_L0_STOP ){
+      if( pDb->opt.background ){
+        uint64_t t0 = now_micros();
+        if( pView->nImm ) db_schedule_flush(pDb);
+        else db_schedule_work(pDb);
+        mutex_cond_wait(&pDb->cond, &pDb->mutex);
+        stat_add(&pDb->stats.nStalls, 1);
+        stat_add(&pDb->stats.nStallMicros, now_micros() - t0);
+      }else{
+        int rc = work_in_writer(pDb);
+        if( rc != LSM_OK ) return rc;
+      }
+      continue;
+    }
+    if( bForce && memtable_entries(pView->pMem) == 0 && !pDb->bWalBroken ) return LSM_OK;
+    {
+      int rc = switch_memtable(pDb);
+      if( rc != LSM_OK ) return rc;
+    }
+    pDb->bWalBroken = 0;
+    bForce = 0;
+    if( pDb->opt.background ){
+      db_schedule_flush(pDb);
+    }else{
+      int rc = work_in_writer(pDb);
+      if( rc != LSM_OK ) return rc;
+    }
+  }
+}
+
+/*
+** Queue pBatch (NULL: a flush request) and wait until a leader commits
+** it, or lead.  See the file header.
+*/
+static int db_write(lsm_db *pDb, lsm_batch *pBatch){
+  db_writer w;
+  db_writer *pLast, *p;
+  memtable *pMem;
+  uint64_t seq, seqLogged = 0, nGroupBytes = 0;
+  int rc, bLogFailed = 0, bApplyFailed = 0;
+
+  if( pDb->opt.readonly ){
+    return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
+  }
+  memset(&w, 0, sizeof(w));
+  w.pBatch = pBatch;
+  pthread_cond_init(&w.cond, NULL);
+
+  mutex_lock(&pDb->mutex);
+  if( pDb->pWriterTail ) pDb->pWriterTail->pNext = &w;
+  else pDb->pWriterHead = &w;
+  pDb->pWriterTail = &w;
+  while( !w.bDone && pDb->pWriterHead != &w ) mutex_cond_wait(&w.cond, &pDb->mutex);
+  if( w.bDone ){
+    mutex_unlock(&pDb->mutex);
+    pthread_cond_destroy(&w.cond);
+    return w.rc;
+  }
+
+  /* Leader. */
+  rc = pDb->rcFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
+  pLast = &w;
+  seq = pDb->lastSeq + 1;
+  if( rc == LSM_OK && pBatch ){
+    /* Take the batches queued behind us, up to a limit, stopping at a flush request. */
+    nGroupBytes = pBatch->nRep;
+    for(p = w.pNext; p && p->pBatch && nGroupBytes + p->pBatch->nRep <= DB_GROUP_MAX_BYTES; p = p->pNext){
+      nGroupBytes += p->pBatch->nRep;
+      pLast = p;
+    }
+  }
+
+  pMem = pDb->pView->pMem;
+  memtable_ref(pMem);
+  mutex_unlock(&pDb->mutex);
+
+  if( rc == LSM_OK && pBatch ){
+    uint64_t s = seq, nUser = 0;
+    uint64_t nWalBefore = pDb->pWal ? wal_writer_bytes(pDb->pWal) : 0;
+    for(p = &w; rc == LSM_OK; p = p->pNext){
+      if( p->pBatch->nOp ){
+        if( pDb->pWal ) rc = wal_writer_add(pDb->pWal, s, p->pBatch->aRep, p->pBatch->nRep);
+        s += p->pBatch->nOp;
+        nUser += p->pBatch->nUserBytes;
+      }
+      if( p == pLast ) break;
+    }
+    seqLogged = s - 1;      /* the log may hold records up to here */
+    if( rc == LSM_OK && pDb->pWal ) rc = wal_writer_commit(pDb->pWal);
+    bLogFailed = rc != LSM_OK;
+    if( rc == LSM_OK ){
+      if( pDb->pWal ) stat_add(&pDb->stats.nWalBytes, wal_writer_bytes(pDb->pWal) - nWalBefore);
+      stat_add(&pDb->stats.nUserBytes, nUser);
+    }
+    s = seq;
+    for(p = &w; rc == LSM_OK; p = p->pNext){
+      if( p->pBatch->nOp ){
+        rc = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem, NULL);
+        bApplyFailed = rc != LSM_OK;
+        s += p->pBatch->nOp;
+      }
+      if( p == pLast ) break;
+    }
+    seq = s - 1;
+  }
+
+  memtable_unref(pMem);
+  mutex_lock(&pDb->mutex);
+  if( rc == LSM_OK && pBatch ) pDb->lastSeq = seq;
+  /* A group that failed in the log may still be in it (a failed sync)
+  ** and come back at recovery: never hand its numbers out again. */
+  if( bLogFailed ){
+    if( seqLogged > pDb->lastSeq ) pDb->lastSeq = seqLogged;
+    if( pDb->pWal ) pDb->bWalBroken = 1;
+  }
+  /* Out of memory half-way through inserting a logged group: part of it
+  ** would become visible.  Refuse writes until a reopen replays it. */
+  if( bApplyFailed && !pDb->rcFatal ){
+    pDb->rcFatal = rc;
+    error_raise(rc, __LINE__, "a commit failed half-way into the memtable;"
+                " close and reopen the store to recover it from the log");
+  }
+  if( pDb->pWal ) pDb->nWalSize = wal_writer_bytes(pDb->pWal);
+  for(;;){
+    p = pDb->pWriterHead;
+    pDb->pWriterHead = p->pNext;
+    if( pDb->pWriterHead == NULL ) pDb->pWriterTail = NULL;
+    if( p != &w ){
+      p->rc = rc;
+      p->bDone = 1;
+      pthread_cond_signal(&p->cond);
+    }
+    if( p == pLast ) break;
+  }
+  if( pDb->pWriterHead ) pthread_cond_signal(&pDb->pWriterHead->cond);
+  mutex_unlock(&pDb->mutex);
+  pthread_cond_destroy(&w.cond);
+  return rc;
+}
+
+int lsm_write(lsm_db *pDb, lsm_batch *pBatch){
+  if( pDb == NULL || pBatch == NULL ) return LSM_MISUSE;
+  error_clear();
+  if( pBatch->nOp == 0 ) return LSM_OK;
+  return db_write(pDb, pBatch);
+}
+
+/* A one-operation batch on the stack: no allocation for small writes. */
+static int db_write_one(lsm_db *pDb, int type, const void *pKey, size_t nKey,
+                        const void *pVal, size_t nVal){
+  uint8_t aBuf[512];
+  lsm_batch b;
+  int rc;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  memset(&b, 0, sizeof(b));
+  b.pEnv = pDb->pEnv;
+  if( batch_op_size(nKey, nVal) <= sizeof(aBuf) ){
+    b.aRep = aBuf;
+    b.nAlloc = sizeof(aBuf);
+    b.bStatic = 1;
+  }
+  rc = type == IKEY_VALUE ? lsm_batch_put(&b, pKey, nKey, pVal, nVal)
+                          : lsm_batch_delete(&b, pKey, nKey);
+  if( rc == LSM_OK ) rc = db_write(pDb, &b);
+  if( !b.bStatic ) env_free(pDb->pEnv, b.aRep);
+  return rc;
+}
+
+int lsm_put(lsm_db *pDb, const void *pKey, size_t nKey, const void *pVal, size_t nVal){
+  return db_write_one(pDb, IKEY_VALUE, pKey, nKey, pVal, nVal);
+}
+
+int lsm_delete(lsm_db *pDb, const void *pKey, size_t nKey){
+  return db_write_one(pDb, IKEY_DELETE, pKey, nKey, NULL, 0);
+}
+
+int lsm_batch_new(lsm_db *pDb, lsm_batch **ppBatch){
+  int rc = LSM_OK;
+  lsm_batch *p;
+  if( pDb == NULL || ppBatch == NULL ) return LSM_MISUSE;
+  p = env_malloc_rc(pDb->pEnv, sizeof(lsm_batch), &rc);
+  if( p ) p->pEnv = pDb->pEnv;
+  *ppBatch = p;
+  return rc;
+}
+
+
+/* Wait until every immutable memtable is flushed.  REQUIRES db->mutex. */
+static int wait_for_flush(lsm_db *pDb){
+  mutex_assert_held(&pDb->mutex);
+  while( pDb->pView->nImm && pDb->rcBackground == LSM_OK ){
+    db_schedule_flush(pDb);
+    mutex_cond_wait(&pDb->cond, &pDb->mutex);
+  }
+  return pDb->rcBackground;
+}
+
+int lsm_flush(lsm_db *pDb){
+  int rc;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  rc = db_write(pDb, NULL);
+  if( rc == LSM_OK && pDb->opt.background ){
+    mutex_lock(&pDb->mutex);
+    rc = wait_for_flush(pDb);
+    mutex_unlock(&pDb->mutex);
+  }
+  return rc;
+}
+
