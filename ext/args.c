@@ -526,7 +526,7 @@ int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, 
   memset(pArgs, 0, sizeof(*pArgs));
   if( argc < 3 ) return SQLITE_MISUSE;
   memset(&sP, 0, sizeof(sP));
-  lsm_options_default(&pArgs->opt);    /* SPEC section 2 defaults */
+  lsm_options_default(&pArgs->opt);    /* the engine's defaults are the table's */
   sP.pArgs = pArgs;
   sP.pzErr = pzErr;
   sP.pSchema = sqlite3_str_new(db);

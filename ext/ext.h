@@ -35,16 +35,20 @@ int ext_buf_append(ext_buf*, const void *p, size_t n);
 void ext_buf_free(ext_buf*);
 
 /* ---- keycodec.c: order-preserving key encoding (format drawn in keycodec.c) ---- */
-/* Longest encoded key: a type byte plus LSM_MAX_KEY bytes of text or blob
-** (a number takes at most 11 bytes).  The engine must accept keys this long. */
-#define EXT_MAX_KEY_BYTES (64 * 1024)   /* a key's own bytes (SPEC: text/blob length) */
+/* The key limit users see: a key's own bytes (text or blob length; a
+** number counts 8), at most 64 KiB.  Its encoding is one type byte plus
+** those bytes (a number takes at most 11), so the longest encoded key is
+** KEYCODEC_MAX_ENCODED, which the engine must accept (LSM_MAX_KEY). */
+#define EXT_MAX_KEY_BYTES (64 * 1024)
 #define KEYCODEC_MAX_ENCODED (EXT_MAX_KEY_BYTES + 1)
+_Static_assert(KEYCODEC_MAX_ENCODED <= LSM_MAX_KEY,
+               "the engine must accept the longest encoded key");
 /*
 ** Encode a key value so that memcmp order of encodings equals SQLite's
 ** BINARY order of the values: numbers (INTEGER and REAL by value) < TEXT
 ** < BLOB; an INTEGER and a REAL of equal value encode identically.
 ** Appends to *pOut.  Returns SQLITE_OK, SQLITE_CONSTRAINT for NULL (with
-** no bytes appended), SQLITE_TOOBIG for text/blob over LSM_MAX_KEY bytes
+** no bytes appended), SQLITE_TOOBIG for text/blob over EXT_MAX_KEY_BYTES bytes
 ** (nothing appended), SQLITE_NOMEM.
 */
 int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut);

@@ -29,7 +29,7 @@
 **     UPDATE of the key         delete the old key, put the new one
 **     DELETE                    delete (a tombstone)
 ** SQLite does not tell a virtual table INSERT from INSERT OR ABORT, FAIL or
-** ROLLBACK: all of them put (SPEC: blind writes are the point).  A NULL key
+** ROLLBACK: all of them put (blind writes, with no read first, are the point of an LSM tree).  A NULL key
 ** is a constraint error; INSERT OR IGNORE skips it, as a native table
 ** does (xUpdate returns SQLITE_CONSTRAINT and SQLite, told of the conflict
 ** mode by SQLITE_VTAB_CONSTRAINT_SUPPORT, skips the row without counting

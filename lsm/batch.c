@@ -100,6 +100,20 @@ int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem,
   return rc;
 }
 
+void batch_init_static(lsm_batch *p, lsm_env *pEnv, uint8_t *aBuf, size_t nBuf){
+  memset(p, 0, sizeof(*p));
+  p->pEnv = pEnv;
+  p->aRep = aBuf;
+  p->nAlloc = nBuf;
+  p->bStatic = 1;
+}
+
+void batch_clear(lsm_batch *p){
+  if( !p->bStatic ) env_free(p->pEnv, p->aRep);
+  memtable_unref(p->pIndex);
+  memset(p, 0, sizeof(*p));
+}
+
 int batch_index(lsm_batch *p, memtable **ppIndex){
   int rc = LSM_OK;
   const uint8_t *pEnd = p->aRep + p->nRep;
@@ -142,10 +156,17 @@ static int batch_add(lsm_batch *p, int type, const void *pKey, size_t nKey,
   if( p->nRep + nNeed > p->nAlloc ){
     size_t nNew = p->nAlloc ? p->nAlloc * 2 : 256;
     uint8_t *aNew;
-    if( p->bStatic ) return LSM_MISUSE;
     while( nNew < p->nRep + nNeed ) nNew *= 2;
-    aNew = env_realloc(p->pEnv, p->aRep, nNew);
-    if( aNew == NULL ) return LSM_NOMEM;
+    if( p->bStatic ){
+      /* Outgrew the caller's buffer: move to the heap. */
+      aNew = env_malloc(p->pEnv, nNew);
+      if( aNew == NULL ) return LSM_NOMEM;
+      if( p->nRep ) memcpy(aNew, p->aRep, p->nRep);
+      p->bStatic = 0;
+    }else{
+      aNew = env_realloc(p->pEnv, p->aRep, nNew);
+      if( aNew == NULL ) return LSM_NOMEM;
+    }
     p->aRep = aNew;
     p->nAlloc = nNew;
   }

@@ -29,11 +29,19 @@ struct lsm_batch {
   size_t nRep, nAlloc;
   size_t nOp;              /* operations in aRep                         */
   uint64_t nUserBytes;     /* key + value bytes of the operations        */
-  int bStatic;             /* aRep is a caller's buffer; never freed     */
+  int bStatic;             /* aRep is the caller's buffer (batch_init_static)
+                           ** until it outgrows it; never freed         */
   memtable *pIndex;        /* read index of the first nIndexed ops       */
   size_t nIndexed;
   size_t iIndexedOff;      /* offset in aRep of operation nIndexed       */
 };
+
+/* Make *p an empty batch over the caller's buffer aBuf of nBuf bytes (a
+** batch on the stack: no allocation while it fits).  Operations that do
+** not fit move it to the heap: free that with batch_clear. */
+void batch_init_static(lsm_batch *p, lsm_env*, uint8_t *aBuf, size_t nBuf);
+/* Free what a batch made with batch_init_static allocated. */
+void batch_clear(lsm_batch *p);
 
 /* Call xOp for each operation of an encoded batch.  LSM_CORRUPT if the
 ** encoding is malformed (a WAL record that passed its checksum but does
@@ -48,8 +56,11 @@ int batch_decode(const uint8_t *aRep, size_t nRep,
 int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem,
                 uint64_t *pnOp);
 
-/* The index over the first nOps operations (nOps <= nOp), building it as
-** needed.  Borrowed: the caller takes its own reference if it keeps it. */
+/* The index over every operation of the batch (all nOp of them),
+** extending it to operations added since it was last built.  A reader
+** that must see only the first k operations reads it at maxBatchSeq =
+** IKEY_BATCH_SEQ + k (see above).  Borrowed: the caller takes its own
+** reference if it keeps it. */
 int batch_index(lsm_batch*, memtable **ppIndex);
 
 /* Encode one operation into a caller buffer of at least

@@ -278,17 +278,11 @@ static int db_write_one(lsm_db *pDb, int type, const void *pKey, size_t nKey,
   int rc;
   if( pDb == NULL ) return LSM_MISUSE;
   error_clear();
-  memset(&b, 0, sizeof(b));
-  b.pEnv = pDb->pEnv;
-  if( batch_op_size(nKey, nVal) <= sizeof(aBuf) ){
-    b.aRep = aBuf;
-    b.nAlloc = sizeof(aBuf);
-    b.bStatic = 1;
-  }
+  batch_init_static(&b, pDb->pEnv, aBuf, sizeof(aBuf));
   rc = type == IKEY_VALUE ? lsm_batch_put(&b, pKey, nKey, pVal, nVal)
                           : lsm_batch_delete(&b, pKey, nKey);
   if( rc == LSM_OK ) rc = db_write(pDb, &b);
-  if( !b.bStatic ) env_free(pDb->pEnv, b.aRep);
+  batch_clear(&b);
   return rc;
 }
 

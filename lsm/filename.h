@@ -5,7 +5,11 @@
 **   NNNNNN.wal   a write-ahead log
 **   MANIFEST     the live description; MANIFEST.tmp while it is replaced
 **   LOCK         the lock file held while the store is open
-**   NNNNNN.tmp   an SSTable being written by a flush or compaction
+**   NNNNNN.tmp   written by no current code; recognised so that open
+**                removes one.  SSTables are written under their final
+**                .sst name and named by no manifest until installed, so
+**                an interrupted flush or compaction leaves an .sst that
+**                open removes as a leftover.
 **
 ** Files and SSTables share one number sequence (manifest iNextFile).
 */

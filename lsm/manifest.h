@@ -27,7 +27,11 @@ typedef struct manifest_file {
 
 typedef struct manifest_state {
   uint64_t iNextFile;      /* next unused file number                 */
-  uint64_t iLastSeq;       /* every seq <= this is in an SSTable      */
+  uint64_t iLastSeq;       /* the store's last sequence number when the
+                           ** manifest was written, WAL-only commits
+                           ** included: recovery starts numbering from
+                           ** here and replay raises it; it does not mean
+                           ** every seq <= this is in an SSTable           */
   uint64_t iLogNumber;     /* WALs numbered below this are obsolete   */
   int eCompaction;         /* LSM_COMPACTION_* the store was made with */
   int nFile;

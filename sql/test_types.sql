@@ -2,8 +2,7 @@
 -- TEXT < BLOB, 1 == 1.0), rows keep the key as last written, and every
 -- value keeps its storage class and its exact value.
 --
--- The reference is a native table declared as the SPEC says an lsm table
--- behaves: CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID.
+-- The reference is the native table an lsm table promises to behave as: CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID.
 --
 -- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load <repo>/lsm" ".read <this>"
 .mode list

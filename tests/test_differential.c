@@ -38,9 +38,9 @@
 ** and lsm_stats (must be JSON).  Between statements both connections are
 ** sometimes closed and reopened, and a scan is sometimes held open across
 ** writes, flushes and compactions: it must return the rows of the moment
-** it started (SPEC: every statement reads a consistent snapshot).
+** it started (every statement reads a consistent snapshot).
 **
-** Where lsm means to differ (SPEC section 2), the native statement is
+** Where lsm means to differ (README, "Differences from a native table"), the native statement is
 ** rewritten to what lsm promises:
 **     lsm INSERT (a blind put)        native INSERT OR REPLACE
 **     lsm UPDATE .. SET key = ..      native UPDATE OR REPLACE (the new key

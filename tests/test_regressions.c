@@ -4,7 +4,7 @@
 **
 **   memory_store_keeps_no_write_ahead_log
 **       An in-memory store (':memory:') is promised "no WAL and no files"
-**       (lsm.h) and bounded memory (SPEC section 3), but db_recover opened
+**       (lsm.h) and bounded memory, but db_recover opened
 **       a WAL in its private file system and nothing ever rotated it:
 **       every byte written stayed in memory until close (200 MB of puts
 **       over 10 keys: 200 MB resident after lsm_compact).
