@@ -13,7 +13,8 @@
 ** entry point, which registers on the connection that loads the library:
 **   - the virtual-table module "lsm" (vtab.c, with plan.c and txn.c),
 **   - the SQL functions lsm_version, lsm_flush, lsm_compact, lsm_stats,
-**     lsm_check and the table-valued function lsm_files (functions.c).
+**     lsm_check (functions.c),
+**   - the table-valued function lsm_files (files.c).
 ** Everything else in lsm.so is hidden (-fvisibility=hidden).
 **
 ** SQLite 3.38 or later is required at run time: key IN (...) multi-gets
@@ -36,5 +37,6 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
   }
   rc = sqlite3_create_module_v2(db, "lsm", &vtab_module, 0, 0);
   if( rc == SQLITE_OK ) rc = functions_register(db);
+  if( rc == SQLITE_OK ) rc = sqlite3_create_module(db, "lsm_files", &files_module, db);
   return rc;
 }
