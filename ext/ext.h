@@ -22,6 +22,7 @@ SQLITE_EXTENSION_INIT3
 #include <stdint.h>
 
 #include "lsm.h"
+#include "sqlite3_lsm.h"     /* LSM_VERSION, the sqlite3_lsm_init prototype */
 
 /* ---- a growable byte buffer (sqlite3_malloc'd) ---- */
 typedef struct ext_buf {

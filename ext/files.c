@@ -55,6 +55,8 @@ static int files_connect(sqlite3 *db, void *pAux, int argc, const char *const *a
       "CREATE TABLE x(level INTEGER, file TEXT, bytes INTEGER, entries INTEGER,"
       " tombstones INTEGER, smallest, largest, tbl HIDDEN)");
   if( rc != SQLITE_OK ) return rc;
+  /* It only reads: usable in views and triggers under trusted_schema=OFF. */
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
   pVtab = sqlite3_malloc(sizeof(*pVtab));
   if( pVtab == 0 ) return SQLITE_NOMEM;
   memset(pVtab, 0, sizeof(*pVtab));

@@ -3,13 +3,12 @@
 **
 ** Usage:
 **
-**     SELECT lsm_version();                    -- '0.1.0'
+**     SELECT lsm_version();                    -- '0.2.0' (LSM_VERSION, sqlite3_lsm.h)
 **     SELECT lsm_flush('kv');                  -- {"tables":["main.kv"],"ms":3}
 **     SELECT lsm_flush();                      -- every lsm table of every schema
 **     SELECT lsm_compact('kv');                -- {"tables":["main.kv"],"bytes_before":...}
 **     SELECT lsm_compact();                    -- every lsm table of every schema
 **     SELECT lsm_stats('kv') ->> '$.writes.write_amplification';
-**     SELECT level, file, bytes, entries, smallest, largest FROM lsm_files('kv');
 **     SELECT lsm_check('aux.kv');              -- 'ok', or the problems found
 **
 ** A table argument is a table name, optionally qualified by its schema
@@ -26,20 +25,29 @@
 ** that a writable table of the same store opens it first), and refused
 ** when named.
 **
+** lsm_version, lsm_stats and lsm_check only read, and are registered
+** SQLITE_INNOCUOUS (usable in views and triggers, also with PRAGMA
+** trusted_schema=OFF); lsm_flush and lsm_compact change the store and are
+** SQLITE_DIRECTONLY (top-level SQL only).  lsm_files is in files.c.
+**
 ** They act on the engine, that is on committed data: inside a transaction
 ** the pending writes stay in the table's batch (txn.c), so ROLLBACK still
 ** undoes them.
 **
+** JSON is built with a JSON string escaper (functions_append_json_name),
+** never with SQL quoting: a table named we"ird is "main.we\"ird".
+**
 ** lsm_compact returns
 **     {"tables":[...],"bytes_before":B,"bytes_after":B,"entries_before":N,
 **      "entries_after":N,"tombstones_dropped":N,"ms":T}
+** lsm_flush returns {"tables":[...],"ms":T}.
 ** lsm_stats returns (a ratio is null when its denominator is 0)
 **     {"table":"main.kv",
 **      "memtable":{"entries":N,"bytes":B},
 **      "levels":[{"level":0,"files":N,"bytes":B,"entries":N,"tombstones":N,
 **                 "compaction_bytes_read":B,"compaction_bytes_written":B,
 **                 "bytes_from_above":B,"write_amplification":written/from_above},...],
-**      "wal_bytes":B,
+**      "wal_file_bytes":B,
 **      "writes":{"user_bytes":B,"wal_bytes":B,"flush_bytes":B,"compaction_bytes":B,
 **                "compaction_read_bytes":B,"flushes":N,"compactions":N,
 **                "write_amplification":(wal+flush+compaction)/user},
@@ -52,6 +60,13 @@
 **      "space":{"live_bytes":B,"disk_bytes":B,"space_amplification":disk/live},
 **      "stalls":{"count":N,"micros":T},
 **      "table_cache":{"open_tables":N,"misses":N}}
+** "levels" lists, in level order, only the levels that hold files or that
+** were written to since the store was opened; "level" is its number.
+** "wal_file_bytes" is the size of the current WAL file now;
+** "writes.wal_bytes" the bytes written to WAL files since open.  Every
+** counter (writes, reads, stalls, per-level compaction bytes) counts from
+** the moment this process opened the store: it restarts at 0 when the
+** store is next opened (the engine keeps no counters on disk).
 ** live_bytes is measured by a scan of the committed rows (key + record
 ** bytes of each live row), so lsm_stats costs a full scan.
 */
@@ -295,11 +310,41 @@ static void functions_engine_error(sqlite3_context *ctx, const char *zFunc,
   sqlite3_free(zErr);
 }
 
+/*
+** Append "<zDb>.<zName>" as a JSON string (RFC 8259): '"' and '\\' are
+** escaped with a backslash, control characters below 0x20 as \\u00XX;
+** every other byte (UTF-8 included) is copied.  SQL identifier quoting
+** (%w) is not JSON: a table named we"ird must come out as "main.we\\"ird".
+*/
+static void functions_append_json_name(sqlite3_str *pStr, const char *zDb, const char *zName){
+  const char *az[2];
+  int i;
+  az[0] = zDb;
+  az[1] = zName;
+  sqlite3_str_appendchar(pStr, 1, '"');
+  for(i = 0; i < 2; i++){
+    const unsigned char *z = (const unsigned char*)az[i];
+    if( i ) sqlite3_str_appendchar(pStr, 1, '.');
+    for(; *z; z++){
+      if( *z == '"' || *z == '\\' ){
+        sqlite3_str_appendchar(pStr, 1, '\\');
+        sqlite3_str_appendchar(pStr, 1, (char)*z);
+      }else if( *z < 0x20 ){
+        sqlite3_str_appendf(pStr, "\\u%04x", *z);
+      }else{
+        sqlite3_str_appendchar(pStr, 1, (char)*z);
+      }
+    }
+  }
+  sqlite3_str_appendchar(pStr, 1, '"');
+}
+
 static void functions_append_tables(sqlite3_str *pStr, vtab_table **aTab, int nTab){
   int i;
   sqlite3_str_appendall(pStr, "{\"tables\":[");
   for(i = 0; i < nTab; i++){
-    sqlite3_str_appendf(pStr, "%s\"%w.%w\"", i ? "," : "", aTab[i]->zDb, aTab[i]->zName);
+    if( i ) sqlite3_str_appendchar(pStr, 1, ',');
+    functions_append_json_name(pStr, aTab[i]->zDb, aTab[i]->zName);
   }
   sqlite3_str_appendall(pStr, "]");
 }
@@ -335,7 +380,7 @@ static void functions_append_ratio(sqlite3_str *pStr, const char *zName, double 
 static void functions_version(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   (void)argv;
-  sqlite3_result_text(ctx, lsm_version(), -1, SQLITE_STATIC);
+  sqlite3_result_text(ctx, LSM_VERSION, -1, SQLITE_STATIC);
 }
 
 /* ---- lsm_flush([table]) ---- */
@@ -433,7 +478,7 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   uint64_t nLive = 0;
   sqlite3_str *pStr;
   int rc;
-  int i;
+  int i, nListed;
   (void)argc;
   pTab = functions_table(ctx, "lsm_stats", (const char*)sqlite3_value_text(argv[0]));
   if( pTab == 0 ) return;
@@ -446,17 +491,22 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   }
 #define U(x) ((unsigned long long)(x))
   pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
-  sqlite3_str_appendf(pStr, "{\"table\":\"%w.%w\",", pTab->zDb, pTab->zName);
+  sqlite3_str_appendall(pStr, "{\"table\":");
+  functions_append_json_name(pStr, pTab->zDb, pTab->zName);
+  sqlite3_str_appendall(pStr, ",");
   sqlite3_str_appendf(pStr, "\"memtable\":{\"entries\":%llu,\"bytes\":%llu},",
                       U(st.nMemtableEntries), U(st.nMemtableBytes));
   sqlite3_str_appendall(pStr, "\"levels\":[");
-  for(i = 0; i < st.nLevel && i < LSM_MAX_LEVELS; i++){
+  for(i = 0, nListed = 0; i < st.nLevel && i < LSM_MAX_LEVELS; i++){
     const lsm_level_stats *pL = &st.aLevel[i];
+    /* Only levels with files, or written to since open (their counters
+    ** say something); the rest are empty and were never used. */
+    if( pL->nFiles == 0 && pL->nBytesWrittenByCompaction == 0 ) continue;
     sqlite3_str_appendf(pStr,
         "%s{\"level\":%d,\"files\":%llu,\"bytes\":%llu,\"entries\":%llu,\"tombstones\":%llu,"
         "\"compaction_bytes_read\":%llu,\"compaction_bytes_written\":%llu,"
         "\"bytes_from_above\":%llu,",
-        i ? "," : "", i, U(pL->nFiles), U(pL->nBytes), U(pL->nEntries), U(pL->nTombstones),
+        nListed++ ? "," : "", i, U(pL->nFiles), U(pL->nBytes), U(pL->nEntries), U(pL->nTombstones),
         U(pL->nBytesReadByCompaction), U(pL->nBytesWrittenByCompaction),
         U(pL->nBytesFromAbove));
     /* A level's write amplification: bytes written into it per byte it
@@ -465,7 +515,7 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
         (double)pL->nBytesWrittenByCompaction, (double)pL->nBytesFromAbove);
     sqlite3_str_appendall(pStr, "}");
   }
-  sqlite3_str_appendf(pStr, "],\"wal_bytes\":%llu,", U(st.nWalBytes));
+  sqlite3_str_appendf(pStr, "],\"wal_file_bytes\":%llu,", U(st.nWalBytes));
   sqlite3_str_appendf(pStr,
       "\"writes\":{\"user_bytes\":%llu,\"wal_bytes\":%llu,\"flush_bytes\":%llu,"
       "\"compaction_bytes\":%llu,\"compaction_read_bytes\":%llu,\"flushes\":%llu,"
@@ -524,27 +574,31 @@ static void functions_check(sqlite3_context *ctx, int argc, sqlite3_value **argv
 
 /* ---- registration ---- */
 
+#define FUNCTIONS_READ   (SQLITE_UTF8 | SQLITE_INNOCUOUS)
+#define FUNCTIONS_CHANGE (SQLITE_UTF8 | SQLITE_DIRECTONLY)
+
 int functions_register(sqlite3 *db){
   static const struct {
     const char *zName;
     int nArg;
     void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+    int flags;
   } aFunc[] = {
-    { "lsm_version", 0, functions_version },
-    { "lsm_flush",   0, functions_flush   },
-    { "lsm_flush",   1, functions_flush   },
-    { "lsm_compact", 0, functions_compact },
-    { "lsm_compact", 1, functions_compact },
-    { "lsm_stats",   1, functions_stats   },
-    { "lsm_check",   1, functions_check   },
+    /* Reading functions are innocuous: views and triggers may use them,
+    ** also under PRAGMA trusted_schema=OFF.  Those that change a store
+    ** are direct-only: never from a view, trigger or CHECK. */
+    { "lsm_version", 0, functions_version, FUNCTIONS_READ | SQLITE_DETERMINISTIC },
+    { "lsm_stats",   1, functions_stats,   FUNCTIONS_READ    },
+    { "lsm_check",   1, functions_check,   FUNCTIONS_READ    },
+    { "lsm_flush",   0, functions_flush,   FUNCTIONS_CHANGE  },
+    { "lsm_flush",   1, functions_flush,   FUNCTIONS_CHANGE  },
+    { "lsm_compact", 0, functions_compact, FUNCTIONS_CHANGE  },
+    { "lsm_compact", 1, functions_compact, FUNCTIONS_CHANGE  },
   };
   size_t i;
   int rc = SQLITE_OK;
   for(i = 0; rc == SQLITE_OK && i < sizeof(aFunc) / sizeof(aFunc[0]); i++){
-    int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-    if( aFunc[i].xFunc == functions_version ) flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC
-                                                    | SQLITE_INNOCUOUS;
-    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg, flags, 0,
+    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg, aFunc[i].flags, 0,
                                  aFunc[i].xFunc, 0, 0);
   }
   return rc;
