@@ -587,6 +587,114 @@ int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, 
   return rc;
 }
 
+/*
+** Bytes of the token at z of a stored CREATE statement: white space or a
+** comment (-- to the end of the line, slash-star to star-slash), a quoted
+** token, an identifier or keyword, or else one character.  0 at the end.
+*/
+static int args_sql_token_len(const char *z, int *pbSpace){
+  int n;
+  *pbSpace = 0;
+  if( z[0] == 0 ) return 0;
+  if( args_is_space(z[0]) ){
+    for(n = 1; args_is_space(z[n]); n++){}
+    *pbSpace = 1;
+    return n;
+  }
+  if( z[0] == '-' && z[1] == '-' ){
+    for(n = 2; z[n] && z[n] != '\n'; n++){}
+    *pbSpace = 1;
+    return n;
+  }
+  if( z[0] == '/' && z[1] == '*' ){
+    for(n = 2; z[n] && !(z[n] == '*' && z[n+1] == '/'); n++){}
+    *pbSpace = 1;
+    return z[n] ? n + 2 : n;
+  }
+  if( (n = args_quoted_len(z)) > 0 ) return n;
+  if( z[0] == '\'' || z[0] == '"' || z[0] == '`' || z[0] == '[' ) return (int)strlen(z);
+  if( (n = args_ident_len(z)) > 0 ) return n;
+  return 1;
+}
+
+int args_parse_sql(sqlite3 *db, const char *zDb, const char *zTable, const char *zSql,
+                   ext_args *pArgs, char **pzErr){
+  const char *z = zSql ? zSql : "";
+  const char **azArgv = NULL;
+  int nArgv = 3, nAlloc = 0;
+  int bUsing = 0;       /* the previous token was USING */
+  int bModule = 0;      /* the module name was lsm */
+  int rc = SQLITE_NOTFOUND;
+  int n, bSpace;
+
+  memset(pArgs, 0, sizeof(*pArgs));
+  /* Find "USING <module>" at the token level (a quoted name may hold it). */
+  for(; (n = args_sql_token_len(z, &bSpace)) > 0; z += n){
+    if( bSpace ) continue;
+    if( bUsing ){
+      char *zModule = (z[0] == '"' || z[0] == '`' || z[0] == '[') ? args_unquote(z, n)
+                                                                 : sqlite3_mprintf("%.*s", n, z);
+      if( zModule == NULL ) return SQLITE_NOMEM;
+      bModule = sqlite3_stricmp(zModule, "lsm") == 0;
+      sqlite3_free(zModule);
+      z += n;
+      break;
+    }
+    bUsing = n == 5 && sqlite3_strnicmp(z, "USING", 5) == 0;
+  }
+  if( !bModule ) return SQLITE_NOTFOUND;
+
+  /* The arguments: the text between top-level commas inside ( ), as
+  ** SQLite hands them to xConnect.  Copies live in one string. */
+  {
+    char *zCopy = NULL;
+    int iDepth = 0;
+    char *zArg;
+    while( (n = args_sql_token_len(z, &bSpace)) > 0 && bSpace ) z += n;
+    if( *z == '(' ){
+      zCopy = sqlite3_mprintf("%s", z + 1);
+      if( zCopy == NULL ) return SQLITE_NOMEM;
+      zArg = zCopy;
+      for(z = zCopy; (n = args_sql_token_len(z, &bSpace)) > 0; z += n){
+        char c = bSpace ? ' ' : z[0];
+        if( n == 1 && c == '(' ) iDepth++;
+        if( n == 1 && (c == ',' || c == ')') && iDepth == 0 ){
+          if( nArgv + 1 > nAlloc ){
+            const char **azNew;
+            nAlloc = nAlloc ? nAlloc * 2 : 16;
+            azNew = sqlite3_realloc64(azArgv, sizeof(char*) * (sqlite3_uint64)nAlloc);
+            if( azNew == NULL ){ rc = SQLITE_NOMEM; break; }
+            azArgv = azNew;
+          }
+          *(char*)z = 0;
+          if( c == ')' && nArgv == 3 && *args_skip_space(zArg) == 0 ) break;   /* lsm() */
+          azArgv[nArgv++] = zArg;
+          zArg = (char*)z + 1;
+          if( c == ')' ) break;
+          continue;
+        }
+        if( n == 1 && c == ')' ) iDepth--;
+      }
+    }
+    if( rc == SQLITE_NOMEM ){
+      sqlite3_free(zCopy);
+      sqlite3_free(azArgv);
+      return rc;
+    }
+    if( azArgv == NULL ){
+      azArgv = sqlite3_malloc(sizeof(char*) * 3);
+      if( azArgv == NULL ){ sqlite3_free(zCopy); return SQLITE_NOMEM; }
+    }
+    azArgv[0] = "lsm";
+    azArgv[1] = zDb;
+    azArgv[2] = zTable;
+    rc = args_parse(db, nArgv, azArgv, pArgs, pzErr);
+    sqlite3_free(zCopy);
+    sqlite3_free(azArgv);
+  }
+  return rc;
+}
+
 void args_clear(ext_args *pArgs){
   int i;
   for(i = 0; i < pArgs->nCol; i++) sqlite3_free(pArgs->azCol[i]);

@@ -22,6 +22,7 @@ SQLITE_EXTENSION_INIT3
 #include <stdint.h>
 
 #include "lsm.h"
+#include "sqlite3_lsm.h"     /* LSM_VERSION, the sqlite3_lsm_init prototype */
 
 /* ---- a growable byte buffer (sqlite3_malloc'd) ---- */
 typedef struct ext_buf {
@@ -109,6 +110,16 @@ typedef struct ext_args {
 ** engine's job.
 */
 int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, char **pzErr);
+/*
+** The same for table zTable of schema zDb from its stored CREATE VIRTUAL
+** TABLE statement zSql (sqlite_schema.sql): the arguments are cut out of
+** the text at top-level commas, as SQLite cuts them for xConnect, then
+** parsed by args_parse.  SQLITE_NOTFOUND (nothing set) if zSql does not
+** use the module lsm.  For the SQL functions, which must know a table's
+** options (readonly) before they connect it.
+*/
+int args_parse_sql(sqlite3 *db, const char *zDb, const char *zTable, const char *zSql,
+                   ext_args *pArgs, char **pzErr);
 void args_clear(ext_args*);
 
 /* ==== the virtual table: vtab.c, plan.c, txn.c, registry.c, functions.c ==== */
@@ -229,8 +240,24 @@ void registry_remove_table(vtab_table*);
 ** the attached schemas.  Borrowed: valid while db keeps the table open. */
 vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName);
 
-/* ---- functions.c: lsm_compact, lsm_flush, lsm_stats, lsm_files, lsm_check ---- */
+/* ---- functions.c: lsm_version, lsm_compact, lsm_flush, lsm_stats, lsm_check ---- */
 int functions_register(sqlite3 *db);
+/*
+** The lsm table named z on db ("aux.kv" is table kv of schema aux, unless
+** there is none and a table is literally named "aux.kv"; "kv" resolves as
+** SQLite resolves names), connected if it was not yet.  NULL if there is
+** none or it would not open, with *pRc and *pzErr (sqlite3_mprintf) saying
+** why.  Borrowed: valid while db keeps the table open.
+*/
+vtab_table *functions_lookup(sqlite3 *db, const char *z, int *pRc, char **pzErr);
+/* The message for a table functions_lookup did not give (sqlite3_mprintf):
+** SQLite's reason zWhy when the table exists but would not open, else
+** "<zFunc>: no such lsm table: <z>" with *pRc = SQLITE_ERROR. */
+char *functions_not_found(const char *zFunc, const char *z, const char *zWhy, int *pRc);
+
+/* ---- files.c: the table-valued function lsm_files(table) ---- */
+/* Registered by extension.c as "lsm_files" with the connection as pAux. */
+extern sqlite3_module files_module;
 
 /* ---- vtab.c: the module "lsm" (registered by extension.c) ---- */
 extern sqlite3_module vtab_module;

@@ -13,28 +13,30 @@
 ** entry point, which registers on the connection that loads the library:
 **   - the virtual-table module "lsm" (vtab.c, with plan.c and txn.c),
 **   - the SQL functions lsm_version, lsm_flush, lsm_compact, lsm_stats,
-**     lsm_check and the table-valued function lsm_files (functions.c).
+**     lsm_check (functions.c),
+**   - the table-valued function lsm_files (files.c).
 ** Everything else in lsm.so is hidden (-fvisibility=hidden).
 **
-** SQLite 3.38 or later is required at run time: key IN (...) multi-gets
-** use sqlite3_vtab_in and LIMIT/OFFSET are pushed into xBestIndex.
+** SQLite 3.38 or later is required at run time (LSM_SQLITE_MIN_VERSION,
+** sqlite3_lsm.h): key IN (...) multi-gets use sqlite3_vtab_in and
+** LIMIT/OFFSET are pushed into xBestIndex.  An older library is refused
+** here with a message naming both versions.
 */
 #define LSM_EXTENSION_MAIN 1
 #include "ext.h"
 SQLITE_EXTENSION_INIT1
 
-#define EXTENSION_MIN_SQLITE 3038000
-
 __attribute__((visibility("default")))
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi){
   int rc;
   SQLITE_EXTENSION_INIT2(pApi);
-  if( sqlite3_libversion_number() < EXTENSION_MIN_SQLITE ){
-    *pzErrMsg = sqlite3_mprintf("lsm needs SQLite 3.38.0 or later, not %s",
+  if( sqlite3_libversion_number() < LSM_SQLITE_MIN_VERSION_NUMBER ){
+    *pzErrMsg = sqlite3_mprintf("lsm needs SQLite " LSM_SQLITE_MIN_VERSION " or later, not %s",
                                 sqlite3_libversion());
     return SQLITE_ERROR;
   }
   rc = sqlite3_create_module_v2(db, "lsm", &vtab_module, 0, 0);
   if( rc == SQLITE_OK ) rc = functions_register(db);
+  if( rc == SQLITE_OK ) rc = sqlite3_create_module(db, "lsm_files", &files_module, db);
   return rc;
 }

@@ -3,13 +3,12 @@
 **
 ** Usage:
 **
-**     SELECT lsm_version();                    -- '0.1.0'
+**     SELECT lsm_version();                    -- '0.2.0' (LSM_VERSION, sqlite3_lsm.h)
 **     SELECT lsm_flush('kv');                  -- {"tables":["main.kv"],"ms":3}
 **     SELECT lsm_flush();                      -- every lsm table of every schema
 **     SELECT lsm_compact('kv');                -- {"tables":["main.kv"],"bytes_before":...}
 **     SELECT lsm_compact();                    -- every lsm table of every schema
 **     SELECT lsm_stats('kv') ->> '$.writes.write_amplification';
-**     SELECT level, file, bytes, entries, smallest, largest FROM lsm_files('kv');
 **     SELECT lsm_check('aux.kv');              -- 'ok', or the problems found
 **
 ** A table argument is a table name, optionally qualified by its schema
@@ -18,26 +17,37 @@
 ** that names it (which connects it, as any query would), then find it in
 ** registry.c's list of open tables.  With no argument, lsm_flush and
 ** lsm_compact find every lsm table of every attached schema through
-** sqlite_schema (sql LIKE 'CREATE VIRTUAL TABLE%USING lsm%'), whether or
-** not this connection has used it yet, and act once per store (tables
-** naming the same directory share one engine).  Tables opened with
-** readonly=on are skipped there (and connected last, so that a writable
-** table of the same store opens it first), and refused when named.
+** sqlite_schema (sql LIKE 'CREATE VIRTUAL TABLE%USING lsm%', then the
+** arguments parsed by args_parse_sql), whether or not this connection has
+** used it yet, and act once per store (tables naming the same directory
+** share one engine).  Tables opened read-only (readonly=on, or in a
+** database opened read-only) are skipped there (and connected last, so
+** that a writable table of the same store opens it first), and refused
+** when named.
+**
+** lsm_version, lsm_stats and lsm_check only read, and are registered
+** SQLITE_INNOCUOUS (usable in views and triggers, also with PRAGMA
+** trusted_schema=OFF); lsm_flush and lsm_compact change the store and are
+** SQLITE_DIRECTONLY (top-level SQL only).  lsm_files is in files.c.
 **
 ** They act on the engine, that is on committed data: inside a transaction
 ** the pending writes stay in the table's batch (txn.c), so ROLLBACK still
 ** undoes them.
 **
+** JSON is built with a JSON string escaper (functions_append_json_name),
+** never with SQL quoting: a table named we"ird is "main.we\"ird".
+**
 ** lsm_compact returns
 **     {"tables":[...],"bytes_before":B,"bytes_after":B,"entries_before":N,
 **      "entries_after":N,"tombstones_dropped":N,"ms":T}
+** lsm_flush returns {"tables":[...],"ms":T}.
 ** lsm_stats returns (a ratio is null when its denominator is 0)
 **     {"table":"main.kv",
 **      "memtable":{"entries":N,"bytes":B},
 **      "levels":[{"level":0,"files":N,"bytes":B,"entries":N,"tombstones":N,
 **                 "compaction_bytes_read":B,"compaction_bytes_written":B,
 **                 "bytes_from_above":B,"write_amplification":written/from_above},...],
-**      "wal_bytes":B,
+**      "wal_file_bytes":B,
 **      "writes":{"user_bytes":B,"wal_bytes":B,"flush_bytes":B,"compaction_bytes":B,
 **                "compaction_read_bytes":B,"flushes":N,"compactions":N,
 **                "write_amplification":(wal+flush+compaction)/user},
@@ -50,6 +60,13 @@
 **      "space":{"live_bytes":B,"disk_bytes":B,"space_amplification":disk/live},
 **      "stalls":{"count":N,"micros":T},
 **      "table_cache":{"open_tables":N,"misses":N}}
+** "levels" lists, in level order, only the levels that hold files or that
+** were written to since the store was opened; "level" is its number.
+** "wal_file_bytes" is the size of the current WAL file now;
+** "writes.wal_bytes" the bytes written to WAL files since open.  Every
+** counter (writes, reads, stalls, per-level compaction bytes) counts from
+** the moment this process opened the store: it restarts at 0 when the
+** store is next opened (the engine keeps no counters on disk).
 ** live_bytes is measured by a scan of the committed rows (key + record
 ** bytes of each live row), so lsm_stats costs a full scan.
 */
@@ -91,7 +108,7 @@ static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *z
 ** SQLite resolves names.  NULL with *pRc, *pzErr as for functions_connect
 ** (the first failure: why the qualified name failed).
 */
-static vtab_table *functions_lookup(sqlite3 *db, const char *z, int *pRc, char **pzErr){
+vtab_table *functions_lookup(sqlite3 *db, const char *z, int *pRc, char **pzErr){
   const char *zDot = strchr(z, '.');
   vtab_table *pTab = 0;
   if( zDot ){
@@ -110,7 +127,7 @@ static vtab_table *functions_lookup(sqlite3 *db, const char *z, int *pRc, char *
 
 /* The message for a table that lookup did not give: SQLite's reason when
 ** the table exists but would not open, else "no such lsm table". */
-static char *functions_not_found(const char *zFunc, const char *z, const char *zWhy, int *pRc){
+char *functions_not_found(const char *zFunc, const char *z, const char *zWhy, int *pRc){
   if( zWhy && sqlite3_strglob("no such table: *", zWhy) != 0 ){
     return sqlite3_mprintf("%s(%s): %s", zFunc, z, zWhy);
   }
@@ -141,25 +158,6 @@ static vtab_table *functions_table(sqlite3_context *ctx, const char *zFunc, cons
   sqlite3_free(zErr);
   sqlite3_free(zWhy);
   return pTab;
-}
-
-/* Does the CREATE statement zSql use module lsm (not "lsmfoo")? */
-static int functions_is_lsm_sql(const char *zSql){
-  const char *z;
-  for(z = zSql; z && *z; z++){
-    if( sqlite3_strnicmp(z, "using", 5) == 0 ){
-      const char *p = z + 5;
-      while( *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ) p++;
-      if( sqlite3_strnicmp(p, "lsm", 3) == 0 ){
-        char c = p[3];
-        if( !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '_' || c == '$' || (c & 0x80)) ){
-          return 1;
-        }
-      }
-    }
-  }
-  return 0;
 }
 
 /* A growing list of tables, one per store. */
@@ -193,7 +191,7 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   sqlite3_stmt *pStmt = 0;
   char **azPair = 0;          /* schema, table, schema, table, ... (sqlite3_free each) */
   int nPair = 0;
-  int *aReadonly = 0;         /* per pair: its CREATE statement mentions readonly */
+  int *aReadonly = 0;         /* per pair: opened read-only (readonly=on, or a read-only database) */
   int bReported = 0;          /* ctx's error is set */
   char *zSql;
   int rc;
@@ -217,14 +215,25 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   while( rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
     char **azNew;
     int *aNew;
-    if( !functions_is_lsm_sql((const char*)sqlite3_column_text(pStmt, 2)) ) continue;
+    ext_args args;
+    char *zIgnored = 0;
+    int rcArgs = args_parse_sql(db, (const char*)sqlite3_column_text(pStmt, 0),
+                                (const char*)sqlite3_column_text(pStmt, 1),
+                                (const char*)sqlite3_column_text(pStmt, 2), &args, &zIgnored);
+    int bReadonly = rcArgs == SQLITE_OK && args.opt.readonly;
+    args_clear(&args);
+    sqlite3_free(zIgnored);
+    if( rcArgs == SQLITE_NOTFOUND ) continue;       /* another module */
+    if( rcArgs == SQLITE_NOMEM ){ rc = SQLITE_NOMEM; break; }
+    /* Arguments that no longer parse: connecting the table says why. */
+    if( sqlite3_db_readonly(db, (const char*)sqlite3_column_text(pStmt, 0)) == 1 ) bReadonly = 1;
     azNew = sqlite3_realloc64(azPair, sizeof(char*) * (size_t)(nPair + 2));
     if( azNew == 0 ){ rc = SQLITE_NOMEM; break; }
     azPair = azNew;
     aNew = sqlite3_realloc64(aReadonly, sizeof(int) * (size_t)(nPair / 2 + 1));
     if( aNew == 0 ){ rc = SQLITE_NOMEM; break; }
     aReadonly = aNew;
-    aReadonly[nPair / 2] = sqlite3_strlike("%readonly%", (const char*)sqlite3_column_text(pStmt, 2), 0) == 0;
+    aReadonly[nPair / 2] = bReadonly;
     azPair[nPair++] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
     azPair[nPair++] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
     if( azPair[nPair - 2] == 0 || azPair[nPair - 1] == 0 ) rc = SQLITE_NOMEM;
@@ -301,11 +310,41 @@ static void functions_engine_error(sqlite3_context *ctx, const char *zFunc,
   sqlite3_free(zErr);
 }
 
+/*
+** Append "<zDb>.<zName>" as a JSON string (RFC 8259): '"' and '\\' are
+** escaped with a backslash, control characters below 0x20 as \\u00XX;
+** every other byte (UTF-8 included) is copied.  SQL identifier quoting
+** (%w) is not JSON: a table named we"ird must come out as "main.we\\"ird".
+*/
+static void functions_append_json_name(sqlite3_str *pStr, const char *zDb, const char *zName){
+  const char *az[2];
+  int i;
+  az[0] = zDb;
+  az[1] = zName;
+  sqlite3_str_appendchar(pStr, 1, '"');
+  for(i = 0; i < 2; i++){
+    const unsigned char *z = (const unsigned char*)az[i];
+    if( i ) sqlite3_str_appendchar(pStr, 1, '.');
+    for(; *z; z++){
+      if( *z == '"' || *z == '\\' ){
+        sqlite3_str_appendchar(pStr, 1, '\\');
+        sqlite3_str_appendchar(pStr, 1, (char)*z);
+      }else if( *z < 0x20 ){
+        sqlite3_str_appendf(pStr, "\\u%04x", *z);
+      }else{
+        sqlite3_str_appendchar(pStr, 1, (char)*z);
+      }
+    }
+  }
+  sqlite3_str_appendchar(pStr, 1, '"');
+}
+
 static void functions_append_tables(sqlite3_str *pStr, vtab_table **aTab, int nTab){
   int i;
   sqlite3_str_appendall(pStr, "{\"tables\":[");
   for(i = 0; i < nTab; i++){
-    sqlite3_str_appendf(pStr, "%s\"%w.%w\"", i ? "," : "", aTab[i]->zDb, aTab[i]->zName);
+    if( i ) sqlite3_str_appendchar(pStr, 1, ',');
+    functions_append_json_name(pStr, aTab[i]->zDb, aTab[i]->zName);
   }
   sqlite3_str_appendall(pStr, "]");
 }
@@ -341,7 +380,7 @@ static void functions_append_ratio(sqlite3_str *pStr, const char *zName, double 
 static void functions_version(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   (void)argv;
-  sqlite3_result_text(ctx, lsm_version(), -1, SQLITE_STATIC);
+  sqlite3_result_text(ctx, LSM_VERSION, -1, SQLITE_STATIC);
 }
 
 /* ---- lsm_flush([table]) ---- */
@@ -439,7 +478,7 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   uint64_t nLive = 0;
   sqlite3_str *pStr;
   int rc;
-  int i;
+  int i, nListed;
   (void)argc;
   pTab = functions_table(ctx, "lsm_stats", (const char*)sqlite3_value_text(argv[0]));
   if( pTab == 0 ) return;
@@ -452,17 +491,22 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   }
 #define U(x) ((unsigned long long)(x))
   pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
-  sqlite3_str_appendf(pStr, "{\"table\":\"%w.%w\",", pTab->zDb, pTab->zName);
+  sqlite3_str_appendall(pStr, "{\"table\":");
+  functions_append_json_name(pStr, pTab->zDb, pTab->zName);
+  sqlite3_str_appendall(pStr, ",");
   sqlite3_str_appendf(pStr, "\"memtable\":{\"entries\":%llu,\"bytes\":%llu},",
                       U(st.nMemtableEntries), U(st.nMemtableBytes));
   sqlite3_str_appendall(pStr, "\"levels\":[");
-  for(i = 0; i < st.nLevel && i < LSM_MAX_LEVELS; i++){
+  for(i = 0, nListed = 0; i < st.nLevel && i < LSM_MAX_LEVELS; i++){
     const lsm_level_stats *pL = &st.aLevel[i];
+    /* Only levels with files, or written to since open (their counters
+    ** say something); the rest are empty and were never used. */
+    if( pL->nFiles == 0 && pL->nBytesWrittenByCompaction == 0 ) continue;
     sqlite3_str_appendf(pStr,
         "%s{\"level\":%d,\"files\":%llu,\"bytes\":%llu,\"entries\":%llu,\"tombstones\":%llu,"
         "\"compaction_bytes_read\":%llu,\"compaction_bytes_written\":%llu,"
         "\"bytes_from_above\":%llu,",
-        i ? "," : "", i, U(pL->nFiles), U(pL->nBytes), U(pL->nEntries), U(pL->nTombstones),
+        nListed++ ? "," : "", i, U(pL->nFiles), U(pL->nBytes), U(pL->nEntries), U(pL->nTombstones),
         U(pL->nBytesReadByCompaction), U(pL->nBytesWrittenByCompaction),
         U(pL->nBytesFromAbove));
     /* A level's write amplification: bytes written into it per byte it
@@ -471,7 +515,7 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
         (double)pL->nBytesWrittenByCompaction, (double)pL->nBytesFromAbove);
     sqlite3_str_appendall(pStr, "}");
   }
-  sqlite3_str_appendf(pStr, "],\"wal_bytes\":%llu,", U(st.nWalBytes));
+  sqlite3_str_appendf(pStr, "],\"wal_file_bytes\":%llu,", U(st.nWalBytes));
   sqlite3_str_appendf(pStr,
       "\"writes\":{\"user_bytes\":%llu,\"wal_bytes\":%llu,\"flush_bytes\":%llu,"
       "\"compaction_bytes\":%llu,\"compaction_read_bytes\":%llu,\"flushes\":%llu,"
@@ -528,207 +572,34 @@ static void functions_check(sqlite3_context *ctx, int argc, sqlite3_value **argv
   lsm_free(zReport);
 }
 
-/* ---- lsm_files(table): an eponymous table-valued function ---- */
-
-#define FILES_COL_LEVEL      0
-#define FILES_COL_FILE       1
-#define FILES_COL_BYTES      2
-#define FILES_COL_ENTRIES    3
-#define FILES_COL_TOMBSTONES 4
-#define FILES_COL_SMALLEST   5
-#define FILES_COL_LARGEST    6
-#define FILES_COL_TABLE      7    /* hidden: the argument */
-
-typedef struct files_vtab {
-  sqlite3_vtab base;         /* base class: must be first */
-  sqlite3 *db;               /* the connection (the module's pAux) */
-} files_vtab;
-
-typedef struct files_cursor {
-  sqlite3_vtab_cursor base;  /* base class: must be first */
-  lsm_file_info *aFile;      /* from lsm_files (lsm_free) */
-  int nFile;                 /* rows */
-  int iFile;                 /* current row */
-  char *zTable;              /* the argument (sqlite3_free) */
-} files_cursor;
-
-static int filesConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                        sqlite3_vtab **ppVtab, char **pzErr){
-  files_vtab *pVtab;
-  int rc;
-  (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db,
-      "CREATE TABLE x(level INTEGER, file TEXT, bytes INTEGER, entries INTEGER,"
-      " tombstones INTEGER, smallest, largest, tbl HIDDEN)");
-  if( rc != SQLITE_OK ) return rc;
-  pVtab = sqlite3_malloc(sizeof(*pVtab));
-  if( pVtab == 0 ) return SQLITE_NOMEM;
-  memset(pVtab, 0, sizeof(*pVtab));
-  pVtab->db = (sqlite3*)pAux;
-  *ppVtab = &pVtab->base;
-  return SQLITE_OK;
-}
-
-/* The table argument is required: a plan without it is refused. */
-static int filesBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  int i;
-  (void)pVtab;
-  for(i = 0; i < pInfo->nConstraint; i++){
-    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
-    if( pC->iColumn == FILES_COL_TABLE && pC->op == SQLITE_INDEX_CONSTRAINT_EQ ){
-      if( !pC->usable ) return SQLITE_CONSTRAINT;
-      pInfo->aConstraintUsage[i].argvIndex = 1;
-      pInfo->aConstraintUsage[i].omit = 1;
-      pInfo->estimatedCost = 10;
-      pInfo->estimatedRows = 10;
-      return SQLITE_OK;
-    }
-  }
-  sqlite3_free(pVtab->zErrMsg);
-  pVtab->zErrMsg = sqlite3_mprintf("lsm_files: give the table name: lsm_files('kv')");
-  return SQLITE_ERROR;
-}
-
-static int filesDisconnect(sqlite3_vtab *pVtab){
-  sqlite3_free(pVtab);
-  return SQLITE_OK;
-}
-
-static int filesOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  files_cursor *pCsr = sqlite3_malloc(sizeof(*pCsr));
-  (void)pVtab;
-  if( pCsr == 0 ) return SQLITE_NOMEM;
-  memset(pCsr, 0, sizeof(*pCsr));
-  *ppCursor = &pCsr->base;
-  return SQLITE_OK;
-}
-
-static int filesClose(sqlite3_vtab_cursor *pCursor){
-  files_cursor *pCsr = (files_cursor*)pCursor;
-  lsm_free(pCsr->aFile);
-  sqlite3_free(pCsr->zTable);
-  sqlite3_free(pCsr);
-  return SQLITE_OK;
-}
-
-static int filesFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
-                       int argc, sqlite3_value **argv){
-  files_cursor *pCsr = (files_cursor*)pCursor;
-  sqlite3_vtab *pVtab = pCursor->pVtab;
-  const char *zName;
-  vtab_table *pTab = 0;
-  int rc;
-  (void)idxNum; (void)idxStr;
-
-  lsm_free(pCsr->aFile);
-  sqlite3_free(pCsr->zTable);
-  pCsr->aFile = 0;
-  pCsr->nFile = pCsr->iFile = 0;
-  pCsr->zTable = 0;
-  if( argc < 1 ) return SQLITE_OK;
-  zName = (const char*)sqlite3_value_text(argv[0]);
-  if( zName == 0 ) return SQLITE_OK;
-  pCsr->zTable = sqlite3_mprintf("%s", zName);
-  if( pCsr->zTable == 0 ) return SQLITE_NOMEM;
-
-  {
-    char *zWhy = 0;
-    rc = SQLITE_ERROR;
-    pTab = functions_lookup(((files_vtab*)pVtab)->db, zName, &rc, &zWhy);
-    if( pTab == 0 || pTab->pLsm == 0 ){
-      sqlite3_free(pVtab->zErrMsg);
-      pVtab->zErrMsg = functions_not_found("lsm_files", zName, zWhy, &rc);
-      sqlite3_free(zWhy);
-      return rc == SQLITE_OK ? SQLITE_ERROR : rc;
-    }
-  }
-  rc = lsm_files(pTab->pLsm, &pCsr->aFile, &pCsr->nFile);
-  if( rc != LSM_OK ){
-    const char *z = lsm_errmsg(pTab->pLsm);
-    sqlite3_free(pVtab->zErrMsg);
-    pVtab->zErrMsg = sqlite3_mprintf("lsm_files(%s): %s", zName,
-                                     (z && z[0]) ? z : lsm_errstr(rc));
-    pCsr->aFile = 0;
-    pCsr->nFile = 0;
-  }
-  return rc;
-}
-
-static int filesNext(sqlite3_vtab_cursor *pCursor){
-  ((files_cursor*)pCursor)->iFile++;
-  return SQLITE_OK;
-}
-
-static int filesEof(sqlite3_vtab_cursor *pCursor){
-  files_cursor *pCsr = (files_cursor*)pCursor;
-  return pCsr->iFile >= pCsr->nFile;
-}
-
-static int filesColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
-  files_cursor *pCsr = (files_cursor*)pCursor;
-  const lsm_file_info *pF = &pCsr->aFile[pCsr->iFile];
-  switch( iCol ){
-    case FILES_COL_LEVEL:      sqlite3_result_int(ctx, pF->iLevel); break;
-    case FILES_COL_FILE:       sqlite3_result_text(ctx, pF->zName, -1, SQLITE_TRANSIENT); break;
-    case FILES_COL_BYTES:      sqlite3_result_int64(ctx, (sqlite3_int64)pF->nBytes); break;
-    case FILES_COL_ENTRIES:    sqlite3_result_int64(ctx, (sqlite3_int64)pF->nEntries); break;
-    case FILES_COL_TOMBSTONES: sqlite3_result_int64(ctx, (sqlite3_int64)pF->nTombstones); break;
-    case FILES_COL_SMALLEST:   return keycodec_decode(pF->pSmallest, pF->nSmallest, ctx);
-    case FILES_COL_LARGEST:    return keycodec_decode(pF->pLargest, pF->nLargest, ctx);
-    default:
-      sqlite3_result_text(ctx, pCsr->zTable, -1, SQLITE_TRANSIENT);
-      break;
-  }
-  return SQLITE_OK;
-}
-
-static int filesRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
-  *pRowid = ((files_cursor*)pCursor)->iFile + 1;
-  return SQLITE_OK;
-}
-
-static sqlite3_module files_module = {
-  0,                  /* iVersion */
-  0,                  /* xCreate: none, eponymous only */
-  filesConnect,       /* xConnect */
-  filesBestIndex,     /* xBestIndex: requires the table argument */
-  filesDisconnect,    /* xDisconnect */
-  0,                  /* xDestroy */
-  filesOpen,          /* xOpen */
-  filesClose,         /* xClose */
-  filesFilter,        /* xFilter: lsm_files() of the named table */
-  filesNext,          /* xNext */
-  filesEof,           /* xEof */
-  filesColumn,        /* xColumn */
-  filesRowid,         /* xRowid */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0   /* read-only, no transactions */
-};
-
 /* ---- registration ---- */
+
+#define FUNCTIONS_READ   (SQLITE_UTF8 | SQLITE_INNOCUOUS)
+#define FUNCTIONS_CHANGE (SQLITE_UTF8 | SQLITE_DIRECTONLY)
 
 int functions_register(sqlite3 *db){
   static const struct {
     const char *zName;
     int nArg;
     void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+    int flags;
   } aFunc[] = {
-    { "lsm_version", 0, functions_version },
-    { "lsm_flush",   0, functions_flush   },
-    { "lsm_flush",   1, functions_flush   },
-    { "lsm_compact", 0, functions_compact },
-    { "lsm_compact", 1, functions_compact },
-    { "lsm_stats",   1, functions_stats   },
-    { "lsm_check",   1, functions_check   },
+    /* Reading functions are innocuous: views and triggers may use them,
+    ** also under PRAGMA trusted_schema=OFF.  Those that change a store
+    ** are direct-only: never from a view, trigger or CHECK. */
+    { "lsm_version", 0, functions_version, FUNCTIONS_READ | SQLITE_DETERMINISTIC },
+    { "lsm_stats",   1, functions_stats,   FUNCTIONS_READ    },
+    { "lsm_check",   1, functions_check,   FUNCTIONS_READ    },
+    { "lsm_flush",   0, functions_flush,   FUNCTIONS_CHANGE  },
+    { "lsm_flush",   1, functions_flush,   FUNCTIONS_CHANGE  },
+    { "lsm_compact", 0, functions_compact, FUNCTIONS_CHANGE  },
+    { "lsm_compact", 1, functions_compact, FUNCTIONS_CHANGE  },
   };
   size_t i;
   int rc = SQLITE_OK;
   for(i = 0; rc == SQLITE_OK && i < sizeof(aFunc) / sizeof(aFunc[0]); i++){
-    int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-    if( aFunc[i].xFunc == functions_version ) flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC
-                                                    | SQLITE_INNOCUOUS;
-    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg, flags, 0,
+    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg, aFunc[i].flags, 0,
                                  aFunc[i].xFunc, 0, 0);
   }
-  if( rc == SQLITE_OK ) rc = sqlite3_create_module(db, "lsm_files", &files_module, db);
   return rc;
 }

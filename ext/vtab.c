@@ -297,7 +297,7 @@ static int vtab_encode_key(vtab_table *pTab, sqlite3_value *pKey, ext_buf *pOut)
 
 /* xCreate and xConnect: parse the arguments, declare the schema, open or
 ** share the store. */
-static int vtabConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                        sqlite3_vtab **ppVtab, char **pzErr){
   ext_args args;
   vtab_table *pTab = 0;
@@ -343,7 +343,7 @@ static int vtabConnect(sqlite3 *db, void *pAux, int argc, const char *const *arg
 
 /* xBestIndex is plan_best_index (plan.c). */
 
-static int vtabDisconnect(sqlite3_vtab *pVtab){
+static int vtab_disconnect(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   registry_remove_table(pTab);
   vtab_table_free(pTab);
@@ -358,7 +358,7 @@ static int vtabDisconnect(sqlite3_vtab *pVtab){
 ** the answer SQLite itself gives to a DROP TABLE it cannot do now; the
 ** full reason goes to sqlite3_log.
 */
-static int vtabDestroy(sqlite3_vtab *pVtab){
+static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   char *zErr = 0;
   int rc;
@@ -388,7 +388,7 @@ static int vtabDestroy(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
-static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
+static int vtab_open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
   vtab_table *pTab = (vtab_table*)pVtab;
   vtab_cursor *pCsr;
   if( pTab->pLsm == 0 ) return vtab_lost(pTab);
@@ -408,7 +408,7 @@ static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
 
 /* Closing keeps one cursor per table, reset (no engine object, no batch
 ** reference), so that a statement run again and again allocates nothing. */
-static int vtabClose(sqlite3_vtab_cursor *pCursor){
+static int vtab_close(sqlite3_vtab_cursor *pCursor){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
   vtab_cursor_reset(pCsr);
@@ -424,7 +424,7 @@ static int vtabClose(sqlite3_vtab_cursor *pCursor){
   return SQLITE_OK;
 }
 
-static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+static int vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
                       int argc, sqlite3_value **argv){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
@@ -486,7 +486,7 @@ static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxS
   return rc;
 }
 
-static int vtabNext(sqlite3_vtab_cursor *pCursor){
+static int vtab_next(sqlite3_vtab_cursor *pCursor){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   if( pCsr->nLeft > 0 && --pCsr->nLeft == 0 ){
     pCsr->bEof = 1;
@@ -495,11 +495,11 @@ static int vtabNext(sqlite3_vtab_cursor *pCursor){
   return vtab_step(pCsr);
 }
 
-static int vtabEof(sqlite3_vtab_cursor *pCursor){
+static int vtab_eof(sqlite3_vtab_cursor *pCursor){
   return ((vtab_cursor*)pCursor)->bEof;
 }
 
-static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
+static int vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
   int rc = vtab_current(pCsr);
@@ -517,12 +517,12 @@ static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iC
 
 /* WITHOUT ROWID tables have no rowid; SQLite does not ask, but a number
 ** that identifies the row within this scan costs nothing. */
-static int vtabRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
+static int vtab_rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
   *pRowid = ((vtab_cursor*)pCursor)->iRowid;
   return SQLITE_OK;
 }
 
-static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                       sqlite3_int64 *pRowid){
   vtab_table *pTab = (vtab_table*)pVtab;
   lsm_batch *pBatch;
@@ -590,7 +590,7 @@ static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 
 /* ALTER TABLE RENAME: a store in its default directory (beside the
 ** database, named after the table) moves with the name. */
-static int vtabRename(sqlite3_vtab *pVtab, const char *zNew){
+static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   vtab_table *pTab = (vtab_table*)pVtab;
   char *zOldDir = vtab_default_dir(pTab, pTab->zName);
   char *zNewDir = vtab_default_dir(pTab, zNew);
@@ -652,25 +652,25 @@ static int vtabRename(sqlite3_vtab *pVtab, const char *zNew){
 
 sqlite3_module vtab_module = {
   3,                  /* iVersion: savepoints (2) and xShadowName (3) */
-  vtabConnect,        /* xCreate: the same as connecting; the store is made on open */
-  vtabConnect,        /* xConnect */
+  vtab_connect,       /* xCreate: the same as connecting; the store is made on open */
+  vtab_connect,       /* xConnect */
   plan_best_index,    /* xBestIndex (plan.c) */
-  vtabDisconnect,     /* xDisconnect */
-  vtabDestroy,        /* xDestroy: DROP TABLE removes the store */
-  vtabOpen,           /* xOpen */
-  vtabClose,          /* xClose */
-  vtabFilter,         /* xFilter: start a plan */
-  vtabNext,           /* xNext */
-  vtabEof,            /* xEof */
-  vtabColumn,         /* xColumn */
-  vtabRowid,          /* xRowid: WITHOUT ROWID, never asked */
-  vtabUpdate,         /* xUpdate: put / delete into the transaction batch */
+  vtab_disconnect,    /* xDisconnect */
+  vtab_destroy,       /* xDestroy: DROP TABLE removes the store */
+  vtab_open,          /* xOpen */
+  vtab_close,         /* xClose */
+  vtab_filter,        /* xFilter: start a plan */
+  vtab_next,          /* xNext */
+  vtab_eof,           /* xEof */
+  vtab_column,        /* xColumn */
+  vtab_rowid,         /* xRowid: WITHOUT ROWID, never asked */
+  vtab_update,        /* xUpdate: put / delete into the transaction batch */
   txn_begin,          /* xBegin (txn.c) */
   txn_sync,           /* xSync: lsm_write of the batch */
   txn_commit,         /* xCommit */
   txn_rollback,       /* xRollback */
   0,                  /* xFindFunction: none overloaded */
-  vtabRename,         /* xRename */
+  vtab_rename,        /* xRename */
   txn_savepoint,      /* xSavepoint */
   txn_release,        /* xRelease */
   txn_rollback_to,    /* xRollbackTo */

@@ -107,3 +107,18 @@ SELECT count(*) FROM kv;
 SELECT value FROM aux.akv;
 SELECT count(*) FROM alias;
 .check "1484 aux one 1484"
+
+-- Which tables are read-only is taken from their parsed arguments, not
+-- from a search of the CREATE text: a column named readonly_at does not
+-- make table b read-only, so lsm_compact() connects it (writable) before
+-- the readonly=on table a of the same store, and compacts it.  (Each table
+-- is made by its own process: one process cannot open a store writable
+-- while it has it open with readonly=on.)
+.system sqlite3 -batch -cmd ".load $LSM_SO" mk.db "CREATE VIRTUAL TABLE w USING lsm('shared.lsm'); INSERT INTO w VALUES (1, 'one');"
+.system sqlite3 -batch -cmd ".load $LSM_SO" ro.db "CREATE VIRTUAL TABLE a USING lsm('shared.lsm', readonly=on);"
+.system sqlite3 -batch -cmd ".load $LSM_SO" ro.db "CREATE VIRTUAL TABLE b USING lsm('shared.lsm', id, readonly_at); INSERT INTO b VALUES (2, 'two');"
+.system sqlite3 -batch -cmd ".load $LSM_SO" ro.db "SELECT json_extract(lsm_compact(), '\$.tables[0]'), json_array_length(lsm_compact(), '\$.tables'); SELECT count(*) FROM a;" > ro.out 2>&1
+
+.testcase a_column_named_readonly_at_does_not_make_a_table_read_only
+SELECT trim(replace(readfile('ro.out'), char(10), ' '));
+.check "main.b|1 2"

@@ -494,6 +494,41 @@ START_TEST(an_old_message_in_pzerr_is_replaced_not_leaked){
 }
 END_TEST
 
+START_TEST(stored_create_text_gives_the_arguments_sqlite_gives){
+  sqlite3 *db = ext_test_open_db();
+  ext_args a;
+  char *zErr = NULL;
+  /* A column named readonly_at is a column, not the readonly option. */
+  ck_assert_int_eq(args_parse_sql(db, "main", "ev",
+      "CREATE VIRTUAL TABLE ev USING lsm(':memory:', id, readonly_at)", &a, &zErr), SQLITE_OK);
+  ck_assert_int_eq(a.opt.readonly, 0);
+  ck_assert_int_eq(a.nCol, 2);
+  ck_assert_str_eq(a.azCol[1], "readonly_at");
+  args_clear(&a);
+  /* Quotes, nested parentheses and a comma inside a string are one argument each. */
+  ck_assert_int_eq(args_parse_sql(db, "main", "t",
+      "create virtual table \"using x\" using LSM ( ':memory:' , readonly = 'on',"
+      " k, v DECIMAL(10, 2) , \"a,b\" )", &a, &zErr), SQLITE_OK);
+  ck_assert_int_eq(a.opt.readonly, 1);
+  ck_assert_int_eq(a.nCol, 3);
+  ck_assert_str_eq(a.azCol[2], "a,b");
+  args_clear(&a);
+  ck_assert_int_eq(args_parse_sql(db, "main", "kv", "CREATE VIRTUAL TABLE kv USING lsm",
+                                  &a, &zErr), SQLITE_OK);
+  ck_assert_int_eq(a.nCol, 2);
+  args_clear(&a);
+  ck_assert_int_eq(args_parse_sql(db, "main", "kv", "CREATE VIRTUAL TABLE kv USING lsm()",
+                                  &a, &zErr), SQLITE_OK);
+  args_clear(&a);
+  ck_assert_int_eq(args_parse_sql(db, "main", "f", "CREATE VIRTUAL TABLE f USING lsmx(a)",
+                                  &a, &zErr), SQLITE_NOTFOUND);
+  ck_assert_int_eq(args_parse_sql(db, "main", "f", "CREATE VIRTUAL TABLE \"USING lsm\" USING fts5(a)",
+                                  &a, &zErr), SQLITE_NOTFOUND);
+  ck_assert_ptr_null(zErr);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *args_suite(void){
   Suite *s = suite_create("args");
   TCase *tc = tcase_create("args");
@@ -514,6 +549,7 @@ static Suite *args_suite(void){
   tcase_add_test(tc, each_bad_argument_gives_its_exact_message);
   tcase_add_test(tc, a_table_name_with_a_slash_needs_a_path);
   tcase_add_test(tc, an_old_message_in_pzerr_is_replaced_not_leaked);
+  tcase_add_test(tc, stored_create_text_gives_the_arguments_sqlite_gives);
   suite_add_tcase(s, tc);
   return s;
 }
