@@ -303,6 +303,7 @@ static int args_parse_option(args_parser *pP, const char *zArg){
     rc = args_error(pP, "option '%s' given twice", aArgsOption[i].zName, NULL);
   }else{
     pP->mSeen |= 1u << i;
+    if( sqlite3_stricmp(aArgsOption[i].zName, "sync") == 0 ) pP->pArgs->bSyncGiven = 1;
     nQuote = (zVal[0] == '\'' || zVal[0] == '"') ? args_quoted_len(zVal) : 0;
     if( nQuote > 0 && zVal[nQuote] == 0 ){
       zUnquoted = args_unquote(zVal, nQuote);
@@ -492,13 +493,11 @@ static int args_resolve_path(args_parser *pP, sqlite3 *db, const char *zDbName,
   int bMemDb = zFile == NULL || zFile[0] == 0;
 
   if( zPath == NULL ){
-    if( bMemDb ){
-      p->bMemory = 1;
-      return SQLITE_OK;
-    }
-    if( strchr(zTable, '/') ){
-      return args_error(pP, "table name '%s' cannot name a store: give a path", zTable, NULL);
-    }
+    /* The store lives in the database.  zDir is the directory a table
+    ** made before the in-database store existed used instead (vtab.c
+    ** opens it when the table has no shadow tables). */
+    p->bInDb = 1;
+    if( bMemDb || strchr(zTable, '/') ) return SQLITE_OK;
     p->zDir = sqlite3_mprintf("%s-%s.lsm", zFile, zTable);
   }else if( zPath[0] == 0 ){
     return args_error(pP, "bad store path: ''", NULL, NULL);

@@ -91,8 +91,12 @@ int record_key(const uint8_t *pKey, size_t nKey, const uint8_t *pRec, size_t nRe
 
 /* ---- args.c: CREATE VIRTUAL TABLE ... USING lsm(...) arguments ---- */
 typedef struct ext_args {
-  char *zDir;            /* resolved store directory, or NULL for in-memory (sqlite3_free) */
+  char *zDir;            /* resolved store directory, or NULL for in-memory (sqlite3_free);
+                            for bInDb the directory a table made before the
+                            in-database store would use (NULL if none)  */
   int bMemory;           /* in-memory store                            */
+  int bInDb;             /* no path: the store lives in the database (dbstore.c) */
+  int bSyncGiven;        /* sync= was given                              */
   lsm_options opt;       /* options, defaults filled in                */
   int nCol;              /* columns, key first (>= 2)                  */
   char **azCol;          /* column names (sqlite3_free each and array) */
@@ -138,6 +142,7 @@ typedef struct vtab_batch {
 } vtab_batch;
 
 typedef struct vtab_table vtab_table;
+typedef struct dbstore dbstore;           /* dbstore.c's store; opaque elsewhere */
 typedef struct vtab_cursor vtab_cursor;   /* vtab.c's cursor; opaque elsewhere */
 struct vtab_table {
   sqlite3_vtab base;     /* base class: must be first */
@@ -149,7 +154,11 @@ struct vtab_table {
   int bReadonly;         /* readonly=on: xUpdate refuses every write */
   char *zDir;            /* store directory; NULL for an in-memory store (sqlite3_free) */
   lsm_options opt;       /* options it was opened with (ALTER TABLE RENAME reopens) */
-  lsm_db *pLsm;          /* the engine, shared through registry.c; NULL if lost */
+  lsm_db *pLsm;          /* the engine, shared through registry.c; NULL if lost.
+                            For an in-database store, the store's current engine
+                            (NULL until vtab_ready; it changes when the store
+                            catches up with another connection) */
+  dbstore *pStore;       /* the in-database store, or NULL for a directory */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
@@ -205,7 +214,7 @@ int txn_savepoint(sqlite3_vtab*, int iSavepoint);
 int txn_release(sqlite3_vtab*, int iSavepoint);
 int txn_rollback_to(sqlite3_vtab*, int iSavepoint);
 /* A new batch holder with nRef 1, or NULL (SQLITE_NOMEM). */
-vtab_batch *txn_batch_new(lsm_db*, int *pRc);
+vtab_batch *txn_batch_new(int *pRc);
 /* Drop one reference; frees the batch at 0.  p may be NULL. */
 void txn_batch_unref(vtab_batch *p);
 
@@ -261,5 +270,36 @@ extern sqlite3_module files_module;
 
 /* ---- vtab.c: the module "lsm" (registered by extension.c) ---- */
 extern sqlite3_module vtab_module;
+/* Make pTab->pLsm current before a read or a commit: for an in-database
+** store, catch up with what this connection's transaction sees.  On error
+** sets pTab->base.zErrMsg and returns an SQLITE_* code. */
+int vtab_ready(vtab_table *pTab);
+
+/* ---- dbstore.c: the in-database store (drawn in dbstore.c) ---- */
+/* Whether zSuffix names a shadow table (<table>_<suffix>): xShadowName. */
+int dbstore_is_shadow_name(const char *zSuffix);
+/* Whether table zTable of schema zDb has its shadow tables. */
+int dbstore_exists(sqlite3 *db, const char *zDb, const char *zTable, int *pbExists);
+/* Open the store of table zTable (bCreate: make its shadow tables and its
+** first manifest, inside the CREATE's transaction).  The engine opens at
+** the first dbstore_catch_up.  On error *pzErr may be set. */
+int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_options *pOpt,
+                 int bCreate, dbstore **ppStore, char **pzErr);
+void dbstore_close(dbstore*);
+/* The current engine (NULL before the first catch-up). */
+lsm_db *dbstore_engine(dbstore*);
+/* Bring the engine up to what this connection's transaction sees. */
+int dbstore_catch_up(dbstore*);
+/* xSync: log pBatch as the next log row and run the bounded work due. */
+int dbstore_sync(dbstore*, lsm_batch *pBatch);
+/* xCommit: apply the logged batch.  xRollback: forget it. */
+int dbstore_commit(dbstore*, lsm_batch *pBatch);
+void dbstore_rollback(dbstore*);
+/* lsm_flush() / lsm_compact() inside a savepoint of their own. */
+int dbstore_flush_or_compact(dbstore*, int bCompact, lsm_compact_result *pResult);
+/* DROP TABLE: drop the shadow tables (in the current transaction). */
+int dbstore_drop(dbstore*);
+/* ALTER TABLE RENAME: rename the shadow tables. */
+int dbstore_rename(dbstore*, const char *zNew);
 
 #endif

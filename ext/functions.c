@@ -93,6 +93,14 @@ static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *z
   int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
   if( rc == SQLITE_OK ){
     pTab = registry_find_table(db, zDb, zName);
+    /* An in-database store catches up with this connection's view. */
+    if( pTab && (rc = vtab_ready(pTab)) != SQLITE_OK ){
+      if( *pzErr == 0 ){
+        *pRc = rc;
+        *pzErr = sqlite3_mprintf("%s", pTab->base.zErrMsg ? pTab->base.zErrMsg : lsm_errstr(rc));
+      }
+      pTab = 0;
+    }
   }else if( *pzErr == 0 ){
     *pRc = rc;
     *pzErr = sqlite3_mprintf("%s", rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
@@ -395,7 +403,9 @@ static void functions_flush(sqlite3_context *ctx, int argc, sqlite3_value **argv
     return;
   }
   for(i = 0; i < list.nTab; i++){
-    int rc = lsm_flush(list.aTab[i]->pLsm);
+    vtab_table *pTab = list.aTab[i];
+    int rc = pTab->pStore ? dbstore_flush_or_compact(pTab->pStore, 0, 0) : lsm_flush(pTab->pLsm);
+    pTab->pLsm = pTab->pStore ? dbstore_engine(pTab->pStore) : pTab->pLsm;
     if( rc != LSM_OK ){
       functions_engine_error(ctx, "lsm_flush", list.aTab[i], rc);
       sqlite3_free(list.aTab);
@@ -426,7 +436,12 @@ static void functions_compact(sqlite3_context *ctx, int argc, sqlite3_value **ar
     lsm_compact_result res;
     int rc;
     memset(&res, 0, sizeof(res));
-    rc = lsm_compact(list.aTab[i]->pLsm, &res);
+    if( list.aTab[i]->pStore ){
+      rc = dbstore_flush_or_compact(list.aTab[i]->pStore, 1, &res);
+      list.aTab[i]->pLsm = dbstore_engine(list.aTab[i]->pStore);
+    }else{
+      rc = lsm_compact(list.aTab[i]->pLsm, &res);
+    }
     if( rc != LSM_OK ){
       functions_engine_error(ctx, "lsm_compact", list.aTab[i], rc);
       sqlite3_free(list.aTab);

@@ -63,7 +63,7 @@
 
 /* ---- batch holders ---- */
 
-vtab_batch *txn_batch_new(lsm_db *pLsm, int *pRc){
+vtab_batch *txn_batch_new(int *pRc){
   vtab_batch *p;
   if( *pRc != SQLITE_OK ) return 0;
   p = sqlite3_malloc(sizeof(*p));
@@ -73,7 +73,7 @@ vtab_batch *txn_batch_new(lsm_db *pLsm, int *pRc){
   }
   p->nRef = 1;
   p->pBatch = 0;
-  *pRc = lsm_batch_new(pLsm, &p->pBatch);
+  *pRc = lsm_batch_new_env(0, &p->pBatch);
   if( *pRc != LSM_OK ){
     sqlite3_free(p);
     return 0;
@@ -94,7 +94,7 @@ static void txn_reset(vtab_table *pTab){
   pTab->nMark = 0;
   if( pTab->pTxn->nRef > 1 ){
     int rc = SQLITE_OK;
-    vtab_batch *pNew = txn_batch_new(pTab->pLsm, &rc);
+    vtab_batch *pNew = txn_batch_new(&rc);
     if( pNew ){
       txn_batch_unref(pTab->pTxn);
       pTab->pTxn = pNew;
@@ -126,6 +126,17 @@ int txn_begin(sqlite3_vtab *pVtab){
 int txn_sync(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   int rc = SQLITE_OK;
+  if( pTab->pStore ){
+    /* Logged inside SQLite's transaction; applied at xCommit. */
+    if( lsm_batch_count(pTab->pTxn->pBatch) == 0 ) return SQLITE_OK;
+    rc = vtab_ready(pTab);
+    if( rc == SQLITE_OK ){
+      rc = dbstore_sync(pTab->pStore, pTab->pTxn->pBatch);
+      pTab->pLsm = dbstore_engine(pTab->pStore);
+      if( rc != SQLITE_OK ) txn_set_error(pTab, rc);
+    }
+    return rc;
+  }
   if( lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
     rc = lsm_write(pTab->pLsm, pTab->pTxn->pBatch);
     if( rc != LSM_OK ) txn_set_error(pTab, rc);
@@ -134,12 +145,16 @@ int txn_sync(sqlite3_vtab *pVtab){
 }
 
 int txn_commit(sqlite3_vtab *pVtab){
-  txn_reset((vtab_table*)pVtab);
+  vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pStore ) dbstore_commit(pTab->pStore, pTab->pTxn->pBatch);
+  txn_reset(pTab);
   return SQLITE_OK;
 }
 
 int txn_rollback(sqlite3_vtab *pVtab){
-  txn_reset((vtab_table*)pVtab);
+  vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pStore ) dbstore_rollback(pTab->pStore);
+  txn_reset(pTab);
   return SQLITE_OK;
 }
 

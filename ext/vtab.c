@@ -139,7 +139,13 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
   txn_batch_unref(pTab->pTxn);
-  registry_close(pTab->pLsm);
+  if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
+  pTab->pSpare = 0;
+  if( pTab->pStore ){
+    dbstore_close(pTab->pStore);     /* closes its engine */
+  }else{
+    registry_close(pTab->pLsm);
+  }
   sqlite3_free(pTab->zDb);
   sqlite3_free(pTab->zName);
   sqlite3_free(pTab->zKeyCol);
@@ -149,7 +155,6 @@ static void vtab_table_free(vtab_table *pTab){
   ext_buf_free(&pTab->key);
   ext_buf_free(&pTab->oldKey);
   ext_buf_free(&pTab->rec);
-  if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
   sqlite3_free(pTab);
 }
 
@@ -267,7 +272,8 @@ static int vtab_key_exists(vtab_table *pTab, const ext_buf *pKey, int *pbExists)
   lsm_read read;
   void *pVal = 0;
   size_t nVal = 0;
-  int rc;
+  int rc = vtab_ready(pTab);
+  if( rc != SQLITE_OK ) return rc;
   memset(&read, 0, sizeof(read));
   read.pBatch = pTab->pTxn->pBatch;
   read.nBatchOps = SIZE_MAX;
@@ -293,16 +299,70 @@ static int vtab_encode_key(vtab_table *pTab, sqlite3_value *pKey, ext_buf *pOut)
   return rc;
 }
 
+/* ---- shared with txn.c, functions.c, files.c ---- */
+
+int vtab_ready(vtab_table *pTab){
+  int rc;
+  if( pTab->pStore == 0 ) return pTab->pLsm ? SQLITE_OK : vtab_lost(pTab);
+  rc = dbstore_catch_up(pTab->pStore);
+  pTab->pLsm = dbstore_engine(pTab->pStore);
+  if( rc != SQLITE_OK ){
+    const char *z = lsm_errmsg(0);
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = sqlite3_mprintf("%s", (z && z[0]) ? z : lsm_errstr(rc));
+  }
+  return rc;
+}
+
 /* ---- the sqlite3_module methods, in module order ---- */
+
+/*
+** Open the table's store.  Without a path it lives in the database
+** (dbstore.c): xCreate makes its shadow tables; xConnect finds them, or,
+** for a table made before the in-database store existed, opens the
+** directory beside the database that such a table used.  A directory
+** store is made only by xCreate: xConnect refuses a missing directory
+** rather than start an empty store.
+*/
+static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char **pzErr){
+  int rc = SQLITE_OK, bShadow = 0;
+  if( pArgs->bInDb && !bCreate ){
+    rc = dbstore_exists(pTab->db, pTab->zDb, pTab->zName, &bShadow);
+    if( rc != SQLITE_OK ) return rc;
+    if( !bShadow ){
+      if( pTab->zDir == 0 ){
+        *pzErr = sqlite3_mprintf("lsm table %s has lost its store: no table %s_file",
+                                 pTab->zName, pTab->zName);
+        return SQLITE_CORRUPT;
+      }
+      pArgs->bInDb = 0;     /* a table of the previous default: its directory */
+    }
+  }
+  if( pArgs->bInDb ){
+    if( bCreate && pArgs->bSyncGiven ){
+      *pzErr = sqlite3_mprintf("sync= applies only to a store in a directory:"
+          " a table in the database file is as durable as the database"
+          " (PRAGMA journal_mode, PRAGMA synchronous)");
+      return SQLITE_ERROR;
+    }
+    sqlite3_free(pTab->zDir);
+    pTab->zDir = 0;
+    /* Each reader holds a whole SSTable in memory here (dbstore.c). */
+    if( pTab->opt.max_open_tables > 64 ) pTab->opt.max_open_tables = 64;
+    return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,
+                        &pTab->pStore, pzErr);
+  }
+  if( !bCreate ) pTab->opt.create_if_missing = 0;
+  return registry_open(pTab->zDir, &pTab->opt, &pTab->pLsm, pzErr);
+}
 
 /* xCreate and xConnect: parse the arguments, declare the schema, open or
 ** share the store. */
-static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                       sqlite3_vtab **ppVtab, char **pzErr){
+static int vtab_init(sqlite3 *db, int bCreate, int argc, const char *const *argv,
+                     sqlite3_vtab **ppVtab, char **pzErr){
   ext_args args;
   vtab_table *pTab = 0;
   int rc;
-  (void)pAux;
 
   *ppVtab = 0;
   rc = args_parse(db, argc, argv, &args, pzErr);
@@ -329,8 +389,8 @@ static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *ar
     args.zDir = 0;
     if( !pTab->zDb || !pTab->zName || !pTab->zKeyCol ) rc = SQLITE_NOMEM;
   }
-  if( rc == SQLITE_OK ) rc = registry_open(pTab->zDir, &pTab->opt, &pTab->pLsm, pzErr);
-  if( rc == SQLITE_OK ) pTab->pTxn = txn_batch_new(pTab->pLsm, &rc);
+  if( rc == SQLITE_OK ) rc = vtab_open_store(pTab, &args, bCreate, pzErr);
+  if( rc == SQLITE_OK ) pTab->pTxn = txn_batch_new(&rc);
   args_clear(&args);
   if( rc != SQLITE_OK ){
     vtab_table_free(pTab);
@@ -339,6 +399,18 @@ static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *ar
   registry_add_table(pTab);
   *ppVtab = &pTab->base;
   return SQLITE_OK;
+}
+
+static int vtab_create(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                       sqlite3_vtab **ppVtab, char **pzErr){
+  (void)pAux;
+  return vtab_init(db, 1, argc, argv, ppVtab, pzErr);
+}
+
+static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                        sqlite3_vtab **ppVtab, char **pzErr){
+  (void)pAux;
+  return vtab_init(db, 0, argc, argv, ppVtab, pzErr);
 }
 
 /* xBestIndex is plan_best_index (plan.c). */
@@ -362,6 +434,15 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   char *zErr = 0;
   int rc;
+  if( pTab->pStore ){
+    /* Shadow tables drop with the table, in its transaction. */
+    rc = dbstore_drop(pTab->pStore);
+    if( rc != SQLITE_OK ) return rc;
+    pTab->pLsm = 0;
+    registry_remove_table(pTab);
+    vtab_table_free(pTab);
+    return SQLITE_OK;
+  }
   if( !sqlite3_get_autocommit(pTab->db) ){
     sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s inside a transaction:"
                 " ROLLBACK could not restore its files", pTab->zName);
@@ -391,7 +472,7 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
 static int vtab_open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
   vtab_table *pTab = (vtab_table*)pVtab;
   vtab_cursor *pCsr;
-  if( pTab->pLsm == 0 ) return vtab_lost(pTab);
+  if( pTab->pLsm == 0 && pTab->pStore == 0 ) return vtab_lost(pTab);
   if( pTab->pSpare ){
     /* The cursor the last statement closed, with its buffers. */
     pCsr = pTab->pSpare;
@@ -445,6 +526,8 @@ static int vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idx
   }
   pCsr->nLeft = pSpec->nLimit;
   if( pSpec->ePlan == PLAN_EMPTY ) return SQLITE_OK;
+  rc = vtab_ready(pTab);
+  if( rc != SQLITE_OK ) return rc;
 
   /* The view: committed state plus the batch as it is now. */
   nOp = lsm_batch_count(pTab->pTxn->pBatch);
@@ -531,7 +614,7 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   int rc = SQLITE_OK;
   (void)pRowid;
 
-  if( pTab->pLsm == 0 ) return vtab_lost(pTab);
+  if( pTab->pLsm == 0 && pTab->pStore == 0 ) return vtab_lost(pTab);
   if( pTab->bReadonly ){
     return vtab_error(pTab, SQLITE_READONLY,
                       "cannot modify %s: the table was opened with readonly=on", pTab->zName);
@@ -600,6 +683,9 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
 
   if( zName == 0 ){
     rc = SQLITE_NOMEM;
+  }else if( pTab->pStore ){
+    rc = dbstore_rename(pTab->pStore, zNew);
+    pTab->pLsm = 0;
   }else if( pTab->zDir && zOldDir && strcmp(pTab->zDir, zOldDir) == 0 ){
     if( zNewDir == 0 ){
       rc = SQLITE_NOMEM;
@@ -627,7 +713,7 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
       }
       if( pTab->pLsm ){
         int rc2 = SQLITE_OK;
-        pTab->pTxn = txn_batch_new(pTab->pLsm, &rc2);
+        pTab->pTxn = txn_batch_new(&rc2);
         if( rc2 != SQLITE_OK ){
           registry_close(pTab->pLsm);
           pTab->pLsm = 0;
@@ -652,7 +738,7 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
 
 sqlite3_module vtab_module = {
   3,                  /* iVersion: savepoints (2) and xShadowName (3) */
-  vtab_connect,       /* xCreate: the same as connecting; the store is made on open */
+  vtab_create,        /* xCreate: makes the store */
   vtab_connect,       /* xConnect */
   plan_best_index,    /* xBestIndex (plan.c) */
   vtab_disconnect,    /* xDisconnect */
@@ -666,7 +752,7 @@ sqlite3_module vtab_module = {
   vtab_rowid,         /* xRowid: WITHOUT ROWID, never asked */
   vtab_update,        /* xUpdate: put / delete into the transaction batch */
   txn_begin,          /* xBegin (txn.c) */
-  txn_sync,           /* xSync: lsm_write of the batch */
+  txn_sync,           /* xSync: commit phase one (txn.c) */
   txn_commit,         /* xCommit */
   txn_rollback,       /* xRollback */
   0,                  /* xFindFunction: none overloaded */
@@ -674,5 +760,5 @@ sqlite3_module vtab_module = {
   txn_savepoint,      /* xSavepoint */
   txn_release,        /* xRelease */
   txn_rollback_to,    /* xRollbackTo */
-  0                   /* xShadowName: no shadow tables */
+  dbstore_is_shadow_name /* xShadowName: <table>_file, <table>_log (dbstore.c) */
 };

@@ -212,6 +212,51 @@ void lsm_batch_truncate(lsm_batch *p, size_t nOp){
   }
 }
 
+int lsm_batch_new_env(lsm_env *pEnv, lsm_batch **ppBatch){
+  int rc = LSM_OK;
+  lsm_batch *p;
+  if( ppBatch == NULL ) return LSM_MISUSE;
+  if( pEnv == NULL ) pEnv = lsm_env_default();
+  p = env_malloc_rc(pEnv, sizeof(lsm_batch), &rc);
+  if( p ) p->pEnv = pEnv;
+  *ppBatch = p;
+  return rc;
+}
+
+const void *lsm_batch_data(const lsm_batch *p){ return p ? p->aRep : NULL; }
+
+/* batch_decode callback of lsm_batch_load: counts what it sees. */
+static int batch_count_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
+                          const uint8_t *pVal, size_t nVal){
+  uint64_t *a = pCtx;
+  (void)type; (void)pKey; (void)pVal;
+  a[0]++;
+  a[1] += nKey + nVal;
+  return LSM_OK;
+}
+
+int lsm_batch_load(lsm_batch *p, const void *pData, size_t nData){
+  uint64_t aCount[2] = {0, 0};     /* operations, user bytes */
+  int rc;
+  if( p == NULL || (pData == NULL && nData) ) return LSM_MISUSE;
+  lsm_batch_clear(p);
+  rc = nData ? batch_decode(pData, nData, batch_count_op, aCount) : LSM_OK;
+  if( rc != LSM_OK ) return rc;
+  if( nData > p->nAlloc ){
+    uint8_t *aNew = p->bStatic ? env_malloc(p->pEnv, nData)
+                               : env_realloc(p->pEnv, p->aRep, nData);
+    if( aNew == NULL ) return LSM_NOMEM;
+    p->aRep = aNew;
+    p->nAlloc = nData;
+    p->bStatic = 0;
+  }
+  if( nData ) memcpy(p->aRep, pData, nData);
+  p->nRep = nData;
+  p->nOp = (size_t)aCount[0];
+  p->nUserBytes = aCount[1];
+  return LSM_OK;
+}
+
 void lsm_batch_clear(lsm_batch *p){
   if( p == NULL ) return;
   lsm_batch_truncate(p, 0);

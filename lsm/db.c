@@ -162,7 +162,11 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
     if( pDb->pOwnedEnv == NULL ){ lsm_close(pDb); return LSM_NOMEM; }
     zDir = DB_MEMORY_DIR;
     pDb->opt.readonly = 0;
+    pDb->opt.hosted = 0;
   }
+  /* A hosted store's host orders writers and decides when work runs. */
+  if( pDb->opt.hosted ) pDb->opt.background = 0;
+  pDb->bNoWal = pDb->bMemory || pDb->opt.hosted;
   pEnv = pDb->pEnv = pDb->pOwnedEnv ? pDb->pOwnedEnv : (opt.env ? opt.env : lsm_env_default());
   pDb->opt.env = pEnv;
   pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
@@ -194,10 +198,14 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
           "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
     }
   }
-  if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  /* A hosted store's host holds the locks that matter (lsm.h). */
+  if( rc == LSM_OK && !pDb->opt.hosted ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
   /* Under the lock: another process may have made the store meanwhile. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
   if( rc == LSM_OK ) bNew = !bExists;
+  if( rc == LSM_OK && bNew && opt.hosted && !opt.create_if_missing ){
+    rc = LSM_CORRUPT_BKPT("%s: the store has no MANIFEST", zDir);
+  }
   if( rc == LSM_OK ) rc = db_recover(pDb, bNew);
   if( rc == LSM_OK && pDb->opt.background && !pDb->opt.readonly ){
     if( pthread_create(&pDb->worker, NULL, db_worker_main, pDb) != 0 ){

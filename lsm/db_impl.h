@@ -142,7 +142,8 @@ struct lsm_db {
   lsm_env *pOwnedEnv;       /* in-memory env owned by this db, or NULL */
   lsm_options opt;
   char *zDir;               /* store directory                        */
-  int bMemory;              /* in-memory store: no WAL                */
+  int bMemory;              /* in-memory store: no WAL, no manifest   */
+  int bNoWal;               /* no WAL: in-memory or hosted (lsm.h)     */
   lsm_file *pLock;          /* held LOCK file                         */
   table_cache *pTableCache; /* open SSTable readers (max_open_tables)  */
 
@@ -161,6 +162,9 @@ struct lsm_db {
   uint64_t iWalNumber;      /* (M) number of pWal's file               */
   uint64_t aiImmWal[DB_MAX_IMM]; /* (M) WAL of pView->apImm[i], or 0 (a
                             ** memtable recovered from older logs)      */
+  uint64_t aiImmLastSeq[DB_MAX_IMM]; /* (M) last seq in pView->apImm[i] */
+  uint64_t flushedSeq;      /* (M) every seq <= this is in an SSTable
+                            ** (kept for hosted stores' manifests)      */
   db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */

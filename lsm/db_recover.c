@@ -108,10 +108,12 @@ int db_recover(lsm_db *pDb, int bNew){
   }
   pDb->iNextFile = st.iNextFile;
   pDb->lastSeq = st.iLastSeq;
+  pDb->flushedSeq = st.iLastSeq;   /* exact for a hosted store (lsm.h) */
 
   /* Replay the WALs numbered >= iLogNumber, oldest first. */
   if( rc == LSM_OK ) rc = memtable_new(pEnv, &pMem);
-  if( rc == LSM_OK ) rc = pEnv->xListDir(pEnv, pDb->zDir, &azName, &nName);
+  /* A hosted store has no WAL: its host replays its own log (lsm.h). */
+  if( rc == LSM_OK && !pDb->opt.hosted ) rc = pEnv->xListDir(pEnv, pDb->zDir, &azName, &nName);
   if( rc == LSM_OK ){
     aWal = env_malloc_rc(pEnv, sizeof(uint64_t) * (size_t)(nName + 1), &rc);
     for(i = 0; rc == LSM_OK && i < nName; i++){
@@ -153,13 +155,15 @@ int db_recover(lsm_db *pDb, int bNew){
     }
     mutex_unlock(&pDb->mutex);
   }
-  if( rc == LSM_OK && !pDb->opt.readonly ){
+  /* A hosted store writes only when its host asks (lsm_work), inside the
+  ** host's transaction; what it has is already consistent. */
+  if( rc == LSM_OK && !pDb->opt.readonly && !pDb->opt.hosted ){
     char *zPath;
     /* Older WALs are removed with the leftovers once the flush is in.  An
     ** in-memory store has no WAL (lsm.h): nothing could replay it, and it
     ** would keep every byte ever written. */
     pDb->aiImmWal[0] = 0;
-    if( !pDb->bMemory ){
+    if( !pDb->bNoWal ){
       pDb->iWalNumber = pDb->iNextFile++;
       zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, pDb->iWalNumber, &rc);
       if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &pDb->pWal);

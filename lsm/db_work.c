@@ -52,7 +52,8 @@ int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber){
   memset(&st, 0, sizeof(st));
   mutex_lock(&pDb->mutex);
   st.iNextFile = pDb->iNextFile;
-  st.iLastSeq = pDb->lastSeq;
+  /* A hosted store's host replays its log after this number (lsm.h). */
+  st.iLastSeq = pDb->opt.hosted ? pDb->flushedSeq : pDb->lastSeq;
   mutex_unlock(&pDb->mutex);
   st.iLogNumber = iLogNumber;
   st.eCompaction = pDb->opt.compaction;
@@ -148,7 +149,10 @@ static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
   /* Only the flush removes memtables, the oldest, under flushMutex: the
   ** flushed one is still apImm[nImm - 1] here. */
   iLogNumber = oldest_needed_wal(pDb, bFlushDone);
-  if( bFlushDone ) iOldWal = pDb->aiImmWal[pDb->pView->nImm - 1];   /* 0 during recovery */
+  if( bFlushDone ){
+    iOldWal = pDb->aiImmWal[pDb->pView->nImm - 1];   /* 0 during recovery */
+    pDb->flushedSeq = pDb->aiImmLastSeq[pDb->pView->nImm - 1];
+  }
   mutex_unlock(&pDb->mutex);
   if( !pDb->bMemory ) rc = db_write_manifest(pDb, pNew, iLogNumber);
   if( rc == LSM_OK ){
@@ -486,3 +490,25 @@ int lsm_compact(lsm_db *pDb, lsm_compact_result *pResult){
   return rc;
 }
 
+int lsm_work(lsm_db *pDb, int nMaxCompactions, int *pnDone){
+  int rc = LSM_OK, nDone = 0, bFull, bDid = 1;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  if( pnDone ) *pnDone = 0;
+  if( pDb->opt.readonly ) return LSM_OK;
+  mutex_lock(&pDb->mutex);
+  bFull = memtable_bytes(pDb->pView->pMem) >= pDb->opt.memtable_bytes;
+  mutex_unlock(&pDb->mutex);
+  if( bFull ){
+    rc = lsm_flush(pDb);
+    if( rc == LSM_OK ) nDone++;
+  }
+  mutex_lock(&pDb->workMutex);
+  while( rc == LSM_OK && bDid && nDone < nMaxCompactions + bFull ){
+    rc = db_compact_once(pDb, &bDid);
+    if( rc == LSM_OK && bDid ) nDone++;
+  }
+  mutex_unlock(&pDb->workMutex);
+  if( pnDone ) *pnDone = nDone;
+  return rc;
+}

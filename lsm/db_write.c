@@ -21,7 +21,7 @@ static int switch_memtable(lsm_db *pDb){
   uint64_t iNewWal = 0;
   int rc = memtable_new(pDb->pEnv, &pNew);
   mutex_assert_held(&pDb->mutex);
-  if( rc == LSM_OK && !pDb->bMemory ){
+  if( rc == LSM_OK && !pDb->bNoWal ){
     char *zPath;
     iNewWal = pDb->iNextFile++;
     zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
@@ -51,6 +51,8 @@ static int switch_memtable(lsm_db *pDb){
   memtable_unref(pNew);     /* the view holds it */
   memmove(&pDb->aiImmWal[1], &pDb->aiImmWal[0], sizeof(uint64_t) * (DB_MAX_IMM - 1));
   pDb->aiImmWal[0] = pDb->iWalNumber;
+  memmove(&pDb->aiImmLastSeq[1], &pDb->aiImmLastSeq[0], sizeof(uint64_t) * (DB_MAX_IMM - 1));
+  pDb->aiImmLastSeq[0] = pDb->lastSeq;
   if( pNewWal ){
     wal_writer *pOldWal = pDb->pWal;
     pDb->pWal = pNewWal;
@@ -79,6 +81,25 @@ static int work_in_writer(lsm_db *pDb){
   return rc;
 }
 
+/* make_room_for_write for a hosted store: writes never flush (the host
+** runs the work inside its own transaction: lsm_work); a forced flush
+** switches the memtable and flushes it in the caller's thread.  REQUIRES
+** db->mutex (released and retaken). */
+static int make_room_hosted(lsm_db *pDb, int bForce){
+  int rc;
+  mutex_assert_held(&pDb->mutex);
+  if( !bForce ) return LSM_OK;
+  if( memtable_entries(pDb->pView->pMem) > 0 ){
+    rc = switch_memtable(pDb);
+    if( rc != LSM_OK ) return rc;
+  }
+  if( pDb->pView->nImm == 0 ) return LSM_OK;
+  mutex_unlock(&pDb->mutex);
+  rc = db_flush_imm(pDb);
+  mutex_lock(&pDb->mutex);
+  return rc;
+}
+
 /*
 ** Make sure the active memtable has room, switching and flushing as
 ** needed; with bForce, switch even if it has room (lsm_flush).  Stalls
@@ -94,6 +115,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
   ** log takes no more records, and the memtable (which does not hold the
   ** failed batch) is flushed so that the log becomes obsolete. */
   if( pDb->bWalBroken ) bForce = 1;
+  if( pDb->opt.hosted ) return make_room_hosted(pDb, bForce);
   for(;;){
     db_view *pView = pDb->pView;
     int nL0 = pView->pVersion->anFile[0];
@@ -155,16 +177,19 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
 
 /*
 ** Queue pBatch (NULL: a flush request) and wait until a leader commits
-** it, or lead.  See the file header.
+** it, or lead.  See the file header.  iFirstSeq: 0, or the sequence
+** number a hosted store's host logged the batch at (lsm_write_at); such a
+** batch is committed alone.
 */
-static int db_write(lsm_db *pDb, lsm_batch *pBatch){
+static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
   db_writer w;
   db_writer *pLast, *p;
   memtable *pMem;
   uint64_t seq, seqLogged = 0, nGroupBytes = 0;
   int rc, bLogFailed = 0, bApplyFailed = 0;
 
-  if( pDb->opt.readonly ){
+  /* A hosted store replays its host's log even when read-only. */
+  if( pDb->opt.readonly && !iFirstSeq ){
     return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
   }
   memset(&w, 0, sizeof(w));
@@ -186,7 +211,12 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   rc = pDb->rcFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
   pLast = &w;
   seq = pDb->lastSeq + 1;
-  if( rc == LSM_OK && pBatch ){
+  if( rc == LSM_OK && iFirstSeq && iFirstSeq != seq ){
+    rc = LSM_CORRUPT_BKPT("the log's batch at sequence %llu does not follow"
+                       " the store's last sequence %llu", (unsigned long long)iFirstSeq,
+                       (unsigned long long)(seq - 1));
+  }
+  if( rc == LSM_OK && pBatch && !iFirstSeq ){
     /* Take the batches queued behind us, up to a limit, stopping at a flush request. */
     nGroupBytes = pBatch->nRep;
     for(p = w.pNext; p && p->pBatch && nGroupBytes + p->pBatch->nRep <= DB_GROUP_MAX_BYTES; p = p->pNext){
@@ -215,6 +245,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
     bLogFailed = rc != LSM_OK;
     if( rc == LSM_OK ){
       if( pDb->pWal ) stat_add(&pDb->stats.nWalBytes, wal_writer_bytes(pDb->pWal) - nWalBefore);
+      /* A hosted store's host logged the batch: its bytes are the log's. */
+      if( pDb->opt.hosted ) stat_add(&pDb->stats.nWalBytes, pBatch->nRep);
       stat_add(&pDb->stats.nUserBytes, nUser);
     }
     s = seq;
@@ -263,11 +295,27 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   return rc;
 }
 
+int lsm_write_at(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
+  if( pDb == NULL || pBatch == NULL || iFirstSeq == 0 || !pDb->opt.hosted ) return LSM_MISUSE;
+  error_clear();
+  if( pBatch->nOp == 0 ) return LSM_OK;
+  return db_write(pDb, pBatch, iFirstSeq);
+}
+
+int lsm_hosted_seq(lsm_db *pDb, uint64_t *piLast, uint64_t *piFlushed){
+  if( pDb == NULL ) return LSM_MISUSE;
+  mutex_lock(&pDb->mutex);
+  if( piLast ) *piLast = pDb->lastSeq;
+  if( piFlushed ) *piFlushed = pDb->flushedSeq;
+  mutex_unlock(&pDb->mutex);
+  return LSM_OK;
+}
+
 int lsm_write(lsm_db *pDb, lsm_batch *pBatch){
   if( pDb == NULL || pBatch == NULL ) return LSM_MISUSE;
   error_clear();
   if( pBatch->nOp == 0 ) return LSM_OK;
-  return db_write(pDb, pBatch);
+  return db_write(pDb, pBatch, 0);
 }
 
 /* A one-operation batch on the stack: no allocation for small writes. */
@@ -281,7 +329,7 @@ static int db_write_one(lsm_db *pDb, int type, const void *pKey, size_t nKey,
   batch_init_static(&b, pDb->pEnv, aBuf, sizeof(aBuf));
   rc = type == IKEY_VALUE ? lsm_batch_put(&b, pKey, nKey, pVal, nVal)
                           : lsm_batch_delete(&b, pKey, nKey);
-  if( rc == LSM_OK ) rc = db_write(pDb, &b);
+  if( rc == LSM_OK ) rc = db_write(pDb, &b, 0);
   batch_clear(&b);
   return rc;
 }
@@ -319,7 +367,7 @@ int lsm_flush(lsm_db *pDb){
   int rc;
   if( pDb == NULL ) return LSM_MISUSE;
   error_clear();
-  rc = db_write(pDb, NULL);
+  rc = db_write(pDb, NULL, 0);
   if( rc == LSM_OK && pDb->opt.background ){
     mutex_lock(&pDb->mutex);
     rc = wait_for_flush(pDb);

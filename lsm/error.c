@@ -24,6 +24,15 @@ int error_raise(int rc, int iLine, const char *zFmt, ...){
   return rc;
 }
 
+int lsm_env_error(int rc, const char *zFmt, ...){
+  va_list ap;
+  va_start(ap, zFmt);
+  vsnprintf(g_zMessage, sizeof(g_zMessage), zFmt, ap);
+  va_end(ap);
+  g_iLine = 0;
+  return rc;
+}
+
 void error_clear(void){
   g_zMessage[0] = 0;
   g_iLine = 0;

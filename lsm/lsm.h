@@ -111,6 +111,12 @@ struct lsm_env {
   void (*xFree)(lsm_env*, void*);
 };
 
+/* For an env implementation: make zFmt (printf-style) the message of the
+** current engine call (what lsm_errmsg returns) and return rc.  An env
+** defines struct lsm_file as it needs: the engine only passes the
+** pointers its xOpen made back to the same env. */
+int lsm_env_error(int rc, const char *zFmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The process-wide POSIX environment.  Borrowed: lives forever. */
 lsm_env *lsm_env_default(void);
 /* A new, empty in-memory file system.  Owned: free with lsm_env_memory_free
@@ -131,6 +137,7 @@ typedef struct lsm_options {
   int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 1000;
                             ** at most half of RLIMIT_NOFILE are used        */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
+  int hosted;               /* 1: a hosted store (below); default 0                 */
 } lsm_options;
 
 /* Fill *pOpt with the defaults above. */
@@ -178,6 +185,10 @@ int lsm_delete(lsm_db*, const void *pKey, size_t nKey);
 ** drops every operation after the first nOp (a savepoint rollback).
 */
 int lsm_batch_new(lsm_db*, lsm_batch **ppBatch);           /* owned: lsm_batch_free */
+/* The same for no particular store: allocated with pEnv (NULL: the
+** default env); usable with any store whose env allocates with malloc
+** (every env does: see lsm_free). */
+int lsm_batch_new_env(lsm_env *pEnv, lsm_batch **ppBatch);
 int lsm_batch_put(lsm_batch*, const void *pKey, size_t nKey, const void *pVal, size_t nVal);
 int lsm_batch_delete(lsm_batch*, const void *pKey, size_t nKey);
 size_t lsm_batch_count(const lsm_batch*);
@@ -185,10 +196,49 @@ uint64_t lsm_batch_bytes(const lsm_batch*);                  /* encoded size */
 void lsm_batch_truncate(lsm_batch*, size_t nOp);
 void lsm_batch_clear(lsm_batch*);
 void lsm_batch_free(lsm_batch*);
+/* The batch's encoded operations (lsm_batch_bytes of them), the bytes a
+** log record carries.  Borrowed: valid until the batch changes. */
+const void *lsm_batch_data(const lsm_batch*);
+/* Replace the batch's operations with those encoded in pData (bytes
+** lsm_batch_data gave); LSM_CORRUPT, and an empty batch, if they do not
+** decode.  The bytes are copied. */
+int lsm_batch_load(lsm_batch*, const void *pData, size_t nData);
 /* Apply pBatch atomically and durably per the sync option.  The batch is
 ** unchanged (clear it to reuse).  Concurrent writers share one WAL write
 ** and one sync (group commit). */
 int lsm_write(lsm_db*, lsm_batch *pBatch);
+
+/*
+** Hosted stores (lsm_options.hosted = 1).  The host keeps the log of
+** committed batches itself, and the store's files live in the host's
+** lsm_env (the SQLite extension keeps both in tables of the database file,
+** so that they commit with it).  Then:
+**   - no WAL and no LOCK file are made; no background thread runs
+**     (background is ignored): the host's own locks order writers;
+**   - a write only fills the memtable: flushes and compactions run only
+**     when the host calls lsm_work, lsm_flush or lsm_compact, inside
+**     whatever transaction the host holds for its env's writes;
+**   - the manifest records the last sequence number flushed into
+**     SSTables (lsm_hosted_seq's *piFlushed).  After lsm_open the host
+**     re-applies, in order, every batch it logged after that number.
+**
+** lsm_write_at applies a batch the host logged with first sequence
+** number iFirstSeq, which must be one more than the store's last (as
+** lsm_hosted_seq reports it); a batch of n operations uses iFirstSeq ..
+** iFirstSeq + n - 1.  Another number is LSM_CORRUPT (a gap or an overlap
+** in the host's log).  Durability is the host's: nothing is written.
+*/
+int lsm_write_at(lsm_db*, lsm_batch *pBatch, uint64_t iFirstSeq);
+/* The last sequence number applied, and the last one in SSTables. */
+int lsm_hosted_seq(lsm_db*, uint64_t *piLast, uint64_t *piFlushed);
+/*
+** Do the work that is due, bounded: flush the memtable if it holds
+** memtable_bytes or more, then run at most nMaxCompactions of the
+** compactions the policy picks (each is one picked merge: a few tables,
+** never a whole level).  *pnDone (may be NULL) is the number of flushes and
+** compactions run.  Any store may call it; a hosted store needs it.
+*/
+int lsm_work(lsm_db*, int nMaxCompactions, int *pnDone);
 
 /* Snapshots: a consistent read-only view at one point in time. */
 int lsm_snapshot_acquire(lsm_db*, lsm_snapshot **ppSnap);  /* owned: lsm_snapshot_release */
@@ -283,6 +333,8 @@ typedef struct lsm_stats {
   uint64_t nStalls, nStallMicros;
   uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
   uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
+  uint64_t nOpenCursors;        /* cursors open now                          */
+  uint64_t nOpenSnapshots;      /* snapshots held now                        */
 } lsm_stats;
 int lsm_stats_get(lsm_db*, lsm_stats *pStats);
 

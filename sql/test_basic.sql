@@ -118,9 +118,11 @@ SELECT id FROM users WHERE name = 'bob';
 .check "2"
 
 -- Where stores live.
-.testcase the_default_store_is_a_directory_beside_the_database
-SELECT count(*) FROM fsdir('test.db-kv.lsm') WHERE name = 'test.db-kv.lsm';
-.check "1"
+.testcase the_default_store_is_in_the_database
+SELECT (SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema
+          WHERE name IN ('kv_file', 'kv_log') ORDER BY name)),
+       (SELECT count(*) FROM fsdir('.') WHERE name LIKE '%.lsm');
+.check "kv_file kv_log|0"
 
 .testcase a_relative_store_path_is_resolved_beside_the_database
 CREATE VIRTUAL TABLE named USING lsm('named.lsm', value_a, value_b);
@@ -140,16 +142,16 @@ SELECT load_extension(readfile('lib.txt')) IS NULL;
 SELECT group_concat(key || '=' || quote(value), ' ') FROM (SELECT * FROM kv ORDER BY key);
 .check "1 7=X'00FF' fig='purple'"
 
-.testcase alter_table_rename_moves_a_default_store_with_the_table
+.testcase alter_table_rename_renames_the_shadow_tables
 ALTER TABLE kv RENAME TO kv2;
 SELECT count(*) FROM kv2;
-SELECT (SELECT count(*) FROM fsdir('.') WHERE name = './test.db-kv2.lsm'),
-       (SELECT count(*) FROM fsdir('.') WHERE name = 'test.db-kv.lsm');
-.check "2 1|0"
+SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema
+  WHERE name LIKE 'kv%' AND type = 'table' ORDER BY name);
+.check "2 kv2 kv2_file kv2_log"
 
-.testcase drop_table_removes_the_store_and_its_directory
+.testcase drop_table_drops_the_shadow_tables
 DROP TABLE kv2;
-SELECT count(*) FROM fsdir('.') WHERE name LIKE './test.db-kv%';
+SELECT count(*) FROM sqlite_schema WHERE name LIKE 'kv2%';
 .check "0"
 
 .testcase drop_table_keeps_files_the_store_did_not_make

@@ -13,7 +13,7 @@
 -- A small memtable and no background thread, so that the tree has
 -- several files in a known place when lsm_compact runs.
 .output /dev/null
-CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, background=off);
+CREATE VIRTUAL TABLE kv USING lsm('test.db-kv.lsm', memtable_mb=0.0625, background=off);
 INSERT INTO kv SELECT value, printf('first %d', value) FROM generate_series(1, 1000);
 INSERT INTO kv SELECT value, printf('second %d', value) FROM generate_series(501, 1500);
 SELECT lsm_flush('kv') IS NOT NULL;
@@ -78,7 +78,7 @@ SELECT count(*), (SELECT value FROM kv WHERE key = 3), (SELECT count(*) FROM kv 
 -- ---- lsm_compact() with no argument ----
 
 ATTACH 'aux.db' AS aux;
-CREATE VIRTUAL TABLE aux.akv USING lsm;
+CREATE VIRTUAL TABLE aux.akv USING lsm('aux.db-akv.lsm');
 INSERT INTO aux.akv VALUES (1, 'aux one');
 CREATE VIRTUAL TABLE temp.tkv USING lsm;
 INSERT INTO tkv VALUES (1, 'temp one');

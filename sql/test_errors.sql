@@ -185,7 +185,7 @@ SELECT readfile('readonly_first_2.out'), readfile('readonly_first_2.err');
 
 -- ---- a store locked by another process ----
 
-CREATE VIRTUAL TABLE kv USING lsm;
+CREATE VIRTUAL TABLE kv USING lsm('test.db-kv.lsm');
 INSERT INTO kv VALUES ('mine', 1);
 INSERT INTO child VALUES ('locked', '
 SELECT * FROM kv;
@@ -205,7 +205,7 @@ SELECT group_concat(key || '=' || value) FROM kv;
 -- ---- DROP TABLE inside a transaction ----
 
 INSERT INTO child VALUES ('drop_in_txn', '
-CREATE VIRTUAL TABLE kv USING lsm;
+CREATE VIRTUAL TABLE kv USING lsm(''drop_in_txn.db-kv.lsm'');
 INSERT INTO kv VALUES (1, ''one'');
 BEGIN;
 DROP TABLE kv;

@@ -18,7 +18,7 @@ SELECT writefile('run.sh',
 SELECT lsm_version() GLOB '[0-9]*.[0-9]*.[0-9]*', lsm_version() NOT GLOB '*[^0-9.]*';
 .check "1|1"
 
-CREATE VIRTUAL TABLE kv USING lsm(background=off);
+CREATE VIRTUAL TABLE kv USING lsm('test.db-kv.lsm', background=off);
 
 .testcase lsm_stats_of_a_new_table_is_json_with_null_ratios
 SELECT json_valid(s), json_extract(s, '$.table'), json_extract(s, '$.memtable.entries'),

@@ -72,12 +72,13 @@ static int args_is_cleared(const ext_args *p){
 
 /* ---- tests: paths ---- */
 
-START_TEST(no_arguments_give_key_and_value_in_memory_for_an_in_memory_database){
+START_TEST(no_arguments_give_key_and_value_in_the_database){
   sqlite3 *db = ext_test_open_db();
   ext_args a;
   lsm_options def;
   PARSE_NONE(db, "main", "kv", &a);
-  ck_assert_int_eq(a.bMemory, 1);
+  ck_assert_int_eq(a.bInDb, 1);
+  ck_assert_int_eq(a.bMemory, 0);
   ck_assert_ptr_null(a.zDir);
   ck_assert_int_eq(a.nCol, 2);
   ck_assert_str_eq(a.azCol[0], "key");
@@ -136,12 +137,12 @@ START_TEST(a_table_in_an_attached_database_is_stored_beside_that_file){
 }
 END_TEST
 
-START_TEST(a_temp_table_without_a_path_is_in_memory){
+START_TEST(a_temp_table_without_a_path_is_in_the_temp_database){
   char *zTmp;
   sqlite3 *db = open_file_db(&zTmp);
   ext_args a;
   PARSE_NONE(db, "temp", "kv", &a);
-  ck_assert_int_eq(a.bMemory, 1);
+  ck_assert_int_eq(a.bInDb, 1);
   ck_assert_ptr_null(a.zDir);
   args_clear(&a);
   PARSE_OK(db, "temp", "kv", &a, "'rel/kv.lsm'");   /* relative to the current directory */
@@ -219,7 +220,7 @@ START_TEST(a_double_quoted_first_argument_is_a_column_not_a_path){
   sqlite3 *db = ext_test_open_db();
   ext_args a;
   PARSE_OK(db, "main", "kv", &a, "\"kv.lsm\"", "v");
-  ck_assert_int_eq(a.bMemory, 1);
+  ck_assert_int_eq(a.bInDb, 1);
   ck_assert_str_eq(a.azCol[0], "kv.lsm");
   args_clear(&a);
   sqlite3_close(db);
@@ -465,14 +466,16 @@ START_TEST(each_bad_argument_gives_its_exact_message){
 }
 END_TEST
 
-START_TEST(a_table_name_with_a_slash_needs_a_path){
+/* Without a path the store is in the database: any table name will do,
+** and no directory is named after it. */
+START_TEST(a_table_name_with_a_slash_is_stored_in_the_database){
   char *zTmp;
   sqlite3 *db = open_file_db(&zTmp);
   ext_args a;
-  char *zErr = NULL;
-  ck_assert_int_eq(parse_args(db, "main", "a/b", NULL, 0, &a, &zErr), SQLITE_ERROR);
-  ck_assert_str_eq(zErr, "table name 'a/b' cannot name a store: give a path");
-  sqlite3_free(zErr);
+  PARSE_NONE(db, "main", "a/b", &a);
+  ck_assert_int_eq(a.bInDb, 1);
+  ck_assert_ptr_null(a.zDir);
+  args_clear(&a);
   PARSE_OK(db, "main", "a/b", &a, "'ab.lsm'");
   args_clear(&a);
   sqlite3_close(db);
@@ -533,10 +536,10 @@ static Suite *args_suite(void){
   Suite *s = suite_create("args");
   TCase *tc = tcase_create("args");
   tcase_add_checked_fixture(tc, ext_test_api_init, NULL);
-  tcase_add_test(tc, no_arguments_give_key_and_value_in_memory_for_an_in_memory_database);
+  tcase_add_test(tc, no_arguments_give_key_and_value_in_the_database);
   tcase_add_test(tc, no_path_puts_the_store_beside_the_database_file);
   tcase_add_test(tc, a_table_in_an_attached_database_is_stored_beside_that_file);
-  tcase_add_test(tc, a_temp_table_without_a_path_is_in_memory);
+  tcase_add_test(tc, a_temp_table_without_a_path_is_in_the_temp_database);
   tcase_add_test(tc, a_relative_path_is_resolved_against_the_database_directory);
   tcase_add_test(tc, a_relative_path_stays_relative_for_an_in_memory_database);
   tcase_add_test(tc, an_absolute_path_is_kept_as_written);
@@ -547,7 +550,7 @@ static Suite *args_suite(void){
   tcase_add_test(tc, columns_keep_their_names_types_and_collations);
   tcase_add_test(tc, every_declared_schema_is_valid_sql);
   tcase_add_test(tc, each_bad_argument_gives_its_exact_message);
-  tcase_add_test(tc, a_table_name_with_a_slash_needs_a_path);
+  tcase_add_test(tc, a_table_name_with_a_slash_is_stored_in_the_database);
   tcase_add_test(tc, an_old_message_in_pzerr_is_replaced_not_leaked);
   tcase_add_test(tc, stored_create_text_gives_the_arguments_sqlite_gives);
   suite_add_tcase(s, tc);

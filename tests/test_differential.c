@@ -1258,14 +1258,24 @@ END_TEST
 
 START_TEST(differential_tiny_memtable_in_foreground_matches_native_table){
   static const diff_config cfg = {
-    "memtable_mb=0.0625, background=off", "(memtable_mb=0.0625, background=off, block_kb=1)", 1, 2000, 2, 15, 0 };
+    "directory store, memtable_mb=0.0625, background=off",
+    "('kv.lsm', memtable_mb=0.0625, background=off, block_kb=1)", 1, 2000, 2, 15, 0 };
   diff_workload(&cfg);
 }
 END_TEST
 
 START_TEST(differential_tiny_memtable_in_background_matches_native_table){
   static const diff_config cfg = {
-    "memtable_mb=0.0625, background=on", "(key, value, memtable_mb=0.0625, background=on)", 1, 2000, 3, 15, 0 };
+    "directory store, memtable_mb=0.0625, background=on",
+    "('kv.lsm', key, value, memtable_mb=0.0625, background=on)", 1, 2000, 3, 15, 0 };
+  diff_workload(&cfg);
+}
+END_TEST
+
+/* The store in the database file, flushing and compacting inside commits. */
+START_TEST(differential_tiny_memtable_in_the_database_matches_native_table){
+  static const diff_config cfg = {
+    "in-database store, memtable_mb=0.0625", "(memtable_mb=0.0625, block_kb=1)", 1, 2000, 6, 15, 0 };
   diff_workload(&cfg);
 }
 END_TEST
@@ -1312,6 +1322,7 @@ static Suite *differential_suite(void){
   tcase_add_test(tc, differential_three_value_columns_match_native_table);
   tcase_add_test(tc, differential_tiny_memtable_in_foreground_matches_native_table);
   tcase_add_test(tc, differential_tiny_memtable_in_background_matches_native_table);
+  tcase_add_test(tc, differential_tiny_memtable_in_the_database_matches_native_table);
   tcase_add_test(tc, differential_tiered_compaction_matches_native_table);
   tcase_add_test(tc, differential_memory_store_matches_native_table);
   tcase_add_test(tc, keys_of_exactly_64_kib_match_native_table);

@@ -1,0 +1,754 @@
+/*
+** dbstore.c — the in-database store: an lsm table whose whole LSM tree
+** lives in two shadow tables of the database that holds the table, so
+** that SQLite's own transactions, locks, journal and copies cover it.
+**
+** Usage:
+**
+**     CREATE VIRTUAL TABLE kv USING lsm;      -- no path: rows in this database
+**     INSERT INTO kv VALUES ('a', 1);         -- commits with the database
+**     SELECT name FROM sqlite_schema WHERE name LIKE 'kv_%';   -- kv_file, kv_log
+**     VACUUM INTO 'copy.db';                  -- the copy carries the rows
+**
+** The shadow tables (reported by xShadowName, so that
+** SQLITE_DBCONFIG_DEFENSIVE keeps ordinary SQL from writing them):
+**
+**     <table>_file(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, data BLOB NOT NULL)
+**         one row per file of the engine's store: the SSTables (000012.sst)
+**         and the MANIFEST, each the file's exact bytes (formats: see
+**         lsm/sst_writer.c and lsm/manifest.c; checksummed there).
+**     <table>_log(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL)
+**         one row per committed transaction not yet flushed into an
+**         SSTable: its first sequence number and its operations encoded
+**         as an lsm_batch (lsm/batch.c).  A batch of n operations uses
+**         seq .. seq + n - 1; the next row starts at seq + n.
+**
+** How it works.  The engine runs as a hosted store (lsm.h): no WAL, no
+** LOCK, no thread; its files are the rows of <table>_file, read and
+** written through the lsm_env below with SQL on the table's own
+** connection.  Each connection has its own engine for the table (its
+** memtable holds the rows of <table>_log), which it brings up to date
+** with what its read transaction sees before each statement reads
+** (dbstore_catch_up):
+**   - SQLITE_FCNTL_DATA_VERSION unchanged and nothing pending: nothing
+**     changed;
+**   - else the MANIFEST row's id is compared with the one the engine
+**     read or wrote last: another id means another connection (or a
+**     rollback) changed the SSTables, and the engine is reopened from the
+**     manifest (its memtable rebuilt from the log);
+**   - then every log row after the engine's last sequence is applied.
+** The commit path:
+**   xSync    catch up; insert the transaction's batch as the next log row
+**            (inside SQLite's transaction); then run the work that is due,
+**            bounded: a flush when the memtable is full and at most one
+**            compaction (lsm_work), whose SSTables and manifest are rows
+**            of this same transaction; delete the log rows now in SSTables
+**            and the SSTables no manifest names;
+**   xCommit  apply the batch to the memtable (SQLite has committed);
+**   xRollback  nothing was applied; if the failed commit had done work,
+**            the engine is reopened before the next read.
+** So a transaction is visible, here and everywhere, exactly when SQLite
+** commits it, and a crash leaves what SQLite's journal leaves.
+**
+** Limits: an SSTable's reader holds the file's bytes in memory while the
+** engine's table cache keeps it (max_open_tables, default 64 here); a
+** statement that keeps reading a table across a COMMIT of the same
+** connection that compacts it can fail with "missing SSTable" (never a
+** wrong row), since the SSTables the compaction replaced are deleted in
+** that COMMIT.
+*/
+#include "ext.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A file of the store: the whole blob, read at open or written until
+** close.  The engine never sees inside. */
+struct lsm_file {
+  dbstore *pStore;       /* the store whose env opened it */
+  char *zName;           /* row name: 000012.sst, MANIFEST, MANIFEST.tmp (malloc) */
+  int bWrite;            /* opened to write: the blob is stored at sync/close */
+  int bDirty;            /* written since last stored */
+  uint8_t *a;            /* the bytes (malloc) */
+  size_t n;              /* bytes in a */
+  size_t nAlloc;         /* bytes allocated for a */
+};
+
+struct dbstore {
+  lsm_env env;           /* the shadow env; env.pCtx is this store */
+  sqlite3 *db;           /* the table's connection: every SQL runs on it */
+  char *zDb;             /* schema name (sqlite3_free) */
+  char *zTable;          /* table name (sqlite3_free) */
+  char *zDir;            /* "<db>.<table>_file": the engine's directory name */
+  lsm_options opt;       /* hosted options of the engine */
+  lsm_db *pLsm;          /* the engine, or NULL until first use / after a reset */
+  unsigned int iDataVersion; /* SQLITE_FCNTL_DATA_VERSION at the last catch-up */
+  int bChecked;          /* iDataVersion is valid */
+  int bStale;            /* compare with the database at the next catch-up */
+  sqlite3_int64 iManifestId; /* id of the MANIFEST row the engine read or wrote */
+  sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
+  int bDidWork;          /* xSync or a function changed SSTables in this transaction */
+};
+
+/* ---- SQL helpers ---- */
+
+/* Prepare zFmt (printf with the schema and table names as %w values via
+** sqlite3_mprintf) on the store's connection. */
+static int dbstore_prepare(dbstore *p, sqlite3_stmt **ppStmt, const char *zFmt, ...){
+  va_list ap;
+  char *zSql;
+  int rc;
+  va_start(ap, zFmt);
+  zSql = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( zSql == 0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, ppStmt, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/* An SQLite error as the engine's error (the codes are the same numbers),
+** with SQLite's message. */
+static int dbstore_env_error(dbstore *p, int rc, const char *zWhat){
+  return lsm_env_error(rc & 0xff, "%s.%s_file: %s: %s", p->zDb, p->zTable, zWhat,
+                       sqlite3_errmsg(p->db));
+}
+
+/* The row name of an engine path "<zDir>/<name>". */
+static const char *dbstore_name(const char *zPath){
+  const char *z = strrchr(zPath, '/');
+  return z ? z + 1 : zPath;
+}
+
+/* Store pFile's bytes as its row (replacing any row of that name). */
+static int dbstore_file_store(lsm_file *pFile){
+  dbstore *p = pFile->pStore;
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt,
+      "INSERT OR REPLACE INTO \"%w\".\"%w_file\"(name, data) VALUES(?1, ?2)", p->zDb, p->zTable);
+  if( rc == SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, pFile->zName, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 2, pFile->a ? (const void*)pFile->a : "", pFile->n, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, pFile->zName);
+  sqlite3_finalize(pStmt);
+  if( rc == SQLITE_OK ) pFile->bDirty = 0;
+  return rc;
+}
+
+/* The id of the row named zName, 0 if there is none. */
+static int dbstore_row_id(dbstore *p, const char *zName, sqlite3_int64 *piId){
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, "SELECT id FROM \"%w\".\"%w_file\" WHERE name = ?1",
+                           p->zDb, p->zTable);
+  *piId = 0;
+  if( rc == SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc == SQLITE_ROW ){
+      *piId = sqlite3_column_int64(pStmt, 0);
+      rc = SQLITE_OK;
+    }else if( rc == SQLITE_DONE ){
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* ---- the lsm_env over <table>_file ---- */
+
+static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
+  dbstore *p = pEnv->pCtx;
+  lsm_file *pFile;
+  int rc = SQLITE_OK;
+  *ppFile = 0;
+  if( flags & LSM_OPEN_APPEND ){
+    return lsm_env_error(LSM_MISUSE, "%s: an in-database store has no log file", zPath);
+  }
+  pFile = calloc(1, sizeof(*pFile));
+  if( pFile == 0 ) return LSM_NOMEM;
+  pFile->pStore = p;
+  pFile->zName = strdup(dbstore_name(zPath));
+  if( pFile->zName == 0 ){
+    free(pFile);
+    return LSM_NOMEM;
+  }
+  if( flags & LSM_OPEN_WRITE ){
+    pFile->bWrite = 1;
+    pFile->bDirty = 1;
+  }else{
+    sqlite3_stmt *pStmt = 0;
+    rc = dbstore_prepare(p, &pStmt, "SELECT data, id FROM \"%w\".\"%w_file\" WHERE name = ?1",
+                         p->zDb, p->zTable);
+    if( rc == SQLITE_OK ){
+      sqlite3_bind_text(pStmt, 1, pFile->zName, -1, SQLITE_STATIC);
+      rc = sqlite3_step(pStmt);
+      if( rc == SQLITE_ROW ){
+        int n = sqlite3_column_bytes(pStmt, 0);
+        const void *a = sqlite3_column_blob(pStmt, 0);
+        pFile->a = malloc(n > 0 ? (size_t)n : 1);
+        if( pFile->a == 0 ){
+          rc = SQLITE_NOMEM;
+        }else{
+          if( n > 0 ) memcpy(pFile->a, a, (size_t)n);
+          pFile->n = pFile->nAlloc = (size_t)n;
+          if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = sqlite3_column_int64(pStmt, 1);
+          rc = SQLITE_OK;
+        }
+      }else if( rc == SQLITE_DONE ){
+        sqlite3_finalize(pStmt);
+        free(pFile->zName);
+        free(pFile);
+        return lsm_env_error(LSM_CANTOPEN, "%s.%s_file: no file %s", p->zDb, p->zTable,
+                             dbstore_name(zPath));
+      }
+    }
+    if( rc != SQLITE_OK && rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, zPath);
+    sqlite3_finalize(pStmt);
+  }
+  if( rc != SQLITE_OK ){
+    free(pFile->a);
+    free(pFile->zName);
+    free(pFile);
+    return rc;
+  }
+  *ppFile = pFile;
+  return LSM_OK;
+}
+
+static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
+  size_t n = 0;
+  if( iOff < pFile->n ){
+    n = pFile->n - (size_t)iOff;
+    if( n > nBuf ) n = nBuf;
+    memcpy(pBuf, pFile->a + iOff, n);
+  }
+  *pnRead = n;
+  return LSM_OK;
+}
+
+static int dbstore_x_append(lsm_file *pFile, const void *pData, size_t nData){
+  if( !pFile->bWrite ) return LSM_MISUSE;
+  if( pFile->n + nData > pFile->nAlloc ){
+    size_t nNew = pFile->nAlloc ? pFile->nAlloc * 2 : 4096;
+    uint8_t *aNew;
+    while( nNew < pFile->n + nData ) nNew *= 2;
+    aNew = realloc(pFile->a, nNew);
+    if( aNew == 0 ) return LSM_NOMEM;
+    pFile->a = aNew;
+    pFile->nAlloc = nNew;
+  }
+  memcpy(pFile->a + pFile->n, pData, nData);
+  pFile->n += nData;
+  pFile->bDirty = 1;
+  return LSM_OK;
+}
+
+/* Durability is SQLite's: "sync" stores the bytes as the row. */
+static int dbstore_x_sync(lsm_file *pFile){
+  return (pFile->bWrite && pFile->bDirty) ? dbstore_file_store(pFile) : LSM_OK;
+}
+
+static int dbstore_x_size(lsm_file *pFile, uint64_t *pnSize){
+  *pnSize = pFile->n;
+  return LSM_OK;
+}
+
+static int dbstore_x_map(lsm_file *pFile, const uint8_t **ppData, uint64_t *pnData){
+  static const uint8_t aEmpty[1] = {0};
+  *ppData = pFile->a ? pFile->a : aEmpty;
+  *pnData = pFile->n;
+  return LSM_OK;
+}
+
+static int dbstore_x_close(lsm_file *pFile){
+  int rc = LSM_OK;
+  if( pFile == 0 ) return LSM_OK;
+  if( pFile->bWrite && pFile->bDirty ) rc = dbstore_file_store(pFile);
+  free(pFile->a);
+  free(pFile->zName);
+  free(pFile);
+  return rc;
+}
+
+static int dbstore_exec_name(dbstore *p, const char *zFmt, const char *zName1, const char *zName2){
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, zFmt, p->zDb, p->zTable);
+  if( rc == SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zName1, -1, SQLITE_STATIC);
+    if( zName2 ) sqlite3_bind_text(pStmt, 2, zName2, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Renaming MANIFEST.tmp over MANIFEST installs a manifest: its row id,
+** new with the .tmp row, is what tells other connections it changed. */
+static int dbstore_x_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
+  dbstore *p = pEnv->pCtx;
+  const char *zNameFrom = dbstore_name(zFrom), *zNameTo = dbstore_name(zTo);
+  int rc = dbstore_exec_name(p, "DELETE FROM \"%w\".\"%w_file\" WHERE name = ?1", zNameTo, 0);
+  if( rc == SQLITE_OK ){
+    rc = dbstore_exec_name(p, "UPDATE \"%w\".\"%w_file\" SET name = ?2 WHERE name = ?1",
+                           zNameFrom, zNameTo);
+  }
+  if( rc == SQLITE_OK && strcmp(zNameTo, "MANIFEST") == 0 ){
+    rc = dbstore_row_id(p, "MANIFEST", &p->iManifestId);
+  }
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, zTo);
+}
+
+/* SSTables are deleted by dbstore_collect_garbage inside a write
+** transaction, never here: the engine drops a table when its last reader
+** goes, which may be in a read-only statement.  Other files go at once. */
+static int dbstore_x_unlink(lsm_env *pEnv, const char *zPath){
+  dbstore *p = pEnv->pCtx;
+  const char *zName = dbstore_name(zPath);
+  size_t n = strlen(zName);
+  int rc;
+  if( n > 4 && strcmp(zName + n - 4, ".sst") == 0 ) return LSM_OK;
+  rc = dbstore_exec_name(p, "DELETE FROM \"%w\".\"%w_file\" WHERE name = ?1", zName, 0);
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, zPath);
+}
+
+static int dbstore_x_nothing(lsm_env *pEnv, const char *zDir){
+  (void)pEnv; (void)zDir;
+  return LSM_OK;
+}
+
+static int dbstore_x_list(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
+  dbstore *p = pEnv->pCtx;
+  sqlite3_stmt *pStmt = 0;
+  char **az = 0;
+  size_t nByte = 0;
+  int n = 0, rc;
+  (void)zDir;
+  *pazName = 0;
+  *pnName = 0;
+  rc = dbstore_prepare(p, &pStmt, "SELECT name FROM \"%w\".\"%w_file\"", p->zDb, p->zTable);
+  /* Two passes: sizes, then one allocation holding the array and strings. */
+  while( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+    nByte += (size_t)sqlite3_column_bytes(pStmt, 0) + 1;
+    n++;
+    rc = SQLITE_OK;
+  }
+  if( rc == SQLITE_DONE ) rc = sqlite3_reset(pStmt);
+  if( rc == SQLITE_OK ){
+    az = malloc(sizeof(char*) * (size_t)(n + 1) + nByte);
+    if( az == 0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc == SQLITE_OK ){
+    char *z = (char*)&az[n + 1];
+    int i = 0;
+    while( i < n && sqlite3_step(pStmt) == SQLITE_ROW ){
+      int nName = sqlite3_column_bytes(pStmt, 0);
+      memcpy(z, sqlite3_column_text(pStmt, 0), (size_t)nName);
+      z[nName] = 0;
+      az[i++] = z;
+      z += nName + 1;
+    }
+    n = i;
+  }
+  sqlite3_finalize(pStmt);
+  if( rc != SQLITE_OK ){
+    free(az);
+    return rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, "list");
+  }
+  *pazName = az;
+  *pnName = n;
+  return LSM_OK;
+}
+
+static int dbstore_x_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pbIsDir){
+  dbstore *p = pEnv->pCtx;
+  sqlite3_int64 iId = 0;
+  int rc;
+  if( strcmp(zPath, p->zDir) == 0 ){
+    *pbExists = *pbIsDir = 1;
+    return LSM_OK;
+  }
+  *pbIsDir = 0;
+  rc = dbstore_row_id(p, dbstore_name(zPath), &iId);
+  *pbExists = iId != 0;
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, zPath);
+}
+
+static int dbstore_x_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
+  (void)pEnv; (void)zPath;
+  *ppLock = 0;
+  return lsm_env_error(LSM_MISUSE, "an in-database store is locked by SQLite, not a LOCK file");
+}
+static int dbstore_x_unlock(lsm_file *pLock){ (void)pLock; return LSM_OK; }
+static void *dbstore_x_malloc(lsm_env *pEnv, size_t n){ (void)pEnv; return malloc(n); }
+static void *dbstore_x_realloc(lsm_env *pEnv, void *pOld, size_t n){ (void)pEnv; return realloc(pOld, n); }
+static void dbstore_x_free(lsm_env *pEnv, void *pOld){ (void)pEnv; free(pOld); }
+
+/* ---- the engine's life ---- */
+
+/* Close the engine (NULL is fine).  SQLITE_BUSY if a statement of this
+** connection still reads it. */
+static int dbstore_engine_close(dbstore *p){
+  int rc;
+  if( p->pLsm == 0 ) return SQLITE_OK;
+  rc = lsm_close(p->pLsm);
+  if( rc != LSM_OK ){
+    return lsm_env_error(SQLITE_BUSY, "lsm table %s: another statement of this connection"
+                         " still reads it; finish that statement first", p->zTable);
+  }
+  p->pLsm = 0;
+  return SQLITE_OK;
+}
+
+/* Apply every log row after the engine's last sequence number. */
+static int dbstore_replay(dbstore *p){
+  sqlite3_stmt *pStmt = 0;
+  lsm_batch *pBatch = 0;
+  uint64_t iLast = 0;
+  int rc = lsm_hosted_seq(p->pLsm, &iLast, 0);
+  if( rc == LSM_OK ) rc = lsm_batch_new(p->pLsm, &pBatch);
+  if( rc == LSM_OK ){
+    rc = dbstore_prepare(p, &pStmt,
+        "SELECT seq, batch FROM \"%w\".\"%w_log\" WHERE seq > ?1 ORDER BY seq", p->zDb, p->zTable);
+    if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, "log");
+  }
+  if( rc == LSM_OK ){
+    sqlite3_bind_int64(pStmt, 1, (sqlite3_int64)iLast);
+    while( rc == LSM_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
+      sqlite3_int64 iSeq = sqlite3_column_int64(pStmt, 0);
+      const void *a = sqlite3_column_blob(pStmt, 1);
+      int n = sqlite3_column_bytes(pStmt, 1);
+      rc = lsm_batch_load(pBatch, a, (size_t)n);
+      if( rc == LSM_OK && iSeq <= 0 ) rc = lsm_env_error(LSM_CORRUPT, "bad log sequence");
+      if( rc == LSM_OK ) rc = lsm_write_at(p->pLsm, pBatch, (uint64_t)iSeq);
+    }
+    if( rc == LSM_OK ){
+      int rc2 = sqlite3_reset(pStmt);
+      if( rc2 != SQLITE_OK ) rc = dbstore_env_error(p, rc2, "log");
+    }
+  }
+  sqlite3_finalize(pStmt);
+  lsm_batch_free(pBatch);
+  return rc;
+}
+
+/* Open the engine from the manifest row (bCreate: write the first one)
+** and replay the log into its memtable. */
+static int dbstore_engine_open(dbstore *p, int bCreate){
+  lsm_options opt = p->opt;
+  int rc;
+  opt.create_if_missing = bCreate;
+  rc = lsm_open(p->zDir, &opt, &p->pLsm);
+  if( rc == LSM_OK ) rc = dbstore_replay(p);
+  if( rc != LSM_OK && p->pLsm ){
+    lsm_close(p->pLsm);
+    p->pLsm = 0;
+  }
+  return rc;
+}
+
+/* ---- public ---- */
+
+int dbstore_is_shadow_name(const char *zSuffix){
+  return sqlite3_stricmp(zSuffix, "file") == 0 || sqlite3_stricmp(zSuffix, "log") == 0;
+}
+
+int dbstore_exists(sqlite3 *db, const char *zDb, const char *zTable, int *pbExists){
+  char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table'"
+                               " AND name = '%q_file'", zDb, zTable);
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *pbExists = 0;
+  if( zSql == 0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc == SQLITE_OK ){
+    rc = sqlite3_step(pStmt);
+    *pbExists = rc == SQLITE_ROW;
+    rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? SQLITE_OK : rc;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_options *pOpt,
+                 int bCreate, dbstore **ppStore, char **pzErr){
+  dbstore *p;
+  int rc = SQLITE_OK;
+  *ppStore = 0;
+  p = sqlite3_malloc(sizeof(*p));
+  if( p == 0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->zDb = sqlite3_mprintf("%s", zDb);
+  p->zTable = sqlite3_mprintf("%s", zTable);
+  p->zDir = sqlite3_mprintf("%s.%s_file", zDb, zTable);
+  if( !p->zDb || !p->zTable || !p->zDir ){
+    dbstore_close(p);
+    return SQLITE_NOMEM;
+  }
+  p->env.pCtx = p;
+  p->env.xOpen = dbstore_x_open;
+  p->env.xRead = dbstore_x_read;
+  p->env.xAppend = dbstore_x_append;
+  p->env.xSync = dbstore_x_sync;
+  p->env.xSize = dbstore_x_size;
+  p->env.xMap = dbstore_x_map;
+  p->env.xClose = dbstore_x_close;
+  p->env.xRename = dbstore_x_rename;
+  p->env.xUnlink = dbstore_x_unlink;
+  p->env.xSyncDir = dbstore_x_nothing;
+  p->env.xMkdir = dbstore_x_nothing;
+  p->env.xRmdir = dbstore_x_nothing;
+  p->env.xListDir = dbstore_x_list;
+  p->env.xExists = dbstore_x_exists;
+  p->env.xLock = dbstore_x_lock;
+  p->env.xUnlock = dbstore_x_unlock;
+  p->env.xMalloc = dbstore_x_malloc;
+  p->env.xRealloc = dbstore_x_realloc;
+  p->env.xFree = dbstore_x_free;
+  p->opt = *pOpt;
+  p->opt.env = &p->env;
+  p->opt.hosted = 1;
+  p->opt.background = 0;
+  p->opt.sync = LSM_SYNC_OFF;      /* nothing of the engine's to sync */
+
+  if( bCreate ){
+    char *zSql = sqlite3_mprintf(
+        "CREATE TABLE \"%w\".\"%w_file\"(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+        " data BLOB NOT NULL);"
+        "CREATE TABLE \"%w\".\"%w_log\"(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL);",
+        zDb, zTable, zDb, zTable);
+    if( zSql == 0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      rc = sqlite3_exec(db, zSql, 0, 0, 0);
+      if( rc != SQLITE_OK ) *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+      sqlite3_free(zSql);
+    }
+    if( rc == SQLITE_OK ){
+      rc = dbstore_engine_open(p, 1);
+      if( rc != LSM_OK ){
+        const char *z = lsm_errmsg(0);
+        *pzErr = sqlite3_mprintf("%s", (z && z[0]) ? z : lsm_errstr(rc));
+      }
+    }
+  }
+  if( rc != SQLITE_OK ){
+    dbstore_close(p);
+    return rc;
+  }
+  *ppStore = p;
+  return SQLITE_OK;
+}
+
+void dbstore_close(dbstore *p){
+  if( p == 0 ) return;
+  if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
+  sqlite3_free(p->zDb);
+  sqlite3_free(p->zTable);
+  sqlite3_free(p->zDir);
+  sqlite3_free(p);
+}
+
+lsm_db *dbstore_engine(dbstore *p){
+  return p->pLsm;
+}
+
+lsm_env *dbstore_env(dbstore *p){
+  return &p->env;
+}
+
+int dbstore_catch_up(dbstore *p){
+  unsigned int iVersion = 0;
+  int rc = SQLITE_OK;
+  int bKnown = sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
+  if( p->pLsm && bKnown && p->bChecked && !p->bStale && iVersion == p->iDataVersion ){
+    return SQLITE_OK;
+  }
+  if( p->pLsm ){
+    sqlite3_int64 iId = 0;
+    rc = dbstore_row_id(p, "MANIFEST", &iId);
+    if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "MANIFEST");
+    if( iId != p->iManifestId ){
+      rc = dbstore_engine_close(p);
+      if( rc != SQLITE_OK ) return rc;
+    }
+  }
+  if( p->pLsm == 0 ){
+    rc = dbstore_engine_open(p, 0);
+  }else{
+    rc = dbstore_replay(p);
+    if( rc != LSM_OK ){
+      /* Out of step with the log (an apply failed half-way?): start over. */
+      if( dbstore_engine_close(p) == SQLITE_OK ) rc = dbstore_engine_open(p, 0);
+    }
+  }
+  if( rc == SQLITE_OK ){
+    p->iDataVersion = iVersion;
+    p->bChecked = bKnown;
+    p->bStale = 0;
+  }
+  return rc;
+}
+
+/* Delete the log rows every SSTable now covers and the SSTables the
+** manifest no longer names.  SSTables are kept while a statement of this
+** connection may still read them (open cursors or snapshots). */
+static int dbstore_collect_garbage(dbstore *p){
+  lsm_file_info *aFile = 0;
+  lsm_stats st;
+  uint64_t iFlushed = 0;
+  int nFile = 0, rc;
+  sqlite3_stmt *pStmt = 0;
+
+  rc = lsm_hosted_seq(p->pLsm, 0, &iFlushed);
+  if( rc == LSM_OK ){
+    char *zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_log\" WHERE seq <= %lld",
+                                 p->zDb, p->zTable, (sqlite3_int64)iFlushed);
+    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc != SQLITE_OK && rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, "log");
+  }
+  if( rc == LSM_OK ) rc = lsm_stats_get(p->pLsm, &st);
+  if( rc != LSM_OK || st.nOpenCursors || st.nOpenSnapshots ) return rc;
+  rc = lsm_files(p->pLsm, &aFile, &nFile);
+  if( rc == LSM_OK ){
+    rc = dbstore_prepare(p, &pStmt, "SELECT name FROM \"%w\".\"%w_file\" WHERE name GLOB '*.sst'",
+                         p->zDb, p->zTable);
+    if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, "list");
+  }
+  while( rc == LSM_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+    int i, bLive = 0;
+    for(i = 0; i < nFile && !bLive; i++) bLive = strcmp(aFile[i].zName, zName) == 0;
+    if( !bLive ){
+      rc = dbstore_exec_name(p, "DELETE FROM \"%w\".\"%w_file\" WHERE name = ?1", zName, 0);
+      if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, zName);
+    }
+  }
+  sqlite3_finalize(pStmt);
+  lsm_free(aFile);
+  return rc;
+}
+
+int dbstore_sync(dbstore *p, lsm_batch *pBatch){
+  uint64_t iLast = 0;
+  int rc, nDone = 0;
+  if( lsm_batch_count(pBatch) == 0 ) return SQLITE_OK;
+  rc = dbstore_catch_up(p);
+  if( rc == SQLITE_OK ) rc = lsm_hosted_seq(p->pLsm, &iLast, 0);
+  if( rc == SQLITE_OK ){
+    sqlite3_stmt *pStmt = 0;
+    /* OR REPLACE: a COMMIT retried after SQLITE_BUSY logs the batch again
+    ** at the same number. */
+    rc = dbstore_prepare(p, &pStmt,
+        "INSERT OR REPLACE INTO \"%w\".\"%w_log\"(seq, batch) VALUES(?1, ?2)", p->zDb, p->zTable);
+    if( rc == SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, (sqlite3_int64)(iLast + 1));
+      sqlite3_bind_blob64(pStmt, 2, lsm_batch_data(pBatch), lsm_batch_bytes(pBatch), SQLITE_STATIC);
+      rc = sqlite3_step(pStmt);
+      if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+    }
+    sqlite3_finalize(pStmt);
+    if( rc == SQLITE_OK ){
+      p->iPendingSeq = (sqlite3_int64)(iLast + 1);
+    }else if( rc != SQLITE_NOMEM ){
+      rc = dbstore_env_error(p, rc, "log");
+    }
+  }
+  if( rc == SQLITE_OK ){
+    rc = lsm_work(p->pLsm, 1, &nDone);
+    if( nDone ) p->bDidWork = 1;
+    if( rc == LSM_OK && nDone ) rc = dbstore_collect_garbage(p);
+  }
+  return rc;
+}
+
+int dbstore_commit(dbstore *p, lsm_batch *pBatch){
+  int rc = SQLITE_OK;
+  if( p->iPendingSeq && p->pLsm ){
+    rc = lsm_write_at(p->pLsm, pBatch, (uint64_t)p->iPendingSeq);
+    /* The row is committed: a failure here only means this engine is out
+    ** of step; it catches up from the log before it is read again. */
+    if( rc != LSM_OK ) p->bStale = 1;
+  }
+  p->iPendingSeq = 0;
+  p->bDidWork = 0;
+  return SQLITE_OK;
+}
+
+void dbstore_rollback(dbstore *p){
+  /* Work done inside the rolled-back transaction changed the engine but
+  ** not the database: the MANIFEST id no longer matches, so the next
+  ** catch-up reopens the engine. */
+  if( p->bDidWork ) p->bStale = 1;
+  p->iPendingSeq = 0;
+  p->bDidWork = 0;
+}
+
+int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
+  int rc;
+  char *zSql;
+  rc = sqlite3_exec(p->db, "SAVEPOINT lsm_work", 0, 0, 0);
+  if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
+  p->bStale = 1;
+  rc = dbstore_catch_up(p);
+  if( rc == SQLITE_OK ) rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
+  if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
+  zSql = rc == SQLITE_OK ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work";
+  {
+    int rc2 = sqlite3_exec(p->db, zSql, 0, 0, 0);
+    if( rc == SQLITE_OK && rc2 != SQLITE_OK ) rc = dbstore_env_error(p, rc2, "RELEASE");
+  }
+  /* Whatever happens to the enclosing transaction, compare before the
+  ** next read. */
+  p->bStale = 1;
+  return rc;
+}
+
+int dbstore_drop(dbstore *p){
+  char *zSql;
+  int rc = dbstore_engine_close(p);
+  if( rc != SQLITE_OK ) return rc;
+  zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_file\";"
+                         "DROP TABLE IF EXISTS \"%w\".\"%w_log\";",
+                         p->zDb, p->zTable, p->zDb, p->zTable);
+  if( zSql == 0 ) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+int dbstore_rename(dbstore *p, const char *zNew){
+  char *zSql, *zTable, *zDir;
+  int rc = dbstore_engine_close(p);
+  if( rc != SQLITE_OK ) return rc;
+  zSql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_file\" RENAME TO \"%w_file\";"
+                         "ALTER TABLE \"%w\".\"%w_log\" RENAME TO \"%w_log\";",
+                         p->zDb, p->zTable, zNew, p->zDb, p->zTable, zNew);
+  zTable = sqlite3_mprintf("%s", zNew);
+  zDir = sqlite3_mprintf("%s.%s_file", p->zDb, zNew);
+  if( zSql == 0 || zTable == 0 || zDir == 0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  }
+  sqlite3_free(zSql);
+  if( rc == SQLITE_OK ){
+    sqlite3_free(p->zTable);
+    sqlite3_free(p->zDir);
+    p->zTable = zTable;
+    p->zDir = zDir;
+    p->bStale = 1;
+  }else{
+    sqlite3_free(zTable);
+    sqlite3_free(zDir);
+  }
+  return rc;
+}
