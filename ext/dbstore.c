@@ -63,6 +63,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LARGEST_INT64 ((sqlite3_int64)(((uint64_t)1 << 63) - 1))
+
 /* A file of the store: the whole blob, read at open or written until
 ** close.  The engine never sees inside. */
 struct lsm_file {
@@ -405,7 +407,9 @@ static int dbstore_engine_close(dbstore *p){
   return SQLITE_OK;
 }
 
-/* Apply every log row after the engine's last sequence number. */
+/* Apply every log row after the engine's last sequence number, except
+** this connection's own uncommitted one (a COMMIT being retried): that is
+** applied by dbstore_commit, once SQLite has committed it. */
 static int dbstore_replay(dbstore *p){
   sqlite3_stmt *pStmt = 0;
   lsm_batch *pBatch = 0;
@@ -414,11 +418,13 @@ static int dbstore_replay(dbstore *p){
   if( rc == LSM_OK ) rc = lsm_batch_new(p->pLsm, &pBatch);
   if( rc == LSM_OK ){
     rc = dbstore_prepare(p, &pStmt,
-        "SELECT seq, batch FROM \"%w\".\"%w_log\" WHERE seq > ?1 ORDER BY seq", p->zDb, p->zTable);
+        "SELECT seq, batch FROM \"%w\".\"%w_log\" WHERE seq > ?1 AND seq < ?2 ORDER BY seq",
+        p->zDb, p->zTable);
     if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, "log");
   }
   if( rc == LSM_OK ){
     sqlite3_bind_int64(pStmt, 1, (sqlite3_int64)iLast);
+    sqlite3_bind_int64(pStmt, 2, p->iPendingSeq ? p->iPendingSeq : LARGEST_INT64);
     while( rc == LSM_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
       sqlite3_int64 iSeq = sqlite3_column_int64(pStmt, 0);
       const void *a = sqlite3_column_blob(pStmt, 1);
@@ -643,6 +649,8 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   if( lsm_batch_count(pBatch) == 0 ) return SQLITE_OK;
   rc = dbstore_catch_up(p);
   if( rc == SQLITE_OK ) rc = lsm_hosted_seq(p->pLsm, &iLast, 0);
+  /* A retried COMMIT keeps the number its first attempt logged at. */
+  if( rc == SQLITE_OK && p->iPendingSeq ) iLast = (uint64_t)p->iPendingSeq - 1;
   if( rc == SQLITE_OK ){
     sqlite3_stmt *pStmt = 0;
     /* OR REPLACE: a COMMIT retried after SQLITE_BUSY logs the batch again

@@ -1,0 +1,176 @@
+-- test_indb.sql — the default store lives in the database file: its shadow
+-- tables, what SQLite's defensive mode, transactions, DROP, RENAME, .dump
+-- and file copies do with it, temp and in-memory databases, and the
+-- options that do not apply to it.
+--
+-- Run by tests/run_sql.sh: sqlite3 -bail -batch test.db ".load $LSM_SO" ".read <this>"
+-- Cases that expect an error run as child scripts (see test_errors.sql).
+.mode list
+.headers off
+CREATE TABLE child(name TEXT PRIMARY KEY, sql TEXT NOT NULL);
+.output /dev/null
+SELECT writefile('run.sh',
+  'sqlite3 test.db "SELECT sql FROM child WHERE name = ''$1''" |' || char(10) ||
+  'sqlite3 -batch -cmd ".load $LSM_SO" "${2:-$1.db}" > "$1.out" 2> "$1.err"' || char(10) ||
+  'exit 0' || char(10));
+.output
+
+CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)
+INSERT INTO kv SELECT i, printf('v%06d', i) FROM c;
+INSERT INTO kv VALUES ('a', 'after the flush');
+
+.testcase the_store_is_two_shadow_tables
+SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema
+  WHERE type = 'table' AND name LIKE 'kv%' ORDER BY name);
+.check "kv kv_file kv_log"
+
+.testcase sstables_and_the_manifest_are_rows_of_kv_file
+SELECT lsm_flush('kv') IS NOT NULL;
+SELECT (SELECT count(*) FROM kv_file WHERE name = 'MANIFEST'),
+       (SELECT count(*) FROM kv_file WHERE name GLOB '*.sst') > 0,
+       (SELECT count(*) FROM kv_log);
+.check "1 1|1|0"
+
+.testcase committed_batches_wait_in_kv_log_until_a_flush
+INSERT INTO kv VALUES ('b', 'logged');
+SELECT count(*), max(seq) > 2000 FROM kv_log;
+.check "1|1"
+
+.testcase lsm_files_lists_the_sstables_of_the_table
+SELECT count(*) = (SELECT count(*) FROM kv_file WHERE name GLOB '*.sst'),
+       sum(bytes) = (SELECT sum(length(data)) FROM kv_file WHERE name GLOB '*.sst')
+  FROM lsm_files('kv');
+.check "1|1"
+
+.testcase lsm_check_verifies_the_rows
+SELECT lsm_check('kv');
+.check "ok"
+
+-- ---- transactions ----
+
+.testcase rollback_leaves_nothing_in_the_log_or_the_table
+BEGIN;
+INSERT INTO kv VALUES ('c', 'rolled back');
+ROLLBACK;
+SELECT (SELECT count(*) FROM kv WHERE key = 'c'), (SELECT count(*) FROM kv_log);
+.check "0|1"
+
+.testcase a_savepoint_rolled_back_leaves_nothing
+BEGIN;
+INSERT INTO kv VALUES ('d', 1);
+SAVEPOINT s;
+INSERT INTO kv VALUES ('e', 2);
+ROLLBACK TO s;
+COMMIT;
+SELECT group_concat(key) FROM kv WHERE key IN ('d', 'e');
+.check "d"
+
+.testcase drop_table_in_a_rolled_back_transaction_keeps_every_row
+BEGIN;
+DROP TABLE kv;
+ROLLBACK;
+SELECT count(*), (SELECT value FROM kv WHERE key = 'a') FROM kv;
+.check "2003|after the flush"
+
+.testcase alter_table_rename_moves_the_rows
+ALTER TABLE kv RENAME TO kv2;
+SELECT count(*) FROM kv2;
+INSERT INTO kv2 VALUES ('f', 'renamed');
+SELECT count(*), lsm_check('kv2') FROM kv2;
+.check "2003 2004|ok"
+
+.testcase alter_table_rename_in_a_rolled_back_transaction_keeps_the_name
+BEGIN;
+ALTER TABLE kv2 RENAME TO kv3;
+ROLLBACK;
+SELECT count(*) FROM kv2;
+.check "2004"
+
+-- ---- errors ----
+
+INSERT INTO child VALUES ('defensive', '
+.dbconfig defensive on
+INSERT INTO kv2_log VALUES (999999, x''00'');
+DELETE FROM kv2_file;
+UPDATE kv2_file SET data = x''00'';
+SELECT count(*) FROM kv2;
+');
+.system sh run.sh defensive test.db
+
+.testcase defensive_mode_refuses_writes_to_the_shadow_tables
+SELECT readfile('defensive.out'), readfile('defensive.err');
+.check " defensive on 2004 |Parse error near line #: table kv2_log may not be modified Parse error near line #: table kv2_file may not be modified Parse error near line #: table kv2_file may not be modified"
+
+INSERT INTO child VALUES ('sync_option', '
+CREATE VIRTUAL TABLE s USING lsm(sync=full);
+SELECT count(*) FROM sqlite_schema;
+');
+.system sh run.sh sync_option
+
+.testcase a_sync_option_is_refused_saying_why
+SELECT readfile('sync_option.err'), readfile('sync_option.out');
+.check "Runtime error near line #: sync= applies only to a store in a directory: a table in the database file is as durable as the database (PRAGMA journal_mode, PRAGMA synchronous) |0"
+
+-- ---- copies ----
+
+INSERT INTO child VALUES ('dump_source', '
+CREATE VIRTUAL TABLE d USING lsm(memtable_mb=0.0625);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 1500)
+INSERT INTO d SELECT i, randomblob(40) FROM c;
+SELECT lsm_flush(''d'') IS NOT NULL;
+INSERT INTO d VALUES (''x'', ''in the log'');
+.output dump.sql
+.dump
+.output
+');
+.system sh run.sh dump_source
+.output /dev/null
+SELECT writefile('restore.sh',
+  'sqlite3 -batch -cmd ".load $LSM_SO" restored.db < dump.sql > restore.out 2>&1' || char(10) ||
+  'sqlite3 -batch -readonly -cmd ".load $LSM_SO" test.db "SELECT count(*), lsm_check(''kv2'') FROM kv2"'
+  || ' > ro.out 2>&1' || char(10));
+.output
+.system sh restore.sh
+.system cp dump_source.db copied.db
+INSERT INTO child VALUES ('copies', '
+ATTACH ''restored.db'' AS r;
+ATTACH ''copied.db'' AS c;
+ATTACH ''dump_source.db'' AS o;
+SELECT count(*), lsm_check(''r.d'') FROM r.d;
+SELECT count(*), lsm_check(''c.d'') FROM c.d;
+SELECT (SELECT group_concat(hex(value)) FROM r.d) = (SELECT group_concat(hex(value)) FROM o.d);
+DELETE FROM c.d WHERE key <= 100;
+DELETE FROM r.d WHERE key > 100;
+SELECT count(*) FROM c.d;
+SELECT count(*) FROM r.d;
+SELECT count(*) FROM o.d;
+');
+.system sh run.sh copies
+
+.testcase dump_restore_and_a_file_copy_carry_the_rows_and_never_share_them
+SELECT readfile('restore.out') || readfile('copies.err'), readfile('copies.out');
+.check "|1501|ok 1501|ok 1 1401 100 1501"
+
+-- ---- temp and in-memory databases ----
+
+.testcase a_temp_table_keeps_its_rows_in_the_temp_database
+CREATE VIRTUAL TABLE temp.t USING lsm;
+INSERT INTO t VALUES (1, 'temp');
+SELECT (SELECT value FROM t), (SELECT count(*) FROM temp.sqlite_schema WHERE name = 't_log');
+.check "temp|1"
+
+.testcase an_in_memory_database_keeps_its_table_in_memory
+ATTACH ':memory:' AS m;
+CREATE VIRTUAL TABLE m.mk USING lsm(memtable_mb=0.0625);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
+INSERT INTO m.mk SELECT i, printf('%0100d', i) FROM c;
+SELECT lsm_compact('m.mk') IS NOT NULL;
+SELECT count(*), lsm_check('m.mk') FROM m.mk;
+.check "1 3000|ok"
+
+-- ---- readonly ----
+
+.testcase a_database_opened_read_only_reads_its_table
+SELECT readfile('ro.out');
+.check "2004|ok "

@@ -1,0 +1,518 @@
+/*
+** test_indb.c — the store inside the database file (ext/dbstore.c) as
+** SQLite's own guarantees cover it: connections and processes sharing a
+** table, a commit that fails or is vetoed leaving nothing anywhere, a
+** writer killed mid-run leaving every transaction whole or absent across
+** an lsm table and a native table, and copies that carry the rows.
+**
+** Every test opens real database files through the lsm module registered
+** with sqlite3_auto_extension, as an application linking lsm would.
+** Tiny memtables (memtable_mb=0.0625) make flushes and compactions run
+** inside the commits under test.  Random choices (kill times) come from
+** the seeded generator; the seed is printed on failure.
+*/
+#include <errno.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
+
+/* ---- helpers ---- */
+
+static sqlite3 *open_db(const char *zPath, const char *zJournal){
+  sqlite3 *db = NULL;
+  char *zSql;
+  ck_assert_int_eq(sqlite3_open(zPath, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  zSql = sqlite3_mprintf("PRAGMA journal_mode=%s", zJournal);
+  ck_assert_int_eq(sqlite3_exec(db, zSql, 0, 0, 0), SQLITE_OK);
+  sqlite3_free(zSql);
+  return db;
+}
+
+static void exec_ok(sqlite3 *db, const char *zSql){
+  char *zErr = NULL;
+  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, zErr ? zErr : sqlite3_errstr(rc));
+  sqlite3_free(zErr);
+}
+
+/* The first column of the first row of zSql, as an integer (-1: no row). */
+static sqlite3_int64 query_int(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *pStmt = NULL;
+  sqlite3_int64 v = -1;
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
+  rc = sqlite3_step(pStmt);
+  ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", zSql, sqlite3_errmsg(db));
+  if( rc == SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
+  sqlite3_finalize(pStmt);
+  return v;
+}
+
+/* The text of the first column of the first row (sqlite3_free). */
+static char *query_text(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *pStmt = NULL;
+  char *z = NULL;
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
+  if( sqlite3_step(pStmt) == SQLITE_ROW ) z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+  sqlite3_finalize(pStmt);
+  return z;
+}
+
+static void check_ok(sqlite3 *db, const char *zTable){
+  char *zSql = sqlite3_mprintf("SELECT lsm_check('%q')", zTable);
+  char *z = query_text(db, zSql);
+  ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check(%s): %s", zTable, z ? z : "(null)");
+  sqlite3_free(z);
+  sqlite3_free(zSql);
+}
+
+/* Rows of kv and of nat whose keys are not in both (0 when every
+** transaction is whole), then the row counts. */
+static void assert_tables_agree(sqlite3 *db, const char *zWhen){
+  sqlite3_int64 nOnlyLsm = query_int(db, "SELECT count(*) FROM kv WHERE key NOT IN (SELECT k FROM nat)");
+  sqlite3_int64 nOnlyNat = query_int(db, "SELECT count(*) FROM nat WHERE k NOT IN (SELECT key FROM kv)");
+  sqlite3_int64 nBad = query_int(db, "SELECT count(*) FROM kv JOIN nat ON kv.key = nat.k"
+                                     " WHERE kv.value IS NOT nat.v");
+  ck_assert_msg(nOnlyLsm == 0 && nOnlyNat == 0 && nBad == 0,
+                "seed %llu: %s: %lld rows only in kv, %lld only in nat, %lld differ",
+                (unsigned long long)test_seed(), zWhen, (long long)nOnlyLsm,
+                (long long)nOnlyNat, (long long)nBad);
+}
+
+static void setup(void){
+  sqlite3_auto_extension((void(*)(void))sqlite3_lsm_init);
+}
+static void teardown(void){
+  sqlite3_reset_auto_extension();
+}
+
+/* ---- connections of one process ---- */
+
+static void two_connections_share(const char *zJournal){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  sqlite3 *a = open_db(zDb, zJournal), *b;
+  sqlite3_int64 nExpect = 0;
+  int round;
+  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  b = open_db(zDb, zJournal);
+  for(round = 0; round < 12; round++){
+    char *zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300)"
+        " INSERT INTO kv SELECT %d * 1000 + i, printf('%%0200d', i) FROM c", round);
+    exec_ok(round % 2 ? a : b, zSql);
+    sqlite3_free(zSql);
+    nExpect += 300;
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), nExpect);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), nExpect);
+    if( round % 4 == 3 ) exec_ok(round % 8 == 3 ? a : b, "SELECT lsm_compact('kv')");
+    /* A delete made by one is seen by the other at once. */
+    zSql = sqlite3_mprintf("DELETE FROM kv WHERE key = %d * 1000 + 7", round);
+    exec_ok(round % 2 ? b : a, zSql);
+    sqlite3_free(zSql);
+    nExpect--;
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), nExpect);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), nExpect);
+  }
+  /* Flushes and compactions ran inside those commits. */
+  ck_assert_int_gt(query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key = 5007"), 0);
+  ck_assert_int_eq(query_int(b, "SELECT length(value) FROM kv WHERE key = 11300"), 200);
+  check_ok(a, "kv");
+  check_ok(b, "kv");
+  sqlite3_close(a);
+  sqlite3_close(b);
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+}
+
+START_TEST(two_connections_see_each_others_commits_in_wal_mode){
+  two_connections_share("wal");
+}
+END_TEST
+
+START_TEST(two_connections_see_each_others_commits_in_rollback_mode){
+  two_connections_share("delete");
+}
+END_TEST
+
+/* A WAL reader keeps the snapshot of its transaction, even while another
+** connection compacts away the SSTables it reads. */
+START_TEST(a_wal_reader_keeps_its_snapshot_across_a_compaction){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  sqlite3 *a = open_db(zDb, "wal"), *b;
+  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  exec_ok(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)"
+             " INSERT INTO kv SELECT i, printf('%0100d', i) FROM c");
+  exec_ok(a, "SELECT lsm_flush('kv')");
+  b = open_db(zDb, "wal");
+  exec_ok(b, "BEGIN");
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 2000);
+  exec_ok(a, "DELETE FROM kv WHERE key <= 1000");
+  exec_ok(a, "INSERT INTO kv VALUES (5000, 'new')");
+  exec_ok(a, "SELECT lsm_compact('kv')");
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 1001);
+  /* b still sees its snapshot, every row of it. */
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 2000);
+  ck_assert_int_eq(query_int(b, "SELECT sum(length(value)) FROM kv"), 200000);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 5000"), 0);
+  exec_ok(b, "COMMIT");
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 1001);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 5000"), 1);
+  check_ok(b, "kv");
+  sqlite3_close(a);
+  sqlite3_close(b);
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+}
+END_TEST
+
+/* ---- commits that fail ---- */
+
+/* Rollback-journal mode: a reader holding a shared lock makes the
+** writer's COMMIT fail with SQLITE_BUSY after the lsm table's xSync has
+** logged its batch.  Nothing is visible anywhere; ROLLBACK leaves nothing;
+** a COMMIT retried once the reader is gone commits the batch once. */
+START_TEST(a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  sqlite3 *a = open_db(zDb, "delete"), *b;
+  int rc;
+  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  b = open_db(zDb, "delete");
+  sqlite3_busy_timeout(a, 50);
+
+  /* 1. Fails, then ROLLBACK. */
+  exec_ok(a, "BEGIN");
+  exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
+  exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
+  exec_ok(b, "BEGIN");
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 0);
+  rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 0);
+  exec_ok(a, "ROLLBACK");
+  exec_ok(b, "COMMIT");
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 0);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 0);
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv_log"), 0);
+
+  /* 2. Fails, then the retried COMMIT succeeds. */
+  exec_ok(a, "BEGIN");
+  exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
+  exec_ok(a, "INSERT INTO nat VALUES (2, 'two')");
+  exec_ok(b, "BEGIN");
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 0);
+  rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  exec_ok(b, "COMMIT");
+  exec_ok(a, "COMMIT");
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv_log"), 1);
+  assert_tables_agree(b, "after the retried commit");
+
+  /* 3. An autocommit INSERT that fails takes no effect. */
+  exec_ok(b, "BEGIN");
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 1);
+  rc = sqlite3_exec(a, "INSERT INTO kv VALUES (3, 'three')", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  exec_ok(b, "COMMIT");
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key = 3"), 0);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 3"), 0);
+  check_ok(a, "kv");
+  sqlite3_close(a);
+  sqlite3_close(b);
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+}
+END_TEST
+
+static int veto_commit(void *pArg){
+  (void)pArg;
+  return 1;
+}
+
+/* A commit hook that vetoes turns COMMIT into ROLLBACK: the lsm table
+** keeps nothing either. */
+START_TEST(a_commit_vetoed_by_a_commit_hook_leaves_nothing){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  sqlite3 *a = open_db(zDb, "wal"), *b;
+  int rc;
+  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
+  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  exec_ok(a, "INSERT INTO kv VALUES (0, 'before')");
+  b = open_db(zDb, "wal");
+  sqlite3_commit_hook(a, veto_commit, 0);
+  exec_ok(a, "BEGIN");
+  exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
+  exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
+  rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+  sqlite3_commit_hook(a, 0, 0);
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM nat"), 0);
+  /* The connection goes on committing normally. */
+  exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
+  {
+    char *z = query_text(b, "SELECT group_concat(key) FROM kv");
+    ck_assert_str_eq(z, "0,2");
+    sqlite3_free(z);
+  }
+  sqlite3_close(a);
+  sqlite3_close(b);
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+}
+END_TEST
+
+/* ---- processes ---- */
+
+/* One writer process: transactions n0, n0 + 1, ... each putting key n in
+** kv and nat alike, retried while busy; stops after nTxn (or never). */
+static void writer_process(const char *zDb, const char *zJournal, int n0, int nTxn){
+  sqlite3 *db = NULL;
+  int n;
+  if( sqlite3_open(zDb, &db) != SQLITE_OK ) _exit(2);
+  sqlite3_busy_timeout(db, 20000);
+  sqlite3_exec(db, zJournal[0] == 'w' ? "PRAGMA journal_mode=wal" : "PRAGMA journal_mode=delete",
+               0, 0, 0);
+  for(n = n0; nTxn < 0 || n < n0 + nTxn; n++){
+    char *zSql = sqlite3_mprintf(
+        "BEGIN; INSERT INTO kv VALUES (%d, printf('%%0900d', %d));"
+        " INSERT INTO nat VALUES (%d, printf('%%0900d', %d)); COMMIT;", n, n, n, n);
+    int rc;
+    while( (rc = sqlite3_exec(db, zSql, 0, 0, 0)) != SQLITE_OK ){
+      sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+      if( (rc & 0xff) != SQLITE_BUSY ){
+        fprintf(stderr, "writer %d: %s\n", n, sqlite3_errmsg(db));
+        _exit(3);
+      }
+      usleep(1000);
+    }
+    sqlite3_free(zSql);
+  }
+  sqlite3_close(db);
+  _exit(0);
+}
+
+/* One reader process: repeatedly, in one read transaction, the two
+** tables must hold the same keys. */
+static void reader_process(const char *zDb, int nRound){
+  sqlite3 *db = NULL;
+  int i;
+  if( sqlite3_open(zDb, &db) != SQLITE_OK ) _exit(2);
+  sqlite3_busy_timeout(db, 20000);
+  for(i = 0; i < nRound; i++){
+    sqlite3_stmt *pStmt = NULL;
+    int rc = sqlite3_exec(db, "BEGIN", 0, 0, 0);
+    if( rc == SQLITE_OK ){
+      rc = sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM kv), (SELECT count(*) FROM nat),"
+                              " (SELECT count(*) FROM kv WHERE key NOT IN (SELECT k FROM nat))",
+                              -1, &pStmt, 0);
+    }
+    if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+      if( sqlite3_column_int64(pStmt, 0) != sqlite3_column_int64(pStmt, 1)
+       || sqlite3_column_int64(pStmt, 2) != 0 ){
+        fprintf(stderr, "reader: kv %lld rows, nat %lld, %lld only in kv\n",
+                (long long)sqlite3_column_int64(pStmt, 0), (long long)sqlite3_column_int64(pStmt, 1),
+                (long long)sqlite3_column_int64(pStmt, 2));
+        _exit(4);
+      }
+      rc = SQLITE_OK;
+    }
+    sqlite3_finalize(pStmt);
+    sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    if( rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY ){
+      fprintf(stderr, "reader: %s\n", sqlite3_errmsg(db));
+      _exit(3);
+    }
+    usleep(2000);
+  }
+  sqlite3_close(db);
+  _exit(0);
+}
+
+static void make_tables(const char *zDb, const char *zJournal){
+  sqlite3 *db = open_db(zDb, zJournal);
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  sqlite3_close(db);
+}
+
+static void processes_share(const char *zJournal){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  int nWriter = 3, nTxn = test_scale(150), i, status;
+  pid_t aPid[4];
+  sqlite3 *db;
+  make_tables(zDb, zJournal);
+  for(i = 0; i < nWriter + 1; i++){
+    aPid[i] = fork();
+    ck_assert_int_ge(aPid[i], 0);
+    if( aPid[i] == 0 ){
+      if( i < nWriter ) writer_process(zDb, zJournal, (i + 1) * 100000, nTxn);
+      reader_process(zDb, nTxn);
+    }
+  }
+  for(i = 0; i < nWriter + 1; i++){
+    ck_assert_int_eq(waitpid(aPid[i], &status, 0), aPid[i]);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "%s %d ended with status %d", i < nWriter ? "writer" : "reader", i, status);
+  }
+  db = open_db(zDb, zJournal);
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), nWriter * nTxn);
+  assert_tables_agree(db, "after the processes");
+  ck_assert_int_gt(query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+}
+
+START_TEST(processes_write_and_read_one_table_in_wal_mode){
+  processes_share("wal");
+}
+END_TEST
+
+START_TEST(processes_write_and_read_one_table_in_rollback_mode){
+  processes_share("delete");
+}
+END_TEST
+
+/* A writer killed with SIGKILL at random moments (flushes and compactions
+** run inside its commits): afterwards every transaction is in both tables
+** or in neither, nothing acknowledged is lost, the store checks clean. */
+static void killed_writer(const char *zJournal){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  test_rng rng;
+  int round, nRound = test_quick() ? 4 : 8;
+  sqlite3_int64 nBefore = 0;
+  rng_init(&rng, test_seed());
+  make_tables(zDb, zJournal);
+  for(round = 0; round < nRound; round++){
+    sqlite3 *db;
+    int status;
+    sqlite3_int64 nAfter;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if( pid == 0 ) writer_process(zDb, zJournal, (int)(round * 100000 + 1), -1);
+    usleep((useconds_t)(50000 + rng_below(&rng, 250000)));
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    db = open_db(zDb, zJournal);
+    assert_tables_agree(db, "after a kill");
+    nAfter = query_int(db, "SELECT count(*) FROM kv");
+    ck_assert_msg(nAfter > nBefore, "seed %llu: round %d: the writer committed nothing",
+                  (unsigned long long)test_seed(), round);
+    check_ok(db, "kv");
+    nBefore = nAfter;
+    sqlite3_close(db);
+  }
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+}
+
+START_TEST(a_killed_writer_leaves_every_transaction_whole_in_wal_mode){
+  killed_writer("wal");
+}
+END_TEST
+
+START_TEST(a_killed_writer_leaves_every_transaction_whole_in_rollback_mode){
+  killed_writer("delete");
+}
+END_TEST
+
+/* ---- copies ---- */
+
+/* The backup API and VACUUM INTO carry the rows; writing the copy leaves
+** the original as it was. */
+START_TEST(backup_and_vacuum_into_carry_the_rows_and_never_share_them){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  char *zBackup = sqlite3_mprintf("%s/backup.db", zDir);
+  char *zVacuum = sqlite3_mprintf("%s/vacuum.db", zDir);
+  char *zSql = sqlite3_mprintf("VACUUM INTO '%q'", zVacuum);
+  const char *azCopy[2];
+  sqlite3 *db = open_db(zDb, "wal"), *pCopy = NULL;
+  sqlite3_backup *pBackup;
+  int i;
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)"
+              " INSERT INTO kv SELECT i, printf('%050d', i) FROM c");
+  exec_ok(db, "SELECT lsm_flush('kv')");
+  exec_ok(db, "INSERT INTO kv VALUES (-1, 'in the log only')");
+  ck_assert_int_eq(sqlite3_open(zBackup, &pCopy), SQLITE_OK);
+  pBackup = sqlite3_backup_init(pCopy, "main", db, "main");
+  ck_assert_ptr_nonnull(pBackup);
+  ck_assert_int_eq(sqlite3_backup_step(pBackup, -1), SQLITE_DONE);
+  sqlite3_backup_finish(pBackup);
+  sqlite3_close(pCopy);
+  exec_ok(db, zSql);
+  azCopy[0] = zBackup;
+  azCopy[1] = zVacuum;
+  for(i = 0; i < 2; i++){
+    pCopy = open_db(azCopy[i], "wal");
+    ck_assert_int_eq(query_int(pCopy, "SELECT count(*) FROM kv"), 3001);
+    ck_assert_int_eq(query_int(pCopy, "SELECT count(*) FROM kv WHERE value = 'in the log only'"), 1);
+    exec_ok(pCopy, "DELETE FROM kv WHERE key <= 100");
+    exec_ok(pCopy, "SELECT lsm_compact('kv')");
+    ck_assert_int_eq(query_int(pCopy, "SELECT count(*) FROM kv"), 2900);
+    check_ok(pCopy, "kv");
+    sqlite3_close(pCopy);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 3001);
+  }
+  check_ok(db, "kv");
+  sqlite3_close(db);
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+  sqlite3_free(zBackup);
+  sqlite3_free(zVacuum);
+  sqlite3_free(zSql);
+}
+END_TEST
+
+static Suite *indb_suite(void){
+  Suite *s = suite_create("indb");
+  TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, two_connections_see_each_others_commits_in_wal_mode);
+  tcase_add_test(tc, two_connections_see_each_others_commits_in_rollback_mode);
+  tcase_add_test(tc, a_wal_reader_keeps_its_snapshot_across_a_compaction);
+  tcase_add_test(tc, a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once);
+  tcase_add_test(tc, a_commit_vetoed_by_a_commit_hook_leaves_nothing);
+  tcase_add_test(tc, processes_write_and_read_one_table_in_wal_mode);
+  tcase_add_test(tc, processes_write_and_read_one_table_in_rollback_mode);
+  tcase_add_test(tc, a_killed_writer_leaves_every_transaction_whole_in_wal_mode);
+  tcase_add_test(tc, a_killed_writer_leaves_every_transaction_whole_in_rollback_mode);
+  tcase_add_test(tc, backup_and_vacuum_into_carry_the_rows_and_never_share_them);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(indb_suite)
