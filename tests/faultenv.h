@@ -38,14 +38,29 @@
 **                             works normally again
 **     lsm_open(zDir, ...);    recovery runs against that state
 **
+**   5. holds threads, to force an interleaving of the engine's threads: a
+**      thread that opens a file named *.sst for writing (LSM_OPEN_WRITE)
+**      can be made to wait there until the test lets it go.  Two groups
+**      of threads are armed apart:
+**        FAULTENV_HOLD_FIRST   the first thread other than the one that
+**                              made the env to open such a file (with
+**                              background work on, the flush thread,
+**                              once the test's first lsm_flush has made
+**                              it write a table);
+**        FAULTENV_HOLD_OTHERS  every other thread (the compaction thread).
+**      The thread that made the env is never held.  A held thread waits
+**      at most FAULTENV_HOLD_TIMEOUT_S, then goes on and the timeout is
+**      recorded (faultenv_hold_timed_out), so a test that loses track of
+**      a thread fails instead of hanging.
+**
 ** faultenv_crash() alone (no freeze) is fine when nothing is open.
 ** The crash is applied with the wrapped env's own calls, so it works over
 ** lsm_env_memory() too.  Lock files are passed through untouched (xLock
 ** is counted and can fail; xUnlock is the wrapped env's own).
 **
-** Thread safety: every counter, the failure rule and the bookkeeping are
-** guarded by one mutex, so an engine using the env from several threads
-** is fine.  faultenv_crash() and faultenv_free() need a quiescent engine.
+** Thread safety: every counter, the failure rule, the holds and the
+** bookkeeping are guarded by one mutex, so an engine using the env from
+** several threads is fine.  faultenv_crash() and faultenv_free() need a quiescent engine.
 */
 #ifndef LSM_FAULTENV_H
 #define LSM_FAULTENV_H
@@ -118,5 +133,22 @@ void faultenv_freeze(faultenv*);
 /* Apply the power cut described above and work normally again.  Every
 ** file on disk then counts as durable. */
 void faultenv_crash(faultenv*);
+
+/* ---- holds (5. above) ---- */
+#define FAULTENV_HOLD_FIRST   0   /* the first thread to write an .sst    */
+#define FAULTENV_HOLD_OTHERS  1   /* every other thread but the env maker */
+#define FAULTENV_HOLD_TIMEOUT_S 10
+
+/* Arm a hold on group eWho: with bOnce, the group's next .sst write open
+** waits; otherwise every one does, until faultenv_release. */
+void faultenv_hold(faultenv*, int eWho, int bOnce);
+/* Disarm eWho's hold and let every thread it holds go on. */
+void faultenv_release(faultenv*, int eWho);
+/* Wait until a thread of eWho is held: 1, or 0 after the timeout. */
+int faultenv_wait_held(faultenv*, int eWho);
+/* 1 once FAULTENV_HOLD_FIRST's thread is known (it opened an .sst). */
+int faultenv_first_writer_known(faultenv*);
+/* 1 if a held thread ever ran out of time and went on unreleased. */
+int faultenv_hold_timed_out(faultenv*);
 
 #endif

@@ -307,6 +307,66 @@ START_TEST(faultenv_counters_are_thread_safe){
 }
 END_TEST
 
+/* A thread that creates one file through the env, then closes it. */
+typedef struct open_arg {
+  lsm_env *pEnv;                /* the env under test                 */
+  char *zPath;                  /* the file to create                 */
+  int rc;                       /* what xOpen returned                */
+} open_arg;
+
+static void *open_one(void *pArg){
+  open_arg *a = pArg;
+  lsm_file *pF = NULL;
+  a->rc = a->pEnv->xOpen(a->pEnv, a->zPath, LSM_OPEN_WRITE, &pF);
+  if( pF ) a->pEnv->xClose(pF);
+  return NULL;
+}
+
+START_TEST(faultenv_holds_sstable_writers_until_released){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("faultenv");
+  open_arg aArg[3];
+  pthread_t aThread[3];
+  int i;
+  static const char *azName[3] = { "a.sst", "b.sst", "c.log" };
+  for(i = 0; i < 3; i++){
+    aArg[i].pEnv = pEnv;
+    aArg[i].zPath = path_in(zDir, azName[i]);
+    aArg[i].rc = -1;
+  }
+  faultenv_hold(fe, FAULTENV_HOLD_FIRST, 1);
+  faultenv_hold(fe, FAULTENV_HOLD_OTHERS, 0);
+  /* The thread that made the env is never held, nor taken as the first. */
+  make_file(pEnv, aArg[0].zPath, 1, 0);
+  ck_assert_int_eq(faultenv_first_writer_known(fe), 0);
+  /* The first other thread to write an .sst is held (once)... */
+  ck_assert_int_eq(pthread_create(&aThread[0], NULL, open_one, &aArg[0]), 0);
+  ck_assert_int_eq(faultenv_wait_held(fe, FAULTENV_HOLD_FIRST), 1);
+  ck_assert_int_eq(faultenv_first_writer_known(fe), 1);
+  /* ...a second one is one of the others... */
+  ck_assert_int_eq(pthread_create(&aThread[1], NULL, open_one, &aArg[1]), 0);
+  ck_assert_int_eq(faultenv_wait_held(fe, FAULTENV_HOLD_OTHERS), 1);
+  /* ...and a file that is not an .sst passes. */
+  ck_assert_int_eq(pthread_create(&aThread[2], NULL, open_one, &aArg[2]), 0);
+  ck_assert_int_eq(pthread_join(aThread[2], NULL), 0);
+  ck_assert_int_eq(aArg[2].rc, LSM_OK);
+  ck_assert_int_eq(aArg[0].rc, -1);
+  ck_assert_int_eq(aArg[1].rc, -1);
+  faultenv_release(fe, FAULTENV_HOLD_OTHERS);
+  ck_assert_int_eq(pthread_join(aThread[1], NULL), 0);
+  ck_assert_int_eq(aArg[1].rc, LSM_OK);
+  faultenv_release(fe, FAULTENV_HOLD_FIRST);
+  ck_assert_int_eq(pthread_join(aThread[0], NULL), 0);
+  ck_assert_int_eq(aArg[0].rc, LSM_OK);
+  ck_assert_int_eq(faultenv_hold_timed_out(fe), 0);
+  for(i = 0; i < 3; i++) free(aArg[i].zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
+}
+END_TEST
+
 static Suite *faultenv_suite(void){
   Suite *s = suite_create("faultenv");
   TCase *tc = tcase_create("core");
@@ -317,6 +377,7 @@ static Suite *faultenv_suite(void){
   tcase_add_test(tc, faultenv_crash_undoes_name_changes_without_dir_sync);
   tcase_add_test(tc, faultenv_crash_works_over_the_memory_env);
   tcase_add_test(tc, faultenv_counters_are_thread_safe);
+  tcase_add_test(tc, faultenv_holds_sstable_writers_until_released);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -4,7 +4,7 @@
 ** record elsewhere is LSM_CORRUPT naming the file and offset; the sync
 ** modes make the calls they promise (counted by faultenv).
 **
-** Tests edit log files with plain stdio: they play the part of the disk.
+** Tests rewrite log files through the env: they play the part of the disk.
 */
 #include <stdio.h>
 #include <stdlib.h>
