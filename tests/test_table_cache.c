@@ -13,7 +13,8 @@
 ** the reader it came from (and a third rewrites keys, so the background
 ** threads flush and compact); a table reopened after an eviction reports
 ** corruption through the call's rc; a snapshot reads tables that were
-** moved and then merged away; too small a limit is refused.
+** moved and then merged away; too small a limit is refused; by default
+** the cache keeps 1000 readers, or half the open-file limit if less.
 **
 ** The env is the POSIX one (real descriptors and mappings, so a value
 ** read from an unmapped reader would fault), with xSync and xSyncDir made
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "lsm.h"
 #include "testutil.h"
@@ -656,10 +658,72 @@ START_TEST(max_open_tables_below_16_is_refused_naming_the_option){
 }
 END_TEST
 
-START_TEST(the_default_keeps_1000_tables_open){
+/*
+** By default the cache keeps 1000 readers (LevelDB's max_open_files), but
+** at most half of RLIMIT_NOFILE and at least 16, each reader holding a
+** descriptor.  A store of more than 1000 tables (in the memory env, so
+** that it needs no descriptors itself) is reopened under several soft
+** limits and read through; the readers the cache then holds are exactly
+** that capacity.  The soft limit is restored at the end.
+*/
+#define TC_DEFAULT_CAPACITY 1000
+START_TEST(the_default_keeps_1000_tables_open_within_half_the_file_limit){
+  static const rlim_t aLimit[] = { 4096, 1500, 100, 20 };
+  uint64_t seed = test_seed();
+  lsm_env *pMemEnv = lsm_env_memory();
+  struct rlimit lim, limSaved;
   lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  int i, bSawDefault = 0;
+
   lsm_options_default(&opt);
-  ck_assert_int_eq(opt.max_open_tables, 1000);
+  ck_assert_int_eq(opt.max_open_tables, TC_DEFAULT_CAPACITY);
+  opt.memtable_bytes = 4096;        /* a table per ~60 keys */
+  opt.sync = LSM_SYNC_OFF;
+  opt.background = 0;
+  opt.env = pMemEnv;
+  ck_assert_int_eq(lsm_open("/tc", &opt, &pDb), LSM_OK);
+  tc_put_range(pDb, NULL, 0, 66000, 0);
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  SEED_ASSERT(tc_tables(pDb, &st) > TC_DEFAULT_CAPACITY, "only %llu tables",
+              (unsigned long long)seed, (unsigned long long)tc_tables(pDb, &st));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+
+  ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &limSaved), 0);
+  for(i = 0; i < (int)(sizeof(aLimit) / sizeof(aLimit[0])); i++){
+    lsm_cursor *pCsr = NULL;
+    uint64_t nWant;
+    int rc, nRow = 0;
+    if( limSaved.rlim_max != RLIM_INFINITY && aLimit[i] > limSaved.rlim_max ) continue;
+    nWant = aLimit[i] / 2 < TC_DEFAULT_CAPACITY ? aLimit[i] / 2 : TC_DEFAULT_CAPACITY;
+    if( nWant < 16 ) nWant = 16;
+    bSawDefault |= nWant == TC_DEFAULT_CAPACITY;
+    lim = limSaved;
+    lim.rlim_cur = aLimit[i];
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    ck_assert_int_eq(lsm_open("/tc", &opt, &pDb), LSM_OK);
+    /* A scan opens every table once; the cache keeps what it may. */
+    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+    for(rc = lsm_cursor_first(pCsr); rc == LSM_OK && lsm_cursor_valid(pCsr); rc = lsm_cursor_next(pCsr)){
+      nRow++;
+    }
+    ck_assert_int_eq(rc, LSM_OK);
+    ck_assert_int_eq(nRow, 66000);
+    lsm_cursor_close(pCsr);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    ck_assert_msg(st.nTablesOpen == nWant, "RLIMIT_NOFILE %llu: %llu readers open, expected %llu",
+                  (unsigned long long)aLimit[i], (unsigned long long)st.nTablesOpen,
+                  (unsigned long long)nWant);
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  }
+  ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &limSaved), 0);
+  if( !bSawDefault ){
+    fprintf(stderr, "the_default_keeps_1000_tables_open_within_half_the_file_limit: the hard "
+            "file limit %llu is below 2000: 1000 readers cannot be open\n",
+            (unsigned long long)limSaved.rlim_max);
+  }
+  lsm_env_memory_free(pMemEnv);
 }
 END_TEST
 
@@ -672,7 +736,7 @@ static Suite *table_cache_suite(void){
   tcase_add_test(tc, lsm_get_values_stay_right_while_another_thread_evicts_their_reader);
   tcase_add_test(tc, a_table_reopened_after_eviction_reports_its_corruption);
   tcase_add_test(tc, max_open_tables_below_16_is_refused_naming_the_option);
-  tcase_add_test(tc, the_default_keeps_1000_tables_open);
+  tcase_add_test(tc, the_default_keeps_1000_tables_open_within_half_the_file_limit);
   tcase_add_test(tc, a_snapshot_reads_tables_that_were_moved_then_merged_away);
   suite_add_tcase(s, tc);
   return s;
