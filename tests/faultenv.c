@@ -284,6 +284,15 @@ static int fe_save_durable(faultenv *p, const char *zPath, uint8_t **paData, siz
 
 static faultenv *fe_of(lsm_env *pEnv){ return (faultenv*)pEnv; }
 
+/* *pField, read under the mutex. */
+static int fe_read_flag(faultenv *p, const int *pField){
+  int b;
+  pthread_mutex_lock(&p->mutex);
+  b = *pField;
+  pthread_mutex_unlock(&p->mutex);
+  return b;
+}
+
 /* FAULTENV_HOLD_TIMEOUT_S from now, for pthread_cond_timedwait. */
 static void fe_hold_deadline(struct timespec *p){
   clock_gettime(CLOCK_REALTIME, p);
@@ -754,21 +763,8 @@ int faultenv_wait_held(faultenv *p, int eWho){
   return bHeld;
 }
 
-int faultenv_first_writer_known(faultenv *p){
-  int b;
-  pthread_mutex_lock(&p->mutex);
-  b = p->bFirstKnown;
-  pthread_mutex_unlock(&p->mutex);
-  return b;
-}
-
-int faultenv_hold_timed_out(faultenv *p){
-  int b;
-  pthread_mutex_lock(&p->mutex);
-  b = p->bHoldTimedOut;
-  pthread_mutex_unlock(&p->mutex);
-  return b;
-}
+int faultenv_first_writer_known(faultenv *p){ return fe_read_flag(p, &p->bFirstKnown); }
+int faultenv_hold_timed_out(faultenv *p){ return fe_read_flag(p, &p->bHoldTimedOut); }
 
 void faultenv_crash(faultenv *p){
   faultenv_track *t;

@@ -14,6 +14,7 @@
 #include "coding.h"
 #include "ikey.h"
 #include "lsm.h"
+#include "merge_iter.h"
 
 #define HARNESS_WALK_STEPS 40   /* next/prev steps after each seek        */
 #define HARNESS_RANDOM_SEQ 5000 /* random seeks and gets aim below this seq */
@@ -210,6 +211,23 @@ void harness_check_iter(iter *it, const harness_model *p, test_rng *r, int nSeek
   }
   SEED_ASSERT(iter_status(it) == LSM_OK, "status %d after the walks", s, iter_status(it));
   free(aT);
+}
+
+/* ---------------------------------------------------------------- */
+/* Sorted sources                                                    */
+/* ---------------------------------------------------------------- */
+
+iter *harness_memtable_merge(memtable **apMem, int nMem){
+  iter *apChild[16], *pMerge;
+  int i, rc = LSM_OK;
+  ck_assert_int_le(nMem, 16);
+  for(i = 0; i < nMem; i++){
+    apChild[i] = memtable_iter(apMem[i], &rc);
+    ck_assert_int_eq(rc, LSM_OK);
+  }
+  pMerge = merge_iter_new(lsm_env_default(), apChild, nMem, &rc);
+  ck_assert_int_eq(rc, LSM_OK);
+  return pMerge;
 }
 
 /* ---------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "iter.h"
+#include "memtable.h"
 #include "testutil.h"
 
 /* ---- the internal-key model ---- */
@@ -93,6 +94,13 @@ void harness_assert_at(iter *it, const harness_model*, size_t i, uint64_t seed);
 ** the first difference.
 */
 void harness_check_iter(iter *it, const harness_model *p, test_rng*, int nSeek, uint64_t seed);
+
+/* ---- sorted sources ---- */
+
+/* A merge_iter over one memtable_iter per memtable (nMem <= 16).  Each
+** iterator holds a reference to its memtable; the caller keeps its own.
+** Owned: iter_close. */
+iter *harness_memtable_merge(memtable **apMem, int nMem);
 
 /* ---- a failing iterator ---- */
 

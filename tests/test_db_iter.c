@@ -108,16 +108,9 @@ static int di_at(const db_iter *p, const di_rec *r){
 
 /* A db_iter over a merge of one iterator per memtable. */
 static db_iter *di_open(memtable **apMem, int nMem, uint64_t maxSeq, uint64_t maxBatchSeq){
-  iter *apChild[DI_MAX_MEM], *pMerge;
   db_iter *p;
-  int i, rc = LSM_OK;
-  for(i = 0; i < nMem; i++){
-    apChild[i] = memtable_iter(apMem[i], &rc);
-    ck_assert_int_eq(rc, LSM_OK);
-  }
-  pMerge = merge_iter_new(lsm_env_default(), apChild, nMem, &rc);
-  ck_assert_int_eq(rc, LSM_OK);
-  ck_assert_int_eq(db_iter_new(lsm_env_default(), pMerge, maxSeq, maxBatchSeq, &p), LSM_OK);
+  ck_assert_int_eq(db_iter_new(lsm_env_default(), harness_memtable_merge(apMem, nMem), maxSeq,
+                               maxBatchSeq, &p), LSM_OK);
   return p;
 }
 
@@ -245,33 +238,30 @@ static memtable *di_fixture(void){
   return pMem;
 }
 
+/* p is at "k" with value zWant, or, zWant NULL, at the neighbour cOther. */
+static void di_assert_k_or(db_iter *p, const char *zWant, char cOther){
+  size_t n;
+  const uint8_t *pKey = db_iter_key(p, &n);
+  if( zWant ){
+    ck_assert(n == 1 && pKey[0] == 'k');
+    ck_assert_int_eq(memcmp(db_iter_value(p, &n), zWant, strlen(zWant)), 0);
+    ck_assert_uint_eq(n, strlen(zWant));
+  }else{
+    ck_assert(n == 1 && pKey[0] == cOther);
+  }
+}
+
 /* The value of "k" seen first forward and first in reverse from "l"/"j". */
 static void di_expect_k(memtable *pMem, uint64_t maxSeq, uint64_t maxBatchSeq, const char *zWant){
   db_iter *p = di_open(&pMem, 1, maxSeq, maxBatchSeq);
-  size_t n;
-  const uint8_t *pKey;
   /* Forward from "j" (always live) to the next key. */
   ck_assert_int_eq(db_iter_seek_ge(p, "j", 1), LSM_OK);
   ck_assert_int_eq(db_iter_next(p), LSM_OK);
-  pKey = db_iter_key(p, &n);
-  if( zWant ){
-    ck_assert(n == 1 && pKey[0] == 'k');
-    ck_assert_int_eq(memcmp(db_iter_value(p, &n), zWant, strlen(zWant)), 0);
-    ck_assert_uint_eq(n, strlen(zWant));
-  }else{
-    ck_assert(n == 1 && pKey[0] == 'l');
-  }
+  di_assert_k_or(p, zWant, 'l');
   /* Reverse from "l" (live): the newest visible version again. */
   ck_assert_int_eq(db_iter_seek_le(p, "l", 1), LSM_OK);
   ck_assert_int_eq(db_iter_prev(p), LSM_OK);
-  pKey = db_iter_key(p, &n);
-  if( zWant ){
-    ck_assert(n == 1 && pKey[0] == 'k');
-    ck_assert_int_eq(memcmp(db_iter_value(p, &n), zWant, strlen(zWant)), 0);
-    ck_assert_uint_eq(n, strlen(zWant));
-  }else{
-    ck_assert(n == 1 && pKey[0] == 'j');
-  }
+  di_assert_k_or(p, zWant, 'j');
   db_iter_close(p);
 }
 

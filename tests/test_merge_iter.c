@@ -70,16 +70,9 @@ static int mg_iter_is(iter *pIter, const mg_rec *r){
 
 /* A merge over one iterator per memtable (the memtables are unref'd). */
 static iter *mg_open(memtable **apMem, int nMem){
-  iter *apChild[MG_MAX_CHILD];
-  iter *pMerge;
-  int i, rc = LSM_OK;
-  for(i = 0; i < nMem; i++){
-    apChild[i] = memtable_iter(apMem[i], &rc);
-    ck_assert_int_eq(rc, LSM_OK);
-    memtable_unref(apMem[i]);
-  }
-  pMerge = merge_iter_new(lsm_env_default(), apChild, nMem, &rc);
-  ck_assert_int_eq(rc, LSM_OK);
+  iter *pMerge = harness_memtable_merge(apMem, nMem);
+  int i;
+  for(i = 0; i < nMem; i++) memtable_unref(apMem[i]);
   return pMerge;
 }
 

@@ -118,6 +118,74 @@ static char *sst_path(const char *zDir, const char *zName){
   return z;
 }
 
+/* ---- the fixture ---- */
+
+/* Read the file into a malloc'd buffer. */
+static uint8_t *file_get(lsm_env *pEnv, const char *zPath, size_t *pn){
+  uint8_t *a = NULL, *b;
+  ck_assert_int_eq(env_read_file(pEnv, zPath, &a, pn), LSM_OK);
+  b = malloc(*pn + 1);
+  memcpy(b, a, *pn);
+  env_free(pEnv, a);
+  return b;
+}
+
+static void file_put(lsm_env *pEnv, const char *zPath, const uint8_t *a, size_t n){
+  lsm_file *pFile;
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &pFile), LSM_OK);
+  if( n ) ck_assert_int_eq(pEnv->xAppend(pFile, a, n), LSM_OK);
+  ck_assert_int_eq(pEnv->xClose(pFile), LSM_OK);
+}
+
+/*
+** The fixture of the "memory" and "corruption" test cases: an in-memory
+** env, and for the damage tests a table in it, /c.sst, with its entries
+** and its undamaged bytes.  The "corruption" setup writes the standard
+** table (400 keys, several 1 KiB blocks, a tombstone in seven); a
+** "memory" test may write its own (write_damage_target).  Made before
+** each test in its own process, freed after it passes.
+*/
+static struct sst_fixture {
+  lsm_env *pEnv;                /* the memory env                        */
+  harness_model t;              /* entries of /c.sst (or the test's own) */
+  uint8_t *a;                   /* /c.sst as written                     */
+  size_t n;                     /* its size                              */
+} fx;
+
+/* Write fx.t (sorted) to /c.sst in blocks of nBlock bytes; keep a copy. */
+static void write_damage_target(int nBlock){
+  sst_meta meta;
+  ck_assert_int_eq(write_table(fx.pEnv, "/c.sst", &fx.t, nBlock, 10, &meta), LSM_OK);
+  sst_meta_clear(fx.pEnv, &meta);
+  fx.a = file_get(fx.pEnv, "/c.sst", &fx.n);
+}
+
+static void setup_memory(void){
+  memset(&fx, 0, sizeof(fx));
+  fx.pEnv = lsm_env_memory();
+}
+
+static void setup_corruption(void){
+  int i;
+  setup_memory();
+  for(i = 0; i < 400; i++){
+    char z[16], v[32];
+    int nz = snprintf(z, sizeof(z), "key%05d", i);
+    int nv = snprintf(v, sizeof(v), "value-%d", i * 31);
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(1000 + i), i % 7 ? IKEY_VALUE : IKEY_DELETE,
+                      v, i % 7 ? (size_t)nv : 0);
+  }
+  harness_model_sort(&fx.t);
+  write_damage_target(1024);
+}
+
+static void teardown(void){
+  free(fx.a);
+  harness_model_clear(&fx.t);
+  lsm_env_memory_free(fx.pEnv);
+  memset(&fx, 0, sizeof(fx));
+}
+
 /* ---- model tests ---- */
 
 START_TEST(sst_random_tables_match_the_model)
@@ -145,88 +213,76 @@ END_TEST
 START_TEST(sst_tables_in_the_memory_env_match_the_model)
 {
   unsigned long long seed = test_seed();
-  lsm_env *pEnv = lsm_env_memory();
   test_rng r;
   int round;
   rng_init(&r, seed);
   for(round = 0; round < test_scale(8); round++){
     harness_model t = {0};
     harness_model_random(&t, &r, 1 + (int)rng_below(&r, 3000), 3, 20, 100);
-    round_trip(pEnv, "/mem/000002.sst", &t, 512, 10, &r, 300, seed);
+    round_trip(fx.pEnv, "/mem/000002.sst", &t, 512, 10, &r, 300, seed);
     harness_model_clear(&t);
   }
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_empty_table_has_no_entries)
 {
   unsigned long long seed = test_seed();
-  lsm_env *pEnv = lsm_env_memory();
   harness_model t = {0};
   test_rng r;
   rng_init(&r, seed);
-  round_trip(pEnv, "/e.sst", &t, 4096, 10, &r, 50, seed);
-  round_trip(pEnv, "/e.sst", &t, 4096, 0, &r, 50, seed);
-  lsm_env_memory_free(pEnv);
+  round_trip(fx.pEnv, "/e.sst", &t, 4096, 10, &r, 50, seed);
+  round_trip(fx.pEnv, "/e.sst", &t, 4096, 0, &r, 50, seed);
 }
 END_TEST
 
 START_TEST(sst_single_entry_table_matches_the_model)
 {
   unsigned long long seed = test_seed();
-  lsm_env *pEnv = lsm_env_memory();
   harness_model t = {0};
   test_rng r;
   rng_init(&r, seed);
   harness_model_add(&t, (const uint8_t*)"apple", 5, 42, IKEY_VALUE, (const uint8_t*)"red", 3);
-  round_trip(pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
+  round_trip(fx.pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
   harness_model_clear(&t);
   harness_model_add(&t, (const uint8_t*)"gone", 4, 7, IKEY_DELETE, NULL, 0);
-  round_trip(pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
+  round_trip(fx.pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
   harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
-START_TEST(sst_keys_much_larger_than_a_block_match_the_model)
-{
+/* One random table (harness_model_random's parameters) written to disk
+** in nBlock-byte blocks, read back and compared with the model. */
+static void random_table_on_disk(int nUser, int nVer, size_t nKeyMax, size_t nValMax, int nBlock){
   unsigned long long seed = test_seed();
-  char *zDir = test_tmpdir("sstbig");
-  char *zPath = sst_path(zDir, "000003.sst");
+  char *zDir = test_tmpdir("sst");
+  char *zPath = sst_path(zDir, "000001.sst");
   harness_model t = {0};
   test_rng r;
   rng_init(&r, seed);
-  /* Keys up to the 64 KiB limit, in 512-byte blocks, with versions. */
-  harness_model_random(&t, &r, test_scale(120), 3, LSM_MAX_KEY, 50);
-  round_trip(lsm_env_default(), zPath, &t, 512, 10, &r, 200, seed);
+  harness_model_random(&t, &r, nUser, nVer, nKeyMax, nValMax);
+  round_trip(lsm_env_default(), zPath, &t, nBlock, 10, &r, 200, seed);
   harness_model_clear(&t);
   test_rmtree(zDir);
   free(zPath);
   free(zDir);
+}
+
+START_TEST(sst_keys_much_larger_than_a_block_match_the_model)
+{
+  /* Keys up to the 64 KiB limit, in 512-byte blocks, with versions. */
+  random_table_on_disk(test_scale(120), 3, LSM_MAX_KEY, 50, 512);
 }
 END_TEST
 
 START_TEST(sst_values_of_hundreds_of_kilobytes_match_the_model)
 {
-  unsigned long long seed = test_seed();
-  char *zDir = test_tmpdir("sstval");
-  char *zPath = sst_path(zDir, "000004.sst");
-  harness_model t = {0};
-  test_rng r;
-  rng_init(&r, seed);
-  harness_model_random(&t, &r, test_scale(60), 2, 20, 400 * 1024);
-  round_trip(lsm_env_default(), zPath, &t, 4096, 10, &r, 200, seed);
-  harness_model_clear(&t);
-  test_rmtree(zDir);
-  free(zPath);
-  free(zDir);
+  random_table_on_disk(test_scale(60), 2, 20, 400 * 1024, 4096);
 }
 END_TEST
 
 START_TEST(sst_meta_and_properties_describe_the_table)
 {
-  lsm_env *pEnv = lsm_env_memory();
   harness_model t = {0};
   sst_meta meta;
   sst_reader *pReader;
@@ -238,30 +294,28 @@ START_TEST(sst_meta_and_properties_describe_the_table)
              (const uint8_t*)"0123456789", i % 10 == 0 ? 0 : 10);
   }
   harness_model_sort(&t);
-  ck_assert_int_eq(write_table(pEnv, "/p.sst", &t, 1024, 10, &meta), LSM_OK);
+  ck_assert_int_eq(write_table(fx.pEnv, "/p.sst", &t, 1024, 10, &meta), LSM_OK);
   ck_assert_uint_eq(meta.nEntries, 1000);
   ck_assert_uint_eq(meta.nTombstones, 100);
   ck_assert_uint_eq(meta.nRawBytes, 1000 * 6 + 900 * 10);
   ck_assert_uint_eq(meta.nSmallest, 14);
   ck_assert_mem_eq(meta.pSmallest, t.a[0].pKey, 14);
   ck_assert_mem_eq(meta.pLargest, t.a[999].pKey, 14);
-  ck_assert_int_eq(sst_reader_open(pEnv, "/p.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/p.sst", &pReader), LSM_OK);
   ck_assert_uint_eq(sst_reader_file_bytes(pReader), meta.nFileBytes);
   ck_assert_uint_eq(sst_reader_entries(pReader), 1000);
   ck_assert_uint_eq(sst_reader_tombstones(pReader), 100);
   ck_assert_str_eq(sst_reader_path(pReader), "/p.sst");
   ck_assert_int_eq(sst_reader_check(pReader), LSM_OK);
   sst_reader_unref(pReader);
-  sst_meta_clear(pEnv, &meta);
+  sst_meta_clear(fx.pEnv, &meta);
   ck_assert_ptr_null(meta.pSmallest);
   harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
 {
-  lsm_env *pEnv = lsm_env_memory();
   harness_model t = {0};
   sst_meta meta;
   sst_reader *pReader;
@@ -273,8 +327,8 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
     harness_model_add(&t, (const uint8_t*)z, (size_t)nz, 3, IKEY_VALUE, (const uint8_t*)"w", 1);
   }
   harness_model_sort(&t);
-  LOOP_ASSERT((write_table(pEnv, "/b.sst", &t, 4096, 10, &meta)) == (LSM_OK));
-  LOOP_ASSERT((sst_reader_open(pEnv, "/b.sst", &pReader)) == (LSM_OK));
+  LOOP_ASSERT((write_table(fx.pEnv, "/b.sst", &t, 4096, 10, &meta)) == (LSM_OK));
+  LOOP_ASSERT((sst_reader_open(fx.pEnv, "/b.sst", &pReader)) == (LSM_OK));
   for(i = 0; i < n; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%07d", i * 2 + 1), bFound, type;
@@ -294,15 +348,13 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
   }
   ck_assert_msg(nSearched < n / 50, "false positives %d of %d", nSearched, n);
   sst_reader_unref(pReader);
-  sst_meta_clear(pEnv, &meta);
+  sst_meta_clear(fx.pEnv, &meta);
   harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_table_without_filter_never_consults_one)
 {
-  lsm_env *pEnv = lsm_env_memory();
   harness_model t = {0};
   sst_meta meta;
   sst_reader *pReader;
@@ -311,43 +363,40 @@ START_TEST(sst_table_without_filter_never_consults_one)
   size_t nVal;
   int bFound, type;
   harness_model_add(&t, (const uint8_t*)"a", 1, 1, IKEY_VALUE, (const uint8_t*)"1", 1);
-  ck_assert_int_eq(write_table(pEnv, "/nf.sst", &t, 4096, 0, &meta), LSM_OK);
-  ck_assert_int_eq(sst_reader_open(pEnv, "/nf.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(write_table(fx.pEnv, "/nf.sst", &t, 4096, 0, &meta), LSM_OK);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/nf.sst", &pReader), LSM_OK);
   ck_assert_int_eq(sst_reader_get(pReader, "b", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
   ck_assert(!bFound && !probe.bBloomChecked && !probe.bBloomNegative && probe.bSearched == 0);
   ck_assert_int_eq(sst_reader_get(pReader, "a", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
   ck_assert(bFound && type == IKEY_VALUE && nVal == 1 && pVal[0] == '1' && probe.bSearched);
   sst_reader_unref(pReader);
-  sst_meta_clear(pEnv, &meta);
+  sst_meta_clear(fx.pEnv, &meta);
   harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_writer_refuses_keys_out_of_order)
 {
-  lsm_env *pEnv = lsm_env_memory();
   sst_options opt = {4096, 10};
   sst_writer *w;
   sst_meta meta;
   uint8_t a[16], b[16];
   ikey_build(a, "b", 1, 5, IKEY_VALUE);
   ikey_build(b, "a", 1, 5, IKEY_VALUE);
-  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_MISUSE);     /* equal */
   ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* smaller */
   ck_assert_int_eq(sst_writer_finish(w, &meta), LSM_MISUSE);
   /* Versions of one key must come newest first. */
-  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ikey_build(b, "b", 1, 6, IKEY_VALUE);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* seq 6 after 5 */
   sst_writer_abandon(w);
-  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 7, NULL, 0), LSM_MISUSE);     /* no trailer */
   sst_writer_abandon(w);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
@@ -426,41 +475,6 @@ END_TEST
 
 /* ---- corruption ---- */
 
-/* Read the file into a malloc'd buffer. */
-static uint8_t *file_get(lsm_env *pEnv, const char *zPath, size_t *pn){
-  uint8_t *a = NULL, *b;
-  ck_assert_int_eq(env_read_file(pEnv, zPath, &a, pn), LSM_OK);
-  b = malloc(*pn + 1);
-  memcpy(b, a, *pn);
-  env_free(pEnv, a);
-  return b;
-}
-
-static void file_put(lsm_env *pEnv, const char *zPath, const uint8_t *a, size_t n){
-  lsm_file *pFile;
-  ck_assert_int_eq(pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &pFile), LSM_OK);
-  if( n ) ck_assert_int_eq(pEnv->xAppend(pFile, a, n), LSM_OK);
-  ck_assert_int_eq(pEnv->xClose(pFile), LSM_OK);
-}
-
-/* The standard small table of the corruption tests: 400 keys, several blocks. */
-static void corrupt_fixture(lsm_env *pEnv, harness_model *p, uint8_t **paFile, size_t *pnFile){
-  sst_meta meta;
-  int i;
-  memset(p, 0, sizeof(*p));
-  for(i = 0; i < 400; i++){
-    char z[16], v[32];
-    int nz = snprintf(z, sizeof(z), "key%05d", i);
-    int nv = snprintf(v, sizeof(v), "value-%d", i * 31);
-    harness_model_add(p, (const uint8_t*)z, (size_t)nz, (uint64_t)(1000 + i), i % 7 ? IKEY_VALUE : IKEY_DELETE,
-             (const uint8_t*)v, i % 7 ? (size_t)nv : 0);
-  }
-  harness_model_sort(p);
-  ck_assert_int_eq(write_table(pEnv, "/c.sst", p, 1024, 10, &meta), LSM_OK);
-  sst_meta_clear(pEnv, &meta);
-  *paFile = file_get(pEnv, "/c.sst", pnFile);
-}
-
 /* Where the footer says region eRegion (SST_FOOTER_*_OFF) is. */
 static void region_of(const uint8_t *a, size_t n, int iOffField, uint64_t *piOff, uint64_t *pnSize){
   const uint8_t *f = a + n - SST_FOOTER_SIZE;
@@ -470,17 +484,19 @@ static void region_of(const uint8_t *a, size_t n, int iOffField, uint64_t *piOff
 
 /*
 ** Open the (damaged) /c.sst and use every read path.  Every answer must
-** be right or LSM_CORRUPT; returns 1 if any path reported LSM_CORRUPT
-** (and checks the message names the file), 0 if all succeeded.
+** be right or LSM_CORRUPT, and the damage must be found: by the open, or
+** else by sst_reader_check, which reads everything.  A message must name
+** the file, and contain zExpectMsg if that is not NULL.
 */
-static int probe_damaged(lsm_env *pEnv, const harness_model *p, const char *zExpectMsg){
+static void probe_damaged(const char *zExpectMsg){
+  const harness_model *p = &fx.t;
   sst_reader *pReader = NULL;
-  int rc, bCorrupt = 0, nCheck;
+  int rc, nCheck;
   size_t i;
   iter *it;
 
   error_clear();
-  rc = sst_reader_open(pEnv, "/c.sst", &pReader);
+  rc = sst_reader_open(fx.pEnv, "/c.sst", &pReader);
   if( rc ){
     LOOP_ASSERT((rc) == (LSM_CORRUPT));
     ck_assert_ptr_null(pReader);
@@ -488,7 +504,7 @@ static int probe_damaged(lsm_env *pEnv, const harness_model *p, const char *zExp
     if( zExpectMsg ){
       ck_assert_msg(strstr(lsm_errmsg(NULL), zExpectMsg) != NULL, "message: %s", lsm_errmsg(NULL));
     }
-    return 1;
+    return;
   }
   /* Gets: right or corrupt. */
   for(i = 0; i < p->n; i += 3){
@@ -500,7 +516,6 @@ static int probe_damaged(lsm_env *pEnv, const harness_model *p, const char *zExp
                         &bFound, &type, &pVal, &nVal, NULL);
     if( rc ){
       LOOP_ASSERT((rc) == (LSM_CORRUPT));
-      bCorrupt = 1;
     }else{
       LOOP_ASSERT((bFound) == (1));
       LOOP_ASSERT(type == ikey_type(e->pKey, e->nKey));
@@ -515,7 +530,7 @@ static int probe_damaged(lsm_env *pEnv, const harness_model *p, const char *zExp
     const uint8_t *pK = iter_key(it, &nK);
     LOOP_ASSERT(i < p->n && nK == p->a[i].nKey && memcmp(pK, p->a[i].pKey, nK) == 0);
   }
-  if( iter_status(it) ){ LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT)); bCorrupt = 1; }
+  if( iter_status(it) ) LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT));
   else LOOP_ASSERT((i) == (p->n));
   iter_close(it);
   it = sst_reader_iter(pReader, &rc);
@@ -526,7 +541,7 @@ static int probe_damaged(lsm_env *pEnv, const harness_model *p, const char *zExp
     i--;
     LOOP_ASSERT(nK == p->a[i].nKey && memcmp(pK, p->a[i].pKey, nK) == 0);
   }
-  if( iter_status(it) ){ LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT)); bCorrupt = 1; }
+  if( iter_status(it) ) LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT));
   else LOOP_ASSERT((i) == (0));
   iter_close(it);
   nCheck = sst_reader_check(pReader);
@@ -538,190 +553,128 @@ static int probe_damaged(lsm_env *pEnv, const harness_model *p, const char *zExp
     }
   }
   /* Whatever the others saw, check reads everything and must see it too. */
-  LOOP_ASSERT((nCheck != LSM_OK) == (1));
-  (void)bCorrupt;
+  LOOP_ASSERT(nCheck != LSM_OK);
   sst_reader_unref(pReader);
-  return 1;
 }
 
-/* Flip one byte at iOff of the fixture, write it back, probe. */
-static void flip_and_probe(lsm_env *pEnv, const harness_model *p, const uint8_t *a, size_t n, size_t iOff,
-                           const char *zExpect){
-  uint8_t *b = malloc(n);
-  memcpy(b, a, n);
+/* Flip the byte at iOff of /c.sst as written, write it back, probe. */
+static void flip_and_probe(size_t iOff, const char *zExpect){
+  uint8_t *b = malloc(fx.n);
+  memcpy(b, fx.a, fx.n);
   b[iOff] ^= 0x5a;
-  file_put(pEnv, "/c.sst", b, n);
-  ck_assert_int_eq(probe_damaged(pEnv, p, zExpect), 1);
+  file_put(fx.pEnv, "/c.sst", b, fx.n);
+  probe_damaged(zExpect);
   free(b);
 }
 
 START_TEST(sst_data_block_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  harness_model t;
-  uint8_t *a;
-  size_t n;
   sst_reader *pReader;
   const uint8_t *pVal;
   size_t nVal;
   int bFound, type;
-  corrupt_fixture(pEnv, &t, &a, &n);
   /* A byte inside block 0, near its start. */
-  flip_and_probe(pEnv, &t, a, n, 20, "/c.sst: block 0 checksum mismatch");
+  flip_and_probe(20, "/c.sst: block 0 checksum mismatch");
   /* The first key lives in block 0: its get fails; a key in the last block works. */
-  ck_assert_int_eq(sst_reader_open(pEnv, "/c.sst", &pReader), LSM_OK);
-  ck_assert_int_eq(sst_reader_get(pReader, t.a[0].pKey, t.a[0].nKey - 8, IKEY_MAX_SEQ,
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[0].pKey, fx.t.a[0].nKey - 8, IKEY_MAX_SEQ,
                                   &bFound, &type, &pVal, &nVal, NULL), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: block 0 checksum mismatch");
-  ck_assert_int_eq(sst_reader_get(pReader, t.a[399].pKey, t.a[399].nKey - 8, IKEY_MAX_SEQ,
+  ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[399].pKey, fx.t.a[399].nKey - 8, IKEY_MAX_SEQ,
                                   &bFound, &type, &pVal, &nVal, NULL), LSM_OK);
   ck_assert_int_eq(bFound, 1);
   sst_reader_unref(pReader);
-  free(a);
-  harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_index_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  harness_model t;
-  uint8_t *a;
-  size_t n;
   uint64_t iOff, nSize;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  region_of(a, n, SST_FOOTER_INDEX_OFF, &iOff, &nSize);
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize / 2), "/c.sst: index checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize), "/c.sst: index checksum mismatch");
-  free(a);
-  harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
+  region_of(fx.a, fx.n, SST_FOOTER_INDEX_OFF, &iOff, &nSize);
+  flip_and_probe((size_t)(iOff + nSize / 2), "/c.sst: index checksum mismatch");
+  flip_and_probe((size_t)(iOff + nSize), "/c.sst: index checksum mismatch");
 }
 END_TEST
 
 START_TEST(sst_filter_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  harness_model t;
-  uint8_t *a;
-  size_t n;
   uint64_t iOff, nSize;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  region_of(a, n, SST_FOOTER_FILTER_OFF, &iOff, &nSize);
+  region_of(fx.a, fx.n, SST_FOOTER_FILTER_OFF, &iOff, &nSize);
   ck_assert_uint_gt(nSize, 400 * 10 / 8);
-  flip_and_probe(pEnv, &t, a, n, (size_t)iOff, "/c.sst: filter checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize / 2), "/c.sst: filter checksum mismatch");
-  free(a);
-  harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
+  flip_and_probe((size_t)iOff, "/c.sst: filter checksum mismatch");
+  flip_and_probe((size_t)(iOff + nSize / 2), "/c.sst: filter checksum mismatch");
 }
 END_TEST
 
 START_TEST(sst_properties_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  harness_model t;
-  uint8_t *a;
-  size_t n;
   uint64_t iOff, nSize;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  region_of(a, n, SST_FOOTER_PROPS_OFF, &iOff, &nSize);
-  flip_and_probe(pEnv, &t, a, n, (size_t)iOff, "/c.sst: properties checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize - 1), "/c.sst: properties checksum mismatch");
-  free(a);
-  harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
+  region_of(fx.a, fx.n, SST_FOOTER_PROPS_OFF, &iOff, &nSize);
+  flip_and_probe((size_t)iOff, "/c.sst: properties checksum mismatch");
+  flip_and_probe((size_t)(iOff + nSize - 1), "/c.sst: properties checksum mismatch");
 }
 END_TEST
 
 START_TEST(sst_footer_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  harness_model t;
-  uint8_t *a;
-  size_t n, f;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  f = n - SST_FOOTER_SIZE;
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_INDEX_OFF, "/c.sst: footer checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_VERSION, "/c.sst: footer checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_CHECKSUM + 3, "/c.sst: footer checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_MAGIC + 7, "/c.sst: footer: bad magic number");
-  free(a);
-  harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
+  size_t f = fx.n - SST_FOOTER_SIZE;
+  flip_and_probe(f + SST_FOOTER_INDEX_OFF, "/c.sst: footer checksum mismatch");
+  flip_and_probe(f + SST_FOOTER_VERSION, "/c.sst: footer checksum mismatch");
+  flip_and_probe(f + SST_FOOTER_CHECKSUM + 3, "/c.sst: footer checksum mismatch");
+  flip_and_probe(f + SST_FOOTER_MAGIC + 7, "/c.sst: footer: bad magic number");
 }
 END_TEST
 
 START_TEST(sst_truncated_or_extended_file_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  harness_model t;
-  uint8_t *a, *b;
-  size_t n, m;
-  corrupt_fixture(pEnv, &t, &a, &n);
+  size_t n = fx.n, m;
+  uint8_t *b;
   for(m = 0; m < n; m += (m < 100 || n - m < 200) ? 1 : 37){
-    file_put(pEnv, "/c.sst", a, m);
-    ck_assert_int_eq(probe_damaged(pEnv, &t, NULL), 1);
+    file_put(fx.pEnv, "/c.sst", fx.a, m);
+    probe_damaged(NULL);
   }
   /* Extra bytes after the footer. */
   b = malloc(n + 100);
-  memcpy(b, a, n);
+  memcpy(b, fx.a, n);
   memset(b + n, 0, 100);
-  file_put(pEnv, "/c.sst", b, n + 100);
-  ck_assert_int_eq(probe_damaged(pEnv, &t, "footer"), 1);
+  file_put(fx.pEnv, "/c.sst", b, n + 100);
+  probe_damaged("footer");
   /* A footer moved to the end of a longer file does not fit its regions. */
-  memcpy(b + 100, a, n);
-  file_put(pEnv, "/c.sst", b, n + 100);
-  ck_assert_int_eq(probe_damaged(pEnv, &t, NULL), 1);
+  memcpy(b + 100, fx.a, n);
+  file_put(fx.pEnv, "/c.sst", b, n + 100);
+  probe_damaged(NULL);
   free(b);
-  free(a);
-  harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_any_flipped_byte_is_reported_and_never_gives_wrong_data)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  harness_model t = {0};
-  sst_meta meta;
-  uint8_t *a;
-  size_t n, i;
+  size_t i;
   int k;
   /* A small table, so that every byte can be tried. */
   for(k = 0; k < 60; k++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "k%03d", k * 3);
-    harness_model_add(&t, (const uint8_t*)z, (size_t)nz, (uint64_t)(10 + k), k % 5 ? IKEY_VALUE : IKEY_DELETE,
-             (const uint8_t*)"vvvv", k % 5 ? 4 : 0);
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(10 + k), k % 5 ? IKEY_VALUE : IKEY_DELETE,
+                      "vvvv", k % 5 ? 4 : 0);
   }
-  harness_model_sort(&t);
-  ck_assert_int_eq(write_table(pEnv, "/c.sst", &t, 256, 10, &meta), LSM_OK);
-  sst_meta_clear(pEnv, &meta);
-  a = file_get(pEnv, "/c.sst", &n);
-  for(i = 0; i < n; i += test_quick() ? 3 : 1){
-    flip_and_probe(pEnv, &t, a, n, i, NULL);
-  }
-  free(a);
-  harness_model_clear(&t);
-  lsm_env_memory_free(pEnv);
+  harness_model_sort(&fx.t);
+  write_damage_target(256);
+  for(i = 0; i < fx.n; i += test_quick() ? 3 : 1) flip_and_probe(i, NULL);
 }
 END_TEST
 
 START_TEST(sst_a_file_that_is_not_an_sstable_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
   sst_reader *pReader = NULL;
   uint8_t a[4096];
   size_t i;
   for(i = 0; i < sizeof(a); i++) a[i] = (uint8_t)(i * 131 + 7);
-  file_put(pEnv, "/c.sst", a, sizeof(a));
-  ck_assert_int_eq(sst_reader_open(pEnv, "/c.sst", &pReader), LSM_CORRUPT);
+  file_put(fx.pEnv, "/c.sst", a, sizeof(a));
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: footer: bad magic number (not an SSTable, or truncated)");
   ck_assert_ptr_null(pReader);
-  ck_assert_int_eq(sst_reader_open(pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
-  lsm_env_memory_free(pEnv);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
 }
 END_TEST
 
@@ -779,29 +732,41 @@ END_TEST
 
 static Suite *sst_suite(void){
   Suite *s = suite_create("sst");
-  TCase *tc = tcase_create("sst");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, sst_random_tables_match_the_model);
-  tcase_add_test(tc, sst_tables_in_the_memory_env_match_the_model);
-  tcase_add_test(tc, sst_empty_table_has_no_entries);
-  tcase_add_test(tc, sst_single_entry_table_matches_the_model);
-  tcase_add_test(tc, sst_keys_much_larger_than_a_block_match_the_model);
-  tcase_add_test(tc, sst_values_of_hundreds_of_kilobytes_match_the_model);
-  tcase_add_test(tc, sst_meta_and_properties_describe_the_table);
-  tcase_add_test(tc, sst_bloom_filter_rules_out_most_missing_keys);
-  tcase_add_test(tc, sst_table_without_filter_never_consults_one);
-  tcase_add_test(tc, sst_writer_refuses_keys_out_of_order);
-  tcase_add_test(tc, sst_concurrent_readers_agree_with_the_model);
-  tcase_add_test(tc, sst_data_block_corruption_is_reported);
-  tcase_add_test(tc, sst_index_corruption_is_reported);
-  tcase_add_test(tc, sst_filter_corruption_is_reported);
-  tcase_add_test(tc, sst_properties_corruption_is_reported);
-  tcase_add_test(tc, sst_footer_corruption_is_reported);
-  tcase_add_test(tc, sst_truncated_or_extended_file_is_reported);
-  tcase_add_test(tc, sst_any_flipped_byte_is_reported_and_never_gives_wrong_data);
-  tcase_add_test(tc, sst_a_file_that_is_not_an_sstable_is_reported);
-  tcase_add_test(tc, sst_failed_allocations_and_io_are_reported_and_leak_nothing);
-  suite_add_tcase(s, tc);
+  TCase *tcDisk = tcase_create("disk");
+  TCase *tcMemory = tcase_create("memory");
+  TCase *tcCorrupt = tcase_create("corruption");
+
+  tcase_set_timeout(tcDisk, 120);
+  tcase_add_test(tcDisk, sst_random_tables_match_the_model);
+  tcase_add_test(tcDisk, sst_keys_much_larger_than_a_block_match_the_model);
+  tcase_add_test(tcDisk, sst_values_of_hundreds_of_kilobytes_match_the_model);
+  tcase_add_test(tcDisk, sst_concurrent_readers_agree_with_the_model);
+  tcase_add_test(tcDisk, sst_failed_allocations_and_io_are_reported_and_leak_nothing);
+  suite_add_tcase(s, tcDisk);
+
+  tcase_add_checked_fixture(tcMemory, setup_memory, teardown);
+  tcase_set_timeout(tcMemory, 120);
+  tcase_add_test(tcMemory, sst_tables_in_the_memory_env_match_the_model);
+  tcase_add_test(tcMemory, sst_empty_table_has_no_entries);
+  tcase_add_test(tcMemory, sst_single_entry_table_matches_the_model);
+  tcase_add_test(tcMemory, sst_meta_and_properties_describe_the_table);
+  tcase_add_test(tcMemory, sst_bloom_filter_rules_out_most_missing_keys);
+  tcase_add_test(tcMemory, sst_table_without_filter_never_consults_one);
+  tcase_add_test(tcMemory, sst_writer_refuses_keys_out_of_order);
+  tcase_add_test(tcMemory, sst_any_flipped_byte_is_reported_and_never_gives_wrong_data);
+  tcase_add_test(tcMemory, sst_a_file_that_is_not_an_sstable_is_reported);
+  suite_add_tcase(s, tcMemory);
+
+  /* Each damages the standard table its fixture writes. */
+  tcase_add_checked_fixture(tcCorrupt, setup_corruption, teardown);
+  tcase_set_timeout(tcCorrupt, 120);
+  tcase_add_test(tcCorrupt, sst_data_block_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_index_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_filter_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_properties_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_footer_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_truncated_or_extended_file_is_reported);
+  suite_add_tcase(s, tcCorrupt);
   return s;
 }
 
