@@ -69,6 +69,9 @@ struct faultenv {
   pthread_mutex_t mutex;    /* guards everything below                   */
   uint64_t aCount[FAULTENV_NCLASS + 1];  /* calls per class; [ANY_IO] too */
   size_t nMaxAlloc;         /* largest allocation request                */
+  int nFilesOpen;           /* files open through us now (not locks)     */
+  int nFilesPeak;           /* most open at once since the last reset    */
+  int bSync;                /* xSync/xSyncDir reach the wrapped env      */
   int eRuleClass;           /* armed rule: class, -1 if none             */
   uint64_t iRuleNth;        /* ... which matching call fails first       */
   uint64_t nRuleSeen;       /* ... matching calls seen since arming      */
@@ -284,7 +287,7 @@ static int fe_save_durable(faultenv *p, const char *zPath, uint8_t **paData, siz
 
 static faultenv *fe_of(lsm_env *pEnv){ return (faultenv*)pEnv; }
 
-/* *pField, read under the mutex. */
+/* *pField (a flag or a count), read under the mutex. */
 static int fe_read_flag(faultenv *p, const int *pField){
   int b;
   pthread_mutex_lock(&p->mutex);
@@ -367,6 +370,9 @@ static int fe_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFil
   pW->pFe = p;
   pW->pReal = pReal;
   pW->zPath = fe_strdup(zPath);
+  pthread_mutex_lock(&p->mutex);
+  if( ++p->nFilesOpen > p->nFilesPeak ) p->nFilesPeak = p->nFilesOpen;
+  pthread_mutex_unlock(&p->mutex);
   if( bWrite ){
     faultenv_track *t;
     pthread_mutex_lock(&p->mutex);
@@ -424,7 +430,7 @@ static int fe_sync(lsm_file *pFile){
   faultenv_file *pW = (faultenv_file*)pFile;
   faultenv *p = pW->pFe;
   int rc = fe_enter(p, FAULTENV_SYNC, pW->zPath);
-  if( rc != LSM_OK ) return rc;
+  if( rc != LSM_OK || !fe_read_flag(p, &p->bSync) ) return rc;
   rc = p->pBase->xSync(pW->pReal);
   if( rc == LSM_OK && pW->pTrack ){
     pthread_mutex_lock(&p->mutex);
@@ -455,6 +461,9 @@ static int fe_close(lsm_file *pFile){
   if( pW == NULL ) return LSM_OK;
   p = pW->pFe;
   fe_enter(p, FAULTENV_CLOSE, NULL);
+  pthread_mutex_lock(&p->mutex);
+  p->nFilesOpen--;
+  pthread_mutex_unlock(&p->mutex);
   rc = p->pBase->xClose(pW->pReal);
   free(pW->zPath);
   free(pW);
@@ -520,7 +529,8 @@ static int fe_sync_dir(lsm_env *pEnv, const char *zDir){
   int rc, i, j;
 
   rc = fe_enter(p, FAULTENV_SYNCDIR, zDir);
-  if( rc == LSM_OK ) rc = p->pBase->xSyncDir(p->pBase, zDir);
+  if( rc != LSM_OK || !fe_read_flag(p, &p->bSync) ) return rc;
+  rc = p->pBase->xSyncDir(p->pBase, zDir);
   if( rc != LSM_OK ) return rc;
   zNorm = fe_normdir(zDir);
   pthread_mutex_lock(&p->mutex);
@@ -644,6 +654,7 @@ faultenv *faultenv_new(lsm_env *pBase){
   p->eRuleClass = -1;
   p->nSpace = UINT64_MAX;
   p->bDirModel = 1;
+  p->bSync = 1;
   p->tMaker = pthread_self();
   pthread_mutex_init(&p->mutex, NULL);
   pthread_cond_init(&p->cond, NULL);
@@ -682,6 +693,7 @@ void faultenv_reset_counts(faultenv *p){
   pthread_mutex_lock(&p->mutex);
   memset(p->aCount, 0, sizeof(p->aCount));
   p->nMaxAlloc = 0;
+  p->nFilesPeak = p->nFilesOpen;
   pthread_mutex_unlock(&p->mutex);
 }
 
@@ -692,6 +704,9 @@ size_t faultenv_max_alloc(faultenv *p){
   pthread_mutex_unlock(&p->mutex);
   return n;
 }
+
+int faultenv_files_open(faultenv *p){ return fe_read_flag(p, &p->nFilesOpen); }
+int faultenv_files_peak(faultenv *p){ return fe_read_flag(p, &p->nFilesPeak); }
 
 void faultenv_fail(faultenv *p, int eClass, uint64_t iNth, int rc, int bPersist){
   pthread_mutex_lock(&p->mutex);
@@ -726,6 +741,12 @@ void faultenv_set_space(faultenv *p, uint64_t nBytes){
 void faultenv_set_dir_model(faultenv *p, int bOn){
   pthread_mutex_lock(&p->mutex);
   p->bDirModel = bOn;
+  pthread_mutex_unlock(&p->mutex);
+}
+
+void faultenv_set_sync(faultenv *p, int bOn){
+  pthread_mutex_lock(&p->mutex);
+  p->bSync = bOn;
   pthread_mutex_unlock(&p->mutex);
 }
 

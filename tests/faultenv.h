@@ -4,7 +4,8 @@
 ** faultenv wraps another environment (lsm_env_default() unless told
 ** otherwise) and passes every call through, while it
 **
-**   1. counts calls per class (FAULTENV_ALLOC .. FAULTENV_CLOSE below);
+**   1. counts calls per class (FAULTENV_ALLOC .. FAULTENV_CLOSE below),
+**      and the files open now and at most;
 **   2. fails on request the Nth call of one class, or of any I/O class,
 **      and optionally every later one too: I/O calls return the rc asked
 **      for (LSM_IOERR, LSM_FULL, ...) without doing anything, allocations
@@ -108,6 +109,10 @@ uint64_t faultenv_count(faultenv*, int eClass);
 void faultenv_reset_counts(faultenv*);
 /* The largest single allocation asked for since the last reset. */
 size_t faultenv_max_alloc(faultenv*);
+/* Files opened through the env and not closed yet (lock files not
+** counted), and the most open at once since the last reset. */
+int faultenv_files_open(faultenv*);
+int faultenv_files_peak(faultenv*);
 
 /*
 ** Fail the iNth call (1 = the next one) of eClass, counted from now, with
@@ -126,6 +131,11 @@ void faultenv_set_space(faultenv*, uint64_t nBytes);
 
 /* 1 (default): crashes also undo name changes not followed by xSyncDir. */
 void faultenv_set_dir_model(faultenv*, int bOn);
+
+/* 1 (default): xSync and xSyncDir reach the wrapped env.  0: they are
+** counted and succeed at once, for tests that need no durability and
+** would rather not pay for fsync; a crash then keeps nothing unsynced. */
+void faultenv_set_sync(faultenv*, int bOn);
 
 /* Power is off: calls that change the disk fail with LSM_IOERR. */
 void faultenv_freeze(faultenv*);

@@ -307,6 +307,43 @@ START_TEST(faultenv_counters_are_thread_safe){
 }
 END_TEST
 
+START_TEST(faultenv_counts_files_open_and_can_skip_syncs){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("faultenv");
+  char *zA = path_in(zDir, "a"), *zB = path_in(zDir, "b");
+  lsm_file *pA, *pB;
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_WRITE, &pA), LSM_OK);
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zB, LSM_OPEN_WRITE, &pB), LSM_OK);
+  ck_assert_int_eq(faultenv_files_open(fe), 2);
+  ck_assert_int_eq(pEnv->xClose(pA), LSM_OK);
+  ck_assert_int_eq(faultenv_files_open(fe), 1);
+  ck_assert_int_eq(faultenv_files_peak(fe), 2);
+  faultenv_reset_counts(fe);
+  ck_assert_int_eq(faultenv_files_peak(fe), 1);
+  /* Syncs off: counted, succeed, and make nothing durable (b's create
+  ** was made durable while they were on; a's never was). */
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
+  ck_assert_int_eq(pEnv->xUnlink(pEnv, zA), LSM_OK);
+  faultenv_set_sync(fe, 0);
+  ck_assert_int_eq(pEnv->xAppend(pB, "xyz", 3), LSM_OK);
+  ck_assert_int_eq(pEnv->xSync(pB), LSM_OK);
+  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNCDIR), 2);
+  ck_assert_int_eq(pEnv->xClose(pB), LSM_OK);
+  ck_assert_int_eq(faultenv_files_open(fe), 0);
+  faultenv_crash(fe);
+  ck_assert_int_eq(disk_size(zB), 0);          /* the unsynced bytes went */
+  ck_assert_int_eq(disk_size(zA), 0);          /* the unsynced unlink too */
+  free(zA);
+  free(zB);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
+}
+END_TEST
+
 /* A thread that creates one file through the env, then closes it. */
 typedef struct open_arg {
   lsm_env *pEnv;                /* the env under test                 */
@@ -377,6 +414,7 @@ static Suite *faultenv_suite(void){
   tcase_add_test(tc, faultenv_crash_undoes_name_changes_without_dir_sync);
   tcase_add_test(tc, faultenv_crash_works_over_the_memory_env);
   tcase_add_test(tc, faultenv_counters_are_thread_safe);
+  tcase_add_test(tc, faultenv_counts_files_open_and_can_skip_syncs);
   tcase_add_test(tc, faultenv_holds_sstable_writers_until_released);
   suite_add_tcase(s, tc);
   return s;

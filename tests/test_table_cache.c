@@ -7,7 +7,7 @@
 ** merged), so the cache evicts and reopens all the time.  Through that:
 ** gets, scans both ways, seeks, flushes, compactions and a reopen give
 ** the reference model's answers; the files open at once stay near the
-** limit (counted by an env that wraps xOpen/xClose); a cursor keeps
+** limit (counted by faultenv); a cursor keeps
 ** reading tables whose readers were evicted and whose files a compaction
 ** made obsolete; lsm_get's value stays right while another thread evicts
 ** the reader it came from (and a third rewrites keys, so the background
@@ -16,18 +16,19 @@
 ** moved and then merged away; too small a limit is refused; by default
 ** the cache keeps 1000 readers, or half the open-file limit if less.
 **
-** The env is the POSIX one (real descriptors and mappings, so a value
-** read from an unmapped reader would fault), with xSync and xSyncDir made
-** no-ops: nothing here needs durability, and it spares an fsync a flush.
+** The env is a faultenv over the POSIX one (real descriptors and
+** mappings, so a value read from an unmapped reader would fault), with
+** xSync and xSyncDir made no-ops: nothing here needs durability, and it
+** spares an fsync a flush.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
 
@@ -47,92 +48,21 @@
 #define TC_SLACK_BACKGROUND (TC_SLACK + 36 + 4)
 
 /* ------------------------------------------------------------------ */
-/* An env that counts the files open at once                           */
+/* The env: a faultenv that counts the files open at once              */
 /* ------------------------------------------------------------------ */
 
-static lsm_env *g_pBase;               /* the POSIX env                        */
-static atomic_int g_nOpen;             /* files open now                       */
-static atomic_int g_nPeak;             /* most files open at once              */
+/* Made by the checked fixture before each test, in its process. */
+static faultenv *tcFe;
 
-static int ce_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
-  int rc = g_pBase->xOpen(g_pBase, zPath, flags, ppFile);
-  (void)pEnv;
-  if( rc == LSM_OK ){
-    int n = atomic_fetch_add(&g_nOpen, 1) + 1;
-    int nPeak = atomic_load(&g_nPeak);
-    while( n > nPeak && !atomic_compare_exchange_weak(&g_nPeak, &nPeak, n) ){}
-  }
-  return rc;
-}
-static int ce_close(lsm_file *pFile){
-  if( pFile ) atomic_fetch_sub(&g_nOpen, 1);
-  return g_pBase->xClose(pFile);
-}
-static int ce_sync(lsm_file *pFile){ (void)pFile; return LSM_OK; }
-static int ce_sync_dir(lsm_env *pEnv, const char *zDir){ (void)pEnv; (void)zDir; return LSM_OK; }
-static int ce_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
-  (void)pEnv;
-  return g_pBase->xRename(g_pBase, zFrom, zTo);
-}
-static int ce_unlink(lsm_env *pEnv, const char *zPath){
-  (void)pEnv;
-  return g_pBase->xUnlink(g_pBase, zPath);
-}
-static int ce_mkdir(lsm_env *pEnv, const char *zDir){
-  (void)pEnv;
-  return g_pBase->xMkdir(g_pBase, zDir);
-}
-static int ce_rmdir(lsm_env *pEnv, const char *zDir){
-  (void)pEnv;
-  return g_pBase->xRmdir(g_pBase, zDir);
-}
-static int ce_list_dir(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
-  (void)pEnv;
-  return g_pBase->xListDir(g_pBase, zDir, pazName, pnName);
-}
-static int ce_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pbIsDir){
-  (void)pEnv;
-  return g_pBase->xExists(g_pBase, zPath, pbExists, pbIsDir);
-}
-static int ce_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
-  (void)pEnv;
-  return g_pBase->xLock(g_pBase, zPath, ppLock);
-}
-static void *ce_malloc(lsm_env *pEnv, size_t n){
-  (void)pEnv;
-  return g_pBase->xMalloc(g_pBase, n);
-}
-static void *ce_realloc(lsm_env *pEnv, void *p, size_t n){
-  (void)pEnv;
-  return g_pBase->xRealloc(g_pBase, p, n);
-}
-static void ce_free(lsm_env *pEnv, void *p){
-  (void)pEnv;
-  g_pBase->xFree(g_pBase, p);
+static void tc_setup(void){
+  tcFe = faultenv_new(NULL);
+  faultenv_set_sync(tcFe, 0);       /* nothing here needs durability */
+  faultenv_set_dir_model(tcFe, 0);  /* nor crashes */
 }
 
-/* The counting env (static: one per test process); counters reset. */
-static lsm_env *count_env(void){
-  static lsm_env env;
-  g_pBase = lsm_env_default();
-  env = *g_pBase;                 /* file methods pass straight through */
-  env.xOpen = ce_open;
-  env.xClose = ce_close;
-  env.xSync = ce_sync;
-  env.xSyncDir = ce_sync_dir;
-  env.xRename = ce_rename;
-  env.xUnlink = ce_unlink;
-  env.xMkdir = ce_mkdir;
-  env.xRmdir = ce_rmdir;
-  env.xListDir = ce_list_dir;
-  env.xExists = ce_exists;
-  env.xLock = ce_lock;
-  env.xMalloc = ce_malloc;
-  env.xRealloc = ce_realloc;
-  env.xFree = ce_free;
-  atomic_store(&g_nOpen, 0);
-  atomic_store(&g_nPeak, 0);
-  return &env;
+static void tc_teardown(void){
+  faultenv_free(tcFe);
+  tcFe = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -147,7 +77,7 @@ static lsm_options tc_options(void){
   opt.sync = LSM_SYNC_OFF;
   opt.background = 0;
   opt.max_open_tables = TC_CAPACITY;
-  opt.env = count_env();
+  opt.env = faultenv_env(tcFe);
   return opt;
 }
 
@@ -192,7 +122,7 @@ static uint64_t tc_tables(lsm_db *pDb, lsm_stats *pSt){
 
 /* The files open at once never passed the cache's capacity + nSlack. */
 static void tc_assert_peak(uint64_t seed, const char *zWhen, int nSlack){
-  int nPeak = atomic_load(&g_nPeak);
+  int nPeak = faultenv_files_peak(tcFe);
   SEED_ASSERT(nPeak <= TC_CAPACITY + nSlack, "%s: %d files open at once, limit %d + %d",
               (unsigned long long)seed, zWhen, nPeak, TC_CAPACITY, nSlack);
 }
@@ -340,7 +270,7 @@ START_TEST(a_store_of_many_tables_matches_the_model_through_16_open_readers){
 
   /* Reopen: recovery opens every table through the cache. */
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  ck_assert_int_eq(faultenv_files_open(tcFe), 0);
   ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
   tc_check_gets(pDb, &m, &rng, TC_KEYS, test_scale(2000), seed);
   test_store_equals_model(pDb, NULL, &m, seed);
@@ -354,7 +284,7 @@ START_TEST(a_store_of_many_tables_matches_the_model_through_16_open_readers){
   tc_assert_peak(seed, "full compaction", TC_SLACK);
 
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  ck_assert_int_eq(faultenv_files_open(tcFe), 0);
   model_clear(&m);
   test_rmtree(zDir);
   free(zDir);
@@ -421,7 +351,7 @@ START_TEST(a_cursor_reads_its_whole_range_across_evictions_and_compactions){
   test_store_equals_model(pDb, NULL, &m, seed);
   tc_assert_peak(seed, "cursor", TC_SLACK);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  ck_assert_int_eq(faultenv_files_open(tcFe), 0);
   model_clear(&m);
   model_clear(&mAtOpen);
   test_rmtree(zDir);
@@ -730,6 +660,7 @@ END_TEST
 static Suite *table_cache_suite(void){
   Suite *s = suite_create("table_cache");
   TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, tc_setup, tc_teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, a_store_of_many_tables_matches_the_model_through_16_open_readers);
   tcase_add_test(tc, a_cursor_reads_its_whole_range_across_evictions_and_compactions);
