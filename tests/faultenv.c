@@ -287,13 +287,18 @@ static int fe_save_durable(faultenv *p, const char *zPath, uint8_t **paData, siz
 
 static faultenv *fe_of(lsm_env *pEnv){ return (faultenv*)pEnv; }
 
-/* *pField (a flag or a count), read under the mutex. */
-static int fe_read_flag(faultenv *p, const int *pField){
+/* *pField (a flag or a count), read or set under the mutex. */
+static int fe_get_int(faultenv *p, const int *pField){
   int b;
   pthread_mutex_lock(&p->mutex);
   b = *pField;
   pthread_mutex_unlock(&p->mutex);
   return b;
+}
+static void fe_set_int(faultenv *p, int *pField, int v){
+  pthread_mutex_lock(&p->mutex);
+  *pField = v;
+  pthread_mutex_unlock(&p->mutex);
 }
 
 /* FAULTENV_HOLD_TIMEOUT_S from now, for pthread_cond_timedwait. */
@@ -430,7 +435,7 @@ static int fe_sync(lsm_file *pFile){
   faultenv_file *pW = (faultenv_file*)pFile;
   faultenv *p = pW->pFe;
   int rc = fe_enter(p, FAULTENV_SYNC, pW->zPath);
-  if( rc != LSM_OK || !fe_read_flag(p, &p->bSync) ) return rc;
+  if( rc != LSM_OK || !fe_get_int(p, &p->bSync) ) return rc;
   rc = p->pBase->xSync(pW->pReal);
   if( rc == LSM_OK && pW->pTrack ){
     pthread_mutex_lock(&p->mutex);
@@ -529,7 +534,7 @@ static int fe_sync_dir(lsm_env *pEnv, const char *zDir){
   int rc, i, j;
 
   rc = fe_enter(p, FAULTENV_SYNCDIR, zDir);
-  if( rc != LSM_OK || !fe_read_flag(p, &p->bSync) ) return rc;
+  if( rc != LSM_OK || !fe_get_int(p, &p->bSync) ) return rc;
   rc = p->pBase->xSyncDir(p->pBase, zDir);
   if( rc != LSM_OK ) return rc;
   zNorm = fe_normdir(zDir);
@@ -705,8 +710,8 @@ size_t faultenv_max_alloc(faultenv *p){
   return n;
 }
 
-int faultenv_files_open(faultenv *p){ return fe_read_flag(p, &p->nFilesOpen); }
-int faultenv_files_peak(faultenv *p){ return fe_read_flag(p, &p->nFilesPeak); }
+int faultenv_files_open(faultenv *p){ return fe_get_int(p, &p->nFilesOpen); }
+int faultenv_files_peak(faultenv *p){ return fe_get_int(p, &p->nFilesPeak); }
 
 void faultenv_fail(faultenv *p, int eClass, uint64_t iNth, int rc, int bPersist){
   pthread_mutex_lock(&p->mutex);
@@ -718,11 +723,7 @@ void faultenv_fail(faultenv *p, int eClass, uint64_t iNth, int rc, int bPersist)
   pthread_mutex_unlock(&p->mutex);
 }
 
-void faultenv_fail_clear(faultenv *p){
-  pthread_mutex_lock(&p->mutex);
-  p->eRuleClass = -1;
-  pthread_mutex_unlock(&p->mutex);
-}
+void faultenv_fail_clear(faultenv *p){ fe_set_int(p, &p->eRuleClass, -1); }
 
 uint64_t faultenv_nfailed(faultenv *p){
   uint64_t n;
@@ -738,23 +739,11 @@ void faultenv_set_space(faultenv *p, uint64_t nBytes){
   pthread_mutex_unlock(&p->mutex);
 }
 
-void faultenv_set_dir_model(faultenv *p, int bOn){
-  pthread_mutex_lock(&p->mutex);
-  p->bDirModel = bOn;
-  pthread_mutex_unlock(&p->mutex);
-}
+void faultenv_set_dir_model(faultenv *p, int bOn){ fe_set_int(p, &p->bDirModel, bOn); }
 
-void faultenv_set_sync(faultenv *p, int bOn){
-  pthread_mutex_lock(&p->mutex);
-  p->bSync = bOn;
-  pthread_mutex_unlock(&p->mutex);
-}
+void faultenv_set_sync(faultenv *p, int bOn){ fe_set_int(p, &p->bSync, bOn); }
 
-void faultenv_freeze(faultenv *p){
-  pthread_mutex_lock(&p->mutex);
-  p->bFrozen = 1;
-  pthread_mutex_unlock(&p->mutex);
-}
+void faultenv_freeze(faultenv *p){ fe_set_int(p, &p->bFrozen, 1); }
 
 void faultenv_hold(faultenv *p, int eWho, int bOnce){
   pthread_mutex_lock(&p->mutex);
@@ -784,8 +773,8 @@ int faultenv_wait_held(faultenv *p, int eWho){
   return bHeld;
 }
 
-int faultenv_first_writer_known(faultenv *p){ return fe_read_flag(p, &p->bFirstKnown); }
-int faultenv_hold_timed_out(faultenv *p){ return fe_read_flag(p, &p->bHoldTimedOut); }
+int faultenv_first_writer_known(faultenv *p){ return fe_get_int(p, &p->bFirstKnown); }
+int faultenv_hold_timed_out(faultenv *p){ return fe_get_int(p, &p->bHoldTimedOut); }
 
 void faultenv_crash(faultenv *p){
   faultenv_track *t;
