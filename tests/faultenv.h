@@ -28,17 +28,6 @@
 **      must name the directory the same way xSyncDir is given it (the
 **      engine builds every path as zDir + "/" + name, so they do).
 **      faultenv_set_dir_model(p, 0) turns the directory half off.
-**
-** Power-cut recipe (the old instance never writes after the cut):
-**
-**     faultenv_freeze(fe);    power is off: from here on every call that
-**                             would change the disk fails with LSM_IOERR
-**                             and does nothing (reads still work)
-**     lsm_close(pDb);         the old instance frees its memory
-**     faultenv_crash(fe);     the disk as the power cut left it; the env
-**                             works normally again
-**     lsm_open(zDir, ...);    recovery runs against that state
-**
 **   5. holds threads, to force an interleaving of the engine's threads: a
 **      thread that opens a file named *.sst for writing (LSM_OPEN_WRITE)
 **      can be made to wait there until the test lets it go.  Two groups
@@ -54,6 +43,16 @@
 **      recorded (faultenv_hold_timed_out), so a test that loses track of
 **      a thread fails instead of hanging.
 **
+** Power-cut recipe (the old instance never writes after the cut):
+**
+**     faultenv_freeze(fe);    power is off: from here on every call that
+**                             would change the disk fails with LSM_IOERR
+**                             and does nothing (reads still work)
+**     lsm_close(pDb);         the old instance frees its memory
+**     faultenv_crash(fe);     the disk as the power cut left it; the env
+**                             works normally again
+**     lsm_open(zDir, ...);    recovery runs against that state
+**
 ** faultenv_crash() alone (no freeze) is fine when nothing is open.
 ** The crash is applied with the wrapped env's own calls, so it works over
 ** lsm_env_memory() too.  Lock files are passed through untouched (xLock
@@ -61,7 +60,8 @@
 **
 ** Thread safety: every counter, the failure rule, the holds and the
 ** bookkeeping are guarded by one mutex, so an engine using the env from
-** several threads is fine.  faultenv_crash() and faultenv_free() need a quiescent engine.
+** several threads is fine.  faultenv_crash() and faultenv_free() need a
+** quiescent engine.
 */
 #ifndef LSM_FAULTENV_H
 #define LSM_FAULTENV_H
