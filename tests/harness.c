@@ -246,7 +246,10 @@ static harness_fault_iter *hfi_of(iter *p){ return (harness_fault_iter*)p; }
 static void hfi_move(harness_fault_iter *p){ if( p->nLeft-- <= 0 ) p->rc = LSM_CORRUPT; }
 static void hfi_first(iter *p){ hfi_move(hfi_of(p)); iter_first(hfi_of(p)->pInner); }
 static void hfi_last(iter *p){ hfi_move(hfi_of(p)); iter_last(hfi_of(p)->pInner); }
-static void hfi_seek(iter *p, const uint8_t *k, size_t n){ hfi_move(hfi_of(p)); iter_seek(hfi_of(p)->pInner, k, n); }
+static void hfi_seek(iter *p, const uint8_t *k, size_t n){
+  hfi_move(hfi_of(p));
+  iter_seek(hfi_of(p)->pInner, k, n);
+}
 static void hfi_next(iter *p){ hfi_move(hfi_of(p)); iter_next(hfi_of(p)->pInner); }
 static void hfi_prev(iter *p){ hfi_move(hfi_of(p)); iter_prev(hfi_of(p)->pInner); }
 static int hfi_valid(iter *p){ return hfi_of(p)->rc == LSM_OK && iter_valid(hfi_of(p)->pInner); }

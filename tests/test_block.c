@@ -103,7 +103,7 @@ START_TEST(block_with_one_entry_matches_the_model)
   test_rng r;
   harness_model t = {0};
   rng_init(&r, seed);
-  harness_model_add(&t, (const uint8_t*)"only", 4, 7, IKEY_VALUE, (const uint8_t*)"v", 1);
+  harness_model_add(&t, "only", 4, 7, IKEY_VALUE, "v", 1);
   check_block_against_model(&t, &r, seed);
   harness_model_clear(&t);
 }
@@ -117,7 +117,7 @@ START_TEST(block_with_empty_user_key_and_value_matches_the_model)
   rng_init(&r, seed);
   harness_model_add(&t, NULL, 0, 9, IKEY_VALUE, NULL, 0);
   harness_model_add(&t, NULL, 0, 3, IKEY_DELETE, NULL, 0);
-  harness_model_add(&t, (const uint8_t*)"\0", 1, 5, IKEY_VALUE, (const uint8_t*)"x", 1);
+  harness_model_add(&t, "\0", 1, 5, IKEY_VALUE, "x", 1);
   harness_model_sort(&t);
   check_block_against_model(&t, &r, seed);
   harness_model_clear(&t);
@@ -165,7 +165,7 @@ START_TEST(block_restart_points_come_every_sixteen_entries)
   for(i = 0; i < 100; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%03zu", i);
-    harness_model_add(&t, (const uint8_t*)z, (size_t)nz, 1, IKEY_VALUE, (const uint8_t*)"v", 1);
+    harness_model_add(&t, z, (size_t)nz, 1, IKEY_VALUE, "v", 1);
   }
   a = build_block(&t, &n);
   ck_assert_int_eq(block_view_init(&v, a, n, "test", 0), LSM_OK);
@@ -198,10 +198,10 @@ START_TEST(block_versions_of_one_key_are_found_by_snapshot)
   for(s = 10; s <= 400; s += 10){
     char z[8];
     int nz = snprintf(z, sizeof(z), "%llu", (unsigned long long)s);
-    harness_model_add(&t, (const uint8_t*)"k", 1, s, s == 200 ? IKEY_DELETE : IKEY_VALUE,
-             (const uint8_t*)z, s == 200 ? 0 : (size_t)nz);
+    harness_model_add(&t, "k", 1, s, s == 200 ? IKEY_DELETE : IKEY_VALUE, z,
+                      s == 200 ? 0 : (size_t)nz);
   }
-  harness_model_add(&t, (const uint8_t*)"l", 1, 5, IKEY_VALUE, (const uint8_t*)"L", 1);
+  harness_model_add(&t, "l", 1, 5, IKEY_VALUE, "L", 1);
   harness_model_sort(&t);
   a = build_block(&t, &n);
   ck_assert_int_eq(block_view_init(&v, a, n, "test", 0), LSM_OK);

@@ -271,34 +271,30 @@ START_TEST(compaction_other_policy_on_open_is_refused){
 }
 END_TEST
 
+static int file_by_smallest(const void *pA, const void *pB){
+  const lsm_file_info *a = *(const lsm_file_info *const*)pA, *b = *(const lsm_file_info *const*)pB;
+  return ikey_compare_user(a->pSmallest, a->nSmallest, b->pSmallest, b->nSmallest);
+}
+
 /* Tables of level iLevel (>= 1) in key order do not overlap: each one's
 ** largest key is below the next one's smallest. */
 static void assert_level_disjoint(const lsm_file_info *aFile, int nFile, int iLevel,
                                   const char *zPolicy){
-  const lsm_file_info *pPrev = NULL;
-  int i, nSeen = 0;
-  for(;;){
-    const lsm_file_info *pNext = NULL;
-    /* The table with the smallest first key after pPrev's (few tables:
-    ** a selection is simpler than a sort). */
-    for(i = 0; i < nFile; i++){
-      const lsm_file_info *f = &aFile[i];
-      if( f->iLevel != iLevel ) continue;
-      if( pPrev && ikey_compare_user(f->pSmallest, f->nSmallest, pPrev->pSmallest, pPrev->nSmallest) <= 0 ) continue;
-      if( pNext == NULL || ikey_compare_user(f->pSmallest, f->nSmallest, pNext->pSmallest, pNext->nSmallest) < 0 ) pNext = f;
+  const lsm_file_info **ap = calloc((size_t)nFile + 1, sizeof(*ap));
+  int i, n = 0;
+  for(i = 0; i < nFile; i++) if( aFile[i].iLevel == iLevel ) ap[n++] = &aFile[i];
+  qsort(ap, (size_t)n, sizeof(*ap), file_by_smallest);
+  for(i = 0; i < n; i++){
+    const lsm_file_info *f = ap[i];
+    ck_assert_msg(ikey_compare_user(f->pSmallest, f->nSmallest, f->pLargest, f->nLargest) <= 0,
+                  "%s: level %d table %s ends before it starts", zPolicy, iLevel, f->zName);
+    if( i > 0 && ikey_compare_user(ap[i - 1]->pLargest, ap[i - 1]->nLargest,
+                                   f->pSmallest, f->nSmallest) >= 0 ){
+      ck_abort_msg("%s: level %d tables %s and %s overlap", zPolicy, iLevel, ap[i - 1]->zName,
+                   f->zName);
     }
-    if( pNext == NULL ) break;
-    ck_assert_msg(ikey_compare_user(pNext->pSmallest, pNext->nSmallest, pNext->pLargest, pNext->nLargest) <= 0,
-                  "%s: level %d table %s ends before it starts", zPolicy, iLevel, pNext->zName);
-    if( pPrev ){
-      ck_assert_msg(ikey_compare_user(pPrev->pLargest, pPrev->nLargest, pNext->pSmallest, pNext->nSmallest) < 0,
-                    "%s: level %d tables %s and %s overlap", zPolicy, iLevel, pPrev->zName, pNext->zName);
-    }
-    pPrev = pNext;
-    nSeen++;
   }
-  for(i = 0; i < nFile; i++) nSeen -= aFile[i].iLevel == iLevel;
-  ck_assert_msg(nSeen == 0, "%s: level %d has two tables starting at one key", zPolicy, iLevel);
+  free(ap);
 }
 
 /*

@@ -200,7 +200,7 @@ START_TEST(sst_random_tables_match_the_model)
   for(round = 0; round < test_scale(24); round++){
     harness_model t = {0};
     harness_model_random(&t, &r, 1 + (int)rng_below(&r, 2000), 1 + (int)rng_below(&r, 4),
-                1 + rng_below(&r, 30), rng_below(&r, 2) ? 16 : 300);
+                         1 + rng_below(&r, 30), rng_below(&r, 2) ? 16 : 300);
     round_trip(lsm_env_default(), zPath, &t, aBlock[round % 4], round % 3 ? 10 : 0, &r, 300, seed);
     harness_model_clear(&t);
   }
@@ -242,10 +242,10 @@ START_TEST(sst_single_entry_table_matches_the_model)
   harness_model t = {0};
   test_rng r;
   rng_init(&r, seed);
-  harness_model_add(&t, (const uint8_t*)"apple", 5, 42, IKEY_VALUE, (const uint8_t*)"red", 3);
+  harness_model_add(&t, "apple", 5, 42, IKEY_VALUE, "red", 3);
   round_trip(fx.pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
   harness_model_clear(&t);
-  harness_model_add(&t, (const uint8_t*)"gone", 4, 7, IKEY_DELETE, NULL, 0);
+  harness_model_add(&t, "gone", 4, 7, IKEY_DELETE, NULL, 0);
   round_trip(fx.pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
   harness_model_clear(&t);
 }
@@ -290,8 +290,8 @@ START_TEST(sst_meta_and_properties_describe_the_table)
   for(i = 0; i < 1000; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "k%05d", i);
-    harness_model_add(&t, (const uint8_t*)z, (size_t)nz, (uint64_t)(i + 1), i % 10 == 0 ? IKEY_DELETE : IKEY_VALUE,
-             (const uint8_t*)"0123456789", i % 10 == 0 ? 0 : 10);
+    harness_model_add(&t, z, (size_t)nz, (uint64_t)(i + 1), i % 10 == 0 ? IKEY_DELETE : IKEY_VALUE,
+                      "0123456789", i % 10 == 0 ? 0 : 10);
   }
   harness_model_sort(&t);
   ck_assert_int_eq(write_table(fx.pEnv, "/p.sst", &t, 1024, 10, &meta), LSM_OK);
@@ -323,8 +323,8 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
   for(i = 0; i < n; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%07d", i * 2);
-    harness_model_add(&t, (const uint8_t*)z, (size_t)nz, 5, IKEY_VALUE, (const uint8_t*)"v", 1);
-    harness_model_add(&t, (const uint8_t*)z, (size_t)nz, 3, IKEY_VALUE, (const uint8_t*)"w", 1);
+    harness_model_add(&t, z, (size_t)nz, 5, IKEY_VALUE, "v", 1);
+    harness_model_add(&t, z, (size_t)nz, 3, IKEY_VALUE, "w", 1);
   }
   harness_model_sort(&t);
   LOOP_ASSERT((write_table(fx.pEnv, "/b.sst", &t, 4096, 10, &meta)) == (LSM_OK));
@@ -362,7 +362,7 @@ START_TEST(sst_table_without_filter_never_consults_one)
   const uint8_t *pVal;
   size_t nVal;
   int bFound, type;
-  harness_model_add(&t, (const uint8_t*)"a", 1, 1, IKEY_VALUE, (const uint8_t*)"1", 1);
+  harness_model_add(&t, "a", 1, 1, IKEY_VALUE, "1", 1);
   ck_assert_int_eq(write_table(fx.pEnv, "/nf.sst", &t, 4096, 0, &meta), LSM_OK);
   ck_assert_int_eq(sst_reader_open(fx.pEnv, "/nf.sst", &pReader), LSM_OK);
   ck_assert_int_eq(sst_reader_get(pReader, "b", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
