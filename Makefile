@@ -25,7 +25,7 @@ LIBS = -lpthread -lm
 LSM_SRC  := $(wildcard lsm/*.c)
 EXT_SRC  := $(wildcard ext/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
-TESTUTIL_SRC := tests/testutil.c tests/faultenv.c
+TESTUTIL_SRC := tests/testutil.c tests/faultenv.c tests/harness.c
 
 B  = build
 BS = build/san
@@ -63,9 +63,9 @@ $(BS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%: $(B)/tests/%.o $(B)/tests/testutil.o $(B)/tests/faultenv.o $(B)/liblsm.a $(EXT_OBJ)
+$(B)/tests/%: $(B)/tests/%.o $(B)/tests/testutil.o $(B)/tests/faultenv.o $(B)/tests/harness.o $(B)/liblsm.a $(EXT_OBJ)
 	$(CC) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(CHECK_LIBS) -lsqlite3 $(LIBS)
-$(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/testutil.o $(BS)/tests/faultenv.o $(BS)/liblsm.a $(EXT_SRC:%.c=$(BS)/%.o)
+$(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/testutil.o $(BS)/tests/faultenv.o $(BS)/tests/harness.o $(BS)/liblsm.a $(EXT_SRC:%.c=$(BS)/%.o)
 	$(CC) $(SAN_FLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(CHECK_LIBS) -lsqlite3 $(LIBS)
 
 demo: deps

@@ -10,7 +10,10 @@
 **     faultenv_free (an open handle may point at one); an unlinked or
 **     renamed-over file's entry is only marked gone;
 **   - aUndo: creates, renames and unlinks not yet made durable by an
-**     xSyncDir of their directory, oldest first.
+**     xSyncDir of their directory, oldest first;
+**   - aHold: per group, whether its hold is armed and how many threads
+**     it holds; a release bumps the group's generation, and a held thread
+**     waits on cond until the generation it saw has passed.
 ** This is test code: its own memory comes from malloc (not counted, never
 ** failed) and it aborts if that fails.
 */
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -52,12 +56,22 @@ typedef struct faultenv_file {
   char *zPath;              /* path as opened, for messages              */
 } faultenv_file;
 
+typedef struct faultenv_hold_group {
+  int bArmed;               /* .sst write opens of this group wait       */
+  int bOnce;                /* disarm when the next thread is held       */
+  int nHeld;                /* threads held now                          */
+  uint64_t iGen;            /* bumped by each release                    */
+} faultenv_hold_group;
+
 struct faultenv {
   lsm_env env;              /* must be first: an lsm_env* is a faultenv* */
   lsm_env *pBase;           /* wrapped env; borrowed                     */
   pthread_mutex_t mutex;    /* guards everything below                   */
   uint64_t aCount[FAULTENV_NCLASS + 1];  /* calls per class; [ANY_IO] too */
   size_t nMaxAlloc;         /* largest allocation request                */
+  int nFilesOpen;           /* files open through us now (not locks)     */
+  int nFilesPeak;           /* most open at once since the last reset    */
+  int bSync;                /* xSync/xSyncDir reach the wrapped env      */
   int eRuleClass;           /* armed rule: class, -1 if none             */
   uint64_t iRuleNth;        /* ... which matching call fails first       */
   uint64_t nRuleSeen;       /* ... matching calls seen since arming      */
@@ -70,6 +84,12 @@ struct faultenv {
   faultenv_track *pTrack;   /* files written through us                  */
   faultenv_undo *aUndo;     /* unsynced name changes, oldest first       */
   int nUndo, nUndoAlloc;
+  pthread_cond_t cond;      /* a hold changed                            */
+  pthread_t tMaker;         /* made the env: never held                  */
+  pthread_t tFirst;         /* FAULTENV_HOLD_FIRST's thread, once known  */
+  int bFirstKnown;          /* tFirst is set                             */
+  int bHoldTimedOut;        /* a held thread went on unreleased          */
+  faultenv_hold_group aHold[2];  /* FAULTENV_HOLD_FIRST, _OTHERS         */
 };
 
 static const char *const azClass[] = {
@@ -267,6 +287,59 @@ static int fe_save_durable(faultenv *p, const char *zPath, uint8_t **paData, siz
 
 static faultenv *fe_of(lsm_env *pEnv){ return (faultenv*)pEnv; }
 
+/* *pField (a flag or a count), read or set under the mutex. */
+static int fe_get_int(faultenv *p, const int *pField){
+  int b;
+  pthread_mutex_lock(&p->mutex);
+  b = *pField;
+  pthread_mutex_unlock(&p->mutex);
+  return b;
+}
+static void fe_set_int(faultenv *p, int *pField, int v){
+  pthread_mutex_lock(&p->mutex);
+  *pField = v;
+  pthread_mutex_unlock(&p->mutex);
+}
+
+/* FAULTENV_HOLD_TIMEOUT_S from now, for pthread_cond_timedwait. */
+static void fe_hold_deadline(struct timespec *p){
+  clock_gettime(CLOCK_REALTIME, p);
+  p->tv_sec += FAULTENV_HOLD_TIMEOUT_S;
+}
+
+/* A write open of zPath: wait here while the calling thread's group is
+** held (see faultenv.h, 5.). */
+static void fe_hold_point(faultenv *p, const char *zPath, int flags){
+  pthread_t tSelf = pthread_self();
+  size_t n = strlen(zPath);
+  faultenv_hold_group *h;
+  if( !(flags & LSM_OPEN_WRITE) || n < 4 || strcmp(zPath + n - 4, ".sst") != 0 ) return;
+  if( pthread_equal(tSelf, p->tMaker) ) return;
+  pthread_mutex_lock(&p->mutex);
+  if( !p->bFirstKnown ){
+    p->tFirst = tSelf;
+    p->bFirstKnown = 1;
+  }
+  h = &p->aHold[pthread_equal(tSelf, p->tFirst) ? FAULTENV_HOLD_FIRST : FAULTENV_HOLD_OTHERS];
+  if( h->bArmed ){
+    uint64_t iGen = h->iGen;
+    struct timespec deadline;
+    fe_hold_deadline(&deadline);
+    if( h->bOnce ) h->bArmed = 0;
+    h->nHeld++;
+    pthread_cond_broadcast(&p->cond);
+    while( h->iGen == iGen ){
+      if( pthread_cond_timedwait(&p->cond, &p->mutex, &deadline) != 0 ){
+        p->bHoldTimedOut = 1;
+        break;
+      }
+    }
+    h->nHeld--;
+    pthread_cond_broadcast(&p->cond);
+  }
+  pthread_mutex_unlock(&p->mutex);
+}
+
 /* ---------------------------------------------------------------- */
 /* File methods                                                      */
 /* ---------------------------------------------------------------- */
@@ -280,6 +353,7 @@ static int fe_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFil
   uint64_t nSize = 0;
 
   *ppFile = NULL;
+  fe_hold_point(p, zPath, flags);
   rc = fe_enter(p, FAULTENV_OPEN, zPath);
   if( rc == LSM_OK && bWrite ){
     /* A write open changes the disk: refused while frozen. */
@@ -301,6 +375,9 @@ static int fe_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFil
   pW->pFe = p;
   pW->pReal = pReal;
   pW->zPath = fe_strdup(zPath);
+  pthread_mutex_lock(&p->mutex);
+  if( ++p->nFilesOpen > p->nFilesPeak ) p->nFilesPeak = p->nFilesOpen;
+  pthread_mutex_unlock(&p->mutex);
   if( bWrite ){
     faultenv_track *t;
     pthread_mutex_lock(&p->mutex);
@@ -358,7 +435,7 @@ static int fe_sync(lsm_file *pFile){
   faultenv_file *pW = (faultenv_file*)pFile;
   faultenv *p = pW->pFe;
   int rc = fe_enter(p, FAULTENV_SYNC, pW->zPath);
-  if( rc != LSM_OK ) return rc;
+  if( rc != LSM_OK || !fe_get_int(p, &p->bSync) ) return rc;
   rc = p->pBase->xSync(pW->pReal);
   if( rc == LSM_OK && pW->pTrack ){
     pthread_mutex_lock(&p->mutex);
@@ -389,6 +466,9 @@ static int fe_close(lsm_file *pFile){
   if( pW == NULL ) return LSM_OK;
   p = pW->pFe;
   fe_enter(p, FAULTENV_CLOSE, NULL);
+  pthread_mutex_lock(&p->mutex);
+  p->nFilesOpen--;
+  pthread_mutex_unlock(&p->mutex);
   rc = p->pBase->xClose(pW->pReal);
   free(pW->zPath);
   free(pW);
@@ -454,7 +534,8 @@ static int fe_sync_dir(lsm_env *pEnv, const char *zDir){
   int rc, i, j;
 
   rc = fe_enter(p, FAULTENV_SYNCDIR, zDir);
-  if( rc == LSM_OK ) rc = p->pBase->xSyncDir(p->pBase, zDir);
+  if( rc != LSM_OK || !fe_get_int(p, &p->bSync) ) return rc;
+  rc = p->pBase->xSyncDir(p->pBase, zDir);
   if( rc != LSM_OK ) return rc;
   zNorm = fe_normdir(zDir);
   pthread_mutex_lock(&p->mutex);
@@ -578,7 +659,10 @@ faultenv *faultenv_new(lsm_env *pBase){
   p->eRuleClass = -1;
   p->nSpace = UINT64_MAX;
   p->bDirModel = 1;
+  p->bSync = 1;
+  p->tMaker = pthread_self();
   pthread_mutex_init(&p->mutex, NULL);
+  pthread_cond_init(&p->cond, NULL);
   return p;
 }
 
@@ -593,6 +677,7 @@ void faultenv_free(faultenv *p){
   }
   for(i = 0; i < p->nUndo; i++) fe_undo_free(&p->aUndo[i]);
   free(p->aUndo);
+  pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->mutex);
   free(p);
 }
@@ -613,6 +698,7 @@ void faultenv_reset_counts(faultenv *p){
   pthread_mutex_lock(&p->mutex);
   memset(p->aCount, 0, sizeof(p->aCount));
   p->nMaxAlloc = 0;
+  p->nFilesPeak = p->nFilesOpen;
   pthread_mutex_unlock(&p->mutex);
 }
 
@@ -624,6 +710,9 @@ size_t faultenv_max_alloc(faultenv *p){
   return n;
 }
 
+int faultenv_files_open(faultenv *p){ return fe_get_int(p, &p->nFilesOpen); }
+int faultenv_files_peak(faultenv *p){ return fe_get_int(p, &p->nFilesPeak); }
+
 void faultenv_fail(faultenv *p, int eClass, uint64_t iNth, int rc, int bPersist){
   pthread_mutex_lock(&p->mutex);
   p->eRuleClass = eClass;
@@ -634,11 +723,7 @@ void faultenv_fail(faultenv *p, int eClass, uint64_t iNth, int rc, int bPersist)
   pthread_mutex_unlock(&p->mutex);
 }
 
-void faultenv_fail_clear(faultenv *p){
-  pthread_mutex_lock(&p->mutex);
-  p->eRuleClass = -1;
-  pthread_mutex_unlock(&p->mutex);
-}
+void faultenv_fail_clear(faultenv *p){ fe_set_int(p, &p->eRuleClass, -1); }
 
 uint64_t faultenv_nfailed(faultenv *p){
   uint64_t n;
@@ -654,17 +739,42 @@ void faultenv_set_space(faultenv *p, uint64_t nBytes){
   pthread_mutex_unlock(&p->mutex);
 }
 
-void faultenv_set_dir_model(faultenv *p, int bOn){
+void faultenv_set_dir_model(faultenv *p, int bOn){ fe_set_int(p, &p->bDirModel, bOn); }
+
+void faultenv_set_sync(faultenv *p, int bOn){ fe_set_int(p, &p->bSync, bOn); }
+
+void faultenv_freeze(faultenv *p){ fe_set_int(p, &p->bFrozen, 1); }
+
+void faultenv_hold(faultenv *p, int eWho, int bOnce){
   pthread_mutex_lock(&p->mutex);
-  p->bDirModel = bOn;
+  p->aHold[eWho].bArmed = 1;
+  p->aHold[eWho].bOnce = bOnce;
   pthread_mutex_unlock(&p->mutex);
 }
 
-void faultenv_freeze(faultenv *p){
+void faultenv_release(faultenv *p, int eWho){
   pthread_mutex_lock(&p->mutex);
-  p->bFrozen = 1;
+  p->aHold[eWho].bArmed = 0;
+  p->aHold[eWho].iGen++;
+  pthread_cond_broadcast(&p->cond);
   pthread_mutex_unlock(&p->mutex);
 }
+
+int faultenv_wait_held(faultenv *p, int eWho){
+  struct timespec deadline;
+  int bHeld;
+  fe_hold_deadline(&deadline);
+  pthread_mutex_lock(&p->mutex);
+  while( p->aHold[eWho].nHeld == 0 ){
+    if( pthread_cond_timedwait(&p->cond, &p->mutex, &deadline) != 0 ) break;
+  }
+  bHeld = p->aHold[eWho].nHeld > 0;
+  pthread_mutex_unlock(&p->mutex);
+  return bHeld;
+}
+
+int faultenv_first_writer_known(faultenv *p){ return fe_get_int(p, &p->bFirstKnown); }
+int faultenv_hold_timed_out(faultenv *p){ return fe_get_int(p, &p->bHoldTimedOut); }
 
 void faultenv_crash(faultenv *p){
   faultenv_track *t;

@@ -4,7 +4,8 @@
 ** faultenv wraps another environment (lsm_env_default() unless told
 ** otherwise) and passes every call through, while it
 **
-**   1. counts calls per class (FAULTENV_ALLOC .. FAULTENV_CLOSE below);
+**   1. counts calls per class (FAULTENV_ALLOC .. FAULTENV_CLOSE below),
+**      and the files open now and at most;
 **   2. fails on request the Nth call of one class, or of any I/O class,
 **      and optionally every later one too: I/O calls return the rc asked
 **      for (LSM_IOERR, LSM_FULL, ...) without doing anything, allocations
@@ -27,6 +28,20 @@
 **      must name the directory the same way xSyncDir is given it (the
 **      engine builds every path as zDir + "/" + name, so they do).
 **      faultenv_set_dir_model(p, 0) turns the directory half off.
+**   5. holds threads, to force an interleaving of the engine's threads: a
+**      thread that opens a file named *.sst for writing (LSM_OPEN_WRITE)
+**      can be made to wait there until the test lets it go.  Two groups
+**      of threads are armed apart:
+**        FAULTENV_HOLD_FIRST   the first thread other than the one that
+**                              made the env to open such a file (with
+**                              background work on, the flush thread,
+**                              once the test's first lsm_flush has made
+**                              it write a table);
+**        FAULTENV_HOLD_OTHERS  every other thread (the compaction thread).
+**      The thread that made the env is never held.  A held thread waits
+**      at most FAULTENV_HOLD_TIMEOUT_S, then goes on and the timeout is
+**      recorded (faultenv_hold_timed_out), so a test that loses track of
+**      a thread fails instead of hanging.
 **
 ** Power-cut recipe (the old instance never writes after the cut):
 **
@@ -43,9 +58,10 @@
 ** lsm_env_memory() too.  Lock files are passed through untouched (xLock
 ** is counted and can fail; xUnlock is the wrapped env's own).
 **
-** Thread safety: every counter, the failure rule and the bookkeeping are
-** guarded by one mutex, so an engine using the env from several threads
-** is fine.  faultenv_crash() and faultenv_free() need a quiescent engine.
+** Thread safety: every counter, the failure rule, the holds and the
+** bookkeeping are guarded by one mutex, so an engine using the env from
+** several threads is fine.  faultenv_crash() and faultenv_free() need a
+** quiescent engine.
 */
 #ifndef LSM_FAULTENV_H
 #define LSM_FAULTENV_H
@@ -93,6 +109,10 @@ uint64_t faultenv_count(faultenv*, int eClass);
 void faultenv_reset_counts(faultenv*);
 /* The largest single allocation asked for since the last reset. */
 size_t faultenv_max_alloc(faultenv*);
+/* Files opened through the env and not closed yet (lock files not
+** counted), and the most open at once since the last reset. */
+int faultenv_files_open(faultenv*);
+int faultenv_files_peak(faultenv*);
 
 /*
 ** Fail the iNth call (1 = the next one) of eClass, counted from now, with
@@ -112,11 +132,33 @@ void faultenv_set_space(faultenv*, uint64_t nBytes);
 /* 1 (default): crashes also undo name changes not followed by xSyncDir. */
 void faultenv_set_dir_model(faultenv*, int bOn);
 
+/* 1 (default): xSync and xSyncDir reach the wrapped env.  0: they are
+** counted and succeed at once, for tests that need no durability and
+** would rather not pay for fsync; a crash then keeps nothing unsynced. */
+void faultenv_set_sync(faultenv*, int bOn);
+
 /* Power is off: calls that change the disk fail with LSM_IOERR. */
 void faultenv_freeze(faultenv*);
 
 /* Apply the power cut described above and work normally again.  Every
 ** file on disk then counts as durable. */
 void faultenv_crash(faultenv*);
+
+/* ---- holds (5. above) ---- */
+#define FAULTENV_HOLD_FIRST   0   /* the first thread to write an .sst    */
+#define FAULTENV_HOLD_OTHERS  1   /* every other thread but the env maker */
+#define FAULTENV_HOLD_TIMEOUT_S 10
+
+/* Arm a hold on group eWho: with bOnce, the group's next .sst write open
+** waits; otherwise every one does, until faultenv_release. */
+void faultenv_hold(faultenv*, int eWho, int bOnce);
+/* Disarm eWho's hold and let every thread it holds go on. */
+void faultenv_release(faultenv*, int eWho);
+/* Wait until a thread of eWho is held: 1, or 0 after the timeout. */
+int faultenv_wait_held(faultenv*, int eWho);
+/* 1 once FAULTENV_HOLD_FIRST's thread is known (it opened an .sst). */
+int faultenv_first_writer_known(faultenv*);
+/* 1 if a held thread ever ran out of time and went on unreleased. */
+int faultenv_hold_timed_out(faultenv*);
 
 #endif

@@ -4,9 +4,9 @@
 ** Each test builds a block from random entries (several versions per
 ** user key, tombstones, shared prefixes, empty keys and values) and
 ** compares forward and backward iteration, seeks, random next/prev walks
-** and the allocation-free block_get with the reference, a plain array
-** sorted by ikey_compare.  Malformed blocks must be reported, never read
-** past.
+** (harness_check_iter) and the allocation-free block_get with the
+** reference, harness.h's array sorted by ikey_compare.  Malformed blocks
+** must be reported, never read past.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,84 +14,14 @@
 
 #include "block.h"
 #include "coding.h"
+#include "harness.h"
 #include "ikey.h"
 #include "lsm.h"
 #include "sst_format.h"
 #include "testutil.h"
 
-/* ---- reference: internal keys with values, sorted ---- */
-typedef struct tent { uint8_t *pKey; size_t nKey; uint8_t *pVal; size_t nVal; } tent;
-typedef struct tset { tent *a; size_t n, nAlloc; } tset;
-
-static void tset_add(tset *p, const uint8_t *pUser, size_t nUser, uint64_t seq, int type,
-                     const uint8_t *pVal, size_t nVal){
-  tent *e;
-  if( p->n == p->nAlloc ){
-    p->nAlloc = p->nAlloc ? p->nAlloc * 2 : 64;
-    p->a = realloc(p->a, p->nAlloc * sizeof(tent));
-  }
-  e = &p->a[p->n++];
-  e->nKey = nUser + IKEY_TRAILER;
-  e->pKey = malloc(e->nKey);
-  ikey_build(e->pKey, pUser, nUser, seq, type);
-  e->nVal = nVal;
-  e->pVal = malloc(nVal ? nVal : 1);
-  if( nVal ) memcpy(e->pVal, pVal, nVal);
-}
-
-static int tent_cmp(const void *a, const void *b){
-  const tent *x = a, *y = b;
-  return ikey_compare(x->pKey, x->nKey, y->pKey, y->nKey);
-}
-
-static void tset_free(tset *p){
-  size_t i;
-  for(i = 0; i < p->n; i++){ free(p->a[i].pKey); free(p->a[i].pVal); }
-  free(p->a);
-  memset(p, 0, sizeof(*p));
-}
-
-/* A random user key over a small alphabet, so that prefixes are shared. */
-static size_t rand_user(test_rng *r, uint8_t *p, size_t nMax){
-  size_t n = (size_t)rng_below(r, nMax + 1), i;
-  for(i = 0; i < n; i++) p[i] = (uint8_t)("abc\x00\xff"[rng_below(r, 5)]);
-  return n;
-}
-
-/* nUser random user keys with 1..nVer versions each, sorted. */
-static void tset_random(tset *p, test_rng *r, int nUser, int nVer, size_t nKeyMax, size_t nValMax){
-  uint8_t aUser[256], aVal[512];
-  uint64_t seq = 1;
-  int i, j;
-  for(i = 0; i < nUser; i++){
-    size_t nU = rand_user(r, aUser, nKeyMax);
-    int nV = 1 + (int)rng_below(r, (uint64_t)nVer);
-    for(j = 0; j < nV; j++){
-      size_t nVal = (size_t)rng_below(r, nValMax + 1), k;
-      int type = rng_below(r, 5) == 0 ? IKEY_DELETE : IKEY_VALUE;
-      seq += 1 + rng_below(r, 3);
-      if( type == IKEY_DELETE ) nVal = 0;
-      for(k = 0; k < nVal; k++) aVal[k] = (uint8_t)rng_next(r);
-      tset_add(p, aUser, nU, seq, type, aVal, nVal);
-    }
-  }
-  qsort(p->a, p->n, sizeof(tent), tent_cmp);
-  /* (user, seq) collisions are impossible: seq only grows. */
-}
-
-/* First index with key >= (pK, nK). */
-static size_t tset_lower(const tset *p, const uint8_t *pK, size_t nK){
-  size_t lo = 0, hi = p->n;
-  while( lo < hi ){
-    size_t mid = (lo + hi) / 2;
-    if( ikey_compare(p->a[mid].pKey, p->a[mid].nKey, pK, nK) < 0 ) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /* Build one block holding all of p; caller frees the returned copy. */
-static uint8_t *build_block(const tset *p, size_t *pn){
+static uint8_t *build_block(const harness_model *p, size_t *pn){
   block_builder b;
   const uint8_t *a;
   uint8_t *pCopy;
@@ -110,20 +40,9 @@ static uint8_t *build_block(const tset *p, size_t *pn){
   return pCopy;
 }
 
-static void assert_at(iter *it, const tset *p, size_t i, unsigned long long seed){
-  size_t nK, nV;
-  const uint8_t *pK, *pV;
-  SEED_ASSERT(iter_valid(it), "not valid at entry %zu of %zu", seed, i, p->n);
-  pK = iter_key(it, &nK);
-  pV = iter_value(it, &nV);
-  SEED_ASSERT(nK == p->a[i].nKey && memcmp(pK, p->a[i].pKey, nK) == 0, "key %zu differs", seed, i);
-  SEED_ASSERT(nV == p->a[i].nVal && (nV == 0 || memcmp(pV, p->a[i].pVal, nV) == 0),
-              "value %zu differs", seed, i);
-}
-
 /* Full comparison of a block built from p against p. */
-static void check_block_against_model(const tset *p, test_rng *r, unsigned long long seed){
-  size_t n, i;
+static void check_block_against_model(const harness_model *p, test_rng *r, unsigned long long seed){
+  size_t n;
   uint8_t *a = build_block(p, &n);
   block_view v;
   uint64_t nEntry = 0;
@@ -135,75 +54,24 @@ static void check_block_against_model(const tset *p, test_rng *r, unsigned long 
   ck_assert_int_eq(block_check(lsm_env_default(), &v, &nEntry), LSM_OK);
   ck_assert_uint_eq(nEntry, p->n);
 
+  /* Scans, seeks and walks. */
   it = block_iter_new(lsm_env_default(), a, n, &rc);
   ck_assert_ptr_nonnull(it);
-
-  /* Forward, backward. */
-  iter_first(it);
-  for(i = 0; i < p->n; i++){ assert_at(it, p, i, seed); iter_next(it); }
-  SEED_ASSERT(!iter_valid(it), "valid past the end", seed);
-  iter_last(it);
-  for(i = p->n; i-- > 0; ){ assert_at(it, p, i, seed); iter_prev(it); }
-  SEED_ASSERT(!iter_valid(it), "valid before the start", seed);
-  ck_assert_int_eq(iter_status(it), LSM_OK);
-
-  /* Seeks to existing keys and to random ones, then a short random walk. */
-  for(k = 0; k < 300; k++){
-    uint8_t aT[300];
-    size_t nT, j;
-    int s;
-    if( p->n && rng_below(r, 2) ){
-      const tent *e = &p->a[rng_below(r, p->n)];
-      memcpy(aT, e->pKey, e->nKey);
-      nT = e->nKey;
-    }else{
-      uint8_t aU[256];
-      size_t nU = rand_user(r, aU, 12);
-      nT = (size_t)(ikey_build(aT, aU, nU, rng_below(r, 2000), (int)rng_below(r, 2)) - aT);
-    }
-    j = tset_lower(p, aT, nT);
-    iter_seek(it, aT, nT);
-    if( j == p->n ){
-      SEED_ASSERT(!iter_valid(it), "seek past the end is valid", seed);
-      continue;
-    }
-    assert_at(it, p, j, seed);
-    for(s = 0; s < 20 && iter_valid(it); s++){
-      if( rng_below(r, 2) ){
-        iter_next(it);
-        if( ++j == p->n ) break;
-      }else{
-        iter_prev(it);
-        if( j-- == 0 ) break;
-      }
-      assert_at(it, p, j, seed);
-    }
-    if( s < 20 ) SEED_ASSERT(!iter_valid(it), "valid off an end", seed);
-  }
-  ck_assert_int_eq(iter_status(it), LSM_OK);
+  harness_check_iter(it, p, r, 300, seed);
   iter_close(it);
 
   /* Point gets at random snapshots. */
   for(k = 0; k < 500; k++){
-    uint8_t aU[256], aT[300];
-    size_t nU, nT, j, nVal = 0;
-    uint64_t maxSeq = rng_below(r, 2500), trailer = 0;
+    uint8_t aU[256];
+    size_t nU, j, nVal = 0;
+    uint64_t maxSeq, trailer = 0;
     const uint8_t *pVal = NULL;
-    int bFound, bExpect;
-    if( p->n && rng_below(r, 3) ){
-      const tent *e = &p->a[rng_below(r, p->n)];
-      nU = e->nKey - IKEY_TRAILER;
-      memcpy(aU, e->pKey, nU);
-      if( rng_below(r, 2) ) maxSeq = ikey_seq(e->pKey, e->nKey);
-    }else{
-      nU = rand_user(r, aU, 12);
-    }
-    nT = (size_t)(ikey_build(aT, aU, nU, maxSeq, IKEY_VALUE) - aT);
-    j = tset_lower(p, aT, nT);
-    bExpect = j < p->n && ikey_compare_user(p->a[j].pKey, p->a[j].nKey - IKEY_TRAILER, aU, nU) == 0;
+    int bFound;
+    nU = harness_get_target(p, r, aU, &maxSeq);
+    j = harness_model_get(p, aU, nU, maxSeq);
     rc = block_get(&v, aU, nU, maxSeq, &bFound, &trailer, &pVal, &nVal);
     SEED_ASSERT(rc == LSM_OK, "get rc %d", seed, rc);
-    SEED_ASSERT(bFound == bExpect, "get %d: found %d, expected %d", seed, k, bFound, bExpect);
+    SEED_ASSERT(bFound == (j < p->n), "get %d: found %d", seed, k, bFound);
     if( bFound ){
       SEED_ASSERT(trailer == ikey_trailer(p->a[j].pKey, p->a[j].nKey), "get: wrong version", seed);
       SEED_ASSERT(nVal == p->a[j].nVal && (nVal == 0 || memcmp(pVal, p->a[j].pVal, nVal) == 0),
@@ -220,11 +88,11 @@ START_TEST(block_random_entries_match_the_model)
   int round;
   rng_init(&r, seed);
   for(round = 0; round < test_scale(40); round++){
-    tset t = {0};
-    tset_random(&t, &r, 1 + (int)rng_below(&r, 300), 1 + (int)rng_below(&r, 5),
-                1 + rng_below(&r, 40), rng_below(&r, 2) ? 8 : 200);
+    harness_model t = {0};
+    harness_model_random(&t, &r, 1 + (int)rng_below(&r, 300), 1 + (int)rng_below(&r, 5),
+                         1 + rng_below(&r, 40), rng_below(&r, 2) ? 8 : 200);
     check_block_against_model(&t, &r, seed);
-    tset_free(&t);
+    harness_model_clear(&t);
   }
 }
 END_TEST
@@ -233,11 +101,11 @@ START_TEST(block_with_one_entry_matches_the_model)
 {
   unsigned long long seed = test_seed();
   test_rng r;
-  tset t = {0};
+  harness_model t = {0};
   rng_init(&r, seed);
-  tset_add(&t, (const uint8_t*)"only", 4, 7, IKEY_VALUE, (const uint8_t*)"v", 1);
+  harness_model_add(&t, "only", 4, 7, IKEY_VALUE, "v", 1);
   check_block_against_model(&t, &r, seed);
-  tset_free(&t);
+  harness_model_clear(&t);
 }
 END_TEST
 
@@ -245,14 +113,14 @@ START_TEST(block_with_empty_user_key_and_value_matches_the_model)
 {
   unsigned long long seed = test_seed();
   test_rng r;
-  tset t = {0};
+  harness_model t = {0};
   rng_init(&r, seed);
-  tset_add(&t, NULL, 0, 9, IKEY_VALUE, NULL, 0);
-  tset_add(&t, NULL, 0, 3, IKEY_DELETE, NULL, 0);
-  tset_add(&t, (const uint8_t*)"\0", 1, 5, IKEY_VALUE, (const uint8_t*)"x", 1);
-  qsort(t.a, t.n, sizeof(tent), tent_cmp);
+  harness_model_add(&t, NULL, 0, 9, IKEY_VALUE, NULL, 0);
+  harness_model_add(&t, NULL, 0, 3, IKEY_DELETE, NULL, 0);
+  harness_model_add(&t, "\0", 1, 5, IKEY_VALUE, "x", 1);
+  harness_model_sort(&t);
   check_block_against_model(&t, &r, seed);
-  tset_free(&t);
+  harness_model_clear(&t);
 }
 END_TEST
 
@@ -289,7 +157,7 @@ END_TEST
 
 START_TEST(block_restart_points_come_every_sixteen_entries)
 {
-  tset t = {0};
+  harness_model t = {0};
   block_view v;
   uint8_t *a;
   size_t n, i;
@@ -297,7 +165,7 @@ START_TEST(block_restart_points_come_every_sixteen_entries)
   for(i = 0; i < 100; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%03zu", i);
-    tset_add(&t, (const uint8_t*)z, (size_t)nz, 1, IKEY_VALUE, (const uint8_t*)"v", 1);
+    harness_model_add(&t, z, (size_t)nz, 1, IKEY_VALUE, "v", 1);
   }
   a = build_block(&t, &n);
   ck_assert_int_eq(block_view_init(&v, a, n, "test", 0), LSM_OK);
@@ -313,13 +181,13 @@ START_TEST(block_restart_points_come_every_sixteen_entries)
   ck_assert_uint_eq(a[12], 5);
   ck_assert_uint_eq(a[13], 1);
   free(a);
-  tset_free(&t);
+  harness_model_clear(&t);
 }
 END_TEST
 
 START_TEST(block_versions_of_one_key_are_found_by_snapshot)
 {
-  tset t = {0};
+  harness_model t = {0};
   block_view v;
   uint8_t *a;
   size_t n, nVal;
@@ -330,11 +198,11 @@ START_TEST(block_versions_of_one_key_are_found_by_snapshot)
   for(s = 10; s <= 400; s += 10){
     char z[8];
     int nz = snprintf(z, sizeof(z), "%llu", (unsigned long long)s);
-    tset_add(&t, (const uint8_t*)"k", 1, s, s == 200 ? IKEY_DELETE : IKEY_VALUE,
-             (const uint8_t*)z, s == 200 ? 0 : (size_t)nz);
+    harness_model_add(&t, "k", 1, s, s == 200 ? IKEY_DELETE : IKEY_VALUE, z,
+                      s == 200 ? 0 : (size_t)nz);
   }
-  tset_add(&t, (const uint8_t*)"l", 1, 5, IKEY_VALUE, (const uint8_t*)"L", 1);
-  qsort(t.a, t.n, sizeof(tent), tent_cmp);
+  harness_model_add(&t, "l", 1, 5, IKEY_VALUE, "L", 1);
+  harness_model_sort(&t);
   a = build_block(&t, &n);
   ck_assert_int_eq(block_view_init(&v, a, n, "test", 0), LSM_OK);
   ck_assert_int_eq(block_get(&v, (const uint8_t*)"k", 1, 5, &bFound, &trailer, &pVal, &nVal), LSM_OK);
@@ -352,7 +220,7 @@ START_TEST(block_versions_of_one_key_are_found_by_snapshot)
   ck_assert_int_eq(block_get(&v, (const uint8_t*)"kk", 2, 999, &bFound, &trailer, &pVal, &nVal), LSM_OK);
   ck_assert_int_eq(bFound, 0);
   free(a);
-  tset_free(&t);
+  harness_model_clear(&t);
 }
 END_TEST
 
@@ -376,12 +244,12 @@ START_TEST(block_garbage_is_reported_or_harmless_never_read_past)
 {
   unsigned long long seed = test_seed();
   test_rng r;
-  tset t = {0};
+  harness_model t = {0};
   uint8_t *a;
   size_t n;
   int round;
   rng_init(&r, seed);
-  tset_random(&t, &r, 60, 3, 10, 20);
+  harness_model_random(&t, &r, 60, 3, 10, 20);
   a = build_block(&t, &n);
   for(round = 0; round < test_scale(3000); round++){
     uint8_t *b = malloc(n);
@@ -397,7 +265,7 @@ START_TEST(block_garbage_is_reported_or_harmless_never_read_past)
       SEED_ASSERT(rc == LSM_OK || rc == LSM_CORRUPT, "check rc %d", seed, rc);
       for(k = 0; k < 20; k++){
         uint8_t aU[16];
-        size_t nU = rand_user(&r, aU, 10), nVal;
+        size_t nU = harness_random_user(&r, aU, 10), nVal;
         uint64_t trailer;
         const uint8_t *pVal;
         rc = block_get(&v, aU, nU, rng_below(&r, 1000), &bFound, &trailer, &pVal, &nVal);
@@ -414,7 +282,7 @@ START_TEST(block_garbage_is_reported_or_harmless_never_read_past)
     free(b);
   }
   free(a);
-  tset_free(&t);
+  harness_model_clear(&t);
 }
 END_TEST
 

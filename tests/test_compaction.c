@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ikey.h"
 #include "lsm.h"
 #include "testutil.h"
 
@@ -168,9 +169,22 @@ static void tombstone_dense_tables_are_compacted(int eCompaction){
   ck_assert_uint_le(nEntries, (uint64_t)nKey / 4);
   ck_assert_uint_le(nTomb, (uint64_t)nKey / 10);
   {
+    /* Every live key, in order, and every cursor call succeeds. */
     lsm_cursor *pCsr = NULL;
+    int rc;
     ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
-    for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) nLive++;
+    for(rc = lsm_cursor_first(pCsr); rc == LSM_OK && lsm_cursor_valid(pCsr); rc = lsm_cursor_next(pCsr)){
+      const void *pKey = NULL;
+      size_t nKey = 0;
+      int nk = key_of(zKey, (uint64_t)nLive * 10);
+      rc = lsm_cursor_key(pCsr, &pKey, &nKey);
+      if( rc != LSM_OK ) break;
+      if( nKey != (size_t)nk || memcmp(pKey, zKey, nKey) != 0 ){
+        ck_abort_msg("live key %d is not %s", nLive, zKey);
+      }
+      nLive++;
+    }
+    ck_assert_msg(rc == LSM_OK, "cursor: rc %d (%s)", rc, lsm_errmsg(pDb));
     lsm_cursor_close(pCsr);
   }
   ck_assert_int_eq(nLive, nKey / 10);
@@ -217,56 +231,141 @@ START_TEST(compaction_worker_stops_cleanly_when_closed_mid_compaction){
 }
 END_TEST
 
+/* A store made with one policy refuses the other with LSM_ERROR and a
+** message naming the store and its policy, and still opens with its own
+** (its data intact). */
 START_TEST(compaction_other_policy_on_open_is_refused){
   char *zDir = test_tmpdir("policy");
-  char zPath[4200];
-  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, 0);
-  lsm_db *pDb = NULL;
+  char zPath[4200], zWant[4400];
+  int ePolicy;
   snprintf(zPath, sizeof(zPath), "%s/store", zDir);
-  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
-  ck_assert_int_eq(lsm_put(pDb, "k", 1, "v", 1), LSM_OK);
-  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  opt.compaction = LSM_COMPACTION_TIERED;
-  ck_assert_int_ne(lsm_open(zPath, &opt, &pDb), LSM_OK);
-  ck_assert_ptr_nonnull(strstr(lsm_errmsg(NULL), "compaction=leveled"));
-  opt.compaction = LSM_COMPACTION_LEVELED;
-  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
-  {
-    void *pVal; size_t nVal;
+  for(ePolicy = 0; ePolicy < 2; ePolicy++){
+    int eMade = ePolicy ? LSM_COMPACTION_TIERED : LSM_COMPACTION_LEVELED;
+    int eOther = ePolicy ? LSM_COMPACTION_LEVELED : LSM_COMPACTION_TIERED;
+    lsm_options opt = policy_options(eMade, 0);
+    lsm_db *pDb = NULL;
+    void *pVal = NULL;
+    size_t nVal = 0;
+    ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+    ck_assert_int_eq(lsm_put(pDb, "k", 1, "v", 1), LSM_OK);
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+
+    opt.compaction = eOther;
+    pDb = (lsm_db*)zDir;                          /* must be set to NULL */
+    ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_ERROR);
+    ck_assert_ptr_null(pDb);
+    snprintf(zWant, sizeof(zWant), "the store %s was made with compaction=%s; open it with that "
+             "option", zPath, ePolicy ? "tiered" : "leveled");
+    ck_assert_str_eq(lsm_errmsg(NULL), zWant);
+
+    opt.compaction = eMade;
+    ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
     ck_assert_int_eq(lsm_get(pDb, NULL, "k", 1, &pVal, &nVal), LSM_OK);
+    ck_assert(nVal == 1 && memcmp(pVal, "v", 1) == 0);
     lsm_free(pVal);
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+    ck_assert_int_eq(lsm_destroy(zPath, NULL), LSM_OK);
   }
-  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
   test_rmtree(zDir);
   free(zDir);
 }
 END_TEST
 
-/* Tiered keeps its runs in age order: L0 then levels 1..6 packed at the
-** bottom; leveled keeps each level under about its target. */
+static int file_by_smallest(const void *pA, const void *pB){
+  const lsm_file_info *a = *(const lsm_file_info *const*)pA, *b = *(const lsm_file_info *const*)pB;
+  return ikey_compare_user(a->pSmallest, a->nSmallest, b->pSmallest, b->nSmallest);
+}
+
+/* Tables of level iLevel (>= 1) in key order do not overlap: each one's
+** largest key is below the next one's smallest. */
+static void assert_level_disjoint(const lsm_file_info *aFile, int nFile, int iLevel,
+                                  const char *zPolicy){
+  const lsm_file_info **ap = calloc((size_t)nFile + 1, sizeof(*ap));
+  int i, n = 0;
+  for(i = 0; i < nFile; i++) if( aFile[i].iLevel == iLevel ) ap[n++] = &aFile[i];
+  qsort(ap, (size_t)n, sizeof(*ap), file_by_smallest);
+  for(i = 0; i < n; i++){
+    const lsm_file_info *f = ap[i];
+    ck_assert_msg(ikey_compare_user(f->pSmallest, f->nSmallest, f->pLargest, f->nLargest) <= 0,
+                  "%s: level %d table %s ends before it starts", zPolicy, iLevel, f->zName);
+    if( i > 0 && ikey_compare_user(ap[i - 1]->pLargest, ap[i - 1]->nLargest,
+                                   f->pSmallest, f->nSmallest) >= 0 ){
+      ck_abort_msg("%s: level %d tables %s and %s overlap", zPolicy, iLevel, ap[i - 1]->zName,
+                   f->zName);
+    }
+  }
+  free(ap);
+}
+
+/*
+** Random puts with background=off (every compaction that is due runs
+** before the put returns), then the shape each policy promises
+** (compaction.c):
+**   - leveled: level 0 below COMPACTION_L0_TRIGGER (4) tables; level 1 at
+**     most its target, 256 KiB (2.5 memtables, at least 256 KiB), each
+**     deeper level at most level_ratio (10) times the one above, but the
+**     last; and the data goes no shallower than those targets allow
+**     (3 MB do not fit in levels 1 and 2);
+**   - tiered: level 0 below COMPACTION_TIERED_L0_RUNS (12) tables; the
+**     runs packed at the bottom: once a level holds a run, every deeper
+**     level does;
+**   - both: the tables of each level >= 1 do not overlap, every key put
+**     is there, and lsm_check finds nothing wrong.
+*/
 START_TEST(compaction_shapes_follow_the_policy){
   int ePolicy;
   for(ePolicy = 0; ePolicy < 2; ePolicy++){
     lsm_options opt = policy_options(ePolicy ? LSM_COMPACTION_TIERED : LSM_COMPACTION_LEVELED, 0);
+    const char *zPolicy = ePolicy ? "tiered" : "leveled";
     lsm_db *pDb = NULL;
     lsm_stats st;
+    lsm_file_info *aFile = NULL;
     char zKey[32], zVal[100];
-    int i, iLevel, bSeenRun = 0;
+    int i, iLevel, nFile = 0, nKey = test_scale(30000), iDeepest = 0;
+    uint64_t nTarget = 256 * 1024, nEntries = 0, nBytes = 0, nRoom = 0;
     memset(zVal, 'x', sizeof(zVal));
     ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
-    for(i = 0; i < test_scale(30000); i++){
+    for(i = 0; i < nKey; i++){
       int nk = key_of(zKey, (uint64_t)i * 2654435761u % 1000003);
       ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, sizeof(zVal)), LSM_OK);
     }
     ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
-    ck_assert_uint_lt(st.aLevel[0].nFiles, 12);
-    for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
-      if( ePolicy ){
+    for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+      nEntries += st.aLevel[iLevel].nEntries;
+      if( iLevel > 0 ) nBytes += st.aLevel[iLevel].nBytes;
+      if( st.aLevel[iLevel].nFiles ) iDeepest = iLevel;
+    }
+    ck_assert_uint_eq(nEntries + st.nMemtableEntries, (uint64_t)nKey);
+    if( ePolicy == 0 ){
+      ck_assert_uint_lt(st.aLevel[0].nFiles, 4);
+      for(iLevel = 1; iLevel < LSM_MAX_LEVELS - 1; iLevel++){
+        ck_assert_msg(st.aLevel[iLevel].nBytes <= nTarget, "leveled: level %d holds %llu bytes, "
+                      "target %llu", iLevel, (unsigned long long)st.aLevel[iLevel].nBytes,
+                      (unsigned long long)nTarget);
+        /* Levels 1..iLevel cannot hold all the data: it goes deeper. */
+        nRoom += nTarget;
+        if( nRoom < nBytes ){
+          ck_assert_msg(iDeepest > iLevel, "leveled: %llu bytes below level 0 stop at level %d, "
+                        "but levels 1..%d have room for %llu", (unsigned long long)nBytes,
+                        iDeepest, iLevel, (unsigned long long)nRoom);
+        }
+        nTarget *= (uint64_t)opt.level_ratio;
+      }
+    }else{
+      int bSeenRun = 0;
+      ck_assert_uint_lt(st.aLevel[0].nFiles, 12);
+      for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
         /* Packed: once a level holds a run, every deeper level does. */
         if( st.aLevel[iLevel].nFiles ) bSeenRun = 1;
         else ck_assert_msg(!bSeenRun, "tiered: level %d empty below a run", iLevel);
       }
+      ck_assert_int_eq(bSeenRun, 1);
     }
+    ck_assert_int_eq(lsm_files(pDb, &aFile, &nFile), LSM_OK);
+    for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
+      assert_level_disjoint(aFile, nFile, iLevel, zPolicy);
+    }
+    lsm_free(aFile);
     {
       char *zReport = NULL;
       ck_assert_msg(lsm_check(pDb, &zReport) == LSM_OK, "check: %s", zReport ? zReport : "");

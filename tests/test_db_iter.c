@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "db_iter.h"
+#include "faultenv.h"
+#include "harness.h"
 #include "ikey.h"
 #include "lsm.h"
 #include "memtable.h"
@@ -106,16 +108,9 @@ static int di_at(const db_iter *p, const di_rec *r){
 
 /* A db_iter over a merge of one iterator per memtable. */
 static db_iter *di_open(memtable **apMem, int nMem, uint64_t maxSeq, uint64_t maxBatchSeq){
-  iter *apChild[DI_MAX_MEM], *pMerge;
   db_iter *p;
-  int i, rc = LSM_OK;
-  for(i = 0; i < nMem; i++){
-    apChild[i] = memtable_iter(apMem[i], &rc);
-    ck_assert_int_eq(rc, LSM_OK);
-  }
-  pMerge = merge_iter_new(lsm_env_default(), apChild, nMem, &rc);
-  ck_assert_int_eq(rc, LSM_OK);
-  ck_assert_int_eq(db_iter_new(lsm_env_default(), pMerge, maxSeq, maxBatchSeq, &p), LSM_OK);
+  ck_assert_int_eq(db_iter_new(lsm_env_default(), harness_memtable_merge(apMem, nMem), maxSeq,
+                               maxBatchSeq, &p), LSM_OK);
   return p;
 }
 
@@ -243,33 +238,30 @@ static memtable *di_fixture(void){
   return pMem;
 }
 
+/* p is at "k" with value zWant, or, zWant NULL, at the neighbour cOther. */
+static void di_assert_k_or(db_iter *p, const char *zWant, char cOther){
+  size_t n;
+  const uint8_t *pKey = db_iter_key(p, &n);
+  if( zWant ){
+    ck_assert(n == 1 && pKey[0] == 'k');
+    ck_assert_int_eq(memcmp(db_iter_value(p, &n), zWant, strlen(zWant)), 0);
+    ck_assert_uint_eq(n, strlen(zWant));
+  }else{
+    ck_assert(n == 1 && pKey[0] == cOther);
+  }
+}
+
 /* The value of "k" seen first forward and first in reverse from "l"/"j". */
 static void di_expect_k(memtable *pMem, uint64_t maxSeq, uint64_t maxBatchSeq, const char *zWant){
   db_iter *p = di_open(&pMem, 1, maxSeq, maxBatchSeq);
-  size_t n;
-  const uint8_t *pKey;
   /* Forward from "j" (always live) to the next key. */
   ck_assert_int_eq(db_iter_seek_ge(p, "j", 1), LSM_OK);
   ck_assert_int_eq(db_iter_next(p), LSM_OK);
-  pKey = db_iter_key(p, &n);
-  if( zWant ){
-    ck_assert(n == 1 && pKey[0] == 'k');
-    ck_assert_int_eq(memcmp(db_iter_value(p, &n), zWant, strlen(zWant)), 0);
-    ck_assert_uint_eq(n, strlen(zWant));
-  }else{
-    ck_assert(n == 1 && pKey[0] == 'l');
-  }
+  di_assert_k_or(p, zWant, 'l');
   /* Reverse from "l" (live): the newest visible version again. */
   ck_assert_int_eq(db_iter_seek_le(p, "l", 1), LSM_OK);
   ck_assert_int_eq(db_iter_prev(p), LSM_OK);
-  pKey = db_iter_key(p, &n);
-  if( zWant ){
-    ck_assert(n == 1 && pKey[0] == 'k');
-    ck_assert_int_eq(memcmp(db_iter_value(p, &n), zWant, strlen(zWant)), 0);
-    ck_assert_uint_eq(n, strlen(zWant));
-  }else{
-    ck_assert(n == 1 && pKey[0] == 'j');
-  }
+  di_assert_k_or(p, zWant, 'j');
   db_iter_close(p);
 }
 
@@ -351,42 +343,16 @@ START_TEST(db_iter_handles_open_and_closed_bounds_at_the_edges){
 }
 END_TEST
 
-/* ---- a child that fails with LSM_CORRUPT after nLeft moves ---- */
-
-typedef struct fault_iter {
-  iter base;                    /* must be first                      */
-  iter *pInner;                 /* wrapped iterator; owned            */
-  int nLeft;                    /* moves before the failure           */
-  int rc;                       /* LSM_CORRUPT once failed            */
-} fault_iter;
-
-static void fi_move(fault_iter *p){ if( p->nLeft-- <= 0 ) p->rc = LSM_CORRUPT; }
-static void fi_first(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_first(f->pInner); }
-static void fi_last(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_last(f->pInner); }
-static void fi_seek(iter *p, const uint8_t *k, size_t n){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_seek(f->pInner, k, n); }
-static void fi_next(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_next(f->pInner); }
-static void fi_prev(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_prev(f->pInner); }
-static int fi_valid(iter *p){ fault_iter *f = (fault_iter*)p; return f->rc == LSM_OK && iter_valid(f->pInner); }
-static const uint8_t *fi_key(iter *p, size_t *pn){ return iter_key(((fault_iter*)p)->pInner, pn); }
-static const uint8_t *fi_value(iter *p, size_t *pn){ return iter_value(((fault_iter*)p)->pInner, pn); }
-static int fi_status(iter *p){ fault_iter *f = (fault_iter*)p; return f->rc ? f->rc : iter_status(f->pInner); }
-static void fi_close(iter *p){ iter_close(((fault_iter*)p)->pInner); free(p); }
-static const iter_methods fault_iter_methods = {
-  fi_first, fi_last, fi_seek, fi_next, fi_prev, fi_valid, fi_key, fi_value, fi_status, fi_close
-};
-
 START_TEST(db_iter_returns_the_child_error_from_every_move){
   int nFailAt;
   for(nFailAt = 0; nFailAt < 60; nFailAt++){
     memtable *pMem = di_fixture();
-    fault_iter *pF = (fault_iter*)calloc(1, sizeof(fault_iter));
     db_iter *p;
     int rc = LSM_OK, nSeen = 0;
-    pF->base.pMethods = &fault_iter_methods;
-    pF->pInner = memtable_iter(pMem, &rc);
-    pF->nLeft = nFailAt;
+    iter *pFault = harness_fault_iter_new(memtable_iter(pMem, &rc), nFailAt);
+    ck_assert_int_eq(rc, LSM_OK);
     memtable_unref(pMem);
-    ck_assert_int_eq(db_iter_new(lsm_env_default(), &pF->base, 2, 0, &p), LSM_OK);
+    ck_assert_int_eq(db_iter_new(lsm_env_default(), pFault, 2, 0, &p), LSM_OK);
     /* Live at seq 2: j, k = "b", l. */
     for(rc = db_iter_first(p); rc == LSM_OK && db_iter_valid(p); rc = db_iter_next(p)) nSeen++;
     if( rc == LSM_OK ){
@@ -406,19 +372,18 @@ START_TEST(db_iter_returns_the_child_error_from_every_move){
 }
 END_TEST
 
-static void *di_no_malloc(lsm_env *p, size_t n){ (void)p; (void)n; return NULL; }
-
 START_TEST(db_iter_new_closes_the_internal_iterator_when_allocation_fails){
-  lsm_env env = *lsm_env_default();
+  faultenv *fe = faultenv_new(NULL);
   memtable *pMem = di_fixture();
-  db_iter *p = (db_iter*)&env;
+  db_iter *p = (db_iter*)fe;
   int rc = LSM_OK;
   iter *pIter = memtable_iter(pMem, &rc);
   memtable_unref(pMem);
-  env.xMalloc = di_no_malloc;
-  ck_assert_int_eq(db_iter_new(&env, pIter, 1, 0, &p), LSM_NOMEM);
+  faultenv_fail(fe, FAULTENV_ALLOC, 1, 0, 1);
+  ck_assert_int_eq(db_iter_new(faultenv_env(fe), pIter, 1, 0, &p), LSM_NOMEM);
   ck_assert_ptr_null(p);
   db_iter_close(NULL);
+  faultenv_free(fe);
 }
 END_TEST
 

@@ -46,13 +46,44 @@ static void make_file(lsm_env *pEnv, const char *zPath, size_t n, int bSync){
   ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
 }
 
+/* ---- the fixture ---- */
+
+/*
+** Most tests work in a fresh temporary directory through a faultenv over
+** the POSIX env, on files named a, b, c, d and t in it.  The checked
+** fixture makes these before each test, in its own process, and removes
+** them after it passes.
+*/
+static struct faultenv_fixture {
+  faultenv *fe;                 /* the env under test                  */
+  lsm_env *pEnv;                /* faultenv_env(fe)                    */
+  char *zDir;                   /* the test's directory                */
+  char *zA, *zB, *zC, *zD, *zT; /* zDir/a, zDir/b, ... zDir/t          */
+} fx;
+
+static void setup(void){
+  memset(&fx, 0, sizeof(fx));
+  fx.fe = faultenv_new(NULL);
+  fx.pEnv = faultenv_env(fx.fe);
+  fx.zDir = test_tmpdir("faultenv");
+  fx.zA = path_in(fx.zDir, "a");
+  fx.zB = path_in(fx.zDir, "b");
+  fx.zC = path_in(fx.zDir, "c");
+  fx.zD = path_in(fx.zDir, "d");
+  fx.zT = path_in(fx.zDir, "t");
+}
+
+static void teardown(void){
+  free(fx.zA); free(fx.zB); free(fx.zC); free(fx.zD); free(fx.zT);
+  test_rmtree(fx.zDir);
+  free(fx.zDir);
+  faultenv_free(fx.fe);
+  memset(&fx, 0, sizeof(fx));
+}
+
 /* ---- tests ---- */
 
 START_TEST(faultenv_counts_calls_per_class){
-  faultenv *fe = faultenv_new(NULL);
-  lsm_env *pEnv = faultenv_env(fe);
-  char *zDir = test_tmpdir("faultenv");
-  char *zA = path_in(zDir, "a"), *zB = path_in(zDir, "b");
   lsm_file *pF;
   uint8_t aBuf[8];
   size_t nRead;
@@ -60,204 +91,162 @@ START_TEST(faultenv_counts_calls_per_class){
   int bExists, bIsDir;
   void *p;
 
-  make_file(pEnv, zA, 10, 1);               /* open, append, sync, close */
-  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_READ, &pF), LSM_OK);
-  ck_assert_int_eq(pEnv->xRead(pF, 0, aBuf, 8, &nRead), LSM_OK);
-  ck_assert_int_eq(pEnv->xSize(pF, &nSize), LSM_OK);
+  make_file(fx.pEnv, fx.zA, 10, 1);               /* open, append, sync, close */
+  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zA, LSM_OPEN_READ, &pF), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xRead(pF, 0, aBuf, 8, &nRead), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xSize(pF, &nSize), LSM_OK);
   ck_assert_uint_eq(nSize, 10);
-  pEnv->xClose(pF);
-  ck_assert_int_eq(pEnv->xRename(pEnv, zA, zB), LSM_OK);
-  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
-  ck_assert_int_eq(pEnv->xExists(pEnv, zB, &bExists, &bIsDir), LSM_OK);
+  fx.pEnv->xClose(pF);
+  ck_assert_int_eq(fx.pEnv->xRename(fx.pEnv, fx.zA, fx.zB), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xExists(fx.pEnv, fx.zB, &bExists, &bIsDir), LSM_OK);
   ck_assert_int_eq(bExists, 1);
-  ck_assert_int_eq(pEnv->xUnlink(pEnv, zB), LSM_OK);
-  p = env_malloc(pEnv, 100);
-  p = env_realloc(pEnv, p, 1000);
-  env_free(pEnv, p);
+  ck_assert_int_eq(fx.pEnv->xUnlink(fx.pEnv, fx.zB), LSM_OK);
+  p = env_malloc(fx.pEnv, 100);
+  p = env_realloc(fx.pEnv, p, 1000);
+  env_free(fx.pEnv, p);
 
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_OPEN), 2);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_CLOSE), 2);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_READ), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SIZE), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_RENAME), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNCDIR), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_EXISTS), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_UNLINK), 1);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ALLOC), 2);
-  ck_assert_uint_eq(faultenv_max_alloc(fe), 1000);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ANY_IO), 10);
-  faultenv_reset_counts(fe);
-  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ANY_IO), 0);
-  ck_assert_uint_eq(faultenv_max_alloc(fe), 0);
-
-  free(zA);
-  free(zB);
-  test_rmtree(zDir);
-  free(zDir);
-  faultenv_free(fe);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_OPEN), 2);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_CLOSE), 2);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_READ), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SIZE), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_RENAME), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNCDIR), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_EXISTS), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_UNLINK), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_ALLOC), 2);
+  ck_assert_uint_eq(faultenv_max_alloc(fx.fe), 1000);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_ANY_IO), 10);
+  faultenv_reset_counts(fx.fe);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_ANY_IO), 0);
+  ck_assert_uint_eq(faultenv_max_alloc(fx.fe), 0);
 }
 END_TEST
 
 START_TEST(faultenv_fails_the_nth_call){
-  faultenv *fe = faultenv_new(NULL);
-  lsm_env *pEnv = faultenv_env(fe);
-  char *zDir = test_tmpdir("faultenv");
-  char *zA = path_in(zDir, "a");
   lsm_file *pF;
   int i;
 
-  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_WRITE, &pF), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zA, LSM_OPEN_WRITE, &pF), LSM_OK);
   /* The 3rd append fails once. */
-  faultenv_fail(fe, FAULTENV_APPEND, 3, LSM_FULL, 0);
+  faultenv_fail(fx.fe, FAULTENV_APPEND, 3, LSM_FULL, 0);
   for(i = 1; i <= 5; i++){
-    ck_assert_int_eq(pEnv->xAppend(pF, "abc", 3), i == 3 ? LSM_FULL : LSM_OK);
+    ck_assert_int_eq(fx.pEnv->xAppend(pF, "abc", 3), i == 3 ? LSM_FULL : LSM_OK);
   }
-  ck_assert_uint_eq(faultenv_nfailed(fe), 1);
-  ck_assert_int_eq(disk_size(zA), 12);      /* the failed append wrote nothing */
+  ck_assert_uint_eq(faultenv_nfailed(fx.fe), 1);
+  ck_assert_int_eq(disk_size(fx.zA), 12);      /* the failed append wrote nothing */
   /* The 2nd sync and every later one fail. */
-  faultenv_fail(fe, FAULTENV_SYNC, 2, LSM_IOERR, 1);
-  ck_assert_int_eq(pEnv->xSync(pF), LSM_OK);
-  for(i = 0; i < 3; i++) ck_assert_int_eq(pEnv->xSync(pF), LSM_IOERR);
-  ck_assert_uint_eq(faultenv_nfailed(fe), 4);
+  faultenv_fail(fx.fe, FAULTENV_SYNC, 2, LSM_IOERR, 1);
+  ck_assert_int_eq(fx.pEnv->xSync(pF), LSM_OK);
+  for(i = 0; i < 3; i++) ck_assert_int_eq(fx.pEnv->xSync(pF), LSM_IOERR);
+  ck_assert_uint_eq(faultenv_nfailed(fx.fe), 4);
   /* Any I/O class: the 2nd I/O call, whatever it is. */
-  faultenv_fail(fe, FAULTENV_ANY_IO, 2, LSM_IOERR, 0);
-  ck_assert_int_eq(pEnv->xAppend(pF, "x", 1), LSM_OK);
-  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_IOERR);
-  ck_assert_int_eq(pEnv->xSync(pF), LSM_OK);
+  faultenv_fail(fx.fe, FAULTENV_ANY_IO, 2, LSM_IOERR, 0);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "x", 1), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_IOERR);
+  ck_assert_int_eq(fx.pEnv->xSync(pF), LSM_OK);
   /* Allocations return NULL. */
-  faultenv_fail(fe, FAULTENV_ALLOC, 1, 0, 0);
-  ck_assert_ptr_null(env_malloc(pEnv, 10));
+  faultenv_fail(fx.fe, FAULTENV_ALLOC, 1, 0, 0);
+  ck_assert_ptr_null(env_malloc(fx.pEnv, 10));
   {
-    void *p = env_malloc(pEnv, 10);
+    void *p = env_malloc(fx.pEnv, 10);
     ck_assert_ptr_nonnull(p);
-    env_free(pEnv, p);
+    env_free(fx.pEnv, p);
   }
-  faultenv_fail_clear(fe);
-  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
-  free(zA);
-  test_rmtree(zDir);
-  free(zDir);
-  faultenv_free(fe);
+  faultenv_fail_clear(fx.fe);
+  ck_assert_int_eq(fx.pEnv->xClose(pF), LSM_OK);
 }
 END_TEST
 
 START_TEST(faultenv_space_budget_fails_appends_with_full){
-  faultenv *fe = faultenv_new(NULL);
-  lsm_env *pEnv = faultenv_env(fe);
-  char *zDir = test_tmpdir("faultenv");
-  char *zA = path_in(zDir, "a");
   lsm_file *pF;
-  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_WRITE, &pF), LSM_OK);
-  faultenv_set_space(fe, 10);
-  ck_assert_int_eq(pEnv->xAppend(pF, "12345678", 8), LSM_OK);
-  ck_assert_int_eq(pEnv->xAppend(pF, "12345", 5), LSM_FULL);
-  ck_assert_int_eq(pEnv->xAppend(pF, "12", 2), LSM_OK);
-  faultenv_set_space(fe, UINT64_MAX);
-  ck_assert_int_eq(pEnv->xAppend(pF, "12345", 5), LSM_OK);
-  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
-  ck_assert_int_eq(disk_size(zA), 15);
-  free(zA);
-  test_rmtree(zDir);
-  free(zDir);
-  faultenv_free(fe);
+  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zA, LSM_OPEN_WRITE, &pF), LSM_OK);
+  faultenv_set_space(fx.fe, 10);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "12345678", 8), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "12345", 5), LSM_FULL);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "12", 2), LSM_OK);
+  faultenv_set_space(fx.fe, UINT64_MAX);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "12345", 5), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xClose(pF), LSM_OK);
+  ck_assert_int_eq(disk_size(fx.zA), 15);
 }
 END_TEST
 
 START_TEST(faultenv_crash_drops_unsynced_bytes){
-  faultenv *fe = faultenv_new(NULL);
-  lsm_env *pEnv = faultenv_env(fe);
-  char *zDir = test_tmpdir("faultenv");
-  char *zA = path_in(zDir, "a"), *zB = path_in(zDir, "b"), *zC = path_in(zDir, "c");
   lsm_file *pF;
 
-  make_file(pEnv, zA, 100, 1);
-  make_file(pEnv, zB, 70, 0);
-  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);    /* names durable */
+  make_file(fx.pEnv, fx.zA, 100, 1);
+  make_file(fx.pEnv, fx.zB, 70, 0);
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_OK);    /* names durable */
   /* A: 100 synced + 50 not; B: nothing synced; C: appended to after a
   ** synced state, left open across the crash. */
-  ck_assert_int_eq(pEnv->xOpen(pEnv, zA, LSM_OPEN_APPEND, &pF), LSM_OK);
-  ck_assert_int_eq(pEnv->xAppend(pF, "0123456789", 10), LSM_OK);
-  ck_assert_int_eq(pEnv->xSync(pF), LSM_OK);
-  ck_assert_int_eq(pEnv->xAppend(pF, "0123456789", 10), LSM_OK);
-  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
-  make_file(pEnv, zC, 30, 1);
-  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
-  ck_assert_int_eq(pEnv->xOpen(pEnv, zC, LSM_OPEN_APPEND, &pF), LSM_OK);
-  ck_assert_int_eq(pEnv->xAppend(pF, "abc", 3), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zA, LSM_OPEN_APPEND, &pF), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "0123456789", 10), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xSync(pF), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "0123456789", 10), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xClose(pF), LSM_OK);
+  make_file(fx.pEnv, fx.zC, 30, 1);
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zC, LSM_OPEN_APPEND, &pF), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "abc", 3), LSM_OK);
 
-  faultenv_freeze(fe);
-  ck_assert_int_eq(pEnv->xAppend(pF, "abc", 3), LSM_IOERR);   /* power is off */
-  ck_assert_int_eq(pEnv->xClose(pF), LSM_OK);
-  ck_assert_int_eq(disk_size(zA), 120);
-  ck_assert_int_eq(disk_size(zC), 33);
-  faultenv_crash(fe);
-  ck_assert_int_eq(disk_size(zA), 110);
-  ck_assert_int_eq(disk_size(zB), 0);
-  ck_assert_int_eq(disk_size(zC), 30);
+  faultenv_freeze(fx.fe);
+  ck_assert_int_eq(fx.pEnv->xAppend(pF, "abc", 3), LSM_IOERR);   /* power is off */
+  ck_assert_int_eq(fx.pEnv->xClose(pF), LSM_OK);
+  ck_assert_int_eq(disk_size(fx.zA), 120);
+  ck_assert_int_eq(disk_size(fx.zC), 33);
+  faultenv_crash(fx.fe);
+  ck_assert_int_eq(disk_size(fx.zA), 110);
+  ck_assert_int_eq(disk_size(fx.zB), 0);
+  ck_assert_int_eq(disk_size(fx.zC), 30);
   /* Power is back. */
-  make_file(pEnv, zB, 5, 1);
-  ck_assert_int_eq(disk_size(zB), 5);
-
-  free(zA); free(zB); free(zC);
-  test_rmtree(zDir);
-  free(zDir);
-  faultenv_free(fe);
+  make_file(fx.pEnv, fx.zB, 5, 1);
+  ck_assert_int_eq(disk_size(fx.zB), 5);
 }
 END_TEST
 
 START_TEST(faultenv_crash_undoes_name_changes_without_dir_sync){
-  faultenv *fe = faultenv_new(NULL);
-  lsm_env *pEnv = faultenv_env(fe);
-  char *zDir = test_tmpdir("faultenv");
-  char *zA = path_in(zDir, "a"), *zB = path_in(zDir, "b"), *zC = path_in(zDir, "c");
-  char *zD = path_in(zDir, "d"), *zT = path_in(zDir, "t");
-
-  make_file(pEnv, zA, 10, 1);
-  make_file(pEnv, zB, 20, 1);
-  make_file(pEnv, zC, 30, 1);
-  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
+  make_file(fx.pEnv, fx.zA, 10, 1);
+  make_file(fx.pEnv, fx.zB, 20, 1);
+  make_file(fx.pEnv, fx.zC, 30, 1);
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_OK);
 
   /* Not covered by a directory sync: a rename over an existing file, an
   ** unlink, a create, and a temp file renamed into place. */
-  ck_assert_int_eq(pEnv->xRename(pEnv, zA, zB), LSM_OK);
-  ck_assert_int_eq(pEnv->xUnlink(pEnv, zC), LSM_OK);
-  make_file(pEnv, zD, 40, 1);
-  make_file(pEnv, zT, 50, 1);
-  ck_assert_int_eq(pEnv->xRename(pEnv, zT, zC), LSM_OK);
-  ck_assert_int_eq(disk_size(zA), -1);
-  ck_assert_int_eq(disk_size(zB), 10);
-  ck_assert_int_eq(disk_size(zC), 50);
+  ck_assert_int_eq(fx.pEnv->xRename(fx.pEnv, fx.zA, fx.zB), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xUnlink(fx.pEnv, fx.zC), LSM_OK);
+  make_file(fx.pEnv, fx.zD, 40, 1);
+  make_file(fx.pEnv, fx.zT, 50, 1);
+  ck_assert_int_eq(fx.pEnv->xRename(fx.pEnv, fx.zT, fx.zC), LSM_OK);
+  ck_assert_int_eq(disk_size(fx.zA), -1);
+  ck_assert_int_eq(disk_size(fx.zB), 10);
+  ck_assert_int_eq(disk_size(fx.zC), 50);
 
-  faultenv_crash(fe);
-  ck_assert_int_eq(disk_size(zA), 10);
-  ck_assert_int_eq(disk_size(zB), 20);
-  ck_assert_int_eq(disk_size(zC), 30);
-  ck_assert_int_eq(disk_size(zD), -1);
-  ck_assert_int_eq(disk_size(zT), -1);
+  faultenv_crash(fx.fe);
+  ck_assert_int_eq(disk_size(fx.zA), 10);
+  ck_assert_int_eq(disk_size(fx.zB), 20);
+  ck_assert_int_eq(disk_size(fx.zC), 30);
+  ck_assert_int_eq(disk_size(fx.zD), -1);
+  ck_assert_int_eq(disk_size(fx.zT), -1);
 
   /* The same changes followed by a directory sync survive. */
-  ck_assert_int_eq(pEnv->xRename(pEnv, zA, zB), LSM_OK);
-  ck_assert_int_eq(pEnv->xUnlink(pEnv, zC), LSM_OK);
-  make_file(pEnv, zD, 40, 1);
-  ck_assert_int_eq(pEnv->xSyncDir(pEnv, zDir), LSM_OK);
-  faultenv_crash(fe);
-  ck_assert_int_eq(disk_size(zA), -1);
-  ck_assert_int_eq(disk_size(zB), 10);
-  ck_assert_int_eq(disk_size(zC), -1);
-  ck_assert_int_eq(disk_size(zD), 40);
+  ck_assert_int_eq(fx.pEnv->xRename(fx.pEnv, fx.zA, fx.zB), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xUnlink(fx.pEnv, fx.zC), LSM_OK);
+  make_file(fx.pEnv, fx.zD, 40, 1);
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_OK);
+  faultenv_crash(fx.fe);
+  ck_assert_int_eq(disk_size(fx.zA), -1);
+  ck_assert_int_eq(disk_size(fx.zB), 10);
+  ck_assert_int_eq(disk_size(fx.zC), -1);
+  ck_assert_int_eq(disk_size(fx.zD), 40);
 
   /* With the directory model off, names are durable at once. */
-  faultenv_set_dir_model(fe, 0);
-  make_file(pEnv, zA, 5, 1);
-  faultenv_crash(fe);
-  ck_assert_int_eq(disk_size(zA), 5);
-
-  free(zA); free(zB); free(zC); free(zD); free(zT);
-  test_rmtree(zDir);
-  free(zDir);
-  faultenv_free(fe);
+  faultenv_set_dir_model(fx.fe, 0);
+  make_file(fx.pEnv, fx.zA, 5, 1);
+  faultenv_crash(fx.fe);
+  ck_assert_int_eq(disk_size(fx.zA), 5);
 }
 END_TEST
 
@@ -307,14 +296,101 @@ START_TEST(faultenv_counters_are_thread_safe){
 }
 END_TEST
 
+START_TEST(faultenv_counts_files_open_and_can_skip_syncs){
+  lsm_file *pA, *pB;
+  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zA, LSM_OPEN_WRITE, &pA), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zB, LSM_OPEN_WRITE, &pB), LSM_OK);
+  ck_assert_int_eq(faultenv_files_open(fx.fe), 2);
+  ck_assert_int_eq(fx.pEnv->xClose(pA), LSM_OK);
+  ck_assert_int_eq(faultenv_files_open(fx.fe), 1);
+  ck_assert_int_eq(faultenv_files_peak(fx.fe), 2);
+  faultenv_reset_counts(fx.fe);
+  ck_assert_int_eq(faultenv_files_peak(fx.fe), 1);
+  /* Syncs off: counted, succeed, and make nothing durable (b's create
+  ** was made durable while they were on; a's never was). */
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xUnlink(fx.pEnv, fx.zA), LSM_OK);
+  faultenv_set_sync(fx.fe, 0);
+  ck_assert_int_eq(fx.pEnv->xAppend(pB, "xyz", 3), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xSync(pB), LSM_OK);
+  ck_assert_int_eq(fx.pEnv->xSyncDir(fx.pEnv, fx.zDir), LSM_OK);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNCDIR), 2);
+  ck_assert_int_eq(fx.pEnv->xClose(pB), LSM_OK);
+  ck_assert_int_eq(faultenv_files_open(fx.fe), 0);
+  faultenv_crash(fx.fe);
+  ck_assert_int_eq(disk_size(fx.zB), 0);          /* the unsynced bytes went */
+  ck_assert_int_eq(disk_size(fx.zA), 0);          /* the unsynced unlink too */
+}
+END_TEST
+
+/* A thread that creates one file through the env, then closes it. */
+typedef struct open_arg {
+  lsm_env *pEnv;                /* the env under test                 */
+  char *zPath;                  /* the file to create                 */
+  int rc;                       /* what xOpen returned                */
+} open_arg;
+
+static void *open_one(void *pArg){
+  open_arg *a = pArg;
+  lsm_file *pF = NULL;
+  a->rc = a->pEnv->xOpen(a->pEnv, a->zPath, LSM_OPEN_WRITE, &pF);
+  if( pF ) a->pEnv->xClose(pF);
+  return NULL;
+}
+
+START_TEST(faultenv_holds_sstable_writers_until_released){
+  open_arg aArg[3];
+  pthread_t aThread[3];
+  int i;
+  static const char *azName[3] = { "a.sst", "b.sst", "c.log" };
+  for(i = 0; i < 3; i++){
+    aArg[i].pEnv = fx.pEnv;
+    aArg[i].zPath = path_in(fx.zDir, azName[i]);
+    aArg[i].rc = -1;
+  }
+  faultenv_hold(fx.fe, FAULTENV_HOLD_FIRST, 1);
+  faultenv_hold(fx.fe, FAULTENV_HOLD_OTHERS, 0);
+  /* The thread that made the env is never held, nor taken as the first. */
+  make_file(fx.pEnv, aArg[0].zPath, 1, 0);
+  ck_assert_int_eq(faultenv_first_writer_known(fx.fe), 0);
+  /* The first other thread to write an .sst is held (once)... */
+  ck_assert_int_eq(pthread_create(&aThread[0], NULL, open_one, &aArg[0]), 0);
+  ck_assert_int_eq(faultenv_wait_held(fx.fe, FAULTENV_HOLD_FIRST), 1);
+  ck_assert_int_eq(faultenv_first_writer_known(fx.fe), 1);
+  /* ...a second one is one of the others... */
+  ck_assert_int_eq(pthread_create(&aThread[1], NULL, open_one, &aArg[1]), 0);
+  ck_assert_int_eq(faultenv_wait_held(fx.fe, FAULTENV_HOLD_OTHERS), 1);
+  /* ...and a file that is not an .sst passes. */
+  ck_assert_int_eq(pthread_create(&aThread[2], NULL, open_one, &aArg[2]), 0);
+  ck_assert_int_eq(pthread_join(aThread[2], NULL), 0);
+  ck_assert_int_eq(aArg[2].rc, LSM_OK);
+  ck_assert_int_eq(aArg[0].rc, -1);
+  ck_assert_int_eq(aArg[1].rc, -1);
+  faultenv_release(fx.fe, FAULTENV_HOLD_OTHERS);
+  ck_assert_int_eq(pthread_join(aThread[1], NULL), 0);
+  ck_assert_int_eq(aArg[1].rc, LSM_OK);
+  faultenv_release(fx.fe, FAULTENV_HOLD_FIRST);
+  ck_assert_int_eq(pthread_join(aThread[0], NULL), 0);
+  ck_assert_int_eq(aArg[0].rc, LSM_OK);
+  ck_assert_int_eq(faultenv_hold_timed_out(fx.fe), 0);
+  for(i = 0; i < 3; i++) free(aArg[i].zPath);
+}
+END_TEST
+
 static Suite *faultenv_suite(void){
   Suite *s = suite_create("faultenv");
+  TCase *tcDir = tcase_create("directory");
   TCase *tc = tcase_create("core");
-  tcase_add_test(tc, faultenv_counts_calls_per_class);
-  tcase_add_test(tc, faultenv_fails_the_nth_call);
-  tcase_add_test(tc, faultenv_space_budget_fails_appends_with_full);
-  tcase_add_test(tc, faultenv_crash_drops_unsynced_bytes);
-  tcase_add_test(tc, faultenv_crash_undoes_name_changes_without_dir_sync);
+  tcase_add_checked_fixture(tcDir, setup, teardown);
+  tcase_add_test(tcDir, faultenv_counts_calls_per_class);
+  tcase_add_test(tcDir, faultenv_fails_the_nth_call);
+  tcase_add_test(tcDir, faultenv_space_budget_fails_appends_with_full);
+  tcase_add_test(tcDir, faultenv_crash_drops_unsynced_bytes);
+  tcase_add_test(tcDir, faultenv_crash_undoes_name_changes_without_dir_sync);
+  tcase_add_test(tcDir, faultenv_counts_files_open_and_can_skip_syncs);
+  tcase_add_test(tcDir, faultenv_holds_sstable_writers_until_released);
+  suite_add_tcase(s, tcDir);
   tcase_add_test(tc, faultenv_crash_works_over_the_memory_env);
   tcase_add_test(tc, faultenv_counters_are_thread_safe);
   suite_add_tcase(s, tc);

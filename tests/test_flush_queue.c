@@ -4,7 +4,7 @@
 ** With background=on, up to two full memtables wait for the flush thread
 ** (db.c, DB_MAX_IMM) while a third takes writes, so a flush slowed by the
 ** disk does not stop writers at once.  These tests hold the flush thread
-** at its first SSTable open (a gate in the environment) and check that:
+** at its first SSTable open (a faultenv hold) and check that:
 **
 **   - writers fill a second and a third memtable without waiting (the
 **     store counts no stall), and every key written is read back, by
@@ -17,95 +17,28 @@
 **
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
 
 #define QUEUE_MEMTABLE_BYTES (16 * 1024)
-#define QUEUE_GATE_TIMEOUT_S 10       /* a hold longer than this fails the test */
 #define QUEUE_VALUE_BYTES 100
 
-/* ------------------------------------------------------------------ */
-/* The gate: the default env, but an SSTable opened for writing by any  */
-/* thread but the test's waits while bHold is set.                      */
-/* ------------------------------------------------------------------ */
-
-static pthread_mutex_t gateMutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gateCond = PTHREAD_COND_INITIALIZER;
-static int gateHold;          /* hold SSTable opens */
-static int gateHeld;          /* threads held now */
-static int gateTimedOut;      /* a hold ran out of time */
-static pthread_t gateTest;    /* never held */
-static lsm_env gateEnv;
-
-static int gate_is_sst(const char *zPath){
-  size_t n = strlen(zPath);
-  return n > 4 && strcmp(zPath + n - 4, ".sst") == 0;
-}
-
-static int gate_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
-  lsm_env *pBase = lsm_env_default();
-  (void)pEnv;
-  if( (flags & LSM_OPEN_WRITE) && gate_is_sst(zPath)
-   && !pthread_equal(pthread_self(), gateTest) ){
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += QUEUE_GATE_TIMEOUT_S;
-    pthread_mutex_lock(&gateMutex);
-    gateHeld++;
-    pthread_cond_broadcast(&gateCond);
-    while( gateHold ){
-      if( pthread_cond_timedwait(&gateCond, &gateMutex, &deadline) != 0 ){
-        gateTimedOut = 1;
-        break;
-      }
-    }
-    gateHeld--;
-    pthread_mutex_unlock(&gateMutex);
-  }
-  return pBase->xOpen(pBase, zPath, flags, ppFile);
-}
-
-/* Arm the gate; the store's env is the default one with gate_open. */
-static lsm_env *gate_arm(void){
-  gateEnv = *lsm_env_default();
-  gateEnv.xOpen = gate_open;
-  gateTest = pthread_self();
-  pthread_mutex_lock(&gateMutex);
-  gateHold = 1;
-  gateTimedOut = 0;
-  pthread_mutex_unlock(&gateMutex);
-  return &gateEnv;
-}
-
-static void gate_release(void){
-  pthread_mutex_lock(&gateMutex);
-  gateHold = 0;
-  pthread_cond_broadcast(&gateCond);
-  pthread_mutex_unlock(&gateMutex);
-}
-
-/* Wait until the flush thread is held at the gate. */
-static int gate_wait_held(void){
-  struct timespec deadline;
-  int bHeld;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += QUEUE_GATE_TIMEOUT_S;
-  pthread_mutex_lock(&gateMutex);
-  while( gateHeld == 0 ){
-    if( pthread_cond_timedwait(&gateCond, &gateMutex, &deadline) != 0 ) break;
-  }
-  bHeld = gateHeld > 0;
-  pthread_mutex_unlock(&gateMutex);
-  return bHeld;
+/* A faultenv over the POSIX env whose hold keeps the flush thread (the
+** first thread to write an SSTable) at its first open.  No crash is
+** simulated here: the directory model is off. */
+static faultenv *hold_flush_env(void){
+  faultenv *fe = faultenv_new(NULL);
+  faultenv_set_dir_model(fe, 0);
+  faultenv_hold(fe, FAULTENV_HOLD_FIRST, 0);
+  return fe;
 }
 
 /* ------------------------------------------------------------------ */
@@ -174,7 +107,8 @@ static void queue_model(uint64_t seed, int n, model *m){
 START_TEST(writers_fill_two_more_memtables_while_the_flush_is_held){
   uint64_t seed = test_seed();
   char *zDir = test_tmpdir("flushq");
-  lsm_options opt = queue_options(gate_arm());
+  faultenv *fe = hold_flush_env();
+  lsm_options opt = queue_options(faultenv_env(fe));
   lsm_db *pDb = NULL;
   lsm_stats st;
   model m;
@@ -184,18 +118,18 @@ START_TEST(writers_fill_two_more_memtables_while_the_flush_is_held){
 
   n = queue_fill(pDb, seed, &m);
   ck_assert_msg(n > 0, "puts failed (seed %llu)", (unsigned long long)seed);
-  ck_assert_msg(gate_wait_held(), "the flush thread never opened its table");
+  ck_assert_msg(faultenv_wait_held(fe, FAULTENV_HOLD_FIRST), "the flush thread never opened its table");
   ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
   /* Two full memtables queued, a third taking writes, nobody waited. */
   ck_assert_uint_eq(st.nFlushes, 0);
   ck_assert_uint_eq(st.nStalls, 0);
   ck_assert_uint_ge(st.nMemtableBytes, QUEUE_MEMTABLE_BYTES * 2);
-  ck_assert_int_eq(gateTimedOut, 0);
+  ck_assert_int_eq(faultenv_hold_timed_out(fe), 0);
   /* Gets and a scan read all three memtables. */
   test_store_equals_model(pDb, NULL, &m, seed);
 
   /* The flush goes on: both queued memtables become level-0 tables. */
-  gate_release();
+  faultenv_release(fe, FAULTENV_HOLD_FIRST);
   ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
   ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
   ck_assert_uint_eq(st.nMemtableEntries, 0);
@@ -207,6 +141,8 @@ START_TEST(writers_fill_two_more_memtables_while_the_flush_is_held){
   }
   test_store_equals_model(pDb, NULL, &m, seed);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+
+  faultenv_free(fe);
 
   opt.env = NULL;
   ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
@@ -228,12 +164,13 @@ START_TEST(a_process_killed_with_two_memtables_queued_loses_nothing){
   ck_assert_int_ge(pid, 0);
   if( pid == 0 ){
     /* The child: fill with the flush held, report n, die without closing. */
-    lsm_options opt = queue_options(gate_arm());
+    faultenv *fe = hold_flush_env();
+    lsm_options opt = queue_options(faultenv_env(fe));
     lsm_db *pDb = NULL;
     close(aPipe[0]);
     if( lsm_open(zDir, &opt, &pDb) != LSM_OK ) _exit(2);
     n = queue_fill(pDb, seed, NULL);
-    if( n <= 0 || !gate_wait_held() ) _exit(3);
+    if( n <= 0 || !faultenv_wait_held(fe, FAULTENV_HOLD_FIRST) ) _exit(3);
     if( write(aPipe[1], &n, sizeof(n)) != (ssize_t)sizeof(n) ) _exit(4);
     _exit(0);
   }

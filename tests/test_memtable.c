@@ -4,7 +4,8 @@
 ** The model is the list of every version added (user key, seq, type,
 ** value).  A get at (maxSeq, maxBatchSeq) must return what a brute-force
 ** scan of that list finds: the visible version with the largest seq.  The
-** iterator must walk the list sorted by internal key, both ways.
+** iterator must show the list sorted by internal key (harness.h: scans
+** both ways, seeks and random walks).
 */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "env.h"
+#include "faultenv.h"
+#include "harness.h"
 #include "ikey.h"
 #include "lsm.h"
 #include "memtable.h"
@@ -25,34 +27,6 @@ typedef struct mt_rec {
   int type;                     /* IKEY_VALUE or IKEY_DELETE       */
   char zVal[32];                /* value (NUL-terminated)          */
 } mt_rec;
-
-/* Allocation failure after nLeft more successes (fault injection). */
-static lsm_env mt_fault_env;
-static int mt_nLeft = -1;
-static void *mt_fault_malloc(lsm_env *p, size_t n){
-  (void)p;
-  if( mt_nLeft == 0 ) return NULL;
-  if( mt_nLeft > 0 ) mt_nLeft--;
-  return lsm_env_default()->xMalloc(lsm_env_default(), n);
-}
-static void mt_fault_free(lsm_env *p, void *pMem){
-  (void)p;
-  lsm_env_default()->xFree(lsm_env_default(), pMem);
-}
-static lsm_env *mt_fault(int nLeft){
-  mt_fault_env = *lsm_env_default();
-  mt_fault_env.xMalloc = mt_fault_malloc;
-  mt_fault_env.xFree = mt_fault_free;
-  mt_nLeft = nLeft;
-  return &mt_fault_env;
-}
-
-static int mt_rec_cmp(const void *pA, const void *pB){
-  const mt_rec *a = (const mt_rec*)pA, *b = (const mt_rec*)pB;
-  int c = ikey_compare_user(a->aKey, a->nKey, b->aKey, b->nKey);
-  if( c == 0 ) c = a->seq > b->seq ? -1 : (a->seq < b->seq ? 1 : 0);
-  return c;
-}
 
 static void mt_random_key(test_rng *pRng, uint8_t *aKey, size_t *pnKey){
   size_t i;
@@ -94,19 +68,6 @@ static const mt_rec *mt_model_get(const mt_rec *a, int n, const uint8_t *pKey, s
     }
   }
   return pBest;
-}
-
-/* Whether the iterator is on record r. */
-static int mt_iter_is(iter *pIter, const mt_rec *r){
-  size_t nKey, nVal;
-  const uint8_t *pKey, *pVal;
-  if( !iter_valid(pIter) ) return 0;
-  pKey = iter_key(pIter, &nKey);
-  pVal = iter_value(pIter, &nVal);
-  return nKey == r->nKey + IKEY_TRAILER
-      && ikey_compare_user(pKey, nKey - IKEY_TRAILER, r->aKey, r->nKey) == 0
-      && ikey_seq(pKey, nKey) == r->seq && ikey_type(pKey, nKey) == r->type
-      && nVal == strlen(r->zVal) && memcmp(pVal, r->zVal, nVal) == 0;
 }
 
 START_TEST(memtable_get_returns_newest_visible_version_at_random_snapshots){
@@ -166,61 +127,27 @@ END_TEST
 
 START_TEST(memtable_iterator_matches_model_on_random_walks){
   unsigned long long seed = test_seed();
-  int nRec = test_scale(3000), i, iPos = -1;
+  int nRec = test_scale(3000), i;
   memtable *pMem;
   mt_rec *a;
   iter *pIter;
   int rc = LSM_OK;
   test_rng rng;
+  harness_model m = {0};
   rng_init(&rng, seed + 1);
   ck_assert_int_eq(memtable_new(lsm_env_default(), &pMem), LSM_OK);
   a = mt_fill(pMem, &rng, nRec);
-  qsort(a, (size_t)nRec, sizeof(mt_rec), mt_rec_cmp);
+  for(i = 0; i < nRec; i++){
+    harness_model_add(&m, a[i].aKey, a[i].nKey, a[i].seq, a[i].type, a[i].zVal, strlen(a[i].zVal));
+  }
+  harness_model_sort(&m);
   pIter = memtable_iter(pMem, &rc);
   ck_assert_int_eq(rc, LSM_OK);
   ck_assert(!iter_valid(pIter));
-
-  /* Full walks both ways. */
-  for(i = 0, iter_first(pIter); iter_valid(pIter); iter_next(pIter), i++){
-    SEED_ASSERT(mt_iter_is(pIter, &a[i]), "forward %d", seed, i);
-  }
-  ck_assert_int_eq(i, nRec);
-  for(i = nRec - 1, iter_last(pIter); iter_valid(pIter); iter_prev(pIter), i--){
-    SEED_ASSERT(mt_iter_is(pIter, &a[i]), "reverse %d", seed, i);
-  }
-  ck_assert_int_eq(i, -1);
-
-  /* A random walk: iPos is the model position, -1 when invalid. */
-  for(i = 0; i < nRec * 2; i++){
-    int op = (int)rng_below(&rng, 10);
-    if( iPos < 0 || op == 0 ){
-      mt_rec t;
-      uint8_t aIkey[16];
-      int lo = 0, hi = nRec;
-      mt_random_key(&rng, t.aKey, &t.nKey);
-      t.seq = rng_below(&rng, 3) == 0 ? IKEY_BATCH_SEQ + rng_below(&rng, 50) : rng_below(&rng, (uint64_t)nRec + 2);
-      ikey_build(aIkey, t.aKey, t.nKey, t.seq, IKEY_VALUE);
-      iter_seek(pIter, aIkey, t.nKey + IKEY_TRAILER);
-      while( lo < hi ){
-        int mid = (lo + hi) / 2;
-        if( mt_rec_cmp(&a[mid], &t) < 0 ) lo = mid + 1; else hi = mid;
-      }
-      iPos = lo < nRec ? lo : -1;
-    }else if( op == 1 ){
-      iter_first(pIter); iPos = 0;
-    }else if( op == 2 ){
-      iter_last(pIter); iPos = nRec - 1;
-    }else if( op < 6 ){
-      iter_next(pIter); iPos = iPos + 1 < nRec ? iPos + 1 : -1;
-    }else{
-      iter_prev(pIter); iPos = iPos - 1;
-    }
-    if( iPos < 0 ) SEED_ASSERT(!iter_valid(pIter), "walk step %d: should be invalid", seed, i);
-    else SEED_ASSERT(mt_iter_is(pIter, &a[iPos]), "walk step %d at %d", seed, i, iPos);
-  }
-  ck_assert_int_eq(iter_status(pIter), LSM_OK);
+  harness_check_iter(pIter, &m, &rng, nRec / 5, seed);
   iter_close(pIter);
   memtable_unref(pMem);
+  harness_model_clear(&m);
   free(a);
 }
 END_TEST
@@ -244,15 +171,19 @@ START_TEST(memtable_iterator_keeps_memtable_alive_after_last_unref){
 END_TEST
 
 START_TEST(memtable_add_reports_nomem_and_adds_nothing){
+  faultenv *fe = faultenv_new(NULL);
   memtable *pMem;
   uint8_t aVal[3000];
   int i, rc = LSM_OK, nOk = 0;
-  ck_assert_int_eq(memtable_new(mt_fault(0), &pMem), LSM_NOMEM);
+  faultenv_fail(fe, FAULTENV_ALLOC, 1, 0, 1);
+  ck_assert_int_eq(memtable_new(faultenv_env(fe), &pMem), LSM_NOMEM);
   ck_assert_ptr_null(pMem);
-  ck_assert_int_eq(memtable_new(mt_fault(1), &pMem), LSM_NOMEM);  /* the arena's first block */
-  ck_assert_int_eq(memtable_new(mt_fault(-1), &pMem), LSM_OK);
+  faultenv_fail(fe, FAULTENV_ALLOC, 2, 0, 1);                       /* the arena's first block */
+  ck_assert_int_eq(memtable_new(faultenv_env(fe), &pMem), LSM_NOMEM);
+  faultenv_fail_clear(fe);
+  ck_assert_int_eq(memtable_new(faultenv_env(fe), &pMem), LSM_OK);
   memset(aVal, 'x', sizeof(aVal));
-  mt_nLeft = 3;
+  faultenv_fail(fe, FAULTENV_ALLOC, 4, 0, 1);                       /* three more succeed */
   for(i = 0; i < 10; i++){
     char zKey[8];
     snprintf(zKey, sizeof(zKey), "k%d", i);
@@ -265,8 +196,9 @@ START_TEST(memtable_add_reports_nomem_and_adds_nothing){
   ck_assert_uint_eq(memtable_entries(pMem), (uint64_t)nOk);
   ck_assert_ptr_null(memtable_iter(pMem, &rc));
   ck_assert_int_eq(rc, LSM_NOMEM);
-  mt_nLeft = -1;
+  faultenv_fail_clear(fe);
   memtable_unref(pMem);
+  faultenv_free(fe);
 }
 END_TEST
 

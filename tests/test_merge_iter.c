@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultenv.h"
+#include "harness.h"
 #include "ikey.h"
 #include "lsm.h"
 #include "memtable.h"
@@ -68,48 +70,10 @@ static int mg_iter_is(iter *pIter, const mg_rec *r){
 
 /* A merge over one iterator per memtable (the memtables are unref'd). */
 static iter *mg_open(memtable **apMem, int nMem){
-  iter *apChild[MG_MAX_CHILD];
-  iter *pMerge;
-  int i, rc = LSM_OK;
-  for(i = 0; i < nMem; i++){
-    apChild[i] = memtable_iter(apMem[i], &rc);
-    ck_assert_int_eq(rc, LSM_OK);
-    memtable_unref(apMem[i]);
-  }
-  pMerge = merge_iter_new(lsm_env_default(), apChild, nMem, &rc);
-  ck_assert_int_eq(rc, LSM_OK);
+  iter *pMerge = harness_memtable_merge(apMem, nMem);
+  int i;
+  for(i = 0; i < nMem; i++) memtable_unref(apMem[i]);
   return pMerge;
-}
-
-/* ---- a child that fails with LSM_CORRUPT after nLeft moves ---- */
-
-typedef struct fault_iter {
-  iter base;                    /* must be first                      */
-  iter *pInner;                 /* wrapped iterator; owned            */
-  int nLeft;                    /* moves before the failure           */
-  int rc;                       /* LSM_CORRUPT once failed            */
-} fault_iter;
-
-static void fi_move(fault_iter *p){ if( p->nLeft-- <= 0 ) p->rc = LSM_CORRUPT; }
-static void fi_first(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_first(f->pInner); }
-static void fi_last(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_last(f->pInner); }
-static void fi_seek(iter *p, const uint8_t *k, size_t n){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_seek(f->pInner, k, n); }
-static void fi_next(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_next(f->pInner); }
-static void fi_prev(iter *p){ fault_iter *f = (fault_iter*)p; fi_move(f); iter_prev(f->pInner); }
-static int fi_valid(iter *p){ fault_iter *f = (fault_iter*)p; return f->rc == LSM_OK && iter_valid(f->pInner); }
-static const uint8_t *fi_key(iter *p, size_t *pn){ return iter_key(((fault_iter*)p)->pInner, pn); }
-static const uint8_t *fi_value(iter *p, size_t *pn){ return iter_value(((fault_iter*)p)->pInner, pn); }
-static int fi_status(iter *p){ fault_iter *f = (fault_iter*)p; return f->rc ? f->rc : iter_status(f->pInner); }
-static void fi_close(iter *p){ iter_close(((fault_iter*)p)->pInner); free(p); }
-static const iter_methods fault_iter_methods = {
-  fi_first, fi_last, fi_seek, fi_next, fi_prev, fi_valid, fi_key, fi_value, fi_status, fi_close
-};
-static iter *fault_iter_new(iter *pInner, int nLeft){
-  fault_iter *p = (fault_iter*)calloc(1, sizeof(fault_iter));
-  p->base.pMethods = &fault_iter_methods;
-  p->pInner = pInner;
-  p->nLeft = nLeft;
-  return &p->base;
 }
 
 /* ---- tests ---- */
@@ -267,7 +231,7 @@ START_TEST(merge_iter_reports_a_child_error_and_becomes_invalid){
       apChild[i] = memtable_iter(apMem[i], &rc);
       memtable_unref(apMem[i]);
     }
-    apChild[1] = fault_iter_new(apChild[1], nFailAt);
+    apChild[1] = harness_fault_iter_new(apChild[1], nFailAt);
     pMerge = merge_iter_new(lsm_env_default(), apChild, 2, &rc);
     ck_assert_int_eq(rc, LSM_OK);
     /* Forward, then back: the failure shows up as invalid + status. */
@@ -285,21 +249,19 @@ START_TEST(merge_iter_reports_a_child_error_and_becomes_invalid){
 }
 END_TEST
 
-/* Allocation that always fails. */
-static void *mg_no_malloc(lsm_env *p, size_t n){ (void)p; (void)n; return NULL; }
-
 START_TEST(merge_iter_new_closes_its_children_when_allocation_fails){
-  lsm_env env = *lsm_env_default();
+  faultenv *fe = faultenv_new(NULL);
   memtable *pMem;
   iter *apChild[1], *pMerge;
   int rc = LSM_OK;
-  env.xMalloc = mg_no_malloc;
   ck_assert_int_eq(memtable_new(lsm_env_default(), &pMem), LSM_OK);
   apChild[0] = memtable_iter(pMem, &rc);
   memtable_unref(pMem);           /* the child holds the last reference */
-  pMerge = merge_iter_new(&env, apChild, 1, &rc);
+  faultenv_fail(fe, FAULTENV_ALLOC, 1, 0, 1);
+  pMerge = merge_iter_new(faultenv_env(fe), apChild, 1, &rc);
   ck_assert_ptr_null(pMerge);
   ck_assert_int_eq(rc, LSM_NOMEM);
+  faultenv_free(fe);
   /* ASan's leak check proves the child and the memtable were freed. */
 }
 END_TEST

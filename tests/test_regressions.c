@@ -20,8 +20,8 @@
 **       Scans were right (the merge orders by sequence number); point
 **       gets returned the old value.  With the flush and compaction
 **       threads running side by side this happened in about 1 round of 10
-**       of a plain put/delete/flush loop; here a gate in the environment
-**       forces the interleaving:
+**       of a plain put/delete/flush loop; here faultenv's holds force
+**       the interleaving:
 **
 **         compaction thread                 flush thread
 **         -----------------                 ------------
@@ -45,181 +45,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
-
-#define GATE_TIMEOUT_MS 10000   /* a wait longer than this fails the test */
-
-/* ------------------------------------------------------------------ */
-/* A gate environment                                                   */
-/* ------------------------------------------------------------------ */
-
-/*
-** Wraps lsm_env_memory() and passes every call through, but can hold the
-** thread that opens an SSTable for writing until the test lets it go:
-**   - the first thread to open an SSTable is taken to be the flush thread
-**     (the test makes that happen: an lsm_flush with background=on);
-**   - bHoldOthers holds opens by any thread but the flush thread and the
-**     test's own (that is, by the compaction thread);
-**   - bHoldNextFlush holds the next open by the flush thread, once.
-** A held thread waits on cond until released (nHeldOthers, nHeldFlush
-** count the threads held), or for GATE_TIMEOUT_MS at most.
-** File methods are the wrapped env's own (they never see this struct);
-** env-level methods are forwarded with the wrapped env.
-*/
-typedef struct gate_env {
-  lsm_env env;                /* must be first: lsm_env* is a gate_env* */
-  lsm_env *pBase;             /* the wrapped memory env (owned) */
-  pthread_mutex_t mutex;      /* guards everything below */
-  pthread_cond_t cond;        /* a field below changed */
-  pthread_t tTest;            /* the test's thread: never held */
-  pthread_t tFlush;           /* the flush thread, once bFlushKnown */
-  int bFlushKnown;            /* tFlush is set */
-  int bHoldOthers;            /* hold SSTable opens by other threads */
-  int bHoldNextFlush;         /* hold the flush thread's next SSTable open */
-  int bReleaseOthers;         /* let held other threads go */
-  int bReleaseFlush;          /* let the held flush thread go */
-  int nHeldOthers;            /* other threads held now */
-  int nHeldFlush;             /* flush threads held now (0 or 1) */
-} gate_env;
-
-static gate_env *gate_of(lsm_env *p){ return (gate_env*)p; }
-
-static int gate_is_sst(const char *zPath){
-  size_t n = strlen(zPath);
-  return n > 4 && strcmp(zPath + n - 4, ".sst") == 0;
-}
-
-static void gate_deadline(struct timespec *p){
-  clock_gettime(CLOCK_REALTIME, p);
-  p->tv_sec += GATE_TIMEOUT_MS / 1000;
-}
-
-static int gate_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
-  gate_env *g = gate_of(pEnv);
-  if( (flags & LSM_OPEN_WRITE) && gate_is_sst(zPath) ){
-    pthread_t tSelf = pthread_self();
-    struct timespec deadline;
-    gate_deadline(&deadline);
-    pthread_mutex_lock(&g->mutex);
-    if( !g->bFlushKnown && !pthread_equal(tSelf, g->tTest) ){
-      g->tFlush = tSelf;
-      g->bFlushKnown = 1;
-    }
-    if( g->bFlushKnown && pthread_equal(tSelf, g->tFlush) ){
-      if( g->bHoldNextFlush ){
-        g->bHoldNextFlush = 0;
-        g->nHeldFlush++;
-        pthread_cond_broadcast(&g->cond);
-        while( !g->bReleaseFlush ){
-          if( pthread_cond_timedwait(&g->cond, &g->mutex, &deadline) != 0 ) break;
-        }
-        g->bReleaseFlush = 0;
-        g->nHeldFlush--;
-      }
-    }else if( !pthread_equal(tSelf, g->tTest) ){
-      if( g->bHoldOthers ){
-        g->nHeldOthers++;
-        pthread_cond_broadcast(&g->cond);
-        while( !g->bReleaseOthers ){
-          if( pthread_cond_timedwait(&g->cond, &g->mutex, &deadline) != 0 ) break;
-        }
-        g->nHeldOthers--;
-      }
-    }
-    pthread_cond_broadcast(&g->cond);
-    pthread_mutex_unlock(&g->mutex);
-  }
-  return g->pBase->xOpen(g->pBase, zPath, flags, ppFile);
-}
-
-static int gate_rename(lsm_env *p, const char *zFrom, const char *zTo){
-  return gate_of(p)->pBase->xRename(gate_of(p)->pBase, zFrom, zTo);
-}
-static int gate_unlink(lsm_env *p, const char *zPath){
-  return gate_of(p)->pBase->xUnlink(gate_of(p)->pBase, zPath);
-}
-static int gate_sync_dir(lsm_env *p, const char *zDir){
-  return gate_of(p)->pBase->xSyncDir(gate_of(p)->pBase, zDir);
-}
-static int gate_mkdir(lsm_env *p, const char *zDir){
-  return gate_of(p)->pBase->xMkdir(gate_of(p)->pBase, zDir);
-}
-static int gate_rmdir(lsm_env *p, const char *zDir){
-  return gate_of(p)->pBase->xRmdir(gate_of(p)->pBase, zDir);
-}
-static int gate_list_dir(lsm_env *p, const char *zDir, char ***pazName, int *pnName){
-  return gate_of(p)->pBase->xListDir(gate_of(p)->pBase, zDir, pazName, pnName);
-}
-static int gate_exists(lsm_env *p, const char *zPath, int *pbExists, int *pbIsDir){
-  return gate_of(p)->pBase->xExists(gate_of(p)->pBase, zPath, pbExists, pbIsDir);
-}
-static int gate_lock(lsm_env *p, const char *zPath, lsm_file **ppLock){
-  return gate_of(p)->pBase->xLock(gate_of(p)->pBase, zPath, ppLock);
-}
-static void *gate_malloc(lsm_env *p, size_t n){
-  return gate_of(p)->pBase->xMalloc(gate_of(p)->pBase, n);
-}
-static void *gate_realloc(lsm_env *p, void *pOld, size_t n){
-  return gate_of(p)->pBase->xRealloc(gate_of(p)->pBase, pOld, n);
-}
-static void gate_free(lsm_env *p, void *pOld){
-  gate_of(p)->pBase->xFree(gate_of(p)->pBase, pOld);
-}
-
-static gate_env *gate_new(void){
-  gate_env *g = calloc(1, sizeof(*g));
-  ck_assert_ptr_nonnull(g);
-  g->pBase = lsm_env_memory();
-  ck_assert_ptr_nonnull(g->pBase);
-  g->env = *g->pBase;               /* file methods: the base's own */
-  g->env.pCtx = g;
-  g->env.xOpen = gate_open;
-  g->env.xRename = gate_rename;
-  g->env.xUnlink = gate_unlink;
-  g->env.xSyncDir = gate_sync_dir;
-  g->env.xMkdir = gate_mkdir;
-  g->env.xRmdir = gate_rmdir;
-  g->env.xListDir = gate_list_dir;
-  g->env.xExists = gate_exists;
-  g->env.xLock = gate_lock;
-  g->env.xMalloc = gate_malloc;
-  g->env.xRealloc = gate_realloc;
-  g->env.xFree = gate_free;
-  pthread_mutex_init(&g->mutex, NULL);
-  pthread_cond_init(&g->cond, NULL);
-  g->tTest = pthread_self();
-  return g;
-}
-
-static void gate_free_env(gate_env *g){
-  lsm_env_memory_free(g->pBase);
-  pthread_mutex_destroy(&g->mutex);
-  pthread_cond_destroy(&g->cond);
-  free(g);
-}
-
-/* Set a gate field under the mutex and wake the waiters. */
-static void gate_set(gate_env *g, int *pField, int v){
-  pthread_mutex_lock(&g->mutex);
-  *pField = v;
-  pthread_cond_broadcast(&g->cond);
-  pthread_mutex_unlock(&g->mutex);
-}
-
-/* Wait until *pField >= v; 0 if GATE_TIMEOUT_MS passed first. */
-static int gate_until(gate_env *g, const int *pField, int v){
-  struct timespec deadline;
-  int bOk;
-  gate_deadline(&deadline);
-  pthread_mutex_lock(&g->mutex);
-  while( *pField < v ){
-    if( pthread_cond_timedwait(&g->cond, &g->mutex, &deadline) != 0 ) break;
-  }
-  bOk = *pField >= v;
-  pthread_mutex_unlock(&g->mutex);
-  return bOk;
-}
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
@@ -249,10 +77,11 @@ static uint64_t compactions_done(lsm_db *pDb){
   return st.nCompactions;
 }
 
-/* Wait until at least n compactions have been installed. */
+/* Wait until at least n compactions have been installed (as long as a
+** faultenv hold at most). */
 static int wait_compactions(lsm_db *pDb, uint64_t n){
   int i;
-  for(i = 0; i < GATE_TIMEOUT_MS; i++){
+  for(i = 0; i < FAULTENV_HOLD_TIMEOUT_S * 1000; i++){
     struct timespec ts = {0, 1000000};
     if( compactions_done(pDb) >= n ) return 1;
     nanosleep(&ts, NULL);
@@ -295,7 +124,8 @@ START_TEST(memory_store_keeps_no_write_ahead_log){
 END_TEST
 
 START_TEST(point_get_sees_a_flush_that_ran_beside_a_level_0_compaction){
-  gate_env *g = gate_new();
+  lsm_env *pMemEnv = lsm_env_memory();
+  faultenv *fe = faultenv_new(pMemEnv);
   lsm_options opt;
   lsm_db *pDb = NULL;
   pthread_t tHelper;
@@ -305,17 +135,18 @@ START_TEST(point_get_sees_a_flush_that_ran_beside_a_level_0_compaction){
   int i;
 
   lsm_options_default(&opt);
-  opt.env = &g->env;
+  faultenv_set_dir_model(fe, 0);              /* no crash here */
+  opt.env = faultenv_env(fe);
   opt.sync = LSM_SYNC_OFF;
   opt.memtable_bytes = 1 << 20;               /* only lsm_flush switches */
   ck_assert_int_eq(lsm_open("/gate", &opt, &pDb), LSM_OK);
 
   /* Something at the bottom, away from the keys below, so that level 0
   ** compactions are possible at all.  The first SSTable open is the
-  ** flush thread's: the gate learns it. */
+  ** flush thread's: faultenv learns it. */
   write_range(pDb, "z", 0, 100, "deep");
   ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
-  ck_assert_msg(g->bFlushKnown, "the gate did not see the flush thread");
+  ck_assert_msg(faultenv_first_writer_known(fe), "the env did not see the flush thread");
   ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
 
   /* Level 0: T1 = a0000..a0199 "old", M1 = m0000..m0199 "m". */
@@ -326,11 +157,11 @@ START_TEST(point_get_sees_a_flush_that_ran_beside_a_level_0_compaction){
   nBase = compactions_done(pDb);              /* nothing is due: 2 tables in level 0 */
 
   /* C0: M2 deletes most of m*: a tombstone-dense table, whose compaction
-  ** the gate holds at its first SSTable open. */
-  gate_set(g, &g->bHoldOthers, 1);
+  ** faultenv holds at its first SSTable open. */
+  faultenv_hold(fe, FAULTENV_HOLD_OTHERS, 0);
   write_range(pDb, "m", 0, 150, NULL);
   ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
-  ck_assert_msg(gate_until(g, &g->nHeldOthers, 1), "the compaction of m* did not start");
+  ck_assert_msg(faultenv_wait_held(fe, FAULTENV_HOLD_OTHERS), "the compaction of m* did not start");
 
   /* T2: tombstones for a0000..a0149 (flushed: the flush thread is free). */
   write_range(pDb, "a", 0, 150, NULL);
@@ -341,17 +172,16 @@ START_TEST(point_get_sees_a_flush_that_ran_beside_a_level_0_compaction){
     snprintf(zKey, sizeof(zKey), "a%04d", i);
     put_str(pDb, zKey, "new");
   }
-  gate_set(g, &g->bHoldNextFlush, 1);
+  faultenv_hold(fe, FAULTENV_HOLD_FIRST, 1);
   ck_assert_int_eq(pthread_create(&tHelper, NULL, flush_thread_main, pDb), 0);
-  ck_assert_msg(gate_until(g, &g->nHeldFlush, 1), "the flush of F did not start");
+  ck_assert_msg(faultenv_wait_held(fe, FAULTENV_HOLD_FIRST), "the flush of F did not start");
 
   /* Let the compactions run: C0, then the one over T1 + T2. */
-  gate_set(g, &g->bHoldOthers, 0);
-  gate_set(g, &g->bReleaseOthers, 1);
+  faultenv_release(fe, FAULTENV_HOLD_OTHERS);
   ck_assert_msg(wait_compactions(pDb, nBase + 2), "the compaction over a* did not run");
 
   /* Now F goes in. */
-  gate_set(g, &g->bReleaseFlush, 1);
+  faultenv_release(fe, FAULTENV_HOLD_FIRST);
   ck_assert_int_eq(pthread_join(tHelper, &pRc), 0);
   ck_assert_int_eq((int)(intptr_t)pRc, LSM_OK);
 
@@ -368,7 +198,9 @@ START_TEST(point_get_sees_a_flush_that_ran_beside_a_level_0_compaction){
     lsm_free(pVal);
   }
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  gate_free_env(g);
+  ck_assert_int_eq(faultenv_hold_timed_out(fe), 0);
+  faultenv_free(fe);
+  lsm_env_memory_free(pMemEnv);
 }
 END_TEST
 

@@ -2,10 +2,11 @@
 ** test_sst.c — SSTables written and read back against a sorted array of
 ** internal keys, and every kind of damage reported as LSM_CORRUPT.
 **
-** The reference is a plain array of (internal key, value) sorted by
+** The reference is harness.h's array of (internal key, value) sorted by
 ** ikey_compare.  A get of user key U at snapshot S must return the first
 ** entry >= (U, S) if its user key is U; iteration forward, backward, from
-** any seek and on random next/prev walks must visit exactly the array.
+** any seek and on random next/prev walks must visit exactly the array
+** (harness_check_iter).
 ** Tables are written with the POSIX env into a temp directory and with
 ** the in-memory env.  Corruption tests flip bytes in each region of the
 ** file (found through the footer), truncate it, or flip every byte of a
@@ -21,6 +22,7 @@
 #include "env.h"
 #include "error.h"
 #include "faultenv.h"
+#include "harness.h"
 #include "ikey.h"
 #include "lsm.h"
 #include "sst_format.h"
@@ -32,98 +34,9 @@
 ** pipe; loops use this instead, which costs nothing until it fails. */
 #define LOOP_ASSERT(c) do{ if( !(c) ) ck_abort_msg("line %d: %s", __LINE__, #c); }while(0)
 
-/* ---- reference: internal keys with values, sorted ---- */
-typedef struct tent { uint8_t *pKey; size_t nKey; uint8_t *pVal; size_t nVal; } tent;
-typedef struct tset { tent *a; size_t n, nAlloc; } tset;
-
-static void tset_add(tset *p, const uint8_t *pUser, size_t nUser, uint64_t seq, int type,
-                     const uint8_t *pVal, size_t nVal){
-  tent *e;
-  if( p->n == p->nAlloc ){
-    p->nAlloc = p->nAlloc ? p->nAlloc * 2 : 64;
-    p->a = realloc(p->a, p->nAlloc * sizeof(tent));
-  }
-  e = &p->a[p->n++];
-  e->nKey = nUser + IKEY_TRAILER;
-  e->pKey = malloc(e->nKey);
-  ikey_build(e->pKey, pUser, nUser, seq, type);
-  e->nVal = nVal;
-  e->pVal = malloc(nVal ? nVal : 1);
-  if( nVal ) memcpy(e->pVal, pVal, nVal);
-}
-
-static int tent_cmp(const void *a, const void *b){
-  const tent *x = a, *y = b;
-  return ikey_compare(x->pKey, x->nKey, y->pKey, y->nKey);
-}
-
-static void tset_sort(tset *p){ qsort(p->a, p->n, sizeof(tent), tent_cmp); }
-
-static void tset_free(tset *p){
-  size_t i;
-  for(i = 0; i < p->n; i++){ free(p->a[i].pKey); free(p->a[i].pVal); }
-  free(p->a);
-  memset(p, 0, sizeof(*p));
-}
-
-static size_t tset_lower(const tset *p, const uint8_t *pK, size_t nK){
-  size_t lo = 0, hi = p->n;
-  while( lo < hi ){
-    size_t mid = (lo + hi) / 2;
-    if( ikey_compare(p->a[mid].pKey, p->a[mid].nKey, pK, nK) < 0 ) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/* Index of the entry a get of (pU, maxSeq) must return, or p->n. */
-static size_t tset_get(const tset *p, const uint8_t *pU, size_t nU, uint64_t maxSeq){
-  uint8_t *aT = malloc(nU + IKEY_TRAILER);
-  size_t j;
-  ikey_build(aT, pU, nU, maxSeq, IKEY_VALUE);
-  j = tset_lower(p, aT, nU + IKEY_TRAILER);
-  free(aT);
-  if( j < p->n && ikey_compare_user(p->a[j].pKey, p->a[j].nKey - IKEY_TRAILER, pU, nU) == 0 ) return j;
-  return p->n;
-}
-
-/* A random user key: a few shared prefixes, then random bytes. */
-static size_t rand_user(test_rng *r, uint8_t *p, size_t nMax){
-  static const char *azPre[] = {"", "user", "user0", "item:", "\xff\xff"};
-  const char *zPre = azPre[rng_below(r, 5)];
-  size_t nPre = strlen(zPre), n, i;
-  if( nPre > nMax ) nPre = nMax;
-  memcpy(p, zPre, nPre);
-  n = nPre + (size_t)rng_below(r, nMax - nPre + 1);
-  for(i = nPre; i < n; i++) p[i] = (uint8_t)("abcd\x00\xff"[rng_below(r, 6)]);
-  return n;
-}
-
-/* Random entries: nUser user keys, 1..nVer versions each, tombstones. */
-static void tset_random(tset *p, test_rng *r, int nUser, int nVer, size_t nKeyMax, size_t nValMax){
-  uint8_t *aUser = malloc(nKeyMax + 1), *aVal = malloc(nValMax + 1);
-  uint64_t seq = 1;
-  int i, j;
-  for(i = 0; i < nUser; i++){
-    size_t nU = rand_user(r, aUser, nKeyMax);
-    int nV = 1 + (int)rng_below(r, (uint64_t)nVer);
-    for(j = 0; j < nV; j++){
-      size_t nVal = (size_t)rng_below(r, nValMax + 1), k;
-      int type = rng_below(r, 5) == 0 ? IKEY_DELETE : IKEY_VALUE;
-      seq += 1 + rng_below(r, 3);
-      if( type == IKEY_DELETE ) nVal = 0;
-      for(k = 0; k < nVal; k++) aVal[k] = (uint8_t)(seq + k * 7);
-      tset_add(p, aUser, nU, seq, type, aVal, nVal);
-    }
-  }
-  tset_sort(p);
-  free(aUser);
-  free(aVal);
-}
-
 /* ---- writing and reading tables ---- */
 
-static int write_table(lsm_env *pEnv, const char *zPath, const tset *p, int nBlock, int nBloom,
+static int write_table(lsm_env *pEnv, const char *zPath, const harness_model *p, int nBlock, int nBloom,
                        sst_meta *pMeta){
   sst_options opt;
   sst_writer *w = NULL;
@@ -141,26 +54,14 @@ static int write_table(lsm_env *pEnv, const char *zPath, const tset *p, int nBlo
   return rc;
 }
 
-static void assert_at(iter *it, const tset *p, size_t i, unsigned long long seed){
-  size_t nK, nV;
-  const uint8_t *pK, *pV;
-  SEED_ASSERT(iter_valid(it), "not valid at entry %zu of %zu (status %d)", seed, i, p->n,
-              iter_status(it));
-  pK = iter_key(it, &nK);
-  pV = iter_value(it, &nV);
-  SEED_ASSERT(nK == p->a[i].nKey && memcmp(pK, p->a[i].pKey, nK) == 0, "key %zu differs", seed, i);
-  SEED_ASSERT(nV == p->a[i].nVal && (nV == 0 || memcmp(pV, p->a[i].pVal, nV) == 0),
-              "value %zu differs", seed, i);
-}
-
 /* Every read path of pReader against p. */
-static void compare_reader(sst_reader *pReader, const tset *p, test_rng *r, int nOps,
+static void compare_reader(sst_reader *pReader, const harness_model *p, test_rng *r, int nOps,
                            unsigned long long seed){
-  size_t i, nK;
+  size_t nK;
   int k, rc = LSM_OK;
   iter *it = sst_reader_iter(pReader, &rc);
   const uint8_t *pK;
-  uint8_t *aU = malloc(70000), *aT = malloc(70000 + IKEY_TRAILER);
+  uint8_t *aU = malloc(LSM_MAX_KEY + HARNESS_RANDOM_USER);
 
   ck_assert_ptr_nonnull(it);
   ck_assert_uint_eq(sst_reader_entries(pReader), p->n);
@@ -171,62 +72,16 @@ static void compare_reader(sst_reader *pReader, const tset *p, test_rng *r, int 
   if( p->n ) ck_assert(nK == p->a[p->n - 1].nKey && memcmp(pK, p->a[p->n - 1].pKey, nK) == 0);
   else ck_assert_uint_eq(nK, 0);
 
-  iter_first(it);
-  for(i = 0; i < p->n; i++){ assert_at(it, p, i, seed); iter_next(it); }
-  SEED_ASSERT(!iter_valid(it), "valid past the end", seed);
-  iter_last(it);
-  for(i = p->n; i-- > 0; ){ assert_at(it, p, i, seed); iter_prev(it); }
-  SEED_ASSERT(!iter_valid(it), "valid before the start", seed);
-
-  for(k = 0; k < nOps; k++){
-    size_t nT, j;
-    int s;
-    if( p->n && rng_below(r, 2) ){
-      const tent *e = &p->a[rng_below(r, p->n)];
-      memcpy(aT, e->pKey, e->nKey);
-      nT = e->nKey;
-      if( rng_below(r, 2) ) coding_put64(aT + nT - IKEY_TRAILER, rng_next(r) >> 1);
-    }else{
-      size_t nU = rand_user(r, aU, 12);
-      nT = (size_t)(ikey_build(aT, aU, nU, rng_below(r, 5000), (int)rng_below(r, 2)) - aT);
-    }
-    j = tset_lower(p, aT, nT);
-    iter_seek(it, aT, nT);
-    if( j == p->n ){
-      SEED_ASSERT(!iter_valid(it), "seek past the end is valid", seed);
-      continue;
-    }
-    assert_at(it, p, j, seed);
-    for(s = 0; s < 40 && iter_valid(it); s++){
-      if( rng_below(r, 3) ){
-        iter_next(it);
-        if( ++j == p->n ) break;
-      }else{
-        iter_prev(it);
-        if( j-- == 0 ) break;
-      }
-      assert_at(it, p, j, seed);
-    }
-    if( s < 40 ) SEED_ASSERT(!iter_valid(it), "valid off an end", seed);
-  }
-  ck_assert_int_eq(iter_status(it), LSM_OK);
+  harness_check_iter(it, p, r, nOps, seed);
   iter_close(it);
 
   for(k = 0; k < nOps; k++){
     size_t nU, j, nVal = 0;
-    uint64_t maxSeq = rng_below(r, 5000);
+    uint64_t maxSeq;
     const uint8_t *pVal = NULL;
     int bFound = 0, type = -1;
-    if( p->n && rng_below(r, 3) ){
-      const tent *e = &p->a[rng_below(r, p->n)];
-      nU = e->nKey - IKEY_TRAILER;
-      memcpy(aU, e->pKey, nU);
-      if( rng_below(r, 2) ) maxSeq = ikey_seq(e->pKey, e->nKey);
-      else if( rng_below(r, 2) ) maxSeq = IKEY_MAX_SEQ;
-    }else{
-      nU = rand_user(r, aU, 12);
-    }
-    j = tset_get(p, aU, nU, maxSeq);
+    nU = harness_get_target(p, r, aU, &maxSeq);
+    j = harness_model_get(p, aU, nU, maxSeq);
     rc = sst_reader_get(pReader, aU, nU, maxSeq, &bFound, &type, &pVal, &nVal, NULL);
     SEED_ASSERT(rc == LSM_OK, "get rc %d", seed, rc);
     SEED_ASSERT(bFound == (j < p->n), "get %d: found %d", seed, k, bFound);
@@ -238,12 +93,11 @@ static void compare_reader(sst_reader *pReader, const tset *p, test_rng *r, int 
   }
   ck_assert_int_eq(sst_reader_check(pReader), LSM_OK);
   free(aU);
-  free(aT);
 }
 
 /* Write p, open it, compare, close. */
-static void round_trip(lsm_env *pEnv, const char *zPath, const tset *p, int nBlock, int nBloom,
-                       test_rng *r, int nOps, unsigned long long seed){
+static void round_trip(lsm_env *pEnv, const char *zPath, const harness_model *p, int nBlock,
+                       int nBloom, test_rng *r, int nOps, unsigned long long seed){
   sst_meta meta;
   sst_reader *pReader = NULL;
   int rc = write_table(pEnv, zPath, p, nBlock, nBloom, &meta);
@@ -264,6 +118,74 @@ static char *sst_path(const char *zDir, const char *zName){
   return z;
 }
 
+/* ---- the fixture ---- */
+
+/* Read the file into a malloc'd buffer. */
+static uint8_t *file_get(lsm_env *pEnv, const char *zPath, size_t *pn){
+  uint8_t *a = NULL, *b;
+  ck_assert_int_eq(env_read_file(pEnv, zPath, &a, pn), LSM_OK);
+  b = malloc(*pn + 1);
+  memcpy(b, a, *pn);
+  env_free(pEnv, a);
+  return b;
+}
+
+static void file_put(lsm_env *pEnv, const char *zPath, const uint8_t *a, size_t n){
+  lsm_file *pFile;
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &pFile), LSM_OK);
+  if( n ) ck_assert_int_eq(pEnv->xAppend(pFile, a, n), LSM_OK);
+  ck_assert_int_eq(pEnv->xClose(pFile), LSM_OK);
+}
+
+/*
+** The fixture of the "memory" and "corruption" test cases: an in-memory
+** env, and for the damage tests a table in it, /c.sst, with its entries
+** and its undamaged bytes.  The "corruption" setup writes the standard
+** table (400 keys, several 1 KiB blocks, a tombstone in seven); a
+** "memory" test may write its own (write_damage_target).  Made before
+** each test in its own process, freed after it passes.
+*/
+static struct sst_fixture {
+  lsm_env *pEnv;                /* the memory env                        */
+  harness_model t;              /* entries of /c.sst (or the test's own) */
+  uint8_t *a;                   /* /c.sst as written                     */
+  size_t n;                     /* its size                              */
+} fx;
+
+/* Write fx.t (sorted) to /c.sst in blocks of nBlock bytes; keep a copy. */
+static void write_damage_target(int nBlock){
+  sst_meta meta;
+  ck_assert_int_eq(write_table(fx.pEnv, "/c.sst", &fx.t, nBlock, 10, &meta), LSM_OK);
+  sst_meta_clear(fx.pEnv, &meta);
+  fx.a = file_get(fx.pEnv, "/c.sst", &fx.n);
+}
+
+static void setup_memory(void){
+  memset(&fx, 0, sizeof(fx));
+  fx.pEnv = lsm_env_memory();
+}
+
+static void setup_corruption(void){
+  int i;
+  setup_memory();
+  for(i = 0; i < 400; i++){
+    char z[16], v[32];
+    int nz = snprintf(z, sizeof(z), "key%05d", i);
+    int nv = snprintf(v, sizeof(v), "value-%d", i * 31);
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(1000 + i), i % 7 ? IKEY_VALUE : IKEY_DELETE,
+                      v, i % 7 ? (size_t)nv : 0);
+  }
+  harness_model_sort(&fx.t);
+  write_damage_target(1024);
+}
+
+static void teardown(void){
+  free(fx.a);
+  harness_model_clear(&fx.t);
+  lsm_env_memory_free(fx.pEnv);
+  memset(&fx, 0, sizeof(fx));
+}
+
 /* ---- model tests ---- */
 
 START_TEST(sst_random_tables_match_the_model)
@@ -276,11 +198,11 @@ START_TEST(sst_random_tables_match_the_model)
   int round;
   rng_init(&r, seed);
   for(round = 0; round < test_scale(24); round++){
-    tset t = {0};
-    tset_random(&t, &r, 1 + (int)rng_below(&r, 2000), 1 + (int)rng_below(&r, 4),
-                1 + rng_below(&r, 30), rng_below(&r, 2) ? 16 : 300);
+    harness_model t = {0};
+    harness_model_random(&t, &r, 1 + (int)rng_below(&r, 2000), 1 + (int)rng_below(&r, 4),
+                         1 + rng_below(&r, 30), rng_below(&r, 2) ? 16 : 300);
     round_trip(lsm_env_default(), zPath, &t, aBlock[round % 4], round % 3 ? 10 : 0, &r, 300, seed);
-    tset_free(&t);
+    harness_model_clear(&t);
   }
   test_rmtree(zDir);
   free(zPath);
@@ -291,136 +213,122 @@ END_TEST
 START_TEST(sst_tables_in_the_memory_env_match_the_model)
 {
   unsigned long long seed = test_seed();
-  lsm_env *pEnv = lsm_env_memory();
   test_rng r;
   int round;
   rng_init(&r, seed);
   for(round = 0; round < test_scale(8); round++){
-    tset t = {0};
-    tset_random(&t, &r, 1 + (int)rng_below(&r, 3000), 3, 20, 100);
-    round_trip(pEnv, "/mem/000002.sst", &t, 512, 10, &r, 300, seed);
-    tset_free(&t);
+    harness_model t = {0};
+    harness_model_random(&t, &r, 1 + (int)rng_below(&r, 3000), 3, 20, 100);
+    round_trip(fx.pEnv, "/mem/000002.sst", &t, 512, 10, &r, 300, seed);
+    harness_model_clear(&t);
   }
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_empty_table_has_no_entries)
 {
   unsigned long long seed = test_seed();
-  lsm_env *pEnv = lsm_env_memory();
-  tset t = {0};
+  harness_model t = {0};
   test_rng r;
   rng_init(&r, seed);
-  round_trip(pEnv, "/e.sst", &t, 4096, 10, &r, 50, seed);
-  round_trip(pEnv, "/e.sst", &t, 4096, 0, &r, 50, seed);
-  lsm_env_memory_free(pEnv);
+  round_trip(fx.pEnv, "/e.sst", &t, 4096, 10, &r, 50, seed);
+  round_trip(fx.pEnv, "/e.sst", &t, 4096, 0, &r, 50, seed);
 }
 END_TEST
 
 START_TEST(sst_single_entry_table_matches_the_model)
 {
   unsigned long long seed = test_seed();
-  lsm_env *pEnv = lsm_env_memory();
-  tset t = {0};
+  harness_model t = {0};
   test_rng r;
   rng_init(&r, seed);
-  tset_add(&t, (const uint8_t*)"apple", 5, 42, IKEY_VALUE, (const uint8_t*)"red", 3);
-  round_trip(pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
-  tset_free(&t);
-  tset_add(&t, (const uint8_t*)"gone", 4, 7, IKEY_DELETE, NULL, 0);
-  round_trip(pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  harness_model_add(&t, "apple", 5, 42, IKEY_VALUE, "red", 3);
+  round_trip(fx.pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
+  harness_model_clear(&t);
+  harness_model_add(&t, "gone", 4, 7, IKEY_DELETE, NULL, 0);
+  round_trip(fx.pEnv, "/one.sst", &t, 4096, 10, &r, 100, seed);
+  harness_model_clear(&t);
 }
 END_TEST
 
-START_TEST(sst_keys_much_larger_than_a_block_match_the_model)
-{
+/* One random table (harness_model_random's parameters) written to disk
+** in nBlock-byte blocks, read back and compared with the model. */
+static void random_table_on_disk(int nUser, int nVer, size_t nKeyMax, size_t nValMax, int nBlock){
   unsigned long long seed = test_seed();
-  char *zDir = test_tmpdir("sstbig");
-  char *zPath = sst_path(zDir, "000003.sst");
-  tset t = {0};
+  char *zDir = test_tmpdir("sst");
+  char *zPath = sst_path(zDir, "000001.sst");
+  harness_model t = {0};
   test_rng r;
   rng_init(&r, seed);
-  /* Keys up to the 64 KiB limit, in 512-byte blocks, with versions. */
-  tset_random(&t, &r, test_scale(120), 3, LSM_MAX_KEY, 50);
-  round_trip(lsm_env_default(), zPath, &t, 512, 10, &r, 200, seed);
-  tset_free(&t);
+  harness_model_random(&t, &r, nUser, nVer, nKeyMax, nValMax);
+  round_trip(lsm_env_default(), zPath, &t, nBlock, 10, &r, 200, seed);
+  harness_model_clear(&t);
   test_rmtree(zDir);
   free(zPath);
   free(zDir);
+}
+
+START_TEST(sst_keys_much_larger_than_a_block_match_the_model)
+{
+  /* Keys up to the 64 KiB limit, in 512-byte blocks, with versions. */
+  random_table_on_disk(test_scale(120), 3, LSM_MAX_KEY, 50, 512);
 }
 END_TEST
 
 START_TEST(sst_values_of_hundreds_of_kilobytes_match_the_model)
 {
-  unsigned long long seed = test_seed();
-  char *zDir = test_tmpdir("sstval");
-  char *zPath = sst_path(zDir, "000004.sst");
-  tset t = {0};
-  test_rng r;
-  rng_init(&r, seed);
-  tset_random(&t, &r, test_scale(60), 2, 20, 400 * 1024);
-  round_trip(lsm_env_default(), zPath, &t, 4096, 10, &r, 200, seed);
-  tset_free(&t);
-  test_rmtree(zDir);
-  free(zPath);
-  free(zDir);
+  random_table_on_disk(test_scale(60), 2, 20, 400 * 1024, 4096);
 }
 END_TEST
 
 START_TEST(sst_meta_and_properties_describe_the_table)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t = {0};
+  harness_model t = {0};
   sst_meta meta;
   sst_reader *pReader;
   int i;
   for(i = 0; i < 1000; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "k%05d", i);
-    tset_add(&t, (const uint8_t*)z, (size_t)nz, (uint64_t)(i + 1), i % 10 == 0 ? IKEY_DELETE : IKEY_VALUE,
-             (const uint8_t*)"0123456789", i % 10 == 0 ? 0 : 10);
+    harness_model_add(&t, z, (size_t)nz, (uint64_t)(i + 1), i % 10 == 0 ? IKEY_DELETE : IKEY_VALUE,
+                      "0123456789", i % 10 == 0 ? 0 : 10);
   }
-  tset_sort(&t);
-  ck_assert_int_eq(write_table(pEnv, "/p.sst", &t, 1024, 10, &meta), LSM_OK);
+  harness_model_sort(&t);
+  ck_assert_int_eq(write_table(fx.pEnv, "/p.sst", &t, 1024, 10, &meta), LSM_OK);
   ck_assert_uint_eq(meta.nEntries, 1000);
   ck_assert_uint_eq(meta.nTombstones, 100);
   ck_assert_uint_eq(meta.nRawBytes, 1000 * 6 + 900 * 10);
   ck_assert_uint_eq(meta.nSmallest, 14);
   ck_assert_mem_eq(meta.pSmallest, t.a[0].pKey, 14);
   ck_assert_mem_eq(meta.pLargest, t.a[999].pKey, 14);
-  ck_assert_int_eq(sst_reader_open(pEnv, "/p.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/p.sst", &pReader), LSM_OK);
   ck_assert_uint_eq(sst_reader_file_bytes(pReader), meta.nFileBytes);
   ck_assert_uint_eq(sst_reader_entries(pReader), 1000);
   ck_assert_uint_eq(sst_reader_tombstones(pReader), 100);
   ck_assert_str_eq(sst_reader_path(pReader), "/p.sst");
   ck_assert_int_eq(sst_reader_check(pReader), LSM_OK);
   sst_reader_unref(pReader);
-  sst_meta_clear(pEnv, &meta);
+  sst_meta_clear(fx.pEnv, &meta);
   ck_assert_ptr_null(meta.pSmallest);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  harness_model_clear(&t);
 }
 END_TEST
 
 START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t = {0};
+  harness_model t = {0};
   sst_meta meta;
   sst_reader *pReader;
   int i, nNeg = 0, nSearched = 0, n = 20000;
   for(i = 0; i < n; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%07d", i * 2);
-    tset_add(&t, (const uint8_t*)z, (size_t)nz, 5, IKEY_VALUE, (const uint8_t*)"v", 1);
-    tset_add(&t, (const uint8_t*)z, (size_t)nz, 3, IKEY_VALUE, (const uint8_t*)"w", 1);
+    harness_model_add(&t, z, (size_t)nz, 5, IKEY_VALUE, "v", 1);
+    harness_model_add(&t, z, (size_t)nz, 3, IKEY_VALUE, "w", 1);
   }
-  tset_sort(&t);
-  LOOP_ASSERT((write_table(pEnv, "/b.sst", &t, 4096, 10, &meta)) == (LSM_OK));
-  LOOP_ASSERT((sst_reader_open(pEnv, "/b.sst", &pReader)) == (LSM_OK));
+  harness_model_sort(&t);
+  LOOP_ASSERT((write_table(fx.pEnv, "/b.sst", &t, 4096, 10, &meta)) == (LSM_OK));
+  LOOP_ASSERT((sst_reader_open(fx.pEnv, "/b.sst", &pReader)) == (LSM_OK));
   for(i = 0; i < n; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%07d", i * 2 + 1), bFound, type;
@@ -440,60 +348,55 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
   }
   ck_assert_msg(nSearched < n / 50, "false positives %d of %d", nSearched, n);
   sst_reader_unref(pReader);
-  sst_meta_clear(pEnv, &meta);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  sst_meta_clear(fx.pEnv, &meta);
+  harness_model_clear(&t);
 }
 END_TEST
 
 START_TEST(sst_table_without_filter_never_consults_one)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t = {0};
+  harness_model t = {0};
   sst_meta meta;
   sst_reader *pReader;
   sst_probe probe;
   const uint8_t *pVal;
   size_t nVal;
   int bFound, type;
-  tset_add(&t, (const uint8_t*)"a", 1, 1, IKEY_VALUE, (const uint8_t*)"1", 1);
-  ck_assert_int_eq(write_table(pEnv, "/nf.sst", &t, 4096, 0, &meta), LSM_OK);
-  ck_assert_int_eq(sst_reader_open(pEnv, "/nf.sst", &pReader), LSM_OK);
+  harness_model_add(&t, "a", 1, 1, IKEY_VALUE, "1", 1);
+  ck_assert_int_eq(write_table(fx.pEnv, "/nf.sst", &t, 4096, 0, &meta), LSM_OK);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/nf.sst", &pReader), LSM_OK);
   ck_assert_int_eq(sst_reader_get(pReader, "b", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
   ck_assert(!bFound && !probe.bBloomChecked && !probe.bBloomNegative && probe.bSearched == 0);
   ck_assert_int_eq(sst_reader_get(pReader, "a", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
   ck_assert(bFound && type == IKEY_VALUE && nVal == 1 && pVal[0] == '1' && probe.bSearched);
   sst_reader_unref(pReader);
-  sst_meta_clear(pEnv, &meta);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  sst_meta_clear(fx.pEnv, &meta);
+  harness_model_clear(&t);
 }
 END_TEST
 
 START_TEST(sst_writer_refuses_keys_out_of_order)
 {
-  lsm_env *pEnv = lsm_env_memory();
   sst_options opt = {4096, 10};
   sst_writer *w;
   sst_meta meta;
   uint8_t a[16], b[16];
   ikey_build(a, "b", 1, 5, IKEY_VALUE);
   ikey_build(b, "a", 1, 5, IKEY_VALUE);
-  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_MISUSE);     /* equal */
   ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* smaller */
   ck_assert_int_eq(sst_writer_finish(w, &meta), LSM_MISUSE);
   /* Versions of one key must come newest first. */
-  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ikey_build(b, "b", 1, 6, IKEY_VALUE);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* seq 6 after 5 */
   sst_writer_abandon(w);
-  ck_assert_int_eq(sst_writer_open(pEnv, "/o.sst", &opt, &w), LSM_OK);
+  ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 7, NULL, 0), LSM_MISUSE);     /* no trailer */
   sst_writer_abandon(w);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
@@ -501,7 +404,7 @@ END_TEST
 
 typedef struct reader_job {
   sst_reader *pReader;
-  const tset *p;
+  const harness_model *p;
   uint64_t seed;
   int nErr;
 } reader_job;
@@ -514,12 +417,12 @@ static void *reader_thread(void *pArg){
   size_t i;
   rng_init(&r, pJob->seed);
   for(k = 0; k < 3000; k++){
-    const tent *e = &pJob->p->a[rng_below(&r, pJob->p->n)];
+    const harness_entry *e = &pJob->p->a[rng_below(&r, pJob->p->n)];
     size_t nU = e->nKey - IKEY_TRAILER, j, nVal;
     uint64_t maxSeq = ikey_seq(e->pKey, e->nKey);
     const uint8_t *pVal;
     int bFound, type;
-    j = tset_get(pJob->p, e->pKey, nU, maxSeq);
+    j = harness_model_get(pJob->p, e->pKey, nU, maxSeq);
     rc = sst_reader_get(pJob->pReader, e->pKey, nU, maxSeq, &bFound, &type, &pVal, &nVal, NULL);
     if( rc || !bFound || nVal != pJob->p->a[j].nVal
      || (nVal && memcmp(pVal, pJob->p->a[j].pVal, nVal)) ) pJob->nErr++;
@@ -539,7 +442,7 @@ START_TEST(sst_concurrent_readers_agree_with_the_model)
   unsigned long long seed = test_seed();
   char *zDir = test_tmpdir("sstmt");
   char *zPath = sst_path(zDir, "000005.sst");
-  tset t = {0};
+  harness_model t = {0};
   sst_meta meta;
   sst_reader *pReader;
   pthread_t aThread[4];
@@ -547,7 +450,7 @@ START_TEST(sst_concurrent_readers_agree_with_the_model)
   test_rng r;
   int i;
   rng_init(&r, seed);
-  tset_random(&t, &r, test_scale(5000), 3, 16, 100);
+  harness_model_random(&t, &r, test_scale(5000), 3, 16, 100);
   ck_assert_int_eq(write_table(lsm_env_default(), zPath, &t, 1024, 10, &meta), LSM_OK);
   ck_assert_int_eq(sst_reader_open(lsm_env_default(), zPath, &pReader), LSM_OK);
   for(i = 0; i < 4; i++){
@@ -563,7 +466,7 @@ START_TEST(sst_concurrent_readers_agree_with_the_model)
   }
   sst_reader_unref(pReader);
   sst_meta_clear(lsm_env_default(), &meta);
-  tset_free(&t);
+  harness_model_clear(&t);
   test_rmtree(zDir);
   free(zPath);
   free(zDir);
@@ -571,41 +474,6 @@ START_TEST(sst_concurrent_readers_agree_with_the_model)
 END_TEST
 
 /* ---- corruption ---- */
-
-/* Read the file into a malloc'd buffer. */
-static uint8_t *file_get(lsm_env *pEnv, const char *zPath, size_t *pn){
-  uint8_t *a = NULL, *b;
-  ck_assert_int_eq(env_read_file(pEnv, zPath, &a, pn), LSM_OK);
-  b = malloc(*pn + 1);
-  memcpy(b, a, *pn);
-  env_free(pEnv, a);
-  return b;
-}
-
-static void file_put(lsm_env *pEnv, const char *zPath, const uint8_t *a, size_t n){
-  lsm_file *pFile;
-  ck_assert_int_eq(pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &pFile), LSM_OK);
-  if( n ) ck_assert_int_eq(pEnv->xAppend(pFile, a, n), LSM_OK);
-  ck_assert_int_eq(pEnv->xClose(pFile), LSM_OK);
-}
-
-/* The standard small table of the corruption tests: 400 keys, several blocks. */
-static void corrupt_fixture(lsm_env *pEnv, tset *p, uint8_t **paFile, size_t *pnFile){
-  sst_meta meta;
-  int i;
-  memset(p, 0, sizeof(*p));
-  for(i = 0; i < 400; i++){
-    char z[16], v[32];
-    int nz = snprintf(z, sizeof(z), "key%05d", i);
-    int nv = snprintf(v, sizeof(v), "value-%d", i * 31);
-    tset_add(p, (const uint8_t*)z, (size_t)nz, (uint64_t)(1000 + i), i % 7 ? IKEY_VALUE : IKEY_DELETE,
-             (const uint8_t*)v, i % 7 ? (size_t)nv : 0);
-  }
-  tset_sort(p);
-  ck_assert_int_eq(write_table(pEnv, "/c.sst", p, 1024, 10, &meta), LSM_OK);
-  sst_meta_clear(pEnv, &meta);
-  *paFile = file_get(pEnv, "/c.sst", pnFile);
-}
 
 /* Where the footer says region eRegion (SST_FOOTER_*_OFF) is. */
 static void region_of(const uint8_t *a, size_t n, int iOffField, uint64_t *piOff, uint64_t *pnSize){
@@ -616,17 +484,19 @@ static void region_of(const uint8_t *a, size_t n, int iOffField, uint64_t *piOff
 
 /*
 ** Open the (damaged) /c.sst and use every read path.  Every answer must
-** be right or LSM_CORRUPT; returns 1 if any path reported LSM_CORRUPT
-** (and checks the message names the file), 0 if all succeeded.
+** be right or LSM_CORRUPT, and the damage must be found: by the open, or
+** else by sst_reader_check, which reads everything.  A message must name
+** the file, and contain zExpectMsg if that is not NULL.
 */
-static int probe_damaged(lsm_env *pEnv, const tset *p, const char *zExpectMsg){
+static void probe_damaged(const char *zExpectMsg){
+  const harness_model *p = &fx.t;
   sst_reader *pReader = NULL;
-  int rc, bCorrupt = 0, nCheck;
+  int rc, nCheck;
   size_t i;
   iter *it;
 
   error_clear();
-  rc = sst_reader_open(pEnv, "/c.sst", &pReader);
+  rc = sst_reader_open(fx.pEnv, "/c.sst", &pReader);
   if( rc ){
     LOOP_ASSERT((rc) == (LSM_CORRUPT));
     ck_assert_ptr_null(pReader);
@@ -634,11 +504,11 @@ static int probe_damaged(lsm_env *pEnv, const tset *p, const char *zExpectMsg){
     if( zExpectMsg ){
       ck_assert_msg(strstr(lsm_errmsg(NULL), zExpectMsg) != NULL, "message: %s", lsm_errmsg(NULL));
     }
-    return 1;
+    return;
   }
   /* Gets: right or corrupt. */
   for(i = 0; i < p->n; i += 3){
-    const tent *e = &p->a[i];
+    const harness_entry *e = &p->a[i];
     const uint8_t *pVal;
     size_t nVal;
     int bFound, type;
@@ -646,7 +516,6 @@ static int probe_damaged(lsm_env *pEnv, const tset *p, const char *zExpectMsg){
                         &bFound, &type, &pVal, &nVal, NULL);
     if( rc ){
       LOOP_ASSERT((rc) == (LSM_CORRUPT));
-      bCorrupt = 1;
     }else{
       LOOP_ASSERT((bFound) == (1));
       LOOP_ASSERT(type == ikey_type(e->pKey, e->nKey));
@@ -661,7 +530,7 @@ static int probe_damaged(lsm_env *pEnv, const tset *p, const char *zExpectMsg){
     const uint8_t *pK = iter_key(it, &nK);
     LOOP_ASSERT(i < p->n && nK == p->a[i].nKey && memcmp(pK, p->a[i].pKey, nK) == 0);
   }
-  if( iter_status(it) ){ LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT)); bCorrupt = 1; }
+  if( iter_status(it) ) LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT));
   else LOOP_ASSERT((i) == (p->n));
   iter_close(it);
   it = sst_reader_iter(pReader, &rc);
@@ -672,7 +541,7 @@ static int probe_damaged(lsm_env *pEnv, const tset *p, const char *zExpectMsg){
     i--;
     LOOP_ASSERT(nK == p->a[i].nKey && memcmp(pK, p->a[i].pKey, nK) == 0);
   }
-  if( iter_status(it) ){ LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT)); bCorrupt = 1; }
+  if( iter_status(it) ) LOOP_ASSERT((iter_status(it)) == (LSM_CORRUPT));
   else LOOP_ASSERT((i) == (0));
   iter_close(it);
   nCheck = sst_reader_check(pReader);
@@ -684,190 +553,128 @@ static int probe_damaged(lsm_env *pEnv, const tset *p, const char *zExpectMsg){
     }
   }
   /* Whatever the others saw, check reads everything and must see it too. */
-  LOOP_ASSERT((nCheck != LSM_OK) == (1));
-  (void)bCorrupt;
+  LOOP_ASSERT(nCheck != LSM_OK);
   sst_reader_unref(pReader);
-  return 1;
 }
 
-/* Flip one byte at iOff of the fixture, write it back, probe. */
-static void flip_and_probe(lsm_env *pEnv, const tset *p, const uint8_t *a, size_t n, size_t iOff,
-                           const char *zExpect){
-  uint8_t *b = malloc(n);
-  memcpy(b, a, n);
+/* Flip the byte at iOff of /c.sst as written, write it back, probe. */
+static void flip_and_probe(size_t iOff, const char *zExpect){
+  uint8_t *b = malloc(fx.n);
+  memcpy(b, fx.a, fx.n);
   b[iOff] ^= 0x5a;
-  file_put(pEnv, "/c.sst", b, n);
-  ck_assert_int_eq(probe_damaged(pEnv, p, zExpect), 1);
+  file_put(fx.pEnv, "/c.sst", b, fx.n);
+  probe_damaged(zExpect);
   free(b);
 }
 
 START_TEST(sst_data_block_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t;
-  uint8_t *a;
-  size_t n;
   sst_reader *pReader;
   const uint8_t *pVal;
   size_t nVal;
   int bFound, type;
-  corrupt_fixture(pEnv, &t, &a, &n);
   /* A byte inside block 0, near its start. */
-  flip_and_probe(pEnv, &t, a, n, 20, "/c.sst: block 0 checksum mismatch");
+  flip_and_probe(20, "/c.sst: block 0 checksum mismatch");
   /* The first key lives in block 0: its get fails; a key in the last block works. */
-  ck_assert_int_eq(sst_reader_open(pEnv, "/c.sst", &pReader), LSM_OK);
-  ck_assert_int_eq(sst_reader_get(pReader, t.a[0].pKey, t.a[0].nKey - 8, IKEY_MAX_SEQ,
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[0].pKey, fx.t.a[0].nKey - 8, IKEY_MAX_SEQ,
                                   &bFound, &type, &pVal, &nVal, NULL), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: block 0 checksum mismatch");
-  ck_assert_int_eq(sst_reader_get(pReader, t.a[399].pKey, t.a[399].nKey - 8, IKEY_MAX_SEQ,
+  ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[399].pKey, fx.t.a[399].nKey - 8, IKEY_MAX_SEQ,
                                   &bFound, &type, &pVal, &nVal, NULL), LSM_OK);
   ck_assert_int_eq(bFound, 1);
   sst_reader_unref(pReader);
-  free(a);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_index_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t;
-  uint8_t *a;
-  size_t n;
   uint64_t iOff, nSize;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  region_of(a, n, SST_FOOTER_INDEX_OFF, &iOff, &nSize);
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize / 2), "/c.sst: index checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize), "/c.sst: index checksum mismatch");
-  free(a);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  region_of(fx.a, fx.n, SST_FOOTER_INDEX_OFF, &iOff, &nSize);
+  flip_and_probe((size_t)(iOff + nSize / 2), "/c.sst: index checksum mismatch");
+  flip_and_probe((size_t)(iOff + nSize), "/c.sst: index checksum mismatch");
 }
 END_TEST
 
 START_TEST(sst_filter_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t;
-  uint8_t *a;
-  size_t n;
   uint64_t iOff, nSize;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  region_of(a, n, SST_FOOTER_FILTER_OFF, &iOff, &nSize);
+  region_of(fx.a, fx.n, SST_FOOTER_FILTER_OFF, &iOff, &nSize);
   ck_assert_uint_gt(nSize, 400 * 10 / 8);
-  flip_and_probe(pEnv, &t, a, n, (size_t)iOff, "/c.sst: filter checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize / 2), "/c.sst: filter checksum mismatch");
-  free(a);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  flip_and_probe((size_t)iOff, "/c.sst: filter checksum mismatch");
+  flip_and_probe((size_t)(iOff + nSize / 2), "/c.sst: filter checksum mismatch");
 }
 END_TEST
 
 START_TEST(sst_properties_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t;
-  uint8_t *a;
-  size_t n;
   uint64_t iOff, nSize;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  region_of(a, n, SST_FOOTER_PROPS_OFF, &iOff, &nSize);
-  flip_and_probe(pEnv, &t, a, n, (size_t)iOff, "/c.sst: properties checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, (size_t)(iOff + nSize - 1), "/c.sst: properties checksum mismatch");
-  free(a);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  region_of(fx.a, fx.n, SST_FOOTER_PROPS_OFF, &iOff, &nSize);
+  flip_and_probe((size_t)iOff, "/c.sst: properties checksum mismatch");
+  flip_and_probe((size_t)(iOff + nSize - 1), "/c.sst: properties checksum mismatch");
 }
 END_TEST
 
 START_TEST(sst_footer_corruption_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t;
-  uint8_t *a;
-  size_t n, f;
-  corrupt_fixture(pEnv, &t, &a, &n);
-  f = n - SST_FOOTER_SIZE;
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_INDEX_OFF, "/c.sst: footer checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_VERSION, "/c.sst: footer checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_CHECKSUM + 3, "/c.sst: footer checksum mismatch");
-  flip_and_probe(pEnv, &t, a, n, f + SST_FOOTER_MAGIC + 7, "/c.sst: footer: bad magic number");
-  free(a);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  size_t f = fx.n - SST_FOOTER_SIZE;
+  flip_and_probe(f + SST_FOOTER_INDEX_OFF, "/c.sst: footer checksum mismatch");
+  flip_and_probe(f + SST_FOOTER_VERSION, "/c.sst: footer checksum mismatch");
+  flip_and_probe(f + SST_FOOTER_CHECKSUM + 3, "/c.sst: footer checksum mismatch");
+  flip_and_probe(f + SST_FOOTER_MAGIC + 7, "/c.sst: footer: bad magic number");
 }
 END_TEST
 
 START_TEST(sst_truncated_or_extended_file_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t;
-  uint8_t *a, *b;
-  size_t n, m;
-  corrupt_fixture(pEnv, &t, &a, &n);
+  size_t n = fx.n, m;
+  uint8_t *b;
   for(m = 0; m < n; m += (m < 100 || n - m < 200) ? 1 : 37){
-    file_put(pEnv, "/c.sst", a, m);
-    ck_assert_int_eq(probe_damaged(pEnv, &t, NULL), 1);
+    file_put(fx.pEnv, "/c.sst", fx.a, m);
+    probe_damaged(NULL);
   }
   /* Extra bytes after the footer. */
   b = malloc(n + 100);
-  memcpy(b, a, n);
+  memcpy(b, fx.a, n);
   memset(b + n, 0, 100);
-  file_put(pEnv, "/c.sst", b, n + 100);
-  ck_assert_int_eq(probe_damaged(pEnv, &t, "footer"), 1);
+  file_put(fx.pEnv, "/c.sst", b, n + 100);
+  probe_damaged("footer");
   /* A footer moved to the end of a longer file does not fit its regions. */
-  memcpy(b + 100, a, n);
-  file_put(pEnv, "/c.sst", b, n + 100);
-  ck_assert_int_eq(probe_damaged(pEnv, &t, NULL), 1);
+  memcpy(b + 100, fx.a, n);
+  file_put(fx.pEnv, "/c.sst", b, n + 100);
+  probe_damaged(NULL);
   free(b);
-  free(a);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
 START_TEST(sst_any_flipped_byte_is_reported_and_never_gives_wrong_data)
 {
-  lsm_env *pEnv = lsm_env_memory();
-  tset t = {0};
-  sst_meta meta;
-  uint8_t *a;
-  size_t n, i;
+  size_t i;
   int k;
   /* A small table, so that every byte can be tried. */
   for(k = 0; k < 60; k++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "k%03d", k * 3);
-    tset_add(&t, (const uint8_t*)z, (size_t)nz, (uint64_t)(10 + k), k % 5 ? IKEY_VALUE : IKEY_DELETE,
-             (const uint8_t*)"vvvv", k % 5 ? 4 : 0);
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(10 + k), k % 5 ? IKEY_VALUE : IKEY_DELETE,
+                      "vvvv", k % 5 ? 4 : 0);
   }
-  tset_sort(&t);
-  ck_assert_int_eq(write_table(pEnv, "/c.sst", &t, 256, 10, &meta), LSM_OK);
-  sst_meta_clear(pEnv, &meta);
-  a = file_get(pEnv, "/c.sst", &n);
-  for(i = 0; i < n; i += test_quick() ? 3 : 1){
-    flip_and_probe(pEnv, &t, a, n, i, NULL);
-  }
-  free(a);
-  tset_free(&t);
-  lsm_env_memory_free(pEnv);
+  harness_model_sort(&fx.t);
+  write_damage_target(256);
+  for(i = 0; i < fx.n; i += test_quick() ? 3 : 1) flip_and_probe(i, NULL);
 }
 END_TEST
 
 START_TEST(sst_a_file_that_is_not_an_sstable_is_reported)
 {
-  lsm_env *pEnv = lsm_env_memory();
   sst_reader *pReader = NULL;
   uint8_t a[4096];
   size_t i;
   for(i = 0; i < sizeof(a); i++) a[i] = (uint8_t)(i * 131 + 7);
-  file_put(pEnv, "/c.sst", a, sizeof(a));
-  ck_assert_int_eq(sst_reader_open(pEnv, "/c.sst", &pReader), LSM_CORRUPT);
+  file_put(fx.pEnv, "/c.sst", a, sizeof(a));
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: footer: bad magic number (not an SSTable, or truncated)");
   ck_assert_ptr_null(pReader);
-  ck_assert_int_eq(sst_reader_open(pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
-  lsm_env_memory_free(pEnv);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
 }
 END_TEST
 
@@ -880,11 +687,11 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
   lsm_env *pEnv = faultenv_env(fe);
   unsigned long long seed = test_seed();
   static const int aClass[] = {FAULTENV_ALLOC, FAULTENV_OPEN, FAULTENV_APPEND, FAULTENV_SYNC, FAULTENV_MAP};
-  tset t = {0};
+  harness_model t = {0};
   test_rng r;
   size_t c;
   rng_init(&r, seed);
-  tset_random(&t, &r, 300, 2, 12, 3000);
+  harness_model_random(&t, &r, 300, 2, 12, 3000);
   for(c = 0; c < sizeof(aClass) / sizeof(aClass[0]); c++){
     uint64_t iNth;
     for(iNth = 1; ; iNth++){
@@ -917,7 +724,7 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
                   "class %zu call %llu: rc %d", seed, c, (unsigned long long)iNth, rc);
     }
   }
-  tset_free(&t);
+  harness_model_clear(&t);
   faultenv_free(fe);
   lsm_env_memory_free(pBase);
 }
@@ -925,29 +732,41 @@ END_TEST
 
 static Suite *sst_suite(void){
   Suite *s = suite_create("sst");
-  TCase *tc = tcase_create("sst");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, sst_random_tables_match_the_model);
-  tcase_add_test(tc, sst_tables_in_the_memory_env_match_the_model);
-  tcase_add_test(tc, sst_empty_table_has_no_entries);
-  tcase_add_test(tc, sst_single_entry_table_matches_the_model);
-  tcase_add_test(tc, sst_keys_much_larger_than_a_block_match_the_model);
-  tcase_add_test(tc, sst_values_of_hundreds_of_kilobytes_match_the_model);
-  tcase_add_test(tc, sst_meta_and_properties_describe_the_table);
-  tcase_add_test(tc, sst_bloom_filter_rules_out_most_missing_keys);
-  tcase_add_test(tc, sst_table_without_filter_never_consults_one);
-  tcase_add_test(tc, sst_writer_refuses_keys_out_of_order);
-  tcase_add_test(tc, sst_concurrent_readers_agree_with_the_model);
-  tcase_add_test(tc, sst_data_block_corruption_is_reported);
-  tcase_add_test(tc, sst_index_corruption_is_reported);
-  tcase_add_test(tc, sst_filter_corruption_is_reported);
-  tcase_add_test(tc, sst_properties_corruption_is_reported);
-  tcase_add_test(tc, sst_footer_corruption_is_reported);
-  tcase_add_test(tc, sst_truncated_or_extended_file_is_reported);
-  tcase_add_test(tc, sst_any_flipped_byte_is_reported_and_never_gives_wrong_data);
-  tcase_add_test(tc, sst_a_file_that_is_not_an_sstable_is_reported);
-  tcase_add_test(tc, sst_failed_allocations_and_io_are_reported_and_leak_nothing);
-  suite_add_tcase(s, tc);
+  TCase *tcDisk = tcase_create("disk");
+  TCase *tcMemory = tcase_create("memory");
+  TCase *tcCorrupt = tcase_create("corruption");
+
+  tcase_set_timeout(tcDisk, 120);
+  tcase_add_test(tcDisk, sst_random_tables_match_the_model);
+  tcase_add_test(tcDisk, sst_keys_much_larger_than_a_block_match_the_model);
+  tcase_add_test(tcDisk, sst_values_of_hundreds_of_kilobytes_match_the_model);
+  tcase_add_test(tcDisk, sst_concurrent_readers_agree_with_the_model);
+  tcase_add_test(tcDisk, sst_failed_allocations_and_io_are_reported_and_leak_nothing);
+  suite_add_tcase(s, tcDisk);
+
+  tcase_add_checked_fixture(tcMemory, setup_memory, teardown);
+  tcase_set_timeout(tcMemory, 120);
+  tcase_add_test(tcMemory, sst_tables_in_the_memory_env_match_the_model);
+  tcase_add_test(tcMemory, sst_empty_table_has_no_entries);
+  tcase_add_test(tcMemory, sst_single_entry_table_matches_the_model);
+  tcase_add_test(tcMemory, sst_meta_and_properties_describe_the_table);
+  tcase_add_test(tcMemory, sst_bloom_filter_rules_out_most_missing_keys);
+  tcase_add_test(tcMemory, sst_table_without_filter_never_consults_one);
+  tcase_add_test(tcMemory, sst_writer_refuses_keys_out_of_order);
+  tcase_add_test(tcMemory, sst_any_flipped_byte_is_reported_and_never_gives_wrong_data);
+  tcase_add_test(tcMemory, sst_a_file_that_is_not_an_sstable_is_reported);
+  suite_add_tcase(s, tcMemory);
+
+  /* Each damages the standard table its fixture writes. */
+  tcase_add_checked_fixture(tcCorrupt, setup_corruption, teardown);
+  tcase_set_timeout(tcCorrupt, 120);
+  tcase_add_test(tcCorrupt, sst_data_block_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_index_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_filter_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_properties_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_footer_corruption_is_reported);
+  tcase_add_test(tcCorrupt, sst_truncated_or_extended_file_is_reported);
+  suite_add_tcase(s, tcCorrupt);
   return s;
 }
 

@@ -7,25 +7,28 @@
 ** merged), so the cache evicts and reopens all the time.  Through that:
 ** gets, scans both ways, seeks, flushes, compactions and a reopen give
 ** the reference model's answers; the files open at once stay near the
-** limit (counted by an env that wraps xOpen/xClose); a cursor keeps
+** limit (counted by faultenv); a cursor keeps
 ** reading tables whose readers were evicted and whose files a compaction
 ** made obsolete; lsm_get's value stays right while another thread evicts
 ** the reader it came from (and a third rewrites keys, so the background
 ** threads flush and compact); a table reopened after an eviction reports
 ** corruption through the call's rc; a snapshot reads tables that were
-** moved and then merged away; too small a limit is refused.
+** moved and then merged away; too small a limit is refused; by default
+** the cache keeps 1000 readers, or half the open-file limit if less.
 **
-** The env is the POSIX one (real descriptors and mappings, so a value
-** read from an unmapped reader would fault), with xSync and xSyncDir made
-** no-ops: nothing here needs durability, and it spares an fsync a flush.
+** The env is a faultenv over the POSIX one (real descriptors and
+** mappings, so a value read from an unmapped reader would fault), with
+** xSync and xSyncDir made no-ops: nothing here needs durability, and it
+** spares an fsync a flush.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
 
@@ -45,92 +48,21 @@
 #define TC_SLACK_BACKGROUND (TC_SLACK + 36 + 4)
 
 /* ------------------------------------------------------------------ */
-/* An env that counts the files open at once                           */
+/* The env: a faultenv that counts the files open at once              */
 /* ------------------------------------------------------------------ */
 
-static lsm_env *g_pBase;               /* the POSIX env                        */
-static atomic_int g_nOpen;             /* files open now                       */
-static atomic_int g_nPeak;             /* most files open at once              */
+/* Made by the checked fixture before each test, in its process. */
+static faultenv *tcFe;
 
-static int ce_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
-  int rc = g_pBase->xOpen(g_pBase, zPath, flags, ppFile);
-  (void)pEnv;
-  if( rc == LSM_OK ){
-    int n = atomic_fetch_add(&g_nOpen, 1) + 1;
-    int nPeak = atomic_load(&g_nPeak);
-    while( n > nPeak && !atomic_compare_exchange_weak(&g_nPeak, &nPeak, n) ){}
-  }
-  return rc;
-}
-static int ce_close(lsm_file *pFile){
-  if( pFile ) atomic_fetch_sub(&g_nOpen, 1);
-  return g_pBase->xClose(pFile);
-}
-static int ce_sync(lsm_file *pFile){ (void)pFile; return LSM_OK; }
-static int ce_sync_dir(lsm_env *pEnv, const char *zDir){ (void)pEnv; (void)zDir; return LSM_OK; }
-static int ce_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
-  (void)pEnv;
-  return g_pBase->xRename(g_pBase, zFrom, zTo);
-}
-static int ce_unlink(lsm_env *pEnv, const char *zPath){
-  (void)pEnv;
-  return g_pBase->xUnlink(g_pBase, zPath);
-}
-static int ce_mkdir(lsm_env *pEnv, const char *zDir){
-  (void)pEnv;
-  return g_pBase->xMkdir(g_pBase, zDir);
-}
-static int ce_rmdir(lsm_env *pEnv, const char *zDir){
-  (void)pEnv;
-  return g_pBase->xRmdir(g_pBase, zDir);
-}
-static int ce_list_dir(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
-  (void)pEnv;
-  return g_pBase->xListDir(g_pBase, zDir, pazName, pnName);
-}
-static int ce_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pbIsDir){
-  (void)pEnv;
-  return g_pBase->xExists(g_pBase, zPath, pbExists, pbIsDir);
-}
-static int ce_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
-  (void)pEnv;
-  return g_pBase->xLock(g_pBase, zPath, ppLock);
-}
-static void *ce_malloc(lsm_env *pEnv, size_t n){
-  (void)pEnv;
-  return g_pBase->xMalloc(g_pBase, n);
-}
-static void *ce_realloc(lsm_env *pEnv, void *p, size_t n){
-  (void)pEnv;
-  return g_pBase->xRealloc(g_pBase, p, n);
-}
-static void ce_free(lsm_env *pEnv, void *p){
-  (void)pEnv;
-  g_pBase->xFree(g_pBase, p);
+static void tc_setup(void){
+  tcFe = faultenv_new(NULL);
+  faultenv_set_sync(tcFe, 0);       /* nothing here needs durability */
+  faultenv_set_dir_model(tcFe, 0);  /* nor crashes */
 }
 
-/* The counting env (static: one per test process); counters reset. */
-static lsm_env *count_env(void){
-  static lsm_env env;
-  g_pBase = lsm_env_default();
-  env = *g_pBase;                 /* file methods pass straight through */
-  env.xOpen = ce_open;
-  env.xClose = ce_close;
-  env.xSync = ce_sync;
-  env.xSyncDir = ce_sync_dir;
-  env.xRename = ce_rename;
-  env.xUnlink = ce_unlink;
-  env.xMkdir = ce_mkdir;
-  env.xRmdir = ce_rmdir;
-  env.xListDir = ce_list_dir;
-  env.xExists = ce_exists;
-  env.xLock = ce_lock;
-  env.xMalloc = ce_malloc;
-  env.xRealloc = ce_realloc;
-  env.xFree = ce_free;
-  atomic_store(&g_nOpen, 0);
-  atomic_store(&g_nPeak, 0);
-  return &env;
+static void tc_teardown(void){
+  faultenv_free(tcFe);
+  tcFe = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -145,7 +77,7 @@ static lsm_options tc_options(void){
   opt.sync = LSM_SYNC_OFF;
   opt.background = 0;
   opt.max_open_tables = TC_CAPACITY;
-  opt.env = count_env();
+  opt.env = faultenv_env(tcFe);
   return opt;
 }
 
@@ -190,7 +122,7 @@ static uint64_t tc_tables(lsm_db *pDb, lsm_stats *pSt){
 
 /* The files open at once never passed the cache's capacity + nSlack. */
 static void tc_assert_peak(uint64_t seed, const char *zWhen, int nSlack){
-  int nPeak = atomic_load(&g_nPeak);
+  int nPeak = faultenv_files_peak(tcFe);
   SEED_ASSERT(nPeak <= TC_CAPACITY + nSlack, "%s: %d files open at once, limit %d + %d",
               (unsigned long long)seed, zWhen, nPeak, TC_CAPACITY, nSlack);
 }
@@ -338,7 +270,7 @@ START_TEST(a_store_of_many_tables_matches_the_model_through_16_open_readers){
 
   /* Reopen: recovery opens every table through the cache. */
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  ck_assert_int_eq(faultenv_files_open(tcFe), 0);
   ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
   tc_check_gets(pDb, &m, &rng, TC_KEYS, test_scale(2000), seed);
   test_store_equals_model(pDb, NULL, &m, seed);
@@ -352,7 +284,7 @@ START_TEST(a_store_of_many_tables_matches_the_model_through_16_open_readers){
   tc_assert_peak(seed, "full compaction", TC_SLACK);
 
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  ck_assert_int_eq(faultenv_files_open(tcFe), 0);
   model_clear(&m);
   test_rmtree(zDir);
   free(zDir);
@@ -419,7 +351,7 @@ START_TEST(a_cursor_reads_its_whole_range_across_evictions_and_compactions){
   test_store_equals_model(pDb, NULL, &m, seed);
   tc_assert_peak(seed, "cursor", TC_SLACK);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  ck_assert_int_eq(atomic_load(&g_nOpen), 0);
+  ck_assert_int_eq(faultenv_files_open(tcFe), 0);
   model_clear(&m);
   model_clear(&mAtOpen);
   test_rmtree(zDir);
@@ -656,23 +588,86 @@ START_TEST(max_open_tables_below_16_is_refused_naming_the_option){
 }
 END_TEST
 
-START_TEST(the_default_keeps_1000_tables_open){
+/*
+** By default the cache keeps 1000 readers (LevelDB's max_open_files), but
+** at most half of RLIMIT_NOFILE and at least 16, each reader holding a
+** descriptor.  A store of more than 1000 tables (in the memory env, so
+** that it needs no descriptors itself) is reopened under several soft
+** limits and read through; the readers the cache then holds are exactly
+** that capacity.  The soft limit is restored at the end.
+*/
+#define TC_DEFAULT_CAPACITY 1000
+START_TEST(the_default_keeps_1000_tables_open_within_half_the_file_limit){
+  static const rlim_t aLimit[] = { 4096, 1500, 100, 20 };
+  uint64_t seed = test_seed();
+  lsm_env *pMemEnv = lsm_env_memory();
+  struct rlimit lim, limSaved;
   lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  int i, bSawDefault = 0;
+
   lsm_options_default(&opt);
-  ck_assert_int_eq(opt.max_open_tables, 1000);
+  ck_assert_int_eq(opt.max_open_tables, TC_DEFAULT_CAPACITY);
+  opt.memtable_bytes = 4096;        /* a table per ~60 keys */
+  opt.sync = LSM_SYNC_OFF;
+  opt.background = 0;
+  opt.env = pMemEnv;
+  ck_assert_int_eq(lsm_open("/tc", &opt, &pDb), LSM_OK);
+  tc_put_range(pDb, NULL, 0, 66000, 0);
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  SEED_ASSERT(tc_tables(pDb, &st) > TC_DEFAULT_CAPACITY, "only %llu tables",
+              (unsigned long long)seed, (unsigned long long)tc_tables(pDb, &st));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+
+  ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &limSaved), 0);
+  for(i = 0; i < (int)(sizeof(aLimit) / sizeof(aLimit[0])); i++){
+    lsm_cursor *pCsr = NULL;
+    uint64_t nWant;
+    int rc, nRow = 0;
+    if( limSaved.rlim_max != RLIM_INFINITY && aLimit[i] > limSaved.rlim_max ) continue;
+    nWant = aLimit[i] / 2 < TC_DEFAULT_CAPACITY ? aLimit[i] / 2 : TC_DEFAULT_CAPACITY;
+    if( nWant < 16 ) nWant = 16;
+    bSawDefault |= nWant == TC_DEFAULT_CAPACITY;
+    lim = limSaved;
+    lim.rlim_cur = aLimit[i];
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    ck_assert_int_eq(lsm_open("/tc", &opt, &pDb), LSM_OK);
+    /* A scan opens every table once; the cache keeps what it may. */
+    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+    for(rc = lsm_cursor_first(pCsr); rc == LSM_OK && lsm_cursor_valid(pCsr); rc = lsm_cursor_next(pCsr)){
+      nRow++;
+    }
+    ck_assert_int_eq(rc, LSM_OK);
+    ck_assert_int_eq(nRow, 66000);
+    lsm_cursor_close(pCsr);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    ck_assert_msg(st.nTablesOpen == nWant, "RLIMIT_NOFILE %llu: %llu readers open, expected %llu",
+                  (unsigned long long)aLimit[i], (unsigned long long)st.nTablesOpen,
+                  (unsigned long long)nWant);
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  }
+  ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &limSaved), 0);
+  if( !bSawDefault ){
+    fprintf(stderr, "the_default_keeps_1000_tables_open_within_half_the_file_limit: the hard "
+            "file limit %llu is below 2000: 1000 readers cannot be open\n",
+            (unsigned long long)limSaved.rlim_max);
+  }
+  lsm_env_memory_free(pMemEnv);
 }
 END_TEST
 
 static Suite *table_cache_suite(void){
   Suite *s = suite_create("table_cache");
   TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, tc_setup, tc_teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, a_store_of_many_tables_matches_the_model_through_16_open_readers);
   tcase_add_test(tc, a_cursor_reads_its_whole_range_across_evictions_and_compactions);
   tcase_add_test(tc, lsm_get_values_stay_right_while_another_thread_evicts_their_reader);
   tcase_add_test(tc, a_table_reopened_after_eviction_reports_its_corruption);
   tcase_add_test(tc, max_open_tables_below_16_is_refused_naming_the_option);
-  tcase_add_test(tc, the_default_keeps_1000_tables_open);
+  tcase_add_test(tc, the_default_keeps_1000_tables_open_within_half_the_file_limit);
   tcase_add_test(tc, a_snapshot_reads_tables_that_were_moved_then_merged_away);
   suite_add_tcase(s, tc);
   return s;

@@ -139,8 +139,9 @@ void test_store_equals_model(lsm_db *pDb, const lsm_read *pRead, const model *m,
         ck_abort_msg("seed %llu: store has %zu keys, model %zu (reverse=%d)",
                      (unsigned long long)seed, i, m->n, bReverse);
       }
-      lsm_cursor_key(pCsr, &pKey, &nKey);
-      lsm_cursor_value(pCsr, &pVal, &nVal);
+      rc = lsm_cursor_key(pCsr, &pKey, &nKey);
+      if( rc == LSM_OK ) rc = lsm_cursor_value(pCsr, &pVal, &nVal);
+      if( rc != LSM_OK ) break;
       if( nKey != e->nKey || memcmp(pKey, e->pKey, nKey) != 0 ){
         ck_abort_msg("seed %llu: key %zu is %.*s, model has %.*s (reverse=%d)",
                      (unsigned long long)seed, i, (int)nKey, (const char*)pKey,

@@ -11,6 +11,10 @@
 **     component is compared against.
 **   - test_quick(): true under `make san-test` (LSM_TEST_QUICK=1), where
 **     workloads shrink because the sanitizers are slow.
+**
+** Next to it: harness.h (the internal-key model, one comparison of any
+** iterator with it, a failing iterator) and faultenv.h (an env that
+** counts, fails, runs out of space, loses power and holds threads).
 */
 #ifndef LSM_TESTUTIL_H
 #define LSM_TESTUTIL_H
