@@ -45,7 +45,9 @@
 **
 ** Types and collations.  The table is declared to SQLite as
 **     CREATE TABLE x("id" PRIMARY KEY NOT NULL, "name" TEXT COLLATE "NOCASE",
-**                    "email") WITHOUT ROWID
+**                    "email", "_rowid_" HIDDEN) WITHOUT ROWID
+** (the hidden _rowid_ mirrors the key, for tools that address rows by
+** _rowid_: see vtab.c; it is left out if a column is named _rowid_)
 ** Values are never converted: a virtual table gets them as written, so
 ** every value keeps its storage class whatever the declared type.
 **   - The key is declared with no type and no collation.  Keys are looked
@@ -578,6 +580,14 @@ int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, 
                     pArgs->azCol[0], NULL);
   }
   if( rc == SQLITE_OK ) rc = args_resolve_path(&sP, db, argv[1], argv[2], zPath);
+  if( rc == SQLITE_OK ){
+    /* The hidden _rowid_ (vtab.c), unless a column has the name. */
+    for(i = 0; i < pArgs->nCol && sqlite3_stricmp(pArgs->azCol[i], "_rowid_") != 0; i++){}
+    if( i == pArgs->nCol ){
+      pArgs->bRowidCol = 1;
+      sqlite3_str_appendall(sP.pSchema, ", \"_rowid_\" HIDDEN");
+    }
+  }
 
   sqlite3_str_appendall(sP.pSchema, ") WITHOUT ROWID");
   pArgs->zSchema = sqlite3_str_finish(sP.pSchema);

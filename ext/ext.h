@@ -90,7 +90,9 @@ typedef struct ext_args {
   char *zDir;            /* resolved store directory, or NULL for in-memory (sqlite3_free) */
   int bMemory;           /* in-memory store                            */
   lsm_options opt;       /* options, defaults filled in                */
-  int nCol;              /* columns, key first (>= 2)                  */
+  int nCol;              /* columns, key first (>= 2), _rowid_ not counted */
+  int bRowidCol;         /* the schema ends in a hidden column _rowid_ (index nCol)
+                            that mirrors the key (no user column has that name) */
   char **azCol;          /* column names (sqlite3_free each and array) */
   char *zSchema;         /* "CREATE TABLE x(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID"-like
                             declaration for sqlite3_declare_vtab (sqlite3_free) */
@@ -141,7 +143,8 @@ struct vtab_table {
   char *zDb;             /* schema name: "main", "temp", ... (sqlite3_free) */
   char *zName;           /* table name (sqlite3_free) */
   char *zKeyCol;         /* key column name, for error messages (sqlite3_free) */
-  int nCol;              /* columns, the key included (>= 2) */
+  int nCol;              /* columns, the key included (>= 2), _rowid_ not counted */
+  int iRowidCol;         /* index of the hidden _rowid_ column (nCol), or -1 if none */
   int bReadonly;         /* readonly=on: xUpdate refuses every write */
   char *zDir;            /* store directory; NULL for an in-memory store (sqlite3_free) */
   lsm_options opt;       /* options it was opened with (ALTER TABLE RENAME reopens) */

@@ -13,8 +13,20 @@
 **     DROP TABLE kv;                                      -- removes the store
 **
 ** A table is declared to SQLite as CREATE TABLE x(key PRIMARY KEY NOT
-** NULL, value, ...) WITHOUT ROWID (args.c writes the declaration), so
-** xUpdate receives the key itself in argv[0] (old) and argv[2] (new).
+** NULL, value, ..., _rowid_ HIDDEN) WITHOUT ROWID (args.c writes the
+** declaration), so xUpdate receives the key itself in argv[0] (old) and
+** argv[2] (new).
+**
+** The hidden column _rowid_.  A WITHOUT ROWID table has no rowid, and
+** tools that address rows by it (DB Browser for SQLite reads
+** SELECT "_rowid_",* FROM kv and writes UPDATE kv SET c=? WHERE
+** "_rowid_"=?) would otherwise get SQLite's fallback for an unknown
+** double-quoted name, the string '_rowid_', and a WHERE that matches every
+** row.  So every table has a hidden column _rowid_ that reads as the key
+** and that plan.c treats as the key (a point get, bounds, ORDER BY); it is
+** not part of SELECT *, and writing it apart from the key is refused
+** (vtab_check_rowid).  A table with a column of its own named _rowid_ has
+** no hidden one.
 ** Keys are stored as keycodec.c encodings, whose byte order is SQLite's
 ** order of the values; the value columns (and the key as written: 1.0
 ** stays REAL) are one record.c record.
@@ -293,6 +305,37 @@ static int vtab_encode_key(vtab_table *pTab, sqlite3_value *pKey, ext_buf *pOut)
   return rc;
 }
 
+static int vtab_same_bytes(const ext_buf *a, const ext_buf *b){
+  return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
+}
+
+/*
+** The hidden column _rowid_ mirrors the key and cannot be written apart
+** from it: its new value pRowid must be NULL (not given), the new key
+** pKey, or (UPDATE) the old key pOldKey, i.e. left as it was.  Anything
+** else is refused rather than half applied.
+*/
+static int vtab_check_rowid(vtab_table *pTab, sqlite3_value *pRowid, const ext_buf *pKey,
+                            const ext_buf *pOldKey){
+  ext_buf enc = {0};
+  int rc;
+  if( sqlite3_value_type(pRowid) == SQLITE_NULL ) return SQLITE_OK;
+  rc = keycodec_encode(pRowid, &enc);
+  if( rc == SQLITE_OK && !vtab_same_bytes(&enc, pKey)
+   && !(pOldKey && vtab_same_bytes(&enc, pOldKey)) ){
+    rc = SQLITE_CONSTRAINT;
+  }
+  ext_buf_free(&enc);
+  if( rc == SQLITE_CONSTRAINT || rc == SQLITE_TOOBIG ){
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = sqlite3_mprintf(
+        "cannot set _rowid_ of lsm table %s: it is the key; set %s instead",
+        pTab->zName, pTab->zKeyCol);
+    rc = SQLITE_CONSTRAINT;
+  }
+  return rc;
+}
+
 /* ---- the sqlite3_module methods, in module order ---- */
 
 /* xCreate and xConnect: parse the arguments, declare the schema, open or
@@ -323,6 +366,7 @@ static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *ar
     pTab->zName = sqlite3_mprintf("%s", argv[2]);
     pTab->zKeyCol = sqlite3_mprintf("%s", args.azCol[0]);
     pTab->nCol = args.nCol;
+    pTab->iRowidCol = args.bRowidCol ? args.nCol : -1;
     pTab->bReadonly = args.opt.readonly;
     pTab->opt = args.opt;
     pTab->zDir = args.zDir;
@@ -504,7 +548,7 @@ static int vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
   int rc = vtab_current(pCsr);
   if( rc != SQLITE_OK ) return vtab_engine_error(pTab, rc);
-  if( iCol == 0 ){
+  if( iCol == 0 || iCol == pTab->iRowidCol ){
     rc = vtab_result_key(pCsr, ctx);
   }else{
     rc = record_column(pCsr->pRec, pCsr->nRec, iCol - 1, ctx);
@@ -557,8 +601,11 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     if( rc == SQLITE_OK && sqlite3_value_type(argv[0]) != SQLITE_NULL ){
       /* UPDATE: has the key changed (1 -> 1.0 is not a change)? */
       rc = vtab_encode_key(pTab, argv[0], pOldKey);
-      bChangeKey = rc == SQLITE_OK
-                && (pOldKey->n != pKey->n || memcmp(pOldKey->p, pKey->p, pKey->n) != 0);
+      bChangeKey = rc == SQLITE_OK && !vtab_same_bytes(pOldKey, pKey);
+    }
+    if( rc == SQLITE_OK && pTab->iRowidCol > 0 ){
+      rc = vtab_check_rowid(pTab, argv[2 + pTab->iRowidCol], pKey,
+                            sqlite3_value_type(argv[0]) != SQLITE_NULL ? pOldKey : 0);
     }
     if( rc == SQLITE_OK && eConflict == SQLITE_IGNORE
      && (sqlite3_value_type(argv[0]) == SQLITE_NULL || bChangeKey) ){

@@ -83,7 +83,8 @@ START_TEST(no_arguments_give_key_and_value_in_memory_for_an_in_memory_database){
   ck_assert_str_eq(a.azCol[0], "key");
   ck_assert_str_eq(a.azCol[1], "value");
   ck_assert_str_eq(a.zSchema,
-                   "CREATE TABLE x(\"key\" PRIMARY KEY NOT NULL, \"value\") WITHOUT ROWID");
+                   "CREATE TABLE x(\"key\" PRIMARY KEY NOT NULL, \"value\", \"_rowid_\" HIDDEN)"
+                   " WITHOUT ROWID");
   lsm_options_default(&def);
   ck_assert(memcmp(&a.opt, &def, sizeof(def)) == 0);
   args_clear(&a);
@@ -299,7 +300,7 @@ START_TEST(options_paths_and_columns_mix_in_one_statement){
   ck_assert_str_eq(a.azCol[1], "name");
   ck_assert_str_eq(a.azCol[2], "email");
   ck_assert_str_eq(a.zSchema, "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"name\" TEXT, "
-                              "\"email\") WITHOUT ROWID");
+                              "\"email\", \"_rowid_\" HIDDEN) WITHOUT ROWID");
   ck_assert_ptr_nonnull(strstr(a.zDir, "/users.lsm"));
   args_clear(&a);
   sqlite3_close(db);
@@ -313,23 +314,23 @@ END_TEST
 static const struct { const char *azCol[5]; int nCol; const char *zSchema; const char *azName[5]; }
 aColumnCase[] = {
   { { "id", "name", "email" }, 3,
-    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"name\", \"email\") WITHOUT ROWID",
+    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"name\", \"email\", \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "id", "name", "email" } },
   { { "id INTEGER", "age INT", "name TEXT COLLATE NOCASE" }, 3,
-    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"age\" INT, \"name\" TEXT COLLATE \"NOCASE\")"
+    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"age\" INT, \"name\" TEXT COLLATE \"NOCASE\", \"_rowid_\" HIDDEN)"
     " WITHOUT ROWID",
     { "id", "age", "name" } },
   { { "k COLLATE binary", "price DECIMAL(10, 2)", "v VARCHAR ( 255 )", "u unsigned big int" }, 4,
     "CREATE TABLE x(\"k\" PRIMARY KEY NOT NULL, \"price\" DECIMAL(10, 2), \"v\" VARCHAR( 255 ),"
-    " \"u\" unsigned big int) WITHOUT ROWID",
+    " \"u\" unsigned big int, \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "k", "price", "v", "u" } },
   { { "\"first name\"", "[last name]", "`a\"\"b`", "\"x\"\"y\" collate rtrim" }, 4,
     "CREATE TABLE x(\"first name\" PRIMARY KEY NOT NULL, \"last name\", \"a\"\"\"\"b\","
-    " \"x\"\"y\" COLLATE \"rtrim\") WITHOUT ROWID",
+    " \"x\"\"y\" COLLATE \"rtrim\", \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "first name", "last name", "a\"\"b", "x\"y" } },
   { { "_k$1", "select", "v REAL  COLLATE  \"NOCASE\"", "w NUMERIC(-1.5, +2)" }, 4,
     "CREATE TABLE x(\"_k$1\" PRIMARY KEY NOT NULL, \"select\", \"v\" REAL COLLATE \"NOCASE\","
-    " \"w\" NUMERIC(-1.5, +2)) WITHOUT ROWID",
+    " \"w\" NUMERIC(-1.5, +2), \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "_k$1", "select", "v", "w" } },
 };
 
