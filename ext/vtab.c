@@ -336,6 +336,22 @@ static int vtab_check_rowid(vtab_table *pTab, sqlite3_value *pRowid, const ext_b
   return rc;
 }
 
+/*
+** The connection's busy timeout in ms (sqlite3_busy_timeout; 0 if none).
+** SQLite has no call that reads it back, but PRAGMA busy_timeout does,
+** and may be prepared while a table is being connected.
+*/
+static int vtab_busy_timeout(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int nMs = 0;
+  if( sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    nMs = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return nMs;
+}
+
 /* ---- the sqlite3_module methods, in module order ---- */
 
 /* xCreate and xConnect: parse the arguments, declare the schema, open or
@@ -344,12 +360,17 @@ static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *ar
                        sqlite3_vtab **ppVtab, char **pzErr){
   ext_args args;
   vtab_table *pTab = 0;
+  int bDbReadonly;
   int rc;
   (void)pAux;
 
   *ppVtab = 0;
   rc = args_parse(db, argc, argv, &args, pzErr);
   if( rc != SQLITE_OK ) return rc;
+  /* A database opened read-only (SQLITE_OPEN_READONLY, sqlite3 -readonly)
+  ** opens its stores read-only: no write lock, no new WAL, no MANIFEST. */
+  bDbReadonly = sqlite3_db_readonly(db, argv[1]) == 1;
+  if( bDbReadonly ) args.opt.readonly = 1;
 
   rc = sqlite3_declare_vtab(db, args.zSchema);
   if( rc != SQLITE_OK ){
@@ -368,12 +389,15 @@ static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *ar
     pTab->nCol = args.nCol;
     pTab->iRowidCol = args.bRowidCol ? args.nCol : -1;
     pTab->bReadonly = args.opt.readonly;
+    pTab->bDbReadonly = bDbReadonly;
     pTab->opt = args.opt;
     pTab->zDir = args.zDir;
     args.zDir = 0;
     if( !pTab->zDb || !pTab->zName || !pTab->zKeyCol ) rc = SQLITE_NOMEM;
   }
-  if( rc == SQLITE_OK ) rc = registry_open(pTab->zDir, &pTab->opt, &pTab->pLsm, pzErr);
+  if( rc == SQLITE_OK ){
+    rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(db), &pTab->pLsm, pzErr);
+  }
   if( rc == SQLITE_OK ) pTab->pTxn = txn_batch_new(pTab->pLsm, &rc);
   args_clear(&args);
   if( rc != SQLITE_OK ){
@@ -577,8 +601,9 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 
   if( pTab->pLsm == 0 ) return vtab_lost(pTab);
   if( pTab->bReadonly ){
-    return vtab_error(pTab, SQLITE_READONLY,
-                      "cannot modify %s: the table was opened with readonly=on", pTab->zName);
+    return vtab_error(pTab, SQLITE_READONLY, pTab->bDbReadonly
+                      ? "cannot modify %s: the database was opened read-only"
+                      : "cannot modify %s: the table was opened with readonly=on", pTab->zName);
   }
   pBatch = pTab->pTxn->pBatch;
   nBefore = lsm_batch_count(pBatch);

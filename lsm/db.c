@@ -1723,7 +1723,10 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
           "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
     }
   }
-  if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  if( rc == LSM_OK ){
+    rc = pDb->opt.readonly ? env_lock_shared(pEnv, zLock, &pDb->pLock)
+                           : pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  }
   /* Under the lock: another process may have made the store meanwhile. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
   if( rc == LSM_OK ) bNew = !bExists;
