@@ -8,7 +8,9 @@
 **
 ** Sections: byte buffer; key codec (keycodec.c); value record
 ** (record.c); CREATE arguments (args.c); the virtual table (vtab.c and
-** friends) below.
+** friends: plan.c, txn.c, registry.c, functions.c, files.c) below.  The
+** public header sqlite3_lsm.h (LSM_VERSION, sqlite3_lsm_init) is
+** included here too.
 */
 #ifndef LSM_EXT_H
 #define LSM_EXT_H

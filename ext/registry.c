@@ -17,7 +17,7 @@
 ** registry_close closes it, which joins its background thread).  Each
 ** table buffers its own transaction in its own lsm_batch, so sharing the
 ** engine shares only committed state, as two connections to one SQLite
-** file do.  The first opener's options win; a later readonly=off table
+** file do.  The first opener's options win; a later writable table
 ** cannot share a store opened read-only.  In-memory stores are private:
 ** they are in the list (so close finds them) but never matched.
 **
@@ -51,7 +51,7 @@ struct registry_entry {
   char *zKey;            /* realpath of the directory; NULL for an in-memory store */
   lsm_db *pDb;           /* the engine (owned: lsm_close at the last reference) */
   int nRef;              /* tables using it (starts at 1) */
-  int bReadonly;         /* opened with readonly=on */
+  int bReadonly;         /* opened read-only (readonly=on, or a read-only database) */
   registry_entry *pNext; /* next open store */
 };
 

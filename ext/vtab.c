@@ -46,7 +46,9 @@
 ** does (xUpdate returns SQLITE_CONSTRAINT and SQLite, told of the conflict
 ** mode by SQLITE_VTAB_CONSTRAINT_SUPPORT, skips the row without counting
 ** it in changes()).  An xUpdate that fails undoes its own partial
-** operations.  A table opened with readonly=on refuses every write here.
+** operations.  A table opened with readonly=on, or of a database opened
+** read-only (whose stores vtab_connect opens read-only too), refuses
+** every write here.
 **
 ** DROP TABLE removes the store (registry_destroy): only the files the
 ** store made, then the directory if it is empty.  Two tables of one

@@ -2,7 +2,9 @@
 # readme_test.sh — the README's SQL examples run as written: the first
 # ```sql block after each heading below is run through the sqlite3 shell
 # on a new database file, with lsm.so loaded ($LSM_SO, default ./lsm.so;
-# the block's own ".load ./lsm" line is that load).  Run by make sql-test.
+# the block's own ".load ./lsm" line is that load).  Also: LICENSE exists,
+# and CHANGELOG.md has an entry for the version in ext/sqlite3_lsm.h.
+# Run by make sql-test.
 set -eu
 top=$(pwd)
 so=${LSM_SO:-$top/lsm.so}
@@ -22,4 +24,8 @@ for heading in "# lsm — a log-structured merge tree inside SQLite" "### Creati
   fi
   n=$((n + 1))
 done
-echo "ok: README.md ($n SQL blocks run as written)"
+[ -s LICENSE ] || { echo "readme_test: no LICENSE"; exit 1; }
+version=$(sed -n 's/^#define LSM_VERSION  *"\(.*\)"/\1/p' ext/sqlite3_lsm.h)
+grep -q "^## $version " CHANGELOG.md \
+  || { echo "readme_test: CHANGELOG.md has no '## $version' entry"; exit 1; }
+echo "ok: README.md ($n SQL blocks run as written), LICENSE, CHANGELOG.md ($version)"
