@@ -54,7 +54,7 @@ SELECT json_array_length(readfile('ro_write2.out'), '$.tables');
 
 -- While one read-only process has the store open, another one can open
 -- it too (the lock is shared), and a writer cannot.
-.system sh hold.sh holder store.db 1.5 -readonly
+.system sh hold.sh holder store.db 3 -readonly
 .system sh q.sh ro2 store.db "SELECT count(*) FROM kv;" -readonly
 .system sh q.sh rw store.db "SELECT count(*) FROM kv;"
 
@@ -65,8 +65,8 @@ SELECT readfile('rw.out');
 
 -- ---- the busy timeout ----
 
-.system sleep 1.6
-.system sh hold.sh holder2 store.db 1.2
+-- holder2 waits for holder to close the store, then holds it 3 seconds.
+.system sh hold.sh holder2 store.db 3 -cmd ".timeout 20000"
 .system sh q.sh busy0 store.db "SELECT count(*) FROM kv;"
 .system sh q.sh busy_short store.db "SELECT count(*) FROM kv;" -cmd ".timeout 200"
 .system sh q.sh busy_long store.db "SELECT count(*) FROM kv;" -cmd ".timeout 20000"
