@@ -45,7 +45,9 @@
 **
 ** Types and collations.  The table is declared to SQLite as
 **     CREATE TABLE x("id" PRIMARY KEY NOT NULL, "name" TEXT COLLATE "NOCASE",
-**                    "email") WITHOUT ROWID
+**                    "email", "_rowid_" HIDDEN) WITHOUT ROWID
+** (the hidden _rowid_ mirrors the key, for tools that address rows by
+** _rowid_: see vtab.c; it is left out if a column is named _rowid_)
 ** Values are never converted: a virtual table gets them as written, so
 ** every value keeps its storage class whatever the declared type.
 **   - The key is declared with no type and no collation.  Keys are looked
@@ -66,13 +68,16 @@
 ** Errors name the argument, one message per mistake (tests/test_args.c
 ** holds every one):
 **     unknown option 'x'
+**     unknown option 'bloom-bits' (did you mean bloom_bits?)
 **     option 'sync' given twice
-**     bad value for memtable_mb: -1
+**     bad value for memtable_mb: -1 (expected a decimal from 0.0625 to 65536)
 **     column 'id' given twice
 **     bad column name '1x'
 **     bad column definition 'id INT PRIMARY KEY'
 **     the key column 'id' must use the BINARY collation, not NOCASE
 **     the key column 'id' needs at least one value column
+**     the key column 'x.lsm' needs at least one value column (a store path
+**       is a string in single quotes: 'x.lsm')
 **     the store path must be the first argument: 'kv.lsm'
 **     bad store path: ''
 **     table name 'a/b' cannot name a store: give a path
@@ -216,6 +221,7 @@ static int args_value_mb(const char *z, uint64_t nMinBytes, int nMaxMb, uint64_t
 typedef struct args_option {
   const char *zName;                                /* canonical name     */
   int (*xSet)(const char *zVal, lsm_options *pOpt); /* 0 if zVal is bad   */
+  const char *zValid;                               /* the valid values, for the message */
 } args_option;
 
 static int args_set_sync(const char *z, lsm_options *pOpt){
@@ -258,15 +264,15 @@ static int args_set_readonly(const char *z, lsm_options *pOpt){
 }
 
 static const args_option aArgsOption[] = {
-  { "sync",            args_set_sync             },
-  { "memtable_mb",     args_set_memtable_mb      },
-  { "block_kb",        args_set_block_kb         },
-  { "bloom_bits",      args_set_bloom_bits       },
-  { "compaction",      args_set_compaction       },
-  { "background",      args_set_background       },
-  { "level_ratio",     args_set_level_ratio      },
-  { "max_open_tables", args_set_max_open_tables  },
-  { "readonly",        args_set_readonly         },
+  { "sync",            args_set_sync,            "off, normal or full" },
+  { "memtable_mb",     args_set_memtable_mb,     "a decimal from 0.0625 to 65536" },
+  { "block_kb",        args_set_block_kb,        "an integer from 1 to 1024" },
+  { "bloom_bits",      args_set_bloom_bits,      "an integer from 0 to 30" },
+  { "compaction",      args_set_compaction,      "leveled or tiered" },
+  { "background",      args_set_background,      "on or off" },
+  { "level_ratio",     args_set_level_ratio,     "an integer from 2 to 100" },
+  { "max_open_tables", args_set_max_open_tables, "an integer from 16 to 1000000" },
+  { "readonly",        args_set_readonly,        "on or off" },
 };
 #define ARGS_N_OPTION ((int)(sizeof(aArgsOption) / sizeof(aArgsOption[0])))
 
@@ -311,12 +317,47 @@ static int args_parse_option(args_parser *pP, const char *zArg){
     }
     if( rc == SQLITE_OK
      && !aArgsOption[i].xSet(zUnquoted ? zUnquoted : zVal, &pP->pArgs->opt) ){
-      rc = args_error(pP, "bad value for %s: %s", aArgsOption[i].zName, zVal);
+      sqlite3_free(*pP->pzErr);
+      *pP->pzErr = sqlite3_mprintf("bad value for %s: %s (expected %s)",
+                                   aArgsOption[i].zName, zVal, aArgsOption[i].zValid);
+      rc = SQLITE_ERROR;
     }
   }
   sqlite3_free(zUnquoted);
   sqlite3_free(zName);
   return rc;
+}
+
+/*
+** zArg (trimmed) has '=' before any quote or parenthesis, but what comes
+** before it is not an identifier ("bloom-bits=10"): an option misspelt,
+** never a column.  Suggest the option it would be with '_' for '-'.
+*/
+static int args_bad_option_name(args_parser *pP, const char *zArg){
+  int nName = (int)strcspn(zArg, "=");
+  char *zName;
+  int i;
+  while( nName > 0 && args_is_space(zArg[nName-1]) ) nName--;
+  zName = sqlite3_mprintf("%.*s", nName, zArg);
+  if( zName == NULL ) return SQLITE_NOMEM;
+  sqlite3_free(*pP->pzErr);
+  *pP->pzErr = 0;
+  for(i = 0; i < ARGS_N_OPTION; i++){
+    const char *zOpt = aArgsOption[i].zName;
+    int j;
+    if( (int)strlen(zOpt) != nName ) continue;
+    for(j = 0; j < nName; j++){
+      char c = zName[j] == '-' ? '_' : zName[j];
+      if( sqlite3_strnicmp(&c, &zOpt[j], 1) != 0 ) break;
+    }
+    if( j == nName ){
+      *pP->pzErr = sqlite3_mprintf("unknown option '%s' (did you mean %s?)", zName, zOpt);
+      break;
+    }
+  }
+  if( *pP->pzErr == 0 ) *pP->pzErr = sqlite3_mprintf("unknown option '%s'", zName);
+  sqlite3_free(zName);
+  return SQLITE_ERROR;
 }
 
 /* ---- columns ---- */
@@ -519,6 +560,7 @@ int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, 
   args_parser sP;
   char *zPath = NULL;
   char *zArg = NULL;
+  int bKeyQuoted = 0;    /* the key column's name was written in "" */
   int rc = SQLITE_OK;
   int i = 3;
 
@@ -561,7 +603,10 @@ int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, 
       rc = args_error(&sP, "the store path must be the first argument: %s", zArg, NULL);
     }else if( args_ident_len(zArg) > 0 && *zEq == '=' ){
       rc = args_parse_option(&sP, zArg);
+    }else if( zArg[strcspn(zArg, "='\"`[(")] == '=' && zArg[0] != '=' ){
+      rc = args_bad_option_name(&sP, zArg);
     }else{
+      if( pArgs->nCol == 0 ) bKeyQuoted = zArg[0] == '"';
       rc = args_parse_column(&sP, zArg);
     }
     sqlite3_free(zArg);
@@ -572,11 +617,24 @@ int args_parse(sqlite3 *db, int argc, const char *const *argv, ext_args *pArgs, 
   if( rc == SQLITE_OK && pArgs->nCol == 0 ){
     rc = args_parse_column(&sP, "key");
     if( rc == SQLITE_OK ) rc = args_parse_column(&sP, "value");
+  }else if( rc == SQLITE_OK && pArgs->nCol == 1 && bKeyQuoted ){
+    /* lsm("x.lsm"): a double-quoted name is a column in SQL. */
+    rc = args_error(&sP, "the key column '%s' needs at least one value column"
+                    " (a store path is a string in single quotes: '%s')",
+                    pArgs->azCol[0], pArgs->azCol[0]);
   }else if( rc == SQLITE_OK && pArgs->nCol == 1 ){
     rc = args_error(&sP, "the key column '%s' needs at least one value column",
                     pArgs->azCol[0], NULL);
   }
   if( rc == SQLITE_OK ) rc = args_resolve_path(&sP, db, argv[1], argv[2], zPath);
+  if( rc == SQLITE_OK ){
+    /* The hidden _rowid_ (vtab.c), unless a column has the name. */
+    for(i = 0; i < pArgs->nCol && sqlite3_stricmp(pArgs->azCol[i], "_rowid_") != 0; i++){}
+    if( i == pArgs->nCol ){
+      pArgs->bRowidCol = 1;
+      sqlite3_str_appendall(sP.pSchema, ", \"_rowid_\" HIDDEN");
+    }
+  }
 
   sqlite3_str_appendall(sP.pSchema, ") WITHOUT ROWID");
   pArgs->zSchema = sqlite3_str_finish(sP.pSchema);

@@ -8,7 +8,9 @@
 **
 ** Sections: byte buffer; key codec (keycodec.c); value record
 ** (record.c); CREATE arguments (args.c); the virtual table (vtab.c and
-** friends) below.
+** friends: plan.c, txn.c, registry.c, functions.c, files.c) below.  The
+** public header sqlite3_lsm.h (LSM_VERSION, sqlite3_lsm_init) is
+** included here too.
 */
 #ifndef LSM_EXT_H
 #define LSM_EXT_H
@@ -98,7 +100,9 @@ typedef struct ext_args {
   int bInDb;             /* no path: the store lives in the database (dbstore.c) */
   int bSyncGiven;        /* sync= was given                              */
   lsm_options opt;       /* options, defaults filled in                */
-  int nCol;              /* columns, key first (>= 2)                  */
+  int nCol;              /* columns, key first (>= 2), _rowid_ not counted */
+  int bRowidCol;         /* the schema ends in a hidden column _rowid_ (index nCol)
+                            that mirrors the key (no user column has that name) */
   char **azCol;          /* column names (sqlite3_free each and array) */
   char *zSchema;         /* "CREATE TABLE x(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID"-like
                             declaration for sqlite3_declare_vtab (sqlite3_free) */
@@ -150,8 +154,10 @@ struct vtab_table {
   char *zDb;             /* schema name: "main", "temp", ... (sqlite3_free) */
   char *zName;           /* table name (sqlite3_free) */
   char *zKeyCol;         /* key column name, for error messages (sqlite3_free) */
-  int nCol;              /* columns, the key included (>= 2) */
-  int bReadonly;         /* readonly=on: xUpdate refuses every write */
+  int nCol;              /* columns, the key included (>= 2), _rowid_ not counted */
+  int iRowidCol;         /* index of the hidden _rowid_ column (nCol), or -1 if none */
+  int bReadonly;         /* readonly=on, or a read-only database: no write */
+  int bDbReadonly;       /* the database was opened read-only (the reason) */
   char *zDir;            /* store directory; NULL for an in-memory store (sqlite3_free) */
   lsm_options opt;       /* options it was opened with (ALTER TABLE RENAME reopens) */
   lsm_db *pLsm;          /* the engine, shared through registry.c; NULL if lost.
@@ -222,10 +228,13 @@ void txn_batch_unref(vtab_batch *p);
 /*
 ** Open the store at zDir, or share the lsm_db already open there (same
 ** realpath) and count a reference.  zDir NULL: a private in-memory store.
-** On error returns an SQLITE_* code with *pzErr (sqlite3_mprintf) set to
-** the engine's message (LSM_BUSY names the lock).
+** A store locked by another process is tried again until nBusyMs
+** milliseconds have passed (the connection's busy timeout; 0: fail at
+** once).  On error returns an SQLITE_* code with *pzErr (sqlite3_mprintf)
+** set to the engine's message (SQLITE_BUSY names the lock).
 */
-int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char **pzErr);
+int registry_open(const char *zDir, const lsm_options *pOpt, int nBusyMs, lsm_db **ppDb,
+                  char **pzErr);
 /* Drop a reference; the last one closes the lsm_db (and its thread). */
 void registry_close(lsm_db*);
 /* References held on pDb (1 when only the caller uses it). */

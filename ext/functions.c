@@ -296,7 +296,9 @@ static int functions_targets(sqlite3_context *ctx, const char *zFunc, int argc,
   pTab = functions_table(ctx, zFunc, (const char*)sqlite3_value_text(argv[0]));
   if( pTab == 0 ) return SQLITE_ERROR;
   if( pTab->bReadonly ){
-    char *zErr = sqlite3_mprintf("%s: cannot modify %s: the table was opened with readonly=on",
+    char *zErr = sqlite3_mprintf(pTab->bDbReadonly
+                                 ? "%s: cannot modify %s: the database was opened read-only"
+                                 : "%s: cannot modify %s: the table was opened with readonly=on",
                                  zFunc, pTab->zName);
     sqlite3_result_error(ctx, zErr, -1);
     sqlite3_result_error_code(ctx, SQLITE_READONLY);

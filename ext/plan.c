@@ -1,37 +1,49 @@
 /*
 ** plan.c — query plans: xBestIndex, and decoding its choice for xFilter.
 **
-** Usage (each comment is the plan EXPLAIN QUERY PLAN reports):
+** Usage (each comment is what EXPLAIN QUERY PLAN reports after "SCAN kv
+** VIRTUAL TABLE INDEX "):
 **
-**     SELECT value FROM kv WHERE key = 'apple';          -- INDEX 0:=
-**     SELECT * FROM kv WHERE key IN (1, 2, 3);            -- INDEX 0:IN
-**     SELECT * FROM kv WHERE key >= 'a' AND key < 'b';    -- INDEX 0:>=,<
+**     SELECT value FROM kv WHERE key = 'apple';          -- 0:key = ?
+**     SELECT * FROM kv WHERE key IN (1, 2, 3);            -- 0:key IN (...)
+**     SELECT * FROM kv WHERE key >= 'a' AND key < 'b';    -- 0:key >= ? AND key < ?
 **     SELECT * FROM kv WHERE key BETWEEN 1 AND 9 ORDER BY key DESC;
-**                                                         -- INDEX 3:>=,<=
-**     SELECT * FROM kv ORDER BY key LIMIT 10 OFFSET 5;    -- INDEX 2:LIMIT,OFFSET
+**                                     -- 3:key >= ? AND key <= ? ORDER BY key DESC
+**     SELECT * FROM kv ORDER BY key LIMIT 10 OFFSET 5;    -- 2:ORDER BY key LIMIT ? OFFSET ?
+**     SELECT * FROM kv WHERE value = 'x';                 -- 0:full scan
 **     SELECT * FROM t JOIN kv ON kv.key = t.k;            -- SCAN t, then
-**                                                         -- SCAN kv VIRTUAL TABLE INDEX 0:=
+**                                                         -- SCAN kv ... 0:key = ?
 **
 ** What xBestIndex hands to xFilter
 ** --------------------------------
-** idxStr lists, comma-separated and in argv order, what each argument of
-** xFilter is; idxNum holds the order:
+** idxStr is the plan in words, so that EXPLAIN QUERY PLAN reads as SQL;
+** "key" means the key column whatever its name (or the hidden _rowid_
+** column, which is the key too: vtab.c).  It is made of these phrases,
+** joined by " AND " (constraints) and spaces (the rest), in this order;
+** each phrase that ends in ? or (...) takes the next xFilter argument,
+** so the phrases are also what tells xFilter what each argv[i] is:
 **
-**     idxStr token   argv[i] is                       plan
-**     ------------   -----------------------------    -----------------------------
-**     =              the value of key = ? / key IS ?   PLAN_KEYS, one key (lsm_get)
-**     IN             the list of key IN (...), read    PLAN_KEYS, sorted unique keys
-**                    with sqlite3_vtab_in_first/next   (one lsm_get each)
-**     >   >=         a lower bound                     PLAN_SCAN from the tightest
-**     <   <=         an upper bound                    PLAN_SCAN to the tightest
-**     LIMIT          the LIMIT value                   stop after that many rows
-**     OFFSET         the OFFSET value                  skip that many rows first
-**     (empty)        nothing: a full scan              PLAN_SCAN, no bounds
+**     phrase              argv[i] is                        plan
+**     -----------------   -------------------------------   -----------------------------
+**     key = ?             the value of key = ? / key IS ?   PLAN_KEYS, one key (lsm_get)
+**     key IN (...)        the list of key IN (...), read    PLAN_KEYS, sorted unique keys
+**                         with sqlite3_vtab_in_first/next   (one lsm_get each)
+**     key > ?  key >= ?   a lower bound                     PLAN_SCAN from the tightest
+**     key < ?  key <= ?   an upper bound                    PLAN_SCAN to the tightest
+**     ORDER BY key [DESC] (no argument) the order consumed  also in idxNum, below
+**     full scan           (no argument) no constraint, no   PLAN_SCAN, no bounds
+**                         order: the whole table
+**     LIMIT ?             the LIMIT value                   stop after that many rows
+**     OFFSET ?            the OFFSET value                  skip that many rows first
 **
 **     idxNum bit     meaning
 **     ----------     ----------------------------------------------------
 **     0x01           descending key order (ORDER BY key DESC consumed)
 **     0x02           ORDER BY key consumed (no sort step follows)
+**
+** plan_decode reads the phrases back (an unknown phrase is SQLITE_INTERNAL,
+** "lsm: bad query plan"); the order words are skipped there, idxNum says
+** the direction.
 **
 ** Several bounds of one side may be listed (key > ?1 AND key >= ?2): their
 ** values are known only in xFilter, which keeps the tightest (the larger
@@ -76,6 +88,9 @@
 #define PLAN_DESC       0x01   /* idxNum: descending order */
 #define PLAN_ORDERED    0x02   /* idxNum: ORDER BY consumed */
 
+/* Column iCol of pTab is the key: the key column or the hidden _rowid_. */
+#define PLAN_IS_KEY(pTab, iCol) ((iCol) == 0 || (iCol) == (pTab)->iRowidCol)
+
 #define PLAN_MAX_BOUNDS 4      /* bounds per side passed to xFilter; more are left to SQLite */
 
 #define PLAN_COST_GET    10.0
@@ -83,7 +98,7 @@
 #define PLAN_ROWS_IN     5
 #define PLAN_COST_SEEK   100.0
 
-/* The operations of idxStr tokens. */
+/* The operations of idxStr phrases. */
 #define PLAN_OP_EQ      1
 #define PLAN_OP_IN      2
 #define PLAN_OP_GT      3
@@ -92,26 +107,34 @@
 #define PLAN_OP_LE      6
 #define PLAN_OP_LIMIT   7
 #define PLAN_OP_OFFSET  8
+#define PLAN_OP_WORDS   9      /* words that take no argument */
 
-static const struct plan_token {
-  const char *z;         /* token in idxStr */
+/* Every phrase of idxStr; a phrase that is a prefix of another comes
+** after it, so that the first match is the right one. */
+static const struct plan_phrase {
+  const char *z;         /* the words in idxStr */
   size_t n;              /* strlen(z) */
   int eOp;               /* PLAN_OP_* */
-} plan_tokens[] = {
-  { "=",      1, PLAN_OP_EQ     },
-  { "IN",     2, PLAN_OP_IN     },
-  { ">=",     2, PLAN_OP_GE     },
-  { ">",      1, PLAN_OP_GT     },
-  { "<=",     2, PLAN_OP_LE     },
-  { "<",      1, PLAN_OP_LT     },
-  { "LIMIT",  5, PLAN_OP_LIMIT  },
-  { "OFFSET", 6, PLAN_OP_OFFSET },
+} plan_phrases[] = {
+  { "key = ?",            7, PLAN_OP_EQ     },
+  { "key IN (...)",      12, PLAN_OP_IN     },
+  { "key >= ?",           8, PLAN_OP_GE     },
+  { "key > ?",            7, PLAN_OP_GT     },
+  { "key <= ?",           8, PLAN_OP_LE     },
+  { "key < ?",            7, PLAN_OP_LT     },
+  { "LIMIT ?",            7, PLAN_OP_LIMIT  },
+  { "OFFSET ?",           8, PLAN_OP_OFFSET },
+  { "AND",                3, PLAN_OP_WORDS  },
+  { "ORDER BY key DESC", 17, PLAN_OP_WORDS  },
+  { "ORDER BY key",      12, PLAN_OP_WORDS  },
+  { "full scan",          9, PLAN_OP_WORDS  },
 };
+#define PLAN_N_PHRASE ((int)(sizeof(plan_phrases) / sizeof(plan_phrases[0])))
 
-static const char *plan_token_name(int eOp){
-  size_t i;
-  for(i = 0; i < sizeof(plan_tokens) / sizeof(plan_tokens[0]); i++){
-    if( plan_tokens[i].eOp == eOp ) return plan_tokens[i].z;
+static const char *plan_phrase(int eOp){
+  int i;
+  for(i = 0; i < PLAN_N_PHRASE; i++){
+    if( plan_phrases[i].eOp == eOp ) return plan_phrases[i].z;
   }
   return "?";
 }
@@ -155,7 +178,7 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       if( pC->usable ) iOffset = i;
       continue;
     }
-    if( !pC->usable || pC->iColumn != 0 ) continue;
+    if( !pC->usable || !PLAN_IS_KEY(pTab, pC->iColumn) ) continue;
     zColl = sqlite3_vtab_collation(pInfo, i);
     if( zColl && sqlite3_stricmp(zColl, "BINARY") != 0 ) continue;
     switch( pC->op ){
@@ -220,7 +243,7 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 
   /* ORDER BY key [DESC] is our order: the key is unique, so any further
   ** terms never decide between two rows. */
-  if( pInfo->nOrderBy >= 1 && pInfo->aOrderBy[0].iColumn == 0 ){
+  if( pInfo->nOrderBy >= 1 && PLAN_IS_KEY(pTab, pInfo->aOrderBy[0].iColumn) ){
     pInfo->orderByConsumed = 1;
     idxNum |= PLAN_ORDERED;
     if( pInfo->aOrderBy[0].desc ) idxNum |= PLAN_DESC;
@@ -247,9 +270,25 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     }
   }
 
-  /* idxStr: the tokens, comma-separated. */
-  for(i = 0; i < nArg; i++){
-    zStr = sqlite3_mprintf("%z%s%s", zStr, i ? "," : "", plan_token_name(aOp[i]));
+  /* idxStr: the plan in words, arguments in argv order (header). */
+  {
+    sqlite3_str *pStr = sqlite3_str_new(0);
+    int nCons = 0;
+    for(i = 0; i < nArg; i++){
+      if( aOp[i] == PLAN_OP_LIMIT || aOp[i] == PLAN_OP_OFFSET ) continue;
+      sqlite3_str_appendf(pStr, "%s%s", nCons++ ? " AND " : "", plan_phrase(aOp[i]));
+    }
+    if( idxNum & PLAN_ORDERED ){
+      sqlite3_str_appendf(pStr, "%s%s", nCons ? " " : "",
+                          (idxNum & PLAN_DESC) ? "ORDER BY key DESC" : "ORDER BY key");
+    }else if( nCons == 0 ){
+      sqlite3_str_appendall(pStr, "full scan");
+    }
+    for(i = 0; i < nArg; i++){
+      if( aOp[i] != PLAN_OP_LIMIT && aOp[i] != PLAN_OP_OFFSET ) continue;
+      sqlite3_str_appendf(pStr, " %s", plan_phrase(aOp[i]));
+    }
+    zStr = sqlite3_str_finish(pStr);
     if( zStr == 0 ) return SQLITE_NOMEM;
   }
   pInfo->idxNum = idxNum;
@@ -343,17 +382,22 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
   pSpec->nLimit = -1;
   pSpec->nOffset = 0;
 
-  while( rc == SQLITE_OK && *z ){
-    const struct plan_token *pTok = 0;
+  while( rc == SQLITE_OK && *(z += strspn(z, " ")) ){
+    const struct plan_phrase *pTok = 0;
     size_t nTok = 0;
-    size_t i;
+    int i;
     sqlite3_value *pArg = 0;
-    while( z[nTok] && z[nTok] != ',' ) nTok++;
-    for(i = 0; i < sizeof(plan_tokens) / sizeof(plan_tokens[0]); i++){
-      if( plan_tokens[i].n == nTok && memcmp(plan_tokens[i].z, z, nTok) == 0 ){
-        pTok = &plan_tokens[i];
+    for(i = 0; i < PLAN_N_PHRASE; i++){
+      const struct plan_phrase *p = &plan_phrases[i];
+      if( strncmp(z, p->z, p->n) == 0 && (z[p->n] == ' ' || z[p->n] == 0) ){
+        pTok = p;
+        nTok = p->n;
         break;
       }
+    }
+    if( pTok && pTok->eOp == PLAN_OP_WORDS ){
+      z += nTok;
+      continue;
     }
     if( pTok == 0 || iArg >= argc ){
       *pzErr = sqlite3_mprintf("lsm: bad query plan '%s'", idxStr);
@@ -400,7 +444,6 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
       }
     }
     z += nTok;
-    if( *z == ',' ) z++;
   }
   if( rc != SQLITE_OK ) return rc;
 

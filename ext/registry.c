@@ -17,12 +17,16 @@
 ** registry_close closes it, which joins its background thread).  Each
 ** table buffers its own transaction in its own lsm_batch, so sharing the
 ** engine shares only committed state, as two connections to one SQLite
-** file do.  The first opener's options win; a later readonly=off table
+** file do.  The first opener's options win; a later writable table
 ** cannot share a store opened read-only.  In-memory stores are private:
 ** they are in the list (so close finds them) but never matched.
 **
 ** The same mutex guards a second list: every open lsm table of every
 ** connection, which the SQL functions (functions.c) search by name.
+**
+** A store locked by another process (LSM_BUSY) is retried for up to the
+** connection's busy timeout (vtab.c reads it with PRAGMA busy_timeout),
+** sleeping 1, 2, 4, ... up to 100 ms between tries, without the mutex.
 **
 ** DROP TABLE and ALTER TABLE RENAME change the directory itself, so they
 ** run here under the mutex, and only when the dropping table holds the
@@ -40,13 +44,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct registry_entry registry_entry;
 struct registry_entry {
   char *zKey;            /* realpath of the directory; NULL for an in-memory store */
   lsm_db *pDb;           /* the engine (owned: lsm_close at the last reference) */
   int nRef;              /* tables using it (starts at 1) */
-  int bReadonly;         /* opened with readonly=on */
+  int bReadonly;         /* opened read-only (readonly=on, or a read-only database) */
   registry_entry *pNext; /* next open store */
 };
 
@@ -84,7 +89,9 @@ static int registry_key(const char *zDir, char *zOut){
 
 /* ---- stores ---- */
 
-int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char **pzErr){
+/* One attempt of registry_open. */
+static int registry_open_once(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb,
+                              char **pzErr){
   char zKey[PATH_MAX];
   registry_entry *pEntry = 0;
   lsm_db *pDb = 0;
@@ -99,7 +106,8 @@ int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char
   }
   if( pEntry ){
     if( pEntry->bReadonly && !pOpt->readonly ){
-      *pzErr = sqlite3_mprintf("store %s is open with readonly=on in this process", zDir);
+      *pzErr = sqlite3_mprintf("store %s is open read-only in this process"
+                               " (readonly=on, or a read-only database)", zDir);
       rc = SQLITE_READONLY;
     }else{
       pEntry->nRef++;
@@ -135,6 +143,33 @@ int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char
   }
   pthread_mutex_unlock(&registry_mutex);
   return rc;
+}
+
+static uint64_t registry_now_ms(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int registry_open(const char *zDir, const lsm_options *pOpt, int nBusyMs, lsm_db **ppDb,
+                  char **pzErr){
+  uint64_t tStart = registry_now_ms();
+  int nSleepMs = 1;
+  for(;;){
+    int rc = registry_open_once(zDir, pOpt, ppDb, pzErr);
+    uint64_t nWaited = registry_now_ms() - tStart;
+    struct timespec ts;
+    if( rc != SQLITE_BUSY || nWaited >= (uint64_t)(nBusyMs > 0 ? nBusyMs : 0) ) return rc;
+    /* Locked by another process: wait as SQLite's own busy handler does,
+    ** in growing steps up to 100 ms, never past the timeout. */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    if( (uint64_t)nSleepMs > (uint64_t)nBusyMs - nWaited ) nSleepMs = (int)((uint64_t)nBusyMs - nWaited);
+    ts.tv_sec = nSleepMs / 1000;
+    ts.tv_nsec = (long)(nSleepMs % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+    nSleepMs = nSleepMs * 2 > 100 ? 100 : nSleepMs * 2;
+  }
 }
 
 int registry_refs(lsm_db *pDb){

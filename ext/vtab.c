@@ -13,8 +13,20 @@
 **     DROP TABLE kv;                                      -- removes the store
 **
 ** A table is declared to SQLite as CREATE TABLE x(key PRIMARY KEY NOT
-** NULL, value, ...) WITHOUT ROWID (args.c writes the declaration), so
-** xUpdate receives the key itself in argv[0] (old) and argv[2] (new).
+** NULL, value, ..., _rowid_ HIDDEN) WITHOUT ROWID (args.c writes the
+** declaration), so xUpdate receives the key itself in argv[0] (old) and
+** argv[2] (new).
+**
+** The hidden column _rowid_.  A WITHOUT ROWID table has no rowid, and
+** tools that address rows by it (DB Browser for SQLite reads
+** SELECT "_rowid_",* FROM kv and writes UPDATE kv SET c=? WHERE
+** "_rowid_"=?) would otherwise get SQLite's fallback for an unknown
+** double-quoted name, the string '_rowid_', and a WHERE that matches every
+** row.  So every table has a hidden column _rowid_ that reads as the key
+** and that plan.c treats as the key (a point get, bounds, ORDER BY); it is
+** not part of SELECT *, and writing it apart from the key is refused
+** (vtab_check_rowid).  A table with a column of its own named _rowid_ has
+** no hidden one.
 ** Keys are stored as keycodec.c encodings, whose byte order is SQLite's
 ** order of the values; the value columns (and the key as written: 1.0
 ** stays REAL) are one record.c record.
@@ -34,7 +46,9 @@
 ** does (xUpdate returns SQLITE_CONSTRAINT and SQLite, told of the conflict
 ** mode by SQLITE_VTAB_CONSTRAINT_SUPPORT, skips the row without counting
 ** it in changes()).  An xUpdate that fails undoes its own partial
-** operations.  A table opened with readonly=on refuses every write here.
+** operations.  A table opened with readonly=on, or of a database opened
+** read-only (whose stores vtab_connect opens read-only too), refuses
+** every write here.
 **
 ** DROP TABLE removes the store (registry_destroy): only the files the
 ** store made, then the directory if it is empty.  Two tables of one
@@ -314,6 +328,53 @@ int vtab_ready(vtab_table *pTab){
   return rc;
 }
 
+static int vtab_same_bytes(const ext_buf *a, const ext_buf *b){
+  return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
+}
+
+/*
+** The hidden column _rowid_ mirrors the key and cannot be written apart
+** from it: its new value pRowid must be NULL (not given), the new key
+** pKey, or (UPDATE) the old key pOldKey, i.e. left as it was.  Anything
+** else is refused rather than half applied.
+*/
+static int vtab_check_rowid(vtab_table *pTab, sqlite3_value *pRowid, const ext_buf *pKey,
+                            const ext_buf *pOldKey){
+  ext_buf enc = {0};
+  int rc;
+  if( sqlite3_value_type(pRowid) == SQLITE_NULL ) return SQLITE_OK;
+  rc = keycodec_encode(pRowid, &enc);
+  if( rc == SQLITE_OK && !vtab_same_bytes(&enc, pKey)
+   && !(pOldKey && vtab_same_bytes(&enc, pOldKey)) ){
+    rc = SQLITE_CONSTRAINT;
+  }
+  ext_buf_free(&enc);
+  if( rc == SQLITE_CONSTRAINT || rc == SQLITE_TOOBIG ){
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = sqlite3_mprintf(
+        "cannot set _rowid_ of lsm table %s: it is the key; set %s instead",
+        pTab->zName, pTab->zKeyCol);
+    rc = SQLITE_CONSTRAINT;
+  }
+  return rc;
+}
+
+/*
+** The connection's busy timeout in ms (sqlite3_busy_timeout; 0 if none).
+** SQLite has no call that reads it back, but PRAGMA busy_timeout does,
+** and may be prepared while a table is being connected.
+*/
+static int vtab_busy_timeout(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int nMs = 0;
+  if( sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    nMs = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return nMs;
+}
+
 /* ---- the sqlite3_module methods, in module order ---- */
 
 /*
@@ -353,7 +414,7 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
                         &pTab->pStore, pzErr);
   }
   if( !bCreate ) pTab->opt.create_if_missing = 0;
-  return registry_open(pTab->zDir, &pTab->opt, &pTab->pLsm, pzErr);
+  return registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm, pzErr);
 }
 
 /* xCreate and xConnect: parse the arguments, declare the schema, open or
@@ -362,11 +423,16 @@ static int vtab_init(sqlite3 *db, int bCreate, int argc, const char *const *argv
                      sqlite3_vtab **ppVtab, char **pzErr){
   ext_args args;
   vtab_table *pTab = 0;
+  int bDbReadonly;
   int rc;
 
   *ppVtab = 0;
   rc = args_parse(db, argc, argv, &args, pzErr);
   if( rc != SQLITE_OK ) return rc;
+  /* A database opened read-only (SQLITE_OPEN_READONLY, sqlite3 -readonly)
+  ** opens its stores read-only: no write lock, no new WAL, no MANIFEST. */
+  bDbReadonly = sqlite3_db_readonly(db, argv[1]) == 1;
+  if( bDbReadonly ) args.opt.readonly = 1;
 
   rc = sqlite3_declare_vtab(db, args.zSchema);
   if( rc != SQLITE_OK ){
@@ -383,7 +449,9 @@ static int vtab_init(sqlite3 *db, int bCreate, int argc, const char *const *argv
     pTab->zName = sqlite3_mprintf("%s", argv[2]);
     pTab->zKeyCol = sqlite3_mprintf("%s", args.azCol[0]);
     pTab->nCol = args.nCol;
+    pTab->iRowidCol = args.bRowidCol ? args.nCol : -1;
     pTab->bReadonly = args.opt.readonly;
+    pTab->bDbReadonly = bDbReadonly;
     pTab->opt = args.opt;
     pTab->zDir = args.zDir;
     args.zDir = 0;
@@ -587,7 +655,7 @@ static int vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
   int rc = vtab_current(pCsr);
   if( rc != SQLITE_OK ) return vtab_engine_error(pTab, rc);
-  if( iCol == 0 ){
+  if( iCol == 0 || iCol == pTab->iRowidCol ){
     rc = vtab_result_key(pCsr, ctx);
   }else{
     rc = record_column(pCsr->pRec, pCsr->nRec, iCol - 1, ctx);
@@ -616,8 +684,9 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 
   if( pTab->pLsm == 0 && pTab->pStore == 0 ) return vtab_lost(pTab);
   if( pTab->bReadonly ){
-    return vtab_error(pTab, SQLITE_READONLY,
-                      "cannot modify %s: the table was opened with readonly=on", pTab->zName);
+    return vtab_error(pTab, SQLITE_READONLY, pTab->bDbReadonly
+                      ? "cannot modify %s: the database was opened read-only"
+                      : "cannot modify %s: the table was opened with readonly=on", pTab->zName);
   }
   pBatch = pTab->pTxn->pBatch;
   nBefore = lsm_batch_count(pBatch);
@@ -640,8 +709,11 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     if( rc == SQLITE_OK && sqlite3_value_type(argv[0]) != SQLITE_NULL ){
       /* UPDATE: has the key changed (1 -> 1.0 is not a change)? */
       rc = vtab_encode_key(pTab, argv[0], pOldKey);
-      bChangeKey = rc == SQLITE_OK
-                && (pOldKey->n != pKey->n || memcmp(pOldKey->p, pKey->p, pKey->n) != 0);
+      bChangeKey = rc == SQLITE_OK && !vtab_same_bytes(pOldKey, pKey);
+    }
+    if( rc == SQLITE_OK && pTab->iRowidCol > 0 ){
+      rc = vtab_check_rowid(pTab, argv[2 + pTab->iRowidCol], pKey,
+                            sqlite3_value_type(argv[0]) != SQLITE_NULL ? pOldKey : 0);
     }
     if( rc == SQLITE_OK && eConflict == SQLITE_IGNORE
      && (sqlite3_value_type(argv[0]) == SQLITE_NULL || bChangeKey) ){

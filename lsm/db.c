@@ -199,7 +199,10 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
     }
   }
   /* A hosted store's host holds the locks that matter (lsm.h). */
-  if( rc == LSM_OK && !pDb->opt.hosted ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  if( rc == LSM_OK && !pDb->opt.hosted ){
+    rc = pDb->opt.readonly ? env_lock_shared(pEnv, zLock, &pDb->pLock)
+                           : pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  }
   /* Under the lock: another process may have made the store meanwhile. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
   if( rc == LSM_OK ) bNew = !bExists;

@@ -243,11 +243,13 @@ static int posix_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pb
   return LSM_OK;
 }
 
-static int posix_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
+/* Lock zPath with flock(2) operation op (LOCK_EX or LOCK_SH), opened
+** with the LSM_OPEN_* flags given. */
+static int posix_flock(lsm_env *pEnv, const char *zPath, int flags, int op, lsm_file **ppLock){
   lsm_file *p = NULL;
-  int rc = posix_open(pEnv, zPath, LSM_OPEN_APPEND, &p);
+  int rc = posix_open(pEnv, zPath, flags, &p);
   if( rc != LSM_OK ) return rc;
-  if( flock(p->fd, LOCK_EX | LOCK_NB) != 0 ){
+  if( flock(p->fd, op | LOCK_NB) != 0 ){
     int e = errno;
     posix_close(p);
     if( e == EWOULDBLOCK ){
@@ -258,6 +260,10 @@ static int posix_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
   }
   *ppLock = p;
   return LSM_OK;
+}
+
+static int posix_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
+  return posix_flock(pEnv, zPath, LSM_OPEN_APPEND, LOCK_EX, ppLock);
 }
 
 static int posix_unlock(lsm_file *p){
@@ -597,6 +603,17 @@ lsm_env *lsm_env_memory(void){
   pFs->env.xUnlock = memfs_unlock;
   pthread_mutex_init(&pFs->mutex, NULL);
   return &pFs->env;
+}
+
+int env_lock_shared(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
+  int bExists = 0, bIsDir = 0;
+  if( pEnv != &g_posixEnv ) return pEnv->xLock(pEnv, zPath, ppLock);
+  /* An existing LOCK is opened read-only, so that users who may read the
+  ** store but not write it can open it; a missing one is created. */
+  if( posix_exists(pEnv, zPath, &bExists, &bIsDir) == LSM_OK && bExists ){
+    return posix_flock(pEnv, zPath, LSM_OPEN_READ, LOCK_SH, ppLock);
+  }
+  return posix_flock(pEnv, zPath, LSM_OPEN_APPEND, LOCK_SH, ppLock);
 }
 
 int env_is_memory(lsm_env *pEnv){

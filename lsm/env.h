@@ -35,6 +35,17 @@ int env_read_file(lsm_env*, const char *zPath, uint8_t **ppData, size_t *pnData)
 int env_write_file_atomic(lsm_env*, const char *zDir, const char *zPath,
                           const void *pData, size_t nData);
 
+/*
+** The lock a read-only open takes on zPath (the store's LOCK file).  With
+** the default POSIX env: a shared flock(2) on the file opened read-only,
+** so that several read-only processes can open a store at once, a user
+** without write permission on LOCK can too, and a writer (which takes
+** the exclusive lock, xLock) is kept out (LSM_BUSY) and keeps them out.
+** Any other env has no shared lock: its xLock is taken.  Release with
+** xUnlock as usual.
+*/
+int env_lock_shared(lsm_env*, const char *zPath, lsm_file **ppLock);
+
 /* An in-memory env's private state is freed by lsm_env_memory_free. */
 int env_is_memory(lsm_env*);
 

@@ -132,7 +132,9 @@ typedef struct lsm_options {
   int compaction;           /* LSM_COMPACTION_*; default LEVELED                    */
   int level_ratio;          /* leveled: size ratio of adjacent levels; default 10   */
   int background;           /* 1: flush/compact on a background thread; default 1  */
-  int readonly;             /* 1: refuse writes; default 0                          */
+  int readonly;             /* 1: refuse writes and change no file; the LOCK file is
+                            ** opened read-only and locked shared (several read-only
+                            ** processes at once, none beside a writer); default 0 */
   int create_if_missing;    /* 1: create the directory; default 1                   */
   int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 1000;
                             ** at most half of RLIMIT_NOFILE are used        */

@@ -111,6 +111,8 @@ CREATE VIRTUAL TABLE b USING lsm(sync=maybe);
 CREATE VIRTUAL TABLE c USING lsm(memtable_mb=-1);
 CREATE VIRTUAL TABLE d USING lsm(sync=off, sync=full);
 CREATE VIRTUAL TABLE e USING lsm(max_open_tables=15);
+CREATE VIRTUAL TABLE f USING lsm(bloom-bits=10);
+CREATE VIRTUAL TABLE g USING lsm("g.lsm");
 SELECT count(*) FROM sqlite_schema;
 SELECT count(*) FROM fsdir(''.'') WHERE name LIKE ''./bad_create.db-%'';
 ');
@@ -118,7 +120,7 @@ SELECT count(*) FROM fsdir(''.'') WHERE name LIKE ''./bad_create.db-%'';
 
 .testcase bad_create_arguments_name_the_argument
 SELECT readfile('bad_create.err');
-.check "Runtime error near line #: unknown option 'nope' Runtime error near line #: bad value for sync: maybe Runtime error near line #: bad value for memtable_mb: -1 Runtime error near line #: option 'sync' given twice Runtime error near line #: bad value for max_open_tables: 15"
+.check "Runtime error near line #: unknown option 'nope' Runtime error near line #: bad value for sync: maybe (expected off, normal or full) Runtime error near line #: bad value for memtable_mb: -1 (expected a decimal from 0.0625 to 65536) Runtime error near line #: option 'sync' given twice Runtime error near line #: bad value for max_open_tables: 15 (expected an integer from 16 to 1000000) Runtime error near line #: unknown option 'bloom-bits' (did you mean bloom_bits?) Runtime error near line #: the key column 'g.lsm' needs at least one value column (a store path is a string in single quotes: 'g.lsm')"
 
 .testcase bad_create_arguments_create_no_table_and_no_store
 SELECT readfile('bad_create.out');
@@ -181,7 +183,7 @@ CREATE VIRTUAL TABLE w2 USING lsm(''rofirst.lsm'');
 
 .testcase a_writer_cannot_share_a_store_this_process_opened_readonly
 SELECT readfile('readonly_first_2.out'), readfile('readonly_first_2.err');
-.check "1 |Runtime error near line #: store */rofirst.lsm is open with readonly=on in this process (8)"
+.check "1 |Runtime error near line #: store */rofirst.lsm is open read-only in this process (readonly=on, or a read-only database) (8)"
 
 -- ---- a store locked by another process ----
 

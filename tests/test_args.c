@@ -84,7 +84,8 @@ START_TEST(no_arguments_give_key_and_value_in_the_database){
   ck_assert_str_eq(a.azCol[0], "key");
   ck_assert_str_eq(a.azCol[1], "value");
   ck_assert_str_eq(a.zSchema,
-                   "CREATE TABLE x(\"key\" PRIMARY KEY NOT NULL, \"value\") WITHOUT ROWID");
+                   "CREATE TABLE x(\"key\" PRIMARY KEY NOT NULL, \"value\", \"_rowid_\" HIDDEN)"
+                   " WITHOUT ROWID");
   lsm_options_default(&def);
   ck_assert(memcmp(&a.opt, &def, sizeof(def)) == 0);
   args_clear(&a);
@@ -300,7 +301,7 @@ START_TEST(options_paths_and_columns_mix_in_one_statement){
   ck_assert_str_eq(a.azCol[1], "name");
   ck_assert_str_eq(a.azCol[2], "email");
   ck_assert_str_eq(a.zSchema, "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"name\" TEXT, "
-                              "\"email\") WITHOUT ROWID");
+                              "\"email\", \"_rowid_\" HIDDEN) WITHOUT ROWID");
   ck_assert_ptr_nonnull(strstr(a.zDir, "/users.lsm"));
   args_clear(&a);
   sqlite3_close(db);
@@ -314,23 +315,23 @@ END_TEST
 static const struct { const char *azCol[5]; int nCol; const char *zSchema; const char *azName[5]; }
 aColumnCase[] = {
   { { "id", "name", "email" }, 3,
-    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"name\", \"email\") WITHOUT ROWID",
+    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"name\", \"email\", \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "id", "name", "email" } },
   { { "id INTEGER", "age INT", "name TEXT COLLATE NOCASE" }, 3,
-    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"age\" INT, \"name\" TEXT COLLATE \"NOCASE\")"
+    "CREATE TABLE x(\"id\" PRIMARY KEY NOT NULL, \"age\" INT, \"name\" TEXT COLLATE \"NOCASE\", \"_rowid_\" HIDDEN)"
     " WITHOUT ROWID",
     { "id", "age", "name" } },
   { { "k COLLATE binary", "price DECIMAL(10, 2)", "v VARCHAR ( 255 )", "u unsigned big int" }, 4,
     "CREATE TABLE x(\"k\" PRIMARY KEY NOT NULL, \"price\" DECIMAL(10, 2), \"v\" VARCHAR( 255 ),"
-    " \"u\" unsigned big int) WITHOUT ROWID",
+    " \"u\" unsigned big int, \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "k", "price", "v", "u" } },
   { { "\"first name\"", "[last name]", "`a\"\"b`", "\"x\"\"y\" collate rtrim" }, 4,
     "CREATE TABLE x(\"first name\" PRIMARY KEY NOT NULL, \"last name\", \"a\"\"\"\"b\","
-    " \"x\"\"y\" COLLATE \"rtrim\") WITHOUT ROWID",
+    " \"x\"\"y\" COLLATE \"rtrim\", \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "first name", "last name", "a\"\"b", "x\"y" } },
   { { "_k$1", "select", "v REAL  COLLATE  \"NOCASE\"", "w NUMERIC(-1.5, +2)" }, 4,
     "CREATE TABLE x(\"_k$1\" PRIMARY KEY NOT NULL, \"select\", \"v\" REAL COLLATE \"NOCASE\","
-    " \"w\" NUMERIC(-1.5, +2)) WITHOUT ROWID",
+    " \"w\" NUMERIC(-1.5, +2), \"_rowid_\" HIDDEN) WITHOUT ROWID",
     { "_k$1", "select", "v", "w" } },
 };
 
@@ -390,36 +391,36 @@ START_TEST(each_bad_argument_gives_its_exact_message){
     { { "path='x'" }, 1, "unknown option 'path'" },
     { { "sync=off", "SYNC=full" }, 2, "option 'sync' given twice" },
     { { "bloom_bits=1", "k", "v", "bloom_bits=1" }, 4, "option 'bloom_bits' given twice" },
-    { { "sync=fast" }, 1, "bad value for sync: fast" },
-    { { "sync=" }, 1, "bad value for sync: " },
-    { { "sync=1" }, 1, "bad value for sync: 1" },
-    { { "memtable_mb=-1" }, 1, "bad value for memtable_mb: -1" },
-    { { "memtable_mb=0" }, 1, "bad value for memtable_mb: 0" },
-    { { "memtable_mb=0.0624" }, 1, "bad value for memtable_mb: 0.0624" },
-    { { "memtable_mb=1e3" }, 1, "bad value for memtable_mb: 1e3" },
-    { { "memtable_mb=1.2.3" }, 1, "bad value for memtable_mb: 1.2.3" },
-    { { "memtable_mb=." }, 1, "bad value for memtable_mb: ." },
-    { { "memtable_mb=65537" }, 1, "bad value for memtable_mb: 65537" },
-    { { "memtable_mb=99999999999999999999" }, 1, "bad value for memtable_mb: 99999999999999999999" },
-    { { "memtable_mb=four" }, 1, "bad value for memtable_mb: four" },
-    { { "block_kb=0" }, 1, "bad value for block_kb: 0" },
-    { { "block_kb=1025" }, 1, "bad value for block_kb: 1025" },
-    { { "block_kb=4.5" }, 1, "bad value for block_kb: 4.5" },
-    { { "block_kb=-4" }, 1, "bad value for block_kb: -4" },
-    { { "block_kb=+4" }, 1, "bad value for block_kb: +4" },
-    { { "bloom_bits=31" }, 1, "bad value for bloom_bits: 31" },
-    { { "level_ratio=1" }, 1, "bad value for level_ratio: 1" },
-    { { "level_ratio=101" }, 1, "bad value for level_ratio: 101" },
-    { { "max_open_tables=15" }, 1, "bad value for max_open_tables: 15" },
-    { { "max_open_tables=0" }, 1, "bad value for max_open_tables: 0" },
-    { { "max_open_tables=1000001" }, 1, "bad value for max_open_tables: 1000001" },
-    { { "bloom_bits=-1" }, 1, "bad value for bloom_bits: -1" },
-    { { "bloom_bits=x" }, 1, "bad value for bloom_bits: x" },
-    { { "bloom_bits=99999999999" }, 1, "bad value for bloom_bits: 99999999999" },
-    { { "compaction=universal" }, 1, "bad value for compaction: universal" },
-    { { "background=maybe" }, 1, "bad value for background: maybe" },
-    { { "readonly=2" }, 1, "bad value for readonly: 2" },
-    { { "readonly='on" }, 1, "bad value for readonly: 'on" },
+    { { "sync=fast" }, 1, "bad value for sync: fast (expected off, normal or full)" },
+    { { "sync=" }, 1, "bad value for sync:  (expected off, normal or full)" },
+    { { "sync=1" }, 1, "bad value for sync: 1 (expected off, normal or full)" },
+    { { "memtable_mb=-1" }, 1, "bad value for memtable_mb: -1 (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=0" }, 1, "bad value for memtable_mb: 0 (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=0.0624" }, 1, "bad value for memtable_mb: 0.0624 (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=1e3" }, 1, "bad value for memtable_mb: 1e3 (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=1.2.3" }, 1, "bad value for memtable_mb: 1.2.3 (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=." }, 1, "bad value for memtable_mb: . (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=65537" }, 1, "bad value for memtable_mb: 65537 (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=99999999999999999999" }, 1, "bad value for memtable_mb: 99999999999999999999 (expected a decimal from 0.0625 to 65536)" },
+    { { "memtable_mb=four" }, 1, "bad value for memtable_mb: four (expected a decimal from 0.0625 to 65536)" },
+    { { "block_kb=0" }, 1, "bad value for block_kb: 0 (expected an integer from 1 to 1024)" },
+    { { "block_kb=1025" }, 1, "bad value for block_kb: 1025 (expected an integer from 1 to 1024)" },
+    { { "block_kb=4.5" }, 1, "bad value for block_kb: 4.5 (expected an integer from 1 to 1024)" },
+    { { "block_kb=-4" }, 1, "bad value for block_kb: -4 (expected an integer from 1 to 1024)" },
+    { { "block_kb=+4" }, 1, "bad value for block_kb: +4 (expected an integer from 1 to 1024)" },
+    { { "bloom_bits=31" }, 1, "bad value for bloom_bits: 31 (expected an integer from 0 to 30)" },
+    { { "level_ratio=1" }, 1, "bad value for level_ratio: 1 (expected an integer from 2 to 100)" },
+    { { "level_ratio=101" }, 1, "bad value for level_ratio: 101 (expected an integer from 2 to 100)" },
+    { { "max_open_tables=15" }, 1, "bad value for max_open_tables: 15 (expected an integer from 16 to 1000000)" },
+    { { "max_open_tables=0" }, 1, "bad value for max_open_tables: 0 (expected an integer from 16 to 1000000)" },
+    { { "max_open_tables=1000001" }, 1, "bad value for max_open_tables: 1000001 (expected an integer from 16 to 1000000)" },
+    { { "bloom_bits=-1" }, 1, "bad value for bloom_bits: -1 (expected an integer from 0 to 30)" },
+    { { "bloom_bits=x" }, 1, "bad value for bloom_bits: x (expected an integer from 0 to 30)" },
+    { { "bloom_bits=99999999999" }, 1, "bad value for bloom_bits: 99999999999 (expected an integer from 0 to 30)" },
+    { { "compaction=universal" }, 1, "bad value for compaction: universal (expected leveled or tiered)" },
+    { { "background=maybe" }, 1, "bad value for background: maybe (expected on or off)" },
+    { { "readonly=2" }, 1, "bad value for readonly: 2 (expected on or off)" },
+    { { "readonly='on" }, 1, "bad value for readonly: 'on (expected on or off)" },
     { { "id", "name", "ID" }, 3, "column 'ID' given twice" },
     { { "key", "key" }, 2, "column 'key' given twice" },
     { { "1abc", "v" }, 2, "bad column name '1abc'" },
@@ -440,6 +441,11 @@ START_TEST(each_bad_argument_gives_its_exact_message){
     { { "id COLLATE NOCASE", "v" }, 2, "the key column 'id' must use the BINARY collation, not NOCASE" },
     { { "id TEXT COLLATE \"rtrim\"", "v" }, 2, "the key column 'id' must use the BINARY collation, not rtrim" },
     { { "id" }, 1, "the key column 'id' needs at least one value column" },
+    { { "\"x.lsm\"" }, 1, "the key column 'x.lsm' needs at least one value column"
+                          " (a store path is a string in single quotes: 'x.lsm')" },
+    { { "bloom-bits=10" }, 1, "unknown option 'bloom-bits' (did you mean bloom_bits?)" },
+    { { "Memtable-MB = 8" }, 1, "unknown option 'Memtable-MB' (did you mean memtable_mb?)" },
+    { { "k", "no.such=1" }, 2, "unknown option 'no.such'" },
     { { "'x.lsm'", "sync=off", "id" }, 3, "the key column 'id' needs at least one value column" },
     { { "sync=full", "'kv.lsm'" }, 2, "the store path must be the first argument: 'kv.lsm'" },
     { { "'a.lsm'", "'b.lsm'" }, 2, "the store path must be the first argument: 'b.lsm'" },
@@ -491,7 +497,7 @@ START_TEST(an_old_message_in_pzerr_is_replaced_not_leaked){
   const char *azArgv[] = { "lsm", "main", "kv", azArg[0] };
   char *zErr = sqlite3_mprintf("stale");
   ck_assert_int_eq(args_parse(db, 4, azArgv, &a, &zErr), SQLITE_ERROR);
-  ck_assert_str_eq(zErr, "bad value for sync: bad");
+  ck_assert_str_eq(zErr, "bad value for sync: bad (expected off, normal or full)");
   sqlite3_free(zErr);
   sqlite3_close(db);
 }
