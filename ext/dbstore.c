@@ -566,8 +566,8 @@ lsm_db *dbstore_engine(dbstore *p){
   return p->pLsm;
 }
 
-lsm_env *dbstore_env(dbstore *p){
-  return &p->env;
+const char *dbstore_location(dbstore *p){
+  return p->zDir;
 }
 
 int dbstore_catch_up(dbstore *p){

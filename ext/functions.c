@@ -332,7 +332,7 @@ static void functions_append_json_name(sqlite3_str *pStr, const char *zDb, const
   az[0] = zDb;
   az[1] = zName;
   sqlite3_str_appendchar(pStr, 1, '"');
-  for(i = 0; i < 2; i++){
+  for(i = 0; i < 2 && az[i]; i++){
     const unsigned char *z = (const unsigned char*)az[i];
     if( i ) sqlite3_str_appendchar(pStr, 1, '.');
     for(; *z; z++){
@@ -510,6 +510,9 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
   sqlite3_str_appendall(pStr, "{\"table\":");
   functions_append_json_name(pStr, pTab->zDb, pTab->zName);
+  /* Which kind of store, and where its SSTables are. */
+  sqlite3_str_appendf(pStr, ",\"store\":\"%s\",\"location\":", vtab_store_kind(pTab));
+  functions_append_json_name(pStr, vtab_store_location(pTab), 0);
   sqlite3_str_appendall(pStr, ",");
   sqlite3_str_appendf(pStr, "\"memtable\":{\"entries\":%llu,\"bytes\":%llu},",
                       U(st.nMemtableEntries), U(st.nMemtableBytes));

@@ -43,6 +43,11 @@ SELECT count(*) = (SELECT count(*) FROM kv_file WHERE name GLOB '*.sst'),
   FROM lsm_files('kv');
 .check "1|1"
 
+.testcase lsm_stats_and_lsm_files_say_where_the_store_is
+SELECT json_extract(lsm_stats('kv'), '$.store'), json_extract(lsm_stats('kv'), '$.location'),
+       (SELECT group_concat(DISTINCT location) FROM lsm_files('kv'));
+.check "database|main.kv_file|main.kv_file"
+
 .testcase lsm_check_verifies_the_rows
 SELECT lsm_check('kv');
 .check "ok"
