@@ -566,6 +566,19 @@ lsm_db *dbstore_engine(dbstore *p){
   return p->pLsm;
 }
 
+int dbstore_log_bytes(dbstore *p, sqlite3_int64 *pnBytes){
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, "SELECT total(length(batch)) FROM \"%w\".\"%w_log\"",
+                           p->zDb, p->zTable);
+  *pnBytes = 0;
+  if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+    *pnBytes = (sqlite3_int64)sqlite3_column_double(pStmt, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, "log");
+}
+
 const char *dbstore_location(dbstore *p){
   return p->zDir;
 }

@@ -300,6 +300,8 @@ int dbstore_exists(sqlite3 *db, const char *zDb, const char *zTable, int *pbExis
 int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_options *pOpt,
                  int bCreate, dbstore **ppStore, char **pzErr);
 void dbstore_close(dbstore*);
+/* Bytes of the batches waiting in <table>_log. */
+int dbstore_log_bytes(dbstore*, sqlite3_int64 *pnBytes);
 /* "<schema>.<table>_file": the shadow table holding the SSTables. */
 const char *dbstore_location(dbstore*);
 /* The current engine (NULL before the first catch-up). */

@@ -501,6 +501,13 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   if( pTab == 0 ) return;
   memset(&st, 0, sizeof(st));
   rc = lsm_stats_get(pTab->pLsm, &st);
+  if( rc == LSM_OK && pTab->pStore ){
+    /* The in-database store's log is its kv_log rows. */
+    sqlite3_int64 nLog = 0;
+    rc = dbstore_log_bytes(pTab->pStore, &nLog);
+    st.nWalBytes = (uint64_t)nLog;
+    st.nDiskBytes += (uint64_t)nLog;
+  }
   if( rc == LSM_OK ) rc = functions_live_bytes(pTab->pLsm, &nLive);
   if( rc != LSM_OK ){
     functions_engine_error(ctx, "lsm_stats", pTab, rc);

@@ -157,6 +157,26 @@ SELECT count(*) FROM o.d;
 SELECT readfile('restore.out') || readfile('copies.err'), readfile('copies.out');
 .check "|1501|ok 1501|ok 1 1401 100 1501"
 
+-- ---- space ----
+
+INSERT INTO child VALUES ('space', '
+CREATE VIRTUAL TABLE s USING lsm(memtable_mb=0.25);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)
+INSERT INTO s SELECT randomblob(16), randomblob(100) FROM c;
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)
+INSERT INTO s SELECT randomblob(16), randomblob(100) FROM c;
+UPDATE s SET value = randomblob(100);
+SELECT lsm_compact(''s'') IS NOT NULL;
+SELECT (page_count - freelist_count) * page_size <= 1.3 * json_extract(lsm_stats(''s''), ''$.space.live_bytes''),
+       json_extract(lsm_stats(''s''), ''$.space.live_bytes'') >= 40000 * 116
+  FROM pragma_page_count, pragma_freelist_count, pragma_page_size;
+');
+.system sh run.sh space
+
+.testcase after_lsm_compact_the_pages_in_use_hold_at_most_1_3_times_the_live_bytes
+SELECT readfile('space.err') || readfile('space.out');
+.check "1 1|1"
+
 -- ---- temp and in-memory databases ----
 
 .testcase a_temp_table_keeps_its_rows_in_the_temp_database
