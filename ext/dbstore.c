@@ -88,6 +88,9 @@ struct dbstore {
   unsigned int iDataVersion; /* SQLITE_FCNTL_DATA_VERSION at the last catch-up */
   int bChecked;          /* iDataVersion is valid */
   int bStale;            /* compare with the database at the next catch-up */
+  int bReload;           /* reopen the engine at the next catch-up: work failed
+                            half-way or was rolled back, so its memory may hold
+                            what the database does not */
   sqlite3_int64 iManifestId; /* id of the MANIFEST row the engine read or wrote */
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
@@ -587,8 +590,13 @@ int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
   int bKnown = sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
-  if( p->pLsm && bKnown && p->bChecked && !p->bStale && iVersion == p->iDataVersion ){
+  if( p->pLsm && bKnown && p->bChecked && !p->bStale && !p->bReload
+   && iVersion == p->iDataVersion ){
     return SQLITE_OK;
+  }
+  if( p->pLsm && p->bReload ){
+    rc = dbstore_engine_close(p);
+    if( rc != SQLITE_OK ) return rc;
   }
   if( p->pLsm ){
     sqlite3_int64 iId = 0;
@@ -612,6 +620,7 @@ int dbstore_catch_up(dbstore *p){
     p->iDataVersion = iVersion;
     p->bChecked = bKnown;
     p->bStale = 0;
+    p->bReload = 0;
   }
   return rc;
 }
@@ -685,7 +694,7 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   }
   if( rc == SQLITE_OK ){
     rc = lsm_work(p->pLsm, 1, &nDone);
-    if( nDone ) p->bDidWork = 1;
+    if( nDone || rc != LSM_OK ) p->bDidWork = 1;
     if( rc == LSM_OK && nDone ) rc = dbstore_collect_garbage(p);
   }
   return rc;
@@ -705,10 +714,9 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
 }
 
 void dbstore_rollback(dbstore *p){
-  /* Work done inside the rolled-back transaction changed the engine but
-  ** not the database: the MANIFEST id no longer matches, so the next
-  ** catch-up reopens the engine. */
-  if( p->bDidWork ) p->bStale = 1;
+  /* Work done (or begun) inside the rolled-back transaction changed the
+  ** engine but not the database: reopen it from the database. */
+  if( p->bDidWork ) p->bReload = 1;
   p->iPendingSeq = 0;
   p->bDidWork = 0;
 }
@@ -720,7 +728,10 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;
   rc = dbstore_catch_up(p);
-  if( rc == SQLITE_OK ) rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
+  if( rc == SQLITE_OK ){
+    rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
+    if( rc != SQLITE_OK ) p->bReload = 1;     /* half done: start over from the database */
+  }
   if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
   zSql = rc == SQLITE_OK ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work";
   {
@@ -728,8 +739,9 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
     if( rc == SQLITE_OK && rc2 != SQLITE_OK ) rc = dbstore_env_error(p, rc2, "RELEASE");
   }
   /* Whatever happens to the enclosing transaction, compare before the
-  ** next read. */
+  ** next read; after a failure, start over from the database. */
   p->bStale = 1;
+  if( rc != SQLITE_OK ) p->bReload = 1;
   return rc;
 }
 
