@@ -229,13 +229,6 @@ void compaction_range(table **ap, int n, const uint8_t **ppLo, size_t *pnLo,
   }
 }
 
-static int table_overlaps(const table *p, const uint8_t *pLo, size_t nLo,
-                          const uint8_t *pHi, size_t nHi){
-  const manifest_file *m = &p->meta;
-  return ikey_compare_user(m->pLargest, ikey_user_len(m->nLargest), pLo, nLo) >= 0
-      && ikey_compare_user(m->pSmallest, ikey_user_len(m->nSmallest), pHi, nHi) <= 0;
-}
-
 static uint64_t overlap_bytes(version *pV, int iLevel, const table *p){
   const manifest_file *m = &p->meta;
   uint64_t n = 0;

@@ -141,7 +141,7 @@ int lsm_check(lsm_db *pDb, char **pzReport){
     for(i = 0; i < pV->anFile[iLevel]; i++){
       table *pT = pV->aapFile[iLevel][i];
       int rc = LSM_OK;
-      sst_reader *pReader = table_cache_reader(pT, &rc);
+      sst_reader *pReader = table_reader(pT, &rc);
       if( rc == LSM_OK ) rc = sst_reader_check(pReader);
       if( rc != LSM_OK ){
         report_add(pDb->pEnv, &zReport, error_message());

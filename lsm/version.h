@@ -11,25 +11,12 @@
 ** newest first.  Levels 1..LSM_MAX_LEVELS-1 hold tables with disjoint key
 ** ranges, sorted by smallest key.
 **
-** Tables: one `table` struct per SSTable, shared by every version that
-** lists it and reference-counted.  When a compaction removes a table
-** from the current version it is marked obsolete; when its last
-** reference goes (the last version listing it), the file is unlinked.
-** A table that is not obsolete is never unlinked (closing the store drops
-** every reference without deleting anything).
+** Tables: each level lists `table` handles (table.h), shared by every
+** version that lists them; a version holds one reference to each.
 **
-** Readers: a table's file is read through the store's table_cache
-** (table_cache.h), which keeps a bounded number of readers open and
-** reopens a table when it is read after an eviction.  Nothing outside
-** table_cache.c touches table.pReader: readers are borrowed with
-** table_cache_reader (or table_iter) and hold their own reference, so a
-** reader, and the values read from it, outlive its eviction while used.
-**
-** Thread safety: versions and tables are immutable apart from their
-** atomic reference counts, the obsolete flag and the reader slot with its
-** LRU links (guarded by the table cache's mutex), so any thread may read
-** them.  Building a new version (version_apply) is serialized by the
-** store (one flush or compaction job at a time).
+** Thread safety: versions are immutable apart from their atomic
+** reference counts, so any thread may read them.  Building a new version
+** (version_apply) is serialized by the store (one install at a time).
 **
 ** Invariants:
 **   1. Every table in level >= 1 has smallest <= largest, and for
@@ -47,23 +34,7 @@
 #include "iter.h"
 #include "lsm.h"
 #include "manifest.h"
-#include "sst_reader.h"
-#include "table_cache.h"
-
-typedef struct table {
-  atomic_int nRef;            /* versions + iterators using it           */
-  atomic_int bObsolete;       /* removed from the current version        */
-  lsm_env *pEnv;
-  char *zPath;                /* the SSTable's path                      */
-  table_cache *pCache;        /* the store's cache of open readers       */
-  sst_reader *pReader;        /* (C) reader the cache holds, or NULL     */
-  struct table *pLruPrev;     /* (C) previous table toward the head      */
-  struct table *pLruNext;     /* (C) next table toward the tail          */
-  int bRecent;                /* (C) read since it last entered the head */
-  struct table *pMovedFrom;   /* the table of the same file this one was
-                              ** moved from (a reference), or NULL        */
-  manifest_file meta;         /* level, number, sizes, key range (owned) */
-} table;                      /* (C): guarded by pCache's mutex          */
+#include "table.h"
 
 typedef struct version {
   atomic_int nRef;
@@ -71,28 +42,6 @@ typedef struct version {
   int anFile[LSM_MAX_LEVELS];          /* tables per level            */
   table **aapFile[LSM_MAX_LEVELS];     /* owned arrays of references  */
 } version;
-
-/*
-** A table for the same file at another level (a move: no I/O; the file
-** was verified when pFrom was opened), with one reference.  Older
-** versions may still list pFrom and read the file through it after the
-** moved table is gone, so the file belongs to the chain: the moved table
-** holds a reference to pFrom, and when it goes obsolete and is freed it
-** marks pFrom obsolete instead of unlinking; the file goes with the last
-** table of the chain.
-*/
-int table_move(table *pFrom, int iLevel, table **ppTable);
-
-/* Open the SSTable of *pMeta (copied) as a table with one reference.
-** The file is opened and validated here (LSM_CORRUPT if it is bad), and
-** its reader put in pCache. */
-int table_open(lsm_env*, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
-               table **ppTable);
-void table_ref(table*);
-void table_unref(table*);              /* unlinks an obsolete table at zero */
-/* An iterator over every entry of the table, holding a reference to its
-** reader (through the cache).  NULL + *pRc on error. */
-iter *table_iter(table*, int *pRc);
 
 /* An empty version with one reference. */
 int version_new_empty(lsm_env*, version **ppVersion);
@@ -111,23 +60,13 @@ int version_apply(version *pBase, table **apRemove, int nRemove,
 /* Fill pState's file list from the version (keys copied). */
 int version_to_manifest(version*, manifest_state *pState);
 
-/* Result of a point lookup through the levels. */
-typedef struct version_get_stats {
-  int nProbes;             /* tables whose blocks were searched      */
-  int nBloomChecks, nBloomNegatives, nBloomFalsePositives;
-} version_get_stats;
-
 /*
-** The newest version of user key pKey with seq <= maxSeq in the tables.
-** *pbFound, *pType, and the value.  When found, *ppPinned is a reference
-** to the reader the value points into: the value is borrowed, valid
-** until the caller releases it with sst_reader_unref (the table cache may
-** evict the reader meanwhile; the reference keeps it mapped).  Otherwise
-** *ppPinned is NULL.
+** The newest version of user key pKey with seq <= maxSeq in the tables,
+** level 0 newest first, then each deeper level: fills *pRes (zeroed
+** here; see table_get_result for what the caller releases).
 */
 int version_get(version*, const void *pKey, size_t nKey, uint64_t maxSeq,
-                int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                sst_reader **ppPinned, version_get_stats *pStats);
+                table_get_result *pRes);
 
 /* Append iterators over every table to apIter (L0 tables one each, one
 ** concatenating iterator per deeper level).  *pnIter is incremented. */
