@@ -5,6 +5,7 @@
 */
 #include "version.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "env.h"
@@ -90,14 +91,14 @@ int version_apply(version *pBase, table **apRemove, int nRemove,
     version_unref(pNew);
     return rc;
   }
+  version_check_invariants(pNew);
   *ppNew = pNew;
   return LSM_OK;
 }
 
 int version_to_manifest(version *p, manifest_state *pState){
   lsm_env *pEnv = p->pEnv;
-  int nFile = 0, iLevel, i, rc = LSM_OK;
-  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++) nFile += p->anFile[iLevel];
+  int nFile = version_table_count(p), iLevel, i, rc = LSM_OK;
   pState->aFile = env_malloc_rc(pEnv, sizeof(manifest_file) * (size_t)(nFile ? nFile : 1), &rc);
   pState->nFile = 0;
   for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
@@ -108,13 +109,6 @@ int version_to_manifest(version *p, manifest_state *pState){
     }
   }
   return rc;
-}
-
-uint64_t version_level_bytes(version *p, int iLevel){
-  uint64_t n = 0;
-  int i;
-  for(i = 0; i < p->anFile[iLevel]; i++) n += p->aapFile[iLevel][i]->meta.nFileBytes;
-  return n;
 }
 
 /* Index of the first table in sorted level iLevel whose largest user key
@@ -140,7 +134,7 @@ static table *level_table_for(const version *p, int iLevel, const void *pKey, si
   return NULL;
 }
 
-int version_key_may_exist_below(version *p, int iLevel, const uint8_t *pKey, size_t nKey){
+int version_key_may_exist_below(const version *p, int iLevel, const uint8_t *pKey, size_t nKey){
   int i;
   for(i = iLevel + 1; i < LSM_MAX_LEVELS; i++){
     if( level_table_for(p, i, pKey, nKey) ) return 1;
@@ -275,7 +269,10 @@ static const iter_methods level_methods = {
   level_valid, level_key, level_value, level_status, level_close,
 };
 
-iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int *pRc){
+/* An iterator over the tables of a sorted level (apTable, disjoint,
+** ascending), opening each table's iterator only when reached.  Holds a
+** reference to each table. */
+static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int *pRc){
   level_iter *p = env_malloc_rc(pEnv, sizeof(level_iter), pRc);
   int i;
   if( p == NULL ) return NULL;
@@ -297,17 +294,122 @@ int version_iter_count(version *p){
   return n;
 }
 
-int version_add_iters(version *p, iter **apIter, int *pnIter){
-  int rc = LSM_OK, i, iLevel;
-  for(i = 0; rc == LSM_OK && i < p->anFile[0]; i++){
-    iter *pIt = table_iter(p->aapFile[0][i], &rc);
-    if( pIt ) apIter[(*pnIter)++] = pIt;
+/* Append the iterators of one level's tables apTable[0..n): level 0 one
+** per table, a sorted level one level iterator (apTable in key order). */
+static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n,
+                           iter **apIter, int *pnIter){
+  int rc = LSM_OK, i;
+  iter *pIt;
+  if( n == 0 ) return LSM_OK;
+  if( iLevel == 0 ){
+    for(i = 0; rc == LSM_OK && i < n; i++){
+      pIt = table_iter(apTable[i], &rc);
+      if( pIt ) apIter[(*pnIter)++] = pIt;
+    }
+    return rc;
   }
-  for(iLevel = 1; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
-    iter *pIt;
-    if( p->anFile[iLevel] == 0 ) continue;
-    pIt = level_iter_new(p->pEnv, p->aapFile[iLevel], p->anFile[iLevel], &rc);
-    if( pIt ) apIter[(*pnIter)++] = pIt;
+  pIt = level_iter_new(pEnv, apTable, n, &rc);
+  if( pIt ) apIter[(*pnIter)++] = pIt;
+  return rc;
+}
+
+int version_add_iters(version *p, iter **apIter, int *pnIter){
+  int rc = LSM_OK, iLevel;
+  for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+    rc = add_level_iters(p->pEnv, iLevel, p->aapFile[iLevel], p->anFile[iLevel], apIter, pnIter);
   }
   return rc;
+}
+
+int version_add_table_iters(lsm_env *pEnv, table **apTable, int nTable, iter **apIter, int *pnIter){
+  int rc = LSM_OK, iLevel, i, j;
+  table **ap = env_malloc_rc(pEnv, sizeof(table*) * (size_t)(nTable ? nTable : 1), &rc);
+  for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+    int n = 0;
+    for(i = 0; i < nTable; i++){
+      table *p = apTable[i];
+      if( p->meta.iLevel != iLevel ) continue;
+      /* Insertion sort into key order (level 0: kept as given). */
+      for(j = n; iLevel > 0 && j > 0 && table_order(iLevel, ap[j - 1], p) > 0; j--) ap[j] = ap[j - 1];
+      ap[j] = p;
+      n++;
+    }
+    rc = add_level_iters(pEnv, iLevel, ap, n, apIter, pnIter);
+  }
+  env_free(pEnv, ap);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading a version's shape                                           */
+/* ------------------------------------------------------------------ */
+
+int version_level_count(const version *p, int iLevel){
+  assert( iLevel >= 0 && iLevel < LSM_MAX_LEVELS );
+  return p->anFile[iLevel];
+}
+
+table *version_table(const version *p, int iLevel, int i){
+  assert( iLevel >= 0 && iLevel < LSM_MAX_LEVELS && i >= 0 && i < p->anFile[iLevel] );
+  return p->aapFile[iLevel][i];
+}
+
+int version_table_count(const version *p){
+  int n = 0, iLevel;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++) n += p->anFile[iLevel];
+  return n;
+}
+
+uint64_t version_level_bytes(const version *p, int iLevel){
+  uint64_t n = 0;
+  int i;
+  for(i = 0; i < p->anFile[iLevel]; i++) n += p->aapFile[iLevel][i]->meta.nFileBytes;
+  return n;
+}
+
+int version_deepest_level(const version *p){
+  int i;
+  for(i = LSM_MAX_LEVELS - 1; i > 0; i--) if( p->anFile[i] ) return i;
+  return 0;
+}
+
+int version_is_bottom(const version *p, int iLevel){
+  return version_deepest_level(p) <= iLevel;
+}
+
+int version_has_file(const version *p, uint64_t iNumber){
+  int iLevel, i;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    for(i = 0; i < p->anFile[iLevel]; i++){
+      if( p->aapFile[iLevel][i]->meta.iNumber == iNumber ) return 1;
+    }
+  }
+  return 0;
+}
+
+void version_check_invariants(const version *p){
+#ifndef NDEBUG
+  int iLevel, i;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    for(i = 0; i < p->anFile[iLevel]; i++){
+      const table *pT = p->aapFile[iLevel][i];
+      assert( atomic_load(&pT->nRef) >= 1 );                 /* 3 */
+      assert( pT->meta.iLevel == iLevel );                   /* 4 */
+      if( iLevel == 0 ){
+        assert( i == 0 || p->aapFile[0][i - 1]->meta.iNumber > pT->meta.iNumber );   /* 2 */
+      }else{
+        size_t nLo, nHi;
+        const uint8_t *pLo = table_smallest_user(pT, &nLo);
+        const uint8_t *pHi = table_largest_user(pT, &nHi);
+        assert( ikey_compare_user(pLo, nLo, pHi, nHi) <= 0 );                   /* 1 */
+        if( i > 0 ){
+          const uint8_t *pPrev = table_largest_user(p->aapFile[iLevel][i - 1], &nHi);
+          assert( ikey_compare_user(pPrev, nHi, pLo, nLo) < 0 );                /* 1 */
+        }
+      }
+    }
+  }
+#else
+  (void)p;
+#endif
 }

@@ -14,6 +14,9 @@
 ** Tables: each level lists `table` handles (table.h), shared by every
 ** version that lists them; a version holds one reference to each.
 **
+** Callers outside version.c read a version through the accessors below
+** (version_level_count, version_table, ...), never its arrays.
+**
 ** Thread safety: versions are immutable apart from their atomic
 ** reference counts, so any thread may read them.  Building a new version
 ** (version_apply) is serialized by the store (one install at a time).
@@ -23,6 +26,9 @@
 **      consecutive tables a, b of a level: a.largest < b.smallest (user keys).
 **   2. Level 0 is ordered newest first (descending file number).
 **   3. A version holds one reference to each table it lists.
+**   4. A table listed in level i has meta.iLevel == i.
+** version_check_invariants asserts them; version_apply calls it on every
+** version it builds (debug and sanitizer builds: assert is compiled in).
 */
 #ifndef LSM_VERSION_H
 #define LSM_VERSION_H
@@ -73,14 +79,31 @@ int version_get(version*, const void *pKey, size_t nKey, uint64_t maxSeq,
 int version_add_iters(version*, iter **apIter, int *pnIter);
 int version_iter_count(version*);    /* how many version_add_iters adds */
 
-/* An iterator over the tables of a sorted level (apTable, disjoint,
-** ascending), opening each table's iterator only when reached.  Holds a
-** reference to each table. */
-iter *level_iter_new(lsm_env*, table **apTable, int nTable, int *pRc);
+/*
+** The same for a set of tables from one version (a compaction's inputs,
+** in any order): the level-0 tables one iterator each, in the order
+** given; each deeper level's tables one level iterator, in key order.
+** Appends to apIter, which must have room for nTable iterators.
+*/
+int version_add_table_iters(lsm_env*, table **apTable, int nTable, iter **apIter, int *pnIter);
 
-/* Totals for stats. */
-uint64_t version_level_bytes(version*, int iLevel);
+/* ---- Reading a version's shape ---- */
+
+int version_level_count(const version*, int iLevel);       /* tables in iLevel  */
+/* Table i (0 <= i < version_level_count) of iLevel: borrowed from pV. */
+table *version_table(const version*, int iLevel, int i);
+int version_table_count(const version*);                  /* in every level */
+uint64_t version_level_bytes(const version*, int iLevel);
+/* The deepest non-empty level (0 if only level 0, or none, has tables). */
+int version_deepest_level(const version*);
+/* True if no level deeper than iLevel holds a table. */
+int version_is_bottom(const version*, int iLevel);
+/* True if the version lists a table of file number iNumber. */
+int version_has_file(const version*, uint64_t iNumber);
 /* True if some table in a level deeper than iLevel may contain pKey. */
-int version_key_may_exist_below(version*, int iLevel, const uint8_t *pKey, size_t nKey);
+int version_key_may_exist_below(const version*, int iLevel, const uint8_t *pKey, size_t nKey);
+
+/* Assert invariants 1-4 (a no-op under NDEBUG). */
+void version_check_invariants(const version*);
 
 #endif
