@@ -18,8 +18,8 @@
 **                         thresholds, output table size, the
 **                         tombstone-density rule, full compaction, the
 **                         pick's storage
-** compaction.c chooses between the two (compaction_next) and applies the
-** write stall (compaction_write_stall).
+** compaction.c chooses between the two (compaction_next) and turns the
+** level-0 thresholds into a writer's stall (compaction_write_stall).
 **
 ** Thread safety: a pick reads an immutable version and allocates its
 ** own arrays; the caller keeps the version referenced while it uses the

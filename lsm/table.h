@@ -12,9 +12,10 @@
 ** Readers: a table's file is read through the store's table_cache
 ** (table_cache.h), which keeps a bounded number of readers open and
 ** reopens a table when it is read after an eviction.  Nothing outside
-** table_cache.c touches the slot: readers are borrowed with table_reader
-** (or table_iter, table_get) and hold their own reference, so a reader,
-** and the values read from it, outlive its eviction while used.
+** table_cache.c touches the slot's reader or links: readers are borrowed
+** with table_reader (or table_iter, table_get) and hold their own
+** reference, so a reader, and the values read from it, outlive its
+** eviction while used.
 **
 ** Thread safety: a table is immutable apart from its atomic reference
 ** count, the obsolete flag and its cache slot (guarded by the cache's
