@@ -102,6 +102,8 @@ void lsm_options_default(lsm_options *p){
   p->readonly = 0;
   p->create_if_missing = 1;
   p->max_open_tables = 1000;     /* LevelDB's max_open_files */
+  p->block_cache_bytes = 8u << 20;  /* LevelDB's default block cache */
+  p->use_mmap = 1;
 }
 
 static int check_options(const lsm_options *p){
@@ -171,6 +173,9 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   pDb->opt.env = pEnv;
   pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
   if( rc == LSM_OK ) rc = table_cache_new(pEnv, db_table_cache_capacity(&pDb->opt), &pDb->pTableCache);
+  if( rc == LSM_OK ){
+    rc = table_cache_set_blocks(pDb->pTableCache, pDb->opt.block_cache_bytes, pDb->opt.use_mmap);
+  }
 
   /* The directory: a store, an empty directory, or nothing yet. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);

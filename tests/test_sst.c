@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_cache.h"
+#include "checksum.h"
 #include "coding.h"
 #include "env.h"
 #include "error.h"
@@ -33,6 +35,36 @@
 /* ck_assert reports every passing check to the Check parent through a
 ** pipe; loops use this instead, which costs nothing until it fails. */
 #define LOOP_ASSERT(c) do{ if( !(c) ) ck_abort_msg("line %d: %s", __LINE__, #c); }while(0)
+
+
+/*
+** How the tests' readers read data blocks, set by the fixture of each
+** test case: READ_MAPPED from the env's mapping, READ_CACHED with xRead
+** through g_pBlocks (a cache of 16 KiB, so that blocks are evicted while
+** others are in use), READ_PRIVATE with xRead into private buffers.
+*/
+#define READ_MAPPED  0
+#define READ_CACHED  1
+#define READ_PRIVATE 2
+static int g_readMode = READ_MAPPED;
+static block_cache *g_pBlocks;
+
+static int open_reader(lsm_env *pEnv, const char *zPath, sst_reader **ppReader){
+  return sst_reader_open(pEnv, zPath, g_pBlocks, g_readMode == READ_MAPPED, ppReader);
+}
+
+static void set_read_mode(int eMode){
+  g_readMode = eMode;
+  if( eMode == READ_CACHED && g_pBlocks == NULL ){
+    ck_assert_int_eq(block_cache_new(lsm_env_default(), 16 * 1024, &g_pBlocks), LSM_OK);
+  }
+}
+
+static void clear_read_mode(void){
+  block_cache_free(g_pBlocks);
+  g_pBlocks = NULL;
+  g_readMode = READ_MAPPED;
+}
 
 /* ---- writing and reading tables ---- */
 
@@ -79,10 +111,11 @@ static void compare_reader(sst_reader *pReader, const harness_model *p, test_rng
     size_t nU, j, nVal = 0;
     uint64_t maxSeq;
     const uint8_t *pVal = NULL;
+    block_handle *pPin = NULL;
     int bFound = 0, type = -1;
     nU = harness_get_target(p, r, aU, &maxSeq);
     j = harness_model_get(p, aU, nU, maxSeq);
-    rc = sst_reader_get(pReader, aU, nU, maxSeq, &bFound, &type, &pVal, &nVal, NULL);
+    rc = sst_reader_get(pReader, aU, nU, maxSeq, &bFound, &type, &pVal, &nVal, &pPin, NULL);
     SEED_ASSERT(rc == LSM_OK, "get rc %d", seed, rc);
     SEED_ASSERT(bFound == (j < p->n), "get %d: found %d", seed, k, bFound);
     if( bFound ){
@@ -90,6 +123,7 @@ static void compare_reader(sst_reader *pReader, const harness_model *p, test_rng
       SEED_ASSERT(nVal == p->a[j].nVal && (nVal == 0 || memcmp(pVal, p->a[j].pVal, nVal) == 0),
                   "get: wrong value", seed);
     }
+    block_cache_release(pPin);
   }
   ck_assert_int_eq(sst_reader_check(pReader), LSM_OK);
   free(aU);
@@ -103,7 +137,7 @@ static void round_trip(lsm_env *pEnv, const char *zPath, const harness_model *p,
   int rc = write_table(pEnv, zPath, p, nBlock, nBloom, &meta);
   SEED_ASSERT(rc == LSM_OK, "write rc %d: %s", seed, rc, lsm_errmsg(NULL));
   ck_assert_uint_eq(meta.nEntries, p->n);
-  rc = sst_reader_open(pEnv, zPath, &pReader);
+  rc = open_reader(pEnv, zPath, &pReader);
   SEED_ASSERT(rc == LSM_OK, "open rc %d: %s", seed, rc, lsm_errmsg(NULL));
   ck_assert_uint_eq(sst_reader_file_bytes(pReader), meta.nFileBytes);
   ck_assert_uint_eq(sst_reader_tombstones(pReader), meta.nTombstones);
@@ -301,7 +335,7 @@ START_TEST(sst_meta_and_properties_describe_the_table)
   ck_assert_uint_eq(meta.nSmallest, 14);
   ck_assert_mem_eq(meta.pSmallest, t.a[0].pKey, 14);
   ck_assert_mem_eq(meta.pLargest, t.a[999].pKey, 14);
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/p.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/p.sst", &pReader), LSM_OK);
   ck_assert_uint_eq(sst_reader_file_bytes(pReader), meta.nFileBytes);
   ck_assert_uint_eq(sst_reader_entries(pReader), 1000);
   ck_assert_uint_eq(sst_reader_tombstones(pReader), 100);
@@ -328,14 +362,15 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
   }
   harness_model_sort(&t);
   LOOP_ASSERT((write_table(fx.pEnv, "/b.sst", &t, 4096, 10, &meta)) == (LSM_OK));
-  LOOP_ASSERT((sst_reader_open(fx.pEnv, "/b.sst", &pReader)) == (LSM_OK));
+  LOOP_ASSERT((open_reader(fx.pEnv, "/b.sst", &pReader)) == (LSM_OK));
   for(i = 0; i < n; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%07d", i * 2 + 1), bFound, type;
     const uint8_t *pVal;
+    block_handle *pPin = NULL;
     size_t nVal;
     sst_probe probe;
-    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 100, &bFound, &type, &pVal, &nVal, &probe)) == (LSM_OK));
+    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 100, &bFound, &type, &pVal, &nVal, &pPin, &probe)) == (LSM_OK));
     LOOP_ASSERT((bFound) == (0));
     LOOP_ASSERT((probe.bBloomChecked) == (1));
     nNeg += probe.bBloomNegative;
@@ -343,8 +378,9 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
     LOOP_ASSERT((probe.bBloomNegative + probe.bSearched) == (1));
     /* Present keys always pass the filter (two versions, one hash). */
     nz = snprintf(z, sizeof(z), "key%07d", i * 2);
-    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 4, &bFound, &type, &pVal, &nVal, &probe)) == (LSM_OK));
+    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 4, &bFound, &type, &pVal, &nVal, &pPin, &probe)) == (LSM_OK));
     LOOP_ASSERT(bFound && probe.bBloomNegative == 0 && probe.bSearched == 1 && pVal[0] == 'w');
+    block_cache_release(pPin);
   }
   ck_assert_msg(nSearched < n / 50, "false positives %d of %d", nSearched, n);
   sst_reader_unref(pReader);
@@ -360,15 +396,17 @@ START_TEST(sst_table_without_filter_never_consults_one)
   sst_reader *pReader;
   sst_probe probe;
   const uint8_t *pVal;
+  block_handle *pPin = NULL;
   size_t nVal;
   int bFound, type;
   harness_model_add(&t, "a", 1, 1, IKEY_VALUE, "1", 1);
   ck_assert_int_eq(write_table(fx.pEnv, "/nf.sst", &t, 4096, 0, &meta), LSM_OK);
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/nf.sst", &pReader), LSM_OK);
-  ck_assert_int_eq(sst_reader_get(pReader, "b", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/nf.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(sst_reader_get(pReader, "b", 1, 9, &bFound, &type, &pVal, &nVal, &pPin, &probe), LSM_OK);
   ck_assert(!bFound && !probe.bBloomChecked && !probe.bBloomNegative && probe.bSearched == 0);
-  ck_assert_int_eq(sst_reader_get(pReader, "a", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
+  ck_assert_int_eq(sst_reader_get(pReader, "a", 1, 9, &bFound, &type, &pVal, &nVal, &pPin, &probe), LSM_OK);
   ck_assert(bFound && type == IKEY_VALUE && nVal == 1 && pVal[0] == '1' && probe.bSearched);
+  block_cache_release(pPin);
   sst_reader_unref(pReader);
   sst_meta_clear(fx.pEnv, &meta);
   harness_model_clear(&t);
@@ -421,11 +459,13 @@ static void *reader_thread(void *pArg){
     size_t nU = e->nKey - IKEY_TRAILER, j, nVal;
     uint64_t maxSeq = ikey_seq(e->pKey, e->nKey);
     const uint8_t *pVal;
+    block_handle *pPin = NULL;
     int bFound, type;
     j = harness_model_get(pJob->p, e->pKey, nU, maxSeq);
-    rc = sst_reader_get(pJob->pReader, e->pKey, nU, maxSeq, &bFound, &type, &pVal, &nVal, NULL);
+    rc = sst_reader_get(pJob->pReader, e->pKey, nU, maxSeq, &bFound, &type, &pVal, &nVal, &pPin, NULL);
     if( rc || !bFound || nVal != pJob->p->a[j].nVal
      || (nVal && memcmp(pVal, pJob->p->a[j].pVal, nVal)) ) pJob->nErr++;
+    block_cache_release(pPin);
   }
   for(iter_first(it), i = 0; iter_valid(it); iter_next(it), i++){
     size_t nK;
@@ -452,7 +492,7 @@ START_TEST(sst_concurrent_readers_agree_with_the_model)
   rng_init(&r, seed);
   harness_model_random(&t, &r, test_scale(5000), 3, 16, 100);
   ck_assert_int_eq(write_table(lsm_env_default(), zPath, &t, 1024, 10, &meta), LSM_OK);
-  ck_assert_int_eq(sst_reader_open(lsm_env_default(), zPath, &pReader), LSM_OK);
+  ck_assert_int_eq(open_reader(lsm_env_default(), zPath, &pReader), LSM_OK);
   for(i = 0; i < 4; i++){
     aJob[i].pReader = pReader;
     aJob[i].p = &t;
@@ -496,7 +536,7 @@ static void probe_damaged(const char *zExpectMsg){
   iter *it;
 
   error_clear();
-  rc = sst_reader_open(fx.pEnv, "/c.sst", &pReader);
+  rc = open_reader(fx.pEnv, "/c.sst", &pReader);
   if( rc ){
     LOOP_ASSERT((rc) == (LSM_CORRUPT));
     ck_assert_ptr_null(pReader);
@@ -510,10 +550,11 @@ static void probe_damaged(const char *zExpectMsg){
   for(i = 0; i < p->n; i += 3){
     const harness_entry *e = &p->a[i];
     const uint8_t *pVal;
+    block_handle *pPin = NULL;
     size_t nVal;
     int bFound, type;
     rc = sst_reader_get(pReader, e->pKey, e->nKey - IKEY_TRAILER, IKEY_MAX_SEQ,
-                        &bFound, &type, &pVal, &nVal, NULL);
+                        &bFound, &type, &pVal, &nVal, &pPin, NULL);
     if( rc ){
       LOOP_ASSERT((rc) == (LSM_CORRUPT));
     }else{
@@ -521,6 +562,7 @@ static void probe_damaged(const char *zExpectMsg){
       LOOP_ASSERT(type == ikey_type(e->pKey, e->nKey));
       LOOP_ASSERT(nVal == e->nVal && (nVal == 0 || memcmp(pVal, e->pVal, nVal) == 0));
     }
+    block_cache_release(pPin);
   }
   /* Iteration both ways: a prefix (suffix) of the truth, then corrupt. */
   rc = LSM_OK;
@@ -571,18 +613,20 @@ START_TEST(sst_data_block_corruption_is_reported)
 {
   sst_reader *pReader;
   const uint8_t *pVal;
+  block_handle *pPin = NULL;
   size_t nVal;
   int bFound, type;
   /* A byte inside block 0, near its start. */
   flip_and_probe(20, "/c.sst: block 0 checksum mismatch");
   /* The first key lives in block 0: its get fails; a key in the last block works. */
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/c.sst", &pReader), LSM_OK);
   ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[0].pKey, fx.t.a[0].nKey - 8, IKEY_MAX_SEQ,
-                                  &bFound, &type, &pVal, &nVal, NULL), LSM_CORRUPT);
+                                  &bFound, &type, &pVal, &nVal, &pPin, NULL), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: block 0 checksum mismatch");
   ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[399].pKey, fx.t.a[399].nKey - 8, IKEY_MAX_SEQ,
-                                  &bFound, &type, &pVal, &nVal, NULL), LSM_OK);
+                                  &bFound, &type, &pVal, &nVal, &pPin, NULL), LSM_OK);
   ck_assert_int_eq(bFound, 1);
+  block_cache_release(pPin);
   sst_reader_unref(pReader);
 }
 END_TEST
@@ -671,10 +715,10 @@ START_TEST(sst_a_file_that_is_not_an_sstable_is_reported)
   size_t i;
   for(i = 0; i < sizeof(a); i++) a[i] = (uint8_t)(i * 131 + 7);
   file_put(fx.pEnv, "/c.sst", a, sizeof(a));
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_CORRUPT);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/c.sst", &pReader), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: footer: bad magic number (not an SSTable, or truncated)");
   ck_assert_ptr_null(pReader);
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
 }
 END_TEST
 
@@ -686,7 +730,8 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
   faultenv *fe = faultenv_new(pBase);
   lsm_env *pEnv = faultenv_env(fe);
   unsigned long long seed = test_seed();
-  static const int aClass[] = {FAULTENV_ALLOC, FAULTENV_OPEN, FAULTENV_APPEND, FAULTENV_SYNC, FAULTENV_MAP};
+  static const int aClass[] = {FAULTENV_ALLOC, FAULTENV_OPEN, FAULTENV_APPEND, FAULTENV_SYNC, FAULTENV_MAP,
+                               FAULTENV_READ, FAULTENV_SIZE};
   harness_model t = {0};
   test_rng r;
   size_t c;
@@ -703,7 +748,7 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
       rc = write_table(pEnv, "/f.sst", &t, 1024, 10, &meta);
       if( rc == LSM_OK ){
         sst_meta_clear(pEnv, &meta);
-        rc = sst_reader_open(pEnv, "/f.sst", &pReader);
+        rc = open_reader(pEnv, "/f.sst", &pReader);
       }
       if( rc == LSM_OK ){
         iter *it = sst_reader_iter(pReader, &rc);
@@ -730,12 +775,46 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
 }
 END_TEST
 
-static Suite *sst_suite(void){
-  Suite *s = suite_create("sst");
-  TCase *tcDisk = tcase_create("disk");
-  TCase *tcMemory = tcase_create("memory");
-  TCase *tcCorrupt = tcase_create("corruption");
+START_TEST(sst_a_file_truncated_after_open_is_reported_when_read)
+{
+  sst_reader *pReader;
+  iter *it;
+  int rc = LSM_OK;
+  size_t i = 0;
+  /* Only blocks read with xRead can notice: a mapping would fault. */
+  ck_assert_int_eq(open_reader(fx.pEnv, "/c.sst", &pReader), LSM_OK);
+  file_put(fx.pEnv, "/c.sst", fx.a, fx.n / 2);
+  it = sst_reader_iter(pReader, &rc);
+  ck_assert_ptr_nonnull(it);
+  for(iter_first(it); iter_valid(it); iter_next(it)) i++;
+  ck_assert_int_eq(iter_status(it), LSM_CORRUPT);
+  ck_assert_msg(strstr(lsm_errmsg(NULL), "is truncated") != NULL, "message: %s", lsm_errmsg(NULL));
+  ck_assert_uint_lt(i, fx.t.n);
+  iter_close(it);
+  sst_reader_unref(pReader);
+}
+END_TEST
 
+/* Fixtures that choose how blocks are read. */
+static void setup_mapped(void){ set_read_mode(READ_MAPPED); }
+static void setup_cached(void){ set_read_mode(READ_CACHED); }
+static void setup_private(void){ set_read_mode(READ_PRIVATE); }
+static void teardown_mode(void){ clear_read_mode(); }
+
+/* The test cases, with blocks read as xMode sets; zSuffix names the
+** configuration. */
+static void add_cases(Suite *s, int iConf, void (*xMode)(void), const char *zSuffix){
+  static char azName[8][3][64];
+  TCase *tcDisk, *tcMemory, *tcCorrupt;
+  int eMode = xMode == setup_mapped ? READ_MAPPED : READ_CACHED;
+  snprintf(azName[iConf][0], sizeof(azName[0][0]), "disk%s", zSuffix);
+  snprintf(azName[iConf][1], sizeof(azName[0][0]), "memory%s", zSuffix);
+  snprintf(azName[iConf][2], sizeof(azName[0][0]), "corruption%s", zSuffix);
+  tcDisk = tcase_create(azName[iConf][0]);
+  tcMemory = tcase_create(azName[iConf][1]);
+  tcCorrupt = tcase_create(azName[iConf][2]);
+
+  tcase_add_checked_fixture(tcDisk, xMode, teardown_mode);
   tcase_set_timeout(tcDisk, 120);
   tcase_add_test(tcDisk, sst_random_tables_match_the_model);
   tcase_add_test(tcDisk, sst_keys_much_larger_than_a_block_match_the_model);
@@ -744,6 +823,7 @@ static Suite *sst_suite(void){
   tcase_add_test(tcDisk, sst_failed_allocations_and_io_are_reported_and_leak_nothing);
   suite_add_tcase(s, tcDisk);
 
+  tcase_add_checked_fixture(tcMemory, xMode, teardown_mode);
   tcase_add_checked_fixture(tcMemory, setup_memory, teardown);
   tcase_set_timeout(tcMemory, 120);
   tcase_add_test(tcMemory, sst_tables_in_the_memory_env_match_the_model);
@@ -758,6 +838,7 @@ static Suite *sst_suite(void){
   suite_add_tcase(s, tcMemory);
 
   /* Each damages the standard table its fixture writes. */
+  tcase_add_checked_fixture(tcCorrupt, xMode, teardown_mode);
   tcase_add_checked_fixture(tcCorrupt, setup_corruption, teardown);
   tcase_set_timeout(tcCorrupt, 120);
   tcase_add_test(tcCorrupt, sst_data_block_corruption_is_reported);
@@ -766,7 +847,17 @@ static Suite *sst_suite(void){
   tcase_add_test(tcCorrupt, sst_properties_corruption_is_reported);
   tcase_add_test(tcCorrupt, sst_footer_corruption_is_reported);
   tcase_add_test(tcCorrupt, sst_truncated_or_extended_file_is_reported);
+  if( eMode != READ_MAPPED ){
+    tcase_add_test(tcCorrupt, sst_a_file_truncated_after_open_is_reported_when_read);
+  }
   suite_add_tcase(s, tcCorrupt);
+}
+
+static Suite *sst_suite(void){
+  Suite *s = suite_create("sst");
+  add_cases(s, 0, setup_mapped, "");
+  add_cases(s, 1, setup_cached, " (blocks through a block cache)");
+  add_cases(s, 2, setup_private, " (blocks read without a cache)");
   return s;
 }
 
