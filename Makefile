@@ -11,7 +11,7 @@
 
 CC      ?= cc
 SQLITE3 ?= sqlite3
-PKGS     = sqlite3 libxxhash
+PKGS     = sqlite3 libxxhash liblz4 libzstd
 OPT     ?= -O2
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
                 -fPIC -fvisibility=hidden -MMD -MP -Ilsm -Iext
@@ -20,7 +20,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
-LIBS = -lpthread -lm
+LIBS = -llz4 -lzstd -lpthread -lm
 # Where make install puts things (DESTDIR is prepended to each).
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
@@ -163,7 +163,7 @@ install: lsm.so static
 	  echo 'Name: sqlite3-lsm'; \
 	  echo 'Description: an LSM-tree key-value store as a SQLite extension'; \
 	  echo 'Version: $(VERSION)'; echo 'Requires: sqlite3'; \
-	  echo 'Libs: -L$(LIBDIR) -lsqlite3_lsm -lpthread -lm'; \
+	  echo 'Libs: -L$(LIBDIR) -lsqlite3_lsm -llz4 -lzstd -lpthread -lm'; \
 	  echo 'Cflags: -I$(INCLUDEDIR)'; } > $(DESTDIR)$(PKGCONFIGDIR)/sqlite3-lsm.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/sqlite3-lsm.pc
 

@@ -104,6 +104,7 @@ void lsm_options_default(lsm_options *p){
   p->max_open_tables = 1000;     /* LevelDB's max_open_files */
   p->block_cache_bytes = 8u << 20;  /* LevelDB's default block cache */
   p->use_mmap = 1;
+  p->compression = LSM_COMPRESSION_LZ4;
 }
 
 static int check_options(const lsm_options *p){
@@ -114,6 +115,9 @@ static int check_options(const lsm_options *p){
   if( p->level_ratio < 2 || p->level_ratio > 1000 ) return LSM_ERROR_MSG(LSM_MISUSE, "level_ratio must be 2..1000");
   if( p->max_open_tables < TABLE_CACHE_MIN_CAPACITY ){
     return LSM_ERROR_MSG(LSM_MISUSE, "max_open_tables must be at least %d", TABLE_CACHE_MIN_CAPACITY);
+  }
+  if( p->compression < LSM_COMPRESSION_NONE || p->compression > LSM_COMPRESSION_ZSTD ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "bad compression %d", p->compression);
   }
   if( p->compaction != LSM_COMPACTION_LEVELED && p->compaction != LSM_COMPACTION_TIERED ){
     return LSM_ERROR_MSG(LSM_MISUSE, "bad compaction style %d", p->compaction);

@@ -65,6 +65,12 @@ extern "C" {
 #define LSM_COMPACTION_LEVELED 0
 #define LSM_COMPACTION_TIERED  1
 
+/* Block compression of the SSTables a store writes (each table records
+** its own, per block, so a store may hold tables of several kinds). */
+#define LSM_COMPRESSION_NONE   0
+#define LSM_COMPRESSION_LZ4    1
+#define LSM_COMPRESSION_ZSTD   2
+
 typedef struct lsm_db lsm_db;
 typedef struct lsm_snapshot lsm_snapshot;
 typedef struct lsm_cursor lsm_cursor;
@@ -150,11 +156,14 @@ typedef struct lsm_options {
                             ** decompressed blocks), shared by every SSTable of
                             ** the store, LRU by bytes; default 8 MiB; 0: none
                             ** kept beyond the blocks in use                    */
-  int use_mmap;             /* 1: read data blocks of SSTables from
+  int use_mmap;             /* 1: read data blocks of uncompressed SSTables from
                             ** a mapping of the file when the env has xMap
                             ** (fastest; a file truncated by another program
                             ** while mapped raises SIGBUS); 0: always xRead
                             ** through the block cache; default 1               */
+  int compression;          /* LSM_COMPRESSION_* for the data blocks of new
+                            ** SSTables; a block that would not shrink by 1/8 is
+                            ** stored raw; default LSM_COMPRESSION_LZ4          */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
   int hosted;               /* 1: a hosted store (below); default 0                 */
 } lsm_options;

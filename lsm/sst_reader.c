@@ -54,6 +54,7 @@
 #include "bloom.h"
 #include "checksum.h"
 #include "coding.h"
+#include "compress.h"
 #include "env.h"
 #include "error.h"
 #include "ikey.h"
@@ -90,6 +91,8 @@ struct sst_reader {
   atomic_int nRef;               /* references; freed at zero                   */
   footer_info footer;            /* where the regions are                       */
   int nBlock;                    /* data blocks                                 */
+  int nBlockTrailer;             /* bytes after each data block: 8 (format 1)
+                                 ** or 9 (format 2: type byte, checksum)       */
   index_entry *aIndex;           /* nBlock entries (owned)                      */
   uint64_t *aWord;               /* per block: separator user-key bytes nCommon..
                                  ** nCommon+7, big-endian, zero-padded (owned) */
@@ -161,27 +164,71 @@ static inline const uint8_t *meta_at(const sst_reader *p, uint64_t off){
   return p->aMeta + (off - p->iMetaOff);
 }
 
-/* Verify block i's stored bytes a (its nSize bytes then its trailer). */
-static int verify_block(const sst_reader *p, int i, const uint8_t *a){
+/* Largest block a reader will decompress: one entry of the biggest key
+** and value plus framing (a block holds at least one entry). */
+#define SST_MAX_RAW_BLOCK ((size_t)LSM_MAX_VALUE + LSM_MAX_KEY + 64)
+
+/*
+** Verify block i's stored bytes a (its nSize bytes then its trailer):
+** the checksum, and a known type.  *peType gets the type.
+*/
+static int verify_block(const sst_reader *p, int i, const uint8_t *a, int *peType){
   const index_entry *e = &p->aIndex[i];
-  if( checksum_compute(a, e->nSize, SST_SEED_DATA) != coding_get64(a + e->nSize) ){
+  if( p->nBlockTrailer == SST_TRAILER_SIZE ){
+    if( checksum_compute(a, e->nSize, SST_SEED_DATA) != coding_get64(a + e->nSize) ){
+      return LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
+    }
+    *peType = COMPRESS_RAW;
+    return LSM_OK;
+  }
+  if( checksum_compute2(a, e->nSize, a + e->nSize, 1, SST_SEED_DATA)
+      != coding_get64(a + e->nSize + 1) ){
     return LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
+  }
+  *peType = a[e->nSize];
+  if( *peType != COMPRESS_RAW && *peType != COMPRESS_LZ4 && *peType != COMPRESS_ZSTD ){
+    return LSM_CORRUPT_BKPT("%s: block %d: unknown block type %d", p->zPath, i, *peType);
   }
   return LSM_OK;
 }
 
+/* Decompress verified block i (a, nSize bytes, type eType) into a new
+** private handle. */
+static int uncompress_block(const sst_reader *p, int i, int eType, const uint8_t *a,
+                            block_handle **ppH){
+  size_t nRaw = 0, nStored = p->aIndex[i].nSize;
+  block_handle *h;
+  int rc = compress_raw_size(a, nStored, SST_MAX_RAW_BLOCK, &nRaw);
+  *ppH = NULL;
+  if( rc == LSM_OK ){
+    h = block_handle_alloc(p->pEnv, nRaw);
+    if( h == NULL ) return LSM_NOMEM;
+    rc = compress_uncompress(eType, a, nStored, block_handle_buf(h), nRaw);
+    if( rc ){
+      block_cache_release(h);
+    }else{
+      *ppH = h;
+    }
+  }
+  if( rc == LSM_CORRUPT ){
+    rc = LSM_CORRUPT_BKPT("%s: block %d: bad %s data", p->zPath, i,
+                          eType == COMPRESS_LZ4 ? "lz4" : "zstd");
+  }
+  return rc;
+}
+
 /*
 ** Read block i (and its trailer) with xRead, or from the mapping, into a
-** new private handle holding the block's contents, its checksum
-** verified.  A short read (the file is shorter than the index
+** new private handle holding the block's contents: its checksum verified,
+** then decompressed.  A short read (the file is shorter than the index
 ** says: truncated since it was written) is corruption.
 */
 static int read_block(sst_reader *p, int i, block_handle **ppH){
   const index_entry *e = &p->aIndex[i];
-  size_t nRead = 0, nAll = (size_t)e->nSize + SST_TRAILER_SIZE;
+  size_t nRead = 0, nAll = (size_t)e->nSize + (size_t)p->nBlockTrailer;
   block_handle *h = NULL;
   const uint8_t *a;
-  int rc;
+  int rc, eType = COMPRESS_RAW;
   *ppH = NULL;
   if( p->aMap ){
     a = p->aMap + e->iOff;
@@ -199,9 +246,14 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
       return rc;
     }
   }
-  rc = verify_block(p, i, a);
-  if( rc == LSM_OK && h == NULL ){
-    /* Mapped: only sst_reader_check asks for a copy. */
+  rc = verify_block(p, i, a, &eType);
+  if( rc == LSM_OK && eType != COMPRESS_RAW ){
+    block_handle *hRaw = NULL;
+    rc = uncompress_block(p, i, eType, a, &hRaw);
+    block_cache_release(h);
+    h = hRaw;
+  }else if( rc == LSM_OK && h == NULL ){
+    /* Raw and mapped: only sst_reader_check asks for a copy. */
     h = block_handle_alloc(p->pEnv, e->nSize);
     if( h == NULL ) return LSM_NOMEM;
     memcpy(block_handle_buf(h), a, e->nSize);
@@ -217,8 +269,8 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
 }
 
 /*
-** Block i, its checksum verified, parsed into *v.  A block of a mapped
-** file: *ppH = NULL and v points into the mapping (valid while the
+** Block i, its checksum verified, parsed into *v.  A raw block of a
+** mapped file: *ppH = NULL and v points into the mapping (valid while the
 ** reader lives).  Otherwise *ppH is a handle (from the block cache when
 ** bCache and the store has one) that the caller releases with
 ** block_cache_release when done with v and anything read from it.
@@ -230,13 +282,14 @@ static int load_block(sst_reader *p, int i, int bCache, block_view *v, block_han
   block_handle *h = NULL;
   int rc;
   *ppH = NULL;
-  if( p->aMap ){
+  if( p->aMap && (p->nBlockTrailer == SST_TRAILER_SIZE || p->aMap[e->iOff + e->nSize] == COMPRESS_RAW) ){
     _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
     uint64_t bit = 1ull << (i & 63);
     a = p->aMap + e->iOff;
     __builtin_prefetch(a);     /* restart 0, fetched while the end is read */
     if( (atomic_load_explicit(pWord, memory_order_relaxed) & bit) == 0 ){
-      rc = verify_block(p, i, a);
+      int eType;
+      rc = verify_block(p, i, a, &eType);
       if( rc ) return rc;
       atomic_fetch_or_explicit(pWord, bit, memory_order_relaxed);
     }
@@ -299,11 +352,14 @@ static int read_meta(sst_reader *p){
   if( checksum_compute(f, SST_FOOTER_CHECKSUM, SST_SEED_FOOTER) != coding_get64(f + SST_FOOTER_CHECKSUM) ){
     return LSM_CORRUPT_BKPT("%s: footer checksum mismatch", p->zPath);
   }
-  if( coding_get32(f + SST_FOOTER_VERSION) != SST_FORMAT_VERSION
+  if( (coding_get32(f + SST_FOOTER_VERSION) != SST_FORMAT_VERSION
+       && coding_get32(f + SST_FOOTER_VERSION) != SST_FORMAT_V1)
    || coding_get32(f + SST_FOOTER_RESERVED) != 0 ){
     return LSM_CORRUPT_BKPT("%s: footer: unsupported format version %u",
                             p->zPath, coding_get32(f + SST_FOOTER_VERSION));
   }
+  p->nBlockTrailer = coding_get32(f + SST_FOOTER_VERSION) == SST_FORMAT_V1
+                   ? SST_TRAILER_SIZE : SST_BLOCK_TRAILER_SIZE;
   pF->iFilterOff = coding_get64(f + SST_FOOTER_FILTER_OFF);
   pF->nFilter = coding_get64(f + SST_FOOTER_FILTER_SZ);
   pF->iPropsOff = coding_get64(f + SST_FOOTER_PROPS_OFF);
@@ -442,8 +498,8 @@ static int load_index(sst_reader *p){
       return LSM_CORRUPT_BKPT("%s: index: entry %d is truncated", p->zPath, i);
     }
     if( iOff != iExpect || nSize < 4 || nSize > 0xffffffffu
-     || nSize > dataEnd || dataEnd - nSize < SST_TRAILER_SIZE
-     || iOff > dataEnd - nSize - SST_TRAILER_SIZE ){
+     || nSize > dataEnd || dataEnd - nSize < (uint64_t)p->nBlockTrailer
+     || iOff > dataEnd - nSize - (uint64_t)p->nBlockTrailer ){
       return LSM_CORRUPT_BKPT("%s: index: block %d is out of place", p->zPath, i);
     }
     if( ikey_user_len(e->nKey) < p->nCommon
@@ -453,7 +509,7 @@ static int load_index(sst_reader *p){
     p->aWord[i] = key_word(e->pKey, ikey_user_len(e->nKey), p->nCommon);
     e->iOff = iOff;
     e->nSize = (uint32_t)nSize;
-    iExpect = iOff + nSize + SST_TRAILER_SIZE;
+    iExpect = iOff + nSize + (uint64_t)p->nBlockTrailer;
     if( i > 0 && ikey_compare(e[-1].pKey, e[-1].nKey, e->pKey, e->nKey) >= 0 ){
       return LSM_CORRUPT_BKPT("%s: index: keys out of order at entry %d", p->zPath, i);
     }

@@ -48,13 +48,16 @@
 #define READ_PRIVATE 2
 static int g_readMode = READ_MAPPED;
 static block_cache *g_pBlocks;
+/* The compression the tests' tables are written with (the fixture's). */
+static int g_compression = LSM_COMPRESSION_NONE;
 
 static int open_reader(lsm_env *pEnv, const char *zPath, sst_reader **ppReader){
   return sst_reader_open(pEnv, zPath, g_pBlocks, g_readMode == READ_MAPPED, ppReader);
 }
 
-static void set_read_mode(int eMode){
+static void set_read_mode(int eMode, int eCompression){
   g_readMode = eMode;
+  g_compression = eCompression;
   if( eMode == READ_CACHED && g_pBlocks == NULL ){
     ck_assert_int_eq(block_cache_new(lsm_env_default(), 16 * 1024, &g_pBlocks), LSM_OK);
   }
@@ -64,6 +67,7 @@ static void clear_read_mode(void){
   block_cache_free(g_pBlocks);
   g_pBlocks = NULL;
   g_readMode = READ_MAPPED;
+  g_compression = LSM_COMPRESSION_NONE;
 }
 
 /* ---- writing and reading tables ---- */
@@ -76,6 +80,7 @@ static int write_table(lsm_env *pEnv, const char *zPath, const harness_model *p,
   int rc;
   opt.block_bytes = nBlock;
   opt.bloom_bits = nBloom;
+  opt.compression = g_compression;
   rc = sst_writer_open(pEnv, zPath, &opt, &w);
   for(i = 0; rc == LSM_OK && i < p->n; i++){
     rc = sst_writer_add(w, p->a[i].pKey, p->a[i].nKey, p->a[i].pVal, p->a[i].nVal);
@@ -415,7 +420,7 @@ END_TEST
 
 START_TEST(sst_writer_refuses_keys_out_of_order)
 {
-  sst_options opt = {4096, 10};
+  sst_options opt = {4096, 10, LSM_COMPRESSION_NONE};
   sst_writer *w;
   sst_meta meta;
   uint8_t a[16], b[16];
@@ -795,18 +800,162 @@ START_TEST(sst_a_file_truncated_after_open_is_reported_when_read)
 }
 END_TEST
 
-/* Fixtures that choose how blocks are read. */
-static void setup_mapped(void){ set_read_mode(READ_MAPPED); }
-static void setup_cached(void){ set_read_mode(READ_CACHED); }
-static void setup_private(void){ set_read_mode(READ_PRIVATE); }
+/*
+** A compressed block whose bytes were changed and whose checksum was then
+** recomputed (as a bug in a writer, or an attacker, could make): every
+** read returns LSM_OK or LSM_CORRUPT, never a crash or a read outside a
+** buffer (the sanitizer build runs this too).  Seeded, a bounded number
+** of damaged tables.
+*/
+START_TEST(sst_damaged_compressed_blocks_are_reported_never_a_crash)
+{
+  unsigned long long seed = test_seed();
+  static const int aComp[] = { LSM_COMPRESSION_LZ4, LSM_COMPRESSION_ZSTD };
+  test_rng r;
+  size_t c;
+  int k, nCompressed = 0, nCorrupt = 0;
+  rng_init(&r, seed);
+  for(k = 0; k < 300; k++){
+    char z[24], v[128];
+    int nz = snprintf(z, sizeof(z), "key%06d", k);
+    int nv = snprintf(v, sizeof(v), "value %d value %d value %d value", k, k, k);
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(10 + k), IKEY_VALUE, v, (size_t)nv);
+  }
+  harness_model_sort(&fx.t);
+  for(c = 0; c < sizeof(aComp) / sizeof(aComp[0]); c++){
+    int iTry;
+    g_compression = aComp[c];
+    free(fx.a);
+    write_damage_target(1024);
+    for(iTry = 0; iTry < (test_quick() ? 100 : 400); iTry++){
+      uint8_t *b = malloc(fx.n);
+      uint64_t iIdx, nIdx, nBlock = 0, j, iPick;
+      const uint8_t *pI, *pEnd;
+      uint64_t iBlkOff = 0, nBlkSize = 0;
+      sst_reader *pReader = NULL;
+      int rc, nDamage, d;
+      memcpy(b, fx.a, fx.n);
+      region_of(b, fx.n, SST_FOOTER_INDEX_OFF, &iIdx, &nIdx);
+      pI = b + iIdx;
+      pEnd = pI + nIdx;
+      pI = coding_get_varint64(pI, pEnd, &nBlock);
+      ck_assert(pI && nBlock > 0);
+      iPick = rng_below(&r, nBlock);
+      for(j = 0; j <= iPick; j++){
+        uint64_t nk = 0;
+        pI = coding_get_varint64(pI, pEnd, &nk);
+        pI = coding_get_varint64(pI + nk, pEnd, &iBlkOff);
+        pI = coding_get_varint64(pI, pEnd, &nBlkSize);
+        ck_assert_ptr_nonnull(pI);
+      }
+      if( b[iBlkOff + nBlkSize] == 0 ){ free(b); continue; }     /* stored raw */
+      nCompressed++;
+      /* Damage: flip bytes, zero a run, or copy bytes from elsewhere. */
+      nDamage = 1 + (int)rng_below(&r, 4);
+      for(d = 0; d < nDamage; d++){
+        uint64_t at = iBlkOff + rng_below(&r, nBlkSize);
+        switch( rng_below(&r, 3) ){
+          case 0: b[at] ^= (uint8_t)(1 + rng_below(&r, 255)); break;
+          case 1: { uint64_t m = rng_below(&r, 8); while( m-- && at < iBlkOff + nBlkSize ) b[at++] = 0; break; }
+          default: b[at] = b[iBlkOff + rng_below(&r, nBlkSize)]; break;
+        }
+      }
+      coding_put64(b + iBlkOff + nBlkSize + 1,
+                   checksum_compute2(b + iBlkOff, (size_t)nBlkSize, b + iBlkOff + nBlkSize, 1,
+                                     SST_SEED_DATA));
+      file_put(fx.pEnv, "/c.sst", b, fx.n);
+      rc = open_reader(fx.pEnv, "/c.sst", &pReader);
+      ck_assert_int_eq(rc, LSM_OK);       /* the meta regions are intact */
+      {
+        iter *it = sst_reader_iter(pReader, &rc);
+        size_t nSeen = 0;
+        for(iter_first(it); iter_valid(it); iter_next(it)) nSeen++;
+        rc = iter_status(it);
+        SEED_ASSERT(rc == LSM_OK || rc == LSM_CORRUPT, "try %d: iter rc %d", seed, iTry, rc);
+        if( rc == LSM_CORRUPT ) nCorrupt++;
+        iter_close(it);
+        for(j = 0; j < fx.t.n; j += 7){
+          const harness_entry *e = &fx.t.a[j];
+          const uint8_t *pVal;
+          block_handle *pPin = NULL;
+          size_t nVal;
+          int bFound, type;
+          rc = sst_reader_get(pReader, e->pKey, e->nKey - IKEY_TRAILER, IKEY_MAX_SEQ,
+                              &bFound, &type, &pVal, &nVal, &pPin, NULL);
+          SEED_ASSERT(rc == LSM_OK || rc == LSM_CORRUPT, "try %d: get rc %d", seed, iTry, rc);
+          block_cache_release(pPin);
+        }
+        rc = sst_reader_check(pReader);
+        SEED_ASSERT(rc == LSM_OK || rc == LSM_CORRUPT, "try %d: check rc %d", seed, iTry, rc);
+        (void)nSeen;
+      }
+      sst_reader_unref(pReader);
+      free(b);
+    }
+  }
+  /* The test must have damaged compressed blocks, and most damage shows. */
+  ck_assert_int_gt(nCompressed, 50);
+  ck_assert_int_gt(nCorrupt, nCompressed / 4);
+}
+END_TEST
+
+/* A table written before compression (format 1) still opens and reads:
+** the worked example of sst_writer.c as format 1 wrote it (the file the
+** writer of commit 6ee7435 made; the drawing then had the index trailer
+** one byte off). */
+START_TEST(sst_format_1_tables_still_open)
+{
+  static const uint8_t aV1[] = {
+    0x00,0x05,0x03,0x81,0x04,0x61,0x70,0x70,0x6c,0x65,0x72,0x65,0x64,0x05,0x00,0x00,
+    0x80,0x02,0x02,0x05,0x06,0x81,0x06,0x72,0x69,0x63,0x6f,0x74,0x6f,0x72,0x61,0x6e,
+    0x67,0x65,0x00,0x00,0x00,0x00,0x01,0x00,0x00,0x00,0x15,0x2c,0xa7,0x7e,0x3b,0x15,
+    0xe4,0xf9,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
+    0x01,0x10,0x00,0x00,0x00,0x00,0x00,0x00,0x08,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x02,0x00,0x00,0x00,0x00,0x20,0x00,0x00,
+    0x00,0x00,0x00,0x50,0x00,0x00,0x00,0x00,0x10,0x00,0x08,0x00,0x00,0x00,0x02,0x00,
+    0x00,0x08,0x00,0x00,0x04,0x00,0x00,0x00,0x20,0x00,0x40,0x00,0x00,0x00,0x00,0x00,
+    0x07,0xe9,0x24,0x55,0x33,0xac,0x79,0xca,0xce,0x03,0x01,0x1a,0x01,0x0d,0x61,0x70,
+    0x70,0x6c,0x65,0x01,0x02,0x00,0x00,0x00,0x00,0x00,0x00,0x0f,0x61,0x70,0x72,0x69,
+    0x63,0x6f,0x74,0x01,0x03,0x00,0x00,0x00,0x00,0x00,0x00,0x97,0xd0,0x40,0x63,0xef,
+    0x58,0xae,0xab,0x01,0x0f,0x61,0x70,0x72,0x69,0x63,0x6f,0x74,0x01,0x03,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x2a,0xdb,0x0e,0xde,0x32,0x22,0x35,0x07,0x78,0x32,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x4f,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x89,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x22,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0xb3,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x13,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x01,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x07,0x54,0x18,0xfd,0x8a,0xbc,0x50,0xe5,0x89,0x6c,
+    0x73,0x6d,0x0d,0x0a,0x1a,0x0a
+  };
+  harness_model t = {0};
+  sst_reader *pReader;
+  test_rng r;
+  ck_assert_uint_eq(sizeof(aV1), 278);
+  harness_model_add(&t, "apple", 5, 2, IKEY_VALUE, "red", 3);
+  harness_model_add(&t, "apple", 5, 1, IKEY_DELETE, "", 0);
+  harness_model_add(&t, "apricot", 7, 3, IKEY_VALUE, "orange", 6);
+  harness_model_sort(&t);
+  file_put(fx.pEnv, "/v1.sst", aV1, sizeof(aV1));
+  ck_assert_int_eq(open_reader(fx.pEnv, "/v1.sst", &pReader), LSM_OK);
+  rng_init(&r, 1);
+  compare_reader(pReader, &t, &r, 50, 1);
+  sst_reader_unref(pReader);
+  harness_model_clear(&t);
+}
+END_TEST
+
+/* Fixtures that choose how blocks are read and written. */
+static void setup_mapped(void){ set_read_mode(READ_MAPPED, LSM_COMPRESSION_NONE); }
+static void setup_cached(void){ set_read_mode(READ_CACHED, LSM_COMPRESSION_NONE); }
+static void setup_private(void){ set_read_mode(READ_PRIVATE, LSM_COMPRESSION_NONE); }
+static void setup_lz4_mapped(void){ set_read_mode(READ_MAPPED, LSM_COMPRESSION_LZ4); }
+static void setup_zstd_cached(void){ set_read_mode(READ_CACHED, LSM_COMPRESSION_ZSTD); }
 static void teardown_mode(void){ clear_read_mode(); }
 
-/* The test cases, with blocks read as xMode sets; zSuffix names the
-** configuration. */
+/* The test cases, with blocks read and written as xMode sets; zSuffix
+** names the configuration. */
 static void add_cases(Suite *s, int iConf, void (*xMode)(void), const char *zSuffix){
   static char azName[8][3][64];
   TCase *tcDisk, *tcMemory, *tcCorrupt;
-  int eMode = xMode == setup_mapped ? READ_MAPPED : READ_CACHED;
+  int eMode = xMode == setup_mapped || xMode == setup_lz4_mapped ? READ_MAPPED : READ_CACHED;
   snprintf(azName[iConf][0], sizeof(azName[0][0]), "disk%s", zSuffix);
   snprintf(azName[iConf][1], sizeof(azName[0][0]), "memory%s", zSuffix);
   snprintf(azName[iConf][2], sizeof(azName[0][0]), "corruption%s", zSuffix);
@@ -855,9 +1004,18 @@ static void add_cases(Suite *s, int iConf, void (*xMode)(void), const char *zSuf
 
 static Suite *sst_suite(void){
   Suite *s = suite_create("sst");
+  TCase *tc = tcase_create("compression");
   add_cases(s, 0, setup_mapped, "");
   add_cases(s, 1, setup_cached, " (blocks through a block cache)");
   add_cases(s, 2, setup_private, " (blocks read without a cache)");
+  add_cases(s, 3, setup_lz4_mapped, " (lz4, mapped)");
+  add_cases(s, 4, setup_zstd_cached, " (zstd, block cache)");
+  tcase_add_checked_fixture(tc, setup_cached, teardown_mode);
+  tcase_add_checked_fixture(tc, setup_memory, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, sst_damaged_compressed_blocks_are_reported_never_a_crash);
+  tcase_add_test(tc, sst_format_1_tables_still_open);
+  suite_add_tcase(s, tc);
   return s;
 }
 
