@@ -4,6 +4,7 @@
 #   make demo     build and run sql/demo.sql in the sqlite3 shell
 #   make test     unit tests, SQL tests and the same suite under ASan+UBSan
 #   make bench    engine and SQL benchmarks against LevelDB, RocksDB, SQLite
+#   make bench-scale  one store at 1M to 50M keys (not part of make bench)
 #   make static   build/libsqlite3_lsm.a, to link the extension into a program
 #   make install  lsm.so, the archive, sqlite3_lsm.h and sqlite3-lsm.pc under
 #                 $(DESTDIR)$(PREFIX); make uninstall removes them
@@ -175,7 +176,7 @@ uninstall:
 # ---- bench: tests/bench*.c, this engine against LevelDB and RocksDB, and the
 # lsm table against native SQLite (see tests/bench.c).  Built with -O2 and no
 # sanitizers against build/liblsm.a; Debian's libleveldb-dev has no .pc file.
-BENCH_SRC    := $(wildcard tests/bench*.c)
+BENCH_SRC    := $(filter-out tests/bench_scale.c,$(wildcard tests/bench*.c))
 BENCH_OBJ     = $(BENCH_SRC:tests/%.c=$(B)/bench/%.o)
 BENCH_BIN     = $(B)/bench/bench
 BENCH_PKGS    = libleveldb-dev librocksdb-dev
@@ -196,6 +197,17 @@ bench: bench-deps
 bench-amp: bench-deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	BENCH_LEVEL=amp $(BENCH_BIN)
+
+# bench-scale: tests/bench_scale.c, one store of each policy at 1M, 5M, 20M
+# and 50M keys (BENCH_SCALE_SIZES), or BENCH_SCALE_EXPERIMENT=compression;
+# not part of bench or test (it takes hours at the largest sizes).
+SCALE_BIN = $(B)/bench/bench_scale
+.PHONY: bench-scale
+bench-scale: bench-deps
+	@$(MAKE) --no-print-directory $(SCALE_BIN)
+	$(SCALE_BIN)
+$(SCALE_BIN): $(B)/bench/bench_scale.o $(B)/bench/bench_util.o $(B)/liblsm.a
+	$(CC) -o $@ $^ $(BENCH_LIBS)
 
 bench-deps:
 	@need=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
