@@ -20,7 +20,8 @@
 **   seeks      G/4 random seeks, each followed by 10 nexts
 **   scan       every key, in order
 ** and reports puts/s, gets/s, seeks/s, scanned keys/s, write amplification
-** ((WAL + flush + compaction bytes) / user bytes, from lsm_stats), read
+** (bytes the process handed to write(2) until the store was quiet, per
+** user byte put: WAL, flushes and compactions, compressed), read
 ** amplification (SSTables searched per get), space amplification (bytes
 ** of the store's directory / live key+value bytes), heap in use after
 ** the gets (mallinfo2: bytes malloc has handed out and not got back,
@@ -29,6 +30,8 @@
 ** Values compress about 2:1, as LevelDB's db_bench makes them: 50 bytes
 ** (the key's number, the generation, 38 random printable characters)
 ** written twice.
+** BENCH_SCALE_POLICIES may also name leveldb-snappy or leveldb-none, to
+** run Debian's LevelDB through the same steps (its read amp is 0: n/a).
 ** Output: a table, build/bench-scale.csv and build/bench-scale.svg (one
 ** panel per measure, size on a log axis, one line per policy).
 **
@@ -235,12 +238,14 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
   uint64_t nOver = bCompressionRun ? n : n / 10, nErr = 0;
   bench_rng r = { 42 };
   char k[BENCH_KEY_BYTES], v[BENCH_VAL_BYTES];
+  uint64_t nWchar0;
 
   snprintf(zDir, sizeof(zDir), "%s/scale-%s-%llu", scale_env("BENCH_SCALE_DIR", "build"),
            zKind, (unsigned long long)n);
   bench_rmtree(zDir);
   if( store_open(&st, zDir, zKind, iCompaction) ) return;
   bench_peak_rss_reset();
+  nWchar0 = bench_wchar();
   bench_perm_init(&perm, n, 1);
 
   /* fill */
@@ -269,6 +274,8 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
   }
   pRow->rSlowPutMs = rSlow * 1000;
   bench_wait_quiet(2000, 3600 * 1000);
+  /* Bytes this process handed to write(2), whatever the engine. */
+  pRow->rWamp = (double)(bench_wchar() - nWchar0) / ((double)(n + nOver) * BENCH_ENTRY_BYTES);
   if( st.pLsm ) lsm_stats_get(st.pLsm, &s0);
 
   /* gets */
@@ -292,16 +299,29 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
     lsm_stats_get(st.pLsm, &s1);
     pRow->rRamp = s1.nGets > s0.nGets
       ? (double)(s1.nGetSstProbes - s0.nGetSstProbes) / (double)(s1.nGets - s0.nGets) : 0;
-    pRow->rWamp = (double)(s1.nWalBytesWritten + s1.nFlushBytesWritten + s1.nCompactionBytesWritten)
-                / (double)s1.nUserBytesWritten;
   }
 
-  if( !bCompressionRun && st.pLsm ){
+  if( !bCompressionRun ){
     /* seeks, then a full scan */
     uint64_t nSeeks = nGets / 4;
     lsm_cursor *pCsr;
     uint64_t nScan = 0;
-    if( lsm_cursor_open(st.pLsm, NULL, &pCsr) == LSM_OK ){
+    if( st.pLdb ){
+      leveldb_iterator_t *pIt = leveldb_create_iterator(st.pLdb, st.pLr);
+      t0 = bench_now();
+      for(i = 0; i < nSeeks; i++){
+        int kk;
+        bench_key(k, bench_rng_below(&r, n), 0);
+        leveldb_iter_seek(pIt, k, sizeof(k));
+        for(kk = 0; kk < 10 && leveldb_iter_valid(pIt); kk++) leveldb_iter_next(pIt);
+      }
+      pRow->rSeeks = (double)nSeeks / (bench_now() - t0);
+      t0 = bench_now();
+      for(leveldb_iter_seek_to_first(pIt); leveldb_iter_valid(pIt); leveldb_iter_next(pIt)) nScan++;
+      pRow->rScan = (double)nScan / (bench_now() - t0);
+      if( nScan != n ) nErr++;
+      leveldb_iter_destroy(pIt);
+    }else if( lsm_cursor_open(st.pLsm, NULL, &pCsr) == LSM_OK ){
       t0 = bench_now();
       for(i = 0; i < nSeeks; i++){
         int kk;
@@ -453,6 +473,7 @@ static int run_scale(void){
     for(zPol = strtok_r(zP, ",", &zSave2); zPol; zPol = strtok_r(NULL, ",", &zSave2)){
       scale_row *p = &aRow[nRow];
       int iComp = strcmp(zPol, "tiered") == 0 ? LSM_COMPACTION_TIERED : LSM_COMPACTION_LEVELED;
+      /* "leveldb-snappy" (or "leveldb-none") runs LevelDB the same way. */
       if( nRow >= SCALE_MAX_ROWS ) break;
       nFail += run_child(zPol, iComp, n, 0, p);
       snprintf(p->zName, sizeof(p->zName), "%s", zPol);
