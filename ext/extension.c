@@ -26,6 +26,13 @@
 #include "ext.h"
 SQLITE_EXTENSION_INIT1
 
+/* Set by sqlite3_lsm_indb_only (sqlite3_lsm.h); read by vtab.c at CREATE. */
+const char *ext_indb_only_reason = 0;
+
+void sqlite3_lsm_indb_only(const char *zWhy){
+  ext_indb_only_reason = zWhy ? zWhy : "this program keeps lsm tables in the database file";
+}
+
 __attribute__((visibility("default")))
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi){
   int rc;

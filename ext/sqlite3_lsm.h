@@ -23,7 +23,7 @@
 ** is needed: the extension calls SQLite through the routine table SQLite
 ** hands it.
 **
-** The archive's only global symbols are sqlite3_lsm_init and the storage
+** The archive's only global symbols are sqlite3_lsm_init, sqlite3_lsm_indb_only and the storage
 ** engine's C API (lsm/lsm.h), renamed from lsm_* to sqlite3_lsm_* so that
 ** they cannot clash with SQLite's own LSM1 extension, which defines
 ** lsm_open, lsm_close, ... too; everything else is local to the archive.
@@ -61,6 +61,20 @@ extern "C" {
 ** function (sqlite3_auto_extension above) rather than calling it yourself.
 */
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
+
+/*
+** Keep every new lsm table of this process in its database file: from
+** this call on, CREATE VIRTUAL TABLE ... USING lsm('dir') and
+** lsm(':memory:') fail, in every connection, with a message that says why:
+** zWhy (a static string), e.g. "dqlite replicates only the database
+** file".  For programs whose database files are copied elsewhere by
+** something that knows only the file, such as a dqlite node
+** (ext/node.c, README "More than one machine").  Call it before opening
+** connections; it cannot be undone.  Tables without a path are not
+** affected.  Not in lsm.so (a loaded extension cannot be reached by
+** name); in the archive and in programs that link the objects.
+*/
+void sqlite3_lsm_indb_only(const char *zWhy);
 
 #ifdef __cplusplus
 }
