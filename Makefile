@@ -111,7 +111,7 @@ sql-test: lsm.so
 # ---- static: one archive for linking the extension into a program.
 # Every object is built with -fvisibility=hidden; a partial link (ld -r)
 # makes them one object, in which objcopy keeps global only
-# sqlite3_lsm_init, sqlite3_lsm_indb_only and the engine API declared in lsm/lsm.h, and renames
+# sqlite3_lsm_init, sqlite3_lsm_replicated and the engine API declared in lsm/lsm.h, and renames
 # that API from lsm_* to sqlite3_lsm_* (SQLite's LSM1 extension defines
 # lsm_open, lsm_close, ... too).  sqlite3_lsm_engine.h is lsm.h with those
 # names.  The recipe fails if any other global symbol is left.
@@ -127,7 +127,7 @@ $(STATIC_API): lsm/lsm.h
 
 $(STATIC_LIB): $(LSM_OBJ) $(EXT_OBJ) $(STATIC_API)
 	ld -r -o $(B)/static/all.o $(LSM_OBJ) $(EXT_OBJ)
-	{ echo sqlite3_lsm_init; echo sqlite3_lsm_indb_only; cat $(STATIC_API); } > $(B)/static/keep.txt
+	{ echo sqlite3_lsm_init; echo sqlite3_lsm_replicated; cat $(STATIC_API); } > $(B)/static/keep.txt
 	sed 's/.*/& sqlite3_&/' $(STATIC_API) > $(B)/static/rename.txt
 	objcopy --keep-global-symbols=$(B)/static/keep.txt $(B)/static/all.o $(B)/static/kept.o
 	objcopy --redefine-syms=$(B)/static/rename.txt $(B)/static/kept.o $(B)/static/sqlite3_lsm.o

@@ -15,8 +15,8 @@
 **
 ** -s lists nodes to ask; every command runs on the leader they name.
 ** query prints rows with values separated by '|', as the sqlite3 shell.
-** bench TABLE N ROWS commits N transactions of ROWS puts each (16-byte
-** keys, 100-byte values) into TABLE(key, value), one request per
+** bench TABLE N ROWS commits N transactions of ROWS puts each (INSERT OR
+** REPLACE, 16-byte keys, 100-byte values) into TABLE(key, value), one request per
 ** transaction, and prints transactions and rows per second and the
 ** commit latency percentiles.  Exit status 0, or 1 with the error.
 */
@@ -61,7 +61,7 @@ static int bench(dqw_conn *c, const char *zTable, int n, int nRow, char **pzErr)
   size_t nSql = (size_t)nRow * 200 + 64;
   char *zSql = malloc(nSql);
   char zVal[101];
-  unsigned x = 12345;
+  unsigned x = (unsigned)time(0) ^ ((unsigned)n << 16) ^ (unsigned)nRow;   /* new keys each run */
   int i, j, rc = 0;
   if( aLat == 0 || zSql == 0 ){
     free(aLat); free(zSql);
@@ -74,8 +74,8 @@ static int bench(dqw_conn *c, const char *zTable, int n, int nRow, char **pzErr)
     size_t k = (size_t)snprintf(zSql, nSql, "BEGIN;");
     for(j = 0; j < nRow; j++){
       x = x * 1103515245u + 12345u;
-      k += (size_t)snprintf(zSql + k, nSql - k, "INSERT INTO \"%s\" VALUES('%016u','%s');",
-                            zTable, x, zVal);
+      k += (size_t)snprintf(zSql + k, nSql - k, "INSERT OR REPLACE INTO \"%s\" VALUES('%08x%08x','%s');",
+                            zTable, x, (unsigned)i * 7919u + (unsigned)j, zVal);
     }
     snprintf(zSql + k, nSql - k, "COMMIT");
     t0 = now_s();

@@ -283,9 +283,11 @@ extern sqlite3_module vtab_module;
 ** store, catch up with what this connection's transaction sees.  On error
 ** sets pTab->base.zErrMsg and returns an SQLITE_* code. */
 int vtab_ready(vtab_table *pTab);
-/* Why stores outside the database file are refused at CREATE, or NULL
-** when they are not (set by sqlite3_lsm_indb_only, extension.c). */
-extern const char *ext_indb_only_reason;
+/* What replicates this process's database files (e.g. "dqlite"), or NULL
+** (set by sqlite3_lsm_replicated, extension.c): then stores outside the
+** database file are refused at CREATE (vtab.c), and lsm_flush and
+** lsm_compact outside an explicit transaction (dbstore.c). */
+extern const char *ext_replicated_by;
 
 /* ---- dbstore.c: the in-database store (drawn in dbstore.c) ---- */
 /* Whether zSuffix names a shadow table (<table>_<suffix>): xShadowName. */

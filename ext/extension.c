@@ -26,11 +26,12 @@
 #include "ext.h"
 SQLITE_EXTENSION_INIT1
 
-/* Set by sqlite3_lsm_indb_only (sqlite3_lsm.h); read by vtab.c at CREATE. */
-const char *ext_indb_only_reason = 0;
+/* Set by sqlite3_lsm_replicated (sqlite3_lsm.h); read by vtab.c at CREATE
+** and by dbstore.c before lsm_flush/lsm_compact. */
+const char *ext_replicated_by = 0;
 
-void sqlite3_lsm_indb_only(const char *zWhy){
-  ext_indb_only_reason = zWhy ? zWhy : "this program keeps lsm tables in the database file";
+void sqlite3_lsm_replicated(const char *zBy){
+  ext_replicated_by = zBy ? zBy : "a replicator";
 }
 
 __attribute__((visibility("default")))

@@ -27,10 +27,13 @@
 ** dqlite_node_start, each for a reason found with dqlite 1.11:
 **   - SIGPIPE is ignored: a node writing to a peer that just died gets
 **     EPIPE instead of dying silently mid-election;
-**   - sqlite3_lsm_indb_only() (sqlite3_lsm.h): CREATE VIRTUAL TABLE ...
-**     USING lsm('dir') or lsm(':memory:') is refused, since dqlite
+**   - sqlite3_lsm_replicated("dqlite") (sqlite3_lsm.h): CREATE VIRTUAL
+**     TABLE ... USING lsm('dir') or lsm(':memory:') is refused, since dqlite
 **     replicates the database file only and such a table's rows would stay
-**     on one host;
+**     on one host; and lsm_flush()/lsm_compact() outside BEGIN ... COMMIT
+**     are refused: they would commit on their own inside a statement, which
+**     dqlite 1.11 never replicates (after such a flush run as a query, the
+**     next query killed the leader);
 **   - sqlite3_auto_extension registers lsm, and an authorizer, on every
 **     connection dqlite opens (load_extension() is not reachable through
 **     dqlite).  The authorizer refuses what dqlite 1.11 cannot survive:
@@ -181,7 +184,7 @@ int main(int argc, char **argv){
   sigaddset(&mask, SIGINT);
   pthread_sigmask(SIG_BLOCK, &mask, 0);   /* dqlite's threads inherit it; main waits */
 
-  sqlite3_lsm_indb_only("dqlite replicates only the database file: its rows would stay on this host");
+  sqlite3_lsm_replicated("dqlite");
   sqlite3_auto_extension((void(*)(void))sqlite3_lsm_init);
   sqlite3_auto_extension((void(*)(void))node_connection_init);
 

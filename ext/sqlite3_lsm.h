@@ -23,7 +23,7 @@
 ** is needed: the extension calls SQLite through the routine table SQLite
 ** hands it.
 **
-** The archive's only global symbols are sqlite3_lsm_init, sqlite3_lsm_indb_only and the storage
+** The archive's only global symbols are sqlite3_lsm_init, sqlite3_lsm_replicated and the storage
 ** engine's C API (lsm/lsm.h), renamed from lsm_* to sqlite3_lsm_* so that
 ** they cannot clash with SQLite's own LSM1 extension, which defines
 ** lsm_open, lsm_close, ... too; everything else is local to the archive.
@@ -63,18 +63,24 @@ extern "C" {
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
 
 /*
-** Keep every new lsm table of this process in its database file: from
-** this call on, CREATE VIRTUAL TABLE ... USING lsm('dir') and
-** lsm(':memory:') fail, in every connection, with a message that says why:
-** zWhy (a static string), e.g. "dqlite replicates only the database
-** file".  For programs whose database files are copied elsewhere by
-** something that knows only the file, such as a dqlite node
-** (ext/node.c, README "More than one machine").  Call it before opening
-** connections; it cannot be undone.  Tables without a path are not
-** affected.  Not in lsm.so (a loaded extension cannot be reached by
-** name); in the archive and in programs that link the objects.
+** Declare that this process's database files are replicated by zBy (a
+** static string naming the replicator, e.g. "dqlite"), which copies the
+** pages of each transaction the program commits and nothing else.  From
+** this call on, in every connection:
+**   - CREATE VIRTUAL TABLE ... USING lsm('dir') and lsm(':memory:') fail,
+**     saying why: such a table's rows live outside the database file and
+**     would stay on this host.  Tables without a path are not affected;
+**   - lsm_flush() and lsm_compact() on a table in the database file fail
+**     outside an explicit transaction (BEGIN ... COMMIT), where they would
+**     commit a transaction of their own in the middle of a statement,
+**     which a replicator that ships COMMITs never sees (dqlite 1.11 loses
+**     it, or aborts the leader when the statement was a query).
+** For a dqlite node (ext/node.c, README "More than one machine").  Call
+** it before opening connections; it cannot be undone.  Not in lsm.so (a
+** loaded extension cannot be reached by name); in the archive and in
+** programs that link the objects.
 */
-void sqlite3_lsm_indb_only(const char *zWhy);
+void sqlite3_lsm_replicated(const char *zBy);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,8 @@ shell "INSERT INTO kv VALUES('banana', 'yellow')"
 shell "INSERT INTO kv VALUES('cherry', 'red')"
 shell "DELETE FROM kv WHERE key = 'banana'"
 shell "SELECT key, value FROM kv ORDER BY key"
+shell "SELECT lsm_flush('kv')"
+shell "SELECT level, file, entries FROM lsm_files('kv')"
 
 say "a directory store is refused: its files would stay on one host"
 shell "CREATE VIRTUAL TABLE local USING lsm('local.lsm')"
@@ -83,6 +85,7 @@ for i in $(seq 1 100); do
 done
 $CLI -s $ALL leader
 shell "SELECT key, value FROM kv ORDER BY key"
+shell "SELECT level, file, entries FROM lsm_files('kv')"
 shell "SELECT lsm_check('kv')"
 
 say "done: stopping the nodes and removing $DIR"
