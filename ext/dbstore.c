@@ -65,15 +65,19 @@
 
 #define LARGEST_INT64 ((sqlite3_int64)(((uint64_t)1 << 63) - 1))
 
-/* A file of the store: the whole blob, read at open or written until
-** close.  The engine never sees inside. */
+/* A file of the store.  Opened to read, it is a row id: xRead reads the
+** bytes asked for with incremental blob I/O (a blob handle per call, never
+** kept: an open handle would hold this connection's read transaction
+** open), and only xMap reads the whole blob into a.  Opened to write, a
+** holds the bytes until xSync or xClose stores them as the row. */
 struct lsm_file {
   dbstore *pStore;       /* the store whose env opened it */
   char *zName;           /* row name: 000012.sst, MANIFEST, MANIFEST.tmp (malloc) */
   int bWrite;            /* opened to write: the blob is stored at sync/close */
   int bDirty;            /* written since last stored */
-  uint8_t *a;            /* the bytes (malloc) */
-  size_t n;              /* bytes in a */
+  sqlite3_int64 iRowid;  /* read: the row */
+  uint8_t *a;            /* write: the bytes; read: the whole blob once mapped (malloc) */
+  size_t n;              /* bytes of the file */
   size_t nAlloc;         /* bytes allocated for a */
 };
 
@@ -88,6 +92,9 @@ struct dbstore {
   unsigned int iDataVersion; /* SQLITE_FCNTL_DATA_VERSION at the last catch-up */
   int bChecked;          /* iDataVersion is valid */
   int bStale;            /* compare with the database at the next catch-up */
+  int bReload;           /* reopen the engine at the next catch-up: work failed
+                            half-way or was rolled back, so its memory may hold
+                            what the database does not */
   sqlite3_int64 iManifestId; /* id of the MANIFEST row the engine read or wrote */
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
@@ -184,23 +191,16 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
     pFile->bDirty = 1;
   }else{
     sqlite3_stmt *pStmt = 0;
-    rc = dbstore_prepare(p, &pStmt, "SELECT data, id FROM \"%w\".\"%w_file\" WHERE name = ?1",
-                         p->zDb, p->zTable);
+    rc = dbstore_prepare(p, &pStmt,
+        "SELECT id, length(data) FROM \"%w\".\"%w_file\" WHERE name = ?1", p->zDb, p->zTable);
     if( rc == SQLITE_OK ){
       sqlite3_bind_text(pStmt, 1, pFile->zName, -1, SQLITE_STATIC);
       rc = sqlite3_step(pStmt);
       if( rc == SQLITE_ROW ){
-        int n = sqlite3_column_bytes(pStmt, 0);
-        const void *a = sqlite3_column_blob(pStmt, 0);
-        pFile->a = malloc(n > 0 ? (size_t)n : 1);
-        if( pFile->a == 0 ){
-          rc = SQLITE_NOMEM;
-        }else{
-          if( n > 0 ) memcpy(pFile->a, a, (size_t)n);
-          pFile->n = pFile->nAlloc = (size_t)n;
-          if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = sqlite3_column_int64(pStmt, 1);
-          rc = SQLITE_OK;
-        }
+        pFile->iRowid = sqlite3_column_int64(pStmt, 0);
+        pFile->n = (size_t)sqlite3_column_int64(pStmt, 1);
+        if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
+        rc = SQLITE_OK;
       }else if( rc == SQLITE_DONE ){
         sqlite3_finalize(pStmt);
         free(pFile->zName);
@@ -222,15 +222,35 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
   return LSM_OK;
 }
 
+/* Read n bytes at iOff of the file's row into pBuf. */
+static int dbstore_blob_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t n){
+  dbstore *p = pFile->pStore;
+  sqlite3_blob *pBlob = 0;
+  char *zTab = sqlite3_mprintf("%s_file", p->zTable);
+  int rc = zTab ? sqlite3_blob_open(p->db, p->zDb, zTab, "data", pFile->iRowid, 0, &pBlob)
+                : SQLITE_NOMEM;
+  sqlite3_free(zTab);
+  if( rc == SQLITE_OK ) rc = sqlite3_blob_read(pBlob, pBuf, (int)n, (int)iOff);
+  sqlite3_blob_close(pBlob);
+  if( rc == SQLITE_NOMEM ) return LSM_NOMEM;
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, pFile->zName);
+}
+
 static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
   size_t n = 0;
+  int rc = LSM_OK;
   if( iOff < pFile->n ){
     n = pFile->n - (size_t)iOff;
     if( n > nBuf ) n = nBuf;
-    memcpy(pBuf, pFile->a + iOff, n);
+    if( pFile->a ){
+      memcpy(pBuf, pFile->a + iOff, n);
+    }else if( n > 0 ){
+      rc = dbstore_blob_read(pFile, iOff, pBuf, n);
+      if( rc != LSM_OK ) n = 0;
+    }
   }
   *pnRead = n;
-  return LSM_OK;
+  return rc;
 }
 
 static int dbstore_x_append(lsm_file *pFile, const void *pData, size_t nData){
@@ -262,6 +282,18 @@ static int dbstore_x_size(lsm_file *pFile, uint64_t *pnSize){
 
 static int dbstore_x_map(lsm_file *pFile, const uint8_t **ppData, uint64_t *pnData){
   static const uint8_t aEmpty[1] = {0};
+  if( pFile->a == 0 && !pFile->bWrite && pFile->n > 0 ){
+    int rc;
+    pFile->a = malloc(pFile->n);
+    if( pFile->a == 0 ) return LSM_NOMEM;
+    pFile->nAlloc = pFile->n;
+    rc = dbstore_blob_read(pFile, 0, pFile->a, pFile->n);
+    if( rc != LSM_OK ){
+      free(pFile->a);
+      pFile->a = 0;
+      return rc;
+    }
+  }
   *ppData = pFile->a ? pFile->a : aEmpty;
   *pnData = pFile->n;
   return LSM_OK;
@@ -566,16 +598,34 @@ lsm_db *dbstore_engine(dbstore *p){
   return p->pLsm;
 }
 
-lsm_env *dbstore_env(dbstore *p){
-  return &p->env;
+int dbstore_log_bytes(dbstore *p, sqlite3_int64 *pnBytes){
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, "SELECT total(length(batch)) FROM \"%w\".\"%w_log\"",
+                           p->zDb, p->zTable);
+  *pnBytes = 0;
+  if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+    *pnBytes = (sqlite3_int64)sqlite3_column_double(pStmt, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, "log");
+}
+
+const char *dbstore_location(dbstore *p){
+  return p->zDir;
 }
 
 int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
   int bKnown = sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
-  if( p->pLsm && bKnown && p->bChecked && !p->bStale && iVersion == p->iDataVersion ){
+  if( p->pLsm && bKnown && p->bChecked && !p->bStale && !p->bReload
+   && iVersion == p->iDataVersion ){
     return SQLITE_OK;
+  }
+  if( p->pLsm && p->bReload ){
+    rc = dbstore_engine_close(p);
+    if( rc != SQLITE_OK ) return rc;
   }
   if( p->pLsm ){
     sqlite3_int64 iId = 0;
@@ -599,6 +649,7 @@ int dbstore_catch_up(dbstore *p){
     p->iDataVersion = iVersion;
     p->bChecked = bKnown;
     p->bStale = 0;
+    p->bReload = 0;
   }
   return rc;
 }
@@ -672,7 +723,7 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   }
   if( rc == SQLITE_OK ){
     rc = lsm_work(p->pLsm, 1, &nDone);
-    if( nDone ) p->bDidWork = 1;
+    if( nDone || rc != LSM_OK ) p->bDidWork = 1;
     if( rc == LSM_OK && nDone ) rc = dbstore_collect_garbage(p);
   }
   return rc;
@@ -692,10 +743,9 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
 }
 
 void dbstore_rollback(dbstore *p){
-  /* Work done inside the rolled-back transaction changed the engine but
-  ** not the database: the MANIFEST id no longer matches, so the next
-  ** catch-up reopens the engine. */
-  if( p->bDidWork ) p->bStale = 1;
+  /* Work done (or begun) inside the rolled-back transaction changed the
+  ** engine but not the database: reopen it from the database. */
+  if( p->bDidWork ) p->bReload = 1;
   p->iPendingSeq = 0;
   p->bDidWork = 0;
 }
@@ -714,7 +764,10 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;
   rc = dbstore_catch_up(p);
-  if( rc == SQLITE_OK ) rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
+  if( rc == SQLITE_OK ){
+    rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
+    if( rc != SQLITE_OK ) p->bReload = 1;     /* half done: start over from the database */
+  }
   if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
   zSql = rc == SQLITE_OK ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work";
   {
@@ -722,8 +775,9 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
     if( rc == SQLITE_OK && rc2 != SQLITE_OK ) rc = dbstore_env_error(p, rc2, "RELEASE");
   }
   /* Whatever happens to the enclosing transaction, compare before the
-  ** next read. */
+  ** next read; after a failure, start over from the database. */
   p->bStale = 1;
+  if( rc != SQLITE_OK ) p->bReload = 1;
   return rc;
 }
 

@@ -91,18 +91,27 @@ static void assert_tables_agree(sqlite3 *db, const char *zWhen){
                 (long long)nOnlyNat, (long long)nBad);
 }
 
+/* Each test's directory and database file, made by setup, removed by
+** teardown (a failing test leaves its directory for a look). */
+static char *g_zDir;
+static char *g_zDb;
+
 static void setup(void){
   sqlite3_auto_extension((void(*)(void))sqlite3_lsm_init);
+  g_zDir = test_tmpdir("indb");
+  g_zDb = sqlite3_mprintf("%s/t.db", g_zDir);
 }
 static void teardown(void){
   sqlite3_reset_auto_extension();
+  test_rmtree(g_zDir);
+  free(g_zDir);
+  sqlite3_free(g_zDb);
 }
 
 /* ---- connections of one process ---- */
 
 static void two_connections_share(const char *zJournal){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, zJournal), *b;
   sqlite3_int64 nExpect = 0;
   int round;
@@ -134,9 +143,6 @@ static void two_connections_share(const char *zJournal){
   check_ok(b, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 
 START_TEST(two_connections_see_each_others_commits_in_wal_mode){
@@ -152,8 +158,7 @@ END_TEST
 /* A WAL reader keeps the snapshot of its transaction, even while another
 ** connection compacts away the SSTables it reads. */
 START_TEST(a_wal_reader_keeps_its_snapshot_across_a_compaction){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, "wal"), *b;
   exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   exec_ok(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)"
@@ -176,9 +181,6 @@ START_TEST(a_wal_reader_keeps_its_snapshot_across_a_compaction){
   check_ok(b, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 END_TEST
 
@@ -189,8 +191,7 @@ END_TEST
 ** logged its batch.  Nothing is visible anywhere; ROLLBACK leaves nothing;
 ** a COMMIT retried once the reader is gone commits the batch once. */
 START_TEST(a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, "delete"), *b;
   int rc;
   exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
@@ -239,9 +240,6 @@ START_TEST(a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once){
   check_ok(a, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 END_TEST
 
@@ -253,8 +251,7 @@ static int veto_commit(void *pArg){
 /* A commit hook that vetoes turns COMMIT into ROLLBACK: the lsm table
 ** keeps nothing either. */
 START_TEST(a_commit_vetoed_by_a_commit_hook_leaves_nothing){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, "wal"), *b;
   int rc;
   exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
@@ -280,9 +277,61 @@ START_TEST(a_commit_vetoed_by_a_commit_hook_leaves_nothing){
   }
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
+}
+END_TEST
+
+/* A database that is full (PRAGMA max_page_count) fails the COMMIT whose
+** flush needs pages: the statement takes no effect, and once there is
+** room again every row is there and the next writes go in. */
+START_TEST(a_full_database_fails_the_commit_and_changes_nothing){
+  const char *zDb = g_zDb;
+  sqlite3 *a = open_db(zDb, "wal"), *b;
+  sqlite3_int64 nPages;
+  int i, rc = SQLITE_OK, nFailed = 0;
+  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  b = open_db(zDb, "wal");
+  nPages = query_int(a, "PRAGMA page_count");
+  {
+    char *zSql = sqlite3_mprintf("PRAGMA max_page_count = %lld", (long long)nPages + 40);
+    exec_ok(a, zSql);
+    sqlite3_free(zSql);
+  }
+  /* Commits of 3 KB each: the log fills the pages, then a flush needs more. */
+  for(i = 0; i < 200 && nFailed < 3; i++){
+    char *zSql = sqlite3_mprintf("BEGIN; INSERT INTO kv VALUES (%d, randomblob(3000));"
+                                 " INSERT INTO nat VALUES (%d, 1); COMMIT;", i, i);
+    rc = sqlite3_exec(a, zSql, 0, 0, 0);
+    sqlite3_free(zSql);
+    if( rc != SQLITE_OK ){
+      ck_assert_int_eq(rc & 0xff, SQLITE_FULL);
+      sqlite3_exec(a, "ROLLBACK", 0, 0, 0);
+      nFailed++;
+      /* Both connections see the same, whole transactions. */
+      ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), query_int(a, "SELECT count(*) FROM nat"));
+      ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), query_int(b, "SELECT count(*) FROM nat"));
+    }
+  }
+  ck_assert_msg(nFailed > 0, "the database never filled up");
+  exec_ok(a, "PRAGMA max_page_count = 1000000");
+  for(i = 1000; i < 1100; i++){
+    char *zSql = sqlite3_mprintf("BEGIN; INSERT INTO kv VALUES (%d, randomblob(3000));"
+                                 " INSERT INTO nat VALUES (%d, 1); COMMIT;", i, i);
+    exec_ok(a, zSql);
+    sqlite3_free(zSql);
+  }
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key >= 1000"), 100);
+  ck_assert_int_gt(query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), query_int(a, "SELECT count(*) FROM nat"));
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), query_int(b, "SELECT count(*) FROM nat"));
+  {
+    /* Every key of nat is in kv and the other way round. */
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat WHERE k NOT IN (SELECT key FROM kv)"), 0);
+  }
+  check_ok(a, "kv");
+  check_ok(b, "kv");
+  sqlite3_close(a);
+  sqlite3_close(b);
 }
 END_TEST
 
@@ -361,8 +410,7 @@ static void make_tables(const char *zDb, const char *zJournal){
 }
 
 static void processes_share(const char *zJournal){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   int nWriter = 3, nTxn = test_scale(150), i, status;
   pid_t aPid[4];
   sqlite3 *db;
@@ -386,9 +434,6 @@ static void processes_share(const char *zJournal){
   ck_assert_int_gt(query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 0);
   check_ok(db, "kv");
   sqlite3_close(db);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 
 START_TEST(processes_write_and_read_one_table_in_wal_mode){
@@ -405,8 +450,7 @@ END_TEST
 ** run inside its commits): afterwards every transaction is in both tables
 ** or in neither, nothing acknowledged is lost, the store checks clean. */
 static void killed_writer(const char *zJournal){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   test_rng rng;
   int round, nRound = test_quick() ? 4 : 8;
   sqlite3_int64 nBefore = 0;
@@ -431,9 +475,6 @@ static void killed_writer(const char *zJournal){
     nBefore = nAfter;
     sqlite3_close(db);
   }
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 
 START_TEST(a_killed_writer_leaves_every_transaction_whole_in_wal_mode){
@@ -451,8 +492,7 @@ END_TEST
 /* The backup API and VACUUM INTO carry the rows; writing the copy leaves
 ** the original as it was. */
 START_TEST(backup_and_vacuum_into_carry_the_rows_and_never_share_them){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDir = g_zDir, *zDb = g_zDb;
   char *zBackup = sqlite3_mprintf("%s/backup.db", zDir);
   char *zVacuum = sqlite3_mprintf("%s/vacuum.db", zDir);
   char *zSql = sqlite3_mprintf("VACUUM INTO '%q'", zVacuum);
@@ -487,9 +527,6 @@ START_TEST(backup_and_vacuum_into_carry_the_rows_and_never_share_them){
   }
   check_ok(db, "kv");
   sqlite3_close(db);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
   sqlite3_free(zBackup);
   sqlite3_free(zVacuum);
   sqlite3_free(zSql);
@@ -506,6 +543,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_wal_reader_keeps_its_snapshot_across_a_compaction);
   tcase_add_test(tc, a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once);
   tcase_add_test(tc, a_commit_vetoed_by_a_commit_hook_leaves_nothing);
+  tcase_add_test(tc, a_full_database_fails_the_commit_and_changes_nothing);
   tcase_add_test(tc, processes_write_and_read_one_table_in_wal_mode);
   tcase_add_test(tc, processes_write_and_read_one_table_in_rollback_mode);
   tcase_add_test(tc, a_killed_writer_leaves_every_transaction_whole_in_wal_mode);
