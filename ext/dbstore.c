@@ -753,6 +753,13 @@ void dbstore_rollback(dbstore *p){
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
   int rc;
   char *zSql;
+  if( ext_replicated_by && sqlite3_get_autocommit(p->db) ){
+    /* Outside BEGIN the work would commit on its own, mid-statement: a
+    ** replicator that ships the program's COMMITs (dqlite) never sees it. */
+    return lsm_env_error(SQLITE_ERROR, "%s replicates what a COMMIT writes: call %s"
+                         " between BEGIN and COMMIT", ext_replicated_by,
+                         bCompact ? "lsm_compact" : "lsm_flush");
+  }
   rc = sqlite3_exec(p->db, "SAVEPOINT lsm_work", 0, 0, 0);
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;

@@ -313,6 +313,11 @@ const char *vtab_store_kind(vtab_table *pTab);
 /* Where its SSTables are: "<schema>.<table>_file" (rows named by file),
 ** the store directory, or ":memory:".  Borrowed from pTab. */
 const char *vtab_store_location(vtab_table *pTab);
+/* What replicates this process's database files (e.g. "dqlite"), or NULL
+** (set by sqlite3_lsm_replicated, extension.c): then stores outside the
+** database file are refused at CREATE (vtab.c), and lsm_flush and
+** lsm_compact outside an explicit transaction (dbstore.c). */
+extern const char *ext_replicated_by;
 
 /* ---- dbstore.c: the in-database store (drawn in dbstore.c) ---- */
 /* Whether zSuffix names a shadow table (<table>_<suffix>): xShadowName. */

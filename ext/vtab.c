@@ -426,6 +426,15 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,
                         &pTab->pStore, pzErr);
   }
+  if( bCreate && ext_replicated_by ){
+    /* e.g. in a dqlite node (sqlite3_lsm_replicated, ext/node.c). */
+    *pzErr = sqlite3_mprintf("lsm table %s: %s keeps its rows outside the database file,"
+        " which %s replicates: they would stay on this host; create the table without"
+        " a path (USING lsm) to keep its rows in the database file", pTab->zName,
+        pArgs->bMemory ? "an in-memory store (':memory:')" : "a directory store",
+        ext_replicated_by);
+    return SQLITE_ERROR;
+  }
   if( !bCreate ) pTab->opt.create_if_missing = 0;
   rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm, pzErr);
   if( rc == SQLITE_OK && pTab->zDir && !pTab->opt.readonly ){
