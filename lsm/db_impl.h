@@ -52,9 +52,9 @@
 **      current one, its manifest written and the view installed;
 **   4. db->mutex guards every field marked (M).  File I/O under it is
 **      limited to what a memtable switch must do atomically with the
-**      view change: creating the new WAL (and, with sync=full, syncing
-**      the directory) and closing the old WAL, which writes out its
-**      buffer (sync=off) and, with sync=full, syncs it.  Everything
+**      view change: writing out the old WAL's buffer (sync=off),
+**      creating the new WAL (and, with sync=full, syncing the
+**      directory) and closing the old WAL.  Everything
 **      else (flushes, compactions, manifests, the leader's WAL appends)
 **      runs without it.
 **   5. The leader writes the WAL and the memtable without db->mutex.
@@ -166,6 +166,9 @@ struct lsm_db {
   int nCursor;              /* (M) open cursors                        */
   int rcBackground;         /* (M) error of the last failed job        */
   int bWalBroken;           /* (M) a WAL write failed: rotate the WAL   */
+  uint64_t seqWalBroken;    /* (M) with bWalBroken: first seq of the first
+                            ** group that failed in pWal; its records
+                            ** from there on never count (wal.h)       */
   uint64_t nWalSize;        /* (M) pWal's bytes as of the last commit  */
   int rcFatal;              /* (M) a group is in the WAL but only partly in
                             ** the memtable: no more writes or flushes until

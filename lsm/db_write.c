@@ -23,9 +23,25 @@ static int switch_memtable(lsm_db *pDb){
   mutex_assert_held(&pDb->mutex);
   if( rc == LSM_OK && !pDb->bMemory ){
     char *zPath;
+    wal_header hdr;
+    uint64_t iUnwritten;
+    /* The new log's header says where the old one's records that count
+    ** end.  Its committed records are handed to the OS first (sync=off
+    ** buffers them); those a failed write or sync left out, and those of
+    ** a group that failed, do not count, and the old log may end in a
+    ** torn record (see wal.h). */
+    if( pDb->pWal ) (void)wal_writer_write(pDb->pWal);
+    iUnwritten = pDb->pWal ? wal_writer_unwritten_seq(pDb->pWal) : UINT64_MAX;
+    memset(&hdr, 0, sizeof(hdr));
     iNewWal = pDb->iNextFile++;
+    hdr.iNumber = iNewWal;
+    hdr.iPrevLog = pDb->iWalNumber;
+    hdr.iPrevNextSeq = pDb->bWalBroken ? pDb->seqWalBroken : pDb->lastSeq + 1;
+    if( iUnwritten < hdr.iPrevNextSeq ) hdr.iPrevNextSeq = iUnwritten;
+    hdr.bPrevTorn = pDb->bWalBroken || iUnwritten != UINT64_MAX;
+    hdr.iFirstSeq = pDb->lastSeq + 1;
     zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
-    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &pNewWal);
+    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &hdr, &pNewWal);
     /* With sync=full the new log's name must survive a power cut before
     ** the next manifest write: acknowledged commits live in it.  The other
     ** modes promise nothing across a power cut, and a killed process
@@ -161,7 +177,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   db_writer w;
   db_writer *pLast, *p;
   memtable *pMem;
-  uint64_t seq, seqLogged = 0, nGroupBytes = 0;
+  uint64_t seq, seqFirst, seqLogged = 0, nGroupBytes = 0;
   int rc, bLogFailed = 0, bApplyFailed = 0;
 
   if( pDb->opt.readonly ){
@@ -185,7 +201,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   /* Leader. */
   rc = pDb->rcFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
   pLast = &w;
-  seq = pDb->lastSeq + 1;
+  seq = seqFirst = pDb->lastSeq + 1;
   if( rc == LSM_OK && pBatch ){
     /* Take the batches queued behind us, up to a limit, stopping at a flush request. */
     nGroupBytes = pBatch->nRep;
@@ -232,11 +248,15 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   memtable_unref(pMem);
   mutex_lock(&pDb->mutex);
   if( rc == LSM_OK && pBatch ) pDb->lastSeq = seq;
-  /* A group that failed in the log may still be in it (a failed sync)
-  ** and come back at recovery: never hand its numbers out again. */
+  /* A group that failed in the log may still be in it (a failed sync).
+  ** The next log's header says where the records that count end, so
+  ** recovery skips it (wal.h); its numbers are never handed out again. */
   if( bLogFailed ){
+    if( pDb->pWal && !pDb->bWalBroken ){
+      pDb->bWalBroken = 1;
+      pDb->seqWalBroken = seqFirst;
+    }
     if( seqLogged > pDb->lastSeq ) pDb->lastSeq = seqLogged;
-    if( pDb->pWal ) pDb->bWalBroken = 1;
   }
   /* Out of memory half-way through inserting a logged group: part of it
   ** would become visible.  Refuse writes until a reopen replays it. */
