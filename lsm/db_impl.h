@@ -165,6 +165,8 @@ struct lsm_db {
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */
   int rcBackground;         /* (M) error of the last failed job        */
+  char zBackgroundMsg[256]; /* (M) its message: the job's thread's own
+                            ** buffer is thread-local (error.h)        */
   int bWalBroken;           /* (M) a WAL write failed: rotate the WAL   */
   uint64_t seqWalBroken;    /* (M) with bWalBroken: first seq of the first
                             ** group that failed in pWal; its records
@@ -222,6 +224,9 @@ int db_flush_imm(lsm_db*);
 /* background=off: flush, then compact until nothing is due, in the
 ** caller's thread; records a failure for the next writer to retry. */
 int db_do_work(lsm_db*);
+/* rcBackground, raised again in the calling thread with the message the
+** failed job recorded (LSM_OK if none).  REQUIRES db->mutex. */
+int db_background_error(lsm_db*);
 /* Wake the compaction (flush) thread.  REQUIRES db->mutex. */
 void db_schedule_work(lsm_db*);
 void db_schedule_flush(lsm_db*);

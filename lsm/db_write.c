@@ -115,7 +115,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
     int nL0 = pView->pVersion->anFile[0];
     if( pDb->rcBackground ){
       /* Retry the failed job once: space may be back. */
-      int rc = pDb->rcBackground;
+      int rc = db_background_error(pDb);
       pDb->rcBackground = LSM_OK;
       if( pDb->opt.background ){
         db_schedule_flush(pDb);
@@ -338,7 +338,7 @@ static int wait_for_flush(lsm_db *pDb){
     db_schedule_flush(pDb);
     mutex_cond_wait(&pDb->cond, &pDb->mutex);
   }
-  return pDb->rcBackground;
+  return db_background_error(pDb);
 }
 
 int lsm_flush(lsm_db *pDb){
