@@ -83,6 +83,12 @@ typedef struct lsm_file lsm_file;
 #define LSM_OPEN_READ     0x01  /* open an existing file read-only             */
 #define LSM_OPEN_WRITE    0x02  /* create or truncate, then append-only writes  */
 #define LSM_OPEN_APPEND   0x04  /* open existing (or create) for appending      */
+/* With LSM_OPEN_WRITE: the file must be new (it is an error if the name
+** exists, a symbolic link included), so a link planted under the name
+** never makes the engine write elsewhere.  The engine creates every WAL,
+** SSTable and manifest this way.  Write and append opens never follow a
+** symbolic link in the last component. */
+#define LSM_OPEN_EXCL     0x08
 
 struct lsm_env {
   void *pCtx;                                               /* implementation state */

@@ -302,7 +302,7 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   p->iSeqUnwritten = UINT64_MAX;
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = wal_reserve(p, WAL_BUFFER_BYTES);
-  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &p->pFile);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &p->pFile);
   if( rc != LSM_OK ) goto open_failed;
 
   /* The file header waits in the buffer, acknowledged, for the first write. */

@@ -46,7 +46,8 @@ typedef struct wal_header {
   int bLegacy;              /* read from a version-1 log: no fields above   */
 } wal_header;
 
-/* Create zPath (truncating it) with the file header pHdr (NULL: all
+/* Create zPath, which must not exist (LSM_CANTOPEN if it does, a
+** symbolic link included), with the file header pHdr (NULL: all
 ** zero, for tests).  eSync is LSM_SYNC_*.  Owned: close. */
 int wal_writer_open(lsm_env*, const char *zPath, int eSync, const wal_header *pHdr,
                     wal_writer **ppWal);

@@ -64,6 +64,7 @@ static void write_log(lsm_env *pEnv, const char *zPath, int eSync, int nRec,
                       const size_t *aSize, int nSize, uint64_t *aOff){
   wal_writer *w = NULL;
   int i;
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
   ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
   for(i = 0; i < nRec; i++){
     size_t n = aSize[i % nSize];
@@ -212,6 +213,7 @@ START_TEST(wal_empty_log_replays_nothing){
   recs r = {0};
 
   /* Opened and closed with no records: just the file header. */
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
   ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, NULL, &w), LSM_OK);
   ck_assert_uint_eq(wal_writer_bytes(w), FILE_HDR);
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
@@ -617,6 +619,7 @@ START_TEST(wal_sync_full_calls_sync_per_commit){
     wal_writer *w;
     int i;
     faultenv_reset_counts(fe);
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
     ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
     for(i = 0; i < 10; i++){
       ck_assert_int_eq(wal_writer_add(w, (uint64_t)i, (const uint8_t*)"value", 5), LSM_OK);
@@ -655,6 +658,7 @@ START_TEST(wal_sync_off_writes_once_the_buffer_passes_64k){
   wal_writer *w;
   int i;
   memset(aVal, 'v', sizeof(aVal));
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
   ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_OFF, NULL, &w), LSM_OK);
   for(i = 0; wal_writer_bytes(w) < 64 * 1024; i++){
     ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 0);
@@ -684,6 +688,7 @@ START_TEST(wal_group_commit_shares_one_write){
     wal_writer *w;
     int i;
     faultenv_reset_counts(fe);
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
     ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
     for(i = 0; i < 8; i++){
       ck_assert_int_eq(wal_writer_add(w, 10 + (uint64_t)i, (const uint8_t*)"batch", 5), LSM_OK);
@@ -713,6 +718,7 @@ START_TEST(wal_failed_write_drops_the_commit_and_the_log_works_again){
   recs r = {0};
   for(eSync = LSM_SYNC_OFF; eSync <= LSM_SYNC_FULL; eSync++){
     wal_writer *w;
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
     ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
     ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
@@ -747,6 +753,7 @@ START_TEST(wal_failed_sync_poisons_the_writer){
   char *zDir = test_tmpdir("wal");
   char *zPath = path_in(zDir, "000001.wal");
   wal_writer *w;
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
   ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_FULL, NULL, &w), LSM_OK);
   ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
   faultenv_fail(fe, FAULTENV_SYNC, 1, LSM_IOERR, 0);
@@ -777,6 +784,7 @@ START_TEST(wal_out_of_memory_fails_cleanly){
     uint8_t *aBig = calloc(1, 200000);
     int rc;
     faultenv_fail(fe, FAULTENV_ALLOC, iNth, 0, 0);
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
     rc = wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, NULL, &w);
     if( rc == LSM_OK ) rc = wal_writer_add(w, 1, aBig, 200000);
     if( rc == LSM_OK ) rc = wal_writer_commit(w);
