@@ -119,17 +119,108 @@ static int check_options(const lsm_options *p){
   return LSM_OK;
 }
 
-/* Whether zDir is a directory holding no file but (possibly) LOCK. */
-static int dir_is_empty(lsm_env *pEnv, const char *zDir, int *pbEmpty){
+/*
+** What a store owns in its directory.  lsm_open creates the directory
+** when it is missing, and then writes MADEDIR in it: lsm_destroy removes
+** the directory only if that marker is there, so a directory the user
+** made (an empty one adopted as a store) outlives the store.  An open
+** that fails removes whatever it made: the directory (if it made it),
+** the files of a store it was creating, a LOCK file it created.
+*/
+#define DB_MADEDIR_TEXT \
+  "This directory was created by an lsm store: removing the store removes it.\n"
+
+/* Create zDir/MADEDIR. */
+static int write_madedir(lsm_env *pEnv, const char *zDir){
+  lsm_file *pFile = NULL;
+  int rc = LSM_OK;
+  char *zPath = filename_path(pEnv, zDir, FILENAME_MADEDIR, 0, &rc);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &pFile);
+  if( rc == LSM_OK ) rc = pEnv->xAppend(pFile, DB_MADEDIR_TEXT, strlen(DB_MADEDIR_TEXT));
+  if( pFile ){
+    int rc2 = pEnv->xClose(pFile);
+    if( rc == LSM_OK ) rc = rc2;
+  }
+  env_free(pEnv, zPath);
+  return rc;
+}
+
+/* Remove zDir/<name of eType, iNumber>; errors are ignored (cleanup). */
+static void unlink_name(lsm_env *pEnv, const char *zDir, int eType, uint64_t iNumber){
+  int rc = LSM_OK;
+  char *zPath = filename_path(pEnv, zDir, eType, iNumber, &rc);
+  if( zPath ) pEnv->xUnlink(pEnv, zPath);
+  env_free(pEnv, zPath);
+}
+
+/*
+** zDir has no MANIFEST: it may become a new store only if it holds
+** nothing, or only what an interrupted creation by lsm_open left in a
+** directory it made (MADEDIR, with LOCK or MANIFEST.tmp).  A LOCK without
+** MADEDIR may be a user's file: such a directory is not a store, and
+** nothing in it is touched.  *pbMarker: MADEDIR is there.
+*/
+static int dir_check_new(lsm_env *pEnv, const char *zDir, int *pbMarker){
   char **azName = NULL;
-  int nName = 0, i, rc;
+  int nName = 0, i, rc, bLock = 0, bOther = 0;
+  *pbMarker = 0;
   rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
-  *pbEmpty = 1;
   for(i = 0; rc == LSM_OK && i < nName; i++){
-    if( strcmp(azName[i], "LOCK") != 0 ) *pbEmpty = 0;
+    uint64_t iNumber;
+    switch( filename_parse(azName[i], &iNumber) ){
+      case FILENAME_MADEDIR:      *pbMarker = 1; break;
+      case FILENAME_LOCK:
+      case FILENAME_MANIFEST_TMP: bLock = 1; break;
+      default:                    bOther = 1; break;
+    }
   }
   env_free(pEnv, azName);
+  if( rc == LSM_OK && bOther ){
+    rc = LSM_ERROR_MSG(LSM_CANTOPEN,
+        "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
+  }else if( rc == LSM_OK && bLock && !*pbMarker ){
+    rc = LSM_ERROR_MSG(LSM_CANTOPEN,
+        "%s is not an lsm store: it holds a LOCK or MANIFEST.tmp file but no MANIFEST"
+        " (remove them if creating a store there was interrupted)", zDir);
+  }
   return rc;
+}
+
+/*
+** A failed lsm_open: remove what it made.  The names are built, not
+** listed, because listing needs a file descriptor and the failure may
+** have been that none was left (EMFILE).  Called with the lock still
+** held (if it was taken); pDb is closed here.
+*/
+static void open_failed_cleanup(lsm_db *pDb, const char *zDir, int rc, int bMadeDir,
+                                int bMarker, int bNew, int bLockMade){
+  lsm_env *pEnv = pDb->pEnv;
+  int bLocked = pDb->pLock != NULL;
+  int bOurDir = rc != LSM_BUSY && (bMadeDir || (bNew && bMarker));
+  if( bLocked && bNew ){
+    /* Every store file in the directory is this creation's (or an
+    ** interrupted one's): the directory held no other (dir_check_new). */
+    static const int aNumbered[] = { FILENAME_WAL, FILENAME_SST, FILENAME_TMP };
+    uint64_t i;
+    size_t j;
+    for(i = 1; i <= pDb->iNextFile; i++){
+      for(j = 0; j < sizeof(aNumbered) / sizeof(aNumbered[0]); j++){
+        unlink_name(pEnv, zDir, aNumbered[j], i);
+      }
+    }
+    unlink_name(pEnv, zDir, FILENAME_MANIFEST, 0);
+    unlink_name(pEnv, zDir, FILENAME_MANIFEST_TMP, 0);
+  }
+  /* LOCK goes while it is still held (as lsm_destroy does). */
+  if( (bLocked && (bNew || bLockMade)) || (!bLocked && bMadeDir && rc != LSM_BUSY) ){
+    unlink_name(pEnv, zDir, FILENAME_LOCK, 0);
+  }
+  if( pDb->bMemory ) bOurDir = 0;     /* its env goes with lsm_close */
+  lsm_close(pDb);
+  if( bOurDir ){
+    unlink_name(pEnv, zDir, FILENAME_MADEDIR, 0);
+    pEnv->xRmdir(pEnv, zDir);          /* fails, harmlessly, if not empty */
+  }
 }
 
 int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
@@ -138,6 +229,9 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   lsm_env *pEnv;
   char *zLock = NULL, *zManifest = NULL;
   int rc = LSM_OK, bExists = 0, bIsDir = 0, bNew = 0;
+  int bMadeDir = 0;         /* this call created zDir (and MADEDIR)      */
+  int bMarker = 0;          /* MADEDIR was there: an earlier lsm_open made zDir */
+  int bLockExisted = 0, bLockMade = 0;   /* LOCK was there / this call made it */
 
   error_clear();
   if( ppDb == NULL ) return LSM_MISUSE;
@@ -178,6 +272,10 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
       rc = LSM_ERROR_MSG(LSM_CANTOPEN, "store directory %s does not exist", zDir);
     }else{
       rc = pEnv->xMkdir(pEnv, zDir);
+      if( rc == LSM_OK && !pDb->bMemory ){
+        bMadeDir = 1;
+        rc = write_madedir(pEnv, zDir);
+      }
     }
   }
   if( rc == LSM_OK ){
@@ -186,15 +284,10 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   }
   /* Refuse a directory that is not a store before making anything in it. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
-  if( rc == LSM_OK && !bExists ){
-    int bEmpty = 0;
-    rc = dir_is_empty(pEnv, zDir, &bEmpty);
-    if( rc == LSM_OK && !bEmpty ){
-      rc = LSM_ERROR_MSG(LSM_CANTOPEN,
-          "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
-    }
-  }
+  if( rc == LSM_OK && !bExists ) rc = dir_check_new(pEnv, zDir, &bMarker);
+  if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zLock, &bLockExisted, &bIsDir);
   if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pDb->pLock);
+  if( rc == LSM_OK ) bLockMade = !bLockExisted;
   /* Under the lock: another process may have made the store meanwhile. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
   if( rc == LSM_OK ) bNew = !bExists;
@@ -224,7 +317,7 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   if( rc != LSM_OK ){
     char zMsg[512];
     snprintf(zMsg, sizeof(zMsg), "%s", error_message());
-    lsm_close(pDb);
+    open_failed_cleanup(pDb, zDir, rc, bMadeDir, bMarker, bNew, bLockMade);
     error_raise(rc, __LINE__, "%s", zMsg[0] ? zMsg : lsm_errstr(rc));
     return rc;
   }
@@ -269,17 +362,39 @@ int lsm_close(lsm_db *pDb){
   return rc;
 }
 
+/* Which store files zDir holds: *pbManifest, *pbMarker (MADEDIR). */
+static int dir_store_files(lsm_env *pEnv, const char *zDir, int *pbManifest, int *pbMarker){
+  char **azName = NULL;
+  int nName = 0, i, rc;
+  *pbManifest = *pbMarker = 0;
+  rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    uint64_t iNumber;
+    int eType = filename_parse(azName[i], &iNumber);
+    if( eType == FILENAME_MANIFEST ) *pbManifest = 1;
+    if( eType == FILENAME_MADEDIR ) *pbMarker = 1;
+  }
+  env_free(pEnv, azName);
+  return rc;
+}
+
 int lsm_destroy(const char *zDir, lsm_env *pEnv){
   lsm_file *pLock = NULL;
   char **azName = NULL;
   char *zLock;
   int nName = 0, i, rc = LSM_OK, bExists = 0, bIsDir = 0, nOther = 0;
+  int bManifest = 0, bMarker = 0;
   error_clear();
   if( zDir == NULL ) return LSM_MISUSE;
   if( pEnv == NULL ) pEnv = lsm_env_default();
   rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);
   if( rc != LSM_OK || !bExists ) return rc;
   if( !bIsDir ) return LSM_ERROR_MSG(LSM_CANTOPEN, "%s is not a store directory", zDir);
+  /* A directory with neither a manifest nor the marker lsm_open writes in
+  ** a directory it makes is no store: nothing in it is the store's (a
+  ** file named LOCK there is a user's), so nothing is removed. */
+  rc = dir_store_files(pEnv, zDir, &bManifest, &bMarker);
+  if( rc != LSM_OK || (!bManifest && !bMarker) ) return rc;
   zLock = filename_path(pEnv, zDir, FILENAME_LOCK, 0, &rc);
   if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pLock);
   if( rc == LSM_OK ) rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
@@ -297,7 +412,8 @@ int lsm_destroy(const char *zDir, lsm_env *pEnv){
   ** lock on a file that is about to disappear. */
   if( rc == LSM_OK ) rc = pEnv->xUnlink(pEnv, zLock);
   if( pLock ) pEnv->xUnlock(pLock);
-  if( rc == LSM_OK && nOther == 0 ) rc = pEnv->xRmdir(pEnv, zDir);
+  /* The directory goes only if the store made it, and is now empty. */
+  if( rc == LSM_OK && nOther == 0 && bMarker ) rc = pEnv->xRmdir(pEnv, zDir);
   env_free(pEnv, azName);
   env_free(pEnv, zLock);
   return rc;

@@ -255,20 +255,36 @@ static int posix_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pb
 }
 
 static int posix_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
-  lsm_file *p = NULL;
-  int rc = posix_open(pEnv, zPath, LSM_OPEN_APPEND, &p);
-  if( rc != LSM_OK ) return rc;
-  if( flock(p->fd, LOCK_EX | LOCK_NB) != 0 ){
-    int e = errno;
-    posix_close(p);
-    if( e == EWOULDBLOCK ){
-      return error_raise(LSM_BUSY, __LINE__,
-          "the store is locked by another process (lock file %s)", zPath);
+  int nTry;
+  for(nTry = 0; ; nTry++){
+    lsm_file *p = NULL;
+    struct stat stFd, stPath;
+    int rc = posix_open(pEnv, zPath, LSM_OPEN_APPEND, &p);
+    if( rc != LSM_OK ) return rc;
+    if( flock(p->fd, LOCK_EX | LOCK_NB) != 0 ){
+      int e = errno;
+      posix_close(p);
+      if( e == EWOULDBLOCK ){
+        return error_raise(LSM_BUSY, __LINE__,
+            "the store is locked by another process (lock file %s)", zPath);
+      }
+      return posix_error(LSM_IOERR, "cannot lock", zPath, e);
     }
-    return posix_error(LSM_IOERR, "cannot lock", zPath, e);
+    /* The holder we waited for may have removed the file (lsm_destroy, a
+    ** failed lsm_open) between our open and our flock: a lock on a file
+    ** that no longer has the name excludes nobody.  Lock the file the
+    ** name holds now instead. */
+    if( fstat(p->fd, &stFd) == 0 && lstat(zPath, &stPath) == 0
+     && stFd.st_dev == stPath.st_dev && stFd.st_ino == stPath.st_ino ){
+      *ppLock = p;
+      return LSM_OK;
+    }
+    flock(p->fd, LOCK_UN);
+    posix_close(p);
+    if( nTry >= 10 ){
+      return error_raise(LSM_BUSY, __LINE__, "the lock file %s keeps being replaced", zPath);
+    }
   }
-  *ppLock = p;
-  return LSM_OK;
 }
 
 static int posix_unlock(lsm_file *p){

@@ -144,7 +144,9 @@ void lsm_options_default(lsm_options *pOpt);
 
 /*
 ** Open the store in directory zDir (created if missing and allowed; its
-** parent must exist).  zDir == NULL or ":memory:" opens an in-memory store:
+** parent must exist).  An existing empty directory may become a store;
+** a non-empty one must be a store.  A failed open leaves the directory
+** as it found it (a directory it created is removed again).  zDir == NULL or ":memory:" opens an in-memory store:
 ** the same memtables and SSTables in a private in-memory file system, no WAL.
 ** Recovery runs here: manifest, then WAL replay (a torn tail is dropped),
 ** then removal of files no version names.
@@ -164,10 +166,13 @@ int lsm_close(lsm_db *pDb);
 
 /*
 ** Remove the store in zDir: every file the store made (SSTables, logs,
-** MANIFEST, LOCK) and the directory if that leaves it empty; files the
-** store did not make are left alone.  LSM_BUSY if another process holds
-** the store.  REQUIRES: no lsm_db of this process has it open.
-** pEnv NULL: lsm_env_default().  A missing directory is LSM_OK.
+** MANIFEST, LOCK, MADEDIR), and the directory if lsm_open created it
+** (MADEDIR) and that leaves it empty; files the store did not make, and a
+** directory it adopted, are left alone.  A directory with neither a
+** MANIFEST nor MADEDIR is no store: nothing is removed (LSM_OK).
+** LSM_BUSY if another process holds the store.  REQUIRES: no lsm_db of
+** this process has it open.  pEnv NULL: lsm_env_default().  A missing
+** directory is LSM_OK.
 */
 int lsm_destroy(const char *zDir, lsm_env *pEnv);
 
