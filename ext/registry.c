@@ -21,6 +21,13 @@
 ** cannot share a store opened read-only.  In-memory stores are private:
 ** they are in the list (so close finds them) but never matched.
 **
+** fork(): a child process inherits the list but never shares its
+** parent's engines (their threads stayed in the parent): an entry matches
+** only in the process that opened it, so a child's table opens the store
+** itself and gets SQLITE_BUSY while the parent holds it.  The mutex is
+** held across fork() (pthread_atfork), so a child never inherits it
+** locked by a thread it does not have.
+**
 ** The same mutex guards a second list: every open lsm table of every
 ** connection, which the SQL functions (functions.c) search by name.
 **
@@ -40,6 +47,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct registry_entry registry_entry;
 struct registry_entry {
@@ -47,12 +55,22 @@ struct registry_entry {
   lsm_db *pDb;           /* the engine (owned: lsm_close at the last reference) */
   int nRef;              /* tables using it (starts at 1) */
   int bReadonly;         /* opened with readonly=on */
+  pid_t pid;             /* process that opened it: only it shares it */
   registry_entry *pNext; /* next open store */
 };
 
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t registry_fork_once = PTHREAD_ONCE_INIT;
 static registry_entry *registry_stores;    /* open engines */
 static vtab_table *registry_tables;        /* open lsm tables, all connections */
+
+/* ---- fork: the mutex is never inherited locked ---- */
+
+static void registry_fork_prepare(void){ pthread_mutex_lock(&registry_mutex); }
+static void registry_fork_release(void){ pthread_mutex_unlock(&registry_mutex); }
+static void registry_fork_init(void){
+  (void)pthread_atfork(registry_fork_prepare, registry_fork_release, registry_fork_release);
+}
 
 /* ---- helpers (caller holds registry_mutex) ---- */
 
@@ -91,10 +109,12 @@ int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char
   int rc = SQLITE_OK;
 
   *ppDb = 0;
+  (void)pthread_once(&registry_fork_once, registry_fork_init);
   pthread_mutex_lock(&registry_mutex);
   if( zDir && registry_key(zDir, zKey) ){
+    pid_t pid = getpid();
     for(pEntry = registry_stores; pEntry; pEntry = pEntry->pNext){
-      if( pEntry->zKey && strcmp(pEntry->zKey, zKey) == 0 ) break;
+      if( pEntry->zKey && pEntry->pid == pid && strcmp(pEntry->zKey, zKey) == 0 ) break;
     }
   }
   if( pEntry ){
@@ -126,6 +146,7 @@ int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char
     pEntry->pDb = pDb;
     pEntry->nRef = 1;
     pEntry->bReadonly = pOpt->readonly;
+    pEntry->pid = getpid();
     pEntry->pNext = registry_stores;
     registry_stores = pEntry;
     *ppDb = pDb;

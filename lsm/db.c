@@ -34,6 +34,40 @@ static int db_table_cache_capacity(const lsm_options *pOpt){
 
 
 /* ------------------------------------------------------------------ */
+/* fork()                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+** A child of fork() gets a copy of its parent's stores without their
+** threads, and their lock is its parent's: writing to one would corrupt
+** it (the parent writes the same files), and closing one would join
+** threads the child does not have.  Every child moves a process-wide
+** generation counter; a store remembers the generation it was opened
+** in, and refuses writes and close from any other.  The child opens the
+** store itself instead, and gets LSM_BUSY while the parent holds it: its
+** own open of LOCK is a new open file description, which flock(2) keeps
+** out even though the child shares the parent's.
+*/
+static atomic_uint g_nForkGen;
+static pthread_once_t g_forkOnce = PTHREAD_ONCE_INIT;
+
+static void db_fork_child(void){
+  atomic_fetch_add_explicit(&g_nForkGen, 1, memory_order_relaxed);
+}
+
+static void db_fork_init(void){
+  (void)pthread_atfork(NULL, NULL, db_fork_child);
+}
+
+int db_check_process(lsm_db *pDb){
+  if( atomic_load_explicit(&g_nForkGen, memory_order_relaxed) == pDb->iForkGen ){
+    return LSM_OK;
+  }
+  return LSM_ERROR_MSG(LSM_MISUSE, "the store %s was opened before fork() by the parent of"
+                       " this process: a child must open it itself", pDb->zDir);
+}
+
+/* ------------------------------------------------------------------ */
 /* Views                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -240,8 +274,10 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   rc = check_options(&opt);
   if( rc != LSM_OK ) return rc;
 
+  (void)pthread_once(&g_forkOnce, db_fork_init);
   pDb = calloc(1, sizeof(lsm_db));
   if( pDb == NULL ) return LSM_NOMEM;
+  pDb->iForkGen = atomic_load_explicit(&g_nForkGen, memory_order_relaxed);
   mutex_init(&pDb->mutex);
   mutex_init(&pDb->workMutex);
   mutex_init(&pDb->flushMutex);
@@ -329,6 +365,10 @@ int lsm_close(lsm_db *pDb){
   int rc = LSM_OK;
   lsm_env *pEnv;
   if( pDb == NULL ) return LSM_OK;
+  /* A child of fork() leaves its parent's store alone (its memory too:
+  ** the parent's threads may have held its mutexes at the fork). */
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
   mutex_lock(&pDb->mutex);
   if( pDb->nCursor > 0 || pDb->nSnapshot > 0 ){
     mutex_unlock(&pDb->mutex);

@@ -176,6 +176,8 @@ struct lsm_db {
                             ** the memtable: no more writes or flushes until
                             ** a reopen replays it whole                  */
 
+  unsigned iForkGen;        /* db_fork_generation() at open: a child of
+                            ** fork() must not use its parent's store   */
   pthread_t worker;         /* compaction thread                       */
   pthread_t flusher;        /* flush thread                            */
   int bWorker;              /* both threads were started               */
@@ -212,6 +214,11 @@ db_view *db_view_acquire(lsm_db*, uint64_t *pSeq);
 /* One iterator over the first nIter iterators of apIter, which it takes
 ** (closed on error); frees the array.  NULL if *pRc holds an error. */
 iter *db_merge_and_free(lsm_env*, iter **apIter, int nIter, int *pRc);
+
+/* LSM_OK, or LSM_MISUSE (with a message) in a child of fork() that uses
+** a store its parent opened: the store's threads did not come along, and
+** its lock and files are the parent's.  A load and a compare. */
+int db_check_process(lsm_db*);
 
 /* ---- db_work.c: flush and compaction ---- */
 

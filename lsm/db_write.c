@@ -180,6 +180,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
   uint64_t seq, seqFirst, seqLogged = 0, nGroupBytes = 0;
   int rc, bLogFailed = 0, bApplyFailed = 0;
 
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
   if( pDb->opt.readonly ){
     return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
   }

@@ -23,6 +23,11 @@
 ** Thread safety: an lsm_db may be used from many threads at once.  A
 ** cursor, a batch and a snapshot handle must be used by one thread at a
 ** time (they may move between threads).
+**
+** fork(): a child process must not use a store its parent opened (its
+** background threads stay in the parent): writes and lsm_close there
+** return LSM_MISUSE and change nothing.  The child opens the store itself,
+** and gets LSM_BUSY while the parent holds it.
 */
 #ifndef LSM_H
 #define LSM_H
