@@ -17,8 +17,11 @@
 ** registry_close closes it, which joins its background thread).  Each
 ** table buffers its own transaction in its own lsm_batch, so sharing the
 ** engine shares only committed state, as two connections to one SQLite
-** file do.  The first opener's options win; a later readonly=off table
-** cannot share a store opened read-only.  In-memory stores are private:
+** file do.  The first opener's options win, but for two: the strongest
+** sync= asked by any table wins for the shared WAL (lsm_raise_sync), and
+** a table asking another compaction= than the store is open with is an
+** error naming both.  A later readonly=off table cannot share a store
+** opened read-only.  In-memory stores are private:
 ** they are in the list (so close finds them) but never matched.
 **
 ** fork(): a child process inherits the list but never shares its
@@ -55,6 +58,8 @@ struct registry_entry {
   lsm_db *pDb;           /* the engine (owned: lsm_close at the last reference) */
   int nRef;              /* tables using it (starts at 1) */
   int bReadonly;         /* opened with readonly=on */
+  int eSync;             /* strongest sync= of its tables (LSM_SYNC_*) */
+  int eCompaction;       /* compaction= it was opened with */
   pid_t pid;             /* process that opened it: only it shares it */
   registry_entry *pNext; /* next open store */
 };
@@ -118,10 +123,21 @@ int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char
     }
   }
   if( pEntry ){
+    static const char *azCompaction[] = { "leveled", "tiered" };
     if( pEntry->bReadonly && !pOpt->readonly ){
       *pzErr = sqlite3_mprintf("store %s is open with readonly=on in this process", zDir);
       rc = SQLITE_READONLY;
+    }else if( pOpt->compaction != pEntry->eCompaction ){
+      *pzErr = sqlite3_mprintf("store %s is open with compaction=%s in this process;"
+                               " this table asks compaction=%s", zDir,
+                               azCompaction[pEntry->eCompaction != 0],
+                               azCompaction[pOpt->compaction != 0]);
+      rc = SQLITE_ERROR;
+    }else if( pOpt->sync > pEntry->eSync && !pEntry->bReadonly
+           && (rc = lsm_raise_sync(pEntry->pDb, pOpt->sync)) != LSM_OK ){
+      *pzErr = registry_errmsg(pEntry->pDb, rc);
     }else{
+      if( pOpt->sync > pEntry->eSync ) pEntry->eSync = pOpt->sync;
       pEntry->nRef++;
       *ppDb = pEntry->pDb;
     }
@@ -146,6 +162,8 @@ int registry_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb, char
     pEntry->pDb = pDb;
     pEntry->nRef = 1;
     pEntry->bReadonly = pOpt->readonly;
+    pEntry->eSync = pOpt->sync;
+    pEntry->eCompaction = pOpt->compaction;
     pEntry->pid = getpid();
     pEntry->pNext = registry_stores;
     registry_stores = pEntry;

@@ -138,6 +138,23 @@ void lsm_options_default(lsm_options *p){
   p->max_open_tables = 1000;     /* LevelDB's max_open_files */
 }
 
+int lsm_raise_sync(lsm_db *pDb, int eSync){
+  int rc;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  if( eSync < LSM_SYNC_OFF || eSync > LSM_SYNC_FULL ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "bad sync mode %d", eSync);
+  }
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
+  /* The next write leader hands it to the WAL (db_write); new WALs are
+  ** opened with it. */
+  mutex_lock(&pDb->mutex);
+  if( eSync > pDb->opt.sync ) pDb->opt.sync = eSync;
+  mutex_unlock(&pDb->mutex);
+  return LSM_OK;
+}
+
 static int check_options(const lsm_options *p){
   if( p->sync < LSM_SYNC_OFF || p->sync > LSM_SYNC_FULL ) return LSM_ERROR_MSG(LSM_MISUSE, "bad sync mode %d", p->sync);
   if( p->memtable_bytes < 4096 ) return LSM_ERROR_MSG(LSM_MISUSE, "memtable_bytes must be at least 4096");

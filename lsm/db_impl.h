@@ -140,7 +140,7 @@ typedef struct db_counters {
 struct lsm_db {
   lsm_env *pEnv;            /* file system and allocator             */
   lsm_env *pOwnedEnv;       /* in-memory env owned by this db, or NULL */
-  lsm_options opt;
+  lsm_options opt;          /* opt.sync is (M): lsm_raise_sync         */
   char *zDir;               /* store directory                        */
   int bMemory;              /* in-memory store: no WAL                */
   lsm_file *pLock;          /* held LOCK file                         */

@@ -202,6 +202,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch){
 
   /* Leader. */
   rc = pDb->rcFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
+  if( pDb->pWal ) wal_writer_set_sync(pDb->pWal, pDb->opt.sync);   /* lsm_raise_sync */
   pLast = &w;
   seq = seqFirst = pDb->lastSeq + 1;
   if( rc == LSM_OK && pBatch ){

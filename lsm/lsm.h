@@ -148,6 +148,14 @@ typedef struct lsm_options {
 void lsm_options_default(lsm_options *pOpt);
 
 /*
+** Make the store at least as durable as eSync (LSM_SYNC_*) asks, from the
+** next commit on: several users sharing one store (and its one WAL) each
+** get the durability they asked for, because the strongest request wins.
+** Never weakens the store's sync mode.  LSM_MISUSE for a bad mode.
+*/
+int lsm_raise_sync(lsm_db*, int eSync);
+
+/*
 ** Open the store in directory zDir (created if missing and allowed; its
 ** parent must exist).  An existing empty directory may become a store;
 ** a non-empty one must be a store.  A failed open leaves the directory

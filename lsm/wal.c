@@ -374,6 +374,10 @@ int wal_writer_commit(wal_writer *p){
   return rc;
 }
 
+void wal_writer_set_sync(wal_writer *p, int eSync){
+  p->eSync = eSync;
+}
+
 int wal_writer_write(wal_writer *p){
   if( p->rcPoison ) return wal_poisoned(p);
   wal_drop_uncommitted(p);

@@ -65,6 +65,10 @@ int wal_writer_add(wal_writer*, uint64_t seq, const uint8_t *pPayload, size_t nP
 ** hold the failed records: make it obsolete by a flush, then rotate). */
 int wal_writer_commit(wal_writer*);
 
+/* Commit with eSync (LSM_SYNC_*) from now on; records buffered by
+** LSM_SYNC_OFF go with the next commit. */
+void wal_writer_set_sync(wal_writer*, int eSync);
+
 /* Hand every committed record still buffered (sync=off) to the OS, no
 ** sync; records added but not committed are dropped. */
 int wal_writer_write(wal_writer*);
