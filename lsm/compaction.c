@@ -42,10 +42,15 @@ uint64_t compaction_level_target(const lsm_options *pOpt, int iLevel){
   /* Level 1 is 2.5 memtables (LevelDB's 10 MiB for its 4 MiB buffer): a
   ** level-0 compaction (4 memtables) then rewrites at most as much of
   ** level 1 as it brings, so it finishes before level 0 fills again. */
-  uint64_t n = pOpt->memtable_bytes * 5 / 2;
+  uint64_t n = pOpt->memtable_bytes > UINT64_MAX / 5 ? UINT64_MAX : pOpt->memtable_bytes * 5 / 2;
   int i;
   if( n < 256 * 1024 ) n = 256 * 1024;
-  for(i = 1; i < iLevel; i++) n *= (uint64_t)pOpt->level_ratio;
+  for(i = 1; i < iLevel; i++){
+    /* Saturate: level_ratio 8 took level 16 past 2^64, and the target
+    ** wrapped to 0, which made every table there "over target". */
+    if( n > UINT64_MAX / (uint64_t)pOpt->level_ratio ) return UINT64_MAX;
+    n *= (uint64_t)pOpt->level_ratio;
+  }
   return n;
 }
 
