@@ -181,16 +181,22 @@ static int check_options(const lsm_options *p){
 #define DB_MADEDIR_TEXT \
   "This directory was created by an lsm store: removing the store removes it.\n"
 
-/* Create zDir/MADEDIR. */
-static int write_madedir(lsm_env *pEnv, const char *zDir){
+/* Create zDir/MADEDIR.  *pbMade is cleared if another opener (or an
+** earlier creation a power cut undid half of) got there first. */
+static int write_madedir(lsm_env *pEnv, const char *zDir, int *pbMade){
   lsm_file *pFile = NULL;
-  int rc = LSM_OK;
+  int rc = LSM_OK, bExists = 0, bIsDir = 0;
   char *zPath = filename_path(pEnv, zDir, FILENAME_MADEDIR, 0, &rc);
-  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &pFile);
-  if( rc == LSM_OK ) rc = pEnv->xAppend(pFile, DB_MADEDIR_TEXT, strlen(DB_MADEDIR_TEXT));
-  if( pFile ){
-    int rc2 = pEnv->xClose(pFile);
-    if( rc == LSM_OK ) rc = rc2;
+  if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zPath, &bExists, &bIsDir);
+  if( rc == LSM_OK && bExists ){
+    *pbMade = 0;
+  }else{
+    if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &pFile);
+    if( rc == LSM_OK ) rc = pEnv->xAppend(pFile, DB_MADEDIR_TEXT, strlen(DB_MADEDIR_TEXT));
+    if( pFile ){
+      int rc2 = pEnv->xClose(pFile);
+      if( rc == LSM_OK ) rc = rc2;
+    }
   }
   env_free(pEnv, zPath);
   return rc;
@@ -327,7 +333,7 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
       rc = pEnv->xMkdir(pEnv, zDir);
       if( rc == LSM_OK && !pDb->bMemory ){
         bMadeDir = 1;
-        rc = write_madedir(pEnv, zDir);
+        rc = write_madedir(pEnv, zDir, &bMadeDir);
       }
     }
   }
