@@ -247,5 +247,9 @@ void *db_flusher_main(void *pArg);
 ** replay the WALs it does not cover, flush what they held, start a new
 ** WAL and remove leftovers.  Runs before any background thread. */
 int db_recover(lsm_db*, int bNew);
+/* Verify the WALs numbered >= iLogNumber as recovery would replay them
+** (the chain, every record, the sequence numbers), applying nothing:
+** lsm_check.  REQUIRES flushMutex (no flush retires a log meanwhile). */
+int db_check_logs(lsm_db*, uint64_t iLogNumber);
 
 #endif

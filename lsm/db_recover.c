@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "db_impl.h"
 #include "env.h"
 #include "error.h"
@@ -76,6 +77,13 @@ typedef struct replay_ctx {
   uint64_t lastSeq;        /* largest seq replayed                        */
 } replay_ctx;
 
+static int count_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
+                    const uint8_t *pVal, size_t nVal){
+  (void)type; (void)pKey; (void)nKey; (void)pVal; (void)nVal;
+  (*(uint64_t*)pCtx)++;
+  return LSM_OK;
+}
+
 static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
   replay_ctx *pR = pCtx;
   uint64_t nOp = 0;
@@ -92,7 +100,11 @@ static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
                             (unsigned long long)pR->iNextSeq,
                             seq > pR->iNextSeq ? "batches are missing" : "batches overlap");
   }
-  rc = batch_apply(p, n, seq, pR->pMem, &nOp);
+  if( pR->pMem ){
+    rc = batch_apply(p, n, seq, pR->pMem, &nOp);
+  }else{
+    rc = batch_decode(p, n, count_op, &nOp);       /* lsm_check: verify only */
+  }
   if( rc == LSM_OK && nOp == 0 ){
     rc = LSM_CORRUPT_BKPT("%s: a batch of seq %llu holds no operation", pR->zPath,
                           (unsigned long long)seq);
@@ -107,11 +119,13 @@ static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
 
 /*
 ** Replay the logs aWal[0..nWal) (sorted, all >= iLogNumber) into pMem as
-** the comment above says.  *pHdrNext is set to the header the next log
-** (the one recovery starts) needs to link to them.
+** the comment above says (pMem NULL: only verify them).  *pLastSeq (in:
+** the manifest's) becomes the largest sequence number the logs use.
+** *pHdrNext is set to the header the next log (the one recovery starts)
+** needs to link to them.
 */
 static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, int nWal,
-                       memtable *pMem, wal_header *pHdrNext){
+                       memtable *pMem, uint64_t *pLastSeq, wal_header *pHdrNext){
   lsm_env *pEnv = pDb->pEnv;
   wal_header *aHdr = NULL;
   int *abEmpty = NULL;
@@ -122,7 +136,7 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
   memset(&ctx, 0, sizeof(ctx));
   memset(pHdrNext, 0, sizeof(*pHdrNext));
   ctx.pMem = pMem;
-  ctx.lastSeq = pDb->lastSeq;
+  ctx.lastSeq = *pLastSeq;
   if( iLogNumber != 0 && (nWal == 0 || aWal[0] != iLogNumber) ){
     rc = LSM_CORRUPT_BKPT("%s: the log %06llu.wal the manifest names is missing",
                           pDb->zDir, (unsigned long long)iLogNumber);
@@ -186,7 +200,7 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
   }
 
 replay_logs_done:
-  pDb->lastSeq = ctx.lastSeq;
+  *pLastSeq = ctx.lastSeq;
   for(i = 0; azPath && i < nWal; i++) env_free(pEnv, azPath[i]);
   env_free(pEnv, azPath);
   env_free(pEnv, aHdr);
@@ -200,6 +214,40 @@ static int cmp_u64(const void *a, const void *b){
   return x < y ? -1 : (x > y);
 }
 
+/* The WALs of the store numbered >= iLogNumber, sorted (*paWal: free with
+** env_free), and in *piMax the largest file number of any kind. */
+static int list_logs(lsm_db *pDb, uint64_t iLogNumber, uint64_t **paWal, int *pnWal,
+                     uint64_t *piMax){
+  lsm_env *pEnv = pDb->pEnv;
+  char **azName = NULL;
+  uint64_t *aWal = NULL;
+  int nName = 0, nWal = 0, i, rc;
+  *piMax = 0;
+  rc = pEnv->xListDir(pEnv, pDb->zDir, &azName, &nName);
+  if( rc == LSM_OK ) aWal = env_malloc_rc(pEnv, sizeof(uint64_t) * (size_t)(nName + 1), &rc);
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    uint64_t iNum;
+    int eType = filename_parse(azName[i], &iNum);
+    if( eType == FILENAME_WAL && iNum >= iLogNumber ) aWal[nWal++] = iNum;
+    if( eType && iNum > *piMax ) *piMax = iNum;
+  }
+  if( aWal ) qsort(aWal, (size_t)nWal, sizeof(uint64_t), cmp_u64);
+  env_free(pEnv, azName);
+  *paWal = aWal;
+  *pnWal = rc == LSM_OK ? nWal : 0;
+  return rc;
+}
+
+int db_check_logs(lsm_db *pDb, uint64_t iLogNumber){
+  uint64_t *aWal = NULL, iMax, lastSeq = 0;
+  wal_header hdrNext;
+  int nWal = 0;
+  int rc = list_logs(pDb, iLogNumber, &aWal, &nWal, &iMax);
+  if( rc == LSM_OK ) rc = replay_logs(pDb, iLogNumber, aWal, nWal, NULL, &lastSeq, &hdrNext);
+  env_free(pDb->pEnv, aWal);
+  return rc;
+}
+
 /*
 ** Recovery: read the manifest, open its tables, replay the WALs it does
 ** not cover, flush what they held, start a new WAL, remove leftovers.
@@ -210,10 +258,9 @@ int db_recover(lsm_db *pDb, int bNew){
   version *pV = NULL, *pV2 = NULL;
   memtable *pMem = NULL;
   table **apTable = NULL;
-  uint64_t *aWal = NULL;
-  char **azName = NULL;
+  uint64_t *aWal = NULL, iMaxFile = 0;
   wal_header hdrNext;
-  int nName = 0, nWal = 0, nTable = 0, i, rc;
+  int nWal = 0, nTable = 0, i, rc;
 
   memset(&st, 0, sizeof(st));
   memset(&hdrNext, 0, sizeof(hdrNext));
@@ -245,21 +292,12 @@ int db_recover(lsm_db *pDb, int bNew){
   pDb->iNextFile = st.iNextFile;
   pDb->lastSeq = st.iLastSeq;
 
-  /* Replay the WALs numbered >= iLogNumber, oldest first. */
+  /* Replay the WALs numbered >= iLogNumber, oldest first; no new file
+  ** takes the number of one that is there. */
   if( rc == LSM_OK ) rc = memtable_new(pEnv, &pMem);
-  if( rc == LSM_OK ) rc = pEnv->xListDir(pEnv, pDb->zDir, &azName, &nName);
-  if( rc == LSM_OK ){
-    aWal = env_malloc_rc(pEnv, sizeof(uint64_t) * (size_t)(nName + 1), &rc);
-    for(i = 0; rc == LSM_OK && i < nName; i++){
-      uint64_t iNum;
-      if( filename_parse(azName[i], &iNum) == FILENAME_WAL && iNum >= st.iLogNumber ){
-        aWal[nWal++] = iNum;
-      }
-      if( filename_parse(azName[i], &iNum) && iNum >= pDb->iNextFile ) pDb->iNextFile = iNum + 1;
-    }
-    if( aWal ) qsort(aWal, (size_t)nWal, sizeof(uint64_t), cmp_u64);
-  }
-  if( rc == LSM_OK ) rc = replay_logs(pDb, st.iLogNumber, aWal, nWal, pMem, &hdrNext);
+  if( rc == LSM_OK ) rc = list_logs(pDb, st.iLogNumber, &aWal, &nWal, &iMaxFile);
+  if( rc == LSM_OK && iMaxFile >= pDb->iNextFile ) pDb->iNextFile = iMaxFile + 1;
+  if( rc == LSM_OK ) rc = replay_logs(pDb, st.iLogNumber, aWal, nWal, pMem, &pDb->lastSeq, &hdrNext);
 
   /* Publish the recovered state, then flush what the WALs held. */
   if( rc == LSM_OK ){
@@ -307,7 +345,6 @@ int db_recover(lsm_db *pDb, int bNew){
   memtable_unref(pMem);
   version_unref(pV);
   env_free(pEnv, aWal);
-  env_free(pEnv, azName);
   manifest_state_clear(pEnv, &st);
   return rc;
 }

@@ -331,6 +331,40 @@ START_TEST(log_after_a_failed_write_may_end_torn){
 }
 END_TEST
 
+/* lsm_check verifies the logs the store still needs, as recovery would:
+** damage to an older log while the store is open is reported. */
+START_TEST(lsm_check_reports_a_damaged_older_log){
+  char *zDir = test_tmpdir("chain");
+  lsm_options opt = chain_options(NULL);
+  lsm_db *pDb = NULL;
+  uint64_t aWal[8];
+  size_t n, aOff[256];
+  int aFirst[3], nRec;
+  uint8_t *a;
+  char *zPath, *zReport = NULL, zName[32];
+  make_three_logs(zDir, aFirst);
+  list_wals(zDir, aWal, 8);
+  opt.readonly = 1;                 /* keeps the three logs */
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_check(pDb, &zReport), LSM_OK);
+  zPath = wal_path(zDir, aWal[0]);
+  a = slurp(zPath, &n);
+  nRec = record_offsets(a, n, aOff, 256);
+  a[aOff[nRec - 1] + WAL_REC_HDR + 1] ^= 0x10;
+  spill(zPath, a, n);
+  ck_assert_int_eq(lsm_check(pDb, &zReport), LSM_CORRUPT);
+  filename_name(zName, FILENAME_WAL, aWal[0]);
+  ck_assert_ptr_nonnull(zReport);
+  ck_assert_msg(strstr(zReport, zName) != NULL, "report \"%s\" should name %s", zReport, zName);
+  lsm_free(zReport);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  env_free(lsm_env_default(), a);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 /* A store closed by a build that wrote version-1 logs (16-byte file
 ** header, 21-byte record headers, no chain) still opens. */
 START_TEST(version_1_log_still_replays){
@@ -385,6 +419,7 @@ static Suite *wal_chain_suite(void){
   tcase_add_test(tc, log_copied_over_another_is_corruption);
   tcase_add_test(tc, log_after_a_failed_write_may_end_torn);
   tcase_add_test(tc, version_1_log_still_replays);
+  tcase_add_test(tc, lsm_check_reports_a_damaged_older_log);
   suite_add_tcase(s, tc);
   return s;
 }
