@@ -152,13 +152,24 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
       if( aHdr[i].iNumber != aWal[i] ){
         rc = LSM_CORRUPT_BKPT("%s: the file holds log %06llu.wal", azPath[i],
                               (unsigned long long)aHdr[i].iNumber);
-      }else if( i > 0 && aHdr[i].iPrevLog != aWal[i - 1] ){
-        rc = aHdr[i].iPrevLog > aWal[i - 1] && aHdr[i].iPrevLog < aWal[i]
-           ? LSM_CORRUPT_BKPT("%s: the log before it, %06llu.wal, is missing", azPath[i],
-                              (unsigned long long)aHdr[i].iPrevLog)
-           : LSM_CORRUPT_BKPT("%s: follows log %06llu.wal, not %06llu.wal", azPath[i],
-                              (unsigned long long)aHdr[i].iPrevLog,
-                              (unsigned long long)aWal[i - 1]);
+      }else if( i > 0 ){
+        /* It follows the log before it, or, past logs that were never
+        ** written (a switch that failed, a crash right after a create),
+        ** the last log before those. */
+        int iPrev = i - 1, bFound = 0;
+        for(;;){
+          if( aHdr[i].iPrevLog == aWal[iPrev] ){ bFound = 1; break; }
+          if( !abEmpty[iPrev] || iPrev == 0 ) break;
+          iPrev--;
+        }
+        if( !bFound ){
+          rc = aHdr[i].iPrevLog > aWal[iPrev] && aHdr[i].iPrevLog < aWal[i]
+             ? LSM_CORRUPT_BKPT("%s: the log before it, %06llu.wal, is missing", azPath[i],
+                                (unsigned long long)aHdr[i].iPrevLog)
+             : LSM_CORRUPT_BKPT("%s: follows log %06llu.wal, not %06llu.wal", azPath[i],
+                                (unsigned long long)aHdr[i].iPrevLog,
+                                (unsigned long long)aWal[i - 1]);
+        }
       }
     }
   }

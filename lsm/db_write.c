@@ -19,10 +19,10 @@ static int switch_memtable(lsm_db *pDb){
   memtable *pNew = NULL;
   wal_writer *pNewWal = NULL;
   uint64_t iNewWal = 0;
+  char *zPath = NULL;
   int rc = memtable_new(pDb->pEnv, &pNew);
   mutex_assert_held(&pDb->mutex);
   if( rc == LSM_OK && !pDb->bMemory ){
-    char *zPath;
     wal_header hdr;
     uint64_t iUnwritten;
     /* The new log's header says where the old one's records that count
@@ -49,7 +49,6 @@ static int switch_memtable(lsm_db *pDb){
     if( rc == LSM_OK && pDb->opt.sync == LSM_SYNC_FULL ){
       rc = pDb->pEnv->xSyncDir(pDb->pEnv, pDb->zDir);
     }
-    env_free(pDb->pEnv, zPath);
   }
   if( rc == LSM_OK ){
     db_view *pView = pDb->pView;
@@ -60,10 +59,20 @@ static int switch_memtable(lsm_db *pDb){
     rc = db_view_install(pDb, pNew, apImm, pView->nImm + 1, pView->pVersion);
   }
   if( rc != LSM_OK ){
+    /* The store goes on with the old log: the new one must not stay with
+    ** a header that says the old one ended here (recovery would call
+    ** the old log's later records corruption).  Its header is still in
+    ** the buffer; if the unlink fails, an empty file is left, which
+    ** recovery passes over. */
     memtable_unref(pNew);
-    if( pNewWal ) wal_writer_close(pNewWal);
+    if( pNewWal ){
+      wal_writer_discard(pNewWal);
+      pDb->pEnv->xUnlink(pDb->pEnv, zPath);
+    }
+    env_free(pDb->pEnv, zPath);
     return rc;
   }
+  env_free(pDb->pEnv, zPath);
   memtable_unref(pNew);     /* the view holds it */
   memmove(&pDb->aiImmWal[1], &pDb->aiImmWal[0], sizeof(uint64_t) * (DB_MAX_IMM - 1));
   pDb->aiImmWal[0] = pDb->iWalNumber;

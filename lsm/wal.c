@@ -415,6 +415,14 @@ int wal_writer_close(wal_writer *p){
   return rc;
 }
 
+void wal_writer_discard(wal_writer *p){
+  if( p == NULL ) return;
+  p->pEnv->xClose(p->pFile);
+  env_free(p->pEnv, p->aBuf);
+  env_free(p->pEnv, p->zPath);
+  env_free(p->pEnv, p);
+}
+
 /* ---------------------------------------------------------------- */
 /* Replay                                                            */
 /* ---------------------------------------------------------------- */

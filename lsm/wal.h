@@ -89,6 +89,10 @@ uint64_t wal_writer_unwritten_seq(const wal_writer*);
 ** sync); records added but not committed are dropped. */
 int wal_writer_close(wal_writer*);
 
+/* Close and free without writing anything, not even the file header
+** (a log the owner abandons before using it: it stays empty). */
+void wal_writer_discard(wal_writer*);
+
 /* Read and verify zPath's file header.  *pbEmpty: the log was never
 ** written (shorter than its header, or all zeros); *pHdr is then zero.
 ** LSM_CORRUPT (naming zPath) for a bad magic, version or checksum. */

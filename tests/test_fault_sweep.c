@@ -22,7 +22,8 @@
 ** value and the values of failed writes since.
 **
 ** Everything runs over the in-memory env (fast; faultenv applies the
-** crash to it), with background=off so the calls come in one order.
+** crash to it), with background=off so the calls come in one order, for
+** leveled and for tiered compaction.
 ** Under LSM_TEST_QUICK (the sanitizer run) every third k is tried.
 ** Replay a failure with LSM_TEST_SEED=<printed seed> and LSM_SWEEP_K=<k>.
 */
@@ -91,6 +92,8 @@ static void op_for(uint64_t seed, int iOp, sweep_op *p){
   }
 }
 
+static int g_eCompaction = LSM_COMPACTION_LEVELED;    /* policy under test */
+
 static lsm_options sweep_options(lsm_env *pEnv){
   lsm_options opt;
   lsm_options_default(&opt);
@@ -99,6 +102,7 @@ static lsm_options sweep_options(lsm_env *pEnv){
   opt.background = 0;
   opt.memtable_bytes = 4096;
   opt.block_bytes = 256;
+  opt.compaction = g_eCompaction;
   return opt;
 }
 
@@ -281,11 +285,20 @@ static void sweep(int eMode){
 }
 
 START_TEST(every_failed_call_then_a_power_cut_keeps_what_was_acknowledged){
+  g_eCompaction = LSM_COMPACTION_LEVELED;
   sweep(MODE_CRASH);
 }
 END_TEST
 
 START_TEST(every_failed_call_then_carrying_on_keeps_what_was_acknowledged){
+  g_eCompaction = LSM_COMPACTION_LEVELED;
+  sweep(MODE_CONTINUE);
+}
+END_TEST
+
+START_TEST(every_failed_call_of_a_tiered_store_keeps_what_was_acknowledged){
+  g_eCompaction = LSM_COMPACTION_TIERED;
+  sweep(MODE_CRASH);
   sweep(MODE_CONTINUE);
 }
 END_TEST
@@ -296,6 +309,7 @@ static Suite *fault_sweep_suite(void){
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, every_failed_call_then_a_power_cut_keeps_what_was_acknowledged);
   tcase_add_test(tc, every_failed_call_then_carrying_on_keeps_what_was_acknowledged);
+  tcase_add_test(tc, every_failed_call_of_a_tiered_store_keeps_what_was_acknowledged);
   suite_add_tcase(s, tc);
   return s;
 }

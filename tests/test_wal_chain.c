@@ -23,6 +23,7 @@
 #include "faultenv.h"
 #include "filename.h"
 #include "testutil.h"
+#include "wal.h"
 
 #define N_TXN 80
 #define VALUE_BYTES 96
@@ -331,6 +332,74 @@ START_TEST(log_after_a_failed_write_may_end_torn){
 }
 END_TEST
 
+/* Write log iNumber of zDir by hand: nBatch one-put batches from seq
+** iFirstSeq, keys "hand<seq>", after log iPrevLog ending at iPrevNextSeq. */
+static void hand_log(const char *zDir, uint64_t iNumber, uint64_t iPrevLog,
+                     uint64_t iPrevNextSeq, uint64_t iFirstSeq, int nBatch){
+  lsm_env *pEnv = lsm_env_default();
+  wal_header hdr;
+  wal_writer *w = NULL;
+  lsm_batch b;
+  char *zPath = wal_path(zDir, iNumber);
+  int i;
+  memset(&hdr, 0, sizeof(hdr));
+  hdr.iNumber = iNumber;
+  hdr.iPrevLog = iPrevLog;
+  hdr.iPrevNextSeq = iPrevNextSeq;
+  hdr.iFirstSeq = iFirstSeq;
+  memset(&b, 0, sizeof(b));
+  b.pEnv = pEnv;
+  pEnv->xUnlink(pEnv, zPath);
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+  for(i = 0; i < nBatch; i++){
+    char zKey[32];
+    int nKey = snprintf(zKey, sizeof(zKey), "hand%llu", (unsigned long long)(iFirstSeq + (uint64_t)i));
+    lsm_batch_clear(&b);
+    ck_assert_int_eq(lsm_batch_put(&b, zKey, (size_t)nKey, "v", 1), LSM_OK);
+    ck_assert_int_eq(wal_writer_add(w, iFirstSeq + (uint64_t)i, b.aRep, b.nRep), LSM_OK);
+    ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  }
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  lsm_batch_clear(&b);
+  env_free(pEnv, b.aRep);
+  free(zPath);
+}
+
+/* A log that was created but never written (a memtable switch that
+** failed after creating it and could not remove it, or a crash right
+** after a create) is passed over, and the log after it may name the one
+** before it. */
+START_TEST(never_written_log_between_two_is_passed_over){
+  char *zDir = test_tmpdir("chain");
+  lsm_options opt = chain_options(NULL);
+  lsm_db *pDb = NULL;
+  uint64_t aWal[8], iLog, seq;
+  char *zPath;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(list_wals(zDir, aWal, 8), 1);
+  iLog = aWal[0];                       /* the log the manifest names */
+  hand_log(zDir, iLog, 0, 0, 1, 5);     /* seq 1..5 */
+  zPath = wal_path(zDir, iLog + 1);     /* abandoned: empty */
+  spill(zPath, NULL, 0);
+  hand_log(zDir, iLog + 2, iLog, 6, 6, 5);    /* seq 6..10, follows iLog */
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  for(seq = 1; seq <= 10; seq++){
+    char zKey[32];
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int nKey = snprintf(zKey, sizeof(zKey), "hand%llu", (unsigned long long)seq);
+    ck_assert_msg(lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal) == LSM_OK,
+                  "%s lost", zKey);
+    lsm_free(pVal);
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 /* lsm_check verifies the logs the store still needs, as recovery would:
 ** damage to an older log while the store is open is reported. */
 START_TEST(lsm_check_reports_a_damaged_older_log){
@@ -420,6 +489,7 @@ static Suite *wal_chain_suite(void){
   tcase_add_test(tc, log_after_a_failed_write_may_end_torn);
   tcase_add_test(tc, version_1_log_still_replays);
   tcase_add_test(tc, lsm_check_reports_a_damaged_older_log);
+  tcase_add_test(tc, never_written_log_between_two_is_passed_over);
   suite_add_tcase(s, tc);
   return s;
 }
