@@ -380,12 +380,13 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
     error_raise(rc, __LINE__, "%s", zMsg[0] ? zMsg : lsm_errstr(rc));
     return rc;
   }
+  pDb->bOpened = 1;
   *ppDb = pDb;
   return LSM_OK;
 }
 
 int lsm_close(lsm_db *pDb){
-  int rc = LSM_OK;
+  int rc = LSM_OK, rcFlush = LSM_OK;
   lsm_env *pEnv;
   if( pDb == NULL ) return LSM_OK;
   /* A child of fork() leaves its parent's store alone (its memory too:
@@ -397,6 +398,16 @@ int lsm_close(lsm_db *pDb){
     mutex_unlock(&pDb->mutex);
     return LSM_ERROR_MSG(LSM_MISUSE, "lsm_close: cursors or snapshots are still open");
   }
+  mutex_unlock(&pDb->mutex);
+  /* sync=off: the WAL's buffer may hold acknowledged commits.  If it
+  ** cannot be written, a flush keeps them in an SSTable instead (and
+  ** retires the log); close reports an error only if that fails too.
+  ** REQUIRES (lsm.h): no other call on this db runs now, so this thread
+  ** may use the WAL as the write leader would. */
+  if( pDb->bOpened && pDb->pWal && wal_writer_write(pDb->pWal) != LSM_OK ){
+    rcFlush = lsm_flush(pDb);
+  }
+  mutex_lock(&pDb->mutex);
   pDb->bShutdown = 1;
   pthread_cond_broadcast(&pDb->cond);
   pthread_cond_signal(&pDb->workCond);
@@ -409,6 +420,7 @@ int lsm_close(lsm_db *pDb){
 
   pEnv = pDb->pEnv;
   if( pDb->pWal ) rc = wal_writer_close(pDb->pWal);
+  if( rcFlush != LSM_OK ) rc = rcFlush;
   db_view_unref(pDb->pView);
   table_cache_free(pDb->pTableCache);     /* the last table went with the view */
   if( pDb->pLock ) pEnv->xUnlock(pDb->pLock);

@@ -181,6 +181,7 @@ struct lsm_db {
   pthread_t worker;         /* compaction thread                       */
   pthread_t flusher;        /* flush thread                            */
   int bWorker;              /* both threads were started               */
+  int bOpened;              /* lsm_open succeeded (close may flush)    */
   int bShutdown;            /* (M) worker must exit                    */
   int bWorkPending;         /* (M) worker should look for work         */
 
