@@ -13,6 +13,7 @@
 #include "env.h"
 #include "error.h"
 #include "filename.h"
+#include "ikey.h"
 #include "manifest.h"
 
 /* Remove every file of the directory that the current state does not
@@ -59,13 +60,15 @@ static int db_remove_leftovers(lsm_db *pDb, version *pV, uint64_t iLogNumber){
 ** A log that was never written (shorter than its header, or zeros: a
 ** crash right after it was created) holds nothing and is passed over.
 ** Version-1 logs (written before the chain existed) are replayed as
-** before: every one as if it were the newest, nothing checked across.
+** before, every one as if it were the newest; their batches may leave
+** gaps in the sequence but never overlap.  In every log a batch's
+** sequence numbers must fit an internal key (below 2^56).
 */
 typedef struct replay_ctx {
   memtable *pMem;
   const char *zPath;       /* the log being replayed, for messages        */
   int bKnown;              /* iNextSeq is known (a header or record set it) */
-  int bLegacy;             /* a version-1 log: sequence not checked       */
+  int bLegacy;             /* a version-1 log: gaps allowed, no overlap   */
   uint64_t iNextSeq;       /* seq the next record must start at           */
   uint64_t iStopSeq;       /* records from here on never counted          */
   int bSkipTail;           /* skip them (the next log says PREV_TORN)     */
@@ -89,7 +92,14 @@ static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
                             " records end before seq %llu", pR->zPath,
                             (unsigned long long)seq, (unsigned long long)pR->iStopSeq);
   }
-  if( pR->bKnown && !pR->bLegacy && seq != pR->iNextSeq ){
+  /* A batch's operations take seq, seq+1, ... (at most one per payload
+  ** byte), all of which must fit an internal key's 56 bits: a larger seq
+  ** would wrap and make two entries equal. */
+  if( seq == 0 || seq > IKEY_MAX_SEQ || (uint64_t)n > IKEY_MAX_SEQ - seq ){
+    return LSM_CORRUPT_BKPT("%s: a batch of seq %llu is out of range", pR->zPath,
+                            (unsigned long long)seq);
+  }
+  if( pR->bKnown && (pR->bLegacy ? seq < pR->iNextSeq : seq != pR->iNextSeq) ){
     return LSM_CORRUPT_BKPT("%s: a batch of seq %llu where seq %llu was expected (%s)",
                             pR->zPath, (unsigned long long)seq,
                             (unsigned long long)pR->iNextSeq,
@@ -147,6 +157,11 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
       if( aHdr[i].iNumber != aWal[i] ){
         rc = LSM_CORRUPT_BKPT("%s: the file holds log %06llu.wal", azPath[i],
                               (unsigned long long)aHdr[i].iNumber);
+      }else if( aHdr[i].iFirstSeq < aHdr[i].iPrevNextSeq ){
+        /* Its batches would reuse sequence numbers of the log before. */
+        rc = LSM_CORRUPT_BKPT("%s: starts at seq %llu, before the log before it ends"
+                              " (seq %llu)", azPath[i], (unsigned long long)aHdr[i].iFirstSeq,
+                              (unsigned long long)aHdr[i].iPrevNextSeq);
       }else if( i > 0 ){
         /* It follows the log before it, or, past logs that were never
         ** written (a switch that failed, a crash right after a create),
@@ -189,14 +204,11 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
       if( aHdr[i].iFirstSeq > 0 && aHdr[i].iFirstSeq - 1 > ctx.lastSeq ){
         ctx.lastSeq = aHdr[i].iFirstSeq - 1;
       }
-    }else{
-      ctx.bKnown = 0;
     }
     ctx.iStopSeq = pNext ? pNext->iPrevNextSeq : UINT64_MAX;
     ctx.bSkipTail = pNext && pNext->bPrevTorn;
     rc = wal_replay(pEnv, azPath[i], j == nWal || ctx.bSkipTail || aHdr[i].bLegacy,
                     replay_record, &ctx, &bTorn);
-    if( aHdr[i].bLegacy ) ctx.bKnown = 0;
   }
   /* The header the next log needs (a version-1 newest log: no chain). */
   if( rc == LSM_OK ){

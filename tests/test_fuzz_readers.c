@@ -2,7 +2,9 @@
 ** test_fuzz_readers.c — a bounded seeded fuzzer for every file reader:
 ** the WAL (wal_read_header, wal_replay, and the batch decoder behind it),
 ** the SSTable (sst_reader_open, sst_reader_check, iteration both ways,
-** point gets) and the manifest (manifest_read).
+** point gets) and the manifest (manifest_read); and recovery across
+** several logs (a read-only lsm_open of a store whose three logs are the
+** input, then lsm_check and a scan).
 **
 ** For each reader: first every regression input under tests/fuzz/<reader>/
 ** is replayed (inputs that once crashed a reader, plus hand-made edge
@@ -37,6 +39,7 @@
 #include "env.h"
 #include "error.h"
 #include "ikey.h"
+#include "filename.h"
 #include "iter.h"
 #include "manifest.h"
 #include "sst_format.h"
@@ -150,6 +153,14 @@ static const uint8_t *g_pInput;       /* the input being run */
 static size_t g_nInput;
 static char g_zCrashPath[512];
 
+/* Keep the input being run (before failing an assertion on it). */
+static void fuzz_save_input(void){
+  FILE *f = fopen(g_zCrashPath, "wb");
+  if( f && g_pInput ) fwrite(g_pInput, 1, g_nInput, f);
+  if( f ) fclose(f);
+  fprintf(stderr, "fuzz: the input is in %s\n", g_zCrashPath);
+}
+
 static void fuzz_on_crash(int sig){
   int fd = open(g_zCrashPath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   static const char zMsg[] = "\nfuzz: a reader crashed; its input is in ";
@@ -252,6 +263,134 @@ static void run_manifest(lsm_env *pEnv, const uint8_t *a, size_t n){
   rc = manifest_read(pEnv, FUZZ_DIR, &st);
   ck_assert_msg(rc == LSM_OK || rc == LSM_CORRUPT || rc == LSM_NOMEM, "manifest_read: %d", rc);
   manifest_state_clear(pEnv, &st);
+}
+
+/*
+** Recovery across logs: the input is three logs, each as a u32 length and
+** its bytes, written as the logs the store's manifest needs (numbers
+** g_iLog, +1, +2); a read-only open replays them (the chain checks of
+** db_recover.c, then batch_apply into a memtable), and if it opens, an
+** lsm_check and a full scan follow.
+*/
+#define FUZZ_STORE FUZZ_DIR "/store"
+static uint64_t g_iLog;            /* the log the store's manifest names */
+static int g_rcOpen;               /* the last run's lsm_open */
+
+static void recovery_setup(lsm_env *pEnv){
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  char **azName = NULL;
+  int nName = 0, i;
+  lsm_options_default(&opt);
+  opt.env = pEnv;
+  ck_assert_int_eq(lsm_open(FUZZ_STORE, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(pEnv->xListDir(pEnv, FUZZ_STORE, &azName, &nName), LSM_OK);
+  for(i = 0; i < nName; i++){
+    uint64_t iNum;
+    if( filename_parse(azName[i], &iNum) == FILENAME_WAL ) g_iLog = iNum;
+  }
+  env_free(pEnv, azName);
+  ck_assert_uint_gt(g_iLog, 0);
+}
+
+/* Split an input into its three logs: offsets and sizes. */
+static void recovery_split(const uint8_t *a, size_t n, size_t *aOff, size_t *aSize){
+  size_t iOff = 0;
+  int i;
+  for(i = 0; i < 3; i++){
+    size_t nLog = 0;
+    if( n - iOff >= 4 ){
+      nLog = coding_get32(a + iOff);
+      iOff += 4;
+    }
+    if( nLog > n - iOff ) nLog = n - iOff;
+    aOff[i] = iOff;
+    aSize[i] = nLog;
+    iOff += nLog;
+  }
+}
+
+static void run_recovery(lsm_env *pEnv, const uint8_t *a, size_t n){
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  size_t aOff[3], aSize[3];
+  int i, rc;
+  recovery_split(a, n, aOff, aSize);
+  for(i = 0; i < 3; i++){
+    int rc2 = LSM_OK;
+    char *zPath = filename_path(pEnv, FUZZ_STORE, FILENAME_WAL, g_iLog + (uint64_t)i, &rc2);
+    put_file(pEnv, zPath, a + aOff[i], aSize[i]);
+    env_free(pEnv, zPath);
+  }
+  lsm_options_default(&opt);
+  opt.env = pEnv;
+  opt.readonly = 1;
+  rc = g_rcOpen = lsm_open(FUZZ_STORE, &opt, &pDb);
+  if( rc != LSM_OK && rc != LSM_CORRUPT && rc != LSM_NOMEM ) fuzz_save_input();
+  ck_assert_msg(rc == LSM_OK || rc == LSM_CORRUPT || rc == LSM_NOMEM, "lsm_open: %d %s", rc,
+                lsm_errmsg(NULL));
+  if( rc != LSM_OK ) return;
+  {
+    char *zReport = NULL;
+    lsm_cursor *pCsr = NULL;
+    (void)lsm_check(pDb, &zReport);
+    lsm_free(zReport);
+    if( lsm_cursor_open(pDb, NULL, &pCsr) == LSM_OK ){
+      int nStep = 0;
+      for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr) && nStep < 100000; nStep++){
+        lsm_cursor_next(pCsr);
+      }
+      lsm_cursor_close(pCsr);
+    }
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+}
+
+static uint8_t *seed_recovery(lsm_env *pEnv, size_t *pn){
+  static const int anBatch[3] = { 5, 5, 3 };
+  uint8_t *aOut = malloc(FUZZ_MAX);
+  uint64_t seq = 1;
+  size_t nOut = 0;
+  lsm_batch b;
+  int iLog;
+  memset(&b, 0, sizeof(b));
+  b.pEnv = pEnv;
+  for(iLog = 0; iLog < 3; iLog++){
+    const char *zPath = FUZZ_DIR "/seed-log.wal";
+    wal_header hdr;
+    wal_writer *w = NULL;
+    uint8_t *aLog;
+    size_t nLog;
+    int i;
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.iNumber = g_iLog + (uint64_t)iLog;
+    hdr.iPrevLog = iLog ? g_iLog + (uint64_t)iLog - 1 : 0;
+    hdr.iPrevNextSeq = iLog ? seq : 0;
+    hdr.iFirstSeq = seq;
+    pEnv->xUnlink(pEnv, zPath);
+    ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+    for(i = 0; i < anBatch[iLog]; i++){
+      char zKey[16];
+      int nKey = snprintf(zKey, sizeof(zKey), "k%llu", (unsigned long long)(seq % 7));
+      lsm_batch_clear(&b);
+      ck_assert_int_eq(lsm_batch_put(&b, zKey, (size_t)nKey, "value", 5), LSM_OK);
+      if( i % 2 ) ck_assert_int_eq(lsm_batch_delete(&b, "k3", 2), LSM_OK);
+      ck_assert_int_eq(wal_writer_add(w, seq, b.aRep, b.nRep), LSM_OK);
+      ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+      seq += lsm_batch_count(&b);
+    }
+    ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+    aLog = get_file(pEnv, zPath, &nLog);
+    coding_put32(aOut + nOut, (uint32_t)nLog);
+    memcpy(aOut + nOut + 4, aLog, nLog);
+    nOut += 4 + nLog;
+    env_free(pEnv, aLog);
+  }
+  lsm_batch_clear(&b);
+  env_free(pEnv, b.aRep);
+  *pn = nOut;
+  return aOut;
 }
 
 /* ------------------------------------------------------------------ */
@@ -420,6 +559,7 @@ static void fix_sst(uint8_t *a, size_t n, size_t iAt){
 #define KIND_WAL      0
 #define KIND_SST      1
 #define KIND_MANIFEST 2
+#define KIND_RECOVERY 3
 
 /* Mutate a[0..*pn) (room for FUZZ_MAX) in place; returns the offset of
 ** the last in-place change, for the SSTable fix-up (or SIZE_MAX). */
@@ -492,6 +632,7 @@ static void run_kind(int eKind, lsm_env *pEnv, const uint8_t *a, size_t n){
   switch( eKind ){
     case KIND_WAL: run_wal(pEnv, a, n); break;
     case KIND_SST: run_sst(pEnv, a, n); break;
+    case KIND_RECOVERY: run_recovery(pEnv, a, n); break;
     default:       run_manifest(pEnv, a, n); break;
   }
   g_pInput = NULL;
@@ -539,6 +680,7 @@ static void fuzz_reader(int eKind, const char *zReader){
   test_rng r;
 
   fuzz_catch(zReader);
+  if( eKind == KIND_RECOVERY ) recovery_setup(pEnv);     /* the store the logs go in */
   nRegress = replay_regressions(eKind, pEnv, zReader);
   switch( eKind ){
     case KIND_WAL:
@@ -559,6 +701,9 @@ static void fuzz_reader(int eKind, const char *zReader){
       aSeed[0] = seed_sst(pEnv, &anSeed[0]);
       sst_regions(aSeed[0], anSeed[0]);
       break;
+    case KIND_RECOVERY:
+      aSeed[0] = seed_recovery(pEnv, &anSeed[0]);
+      break;
     default:
       aSeed[0] = seed_manifest(pEnv, &anSeed[0]);
       break;
@@ -567,6 +712,9 @@ static void fuzz_reader(int eKind, const char *zReader){
   {
     int i;
     for(i = 0; i < nSeed; i++) run_kind(eKind, pEnv, aSeed[i], anSeed[i]);
+    if( eKind == KIND_RECOVERY ){
+      ck_assert_msg(g_rcOpen == LSM_OK, "the recovery seed does not open: %s", lsm_errmsg(NULL));
+    }
   }
 
   rng_init(&r, seed ^ (uint64_t)(eKind + 1) * 0x9E3779B97F4A7C15ull);
@@ -580,6 +728,14 @@ static void fuzz_reader(int eKind, const char *zReader){
       switch( eKind ){
         case KIND_WAL: fix_wal(a, n); break;
         case KIND_SST: if( n == anSeed[0] && iAt != SIZE_MAX ) fix_sst(a, n, iAt); break;
+        case KIND_RECOVERY:
+          {
+            size_t aOff[3], aSize[3];
+            int i;
+            recovery_split(a, n, aOff, aSize);
+            for(i = 0; i < 3; i++) fix_wal(a + aOff[i], aSize[i]);
+          }
+          break;
         default:       fix_manifest(a, n); break;
       }
     }
@@ -597,7 +753,7 @@ static void fuzz_reader(int eKind, const char *zReader){
   {
     int i;
     for(i = 0; i < nSeed; i++){
-      if( eKind == KIND_WAL && i == 1 ) free(aSeed[i]);
+      if( (eKind == KIND_WAL && i == 1) || eKind == KIND_RECOVERY ) free(aSeed[i]);
       else env_free(pEnv, aSeed[i]);
     }
   }
@@ -611,6 +767,8 @@ START_TEST(fuzz_sst_reader){ fuzz_reader(KIND_SST, "sst"); }
 END_TEST
 START_TEST(fuzz_manifest_reader){ fuzz_reader(KIND_MANIFEST, "manifest"); }
 END_TEST
+START_TEST(fuzz_recovery_across_logs){ fuzz_reader(KIND_RECOVERY, "recovery"); }
+END_TEST
 
 static Suite *fuzz_suite(void){
   Suite *s = suite_create("fuzz_readers");
@@ -619,6 +777,7 @@ static Suite *fuzz_suite(void){
   tcase_add_test(tc, fuzz_wal_reader);
   tcase_add_test(tc, fuzz_sst_reader);
   tcase_add_test(tc, fuzz_manifest_reader);
+  tcase_add_test(tc, fuzz_recovery_across_logs);
   suite_add_tcase(s, tc);
   return s;
 }
