@@ -6,6 +6,7 @@
 #   make bench    engine and SQL benchmarks against LevelDB, RocksDB, SQLite
 #   make cluster-demo  three dqlite nodes running lsm, a leader killed (needs
 #                 libdqlite-dev and go-dqlite; build/lsm-node, build/lsm-cluster)
+#   make bench-scale  one store at 1M to 50M keys (not part of make bench)
 #   make static   build/libsqlite3_lsm.a, to link the extension into a program
 #   make install  lsm.so, the archive, sqlite3_lsm.h and sqlite3-lsm.pc under
 #                 $(DESTDIR)$(PREFIX); make uninstall removes them
@@ -13,7 +14,7 @@
 
 CC      ?= cc
 SQLITE3 ?= sqlite3
-PKGS     = sqlite3 libxxhash
+PKGS     = sqlite3 libxxhash liblz4 libzstd
 OPT     ?= -O2
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
                 -fPIC -fvisibility=hidden -MMD -MP -Ilsm -Iext
@@ -22,7 +23,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
-LIBS = -lpthread -lm
+LIBS = -llz4 -lzstd -lpthread -lm
 # Where make install puts things (DESTDIR is prepended to each).
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
@@ -169,7 +170,7 @@ install: lsm.so static
 	  echo 'Name: sqlite3-lsm'; \
 	  echo 'Description: an LSM-tree key-value store as a SQLite extension'; \
 	  echo 'Version: $(VERSION)'; echo 'Requires: sqlite3'; \
-	  echo 'Libs: -L$(LIBDIR) -lsqlite3_lsm -lpthread -lm'; \
+	  echo 'Libs: -L$(LIBDIR) -lsqlite3_lsm -llz4 -lzstd -lpthread -lm'; \
 	  echo 'Cflags: -I$(INCLUDEDIR)'; } > $(DESTDIR)$(PKGCONFIGDIR)/sqlite3-lsm.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/sqlite3-lsm.pc
 
@@ -230,7 +231,7 @@ cluster-test: dqlite-deps
 # ---- bench: tests/bench*.c, this engine against LevelDB and RocksDB, and the
 # lsm table against native SQLite (see tests/bench.c).  Built with -O2 and no
 # sanitizers against build/liblsm.a; Debian's libleveldb-dev has no .pc file.
-BENCH_SRC    := $(wildcard tests/bench*.c)
+BENCH_SRC    := $(filter-out tests/bench_scale.c,$(wildcard tests/bench*.c))
 BENCH_OBJ     = $(BENCH_SRC:tests/%.c=$(B)/bench/%.o)
 BENCH_BIN     = $(B)/bench/bench
 BENCH_PKGS    = libleveldb-dev librocksdb-dev
@@ -251,6 +252,17 @@ bench: bench-deps
 bench-amp: bench-deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	BENCH_LEVEL=amp $(BENCH_BIN)
+
+# bench-scale: tests/bench_scale.c, one store of each policy at 1M, 5M, 20M
+# and 50M keys (BENCH_SCALE_SIZES), or BENCH_SCALE_EXPERIMENT=compression;
+# not part of bench or test (it takes hours at the largest sizes).
+SCALE_BIN = $(B)/bench/bench_scale
+.PHONY: bench-scale
+bench-scale: bench-deps
+	@$(MAKE) --no-print-directory $(SCALE_BIN)
+	$(SCALE_BIN)
+$(SCALE_BIN): $(B)/bench/bench_scale.o $(B)/bench/bench_util.o $(B)/liblsm.a
+	$(CC) -o $@ $^ $(BENCH_LIBS)
 
 bench-deps:
 	@need=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \

@@ -32,6 +32,9 @@
 **        compaction=leveled|tiered   background=on|off   readonly=on|off
 **        level_ratio=<2..100> (leveled: each level this many times the last)
 **        max_open_tables=<16..1000000> (SSTables kept open, least recently used out)
+**        block_cache_mb=<decimal 0..65536> (heap for data blocks, all tables)
+**        mmap=on|off (read uncompressed directory-store tables through mmap)
+**        compression=none|lz4|zstd (data blocks of the SSTables written from now)
 **      on|off also accept yes|no, true|false and 1|0, as PRAGMAs do.
 **
 **   3. A column definition: name [type] [COLLATE collation], e.g.
@@ -256,6 +259,20 @@ static int args_set_level_ratio(const char *z, lsm_options *pOpt){
 static int args_set_max_open_tables(const char *z, lsm_options *pOpt){
   return args_value_int(z, 16, 1000000, &pOpt->max_open_tables);
 }
+static int args_set_block_cache_mb(const char *z, lsm_options *pOpt){
+  return args_value_mb(z, 0, 65536, &pOpt->block_cache_bytes);
+}
+static int args_set_compression(const char *z, lsm_options *pOpt){
+  static const char *const azWord[] = { "none", "lz4", "zstd", NULL };
+  int i;
+  if( !args_value_keyword(z, azWord, &i) ) return 0;
+  pOpt->compression = i == 0 ? LSM_COMPRESSION_NONE : i == 1 ? LSM_COMPRESSION_LZ4
+                                                              : LSM_COMPRESSION_ZSTD;
+  return 1;
+}
+static int args_set_mmap(const char *z, lsm_options *pOpt){
+  return args_value_bool(z, &pOpt->use_mmap);
+}
 static int args_set_background(const char *z, lsm_options *pOpt){
   return args_value_bool(z, &pOpt->background);
 }
@@ -273,6 +290,9 @@ static const args_option aArgsOption[] = {
   { "level_ratio",     args_set_level_ratio,     "an integer from 2 to 100" },
   { "max_open_tables", args_set_max_open_tables, "an integer from 16 to 1000000" },
   { "readonly",        args_set_readonly,        "on or off" },
+  { "block_cache_mb",  args_set_block_cache_mb,  "a decimal from 0 to 65536" },
+  { "mmap",            args_set_mmap,            "on or off" },
+  { "compression",     args_set_compression,     "none, lz4 or zstd" },
 };
 #define ARGS_N_OPTION ((int)(sizeof(aArgsOption) / sizeof(aArgsOption[0])))
 

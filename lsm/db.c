@@ -136,6 +136,9 @@ void lsm_options_default(lsm_options *p){
   p->readonly = 0;
   p->create_if_missing = 1;
   p->max_open_tables = 1000;     /* LevelDB's max_open_files */
+  p->block_cache_bytes = 8u << 20;  /* LevelDB's default block cache */
+  p->use_mmap = 1;
+  p->compression = LSM_COMPRESSION_LZ4;
 }
 
 int lsm_raise_sync(lsm_db *pDb, int eSync){
@@ -163,6 +166,9 @@ static int check_options(const lsm_options *p){
   if( p->level_ratio < 2 || p->level_ratio > 1000 ) return LSM_ERROR_MSG(LSM_MISUSE, "level_ratio must be 2..1000");
   if( p->max_open_tables < TABLE_CACHE_MIN_CAPACITY ){
     return LSM_ERROR_MSG(LSM_MISUSE, "max_open_tables must be at least %d", TABLE_CACHE_MIN_CAPACITY);
+  }
+  if( p->compression < LSM_COMPRESSION_NONE || p->compression > LSM_COMPRESSION_ZSTD ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "bad compression %d", p->compression);
   }
   if( p->compaction != LSM_COMPACTION_LEVELED && p->compaction != LSM_COMPACTION_TIERED ){
     return LSM_ERROR_MSG(LSM_MISUSE, "bad compaction style %d", p->compaction);
@@ -324,6 +330,9 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   pDb->opt.env = pEnv;
   pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
   if( rc == LSM_OK ) rc = table_cache_new(pEnv, db_table_cache_capacity(&pDb->opt), &pDb->pTableCache);
+  if( rc == LSM_OK ){
+    rc = table_cache_set_blocks(pDb->pTableCache, pDb->opt.block_cache_bytes, pDb->opt.use_mmap);
+  }
 
   /* The directory: a store, an empty directory, or nothing yet. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);

@@ -90,6 +90,7 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
       }
     }
   }
+  block_cache_release(res.pPinBlock);
   sst_reader_unref(res.pPinned);
   memtable_unref(pBatchIndex);
   db_view_unref(pView);

@@ -67,6 +67,13 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   pS->nStalls = stat_get(&pDb->stats.nStalls);
   pS->nStallMicros = stat_get(&pDb->stats.nStallMicros);
   table_cache_stats(pDb->pTableCache, &pS->nTablesOpen, &pS->nTableCacheMisses);
+  {
+    block_cache_stats bs;
+    block_cache_get_stats(table_cache_blocks(pDb->pTableCache), &bs);
+    pS->nBlockCacheBytes = bs.nCharge;
+    pS->nBlockCacheHits = bs.nHits;
+    pS->nBlockCacheMisses = bs.nMisses;
+  }
   return LSM_OK;
 }
 

@@ -76,6 +76,7 @@ static void job_output(lsm_db *pDb, compaction_output *pOut){
   pOut->pCache = pDb->pTableCache;
   pOut->sstOpt.block_bytes = pDb->opt.block_bytes;
   pOut->sstOpt.bloom_bits = pDb->opt.bloom_bits;
+  pOut->sstOpt.compression = pDb->opt.compression;
   pOut->xNewFileNumber = new_file_number;
   pOut->pCtx = pDb;
 }

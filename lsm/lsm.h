@@ -70,6 +70,12 @@ extern "C" {
 #define LSM_COMPACTION_LEVELED 0
 #define LSM_COMPACTION_TIERED  1
 
+/* Block compression of the SSTables a store writes (each table records
+** its own, per block, so a store may hold tables of several kinds). */
+#define LSM_COMPRESSION_NONE   0
+#define LSM_COMPRESSION_LZ4    1
+#define LSM_COMPRESSION_ZSTD   2
+
 typedef struct lsm_db lsm_db;
 typedef struct lsm_snapshot lsm_snapshot;
 typedef struct lsm_cursor lsm_cursor;
@@ -102,7 +108,15 @@ struct lsm_env {
   int (*xAppend)(lsm_file*, const void *pData, size_t nData);
   int (*xSync)(lsm_file*);                                  /* fdatasync          */
   int (*xSize)(lsm_file*, uint64_t *pnSize);
-  int (*xMap)(lsm_file*, const uint8_t **ppData, uint64_t *pnData); /* whole file, read-only; valid until xClose */
+  /* Map the whole file read-only, valid until xClose; may be NULL.  The
+  ** engine maps SSTables only when xMap is set and use_mmap is on, and
+  ** otherwise reads them with xRead: the footer and the meta regions
+  ** (filter, properties, index) once at open, data blocks one at a time,
+  ** each at its own offset, into the block cache.  xRead must then read
+  ** any byte range of the file (a short count only at its end); an env
+  ** with xMap NULL is always read block by block.  WAL replay still maps
+  ** its log: an env without xMap serves hosted stores only (no WAL). */
+  int (*xMap)(lsm_file*, const uint8_t **ppData, uint64_t *pnData);
   int (*xClose)(lsm_file*);                                 /* also unmaps        */
   int (*xRename)(lsm_env*, const char *zFrom, const char *zTo);
   int (*xUnlink)(lsm_env*, const char *zPath);
@@ -149,6 +163,18 @@ typedef struct lsm_options {
   int create_if_missing;    /* 1: create the directory; default 1                   */
   int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 1000;
                             ** at most half of RLIMIT_NOFILE are used        */
+  uint64_t block_cache_bytes; /* heap for data blocks read with xRead (and
+                            ** decompressed blocks), shared by every SSTable of
+                            ** the store, LRU by bytes; default 8 MiB; 0: none
+                            ** kept beyond the blocks in use                    */
+  int use_mmap;             /* 1: read data blocks of uncompressed SSTables from
+                            ** a mapping of the file when the env has xMap
+                            ** (fastest; a file truncated by another program
+                            ** while mapped raises SIGBUS); 0: always xRead
+                            ** through the block cache; default 1               */
+  int compression;          /* LSM_COMPRESSION_* for the data blocks of new
+                            ** SSTables; a block that would not shrink by 1/8 is
+                            ** stored raw; default LSM_COMPRESSION_LZ4          */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
   int hosted;               /* 1: a hosted store (below); default 0                 */
 } lsm_options;
@@ -359,6 +385,9 @@ typedef struct lsm_stats {
   uint64_t nStalls, nStallMicros;
   uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
   uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
+  uint64_t nBlockCacheBytes;    /* bytes of data blocks the block cache holds */
+  uint64_t nBlockCacheHits;     /* block reads the block cache answered      */
+  uint64_t nBlockCacheMisses;   /* block reads that went to the file          */
   uint64_t nOpenCursors;        /* cursors open now                          */
   uint64_t nOpenSnapshots;      /* snapshots held now                        */
 } lsm_stats;

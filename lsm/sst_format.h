@@ -21,12 +21,23 @@
 */
 #define SST_MAGIC            0x0a1a0a0d6d736c89ull
 
-/* Format version in the footer; a reader refuses any other. */
-#define SST_FORMAT_VERSION   1
+/*
+** Format version in the footer.  Version 2 (written now) gives each data
+** block a type byte (raw, LZ4, Zstandard) before its checksum; version 1
+** (written before compression existed) has no type byte and raw blocks.
+** A reader opens both and refuses any other.
+*/
+#define SST_FORMAT_VERSION   2
+#define SST_FORMAT_V1        1
 
-/* Every data block and every meta region (filter, properties, index) is
-** followed by an 8-byte XXH3-64 of its bytes. */
+/* Every meta region (filter, properties, index), and every data block of
+** a version 1 table, is followed by an 8-byte XXH3-64 of its bytes. */
 #define SST_TRAILER_SIZE     8
+
+/* A data block of a version 2 table is followed by a 1-byte type
+** (compress.h: COMPRESS_RAW, _LZ4, _ZSTD) and an 8-byte XXH3-64 of the
+** stored block bytes followed by that type byte. */
+#define SST_BLOCK_TRAILER_SIZE 9
 
 /*
 ** Checksum seeds: CHECKSUM_SEED_BLOCK plus the kind of region, so that a

@@ -3,18 +3,28 @@
 **
 ** format: see sst_writer.c
 **
-** Opening maps the whole file (env xMap; the in-memory env hands back its
-** buffer) and verifies, in this order: the footer (size, magic, checksum,
-** version, and that the regions it names tile the end of the file), then
-** the properties, filter and index regions (checksum, then every field).
-** The index is decoded into an array whose keys point into the mapping;
-** it must tile the data area exactly and its keys must ascend.  Nothing
-** after open allocates except an iterator's own buffers.
+** Opening reads, with xRead, the footer, then everything from the start
+** of the filter (or the properties) to the end of the file into one heap
+** buffer (aMeta), and verifies, in this order: the footer (size, magic,
+** checksum, version, and that the regions it names tile the end of the
+** file), then the properties, filter and index regions (checksum, then
+** every field).  The index is decoded into an array whose keys point into
+** aMeta; it must tile the data area exactly and its keys must ascend.
 **
-** A data block's checksum is verified the first time any thread reads
-** the block; a bit per block in aVerified (atomic words, relaxed order:
-** the bytes are immutable, so a racing second verification is harmless)
-** spares later reads the hashing.
+** Data blocks are read when needed, one of two ways:
+**   - mapped (bMap: the env has xMap and the store allows it): the file is
+**     mapped and a block is used where it lies.  Its checksum is verified
+**     the first time any thread reads it; a bit per block in aVerified
+**     (atomic words, relaxed order: the bytes are immutable, so a racing
+**     second verification is harmless) spares later reads the hashing.
+**   - through the store's block cache (block_cache.h): a miss reads the
+**     block with xRead, verifies its checksum (verify before trust: a
+**     block enters the cache only verified) and inserts it; the caller
+**     gets a handle that keeps the block's bytes while it uses them.  A
+**     file shorter than its index says is LSM_CORRUPT at the read.
+** An env with xMap NULL (the in-database store's) is always read the
+** second way, so a reader holds no more of its file than its meta
+** regions and the blocks in use.
 **
 ** The index search compares integers, not keys, at most steps: all user
 ** keys of a table share the prefix that its smallest and largest share
@@ -40,9 +50,11 @@
 #include <string.h>
 
 #include "block.h"
+#include "block_cache.h"
 #include "bloom.h"
 #include "checksum.h"
 #include "coding.h"
+#include "compress.h"
 #include "env.h"
 #include "error.h"
 #include "ikey.h"
@@ -50,7 +62,7 @@
 
 /* One block of the sparse index. */
 typedef struct index_entry {
-  const uint8_t *pKey;       /* separator (internal key), in the mapping */
+  const uint8_t *pKey;       /* separator (internal key), in aMeta       */
   uint32_t nKey;             /* its bytes                                */
   uint32_t nSize;            /* block bytes, without the trailer         */
   uint64_t iOff;             /* block offset in the file                 */
@@ -70,25 +82,31 @@ struct sst_reader {
   lsm_env *pEnv;                 /* allocations and the file                    */
   char *zPath;                   /* file path (owned), named in every message   */
   lsm_file *pFile;               /* open until the last reference goes          */
-  const uint8_t *aData;          /* the whole file, mapped read-only            */
-  uint64_t nData;                /* its bytes                                   */
+  const uint8_t *aMap;           /* bMap: the whole file, mapped read-only      */
+  uint64_t nData;                /* file bytes                                  */
+  uint8_t *aMeta;                /* file bytes iMetaOff..nData-1 (owned)        */
+  uint64_t iMetaOff;             /* where the filter (or properties) starts     */
+  block_cache *pBlocks;          /* the store's block cache (borrowed), or NULL */
+  uint64_t id;                   /* this reader's key in pBlocks                */
   atomic_int nRef;               /* references; freed at zero                   */
   footer_info footer;            /* where the regions are                       */
   int nBlock;                    /* data blocks                                 */
+  int nBlockTrailer;             /* bytes after each data block: 8 (format 1)
+                                 ** or 9 (format 2: type byte, checksum)       */
   index_entry *aIndex;           /* nBlock entries (owned)                      */
   uint64_t *aWord;               /* per block: separator user-key bytes nCommon..
                                  ** nCommon+7, big-endian, zero-padded (owned) */
   size_t nCommon;                /* user-key prefix every key of the table has  */
-  _Atomic uint64_t *aVerified;   /* bit i: block i's checksum verified (owned)  */
-  const uint8_t *aFilter;        /* filter bits in the mapping, NULL: no filter */
+  _Atomic uint64_t *aVerified;   /* bMap: bit i: block i verified (owned)       */
+  const uint8_t *aFilter;        /* filter bits in aMeta, NULL: no filter       */
   size_t nFilter;                /* bytes of filter bits                        */
   int nProbe;                    /* Bloom probes                                */
   uint64_t nEntries;             /* property: entries, tombstones included      */
   uint64_t nTombstones;          /* property: delete entries                    */
   uint64_t nRawBytes;            /* property: user key + value bytes            */
-  const uint8_t *pSmallest;      /* smallest internal key, in the mapping       */
+  const uint8_t *pSmallest;      /* smallest internal key, in aMeta             */
   size_t nSmallest;              /* its bytes (0: empty table)                  */
-  const uint8_t *pLargest;       /* largest internal key, in the mapping        */
+  const uint8_t *pLargest;       /* largest internal key, in aMeta              */
   size_t nLargest;               /* its bytes (0: empty table)                  */
 };
 
@@ -140,65 +158,236 @@ static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t n
   return lo;
 }
 
-/* Block i, its checksum verified (once per reader). */
-static int load_block(sst_reader *p, int i, block_view *v){
+/* File offset off (>= iMetaOff) in aMeta. */
+static inline const uint8_t *meta_at(const sst_reader *p, uint64_t off){
+  assert( off >= p->iMetaOff && off <= p->nData );
+  return p->aMeta + (off - p->iMetaOff);
+}
+
+/* Largest block a reader will decompress: one entry of the biggest key
+** and value plus framing (a block holds at least one entry). */
+#define SST_MAX_RAW_BLOCK ((size_t)LSM_MAX_VALUE + LSM_MAX_KEY + 64)
+
+/*
+** Verify block i's stored bytes a (its nSize bytes then its trailer):
+** the checksum, and a known type.  *peType gets the type.
+*/
+static int verify_block(const sst_reader *p, int i, const uint8_t *a, int *peType){
   const index_entry *e = &p->aIndex[i];
-  const uint8_t *a = p->aData + e->iOff;
-  _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
-  uint64_t bit = 1ull << (i & 63);
-  __builtin_prefetch(a);     /* restart 0, fetched while the end is read */
-  if( (atomic_load_explicit(pWord, memory_order_relaxed) & bit) == 0 ){
+  if( p->nBlockTrailer == SST_TRAILER_SIZE ){
     if( checksum_compute(a, e->nSize, SST_SEED_DATA) != coding_get64(a + e->nSize) ){
       return LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
     }
-    atomic_fetch_or_explicit(pWord, bit, memory_order_relaxed);
+    *peType = COMPRESS_RAW;
+    return LSM_OK;
   }
-  return block_view_init(v, a, e->nSize, p->zPath, i);
+  if( checksum_compute2(a, e->nSize, a + e->nSize, 1, SST_SEED_DATA)
+      != coding_get64(a + e->nSize + 1) ){
+    return LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
+  }
+  *peType = a[e->nSize];
+  if( *peType != COMPRESS_RAW && *peType != COMPRESS_LZ4 && *peType != COMPRESS_ZSTD ){
+    return LSM_CORRUPT_BKPT("%s: block %d: unknown block type %d", p->zPath, i, *peType);
+  }
+  return LSM_OK;
+}
+
+/* Decompress verified block i (a, nSize bytes, type eType) into a new
+** private handle. */
+static int uncompress_block(const sst_reader *p, int i, int eType, const uint8_t *a,
+                            block_handle **ppH){
+  size_t nRaw = 0, nStored = p->aIndex[i].nSize;
+  block_handle *h;
+  int rc = compress_raw_size(a, nStored, SST_MAX_RAW_BLOCK, &nRaw);
+  *ppH = NULL;
+  if( rc == LSM_OK ){
+    h = block_handle_alloc(p->pEnv, nRaw);
+    if( h == NULL ) return LSM_NOMEM;
+    rc = compress_uncompress(eType, a, nStored, block_handle_buf(h), nRaw);
+    if( rc ){
+      block_cache_release(h);
+    }else{
+      *ppH = h;
+    }
+  }
+  if( rc == LSM_CORRUPT ){
+    rc = LSM_CORRUPT_BKPT("%s: block %d: bad %s data", p->zPath, i,
+                          eType == COMPRESS_LZ4 ? "lz4" : "zstd");
+  }
+  return rc;
+}
+
+/*
+** Read block i (and its trailer) with xRead, or from the mapping, into a
+** new private handle holding the block's contents: its checksum verified,
+** then decompressed.  A short read (the file is shorter than the index
+** says: truncated since it was written) is corruption.
+*/
+static int read_block(sst_reader *p, int i, block_handle **ppH){
+  const index_entry *e = &p->aIndex[i];
+  size_t nRead = 0, nAll = (size_t)e->nSize + (size_t)p->nBlockTrailer;
+  block_handle *h = NULL;
+  const uint8_t *a;
+  int rc, eType = COMPRESS_RAW;
+  *ppH = NULL;
+  if( p->aMap ){
+    a = p->aMap + e->iOff;
+  }else{
+    h = block_handle_alloc(p->pEnv, nAll);
+    if( h == NULL ) return LSM_NOMEM;
+    a = block_handle_buf(h);
+    rc = p->pEnv->xRead(p->pFile, e->iOff, (uint8_t*)a, nAll, &nRead);
+    if( rc == LSM_OK && nRead != nAll ){
+      rc = LSM_CORRUPT_BKPT("%s: block %d is truncated (the file is shorter than its index says)",
+                            p->zPath, i);
+    }
+    if( rc ){
+      block_cache_release(h);
+      return rc;
+    }
+  }
+  rc = verify_block(p, i, a, &eType);
+  if( rc == LSM_OK && eType != COMPRESS_RAW ){
+    block_handle *hRaw = NULL;
+    rc = uncompress_block(p, i, eType, a, &hRaw);
+    block_cache_release(h);
+    h = hRaw;
+  }else if( rc == LSM_OK && h == NULL ){
+    /* Raw and mapped: only sst_reader_check asks for a copy. */
+    h = block_handle_alloc(p->pEnv, e->nSize);
+    if( h == NULL ) return LSM_NOMEM;
+    memcpy(block_handle_buf(h), a, e->nSize);
+  }else if( rc == LSM_OK ){
+    block_handle_set_size(h, e->nSize);
+  }
+  if( rc ){
+    block_cache_release(h);
+    return rc;
+  }
+  *ppH = h;
+  return LSM_OK;
+}
+
+/*
+** Block i, its checksum verified, parsed into *v.  A raw block of a
+** mapped file: *ppH = NULL and v points into the mapping (valid while the
+** reader lives).  Otherwise *ppH is a handle (from the block cache when
+** bCache and the store has one) that the caller releases with
+** block_cache_release when done with v and anything read from it.
+*/
+static int load_block(sst_reader *p, int i, int bCache, block_view *v, block_handle **ppH){
+  const index_entry *e = &p->aIndex[i];
+  const uint8_t *a;
+  size_t n;
+  block_handle *h = NULL;
+  int rc;
+  *ppH = NULL;
+  if( p->aMap && (p->nBlockTrailer == SST_TRAILER_SIZE || p->aMap[e->iOff + e->nSize] == COMPRESS_RAW) ){
+    _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
+    uint64_t bit = 1ull << (i & 63);
+    a = p->aMap + e->iOff;
+    __builtin_prefetch(a);     /* restart 0, fetched while the end is read */
+    if( (atomic_load_explicit(pWord, memory_order_relaxed) & bit) == 0 ){
+      int eType;
+      rc = verify_block(p, i, a, &eType);
+      if( rc ) return rc;
+      atomic_fetch_or_explicit(pWord, bit, memory_order_relaxed);
+    }
+    return block_view_init(v, a, e->nSize, p->zPath, i);
+  }
+  if( bCache ) h = block_cache_lookup(p->pBlocks, p->id, (uint32_t)i);
+  if( h == NULL ){
+    rc = read_block(p, i, &h);
+    if( rc ) return rc;
+    if( bCache ) h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
+  }
+  a = block_handle_data(h, &n);
+  rc = block_view_init(v, a, n, p->zPath, i);
+  if( rc ){
+    block_cache_release(h);
+    return rc;
+  }
+  *ppH = h;
+  return LSM_OK;
 }
 
 /*
 ** A region of size n (without trailer) that ends, trailer included, at
-** iEnd: check it starts at iOff and its checksum.
+** iEnd: check it starts at iOff, inside aMeta, and its checksum.
 */
 static int check_region(const sst_reader *p, const char *zName, uint64_t iOff, uint64_t n,
                       uint64_t iEnd, uint64_t seed){
-  if( n > iEnd || iEnd - n < SST_TRAILER_SIZE || iOff != iEnd - n - SST_TRAILER_SIZE ){
+  if( n > iEnd || iEnd - n < SST_TRAILER_SIZE || iOff != iEnd - n - SST_TRAILER_SIZE
+   || iOff < p->iMetaOff || iEnd > p->nData ){
     return LSM_CORRUPT_BKPT("%s: footer: %s region out of place", p->zPath, zName);
   }
-  if( checksum_compute(p->aData + iOff, (size_t)n, seed) != coding_get64(p->aData + iOff + n) ){
+  if( checksum_compute(meta_at(p, iOff), (size_t)n, seed) != coding_get64(meta_at(p, iOff + n)) ){
     return LSM_CORRUPT_BKPT("%s: %s checksum mismatch", p->zPath, zName);
   }
   return LSM_OK;
 }
 
-/* Verify the footer and the checksums of the regions it names. */
-static int verify_meta(sst_reader *p){
-  const uint8_t *f;
+/*
+** Read and verify the footer into p->footer, then read the meta regions
+** (from the filter, or the properties, to the end) into aMeta.
+*/
+static int read_meta(sst_reader *p){
+  uint8_t f[SST_FOOTER_SIZE];
   footer_info *pF = &p->footer;
-  uint64_t iEnd;
+  size_t nRead = 0;
+  uint64_t nMeta;
   int rc;
   if( p->nData < SST_FOOTER_SIZE ){
     return LSM_CORRUPT_BKPT("%s: footer: file too short (%llu bytes)",
                             p->zPath, (unsigned long long)p->nData);
   }
-  f = p->aData + p->nData - SST_FOOTER_SIZE;
+  rc = p->pEnv->xRead(p->pFile, p->nData - SST_FOOTER_SIZE, f, SST_FOOTER_SIZE, &nRead);
+  if( rc ) return rc;
+  if( nRead != SST_FOOTER_SIZE ){
+    return LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+  }
   if( coding_get64(f + SST_FOOTER_MAGIC) != SST_MAGIC ){
     return LSM_CORRUPT_BKPT("%s: footer: bad magic number (not an SSTable, or truncated)", p->zPath);
   }
   if( checksum_compute(f, SST_FOOTER_CHECKSUM, SST_SEED_FOOTER) != coding_get64(f + SST_FOOTER_CHECKSUM) ){
     return LSM_CORRUPT_BKPT("%s: footer checksum mismatch", p->zPath);
   }
-  if( coding_get32(f + SST_FOOTER_VERSION) != SST_FORMAT_VERSION
+  if( (coding_get32(f + SST_FOOTER_VERSION) != SST_FORMAT_VERSION
+       && coding_get32(f + SST_FOOTER_VERSION) != SST_FORMAT_V1)
    || coding_get32(f + SST_FOOTER_RESERVED) != 0 ){
     return LSM_CORRUPT_BKPT("%s: footer: unsupported format version %u",
                             p->zPath, coding_get32(f + SST_FOOTER_VERSION));
   }
+  p->nBlockTrailer = coding_get32(f + SST_FOOTER_VERSION) == SST_FORMAT_V1
+                   ? SST_TRAILER_SIZE : SST_BLOCK_TRAILER_SIZE;
   pF->iFilterOff = coding_get64(f + SST_FOOTER_FILTER_OFF);
   pF->nFilter = coding_get64(f + SST_FOOTER_FILTER_SZ);
   pF->iPropsOff = coding_get64(f + SST_FOOTER_PROPS_OFF);
   pF->nProps = coding_get64(f + SST_FOOTER_PROPS_SZ);
   pF->iIndexOff = coding_get64(f + SST_FOOTER_INDEX_OFF);
   pF->nIndex = coding_get64(f + SST_FOOTER_INDEX_SZ);
+  p->iMetaOff = pF->nFilter ? pF->iFilterOff : pF->iPropsOff;
+  if( p->iMetaOff > p->nData - SST_FOOTER_SIZE ){
+    return LSM_CORRUPT_BKPT("%s: footer: %s region out of place", p->zPath,
+                            pF->nFilter ? "filter" : "properties");
+  }
+  nMeta = p->nData - p->iMetaOff;
+  if( nMeta != (size_t)nMeta ) return LSM_NOMEM;
+  p->aMeta = env_malloc(p->pEnv, (size_t)nMeta);
+  if( p->aMeta == NULL ) return LSM_NOMEM;
+  rc = p->pEnv->xRead(p->pFile, p->iMetaOff, p->aMeta, (size_t)nMeta, &nRead);
+  if( rc == LSM_OK && nRead != nMeta ){
+    rc = LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+  }
+  return rc;
+}
+
+/* Verify the checksums of the regions the footer names (read_meta read
+** them and the footer). */
+static int verify_meta(sst_reader *p){
+  const footer_info *pF = &p->footer;
+  uint64_t iEnd;
+  int rc;
 
   /* Index, properties, filter: contiguous, ending at the footer. */
   iEnd = p->nData - SST_FOOTER_SIZE;
@@ -216,7 +405,7 @@ static int verify_meta(sst_reader *p){
 
 /* Decode the properties region. */
 static int load_props(sst_reader *p){
-  const uint8_t *a = p->aData + p->footer.iPropsOff;
+  const uint8_t *a = meta_at(p, p->footer.iPropsOff);
   const uint8_t *pEnd = a + p->footer.nProps;
   uint64_t nBlock = 0, nSmall = 0, nLarge = 0;
   a = coding_get_varint64(a, pEnd, &p->nEntries);
@@ -257,7 +446,7 @@ static int load_filter(sst_reader *p){
   uint64_t iOff = p->footer.iFilterOff, n = p->footer.nFilter, nPad, i;
   const uint8_t *a;
   if( n == 0 ) return LSM_OK;
-  a = p->aData + iOff;
+  a = meta_at(p, iOff);
   nPad = (BLOOM_BLOCK_BYTES - iOff % BLOOM_BLOCK_BYTES) % BLOOM_BLOCK_BYTES;
   if( n < nPad + BLOOM_BLOCK_BYTES + 1 || (n - nPad - 1) % BLOOM_BLOCK_BYTES != 0
    || a[n - 1] < BLOOM_MIN_PROBES || a[n - 1] > BLOOM_MAX_PROBES ){
@@ -274,7 +463,7 @@ static int load_filter(sst_reader *p){
 
 /* Decode and verify the index into aIndex. */
 static int load_index(sst_reader *p){
-  const uint8_t *a = p->aData + p->footer.iIndexOff;
+  const uint8_t *a = meta_at(p, p->footer.iIndexOff);
   const uint8_t *pEnd = a + p->footer.nIndex;
   uint64_t dataEnd = p->footer.nFilter ? p->footer.iFilterOff : p->footer.iPropsOff;
   uint64_t nBlock, iExpect = 0;
@@ -309,8 +498,8 @@ static int load_index(sst_reader *p){
       return LSM_CORRUPT_BKPT("%s: index: entry %d is truncated", p->zPath, i);
     }
     if( iOff != iExpect || nSize < 4 || nSize > 0xffffffffu
-     || nSize > dataEnd || dataEnd - nSize < SST_TRAILER_SIZE
-     || iOff > dataEnd - nSize - SST_TRAILER_SIZE ){
+     || nSize > dataEnd || dataEnd - nSize < (uint64_t)p->nBlockTrailer
+     || iOff > dataEnd - nSize - (uint64_t)p->nBlockTrailer ){
       return LSM_CORRUPT_BKPT("%s: index: block %d is out of place", p->zPath, i);
     }
     if( ikey_user_len(e->nKey) < p->nCommon
@@ -320,7 +509,7 @@ static int load_index(sst_reader *p){
     p->aWord[i] = key_word(e->pKey, ikey_user_len(e->nKey), p->nCommon);
     e->iOff = iOff;
     e->nSize = (uint32_t)nSize;
-    iExpect = iOff + nSize + SST_TRAILER_SIZE;
+    iExpect = iOff + nSize + (uint64_t)p->nBlockTrailer;
     if( i > 0 && ikey_compare(e[-1].pKey, e[-1].nKey, e->pKey, e->nKey) >= 0 ){
       return LSM_CORRUPT_BKPT("%s: index: keys out of order at entry %d", p->zPath, i);
     }
@@ -339,7 +528,9 @@ static int load_index(sst_reader *p){
 
 static void sst_reader_free(sst_reader *p){
   lsm_env *pEnv = p->pEnv;
+  if( p->nBlock > 0 ) block_cache_erase(p->pBlocks, p->id, (uint32_t)p->nBlock);
   if( p->pFile ) pEnv->xClose(p->pFile);
+  env_free(pEnv, p->aMeta);
   env_free(pEnv, p->aIndex);
   env_free(pEnv, p->aWord);
   env_free(pEnv, (void*)p->aVerified);
@@ -351,16 +542,28 @@ static void sst_reader_free(sst_reader *p){
 /* Open, references                                                     */
 /* ------------------------------------------------------------------ */
 
-int sst_reader_open(lsm_env *pEnv, const char *zPath, sst_reader **ppReader){
+int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                    sst_reader **ppReader){
   int rc = LSM_OK;
   sst_reader *p = env_malloc_rc(pEnv, sizeof(*p), &rc);
   *ppReader = NULL;
   if( p == NULL ) return rc;
   p->pEnv = pEnv;
+  p->pBlocks = pBlocks;
+  p->id = block_cache_new_id();
   atomic_init(&p->nRef, 1);
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &p->pFile);
-  if( rc == LSM_OK ) rc = pEnv->xMap(p->pFile, &p->aData, &p->nData);
+  if( rc == LSM_OK ){
+    if( bMap && pEnv->xMap ){
+      /* The mapping's length is the size checked below, so every block
+      ** the index names lies inside it. */
+      rc = pEnv->xMap(p->pFile, &p->aMap, &p->nData);
+    }else{
+      rc = pEnv->xSize(p->pFile, &p->nData);
+    }
+  }
+  if( rc == LSM_OK ) rc = read_meta(p);
   if( rc == LSM_OK ) rc = verify_meta(p);
   if( rc == LSM_OK ) rc = load_props(p);
   if( rc == LSM_OK ) rc = load_filter(p);
@@ -389,12 +592,14 @@ void sst_reader_unref(sst_reader *p){
 
 int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq,
                    int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                   sst_probe *pProbe){
+                   block_handle **ppPin, sst_probe *pProbe){
   uint64_t tTarget, trailer = 0;
   block_view v;
+  block_handle *h = NULL;
   int i, rc;
 
   *pbFound = 0;
+  *ppPin = NULL;
   if( pProbe ) memset(pProbe, 0, sizeof(*pProbe));
   if( p->aFilter ){
     if( pProbe ) pProbe->bBloomChecked = 1;
@@ -407,7 +612,7 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
   tTarget = ikey_pack_trailer(maxSeq, IKEY_VALUE);
   i = find_block(p, pKey, nKey, tTarget);
   if( i >= p->nBlock ) return LSM_OK;
-  rc = load_block(p, i, &v);
+  rc = load_block(p, i, 1, &v, &h);
   if( rc ) return rc;
   if( pProbe ) pProbe->bSearched = 1;
   rc = block_get(&v, pKey, nKey, maxSeq, pbFound, &trailer, ppVal, pnVal);
@@ -417,6 +622,11 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
       *pbFound = 0;
       rc = LSM_CORRUPT_BKPT("%s: block %d: unknown entry type %d", p->zPath, i, *pType);
     }
+  }
+  if( rc == LSM_OK && *pbFound ){
+    *ppPin = h;
+  }else{
+    block_cache_release(h);
   }
   return rc;
 }
@@ -429,6 +639,7 @@ typedef struct sst_reader_it {
   iter base;                 /* iter.h methods                               */
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
+  block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
 } sst_reader_it;
@@ -436,9 +647,10 @@ typedef struct sst_reader_it {
 /* Point blk at block i.  1 on success; 0: the iterator has failed. */
 static int set_block(sst_reader_it *p, int i){
   block_view v;
+  block_handle *h = NULL;
   int rc;
   if( i == p->iBlock ) return 1;
-  rc = load_block(p->pReader, i, &v);
+  rc = load_block(p->pReader, i, 1, &v, &h);
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -446,6 +658,8 @@ static int set_block(sst_reader_it *p, int i){
     return 0;
   }
   block_iter_set(&p->blk, &v);
+  block_cache_release(p->pBlock);      /* blk no longer points into it */
+  p->pBlock = h;
   p->iBlock = i;
   return 1;
 }
@@ -534,6 +748,7 @@ static void sst_reader_x_close(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
   sst_reader *pReader = p->pReader;
   block_iter_clear(&p->blk);
+  block_cache_release(p->pBlock);
   env_free(pReader->pEnv, p);
   sst_reader_unref(pReader);
 }
@@ -552,6 +767,7 @@ iter *sst_reader_iter(sst_reader *pReader, int *pRc){
   p->base.pMethods = &sst_reader_methods;
   p->pReader = pReader;
   p->iBlock = -1;
+  p->pBlock = NULL;
   p->rc = LSM_OK;
   block_iter_init(&p->blk, pReader->pEnv);
   sst_reader_ref(pReader);
@@ -565,6 +781,7 @@ iter *sst_reader_iter(sst_reader *pReader, int *pRc){
 int sst_reader_check(sst_reader *p){
   lsm_env *pEnv = p->pEnv;
   block_buf prev = {0};            /* last key of the previous block */
+  block_handle *h = NULL;          /* the block being checked        */
   block_iter it;
   uint64_t nEntries = 0, nTombstones = 0, nRaw = 0;
   int rc, i;
@@ -573,14 +790,18 @@ int sst_reader_check(sst_reader *p){
   rc = verify_meta(p);
   for(i = 0; rc == LSM_OK && i < p->nBlock; i++){
     const index_entry *e = &p->aIndex[i];
-    const uint8_t *a = p->aData + e->iOff;
     uint64_t nBlockEntries = 0;
     block_view v;
-    if( checksum_compute(a, e->nSize, SST_SEED_DATA) != coding_get64(a + e->nSize) ){
-      rc = LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
-      break;
+    /* Read again, past the cache and the verified bits: every checksum
+    ** is verified now. */
+    block_cache_release(h);
+    h = NULL;
+    rc = read_block(p, i, &h);
+    if( rc == LSM_OK ){
+      size_t n;
+      const uint8_t *a = block_handle_data(h, &n);
+      rc = block_view_init(&v, a, n, p->zPath, i);
     }
-    rc = block_view_init(&v, a, e->nSize, p->zPath, i);
     if( rc == LSM_OK ) rc = block_check(pEnv, &v, &nBlockEntries);
     if( rc ) break;
     if( nBlockEntries == 0 ){
@@ -636,6 +857,7 @@ int sst_reader_check(sst_reader *p){
                           (unsigned long long)nTombstones, (unsigned long long)nRaw);
   }
   block_iter_clear(&it);
+  block_cache_release(h);
   block_buf_free(pEnv, &prev);
   return rc;
 }

@@ -1,18 +1,24 @@
 /*
 ** sst_reader.h — reads one SSTable (format: see sst_writer.c).
 **
-** Opening maps the file, checks the footer (magic, version, offsets,
-** checksum), then loads and verifies the index and the Bloom filter,
-** which stay in memory.  A data block's checksum is verified the first
-** time the block is read; a verified block is remembered in a bitmap so
-** it is not hashed again (the mapping is read-only and the file immutable).
+** Opening reads the footer (magic, version, offsets, checksum), then
+** reads into the heap and verifies the properties, the index and the
+** Bloom filter, which stay in memory.  Data blocks are read when needed:
+** from a mapping of the file (bMap and an env with xMap) or with xRead
+** through the store's block cache (block_cache.h).  A data block's
+** checksum is verified before its bytes are used: once per mapped block
+** (a bitmap remembers it), and before a block read with xRead enters
+** the cache.
 **
 ** Every corruption is reported with LSM_CORRUPT and a message naming the
 ** file and the region (footer, index, filter, properties, block N).
 **
 ** Lifetime: sst_reader_open returns a reference count of 1.  Each
-** iterator holds a reference.  Values returned by get and iterators point
-** into the mapping: borrowed, valid while the caller holds a reference.
+** iterator holds a reference.  Keys and values an iterator returns are
+** borrowed until it moves or closes; a value returned by get is borrowed
+** until the caller releases the block handle get returned with it (and
+** while it holds its reference to the reader: a mapped block has no
+** handle).
 ** Thread safety: readers may be used by many threads at once.
 */
 #ifndef LSM_SST_READER_H
@@ -21,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "block_cache.h"
 #include "iter.h"
 #include "lsm.h"
 
@@ -33,18 +40,28 @@ typedef struct sst_probe {
   int bSearched;         /* a data block was searched                  */
 } sst_probe;
 
-int sst_reader_open(lsm_env*, const char *zPath, sst_reader **ppReader);
+/*
+** Open and validate the SSTable at zPath.  pBlocks: the store's block
+** cache (borrowed: it must outlive the reader), or NULL to read blocks
+** into private buffers.  bMap: use the env's xMap for data blocks when it
+** has one; with bMap 0 or an env whose xMap is NULL every block is read
+** with xRead.  LSM_CORRUPT naming the file if it is bad.
+*/
+int sst_reader_open(lsm_env*, const char *zPath, block_cache *pBlocks, int bMap,
+                    sst_reader **ppReader);
 void sst_reader_ref(sst_reader*);
 void sst_reader_unref(sst_reader*);      /* NULL is a no-op */
 
 /*
 ** The newest version of user key pKey with seq <= maxSeq.  Consults the
 ** Bloom filter first (unless the table has none).  *pbFound = 1 with
-** *pType and the value (borrowed) when found.  pProbe may be NULL.
+** *pType and the value when found; the value is borrowed from the block
+** in *ppPin (NULL for a mapped block), which the caller releases with
+** block_cache_release once done with it.  pProbe may be NULL.
 */
 int sst_reader_get(sst_reader*, const void *pKey, size_t nKey, uint64_t maxSeq,
                    int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                   sst_probe *pProbe);
+                   block_handle **ppPin, sst_probe *pProbe);
 
 /* Iterator over every entry; holds a reference.  NULL + *pRc on error. */
 iter *sst_reader_iter(sst_reader*, int *pRc);

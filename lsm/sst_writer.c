@@ -12,19 +12,21 @@
 **
 ** FILE LAYOUT
 **
-**   offset 0                                                              end of file
-**   | block 0 | t | ... | block N-1 | t | filter | t | props | t | index | t | footer |
+**   offset 0                                                               end of file
+**   | block 0 | bt | ... | block N-1 | bt | filter | t | props | t | index | t | footer |
 **
-**   t: the 8-byte checksum trailer; footer: the last 72 bytes.
+**   bt: a data block's 9-byte trailer (type, checksum); t: the 8-byte
+**   checksum trailer of a meta region; footer: the last 72 bytes.
 **
-** Each data block and each of filter, properties and index is followed by
-** an 8-byte trailer (below).  Regions are contiguous, in that order; the
+** Each data block is followed by its block trailer, and each of filter,
+** properties and index by an 8-byte trailer (below).  Regions are contiguous, in that order; the
 ** filter is absent when bloom_bits is 0.  A reader checks that they tile
 ** the file exactly.  All fixed-width integers are little-endian; "varint"
 ** is the LEB128 encoding of coding.h (7 bits a byte, low bits first, high
 ** bit set on all but the last byte).
 **
-** DATA BLOCK (block.c reads it)
+** DATA BLOCK (block.c reads it), as it is before compression; the file
+** holds it raw or compressed, as its trailer's type says
 **
 **   OFFSET  SIZE        DESCRIPTION
 **   0       ...         entries, in internal-key order
@@ -48,15 +50,52 @@
 ** Only the user key is prefix-compressed; the trailer is stored as a
 ** varint because a key's versions rarely share trailer bytes.
 **
-** BLOCK TRAILER (after every data block, filter, properties and index)
+** DATA BLOCK TRAILER (after every data block; SST_BLOCK_TRAILER_SIZE)
+**
+**   OFFSET  SIZE  DESCRIPTION
+**   0       1     type: 0 raw, 1 LZ4, 2 Zstandard (compress.h)
+**   1       8     XXH3-64 of the stored block bytes followed by the type
+**                 byte, seed CHECKSUM_SEED_BLOCK + 0 (data)
+**
+** The writer compresses each block with the table's compression and
+** stores the result only if it is at least 1/8 smaller than the block
+** (LevelDB's rule); otherwise, and with compression none, it stores the
+** block raw.  So one table may hold blocks of both kinds, and a store may
+** hold tables written with different settings.  The checksum covers the
+** bytes as stored: a reader verifies it before decompressing anything.
+** The index gives the stored size.  A compressed block is stored as:
+**
+**   OFFSET  SIZE    DESCRIPTION
+**   0       varint  r, the bytes of the block uncompressed
+**   .       ...     the block compressed: one LZ4 block
+**                   (LZ4_compress_default) or one Zstandard frame (level
+**                   COMPRESS_ZSTD_LEVEL, content size in its header)
+**
+** Example: the one-entry block ("k", seq 1, put, 40 x "x"), 54 bytes raw,
+** stored with LZ4 in 21 bytes:
+**
+**   00: 36                             r = 54
+**   01: 7f 00 01 28 81 02 6b 78        LZ4 token: 7 literals (the entry's
+**                                      header, "k", the first "x"), then
+**   09: 01 00 14                       a match at distance 1, length 4+15+20
+**   0c: 80 00 00 00 00 01 00 00 00     token: 8 literals (restart array, R = 1)
+**   15: 01                             trailer: type 1 (LZ4)
+**   16: 58 d7 86 12 69 d5 00 1d        XXH3(00..15, seed data)
+**
+** Format 1 (tables written before compression existed, footer version 1)
+** has an 8-byte trailer after each data block: the XXH3-64 of the block
+** alone, no type byte, and every block raw.  Readers still open it.
+**
+** META TRAILER (after the filter, the properties and the index)
 **
 **   OFFSET  SIZE  DESCRIPTION
 **   0       8     XXH3-64 of the region's bytes (not including the
-**                 trailer), seed CHECKSUM_SEED_BLOCK + kind: data 0,
-**                 index 1, filter 2, properties 3 (sst_format.h)
+**                 trailer), seed CHECKSUM_SEED_BLOCK + kind: index 1,
+**                 filter 2, properties 3 (sst_format.h)
 **
-** Data-block checksums are verified the first time a reader touches the
-** block; the others when the table is opened.
+** Data-block checksums are verified before a reader first uses the block
+** (mapped) or before the block enters the block cache; the others when
+** the table is opened.
 **
 ** FILTER (absent when bloom_bits = 0; see bloom.h)
 **
@@ -95,7 +134,7 @@
 **                   allows, a shorter user key with trailer
 **                   (2^56-1) << 8 | 1; the last block's is its last key.
 **   .       varint  offset of the block in the file
-**   .       varint  size of the block, without its trailer
+**   .       varint  size of the block as stored, without its trailer
 **
 ** Blocks tile the file from offset 0: block i+1 starts right after block
 ** i's trailer, and the filter (or the properties) right after the last.
@@ -109,7 +148,7 @@
 **   24      8     u64 properties size, without its trailer
 **   32      8     u64 index offset
 **   40      8     u64 index size, without its trailer
-**   48      4     u32 format version, SST_FORMAT_VERSION = 1
+**   48      4     u32 format version, SST_FORMAT_VERSION = 2 (1: see above)
 **   52      4     u32 reserved, 0
 **   56      8     XXH3-64 of footer bytes 0..55, seed CHECKSUM_SEED_FOOTER
 **   64      8     magic SST_MAGIC: 89 6c 73 6d 0d 0a 1a 0a ("\x89lsm\r\n\x1a\n")
@@ -119,9 +158,9 @@
 **
 ** WORKED EXAMPLE
 **
-** The whole 278-byte file for three entries, block_bytes 4096 and
-** bloom_bits 10: ("apple", seq 2, put "red"), ("apple", seq 1, delete),
-** ("apricot", seq 3, put "orange").  Offsets in hex.
+** The whole 278-byte file for three entries, block_bytes 4096, bloom_bits
+** 10 and compression none: ("apple", seq 2, put "red"), ("apple", seq 1,
+** delete), ("apricot", seq 3, put "orange").  Offsets in hex.
 **
 **   data block 0 (offset 00, size 2a)
 **   00: 00 05 03 81 04                 s 0, u 5, v 3, trailer 0x201 (seq 2, put)
@@ -131,9 +170,10 @@
 **   17: 72 69 63 6f 74 6f 72 61 6e 67 65   "ricot" "orange"
 **   22: 00 00 00 00                    restart[0] = 0
 **   26: 01 00 00 00                    R = 1 restart point
-**   2a: 15 2c a7 7e 3b 15 e4 f9        trailer: XXH3(00..29, seed data)
-**   filter (offset 32, size 4f)
-**   32: 00 x 14                        padding: the bits start at 0x40
+**   2a: 00                             block trailer: type 0 (raw)
+**   2b: 55 3a 7d a3 49 cb 41 a3        XXH3(00..2a, seed data)
+**   filter (offset 33, size 4e)
+**   33: 00 x 13                        padding: the bits start at 0x40
 **   40: 01 10 00 00 00 00 00 00 08 00 00 00 00 00 00 00
 **   50: 00 00 00 00 00 00 00 00 02 00 00 00 00 20 00 00
 **   60: 00 00 00 50 00 00 00 00 10 00 08 00 00 00 02 00
@@ -141,7 +181,7 @@
 **                                      one 512-bit block, 14 bits set
 **                                      (2 user keys x 7 probes)
 **   80: 07                             k = 7 probes
-**   81: e9 24 55 33 ac 79 ca ce        trailer: XXH3(32..80, seed filter)
+**   81: 92 60 4e 1a 28 be 57 b9        trailer: XXH3(33..80, seed filter)
 **   properties (offset 89, size 22)
 **   89: 03 01 1a 01                    3 entries, 1 tombstone, 26 raw bytes, 1 block
 **   8d: 0d 61 70 70 6c 65 01 02 00 00 00 00 00 00
@@ -154,13 +194,13 @@
 **   b4: 0f 61 70 72 69 63 6f 74 01 03 00 00 00 00 00 00
 **                                      separator: the last block's last key
 **   c4: 00 2a                          block offset 0, size 42
-**   c6: 2a db 0e de 32 22 35 07        trailer: XXH3(b3..c5, seed index)
+**   c6: db 0e de 32 22 35 07 78        trailer: XXH3(b3..c5, seed index)
 **   footer (offset ce)
-**   ce: 32 00 00 00 00 00 00 00  4f 00 00 00 00 00 00 00   filter at 0x32, 79 bytes
+**   ce: 33 00 00 00 00 00 00 00  4e 00 00 00 00 00 00 00   filter at 0x33, 78 bytes
 **   de: 89 00 00 00 00 00 00 00  22 00 00 00 00 00 00 00   properties at 0x89, 34 bytes
 **   ee: b3 00 00 00 00 00 00 00  13 00 00 00 00 00 00 00   index at 0xb3, 19 bytes
-**   fe: 01 00 00 00  00 00 00 00       version 1, reserved 0
-**  106: 07 54 18 fd 8a bc 50 e5        XXH3(ce..105, seed footer)
+**   fe: 02 00 00 00  00 00 00 00       version 2, reserved 0
+**  106: 74 56 06 59 7a 4a 00 90        XXH3(ce..105, seed footer)
 **  10e: 89 6c 73 6d 0d 0a 1a 0a        magic
 */
 #include "sst_writer.h"
@@ -172,6 +212,7 @@
 #include "bloom.h"
 #include "checksum.h"
 #include "coding.h"
+#include "compress.h"
 #include "env.h"
 #include "error.h"
 #include "ikey.h"
@@ -189,6 +230,7 @@ struct sst_writer {
   uint64_t iFileOff;         /* bytes handed to xAppend so far                  */
   block_buf out;             /* bytes not yet handed to xAppend                 */
   block_builder data;        /* the data block being filled                     */
+  block_buf comp;            /* a data block compressed                         */
   block_buf index;           /* encoded index entries so far                    */
   uint64_t nBlock;           /* data blocks written                             */
   int bPendingIndex;         /* the last block written still needs its entry    */
@@ -253,16 +295,31 @@ static void emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
 /* Blocks and index entries                                             */
 /* ------------------------------------------------------------------ */
 
+/* Write a data block: compressed if that saves 1/8 of it, else raw, then
+** its type byte and checksum (DATA BLOCK TRAILER). */
 static void flush_block(sst_writer *p){
   const uint8_t *a;
   size_t n;
-  uint64_t iOff, nSize;
+  uint8_t aTrailer[SST_BLOCK_TRAILER_SIZE];
+  int eType = COMPRESS_RAW;
   if( p->rc || p->data.nEntry == 0 ) return;
   a = block_builder_finish(&p->data, &n, &p->rc);
   if( a == NULL ) return;
-  emit_region(p, NULL, 0, a, n, SST_SEED_DATA, &iOff, &nSize);
-  p->iPendingOff = iOff;
-  p->nPendingSize = nSize;
+  if( p->opt.compression != LSM_COMPRESSION_NONE ){
+    int eTry = p->opt.compression == LSM_COMPRESSION_ZSTD ? COMPRESS_ZSTD : COMPRESS_LZ4;
+    if( compress_block(p->pEnv, eTry, a, n, &p->comp, &p->rc) ){
+      eType = eTry;
+      a = p->comp.a;
+      n = p->comp.n;
+    }
+    if( p->rc ) return;
+  }
+  aTrailer[0] = (uint8_t)eType;
+  coding_put64(aTrailer + 1, checksum_compute2(a, n, aTrailer, 1, SST_SEED_DATA));
+  p->iPendingOff = file_offset(p);
+  p->nPendingSize = n;
+  emit(p, a, n);
+  emit(p, aTrailer, sizeof(aTrailer));
   p->bPendingIndex = 1;
   p->nBlock++;
   block_builder_reset(&p->data);
@@ -320,6 +377,7 @@ static void sst_writer_free(sst_writer *p){
   lsm_env *pEnv = p->pEnv;
   if( p->pFile ) pEnv->xClose(p->pFile);
   block_builder_clear(&p->data);
+  block_buf_free(pEnv, &p->comp);
   block_buf_free(pEnv, &p->out);
   block_buf_free(pEnv, &p->index);
   block_buf_free(pEnv, &p->lastKey);
@@ -396,7 +454,7 @@ int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
 }
 
 uint64_t sst_writer_bytes(const sst_writer *p){
-  return file_offset(p) + (p->data.nEntry ? block_builder_size(&p->data) + SST_TRAILER_SIZE : 0);
+  return file_offset(p) + (p->data.nEntry ? block_builder_size(&p->data) + SST_BLOCK_TRAILER_SIZE : 0);
 }
 
 uint64_t sst_writer_entries(const sst_writer *p){

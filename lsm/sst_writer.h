@@ -22,6 +22,7 @@ typedef struct sst_writer sst_writer;
 typedef struct sst_options {
   int block_bytes;      /* target data block size                  */
   int bloom_bits;       /* bits per key; 0 = no filter              */
+  int compression;      /* LSM_COMPRESSION_* of the data blocks     */
 } sst_options;
 
 /* What a finished table holds; the manifest records it. */

@@ -64,7 +64,7 @@ int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manif
   sst_reader *pReader = NULL;
   int rc = table_new(pEnv, pCache, zDir, pMeta, &p);
   *ppTable = NULL;
-  if( rc == LSM_OK ) rc = sst_reader_open(pEnv, p->zPath, &pReader);
+  if( rc == LSM_OK ) rc = table_cache_open_reader(pCache, p->zPath, &pReader);
   if( rc != LSM_OK ){
     table_unref(p);
     return rc;
@@ -135,7 +135,7 @@ int table_get(table *p, const void *pKey, size_t nKey, uint64_t maxSeq, table_ge
   sst_reader *pReader = table_reader(p, &rc);
   if( pReader == NULL ) return rc;
   rc = sst_reader_get(pReader, pKey, nKey, maxSeq, &pRes->bFound, &pRes->type,
-                      &pRes->pVal, &pRes->nVal, &probe);
+                      &pRes->pVal, &pRes->nVal, &pRes->pPinBlock, &probe);
   if( rc == LSM_OK && pRes->bFound ) pRes->pPinned = pReader;
   else sst_reader_unref(pReader);
   pRes->nBloomChecks += probe.bBloomChecked;

@@ -58,6 +58,10 @@ typedef struct table_get_result {
   sst_reader *pPinned;        /* when found: a reference to the reader
                               ** pVal points into, which the caller drops
                               ** with sst_reader_unref; else NULL         */
+  block_handle *pPinBlock;    /* when found in a block read through the
+                              ** block cache: the block pVal points into,
+                              ** which the caller releases with
+                              ** block_cache_release; else NULL           */
   int nProbes;                /* tables whose blocks were searched       */
   int nBloomChecks;           /* tables whose filter was consulted       */
   int nBloomNegatives;        /* ... and ruled the key out               */

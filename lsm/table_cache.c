@@ -29,6 +29,8 @@ struct table_cache {
   int nCapacity;            /* most readers the cache holds               */
   int nOpen;                /* readers it holds (slots in the list)       */
   uint64_t nMisses;         /* opens made by table_cache_reader           */
+  block_cache *pBlocks;     /* data blocks of every reader (owned), or NULL */
+  int bMap;                 /* readers map their files                    */
   table_cache_slot *pHead;  /* where slots enter the list                  */
   table_cache_slot *pTail;  /* where eviction looks first                  */
 };
@@ -103,6 +105,7 @@ void table_cache_free(table_cache *p){
   if( p == NULL ) return;
   assert( p->nOpen == 0 && p->pHead == NULL && p->pTail == NULL );
   pthread_mutex_destroy(&p->mutex);
+  block_cache_free(p->pBlocks);
   env_free(p->pEnv, p);
 }
 
@@ -142,7 +145,7 @@ sst_reader *table_cache_reader(table_cache_slot *pSlot, int *pRc){
   if( pReader ) return pReader;
 
   /* Miss: open unlocked, then install unless another thread did. */
-  rc = sst_reader_open(pCache->pEnv, pSlot->zPath, &pNew);
+  rc = table_cache_open_reader(pCache, pSlot->zPath, &pNew);
   if( rc != LSM_OK ){
     *pRc = rc;
     return NULL;
@@ -184,4 +187,18 @@ void table_cache_stats(table_cache *pCache, uint64_t *pnOpen, uint64_t *pnMisses
   *pnOpen = (uint64_t)pCache->nOpen;
   *pnMisses = pCache->nMisses;
   pthread_mutex_unlock(&pCache->mutex);
+}
+
+int table_cache_set_blocks(table_cache *pCache, uint64_t nBlockBytes, int bMap){
+  assert( pCache->pBlocks == NULL && pCache->nOpen == 0 );
+  pCache->bMap = bMap;
+  return block_cache_new(pCache->pEnv, nBlockBytes, &pCache->pBlocks);
+}
+
+block_cache *table_cache_blocks(table_cache *pCache){
+  return pCache->pBlocks;
+}
+
+int table_cache_open_reader(table_cache *pCache, const char *zPath, sst_reader **ppReader){
+  return sst_reader_open(pCache->pEnv, zPath, pCache->pBlocks, pCache->bMap, ppReader);
 }

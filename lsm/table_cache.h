@@ -105,4 +105,20 @@ void table_cache_remove(table_cache_slot *pSlot);
 ** cache was made (misses). */
 void table_cache_stats(table_cache*, uint64_t *pnOpen, uint64_t *pnMisses);
 
+/*
+** How the cache's readers read data blocks: through a block cache of
+** nBlockBytes that the table cache makes, owns and frees with itself,
+** and from a mapping when bMap (and the env has xMap).  Until this is
+** called: no block cache (private reads) and no mapping.
+** REQUIRES: no reader was opened through the cache yet.
+*/
+int table_cache_set_blocks(table_cache*, uint64_t nBlockBytes, int bMap);
+
+/* The block cache (NULL if none) and whether readers map their files. */
+block_cache *table_cache_blocks(table_cache*);
+
+/* Open a new reader for zPath the way this cache's readers read (not
+** put in the cache: see table_cache_insert). */
+int table_cache_open_reader(table_cache*, const char *zPath, sst_reader **ppReader);
+
 #endif

@@ -3,7 +3,7 @@
 # or prints the exact command when not root.
 need=""
 have_pkg() { dpkg -s "$1" >/dev/null 2>&1; }
-for p in libsqlite3-dev sqlite3 libxxhash-dev check pkg-config; do
+for p in libsqlite3-dev sqlite3 libxxhash-dev liblz4-dev libzstd-dev check pkg-config; do
   have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0

@@ -234,7 +234,8 @@ START_TEST(every_option_value_is_accepted_and_set){
   static const struct {
     const char *zArg;
     int iField;           /* 0 sync, 1 memtable_bytes, 2 block_bytes, 3 bloom_bits,
-                             4 compaction, 5 background, 6 readonly, 7 max_open_tables */
+                             4 compaction, 5 background, 6 readonly, 7 max_open_tables,
+                             8 block_cache_bytes, 9 use_mmap, 10 compression */
     long long iExpect;
   } aCase[] = {
     { "sync=off", 0, LSM_SYNC_OFF }, { "sync=normal", 0, LSM_SYNC_NORMAL },
@@ -255,6 +256,11 @@ START_TEST(every_option_value_is_accepted_and_set){
     { "readonly=1", 6, 1 }, { "Readonly=On", 6, 1 },
     { "max_open_tables=16", 7, 16 }, { "max_open_tables=1000000", 7, 1000000 },
     { "MAX_OPEN_TABLES = 64", 7, 64 },
+    { "block_cache_mb=0", 8, 0 }, { "block_cache_mb=8", 8, 8 << 20 },
+    { "block_cache_mb=0.5", 8, 1 << 19 }, { "block_cache_mb=65536", 8, 65536LL << 20 },
+    { "mmap=off", 9, 0 }, { "mmap=on", 9, 1 },
+    { "compression=none", 10, LSM_COMPRESSION_NONE }, { "compression=lz4", 10, LSM_COMPRESSION_LZ4 },
+    { "compression=ZSTD", 10, LSM_COMPRESSION_ZSTD },
   };
   sqlite3 *db = ext_test_open_db();
   size_t i;
@@ -271,6 +277,9 @@ START_TEST(every_option_value_is_accepted_and_set){
       case 5: v = a.opt.background; break;
       case 6: v = a.opt.readonly; break;
       case 7: v = a.opt.max_open_tables; break;
+      case 8: v = (long long)a.opt.block_cache_bytes; break;
+      case 9: v = a.opt.use_mmap; break;
+      case 10: v = a.opt.compression; break;
     }
     ck_assert_msg(v == aCase[i].iExpect, "%s set %lld, expected %lld", aCase[i].zArg, v,
                   aCase[i].iExpect);
@@ -414,6 +423,10 @@ START_TEST(each_bad_argument_gives_its_exact_message){
     { { "max_open_tables=15" }, 1, "bad value for max_open_tables: 15 (expected an integer from 16 to 1000000)" },
     { { "max_open_tables=0" }, 1, "bad value for max_open_tables: 0 (expected an integer from 16 to 1000000)" },
     { { "max_open_tables=1000001" }, 1, "bad value for max_open_tables: 1000001 (expected an integer from 16 to 1000000)" },
+    { { "block_cache_mb=-1" }, 1, "bad value for block_cache_mb: -1 (expected a decimal from 0 to 65536)" },
+    { { "block_cache_mb=65537" }, 1, "bad value for block_cache_mb: 65537 (expected a decimal from 0 to 65536)" },
+    { { "mmap=maybe" }, 1, "bad value for mmap: maybe (expected on or off)" },
+    { { "compression=snappy" }, 1, "bad value for compression: snappy (expected none, lz4 or zstd)" },
     { { "bloom_bits=-1" }, 1, "bad value for bloom_bits: -1 (expected an integer from 0 to 30)" },
     { { "bloom_bits=x" }, 1, "bad value for bloom_bits: x (expected an integer from 0 to 30)" },
     { { "bloom_bits=99999999999" }, 1, "bad value for bloom_bits: 99999999999 (expected an integer from 0 to 30)" },

@@ -219,7 +219,7 @@ static void run_sst(lsm_env *pEnv, const uint8_t *a, size_t n){
   sst_reader *p = NULL;
   int rc;
   put_file(pEnv, zPath, a, n);
-  rc = sst_reader_open(pEnv, zPath, &p);
+  rc = sst_reader_open(pEnv, zPath, NULL, 0, &p);     /* every block read and checked */
   ck_assert_msg(rc == LSM_OK || rc == LSM_CORRUPT || rc == LSM_NOMEM, "sst_reader_open: %d", rc);
   if( rc != LSM_OK ) return;
   (void)sst_reader_check(p);
@@ -248,8 +248,10 @@ static void run_sst(lsm_env *pEnv, const uint8_t *a, size_t n){
       int bFound = 0, type = 0;
       const uint8_t *pVal = NULL;
       size_t nVal = 0;
+      block_handle *pPin = NULL;
       (void)sst_reader_get(p, azKey[i], strlen(azKey[i]), IKEY_MAX_SEQ, &bFound, &type,
-                           &pVal, &nVal, NULL);
+                           &pVal, &nVal, &pPin, NULL);
+      block_cache_release(pPin);
     }
   }
   sst_reader_unref(p);
@@ -428,7 +430,7 @@ static uint8_t *seed_wal(lsm_env *pEnv, size_t *pn){
 
 static uint8_t *seed_sst(lsm_env *pEnv, size_t *pn){
   const char *zPath = FUZZ_DIR "/seed.sst";
-  sst_options opt = { 256, 10 };
+  sst_options opt = { 256, 10, LSM_COMPRESSION_NONE };
   sst_writer *w = NULL;
   sst_meta meta;
   int i;

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_cache.h"
+#include "checksum.h"
 #include "coding.h"
 #include "env.h"
 #include "error.h"
@@ -34,6 +36,40 @@
 ** pipe; loops use this instead, which costs nothing until it fails. */
 #define LOOP_ASSERT(c) do{ if( !(c) ) ck_abort_msg("line %d: %s", __LINE__, #c); }while(0)
 
+
+/*
+** How the tests' readers read data blocks, set by the fixture of each
+** test case: READ_MAPPED from the env's mapping, READ_CACHED with xRead
+** through g_pBlocks (a cache of 16 KiB, so that blocks are evicted while
+** others are in use), READ_PRIVATE with xRead into private buffers.
+*/
+#define READ_MAPPED  0
+#define READ_CACHED  1
+#define READ_PRIVATE 2
+static int g_readMode = READ_MAPPED;
+static block_cache *g_pBlocks;
+/* The compression the tests' tables are written with (the fixture's). */
+static int g_compression = LSM_COMPRESSION_NONE;
+
+static int open_reader(lsm_env *pEnv, const char *zPath, sst_reader **ppReader){
+  return sst_reader_open(pEnv, zPath, g_pBlocks, g_readMode == READ_MAPPED, ppReader);
+}
+
+static void set_read_mode(int eMode, int eCompression){
+  g_readMode = eMode;
+  g_compression = eCompression;
+  if( eMode == READ_CACHED && g_pBlocks == NULL ){
+    ck_assert_int_eq(block_cache_new(lsm_env_default(), 16 * 1024, &g_pBlocks), LSM_OK);
+  }
+}
+
+static void clear_read_mode(void){
+  block_cache_free(g_pBlocks);
+  g_pBlocks = NULL;
+  g_readMode = READ_MAPPED;
+  g_compression = LSM_COMPRESSION_NONE;
+}
+
 /* ---- writing and reading tables ---- */
 
 static int write_table(lsm_env *pEnv, const char *zPath, const harness_model *p, int nBlock, int nBloom,
@@ -45,6 +81,7 @@ static int write_table(lsm_env *pEnv, const char *zPath, const harness_model *p,
   opt.block_bytes = nBlock;
   opt.bloom_bits = nBloom;
   pEnv->xUnlink(pEnv, zPath);       /* tables are created exclusively */
+  opt.compression = g_compression;
   rc = sst_writer_open(pEnv, zPath, &opt, &w);
   for(i = 0; rc == LSM_OK && i < p->n; i++){
     rc = sst_writer_add(w, p->a[i].pKey, p->a[i].nKey, p->a[i].pVal, p->a[i].nVal);
@@ -80,10 +117,11 @@ static void compare_reader(sst_reader *pReader, const harness_model *p, test_rng
     size_t nU, j, nVal = 0;
     uint64_t maxSeq;
     const uint8_t *pVal = NULL;
+    block_handle *pPin = NULL;
     int bFound = 0, type = -1;
     nU = harness_get_target(p, r, aU, &maxSeq);
     j = harness_model_get(p, aU, nU, maxSeq);
-    rc = sst_reader_get(pReader, aU, nU, maxSeq, &bFound, &type, &pVal, &nVal, NULL);
+    rc = sst_reader_get(pReader, aU, nU, maxSeq, &bFound, &type, &pVal, &nVal, &pPin, NULL);
     SEED_ASSERT(rc == LSM_OK, "get rc %d", seed, rc);
     SEED_ASSERT(bFound == (j < p->n), "get %d: found %d", seed, k, bFound);
     if( bFound ){
@@ -91,6 +129,7 @@ static void compare_reader(sst_reader *pReader, const harness_model *p, test_rng
       SEED_ASSERT(nVal == p->a[j].nVal && (nVal == 0 || memcmp(pVal, p->a[j].pVal, nVal) == 0),
                   "get: wrong value", seed);
     }
+    block_cache_release(pPin);
   }
   ck_assert_int_eq(sst_reader_check(pReader), LSM_OK);
   free(aU);
@@ -104,7 +143,7 @@ static void round_trip(lsm_env *pEnv, const char *zPath, const harness_model *p,
   int rc = write_table(pEnv, zPath, p, nBlock, nBloom, &meta);
   SEED_ASSERT(rc == LSM_OK, "write rc %d: %s", seed, rc, lsm_errmsg(NULL));
   ck_assert_uint_eq(meta.nEntries, p->n);
-  rc = sst_reader_open(pEnv, zPath, &pReader);
+  rc = open_reader(pEnv, zPath, &pReader);
   SEED_ASSERT(rc == LSM_OK, "open rc %d: %s", seed, rc, lsm_errmsg(NULL));
   ck_assert_uint_eq(sst_reader_file_bytes(pReader), meta.nFileBytes);
   ck_assert_uint_eq(sst_reader_tombstones(pReader), meta.nTombstones);
@@ -302,7 +341,7 @@ START_TEST(sst_meta_and_properties_describe_the_table)
   ck_assert_uint_eq(meta.nSmallest, 14);
   ck_assert_mem_eq(meta.pSmallest, t.a[0].pKey, 14);
   ck_assert_mem_eq(meta.pLargest, t.a[999].pKey, 14);
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/p.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/p.sst", &pReader), LSM_OK);
   ck_assert_uint_eq(sst_reader_file_bytes(pReader), meta.nFileBytes);
   ck_assert_uint_eq(sst_reader_entries(pReader), 1000);
   ck_assert_uint_eq(sst_reader_tombstones(pReader), 100);
@@ -329,14 +368,15 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
   }
   harness_model_sort(&t);
   LOOP_ASSERT((write_table(fx.pEnv, "/b.sst", &t, 4096, 10, &meta)) == (LSM_OK));
-  LOOP_ASSERT((sst_reader_open(fx.pEnv, "/b.sst", &pReader)) == (LSM_OK));
+  LOOP_ASSERT((open_reader(fx.pEnv, "/b.sst", &pReader)) == (LSM_OK));
   for(i = 0; i < n; i++){
     char z[16];
     int nz = snprintf(z, sizeof(z), "key%07d", i * 2 + 1), bFound, type;
     const uint8_t *pVal;
+    block_handle *pPin = NULL;
     size_t nVal;
     sst_probe probe;
-    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 100, &bFound, &type, &pVal, &nVal, &probe)) == (LSM_OK));
+    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 100, &bFound, &type, &pVal, &nVal, &pPin, &probe)) == (LSM_OK));
     LOOP_ASSERT((bFound) == (0));
     LOOP_ASSERT((probe.bBloomChecked) == (1));
     nNeg += probe.bBloomNegative;
@@ -344,8 +384,9 @@ START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
     LOOP_ASSERT((probe.bBloomNegative + probe.bSearched) == (1));
     /* Present keys always pass the filter (two versions, one hash). */
     nz = snprintf(z, sizeof(z), "key%07d", i * 2);
-    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 4, &bFound, &type, &pVal, &nVal, &probe)) == (LSM_OK));
+    LOOP_ASSERT((sst_reader_get(pReader, z, (size_t)nz, 4, &bFound, &type, &pVal, &nVal, &pPin, &probe)) == (LSM_OK));
     LOOP_ASSERT(bFound && probe.bBloomNegative == 0 && probe.bSearched == 1 && pVal[0] == 'w');
+    block_cache_release(pPin);
   }
   ck_assert_msg(nSearched < n / 50, "false positives %d of %d", nSearched, n);
   sst_reader_unref(pReader);
@@ -361,15 +402,17 @@ START_TEST(sst_table_without_filter_never_consults_one)
   sst_reader *pReader;
   sst_probe probe;
   const uint8_t *pVal;
+  block_handle *pPin = NULL;
   size_t nVal;
   int bFound, type;
   harness_model_add(&t, "a", 1, 1, IKEY_VALUE, "1", 1);
   ck_assert_int_eq(write_table(fx.pEnv, "/nf.sst", &t, 4096, 0, &meta), LSM_OK);
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/nf.sst", &pReader), LSM_OK);
-  ck_assert_int_eq(sst_reader_get(pReader, "b", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/nf.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(sst_reader_get(pReader, "b", 1, 9, &bFound, &type, &pVal, &nVal, &pPin, &probe), LSM_OK);
   ck_assert(!bFound && !probe.bBloomChecked && !probe.bBloomNegative && probe.bSearched == 0);
-  ck_assert_int_eq(sst_reader_get(pReader, "a", 1, 9, &bFound, &type, &pVal, &nVal, &probe), LSM_OK);
+  ck_assert_int_eq(sst_reader_get(pReader, "a", 1, 9, &bFound, &type, &pVal, &nVal, &pPin, &probe), LSM_OK);
   ck_assert(bFound && type == IKEY_VALUE && nVal == 1 && pVal[0] == '1' && probe.bSearched);
+  block_cache_release(pPin);
   sst_reader_unref(pReader);
   sst_meta_clear(fx.pEnv, &meta);
   harness_model_clear(&t);
@@ -378,7 +421,7 @@ END_TEST
 
 START_TEST(sst_writer_refuses_keys_out_of_order)
 {
-  sst_options opt = {4096, 10};
+  sst_options opt = {4096, 10, LSM_COMPRESSION_NONE};
   sst_writer *w;
   sst_meta meta;
   uint8_t a[16], b[16];
@@ -425,11 +468,13 @@ static void *reader_thread(void *pArg){
     size_t nU = e->nKey - IKEY_TRAILER, j, nVal;
     uint64_t maxSeq = ikey_seq(e->pKey, e->nKey);
     const uint8_t *pVal;
+    block_handle *pPin = NULL;
     int bFound, type;
     j = harness_model_get(pJob->p, e->pKey, nU, maxSeq);
-    rc = sst_reader_get(pJob->pReader, e->pKey, nU, maxSeq, &bFound, &type, &pVal, &nVal, NULL);
+    rc = sst_reader_get(pJob->pReader, e->pKey, nU, maxSeq, &bFound, &type, &pVal, &nVal, &pPin, NULL);
     if( rc || !bFound || nVal != pJob->p->a[j].nVal
      || (nVal && memcmp(pVal, pJob->p->a[j].pVal, nVal)) ) pJob->nErr++;
+    block_cache_release(pPin);
   }
   for(iter_first(it), i = 0; iter_valid(it); iter_next(it), i++){
     size_t nK;
@@ -456,7 +501,7 @@ START_TEST(sst_concurrent_readers_agree_with_the_model)
   rng_init(&r, seed);
   harness_model_random(&t, &r, test_scale(5000), 3, 16, 100);
   ck_assert_int_eq(write_table(lsm_env_default(), zPath, &t, 1024, 10, &meta), LSM_OK);
-  ck_assert_int_eq(sst_reader_open(lsm_env_default(), zPath, &pReader), LSM_OK);
+  ck_assert_int_eq(open_reader(lsm_env_default(), zPath, &pReader), LSM_OK);
   for(i = 0; i < 4; i++){
     aJob[i].pReader = pReader;
     aJob[i].p = &t;
@@ -500,7 +545,7 @@ static void probe_damaged(const char *zExpectMsg){
   iter *it;
 
   error_clear();
-  rc = sst_reader_open(fx.pEnv, "/c.sst", &pReader);
+  rc = open_reader(fx.pEnv, "/c.sst", &pReader);
   if( rc ){
     LOOP_ASSERT((rc) == (LSM_CORRUPT));
     ck_assert_ptr_null(pReader);
@@ -514,10 +559,11 @@ static void probe_damaged(const char *zExpectMsg){
   for(i = 0; i < p->n; i += 3){
     const harness_entry *e = &p->a[i];
     const uint8_t *pVal;
+    block_handle *pPin = NULL;
     size_t nVal;
     int bFound, type;
     rc = sst_reader_get(pReader, e->pKey, e->nKey - IKEY_TRAILER, IKEY_MAX_SEQ,
-                        &bFound, &type, &pVal, &nVal, NULL);
+                        &bFound, &type, &pVal, &nVal, &pPin, NULL);
     if( rc ){
       LOOP_ASSERT((rc) == (LSM_CORRUPT));
     }else{
@@ -525,6 +571,7 @@ static void probe_damaged(const char *zExpectMsg){
       LOOP_ASSERT(type == ikey_type(e->pKey, e->nKey));
       LOOP_ASSERT(nVal == e->nVal && (nVal == 0 || memcmp(pVal, e->pVal, nVal) == 0));
     }
+    block_cache_release(pPin);
   }
   /* Iteration both ways: a prefix (suffix) of the truth, then corrupt. */
   rc = LSM_OK;
@@ -575,18 +622,20 @@ START_TEST(sst_data_block_corruption_is_reported)
 {
   sst_reader *pReader;
   const uint8_t *pVal;
+  block_handle *pPin = NULL;
   size_t nVal;
   int bFound, type;
   /* A byte inside block 0, near its start. */
   flip_and_probe(20, "/c.sst: block 0 checksum mismatch");
   /* The first key lives in block 0: its get fails; a key in the last block works. */
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_OK);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/c.sst", &pReader), LSM_OK);
   ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[0].pKey, fx.t.a[0].nKey - 8, IKEY_MAX_SEQ,
-                                  &bFound, &type, &pVal, &nVal, NULL), LSM_CORRUPT);
+                                  &bFound, &type, &pVal, &nVal, &pPin, NULL), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: block 0 checksum mismatch");
   ck_assert_int_eq(sst_reader_get(pReader, fx.t.a[399].pKey, fx.t.a[399].nKey - 8, IKEY_MAX_SEQ,
-                                  &bFound, &type, &pVal, &nVal, NULL), LSM_OK);
+                                  &bFound, &type, &pVal, &nVal, &pPin, NULL), LSM_OK);
   ck_assert_int_eq(bFound, 1);
+  block_cache_release(pPin);
   sst_reader_unref(pReader);
 }
 END_TEST
@@ -675,10 +724,10 @@ START_TEST(sst_a_file_that_is_not_an_sstable_is_reported)
   size_t i;
   for(i = 0; i < sizeof(a); i++) a[i] = (uint8_t)(i * 131 + 7);
   file_put(fx.pEnv, "/c.sst", a, sizeof(a));
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", &pReader), LSM_CORRUPT);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/c.sst", &pReader), LSM_CORRUPT);
   ck_assert_str_eq(lsm_errmsg(NULL), "/c.sst: footer: bad magic number (not an SSTable, or truncated)");
   ck_assert_ptr_null(pReader);
-  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/missing.sst", &pReader), LSM_CANTOPEN);
 }
 END_TEST
 
@@ -690,7 +739,8 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
   faultenv *fe = faultenv_new(pBase);
   lsm_env *pEnv = faultenv_env(fe);
   unsigned long long seed = test_seed();
-  static const int aClass[] = {FAULTENV_ALLOC, FAULTENV_OPEN, FAULTENV_APPEND, FAULTENV_SYNC, FAULTENV_MAP};
+  static const int aClass[] = {FAULTENV_ALLOC, FAULTENV_OPEN, FAULTENV_APPEND, FAULTENV_SYNC, FAULTENV_MAP,
+                               FAULTENV_READ, FAULTENV_SIZE};
   harness_model t = {0};
   test_rng r;
   size_t c;
@@ -707,7 +757,7 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
       rc = write_table(pEnv, "/f.sst", &t, 1024, 10, &meta);
       if( rc == LSM_OK ){
         sst_meta_clear(pEnv, &meta);
-        rc = sst_reader_open(pEnv, "/f.sst", &pReader);
+        rc = open_reader(pEnv, "/f.sst", &pReader);
       }
       if( rc == LSM_OK ){
         iter *it = sst_reader_iter(pReader, &rc);
@@ -734,12 +784,190 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
 }
 END_TEST
 
-static Suite *sst_suite(void){
-  Suite *s = suite_create("sst");
-  TCase *tcDisk = tcase_create("disk");
-  TCase *tcMemory = tcase_create("memory");
-  TCase *tcCorrupt = tcase_create("corruption");
+START_TEST(sst_a_file_truncated_after_open_is_reported_when_read)
+{
+  sst_reader *pReader;
+  iter *it;
+  int rc = LSM_OK;
+  size_t i = 0;
+  /* Only blocks read with xRead can notice: a mapping would fault. */
+  ck_assert_int_eq(open_reader(fx.pEnv, "/c.sst", &pReader), LSM_OK);
+  file_put(fx.pEnv, "/c.sst", fx.a, fx.n / 2);
+  it = sst_reader_iter(pReader, &rc);
+  ck_assert_ptr_nonnull(it);
+  for(iter_first(it); iter_valid(it); iter_next(it)) i++;
+  ck_assert_int_eq(iter_status(it), LSM_CORRUPT);
+  ck_assert_msg(strstr(lsm_errmsg(NULL), "is truncated") != NULL, "message: %s", lsm_errmsg(NULL));
+  ck_assert_uint_lt(i, fx.t.n);
+  iter_close(it);
+  sst_reader_unref(pReader);
+}
+END_TEST
 
+/*
+** A compressed block whose bytes were changed and whose checksum was then
+** recomputed (as a bug in a writer, or an attacker, could make): every
+** read returns LSM_OK or LSM_CORRUPT, never a crash or a read outside a
+** buffer (the sanitizer build runs this too).  Seeded, a bounded number
+** of damaged tables.
+*/
+START_TEST(sst_damaged_compressed_blocks_are_reported_never_a_crash)
+{
+  unsigned long long seed = test_seed();
+  static const int aComp[] = { LSM_COMPRESSION_LZ4, LSM_COMPRESSION_ZSTD };
+  test_rng r;
+  size_t c;
+  int k, nCompressed = 0, nCorrupt = 0;
+  rng_init(&r, seed);
+  for(k = 0; k < 300; k++){
+    char z[24], v[128];
+    int nz = snprintf(z, sizeof(z), "key%06d", k);
+    int nv = snprintf(v, sizeof(v), "value %d value %d value %d value", k, k, k);
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(10 + k), IKEY_VALUE, v, (size_t)nv);
+  }
+  harness_model_sort(&fx.t);
+  for(c = 0; c < sizeof(aComp) / sizeof(aComp[0]); c++){
+    int iTry;
+    g_compression = aComp[c];
+    free(fx.a);
+    write_damage_target(1024);
+    for(iTry = 0; iTry < (test_quick() ? 100 : 400); iTry++){
+      uint8_t *b = malloc(fx.n);
+      uint64_t iIdx, nIdx, nBlock = 0, j, iPick;
+      const uint8_t *pI, *pEnd;
+      uint64_t iBlkOff = 0, nBlkSize = 0;
+      sst_reader *pReader = NULL;
+      int rc, nDamage, d;
+      memcpy(b, fx.a, fx.n);
+      region_of(b, fx.n, SST_FOOTER_INDEX_OFF, &iIdx, &nIdx);
+      pI = b + iIdx;
+      pEnd = pI + nIdx;
+      pI = coding_get_varint64(pI, pEnd, &nBlock);
+      ck_assert(pI && nBlock > 0);
+      iPick = rng_below(&r, nBlock);
+      for(j = 0; j <= iPick; j++){
+        uint64_t nk = 0;
+        pI = coding_get_varint64(pI, pEnd, &nk);
+        pI = coding_get_varint64(pI + nk, pEnd, &iBlkOff);
+        pI = coding_get_varint64(pI, pEnd, &nBlkSize);
+        ck_assert_ptr_nonnull(pI);
+      }
+      if( b[iBlkOff + nBlkSize] == 0 ){ free(b); continue; }     /* stored raw */
+      nCompressed++;
+      /* Damage: flip bytes, zero a run, or copy bytes from elsewhere. */
+      nDamage = 1 + (int)rng_below(&r, 4);
+      for(d = 0; d < nDamage; d++){
+        uint64_t at = iBlkOff + rng_below(&r, nBlkSize);
+        switch( rng_below(&r, 3) ){
+          case 0: b[at] ^= (uint8_t)(1 + rng_below(&r, 255)); break;
+          case 1: { uint64_t m = rng_below(&r, 8); while( m-- && at < iBlkOff + nBlkSize ) b[at++] = 0; break; }
+          default: b[at] = b[iBlkOff + rng_below(&r, nBlkSize)]; break;
+        }
+      }
+      coding_put64(b + iBlkOff + nBlkSize + 1,
+                   checksum_compute2(b + iBlkOff, (size_t)nBlkSize, b + iBlkOff + nBlkSize, 1,
+                                     SST_SEED_DATA));
+      file_put(fx.pEnv, "/c.sst", b, fx.n);
+      rc = open_reader(fx.pEnv, "/c.sst", &pReader);
+      ck_assert_int_eq(rc, LSM_OK);       /* the meta regions are intact */
+      {
+        iter *it = sst_reader_iter(pReader, &rc);
+        size_t nSeen = 0;
+        for(iter_first(it); iter_valid(it); iter_next(it)) nSeen++;
+        rc = iter_status(it);
+        SEED_ASSERT(rc == LSM_OK || rc == LSM_CORRUPT, "try %d: iter rc %d", seed, iTry, rc);
+        if( rc == LSM_CORRUPT ) nCorrupt++;
+        iter_close(it);
+        for(j = 0; j < fx.t.n; j += 7){
+          const harness_entry *e = &fx.t.a[j];
+          const uint8_t *pVal;
+          block_handle *pPin = NULL;
+          size_t nVal;
+          int bFound, type;
+          rc = sst_reader_get(pReader, e->pKey, e->nKey - IKEY_TRAILER, IKEY_MAX_SEQ,
+                              &bFound, &type, &pVal, &nVal, &pPin, NULL);
+          SEED_ASSERT(rc == LSM_OK || rc == LSM_CORRUPT, "try %d: get rc %d", seed, iTry, rc);
+          block_cache_release(pPin);
+        }
+        rc = sst_reader_check(pReader);
+        SEED_ASSERT(rc == LSM_OK || rc == LSM_CORRUPT, "try %d: check rc %d", seed, iTry, rc);
+        (void)nSeen;
+      }
+      sst_reader_unref(pReader);
+      free(b);
+    }
+  }
+  /* The test must have damaged compressed blocks, and most damage shows. */
+  ck_assert_int_gt(nCompressed, 50);
+  ck_assert_int_gt(nCorrupt, nCompressed / 4);
+}
+END_TEST
+
+/* A table written before compression (format 1) still opens and reads:
+** the worked example of sst_writer.c as format 1 wrote it (the file the
+** writer of commit 6ee7435 made; the drawing then had the index trailer
+** one byte off). */
+START_TEST(sst_format_1_tables_still_open)
+{
+  static const uint8_t aV1[] = {
+    0x00,0x05,0x03,0x81,0x04,0x61,0x70,0x70,0x6c,0x65,0x72,0x65,0x64,0x05,0x00,0x00,
+    0x80,0x02,0x02,0x05,0x06,0x81,0x06,0x72,0x69,0x63,0x6f,0x74,0x6f,0x72,0x61,0x6e,
+    0x67,0x65,0x00,0x00,0x00,0x00,0x01,0x00,0x00,0x00,0x15,0x2c,0xa7,0x7e,0x3b,0x15,
+    0xe4,0xf9,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
+    0x01,0x10,0x00,0x00,0x00,0x00,0x00,0x00,0x08,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x02,0x00,0x00,0x00,0x00,0x20,0x00,0x00,
+    0x00,0x00,0x00,0x50,0x00,0x00,0x00,0x00,0x10,0x00,0x08,0x00,0x00,0x00,0x02,0x00,
+    0x00,0x08,0x00,0x00,0x04,0x00,0x00,0x00,0x20,0x00,0x40,0x00,0x00,0x00,0x00,0x00,
+    0x07,0xe9,0x24,0x55,0x33,0xac,0x79,0xca,0xce,0x03,0x01,0x1a,0x01,0x0d,0x61,0x70,
+    0x70,0x6c,0x65,0x01,0x02,0x00,0x00,0x00,0x00,0x00,0x00,0x0f,0x61,0x70,0x72,0x69,
+    0x63,0x6f,0x74,0x01,0x03,0x00,0x00,0x00,0x00,0x00,0x00,0x97,0xd0,0x40,0x63,0xef,
+    0x58,0xae,0xab,0x01,0x0f,0x61,0x70,0x72,0x69,0x63,0x6f,0x74,0x01,0x03,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x2a,0xdb,0x0e,0xde,0x32,0x22,0x35,0x07,0x78,0x32,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x4f,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x89,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x22,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0xb3,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x13,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x01,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x07,0x54,0x18,0xfd,0x8a,0xbc,0x50,0xe5,0x89,0x6c,
+    0x73,0x6d,0x0d,0x0a,0x1a,0x0a
+  };
+  harness_model t = {0};
+  sst_reader *pReader;
+  test_rng r;
+  ck_assert_uint_eq(sizeof(aV1), 278);
+  harness_model_add(&t, "apple", 5, 2, IKEY_VALUE, "red", 3);
+  harness_model_add(&t, "apple", 5, 1, IKEY_DELETE, "", 0);
+  harness_model_add(&t, "apricot", 7, 3, IKEY_VALUE, "orange", 6);
+  harness_model_sort(&t);
+  file_put(fx.pEnv, "/v1.sst", aV1, sizeof(aV1));
+  ck_assert_int_eq(open_reader(fx.pEnv, "/v1.sst", &pReader), LSM_OK);
+  rng_init(&r, 1);
+  compare_reader(pReader, &t, &r, 50, 1);
+  sst_reader_unref(pReader);
+  harness_model_clear(&t);
+}
+END_TEST
+
+/* Fixtures that choose how blocks are read and written. */
+static void setup_mapped(void){ set_read_mode(READ_MAPPED, LSM_COMPRESSION_NONE); }
+static void setup_cached(void){ set_read_mode(READ_CACHED, LSM_COMPRESSION_NONE); }
+static void setup_private(void){ set_read_mode(READ_PRIVATE, LSM_COMPRESSION_NONE); }
+static void setup_lz4_mapped(void){ set_read_mode(READ_MAPPED, LSM_COMPRESSION_LZ4); }
+static void setup_zstd_cached(void){ set_read_mode(READ_CACHED, LSM_COMPRESSION_ZSTD); }
+static void teardown_mode(void){ clear_read_mode(); }
+
+/* The test cases, with blocks read and written as xMode sets; zSuffix
+** names the configuration. */
+static void add_cases(Suite *s, int iConf, void (*xMode)(void), const char *zSuffix){
+  static char azName[8][3][64];
+  TCase *tcDisk, *tcMemory, *tcCorrupt;
+  int eMode = xMode == setup_mapped || xMode == setup_lz4_mapped ? READ_MAPPED : READ_CACHED;
+  snprintf(azName[iConf][0], sizeof(azName[0][0]), "disk%s", zSuffix);
+  snprintf(azName[iConf][1], sizeof(azName[0][0]), "memory%s", zSuffix);
+  snprintf(azName[iConf][2], sizeof(azName[0][0]), "corruption%s", zSuffix);
+  tcDisk = tcase_create(azName[iConf][0]);
+  tcMemory = tcase_create(azName[iConf][1]);
+  tcCorrupt = tcase_create(azName[iConf][2]);
+
+  tcase_add_checked_fixture(tcDisk, xMode, teardown_mode);
   tcase_set_timeout(tcDisk, 120);
   tcase_add_test(tcDisk, sst_random_tables_match_the_model);
   tcase_add_test(tcDisk, sst_keys_much_larger_than_a_block_match_the_model);
@@ -748,6 +976,7 @@ static Suite *sst_suite(void){
   tcase_add_test(tcDisk, sst_failed_allocations_and_io_are_reported_and_leak_nothing);
   suite_add_tcase(s, tcDisk);
 
+  tcase_add_checked_fixture(tcMemory, xMode, teardown_mode);
   tcase_add_checked_fixture(tcMemory, setup_memory, teardown);
   tcase_set_timeout(tcMemory, 120);
   tcase_add_test(tcMemory, sst_tables_in_the_memory_env_match_the_model);
@@ -762,6 +991,7 @@ static Suite *sst_suite(void){
   suite_add_tcase(s, tcMemory);
 
   /* Each damages the standard table its fixture writes. */
+  tcase_add_checked_fixture(tcCorrupt, xMode, teardown_mode);
   tcase_add_checked_fixture(tcCorrupt, setup_corruption, teardown);
   tcase_set_timeout(tcCorrupt, 120);
   tcase_add_test(tcCorrupt, sst_data_block_corruption_is_reported);
@@ -770,7 +1000,26 @@ static Suite *sst_suite(void){
   tcase_add_test(tcCorrupt, sst_properties_corruption_is_reported);
   tcase_add_test(tcCorrupt, sst_footer_corruption_is_reported);
   tcase_add_test(tcCorrupt, sst_truncated_or_extended_file_is_reported);
+  if( eMode != READ_MAPPED ){
+    tcase_add_test(tcCorrupt, sst_a_file_truncated_after_open_is_reported_when_read);
+  }
   suite_add_tcase(s, tcCorrupt);
+}
+
+static Suite *sst_suite(void){
+  Suite *s = suite_create("sst");
+  TCase *tc = tcase_create("compression");
+  add_cases(s, 0, setup_mapped, "");
+  add_cases(s, 1, setup_cached, " (blocks through a block cache)");
+  add_cases(s, 2, setup_private, " (blocks read without a cache)");
+  add_cases(s, 3, setup_lz4_mapped, " (lz4, mapped)");
+  add_cases(s, 4, setup_zstd_cached, " (zstd, block cache)");
+  tcase_add_checked_fixture(tc, setup_cached, teardown_mode);
+  tcase_add_checked_fixture(tc, setup_memory, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, sst_damaged_compressed_blocks_are_reported_never_a_crash);
+  tcase_add_test(tc, sst_format_1_tables_still_open);
+  suite_add_tcase(s, tc);
   return s;
 }
 

@@ -74,6 +74,9 @@ static lsm_options tc_options(void){
   lsm_options_default(&opt);
   opt.memtable_bytes = 4096;        /* a table per ~60 keys */
   opt.block_bytes = 512;
+  /* Raw blocks: read from the mapping (see above), and table sizes, so
+  ** the table counts below, as written uncompressed. */
+  opt.compression = LSM_COMPRESSION_NONE;
   opt.sync = LSM_SYNC_OFF;
   opt.background = 0;
   opt.max_open_tables = TC_CAPACITY;

@@ -1,0 +1,103 @@
+/*
+** block_cache.h — data blocks of every SSTable of a store, held on the
+** heap up to a byte budget (lsm_options.block_cache_bytes).
+**
+** A reader that cannot point into a mapping of its file (an env without
+** xMap, lsm_options.use_mmap off, or a compressed block, which must be
+** decompressed somewhere) reads a block with xRead, verifies its
+** checksum, decompresses it, and inserts the result here under the key
+** (reader id, block number).  Every later read of that block, by any
+** reader thread, finds it here until it is evicted.
+**
+** Handles: a lookup or an insert returns a block_handle holding one
+** reference; the block's bytes stay valid until block_cache_release,
+** whether or not the cache evicts or erases the entry meanwhile (an
+** iterator's current block, a value returned by a get).  A handle made
+** with a NULL cache is private: not shared, freed at its release.
+**
+** Eviction: LRU by bytes, as LevelDB's cache: the cache charges each
+** entry its bytes plus its header; an entry in use (referenced by a
+** handle) is never freed and sits outside the LRU list; when the charge
+** of the entries the cache holds passes the budget, unreferenced entries
+** are freed from the cold end.  Entries in use may exceed the budget for
+** as long as they are used (one block per open iterator and per get).
+**
+** Locking: one mutex per cache, held for hash and list updates only,
+** never during I/O, checksums or decompression (a miss reads unlocked,
+** then inserts; if another thread inserted the block meanwhile, its copy
+** is used and the new one freed).  The mutex is innermost: nothing is
+** locked under it.
+**
+** Invariants (under the mutex):
+**   1. An entry is in the hash table iff bCached; it is in the LRU list
+**      iff bCached and nRef == 0.
+**   2. nCharge is the sum of the charges of the entries with bCached.
+**   3. After every operation, nCharge <= nCapacity or the LRU list is
+**      empty (everything cached is in use).
+**   4. An entry is freed exactly when it is neither cached nor
+**      referenced.
+*/
+#ifndef LSM_BLOCK_CACHE_H
+#define LSM_BLOCK_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h"
+
+typedef struct block_cache block_cache;
+typedef struct block_handle block_handle;
+
+/* A new cache of nCapacity bytes (0: nothing stays after its release).
+** Owned: free with block_cache_free. */
+int block_cache_new(lsm_env*, uint64_t nCapacity, block_cache **ppCache);
+
+/* Free the cache and every entry in it.  REQUIRES: no handle of it is
+** held.  NULL is a no-op. */
+void block_cache_free(block_cache*);
+
+/* A process-unique id for a new reader's keys (never 0, never reused). */
+uint64_t block_cache_new_id(void);
+
+/* The handle of block iBlock of reader id, with a reference; NULL if the
+** cache does not hold it (or pCache is NULL). */
+block_handle *block_cache_lookup(block_cache*, uint64_t id, uint32_t iBlock);
+
+/* A new private handle of n bytes to fill (block_handle_buf), one
+** reference; NULL on OOM. */
+block_handle *block_handle_alloc(lsm_env*, size_t n);
+uint8_t *block_handle_buf(block_handle*);
+
+/* Shrink the bytes in use (a decompressed block smaller than allocated). */
+void block_handle_set_size(block_handle*, size_t n);
+
+/*
+** Offer filled handle h to the cache as block iBlock of reader id and
+** return the handle to use, with one reference: h itself, or the entry
+** another thread inserted first (then h is released).  With a NULL cache
+** h stays private and is returned as is.  Evicts past the budget.
+*/
+block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, block_handle *h);
+
+/* The block's bytes: borrowed, valid until the handle's release. */
+const uint8_t *block_handle_data(const block_handle*, size_t *pn);
+
+/* Drop a reference (NULL is a no-op); frees the entry if it is neither
+** cached nor referenced any longer. */
+void block_cache_release(block_handle*);
+
+/* Drop blocks 0..nBlock-1 of reader id from the cache (a closing reader);
+** blocks in use stay valid until released. */
+void block_cache_erase(block_cache*, uint64_t id, uint32_t nBlock);
+
+/* Counters for lsm_stats. */
+typedef struct block_cache_stats {
+  uint64_t nCapacity;         /* the budget, bytes                        */
+  uint64_t nCharge;           /* bytes the cache holds now                */
+  uint64_t nEntries;          /* blocks it holds                          */
+  uint64_t nHits;             /* lookups that found their block           */
+  uint64_t nMisses;           /* lookups that did not                     */
+} block_cache_stats;
+void block_cache_get_stats(block_cache*, block_cache_stats*);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+** compress.c — LZ4 and Zstandard for SSTable data blocks (compress.h).
+**
+** Compression happens in the writer (a flush or a compaction), once per
+** block; decompression in a reader, once per block read into the block
+** cache.  A block is stored compressed only if that saves at least an
+** eighth of it (LevelDB's rule), so a table of incompressible values
+** costs nothing to read.  The stored form starts with the uncompressed
+** size as a varint, so a reader allocates exactly what it needs and can
+** refuse an absurd size before decompressing anything.
+**
+** Zstandard keeps its (de)compression contexts per thread: making one per
+** block costs more than decompressing a 4 KiB block.  They live in
+** thread-specific data whose destructor frees them when the thread ends.
+*/
+#include "compress.h"
+
+#include <lz4.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "coding.h"
+#include "env.h"
+#include "lsm.h"
+
+/* ---- per-thread Zstandard contexts ---- */
+
+typedef struct zstd_ctx {
+  ZSTD_CCtx *pC;             /* compression context, or NULL until needed   */
+  ZSTD_DCtx *pD;             /* decompression context, or NULL until needed */
+} zstd_ctx;
+
+static pthread_key_t g_zstdKey;
+static pthread_once_t g_zstdOnce = PTHREAD_ONCE_INIT;
+static int g_bZstdKey;       /* the key was created */
+
+static void zstd_ctx_free(void *pArg){
+  zstd_ctx *p = pArg;
+  if( p == NULL ) return;
+  ZSTD_freeCCtx(p->pC);
+  ZSTD_freeDCtx(p->pD);
+  free(p);
+}
+
+static void zstd_key_init(void){
+  g_bZstdKey = pthread_key_create(&g_zstdKey, zstd_ctx_free) == 0;
+}
+
+/* This thread's contexts (NULL on OOM). */
+static zstd_ctx *zstd_ctx_get(void){
+  zstd_ctx *p;
+  pthread_once(&g_zstdOnce, zstd_key_init);
+  if( !g_bZstdKey ) return NULL;
+  p = pthread_getspecific(g_zstdKey);
+  if( p == NULL ){
+    p = calloc(1, sizeof(*p));
+    if( p == NULL ) return NULL;
+    if( pthread_setspecific(g_zstdKey, p) != 0 ){
+      free(p);
+      return NULL;
+    }
+  }
+  return p;
+}
+
+/* ---- public ---- */
+
+int compress_block(lsm_env *pEnv, int eType, const uint8_t *a, size_t n, block_buf *pOut, int *pRc){
+  size_t nBound, nHead, nBody = 0;
+  uint8_t *p;
+  if( *pRc ) return 0;
+  pOut->n = 0;
+  if( n > (size_t)LZ4_MAX_INPUT_SIZE ) return 0;
+  nBound = eType == COMPRESS_LZ4 ? (size_t)LZ4_compressBound((int)n) : ZSTD_compressBound(n);
+  p = block_buf_reserve(pEnv, pOut, CODING_MAX_VARINT64 + nBound, pRc);
+  if( p == NULL ) return 0;
+  nHead = (size_t)(coding_put_varint(p, n) - p);
+  if( eType == COMPRESS_LZ4 ){
+    int r = LZ4_compress_default((const char*)a, (char*)p + nHead, (int)n, (int)nBound);
+    if( r <= 0 ) return 0;
+    nBody = (size_t)r;
+  }else if( eType == COMPRESS_ZSTD ){
+    zstd_ctx *pCtx = zstd_ctx_get();
+    size_t r;
+    if( pCtx && pCtx->pC == NULL ) pCtx->pC = ZSTD_createCCtx();
+    if( pCtx == NULL || pCtx->pC == NULL ) return 0;
+    r = ZSTD_compressCCtx(pCtx->pC, p + nHead, nBound, a, n, COMPRESS_ZSTD_LEVEL);
+    if( ZSTD_isError(r) ) return 0;
+    nBody = r;
+  }else{
+    return 0;
+  }
+  pOut->n = nHead + nBody;
+  return pOut->n <= n - n / 8;
+}
+
+int compress_raw_size(const uint8_t *a, size_t n, size_t nMax, size_t *pnRaw){
+  uint64_t v = 0;
+  const uint8_t *p = coding_get_varint64(a, a + n, &v);
+  if( p == NULL || v > nMax || v == 0 ) return LSM_CORRUPT;
+  *pnRaw = (size_t)v;
+  return LSM_OK;
+}
+
+int compress_uncompress(int eType, const uint8_t *a, size_t n, uint8_t *pOut, size_t nRaw){
+  uint64_t v = 0;
+  const uint8_t *p = coding_get_varint64(a, a + n, &v);
+  size_t nBody;
+  if( p == NULL || v != nRaw ) return LSM_CORRUPT;
+  nBody = n - (size_t)(p - a);
+  if( eType == COMPRESS_LZ4 ){
+    int r;
+    if( nBody > (size_t)LZ4_MAX_INPUT_SIZE || nRaw > (size_t)LZ4_MAX_INPUT_SIZE ) return LSM_CORRUPT;
+    r = LZ4_decompress_safe((const char*)p, (char*)pOut, (int)nBody, (int)nRaw);
+    return r >= 0 && (size_t)r == nRaw ? LSM_OK : LSM_CORRUPT;
+  }
+  if( eType == COMPRESS_ZSTD ){
+    zstd_ctx *pCtx = zstd_ctx_get();
+    size_t r;
+    unsigned long long nFrame;
+    if( pCtx && pCtx->pD == NULL ) pCtx->pD = ZSTD_createDCtx();
+    if( pCtx == NULL || pCtx->pD == NULL ) return LSM_NOMEM;
+    /* The frame must announce the size we expect (it always does when
+    ** written by compress_block), so a damaged frame cannot ask for more. */
+    nFrame = ZSTD_getFrameContentSize(p, nBody);
+    if( nFrame != (unsigned long long)nRaw ) return LSM_CORRUPT;
+    r = ZSTD_decompressDCtx(pCtx->pD, pOut, nRaw, p, nBody);
+    return !ZSTD_isError(r) && r == nRaw ? LSM_OK : LSM_CORRUPT;
+  }
+  return LSM_CORRUPT;
+}
+
+const char *compress_name(int eCompression){
+  switch( eCompression ){
+    case LSM_COMPRESSION_NONE: return "none";
+    case LSM_COMPRESSION_LZ4:  return "lz4";
+    case LSM_COMPRESSION_ZSTD: return "zstd";
+  }
+  return "unknown";
+}
