@@ -63,9 +63,9 @@ lsm.so: $(LSM_OBJ) $(EXT_OBJ)
 	  || { echo "lsm.so must export only sqlite3_lsm_init"; nm -D --defined-only $@; exit 1; }
 
 $(B)/liblsm.a: $(LSM_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(BS)/liblsm.a: $(LSM_OBJ_S)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -88,6 +88,9 @@ struct dbstore {
   unsigned int iDataVersion; /* SQLITE_FCNTL_DATA_VERSION at the last catch-up */
   int bChecked;          /* iDataVersion is valid */
   int bStale;            /* compare with the database at the next catch-up */
+  int bReload;           /* reopen the engine at the next catch-up: work failed
+                            half-way or was rolled back, so its memory may hold
+                            what the database does not */
   sqlite3_int64 iManifestId; /* id of the MANIFEST row the engine read or wrote */
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
@@ -566,16 +569,34 @@ lsm_db *dbstore_engine(dbstore *p){
   return p->pLsm;
 }
 
-lsm_env *dbstore_env(dbstore *p){
-  return &p->env;
+int dbstore_log_bytes(dbstore *p, sqlite3_int64 *pnBytes){
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, "SELECT total(length(batch)) FROM \"%w\".\"%w_log\"",
+                           p->zDb, p->zTable);
+  *pnBytes = 0;
+  if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+    *pnBytes = (sqlite3_int64)sqlite3_column_double(pStmt, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, "log");
+}
+
+const char *dbstore_location(dbstore *p){
+  return p->zDir;
 }
 
 int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
   int bKnown = sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
-  if( p->pLsm && bKnown && p->bChecked && !p->bStale && iVersion == p->iDataVersion ){
+  if( p->pLsm && bKnown && p->bChecked && !p->bStale && !p->bReload
+   && iVersion == p->iDataVersion ){
     return SQLITE_OK;
+  }
+  if( p->pLsm && p->bReload ){
+    rc = dbstore_engine_close(p);
+    if( rc != SQLITE_OK ) return rc;
   }
   if( p->pLsm ){
     sqlite3_int64 iId = 0;
@@ -599,6 +620,7 @@ int dbstore_catch_up(dbstore *p){
     p->iDataVersion = iVersion;
     p->bChecked = bKnown;
     p->bStale = 0;
+    p->bReload = 0;
   }
   return rc;
 }
@@ -672,7 +694,7 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   }
   if( rc == SQLITE_OK ){
     rc = lsm_work(p->pLsm, 1, &nDone);
-    if( nDone ) p->bDidWork = 1;
+    if( nDone || rc != LSM_OK ) p->bDidWork = 1;
     if( rc == LSM_OK && nDone ) rc = dbstore_collect_garbage(p);
   }
   return rc;
@@ -692,10 +714,9 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
 }
 
 void dbstore_rollback(dbstore *p){
-  /* Work done inside the rolled-back transaction changed the engine but
-  ** not the database: the MANIFEST id no longer matches, so the next
-  ** catch-up reopens the engine. */
-  if( p->bDidWork ) p->bStale = 1;
+  /* Work done (or begun) inside the rolled-back transaction changed the
+  ** engine but not the database: reopen it from the database. */
+  if( p->bDidWork ) p->bReload = 1;
   p->iPendingSeq = 0;
   p->bDidWork = 0;
 }
@@ -707,7 +728,10 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;
   rc = dbstore_catch_up(p);
-  if( rc == SQLITE_OK ) rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
+  if( rc == SQLITE_OK ){
+    rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
+    if( rc != SQLITE_OK ) p->bReload = 1;     /* half done: start over from the database */
+  }
   if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
   zSql = rc == SQLITE_OK ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work";
   {
@@ -715,8 +739,9 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
     if( rc == SQLITE_OK && rc2 != SQLITE_OK ) rc = dbstore_env_error(p, rc2, "RELEASE");
   }
   /* Whatever happens to the enclosing transaction, compare before the
-  ** next read. */
+  ** next read; after a failure, start over from the database. */
   p->bStale = 1;
+  if( rc != SQLITE_OK ) p->bReload = 1;
   return rc;
 }
 

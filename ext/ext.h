@@ -283,6 +283,11 @@ extern sqlite3_module vtab_module;
 ** store, catch up with what this connection's transaction sees.  On error
 ** sets pTab->base.zErrMsg and returns an SQLITE_* code. */
 int vtab_ready(vtab_table *pTab);
+/* "database", "directory" or "memory": the kind of pTab's store. */
+const char *vtab_store_kind(vtab_table *pTab);
+/* Where its SSTables are: "<schema>.<table>_file" (rows named by file),
+** the store directory, or ":memory:".  Borrowed from pTab. */
+const char *vtab_store_location(vtab_table *pTab);
 
 /* ---- dbstore.c: the in-database store (drawn in dbstore.c) ---- */
 /* Whether zSuffix names a shadow table (<table>_<suffix>): xShadowName. */
@@ -295,6 +300,10 @@ int dbstore_exists(sqlite3 *db, const char *zDb, const char *zTable, int *pbExis
 int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_options *pOpt,
                  int bCreate, dbstore **ppStore, char **pzErr);
 void dbstore_close(dbstore*);
+/* Bytes of the batches waiting in <table>_log. */
+int dbstore_log_bytes(dbstore*, sqlite3_int64 *pnBytes);
+/* "<schema>.<table>_file": the shadow table holding the SSTables. */
+const char *dbstore_location(dbstore*);
 /* The current engine (NULL before the first catch-up). */
 lsm_db *dbstore_engine(dbstore*);
 /* Bring the engine up to what this connection's transaction sees. */

@@ -6,8 +6,8 @@
 **     CREATE VIRTUAL TABLE kv USING lsm;
 **     INSERT INTO kv SELECT value, 'v' || value FROM generate_series(1, 1000);
 **     SELECT lsm_flush('kv');
-**     SELECT level, file, bytes, entries, tombstones, smallest, largest
-**       FROM lsm_files('kv');                 -- 0|000004.sst|...|1|1000
+**     SELECT level, file, bytes, entries, tombstones, smallest, largest, location
+**       FROM lsm_files('kv');                 -- 0|000004.sst|...|1|1000|main.kv_file
 **     SELECT count(*) FROM lsm_files('aux.kv');
 **     SELECT * FROM lsm_files WHERE tbl = 'kv';   -- the same, as a constraint
 **
@@ -31,7 +31,8 @@
 #define FILES_COL_TOMBSTONES 4
 #define FILES_COL_SMALLEST   5
 #define FILES_COL_LARGEST    6
-#define FILES_COL_TABLE      7    /* hidden: the argument */
+#define FILES_COL_LOCATION   7    /* where: "main.kv_file", a directory, ":memory:" */
+#define FILES_COL_TABLE      8    /* hidden: the argument */
 
 typedef struct files_vtab {
   sqlite3_vtab base;         /* base class: must be first */
@@ -44,6 +45,7 @@ typedef struct files_cursor {
   int nFile;                 /* rows */
   int iFile;                 /* current row */
   char *zTable;              /* the argument (sqlite3_free) */
+  char *zLocation;           /* where the table's SSTables are (sqlite3_free) */
 } files_cursor;
 
 static int files_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
@@ -53,7 +55,7 @@ static int files_connect(sqlite3 *db, void *pAux, int argc, const char *const *a
   (void)argc; (void)argv; (void)pzErr;
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(level INTEGER, file TEXT, bytes INTEGER, entries INTEGER,"
-      " tombstones INTEGER, smallest, largest, tbl HIDDEN)");
+      " tombstones INTEGER, smallest, largest, location TEXT, tbl HIDDEN)");
   if( rc != SQLITE_OK ) return rc;
   /* It only reads: usable in views and triggers under trusted_schema=OFF. */
   sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
@@ -103,6 +105,7 @@ static int files_close(sqlite3_vtab_cursor *pCursor){
   files_cursor *pCsr = (files_cursor*)pCursor;
   lsm_free(pCsr->aFile);
   sqlite3_free(pCsr->zTable);
+  sqlite3_free(pCsr->zLocation);
   sqlite3_free(pCsr);
   return SQLITE_OK;
 }
@@ -118,9 +121,11 @@ static int files_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
 
   lsm_free(pCsr->aFile);
   sqlite3_free(pCsr->zTable);
+  sqlite3_free(pCsr->zLocation);
   pCsr->aFile = 0;
   pCsr->nFile = pCsr->iFile = 0;
   pCsr->zTable = 0;
+  pCsr->zLocation = 0;
   if( argc < 1 ) return SQLITE_OK;
   zName = (const char*)sqlite3_value_text(argv[0]);
   if( zName == 0 ) return SQLITE_OK;
@@ -138,6 +143,8 @@ static int files_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
       return rc == SQLITE_OK ? SQLITE_ERROR : rc;
     }
   }
+  pCsr->zLocation = sqlite3_mprintf("%s", vtab_store_location(pTab));
+  if( pCsr->zLocation == 0 ) return SQLITE_NOMEM;
   rc = lsm_files(pTab->pLsm, &pCsr->aFile, &pCsr->nFile);
   if( rc != LSM_OK ){
     const char *z = lsm_errmsg(pTab->pLsm);
@@ -171,6 +178,7 @@ static int files_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
     case FILES_COL_TOMBSTONES: sqlite3_result_int64(ctx, (sqlite3_int64)pF->nTombstones); break;
     case FILES_COL_SMALLEST:   return keycodec_decode(pF->pSmallest, pF->nSmallest, ctx);
     case FILES_COL_LARGEST:    return keycodec_decode(pF->pLargest, pF->nLargest, ctx);
+    case FILES_COL_LOCATION:   sqlite3_result_text(ctx, pCsr->zLocation, -1, SQLITE_TRANSIENT); break;
     default:
       sqlite3_result_text(ctx, pCsr->zTable, -1, SQLITE_TRANSIENT);
       break;

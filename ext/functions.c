@@ -332,7 +332,7 @@ static void functions_append_json_name(sqlite3_str *pStr, const char *zDb, const
   az[0] = zDb;
   az[1] = zName;
   sqlite3_str_appendchar(pStr, 1, '"');
-  for(i = 0; i < 2; i++){
+  for(i = 0; i < 2 && az[i]; i++){
     const unsigned char *z = (const unsigned char*)az[i];
     if( i ) sqlite3_str_appendchar(pStr, 1, '.');
     for(; *z; z++){
@@ -501,6 +501,13 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   if( pTab == 0 ) return;
   memset(&st, 0, sizeof(st));
   rc = lsm_stats_get(pTab->pLsm, &st);
+  if( rc == LSM_OK && pTab->pStore ){
+    /* The in-database store's log is its kv_log rows. */
+    sqlite3_int64 nLog = 0;
+    rc = dbstore_log_bytes(pTab->pStore, &nLog);
+    st.nWalBytes = (uint64_t)nLog;
+    st.nDiskBytes += (uint64_t)nLog;
+  }
   if( rc == LSM_OK ) rc = functions_live_bytes(pTab->pLsm, &nLive);
   if( rc != LSM_OK ){
     functions_engine_error(ctx, "lsm_stats", pTab, rc);
@@ -510,6 +517,9 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
   sqlite3_str_appendall(pStr, "{\"table\":");
   functions_append_json_name(pStr, pTab->zDb, pTab->zName);
+  /* Which kind of store, and where its SSTables are. */
+  sqlite3_str_appendf(pStr, ",\"store\":\"%s\",\"location\":", vtab_store_kind(pTab));
+  functions_append_json_name(pStr, vtab_store_location(pTab), 0);
   sqlite3_str_appendall(pStr, ",");
   sqlite3_str_appendf(pStr, "\"memtable\":{\"entries\":%llu,\"bytes\":%llu},",
                       U(st.nMemtableEntries), U(st.nMemtableBytes));

@@ -328,6 +328,16 @@ int vtab_ready(vtab_table *pTab){
   return rc;
 }
 
+const char *vtab_store_kind(vtab_table *pTab){
+  if( pTab->pStore ) return "database";
+  return pTab->zDir ? "directory" : "memory";
+}
+
+const char *vtab_store_location(vtab_table *pTab){
+  if( pTab->pStore ) return dbstore_location(pTab->pStore);
+  return pTab->zDir ? pTab->zDir : ":memory:";
+}
+
 static int vtab_same_bytes(const ext_buf *a, const ext_buf *b){
   return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
 }

@@ -1,120 +1,107 @@
 /*
-** compaction.h — merging sorted inputs into new SSTables, and choosing
-** what to merge.
+** compaction.h — what the store asks of compaction: which compaction is
+** next under its policy, whether writers must stall, and the jobs (a
+** flush or a compaction) set up from what to merge, then run as one
+** merge of sorted inputs into new SSTables.
+**
+** The policy: compaction_next asks the store's picker
+** (compaction_leveled.c or compaction_tiered.c; what they share is in
+** compaction_pick.c) for the most urgent compaction; compaction_write_stall
+** turns level 0's size into a stall (thresholds: compaction_pick.h).
 **
 ** One routine, compaction_run, serves flushes (a memtable into one
-** level-0 table), level compactions and full compaction: it reads an
-** internal-key iterator in order and writes what survives into tables of
-** about nTargetFileBytes each.  What survives, for each user key (versions
-** arrive newest first):
+** level-0 table), the compactions the policy picks (compaction_pick.h)
+** and full compaction: it reads an internal-key iterator in order and
+** writes what survives into tables of about nTargetFileBytes each.  What
+** survives, for each user key (versions arrive newest first):
 **   - a version is dropped when a newer version of the same key has
 **     seq <= smallestSnapshot: every reader sees the newer one;
-**   - a tombstone is dropped when its seq <= smallestSnapshot and no older
+**   - a tombstone is dropped when its seq <= smallestSnapshot, the job
+**     may drop tombstones at all (bKeepTombstones clear), and no older
 **     data for its key can remain below the output (bBottom, or the
 **     version says no deeper table covers the key).
 **
-** The picker implements the policy (leveled or tiered: see compaction.c).  Jobs are run by one thread at a time (the store's
-** work mutex); the inputs are pinned by the caller's version reference.
+** compaction_job_init is the one place that sets a job up: its input
+** iterator, output level, output size and the tombstone rule above.
+**
+** Jobs are run by one thread at a time per kind (the store's flush and
+** work mutexes); the inputs are pinned by the caller's version reference.
 */
 #ifndef LSM_COMPACTION_H
 #define LSM_COMPACTION_H
 
 #include <stdint.h>
 
+#include "compaction_pick.h"
 #include "iter.h"
 #include "lsm.h"
 #include "sst_writer.h"
+#include "table_cache.h"
 #include "version.h"
 
-typedef struct compaction_job {
+/* Where a job's tables go: the store's directory, env and cache. */
+typedef struct compaction_output {
   lsm_env *pEnv;
   const char *zDir;
   table_cache *pCache;          /* where the outputs' readers go            */
-  sst_options sstOpt;
-  iter *pInput;                 /* borrowed; positioned by the job          */
+  sst_options sstOpt;           /* block size, Bloom bits                   */
+  uint64_t (*xNewFileNumber)(void *pCtx);   /* thread-safe number allocator */
+  void *pCtx;                   /* its argument                             */
+} compaction_output;
+
+typedef struct compaction_job {
+  compaction_output out;        /* copied from the caller's                 */
+  iter *pInput;                 /* owned: closed by compaction_job_clear    */
   uint64_t smallestSnapshot;    /* oldest sequence any reader may read at   */
-  int iOutputLevel;
+  int iOutputLevel;             /* level of every output table              */
   int bBottom;                  /* nothing below the output: drop tombstones */
   int bKeepTombstones;          /* flush: always keep tombstones            */
-  version *pVersion;            /* for the tombstone check when !bBottom    */
+  version *pVersion;            /* borrowed: for the tombstone check when !bBottom */
   uint64_t nTargetFileBytes;    /* split outputs at this size (0: never)    */
-  uint64_t (*xNewFileNumber)(void *pCtx);   /* thread-safe number allocator */
-  void *pCtx;
 } compaction_job;
 
 typedef struct compaction_result {
   table **apOut;                /* new tables, one reference each (env_free the array) */
-  int nOut;
-  uint64_t nBytesWritten;
+  int nOut;                     /* entries of apOut                         */
+  uint64_t nBytesWritten;       /* file bytes of the outputs                */
   uint64_t nEntriesIn, nEntriesOut;
   uint64_t nTombstonesDropped;
 } compaction_result;
 
+/* Choose the most urgent compaction of pV for the store's policy
+** (pOpt->compaction) into *pPick (free with compaction_pick_clear); 0 if
+** none is due (or no memory to describe one). */
+int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick);
+
+#define COMPACTION_STALL_NONE     0
+#define COMPACTION_STALL_SLOWDOWN 1   /* sleep once, then write          */
+#define COMPACTION_STALL_STOP     2   /* wait for a compaction to finish */
+
+/* How a writer must stall for pV's level 0 (COMPACTION_STALL_*, from
+** COMPACTION_L0_SLOWDOWN and COMPACTION_L0_STOP tables on). */
+int compaction_write_stall(const version *pV);
+
+/*
+** Set up a job on version pV (borrowed: the caller keeps it referenced
+** until compaction_job_clear), for readers at smallestSnapshot and above:
+**   - pPick NULL: a flush of pFlush (a memtable iterator, which the job
+**     takes, even on error) into one level-0 table.  It keeps every
+**     tombstone: a compaction running beside the flush may be about to
+**     install older data under these keys;
+**   - else the merge of pPick's inputs (COMPACTION_MERGE) into
+**     pPick->iOutputLevel, split at pPick->nTargetFileBytes; tombstones
+**     drop when nothing lies below the output (or nothing under the key).
+** On error the job holds nothing: compaction_job_clear is still safe.
+*/
+int compaction_job_init(compaction_job*, const compaction_output *pOut, version *pV,
+                        const compaction_pick *pPick, iter *pFlush, uint64_t smallestSnapshot);
+
 /* Run the merge.  On error every output written so far is unlinked and
 ** *pResult holds no tables. */
 int compaction_run(const compaction_job*, compaction_result *pResult);
+
+/* Close the job's input. */
+void compaction_job_clear(compaction_job*);
 void compaction_result_clear(lsm_env*, compaction_result*);
-
-/* What the picker chose. */
-#define COMPACTION_MERGE 1      /* merge apInput into new tables at iOutputLevel */
-#define COMPACTION_MOVE  2      /* move each apInput[i] to aiMoveLevel[i], no I/O */
-
-typedef struct compaction_pick {
-  int eKind;                    /* COMPACTION_MERGE or COMPACTION_MOVE          */
-  int iOutputLevel;             /* MERGE: level of the outputs                  */
-  table **apInput;              /* borrowed from the version; the array is owned:
-                                   compaction_pick_clear frees it               */
-  int nInput;
-  int *aiMoveLevel;             /* MOVE: target level per input (same allocation) */
-  double score;                 /* urgency; >= 1 means due                      */
-  const char *zReason;          /* static: why this compaction was chosen       */
-} compaction_pick;
-
-#define COMPACTION_L0_TRIGGER   4    /* L0 tables that start a compaction          */
-/* Level 0 goes before any other level once it holds this many tables.
-** Not sooner: when writers outrun the worker, forcing level 0 first made
-** every level-0 compaction rewrite an ever larger level 1 (it reached
-** 470 MB, its target being 10 MB: level-1 write amplification 5.6 of the
-** 10.7 total at 5M keys).  Ordering by score instead lets level 0 grow,
-** and a merge of many level-0 tables into a level 1 near its target is
-** cheap per byte; at the slowdown point writers come first again. */
-#define COMPACTION_L0_PRIORITY COMPACTION_L0_SLOWDOWN
-#define COMPACTION_L0_SLOWDOWN 20    /* writers sleep DB_SLOWDOWN_MICROS per write  */
-#define COMPACTION_L0_STOP     36    /* writers wait for the worker above this     */
-/* Similar-size runs a tiered merge takes (Cassandra's min_threshold is
-** 4, its max_threshold 32).  A byte is rewritten about log_k(data /
-** memtable) times for k runs per merge, as long as the levels can hold
-** the k - 1 runs of each size that wait (else runs of unlike sizes must
-** be merged to free a level): at 5M keys (~190 memtables) with 11 level
-** runs, k = 4 rewrote each byte 2.2 times and k = 8 1.75 times; a
-** simulation of the picker put k = 16 with 16 level runs 19% below
-** k = 8, at the price of more runs per read. */
-#define COMPACTION_TIERED_MIN_RUNS 16
-/* Level-0 tables merged into one run when no window of similar runs
-** forms (they are the runs of one memtable each: a read checks each). */
-#define COMPACTION_TIERED_L0_RUNS 12
-/* A table whose tombstones are at least this fraction of its entries is
-** compacted even when no level is over its target (deletion-triggered,
-** as RocksDB's CompactOnDeletionCollector), so deletes do not leave scans
-** stepping over dead entries. */
-#define COMPACTION_TOMBSTONE_RATIO 0.5
-#define COMPACTION_TOMBSTONE_MIN_ENTRIES 64
-/* ... and only when the tombstones in its key range, down to the bottom,
-** are at least this fraction of the live entries there (see
-** pick_tombstone_chain): each byte rewritten then reclaims enough. */
-#define COMPACTION_DEAD_FRACTION (2.0 / 3.0)
-
-/* Target bytes of level iLevel (>= 1) for a store with these options. */
-uint64_t compaction_level_target(const lsm_options*, int iLevel);
-uint64_t compaction_file_target(const lsm_options*);
-
-/* Choose the most urgent compaction of pVersion for the store's policy;
-** 0 if none is due (or no memory to describe one). */
-int compaction_pick_next(version*, const lsm_options*, compaction_pick *pPick);
-void compaction_pick_clear(lsm_env*, compaction_pick*);
-
-/* The user-key range [*ppLo, *ppHi] covered by tables. */
-void compaction_range(table **ap, int n, const uint8_t **ppLo, size_t *pnLo,
-                      const uint8_t **ppHi, size_t *pnHi);
 
 #endif

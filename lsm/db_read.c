@@ -47,50 +47,50 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
             void **ppVal, size_t *pnVal){
   db_view *pView = NULL;
   memtable *pBatchIndex = NULL;
-  sst_reader *pPinned = NULL;      /* the reader pVal points into, if any */
+  table_get_result res;            /* the answer, from whichever layer has it */
   uint64_t seq, maxBatchSeq;
-  const uint8_t *pVal = NULL;
-  size_t nVal = 0;
-  int bFound = 0, type = IKEY_DELETE, rc, i;
+  int rc, i;
 
   if( pDb == NULL || ppVal == NULL || pnVal == NULL ) return LSM_MISUSE;
   *ppVal = NULL;
   *pnVal = 0;
+  memset(&res, 0, sizeof(res));
+  res.type = IKEY_DELETE;
   rc = read_setup(pDb, pRead, &pView, &seq, &pBatchIndex, &maxBatchSeq);
   if( rc != LSM_OK ) return rc;
   stat_add(&pDb->stats.nGets, 1);
 
   if( pBatchIndex ){
-    bFound = memtable_get(pBatchIndex, pKey, nKey, 0, maxBatchSeq, &type, &pVal, &nVal);
+    res.bFound = memtable_get(pBatchIndex, pKey, nKey, 0, maxBatchSeq, &res.type, &res.pVal, &res.nVal);
   }
-  if( !bFound ) bFound = memtable_get(pView->pMem, pKey, nKey, seq, 0, &type, &pVal, &nVal);
-  for(i = 0; !bFound && i < pView->nImm; i++){
-    bFound = memtable_get(pView->apImm[i], pKey, nKey, seq, 0, &type, &pVal, &nVal);
+  if( !res.bFound ){
+    res.bFound = memtable_get(pView->pMem, pKey, nKey, seq, 0, &res.type, &res.pVal, &res.nVal);
   }
-  if( !bFound ){
-    version_get_stats vs = {0, 0, 0, 0};
-    rc = version_get(pView->pVersion, pKey, nKey, seq, &bFound, &type, &pVal, &nVal,
-                     &pPinned, &vs);
-    stat_add(&pDb->stats.nGetProbes, (uint64_t)vs.nProbes);
-    stat_add(&pDb->stats.nBloomChecks, (uint64_t)vs.nBloomChecks);
-    stat_add(&pDb->stats.nBloomNegatives, (uint64_t)vs.nBloomNegatives);
-    stat_add(&pDb->stats.nBloomFalsePositives, (uint64_t)vs.nBloomFalsePositives);
+  for(i = 0; !res.bFound && i < pView->nImm; i++){
+    res.bFound = memtable_get(pView->apImm[i], pKey, nKey, seq, 0, &res.type, &res.pVal, &res.nVal);
+  }
+  if( !res.bFound ){
+    rc = version_get(pView->pVersion, pKey, nKey, seq, &res);
+    stat_add(&pDb->stats.nGetProbes, (uint64_t)res.nProbes);
+    stat_add(&pDb->stats.nBloomChecks, (uint64_t)res.nBloomChecks);
+    stat_add(&pDb->stats.nBloomNegatives, (uint64_t)res.nBloomNegatives);
+    stat_add(&pDb->stats.nBloomFalsePositives, (uint64_t)res.nBloomFalsePositives);
   }
   if( rc == LSM_OK ){
-    if( !bFound || type != IKEY_VALUE ){
+    if( !res.bFound || res.type != IKEY_VALUE ){
       rc = LSM_NOTFOUND;
     }else{
-      uint8_t *pCopy = env_malloc(pDb->pEnv, nVal ? nVal : 1);
+      uint8_t *pCopy = env_malloc(pDb->pEnv, res.nVal ? res.nVal : 1);
       if( pCopy == NULL ){
         rc = LSM_NOMEM;
       }else{
-        if( nVal ) memcpy(pCopy, pVal, nVal);
+        if( res.nVal ) memcpy(pCopy, res.pVal, res.nVal);
         *ppVal = pCopy;
-        *pnVal = nVal;
+        *pnVal = res.nVal;
       }
     }
   }
-  sst_reader_unref(pPinned);
+  sst_reader_unref(res.pPinned);
   memtable_unref(pBatchIndex);
   db_view_unref(pView);
   return rc;

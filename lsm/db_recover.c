@@ -23,14 +23,9 @@ static int db_remove_leftovers(lsm_db *pDb, version *pV, uint64_t iLogNumber){
   rc = pDb->pEnv->xListDir(pDb->pEnv, pDb->zDir, &azName, &nName);
   for(i = 0; rc == LSM_OK && i < nName; i++){
     uint64_t iNumber;
-    int eType = filename_parse(azName[i], &iNumber), bKeep = 1, iLevel, j;
+    int eType = filename_parse(azName[i], &iNumber), bKeep = 1;
     if( eType == FILENAME_SST ){
-      bKeep = 0;
-      for(iLevel = 0; iLevel < LSM_MAX_LEVELS && !bKeep; iLevel++){
-        for(j = 0; j < pV->anFile[iLevel]; j++){
-          if( pV->aapFile[iLevel][j]->meta.iNumber == iNumber ){ bKeep = 1; break; }
-        }
-      }
+      bKeep = version_has_file(pV, iNumber);
     }else if( eType == FILENAME_WAL ){
       bKeep = iNumber >= iLogNumber;
     }else if( eType == FILENAME_TMP || eType == FILENAME_MANIFEST_TMP ){

@@ -29,8 +29,8 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
     lsm_level_stats *pL = &pS->aLevel[iLevel];
     version *pV = pView->pVersion;
-    for(i = 0; i < pV->anFile[iLevel]; i++){
-      const manifest_file *m = &pV->aapFile[iLevel][i]->meta;
+    for(i = 0; i < version_level_count(pV, iLevel); i++){
+      const manifest_file *m = &version_table(pV, iLevel, i)->meta;
       pL->nFiles++;
       pL->nBytes += m->nFileBytes;
       pL->nEntries += m->nEntries;
@@ -81,8 +81,8 @@ int lsm_files(lsm_db *pDb, lsm_file_info **paFile, int *pnFile){
   pView = db_view_acquire(pDb, NULL);
   pV = pView->pVersion;
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
-    for(i = 0; i < pV->anFile[iLevel]; i++){
-      const manifest_file *m = &pV->aapFile[iLevel][i]->meta;
+    for(i = 0; i < version_level_count(pV, iLevel); i++){
+      const manifest_file *m = &version_table(pV, iLevel, i)->meta;
       nFile++;
       nByte += m->nSmallest + m->nLargest;
     }
@@ -92,8 +92,8 @@ int lsm_files(lsm_db *pDb, lsm_file_info **paFile, int *pnFile){
     pKeys = (uint8_t*)&aFile[nFile + 1];
     nFile = 0;
     for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
-      for(i = 0; i < pV->anFile[iLevel]; i++){
-        const manifest_file *m = &pV->aapFile[iLevel][i]->meta;
+      for(i = 0; i < version_level_count(pV, iLevel); i++){
+        const manifest_file *m = &version_table(pV, iLevel, i)->meta;
         lsm_file_info *f = &aFile[nFile++];
         f->iLevel = iLevel;
         f->iNumber = m->iNumber;
@@ -140,10 +140,10 @@ int lsm_check(lsm_db *pDb, char **pzReport){
   pView = db_view_acquire(pDb, NULL);
   pV = pView->pVersion;
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
-    for(i = 0; i < pV->anFile[iLevel]; i++){
-      table *pT = pV->aapFile[iLevel][i];
+    for(i = 0; i < version_level_count(pV, iLevel); i++){
+      table *pT = version_table(pV, iLevel, i);
       int rc = LSM_OK;
-      sst_reader *pReader = table_cache_reader(pT, &rc);
+      sst_reader *pReader = table_reader(pT, &rc);
       if( rc == LSM_OK ) rc = sst_reader_check(pReader);
       if( rc != LSM_OK ){
         report_add(pDb->pEnv, &zReport, error_message());
@@ -159,7 +159,7 @@ int lsm_check(lsm_db *pDb, char **pzReport){
       }
       sst_reader_unref(pReader);
       if( iLevel > 0 && i > 0 ){
-        table *pPrev = pV->aapFile[iLevel][i - 1];
+        table *pPrev = version_table(pV, iLevel, i - 1);
         if( ikey_compare_user(pPrev->meta.pLargest, ikey_user_len(pPrev->meta.nLargest),
                               pT->meta.pSmallest, ikey_user_len(pT->meta.nSmallest)) >= 0 ){
           char zLine[256];

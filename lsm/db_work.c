@@ -20,7 +20,6 @@
 #include "error.h"
 #include "filename.h"
 #include "manifest.h"
-#include "merge_iter.h"
 
 /* The oldest sequence number a reader of the current version may read
 ** at.  Snapshots and cursors pin their own views (see lsm_snapshot), so
@@ -67,26 +66,30 @@ int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber){
 /* Flush and compaction jobs                                           */
 /* ------------------------------------------------------------------ */
 
-static void job_setup(lsm_db *pDb, compaction_job *pJob, version *pV, iter *pInput, int iOutputLevel){
-  int iLevel;
-  memset(pJob, 0, sizeof(*pJob));
-  pJob->pEnv = pDb->pEnv;
-  pJob->zDir = pDb->zDir;
-  pJob->pCache = pDb->pTableCache;
-  pJob->sstOpt.block_bytes = pDb->opt.block_bytes;
-  pJob->sstOpt.bloom_bits = pDb->opt.bloom_bits;
-  pJob->pInput = pInput;
+/* Where the store's jobs write: its directory, env, cache, table format
+** options and file numbers. */
+static void job_output(lsm_db *pDb, compaction_output *pOut){
+  memset(pOut, 0, sizeof(*pOut));
+  pOut->pEnv = pDb->pEnv;
+  pOut->zDir = pDb->zDir;
+  pOut->pCache = pDb->pTableCache;
+  pOut->sstOpt.block_bytes = pDb->opt.block_bytes;
+  pOut->sstOpt.bloom_bits = pDb->opt.bloom_bits;
+  pOut->xNewFileNumber = new_file_number;
+  pOut->pCtx = pDb;
+}
+
+/* Set a job up (compaction_job_init) for the readers of the current
+** state. */
+static int job_init(lsm_db *pDb, compaction_job *pJob, version *pV,
+                    const compaction_pick *pPick, iter *pFlush){
+  compaction_output out;
+  uint64_t smallest;
+  job_output(pDb, &out);
   mutex_lock(&pDb->mutex);
-  pJob->smallestSnapshot = smallest_snapshot(pDb);
+  smallest = smallest_snapshot(pDb);
   mutex_unlock(&pDb->mutex);
-  pJob->iOutputLevel = iOutputLevel;
-  pJob->bBottom = 1;
-  for(iLevel = iOutputLevel + 1; iLevel < LSM_MAX_LEVELS; iLevel++){
-    if( pV->anFile[iLevel] ) pJob->bBottom = 0;
-  }
-  pJob->pVersion = pV;
-  pJob->xNewFileNumber = new_file_number;
-  pJob->pCtx = pDb;
+  return compaction_job_init(pJob, &out, pV, pPick, pFlush, smallest);
 }
 
 /* True if a table of file iNumber is among ap (a moved table). */
@@ -213,15 +216,11 @@ static int db_flush_imm_locked(lsm_db *pDb){
   if( pImm == NULL ) return LSM_OK;
 
   memset(&res, 0, sizeof(res));
+  memset(&job, 0, sizeof(job));
   pInput = memtable_iter(pImm, &rc);
-  if( rc == LSM_OK ){
-    job_setup(pDb, &job, pV, pInput, 0);
-    /* Always: a compaction running beside this flush may be about to
-    ** install older data under these keys. */
-    job.bKeepTombstones = 1;
-    rc = compaction_run(&job, &res);
-  }
-  iter_close(pInput);
+  if( rc == LSM_OK ) rc = job_init(pDb, &job, pV, NULL, pInput);   /* takes pInput */
+  if( rc == LSM_OK ) rc = compaction_run(&job, &res);
+  compaction_job_clear(&job);
   if( rc == LSM_OK ){
     /* On failure the outputs stay on disk: the manifest may name them
     ** (renamed into place, then the directory sync failed).  The next
@@ -258,71 +257,35 @@ static int db_move_tables(lsm_db *pDb, table **apTable, const int *aiLevel, int 
   return rc;
 }
 
-/* Merge apInput (from levels iLevel and iLevel+1, or all levels for a
-** full compaction) into iOutputLevel.  REQUIRES workMutex. */
-static int db_merge_tables(lsm_db *pDb, version *pV, table **apInput, int nInput,
-                           int iOutputLevel, lsm_compact_result *pResult){
-  iter **apIter = NULL;
-  iter *pMerge = NULL;
+/* Merge the inputs of pPick (a COMPACTION_MERGE of version pV) into
+** new tables and install them.  REQUIRES workMutex. */
+static int db_merge_tables(lsm_db *pDb, version *pV, const compaction_pick *pPick,
+                           lsm_compact_result *pResult){
   compaction_job job;
   compaction_result res;
   uint64_t nRead = 0;
-  int rc = LSM_OK, nIter = 0, i, j, iLevel;
+  int iOut = pPick->iOutputLevel, rc, i;
   mutex_assert_held(&pDb->workMutex);
   memset(&res, 0, sizeof(res));
 
-  apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*) * (size_t)(nInput + 1), &rc);
-  /* L0 tables each get an iterator; tables of a sorted level share one. */
-  for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
-    int nLevel = 0;
-    for(i = 0; i < nInput; i++) if( apInput[i]->meta.iLevel == iLevel ) nLevel++;
-    if( nLevel == 0 ) continue;
-    if( iLevel == 0 ){
-      for(i = 0; rc == LSM_OK && i < nInput; i++){
-        if( apInput[i]->meta.iLevel != 0 ) continue;
-        apIter[nIter] = table_iter(apInput[i], &rc);
-        if( apIter[nIter] ) nIter++;
-      }
-    }else{
-      table **ap = env_malloc_rc(pDb->pEnv, sizeof(table*) * (size_t)nLevel, &rc);
-      int n = 0;
-      if( ap ){
-        /* apInput is in version order within a level, hence ascending. */
-        for(j = 0; j < pV->anFile[iLevel]; j++){
-          for(i = 0; i < nInput; i++){
-            if( apInput[i] == pV->aapFile[iLevel][j] ){ ap[n++] = apInput[i]; break; }
-          }
-        }
-        apIter[nIter] = level_iter_new(pDb->pEnv, ap, n, &rc);
-        if( apIter[nIter] ) nIter++;
-        env_free(pDb->pEnv, ap);
-      }
-    }
-  }
-  pMerge = db_merge_and_free(pDb->pEnv, apIter, nIter, &rc);
-
-  if( rc == LSM_OK ){
-    job_setup(pDb, &job, pV, pMerge, iOutputLevel);
-    job.nTargetFileBytes = compaction_file_target(&pDb->opt);
-    rc = compaction_run(&job, &res);
-  }
-  iter_close(pMerge);
+  rc = job_init(pDb, &job, pV, pPick, NULL);
+  if( rc == LSM_OK ) rc = compaction_run(&job, &res);
+  compaction_job_clear(&job);
   if( rc == LSM_OK ){
     /* On failure the outputs stay on disk (see db_flush_imm). */
-    rc = db_install(pDb, apInput, nInput, res.apOut, res.nOut, 0);
+    rc = db_install(pDb, pPick->apInput, pPick->nInput, res.apOut, res.nOut, 0);
   }
   if( rc == LSM_OK ){
-    for(i = 0; i < nInput; i++){
-      nRead += apInput[i]->meta.nFileBytes;
-      if( apInput[i]->meta.iLevel < iOutputLevel ){
-        stat_add(&pDb->stats.anLevelFromAbove[iOutputLevel], apInput[i]->meta.nFileBytes);
-      }
+    for(i = 0; i < pPick->nInput; i++){
+      const manifest_file *m = &pPick->apInput[i]->meta;
+      nRead += m->nFileBytes;
+      if( m->iLevel < iOut ) stat_add(&pDb->stats.anLevelFromAbove[iOut], m->nFileBytes);
     }
     stat_add(&pDb->stats.nCompactions, 1);
     stat_add(&pDb->stats.nCompactionRead, nRead);
     stat_add(&pDb->stats.nCompactionWritten, res.nBytesWritten);
-    stat_add(&pDb->stats.anLevelRead[iOutputLevel], nRead);
-    stat_add(&pDb->stats.anLevelWritten[iOutputLevel], res.nBytesWritten);
+    stat_add(&pDb->stats.anLevelRead[iOut], nRead);
+    stat_add(&pDb->stats.anLevelWritten[iOut], res.nBytesWritten);
     if( pResult ){
       pResult->nEntriesAfter = 0;
       for(i = 0; i < res.nOut; i++) pResult->nEntriesAfter += res.apOut[i]->meta.nEntries;
@@ -346,12 +309,12 @@ static int db_compact_once(lsm_db *pDb, int *pbDid){
   pV = pDb->pView->pVersion;
   version_ref(pV);
   mutex_unlock(&pDb->mutex);
-  if( compaction_pick_next(pV, &pDb->opt, &pick) ){
+  if( compaction_next(pV, &pDb->opt, &pick) ){
     *pbDid = 1;
     if( pick.eKind == COMPACTION_MOVE ){
       rc = db_move_tables(pDb, pick.apInput, pick.aiMoveLevel, pick.nInput);
     }else{
-      rc = db_merge_tables(pDb, pV, pick.apInput, pick.nInput, pick.iOutputLevel, NULL);
+      rc = db_merge_tables(pDb, pV, &pick, NULL);
     }
     compaction_pick_clear(pDb->pEnv, &pick);
   }
@@ -447,9 +410,9 @@ void *db_flusher_main(void *pArg){
 int lsm_compact(lsm_db *pDb, lsm_compact_result *pResult){
   lsm_compact_result res;
   version *pV;
-  table **apInput = NULL;
+  compaction_pick pick;
   uint64_t t0 = now_micros();
-  int rc, nInput = 0, iLevel, i;
+  int rc, i;
 
   if( pDb == NULL ) return LSM_MISUSE;
   error_clear();
@@ -465,23 +428,15 @@ int lsm_compact(lsm_db *pDb, lsm_compact_result *pResult){
   pV = pDb->pView->pVersion;
   version_ref(pV);
   mutex_unlock(&pDb->mutex);
-  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
-    nInput += pV->anFile[iLevel];
-    for(i = 0; i < pV->anFile[iLevel]; i++){
-      res.nBytesBefore += pV->aapFile[iLevel][i]->meta.nFileBytes;
-      res.nEntriesBefore += pV->aapFile[iLevel][i]->meta.nEntries;
+  if( compaction_pick_full(pV, &pDb->opt, &pick) ){
+    for(i = 0; i < pick.nInput; i++){
+      res.nBytesBefore += pick.apInput[i]->meta.nFileBytes;
+      res.nEntriesBefore += pick.apInput[i]->meta.nEntries;
     }
-  }
-  if( nInput > 0 ){
-    apInput = env_malloc_rc(pDb->pEnv, sizeof(table*) * (size_t)nInput, &rc);
-    nInput = 0;
-    for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
-      for(i = 0; i < pV->anFile[iLevel]; i++) apInput[nInput++] = pV->aapFile[iLevel][i];
-    }
-    if( rc == LSM_OK ){
-      rc = db_merge_tables(pDb, pV, apInput, nInput, LSM_MAX_LEVELS - 1, &res);
-    }
-    env_free(pDb->pEnv, apInput);
+    rc = db_merge_tables(pDb, pV, &pick, &res);
+    compaction_pick_clear(pDb->pEnv, &pick);
+  }else if( version_table_count(pV) > 0 ){
+    rc = LSM_NOMEM;
   }
   version_unref(pV);
   mutex_unlock(&pDb->workMutex);

@@ -118,7 +118,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
   if( pDb->opt.hosted ) return make_room_hosted(pDb, bForce);
   for(;;){
     db_view *pView = pDb->pView;
-    int nL0 = pView->pVersion->anFile[0];
+    int eStall = compaction_write_stall(pView->pVersion);
     if( pDb->rcBackground ){
       /* Retry the failed job once: space may be back. */
       int rc = pDb->rcBackground;
@@ -132,7 +132,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
       if( rc != LSM_OK ) return rc;
       continue;
     }
-    if( pDb->opt.background && !bSlowed && nL0 >= COMPACTION_L0_SLOWDOWN ){
+    if( pDb->opt.background && !bSlowed && eStall == COMPACTION_STALL_SLOWDOWN ){
       uint64_t t0 = now_micros();
       mutex_unlock(&pDb->mutex);
       usleep(DB_SLOWDOWN_MICROS);
@@ -145,7 +145,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
     if( !bForce && memtable_bytes(pView->pMem) < pDb->opt.memtable_bytes ) return LSM_OK;
     if( bForce && memtable_entries(pView->pMem) == 0 && pView->nImm == 0
      && !pDb->bWalBroken ) return LSM_OK;
-    if( pView->nImm >= nMaxImm || nL0 >= COMPACTION_L0_STOP ){
+    if( pView->nImm >= nMaxImm || eStall == COMPACTION_STALL_STOP ){
       if( pDb->opt.background ){
         uint64_t t0 = now_micros();
         if( pView->nImm ) db_schedule_flush(pDb);

@@ -55,7 +55,7 @@ extern "C" {
 /* Levels 0..LSM_MAX_LEVELS-1.  Leveled compaction fills them from the top
 ** (level 16 would hold 10^15 x level 1); tiered compaction keeps one
 ** sorted run per level, so the count bounds how many runs it can hold
-** before it must merge unlike sizes (see compaction.c). */
+** before it must merge runs of unlike sizes. */
 #define LSM_MAX_LEVELS 17
 
 #define LSM_SYNC_OFF     0  /* WAL buffered in memory; a crash may lose the last commits */

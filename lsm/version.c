@@ -1,128 +1,15 @@
 /*
-** version.c — versions (the live SSTables by level), tables, the level
-** iterator and the point-lookup path through the levels.  See version.h
-** for the lifetime rules and invariants.
+** version.c — versions (the live SSTables by level), the level iterator
+** and the point-lookup path through the levels.  See version.h for the
+** lifetime rules and invariants, table.c for the tables themselves.
 */
 #include "version.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "env.h"
-#include "error.h"
-#include "filename.h"
 #include "ikey.h"
-
-/* ------------------------------------------------------------------ */
-/* Tables                                                              */
-/* ------------------------------------------------------------------ */
-
-static int copy_bytes(lsm_env *pEnv, const uint8_t *p, size_t n, uint8_t **ppOut, int *pRc){
-  *ppOut = env_malloc_rc(pEnv, n ? n : 1, pRc);
-  if( *ppOut && n ) memcpy(*ppOut, p, n);
-  return *pRc;
-}
-
-/* A table struct with one reference, a copy of *pMeta and no reader,
-** not yet in the cache; NULL and *pRc on failure. */
-static table *table_new(lsm_env *pEnv, table_cache *pCache, const manifest_file *pMeta, int *pRc){
-  table *p = env_malloc_rc(pEnv, sizeof(table), pRc);    /* zeroed: no reader, not listed */
-  if( p == NULL ) return NULL;
-  atomic_init(&p->nRef, 1);
-  atomic_init(&p->bObsolete, 0);
-  p->pEnv = pEnv;
-  p->pCache = pCache;
-  p->meta = *pMeta;
-  p->meta.pSmallest = p->meta.pLargest = NULL;
-  copy_bytes(pEnv, pMeta->pSmallest, pMeta->nSmallest, &p->meta.pSmallest, pRc);
-  copy_bytes(pEnv, pMeta->pLargest, pMeta->nLargest, &p->meta.pLargest, pRc);
-  return p;
-}
-
-int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
-               table **ppTable){
-  int rc = LSM_OK;
-  table *p = table_new(pEnv, pCache, pMeta, &rc);
-  sst_reader *pReader = NULL;
-  *ppTable = NULL;
-  if( p == NULL ) return rc;
-  p->zPath = filename_path(pEnv, zDir, FILENAME_SST, pMeta->iNumber, &rc);
-  if( rc == LSM_OK ) rc = sst_reader_open(pEnv, p->zPath, &pReader);
-  if( rc != LSM_OK ){
-    table_unref(p);
-    return rc;
-  }
-  table_cache_insert(p, pReader);
-  *ppTable = p;
-  return LSM_OK;
-}
-
-int table_move(table *pFrom, int iLevel, table **ppTable){
-  lsm_env *pEnv = pFrom->pEnv;
-  int rc = LSM_OK;
-  table *p = table_new(pEnv, pFrom->pCache, &pFrom->meta, &rc);
-  *ppTable = NULL;
-  if( p == NULL ) return rc;
-  p->meta.iLevel = iLevel;
-  p->zPath = env_strdup_rc(pEnv, pFrom->zPath, &rc);
-  table_ref(pFrom);
-  p->pMovedFrom = pFrom;
-  if( rc != LSM_OK ){
-    table_unref(p);
-    return rc;
-  }
-  *ppTable = p;
-  return LSM_OK;
-}
-
-void table_ref(table *p){
-  atomic_fetch_add_explicit(&p->nRef, 1, memory_order_relaxed);
-}
-
-void table_unref(table *p){
-  lsm_env *pEnv;
-  if( p == NULL ) return;
-  if( atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) != 1 ) return;
-  pEnv = p->pEnv;
-  table_cache_remove(p);
-  if( p->pMovedFrom ){
-    /* The file is the chain's (see table_move): pass obsolescence on. */
-    if( atomic_load(&p->bObsolete) ) atomic_store(&p->pMovedFrom->bObsolete, 1);
-    table_unref(p->pMovedFrom);
-  }else if( atomic_load(&p->bObsolete) && p->zPath ){
-    pEnv->xUnlink(pEnv, p->zPath);
-  }
-  env_free(pEnv, p->zPath);
-  env_free(pEnv, p->meta.pSmallest);
-  env_free(pEnv, p->meta.pLargest);
-  env_free(pEnv, p);
-}
-
-iter *table_iter(table *p, int *pRc){
-  sst_reader *pReader = table_cache_reader(p, pRc);
-  iter *pIter = NULL;
-  if( pReader ){
-    pIter = sst_reader_iter(pReader, pRc);     /* takes its own reference */
-    sst_reader_unref(pReader);
-  }
-  return pIter;
-}
-
-/* User-key range of a table. */
-static const uint8_t *table_smallest_user(const table *p, size_t *pn){
-  *pn = ikey_user_len(p->meta.nSmallest);
-  return p->meta.pSmallest;
-}
-static const uint8_t *table_largest_user(const table *p, size_t *pn){
-  *pn = ikey_user_len(p->meta.nLargest);
-  return p->meta.pLargest;
-}
-static int table_may_contain(const table *p, const void *pKey, size_t nKey){
-  size_t nLo, nHi;
-  const uint8_t *pLo = table_smallest_user(p, &nLo);
-  const uint8_t *pHi = table_largest_user(p, &nHi);
-  return ikey_compare_user(pKey, nKey, pLo, nLo) >= 0
-      && ikey_compare_user(pKey, nKey, pHi, nHi) <= 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Versions                                                            */
@@ -204,40 +91,29 @@ int version_apply(version *pBase, table **apRemove, int nRemove,
     version_unref(pNew);
     return rc;
   }
+  version_check_invariants(pNew);
   *ppNew = pNew;
   return LSM_OK;
 }
 
 int version_to_manifest(version *p, manifest_state *pState){
   lsm_env *pEnv = p->pEnv;
-  int nFile = 0, iLevel, i, rc = LSM_OK;
-  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++) nFile += p->anFile[iLevel];
+  int nFile = version_table_count(p), iLevel, i, rc = LSM_OK;
   pState->aFile = env_malloc_rc(pEnv, sizeof(manifest_file) * (size_t)(nFile ? nFile : 1), &rc);
   pState->nFile = 0;
   for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
     for(i = 0; rc == LSM_OK && i < p->anFile[iLevel]; i++){
-      const manifest_file *pSrc = &p->aapFile[iLevel][i]->meta;
       manifest_file *pDst = &pState->aFile[pState->nFile++];
-      *pDst = *pSrc;
+      table_meta_copy(pEnv, &p->aapFile[iLevel][i]->meta, pDst, &rc);
       pDst->iLevel = iLevel;
-      pDst->pSmallest = pDst->pLargest = NULL;
-      copy_bytes(pEnv, pSrc->pSmallest, pSrc->nSmallest, &pDst->pSmallest, &rc);
-      copy_bytes(pEnv, pSrc->pLargest, pSrc->nLargest, &pDst->pLargest, &rc);
     }
   }
   return rc;
 }
 
-uint64_t version_level_bytes(version *p, int iLevel){
-  uint64_t n = 0;
-  int i;
-  for(i = 0; i < p->anFile[iLevel]; i++) n += p->aapFile[iLevel][i]->meta.nFileBytes;
-  return n;
-}
-
 /* Index of the first table in sorted level iLevel whose largest user key
 ** is >= pKey (anFile[iLevel] if none). */
-static int level_find(version *p, int iLevel, const void *pKey, size_t nKey){
+static int level_find(const version *p, int iLevel, const void *pKey, size_t nKey){
   int lo = 0, hi = p->anFile[iLevel];
   while( lo < hi ){
     int mid = (lo + hi) / 2;
@@ -249,55 +125,38 @@ static int level_find(version *p, int iLevel, const void *pKey, size_t nKey){
   return lo;
 }
 
-int version_key_may_exist_below(version *p, int iLevel, const uint8_t *pKey, size_t nKey){
+/* The one table of sorted level iLevel whose range holds pKey, or NULL. */
+static table *level_table_for(const version *p, int iLevel, const void *pKey, size_t nKey){
+  int j = level_find(p, iLevel, pKey, nKey);
+  if( j < p->anFile[iLevel] && table_may_contain(p->aapFile[iLevel][j], pKey, nKey) ){
+    return p->aapFile[iLevel][j];
+  }
+  return NULL;
+}
+
+int version_key_may_exist_below(const version *p, int iLevel, const uint8_t *pKey, size_t nKey){
   int i;
   for(i = iLevel + 1; i < LSM_MAX_LEVELS; i++){
-    int j = level_find(p, i, pKey, nKey);
-    if( j < p->anFile[i] && table_may_contain(p->aapFile[i][j], pKey, nKey) ) return 1;
+    if( level_table_for(p, i, pKey, nKey) ) return 1;
   }
   return 0;
 }
 
-/* Get from one table.  When found, *ppPinned is the reader (a reference
-** the caller releases); otherwise the reader is released here. */
-static int table_get(table *pTable, const void *pKey, size_t nKey, uint64_t maxSeq,
-                     int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                     sst_reader **ppPinned, version_get_stats *pStats){
-  sst_probe probe = {0, 0, 0};
-  int rc = LSM_OK;
-  sst_reader *pReader = table_cache_reader(pTable, &rc);
-  if( pReader == NULL ) return rc;
-  rc = sst_reader_get(pReader, pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal, &probe);
-  if( rc == LSM_OK && *pbFound ) *ppPinned = pReader;
-  else sst_reader_unref(pReader);
-  pStats->nBloomChecks += probe.bBloomChecked;
-  pStats->nBloomNegatives += probe.bBloomNegative;
-  pStats->nProbes += probe.bSearched;
-  if( probe.bBloomChecked && !probe.bBloomNegative && !*pbFound ) pStats->nBloomFalsePositives++;
-  return rc;
-}
-
 int version_get(version *p, const void *pKey, size_t nKey, uint64_t maxSeq,
-                int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
-                sst_reader **ppPinned, version_get_stats *pStats){
+                table_get_result *pRes){
   int iLevel, i, rc = LSM_OK;
-  *pbFound = 0;
-  *ppPinned = NULL;
+  memset(pRes, 0, sizeof(*pRes));
   for(i = 0; i < p->anFile[0]; i++){
     table *pT = p->aapFile[0][i];
     if( !table_may_contain(pT, pKey, nKey) ) continue;
-    rc = table_get(pT, pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal, ppPinned, pStats);
-    if( rc != LSM_OK || *pbFound ) return rc;
+    rc = table_get(pT, pKey, nKey, maxSeq, pRes);
+    if( rc != LSM_OK || pRes->bFound ) return rc;
   }
   for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
-    int j;
-    if( p->anFile[iLevel] == 0 ) continue;
-    j = level_find(p, iLevel, pKey, nKey);
-    if( j >= p->anFile[iLevel] ) continue;
-    if( !table_may_contain(p->aapFile[iLevel][j], pKey, nKey) ) continue;
-    rc = table_get(p->aapFile[iLevel][j], pKey, nKey, maxSeq, pbFound, pType, ppVal, pnVal,
-                   ppPinned, pStats);
-    if( rc != LSM_OK || *pbFound ) return rc;
+    table *pT = level_table_for(p, iLevel, pKey, nKey);
+    if( pT == NULL ) continue;
+    rc = table_get(pT, pKey, nKey, maxSeq, pRes);
+    if( rc != LSM_OK || pRes->bFound ) return rc;
   }
   return rc;
 }
@@ -410,7 +269,10 @@ static const iter_methods level_methods = {
   level_valid, level_key, level_value, level_status, level_close,
 };
 
-iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int *pRc){
+/* An iterator over the tables of a sorted level (apTable, disjoint,
+** ascending), opening each table's iterator only when reached.  Holds a
+** reference to each table. */
+static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int *pRc){
   level_iter *p = env_malloc_rc(pEnv, sizeof(level_iter), pRc);
   int i;
   if( p == NULL ) return NULL;
@@ -432,17 +294,122 @@ int version_iter_count(version *p){
   return n;
 }
 
-int version_add_iters(version *p, iter **apIter, int *pnIter){
-  int rc = LSM_OK, i, iLevel;
-  for(i = 0; rc == LSM_OK && i < p->anFile[0]; i++){
-    iter *pIt = table_iter(p->aapFile[0][i], &rc);
-    if( pIt ) apIter[(*pnIter)++] = pIt;
+/* Append the iterators of one level's tables apTable[0..n): level 0 one
+** per table, a sorted level one level iterator (apTable in key order). */
+static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n,
+                           iter **apIter, int *pnIter){
+  int rc = LSM_OK, i;
+  iter *pIt;
+  if( n == 0 ) return LSM_OK;
+  if( iLevel == 0 ){
+    for(i = 0; rc == LSM_OK && i < n; i++){
+      pIt = table_iter(apTable[i], &rc);
+      if( pIt ) apIter[(*pnIter)++] = pIt;
+    }
+    return rc;
   }
-  for(iLevel = 1; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
-    iter *pIt;
-    if( p->anFile[iLevel] == 0 ) continue;
-    pIt = level_iter_new(p->pEnv, p->aapFile[iLevel], p->anFile[iLevel], &rc);
-    if( pIt ) apIter[(*pnIter)++] = pIt;
+  pIt = level_iter_new(pEnv, apTable, n, &rc);
+  if( pIt ) apIter[(*pnIter)++] = pIt;
+  return rc;
+}
+
+int version_add_iters(version *p, iter **apIter, int *pnIter){
+  int rc = LSM_OK, iLevel;
+  for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+    rc = add_level_iters(p->pEnv, iLevel, p->aapFile[iLevel], p->anFile[iLevel], apIter, pnIter);
   }
   return rc;
+}
+
+int version_add_table_iters(lsm_env *pEnv, table **apTable, int nTable, iter **apIter, int *pnIter){
+  int rc = LSM_OK, iLevel, i, j;
+  table **ap = env_malloc_rc(pEnv, sizeof(table*) * (size_t)(nTable ? nTable : 1), &rc);
+  for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
+    int n = 0;
+    for(i = 0; i < nTable; i++){
+      table *p = apTable[i];
+      if( p->meta.iLevel != iLevel ) continue;
+      /* Insertion sort into key order (level 0: kept as given). */
+      for(j = n; iLevel > 0 && j > 0 && table_order(iLevel, ap[j - 1], p) > 0; j--) ap[j] = ap[j - 1];
+      ap[j] = p;
+      n++;
+    }
+    rc = add_level_iters(pEnv, iLevel, ap, n, apIter, pnIter);
+  }
+  env_free(pEnv, ap);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading a version's shape                                           */
+/* ------------------------------------------------------------------ */
+
+int version_level_count(const version *p, int iLevel){
+  assert( iLevel >= 0 && iLevel < LSM_MAX_LEVELS );
+  return p->anFile[iLevel];
+}
+
+table *version_table(const version *p, int iLevel, int i){
+  assert( iLevel >= 0 && iLevel < LSM_MAX_LEVELS && i >= 0 && i < p->anFile[iLevel] );
+  return p->aapFile[iLevel][i];
+}
+
+int version_table_count(const version *p){
+  int n = 0, iLevel;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++) n += p->anFile[iLevel];
+  return n;
+}
+
+uint64_t version_level_bytes(const version *p, int iLevel){
+  uint64_t n = 0;
+  int i;
+  for(i = 0; i < p->anFile[iLevel]; i++) n += p->aapFile[iLevel][i]->meta.nFileBytes;
+  return n;
+}
+
+int version_deepest_level(const version *p){
+  int i;
+  for(i = LSM_MAX_LEVELS - 1; i > 0; i--) if( p->anFile[i] ) return i;
+  return 0;
+}
+
+int version_is_bottom(const version *p, int iLevel){
+  return version_deepest_level(p) <= iLevel;
+}
+
+int version_has_file(const version *p, uint64_t iNumber){
+  int iLevel, i;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    for(i = 0; i < p->anFile[iLevel]; i++){
+      if( p->aapFile[iLevel][i]->meta.iNumber == iNumber ) return 1;
+    }
+  }
+  return 0;
+}
+
+void version_check_invariants(const version *p){
+#ifndef NDEBUG
+  int iLevel, i;
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    for(i = 0; i < p->anFile[iLevel]; i++){
+      const table *pT = p->aapFile[iLevel][i];
+      assert( atomic_load(&pT->nRef) >= 1 );                 /* 3 */
+      assert( pT->meta.iLevel == iLevel );                   /* 4 */
+      if( iLevel == 0 ){
+        assert( i == 0 || p->aapFile[0][i - 1]->meta.iNumber > pT->meta.iNumber );   /* 2 */
+      }else{
+        size_t nLo, nHi;
+        const uint8_t *pLo = table_smallest_user(pT, &nLo);
+        const uint8_t *pHi = table_largest_user(pT, &nHi);
+        assert( ikey_compare_user(pLo, nLo, pHi, nHi) <= 0 );                   /* 1 */
+        if( i > 0 ){
+          const uint8_t *pPrev = table_largest_user(p->aapFile[iLevel][i - 1], &nHi);
+          assert( ikey_compare_user(pPrev, nHi, pLo, nLo) < 0 );                /* 1 */
+        }
+      }
+    }
+  }
+#else
+  (void)p;
+#endif
 }

@@ -43,6 +43,11 @@ SELECT count(*) = (SELECT count(*) FROM kv_file WHERE name GLOB '*.sst'),
   FROM lsm_files('kv');
 .check "1|1"
 
+.testcase lsm_stats_and_lsm_files_say_where_the_store_is
+SELECT json_extract(lsm_stats('kv'), '$.store'), json_extract(lsm_stats('kv'), '$.location'),
+       (SELECT group_concat(DISTINCT location) FROM lsm_files('kv'));
+.check "database|main.kv_file|main.kv_file"
+
 .testcase lsm_check_verifies_the_rows
 SELECT lsm_check('kv');
 .check "ok"
@@ -151,6 +156,26 @@ SELECT count(*) FROM o.d;
 .testcase dump_restore_and_a_file_copy_carry_the_rows_and_never_share_them
 SELECT readfile('restore.out') || readfile('copies.err'), readfile('copies.out');
 .check "|1501|ok 1501|ok 1 1401 100 1501"
+
+-- ---- space ----
+
+INSERT INTO child VALUES ('space', '
+CREATE VIRTUAL TABLE s USING lsm(memtable_mb=0.25);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)
+INSERT INTO s SELECT randomblob(16), randomblob(100) FROM c;
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)
+INSERT INTO s SELECT randomblob(16), randomblob(100) FROM c;
+UPDATE s SET value = randomblob(100);
+SELECT lsm_compact(''s'') IS NOT NULL;
+SELECT (page_count - freelist_count) * page_size <= 1.3 * json_extract(lsm_stats(''s''), ''$.space.live_bytes''),
+       json_extract(lsm_stats(''s''), ''$.space.live_bytes'') >= 40000 * 116
+  FROM pragma_page_count, pragma_freelist_count, pragma_page_size;
+');
+.system sh run.sh space
+
+.testcase after_lsm_compact_the_pages_in_use_hold_at_most_1_3_times_the_live_bytes
+SELECT readfile('space.err') || readfile('space.out');
+.check "1 1|1"
 
 -- ---- temp and in-memory databases ----
 

@@ -286,6 +286,65 @@ START_TEST(a_commit_vetoed_by_a_commit_hook_leaves_nothing){
 }
 END_TEST
 
+/* A database that is full (PRAGMA max_page_count) fails the COMMIT whose
+** flush needs pages: the statement takes no effect, and once there is
+** room again every row is there and the next writes go in. */
+START_TEST(a_full_database_fails_the_commit_and_changes_nothing){
+  char *zDir = test_tmpdir("indb");
+  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  sqlite3 *a = open_db(zDb, "wal"), *b;
+  sqlite3_int64 nPages;
+  int i, rc = SQLITE_OK, nFailed = 0;
+  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  b = open_db(zDb, "wal");
+  nPages = query_int(a, "PRAGMA page_count");
+  {
+    char *zSql = sqlite3_mprintf("PRAGMA max_page_count = %lld", (long long)nPages + 40);
+    exec_ok(a, zSql);
+    sqlite3_free(zSql);
+  }
+  /* Commits of 3 KB each: the log fills the pages, then a flush needs more. */
+  for(i = 0; i < 200 && nFailed < 3; i++){
+    char *zSql = sqlite3_mprintf("BEGIN; INSERT INTO kv VALUES (%d, randomblob(3000));"
+                                 " INSERT INTO nat VALUES (%d, 1); COMMIT;", i, i);
+    rc = sqlite3_exec(a, zSql, 0, 0, 0);
+    sqlite3_free(zSql);
+    if( rc != SQLITE_OK ){
+      ck_assert_int_eq(rc & 0xff, SQLITE_FULL);
+      sqlite3_exec(a, "ROLLBACK", 0, 0, 0);
+      nFailed++;
+      /* Both connections see the same, whole transactions. */
+      ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), query_int(a, "SELECT count(*) FROM nat"));
+      ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), query_int(b, "SELECT count(*) FROM nat"));
+    }
+  }
+  ck_assert_msg(nFailed > 0, "the database never filled up");
+  exec_ok(a, "PRAGMA max_page_count = 1000000");
+  for(i = 1000; i < 1100; i++){
+    char *zSql = sqlite3_mprintf("BEGIN; INSERT INTO kv VALUES (%d, randomblob(3000));"
+                                 " INSERT INTO nat VALUES (%d, 1); COMMIT;", i, i);
+    exec_ok(a, zSql);
+    sqlite3_free(zSql);
+  }
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key >= 1000"), 100);
+  ck_assert_int_gt(query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), query_int(a, "SELECT count(*) FROM nat"));
+  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), query_int(b, "SELECT count(*) FROM nat"));
+  {
+    /* Every key of nat is in kv and the other way round. */
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat WHERE k NOT IN (SELECT key FROM kv)"), 0);
+  }
+  check_ok(a, "kv");
+  check_ok(b, "kv");
+  sqlite3_close(a);
+  sqlite3_close(b);
+  test_rmtree(zDir);
+  free(zDir);
+  sqlite3_free(zDb);
+}
+END_TEST
+
 /* ---- processes ---- */
 
 /* One writer process: transactions n0, n0 + 1, ... each putting key n in
@@ -506,6 +565,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_wal_reader_keeps_its_snapshot_across_a_compaction);
   tcase_add_test(tc, a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once);
   tcase_add_test(tc, a_commit_vetoed_by_a_commit_hook_leaves_nothing);
+  tcase_add_test(tc, a_full_database_fails_the_commit_and_changes_nothing);
   tcase_add_test(tc, processes_write_and_read_one_table_in_wal_mode);
   tcase_add_test(tc, processes_write_and_read_one_table_in_rollback_mode);
   tcase_add_test(tc, a_killed_writer_leaves_every_transaction_whole_in_wal_mode);

@@ -13,7 +13,7 @@
 **       Level-0 tables are searched newest first, "newest" meaning the
 **       highest file number (version.c, table_order).  A deletion-
 **       triggered compaction whose range overlaps nothing deeper wrote its
-**       output into level 0 (compaction.c, pick_tombstone_chain: iOut 0).
+**       output into level 0 (compaction_leveled.c, pick_tombstone_chain: iOut 0).
 **       Its output number is taken when it writes its first entry, so a
 **       flush that began earlier has a lower number although its data is
 **       newer: lsm_get then finds the compaction's older value first.

@@ -1,0 +1,215 @@
+/*
+** compaction_leveled.c — the leveled compaction policy (after LevelDB
+** and RocksDB).  Entry point: compaction_leveled_pick.
+**
+**   - level 0 is compacted into level 1 once it holds
+**     LEVELED_L0_TRIGGER tables: all of level 0 plus every level-1 table
+**     overlapping their key range (level-0 tables overlap each other, so
+**     they move down together);
+**   - level i >= 1 is compacted when it exceeds its target size
+**     (leveled_level_target: 2.5 memtables for level 1, level_ratio
+**     times the level above for each deeper level).  Of its tables, the
+**     one whose overlap with level i+1 is smallest relative to its own
+**     size goes down (RocksDB's kMinOverlappingRatio), which keeps write
+**     amplification low: the bytes rewritten per byte moved are smallest;
+**   - scores: level 0 = tables / trigger, level i = bytes / target; the
+**     highest score >= 1 runs first, except that level 0 goes first from
+**     the write-slowdown point on (LEVELED_L0_PRIORITY);
+**   - inputs that overlap nothing in the level below, nor each other,
+**     are moved by editing the manifest, not rewritten;
+**   - when nothing is due, a tombstone-dense table is merged with every
+**     table under its key range down to the bottom, if that pays
+**     (compaction_pick.h, COMPACTION_DEAD_FRACTION).
+** Levels are filled from the top: the last of LSM_MAX_LEVELS would hold
+** level_ratio^15 times level 1, so the deepest levels stay empty.
+*/
+#include "compaction_leveled.h"
+
+
+#define LEVELED_L0_TRIGGER 4    /* level-0 tables that start a compaction */
+/* Level 0 goes before any other level once it holds this many tables.
+** Not sooner: when writers outrun the worker, forcing level 0 first made
+** every level-0 compaction rewrite an ever larger level 1 (it reached
+** 470 MB, its target being 10 MB: level-1 write amplification 5.6 of the
+** 10.7 total at 5M keys).  Ordering by score instead lets level 0 grow,
+** and a merge of many level-0 tables into a level 1 near its target is
+** cheap per byte; at the slowdown point writers come first again. */
+#define LEVELED_L0_PRIORITY COMPACTION_L0_SLOWDOWN
+
+/* Target bytes of level iLevel (>= 1). */
+static uint64_t leveled_level_target(const lsm_options *pOpt, int iLevel){
+  /* Level 1 is 2.5 memtables (LevelDB's 10 MiB for its 4 MiB buffer): a
+  ** level-0 compaction (4 memtables) then rewrites at most as much of
+  ** level 1 as it brings, so it finishes before level 0 fills again. */
+  uint64_t n = pOpt->memtable_bytes * 5 / 2;
+  int i;
+  if( n < 256 * 1024 ) n = 256 * 1024;
+  for(i = 1; i < iLevel; i++) n *= (uint64_t)pOpt->level_ratio;
+  return n;
+}
+
+/* Bytes of the tables of level iLevel overlapping p's key range. */
+static uint64_t overlap_bytes(version *pV, int iLevel, const table *p){
+  size_t nLo, nHi;
+  const uint8_t *pLo = table_smallest_user(p, &nLo);
+  const uint8_t *pHi = table_largest_user(p, &nHi);
+  uint64_t n = 0;
+  int i;
+  for(i = 0; i < version_level_count(pV, iLevel); i++){
+    table *q = version_table(pV, iLevel, i);
+    if( table_overlaps(q, pLo, nLo, pHi, nHi) ) n += q->meta.nFileBytes;
+  }
+  return n;
+}
+
+/* True if no two of the tables overlap. */
+static int tables_disjoint(table **ap, int n){
+  int i, j;
+  for(i = 0; i < n; i++){
+    size_t nLo, nHi;
+    const uint8_t *pLo = table_smallest_user(ap[i], &nLo);
+    const uint8_t *pHi = table_largest_user(ap[i], &nHi);
+    for(j = i + 1; j < n; j++){
+      if( table_overlaps(ap[j], pLo, nLo, pHi, nHi) ) return 0;
+    }
+  }
+  return 1;
+}
+
+/* Merge pFirst (and, for level 0, the rest of level 0) into iLevel + 1
+** with what overlaps there; or move it if nothing overlaps. */
+static int pick_down(version *pV, int iLevel, table *pFirst, compaction_pick *pPick){
+  const uint8_t *pLo, *pHi;
+  size_t nLo, nHi;
+  int i, nOwn;
+  if( !compaction_pick_alloc(pV, pPick, version_table_count(pV)) ) return 0;
+  if( iLevel == 0 ){
+    /* Level-0 tables overlap each other: they go down together. */
+    for(i = 0; i < version_level_count(pV, 0); i++) compaction_pick_add(pPick, version_table(pV, 0, i));
+  }else{
+    compaction_pick_add(pPick, pFirst);
+  }
+  compaction_pick_range(pPick->apInput, pPick->nInput, &pLo, &nLo, &pHi, &nHi);
+  nOwn = pPick->nInput;
+  for(i = 0; i < version_level_count(pV, iLevel + 1); i++){
+    table *p = version_table(pV, iLevel + 1, i);
+    if( table_overlaps(p, pLo, nLo, pHi, nHi) ) compaction_pick_add(pPick, p);
+  }
+  if( pPick->nInput == nOwn && tables_disjoint(pPick->apInput, nOwn) ){
+    /* Nothing below overlaps and the inputs do not overlap each other
+    ** (sequential inserts): move them, rewrite nothing. */
+    pPick->eKind = COMPACTION_MOVE;
+    for(i = 0; i < nOwn; i++) pPick->aiMoveLevel[i] = iLevel + 1;
+    return 1;
+  }
+  pPick->eKind = COMPACTION_MERGE;
+  pPick->iOutputLevel = iLevel + 1;
+  return 1;
+}
+
+/*
+** The range compaction for a tombstone-dense table p at iLevel: every
+** table of levels iLevel..bottom that overlaps the key range, the range
+** growing until it is closed under overlap (so the outputs at the bottom
+** stay disjoint from the tables left there).  0 if the tombstones are
+** fewer than COMPACTION_DEAD_FRACTION of the live entries in the range:
+** then the rewrite would not pay.
+*/
+static int pick_tombstone_chain(version *pV, int iLevel, table *p, compaction_pick *pPick){
+  const uint8_t *pLo, *pHi;
+  size_t nLo, nHi;
+  uint64_t nDead = 0, nBelow = 0;
+  int iL, j, iOut = iLevel, nBefore;
+  if( !compaction_pick_alloc(pV, pPick, version_table_count(pV)) ) return 0;
+  compaction_pick_add(pPick, p);
+  do{
+    nBefore = pPick->nInput;
+    compaction_pick_range(pPick->apInput, pPick->nInput, &pLo, &nLo, &pHi, &nHi);
+    for(iL = iLevel; iL < LSM_MAX_LEVELS; iL++){
+      for(j = 0; j < version_level_count(pV, iL); j++){
+        table *q = version_table(pV, iL, j);
+        if( !compaction_pick_has(pPick, q) && table_overlaps(q, pLo, nLo, pHi, nHi) ){
+          compaction_pick_add(pPick, q);
+          if( iL > iOut ) iOut = iL;
+        }
+      }
+    }
+  }while( pPick->nInput > nBefore );
+  /* Tombstones against the live entries of every input, at any level: the
+  ** bottom level need not hold most of the data (leveled sizes levels
+  ** from the top). */
+  for(j = 0; j < pPick->nInput; j++){
+    const manifest_file *m = &pPick->apInput[j]->meta;
+    nDead += m->nTombstones;
+    nBelow += m->nEntries - m->nTombstones;
+  }
+  if( iOut > iLevel && (double)nDead < COMPACTION_DEAD_FRACTION * (double)nBelow ){
+    compaction_pick_clear(pV->pEnv, pPick);
+    return 0;
+  }
+  pPick->eKind = COMPACTION_MERGE;
+  /* Never into level 0, whose tables are searched in file-number order:
+  ** an output numbered after a flush that ran beside this compaction
+  ** would hide that flush's newer data from lsm_get.  Level 1 takes it as
+  ** it is: the range is closed under overlap, so no level-1 table
+  ** overlaps it. */
+  pPick->iOutputLevel = iOut > 0 ? iOut : 1;
+  return 1;
+}
+
+int compaction_leveled_pick(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
+  int iLevel, iBest = -1, i, iDeepest = version_deepest_level(pV);
+  int nL0 = version_level_count(pV, 0);
+  double bestScore = 0.0;
+  table *pChosen = NULL;
+
+  for(iLevel = 0; iLevel < LSM_MAX_LEVELS - 1; iLevel++){
+    double score;
+    if( iLevel == 0 ){
+      score = (double)nL0 / LEVELED_L0_TRIGGER;
+    }else{
+      score = (double)version_level_bytes(pV, iLevel)
+            / (double)leveled_level_target(pOpt, iLevel);
+    }
+    if( score >= 1.0 && score > bestScore ){ bestScore = score; iBest = iLevel; }
+  }
+  /* Level 0 goes first at the slowdown point (see LEVELED_L0_PRIORITY):
+  ** writers wait on level 0, never on deeper levels, which may run over
+  ** target a while. */
+  if( nL0 >= LEVELED_L0_PRIORITY ){
+    iBest = 0;
+    bestScore = (double)nL0 / LEVELED_L0_TRIGGER;
+  }
+  if( iBest >= 0 ){
+    if( iBest > 0 ){
+      double bestRatio = 0.0;
+      for(i = 0; i < version_level_count(pV, iBest); i++){
+        table *p = version_table(pV, iBest, i);
+        double ratio = (double)overlap_bytes(pV, iBest + 1, p) / (double)(p->meta.nFileBytes + 1);
+        if( pChosen == NULL || ratio < bestRatio ){ pChosen = p; bestRatio = ratio; }
+      }
+    }
+    if( !pick_down(pV, iBest, pChosen, pPick) ) return 0;
+    pPick->score = bestScore;
+    pPick->zReason = iBest == 0 ? "level-0 table count" : "level size over target";
+    return 1;
+  }
+
+  /* Deletion-triggered: a tombstone-dense table is merged with every
+  ** table under its key range down to the bottom, in one compaction, so
+  ** its tombstones meet the data they delete and both go (when it pays:
+  ** see pick_tombstone_chain). */
+  for(iLevel = 0; iLevel <= iDeepest; iLevel++){
+    for(i = 0; i < version_level_count(pV, iLevel); i++){
+      table *p = version_table(pV, iLevel, i);
+      if( iLevel == 0 && iDeepest == 0 ) break;    /* nothing below to delete */
+      if( compaction_pick_tombstone_dense(p->meta.nEntries, p->meta.nTombstones)
+       && pick_tombstone_chain(pV, iLevel, p, pPick) ){
+        pPick->score = 1.0;
+        pPick->zReason = "tombstone-dense table";
+        return 1;
+      }
+    }
+  }
+  return 0;
+}

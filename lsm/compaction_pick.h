@@ -1,0 +1,104 @@
+/*
+** compaction_pick.h — a pick (what one compaction takes and does), and
+** what the two compaction policies share.
+**
+** A pick names input tables of one version and what to do with them:
+** merge them into new tables at one output level (compaction.h runs the
+** merge) or move them to other levels without I/O.  The store's policy
+** (lsm_options.compaction, fixed when the store is made) makes it; the
+** policy is three files, one decision each:
+**
+**   compaction_leveled.c  leveled (LevelDB, RocksDB): level 0 by table
+**                         count, deeper levels by bytes over a target
+**                         that grows level_ratio times per level
+**   compaction_tiered.c   size-tiered (Cassandra), kept in age order
+**                         (RocksDB universal): one sorted run per level,
+**                         similar-size runs merged together
+**   compaction_pick.c     what both share: the level-0 write-stall
+**                         thresholds, output table size, the
+**                         tombstone-density rule, full compaction, the
+**                         pick's storage
+** compaction.c chooses between the two (compaction_next) and turns the
+** level-0 thresholds into a writer's stall (compaction_write_stall).
+**
+** Thread safety: a pick reads an immutable version and allocates its
+** own arrays; the caller keeps the version referenced while it uses the
+** pick (the inputs are borrowed from it).
+*/
+#ifndef LSM_COMPACTION_PICK_H
+#define LSM_COMPACTION_PICK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm.h"
+#include "version.h"
+
+/* What the picker chose. */
+#define COMPACTION_MERGE 1      /* merge apInput into new tables at iOutputLevel */
+#define COMPACTION_MOVE  2      /* move each apInput[i] to aiMoveLevel[i], no I/O */
+
+typedef struct compaction_pick {
+  int eKind;                    /* COMPACTION_MERGE or COMPACTION_MOVE          */
+  int iOutputLevel;             /* MERGE: level of the outputs                  */
+  table **apInput;              /* borrowed from the version; the array is owned:
+                                   compaction_pick_clear frees it               */
+  int nInput;                   /* entries of apInput                           */
+  int *aiMoveLevel;             /* MOVE: target level per input (same allocation) */
+  uint64_t nTargetFileBytes;    /* MERGE: split outputs at this size            */
+  double score;                 /* urgency; >= 1 means due                      */
+  const char *zReason;          /* static: why this compaction was chosen       */
+} compaction_pick;
+
+/*
+** Write stalls.  Flushes add level-0 tables under both policies, and
+** every read checks each of them, so writers are held back when the
+** compactions that take level 0 down fall behind: from
+** COMPACTION_L0_SLOWDOWN tables on each write sleeps briefly (the store's
+** DB_SLOWDOWN_MICROS, once per write), from COMPACTION_L0_STOP on writers
+** wait for the compaction thread (compaction_write_stall).  The leveled
+** picker also takes level 0 first from the slowdown point on.
+*/
+#define COMPACTION_L0_SLOWDOWN 20
+#define COMPACTION_L0_STOP     36
+
+/*
+** Deletion-triggered compaction (both policies).  A table (tiered: a run)
+** of at least COMPACTION_TOMBSTONE_MIN_ENTRIES entries whose tombstones
+** are at least COMPACTION_TOMBSTONE_RATIO of them is compacted even when nothing is over its target (as RocksDB's
+** CompactOnDeletionCollector), so deletes do not leave scans stepping
+** over dead entries ...
+*/
+#define COMPACTION_TOMBSTONE_RATIO 0.5
+#define COMPACTION_TOMBSTONE_MIN_ENTRIES 64
+/* ... and only when the tombstones are at least this fraction of the
+** live entries they would be merged with: each byte rewritten then
+** reclaims enough (a random 50% delete leaves tables alone; a 90% delete
+** does not). */
+#define COMPACTION_DEAD_FRACTION (2.0 / 3.0)
+
+/* Bytes at which a compaction splits its output tables. */
+uint64_t compaction_pick_file_target(const lsm_options*);
+
+/* Full compaction (lsm_compact): every table of pV merged into the last
+** level, so every tombstone and shadowed version that no reader needs
+** goes.  0 if pV has no table (or no memory). */
+int compaction_pick_full(version *pV, const lsm_options*, compaction_pick *pPick);
+
+void compaction_pick_clear(lsm_env*, compaction_pick*);
+
+/* ---- For the policy files ---- */
+
+/* Size pPick's arrays for up to nMax inputs; 0 on NOMEM. */
+int compaction_pick_alloc(version *pV, compaction_pick *pPick, int nMax);
+void compaction_pick_add(compaction_pick*, table*);
+int compaction_pick_has(const compaction_pick*, const table*);
+
+/* The user-key range [*ppLo, *ppHi] covered by tables (borrowed). */
+void compaction_pick_range(table **ap, int n, const uint8_t **ppLo, size_t *pnLo,
+                           const uint8_t **ppHi, size_t *pnHi);
+
+/* True if entries/tombstones make a table (or run) tombstone-dense. */
+int compaction_pick_tombstone_dense(uint64_t nEntries, uint64_t nTombstones);
+
+#endif

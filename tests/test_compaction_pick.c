@@ -1,0 +1,324 @@
+/*
+** test_compaction_pick.c — the compaction pickers, called directly: a
+** table of level shapes in, the expected pick out.
+**
+** Each case lists the tables of a version (level, file number, user-key
+** range, size, entries, tombstones; a row may stand for several level-0
+** tables with consecutive numbers) and the pick the store's policy must
+** make: nothing, or the kind (merge or move), the output level (a move:
+** the level every input goes to), the reason and exactly which tables
+** (by file number).  The pickers read only table metadata, so the tables
+** are built with table_new and no file is written.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compaction.h"
+#include "env.h"
+#include "ikey.h"
+#include "lsm.h"
+#include "table.h"
+#include "table_cache.h"
+#include "testutil.h"
+#include "version.h"
+
+#define MB (1024.0 * 1024.0)
+#define MAX_ROWS 24
+
+/* Tables of one row: nCopy level-0 tables (numbers iNumber, iNumber+1,
+** ...) or one table of a sorted level. */
+typedef struct table_row {
+  int iLevel;
+  int iNumber;
+  const char *zLo, *zHi;      /* user-key range                       */
+  double mb;                  /* file size in MiB                     */
+  int nEntries, nTombstones;
+  int nCopy;                  /* 0 means 1                            */
+} table_row;
+
+typedef struct pick_case {
+  const char *zName;          /* what the case shows                  */
+  int ePolicy;                /* LSM_COMPACTION_*                     */
+  table_row aRow[MAX_ROWS];   /* ended by iNumber == 0                */
+  int eKind;                  /* 0: no pick; COMPACTION_MERGE / MOVE  */
+  int iOutputLevel;           /* merge: outputs; move: every target   */
+  const char *zReason;
+  const char *zInputs;        /* file numbers: "1-4,101"               */
+} pick_case;
+
+#define ROW(l, n, lo, hi, mb, e, t) { l, n, lo, hi, mb, e, t, 0 }
+#define L0S(n, nCopy, lo, hi, mb) { 0, n, lo, hi, mb, 100, 0, nCopy }
+
+/* Level runs of tiered cases: one table per level. */
+#define RUN(l, mb) ROW(l, 100 + (l), "a", "z", mb, 1000, 0)
+
+static const pick_case aCase[] = {
+  /* ---- leveled ---- */
+  { "leveled: level 0 below the trigger waits", LSM_COMPACTION_LEVELED,
+    { L0S(1, 3, "a", "m", 1) },
+    0, 0, NULL, NULL },
+  { "leveled: level 0 at the trigger merges with the level-1 tables it overlaps",
+    LSM_COMPACTION_LEVELED,
+    { L0S(1, 4, "b", "e", 1),
+      ROW(1, 101, "a", "c", 0.5, 100, 0), ROW(1, 102, "d", "f", 0.5, 100, 0),
+      ROW(1, 103, "x", "z", 0.5, 100, 0) },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-4,101,102" },
+  { "leveled: disjoint level-0 tables over an empty range move down (trivial move)",
+    LSM_COMPACTION_LEVELED,
+    { ROW(0, 1, "a", "b", 1, 100, 0), ROW(0, 2, "c", "d", 1, 100, 0),
+      ROW(0, 3, "e", "f", 1, 100, 0), ROW(0, 4, "g", "h", 1, 100, 0),
+      ROW(1, 101, "x", "z", 0.5, 100, 0) },
+    COMPACTION_MOVE, 1, "level-0 table count", "1-4" },
+  { "leveled: a level over target sends down the table with least overlap below",
+    LSM_COMPACTION_LEVELED,
+    { ROW(1, 101, "a", "c", 2, 100, 0), ROW(1, 102, "d", "f", 2, 100, 0),
+      ROW(2, 201, "a", "b", 5, 100, 0), ROW(2, 202, "d", "e", 1, 100, 0) },
+    COMPACTION_MERGE, 2, "level size over target", "102,202" },
+  { "leveled: a table over target with nothing below moves",
+    LSM_COMPACTION_LEVELED,
+    { ROW(1, 101, "a", "c", 2, 100, 0), ROW(1, 102, "d", "f", 2, 100, 0),
+      ROW(2, 201, "a", "b", 5, 100, 0) },
+    COMPACTION_MOVE, 2, "level size over target", "102" },
+  { "leveled: below the slowdown point the highest score goes first",
+    LSM_COMPACTION_LEVELED,
+    { L0S(1, 8, "a", "z", 1),
+      ROW(1, 101, "a", "m", 12.5, 100, 0), ROW(1, 102, "n", "z", 12.5, 100, 0) },
+    COMPACTION_MOVE, 2, "level size over target", "101" },
+  { "leveled: at the slowdown point level 0 goes first whatever the scores",
+    LSM_COMPACTION_LEVELED,
+    { L0S(1, COMPACTION_L0_SLOWDOWN, "b", "c", 1),
+      ROW(1, 101, "a", "m", 12.5, 100, 0), ROW(1, 102, "n", "z", 12.5, 100, 0) },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-20,101" },
+  { "leveled: a tombstone-dense table is merged down to the bottom when it pays",
+    LSM_COMPACTION_LEVELED,
+    { ROW(1, 101, "a", "c", 0.1, 100, 90), ROW(2, 201, "a", "b", 0.1, 30, 0),
+      ROW(3, 301, "b", "d", 0.1, 20, 0), ROW(3, 302, "x", "z", 0.1, 20, 0) },
+    COMPACTION_MERGE, 3, "tombstone-dense table", "101,201,301" },
+  { "leveled: a tombstone-dense table over much live data is left alone",
+    LSM_COMPACTION_LEVELED,
+    { ROW(1, 101, "a", "c", 0.1, 100, 90), ROW(2, 201, "a", "b", 0.1, 1000, 0) },
+    0, 0, NULL, NULL },
+
+  /* ---- tiered ---- */
+  { "tiered: a few runs wait", LSM_COMPACTION_TIERED,
+    { L0S(1, 3, "a", "z", 1), RUN(16, 1) },
+    0, 0, NULL, NULL },
+  { "tiered: runs are packed at the bottom first, without I/O", LSM_COMPACTION_TIERED,
+    { L0S(1, 3, "a", "z", 1), RUN(10, 1) },
+    COMPACTION_MOVE, 16, "pack tiered runs", "110" },
+  { "tiered: the newest window of 16 similar runs merges into the oldest one's level",
+    LSM_COMPACTION_TIERED,
+    { ROW(0, 1, "a", "z", 1, 100, 0),
+      RUN(1, 1), RUN(2, 1.2), RUN(3, 0.9), RUN(4, 1), RUN(5, 1), RUN(6, 1.1), RUN(7, 1),
+      RUN(8, 1), RUN(9, 1), RUN(10, 1), RUN(11, 0.8), RUN(12, 1), RUN(13, 1), RUN(14, 1),
+      RUN(15, 1), RUN(16, 100) },
+    COMPACTION_MERGE, 15, "similar-size runs", "1,101-115" },
+  { "tiered: a full level 0 of unlike sizes merges into one run above the others",
+    LSM_COMPACTION_TIERED,
+    { L0S(1, 6, "a", "z", 1), L0S(7, 6, "a", "z", 10), RUN(16, 100) },
+    COMPACTION_MERGE, 15, "level-0 table count", "1-12" },
+  { "tiered: with every level taken, the cheapest adjacent pair of runs frees one",
+    LSM_COMPACTION_TIERED,
+    { L0S(1, 6, "a", "z", 1), L0S(7, 6, "a", "z", 10),
+      RUN(1, 50), RUN(2, 1), RUN(3, 1), RUN(4, 54), RUN(5, 55), RUN(6, 56), RUN(7, 57),
+      RUN(8, 58), RUN(9, 59), RUN(10, 60), RUN(11, 61), RUN(12, 62), RUN(13, 63),
+      RUN(14, 64), RUN(15, 65), RUN(16, 66) },
+    COMPACTION_MERGE, 3, "free a level for new runs", "102,103" },
+  { "tiered: runs whose tombstones outweigh the oldest run merge with it",
+    LSM_COMPACTION_TIERED,
+    { ROW(15, 115, "a", "z", 1, 100, 80), ROW(16, 116, "a", "z", 10, 100, 0) },
+    COMPACTION_MERGE, 16, "tombstone-dense run", "115,116" },
+  { "tiered: a tombstone-dense oldest run is rewritten alone",
+    LSM_COMPACTION_TIERED,
+    { ROW(15, 115, "a", "z", 1, 1000, 0), ROW(16, 116, "a", "z", 10, 100, 60) },
+    COMPACTION_MERGE, 16, "tombstone-dense run", "116" },
+};
+
+/* ---- building a version from rows ---- */
+
+typedef struct shape {
+  lsm_env *pEnv;
+  table_cache *pCache;
+  version *pV;
+} shape;
+
+static void make_meta(manifest_file *m, uint8_t *aLo, uint8_t *aHi, const table_row *r, int iNumber){
+  memset(m, 0, sizeof(*m));
+  m->iLevel = r->iLevel;
+  m->iNumber = (uint64_t)iNumber;
+  m->nFileBytes = (uint64_t)(r->mb * MB);
+  m->nEntries = (uint64_t)r->nEntries;
+  m->nTombstones = (uint64_t)r->nTombstones;
+  ikey_build(aLo, r->zLo, strlen(r->zLo), 1, IKEY_VALUE);
+  ikey_build(aHi, r->zHi, strlen(r->zHi), 1, IKEY_VALUE);
+  m->pSmallest = aLo; m->nSmallest = strlen(r->zLo) + IKEY_TRAILER;
+  m->pLargest = aHi; m->nLargest = strlen(r->zHi) + IKEY_TRAILER;
+}
+
+static void shape_build(shape *p, const table_row *aRow){
+  table *apTable[256];
+  version *pEmpty = NULL;
+  int nTable = 0, i, j;
+  memset(p, 0, sizeof(*p));
+  p->pEnv = lsm_env_memory();
+  ck_assert_ptr_nonnull(p->pEnv);
+  ck_assert_int_eq(table_cache_new(p->pEnv, 16, &p->pCache), LSM_OK);
+  for(i = 0; aRow[i].iNumber; i++){
+    int nCopy = aRow[i].nCopy ? aRow[i].nCopy : 1;
+    for(j = 0; j < nCopy; j++){
+      uint8_t aLo[64], aHi[64];
+      manifest_file m;
+      ck_assert_int_lt(nTable, 256);
+      make_meta(&m, aLo, aHi, &aRow[i], aRow[i].iNumber + j);
+      ck_assert_int_eq(table_new(p->pEnv, p->pCache, "/shape", &m, &apTable[nTable]), LSM_OK);
+      nTable++;
+    }
+  }
+  ck_assert_int_eq(version_new_empty(p->pEnv, &pEmpty), LSM_OK);
+  ck_assert_int_eq(version_apply(pEmpty, NULL, 0, apTable, nTable, &p->pV), LSM_OK);
+  version_unref(pEmpty);
+  for(i = 0; i < nTable; i++) table_unref(apTable[i]);
+}
+
+static void shape_free(shape *p){
+  version_unref(p->pV);
+  table_cache_free(p->pCache);
+  lsm_env_memory_free(p->pEnv);
+}
+
+static lsm_options policy_options(int ePolicy){
+  lsm_options opt;
+  lsm_options_default(&opt);
+  opt.compaction = ePolicy;
+  opt.memtable_bytes = 1u << 20;      /* level 1's target: 2.5 MiB */
+  return opt;
+}
+
+/* Parse "1-4,101" into a sorted list of numbers. */
+static int parse_numbers(const char *z, int *a, int nMax){
+  int n = 0;
+  while( z && *z ){
+    char *zEnd;
+    long lo = strtol(z, &zEnd, 10), hi = lo, k;
+    if( *zEnd == '-' ) hi = strtol(zEnd + 1, &zEnd, 10);
+    for(k = lo; k <= hi && n < nMax; k++) a[n++] = (int)k;
+    z = *zEnd == ',' ? zEnd + 1 : zEnd;
+  }
+  return n;
+}
+
+static int cmp_int(const void *a, const void *b){
+  return *(const int*)a - *(const int*)b;
+}
+
+START_TEST(each_level_shape_gets_its_expected_pick){
+  const pick_case *c = &aCase[_i];
+  lsm_options opt = policy_options(c->ePolicy);
+  compaction_pick pick;
+  shape sh;
+  int aWant[256], aGot[256], nWant, i, bPicked;
+
+  shape_build(&sh, c->aRow);
+  bPicked = compaction_next(sh.pV, &opt, &pick);
+  if( c->eKind == 0 ){
+    ck_assert_msg(!bPicked, "%s: picked %d tables (%s)", c->zName, pick.nInput,
+                  pick.zReason ? pick.zReason : "?");
+  }else{
+    ck_assert_msg(bPicked, "%s: nothing picked", c->zName);
+    ck_assert_msg(pick.eKind == c->eKind, "%s: kind %d, want %d", c->zName, pick.eKind, c->eKind);
+    ck_assert_msg(strcmp(pick.zReason, c->zReason) == 0, "%s: reason '%s', want '%s'",
+                  c->zName, pick.zReason, c->zReason);
+    for(i = 0; i < pick.nInput; i++){
+      aGot[i] = (int)pick.apInput[i]->meta.iNumber;
+      if( pick.eKind == COMPACTION_MOVE ){
+        ck_assert_msg(pick.aiMoveLevel[i] == c->iOutputLevel, "%s: table %d moves to %d, want %d",
+                      c->zName, aGot[i], pick.aiMoveLevel[i], c->iOutputLevel);
+      }
+    }
+    if( pick.eKind == COMPACTION_MERGE ){
+      ck_assert_msg(pick.iOutputLevel == c->iOutputLevel, "%s: output level %d, want %d",
+                    c->zName, pick.iOutputLevel, c->iOutputLevel);
+      ck_assert_msg(pick.nTargetFileBytes == compaction_pick_file_target(&opt), "%s: output size",
+                    c->zName);
+    }
+    nWant = parse_numbers(c->zInputs, aWant, 256);
+    qsort(aGot, (size_t)pick.nInput, sizeof(int), cmp_int);
+    ck_assert_msg(pick.nInput == nWant, "%s: %d inputs, want %d", c->zName, pick.nInput, nWant);
+    for(i = 0; i < nWant; i++){
+      ck_assert_msg(aGot[i] == aWant[i], "%s: input %d is table %d, want %d",
+                    c->zName, i, aGot[i], aWant[i]);
+    }
+    compaction_pick_clear(sh.pEnv, &pick);
+  }
+  shape_free(&sh);
+}
+END_TEST
+
+START_TEST(full_compaction_takes_every_table_into_the_last_level){
+  static const table_row aRow[] = {
+    L0S(1, 3, "a", "m", 1), ROW(1, 101, "a", "c", 1, 100, 0), ROW(5, 501, "d", "z", 1, 100, 0),
+    { 0, 0, NULL, NULL, 0, 0, 0, 0 },
+  };
+  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED);
+  compaction_pick pick;
+  shape sh;
+  shape_build(&sh, aRow);
+  ck_assert(compaction_pick_full(sh.pV, &opt, &pick));
+  ck_assert_int_eq(pick.eKind, COMPACTION_MERGE);
+  ck_assert_int_eq(pick.iOutputLevel, LSM_MAX_LEVELS - 1);
+  ck_assert_int_eq(pick.nInput, 5);
+  compaction_pick_clear(sh.pEnv, &pick);
+  shape_free(&sh);
+}
+END_TEST
+
+START_TEST(full_compaction_of_an_empty_version_picks_nothing){
+  static const table_row aRow[] = { { 0, 0, NULL, NULL, 0, 0, 0, 0 } };
+  lsm_options opt = policy_options(LSM_COMPACTION_TIERED);
+  compaction_pick pick;
+  shape sh;
+  shape_build(&sh, aRow);
+  ck_assert(!compaction_pick_full(sh.pV, &opt, &pick));
+  shape_free(&sh);
+}
+END_TEST
+
+START_TEST(writers_slow_down_then_stop_as_level_0_grows){
+  static const struct { int nL0, eStall; } a[] = {
+    { 0, COMPACTION_STALL_NONE },
+    { COMPACTION_L0_SLOWDOWN - 1, COMPACTION_STALL_NONE },
+    { COMPACTION_L0_SLOWDOWN, COMPACTION_STALL_SLOWDOWN },
+    { COMPACTION_L0_STOP - 1, COMPACTION_STALL_SLOWDOWN },
+    { COMPACTION_L0_STOP, COMPACTION_STALL_STOP },
+  };
+  size_t i;
+  for(i = 0; i < sizeof(a) / sizeof(a[0]); i++){
+    table_row aRow[2];
+    shape sh;
+    memset(aRow, 0, sizeof(aRow));
+    if( a[i].nL0 ){
+      table_row r = L0S(1, a[i].nL0, "a", "z", 1);
+      aRow[0] = r;
+    }
+    shape_build(&sh, aRow);
+    ck_assert_msg(compaction_write_stall(sh.pV) == a[i].eStall, "%d level-0 tables: stall %d, want %d",
+                  a[i].nL0, compaction_write_stall(sh.pV), a[i].eStall);
+    shape_free(&sh);
+  }
+}
+END_TEST
+
+static Suite *compaction_pick_suite(void){
+  Suite *s = suite_create("compaction_pick");
+  TCase *tc = tcase_create("pick");
+  tcase_add_loop_test(tc, each_level_shape_gets_its_expected_pick, 0,
+                      (int)(sizeof(aCase) / sizeof(aCase[0])));
+  tcase_add_test(tc, full_compaction_takes_every_table_into_the_last_level);
+  tcase_add_test(tc, full_compaction_of_an_empty_version_picks_nothing);
+  tcase_add_test(tc, writers_slow_down_then_stop_as_level_0_grows);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(compaction_pick_suite)
