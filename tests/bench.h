@@ -105,6 +105,9 @@ typedef struct bench_engine {
   int bWritesOnly;         /* run the write workloads only (bench_run)      */
   const char *zPeer;       /* ratios of ops/s are printed against this
                            ** engine only (NULL: against every other one)  */
+  /* The shape of the store in one line ("L0 3, L1 5, L2 45 SSTables; memtable
+  ** 20003 entries") into z, or NULL: printed before each set of reads. */
+  void (*xShape)(bench_store*, char *z, size_t nZ);
 } bench_engine;
 
 /* Durability of a write, as LevelDB and RocksDB offer it. */

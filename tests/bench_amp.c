@@ -11,6 +11,9 @@
 **
 **   BENCH_AMP_N        keys (default 5000000)
 **   BENCH_AMP_READS    gets, and seeks, after the writes (default N/10)
+**   BENCH_AMP_READ_SECS  a read phase stops after this many seconds (default
+**                      120), its rate taken over the reads it did: a store
+**                      whose reads are slow at this size still finishes
 **   BENCH_AMP_ENGINES  comma list of lsm-leveled,lsm-tiered,leveldb,rocksdb,
 **                      lsm-indb,sqlite (default all)
 **   BENCH_AMP_SVG      the chart (default bench-amp.svg)
@@ -179,6 +182,11 @@ static uint64_t amp_env_u64(const char *zName, uint64_t iDefault){
 static uint64_t amp_keys(void){
   uint64_t n = amp_env_u64("BENCH_AMP_N", AMP_DEFAULT_N);
   return n < 2 ? 2 : n;
+}
+
+/* The time limit of a read phase, seconds. */
+static double amp_read_secs(void){
+  return (double)amp_env_u64("BENCH_AMP_READ_SECS", 120);
 }
 
 static uint64_t amp_reads(void){
@@ -544,6 +552,7 @@ static int amp_gets(amp_child *p, bench_row *pRow){
   amp_phase_begin(p, &ph, "readrandom");
   rc = amp_txn_begin(p);
   for(j = 0; rc == 0 && j < p->nReads; j++){
+    if( j % 1000 == 0 && j > 0 && bench_now() - ph.tStart > amp_read_secs() ) break;
     uint64_t i = bench_rng_below(&rng, p->nKeys);
     const char *pVal = 0;
     size_t nVal = 0;
@@ -560,9 +569,9 @@ static int amp_gets(amp_child *p, bench_row *pRow){
   amp_perf_enable(p, 0);
   if( rc ) return rc;
   amp_row_init(p, pRow, "readrandom");
-  pRow->nOps = p->nReads;
+  pRow->nOps = j;
   pRow->rSecs = tEnd - ph.tStart;
-  pRow->rReadAmp = amp_read_amp(p, &ph, 0, p->nReads);
+  pRow->rReadAmp = amp_read_amp(p, &ph, 0, j);
   pRow->rSpaceAmp = (double)bench_dir_bytes(p->zStoreDir) / (double)(p->nKeys * BENCH_ENTRY_BYTES);
   pRow->rPeakRssMb = bench_peak_rss_mb();
   return 0;
@@ -580,6 +589,7 @@ static int amp_seeks(amp_child *p, bench_row *pRow){
   amp_phase_begin(p, &ph, "seekrandom");
   rc = amp_txn_begin(p);
   for(j = 0; rc == 0 && j < p->nReads; j++){
+    if( j % 1000 == 0 && j > 0 && bench_now() - ph.tStart > amp_read_secs() ) break;
     uint64_t i = bench_rng_below(&rng, p->nKeys);
     bench_iter *pIter = 0;
     int k;
@@ -609,9 +619,9 @@ static int amp_seeks(amp_child *p, bench_row *pRow){
   amp_perf_enable(p, 0);
   if( rc ) return rc;
   amp_row_init(p, pRow, "seekrandom");
-  pRow->nOps = p->nReads;
+  pRow->nOps = j;
   pRow->rSecs = tEnd - ph.tStart;
-  pRow->rReadAmp = amp_read_amp(p, &ph, 1, p->nReads);
+  pRow->rReadAmp = amp_read_amp(p, &ph, 1, j);
   pRow->rSpaceAmp = (double)bench_dir_bytes(p->zStoreDir) / (double)(p->nKeys * BENCH_ENTRY_BYTES);
   pRow->rPeakRssMb = bench_peak_rss_mb();
   return 0;
@@ -867,6 +877,11 @@ void bench_amp_report(const bench_row *aRow, int nRow, int *pnTargets, int *pnMe
            amp_num(a[4], 16, 2, pTot->rSpaceAmp), amp_num(a[5], 16, 1, pTot->rP50Us),
            amp_num(a[6], 16, 1, pTot->rP99Us), amp_num(a[7], 16, 1, pTot->rP999Us),
            pTot->rMaxUs / 1000.0, pTot->rPeakRssMb, zCommit);
+    if( pGet->nOps < amp_reads() || pSeek->nOps < amp_reads() ){
+      printf("%-12s   (reads stopped after BENCH_AMP_READ_SECS=%.0f s: %llu gets, %llu seeks)\n",
+             "", amp_read_secs(), (unsigned long long)pGet->nOps,
+             (unsigned long long)pSeek->nOps);
+    }
     if( nPt < 6 ){
       bench_chart_point *pPt = &aPt[nPt++];
       pPt->zEngine = zE;

@@ -19,6 +19,7 @@
 #include <leveldb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct bench_store {
   leveldb_t *pDb;                    /* the open database       */
@@ -118,6 +119,19 @@ int bench_leveldb_property(bench_store *p, const char *zName, char *zOut, size_t
   return 0;
 }
 
+static void ldb_shape(bench_store *p, char *z, size_t nZ){
+  size_t j = 0;
+  int i;
+  z[0] = 0;
+  for(i = 0; i < 7 && j < nZ; i++){
+    char zProp[64], zVal[32];
+    snprintf(zProp, sizeof(zProp), "leveldb.num-files-at-level%d", i);
+    if( bench_leveldb_property(p, zProp, zVal, sizeof(zVal)) || !strcmp(zVal, "0") ) continue;
+    j += (size_t)snprintf(z + j, nZ - j, "%sL%d %s", j ? ", " : "", i, zVal);
+  }
+  if( j < nZ ) snprintf(z + j, nZ - j, " SSTables");
+}
+
 static int ldb_iter_open(bench_store *p, bench_iter **pp){
   bench_iter *pIter = calloc(1, sizeof(*pIter));
   *pp = 0;
@@ -174,5 +188,5 @@ const bench_engine bench_engine_leveldb = {
   "leveldb", "engine", 0, 10,
   ldb_open, ldb_close, ldb_put, ldb_delete, ldb_get, 0,
   ldb_iter_open, ldb_iter_first, ldb_iter_seek, ldb_iter_next, ldb_iter_valid,
-  ldb_iter_entry, ldb_iter_close, ldb_settle, 0, ldb_open_sync, 0, 0,
+  ldb_iter_entry, ldb_iter_close, ldb_settle, 0, ldb_open_sync, 0, 0, ldb_shape,
 };

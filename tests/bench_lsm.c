@@ -176,6 +176,20 @@ static int blsm_settle(bench_store *p){
   return 0;
 }
 
+static void blsm_shape(bench_store *p, char *z, size_t nZ){
+  lsm_stats st;
+  size_t j = 0;
+  int i;
+  z[0] = 0;
+  if( lsm_stats_get(p->pDb, &st) != LSM_OK ) return;
+  for(i = 0; i < LSM_MAX_LEVELS && j < nZ; i++){
+    if( st.aLevel[i].nFiles == 0 ) continue;
+    j += (size_t)snprintf(z + j, nZ - j, "%sL%d %llu", j ? ", " : "", i,
+                          (unsigned long long)st.aLevel[i].nFiles);
+  }
+  if( j < nZ ) snprintf(z + j, nZ - j, " SSTables");
+}
+
 static int blsm_own_bytes(bench_store *p, uint64_t *pnUser, uint64_t *pnWritten){
   lsm_stats st;
   if( lsm_stats_get(p->pDb, &st) != LSM_OK ) return 1;
@@ -188,7 +202,7 @@ const bench_engine bench_engine_lsm = {
   "lsm", "engine", 0, 10,
   blsm_open, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
   blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
-  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, blsm_open_sync, 0, 0,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, blsm_open_sync, 0, 0, blsm_shape,
 };
 
 /* sync=off: the WAL buffered in memory, against peers that buffer too. */
@@ -197,7 +211,7 @@ const bench_engine bench_engine_lsm_buffered = {
   10,
   blsm_open_buffered, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
   blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
-  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 1, "rocksdb-buf",
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 1, "rocksdb-buf", blsm_shape,
 };
 
 /* The same engine with tiered compaction (the amplification experiment). */
@@ -205,12 +219,12 @@ const bench_engine bench_engine_lsm_tiered = {
   "lsm-tiered", "engine", 0, 10,
   blsm_open_tiered, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
   blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
-  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 0, 0,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 0, 0, blsm_shape,
 };
 
 const bench_engine bench_engine_lsm_tiered_buffered = {
   "lsm-tiered-buf", "engine", 0, 10,
   blsm_open_tiered_buffered, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
   blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
-  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 0, 0,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 0, 0, blsm_shape,
 };

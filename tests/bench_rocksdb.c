@@ -27,6 +27,7 @@
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct bench_store {
   rocksdb_t *pDb;                            /* the open database        */
@@ -169,6 +170,23 @@ static void rdb_iter_close(bench_iter *p){
   free(p);
 }
 
+static void rdb_shape(bench_store *p, char *z, size_t nZ){
+  size_t j = 0;
+  int i;
+  z[0] = 0;
+  for(i = 0; i < 7 && j < nZ; i++){
+    char zProp[64];
+    char *zVal;
+    snprintf(zProp, sizeof(zProp), "rocksdb.num-files-at-level%d", i);
+    zVal = rocksdb_property_value(p->pDb, zProp);
+    if( zVal && strcmp(zVal, "0") ){
+      j += (size_t)snprintf(z + j, nZ - j, "%sL%d %s", j ? ", " : "", i, zVal);
+    }
+    rocksdb_free(zVal);
+  }
+  if( j < nZ ) snprintf(z + j, nZ - j, " SSTables");
+}
+
 /* 1 while RocksDB reports a flush or compaction pending or running. */
 static int rdb_busy(bench_store *p){
   static const char *azProp[] = {
@@ -207,7 +225,7 @@ const bench_engine bench_engine_rocksdb = {
   10,
   rdb_open, rdb_close, rdb_put, rdb_delete, rdb_get, 0,
   rdb_iter_open, rdb_iter_first, rdb_iter_seek, rdb_iter_next, rdb_iter_valid,
-  rdb_iter_entry, rdb_iter_close, rdb_settle, 0, 0, 0, 0,
+  rdb_iter_entry, rdb_iter_close, rdb_settle, 0, 0, 0, 0, rdb_shape,
 };
 
 const bench_engine bench_engine_rocksdb_buffered = {
@@ -216,5 +234,5 @@ const bench_engine bench_engine_rocksdb_buffered = {
   10,
   rdb_open_buffered, rdb_close, rdb_put, rdb_delete, rdb_get, 0,
   rdb_iter_open, rdb_iter_first, rdb_iter_seek, rdb_iter_next, rdb_iter_valid,
-  rdb_iter_entry, rdb_iter_close, rdb_settle, 0, 0, 1, 0,
+  rdb_iter_entry, rdb_iter_close, rdb_settle, 0, 0, 1, 0, rdb_shape,
 };

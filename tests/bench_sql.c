@@ -272,6 +272,24 @@ static void sql_iter_close(bench_iter *p){
   p->pStmt = 0;
 }
 
+/* The lsm table's levels (lsm_stats), e.g. "L0 3, L1 5, L2 45 SSTables;
+** memtable 20003 entries". */
+static void sql_shape(bench_store *p, char *z, size_t nZ){
+  sqlite3_stmt *pStmt = 0;
+  z[0] = 0;
+  if( !p->bLsm ) return;
+  if( sqlite3_prepare_v2(p->db,
+        "SELECT (SELECT group_concat('L' || json_extract(l.value, '$.level') || ' '"
+        "                            || json_extract(l.value, '$.files'), ', ')"
+        "        FROM json_each(s, '$.levels') AS l)"
+        "       || ' SSTables; memtable ' || json_extract(s, '$.memtable.entries') || ' entries'"
+        "  FROM (SELECT lsm_stats('kv') AS s)", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
+    snprintf(z, nZ, "%s", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+}
+
 /* The in-database store's compaction count (lsm_stats), or -1. */
 static sqlite3_int64 sql_compactions(bench_store *p){
   sqlite3_stmt *pStmt = 0;
@@ -312,19 +330,19 @@ const bench_engine bench_engine_sql_lsm = {
   "lsm", "sql", "in-database store: CREATE VIRTUAL TABLE kv USING lsm", 9,
   sql_open_lsm, sql_close, sql_put, sql_delete, sql_get, sql_txn,
   sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
-  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0,
+  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0, sql_shape,
 };
 
 const bench_engine bench_engine_sql_lsm_dir = {
   "lsm-dir", "sql", "directory store: USING lsm('kv.lsm'), sync=normal", 9,
   sql_open_lsm_dir, sql_close, sql_put, sql_delete, sql_get, sql_txn,
   sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
-  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0,
+  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0, sql_shape,
 };
 
 const bench_engine bench_engine_sql_native = {
   "sqlite", "sql", "native WITHOUT ROWID table", 9,
   sql_open_native, sql_close, sql_put, sql_delete, sql_get, sql_txn,
   sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
-  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0,
+  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0, sql_shape,
 };

@@ -455,6 +455,15 @@ int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut){
       { "readrandom-settled", "readmissing-settled", "readseq-settled", "seekrandom-settled" },
     };
     if( i == 1 ) rc = bench_pending_finish(p);
+    if( rc == 0 && pEng->xShape ){
+      char zShape[512];
+      pEng->xShape(p->pStore, zShape, sizeof(zShape));
+      if( zShape[0] ){
+        printf("    %s/%s before the reads %s: %s\n", pEng->zLevel, pEng->zName,
+               i == 0 ? "right after the writes" : "settled", zShape);
+        fflush(stdout);
+      }
+    }
     if( rc == 0 ){
       bench_phase_begin(p, azName[i][0]);
       rc = bench_read_random(p, s * 16 + BENCH_SEED_READRANDOM, 0);
