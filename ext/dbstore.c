@@ -65,15 +65,19 @@
 
 #define LARGEST_INT64 ((sqlite3_int64)(((uint64_t)1 << 63) - 1))
 
-/* A file of the store: the whole blob, read at open or written until
-** close.  The engine never sees inside. */
+/* A file of the store.  Opened to read, it is a row id: xRead reads the
+** bytes asked for with incremental blob I/O (a blob handle per call, never
+** kept: an open handle would hold this connection's read transaction
+** open), and only xMap reads the whole blob into a.  Opened to write, a
+** holds the bytes until xSync or xClose stores them as the row. */
 struct lsm_file {
   dbstore *pStore;       /* the store whose env opened it */
   char *zName;           /* row name: 000012.sst, MANIFEST, MANIFEST.tmp (malloc) */
   int bWrite;            /* opened to write: the blob is stored at sync/close */
   int bDirty;            /* written since last stored */
-  uint8_t *a;            /* the bytes (malloc) */
-  size_t n;              /* bytes in a */
+  sqlite3_int64 iRowid;  /* read: the row */
+  uint8_t *a;            /* write: the bytes; read: the whole blob once mapped (malloc) */
+  size_t n;              /* bytes of the file */
   size_t nAlloc;         /* bytes allocated for a */
 };
 
@@ -187,23 +191,16 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
     pFile->bDirty = 1;
   }else{
     sqlite3_stmt *pStmt = 0;
-    rc = dbstore_prepare(p, &pStmt, "SELECT data, id FROM \"%w\".\"%w_file\" WHERE name = ?1",
-                         p->zDb, p->zTable);
+    rc = dbstore_prepare(p, &pStmt,
+        "SELECT id, length(data) FROM \"%w\".\"%w_file\" WHERE name = ?1", p->zDb, p->zTable);
     if( rc == SQLITE_OK ){
       sqlite3_bind_text(pStmt, 1, pFile->zName, -1, SQLITE_STATIC);
       rc = sqlite3_step(pStmt);
       if( rc == SQLITE_ROW ){
-        int n = sqlite3_column_bytes(pStmt, 0);
-        const void *a = sqlite3_column_blob(pStmt, 0);
-        pFile->a = malloc(n > 0 ? (size_t)n : 1);
-        if( pFile->a == 0 ){
-          rc = SQLITE_NOMEM;
-        }else{
-          if( n > 0 ) memcpy(pFile->a, a, (size_t)n);
-          pFile->n = pFile->nAlloc = (size_t)n;
-          if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = sqlite3_column_int64(pStmt, 1);
-          rc = SQLITE_OK;
-        }
+        pFile->iRowid = sqlite3_column_int64(pStmt, 0);
+        pFile->n = (size_t)sqlite3_column_int64(pStmt, 1);
+        if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
+        rc = SQLITE_OK;
       }else if( rc == SQLITE_DONE ){
         sqlite3_finalize(pStmt);
         free(pFile->zName);
@@ -225,15 +222,35 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
   return LSM_OK;
 }
 
+/* Read n bytes at iOff of the file's row into pBuf. */
+static int dbstore_blob_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t n){
+  dbstore *p = pFile->pStore;
+  sqlite3_blob *pBlob = 0;
+  char *zTab = sqlite3_mprintf("%s_file", p->zTable);
+  int rc = zTab ? sqlite3_blob_open(p->db, p->zDb, zTab, "data", pFile->iRowid, 0, &pBlob)
+                : SQLITE_NOMEM;
+  sqlite3_free(zTab);
+  if( rc == SQLITE_OK ) rc = sqlite3_blob_read(pBlob, pBuf, (int)n, (int)iOff);
+  sqlite3_blob_close(pBlob);
+  if( rc == SQLITE_NOMEM ) return LSM_NOMEM;
+  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, pFile->zName);
+}
+
 static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
   size_t n = 0;
+  int rc = LSM_OK;
   if( iOff < pFile->n ){
     n = pFile->n - (size_t)iOff;
     if( n > nBuf ) n = nBuf;
-    memcpy(pBuf, pFile->a + iOff, n);
+    if( pFile->a ){
+      memcpy(pBuf, pFile->a + iOff, n);
+    }else if( n > 0 ){
+      rc = dbstore_blob_read(pFile, iOff, pBuf, n);
+      if( rc != LSM_OK ) n = 0;
+    }
   }
   *pnRead = n;
-  return LSM_OK;
+  return rc;
 }
 
 static int dbstore_x_append(lsm_file *pFile, const void *pData, size_t nData){
@@ -265,6 +282,18 @@ static int dbstore_x_size(lsm_file *pFile, uint64_t *pnSize){
 
 static int dbstore_x_map(lsm_file *pFile, const uint8_t **ppData, uint64_t *pnData){
   static const uint8_t aEmpty[1] = {0};
+  if( pFile->a == 0 && !pFile->bWrite && pFile->n > 0 ){
+    int rc;
+    pFile->a = malloc(pFile->n);
+    if( pFile->a == 0 ) return LSM_NOMEM;
+    pFile->nAlloc = pFile->n;
+    rc = dbstore_blob_read(pFile, 0, pFile->a, pFile->n);
+    if( rc != LSM_OK ){
+      free(pFile->a);
+      pFile->a = 0;
+      return rc;
+    }
+  }
   *ppData = pFile->a ? pFile->a : aEmpty;
   *pnData = pFile->n;
   return LSM_OK;
@@ -724,6 +753,13 @@ void dbstore_rollback(dbstore *p){
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
   int rc;
   char *zSql;
+  if( ext_replicated_by && sqlite3_get_autocommit(p->db) ){
+    /* Outside BEGIN the work would commit on its own, mid-statement: a
+    ** replicator that ships the program's COMMITs (dqlite) never sees it. */
+    return lsm_env_error(SQLITE_ERROR, "%s replicates what a COMMIT writes: call %s"
+                         " between BEGIN and COMMIT", ext_replicated_by,
+                         bCompact ? "lsm_compact" : "lsm_flush");
+  }
   rc = sqlite3_exec(p->db, "SAVEPOINT lsm_work", 0, 0, 0);
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;

@@ -165,6 +165,12 @@ struct vtab_table {
                             (NULL until vtab_ready; it changes when the store
                             catches up with another connection) */
   dbstore *pStore;       /* the in-database store, or NULL for a directory */
+  char *zDbPath;         /* realpath of the database file, NULL if none (sqlite3_free) */
+  char *zBroken;         /* why the directory store would not open, or NULL: the
+                            table stays connected (so that DROP TABLE works) and
+                            every use fails with this (sqlite3_free) */
+  int rcBroken;          /* the error code that goes with zBroken */
+  int bMayRemove;        /* a broken table may remove its store's files at DROP */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
@@ -284,6 +290,25 @@ char *functions_not_found(const char *zFunc, const char *z, const char *zWhy, in
 /* Registered by extension.c as "lsm_files" with the connection as pAux. */
 extern sqlite3_module files_module;
 
+/* ---- owners.c: which definitions use a directory store (drawn in owners.c) ---- */
+/* The realpath of schema zDb's file (sqlite3_free), NULL if it has none. */
+char *owners_db_path(sqlite3 *db, const char *zDb);
+/* Record that table zTable of database zDbPath uses the store in zDir
+** (bCreate: it is being created), or refuse (SQLITE_CANTOPEN, *pzErr)
+** when the store belongs to another database that still exists. */
+int owners_claim(const char *zDir, const char *zDbPath, const char *zTable, int bCreate,
+                 char **pzErr);
+/* Forget (zDbPath, zTable); *pbLast = 1 if no other definition whose
+** database exists still uses the store (then OWNERS is removed too). */
+int owners_release(const char *zDir, const char *zDbPath, const char *zTable, int *pbLast,
+                   char **pzErr);
+/* *pbSole = 1 if (zDbPath, zTable) is the store's only definition. */
+int owners_sole(const char *zDir, const char *zDbPath, const char *zTable, int *pbSole,
+                char **pzErr);
+/* The table was renamed from zOld to zNew. */
+int owners_rename(const char *zDir, const char *zDbPath, const char *zOld, const char *zNew,
+                  char **pzErr);
+
 /* ---- vtab.c: the module "lsm" (registered by extension.c) ---- */
 extern sqlite3_module vtab_module;
 /* Make pTab->pLsm current before a read or a commit: for an in-database
@@ -295,6 +320,11 @@ const char *vtab_store_kind(vtab_table *pTab);
 /* Where its SSTables are: "<schema>.<table>_file" (rows named by file),
 ** the store directory, or ":memory:".  Borrowed from pTab. */
 const char *vtab_store_location(vtab_table *pTab);
+/* What replicates this process's database files (e.g. "dqlite"), or NULL
+** (set by sqlite3_lsm_replicated, extension.c): then stores outside the
+** database file are refused at CREATE (vtab.c), and lsm_flush and
+** lsm_compact outside an explicit transaction (dbstore.c). */
+extern const char *ext_replicated_by;
 
 /* ---- dbstore.c: the in-database store (drawn in dbstore.c) ---- */
 /* Whether zSuffix names a shadow table (<table>_<suffix>): xShadowName. */

@@ -133,6 +133,7 @@ static int vtab_error(vtab_table *pTab, int rc, const char *zFmt, const char *zA
 }
 
 static int vtab_lost(vtab_table *pTab){
+  if( pTab->zBroken ) return vtab_error(pTab, pTab->rcBroken, "%s", pTab->zBroken);
   return vtab_error(pTab, SQLITE_ERROR, "lsm table %s has lost its store", pTab->zName);
 }
 
@@ -161,6 +162,8 @@ static void vtab_table_free(vtab_table *pTab){
     registry_close(pTab->pLsm);
   }
   sqlite3_free(pTab->zDb);
+  sqlite3_free(pTab->zDbPath);
+  sqlite3_free(pTab->zBroken);
   sqlite3_free(pTab->zName);
   sqlite3_free(pTab->zKeyCol);
   sqlite3_free(pTab->zDir);
@@ -423,8 +426,40 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,
                         &pTab->pStore, pzErr);
   }
+  if( bCreate && ext_replicated_by ){
+    /* e.g. in a dqlite node (sqlite3_lsm_replicated, ext/node.c). */
+    *pzErr = sqlite3_mprintf("lsm table %s: %s keeps its rows outside the database file,"
+        " which %s replicates: they would stay on this host; create the table without"
+        " a path (USING lsm) to keep its rows in the database file", pTab->zName,
+        pArgs->bMemory ? "an in-memory store (':memory:')" : "a directory store",
+        ext_replicated_by);
+    return SQLITE_ERROR;
+  }
   if( !bCreate ) pTab->opt.create_if_missing = 0;
-  return registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm, pzErr);
+  rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm, pzErr);
+  if( rc == SQLITE_OK && pTab->zDir && !pTab->opt.readonly ){
+    /* A copy of a database never writes into the original's store. */
+    rc = owners_claim(pTab->zDir, pTab->zDbPath, pTab->zName, bCreate, pzErr);
+    if( rc != SQLITE_OK ){
+      registry_close(pTab->pLsm);
+      pTab->pLsm = 0;
+    }else if( bCreate ){
+      pTab->bMayRemove = 1;
+    }
+  }
+  if( rc != SQLITE_OK && !bCreate && rc != SQLITE_NOMEM && rc != SQLITE_BUSY ){
+    /* Stay connected, so that DROP TABLE can remove a store that will not
+    ** open (corrupt, or half removed by a crash): every use says why.  A
+    ** store that belongs to another database is never removed here. */
+    int bOwnerRefused = rc == SQLITE_CANTOPEN && pTab->pLsm == 0 && *pzErr
+                        && strstr(*pzErr, "is not one of its users") != 0;
+    pTab->rcBroken = rc;
+    pTab->zBroken = *pzErr ? *pzErr : sqlite3_mprintf("%s", sqlite3_errstr(rc));
+    *pzErr = 0;
+    pTab->bMayRemove = !bOwnerRefused && !pTab->opt.readonly;
+    rc = pTab->zBroken ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  return rc;
 }
 
 /* xCreate and xConnect: parse the arguments, declare the schema, open or
@@ -465,6 +500,7 @@ static int vtab_init(sqlite3 *db, int bCreate, int argc, const char *const *argv
     pTab->opt = args.opt;
     pTab->zDir = args.zDir;
     args.zDir = 0;
+    pTab->zDbPath = owners_db_path(db, argv[1]);
     if( !pTab->zDb || !pTab->zName || !pTab->zKeyCol ) rc = SQLITE_NOMEM;
   }
   if( rc == SQLITE_OK ) rc = vtab_open_store(pTab, &args, bCreate, pzErr);
@@ -501,6 +537,35 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 }
 
 /*
+** The directory store's part of DROP TABLE.  Only a writable definition
+** that is the last user of its store removes it (owners.c): a readonly=on
+** table, a copy of another database, or one of several definitions of a
+** store leaves the files alone.  A store that would not open is removed
+** without opening it (lsm_destroy needs no manifest).
+*/
+static int vtab_drop_store(vtab_table *pTab, char **pzErr){
+  int rc = SQLITE_OK, bLast = 1;
+  int bMay = pTab->pLsm ? !pTab->opt.readonly : pTab->bMayRemove;
+  if( pTab->zDir && bMay ) rc = owners_release(pTab->zDir, pTab->zDbPath, pTab->zName, &bLast, pzErr);
+  if( pTab->pLsm ){
+    if( rc == SQLITE_OK && bMay && bLast ){
+      rc = registry_destroy(pTab->pLsm, pTab->zDir, pzErr);
+    }else{
+      registry_close(pTab->pLsm);
+    }
+    pTab->pLsm = 0;
+  }else if( rc == SQLITE_OK && pTab->zDir && bMay && bLast ){
+    rc = lsm_destroy(pTab->zDir, 0);
+    if( rc != LSM_OK ){
+      const char *z = lsm_errmsg(0);
+      *pzErr = sqlite3_mprintf("cannot remove store %s: %s", pTab->zDir,
+                               (z && z[0]) ? z : lsm_errstr(rc));
+    }
+  }
+  return rc;
+}
+
+/*
 ** DROP TABLE: refused inside a transaction (ROLLBACK could not bring the
 ** files back) and while another connection uses the store.  SQLite 3.40
 ** does not pass an xDestroy error message on (OP_VDestroy never imports
@@ -534,15 +599,11 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   registry_remove_table(pTab);
   txn_batch_unref(pTab->pTxn);
   pTab->pTxn = 0;
-  if( pTab->pLsm ){
-    rc = registry_destroy(pTab->pLsm, pTab->zDir, &zErr);
-    pTab->pLsm = 0;
-    if( rc != SQLITE_OK ){
-      /* The store is closed and the table goes; say what was left. */
-      sqlite3_log(rc, "lsm: DROP TABLE %s: %s", pTab->zName, zErr ? zErr : "");
-    }
-    sqlite3_free(zErr);
+  if( vtab_drop_store(pTab, &zErr) != SQLITE_OK ){
+    /* The table goes; say what was left. */
+    sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s: %s", pTab->zName, zErr ? zErr : "");
   }
+  sqlite3_free(zErr);
   vtab_table_free(pTab);
   return SQLITE_OK;
 }
@@ -761,7 +822,7 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   char *zNewDir = vtab_default_dir(pTab, zNew);
   char *zName = sqlite3_mprintf("%s", zNew);
   char *zErr = 0;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, bSole = 1;
 
   if( zName == 0 ){
     rc = SQLITE_NOMEM;
@@ -780,6 +841,17 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
     }else if( registry_refs(pTab->pLsm) != 1 || pTab->pTxn->nRef != 1 ){
       rc = vtab_error(pTab, SQLITE_ERROR,
           "cannot rename lsm table %s: its store is in use", pTab->zName);
+    }else if( (rc = owners_sole(pTab->zDir, pTab->zDbPath, pTab->zName, &bSole, &zErr))
+              != SQLITE_OK || !bSole ){
+      /* Another definition names this directory: it stays where it is. */
+      if( rc == SQLITE_OK ){
+        rc = vtab_error(pTab, SQLITE_ERROR, "cannot rename lsm table %s: another table names"
+                        " its store directory, which would move from under it", pTab->zName);
+      }else{
+        sqlite3_free(pTab->base.zErrMsg);
+        pTab->base.zErrMsg = zErr;
+        zErr = 0;
+      }
     }else{
       txn_batch_unref(pTab->pTxn);
       pTab->pTxn = 0;
@@ -788,6 +860,12 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
         sqlite3_free(pTab->zDir);
         pTab->zDir = zNewDir;
         zNewDir = 0;
+        rc = owners_rename(pTab->zDir, pTab->zDbPath, pTab->zName, zNew, &zErr);
+        if( rc != SQLITE_OK ){
+          sqlite3_free(pTab->base.zErrMsg);
+          pTab->base.zErrMsg = zErr;
+          zErr = 0;
+        }
       }else{
         sqlite3_free(pTab->base.zErrMsg);
         pTab->base.zErrMsg = zErr;
@@ -802,6 +880,15 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
           if( rc == SQLITE_OK ) rc = rc2;
         }
       }
+    }
+  }
+  else if( pTab->zDir && pTab->pLsm && !pTab->opt.readonly ){
+    /* A store named by its path stays; its definition has a new name. */
+    rc = owners_rename(pTab->zDir, pTab->zDbPath, pTab->zName, zNew, &zErr);
+    if( rc != SQLITE_OK ){
+      sqlite3_free(pTab->base.zErrMsg);
+      pTab->base.zErrMsg = zErr;
+      zErr = 0;
     }
   }
   if( rc == SQLITE_OK ){

@@ -247,4 +247,99 @@ SELECT writefile(name, zeroblob(200)) FROM fsdir('corrupt.lsm') WHERE name LIKE 
 
 .testcase a_corrupt_sstable_is_sqlite_corrupt_naming_the_file
 SELECT readfile('corrupt_2.err');
-.check "Parse error near line #: */corrupt.lsm/#.sst: footer: bad magic number (not an SSTable, or truncated) (11) Runtime error near line #: lsm_check(kv): */corrupt.lsm/#.sst: footer: bad magic number (not an SSTable, or truncated) (11)"
+.check "Runtime error near line #: */corrupt.lsm/#.sst: footer: bad magic number (not an SSTable, or truncated) (11) Runtime error near line #: lsm_check(kv): */corrupt.lsm/#.sst: footer: bad magic number (not an SSTable, or truncated) (11)"
+
+INSERT INTO child VALUES ('corrupt_3', '
+DROP TABLE kv;
+SELECT count(*) FROM sqlite_schema;
+');
+.system sh run.sh corrupt_3 corrupt.db
+
+.testcase a_store_that_will_not_open_can_still_be_dropped
+SELECT readfile('corrupt_3.err') || readfile('corrupt_3.out'),
+       (SELECT count(*) FROM fsdir('.') WHERE name LIKE './corrupt.lsm%');
+.check "0 |0"
+
+-- ---- a missing store directory ----
+
+INSERT INTO child VALUES ('missing_dir', '
+CREATE VIRTUAL TABLE kv USING lsm(''gone.lsm'');
+INSERT INTO kv VALUES (1, ''one'');
+');
+INSERT INTO child VALUES ('missing_dir_2', '
+SELECT * FROM kv;
+INSERT INTO kv VALUES (2, ''two'');
+DROP TABLE kv;
+SELECT count(*) FROM sqlite_schema;
+');
+.system sh run.sh missing_dir
+.system rm -r gone.lsm
+.system sh run.sh missing_dir_2 missing_dir.db
+
+.testcase a_missing_store_directory_is_an_error_naming_it_never_an_empty_table
+SELECT readfile('missing_dir_2.err'), readfile('missing_dir_2.out'),
+       (SELECT count(*) FROM fsdir('.') WHERE name = './gone.lsm');
+.check "Runtime error near line #: store directory */gone.lsm does not exist (14) Runtime error near line #: store directory */gone.lsm does not exist (14) |0 |0"
+
+-- ---- copies, moves and shared stores (OWNERS) ----
+
+INSERT INTO child VALUES ('orig', '
+CREATE VIRTUAL TABLE kv USING lsm(''shared_by_copy.lsm'');
+INSERT INTO kv VALUES (1, ''original'');
+');
+INSERT INTO child VALUES ('copy', '
+SELECT * FROM kv;
+INSERT INTO kv VALUES (2, ''from the copy'');
+DROP TABLE kv;
+');
+INSERT INTO child VALUES ('orig_2', '
+SELECT group_concat(key || ''='' || value) FROM kv;
+');
+.system sh run.sh orig
+.system cp orig.db copy.db
+.system sh run.sh copy
+.system sh run.sh orig_2 orig.db
+
+.testcase a_copy_of_a_database_never_writes_into_the_originals_store
+SELECT readfile('copy.err');
+.check "Runtime error near line #: lsm table kv: the store */shared_by_copy.lsm belongs to table kv of database */orig.db, and this database (*/copy.db) is not one of its users: a copy of that database? Give this copy a copy of the store (copy the directory with both databases closed) and name it in a new table, or DROP TABLE kv here (which leaves the store alone) (14) Runtime error near line #: lsm table kv: the store */shared_by_copy.lsm belongs to table kv of database */orig.db, and this database (*/copy.db) is not one of its users: a copy of that database? Give this copy a copy of the store (copy the directory with both databases closed) and name it in a new table, or DROP TABLE kv here (which leaves the store alone) (14)"
+
+.testcase dropping_the_copy_leaves_the_originals_store
+SELECT readfile('orig_2.out');
+.check "1=original"
+
+INSERT INTO child VALUES ('moved', '
+SELECT group_concat(key || ''='' || value) FROM kv;
+INSERT INTO kv VALUES (3, ''after the move'');
+SELECT count(*) FROM kv;
+');
+.system mkdir moved
+.system mv orig.db moved/orig.db
+.system mv shared_by_copy.lsm moved/shared_by_copy.lsm
+.system sh run.sh moved moved/orig.db
+
+.testcase a_database_moved_with_its_store_takes_it_along
+SELECT readfile('moved.err') || readfile('moved.out');
+.check "1=original 2"
+
+INSERT INTO child VALUES ('two_defs', '
+CREATE VIRTUAL TABLE a USING lsm(''two.lsm'');
+CREATE VIRTUAL TABLE b USING lsm(''two.lsm'');
+CREATE VIRTUAL TABLE r USING lsm(''two.lsm'', readonly=on);
+INSERT INTO a VALUES (1, ''kept'');
+');
+INSERT INTO child VALUES ('two_defs_2', '
+DROP TABLE r;
+DROP TABLE b;
+SELECT group_concat(value) FROM a;
+ALTER TABLE a RENAME TO a2;
+SELECT group_concat(value) FROM a2;
+DROP TABLE a2;
+');
+.system sh run.sh two_defs
+.system sh run.sh two_defs_2 two_defs.db
+
+.testcase dropping_one_of_two_definitions_or_a_readonly_one_keeps_the_store
+SELECT readfile('two_defs_2.err') || readfile('two_defs_2.out'),
+       (SELECT count(*) FROM fsdir('.') WHERE name = './two.lsm');
+.check "kept kept |0"

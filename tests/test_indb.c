@@ -91,18 +91,27 @@ static void assert_tables_agree(sqlite3 *db, const char *zWhen){
                 (long long)nOnlyNat, (long long)nBad);
 }
 
+/* Each test's directory and database file, made by setup, removed by
+** teardown (a failing test leaves its directory for a look). */
+static char *g_zDir;
+static char *g_zDb;
+
 static void setup(void){
   sqlite3_auto_extension((void(*)(void))sqlite3_lsm_init);
+  g_zDir = test_tmpdir("indb");
+  g_zDb = sqlite3_mprintf("%s/t.db", g_zDir);
 }
 static void teardown(void){
   sqlite3_reset_auto_extension();
+  test_rmtree(g_zDir);
+  free(g_zDir);
+  sqlite3_free(g_zDb);
 }
 
 /* ---- connections of one process ---- */
 
 static void two_connections_share(const char *zJournal){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, zJournal), *b;
   sqlite3_int64 nExpect = 0;
   int round;
@@ -134,9 +143,6 @@ static void two_connections_share(const char *zJournal){
   check_ok(b, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 
 START_TEST(two_connections_see_each_others_commits_in_wal_mode){
@@ -152,8 +158,7 @@ END_TEST
 /* A WAL reader keeps the snapshot of its transaction, even while another
 ** connection compacts away the SSTables it reads. */
 START_TEST(a_wal_reader_keeps_its_snapshot_across_a_compaction){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, "wal"), *b;
   exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   exec_ok(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)"
@@ -176,9 +181,6 @@ START_TEST(a_wal_reader_keeps_its_snapshot_across_a_compaction){
   check_ok(b, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 END_TEST
 
@@ -189,8 +191,7 @@ END_TEST
 ** logged its batch.  Nothing is visible anywhere; ROLLBACK leaves nothing;
 ** a COMMIT retried once the reader is gone commits the batch once. */
 START_TEST(a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, "delete"), *b;
   int rc;
   exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
@@ -239,9 +240,6 @@ START_TEST(a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once){
   check_ok(a, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 END_TEST
 
@@ -253,8 +251,7 @@ static int veto_commit(void *pArg){
 /* A commit hook that vetoes turns COMMIT into ROLLBACK: the lsm table
 ** keeps nothing either. */
 START_TEST(a_commit_vetoed_by_a_commit_hook_leaves_nothing){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, "wal"), *b;
   int rc;
   exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
@@ -280,9 +277,6 @@ START_TEST(a_commit_vetoed_by_a_commit_hook_leaves_nothing){
   }
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 END_TEST
 
@@ -290,8 +284,7 @@ END_TEST
 ** flush needs pages: the statement takes no effect, and once there is
 ** room again every row is there and the next writes go in. */
 START_TEST(a_full_database_fails_the_commit_and_changes_nothing){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   sqlite3 *a = open_db(zDb, "wal"), *b;
   sqlite3_int64 nPages;
   int i, rc = SQLITE_OK, nFailed = 0;
@@ -339,9 +332,6 @@ START_TEST(a_full_database_fails_the_commit_and_changes_nothing){
   check_ok(b, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 END_TEST
 
@@ -420,8 +410,7 @@ static void make_tables(const char *zDb, const char *zJournal){
 }
 
 static void processes_share(const char *zJournal){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   int nWriter = 3, nTxn = test_scale(150), i, status;
   pid_t aPid[4];
   sqlite3 *db;
@@ -445,9 +434,6 @@ static void processes_share(const char *zJournal){
   ck_assert_int_gt(query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 0);
   check_ok(db, "kv");
   sqlite3_close(db);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 
 START_TEST(processes_write_and_read_one_table_in_wal_mode){
@@ -464,8 +450,7 @@ END_TEST
 ** run inside its commits): afterwards every transaction is in both tables
 ** or in neither, nothing acknowledged is lost, the store checks clean. */
 static void killed_writer(const char *zJournal){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDb = g_zDb;
   test_rng rng;
   int round, nRound = test_quick() ? 4 : 8;
   sqlite3_int64 nBefore = 0;
@@ -473,12 +458,17 @@ static void killed_writer(const char *zJournal){
   make_tables(zDb, zJournal);
   for(round = 0; round < nRound; round++){
     sqlite3 *db;
-    int status;
+    int status, i;
     sqlite3_int64 nAfter;
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if( pid == 0 ) writer_process(zDb, zJournal, (int)(round * 100000 + 1), -1);
-    usleep((useconds_t)(50000 + rng_below(&rng, 250000)));
+    /* Kill it only once it commits (a loaded machine may start it late),
+    ** then at a random moment of its run. */
+    db = open_db(zDb, zJournal);
+    for(i = 0; i < 2000 && query_int(db, "SELECT count(*) FROM nat") <= nBefore; i++) usleep(10000);
+    sqlite3_close(db);
+    usleep((useconds_t)(rng_below(&rng, 250000)));
     kill(pid, SIGKILL);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     db = open_db(zDb, zJournal);
@@ -490,9 +480,6 @@ static void killed_writer(const char *zJournal){
     nBefore = nAfter;
     sqlite3_close(db);
   }
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
 }
 
 START_TEST(a_killed_writer_leaves_every_transaction_whole_in_wal_mode){
@@ -510,8 +497,7 @@ END_TEST
 /* The backup API and VACUUM INTO carry the rows; writing the copy leaves
 ** the original as it was. */
 START_TEST(backup_and_vacuum_into_carry_the_rows_and_never_share_them){
-  char *zDir = test_tmpdir("indb");
-  char *zDb = sqlite3_mprintf("%s/t.db", zDir);
+  const char *zDir = g_zDir, *zDb = g_zDb;
   char *zBackup = sqlite3_mprintf("%s/backup.db", zDir);
   char *zVacuum = sqlite3_mprintf("%s/vacuum.db", zDir);
   char *zSql = sqlite3_mprintf("VACUUM INTO '%q'", zVacuum);
@@ -546,9 +532,6 @@ START_TEST(backup_and_vacuum_into_carry_the_rows_and_never_share_them){
   }
   check_ok(db, "kv");
   sqlite3_close(db);
-  test_rmtree(zDir);
-  free(zDir);
-  sqlite3_free(zDb);
   sqlite3_free(zBackup);
   sqlite3_free(zVacuum);
   sqlite3_free(zSql);
