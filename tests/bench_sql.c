@@ -273,7 +273,8 @@ static void sql_iter_close(bench_iter *p){
 }
 
 /* The lsm table's levels (lsm_stats), e.g. "L0 3, L1 5, L2 45 SSTables;
-** memtable 20003 entries". */
+** memtable 20003 entries; table cache 64 open, 1234 misses since the
+** engine opened". */
 static void sql_shape(bench_store *p, char *z, size_t nZ){
   sqlite3_stmt *pStmt = 0;
   z[0] = 0;
@@ -283,6 +284,8 @@ static void sql_shape(bench_store *p, char *z, size_t nZ){
         "                            || json_extract(l.value, '$.files'), ', ')"
         "        FROM json_each(s, '$.levels') AS l)"
         "       || ' SSTables; memtable ' || json_extract(s, '$.memtable.entries') || ' entries'"
+        "       || '; table cache ' || json_extract(s, '$.table_cache.open_tables') || ' open, '"
+        "       || json_extract(s, '$.table_cache.misses') || ' misses since the engine opened'"
         "  FROM (SELECT lsm_stats('kv') AS s)", -1, &pStmt, 0) == SQLITE_OK
    && sqlite3_step(pStmt) == SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
     snprintf(z, nZ, "%s", (const char*)sqlite3_column_text(pStmt, 0));

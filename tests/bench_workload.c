@@ -478,6 +478,12 @@ int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut){
       rc = bench_seekrandom(p, s * 16 + BENCH_SEED_SEEKRANDOM);
     }
   }
+  if( rc == 0 && !pEng->bWritesOnly && pEng->xShape ){
+    char zShape[512];
+    pEng->xShape(p->pStore, zShape, sizeof(zShape));
+    if( zShape[0] ) printf("    %s/%s after the reads: %s\n", pEng->zLevel, pEng->zName, zShape);
+    fflush(stdout);
+  }
   if( rc == 0 ){
     bench_phase_begin(p, "deleterandom");
     rc = bench_deleterandom(p, s * 16 + BENCH_SEED_DELETERANDOM);
