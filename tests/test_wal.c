@@ -4,7 +4,7 @@
 ** record elsewhere is LSM_CORRUPT naming the file and offset; the sync
 ** modes make the calls they promise (counted by faultenv).
 **
-** Tests rewrite log files through the env: they play the part of the disk.
+** Tests edit log files with plain stdio: they play the part of the disk.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,8 @@
 #include "testutil.h"
 #include "wal.h"
 
-#define HDR 21          /* record header bytes (wal.c) */
-#define FILE_HDR 16     /* file header bytes (wal.c)   */
+#define HDR 25          /* record header bytes (wal.c) */
+#define FILE_HDR 64     /* file header bytes (wal.c)   */
 
 /* ---- helpers ---- */
 
@@ -48,54 +48,6 @@ static void recs_clear(recs *r){
   memset(r, 0, sizeof(*r));
 }
 
-/* ---- the fixture ---- */
-
-/*
-** Every test works on one log, zDir/000001.wal, through the env of its
-** test case: "disk" (the POSIX env), "memory" (lsm_env_memory(): fast for
-** tests that rewrite the log many times) or "faultenv" (a faultenv over
-** the POSIX env, for counting calls and failing them).  The checked
-** fixture makes these before each test, in the test's own process, and
-** removes them after it passes (a failed test keeps its directory).
-*/
-static struct wal_fixture {
-  char *zDir;                   /* the test's temporary directory         */
-  char *zPath;                  /* zDir/000001.wal                        */
-  lsm_env *pEnv;                /* the env every call goes through        */
-  lsm_env *pMemEnv;             /* "memory": the env to free, else NULL   */
-  faultenv *fe;                 /* "faultenv": the fault env, else NULL   */
-  recs r;                       /* what the last replay() collected       */
-} fx;
-
-static void fixture_open(void){
-  memset(&fx, 0, sizeof(fx));
-  fx.zDir = test_tmpdir("wal");
-  fx.zPath = malloc(strlen(fx.zDir) + sizeof("/000001.wal"));
-  sprintf(fx.zPath, "%s/000001.wal", fx.zDir);
-}
-static void setup_disk(void){
-  fixture_open();
-  fx.pEnv = lsm_env_default();
-}
-static void setup_memory(void){
-  fixture_open();
-  fx.pEnv = fx.pMemEnv = lsm_env_memory();
-}
-static void setup_faultenv(void){
-  fixture_open();
-  fx.fe = faultenv_new(NULL);
-  fx.pEnv = faultenv_env(fx.fe);
-}
-static void teardown(void){
-  recs_clear(&fx.r);
-  if( fx.pMemEnv ) lsm_env_memory_free(fx.pMemEnv);
-  faultenv_free(fx.fe);
-  free(fx.zPath);
-  test_rmtree(fx.zDir);
-  free(fx.zDir);
-  memset(&fx, 0, sizeof(fx));
-}
-
 /* The payload of record i of a test log: deterministic from (seed, i). */
 static size_t payload_of(uint64_t seed, int i, size_t n, uint8_t *p){
   test_rng rng;
@@ -105,13 +57,15 @@ static size_t payload_of(uint64_t seed, int i, size_t n, uint8_t *p){
   return n;
 }
 
-/* Write the fixture's log: nRec records with payload sizes from aSize
-** (cycled), committing each.  Returns the file offset where each record
-** starts in aOff (nRec + 1 entries: the last is the file size). */
-static void write_log(int eSync, int nRec, const size_t *aSize, int nSize, uint64_t *aOff){
+/* Write a log of nRec records with payload sizes from aSize (cycled),
+** committing each.  Returns the file offset where each record starts in
+** aOff (nRec + 1 entries: the last is the file size). */
+static void write_log(lsm_env *pEnv, const char *zPath, int eSync, int nRec,
+                      const size_t *aSize, int nSize, uint64_t *aOff){
   wal_writer *w = NULL;
   int i;
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
   for(i = 0; i < nRec; i++){
     size_t n = aSize[i % nSize];
     uint8_t *p = malloc(n ? n : 1);
@@ -125,9 +79,8 @@ static void write_log(int eSync, int nRec, const size_t *aSize, int nSize, uint6
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
 }
 
-/* The last replay gave exactly the first nRec records write_log wrote. */
-static void check_recs(int nRec, const size_t *aSize, int nSize){
-  const recs *r = &fx.r;
+/* Check that r holds exactly the first nRec records write_log wrote. */
+static void check_recs(const recs *r, int nRec, const size_t *aSize, int nSize){
   int i;
   SEED_ASSERT(r->n == nRec, "replayed %d records, expected %d", (unsigned long long)test_seed(), r->n, nRec);
   for(i = 0; i < nRec; i++){
@@ -141,28 +94,34 @@ static void check_recs(int nRec, const size_t *aSize, int nSize){
   }
 }
 
-/* Read or replace the whole log (the tests play the disk). */
-static uint8_t *slurp(size_t *pn){
+/* Read or replace a whole file through pEnv (the tests play the disk). */
+static uint8_t *slurp(lsm_env *pEnv, const char *zPath, size_t *pn){
   uint8_t *a = NULL, *aCopy;
-  ck_assert_int_eq(env_read_file(fx.pEnv, fx.zPath, &a, pn), LSM_OK);
+  ck_assert_int_eq(env_read_file(pEnv, zPath, &a, pn), LSM_OK);
   aCopy = malloc(*pn + 1);
   memcpy(aCopy, a, *pn);
-  env_free(fx.pEnv, a);
+  env_free(pEnv, a);
   return aCopy;
 }
 
-static void spill(const uint8_t *a, size_t n){
+static void spill(lsm_env *pEnv, const char *zPath, const uint8_t *a, size_t n){
   lsm_file *pFile = NULL;
-  ck_assert_int_eq(fx.pEnv->xOpen(fx.pEnv, fx.zPath, LSM_OPEN_WRITE, &pFile), LSM_OK);
-  if( n ) ck_assert_int_eq(fx.pEnv->xAppend(pFile, a, n), LSM_OK);
-  ck_assert_int_eq(fx.pEnv->xClose(pFile), LSM_OK);
+  ck_assert_int_eq(pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &pFile), LSM_OK);
+  if( n ) ck_assert_int_eq(pEnv->xAppend(pFile, a, n), LSM_OK);
+  ck_assert_int_eq(pEnv->xClose(pFile), LSM_OK);
 }
 
-/* Replay the log into a fresh fx.r; returns the rc. */
-static int replay(int bNewest, int *pbTorn){
-  recs_clear(&fx.r);
+static char *path_in(const char *zDir, const char *zName){
+  char *z = malloc(strlen(zDir) + strlen(zName) + 2);
+  sprintf(z, "%s/%s", zDir, zName);
+  return z;
+}
+
+/* Replay zPath into a fresh r; returns the rc. */
+static int replay(lsm_env *pEnv, const char *zPath, int bNewest, recs *r, int *pbTorn){
+  recs_clear(r);
   error_clear();
-  return wal_replay(fx.pEnv, fx.zPath, bNewest, collect, &fx.r, pbTorn);
+  return wal_replay(pEnv, zPath, bNewest, collect, r, pbTorn);
 }
 
 /* Frame a record by hand (the format drawn in wal.c). */
@@ -171,7 +130,8 @@ static size_t frame(uint8_t *pOut, uint32_t salt, int eType, uint64_t seq,
   uint8_t *q = coding_put32(pOut, n);
   *q++ = (uint8_t)eType;
   q = coding_put64(q, seq);
-  coding_put64(q, checksum_compute2(pOut, 13, pPayload, n, CHECKSUM_SEED_WAL ^ salt));
+  q = coding_put32(q, (uint32_t)checksum_compute(pOut, 13, CHECKSUM_SEED_WAL ^ salt));
+  coding_put64(q, checksum_compute2(pOut, 17, pPayload, n, CHECKSUM_SEED_WAL ^ salt));
   memcpy(pOut + HDR, pPayload, n);
   return HDR + n;
 }
@@ -182,78 +142,104 @@ static const size_t aSmall[] = { 40, 0, 7, 100, 33 };
 
 START_TEST(wal_round_trip_at_every_sync_mode){
   static const size_t aSize[] = { 0, 1, 17, 300, 70000, 5, 4096 };
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_default();
   int eSync, bTorn;
+  recs r = {0};
   for(eSync = LSM_SYNC_OFF; eSync <= LSM_SYNC_FULL; eSync++){
     /* FULL syncs every commit: fewer records keep the test fast. */
     int nRec = test_scale(eSync == LSM_SYNC_FULL ? 40 : 200);
-    write_log(eSync, nRec, aSize, 7, NULL);
-    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+    write_log(pEnv, zPath, eSync, nRec, aSize, 7, NULL);
+    ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
     ck_assert_int_eq(bTorn, 0);
-    check_recs(nRec, aSize, 7);
-    ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
-    check_recs(nRec, aSize, 7);
+    check_recs(&r, nRec, aSize, 7);
+    ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_OK);
+    check_recs(&r, nRec, aSize, 7);
   }
+  recs_clear(&r);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_batch_over_one_mib_is_fragmented_and_reassembled){
   static const size_t aSize[] = { 10, (3u << 20) + 12345, 1u << 20, (1u << 20) + 1, 0, 2u << 20 };
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_memory();   /* fast: many rewrites */
   uint64_t aOff[7];
   int bTorn;
-  write_log(LSM_SYNC_NORMAL, 6, aSize, 6, aOff);
+  recs r = {0};
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 6, aSize, 6, aOff);
   /* 3 MiB + 12345 is four fragments: four headers. */
   ck_assert_uint_eq(aOff[2] - aOff[1], aSize[1] + 4 * HDR);
   ck_assert_uint_eq(aOff[3] - aOff[2], aSize[2] + HDR);
-  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
-  check_recs(6, aSize, 6);
+  ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_OK);
+  check_recs(&r, 6, aSize, 6);
 
   /* Cut inside the fragmented last batch: torn in the newest log, the
   ** whole batch dropped; corruption in an older log. */
   {
     size_t n, iCut;
-    uint8_t *a = slurp(&n);
+    uint8_t *a = slurp(pEnv, zPath, &n);
     uint64_t aCut[] = { aOff[5] + 1, aOff[5] + HDR + (1u << 20), aOff[5] + 2 * HDR + (1u << 20),
                         aOff[5] + 2 * HDR + (1u << 20) + 1, n - 1 };
     for(iCut = 0; iCut < sizeof(aCut) / sizeof(aCut[0]); iCut++){
-      spill(a, aCut[iCut]);
-      SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "cut %d: %s",
+      spill(pEnv, zPath, a, aCut[iCut]);
+      SEED_ASSERT(replay(pEnv, zPath, 1, &r, &bTorn) == LSM_OK, "cut %d: %s",
                   (unsigned long long)test_seed(), (int)iCut, error_message());
       ck_assert_int_eq(bTorn, 1);
-      check_recs(5, aSize, 6);
-      ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+      check_recs(&r, 5, aSize, 6);
+      ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_CORRUPT);
     }
     free(a);
   }
+  recs_clear(&r);
+  lsm_env_memory_free(pEnv);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_empty_log_replays_nothing){
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_default();
   wal_writer *w;
   int bTorn;
+  recs r = {0};
 
   /* Opened and closed with no records: just the file header. */
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &w), LSM_OK);
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, NULL, &w), LSM_OK);
   ck_assert_uint_eq(wal_writer_bytes(w), FILE_HDR);
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
-  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
-  ck_assert_int_eq(fx.r.n, 0);
+  ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_OK);
+  ck_assert_int_eq(r.n, 0);
   ck_assert_int_eq(bTorn, 0);
 
   /* A zero-byte file (crash right after create). */
-  spill(NULL, 0);
-  ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
-  ck_assert_int_eq(fx.r.n, 0);
+  spill(pEnv, zPath, NULL, 0);
+  ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
+  ck_assert_int_eq(r.n, 0);
   ck_assert_int_eq(bTorn, 0);
 
   /* A torn file header in the newest log is an empty log; in an older
   ** one it is corruption. */
   {
     static const uint8_t aPart[5] = { 0x89, 'L', 'S', 'M', 'W' };
-    spill(aPart, sizeof(aPart));
-    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+    spill(pEnv, zPath, aPart, sizeof(aPart));
+    ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
     ck_assert_int_eq(bTorn, 1);
-    ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+    ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_CORRUPT);
   }
+  recs_clear(&r);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
@@ -261,22 +247,48 @@ START_TEST(wal_header_example_replays){
   /* The worked example drawn in wal.c's header, byte for byte. */
   static const uint8_t aLog[] = {
     0x89, 0x4c, 0x53, 0x4d, 0x57, 0x41, 0x4c, 0x0a,
-    0x01, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00,
     0x0d, 0x0c, 0x0b, 0x0a,
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00,
+    0x63, 0x90, 0x4a, 0x11, 0x6d, 0x83, 0x1e, 0x39,
     0x02, 0x00, 0x00, 0x00,
     0x01,
     0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x96, 0xab, 0x6b, 0x80, 0x37, 0x27, 0x44, 0x13,
+    0x01, 0xe2, 0xa4, 0xec,
+    0xb3, 0x2a, 0xfb, 0x39, 0x9f, 0x33, 0x66, 0x65,
     0x68, 0x69,
   };
+
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_default();
   int bTorn;
-  ck_assert_uint_eq(sizeof(aLog), 39);
-  spill(aLog, sizeof(aLog));
-  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
-  ck_assert_int_eq(fx.r.n, 1);
-  ck_assert_uint_eq(fx.r.a[0].seq, 7);
-  ck_assert_uint_eq(fx.r.a[0].n, 2);
-  ck_assert(memcmp(fx.r.a[0].p, "hi", 2) == 0);
+  recs r = {0};
+  wal_header hdr;
+  int bEmpty;
+  ck_assert_uint_eq(sizeof(aLog), 91);
+  spill(pEnv, zPath, aLog, sizeof(aLog));
+  ck_assert_int_eq(wal_read_header(pEnv, zPath, &hdr, &bEmpty), LSM_OK);
+  ck_assert_int_eq(bEmpty, 0);
+  ck_assert_uint_eq(hdr.iNumber, 3);
+  ck_assert_uint_eq(hdr.iPrevLog, 2);
+  ck_assert_uint_eq(hdr.iPrevNextSeq, 7);
+  ck_assert_uint_eq(hdr.iFirstSeq, 7);
+  ck_assert_int_eq(hdr.bPrevTorn, 0);
+  ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_OK);
+  ck_assert_int_eq(r.n, 1);
+  ck_assert_uint_eq(r.a[0].seq, 7);
+  ck_assert_uint_eq(r.a[0].n, 2);
+  ck_assert(memcmp(r.a[0].p, "hi", 2) == 0);
+  recs_clear(&r);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
@@ -284,72 +296,94 @@ END_TEST
 
 START_TEST(wal_truncated_tail_is_ignored){
   static const size_t aSize[] = { 40, 0, 7, 100, 33, 250 };
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_memory();   /* fast: many rewrites */
   uint64_t aOff[13];
   uint64_t iCut;
   size_t n;
   uint8_t *a;
   int bTorn;
+  recs r = {0};
 
-  write_log(LSM_SYNC_NORMAL, 12, aSize, 6, aOff);
-  a = slurp(&n);
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 12, aSize, 6, aOff);
+  a = slurp(pEnv, zPath, &n);
   ck_assert_uint_eq(n, aOff[12]);
   /* Every cut inside the last record (250-byte payload). */
   for(iCut = aOff[11]; iCut < aOff[12]; iCut++){
-    spill(a, (size_t)iCut);
-    SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "cut at %llu: %s",
+    spill(pEnv, zPath, a, (size_t)iCut);
+    SEED_ASSERT(replay(pEnv, zPath, 1, &r, &bTorn) == LSM_OK, "cut at %llu: %s",
                 (unsigned long long)test_seed(), (unsigned long long)iCut, error_message());
     ck_assert_int_eq(bTorn, iCut > aOff[11]);
-    check_recs(11, aSize, 6);
+    check_recs(&r, 11, aSize, 6);
   }
   free(a);
+  recs_clear(&r);
+  lsm_env_memory_free(pEnv);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_zeroed_tail_is_ignored){
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_memory();   /* fast: many rewrites */
   uint64_t aOff[11];
   size_t n;
   uint8_t *a;
   int bTorn;
+  recs r = {0};
 
-  write_log(LSM_SYNC_FULL, 10, aSmall, 5, aOff);
-  a = slurp(&n);
+  write_log(pEnv, zPath, LSM_SYNC_FULL, 10, aSmall, 5, aOff);
+  a = slurp(pEnv, zPath, &n);
 
   /* Zeros after the last record (a file system that extended the file). */
   a = realloc(a, n + 8192);
   memset(a + n, 0, 8192);
-  spill(a, n + 8192);
-  ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+  spill(pEnv, zPath, a, n + 8192);
+  ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
   ck_assert_int_eq(bTorn, 1);
-  check_recs(10, aSmall, 5);
+  check_recs(&r, 10, aSmall, 5);
 
   /* The last record itself zeroed. */
   memset(a + aOff[9], 0, (size_t)(aOff[10] - aOff[9]));
-  spill(a, n);
-  ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+  spill(pEnv, zPath, a, n);
+  ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
   ck_assert_int_eq(bTorn, 1);
-  check_recs(9, aSmall, 5);
+  check_recs(&r, 9, aSmall, 5);
 
   /* A newest log that is all zeros is empty. */
   memset(a, 0, n);
-  spill(a, n);
-  ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+  spill(pEnv, zPath, a, n);
+  ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
   ck_assert_int_eq(bTorn, 1);
-  ck_assert_int_eq(fx.r.n, 0);
+  ck_assert_int_eq(r.n, 0);
   free(a);
+  recs_clear(&r);
+  lsm_env_memory_free(pEnv);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_garbage_tail_is_ignored){
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_memory();   /* fast: many rewrites */
   uint64_t aOff[11];
   size_t n, nGarbage, i;
   uint8_t *a, *aOrig;
   int bTorn, iTrial;
   test_rng rng;
+  recs r = {0};
 
   rng_init(&rng, test_seed());
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
-  a = slurp(&n);
-  aOrig = slurp(&n);
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  a = slurp(pEnv, zPath, &n);
+  aOrig = slurp(pEnv, zPath, &n);
   for(iTrial = 0; iTrial < test_scale(20); iTrial++){
     /* Random bytes after the records, or over the start of the last one. */
     size_t iStart = iTrial % 2 ? n : (size_t)aOff[9] + 1 + (size_t)rng_below(&rng, aOff[10] - aOff[9] - 1);
@@ -358,119 +392,156 @@ START_TEST(wal_garbage_tail_is_ignored){
     memcpy(a, aOrig, n);
     for(i = 0; i < nGarbage; i++) a[iStart + i] = (uint8_t)rng_next(&rng);
     if( iStart < n && a[iStart] == aOrig[iStart] ) a[iStart] ^= 0x55;  /* really damaged */
-    spill(a, iStart + nGarbage);
-    SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "trial %d: %s",
+    spill(pEnv, zPath, a, iStart + nGarbage);
+    SEED_ASSERT(replay(pEnv, zPath, 1, &r, &bTorn) == LSM_OK, "trial %d: %s",
                 (unsigned long long)test_seed(), iTrial, error_message());
     ck_assert_int_eq(bTorn, 1);
-    check_recs(iTrial % 2 ? 10 : 9, aSmall, 5);
-    ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+    check_recs(&r, iTrial % 2 ? 10 : 9, aSmall, 5);
+    ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_CORRUPT);
   }
   free(a);
   free(aOrig);
+  recs_clear(&r);
+  lsm_env_memory_free(pEnv);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_huge_length_in_tail_does_not_allocate){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
   static const uint32_t aLen[] = { 0xffffffffu, 0xfffffff0u, 0x80000000u, (1u << 20) + 1, 1u << 20 };
   uint64_t aOff[11];
   size_t n, i;
   uint8_t *a;
   int bTorn;
+  recs r = {0};
 
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
-  a = slurp(&n);
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  a = slurp(pEnv, zPath, &n);
   a = realloc(a, n + 4096);
   for(i = 0; i < sizeof(aLen) / sizeof(aLen[0]); i++){
     /* A header claiming a huge payload, a valid type, and some bytes. */
     memset(a + n, 0xab, 4096);
     coding_put32(a + n, aLen[i]);
     a[n + 4] = 1;
-    spill(a, n + 4096);
-    faultenv_reset_counts(fx.fe);
-    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+    spill(pEnv, zPath, a, n + 4096);
+    faultenv_reset_counts(fe);
+    ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
     ck_assert_int_eq(bTorn, 1);
-    check_recs(10, aSmall, 5);
-    ck_assert_msg(faultenv_max_alloc(fx.fe) < 64 * 1024, "replay allocated %zu bytes",
-                  faultenv_max_alloc(fx.fe));
+    check_recs(&r, 10, aSmall, 5);
+    ck_assert_msg(faultenv_max_alloc(fe) < 64 * 1024, "replay allocated %zu bytes",
+                  faultenv_max_alloc(fe));
   }
   free(a);
+  recs_clear(&r);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
 }
 END_TEST
 
 /* ---- corruption ---- */
 
 START_TEST(wal_bad_checksum_mid_log_is_corruption){
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_memory();   /* fast: many rewrites */
   uint64_t aOff[11];
   size_t n;
   uint8_t *a;
   int bTorn, iRec;
   char zWant[64];
+  recs r = {0};
 
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
-  a = slurp(&n);
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  a = slurp(pEnv, zPath, &n);
   for(iRec = 0; iRec < 9; iRec++){
     uint64_t iByte;
     /* Flip each byte of record iRec (header and payload) in turn. */
     for(iByte = aOff[iRec]; iByte < aOff[iRec + 1]; iByte++){
       a[iByte] ^= 0x20;
-      spill(a, n);
-      SEED_ASSERT(replay(1, &bTorn) == LSM_CORRUPT,
+      spill(pEnv, zPath, a, n);
+      SEED_ASSERT(replay(pEnv, zPath, 1, &r, &bTorn) == LSM_CORRUPT,
                   "record %d byte %llu flipped", (unsigned long long)test_seed(), iRec,
                   (unsigned long long)iByte);
-      ck_assert_int_eq(fx.r.n, iRec);   /* the records before it were replayed */
+      ck_assert_int_eq(r.n, iRec);   /* the records before it were replayed */
       snprintf(zWant, sizeof(zWant), "offset %llu", (unsigned long long)aOff[iRec]);
-      ck_assert_msg(strstr(error_message(), fx.zPath) && strstr(error_message(), zWant),
-                    "message \"%s\" should name %s and %s", error_message(), fx.zPath, zWant);
+      ck_assert_msg(strstr(error_message(), zPath) && strstr(error_message(), zWant),
+                    "message \"%s\" should name %s and %s", error_message(), zPath, zWant);
       a[iByte] ^= 0x20;
     }
   }
   free(a);
+  recs_clear(&r);
+  lsm_env_memory_free(pEnv);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_bad_record_in_older_log_is_corruption){
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_memory();   /* fast: many rewrites */
   uint64_t aOff[11];
   size_t n;
   uint8_t *a;
   int bTorn;
+  recs r = {0};
 
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
-  a = slurp(&n);
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  a = slurp(pEnv, zPath, &n);
 
   /* Truncated last record. */
-  spill(a, n - 3);
-  ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
-  ck_assert_ptr_nonnull(strstr(error_message(), fx.zPath));
+  spill(pEnv, zPath, a, n - 3);
+  ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(error_message(), zPath));
   ck_assert_ptr_nonnull(strstr(error_message(), "older log"));
   /* Bad checksum in the last record. */
   a[n - 1] ^= 1;
-  spill(a, n);
-  ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+  spill(pEnv, zPath, a, n);
+  ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_CORRUPT);
   a[n - 1] ^= 1;
   /* Zeros after the last record. */
   a = realloc(a, n + 100);
   memset(a + n, 0, 100);
-  spill(a, n + 100);
-  ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+  spill(pEnv, zPath, a, n + 100);
+  ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_CORRUPT);
   /* Not a log at all. */
   a[0] = 'X';
-  spill(a, n);
-  ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
-  ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+  spill(pEnv, zPath, a, n);
+  ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_CORRUPT);
+  ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_CORRUPT);
   free(a);
+  recs_clear(&r);
+  lsm_env_memory_free(pEnv);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_records_out_of_order_are_corruption){
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_memory();   /* fast: many rewrites */
   uint8_t a[4096];
   size_t n;
   uint32_t salt;
   int bTorn, iCase;
+  recs r = {0};
 
-  write_log(LSM_SYNC_NORMAL, 0, aSmall, 5, NULL);
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 0, aSmall, 5, NULL);
   {
     size_t nHdr;
-    uint8_t *pHdr = slurp(&nHdr);
+    uint8_t *pHdr = slurp(pEnv, zPath, &nHdr);
     ck_assert_uint_eq(nHdr, FILE_HDR);
     memcpy(a, pHdr, FILE_HDR);
     salt = coding_get32(pHdr + 12);
@@ -501,143 +572,209 @@ START_TEST(wal_records_out_of_order_are_corruption){
         n += frame(a + n, salt, 4, 6, "y", 1);
         break;
     }
-    spill(a, n);
+    spill(pEnv, zPath, a, n);
     if( iCase == 0 ){
-      ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
-      ck_assert_int_eq(fx.r.n, 2);
-      ck_assert_uint_eq(fx.r.a[0].seq, 5);
-      ck_assert_uint_eq(fx.r.a[0].n, 5);
-      ck_assert(memcmp(fx.r.a[0].p, "abcde", 5) == 0);
+      ck_assert_int_eq(replay(pEnv, zPath, 0, &r, &bTorn), LSM_OK);
+      ck_assert_int_eq(r.n, 2);
+      ck_assert_uint_eq(r.a[0].seq, 5);
+      ck_assert_uint_eq(r.a[0].n, 5);
+      ck_assert(memcmp(r.a[0].p, "abcde", 5) == 0);
     }else{
-      ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+      ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_CORRUPT);
     }
   }
+  recs_clear(&r);
+  lsm_env_memory_free(pEnv);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 START_TEST(wal_replay_stops_at_callback_error){
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, NULL);
-  fx.r.rcStopAt = 4;
-  ck_assert_int_eq(wal_replay(fx.pEnv, fx.zPath, 1, collect, &fx.r, NULL), LSM_ERROR);
-  ck_assert_int_eq(fx.r.n, 3);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
+  lsm_env *pEnv = lsm_env_default();
+  recs r = {0};
+  write_log(pEnv, zPath, LSM_SYNC_NORMAL, 10, aSmall, 5, NULL);
+  r.rcStopAt = 4;
+  ck_assert_int_eq(wal_replay(pEnv, zPath, 1, collect, &r, NULL), LSM_ERROR);
+  ck_assert_int_eq(r.n, 3);
+  recs_clear(&r);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
 /* ---- sync modes, group commit, write failures ---- */
 
 START_TEST(wal_sync_full_calls_sync_per_commit){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
   int eSync;
   for(eSync = LSM_SYNC_OFF; eSync <= LSM_SYNC_FULL; eSync++){
     wal_writer *w;
     int i;
-    faultenv_reset_counts(fx.fe);
-    ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+    faultenv_reset_counts(fe);
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+    ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
     for(i = 0; i < 10; i++){
       ck_assert_int_eq(wal_writer_add(w, (uint64_t)i, (const uint8_t*)"value", 5), LSM_OK);
       ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
     }
     switch( eSync ){
       case LSM_SYNC_OFF:      /* all still buffered */
-        ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 0);
-        ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 0);
+        ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 0);
+        ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), 0);
         break;
       case LSM_SYNC_NORMAL:   /* one write per commit, no sync */
-        ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 10);
-        ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 0);
+        ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 10);
+        ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), 0);
         break;
       default:                /* one write and one sync per commit */
-        ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 10);
-        ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 10);
+        ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 10);
+        ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), 10);
         break;
     }
     ck_assert_int_eq(wal_writer_close(w), LSM_OK);
-    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), eSync == LSM_SYNC_OFF ? 1 : 10);
+    ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), eSync == LSM_SYNC_OFF ? 1 : 10);
   }
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
 }
 END_TEST
 
 START_TEST(wal_sync_off_writes_once_the_buffer_passes_64k){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
   uint8_t aVal[1000];
   wal_writer *w;
   int i;
   memset(aVal, 'v', sizeof(aVal));
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_OFF, &w), LSM_OK);
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_OFF, NULL, &w), LSM_OK);
   for(i = 0; wal_writer_bytes(w) < 64 * 1024; i++){
-    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 0);
+    ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 0);
     ck_assert_int_eq(wal_writer_add(w, (uint64_t)i, aVal, sizeof(aVal)), LSM_OK);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
   }
-  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 1);
   ck_assert_int_eq(wal_writer_sync(w), LSM_OK);      /* nothing left to write */
-  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 1);
-  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 1);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), 1);
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
 }
 END_TEST
 
 START_TEST(wal_group_commit_shares_one_write){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
   int eSync, bTorn;
+  recs r = {0};
   for(eSync = LSM_SYNC_NORMAL; eSync <= LSM_SYNC_FULL; eSync++){
     wal_writer *w;
     int i;
-    faultenv_reset_counts(fx.fe);
-    ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+    faultenv_reset_counts(fe);
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+    ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
     for(i = 0; i < 8; i++){
       ck_assert_int_eq(wal_writer_add(w, 10 + (uint64_t)i, (const uint8_t*)"batch", 5), LSM_OK);
     }
-    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 0);
+    ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 0);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
-    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 1);
-    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), eSync == LSM_SYNC_FULL ? 1 : 0);
+    ck_assert_uint_eq(faultenv_count(fe, FAULTENV_APPEND), 1);
+    ck_assert_uint_eq(faultenv_count(fe, FAULTENV_SYNC), eSync == LSM_SYNC_FULL ? 1 : 0);
     ck_assert_int_eq(wal_writer_close(w), LSM_OK);
-    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
-    ck_assert_int_eq(fx.r.n, 8);
+    ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
+    ck_assert_int_eq(r.n, 8);
   }
+  recs_clear(&r);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
 }
 END_TEST
 
 START_TEST(wal_failed_write_drops_the_commit_and_the_log_works_again){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
   int eSync, bTorn;
+  recs r = {0};
   for(eSync = LSM_SYNC_OFF; eSync <= LSM_SYNC_FULL; eSync++){
     wal_writer *w;
-    ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+    ck_assert_int_eq(wal_writer_open(pEnv, zPath, eSync, NULL, &w), LSM_OK);
     ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
     /* The disk is full for the next write. */
-    faultenv_set_space(fx.fe, 0);
+    faultenv_set_space(fe, 0);
     ck_assert_int_eq(wal_writer_add(w, 2, (const uint8_t*)"two", 3), LSM_OK);
     ck_assert_int_eq(eSync == LSM_SYNC_OFF ? wal_writer_sync(w) : wal_writer_commit(w), LSM_FULL);
     /* Space is back: later commits work, the failed one is gone. */
-    faultenv_set_space(fx.fe, UINT64_MAX);
+    faultenv_set_space(fe, UINT64_MAX);
     ck_assert_int_eq(wal_writer_add(w, 3, (const uint8_t*)"three", 5), LSM_OK);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
     ck_assert_int_eq(wal_writer_close(w), LSM_OK);
-    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+    ck_assert_int_eq(replay(pEnv, zPath, 1, &r, &bTorn), LSM_OK);
     ck_assert_int_eq(bTorn, 0);
     /* In OFF mode "one" was still buffered when the write failed: it was
     ** acknowledged, so it stays and is written later. */
-    ck_assert_int_eq(fx.r.n, 2);
-    ck_assert_uint_eq(fx.r.a[0].seq, 1);
-    ck_assert_uint_eq(fx.r.a[1].seq, 3);
+    ck_assert_int_eq(r.n, 2);
+    ck_assert_uint_eq(r.a[0].seq, 1);
+    ck_assert_uint_eq(r.a[1].seq, 3);
   }
+  recs_clear(&r);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
 }
 END_TEST
 
 START_TEST(wal_failed_sync_poisons_the_writer){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
   wal_writer *w;
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_FULL, &w), LSM_OK);
+  pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_FULL, NULL, &w), LSM_OK);
   ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
-  faultenv_fail(fx.fe, FAULTENV_SYNC, 1, LSM_IOERR, 0);
+  faultenv_fail(fe, FAULTENV_SYNC, 1, LSM_IOERR, 0);
   ck_assert_int_eq(wal_writer_commit(w), LSM_IOERR);
-  faultenv_fail_clear(fx.fe);
+  faultenv_fail_clear(fe);
   ck_assert_int_eq(wal_writer_add(w, 2, (const uint8_t*)"two", 3), LSM_IOERR);
   ck_assert_int_eq(wal_writer_commit(w), LSM_IOERR);
-  ck_assert_ptr_nonnull(strstr(error_message(), fx.zPath));
+  ck_assert_ptr_nonnull(strstr(error_message(), zPath));
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
 }
 END_TEST
 
 START_TEST(wal_out_of_memory_fails_cleanly){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_env *pEnv = faultenv_env(fe);
+  char *zDir = test_tmpdir("wal");
+  char *zPath = path_in(zDir, "000001.wal");
   uint64_t iNth;
   int bDone = 0;
   /* Fail the 1st, 2nd, ... allocation until a whole run succeeds; the
@@ -646,58 +783,54 @@ START_TEST(wal_out_of_memory_fails_cleanly){
     wal_writer *w = NULL;
     uint8_t *aBig = calloc(1, 200000);
     int rc;
-    faultenv_fail(fx.fe, FAULTENV_ALLOC, iNth, 0, 0);
-    rc = wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &w);
+    faultenv_fail(fe, FAULTENV_ALLOC, iNth, 0, 0);
+    pEnv->xUnlink(pEnv, zPath);     /* logs are created exclusively */
+    rc = wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, NULL, &w);
     if( rc == LSM_OK ) rc = wal_writer_add(w, 1, aBig, 200000);
     if( rc == LSM_OK ) rc = wal_writer_commit(w);
     if( w ) wal_writer_close(w);
-    if( rc == LSM_OK ) rc = replay(1, NULL);
+    if( rc == LSM_OK ){
+      recs r = {0};
+      rc = wal_replay(pEnv, zPath, 1, collect, &r, NULL);
+      ck_assert(rc == LSM_OK || rc == LSM_NOMEM);
+      recs_clear(&r);
+    }
     ck_assert(rc == LSM_OK || rc == LSM_NOMEM);
-    bDone = faultenv_nfailed(fx.fe) < iNth;
+    bDone = faultenv_nfailed(fe) < iNth;
     free(aBig);
     ck_assert(iNth < 100);
   }
-  faultenv_fail_clear(fx.fe);
+  faultenv_fail_clear(fe);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+  faultenv_free(fe);
 }
 END_TEST
 
 static Suite *wal_suite(void){
   Suite *s = suite_create("wal");
-  TCase *tcDisk = tcase_create("disk");
-  TCase *tcMemory = tcase_create("memory");
-  TCase *tcFault = tcase_create("faultenv");
-
-  tcase_add_checked_fixture(tcDisk, setup_disk, teardown);
-  tcase_set_timeout(tcDisk, 60);
-  tcase_add_test(tcDisk, wal_round_trip_at_every_sync_mode);
-  tcase_add_test(tcDisk, wal_empty_log_replays_nothing);
-  tcase_add_test(tcDisk, wal_header_example_replays);
-  tcase_add_test(tcDisk, wal_replay_stops_at_callback_error);
-  suite_add_tcase(s, tcDisk);
-
-  /* Tests that rewrite the log many times. */
-  tcase_add_checked_fixture(tcMemory, setup_memory, teardown);
-  tcase_set_timeout(tcMemory, 60);
-  tcase_add_test(tcMemory, wal_batch_over_one_mib_is_fragmented_and_reassembled);
-  tcase_add_test(tcMemory, wal_truncated_tail_is_ignored);
-  tcase_add_test(tcMemory, wal_zeroed_tail_is_ignored);
-  tcase_add_test(tcMemory, wal_garbage_tail_is_ignored);
-  tcase_add_test(tcMemory, wal_bad_checksum_mid_log_is_corruption);
-  tcase_add_test(tcMemory, wal_bad_record_in_older_log_is_corruption);
-  tcase_add_test(tcMemory, wal_records_out_of_order_are_corruption);
-  suite_add_tcase(s, tcMemory);
-
-  /* Tests that count or fail the env's calls. */
-  tcase_add_checked_fixture(tcFault, setup_faultenv, teardown);
-  tcase_set_timeout(tcFault, 60);
-  tcase_add_test(tcFault, wal_huge_length_in_tail_does_not_allocate);
-  tcase_add_test(tcFault, wal_sync_full_calls_sync_per_commit);
-  tcase_add_test(tcFault, wal_sync_off_writes_once_the_buffer_passes_64k);
-  tcase_add_test(tcFault, wal_group_commit_shares_one_write);
-  tcase_add_test(tcFault, wal_failed_write_drops_the_commit_and_the_log_works_again);
-  tcase_add_test(tcFault, wal_failed_sync_poisons_the_writer);
-  tcase_add_test(tcFault, wal_out_of_memory_fails_cleanly);
-  suite_add_tcase(s, tcFault);
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, wal_round_trip_at_every_sync_mode);
+  tcase_add_test(tc, wal_batch_over_one_mib_is_fragmented_and_reassembled);
+  tcase_add_test(tc, wal_empty_log_replays_nothing);
+  tcase_add_test(tc, wal_header_example_replays);
+  tcase_add_test(tc, wal_truncated_tail_is_ignored);
+  tcase_add_test(tc, wal_zeroed_tail_is_ignored);
+  tcase_add_test(tc, wal_garbage_tail_is_ignored);
+  tcase_add_test(tc, wal_huge_length_in_tail_does_not_allocate);
+  tcase_add_test(tc, wal_bad_checksum_mid_log_is_corruption);
+  tcase_add_test(tc, wal_bad_record_in_older_log_is_corruption);
+  tcase_add_test(tc, wal_records_out_of_order_are_corruption);
+  tcase_add_test(tc, wal_replay_stops_at_callback_error);
+  tcase_add_test(tc, wal_sync_full_calls_sync_per_commit);
+  tcase_add_test(tc, wal_sync_off_writes_once_the_buffer_passes_64k);
+  tcase_add_test(tc, wal_group_commit_shares_one_write);
+  tcase_add_test(tc, wal_failed_write_drops_the_commit_and_the_log_works_again);
+  tcase_add_test(tc, wal_failed_sync_poisons_the_writer);
+  tcase_add_test(tc, wal_out_of_memory_fails_cleanly);
+  suite_add_tcase(s, tc);
   return s;
 }
 
