@@ -4,6 +4,8 @@
 #   make demo     build and run sql/demo.sql in the sqlite3 shell
 #   make test     unit tests, SQL tests and the same suite under ASan+UBSan
 #   make bench    engine and SQL benchmarks against LevelDB, RocksDB, SQLite
+#   make cluster-demo  three dqlite nodes running lsm, a leader killed (needs
+#                 libdqlite-dev and go-dqlite; build/lsm-node, build/lsm-cluster)
 #   make bench-scale  one store at 1M to 50M keys (not part of make bench)
 #   make static   build/libsqlite3_lsm.a, to link the extension into a program
 #   make install  lsm.so, the archive, sqlite3_lsm.h and sqlite3-lsm.pc under
@@ -34,8 +36,11 @@ VERSION := $(shell sed -n 's/^\#define LSM_VERSION  *"\(.*\)"/\1/p' ext/sqlite3_
 # in lsm/ is the engine, every .c in ext/ the glue, every tests/test_*.c
 # one Check program).
 LSM_SRC  := $(wildcard lsm/*.c)
-EXT_SRC  := $(wildcard ext/*.c)
-TEST_SRC := $(wildcard tests/test_*.c)
+# The dqlite node and its client are programs, not part of lsm.so.
+NODE_SRC := ext/node.c ext/cluster.c ext/dqwire.c
+EXT_SRC  := $(filter-out $(NODE_SRC),$(wildcard ext/*.c))
+# test_cluster needs libdqlite's node program: its own target (cluster-test).
+TEST_SRC := $(filter-out tests/test_cluster.c,$(wildcard tests/test_*.c))
 TESTUTIL_SRC := tests/testutil.c tests/faultenv.c tests/harness.c
 
 B  = build
@@ -51,8 +56,8 @@ TEST_BIN_S = $(TEST_SRC:tests/%.c=$(BS)/tests/%)
 .SECONDARY:
 
 .PHONY: all demo test unit-test san-test sql-test static-test deps bench clean \
-        static install uninstall
-all: lsm.so
+        static install uninstall node cluster-demo cluster-test
+all: lsm.so node
 
 deps:
 	@sh tests/deps.sh
@@ -89,6 +94,7 @@ test: deps
 	$(MAKE) sql-test
 	$(MAKE) static-test
 	$(MAKE) san-test
+	$(MAKE) cluster-test
 	@echo "make test: all passed"
 
 unit-test: $(TEST_BIN)
@@ -106,7 +112,7 @@ sql-test: lsm.so
 # ---- static: one archive for linking the extension into a program.
 # Every object is built with -fvisibility=hidden; a partial link (ld -r)
 # makes them one object, in which objcopy keeps global only
-# sqlite3_lsm_init and the engine API declared in lsm/lsm.h, and renames
+# sqlite3_lsm_init, sqlite3_lsm_replicated and the engine API declared in lsm/lsm.h, and renames
 # that API from lsm_* to sqlite3_lsm_* (SQLite's LSM1 extension defines
 # lsm_open, lsm_close, ... too).  sqlite3_lsm_engine.h is lsm.h with those
 # names.  The recipe fails if any other global symbol is left.
@@ -122,7 +128,7 @@ $(STATIC_API): lsm/lsm.h
 
 $(STATIC_LIB): $(LSM_OBJ) $(EXT_OBJ) $(STATIC_API)
 	ld -r -o $(B)/static/all.o $(LSM_OBJ) $(EXT_OBJ)
-	{ echo sqlite3_lsm_init; cat $(STATIC_API); } > $(B)/static/keep.txt
+	{ echo sqlite3_lsm_init; echo sqlite3_lsm_replicated; cat $(STATIC_API); } > $(B)/static/keep.txt
 	sed 's/.*/& sqlite3_&/' $(STATIC_API) > $(B)/static/rename.txt
 	objcopy --keep-global-symbols=$(B)/static/keep.txt $(B)/static/all.o $(B)/static/kept.o
 	objcopy --redefine-syms=$(B)/static/rename.txt $(B)/static/kept.o $(B)/static/sqlite3_lsm.o
@@ -172,6 +178,55 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/lsm.so $(DESTDIR)$(LIBDIR)/libsqlite3_lsm.a \
 	  $(DESTDIR)$(INCLUDEDIR)/sqlite3_lsm.h $(DESTDIR)$(INCLUDEDIR)/sqlite3_lsm_engine.h \
 	  $(DESTDIR)$(PKGCONFIGDIR)/sqlite3-lsm.pc
+
+# ---- dqlite: build/lsm-node (ext/node.c: a dqlite node with lsm in every
+# connection) and build/lsm-cluster (ext/cluster.c: join, transfer, exec,
+# query, bench over dqlite's wire protocol, ext/dqwire.c).  Built only when
+# pkg-config finds dqlite (Debian 12: libdqlite-dev 1.11); the demo also
+# uses the dqlite shell of go-dqlite.
+DQLITE_PKGS = libdqlite-dev go-dqlite
+DQLITE_INSTALL = apt-get install -y $(DQLITE_PKGS)
+HAVE_DQLITE := $(shell pkg-config --exists dqlite 2>/dev/null && echo yes)
+NODE_BIN = $(B)/lsm-node $(B)/lsm-cluster
+
+ifeq ($(HAVE_DQLITE),yes)
+node: $(NODE_BIN)
+else
+node:
+	@echo "build/lsm-node not built: libdqlite-dev is missing; to build it run: $(DQLITE_INSTALL)"
+endif
+
+$(B)/lsm-node: $(B)/ext/node.o $(B)/ext/dqwire.o $(EXT_OBJ) $(B)/liblsm.a
+	$(CC) -o $@ $^ $(shell pkg-config --libs dqlite 2>/dev/null) -lsqlite3 $(LIBS)
+$(B)/lsm-cluster: $(B)/ext/cluster.o $(B)/ext/dqwire.o
+	$(CC) -o $@ $^
+
+$(B)/tests/test_cluster: $(B)/tests/test_cluster.o $(B)/ext/dqwire.o $(B)/tests/testutil.o $(B)/liblsm.a
+	$(CC) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+# dqlite-deps: as deps.sh, for the dqlite packages; never fails (the
+# cluster targets say what is missing).
+.PHONY: dqlite-deps
+dqlite-deps:
+	@need=""; for p in $(DQLITE_PKGS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
+	if [ -n "$$need" ] && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing:$$need"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } \
+	    || echo "apt-get install failed:$$need"; \
+	fi; true
+
+cluster-demo: dqlite-deps lsm.so
+	@$(MAKE) --no-print-directory node
+	@sh tests/cluster_demo.sh
+
+# cluster-test: three nodes, leaders SIGKILLed under a writer
+# (tests/test_cluster.c); skipped, saying why, without libdqlite.
+cluster-test: dqlite-deps
+	@if pkg-config --exists dqlite 2>/dev/null; then \
+	  $(MAKE) --no-print-directory $(NODE_BIN) $(B)/tests/test_cluster && $(B)/tests/test_cluster; \
+	else \
+	  echo "SKIP cluster-test: libdqlite-dev is not installed and could not be; run: $(DQLITE_INSTALL)"; \
+	fi
 
 # ---- bench: tests/bench*.c, this engine against LevelDB and RocksDB, and the
 # lsm table against native SQLite (see tests/bench.c).  Built with -O2 and no

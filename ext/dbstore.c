@@ -51,7 +51,13 @@
 ** commits it, and a crash leaves what SQLite's journal leaves.
 **
 ** Limits: an SSTable's reader holds the file's bytes in memory while the
-** engine's table cache keeps it (max_open_tables, default 64 here); a
+** engine's table cache keeps it (max_open_tables, at most 256 here).  The
+** engine could read block by block instead (an env without xMap, lsm.h),
+** but each block would cost a blob handle (sqlite3_blob_open), which
+** measured 20x slower for gets and scans; a handle kept open across reads
+** would hold the connection's read transaction open.  So a store of more
+** than 256 SSTables (about 512 MB at the default memtable_mb) rereads
+** whole SSTables as the table cache evicts them; a
 ** statement that keeps reading a table across a COMMIT of the same
 ** connection that compacts it can fail with "missing SSTable" (never a
 ** wrong row), since the SSTables the compaction replaced are deleted in
@@ -753,6 +759,13 @@ void dbstore_rollback(dbstore *p){
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
   int rc;
   char *zSql;
+  if( ext_replicated_by && sqlite3_get_autocommit(p->db) ){
+    /* Outside BEGIN the work would commit on its own, mid-statement: a
+    ** replicator that ships the program's COMMITs (dqlite) never sees it. */
+    return lsm_env_error(SQLITE_ERROR, "%s replicates what a COMMIT writes: call %s"
+                         " between BEGIN and COMMIT", ext_replicated_by,
+                         bCompact ? "lsm_compact" : "lsm_flush");
+  }
   rc = sqlite3_exec(p->db, "SAVEPOINT lsm_work", 0, 0, 0);
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;

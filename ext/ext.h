@@ -188,6 +188,7 @@ struct vtab_table {
 #define PLAN_KEYS   1    /* look up each of a sorted list of keys (= or IN) */
 #define PLAN_EMPTY  2    /* no row can match (a NULL bound or key) */
 
+#define PLAN_MAX_OPS 16   /* argument phrases of an idxStr that plan_decode caches */
 typedef struct plan_spec {
   int ePlan;             /* PLAN_* */
   int bDesc;             /* return rows in descending key order */
@@ -203,6 +204,12 @@ typedef struct plan_spec {
   sqlite3_int64 nLimit;  /* rows to return at most, -1: no limit */
   sqlite3_int64 nOffset; /* rows to skip first */
   ext_buf scratch;       /* plan_decode's work space for a bound */
+  /* The last idxStr parsed, kept across plan_spec_reset: a prepared
+  ** statement run again hands xFilter the same idxStr, whose phrases are
+  ** then not matched again. */
+  char *zParsed;         /* that idxStr (sqlite3_malloc), or NULL */
+  int nOp;               /* phrases of it that take an argument */
+  int aOp[PLAN_MAX_OPS]; /* their PLAN_OP_* codes (plan.c), in order */
 } plan_spec;
 
 int plan_best_index(sqlite3_vtab*, sqlite3_index_info*);   /* xBestIndex */
@@ -313,6 +320,11 @@ const char *vtab_store_kind(vtab_table *pTab);
 /* Where its SSTables are: "<schema>.<table>_file" (rows named by file),
 ** the store directory, or ":memory:".  Borrowed from pTab. */
 const char *vtab_store_location(vtab_table *pTab);
+/* What replicates this process's database files (e.g. "dqlite"), or NULL
+** (set by sqlite3_lsm_replicated, extension.c): then stores outside the
+** database file are refused at CREATE (vtab.c), and lsm_flush and
+** lsm_compact outside an explicit transaction (dbstore.c). */
+extern const char *ext_replicated_by;
 
 /* ---- dbstore.c: the in-database store (drawn in dbstore.c) ---- */
 /* Whether zSuffix names a shadow table (<table>_<suffix>): xShadowName. */

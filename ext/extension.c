@@ -26,6 +26,14 @@
 #include "ext.h"
 SQLITE_EXTENSION_INIT1
 
+/* Set by sqlite3_lsm_replicated (sqlite3_lsm.h); read by vtab.c at CREATE
+** and by dbstore.c before lsm_flush/lsm_compact. */
+const char *ext_replicated_by = 0;
+
+void sqlite3_lsm_replicated(const char *zBy){
+  ext_replicated_by = zBy ? zBy : "a replicator";
+}
+
 __attribute__((visibility("default")))
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi){
   int rc;

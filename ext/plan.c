@@ -43,7 +43,9 @@
 **
 ** plan_decode reads the phrases back (an unknown phrase is SQLITE_INTERNAL,
 ** "lsm: bad query plan"); the order words are skipped there, idxNum says
-** the direction.
+** the direction.  It matches the phrases once per idxStr: the cursor's
+** plan_spec keeps the last idxStr and its operations, and a prepared
+** statement run again (the same idxStr) only binds the new values.
 **
 ** Several bounds of one side may be listed (key > ?1 AND key >= ?2): their
 ** values are known only in xFilter, which keeps the tightest (the larger
@@ -371,40 +373,66 @@ static int plan_add_bound(plan_spec *pSpec, sqlite3_value *pVal, int bUpper, int
   return rc;
 }
 
+/*
+** The PLAN_OP_* of each phrase of z that takes an argument, in order, into
+** aOp[0..*pnOp).  Returns 0, or 1 if z has a phrase that is not in
+** plan_phrases or more than PLAN_MAX_OPS argument phrases.
+*/
+static int plan_parse(const char *z, int *aOp, int *pnOp){
+  int nOp = 0;
+  while( *(z += strspn(z, " ")) ){
+    const struct plan_phrase *pTok = 0;
+    int i;
+    for(i = 0; i < PLAN_N_PHRASE; i++){
+      const struct plan_phrase *p = &plan_phrases[i];
+      if( strncmp(z, p->z, p->n) == 0 && (z[p->n] == ' ' || z[p->n] == 0) ){
+        pTok = p;
+        break;
+      }
+    }
+    if( pTok == 0 ) return 1;
+    if( pTok->eOp != PLAN_OP_WORDS ){
+      if( nOp >= PLAN_MAX_OPS ) return 1;
+      aOp[nOp++] = pTok->eOp;
+    }
+    z += pTok->n;
+  }
+  *pnOp = nOp;
+  return 0;
+}
+
 int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
                 plan_spec *pSpec, char **pzErr){
   const char *z = idxStr ? idxStr : "";
-  int iArg = 0;
   int rc = SQLITE_OK;
+  int iOp;
 
   pSpec->ePlan = PLAN_SCAN;
   pSpec->bDesc = (idxNum & PLAN_DESC) != 0;
   pSpec->nLimit = -1;
   pSpec->nOffset = 0;
 
-  while( rc == SQLITE_OK && *(z += strspn(z, " ")) ){
-    const struct plan_phrase *pTok = 0;
-    size_t nTok = 0;
-    int i;
-    sqlite3_value *pArg = 0;
-    for(i = 0; i < PLAN_N_PHRASE; i++){
-      const struct plan_phrase *p = &plan_phrases[i];
-      if( strncmp(z, p->z, p->n) == 0 && (z[p->n] == ' ' || z[p->n] == 0) ){
-        pTok = p;
-        nTok = p->n;
-        break;
-      }
-    }
-    if( pTok && pTok->eOp == PLAN_OP_WORDS ){
-      z += nTok;
-      continue;
-    }
-    if( pTok == 0 || iArg >= argc ){
+  /* The phrases: parsed once per idxStr (a prepared statement run again
+  ** passes the same one). */
+  if( pSpec->zParsed == 0 || strcmp(pSpec->zParsed, z) != 0 ){
+    sqlite3_free(pSpec->zParsed);
+    pSpec->zParsed = 0;
+    if( plan_parse(z, pSpec->aOp, &pSpec->nOp) ){
       *pzErr = sqlite3_mprintf("lsm: bad query plan '%s'", idxStr);
       return SQLITE_INTERNAL;
     }
-    pArg = argv[iArg++];
-    switch( pTok->eOp ){
+    pSpec->zParsed = sqlite3_mprintf("%s", z);
+    if( pSpec->zParsed == 0 ) return SQLITE_NOMEM;
+  }
+  if( pSpec->nOp > argc ){
+    *pzErr = sqlite3_mprintf("lsm: bad query plan '%s'", idxStr);
+    return SQLITE_INTERNAL;
+  }
+
+  for(iOp = 0; rc == SQLITE_OK && iOp < pSpec->nOp; iOp++){
+    sqlite3_value *pArg = argv[iOp];
+    int eOp = pSpec->aOp[iOp];
+    switch( eOp ){
       case PLAN_OP_EQ:
         pSpec->ePlan = PLAN_KEYS;
         rc = plan_add_key(pSpec, pArg);
@@ -425,8 +453,8 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
       case PLAN_OP_GE:
       case PLAN_OP_LT:
       case PLAN_OP_LE:
-        rc = plan_add_bound(pSpec, pArg, pTok->eOp == PLAN_OP_LT || pTok->eOp == PLAN_OP_LE,
-                            pTok->eOp == PLAN_OP_GT || pTok->eOp == PLAN_OP_LT, pzErr);
+        rc = plan_add_bound(pSpec, pArg, eOp == PLAN_OP_LT || eOp == PLAN_OP_LE,
+                            eOp == PLAN_OP_GT || eOp == PLAN_OP_LT, pzErr);
         if( rc == SQLITE_CONSTRAINT ){
           pSpec->ePlan = PLAN_EMPTY;
           rc = SQLITE_OK;
@@ -443,7 +471,6 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
         break;
       }
     }
-    z += nTok;
   }
   if( rc != SQLITE_OK ) return rc;
 
@@ -492,6 +519,9 @@ void plan_spec_reset(plan_spec *pSpec){
   plan_buf_reset(&saved.upper);
   plan_buf_reset(&saved.scratch);
   memset(pSpec, 0, sizeof(*pSpec));
+  pSpec->zParsed = saved.zParsed;
+  pSpec->nOp = saved.nOp;
+  memcpy(pSpec->aOp, saved.aOp, sizeof(pSpec->aOp));
   pSpec->keys = saved.keys;
   pSpec->lower = saved.lower;
   pSpec->upper = saved.upper;
@@ -506,5 +536,6 @@ void plan_spec_clear(plan_spec *pSpec){
   ext_buf_free(&pSpec->upper);
   ext_buf_free(&pSpec->scratch);
   sqlite3_free(pSpec->aKey);
+  sqlite3_free(pSpec->zParsed);
   memset(pSpec, 0, sizeof(*pSpec));
 }

@@ -17,9 +17,19 @@
 ** registry_close closes it, which joins its background thread).  Each
 ** table buffers its own transaction in its own lsm_batch, so sharing the
 ** engine shares only committed state, as two connections to one SQLite
-** file do.  The first opener's options win; a later writable table
-** cannot share a store opened read-only.  In-memory stores are private:
+** file do.  The first opener's options win, but for two: the strongest
+** sync= asked by any table wins for the shared WAL (lsm_raise_sync), and
+** a table asking another compaction= than the store is open with is an
+** error naming both.  A later writable table cannot share a store opened
+** read-only.  In-memory stores are private:
 ** they are in the list (so close finds them) but never matched.
+**
+** fork(): a child process inherits the list but never shares its
+** parent's engines (their threads stayed in the parent): an entry matches
+** only in the process that opened it, so a child's table opens the store
+** itself and gets SQLITE_BUSY while the parent holds it.  The mutex is
+** held across fork() (pthread_atfork), so a child never inherits it
+** locked by a thread it does not have.
 **
 ** The same mutex guards a second list: every open lsm table of every
 ** connection, which the SQL functions (functions.c) search by name.
@@ -45,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct registry_entry registry_entry;
 struct registry_entry {
@@ -52,12 +63,24 @@ struct registry_entry {
   lsm_db *pDb;           /* the engine (owned: lsm_close at the last reference) */
   int nRef;              /* tables using it (starts at 1) */
   int bReadonly;         /* opened read-only (readonly=on, or a read-only database) */
+  int eSync;             /* strongest sync= of its tables (LSM_SYNC_*) */
+  int eCompaction;       /* compaction= it was opened with */
+  pid_t pid;             /* process that opened it: only it shares it */
   registry_entry *pNext; /* next open store */
 };
 
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t registry_fork_once = PTHREAD_ONCE_INIT;
 static registry_entry *registry_stores;    /* open engines */
 static vtab_table *registry_tables;        /* open lsm tables, all connections */
+
+/* ---- fork: the mutex is never inherited locked ---- */
+
+static void registry_fork_prepare(void){ pthread_mutex_lock(&registry_mutex); }
+static void registry_fork_release(void){ pthread_mutex_unlock(&registry_mutex); }
+static void registry_fork_init(void){
+  (void)pthread_atfork(registry_fork_prepare, registry_fork_release, registry_fork_release);
+}
 
 /* ---- helpers (caller holds registry_mutex) ---- */
 
@@ -98,18 +121,31 @@ static int registry_open_once(const char *zDir, const lsm_options *pOpt, lsm_db 
   int rc = SQLITE_OK;
 
   *ppDb = 0;
+  (void)pthread_once(&registry_fork_once, registry_fork_init);
   pthread_mutex_lock(&registry_mutex);
   if( zDir && registry_key(zDir, zKey) ){
+    pid_t pid = getpid();
     for(pEntry = registry_stores; pEntry; pEntry = pEntry->pNext){
-      if( pEntry->zKey && strcmp(pEntry->zKey, zKey) == 0 ) break;
+      if( pEntry->zKey && pEntry->pid == pid && strcmp(pEntry->zKey, zKey) == 0 ) break;
     }
   }
   if( pEntry ){
+    static const char *azCompaction[] = { "leveled", "tiered" };
     if( pEntry->bReadonly && !pOpt->readonly ){
       *pzErr = sqlite3_mprintf("store %s is open read-only in this process"
                                " (readonly=on, or a read-only database)", zDir);
       rc = SQLITE_READONLY;
+    }else if( pOpt->compaction != pEntry->eCompaction ){
+      *pzErr = sqlite3_mprintf("store %s is open with compaction=%s in this process;"
+                               " this table asks compaction=%s", zDir,
+                               azCompaction[pEntry->eCompaction != 0],
+                               azCompaction[pOpt->compaction != 0]);
+      rc = SQLITE_ERROR;
+    }else if( pOpt->sync > pEntry->eSync && !pEntry->bReadonly
+           && (rc = lsm_raise_sync(pEntry->pDb, pOpt->sync)) != LSM_OK ){
+      *pzErr = registry_errmsg(pEntry->pDb, rc);
     }else{
+      if( pOpt->sync > pEntry->eSync ) pEntry->eSync = pOpt->sync;
       pEntry->nRef++;
       *ppDb = pEntry->pDb;
     }
@@ -134,6 +170,9 @@ static int registry_open_once(const char *zDir, const lsm_options *pOpt, lsm_db 
     pEntry->pDb = pDb;
     pEntry->nRef = 1;
     pEntry->bReadonly = pOpt->readonly;
+    pEntry->eSync = pOpt->sync;
+    pEntry->eCompaction = pOpt->compaction;
+    pEntry->pid = getpid();
     pEntry->pNext = registry_stores;
     registry_stores = pEntry;
     *ppDb = pDb;

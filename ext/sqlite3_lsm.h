@@ -23,7 +23,7 @@
 ** is needed: the extension calls SQLite through the routine table SQLite
 ** hands it.
 **
-** The archive's only global symbols are sqlite3_lsm_init and the storage
+** The archive's only global symbols are sqlite3_lsm_init, sqlite3_lsm_replicated and the storage
 ** engine's C API (lsm/lsm.h), renamed from lsm_* to sqlite3_lsm_* so that
 ** they cannot clash with SQLite's own LSM1 extension, which defines
 ** lsm_open, lsm_close, ... too; everything else is local to the archive.
@@ -61,6 +61,26 @@ extern "C" {
 ** function (sqlite3_auto_extension above) rather than calling it yourself.
 */
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
+
+/*
+** Declare that this process's database files are replicated by zBy (a
+** static string naming the replicator, e.g. "dqlite"), which copies the
+** pages of each transaction the program commits and nothing else.  From
+** this call on, in every connection:
+**   - CREATE VIRTUAL TABLE ... USING lsm('dir') and lsm(':memory:') fail,
+**     saying why: such a table's rows live outside the database file and
+**     would stay on this host.  Tables without a path are not affected;
+**   - lsm_flush() and lsm_compact() on a table in the database file fail
+**     outside an explicit transaction (BEGIN ... COMMIT), where they would
+**     commit a transaction of their own in the middle of a statement,
+**     which a replicator that ships COMMITs never sees (dqlite 1.11 loses
+**     it, or aborts the leader when the statement was a query).
+** For a dqlite node (ext/node.c, README "More than one machine").  Call
+** it before opening connections; it cannot be undone.  Not in lsm.so (a
+** loaded extension cannot be reached by name); in the archive and in
+** programs that link the objects.
+*/
+void sqlite3_lsm_replicated(const char *zBy);
 
 #ifdef __cplusplus
 }

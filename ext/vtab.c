@@ -421,10 +421,20 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     }
     sqlite3_free(pTab->zDir);
     pTab->zDir = 0;
-    /* Each reader holds a whole SSTable in memory here (dbstore.c). */
-    if( pTab->opt.max_open_tables > 64 ) pTab->opt.max_open_tables = 64;
+    /* Each reader holds a whole SSTable in memory here (dbstore.c: reading
+    ** block by block costs a blob handle per block, 20x slower today). */
+    if( pTab->opt.max_open_tables > 256 ) pTab->opt.max_open_tables = 256;
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,
                         &pTab->pStore, pzErr);
+  }
+  if( bCreate && ext_replicated_by ){
+    /* e.g. in a dqlite node (sqlite3_lsm_replicated, ext/node.c). */
+    *pzErr = sqlite3_mprintf("lsm table %s: %s keeps its rows outside the database file,"
+        " which %s replicates: they would stay on this host; create the table without"
+        " a path (USING lsm) to keep its rows in the database file", pTab->zName,
+        pArgs->bMemory ? "an in-memory store (':memory:')" : "a directory store",
+        ext_replicated_by);
+    return SQLITE_ERROR;
   }
   if( !bCreate ) pTab->opt.create_if_missing = 0;
   rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm, pzErr);

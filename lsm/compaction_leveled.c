@@ -7,7 +7,7 @@
 **     overlapping their key range (level-0 tables overlap each other, so
 **     they move down together);
 **   - level i >= 1 is compacted when it exceeds its target size
-**     (leveled_level_target: 2.5 memtables for level 1, level_ratio
+**     (compaction_leveled_target: 2.5 memtables for level 1, level_ratio
 **     times the level above for each deeper level).  Of its tables, the
 **     one whose overlap with level i+1 is smallest relative to its own
 **     size goes down (RocksDB's kMinOverlappingRatio), which keeps write
@@ -36,15 +36,19 @@
 ** cheap per byte; at the slowdown point writers come first again. */
 #define LEVELED_L0_PRIORITY COMPACTION_L0_SLOWDOWN
 
-/* Target bytes of level iLevel (>= 1). */
-static uint64_t leveled_level_target(const lsm_options *pOpt, int iLevel){
+uint64_t compaction_leveled_target(const lsm_options *pOpt, int iLevel){
   /* Level 1 is 2.5 memtables (LevelDB's 10 MiB for its 4 MiB buffer): a
   ** level-0 compaction (4 memtables) then rewrites at most as much of
   ** level 1 as it brings, so it finishes before level 0 fills again. */
-  uint64_t n = pOpt->memtable_bytes * 5 / 2;
+  uint64_t n = pOpt->memtable_bytes > UINT64_MAX / 5 ? UINT64_MAX : pOpt->memtable_bytes * 5 / 2;
   int i;
   if( n < 256 * 1024 ) n = 256 * 1024;
-  for(i = 1; i < iLevel; i++) n *= (uint64_t)pOpt->level_ratio;
+  for(i = 1; i < iLevel; i++){
+    /* Saturate: level_ratio 8 took level 16 past 2^64, and the target
+    ** wrapped to 0, which made every table there "over target". */
+    if( n > UINT64_MAX / (uint64_t)pOpt->level_ratio ) return UINT64_MAX;
+    n *= (uint64_t)pOpt->level_ratio;
+  }
   return n;
 }
 
@@ -169,7 +173,7 @@ int compaction_leveled_pick(version *pV, const lsm_options *pOpt, compaction_pic
       score = (double)nL0 / LEVELED_L0_TRIGGER;
     }else{
       score = (double)version_level_bytes(pV, iLevel)
-            / (double)leveled_level_target(pOpt, iLevel);
+            / (double)compaction_leveled_target(pOpt, iLevel);
     }
     if( score >= 1.0 && score > bestScore ){ bestScore = score; iBest = iLevel; }
   }

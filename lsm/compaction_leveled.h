@@ -11,4 +11,8 @@
 ** caller): 1, or 0 if none is due (or no memory to describe one). */
 int compaction_leveled_pick(version *pV, const lsm_options*, compaction_pick *pPick);
 
+/* Target bytes of level iLevel (>= 1): 2.5 memtables for level 1, each
+** deeper level level_ratio times the last, saturating at UINT64_MAX. */
+uint64_t compaction_leveled_target(const lsm_options*, int iLevel);
+
 #endif

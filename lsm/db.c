@@ -34,6 +34,40 @@ static int db_table_cache_capacity(const lsm_options *pOpt){
 
 
 /* ------------------------------------------------------------------ */
+/* fork()                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+** A child of fork() gets a copy of its parent's stores without their
+** threads, and their lock is its parent's: writing to one would corrupt
+** it (the parent writes the same files), and closing one would join
+** threads the child does not have.  Every child moves a process-wide
+** generation counter; a store remembers the generation it was opened
+** in, and refuses writes and close from any other.  The child opens the
+** store itself instead, and gets LSM_BUSY while the parent holds it: its
+** own open of LOCK is a new open file description, which flock(2) keeps
+** out even though the child shares the parent's.
+*/
+static atomic_uint g_nForkGen;
+static pthread_once_t g_forkOnce = PTHREAD_ONCE_INIT;
+
+static void db_fork_child(void){
+  atomic_fetch_add_explicit(&g_nForkGen, 1, memory_order_relaxed);
+}
+
+static void db_fork_init(void){
+  (void)pthread_atfork(NULL, NULL, db_fork_child);
+}
+
+int db_check_process(lsm_db *pDb){
+  if( atomic_load_explicit(&g_nForkGen, memory_order_relaxed) == pDb->iForkGen ){
+    return LSM_OK;
+  }
+  return LSM_ERROR_MSG(LSM_MISUSE, "the store %s was opened before fork() by the parent of"
+                       " this process: a child must open it itself", pDb->zDir);
+}
+
+/* ------------------------------------------------------------------ */
 /* Views                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -107,6 +141,23 @@ void lsm_options_default(lsm_options *p){
   p->compression = LSM_COMPRESSION_LZ4;
 }
 
+int lsm_raise_sync(lsm_db *pDb, int eSync){
+  int rc;
+  if( pDb == NULL ) return LSM_MISUSE;
+  error_clear();
+  if( eSync < LSM_SYNC_OFF || eSync > LSM_SYNC_FULL ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "bad sync mode %d", eSync);
+  }
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
+  /* The next write leader hands it to the WAL (db_write); new WALs are
+  ** opened with it. */
+  mutex_lock(&pDb->mutex);
+  if( eSync > pDb->opt.sync ) pDb->opt.sync = eSync;
+  mutex_unlock(&pDb->mutex);
+  return LSM_OK;
+}
+
 static int check_options(const lsm_options *p){
   if( p->sync < LSM_SYNC_OFF || p->sync > LSM_SYNC_FULL ) return LSM_ERROR_MSG(LSM_MISUSE, "bad sync mode %d", p->sync);
   if( p->memtable_bytes < 4096 ) return LSM_ERROR_MSG(LSM_MISUSE, "memtable_bytes must be at least 4096");
@@ -125,17 +176,114 @@ static int check_options(const lsm_options *p){
   return LSM_OK;
 }
 
-/* Whether zDir is a directory holding no file but (possibly) LOCK. */
-static int dir_is_empty(lsm_env *pEnv, const char *zDir, int *pbEmpty){
+/*
+** What a store owns in its directory.  lsm_open creates the directory
+** when it is missing, and then writes MADEDIR in it: lsm_destroy removes
+** the directory only if that marker is there, so a directory the user
+** made (an empty one adopted as a store) outlives the store.  An open
+** that fails removes whatever it made: the directory (if it made it),
+** the files of a store it was creating, a LOCK file it created.
+*/
+#define DB_MADEDIR_TEXT \
+  "This directory was created by an lsm store: removing the store removes it.\n"
+
+/* Create zDir/MADEDIR.  *pbMade is cleared if another opener (or an
+** earlier creation a power cut undid half of) got there first. */
+static int write_madedir(lsm_env *pEnv, const char *zDir, int *pbMade){
+  lsm_file *pFile = NULL;
+  int rc = LSM_OK, bExists = 0, bIsDir = 0;
+  char *zPath = filename_path(pEnv, zDir, FILENAME_MADEDIR, 0, &rc);
+  if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zPath, &bExists, &bIsDir);
+  if( rc == LSM_OK && bExists ){
+    *pbMade = 0;
+  }else{
+    if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &pFile);
+    if( rc == LSM_OK ) rc = pEnv->xAppend(pFile, DB_MADEDIR_TEXT, strlen(DB_MADEDIR_TEXT));
+    if( pFile ){
+      int rc2 = pEnv->xClose(pFile);
+      if( rc == LSM_OK ) rc = rc2;
+    }
+  }
+  env_free(pEnv, zPath);
+  return rc;
+}
+
+/* Remove zDir/<name of eType, iNumber>; errors are ignored (cleanup). */
+static void unlink_name(lsm_env *pEnv, const char *zDir, int eType, uint64_t iNumber){
+  int rc = LSM_OK;
+  char *zPath = filename_path(pEnv, zDir, eType, iNumber, &rc);
+  if( zPath ) pEnv->xUnlink(pEnv, zPath);
+  env_free(pEnv, zPath);
+}
+
+/*
+** zDir has no MANIFEST: it may become a new store only if it holds
+** nothing, or only what an interrupted creation by lsm_open left in a
+** directory it made (MADEDIR, with LOCK or MANIFEST.tmp).  A LOCK without
+** MADEDIR may be a user's file: such a directory is not a store, and
+** nothing in it is touched.  *pbMarker: MADEDIR is there.
+*/
+static int dir_check_new(lsm_env *pEnv, const char *zDir, int *pbMarker){
   char **azName = NULL;
-  int nName = 0, i, rc;
+  int nName = 0, i, rc, bLock = 0, bOther = 0;
+  *pbMarker = 0;
   rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
-  *pbEmpty = 1;
   for(i = 0; rc == LSM_OK && i < nName; i++){
-    if( strcmp(azName[i], "LOCK") != 0 ) *pbEmpty = 0;
+    uint64_t iNumber;
+    switch( filename_parse(azName[i], &iNumber) ){
+      case FILENAME_MADEDIR:      *pbMarker = 1; break;
+      case FILENAME_LOCK:
+      case FILENAME_MANIFEST_TMP: bLock = 1; break;
+      default:                    bOther = 1; break;
+    }
   }
   env_free(pEnv, azName);
+  if( rc == LSM_OK && bOther ){
+    rc = LSM_ERROR_MSG(LSM_CANTOPEN,
+        "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
+  }else if( rc == LSM_OK && bLock && !*pbMarker ){
+    rc = LSM_ERROR_MSG(LSM_CANTOPEN,
+        "%s is not an lsm store: it holds a LOCK or MANIFEST.tmp file but no MANIFEST"
+        " (remove them if creating a store there was interrupted)", zDir);
+  }
   return rc;
+}
+
+/*
+** A failed lsm_open: remove what it made.  The names are built, not
+** listed, because listing needs a file descriptor and the failure may
+** have been that none was left (EMFILE).  Called with the lock still
+** held (if it was taken); pDb is closed here.
+*/
+static void open_failed_cleanup(lsm_db *pDb, const char *zDir, int rc, int bMadeDir,
+                                int bMarker, int bNew, int bLockMade){
+  lsm_env *pEnv = pDb->pEnv;
+  int bLocked = pDb->pLock != NULL;
+  int bOurDir = rc != LSM_BUSY && (bMadeDir || (bNew && bMarker));
+  if( bLocked && bNew ){
+    /* Every store file in the directory is this creation's (or an
+    ** interrupted one's): the directory held no other (dir_check_new). */
+    static const int aNumbered[] = { FILENAME_WAL, FILENAME_SST, FILENAME_TMP };
+    uint64_t i;
+    size_t j;
+    for(i = 1; i <= pDb->iNextFile; i++){
+      for(j = 0; j < sizeof(aNumbered) / sizeof(aNumbered[0]); j++){
+        unlink_name(pEnv, zDir, aNumbered[j], i);
+      }
+    }
+    unlink_name(pEnv, zDir, FILENAME_MANIFEST, 0);
+    unlink_name(pEnv, zDir, FILENAME_MANIFEST_TMP, 0);
+  }
+  /* LOCK goes while it is still held (as lsm_destroy does). */
+  if( (bLocked && (bNew || bLockMade)) || (!bLocked && bMadeDir && rc != LSM_BUSY) ){
+    unlink_name(pEnv, zDir, FILENAME_LOCK, 0);
+  }
+  if( pDb->bMemory ) bOurDir = 0;     /* its env goes with lsm_close */
+  lsm_close(pDb);
+  if( bOurDir ){
+    unlink_name(pEnv, zDir, FILENAME_MADEDIR, 0);
+    pEnv->xRmdir(pEnv, zDir);          /* fails, harmlessly, if not empty */
+  }
 }
 
 int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
@@ -144,6 +292,9 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   lsm_env *pEnv;
   char *zLock = NULL, *zManifest = NULL;
   int rc = LSM_OK, bExists = 0, bIsDir = 0, bNew = 0;
+  int bMadeDir = 0;         /* this call created zDir (and MADEDIR)      */
+  int bMarker = 0;          /* MADEDIR was there: an earlier lsm_open made zDir */
+  int bLockExisted = 0, bLockMade = 0;   /* LOCK was there / this call made it */
 
   error_clear();
   if( ppDb == NULL ) return LSM_MISUSE;
@@ -152,8 +303,10 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   rc = check_options(&opt);
   if( rc != LSM_OK ) return rc;
 
+  (void)pthread_once(&g_forkOnce, db_fork_init);
   pDb = calloc(1, sizeof(lsm_db));
   if( pDb == NULL ) return LSM_NOMEM;
+  pDb->iForkGen = atomic_load_explicit(&g_nForkGen, memory_order_relaxed);
   mutex_init(&pDb->mutex);
   mutex_init(&pDb->workMutex);
   mutex_init(&pDb->flushMutex);
@@ -191,6 +344,10 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
       rc = LSM_ERROR_MSG(LSM_CANTOPEN, "store directory %s does not exist", zDir);
     }else{
       rc = pEnv->xMkdir(pEnv, zDir);
+      if( rc == LSM_OK && !pDb->bMemory ){
+        bMadeDir = 1;
+        rc = write_madedir(pEnv, zDir, &bMadeDir);
+      }
     }
   }
   if( rc == LSM_OK ){
@@ -199,18 +356,15 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   }
   /* Refuse a directory that is not a store before making anything in it. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
-  if( rc == LSM_OK && !bExists ){
-    int bEmpty = 0;
-    rc = dir_is_empty(pEnv, zDir, &bEmpty);
-    if( rc == LSM_OK && !bEmpty ){
-      rc = LSM_ERROR_MSG(LSM_CANTOPEN,
-          "%s is not an lsm store: the directory is not empty and has no MANIFEST", zDir);
-    }
-  }
+  if( rc == LSM_OK && !bExists ) rc = dir_check_new(pEnv, zDir, &bMarker);
   /* A hosted store's host holds the locks that matter (lsm.h). */
   if( rc == LSM_OK && !pDb->opt.hosted ){
-    rc = pDb->opt.readonly ? env_lock_shared(pEnv, zLock, &pDb->pLock)
-                           : pEnv->xLock(pEnv, zLock, &pDb->pLock);
+    rc = pEnv->xExists(pEnv, zLock, &bLockExisted, &bIsDir);
+    if( rc == LSM_OK ){
+      rc = pDb->opt.readonly ? env_lock_shared(pEnv, zLock, &pDb->pLock)
+                             : pEnv->xLock(pEnv, zLock, &pDb->pLock);
+    }
+    if( rc == LSM_OK ) bLockMade = !bLockExisted;
   }
   /* Under the lock: another process may have made the store meanwhile. */
   if( rc == LSM_OK ) rc = pEnv->xExists(pEnv, zManifest, &bExists, &bIsDir);
@@ -244,23 +398,38 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   if( rc != LSM_OK ){
     char zMsg[512];
     snprintf(zMsg, sizeof(zMsg), "%s", error_message());
-    lsm_close(pDb);
+    open_failed_cleanup(pDb, zDir, rc, bMadeDir, bMarker, bNew, bLockMade);
     error_raise(rc, __LINE__, "%s", zMsg[0] ? zMsg : lsm_errstr(rc));
     return rc;
   }
+  pDb->bOpened = 1;
   *ppDb = pDb;
   return LSM_OK;
 }
 
 int lsm_close(lsm_db *pDb){
-  int rc = LSM_OK;
+  int rc = LSM_OK, rcFlush = LSM_OK;
   lsm_env *pEnv;
   if( pDb == NULL ) return LSM_OK;
+  /* A child of fork() leaves its parent's store alone (its memory too:
+  ** the parent's threads may have held its mutexes at the fork). */
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
   mutex_lock(&pDb->mutex);
   if( pDb->nCursor > 0 || pDb->nSnapshot > 0 ){
     mutex_unlock(&pDb->mutex);
     return LSM_ERROR_MSG(LSM_MISUSE, "lsm_close: cursors or snapshots are still open");
   }
+  mutex_unlock(&pDb->mutex);
+  /* sync=off: the WAL's buffer may hold acknowledged commits.  If it
+  ** cannot be written, a flush keeps them in an SSTable instead (and
+  ** retires the log); close reports an error only if that fails too.
+  ** REQUIRES (lsm.h): no other call on this db runs now, so this thread
+  ** may use the WAL as the write leader would. */
+  if( pDb->bOpened && pDb->pWal && wal_writer_write(pDb->pWal) != LSM_OK ){
+    rcFlush = lsm_flush(pDb);
+  }
+  mutex_lock(&pDb->mutex);
   pDb->bShutdown = 1;
   pthread_cond_broadcast(&pDb->cond);
   pthread_cond_signal(&pDb->workCond);
@@ -273,6 +442,7 @@ int lsm_close(lsm_db *pDb){
 
   pEnv = pDb->pEnv;
   if( pDb->pWal ) rc = wal_writer_close(pDb->pWal);
+  if( rcFlush != LSM_OK ) rc = rcFlush;
   db_view_unref(pDb->pView);
   table_cache_free(pDb->pTableCache);     /* the last table went with the view */
   if( pDb->pLock ) pEnv->xUnlock(pDb->pLock);
@@ -289,17 +459,39 @@ int lsm_close(lsm_db *pDb){
   return rc;
 }
 
+/* Which store files zDir holds: *pbManifest, *pbMarker (MADEDIR). */
+static int dir_store_files(lsm_env *pEnv, const char *zDir, int *pbManifest, int *pbMarker){
+  char **azName = NULL;
+  int nName = 0, i, rc;
+  *pbManifest = *pbMarker = 0;
+  rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    uint64_t iNumber;
+    int eType = filename_parse(azName[i], &iNumber);
+    if( eType == FILENAME_MANIFEST ) *pbManifest = 1;
+    if( eType == FILENAME_MADEDIR ) *pbMarker = 1;
+  }
+  env_free(pEnv, azName);
+  return rc;
+}
+
 int lsm_destroy(const char *zDir, lsm_env *pEnv){
   lsm_file *pLock = NULL;
   char **azName = NULL;
   char *zLock;
   int nName = 0, i, rc = LSM_OK, bExists = 0, bIsDir = 0, nOther = 0;
+  int bManifest = 0, bMarker = 0;
   error_clear();
   if( zDir == NULL ) return LSM_MISUSE;
   if( pEnv == NULL ) pEnv = lsm_env_default();
   rc = pEnv->xExists(pEnv, zDir, &bExists, &bIsDir);
   if( rc != LSM_OK || !bExists ) return rc;
   if( !bIsDir ) return LSM_ERROR_MSG(LSM_CANTOPEN, "%s is not a store directory", zDir);
+  /* A directory with neither a manifest nor the marker lsm_open writes in
+  ** a directory it makes is no store: nothing in it is the store's (a
+  ** file named LOCK there is a user's), so nothing is removed. */
+  rc = dir_store_files(pEnv, zDir, &bManifest, &bMarker);
+  if( rc != LSM_OK || (!bManifest && !bMarker) ) return rc;
   zLock = filename_path(pEnv, zDir, FILENAME_LOCK, 0, &rc);
   if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pLock);
   if( rc == LSM_OK ) rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
@@ -317,7 +509,8 @@ int lsm_destroy(const char *zDir, lsm_env *pEnv){
   ** lock on a file that is about to disappear. */
   if( rc == LSM_OK ) rc = pEnv->xUnlink(pEnv, zLock);
   if( pLock ) pEnv->xUnlock(pLock);
-  if( rc == LSM_OK && nOther == 0 ) rc = pEnv->xRmdir(pEnv, zDir);
+  /* The directory goes only if the store made it, and is now empty. */
+  if( rc == LSM_OK && nOther == 0 && bMarker ) rc = pEnv->xRmdir(pEnv, zDir);
   env_free(pEnv, azName);
   env_free(pEnv, zLock);
   return rc;

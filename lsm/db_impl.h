@@ -52,9 +52,9 @@
 **      current one, its manifest written and the view installed;
 **   4. db->mutex guards every field marked (M).  File I/O under it is
 **      limited to what a memtable switch must do atomically with the
-**      view change: creating the new WAL (and, with sync=full, syncing
-**      the directory) and closing the old WAL, which writes out its
-**      buffer (sync=off) and, with sync=full, syncs it.  Everything
+**      view change: writing out the old WAL's buffer (sync=off),
+**      creating the new WAL (and, with sync=full, syncing the
+**      directory) and closing the old WAL.  Everything
 **      else (flushes, compactions, manifests, the leader's WAL appends)
 **      runs without it.
 **   5. The leader writes the WAL and the memtable without db->mutex.
@@ -140,7 +140,7 @@ typedef struct db_counters {
 struct lsm_db {
   lsm_env *pEnv;            /* file system and allocator             */
   lsm_env *pOwnedEnv;       /* in-memory env owned by this db, or NULL */
-  lsm_options opt;
+  lsm_options opt;          /* opt.sync is (M): lsm_raise_sync         */
   char *zDir;               /* store directory                        */
   int bMemory;              /* in-memory store: no WAL, no manifest   */
   int bNoWal;               /* no WAL: in-memory or hosted (lsm.h)     */
@@ -169,15 +169,23 @@ struct lsm_db {
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */
   int rcBackground;         /* (M) error of the last failed job        */
+  char zBackgroundMsg[256]; /* (M) its message: the job's thread's own
+                            ** buffer is thread-local (error.h)        */
   int bWalBroken;           /* (M) a WAL write failed: rotate the WAL   */
+  uint64_t seqWalBroken;    /* (M) with bWalBroken: first seq of the first
+                            ** group that failed in pWal; its records
+                            ** from there on never count (wal.h)       */
   uint64_t nWalSize;        /* (M) pWal's bytes as of the last commit  */
   int rcFatal;              /* (M) a group is in the WAL but only partly in
                             ** the memtable: no more writes or flushes until
                             ** a reopen replays it whole                  */
 
+  unsigned iForkGen;        /* db_fork_generation() at open: a child of
+                            ** fork() must not use its parent's store   */
   pthread_t worker;         /* compaction thread                       */
   pthread_t flusher;        /* flush thread                            */
   int bWorker;              /* both threads were started               */
+  int bOpened;              /* lsm_open succeeded (close may flush)    */
   int bShutdown;            /* (M) worker must exit                    */
   int bWorkPending;         /* (M) worker should look for work         */
 
@@ -212,6 +220,11 @@ db_view *db_view_acquire(lsm_db*, uint64_t *pSeq);
 ** (closed on error); frees the array.  NULL if *pRc holds an error. */
 iter *db_merge_and_free(lsm_env*, iter **apIter, int nIter, int *pRc);
 
+/* LSM_OK, or LSM_MISUSE (with a message) in a child of fork() that uses
+** a store its parent opened: the store's threads did not come along, and
+** its lock and files are the parent's.  A load and a compare. */
+int db_check_process(lsm_db*);
+
 /* ---- db_work.c: flush and compaction ---- */
 
 /* Write the manifest for version pV with log number iLogNumber.
@@ -223,6 +236,9 @@ int db_flush_imm(lsm_db*);
 /* background=off: flush, then compact until nothing is due, in the
 ** caller's thread; records a failure for the next writer to retry. */
 int db_do_work(lsm_db*);
+/* rcBackground, raised again in the calling thread with the message the
+** failed job recorded (LSM_OK if none).  REQUIRES db->mutex. */
+int db_background_error(lsm_db*);
 /* Wake the compaction (flush) thread.  REQUIRES db->mutex. */
 void db_schedule_work(lsm_db*);
 void db_schedule_flush(lsm_db*);
@@ -236,5 +252,9 @@ void *db_flusher_main(void *pArg);
 ** replay the WALs it does not cover, flush what they held, start a new
 ** WAL and remove leftovers.  Runs before any background thread. */
 int db_recover(lsm_db*, int bNew);
+/* Verify the WALs numbered >= iLogNumber as recovery would replay them
+** (the chain, every record, the sequence numbers), applying nothing:
+** lsm_check.  REQUIRES flushMutex (no flush retires a log meanwhile). */
+int db_check_logs(lsm_db*, uint64_t iLogNumber);
 
 #endif

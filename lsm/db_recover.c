@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "db_impl.h"
 #include "env.h"
 #include "error.h"
 #include "filename.h"
+#include "ikey.h"
 #include "manifest.h"
 
 /* Remove every file of the directory that the current state does not
@@ -42,16 +44,185 @@ static int db_remove_leftovers(lsm_db *pDb, version *pV, uint64_t iLogNumber){
 }
 
 
+/*
+** Replaying the chain of logs.  Each log's file header names the log
+** before it and the sequence number at which that log's records that
+** count end (wal.h); records carry their first sequence number.  So:
+**   - the oldest log is the one the manifest names (iLogNumber);
+**   - each log names the file before it (a missing log is corruption);
+**   - within a log and from log to log, each batch starts at the
+**     sequence number after the last one ended: a gap (lost records) or
+**     an overlap is corruption;
+**   - a log may end in a torn record only if it is the newest with
+**     records, or the next log says PREV_TORN (a write to it failed and
+**     the store moved on); its records from the next log's iPrevNextSeq
+**     on were never acknowledged and are skipped.
+** A log that was never written (shorter than its header, or zeros: a
+** crash right after it was created) holds nothing and is passed over.
+** Version-1 logs (written before the chain existed) are replayed as
+** before, every one as if it were the newest; their batches may leave
+** gaps in the sequence but never overlap.  In every log a batch's
+** sequence numbers must fit an internal key (below 2^56).
+*/
 typedef struct replay_ctx {
   memtable *pMem;
-  uint64_t lastSeq;
+  const char *zPath;       /* the log being replayed, for messages        */
+  int bKnown;              /* iNextSeq is known (a header or record set it) */
+  int bLegacy;             /* a version-1 log: gaps allowed, no overlap   */
+  uint64_t iNextSeq;       /* seq the next record must start at           */
+  uint64_t iStopSeq;       /* records from here on never counted          */
+  int bSkipTail;           /* skip them (the next log says PREV_TORN)     */
+  uint64_t lastSeq;        /* largest seq replayed                        */
 } replay_ctx;
+
+static int count_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
+                    const uint8_t *pVal, size_t nVal){
+  (void)type; (void)pKey; (void)nKey; (void)pVal; (void)nVal;
+  (*(uint64_t*)pCtx)++;
+  return LSM_OK;
+}
 
 static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
   replay_ctx *pR = pCtx;
   uint64_t nOp = 0;
-  int rc = batch_apply(p, n, seq, pR->pMem, &nOp);
-  if( rc == LSM_OK && nOp && seq + nOp - 1 > pR->lastSeq ) pR->lastSeq = seq + nOp - 1;
+  int rc;
+  if( seq >= pR->iStopSeq ){
+    if( pR->bSkipTail ) return LSM_OK;
+    return LSM_CORRUPT_BKPT("%s: holds a batch of seq %llu, but the next log says its"
+                            " records end before seq %llu", pR->zPath,
+                            (unsigned long long)seq, (unsigned long long)pR->iStopSeq);
+  }
+  /* A batch's operations take seq, seq+1, ... (at most one per payload
+  ** byte), all of which must fit an internal key's 56 bits: a larger seq
+  ** would wrap and make two entries equal. */
+  if( seq == 0 || seq > IKEY_MAX_SEQ || (uint64_t)n > IKEY_MAX_SEQ - seq ){
+    return LSM_CORRUPT_BKPT("%s: a batch of seq %llu is out of range", pR->zPath,
+                            (unsigned long long)seq);
+  }
+  if( pR->bKnown && (pR->bLegacy ? seq < pR->iNextSeq : seq != pR->iNextSeq) ){
+    return LSM_CORRUPT_BKPT("%s: a batch of seq %llu where seq %llu was expected (%s)",
+                            pR->zPath, (unsigned long long)seq,
+                            (unsigned long long)pR->iNextSeq,
+                            seq > pR->iNextSeq ? "batches are missing" : "batches overlap");
+  }
+  if( pR->pMem ){
+    rc = batch_apply(p, n, seq, pR->pMem, &nOp);
+  }else{
+    rc = batch_decode(p, n, count_op, &nOp);       /* lsm_check: verify only */
+  }
+  if( rc == LSM_OK && nOp == 0 ){
+    rc = LSM_CORRUPT_BKPT("%s: a batch of seq %llu holds no operation", pR->zPath,
+                          (unsigned long long)seq);
+  }
+  if( rc == LSM_OK ){
+    pR->iNextSeq = seq + nOp;
+    pR->bKnown = 1;
+    if( seq + nOp - 1 > pR->lastSeq ) pR->lastSeq = seq + nOp - 1;
+  }
+  return rc;
+}
+
+/*
+** Replay the logs aWal[0..nWal) (sorted, all >= iLogNumber) into pMem as
+** the comment above says (pMem NULL: only verify them).  *pLastSeq (in:
+** the manifest's) becomes the largest sequence number the logs use.
+** *pHdrNext is set to the header the next log (the one recovery starts)
+** needs to link to them.
+*/
+static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, int nWal,
+                       memtable *pMem, uint64_t *pLastSeq, wal_header *pHdrNext){
+  lsm_env *pEnv = pDb->pEnv;
+  wal_header *aHdr = NULL;
+  int *abEmpty = NULL;
+  char **azPath = NULL;
+  replay_ctx ctx;
+  int rc = LSM_OK, i, j, bTorn = 0;
+
+  memset(&ctx, 0, sizeof(ctx));
+  memset(pHdrNext, 0, sizeof(*pHdrNext));
+  ctx.pMem = pMem;
+  ctx.lastSeq = *pLastSeq;
+  if( iLogNumber != 0 && (nWal == 0 || aWal[0] != iLogNumber) ){
+    rc = LSM_CORRUPT_BKPT("%s: the log %06llu.wal the manifest names is missing",
+                          pDb->zDir, (unsigned long long)iLogNumber);
+  }
+  if( nWal == 0 ) goto replay_logs_done;
+  aHdr = env_malloc_rc(pEnv, sizeof(wal_header) * (size_t)nWal, &rc);
+  abEmpty = env_malloc_rc(pEnv, sizeof(int) * (size_t)nWal, &rc);
+  azPath = env_malloc_rc(pEnv, sizeof(char*) * (size_t)nWal, &rc);
+  for(i = 0; rc == LSM_OK && i < nWal; i++){
+    azPath[i] = filename_path(pEnv, pDb->zDir, FILENAME_WAL, aWal[i], &rc);
+    if( rc == LSM_OK ) rc = wal_read_header(pEnv, azPath[i], &aHdr[i], &abEmpty[i]);
+    if( rc == LSM_OK && !abEmpty[i] && !aHdr[i].bLegacy ){
+      if( aHdr[i].iNumber != aWal[i] ){
+        rc = LSM_CORRUPT_BKPT("%s: the file holds log %06llu.wal", azPath[i],
+                              (unsigned long long)aHdr[i].iNumber);
+      }else if( aHdr[i].iFirstSeq < aHdr[i].iPrevNextSeq ){
+        /* Its batches would reuse sequence numbers of the log before. */
+        rc = LSM_CORRUPT_BKPT("%s: starts at seq %llu, before the log before it ends"
+                              " (seq %llu)", azPath[i], (unsigned long long)aHdr[i].iFirstSeq,
+                              (unsigned long long)aHdr[i].iPrevNextSeq);
+      }else if( i > 0 ){
+        /* It follows the log before it, or, past logs that were never
+        ** written (a switch that failed, a crash right after a create),
+        ** the last log before those. */
+        int iPrev = i - 1, bFound = 0;
+        for(;;){
+          if( aHdr[i].iPrevLog == aWal[iPrev] ){ bFound = 1; break; }
+          if( !abEmpty[iPrev] || iPrev == 0 ) break;
+          iPrev--;
+        }
+        if( !bFound ){
+          rc = aHdr[i].iPrevLog > aWal[iPrev] && aHdr[i].iPrevLog < aWal[i]
+             ? LSM_CORRUPT_BKPT("%s: the log before it, %06llu.wal, is missing", azPath[i],
+                                (unsigned long long)aHdr[i].iPrevLog)
+             : LSM_CORRUPT_BKPT("%s: follows log %06llu.wal, not %06llu.wal", azPath[i],
+                                (unsigned long long)aHdr[i].iPrevLog,
+                                (unsigned long long)aWal[i - 1]);
+        }
+      }
+    }
+  }
+
+  for(i = 0; rc == LSM_OK && i < nWal; i++){
+    const wal_header *pNext = NULL;      /* next log that has a header */
+    if( abEmpty[i] ) continue;
+    for(j = i + 1; j < nWal && abEmpty[j]; j++){}
+    if( j < nWal && !aHdr[j].bLegacy ) pNext = &aHdr[j];
+    ctx.zPath = azPath[i];
+    ctx.bLegacy = aHdr[i].bLegacy;
+    if( !aHdr[i].bLegacy ){
+      if( ctx.bKnown && aHdr[i].iPrevNextSeq != ctx.iNextSeq ){
+        rc = LSM_CORRUPT_BKPT("%s: follows on from seq %llu, but the log before it ends"
+                              " before seq %llu: batches are missing", azPath[i],
+                              (unsigned long long)aHdr[i].iPrevNextSeq,
+                              (unsigned long long)ctx.iNextSeq);
+        break;
+      }
+      ctx.iNextSeq = aHdr[i].iFirstSeq;
+      ctx.bKnown = 1;
+      if( aHdr[i].iFirstSeq > 0 && aHdr[i].iFirstSeq - 1 > ctx.lastSeq ){
+        ctx.lastSeq = aHdr[i].iFirstSeq - 1;
+      }
+    }
+    ctx.iStopSeq = pNext ? pNext->iPrevNextSeq : UINT64_MAX;
+    ctx.bSkipTail = pNext && pNext->bPrevTorn;
+    rc = wal_replay(pEnv, azPath[i], j == nWal || ctx.bSkipTail || aHdr[i].bLegacy,
+                    replay_record, &ctx, &bTorn);
+  }
+  /* The header the next log needs (a version-1 newest log: no chain). */
+  if( rc == LSM_OK ){
+    pHdrNext->iPrevLog = aWal[nWal - 1];
+    pHdrNext->iPrevNextSeq = ctx.bKnown ? ctx.iNextSeq : ctx.lastSeq + 1;
+    pHdrNext->bPrevTorn = bTorn;
+  }
+
+replay_logs_done:
+  *pLastSeq = ctx.lastSeq;
+  for(i = 0; azPath && i < nWal; i++) env_free(pEnv, azPath[i]);
+  env_free(pEnv, azPath);
+  env_free(pEnv, aHdr);
+  env_free(pEnv, abEmpty);
   return rc;
 }
 
@@ -59,6 +230,40 @@ static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
 static int cmp_u64(const void *a, const void *b){
   uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
   return x < y ? -1 : (x > y);
+}
+
+/* The WALs of the store numbered >= iLogNumber, sorted (*paWal: free with
+** env_free), and in *piMax the largest file number of any kind. */
+static int list_logs(lsm_db *pDb, uint64_t iLogNumber, uint64_t **paWal, int *pnWal,
+                     uint64_t *piMax){
+  lsm_env *pEnv = pDb->pEnv;
+  char **azName = NULL;
+  uint64_t *aWal = NULL;
+  int nName = 0, nWal = 0, i, rc;
+  *piMax = 0;
+  rc = pEnv->xListDir(pEnv, pDb->zDir, &azName, &nName);
+  if( rc == LSM_OK ) aWal = env_malloc_rc(pEnv, sizeof(uint64_t) * (size_t)(nName + 1), &rc);
+  for(i = 0; rc == LSM_OK && i < nName; i++){
+    uint64_t iNum;
+    int eType = filename_parse(azName[i], &iNum);
+    if( eType == FILENAME_WAL && iNum >= iLogNumber ) aWal[nWal++] = iNum;
+    if( eType && iNum > *piMax ) *piMax = iNum;
+  }
+  if( aWal ) qsort(aWal, (size_t)nWal, sizeof(uint64_t), cmp_u64);
+  env_free(pEnv, azName);
+  *paWal = aWal;
+  *pnWal = rc == LSM_OK ? nWal : 0;
+  return rc;
+}
+
+int db_check_logs(lsm_db *pDb, uint64_t iLogNumber){
+  uint64_t *aWal = NULL, iMax, lastSeq = 0;
+  wal_header hdrNext;
+  int nWal = 0;
+  int rc = list_logs(pDb, iLogNumber, &aWal, &nWal, &iMax);
+  if( rc == LSM_OK ) rc = replay_logs(pDb, iLogNumber, aWal, nWal, NULL, &lastSeq, &hdrNext);
+  env_free(pDb->pEnv, aWal);
+  return rc;
 }
 
 /*
@@ -71,11 +276,12 @@ int db_recover(lsm_db *pDb, int bNew){
   version *pV = NULL, *pV2 = NULL;
   memtable *pMem = NULL;
   table **apTable = NULL;
-  uint64_t *aWal = NULL;
-  char **azName = NULL;
-  int nName = 0, nWal = 0, nTable = 0, i, rc;
+  uint64_t *aWal = NULL, iMaxFile = 0;
+  wal_header hdrNext;
+  int nWal = 0, nTable = 0, i, rc;
 
   memset(&st, 0, sizeof(st));
+  memset(&hdrNext, 0, sizeof(hdrNext));
   if( bNew ){
     st.iNextFile = 1;
     st.eCompaction = pDb->opt.compaction;
@@ -105,35 +311,14 @@ int db_recover(lsm_db *pDb, int bNew){
   pDb->lastSeq = st.iLastSeq;
   pDb->flushedSeq = st.iLastSeq;   /* exact for a hosted store (lsm.h) */
 
-  /* Replay the WALs numbered >= iLogNumber, oldest first. */
+  /* Replay the WALs numbered >= iLogNumber, oldest first; no new file
+  ** takes the number of one that is there. */
   if( rc == LSM_OK ) rc = memtable_new(pEnv, &pMem);
   /* A hosted store has no WAL: its host replays its own log (lsm.h). */
-  if( rc == LSM_OK && !pDb->opt.hosted ) rc = pEnv->xListDir(pEnv, pDb->zDir, &azName, &nName);
-  if( rc == LSM_OK ){
-    aWal = env_malloc_rc(pEnv, sizeof(uint64_t) * (size_t)(nName + 1), &rc);
-    for(i = 0; rc == LSM_OK && i < nName; i++){
-      uint64_t iNum;
-      if( filename_parse(azName[i], &iNum) == FILENAME_WAL && iNum >= st.iLogNumber ){
-        aWal[nWal++] = iNum;
-      }
-      if( filename_parse(azName[i], &iNum) && iNum >= pDb->iNextFile ) pDb->iNextFile = iNum + 1;
-    }
-    if( aWal ) qsort(aWal, (size_t)nWal, sizeof(uint64_t), cmp_u64);
-  }
-  for(i = 0; rc == LSM_OK && i < nWal; i++){
-    replay_ctx ctx;
-    int bTorn = 0;
-    char *zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, aWal[i], &rc);
-    ctx.pMem = pMem;
-    ctx.lastSeq = pDb->lastSeq;
-    /* Every log is replayed as "newest": an older log can legitimately end
-    ** in a torn record when a write to it failed and the store moved on to
-    ** a new log (see make_room_for_write); such a record was never
-    ** acknowledged.  A bad record followed by a good one is still
-    ** corruption. */
-    if( rc == LSM_OK ) rc = wal_replay(pEnv, zPath, 1, replay_record, &ctx, &bTorn);
-    if( rc == LSM_OK ) pDb->lastSeq = ctx.lastSeq;
-    env_free(pEnv, zPath);
+  if( rc == LSM_OK && !pDb->opt.hosted ){
+    rc = list_logs(pDb, st.iLogNumber, &aWal, &nWal, &iMaxFile);
+    if( rc == LSM_OK && iMaxFile >= pDb->iNextFile ) pDb->iNextFile = iMaxFile + 1;
+    if( rc == LSM_OK ) rc = replay_logs(pDb, st.iLogNumber, aWal, nWal, pMem, &pDb->lastSeq, &hdrNext);
   }
 
   /* Publish the recovered state, then flush what the WALs held. */
@@ -161,7 +346,9 @@ int db_recover(lsm_db *pDb, int bNew){
     if( !pDb->bNoWal ){
       pDb->iWalNumber = pDb->iNextFile++;
       zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, pDb->iWalNumber, &rc);
-      if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &pDb->pWal);
+      hdrNext.iNumber = pDb->iWalNumber;
+      hdrNext.iFirstSeq = pDb->lastSeq + 1;
+      if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &hdrNext, &pDb->pWal);
       env_free(pEnv, zPath);
     }
     if( rc == LSM_OK ){
@@ -182,7 +369,6 @@ int db_recover(lsm_db *pDb, int bNew){
   memtable_unref(pMem);
   version_unref(pV);
   env_free(pEnv, aWal);
-  env_free(pEnv, azName);
   manifest_state_clear(pEnv, &st);
   return rc;
 }

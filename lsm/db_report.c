@@ -182,9 +182,14 @@ int lsm_check(lsm_db *pDb, char **pzReport){
     manifest_state st;
     int rc;
     memset(&st, 0, sizeof(st));
+    /* The logs the manifest still needs, as recovery would replay them:
+    ** no flush may retire one meanwhile. */
+    mutex_lock(&pDb->flushMutex);
     mutex_lock(&pDb->installMutex);     /* not while one is written */
     rc = manifest_read(pDb->pEnv, pDb->zDir, &st);
     mutex_unlock(&pDb->installMutex);
+    if( rc == LSM_OK ) rc = db_check_logs(pDb, st.iLogNumber);
+    mutex_unlock(&pDb->flushMutex);
     if( rc != LSM_OK ){
       report_add(pDb->pEnv, &zReport, error_message());
       nProblem++;

@@ -10,6 +10,7 @@
 ** table and only the job that picked tables removes them.  Lock order and
 ** the rest of the store: see db_impl.h.
 */
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -337,20 +338,36 @@ static int db_compact_all(lsm_db *pDb){
   return rc;
 }
 
-/* Record a failed background job and wake every waiter. */
-static void note_result(lsm_db *pDb, int rc){
+/* Record a failed background job (zJob names it) with its message, which
+** lives in this thread's buffer, and wake every waiter. */
+static void note_result(lsm_db *pDb, int rc, const char *zJob){
   mutex_lock(&pDb->mutex);
-  if( rc != LSM_OK ) pDb->rcBackground = rc;
+  if( rc != LSM_OK ){
+    const char *zMsg = error_message();
+    pDb->rcBackground = rc;
+    snprintf(pDb->zBackgroundMsg, sizeof(pDb->zBackgroundMsg), "%s failed: %s", zJob,
+             zMsg[0] ? zMsg : lsm_errstr(rc));
+  }
   pthread_cond_broadcast(&pDb->cond);
   mutex_unlock(&pDb->mutex);
+}
+
+int db_background_error(lsm_db *pDb){
+  mutex_assert_held(&pDb->mutex);
+  if( pDb->rcBackground == LSM_OK ) return LSM_OK;
+  return error_raise(pDb->rcBackground, __LINE__, "%s", pDb->zBackgroundMsg);
 }
 
 /* background=off: flush the immutable memtable, then compact until
 ** nothing is due, in the caller's thread. */
 int db_do_work(lsm_db *pDb){
   int rc = db_flush_imm(pDb);
-  if( rc == LSM_OK ) rc = db_compact_all(pDb);
-  note_result(pDb, rc);
+  const char *zJob = "flush";
+  if( rc == LSM_OK ){
+    rc = db_compact_all(pDb);
+    zJob = "compaction";
+  }
+  note_result(pDb, rc, zJob);
   return rc;
 }
 
@@ -384,7 +401,8 @@ void *db_worker_main(void *pArg){
     if( pDb->bShutdown ) break;
     pDb->bWorkPending = 0;
     mutex_unlock(&pDb->mutex);
-    note_result(pDb, db_compact_all(pDb));
+    error_clear();               /* no stale message for a job's failure */
+    note_result(pDb, db_compact_all(pDb), "background compaction");
     mutex_lock(&pDb->mutex);
   }
   mutex_unlock(&pDb->mutex);
@@ -400,7 +418,8 @@ void *db_flusher_main(void *pArg){
     }
     if( pDb->bShutdown ) break;
     mutex_unlock(&pDb->mutex);
-    note_result(pDb, db_flush_imm(pDb));
+    error_clear();
+    note_result(pDb, db_flush_imm(pDb), "background flush");
     mutex_lock(&pDb->mutex);
     db_schedule_work(pDb);        /* level 0 grew: a compaction may be due */
   }

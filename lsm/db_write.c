@@ -19,13 +19,29 @@ static int switch_memtable(lsm_db *pDb){
   memtable *pNew = NULL;
   wal_writer *pNewWal = NULL;
   uint64_t iNewWal = 0;
+  char *zPath = NULL;
   int rc = memtable_new(pDb->pEnv, &pNew);
   mutex_assert_held(&pDb->mutex);
   if( rc == LSM_OK && !pDb->bNoWal ){
-    char *zPath;
+    wal_header hdr;
+    uint64_t iUnwritten;
+    /* The new log's header says where the old one's records that count
+    ** end.  Its committed records are handed to the OS first (sync=off
+    ** buffers them); those a failed write or sync left out, and those of
+    ** a group that failed, do not count, and the old log may end in a
+    ** torn record (see wal.h). */
+    if( pDb->pWal ) (void)wal_writer_write(pDb->pWal);
+    iUnwritten = pDb->pWal ? wal_writer_unwritten_seq(pDb->pWal) : UINT64_MAX;
+    memset(&hdr, 0, sizeof(hdr));
     iNewWal = pDb->iNextFile++;
+    hdr.iNumber = iNewWal;
+    hdr.iPrevLog = pDb->iWalNumber;
+    hdr.iPrevNextSeq = pDb->bWalBroken ? pDb->seqWalBroken : pDb->lastSeq + 1;
+    if( iUnwritten < hdr.iPrevNextSeq ) hdr.iPrevNextSeq = iUnwritten;
+    hdr.bPrevTorn = pDb->bWalBroken || iUnwritten != UINT64_MAX;
+    hdr.iFirstSeq = pDb->lastSeq + 1;
     zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
-    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &pNewWal);
+    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &hdr, &pNewWal);
     /* With sync=full the new log's name must survive a power cut before
     ** the next manifest write: acknowledged commits live in it.  The other
     ** modes promise nothing across a power cut, and a killed process
@@ -33,7 +49,6 @@ static int switch_memtable(lsm_db *pDb){
     if( rc == LSM_OK && pDb->opt.sync == LSM_SYNC_FULL ){
       rc = pDb->pEnv->xSyncDir(pDb->pEnv, pDb->zDir);
     }
-    env_free(pDb->pEnv, zPath);
   }
   if( rc == LSM_OK ){
     db_view *pView = pDb->pView;
@@ -44,10 +59,20 @@ static int switch_memtable(lsm_db *pDb){
     rc = db_view_install(pDb, pNew, apImm, pView->nImm + 1, pView->pVersion);
   }
   if( rc != LSM_OK ){
+    /* The store goes on with the old log: the new one must not stay with
+    ** a header that says the old one ended here (recovery would call
+    ** the old log's later records corruption).  Its header is still in
+    ** the buffer; if the unlink fails, an empty file is left, which
+    ** recovery passes over. */
     memtable_unref(pNew);
-    if( pNewWal ) wal_writer_close(pNewWal);
+    if( pNewWal ){
+      wal_writer_discard(pNewWal);
+      pDb->pEnv->xUnlink(pDb->pEnv, zPath);
+    }
+    env_free(pDb->pEnv, zPath);
     return rc;
   }
+  env_free(pDb->pEnv, zPath);
   memtable_unref(pNew);     /* the view holds it */
   memmove(&pDb->aiImmWal[1], &pDb->aiImmWal[0], sizeof(uint64_t) * (DB_MAX_IMM - 1));
   pDb->aiImmWal[0] = pDb->iWalNumber;
@@ -121,7 +146,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
     int eStall = compaction_write_stall(pView->pVersion);
     if( pDb->rcBackground ){
       /* Retry the failed job once: space may be back. */
-      int rc = pDb->rcBackground;
+      int rc = db_background_error(pDb);
       pDb->rcBackground = LSM_OK;
       if( pDb->opt.background ){
         db_schedule_flush(pDb);
@@ -185,9 +210,11 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
   db_writer w;
   db_writer *pLast, *p;
   memtable *pMem;
-  uint64_t seq, seqLogged = 0, nGroupBytes = 0;
+  uint64_t seq, seqFirst, seqLogged = 0, nGroupBytes = 0;
   int rc, bLogFailed = 0, bApplyFailed = 0;
 
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
   /* A hosted store replays its host's log even when read-only. */
   if( pDb->opt.readonly && !iFirstSeq ){
     return LSM_ERROR_MSG(LSM_READONLY, "the store %s was opened read-only", pDb->zDir);
@@ -209,8 +236,9 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
 
   /* Leader. */
   rc = pDb->rcFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
+  if( pDb->pWal ) wal_writer_set_sync(pDb->pWal, pDb->opt.sync);   /* lsm_raise_sync */
   pLast = &w;
-  seq = pDb->lastSeq + 1;
+  seq = seqFirst = pDb->lastSeq + 1;
   if( rc == LSM_OK && iFirstSeq && iFirstSeq != seq ){
     rc = LSM_CORRUPT_BKPT("the log's batch at sequence %llu does not follow"
                        " the store's last sequence %llu", (unsigned long long)iFirstSeq,
@@ -264,11 +292,15 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
   memtable_unref(pMem);
   mutex_lock(&pDb->mutex);
   if( rc == LSM_OK && pBatch ) pDb->lastSeq = seq;
-  /* A group that failed in the log may still be in it (a failed sync)
-  ** and come back at recovery: never hand its numbers out again. */
+  /* A group that failed in the log may still be in it (a failed sync).
+  ** The next log's header says where the records that count end, so
+  ** recovery skips it (wal.h); its numbers are never handed out again. */
   if( bLogFailed ){
+    if( pDb->pWal && !pDb->bWalBroken ){
+      pDb->bWalBroken = 1;
+      pDb->seqWalBroken = seqFirst;
+    }
     if( seqLogged > pDb->lastSeq ) pDb->lastSeq = seqLogged;
-    if( pDb->pWal ) pDb->bWalBroken = 1;
   }
   /* Out of memory half-way through inserting a logged group: part of it
   ** would become visible.  Refuse writes until a reopen replays it. */
@@ -360,7 +392,7 @@ static int wait_for_flush(lsm_db *pDb){
     db_schedule_flush(pDb);
     mutex_cond_wait(&pDb->cond, &pDb->mutex);
   }
-  return pDb->rcBackground;
+  return db_background_error(pDb);
 }
 
 int lsm_flush(lsm_db *pDb){

@@ -9,8 +9,11 @@
 **     of names, all under one mutex.
 ** Plus the helpers of env.h that the rest of the engine calls.
 **
-** Error mapping (POSIX): ENOSPC/EDQUOT -> LSM_FULL; ENOENT, EACCES, ENOTDIR
-** and EISDIR on open -> LSM_CANTOPEN; anything else -> LSM_IOERR.  Each
+** Error mapping (POSIX): ENOSPC/EDQUOT -> LSM_FULL; ENOENT, EACCES, ENOTDIR,
+** EISDIR, EROFS, EEXIST and ELOOP on open -> LSM_CANTOPEN; anything else
+** -> LSM_IOERR.  Files that must be new are created with O_EXCL, and no
+** write or append open follows a symbolic link (O_NOFOLLOW): see
+** LSM_OPEN_EXCL in lsm.h.  Each
 ** error carries a message with the path and strerror.
 */
 #include "env.h"
@@ -52,13 +55,21 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
   lsm_file *p;
   *ppFile = NULL;
   if( flags & LSM_OPEN_READ ) oflags = O_RDONLY;
-  else if( flags & LSM_OPEN_WRITE ) oflags = O_WRONLY | O_CREAT | O_TRUNC;
-  else oflags = O_WRONLY | O_CREAT | O_APPEND;
+  else if( flags & LSM_OPEN_WRITE ){
+    oflags = O_WRONLY | O_CREAT | O_NOFOLLOW | ((flags & LSM_OPEN_EXCL) ? O_EXCL : O_TRUNC);
+  }else oflags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW;
   fd = open(zPath, oflags | O_CLOEXEC, 0644);
   if( fd < 0 ){
     int e = errno;
-    int rc = (e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == EROFS)
-           ? LSM_CANTOPEN : LSM_IOERR;
+    int rc = (e == ENOENT || e == EACCES || e == ENOTDIR || e == EISDIR || e == EROFS
+              || e == EEXIST || e == ELOOP) ? LSM_CANTOPEN : LSM_IOERR;
+    if( e == EEXIST || e == ELOOP ){
+      /* A name the store was about to create, or its lock file, is taken
+      ** (by a symbolic link, say): never write through it. */
+      return error_raise(rc, __LINE__, "cannot create %s: %s (the store never writes"
+                         " through an existing name or a symbolic link)", zPath,
+                         e == EEXIST ? "it already exists" : "it is a symbolic link");
+    }
     return posix_error(rc, "cannot open", zPath, e);
   }
   p = calloc(1, sizeof(*p) + strlen(zPath) + 1);
@@ -246,20 +257,36 @@ static int posix_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pb
 /* Lock zPath with flock(2) operation op (LOCK_EX or LOCK_SH), opened
 ** with the LSM_OPEN_* flags given. */
 static int posix_flock(lsm_env *pEnv, const char *zPath, int flags, int op, lsm_file **ppLock){
-  lsm_file *p = NULL;
-  int rc = posix_open(pEnv, zPath, flags, &p);
-  if( rc != LSM_OK ) return rc;
-  if( flock(p->fd, op | LOCK_NB) != 0 ){
-    int e = errno;
-    posix_close(p);
-    if( e == EWOULDBLOCK ){
-      return error_raise(LSM_BUSY, __LINE__,
-          "the store is locked by another process (lock file %s)", zPath);
+  int nTry;
+  for(nTry = 0; ; nTry++){
+    lsm_file *p = NULL;
+    struct stat stFd, stPath;
+    int rc = posix_open(pEnv, zPath, flags, &p);
+    if( rc != LSM_OK ) return rc;
+    if( flock(p->fd, op | LOCK_NB) != 0 ){
+      int e = errno;
+      posix_close(p);
+      if( e == EWOULDBLOCK ){
+        return error_raise(LSM_BUSY, __LINE__,
+            "the store is locked by another process (lock file %s)", zPath);
+      }
+      return posix_error(LSM_IOERR, "cannot lock", zPath, e);
     }
-    return posix_error(LSM_IOERR, "cannot lock", zPath, e);
+    /* The holder we waited for may have removed the file (lsm_destroy, a
+    ** failed lsm_open) between our open and our flock: a lock on a file
+    ** that no longer has the name excludes nobody.  Lock the file the
+    ** name holds now instead. */
+    if( fstat(p->fd, &stFd) == 0 && lstat(zPath, &stPath) == 0
+     && stFd.st_dev == stPath.st_dev && stFd.st_ino == stPath.st_ino ){
+      *ppLock = p;
+      return LSM_OK;
+    }
+    flock(p->fd, LOCK_UN);
+    posix_close(p);
+    if( nTry >= 10 ){
+      return error_raise(LSM_BUSY, __LINE__, "the lock file %s keeps being replaced", zPath);
+    }
   }
-  *ppLock = p;
-  return LSM_OK;
 }
 
 static int posix_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
@@ -365,6 +392,8 @@ static int memfs_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
   pF = memfs_find(pFs, zPath);
   if( pF == NULL && (flags & LSM_OPEN_READ) ){
     rc = error_raise(LSM_CANTOPEN, __LINE__, "cannot open %s: no such file", zPath);
+  }else if( pF && (flags & LSM_OPEN_EXCL) ){
+    rc = error_raise(LSM_CANTOPEN, __LINE__, "cannot create %s: it already exists", zPath);
   }else if( pF == NULL ){
     pF = calloc(1, sizeof(*pF));
     if( pF ) pF->zPath = strdup(zPath);
@@ -708,7 +737,10 @@ int env_write_file_atomic(lsm_env *pEnv, const char *zDir, const char *zPath,
   char *zTmp;
   int rc = LSM_OK;
   zTmp = env_mprintf_rc(pEnv, &rc, "%s.tmp", zPath);
-  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zTmp, LSM_OPEN_WRITE, &pFile);
+  /* A leftover zPath.tmp (or anything planted under its name) goes first:
+  ** the new one is created exclusively, never through a link. */
+  if( rc == LSM_OK ) rc = pEnv->xUnlink(pEnv, zTmp);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zTmp, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &pFile);
   if( rc == LSM_OK ) rc = pEnv->xAppend(pFile, pData, nData);
   if( rc == LSM_OK ) rc = pEnv->xSync(pFile);
   if( pFile ){

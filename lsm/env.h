@@ -28,9 +28,10 @@ char *env_mprintf_rc(lsm_env*, int *pRc, const char *zFmt, ...)
 int env_read_file(lsm_env*, const char *zPath, uint8_t **ppData, size_t *pnData);
 
 /*
-** Replace zPath's content atomically: write zPath.tmp, sync it, rename it
-** over zPath, sync zDir.  Either the old or the new content survives a
-** crash at any point.
+** Replace zPath's content atomically: write zPath.tmp (removing any
+** leftover of that name first, then creating it exclusively), sync it,
+** rename it over zPath, sync zDir.  Either the old or the new content
+** survives a crash at any point.
 */
 int env_write_file_atomic(lsm_env*, const char *zDir, const char *zPath,
                           const void *pData, size_t nData);

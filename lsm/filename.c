@@ -39,6 +39,7 @@ void filename_name(char *zBuf, int eType, uint64_t iNumber){
     case FILENAME_MANIFEST:     strcpy(zBuf, "MANIFEST"); break;
     case FILENAME_MANIFEST_TMP: strcpy(zBuf, "MANIFEST.tmp"); break;
     case FILENAME_LOCK:         strcpy(zBuf, "LOCK"); break;
+    case FILENAME_MADEDIR:      strcpy(zBuf, "MADEDIR"); break;
     default:                    zBuf[0] = 0; break;
   }
 }
@@ -50,7 +51,8 @@ char *filename_path(lsm_env *pEnv, const char *zDir, int eType, uint64_t iNumber
 }
 
 int filename_parse(const char *zName, uint64_t *piNumber){
-  static const int aFixed[] = { FILENAME_MANIFEST, FILENAME_MANIFEST_TMP, FILENAME_LOCK };
+  static const int aFixed[] = { FILENAME_MANIFEST, FILENAME_MANIFEST_TMP, FILENAME_LOCK,
+                                FILENAME_MADEDIR };
   static const int aNumbered[] = { FILENAME_SST, FILENAME_WAL, FILENAME_TMP };
   char zBuf[FILENAME_MAX_NAME];
   uint64_t iNumber = 0;

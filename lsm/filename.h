@@ -5,6 +5,8 @@
 **   NNNNNN.wal   a write-ahead log
 **   MANIFEST     the live description; MANIFEST.tmp while it is replaced
 **   LOCK         the lock file held while the store is open
+**   MADEDIR      present if the store created its directory (lsm_open):
+**                only then does lsm_destroy remove the directory
 **   NNNNNN.tmp   written by no current code; recognised so that open
 **                removes one.  SSTables are written under their final
 **                .sst name and named by no manifest until installed, so
@@ -26,6 +28,7 @@
 #define FILENAME_MANIFEST_TMP 4
 #define FILENAME_LOCK      5
 #define FILENAME_TMP       6
+#define FILENAME_MADEDIR   7
 
 /* A new path string zDir/<name> (free with env_free); NULL + *pRc on OOM. */
 char *filename_path(lsm_env*, const char *zDir, int eType, uint64_t iNumber, int *pRc);

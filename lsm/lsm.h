@@ -23,6 +23,11 @@
 ** Thread safety: an lsm_db may be used from many threads at once.  A
 ** cursor, a batch and a snapshot handle must be used by one thread at a
 ** time (they may move between threads).
+**
+** fork(): a child process must not use a store its parent opened (its
+** background threads stay in the parent): writes and lsm_close there
+** return LSM_MISUSE and change nothing.  The child opens the store itself,
+** and gets LSM_BUSY while the parent holds it.
 */
 #ifndef LSM_H
 #define LSM_H
@@ -89,6 +94,12 @@ typedef struct lsm_file lsm_file;
 #define LSM_OPEN_READ     0x01  /* open an existing file read-only             */
 #define LSM_OPEN_WRITE    0x02  /* create or truncate, then append-only writes  */
 #define LSM_OPEN_APPEND   0x04  /* open existing (or create) for appending      */
+/* With LSM_OPEN_WRITE: the file must be new (it is an error if the name
+** exists, a symbolic link included), so a link planted under the name
+** never makes the engine write elsewhere.  The engine creates every WAL,
+** SSTable and manifest this way.  Write and append opens never follow a
+** symbolic link in the last component. */
+#define LSM_OPEN_EXCL     0x08
 
 struct lsm_env {
   void *pCtx;                                               /* implementation state */
@@ -172,8 +183,18 @@ typedef struct lsm_options {
 void lsm_options_default(lsm_options *pOpt);
 
 /*
+** Make the store at least as durable as eSync (LSM_SYNC_*) asks, from the
+** next commit on: several users sharing one store (and its one WAL) each
+** get the durability they asked for, because the strongest request wins.
+** Never weakens the store's sync mode.  LSM_MISUSE for a bad mode.
+*/
+int lsm_raise_sync(lsm_db*, int eSync);
+
+/*
 ** Open the store in directory zDir (created if missing and allowed; its
-** parent must exist).  zDir == NULL or ":memory:" opens an in-memory store:
+** parent must exist).  An existing empty directory may become a store;
+** a non-empty one must be a store.  A failed open leaves the directory
+** as it found it (a directory it created is removed again).  zDir == NULL or ":memory:" opens an in-memory store:
 ** the same memtables and SSTables in a private in-memory file system, no WAL.
 ** Recovery runs here: manifest, then WAL replay (a torn tail is dropped),
 ** then removal of files no version names.
@@ -193,10 +214,13 @@ int lsm_close(lsm_db *pDb);
 
 /*
 ** Remove the store in zDir: every file the store made (SSTables, logs,
-** MANIFEST, LOCK) and the directory if that leaves it empty; files the
-** store did not make are left alone.  LSM_BUSY if another process holds
-** the store.  REQUIRES: no lsm_db of this process has it open.
-** pEnv NULL: lsm_env_default().  A missing directory is LSM_OK.
+** MANIFEST, LOCK, MADEDIR), and the directory if lsm_open created it
+** (MADEDIR) and that leaves it empty; files the store did not make, and a
+** directory it adopted, are left alone.  A directory with neither a
+** MANIFEST nor MADEDIR is no store: nothing is removed (LSM_OK).
+** LSM_BUSY if another process holds the store.  REQUIRES: no lsm_db of
+** this process has it open.  pEnv NULL: lsm_env_default().  A missing
+** directory is LSM_OK.
 */
 int lsm_destroy(const char *zDir, lsm_env *pEnv);
 

@@ -399,7 +399,7 @@ int sst_writer_open(lsm_env *pEnv, const char *zPath, const sst_options *pOpt,
   if( p->opt.bloom_bits < 0 ) p->opt.bloom_bits = 0;
   block_builder_init(&p->data, pEnv);
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
-  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &p->pFile);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &p->pFile);
   if( rc ){
     sst_writer_free(p);
     return rc;

@@ -37,7 +37,8 @@ typedef struct sst_meta {
   size_t nLargest;
 } sst_meta;
 
-/* Create zPath (truncating it).  Owned: finish or abandon. */
+/* Create zPath, which must not exist (LSM_CANTOPEN if it does, a
+** symbolic link included).  Owned: finish or abandon. */
 int sst_writer_open(lsm_env*, const char *zPath, const sst_options*, sst_writer **ppWriter);
 
 /* REQUIRES: pIkey > every key added before (ikey_compare). */

@@ -3,23 +3,41 @@
 **
 ** Every committed batch is appended to the log before it is applied to the
 ** memtable, so that a crash loses nothing the sync mode promised to keep.
-** A log is a 16-byte file header followed by records.  A record carries
+** A log is a 64-byte file header followed by records.  A record carries
 ** one batch, or one fragment of a batch bigger than WAL_MAX_FRAGMENT (so
 ** that no single length field can ask a reader to trust more than 1 MiB);
 ** the record type says which.  Records are framed in a user-space buffer
 ** and handed to the OS per the sync mode (wal_writer_commit); several
 ** batches committed together share one write and one sync.
 **
-** FILE HEADER (16 bytes, little-endian)
+** The logs of a store form a chain: each file header names the log
+** before it and the sequence number at which that log's records end, so
+** that recovery can tell a log that is missing, cut short or damaged at
+** its end from one that legitimately ends in a torn record (a write to it
+** failed and the store moved on to a new log: see wal.h and
+** db_recover.c).
+**
+** FILE HEADER (64 bytes, little-endian)
 **
 **   OFFSET SIZE DESCRIPTION
 **   0      8    magic 89 4c 53 4d 57 41 4c 0a ("\x89LSMWAL\n": the high
 **               byte catches 7-bit transfers, the newline catches line-end
 **               conversion, as PNG's signature does)
-**   8      4    format version, 1
+**   8      4    format version, 2
 **   12     4    salt: random, chosen when the log is created
+**   16     8    iNumber: the log's own file number (000012.wal: 12)
+**   24     8    iPrevLog: file number of the log before it, 0 if none
+**   32     8    iPrevNextSeq: the sequence number after the last record
+**               of iPrevLog that counts
+**   40     8    iFirstSeq: sequence number of this log's first record
+**   48     4    flags: bit 0 PREV_TORN: iPrevLog may end in a damaged
+**               record, and its records from iPrevNextSeq on never counted
+**               (a write or sync of them failed); other bits zero
+**   52     4    zero
+**   56     8    checksum: XXH3-64, seed CHECKSUM_SEED_WAL ^ salt, over
+**               bytes 0..55
 **
-** RECORD (21-byte header + payload)
+** RECORD (25-byte header + payload)
 **
 **   OFFSET SIZE DESCRIPTION
 **   0      4    n: payload length, 0 <= n <= WAL_MAX_FRAGMENT (1 MiB)
@@ -27,44 +45,69 @@
 **               (fragments of one batch, in order, nothing in between)
 **   5      8    seq: sequence number of the batch's first operation (all
 **               fragments of a batch repeat it); never decreases in a log
-**   13     8    checksum: XXH3-64, seed CHECKSUM_SEED_WAL ^ salt, over
-**               bytes 0..12 of this header followed by the n payload bytes
-**   21     n    payload (the batch encoding; opaque here)
+**   13     4    header check: the low 32 bits of XXH3-64, seed
+**               CHECKSUM_SEED_WAL ^ salt, over bytes 0..12
+**   17     8    checksum: XXH3-64, same seed, over bytes 0..16 of this
+**               header followed by the n payload bytes
+**   25     n    payload (the batch encoding; opaque here)
 **
-** The salt makes the checksum of a record valid in this log only: a record
-** image that happens to sit inside a payload (a user value holding a copy
-** of another log, say) never passes as a record of this one, which is what
+** The salt makes both checksums valid in this log only: a record image
+** that happens to sit inside a payload (a user value holding a copy of
+** another log, say) never passes as a record of this one, which is what
 ** lets replay tell a torn tail from a bad record with good ones after it.
+** The header check lets the search for a valid record after a bad one
+** (REPLAY) reject a byte offset by hashing 13 bytes, never the up to
+** 1 MiB of payload a forged length field would point at: a 64 MiB log of
+** crafted values is searched in well under a second.
 **
-** Worked example: a log with salt 0x0a0b0c0d holding one batch, seq 7,
-** payload "hi" (39 bytes):
+** Worked example: log 000003.wal with salt 0x0a0b0c0d, following log 2
+** whose records ended before seq 7, holding one batch, seq 7, payload "hi"
+** (91 bytes):
 **
 **   89 4c 53 4d 57 41 4c 0a   magic
-**   01 00 00 00               version 1
+**   02 00 00 00               version 2
 **   0d 0c 0b 0a               salt 0x0a0b0c0d
+**   03 00 00 00 00 00 00 00   iNumber 3
+**   02 00 00 00 00 00 00 00   iPrevLog 2
+**   07 00 00 00 00 00 00 00   iPrevNextSeq 7
+**   07 00 00 00 00 00 00 00   iFirstSeq 7
+**   00 00 00 00               flags: none
+**   00 00 00 00               zero
+**   63 90 4a 11 6d 83 1e 39   file header checksum
 **   02 00 00 00               n = 2
 **   01                        type FULL
 **   07 00 00 00 00 00 00 00   seq 7
-**   96 ab 6b 80 37 27 44 13   checksum (test wal_header_example_replays
+**   01 e2 a4 ec               header check
+**   b3 2a fb 39 9f 33 66 65   checksum (test wal_header_example_replays
 **                             replays these exact bytes)
 **   68 69                     payload "hi"
 **
 ** REPLAY
 **
 ** Records are read in order.  A record is bad if its length is over the
-** limit, its type unknown, it runs past the end of the file, or its
+** limit, its type unknown, it runs past the end of the file, or either
 ** checksum fails; a valid record that breaks the fragment order or makes
-** seq go backwards is corruption too.  At a bad record of the newest log,
-** replay scans forward byte by byte for any valid record: if there is
+** seq go backwards is corruption too.  At a bad record of a log whose
+** tail may be torn (the newest, or one whose successor says PREV_TORN),
+** replay searches forward byte by byte for any valid record: if there is
 ** none, the bad bytes are a torn tail (a crash in the middle of an
 ** append, or a file system that extended the file with zeros) and replay
 ** ends cleanly, dropping any unfinished fragmented batch; if there is one,
 ** the log is corrupt in the middle (LSM_CORRUPT naming file and offset).
-** In an older log every bad record, and an unfinished batch at its end,
+** In any other log every bad record, and an unfinished batch at its end,
 ** is LSM_CORRUPT: it was complete before the next log was started.
-** A newest log shorter than the file header, or all zeros, is empty.
+** A log shorter than its file header, or all zeros, was never written
+** (a crash right after it was created): it holds no records.
 ** Replay maps the file and never allocates from a length field: a
 ** fragmented batch is reassembled only from fragments that verified.
+** Sequence numbers from one record to the next and from log to log are
+** checked by the caller, which knows how many each batch uses
+** (db_recover.c).
+**
+** LEGACY: version 1 logs (a 16-byte header without the chain fields, and
+** 21-byte record headers without the header check) are still replayed,
+** so that a store closed by an older build opens; wal_read_header reports
+** them with bLegacy and the chain is not checked across them.
 **
 ** WRITE FAILURES
 **
@@ -73,9 +116,11 @@
 ** (the caller reports the commit failed; the disk may have space again
 ** later).  If the file grew, or a sync failed, the log may hold part or all
 ** of a record the caller was told failed: the writer is poisoned and
-** returns that error from then on.  The owner should then flush the
-** memtable (which does not hold the failed batch), which makes this log
-** obsolete, before starting a new one.
+** returns that error from then on.  The owner then starts a new log whose
+** header says PREV_TORN and where the old one's good records end
+** (wal_writer_unwritten_seq), and flushes the memtable, which makes the
+** old log obsolete.  Records added but never committed are never
+** written (wal_writer_write and wal_writer_close drop them).
 */
 #include "wal.h"
 
@@ -90,12 +135,20 @@
 #include "error.h"
 
 #define WAL_MAGIC          "\x89LSMWAL\n"
-#define WAL_VERSION        1
-#define WAL_FILE_HEADER    16
-#define WAL_RECORD_HEADER  21
-#define WAL_CHECKSUM_OFF   13           /* header bytes the checksum covers */
+#define WAL_VERSION        2
+#define WAL_FILE_HEADER    64
+#define WAL_RECORD_HEADER  25
+#define WAL_HDRCHECK_OFF   13           /* header bytes the header check covers */
+#define WAL_CHECKSUM_OFF   17           /* header bytes the checksum covers     */
+#define WAL_FLAG_PREV_TORN 1
 #define WAL_MAX_FRAGMENT   (1u << 20)   /* payload bytes in one record      */
 #define WAL_BUFFER_BYTES   (64 * 1024)  /* LSM_SYNC_OFF writes past this    */
+
+/* Version 1 (LEGACY above): read only. */
+#define WAL_V1                1
+#define WAL_V1_FILE_HEADER    16
+#define WAL_V1_RECORD_HEADER  21
+#define WAL_V1_CHECKSUM_OFF   13
 
 #define WAL_TYPE_FULL   1
 #define WAL_TYPE_FIRST  2
@@ -112,8 +165,13 @@ struct wal_writer {
   size_t nBuf;              /* bytes used in aBuf                             */
   size_t nAlloc;            /* bytes allocated at aBuf                        */
   size_t nBufCommitted;     /* prefix of aBuf already acknowledged (OFF mode) */
+  size_t nBufHeader;        /* prefix of aBuf that is the file header         */
   uint64_t nFile;           /* bytes appended to the file so far              */
   uint64_t iLastSeq;        /* seq of the last record added                   */
+  uint64_t iLastSeqCommitted; /* seq of the last record acknowledged          */
+  uint64_t iSeqUnwritten;   /* seq of the first record not wholly in the
+                            ** file (buffered, or in a failed write);
+                            ** UINT64_MAX if none                             */
   int rcPoison;             /* sticky error after a partial write or sync     */
 };
 
@@ -144,6 +202,21 @@ static uint32_t wal_new_salt(void){
   return (uint32_t)checksum_compute(&s, sizeof(s), 0);
 }
 
+/* Encode the file header of pHdr with salt into a[0..WAL_FILE_HEADER). */
+static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr){
+  uint8_t *q;
+  memset(a, 0, WAL_FILE_HEADER);
+  memcpy(a, WAL_MAGIC, 8);
+  q = coding_put32(a + 8, WAL_VERSION);
+  q = coding_put32(q, salt);
+  q = coding_put64(q, pHdr->iNumber);
+  q = coding_put64(q, pHdr->iPrevLog);
+  q = coding_put64(q, pHdr->iPrevNextSeq);
+  q = coding_put64(q, pHdr->iFirstSeq);
+  coding_put32(q, pHdr->bPrevTorn ? WAL_FLAG_PREV_TORN : 0);
+  coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
+}
+
 /* Make room for nMore more bytes in the buffer. */
 static int wal_reserve(wal_writer *p, size_t nMore){
   size_t nNeed = p->nBuf + nMore;
@@ -165,9 +238,17 @@ static void wal_frame(wal_writer *p, int eType, uint64_t seq, const uint8_t *pPa
   uint8_t *q = coding_put32(pHdr, n);
   *q++ = (uint8_t)eType;
   q = coding_put64(q, seq);
+  q = coding_put32(q, (uint32_t)checksum_compute(pHdr, WAL_HDRCHECK_OFF, p->seed));
   coding_put64(q, checksum_compute2(pHdr, WAL_CHECKSUM_OFF, pPayload, n, p->seed));
   if( n ) memcpy(pHdr + WAL_RECORD_HEADER, pPayload, n);
   p->nBuf += WAL_RECORD_HEADER + (size_t)n;
+}
+
+/* Forget the records added since the last commit. */
+static void wal_drop_uncommitted(wal_writer *p){
+  p->nBuf = p->nBufCommitted;
+  p->iLastSeq = p->iLastSeqCommitted;
+  if( p->nBuf <= p->nBufHeader && p->rcPoison == LSM_OK ) p->iSeqUnwritten = UINT64_MAX;
 }
 
 /*
@@ -184,6 +265,8 @@ static int wal_write_buffer(wal_writer *p){
     p->nFile += p->nBuf;
     p->nBuf = 0;
     p->nBufCommitted = 0;
+    p->nBufHeader = 0;
+    p->iSeqUnwritten = UINT64_MAX;
     if( p->nAlloc > 16 * WAL_BUFFER_BYTES ){
       /* A huge batch grew the buffer: give the memory back. */
       env_free(p->pEnv, p->aBuf);
@@ -193,7 +276,7 @@ static int wal_write_buffer(wal_writer *p){
     return LSM_OK;
   }
   if( p->pEnv->xSize(p->pFile, &nSize) == LSM_OK && nSize == p->nFile ){
-    p->nBuf = p->nBufCommitted;
+    wal_drop_uncommitted(p);
   }else{
     p->rcPoison = rc;
   }
@@ -205,29 +288,29 @@ static int wal_poisoned(wal_writer *p){
                        " it takes no more records", p->zPath);
 }
 
-int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, wal_writer **ppWal){
+int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_header *pHdr,
+                    wal_writer **ppWal){
+  static const wal_header zero = {0};
   int rc = LSM_OK;
   wal_writer *p;
-  uint8_t *q;
 
   *ppWal = NULL;
   p = env_malloc_rc(pEnv, sizeof(*p), &rc);
   if( p == NULL ) return rc;
   p->pEnv = pEnv;
   p->eSync = eSync;
+  p->iSeqUnwritten = UINT64_MAX;
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = wal_reserve(p, WAL_BUFFER_BYTES);
-  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE, &p->pFile);
+  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &p->pFile);
   if( rc != LSM_OK ) goto open_failed;
 
   /* The file header waits in the buffer, acknowledged, for the first write. */
   {
     uint32_t salt = wal_new_salt();
     p->seed = CHECKSUM_SEED_WAL ^ salt;
-    memcpy(p->aBuf, WAL_MAGIC, 8);
-    q = coding_put32(p->aBuf + 8, WAL_VERSION);
-    coding_put32(q, salt);
-    p->nBuf = p->nBufCommitted = WAL_FILE_HEADER;
+    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero);
+    p->nBuf = p->nBufCommitted = p->nBufHeader = WAL_FILE_HEADER;
   }
   *ppWal = p;
   return LSM_OK;
@@ -266,6 +349,7 @@ int wal_writer_add(wal_writer *p, uint64_t seq, const uint8_t *pPayload, size_t 
   }
   assert( nDone == nPayload );
   p->iLastSeq = seq;
+  if( p->iSeqUnwritten == UINT64_MAX ) p->iSeqUnwritten = seq;
   return LSM_OK;
 }
 
@@ -274,11 +358,7 @@ int wal_writer_commit(wal_writer *p){
   if( p->rcPoison ) return wal_poisoned(p);
   switch( p->eSync ){
     case LSM_SYNC_OFF:
-      if( p->nBuf >= WAL_BUFFER_BYTES ){
-        rc = wal_write_buffer(p);
-      }else{
-        p->nBufCommitted = p->nBuf;
-      }
+      if( p->nBuf >= WAL_BUFFER_BYTES ) rc = wal_write_buffer(p);
       break;
     case LSM_SYNC_NORMAL:
       rc = wal_write_buffer(p);
@@ -287,7 +367,21 @@ int wal_writer_commit(wal_writer *p){
       rc = wal_writer_sync(p);
       break;
   }
+  if( rc == LSM_OK ){
+    p->nBufCommitted = p->nBuf;
+    p->iLastSeqCommitted = p->iLastSeq;
+  }
   return rc;
+}
+
+void wal_writer_set_sync(wal_writer *p, int eSync){
+  p->eSync = eSync;
+}
+
+int wal_writer_write(wal_writer *p){
+  if( p->rcPoison ) return wal_poisoned(p);
+  wal_drop_uncommitted(p);
+  return wal_write_buffer(p);
 }
 
 int wal_writer_sync(wal_writer *p){
@@ -305,10 +399,14 @@ uint64_t wal_writer_bytes(const wal_writer *p){
   return p->nFile + p->nBuf;
 }
 
+uint64_t wal_writer_unwritten_seq(const wal_writer *p){
+  return p->iSeqUnwritten;
+}
+
 int wal_writer_close(wal_writer *p){
   int rc = LSM_OK, rc2;
   if( p == NULL ) return LSM_OK;
-  if( p->rcPoison == LSM_OK ) rc = wal_write_buffer(p);
+  if( p->rcPoison == LSM_OK ) rc = wal_writer_write(p);
   rc2 = p->pEnv->xClose(p->pFile);
   if( rc == LSM_OK ) rc = rc2;
   env_free(p->pEnv, p->aBuf);
@@ -317,41 +415,72 @@ int wal_writer_close(wal_writer *p){
   return rc;
 }
 
+void wal_writer_discard(wal_writer *p){
+  if( p == NULL ) return;
+  p->pEnv->xClose(p->pFile);
+  env_free(p->pEnv, p->aBuf);
+  env_free(p->pEnv, p->zPath);
+  env_free(p->pEnv, p);
+}
+
 /* ---------------------------------------------------------------- */
 /* Replay                                                            */
 /* ---------------------------------------------------------------- */
 
+/* How the records of one log are framed. */
+typedef struct wal_frame_fmt {
+  uint64_t seed;            /* CHECKSUM_SEED_WAL ^ salt             */
+  int bV1;                  /* version 1: no header check           */
+  uint64_t nFileHeader;     /* bytes before the first record        */
+  uint64_t nRecordHeader;   /* bytes before each payload            */
+} wal_frame_fmt;
+
 /* Check the record at a[iOff] (iOff < n).  Length and type are checked
-** before the checksum, and the length against the bytes that remain, so
-** garbage never makes us read or allocate past the file. */
+** before any checksum, the header check before the payload's checksum,
+** and the length against the bytes that remain, so garbage never makes
+** us read, hash or allocate past the file. */
 static int wal_check_record(const uint8_t *a, uint64_t n, uint64_t iOff,
-                            uint64_t seed, wal_record *pRec){
+                            const wal_frame_fmt *pFmt, wal_record *pRec){
   const uint8_t *pHdr = &a[iOff];
+  uint64_t nHdr = pFmt->nRecordHeader;
   uint32_t nPayload;
   int eType;
-  if( n - iOff < WAL_RECORD_HEADER ) return WAL_RECORD_SHORT;
+  if( n - iOff < nHdr ) return WAL_RECORD_SHORT;
   nPayload = coding_get32(pHdr);
   eType = pHdr[4];
   if( nPayload > WAL_MAX_FRAGMENT ) return WAL_RECORD_BAD;
   if( eType < WAL_TYPE_FULL || eType > WAL_TYPE_LAST ) return WAL_RECORD_BAD;
-  if( n - iOff - WAL_RECORD_HEADER < nPayload ) return WAL_RECORD_SHORT;
-  if( checksum_compute2(pHdr, WAL_CHECKSUM_OFF, pHdr + WAL_RECORD_HEADER, nPayload, seed)
-      != coding_get64(pHdr + WAL_CHECKSUM_OFF) ){
-    return WAL_RECORD_BAD;
+  if( pFmt->bV1 ){
+    if( n - iOff - nHdr < nPayload ) return WAL_RECORD_SHORT;
+    if( checksum_compute2(pHdr, WAL_V1_CHECKSUM_OFF, pHdr + nHdr, nPayload, pFmt->seed)
+        != coding_get64(pHdr + WAL_V1_CHECKSUM_OFF) ){
+      return WAL_RECORD_BAD;
+    }
+  }else{
+    if( (uint32_t)checksum_compute(pHdr, WAL_HDRCHECK_OFF, pFmt->seed)
+        != coding_get32(pHdr + WAL_HDRCHECK_OFF) ){
+      return WAL_RECORD_BAD;
+    }
+    if( n - iOff - nHdr < nPayload ) return WAL_RECORD_SHORT;
+    if( checksum_compute2(pHdr, WAL_CHECKSUM_OFF, pHdr + nHdr, nPayload, pFmt->seed)
+        != coding_get64(pHdr + WAL_CHECKSUM_OFF) ){
+      return WAL_RECORD_BAD;
+    }
   }
   pRec->n = nPayload;
   pRec->eType = eType;
   pRec->seq = coding_get64(pHdr + 5);
-  pRec->pPayload = pHdr + WAL_RECORD_HEADER;
+  pRec->pPayload = pHdr + nHdr;
   return WAL_RECORD_OK;
 }
 
 /* Offset of the first valid record after iOff, or 0 if there is none. */
-static uint64_t wal_find_valid_after(const uint8_t *a, uint64_t n, uint64_t iOff, uint64_t seed){
+static uint64_t wal_find_valid_after(const uint8_t *a, uint64_t n, uint64_t iOff,
+                                     const wal_frame_fmt *pFmt){
   wal_record rec;
   uint64_t i;
-  for(i = iOff + 1; i + WAL_RECORD_HEADER <= n; i++){
-    if( wal_check_record(a, n, i, seed, &rec) == WAL_RECORD_OK ) return i;
+  for(i = iOff + 1; i + pFmt->nRecordHeader <= n; i++){
+    if( wal_check_record(a, n, i, pFmt, &rec) == WAL_RECORD_OK ) return i;
   }
   return 0;
 }
@@ -360,6 +489,80 @@ static int wal_all_zero(const uint8_t *a, uint64_t n){
   uint64_t i;
   for(i = 0; i < n; i++) if( a[i] ) return 0;
   return 1;
+}
+
+/*
+** Verify the file header at a[0..n) and decode it.  *pbEmpty: the log was
+** never written (shorter than its header, or all zeros).  LSM_CORRUPT
+** naming zPath for a bad magic, version or checksum.
+*/
+static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
+                            wal_header *pHdr, wal_frame_fmt *pFmt, int *pbEmpty){
+  uint32_t iVersion, salt, flags;
+  memset(pHdr, 0, sizeof(*pHdr));
+  memset(pFmt, 0, sizeof(*pFmt));
+  *pbEmpty = 0;
+  if( n < 12 || wal_all_zero(a, n) ){
+    *pbEmpty = 1;
+    return LSM_OK;
+  }
+  if( memcmp(a, WAL_MAGIC, 8) != 0 ){
+    return LSM_CORRUPT_BKPT("%s: not a write-ahead log (bad magic)", zPath);
+  }
+  iVersion = coding_get32(a + 8);
+  if( iVersion != WAL_VERSION && iVersion != WAL_V1 ){
+    return LSM_CORRUPT_BKPT("%s: unsupported log format version %u", zPath, iVersion);
+  }
+  pFmt->bV1 = iVersion == WAL_V1;
+  pFmt->nFileHeader = pFmt->bV1 ? WAL_V1_FILE_HEADER : WAL_FILE_HEADER;
+  pFmt->nRecordHeader = pFmt->bV1 ? WAL_V1_RECORD_HEADER : WAL_RECORD_HEADER;
+  if( n < pFmt->nFileHeader ){
+    *pbEmpty = 1;
+    return LSM_OK;
+  }
+  salt = coding_get32(a + 12);
+  pFmt->seed = CHECKSUM_SEED_WAL ^ salt;
+  if( pFmt->bV1 ){
+    pHdr->bLegacy = 1;
+    return LSM_OK;
+  }
+  if( checksum_compute(a, 56, pFmt->seed) != coding_get64(a + 56) ){
+    return LSM_CORRUPT_BKPT("%s: bad checksum in the log's file header", zPath);
+  }
+  flags = coding_get32(a + 48);
+  if( (flags & ~(uint32_t)WAL_FLAG_PREV_TORN) != 0 || coding_get32(a + 52) != 0 ){
+    return LSM_CORRUPT_BKPT("%s: unknown flags 0x%x in the log's file header", zPath, flags);
+  }
+  pHdr->iNumber = coding_get64(a + 16);
+  pHdr->iPrevLog = coding_get64(a + 24);
+  pHdr->iPrevNextSeq = coding_get64(a + 32);
+  pHdr->iFirstSeq = coding_get64(a + 40);
+  pHdr->bPrevTorn = (flags & WAL_FLAG_PREV_TORN) != 0;
+  return LSM_OK;
+}
+
+/* Open and map zPath for reading (*pa NULL and *pn 0 for an empty file). */
+static int wal_map(lsm_env *pEnv, const char *zPath, lsm_file **ppFile,
+                   const uint8_t **pa, uint64_t *pn){
+  int rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, ppFile);
+  *pa = NULL;
+  *pn = 0;
+  if( rc == LSM_OK ) rc = pEnv->xSize(*ppFile, pn);
+  if( rc == LSM_OK && *pn > 0 ) rc = pEnv->xMap(*ppFile, pa, pn);
+  return rc;
+}
+
+int wal_read_header(lsm_env *pEnv, const char *zPath, wal_header *pHdr, int *pbEmpty){
+  lsm_file *pFile = NULL;
+  const uint8_t *a = NULL;
+  uint64_t n = 0;
+  wal_frame_fmt fmt;
+  int rc = wal_map(pEnv, zPath, &pFile, &a, &n);
+  memset(pHdr, 0, sizeof(*pHdr));
+  *pbEmpty = 1;
+  if( rc == LSM_OK && n > 0 ) rc = wal_parse_header(zPath, a, n, pHdr, &fmt, pbEmpty);
+  if( pFile ) pEnv->xClose(pFile);
+  return rc;
 }
 
 /* Append a fragment to the reassembly buffer. */
@@ -385,42 +588,36 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
   int rc;
   lsm_file *pFile = NULL;
   const uint8_t *a = NULL;
-  uint64_t n = 0, iOff, iLastSeq = 0, seed, iBatchOff = 0;
+  uint64_t n = 0, iOff, iLastSeq = 0, iBatchOff = 0;
   uint8_t *aAsm = NULL;          /* fragments of the batch being reassembled */
   size_t nAsm = 0, nAsmAlloc = 0;
   int bInBatch = 0;              /* a FIRST fragment was seen, no LAST yet  */
+  int bEmpty = 0;
   uint64_t batchSeq = 0;
   const char *zWhy = NULL;       /* reason, for a bad record                */
+  wal_header hdr;
+  wal_frame_fmt fmt;
 
   if( pbTorn ) *pbTorn = 0;
-  rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &pFile);
-  if( rc == LSM_OK ) rc = pEnv->xSize(pFile, &n);
-  if( rc == LSM_OK && n > 0 ) rc = pEnv->xMap(pFile, &a, &n);
+  rc = wal_map(pEnv, zPath, &pFile, &a, &n);
   if( rc != LSM_OK || n == 0 ) goto replay_done;
 
   /* The file header. */
-  if( n < WAL_FILE_HEADER || (bNewest && wal_all_zero(a, n)) ){
+  rc = wal_parse_header(zPath, a, n, &hdr, &fmt, &bEmpty);
+  if( rc != LSM_OK ) goto replay_done;
+  if( bEmpty ){
     if( bNewest ){
       if( pbTorn ) *pbTorn = 1;
     }else{
-      rc = LSM_CORRUPT_BKPT("%s: log of %llu bytes is shorter than its header",
-                            zPath, (unsigned long long)n);
+      rc = LSM_CORRUPT_BKPT("%s: log of %llu bytes has no file header (shorter than"
+                            " one, or all zeros)", zPath, (unsigned long long)n);
     }
     goto replay_done;
   }
-  if( memcmp(a, WAL_MAGIC, 8) != 0 ){
-    rc = LSM_CORRUPT_BKPT("%s: not a write-ahead log (bad magic)", zPath);
-    goto replay_done;
-  }
-  if( coding_get32(a + 8) != WAL_VERSION ){
-    rc = LSM_CORRUPT_BKPT("%s: unsupported log format version %u", zPath, coding_get32(a + 8));
-    goto replay_done;
-  }
-  seed = CHECKSUM_SEED_WAL ^ coding_get32(a + 12);
 
-  for(iOff = WAL_FILE_HEADER; iOff < n; ){
+  for(iOff = fmt.nFileHeader; iOff < n; ){
     wal_record rec;
-    int eCheck = wal_check_record(a, n, iOff, seed, &rec);
+    int eCheck = wal_check_record(a, n, iOff, &fmt, &rec);
     if( eCheck != WAL_RECORD_OK ){
       uint64_t iNext;
       zWhy = eCheck == WAL_RECORD_SHORT ? "record runs past the end of the file"
@@ -430,7 +627,7 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
                               zPath, (unsigned long long)iOff, zWhy);
         goto replay_done;
       }
-      iNext = wal_find_valid_after(a, n, iOff, seed);
+      iNext = wal_find_valid_after(a, n, iOff, &fmt);
       if( iNext ){
         rc = LSM_CORRUPT_BKPT("%s: bad record at offset %llu (%s) followed by a valid"
                               " record at offset %llu", zPath, (unsigned long long)iOff,
@@ -478,7 +675,7 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
         break;
     }
     if( rc != LSM_OK ) goto replay_done;
-    iOff += WAL_RECORD_HEADER + (uint64_t)rec.n;
+    iOff += fmt.nRecordHeader + (uint64_t)rec.n;
   }
 
   if( bInBatch ){

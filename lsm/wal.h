@@ -2,17 +2,24 @@
 ** wal.h — the write-ahead log (format: see wal.c).
 **
 ** Each committed batch is one record: length, sequence number of its
-** first operation, XXH3 checksum, payload (the batch encoding); a batch
-** over 1 MiB is split into fragment records and reassembled by replay, so
-** no length field is ever trusted beyond 1 MiB.  Records
-** are appended to a user-space buffer (wal_writer_add) and handed to the
-** OS per the sync mode (wal_writer_commit): several batches committed
-** together share one write and one sync (group commit).
+** first operation, a check of the record header, XXH3 checksum, payload
+** (the batch encoding); a batch over 1 MiB is split into fragment records
+** and reassembled by replay, so no length field is ever trusted beyond
+** 1 MiB.  Records are appended to a user-space buffer (wal_writer_add)
+** and handed to the OS per the sync mode (wal_writer_commit): several
+** batches committed together share one write and one sync (group commit).
+**
+** Each log's file header (wal_header) links it to the log before it: that
+** log's number, the sequence number at which its records that count end,
+** and whether it may end in a torn record because a write to it failed.
+** Recovery (db_recover.c) follows that chain to notice a log that is
+** missing, cut short or damaged at its end.
 **
 ** Replay reads records in order and stops cleanly at a torn tail: a bad or
-** short record at the end of the newest log with no valid record after it
-** (a crash mid-append).  A bad record followed by a good one, or any bad
-** record in an older log, is LSM_CORRUPT.
+** short record at the end of a log whose tail may be torn, with no valid
+** record after it (a crash mid-append).  A bad record followed by a good
+** one, or any bad record in a log whose tail may not be torn, is
+** LSM_CORRUPT.
 **
 ** Thread safety: none; the store's write leader owns the writer.
 */
@@ -26,8 +33,24 @@
 
 typedef struct wal_writer wal_writer;
 
-/* Create zPath (truncating it).  eSync is LSM_SYNC_*.  Owned: close. */
-int wal_writer_open(lsm_env*, const char *zPath, int eSync, wal_writer **ppWal);
+/* The fields of a log's file header that link it into the chain. */
+typedef struct wal_header {
+  uint64_t iNumber;         /* the log's own file number                    */
+  uint64_t iPrevLog;        /* file number of the log before it; 0: none    */
+  uint64_t iPrevNextSeq;    /* the seq after the last record of iPrevLog
+                            ** that counts (its first seq if it holds none) */
+  uint64_t iFirstSeq;       /* seq of this log's first record               */
+  int bPrevTorn;            /* iPrevLog may end in a damaged record, and its
+                            ** records from iPrevNextSeq on never counted
+                            ** (a write or sync of them failed)             */
+  int bLegacy;              /* read from a version-1 log: no fields above   */
+} wal_header;
+
+/* Create zPath, which must not exist (LSM_CANTOPEN if it does, a
+** symbolic link included), with the file header pHdr (NULL: all
+** zero, for tests).  eSync is LSM_SYNC_*.  Owned: close. */
+int wal_writer_open(lsm_env*, const char *zPath, int eSync, const wal_header *pHdr,
+                    wal_writer **ppWal);
 
 /* Frame one record into the buffer.  Nothing reaches the OS yet.
 ** REQUIRES: seq is not below the previous record's (LSM_MISUSE). */
@@ -42,20 +65,45 @@ int wal_writer_add(wal_writer*, uint64_t seq, const uint8_t *pPayload, size_t nP
 ** hold the failed records: make it obsolete by a flush, then rotate). */
 int wal_writer_commit(wal_writer*);
 
+/* Commit with eSync (LSM_SYNC_*) from now on; records buffered by
+** LSM_SYNC_OFF go with the next commit. */
+void wal_writer_set_sync(wal_writer*, int eSync);
+
+/* Hand every committed record still buffered (sync=off) to the OS, no
+** sync; records added but not committed are dropped. */
+int wal_writer_write(wal_writer*);
+
 /* Write everything buffered and fdatasync, whatever eSync says. */
 int wal_writer_sync(wal_writer*);
 
 /* Bytes added (framed) since open, written or still buffered. */
 uint64_t wal_writer_bytes(const wal_writer*);
 
-/* Write what is buffered, then close and free (no sync). */
+/* The seq of the first record added that is not wholly in the file (still
+** buffered, or part of a write or sync that failed), UINT64_MAX if every
+** record added is.  A successor log names the smaller of this and the
+** first seq never acknowledged as iPrevNextSeq. */
+uint64_t wal_writer_unwritten_seq(const wal_writer*);
+
+/* Write the committed records still buffered, then close and free (no
+** sync); records added but not committed are dropped. */
 int wal_writer_close(wal_writer*);
+
+/* Close and free without writing anything, not even the file header
+** (a log the owner abandons before using it: it stays empty). */
+void wal_writer_discard(wal_writer*);
+
+/* Read and verify zPath's file header.  *pbEmpty: the log was never
+** written (shorter than its header, or all zeros); *pHdr is then zero.
+** LSM_CORRUPT (naming zPath) for a bad magic, version or checksum. */
+int wal_read_header(lsm_env*, const char *zPath, wal_header *pHdr, int *pbEmpty);
 
 /*
 ** Call xRecord(pCtx, seq, payload, n) for every valid record of zPath in
-** order.  bNewest: this is the newest log, so a torn tail is dropped
-** (*pbTorn set) rather than reported.  A non-OK return from xRecord stops
-** replay and is returned.  Payload pointers are borrowed for the call.
+** order.  bNewest: the log's tail may be torn (the newest log, or one
+** whose successor says bPrevTorn), so a torn tail is dropped (*pbTorn
+** set) rather than reported.  A non-OK return from xRecord stops replay
+** and is returned.  Payload pointers are borrowed for the call.
 */
 int wal_replay(lsm_env*, const char *zPath, int bNewest,
                int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),

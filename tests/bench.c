@@ -11,11 +11,14 @@
 **   BENCH_N        keys per store (default 1000000)
 **   BENCH_READS    operations of readrandom, readmissing and seekrandom
 **                  (default N/10, at least 1000, at most N)
+**   BENCH_SYNC_N   puts of fill4t-full, 4 writer threads with fdatasync per
+**                  put (default N/20, at least 1000, at most N)
 **   BENCH_SEED     seed of every key order and value (default 20240601)
 **   BENCH_LEVEL    engine | sql | amp | all (default all; amp is the
 **                  amplification experiment of bench_amp.c, with its own
 **                  BENCH_AMP_* variables, skipped by BENCH_AMP=0)
 **   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite (default all;
+**                  lsm names every lsm variant, rocksdb both RocksDB ones;
 **                  "sqlite" is the native table of the SQL level, run even
 **                  when lsm.so does not load if it is named here)
 **   BENCH_DIR      scratch directory (default a new $TMPDIR/lsm-bench-XXXXXX)
@@ -54,10 +57,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BENCH_MAX_ROWS   128
+#define BENCH_MAX_ROWS   256
 #define BENCH_OURS       "lsm"
 
-/* A target: ours / peer ops/s must be >= rMin (at level zLevel). */
+/*
+** A target: ours / peer ops/s must be >= rMin (at level zLevel).  At the
+** engine level "ours" is lsm (sync=normal) and the peer LevelDB; at the
+** SQL level ours are both kinds of lsm table, lsm (in the database) and
+** lsm-dir (a directory), and the peer the native table.  A read workload's
+** target holds for both states (right after the writes and settled).
+*/
 typedef struct bench_target {
   const char *zLevel;      /* "engine" or "sql"        */
   const char *zWorkload;   /* workload name            */
@@ -65,21 +74,26 @@ typedef struct bench_target {
 } bench_target;
 
 static const bench_target aBenchTarget[] = {
-  { "engine", "fillseq", 1.5 },    { "engine", "fillrandom", 1.5 },
+  { "engine", "fillseq", 1.0 },    { "engine", "fillrandom", 1.5 },
   { "engine", "overwrite", 1.5 },  { "engine", "readrandom", 2.0 },
-  { "engine", "readmissing", 2.0 }, { "engine", "readseq", 1.0 },
-  { "engine", "seekrandom", 1.0 },
+  { "engine", "readmissing", 2.0 }, { "engine", "readseq", 1.2 },
+  { "engine", "seekrandom", 1.2 }, { "engine", "fill4t-full", 2.0 },
   { "sql", "fillseq", 1.0 },       { "sql", "fillrandom", 5.0 },
   { "sql", "overwrite", 5.0 },     { "sql", "readrandom", 1.0 },
   { "sql", "readmissing", 1.0 },   { "sql", "readseq", 1.0 },
   { "sql", "seekrandom", 1.0 },    { "sql", "deleterandom", 3.0 },
 };
 
+/* Workloads in the order printed; the write workloads' write amp is
+** compared with the peer's (engine level: a target, <= 1). */
 static const char *azBenchWorkload[] = {
-  "fillseq", "fillrandom", "overwrite", "readrandom", "readmissing",
-  "readseq", "seekrandom", "deleterandom",
+  "fillseq", "fillrandom", "overwrite",
+  "readrandom", "readmissing", "readseq", "seekrandom",
+  "readrandom-settled", "readmissing-settled", "readseq-settled", "seekrandom-settled",
+  "deleterandom", "fill4t-normal", "fill4t-full",
 };
 #define BENCH_NWORKLOAD (int)(sizeof(azBenchWorkload) / sizeof(azBenchWorkload[0]))
+#define BENCH_SETTLED   "-settled"
 
 /* What the parent knows about one child run. */
 typedef struct bench_result {
@@ -92,7 +106,7 @@ typedef struct bench_state {
   bench_config cfg;               /* N, seed, scratch root                 */
   bench_row aRow[BENCH_MAX_ROWS]; /* every row received                    */
   int nRow;
-  bench_result aRes[16];          /* one per child                         */
+  bench_result aRes[24];          /* one per child                         */
   int nRes;
   int nTargets, nTargetsMet;      /* over both levels                      */
 } bench_state;
@@ -200,13 +214,22 @@ static double bench_ops(const bench_row *r){
   return r->rSecs > 0 ? (double)r->nOps / r->rSecs : 0;
 }
 
+/* The target of zWorkload at zLevel (a "-settled" read has its read's). */
 static const bench_target *bench_target_of(const char *zLevel, const char *zWorkload){
-  size_t i;
+  size_t i, n = strlen(zWorkload), nS = strlen(BENCH_SETTLED);
+  if( n > nS && !strcmp(zWorkload + n - nS, BENCH_SETTLED) ) n -= nS;
   for(i = 0; i < sizeof(aBenchTarget) / sizeof(aBenchTarget[0]); i++){
     if( !strcmp(aBenchTarget[i].zLevel, zLevel)
-     && !strcmp(aBenchTarget[i].zWorkload, zWorkload) ) return &aBenchTarget[i];
+     && strlen(aBenchTarget[i].zWorkload) == n
+     && !strncmp(aBenchTarget[i].zWorkload, zWorkload, n) ) return &aBenchTarget[i];
   }
   return 0;
+}
+
+/* 1 if the write amp of zWorkload is a target at the engine level. */
+static int bench_wamp_target(const char *zWorkload){
+  return !strcmp(zWorkload, "fillseq") || !strcmp(zWorkload, "fillrandom")
+      || !strcmp(zWorkload, "overwrite") || !strcmp(zWorkload, "deleterandom");
 }
 
 /* "1,234,567" */
@@ -225,46 +248,67 @@ static void bench_amp(char *z, size_t nZ, double r){
   if( r < 0 ) snprintf(z, nZ, "-"); else snprintf(z, nZ, "%.2f", r);
 }
 
-/*
-** Print one level's table.  zPeer is the peer the targets are measured
-** against ("leveldb" or "sqlite").
-*/
-static void bench_print_level(bench_state *p, const char *zLevel, const char *zPeer){
-  const char *azEngine[8];
-  int nEngine = 0, i, w;
+/* The engine that ran as zName at zLevel, or NULL. */
+static const bench_engine *bench_engine_named(const bench_state *p, const char *zLevel,
+                                              const char *zName){
+  int i;
   for(i = 0; i < p->nRes; i++){
-    if( !strcmp(p->aRes[i].pEng->zLevel, zLevel) ) azEngine[nEngine++] = p->aRes[i].pEng->zName;
+    const bench_engine *pEng = p->aRes[i].pEng;
+    if( !strcmp(pEng->zLevel, zLevel) && !strcmp(pEng->zName, zName) ) return pEng;
+  }
+  return 0;
+}
+
+/*
+** Print one level's table.  Each of our rows (an engine named lsm...)
+** carries its ratios to its peer: the engine's zPeer, else zPeer ("leveldb"
+** or "sqlite").  Targets are counted for the engines in azTargeted.
+*/
+static void bench_print_level(bench_state *p, const char *zLevel, const char *zPeer,
+                              const char *const *azTargeted){
+  const char *azEngine[16];
+  int nEngine = 0, i, j, w;
+  for(i = 0; i < p->nRes && nEngine < 16; i++){
+    const char *zName = p->aRes[i].pEng->zName;
+    int bSeen = 0;
+    if( strcmp(p->aRes[i].pEng->zLevel, zLevel) ) continue;
+    for(j = 0; j < nEngine; j++) bSeen |= !strcmp(azEngine[j], zName);
+    if( !bSeen ) azEngine[nEngine++] = zName;
   }
   if( nEngine == 0 ) return;
-  printf("\n%-13s %-9s %12s %6s %6s %7s %7s   %-24s %s\n", "workload", "engine", "ops/s",
-         "w-amp", "s-amp", "rss MB", "settle", "ours/this ops/s", "ours/this w-amp");
+  printf("\n%-19s %-11s %12s %6s %6s %7s %7s   %-26s %s\n", "workload", "engine", "ops/s",
+         "w-amp", "s-amp", "rss MB", "settle", "ops/s ratio to peer", "w-amp ratio");
   for(w = 0; w < BENCH_NWORKLOAD; w++){
     const char *zW = azBenchWorkload[w];
-    const bench_row *pOurs = bench_find(p, zLevel, BENCH_OURS, zW);
     const bench_target *pT = bench_target_of(zLevel, zW);
     int bFirst = 1;
     for(i = 0; i < nEngine; i++){
-      const bench_row *r = bench_find(p, zLevel, azEngine[i], zW);
-      char zOps[32], zWa[16], zSa[16], zRatio[64] = "", zWaRatio[64] = "";
-      int bOurs = !strcmp(azEngine[i], BENCH_OURS);
+      const bench_row *r = bench_find(p, zLevel, azEngine[i], zW), *pPeer;
+      const bench_engine *pEng = bench_engine_named(p, zLevel, azEngine[i]);
+      const char *zThisPeer = pEng && pEng->zPeer ? pEng->zPeer : zPeer;
+      char zOps[32], zWa[16], zSa[16], zRatio[80] = "", zWaRatio[64] = "";
+      int bTargeted = 0;
       if( !r ) continue;
+      for(j = 0; azTargeted[j]; j++) bTargeted |= !strcmp(azTargeted[j], azEngine[i]);
       bench_commas(zOps, sizeof(zOps), bench_ops(r));
       bench_amp(zWa, sizeof(zWa), r->rWriteAmp);
       bench_amp(zSa, sizeof(zSa), r->rSpaceAmp);
-      if( !bOurs && pOurs && bench_ops(r) > 0 ){
-        double rRatio = bench_ops(pOurs) / bench_ops(r);
-        int n = snprintf(zRatio, sizeof(zRatio), "%5.2fx", rRatio);
-        if( pT && !strcmp(azEngine[i], zPeer) ){
+      pPeer = strncmp(azEngine[i], BENCH_OURS, strlen(BENCH_OURS)) ? 0
+            : bench_find(p, zLevel, zThisPeer, zW);
+      if( pPeer && bench_ops(pPeer) > 0 ){
+        double rRatio = bench_ops(r) / bench_ops(pPeer);
+        int n = snprintf(zRatio, sizeof(zRatio), "%5.2fx %s", rRatio, zThisPeer);
+        if( pT && bTargeted ){
           int bMet = rRatio >= pT->rMin;
-          snprintf(zRatio + n, sizeof(zRatio) - (size_t)n, "  >=%.1fx %s", pT->rMin,
+          snprintf(zRatio + n, sizeof(zRatio) - (size_t)n, " >=%.1fx %s", pT->rMin,
                    bMet ? "met" : "MISSED");
           p->nTargets++;
           p->nTargetsMet += bMet;
         }
-        if( pOurs->rWriteAmp > 0 && r->rWriteAmp > 0 ){
-          double rWa = pOurs->rWriteAmp / r->rWriteAmp;
+        if( r->rWriteAmp > 0 && pPeer->rWriteAmp > 0 ){
+          double rWa = r->rWriteAmp / pPeer->rWriteAmp;
           n = snprintf(zWaRatio, sizeof(zWaRatio), "%5.3g", rWa);
-          if( !strcmp(zLevel, "engine") && !strcmp(azEngine[i], zPeer) ){
+          if( !strcmp(zLevel, "engine") && bTargeted && bench_wamp_target(zW) ){
             int bMet = rWa <= 1.0;
             snprintf(zWaRatio + n, sizeof(zWaRatio) - (size_t)n, "  <=1 %s",
                      bMet ? "met" : "MISSED");
@@ -273,7 +317,7 @@ static void bench_print_level(bench_state *p, const char *zLevel, const char *zP
           }
         }
       }
-      printf("%-13s %-9s %12s %6s %6s %7.1f %7.2f   %-24s %s\n", bFirst ? zW : "",
+      printf("%-19s %-11s %12s %6s %6s %7.1f %7.2f   %-26s %s\n", bFirst ? zW : "",
              azEngine[i], zOps, zWa, zSa, r->rPeakRssMb, r->rSettleSecs, zRatio, zWaRatio);
       bFirst = 0;
     }
@@ -282,7 +326,7 @@ static void bench_print_level(bench_state *p, const char *zLevel, const char *zP
   for(i = 0; i < p->nRes; i++){
     const bench_result *pRes = &p->aRes[i];
     if( strcmp(pRes->pEng->zLevel, zLevel) ) continue;
-    printf("  %-8s peak RSS of the whole run %.1f MB%s%s%s\n", pRes->pEng->zName,
+    printf("  %-11s peak RSS of the run %.1f MB%s%s%s\n", pRes->pEng->zName,
            pRes->rPeakRssMb, pRes->bFailed ? "; FAILED (see above)" : "",
            pRes->pEng->zNote ? "; " : "", pRes->pEng->zNote ? pRes->pEng->zNote : "");
   }
@@ -370,6 +414,9 @@ int main(void){
   p->cfg.nKeys = bench_env_u64("BENCH_N", 1000000);
   p->cfg.iSeed = bench_env_u64("BENCH_SEED", 20240601);
   if( p->cfg.nKeys < 2 ) p->cfg.nKeys = 2;
+  p->cfg.nSyncKeys = bench_env_u64("BENCH_SYNC_N", p->cfg.nKeys / 20);
+  if( p->cfg.nSyncKeys < 1000 ) p->cfg.nSyncKeys = 1000;
+  if( p->cfg.nSyncKeys > p->cfg.nKeys ) p->cfg.nSyncKeys = p->cfg.nKeys;
   p->cfg.nReads = bench_env_u64("BENCH_READS", p->cfg.nKeys / 10);
   if( p->cfg.nReads < 1000 ) p->cfg.nReads = 1000;
   if( p->cfg.nReads > p->cfg.nKeys ) p->cfg.nReads = p->cfg.nKeys;
@@ -397,27 +444,55 @@ int main(void){
          (unsigned long long)p->cfg.iSeed, zScratch);
   bench_print_machine();
   if( bEngine ){
-    printf("\n== engine level: C APIs; compression off, writes not synced, %u MiB memtable, "
-           "%d KiB blocks, %d bits/key Bloom; LevelDB/RocksDB block cache %u MiB ==\n",
+    static const char *const azTargeted[] = { "lsm", 0 };
+    printf("\n== engine level: C APIs; compression off, %u MiB memtable, %d KiB blocks, "
+           "%d bits/key Bloom; LevelDB/RocksDB block cache %u MiB ==\n"
+           "  durability like for like: lsm sync=normal, LevelDB and RocksDB sync=false: each "
+           "put handed to write(2);\n"
+           "  lsm-buf (sync=off) and rocksdb-buf (manual_wal_flush) both buffer the WAL in "
+           "memory (write workloads only)\n",
            BENCH_MEMTABLE_BYTES >> 20, BENCH_BLOCK_BYTES / 1024, BENCH_BLOOM_BITS,
            BENCH_CACHE_BYTES >> 20);
     if( bench_wanted(zEngines, "lsm") ) nFailed += bench_child(p, &bench_engine_lsm);
     if( bench_wanted(zEngines, "leveldb") ) nFailed += bench_child(p, &bench_engine_leveldb);
     if( bench_wanted(zEngines, "rocksdb") ) nFailed += bench_child(p, &bench_engine_rocksdb);
-    bench_print_level(p, "engine", "leveldb");
-    printf("  ops/s times the operations only; after each write workload the store is flushed and\n"
-           "  background work waited for (untimed, 'settle' seconds) before write amp (bytes handed\n"
-           "  to write(2) by the process, /proc/self/io wchar: WAL, flush and compaction / user bytes,\n"
-           "  116 per put, 16 per delete) and space amp (directory bytes / live keys * 116).\n"
-           "  lsm runs with sync=off (WAL buffered); LevelDB and RocksDB with sync off still\n"
-           "  write(2) every put.  lsm and LevelDB read table files through mmap, so their\n"
-           "  resident file pages count in RSS; RocksDB reads with pread (the page cache).\n"
-           "  seekrandom opens a new iterator for each seek, as LevelDB's db_bench does.\n");
+    if( bench_wanted(zEngines, "lsm") ) nFailed += bench_child(p, &bench_engine_lsm_buffered);
+    if( bench_wanted(zEngines, "rocksdb") ){
+      nFailed += bench_child(p, &bench_engine_rocksdb_buffered);
+    }
+    if( bench_wanted(zEngines, "lsm") ){
+      nFailed += bench_child_run(p, &bench_engine_lsm, bench_run_threads);
+    }
+    if( bench_wanted(zEngines, "leveldb") ){
+      nFailed += bench_child_run(p, &bench_engine_leveldb, bench_run_threads);
+    }
+    bench_print_level(p, "engine", "leveldb", azTargeted);
+    printf("  ops/s times the operations only.  Reads run twice: right after the overwrite (no "
+           "flush, no waiting:\n"
+           "  compactions still running, as db_bench and a user read) and, after the store "
+           "settled, as *-settled.\n"
+           "  After each write workload the store is flushed and background work waited for "
+           "(untimed, 'settle'\n"
+           "  seconds; the overwrite's after its reads) before write amp (bytes handed to "
+           "write(2) by the process,\n"
+           "  /proc/self/io wchar: WAL, flush and compaction / user bytes, 116 per put, 16 per "
+           "delete) and space amp\n"
+           "  (directory bytes / live keys * 116).  fill4t-*: %d writer threads, each put its "
+           "own commit; -normal N puts\n"
+           "  with write(2) per put, -full %llu puts with fdatasync per put (LevelDB sync=true).  "
+           "lsm and LevelDB read\n"
+           "  table files through mmap, so their resident file pages count in RSS; RocksDB "
+           "reads with pread.\n"
+           "  seekrandom opens a new iterator for each seek, as LevelDB's db_bench does.\n",
+           BENCH_THREADS, (unsigned long long)p->cfg.nSyncKeys);
   }
   if( bSql ){
+    static const char *const azTargeted[] = { "lsm", "lsm-dir", 0 };
     char zErr[512];
     printf("\n== SQL level: SQLite %s, prepared statements, %d rows per transaction, "
-           "journal_mode=WAL, synchronous=OFF; lsm table sync=off ==\n",
+           "journal_mode=WAL, synchronous=NORMAL;\n"
+           "   lsm = in-database store (CREATE VIRTUAL TABLE kv USING lsm), "
+           "lsm-dir = directory store lsm('kv.lsm') (sync=normal) ==\n",
            sqlite3_libversion(), BENCH_TXN_ROWS);
     int bLsm = bench_wanted(zEngines, "lsm");
     int bNative = bench_wanted(zEngines, "sqlite");
@@ -427,8 +502,11 @@ int main(void){
       bNative = zEngines && zEngines[0] && bNative;   /* only if asked for by name */
     }
     if( bLsm ) nFailed += bench_child(p, &bench_engine_sql_lsm);
+    if( bLsm ) nFailed += bench_child(p, &bench_engine_sql_lsm_dir);
     if( bNative ) nFailed += bench_child(p, &bench_engine_sql_native);
-    bench_print_level(p, "sql", "sqlite");
+    bench_print_level(p, "sql", "sqlite", azTargeted);
+    printf("  write amp here is every byte the process handed to write(2): SQLite's WAL and "
+           "checkpoints included.\n");
   }
   if( bAmp ){                 /* bench_amp.c: the amplification experiment */
     const bench_engine *pAmp;

@@ -10,8 +10,10 @@
 **   bench_lsm.c      this engine through lsm/lsm.h
 **   bench_leveldb.c  Debian's LevelDB through leveldb/c.h
 **   bench_rocksdb.c  Debian's RocksDB through rocksdb/c.h
-**   bench_sql.c      SQL level: the lsm virtual table (lsm.so) and a native
+**   bench_sql.c      SQL level: the lsm virtual table (lsm.so) of both kinds
+**                    (in the database file, in a directory) and a native
 **                    WITHOUT ROWID table, through the same statements
+**   bench_threads.c  several writer threads on one store (group commit)
 **
 ** bench.c forks one child process per store (so each has its own peak RSS
 ** and caches), reads the rows it measures back through a pipe, and prints
@@ -96,13 +98,32 @@ typedef struct bench_engine {
   /* The engine's own counters, or NULL: user bytes given and bytes it wrote
   ** (WAL + flush + compaction) since open. */
   int (*xOwnBytes)(bench_store*, uint64_t *pnUser, uint64_t *pnWritten);
+  /* Open as xOpen, but with durability eSync (BENCH_SYNC_*), for the
+  ** writer-thread workloads of bench_threads.c; NULL if the adapter has
+  ** none.  xPut must then be safe to call from several threads at once. */
+  int (*xOpenSync)(const char *zDir, int eSync, bench_store **ppStore);
+  int bWritesOnly;         /* run the write workloads only (bench_run)      */
+  const char *zPeer;       /* ratios of ops/s are printed against this
+                           ** engine only (NULL: against every other one)  */
+  /* The shape of the store in one line ("L0 3, L1 5, L2 45 SSTables; memtable
+  ** 20003 entries") into z, or NULL: printed before each set of reads. */
+  void (*xShape)(bench_store*, char *z, size_t nZ);
 } bench_engine;
 
-extern const bench_engine bench_engine_lsm;
-extern const bench_engine bench_engine_lsm_tiered;   /* the same, tiered compaction */
+/* Durability of a write, as LevelDB and RocksDB offer it. */
+#define BENCH_SYNC_OFF     0  /* buffered in memory; a killed process loses some */
+#define BENCH_SYNC_NORMAL  1  /* write(2) per commit; survives a killed process  */
+#define BENCH_SYNC_FULL    2  /* fdatasync per commit; survives a power cut      */
+
+extern const bench_engine bench_engine_lsm;          /* sync=normal (write(2) per put) */
+extern const bench_engine bench_engine_lsm_buffered; /* sync=off: WAL buffered        */
+extern const bench_engine bench_engine_lsm_tiered;   /* sync=normal, tiered compaction */
+extern const bench_engine bench_engine_lsm_tiered_buffered;  /* the same, sync=off     */
 extern const bench_engine bench_engine_leveldb;
 extern const bench_engine bench_engine_rocksdb;
-extern const bench_engine bench_engine_sql_lsm;
+extern const bench_engine bench_engine_rocksdb_buffered;  /* manual_wal_flush: buffered */
+extern const bench_engine bench_engine_sql_lsm;      /* in-database store (default)    */
+extern const bench_engine bench_engine_sql_lsm_dir;  /* directory store lsm('kv.lsm')  */
 extern const bench_engine bench_engine_sql_native;
 
 /* bench_sql.c: 0 if lsm.so loads into SQLite, else non-zero with the
@@ -122,7 +143,8 @@ int bench_leveldb_property(bench_store*, const char *zName, char *zOut, size_t n
 typedef struct bench_row {
   char zLevel[8];          /* "engine" | "sql" | "amp"                     */
   char zEngine[16];        /* bench_engine.zName                           */
-  char zWorkload[16];      /* "fillseq" ...                                 */
+  char zWorkload[24];      /* "fillseq" ...; a read measured settled ends
+                           ** in "-settled" (else: right after the writes) */
   uint64_t nOps;           /* operations timed                              */
   double rSecs;            /* wall time of those operations                 */
   double rSettleSecs;      /* untimed settle after a write workload, or 0   */
@@ -134,6 +156,8 @@ typedef struct bench_row {
   double rReadAmp;         /* SSTables searched per get, or runs per seek   */
   double rP50Us, rP99Us;   /* put latency percentiles, microseconds         */
   double rP999Us, rMaxUs;  /* p99.9 and the slowest put                     */
+  double rCommitP999Us;    /* SQL stores: p99.9 of the COMMITs of the puts  */
+  double rCommitMaxUs;     /* and the slowest (< 0: no transactions)        */
 } bench_row;
 
 /* ---- configuration (bench.c reads it from the environment) ---- */
@@ -142,6 +166,8 @@ typedef struct bench_config {
   uint64_t nReads;         /* BENCH_READS: gets or seeks per random-read
                            ** workload, default N/10 (at least 1000, at most N) */
   uint64_t iSeed;          /* BENCH_SEED                                    */
+  uint64_t nSyncKeys;      /* BENCH_SYNC_N: puts of the sync=full writer-
+                           ** thread workload, default N/20 (at least 1000) */
   const char *zDir;        /* scratch directory of this child's stores      */
 } bench_config;
 
@@ -154,6 +180,15 @@ typedef struct bench_config {
 ** or an engine error).
 */
 int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut);
+
+/*
+** bench_threads.c: BENCH_THREADS writer threads putting disjoint shares of
+** the keys into one store opened with xOpenSync, at sync normal (N keys)
+** and full (BENCH_SYNC_N keys), one row each ("fill4t-normal",
+** "fill4t-full"), every key checked by a scan.  Same return as bench_run.
+*/
+#define BENCH_THREADS 4
+int bench_run_threads(const bench_engine *pEng, const bench_config *pCfg, int fdOut);
 
 /* ---- bench_util.c ---- */
 /* A seeded bijection of [0, n). */

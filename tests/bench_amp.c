@@ -11,8 +11,11 @@
 **
 **   BENCH_AMP_N        keys (default 5000000)
 **   BENCH_AMP_READS    gets, and seeks, after the writes (default N/10)
-**   BENCH_AMP_ENGINES  comma list of lsm-leveled,lsm-tiered,leveldb,rocksdb,sqlite
-**                      (default all)
+**   BENCH_AMP_READ_SECS  a read phase stops after this many seconds (default
+**                      120), its rate taken over the reads it did: a store
+**                      whose reads are slow at this size still finishes
+**   BENCH_AMP_ENGINES  comma list of lsm-leveled,lsm-tiered,leveldb,rocksdb,
+**                      lsm-indb,sqlite (default all)
 **   BENCH_AMP_SVG      the chart (default bench-amp.svg)
 **   BENCH_SEED         as for the rest of make bench
 **
@@ -29,11 +32,14 @@
 **
 ** Keys, values and orders are bench.h's (16-byte keys, 100-byte values), so
 ** a put gives the store 116 user bytes.  Engines: this engine with
-** leveled and with tiered compaction (bench_lsm.c's adapter: sync off,
-** 4 MiB memtable, 10 bits/key Bloom, background thread on), LevelDB and
-** RocksDB (bench_leveldb.c, bench_rocksdb.c: the same sizes, sync off),
-** and a native SQLite WITHOUT ROWID table (bench_sql.c: journal_mode=WAL,
-** synchronous=OFF, BENCH_TXN_ROWS = 1000 operations per transaction).
+** leveled and with tiered compaction (bench_lsm.c's adapter: sync=normal,
+** a write(2) per put, 4 MiB memtable, 10 bits/key Bloom, background thread
+** on), LevelDB and RocksDB (bench_leveldb.c, bench_rocksdb.c: the same
+** sizes, sync=false: a write(2) per put), the in-database lsm store
+** through SQL (lsm-indb: CREATE VIRTUAL TABLE kv USING lsm, which
+** flushes and compacts inside its COMMITs) and a native SQLite WITHOUT
+** ROWID table (bench_sql.c: both journal_mode=WAL, synchronous=NORMAL,
+** BENCH_TXN_ROWS = 1000 operations per transaction).
 **
 ** What each number is:
 **   ops/s       operations / wall time of the operations only.
@@ -70,7 +76,12 @@
 **               maximum is exact.  SQLite's puts are timed inside their
 **               transactions, so COMMIT (where SQLite writes its WAL and
 **               checkpoints) is not in them: the commit times are printed
-**               separately.
+**               separately: their p99.9 and the slowest.  For
+**               lsm-indb the COMMIT is where the work is (the log row,
+**               a flush when the memtable is full, at most one compaction).
+**               For the SQL stores write amp counts every byte SQLite
+**               handed to write(2): its WAL, the checkpoints into the
+**               database file, and so the shadow tables' pages.
 */
 #include "bench_amp.h"
 
@@ -112,7 +123,7 @@ typedef struct amp_hist {
 } amp_hist;
 
 /* How an engine's read amplification is measured. */
-enum { AMP_LSM, AMP_LEVELDB, AMP_ROCKSDB, AMP_SQLITE };
+enum { AMP_LSM, AMP_LEVELDB, AMP_ROCKSDB, AMP_SQLITE, AMP_INDB };
 
 typedef struct amp_engine {
   bench_engine eng;            /* the adapter, renamed, level "amp"      */
@@ -149,14 +160,16 @@ typedef struct amp_child {
   const char *zWorkload;       /* the phase running, for messages        */
   amp_hist *pHist;             /* put latencies of the phase             */
   amp_hist *pHistAll;          /* put latencies of both write phases     */
+  amp_hist *pHistCommitAll;    /* COMMIT latencies of both write phases  */
   int nInTxn;                  /* operations in the open transaction     */
   uint64_t nCommits;           /* transactions committed by the puts     */
   double rCommitSecs;          /* their total time                       */
   double rCommitMaxSecs;       /* the slowest                            */
+  amp_hist *pHistCommit;       /* their latencies                        */
   rocksdb_perfcontext_t *pPerf; /* RocksDB's thread perf context, or NULL */
 } amp_child;
 
-static amp_engine aAmpEngine[5];
+static amp_engine aAmpEngine[6];
 static int nAmpEngine = -1;    /* -1: aAmpEngine not built yet          */
 
 /* ---- configuration ---- */
@@ -169,6 +182,11 @@ static uint64_t amp_env_u64(const char *zName, uint64_t iDefault){
 static uint64_t amp_keys(void){
   uint64_t n = amp_env_u64("BENCH_AMP_N", AMP_DEFAULT_N);
   return n < 2 ? 2 : n;
+}
+
+/* The time limit of a read phase, seconds. */
+static double amp_read_secs(void){
+  return (double)amp_env_u64("BENCH_AMP_READ_SECS", 120);
 }
 
 static uint64_t amp_reads(void){
@@ -200,6 +218,7 @@ static void amp_engines_init(void){
     { "lsm-tiered", &bench_engine_lsm_tiered, AMP_LSM },
     { "leveldb", &bench_engine_leveldb, AMP_LEVELDB },
     { "rocksdb", &bench_engine_rocksdb, AMP_ROCKSDB },
+    { "lsm-indb", &bench_engine_sql_lsm, AMP_INDB },
     { "sqlite", &bench_engine_sql_native, AMP_SQLITE },
   };
   const char *zList = getenv("BENCH_AMP_ENGINES");
@@ -302,6 +321,7 @@ static int amp_txn_end(amp_child *p){
   r = bench_now() - t0;
   p->nCommits++;
   p->rCommitSecs += r;
+  if( p->pHistCommit ) amp_hist_add(p->pHistCommit, r);
   if( r > p->rCommitMaxSecs ) p->rCommitMaxSecs = r;
   return rc;
 }
@@ -367,7 +387,7 @@ static double amp_read_amp(amp_child *p, const amp_phase *pPh, int bSeek, uint64
     char zShape[256];
     return bSeek ? (double)amp_leveldb_runs(p, zShape, sizeof(zShape)) : -1;
   }
-  if( p->pAmp->eKind == AMP_SQLITE ) return -1;
+  if( p->pAmp->eKind == AMP_SQLITE || p->pAmp->eKind == AMP_INDB ) return -1;
   if( p->pAmp->eKind == AMP_ROCKSDB && !p->pPerf ) return -1;
   amp_probes_read(p, &now);
   n0 = bSeek ? pPh->probes0.nSeekProbes : pPh->probes0.nGetProbes;
@@ -393,6 +413,7 @@ static void amp_phase_begin(amp_child *p, amp_phase *pPh, const char *zWorkload)
 /* A row of this child, everything "none". */
 static void amp_row_init(amp_child *p, bench_row *pRow, const char *zWorkload){
   memset(pRow, 0, sizeof(*pRow));
+  pRow->rCommitP999Us = pRow->rCommitMaxUs = -1;
   snprintf(pRow->zLevel, sizeof(pRow->zLevel), "%s", p->pEng->zLevel);
   snprintf(pRow->zEngine, sizeof(pRow->zEngine), "%s", p->pEng->zName);
   snprintf(pRow->zWorkload, sizeof(pRow->zWorkload), "%s", zWorkload);
@@ -466,6 +487,7 @@ static int amp_puts(amp_child *p, const char *zWorkload, uint64_t iSeed, uint32_
   int rc;
   bench_perm_init(&perm, p->nKeys, iSeed);
   memset(p->pHist, 0, sizeof(*p->pHist));
+  p->pHistCommit = p->pHistCommitAll;
   amp_phase_begin(p, &ph, zWorkload);
   rc = amp_txn_begin(p);
   for(j = 0; rc == 0 && j < p->nKeys; j++){
@@ -479,6 +501,7 @@ static int amp_puts(amp_child *p, const char *zWorkload, uint64_t iSeed, uint32_
     if( rc == 0 ) rc = amp_txn_tick(p);
   }
   if( rc == 0 ) rc = amp_txn_end(p);
+  p->pHistCommit = 0;
   if( rc ) return amp_fail(p, "put failed");
   rc = amp_write_end(p, &ph, p->nKeys, pRow);
   amp_hist_merge(p->pHistAll, p->pHist);
@@ -529,6 +552,7 @@ static int amp_gets(amp_child *p, bench_row *pRow){
   amp_phase_begin(p, &ph, "readrandom");
   rc = amp_txn_begin(p);
   for(j = 0; rc == 0 && j < p->nReads; j++){
+    if( j % 1000 == 0 && j > 0 && bench_now() - ph.tStart > amp_read_secs() ) break;
     uint64_t i = bench_rng_below(&rng, p->nKeys);
     const char *pVal = 0;
     size_t nVal = 0;
@@ -545,9 +569,9 @@ static int amp_gets(amp_child *p, bench_row *pRow){
   amp_perf_enable(p, 0);
   if( rc ) return rc;
   amp_row_init(p, pRow, "readrandom");
-  pRow->nOps = p->nReads;
+  pRow->nOps = j;
   pRow->rSecs = tEnd - ph.tStart;
-  pRow->rReadAmp = amp_read_amp(p, &ph, 0, p->nReads);
+  pRow->rReadAmp = amp_read_amp(p, &ph, 0, j);
   pRow->rSpaceAmp = (double)bench_dir_bytes(p->zStoreDir) / (double)(p->nKeys * BENCH_ENTRY_BYTES);
   pRow->rPeakRssMb = bench_peak_rss_mb();
   return 0;
@@ -565,6 +589,7 @@ static int amp_seeks(amp_child *p, bench_row *pRow){
   amp_phase_begin(p, &ph, "seekrandom");
   rc = amp_txn_begin(p);
   for(j = 0; rc == 0 && j < p->nReads; j++){
+    if( j % 1000 == 0 && j > 0 && bench_now() - ph.tStart > amp_read_secs() ) break;
     uint64_t i = bench_rng_below(&rng, p->nKeys);
     bench_iter *pIter = 0;
     int k;
@@ -594,9 +619,9 @@ static int amp_seeks(amp_child *p, bench_row *pRow){
   amp_perf_enable(p, 0);
   if( rc ) return rc;
   amp_row_init(p, pRow, "seekrandom");
-  pRow->nOps = p->nReads;
+  pRow->nOps = j;
   pRow->rSecs = tEnd - ph.tStart;
-  pRow->rReadAmp = amp_read_amp(p, &ph, 1, p->nReads);
+  pRow->rReadAmp = amp_read_amp(p, &ph, 1, j);
   pRow->rSpaceAmp = (double)bench_dir_bytes(p->zStoreDir) / (double)(p->nKeys * BENCH_ENTRY_BYTES);
   pRow->rPeakRssMb = bench_peak_rss_mb();
   return 0;
@@ -674,7 +699,7 @@ static void amp_print_shape(amp_child *p){
     uint64_t nRuns = amp_leveldb_runs(p, zShape, sizeof(zShape));
     snprintf(zLine, sizeof(zLine), "files per level: %s (%llu sorted runs)", zShape,
              (unsigned long long)nRuns);
-  }else if( p->pAmp->eKind == AMP_SQLITE && p->nCommits ){
+  }else if( (p->pAmp->eKind == AMP_SQLITE || p->pAmp->eKind == AMP_INDB) && p->nCommits ){
     snprintf(zLine, sizeof(zLine), "%llu commits of %d puts: mean %.0f us, slowest %.1f ms "
              "(not in the put latencies)", (unsigned long long)p->nCommits, BENCH_TXN_ROWS,
              p->rCommitSecs / (double)p->nCommits * 1e6, p->rCommitMaxSecs * 1e3);
@@ -701,7 +726,8 @@ int bench_amp_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut)
   if( !p->pAmp ) return amp_fail(p, "not an engine of the experiment");
   p->pHist = calloc(1, sizeof(amp_hist));
   p->pHistAll = calloc(1, sizeof(amp_hist));
-  if( !p->pHist || !p->pHistAll ) rc = amp_fail(p, "out of memory");
+  p->pHistCommitAll = calloc(1, sizeof(amp_hist));
+  if( !p->pHist || !p->pHistAll || !p->pHistCommitAll ) rc = amp_fail(p, "out of memory");
   bench_value_pool_init(s);
   snprintf(p->zStoreDir, sizeof(p->zStoreDir), "%s/store", pCfg->zDir);
   bench_rmtree(p->zStoreDir);
@@ -733,6 +759,10 @@ int bench_amp_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut)
       if( aRow[i].rPeakRssMb > pTot->rPeakRssMb ) pTot->rPeakRssMb = aRow[i].rPeakRssMb;
     }
     amp_row_latency(pTot, p->pHistAll);
+    if( p->pHistCommitAll->n ){
+      pTot->rCommitP999Us = amp_hist_quantile_us(p->pHistCommitAll, 0.999);
+      pTot->rCommitMaxUs = (double)p->pHistCommitAll->nMax / 1000.0;
+    }
     amp_print_shape(p);
   }
   for(i = 0; rc == 0 && i < 5; i++) rc = amp_row_send(p, &aRow[i]);
@@ -742,6 +772,7 @@ int bench_amp_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut)
   bench_rmtree(p->zStoreDir);
   free(p->pHist);
   free(p->pHistAll);
+  free(p->pHistCommitAll);
   return rc;
 }
 
@@ -756,10 +787,13 @@ void bench_amp_intro(void){
   uint64_t n = amp_keys(), r = amp_reads();
   printf("\n== amplification experiment: %llu random puts, %llu overwrites, %llu gets, "
          "%llu seeks (+nexts); BENCH_AMP_N=%llu ==\n"
-         "  every put timed alone; lsm: sync=off, %u MiB memtable, %d bits/key Bloom, "
-         "background=on; LevelDB/RocksDB: the same sizes, sync off; SQLite: WITHOUT ROWID,\n"
-         "  journal_mode=WAL, synchronous=OFF, %d puts per transaction (put latency timed "
-         "inside the transaction, commits apart)\n",
+         "  every put timed alone; lsm: sync=normal (write(2) per put), %u MiB memtable, "
+         "%d bits/key Bloom, background=on;\n"
+         "  LevelDB/RocksDB: the same sizes, sync=false (write(2) per put); lsm-indb (in-database "
+         "store) and SQLite\n"
+         "  WITHOUT ROWID: journal_mode=WAL, synchronous=NORMAL, %d puts per transaction (put "
+         "latency timed inside\n"
+         "  the transaction; COMMITs, where lsm-indb flushes and compacts, apart)\n",
          (unsigned long long)n, (unsigned long long)n, (unsigned long long)r,
          (unsigned long long)r, (unsigned long long)n, BENCH_MEMTABLE_BYTES >> 20,
          BENCH_BLOOM_BITS, BENCH_TXN_ROWS);
@@ -811,21 +845,21 @@ static void amp_target(int *pnTargets, int *pnMet, int bMet, const char *zFmt, .
 }
 
 void bench_amp_report(const bench_row *aRow, int nRow, int *pnTargets, int *pnMet){
-  bench_chart_point aPt[5];
+  bench_chart_point aPt[6];
   int nPt = 0, i;
   const char *zSvg = getenv("BENCH_AMP_SVG");
   const bench_row *pLev, *pTier, *pLdb;
   char zTitle[256];
 
-  printf("\n%-12s %10s %10s %9s %6s %6s %7s %7s %6s %7s %7s %8s %8s %6s\n", "engine",
+  printf("\n%-12s %10s %10s %9s %6s %6s %7s %7s %6s %7s %7s %8s %8s %6s %16s\n", "engine",
          "puts/s", "gets/s", "seeks/s", "w-amp", "(own)", "r/get", "r/seek", "s-amp",
-         "p50 us", "p99 us", "p99.9 us", "max ms", "rss MB");
+         "p50 us", "p99 us", "p99.9 us", "max ms", "rss MB", "COMMIT p99.9/max");
   for(i = 0; bench_amp_engine(i); i++){
     const char *zE = bench_amp_engine(i)->zName;
     const bench_row *pTot = amp_find(aRow, nRow, zE, "total");
     const bench_row *pGet = amp_find(aRow, nRow, zE, "readrandom");
     const bench_row *pSeek = amp_find(aRow, nRow, zE, "seekrandom");
-    char zPut[32], zGet[32], zSeek[32], a[8][16];
+    char zPut[32], zGet[32], zSeek[32], a[8][16], zCommit[40] = "";
     if( !pTot || !pGet || !pSeek ){
       printf("%-12s (no result: see above)\n", zE);
       continue;
@@ -833,13 +867,22 @@ void bench_amp_report(const bench_row *aRow, int nRow, int *pnTargets, int *pnMe
     amp_commas(zPut, sizeof(zPut), amp_ops(pTot));
     amp_commas(zGet, sizeof(zGet), amp_ops(pGet));
     amp_commas(zSeek, sizeof(zSeek), amp_ops(pSeek));
-    printf("%-12s %10s %10s %9s %6s %6s %7s %7s %6s %7s %7s %8s %8.1f %6.0f\n", zE, zPut, zGet,
+    if( pTot->rCommitMaxUs >= 0 ){
+      snprintf(zCommit, sizeof(zCommit), "%.1f/%.1f ms", pTot->rCommitP999Us / 1000.0,
+               pTot->rCommitMaxUs / 1000.0);
+    }
+    printf("%-12s %10s %10s %9s %6s %6s %7s %7s %6s %7s %7s %8s %8.1f %6.0f %16s\n", zE, zPut, zGet,
            zSeek, amp_num(a[0], 16, 2, pTot->rWriteAmp), amp_num(a[1], 16, 2, pTot->rOwnWriteAmp),
            amp_num(a[2], 16, 2, pGet->rReadAmp), amp_num(a[3], 16, 1, pSeek->rReadAmp),
            amp_num(a[4], 16, 2, pTot->rSpaceAmp), amp_num(a[5], 16, 1, pTot->rP50Us),
            amp_num(a[6], 16, 1, pTot->rP99Us), amp_num(a[7], 16, 1, pTot->rP999Us),
-           pTot->rMaxUs / 1000.0, pTot->rPeakRssMb);
-    if( nPt < 5 ){
+           pTot->rMaxUs / 1000.0, pTot->rPeakRssMb, zCommit);
+    if( pGet->nOps < amp_reads() || pSeek->nOps < amp_reads() ){
+      printf("%-12s   (reads stopped after BENCH_AMP_READ_SECS=%.0f s: %llu gets, %llu seeks)\n",
+             "", amp_read_secs(), (unsigned long long)pGet->nOps,
+             (unsigned long long)pSeek->nOps);
+    }
+    if( nPt < 6 ){
       bench_chart_point *pPt = &aPt[nPt++];
       pPt->zEngine = zE;
       pPt->rWriteAmp = pTot->rWriteAmp;

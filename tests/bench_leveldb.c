@@ -19,6 +19,7 @@
 #include <leveldb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct bench_store {
   leveldb_t *pDb;                    /* the open database       */
@@ -54,7 +55,10 @@ static void ldb_close(bench_store *p){
   free(p);
 }
 
-static int ldb_open(const char *zDir, bench_store **pp){
+/* Open with eSync: BENCH_SYNC_FULL sets WriteOptions.sync (fsync per
+** write); otherwise LevelDB's default, write(2) per write (it cannot
+** buffer its log). */
+static int ldb_open_sync(const char *zDir, int eSync, bench_store **pp){
   bench_store *p = calloc(1, sizeof(*p));
   char *zErr = 0;
   *pp = 0;
@@ -70,7 +74,7 @@ static int ldb_open(const char *zDir, bench_store **pp){
   leveldb_options_set_compression(p->pOpt, leveldb_no_compression);
   p->pRead = leveldb_readoptions_create();
   p->pWrite = leveldb_writeoptions_create();
-  leveldb_writeoptions_set_sync(p->pWrite, 0);
+  leveldb_writeoptions_set_sync(p->pWrite, eSync == BENCH_SYNC_FULL);
   p->pDb = leveldb_open(p->pOpt, zDir, &zErr);
   if( ldb_error("open", zErr) ){
     ldb_close(p);
@@ -78,6 +82,10 @@ static int ldb_open(const char *zDir, bench_store **pp){
   }
   *pp = p;
   return 0;
+}
+
+static int ldb_open(const char *zDir, bench_store **pp){
+  return ldb_open_sync(zDir, BENCH_SYNC_NORMAL, pp);
 }
 
 static int ldb_put(bench_store *p, const char *pKey, size_t nKey, const char *pVal, size_t nVal){
@@ -109,6 +117,19 @@ int bench_leveldb_property(bench_store *p, const char *zName, char *zOut, size_t
   snprintf(zOut, nOut, "%s", z);
   leveldb_free(z);
   return 0;
+}
+
+static void ldb_shape(bench_store *p, char *z, size_t nZ){
+  size_t j = 0;
+  int i;
+  z[0] = 0;
+  for(i = 0; i < 7 && j < nZ; i++){
+    char zProp[64], zVal[32];
+    snprintf(zProp, sizeof(zProp), "leveldb.num-files-at-level%d", i);
+    if( bench_leveldb_property(p, zProp, zVal, sizeof(zVal)) || !strcmp(zVal, "0") ) continue;
+    j += (size_t)snprintf(z + j, nZ - j, "%sL%d %s", j ? ", " : "", i, zVal);
+  }
+  if( j < nZ ) snprintf(z + j, nZ - j, " SSTables");
 }
 
 static int ldb_iter_open(bench_store *p, bench_iter **pp){
@@ -167,5 +188,5 @@ const bench_engine bench_engine_leveldb = {
   "leveldb", "engine", 0, 10,
   ldb_open, ldb_close, ldb_put, ldb_delete, ldb_get, 0,
   ldb_iter_open, ldb_iter_first, ldb_iter_seek, ldb_iter_next, ldb_iter_valid,
-  ldb_iter_entry, ldb_iter_close, ldb_settle, 0,
+  ldb_iter_entry, ldb_iter_close, ldb_settle, 0, ldb_open_sync, 0, 0, ldb_shape,
 };

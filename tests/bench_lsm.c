@@ -1,11 +1,14 @@
 /*
 ** bench_lsm.c — this engine as a bench_engine, through lsm/lsm.h only.
 **
-** Options: sync=LSM_SYNC_OFF (the WAL is buffered in memory between
-** flushes; LevelDB and RocksDB with sync off still write(2) every put,
-** which is our sync=normal), 4 MiB memtable, 4 KiB blocks, 10 bits/key
+** Options: sync=LSM_SYNC_NORMAL (one write(2) of the WAL per put, the
+** durability of LevelDB's and RocksDB's default writes, which write(2)
+** every put: like for like), 4 MiB memtable, 4 KiB blocks, 10 bits/key
 ** Bloom, leveled compaction (bench_engine_lsm_tiered: tiered), background
-** thread on.  SSTables are read through mmap, so their resident pages
+** thread on.  bench_engine_lsm_buffered ("lsm-buf") is the same with
+** sync=LSM_SYNC_OFF (the WAL buffered in memory): compared only with a
+** peer that buffers too (RocksDB with manual_wal_flush).  xOpenSync
+** opens with any of the three sync levels (bench_threads.c).  SSTables are read through mmap, so their resident pages
 ** count in our peak RSS (LevelDB mmaps its tables too; RocksDB's preads
 ** sit in the page cache instead).
 **
@@ -44,15 +47,17 @@ static void blsm_close(bench_store *p){
   free(p);
 }
 
-/* Open with leveled or tiered (eCompaction) compaction. */
-static int blsm_open_with(const char *zDir, int eCompaction, bench_store **pp){
+/* Open with leveled or tiered (eCompaction) compaction and eSync
+** (BENCH_SYNC_*, which are numerically LSM_SYNC_*). */
+static int blsm_open_with(const char *zDir, int eCompaction, int eSync, bench_store **pp){
   bench_store *p = calloc(1, sizeof(*p));
   lsm_options opt;
   int rc;
   *pp = 0;
   if( !p ) return 1;
   lsm_options_default(&opt);
-  opt.sync = LSM_SYNC_OFF;
+  opt.sync = eSync == BENCH_SYNC_OFF ? LSM_SYNC_OFF
+           : eSync == BENCH_SYNC_FULL ? LSM_SYNC_FULL : LSM_SYNC_NORMAL;
   opt.memtable_bytes = BENCH_MEMTABLE_BYTES;
   opt.block_bytes = BENCH_BLOCK_BYTES;
   opt.bloom_bits = BENCH_BLOOM_BITS;
@@ -70,11 +75,23 @@ static int blsm_open_with(const char *zDir, int eCompaction, bench_store **pp){
 }
 
 static int blsm_open(const char *zDir, bench_store **pp){
-  return blsm_open_with(zDir, LSM_COMPACTION_LEVELED, pp);
+  return blsm_open_with(zDir, LSM_COMPACTION_LEVELED, BENCH_SYNC_NORMAL, pp);
+}
+
+static int blsm_open_buffered(const char *zDir, bench_store **pp){
+  return blsm_open_with(zDir, LSM_COMPACTION_LEVELED, BENCH_SYNC_OFF, pp);
 }
 
 static int blsm_open_tiered(const char *zDir, bench_store **pp){
-  return blsm_open_with(zDir, LSM_COMPACTION_TIERED, pp);
+  return blsm_open_with(zDir, LSM_COMPACTION_TIERED, BENCH_SYNC_NORMAL, pp);
+}
+
+static int blsm_open_tiered_buffered(const char *zDir, bench_store **pp){
+  return blsm_open_with(zDir, LSM_COMPACTION_TIERED, BENCH_SYNC_OFF, pp);
+}
+
+static int blsm_open_sync(const char *zDir, int eSync, bench_store **pp){
+  return blsm_open_with(zDir, LSM_COMPACTION_LEVELED, eSync, pp);
 }
 
 lsm_db *bench_lsm_db(bench_store *p){
@@ -159,6 +176,20 @@ static int blsm_settle(bench_store *p){
   return 0;
 }
 
+static void blsm_shape(bench_store *p, char *z, size_t nZ){
+  lsm_stats st;
+  size_t j = 0;
+  int i;
+  z[0] = 0;
+  if( lsm_stats_get(p->pDb, &st) != LSM_OK ) return;
+  for(i = 0; i < LSM_MAX_LEVELS && j < nZ; i++){
+    if( st.aLevel[i].nFiles == 0 ) continue;
+    j += (size_t)snprintf(z + j, nZ - j, "%sL%d %llu", j ? ", " : "", i,
+                          (unsigned long long)st.aLevel[i].nFiles);
+  }
+  if( j < nZ ) snprintf(z + j, nZ - j, " SSTables");
+}
+
 static int blsm_own_bytes(bench_store *p, uint64_t *pnUser, uint64_t *pnWritten){
   lsm_stats st;
   if( lsm_stats_get(p->pDb, &st) != LSM_OK ) return 1;
@@ -171,7 +202,16 @@ const bench_engine bench_engine_lsm = {
   "lsm", "engine", 0, 10,
   blsm_open, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
   blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
-  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, blsm_open_sync, 0, 0, blsm_shape,
+};
+
+/* sync=off: the WAL buffered in memory, against peers that buffer too. */
+const bench_engine bench_engine_lsm_buffered = {
+  "lsm-buf", "engine", "sync=off: WAL buffered in memory (a killed process loses the last puts)",
+  10,
+  blsm_open_buffered, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
+  blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 1, "rocksdb-buf", blsm_shape,
 };
 
 /* The same engine with tiered compaction (the amplification experiment). */
@@ -179,5 +219,12 @@ const bench_engine bench_engine_lsm_tiered = {
   "lsm-tiered", "engine", 0, 10,
   blsm_open_tiered, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
   blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
-  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 0, 0, blsm_shape,
+};
+
+const bench_engine bench_engine_lsm_tiered_buffered = {
+  "lsm-tiered-buf", "engine", 0, 10,
+  blsm_open_tiered_buffered, blsm_close, blsm_put, blsm_delete, blsm_get, 0,
+  blsm_iter_open, blsm_iter_first, blsm_iter_seek, blsm_iter_next, blsm_iter_valid,
+  blsm_iter_entry, blsm_iter_close, blsm_settle, blsm_own_bytes, 0, 0, 0, blsm_shape,
 };

@@ -1,14 +1,21 @@
 /*
 ** bench_sql.c — the SQL level of `make bench`: the same workloads through
-** SQLite, on the lsm virtual table and on a native table.
+** SQLite, on both kinds of lsm table and on a native table.
 **
-**   lsm      CREATE VIRTUAL TABLE kv USING lsm('kv.lsm', sync=off)
-**            (lsm.so loaded with sqlite3_load_extension; its defaults:
-**            4 MiB memtable, 4 KiB blocks, 10 bits/key Bloom)
+**   lsm      CREATE VIRTUAL TABLE kv USING lsm
+**            the in-database store (the default): its LSM tree in the
+**            shadow tables kv_file and kv_log, flushed and compacted
+**            inside COMMITs (ext/dbstore.c)
+**   lsm-dir  CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')
+**            the directory store, sync=normal (its WAL written with
+**            write(2) at each COMMIT, as SQLite's WAL at synchronous=NORMAL)
 **   sqlite   CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID
 **
-** Both databases run with journal_mode=WAL and synchronous=OFF, and both
-** use the same prepared statements:
+** (lsm.so loaded with sqlite3_load_extension; its defaults: 4 MiB
+** memtable, 4 KiB blocks, 10 bits/key Bloom.)  Every database runs with
+** journal_mode=WAL and synchronous=NORMAL (a COMMIT is written, not
+** synced, as the directory store's sync=normal), and all use the same
+** prepared statements:
 **
 **   put       INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)
 **   delete    DELETE FROM kv WHERE key = ?1
@@ -21,9 +28,13 @@
 ** (INSERT OR REPLACE, because a native table refuses a plain INSERT over
 ** an existing key; on the lsm table it is the same blind put as INSERT.)
 **
-** Settling: the lsm table flushes its memtable (SELECT lsm_flush('kv')),
-** both checkpoint SQLite's WAL (PRAGMA wal_checkpoint(TRUNCATE)), then we
-** wait until the process has stopped writing.
+** Settling: the lsm table flushes its memtable (SELECT lsm_flush('kv'));
+** the in-database store, which compacts only inside COMMITs (one
+** compaction per COMMIT at most), then commits one-row transactions (a
+** put of the sentinel key x'00', deleted at the end) until a COMMIT runs
+** no compaction; all checkpoint SQLite's WAL (PRAGMA
+** wal_checkpoint(TRUNCATE)), then we wait until the process has stopped
+** writing.
 */
 #include "bench.h"
 
@@ -54,6 +65,7 @@ struct bench_iter {
 struct bench_store {
   sqlite3 *db;                     /* the connection                   */
   int bLsm;                        /* 1: lsm virtual table; 0: native  */
+  int bInDb;                       /* 1: the in-database kind of lsm   */
   sqlite3_stmt *apStmt[SQL_NSTMT]; /* prepared once                    */
   bench_iter iter;                 /* the one iterator open at a time  */
   char aVal[BENCH_VAL_BYTES];      /* xGet's value, until the next xGet */
@@ -115,23 +127,29 @@ static void sql_close(bench_store *p){
   free(p);
 }
 
-static int sql_open(const char *zDir, int bLsm, bench_store **pp){
+/* Open a store of kind eKind: SQL_KIND_*. */
+enum { SQL_KIND_NATIVE, SQL_KIND_INDB, SQL_KIND_DIR };
+static int sql_open(const char *zDir, int eKind, bench_store **pp){
   bench_store *p = calloc(1, sizeof(*p));
   char zPath[4200], zErr[512];
   int i, rc = 0;
   *pp = 0;
   if( !p ) return 1;
-  p->bLsm = bLsm;
+  p->bLsm = eKind != SQL_KIND_NATIVE;
+  p->bInDb = eKind == SQL_KIND_INDB;
   if( mkdir(zDir, 0755) != 0 ){ perror(zDir); rc = 1; goto cleanup; }
   snprintf(zPath, sizeof(zPath), "%s/kv.db", zDir);
   if( sqlite3_open(zPath, &p->db) != SQLITE_OK ){ rc = sql_error(p->db, zPath); goto cleanup; }
-  rc = sql_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;");
-  if( rc == 0 && bLsm ){
+  rc = sql_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if( rc == 0 && p->bLsm ){
     if( sql_load_lsm(p->db, zErr, sizeof(zErr)) ){
       fprintf(stderr, "sqlite: load %s: %s\n", bench_sql_extension_path(), zErr);
       rc = 1;
     }
-    if( rc == 0 ) rc = sql_exec(p->db, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm', sync=off)");
+    if( rc == 0 ){
+      rc = sql_exec(p->db, p->bInDb ? "CREATE VIRTUAL TABLE kv USING lsm"
+                                    : "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
+    }
   }else if( rc == 0 ){
     rc = sql_exec(p->db, "CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
   }
@@ -149,8 +167,15 @@ cleanup:
   return 0;
 }
 
-static int sql_open_lsm(const char *zDir, bench_store **pp){ return sql_open(zDir, 1, pp); }
-static int sql_open_native(const char *zDir, bench_store **pp){ return sql_open(zDir, 0, pp); }
+static int sql_open_lsm(const char *zDir, bench_store **pp){
+  return sql_open(zDir, SQL_KIND_INDB, pp);
+}
+static int sql_open_lsm_dir(const char *zDir, bench_store **pp){
+  return sql_open(zDir, SQL_KIND_DIR, pp);
+}
+static int sql_open_native(const char *zDir, bench_store **pp){
+  return sql_open(zDir, SQL_KIND_NATIVE, pp);
+}
 
 /* Step a statement that returns no row, then reset it. */
 static int sql_run(bench_store *p, sqlite3_stmt *pStmt){
@@ -247,23 +272,80 @@ static void sql_iter_close(bench_iter *p){
   p->pStmt = 0;
 }
 
+/* The lsm table's levels (lsm_stats), e.g. "L0 3, L1 5, L2 45 SSTables;
+** memtable 20003 entries; table cache 64 open, 1234 misses since the
+** engine opened". */
+static void sql_shape(bench_store *p, char *z, size_t nZ){
+  sqlite3_stmt *pStmt = 0;
+  z[0] = 0;
+  if( !p->bLsm ) return;
+  if( sqlite3_prepare_v2(p->db,
+        "SELECT (SELECT group_concat('L' || json_extract(l.value, '$.level') || ' '"
+        "                            || json_extract(l.value, '$.files'), ', ')"
+        "        FROM json_each(s, '$.levels') AS l)"
+        "       || ' SSTables; memtable ' || json_extract(s, '$.memtable.entries') || ' entries'"
+        "       || '; table cache ' || json_extract(s, '$.table_cache.open_tables') || ' open, '"
+        "       || json_extract(s, '$.table_cache.misses') || ' misses since the engine opened'"
+        "  FROM (SELECT lsm_stats('kv') AS s)", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
+    snprintf(z, nZ, "%s", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+}
+
+/* The in-database store's compaction count (lsm_stats), or -1. */
+static sqlite3_int64 sql_compactions(bench_store *p){
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 n = -1;
+  if( sqlite3_prepare_v2(p->db, "SELECT json_extract(lsm_stats('kv'), '$.writes.compactions')",
+                         -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    n = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return n;
+}
+
+/* Commit one-row transactions until one runs no compaction (at most
+** 100,000): the in-database store's pending work, done. */
+static int sql_work_until_idle(bench_store *p){
+  sqlite3_int64 nBefore = sql_compactions(p), nAfter;
+  int i;
+  for(i = 0; i < 100000; i++){
+    if( sql_exec(p->db, "INSERT OR REPLACE INTO kv VALUES(x'00', NULL)") ) return 1;
+    nAfter = sql_compactions(p);
+    if( nAfter < 0 ) return sql_error(p->db, "lsm_stats");
+    if( nAfter == nBefore ) break;
+    nBefore = nAfter;
+  }
+  return sql_exec(p->db, "DELETE FROM kv WHERE key = x'00'");
+}
+
 static int sql_settle(bench_store *p){
   if( p->bLsm && sql_exec(p->db, "SELECT lsm_flush('kv')") ) return 1;
+  if( p->bInDb && sql_work_until_idle(p) ) return 1;
   if( sql_exec(p->db, "PRAGMA wal_checkpoint(TRUNCATE)") ) return 1;
   bench_wait_quiet(300, 600000);
   return 0;
 }
 
 const bench_engine bench_engine_sql_lsm = {
-  "lsm", "sql", 0, 9,
+  "lsm", "sql", "in-database store: CREATE VIRTUAL TABLE kv USING lsm", 9,
   sql_open_lsm, sql_close, sql_put, sql_delete, sql_get, sql_txn,
   sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
-  sql_iter_entry, sql_iter_close, sql_settle, 0,
+  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0, sql_shape,
+};
+
+const bench_engine bench_engine_sql_lsm_dir = {
+  "lsm-dir", "sql", "directory store: USING lsm('kv.lsm'), sync=normal", 9,
+  sql_open_lsm_dir, sql_close, sql_put, sql_delete, sql_get, sql_txn,
+  sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
+  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0, sql_shape,
 };
 
 const bench_engine bench_engine_sql_native = {
   "sqlite", "sql", "native WITHOUT ROWID table", 9,
   sql_open_native, sql_close, sql_put, sql_delete, sql_get, sql_txn,
   sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
-  sql_iter_entry, sql_iter_close, sql_settle, 0,
+  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0, sql_shape,
 };

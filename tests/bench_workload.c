@@ -4,9 +4,17 @@
 ** Order and stores (as LevelDB's db_bench runs them by default):
 **
 **   store "fillseq":  fillseq                 then an untimed full scan check
-**   store "random":   fillrandom, overwrite, readrandom, readmissing,
-**                     readseq, seekrandom, deleterandom
+**   store "random":   fillrandom, overwrite,
+**                     readrandom, readmissing, readseq, seekrandom
+**                       right after the writes (no flush, no waiting:
+**                       compactions still run, as a user would read)
+**                     then the store settles (the overwrite's debt)
+**                     readrandom-settled ... seekrandom-settled
+**                       the same four again, settled
+**                     deleterandom
 **                                             then an untimed full scan check
+**   (an engine with bWritesOnly runs fillseq, fillrandom, overwrite and
+**   deleterandom only)
 **
 **   workload      operations (N = keys)                       every answer checked
 **   fillseq       put key(0..N-1) in order, generation 0      (by the scans)
@@ -30,7 +38,9 @@
 **                 (xSettle: flush the memtable, wait for background work to
 **                 stop), then (wchar after - wchar before) / user bytes, user
 **                 bytes being 116 per put and 16 per delete.  So background
-**                 debt is charged to the workload that made it.
+**                 debt is charged to the workload that made it.  The
+**                 overwrite settles only after the reads measured right
+**                 after it (which write nothing themselves).
 **   space amp     bytes of every file in the store's directory after the
 **                 workload (settled if a write) / (live keys * 116).
 **   peak RSS      VmHWM during the workload (reset at its start).
@@ -70,6 +80,12 @@ typedef struct bench_ctx {
   uint64_t nWchar0;           /* wchar at its start                       */
   uint64_t nOwnUser0;         /* engine's own counters at its start       */
   uint64_t nOwnWritten0;
+  /* A write workload whose settling waits (bench_phase_defer). */
+  int bPending;               /* 1: pendRow holds it                      */
+  bench_row pendRow;          /* its row, timed; amplification to come    */
+  uint64_t nPendUser;         /* its user bytes                           */
+  uint64_t nPendWchar0;       /* wchar at its start                       */
+  uint64_t nPendOwnUser0, nPendOwnWritten0;   /* own counters at its start */
 } bench_ctx;
 
 static int bench_fail(bench_ctx *p, const char *zFmt, ...){
@@ -117,34 +133,83 @@ static void bench_phase_begin(bench_ctx *p, const char *zWorkload){
   p->tStart = bench_now();
 }
 
+/* The row of the workload that just ended, timed. */
+static void bench_row_timed(bench_ctx *p, bench_row *pRow, uint64_t nOps, double tEnd){
+  memset(pRow, 0, sizeof(*pRow));
+  snprintf(pRow->zLevel, sizeof(pRow->zLevel), "%s", p->pEng->zLevel);
+  snprintf(pRow->zEngine, sizeof(pRow->zEngine), "%s", p->pEng->zName);
+  snprintf(pRow->zWorkload, sizeof(pRow->zWorkload), "%s", p->zWorkload);
+  pRow->nOps = nOps;
+  pRow->rSecs = tEnd - p->tStart;
+  pRow->rWriteAmp = pRow->rOwnWriteAmp = -1;
+  pRow->rPeakRssMb = bench_peak_rss_mb();
+}
+
+/*
+** Settle (untimed) and set pRow's write amplification: bytes written since
+** wchar was nWchar0 (the engine's own counters nOwnUser0, nOwnWritten0)
+** over nUserBytes.  rSettleSecs is the time the settling took.
+*/
+static int bench_row_settle(bench_ctx *p, bench_row *pRow, uint64_t nUserBytes,
+                            uint64_t nWchar0, uint64_t nOwnUser0, uint64_t nOwnWritten0){
+  uint64_t nUser, nWritten;
+  double t0 = bench_now();
+  if( p->pEng->xSettle(p->pStore) ) return bench_fail(p, "settle failed");
+  pRow->rSettleSecs = bench_now() - t0;
+  pRow->rWriteAmp = (double)(bench_wchar() - nWchar0) / (double)nUserBytes;
+  bench_own_bytes(p, &nUser, &nWritten);
+  if( nUser > nOwnUser0 ){
+    pRow->rOwnWriteAmp = (double)(nWritten - nOwnWritten0) / (double)(nUser - nOwnUser0);
+  }
+  return 0;
+}
+
+static int bench_row_send(bench_ctx *p, bench_row *pRow){
+  pRow->rSpaceAmp = p->nLive ?
+      (double)bench_dir_bytes(p->zStoreDir) / (double)(p->nLive * BENCH_ENTRY_BYTES) : -1;
+  if( write(p->fdOut, pRow, sizeof(*pRow)) != (ssize_t)sizeof(*pRow) ){
+    return bench_fail(p, "cannot send the row to the parent");
+  }
+  return 0;
+}
+
 /* End the timed part; settle if nUserBytes > 0 (a write); send the row. */
 static int bench_phase_end(bench_ctx *p, uint64_t nOps, uint64_t nUserBytes){
   bench_row row;
   double tEnd = bench_now();
-  memset(&row, 0, sizeof(row));
-  snprintf(row.zLevel, sizeof(row.zLevel), "%s", p->pEng->zLevel);
-  snprintf(row.zEngine, sizeof(row.zEngine), "%s", p->pEng->zName);
-  snprintf(row.zWorkload, sizeof(row.zWorkload), "%s", p->zWorkload);
-  row.nOps = nOps;
-  row.rSecs = tEnd - p->tStart;
-  row.rWriteAmp = row.rOwnWriteAmp = -1;
-  if( nUserBytes > 0 ){
-    uint64_t nUser, nWritten;
-    if( p->pEng->xSettle(p->pStore) ) return bench_fail(p, "settle failed");
-    row.rSettleSecs = bench_now() - tEnd;
-    row.rWriteAmp = (double)(bench_wchar() - p->nWchar0) / (double)nUserBytes;
-    bench_own_bytes(p, &nUser, &nWritten);
-    if( nUser > p->nOwnUser0 ){
-      row.rOwnWriteAmp = (double)(nWritten - p->nOwnWritten0) / (double)(nUser - p->nOwnUser0);
-    }
+  bench_row_timed(p, &row, nOps, tEnd);
+  if( nUserBytes > 0 && bench_row_settle(p, &row, nUserBytes, p->nWchar0,
+                                         p->nOwnUser0, p->nOwnWritten0) ){
+    return 1;
   }
-  row.rSpaceAmp = p->nLive ?
-      (double)bench_dir_bytes(p->zStoreDir) / (double)(p->nLive * BENCH_ENTRY_BYTES) : -1;
-  row.rPeakRssMb = bench_peak_rss_mb();
-  if( write(p->fdOut, &row, sizeof(row)) != (ssize_t)sizeof(row) ){
-    return bench_fail(p, "cannot send the row to the parent");
-  }
+  return bench_row_send(p, &row);
+}
+
+/* End the timed part of a write workload whose settling waits for
+** bench_pending_finish (the reads right after it run first). */
+static int bench_phase_defer(bench_ctx *p, uint64_t nOps, uint64_t nUserBytes){
+  double tEnd = bench_now();
+  bench_row_timed(p, &p->pendRow, nOps, tEnd);
+  p->bPending = 1;
+  p->nPendUser = nUserBytes;
+  p->nPendWchar0 = p->nWchar0;
+  p->nPendOwnUser0 = p->nOwnUser0;
+  p->nPendOwnWritten0 = p->nOwnWritten0;
   return 0;
+}
+
+/* Settle the deferred write workload and send its row. */
+static int bench_pending_finish(bench_ctx *p){
+  const char *zWorkload = p->zWorkload;
+  int rc;
+  if( !p->bPending ) return 0;
+  p->bPending = 0;
+  p->zWorkload = p->pendRow.zWorkload;
+  rc = bench_row_settle(p, &p->pendRow, p->nPendUser, p->nPendWchar0,
+                        p->nPendOwnUser0, p->nPendOwnWritten0);
+  if( rc == 0 ) rc = bench_row_send(p, &p->pendRow);
+  p->zWorkload = zWorkload;
+  return rc;
 }
 
 /* ---- checks ---- */
@@ -208,8 +273,9 @@ static int bench_scan(bench_ctx *p, uint64_t *pnSeen){
 
 /* ---- the workloads ---- */
 
-/* Put every key once: in order (pPerm NULL) or in pPerm's order. */
-static int bench_fill(bench_ctx *p, const bench_perm *pPerm, uint32_t iGen){
+/* Put every key once: in order (pPerm NULL) or in pPerm's order.  bDefer:
+** settle later (bench_pending_finish). */
+static int bench_fill(bench_ctx *p, const bench_perm *pPerm, uint32_t iGen, int bDefer){
   char aKey[BENCH_KEY_BYTES], aVal[BENCH_VAL_BYTES];
   uint64_t j, n = p->pCfg->nKeys;
   int rc = bench_txn_begin(p);
@@ -224,6 +290,7 @@ static int bench_fill(bench_ctx *p, const bench_perm *pPerm, uint32_t iGen){
   if( rc ) return bench_fail(p, "put failed");
   p->nLive = n;
   p->iGen = iGen;
+  if( bDefer ) return bench_phase_defer(p, n, n * BENCH_ENTRY_BYTES);
   return bench_phase_end(p, n, n * BENCH_ENTRY_BYTES);
 }
 
@@ -357,7 +424,7 @@ int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut){
   bench_ctx *p = &ctx;
   bench_perm perm;
   uint64_t s = pCfg->iSeed;
-  int rc;
+  int rc, i;
 
   memset(p, 0, sizeof(*p));
   p->pEng = pEng;
@@ -366,7 +433,7 @@ int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut){
   bench_value_pool_init(s);
 
   rc = bench_store_open(p, "fillseq");
-  if( rc == 0 ){ bench_phase_begin(p, "fillseq"); rc = bench_fill(p, 0, 0); }
+  if( rc == 0 ){ bench_phase_begin(p, "fillseq"); rc = bench_fill(p, 0, 0, 0); }
   if( rc == 0 ) rc = bench_check_all(p, "check after fillseq");
   bench_store_close(p);
 
@@ -374,25 +441,48 @@ int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut){
   if( rc == 0 ){
     bench_perm_init(&perm, pCfg->nKeys, s * 16 + BENCH_SEED_FILLRANDOM);
     bench_phase_begin(p, "fillrandom");
-    rc = bench_fill(p, &perm, 0);
+    rc = bench_fill(p, &perm, 0, 0);
   }
   if( rc == 0 ){
     bench_perm_init(&perm, pCfg->nKeys, s * 16 + BENCH_SEED_OVERWRITE);
     bench_phase_begin(p, "overwrite");
-    rc = bench_fill(p, &perm, 1);
+    rc = bench_fill(p, &perm, 1, !pEng->bWritesOnly);
   }
-  if( rc == 0 ){
-    bench_phase_begin(p, "readrandom");
-    rc = bench_read_random(p, s * 16 + BENCH_SEED_READRANDOM, 0);
+  /* The reads right after the overwrite (i == 0), then settled (i == 1). */
+  for(i = 0; rc == 0 && !pEng->bWritesOnly && i < 2; i++){
+    static const char *azName[2][4] = {
+      { "readrandom", "readmissing", "readseq", "seekrandom" },
+      { "readrandom-settled", "readmissing-settled", "readseq-settled", "seekrandom-settled" },
+    };
+    if( i == 1 ) rc = bench_pending_finish(p);
+    if( rc == 0 && pEng->xShape ){
+      char zShape[512];
+      pEng->xShape(p->pStore, zShape, sizeof(zShape));
+      if( zShape[0] ){
+        printf("    %s/%s before the reads %s: %s\n", pEng->zLevel, pEng->zName,
+               i == 0 ? "right after the writes" : "settled", zShape);
+        fflush(stdout);
+      }
+    }
+    if( rc == 0 ){
+      bench_phase_begin(p, azName[i][0]);
+      rc = bench_read_random(p, s * 16 + BENCH_SEED_READRANDOM, 0);
+    }
+    if( rc == 0 ){
+      bench_phase_begin(p, azName[i][1]);
+      rc = bench_read_random(p, s * 16 + BENCH_SEED_READMISSING, 1);
+    }
+    if( rc == 0 ){ bench_phase_begin(p, azName[i][2]); rc = bench_readseq(p); }
+    if( rc == 0 ){
+      bench_phase_begin(p, azName[i][3]);
+      rc = bench_seekrandom(p, s * 16 + BENCH_SEED_SEEKRANDOM);
+    }
   }
-  if( rc == 0 ){
-    bench_phase_begin(p, "readmissing");
-    rc = bench_read_random(p, s * 16 + BENCH_SEED_READMISSING, 1);
-  }
-  if( rc == 0 ){ bench_phase_begin(p, "readseq"); rc = bench_readseq(p); }
-  if( rc == 0 ){
-    bench_phase_begin(p, "seekrandom");
-    rc = bench_seekrandom(p, s * 16 + BENCH_SEED_SEEKRANDOM);
+  if( rc == 0 && !pEng->bWritesOnly && pEng->xShape ){
+    char zShape[512];
+    pEng->xShape(p->pStore, zShape, sizeof(zShape));
+    if( zShape[0] ) printf("    %s/%s after the reads: %s\n", pEng->zLevel, pEng->zName, zShape);
+    fflush(stdout);
   }
   if( rc == 0 ){
     bench_phase_begin(p, "deleterandom");

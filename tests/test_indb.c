@@ -458,12 +458,17 @@ static void killed_writer(const char *zJournal){
   make_tables(zDb, zJournal);
   for(round = 0; round < nRound; round++){
     sqlite3 *db;
-    int status;
+    int status, i;
     sqlite3_int64 nAfter;
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if( pid == 0 ) writer_process(zDb, zJournal, (int)(round * 100000 + 1), -1);
-    usleep((useconds_t)(50000 + rng_below(&rng, 250000)));
+    /* Kill it only once it commits (a loaded machine may start it late),
+    ** then at a random moment of its run. */
+    db = open_db(zDb, zJournal);
+    for(i = 0; i < 2000 && query_int(db, "SELECT count(*) FROM nat") <= nBefore; i++) usleep(10000);
+    sqlite3_close(db);
+    usleep((useconds_t)(rng_below(&rng, 250000)));
     kill(pid, SIGKILL);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     db = open_db(zDb, zJournal);

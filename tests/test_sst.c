@@ -80,6 +80,7 @@ static int write_table(lsm_env *pEnv, const char *zPath, const harness_model *p,
   int rc;
   opt.block_bytes = nBlock;
   opt.bloom_bits = nBloom;
+  pEnv->xUnlink(pEnv, zPath);       /* tables are created exclusively */
   opt.compression = g_compression;
   rc = sst_writer_open(pEnv, zPath, &opt, &w);
   for(i = 0; rc == LSM_OK && i < p->n; i++){
@@ -426,17 +427,20 @@ START_TEST(sst_writer_refuses_keys_out_of_order)
   uint8_t a[16], b[16];
   ikey_build(a, "b", 1, 5, IKEY_VALUE);
   ikey_build(b, "a", 1, 5, IKEY_VALUE);
+  fx.pEnv->xUnlink(fx.pEnv, "/o.sst");     /* SSTables are created exclusively */
   ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_MISUSE);     /* equal */
   ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* smaller */
   ck_assert_int_eq(sst_writer_finish(w, &meta), LSM_MISUSE);
   /* Versions of one key must come newest first. */
+  fx.pEnv->xUnlink(fx.pEnv, "/o.sst");     /* SSTables are created exclusively */
   ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ikey_build(b, "b", 1, 6, IKEY_VALUE);
   ck_assert_int_eq(sst_writer_add(w, a, 9, NULL, 0), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, b, 9, NULL, 0), LSM_MISUSE);     /* seq 6 after 5 */
   sst_writer_abandon(w);
+  fx.pEnv->xUnlink(fx.pEnv, "/o.sst");     /* SSTables are created exclusively */
   ck_assert_int_eq(sst_writer_open(fx.pEnv, "/o.sst", &opt, &w), LSM_OK);
   ck_assert_int_eq(sst_writer_add(w, a, 7, NULL, 0), LSM_MISUSE);     /* no trailer */
   sst_writer_abandon(w);

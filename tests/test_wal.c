@@ -18,8 +18,8 @@
 #include "testutil.h"
 #include "wal.h"
 
-#define HDR 21          /* record header bytes (wal.c) */
-#define FILE_HDR 16     /* file header bytes (wal.c)   */
+#define HDR 25          /* record header bytes (wal.c) */
+#define FILE_HDR 64     /* file header bytes (wal.c)   */
 
 /* ---- helpers ---- */
 
@@ -96,6 +96,13 @@ static void teardown(void){
   memset(&fx, 0, sizeof(fx));
 }
 
+/* Open a writer on the fixture's log, a new file each time: logs are
+** created exclusively, so an earlier log at the path is removed first. */
+static int writer_open(int eSync, wal_writer **pw){
+  fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
+  return wal_writer_open(fx.pEnv, fx.zPath, eSync, NULL, pw);
+}
+
 /* The payload of record i of a test log: deterministic from (seed, i). */
 static size_t payload_of(uint64_t seed, int i, size_t n, uint8_t *p){
   test_rng rng;
@@ -111,7 +118,7 @@ static size_t payload_of(uint64_t seed, int i, size_t n, uint8_t *p){
 static void write_log(int eSync, int nRec, const size_t *aSize, int nSize, uint64_t *aOff){
   wal_writer *w = NULL;
   int i;
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+  ck_assert_int_eq(writer_open(eSync, &w), LSM_OK);
   for(i = 0; i < nRec; i++){
     size_t n = aSize[i % nSize];
     uint8_t *p = malloc(n ? n : 1);
@@ -171,7 +178,8 @@ static size_t frame(uint8_t *pOut, uint32_t salt, int eType, uint64_t seq,
   uint8_t *q = coding_put32(pOut, n);
   *q++ = (uint8_t)eType;
   q = coding_put64(q, seq);
-  coding_put64(q, checksum_compute2(pOut, 13, pPayload, n, CHECKSUM_SEED_WAL ^ salt));
+  q = coding_put32(q, (uint32_t)checksum_compute(pOut, 13, CHECKSUM_SEED_WAL ^ salt));
+  coding_put64(q, checksum_compute2(pOut, 17, pPayload, n, CHECKSUM_SEED_WAL ^ salt));
   memcpy(pOut + HDR, pPayload, n);
   return HDR + n;
 }
@@ -232,7 +240,7 @@ START_TEST(wal_empty_log_replays_nothing){
   int bTorn;
 
   /* Opened and closed with no records: just the file header. */
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
   ck_assert_uint_eq(wal_writer_bytes(w), FILE_HDR);
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
   ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
@@ -261,17 +269,34 @@ START_TEST(wal_header_example_replays){
   /* The worked example drawn in wal.c's header, byte for byte. */
   static const uint8_t aLog[] = {
     0x89, 0x4c, 0x53, 0x4d, 0x57, 0x41, 0x4c, 0x0a,
-    0x01, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00,
     0x0d, 0x0c, 0x0b, 0x0a,
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00,
+    0x63, 0x90, 0x4a, 0x11, 0x6d, 0x83, 0x1e, 0x39,
     0x02, 0x00, 0x00, 0x00,
     0x01,
     0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x96, 0xab, 0x6b, 0x80, 0x37, 0x27, 0x44, 0x13,
+    0x01, 0xe2, 0xa4, 0xec,
+    0xb3, 0x2a, 0xfb, 0x39, 0x9f, 0x33, 0x66, 0x65,
     0x68, 0x69,
   };
-  int bTorn;
-  ck_assert_uint_eq(sizeof(aLog), 39);
+  wal_header hdr;
+  int bTorn, bEmpty;
+
+  ck_assert_uint_eq(sizeof(aLog), 91);
   spill(aLog, sizeof(aLog));
+  ck_assert_int_eq(wal_read_header(fx.pEnv, fx.zPath, &hdr, &bEmpty), LSM_OK);
+  ck_assert_int_eq(bEmpty, 0);
+  ck_assert_uint_eq(hdr.iNumber, 3);
+  ck_assert_uint_eq(hdr.iPrevLog, 2);
+  ck_assert_uint_eq(hdr.iPrevNextSeq, 7);
+  ck_assert_uint_eq(hdr.iFirstSeq, 7);
+  ck_assert_int_eq(hdr.bPrevTorn, 0);
   ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
   ck_assert_int_eq(fx.r.n, 1);
   ck_assert_uint_eq(fx.r.a[0].seq, 7);
@@ -531,7 +556,7 @@ START_TEST(wal_sync_full_calls_sync_per_commit){
     wal_writer *w;
     int i;
     faultenv_reset_counts(fx.fe);
-    ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+    ck_assert_int_eq(writer_open(eSync, &w), LSM_OK);
     for(i = 0; i < 10; i++){
       ck_assert_int_eq(wal_writer_add(w, (uint64_t)i, (const uint8_t*)"value", 5), LSM_OK);
       ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
@@ -561,7 +586,7 @@ START_TEST(wal_sync_off_writes_once_the_buffer_passes_64k){
   wal_writer *w;
   int i;
   memset(aVal, 'v', sizeof(aVal));
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_OFF, &w), LSM_OK);
+  ck_assert_int_eq(writer_open(LSM_SYNC_OFF, &w), LSM_OK);
   for(i = 0; wal_writer_bytes(w) < 64 * 1024; i++){
     ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 0);
     ck_assert_int_eq(wal_writer_add(w, (uint64_t)i, aVal, sizeof(aVal)), LSM_OK);
@@ -581,7 +606,7 @@ START_TEST(wal_group_commit_shares_one_write){
     wal_writer *w;
     int i;
     faultenv_reset_counts(fx.fe);
-    ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+    ck_assert_int_eq(writer_open(eSync, &w), LSM_OK);
     for(i = 0; i < 8; i++){
       ck_assert_int_eq(wal_writer_add(w, 10 + (uint64_t)i, (const uint8_t*)"batch", 5), LSM_OK);
     }
@@ -600,7 +625,7 @@ START_TEST(wal_failed_write_drops_the_commit_and_the_log_works_again){
   int eSync, bTorn;
   for(eSync = LSM_SYNC_OFF; eSync <= LSM_SYNC_FULL; eSync++){
     wal_writer *w;
-    ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, eSync, &w), LSM_OK);
+    ck_assert_int_eq(writer_open(eSync, &w), LSM_OK);
     ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
     /* The disk is full for the next write. */
@@ -625,7 +650,7 @@ END_TEST
 
 START_TEST(wal_failed_sync_poisons_the_writer){
   wal_writer *w;
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_FULL, &w), LSM_OK);
+  ck_assert_int_eq(writer_open(LSM_SYNC_FULL, &w), LSM_OK);
   ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
   faultenv_fail(fx.fe, FAULTENV_SYNC, 1, LSM_IOERR, 0);
   ck_assert_int_eq(wal_writer_commit(w), LSM_IOERR);
@@ -647,11 +672,14 @@ START_TEST(wal_out_of_memory_fails_cleanly){
     uint8_t *aBig = calloc(1, 200000);
     int rc;
     faultenv_fail(fx.fe, FAULTENV_ALLOC, iNth, 0, 0);
-    rc = wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &w);
+    rc = writer_open(LSM_SYNC_NORMAL, &w);
     if( rc == LSM_OK ) rc = wal_writer_add(w, 1, aBig, 200000);
     if( rc == LSM_OK ) rc = wal_writer_commit(w);
     if( w ) wal_writer_close(w);
-    if( rc == LSM_OK ) rc = replay(1, NULL);
+    if( rc == LSM_OK ){
+      rc = replay(1, NULL);
+      ck_assert(rc == LSM_OK || rc == LSM_NOMEM);
+    }
     ck_assert(rc == LSM_OK || rc == LSM_NOMEM);
     bDone = faultenv_nfailed(fx.fe) < iNth;
     free(aBig);
