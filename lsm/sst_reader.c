@@ -271,11 +271,12 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
 /*
 ** Block i, its checksum verified, parsed into *v.  A raw block of a
 ** mapped file: *ppH = NULL and v points into the mapping (valid while the
-** reader lives).  Otherwise *ppH is a handle (from the block cache when
-** bCache and the store has one) that the caller releases with
-** block_cache_release when done with v and anything read from it.
+** reader lives).  Otherwise *ppH is a handle (from the store's block
+** cache, if it has one and holds the block; else read, and put in the
+** cache when bFill) that the caller releases with block_cache_release when
+** done with v and anything read from it.
 */
-static int load_block(sst_reader *p, int i, int bCache, block_view *v, block_handle **ppH){
+static int load_block(sst_reader *p, int i, int bFill, block_view *v, block_handle **ppH){
   const index_entry *e = &p->aIndex[i];
   const uint8_t *a;
   size_t n;
@@ -295,11 +296,11 @@ static int load_block(sst_reader *p, int i, int bCache, block_view *v, block_han
     }
     return block_view_init(v, a, e->nSize, p->zPath, i);
   }
-  if( bCache ) h = block_cache_lookup(p->pBlocks, p->id, (uint32_t)i);
+  h = block_cache_lookup(p->pBlocks, p->id, (uint32_t)i);
   if( h == NULL ){
     rc = read_block(p, i, &h);
     if( rc ) return rc;
-    if( bCache ) h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
+    if( bFill ) h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
   }
   a = block_handle_data(h, &n);
   rc = block_view_init(v, a, n, p->zPath, i);
@@ -640,6 +641,7 @@ typedef struct sst_reader_it {
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
   block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
+  int bFill;                 /* blocks read enter the block cache            */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
 } sst_reader_it;
@@ -650,7 +652,7 @@ static int set_block(sst_reader_it *p, int i){
   block_handle *h = NULL;
   int rc;
   if( i == p->iBlock ) return 1;
-  rc = load_block(p->pReader, i, 1, &v, &h);
+  rc = load_block(p->pReader, i, p->bFill, &v, &h);
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -759,6 +761,10 @@ static const iter_methods sst_reader_methods = {
 };
 
 iter *sst_reader_iter(sst_reader *pReader, int *pRc){
+  return sst_reader_iter_fill(pReader, 1, pRc);
+}
+
+iter *sst_reader_iter_fill(sst_reader *pReader, int bFill, int *pRc){
   sst_reader_it *p = env_malloc(pReader->pEnv, sizeof(*p));   /* every field set below */
   if( p == NULL ){
     *pRc = LSM_NOMEM;
@@ -768,6 +774,7 @@ iter *sst_reader_iter(sst_reader *pReader, int *pRc){
   p->pReader = pReader;
   p->iBlock = -1;
   p->pBlock = NULL;
+  p->bFill = bFill;
   p->rc = LSM_OK;
   block_iter_init(&p->blk, pReader->pEnv);
   sst_reader_ref(pReader);

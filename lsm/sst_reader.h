@@ -65,6 +65,11 @@ int sst_reader_get(sst_reader*, const void *pKey, size_t nKey, uint64_t maxSeq,
 
 /* Iterator over every entry; holds a reference.  NULL + *pRc on error. */
 iter *sst_reader_iter(sst_reader*, int *pRc);
+/* The same; with bFill 0 the blocks it reads use the block cache when it
+** holds them but do not enter it (a compaction's one pass over its
+** inputs would otherwise evict the blocks gets and cursors reuse, as
+** LevelDB's fill_cache = false). */
+iter *sst_reader_iter_fill(sst_reader*, int bFill, int *pRc);
 
 /*
 ** Verify every block's checksum, the order of keys inside and across

@@ -105,6 +105,9 @@ sst_reader *table_reader(table*, int *pRc);
 /* An iterator over every entry of the table, holding a reference to its
 ** reader (through the cache).  NULL + *pRc on error. */
 iter *table_iter(table*, int *pRc);
+/* The same, blocks entering the block cache only if bFill
+** (sst_reader_iter_fill). */
+iter *table_iter_fill(table*, int bFill, int *pRc);
 
 /* Look up the newest version of user key pKey with seq <= maxSeq; fill
 ** *pRes (see table_get_result). */

@@ -178,6 +178,7 @@ typedef struct level_iter {
   int iCur;               /* table of pCur                           */
   iter *pCur;             /* open table iterator or NULL             */
   int rc;                 /* first error                             */
+  int bFill;              /* table iterators fill the block cache    */
 } level_iter;
 
 static int level_open_table(level_iter *p, int i){
@@ -185,7 +186,7 @@ static int level_open_table(level_iter *p, int i){
   iter_close(p->pCur);
   p->pCur = NULL;
   if( i < 0 || i >= p->nTable ) return 0;
-  p->pCur = table_iter(p->apTable[i], &p->rc);
+  p->pCur = table_iter_fill(p->apTable[i], p->bFill, &p->rc);
   p->iCur = i;
   return p->pCur != NULL;
 }
@@ -272,7 +273,7 @@ static const iter_methods level_methods = {
 /* An iterator over the tables of a sorted level (apTable, disjoint,
 ** ascending), opening each table's iterator only when reached.  Holds a
 ** reference to each table. */
-static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int *pRc){
+static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int bFill, int *pRc){
   level_iter *p = env_malloc_rc(pEnv, sizeof(level_iter), pRc);
   int i;
   if( p == NULL ) return NULL;
@@ -285,6 +286,7 @@ static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int *pRc
   }
   for(i = 0; i < nTable; i++){ table_ref(apTable[i]); p->apTable[i] = apTable[i]; }
   p->nTable = nTable;
+  p->bFill = bFill;
   return &p->base;
 }
 
@@ -295,20 +297,21 @@ int version_iter_count(version *p){
 }
 
 /* Append the iterators of one level's tables apTable[0..n): level 0 one
-** per table, a sorted level one level iterator (apTable in key order). */
-static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n,
+** per table, a sorted level one level iterator (apTable in key order).
+** bFill: the blocks they read enter the block cache. */
+static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n, int bFill,
                            iter **apIter, int *pnIter){
   int rc = LSM_OK, i;
   iter *pIt;
   if( n == 0 ) return LSM_OK;
   if( iLevel == 0 ){
     for(i = 0; rc == LSM_OK && i < n; i++){
-      pIt = table_iter(apTable[i], &rc);
+      pIt = table_iter_fill(apTable[i], bFill, &rc);
       if( pIt ) apIter[(*pnIter)++] = pIt;
     }
     return rc;
   }
-  pIt = level_iter_new(pEnv, apTable, n, &rc);
+  pIt = level_iter_new(pEnv, apTable, n, bFill, &rc);
   if( pIt ) apIter[(*pnIter)++] = pIt;
   return rc;
 }
@@ -316,7 +319,7 @@ static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n,
 int version_add_iters(version *p, iter **apIter, int *pnIter){
   int rc = LSM_OK, iLevel;
   for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
-    rc = add_level_iters(p->pEnv, iLevel, p->aapFile[iLevel], p->anFile[iLevel], apIter, pnIter);
+    rc = add_level_iters(p->pEnv, iLevel, p->aapFile[iLevel], p->anFile[iLevel], 1, apIter, pnIter);
   }
   return rc;
 }
@@ -334,7 +337,7 @@ int version_add_table_iters(lsm_env *pEnv, table **apTable, int nTable, iter **a
       ap[j] = p;
       n++;
     }
-    rc = add_level_iters(pEnv, iLevel, ap, n, apIter, pnIter);
+    rc = add_level_iters(pEnv, iLevel, ap, n, 0, apIter, pnIter);
   }
   env_free(pEnv, ap);
   return rc;

@@ -83,7 +83,8 @@ int version_iter_count(version*);    /* how many version_add_iters adds */
 ** The same for a set of tables from one version (a compaction's inputs,
 ** in any order): the level-0 tables one iterator each, in the order
 ** given; each deeper level's tables one level iterator, in key order.
-** Appends to apIter, which must have room for nTable iterators.
+** Appends to apIter, which must have room for nTable iterators.  The
+** blocks they read do not enter the block cache (one pass over them).
 */
 int version_add_table_iters(lsm_env*, table **apTable, int nTable, iter **apIter, int *pnIter);
 
