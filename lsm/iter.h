@@ -20,6 +20,11 @@
 **      invalid and xStatus returns its code; xStatus is LSM_OK otherwise.
 **   6. xClose frees the iterator and everything it owns; it accepts an
 **      iterator in any state.
+**
+** Naming: an implementation's methods are statics named <owner>_x_<op>
+** (memtable_x_next, block_x_seek, sst_reader_x_key, level_x_first,
+** merge_x_close), so that grep finds every xNext at once and they never
+** clash with a module's own public <owner>_iter_* functions.
 */
 #ifndef LSM_ITER_H
 #define LSM_ITER_H

@@ -50,24 +50,24 @@ static int is_visible(uint64_t seq, uint64_t maxSeq, uint64_t maxBatchSeq){
 
 /* ---- iterator ---- */
 
-static void cursor_first(iter *p){
+static void memtable_x_first(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
   pIt->pNode = skiplist_first(&pIt->pMem->list);
 }
-static void cursor_last(iter *p){
+static void memtable_x_last(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
   pIt->pNode = skiplist_last(&pIt->pMem->list);
 }
-static void cursor_seek(iter *p, const uint8_t *pKey, size_t nKey){
+static void memtable_x_seek(iter *p, const uint8_t *pKey, size_t nKey){
   memtable_cursor *pIt = (memtable_cursor*)p;
   pIt->pNode = skiplist_seek_ge(&pIt->pMem->list, pKey, nKey);
 }
-static void cursor_next(iter *p){
+static void memtable_x_next(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
   assert( pIt->pNode );
   pIt->pNode = skiplist_next(pIt->pNode);
 }
-static void cursor_prev(iter *p){
+static void memtable_x_prev(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
   size_t nKey;
   const uint8_t *pKey;
@@ -75,20 +75,20 @@ static void cursor_prev(iter *p){
   pKey = skiplist_node_key(pIt->pNode, &nKey);
   pIt->pNode = skiplist_seek_lt(&pIt->pMem->list, pKey, nKey);
 }
-static int cursor_valid(iter *p){
+static int memtable_x_valid(iter *p){
   return ((memtable_cursor*)p)->pNode != NULL;
 }
-static const uint8_t *cursor_key(iter *p, size_t *pnKey){
+static const uint8_t *memtable_x_key(iter *p, size_t *pnKey){
   return skiplist_node_key(((memtable_cursor*)p)->pNode, pnKey);
 }
-static const uint8_t *cursor_value(iter *p, size_t *pnVal){
+static const uint8_t *memtable_x_value(iter *p, size_t *pnVal){
   return skiplist_node_value(((memtable_cursor*)p)->pNode, pnVal);
 }
-static int cursor_status(iter *p){
+static int memtable_x_status(iter *p){
   (void)p;
   return LSM_OK;
 }
-static void cursor_close(iter *p){
+static void memtable_x_close(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
   memtable *pMem = pIt->pMem;
   env_free(pMem->pEnv, pIt);
@@ -96,8 +96,8 @@ static void cursor_close(iter *p){
 }
 
 static const iter_methods cursor_methods = {
-  cursor_first, cursor_last, cursor_seek, cursor_next, cursor_prev,
-  cursor_valid, cursor_key, cursor_value, cursor_status, cursor_close
+  memtable_x_first, memtable_x_last, memtable_x_seek, memtable_x_next, memtable_x_prev,
+  memtable_x_valid, memtable_x_key, memtable_x_value, memtable_x_status, memtable_x_close
 };
 
 /* ---- lifecycle and operations ---- */

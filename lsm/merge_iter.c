@@ -106,36 +106,36 @@ static void heap_fix_top(merge_iter *p){
   if( p->nHeap > 1 ) heap_sift_down(p, 0);
 }
 
-static int merge_valid(iter *pIter){
+static int merge_x_valid(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   return p->rc == LSM_OK && p->nHeap > 0;
 }
 
-static void merge_first(iter *pIter){
+static void merge_x_first(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_first(p->aChild[i].p);
   heap_rebuild(p, 0);
 }
 
-static void merge_last(iter *pIter){
+static void merge_x_last(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_last(p->aChild[i].p);
   heap_rebuild(p, 1);
 }
 
-static void merge_seek(iter *pIter, const uint8_t *pKey, size_t nKey){
+static void merge_x_seek(iter *pIter, const uint8_t *pKey, size_t nKey){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_seek(p->aChild[i].p, pKey, nKey);
   heap_rebuild(p, 0);
 }
 
-static void merge_next(iter *pIter){
+static void merge_x_next(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int iCur;
-  assert( merge_valid(pIter) );
+  assert( merge_x_valid(pIter) );
   iCur = p->aHeap[0];
   if( p->bReverse ){
     /* Put every other child at its first entry after the current one.
@@ -163,10 +163,10 @@ static void merge_next(iter *pIter){
   heap_fix_top(p);
 }
 
-static void merge_prev(iter *pIter){
+static void merge_x_prev(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int iCur;
-  assert( merge_valid(pIter) );
+  assert( merge_x_valid(pIter) );
   iCur = p->aHeap[0];
   if( !p->bReverse ){
     /* Put every other child at its last entry before the current one. */
@@ -196,25 +196,25 @@ static void merge_prev(iter *pIter){
   heap_fix_top(p);
 }
 
-static const uint8_t *merge_key(iter *pIter, size_t *pnKey){
+static const uint8_t *merge_x_key(iter *pIter, size_t *pnKey){
   merge_iter *p = (merge_iter*)pIter;
   merge_child *pC = &p->aChild[p->aHeap[0]];
-  assert( merge_valid(pIter) );
+  assert( merge_x_valid(pIter) );
   *pnKey = pC->nKey;
   return pC->pKey;
 }
 
-static const uint8_t *merge_value(iter *pIter, size_t *pnVal){
+static const uint8_t *merge_x_value(iter *pIter, size_t *pnVal){
   merge_iter *p = (merge_iter*)pIter;
-  assert( merge_valid(pIter) );
+  assert( merge_x_valid(pIter) );
   return iter_value(p->aChild[p->aHeap[0]].p, pnVal);
 }
 
-static int merge_status(iter *pIter){
+static int merge_x_status(iter *pIter){
   return ((merge_iter*)pIter)->rc;
 }
 
-static void merge_close(iter *pIter){
+static void merge_x_close(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   int i;
   for(i = 0; i < p->nChild; i++) iter_close(p->aChild[i].p);
@@ -222,8 +222,8 @@ static void merge_close(iter *pIter){
 }
 
 static const iter_methods merge_iter_methods = {
-  merge_first, merge_last, merge_seek, merge_next, merge_prev,
-  merge_valid, merge_key, merge_value, merge_status, merge_close
+  merge_x_first, merge_x_last, merge_x_seek, merge_x_next, merge_x_prev,
+  merge_x_valid, merge_x_key, merge_x_value, merge_x_status, merge_x_close
 };
 
 iter *merge_iter_new(lsm_env *pEnv, iter **apChild, int nChild, int *pRc){

@@ -211,15 +211,15 @@ static void level_skip_backward(level_iter *p){
   }
 }
 
-static void level_first(iter *pIter){
+static void level_x_first(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   if( level_open_table(p, 0) ){ iter_first(p->pCur); level_skip_forward(p); }
 }
-static void level_last(iter *pIter){
+static void level_x_last(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   if( level_open_table(p, p->nTable - 1) ){ iter_last(p->pCur); level_skip_backward(p); }
 }
-static void level_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
+static void level_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
   level_iter *p = (level_iter*)pIter;
   int lo = 0, hi = p->nTable;
   /* First table whose largest internal key >= target. */
@@ -231,32 +231,32 @@ static void level_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
   }
   if( level_open_table(p, lo) ){ iter_seek(p->pCur, pIkey, nIkey); level_skip_forward(p); }
 }
-static void level_next(iter *pIter){
+static void level_x_next(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   iter_next(p->pCur);
   level_skip_forward(p);
 }
-static void level_prev(iter *pIter){
+static void level_x_prev(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   iter_prev(p->pCur);
   level_skip_backward(p);
 }
-static int level_valid(iter *pIter){
+static int level_x_valid(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   return p->rc == LSM_OK && p->pCur && iter_valid(p->pCur);
 }
-static const uint8_t *level_key(iter *pIter, size_t *pn){
+static const uint8_t *level_x_key(iter *pIter, size_t *pn){
   return iter_key(((level_iter*)pIter)->pCur, pn);
 }
-static const uint8_t *level_value(iter *pIter, size_t *pn){
+static const uint8_t *level_x_value(iter *pIter, size_t *pn){
   return iter_value(((level_iter*)pIter)->pCur, pn);
 }
-static int level_status(iter *pIter){
+static int level_x_status(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   if( p->rc == LSM_OK && p->pCur ) return iter_status(p->pCur);
   return p->rc;
 }
-static void level_close(iter *pIter){
+static void level_x_close(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   int i;
   iter_close(p->pCur);
@@ -266,8 +266,8 @@ static void level_close(iter *pIter){
 }
 
 static const iter_methods level_methods = {
-  level_first, level_last, level_seek, level_next, level_prev,
-  level_valid, level_key, level_value, level_status, level_close,
+  level_x_first, level_x_last, level_x_seek, level_x_next, level_x_prev,
+  level_x_valid, level_x_key, level_x_value, level_x_status, level_x_close,
 };
 
 /* An iterator over the tables of a sorted level (apTable, disjoint,
