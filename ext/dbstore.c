@@ -17,10 +17,12 @@
 **         one row per file of the engine's store: the SSTables (000012.sst)
 **         and the MANIFEST, each the file's exact bytes (formats: see
 **         lsm/sst_writer.c and lsm/manifest.c; checksummed there).
-**     <table>_log(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL)
+**     <table>_log(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL, sum INTEGER NOT NULL)
 **         one row per committed transaction not yet flushed into an
-**         SSTable: its first sequence number and its operations encoded
-**         as an lsm_batch (lsm/batch.c).  A batch of n operations uses
+**         SSTable: its first sequence number, its operations encoded
+**         as an lsm_batch (lsm/batch.c), and their XXH3-64 checksum
+**         (lsm_batch_checksum, as a signed 64-bit integer), verified
+**         whenever the row is read back.  A batch of n operations uses
 **         seq .. seq + n - 1; the next row starts at seq + n.
 **
 ** How it works.  The engine runs as a hosted store (lsm.h): no WAL, no
@@ -456,7 +458,7 @@ static int dbstore_replay(dbstore *p){
   if( rc == LSM_OK ) rc = lsm_batch_new(p->pLsm, &pBatch);
   if( rc == LSM_OK ){
     rc = dbstore_prepare(p, &pStmt,
-        "SELECT seq, batch FROM \"%w\".\"%w_log\" WHERE seq > ?1 AND seq < ?2 ORDER BY seq",
+        "SELECT seq, batch, sum FROM \"%w\".\"%w_log\" WHERE seq > ?1 AND seq < ?2 ORDER BY seq",
         p->zDb, p->zTable);
     if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, "log");
   }
@@ -468,7 +470,11 @@ static int dbstore_replay(dbstore *p){
       const void *a = sqlite3_column_blob(pStmt, 1);
       int n = sqlite3_column_bytes(pStmt, 1);
       rc = lsm_batch_load(pBatch, a, (size_t)n);
-      if( rc == LSM_OK && iSeq <= 0 ) rc = lsm_env_error(LSM_CORRUPT, "bad log sequence");
+      if( rc == LSM_OK && (iSeq <= 0
+       || (sqlite3_uint64)sqlite3_column_int64(pStmt, 2) != lsm_batch_checksum(pBatch)) ){
+        rc = lsm_env_error(LSM_CORRUPT, "%s.%s_log: the row at seq %lld fails its checksum",
+                           p->zDb, p->zTable, (long long)iSeq);
+      }
       if( rc == LSM_OK ) rc = lsm_write_at(p->pLsm, pBatch, (uint64_t)iSeq);
     }
     if( rc == LSM_OK ){
@@ -566,7 +572,8 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
     char *zSql = sqlite3_mprintf(
         "CREATE TABLE \"%w\".\"%w_file\"(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
         " data BLOB NOT NULL);"
-        "CREATE TABLE \"%w\".\"%w_log\"(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL);",
+        "CREATE TABLE \"%w\".\"%w_log\"(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL,"
+        " sum INTEGER NOT NULL);",
         zDb, zTable, zDb, zTable);
     if( zSql == 0 ){
       rc = SQLITE_NOMEM;
@@ -713,10 +720,12 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
     /* OR REPLACE: a COMMIT retried after SQLITE_BUSY logs the batch again
     ** at the same number. */
     rc = dbstore_prepare(p, &pStmt,
-        "INSERT OR REPLACE INTO \"%w\".\"%w_log\"(seq, batch) VALUES(?1, ?2)", p->zDb, p->zTable);
+        "INSERT OR REPLACE INTO \"%w\".\"%w_log\"(seq, batch, sum) VALUES(?1, ?2, ?3)",
+        p->zDb, p->zTable);
     if( rc == SQLITE_OK ){
       sqlite3_bind_int64(pStmt, 1, (sqlite3_int64)(iLast + 1));
       sqlite3_bind_blob64(pStmt, 2, lsm_batch_data(pBatch), lsm_batch_bytes(pBatch), SQLITE_STATIC);
+      sqlite3_bind_int64(pStmt, 3, (sqlite3_int64)lsm_batch_checksum(pBatch));
       rc = sqlite3_step(pStmt);
       if( rc == SQLITE_DONE ) rc = SQLITE_OK;
     }

@@ -294,12 +294,3 @@ int owners_rename(const char *zDir, const char *zDbPath, const char *zOld, const
   owners_clear(&o);
   return rc;
 }
-
-int owners_remove_file(const char *zDir){
-  char *zPath = sqlite3_mprintf("%s/" OWNERS_NAME, zDir);
-  int rc = SQLITE_OK;
-  if( zPath == 0 ) return SQLITE_NOMEM;
-  if( unlink(zPath) != 0 && errno != ENOENT ) rc = SQLITE_IOERR;
-  sqlite3_free(zPath);
-  return rc;
-}

@@ -399,7 +399,7 @@ static int vtab_busy_timeout(sqlite3 *db){
 ** rather than start an empty store.
 */
 static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char **pzErr){
-  int rc = SQLITE_OK, bShadow = 0;
+  int rc = SQLITE_OK, bShadow = 0, bOwnerRefused = 0;
   if( pArgs->bInDb && !bCreate ){
     rc = dbstore_exists(pTab->db, pTab->zDb, pTab->zName, &bShadow);
     if( rc != SQLITE_OK ) return rc;
@@ -441,6 +441,7 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
   if( rc == SQLITE_OK && pTab->zDir && !pTab->opt.readonly ){
     /* A copy of a database never writes into the original's store. */
     rc = owners_claim(pTab->zDir, pTab->zDbPath, pTab->zName, bCreate, pzErr);
+    bOwnerRefused = rc != SQLITE_OK;
     if( rc != SQLITE_OK ){
       registry_close(pTab->pLsm);
       pTab->pLsm = 0;
@@ -452,8 +453,6 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     /* Stay connected, so that DROP TABLE can remove a store that will not
     ** open (corrupt, or half removed by a crash): every use says why.  A
     ** store that belongs to another database is never removed here. */
-    int bOwnerRefused = rc == SQLITE_CANTOPEN && pTab->pLsm == 0 && *pzErr
-                        && strstr(*pzErr, "is not one of its users") != 0;
     pTab->rcBroken = rc;
     pTab->zBroken = *pzErr ? *pzErr : sqlite3_mprintf("%s", sqlite3_errstr(rc));
     *pzErr = 0;

@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "checksum.h"
 #include "coding.h"
 #include "env.h"
 #include "error.h"
@@ -221,6 +222,10 @@ int lsm_batch_new_env(lsm_env *pEnv, lsm_batch **ppBatch){
   if( p ) p->pEnv = pEnv;
   *ppBatch = p;
   return rc;
+}
+
+uint64_t lsm_batch_checksum(const lsm_batch *p){
+  return p ? checksum_compute(p->aRep, p->nRep, CHECKSUM_SEED_BATCH) : 0;
 }
 
 const void *lsm_batch_data(const lsm_batch *p){ return p ? p->aRep : NULL; }

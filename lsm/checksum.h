@@ -16,6 +16,7 @@
 #define CHECKSUM_SEED_BLOCK     0x4b4c422d4d534cull  /* "LSM-BLK"  */
 #define CHECKSUM_SEED_FOOTER    0x544f462d4d534cull  /* "LSM-FOT"  */
 #define CHECKSUM_SEED_MANIFEST  0x4e414d2d4d534cull  /* "LSM-MAN"  */
+#define CHECKSUM_SEED_BATCH     0x5441422d4d534cull  /* "LSM-BAT": a host's log row */
 
 uint64_t checksum_compute(const void *pData, size_t nData, uint64_t seed);
 

@@ -255,6 +255,9 @@ const void *lsm_batch_data(const lsm_batch*);
 ** lsm_batch_data gave); LSM_CORRUPT, and an empty batch, if they do not
 ** decode.  The bytes are copied. */
 int lsm_batch_load(lsm_batch*, const void *pData, size_t nData);
+/* XXH3-64 of the batch's encoded operations (a seed of its own), for a
+** host that stores them (lsm_batch_data) to verify them when read back. */
+uint64_t lsm_batch_checksum(const lsm_batch*);
 /* Apply pBatch atomically and durably per the sync option.  The batch is
 ** unchanged (clear it to reuse).  Concurrent writers share one WAL write
 ** and one sync (group commit). */

@@ -117,6 +117,21 @@ SELECT count(*) FROM sqlite_schema;
 SELECT readfile('sync_option.err'), readfile('sync_option.out');
 .check "Runtime error near line #: sync= applies only to a store in a directory: a table in the database file is as durable as the database (PRAGMA journal_mode, PRAGMA synchronous) |0"
 
+INSERT INTO child VALUES ('log_damage', '
+CREATE VIRTUAL TABLE g USING lsm;
+INSERT INTO g VALUES (1, ''abcdef'');
+UPDATE g_log SET batch = substr(batch, 1, length(batch) - 1) || x''7a'';
+');
+INSERT INTO child VALUES ('log_damage_2', '
+SELECT * FROM g;
+');
+.system sh run.sh log_damage
+.system sh run.sh log_damage_2 log_damage.db
+
+.testcase a_damaged_log_row_is_corruption_never_data
+SELECT readfile('log_damage.err') || readfile('log_damage_2.err'), readfile('log_damage_2.out');
+.check "Runtime error near line #: main.g_log: the row at seq 1 fails its checksum (11) |"
+
 -- ---- copies ----
 
 INSERT INTO child VALUES ('dump_source', '
