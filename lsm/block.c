@@ -1,5 +1,6 @@
 /*
-** block.c — SSTable data blocks (format: see sst_writer.c, DATA BLOCK).
+** block.c — reads SSTable data blocks: views, point lookup, check and the
+** iterator (format: see block_builder.c, which writes it).
 **
 ** A block holds entries in internal-key order.  Only the user key is
 ** prefix-compressed: an entry stores how many leading bytes of the user
@@ -29,14 +30,12 @@
 #include <assert.h>
 #include <string.h>
 
+#include "block_builder.h"
 #include "coding.h"
 #include "env.h"
 #include "error.h"
 #include "ikey.h"
 #include "sst_format.h"
-
-/* The most a block entry header takes: three varint32 and a varint64. */
-#define BLOCK_MAX_HEADER (3 * CODING_MAX_VARINT32 + CODING_MAX_VARINT64)
 
 /* One decoded entry (pointers into the block). */
 typedef struct block_entry {
@@ -50,67 +49,8 @@ typedef struct block_entry {
 } block_entry;
 
 /* ------------------------------------------------------------------ */
-/* Byte buffer                                                          */
-/* ------------------------------------------------------------------ */
-
-uint8_t *block_buf_reserve(lsm_env *pEnv, block_buf *p, size_t n, int *pRc){
-  if( *pRc ) return NULL;
-  if( p->nAlloc - p->n < n ){
-    size_t nNew = p->nAlloc ? p->nAlloc * 2 : 256;
-    uint8_t *aNew;
-    while( nNew - p->n < n ) nNew *= 2;
-    aNew = env_realloc(pEnv, p->a, nNew);
-    if( aNew == NULL ){
-      *pRc = LSM_NOMEM;
-      return NULL;
-    }
-    p->a = aNew;
-    p->nAlloc = nNew;
-  }
-  return p->a + p->n;
-}
-
-void block_buf_append(lsm_env *pEnv, block_buf *p, const void *pData, size_t n, int *pRc){
-  uint8_t *pOut = block_buf_reserve(pEnv, p, n, pRc);
-  if( pOut ){
-    if( n ) memcpy(pOut, pData, n);
-    p->n += n;
-  }
-}
-
-void block_buf_varint(lsm_env *pEnv, block_buf *p, uint64_t v, int *pRc){
-  uint8_t *pOut = block_buf_reserve(pEnv, p, CODING_MAX_VARINT64, pRc);
-  if( pOut ) p->n = (size_t)(coding_put_varint(pOut, v) - p->a);
-}
-
-void block_buf_free(lsm_env *pEnv, block_buf *p){
-  env_free(pEnv, p->a);
-  memset(p, 0, sizeof(*p));
-}
-
-/* ------------------------------------------------------------------ */
 /* Shared helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-/* Length of the common prefix of a and b, both at least n bytes. */
-static inline size_t block_lcp(const uint8_t *a, const uint8_t *b, size_t n){
-  size_t i = 0;
-  while( i + 8 <= n ){
-    uint64_t x, y;
-    memcpy(&x, a + i, 8);
-    memcpy(&y, b + i, 8);
-    if( x != y ){
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-      return i + ((size_t)__builtin_ctzll(x ^ y) >> 3);   /* first differing byte */
-#else
-      break;
-#endif
-    }
-    i += 8;
-  }
-  while( i < n && a[i] == b[i] ) i++;
-  return i;
-}
 
 /* Internal-key order of (a, ta) and (b, tb): user keys by memcmp (a
 ** proper prefix first), then trailers descending. */
@@ -223,83 +163,6 @@ static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t 
   *piRestart = lo;
   block_prefetch_interval(v, lo);
   return LSM_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Builder                                                              */
-/* ------------------------------------------------------------------ */
-
-void block_builder_init(block_builder *p, lsm_env *pEnv){
-  memset(p, 0, sizeof(*p));
-  p->pEnv = pEnv;
-}
-
-void block_builder_add(block_builder *p, const uint8_t *pIkey, size_t nIkey,
-                       const uint8_t *pVal, size_t nVal, int *pRc){
-  size_t nUser, nShared = 0, nUnshared;
-  uint8_t *pOut;
-  if( *pRc ) return;
-  assert( !p->bFinished );
-  assert( nIkey >= IKEY_TRAILER );
-  nUser = ikey_user_len(nIkey);
-  if( p->nEntry == 0 || p->nSinceRestart >= SST_RESTART_INTERVAL ){
-    uint8_t *pR = block_buf_reserve(p->pEnv, &p->restart, 4, pRc);
-    if( pR == NULL ) return;
-    coding_put32(pR, (uint32_t)p->out.n);
-    p->restart.n += 4;
-    p->nSinceRestart = 0;
-  }else{
-    nShared = block_lcp(p->last.a, pIkey, p->last.n < nUser ? p->last.n : nUser);
-  }
-  nUnshared = nUser - nShared;
-  pOut = block_buf_reserve(p->pEnv, &p->out, BLOCK_MAX_HEADER + nUnshared + nVal, pRc);
-  if( pOut == NULL ) return;
-  pOut = coding_put_varint(pOut, nShared);
-  pOut = coding_put_varint(pOut, nUnshared);
-  pOut = coding_put_varint(pOut, nVal);
-  pOut = coding_put_varint(pOut, ikey_trailer(pIkey, nIkey));
-  memcpy(pOut, pIkey + nShared, nUnshared);
-  pOut += nUnshared;
-  if( nVal ) memcpy(pOut, pVal, nVal);
-  pOut += nVal;
-  p->out.n = (size_t)(pOut - p->out.a);
-
-  p->last.n = nShared;
-  block_buf_append(p->pEnv, &p->last, pIkey + nShared, nUnshared, pRc);
-  p->nSinceRestart++;
-  p->nEntry++;
-}
-
-size_t block_builder_size(const block_builder *p){
-  return p->out.n + p->restart.n + 4;
-}
-
-const uint8_t *block_builder_finish(block_builder *p, size_t *pn, int *pRc){
-  uint8_t *pOut;
-  assert( !p->bFinished );
-  block_buf_append(p->pEnv, &p->out, p->restart.a, p->restart.n, pRc);
-  pOut = block_buf_reserve(p->pEnv, &p->out, 4, pRc);
-  if( pOut == NULL ) return NULL;
-  coding_put32(pOut, (uint32_t)(p->restart.n / 4));
-  p->out.n += 4;
-  p->bFinished = 1;
-  *pn = p->out.n;
-  return p->out.a;
-}
-
-void block_builder_reset(block_builder *p){
-  p->out.n = 0;
-  p->restart.n = 0;
-  p->last.n = 0;
-  p->nSinceRestart = 0;
-  p->nEntry = 0;
-  p->bFinished = 0;
-}
-
-void block_builder_clear(block_builder *p){
-  block_buf_free(p->pEnv, &p->out);
-  block_buf_free(p->pEnv, &p->restart);
-  block_buf_free(p->pEnv, &p->last);
 }
 
 /* ------------------------------------------------------------------ */
