@@ -4,6 +4,10 @@
 ** Two implementations of lsm_env (lsm.h):
 **   - the POSIX one (lsm_env_default): pread/write/fdatasync/rename, whole
 **     files mapped read-only with mmap, an flock(2) lock file;
+**     a file opened to read gives its descriptor back once mapped (the
+**     mapping keeps the file; xRead and xSize then use the mapping), so
+**     open SSTables cost mappings, not descriptors, as LevelDB's mmap
+**     readers do;
 **   - an in-memory file system (lsm_env_memory) for ':memory:' stores and
 **     fast tests: files are growable buffers in a list, directories a set
 **     of names, all under one mutex.
@@ -38,7 +42,9 @@
 
 struct lsm_file {
   lsm_env *pEnv;          /* environment that opened it                  */
-  int fd;                 /* POSIX: descriptor; -1 for in-memory files   */
+  int fd;                 /* POSIX: descriptor; -1 for in-memory files
+                          ** and for a read-only file once mapped         */
+  int bReadOnly;          /* POSIX: opened with LSM_OPEN_READ            */
   char *zPath;            /* path as opened (for messages)               */
   const uint8_t *pMap;    /* POSIX: mapping made by xMap, or NULL        */
   uint64_t nMap;          /* bytes mapped                                */
@@ -76,6 +82,7 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
   if( p == NULL ){ close(fd); return LSM_NOMEM; }
   p->pEnv = pEnv;
   p->fd = fd;
+  p->bReadOnly = (flags & LSM_OPEN_READ) != 0;
   p->zPath = (char*)&p[1];
   strcpy(p->zPath, zPath);
   *ppFile = p;
@@ -84,6 +91,14 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
 
 static int posix_read(lsm_file *p, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
   size_t nDone = 0;
+  if( p->pMap ){
+    /* Mapped (its descriptor may be closed): copy from the mapping, a
+    ** short count at its end as pread gives. */
+    if( iOff < p->nMap ) nDone = (size_t)(p->nMap - iOff) < nBuf ? (size_t)(p->nMap - iOff) : nBuf;
+    if( nDone ) memcpy(pBuf, p->pMap + iOff, nDone);
+    *pnRead = nDone;
+    return LSM_OK;
+  }
   while( nDone < nBuf ){
     ssize_t n = pread(p->fd, (char*)pBuf + nDone, nBuf - nDone, (off_t)(iOff + nDone));
     if( n < 0 ){
@@ -117,6 +132,10 @@ static int posix_sync(lsm_file *p){
 
 static int posix_size(lsm_file *p, uint64_t *pnSize){
   struct stat st;
+  if( p->pMap ){
+    *pnSize = p->nMap;       /* the size when mapped: read-only files do not grow */
+    return LSM_OK;
+  }
   if( fstat(p->fd, &st) != 0 ) return posix_error(LSM_IOERR, "cannot stat", p->zPath, errno);
   *pnSize = (uint64_t)st.st_size;
   return LSM_OK;
@@ -139,6 +158,11 @@ static int posix_map(lsm_file *p, const uint8_t **ppData, uint64_t *pnData){
       p->pMap = pMap;
     }
     p->nMap = nSize;
+    if( p->bReadOnly ){
+      /* The mapping holds the file; the descriptor is no longer needed. */
+      close(p->fd);
+      p->fd = -1;
+    }
   }
   *ppData = p->pMap;
   *pnData = p->nMap;
@@ -149,7 +173,7 @@ static int posix_close(lsm_file *p){
   int rc = LSM_OK;
   if( p == NULL ) return LSM_OK;
   if( p->pMap && p->pMap != g_aEmpty ) munmap((void*)p->pMap, (size_t)p->nMap);
-  if( close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
+  if( p->fd >= 0 && close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
   free(p);
   return rc;
 }

@@ -3,9 +3,12 @@
 **
 ** format: see sst_writer.c
 **
-** Opening reads, with xRead, the footer, then everything from the start
-** of the filter (or the properties) to the end of the file into one heap
-** buffer (aMeta), and verifies, in this order: the footer (size, magic,
+** Opening reads the footer and finds the meta regions: everything from
+** the start of the filter (or the properties) to the end of the file
+** (aMeta).  A mapped reader uses them where they lie in the mapping, so
+** its filter and index cost page cache, not heap, and a reopen reads
+** nothing but what it verifies; otherwise they are read with xRead into
+** one heap buffer.  Either way it verifies, in this order: the footer (size, magic,
 ** checksum, version, and that the regions it names tile the end of the
 ** file), then the properties, filter and index regions (checksum, then
 ** every field).  The index is decoded into an array whose keys point into
@@ -84,10 +87,14 @@ struct sst_reader {
   lsm_file *pFile;               /* open until the last reference goes          */
   const uint8_t *aMap;           /* bMap: the whole file, mapped read-only      */
   uint64_t nData;                /* file bytes                                  */
-  uint8_t *aMeta;                /* file bytes iMetaOff..nData-1 (owned)        */
+  const uint8_t *aMeta;          /* file bytes iMetaOff..nData-1: in aMap when
+                                 ** mapped, else aMetaOwned                     */
+  uint8_t *aMetaOwned;           /* the heap copy of them (owned), or NULL      */
   uint64_t iMetaOff;             /* where the filter (or properties) starts     */
   block_cache *pBlocks;          /* the store's block cache (borrowed), or NULL */
-  uint64_t id;                   /* this reader's key in pBlocks                */
+  uint64_t id;                   /* the key of this file's blocks in pBlocks    */
+  int bOwnId;                    /* id was made for this reader: its blocks are
+                                 ** erased from pBlocks when it is freed        */
   atomic_int nRef;               /* references; freed at zero                   */
   footer_info footer;            /* where the regions are                       */
   int nBlock;                    /* data blocks                                 */
@@ -329,11 +336,13 @@ static int check_region(const sst_reader *p, const char *zName, uint64_t iOff, u
 }
 
 /*
-** Read and verify the footer into p->footer, then read the meta regions
-** (from the filter, or the properties, to the end) into aMeta.
+** Read and verify the footer into p->footer, then find the meta regions
+** (from the filter, or the properties, to the end): aMeta, in the mapping
+** when mapped, else read into the heap.
 */
 static int read_meta(sst_reader *p){
-  uint8_t f[SST_FOOTER_SIZE];
+  uint8_t aFooter[SST_FOOTER_SIZE];
+  const uint8_t *f = aFooter;
   footer_info *pF = &p->footer;
   size_t nRead = 0;
   uint64_t nMeta;
@@ -342,10 +351,14 @@ static int read_meta(sst_reader *p){
     return LSM_CORRUPT_BKPT("%s: footer: file too short (%llu bytes)",
                             p->zPath, (unsigned long long)p->nData);
   }
-  rc = p->pEnv->xRead(p->pFile, p->nData - SST_FOOTER_SIZE, f, SST_FOOTER_SIZE, &nRead);
-  if( rc ) return rc;
-  if( nRead != SST_FOOTER_SIZE ){
-    return LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+  if( p->aMap ){
+    f = p->aMap + p->nData - SST_FOOTER_SIZE;
+  }else{
+    rc = p->pEnv->xRead(p->pFile, p->nData - SST_FOOTER_SIZE, aFooter, SST_FOOTER_SIZE, &nRead);
+    if( rc ) return rc;
+    if( nRead != SST_FOOTER_SIZE ){
+      return LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+    }
   }
   if( coding_get64(f + SST_FOOTER_MAGIC) != SST_MAGIC ){
     return LSM_CORRUPT_BKPT("%s: footer: bad magic number (not an SSTable, or truncated)", p->zPath);
@@ -373,10 +386,15 @@ static int read_meta(sst_reader *p){
                             pF->nFilter ? "filter" : "properties");
   }
   nMeta = p->nData - p->iMetaOff;
+  if( p->aMap ){
+    p->aMeta = p->aMap + p->iMetaOff;    /* the size was checked: all mapped */
+    return LSM_OK;
+  }
   if( nMeta != (size_t)nMeta ) return LSM_NOMEM;
-  p->aMeta = env_malloc(p->pEnv, (size_t)nMeta);
-  if( p->aMeta == NULL ) return LSM_NOMEM;
-  rc = p->pEnv->xRead(p->pFile, p->iMetaOff, p->aMeta, (size_t)nMeta, &nRead);
+  p->aMetaOwned = env_malloc(p->pEnv, (size_t)nMeta);
+  if( p->aMetaOwned == NULL ) return LSM_NOMEM;
+  p->aMeta = p->aMetaOwned;
+  rc = p->pEnv->xRead(p->pFile, p->iMetaOff, p->aMetaOwned, (size_t)nMeta, &nRead);
   if( rc == LSM_OK && nRead != nMeta ){
     rc = LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
   }
@@ -529,9 +547,9 @@ static int load_index(sst_reader *p){
 
 static void sst_reader_free(sst_reader *p){
   lsm_env *pEnv = p->pEnv;
-  if( p->nBlock > 0 ) block_cache_erase(p->pBlocks, p->id, (uint32_t)p->nBlock);
+  if( p->bOwnId && p->nBlock > 0 ) block_cache_erase(p->pBlocks, p->id, (uint32_t)p->nBlock);
   if( p->pFile ) pEnv->xClose(p->pFile);
-  env_free(pEnv, p->aMeta);
+  env_free(pEnv, p->aMetaOwned);
   env_free(pEnv, p->aIndex);
   env_free(pEnv, p->aWord);
   env_free(pEnv, (void*)p->aVerified);
@@ -543,15 +561,18 @@ static void sst_reader_free(sst_reader *p){
 /* Open, references                                                     */
 /* ------------------------------------------------------------------ */
 
-int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
-                    sst_reader **ppReader){
+/* Open zPath with its blocks under idBlocks in pBlocks (erased when the
+** reader is freed if bOwnId). */
+static int reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                       uint64_t idBlocks, int bOwnId, sst_reader **ppReader){
   int rc = LSM_OK;
   sst_reader *p = env_malloc_rc(pEnv, sizeof(*p), &rc);
   *ppReader = NULL;
   if( p == NULL ) return rc;
   p->pEnv = pEnv;
   p->pBlocks = pBlocks;
-  p->id = block_cache_new_id();
+  p->id = idBlocks;
+  p->bOwnId = bOwnId;
   atomic_init(&p->nRef, 1);
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &p->pFile);
@@ -575,6 +596,16 @@ int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int 
   }
   *ppReader = p;
   return LSM_OK;
+}
+
+int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                    sst_reader **ppReader){
+  return reader_open(pEnv, zPath, pBlocks, bMap, block_cache_new_id(), 1, ppReader);
+}
+
+int sst_reader_open_shared(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                           uint64_t idBlocks, sst_reader **ppReader){
+  return reader_open(pEnv, zPath, pBlocks, bMap, idBlocks, 0, ppReader);
 }
 
 void sst_reader_ref(sst_reader *p){
@@ -885,3 +916,13 @@ const uint8_t *sst_reader_largest(const sst_reader *p, size_t *pn){
   return p->pLargest;
 }
 const char *sst_reader_path(const sst_reader *p){ return p->zPath; }
+
+uint32_t sst_reader_blocks(const sst_reader *p){ return (uint32_t)p->nBlock; }
+
+size_t sst_reader_heap_bytes(const sst_reader *p){
+  size_t nVerified = sizeof(uint64_t) * (((size_t)p->nBlock + 63) / 64 + 1);   /* as load_index */
+  size_t nPerBlock = sizeof(index_entry) + sizeof(uint64_t);
+  return sizeof(*p) + strlen(p->zPath) + 1
+       + (p->aMetaOwned ? (size_t)(p->nData - p->iMetaOff) : 0)
+       + nPerBlock * (size_t)(p->nBlock ? p->nBlock : 1) + nVerified;
+}
