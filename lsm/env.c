@@ -2,8 +2,12 @@
 ** env.c — the environment: the engine's only door to files and memory.
 **
 ** Two implementations of lsm_env (lsm.h):
-**   - the POSIX one (lsm_env_default), here: pread/write/fdatasync/rename,
-**     whole files mapped read-only with mmap, an flock(2) lock file;
+**   - the POSIX one (lsm_env_default), here: pread/write/fdatasync/rename, whole
+**     files mapped read-only with mmap, an flock(2) lock file;
+**     a file opened to read gives its descriptor back once mapped (the
+**     mapping keeps the file; xRead and xSize then use the mapping), so
+**     open SSTables cost mappings, not descriptors, as LevelDB's mmap
+**     readers do;
 **   - an in-memory file system (lsm_env_memory) for ':memory:' stores and
 **     fast tests: env_memory.c.  The file handle both use is in
 **     env_impl.h.
@@ -68,6 +72,7 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
   if( p == NULL ){ close(fd); return LSM_NOMEM; }
   p->pEnv = pEnv;
   p->fd = fd;
+  p->bReadOnly = (flags & LSM_OPEN_READ) != 0;
   p->zPath = (char*)&p[1];
   strcpy(p->zPath, zPath);
   *ppFile = p;
@@ -76,6 +81,14 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
 
 static int posix_read(lsm_file *p, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
   size_t nDone = 0;
+  if( p->pMap ){
+    /* Mapped (its descriptor may be closed): copy from the mapping, a
+    ** short count at its end as pread gives. */
+    if( iOff < p->nMap ) nDone = (size_t)(p->nMap - iOff) < nBuf ? (size_t)(p->nMap - iOff) : nBuf;
+    if( nDone ) memcpy(pBuf, p->pMap + iOff, nDone);
+    *pnRead = nDone;
+    return LSM_OK;
+  }
   while( nDone < nBuf ){
     ssize_t n = pread(p->fd, (char*)pBuf + nDone, nBuf - nDone, (off_t)(iOff + nDone));
     if( n < 0 ){
@@ -109,6 +122,10 @@ static int posix_sync(lsm_file *p){
 
 static int posix_size(lsm_file *p, uint64_t *pnSize){
   struct stat st;
+  if( p->pMap ){
+    *pnSize = p->nMap;       /* the size when mapped: read-only files do not grow */
+    return LSM_OK;
+  }
   if( fstat(p->fd, &st) != 0 ) return posix_error(LSM_IOERR, "cannot stat", p->zPath, errno);
   *pnSize = (uint64_t)st.st_size;
   return LSM_OK;
@@ -131,6 +148,11 @@ static int posix_map(lsm_file *p, const uint8_t **ppData, uint64_t *pnData){
       p->pMap = pMap;
     }
     p->nMap = nSize;
+    if( p->bReadOnly ){
+      /* The mapping holds the file; the descriptor is no longer needed. */
+      close(p->fd);
+      p->fd = -1;
+    }
   }
   *ppData = p->pMap;
   *pnData = p->nMap;
@@ -141,7 +163,7 @@ static int posix_close(lsm_file *p){
   int rc = LSM_OK;
   if( p == NULL ) return LSM_OK;
   if( p->pMap && p->pMap != g_aEmpty ) munmap((void*)p->pMap, (size_t)p->nMap);
-  if( close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
+  if( p->fd >= 0 && close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
   free(p);
   return rc;
 }

@@ -13,7 +13,9 @@
 
 struct lsm_file {
   lsm_env *pEnv;          /* environment that opened it                  */
-  int fd;                 /* POSIX: descriptor; -1 for in-memory files   */
+  int fd;                 /* POSIX: descriptor; -1 for in-memory files
+                          ** and for a read-only file once mapped         */
+  int bReadOnly;          /* POSIX: opened with LSM_OPEN_READ            */
   char *zPath;            /* path as opened (for messages)               */
   const uint8_t *pMap;    /* POSIX: mapping made by xMap, or NULL        */
   uint64_t nMap;          /* bytes mapped                                */

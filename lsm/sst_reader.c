@@ -6,9 +6,12 @@
 ** The iterator over a table is sst_reader_iter.c; struct sst_reader and
 ** the index search both files use are in sst_reader_impl.h.
 **
-** Opening reads, with xRead, the footer, then everything from the start
-** of the filter (or the properties) to the end of the file into one heap
-** buffer (aMeta), and verifies, in this order: the footer (size, magic,
+** Opening reads the footer and finds the meta regions: everything from
+** the start of the filter (or the properties) to the end of the file
+** (aMeta).  A mapped reader uses them where they lie in the mapping, so
+** its filter and index cost page cache, not heap, and a reopen reads
+** nothing but what it verifies; otherwise they are read with xRead into
+** one heap buffer.  Either way it verifies, in this order: the footer (size, magic,
 ** checksum, version, and that the regions it names tile the end of the
 ** file), then the properties, filter and index regions (checksum, then
 ** every field).  The index is decoded into an array whose keys point into
@@ -232,11 +235,13 @@ static int check_region(const sst_reader *p, const char *zName, uint64_t iOff, u
 }
 
 /*
-** Read and verify the footer into p->footer, then read the meta regions
-** (from the filter, or the properties, to the end) into aMeta.
+** Read and verify the footer into p->footer, then find the meta regions
+** (from the filter, or the properties, to the end): aMeta, in the mapping
+** when mapped, else read into the heap.
 */
 static int read_meta(sst_reader *p){
-  uint8_t f[SST_FOOTER_SIZE];
+  uint8_t aFooter[SST_FOOTER_SIZE];
+  const uint8_t *f = aFooter;
   footer_info *pF = &p->footer;
   size_t nRead = 0;
   uint64_t nMeta;
@@ -245,10 +250,14 @@ static int read_meta(sst_reader *p){
     return LSM_CORRUPT_BKPT("%s: footer: file too short (%llu bytes)",
                             p->zPath, (unsigned long long)p->nData);
   }
-  rc = p->pEnv->xRead(p->pFile, p->nData - SST_FOOTER_SIZE, f, SST_FOOTER_SIZE, &nRead);
-  if( rc ) return rc;
-  if( nRead != SST_FOOTER_SIZE ){
-    return LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+  if( p->aMap ){
+    f = p->aMap + p->nData - SST_FOOTER_SIZE;
+  }else{
+    rc = p->pEnv->xRead(p->pFile, p->nData - SST_FOOTER_SIZE, aFooter, SST_FOOTER_SIZE, &nRead);
+    if( rc ) return rc;
+    if( nRead != SST_FOOTER_SIZE ){
+      return LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+    }
   }
   if( coding_get64(f + SST_FOOTER_MAGIC) != SST_MAGIC ){
     return LSM_CORRUPT_BKPT("%s: footer: bad magic number (not an SSTable, or truncated)", p->zPath);
@@ -276,10 +285,15 @@ static int read_meta(sst_reader *p){
                             pF->nFilter ? "filter" : "properties");
   }
   nMeta = p->nData - p->iMetaOff;
+  if( p->aMap ){
+    p->aMeta = p->aMap + p->iMetaOff;    /* the size was checked: all mapped */
+    return LSM_OK;
+  }
   if( nMeta != (size_t)nMeta ) return LSM_NOMEM;
-  p->aMeta = env_malloc(p->pEnv, (size_t)nMeta);
-  if( p->aMeta == NULL ) return LSM_NOMEM;
-  rc = p->pEnv->xRead(p->pFile, p->iMetaOff, p->aMeta, (size_t)nMeta, &nRead);
+  p->aMetaOwned = env_malloc(p->pEnv, (size_t)nMeta);
+  if( p->aMetaOwned == NULL ) return LSM_NOMEM;
+  p->aMeta = p->aMetaOwned;
+  rc = p->pEnv->xRead(p->pFile, p->iMetaOff, p->aMetaOwned, (size_t)nMeta, &nRead);
   if( rc == LSM_OK && nRead != nMeta ){
     rc = LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
   }
@@ -432,9 +446,9 @@ static int load_index(sst_reader *p){
 
 static void sst_reader_free(sst_reader *p){
   lsm_env *pEnv = p->pEnv;
-  if( p->nBlock > 0 ) block_cache_erase(p->pBlocks, p->id, (uint32_t)p->nBlock);
+  if( p->bOwnId && p->nBlock > 0 ) block_cache_erase(p->pBlocks, p->id, (uint32_t)p->nBlock);
   if( p->pFile ) pEnv->xClose(p->pFile);
-  env_free(pEnv, p->aMeta);
+  env_free(pEnv, p->aMetaOwned);
   env_free(pEnv, p->aIndex);
   env_free(pEnv, p->aWord);
   env_free(pEnv, (void*)p->aVerified);
@@ -446,15 +460,18 @@ static void sst_reader_free(sst_reader *p){
 /* Open, references                                                     */
 /* ------------------------------------------------------------------ */
 
-int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
-                    sst_reader **ppReader){
+/* Open zPath with its blocks under idBlocks in pBlocks (erased when the
+** reader is freed if bOwnId). */
+static int reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                       uint64_t idBlocks, int bOwnId, sst_reader **ppReader){
   int rc = LSM_OK;
   sst_reader *p = env_malloc_rc(pEnv, sizeof(*p), &rc);
   *ppReader = NULL;
   if( p == NULL ) return rc;
   p->pEnv = pEnv;
   p->pBlocks = pBlocks;
-  p->id = block_cache_new_id();
+  p->id = idBlocks;
+  p->bOwnId = bOwnId;
   atomic_init(&p->nRef, 1);
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &p->pFile);
@@ -478,6 +495,16 @@ int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int 
   }
   *ppReader = p;
   return LSM_OK;
+}
+
+int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                    sst_reader **ppReader){
+  return reader_open(pEnv, zPath, pBlocks, bMap, block_cache_new_id(), 1, ppReader);
+}
+
+int sst_reader_open_shared(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                           uint64_t idBlocks, sst_reader **ppReader){
+  return reader_open(pEnv, zPath, pBlocks, bMap, idBlocks, 0, ppReader);
 }
 
 void sst_reader_ref(sst_reader *p){
@@ -639,3 +666,13 @@ const uint8_t *sst_reader_largest(const sst_reader *p, size_t *pn){
   return p->pLargest;
 }
 const char *sst_reader_path(const sst_reader *p){ return p->zPath; }
+
+uint32_t sst_reader_blocks(const sst_reader *p){ return (uint32_t)p->nBlock; }
+
+size_t sst_reader_heap_bytes(const sst_reader *p){
+  size_t nVerified = sizeof(uint64_t) * (((size_t)p->nBlock + 63) / 64 + 1);   /* as load_index */
+  size_t nPerBlock = sizeof(index_entry) + sizeof(uint64_t);
+  return sizeof(*p) + strlen(p->zPath) + 1
+       + (p->aMetaOwned ? (size_t)(p->nData - p->iMetaOff) : 0)
+       + nPerBlock * (size_t)(p->nBlock ? p->nBlock : 1) + nVerified;
+}

@@ -47,10 +47,14 @@ struct sst_reader {
   lsm_file *pFile;               /* open until the last reference goes          */
   const uint8_t *aMap;           /* bMap: the whole file, mapped read-only      */
   uint64_t nData;                /* file bytes                                  */
-  uint8_t *aMeta;                /* file bytes iMetaOff..nData-1 (owned)        */
+  const uint8_t *aMeta;          /* file bytes iMetaOff..nData-1: in aMap when
+                                 ** mapped, else aMetaOwned                     */
+  uint8_t *aMetaOwned;           /* the heap copy of them (owned), or NULL      */
   uint64_t iMetaOff;             /* where the filter (or properties) starts     */
   block_cache *pBlocks;          /* the store's block cache (borrowed), or NULL */
-  uint64_t id;                   /* this reader's key in pBlocks                */
+  uint64_t id;                   /* the key of this file's blocks in pBlocks    */
+  int bOwnId;                    /* id was made for this reader: its blocks are
+                                 ** erased from pBlocks when it is freed        */
   atomic_int nRef;               /* references; freed at zero                   */
   footer_info footer;            /* where the regions are                       */
   int nBlock;                    /* data blocks                                 */

@@ -299,8 +299,9 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
     lsm_stats_get(st.pLsm, &s1);
     pRow->rRamp = s1.nGets > s0.nGets
       ? (double)(s1.nGetSstProbes - s0.nGetSstProbes) / (double)(s1.nGets - s0.nGets) : 0;
-    fprintf(stderr, "%s %llu: gets reopened %llu tables (%.3f per get), block cache hits %llu misses %llu\n",
+    fprintf(stderr, "%s %llu: %llu tables open holding %.1f MiB of heap; gets reopened %llu tables (%.3f per get), block cache hits %llu misses %llu\n",
             zKind, (unsigned long long)n,
+            (unsigned long long)s1.nTablesOpen, (double)s1.nTableCacheBytes / 1048576.0,
             (unsigned long long)(s1.nTableCacheMisses - s0.nTableCacheMisses),
             nGets ? (double)(s1.nTableCacheMisses - s0.nTableCacheMisses) / (double)nGets : 0.0,
             (unsigned long long)(s1.nBlockCacheHits - s0.nBlockCacheHits),
