@@ -84,6 +84,14 @@
 ** key, and xClose parks one reset cursor on the table for the next xOpen,
 ** so a prepared statement run again and again (a point get, a LIMIT 10
 ** seek) reuses it.  Buffers over VTAB_KEEP_BYTES are freed after use.
+** The parked cursor of a directory or memory store keeps its engine
+** cursor too: the next PLAN_SCAN refreshes it (lsm_cursor_refresh, which
+** builds no iterators while the store's tables are unchanged) instead of
+** opening one.  It pins the version it last read until then, as an open
+** cursor does; it is closed before anything closes or moves the engine
+** (DROP, RENAME, disconnect).  A table in the database file never keeps
+** one: its engine may be reopened by dbstore_catch_up, and its garbage
+** collection waits for open cursors.
 ** The engine is asked for a row's key and record once; the key column is
 ** one keycodec_parse, each value column asked for one record_column.
 */
