@@ -329,8 +329,7 @@ static int block_iter_key_room(block_iter *p, size_t n){
 ** now in aKey, of which nPrevUser user-key bytes are valid (0: none, so
 ** the entry must share nothing).
 */
-static inline int block_iter_load_entry(block_iter *p, uint32_t iOff, size_t nPrevUser,
-                                        block_entry *pE){
+static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
   block_entry e;
   size_t nUser;
   int rc = block_decode(&p->v, iOff, &e);
@@ -349,12 +348,7 @@ static inline int block_iter_load_entry(block_iter *p, uint32_t iOff, size_t nPr
   p->pVal = e.pVal;
   p->nVal = e.nVal;
   p->bValid = 1;
-  if( pE ) *pE = e;
   return LSM_OK;
-}
-
-static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
-  return block_iter_load_entry(p, iOff, nPrevUser, NULL);
 }
 
 /* Append the current entry to the reverse cache. */
@@ -457,6 +451,13 @@ void block_iter_last(block_iter *p){
   block_iter_scan_back(p, block_restart(&p->v, p->v.nRestart - 1), p->v.nEnd);
 }
 
+/*
+** The scan decodes and compares each entry in place (block_scan_cmp) and
+** builds a key only for the entry it stops at.  That entry's shared prefix
+** is the target's own first bytes: block_scan_cmp returns "before the
+** target" for any entry that shares more with its predecessor than the
+** predecessor shares with the target.
+*/
 void block_iter_seek(block_iter *p, const uint8_t *pIkey, size_t nIkey){
   size_t nUser = ikey_user_len(nIkey);
   uint64_t tTarget = ikey_trailer(pIkey, nIkey);
@@ -470,18 +471,36 @@ void block_iter_seek(block_iter *p, const uint8_t *pIkey, size_t nIkey){
   if( rc == LSM_OK ){
     uint32_t iOff = block_restart(&p->v, iRestart);
     size_t m = 0, nPrevUser = 0;
-    block_entry e = {0, 0, 0, 0, NULL, NULL, 0};
-    while( (rc = block_iter_load_entry(p, iOff, nPrevUser, &e)) == LSM_OK ){
+    int bFirst = 1;
+    block_entry e;
+    while( (rc = block_decode(&p->v, iOff, &e)) == LSM_OK ){
+      if( bFirst ? e.nShared != 0 : e.nShared > nPrevUser ){
+        rc = block_corrupt_entry(&p->v, iOff, "bad shared prefix");
+        break;
+      }
       if( block_scan_cmp(&m, e.nShared, e.pDelta, e.nUnshared, e.trailer,
                          pIkey, nUser, tTarget) >= 0 ){
-        return;             /* the first entry >= the target */
-      }
-      if( p->iNext >= p->v.nEnd ){
-        p->bValid = 0;      /* every key is smaller */
+        /* The first entry >= the target. */
+        size_t nKey = (size_t)e.nShared + e.nUnshared;
+        if( nKey + IKEY_TRAILER > p->nKeyAlloc ){
+          rc = block_iter_key_room(p, nKey + IKEY_TRAILER);
+          if( rc ) break;
+        }
+        memcpy(p->aKey, pIkey, e.nShared);
+        memcpy(p->aKey + e.nShared, e.pDelta, e.nUnshared);
+        coding_put64(p->aKey + nKey, e.trailer);
+        p->nKey = nKey + IKEY_TRAILER;
+        p->iCur = iOff;
+        p->iNext = e.iNext;
+        p->pVal = e.pVal;
+        p->nVal = e.nVal;
+        p->bValid = 1;
         return;
       }
-      iOff = p->iNext;
-      nPrevUser = p->nKey - IKEY_TRAILER;
+      if( e.iNext >= p->v.nEnd ) return;     /* every key is smaller */
+      nPrevUser = (size_t)e.nShared + e.nUnshared;
+      iOff = e.iNext;
+      bFirst = 0;
     }
   }
   block_iter_fail(p, rc);

@@ -343,6 +343,16 @@ int lsm_get(lsm_db*, const lsm_read *pRead, const void *pKey, size_t nKey,
 ** lsm_cursor_key/value are borrowed: valid until the cursor moves or closes.
 */
 int lsm_cursor_open(lsm_db*, const lsm_read *pRead, lsm_cursor **ppCsr); /* owned: lsm_cursor_close */
+/*
+** Make an open cursor read what lsm_cursor_open(its db, pRead) would read
+** now, and leave it as that would: unpositioned, unbounded.  Cheaper than
+** close and open when the store has not flushed or compacted since the
+** cursor was opened or last refreshed (only the sequence number moves:
+** no allocation, no iterator built).  It pins what it reads until the
+** next refresh or close, as an open cursor does.  On an error the cursor
+** is unchanged (close it).
+*/
+int lsm_cursor_refresh(lsm_cursor*, const lsm_read *pRead);
 int lsm_cursor_bounds(lsm_cursor*, const void *pLower, size_t nLower, int bLowerOpen,
                       const void *pUpper, size_t nUpper, int bUpperOpen);
 int lsm_cursor_first(lsm_cursor*);

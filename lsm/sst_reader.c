@@ -23,6 +23,8 @@
 **     the first time any thread reads it; a bit per block in aVerified
 **     (atomic words, relaxed order: the bytes are immutable, so a racing
 **     second verification is harmless) spares later reads the hashing.
+**     A compressed block is decompressed into the block cache; a miss on
+**     a block already verified decompresses it without hashing it again.
 **   - through the store's block cache (block_cache.h): a miss reads the
 **     block with xRead, verifies its checksum (verify before trust: a
 **     block enters the cache only verified) and inserts it; the caller
@@ -204,7 +206,22 @@ int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_
   }
   h = block_cache_lookup(p->pBlocks, p->id, (uint32_t)i);
   if( h == NULL ){
-    rc = read_block(p, i, &h);
+    if( p->aMap ){
+      /* Mapped and compressed: the checksum covers the stored bytes, which
+      ** never change, so (as for a raw block above) it is verified on the
+      ** first read only, and each later miss just decompresses them.  The
+      ** type byte was checked by that verification. */
+      _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
+      uint64_t bit = 1ull << (i & 63);
+      if( atomic_load_explicit(pWord, memory_order_relaxed) & bit ){
+        rc = uncompress_block(p, i, p->aMap[e->iOff + e->nSize], p->aMap + e->iOff, &h);
+      }else{
+        rc = read_block(p, i, &h);
+        if( rc == LSM_OK ) atomic_fetch_or_explicit(pWord, bit, memory_order_relaxed);
+      }
+    }else{
+      rc = read_block(p, i, &h);
+    }
     if( rc ) return rc;
     if( bFill ) h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
   }
