@@ -172,6 +172,8 @@ struct vtab_table {
   int rcBroken;          /* the error code that goes with zBroken */
   int bMayRemove;        /* a broken table may remove its store's files at DROP */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
+  lsm_prepared *pPrepared; /* directory store: pTxn's batch as xSync prepared it,
+                            until xCommit commits or xRollback aborts it; or NULL */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
   int nMarkAlloc;        /* allocated entries of aMark */
@@ -232,6 +234,9 @@ int txn_rollback(sqlite3_vtab*);
 int txn_savepoint(sqlite3_vtab*, int iSavepoint);
 int txn_release(sqlite3_vtab*, int iSavepoint);
 int txn_rollback_to(sqlite3_vtab*, int iSavepoint);
+/* Forget a batch xSync prepared and no xCommit or xRollback ended (the
+** table is going away). */
+void txn_abort_prepared(vtab_table*);
 /* A new batch holder with nRef 1, or NULL (SQLITE_NOMEM). */
 vtab_batch *txn_batch_new(int *pRc);
 /* Drop one reference; frees the batch at 0.  p may be NULL. */

@@ -9,7 +9,7 @@
 **     SAVEPOINT s;
 **     DELETE FROM kv WHERE key = 'a';
 **     ROLLBACK TO s;                          -- 'a' is back
-**     COMMIT;                                 -- one atomic lsm_write
+**     COMMIT;                                 -- atomic, once SQLite commits
 **
 ** How it works
 ** ------------
@@ -22,11 +22,18 @@
 ** even while it writes to the table it reads.
 **
 **     xBegin          the batch is empty; no savepoint is open
-**     xSync           lsm_write(batch): atomic, durable per sync=.  Done in
-**                     phase one so that a failure (disk full) makes SQLite
-**                     roll back every table and the database file too
-**     xCommit         clear the batch
-**     xRollback       clear the batch
+**     xSync           directory store: lsm_prepare(batch) logs it as a
+**                     prepared batch, durable per sync=, but applies
+**                     nothing (pPrepared).  A failure here (disk full)
+**                     makes SQLite roll back every table and the database
+**                     file too.  In-database store: dbstore_sync logs it
+**                     as a row of SQLite's own transaction
+**     xCommit         SQLite has committed: lsm_commit_prepared appends a
+**                     small commit record and applies the batch, which
+**                     becomes visible to every connection only now;
+**                     clear the batch
+**     xRollback       lsm_abort_prepared (recovery drops a prepared batch
+**                     that no commit record names); clear the batch
 **     xSavepoint(i)   aMark[i] = operations so far (and for any lower i not
 **                     yet recorded: savepoints opened before this table
 **                     joined the transaction, whose writes came after them)
@@ -52,10 +59,25 @@
 ** cursor's view of the operations it was opened with (lsm/batch.h,
 ** invariant 2).
 **
-** Crash atomicity across a table and the database file is not possible
-** through this interface: if the process dies after xSync wrote this
-** batch and before SQLite committed its own journal, the lsm table keeps
-** the transaction and the database file does not (README, "Transactions").
+** So every way SQLite can fail a COMMIT after xSync (SQLITE_BUSY from a
+** reader in rollback-journal mode, a commit hook's veto, another table's
+** xSync failing, an I/O error on the database file) leaves nothing in a
+** directory store, and other connections of the process, which share its
+** engine, never see a transaction before SQLite's commit has succeeded.
+** SQLITE_BUSY at COMMIT leaves the transaction open: the retried COMMIT
+** calls xSync again, which aborts the first prepared batch (the batch may
+** have grown since) and prepares it anew, so it commits once.  xSync
+** takes no engine lock that outlives it: a prepared batch waits for its
+** xCommit outside the engine's write queue, so other connections' commits
+** go on meanwhile and this one is ordered after them.
+**
+** Crash atomicity of a directory store with the database file: a crash
+** after SQLite committed its journal and before xCommit appended the
+** commit record (a window of one small write(2)) leaves the database
+** with the transaction and the store without it: recovery drops the
+** prepared-only batch.  A crash at any other moment leaves both or
+** neither (README, "Transactions").  Stores in the database file have no
+** such window.
 */
 #include "ext.h"
 
@@ -117,10 +139,18 @@ static void txn_set_error(vtab_table *pTab, int rc){
 int txn_begin(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->nMark = 0;
+  txn_abort_prepared(pTab);
   /* A batch left by a statement that failed before any xSync/xRollback
   ** (none is known) would otherwise leak into this transaction. */
   if( lsm_batch_count(pTab->pTxn->pBatch) ) txn_reset(pTab);
   return SQLITE_OK;
+}
+
+void txn_abort_prepared(vtab_table *pTab){
+  if( pTab->pPrepared ){
+    lsm_abort_prepared(pTab->pPrepared);
+    pTab->pPrepared = 0;
+  }
 }
 
 int txn_sync(sqlite3_vtab *pVtab){
@@ -137,8 +167,11 @@ int txn_sync(sqlite3_vtab *pVtab){
     }
     return rc;
   }
+  /* A COMMIT that failed with SQLITE_BUSY leaves the transaction open,
+  ** and the batch may grow before COMMIT is tried again: prepare anew. */
+  txn_abort_prepared(pTab);
   if( lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
-    rc = lsm_write(pTab->pLsm, pTab->pTxn->pBatch);
+    rc = lsm_prepare(pTab->pLsm, pTab->pTxn->pBatch, &pTab->pPrepared);
     if( rc != LSM_OK ) txn_set_error(pTab, rc);
   }
   return rc;
@@ -147,6 +180,18 @@ int txn_sync(sqlite3_vtab *pVtab){
 int txn_commit(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   if( pTab->pStore ) dbstore_commit(pTab->pStore, pTab->pTxn->pBatch);
+  if( pTab->pPrepared ){
+    /* SQLite has committed and ignores what xCommit returns: a failure
+    ** can only be logged.  The engine applies the batch even when the
+    ** commit record cannot be written (lsm.h), so this is rare. */
+    int rc = lsm_commit_prepared(pTab->pPrepared);
+    pTab->pPrepared = 0;
+    if( rc != LSM_OK ){
+      const char *z = lsm_errmsg(pTab->pLsm);
+      sqlite3_log(rc, "lsm: COMMIT of table %s: %s", pTab->zName,
+                  (z && z[0]) ? z : lsm_errstr(rc));
+    }
+  }
   txn_reset(pTab);
   return SQLITE_OK;
 }
@@ -154,6 +199,7 @@ int txn_commit(sqlite3_vtab *pVtab){
 int txn_rollback(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   if( pTab->pStore ) dbstore_rollback(pTab->pStore);
+  txn_abort_prepared(pTab);
   txn_reset(pTab);
   return SQLITE_OK;
 }

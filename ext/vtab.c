@@ -153,6 +153,7 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
+  txn_abort_prepared(pTab);
   txn_batch_unref(pTab->pTxn);
   if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
   pTab->pSpare = 0;

@@ -22,7 +22,10 @@
 ** queued behind it, numbers them, appends one WAL record per batch,
 ** commits the WAL once for the group (one write, one sync), inserts the
 ** batches into the memtable, publishes the new last sequence number and
-** wakes the others.  Only the leader touches the WAL and inserts into the
+** wakes the others.  A prepared batch (lsm_prepare) is logged in its
+** group and takes no sequence number; its commit is a later writer of
+** its own, numbered and applied in the order of the queue like any
+** batch.  So nothing waits for a host's decision inside the queue.  Only the leader touches the WAL and inserts into the
 ** memtable, so the skiplist sees one writer at a time.
 **
 ** Read path: a reader pins a db_view (the active memtable, the immutable
@@ -98,9 +101,34 @@ typedef struct db_view {
   version *pVersion;       /* SSTables                                 */
 } db_view;
 
+/* What a queued writer asks the leader for (db_write.c). */
+#define DB_WRITE_BATCH    0   /* log pBatch and apply it (lsm_write)       */
+#define DB_WRITE_PREPARE  1   /* log pBatch as prepared; apply nothing     */
+#define DB_WRITE_COMMIT   2   /* log a commit record for pPrep (or the whole
+                              ** batch, if its prepared record is in an
+                              ** older log) and apply the batch           */
+
+/*
+** A prepared batch (lsm_prepare).  The batch is the caller's, unchanged
+** until the handle ends.  Its prepared record, if any, lies in log iWal:
+** a commit record may name it only there, because an older log may be
+** retired (its memtable flushed) while the batch waits, and the prepared
+** record with it.  So a commit in a later log logs the whole batch.
+*/
+struct lsm_prepared {
+  lsm_db *pDb;
+  lsm_batch *pBatch;       /* borrowed                                 */
+  size_t nOp;              /* pBatch's operations when prepared        */
+  uint64_t nRep;           /* and its encoded bytes                    */
+  uint64_t iId;            /* prepare id in log iWal; 0: not logged    */
+  uint64_t iWal;           /* number of the log holding it             */
+};
+
 typedef struct db_writer db_writer;
 struct db_writer {
   lsm_batch *pBatch;       /* NULL: a flush request                   */
+  int eKind;               /* DB_WRITE_*                              */
+  lsm_prepared *pPrep;     /* PREPARE, COMMIT: the prepared batch     */
   int bDone;               /* set by the leader that committed it     */
   int rc;
   pthread_cond_t cond;
@@ -168,6 +196,8 @@ struct lsm_db {
   db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */
+  int nPrepared;            /* (M) prepared batches not yet ended       */
+  uint64_t iLastPrepareId;  /* leader-owned: the last prepare id given  */
   int rcBackground;         /* (M) error of the last failed job        */
   char zBackgroundMsg[256]; /* (M) its message: the job's thread's own
                             ** buffer is thread-local (error.h)        */
@@ -176,6 +206,11 @@ struct lsm_db {
                             ** group that failed in pWal; its records
                             ** from there on never count (wal.h)       */
   uint64_t nWalSize;        /* (M) pWal's bytes as of the last commit  */
+  uint64_t seqUnlogged;     /* (M) the largest seq of a commit applied
+                            ** without a log record (its log write
+                            ** failed: db_write.c); durable once
+                            ** flushedSeq reaches it, so lsm_close
+                            ** flushes until then                       */
   int rcFatal;              /* (M) a group is in the WAL but only partly in
                             ** the memtable: no more writes or flushes until
                             ** a reopen replays it whole                  */

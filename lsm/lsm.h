@@ -80,6 +80,7 @@ typedef struct lsm_db lsm_db;
 typedef struct lsm_snapshot lsm_snapshot;
 typedef struct lsm_cursor lsm_cursor;
 typedef struct lsm_batch lsm_batch;
+typedef struct lsm_prepared lsm_prepared;
 typedef struct lsm_env lsm_env;
 typedef struct lsm_file lsm_file;
 
@@ -262,6 +263,39 @@ uint64_t lsm_batch_checksum(const lsm_batch*);
 ** unchanged (clear it to reuse).  Concurrent writers share one WAL write
 ** and one sync (group commit). */
 int lsm_write(lsm_db*, lsm_batch *pBatch);
+
+/*
+** Two-phase commit, for a host whose own commit decides (the SQLite
+** extension: a batch must take effect exactly when SQLite's COMMIT
+** succeeds).
+**
+** lsm_prepare logs pBatch as a *prepared* batch, durable per the sync
+** option like lsm_write, but applies nothing: no reader sees it and it
+** takes no sequence number.  It goes through the same write queue as
+** lsm_write (group commit) and holds no lock when it returns, so other
+** writers go on while the host decides.  *ppPrep (owned) is then ended
+** by exactly one of:
+**   lsm_commit_prepared  logs a small commit record naming the prepared
+**                        batch, gives the batch its sequence numbers
+**                        (after every batch committed before it) and
+**                        applies it: visible from then on.  If the log
+**                        cannot take the commit record (disk full, I/O
+**                        error), the batch is applied all the same, since
+**                        the host has already committed, and is made
+**                        durable by the flush that the failed log forces;
+**                        a crash before that flush loses it.
+**   lsm_abort_prepared   forgets it.
+** Both free the handle.  Recovery (lsm_open) replays a prepared batch
+** only where a commit record names it, so a crash before
+** lsm_commit_prepared leaves nothing of it.
+** REQUIRES: pBatch stays unchanged and alive until the handle ends
+** (lsm_commit_prepared checks its size: LSM_MISUSE, nothing applied);
+** every handle ends before lsm_close (LSM_MISUSE otherwise).  An empty
+** batch makes a handle that commits nothing.
+*/
+int lsm_prepare(lsm_db*, lsm_batch *pBatch, lsm_prepared **ppPrep);
+int lsm_commit_prepared(lsm_prepared*);
+void lsm_abort_prepared(lsm_prepared*);
 
 /*
 ** Hosted stores (lsm_options.hosted = 1).  The host keeps the log of
