@@ -24,7 +24,8 @@
 **     xBegin          the batch is empty; no savepoint is open
 **     xSync           directory store: lsm_prepare(batch) logs it as a
 **                     prepared batch, durable per sync=, but applies
-**                     nothing (pPrepared).  A failure here (disk full)
+**                     nothing (pPrepared), and commits_record notes its
+**                     id in <table>_commits.  A failure here (disk full)
 **                     makes SQLite roll back every table and the database
 **                     file too.  In-database store: dbstore_sync logs it
 **                     as a row of SQLite's own transaction
@@ -66,18 +67,23 @@
 ** engine, never see a transaction before SQLite's commit has succeeded.
 ** SQLITE_BUSY at COMMIT leaves the transaction open: the retried COMMIT
 ** calls xSync again, which aborts the first prepared batch (the batch may
-** have grown since) and prepares it anew, so it commits once.  xSync
+** have grown since; its id leaves <table>_commits) and prepares it anew,
+** so it commits once.  xSync
 ** takes no engine lock that outlives it: a prepared batch waits for its
 ** xCommit outside the engine's write queue, so other connections' commits
 ** go on meanwhile and this one is ordered after them.
 **
 ** Crash atomicity of a directory store with the database file: a crash
-** after SQLite committed its journal and before xCommit appended the
-** commit record (a window of one small write(2)) leaves the database
-** with the transaction and the store without it: recovery drops the
-** prepared-only batch.  A crash at any other moment leaves both or
-** neither (README, "Transactions").  Stores in the database file have no
-** such window.
+** before SQLite's commit leaves neither half (the journal rolls the
+** database back; recovery drops the prepared-only batch), a crash after
+** xCommit appended the commit record leaves both.  For the window in
+** between, xSync also writes the prepared batch's id into the table's
+** <table>_commits (commits.c) when the transaction changes the database
+** anyway; the row commits with SQLite, and the store's recovery replays
+** a prepared-only batch whose id the row records (lsm_options.xPrepared).
+** A transaction that changes no native table has no database half: a
+** crash in the window drops its batch, the same as if it had not
+** committed (commits.c lists the other limits).
 */
 #include "ext.h"
 
@@ -168,11 +174,26 @@ int txn_sync(sqlite3_vtab *pVtab){
     return rc;
   }
   /* A COMMIT that failed with SQLITE_BUSY leaves the transaction open,
-  ** and the batch may grow before COMMIT is tried again: prepare anew. */
-  txn_abort_prepared(pTab);
-  if( lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
+  ** and the batch may grow before COMMIT is tried again: prepare anew,
+  ** and take the old batch's id out of the record of commits. */
+  if( pTab->pPrepared ){
+    uint64_t iOld = lsm_prepared_id(pTab->pPrepared);
+    txn_abort_prepared(pTab);
+    rc = commits_forget(pTab, iOld);
+  }
+  if( rc == SQLITE_OK && lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
     rc = lsm_prepare(pTab->pLsm, pTab->pTxn->pBatch, &pTab->pPrepared);
-    if( rc != LSM_OK ) txn_set_error(pTab, rc);
+    if( rc != LSM_OK ){
+      txn_set_error(pTab, rc);
+      return rc;
+    }
+    /* In the same SQLite transaction: the batch committed iff it did. */
+    rc = commits_record(pTab, lsm_prepared_id(pTab->pPrepared), lsm_prepared_floor(pTab->pLsm));
+  }
+  if( rc != SQLITE_OK ){
+    txn_abort_prepared(pTab);
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = sqlite3_mprintf("%s_commits: %s", pTab->zName, sqlite3_errmsg(pTab->db));
   }
   return rc;
 }

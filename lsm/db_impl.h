@@ -57,7 +57,9 @@
 **      limited to what a memtable switch must do atomically with the
 **      view change: writing out the old WAL's buffer (sync=off),
 **      creating the new WAL (and, with sync=full, syncing the
-**      directory) and closing the old WAL.  Everything
+**      directory), logging the waiting prepared batches again in it
+**      (rare: only while a host holds one between its two phases) and
+**      closing the old WAL.  Everything
 **      else (flushes, compactions, manifests, the leader's WAL appends)
 **      runs without it.
 **   5. The leader writes the WAL and the memtable without db->mutex.
@@ -109,19 +111,27 @@ typedef struct db_view {
                               ** older log) and apply the batch           */
 
 /*
-** A prepared batch (lsm_prepare).  The batch is the caller's, unchanged
-** until the handle ends.  Its prepared record, if any, lies in log iWal:
-** a commit record may name it only there, because an older log may be
-** retired (its memtable flushed) while the batch waits, and the prepared
-** record with it.  So a commit in a later log logs the whole batch.
+** A prepared batch (lsm_prepare): a copy of the caller's batch, so that
+** the caller may change or free its own while the host decides.
+**
+** Its prepared record lies in log iWal, and a commit record may name it
+** only there.  While it waits (on the list pPreparedHead, from the group
+** that logged it until the group that logs its commit, or its abort), a
+** memtable switch logs it again, under the same id, at the start of the
+** new log: an older log may be retired by a flush while it waits, and
+** recovery looks for unresolved prepared batches in the newest log only
+** (db_recover.c).  Prepare ids are (log number << 32) + n, n counting
+** the prepared batches logged in that log from 1, so they are unique in
+** the store for good (log numbers are never reused) and increase within
+** every log (a batch logged again keeps its older, smaller id).
 */
 struct lsm_prepared {
   lsm_db *pDb;
-  lsm_batch *pBatch;       /* borrowed                                 */
-  size_t nOp;              /* pBatch's operations when prepared        */
-  uint64_t nRep;           /* and its encoded bytes                    */
-  uint64_t iId;            /* prepare id in log iWal; 0: not logged    */
-  uint64_t iWal;           /* number of the log holding it             */
+  lsm_batch *pCopy;        /* owned: the batch as prepared             */
+  uint64_t iId;            /* prepare id; 0: not logged (no WAL)       */
+  uint64_t iWal;           /* number of the log holding its latest record */
+  int bListed;             /* (M) on the store's list of waiting batches */
+  lsm_prepared *pNext;     /* (M) next on that list (larger id)        */
 };
 
 typedef struct db_writer db_writer;
@@ -197,7 +207,9 @@ struct lsm_db {
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */
   int nPrepared;            /* (M) prepared batches not yet ended       */
-  uint64_t iLastPrepareId;  /* leader-owned: the last prepare id given  */
+  uint64_t nPrepareInLog;   /* leader-owned: prepare ids given in pWal  */
+  lsm_prepared *pPreparedHead; /* (M) logged prepared batches waiting for
+                            ** their commit or abort, ids increasing    */
   int rcBackground;         /* (M) error of the last failed job        */
   char zBackgroundMsg[256]; /* (M) its message: the job's thread's own
                             ** buffer is thread-local (error.h)        */

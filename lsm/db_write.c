@@ -13,6 +13,53 @@
 #include "filename.h"
 #include "ikey.h"
 
+/* Put pPrep at the end of the store's list of waiting prepared batches
+** (its id is the largest yet).  REQUIRES db->mutex. */
+static void prepared_list_add(lsm_db *pDb, lsm_prepared *pPrep){
+  lsm_prepared **pp = &pDb->pPreparedHead;
+  mutex_assert_held(&pDb->mutex);
+  while( *pp ) pp = &(*pp)->pNext;
+  pPrep->pNext = NULL;
+  pPrep->bListed = 1;
+  *pp = pPrep;
+}
+
+/* Take pPrep off that list, if it is on it.  REQUIRES db->mutex. */
+static void prepared_list_remove(lsm_db *pDb, lsm_prepared *pPrep){
+  lsm_prepared **pp;
+  mutex_assert_held(&pDb->mutex);
+  if( !pPrep->bListed ) return;
+  for(pp = &pDb->pPreparedHead; *pp != pPrep; pp = &(*pp)->pNext){}
+  *pp = pPrep->pNext;
+  pPrep->pNext = NULL;
+  pPrep->bListed = 0;
+}
+
+/*
+** Log the waiting prepared batches again at the start of the new log
+** pNewWal (number iNewWal), in id order, and hand them to the OS (synced
+** with sync=full) before the old log can be retired: recovery resolves
+** the prepared batches of the newest log only.  If that fails, they stay
+** in the old log, and their commits log the whole batch instead (the
+** new log's writer drops what it did not write, or is poisoned, which
+** the next write handles like any failed write).  REQUIRES db->mutex,
+** leader.
+*/
+static void prepared_relog(lsm_db *pDb, wal_writer *pNewWal, uint64_t iNewWal){
+  lsm_prepared *p;
+  int rc = LSM_OK;
+  mutex_assert_held(&pDb->mutex);
+  if( pDb->pPreparedHead == NULL ) return;
+  for(p = pDb->pPreparedHead; rc == LSM_OK && p; p = p->pNext){
+    rc = wal_writer_add_prepared(pNewWal, p->iId, p->pCopy->aRep, p->pCopy->nRep);
+  }
+  if( rc == LSM_OK ) rc = wal_writer_commit(pNewWal);
+  if( rc == LSM_OK && pDb->opt.sync == LSM_SYNC_OFF ) rc = wal_writer_write(pNewWal);
+  if( rc == LSM_OK ){
+    for(p = pDb->pPreparedHead; p; p = p->pNext) p->iWal = iNewWal;
+  }
+}
+
 /* Switch to a new memtable (and WAL); the old one becomes the newest
 ** immutable one.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */
 static int switch_memtable(lsm_db *pDb){
@@ -83,6 +130,8 @@ static int switch_memtable(lsm_db *pDb){
     pDb->pWal = pNewWal;
     pDb->iWalNumber = iNewWal;
     pDb->nWalSize = 0;
+    pDb->nPrepareInLog = 0;
+    prepared_relog(pDb, pNewWal, iNewWal);
     /* The old WAL must reach the OS before its memtable is flushed (its
     ** buffer may hold commits made with sync=off).  Closed last, when the
     ** switch can no longer fail: the store always has a log.  If the
@@ -209,7 +258,7 @@ static int log_writer(lsm_db *pDb, db_writer *p, uint64_t s, uint64_t iWal){
   lsm_batch *pBatch = p->pBatch;
   switch( p->eKind ){
     case DB_WRITE_PREPARE:
-      p->pPrep->iId = ++pDb->iLastPrepareId;
+      p->pPrep->iId = (iWal << 32) + ++pDb->nPrepareInLog;
       p->pPrep->iWal = iWal;
       return wal_writer_add_prepared(pDb->pWal, p->pPrep->iId, pBatch->aRep, pBatch->nRep);
     case DB_WRITE_COMMIT:
@@ -371,6 +420,19 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
     pDb->seqWalBroken = seqFirst;
   }
   if( bUnlogged && !pDb->bNoWal && seqEnd > pDb->seqUnlogged ) pDb->seqUnlogged = seqEnd;
+  /* Prepared batches wait on the list from the group that logged them to
+  ** the group that logs (or applies) their commit, so that a memtable
+  ** switch in between logs them again (switch_memtable). */
+  if( pBatch ){
+    for(p = &w; ; p = p->pNext){
+      if( p->eKind == DB_WRITE_PREPARE && p->rc == LSM_OK && p->pPrep->iId ){
+        prepared_list_add(pDb, p->pPrep);
+      }else if( p->eKind == DB_WRITE_COMMIT ){
+        prepared_list_remove(pDb, p->pPrep);
+      }
+      if( p == pLast ) break;
+    }
+  }
   /* Out of memory half-way through inserting a logged group: part of it
   ** would become visible.  Refuse writes until a reopen replays it. */
   if( bApplyFailed && !pDb->rcFatal ){
@@ -418,6 +480,17 @@ int lsm_write(lsm_db *pDb, lsm_batch *pBatch){
   return db_write(pDb, pBatch, 0, DB_WRITE_BATCH, NULL);
 }
 
+/* End pPrep: off the list, counted out, freed. */
+static void prepared_free(lsm_prepared *pPrep){
+  lsm_db *pDb = pPrep->pDb;
+  mutex_lock(&pDb->mutex);
+  prepared_list_remove(pDb, pPrep);
+  pDb->nPrepared--;
+  mutex_unlock(&pDb->mutex);
+  lsm_batch_free(pPrep->pCopy);
+  env_free(pDb->pEnv, pPrep);
+}
+
 int lsm_prepare(lsm_db *pDb, lsm_batch *pBatch, lsm_prepared **ppPrep){
   lsm_prepared *pPrep;
   int rc = LSM_OK;
@@ -428,50 +501,50 @@ int lsm_prepare(lsm_db *pDb, lsm_batch *pBatch, lsm_prepared **ppPrep){
   if( pPrep == NULL ) return rc;
   memset(pPrep, 0, sizeof(*pPrep));
   pPrep->pDb = pDb;
-  pPrep->pBatch = pBatch;
-  pPrep->nOp = pBatch->nOp;
-  pPrep->nRep = pBatch->nRep;
-  if( pBatch->nOp ) rc = db_write(pDb, pBatch, 0, DB_WRITE_PREPARE, pPrep);
-  if( rc != LSM_OK ){
-    env_free(pDb->pEnv, pPrep);
-    return rc;
+  rc = lsm_batch_new(pDb, &pPrep->pCopy);
+  if( rc == LSM_OK && pBatch->nOp ){
+    rc = lsm_batch_load(pPrep->pCopy, pBatch->aRep, pBatch->nRep);
   }
   mutex_lock(&pDb->mutex);
   pDb->nPrepared++;
   mutex_unlock(&pDb->mutex);
+  if( rc == LSM_OK && pBatch->nOp ) rc = db_write(pDb, pPrep->pCopy, 0, DB_WRITE_PREPARE, pPrep);
+  if( rc != LSM_OK ){
+    prepared_free(pPrep);
+    return rc;
+  }
   *ppPrep = pPrep;
   return LSM_OK;
 }
 
-/* End pPrep: count it out and free it. */
-static void prepared_free(lsm_prepared *pPrep){
-  lsm_db *pDb = pPrep->pDb;
+uint64_t lsm_prepared_id(const lsm_prepared *pPrep){
+  return pPrep ? pPrep->iId : 0;
+}
+
+uint64_t lsm_prepared_floor(lsm_db *pDb){
+  uint64_t iFloor;
+  if( pDb == NULL ) return 0;
   mutex_lock(&pDb->mutex);
-  pDb->nPrepared--;
+  iFloor = pDb->iWalNumber << 32;
+  if( pDb->pPreparedHead && pDb->pPreparedHead->iId < iFloor ) iFloor = pDb->pPreparedHead->iId;
   mutex_unlock(&pDb->mutex);
-  env_free(pDb->pEnv, pPrep);
+  return iFloor;
 }
 
 int lsm_commit_prepared(lsm_prepared *pPrep){
-  lsm_db *pDb;
-  lsm_batch *pBatch;
   int rc = LSM_OK;
   if( pPrep == NULL ) return LSM_MISUSE;
-  pDb = pPrep->pDb;
-  pBatch = pPrep->pBatch;
   error_clear();
-  if( pBatch->nOp != pPrep->nOp || pBatch->nRep != pPrep->nRep ){
-    rc = LSM_ERROR_MSG(LSM_MISUSE, "lsm_commit_prepared: the batch changed after lsm_prepare"
-                       " (%zu operations then, %zu now)", pPrep->nOp, pBatch->nOp);
-  }else if( pBatch->nOp ){
-    rc = db_write(pDb, pBatch, 0, DB_WRITE_COMMIT, pPrep);
+  if( pPrep->pCopy->nOp ){
+    rc = db_write(pPrep->pDb, pPrep->pCopy, 0, DB_WRITE_COMMIT, pPrep);
   }
   prepared_free(pPrep);
   return rc;
 }
 
 void lsm_abort_prepared(lsm_prepared *pPrep){
-  /* Nothing to log: recovery drops a prepared batch no commit names. */
+  /* Nothing to log: recovery drops a prepared batch no commit names
+  ** (and that the host does not say committed). */
   if( pPrep ) prepared_free(pPrep);
 }
 

@@ -65,11 +65,16 @@
 **               n = 8: the prepare id it commits (little-endian)
 **
 ** A COMMIT names a PREPARED record earlier in the same log that no COMMIT
-** named before (else LSM_CORRUPT): the writer logs the whole batch as
-** FULL instead when the prepared record lies in an older log, which a
-** flush may have retired meanwhile.  A prepared batch that no COMMIT
-** names is no error: its transaction failed, was rolled back, or the
-** process died before it finished committing.  There is no abort record.
+** named before (else LSM_CORRUPT).  The store logs every prepared batch
+** still waiting again, under its id, at the start of each new log (so a
+** log may hold one prepared id twice: once first logged, once carried
+** over from the log before; ids still increase within it), and the
+** writer logs the whole batch as FULL instead of a COMMIT if that failed
+** and the prepared record lies only in an older log, which a flush may
+** have retired meanwhile.  A prepared batch that no COMMIT names is no
+** error: its transaction failed, was rolled back, or the process died
+** before it finished committing (the store may then ask its host:
+** db_recover.c).  There is no abort record.
 **
 ** The salt makes both checksums valid in this log only: a record image
 ** that happens to sit inside a payload (a user value holding a copy of
@@ -750,6 +755,13 @@ static void wal_prepared_clear(wal_prepared_set *pSet){
 int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
                int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
                void *pCtx, int *pbTorn){
+  return wal_replay_with_unresolved(pEnv, zPath, bNewest, xRecord, NULL, pCtx, pbTorn);
+}
+
+int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
+    int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
+    int (*xUnresolved)(void *pCtx, uint64_t iPrepareId, const uint8_t *p, size_t n),
+    void *pCtx, int *pbTorn){
   int rc;
   lsm_file *pFile = NULL;
   const uint8_t *a = NULL;
@@ -898,8 +910,17 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
                             " in an older log", zPath, (unsigned long long)iBatchOff);
     }
   }
-  /* Prepared batches no commit record named are dropped: their
-  ** transactions failed, were rolled back, or never finished committing. */
+  /* Prepared batches no commit record named: their transactions failed,
+  ** were rolled back, or never finished committing.  The caller may ask
+  ** its host which (xUnresolved); else they are dropped. */
+  if( rc == LSM_OK && xUnresolved ){
+    size_t i;
+    for(i = 0; rc == LSM_OK && i < prepared.n; i++){
+      if( prepared.a[i].p ){
+        rc = xUnresolved(pCtx, prepared.a[i].iId, prepared.a[i].p, prepared.a[i].n);
+      }
+    }
+  }
 
 replay_done:
   if( pFile ) pEnv->xClose(pFile);

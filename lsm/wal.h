@@ -131,4 +131,13 @@ int wal_replay(lsm_env*, const char *zPath, int bNewest,
                int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
                void *pCtx, int *pbTorn);
 
+/* The same, and then, if replay succeeded, xUnresolved(pCtx, id, payload,
+** n) for every prepared batch of the log that no commit record named, in
+** id order (payload borrowed for the call); a non-OK return stops and is
+** returned.  xUnresolved NULL: wal_replay. */
+int wal_replay_with_unresolved(lsm_env*, const char *zPath, int bNewest,
+    int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
+    int (*xUnresolved)(void *pCtx, uint64_t iPrepareId, const uint8_t *p, size_t n),
+    void *pCtx, int *pbTorn);
+
 #endif

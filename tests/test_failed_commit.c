@@ -426,6 +426,198 @@ START_TEST(a_second_table_failing_at_commit_leaves_nothing_in_the_first_in_wal_m
 }
 END_TEST
 
+/* ---- a crash between SQLite's commit and the store's commit record ---- */
+
+/*
+** A VFS over the default one that ends the process (_exit(0)) the moment
+** SQLite's commit is durable and before it returns to call xCommit: in
+** rollback-journal mode when the journal is deleted, in WAL mode
+** (synchronous=FULL) when the WAL is synced.  Armed by g_bDieAtCommit.
+*/
+static int g_bDieAtCommit;
+static sqlite3_vfs *g_pBaseVfs;
+
+typedef struct die_file {
+  sqlite3_file base;
+  sqlite3_file *pReal;       /* the base VFS's file, right after this struct */
+  int bWal;                  /* a -wal file */
+} die_file;
+
+static int die_close(sqlite3_file *f){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xClose(p->pReal);
+}
+static int die_read(sqlite3_file *f, void *a, int n, sqlite3_int64 o){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xRead(p->pReal, a, n, o);
+}
+static int die_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xWrite(p->pReal, a, n, o);
+}
+static int die_truncate(sqlite3_file *f, sqlite3_int64 n){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xTruncate(p->pReal, n);
+}
+static int die_sync(sqlite3_file *f, int flags){
+  die_file *p = (die_file*)f;
+  int rc = p->pReal->pMethods->xSync(p->pReal, flags);
+  if( rc == SQLITE_OK && p->bWal && g_bDieAtCommit ) _exit(0);
+  return rc;
+}
+static int die_size(sqlite3_file *f, sqlite3_int64 *pn){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xFileSize(p->pReal, pn);
+}
+static int die_lock(sqlite3_file *f, int e){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xLock(p->pReal, e);
+}
+static int die_unlock(sqlite3_file *f, int e){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xUnlock(p->pReal, e);
+}
+static int die_check_lock(sqlite3_file *f, int *pb){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pb);
+}
+static int die_fcntl(sqlite3_file *f, int op, void *pArg){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xFileControl(p->pReal, op, pArg);
+}
+static int die_sector(sqlite3_file *f){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xSectorSize(p->pReal);
+}
+static int die_device(sqlite3_file *f){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
+}
+static int die_shm_map(sqlite3_file *f, int i, int n, int b, void volatile **pp){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xShmMap(p->pReal, i, n, b, pp);
+}
+static int die_shm_lock(sqlite3_file *f, int o, int n, int flags){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xShmLock(p->pReal, o, n, flags);
+}
+static void die_shm_barrier(sqlite3_file *f){
+  die_file *p = (die_file*)f;
+  p->pReal->pMethods->xShmBarrier(p->pReal);
+}
+static int die_shm_unmap(sqlite3_file *f, int bDelete){
+  die_file *p = (die_file*)f;
+  return p->pReal->pMethods->xShmUnmap(p->pReal, bDelete);
+}
+
+static const sqlite3_io_methods die_io = {
+  2, die_close, die_read, die_write, die_truncate, die_sync, die_size, die_lock,
+  die_unlock, die_check_lock, die_fcntl, die_sector, die_device,
+  die_shm_map, die_shm_lock, die_shm_barrier, die_shm_unmap, 0, 0
+};
+
+static int die_open(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f, int flags,
+                    int *pOutFlags){
+  die_file *p = (die_file*)f;
+  int rc;
+  (void)pVfs;
+  p->pReal = (sqlite3_file*)&p[1];
+  p->bWal = zName && strlen(zName) > 4 && strcmp(zName + strlen(zName) - 4, "-wal") == 0;
+  rc = g_pBaseVfs->xOpen(g_pBaseVfs, zName, p->pReal, flags, pOutFlags);
+  p->base.pMethods = p->pReal->pMethods ? &die_io : 0;
+  return rc;
+}
+
+static int die_delete(sqlite3_vfs *pVfs, const char *zName, int bSync){
+  int rc;
+  (void)pVfs;
+  rc = g_pBaseVfs->xDelete(g_pBaseVfs, zName, bSync);
+  if( rc == SQLITE_OK && g_bDieAtCommit && strlen(zName) > 8
+   && strcmp(zName + strlen(zName) - 8, "-journal") == 0 ){
+    _exit(0);
+  }
+  return rc;
+}
+
+static sqlite3_vfs g_dieVfs;
+
+/* Make the dying VFS the default one (in the child process only). */
+static void die_vfs_install(void){
+  g_pBaseVfs = sqlite3_vfs_find(0);
+  g_dieVfs = *g_pBaseVfs;
+  g_dieVfs.zName = "die-at-commit";
+  g_dieVfs.szOsFile = (int)sizeof(die_file) + g_pBaseVfs->szOsFile;
+  g_dieVfs.xOpen = die_open;
+  g_dieVfs.xDelete = die_delete;
+  sqlite3_vfs_register(&g_dieVfs, 1);
+}
+
+/*
+** The transaction writes kv (a directory store) and nat; the process dies
+** right after SQLite committed it and before xCommit could append the
+** store's commit record.  The database recorded the prepared batch's id
+** in kv_commits inside that commit, so the next open replays the batch:
+** both halves are there.  A transaction SQLite did not commit leaves
+** neither (its row went with its rollback).
+*/
+static void crash_between_the_commits(const char *zJournal){
+  sqlite3 *db = open_db(g_zDb, zJournal);
+  pid_t pid;
+  int status = 0;
+  exec_ok(db, "PRAGMA synchronous=FULL");
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
+  exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  exec_ok(db, "BEGIN; INSERT INTO kv VALUES (0, 'before'); INSERT INTO nat VALUES (0, 'before'); COMMIT");
+  sqlite3_close(db);
+
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if( pid == 0 ){
+    die_vfs_install();
+    db = open_db(g_zDb, zJournal);
+    /* A first commit writes the WAL's header (and syncs it): not the one
+    ** to die at. */
+    if( sqlite3_exec(db, "PRAGMA synchronous=FULL; CREATE TABLE warm(x);", 0, 0, 0) != SQLITE_OK ){
+      _exit(3);
+    }
+    if( sqlite3_exec(db, "BEGIN; INSERT INTO kv VALUES (1, 'one');"
+                         " DELETE FROM kv WHERE key = 0; INSERT INTO nat VALUES (1, 'one');",
+                     0, 0, 0) != SQLITE_OK ){
+      _exit(4);
+    }
+    g_bDieAtCommit = 1;
+    sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    _exit(5);                   /* the VFS should have ended us */
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "the child did not die at its commit (status %d)", status);
+
+  db = open_db(g_zDb, zJournal);
+  assert_text(db, "SELECT group_concat(k) FROM nat", "0,1");
+  assert_text(db, "SELECT group_concat(key || '=' || value) FROM kv", "1=one");
+  assert_text(db, "SELECT lsm_check('kv')", "ok");
+  /* The store goes on, and the record of commits stays small. */
+  exec_ok(db, "BEGIN; INSERT INTO kv VALUES (2, 'two'); INSERT INTO nat VALUES (2, 'two'); COMMIT");
+  exec_ok(db, "SELECT lsm_flush('kv')");
+  exec_ok(db, "BEGIN; INSERT INTO kv VALUES (3, 'three'); INSERT INTO nat VALUES (3, 'three'); COMMIT");
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv_commits"), 1);
+  sqlite3_close(db);
+  db = open_db(g_zDb, zJournal);
+  assert_text(db, "SELECT group_concat(key) FROM kv", "1,2,3");
+  sqlite3_close(db);
+}
+
+START_TEST(a_crash_between_the_database_commit_and_the_store_commit_keeps_both_in_rollback_mode){
+  crash_between_the_commits("delete");
+}
+END_TEST
+
+START_TEST(a_crash_between_the_database_commit_and_the_store_commit_keeps_both_in_wal_mode){
+  crash_between_the_commits("wal");
+}
+END_TEST
+
 static Suite *failed_commit_suite(void){
   Suite *s = suite_create("failed_commit");
   TCase *tc = tcase_create("directory_store");
@@ -438,6 +630,8 @@ static Suite *failed_commit_suite(void){
   tcase_add_test(tc, other_connections_see_nothing_before_the_commit_succeeds_in_wal_mode);
   tcase_add_test(tc, a_second_table_failing_at_commit_leaves_nothing_in_the_first_in_rollback_mode);
   tcase_add_test(tc, a_second_table_failing_at_commit_leaves_nothing_in_the_first_in_wal_mode);
+  tcase_add_test(tc, a_crash_between_the_database_commit_and_the_store_commit_keeps_both_in_rollback_mode);
+  tcase_add_test(tc, a_crash_between_the_database_commit_and_the_store_commit_keeps_both_in_wal_mode);
   suite_add_tcase(s, tc);
   return s;
 }

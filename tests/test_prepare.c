@@ -311,13 +311,107 @@ START_TEST(a_close_flushes_a_commit_that_no_log_holds){
 }
 END_TEST
 
-START_TEST(a_batch_changed_after_prepare_is_refused_at_commit){
+START_TEST(a_batch_changed_after_prepare_commits_what_was_prepared){
   lsm_batch *pB = batch_of("a", "1", NULL);
   lsm_prepared *pP = NULL;
   ck_assert_int_eq(lsm_prepare(fx.pDb, pB, &pP), LSM_OK);
   ck_assert_int_eq(lsm_batch_put(pB, "b", 1, "2", 1), LSM_OK);
-  ck_assert_int_eq(lsm_commit_prepared(pP), LSM_MISUSE);
-  ck_assert_str_eq(get("a"), "-");
+  lsm_batch_free(pB);
+  ck_assert_int_eq(lsm_commit_prepared(pP), LSM_OK);
+  ck_assert_str_eq(get("a"), "1");
+  ck_assert_str_eq(get("b"), "-");
+}
+END_TEST
+
+/* ---- the host's word on batches it committed (lsm_options.xPrepared) ---- */
+
+/* The host's record of what it committed: prepare ids. */
+static struct host_record {
+  uint64_t aId[8];
+  int nId;
+  int nAsked;               /* questions recovery asked */
+} g_host;
+
+static int host_says(void *pCtx, uint64_t iId, int *pbCommitted){
+  int i;
+  ck_assert_ptr_eq(pCtx, &g_host);
+  g_host.nAsked++;
+  *pbCommitted = 0;
+  for(i = 0; i < g_host.nId; i++) if( g_host.aId[i] == iId ) *pbCommitted = 1;
+  return LSM_OK;
+}
+
+/*
+** A crash after the host committed and before lsm_commit_prepared: the
+** batches the host says it committed are replayed, after everything the
+** logs hold, and the others dropped, also when a flush retired the log
+** that first held them (a switch logs waiting batches again).
+*/
+START_TEST(a_crash_before_the_commit_record_keeps_what_the_host_committed){
+  lsm_batch *pB1 = batch_of("k", "p1", "a", "1", NULL);
+  lsm_batch *pB2 = batch_of("b", "2", NULL);
+  lsm_batch *pB3 = batch_of("c", "3", NULL);
+  lsm_prepared *pP1 = NULL, *pP2 = NULL, *pP3 = NULL;
+  uint64_t iFloor;
+  memset(&g_host, 0, sizeof(g_host));
+  fx.opt.xPrepared = host_says;
+  fx.opt.pPreparedCtx = &g_host;
+  put("k", "before");
+  ck_assert_int_eq(lsm_prepare(fx.pDb, pB1, &pP1), LSM_OK);
+  ck_assert_int_eq(lsm_prepare(fx.pDb, pB2, &pP2), LSM_OK);
+  ck_assert_uint_gt(lsm_prepared_id(pP2), lsm_prepared_id(pP1));
+  ck_assert_uint_le(lsm_prepared_floor(fx.pDb), lsm_prepared_id(pP1));
+  put("k", "written while prepared");
+  /* The first log is retired: p1 and p2 live on in the new one. */
+  ck_assert_int_eq(lsm_flush(fx.pDb), LSM_OK);
+  ck_assert_uint_le(lsm_prepared_floor(fx.pDb), lsm_prepared_id(pP1));
+  ck_assert_int_eq(lsm_prepare(fx.pDb, pB3, &pP3), LSM_OK);
+  put("d", "after");
+  /* The host committed p1 and p3, not p2; the process dies before any
+  ** commit record. */
+  g_host.aId[g_host.nId++] = lsm_prepared_id(pP1);
+  g_host.aId[g_host.nId++] = lsm_prepared_id(pP3);
+  lsm_abort_prepared(pP1);
+  lsm_abort_prepared(pP2);
+  lsm_abort_prepared(pP3);
+  iFloor = lsm_prepared_floor(fx.pDb);
+  ck_assert_uint_gt(iFloor, g_host.aId[0]);
+  power_cut_and_reopen();
+  ck_assert_int_eq(g_host.nAsked, 3);
+  ck_assert_str_eq(get("k"), "p1");
+  ck_assert_str_eq(get("a"), "1");
+  ck_assert_str_eq(get("b"), "-");
+  ck_assert_str_eq(get("c"), "3");
+  ck_assert_str_eq(get("d"), "after");
+  assert_check_ok();
+  /* The recovery flushed them: a second crash asks nothing and keeps them. */
+  g_host.nAsked = 0;
+  put("e", "5");
+  power_cut_and_reopen();
+  ck_assert_int_eq(g_host.nAsked, 0);
+  ck_assert_str_eq(get("c"), "3");
+  ck_assert_str_eq(get("e"), "5");
+  lsm_batch_free(pB1);
+  lsm_batch_free(pB2);
+  lsm_batch_free(pB3);
+}
+END_TEST
+
+/* Batches committed or aborted normally are never asked about. */
+START_TEST(recovery_asks_only_about_batches_left_waiting){
+  lsm_batch *pB = batch_of("a", "1", NULL);
+  lsm_prepared *pP = NULL;
+  memset(&g_host, 0, sizeof(g_host));
+  fx.opt.xPrepared = host_says;
+  fx.opt.pPreparedCtx = &g_host;
+  ck_assert_int_eq(lsm_prepare(fx.pDb, pB, &pP), LSM_OK);
+  ck_assert_int_eq(lsm_commit_prepared(pP), LSM_OK);
+  ck_assert_int_eq(lsm_prepare(fx.pDb, pB, &pP), LSM_OK);
+  g_host.aId[g_host.nId++] = lsm_prepared_id(pP);   /* a false claim */
+  ck_assert_int_eq(lsm_commit_prepared(pP), LSM_OK);
+  power_cut_and_reopen();
+  ck_assert_int_eq(g_host.nAsked, 0);
+  ck_assert_str_eq(get("a"), "1");
   lsm_batch_free(pB);
 }
 END_TEST
@@ -458,7 +552,9 @@ static Suite *prepare_suite(void){
   tcase_add_test(tc, big_prepared_batches_in_fragments_replay_or_drop_whole);
   tcase_add_test(tc, a_commit_whose_log_write_fails_is_applied_and_kept_by_a_flush);
   tcase_add_test(tc, a_close_flushes_a_commit_that_no_log_holds);
-  tcase_add_test(tc, a_batch_changed_after_prepare_is_refused_at_commit);
+  tcase_add_test(tc, a_batch_changed_after_prepare_commits_what_was_prepared);
+  tcase_add_test(tc, a_crash_before_the_commit_record_keeps_what_the_host_committed);
+  tcase_add_test(tc, recovery_asks_only_about_batches_left_waiting);
   tcase_add_test(tc, an_empty_prepared_batch_commits_nothing);
   tcase_add_test(tc, threads_preparing_committing_and_aborting_keep_exactly_the_committed);
   suite_add_tcase(s, tc);
