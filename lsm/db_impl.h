@@ -210,6 +210,7 @@ struct lsm_db {
   uint64_t nPrepareInLog;   /* leader-owned: prepare ids given in pWal  */
   lsm_prepared *pPreparedHead; /* (M) logged prepared batches waiting for
                             ** their commit or abort, ids increasing    */
+  uint64_t iLastListed;     /* (M) the largest id ever put on that list */
   int rcBackground;         /* (M) error of the last failed job        */
   char zBackgroundMsg[256]; /* (M) its message: the job's thread's own
                             ** buffer is thread-local (error.h)        */

@@ -22,6 +22,7 @@ static void prepared_list_add(lsm_db *pDb, lsm_prepared *pPrep){
   pPrep->pNext = NULL;
   pPrep->bListed = 1;
   *pp = pPrep;
+  if( pPrep->iId > pDb->iLastListed ) pDb->iLastListed = pPrep->iId;
 }
 
 /* Take pPrep off that list, if it is on it.  REQUIRES db->mutex. */
@@ -521,12 +522,19 @@ uint64_t lsm_prepared_id(const lsm_prepared *pPrep){
   return pPrep ? pPrep->iId : 0;
 }
 
+/* Every id below the oldest batch still waiting is resolved: committed
+** with a commit record (written per the sync mode before it left the
+** list) or aborted.  With none waiting, every id given so far is. */
 uint64_t lsm_prepared_floor(lsm_db *pDb){
   uint64_t iFloor;
   if( pDb == NULL ) return 0;
   mutex_lock(&pDb->mutex);
-  iFloor = pDb->iWalNumber << 32;
-  if( pDb->pPreparedHead && pDb->pPreparedHead->iId < iFloor ) iFloor = pDb->pPreparedHead->iId;
+  if( pDb->pPreparedHead ){
+    iFloor = pDb->pPreparedHead->iId;
+  }else{
+    iFloor = pDb->iLastListed + 1;
+    if( iFloor < (pDb->iWalNumber << 32) ) iFloor = pDb->iWalNumber << 32;
+  }
   mutex_unlock(&pDb->mutex);
   return iFloor;
 }

@@ -313,8 +313,9 @@ void lsm_abort_prepared(lsm_prepared*);
 ** 0 for a store without a log (in-memory) or an empty batch. */
 uint64_t lsm_prepared_id(const lsm_prepared*);
 /* Recovery never asks xPrepared about an id below this: a host may forget
-** its records of smaller ids (they were committed with a commit record in
-** the log, or their batch was flushed, or aborted). */
+** its records of smaller ids (each was committed with a commit record,
+** written as the sync option says, or aborted).  It is the id of the
+** oldest batch still waiting, or above every id given if none waits. */
 uint64_t lsm_prepared_floor(lsm_db*);
 
 /*
