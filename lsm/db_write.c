@@ -481,13 +481,17 @@ int lsm_write(lsm_db *pDb, lsm_batch *pBatch){
   return db_write(pDb, pBatch, 0, DB_WRITE_BATCH, NULL);
 }
 
-/* End pPrep: off the list, counted out, freed. */
+/* End pPrep: off the list, counted out, freed.  In a child of fork()
+** the store is its parent's (its mutex may have been held at the fork):
+** only the memory is freed. */
 static void prepared_free(lsm_prepared *pPrep){
   lsm_db *pDb = pPrep->pDb;
-  mutex_lock(&pDb->mutex);
-  prepared_list_remove(pDb, pPrep);
-  pDb->nPrepared--;
-  mutex_unlock(&pDb->mutex);
+  if( db_check_process(pDb) == LSM_OK ){
+    mutex_lock(&pDb->mutex);
+    prepared_list_remove(pDb, pPrep);
+    pDb->nPrepared--;
+    mutex_unlock(&pDb->mutex);
+  }
   lsm_batch_free(pPrep->pCopy);
   env_free(pDb->pEnv, pPrep);
 }
@@ -498,6 +502,8 @@ int lsm_prepare(lsm_db *pDb, lsm_batch *pBatch, lsm_prepared **ppPrep){
   if( ppPrep ) *ppPrep = NULL;
   if( pDb == NULL || pBatch == NULL || ppPrep == NULL || pDb->opt.hosted ) return LSM_MISUSE;
   error_clear();
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
   pPrep = env_malloc_rc(pDb->pEnv, sizeof(*pPrep), &rc);
   if( pPrep == NULL ) return rc;
   memset(pPrep, 0, sizeof(*pPrep));

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
@@ -223,6 +226,29 @@ START_TEST(a_batch_prepared_before_a_log_switch_commits_whole_into_the_new_log){
 }
 END_TEST
 
+/* If the new log cannot take the waiting batch again, the switch goes
+** on, and the commit logs the whole batch in the new log. */
+START_TEST(a_waiting_batch_the_new_log_cannot_take_commits_whole){
+  lsm_batch *pB = batch_of("a", "1", NULL);
+  lsm_prepared *pP = NULL;
+  uint64_t nWal;
+  put("x", "flushed");
+  ck_assert_int_eq(lsm_prepare(fx.pDb, pB, &pP), LSM_OK);
+  /* The first append is the new log's: its header and the batch again. */
+  faultenv_fail(fx.fe, FAULTENV_APPEND, 1, LSM_FULL, 0);
+  ck_assert_int_eq(lsm_flush(fx.pDb), LSM_OK);
+  ck_assert_uint_eq(faultenv_nfailed(fx.fe), 1);
+  nWal = wal_bytes_written();
+  ck_assert_int_eq(lsm_commit_prepared(pP), LSM_OK);
+  ck_assert_uint_ge(wal_bytes_written() - nWal, lsm_batch_bytes(pB));
+  power_cut_and_reopen();
+  ck_assert_str_eq(get("a"), "1");
+  ck_assert_str_eq(get("x"), "flushed");
+  assert_check_ok();
+  lsm_batch_free(pB);
+}
+END_TEST
+
 /* Batches over the 1 MiB record limit are logged in fragments: a
 ** committed one replays, a prepared-only one is dropped. */
 START_TEST(big_prepared_batches_in_fragments_replay_or_drop_whole){
@@ -430,6 +456,31 @@ START_TEST(an_empty_prepared_batch_commits_nothing){
 }
 END_TEST
 
+/* A child of fork() must not use its parent's store (lsm.h): it cannot
+** prepare there, and a handle it inherited ends without touching the
+** store's locks. */
+START_TEST(a_child_of_fork_cannot_prepare_on_its_parents_store){
+  lsm_batch *pB = batch_of("a", "1", NULL);
+  lsm_prepared *pP = NULL;
+  pid_t pid;
+  int status = 0;
+  ck_assert_int_eq(lsm_prepare(fx.pDb, pB, &pP), LSM_OK);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if( pid == 0 ){
+    lsm_prepared *pChild = NULL;
+    if( lsm_prepare(fx.pDb, pB, &pChild) != LSM_MISUSE || pChild ) _exit(1);
+    lsm_abort_prepared(pP);
+    _exit(0);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+  ck_assert_int_eq(lsm_commit_prepared(pP), LSM_OK);
+  ck_assert_str_eq(get("a"), "1");
+  lsm_batch_free(pB);
+}
+END_TEST
+
 /* ---- several threads ---- */
 
 #define MT_THREADS 4
@@ -550,6 +601,7 @@ static Suite *prepare_suite(void){
   tcase_add_test(tc, a_power_cut_drops_a_prepared_only_batch_and_keeps_committed_ones);
   tcase_add_test(tc, a_commit_takes_its_place_after_writes_made_while_it_was_prepared);
   tcase_add_test(tc, a_batch_prepared_before_a_log_switch_commits_whole_into_the_new_log);
+  tcase_add_test(tc, a_waiting_batch_the_new_log_cannot_take_commits_whole);
   tcase_add_test(tc, big_prepared_batches_in_fragments_replay_or_drop_whole);
   tcase_add_test(tc, a_commit_whose_log_write_fails_is_applied_and_kept_by_a_flush);
   tcase_add_test(tc, a_close_flushes_a_commit_that_no_log_holds);
@@ -558,6 +610,7 @@ static Suite *prepare_suite(void){
   tcase_add_test(tc, recovery_asks_only_about_batches_left_waiting);
   tcase_add_test(tc, an_empty_prepared_batch_commits_nothing);
   tcase_add_test(tc, threads_preparing_committing_and_aborting_keep_exactly_the_committed);
+  tcase_add_test(tc, a_child_of_fork_cannot_prepare_on_its_parents_store);
   suite_add_tcase(s, tc);
   return s;
 }
