@@ -172,6 +172,9 @@ struct vtab_table {
   int rcBroken;          /* the error code that goes with zBroken */
   int bMayRemove;        /* a broken table may remove its store's files at DROP */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
+  lsm_prepared *pPrepared; /* directory store: pTxn's batch as xSync prepared it,
+                            until xCommit commits or xRollback aborts it; or NULL */
+  int bCommits;          /* directory store with a <table>_commits table (commits.c) */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
   int nMarkAlloc;        /* allocated entries of aMark */
@@ -232,6 +235,9 @@ int txn_rollback(sqlite3_vtab*);
 int txn_savepoint(sqlite3_vtab*, int iSavepoint);
 int txn_release(sqlite3_vtab*, int iSavepoint);
 int txn_rollback_to(sqlite3_vtab*, int iSavepoint);
+/* Forget a batch xSync prepared and no xCommit or xRollback ended (the
+** table is going away). */
+void txn_abort_prepared(vtab_table*);
 /* A new batch holder with nRef 1, or NULL (SQLITE_NOMEM). */
 vtab_batch *txn_batch_new(int *pRc);
 /* Drop one reference; frees the batch at 0.  p may be NULL. */
@@ -289,6 +295,26 @@ char *functions_not_found(const char *zFunc, const char *z, const char *zWhy, in
 /* ---- files.c: the table-valued function lsm_files(table) ---- */
 /* Registered by extension.c as "lsm_files" with the connection as pAux. */
 extern sqlite3_module files_module;
+
+/* ---- commits.c: which prepared batches of a directory store committed ---- */
+/* Whether zSuffix names its shadow table (<table>_commits): xShadowName. */
+int commits_is_shadow_name(const char *zSuffix);
+/* xCreate: make <table>_commits (in the CREATE's transaction). */
+int commits_create(sqlite3 *db, const char *zDb, const char *zTable);
+/* Whether table zTable of schema zDb has it (tables made before it existed do not). */
+int commits_exists(sqlite3 *db, const char *zDb, const char *zTable, int *pbExists);
+/* xSync, after lsm_prepare: if the transaction changes pTab's database,
+** record prepared batch iId as committing with it, and forget the ids
+** below iForget (lsm_prepared_floor).  No-op without the table. */
+int commits_record(vtab_table *pTab, uint64_t iId, uint64_t iForget);
+/* Forget iId, a batch prepared earlier in this transaction and aborted
+** (a COMMIT retried after SQLITE_BUSY prepares anew). */
+int commits_forget(vtab_table *pTab, uint64_t iId);
+/* lsm_options.xPrepared, pCtx a vtab_table: whether iPrepareId is recorded. */
+int commits_committed(void *pCtx, uint64_t iPrepareId, int *pbCommitted);
+/* DROP TABLE and ALTER TABLE RENAME of the directory store's table. */
+int commits_drop(sqlite3 *db, const char *zDb, const char *zTable);
+int commits_rename(sqlite3 *db, const char *zDb, const char *zOld, const char *zNew);
 
 /* ---- owners.c: which definitions use a directory store (drawn in owners.c) ---- */
 /* The realpath of schema zDb's file (sqlite3_free), NULL if it has none. */

@@ -9,7 +9,7 @@
 **     SAVEPOINT s;
 **     DELETE FROM kv WHERE key = 'a';
 **     ROLLBACK TO s;                          -- 'a' is back
-**     COMMIT;                                 -- one atomic lsm_write
+**     COMMIT;                                 -- atomic, once SQLite commits
 **
 ** How it works
 ** ------------
@@ -22,11 +22,19 @@
 ** even while it writes to the table it reads.
 **
 **     xBegin          the batch is empty; no savepoint is open
-**     xSync           lsm_write(batch): atomic, durable per sync=.  Done in
-**                     phase one so that a failure (disk full) makes SQLite
-**                     roll back every table and the database file too
-**     xCommit         clear the batch
-**     xRollback       clear the batch
+**     xSync           directory store: lsm_prepare(batch) logs it as a
+**                     prepared batch, durable per sync=, but applies
+**                     nothing (pPrepared), and commits_record notes its
+**                     id in <table>_commits.  A failure here (disk full)
+**                     makes SQLite roll back every table and the database
+**                     file too.  In-database store: dbstore_sync logs it
+**                     as a row of SQLite's own transaction
+**     xCommit         SQLite has committed: lsm_commit_prepared appends a
+**                     small commit record and applies the batch, which
+**                     becomes visible to every connection only now;
+**                     clear the batch
+**     xRollback       lsm_abort_prepared (recovery drops a prepared batch
+**                     that no commit record names); clear the batch
 **     xSavepoint(i)   aMark[i] = operations so far (and for any lower i not
 **                     yet recorded: savepoints opened before this table
 **                     joined the transaction, whose writes came after them)
@@ -52,10 +60,30 @@
 ** cursor's view of the operations it was opened with (lsm/batch.h,
 ** invariant 2).
 **
-** Crash atomicity across a table and the database file is not possible
-** through this interface: if the process dies after xSync wrote this
-** batch and before SQLite committed its own journal, the lsm table keeps
-** the transaction and the database file does not (README, "Transactions").
+** So every way SQLite can fail a COMMIT after xSync (SQLITE_BUSY from a
+** reader in rollback-journal mode, a commit hook's veto, another table's
+** xSync failing, an I/O error on the database file) leaves nothing in a
+** directory store, and other connections of the process, which share its
+** engine, never see a transaction before SQLite's commit has succeeded.
+** SQLITE_BUSY at COMMIT leaves the transaction open: the retried COMMIT
+** calls xSync again, which aborts the first prepared batch (the batch may
+** have grown since; its id leaves <table>_commits) and prepares it anew,
+** so it commits once.  xSync
+** takes no engine lock that outlives it: a prepared batch waits for its
+** xCommit outside the engine's write queue, so other connections' commits
+** go on meanwhile and this one is ordered after them.
+**
+** Crash atomicity of a directory store with the database file: a crash
+** before SQLite's commit leaves neither half (the journal rolls the
+** database back; recovery drops the prepared-only batch), a crash after
+** xCommit appended the commit record leaves both.  For the window in
+** between, xSync also writes the prepared batch's id into the table's
+** <table>_commits (commits.c) when the transaction changes the database
+** anyway; the row commits with SQLite, and the store's recovery replays
+** a prepared-only batch whose id the row records (lsm_options.xPrepared).
+** A transaction that changes no native table has no database half: a
+** crash in the window drops its batch, the same as if it had not
+** committed (commits.c lists the other limits).
 */
 #include "ext.h"
 
@@ -117,10 +145,18 @@ static void txn_set_error(vtab_table *pTab, int rc){
 int txn_begin(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->nMark = 0;
+  txn_abort_prepared(pTab);
   /* A batch left by a statement that failed before any xSync/xRollback
   ** (none is known) would otherwise leak into this transaction. */
   if( lsm_batch_count(pTab->pTxn->pBatch) ) txn_reset(pTab);
   return SQLITE_OK;
+}
+
+void txn_abort_prepared(vtab_table *pTab){
+  if( pTab->pPrepared ){
+    lsm_abort_prepared(pTab->pPrepared);
+    pTab->pPrepared = 0;
+  }
 }
 
 int txn_sync(sqlite3_vtab *pVtab){
@@ -137,9 +173,27 @@ int txn_sync(sqlite3_vtab *pVtab){
     }
     return rc;
   }
-  if( lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
-    rc = lsm_write(pTab->pLsm, pTab->pTxn->pBatch);
-    if( rc != LSM_OK ) txn_set_error(pTab, rc);
+  /* A COMMIT that failed with SQLITE_BUSY leaves the transaction open,
+  ** and the batch may grow before COMMIT is tried again: prepare anew,
+  ** and take the old batch's id out of the record of commits. */
+  if( pTab->pPrepared ){
+    uint64_t iOld = lsm_prepared_id(pTab->pPrepared);
+    txn_abort_prepared(pTab);
+    rc = commits_forget(pTab, iOld);
+  }
+  if( rc == SQLITE_OK && lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
+    rc = lsm_prepare(pTab->pLsm, pTab->pTxn->pBatch, &pTab->pPrepared);
+    if( rc != LSM_OK ){
+      txn_set_error(pTab, rc);
+      return rc;
+    }
+    /* In the same SQLite transaction: the batch committed iff it did. */
+    rc = commits_record(pTab, lsm_prepared_id(pTab->pPrepared), lsm_prepared_floor(pTab->pLsm));
+  }
+  if( rc != SQLITE_OK ){
+    txn_abort_prepared(pTab);
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = sqlite3_mprintf("%s_commits: %s", pTab->zName, sqlite3_errmsg(pTab->db));
   }
   return rc;
 }
@@ -147,6 +201,18 @@ int txn_sync(sqlite3_vtab *pVtab){
 int txn_commit(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   if( pTab->pStore ) dbstore_commit(pTab->pStore, pTab->pTxn->pBatch);
+  if( pTab->pPrepared ){
+    /* SQLite has committed and ignores what xCommit returns: a failure
+    ** can only be logged.  The engine applies the batch even when the
+    ** commit record cannot be written (lsm.h), so this is rare. */
+    int rc = lsm_commit_prepared(pTab->pPrepared);
+    pTab->pPrepared = 0;
+    if( rc != LSM_OK ){
+      const char *z = lsm_errmsg(pTab->pLsm);
+      sqlite3_log(rc, "lsm: COMMIT of table %s: %s", pTab->zName,
+                  (z && z[0]) ? z : lsm_errstr(rc));
+    }
+  }
   txn_reset(pTab);
   return SQLITE_OK;
 }
@@ -154,6 +220,7 @@ int txn_commit(sqlite3_vtab *pVtab){
 int txn_rollback(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   if( pTab->pStore ) dbstore_rollback(pTab->pStore);
+  txn_abort_prepared(pTab);
   txn_reset(pTab);
   return SQLITE_OK;
 }

@@ -168,6 +168,7 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
+  txn_abort_prepared(pTab);
   txn_batch_unref(pTab->pTxn);
   if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
   pTab->pSpare = 0;
@@ -451,6 +452,23 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     return SQLITE_ERROR;
   }
   if( !bCreate ) pTab->opt.create_if_missing = 0;
+  if( pTab->zDir ){
+    /* The record of committed batches that closes the crash window
+    ** between SQLite's commit and the store's (commits.c). */
+    if( bCreate && !pTab->opt.readonly ){
+      rc = commits_create(pTab->db, pTab->zDb, pTab->zName);
+      pTab->bCommits = rc == SQLITE_OK;
+    }else{
+      rc = commits_exists(pTab->db, pTab->zDb, pTab->zName, &pTab->bCommits);
+    }
+    if( rc != SQLITE_OK ){
+      *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(pTab->db));
+      return rc;
+    }
+    /* Asked only inside lsm_open, while pTab is alive. */
+    pTab->opt.xPrepared = pTab->bCommits ? commits_committed : 0;
+    pTab->opt.pPreparedCtx = pTab->bCommits ? pTab : 0;
+  }
   rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm, pzErr);
   if( rc == SQLITE_OK && pTab->zDir && !pTab->opt.readonly ){
     /* A copy of a database never writes into the original's store. */
@@ -614,6 +632,10 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   registry_remove_table(pTab);
   txn_batch_unref(pTab->pTxn);
   pTab->pTxn = 0;
+  if( pTab->zDir && commits_drop(pTab->db, pTab->zDb, pTab->zName) != SQLITE_OK ){
+    sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s: %s_commits: %s", pTab->zName,
+                pTab->zName, sqlite3_errmsg(pTab->db));
+  }
   if( vtab_drop_store(pTab, &zErr) != SQLITE_OK ){
     /* The table goes; say what was left. */
     sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s: %s", pTab->zName, zErr ? zErr : "");
@@ -918,6 +940,11 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
       zErr = 0;
     }
   }
+  if( rc == SQLITE_OK && !pTab->pStore && pTab->bCommits ){
+    rc = commits_rename(pTab->db, pTab->zDb, pTab->zName, zNew);
+    if( rc != SQLITE_OK ) vtab_error(pTab, rc, "cannot rename its _commits table: %s",
+                                     sqlite3_errmsg(pTab->db));
+  }
   if( rc == SQLITE_OK ){
     sqlite3_free(pTab->zName);
     pTab->zName = zName;
@@ -931,6 +958,12 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
 }
 
 /* xSavepoint, xRelease, xRollbackTo are in txn.c. */
+
+/* xShadowName: the in-database store's tables and a directory store's
+** record of commits. */
+static int vtab_is_shadow_name(const char *zSuffix){
+  return dbstore_is_shadow_name(zSuffix) || commits_is_shadow_name(zSuffix);
+}
 
 sqlite3_module vtab_module = {
   3,                  /* iVersion: savepoints (2) and xShadowName (3) */
@@ -956,5 +989,5 @@ sqlite3_module vtab_module = {
   txn_savepoint,      /* xSavepoint */
   txn_release,        /* xRelease */
   txn_rollback_to,    /* xRollbackTo */
-  dbstore_is_shadow_name /* xShadowName: <table>_file, <table>_log (dbstore.c) */
+  vtab_is_shadow_name /* xShadowName: <table>_file, _log (dbstore.c), _commits (commits.c) */
 };

@@ -420,9 +420,10 @@ int lsm_close(lsm_db *pDb){
   rc = db_check_process(pDb);
   if( rc != LSM_OK ) return rc;
   mutex_lock(&pDb->mutex);
-  if( pDb->nCursor > 0 || pDb->nSnapshot > 0 ){
+  if( pDb->nCursor > 0 || pDb->nSnapshot > 0 || pDb->nPrepared > 0 ){
     mutex_unlock(&pDb->mutex);
-    return LSM_ERROR_MSG(LSM_MISUSE, "lsm_close: cursors or snapshots are still open");
+    return LSM_ERROR_MSG(LSM_MISUSE, "lsm_close: cursors, snapshots or prepared batches"
+                         " are still open");
   }
   mutex_unlock(&pDb->mutex);
   /* sync=off: the WAL's buffer may hold acknowledged commits.  If it
@@ -432,6 +433,14 @@ int lsm_close(lsm_db *pDb){
   ** may use the WAL as the write leader would. */
   if( pDb->bOpened && pDb->pWal && wal_writer_write(pDb->pWal) != LSM_OK ){
     rcFlush = lsm_flush(pDb);
+  }else if( pDb->bOpened ){
+    /* Commits applied without a log record (lsm_commit_prepared after a
+    ** failed log write) live only in memory until a flush. */
+    int bUnflushed;
+    mutex_lock(&pDb->mutex);
+    bUnflushed = pDb->seqUnlogged > pDb->flushedSeq;
+    mutex_unlock(&pDb->mutex);
+    if( bUnflushed ) rcFlush = lsm_flush(pDb);
   }
   mutex_lock(&pDb->mutex);
   pDb->bShutdown = 1;

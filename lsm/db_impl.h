@@ -22,7 +22,10 @@
 ** queued behind it, numbers them, appends one WAL record per batch,
 ** commits the WAL once for the group (one write, one sync), inserts the
 ** batches into the memtable, publishes the new last sequence number and
-** wakes the others.  Only the leader touches the WAL and inserts into the
+** wakes the others.  A prepared batch (lsm_prepare) is logged in its
+** group and takes no sequence number; its commit is a later writer of
+** its own, numbered and applied in the order of the queue like any
+** batch.  So nothing waits for a host's decision inside the queue.  Only the leader touches the WAL and inserts into the
 ** memtable, so the skiplist sees one writer at a time.
 **
 ** Read path: a reader pins a db_view (the active memtable, the immutable
@@ -54,7 +57,9 @@
 **      limited to what a memtable switch must do atomically with the
 **      view change: writing out the old WAL's buffer (sync=off),
 **      creating the new WAL (and, with sync=full, syncing the
-**      directory) and closing the old WAL.  Everything
+**      directory), logging the waiting prepared batches again in it
+**      (rare: only while a host holds one between its two phases) and
+**      closing the old WAL.  Everything
 **      else (flushes, compactions, manifests, the leader's WAL appends)
 **      runs without it.
 **   5. The leader writes the WAL and the memtable without db->mutex.
@@ -98,9 +103,42 @@ typedef struct db_view {
   version *pVersion;       /* SSTables                                 */
 } db_view;
 
+/* What a queued writer asks the leader for (db_write.c). */
+#define DB_WRITE_BATCH    0   /* log pBatch and apply it (lsm_write)       */
+#define DB_WRITE_PREPARE  1   /* log pBatch as prepared; apply nothing     */
+#define DB_WRITE_COMMIT   2   /* log a commit record for pPrep (or the whole
+                              ** batch, if its prepared record is in an
+                              ** older log) and apply the batch           */
+
+/*
+** A prepared batch (lsm_prepare): a copy of the caller's batch, so that
+** the caller may change or free its own while the host decides.
+**
+** Its prepared record lies in log iWal, and a commit record may name it
+** only there.  While it waits (on the list pPreparedHead, from the group
+** that logged it until the group that logs its commit, or its abort), a
+** memtable switch logs it again, under the same id, at the start of the
+** new log: an older log may be retired by a flush while it waits, and
+** recovery looks for unresolved prepared batches in the newest log only
+** (db_recover.c).  Prepare ids are (log number << 32) + n, n counting
+** the prepared batches logged in that log from 1, so they are unique in
+** the store for good (log numbers are never reused) and increase within
+** every log (a batch logged again keeps its older, smaller id).
+*/
+struct lsm_prepared {
+  lsm_db *pDb;
+  lsm_batch *pCopy;        /* owned: the batch as prepared             */
+  uint64_t iId;            /* prepare id; 0: not logged (no WAL)       */
+  uint64_t iWal;           /* number of the log holding its latest record */
+  int bListed;             /* (M) on the store's list of waiting batches */
+  lsm_prepared *pNext;     /* (M) next on that list (larger id)        */
+};
+
 typedef struct db_writer db_writer;
 struct db_writer {
   lsm_batch *pBatch;       /* NULL: a flush request                   */
+  int eKind;               /* DB_WRITE_*                              */
+  lsm_prepared *pPrep;     /* PREPARE, COMMIT: the prepared batch     */
   int bDone;               /* set by the leader that committed it     */
   int rc;
   pthread_cond_t cond;
@@ -168,6 +206,11 @@ struct lsm_db {
   db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
   int nSnapshot;             /* (M) live snapshots                      */
   int nCursor;              /* (M) open cursors                        */
+  int nPrepared;            /* (M) prepared batches not yet ended       */
+  uint64_t nPrepareInLog;   /* leader-owned: prepare ids given in pWal  */
+  lsm_prepared *pPreparedHead; /* (M) logged prepared batches waiting for
+                            ** their commit or abort, ids increasing    */
+  uint64_t iLastListed;     /* (M) the largest id ever put on that list */
   int rcBackground;         /* (M) error of the last failed job        */
   char zBackgroundMsg[256]; /* (M) its message: the job's thread's own
                             ** buffer is thread-local (error.h)        */
@@ -176,6 +219,11 @@ struct lsm_db {
                             ** group that failed in pWal; its records
                             ** from there on never count (wal.h)       */
   uint64_t nWalSize;        /* (M) pWal's bytes as of the last commit  */
+  uint64_t seqUnlogged;     /* (M) the largest seq of a commit applied
+                            ** without a log record (its log write
+                            ** failed: db_write.c); durable once
+                            ** flushedSeq reaches it, so lsm_close
+                            ** flushes until then                       */
   int rcFatal;              /* (M) a group is in the WAL but only partly in
                             ** the memtable: no more writes or flushes until
                             ** a reopen replays it whole                  */

@@ -73,6 +73,14 @@ typedef struct replay_ctx {
   uint64_t iStopSeq;       /* records from here on never counted          */
   int bSkipTail;           /* skip them (the next log says PREV_TORN)     */
   uint64_t lastSeq;        /* largest seq replayed                        */
+  lsm_env *pEnv;           /* allocator of the unresolved batches         */
+  struct replay_unresolved {
+    uint64_t iId;          /* prepare id                                  */
+    uint8_t *a;            /* a copy of the batch (env_malloc)            */
+    size_t n;
+  } *aUnresolved;          /* the newest log's prepared batches that no
+                           ** commit record named, ids increasing        */
+  int nUnresolved, nUnresolvedAlloc;
 } replay_ctx;
 
 static int count_op(void *pCtx, int type, const uint8_t *pKey, size_t nKey,
@@ -122,6 +130,59 @@ static int replay_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
   return rc;
 }
 
+/* wal_replay_with_unresolved callback: keep a copy of an unresolved
+** prepared batch of the newest log. */
+static int keep_unresolved(void *pCtx, uint64_t iId, const uint8_t *p, size_t n){
+  replay_ctx *pR = pCtx;
+  int rc = LSM_OK;
+  uint8_t *a;
+  if( pR->nUnresolved == pR->nUnresolvedAlloc ){
+    int nNew = pR->nUnresolvedAlloc ? pR->nUnresolvedAlloc * 2 : 8;
+    void *aNew = env_realloc(pR->pEnv, pR->aUnresolved,
+                             sizeof(pR->aUnresolved[0]) * (size_t)nNew);
+    if( aNew == NULL ) return LSM_NOMEM;
+    pR->aUnresolved = aNew;
+    pR->nUnresolvedAlloc = nNew;
+  }
+  a = env_malloc_rc(pR->pEnv, n ? n : 1, &rc);
+  if( a == NULL ) return rc;
+  if( n ) memcpy(a, p, n);
+  pR->aUnresolved[pR->nUnresolved].iId = iId;
+  pR->aUnresolved[pR->nUnresolved].a = a;
+  pR->aUnresolved[pR->nUnresolved].n = n;
+  pR->nUnresolved++;
+  return LSM_OK;
+}
+
+/*
+** The prepared batches the store was waiting on when it was last used
+** are those of the newest log that no commit record named: a memtable
+** switch logs every waiting batch again at the start of the new log
+** (db_write.c), so an older log's unresolved batches were all committed
+** or aborted later.  Ask the host about each (lsm_options.xPrepared), in
+** id order, and apply those it committed after everything replayed, as
+** if their commit records had come last.
+*/
+static int resolve_unresolved(lsm_db *pDb, replay_ctx *pR){
+  int i, rc = LSM_OK;
+  for(i = 0; rc == LSM_OK && i < pR->nUnresolved; i++){
+    int bCommitted = 0;
+    uint64_t nOp = 0, seq = pR->lastSeq + 1;
+    rc = pDb->opt.xPrepared(pDb->opt.pPreparedCtx, pR->aUnresolved[i].iId, &bCommitted);
+    if( rc != LSM_OK ){
+      const char *zMsg = error_message();
+      rc = LSM_ERROR_MSG(rc, "%s: cannot learn whether prepared batch %llu committed%s%s",
+                         pDb->zDir, (unsigned long long)pR->aUnresolved[i].iId,
+                         zMsg && zMsg[0] ? ": " : "", zMsg ? zMsg : "");
+      break;
+    }
+    if( !bCommitted ) continue;
+    rc = batch_apply(pR->aUnresolved[i].a, pR->aUnresolved[i].n, seq, pR->pMem, &nOp);
+    if( rc == LSM_OK && nOp ) pR->lastSeq = seq + nOp - 1;
+  }
+  return rc;
+}
+
 /*
 ** Replay the logs aWal[0..nWal) (sorted, all >= iLogNumber) into pMem as
 ** the comment above says (pMem NULL: only verify them).  *pLastSeq (in:
@@ -141,6 +202,7 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
   memset(&ctx, 0, sizeof(ctx));
   memset(pHdrNext, 0, sizeof(*pHdrNext));
   ctx.pMem = pMem;
+  ctx.pEnv = pEnv;
   ctx.lastSeq = *pLastSeq;
   if( iLogNumber != 0 && (nWal == 0 || aWal[0] != iLogNumber) ){
     rc = LSM_CORRUPT_BKPT("%s: the log %06llu.wal the manifest names is missing",
@@ -207,8 +269,10 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
     }
     ctx.iStopSeq = pNext ? pNext->iPrevNextSeq : UINT64_MAX;
     ctx.bSkipTail = pNext && pNext->bPrevTorn;
-    rc = wal_replay(pEnv, azPath[i], j == nWal || ctx.bSkipTail || aHdr[i].bLegacy,
-                    replay_record, &ctx, &bTorn);
+    rc = wal_replay_with_unresolved(pEnv, azPath[i],
+                    j == nWal || ctx.bSkipTail || aHdr[i].bLegacy, replay_record,
+                    j == nWal && pMem && pDb->opt.xPrepared ? keep_unresolved : NULL,
+                    &ctx, &bTorn);
   }
   /* The header the next log needs (a version-1 newest log: no chain). */
   if( rc == LSM_OK ){
@@ -216,9 +280,15 @@ static int replay_logs(lsm_db *pDb, uint64_t iLogNumber, const uint64_t *aWal, i
     pHdrNext->iPrevNextSeq = ctx.bKnown ? ctx.iNextSeq : ctx.lastSeq + 1;
     pHdrNext->bPrevTorn = bTorn;
   }
+  /* Then the batches the host committed and no log says so: their
+  ** numbers lie after where the old logs end (the next log's header says
+  ** so), and the recovery flush makes them durable. */
+  if( rc == LSM_OK ) rc = resolve_unresolved(pDb, &ctx);
 
 replay_logs_done:
   *pLastSeq = ctx.lastSeq;
+  for(i = 0; i < ctx.nUnresolved; i++) env_free(pEnv, ctx.aUnresolved[i].a);
+  env_free(pEnv, ctx.aUnresolved);
   for(i = 0; azPath && i < nWal; i++) env_free(pEnv, azPath[i]);
   env_free(pEnv, azPath);
   env_free(pEnv, aHdr);

@@ -13,6 +13,54 @@
 #include "filename.h"
 #include "ikey.h"
 
+/* Put pPrep at the end of the store's list of waiting prepared batches
+** (its id is the largest yet).  REQUIRES db->mutex. */
+static void prepared_list_add(lsm_db *pDb, lsm_prepared *pPrep){
+  lsm_prepared **pp = &pDb->pPreparedHead;
+  mutex_assert_held(&pDb->mutex);
+  while( *pp ) pp = &(*pp)->pNext;
+  pPrep->pNext = NULL;
+  pPrep->bListed = 1;
+  *pp = pPrep;
+  if( pPrep->iId > pDb->iLastListed ) pDb->iLastListed = pPrep->iId;
+}
+
+/* Take pPrep off that list, if it is on it.  REQUIRES db->mutex. */
+static void prepared_list_remove(lsm_db *pDb, lsm_prepared *pPrep){
+  lsm_prepared **pp;
+  mutex_assert_held(&pDb->mutex);
+  if( !pPrep->bListed ) return;
+  for(pp = &pDb->pPreparedHead; *pp != pPrep; pp = &(*pp)->pNext){}
+  *pp = pPrep->pNext;
+  pPrep->pNext = NULL;
+  pPrep->bListed = 0;
+}
+
+/*
+** Log the waiting prepared batches again at the start of the new log
+** pNewWal (number iNewWal), in id order, and hand them to the OS (synced
+** with sync=full) before the old log can be retired: recovery resolves
+** the prepared batches of the newest log only.  If that fails, they stay
+** in the old log, and their commits log the whole batch instead (the
+** new log's writer drops what it did not write, or is poisoned, which
+** the next write handles like any failed write).  REQUIRES db->mutex,
+** leader.
+*/
+static void prepared_relog(lsm_db *pDb, wal_writer *pNewWal, uint64_t iNewWal){
+  lsm_prepared *p;
+  int rc = LSM_OK;
+  mutex_assert_held(&pDb->mutex);
+  if( pDb->pPreparedHead == NULL ) return;
+  for(p = pDb->pPreparedHead; rc == LSM_OK && p; p = p->pNext){
+    rc = wal_writer_add_prepared(pNewWal, p->iId, p->pCopy->aRep, p->pCopy->nRep);
+  }
+  if( rc == LSM_OK ) rc = wal_writer_commit(pNewWal);
+  if( rc == LSM_OK && pDb->opt.sync == LSM_SYNC_OFF ) rc = wal_writer_write(pNewWal);
+  if( rc == LSM_OK ){
+    for(p = pDb->pPreparedHead; p; p = p->pNext) p->iWal = iNewWal;
+  }
+}
+
 /* Switch to a new memtable (and WAL); the old one becomes the newest
 ** immutable one.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */
 static int switch_memtable(lsm_db *pDb){
@@ -83,6 +131,8 @@ static int switch_memtable(lsm_db *pDb){
     pDb->pWal = pNewWal;
     pDb->iWalNumber = iNewWal;
     pDb->nWalSize = 0;
+    pDb->nPrepareInLog = 0;
+    prepared_relog(pDb, pNewWal, iNewWal);
     /* The old WAL must reach the OS before its memtable is flushed (its
     ** buffer may hold commits made with sync=off).  Closed last, when the
     ** switch can no longer fail: the store always has a log.  If the
@@ -201,17 +251,47 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
 }
 
 /*
+** Log one writer's batch in the group at sequence number s (unused by a
+** prepared batch).  iWal: the number of the log being written.  The
+** leader calls it without db->mutex.
+*/
+static int log_writer(lsm_db *pDb, db_writer *p, uint64_t s, uint64_t iWal){
+  lsm_batch *pBatch = p->pBatch;
+  switch( p->eKind ){
+    case DB_WRITE_PREPARE:
+      p->pPrep->iId = (iWal << 32) + ++pDb->nPrepareInLog;
+      p->pPrep->iWal = iWal;
+      return wal_writer_add_prepared(pDb->pWal, p->pPrep->iId, pBatch->aRep, pBatch->nRep);
+    case DB_WRITE_COMMIT:
+      if( p->pPrep->iId && p->pPrep->iWal == iWal ){
+        return wal_writer_add_commit(pDb->pWal, s, p->pPrep->iId);
+      }
+      return wal_writer_add(pDb->pWal, s, pBatch->aRep, pBatch->nRep);
+    default:
+      return wal_writer_add(pDb->pWal, s, pBatch->aRep, pBatch->nRep);
+  }
+}
+
+/*
 ** Queue pBatch (NULL: a flush request) and wait until a leader commits
 ** it, or lead.  See the file header.  iFirstSeq: 0, or the sequence
 ** number a hosted store's host logged the batch at (lsm_write_at); such a
-** batch is committed alone.
+** batch is committed alone.  eKind and pPrep: what to do with the batch
+** (DB_WRITE_*, db_impl.h).
+**
+** A commit (DB_WRITE_COMMIT) is applied even when its group fails before
+** or in the log: the host has committed already.  Its sequence numbers
+** then lie where the next log's header says the old log's records stop
+** counting (the store marks the log broken), and the flush that a broken
+** log forces makes the batch durable.
 */
-static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
+static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKind,
+                    lsm_prepared *pPrep){
   db_writer w;
   db_writer *pLast, *p;
   memtable *pMem;
-  uint64_t seq, seqFirst, seqLogged = 0, nGroupBytes = 0;
-  int rc, bLogFailed = 0, bApplyFailed = 0;
+  uint64_t seq, seqFirst, seqEnd, nGroupBytes = 0, iWal;
+  int rc, bLogFailed = 0, bApplyFailed = 0, bUnlogged = 0, bFatal;
 
   rc = db_check_process(pDb);
   if( rc != LSM_OK ) return rc;
@@ -221,6 +301,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
   }
   memset(&w, 0, sizeof(w));
   w.pBatch = pBatch;
+  w.eKind = eKind;
+  w.pPrep = pPrep;
   pthread_cond_init(&w.cond, NULL);
 
   mutex_lock(&pDb->mutex);
@@ -235,7 +317,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
   }
 
   /* Leader. */
-  rc = pDb->rcFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
+  bFatal = pDb->rcFatal != LSM_OK;
+  rc = bFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
   if( pDb->pWal ) wal_writer_set_sync(pDb->pWal, pDb->opt.sync);   /* lsm_raise_sync */
   pLast = &w;
   seq = seqFirst = pDb->lastSeq + 1;
@@ -245,30 +328,43 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
                        (unsigned long long)(seq - 1));
   }
   if( rc == LSM_OK && pBatch && !iFirstSeq ){
-    /* Take the batches queued behind us, up to a limit, stopping at a flush request. */
+    /* Take the batches queued behind us, up to a limit, stopping at a
+    ** flush request. */
     nGroupBytes = pBatch->nRep;
     for(p = w.pNext; p && p->pBatch && nGroupBytes + p->pBatch->nRep <= DB_GROUP_MAX_BYTES; p = p->pNext){
       nGroupBytes += p->pBatch->nRep;
       pLast = p;
     }
   }
+  iWal = pDb->iWalNumber;
 
   pMem = pDb->pView->pMem;
   memtable_ref(pMem);
   mutex_unlock(&pDb->mutex);
+
+  /* Sequence numbers for every batch and commit of the group, whether or
+  ** not it gets logged: seqFirst .. seqEnd. */
+  seqEnd = seq - 1;
+  if( pBatch ){
+    for(p = &w; ; p = p->pNext){
+      if( p->eKind != DB_WRITE_PREPARE ) seqEnd += p->pBatch->nOp;
+      if( p == pLast ) break;
+    }
+  }
 
   if( rc == LSM_OK && pBatch ){
     uint64_t s = seq, nUser = 0;
     uint64_t nWalBefore = pDb->pWal ? wal_writer_bytes(pDb->pWal) : 0;
     for(p = &w; rc == LSM_OK; p = p->pNext){
       if( p->pBatch->nOp ){
-        if( pDb->pWal ) rc = wal_writer_add(pDb->pWal, s, p->pBatch->aRep, p->pBatch->nRep);
-        s += p->pBatch->nOp;
-        nUser += p->pBatch->nUserBytes;
+        if( pDb->pWal ) rc = log_writer(pDb, p, s, iWal);
+        if( p->eKind != DB_WRITE_PREPARE ){
+          s += p->pBatch->nOp;
+          nUser += p->pBatch->nUserBytes;
+        }
       }
       if( p == pLast ) break;
     }
-    seqLogged = s - 1;      /* the log may hold records up to here */
     if( rc == LSM_OK && pDb->pWal ) rc = wal_writer_commit(pDb->pWal);
     bLogFailed = rc != LSM_OK;
     if( rc == LSM_OK ){
@@ -277,30 +373,66 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
       if( pDb->opt.hosted ) stat_add(&pDb->stats.nWalBytes, pBatch->nRep);
       stat_add(&pDb->stats.nUserBytes, nUser);
     }
-    s = seq;
-    for(p = &w; rc == LSM_OK; p = p->pNext){
-      if( p->pBatch->nOp ){
-        rc = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem, NULL);
-        bApplyFailed = rc != LSM_OK;
+  }
+
+  /* Apply: every batch and commit if the group was logged, else only the
+  ** commits (unless the memtable is known to be half-written).  The first
+  ** batch that fails to go in stops the rest. */
+  if( pBatch ){
+    uint64_t s = seq;
+    int rcApply = LSM_OK;
+    for(p = &w; ; p = p->pNext){
+      if( p->eKind != DB_WRITE_PREPARE ){
+        if( p->pBatch->nOp && rcApply == LSM_OK
+         && (rc == LSM_OK || (p->eKind == DB_WRITE_COMMIT && !bFatal)) ){
+          rcApply = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem, NULL);
+          if( rcApply == LSM_OK && rc != LSM_OK ) bUnlogged = 1;
+        }
         s += p->pBatch->nOp;
       }
       if( p == pLast ) break;
     }
-    seq = s - 1;
+    bApplyFailed = rcApply != LSM_OK;
+    for(p = &w; ; p = p->pNext){
+      if( bApplyFailed ) p->rc = rcApply;
+      else if( p->eKind == DB_WRITE_COMMIT && !bFatal ) p->rc = LSM_OK;
+      else p->rc = rc;
+      if( p == pLast ) break;
+    }
+    if( bApplyFailed ) rc = rcApply;
+  }else{
+    w.rc = rc;
   }
 
   memtable_unref(pMem);
   mutex_lock(&pDb->mutex);
-  if( rc == LSM_OK && pBatch ) pDb->lastSeq = seq;
-  /* A group that failed in the log may still be in it (a failed sync).
-  ** The next log's header says where the records that count end, so
-  ** recovery skips it (wal.h); its numbers are never handed out again. */
-  if( bLogFailed ){
-    if( pDb->pWal && !pDb->bWalBroken ){
-      pDb->bWalBroken = 1;
-      pDb->seqWalBroken = seqFirst;
+  /* Publish the group (never half of a batch: see rcFatal below). */
+  if( pBatch && !bApplyFailed && (rc == LSM_OK || bLogFailed || bUnlogged)
+   && seqEnd > pDb->lastSeq ){
+    pDb->lastSeq = seqEnd;
+  }
+  /* A group that failed in the log may still be in it (a failed sync),
+  ** and commits applied without a record are in no log.  The next log's
+  ** header says where the records that count end, so recovery skips the
+  ** former (wal.h); their numbers are never handed out again.  The switch
+  ** to that log flushes the memtable, which makes the latter durable. */
+  if( (bLogFailed || bUnlogged) && pDb->pWal && !pDb->bWalBroken ){
+    pDb->bWalBroken = 1;
+    pDb->seqWalBroken = seqFirst;
+  }
+  if( bUnlogged && !pDb->bNoWal && seqEnd > pDb->seqUnlogged ) pDb->seqUnlogged = seqEnd;
+  /* Prepared batches wait on the list from the group that logged them to
+  ** the group that logs (or applies) their commit, so that a memtable
+  ** switch in between logs them again (switch_memtable). */
+  if( pBatch ){
+    for(p = &w; ; p = p->pNext){
+      if( p->eKind == DB_WRITE_PREPARE && p->rc == LSM_OK && p->pPrep->iId ){
+        prepared_list_add(pDb, p->pPrep);
+      }else if( p->eKind == DB_WRITE_COMMIT ){
+        prepared_list_remove(pDb, p->pPrep);
+      }
+      if( p == pLast ) break;
     }
-    if( seqLogged > pDb->lastSeq ) pDb->lastSeq = seqLogged;
   }
   /* Out of memory half-way through inserting a logged group: part of it
   ** would become visible.  Refuse writes until a reopen replays it. */
@@ -315,7 +447,6 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
     pDb->pWriterHead = p->pNext;
     if( pDb->pWriterHead == NULL ) pDb->pWriterTail = NULL;
     if( p != &w ){
-      p->rc = rc;
       p->bDone = 1;
       pthread_cond_signal(&p->cond);
     }
@@ -324,14 +455,14 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
   if( pDb->pWriterHead ) pthread_cond_signal(&pDb->pWriterHead->cond);
   mutex_unlock(&pDb->mutex);
   pthread_cond_destroy(&w.cond);
-  return rc;
+  return w.rc;
 }
 
 int lsm_write_at(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq){
   if( pDb == NULL || pBatch == NULL || iFirstSeq == 0 || !pDb->opt.hosted ) return LSM_MISUSE;
   error_clear();
   if( pBatch->nOp == 0 ) return LSM_OK;
-  return db_write(pDb, pBatch, iFirstSeq);
+  return db_write(pDb, pBatch, iFirstSeq, DB_WRITE_BATCH, NULL);
 }
 
 int lsm_hosted_seq(lsm_db *pDb, uint64_t *piLast, uint64_t *piFlushed){
@@ -347,7 +478,88 @@ int lsm_write(lsm_db *pDb, lsm_batch *pBatch){
   if( pDb == NULL || pBatch == NULL ) return LSM_MISUSE;
   error_clear();
   if( pBatch->nOp == 0 ) return LSM_OK;
-  return db_write(pDb, pBatch, 0);
+  return db_write(pDb, pBatch, 0, DB_WRITE_BATCH, NULL);
+}
+
+/* End pPrep: off the list, counted out, freed.  In a child of fork()
+** the store is its parent's (its mutex may have been held at the fork):
+** only the memory is freed. */
+static void prepared_free(lsm_prepared *pPrep){
+  lsm_db *pDb = pPrep->pDb;
+  if( db_check_process(pDb) == LSM_OK ){
+    mutex_lock(&pDb->mutex);
+    prepared_list_remove(pDb, pPrep);
+    pDb->nPrepared--;
+    mutex_unlock(&pDb->mutex);
+  }
+  lsm_batch_free(pPrep->pCopy);
+  env_free(pDb->pEnv, pPrep);
+}
+
+int lsm_prepare(lsm_db *pDb, lsm_batch *pBatch, lsm_prepared **ppPrep){
+  lsm_prepared *pPrep;
+  int rc = LSM_OK;
+  if( ppPrep ) *ppPrep = NULL;
+  if( pDb == NULL || pBatch == NULL || ppPrep == NULL || pDb->opt.hosted ) return LSM_MISUSE;
+  error_clear();
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
+  pPrep = env_malloc_rc(pDb->pEnv, sizeof(*pPrep), &rc);
+  if( pPrep == NULL ) return rc;
+  memset(pPrep, 0, sizeof(*pPrep));
+  pPrep->pDb = pDb;
+  rc = lsm_batch_new(pDb, &pPrep->pCopy);
+  if( rc == LSM_OK && pBatch->nOp ){
+    rc = lsm_batch_load(pPrep->pCopy, pBatch->aRep, pBatch->nRep);
+  }
+  mutex_lock(&pDb->mutex);
+  pDb->nPrepared++;
+  mutex_unlock(&pDb->mutex);
+  if( rc == LSM_OK && pBatch->nOp ) rc = db_write(pDb, pPrep->pCopy, 0, DB_WRITE_PREPARE, pPrep);
+  if( rc != LSM_OK ){
+    prepared_free(pPrep);
+    return rc;
+  }
+  *ppPrep = pPrep;
+  return LSM_OK;
+}
+
+uint64_t lsm_prepared_id(const lsm_prepared *pPrep){
+  return pPrep ? pPrep->iId : 0;
+}
+
+/* Every id below the oldest batch still waiting is resolved: committed
+** with a commit record (written per the sync mode before it left the
+** list) or aborted.  With none waiting, every id given so far is. */
+uint64_t lsm_prepared_floor(lsm_db *pDb){
+  uint64_t iFloor;
+  if( pDb == NULL ) return 0;
+  mutex_lock(&pDb->mutex);
+  if( pDb->pPreparedHead ){
+    iFloor = pDb->pPreparedHead->iId;
+  }else{
+    iFloor = pDb->iLastListed + 1;
+    if( iFloor < (pDb->iWalNumber << 32) ) iFloor = pDb->iWalNumber << 32;
+  }
+  mutex_unlock(&pDb->mutex);
+  return iFloor;
+}
+
+int lsm_commit_prepared(lsm_prepared *pPrep){
+  int rc = LSM_OK;
+  if( pPrep == NULL ) return LSM_MISUSE;
+  error_clear();
+  if( pPrep->pCopy->nOp ){
+    rc = db_write(pPrep->pDb, pPrep->pCopy, 0, DB_WRITE_COMMIT, pPrep);
+  }
+  prepared_free(pPrep);
+  return rc;
+}
+
+void lsm_abort_prepared(lsm_prepared *pPrep){
+  /* Nothing to log: recovery drops a prepared batch no commit names
+  ** (and that the host does not say committed). */
+  if( pPrep ) prepared_free(pPrep);
 }
 
 /* A one-operation batch on the stack: no allocation for small writes. */
@@ -361,7 +573,7 @@ static int db_write_one(lsm_db *pDb, int type, const void *pKey, size_t nKey,
   batch_init_static(&b, pDb->pEnv, aBuf, sizeof(aBuf));
   rc = type == IKEY_VALUE ? lsm_batch_put(&b, pKey, nKey, pVal, nVal)
                           : lsm_batch_delete(&b, pKey, nKey);
-  if( rc == LSM_OK ) rc = db_write(pDb, &b, 0);
+  if( rc == LSM_OK ) rc = db_write(pDb, &b, 0, DB_WRITE_BATCH, NULL);
   batch_clear(&b);
   return rc;
 }
@@ -399,7 +611,7 @@ int lsm_flush(lsm_db *pDb){
   int rc;
   if( pDb == NULL ) return LSM_MISUSE;
   error_clear();
-  rc = db_write(pDb, NULL, 0);
+  rc = db_write(pDb, NULL, 0, DB_WRITE_BATCH, NULL);
   if( rc == LSM_OK && pDb->opt.background ){
     mutex_lock(&pDb->mutex);
     rc = wait_for_flush(pDb);

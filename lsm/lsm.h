@@ -80,6 +80,7 @@ typedef struct lsm_db lsm_db;
 typedef struct lsm_snapshot lsm_snapshot;
 typedef struct lsm_cursor lsm_cursor;
 typedef struct lsm_batch lsm_batch;
+typedef struct lsm_prepared lsm_prepared;
 typedef struct lsm_env lsm_env;
 typedef struct lsm_file lsm_file;
 
@@ -190,6 +191,13 @@ typedef struct lsm_options {
                             ** stored raw; default LSM_COMPRESSION_LZ4          */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
   int hosted;               /* 1: a hosted store (below); default 0                 */
+  /* Asked during lsm_open only, once per prepared batch the store was
+  ** still waiting on when it was last used (lsm_prepare below): set
+  ** *pbCommitted to 1 if the host committed batch iPrepareId (it is then
+  ** replayed), 0 to drop it; a return other than LSM_OK fails the open.
+  ** NULL (the default): drop them all.  pPreparedCtx is passed back. */
+  int (*xPrepared)(void *pCtx, uint64_t iPrepareId, int *pbCommitted);
+  void *pPreparedCtx;
 } lsm_options;
 
 /* Fill *pOpt with the defaults above. */
@@ -275,6 +283,53 @@ uint64_t lsm_batch_checksum(const lsm_batch*);
 ** unchanged (clear it to reuse).  Concurrent writers share one WAL write
 ** and one sync (group commit). */
 int lsm_write(lsm_db*, lsm_batch *pBatch);
+
+/*
+** Two-phase commit, for a host whose own commit decides (the SQLite
+** extension: a batch must take effect exactly when SQLite's COMMIT
+** succeeds).
+**
+** lsm_prepare logs a copy of pBatch as a *prepared* batch, durable per the
+** sync option like lsm_write, but applies nothing: no reader sees it and
+** it takes no sequence number.  It goes through the same write queue as
+** lsm_write (group commit) and holds no lock when it returns, so other
+** writers go on while the host decides; pBatch may change or be freed at
+** once.  *ppPrep (owned) is then ended by exactly one of:
+**   lsm_commit_prepared  logs a small commit record naming the prepared
+**                        batch, gives the batch its sequence numbers
+**                        (after every batch committed before it) and
+**                        applies it: visible from then on.  If the log
+**                        cannot take the commit record (disk full, I/O
+**                        error), the batch is applied all the same, since
+**                        the host has already committed, and is made
+**                        durable by the flush that the failed log forces;
+**                        a crash before that flush loses it.
+**   lsm_abort_prepared   forgets it.
+** Both free the handle.  REQUIRES: every handle ends before lsm_close
+** (LSM_MISUSE otherwise).  An empty batch makes a handle that commits
+** nothing.
+**
+** Recovery (lsm_open) replays a prepared batch where a commit record
+** names it.  A prepared batch the store was still waiting on when the
+** process died (no commit record, no abort) is dropped, unless
+** lsm_options.xPrepared says its host committed it: then it is replayed
+** after everything else the logs hold, as if its commit record had been
+** the last one written.  So a host that records, inside its own commit,
+** the id of each batch it commits (lsm_prepared_id) makes the two
+** commits one across a crash: its record is there exactly when its
+** commit is.
+*/
+int lsm_prepare(lsm_db*, lsm_batch *pBatch, lsm_prepared **ppPrep);
+int lsm_commit_prepared(lsm_prepared*);
+void lsm_abort_prepared(lsm_prepared*);
+/* The prepared batch's id, unique in its store for good (never reused);
+** 0 for a store without a log (in-memory) or an empty batch. */
+uint64_t lsm_prepared_id(const lsm_prepared*);
+/* Recovery never asks xPrepared about an id below this: a host may forget
+** its records of smaller ids (each was committed with a commit record,
+** written as the sync option says, or aborted).  It is the id of the
+** oldest batch still waiting, or above every id given if none waits. */
+uint64_t lsm_prepared_floor(lsm_db*);
 
 /*
 ** Hosted stores (lsm_options.hosted = 1).  The host keeps the log of

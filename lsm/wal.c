@@ -3,6 +3,9 @@
 **
 ** Every committed batch is appended to the log before it is applied to the
 ** memtable, so that a crash loses nothing the sync mode promised to keep.
+** A batch committed in two phases (lsm_prepare) is logged as a PREPARED
+** record, numbered by a prepare id, and counts only once a COMMIT record
+** later in the same log names that id and gives it its sequence number.
 ** A log is a 64-byte file header followed by records.  A record carries
 ** one batch, or one fragment of a batch bigger than WAL_MAX_FRAGMENT (so
 ** that no single length field can ask a reader to trust more than 1 MiB);
@@ -23,7 +26,7 @@
 **   0      8    magic 89 4c 53 4d 57 41 4c 0a ("\x89LSMWAL\n": the high
 **               byte catches 7-bit transfers, the newline catches line-end
 **               conversion, as PNG's signature does)
-**   8      4    format version, 2
+**   8      4    format version, 3 (2 and 1 are read: LEGACY below)
 **   12     4    salt: random, chosen when the log is created
 **   16     8    iNumber: the log's own file number (000012.wal: 12)
 **   24     8    iPrevLog: file number of the log before it, 0 if none
@@ -41,15 +44,37 @@
 **
 **   OFFSET SIZE DESCRIPTION
 **   0      4    n: payload length, 0 <= n <= WAL_MAX_FRAGMENT (1 MiB)
-**   4      1    type: 1 FULL (a whole batch), 2 FIRST, 3 MIDDLE, 4 LAST
-**               (fragments of one batch, in order, nothing in between)
-**   5      8    seq: sequence number of the batch's first operation (all
-**               fragments of a batch repeat it); never decreases in a log
+**   4      1    type:
+**                 1 FULL            a whole batch
+**                 2 FIRST           the first fragment of a batch
+**                 3 MIDDLE          a later fragment (of a batch or of a
+**                 4 LAST            prepared batch: whichever FIRST began)
+**                 5 PREPARED_FULL   a whole prepared batch
+**                 6 PREPARED_FIRST  the first fragment of a prepared batch
+**                 7 COMMIT          a prepared batch takes effect
+**               (fragments of one batch are in order, nothing in between)
+**   5      8    seq: for FULL, FIRST and COMMIT, the sequence number of
+**               the batch's first operation, never decreasing in a log;
+**               for PREPARED_*, the prepare id, strictly increasing in a
+**               log; fragments repeat their first record's value
 **   13     4    header check: the low 32 bits of XXH3-64, seed
 **               CHECKSUM_SEED_WAL ^ salt, over bytes 0..12
 **   17     8    checksum: XXH3-64, same seed, over bytes 0..16 of this
 **               header followed by the n payload bytes
-**   25     n    payload (the batch encoding; opaque here)
+**   25     n    payload: the batch encoding (opaque here); for COMMIT,
+**               n = 8: the prepare id it commits (little-endian)
+**
+** A COMMIT names a PREPARED record earlier in the same log that no COMMIT
+** named before (else LSM_CORRUPT).  The store logs every prepared batch
+** still waiting again, under its id, at the start of each new log (so a
+** log may hold one prepared id twice: once first logged, once carried
+** over from the log before; ids still increase within it), and the
+** writer logs the whole batch as FULL instead of a COMMIT if that failed
+** and the prepared record lies only in an older log, which a flush may
+** have retired meanwhile.  A prepared batch that no COMMIT names is no
+** error: its transaction failed, was rolled back, or the process died
+** before it finished committing (the store may then ask its host:
+** db_recover.c).  There is no abort record.
 **
 ** The salt makes both checksums valid in this log only: a record image
 ** that happens to sit inside a payload (a user value holding a copy of
@@ -60,9 +85,9 @@
 ** 1 MiB of payload a forged length field would point at: a 64 MiB log of
 ** crafted values is searched in well under a second.
 **
-** Worked example: log 000003.wal with salt 0x0a0b0c0d, following log 2
-** whose records ended before seq 7, holding one batch, seq 7, payload "hi"
-** (91 bytes):
+** Worked example (version 2, still read): log 000003.wal with salt
+** 0x0a0b0c0d, following log 2 whose records ended before seq 7, holding
+** one batch, seq 7, payload "hi" (91 bytes):
 **
 **   89 4c 53 4d 57 41 4c 0a   magic
 **   02 00 00 00               version 2
@@ -82,18 +107,47 @@
 **                             replays these exact bytes)
 **   68 69                     payload "hi"
 **
+** Worked example (version 3): the same log, but the batch "hi" was
+** prepared (prepare id 1) and then committed at seq 7 (124 bytes):
+**
+**   89 4c 53 4d 57 41 4c 0a   magic
+**   03 00 00 00               version 3
+**   0d 0c 0b 0a               salt 0x0a0b0c0d
+**   03 00 .. 00  02 00 .. 00  iNumber 3, iPrevLog 2 (8 bytes each)
+**   07 00 .. 00  07 00 .. 00  iPrevNextSeq 7, iFirstSeq 7
+**   00 00 00 00  00 00 00 00  flags: none; zero
+**   00 57 26 19 c8 24 aa a9   file header checksum
+**   02 00 00 00               n = 2
+**   05                        type PREPARED_FULL
+**   01 00 00 00 00 00 00 00   prepare id 1
+**   74 0e c3 7c               header check
+**   ba f4 30 2b d1 3d b6 5e   checksum
+**   68 69                     payload "hi"
+**   08 00 00 00               n = 8
+**   07                        type COMMIT
+**   07 00 00 00 00 00 00 00   seq 7
+**   5b b4 da 3a               header check
+**   84 d1 13 9c 78 cb 90 48   checksum (test wal_v3_example_replays
+**                             replays these exact bytes)
+**   01 00 00 00 00 00 00 00   payload: prepare id 1
+**
 ** REPLAY
 **
 ** Records are read in order.  A record is bad if its length is over the
 ** limit, its type unknown, it runs past the end of the file, or either
-** checksum fails; a valid record that breaks the fragment order or makes
-** seq go backwards is corruption too.  At a bad record of a log whose
-** tail may be torn (the newest, or one whose successor says PREV_TORN),
-** replay searches forward byte by byte for any valid record: if there is
-** none, the bad bytes are a torn tail (a crash in the middle of an
-** append, or a file system that extended the file with zeros) and replay
-** ends cleanly, dropping any unfinished fragmented batch; if there is one,
-** the log is corrupt in the middle (LSM_CORRUPT naming file and offset).
+** checksum fails; a valid record that breaks the fragment order, makes
+** seq go backwards, repeats a prepare id or commits a prepared batch the
+** log does not hold (or committed already) is corruption too.  Replay
+** keeps the prepared batches of the log (pointers into its mapping, or a
+** reassembled copy) until a COMMIT hands one to the caller at the
+** COMMIT's place and seq, and drops the rest at the log's end.  At a
+** bad record of a log whose tail may be torn (the newest, or one whose
+** successor says PREV_TORN), replay searches forward byte by byte for
+** any valid record: if there is none, the bad bytes are a torn tail (a
+** crash in the middle of an append, or a file system that extended the
+** file with zeros) and replay ends cleanly, dropping any unfinished
+** fragmented batch; if there is one, the log is corrupt in the middle
+** (LSM_CORRUPT naming file and offset).
 ** In any other log every bad record, and an unfinished batch at its end,
 ** is LSM_CORRUPT: it was complete before the next log was started.
 ** A log shorter than its file header, or all zeros, was never written
@@ -104,10 +158,14 @@
 ** checked by the caller, which knows how many each batch uses
 ** (db_recover.c).
 **
-** LEGACY: version 1 logs (a 16-byte header without the chain fields, and
-** 21-byte record headers without the header check) are still replayed,
-** so that a store closed by an older build opens; wal_read_header reports
-** them with bLegacy and the chain is not checked across them.
+** LEGACY: version 2 logs are version 3 without record types 5-7 (a type
+** above 4 is a bad record there); they are replayed as they are.  Version
+** 1 logs (a 16-byte header without the chain fields, and 21-byte record
+** headers without the header check) are still replayed, so that a store
+** closed by an older build opens; wal_read_header reports them with
+** bLegacy and the chain is not checked across them.  An older build
+** refuses a version 3 log ("unsupported log format version 3") rather
+** than take its prepared records for damage.
 **
 ** WRITE FAILURES
 **
@@ -135,7 +193,7 @@
 #include "error.h"
 
 #define WAL_MAGIC          "\x89LSMWAL\n"
-#define WAL_VERSION        2
+#define WAL_VERSION        3
 #define WAL_FILE_HEADER    64
 #define WAL_RECORD_HEADER  25
 #define WAL_HDRCHECK_OFF   13           /* header bytes the header check covers */
@@ -144,6 +202,8 @@
 #define WAL_MAX_FRAGMENT   (1u << 20)   /* payload bytes in one record      */
 #define WAL_BUFFER_BYTES   (64 * 1024)  /* LSM_SYNC_OFF writes past this    */
 
+/* Version 2 (LEGACY above): the same framing, record types 1-4 only. */
+#define WAL_V2                2
 /* Version 1 (LEGACY above): read only. */
 #define WAL_V1                1
 #define WAL_V1_FILE_HEADER    16
@@ -154,6 +214,10 @@
 #define WAL_TYPE_FIRST  2
 #define WAL_TYPE_MIDDLE 3
 #define WAL_TYPE_LAST   4
+#define WAL_TYPE_PREPARED_FULL  5   /* version 3 on */
+#define WAL_TYPE_PREPARED_FIRST 6
+#define WAL_TYPE_COMMIT         7
+#define WAL_COMMIT_PAYLOAD      8   /* a commit record's payload: the prepare id */
 
 struct wal_writer {
   lsm_env *pEnv;            /* borrowed                                       */
@@ -169,6 +233,9 @@ struct wal_writer {
   uint64_t nFile;           /* bytes appended to the file so far              */
   uint64_t iLastSeq;        /* seq of the last record added                   */
   uint64_t iLastSeqCommitted; /* seq of the last record acknowledged          */
+  uint64_t iLastPrepareId;  /* prepare id of the last prepared batch added;
+                            ** never goes back, not even when a failed
+                            ** write drops the record                         */
   uint64_t iSeqUnwritten;   /* seq of the first record not wholly in the
                             ** file (buffered, or in a failed write);
                             ** UINT64_MAX if none                             */
@@ -323,15 +390,24 @@ open_failed:
   return rc;
 }
 
-int wal_writer_add(wal_writer *p, uint64_t seq, const uint8_t *pPayload, size_t nPayload){
+/*
+** Frame a batch (bPrepared: a prepared batch, whose seq field is its
+** prepare id) as one record or as fragments.  Only records that carry a
+** sequence number (batches and commits) take part in the seq order and
+** in iSeqUnwritten: a prepared batch counts for nothing until a commit
+** record names it.
+*/
+static int wal_add_batch(wal_writer *p, int bPrepared, uint64_t seq,
+                         const uint8_t *pPayload, size_t nPayload){
   size_t nFrag = nPayload ? (nPayload + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT : 1;
   size_t iFrag, nDone = 0;
   int rc;
 
   if( p->rcPoison ) return wal_poisoned(p);
-  if( seq < p->iLastSeq ){
-    return LSM_ERROR_MSG(LSM_MISUSE, "%s: record seq %llu after seq %llu", p->zPath,
-                         (unsigned long long)seq, (unsigned long long)p->iLastSeq);
+  if( bPrepared ? seq <= p->iLastPrepareId : seq < p->iLastSeq ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "%s: record %s %llu after %llu", p->zPath,
+                         bPrepared ? "prepare id" : "seq", (unsigned long long)seq,
+                         (unsigned long long)(bPrepared ? p->iLastPrepareId : p->iLastSeq));
   }
   if( nFrag > (SIZE_MAX - nPayload) / WAL_RECORD_HEADER ) return LSM_NOMEM;
   rc = wal_reserve(p, nPayload + nFrag * WAL_RECORD_HEADER);
@@ -340,14 +416,48 @@ int wal_writer_add(wal_writer *p, uint64_t seq, const uint8_t *pPayload, size_t 
   for(iFrag = 0; iFrag < nFrag; iFrag++){
     uint32_t n = (uint32_t)(nPayload - nDone < WAL_MAX_FRAGMENT ? nPayload - nDone : WAL_MAX_FRAGMENT);
     int eType;
-    if( nFrag == 1 )             eType = WAL_TYPE_FULL;
-    else if( iFrag == 0 )        eType = WAL_TYPE_FIRST;
+    if( nFrag == 1 )             eType = bPrepared ? WAL_TYPE_PREPARED_FULL : WAL_TYPE_FULL;
+    else if( iFrag == 0 )        eType = bPrepared ? WAL_TYPE_PREPARED_FIRST : WAL_TYPE_FIRST;
     else if( iFrag == nFrag - 1 ) eType = WAL_TYPE_LAST;
     else                         eType = WAL_TYPE_MIDDLE;
     wal_frame(p, eType, seq, pPayload ? pPayload + nDone : NULL, n);
     nDone += n;
   }
   assert( nDone == nPayload );
+  if( bPrepared ){
+    p->iLastPrepareId = seq;
+  }else{
+    p->iLastSeq = seq;
+    if( p->iSeqUnwritten == UINT64_MAX ) p->iSeqUnwritten = seq;
+  }
+  return LSM_OK;
+}
+
+int wal_writer_add(wal_writer *p, uint64_t seq, const uint8_t *pPayload, size_t nPayload){
+  return wal_add_batch(p, 0, seq, pPayload, nPayload);
+}
+
+int wal_writer_add_prepared(wal_writer *p, uint64_t iPrepareId, const uint8_t *pPayload,
+                            size_t nPayload){
+  if( iPrepareId == 0 ) return LSM_MISUSE;
+  return wal_add_batch(p, 1, iPrepareId, pPayload, nPayload);
+}
+
+int wal_writer_add_commit(wal_writer *p, uint64_t seq, uint64_t iPrepareId){
+  uint8_t aId[WAL_COMMIT_PAYLOAD];
+  int rc;
+  if( p->rcPoison ) return wal_poisoned(p);
+  if( seq < p->iLastSeq || iPrepareId == 0 || iPrepareId > p->iLastPrepareId ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "%s: commit record of seq %llu for prepare id %llu"
+                         " (last seq %llu, last prepare id %llu)", p->zPath,
+                         (unsigned long long)seq, (unsigned long long)iPrepareId,
+                         (unsigned long long)p->iLastSeq,
+                         (unsigned long long)p->iLastPrepareId);
+  }
+  rc = wal_reserve(p, WAL_RECORD_HEADER + WAL_COMMIT_PAYLOAD);
+  if( rc != LSM_OK ) return rc;
+  coding_put64(aId, iPrepareId);
+  wal_frame(p, WAL_TYPE_COMMIT, seq, aId, WAL_COMMIT_PAYLOAD);
   p->iLastSeq = seq;
   if( p->iSeqUnwritten == UINT64_MAX ) p->iSeqUnwritten = seq;
   return LSM_OK;
@@ -431,6 +541,7 @@ void wal_writer_discard(wal_writer *p){
 typedef struct wal_frame_fmt {
   uint64_t seed;            /* CHECKSUM_SEED_WAL ^ salt             */
   int bV1;                  /* version 1: no header check           */
+  int eMaxType;             /* the largest record type of its version */
   uint64_t nFileHeader;     /* bytes before the first record        */
   uint64_t nRecordHeader;   /* bytes before each payload            */
 } wal_frame_fmt;
@@ -449,7 +560,7 @@ static int wal_check_record(const uint8_t *a, uint64_t n, uint64_t iOff,
   nPayload = coding_get32(pHdr);
   eType = pHdr[4];
   if( nPayload > WAL_MAX_FRAGMENT ) return WAL_RECORD_BAD;
-  if( eType < WAL_TYPE_FULL || eType > WAL_TYPE_LAST ) return WAL_RECORD_BAD;
+  if( eType < WAL_TYPE_FULL || eType > pFmt->eMaxType ) return WAL_RECORD_BAD;
   if( pFmt->bV1 ){
     if( n - iOff - nHdr < nPayload ) return WAL_RECORD_SHORT;
     if( checksum_compute2(pHdr, WAL_V1_CHECKSUM_OFF, pHdr + nHdr, nPayload, pFmt->seed)
@@ -510,10 +621,11 @@ static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
     return LSM_CORRUPT_BKPT("%s: not a write-ahead log (bad magic)", zPath);
   }
   iVersion = coding_get32(a + 8);
-  if( iVersion != WAL_VERSION && iVersion != WAL_V1 ){
+  if( iVersion != WAL_VERSION && iVersion != WAL_V2 && iVersion != WAL_V1 ){
     return LSM_CORRUPT_BKPT("%s: unsupported log format version %u", zPath, iVersion);
   }
   pFmt->bV1 = iVersion == WAL_V1;
+  pFmt->eMaxType = iVersion == WAL_VERSION ? WAL_TYPE_COMMIT : WAL_TYPE_LAST;
   pFmt->nFileHeader = pFmt->bV1 ? WAL_V1_FILE_HEADER : WAL_FILE_HEADER;
   pFmt->nRecordHeader = pFmt->bV1 ? WAL_V1_RECORD_HEADER : WAL_RECORD_HEADER;
   if( n < pFmt->nFileHeader ){
@@ -588,22 +700,91 @@ static int wal_asm_append(lsm_env *pEnv, uint8_t **paAsm, size_t *pnAsm, size_t 
   return LSM_OK;
 }
 
+/*
+** The prepared batches of the log being replayed that no commit record
+** has named yet, in the order of their (strictly increasing) prepare
+** ids.  A payload lies in the log's mapping, or, for a batch reassembled
+** from fragments, in a buffer the entry owns.
+*/
+typedef struct wal_prepared {
+  uint64_t iId;             /* prepare id                                   */
+  const uint8_t *p;         /* the batch's bytes; NULL once committed       */
+  size_t n;                 /* their length                                 */
+  uint8_t *aOwned;          /* a reassembled batch (env_malloc), or NULL    */
+} wal_prepared;
+
+typedef struct wal_prepared_set {
+  lsm_env *pEnv;
+  wal_prepared *a;          /* entries, ids increasing                      */
+  size_t n, nAlloc;
+} wal_prepared_set;
+
+static int wal_prepared_add(wal_prepared_set *pSet, uint64_t iId, const uint8_t *p,
+                            size_t n, uint8_t *aOwned){
+  wal_prepared *pE;
+  if( pSet->n == pSet->nAlloc ){
+    size_t nNew = pSet->nAlloc ? pSet->nAlloc * 2 : 16;
+    wal_prepared *aNew = env_realloc(pSet->pEnv, pSet->a, nNew * sizeof(wal_prepared));
+    if( aNew == NULL ){
+      env_free(pSet->pEnv, aOwned);
+      return LSM_NOMEM;
+    }
+    pSet->a = aNew;
+    pSet->nAlloc = nNew;
+  }
+  pE = &pSet->a[pSet->n++];
+  pE->iId = iId;
+  pE->p = p;
+  pE->n = n;
+  pE->aOwned = aOwned;
+  return LSM_OK;
+}
+
+/* The entry for iId, or NULL (binary search: ids increase). */
+static wal_prepared *wal_prepared_find(wal_prepared_set *pSet, uint64_t iId){
+  size_t lo = 0, hi = pSet->n;
+  while( lo < hi ){
+    size_t mid = lo + (hi - lo) / 2;
+    if( pSet->a[mid].iId < iId ) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < pSet->n && pSet->a[lo].iId == iId ? &pSet->a[lo] : NULL;
+}
+
+static void wal_prepared_clear(wal_prepared_set *pSet){
+  size_t i;
+  for(i = 0; i < pSet->n; i++) env_free(pSet->pEnv, pSet->a[i].aOwned);
+  env_free(pSet->pEnv, pSet->a);
+  memset(pSet, 0, sizeof(*pSet));
+}
+
 int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
                int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
                void *pCtx, int *pbTorn){
+  return wal_replay_with_unresolved(pEnv, zPath, bNewest, xRecord, NULL, pCtx, pbTorn);
+}
+
+int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
+    int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
+    int (*xUnresolved)(void *pCtx, uint64_t iPrepareId, const uint8_t *p, size_t n),
+    void *pCtx, int *pbTorn){
   int rc;
   lsm_file *pFile = NULL;
   const uint8_t *a = NULL;
-  uint64_t n = 0, iOff, iLastSeq = 0, iBatchOff = 0;
+  uint64_t n = 0, iOff, iLastSeq = 0, iLastPrepareId = 0, iBatchOff = 0;
   uint8_t *aAsm = NULL;          /* fragments of the batch being reassembled */
   size_t nAsm = 0, nAsmAlloc = 0;
   int bInBatch = 0;              /* a FIRST fragment was seen, no LAST yet  */
+  int bAsmPrepared = 0;          /* ... of a prepared batch                 */
   int bEmpty = 0;
   uint64_t batchSeq = 0;
   const char *zWhy = NULL;       /* reason, for a bad record                */
   wal_header hdr;
   wal_frame_fmt fmt;
+  wal_prepared_set prepared;
 
+  memset(&prepared, 0, sizeof(prepared));
+  prepared.pEnv = pEnv;
   if( pbTorn ) *pbTorn = 0;
   rc = wal_map(pEnv, zPath, &pFile, &a, &n);
   if( rc != LSM_OK || n == 0 ) goto replay_done;
@@ -624,6 +805,8 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
   for(iOff = fmt.nFileHeader; iOff < n; ){
     wal_record rec;
     int eCheck = wal_check_record(a, n, iOff, &fmt, &rec);
+    int bStart;                  /* not MIDDLE or LAST: starts an entry     */
+    int bPrepared;               /* PREPARED_FULL or PREPARED_FIRST         */
     if( eCheck != WAL_RECORD_OK ){
       uint64_t iNext;
       zWhy = eCheck == WAL_RECORD_SHORT ? "record runs past the end of the file"
@@ -647,9 +830,16 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
 
     /* A valid record: check its place in the sequence of records. */
     zWhy = NULL;
-    if( rec.eType == WAL_TYPE_FULL || rec.eType == WAL_TYPE_FIRST ){
+    bPrepared = rec.eType == WAL_TYPE_PREPARED_FULL || rec.eType == WAL_TYPE_PREPARED_FIRST;
+    bStart = bPrepared || rec.eType == WAL_TYPE_FULL || rec.eType == WAL_TYPE_FIRST
+          || rec.eType == WAL_TYPE_COMMIT;
+    if( bStart ){
       if( bInBatch ) zWhy = "a new batch starts before the last one ended";
-      else if( rec.seq < iLastSeq ) zWhy = "sequence number goes backwards";
+      else if( bPrepared && rec.seq <= iLastPrepareId ) zWhy = "prepare id does not increase";
+      else if( !bPrepared && rec.seq < iLastSeq ) zWhy = "sequence number goes backwards";
+      else if( rec.eType == WAL_TYPE_COMMIT && rec.n != WAL_COMMIT_PAYLOAD ){
+        zWhy = "a commit record of the wrong length";
+      }
     }else{
       if( !bInBatch ) zWhy = "a batch fragment without its first fragment";
       else if( rec.seq != batchSeq ) zWhy = "a batch fragment with another batch's seq";
@@ -665,9 +855,34 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
         iLastSeq = rec.seq;
         rc = xRecord(pCtx, rec.seq, rec.pPayload, rec.n);
         break;
+      case WAL_TYPE_PREPARED_FULL:
+        iLastPrepareId = rec.seq;
+        rc = wal_prepared_add(&prepared, rec.seq, rec.pPayload, rec.n, NULL);
+        break;
+      case WAL_TYPE_COMMIT: {
+        uint64_t iId = coding_get64(rec.pPayload);
+        wal_prepared *pE = wal_prepared_find(&prepared, iId);
+        if( pE == NULL || pE->p == NULL ){
+          rc = LSM_CORRUPT_BKPT("%s: the commit record at offset %llu names prepared"
+                                " batch %llu, which the log %s", zPath,
+                                (unsigned long long)iOff, (unsigned long long)iId,
+                                pE ? "committed before" : "does not hold before it");
+          break;
+        }
+        iLastSeq = rec.seq;
+        rc = xRecord(pCtx, rec.seq, pE->p, pE->n);
+        pE->p = NULL;
+        env_free(pEnv, pE->aOwned);
+        pE->aOwned = NULL;
+        break;
+      }
       case WAL_TYPE_FIRST:
+      case WAL_TYPE_PREPARED_FIRST:
         bInBatch = 1;
-        batchSeq = iLastSeq = rec.seq;
+        bAsmPrepared = bPrepared;
+        batchSeq = rec.seq;
+        if( bPrepared ) iLastPrepareId = rec.seq;
+        else iLastSeq = rec.seq;
         iBatchOff = iOff;
         nAsm = 0;
         rc = wal_asm_append(pEnv, &aAsm, &nAsm, &nAsmAlloc, rec.pPayload, rec.n);
@@ -676,7 +891,15 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
         rc = wal_asm_append(pEnv, &aAsm, &nAsm, &nAsmAlloc, rec.pPayload, rec.n);
         if( rc == LSM_OK && rec.eType == WAL_TYPE_LAST ){
           bInBatch = 0;
-          rc = xRecord(pCtx, batchSeq, aAsm, nAsm);
+          if( bAsmPrepared ){
+            /* The set takes the buffer: the next batch gets a new one. */
+            uint8_t *aOwned = aAsm;
+            aAsm = NULL;
+            nAsmAlloc = 0;
+            rc = wal_prepared_add(&prepared, batchSeq, aOwned, nAsm, aOwned);
+          }else{
+            rc = xRecord(pCtx, batchSeq, aAsm, nAsm);
+          }
         }
         break;
     }
@@ -693,9 +916,21 @@ int wal_replay(lsm_env *pEnv, const char *zPath, int bNewest,
                             " in an older log", zPath, (unsigned long long)iBatchOff);
     }
   }
+  /* Prepared batches no commit record named: their transactions failed,
+  ** were rolled back, or never finished committing.  The caller may ask
+  ** its host which (xUnresolved); else they are dropped. */
+  if( rc == LSM_OK && xUnresolved ){
+    size_t i;
+    for(i = 0; rc == LSM_OK && i < prepared.n; i++){
+      if( prepared.a[i].p ){
+        rc = xUnresolved(pCtx, prepared.a[i].iId, prepared.a[i].p, prepared.a[i].n);
+      }
+    }
+  }
 
 replay_done:
   if( pFile ) pEnv->xClose(pFile);
   env_free(pEnv, aAsm);
+  wal_prepared_clear(&prepared);
   return rc;
 }

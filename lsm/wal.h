@@ -15,6 +15,14 @@
 ** Recovery (db_recover.c) follows that chain to notice a log that is
 ** missing, cut short or damaged at its end.
 **
+** Two-phase commit (lsm_prepare, lsm.h): a prepared batch is logged as a
+** record of its own, numbered by a prepare id instead of a sequence
+** number, and counts for nothing until a commit record in the same log
+** names that id and gives it its sequence number.  Replay hands a
+** committed prepared batch to its callback at the commit record's place
+** in the log, exactly like a batch logged whole; a prepared batch that no
+** commit record names is dropped.
+**
 ** Replay reads records in order and stops cleanly at a torn tail: a bad or
 ** short record at the end of a log whose tail may be torn, with no valid
 ** record after it (a crash mid-append).  A bad record followed by a good
@@ -55,6 +63,18 @@ int wal_writer_open(lsm_env*, const char *zPath, int eSync, const wal_header *pH
 /* Frame one record into the buffer.  Nothing reaches the OS yet.
 ** REQUIRES: seq is not below the previous record's (LSM_MISUSE). */
 int wal_writer_add(wal_writer*, uint64_t seq, const uint8_t *pPayload, size_t nPayload);
+
+/* Frame a prepared batch under iPrepareId (> 0, larger than the last
+** one added: LSM_MISUSE otherwise).  Replay ignores it unless a later
+** commit record of the same log names it. */
+int wal_writer_add_prepared(wal_writer*, uint64_t iPrepareId, const uint8_t *pPayload,
+                            size_t nPayload);
+
+/* Frame a commit record: the prepared batch iPrepareId, added to this
+** log before, takes sequence numbers from seq on.  REQUIRES: seq is not
+** below the previous batch's or commit's, and iPrepareId was added to
+** this writer (LSM_MISUSE). */
+int wal_writer_add_commit(wal_writer*, uint64_t seq, uint64_t iPrepareId);
 
 /* Make the records added so far as durable as eSync asks: OFF leaves them
 ** buffered (written when the buffer passes 64 KiB, or at sync/close);
@@ -99,8 +119,10 @@ void wal_writer_discard(wal_writer*);
 int wal_read_header(lsm_env*, const char *zPath, wal_header *pHdr, int *pbEmpty);
 
 /*
-** Call xRecord(pCtx, seq, payload, n) for every valid record of zPath in
-** order.  bNewest: the log's tail may be torn (the newest log, or one
+** Call xRecord(pCtx, seq, payload, n) for every committed batch of zPath
+** in order: a batch record, or a commit record with the payload of the
+** prepared batch it names (prepared batches no commit names are left
+** out).  bNewest: the log's tail may be torn (the newest log, or one
 ** whose successor says bPrevTorn), so a torn tail is dropped (*pbTorn
 ** set) rather than reported.  A non-OK return from xRecord stops replay
 ** and is returned.  Payload pointers are borrowed for the call.
@@ -108,5 +130,14 @@ int wal_read_header(lsm_env*, const char *zPath, wal_header *pHdr, int *pbEmpty)
 int wal_replay(lsm_env*, const char *zPath, int bNewest,
                int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
                void *pCtx, int *pbTorn);
+
+/* The same, and then, if replay succeeded, xUnresolved(pCtx, id, payload,
+** n) for every prepared batch of the log that no commit record named, in
+** id order (payload borrowed for the call); a non-OK return stops and is
+** returned.  xUnresolved NULL: wal_replay. */
+int wal_replay_with_unresolved(lsm_env*, const char *zPath, int bNewest,
+    int (*xRecord)(void *pCtx, uint64_t seq, const uint8_t *p, size_t n),
+    int (*xUnresolved)(void *pCtx, uint64_t iPrepareId, const uint8_t *p, size_t n),
+    void *pCtx, int *pbTorn);
 
 #endif

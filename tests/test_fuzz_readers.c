@@ -419,7 +419,15 @@ static uint8_t *seed_wal(lsm_env *pEnv, size_t *pn){
     lsm_batch_clear(&b);
     ck_assert_int_eq(lsm_batch_put(&b, zKey, (size_t)nKey, zVal, (size_t)nVal), LSM_OK);
     if( i % 3 == 2 ) ck_assert_int_eq(lsm_batch_delete(&b, "gone", 4), LSM_OK);
-    ck_assert_int_eq(wal_writer_add(w, 10 + (uint64_t)i * 2, b.aRep, b.nRep), LSM_OK);
+    if( i % 4 == 1 ){
+      /* Two-phase: prepared, then committed by a small record. */
+      ck_assert_int_eq(wal_writer_add_prepared(w, (uint64_t)i, b.aRep, b.nRep), LSM_OK);
+      ck_assert_int_eq(wal_writer_add_commit(w, 10 + (uint64_t)i * 2, (uint64_t)i), LSM_OK);
+    }else{
+      ck_assert_int_eq(wal_writer_add(w, 10 + (uint64_t)i * 2, b.aRep, b.nRep), LSM_OK);
+    }
+    /* A prepared batch never committed. */
+    if( i % 4 == 3 ) ck_assert_int_eq(wal_writer_add_prepared(w, (uint64_t)i, b.aRep, b.nRep), LSM_OK);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
   }
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);

@@ -705,6 +705,169 @@ START_TEST(wal_out_of_memory_fails_cleanly){
 }
 END_TEST
 
+/* ---- prepared batches and their commit records ---- */
+
+START_TEST(wal_v3_example_replays){
+  /* The version 3 worked example drawn in wal.c's header, byte for byte:
+  ** "hi" prepared under id 1, then committed at seq 7. */
+  static const uint8_t aLog[] = {
+    0x89, 0x4c, 0x53, 0x4d, 0x57, 0x41, 0x4c, 0x0a,
+    0x03, 0x00, 0x00, 0x00, 0x0d, 0x0c, 0x0b, 0x0a,
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x57, 0x26, 0x19, 0xc8, 0x24, 0xaa, 0xa9,
+    0x02, 0x00, 0x00, 0x00,
+    0x05,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x74, 0x0e, 0xc3, 0x7c,
+    0xba, 0xf4, 0x30, 0x2b, 0xd1, 0x3d, 0xb6, 0x5e,
+    0x68, 0x69,
+    0x08, 0x00, 0x00, 0x00,
+    0x07,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x5b, 0xb4, 0xda, 0x3a,
+    0x84, 0xd1, 0x13, 0x9c, 0x78, 0xcb, 0x90, 0x48,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  };
+  wal_header hdr;
+  int bTorn, bEmpty;
+
+  ck_assert_uint_eq(sizeof(aLog), 124);
+  spill(aLog, sizeof(aLog));
+  ck_assert_int_eq(wal_read_header(fx.pEnv, fx.zPath, &hdr, &bEmpty), LSM_OK);
+  ck_assert_int_eq(bEmpty, 0);
+  ck_assert_uint_eq(hdr.iNumber, 3);
+  ck_assert_uint_eq(hdr.iFirstSeq, 7);
+  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
+  ck_assert_int_eq(fx.r.n, 1);
+  ck_assert_uint_eq(fx.r.a[0].seq, 7);
+  ck_assert_uint_eq(fx.r.a[0].n, 2);
+  ck_assert(memcmp(fx.r.a[0].p, "hi", 2) == 0);
+  /* Without its commit record, the prepared batch replays as nothing. */
+  spill(aLog, sizeof(aLog) - 33);
+  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
+  ck_assert_int_eq(fx.r.n, 0);
+}
+END_TEST
+
+/* A version 2 log knows no prepared records: type 5 there is a bad
+** record (here a torn tail, since nothing valid follows). */
+START_TEST(wal_prepared_record_in_a_version_2_log_is_a_bad_record){
+  uint8_t a[256];
+  size_t n = FILE_HDR;
+  uint32_t salt = 0x01020304;
+  int bTorn;
+  wal_header hdr;
+  uint8_t *q;
+  memset(a, 0, sizeof(a));
+  memcpy(a, "\x89LSMWAL\n", 8);
+  q = coding_put32(a + 8, 2);
+  coding_put32(q, salt);
+  memset(&hdr, 0, sizeof(hdr));
+  coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
+  n += frame(a + n, salt, 1, 1, "ok", 2);
+  n += frame(a + n, salt, 5, 1, "hi", 2);
+  spill(a, n);
+  ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+  ck_assert_int_eq(bTorn, 1);
+  ck_assert_int_eq(fx.r.n, 1);
+  ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+}
+END_TEST
+
+/* Prepared batches replay at their commit record's place and seq, in
+** commit order; one never committed is left out; big ones are
+** fragmented and reassembled like any batch. */
+START_TEST(wal_prepared_batches_replay_only_where_committed){
+  wal_writer *w = NULL;
+  size_t nBig = 2500 * 1000;
+  uint8_t *aBig = malloc(nBig);
+  int bTorn;
+  payload_of(test_seed(), 7, nBig, aBig);
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_prepared(w, 1, (const uint8_t*)"first", 5), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_prepared(w, 2, (const uint8_t*)"never", 5), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 10, (const uint8_t*)"plain", 5), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_prepared(w, 3, aBig, nBig), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_commit(w, 11, 3), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_commit(w, 12, 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  /* Ids only grow; a commit may not name an id never prepared. */
+  ck_assert_int_eq(wal_writer_add_prepared(w, 3, (const uint8_t*)"x", 1), LSM_MISUSE);
+  ck_assert_int_eq(wal_writer_add_commit(w, 13, 4), LSM_MISUSE);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+
+  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
+  ck_assert_int_eq(fx.r.n, 3);
+  ck_assert_uint_eq(fx.r.a[0].seq, 10);
+  ck_assert(fx.r.a[0].n == 5 && memcmp(fx.r.a[0].p, "plain", 5) == 0);
+  ck_assert_uint_eq(fx.r.a[1].seq, 11);
+  ck_assert(fx.r.a[1].n == nBig && memcmp(fx.r.a[1].p, aBig, nBig) == 0);
+  ck_assert_uint_eq(fx.r.a[2].seq, 12);
+  ck_assert(fx.r.a[2].n == 5 && memcmp(fx.r.a[2].p, "first", 5) == 0);
+  free(aBig);
+}
+END_TEST
+
+/* A crash in the middle of appending a commit record: the record is a
+** torn tail, and its prepared batch counts for nothing. */
+START_TEST(wal_torn_commit_record_leaves_its_prepared_batch_out){
+  wal_writer *w = NULL;
+  uint64_t nBefore, nAfter, iCut;
+  size_t n;
+  uint8_t *a;
+  int bTorn;
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_prepared(w, 1, (const uint8_t*)"two", 3), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  nBefore = wal_writer_bytes(w);
+  ck_assert_int_eq(wal_writer_add_commit(w, 2, 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  nAfter = wal_writer_bytes(w);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  a = slurp(&n);
+  ck_assert_uint_eq(n, nAfter);
+  for(iCut = nBefore; iCut <= nAfter; iCut++){
+    spill(a, (size_t)iCut);
+    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+    ck_assert_int_eq(bTorn, iCut > nBefore && iCut < nAfter);
+    ck_assert_int_eq(fx.r.n, iCut == nAfter ? 2 : 1);
+    ck_assert_uint_eq(fx.r.a[0].seq, 1);
+  }
+  free(a);
+}
+END_TEST
+
+/* A commit record must name a prepared batch earlier in the same log that
+** no commit named before. */
+START_TEST(wal_commit_of_a_batch_the_log_does_not_hold_is_corruption){
+  wal_writer *w = NULL;
+  int bTorn;
+  /* Id 2 was never prepared in this log. */
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_prepared(w, 1, (const uint8_t*)"a", 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_prepared(w, 3, (const uint8_t*)"b", 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_commit(w, 1, 2), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(error_message(), "names prepared batch 2"));
+  /* Id 1 committed twice. */
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_prepared(w, 1, (const uint8_t*)"a", 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_commit(w, 1, 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_add_commit(w, 2, 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(error_message(), "committed before"));
+}
+END_TEST
+
 static Suite *wal_suite(void){
   Suite *s = suite_create("wal");
   TCase *tcDisk = tcase_create("disk");
@@ -718,6 +881,11 @@ static Suite *wal_suite(void){
   tcase_add_test(tcDisk, wal_header_example_replays);
   tcase_add_test(tcDisk, wal_replay_stops_at_callback_error);
   tcase_add_test(tcDisk, wal_replay_with_an_env_that_cannot_map_is_refused);
+  tcase_add_test(tcDisk, wal_v3_example_replays);
+  tcase_add_test(tcDisk, wal_prepared_record_in_a_version_2_log_is_a_bad_record);
+  tcase_add_test(tcDisk, wal_prepared_batches_replay_only_where_committed);
+  tcase_add_test(tcDisk, wal_torn_commit_record_leaves_its_prepared_batch_out);
+  tcase_add_test(tcDisk, wal_commit_of_a_batch_the_log_does_not_hold_is_corruption);
   suite_add_tcase(s, tcDisk);
 
   /* Tests that rewrite the log many times. */
