@@ -81,25 +81,13 @@ static void job_output(lsm_db *pDb, compaction_output *pOut){
   pOut->pCtx = pDb;
 }
 
-/*
-** Set a job up (compaction_job_init) for the readers of the current
-** state.  A flush writes its level-0 table uncompressed (RocksDB's
-** common per-level setting): level 0 holds the newest few megabytes, which
-** every read right after writes searches table by table, and a raw
-** block is read in place from the mapping, where a compressed one is
-** decompressed into the block cache on every miss (an LZ4 4 KiB block
-** about 6,000 instructions, a seek's whole cost against a native table
-** being 18,000).  The first compaction compresses the data; level 0 is
-** a few tables, so the space is bounded.  Hosted stores keep compressing:
-** their tables are rows of the host's database, read whole, so raw
-** tables would cost the host's log and checkpoint twice the bytes.
-*/
+/* Set a job up (compaction_job_init) for the readers of the current
+** state. */
 static int job_init(lsm_db *pDb, compaction_job *pJob, version *pV,
                     const compaction_pick *pPick, iter *pFlush){
   compaction_output out;
   uint64_t smallest;
   job_output(pDb, &out);
-  if( pPick == NULL && !pDb->opt.hosted ) out.sstOpt.compression = LSM_COMPRESSION_NONE;
   mutex_lock(&pDb->mutex);
   smallest = smallest_snapshot(pDb);
   mutex_unlock(&pDb->mutex);

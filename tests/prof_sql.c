@@ -16,7 +16,8 @@
 **     settled   lsm_compact before the reads
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir and
 **                     memory (e.g. "block_cache_mb=64")
-**   PROF_LSM_SO       the extension (default: lsm, on the loader's path)
+**   PROF_LSM_SO       the extension (default: ./lsm.so of the directory it
+**                     is started in, as make prof-sql leaves it)
 **
 **   valgrind --tool=callgrind --instr-atstart=no \
 **       build/bench/prof_sql dir 300000 20000 seek
@@ -117,6 +118,11 @@ int main(int argc, char **argv){
   zWork = argv[4];
   bSettled = argc > 5 && strcmp(argv[5], "settled") == 0;
   if( nKeys == 0 ) return 2;
+  if( zSo == 0 ){
+    static char zLocal[4096];
+    if( realpath("lsm.so", zLocal) == 0 ){ perror("lsm.so"); return 1; }
+    zSo = zLocal;
+  }
   if( mkdtemp(zDir) == 0 ){ perror("mkdtemp"); return 1; }
   snprintf(zPath, sizeof(zPath), "%s/kv.db", zDir);
   if( chdir(zDir) != 0 ){ perror(zDir); return 1; }
@@ -127,7 +133,7 @@ int main(int argc, char **argv){
   }else{
     char *zErr = 0;
     sqlite3_enable_load_extension(db, 1);
-    if( sqlite3_load_extension(db, zSo ? zSo : "lsm", "sqlite3_lsm_init", &zErr) ){
+    if( sqlite3_load_extension(db, zSo, "sqlite3_lsm_init", &zErr) ){
       fprintf(stderr, "prof_sql: load: %s\n", zErr ? zErr : "?");
       return 1;
     }

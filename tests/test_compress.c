@@ -1,7 +1,6 @@
 /*
 ** test_compress.c — block compression (compress.h): round trips, the 1/8
-** rule, a seeded fuzz of the decompression path, and which tables a store
-** compresses (a flush writes level 0 raw; compactions compress).
+** rule, and a seeded fuzz of the decompression path.
 **
 ** The fuzz takes valid compressed blocks of both kinds and damages them
 ** (flipped bytes, truncations, extensions, zeroed and copied runs, a
@@ -12,7 +11,6 @@
 ** size so ASan sees any overrun).  Bounded: a fixed number of cases.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,56 +146,6 @@ START_TEST(damaged_compressed_blocks_decompress_to_corrupt_never_a_crash)
 }
 END_TEST
 
-/* Bytes of every table of the store at level iLevel (-1: above 0). */
-static uint64_t level_bytes(lsm_db *pDb, int iLevel){
-  lsm_file_info *aFile = NULL;
-  uint64_t n = 0;
-  int nFile = 0, i;
-  ck_assert_int_eq(lsm_files(pDb, &aFile, &nFile), LSM_OK);
-  for(i = 0; i < nFile; i++){
-    if( iLevel < 0 ? aFile[i].iLevel > 0 : aFile[i].iLevel == iLevel ) n += aFile[i].nBytes;
-  }
-  lsm_free(aFile);
-  return n;
-}
-
-START_TEST(a_flush_writes_level_0_raw_and_compaction_compresses){
-  char *zDir = test_tmpdir("compress_levels");
-  lsm_options opt;
-  lsm_db *pDb = NULL;
-  test_rng r;
-  uint64_t nUser = 0, nL0, nDeep;
-  int i;
-  rng_init(&r, test_seed());
-  lsm_options_default(&opt);            /* compression=lz4 */
-  opt.background = 0;
-  ck_assert_int_eq(opt.compression, LSM_COMPRESSION_LZ4);
-  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
-  for(i = 0; i < 5000; i++){
-    char k[16];
-    uint8_t v[100];
-    int nk = snprintf(k, sizeof(k), "k%08d", i);
-    fill_compressible(v, sizeof(v), &r);
-    ck_assert_int_eq(lsm_put(pDb, k, (size_t)nk, v, sizeof(v)), LSM_OK);
-    nUser += (uint64_t)nk + sizeof(v);
-  }
-  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
-  nL0 = level_bytes(pDb, 0);
-  ck_assert_msg(nL0 >= nUser, "seed %llu: the flushed level-0 table holds %llu bytes for %llu"
-                " bytes of keys and values: compressed", (unsigned long long)test_seed(),
-                (unsigned long long)nL0, (unsigned long long)nUser);
-  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
-  ck_assert_int_eq(level_bytes(pDb, 0), 0);
-  nDeep = level_bytes(pDb, -1);
-  ck_assert_msg(nDeep < nUser * 3 / 4, "seed %llu: compacted tables hold %llu bytes for %llu:"
-                " not compressed", (unsigned long long)test_seed(), (unsigned long long)nDeep,
-                (unsigned long long)nUser);
-  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  test_rmtree(zDir);
-  free(zDir);
-}
-END_TEST
-
 static Suite *compress_suite(void){
   Suite *s = suite_create("compress");
   TCase *tc = tcase_create("compress");
@@ -205,7 +153,6 @@ static Suite *compress_suite(void){
   tcase_add_test(tc, compressed_blocks_round_trip);
   tcase_add_test(tc, incompressible_blocks_are_left_raw);
   tcase_add_test(tc, damaged_compressed_blocks_decompress_to_corrupt_never_a_crash);
-  tcase_add_test(tc, a_flush_writes_level_0_raw_and_compaction_compresses);
   suite_add_tcase(s, tc);
   return s;
 }
