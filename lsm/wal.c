@@ -548,7 +548,13 @@ static int wal_map(lsm_env *pEnv, const char *zPath, lsm_file **ppFile,
   *pa = NULL;
   *pn = 0;
   if( rc == LSM_OK ) rc = pEnv->xSize(*ppFile, pn);
-  if( rc == LSM_OK && *pn > 0 ) rc = pEnv->xMap(*ppFile, pa, pn);
+  if( rc == LSM_OK && *pn > 0 ){
+    /* lsm.h: an env without xMap serves hosted stores only, which have
+    ** no WAL; never call through a NULL pointer if one is misused. */
+    rc = pEnv->xMap ? pEnv->xMap(*ppFile, pa, pn)
+                    : LSM_ERROR_MSG(LSM_MISUSE, "%s: this env cannot map a log (xMap is NULL)",
+                                    zPath);
+  }
   return rc;
 }
 

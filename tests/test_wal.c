@@ -305,6 +305,22 @@ START_TEST(wal_header_example_replays){
 }
 END_TEST
 
+/* lsm.h: an env without xMap (the in-database store's) serves hosted
+** stores only, which have no WAL.  Misused for a log, it is refused with
+** LSM_MISUSE, never a call through a NULL pointer. */
+START_TEST(wal_read_with_an_env_without_xmap_is_misuse){
+  int (*xMap)(lsm_file*, const uint8_t**, uint64_t*) = fx.pEnv->xMap;
+  wal_header hdr;
+  int bEmpty = 0, rc;
+  spill((const uint8_t*)"not read: the log cannot be mapped", 34);
+  fx.pEnv->xMap = NULL;             /* the fixture's own memory env */
+  rc = wal_read_header(fx.pEnv, fx.zPath, &hdr, &bEmpty);
+  fx.pEnv->xMap = xMap;
+  ck_assert_int_eq(rc, LSM_MISUSE);
+  ck_assert(strstr(lsm_errmsg(NULL), "xMap is NULL") != NULL);
+}
+END_TEST
+
 /* ---- torn tails ---- */
 
 START_TEST(wal_truncated_tail_is_ignored){
@@ -707,6 +723,7 @@ static Suite *wal_suite(void){
   tcase_add_checked_fixture(tcMemory, setup_memory, teardown);
   tcase_set_timeout(tcMemory, 60);
   tcase_add_test(tcMemory, wal_batch_over_one_mib_is_fragmented_and_reassembled);
+  tcase_add_test(tcMemory, wal_read_with_an_env_without_xmap_is_misuse);
   tcase_add_test(tcMemory, wal_truncated_tail_is_ignored);
   tcase_add_test(tcMemory, wal_zeroed_tail_is_ignored);
   tcase_add_test(tcMemory, wal_garbage_tail_is_ignored);
