@@ -77,19 +77,19 @@
 ** Reading.  The env has no xMap, so the engine reads an SSTable's footer,
 ** filter and index at open and each data block on demand with xRead into
 ** its bounded block cache (lsm/sst_reader.c): an open table costs its
-** meta regions, never its whole blob.  xRead uses incremental blob I/O
-** with one sqlite3_blob handle per file, opened at the file's first read
-** and kept while statements of this connection read the table, so that
-** SQLite's list of the blob's overflow pages, built on the way to the
-** first block read, makes every later read of that file a direct seek.
-** An open handle is an active statement (it would hold the connection's
-** read transaction, snapshot and locks open), so every handle is closed
-** when no statement reads the table any more (dbstore_release_blobs):
+** meta regions, never its whole blob.  xRead reads the chunk rows with
+** incremental blob I/O through one sqlite3_blob handle per store, opened
+** at the first read of a statement and moved from row to row with
+** sqlite3_blob_reopen (a b-tree seek, where sqlite3_blob_open compiles
+** a statement).  An open handle is an active statement (it would hold the
+** connection's read transaction, snapshot and locks open), so it is
+** closed when no statement reads the table any more (dbstore_release_blobs):
 **   - the table's last cursor closes (dbstore_cursor_closed), unless a
 **     write transaction of this table is open;
 **   - xSync has run the work (unless a cursor is open), and
 **     xCommit / xRollback end the write transaction;
-**   - a function that read without a cursor returns (dbstore_reads_done).
+**   - a function that read without a cursor returns (dbstore_reads_done);
+**   - the engine closes (DROP TABLE and RENAME need the table unread).
 ** SQLite expires a handle whose row this connection writes (SQLITE_ABORT):
 ** the handle is closed, the row found again by name and the read retried.
 ** Garbage collection keeps the row of an SSTable while a statement of this
@@ -98,12 +98,10 @@
 ** while a file of that name is open to read; a later COMMIT deletes it.
 ** Readers of other connections read their own snapshot of the row.
 **
-** Limits: every open blob handle is a prepared statement (a few KB) and
-** the handles of a table number at most its open SSTables
-** (max_open_tables, the engine's table cache).  A point get that misses
-** the block cache in a new statement walks the overflow-page chain of
-** the blob up to its block (SQLite keeps no page map of a blob), so block
-** reads cost more the further into a large SSTable they lie.
+** Limits: a block read that misses the block cache costs one or two
+** chunk rows, each a b-tree seek by id and, unless SQLite's page cache
+** holds it, a page read from the database file (a native table's point
+** read costs about one such page).
 */
 #include "ext.h"
 
@@ -119,14 +117,10 @@
 #define DBSTORE_ROWS_OF_FILE \
   "name >= ?1 AND name < ?1 || ';' AND (name = ?1 OR substr(name, length(?1) + 1, 1) = ':')"
 
-/* A file of the store.  Opened to read, it is a row id and a blob handle
-** on that row, opened at the file's first read in a statement and kept
-** while this connection's statements read the table (so that SQLite's
-** per-handle overflow-page list makes each later read of the file a direct
-** seek), closed when they end (dbstore_release_blobs: an open handle is an
-** active statement, which would hold the connection's read transaction,
-** its snapshot and its locks, open).  Opened to write, a holds the bytes
-** until xSync or xClose stores them as the row. */
+/* A file of the store.  Opened to read, it is the id of its first chunk
+** row and its chunk size (reads go through the store's blob handle);
+** opened to write, a holds the bytes until xSync or xClose stores them as
+** its rows. */
 struct lsm_file {
   dbstore *pStore;       /* the store whose env opened it */
   char *zName;           /* row name: 000012.sst, MANIFEST, MANIFEST.tmp (malloc) */
@@ -134,8 +128,6 @@ struct lsm_file {
   int bDirty;            /* written since last stored */
   sqlite3_int64 iRowid;  /* read: id of the first row (chunk 0) */
   size_t nChunk;         /* read: bytes per chunk (length of the first row) */
-  sqlite3_blob *pBlob;   /* read: open handle on a chunk's row, or NULL */
-  sqlite3_int64 iBlobRow;/* read: the row pBlob is on */
   lsm_file *pNextRead;   /* read: next of dbstore.pReadFiles */
   uint8_t *a;            /* write: the bytes (malloc) */
   size_t n;              /* bytes of the file */
@@ -161,6 +153,8 @@ struct dbstore {
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
   lsm_file *pReadFiles;  /* every file open to read (the engine's table cache) */
+  sqlite3_blob *pBlob;   /* the blob handle every read uses, on a chunk's row, or NULL */
+  sqlite3_int64 iBlobRow;/* the row pBlob is on */
   int nCursors;          /* cursors of this table open (dbstore_cursor_opened) */
   int bInWrite;          /* between xBegin and xCommit/xRollback */
   int bGcPending;        /* a collection left rows it may delete later */
@@ -344,19 +338,14 @@ static int dbstore_is_open(dbstore *p, const char *zName){
   return 0;
 }
 
-static void dbstore_blob_close(lsm_file *pFile){
-  if( pFile->pBlob ){
-    sqlite3_blob_close(pFile->pBlob);
-    pFile->pBlob = 0;
-  }
-}
-
-/* Close every blob handle of the store: the statements that read it are
+/* Close the store's blob handle: the statements that read through it are
 ** done, and an open handle would keep the connection's read transaction
 ** (its snapshot, its SHARED lock or WAL read mark) open after them. */
 static void dbstore_release_blobs(dbstore *p){
-  lsm_file *pFile;
-  for(pFile = p->pReadFiles; pFile; pFile = pFile->pNextRead) dbstore_blob_close(pFile);
+  if( p->pBlob ){
+    sqlite3_blob_close(p->pBlob);
+    p->pBlob = 0;
+  }
 }
 
 static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
@@ -397,33 +386,36 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
 
 /*
 ** Read n bytes at iOff of one chunk's row (iOff + n inside the chunk) into
-** pBuf through the file's blob handle: opened if the file has none, moved
-** to the chunk's row with sqlite3_blob_reopen if it is on another (a seek,
-** where sqlite3_blob_open would compile a statement).  SQLITE_ABORT means
-** SQLite expired the handle: a statement of this connection wrote the
-** row, or a rollback tripped the handle's cursor.  An expired handle
-** cannot be moved, so it is closed, the file found again by name (its ids
-** may have changed; its bytes may not) and the read tried once more.
+** pBuf through the store's blob handle: opened if there is none, else
+** moved to the chunk's row with sqlite3_blob_reopen (a seek, where
+** sqlite3_blob_open compiles a statement; with chunks that fit a page no
+** handle would stay on one row for long, so one handle serves every file).
+** SQLITE_ABORT means SQLite expired the handle: a statement of this
+** connection wrote the row, or a rollback tripped the handle's cursor.
+** An expired handle cannot be moved, so it is closed, the file found
+** again by name (its ids may have changed; its bytes may not) and the
+** read tried once more.
 */
 static int dbstore_chunk_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t n){
   dbstore *p = pFile->pStore;
   int rc = SQLITE_OK, nTry;
   for(nTry = 0; nTry < 2; nTry++){
     sqlite3_int64 iRow = pFile->iRowid + (sqlite3_int64)(iOff / pFile->nChunk);
-    if( pFile->pBlob && pFile->iBlobRow != iRow ){
-      rc = sqlite3_blob_reopen(pFile->pBlob, iRow);
-      if( rc != SQLITE_OK ) dbstore_blob_close(pFile);     /* aborted by the failure */
+    rc = SQLITE_OK;
+    if( p->pBlob && p->iBlobRow != iRow ){
+      rc = sqlite3_blob_reopen(p->pBlob, iRow);
+      if( rc != SQLITE_OK ) dbstore_release_blobs(p);     /* aborted by the failure */
     }
-    if( pFile->pBlob == 0 && rc == SQLITE_OK ){
-      rc = sqlite3_blob_open(p->db, p->zDb, p->zFileTable, "data", iRow, 0, &pFile->pBlob);
-      if( rc != SQLITE_OK ) dbstore_blob_close(pFile);
+    if( p->pBlob == 0 && rc == SQLITE_OK ){
+      rc = sqlite3_blob_open(p->db, p->zDb, p->zFileTable, "data", iRow, 0, &p->pBlob);
+      if( rc != SQLITE_OK ) dbstore_release_blobs(p);
     }
     if( rc == SQLITE_OK ){
-      pFile->iBlobRow = iRow;
-      rc = sqlite3_blob_read(pFile->pBlob, pBuf, (int)n, (int)(iOff % pFile->nChunk));
+      p->iBlobRow = iRow;
+      rc = sqlite3_blob_read(p->pBlob, pBuf, (int)n, (int)(iOff % pFile->nChunk));
     }
     if( rc != SQLITE_ABORT || nTry > 0 ) break;
-    dbstore_blob_close(pFile);
+    dbstore_release_blobs(p);
     rc = dbstore_file_locate(pFile, 1);
     if( rc != SQLITE_OK ) return rc;
   }
@@ -498,7 +490,6 @@ static int dbstore_x_close(lsm_file *pFile){
     lsm_file **pp = &pFile->pStore->pReadFiles;
     while( *pp != pFile ) pp = &(*pp)->pNextRead;
     *pp = pFile->pNextRead;
-    dbstore_blob_close(pFile);
   }
   free(pFile->a);
   free(pFile->zName);
@@ -621,6 +612,7 @@ static int dbstore_engine_close(dbstore *p){
                          " still reads it; finish that statement first", p->zTable);
   }
   p->pLsm = 0;
+  dbstore_release_blobs(p);     /* DROP and RENAME need the table unread */
   return SQLITE_OK;
 }
 
@@ -800,6 +792,7 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
 void dbstore_close(dbstore *p){
   if( p == 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
+  dbstore_release_blobs(p);
   sqlite3_free(p->zDb);
   sqlite3_free(p->zTable);
   sqlite3_free(p->zFileTable);
