@@ -88,7 +88,8 @@
 **     write transaction of this table is open;
 **   - xSync has run the work (unless a cursor is open), and
 **     xCommit / xRollback end the write transaction;
-**   - a function that read without a cursor returns (dbstore_reads_done);
+**   - a function that read without a cursor returns (dbstore_reads_done),
+**     and a catch-up without a cursor has read the MANIFEST;
 **   - the engine closes (DROP TABLE and RENAME need the table unread).
 ** SQLite expires a handle whose row this connection writes (SQLITE_ABORT):
 ** the handle is closed, the row found again by name and the read retried.
@@ -864,6 +865,9 @@ int dbstore_catch_up(dbstore *p){
     p->bStale = 0;
     p->bReload = 0;
   }
+  /* Opening the engine read the MANIFEST: a caller with no cursor (a
+  ** function such as lsm_files) may read nothing more. */
+  dbstore_reads_done(p);
   return rc;
 }
 
@@ -879,6 +883,7 @@ static int dbstore_collect_garbage(dbstore *p){
   uint64_t iFlushed = 0;
   int nFile = 0, rc;
   sqlite3_stmt *pStmt = 0;
+  char *zAfter = 0;
 
   rc = lsm_hosted_seq(p->pLsm, 0, &iFlushed);
   if( rc == LSM_OK ){
@@ -894,21 +899,47 @@ static int dbstore_collect_garbage(dbstore *p){
   if( rc != LSM_OK || p->bGcPending ) return rc;
   rc = lsm_files(p->pLsm, &aFile, &nFile);
   if( rc == LSM_OK ){
-    rc = dbstore_prepare(p, &pStmt, "SELECT name FROM \"%w\".\"%w_file\" WHERE name GLOB '*.sst'",
-                         p->zDb, p->zTable);
+    /* A skip scan of the name index, one seek per file: from a file's
+    ** name, "<name>;" sorts after its chunks "<name>:<k>" (format above). */
+    rc = dbstore_prepare(p, &pStmt,
+        "SELECT name FROM \"%w\".\"%w_file\" WHERE name > ?1 ORDER BY name LIMIT 1",
+        p->zDb, p->zTable);
     if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, "list");
   }
-  while( rc == LSM_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
-    int i, bLive = 0;
-    for(i = 0; i < nFile && !bLive; i++) bLive = strcmp(aFile[i].zName, zName) == 0;
-    if( !bLive && dbstore_is_open(p, zName) ){
-      p->bGcPending = 1;
-    }else if( !bLive ){
-      rc = dbstore_file_delete(p, zName);
-      if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, zName);
-    }
+  if( rc == LSM_OK ){
+    zAfter = sqlite3_mprintf("");
+    if( zAfter == 0 ) rc = LSM_NOMEM;
   }
+  while( rc == LSM_OK ){
+    char *zName = 0;
+    size_t n;
+    int i, bLive = 0;
+    sqlite3_bind_text(pStmt, 1, zAfter, -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt) == SQLITE_ROW ){
+      zName = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
+      if( zName == 0 ) rc = LSM_NOMEM;
+    }
+    {
+      int rc2 = sqlite3_reset(pStmt);
+      if( rc2 != SQLITE_OK && rc == LSM_OK ) rc = dbstore_env_error(p, rc2, "list");
+    }
+    if( zName == 0 ) break;
+    sqlite3_free(zAfter);
+    zAfter = sqlite3_mprintf("%s;", zName);
+    if( zAfter == 0 ) rc = LSM_NOMEM;
+    n = strlen(zName);
+    if( rc == LSM_OK && n > 4 && strcmp(zName + n - 4, ".sst") == 0 ){
+      for(i = 0; i < nFile && !bLive; i++) bLive = strcmp(aFile[i].zName, zName) == 0;
+      if( !bLive && dbstore_is_open(p, zName) ){
+        p->bGcPending = 1;
+      }else if( !bLive ){
+        rc = dbstore_file_delete(p, zName);
+        if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, zName);
+      }
+    }
+    sqlite3_free(zName);
+  }
+  sqlite3_free(zAfter);
   sqlite3_finalize(pStmt);
   lsm_free(aFile);
   return rc;
