@@ -532,41 +532,111 @@ static int dbstore_x_nothing(lsm_env *pEnv, const char *zDir){
   return LSM_OK;
 }
 
+/* A walk over the files of <table>_file in name order: a skip scan of the
+** name index, at most two seeks per file whatever its number of chunks
+** ("<name>;" sorts after every "<name>:<k>", format above). */
+typedef struct dbstore_walk {
+  sqlite3_stmt *pStmt;   /* the next name after ?1 */
+  char *zAfter;          /* the walk goes on after this name (sqlite3_free) */
+} dbstore_walk;
+
+static int dbstore_walk_begin(dbstore *p, dbstore_walk *pW){
+  int rc = dbstore_prepare(p, &pW->pStmt,
+      "SELECT name FROM \"%w\".\"%w_file\" WHERE name > ?1 ORDER BY name LIMIT 1",
+      p->zDb, p->zTable);
+  pW->zAfter = rc == SQLITE_OK ? sqlite3_mprintf("") : 0;
+  if( rc == SQLITE_OK && pW->zAfter == 0 ) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/* The next file's name in *pzName (sqlite3_free), NULL after the last. */
+static int dbstore_walk_next(dbstore_walk *pW, char **pzName){
+  *pzName = 0;
+  for(;;){
+    char *zName = 0, *zColon;
+    int rc;
+    sqlite3_bind_text(pW->pStmt, 1, pW->zAfter, -1, SQLITE_STATIC);
+    if( sqlite3_step(pW->pStmt) == SQLITE_ROW ){
+      zName = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pW->pStmt, 0));
+      if( zName == 0 ){
+        sqlite3_reset(pW->pStmt);
+        return SQLITE_NOMEM;
+      }
+    }
+    rc = sqlite3_reset(pW->pStmt);
+    if( rc != SQLITE_OK || zName == 0 ){
+      sqlite3_free(zName);
+      return rc;
+    }
+    sqlite3_free(pW->zAfter);
+    zColon = strchr(zName, ':');
+    if( zColon ){
+      /* A chunk: jump past every chunk of its file. */
+      *zColon = 0;
+      pW->zAfter = sqlite3_mprintf("%s;", zName);
+      sqlite3_free(zName);
+      if( pW->zAfter == 0 ) return SQLITE_NOMEM;
+      continue;
+    }
+    pW->zAfter = sqlite3_mprintf("%s", zName);
+    if( pW->zAfter == 0 ){
+      sqlite3_free(zName);
+      return SQLITE_NOMEM;
+    }
+    *pzName = zName;
+    return SQLITE_OK;
+  }
+}
+
+static void dbstore_walk_end(dbstore_walk *pW){
+  sqlite3_finalize(pW->pStmt);
+  sqlite3_free(pW->zAfter);
+}
+
 static int dbstore_x_list(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
   dbstore *p = pEnv->pCtx;
-  sqlite3_stmt *pStmt = 0;
-  char **az = 0;
+  dbstore_walk walk = {0, 0};
+  char **azTmp = 0, **az = 0;
   size_t nByte = 0;
-  int n = 0, rc;
+  int n = 0, nAlloc = 0, i, rc;
   (void)zDir;
   *pazName = 0;
   *pnName = 0;
-  rc = dbstore_prepare(p, &pStmt, "SELECT name FROM \"%w\".\"%w_file\" WHERE instr(name, ':') = 0",
-                       p->zDb, p->zTable);
-  /* Two passes: sizes, then one allocation holding the array and strings. */
-  while( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
-    nByte += (size_t)sqlite3_column_bytes(pStmt, 0) + 1;
-    n++;
-    rc = SQLITE_OK;
+  rc = dbstore_walk_begin(p, &walk);
+  while( rc == SQLITE_OK ){
+    char *zName = 0;
+    rc = dbstore_walk_next(&walk, &zName);
+    if( rc != SQLITE_OK || zName == 0 ) break;
+    if( n == nAlloc ){
+      char **aNew = realloc(azTmp, sizeof(char*) * (size_t)(nAlloc = nAlloc ? nAlloc * 2 : 16));
+      if( aNew == 0 ){
+        sqlite3_free(zName);
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      azTmp = aNew;
+    }
+    azTmp[n++] = zName;
+    nByte += strlen(zName) + 1;
   }
-  if( rc == SQLITE_DONE ) rc = sqlite3_reset(pStmt);
+  dbstore_walk_end(&walk);
+  /* One allocation holding the array and the strings (lsm.h). */
   if( rc == SQLITE_OK ){
     az = malloc(sizeof(char*) * (size_t)(n + 1) + nByte);
     if( az == 0 ) rc = SQLITE_NOMEM;
   }
   if( rc == SQLITE_OK ){
     char *z = (char*)&az[n + 1];
-    int i = 0;
-    while( i < n && sqlite3_step(pStmt) == SQLITE_ROW ){
-      int nName = sqlite3_column_bytes(pStmt, 0);
-      memcpy(z, sqlite3_column_text(pStmt, 0), (size_t)nName);
-      z[nName] = 0;
-      az[i++] = z;
+    for(i = 0; i < n; i++){
+      size_t nName = strlen(azTmp[i]);
+      memcpy(z, azTmp[i], nName + 1);
+      az[i] = z;
       z += nName + 1;
     }
-    n = i;
+    az[n] = 0;
   }
-  sqlite3_finalize(pStmt);
+  for(i = 0; i < n; i++) sqlite3_free(azTmp[i]);
+  free(azTmp);
   if( rc != SQLITE_OK ){
     free(az);
     return rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, "list");
@@ -882,8 +952,7 @@ static int dbstore_collect_garbage(dbstore *p){
   lsm_stats st;
   uint64_t iFlushed = 0;
   int nFile = 0, rc;
-  sqlite3_stmt *pStmt = 0;
-  char *zAfter = 0;
+  dbstore_walk walk = {0, 0};
 
   rc = lsm_hosted_seq(p->pLsm, 0, &iFlushed);
   if( rc == LSM_OK ){
@@ -899,36 +968,21 @@ static int dbstore_collect_garbage(dbstore *p){
   if( rc != LSM_OK || p->bGcPending ) return rc;
   rc = lsm_files(p->pLsm, &aFile, &nFile);
   if( rc == LSM_OK ){
-    /* A skip scan of the name index, one seek per file: from a file's
-    ** name, "<name>;" sorts after its chunks "<name>:<k>" (format above). */
-    rc = dbstore_prepare(p, &pStmt,
-        "SELECT name FROM \"%w\".\"%w_file\" WHERE name > ?1 ORDER BY name LIMIT 1",
-        p->zDb, p->zTable);
-    if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, "list");
-  }
-  if( rc == LSM_OK ){
-    zAfter = sqlite3_mprintf("");
-    if( zAfter == 0 ) rc = LSM_NOMEM;
+    rc = dbstore_walk_begin(p, &walk);
+    if( rc != SQLITE_OK ) rc = rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, "list");
   }
   while( rc == LSM_OK ){
     char *zName = 0;
     size_t n;
     int i, bLive = 0;
-    sqlite3_bind_text(pStmt, 1, zAfter, -1, SQLITE_STATIC);
-    if( sqlite3_step(pStmt) == SQLITE_ROW ){
-      zName = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
-      if( zName == 0 ) rc = LSM_NOMEM;
-    }
-    {
-      int rc2 = sqlite3_reset(pStmt);
-      if( rc2 != SQLITE_OK && rc == LSM_OK ) rc = dbstore_env_error(p, rc2, "list");
+    rc = dbstore_walk_next(&walk, &zName);
+    if( rc != SQLITE_OK ){
+      rc = rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, "list");
+      break;
     }
     if( zName == 0 ) break;
-    sqlite3_free(zAfter);
-    zAfter = sqlite3_mprintf("%s;", zName);
-    if( zAfter == 0 ) rc = LSM_NOMEM;
     n = strlen(zName);
-    if( rc == LSM_OK && n > 4 && strcmp(zName + n - 4, ".sst") == 0 ){
+    if( n > 4 && strcmp(zName + n - 4, ".sst") == 0 ){
       for(i = 0; i < nFile && !bLive; i++) bLive = strcmp(aFile[i].zName, zName) == 0;
       if( !bLive && dbstore_is_open(p, zName) ){
         p->bGcPending = 1;
@@ -939,8 +993,7 @@ static int dbstore_collect_garbage(dbstore *p){
     }
     sqlite3_free(zName);
   }
-  sqlite3_free(zAfter);
-  sqlite3_finalize(pStmt);
+  dbstore_walk_end(&walk);
   lsm_free(aFile);
   return rc;
 }
