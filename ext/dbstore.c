@@ -14,9 +14,31 @@
 ** SQLITE_DBCONFIG_DEFENSIVE keeps ordinary SQL from writing them):
 **
 **     <table>_file(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, data BLOB NOT NULL)
-**         one row per file of the engine's store: the SSTables (000012.sst)
-**         and the MANIFEST, each the file's exact bytes (formats: see
-**         lsm/sst_writer.c and lsm/manifest.c; checksummed there).
+**         the files of the engine's store: the SSTables (000012.sst) and
+**         the MANIFEST (formats: see lsm/sst_writer.c and lsm/manifest.c;
+**         checksummed there).  A file is its bytes cut into chunks of
+**         c bytes (dbstore_chunk_bytes: page size - 99, 3997 for 4096-byte
+**         pages; the last chunk 1 .. c bytes, or 0 for an empty file), one
+**         row each, at consecutive ids:
+**
+**             id       name             data
+**             b        000012.sst       bytes 0 .. 3996 of the file
+**             b + 1    000012.sst:1     bytes 3997 .. 7993
+**             ...
+**             b + m-1  000012.sst:<m-1> the rest
+**
+**         The chunk size is the length of the first row's data, so that a
+**         file of one row is simply its bytes (as lsm 0.2 stored every
+**         file, whole: such rows still read).  Byte x of the file is in
+**         row b + x / chunk at x % chunk.  At open the rows are checked:
+**         names "<file>:1" .. ":<m-1>" hold exactly the ids b+1 .. b+m-1,
+**         the last chunk is not empty.  Why chunks: a blob's bytes past
+**         its first page are a linked list of overflow pages, which SQLite
+**         walks from the start to reach an offset (it keeps the list only
+**         while one blob handle stays on the row, and a handle cannot
+**         outlive a statement): a 2 MB blob is 500 pages to walk per block
+**         read.  A chunk fits its leaf page: a block is one or two rows
+**         found by id, as a native table's row is found by its key.
 **     <table>_log(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL, sum INTEGER NOT NULL)
 **         one row per committed transaction not yet flushed into an
 **         SSTable: its first sequence number, its operations encoded
@@ -52,18 +74,35 @@
 ** So a transaction is visible, here and everywhere, exactly when SQLite
 ** commits it, and a crash leaves what SQLite's journal leaves.
 **
-** Limits: an SSTable's reader holds the file's bytes in memory while the
-** engine's table cache keeps it (max_open_tables, at most 256 here).  The
-** engine could read block by block instead (an env without xMap, lsm.h),
-** but each block would cost a blob handle (sqlite3_blob_open), which
-** measured 20x slower for gets and scans; a handle kept open across reads
-** would hold the connection's read transaction open.  So a store of more
-** than 256 SSTables (about 512 MB at the default memtable_mb) rereads
-** whole SSTables as the table cache evicts them; a
-** statement that keeps reading a table across a COMMIT of the same
-** connection that compacts it can fail with "missing SSTable" (never a
-** wrong row), since the SSTables the compaction replaced are deleted in
-** that COMMIT.
+** Reading.  The env has no xMap, so the engine reads an SSTable's footer,
+** filter and index at open and each data block on demand with xRead into
+** its bounded block cache (lsm/sst_reader.c): an open table costs its
+** meta regions, never its whole blob.  xRead reads the chunk rows with
+** incremental blob I/O through one sqlite3_blob handle per store, opened
+** at the first read of a statement and moved from row to row with
+** sqlite3_blob_reopen (a b-tree seek, where sqlite3_blob_open compiles
+** a statement).  An open handle is an active statement (it would hold the
+** connection's read transaction, snapshot and locks open), so it is
+** closed when no statement reads the table any more (dbstore_release_blobs):
+**   - the table's last cursor closes (dbstore_cursor_closed), unless a
+**     write transaction of this table is open;
+**   - xSync has run the work (unless a cursor is open), and
+**     xCommit / xRollback end the write transaction;
+**   - a function that read without a cursor returns (dbstore_reads_done),
+**     and a catch-up without a cursor has read the MANIFEST;
+**   - the engine closes (DROP TABLE and RENAME need the table unread).
+** SQLite expires a handle whose row this connection writes (SQLITE_ABORT):
+** the handle is closed, the row found again by name and the read retried.
+** Garbage collection keeps the row of an SSTable while a statement of this
+** connection may still read it: while engine cursors or snapshots are open
+** (their versions may name files the engine has not opened yet), and
+** while a file of that name is open to read; a later COMMIT deletes it.
+** Readers of other connections read their own snapshot of the row.
+**
+** Limits: a block read that misses the block cache costs one or two
+** chunk rows, each a b-tree seek by id and, unless SQLite's page cache
+** holds it, a page read from the database file (a native table's point
+** read costs about one such page).
 */
 #include "ext.h"
 
@@ -73,18 +112,25 @@
 
 #define LARGEST_INT64 ((sqlite3_int64)(((uint64_t)1 << 63) - 1))
 
-/* A file of the store.  Opened to read, it is a row id: xRead reads the
-** bytes asked for with incremental blob I/O (a blob handle per call, never
-** kept: an open handle would hold this connection's read transaction
-** open), and only xMap reads the whole blob into a.  Opened to write, a
-** holds the bytes until xSync or xClose stores them as the row. */
+/* The rows of file ?1: its first row and its chunks "?1:<k>", a range of
+** the name index ("000012.sst" < "000012.sst.tmp" < "000012.sst:1" <
+** "000012.sst;": the filter drops other names in the range). */
+#define DBSTORE_ROWS_OF_FILE \
+  "name >= ?1 AND name < ?1 || ';' AND (name = ?1 OR substr(name, length(?1) + 1, 1) = ':')"
+
+/* A file of the store.  Opened to read, it is the id of its first chunk
+** row and its chunk size (reads go through the store's blob handle);
+** opened to write, a holds the bytes until xSync or xClose stores them as
+** its rows. */
 struct lsm_file {
   dbstore *pStore;       /* the store whose env opened it */
   char *zName;           /* row name: 000012.sst, MANIFEST, MANIFEST.tmp (malloc) */
   int bWrite;            /* opened to write: the blob is stored at sync/close */
   int bDirty;            /* written since last stored */
-  sqlite3_int64 iRowid;  /* read: the row */
-  uint8_t *a;            /* write: the bytes; read: the whole blob once mapped (malloc) */
+  sqlite3_int64 iRowid;  /* read: id of the first row (chunk 0) */
+  size_t nChunk;         /* read: bytes per chunk (length of the first row) */
+  lsm_file *pNextRead;   /* read: next of dbstore.pReadFiles */
+  uint8_t *a;            /* write: the bytes (malloc) */
   size_t n;              /* bytes of the file */
   size_t nAlloc;         /* bytes allocated for a */
 };
@@ -94,6 +140,7 @@ struct dbstore {
   sqlite3 *db;           /* the table's connection: every SQL runs on it */
   char *zDb;             /* schema name (sqlite3_free) */
   char *zTable;          /* table name (sqlite3_free) */
+  char *zFileTable;      /* "<table>_file", for sqlite3_blob_open (sqlite3_free) */
   char *zDir;            /* "<db>.<table>_file": the engine's directory name */
   lsm_options opt;       /* hosted options of the engine */
   lsm_db *pLsm;          /* the engine, or NULL until first use / after a reset */
@@ -106,6 +153,15 @@ struct dbstore {
   sqlite3_int64 iManifestId; /* id of the MANIFEST row the engine read or wrote */
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
+  lsm_file *pReadFiles;  /* every file open to read (the engine's table cache) */
+  sqlite3_blob *pBlob;   /* the blob handle every read uses, on a chunk's row, or NULL */
+  sqlite3_int64 iBlobRow;/* the row pBlob is on */
+  int nCursors;          /* cursors of this table open (dbstore_cursor_opened) */
+  int bInWrite;          /* between xBegin and xCommit/xRollback */
+  int bGcPending;        /* a collection left rows it may delete later */
+  int bWorkInTxn;        /* lsm_flush/lsm_compact ran inside a transaction whose
+                            end (COMMIT or ROLLBACK) the store may not be told of */
+  size_t nChunkBytes;    /* bytes per row of the files this store writes */
 };
 
 /* ---- SQL helpers ---- */
@@ -138,17 +194,60 @@ static const char *dbstore_name(const char *zPath){
   return z ? z + 1 : zPath;
 }
 
-/* Store pFile's bytes as its row (replacing any row of that name). */
+static int dbstore_exec_name(dbstore *p, const char *zFmt, const char *zName1, const char *zName2){
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, zFmt, p->zDb, p->zTable);
+  if( rc == SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zName1, -1, SQLITE_STATIC);
+    if( zName2 ) sqlite3_bind_text(pStmt, 2, zName2, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Delete every row of file zName (its chunks). */
+static int dbstore_file_delete(dbstore *p, const char *zName){
+  return dbstore_exec_name(p, "DELETE FROM \"%w\".\"%w_file\" WHERE " DBSTORE_ROWS_OF_FILE,
+                           zName, 0);
+}
+
+/* Store pFile's bytes as its rows (format above), replacing any rows of
+** that name, at consecutive ids after the largest id in use. */
 static int dbstore_file_store(lsm_file *pFile){
   dbstore *p = pFile->pStore;
   sqlite3_stmt *pStmt = 0;
-  int rc = dbstore_prepare(p, &pStmt,
-      "INSERT OR REPLACE INTO \"%w\".\"%w_file\"(name, data) VALUES(?1, ?2)", p->zDb, p->zTable);
+  sqlite3_int64 iBase = 0;
+  size_t iOff = 0;
+  int k = 0;
+  int rc = dbstore_file_delete(p, pFile->zName);
   if( rc == SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, pFile->zName, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(pStmt, 2, pFile->a ? (const void*)pFile->a : "", pFile->n, SQLITE_STATIC);
+    rc = dbstore_prepare(p, &pStmt, "SELECT coalesce(max(id), 0) + 1 FROM \"%w\".\"%w_file\"",
+                         p->zDb, p->zTable);
+    if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+      iBase = sqlite3_column_int64(pStmt, 0);
+      rc = SQLITE_OK;
+    }
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }
+  if( rc == SQLITE_OK ){
+    rc = dbstore_prepare(p, &pStmt,
+        "INSERT INTO \"%w\".\"%w_file\"(id, name, data)"
+        " VALUES(?1, CASE WHEN ?2 = 0 THEN ?3 ELSE ?3 || ':' || ?2 END, ?4)", p->zDb, p->zTable);
+  }
+  while( rc == SQLITE_OK && (k == 0 || iOff < pFile->n) ){
+    size_t n = pFile->n - iOff;
+    if( n > p->nChunkBytes ) n = p->nChunkBytes;
+    sqlite3_bind_int64(pStmt, 1, iBase + k);
+    sqlite3_bind_int(pStmt, 2, k);
+    sqlite3_bind_text(pStmt, 3, pFile->zName, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 4, n ? (const void*)(pFile->a + iOff) : "", n, SQLITE_STATIC);
     rc = sqlite3_step(pStmt);
-    if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+    if( rc == SQLITE_DONE ) rc = sqlite3_reset(pStmt);
+    iOff += n;
+    k++;
   }
   if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, pFile->zName);
   sqlite3_finalize(pStmt);
@@ -178,6 +277,78 @@ static int dbstore_row_id(dbstore *p, const char *zName, sqlite3_int64 *piId){
 
 /* ---- the lsm_env over <table>_file ---- */
 
+/* Find the rows of file pFile->zName: the first row's id, the chunk size
+** and the file's bytes, after checking the chunks (format above) from the
+** name index and the last chunk's length (reading no other row).
+** LSM_CANTOPEN if there is no such file; bCheck: LSM_CORRUPT unless its
+** size is pFile->n (the store never rewrites a file while it is open). */
+static int dbstore_file_locate(lsm_file *pFile, int bCheck){
+  dbstore *p = pFile->pStore;
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt,
+      "SELECT h.id, length(h.data), c.n, c.lo, c.hi,"
+      "       (SELECT length(data) FROM \"%w\".\"%w_file\" WHERE id = c.hi)"
+      "  FROM \"%w\".\"%w_file\" AS h,"
+      "       (SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM \"%w\".\"%w_file\""
+      "         WHERE name > ?1 || ':' AND name < ?1 || ';') AS c"
+      " WHERE h.name = ?1",
+      p->zDb, p->zTable, p->zDb, p->zTable, p->zDb, p->zTable);
+  if( rc == SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, pFile->zName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc == SQLITE_ROW ){
+      sqlite3_int64 iFirst = sqlite3_column_int64(pStmt, 0);
+      sqlite3_int64 nChunk = sqlite3_column_int64(pStmt, 1);
+      sqlite3_int64 nMore = sqlite3_column_int64(pStmt, 2);
+      sqlite3_int64 nLast = sqlite3_column_int64(pStmt, 5);
+      size_t n = (size_t)(nMore > 0 ? nChunk * nMore + nLast : nChunk);
+      rc = SQLITE_OK;
+      if( nMore > 0 && (nChunk <= 0 || sqlite3_column_int64(pStmt, 3) != iFirst + 1
+                        || sqlite3_column_int64(pStmt, 4) != iFirst + nMore
+                        || nLast <= 0 || nLast > nChunk) ){
+        rc = lsm_env_error(LSM_CORRUPT, "%s.%s_file: the rows of %s are not its chunks in order",
+                           p->zDb, p->zTable, pFile->zName);
+      }else if( bCheck && n != pFile->n ){
+        rc = lsm_env_error(LSM_CORRUPT, "%s.%s_file: %s changed while open (%llu bytes, now %llu)",
+                           p->zDb, p->zTable, pFile->zName, (unsigned long long)pFile->n,
+                           (unsigned long long)n);
+      }else{
+        pFile->iRowid = iFirst;
+        pFile->nChunk = nChunk > 0 ? (size_t)nChunk : 1;
+        pFile->n = n;
+      }
+    }else if( rc == SQLITE_DONE ){
+      rc = lsm_env_error(LSM_CANTOPEN, "%s.%s_file: no file %s", p->zDb, p->zTable,
+                         pFile->zName);
+    }else if( rc != SQLITE_NOMEM ){
+      rc = dbstore_env_error(p, rc, pFile->zName);
+    }
+  }else if( rc != SQLITE_NOMEM ){
+    rc = dbstore_env_error(p, rc, pFile->zName);
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Is a file of this name open to read (its row must stay)? */
+static int dbstore_is_open(dbstore *p, const char *zName){
+  lsm_file *pFile;
+  for(pFile = p->pReadFiles; pFile; pFile = pFile->pNextRead){
+    if( strcmp(pFile->zName, zName) == 0 ) return 1;
+  }
+  return 0;
+}
+
+/* Close the store's blob handle: the statements that read through it are
+** done, and an open handle would keep the connection's read transaction
+** (its snapshot, its SHARED lock or WAL read mark) open after them. */
+static void dbstore_release_blobs(dbstore *p){
+  if( p->pBlob ){
+    sqlite3_blob_close(p->pBlob);
+    p->pBlob = 0;
+  }
+}
+
 static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
   dbstore *p = pEnv->pCtx;
   lsm_file *pFile;
@@ -198,30 +369,14 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
     pFile->bWrite = 1;
     pFile->bDirty = 1;
   }else{
-    sqlite3_stmt *pStmt = 0;
-    rc = dbstore_prepare(p, &pStmt,
-        "SELECT id, length(data) FROM \"%w\".\"%w_file\" WHERE name = ?1", p->zDb, p->zTable);
+    rc = dbstore_file_locate(pFile, 0);
     if( rc == SQLITE_OK ){
-      sqlite3_bind_text(pStmt, 1, pFile->zName, -1, SQLITE_STATIC);
-      rc = sqlite3_step(pStmt);
-      if( rc == SQLITE_ROW ){
-        pFile->iRowid = sqlite3_column_int64(pStmt, 0);
-        pFile->n = (size_t)sqlite3_column_int64(pStmt, 1);
-        if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
-        rc = SQLITE_OK;
-      }else if( rc == SQLITE_DONE ){
-        sqlite3_finalize(pStmt);
-        free(pFile->zName);
-        free(pFile);
-        return lsm_env_error(LSM_CANTOPEN, "%s.%s_file: no file %s", p->zDb, p->zTable,
-                             dbstore_name(zPath));
-      }
+      if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
+      pFile->pNextRead = p->pReadFiles;
+      p->pReadFiles = pFile;
     }
-    if( rc != SQLITE_OK && rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, zPath);
-    sqlite3_finalize(pStmt);
   }
   if( rc != SQLITE_OK ){
-    free(pFile->a);
     free(pFile->zName);
     free(pFile);
     return rc;
@@ -230,18 +385,57 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
   return LSM_OK;
 }
 
-/* Read n bytes at iOff of the file's row into pBuf. */
-static int dbstore_blob_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t n){
+/*
+** Read n bytes at iOff of one chunk's row (iOff + n inside the chunk) into
+** pBuf through the store's blob handle: opened if there is none, else
+** moved to the chunk's row with sqlite3_blob_reopen (a seek, where
+** sqlite3_blob_open compiles a statement; with chunks that fit a page no
+** handle would stay on one row for long, so one handle serves every file).
+** SQLITE_ABORT means SQLite expired the handle: a statement of this
+** connection wrote the row, or a rollback tripped the handle's cursor.
+** An expired handle cannot be moved, so it is closed, the file found
+** again by name (its ids may have changed; its bytes may not) and the
+** read tried once more.
+*/
+static int dbstore_chunk_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t n){
   dbstore *p = pFile->pStore;
-  sqlite3_blob *pBlob = 0;
-  char *zTab = sqlite3_mprintf("%s_file", p->zTable);
-  int rc = zTab ? sqlite3_blob_open(p->db, p->zDb, zTab, "data", pFile->iRowid, 0, &pBlob)
-                : SQLITE_NOMEM;
-  sqlite3_free(zTab);
-  if( rc == SQLITE_OK ) rc = sqlite3_blob_read(pBlob, pBuf, (int)n, (int)iOff);
-  sqlite3_blob_close(pBlob);
+  int rc = SQLITE_OK, nTry;
+  for(nTry = 0; nTry < 2; nTry++){
+    sqlite3_int64 iRow = pFile->iRowid + (sqlite3_int64)(iOff / pFile->nChunk);
+    rc = SQLITE_OK;
+    if( p->pBlob && p->iBlobRow != iRow ){
+      rc = sqlite3_blob_reopen(p->pBlob, iRow);
+      if( rc != SQLITE_OK ) dbstore_release_blobs(p);     /* aborted by the failure */
+    }
+    if( p->pBlob == 0 && rc == SQLITE_OK ){
+      rc = sqlite3_blob_open(p->db, p->zDb, p->zFileTable, "data", iRow, 0, &p->pBlob);
+      if( rc != SQLITE_OK ) dbstore_release_blobs(p);
+    }
+    if( rc == SQLITE_OK ){
+      p->iBlobRow = iRow;
+      rc = sqlite3_blob_read(p->pBlob, pBuf, (int)n, (int)(iOff % pFile->nChunk));
+    }
+    if( rc != SQLITE_ABORT || nTry > 0 ) break;
+    dbstore_release_blobs(p);
+    rc = dbstore_file_locate(pFile, 1);
+    if( rc != SQLITE_OK ) return rc;
+  }
   if( rc == SQLITE_NOMEM ) return LSM_NOMEM;
   return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, pFile->zName);
+}
+
+/* Read n bytes at iOff of the file, chunk by chunk. */
+static int dbstore_blob_read(lsm_file *pFile, uint64_t iOff, uint8_t *pBuf, size_t n){
+  int rc = LSM_OK;
+  while( rc == LSM_OK && n > 0 ){
+    size_t nPart = pFile->nChunk - (size_t)(iOff % pFile->nChunk);
+    if( nPart > n ) nPart = n;
+    rc = dbstore_chunk_read(pFile, iOff, pBuf, nPart);
+    iOff += nPart;
+    pBuf += nPart;
+    n -= nPart;
+  }
+  return rc;
 }
 
 static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
@@ -250,10 +444,10 @@ static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBu
   if( iOff < pFile->n ){
     n = pFile->n - (size_t)iOff;
     if( n > nBuf ) n = nBuf;
-    if( pFile->a ){
+    if( pFile->bWrite ){
       memcpy(pBuf, pFile->a + iOff, n);
     }else if( n > 0 ){
-      rc = dbstore_blob_read(pFile, iOff, pBuf, n);
+      rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, n);
       if( rc != LSM_OK ) n = 0;
     }
   }
@@ -288,45 +482,19 @@ static int dbstore_x_size(lsm_file *pFile, uint64_t *pnSize){
   return LSM_OK;
 }
 
-static int dbstore_x_map(lsm_file *pFile, const uint8_t **ppData, uint64_t *pnData){
-  static const uint8_t aEmpty[1] = {0};
-  if( pFile->a == 0 && !pFile->bWrite && pFile->n > 0 ){
-    int rc;
-    pFile->a = malloc(pFile->n);
-    if( pFile->a == 0 ) return LSM_NOMEM;
-    pFile->nAlloc = pFile->n;
-    rc = dbstore_blob_read(pFile, 0, pFile->a, pFile->n);
-    if( rc != LSM_OK ){
-      free(pFile->a);
-      pFile->a = 0;
-      return rc;
-    }
-  }
-  *ppData = pFile->a ? pFile->a : aEmpty;
-  *pnData = pFile->n;
-  return LSM_OK;
-}
-
 static int dbstore_x_close(lsm_file *pFile){
   int rc = LSM_OK;
   if( pFile == 0 ) return LSM_OK;
-  if( pFile->bWrite && pFile->bDirty ) rc = dbstore_file_store(pFile);
+  if( pFile->bWrite ){
+    if( pFile->bDirty ) rc = dbstore_file_store(pFile);
+  }else{
+    lsm_file **pp = &pFile->pStore->pReadFiles;
+    while( *pp != pFile ) pp = &(*pp)->pNextRead;
+    *pp = pFile->pNextRead;
+  }
   free(pFile->a);
   free(pFile->zName);
   free(pFile);
-  return rc;
-}
-
-static int dbstore_exec_name(dbstore *p, const char *zFmt, const char *zName1, const char *zName2){
-  sqlite3_stmt *pStmt = 0;
-  int rc = dbstore_prepare(p, &pStmt, zFmt, p->zDb, p->zTable);
-  if( rc == SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zName1, -1, SQLITE_STATIC);
-    if( zName2 ) sqlite3_bind_text(pStmt, 2, zName2, -1, SQLITE_STATIC);
-    rc = sqlite3_step(pStmt);
-    if( rc == SQLITE_DONE ) rc = SQLITE_OK;
-  }
-  sqlite3_finalize(pStmt);
   return rc;
 }
 
@@ -335,10 +503,10 @@ static int dbstore_exec_name(dbstore *p, const char *zFmt, const char *zName1, c
 static int dbstore_x_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
   dbstore *p = pEnv->pCtx;
   const char *zNameFrom = dbstore_name(zFrom), *zNameTo = dbstore_name(zTo);
-  int rc = dbstore_exec_name(p, "DELETE FROM \"%w\".\"%w_file\" WHERE name = ?1", zNameTo, 0);
+  int rc = dbstore_file_delete(p, zNameTo);
   if( rc == SQLITE_OK ){
-    rc = dbstore_exec_name(p, "UPDATE \"%w\".\"%w_file\" SET name = ?2 WHERE name = ?1",
-                           zNameFrom, zNameTo);
+    rc = dbstore_exec_name(p, "UPDATE \"%w\".\"%w_file\" SET name = ?2 || substr(name,"
+                           " length(?1) + 1) WHERE " DBSTORE_ROWS_OF_FILE, zNameFrom, zNameTo);
   }
   if( rc == SQLITE_OK && strcmp(zNameTo, "MANIFEST") == 0 ){
     rc = dbstore_row_id(p, "MANIFEST", &p->iManifestId);
@@ -355,7 +523,7 @@ static int dbstore_x_unlink(lsm_env *pEnv, const char *zPath){
   size_t n = strlen(zName);
   int rc;
   if( n > 4 && strcmp(zName + n - 4, ".sst") == 0 ) return LSM_OK;
-  rc = dbstore_exec_name(p, "DELETE FROM \"%w\".\"%w_file\" WHERE name = ?1", zName, 0);
+  rc = dbstore_file_delete(p, zName);
   return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, zPath);
 }
 
@@ -364,40 +532,111 @@ static int dbstore_x_nothing(lsm_env *pEnv, const char *zDir){
   return LSM_OK;
 }
 
+/* A walk over the files of <table>_file in name order: a skip scan of the
+** name index, at most two seeks per file whatever its number of chunks
+** ("<name>;" sorts after every "<name>:<k>", format above). */
+typedef struct dbstore_walk {
+  sqlite3_stmt *pStmt;   /* the next name after ?1 */
+  char *zAfter;          /* the walk goes on after this name (sqlite3_free) */
+} dbstore_walk;
+
+static int dbstore_walk_begin(dbstore *p, dbstore_walk *pW){
+  int rc = dbstore_prepare(p, &pW->pStmt,
+      "SELECT name FROM \"%w\".\"%w_file\" WHERE name > ?1 ORDER BY name LIMIT 1",
+      p->zDb, p->zTable);
+  pW->zAfter = rc == SQLITE_OK ? sqlite3_mprintf("") : 0;
+  if( rc == SQLITE_OK && pW->zAfter == 0 ) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/* The next file's name in *pzName (sqlite3_free), NULL after the last. */
+static int dbstore_walk_next(dbstore_walk *pW, char **pzName){
+  *pzName = 0;
+  for(;;){
+    char *zName = 0, *zColon;
+    int rc;
+    sqlite3_bind_text(pW->pStmt, 1, pW->zAfter, -1, SQLITE_STATIC);
+    if( sqlite3_step(pW->pStmt) == SQLITE_ROW ){
+      zName = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pW->pStmt, 0));
+      if( zName == 0 ){
+        sqlite3_reset(pW->pStmt);
+        return SQLITE_NOMEM;
+      }
+    }
+    rc = sqlite3_reset(pW->pStmt);
+    if( rc != SQLITE_OK || zName == 0 ){
+      sqlite3_free(zName);
+      return rc;
+    }
+    sqlite3_free(pW->zAfter);
+    zColon = strchr(zName, ':');
+    if( zColon ){
+      /* A chunk: jump past every chunk of its file. */
+      *zColon = 0;
+      pW->zAfter = sqlite3_mprintf("%s;", zName);
+      sqlite3_free(zName);
+      if( pW->zAfter == 0 ) return SQLITE_NOMEM;
+      continue;
+    }
+    pW->zAfter = sqlite3_mprintf("%s", zName);
+    if( pW->zAfter == 0 ){
+      sqlite3_free(zName);
+      return SQLITE_NOMEM;
+    }
+    *pzName = zName;
+    return SQLITE_OK;
+  }
+}
+
+static void dbstore_walk_end(dbstore_walk *pW){
+  sqlite3_finalize(pW->pStmt);
+  sqlite3_free(pW->zAfter);
+}
+
 static int dbstore_x_list(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
   dbstore *p = pEnv->pCtx;
-  sqlite3_stmt *pStmt = 0;
-  char **az = 0;
+  dbstore_walk walk = {0, 0};
+  char **azTmp = 0, **az = 0;
   size_t nByte = 0;
-  int n = 0, rc;
+  int n = 0, nAlloc = 0, i, rc;
   (void)zDir;
   *pazName = 0;
   *pnName = 0;
-  rc = dbstore_prepare(p, &pStmt, "SELECT name FROM \"%w\".\"%w_file\"", p->zDb, p->zTable);
-  /* Two passes: sizes, then one allocation holding the array and strings. */
-  while( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
-    nByte += (size_t)sqlite3_column_bytes(pStmt, 0) + 1;
-    n++;
-    rc = SQLITE_OK;
+  rc = dbstore_walk_begin(p, &walk);
+  while( rc == SQLITE_OK ){
+    char *zName = 0;
+    rc = dbstore_walk_next(&walk, &zName);
+    if( rc != SQLITE_OK || zName == 0 ) break;
+    if( n == nAlloc ){
+      char **aNew = realloc(azTmp, sizeof(char*) * (size_t)(nAlloc = nAlloc ? nAlloc * 2 : 16));
+      if( aNew == 0 ){
+        sqlite3_free(zName);
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      azTmp = aNew;
+    }
+    azTmp[n++] = zName;
+    nByte += strlen(zName) + 1;
   }
-  if( rc == SQLITE_DONE ) rc = sqlite3_reset(pStmt);
+  dbstore_walk_end(&walk);
+  /* One allocation holding the array and the strings (lsm.h). */
   if( rc == SQLITE_OK ){
     az = malloc(sizeof(char*) * (size_t)(n + 1) + nByte);
     if( az == 0 ) rc = SQLITE_NOMEM;
   }
   if( rc == SQLITE_OK ){
     char *z = (char*)&az[n + 1];
-    int i = 0;
-    while( i < n && sqlite3_step(pStmt) == SQLITE_ROW ){
-      int nName = sqlite3_column_bytes(pStmt, 0);
-      memcpy(z, sqlite3_column_text(pStmt, 0), (size_t)nName);
-      z[nName] = 0;
-      az[i++] = z;
+    for(i = 0; i < n; i++){
+      size_t nName = strlen(azTmp[i]);
+      memcpy(z, azTmp[i], nName + 1);
+      az[i] = z;
       z += nName + 1;
     }
-    n = i;
+    az[n] = 0;
   }
-  sqlite3_finalize(pStmt);
+  for(i = 0; i < n; i++) sqlite3_free(azTmp[i]);
+  free(azTmp);
   if( rc != SQLITE_OK ){
     free(az);
     return rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, "list");
@@ -444,6 +683,7 @@ static int dbstore_engine_close(dbstore *p){
                          " still reads it; finish that statement first", p->zTable);
   }
   p->pLsm = 0;
+  dbstore_release_blobs(p);     /* DROP and RENAME need the table unread */
   return SQLITE_OK;
 }
 
@@ -502,6 +742,26 @@ static int dbstore_engine_open(dbstore *p, int bCreate){
   return rc;
 }
 
+/* Bytes of a file per row: the most a row of <table>_file keeps in its
+** table leaf page without an overflow page, so that reading a block reads
+** one or two leaf pages found by id.  SQLite keeps a record of up to
+** usable size - 35 bytes in the leaf (its maxLocal); the record also holds
+** its header and the name ("000012.sst:1234"): 64 bytes are left for
+** them.  The page size is the schema's now; a file keeps the chunk size
+** it was written with (format above), so a later VACUUM with another
+** page size leaves every file readable. */
+static size_t dbstore_chunk_bytes(dbstore *p){
+  sqlite3_stmt *pStmt = 0;
+  int nPage = 4096;
+  if( dbstore_prepare(p, &pStmt, "PRAGMA \"%w\".page_size", p->zDb) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    nPage = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( nPage < 512 ) nPage = 512;
+  return (size_t)nPage - 35 - 64;
+}
+
 /* ---- public ---- */
 
 int dbstore_is_shadow_name(const char *zSuffix){
@@ -537,18 +797,20 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   p->db = db;
   p->zDb = sqlite3_mprintf("%s", zDb);
   p->zTable = sqlite3_mprintf("%s", zTable);
+  p->zFileTable = sqlite3_mprintf("%s_file", zTable);
   p->zDir = sqlite3_mprintf("%s.%s_file", zDb, zTable);
-  if( !p->zDb || !p->zTable || !p->zDir ){
+  if( !p->zDb || !p->zTable || !p->zFileTable || !p->zDir ){
     dbstore_close(p);
     return SQLITE_NOMEM;
   }
   p->env.pCtx = p;
+  p->nChunkBytes = dbstore_chunk_bytes(p);
   p->env.xOpen = dbstore_x_open;
   p->env.xRead = dbstore_x_read;
   p->env.xAppend = dbstore_x_append;
   p->env.xSync = dbstore_x_sync;
   p->env.xSize = dbstore_x_size;
-  p->env.xMap = dbstore_x_map;
+  p->env.xMap = 0;                 /* blocks are read into the block cache */
   p->env.xClose = dbstore_x_close;
   p->env.xRename = dbstore_x_rename;
   p->env.xUnlink = dbstore_x_unlink;
@@ -601,8 +863,10 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
 void dbstore_close(dbstore *p){
   if( p == 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
+  dbstore_release_blobs(p);
   sqlite3_free(p->zDb);
   sqlite3_free(p->zTable);
+  sqlite3_free(p->zFileTable);
   sqlite3_free(p->zDir);
   sqlite3_free(p);
 }
@@ -632,6 +896,13 @@ int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
   int bKnown = sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
+  if( p->bWorkInTxn ){
+    /* A ROLLBACK, or a ROLLBACK TO a savepoint older than the work, may
+    ** have undone it (the data version does not change for this
+    ** connection's own): compare the manifest until the transaction ends. */
+    p->bStale = 1;
+    if( sqlite3_get_autocommit(p->db) ) p->bWorkInTxn = 0;
+  }
   if( p->pLsm && bKnown && p->bChecked && !p->bStale && !p->bReload
    && iVersion == p->iDataVersion ){
     return SQLITE_OK;
@@ -664,18 +935,24 @@ int dbstore_catch_up(dbstore *p){
     p->bStale = 0;
     p->bReload = 0;
   }
+  /* Opening the engine read the MANIFEST: a caller with no cursor (a
+  ** function such as lsm_files) may read nothing more. */
+  dbstore_reads_done(p);
   return rc;
 }
 
 /* Delete the log rows every SSTable now covers and the SSTables the
 ** manifest no longer names.  SSTables are kept while a statement of this
-** connection may still read them (open cursors or snapshots). */
+** connection may still read them: while cursors or snapshots are open
+** (their versions may name files not yet opened), and while a file of
+** that name is open to read (a reader in the engine's table cache); such
+** rows are collected at a later COMMIT (bGcPending). */
 static int dbstore_collect_garbage(dbstore *p){
   lsm_file_info *aFile = 0;
   lsm_stats st;
   uint64_t iFlushed = 0;
   int nFile = 0, rc;
-  sqlite3_stmt *pStmt = 0;
+  dbstore_walk walk = {0, 0};
 
   rc = lsm_hosted_seq(p->pLsm, 0, &iFlushed);
   if( rc == LSM_OK ){
@@ -685,26 +962,57 @@ static int dbstore_collect_garbage(dbstore *p){
     sqlite3_free(zSql);
     if( rc != SQLITE_OK && rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, "log");
   }
+  p->bGcPending = 0;
   if( rc == LSM_OK ) rc = lsm_stats_get(p->pLsm, &st);
-  if( rc != LSM_OK || st.nOpenCursors || st.nOpenSnapshots ) return rc;
+  if( rc == LSM_OK && (st.nOpenCursors || st.nOpenSnapshots) ) p->bGcPending = 1;
+  if( rc != LSM_OK || p->bGcPending ) return rc;
   rc = lsm_files(p->pLsm, &aFile, &nFile);
   if( rc == LSM_OK ){
-    rc = dbstore_prepare(p, &pStmt, "SELECT name FROM \"%w\".\"%w_file\" WHERE name GLOB '*.sst'",
-                         p->zDb, p->zTable);
-    if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, "list");
+    rc = dbstore_walk_begin(p, &walk);
+    if( rc != SQLITE_OK ) rc = rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, "list");
   }
-  while( rc == LSM_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+  while( rc == LSM_OK ){
+    char *zName = 0;
+    size_t n;
     int i, bLive = 0;
-    for(i = 0; i < nFile && !bLive; i++) bLive = strcmp(aFile[i].zName, zName) == 0;
-    if( !bLive ){
-      rc = dbstore_exec_name(p, "DELETE FROM \"%w\".\"%w_file\" WHERE name = ?1", zName, 0);
-      if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, zName);
+    rc = dbstore_walk_next(&walk, &zName);
+    if( rc != SQLITE_OK ){
+      rc = rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, "list");
+      break;
     }
+    if( zName == 0 ) break;
+    n = strlen(zName);
+    if( n > 4 && strcmp(zName + n - 4, ".sst") == 0 ){
+      for(i = 0; i < nFile && !bLive; i++) bLive = strcmp(aFile[i].zName, zName) == 0;
+      if( !bLive && dbstore_is_open(p, zName) ){
+        p->bGcPending = 1;
+      }else if( !bLive ){
+        rc = dbstore_file_delete(p, zName);
+        if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, zName);
+      }
+    }
+    sqlite3_free(zName);
   }
-  sqlite3_finalize(pStmt);
+  dbstore_walk_end(&walk);
   lsm_free(aFile);
   return rc;
+}
+
+void dbstore_begin(dbstore *p){
+  p->bInWrite = 1;
+}
+
+void dbstore_cursor_opened(dbstore *p){
+  p->nCursors++;
+}
+
+void dbstore_cursor_closed(dbstore *p){
+  if( p->nCursors > 0 ) p->nCursors--;
+  dbstore_reads_done(p);
+}
+
+void dbstore_reads_done(dbstore *p){
+  if( p->nCursors == 0 && !p->bInWrite ) dbstore_release_blobs(p);
 }
 
 int dbstore_sync(dbstore *p, lsm_batch *pBatch){
@@ -739,8 +1047,10 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   if( rc == SQLITE_OK ){
     rc = lsm_work(p->pLsm, 1, &nDone);
     if( nDone || rc != LSM_OK ) p->bDidWork = 1;
-    if( rc == LSM_OK && nDone ) rc = dbstore_collect_garbage(p);
+    if( rc == LSM_OK && (nDone || p->bGcPending) ) rc = dbstore_collect_garbage(p);
   }
+  /* What the work read is read: no handle outlives the COMMIT. */
+  if( p->nCursors == 0 ) dbstore_release_blobs(p);
   return rc;
 }
 
@@ -754,6 +1064,8 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
   }
   p->iPendingSeq = 0;
   p->bDidWork = 0;
+  p->bInWrite = 0;
+  dbstore_reads_done(p);
   return SQLITE_OK;
 }
 
@@ -763,6 +1075,8 @@ void dbstore_rollback(dbstore *p){
   if( p->bDidWork ) p->bReload = 1;
   p->iPendingSeq = 0;
   p->bDidWork = 0;
+  p->bInWrite = 0;
+  dbstore_reads_done(p);
 }
 
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
@@ -775,6 +1089,13 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
                          " between BEGIN and COMMIT", ext_replicated_by,
                          bCompact ? "lsm_compact" : "lsm_flush");
   }
+  /* Inside BEGIN the work is undone by a ROLLBACK or ROLLBACK TO that this
+  ** store may not be told of (the table need not be in the transaction):
+  ** catch-up compares the manifest until the transaction has ended. */
+  if( !sqlite3_get_autocommit(p->db) ){
+    p->bWorkInTxn = 1;
+    p->bDidWork = 1;
+  }
   rc = sqlite3_exec(p->db, "SAVEPOINT lsm_work", 0, 0, 0);
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;
@@ -785,6 +1106,8 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   }
   if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
   zSql = rc == SQLITE_OK ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work";
+  /* A handle on a row the rollback removes must not be read again. */
+  if( rc != SQLITE_OK ) dbstore_release_blobs(p);
   {
     int rc2 = sqlite3_exec(p->db, zSql, 0, 0, 0);
     if( rc == SQLITE_OK && rc2 != SQLITE_OK ) rc = dbstore_env_error(p, rc2, "RELEASE");
@@ -793,6 +1116,7 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   ** next read; after a failure, start over from the database. */
   p->bStale = 1;
   if( rc != SQLITE_OK ) p->bReload = 1;
+  dbstore_reads_done(p);
   return rc;
 }
 
@@ -810,15 +1134,16 @@ int dbstore_drop(dbstore *p){
 }
 
 int dbstore_rename(dbstore *p, const char *zNew){
-  char *zSql, *zTable, *zDir;
+  char *zSql, *zTable, *zFileTable, *zDir;
   int rc = dbstore_engine_close(p);
   if( rc != SQLITE_OK ) return rc;
   zSql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_file\" RENAME TO \"%w_file\";"
                          "ALTER TABLE \"%w\".\"%w_log\" RENAME TO \"%w_log\";",
                          p->zDb, p->zTable, zNew, p->zDb, p->zTable, zNew);
   zTable = sqlite3_mprintf("%s", zNew);
+  zFileTable = sqlite3_mprintf("%s_file", zNew);
   zDir = sqlite3_mprintf("%s.%s_file", p->zDb, zNew);
-  if( zSql == 0 || zTable == 0 || zDir == 0 ){
+  if( zSql == 0 || zTable == 0 || zFileTable == 0 || zDir == 0 ){
     rc = SQLITE_NOMEM;
   }else{
     rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
@@ -826,12 +1151,15 @@ int dbstore_rename(dbstore *p, const char *zNew){
   sqlite3_free(zSql);
   if( rc == SQLITE_OK ){
     sqlite3_free(p->zTable);
+    sqlite3_free(p->zFileTable);
     sqlite3_free(p->zDir);
     p->zTable = zTable;
+    p->zFileTable = zFileTable;
     p->zDir = zDir;
     p->bStale = 1;
   }else{
     sqlite3_free(zTable);
+    sqlite3_free(zFileTable);
     sqlite3_free(zDir);
   }
   return rc;

@@ -371,6 +371,15 @@ const char *dbstore_location(dbstore*);
 lsm_db *dbstore_engine(dbstore*);
 /* Bring the engine up to what this connection's transaction sees. */
 int dbstore_catch_up(dbstore*);
+/* Blob handles (dbstore.c): a table's statements read its SSTables through
+** blob handles kept while they read, closed once none does.  xOpen and
+** xClose of a cursor report to dbstore_cursor_opened/closed; xBegin to
+** dbstore_begin (a write transaction keeps them until xCommit/xRollback);
+** a function that read the table without a cursor calls dbstore_reads_done. */
+void dbstore_cursor_opened(dbstore*);
+void dbstore_cursor_closed(dbstore*);
+void dbstore_begin(dbstore*);
+void dbstore_reads_done(dbstore*);
 /* xSync: log pBatch as the next log row and run the bounded work due. */
 int dbstore_sync(dbstore*, lsm_batch *pBatch);
 /* xCommit: apply the logged batch.  xRollback: forget it. */

@@ -510,6 +510,7 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
     st.nDiskBytes += (uint64_t)nLog;
   }
   if( rc == LSM_OK ) rc = functions_live_bytes(pTab->pLsm, &nLive);
+  if( pTab->pStore ) dbstore_reads_done(pTab->pStore);
   if( rc != LSM_OK ){
     functions_engine_error(ctx, "lsm_stats", pTab, rc);
     return;
@@ -593,6 +594,7 @@ static void functions_check(sqlite3_context *ctx, int argc, sqlite3_value **argv
   pTab = functions_table(ctx, "lsm_check", (const char*)sqlite3_value_text(argv[0]));
   if( pTab == 0 ) return;
   rc = lsm_check(pTab->pLsm, &zReport);
+  if( pTab->pStore ) dbstore_reads_done(pTab->pStore);
   if( rc == LSM_OK ){
     sqlite3_result_text(ctx, "ok", -1, SQLITE_STATIC);
   }else if( rc == LSM_CORRUPT ){

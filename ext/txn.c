@@ -146,6 +146,7 @@ int txn_begin(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->nMark = 0;
   txn_abort_prepared(pTab);
+  if( pTab->pStore ) dbstore_begin(pTab->pStore);
   /* A batch left by a statement that failed before any xSync/xRollback
   ** (none is known) would otherwise leak into this transaction. */
   if( lsm_batch_count(pTab->pTxn->pBatch) ) txn_reset(pTab);

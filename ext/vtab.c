@@ -436,9 +436,6 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     }
     sqlite3_free(pTab->zDir);
     pTab->zDir = 0;
-    /* Each reader holds a whole SSTable in memory here (dbstore.c: reading
-    ** block by block costs a blob handle per block, 20x slower today). */
-    if( pTab->opt.max_open_tables > 256 ) pTab->opt.max_open_tables = 256;
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,
                         &pTab->pStore, pzErr);
   }
@@ -659,6 +656,7 @@ static int vtab_open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
     memset(pCsr, 0, sizeof(*pCsr));
     pCsr->bEof = 1;
   }
+  if( pTab->pStore ) dbstore_cursor_opened(pTab->pStore);
   *ppCursor = &pCsr->base;
   return SQLITE_OK;
 }
@@ -681,6 +679,7 @@ static int vtab_close(sqlite3_vtab_cursor *pCursor){
   }else{
     vtab_cursor_free(pCsr);
   }
+  if( pTab->pStore ) dbstore_cursor_closed(pTab->pStore);
   return SQLITE_OK;
 }
 

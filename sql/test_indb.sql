@@ -39,7 +39,8 @@ SELECT count(*), max(seq) > 2000 FROM kv_log;
 
 .testcase lsm_files_lists_the_sstables_of_the_table
 SELECT count(*) = (SELECT count(*) FROM kv_file WHERE name GLOB '*.sst'),
-       sum(bytes) = (SELECT sum(length(data)) FROM kv_file WHERE name GLOB '*.sst')
+       sum(bytes) = (SELECT sum(length(data)) FROM kv_file
+                      WHERE name GLOB '*.sst' OR name GLOB '*.sst:*')
   FROM lsm_files('kv');
 .check "1|1"
 
@@ -91,6 +92,51 @@ ALTER TABLE kv2 RENAME TO kv3;
 ROLLBACK;
 SELECT count(*) FROM kv2;
 .check "2004"
+
+-- ---- files as rows of chunks ----
+
+CREATE VIRTUAL TABLE kvc USING lsm(memtable_mb=0.0625);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
+INSERT INTO kvc SELECT i, randomblob(100) FROM c;
+.output /dev/null
+SELECT lsm_compact('kvc');
+.output
+
+.testcase a_file_is_rows_of_chunks_that_fit_a_page_at_consecutive_ids
+SELECT count(*) > 0,
+       sum(f.nRow > 1) > 0,
+       sum(f.nRow = f.iLast - f.iFirst + 1 AND f.nShort <= 1 AND f.nBad = 0) = count(*),
+       max(f.nChunk) + 99 = (SELECT page_size FROM pragma_page_size)
+  FROM (SELECT h.name, count(*) AS nRow, min(c.id) AS iFirst, max(c.id) AS iLast,
+               length(h.data) AS nChunk,
+               sum(length(c.data) < length(h.data)) AS nShort,
+               sum(length(c.data) > length(h.data)
+                   OR (c.id > h.id AND c.name <> h.name || ':' || (c.id - h.id))) AS nBad
+          FROM kvc_file h JOIN kvc_file c ON c.name = h.name OR c.name GLOB h.name || ':*'
+         WHERE h.name GLOB '*.sst' GROUP BY h.name) f;
+.check "1|1|1|1"
+
+-- lsm 0.2 stored each file whole, in one row: such a table still reads.
+.output /dev/null
+UPDATE kvc_file SET data = (SELECT CAST(group_concat(data, '') AS BLOB) FROM
+    (SELECT c.data FROM kvc_file c
+      WHERE c.name = kvc_file.name OR c.name GLOB kvc_file.name || ':*' ORDER BY c.id))
+ WHERE instr(name, ':') = 0;
+DELETE FROM kvc_file WHERE instr(name, ':') > 0;
+.output
+INSERT INTO child VALUES ('whole_rows', '
+SELECT count(*), sum(length(value)) FROM kvc;
+SELECT lsm_check(''kvc'');
+INSERT INTO kvc VALUES (0, ''new'');
+SELECT lsm_compact(''kvc'') IS NOT NULL;
+SELECT count(*), lsm_check(''kvc''), (SELECT count(*) FROM kvc_file WHERE instr(name, '':'') > 0) > 0
+  FROM kvc;
+');
+.system sh run.sh whole_rows test.db
+
+.testcase a_table_whose_files_are_whole_rows_as_lsm_0_2_wrote_them_still_reads
+SELECT trim(replace(readfile('whole_rows.err') || readfile('whole_rows.out'), char(10), ' '));
+.check "3000|300000 ok 1 3001|ok|1"
 
 -- ---- errors ----
 

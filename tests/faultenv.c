@@ -642,7 +642,7 @@ faultenv *faultenv_new(lsm_env *pBase){
   p->env.xAppend = fe_append;
   p->env.xSync = fe_sync;
   p->env.xSize = fe_size;
-  p->env.xMap = fe_map;
+  p->env.xMap = p->pBase->xMap ? fe_map : 0;   /* an env without xMap stays without */
   p->env.xClose = fe_close;
   p->env.xRename = fe_rename;
   p->env.xUnlink = fe_unlink;

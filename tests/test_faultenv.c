@@ -273,6 +273,57 @@ START_TEST(faultenv_crash_works_over_the_memory_env){
 }
 END_TEST
 
+/* An env without xMap (the in-database store's) stays without when
+** wrapped: the engine then reads every block with xRead into its block
+** cache, where the wrapper sees (and can fail) each read. */
+START_TEST(faultenv_over_an_env_without_xmap_reads_blocks_with_xread){
+  lsm_env *pMem = lsm_env_memory();     /* ours: xMap cleared in place */
+  faultenv *fe;
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_batch *pBatch = NULL;
+  char zKey[16];
+  void *pVal = NULL;
+  size_t nVal = 0;
+  int i, rc;
+  pMem->xMap = NULL;
+  fe = faultenv_new(pMem);
+  ck_assert(faultenv_env(fe)->xMap == NULL);
+  lsm_options_default(&opt);
+  opt.env = faultenv_env(fe);
+  opt.hosted = 1;
+  opt.background = 0;
+  opt.sync = LSM_SYNC_OFF;
+  opt.block_bytes = 256;
+  ck_assert_int_eq(lsm_open("nomap", &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_batch_new(pDb, &pBatch), LSM_OK);
+  for(i = 0; i < 2000; i++){
+    snprintf(zKey, sizeof(zKey), "k%05d", i);
+    ck_assert_int_eq(lsm_batch_put(pBatch, zKey, 6, zKey, 6), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_write_at(pDb, pBatch, 1), LSM_OK);
+  lsm_batch_free(pBatch);
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_open("nomap", &opt, &pDb), LSM_OK);     /* an empty block cache */
+  faultenv_reset_counts(fe);
+  faultenv_fail(fe, FAULTENV_READ, 1, LSM_IOERR, 0);
+  rc = lsm_get(pDb, NULL, "k01234", 6, &pVal, &nVal);
+  ck_assert_int_eq(rc, LSM_IOERR);
+  for(i = 0; i < 2000; i += 7){
+    snprintf(zKey, sizeof(zKey), "k%05d", i);
+    ck_assert_int_eq(lsm_get(pDb, NULL, zKey, 6, &pVal, &nVal), LSM_OK);
+    ck_assert(nVal == 6 && memcmp(pVal, zKey, 6) == 0);
+    lsm_free(pVal);
+  }
+  ck_assert_uint_gt(faultenv_count(fe, FAULTENV_READ), 10);
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_MAP), 0);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  faultenv_free(fe);
+  lsm_env_memory_free(pMem);
+}
+END_TEST
+
 typedef struct thread_arg { lsm_env *pEnv; int n; } thread_arg;
 
 static void *alloc_loop(void *pArg){
@@ -392,6 +443,7 @@ static Suite *faultenv_suite(void){
   tcase_add_test(tcDir, faultenv_holds_sstable_writers_until_released);
   suite_add_tcase(s, tcDir);
   tcase_add_test(tc, faultenv_crash_works_over_the_memory_env);
+  tcase_add_test(tc, faultenv_over_an_env_without_xmap_reads_blocks_with_xread);
   tcase_add_test(tc, faultenv_counters_are_thread_safe);
   suite_add_tcase(s, tc);
   return s;

@@ -538,6 +538,220 @@ START_TEST(backup_and_vacuum_into_carry_the_rows_and_never_share_them){
 }
 END_TEST
 
+/* ---- reading SSTables through blob handles ---- */
+
+/* Fill kv with keys 1..n (values printf('%0200d', key)) in commits of 500
+** rows, so that flushes and compactions leave several SSTables. */
+static void fill_numbers(sqlite3 *db, int n){
+  int i;
+  for(i = 0; i < n; i += 500){
+    char *zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
+        " INSERT INTO kv SELECT i, printf('%%0200d', i) FROM c", i + 1, i + 500 < n ? i + 500 : n);
+    exec_ok(db, zSql);
+    sqlite3_free(zSql);
+  }
+}
+
+/* Can b write (and commit) kv without waiting?  In rollback-journal mode
+** it cannot while a statement of a holds its SHARED lock. */
+static int writes_at_once(sqlite3 *b, int iKey){
+  char *zSql = sqlite3_mprintf("INSERT INTO kv VALUES(%d, 'from b')", iKey);
+  int rc = sqlite3_exec(b, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  return rc == SQLITE_OK;
+}
+
+/* A blob handle is an active statement: kept after a statement ends, it
+** would hold the connection's read transaction (here its SHARED lock, and
+** in WAL mode its snapshot) open.  Each way of reading lets go at its end. */
+START_TEST(a_reader_lets_go_of_the_database_when_its_statement_ends){
+  sqlite3 *a = open_db(g_zDb, "delete"), *b;
+  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(a, 4000);
+  exec_ok(a, "SELECT lsm_flush('kv')");
+  sqlite3_close(a);
+  a = open_db(g_zDb, "delete");       /* a new engine: every block is read anew */
+  b = open_db(g_zDb, "delete");
+  sqlite3_busy_timeout(b, 0);
+  /* lsm_files opens the engine (reading the MANIFEST row) and no cursor. */
+  ck_assert_int_gt(query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert(writes_at_once(b, 100000));
+  ck_assert_int_eq(query_int(a, "SELECT length(value) FROM kv WHERE key = 1234"), 200);
+  ck_assert(writes_at_once(b, 100001));
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key BETWEEN 100 AND 3000"), 2901);
+  ck_assert(writes_at_once(b, 100002));
+  exec_ok(a, "BEGIN");
+  ck_assert_int_eq(query_int(a, "SELECT length(value) FROM kv WHERE key = 3999"), 200);
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 4003);
+  exec_ok(a, "COMMIT");
+  ck_assert(writes_at_once(b, 100003));
+  check_ok(a, "kv");
+  ck_assert(writes_at_once(b, 100004));
+  ck_assert_int_gt(query_int(a, "SELECT json_extract(lsm_stats('kv'), '$.rows')"), -2);
+  ck_assert(writes_at_once(b, 100005));
+  /* A write transaction keeps its handles until it ends. */
+  exec_ok(a, "BEGIN");
+  exec_ok(a, "INSERT OR IGNORE INTO kv VALUES(17, 'kept')");
+  ck_assert_int_eq(query_int(a, "SELECT length(value) FROM kv WHERE key = 2500"), 200);
+  exec_ok(a, "COMMIT");
+  ck_assert(writes_at_once(b, 100006));
+  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 4007);
+  sqlite3_close(a);
+  sqlite3_close(b);
+}
+END_TEST
+
+/* A statement that keeps reading while its own connection compacts the
+** files it reads: the rows of those files stay until nothing reads them,
+** and a later COMMIT deletes them. */
+START_TEST(a_reader_reads_on_across_a_compaction_that_replaces_its_files){
+  sqlite3 *db = open_db(g_zDb, "wal");
+  sqlite3_stmt *pScan = NULL;
+  int i, rc;
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(db, 3000);
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key, value FROM kv ORDER BY key", -1,
+                                      &pScan, 0), SQLITE_OK);
+  for(i = 1; i <= 1000; i++){
+    ck_assert_int_eq(sqlite3_step(pScan), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(pScan, 0), i);
+  }
+  /* New rows (not seen by the scan, which reads its snapshot), flushed and
+  ** compacted, in this connection, while the scan is half way. */
+  exec_ok(db, "UPDATE kv SET value = 'new' WHERE key > 2000");
+  exec_ok(db, "SELECT lsm_compact('kv')");
+  exec_ok(db, "DELETE FROM kv WHERE key <= 500");
+  exec_ok(db, "SELECT lsm_compact('kv')");
+  for(; i <= 3000; i++){
+    char zWant[201];
+    rc = sqlite3_step(pScan);
+    ck_assert_msg(rc == SQLITE_ROW, "row %d: %s", i, sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_column_int(pScan, 0), i);
+    snprintf(zWant, sizeof(zWant), "%0200d", i);
+    ck_assert_str_eq((const char*)sqlite3_column_text(pScan, 1), zWant);
+  }
+  ck_assert_int_eq(sqlite3_step(pScan), SQLITE_DONE);
+  sqlite3_finalize(pScan);
+  /* The rows the compactions replaced were kept for the scan; the next
+  ** COMMIT deletes them: one row per live SSTable, plus the MANIFEST. */
+  exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv_file WHERE name GLOB '*.sst'"),
+                   query_int(db, "SELECT count(*) FROM lsm_files('kv')"));
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 2501);
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv WHERE value = 'new'"), 1000);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* SQLite expires a blob handle whose row a statement of the same
+** connection writes (SQLITE_ABORT at the next read): the store opens the
+** row again and reads on.  Rewriting a row of kv_file (allowed outside
+** defensive mode) inside a write transaction, which keeps its handles
+** across statements, expires them. */
+START_TEST(a_blob_handle_expired_by_a_write_to_its_row_is_opened_again){
+  sqlite3 *db = open_db(g_zDb, "wal");
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(db, 3000);
+  exec_ok(db, "SELECT lsm_compact('kv')");
+  sqlite3_close(db);
+  db = open_db(g_zDb, "wal");
+  exec_ok(db, "BEGIN");
+  exec_ok(db, "INSERT INTO kv VALUES(0, 'zero')");        /* a write transaction */
+  ck_assert_int_eq(query_int(db, "SELECT length(value) FROM kv WHERE key = 10"), 200);
+  exec_ok(db, "UPDATE kv_file SET data = data WHERE name GLOB '*.sst'");
+  /* Other blocks of the same files: not in the block cache. */
+  ck_assert_int_eq(query_int(db, "SELECT length(value) FROM kv WHERE key = 2990"), 200);
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 3001);
+  exec_ok(db, "COMMIT");
+  check_ok(db, "kv");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* Readers hold blocks, not files: many more statements than the old cap of
+** 256 open SSTable readers read one table at once, each its own place. */
+START_TEST(three_hundred_statements_read_one_table_at_once){
+  enum { N_STMT = 300 };
+  sqlite3 *db = open_db(g_zDb, "wal");
+  sqlite3_stmt *apStmt[N_STMT];
+  int i, j;
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(db, 6000);
+  ck_assert_int_gt(query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 1);
+  for(i = 0; i < N_STMT; i++){
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key FROM kv WHERE key >= ?1 ORDER BY key",
+                                        -1, &apStmt[i], 0), SQLITE_OK);
+    sqlite3_bind_int(apStmt[i], 1, 1 + i * 19);
+    ck_assert_int_eq(sqlite3_step(apStmt[i]), SQLITE_ROW);
+  }
+  for(j = 1; j < 5; j++){
+    for(i = 0; i < N_STMT; i++){
+      ck_assert_int_eq(sqlite3_step(apStmt[i]), SQLITE_ROW);
+      ck_assert_int_eq(sqlite3_column_int(apStmt[i], 0), 1 + i * 19 + j);
+    }
+  }
+  for(i = 0; i < N_STMT; i++) sqlite3_finalize(apStmt[i]);
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 6000);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* A file's rows must be its chunks, in order, at consecutive ids
+** (dbstore.c): a missing chunk is SQLITE_CORRUPT naming the file, never a
+** short or shifted read. */
+START_TEST(a_file_missing_a_chunk_row_is_corrupt_naming_it){
+  sqlite3 *db = open_db(g_zDb, "wal");
+  sqlite3_stmt *pStmt = NULL;
+  char *zName;
+  int rc;
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(db, 3000);
+  exec_ok(db, "SELECT lsm_compact('kv')");
+  zName = query_text(db, "SELECT name FROM kv_file WHERE name GLOB '*.sst:1'");
+  ck_assert_ptr_nonnull(zName);
+  sqlite3_close(db);
+  db = open_db(g_zDb, "wal");
+  exec_ok(db, "DELETE FROM kv_file WHERE name GLOB '*.sst:1'");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM kv", -1, &pStmt, 0), SQLITE_OK);
+  rc = sqlite3_step(pStmt);
+  ck_assert_int_eq(rc, SQLITE_CORRUPT);
+  zName[strlen(zName) - 2] = 0;       /* the file: "000012.sst" of "000012.sst:1" */
+  ck_assert_msg(strstr(sqlite3_errmsg(db), zName) && strstr(sqlite3_errmsg(db), "chunks"),
+                "%s", sqlite3_errmsg(db));
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zName);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* lsm_flush and lsm_compact inside a transaction write SSTables that a
+** ROLLBACK (or a ROLLBACK TO an older savepoint) takes away again, whether
+** or not the table wrote in that transaction: the connection's engine
+** must not go on reading them (it compares the manifest row). */
+START_TEST(work_rolled_back_with_its_transaction_is_forgotten){
+  sqlite3 *db = open_db(g_zDb, "wal");
+  int i;
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(db, 2000);
+  for(i = 0; i < 4; i++){
+    exec_ok(db, i % 2 ? "SAVEPOINT a" : "BEGIN");
+    if( i < 2 ) exec_ok(db, "INSERT INTO kv VALUES(-1, 'in the transaction')");
+    exec_ok(db, i < 2 ? "SELECT lsm_flush('kv')" : "SELECT lsm_compact('kv')");
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv WHERE key >= 1500"), 501);
+    exec_ok(db, i % 2 ? "ROLLBACK TO a" : "ROLLBACK");
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 2000);
+    ck_assert_int_eq(query_int(db, "SELECT length(value) FROM kv WHERE key = 1999"), 200);
+    if( i % 2 ) exec_ok(db, "RELEASE a");
+    check_ok(db, "kv");
+  }
+  exec_ok(db, "INSERT INTO kv VALUES(0, 'after')");
+  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 2001);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_suite(void){
   Suite *s = suite_create("indb");
   TCase *tc = tcase_create("core");
@@ -554,6 +768,12 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_killed_writer_leaves_every_transaction_whole_in_wal_mode);
   tcase_add_test(tc, a_killed_writer_leaves_every_transaction_whole_in_rollback_mode);
   tcase_add_test(tc, backup_and_vacuum_into_carry_the_rows_and_never_share_them);
+  tcase_add_test(tc, a_reader_lets_go_of_the_database_when_its_statement_ends);
+  tcase_add_test(tc, a_reader_reads_on_across_a_compaction_that_replaces_its_files);
+  tcase_add_test(tc, a_blob_handle_expired_by_a_write_to_its_row_is_opened_again);
+  tcase_add_test(tc, three_hundred_statements_read_one_table_at_once);
+  tcase_add_test(tc, a_file_missing_a_chunk_row_is_corrupt_naming_it);
+  tcase_add_test(tc, work_rolled_back_with_its_transaction_is_forgotten);
   suite_add_tcase(s, tc);
   return s;
 }
