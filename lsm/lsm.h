@@ -176,7 +176,8 @@ typedef struct lsm_options {
   uint64_t table_cache_bytes; /* heap the open tables may hold (LRU by bytes: see
                             ** table_cache.h): ~32 bytes per data block each, plus
                             ** the filter and index regions of tables that are
-                            ** not mapped; default 64 MiB                       */
+                            ** not mapped; default 64 MiB; 0 keeps only the table
+                            ** last opened                                    */
   uint64_t block_cache_bytes; /* heap for data blocks read with xRead (and
                             ** decompressed blocks), shared by every SSTable of
                             ** the store, LRU by bytes; default 8 MiB; 0: none
