@@ -276,7 +276,8 @@ static int deferred_file_exists(const char *zPath, int bDir){
 
 /* Remove what is left of a store whose DROP committed: its files
 ** (lsm_destroy takes the store's lock, so a store some process holds is
-** SQLITE_BUSY and stays), then DROPPING, then the directory if the store
+** SQLITE_BUSY and stays), then OWNERS, then DROPPING (last, so that a
+** crash before leaves the store marked), then the directory if the store
 ** made it.  pLsm, if not NULL, is this process's last reference. */
 static int deferred_remove(const char *zDir, lsm_db *pLsm, int bMadeDir, char **pzErr){
   int rc;
@@ -290,6 +291,7 @@ static int deferred_remove(const char *zDir, lsm_db *pLsm, int bMadeDir, char **
                                (z && z[0]) ? z : lsm_errstr(rc));
     }
   }
+  if( rc == SQLITE_OK ) rc = owners_release_all(zDir, pzErr);
   if( rc == SQLITE_OK ){
     if( deferred_unmark(zDir) != 0 ){
       *pzErr = sqlite3_mprintf("cannot remove %s/" DEFERRED_MARKER ": %s", zDir, strerror(errno));
@@ -737,11 +739,11 @@ static int deferred_table_exists(sqlite3 *db, const char *zDb, const char *zName
   return rc;
 }
 
-int deferred_check_marker(vtab_table *pTab, int bCreate, char **pzErr){
+int deferred_check_marker(vtab_table *pTab, int bCreate, int bLocked, char **pzErr){
   char *zMarkDb = 0, *zMarkName = 0;
   int bExists = 0, bMadeDir = 0, rc;
   int eState = 0;     /* 1: the DROP committed; 2: it did not; 0: cannot tell */
-  if( deferred_drop_waiting(pTab->zDir) ){
+  if( !bLocked && deferred_drop_waiting(pTab->zDir) ){
     *pzErr = sqlite3_mprintf("lsm table %s: its store %s is being dropped by a transaction"
         " that has not ended: COMMIT or ROLLBACK it first", pTab->zName, pTab->zDir);
     return SQLITE_BUSY;
@@ -765,14 +767,14 @@ int deferred_check_marker(vtab_table *pTab, int bCreate, char **pzErr){
   }
   if( rc != SQLITE_OK ){
     /* *pzErr is set */
+  }else if( !bLocked ){
+    /* Before the store's lock: another process may be dropping it right
+    ** now, and only a committed DROP's leftovers are removed, under the
+    ** lock lsm_destroy takes (SQLITE_BUSY while someone holds it). */
+    if( eState == 1 && bCreate ) rc = deferred_remove(pTab->zDir, 0, bMadeDir, pzErr);
   }else if( eState == 2 ){
     /* A DROP that never committed (its process died before the commit). */
     if( !pTab->opt.readonly ) (void)deferred_unmark(pTab->zDir);
-  }else if( eState == 1 && bCreate ){
-    /* A DROP that committed, and the files were not all removed (a crash
-    ** in between): finish it, then create the new store. */
-    rc = owners_release_all(pTab->zDir, pzErr);
-    if( rc == SQLITE_OK ) rc = deferred_remove(pTab->zDir, 0, bMadeDir, pzErr);
   }else if( eState == 1 ){
     *pzErr = sqlite3_mprintf("lsm table %s: the store %s was dropped by DROP TABLE %s, which"
         " committed before its files were removed (a crash?): DROP TABLE %s here too, or"

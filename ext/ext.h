@@ -357,11 +357,13 @@ int deferred_drop(vtab_table *pTab, char **pzErr);
 int deferred_rename(vtab_table *pTab, const char *zNew, char **pzErr);
 /* Whether a DROP of the store at zDir waits for its commit in this process. */
 int deferred_drop_waiting(const char *zDir);
-/* Before opening pTab's directory store: SQLITE_BUSY while a DROP of it
-** waits in this process; a DROPPING marker left by a crash is removed
-** (the DROP never committed), finished (it committed, and bCreate: a new
-** store is being made there), or reported (SQLITE_CANTOPEN, *pzErr). */
-int deferred_check_marker(vtab_table *pTab, int bCreate, char **pzErr);
+/* Opening pTab's directory store, before taking its lock (bLocked 0) and
+** after (1).  Before: SQLITE_BUSY while a DROP of it waits in this
+** process; a CREATE (bCreate) removes the rest of a store whose DROP
+** committed before a crash.  After: a DROPPING marker whose DROP never
+** committed is removed; one whose DROP committed is reported
+** (SQLITE_CANTOPEN, *pzErr). */
+int deferred_check_marker(vtab_table *pTab, int bCreate, int bLocked, char **pzErr);
 /* A table made before the in-database default and renamed since: the
 ** table name its directory <database>-<name>.lsm was made for, from the
 ** shadow table <table>_dir (*pzName NULL if there is none). */

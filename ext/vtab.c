@@ -473,10 +473,17 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
   }
   /* A DROP of this store waiting for its commit, or one a crash left half
   ** done (deferred.c). */
-  if( pTab->zDir ) rc = deferred_check_marker(pTab, bCreate, pzErr);
+  if( pTab->zDir ) rc = deferred_check_marker(pTab, bCreate, 0, pzErr);
   if( rc == SQLITE_OK ){
     rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm,
                        pzErr);
+  }
+  if( rc == SQLITE_OK && pTab->zDir ){
+    rc = deferred_check_marker(pTab, bCreate, 1, pzErr);
+    if( rc != SQLITE_OK ){
+      registry_close(pTab->pLsm);
+      pTab->pLsm = 0;
+    }
   }
   if( rc == SQLITE_OK && pTab->zDir && !pTab->opt.readonly ){
     /* A copy of a database never writes into the original's store. */

@@ -369,6 +369,39 @@ START_TEST(a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_sta
 }
 END_TEST
 
+/* A process that dies inside a transaction that dropped kv: the journal
+** rolls the DROP back, and the next open removes the store's mark. */
+START_TEST(a_crash_before_a_drop_committed_keeps_the_table_and_unmarks_the_store){
+  sqlite3 *db = make_db("delete");
+  char *zMarker = sqlite3_mprintf("%s/DROPPING", g_zStore);
+  pid_t pid;
+  int status = 0;
+  sqlite3_close(db);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if( pid == 0 ){
+    db = open_db("delete");
+    if( sqlite3_exec(db, "BEGIN; DROP TABLE kv; INSERT INTO nat VALUES (1, 1);", 0, 0, 0)
+        != SQLITE_OK ){
+      _exit(3);
+    }
+    _exit(path_exists(zMarker) ? 0 : 4);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "the child did not drop kv (status %d)", status);
+  ck_assert(path_exists(zMarker));
+  db = open_db("delete");
+  assert_text(db, "SELECT group_concat(key || '=' || value) FROM kv", "1=one,2=two,3=three");
+  ck_assert(!path_exists(zMarker));
+  assert_text(db, "SELECT count(*) FROM nat", "0");
+  exec_ok(db, "DROP TABLE kv");
+  ck_assert(!path_exists(g_zStore));
+  sqlite3_close(db);
+  sqlite3_free(zMarker);
+}
+END_TEST
+
 static Suite *deferred_drop_suite(void){
   Suite *s = suite_create("deferred_drop");
   TCase *tc = tcase_create("directory_store");
@@ -380,6 +413,7 @@ static Suite *deferred_drop_suite(void){
   tcase_add_test(tc, a_rename_that_fails_or_rolls_back_leaves_the_store_and_its_owners);
   tcase_add_test(tc, a_rename_of_a_table_of_the_old_default_directory_keeps_its_directory);
   tcase_add_test(tc, a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_starts_empty);
+  tcase_add_test(tc, a_crash_before_a_drop_committed_keeps_the_table_and_unmarks_the_store);
   suite_add_tcase(s, tc);
   return s;
 }
