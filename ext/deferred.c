@@ -62,7 +62,12 @@
 **     30     ...  body: <made dir 0|1> TAB <database realpath, or empty>
 **                 TAB <table name> LF
 **
-**     e.g. "lsm-dropping 5f0c1a2b3c4d5e6f\n1\t/srv/app.db\tkv\n"
+**     e.g. the store of table kv of /srv/app.db, which made its directory:
+**       00000000: 6c73 6d2d 6472 6f70 7069 6e67 2031 6664  lsm-dropping 1fd
+**       00000010: 3732 3733 6536 6630 3631 3034 660a 3109  7273e6f06104f.1.
+**       00000020: 2f73 7276 2f61 7070 2e64 6209 6b76 0a    /srv/app.db.kv.
+**     (magic; checksum 1fd7273e6f06104f; LF; "1" made dir; TAB; database;
+**     TAB; table; LF)
 **
 ** "made dir" says the store created its directory (MADEDIR was there), so
 ** that the directory goes too after the engine removed MADEDIR.
@@ -86,7 +91,7 @@
 #define DEFERRED_MARKER      "DROPPING"
 #define DEFERRED_MAGIC       "lsm-dropping "
 #define DEFERRED_MAGIC_BYTES 13
-#define DEFERRED_MAX_BYTES   (64 * 1024)     /* a larger file is not ours */
+#define DEFERRED_MAX_BYTES   (PATH_MAX + 4096)  /* a larger file is not ours */
 
 #define DEFERRED_DROP   1    /* remove the store (last definition) */
 #define DEFERRED_LEAVE  2    /* drop one definition of a shared store: OWNERS only */
@@ -109,15 +114,22 @@ struct deferred_op {
   deferred_op *pNext;    /* next waiting change, any connection */
 };
 
-/* One per connection: the module "lsm_pending"'s pAux (also "lsm"'s). */
+/* One per connection: the pAux of the modules "lsm_pending" and "lsm",
+** freed when every module registered with it is gone (the connection
+** closes).  Loading the extension again on the connection registers the
+** modules again with the same state, so tables connected before and
+** after share it. */
 struct deferred_conn {
   sqlite3 *db;           /* the connection */
+  int nRef;              /* modules registered with it (2 per registration) */
+  deferred_conn *pNext;  /* next connection's state (deferred_conns) */
   int nOpen;             /* savepoints open, as lsm_pending's methods saw them */
   int bJoining;          /* our own INSERT INTO lsm_pending is running */
 };
 
 static pthread_mutex_t deferred_mutex = PTHREAD_MUTEX_INITIALIZER;
 static deferred_op *deferred_list;     /* every waiting change of this process */
+static deferred_conn *deferred_conns;  /* every connection's state */
 
 /* ---- helpers ---- */
 
@@ -342,8 +354,8 @@ static void deferred_undo(deferred_op *p){
   p->pLsm = 0;
 }
 
-/* Take out of the list every op of db for which bWhich(op, iArg) holds,
-** and return them in the order they were made. */
+/* Take out of the list every op of db made at a level above iAboveLevel
+** (-1: every op of db), newest first. */
 static deferred_op *deferred_take(sqlite3 *db, int iAboveLevel){
   deferred_op **pp, *pTaken = 0, **ppTail = &pTaken;
   pthread_mutex_lock(&deferred_mutex);
@@ -524,7 +536,7 @@ static int pending_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   if( p->pConn->bJoining ) return SQLITE_OK;
   sqlite3_free(pVtab->zErrMsg);
   pVtab->zErrMsg = sqlite3_mprintf("lsm_pending is read-only");
-  return SQLITE_READONLY;
+  return SQLITE_ERROR;
 }
 
 static int pending_begin(sqlite3_vtab *pVtab){
@@ -608,30 +620,49 @@ static sqlite3_module pending_module = {
   0                   /* xShadowName */
 };
 
-/* The connection closes: a transaction still open was rolled back (and
-** lsm_pending's xRollback ran); anything left is undone. */
-static void deferred_conn_free(void *p){
-  deferred_conn *pConn = p;
+/* A module registered with the state goes.  When the connection closes,
+** a transaction still open was rolled back (and lsm_pending's xRollback
+** ran); anything left is undone. */
+static void deferred_conn_unref(void *p){
+  deferred_conn *pConn = p, **pp;
+  int nRef;
   if( pConn == 0 ) return;
+  pthread_mutex_lock(&deferred_mutex);
+  nRef = --pConn->nRef;
+  if( nRef == 0 ){
+    for(pp = &deferred_conns; *pp && *pp != pConn; pp = &(*pp)->pNext){}
+    if( *pp ) *pp = pConn->pNext;
+  }
+  pthread_mutex_unlock(&deferred_mutex);
+  if( nRef > 0 ) return;
   deferred_finish(pConn->db, -1, 0);
   sqlite3_free(pConn);
 }
 
 /* ---- shared with extension.c and vtab.c ---- */
 
-int deferred_register(sqlite3 *db, deferred_conn **ppConn){
-  deferred_conn *pConn = sqlite3_malloc(sizeof(*pConn));
-  *ppConn = 0;
-  if( pConn == 0 ) return SQLITE_NOMEM;
-  memset(pConn, 0, sizeof(*pConn));
-  pConn->db = db;
-  /* The destructor runs when the connection closes (or on failure here). */
-  if( sqlite3_create_module_v2(db, "lsm_pending", &pending_module, pConn, deferred_conn_free)
-      != SQLITE_OK ){
-    return SQLITE_ERROR;
+int deferred_register(sqlite3 *db, const sqlite3_module *pLsmModule){
+  deferred_conn *pConn;
+  int rc;
+  pthread_mutex_lock(&deferred_mutex);
+  for(pConn = deferred_conns; pConn && pConn->db != db; pConn = pConn->pNext){}
+  if( pConn == 0 && (pConn = sqlite3_malloc(sizeof(*pConn))) != 0 ){
+    memset(pConn, 0, sizeof(*pConn));
+    pConn->db = db;
+    pConn->pNext = deferred_conns;
+    deferred_conns = pConn;
   }
-  *ppConn = pConn;
-  return SQLITE_OK;
+  if( pConn ) pConn->nRef += 2;
+  pthread_mutex_unlock(&deferred_mutex);
+  if( pConn == 0 ) return SQLITE_NOMEM;
+  /* Each destructor runs when its module goes, also when registering
+  ** fails (then at once). */
+  rc = sqlite3_create_module_v2(db, "lsm_pending", &pending_module, pConn, deferred_conn_unref);
+  if( rc != SQLITE_OK ){
+    deferred_conn_unref(pConn);     /* the reference "lsm" would have held */
+    return rc;
+  }
+  return sqlite3_create_module_v2(db, "lsm", pLsmModule, pConn, deferred_conn_unref);
 }
 
 int deferred_drop(vtab_table *pTab, char **pzErr){

@@ -345,9 +345,10 @@ int owners_rename(const char *zDir, const char *zDbPath, const char *zOld, const
                   char **pzErr);
 
 /* ---- deferred.c: DROP and RENAME of a directory store wait for SQLite's commit ---- */
-/* Register the eponymous table lsm_pending on db; *ppConn is the
-** connection's state (freed when db closes), handed to "lsm" as pAux. */
-int deferred_register(sqlite3 *db, deferred_conn **ppConn);
+/* Register the eponymous table lsm_pending and the module "lsm"
+** (pLsmModule) on db, both with the connection's state of waiting DROPs
+** and RENAMEs as pAux (freed when both are gone). */
+int deferred_register(sqlite3 *db, const sqlite3_module *pLsmModule);
 /* xDestroy of a writable directory store: mark the store and keep its
 ** engine reference (taken from pTab->pLsm) until the transaction ends;
 ** at commit OWNERS loses the line and, for the last definition, the store

@@ -45,9 +45,7 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
                                 sqlite3_libversion());
     return SQLITE_ERROR;
   }
-  deferred_conn *pDeferred = 0;
-  rc = deferred_register(db, &pDeferred);
-  if( rc == SQLITE_OK ) rc = sqlite3_create_module_v2(db, "lsm", &vtab_module, pDeferred, 0);
+  rc = deferred_register(db, &vtab_module);      /* "lsm" and "lsm_pending" */
   if( rc == SQLITE_OK ) rc = functions_register(db);
   if( rc == SQLITE_OK ) rc = sqlite3_create_module(db, "lsm_files", &files_module, db);
   return rc;
