@@ -32,8 +32,16 @@ static char *g_zDir;       /* the test's directory (test_tmpdir) */
 static char *g_zDb;        /* <g_zDir>/t.db */
 static char *g_zStore;     /* <g_zDir>/kv.lsm */
 
+/* The API routines SQLite hands the extension, kept to load it again. */
+static const sqlite3_api_routines *g_pApi;
+
+static int load_lsm(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi){
+  g_pApi = pApi;
+  return sqlite3_lsm_init(db, pzErrMsg, pApi);
+}
+
 static void setup(void){
-  sqlite3_auto_extension((void(*)(void))sqlite3_lsm_init);
+  sqlite3_auto_extension((void(*)(void))load_lsm);
   g_zDir = test_tmpdir("deferreddrop");
   g_zDb = sqlite3_mprintf("%s/t.db", g_zDir);
   g_zStore = sqlite3_mprintf("%s/kv.lsm", g_zDir);
@@ -241,6 +249,29 @@ START_TEST(a_store_being_dropped_is_refused_to_other_connections_until_the_drop_
 }
 END_TEST
 
+/* The extension loaded again on a connection whose table is connected
+** (the modules are registered again): the DROP still joins the
+** transaction and its ROLLBACK still brings the table back. */
+START_TEST(a_drop_after_the_extension_is_loaded_again_still_rolls_back){
+  sqlite3 *db = make_db("wal");
+  char *zErr = NULL;
+  int rc;
+  assert_text(db, "SELECT count(*) FROM kv", "3");
+  rc = sqlite3_lsm_init(db, &zErr, g_pApi);
+  ck_assert_msg(rc == SQLITE_OK, "loading again: %s", zErr ? zErr : "");
+  exec_ok(db, "BEGIN; DROP TABLE kv");
+  assert_text(db, "SELECT op || ' ' || tbl FROM lsm_pending", "drop kv");
+  exec_ok(db, "ROLLBACK");
+  assert_text(db, "SELECT group_concat(key) FROM kv", "1,2,3");
+  ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO lsm_pending VALUES ('drop', 'x', 'y')", 0, 0, 0),
+                   SQLITE_OK);
+  ck_assert_str_eq(sqlite3_errmsg(db), "lsm_pending is read-only");
+  exec_ok(db, "DROP TABLE kv");
+  ck_assert(!path_exists(g_zStore));
+  sqlite3_close(db);
+}
+END_TEST
+
 /* ---- RENAME ---- */
 
 static void rename_keeps_the_store(int bLegacy){
@@ -410,6 +441,7 @@ static Suite *deferred_drop_suite(void){
   tcase_add_test(tc, a_drop_failing_busy_for_a_reader_keeps_every_row_and_a_retry_removes_the_store);
   tcase_add_test(tc, a_drop_rolled_back_keeps_every_row);
   tcase_add_test(tc, a_store_being_dropped_is_refused_to_other_connections_until_the_drop_ends);
+  tcase_add_test(tc, a_drop_after_the_extension_is_loaded_again_still_rolls_back);
   tcase_add_test(tc, a_rename_that_fails_or_rolls_back_leaves_the_store_and_its_owners);
   tcase_add_test(tc, a_rename_of_a_table_of_the_old_default_directory_keeps_its_directory);
   tcase_add_test(tc, a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_starts_empty);
