@@ -7,6 +7,7 @@
 #   make cluster-demo  three dqlite nodes running lsm, a leader killed (needs
 #                 libdqlite-dev and go-dqlite; build/lsm-node, build/lsm-cluster)
 #   make bench-scale  one store at 1M to 50M keys (not part of make bench)
+#   make prof-sql build/bench/prof_sql, SQL reads for callgrind (tests/prof_sql.c)
 #   make static   build/libsqlite3_lsm.a, to link the extension into a program
 #   make install  lsm.so, the archive, sqlite3_lsm.h and sqlite3-lsm.pc under
 #                 $(DESTDIR)$(PREFIX); make uninstall removes them
@@ -263,6 +264,14 @@ bench-scale: bench-deps
 	$(SCALE_BIN)
 $(SCALE_BIN): $(B)/bench/bench_scale.o $(B)/bench/bench_util.o $(B)/liblsm.a
 	$(CC) -o $@ $^ $(BENCH_LIBS)
+
+# prof-sql: tests/prof_sql.c, a deterministic SQL read workload for
+# callgrind (usage in its header); not part of bench or test.
+PROF_BIN = $(B)/bench/prof_sql
+.PHONY: prof-sql
+prof-sql: lsm.so $(PROF_BIN)
+$(PROF_BIN): $(B)/bench/prof_sql.o
+	$(CC) -o $@ $^ -lsqlite3
 
 bench-deps:
 	@need=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \

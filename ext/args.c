@@ -32,6 +32,7 @@
 **        compaction=leveled|tiered   background=on|off   readonly=on|off
 **        level_ratio=<2..100> (leveled: each level this many times the last)
 **        max_open_tables=<16..1000000> (SSTables kept open, least recently used out)
+**        table_cache_mb=<decimal 1..65536> (heap the open SSTables may hold)
 **        block_cache_mb=<decimal 0..65536> (heap for data blocks, all tables)
 **        mmap=on|off (read uncompressed directory-store tables through mmap)
 **        compression=none|lz4|zstd (data blocks of the SSTables written from now)
@@ -259,6 +260,9 @@ static int args_set_level_ratio(const char *z, lsm_options *pOpt){
 static int args_set_max_open_tables(const char *z, lsm_options *pOpt){
   return args_value_int(z, 16, 1000000, &pOpt->max_open_tables);
 }
+static int args_set_table_cache_mb(const char *z, lsm_options *pOpt){
+  return args_value_mb(z, 1u << 20, 65536, &pOpt->table_cache_bytes);
+}
 static int args_set_block_cache_mb(const char *z, lsm_options *pOpt){
   return args_value_mb(z, 0, 65536, &pOpt->block_cache_bytes);
 }
@@ -291,6 +295,7 @@ static const args_option aArgsOption[] = {
   { "max_open_tables", args_set_max_open_tables, "an integer from 16 to 1000000" },
   { "readonly",        args_set_readonly,        "on or off" },
   { "block_cache_mb",  args_set_block_cache_mb,  "a decimal from 0 to 65536" },
+  { "table_cache_mb",  args_set_table_cache_mb,  "a decimal from 1 to 65536" },
   { "mmap",            args_set_mmap,            "on or off" },
   { "compression",     args_set_compression,     "none, lz4 or zstd" },
 };

@@ -59,7 +59,7 @@
 **               "bloom_false_positive_rate":false_positives/(false_positives+negatives)},
 **      "space":{"live_bytes":B,"disk_bytes":B,"space_amplification":disk/live},
 **      "stalls":{"count":N,"micros":T},
-**      "table_cache":{"open_tables":N,"misses":N},
+**      "table_cache":{"open_tables":N,"bytes":N,"misses":N},
 **      "block_cache":{"bytes":N,"hits":N,"misses":N}}
 ** "levels" lists, in level order, only the levels that hold files or that
 ** were written to since the store was opened; "level" is its number.
@@ -574,8 +574,9 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   functions_append_ratio(pStr, "space_amplification", (double)st.nDiskBytes, (double)nLive);
   sqlite3_str_appendf(pStr, "},\"stalls\":{\"count\":%llu,\"micros\":%llu},",
                       U(st.nStalls), U(st.nStallMicros));
-  sqlite3_str_appendf(pStr, "\"table_cache\":{\"open_tables\":%llu,\"misses\":%llu},",
-                      U(st.nTablesOpen), U(st.nTableCacheMisses));
+  sqlite3_str_appendf(pStr, "\"table_cache\":{\"open_tables\":%llu,\"bytes\":%llu,"
+                      "\"misses\":%llu},",
+                      U(st.nTablesOpen), U(st.nTableCacheBytes), U(st.nTableCacheMisses));
   sqlite3_str_appendf(pStr, "\"block_cache\":{\"bytes\":%llu,\"hits\":%llu,\"misses\":%llu}}",
                       U(st.nBlockCacheBytes), U(st.nBlockCacheHits), U(st.nBlockCacheMisses));
 #undef U

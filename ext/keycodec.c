@@ -174,12 +174,17 @@ int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut){
       if( isnan(d) ) return SQLITE_CONSTRAINT;  /* unreachable: SQLite makes NaN NULL */
       return ext_buf_append(pOut, a, (size_t)keycodec_put_double(a, d));
     }
-    case SQLITE_TEXT:                     /* text first: UTF-8 conversion */
+    case SQLITE_TEXT:
+      /* sqlite3_value_bytes converts a UTF-16 value to UTF-8 in place (and
+      ** leaves a UTF-8 one alone); sqlite3_value_blob then hands over
+      ** those bytes as they are.  sqlite3_value_text would also
+      ** NUL-terminate them, which for text bound with a length (the usual
+      ** sqlite3_bind_text of a key) copies it into a new allocation. */
       a[0] = KEYCODEC_TEXT;
-      pData = sqlite3_value_text(pKey);
-      if( pData == NULL ) return SQLITE_NOMEM;
       nData = (size_t)sqlite3_value_bytes(pKey);
       if( nData > EXT_MAX_KEY_BYTES ) return SQLITE_TOOBIG;
+      pData = sqlite3_value_blob(pKey);
+      if( pData == NULL && nData > 0 ) return SQLITE_NOMEM;
       break;
     case SQLITE_BLOB:                     /* size first: a zeroblob expands */
       a[0] = KEYCODEC_BLOB;

@@ -86,6 +86,14 @@
 ** key, and xClose parks one reset cursor on the table for the next xOpen,
 ** so a prepared statement run again and again (a point get, a LIMIT 10
 ** seek) reuses it.  Buffers over VTAB_KEEP_BYTES are freed after use.
+** The parked cursor of a directory or memory store keeps its engine
+** cursor too: the next PLAN_SCAN refreshes it (lsm_cursor_refresh, which
+** builds no iterators while the store's tables are unchanged) instead of
+** opening one.  It pins the version it last read until then, as an open
+** cursor does; it is closed before anything closes or moves the engine
+** (DROP, RENAME, disconnect).  A table in the database file never keeps
+** one: its engine may be reopened by dbstore_catch_up, and its garbage
+** collection waits for open cursors.
 ** The engine is asked for a row's key and record once; the key column is
 ** one keycodec_parse, each value column asked for one record_column.
 */
@@ -146,8 +154,15 @@ static char *vtab_default_dir(vtab_table *pTab, const char *zName){
   return sqlite3_mprintf("%s-%s.lsm", zFile, zName);
 }
 
+/* Close the engine cursor a cursor keeps between plans, if any. */
+static void vtab_cursor_drop_engine(vtab_cursor *pCsr){
+  if( pCsr->pCsr ) lsm_cursor_close(pCsr->pCsr);
+  pCsr->pCsr = 0;
+}
+
 /* Free a cursor that holds nothing of a plan (new, or reset). */
 static void vtab_cursor_free(vtab_cursor *pCsr){
+  vtab_cursor_drop_engine(pCsr);
   plan_spec_clear(&pCsr->spec);
   ext_buf_free(&pCsr->text);
   sqlite3_free(pCsr);
@@ -179,15 +194,14 @@ static void vtab_table_free(vtab_table *pTab){
   sqlite3_free(pTab);
 }
 
-/* Release everything the cursor holds for its current plan; keep its
+/* Release everything the cursor holds for its current plan but its
+** engine cursor (refreshed by the next PLAN_SCAN: vtab_filter); keep its
 ** small buffers for the next one. */
 static void vtab_cursor_reset(vtab_cursor *pCsr){
-  if( pCsr->pCsr ) lsm_cursor_close(pCsr->pCsr);
   if( pCsr->pSnap ) lsm_snapshot_release(pCsr->pSnap);
   lsm_free(pCsr->pGot);
   txn_batch_unref(pCsr->pTxn);
   plan_spec_reset(&pCsr->spec);
-  pCsr->pCsr = 0;
   pCsr->pSnap = 0;
   pCsr->pGot = 0;
   pCsr->nGot = 0;
@@ -601,6 +615,9 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   char *zErr = 0;
   int rc, bMay;
+  /* The engine reference may move to deferred.c, and the store close at
+  ** commit: no engine cursor of this table may outlive this call. */
+  if( pTab->pSpare ) vtab_cursor_drop_engine(pTab->pSpare);
   if( pTab->pStore ){
     rc = dbstore_drop(pTab->pStore);
     if( rc != SQLITE_OK ) return rc;
@@ -657,12 +674,15 @@ static int vtab_open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
   return SQLITE_OK;
 }
 
-/* Closing keeps one cursor per table, reset (no engine object, no batch
-** reference), so that a statement run again and again allocates nothing. */
+/* Closing keeps one cursor per table, reset (no snapshot, no batch
+** reference; the engine cursor of a directory or memory store stays, for
+** lsm_cursor_refresh), so that a statement run again and again allocates
+** nothing and builds no iterators while the store's view is unchanged. */
 static int vtab_close(sqlite3_vtab_cursor *pCursor){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
   vtab_cursor_reset(pCsr);
+  if( pTab->pStore ) vtab_cursor_drop_engine(pCsr);
   if( pTab->pSpare == 0 ){
     memset(&pCsr->base, 0, sizeof(pCsr->base));
     pCsr->nLeft = 0;
@@ -696,6 +716,9 @@ static int vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idx
   }
   pCsr->nLeft = pSpec->nLimit;
   if( pSpec->ePlan == PLAN_EMPTY ) return SQLITE_OK;
+  /* The in-database store may reopen its engine to catch up: no engine
+  ** cursor is kept across that (nor parked, vtab_close). */
+  if( pTab->pStore ) vtab_cursor_drop_engine(pCsr);
   rc = vtab_ready(pTab);
   if( rc != SQLITE_OK ) return rc;
 
@@ -717,7 +740,12 @@ static int vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idx
     pCsr->iKey = pSpec->bDesc ? pSpec->nKey - 1 : 0;
     rc = vtab_keys_settle(pCsr);
   }else{
-    rc = lsm_cursor_open(pTab->pLsm, &pCsr->read, &pCsr->pCsr);
+    if( pCsr->pCsr ){
+      rc = lsm_cursor_refresh(pCsr->pCsr, &pCsr->read);
+      if( rc != LSM_OK ) vtab_cursor_drop_engine(pCsr);
+    }else{
+      rc = lsm_cursor_open(pTab->pLsm, &pCsr->read, &pCsr->pCsr);
+    }
     if( rc == LSM_OK && (pSpec->bLower || pSpec->bUpper) ){
       rc = lsm_cursor_bounds(pCsr->pCsr,
           pSpec->bLower ? pSpec->lower.p : 0, pSpec->bLower ? pSpec->lower.n : 0,
@@ -860,6 +888,7 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   char *zErr = 0;
   int rc = SQLITE_OK;
 
+  if( pTab->pSpare ) vtab_cursor_drop_engine(pTab->pSpare);   /* an in-database engine moves */
   if( zName == 0 ){
     rc = SQLITE_NOMEM;
   }else if( pTab->pStore ){

@@ -1,5 +1,6 @@
 /*
-** block.c — SSTable data blocks (format: see sst_writer.c, DATA BLOCK).
+** block.c — reads SSTable data blocks: views, point lookup, check and the
+** iterator (format: see block_builder.c, which writes it).
 **
 ** A block holds entries in internal-key order.  Only the user key is
 ** prefix-compressed: an entry stores how many leading bytes of the user
@@ -29,14 +30,12 @@
 #include <assert.h>
 #include <string.h>
 
+#include "block_builder.h"
 #include "coding.h"
 #include "env.h"
 #include "error.h"
 #include "ikey.h"
 #include "sst_format.h"
-
-/* The most a block entry header takes: three varint32 and a varint64. */
-#define BLOCK_MAX_HEADER (3 * CODING_MAX_VARINT32 + CODING_MAX_VARINT64)
 
 /* One decoded entry (pointers into the block). */
 typedef struct block_entry {
@@ -50,67 +49,8 @@ typedef struct block_entry {
 } block_entry;
 
 /* ------------------------------------------------------------------ */
-/* Byte buffer                                                          */
-/* ------------------------------------------------------------------ */
-
-uint8_t *block_buf_reserve(lsm_env *pEnv, block_buf *p, size_t n, int *pRc){
-  if( *pRc ) return NULL;
-  if( p->nAlloc - p->n < n ){
-    size_t nNew = p->nAlloc ? p->nAlloc * 2 : 256;
-    uint8_t *aNew;
-    while( nNew - p->n < n ) nNew *= 2;
-    aNew = env_realloc(pEnv, p->a, nNew);
-    if( aNew == NULL ){
-      *pRc = LSM_NOMEM;
-      return NULL;
-    }
-    p->a = aNew;
-    p->nAlloc = nNew;
-  }
-  return p->a + p->n;
-}
-
-void block_buf_append(lsm_env *pEnv, block_buf *p, const void *pData, size_t n, int *pRc){
-  uint8_t *pOut = block_buf_reserve(pEnv, p, n, pRc);
-  if( pOut ){
-    if( n ) memcpy(pOut, pData, n);
-    p->n += n;
-  }
-}
-
-void block_buf_varint(lsm_env *pEnv, block_buf *p, uint64_t v, int *pRc){
-  uint8_t *pOut = block_buf_reserve(pEnv, p, CODING_MAX_VARINT64, pRc);
-  if( pOut ) p->n = (size_t)(coding_put_varint(pOut, v) - p->a);
-}
-
-void block_buf_free(lsm_env *pEnv, block_buf *p){
-  env_free(pEnv, p->a);
-  memset(p, 0, sizeof(*p));
-}
-
-/* ------------------------------------------------------------------ */
 /* Shared helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-/* Length of the common prefix of a and b, both at least n bytes. */
-static inline size_t block_lcp(const uint8_t *a, const uint8_t *b, size_t n){
-  size_t i = 0;
-  while( i + 8 <= n ){
-    uint64_t x, y;
-    memcpy(&x, a + i, 8);
-    memcpy(&y, b + i, 8);
-    if( x != y ){
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-      return i + ((size_t)__builtin_ctzll(x ^ y) >> 3);   /* first differing byte */
-#else
-      break;
-#endif
-    }
-    i += 8;
-  }
-  while( i < n && a[i] == b[i] ) i++;
-  return i;
-}
 
 /* Internal-key order of (a, ta) and (b, tb): user keys by memcmp (a
 ** proper prefix first), then trailers descending. */
@@ -223,83 +163,6 @@ static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t 
   *piRestart = lo;
   block_prefetch_interval(v, lo);
   return LSM_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Builder                                                              */
-/* ------------------------------------------------------------------ */
-
-void block_builder_init(block_builder *p, lsm_env *pEnv){
-  memset(p, 0, sizeof(*p));
-  p->pEnv = pEnv;
-}
-
-void block_builder_add(block_builder *p, const uint8_t *pIkey, size_t nIkey,
-                       const uint8_t *pVal, size_t nVal, int *pRc){
-  size_t nUser, nShared = 0, nUnshared;
-  uint8_t *pOut;
-  if( *pRc ) return;
-  assert( !p->bFinished );
-  assert( nIkey >= IKEY_TRAILER );
-  nUser = ikey_user_len(nIkey);
-  if( p->nEntry == 0 || p->nSinceRestart >= SST_RESTART_INTERVAL ){
-    uint8_t *pR = block_buf_reserve(p->pEnv, &p->restart, 4, pRc);
-    if( pR == NULL ) return;
-    coding_put32(pR, (uint32_t)p->out.n);
-    p->restart.n += 4;
-    p->nSinceRestart = 0;
-  }else{
-    nShared = block_lcp(p->last.a, pIkey, p->last.n < nUser ? p->last.n : nUser);
-  }
-  nUnshared = nUser - nShared;
-  pOut = block_buf_reserve(p->pEnv, &p->out, BLOCK_MAX_HEADER + nUnshared + nVal, pRc);
-  if( pOut == NULL ) return;
-  pOut = coding_put_varint(pOut, nShared);
-  pOut = coding_put_varint(pOut, nUnshared);
-  pOut = coding_put_varint(pOut, nVal);
-  pOut = coding_put_varint(pOut, ikey_trailer(pIkey, nIkey));
-  memcpy(pOut, pIkey + nShared, nUnshared);
-  pOut += nUnshared;
-  if( nVal ) memcpy(pOut, pVal, nVal);
-  pOut += nVal;
-  p->out.n = (size_t)(pOut - p->out.a);
-
-  p->last.n = nShared;
-  block_buf_append(p->pEnv, &p->last, pIkey + nShared, nUnshared, pRc);
-  p->nSinceRestart++;
-  p->nEntry++;
-}
-
-size_t block_builder_size(const block_builder *p){
-  return p->out.n + p->restart.n + 4;
-}
-
-const uint8_t *block_builder_finish(block_builder *p, size_t *pn, int *pRc){
-  uint8_t *pOut;
-  assert( !p->bFinished );
-  block_buf_append(p->pEnv, &p->out, p->restart.a, p->restart.n, pRc);
-  pOut = block_buf_reserve(p->pEnv, &p->out, 4, pRc);
-  if( pOut == NULL ) return NULL;
-  coding_put32(pOut, (uint32_t)(p->restart.n / 4));
-  p->out.n += 4;
-  p->bFinished = 1;
-  *pn = p->out.n;
-  return p->out.a;
-}
-
-void block_builder_reset(block_builder *p){
-  p->out.n = 0;
-  p->restart.n = 0;
-  p->last.n = 0;
-  p->nSinceRestart = 0;
-  p->nEntry = 0;
-  p->bFinished = 0;
-}
-
-void block_builder_clear(block_builder *p){
-  block_buf_free(p->pEnv, &p->out);
-  block_buf_free(p->pEnv, &p->restart);
-  block_buf_free(p->pEnv, &p->last);
 }
 
 /* ------------------------------------------------------------------ */
@@ -466,8 +329,7 @@ static int block_iter_key_room(block_iter *p, size_t n){
 ** now in aKey, of which nPrevUser user-key bytes are valid (0: none, so
 ** the entry must share nothing).
 */
-static inline int block_iter_load_entry(block_iter *p, uint32_t iOff, size_t nPrevUser,
-                                        block_entry *pE){
+static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
   block_entry e;
   size_t nUser;
   int rc = block_decode(&p->v, iOff, &e);
@@ -486,12 +348,7 @@ static inline int block_iter_load_entry(block_iter *p, uint32_t iOff, size_t nPr
   p->pVal = e.pVal;
   p->nVal = e.nVal;
   p->bValid = 1;
-  if( pE ) *pE = e;
   return LSM_OK;
-}
-
-static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
-  return block_iter_load_entry(p, iOff, nPrevUser, NULL);
 }
 
 /* Append the current entry to the reverse cache. */
@@ -594,6 +451,13 @@ void block_iter_last(block_iter *p){
   block_iter_scan_back(p, block_restart(&p->v, p->v.nRestart - 1), p->v.nEnd);
 }
 
+/*
+** The scan decodes and compares each entry in place (block_scan_cmp) and
+** builds a key only for the entry it stops at.  That entry's shared prefix
+** is the target's own first bytes: block_scan_cmp returns "before the
+** target" for any entry that shares more with its predecessor than the
+** predecessor shares with the target.
+*/
 void block_iter_seek(block_iter *p, const uint8_t *pIkey, size_t nIkey){
   size_t nUser = ikey_user_len(nIkey);
   uint64_t tTarget = ikey_trailer(pIkey, nIkey);
@@ -607,18 +471,36 @@ void block_iter_seek(block_iter *p, const uint8_t *pIkey, size_t nIkey){
   if( rc == LSM_OK ){
     uint32_t iOff = block_restart(&p->v, iRestart);
     size_t m = 0, nPrevUser = 0;
-    block_entry e = {0, 0, 0, 0, NULL, NULL, 0};
-    while( (rc = block_iter_load_entry(p, iOff, nPrevUser, &e)) == LSM_OK ){
+    int bFirst = 1;
+    block_entry e;
+    while( (rc = block_decode(&p->v, iOff, &e)) == LSM_OK ){
+      if( bFirst ? e.nShared != 0 : e.nShared > nPrevUser ){
+        rc = block_corrupt_entry(&p->v, iOff, "bad shared prefix");
+        break;
+      }
       if( block_scan_cmp(&m, e.nShared, e.pDelta, e.nUnshared, e.trailer,
                          pIkey, nUser, tTarget) >= 0 ){
-        return;             /* the first entry >= the target */
-      }
-      if( p->iNext >= p->v.nEnd ){
-        p->bValid = 0;      /* every key is smaller */
+        /* The first entry >= the target. */
+        size_t nKey = (size_t)e.nShared + e.nUnshared;
+        if( nKey + IKEY_TRAILER > p->nKeyAlloc ){
+          rc = block_iter_key_room(p, nKey + IKEY_TRAILER);
+          if( rc ) break;
+        }
+        memcpy(p->aKey, pIkey, e.nShared);
+        memcpy(p->aKey + e.nShared, e.pDelta, e.nUnshared);
+        coding_put64(p->aKey + nKey, e.trailer);
+        p->nKey = nKey + IKEY_TRAILER;
+        p->iCur = iOff;
+        p->iNext = e.iNext;
+        p->pVal = e.pVal;
+        p->nVal = e.nVal;
+        p->bValid = 1;
         return;
       }
-      iOff = p->iNext;
-      nPrevUser = p->nKey - IKEY_TRAILER;
+      if( e.iNext >= p->v.nEnd ) return;     /* every key is smaller */
+      nPrevUser = (size_t)e.nShared + e.nUnshared;
+      iOff = e.iNext;
+      bFirst = 0;
     }
   }
   block_iter_fail(p, rc);

@@ -17,14 +17,16 @@
 
 #define LSM_VERSION_STRING "lsm 0.1.0"
 
-/* The readers the table cache may hold: max_open_tables, but at most
-** half the process's file descriptor limit (each reader holds one), so
-** that the default does not use up a 1024-descriptor limit that SQLite
-** and the store's own WALs and new tables share. */
-static int db_table_cache_capacity(const lsm_options *pOpt){
+/* The readers the table cache may hold: max_open_tables, but, when
+** readers read with xRead and so hold a descriptor each, at most half the
+** process's file descriptor limit, so that the default does not use up a
+** 1024-descriptor limit that SQLite and the store's own WALs and new
+** tables share.  Mapped readers hold none (lsm.h, xMap). */
+static int db_table_cache_capacity(const lsm_options *pOpt, const lsm_env *pEnv){
   struct rlimit lim;
   int n = pOpt->max_open_tables;
-  if( getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+  int bMapped = pOpt->use_mmap && pEnv->xMap != NULL;
+  if( !bMapped && getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
    && lim.rlim_cur / 2 < (rlim_t)n ){
     n = (int)(lim.rlim_cur / 2);
     if( n < TABLE_CACHE_MIN_CAPACITY ) n = TABLE_CACHE_MIN_CAPACITY;
@@ -135,7 +137,8 @@ void lsm_options_default(lsm_options *p){
   p->background = 1;
   p->readonly = 0;
   p->create_if_missing = 1;
-  p->max_open_tables = 1000;     /* LevelDB's max_open_files */
+  p->max_open_tables = 10000;    /* mappings, not descriptors: lsm.h */
+  p->table_cache_bytes = 64u << 20;
   p->block_cache_bytes = 8u << 20;  /* LevelDB's default block cache */
   p->use_mmap = 1;
   p->compression = LSM_COMPRESSION_LZ4;
@@ -329,7 +332,8 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   pEnv = pDb->pEnv = pDb->pOwnedEnv ? pDb->pOwnedEnv : (opt.env ? opt.env : lsm_env_default());
   pDb->opt.env = pEnv;
   pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
-  if( rc == LSM_OK ) rc = table_cache_new(pEnv, db_table_cache_capacity(&pDb->opt), &pDb->pTableCache);
+  if( rc == LSM_OK ) rc = table_cache_new(pEnv, db_table_cache_capacity(&pDb->opt, pEnv),
+                                         pDb->opt.table_cache_bytes, &pDb->pTableCache);
   if( rc == LSM_OK ){
     rc = table_cache_set_blocks(pDb->pTableCache, pDb->opt.block_cache_bytes, pDb->opt.use_mmap);
   }

@@ -266,12 +266,24 @@ int db_iter_new(lsm_env *pEnv, iter *pInternal, uint64_t maxSeq, uint64_t maxBat
   memset(p, 0, sizeof(*p));
   p->pEnv = pEnv;
   p->pIter = pInternal;
+  db_iter_reset(p, maxSeq, maxBatchSeq);
+  *ppIter = p;
+  return LSM_OK;
+}
+
+void db_iter_reset(db_iter *p, uint64_t maxSeq, uint64_t maxBatchSeq){
   p->maxSeq = maxSeq;
   p->maxBatchSeq = maxBatchSeq;
   p->hiSeq = maxBatchSeq > maxSeq ? maxBatchSeq : maxSeq;
   if( p->hiSeq > IKEY_MAX_SEQ ) p->hiSeq = IKEY_MAX_SEQ;
-  *ppIter = p;
-  return LSM_OK;
+  p->bValid = 0;
+  p->bReverse = 0;
+  p->lower.bSet = 0;
+  p->upper.bSet = 0;
+}
+
+int db_iter_status(const db_iter *p){
+  return iter_status(p->pIter);
 }
 
 int db_iter_bounds(db_iter *p, const void *pLower, size_t nLower, int bLowerOpen,

@@ -26,6 +26,12 @@ typedef struct db_iter db_iter;
 
 int db_iter_new(lsm_env*, iter *pInternal, uint64_t maxSeq, uint64_t maxBatchSeq,
                 db_iter **ppIter);
+/* Read at new visibility limits over the same internal iterator (whose
+** sources must hold every version the new limits make visible): as
+** db_iter_new left it, unpositioned and unbounded; buffers are kept. */
+void db_iter_reset(db_iter*, uint64_t maxSeq, uint64_t maxBatchSeq);
+/* The internal iterator's sticky status: LSM_OK or its first error. */
+int db_iter_status(const db_iter*);
 /* pLower/pUpper NULL: unbounded on that side.  Resets the position. */
 int db_iter_bounds(db_iter*, const void *pLower, size_t nLower, int bLowerOpen,
                    const void *pUpper, size_t nUpper, int bUpperOpen);

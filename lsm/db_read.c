@@ -126,13 +126,40 @@ void lsm_snapshot_release(lsm_snapshot *p){
 
 /* ---- cursors ---- */
 
+/* The iterator of a cursor over pView at seq, with the batch index pIdx
+** (NULL: none) visible up to maxBatchSeq.  The caller keeps its own
+** references to pView and pIdx for as long as the iterator lives. */
+static int cursor_iter_new(lsm_db *pDb, db_view *pView, uint64_t seq, memtable *pIdx,
+                           uint64_t maxBatchSeq, db_iter **ppIter){
+  iter **apIter;
+  iter *pMerge;
+  int rc = LSM_OK, nIter = 0, i;
+  *ppIter = NULL;
+  apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*)
+                         * (size_t)(2 + DB_MAX_IMM + version_iter_count(pView->pVersion)), &rc);
+  if( rc != LSM_OK ) return rc;
+  if( pIdx ){
+    apIter[nIter] = memtable_iter(pIdx, &rc);
+    if( apIter[nIter] ) nIter++;
+  }
+  if( rc == LSM_OK ){
+    apIter[nIter] = memtable_iter(pView->pMem, &rc);
+    if( apIter[nIter] ) nIter++;
+  }
+  for(i = 0; rc == LSM_OK && i < pView->nImm; i++){
+    apIter[nIter] = memtable_iter(pView->apImm[i], &rc);
+    if( apIter[nIter] ) nIter++;
+  }
+  if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, apIter, &nIter);
+  pMerge = db_merge_and_free(pDb->pEnv, apIter, nIter, &rc);
+  if( rc == LSM_OK ) rc = db_iter_new(pDb->pEnv, pMerge, seq, maxBatchSeq, ppIter);
+  return rc;
+}
+
 int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   lsm_cursor *pCsr;
-  db_view *pView;
-  iter **apIter = NULL;
-  iter *pMerge = NULL;
   uint64_t maxBatchSeq = 0;
-  int rc, nIter = 0, i;
+  int rc;
 
   if( pDb == NULL || ppCsr == NULL ) return LSM_MISUSE;
   error_clear();
@@ -143,26 +170,8 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   pCsr->pDb = pDb;
   rc = read_setup(pDb, pRead, &pCsr->pView, &pCsr->seq, &pCsr->pBatchIndex, &maxBatchSeq);
   if( rc == LSM_OK ){
-    pView = pCsr->pView;
-    apIter = env_malloc_rc(pDb->pEnv, sizeof(iter*)
-                           * (size_t)(2 + DB_MAX_IMM + version_iter_count(pView->pVersion)), &rc);
-    if( rc == LSM_OK && pCsr->pBatchIndex ){
-      apIter[nIter] = memtable_iter(pCsr->pBatchIndex, &rc);
-      if( apIter[nIter] ) nIter++;
-    }
-    if( rc == LSM_OK ){
-      apIter[nIter] = memtable_iter(pView->pMem, &rc);
-      if( apIter[nIter] ) nIter++;
-    }
-    for(i = 0; rc == LSM_OK && i < pView->nImm; i++){
-      apIter[nIter] = memtable_iter(pView->apImm[i], &rc);
-      if( apIter[nIter] ) nIter++;
-    }
-    if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, apIter, &nIter);
-    pMerge = db_merge_and_free(pDb->pEnv, apIter, nIter, &rc);
-  }
-  if( rc == LSM_OK ){
-    rc = db_iter_new(pDb->pEnv, pMerge, pCsr->seq, maxBatchSeq, &pCsr->pIter);
+    rc = cursor_iter_new(pDb, pCsr->pView, pCsr->seq, pCsr->pBatchIndex, maxBatchSeq,
+                         &pCsr->pIter);
   }
   if( rc != LSM_OK ){
     lsm_cursor_close(pCsr);
@@ -172,6 +181,52 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   pDb->nCursor++;
   mutex_unlock(&pDb->mutex);
   *ppCsr = pCsr;
+  return LSM_OK;
+}
+
+/*
+** The view a new cursor would read (read_setup) is either the one this
+** cursor pinned, with a later sequence number and perhaps more batch
+** operations, or another.  In the first case the iterators stay: a view
+** never changes but for its memtable gaining newer versions, which the
+** db_iter's new limits make visible, and a batch index only gains
+** operations (batch.h: truncating below what it indexed replaces it, so
+** the pointer differs).  Pointers are compared while both are referenced,
+** so an address cannot have been freed and reused.  In the second case,
+** or if the iterators have failed, new ones are built; the old ones are
+** kept until the new ones exist, so a failure leaves the cursor as it was.
+*/
+int lsm_cursor_refresh(lsm_cursor *p, const lsm_read *pRead){
+  db_view *pView = NULL;
+  memtable *pIdx = NULL;
+  db_iter *pIter = NULL;
+  uint64_t seq = 0, maxBatchSeq = 0;
+  int rc;
+
+  if( p == NULL ) return LSM_MISUSE;
+  error_clear();
+  rc = read_setup(p->pDb, pRead, &pView, &seq, &pIdx, &maxBatchSeq);
+  if( rc != LSM_OK ) return rc;
+  if( pView == p->pView && pIdx == p->pBatchIndex && db_iter_status(p->pIter) == LSM_OK ){
+    db_iter_reset(p->pIter, seq, maxBatchSeq);
+    p->seq = seq;
+    memtable_unref(pIdx);
+    db_view_unref(pView);
+    return LSM_OK;
+  }
+  rc = cursor_iter_new(p->pDb, pView, seq, pIdx, maxBatchSeq, &pIter);
+  if( rc != LSM_OK ){
+    memtable_unref(pIdx);
+    db_view_unref(pView);
+    return rc;
+  }
+  db_iter_close(p->pIter);
+  memtable_unref(p->pBatchIndex);
+  db_view_unref(p->pView);
+  p->pIter = pIter;
+  p->pView = pView;
+  p->pBatchIndex = pIdx;
+  p->seq = seq;
   return LSM_OK;
 }
 

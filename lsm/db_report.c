@@ -66,7 +66,8 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   pS->nBloomFalsePositives = stat_get(&pDb->stats.nBloomFalsePositives);
   pS->nStalls = stat_get(&pDb->stats.nStalls);
   pS->nStallMicros = stat_get(&pDb->stats.nStallMicros);
-  table_cache_stats(pDb->pTableCache, &pS->nTablesOpen, &pS->nTableCacheMisses);
+  table_cache_stats(pDb->pTableCache, &pS->nTablesOpen, &pS->nTableCacheBytes,
+                    &pS->nTableCacheMisses);
   {
     block_cache_stats bs;
     block_cache_get_stats(table_cache_blocks(pDb->pTableCache), &bs);

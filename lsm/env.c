@@ -2,11 +2,15 @@
 ** env.c — the environment: the engine's only door to files and memory.
 **
 ** Two implementations of lsm_env (lsm.h):
-**   - the POSIX one (lsm_env_default): pread/write/fdatasync/rename, whole
+**   - the POSIX one (lsm_env_default), here: pread/write/fdatasync/rename, whole
 **     files mapped read-only with mmap, an flock(2) lock file;
+**     a file opened to read gives its descriptor back once mapped (the
+**     mapping keeps the file; xRead and xSize then use the mapping), so
+**     open SSTables cost mappings, not descriptors, as LevelDB's mmap
+**     readers do;
 **   - an in-memory file system (lsm_env_memory) for ':memory:' stores and
-**     fast tests: files are growable buffers in a list, directories a set
-**     of names, all under one mutex.
+**     fast tests: env_memory.c.  The file handle both use is in
+**     env_impl.h.
 ** Plus the helpers of env.h that the rest of the engine calls.
 **
 ** Error mapping (POSIX): ENOSPC/EDQUOT -> LSM_FULL; ENOENT, EACCES, ENOTDIR,
@@ -30,20 +34,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "env_impl.h"
 #include "error.h"
 
 /* ------------------------------------------------------------------ */
 /* POSIX                                                               */
 /* ------------------------------------------------------------------ */
-
-struct lsm_file {
-  lsm_env *pEnv;          /* environment that opened it                  */
-  int fd;                 /* POSIX: descriptor; -1 for in-memory files   */
-  char *zPath;            /* path as opened (for messages)               */
-  const uint8_t *pMap;    /* POSIX: mapping made by xMap, or NULL        */
-  uint64_t nMap;          /* bytes mapped                                */
-  struct memfs_file *pMem;/* in-memory env: the file's buffer            */
-};
 
 static int posix_error(int rc, const char *zOp, const char *zPath, int iErrno){
   if( iErrno == ENOSPC || iErrno == EDQUOT ) rc = LSM_FULL;
@@ -76,6 +72,7 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
   if( p == NULL ){ close(fd); return LSM_NOMEM; }
   p->pEnv = pEnv;
   p->fd = fd;
+  p->bReadOnly = (flags & LSM_OPEN_READ) != 0;
   p->zPath = (char*)&p[1];
   strcpy(p->zPath, zPath);
   *ppFile = p;
@@ -84,6 +81,14 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
 
 static int posix_read(lsm_file *p, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
   size_t nDone = 0;
+  if( p->pMap ){
+    /* Mapped (its descriptor may be closed): copy from the mapping, a
+    ** short count at its end as pread gives. */
+    if( iOff < p->nMap ) nDone = (size_t)(p->nMap - iOff) < nBuf ? (size_t)(p->nMap - iOff) : nBuf;
+    if( nDone ) memcpy(pBuf, p->pMap + iOff, nDone);
+    *pnRead = nDone;
+    return LSM_OK;
+  }
   while( nDone < nBuf ){
     ssize_t n = pread(p->fd, (char*)pBuf + nDone, nBuf - nDone, (off_t)(iOff + nDone));
     if( n < 0 ){
@@ -117,6 +122,10 @@ static int posix_sync(lsm_file *p){
 
 static int posix_size(lsm_file *p, uint64_t *pnSize){
   struct stat st;
+  if( p->pMap ){
+    *pnSize = p->nMap;       /* the size when mapped: read-only files do not grow */
+    return LSM_OK;
+  }
   if( fstat(p->fd, &st) != 0 ) return posix_error(LSM_IOERR, "cannot stat", p->zPath, errno);
   *pnSize = (uint64_t)st.st_size;
   return LSM_OK;
@@ -139,6 +148,11 @@ static int posix_map(lsm_file *p, const uint8_t **ppData, uint64_t *pnData){
       p->pMap = pMap;
     }
     p->nMap = nSize;
+    if( p->bReadOnly ){
+      /* The mapping holds the file; the descriptor is no longer needed. */
+      close(p->fd);
+      p->fd = -1;
+    }
   }
   *ppData = p->pMap;
   *pnData = p->nMap;
@@ -149,7 +163,7 @@ static int posix_close(lsm_file *p){
   int rc = LSM_OK;
   if( p == NULL ) return LSM_OK;
   if( p->pMap && p->pMap != g_aEmpty ) munmap((void*)p->pMap, (size_t)p->nMap);
-  if( close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
+  if( p->fd >= 0 && close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
   free(p);
   return rc;
 }
@@ -192,8 +206,8 @@ static int posix_rmdir(lsm_env *pEnv, const char *zDir){
   return LSM_OK;
 }
 
-/* Pack names into one allocation: the pointer array, then the strings. */
-static int pack_names(lsm_env *pEnv, char **azTmp, int nName, char ***pazName){
+/* Pack names into one allocation (see env_impl.h). */
+int env_pack_names(lsm_env *pEnv, char **azTmp, int nName, char ***pazName){
   size_t nByte = sizeof(char*) * (size_t)(nName + 1);
   char **az, *z;
   int i;
@@ -234,7 +248,7 @@ static int posix_list_dir(lsm_env *pEnv, const char *zDir, char ***pazName, int 
     nName++;
   }
   closedir(pDir);
-  if( rc == LSM_OK ) rc = pack_names(pEnv, azTmp, nName, pazName);
+  if( rc == LSM_OK ) rc = env_pack_names(pEnv, azTmp, nName, pazName);
   if( rc == LSM_OK ) *pnName = nName;
   for(i = 0; i < nName; i++) free(azTmp[i]);
   free(azTmp);
@@ -315,325 +329,6 @@ lsm_env *lsm_env_default(void){
   return &g_posixEnv;
 }
 
-/* ------------------------------------------------------------------ */
-/* In-memory file system                                               */
-/* ------------------------------------------------------------------ */
-
-/*
-** Invariants: every memfs_file is in memfs.pFile's list until it is
-** unlinked; an unlinked file lives on while handles reference it (nRef),
-** like a POSIX inode.  A mapped file must not be appended to (the engine
-** only maps finished SSTables).
-*/
-typedef struct memfs_file memfs_file;
-struct memfs_file {
-  char *zPath;            /* NULL once unlinked                    */
-  uint8_t *a;             /* contents                              */
-  size_t n, nAlloc;       /* bytes used / allocated                */
-  int nRef;               /* open handles + 1 while linked         */
-  memfs_file *pNext;      /* next linked file                      */
-};
-
-typedef struct memfs_dir memfs_dir;
-struct memfs_dir {
-  char *zPath;
-  memfs_dir *pNext;
-};
-
-typedef struct memfs {
-  lsm_env env;            /* must be first: lsm_env* is a memfs*   */
-  pthread_mutex_t mutex;  /* guards everything below and file data */
-  memfs_file *pFile;      /* linked files                          */
-  memfs_dir *pDir;        /* directories                           */
-} memfs;
-
-static memfs *memfs_of(lsm_env *pEnv){ return (memfs*)pEnv; }
-
-static memfs_file *memfs_find(memfs *pFs, const char *zPath){
-  memfs_file *p;
-  for(p = pFs->pFile; p; p = p->pNext) if( strcmp(p->zPath, zPath) == 0 ) return p;
-  return NULL;
-}
-
-static memfs_dir *memfs_find_dir(memfs *pFs, const char *zPath){
-  memfs_dir *p;
-  for(p = pFs->pDir; p; p = p->pNext) if( strcmp(p->zPath, zPath) == 0 ) return p;
-  return NULL;
-}
-
-static void memfs_file_unref(memfs_file *p){
-  if( --p->nRef == 0 ){
-    free(p->a);
-    free(p->zPath);
-    free(p);
-  }
-}
-
-static void memfs_unlink_locked(memfs *pFs, memfs_file *pTarget){
-  memfs_file **pp;
-  for(pp = &pFs->pFile; *pp; pp = &(*pp)->pNext){
-    if( *pp == pTarget ){
-      *pp = pTarget->pNext;
-      memfs_file_unref(pTarget);
-      return;
-    }
-  }
-}
-
-static int memfs_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
-  memfs *pFs = memfs_of(pEnv);
-  memfs_file *pF;
-  lsm_file *p;
-  int rc = LSM_OK;
-  *ppFile = NULL;
-  p = calloc(1, sizeof(*p) + strlen(zPath) + 1);
-  if( p == NULL ) return LSM_NOMEM;
-  pthread_mutex_lock(&pFs->mutex);
-  pF = memfs_find(pFs, zPath);
-  if( pF == NULL && (flags & LSM_OPEN_READ) ){
-    rc = error_raise(LSM_CANTOPEN, __LINE__, "cannot open %s: no such file", zPath);
-  }else if( pF && (flags & LSM_OPEN_EXCL) ){
-    rc = error_raise(LSM_CANTOPEN, __LINE__, "cannot create %s: it already exists", zPath);
-  }else if( pF == NULL ){
-    pF = calloc(1, sizeof(*pF));
-    if( pF ) pF->zPath = strdup(zPath);
-    if( pF == NULL || pF->zPath == NULL ){
-      free(pF);
-      rc = LSM_NOMEM;
-    }else{
-      pF->nRef = 1;
-      pF->pNext = pFs->pFile;
-      pFs->pFile = pF;
-    }
-  }else if( flags & LSM_OPEN_WRITE ){
-    pF->n = 0;
-  }
-  if( rc == LSM_OK ){
-    pF->nRef++;
-    p->pEnv = pEnv;
-    p->fd = -1;
-    p->pMem = pF;
-    p->zPath = (char*)&p[1];
-    strcpy(p->zPath, zPath);
-    *ppFile = p;
-  }else{
-    free(p);
-  }
-  pthread_mutex_unlock(&pFs->mutex);
-  return rc;
-}
-
-static int memfs_read(lsm_file *p, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
-  memfs *pFs = memfs_of(p->pEnv);
-  size_t n = 0;
-  pthread_mutex_lock(&pFs->mutex);
-  if( iOff < p->pMem->n ){
-    n = p->pMem->n - (size_t)iOff;
-    if( n > nBuf ) n = nBuf;
-    memcpy(pBuf, p->pMem->a + iOff, n);
-  }
-  pthread_mutex_unlock(&pFs->mutex);
-  *pnRead = n;
-  return LSM_OK;
-}
-
-static int memfs_append(lsm_file *p, const void *pData, size_t nData){
-  memfs *pFs = memfs_of(p->pEnv);
-  memfs_file *pF = p->pMem;
-  int rc = LSM_OK;
-  pthread_mutex_lock(&pFs->mutex);
-  if( pF->n + nData > pF->nAlloc ){
-    size_t nNew = pF->nAlloc ? pF->nAlloc * 2 : 4096;
-    uint8_t *aNew;
-    while( nNew < pF->n + nData ) nNew *= 2;
-    aNew = realloc(pF->a, nNew);
-    if( aNew == NULL ){
-      rc = LSM_NOMEM;
-    }else{
-      pF->a = aNew;
-      pF->nAlloc = nNew;
-    }
-  }
-  if( rc == LSM_OK && nData ){
-    memcpy(pF->a + pF->n, pData, nData);
-    pF->n += nData;
-  }
-  pthread_mutex_unlock(&pFs->mutex);
-  return rc;
-}
-
-static int memfs_sync(lsm_file *p){ (void)p; return LSM_OK; }
-
-static int memfs_size(lsm_file *p, uint64_t *pnSize){
-  memfs *pFs = memfs_of(p->pEnv);
-  pthread_mutex_lock(&pFs->mutex);
-  *pnSize = p->pMem->n;
-  pthread_mutex_unlock(&pFs->mutex);
-  return LSM_OK;
-}
-
-static int memfs_map(lsm_file *p, const uint8_t **ppData, uint64_t *pnData){
-  memfs *pFs = memfs_of(p->pEnv);
-  pthread_mutex_lock(&pFs->mutex);
-  *ppData = p->pMem->a ? p->pMem->a : g_aEmpty;
-  *pnData = p->pMem->n;
-  pthread_mutex_unlock(&pFs->mutex);
-  return LSM_OK;
-}
-
-static int memfs_close(lsm_file *p){
-  memfs *pFs;
-  if( p == NULL ) return LSM_OK;
-  pFs = memfs_of(p->pEnv);
-  pthread_mutex_lock(&pFs->mutex);
-  memfs_file_unref(p->pMem);
-  pthread_mutex_unlock(&pFs->mutex);
-  free(p);
-  return LSM_OK;
-}
-
-static int memfs_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
-  memfs *pFs = memfs_of(pEnv);
-  memfs_file *pF, *pOld;
-  int rc = LSM_OK;
-  pthread_mutex_lock(&pFs->mutex);
-  pF = memfs_find(pFs, zFrom);
-  if( pF == NULL ){
-    rc = error_raise(LSM_IOERR, __LINE__, "cannot rename %s: no such file", zFrom);
-  }else{
-    char *zNew = strdup(zTo);
-    if( zNew == NULL ){
-      rc = LSM_NOMEM;
-    }else{
-      pOld = memfs_find(pFs, zTo);
-      if( pOld ) memfs_unlink_locked(pFs, pOld);
-      free(pF->zPath);
-      pF->zPath = zNew;
-    }
-  }
-  pthread_mutex_unlock(&pFs->mutex);
-  return rc;
-}
-
-static int memfs_unlink(lsm_env *pEnv, const char *zPath){
-  memfs *pFs = memfs_of(pEnv);
-  memfs_file *pF;
-  pthread_mutex_lock(&pFs->mutex);
-  pF = memfs_find(pFs, zPath);
-  if( pF ) memfs_unlink_locked(pFs, pF);
-  pthread_mutex_unlock(&pFs->mutex);
-  return LSM_OK;
-}
-
-static int memfs_sync_dir(lsm_env *pEnv, const char *zDir){ (void)pEnv; (void)zDir; return LSM_OK; }
-
-static int memfs_mkdir(lsm_env *pEnv, const char *zDir){
-  memfs *pFs = memfs_of(pEnv);
-  int rc = LSM_OK;
-  pthread_mutex_lock(&pFs->mutex);
-  if( memfs_find_dir(pFs, zDir) == NULL ){
-    memfs_dir *p = calloc(1, sizeof(*p));
-    if( p ) p->zPath = strdup(zDir);
-    if( p == NULL || p->zPath == NULL ){
-      free(p);
-      rc = LSM_NOMEM;
-    }else{
-      p->pNext = pFs->pDir;
-      pFs->pDir = p;
-    }
-  }
-  pthread_mutex_unlock(&pFs->mutex);
-  return rc;
-}
-
-static int memfs_rmdir(lsm_env *pEnv, const char *zDir){
-  memfs *pFs = memfs_of(pEnv);
-  memfs_dir **pp;
-  pthread_mutex_lock(&pFs->mutex);
-  for(pp = &pFs->pDir; *pp; pp = &(*pp)->pNext){
-    if( strcmp((*pp)->zPath, zDir) == 0 ){
-      memfs_dir *p = *pp;
-      *pp = p->pNext;
-      free(p->zPath);
-      free(p);
-      break;
-    }
-  }
-  pthread_mutex_unlock(&pFs->mutex);
-  return LSM_OK;
-}
-
-/* True if zPath is zDir/<name> with no further '/'; *pzName = name. */
-static int memfs_in_dir(const char *zPath, const char *zDir, const char **pzName){
-  size_t n = strlen(zDir);
-  if( strncmp(zPath, zDir, n) != 0 || zPath[n] != '/' ) return 0;
-  if( strchr(zPath + n + 1, '/') != NULL ) return 0;
-  *pzName = zPath + n + 1;
-  return 1;
-}
-
-static int memfs_list_dir(lsm_env *pEnv, const char *zDir, char ***pazName, int *pnName){
-  memfs *pFs = memfs_of(pEnv);
-  memfs_file *pF;
-  const char *zName;
-  char **azTmp = NULL;
-  int nName = 0, rc;
-  pthread_mutex_lock(&pFs->mutex);
-  for(pF = pFs->pFile; pF; pF = pF->pNext) if( memfs_in_dir(pF->zPath, zDir, &zName) ) nName++;
-  azTmp = calloc((size_t)nName + 1, sizeof(char*));
-  nName = 0;
-  if( azTmp ){
-    for(pF = pFs->pFile; pF; pF = pF->pNext){
-      if( memfs_in_dir(pF->zPath, zDir, &zName) ) azTmp[nName++] = (char*)zName;
-    }
-  }
-  rc = azTmp ? pack_names(pEnv, azTmp, nName, pazName) : LSM_NOMEM;
-  pthread_mutex_unlock(&pFs->mutex);
-  free(azTmp);
-  *pnName = rc == LSM_OK ? nName : 0;
-  return rc;
-}
-
-static int memfs_exists(lsm_env *pEnv, const char *zPath, int *pbExists, int *pbIsDir){
-  memfs *pFs = memfs_of(pEnv);
-  pthread_mutex_lock(&pFs->mutex);
-  *pbIsDir = memfs_find_dir(pFs, zPath) != NULL;
-  *pbExists = *pbIsDir || memfs_find(pFs, zPath) != NULL;
-  pthread_mutex_unlock(&pFs->mutex);
-  return LSM_OK;
-}
-
-/* A private file system has no other process to exclude. */
-static int memfs_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
-  return memfs_open(pEnv, zPath, LSM_OPEN_APPEND, ppLock);
-}
-static int memfs_unlock(lsm_file *p){ return memfs_close(p); }
-
-lsm_env *lsm_env_memory(void){
-  memfs *pFs = calloc(1, sizeof(*pFs));
-  if( pFs == NULL ) return NULL;
-  pFs->env = g_posixEnv;              /* malloc/realloc/free */
-  pFs->env.pCtx = pFs;
-  pFs->env.xOpen = memfs_open;
-  pFs->env.xRead = memfs_read;
-  pFs->env.xAppend = memfs_append;
-  pFs->env.xSync = memfs_sync;
-  pFs->env.xSize = memfs_size;
-  pFs->env.xMap = memfs_map;
-  pFs->env.xClose = memfs_close;
-  pFs->env.xRename = memfs_rename;
-  pFs->env.xUnlink = memfs_unlink;
-  pFs->env.xSyncDir = memfs_sync_dir;
-  pFs->env.xMkdir = memfs_mkdir;
-  pFs->env.xRmdir = memfs_rmdir;
-  pFs->env.xListDir = memfs_list_dir;
-  pFs->env.xExists = memfs_exists;
-  pFs->env.xLock = memfs_lock;
-  pFs->env.xUnlock = memfs_unlock;
-  pthread_mutex_init(&pFs->mutex, NULL);
-  return &pFs->env;
-}
-
 int env_lock_shared(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
   int bExists = 0, bIsDir = 0;
   if( pEnv != &g_posixEnv ) return pEnv->xLock(pEnv, zPath, ppLock);
@@ -643,25 +338,6 @@ int env_lock_shared(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
     return posix_flock(pEnv, zPath, LSM_OPEN_READ, LOCK_SH, ppLock);
   }
   return posix_flock(pEnv, zPath, LSM_OPEN_APPEND, LOCK_SH, ppLock);
-}
-
-int env_is_memory(lsm_env *pEnv){
-  return pEnv->xOpen == memfs_open;
-}
-
-void lsm_env_memory_free(lsm_env *pEnv){
-  memfs *pFs;
-  if( pEnv == NULL ) return;
-  pFs = memfs_of(pEnv);
-  while( pFs->pFile ) memfs_unlink_locked(pFs, pFs->pFile);
-  while( pFs->pDir ){
-    memfs_dir *p = pFs->pDir;
-    pFs->pDir = p->pNext;
-    free(p->zPath);
-    free(p);
-  }
-  pthread_mutex_destroy(&pFs->mutex);
-  free(pFs);
 }
 
 /* ------------------------------------------------------------------ */

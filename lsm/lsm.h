@@ -109,7 +109,11 @@ struct lsm_env {
   int (*xAppend)(lsm_file*, const void *pData, size_t nData);
   int (*xSync)(lsm_file*);                                  /* fdatasync          */
   int (*xSize)(lsm_file*, uint64_t *pnSize);
-  /* Map the whole file read-only, valid until xClose; may be NULL.  The
+  /* Map the whole file read-only, valid until xClose; may be NULL.  After
+  ** xMap, xRead and xSize must still work; the env may then give the
+  ** file's descriptor back (the default env does, for files opened with
+  ** LSM_OPEN_READ), and the engine counts a mapped SSTable as holding no
+  ** descriptor (lsm_options.max_open_tables).  The
   ** engine maps SSTables only when xMap is set and use_mmap is on, and
   ** otherwise reads them with xRead: the footer and the meta regions
   ** (filter, properties, index) once at open, data blocks one at a time,
@@ -162,8 +166,17 @@ typedef struct lsm_options {
                             ** opened read-only and locked shared (several read-only
                             ** processes at once, none beside a writer); default 0 */
   int create_if_missing;    /* 1: create the directory; default 1                   */
-  int max_open_tables;      /* SSTable readers kept open (LRU), >= 16; default 1000;
-                            ** at most half of RLIMIT_NOFILE are used        */
+  int max_open_tables;      /* SSTables kept open (LRU), >= 16; default 10000.  A
+                            ** mapped table (use_mmap and an env with xMap) holds a
+                            ** mapping and no descriptor (the default env closes
+                            ** it once mapped), so 10000 stays well under Linux's
+                            ** 65530 mappings a process; readers that read with
+                            ** xRead hold a descriptor each, and then at most half
+                            ** of RLIMIT_NOFILE are kept                        */
+  uint64_t table_cache_bytes; /* heap the open tables may hold (LRU by bytes: see
+                            ** table_cache.h): ~32 bytes per data block each, plus
+                            ** the filter and index regions of tables that are
+                            ** not mapped; default 64 MiB                       */
   uint64_t block_cache_bytes; /* heap for data blocks read with xRead (and
                             ** decompressed blocks), shared by every SSTable of
                             ** the store, LRU by bytes; default 8 MiB; 0: none
@@ -387,6 +400,16 @@ int lsm_get(lsm_db*, const lsm_read *pRead, const void *pKey, size_t nKey,
 ** lsm_cursor_key/value are borrowed: valid until the cursor moves or closes.
 */
 int lsm_cursor_open(lsm_db*, const lsm_read *pRead, lsm_cursor **ppCsr); /* owned: lsm_cursor_close */
+/*
+** Make an open cursor read what lsm_cursor_open(its db, pRead) would read
+** now, and leave it as that would: unpositioned, unbounded.  Cheaper than
+** close and open when the store has not flushed or compacted since the
+** cursor was opened or last refreshed (only the sequence number moves:
+** no allocation, no iterator built).  It pins what it reads until the
+** next refresh or close, as an open cursor does.  On an error the cursor
+** is unchanged (close it).
+*/
+int lsm_cursor_refresh(lsm_cursor*, const lsm_read *pRead);
 int lsm_cursor_bounds(lsm_cursor*, const void *pLower, size_t nLower, int bLowerOpen,
                       const void *pUpper, size_t nUpper, int bUpperOpen);
 int lsm_cursor_first(lsm_cursor*);
@@ -445,6 +468,7 @@ typedef struct lsm_stats {
   uint64_t nStalls, nStallMicros;
   uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
   uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
+  uint64_t nTableCacheBytes;    /* heap the open SSTable readers hold         */
   uint64_t nBlockCacheBytes;    /* bytes of data blocks the block cache holds */
   uint64_t nBlockCacheHits;     /* block reads the block cache answered      */
   uint64_t nBlockCacheMisses;   /* block reads that went to the file          */

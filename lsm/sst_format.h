@@ -1,8 +1,10 @@
 /*
 ** sst_format.h — constants the SSTable writer and reader share.
 **
-** The file format itself is drawn in sst_writer.c; this header only names
-** its numbers so that sst_writer.c, sst_reader.c and block.c agree.
+** The file format itself is drawn in sst_writer.c (a data block's inside
+** in block_builder.c); this header only names its numbers so that the
+** writers (sst_writer.c, block_builder.c) and the readers (sst_reader.c,
+** block.c) agree.
 */
 #ifndef LSM_SST_FORMAT_H
 #define LSM_SST_FORMAT_H

@@ -3,9 +3,15 @@
 **
 ** format: see sst_writer.c
 **
-** Opening reads, with xRead, the footer, then everything from the start
-** of the filter (or the properties) to the end of the file into one heap
-** buffer (aMeta), and verifies, in this order: the footer (size, magic,
+** The iterator over a table is sst_reader_iter.c; struct sst_reader and
+** the index search both files use are in sst_reader_impl.h.
+**
+** Opening reads the footer and finds the meta regions: everything from
+** the start of the filter (or the properties) to the end of the file
+** (aMeta).  A mapped reader uses them where they lie in the mapping, so
+** its filter and index cost page cache, not heap, and a reopen reads
+** nothing but what it verifies; otherwise they are read with xRead into
+** one heap buffer.  Either way it verifies, in this order: the footer (size, magic,
 ** checksum, version, and that the regions it names tile the end of the
 ** file), then the properties, filter and index regions (checksum, then
 ** every field).  The index is decoded into an array whose keys point into
@@ -17,6 +23,8 @@
 **     the first time any thread reads it; a bit per block in aVerified
 **     (atomic words, relaxed order: the bytes are immutable, so a racing
 **     second verification is harmless) spares later reads the hashing.
+**     A compressed block is decompressed into the block cache; a miss on
+**     a block already verified decompresses it without hashing it again.
 **   - through the store's block cache (block_cache.h): a miss reads the
 **     block with xRead, verifies its checksum (verify before trust: a
 **     block enters the cache only verified) and inserts it; the caller
@@ -59,104 +67,11 @@
 #include "error.h"
 #include "ikey.h"
 #include "sst_format.h"
-
-/* One block of the sparse index. */
-typedef struct index_entry {
-  const uint8_t *pKey;       /* separator (internal key), in aMeta       */
-  uint32_t nKey;             /* its bytes                                */
-  uint32_t nSize;            /* block bytes, without the trailer         */
-  uint64_t iOff;             /* block offset in the file                 */
-} index_entry;
-
-/* The footer, decoded. */
-typedef struct footer_info {
-  uint64_t iFilterOff;       /* filter region offset                     */
-  uint64_t nFilter;          /* its size without trailer; 0: no filter   */
-  uint64_t iPropsOff;        /* properties region offset                 */
-  uint64_t nProps;           /* its size without trailer                 */
-  uint64_t iIndexOff;        /* index region offset                      */
-  uint64_t nIndex;           /* its size without trailer                 */
-} footer_info;
-
-struct sst_reader {
-  lsm_env *pEnv;                 /* allocations and the file                    */
-  char *zPath;                   /* file path (owned), named in every message   */
-  lsm_file *pFile;               /* open until the last reference goes          */
-  const uint8_t *aMap;           /* bMap: the whole file, mapped read-only      */
-  uint64_t nData;                /* file bytes                                  */
-  uint8_t *aMeta;                /* file bytes iMetaOff..nData-1 (owned)        */
-  uint64_t iMetaOff;             /* where the filter (or properties) starts     */
-  block_cache *pBlocks;          /* the store's block cache (borrowed), or NULL */
-  uint64_t id;                   /* this reader's key in pBlocks                */
-  atomic_int nRef;               /* references; freed at zero                   */
-  footer_info footer;            /* where the regions are                       */
-  int nBlock;                    /* data blocks                                 */
-  int nBlockTrailer;             /* bytes after each data block: 8 (format 1)
-                                 ** or 9 (format 2: type byte, checksum)       */
-  index_entry *aIndex;           /* nBlock entries (owned)                      */
-  uint64_t *aWord;               /* per block: separator user-key bytes nCommon..
-                                 ** nCommon+7, big-endian, zero-padded (owned) */
-  size_t nCommon;                /* user-key prefix every key of the table has  */
-  _Atomic uint64_t *aVerified;   /* bMap: bit i: block i verified (owned)       */
-  const uint8_t *aFilter;        /* filter bits in aMeta, NULL: no filter       */
-  size_t nFilter;                /* bytes of filter bits                        */
-  int nProbe;                    /* Bloom probes                                */
-  uint64_t nEntries;             /* property: entries, tombstones included      */
-  uint64_t nTombstones;          /* property: delete entries                    */
-  uint64_t nRawBytes;            /* property: user key + value bytes            */
-  const uint8_t *pSmallest;      /* smallest internal key, in aMeta             */
-  size_t nSmallest;              /* its bytes (0: empty table)                  */
-  const uint8_t *pLargest;       /* largest internal key, in aMeta              */
-  size_t nLargest;               /* its bytes (0: empty table)                  */
-};
+#include "sst_reader_impl.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
 /* ------------------------------------------------------------------ */
-
-/* Order of the stored internal key (a, na) against (pUser, tTarget). */
-static inline int key_cmp(const uint8_t *a, size_t na, const uint8_t *pUser, size_t nUser,
-                          uint64_t tTarget){
-  int c = ikey_compare_user(a, na - IKEY_TRAILER, pUser, nUser);
-  if( c == 0 ){
-    uint64_t t = ikey_trailer(a, na);
-    c = t > tTarget ? -1 : (t < tTarget ? 1 : 0);
-  }
-  return c;
-}
-
-/* Bytes n.. n+8 of (p, np) as a big-endian word, zero-padded. */
-static inline uint64_t key_word(const uint8_t *p, size_t np, size_t n){
-  uint64_t w = 0;
-  size_t i;
-  if( np >= n + 8 ){
-    for(i = 0; i < 8; i++) w = (w << 8) | p[n + i];
-    return w;
-  }
-  for(i = 0; i < 8; i++) w = (w << 8) | (n + i < np ? p[n + i] : 0);
-  return w;
-}
-
-/* Index of the first block whose separator is >= (pUser, tTarget); nBlock if none. */
-static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
-                                 uint64_t tTarget){
-  int lo = 0, hi = p->nBlock;
-  int bWord = nUser >= p->nCommon
-           && (p->nCommon == 0 || memcmp(pUser, p->pSmallest, p->nCommon) == 0);
-  uint64_t w = bWord ? key_word(pUser, nUser, p->nCommon) : 0;
-  while( lo < hi ){
-    int mid = lo + (hi - lo) / 2;
-    int c;
-    if( bWord && p->aWord[mid] != w ){
-      c = p->aWord[mid] < w ? -1 : 1;
-    }else{
-      c = key_cmp(p->aIndex[mid].pKey, p->aIndex[mid].nKey, pUser, nUser, tTarget);
-    }
-    if( c < 0 ) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /* File offset off (>= iMetaOff) in aMeta. */
 static inline const uint8_t *meta_at(const sst_reader *p, uint64_t off){
@@ -268,15 +183,8 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
   return LSM_OK;
 }
 
-/*
-** Block i, its checksum verified, parsed into *v.  A raw block of a
-** mapped file: *ppH = NULL and v points into the mapping (valid while the
-** reader lives).  Otherwise *ppH is a handle (from the store's block
-** cache, if it has one and holds the block; else read, and put in the
-** cache when bFill) that the caller releases with block_cache_release when
-** done with v and anything read from it.
-*/
-static int load_block(sst_reader *p, int i, int bFill, block_view *v, block_handle **ppH){
+/* Block i, verified and parsed into *v: see sst_reader_impl.h. */
+int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_handle **ppH){
   const index_entry *e = &p->aIndex[i];
   const uint8_t *a;
   size_t n;
@@ -298,7 +206,22 @@ static int load_block(sst_reader *p, int i, int bFill, block_view *v, block_hand
   }
   h = block_cache_lookup(p->pBlocks, p->id, (uint32_t)i);
   if( h == NULL ){
-    rc = read_block(p, i, &h);
+    if( p->aMap ){
+      /* Mapped and compressed: the checksum covers the stored bytes, which
+      ** never change, so (as for a raw block above) it is verified on the
+      ** first read only, and each later miss just decompresses them.  The
+      ** type byte was checked by that verification. */
+      _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
+      uint64_t bit = 1ull << (i & 63);
+      if( atomic_load_explicit(pWord, memory_order_relaxed) & bit ){
+        rc = uncompress_block(p, i, p->aMap[e->iOff + e->nSize], p->aMap + e->iOff, &h);
+      }else{
+        rc = read_block(p, i, &h);
+        if( rc == LSM_OK ) atomic_fetch_or_explicit(pWord, bit, memory_order_relaxed);
+      }
+    }else{
+      rc = read_block(p, i, &h);
+    }
     if( rc ) return rc;
     if( bFill ) h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
   }
@@ -329,11 +252,13 @@ static int check_region(const sst_reader *p, const char *zName, uint64_t iOff, u
 }
 
 /*
-** Read and verify the footer into p->footer, then read the meta regions
-** (from the filter, or the properties, to the end) into aMeta.
+** Read and verify the footer into p->footer, then find the meta regions
+** (from the filter, or the properties, to the end): aMeta, in the mapping
+** when mapped, else read into the heap.
 */
 static int read_meta(sst_reader *p){
-  uint8_t f[SST_FOOTER_SIZE];
+  uint8_t aFooter[SST_FOOTER_SIZE];
+  const uint8_t *f = aFooter;
   footer_info *pF = &p->footer;
   size_t nRead = 0;
   uint64_t nMeta;
@@ -342,10 +267,14 @@ static int read_meta(sst_reader *p){
     return LSM_CORRUPT_BKPT("%s: footer: file too short (%llu bytes)",
                             p->zPath, (unsigned long long)p->nData);
   }
-  rc = p->pEnv->xRead(p->pFile, p->nData - SST_FOOTER_SIZE, f, SST_FOOTER_SIZE, &nRead);
-  if( rc ) return rc;
-  if( nRead != SST_FOOTER_SIZE ){
-    return LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+  if( p->aMap ){
+    f = p->aMap + p->nData - SST_FOOTER_SIZE;
+  }else{
+    rc = p->pEnv->xRead(p->pFile, p->nData - SST_FOOTER_SIZE, aFooter, SST_FOOTER_SIZE, &nRead);
+    if( rc ) return rc;
+    if( nRead != SST_FOOTER_SIZE ){
+      return LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
+    }
   }
   if( coding_get64(f + SST_FOOTER_MAGIC) != SST_MAGIC ){
     return LSM_CORRUPT_BKPT("%s: footer: bad magic number (not an SSTable, or truncated)", p->zPath);
@@ -373,10 +302,15 @@ static int read_meta(sst_reader *p){
                             pF->nFilter ? "filter" : "properties");
   }
   nMeta = p->nData - p->iMetaOff;
+  if( p->aMap ){
+    p->aMeta = p->aMap + p->iMetaOff;    /* the size was checked: all mapped */
+    return LSM_OK;
+  }
   if( nMeta != (size_t)nMeta ) return LSM_NOMEM;
-  p->aMeta = env_malloc(p->pEnv, (size_t)nMeta);
-  if( p->aMeta == NULL ) return LSM_NOMEM;
-  rc = p->pEnv->xRead(p->pFile, p->iMetaOff, p->aMeta, (size_t)nMeta, &nRead);
+  p->aMetaOwned = env_malloc(p->pEnv, (size_t)nMeta);
+  if( p->aMetaOwned == NULL ) return LSM_NOMEM;
+  p->aMeta = p->aMetaOwned;
+  rc = p->pEnv->xRead(p->pFile, p->iMetaOff, p->aMetaOwned, (size_t)nMeta, &nRead);
   if( rc == LSM_OK && nRead != nMeta ){
     rc = LSM_CORRUPT_BKPT("%s: footer: file too short", p->zPath);
   }
@@ -529,9 +463,9 @@ static int load_index(sst_reader *p){
 
 static void sst_reader_free(sst_reader *p){
   lsm_env *pEnv = p->pEnv;
-  if( p->nBlock > 0 ) block_cache_erase(p->pBlocks, p->id, (uint32_t)p->nBlock);
+  if( p->bOwnId && p->nBlock > 0 ) block_cache_erase(p->pBlocks, p->id, (uint32_t)p->nBlock);
   if( p->pFile ) pEnv->xClose(p->pFile);
-  env_free(pEnv, p->aMeta);
+  env_free(pEnv, p->aMetaOwned);
   env_free(pEnv, p->aIndex);
   env_free(pEnv, p->aWord);
   env_free(pEnv, (void*)p->aVerified);
@@ -543,15 +477,18 @@ static void sst_reader_free(sst_reader *p){
 /* Open, references                                                     */
 /* ------------------------------------------------------------------ */
 
-int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
-                    sst_reader **ppReader){
+/* Open zPath with its blocks under idBlocks in pBlocks (erased when the
+** reader is freed if bOwnId). */
+static int reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                       uint64_t idBlocks, int bOwnId, sst_reader **ppReader){
   int rc = LSM_OK;
   sst_reader *p = env_malloc_rc(pEnv, sizeof(*p), &rc);
   *ppReader = NULL;
   if( p == NULL ) return rc;
   p->pEnv = pEnv;
   p->pBlocks = pBlocks;
-  p->id = block_cache_new_id();
+  p->id = idBlocks;
+  p->bOwnId = bOwnId;
   atomic_init(&p->nRef, 1);
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, &p->pFile);
@@ -575,6 +512,16 @@ int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int 
   }
   *ppReader = p;
   return LSM_OK;
+}
+
+int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                    sst_reader **ppReader){
+  return reader_open(pEnv, zPath, pBlocks, bMap, block_cache_new_id(), 1, ppReader);
+}
+
+int sst_reader_open_shared(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
+                           uint64_t idBlocks, sst_reader **ppReader){
+  return reader_open(pEnv, zPath, pBlocks, bMap, idBlocks, 0, ppReader);
 }
 
 void sst_reader_ref(sst_reader *p){
@@ -613,7 +560,7 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
   tTarget = ikey_pack_trailer(maxSeq, IKEY_VALUE);
   i = find_block(p, pKey, nKey, tTarget);
   if( i >= p->nBlock ) return LSM_OK;
-  rc = load_block(p, i, 1, &v, &h);
+  rc = sst_reader_load_block(p, i, 1, &v, &h);
   if( rc ) return rc;
   if( pProbe ) pProbe->bSearched = 1;
   rc = block_get(&v, pKey, nKey, maxSeq, pbFound, &trailer, ppVal, pnVal);
@@ -630,155 +577,6 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
     block_cache_release(h);
   }
   return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Iterator                                                             */
-/* ------------------------------------------------------------------ */
-
-typedef struct sst_reader_it {
-  iter base;                 /* iter.h methods                               */
-  sst_reader *pReader;       /* a reference, released by close               */
-  int iBlock;                /* block under blk; -1: none                    */
-  block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
-  int bFill;                 /* blocks read enter the block cache            */
-  block_iter blk;            /* position inside block iBlock                 */
-  int rc;                    /* sticky error                                 */
-} sst_reader_it;
-
-/* Point blk at block i.  1 on success; 0: the iterator has failed. */
-static int set_block(sst_reader_it *p, int i){
-  block_view v;
-  block_handle *h = NULL;
-  int rc;
-  if( i == p->iBlock ) return 1;
-  rc = load_block(p->pReader, i, p->bFill, &v, &h);
-  if( rc ){
-    p->rc = rc;
-    p->iBlock = -1;
-    p->blk.bValid = 0;
-    return 0;
-  }
-  block_iter_set(&p->blk, &v);
-  block_cache_release(p->pBlock);      /* blk no longer points into it */
-  p->pBlock = h;
-  p->iBlock = i;
-  return 1;
-}
-
-/* After a block-level move: note an error, or step into the following
-** (bForward) or preceding blocks while the position is off the block. */
-static void settle(sst_reader_it *p, int bForward){
-  while( !p->blk.bValid ){
-    int i;
-    if( p->blk.rc ){
-      p->rc = p->blk.rc;
-      return;
-    }
-    i = p->iBlock + (bForward ? 1 : -1);
-    if( p->iBlock < 0 || i < 0 || i >= p->pReader->nBlock ) return;
-    if( !set_block(p, i) ) return;
-    if( bForward ) block_iter_first(&p->blk);
-    else block_iter_last(&p->blk);
-  }
-}
-
-static void sst_reader_x_first(iter *pIter){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  p->blk.bValid = 0;
-  if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !set_block(p, 0) ) return;
-  block_iter_first(&p->blk);
-  settle(p, 1);
-}
-
-static void sst_reader_x_last(iter *pIter){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  p->blk.bValid = 0;
-  if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !set_block(p, p->pReader->nBlock - 1) ) return;
-  block_iter_last(&p->blk);
-  settle(p, 0);
-}
-
-static void sst_reader_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  int i;
-  assert( nIkey >= IKEY_TRAILER );
-  p->blk.bValid = 0;
-  if( p->rc ) return;
-  i = find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
-  if( i >= p->pReader->nBlock ) return;
-  if( !set_block(p, i) ) return;
-  block_iter_seek(&p->blk, pIkey, nIkey);
-  settle(p, 1);
-}
-
-static void sst_reader_x_next(iter *pIter){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  block_iter_next(&p->blk);
-  if( !p->blk.bValid ) settle(p, 1);
-}
-
-static void sst_reader_x_prev(iter *pIter){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  block_iter_prev(&p->blk);
-  if( !p->blk.bValid ) settle(p, 0);
-}
-
-static int sst_reader_x_valid(iter *pIter){
-  return ((sst_reader_it*)pIter)->blk.bValid;
-}
-
-static const uint8_t *sst_reader_x_key(iter *pIter, size_t *pn){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  *pn = p->blk.nKey;
-  return p->blk.aKey;
-}
-
-static const uint8_t *sst_reader_x_value(iter *pIter, size_t *pn){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  *pn = p->blk.nVal;
-  return p->blk.pVal;
-}
-
-static int sst_reader_x_status(iter *pIter){
-  return ((sst_reader_it*)pIter)->rc;
-}
-
-static void sst_reader_x_close(iter *pIter){
-  sst_reader_it *p = (sst_reader_it*)pIter;
-  sst_reader *pReader = p->pReader;
-  block_iter_clear(&p->blk);
-  block_cache_release(p->pBlock);
-  env_free(pReader->pEnv, p);
-  sst_reader_unref(pReader);
-}
-
-static const iter_methods sst_reader_methods = {
-  sst_reader_x_first, sst_reader_x_last, sst_reader_x_seek, sst_reader_x_next, sst_reader_x_prev,
-  sst_reader_x_valid, sst_reader_x_key, sst_reader_x_value, sst_reader_x_status, sst_reader_x_close,
-};
-
-iter *sst_reader_iter(sst_reader *pReader, int *pRc){
-  return sst_reader_iter_fill(pReader, 1, pRc);
-}
-
-iter *sst_reader_iter_fill(sst_reader *pReader, int bFill, int *pRc){
-  sst_reader_it *p = env_malloc(pReader->pEnv, sizeof(*p));   /* every field set below */
-  if( p == NULL ){
-    *pRc = LSM_NOMEM;
-    return NULL;
-  }
-  p->base.pMethods = &sst_reader_methods;
-  p->pReader = pReader;
-  p->iBlock = -1;
-  p->pBlock = NULL;
-  p->bFill = bFill;
-  p->rc = LSM_OK;
-  block_iter_init(&p->blk, pReader->pEnv);
-  sst_reader_ref(pReader);
-  return &p->base;
 }
 
 /* ------------------------------------------------------------------ */
@@ -885,3 +683,13 @@ const uint8_t *sst_reader_largest(const sst_reader *p, size_t *pn){
   return p->pLargest;
 }
 const char *sst_reader_path(const sst_reader *p){ return p->zPath; }
+
+uint32_t sst_reader_blocks(const sst_reader *p){ return (uint32_t)p->nBlock; }
+
+size_t sst_reader_heap_bytes(const sst_reader *p){
+  size_t nVerified = sizeof(uint64_t) * (((size_t)p->nBlock + 63) / 64 + 1);   /* as load_index */
+  size_t nPerBlock = sizeof(index_entry) + sizeof(uint64_t);
+  return sizeof(*p) + strlen(p->zPath) + 1
+       + (p->aMetaOwned ? (size_t)(p->nData - p->iMetaOff) : 0)
+       + nPerBlock * (size_t)(p->nBlock ? p->nBlock : 1) + nVerified;
+}

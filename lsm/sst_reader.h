@@ -2,8 +2,11 @@
 ** sst_reader.h — reads one SSTable (format: see sst_writer.c).
 **
 ** Opening reads the footer (magic, version, offsets, checksum), then
-** reads into the heap and verifies the properties, the index and the
-** Bloom filter, which stay in memory.  Data blocks are read when needed:
+** verifies the properties, the index and the Bloom filter, which stay
+** available: where they lie in the mapping when the file is mapped (page
+** cache, not heap), else read into the heap.  The index is also decoded
+** into an array (about 32 heap bytes per data block either way: see
+** sst_reader_heap_bytes).  Data blocks are read when needed:
 ** from a mapping of the file (bMap and an env with xMap) or with xRead
 ** through the store's block cache (block_cache.h).  A data block's
 ** checksum is verified before its bytes are used: once per mapped block
@@ -49,6 +52,17 @@ typedef struct sst_probe {
 */
 int sst_reader_open(lsm_env*, const char *zPath, block_cache *pBlocks, int bMap,
                     sst_reader **ppReader);
+/*
+** The same, with the key of the file's blocks in pBlocks given by the
+** caller: idBlocks (from block_cache_new_id), the same for every reader
+** of one file, so that a reader reopened after an eviction finds the
+** blocks an earlier reader of the file cached.  Such a reader leaves its
+** blocks in the cache when freed (sst_reader_open's readers erase theirs):
+** the owner of idBlocks erases them when the file goes
+** (block_cache_erase with sst_reader_blocks blocks).
+*/
+int sst_reader_open_shared(lsm_env*, const char *zPath, block_cache *pBlocks, int bMap,
+                           uint64_t idBlocks, sst_reader **ppReader);
 void sst_reader_ref(sst_reader*);
 void sst_reader_unref(sst_reader*);      /* NULL is a no-op */
 
@@ -85,5 +99,14 @@ uint64_t sst_reader_tombstones(const sst_reader*);
 const uint8_t *sst_reader_smallest(const sst_reader*, size_t *pn);  /* internal key */
 const uint8_t *sst_reader_largest(const sst_reader*, size_t *pn);   /* internal key */
 const char *sst_reader_path(const sst_reader*);
+
+/* Heap bytes the open reader holds (its struct, the decoded index, the
+** verified-block bits, and the meta regions when they were read into the
+** heap rather than mapped): what the table cache charges it.  Blocks in
+** the block cache and mapped pages are not counted. */
+size_t sst_reader_heap_bytes(const sst_reader*);
+
+/* Data blocks of the table. */
+uint32_t sst_reader_blocks(const sst_reader*);
 
 #endif

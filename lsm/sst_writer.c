@@ -25,30 +25,8 @@
 ** is the LEB128 encoding of coding.h (7 bits a byte, low bits first, high
 ** bit set on all but the last byte).
 **
-** DATA BLOCK (block.c reads it), as it is before compression; the file
-** holds it raw or compressed, as its trailer's type says
-**
-**   OFFSET  SIZE        DESCRIPTION
-**   0       ...         entries, in internal-key order
-**   E       4*R         restart array: R u32 offsets of restart entries
-**   E+4R    4           u32 R, the number of restart points (R = 0 only
-**                       in a block with no entries, never written)
-**
-** Block entry (one per key version):
-**
-**   OFFSET  SIZE        DESCRIPTION
-**   0       varint      s: user-key bytes shared with the previous entry
-**                       (0 at a restart point: every 16th entry, the 1st)
-**   .       varint      u: user-key bytes that follow
-**   .       varint      v: value bytes
-**   .       varint      trailer: (seq << 8) | type, type 0 delete, 1 put
-**   .       u           user key bytes s .. s+u-1
-**   .       v           value
-**
-** The internal key is the user key (s bytes of the previous entry's user
-** key, then the u new bytes) followed by the trailer as 8 bytes LE.
-** Only the user key is prefix-compressed; the trailer is stored as a
-** varint because a key's versions rarely share trailer bytes.
+** DATA BLOCK: drawn in block_builder.c, which writes it (block.c reads
+** it).  The file holds it raw or compressed, as its trailer's type says.
 **
 ** DATA BLOCK TRAILER (after every data block; SST_BLOCK_TRAILER_SIZE)
 **

@@ -64,7 +64,7 @@ int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manif
   sst_reader *pReader = NULL;
   int rc = table_new(pEnv, pCache, zDir, pMeta, &p);
   *ppTable = NULL;
-  if( rc == LSM_OK ) rc = table_cache_open_reader(pCache, p->zPath, &pReader);
+  if( rc == LSM_OK ) rc = table_cache_open_reader(&p->slot, &pReader);
   if( rc != LSM_OK ){
     table_unref(p);
     return rc;
@@ -116,6 +116,10 @@ void table_unref(table *p){
 /* ------------------------------------------------------------------ */
 
 sst_reader *table_reader(table *p, int *pRc){
+  /* A moved table reads through the table first opened for its file, so
+  ** a file has one reader (one charge in the cache) however often it
+  ** moved; the chain's references keep that table alive. */
+  while( p->pMovedFrom ) p = p->pMovedFrom;
   return table_cache_reader(&p->slot, pRc);
 }
 

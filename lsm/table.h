@@ -11,7 +11,9 @@
 **
 ** Readers: a table's file is read through the store's table_cache
 ** (table_cache.h), which keeps a bounded number of readers open and
-** reopens a table when it is read after an eviction.  Nothing outside
+** reopens a table when it is read after an eviction.  A moved table
+** (table_move) reads through the first table of its chain, so one file
+** has one reader, not one per level it passed through.  Nothing outside
 ** table_cache.c touches the slot's reader or links: readers are borrowed
 ** with table_reader (or table_iter, table_get) and hold their own
 ** reference, so a reader, and the values read from it, outlive its

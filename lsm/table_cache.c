@@ -27,7 +27,9 @@ struct table_cache {
                             ** slot's pReader, pLruPrev, pLruNext and
                             ** bRecent                                    */
   int nCapacity;            /* most readers the cache holds               */
+  uint64_t nMaxBytes;       /* most heap they may be charged              */
   int nOpen;                /* readers it holds (slots in the list)       */
+  uint64_t nBytes;          /* heap charged to them (sum of nCharge)      */
   uint64_t nMisses;         /* opens made by table_cache_reader           */
   block_cache *pBlocks;     /* data blocks of every reader (owned), or NULL */
   int bMap;                 /* readers map their files                    */
@@ -55,41 +57,68 @@ static void lru_push_front(table_cache *pCache, table_cache_slot *p){
   pCache->pHead = p;
 }
 
-/* Put p (holding pReader, the cache's reference) at the head.  If that
-** puts the cache over capacity, one other slot leaves the list (the
-** first from the tail without bRecent; flagged ones go back to the head,
-** unflagged) and its reader is returned, for the caller to release once
-** unlocked; else NULL.  p itself is skipped (its reader is being handed
-** out).  Ends within two rounds of the list: after the first, every
-** slot but p has its flag cleared, so the next one after p is taken. */
-static sst_reader *lru_install(table_cache *pCache, table_cache_slot *p, sst_reader *pReader){
-  sst_reader *pEvicted = NULL;
+/* Put p (holding pReader, the cache's reference, charged nCharge bytes)
+** at the head.  The caller then calls trim. */
+static void lru_install(table_cache *pCache, table_cache_slot *p, sst_reader *pReader,
+                        size_t nCharge){
   assert( p->pReader == NULL );
   p->pReader = pReader;
   p->bRecent = 0;
+  p->nCharge = nCharge;
+  p->nBlocks = sst_reader_blocks(pReader);
   lru_push_front(pCache, p);
   pCache->nOpen++;
-  while( pCache->nOpen > pCache->nCapacity ){
-    table_cache_slot *pOld = pCache->pTail;
-    lru_unlink(pCache, pOld);
-    if( pOld == p || pOld->bRecent ){
-      pOld->bRecent = 0;                 /* second chance */
-      lru_push_front(pCache, pOld);
-      continue;
+  pCache->nBytes += nCharge;
+}
+
+/* True while the cache holds more than its bounds allow. */
+static int over_budget(const table_cache *pCache){
+  return pCache->nOpen > pCache->nCapacity || pCache->nBytes > pCache->nMaxBytes;
+}
+
+#define TRIM_BATCH 16     /* readers evicted per lock hold */
+
+/*
+** Evict until the cache is within its bounds: from the tail, the first
+** slot without bRecent leaves the list (flagged ones go back to the head,
+** unflagged: a second chance).  pKeep, the slot whose reader is being
+** handed out, is never evicted, so eviction also stops when it is alone.
+** Evicted readers are released unlocked (a release may unmap a file and
+** take the block cache's lock), TRIM_BATCH at a time: one install of a
+** large reader can push out many small ones.  Each eviction ends within
+** two rounds of the list: after the first, every slot but pKeep has its
+** flag cleared.
+*/
+static void trim(table_cache *pCache, table_cache_slot *pKeep){
+  sst_reader *aEvicted[TRIM_BATCH];
+  int n, i;
+  do{
+    n = 0;
+    pthread_mutex_lock(&pCache->mutex);
+    while( n < TRIM_BATCH && pCache->nOpen > 1 && over_budget(pCache) ){
+      table_cache_slot *pOld = pCache->pTail;
+      lru_unlink(pCache, pOld);
+      if( pOld == pKeep || pOld->bRecent ){
+        pOld->bRecent = 0;
+        lru_push_front(pCache, pOld);
+        continue;
+      }
+      aEvicted[n++] = pOld->pReader;
+      pOld->pReader = NULL;
+      pCache->nOpen--;
+      pCache->nBytes -= pOld->nCharge;
+      pOld->nCharge = 0;
     }
-    pEvicted = pOld->pReader;
-    pOld->pReader = NULL;
-    pCache->nOpen--;
-  }
-  assert( pEvicted != pReader );
-  return pEvicted;
+    pthread_mutex_unlock(&pCache->mutex);
+    for(i = 0; i < n; i++) sst_reader_unref(aEvicted[i]);
+  }while( n == TRIM_BATCH );
 }
 
 /* ------------------------------------------------------------------ */
 /* Lifecycle                                                            */
 /* ------------------------------------------------------------------ */
 
-int table_cache_new(lsm_env *pEnv, int nCapacity, table_cache **ppCache){
+int table_cache_new(lsm_env *pEnv, int nCapacity, uint64_t nMaxBytes, table_cache **ppCache){
   int rc = LSM_OK;
   table_cache *p = env_malloc_rc(pEnv, sizeof(table_cache), &rc);   /* zeroed */
   assert( nCapacity >= 1 );
@@ -97,6 +126,7 @@ int table_cache_new(lsm_env *pEnv, int nCapacity, table_cache **ppCache){
   if( p == NULL ) return rc;
   p->pEnv = pEnv;
   p->nCapacity = nCapacity;
+  p->nMaxBytes = nMaxBytes;
   pthread_mutex_init(&p->mutex, NULL);
   return LSM_OK;
 }
@@ -117,20 +147,22 @@ void table_cache_slot_init(table_cache_slot *pSlot, table_cache *pCache, const c
   memset(pSlot, 0, sizeof(*pSlot));
   pSlot->pCache = pCache;
   pSlot->zPath = zPath;
+  pSlot->idBlocks = block_cache_new_id();
 }
 
 void table_cache_insert(table_cache_slot *pSlot, sst_reader *pReader){
   table_cache *pCache = pSlot->pCache;
-  sst_reader *pEvicted;
+  size_t nCharge = sst_reader_heap_bytes(pReader);
   pthread_mutex_lock(&pCache->mutex);
-  pEvicted = lru_install(pCache, pSlot, pReader);
+  lru_install(pCache, pSlot, pReader, nCharge);
   pthread_mutex_unlock(&pCache->mutex);
-  sst_reader_unref(pEvicted);
+  trim(pCache, pSlot);
 }
 
 sst_reader *table_cache_reader(table_cache_slot *pSlot, int *pRc){
   table_cache *pCache = pSlot->pCache;
   sst_reader *pReader, *pNew = NULL, *pDrop = NULL;
+  size_t nCharge;
   int rc;
 
   if( *pRc != LSM_OK ) return NULL;
@@ -145,11 +177,12 @@ sst_reader *table_cache_reader(table_cache_slot *pSlot, int *pRc){
   if( pReader ) return pReader;
 
   /* Miss: open unlocked, then install unless another thread did. */
-  rc = table_cache_open_reader(pCache, pSlot->zPath, &pNew);
+  rc = table_cache_open_reader(pSlot, &pNew);
   if( rc != LSM_OK ){
     *pRc = rc;
     return NULL;
   }
+  nCharge = sst_reader_heap_bytes(pNew);
   pthread_mutex_lock(&pCache->mutex);
   pCache->nMisses++;
   pReader = pSlot->pReader;
@@ -160,16 +193,18 @@ sst_reader *table_cache_reader(table_cache_slot *pSlot, int *pRc){
   }else{
     pReader = pNew;
     sst_reader_ref(pReader);                 /* the caller's; the cache keeps pNew's */
-    pDrop = lru_install(pCache, pSlot, pNew);
+    lru_install(pCache, pSlot, pNew, nCharge);
   }
   pthread_mutex_unlock(&pCache->mutex);
   sst_reader_unref(pDrop);
+  if( pDrop == NULL ) trim(pCache, pSlot);
   return pReader;
 }
 
 void table_cache_remove(table_cache_slot *pSlot){
   table_cache *pCache = pSlot->pCache;
   sst_reader *pReader;
+  uint32_t nBlocks;
   if( pCache == NULL ) return;
   pthread_mutex_lock(&pCache->mutex);
   pReader = pSlot->pReader;
@@ -177,14 +212,20 @@ void table_cache_remove(table_cache_slot *pSlot){
     lru_unlink(pCache, pSlot);
     pSlot->pReader = NULL;
     pCache->nOpen--;
+    pCache->nBytes -= pSlot->nCharge;
+    pSlot->nCharge = 0;
   }
+  nBlocks = pSlot->nBlocks;
   pthread_mutex_unlock(&pCache->mutex);
   sst_reader_unref(pReader);
+  block_cache_erase(pCache->pBlocks, pSlot->idBlocks, nBlocks);
 }
 
-void table_cache_stats(table_cache *pCache, uint64_t *pnOpen, uint64_t *pnMisses){
+void table_cache_stats(table_cache *pCache, uint64_t *pnOpen, uint64_t *pnBytes,
+                       uint64_t *pnMisses){
   pthread_mutex_lock(&pCache->mutex);
   *pnOpen = (uint64_t)pCache->nOpen;
+  *pnBytes = pCache->nBytes;
   *pnMisses = pCache->nMisses;
   pthread_mutex_unlock(&pCache->mutex);
 }
@@ -199,6 +240,8 @@ block_cache *table_cache_blocks(table_cache *pCache){
   return pCache->pBlocks;
 }
 
-int table_cache_open_reader(table_cache *pCache, const char *zPath, sst_reader **ppReader){
-  return sst_reader_open(pCache->pEnv, zPath, pCache->pBlocks, pCache->bMap, ppReader);
+int table_cache_open_reader(table_cache_slot *pSlot, sst_reader **ppReader){
+  table_cache *pCache = pSlot->pCache;
+  return sst_reader_open_shared(pCache->pEnv, pSlot->zPath, pCache->pBlocks, pCache->bMap,
+                                pSlot->idBlocks, ppReader);
 }

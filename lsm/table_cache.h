@@ -1,15 +1,23 @@
 /*
-** table_cache.h — the open SSTable readers of a store, bounded in number.
+** table_cache.h — the open SSTable readers of a store, bounded by the
+** heap they hold and by their number.
 **
-** An open sst_reader costs a file descriptor, a mapping of the whole file
-** and heap for its decoded index (about 32 bytes per data block, ~0.8% of
-** the data) and verified-block bitmap.  Keeping every live table open
-** would make all three grow with the data, and a store of a thousand
-** tables would run out of descriptors.  So, as LevelDB's TableCache with
-** its max_open_files, each store has one table_cache holding at most
-** nCapacity readers (lsm_options.max_open_tables), evicting the least
-** recently used (approximately: CLOCK, see table_cache.c); a table whose
-** reader was dropped is reopened when next read.
+** An open sst_reader costs heap (sst_reader_heap_bytes: its decoded
+** index, about 32 bytes per data block, and, unless the file is mapped,
+** its filter and index regions, about 2.4 bytes per key more) and either
+** a mapping (the default env then closes the descriptor) or a file
+** descriptor.  Keeping every live table open would make these grow with
+** the data without bound.  So each store has one table_cache holding
+** readers while their heap stays within nMaxBytes
+** (lsm_options.table_cache_bytes) and their number within nCapacity
+** (lsm_options.max_open_tables, further capped by the descriptor limit
+** when readers hold descriptors: db.c), evicting the least recently used
+** (approximately: CLOCK, see table_cache.c); a table whose reader was
+** dropped is reopened when next read.  Charging heap rather than counting
+** tables (LevelDB's max_open_files counts) lets the many small-footprint
+** tables of a big mapped store stay open: a reopen costs an open, a
+** mapping and a verification of the filter and index (~30 us of CPU), and
+** under a count of 1000 a 50M-key store reopened a table every fourth get.
 **
 ** The cache is an intrusive list: each table (table.h) embeds a
 ** table_cache_slot holding its reader, its list links and a
@@ -30,9 +38,12 @@
 **
 ** Invariants (under the mutex):
 **   1. A slot is in the LRU list iff its pReader is non-NULL.
-**   2. nOpen == the length of the list <= nCapacity: the cache itself
-**      holds at most nCapacity readers.  Readers held by open iterators
-**      or in-flight gets may exceed it for as long as they are used.
+**   2. nOpen == the length of the list; nBytes == the sum of its slots'
+**      nCharge.  When an install's trim returns, nOpen <= nCapacity and
+**      nBytes <= nMaxBytes, unless the reader it installed alone exceeds
+**      nMaxBytes (a cache never evicts the reader it is handing out).
+**      Readers held by open iterators or in-flight gets may exceed the
+**      bounds for as long as they are used.
 **   3. Every slot in the list belongs to a live table: a table's slot
 **      leaves the list (table_cache_remove) before the table is freed.
 **   4. Slots enter the list at pHead; eviction takes, from pTail, the
@@ -62,20 +73,28 @@ struct table_cache_slot {
   table_cache_slot *pLruPrev; /* (C) previous slot toward the head        */
   table_cache_slot *pLruNext; /* (C) next slot toward the tail            */
   int bRecent;                /* (C) read since it last entered the head  */
+  size_t nCharge;             /* (C) heap bytes pReader is charged        */
+  uint64_t idBlocks;          /* key of the file's blocks in the block
+                              ** cache, shared by every reader of it      */
+  uint32_t nBlocks;           /* (C) the file's data blocks, once opened  */
 };                            /* (C): guarded by pCache's mutex           */
 
 #define TABLE_CACHE_MIN_CAPACITY 16   /* lsm_options.max_open_tables floor */
 
-/* A new, empty cache holding at most nCapacity (>= 1) readers.  Owned:
-** free with table_cache_free. */
-int table_cache_new(lsm_env*, int nCapacity, table_cache **ppCache);
+/* A new, empty cache holding at most nCapacity (>= 1) readers whose
+** heap (sst_reader_heap_bytes) adds up to at most nMaxBytes.  Owned: free
+** with table_cache_free. */
+int table_cache_new(lsm_env*, int nCapacity, uint64_t nMaxBytes, table_cache **ppCache);
 
 /* Free the cache.  REQUIRES: every slot that used it has been removed
 ** (so it holds no reader).  NULL is a no-op. */
 void table_cache_free(table_cache*);
 
 /* A slot of pCache for the SSTable at zPath (borrowed: it must outlive
-** the slot), holding no reader. */
+** the slot), holding no reader.  Every reader the cache opens for it
+** keeps its blocks in the block cache under one key, so a reopen after an
+** eviction finds the blocks read before it, and an eviction costs the
+** block cache nothing; they are erased when the slot is removed. */
 void table_cache_slot_init(table_cache_slot*, table_cache *pCache, const char *zPath);
 
 /*
@@ -96,14 +115,16 @@ void table_cache_insert(table_cache_slot *pSlot, sst_reader *pReader);
 */
 sst_reader *table_cache_reader(table_cache_slot *pSlot, int *pRc);
 
-/* Drop pSlot's reader, if the cache holds one, and take the slot out of
-** the list.  Called when its table's last reference goes.  A slot whose
-** pCache is NULL (never initialised) is left alone. */
+/* Drop pSlot's reader, if the cache holds one, take the slot out of the
+** list, and erase its file's blocks from the block cache (a reader still
+** used by an iterator may cache a few again; they age out: no reader of
+** another file shares the key).  Called when its table's last reference
+** goes.  A slot whose pCache is NULL (never initialised) is left alone. */
 void table_cache_remove(table_cache_slot *pSlot);
 
-/* Readers held now, and opens made by table_cache_reader since the
-** cache was made (misses). */
-void table_cache_stats(table_cache*, uint64_t *pnOpen, uint64_t *pnMisses);
+/* Readers held now, the heap bytes they are charged, and opens made by
+** table_cache_reader since the cache was made (misses). */
+void table_cache_stats(table_cache*, uint64_t *pnOpen, uint64_t *pnBytes, uint64_t *pnMisses);
 
 /*
 ** How the cache's readers read data blocks: through a block cache of
@@ -117,8 +138,8 @@ int table_cache_set_blocks(table_cache*, uint64_t nBlockBytes, int bMap);
 /* The block cache (NULL if none) and whether readers map their files. */
 block_cache *table_cache_blocks(table_cache*);
 
-/* Open a new reader for zPath the way this cache's readers read (not
-** put in the cache: see table_cache_insert). */
-int table_cache_open_reader(table_cache*, const char *zPath, sst_reader **ppReader);
+/* Open a new reader for pSlot's file the way this cache's readers read
+** (not put in the cache: see table_cache_insert). */
+int table_cache_open_reader(table_cache_slot *pSlot, sst_reader **ppReader);
 
 #endif

@@ -656,9 +656,15 @@ static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
 /* Open and map zPath for reading (*pa NULL and *pn 0 for an empty file). */
 static int wal_map(lsm_env *pEnv, const char *zPath, lsm_file **ppFile,
                    const uint8_t **pa, uint64_t *pn){
-  int rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, ppFile);
+  int rc;
   *pa = NULL;
   *pn = 0;
+  *ppFile = NULL;
+  if( pEnv->xMap == NULL ){
+    return LSM_ERROR_MSG(LSM_MISUSE, "%s: this env cannot map files, which WAL replay needs"
+                         " (an env without xMap serves hosted stores only)", zPath);
+  }
+  rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_READ, ppFile);
   if( rc == LSM_OK ) rc = pEnv->xSize(*ppFile, pn);
   if( rc == LSM_OK && *pn > 0 ) rc = pEnv->xMap(*ppFile, pa, pn);
   return rc;

@@ -18,7 +18,8 @@
 **                  amplification experiment of bench_amp.c, with its own
 **                  BENCH_AMP_* variables, skipped by BENCH_AMP=0)
 **   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite (default all;
-**                  lsm names every lsm variant, rocksdb both RocksDB ones;
+**                  lsm names every lsm variant, rocksdb both RocksDB ones,
+**                  lsm-dir only the SQL level's directory store;
 **                  "sqlite" is the native table of the SQL level, run even
 **                  when lsm.so does not load if it is named here)
 **   BENCH_DIR      scratch directory (default a new $TMPDIR/lsm-bench-XXXXXX)
@@ -494,14 +495,16 @@ int main(void){
            "   lsm = in-database store (CREATE VIRTUAL TABLE kv USING lsm), "
            "lsm-dir = directory store lsm('kv.lsm') (sync=normal) ==\n",
            sqlite3_libversion(), BENCH_TXN_ROWS);
-    int bLsm = bench_wanted(zEngines, "lsm");
+    int bLsmDir = bench_wanted(zEngines, "lsm-dir");      /* the directory store alone */
+    int bLsm = bench_wanted(zEngines, "lsm") || bLsmDir;
+    int bLsmInDb = bench_wanted(zEngines, "lsm");
     int bNative = bench_wanted(zEngines, "sqlite");
     if( bLsm && bench_sql_available(zErr, sizeof(zErr)) ){
       printf("  SQL level skipped: %s does not load: %s\n", bench_sql_extension_path(), zErr);
       bLsm = 0;
       bNative = zEngines && zEngines[0] && bNative;   /* only if asked for by name */
     }
-    if( bLsm ) nFailed += bench_child(p, &bench_engine_sql_lsm);
+    if( bLsm && bLsmInDb ) nFailed += bench_child(p, &bench_engine_sql_lsm);
     if( bLsm ) nFailed += bench_child(p, &bench_engine_sql_lsm_dir);
     if( bNative ) nFailed += bench_child(p, &bench_engine_sql_native);
     bench_print_level(p, "sql", "sqlite", azTargeted);

@@ -5,7 +5,12 @@
 ** durability of LevelDB's and RocksDB's default writes, which write(2)
 ** every put: like for like), 4 MiB memtable, 4 KiB blocks, 10 bits/key
 ** Bloom, leveled compaction (bench_engine_lsm_tiered: tiered), background
-** thread on.  bench_engine_lsm_buffered ("lsm-buf") is the same with
+** thread on, compression=none: the bench's values are random bytes, which
+** no compressor shrinks, and LevelDB and RocksDB run with compression off
+** too (bench_leveldb.c, bench_rocksdb.c), so all three store the same raw
+** blocks (lsm's default lz4 would only add a failed attempt per block
+** written; compressed stores are compared in make bench-scale's
+** compression experiment, with values that compress 2:1).  bench_engine_lsm_buffered ("lsm-buf") is the same with
 ** sync=LSM_SYNC_OFF (the WAL buffered in memory): compared only with a
 ** peer that buffers too (RocksDB with manual_wal_flush).  xOpenSync
 ** opens with any of the three sync levels (bench_threads.c).  SSTables are read through mmap, so their resident pages
@@ -62,6 +67,7 @@ static int blsm_open_with(const char *zDir, int eCompaction, int eSync, bench_st
   opt.block_bytes = BENCH_BLOCK_BYTES;
   opt.bloom_bits = BENCH_BLOOM_BITS;
   opt.compaction = eCompaction;
+  opt.compression = LSM_COMPRESSION_NONE;
   opt.background = 1;
   opt.create_if_missing = 1;
   rc = blsm_error(0, "open", lsm_open(zDir, &opt, &p->pDb));

@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -239,6 +240,7 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
   bench_rng r = { 42 };
   char k[BENCH_KEY_BYTES], v[BENCH_VAL_BYTES];
   uint64_t nWchar0;
+  struct rusage ru0, ru1;
 
   snprintf(zDir, sizeof(zDir), "%s/scale-%s-%llu", scale_env("BENCH_SCALE_DIR", "build"),
            zKind, (unsigned long long)n);
@@ -280,6 +282,7 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
 
   /* gets */
   aLat = malloc(sizeof(double) * (size_t)(nGets ? nGets : 1));
+  getrusage(RUSAGE_SELF, &ru0);
   t0 = bench_now();
   for(i = 0; i < nGets; i++){
     double t = bench_now();
@@ -287,6 +290,7 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
     aLat[i] = bench_now() - t;
   }
   pRow->rGets = (double)nGets / (bench_now() - t0);
+  getrusage(RUSAGE_SELF, &ru1);
   qsort(aLat, (size_t)nGets, sizeof(double), cmp_double);
   if( nGets ){
     pRow->rP99Us = aLat[(size_t)(nGets * 0.99)] * 1e6;
@@ -299,8 +303,14 @@ static void run_one(const char *zKind, int iCompaction, uint64_t n, int bCompres
     lsm_stats_get(st.pLsm, &s1);
     pRow->rRamp = s1.nGets > s0.nGets
       ? (double)(s1.nGetSstProbes - s0.nGetSstProbes) / (double)(s1.nGets - s0.nGets) : 0;
-    fprintf(stderr, "%s %llu: gets reopened %llu tables (%.3f per get), block cache hits %llu misses %llu\n",
+    fprintf(stderr, "%s %llu: %llu tables open holding %.1f MiB of heap; gets took %.1f us of CPU and %.2f page faults each (%.3f major); gets reopened %llu tables (%.3f per get), block cache hits %llu misses %llu\n",
             zKind, (unsigned long long)n,
+            (unsigned long long)s1.nTablesOpen, (double)s1.nTableCacheBytes / 1048576.0,
+            nGets ? ((double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1e6
+                     + (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec))
+                    / (double)nGets : 0.0,
+            nGets ? (double)(ru1.ru_minflt - ru0.ru_minflt + ru1.ru_majflt - ru0.ru_majflt) / (double)nGets : 0.0,
+            nGets ? (double)(ru1.ru_majflt - ru0.ru_majflt) / (double)nGets : 0.0,
             (unsigned long long)(s1.nTableCacheMisses - s0.nTableCacheMisses),
             nGets ? (double)(s1.nTableCacheMisses - s0.nTableCacheMisses) / (double)nGets : 0.0,
             (unsigned long long)(s1.nBlockCacheHits - s0.nBlockCacheHits),

@@ -235,7 +235,8 @@ START_TEST(every_option_value_is_accepted_and_set){
     const char *zArg;
     int iField;           /* 0 sync, 1 memtable_bytes, 2 block_bytes, 3 bloom_bits,
                              4 compaction, 5 background, 6 readonly, 7 max_open_tables,
-                             8 block_cache_bytes, 9 use_mmap, 10 compression */
+                             8 block_cache_bytes, 9 use_mmap, 10 compression,
+                             11 table_cache_bytes */
     long long iExpect;
   } aCase[] = {
     { "sync=off", 0, LSM_SYNC_OFF }, { "sync=normal", 0, LSM_SYNC_NORMAL },
@@ -261,6 +262,8 @@ START_TEST(every_option_value_is_accepted_and_set){
     { "mmap=off", 9, 0 }, { "mmap=on", 9, 1 },
     { "compression=none", 10, LSM_COMPRESSION_NONE }, { "compression=lz4", 10, LSM_COMPRESSION_LZ4 },
     { "compression=ZSTD", 10, LSM_COMPRESSION_ZSTD },
+    { "table_cache_mb=1", 11, 1 << 20 }, { "table_cache_mb=256", 11, 256 << 20 },
+    { "table_cache_mb=1.5", 11, 3 << 19 }, { "table_cache_mb=65536", 11, 65536LL << 20 },
   };
   sqlite3 *db = ext_test_open_db();
   size_t i;
@@ -280,6 +283,7 @@ START_TEST(every_option_value_is_accepted_and_set){
       case 8: v = (long long)a.opt.block_cache_bytes; break;
       case 9: v = a.opt.use_mmap; break;
       case 10: v = a.opt.compression; break;
+      case 11: v = (long long)a.opt.table_cache_bytes; break;
     }
     ck_assert_msg(v == aCase[i].iExpect, "%s set %lld, expected %lld", aCase[i].zArg, v,
                   aCase[i].iExpect);
@@ -425,6 +429,8 @@ START_TEST(each_bad_argument_gives_its_exact_message){
     { { "max_open_tables=1000001" }, 1, "bad value for max_open_tables: 1000001 (expected an integer from 16 to 1000000)" },
     { { "block_cache_mb=-1" }, 1, "bad value for block_cache_mb: -1 (expected a decimal from 0 to 65536)" },
     { { "block_cache_mb=65537" }, 1, "bad value for block_cache_mb: 65537 (expected a decimal from 0 to 65536)" },
+    { { "table_cache_mb=0.5" }, 1, "bad value for table_cache_mb: 0.5 (expected a decimal from 1 to 65536)" },
+    { { "table_cache_mb=65537" }, 1, "bad value for table_cache_mb: 65537 (expected a decimal from 1 to 65536)" },
     { { "mmap=maybe" }, 1, "bad value for mmap: maybe (expected on or off)" },
     { { "compression=snappy" }, 1, "bad value for compression: snappy (expected none, lz4 or zstd)" },
     { { "bloom_bits=-1" }, 1, "bad value for bloom_bits: -1 (expected an integer from 0 to 30)" },

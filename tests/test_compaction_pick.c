@@ -163,7 +163,7 @@ static void shape_build(shape *p, const table_row *aRow){
   memset(p, 0, sizeof(*p));
   p->pEnv = lsm_env_memory();
   ck_assert_ptr_nonnull(p->pEnv);
-  ck_assert_int_eq(table_cache_new(p->pEnv, 16, &p->pCache), LSM_OK);
+  ck_assert_int_eq(table_cache_new(p->pEnv, 16, UINT64_MAX, &p->pCache), LSM_OK);
   for(i = 0; aRow[i].iNumber; i++){
     int nCopy = aRow[i].nCopy ? aRow[i].nCopy : 1;
     for(j = 0; j < nCopy; j++){

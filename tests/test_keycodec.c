@@ -484,6 +484,43 @@ START_TEST(damaged_encodings_are_rejected_or_canonical){
 }
 END_TEST
 
+/* The key of text bound every way SQLite lets a caller bind it (with a
+** length and no terminator; as UTF-16), in a UTF-8 and in a UTF-16
+** database, encodes as the UTF-8 bytes of the text and nothing more. */
+static void expect_text_key(sqlite3 *db, int eBind, const char *zWhen){
+  static const char zText[] = "h\xc3\xa9llo w\xc3\xb6rld!!!";  /* "!!!" is past the key */
+  static const unsigned short aText16[] = { 'h', 0xe9, 'l', 'l', 'o', ' ', 'w', 0xf6, 'r', 'l', 'd' };
+  const size_t nUtf8 = sizeof(zText) - 1 - 3;
+  sqlite3_stmt *pStmt = NULL;
+  const uint8_t *a;
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT keyenc(?1)", -1, &pStmt, 0), SQLITE_OK);
+  if( eBind == 8 ){
+    sqlite3_bind_text(pStmt, 1, zText, (int)nUtf8, SQLITE_STATIC);
+  }else{
+    sqlite3_bind_text16(pStmt, 1, aText16, (int)sizeof(aText16), SQLITE_STATIC);
+  }
+  ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_ROW);
+  a = sqlite3_column_blob(pStmt, 0);
+  ck_assert_msg((size_t)sqlite3_column_bytes(pStmt, 0) == 1 + nUtf8,
+                "%s: %d bytes, expected %zu", zWhen, sqlite3_column_bytes(pStmt, 0), 1 + nUtf8);
+  ck_assert_msg(memcmp(a + 1, zText, nUtf8) == 0, "%s: not the UTF-8 bytes of the text", zWhen);
+  sqlite3_finalize(pStmt);
+}
+
+START_TEST(a_text_key_bound_with_a_length_or_as_utf16_encodes_its_utf8_bytes){
+  sqlite3 *db = ext_test_open_db();
+  expect_text_key(db, 8, "UTF-8 database, bound with a length");
+  expect_text_key(db, 16, "UTF-8 database, bound as UTF-16");
+  sqlite3_close(db);
+  db = ext_test_open_db();
+  ck_assert_int_eq(sqlite3_exec(db, "PRAGMA encoding = 'UTF-16le'", 0, 0, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE t(x)", 0, 0, 0), SQLITE_OK);
+  expect_text_key(db, 8, "UTF-16 database, bound as UTF-8 with a length");
+  expect_text_key(db, 16, "UTF-16 database, bound as UTF-16");
+  sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(keycodec_type_reports_the_storage_class){
   static const struct { const char *zExpr; int eType; } aCase[] = {
     { "1", SQLITE_INTEGER }, { "1.0", SQLITE_INTEGER }, { "1.5", SQLITE_FLOAT },
@@ -518,6 +555,7 @@ static Suite *keycodec_suite(void){
   tcase_add_test(tc, malformed_encodings_are_corrupt);
   tcase_add_test(tc, damaged_encodings_are_rejected_or_canonical);
   tcase_add_test(tc, keycodec_type_reports_the_storage_class);
+  tcase_add_test(tc, a_text_key_bound_with_a_length_or_as_utf16_encodes_its_utf8_bytes);
   suite_add_tcase(s, tc);
   return s;
 }

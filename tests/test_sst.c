@@ -354,6 +354,43 @@ START_TEST(sst_meta_and_properties_describe_the_table)
 }
 END_TEST
 
+/*
+** A mapped reader uses its filter and index regions where they lie in the
+** mapping; one reading with xRead holds a heap copy of them.  The same
+** table opened both ways: both answer every read as the model does, and
+** the mapped one is charged at least the filter's bytes (10 bits a key)
+** less heap.
+*/
+START_TEST(sst_a_mapped_reader_keeps_its_filter_and_index_off_the_heap)
+{
+  harness_model t = {0};
+  sst_meta meta;
+  sst_reader *pMapped = NULL, *pRead = NULL;
+  test_rng r;
+  size_t nMapped, nRead;
+  int i;
+  rng_init(&r, test_seed());
+  for(i = 0; i < 4000; i++){
+    char z[16];
+    int nz = snprintf(z, sizeof(z), "k%05d", i);
+    harness_model_add(&t, z, (size_t)nz, (uint64_t)(i + 1), IKEY_VALUE, "0123456789", 10);
+  }
+  harness_model_sort(&t);
+  ck_assert_int_eq(write_table(fx.pEnv, "/h.sst", &t, 1024, 10, &meta), LSM_OK);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/h.sst", NULL, 1, &pMapped), LSM_OK);
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/h.sst", NULL, 0, &pRead), LSM_OK);
+  compare_reader(pMapped, &t, &r, 2000, test_seed());
+  compare_reader(pRead, &t, &r, 2000, test_seed());
+  nMapped = sst_reader_heap_bytes(pMapped);
+  nRead = sst_reader_heap_bytes(pRead);
+  ck_assert_msg(nRead >= nMapped + 4000 * 10 / 8, "heap: %zu bytes mapped, %zu read", nMapped, nRead);
+  sst_reader_unref(pMapped);
+  sst_reader_unref(pRead);
+  sst_meta_clear(fx.pEnv, &meta);
+  harness_model_clear(&t);
+}
+END_TEST
+
 START_TEST(sst_bloom_filter_rules_out_most_missing_keys)
 {
   harness_model t = {0};
@@ -1019,6 +1056,7 @@ static Suite *sst_suite(void){
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, sst_damaged_compressed_blocks_are_reported_never_a_crash);
   tcase_add_test(tc, sst_format_1_tables_still_open);
+  tcase_add_test(tc, sst_a_mapped_reader_keeps_its_filter_and_index_off_the_heap);
   suite_add_tcase(s, tc);
   return s;
 }

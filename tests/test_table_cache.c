@@ -14,7 +14,11 @@
 ** threads flush and compact); a table reopened after an eviction reports
 ** corruption through the call's rc; a snapshot reads tables that were
 ** moved and then merged away; too small a limit is refused; by default
-** the cache keeps 1000 readers, or half the open-file limit if less.
+** the cache keeps 10000 readers, of those that hold descriptors (mmap
+** off) at most half the open-file limit; the heap of the open readers
+** stays within table_cache_bytes; mapped tables hold no descriptor; a
+** moved table reads through its file's one reader; a reopened table finds
+** the blocks its earlier readers cached, which go when the table goes.
 **
 ** The env is a faultenv over the POSIX one (real descriptors and
 ** mappings, so a value read from an unmapped reader would fault), with
@@ -591,16 +595,43 @@ START_TEST(max_open_tables_below_16_is_refused_naming_the_option){
 }
 END_TEST
 
+/* Open descriptors of this process (entries of /proc/self/fd). */
+static int tc_open_fds(void){
+  lsm_env *pEnv = lsm_env_default();
+  char **azName = NULL;
+  int nName = 0;
+  ck_assert_int_eq(pEnv->xListDir(pEnv, "/proc/self/fd", &azName, &nName), LSM_OK);
+  pEnv->xFree(pEnv, azName);
+  return nName;
+}
+
+/* Read every key of the store once (a scan opens every table), checking
+** that there are nRow. */
+static void tc_scan_all(lsm_db *pDb, int nRow){
+  lsm_cursor *pCsr = NULL;
+  int rc, n = 0;
+  ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+  for(rc = lsm_cursor_first(pCsr); rc == LSM_OK && lsm_cursor_valid(pCsr); rc = lsm_cursor_next(pCsr)){
+    n++;
+  }
+  ck_assert_int_eq(rc, LSM_OK);
+  ck_assert_int_eq(n, nRow);
+  lsm_cursor_close(pCsr);
+}
+
 /*
-** By default the cache keeps 1000 readers (LevelDB's max_open_files), but
-** at most half of RLIMIT_NOFILE and at least 16, each reader holding a
-** descriptor.  A store of more than 1000 tables (in the memory env, so
-** that it needs no descriptors itself) is reopened under several soft
-** limits and read through; the readers the cache then holds are exactly
-** that capacity.  The soft limit is restored at the end.
+** By default the cache keeps up to 10000 readers and 64 MiB of their
+** heap.  Readers that read with xRead (mmap=off here) hold a descriptor
+** each, so of those it keeps at most half of RLIMIT_NOFILE (and at least
+** 16); mapped readers hold none and are not held to it.  A store of more
+** than 1000 tables (in the memory env, so that it needs no descriptors
+** itself) is reopened under several soft limits and read through; the
+** readers the cache then holds are exactly that capacity, or every table
+** when mapped.  The soft limit is restored at the end.
 */
-#define TC_DEFAULT_CAPACITY 1000
-START_TEST(the_default_keeps_1000_tables_open_within_half_the_file_limit){
+#define TC_DEFAULT_CAPACITY 10000
+#define TC_MANY_KEYS 66000        /* about 1100 tables of a 4 KiB memtable */
+START_TEST(the_default_keeps_unmapped_readers_within_half_the_file_limit_and_mapped_ones_beyond){
   static const rlim_t aLimit[] = { 4096, 1500, 100, 20 };
   uint64_t seed = test_seed();
   lsm_env *pMemEnv = lsm_env_memory();
@@ -608,55 +639,202 @@ START_TEST(the_default_keeps_1000_tables_open_within_half_the_file_limit){
   lsm_options opt;
   lsm_db *pDb = NULL;
   lsm_stats st;
-  int i, bSawDefault = 0;
+  uint64_t nTables;
+  int i;
 
   lsm_options_default(&opt);
   ck_assert_int_eq(opt.max_open_tables, TC_DEFAULT_CAPACITY);
+  ck_assert_uint_eq(opt.table_cache_bytes, 64u << 20);
+  ck_assert_int_eq(opt.use_mmap, 1);
   opt.memtable_bytes = 4096;        /* a table per ~60 keys */
   opt.sync = LSM_SYNC_OFF;
   opt.background = 0;
   opt.env = pMemEnv;
   ck_assert_int_eq(lsm_open("/tc", &opt, &pDb), LSM_OK);
-  tc_put_range(pDb, NULL, 0, 66000, 0);
+  tc_put_range(pDb, NULL, 0, TC_MANY_KEYS, 0);
   ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
-  SEED_ASSERT(tc_tables(pDb, &st) > TC_DEFAULT_CAPACITY, "only %llu tables",
-              (unsigned long long)seed, (unsigned long long)tc_tables(pDb, &st));
+  nTables = tc_tables(pDb, &st);
+  SEED_ASSERT(nTables > 1000, "only %llu tables", (unsigned long long)seed,
+              (unsigned long long)nTables);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
 
   ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &limSaved), 0);
   for(i = 0; i < (int)(sizeof(aLimit) / sizeof(aLimit[0])); i++){
-    lsm_cursor *pCsr = NULL;
-    uint64_t nWant;
-    int rc, nRow = 0;
+    int bMap;
     if( limSaved.rlim_max != RLIM_INFINITY && aLimit[i] > limSaved.rlim_max ) continue;
-    nWant = aLimit[i] / 2 < TC_DEFAULT_CAPACITY ? aLimit[i] / 2 : TC_DEFAULT_CAPACITY;
-    if( nWant < 16 ) nWant = 16;
-    bSawDefault |= nWant == TC_DEFAULT_CAPACITY;
     lim = limSaved;
     lim.rlim_cur = aLimit[i];
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
-    ck_assert_int_eq(lsm_open("/tc", &opt, &pDb), LSM_OK);
-    /* A scan opens every table once; the cache keeps what it may. */
-    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
-    for(rc = lsm_cursor_first(pCsr); rc == LSM_OK && lsm_cursor_valid(pCsr); rc = lsm_cursor_next(pCsr)){
-      nRow++;
+    for(bMap = 0; bMap <= 1; bMap++){
+      uint64_t nWant = aLimit[i] / 2 < TC_DEFAULT_CAPACITY ? aLimit[i] / 2 : TC_DEFAULT_CAPACITY;
+      if( nWant < 16 ) nWant = 16;
+      if( bMap || nWant > nTables ) nWant = nTables;
+      opt.use_mmap = bMap;
+      ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+      ck_assert_int_eq(lsm_open("/tc", &opt, &pDb), LSM_OK);
+      ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &limSaved), 0);
+      tc_scan_all(pDb, TC_MANY_KEYS);
+      ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+      ck_assert_msg(st.nTablesOpen == nWant, "RLIMIT_NOFILE %llu, mmap=%d: %llu readers open, "
+                    "expected %llu", (unsigned long long)aLimit[i], bMap,
+                    (unsigned long long)st.nTablesOpen, (unsigned long long)nWant);
+      ck_assert_int_eq(lsm_close(pDb), LSM_OK);
     }
-    ck_assert_int_eq(rc, LSM_OK);
-    ck_assert_int_eq(nRow, 66000);
-    lsm_cursor_close(pCsr);
-    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
-    ck_assert_msg(st.nTablesOpen == nWant, "RLIMIT_NOFILE %llu: %llu readers open, expected %llu",
-                  (unsigned long long)aLimit[i], (unsigned long long)st.nTablesOpen,
-                  (unsigned long long)nWant);
-    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
   }
   ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &limSaved), 0);
-  if( !bSawDefault ){
-    fprintf(stderr, "the_default_keeps_1000_tables_open_within_half_the_file_limit: the hard "
-            "file limit %llu is below 2000: 1000 readers cannot be open\n",
-            (unsigned long long)limSaved.rlim_max);
-  }
   lsm_env_memory_free(pMemEnv);
+}
+END_TEST
+
+/*
+** table_cache_bytes bounds the heap of the open readers: a store of ~140
+** tables whose readers hold their filter and index on the heap (mmap=off)
+** and a cache allowed 32 KiB of it, more readers than that allows under
+** max_open_tables.  Gets, seeks and scans give the model's answers; the
+** readers held afterwards are charged at most 32 KiB, fewer than the
+** tables, and tables were reopened.
+*/
+#define TC_HEAP_BUDGET (32u << 10)
+START_TEST(the_open_tables_heap_stays_within_table_cache_bytes){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  model m = {0};
+  uint64_t nTables;
+
+  rng_init(&rng, seed);
+  opt.max_open_tables = TC_DEFAULT_CAPACITY;
+  opt.table_cache_bytes = TC_HEAP_BUDGET;
+  opt.use_mmap = 0;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, &m, TC_KEYS);
+  nTables = tc_tables(pDb, &st);
+  tc_check_gets(pDb, &m, &rng, TC_KEYS, test_scale(2000), seed);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  tc_check_seeks(pDb, &m, &rng, TC_KEYS, test_scale(500), seed);
+  tc_tables(pDb, &st);
+  SEED_ASSERT(st.nTableCacheBytes <= TC_HEAP_BUDGET, "%llu bytes held by %llu readers",
+              (unsigned long long)seed, (unsigned long long)st.nTableCacheBytes,
+              (unsigned long long)st.nTablesOpen);
+  SEED_ASSERT(st.nTablesOpen >= 2 && st.nTablesOpen < nTables, "%llu of %llu tables open",
+              (unsigned long long)seed, (unsigned long long)st.nTablesOpen,
+              (unsigned long long)nTables);
+  SEED_ASSERT(st.nTableCacheMisses > 0, "no reopen", (unsigned long long)seed);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
+** An open mapped SSTable holds no file descriptor (the POSIX env closes
+** it once the file is mapped): a store of ~140 tables, all kept open,
+** adds only a few descriptors to the process (its WAL, LOCK, directory
+** syncs), not one per table, and still reads right.
+*/
+START_TEST(mapped_tables_hold_no_file_descriptor){
+  uint64_t seed = test_seed();
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  model m = {0};
+  int nFdBefore, nFdAfter;
+
+  opt.max_open_tables = TC_DEFAULT_CAPACITY;
+  opt.env = lsm_env_default();
+  nFdBefore = tc_open_fds();
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, &m, TC_KEYS);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  nFdAfter = tc_open_fds();
+  tc_tables(pDb, &st);
+  SEED_ASSERT(st.nTablesOpen >= TC_MIN_TABLES, "only %llu tables open",
+              (unsigned long long)seed, (unsigned long long)st.nTablesOpen);
+  SEED_ASSERT(nFdAfter - nFdBefore <= 8, "%d descriptors more with %llu tables open",
+              (unsigned long long)seed, nFdAfter - nFdBefore,
+              (unsigned long long)st.nTablesOpen);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
+** A table moved to another level reads through the reader of the table
+** first opened for its file: sequential keys make every flushed table
+** move down, and after a scan of a store that keeps every reader, the
+** cache holds one reader per live table, not one per level a file passed
+** through.
+*/
+START_TEST(a_moved_table_shares_the_reader_of_its_file){
+  uint64_t seed = test_seed();
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  model m = {0};
+  uint64_t nTables;
+
+  opt.max_open_tables = TC_DEFAULT_CAPACITY;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, &m, TC_KEYS);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  nTables = tc_tables(pDb, &st);
+  SEED_ASSERT(st.nTablesOpen == nTables, "%llu readers open for %llu tables",
+              (unsigned long long)seed, (unsigned long long)st.nTablesOpen,
+              (unsigned long long)nTables);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
+** Every reader of one table keeps its blocks in the block cache under the
+** table's key: with mmap=off, 16 open readers and a block cache that
+** holds the whole store, a second scan reopens tables (the cache
+** evicted them) yet reads no block from a file.  When the tables go (a
+** full compaction replaces them all; its reads do not fill the cache),
+** their blocks leave the block cache.
+*/
+START_TEST(a_reopened_table_finds_its_blocks_in_the_block_cache_until_it_goes){
+  uint64_t seed = test_seed();
+  lsm_options opt = tc_options();
+  char *zDir = test_tmpdir("tcache");
+  lsm_db *pDb = NULL;
+  lsm_stats st0, st1;
+  model m = {0};
+
+  opt.use_mmap = 0;
+  opt.block_cache_bytes = 8u << 20;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  tc_load(pDb, &m, TC_KEYS);
+  test_store_equals_model(pDb, NULL, &m, seed);      /* fills the block cache */
+  tc_tables(pDb, &st0);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  tc_tables(pDb, &st1);
+  SEED_ASSERT(st1.nTableCacheMisses > st0.nTableCacheMisses, "no table reopened",
+              (unsigned long long)seed);
+  SEED_ASSERT(st1.nBlockCacheMisses == st0.nBlockCacheMisses,
+              "the second scan read %llu blocks from files",
+              (unsigned long long)seed,
+              (unsigned long long)(st1.nBlockCacheMisses - st0.nBlockCacheMisses));
+  SEED_ASSERT(st1.nBlockCacheBytes > 0, "nothing cached", (unsigned long long)seed);
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  tc_tables(pDb, &st1);
+  SEED_ASSERT(st1.nBlockCacheBytes == 0, "%llu bytes of removed tables still cached",
+              (unsigned long long)seed, (unsigned long long)st1.nBlockCacheBytes);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+  test_rmtree(zDir);
+  free(zDir);
 }
 END_TEST
 
@@ -670,7 +848,11 @@ static Suite *table_cache_suite(void){
   tcase_add_test(tc, lsm_get_values_stay_right_while_another_thread_evicts_their_reader);
   tcase_add_test(tc, a_table_reopened_after_eviction_reports_its_corruption);
   tcase_add_test(tc, max_open_tables_below_16_is_refused_naming_the_option);
-  tcase_add_test(tc, the_default_keeps_1000_tables_open_within_half_the_file_limit);
+  tcase_add_test(tc, the_default_keeps_unmapped_readers_within_half_the_file_limit_and_mapped_ones_beyond);
+  tcase_add_test(tc, the_open_tables_heap_stays_within_table_cache_bytes);
+  tcase_add_test(tc, mapped_tables_hold_no_file_descriptor);
+  tcase_add_test(tc, a_moved_table_shares_the_reader_of_its_file);
+  tcase_add_test(tc, a_reopened_table_finds_its_blocks_in_the_block_cache_until_it_goes);
   tcase_add_test(tc, a_snapshot_reads_tables_that_were_moved_then_merged_away);
   suite_add_tcase(s, tc);
   return s;

@@ -548,6 +548,22 @@ START_TEST(wal_replay_stops_at_callback_error){
 }
 END_TEST
 
+/* An env without xMap (lsm.h: it serves hosted stores only) cannot
+** replay a log: replay and the header read say so, never call through
+** the NULL pointer. */
+START_TEST(wal_replay_with_an_env_that_cannot_map_is_refused){
+  lsm_env noMap = *fx.pEnv;
+  wal_header hdr;
+  int bEmpty = 0;
+  write_log(LSM_SYNC_NORMAL, 3, aSmall, 5, NULL);
+  noMap.xMap = NULL;
+  ck_assert_int_eq(wal_replay(&noMap, fx.zPath, 1, collect, &fx.r, NULL), LSM_MISUSE);
+  ck_assert_ptr_nonnull(strstr(lsm_errmsg(NULL), "cannot map files"));
+  ck_assert_int_eq(fx.r.n, 0);
+  ck_assert_int_eq(wal_read_header(&noMap, fx.zPath, &hdr, &bEmpty), LSM_MISUSE);
+}
+END_TEST
+
 /* ---- sync modes, group commit, write failures ---- */
 
 START_TEST(wal_sync_full_calls_sync_per_commit){
@@ -864,6 +880,7 @@ static Suite *wal_suite(void){
   tcase_add_test(tcDisk, wal_empty_log_replays_nothing);
   tcase_add_test(tcDisk, wal_header_example_replays);
   tcase_add_test(tcDisk, wal_replay_stops_at_callback_error);
+  tcase_add_test(tcDisk, wal_replay_with_an_env_that_cannot_map_is_refused);
   tcase_add_test(tcDisk, wal_v3_example_replays);
   tcase_add_test(tcDisk, wal_prepared_record_in_a_version_2_log_is_a_bad_record);
   tcase_add_test(tcDisk, wal_prepared_batches_replay_only_where_committed);

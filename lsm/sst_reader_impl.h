@@ -1,0 +1,134 @@
+/*
+** sst_reader_impl.h — the SSTable reader's private table of contents:
+** struct sst_reader, its decoded index, the index search, and the one
+** function the reader's two files share.  sst_reader.c and
+** sst_reader_iter.c include it; nothing else does.
+**
+** The reader is one concept in two files:
+**   sst_reader.c       open (footer, properties, filter, index), block
+**                      fetch and verification, point get, check
+**   sst_reader_iter.c  the iterator over every entry (iter.h)
+*/
+#ifndef LSM_SST_READER_IMPL_H
+#define LSM_SST_READER_IMPL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "block.h"
+#include "block_cache.h"
+#include "ikey.h"
+#include "lsm.h"
+#include "sst_reader.h"
+
+/* One block of the sparse index. */
+typedef struct index_entry {
+  const uint8_t *pKey;       /* separator (internal key), in aMeta       */
+  uint32_t nKey;             /* its bytes                                */
+  uint32_t nSize;            /* block bytes, without the trailer         */
+  uint64_t iOff;             /* block offset in the file                 */
+} index_entry;
+
+/* The footer, decoded. */
+typedef struct footer_info {
+  uint64_t iFilterOff;       /* filter region offset                     */
+  uint64_t nFilter;          /* its size without trailer; 0: no filter   */
+  uint64_t iPropsOff;        /* properties region offset                 */
+  uint64_t nProps;           /* its size without trailer                 */
+  uint64_t iIndexOff;        /* index region offset                      */
+  uint64_t nIndex;           /* its size without trailer                 */
+} footer_info;
+
+struct sst_reader {
+  lsm_env *pEnv;                 /* allocations and the file                    */
+  char *zPath;                   /* file path (owned), named in every message   */
+  lsm_file *pFile;               /* open until the last reference goes          */
+  const uint8_t *aMap;           /* bMap: the whole file, mapped read-only      */
+  uint64_t nData;                /* file bytes                                  */
+  const uint8_t *aMeta;          /* file bytes iMetaOff..nData-1: in aMap when
+                                 ** mapped, else aMetaOwned                     */
+  uint8_t *aMetaOwned;           /* the heap copy of them (owned), or NULL      */
+  uint64_t iMetaOff;             /* where the filter (or properties) starts     */
+  block_cache *pBlocks;          /* the store's block cache (borrowed), or NULL */
+  uint64_t id;                   /* the key of this file's blocks in pBlocks    */
+  int bOwnId;                    /* id was made for this reader: its blocks are
+                                 ** erased from pBlocks when it is freed        */
+  atomic_int nRef;               /* references; freed at zero                   */
+  footer_info footer;            /* where the regions are                       */
+  int nBlock;                    /* data blocks                                 */
+  int nBlockTrailer;             /* bytes after each data block: 8 (format 1)
+                                 ** or 9 (format 2: type byte, checksum)       */
+  index_entry *aIndex;           /* nBlock entries (owned)                      */
+  uint64_t *aWord;               /* per block: separator user-key bytes nCommon..
+                                 ** nCommon+7, big-endian, zero-padded (owned) */
+  size_t nCommon;                /* user-key prefix every key of the table has  */
+  _Atomic uint64_t *aVerified;   /* bMap: bit i: block i verified (owned)       */
+  const uint8_t *aFilter;        /* filter bits in aMeta, NULL: no filter       */
+  size_t nFilter;                /* bytes of filter bits                        */
+  int nProbe;                    /* Bloom probes                                */
+  uint64_t nEntries;             /* property: entries, tombstones included      */
+  uint64_t nTombstones;          /* property: delete entries                    */
+  uint64_t nRawBytes;            /* property: user key + value bytes            */
+  const uint8_t *pSmallest;      /* smallest internal key, in aMeta             */
+  size_t nSmallest;              /* its bytes (0: empty table)                  */
+  const uint8_t *pLargest;       /* largest internal key, in aMeta              */
+  size_t nLargest;               /* its bytes (0: empty table)                  */
+};
+
+/* Order of the stored internal key (a, na) against (pUser, tTarget). */
+static inline int key_cmp(const uint8_t *a, size_t na, const uint8_t *pUser, size_t nUser,
+                          uint64_t tTarget){
+  int c = ikey_compare_user(a, na - IKEY_TRAILER, pUser, nUser);
+  if( c == 0 ){
+    uint64_t t = ikey_trailer(a, na);
+    c = t > tTarget ? -1 : (t < tTarget ? 1 : 0);
+  }
+  return c;
+}
+
+/* Bytes n.. n+8 of (p, np) as a big-endian word, zero-padded. */
+static inline uint64_t key_word(const uint8_t *p, size_t np, size_t n){
+  uint64_t w = 0;
+  size_t i;
+  if( np >= n + 8 ){
+    for(i = 0; i < 8; i++) w = (w << 8) | p[n + i];
+    return w;
+  }
+  for(i = 0; i < 8; i++) w = (w << 8) | (n + i < np ? p[n + i] : 0);
+  return w;
+}
+
+/* Index of the first block whose separator is >= (pUser, tTarget); nBlock if none. */
+static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
+                                 uint64_t tTarget){
+  int lo = 0, hi = p->nBlock;
+  int bWord = nUser >= p->nCommon
+           && (p->nCommon == 0 || memcmp(pUser, p->pSmallest, p->nCommon) == 0);
+  uint64_t w = bWord ? key_word(pUser, nUser, p->nCommon) : 0;
+  while( lo < hi ){
+    int mid = lo + (hi - lo) / 2;
+    int c;
+    if( bWord && p->aWord[mid] != w ){
+      c = p->aWord[mid] < w ? -1 : 1;
+    }else{
+      c = key_cmp(p->aIndex[mid].pKey, p->aIndex[mid].nKey, pUser, nUser, tTarget);
+    }
+    if( c < 0 ) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/*
+** Block i, its checksum verified, parsed into *v.  A raw block of a
+** mapped file: *ppH = NULL and v points into the mapping (valid while the
+** reader lives).  Otherwise *ppH is a handle (from the store's block
+** cache, if it has one and holds the block; else read, and put in the
+** cache when bFill) that the caller releases with block_cache_release when
+** done with v and anything read from it.
+*/
+int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_handle **ppH);
+
+#endif /* LSM_SST_READER_IMPL_H */

@@ -1,0 +1,172 @@
+/*
+** sst_reader_iter.c — the iterator over every entry of one SSTable
+** (iter.h), for merges, cursors and compactions.
+**
+** It walks the reader's index (sst_reader_impl.h) a block at a time: a
+** block_iter moves inside the current block, and when it runs off either
+** end the iterator fetches the next (or previous) block with
+** sst_reader_load_block, so blocks are verified before use exactly as
+** for a get.  A seek finds its block with the same index search as a get
+** (find_block), then seeks inside it.  The iterator holds a reference
+** on the reader and, unless the block is mapped, a block-cache handle on
+** its current block: what key and value return stays valid until the
+** next move or close.  The first error is sticky (status).
+**
+** Thread safety: an iterator belongs to one thread at a time; any number
+** of iterators may walk one reader at once.
+*/
+#include "sst_reader.h"
+
+#include <assert.h>
+
+#include "block.h"
+#include "block_cache.h"
+#include "env.h"
+#include "ikey.h"
+#include "iter.h"
+#include "sst_reader_impl.h"
+
+typedef struct sst_reader_it {
+  iter base;                 /* iter.h methods                               */
+  sst_reader *pReader;       /* a reference, released by close               */
+  int iBlock;                /* block under blk; -1: none                    */
+  block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
+  int bFill;                 /* blocks read enter the block cache            */
+  block_iter blk;            /* position inside block iBlock                 */
+  int rc;                    /* sticky error                                 */
+} sst_reader_it;
+
+/* Point blk at block i.  1 on success; 0: the iterator has failed. */
+static int set_block(sst_reader_it *p, int i){
+  block_view v;
+  block_handle *h = NULL;
+  int rc;
+  if( i == p->iBlock ) return 1;
+  rc = sst_reader_load_block(p->pReader, i, p->bFill, &v, &h);
+  if( rc ){
+    p->rc = rc;
+    p->iBlock = -1;
+    p->blk.bValid = 0;
+    return 0;
+  }
+  block_iter_set(&p->blk, &v);
+  block_cache_release(p->pBlock);      /* blk no longer points into it */
+  p->pBlock = h;
+  p->iBlock = i;
+  return 1;
+}
+
+/* After a block-level move: note an error, or step into the following
+** (bForward) or preceding blocks while the position is off the block. */
+static void settle(sst_reader_it *p, int bForward){
+  while( !p->blk.bValid ){
+    int i;
+    if( p->blk.rc ){
+      p->rc = p->blk.rc;
+      return;
+    }
+    i = p->iBlock + (bForward ? 1 : -1);
+    if( p->iBlock < 0 || i < 0 || i >= p->pReader->nBlock ) return;
+    if( !set_block(p, i) ) return;
+    if( bForward ) block_iter_first(&p->blk);
+    else block_iter_last(&p->blk);
+  }
+}
+
+static void sst_reader_x_first(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  p->blk.bValid = 0;
+  if( p->rc || p->pReader->nBlock == 0 ) return;
+  if( !set_block(p, 0) ) return;
+  block_iter_first(&p->blk);
+  settle(p, 1);
+}
+
+static void sst_reader_x_last(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  p->blk.bValid = 0;
+  if( p->rc || p->pReader->nBlock == 0 ) return;
+  if( !set_block(p, p->pReader->nBlock - 1) ) return;
+  block_iter_last(&p->blk);
+  settle(p, 0);
+}
+
+static void sst_reader_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  int i;
+  assert( nIkey >= IKEY_TRAILER );
+  p->blk.bValid = 0;
+  if( p->rc ) return;
+  i = find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
+  if( i >= p->pReader->nBlock ) return;
+  if( !set_block(p, i) ) return;
+  block_iter_seek(&p->blk, pIkey, nIkey);
+  settle(p, 1);
+}
+
+static void sst_reader_x_next(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  block_iter_next(&p->blk);
+  if( !p->blk.bValid ) settle(p, 1);
+}
+
+static void sst_reader_x_prev(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  block_iter_prev(&p->blk);
+  if( !p->blk.bValid ) settle(p, 0);
+}
+
+static int sst_reader_x_valid(iter *pIter){
+  return ((sst_reader_it*)pIter)->blk.bValid;
+}
+
+static const uint8_t *sst_reader_x_key(iter *pIter, size_t *pn){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  *pn = p->blk.nKey;
+  return p->blk.aKey;
+}
+
+static const uint8_t *sst_reader_x_value(iter *pIter, size_t *pn){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  *pn = p->blk.nVal;
+  return p->blk.pVal;
+}
+
+static int sst_reader_x_status(iter *pIter){
+  return ((sst_reader_it*)pIter)->rc;
+}
+
+static void sst_reader_x_close(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  sst_reader *pReader = p->pReader;
+  block_iter_clear(&p->blk);
+  block_cache_release(p->pBlock);
+  env_free(pReader->pEnv, p);
+  sst_reader_unref(pReader);
+}
+
+static const iter_methods sst_reader_methods = {
+  sst_reader_x_first, sst_reader_x_last, sst_reader_x_seek, sst_reader_x_next, sst_reader_x_prev,
+  sst_reader_x_valid, sst_reader_x_key, sst_reader_x_value, sst_reader_x_status, sst_reader_x_close,
+};
+
+iter *sst_reader_iter(sst_reader *pReader, int *pRc){
+  return sst_reader_iter_fill(pReader, 1, pRc);
+}
+
+iter *sst_reader_iter_fill(sst_reader *pReader, int bFill, int *pRc){
+  sst_reader_it *p = env_malloc(pReader->pEnv, sizeof(*p));   /* every field set below */
+  if( p == NULL ){
+    *pRc = LSM_NOMEM;
+    return NULL;
+  }
+  p->base.pMethods = &sst_reader_methods;
+  p->pReader = pReader;
+  p->iBlock = -1;
+  p->pBlock = NULL;
+  p->bFill = bFill;
+  p->rc = LSM_OK;
+  block_iter_init(&p->blk, pReader->pEnv);
+  sst_reader_ref(pReader);
+  return &p->base;
+}

@@ -1,0 +1,223 @@
+/*
+** prof_sql.c — a deterministic workload for counting instructions on the
+** SQL read path with callgrind (make prof-sql; not part of make test).
+**
+** Usage:
+**
+**   build/bench/prof_sql KIND N OPS WORKLOAD [settled]
+**     KIND      dir (lsm('kv.lsm', background=off)), memory
+**               (lsm(':memory:', background=off)), indb (lsm, in the
+**               database file) or native (a WITHOUT ROWID table)
+**     N         keys loaded in random order, 1000 per transaction
+**     OPS       reads timed
+**     WORKLOAD  seek (key >= ? ORDER BY key LIMIT 10, every row read),
+**               get, missing (gets of never-written keys) or scan (one
+**               full scan, OPS ignored)
+**     settled   lsm_compact before the reads
+**   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir and
+**                     memory (e.g. "block_cache_mb=64")
+**   PROF_LSM_SO       the extension (default: ./lsm.so of the directory it
+**                     is started in, as make prof-sql leaves it)
+**
+**   valgrind --tool=callgrind --instr-atstart=no \
+**       build/bench/prof_sql dir 300000 20000 seek
+**
+** Instrumentation is switched on for the reads alone (the load runs
+** uninstrumented, which is much faster); divide the total by OPS for
+** instructions per operation.  background=off
+** makes the engine do its flushes and compactions in the writer's thread,
+** so the counts repeat exactly from run to run.  Keys and values are
+** bench.h's: 16 decimal digits (key index * 2; odd ones are never
+** written), 100-byte blobs.
+*/
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#if __has_include(<valgrind/callgrind.h>)
+# include <valgrind/callgrind.h>
+#else
+# define CALLGRIND_START_INSTRUMENTATION
+# define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
+#define PROF_KEY_BYTES 16
+#define PROF_VAL_BYTES 100
+
+static uint64_t prof_rand(uint64_t *pState){
+  uint64_t x = *pState;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  *pState = x;
+  return x;
+}
+
+static void prof_key(char *a, uint64_t i, int bOdd){
+  uint64_t v = 2 * i + (bOdd ? 1 : 0);
+  int j;
+  for(j = PROF_KEY_BYTES - 1; j >= 0; j--){
+    a[j] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
+static void prof_die(sqlite3 *db, const char *zWhat){
+  fprintf(stderr, "prof_sql: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "?");
+  exit(1);
+}
+
+static void prof_exec(sqlite3 *db, const char *zSql){
+  if( sqlite3_exec(db, zSql, 0, 0, 0) != SQLITE_OK ) prof_die(db, zSql);
+}
+
+/* The reads callgrind counts.  Returns the rows seen, checked by the
+** caller. */
+static uint64_t prof_reads(sqlite3_stmt *pStmt, const char *zWork, uint64_t nKeys, uint64_t nOps,
+                    uint64_t *pSeed){
+  char aKey[PROF_KEY_BYTES];
+  uint64_t nRows = 0, i;
+  int bScan = strcmp(zWork, "scan") == 0;
+  int bMissing = strcmp(zWork, "missing") == 0;
+  if( bScan ) nOps = 1;
+  for(i = 0; i < nOps; i++){
+    if( !bScan ){
+      prof_key(aKey, prof_rand(pSeed) % nKeys, bMissing);
+      sqlite3_bind_text(pStmt, 1, aKey, PROF_KEY_BYTES, SQLITE_STATIC);
+    }
+    while( sqlite3_step(pStmt) == SQLITE_ROW ){
+      if( sqlite3_column_bytes(pStmt, sqlite3_column_count(pStmt) - 1) == PROF_VAL_BYTES ){
+        nRows++;
+      }
+    }
+    sqlite3_reset(pStmt);
+  }
+  return nRows;
+}
+
+int main(int argc, char **argv){
+  const char *zKind, *zWork, *zSo = getenv("PROF_LSM_SO");
+  uint64_t nKeys, nOps, *aPerm, i, nRows, nWant, seed = 88172645463325252ull;
+  char zDir[] = "/tmp/prof-sql-XXXXXX", zPath[64], aKey[PROF_KEY_BYTES];
+  unsigned char aVal[PROF_VAL_BYTES];
+  sqlite3 *db = 0;
+  sqlite3_stmt *pPut = 0, *pRead = 0;
+  const char *zRead;
+  int bSettled;
+
+  if( argc < 5 ){
+    fprintf(stderr, "usage: %s dir|memory|indb|native N OPS seek|get|missing|scan [settled]\n",
+            argv[0]);
+    return 2;
+  }
+  zKind = argv[1];
+  nKeys = strtoull(argv[2], 0, 10);
+  nOps = strtoull(argv[3], 0, 10);
+  zWork = argv[4];
+  bSettled = argc > 5 && strcmp(argv[5], "settled") == 0;
+  if( nKeys == 0 ) return 2;
+  if( zSo == 0 ){
+    static char zLocal[4096];
+    if( realpath("lsm.so", zLocal) == 0 ){ perror("lsm.so"); return 1; }
+    zSo = zLocal;
+  }
+  if( mkdtemp(zDir) == 0 ){ perror("mkdtemp"); return 1; }
+  snprintf(zPath, sizeof(zPath), "%s/kv.db", zDir);
+  if( chdir(zDir) != 0 ){ perror(zDir); return 1; }
+  if( sqlite3_open(zPath, &db) != SQLITE_OK ) prof_die(db, zPath);
+  prof_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if( strcmp(zKind, "native") == 0 ){
+    prof_exec(db, "CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
+  }else{
+    char *zErr = 0;
+    sqlite3_enable_load_extension(db, 1);
+    if( sqlite3_load_extension(db, zSo, "sqlite3_lsm_init", &zErr) ){
+      fprintf(stderr, "prof_sql: load: %s\n", zErr ? zErr : "?");
+      return 1;
+    }
+    const char *zOpt = getenv("PROF_LSM_OPTIONS");
+    if( strcmp(zKind, "dir") == 0 || strcmp(zKind, "memory") == 0 ){
+      char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm('%s', background=off%s%s)",
+                                   zKind[0] == 'd' ? "kv.lsm" : ":memory:",
+                                   zOpt ? ", " : "", zOpt ? zOpt : "");
+      prof_exec(db, zSql);
+      sqlite3_free(zSql);
+    }else{
+      prof_exec(db, "CREATE VIRTUAL TABLE kv USING lsm");
+    }
+  }
+
+  /* Load: every key once, in random order. */
+  aPerm = malloc(sizeof(*aPerm) * nKeys);
+  if( aPerm == 0 ) return 1;
+  for(i = 0; i < nKeys; i++) aPerm[i] = i;
+  for(i = nKeys - 1; i > 0; i--){
+    uint64_t j = prof_rand(&seed) % (i + 1), t = aPerm[i];
+    aPerm[i] = aPerm[j];
+    aPerm[j] = t;
+  }
+  if( sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)", -1,
+                         &pPut, 0) ) prof_die(db, "prepare put");
+  for(i = 0; i < nKeys; i++){
+    size_t j;
+    if( i % 1000 == 0 ) prof_exec(db, "BEGIN");
+    prof_key(aKey, aPerm[i], 0);
+    for(j = 0; j < PROF_VAL_BYTES; j++){
+      aVal[j] = (unsigned char)(j < PROF_VAL_BYTES / 2 ? prof_rand(&seed) : 'v');
+    }
+    sqlite3_bind_text(pPut, 1, aKey, PROF_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(pPut, 2, aVal, PROF_VAL_BYTES, SQLITE_STATIC);
+    if( sqlite3_step(pPut) != SQLITE_DONE ) prof_die(db, "put");
+    sqlite3_reset(pPut);
+    if( i % 1000 == 999 || i == nKeys - 1 ) prof_exec(db, "COMMIT");
+  }
+  sqlite3_finalize(pPut);
+  free(aPerm);
+  if( bSettled && strcmp(zKind, "native") != 0 ) prof_exec(db, "SELECT lsm_compact('kv')");
+  if( strcmp(zKind, "native") != 0 ){
+    /* The shape the reads meet (levels, tables), for the record. */
+    sqlite3_stmt *pStats = 0;
+    if( sqlite3_prepare_v2(db, "SELECT lsm_stats('kv')", -1, &pStats, 0) == SQLITE_OK
+     && sqlite3_step(pStats) == SQLITE_ROW ){
+      fprintf(stderr, "prof_sql: %s\n", (const char*)sqlite3_column_text(pStats, 0));
+    }
+    sqlite3_finalize(pStats);
+  }
+
+  if( strcmp(zWork, "seek") == 0 ){
+    zRead = "SELECT key, value FROM kv WHERE key >= ?1 ORDER BY key LIMIT 10";
+    nWant = nOps * 10;
+  }else if( strcmp(zWork, "get") == 0 ){
+    zRead = "SELECT value FROM kv WHERE key = ?1";
+    nWant = nOps;
+  }else if( strcmp(zWork, "missing") == 0 ){
+    zRead = "SELECT value FROM kv WHERE key = ?1";
+    nWant = 0;
+  }else{
+    zRead = "SELECT key, value FROM kv ORDER BY key";
+    nWant = nKeys;
+  }
+  if( sqlite3_prepare_v2(db, zRead, -1, &pRead, 0) ) prof_die(db, zRead);
+  CALLGRIND_START_INSTRUMENTATION;
+  nRows = prof_reads(pRead, zWork, nKeys, nOps, &seed);
+  CALLGRIND_STOP_INSTRUMENTATION;
+  sqlite3_finalize(pRead);
+  /* A seek near the end returns fewer than 10 rows. */
+  if( strcmp(zWork, "seek") == 0 ? (nRows > nWant || nRows < nWant - nWant / 100)
+                                 : nRows != nWant ){
+    fprintf(stderr, "prof_sql: %s read %llu rows, expected %llu\n", zWork,
+            (unsigned long long)nRows, (unsigned long long)nWant);
+    return 1;
+  }
+  printf("%s %s: %llu ops, %llu rows\n", zKind, zWork, (unsigned long long)nOps,
+         (unsigned long long)nRows);
+  sqlite3_close(db);
+  {
+    char zCmd[128];
+    snprintf(zCmd, sizeof(zCmd), "rm -rf '%s'", zDir);
+    if( system(zCmd) != 0 ) return 1;
+  }
+  return 0;
+}
