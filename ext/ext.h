@@ -148,6 +148,7 @@ typedef struct vtab_batch {
 typedef struct vtab_table vtab_table;
 typedef struct dbstore dbstore;           /* dbstore.c's store; opaque elsewhere */
 typedef struct vtab_cursor vtab_cursor;   /* vtab.c's cursor; opaque elsewhere */
+typedef struct deferred_conn deferred_conn; /* deferred.c's per-connection state */
 struct vtab_table {
   sqlite3_vtab base;     /* base class: must be first */
   sqlite3 *db;           /* the connection this table belongs to */
@@ -159,7 +160,11 @@ struct vtab_table {
   int bReadonly;         /* readonly=on, or a read-only database: no write */
   int bDbReadonly;       /* the database was opened read-only (the reason) */
   char *zDir;            /* store directory; NULL for an in-memory store (sqlite3_free) */
-  lsm_options opt;       /* options it was opened with (ALTER TABLE RENAME reopens) */
+  char *zDirName;        /* a table made before the in-database default (no path, no
+                            shadow tables): the table name its directory
+                            <database>-<name>.lsm is named after, which a RENAME
+                            keeps (deferred.c); else NULL (sqlite3_free) */
+  lsm_options opt;       /* options it was opened with */
   lsm_db *pLsm;          /* the engine, shared through registry.c; NULL if lost.
                             For an in-database store, the store's current engine
                             (NULL until vtab_ready; it changes when the store
@@ -175,6 +180,8 @@ struct vtab_table {
   lsm_prepared *pPrepared; /* directory store: pTxn's batch as xSync prepared it,
                             until xCommit commits or xRollback aborts it; or NULL */
   int bCommits;          /* directory store with a <table>_commits table (commits.c) */
+  deferred_conn *pDeferred; /* the connection's waiting DROPs and RENAMEs (deferred.c;
+                            borrowed: the module's pAux) */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
   int nMarkAlloc;        /* allocated entries of aMark */
@@ -259,16 +266,13 @@ void registry_close(lsm_db*);
 /* References held on pDb (1 when only the caller uses it). */
 int registry_refs(lsm_db*);
 /*
-** DROP TABLE: close pDb, which must hold exactly one reference, and remove
+** A committed DROP TABLE (deferred.c): close pDb, which must hold exactly
+** one reference, and remove
 ** the files the store made in zDir and zDir itself if it is then empty
 ** (lsm_destroy; zDir NULL: nothing to remove).  SQLITE_MISUSE with *pzErr
 ** if other connections still use the store (nothing changes).
 */
 int registry_destroy(lsm_db*, const char *zDir, char **pzErr);
-/* ALTER TABLE RENAME of a table whose store is its default directory:
-** close, rename zFrom to zTo, reopen with pOpt.  Same rules as destroy. */
-int registry_rename(lsm_db **ppDb, const char *zFrom, const char *zTo,
-                    const lsm_options *pOpt, char **pzErr);
 /* The list of open lsm tables, for the SQL functions. */
 void registry_add_table(vtab_table*);
 void registry_remove_table(vtab_table*);
@@ -328,12 +332,48 @@ int owners_claim(const char *zDir, const char *zDbPath, const char *zTable, int 
 ** database exists still uses the store (then OWNERS is removed too). */
 int owners_release(const char *zDir, const char *zDbPath, const char *zTable, int *pbLast,
                    char **pzErr);
+/* What owners_release would say in *pbLast, without changing OWNERS. */
+int owners_release_check(const char *zDir, const char *zDbPath, const char *zTable,
+                         int *pbLast, char **pzErr);
+/* Remove OWNERS (the store of a DROP that committed is being removed). */
+int owners_release_all(const char *zDir, char **pzErr);
 /* *pbSole = 1 if (zDbPath, zTable) is the store's only definition. */
 int owners_sole(const char *zDir, const char *zDbPath, const char *zTable, int *pbSole,
                 char **pzErr);
 /* The table was renamed from zOld to zNew. */
 int owners_rename(const char *zDir, const char *zDbPath, const char *zOld, const char *zNew,
                   char **pzErr);
+
+/* ---- deferred.c: DROP and RENAME of a directory store wait for SQLite's commit ---- */
+/* Register the eponymous table lsm_pending and the module "lsm"
+** (pLsmModule) on db, both with the connection's state of waiting DROPs
+** and RENAMEs as pAux (freed when both are gone). */
+int deferred_register(sqlite3 *db, const sqlite3_module *pLsmModule);
+/* xDestroy of a writable directory store: mark the store and keep its
+** engine reference (taken from pTab->pLsm) until the transaction ends;
+** at commit OWNERS loses the line and, for the last definition, the store
+** is removed; at rollback nothing changes.  On error nothing changed. */
+int deferred_drop(vtab_table *pTab, char **pzErr);
+/* xRename of a directory store: its OWNERS line takes zNew at commit. */
+int deferred_rename(vtab_table *pTab, const char *zNew, char **pzErr);
+/* Whether a DROP of the store at zDir waits for its commit in this process. */
+int deferred_drop_waiting(const char *zDir);
+/* Opening pTab's directory store, before taking its lock (bLocked 0) and
+** after (1).  Before: SQLITE_BUSY while a DROP of it waits in this
+** process; a CREATE (bCreate) removes the rest of a store whose DROP
+** committed before a crash.  After: a DROPPING marker whose DROP never
+** committed is removed; one whose DROP committed is reported
+** (SQLITE_CANTOPEN, *pzErr). */
+int deferred_check_marker(vtab_table *pTab, int bCreate, int bLocked, char **pzErr);
+/* A table made before the in-database default and renamed since: the
+** table name its directory <database>-<name>.lsm was made for, from the
+** shadow table <table>_dir (*pzName NULL if there is none). */
+int deferred_legacy_dir(sqlite3 *db, const char *zDb, const char *zTable, char **pzName);
+/* xRename of such a table: record its directory's name under zNew (zNew
+** NULL: DROP TABLE, forget it). */
+int deferred_legacy_rename(vtab_table *pTab, const char *zDirName, const char *zNew);
+/* Whether zSuffix names the shadow table <table>_dir: xShadowName. */
+int deferred_is_shadow_name(const char *zSuffix);
 
 /* ---- vtab.c: the module "lsm" (registered by extension.c) ---- */
 extern sqlite3_module vtab_module;

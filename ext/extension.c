@@ -14,7 +14,9 @@
 **   - the virtual-table module "lsm" (vtab.c, with plan.c and txn.c),
 **   - the SQL functions lsm_version, lsm_flush, lsm_compact, lsm_stats,
 **     lsm_check (functions.c),
-**   - the table-valued function lsm_files (files.c).
+**   - the table-valued function lsm_files (files.c),
+**   - the eponymous table lsm_pending (deferred.c), which also carries the
+**     connection's state of DROPs and RENAMEs waiting for a commit.
 ** Everything else in lsm.so is hidden (-fvisibility=hidden).
 **
 ** SQLite 3.38 or later is required at run time (LSM_SQLITE_MIN_VERSION,
@@ -43,7 +45,7 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
                                 sqlite3_libversion());
     return SQLITE_ERROR;
   }
-  rc = sqlite3_create_module_v2(db, "lsm", &vtab_module, 0, 0);
+  rc = deferred_register(db, &vtab_module);      /* "lsm" and "lsm_pending" */
   if( rc == SQLITE_OK ) rc = functions_register(db);
   if( rc == SQLITE_OK ) rc = sqlite3_create_module(db, "lsm_files", &files_module, db);
   return rc;

@@ -26,7 +26,8 @@
 ** The rules (owners_claim, owners_release):
 **   - CREATE VIRTUAL TABLE adds its definition (naming an existing store
 **     on purpose shares it).
-**   - Opening a table listed there, or of a database listed there, is fine.
+**   - Opening a table listed there, or of a database listed there, is
+**     fine, and adds no line (only CREATE does).
 **   - Opening a table of another database: if a database listed there
 **     still exists, this one is a copy (or an unrelated database naming
 **     the same directory) and the open is refused with a message saying
@@ -35,8 +36,8 @@
 **   - A store without OWNERS (made before this file existed) is claimed
 **     by the first writable definition that opens it.
 **   - DROP TABLE removes its line; the store itself is removed only when
-**     no other line is left.  RENAME moves a store only if its line is
-**     the only one.
+**     no other line is left.  Both happen once SQLite has committed the
+**     DROP (deferred.c), as does the new name of a line at RENAME.
 **   - readonly=on definitions and databases without a file (in-memory,
 **     temp) neither claim nor are refused: they cannot write the store,
 **     or cannot be copied.
@@ -215,7 +216,10 @@ int owners_claim(const char *zDir, const char *zDbPath, const char *zTable, int 
   rc = owners_read(zDir, &o, &bExists, pzErr);
   if( rc != SQLITE_OK ) return rc;
   iMine = owners_find(&o, zDbPath, zTable);
-  if( iMine >= 0 ){
+  if( iMine >= 0 || (!bCreate && owners_find(&o, zDbPath, 0) >= 0) ){
+    /* Listed; or another table of this database is: a name this
+    ** connection sees inside a RENAME not yet committed (its line takes
+    ** the new name at commit, deferred.c) must not be written down. */
     owners_clear(&o);
     return SQLITE_OK;
   }
@@ -241,8 +245,9 @@ int owners_claim(const char *zDir, const char *zDbPath, const char *zTable, int 
   return rc;
 }
 
-int owners_release(const char *zDir, const char *zDbPath, const char *zTable, int *pbLast,
-                   char **pzErr){
+/* owners_release, and owners_release_check (bWrite 0: OWNERS unchanged). */
+static int owners_release_impl(const char *zDir, const char *zDbPath, const char *zTable,
+                               int bWrite, int *pbLast, char **pzErr){
   owners o;
   int bExists = 0, rc, i;
   *pbLast = 1;
@@ -259,9 +264,25 @@ int owners_release(const char *zDir, const char *zDbPath, const char *zTable, in
     }
   }
   if( *pbLast ) while( o.n > 0 ) owners_remove_at(&o, 0);
-  rc = owners_write(zDir, &o, pzErr);
+  if( bWrite ) rc = owners_write(zDir, &o, pzErr);
   owners_clear(&o);
   return rc;
+}
+
+int owners_release(const char *zDir, const char *zDbPath, const char *zTable, int *pbLast,
+                   char **pzErr){
+  return owners_release_impl(zDir, zDbPath, zTable, 1, pbLast, pzErr);
+}
+
+int owners_release_check(const char *zDir, const char *zDbPath, const char *zTable,
+                         int *pbLast, char **pzErr){
+  return owners_release_impl(zDir, zDbPath, zTable, 0, pbLast, pzErr);
+}
+
+int owners_release_all(const char *zDir, char **pzErr){
+  owners o;
+  memset(&o, 0, sizeof(o));
+  return owners_write(zDir, &o, pzErr);
 }
 
 int owners_sole(const char *zDir, const char *zDbPath, const char *zTable, int *pbSole,

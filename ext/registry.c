@@ -38,9 +38,10 @@
 ** connection's busy timeout (vtab.c reads it with PRAGMA busy_timeout),
 ** sleeping 1, 2, 4, ... up to 100 ms between tries, without the mutex.
 **
-** DROP TABLE and ALTER TABLE RENAME change the directory itself, so they
-** run here under the mutex, and only when the dropping table holds the
-** last reference: no other connection can open the store half-removed.
+** DROP TABLE removes the directory's files, so it runs here under the
+** mutex, and only when the dropping table holds the last reference: no
+** other connection can open the store half-removed.  It runs once SQLite
+** has committed the DROP (deferred.c keeps the reference until then).
 ** Which files are the store's is the engine's knowledge: DROP closes the
 ** lsm_db and calls lsm_destroy, which removes only those files and then
 ** the directory if nothing else is left in it.
@@ -239,64 +240,6 @@ int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
       const char *z = lsm_errmsg(0);
       *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir,
                                (z && z[0]) ? z : lsm_errstr(rc));
-    }
-  }
-  pthread_mutex_unlock(&registry_mutex);
-  return rc;
-}
-
-int registry_rename(lsm_db **ppDb, const char *zFrom, const char *zTo,
-                    const lsm_options *pOpt, char **pzErr){
-  lsm_env *pEnv = lsm_env_default();
-  char zKey[PATH_MAX];
-  registry_entry *pEntry;
-  int bExists = 0, bIsDir = 0;
-  int rc = SQLITE_OK;
-
-  pthread_mutex_lock(&registry_mutex);
-  pEntry = registry_by_db(*ppDb);
-  if( pEntry == 0 || pEntry->nRef != 1 ){
-    *pzErr = sqlite3_mprintf("cannot rename: store %s is in use by another connection", zFrom);
-    rc = SQLITE_MISUSE;
-  }else{
-    rc = pEnv->xExists(pEnv, zTo, &bExists, &bIsDir);
-    if( rc == LSM_OK && bExists ){
-      *pzErr = sqlite3_mprintf("cannot rename store %s: %s already exists", zFrom, zTo);
-      rc = SQLITE_ERROR;
-    }
-  }
-  if( rc == SQLITE_OK ){
-    lsm_db *pNew = 0;
-    rc = lsm_close(*ppDb);
-    if( rc == LSM_OK ){
-      *ppDb = 0;
-      rc = pEnv->xRename(pEnv, zFrom, zTo);
-      if( rc == LSM_OK ){
-        rc = lsm_open(zTo, pOpt, &pNew);
-        if( rc != LSM_OK ){
-          *pzErr = registry_errmsg(0, rc);
-          pEnv->xRename(pEnv, zTo, zFrom);     /* put it back */
-        }
-      }else{
-        *pzErr = sqlite3_mprintf("cannot rename store %s to %s: %s", zFrom, zTo, lsm_errstr(rc));
-      }
-      if( pNew == 0 ){
-        /* Reopen the old directory so that the table keeps working. */
-        int rc2 = lsm_open(zFrom, pOpt, &pNew);
-        if( rc2 != LSM_OK ) pNew = 0;
-      }else{
-        sqlite3_free(pEntry->zKey);
-        pEntry->zKey = sqlite3_mprintf("%s", registry_key(zTo, zKey) ? zKey : zTo);
-      }
-    }else{
-      pNew = *ppDb;
-      *pzErr = registry_errmsg(*ppDb, rc);
-    }
-    if( pNew ){
-      pEntry->pDb = pNew;
-      *ppDb = pNew;
-    }else{
-      registry_unlink(pEntry);    /* the table is left without an engine */
     }
   }
   pthread_mutex_unlock(&registry_mutex);

@@ -10,7 +10,7 @@
 **     SELECT * FROM kv WHERE key >= 'a' ORDER BY key DESC; -- reverse range scan
 **     UPDATE kv SET key = 'pear' WHERE key = 'apple';     -- delete + put
 **     DELETE FROM kv WHERE key = 1;                       -- tombstone
-**     DROP TABLE kv;                                      -- removes the store
+**     DROP TABLE kv;                                      -- removes the store at commit
 **
 ** A table is declared to SQLite as CREATE TABLE x(key PRIMARY KEY NOT
 ** NULL, value, ..., _rowid_ HIDDEN) WITHOUT ROWID (args.c writes the
@@ -51,7 +51,9 @@
 ** every write here.
 **
 ** DROP TABLE removes the store (registry_destroy): only the files the
-** store made, then the directory if it is empty.  Two tables of one
+** store made, then the directory if it is empty, and only once SQLite has
+** committed the DROP (deferred.c); ALTER TABLE RENAME moves nothing.  Two
+** tables of one
 ** connection that name the same directory share one engine but not a
 ** transaction: each has its own batch and commits it in its own xSync.
 **
@@ -183,6 +185,7 @@ static void vtab_table_free(vtab_table *pTab){
   sqlite3_free(pTab->zName);
   sqlite3_free(pTab->zKeyCol);
   sqlite3_free(pTab->zDir);
+  sqlite3_free(pTab->zDirName);
   sqlite3_free(pTab->aMark);
   sqlite3_free(pTab->base.zErrMsg);
   ext_buf_free(&pTab->key);
@@ -424,7 +427,20 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
                                  pTab->zName, pTab->zName);
         return SQLITE_CORRUPT;
       }
-      pArgs->bInDb = 0;     /* a table of the previous default: its directory */
+      /* A table of the previous default: its directory, named after the
+      ** table, or after the name it had before a RENAME (deferred.c). */
+      pArgs->bInDb = 0;
+      rc = deferred_legacy_dir(pTab->db, pTab->zDb, pTab->zName, &pTab->zDirName);
+      if( rc == SQLITE_OK && pTab->zDirName ){
+        char *zDir = vtab_default_dir(pTab, pTab->zDirName);
+        if( zDir == 0 ) return SQLITE_NOMEM;
+        sqlite3_free(pTab->zDir);
+        pTab->zDir = zDir;
+      }else if( rc == SQLITE_OK ){
+        pTab->zDirName = sqlite3_mprintf("%s", pTab->zName);
+        if( pTab->zDirName == 0 ) rc = SQLITE_NOMEM;
+      }
+      if( rc != SQLITE_OK ) return rc;
     }
   }
   if( pArgs->bInDb ){
@@ -466,7 +482,20 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     pTab->opt.xPrepared = pTab->bCommits ? commits_committed : 0;
     pTab->opt.pPreparedCtx = pTab->bCommits ? pTab : 0;
   }
-  rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm, pzErr);
+  /* A DROP of this store waiting for its commit, or one a crash left half
+  ** done (deferred.c). */
+  if( pTab->zDir ) rc = deferred_check_marker(pTab, bCreate, 0, pzErr);
+  if( rc == SQLITE_OK ){
+    rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm,
+                       pzErr);
+  }
+  if( rc == SQLITE_OK && pTab->zDir ){
+    rc = deferred_check_marker(pTab, bCreate, 1, pzErr);
+    if( rc != SQLITE_OK ){
+      registry_close(pTab->pLsm);
+      pTab->pLsm = 0;
+    }
+  }
   if( rc == SQLITE_OK && pTab->zDir && !pTab->opt.readonly ){
     /* A copy of a database never writes into the original's store. */
     rc = owners_claim(pTab->zDir, pTab->zDbPath, pTab->zName, bCreate, pzErr);
@@ -493,8 +522,8 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
 
 /* xCreate and xConnect: parse the arguments, declare the schema, open or
 ** share the store. */
-static int vtab_init(sqlite3 *db, int bCreate, int argc, const char *const *argv,
-                     sqlite3_vtab **ppVtab, char **pzErr){
+static int vtab_init(sqlite3 *db, deferred_conn *pDeferred, int bCreate, int argc,
+                     const char *const *argv, sqlite3_vtab **ppVtab, char **pzErr){
   ext_args args;
   vtab_table *pTab = 0;
   int bDbReadonly;
@@ -519,6 +548,7 @@ static int vtab_init(sqlite3 *db, int bCreate, int argc, const char *const *argv
   if( rc == SQLITE_OK ){
     memset(pTab, 0, sizeof(*pTab));
     pTab->db = db;
+    pTab->pDeferred = pDeferred;
     pTab->zDb = sqlite3_mprintf("%s", argv[1]);
     pTab->zName = sqlite3_mprintf("%s", argv[2]);
     pTab->zKeyCol = sqlite3_mprintf("%s", args.azCol[0]);
@@ -546,14 +576,12 @@ static int vtab_init(sqlite3 *db, int bCreate, int argc, const char *const *argv
 
 static int vtab_create(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                        sqlite3_vtab **ppVtab, char **pzErr){
-  (void)pAux;
-  return vtab_init(db, 1, argc, argv, ppVtab, pzErr);
+  return vtab_init(db, pAux, 1, argc, argv, ppVtab, pzErr);
 }
 
 static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                         sqlite3_vtab **ppVtab, char **pzErr){
-  (void)pAux;
-  return vtab_init(db, 0, argc, argv, ppVtab, pzErr);
+  return vtab_init(db, pAux, 0, argc, argv, ppVtab, pzErr);
 }
 
 /* xBestIndex is plan_best_index (plan.c). */
@@ -566,49 +594,28 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 }
 
 /*
-** The directory store's part of DROP TABLE.  Only a writable definition
-** that is the last user of its store removes it (owners.c): a readonly=on
-** table, a copy of another database, or one of several definitions of a
-** store leaves the files alone.  A store that would not open is removed
-** without opening it (lsm_destroy needs no manifest).
-*/
-static int vtab_drop_store(vtab_table *pTab, char **pzErr){
-  int rc = SQLITE_OK, bLast = 1;
-  int bMay = pTab->pLsm ? !pTab->opt.readonly : pTab->bMayRemove;
-  if( pTab->zDir && bMay ) rc = owners_release(pTab->zDir, pTab->zDbPath, pTab->zName, &bLast, pzErr);
-  if( pTab->pLsm ){
-    if( rc == SQLITE_OK && bMay && bLast ){
-      rc = registry_destroy(pTab->pLsm, pTab->zDir, pzErr);
-    }else{
-      registry_close(pTab->pLsm);
-    }
-    pTab->pLsm = 0;
-  }else if( rc == SQLITE_OK && pTab->zDir && bMay && bLast ){
-    rc = lsm_destroy(pTab->zDir, 0);
-    if( rc != LSM_OK ){
-      const char *z = lsm_errmsg(0);
-      *pzErr = sqlite3_mprintf("cannot remove store %s: %s", pTab->zDir,
-                               (z && z[0]) ? z : lsm_errstr(rc));
-    }
-  }
-  return rc;
-}
-
-/*
-** DROP TABLE: refused inside a transaction (ROLLBACK could not bring the
-** files back) and while another connection uses the store.  SQLite 3.40
-** does not pass an xDestroy error message on (OP_VDestroy never imports
-** zErrMsg), so the refusal is SQLITE_LOCKED, "database table is locked",
-** the answer SQLite itself gives to a DROP TABLE it cannot do now; the
-** full reason goes to sqlite3_log.
+** DROP TABLE.  A store in the database file: its shadow tables drop with
+** the table, in its transaction.  A directory store: nothing is removed
+** here, since SQLite calls xDestroy before it commits and the COMMIT may
+** still fail or be rolled back; deferred.c marks the store and removes it
+** once SQLite has committed (a writable definition that is the last user
+** of its store; owners.c), or only forgets this definition in OWNERS.  A
+** readonly=on table, a copy of another database, or one of several
+** definitions of a store leaves the files alone.  Refused while another
+** connection uses the store: SQLite 3.40 does not pass an xDestroy error
+** message on (OP_VDestroy never imports zErrMsg), so the refusal is
+** SQLITE_LOCKED, "database table is locked", the answer SQLite itself
+** gives to a DROP TABLE it cannot do now; the full reason goes to
+** sqlite3_log.
 */
 static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   char *zErr = 0;
-  int rc;
+  int rc, bMay;
+  /* The engine reference may move to deferred.c, and the store close at
+  ** commit: no engine cursor of this table may outlive this call. */
   if( pTab->pSpare ) vtab_cursor_drop_engine(pTab->pSpare);
   if( pTab->pStore ){
-    /* Shadow tables drop with the table, in its transaction. */
     rc = dbstore_drop(pTab->pStore);
     if( rc != SQLITE_OK ) return rc;
     pTab->pLsm = 0;
@@ -616,28 +623,32 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
     vtab_table_free(pTab);
     return SQLITE_OK;
   }
-  if( !sqlite3_get_autocommit(pTab->db) ){
-    sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s inside a transaction:"
-                " ROLLBACK could not restore its files", pTab->zName);
-    return SQLITE_LOCKED;
-  }
   if( pTab->pLsm && registry_refs(pTab->pLsm) != 1 ){
     sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s: its store is in use by"
                 " another connection", pTab->zName);
     return SQLITE_LOCKED;
   }
+  bMay = pTab->pLsm ? !pTab->opt.readonly : pTab->bMayRemove;
+  if( pTab->zDir && bMay ){
+    rc = deferred_drop(pTab, &zErr);
+    if( rc != SQLITE_OK ){
+      sqlite3_log(rc, "cannot DROP lsm table %s: %s", pTab->zName, zErr ? zErr : "");
+      sqlite3_free(zErr);
+      return rc;
+    }
+  }
   registry_remove_table(pTab);
   txn_batch_unref(pTab->pTxn);
   pTab->pTxn = 0;
-  if( pTab->zDir && commits_drop(pTab->db, pTab->zDb, pTab->zName) != SQLITE_OK ){
-    sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s: %s_commits: %s", pTab->zName,
-                pTab->zName, sqlite3_errmsg(pTab->db));
+  if( pTab->zDir ){
+    /* Shadow tables of a directory store: in the DROP's transaction. */
+    rc = commits_drop(pTab->db, pTab->zDb, pTab->zName);
+    if( rc == SQLITE_OK && pTab->zDirName ) rc = deferred_legacy_rename(pTab, 0, 0);
+    if( rc != SQLITE_OK ){
+      sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s: its shadow tables: %s", pTab->zName,
+                  sqlite3_errmsg(pTab->db));
+    }
   }
-  if( vtab_drop_store(pTab, &zErr) != SQLITE_OK ){
-    /* The table goes; say what was left. */
-    sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s: %s", pTab->zName, zErr ? zErr : "");
-  }
-  sqlite3_free(zErr);
   vtab_table_free(pTab);
   return SQLITE_OK;
 }
@@ -861,82 +872,42 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 
 /* xBegin .. xRollback are in txn.c. */
 
-/* ALTER TABLE RENAME: a store in its default directory (beside the
-** database, named after the table) moves with the name. */
+/*
+** ALTER TABLE RENAME.  Nothing moves on disk: a directory store keeps its
+** directory (a path is in the CREATE statement, and a table of the old
+** default directory <database>-<table>.lsm keeps the directory it has
+** through the shadow table <new>_dir), and its OWNERS line takes the new
+** name once SQLite has committed (deferred.c), so a RENAME that fails or
+** is rolled back leaves everything as it was.  Shadow tables are renamed
+** in RENAME's own transaction.
+*/
 static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   vtab_table *pTab = (vtab_table*)pVtab;
-  char *zOldDir = vtab_default_dir(pTab, pTab->zName);
-  char *zNewDir = vtab_default_dir(pTab, zNew);
   char *zName = sqlite3_mprintf("%s", zNew);
   char *zErr = 0;
-  int rc = SQLITE_OK, bSole = 1;
+  int rc = SQLITE_OK;
 
-  if( pTab->pSpare ) vtab_cursor_drop_engine(pTab->pSpare);   /* the engine may move */
+  if( pTab->pSpare ) vtab_cursor_drop_engine(pTab->pSpare);   /* an in-database engine moves */
   if( zName == 0 ){
     rc = SQLITE_NOMEM;
   }else if( pTab->pStore ){
     rc = dbstore_rename(pTab->pStore, zNew);
     pTab->pLsm = 0;
-  }else if( pTab->zDir && zOldDir && strcmp(pTab->zDir, zOldDir) == 0 ){
-    if( zNewDir == 0 ){
-      rc = SQLITE_NOMEM;
-    }else if( !sqlite3_get_autocommit(pTab->db) ){
-      rc = vtab_error(pTab, SQLITE_ERROR,
-          "cannot rename lsm table %s inside a transaction: ROLLBACK could not move its store back",
-          pTab->zName);
-    }else if( pTab->pLsm == 0 ){
-      rc = vtab_lost(pTab);
-    }else if( registry_refs(pTab->pLsm) != 1 || pTab->pTxn->nRef != 1 ){
-      rc = vtab_error(pTab, SQLITE_ERROR,
-          "cannot rename lsm table %s: its store is in use", pTab->zName);
-    }else if( (rc = owners_sole(pTab->zDir, pTab->zDbPath, pTab->zName, &bSole, &zErr))
-              != SQLITE_OK || !bSole ){
-      /* Another definition names this directory: it stays where it is. */
-      if( rc == SQLITE_OK ){
-        rc = vtab_error(pTab, SQLITE_ERROR, "cannot rename lsm table %s: another table names"
-                        " its store directory, which would move from under it", pTab->zName);
-      }else{
-        sqlite3_free(pTab->base.zErrMsg);
-        pTab->base.zErrMsg = zErr;
-        zErr = 0;
-      }
-    }else{
-      txn_batch_unref(pTab->pTxn);
-      pTab->pTxn = 0;
-      rc = registry_rename(&pTab->pLsm, pTab->zDir, zNewDir, &pTab->opt, &zErr);
-      if( rc == SQLITE_OK ){
-        sqlite3_free(pTab->zDir);
-        pTab->zDir = zNewDir;
-        zNewDir = 0;
-        rc = owners_rename(pTab->zDir, pTab->zDbPath, pTab->zName, zNew, &zErr);
-        if( rc != SQLITE_OK ){
-          sqlite3_free(pTab->base.zErrMsg);
-          pTab->base.zErrMsg = zErr;
-          zErr = 0;
-        }
-      }else{
-        sqlite3_free(pTab->base.zErrMsg);
-        pTab->base.zErrMsg = zErr;
-        zErr = 0;
-      }
-      if( pTab->pLsm ){
-        int rc2 = SQLITE_OK;
-        pTab->pTxn = txn_batch_new(&rc2);
-        if( rc2 != SQLITE_OK ){
-          registry_close(pTab->pLsm);
-          pTab->pLsm = 0;
-          if( rc == SQLITE_OK ) rc = rc2;
-        }
+  }else if( pTab->zDir && (pTab->pLsm || pTab->bMayRemove) && !pTab->opt.readonly ){
+    if( pTab->zDirName ){
+      rc = deferred_legacy_rename(pTab, pTab->zDirName, zNew);
+      if( rc != SQLITE_OK ){
+        vtab_error(pTab, rc, "cannot record the store directory of %s: %s",
+                   sqlite3_errmsg(pTab->db));
       }
     }
-  }
-  else if( pTab->zDir && pTab->pLsm && !pTab->opt.readonly ){
-    /* A store named by its path stays; its definition has a new name. */
-    rc = owners_rename(pTab->zDir, pTab->zDbPath, pTab->zName, zNew, &zErr);
-    if( rc != SQLITE_OK ){
-      sqlite3_free(pTab->base.zErrMsg);
-      pTab->base.zErrMsg = zErr;
-      zErr = 0;
+    if( rc == SQLITE_OK ){
+      rc = deferred_rename(pTab, zNew, &zErr);
+      if( rc != SQLITE_OK ){
+        sqlite3_free(pTab->base.zErrMsg);
+        pTab->base.zErrMsg = zErr;
+        zErr = 0;
+      }
     }
   }
   if( rc == SQLITE_OK && !pTab->pStore && pTab->bCommits ){
@@ -951,8 +922,6 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   }
   sqlite3_free(zName);
   sqlite3_free(zErr);
-  sqlite3_free(zOldDir);
-  sqlite3_free(zNewDir);
   return rc;
 }
 
@@ -961,7 +930,8 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
 /* xShadowName: the in-database store's tables and a directory store's
 ** record of commits. */
 static int vtab_is_shadow_name(const char *zSuffix){
-  return dbstore_is_shadow_name(zSuffix) || commits_is_shadow_name(zSuffix);
+  return dbstore_is_shadow_name(zSuffix) || commits_is_shadow_name(zSuffix)
+      || deferred_is_shadow_name(zSuffix);
 }
 
 sqlite3_module vtab_module = {
@@ -988,5 +958,6 @@ sqlite3_module vtab_module = {
   txn_savepoint,      /* xSavepoint */
   txn_release,        /* xRelease */
   txn_rollback_to,    /* xRollbackTo */
-  vtab_is_shadow_name /* xShadowName: <table>_file, _log (dbstore.c), _commits (commits.c) */
+  vtab_is_shadow_name /* xShadowName: <table>_file, _log (dbstore.c), _commits (commits.c),
+                         _dir (deferred.c) */
 };

@@ -472,6 +472,13 @@ int lsm_close(lsm_db *pDb){
   return rc;
 }
 
+/* Unlink zDir/<name of eType> (no number) into *pRc (sticky). */
+static void unlink_name_rc(lsm_env *pEnv, const char *zDir, int eType, int *pRc){
+  char *zPath = filename_path(pEnv, zDir, eType, 0, pRc);
+  if( zPath ) *pRc = pEnv->xUnlink(pEnv, zPath);
+  env_free(pEnv, zPath);
+}
+
 /* Which store files zDir holds: *pbManifest, *pbMarker (MADEDIR). */
 static int dir_store_files(lsm_env *pEnv, const char *zDir, int *pbManifest, int *pbMarker){
   char **azName = NULL;
@@ -508,20 +515,28 @@ int lsm_destroy(const char *zDir, lsm_env *pEnv){
   zLock = filename_path(pEnv, zDir, FILENAME_LOCK, 0, &rc);
   if( rc == LSM_OK ) rc = pEnv->xLock(pEnv, zLock, &pLock);
   if( rc == LSM_OK ) rc = pEnv->xListDir(pEnv, zDir, &azName, &nName);
+  /* What says "a store" goes last (MANIFEST, then MADEDIR after LOCK), so
+  ** that a destroy interrupted at any unlink (a crash, an I/O error)
+  ** leaves a directory the next lsm_destroy still recognises and
+  ** finishes. */
   for(i = 0; rc == LSM_OK && i < nName; i++){
     uint64_t iNumber;
     int eType = filename_parse(azName[i], &iNumber);
     char *zPath;
     if( eType == 0 ){ nOther++; continue; }
-    if( eType == FILENAME_LOCK ) continue;
+    if( eType == FILENAME_LOCK || eType == FILENAME_MANIFEST || eType == FILENAME_MADEDIR ){
+      continue;
+    }
     zPath = env_mprintf_rc(pEnv, &rc, "%s/%s", zDir, azName[i]);
     if( zPath ) rc = pEnv->xUnlink(pEnv, zPath);
     env_free(pEnv, zPath);
   }
+  if( rc == LSM_OK && bManifest ) unlink_name_rc(pEnv, zDir, FILENAME_MANIFEST, &rc);
   /* Unlink LOCK while still holding it, so no other opener can take a
   ** lock on a file that is about to disappear. */
   if( rc == LSM_OK ) rc = pEnv->xUnlink(pEnv, zLock);
   if( pLock ) pEnv->xUnlock(pLock);
+  if( rc == LSM_OK && bMarker ) unlink_name_rc(pEnv, zDir, FILENAME_MADEDIR, &rc);
   /* The directory goes only if the store made it, and is now empty. */
   if( rc == LSM_OK && nOther == 0 && bMarker ) rc = pEnv->xRmdir(pEnv, zDir);
   env_free(pEnv, azName);

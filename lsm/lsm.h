@@ -240,6 +240,8 @@ int lsm_close(lsm_db *pDb);
 ** (MADEDIR) and that leaves it empty; files the store did not make, and a
 ** directory it adopted, are left alone.  A directory with neither a
 ** MANIFEST nor MADEDIR is no store: nothing is removed (LSM_OK).
+** MANIFEST and MADEDIR are removed last, so a destroy interrupted at any
+** point (a crash, an I/O error) is finished by calling it again.
 ** LSM_BUSY if another process holds the store.  REQUIRES: no lsm_db of
 ** this process has it open.  pEnv NULL: lsm_env_default().  A missing
 ** directory is LSM_OK.

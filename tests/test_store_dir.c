@@ -10,7 +10,9 @@
 **     store: opening it fails and destroying it removes nothing;
 **   - an open that fails on a foreign MANIFEST leaves no LOCK behind;
 **   - an open that fails with no file descriptor left (EMFILE) leaves no
-**     half-made directory, nor does any single failed I/O call.
+**     half-made directory, nor does any single failed I/O call;
+**   - an lsm_destroy interrupted at any unlink leaves a store that a
+**     second lsm_destroy removes.
 */
 #include <dirent.h>
 #include <stdio.h>
@@ -199,6 +201,45 @@ START_TEST(every_failed_creation_leaves_nothing){
 }
 END_TEST
 
+/* Fail each unlink of lsm_destroy in turn (a crash there leaves the
+** same): the store stays recognisable (MANIFEST and MADEDIR go last), so
+** a second lsm_destroy removes the rest and the directory. */
+START_TEST(every_interrupted_destroy_can_be_finished){
+  uint64_t iNth;
+  int rc = LSM_IOERR;
+  for(iNth = 1; rc != LSM_OK; iNth++){
+    char *zBase = test_tmpdir("dir");
+    char *zDir = path_join(zBase, "store");
+    faultenv *fe = faultenv_new(NULL);
+    lsm_db *pDb = NULL;
+    lsm_options opt;
+    int i;
+    ck_assert(iNth < 100);
+    lsm_options_default(&opt);
+    ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+    for(i = 0; i < 3; i++){
+      char aKey[8];
+      snprintf(aKey, sizeof(aKey), "k%d", i);
+      ck_assert_int_eq(lsm_put(pDb, aKey, strlen(aKey), "v", 1), LSM_OK);
+      ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    }
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+    faultenv_fail(fe, FAULTENV_UNLINK, iNth, LSM_IOERR, 0);
+    rc = lsm_destroy(zDir, faultenv_env(fe));
+    faultenv_fail_clear(fe);
+    if( rc != LSM_OK ){
+      ck_assert_int_eq(lsm_destroy(zDir, NULL), LSM_OK);
+      ck_assert_msg(!path_exists(zDir), "unlink %llu failed: a second lsm_destroy left %s",
+                    (unsigned long long)iNth, zDir);
+    }
+    faultenv_free(fe);
+    test_rmtree(zBase);
+    free(zBase);
+    free(zDir);
+  }
+}
+END_TEST
+
 static Suite *store_dir_suite(void){
   Suite *s = suite_create("store_dir");
   TCase *tc = tcase_create("core");
@@ -209,6 +250,7 @@ static Suite *store_dir_suite(void){
   tcase_add_test(tc, failed_open_on_a_foreign_manifest_leaves_no_lock);
   tcase_add_test(tc, open_without_file_descriptors_leaves_no_directory);
   tcase_add_test(tc, every_failed_creation_leaves_nothing);
+  tcase_add_test(tc, every_interrupted_destroy_can_be_finished);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,0 +1,453 @@
+/*
+** test_deferred_drop.c — DROP TABLE and ALTER TABLE RENAME of a directory
+** store change nothing on disk until SQLite has committed them
+** (ext/deferred.c): a DROP that fails with SQLITE_BUSY (a reader process
+** in rollback-journal mode) or is rolled back (ROLLBACK, ROLLBACK TO)
+** leaves the table with all its rows, and a retried DROP removes the
+** store; the same for RENAME (OWNERS keeps the name the schema has), also
+** of a table of the old default directory <database>-<table>.lsm, which
+** keeps its directory under the new name; a process that dies right after
+** a DROP's commit leaves no table, and a CREATE at the same path removes
+** what is left and makes a new, empty store.
+**
+** The tests open real database files through the lsm module registered
+** with sqlite3_auto_extension.
+*/
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
+
+/* ---- helpers ---- */
+
+static char *g_zDir;       /* the test's directory (test_tmpdir) */
+static char *g_zDb;        /* <g_zDir>/t.db */
+static char *g_zStore;     /* <g_zDir>/kv.lsm */
+
+/* The API routines SQLite hands the extension, kept to load it again. */
+static const sqlite3_api_routines *g_pApi;
+
+static int load_lsm(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi){
+  g_pApi = pApi;
+  return sqlite3_lsm_init(db, pzErrMsg, pApi);
+}
+
+static void setup(void){
+  sqlite3_auto_extension((void(*)(void))load_lsm);
+  g_zDir = test_tmpdir("deferreddrop");
+  g_zDb = sqlite3_mprintf("%s/t.db", g_zDir);
+  g_zStore = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+}
+
+static void teardown(void){
+  sqlite3_reset_auto_extension();
+  test_rmtree(g_zDir);
+  free(g_zDir);
+  sqlite3_free(g_zDb);
+  sqlite3_free(g_zStore);
+}
+
+static sqlite3 *open_db(const char *zJournal){
+  sqlite3 *db = NULL;
+  char *zSql = sqlite3_mprintf("PRAGMA journal_mode=%s", zJournal);
+  ck_assert_int_eq(sqlite3_open(g_zDb, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 50);
+  ck_assert_int_eq(sqlite3_exec(db, zSql, 0, 0, 0), SQLITE_OK);
+  sqlite3_free(zSql);
+  return db;
+}
+
+static void exec_ok(sqlite3 *db, const char *zSql){
+  char *zErr = NULL;
+  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, zErr ? zErr : sqlite3_errstr(rc));
+  sqlite3_free(zErr);
+}
+
+/* The text of the first column of the first row of zSql ("" if none). */
+static void assert_text(sqlite3 *db, const char *zSql, const char *zExpect){
+  sqlite3_stmt *pStmt = NULL;
+  const char *z = "";
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
+  rc = sqlite3_step(pStmt);
+  ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", zSql, sqlite3_errmsg(db));
+  if( rc == SQLITE_ROW && sqlite3_column_text(pStmt, 0) ) z = (const char*)sqlite3_column_text(pStmt, 0);
+  ck_assert_msg(strcmp(z, zExpect) == 0, "%s: got '%s', expected '%s'", zSql, z, zExpect);
+  sqlite3_finalize(pStmt);
+}
+
+static int path_exists(const char *zPath){
+  struct stat st;
+  return stat(zPath, &st) == 0;
+}
+
+/* The contents of zDir/OWNERS ("" if none), into a static buffer. */
+static const char *owners_text(const char *zStore){
+  static char aBuf[4096];
+  char *zPath = sqlite3_mprintf("%s/OWNERS", zStore);
+  FILE *p = fopen(zPath, "rb");
+  size_t n = 0;
+  if( p ){
+    n = fread(aBuf, 1, sizeof(aBuf) - 1, p);
+    fclose(p);
+  }
+  aBuf[n] = 0;
+  sqlite3_free(zPath);
+  return aBuf;
+}
+
+/* "<realpath of t.db>\t<zTable>\n": the OWNERS line of table zTable. */
+static char *owners_line(const char *zTable){
+  char *zReal = realpath(g_zDb, NULL);
+  char *z = sqlite3_mprintf("%s\t%s\n", zReal, zTable);
+  free(zReal);
+  return z;
+}
+
+/*
+** Another process that holds a read lock on the database when told:
+** forked before this process opens a connection, without the lsm module;
+** 'r' BEGIN and read sqlite_schema, 'c' COMMIT, 'q' quit; it answers 'y'
+** or 'n'.
+*/
+typedef struct reader_process {
+  pid_t pid;
+  int fdCmd;                /* parent writes commands */
+  int fdReply;              /* parent reads answers */
+} reader_process;
+
+static reader_process reader_fork(void){
+  reader_process r;
+  int aCmd[2], aReply[2];
+  ck_assert_int_eq(pipe(aCmd), 0);
+  ck_assert_int_eq(pipe(aReply), 0);
+  r.pid = fork();
+  ck_assert_int_ge(r.pid, 0);
+  if( r.pid == 0 ){
+    sqlite3 *db = NULL;
+    char c;
+    sqlite3_reset_auto_extension();
+    if( sqlite3_open(g_zDb, &db) != SQLITE_OK ) _exit(1);
+    while( read(aCmd[0], &c, 1) == 1 && c != 'q' ){
+      int rc = sqlite3_exec(db, c == 'r' ? "BEGIN; SELECT count(*) FROM nat;" : "COMMIT",
+                            0, 0, 0);
+      c = rc == SQLITE_OK ? 'y' : 'n';
+      if( write(aReply[1], &c, 1) != 1 ) _exit(2);
+    }
+    sqlite3_close(db);
+    _exit(0);
+  }
+  close(aCmd[0]);
+  close(aReply[1]);
+  r.fdCmd = aCmd[1];
+  r.fdReply = aReply[0];
+  return r;
+}
+
+static void reader_do(reader_process *pR, char cCmd){
+  char c = 0;
+  ck_assert_int_eq(write(pR->fdCmd, &cCmd, 1), 1);
+  ck_assert_int_eq(read(pR->fdReply, &c, 1), 1);
+  ck_assert_msg(c == 'y', "the reader process failed command %c", cCmd);
+}
+
+static void reader_end(reader_process *pR){
+  int status = 0;
+  char c = 'q';
+  ck_assert_int_eq(write(pR->fdCmd, &c, 1), 1);
+  close(pR->fdCmd);
+  close(pR->fdReply);
+  ck_assert_int_eq(waitpid(pR->pid, &status, 0), pR->pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the reader process failed");
+}
+
+/* t.db with the directory store kv (3 rows, one of them flushed into an
+** SSTable) and the native table nat. */
+static sqlite3 *make_db(const char *zJournal){
+  sqlite3 *db = open_db(zJournal);
+  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
+  exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  exec_ok(db, "INSERT INTO kv VALUES (1, 'one')");
+  exec_ok(db, "SELECT lsm_flush('kv')");
+  exec_ok(db, "INSERT INTO kv VALUES (2, 'two'), (3, 'three')");
+  return db;
+}
+
+/* ---- DROP ---- */
+
+START_TEST(a_drop_failing_busy_for_a_reader_keeps_every_row_and_a_retry_removes_the_store){
+  reader_process r = reader_fork();
+  sqlite3 *db = make_db("delete");
+  int rc;
+  reader_do(&r, 'r');
+  rc = sqlite3_exec(db, "DROP TABLE kv", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  assert_text(db, "SELECT group_concat(key || '=' || value) FROM kv", "1=one,2=two,3=three");
+  assert_text(db, "SELECT lsm_check('kv')", "ok");
+  ck_assert(path_exists(g_zStore));
+  reader_do(&r, 'c');
+  reader_end(&r);
+  exec_ok(db, "DROP TABLE kv");
+  ck_assert_msg(!path_exists(g_zStore), "the retried DROP left %s", g_zStore);
+  assert_text(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'kv%'", "0");
+  sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(a_drop_rolled_back_keeps_every_row){
+  sqlite3 *db = make_db("wal");
+  exec_ok(db, "BEGIN");
+  exec_ok(db, "DROP TABLE kv");
+  assert_text(db, "SELECT op || ' ' || tbl FROM lsm_pending", "drop kv");
+  ck_assert(path_exists(g_zStore));
+  exec_ok(db, "ROLLBACK");
+  assert_text(db, "SELECT count(*) FROM lsm_pending", "0");
+  assert_text(db, "SELECT group_concat(key || '=' || value) FROM kv", "1=one,2=two,3=three");
+  /* ROLLBACK TO a savepoint opened before the DROP undoes it too. */
+  exec_ok(db, "BEGIN; SAVEPOINT a; DROP TABLE kv; ROLLBACK TO a; COMMIT");
+  assert_text(db, "SELECT group_concat(key) FROM kv", "1,2,3");
+  /* Also the savepoint that opened the transaction (SAVEPOINT outside
+  ** BEGIN: the table learns of it as savepoint -1). */
+  exec_ok(db, "SAVEPOINT s; DROP TABLE kv; ROLLBACK TO s; RELEASE s");
+  assert_text(db, "SELECT group_concat(key) FROM kv", "1,2,3");
+  ck_assert(path_exists(g_zStore));
+  /* One released into the transaction is still dropped at COMMIT. */
+  exec_ok(db, "BEGIN; SAVEPOINT a; DROP TABLE kv; RELEASE a; INSERT INTO nat VALUES (1, 1)");
+  ck_assert(path_exists(g_zStore));
+  exec_ok(db, "COMMIT");
+  ck_assert(!path_exists(g_zStore));
+  sqlite3_close(db);
+  /* Reopened: the table is gone, nat committed with it. */
+  db = open_db("wal");
+  assert_text(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'kv%'", "0");
+  assert_text(db, "SELECT count(*) FROM nat", "1");
+  sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(a_store_being_dropped_is_refused_to_other_connections_until_the_drop_ends){
+  sqlite3 *db = make_db("wal"), *b = open_db("wal");
+  sqlite3_stmt *pStmt = NULL;
+  exec_ok(db, "BEGIN; DROP TABLE kv");
+  /* b still sees kv in the committed schema, but may not open its store. */
+  ck_assert_int_ne(sqlite3_prepare_v2(b, "SELECT * FROM kv", -1, &pStmt, 0), SQLITE_OK);
+  ck_assert_ptr_nonnull(strstr(sqlite3_errmsg(b), "is being dropped"));
+  sqlite3_finalize(pStmt);
+  exec_ok(db, "ROLLBACK");
+  assert_text(b, "SELECT count(*) FROM kv", "3");
+  sqlite3_close(b);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* The extension loaded again on a connection whose table is connected
+** (the modules are registered again): the DROP still joins the
+** transaction and its ROLLBACK still brings the table back. */
+START_TEST(a_drop_after_the_extension_is_loaded_again_still_rolls_back){
+  sqlite3 *db = make_db("wal");
+  char *zErr = NULL;
+  int rc;
+  assert_text(db, "SELECT count(*) FROM kv", "3");
+  rc = sqlite3_lsm_init(db, &zErr, g_pApi);
+  ck_assert_msg(rc == SQLITE_OK, "loading again: %s", zErr ? zErr : "");
+  exec_ok(db, "BEGIN; DROP TABLE kv");
+  assert_text(db, "SELECT op || ' ' || tbl FROM lsm_pending", "drop kv");
+  exec_ok(db, "ROLLBACK");
+  assert_text(db, "SELECT group_concat(key) FROM kv", "1,2,3");
+  ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO lsm_pending VALUES ('drop', 'x', 'y')", 0, 0, 0),
+                   SQLITE_OK);
+  ck_assert_str_eq(sqlite3_errmsg(db), "lsm_pending is read-only");
+  exec_ok(db, "DROP TABLE kv");
+  ck_assert(!path_exists(g_zStore));
+  sqlite3_close(db);
+}
+END_TEST
+
+/* ---- RENAME ---- */
+
+static void rename_keeps_the_store(int bLegacy){
+  reader_process r = reader_fork();
+  sqlite3 *db = open_db("delete");
+  char *zStore = bLegacy ? sqlite3_mprintf("%s-kv.lsm", g_zDb) : sqlite3_mprintf("%s", g_zStore);
+  char *zKv = owners_line("kv"), *zKv2 = owners_line("kv2"), *zKv3 = owners_line("kv3");
+  int rc;
+  if( bLegacy ){
+    /* A table of the old default: no path, the store <database>-kv.lsm. */
+    exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm('t.db-kv.lsm')");
+    exec_ok(db, "PRAGMA writable_schema=ON; UPDATE sqlite_schema SET"
+                " sql = 'CREATE VIRTUAL TABLE kv USING lsm' WHERE name = 'kv';"
+                " PRAGMA writable_schema=OFF");
+    sqlite3_close(db);
+    db = open_db("delete");
+  }else{
+    exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
+  }
+  exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  exec_ok(db, "INSERT INTO kv VALUES (1, 'one'), (2, 'two')");
+  assert_text(db, "SELECT json_extract(lsm_stats('kv'), '$.location')", zStore);
+
+  /* Fails with SQLITE_BUSY: kv as it was, OWNERS too. */
+  reader_do(&r, 'r');
+  rc = sqlite3_exec(db, "ALTER TABLE kv RENAME TO kv2", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  reader_do(&r, 'c');
+  reader_end(&r);
+  assert_text(db, "SELECT group_concat(key) FROM kv", "1,2");
+  ck_assert_str_eq(owners_text(zStore), zKv);
+
+  /* Rolled back: the same. */
+  exec_ok(db, "BEGIN; ALTER TABLE kv RENAME TO kv3; INSERT INTO kv3 VALUES (3, 'three')");
+  assert_text(db, "SELECT group_concat(key) FROM kv3", "1,2,3");
+  exec_ok(db, "ROLLBACK");
+  assert_text(db, "SELECT group_concat(key) FROM kv", "1,2");
+  ck_assert_str_eq(owners_text(zStore), zKv);
+
+  /* Committed: the store stays where it is, under the new name. */
+  exec_ok(db, "ALTER TABLE kv RENAME TO kv2");
+  assert_text(db, "SELECT group_concat(key) FROM kv2", "1,2");
+  ck_assert_str_eq(owners_text(zStore), zKv2);
+  sqlite3_close(db);
+  db = open_db("delete");
+  assert_text(db, "SELECT group_concat(key) FROM kv2", "1,2");
+  assert_text(db, "SELECT json_extract(lsm_stats('kv2'), '$.location')", zStore);
+  exec_ok(db, "DROP TABLE kv2");
+  ck_assert(!path_exists(zStore));
+  assert_text(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'kv%'", "0");
+  sqlite3_close(db);
+  sqlite3_free(zStore);
+  sqlite3_free(zKv);
+  sqlite3_free(zKv2);
+  sqlite3_free(zKv3);
+}
+
+START_TEST(a_rename_that_fails_or_rolls_back_leaves_the_store_and_its_owners){
+  rename_keeps_the_store(0);
+}
+END_TEST
+
+START_TEST(a_rename_of_a_table_of_the_old_default_directory_keeps_its_directory){
+  rename_keeps_the_store(1);
+}
+END_TEST
+
+/* ---- a crash right after a DROP's commit ---- */
+
+/* The default VFS's xDelete, wrapped in the child so that the process
+** ends when SQLite deletes the rollback journal: the DROP has committed,
+** and lsm_pending's xCommit, which removes the store, has not run. */
+static int (*g_xBaseDelete)(sqlite3_vfs*, const char*, int);
+
+static int die_delete(sqlite3_vfs *pVfs, const char *zName, int bSync){
+  int rc = g_xBaseDelete(pVfs, zName, bSync);
+  if( rc == SQLITE_OK && strlen(zName) > 8 && strcmp(zName + strlen(zName) - 8, "-journal") == 0 ){
+    _exit(0);
+  }
+  return rc;
+}
+
+START_TEST(a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_starts_empty){
+  sqlite3 *db = make_db("delete");
+  pid_t pid;
+  int status = 0;
+  sqlite3_close(db);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if( pid == 0 ){
+    db = open_db("delete");
+    /* Connect kv first: its xConnect writes nothing. */
+    if( sqlite3_exec(db, "SELECT count(*) FROM kv", 0, 0, 0) != SQLITE_OK ) _exit(3);
+    {
+      /* The pager deletes its journal through this very object. */
+      sqlite3_vfs *pVfs = 0;
+      if( sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs) != SQLITE_OK ) _exit(4);
+      g_xBaseDelete = pVfs->xDelete;
+      pVfs->xDelete = die_delete;
+    }
+    sqlite3_exec(db, "DROP TABLE kv", 0, 0, 0);
+    _exit(5);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "the child did not die at the DROP's commit (status %d)", status);
+  /* The DROP committed; the store is still there, marked. */
+  ck_assert(path_exists(g_zStore));
+  {
+    char *zMarker = sqlite3_mprintf("%s/DROPPING", g_zStore);
+    ck_assert(path_exists(zMarker));
+    sqlite3_free(zMarker);
+  }
+  db = open_db("delete");
+  assert_text(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'kv%'", "0");
+  /* A CREATE at the same path removes the rest and starts empty. */
+  exec_ok(db, "CREATE VIRTUAL TABLE kv2 USING lsm('kv.lsm')");
+  assert_text(db, "SELECT count(*) FROM kv2", "0");
+  exec_ok(db, "INSERT INTO kv2 VALUES ('new', 1)");
+  assert_text(db, "SELECT group_concat(key) FROM kv2", "new");
+  sqlite3_close(db);
+  db = open_db("delete");
+  assert_text(db, "SELECT group_concat(key) FROM kv2", "new");
+  assert_text(db, "SELECT lsm_check('kv2')", "ok");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* A process that dies inside a transaction that dropped kv: the journal
+** rolls the DROP back, and the next open removes the store's mark. */
+START_TEST(a_crash_before_a_drop_committed_keeps_the_table_and_unmarks_the_store){
+  sqlite3 *db = make_db("delete");
+  char *zMarker = sqlite3_mprintf("%s/DROPPING", g_zStore);
+  pid_t pid;
+  int status = 0;
+  sqlite3_close(db);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if( pid == 0 ){
+    db = open_db("delete");
+    if( sqlite3_exec(db, "BEGIN; DROP TABLE kv; INSERT INTO nat VALUES (1, 1);", 0, 0, 0)
+        != SQLITE_OK ){
+      _exit(3);
+    }
+    _exit(path_exists(zMarker) ? 0 : 4);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "the child did not drop kv (status %d)", status);
+  ck_assert(path_exists(zMarker));
+  db = open_db("delete");
+  assert_text(db, "SELECT group_concat(key || '=' || value) FROM kv", "1=one,2=two,3=three");
+  ck_assert(!path_exists(zMarker));
+  assert_text(db, "SELECT count(*) FROM nat", "0");
+  exec_ok(db, "DROP TABLE kv");
+  ck_assert(!path_exists(g_zStore));
+  sqlite3_close(db);
+  sqlite3_free(zMarker);
+}
+END_TEST
+
+static Suite *deferred_drop_suite(void){
+  Suite *s = suite_create("deferred_drop");
+  TCase *tc = tcase_create("directory_store");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, a_drop_failing_busy_for_a_reader_keeps_every_row_and_a_retry_removes_the_store);
+  tcase_add_test(tc, a_drop_rolled_back_keeps_every_row);
+  tcase_add_test(tc, a_store_being_dropped_is_refused_to_other_connections_until_the_drop_ends);
+  tcase_add_test(tc, a_drop_after_the_extension_is_loaded_again_still_rolls_back);
+  tcase_add_test(tc, a_rename_that_fails_or_rolls_back_leaves_the_store_and_its_owners);
+  tcase_add_test(tc, a_rename_of_a_table_of_the_old_default_directory_keeps_its_directory);
+  tcase_add_test(tc, a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_starts_empty);
+  tcase_add_test(tc, a_crash_before_a_drop_committed_keeps_the_table_and_unmarks_the_store);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+TEST_MAIN(deferred_drop_suite)
