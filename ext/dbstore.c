@@ -84,8 +84,10 @@
 ** a statement).  An open handle is an active statement (it would hold the
 ** connection's read transaction, snapshot and locks open), so it is
 ** closed when no statement reads the table any more (dbstore_release_blobs):
-**   - the table's last cursor closes (dbstore_cursor_closed), unless a
-**     write transaction of this table is open;
+**   - the table's last cursor closes (dbstore_cursor_closed), inside a
+**     write transaction too: a handle left open there would count as a
+**     running statement and make a later DROP TABLE or DROP INDEX of the
+**     same transaction fail with "database table is locked";
 **   - xSync has run the work (unless a cursor is open), and
 **     xCommit / xRollback end the write transaction;
 **   - a function that read without a cursor returns (dbstore_reads_done),
@@ -1012,7 +1014,7 @@ void dbstore_cursor_closed(dbstore *p){
 }
 
 void dbstore_reads_done(dbstore *p){
-  if( p->nCursors == 0 && !p->bInWrite ) dbstore_release_blobs(p);
+  if( p->nCursors == 0 ) dbstore_release_blobs(p);
 }
 
 int dbstore_sync(dbstore *p, lsm_batch *pBatch){

@@ -190,9 +190,16 @@ static int deferred_mark(const char *zDir, int bMadeDir, const char *zDbPath,
     size_t nText = strlen(zText);
     (void)unlink(zTmp);     /* a leftover: created anew below, never through a link */
     fd = open(zTmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if( fd < 0 || write(fd, zText, nText) != (ssize_t)nText || fsync(fd) != 0
-     || close(fd) != 0 || rename(zTmp, zPath) != 0 || deferred_fsync_dir(zDir) != 0 ){
-      *pzErr = sqlite3_mprintf("cannot write %s: %s", zPath, strerror(errno));
+    int bFailed = fd < 0 || write(fd, zText, nText) != (ssize_t)nText || fsync(fd) != 0;
+    int iErrno = errno;
+    /* The descriptor is closed whatever failed before it (never leaked). */
+    if( fd >= 0 && close(fd) != 0 && !bFailed ){ bFailed = 1; iErrno = errno; }
+    if( !bFailed && (rename(zTmp, zPath) != 0 || deferred_fsync_dir(zDir) != 0) ){
+      bFailed = 1;
+      iErrno = errno;
+    }
+    if( bFailed ){
+      *pzErr = sqlite3_mprintf("cannot write %s: %s", zPath, strerror(iErrno));
       rc = SQLITE_IOERR;
       if( fd >= 0 ) (void)unlink(zTmp);
     }
@@ -295,6 +302,10 @@ static int deferred_remove(const char *zDir, lsm_db *pLsm, int bMadeDir, char **
   int rc;
   if( pLsm ){
     rc = registry_destroy(pLsm, zDir, pzErr);
+    /* Refused (another reference appeared since the DROP): this DROP's
+    ** reference is still held and must go, or the store stays open and
+    ** locked until the process exits.  The marker stays for recovery. */
+    if( rc == SQLITE_MISUSE ) registry_close(pLsm);
   }else{
     rc = lsm_destroy(zDir, 0);
     if( rc != LSM_OK ){
@@ -326,7 +337,11 @@ static void deferred_apply(deferred_op *p){
       if( rc == SQLITE_OK && p->eOp == DEFERRED_DROP && bLast ){
         rc = deferred_remove(p->zDir, p->pLsm, p->bMadeDir, &zErr);
         p->pLsm = 0;
-      }else if( p->bMarked ){
+      }else if( rc == SQLITE_OK && p->bMarked ){
+        /* Only a DROP that is not the store's last definition unmarks.
+        ** If OWNERS could not be updated the DROP has still committed:
+        ** the marker stays, so the committed-DROP recovery (a CREATE at
+        ** this path removes the rest) applies, never the old rows. */
         (void)deferred_unmark(p->zDir);
       }
       break;

@@ -897,7 +897,7 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
     if( pTab->zDirName ){
       rc = deferred_legacy_rename(pTab, pTab->zDirName, zNew);
       if( rc != SQLITE_OK ){
-        vtab_error(pTab, rc, "cannot record the store directory of %s: %s",
+        vtab_error(pTab, rc, "cannot record the store directory of the renamed table: %s",
                    sqlite3_errmsg(pTab->db));
       }
     }

@@ -255,6 +255,23 @@ SELECT lsm_compact('m.mk') IS NOT NULL;
 SELECT count(*), lsm_check('m.mk') FROM m.mk;
 .check "1 3000|ok"
 
+.testcase a_read_inside_a_write_transaction_does_not_lock_a_later_drop
+-- A block read of kd inside BEGIN must not leave its blob handle open as a
+-- running statement: DROP TABLE of another table would then fail with
+-- "database table is locked".
+CREATE VIRTUAL TABLE kd USING lsm;
+CREATE TABLE doomed(x);
+INSERT INTO kd VALUES ('pre-drop', 'in an sstable');
+SELECT lsm_flush('kd') IS NOT NULL;
+BEGIN;
+INSERT INTO kd VALUES ('in-txn', 1);
+SELECT value FROM kd WHERE key = 'pre-drop';
+DROP TABLE doomed;
+COMMIT;
+SELECT (SELECT count(*) FROM sqlite_schema WHERE name = 'doomed'),
+       (SELECT value FROM kd WHERE key = 'in-txn');
+.check "1 in an sstable 0|1"
+
 -- ---- readonly ----
 
 .testcase a_database_opened_read_only_reads_its_table
