@@ -1,0 +1,51 @@
+/*
+** wal_format.h — what the log's writer (wal.c) and its reader
+** (wal_replay.c) share: the constants of the format drawn in wal.c's
+** header and the record header as read back.  Only those two files
+** include it.
+*/
+#ifndef LSM_WAL_FORMAT_H
+#define LSM_WAL_FORMAT_H
+
+#include <stdint.h>
+
+#define WAL_MAGIC          "\x89LSMWAL\n"
+#define WAL_VERSION        3
+#define WAL_FILE_HEADER    64
+#define WAL_RECORD_HEADER  25
+#define WAL_HDRCHECK_OFF   13           /* header bytes the header check covers */
+#define WAL_CHECKSUM_OFF   17           /* header bytes the checksum covers     */
+#define WAL_FLAG_PREV_TORN 1
+#define WAL_MAX_FRAGMENT   (1u << 20)   /* payload bytes in one record      */
+#define WAL_BUFFER_BYTES   (64 * 1024)  /* LSM_SYNC_OFF writes past this    */
+
+/* Version 2 (LEGACY above): the same framing, record types 1-4 only. */
+#define WAL_V2                2
+/* Version 1 (LEGACY above): read only. */
+#define WAL_V1                1
+#define WAL_V1_FILE_HEADER    16
+#define WAL_V1_RECORD_HEADER  21
+#define WAL_V1_CHECKSUM_OFF   13
+
+#define WAL_TYPE_FULL   1
+#define WAL_TYPE_FIRST  2
+#define WAL_TYPE_MIDDLE 3
+#define WAL_TYPE_LAST   4
+#define WAL_TYPE_PREPARED_FULL  5   /* version 3 on */
+#define WAL_TYPE_PREPARED_FIRST 6
+#define WAL_TYPE_COMMIT         7
+#define WAL_COMMIT_PAYLOAD      8   /* a commit record's payload: the prepare id */
+
+/* A record header as read back. */
+typedef struct wal_record {
+  uint32_t n;               /* payload length                      */
+  int eType;                /* WAL_TYPE_*                          */
+  uint64_t seq;
+  const uint8_t *pPayload;  /* borrowed from the mapping           */
+} wal_record;
+
+#define WAL_RECORD_OK    0
+#define WAL_RECORD_BAD   1  /* length, type or checksum check failed */
+#define WAL_RECORD_SHORT 2  /* runs past the end of the file         */
+
+#endif /* LSM_WAL_FORMAT_H */
