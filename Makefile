@@ -203,7 +203,7 @@ $(B)/lsm-cluster: $(B)/ext/cluster.o $(B)/ext/dqwire.o
 	$(CC) -o $@ $^
 
 $(B)/tests/test_cluster: $(B)/tests/test_cluster.o $(B)/ext/dqwire.o $(B)/tests/testutil.o $(B)/liblsm.a
-	$(CC) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+	$(CC) -o $@ $^ $(CHECK_LIBS) -lsqlite3 $(LIBS)
 
 # dqlite-deps: as deps.sh, for the dqlite packages; never fails (the
 # cluster targets say what is missing).

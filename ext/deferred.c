@@ -680,32 +680,50 @@ int deferred_register(sqlite3 *db, const sqlite3_module *pLsmModule){
   return sqlite3_create_module_v2(db, "lsm", pLsmModule, pConn, deferred_conn_unref);
 }
 
-int deferred_drop(vtab_table *pTab, char **pzErr){
-  deferred_conn *pConn = pTab->pDeferred;
-  deferred_op *p;
-  int rc, bLast = 1;
-  char zMade[PATH_MAX];
-  if( pConn == 0 ) return SQLITE_MISUSE;
-  rc = owners_release_check(pTab->zDir, pTab->zDbPath, pTab->zName, &bLast, pzErr);
-  if( rc != SQLITE_OK ) return rc;
-  p = sqlite3_malloc(sizeof(*p));
-  if( p == 0 ) return SQLITE_NOMEM;
+/* A new op of kind eOp for pTab (zNew: RENAME's new name, else NULL),
+** with the connection already joined to the transaction, so that its
+** xCommit or xRollback is sure to come.  NULL with *pRc set on failure
+** (*pzErr says why when SQLite's join failed). */
+static deferred_op *deferred_op_new(vtab_table *pTab, int eOp, const char *zNew,
+                                    int *pRc, char **pzErr){
+  deferred_op *p = sqlite3_malloc(sizeof(*p));
+  int rc;
+  if( p == 0 ){
+    *pRc = SQLITE_NOMEM;
+    return 0;
+  }
   memset(p, 0, sizeof(*p));
-  p->eOp = bLast ? DEFERRED_DROP : DEFERRED_LEAVE;
+  p->eOp = eOp;
   p->zDir = sqlite3_mprintf("%s", pTab->zDir);
   p->zKey = deferred_key(pTab->zDir);
   p->zName = sqlite3_mprintf("%s", pTab->zName);
+  p->zNew = zNew ? sqlite3_mprintf("%s", zNew) : 0;
   p->zDbPath = pTab->zDbPath ? sqlite3_mprintf("%s", pTab->zDbPath) : 0;
-  if( !p->zDir || !p->zKey || !p->zName || (pTab->zDbPath && !p->zDbPath) ){
+  if( !p->zDir || !p->zKey || !p->zName || (zNew && !p->zNew)
+   || (pTab->zDbPath && !p->zDbPath) ){
     deferred_op_free(p);
-    return SQLITE_NOMEM;
+    *pRc = SQLITE_NOMEM;
+    return 0;
   }
-  rc = deferred_join(pConn);
+  rc = deferred_join(pTab->pDeferred);
   if( rc != SQLITE_OK ){
     *pzErr = sqlite3_mprintf("cannot join the transaction: %s", sqlite3_errmsg(pTab->db));
     deferred_op_free(p);
-    return rc;
+    *pRc = rc;
+    return 0;
   }
+  return p;
+}
+
+int deferred_drop(vtab_table *pTab, char **pzErr){
+  deferred_op *p;
+  int rc, bLast = 1;
+  char zMade[PATH_MAX];
+  if( pTab->pDeferred == 0 ) return SQLITE_MISUSE;
+  rc = owners_release_check(pTab->zDir, pTab->zDbPath, pTab->zName, &bLast, pzErr);
+  if( rc != SQLITE_OK ) return rc;
+  p = deferred_op_new(pTab, bLast ? DEFERRED_DROP : DEFERRED_LEAVE, 0, &rc, pzErr);
+  if( p == 0 ) return rc;
   if( bLast && deferred_file_exists(pTab->zDir, 1) ){
     snprintf(zMade, sizeof(zMade), "%s/MADEDIR", pTab->zDir);
     p->bMadeDir = deferred_file_exists(zMade, 0);
@@ -718,36 +736,18 @@ int deferred_drop(vtab_table *pTab, char **pzErr){
   }
   p->pLsm = pTab->pLsm;       /* the reference moves to the op */
   pTab->pLsm = 0;
-  deferred_add(pConn, p);
+  deferred_add(pTab->pDeferred, p);
   return SQLITE_OK;
 }
 
 int deferred_rename(vtab_table *pTab, const char *zNew, char **pzErr){
-  deferred_conn *pConn = pTab->pDeferred;
   deferred_op *p;
-  int rc;
-  if( pConn == 0 ) return SQLITE_MISUSE;
+  int rc = SQLITE_OK;
+  if( pTab->pDeferred == 0 ) return SQLITE_MISUSE;
   if( pTab->zDbPath == 0 ) return SQLITE_OK;      /* no OWNERS line */
-  p = sqlite3_malloc(sizeof(*p));
-  if( p == 0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->eOp = DEFERRED_RENAME;
-  p->zDir = sqlite3_mprintf("%s", pTab->zDir);
-  p->zKey = deferred_key(pTab->zDir);
-  p->zName = sqlite3_mprintf("%s", pTab->zName);
-  p->zNew = sqlite3_mprintf("%s", zNew);
-  p->zDbPath = sqlite3_mprintf("%s", pTab->zDbPath);
-  if( !p->zDir || !p->zKey || !p->zName || !p->zNew || !p->zDbPath ){
-    deferred_op_free(p);
-    return SQLITE_NOMEM;
-  }
-  rc = deferred_join(pConn);
-  if( rc != SQLITE_OK ){
-    *pzErr = sqlite3_mprintf("cannot join the transaction: %s", sqlite3_errmsg(pTab->db));
-    deferred_op_free(p);
-    return rc;
-  }
-  deferred_add(pConn, p);
+  p = deferred_op_new(pTab, DEFERRED_RENAME, zNew, &rc, pzErr);
+  if( p == 0 ) return rc;
+  deferred_add(pTab->pDeferred, p);
   return SQLITE_OK;
 }
 

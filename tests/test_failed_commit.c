@@ -30,50 +30,8 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
 
 /* ---- helpers ---- */
 
-static sqlite3 *open_db(const char *zPath, const char *zJournal){
-  sqlite3 *db = NULL;
-  char *zSql;
-  ck_assert_int_eq(sqlite3_open(zPath, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 50);
-  zSql = sqlite3_mprintf("PRAGMA journal_mode=%s", zJournal);
-  ck_assert_int_eq(sqlite3_exec(db, zSql, 0, 0, 0), SQLITE_OK);
-  sqlite3_free(zSql);
-  return db;
-}
-
-static void exec_ok(sqlite3 *db, const char *zSql){
-  char *zErr = NULL;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, zErr ? zErr : sqlite3_errstr(rc));
-  sqlite3_free(zErr);
-}
-
-/* The first column of the first row of zSql, as an integer (-1: no row). */
-static sqlite3_int64 query_int(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *pStmt = NULL;
-  sqlite3_int64 v = -1;
-  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
-  rc = sqlite3_step(pStmt);
-  ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", zSql, sqlite3_errmsg(db));
-  if( rc == SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
-  sqlite3_finalize(pStmt);
-  return v;
-}
-
-/* The text of the first column of the first row (sqlite3_free). */
-static char *query_text(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *pStmt = NULL;
-  char *z = NULL;
-  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
-  if( sqlite3_step(pStmt) == SQLITE_ROW ) z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-  sqlite3_finalize(pStmt);
-  return z;
-}
-
 static void assert_text(sqlite3 *db, const char *zSql, const char *zExpect){
-  char *z = query_text(db, zSql);
+  char *z = test_query_text(db, zSql);
   ck_assert_msg(z && strcmp(z, zExpect) == 0, "%s: got %s, expected %s", zSql,
                 z ? z : "(null)", zExpect);
   sqlite3_free(z);
@@ -83,7 +41,7 @@ static void assert_text(sqlite3 *db, const char *zSql, const char *zExpect){
 static sqlite3_int64 user_bytes(sqlite3 *db, const char *zTable){
   char *zSql = sqlite3_mprintf("SELECT json_extract(lsm_stats('%q'), '$.writes.user_bytes')",
                                zTable);
-  sqlite3_int64 n = query_int(db, zSql);
+  sqlite3_int64 n = test_query_int(db, zSql);
   sqlite3_free(zSql);
   return n;
 }
@@ -108,10 +66,10 @@ static void teardown(void){
 /* A database with the directory-store table kv and the native table nat,
 ** opened by connection *pA in journal mode zJournal. */
 static sqlite3 *make_db(const char *zJournal){
-  sqlite3 *a = open_db(g_zDb, zJournal);
-  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
-  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
-  exec_ok(a, "INSERT INTO kv VALUES (0, 'before')");
+  sqlite3 *a = test_open_db(g_zDb, zJournal, 50);
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
+  test_exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  test_exec_ok(a, "INSERT INTO kv VALUES (0, 'before')");
   return a;
 }
 
@@ -185,82 +143,82 @@ static void reader_end(reader_process *pR){
 */
 static void commit_fails_busy(int bOtherProcess){
   reader_process r = reader_fork();
-  sqlite3 *a = make_db("delete"), *b = open_db(g_zDb, "delete");
+  sqlite3 *a = make_db("delete"), *b = test_open_db(g_zDb, "delete", 50);
   sqlite3_int64 nOne, nBefore;
   int rc;
 
   /* What one commit of a row like the ones below costs the store. */
   nBefore = user_bytes(a, "kv");
-  exec_ok(a, "INSERT INTO kv VALUES (100, 'xyz')");
+  test_exec_ok(a, "INSERT INTO kv VALUES (100, 'xyz')");
   nOne = user_bytes(a, "kv") - nBefore;
   ck_assert_int_gt(nOne, 0);
-  exec_ok(a, "DELETE FROM kv WHERE key = 100");
+  test_exec_ok(a, "DELETE FROM kv WHERE key = 100");
 
   /* 1. Fails, then ROLLBACK. */
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
-  exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
+  test_exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
   if( bOtherProcess ){
     reader_do(&r, 'r');
   }else{
-    exec_ok(b, "BEGIN");
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 0);
+    test_exec_ok(b, "BEGIN");
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat"), 0);
   }
   rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
   if( !bOtherProcess ){
     /* b shares the store's engine: the failed COMMIT shows it nothing. */
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 1"), 0);
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv WHERE key = 1"), 0);
   }
-  exec_ok(a, "ROLLBACK");
+  test_exec_ok(a, "ROLLBACK");
   if( bOtherProcess ) reader_do(&r, 'c');
-  else exec_ok(b, "COMMIT");
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key = 1"), 0);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 1"), 0);
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM nat"), 0);
+  else test_exec_ok(b, "COMMIT");
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv WHERE key = 1"), 0);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv WHERE key = 1"), 0);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM nat"), 0);
 
   /* 2. Fails, then the retried COMMIT succeeds, once. */
   nBefore = user_bytes(a, "kv");
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
-  exec_ok(a, "INSERT INTO nat VALUES (2, 'two')");
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
+  test_exec_ok(a, "INSERT INTO nat VALUES (2, 'two')");
   if( bOtherProcess ){
     reader_do(&r, 'r');
   }else{
-    exec_ok(b, "BEGIN");
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 0);
+    test_exec_ok(b, "BEGIN");
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat"), 0);
   }
   rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
   if( !bOtherProcess ){
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 2"), 0);
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv WHERE key = 2"), 0);
   }
   ck_assert_int_eq(user_bytes(a, "kv"), nBefore);
   if( bOtherProcess ) reader_do(&r, 'c');
-  else exec_ok(b, "COMMIT");
-  exec_ok(a, "COMMIT");
+  else test_exec_ok(b, "COMMIT");
+  test_exec_ok(a, "COMMIT");
   ck_assert_int_eq(user_bytes(a, "kv") - nBefore, nOne);
   assert_text(a, "SELECT group_concat(key) FROM kv", "0,2");
   assert_text(b, "SELECT group_concat(key) FROM kv", "0,2");
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 1);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat"), 1);
 
   /* 3. An autocommit INSERT that fails takes no effect (a trigger makes
   ** one statement write both tables). */
-  exec_ok(a, "CREATE TRIGGER nat_to_kv AFTER INSERT ON nat BEGIN"
+  test_exec_ok(a, "CREATE TRIGGER nat_to_kv AFTER INSERT ON nat BEGIN"
              " INSERT INTO kv VALUES (new.k, new.v); END");
   if( bOtherProcess ){
     reader_do(&r, 'r');
   }else{
-    exec_ok(b, "BEGIN");
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 1);
+    test_exec_ok(b, "BEGIN");
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat"), 1);
   }
   rc = sqlite3_exec(a, "INSERT INTO nat VALUES (3, 'three')", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
   if( !bOtherProcess ){
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 3"), 0);
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv WHERE key = 3"), 0);
   }
   if( bOtherProcess ) reader_do(&r, 'c');
-  else exec_ok(b, "COMMIT");
+  else test_exec_ok(b, "COMMIT");
   assert_text(a, "SELECT group_concat(key) FROM kv", "0,2");
   assert_text(a, "SELECT lsm_check('kv')", "ok");
   sqlite3_close(b);
@@ -268,7 +226,7 @@ static void commit_fails_busy(int bOtherProcess){
   reader_end(&r);
 
   /* Reopened: the same. */
-  a = open_db(g_zDb, "delete");
+  a = test_open_db(g_zDb, "delete", 50);
   assert_text(a, "SELECT group_concat(key) FROM kv", "0,2");
   sqlite3_close(a);
 }
@@ -295,24 +253,24 @@ static int veto_commit(void *pArg){
 static void commit_vetoed(const char *zJournal){
   sqlite3 *a = make_db(zJournal), *b;
   int rc;
-  b = open_db(g_zDb, zJournal);
+  b = test_open_db(g_zDb, zJournal, 50);
   sqlite3_commit_hook(a, veto_commit, 0);
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
-  exec_ok(a, "DELETE FROM kv WHERE key = 0");
-  exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
+  test_exec_ok(a, "DELETE FROM kv WHERE key = 0");
+  test_exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
   rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
   sqlite3_commit_hook(a, 0, 0);
   assert_text(a, "SELECT group_concat(key || '=' || value) FROM kv", "0=before");
   assert_text(b, "SELECT group_concat(key || '=' || value) FROM kv", "0=before");
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM nat"), 0);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM nat"), 0);
   /* The connection goes on committing normally. */
-  exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
+  test_exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
   assert_text(b, "SELECT group_concat(key) FROM kv", "0,2");
   sqlite3_close(a);
   sqlite3_close(b);
-  a = open_db(g_zDb, zJournal);
+  a = test_open_db(g_zDb, zJournal, 50);
   assert_text(a, "SELECT group_concat(key) FROM kv", "0,2");
   sqlite3_close(a);
 }
@@ -339,23 +297,23 @@ typedef struct peek {
 
 static int peek_then_allow(void *pArg){
   peek *p = pArg;
-  p->nSeen = query_int(p->db, "SELECT count(*) FROM kv WHERE key IN (1, 2)");
+  p->nSeen = test_query_int(p->db, "SELECT count(*) FROM kv WHERE key IN (1, 2)");
   return 0;
 }
 
 START_TEST(other_connections_see_nothing_before_the_commit_succeeds_in_wal_mode){
   sqlite3 *a = make_db("wal");
   peek pk;
-  pk.db = open_db(g_zDb, "wal");
+  pk.db = test_open_db(g_zDb, "wal", 50);
   pk.nSeen = -1;
   sqlite3_commit_hook(a, peek_then_allow, &pk);
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT INTO kv VALUES (1, 'one'), (2, 'two')");
-  exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
-  exec_ok(a, "COMMIT");
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT INTO kv VALUES (1, 'one'), (2, 'two')");
+  test_exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
+  test_exec_ok(a, "COMMIT");
   sqlite3_commit_hook(a, 0, 0);
   ck_assert_int_eq(pk.nSeen, 0);
-  ck_assert_int_eq(query_int(pk.db, "SELECT count(*) FROM kv WHERE key IN (1, 2)"), 2);
+  ck_assert_int_eq(test_query_int(pk.db, "SELECT count(*) FROM kv WHERE key IN (1, 2)"), 2);
   sqlite3_close(pk.db);
   sqlite3_close(a);
 }
@@ -371,15 +329,15 @@ END_TEST
 ** work again.
 */
 static void second_table_fails(const char *zJournal){
-  sqlite3 *db = open_db(g_zDb, zJournal), *other;
+  sqlite3 *db = test_open_db(g_zDb, zJournal, 50), *other;
   struct rlimit old, lim;
   char *zErr = NULL;
   int rc;
-  exec_ok(db, "CREATE VIRTUAL TABLE a USING lsm('a.lsm')");
-  exec_ok(db, "CREATE VIRTUAL TABLE b USING lsm('b.lsm')");
-  exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
-  exec_ok(db, "INSERT INTO a VALUES (0, 'before')");
-  other = open_db(g_zDb, zJournal);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE a USING lsm('a.lsm')");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE b USING lsm('b.lsm')");
+  test_exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  test_exec_ok(db, "INSERT INTO a VALUES (0, 'before')");
+  other = test_open_db(g_zDb, zJournal, 50);
   assert_text(other, "SELECT group_concat(key) FROM a", "0");
 
   signal(SIGXFSZ, SIG_IGN);
@@ -387,10 +345,10 @@ static void second_table_fails(const char *zJournal){
   lim = old;
   lim.rlim_cur = 1024 * 1024;
   ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-  exec_ok(db, "BEGIN");
-  exec_ok(db, "INSERT INTO a VALUES (1, 'one')");
-  exec_ok(db, "INSERT INTO nat VALUES (1, 'one')");
-  exec_ok(db, "INSERT INTO b VALUES (1, zeroblob(3000000))");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO a VALUES (1, 'one')");
+  test_exec_ok(db, "INSERT INTO nat VALUES (1, 'one')");
+  test_exec_ok(db, "INSERT INTO b VALUES (1, zeroblob(3000000))");
   rc = sqlite3_exec(db, "COMMIT", 0, 0, &zErr);
   ck_assert_msg(rc != SQLITE_OK, "COMMIT succeeded past the file-size limit");
   sqlite3_free(zErr);
@@ -399,19 +357,19 @@ static void second_table_fails(const char *zJournal){
 
   assert_text(db, "SELECT group_concat(key) FROM a", "0");
   assert_text(other, "SELECT group_concat(key) FROM a", "0");
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM b"), 0);
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM nat"), 0);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM b"), 0);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM nat"), 0);
 
   /* Space is back: both tables take writes again. */
-  exec_ok(db, "BEGIN");
-  exec_ok(db, "INSERT INTO a VALUES (2, 'two')");
-  exec_ok(db, "INSERT INTO b VALUES (2, zeroblob(3000000))");
-  exec_ok(db, "COMMIT");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO a VALUES (2, 'two')");
+  test_exec_ok(db, "INSERT INTO b VALUES (2, zeroblob(3000000))");
+  test_exec_ok(db, "COMMIT");
   assert_text(other, "SELECT group_concat(key) FROM a", "0,2");
-  ck_assert_int_eq(query_int(other, "SELECT count(*) FROM b"), 1);
+  ck_assert_int_eq(test_query_int(other, "SELECT count(*) FROM b"), 1);
   sqlite3_close(other);
   sqlite3_close(db);
-  db = open_db(g_zDb, zJournal);
+  db = test_open_db(g_zDb, zJournal, 50);
   assert_text(db, "SELECT group_concat(key) FROM a", "0,2");
   assert_text(db, "SELECT group_concat(key) FROM b", "2");
   assert_text(db, "SELECT lsm_check('a') || lsm_check('b')", "okok");
@@ -563,20 +521,20 @@ static void die_vfs_install(void){
 ** neither (its row went with its rollback).
 */
 static void crash_between_the_commits(const char *zJournal){
-  sqlite3 *db = open_db(g_zDb, zJournal);
+  sqlite3 *db = test_open_db(g_zDb, zJournal, 50);
   pid_t pid;
   int status = 0;
-  exec_ok(db, "PRAGMA synchronous=FULL");
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
-  exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
-  exec_ok(db, "BEGIN; INSERT INTO kv VALUES (0, 'before'); INSERT INTO nat VALUES (0, 'before'); COMMIT");
+  test_exec_ok(db, "PRAGMA synchronous=FULL");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
+  test_exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  test_exec_ok(db, "BEGIN; INSERT INTO kv VALUES (0, 'before'); INSERT INTO nat VALUES (0, 'before'); COMMIT");
   sqlite3_close(db);
 
   pid = fork();
   ck_assert_int_ge(pid, 0);
   if( pid == 0 ){
     die_vfs_install();
-    db = open_db(g_zDb, zJournal);
+    db = test_open_db(g_zDb, zJournal, 50);
     /* A first commit writes the WAL's header (and syncs it): not the one
     ** to die at. */
     if( sqlite3_exec(db, "PRAGMA synchronous=FULL; CREATE TABLE warm(x);", 0, 0, 0) != SQLITE_OK ){
@@ -595,7 +553,7 @@ static void crash_between_the_commits(const char *zJournal){
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                 "the child did not die at its commit (status %d)", status);
 
-  db = open_db(g_zDb, zJournal);
+  db = test_open_db(g_zDb, zJournal, 50);
   assert_text(db, "SELECT group_concat(k) FROM nat", "0,1");
   assert_text(db, "SELECT group_concat(key || '=' || value) FROM kv", "1=one");
   assert_text(db, "SELECT lsm_check('kv')", "ok");
@@ -606,14 +564,14 @@ static void crash_between_the_commits(const char *zJournal){
     for(i = 2; i <= 6; i++){
       char *zSql = sqlite3_mprintf("BEGIN; INSERT INTO kv VALUES (%d, 'v'); INSERT INTO nat"
                                    " VALUES (%d, 'v'); COMMIT", i, i);
-      exec_ok(db, zSql);
+      test_exec_ok(db, zSql);
       sqlite3_free(zSql);
-      if( i == 4 ) exec_ok(db, "SELECT lsm_flush('kv')");
+      if( i == 4 ) test_exec_ok(db, "SELECT lsm_flush('kv')");
     }
   }
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv_commits"), 1);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_commits"), 1);
   sqlite3_close(db);
-  db = open_db(g_zDb, zJournal);
+  db = test_open_db(g_zDb, zJournal, 50);
   assert_text(db, "SELECT group_concat(key) FROM kv", "1,2,3,4,5,6");
   sqlite3_close(db);
 }

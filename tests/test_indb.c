@@ -28,37 +28,6 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
 
 /* ---- helpers ---- */
 
-static sqlite3 *open_db(const char *zPath, const char *zJournal){
-  sqlite3 *db = NULL;
-  char *zSql;
-  ck_assert_int_eq(sqlite3_open(zPath, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 10000);
-  zSql = sqlite3_mprintf("PRAGMA journal_mode=%s", zJournal);
-  ck_assert_int_eq(sqlite3_exec(db, zSql, 0, 0, 0), SQLITE_OK);
-  sqlite3_free(zSql);
-  return db;
-}
-
-static void exec_ok(sqlite3 *db, const char *zSql){
-  char *zErr = NULL;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, zErr ? zErr : sqlite3_errstr(rc));
-  sqlite3_free(zErr);
-}
-
-/* The first column of the first row of zSql, as an integer (-1: no row). */
-static sqlite3_int64 query_int(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *pStmt = NULL;
-  sqlite3_int64 v = -1;
-  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
-  rc = sqlite3_step(pStmt);
-  ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", zSql, sqlite3_errmsg(db));
-  if( rc == SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
-  sqlite3_finalize(pStmt);
-  return v;
-}
-
 /* Like query_int, for polling while another process writes: in
 ** rollback-journal mode a writer committing back to back can keep a
 ** reader's SHARED lock out past any busy timeout on a loaded machine,
@@ -75,20 +44,9 @@ static sqlite3_int64 poll_count(sqlite3 *db, const char *zSql){
   return v;
 }
 
-/* The text of the first column of the first row (sqlite3_free). */
-static char *query_text(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *pStmt = NULL;
-  char *z = NULL;
-  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
-  if( sqlite3_step(pStmt) == SQLITE_ROW ) z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-  sqlite3_finalize(pStmt);
-  return z;
-}
-
 static void check_ok(sqlite3 *db, const char *zTable){
   char *zSql = sqlite3_mprintf("SELECT lsm_check('%q')", zTable);
-  char *z = query_text(db, zSql);
+  char *z = test_query_text(db, zSql);
   ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check(%s): %s", zTable, z ? z : "(null)");
   sqlite3_free(z);
   sqlite3_free(zSql);
@@ -97,9 +55,9 @@ static void check_ok(sqlite3 *db, const char *zTable){
 /* Rows of kv and of nat whose keys are not in both (0 when every
 ** transaction is whole), then the row counts. */
 static void assert_tables_agree(sqlite3 *db, const char *zWhen){
-  sqlite3_int64 nOnlyLsm = query_int(db, "SELECT count(*) FROM kv WHERE key NOT IN (SELECT k FROM nat)");
-  sqlite3_int64 nOnlyNat = query_int(db, "SELECT count(*) FROM nat WHERE k NOT IN (SELECT key FROM kv)");
-  sqlite3_int64 nBad = query_int(db, "SELECT count(*) FROM kv JOIN nat ON kv.key = nat.k"
+  sqlite3_int64 nOnlyLsm = test_query_int(db, "SELECT count(*) FROM kv WHERE key NOT IN (SELECT k FROM nat)");
+  sqlite3_int64 nOnlyNat = test_query_int(db, "SELECT count(*) FROM nat WHERE k NOT IN (SELECT key FROM kv)");
+  sqlite3_int64 nBad = test_query_int(db, "SELECT count(*) FROM kv JOIN nat ON kv.key = nat.k"
                                      " WHERE kv.value IS NOT nat.v");
   ck_assert_msg(nOnlyLsm == 0 && nOnlyNat == 0 && nBad == 0,
                 "seed %llu: %s: %lld rows only in kv, %lld only in nat, %lld differ",
@@ -128,33 +86,33 @@ static void teardown(void){
 
 static void two_connections_share(const char *zJournal){
   const char *zDb = g_zDb;
-  sqlite3 *a = open_db(zDb, zJournal), *b;
+  sqlite3 *a = test_open_db(zDb, zJournal, 10000), *b;
   sqlite3_int64 nExpect = 0;
   int round;
-  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
-  b = open_db(zDb, zJournal);
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  b = test_open_db(zDb, zJournal, 10000);
   for(round = 0; round < 12; round++){
     char *zSql = sqlite3_mprintf(
         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300)"
         " INSERT INTO kv SELECT %d * 1000 + i, printf('%%0200d', i) FROM c", round);
-    exec_ok(round % 2 ? a : b, zSql);
+    test_exec_ok(round % 2 ? a : b, zSql);
     sqlite3_free(zSql);
     nExpect += 300;
-    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), nExpect);
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), nExpect);
-    if( round % 4 == 3 ) exec_ok(round % 8 == 3 ? a : b, "SELECT lsm_compact('kv')");
+    ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), nExpect);
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), nExpect);
+    if( round % 4 == 3 ) test_exec_ok(round % 8 == 3 ? a : b, "SELECT lsm_compact('kv')");
     /* A delete made by one is seen by the other at once. */
     zSql = sqlite3_mprintf("DELETE FROM kv WHERE key = %d * 1000 + 7", round);
-    exec_ok(round % 2 ? b : a, zSql);
+    test_exec_ok(round % 2 ? b : a, zSql);
     sqlite3_free(zSql);
     nExpect--;
-    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), nExpect);
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), nExpect);
+    ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), nExpect);
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), nExpect);
   }
   /* Flushes and compactions ran inside those commits. */
-  ck_assert_int_gt(query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key = 5007"), 0);
-  ck_assert_int_eq(query_int(b, "SELECT length(value) FROM kv WHERE key = 11300"), 200);
+  ck_assert_int_gt(test_query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv WHERE key = 5007"), 0);
+  ck_assert_int_eq(test_query_int(b, "SELECT length(value) FROM kv WHERE key = 11300"), 200);
   check_ok(a, "kv");
   check_ok(b, "kv");
   sqlite3_close(a);
@@ -175,25 +133,25 @@ END_TEST
 ** connection compacts away the SSTables it reads. */
 START_TEST(a_wal_reader_keeps_its_snapshot_across_a_compaction){
   const char *zDb = g_zDb;
-  sqlite3 *a = open_db(zDb, "wal"), *b;
-  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
-  exec_ok(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)"
+  sqlite3 *a = test_open_db(zDb, "wal", 10000), *b;
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  test_exec_ok(a, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)"
              " INSERT INTO kv SELECT i, printf('%0100d', i) FROM c");
-  exec_ok(a, "SELECT lsm_flush('kv')");
-  b = open_db(zDb, "wal");
-  exec_ok(b, "BEGIN");
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 2000);
-  exec_ok(a, "DELETE FROM kv WHERE key <= 1000");
-  exec_ok(a, "INSERT INTO kv VALUES (5000, 'new')");
-  exec_ok(a, "SELECT lsm_compact('kv')");
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 1001);
+  test_exec_ok(a, "SELECT lsm_flush('kv')");
+  b = test_open_db(zDb, "wal", 10000);
+  test_exec_ok(b, "BEGIN");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 2000);
+  test_exec_ok(a, "DELETE FROM kv WHERE key <= 1000");
+  test_exec_ok(a, "INSERT INTO kv VALUES (5000, 'new')");
+  test_exec_ok(a, "SELECT lsm_compact('kv')");
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 1001);
   /* b still sees its snapshot, every row of it. */
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 2000);
-  ck_assert_int_eq(query_int(b, "SELECT sum(length(value)) FROM kv"), 200000);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 5000"), 0);
-  exec_ok(b, "COMMIT");
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 1001);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 5000"), 1);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 2000);
+  ck_assert_int_eq(test_query_int(b, "SELECT sum(length(value)) FROM kv"), 200000);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv WHERE key = 5000"), 0);
+  test_exec_ok(b, "COMMIT");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 1001);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv WHERE key = 5000"), 1);
   check_ok(b, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
@@ -208,51 +166,51 @@ END_TEST
 ** a COMMIT retried once the reader is gone commits the batch once. */
 START_TEST(a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once){
   const char *zDb = g_zDb;
-  sqlite3 *a = open_db(zDb, "delete"), *b;
+  sqlite3 *a = test_open_db(zDb, "delete", 10000), *b;
   int rc;
-  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
-  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
-  b = open_db(zDb, "delete");
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  test_exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  b = test_open_db(zDb, "delete", 10000);
   sqlite3_busy_timeout(a, 50);
 
   /* 1. Fails, then ROLLBACK. */
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
-  exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
-  exec_ok(b, "BEGIN");
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 0);
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
+  test_exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
+  test_exec_ok(b, "BEGIN");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat"), 0);
   rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 0);
-  exec_ok(a, "ROLLBACK");
-  exec_ok(b, "COMMIT");
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 0);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 0);
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv_log"), 0);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 0);
+  test_exec_ok(a, "ROLLBACK");
+  test_exec_ok(b, "COMMIT");
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 0);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 0);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv_log"), 0);
 
   /* 2. Fails, then the retried COMMIT succeeds. */
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
-  exec_ok(a, "INSERT INTO nat VALUES (2, 'two')");
-  exec_ok(b, "BEGIN");
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 0);
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
+  test_exec_ok(a, "INSERT INTO nat VALUES (2, 'two')");
+  test_exec_ok(b, "BEGIN");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat"), 0);
   rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
-  exec_ok(b, "COMMIT");
-  exec_ok(a, "COMMIT");
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 1);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 1);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv_log"), 1);
+  test_exec_ok(b, "COMMIT");
+  test_exec_ok(a, "COMMIT");
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv_log"), 1);
   assert_tables_agree(b, "after the retried commit");
 
   /* 3. An autocommit INSERT that fails takes no effect. */
-  exec_ok(b, "BEGIN");
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat"), 1);
+  test_exec_ok(b, "BEGIN");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat"), 1);
   rc = sqlite3_exec(a, "INSERT INTO kv VALUES (3, 'three')", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
-  exec_ok(b, "COMMIT");
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key = 3"), 0);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv WHERE key = 3"), 0);
+  test_exec_ok(b, "COMMIT");
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv WHERE key = 3"), 0);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv WHERE key = 3"), 0);
   check_ok(a, "kv");
   sqlite3_close(a);
   sqlite3_close(b);
@@ -268,26 +226,26 @@ static int veto_commit(void *pArg){
 ** keeps nothing either. */
 START_TEST(a_commit_vetoed_by_a_commit_hook_leaves_nothing){
   const char *zDb = g_zDb;
-  sqlite3 *a = open_db(zDb, "wal"), *b;
+  sqlite3 *a = test_open_db(zDb, "wal", 10000), *b;
   int rc;
-  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
-  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
-  exec_ok(a, "INSERT INTO kv VALUES (0, 'before')");
-  b = open_db(zDb, "wal");
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  test_exec_ok(a, "INSERT INTO kv VALUES (0, 'before')");
+  b = test_open_db(zDb, "wal", 10000);
   sqlite3_commit_hook(a, veto_commit, 0);
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
-  exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT INTO kv VALUES (1, 'one')");
+  test_exec_ok(a, "INSERT INTO nat VALUES (1, 'one')");
   rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
   ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
   sqlite3_commit_hook(a, 0, 0);
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 1);
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), 1);
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM nat"), 0);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 1);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM nat"), 0);
   /* The connection goes on committing normally. */
-  exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
+  test_exec_ok(a, "INSERT INTO kv VALUES (2, 'two')");
   {
-    char *z = query_text(b, "SELECT group_concat(key) FROM kv");
+    char *z = test_query_text(b, "SELECT group_concat(key) FROM kv");
     ck_assert_str_eq(z, "0,2");
     sqlite3_free(z);
   }
@@ -301,16 +259,16 @@ END_TEST
 ** room again every row is there and the next writes go in. */
 START_TEST(a_full_database_fails_the_commit_and_changes_nothing){
   const char *zDb = g_zDb;
-  sqlite3 *a = open_db(zDb, "wal"), *b;
+  sqlite3 *a = test_open_db(zDb, "wal", 10000), *b;
   sqlite3_int64 nPages;
   int i, rc = SQLITE_OK, nFailed = 0;
-  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
-  exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
-  b = open_db(zDb, "wal");
-  nPages = query_int(a, "PRAGMA page_count");
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  test_exec_ok(a, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  b = test_open_db(zDb, "wal", 10000);
+  nPages = test_query_int(a, "PRAGMA page_count");
   {
     char *zSql = sqlite3_mprintf("PRAGMA max_page_count = %lld", (long long)nPages + 40);
-    exec_ok(a, zSql);
+    test_exec_ok(a, zSql);
     sqlite3_free(zSql);
   }
   /* Commits of 3 KB each: the log fills the pages, then a flush needs more. */
@@ -324,25 +282,25 @@ START_TEST(a_full_database_fails_the_commit_and_changes_nothing){
       sqlite3_exec(a, "ROLLBACK", 0, 0, 0);
       nFailed++;
       /* Both connections see the same, whole transactions. */
-      ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), query_int(a, "SELECT count(*) FROM nat"));
-      ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), query_int(b, "SELECT count(*) FROM nat"));
+      ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), test_query_int(a, "SELECT count(*) FROM nat"));
+      ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), test_query_int(b, "SELECT count(*) FROM nat"));
     }
   }
   ck_assert_msg(nFailed > 0, "the database never filled up");
-  exec_ok(a, "PRAGMA max_page_count = 1000000");
+  test_exec_ok(a, "PRAGMA max_page_count = 1000000");
   for(i = 1000; i < 1100; i++){
     char *zSql = sqlite3_mprintf("BEGIN; INSERT INTO kv VALUES (%d, randomblob(3000));"
                                  " INSERT INTO nat VALUES (%d, 1); COMMIT;", i, i);
-    exec_ok(a, zSql);
+    test_exec_ok(a, zSql);
     sqlite3_free(zSql);
   }
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key >= 1000"), 100);
-  ck_assert_int_gt(query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), query_int(a, "SELECT count(*) FROM nat"));
-  ck_assert_int_eq(query_int(b, "SELECT count(*) FROM kv"), query_int(b, "SELECT count(*) FROM nat"));
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv WHERE key >= 1000"), 100);
+  ck_assert_int_gt(test_query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), test_query_int(a, "SELECT count(*) FROM nat"));
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), test_query_int(b, "SELECT count(*) FROM nat"));
   {
     /* Every key of nat is in kv and the other way round. */
-    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM nat WHERE k NOT IN (SELECT key FROM kv)"), 0);
+    ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM nat WHERE k NOT IN (SELECT key FROM kv)"), 0);
   }
   check_ok(a, "kv");
   check_ok(b, "kv");
@@ -419,9 +377,9 @@ static void reader_process(const char *zDb, int nRound){
 }
 
 static void make_tables(const char *zDb, const char *zJournal){
-  sqlite3 *db = open_db(zDb, zJournal);
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
-  exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
+  sqlite3 *db = test_open_db(zDb, zJournal, 10000);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  test_exec_ok(db, "CREATE TABLE nat(k PRIMARY KEY, v)");
   sqlite3_close(db);
 }
 
@@ -444,10 +402,10 @@ static void processes_share(const char *zJournal){
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "%s %d ended with status %d", i < nWriter ? "writer" : "reader", i, status);
   }
-  db = open_db(zDb, zJournal);
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), nWriter * nTxn);
+  db = test_open_db(zDb, zJournal, 10000);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), nWriter * nTxn);
   assert_tables_agree(db, "after the processes");
-  ck_assert_int_gt(query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert_int_gt(test_query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 0);
   check_ok(db, "kv");
   sqlite3_close(db);
 }
@@ -481,15 +439,15 @@ static void killed_writer(const char *zJournal){
     if( pid == 0 ) writer_process(zDb, zJournal, (int)(round * 100000 + 1), -1);
     /* Kill it only once it commits (a loaded machine may start it late),
     ** then at a random moment of its run. */
-    db = open_db(zDb, zJournal);
+    db = test_open_db(zDb, zJournal, 10000);
     for(i = 0; i < 2000 && poll_count(db, "SELECT count(*) FROM nat") <= nBefore; i++) usleep(10000);
     sqlite3_close(db);
     usleep((useconds_t)(rng_below(&rng, 250000)));
     kill(pid, SIGKILL);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    db = open_db(zDb, zJournal);
+    db = test_open_db(zDb, zJournal, 10000);
     assert_tables_agree(db, "after a kill");
-    nAfter = query_int(db, "SELECT count(*) FROM kv");
+    nAfter = test_query_int(db, "SELECT count(*) FROM kv");
     ck_assert_msg(nAfter > nBefore, "seed %llu: round %d: the writer committed nothing",
                   (unsigned long long)test_seed(), round);
     check_ok(db, "kv");
@@ -518,33 +476,33 @@ START_TEST(backup_and_vacuum_into_carry_the_rows_and_never_share_them){
   char *zVacuum = sqlite3_mprintf("%s/vacuum.db", zDir);
   char *zSql = sqlite3_mprintf("VACUUM INTO '%q'", zVacuum);
   const char *azCopy[2];
-  sqlite3 *db = open_db(zDb, "wal"), *pCopy = NULL;
+  sqlite3 *db = test_open_db(zDb, "wal", 10000), *pCopy = NULL;
   sqlite3_backup *pBackup;
   int i;
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
-  exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)"
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  test_exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)"
               " INSERT INTO kv SELECT i, printf('%050d', i) FROM c");
-  exec_ok(db, "SELECT lsm_flush('kv')");
-  exec_ok(db, "INSERT INTO kv VALUES (-1, 'in the log only')");
+  test_exec_ok(db, "SELECT lsm_flush('kv')");
+  test_exec_ok(db, "INSERT INTO kv VALUES (-1, 'in the log only')");
   ck_assert_int_eq(sqlite3_open(zBackup, &pCopy), SQLITE_OK);
   pBackup = sqlite3_backup_init(pCopy, "main", db, "main");
   ck_assert_ptr_nonnull(pBackup);
   ck_assert_int_eq(sqlite3_backup_step(pBackup, -1), SQLITE_DONE);
   sqlite3_backup_finish(pBackup);
   sqlite3_close(pCopy);
-  exec_ok(db, zSql);
+  test_exec_ok(db, zSql);
   azCopy[0] = zBackup;
   azCopy[1] = zVacuum;
   for(i = 0; i < 2; i++){
-    pCopy = open_db(azCopy[i], "wal");
-    ck_assert_int_eq(query_int(pCopy, "SELECT count(*) FROM kv"), 3001);
-    ck_assert_int_eq(query_int(pCopy, "SELECT count(*) FROM kv WHERE value = 'in the log only'"), 1);
-    exec_ok(pCopy, "DELETE FROM kv WHERE key <= 100");
-    exec_ok(pCopy, "SELECT lsm_compact('kv')");
-    ck_assert_int_eq(query_int(pCopy, "SELECT count(*) FROM kv"), 2900);
+    pCopy = test_open_db(azCopy[i], "wal", 10000);
+    ck_assert_int_eq(test_query_int(pCopy, "SELECT count(*) FROM kv"), 3001);
+    ck_assert_int_eq(test_query_int(pCopy, "SELECT count(*) FROM kv WHERE value = 'in the log only'"), 1);
+    test_exec_ok(pCopy, "DELETE FROM kv WHERE key <= 100");
+    test_exec_ok(pCopy, "SELECT lsm_compact('kv')");
+    ck_assert_int_eq(test_query_int(pCopy, "SELECT count(*) FROM kv"), 2900);
     check_ok(pCopy, "kv");
     sqlite3_close(pCopy);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 3001);
+    ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 3001);
   }
   check_ok(db, "kv");
   sqlite3_close(db);
@@ -564,7 +522,7 @@ static void fill_numbers(sqlite3 *db, int n){
     char *zSql = sqlite3_mprintf(
         "WITH RECURSIVE c(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
         " INSERT INTO kv SELECT i, printf('%%0200d', i) FROM c", i + 1, i + 500 < n ? i + 500 : n);
-    exec_ok(db, zSql);
+    test_exec_ok(db, zSql);
     sqlite3_free(zSql);
   }
 }
@@ -582,37 +540,37 @@ static int writes_at_once(sqlite3 *b, int iKey){
 ** would hold the connection's read transaction (here its SHARED lock, and
 ** in WAL mode its snapshot) open.  Each way of reading lets go at its end. */
 START_TEST(a_reader_lets_go_of_the_database_when_its_statement_ends){
-  sqlite3 *a = open_db(g_zDb, "delete"), *b;
-  exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  sqlite3 *a = test_open_db(g_zDb, "delete", 10000), *b;
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   fill_numbers(a, 4000);
-  exec_ok(a, "SELECT lsm_flush('kv')");
+  test_exec_ok(a, "SELECT lsm_flush('kv')");
   sqlite3_close(a);
-  a = open_db(g_zDb, "delete");       /* a new engine: every block is read anew */
-  b = open_db(g_zDb, "delete");
+  a = test_open_db(g_zDb, "delete", 10000);       /* a new engine: every block is read anew */
+  b = test_open_db(g_zDb, "delete", 10000);
   sqlite3_busy_timeout(b, 0);
   /* lsm_files opens the engine (reading the MANIFEST row) and no cursor. */
-  ck_assert_int_gt(query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  ck_assert_int_gt(test_query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 0);
   ck_assert(writes_at_once(b, 100000));
-  ck_assert_int_eq(query_int(a, "SELECT length(value) FROM kv WHERE key = 1234"), 200);
+  ck_assert_int_eq(test_query_int(a, "SELECT length(value) FROM kv WHERE key = 1234"), 200);
   ck_assert(writes_at_once(b, 100001));
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv WHERE key BETWEEN 100 AND 3000"), 2901);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv WHERE key BETWEEN 100 AND 3000"), 2901);
   ck_assert(writes_at_once(b, 100002));
-  exec_ok(a, "BEGIN");
-  ck_assert_int_eq(query_int(a, "SELECT length(value) FROM kv WHERE key = 3999"), 200);
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 4003);
-  exec_ok(a, "COMMIT");
+  test_exec_ok(a, "BEGIN");
+  ck_assert_int_eq(test_query_int(a, "SELECT length(value) FROM kv WHERE key = 3999"), 200);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 4003);
+  test_exec_ok(a, "COMMIT");
   ck_assert(writes_at_once(b, 100003));
   check_ok(a, "kv");
   ck_assert(writes_at_once(b, 100004));
-  ck_assert_int_gt(query_int(a, "SELECT json_extract(lsm_stats('kv'), '$.rows')"), -2);
+  ck_assert_int_gt(test_query_int(a, "SELECT json_extract(lsm_stats('kv'), '$.rows')"), -2);
   ck_assert(writes_at_once(b, 100005));
   /* A write transaction keeps its handles until it ends. */
-  exec_ok(a, "BEGIN");
-  exec_ok(a, "INSERT OR IGNORE INTO kv VALUES(17, 'kept')");
-  ck_assert_int_eq(query_int(a, "SELECT length(value) FROM kv WHERE key = 2500"), 200);
-  exec_ok(a, "COMMIT");
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "INSERT OR IGNORE INTO kv VALUES(17, 'kept')");
+  ck_assert_int_eq(test_query_int(a, "SELECT length(value) FROM kv WHERE key = 2500"), 200);
+  test_exec_ok(a, "COMMIT");
   ck_assert(writes_at_once(b, 100006));
-  ck_assert_int_eq(query_int(a, "SELECT count(*) FROM kv"), 4007);
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 4007);
   sqlite3_close(a);
   sqlite3_close(b);
 }
@@ -622,10 +580,10 @@ END_TEST
 ** files it reads: the rows of those files stay until nothing reads them,
 ** and a later COMMIT deletes them. */
 START_TEST(a_reader_reads_on_across_a_compaction_that_replaces_its_files){
-  sqlite3 *db = open_db(g_zDb, "wal");
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
   sqlite3_stmt *pScan = NULL;
   int i, rc;
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   fill_numbers(db, 3000);
   ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key, value FROM kv ORDER BY key", -1,
                                       &pScan, 0), SQLITE_OK);
@@ -635,10 +593,10 @@ START_TEST(a_reader_reads_on_across_a_compaction_that_replaces_its_files){
   }
   /* New rows (not seen by the scan, which reads its snapshot), flushed and
   ** compacted, in this connection, while the scan is half way. */
-  exec_ok(db, "UPDATE kv SET value = 'new' WHERE key > 2000");
-  exec_ok(db, "SELECT lsm_compact('kv')");
-  exec_ok(db, "DELETE FROM kv WHERE key <= 500");
-  exec_ok(db, "SELECT lsm_compact('kv')");
+  test_exec_ok(db, "UPDATE kv SET value = 'new' WHERE key > 2000");
+  test_exec_ok(db, "SELECT lsm_compact('kv')");
+  test_exec_ok(db, "DELETE FROM kv WHERE key <= 500");
+  test_exec_ok(db, "SELECT lsm_compact('kv')");
   for(; i <= 3000; i++){
     char zWant[201];
     rc = sqlite3_step(pScan);
@@ -651,11 +609,11 @@ START_TEST(a_reader_reads_on_across_a_compaction_that_replaces_its_files){
   sqlite3_finalize(pScan);
   /* The rows the compactions replaced were kept for the scan; the next
   ** COMMIT deletes them: one row per live SSTable, plus the MANIFEST. */
-  exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv_file WHERE name GLOB '*.sst'"),
-                   query_int(db, "SELECT count(*) FROM lsm_files('kv')"));
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 2501);
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv WHERE value = 'new'"), 1000);
+  test_exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_file WHERE name GLOB '*.sst'"),
+                   test_query_int(db, "SELECT count(*) FROM lsm_files('kv')"));
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 2501);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv WHERE value = 'new'"), 1000);
   check_ok(db, "kv");
   sqlite3_close(db);
 }
@@ -667,20 +625,20 @@ END_TEST
 ** defensive mode) inside a write transaction, which keeps its handles
 ** across statements, expires them. */
 START_TEST(a_blob_handle_expired_by_a_write_to_its_row_is_opened_again){
-  sqlite3 *db = open_db(g_zDb, "wal");
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   fill_numbers(db, 3000);
-  exec_ok(db, "SELECT lsm_compact('kv')");
+  test_exec_ok(db, "SELECT lsm_compact('kv')");
   sqlite3_close(db);
-  db = open_db(g_zDb, "wal");
-  exec_ok(db, "BEGIN");
-  exec_ok(db, "INSERT INTO kv VALUES(0, 'zero')");        /* a write transaction */
-  ck_assert_int_eq(query_int(db, "SELECT length(value) FROM kv WHERE key = 10"), 200);
-  exec_ok(db, "UPDATE kv_file SET data = data WHERE name GLOB '*.sst'");
+  db = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES(0, 'zero')");        /* a write transaction */
+  ck_assert_int_eq(test_query_int(db, "SELECT length(value) FROM kv WHERE key = 10"), 200);
+  test_exec_ok(db, "UPDATE kv_file SET data = data WHERE name GLOB '*.sst'");
   /* Other blocks of the same files: not in the block cache. */
-  ck_assert_int_eq(query_int(db, "SELECT length(value) FROM kv WHERE key = 2990"), 200);
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 3001);
-  exec_ok(db, "COMMIT");
+  ck_assert_int_eq(test_query_int(db, "SELECT length(value) FROM kv WHERE key = 2990"), 200);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 3001);
+  test_exec_ok(db, "COMMIT");
   check_ok(db, "kv");
   sqlite3_close(db);
 }
@@ -690,12 +648,12 @@ END_TEST
 ** 256 open SSTable readers read one table at once, each its own place. */
 START_TEST(three_hundred_statements_read_one_table_at_once){
   enum { N_STMT = 300 };
-  sqlite3 *db = open_db(g_zDb, "wal");
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
   sqlite3_stmt *apStmt[N_STMT];
   int i, j;
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   fill_numbers(db, 6000);
-  ck_assert_int_gt(query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 1);
+  ck_assert_int_gt(test_query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 1);
   for(i = 0; i < N_STMT; i++){
     ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key FROM kv WHERE key >= ?1 ORDER BY key",
                                         -1, &apStmt[i], 0), SQLITE_OK);
@@ -709,7 +667,7 @@ START_TEST(three_hundred_statements_read_one_table_at_once){
     }
   }
   for(i = 0; i < N_STMT; i++) sqlite3_finalize(apStmt[i]);
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 6000);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 6000);
   sqlite3_close(db);
 }
 END_TEST
@@ -718,18 +676,18 @@ END_TEST
 ** (dbstore.c): a missing chunk is SQLITE_CORRUPT naming the file, never a
 ** short or shifted read. */
 START_TEST(a_file_missing_a_chunk_row_is_corrupt_naming_it){
-  sqlite3 *db = open_db(g_zDb, "wal");
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
   sqlite3_stmt *pStmt = NULL;
   char *zName;
   int rc;
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   fill_numbers(db, 3000);
-  exec_ok(db, "SELECT lsm_compact('kv')");
-  zName = query_text(db, "SELECT name FROM kv_file WHERE name GLOB '*.sst:1'");
+  test_exec_ok(db, "SELECT lsm_compact('kv')");
+  zName = test_query_text(db, "SELECT name FROM kv_file WHERE name GLOB '*.sst:1'");
   ck_assert_ptr_nonnull(zName);
   sqlite3_close(db);
-  db = open_db(g_zDb, "wal");
-  exec_ok(db, "DELETE FROM kv_file WHERE name GLOB '*.sst:1'");
+  db = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(db, "DELETE FROM kv_file WHERE name GLOB '*.sst:1'");
   ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM kv", -1, &pStmt, 0), SQLITE_OK);
   rc = sqlite3_step(pStmt);
   ck_assert_int_eq(rc, SQLITE_CORRUPT);
@@ -747,23 +705,23 @@ END_TEST
 ** or not the table wrote in that transaction: the connection's engine
 ** must not go on reading them (it compares the manifest row). */
 START_TEST(work_rolled_back_with_its_transaction_is_forgotten){
-  sqlite3 *db = open_db(g_zDb, "wal");
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
   int i;
-  exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
   fill_numbers(db, 2000);
   for(i = 0; i < 4; i++){
-    exec_ok(db, i % 2 ? "SAVEPOINT a" : "BEGIN");
-    if( i < 2 ) exec_ok(db, "INSERT INTO kv VALUES(-1, 'in the transaction')");
-    exec_ok(db, i < 2 ? "SELECT lsm_flush('kv')" : "SELECT lsm_compact('kv')");
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv WHERE key >= 1500"), 501);
-    exec_ok(db, i % 2 ? "ROLLBACK TO a" : "ROLLBACK");
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 2000);
-    ck_assert_int_eq(query_int(db, "SELECT length(value) FROM kv WHERE key = 1999"), 200);
-    if( i % 2 ) exec_ok(db, "RELEASE a");
+    test_exec_ok(db, i % 2 ? "SAVEPOINT a" : "BEGIN");
+    if( i < 2 ) test_exec_ok(db, "INSERT INTO kv VALUES(-1, 'in the transaction')");
+    test_exec_ok(db, i < 2 ? "SELECT lsm_flush('kv')" : "SELECT lsm_compact('kv')");
+    ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv WHERE key >= 1500"), 501);
+    test_exec_ok(db, i % 2 ? "ROLLBACK TO a" : "ROLLBACK");
+    ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 2000);
+    ck_assert_int_eq(test_query_int(db, "SELECT length(value) FROM kv WHERE key = 1999"), 200);
+    if( i % 2 ) test_exec_ok(db, "RELEASE a");
     check_ok(db, "kv");
   }
-  exec_ok(db, "INSERT INTO kv VALUES(0, 'after')");
-  ck_assert_int_eq(query_int(db, "SELECT count(*) FROM kv"), 2001);
+  test_exec_ok(db, "INSERT INTO kv VALUES(0, 'after')");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 2001);
   sqlite3_close(db);
 }
 END_TEST

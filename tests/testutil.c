@@ -161,3 +161,45 @@ void test_store_equals_model(lsm_db *pDb, const lsm_read *pRead, const model *m,
   }
   lsm_cursor_close(pCsr);
 }
+
+/* ---- SQL helpers ---- */
+
+sqlite3 *test_open_db(const char *zPath, const char *zJournal, int nBusyMs){
+  sqlite3 *db = NULL;
+  char *zSql;
+  ck_assert_int_eq(sqlite3_open(zPath, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, nBusyMs);
+  zSql = sqlite3_mprintf("PRAGMA journal_mode=%s", zJournal);
+  ck_assert_int_eq(sqlite3_exec(db, zSql, 0, 0, 0), SQLITE_OK);
+  sqlite3_free(zSql);
+  return db;
+}
+
+void test_exec_ok(sqlite3 *db, const char *zSql){
+  char *zErr = NULL;
+  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, zErr ? zErr : sqlite3_errstr(rc));
+  sqlite3_free(zErr);
+}
+
+sqlite3_int64 test_query_int(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *pStmt = NULL;
+  sqlite3_int64 v = -1;
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
+  rc = sqlite3_step(pStmt);
+  ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", zSql, sqlite3_errmsg(db));
+  if( rc == SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
+  sqlite3_finalize(pStmt);
+  return v;
+}
+
+char *test_query_text(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *pStmt = NULL;
+  char *z = NULL;
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s", zSql, sqlite3_errmsg(db));
+  if( sqlite3_step(pStmt) == SQLITE_ROW ) z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+  sqlite3_finalize(pStmt);
+  return z;
+}

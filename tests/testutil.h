@@ -71,4 +71,16 @@ model model_copy(const model*);
 ** and compare with the model; ck_abort with the seed on a difference. */
 void test_store_equals_model(lsm_db *pDb, const lsm_read *pRead, const model *m, uint64_t seed);
 
+/* ---- SQL helpers for tests that drive the module through SQLite ---- */
+#include <sqlite3.h>
+
+/* Open zPath with a busy timeout of nBusyMs and PRAGMA journal_mode=zJournal. */
+sqlite3 *test_open_db(const char *zPath, const char *zJournal, int nBusyMs);
+/* Run zSql; fail the test with SQLite's message if it does not succeed. */
+void test_exec_ok(sqlite3 *db, const char *zSql);
+/* The first column of the first row of zSql as an integer (-1: no row). */
+sqlite3_int64 test_query_int(sqlite3 *db, const char *zSql);
+/* The text of the first column of the first row (sqlite3_free), or NULL. */
+char *test_query_text(sqlite3 *db, const char *zSql);
+
 #endif
