@@ -420,7 +420,7 @@ int lsm_close(lsm_db *pDb){
   rc = db_check_process(pDb);
   if( rc != LSM_OK ) return rc;
   mutex_lock(&pDb->mutex);
-  if( pDb->nCursor > 0 || pDb->nSnapshot > 0 || pDb->nPrepared > 0 ){
+  if( atomic_load(&pDb->nCursor) > 0 || pDb->nSnapshot > 0 || pDb->nPrepared > 0 ){
     mutex_unlock(&pDb->mutex);
     return LSM_ERROR_MSG(LSM_MISUSE, "lsm_close: cursors, snapshots or prepared batches"
                          " are still open");

@@ -205,7 +205,9 @@ struct lsm_db {
                             ** (kept for hosted stores' manifests)      */
   db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
   int nSnapshot;             /* (M) live snapshots                      */
-  int nCursor;              /* (M) open cursors                        */
+  atomic_int nCursor;       /* open cursors: atomic, not (M), so that a
+                            ** cursor's open and close take the mutex once
+                            ** (the view), not three times              */
   int nPrepared;            /* (M) prepared batches not yet ended       */
   uint64_t nPrepareInLog;   /* leader-owned: prepare ids given in pWal  */
   lsm_prepared *pPreparedHead; /* (M) logged prepared batches waiting for

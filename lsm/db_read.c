@@ -177,9 +177,7 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
     lsm_cursor_close(pCsr);
     return rc;
   }
-  mutex_lock(&pDb->mutex);
-  pDb->nCursor++;
-  mutex_unlock(&pDb->mutex);
+  atomic_fetch_add_explicit(&pDb->nCursor, 1, memory_order_relaxed);
   *ppCsr = pCsr;
   return LSM_OK;
 }
@@ -286,9 +284,7 @@ void lsm_cursor_close(lsm_cursor *p){
   pDb = p->pDb;
   if( p->pIter ){
     db_iter_close(p->pIter);
-    mutex_lock(&pDb->mutex);
-    pDb->nCursor--;
-    mutex_unlock(&pDb->mutex);
+    atomic_fetch_sub_explicit(&pDb->nCursor, 1, memory_order_relaxed);
   }
   memtable_unref(p->pBatchIndex);
   db_view_unref(p->pView);

@@ -46,7 +46,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   db_view_unref(pView);
   mutex_lock(&pDb->mutex);
   pS->nWalBytes = pDb->nWalSize;   /* the leader owns pWal: read its copy */
-  pS->nOpenCursors = (uint64_t)pDb->nCursor;
+  pS->nOpenCursors = (uint64_t)atomic_load(&pDb->nCursor);
   pS->nOpenSnapshots = (uint64_t)pDb->nSnapshot;
   mutex_unlock(&pDb->mutex);
   pS->nDiskBytes += pS->nWalBytes;

@@ -75,7 +75,9 @@ int version_get(version*, const void *pKey, size_t nKey, uint64_t maxSeq,
                 table_get_result *pRes);
 
 /* Append iterators over every table to apIter (L0 tables one each, one
-** concatenating iterator per deeper level).  *pnIter is incremented. */
+** concatenating iterator per deeper level).  *pnIter is incremented.
+** REQUIRES: the caller keeps the version referenced until the iterators
+** are closed (the level iterators borrow its table arrays). */
 int version_add_iters(version*, iter **apIter, int *pnIter);
 int version_iter_count(version*);    /* how many version_add_iters adds */
 
