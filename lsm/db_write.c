@@ -273,6 +273,38 @@ static int log_writer(lsm_db *pDb, db_writer *p, uint64_t s, uint64_t iWal){
 }
 
 /*
+** sync=full: before taking its group, the leader lets the writers the
+** previous group released queue again (db_impl.h, the write path), for
+** at most 1/DB_REJOIN_FRACTION of the last commit's time.  pW is the
+** leader's queue entry, whose condition an arriving writer signals.
+** REQUIRES db->mutex, leader.
+*/
+static void wait_for_rejoin(lsm_db *pDb, db_writer *pW){
+  uint64_t nWait = pDb->nCommitMicros / DB_REJOIN_FRACTION;
+  struct timespec deadline;
+  mutex_assert_held(&pDb->mutex);
+  if( pDb->nRejoin <= 0 || nWait == 0 ){
+    pDb->nRejoin = 0;
+    return;
+  }
+  if( nWait > DB_REJOIN_MAX_MICROS ) nWait = DB_REJOIN_MAX_MICROS;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_nsec += (long)(nWait * 1000u);
+  deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+  deadline.tv_nsec %= 1000000000L;
+  pDb->pRejoinWaiter = pW;
+  while( pDb->nRejoin > 0 ){
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if( now.tv_sec > deadline.tv_sec
+     || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec) ) break;
+    mutex_cond_timedwait(&pW->cond, &pDb->mutex, &deadline);
+  }
+  pDb->pRejoinWaiter = NULL;
+  pDb->nRejoin = 0;
+}
+
+/*
 ** Queue pBatch (NULL: a flush request) and wait until a leader commits
 ** it, or lead.  See the file header.  iFirstSeq: 0, or the sequence
 ** number a hosted store's host logged the batch at (lsm_write_at); such a
@@ -290,7 +322,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   db_writer w;
   db_writer *pLast, *p;
   memtable *pMem;
-  uint64_t seq, seqFirst, seqEnd, nGroupBytes = 0, iWal;
+  uint64_t seq, seqFirst, seqEnd, nGroupBytes = 0, iWal, nCommitMicros = 0;
+  int nGroup = 0, bSyncFull;
   int rc, bLogFailed = 0, bApplyFailed = 0, bUnlogged = 0, bFatal;
 
   rc = db_check_process(pDb);
@@ -303,12 +336,26 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   w.pBatch = pBatch;
   w.eKind = eKind;
   w.pPrep = pPrep;
-  pthread_cond_init(&w.cond, NULL);
 
   mutex_lock(&pDb->mutex);
+  if( pDb->opt.sync == LSM_SYNC_FULL ){
+    /* Monotonic, for wait_for_rejoin's deadline (a clock set back must
+    ** not stretch it). */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cond, &attr);
+    pthread_condattr_destroy(&attr);
+  }else{
+    pthread_cond_init(&w.cond, NULL);
+  }
   if( pDb->pWriterTail ) pDb->pWriterTail->pNext = &w;
   else pDb->pWriterHead = &w;
   pDb->pWriterTail = &w;
+  if( pDb->nRejoin > 0 ){
+    pDb->nRejoin--;
+    if( pDb->pRejoinWaiter ) pthread_cond_signal(&pDb->pRejoinWaiter->cond);
+  }
   while( !w.bDone && pDb->pWriterHead != &w ) mutex_cond_wait(&w.cond, &pDb->mutex);
   if( w.bDone ){
     mutex_unlock(&pDb->mutex);
@@ -317,6 +364,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   }
 
   /* Leader. */
+  bSyncFull = pBatch && !iFirstSeq && pDb->opt.sync == LSM_SYNC_FULL;
+  if( bSyncFull ) wait_for_rejoin(pDb, &w);
   bFatal = pDb->rcFatal != LSM_OK;
   rc = bFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
   if( pDb->pWal ) wal_writer_set_sync(pDb->pWal, pDb->opt.sync);   /* lsm_raise_sync */
@@ -365,7 +414,11 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
       }
       if( p == pLast ) break;
     }
-    if( rc == LSM_OK && pDb->pWal ) rc = wal_writer_commit(pDb->pWal);
+    if( rc == LSM_OK && pDb->pWal ){
+      uint64_t t0 = bSyncFull ? now_micros() : 0;
+      rc = wal_writer_commit(pDb->pWal);
+      if( bSyncFull ) nCommitMicros = now_micros() - t0 + 1;
+    }
     bLogFailed = rc != LSM_OK;
     if( rc == LSM_OK ){
       if( pDb->pWal ) stat_add(&pDb->stats.nWalBytes, wal_writer_bytes(pDb->pWal) - nWalBefore);
@@ -450,7 +503,13 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
       p->bDone = 1;
       pthread_cond_signal(&p->cond);
     }
+    nGroup++;
     if( p == pLast ) break;
+  }
+  if( bSyncFull && nCommitMicros ){
+    /* Every writer of the group, this one too, may write again at once. */
+    pDb->nRejoin = nGroup;
+    pDb->nCommitMicros = nCommitMicros;
   }
   if( pDb->pWriterHead ) pthread_cond_signal(&pDb->pWriterHead->cond);
   mutex_unlock(&pDb->mutex);

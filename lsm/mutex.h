@@ -66,6 +66,15 @@ static inline void mutex_cond_wait(pthread_cond_t *pCond, checked_mutex *p){
   mutex_note_owner(p, 1);
 }
 
+/* The same, returning by the absolute time pDeadline at the latest, on
+** the clock pCond was made with.  REQUIRES p held. */
+static inline void mutex_cond_timedwait(pthread_cond_t *pCond, checked_mutex *p,
+                                        const struct timespec *pDeadline){
+  mutex_note_owner(p, 0);
+  pthread_cond_timedwait(pCond, &p->m, pDeadline);
+  mutex_note_owner(p, 1);
+}
+
 /* Assert that the calling thread holds p (no-op with NDEBUG). */
 static inline void mutex_assert_held(checked_mutex *p){
 #ifndef NDEBUG
