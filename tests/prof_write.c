@@ -20,12 +20,19 @@
 **   PROF_LSM_SO       the extension (default ./lsm.so)
 **
 ** Prints one line per counter: user bytes (116 per put, 16 per delete, as
-** bench.h counts them), bytes written to the database file and to its
-** WAL (checkpoints included: PRAGMA wal_checkpoint(TRUNCATE) at the end of
-** the phase), WAL frames and the distinct pages they held per
-** checkpoint, the engine's flush and compaction bytes (lsm_stats), and the
-** slowest COMMIT and the COMMIT latency at p99 and p99.9.  Keys are
-** prof_sql.c's: 16 decimal digits; values 100-byte blobs.
+** bench.h counts them), bytes written to the database file, to its WAL
+** (checkpoints included: PRAGMA wal_checkpoint(TRUNCATE) at the end of
+** the phase), to statement journals and to other files; WAL frames and
+** the distinct pages they held per transaction and per WAL generation
+** (between two checkpoints); the engine's flush and compaction bytes
+** (lsm_stats); the COMMIT latency at p50, p99, p99.9 and the slowest.
+**   PROF_CLASSIFY=1  after each COMMIT, name the b-tree and page type
+**                    (dbstat) of every page that COMMIT wrote to the WAL,
+**                    "free" for a page on the freelist; printed as totals
+**                    (slow: one dbstat scan per COMMIT)
+** Keys are prof_sql.c's: 16 decimal digits; values 100-byte blobs, half
+** random.  The dir kind's own files are written by the engine, not
+** through SQLite: only its database file and WAL are counted.
 */
 #include <sqlite3.h>
 #include <stdint.h>
@@ -51,7 +58,8 @@ typedef struct count_file {
 
 static sqlite3_vfs *pRealVfs;
 static uint64_t anWritten[FILE_NKIND];   /* bytes handed to xWrite per kind */
-static uint64_t nWalFrames;              /* WAL frame headers written */
+static uint64_t nWalFrames;              /* WAL frames written (not rewrites) */
+static sqlite3_int64 iWalEnd;            /* end of the frames of this WAL generation */
 static uint64_t nWalPagesDistinct;       /* distinct pages per WAL generation, summed */
 static uint64_t nTxnPagesDistinct;       /* distinct pages per WAL transaction, summed */
 static uint8_t *aPageSeen;               /* bit 0: page seen in this WAL generation;
@@ -90,7 +98,6 @@ static void count_page(uint32_t iPage){
 static void count_commit(void){
   size_t i;
   uint32_t *aSwap;
-  if( getenv("PROF_DEBUG") ) fprintf(stderr, "  wal commit frame: %zu pages\n", nTxnPage);
   for(i = 0; i < nPageSeen; i++) aPageSeen[i] &= 1;
   aSwap = aLastTxnPage;
   aLastTxnPage = aTxnPage;
@@ -114,12 +121,16 @@ static int cf_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
     const uint8_t *b = a;
     if( o == 0 ){
       memset(aPageSeen, 0, nPageSeen);   /* a new WAL generation */
-    }else if( n == 24 ){                 /* a frame header: page number first */
+      iWalEnd = 0;
+    }else if( n == 24 && o >= iWalEnd ){ /* a new frame's header: page number first
+                                            (SQLite rewrites frames of the open
+                                            transaction in place: not new frames) */
       nWalFrames++;
       count_page(((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3]);
       if( b[4] | b[5] | b[6] | b[7] ) count_commit();
     }
   }
+  if( p->eKind == FILE_WAL && o + n > iWalEnd ) iWalEnd = o + n;
   return p->pReal->pMethods->xWrite(p->pReal, a, n, o);
 }
 static int cf_truncate(sqlite3_file *f, sqlite3_int64 n){
@@ -326,7 +337,6 @@ static size_t prof_phase(sqlite3 *db, sqlite3_stmt *pStmt, const uint64_t *aKey,
       uint64_t t0 = now_micros();
       prof_exec(db, "COMMIT");
       aCommit[nCommit++] = now_micros() - t0;
-      if( getenv("PROF_DEBUG") ) fprintf(stderr, "commit %zu: frames %llu distinct %llu last %zu cur %zu\n", nCommit, (unsigned long long)nWalFrames, (unsigned long long)nTxnPagesDistinct, nLastTxnPage, nTxnPage);
       if( getenv("PROF_CLASSIFY") ) prof_classify(db);
     }
   }

@@ -232,6 +232,46 @@ START_TEST(the_store_frees_pages_unwritten_under_secure_delete_off){
 }
 END_TEST
 
+static sqlite3_int64 stat_of(sqlite3 *db, const char *zField){
+  char *zSql = sqlite3_mprintf("SELECT json_extract(lsm_stats('kv'), '$.writes.%s')", zField);
+  sqlite3_int64 v = test_query_int(db, zSql);
+  sqlite3_free(zSql);
+  return v;
+}
+
+/*
+** A COMMIT carries a flush or else at most one compaction, never both
+** (ext/dbstore.c, dbstore_sync): the work one COMMIT does is the larger
+** of the two, not their sum.  Before, the COMMIT whose flush made level 0
+** due for a compaction also ran it.
+*/
+START_TEST(a_commit_flushes_or_compacts_never_both){
+  sqlite3 *db = open_counted();
+  int i, nFlushCommits = 0, nCompactCommits = 0;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  for(i = 0; i < 120; i++){
+    sqlite3_int64 nFlush0 = stat_of(db, "flushes"), nCompact0 = stat_of(db, "compactions");
+    sqlite3_int64 nFlush, nCompact;
+    fill(db, (i % 60) * 200, 1);
+    nFlush = stat_of(db, "flushes") - nFlush0;
+    nCompact = stat_of(db, "compactions") - nCompact0;
+    ck_assert_msg(nFlush + nCompact <= 1, "COMMIT %d ran %lld flushes and %lld compactions", i,
+                  (long long)nFlush, (long long)nCompact);
+    nFlushCommits += nFlush > 0;
+    nCompactCommits += nCompact > 0;
+  }
+  ck_assert_int_gt(nFlushCommits, 20);
+  ck_assert_int_gt(nCompactCommits, 3);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 12000);
+  {
+    char *z = test_query_text(db, "SELECT lsm_check('kv')");
+    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
+    sqlite3_free(z);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_write_suite(void){
   Suite *s = suite_create("indb_write");
   TCase *tc = tcase_create("core");
@@ -239,6 +279,7 @@ static Suite *indb_write_suite(void){
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_on);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_off);
+  tcase_add_test(tc, a_commit_flushes_or_compacts_never_both);
   suite_add_tcase(s, tc);
   return s;
 }
