@@ -212,54 +212,10 @@ static int dbstore_exec_name(dbstore *p, const char *zFmt, const char *zName1, c
 }
 
 /*
-** Delete the rows of <table>_<zSuffix> ("file" or "log") whose ids pSel
-** returns (column 0; pSel is bound, stepped to the end and reset here),
-** one statement per row, by id.  Why not one DELETE: a statement that
-** may change several rows runs in a statement transaction, which copies
-** every page it touches to a statement journal first (a temporary file
-** past 64 KiB); deleting the SSTables a compaction replaced that way wrote
-** 1.27x the user bytes more in a 300,000-key fillrandom (prof_write).  A
-** DELETE of one row by its id needs no statement journal.
-*/
-static int dbstore_delete_rows(dbstore *p, const char *zSuffix, sqlite3_stmt *pSel){
-  sqlite3_stmt *pDel = 0;
-  sqlite3_int64 *aId = 0;
-  size_t nId = 0, nAlloc = 0, i;
-  int rc = SQLITE_OK;
-  while( rc == SQLITE_OK && sqlite3_step(pSel) == SQLITE_ROW ){
-    if( nId == nAlloc ){
-      sqlite3_int64 *aNew = realloc(aId, sizeof(*aId) * (nAlloc = nAlloc ? 2 * nAlloc : 64));
-      if( aNew == 0 ){
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      aId = aNew;
-    }
-    aId[nId++] = sqlite3_column_int64(pSel, 0);
-  }
-  {
-    int rc2 = sqlite3_reset(pSel);
-    if( rc == SQLITE_OK ) rc = rc2;
-  }
-  if( rc == SQLITE_OK && nId > 0 ){
-    rc = dbstore_prepare(p, &pDel, "DELETE FROM \"%w\".\"%w_%s\" WHERE %s = ?1", p->zDb,
-                         p->zTable, zSuffix, strcmp(zSuffix, "log") == 0 ? "seq" : "id");
-  }
-  for(i = 0; rc == SQLITE_OK && i < nId; i++){
-    sqlite3_bind_int64(pDel, 1, aId[i]);
-    rc = sqlite3_step(pDel);
-    if( rc == SQLITE_DONE ) rc = sqlite3_reset(pDel);
-  }
-  sqlite3_finalize(pDel);
-  free(aId);
-  return rc;
-}
-
-/*
-** The store frees pages without zeroing them: its deletes run with
-** PRAGMA secure_delete=FAST (content deleted inside a page that stays in
-** use is still zeroed; a page that goes to the freelist keeps its bytes
-** until it is reused).  Why: every page of a replaced SSTable and of a
+** The store frees pages without zeroing them: its deletes
+** (dbstore_delete_rows) run with PRAGMA secure_delete=FAST (content
+** deleted inside a page that stays in use is still zeroed; a page that
+** goes to the freelist keeps its bytes until it is reused).  Why: every page of a replaced SSTable and of a
 ** flushed log row is freed, and zeroing writes each of them once more to
 ** the WAL and again at the checkpoint; Debian's and Ubuntu's SQLite are
 ** built with secure_delete on.  What the user loses is little: a row
@@ -285,12 +241,64 @@ static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
   return rc;
 }
 
-static void dbstore_fast_delete_end(dbstore *p, int iOld){
+static int dbstore_fast_delete_end(dbstore *p, int iOld){
   char *zSql;
-  if( iOld == 2 ) return;
+  int rc;
+  if( iOld == 2 ) return SQLITE_OK;
   zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = %d", p->zDb, iOld);
-  if( zSql ) sqlite3_exec(p->db, zSql, 0, 0, 0);
+  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
+  return rc;
+}
+
+/*
+** Delete the rows of <table>_<zSuffix> ("file" or "log") whose ids pSel
+** returns (column 0; pSel is bound, stepped to the end and reset here),
+** one statement per row, by id.  Why not one DELETE: a statement that
+** may change several rows runs in a statement transaction, which copies
+** every page it touches to a statement journal first (a temporary file
+** past 64 KiB); deleting the SSTables a compaction replaced that way wrote
+** 1.27x the user bytes more in a 300,000-key fillrandom (prof_write).  A
+** DELETE of one row by its id needs no statement journal.  The pages
+** the deletes free are not zeroed (dbstore_fast_delete_begin).
+*/
+static int dbstore_delete_rows(dbstore *p, const char *zSuffix, sqlite3_stmt *pSel){
+  sqlite3_stmt *pDel = 0;
+  sqlite3_int64 *aId = 0;
+  size_t nId = 0, nAlloc = 0, i;
+  int rc = SQLITE_OK, iSecureDelete = 2;
+  while( rc == SQLITE_OK && sqlite3_step(pSel) == SQLITE_ROW ){
+    if( nId == nAlloc ){
+      sqlite3_int64 *aNew = realloc(aId, sizeof(*aId) * (nAlloc = nAlloc ? 2 * nAlloc : 64));
+      if( aNew == 0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      aId = aNew;
+    }
+    aId[nId++] = sqlite3_column_int64(pSel, 0);
+  }
+  {
+    int rc2 = sqlite3_reset(pSel);
+    if( rc == SQLITE_OK ) rc = rc2;
+  }
+  if( rc == SQLITE_OK && nId > 0 ){
+    rc = dbstore_prepare(p, &pDel, "DELETE FROM \"%w\".\"%w_%s\" WHERE %s = ?1", p->zDb,
+                         p->zTable, zSuffix, strcmp(zSuffix, "log") == 0 ? "seq" : "id");
+    if( rc == SQLITE_OK ) rc = dbstore_fast_delete_begin(p, &iSecureDelete);
+  }
+  for(i = 0; rc == SQLITE_OK && i < nId; i++){
+    sqlite3_bind_int64(pDel, 1, aId[i]);
+    rc = sqlite3_step(pDel);
+    if( rc == SQLITE_DONE ) rc = sqlite3_reset(pDel);
+  }
+  sqlite3_finalize(pDel);
+  {
+    int rc2 = dbstore_fast_delete_end(p, iSecureDelete);
+    if( rc == SQLITE_OK ) rc = rc2;
+  }
+  free(aId);
+  return rc;
 }
 
 /* Delete every row of file zName (its chunks). */
@@ -1114,7 +1122,7 @@ void dbstore_reads_done(dbstore *p){
 
 int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   uint64_t iLast = 0;
-  int rc, nDone = 0, iSecureDelete = 2;
+  int rc, nDone = 0;
   if( lsm_batch_count(pBatch) == 0 ) return SQLITE_OK;
   rc = dbstore_catch_up(p);
   if( rc == SQLITE_OK ) rc = lsm_hosted_seq(p->pLsm, &iLast, 0);
@@ -1141,7 +1149,6 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
       rc = dbstore_env_error(p, rc, "log");
     }
   }
-  if( rc == SQLITE_OK ) rc = dbstore_fast_delete_begin(p, &iSecureDelete);
   if( rc == SQLITE_OK ){
     /* A flush if the memtable is full, else at most one compaction: a
     ** COMMIT carries the larger of the two, never their sum (issue 10
@@ -1152,7 +1159,6 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
     if( rc == LSM_OK && nDone == 0 ) rc = lsm_work(p->pLsm, 1, &nDone);
     if( nDone || rc != LSM_OK ) p->bDidWork = 1;
     if( rc == LSM_OK && (nDone || p->bGcPending) ) rc = dbstore_collect_garbage(p);
-    dbstore_fast_delete_end(p, iSecureDelete);
   }
   /* What the work read is read: no handle outlives the COMMIT. */
   if( p->nCursors == 0 ) dbstore_release_blobs(p);
@@ -1185,7 +1191,7 @@ void dbstore_rollback(dbstore *p){
 }
 
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
-  int rc, iSecureDelete = 2;
+  int rc;
   char *zSql;
   if( ext_replicated_by && sqlite3_get_autocommit(p->db) ){
     /* Outside BEGIN the work would commit on its own, mid-statement: a
@@ -1205,13 +1211,11 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
   p->bStale = 1;
   rc = dbstore_catch_up(p);
-  if( rc == SQLITE_OK ) rc = dbstore_fast_delete_begin(p, &iSecureDelete);
   if( rc == SQLITE_OK ){
     rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
     if( rc != SQLITE_OK ) p->bReload = 1;     /* half done: start over from the database */
-    if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
-    dbstore_fast_delete_end(p, iSecureDelete);
   }
+  if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
   zSql = rc == SQLITE_OK ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work";
   /* A handle on a row the rollback removes must not be read again. */
   if( rc != SQLITE_OK ) dbstore_release_blobs(p);

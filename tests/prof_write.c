@@ -18,6 +18,8 @@
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for indb and
 **                     dir (e.g. "memtable_mb=16")
 **   PROF_LSM_SO       the extension (default ./lsm.so)
+**   PROF_PRAGMAS      SQL run after the database opens (e.g.
+**                     "PRAGMA wal_autocheckpoint=0")
 **
 ** Prints one line per counter: user bytes (116 per put, 16 per delete, as
 ** bench.h counts them), bytes written to the database file, to its WAL
@@ -375,6 +377,7 @@ int main(int argc, char **argv){
   if( chdir(zDir) != 0 ){ perror(zDir); return 1; }
   if( sqlite3_open(zPath, &db) != SQLITE_OK ) prof_die(db, zPath);
   prof_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if( getenv("PROF_PRAGMAS") ) prof_exec(db, getenv("PROF_PRAGMAS"));
   if( !bLsm ){
     prof_exec(db, "CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
   }else{
