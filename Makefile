@@ -8,6 +8,7 @@
 #                 libdqlite-dev and go-dqlite; build/lsm-node, build/lsm-cluster)
 #   make bench-scale  one store at 1M to 50M keys (not part of make bench)
 #   make prof-sql build/bench/prof_sql, SQL reads for callgrind (tests/prof_sql.c)
+#   make prof-write build/bench/prof_write, where SQL writes put their bytes (tests/prof_write.c)
 #   make static   build/libsqlite3_lsm.a, to link the extension into a program
 #   make install  lsm.so, the archive, sqlite3_lsm.h and sqlite3-lsm.pc under
 #                 $(DESTDIR)$(PREFIX); make uninstall removes them
@@ -271,6 +272,14 @@ PROF_BIN = $(B)/bench/prof_sql
 .PHONY: prof-sql
 prof-sql: lsm.so $(PROF_BIN)
 $(PROF_BIN): $(B)/bench/prof_sql.o
+	$(CC) -o $@ $^ -lsqlite3
+
+# prof-write: tests/prof_write.c, where the bytes of one SQL write workload
+# go (usage in its header); not part of bench or test.
+PROF_WRITE_BIN = $(B)/bench/prof_write
+.PHONY: prof-write
+prof-write: lsm.so $(PROF_WRITE_BIN)
+$(PROF_WRITE_BIN): $(B)/bench/prof_write.o
 	$(CC) -o $@ $^ -lsqlite3
 
 bench-deps:

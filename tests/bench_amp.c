@@ -78,7 +78,7 @@
 **               checkpoints) is not in them: the commit times are printed
 **               separately: their p99.9 and the slowest.  For
 **               lsm-indb the COMMIT is where the work is (the log row,
-**               a flush when the memtable is full, at most one compaction).
+**               a flush when the memtable is full, else at most one compaction).
 **               For the SQL stores write amp counts every byte SQLite
 **               handed to write(2): its WAL, the checkpoints into the
 **               database file, and so the shadow tables' pages.

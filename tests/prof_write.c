@@ -1,0 +1,486 @@
+/*
+** prof_write.c — where the bytes of the SQL write path go (make prof-write;
+** not part of make test): one write workload on one kind of table, every
+** byte SQLite hands to the operating system counted by a VFS shim, split
+** by file (database, WAL, other) and set beside the engine's own counters.
+**
+** Usage:
+**
+**   build/bench/prof_write KIND N WORKLOAD
+**     KIND      indb (lsm, rows in the database file), dir
+**               (lsm('kv.lsm', background=off)) or native (a WITHOUT
+**               ROWID table)
+**     N         keys
+**     WORKLOAD  fillseq | fillrandom (N puts, 1000 per transaction),
+**               overwrite (fillrandom, then N puts of random keys),
+**               deleterandom (fillrandom, then N deletes of random keys);
+**               the counts cover the last phase only
+**   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for indb and
+**                     dir (e.g. "memtable_mb=16")
+**   PROF_LSM_SO       the extension (default ./lsm.so)
+**   PROF_PRAGMAS      SQL run after the database opens (e.g.
+**                     "PRAGMA wal_autocheckpoint=0")
+**
+** Prints one line per counter: user bytes (116 per put, 16 per delete, as
+** bench.h counts them), bytes written to the database file, to its WAL
+** (checkpoints included: PRAGMA wal_checkpoint(TRUNCATE) at the end of
+** the phase), to statement journals and to other files; WAL frames and
+** the distinct pages they held per transaction and per WAL generation
+** (between two checkpoints); the engine's flush and compaction bytes
+** (lsm_stats); the COMMIT latency at p50, p99, p99.9 and the slowest.
+**   PROF_CLASSIFY=1  after each COMMIT, name the b-tree and page type
+**                    (dbstat) of every page that COMMIT wrote to the WAL,
+**                    "free" for a page on the freelist; printed as totals
+**                    (slow: one dbstat scan per COMMIT)
+** Keys are prof_sql.c's: 16 decimal digits; values 100-byte blobs, half
+** random.  The dir kind's own files are written by the engine, not
+** through SQLite: only its database file and WAL are counted.
+*/
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROF_KEY_BYTES 16
+#define PROF_VAL_BYTES 100
+#define PROF_TXN_ROWS 1000
+
+/* ---- the counting VFS ---- */
+
+enum { FILE_DB, FILE_WAL, FILE_SUBJOURNAL, FILE_OTHER, FILE_NKIND };
+
+typedef struct count_file {
+  sqlite3_file base;       /* methods: aCountMethods */
+  sqlite3_file *pReal;     /* the default VFS's file, allocated after this */
+  int eKind;               /* FILE_* */
+} count_file;
+
+static sqlite3_vfs *pRealVfs;
+static uint64_t anWritten[FILE_NKIND];   /* bytes handed to xWrite per kind */
+static uint64_t nWalFrames;              /* WAL frames written (not rewrites) */
+static sqlite3_int64 iWalEnd;            /* end of the frames of this WAL generation */
+static uint64_t nWalPagesDistinct;       /* distinct pages per WAL generation, summed */
+static uint64_t nTxnPagesDistinct;       /* distinct pages per WAL transaction, summed */
+static uint8_t *aPageSeen;               /* bit 0: page seen in this WAL generation;
+                                            bit 1: in this transaction */
+static size_t nPageSeen;
+
+/* The pages of the WAL transaction being written, and of the last one
+** committed (PROF_CLASSIFY: prof_classify names their b-trees). */
+static uint32_t *aTxnPage, *aLastTxnPage;
+static size_t nTxnPage, nLastTxnPage, nTxnPageAlloc;
+
+static void count_page(uint32_t iPage){
+  if( iPage >= nPageSeen ){
+    size_t nNew = nPageSeen ? nPageSeen : 1024;
+    while( nNew <= iPage ) nNew *= 2;
+    aPageSeen = realloc(aPageSeen, nNew);
+    if( aPageSeen == 0 ) abort();
+    memset(aPageSeen + nPageSeen, 0, nNew - nPageSeen);
+    nPageSeen = nNew;
+  }
+  if( !(aPageSeen[iPage] & 1) ) nWalPagesDistinct++;
+  if( !(aPageSeen[iPage] & 2) ){
+    nTxnPagesDistinct++;
+    if( nTxnPage == nTxnPageAlloc ){
+      nTxnPageAlloc = nTxnPageAlloc ? nTxnPageAlloc * 2 : 4096;
+      aTxnPage = realloc(aTxnPage, nTxnPageAlloc * sizeof(uint32_t));
+      aLastTxnPage = realloc(aLastTxnPage, nTxnPageAlloc * sizeof(uint32_t));
+      if( aTxnPage == 0 || aLastTxnPage == 0 ) abort();
+    }
+    aTxnPage[nTxnPage++] = iPage;
+  }
+  aPageSeen[iPage] |= 3;
+}
+
+/* A commit frame ends a transaction: its pages may be written again. */
+static void count_commit(void){
+  size_t i;
+  uint32_t *aSwap;
+  for(i = 0; i < nPageSeen; i++) aPageSeen[i] &= 1;
+  aSwap = aLastTxnPage;
+  aLastTxnPage = aTxnPage;
+  nLastTxnPage = nTxnPage;
+  aTxnPage = aSwap;
+  nTxnPage = 0;
+}
+
+static int cf_close(sqlite3_file *f){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xClose(p->pReal);
+}
+static int cf_read(sqlite3_file *f, void *a, int n, sqlite3_int64 o){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xRead(p->pReal, a, n, o);
+}
+static int cf_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
+  count_file *p = (count_file*)f;
+  anWritten[p->eKind] += (uint64_t)n;
+  if( p->eKind == FILE_WAL ){
+    const uint8_t *b = a;
+    if( o == 0 ){
+      memset(aPageSeen, 0, nPageSeen);   /* a new WAL generation */
+      iWalEnd = 0;
+    }else if( n == 24 && o >= iWalEnd ){ /* a new frame's header: page number first
+                                            (SQLite rewrites frames of the open
+                                            transaction in place: not new frames) */
+      nWalFrames++;
+      count_page(((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3]);
+      if( b[4] | b[5] | b[6] | b[7] ) count_commit();
+    }
+  }
+  if( p->eKind == FILE_WAL && o + n > iWalEnd ) iWalEnd = o + n;
+  return p->pReal->pMethods->xWrite(p->pReal, a, n, o);
+}
+static int cf_truncate(sqlite3_file *f, sqlite3_int64 n){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xTruncate(p->pReal, n);
+}
+static int cf_sync(sqlite3_file *f, int fl){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xSync(p->pReal, fl);
+}
+static int cf_size(sqlite3_file *f, sqlite3_int64 *pn){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xFileSize(p->pReal, pn);
+}
+static int cf_lock(sqlite3_file *f, int e){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xLock(p->pReal, e);
+}
+static int cf_unlock(sqlite3_file *f, int e){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xUnlock(p->pReal, e);
+}
+static int cf_check(sqlite3_file *f, int *pb){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pb);
+}
+static int cf_fcntl(sqlite3_file *f, int op, void *a){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xFileControl(p->pReal, op, a);
+}
+static int cf_sector(sqlite3_file *f){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xSectorSize(p->pReal);
+}
+static int cf_devchar(sqlite3_file *f){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
+}
+static int cf_shmmap(sqlite3_file *f, int i, int n, int b, void volatile **pp){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xShmMap(p->pReal, i, n, b, pp);
+}
+static int cf_shmlock(sqlite3_file *f, int o, int n, int fl){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xShmLock(p->pReal, o, n, fl);
+}
+static void cf_shmbarrier(sqlite3_file *f){
+  count_file *p = (count_file*)f;
+  p->pReal->pMethods->xShmBarrier(p->pReal);
+}
+static int cf_shmunmap(sqlite3_file *f, int d){
+  count_file *p = (count_file*)f;
+  return p->pReal->pMethods->xShmUnmap(p->pReal, d);
+}
+
+static const sqlite3_io_methods aCountMethods = {
+  2, cf_close, cf_read, cf_write, cf_truncate, cf_sync, cf_size, cf_lock, cf_unlock,
+  cf_check, cf_fcntl, cf_sector, cf_devchar, cf_shmmap, cf_shmlock, cf_shmbarrier,
+  cf_shmunmap, 0, 0
+};
+
+static int cv_open(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f, int flags, int *pOut){
+  count_file *p = (count_file*)f;
+  int rc;
+  (void)pVfs;
+  p->pReal = (sqlite3_file*)&p[1];
+  p->eKind = (flags & SQLITE_OPEN_MAIN_DB) ? FILE_DB : (flags & SQLITE_OPEN_WAL) ? FILE_WAL
+            : (flags & SQLITE_OPEN_SUBJOURNAL) ? FILE_SUBJOURNAL : FILE_OTHER;
+  rc = pRealVfs->xOpen(pRealVfs, zName, p->pReal, flags, pOut);
+  p->base.pMethods = p->pReal->pMethods ? &aCountMethods : 0;
+  return rc;
+}
+
+static void count_vfs_register(void){
+  static sqlite3_vfs vfs;
+  pRealVfs = sqlite3_vfs_find(0);
+  vfs = *pRealVfs;
+  vfs.zName = "count";
+  vfs.szOsFile = (int)sizeof(count_file) + pRealVfs->szOsFile;
+  vfs.xOpen = cv_open;
+  vfs.pAppData = 0;
+  sqlite3_vfs_register(&vfs, 1);
+}
+
+/* ---- the workload ---- */
+
+static uint64_t prof_rand(uint64_t *pState){
+  uint64_t x = *pState;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  *pState = x;
+  return x;
+}
+
+static void prof_key(char *a, uint64_t v){
+  int j;
+  for(j = PROF_KEY_BYTES - 1; j >= 0; j--){
+    a[j] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
+static void prof_die(sqlite3 *db, const char *zWhat){
+  fprintf(stderr, "prof_write: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "?");
+  exit(1);
+}
+
+static void prof_exec(sqlite3 *db, const char *zSql){
+  if( sqlite3_exec(db, zSql, 0, 0, 0) != SQLITE_OK ) prof_die(db, zSql);
+}
+
+static uint64_t now_micros(void){
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+/* PROF_CLASSIFY: WAL frames by what their page held when the transaction
+** committed (dbstat: b-tree and page type; "free" if in no b-tree). */
+#define PROF_NCLASS 32
+static char azClass[PROF_NCLASS][64];
+static uint64_t anClassFrames[PROF_NCLASS];
+static uint64_t anClassFramesBig[PROF_NCLASS];   /* in transactions of > 200 pages */
+
+static void prof_classify(sqlite3 *db){
+  static char (*azOwner)[64] = 0;
+  static size_t nOwner = 0;
+  sqlite3_stmt *pStmt = 0;
+  size_t i;
+  int bBig = nLastTxnPage > 200;
+  if( nLastTxnPage == 0 ) return;
+  for(i = 0; i < nOwner; i++) azOwner[i][0] = 0;
+  if( sqlite3_prepare_v2(db, "SELECT pageno, name, pagetype FROM dbstat", -1, &pStmt, 0) ){
+    prof_die(db, "dbstat");
+  }
+  while( sqlite3_step(pStmt) == SQLITE_ROW ){
+    size_t iPg = (size_t)sqlite3_column_int64(pStmt, 0);
+    if( iPg >= nOwner ){
+      size_t nNew = nOwner ? nOwner : 1024;
+      while( nNew <= iPg ) nNew *= 2;
+      azOwner = realloc(azOwner, nNew * 64);
+      if( azOwner == 0 ) abort();
+      memset(azOwner[nOwner], 0, (nNew - nOwner) * 64);
+      nOwner = nNew;
+    }
+    snprintf(azOwner[iPg], 64, "%s %s", (const char*)sqlite3_column_text(pStmt, 1),
+             (const char*)sqlite3_column_text(pStmt, 2));
+  }
+  sqlite3_finalize(pStmt);
+  for(i = 0; i < nLastTxnPage; i++){
+    uint32_t iPg = aLastTxnPage[i];
+    const char *z = (iPg < nOwner && azOwner[iPg][0]) ? azOwner[iPg] : "free";
+    int k;
+    for(k = 0; k < PROF_NCLASS && azClass[k][0] && strcmp(azClass[k], z); k++){}
+    if( k == PROF_NCLASS ) continue;
+    if( !azClass[k][0] ) snprintf(azClass[k], 64, "%s", z);
+    anClassFrames[k]++;
+    if( bBig ) anClassFramesBig[k]++;
+  }
+  nLastTxnPage = 0;
+}
+
+static int cmp_u64(const void *a, const void *b){
+  uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+  return x < y ? -1 : x > y;
+}
+
+static int64_t stat_int(sqlite3 *db, const char *zPath){
+  sqlite3_stmt *pStmt = 0;
+  int64_t v = -1;
+  char *zSql = sqlite3_mprintf("SELECT json_extract(lsm_stats('kv'), '%q')", zPath);
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    v = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return v;
+}
+
+/* One phase: n operations (bDelete: deletes) on keys aKey[0..n), one
+** COMMIT per PROF_TXN_ROWS; the COMMIT latencies go to aCommit. */
+static size_t prof_phase(sqlite3 *db, sqlite3_stmt *pStmt, const uint64_t *aKey, uint64_t n,
+                         uint64_t *pSeed, uint64_t *aCommit){
+  char zKey[PROF_KEY_BYTES];
+  unsigned char aVal[PROF_VAL_BYTES];
+  size_t nCommit = 0;
+  uint64_t i;
+  for(i = 0; i < n; i++){
+    size_t j;
+    if( i % PROF_TXN_ROWS == 0 ) prof_exec(db, "BEGIN");
+    prof_key(zKey, aKey[i]);
+    sqlite3_bind_text(pStmt, 1, zKey, PROF_KEY_BYTES, SQLITE_STATIC);
+    if( sqlite3_bind_parameter_count(pStmt) > 1 ){
+      for(j = 0; j < PROF_VAL_BYTES; j++){
+        aVal[j] = (unsigned char)(j < PROF_VAL_BYTES / 2 ? prof_rand(pSeed) : 'v');
+      }
+      sqlite3_bind_blob(pStmt, 2, aVal, PROF_VAL_BYTES, SQLITE_STATIC);
+    }
+    if( sqlite3_step(pStmt) != SQLITE_DONE ) prof_die(db, "write");
+    sqlite3_reset(pStmt);
+    if( i % PROF_TXN_ROWS == PROF_TXN_ROWS - 1 || i == n - 1 ){
+      uint64_t t0 = now_micros();
+      prof_exec(db, "COMMIT");
+      aCommit[nCommit++] = now_micros() - t0;
+      if( getenv("PROF_CLASSIFY") ) prof_classify(db);
+    }
+  }
+  return nCommit;
+}
+
+int main(int argc, char **argv){
+  const char *zKind, *zWork, *zSo = getenv("PROF_LSM_SO"), *zOpt = getenv("PROF_LSM_OPTIONS");
+  uint64_t nKeys, *aKey, *aCommit, i, seed = 88172645463325252ull, nUser;
+  char zDir[] = "/tmp/prof-write-XXXXXX", zPath[64];
+  sqlite3 *db = 0;
+  sqlite3_stmt *pPut = 0, *pDel = 0;
+  int bLsm, bLast;
+  int64_t nFlush0 = 0, nComp0 = 0;
+  size_t nCommit;
+  uint64_t t0;
+
+  if( argc < 4 ){
+    fprintf(stderr, "usage: %s indb|dir|native N fillseq|fillrandom|overwrite|deleterandom\n",
+            argv[0]);
+    return 2;
+  }
+  zKind = argv[1];
+  nKeys = strtoull(argv[2], 0, 10);
+  zWork = argv[3];
+  if( nKeys == 0 ) return 2;
+  bLsm = strcmp(zKind, "native") != 0;
+  if( zSo == 0 ){
+    static char zLocal[4096];
+    if( realpath("lsm.so", zLocal) == 0 ){ perror("lsm.so"); return 1; }
+    zSo = zLocal;
+  }
+  count_vfs_register();
+  if( mkdtemp(zDir) == 0 ){ perror("mkdtemp"); return 1; }
+  snprintf(zPath, sizeof(zPath), "%s/kv.db", zDir);
+  if( chdir(zDir) != 0 ){ perror(zDir); return 1; }
+  if( sqlite3_open(zPath, &db) != SQLITE_OK ) prof_die(db, zPath);
+  prof_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if( getenv("PROF_PRAGMAS") ) prof_exec(db, getenv("PROF_PRAGMAS"));
+  if( !bLsm ){
+    prof_exec(db, "CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
+  }else{
+    char *zErr = 0, *zSql;
+    sqlite3_enable_load_extension(db, 1);
+    if( sqlite3_load_extension(db, zSo, "sqlite3_lsm_init", &zErr) ){
+      fprintf(stderr, "prof_write: load: %s\n", zErr ? zErr : "?");
+      return 1;
+    }
+    if( strcmp(zKind, "dir") == 0 ){
+      zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm('kv.lsm', background=off%s%s)",
+                             zOpt ? ", " : "", zOpt ? zOpt : "");
+    }else{
+      zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm%s%s%s", zOpt ? "(" : "",
+                             zOpt ? zOpt : "", zOpt ? ")" : "");
+    }
+    prof_exec(db, zSql);
+    sqlite3_free(zSql);
+  }
+  if( sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)", -1,
+                         &pPut, 0)
+   || sqlite3_prepare_v2(db, "DELETE FROM kv WHERE key = ?1", -1, &pDel, 0) ){
+    prof_die(db, "prepare");
+  }
+  aKey = malloc(sizeof(*aKey) * nKeys);
+  aCommit = malloc(sizeof(*aCommit) * (nKeys / PROF_TXN_ROWS + 1));
+  if( aKey == 0 || aCommit == 0 ) return 1;
+
+  /* The fill: every key once, in order or shuffled. */
+  for(i = 0; i < nKeys; i++) aKey[i] = 2 * i;
+  if( strcmp(zWork, "fillseq") != 0 ){
+    for(i = nKeys - 1; i > 0; i--){
+      uint64_t j = prof_rand(&seed) % (i + 1), t = aKey[i];
+      aKey[i] = aKey[j];
+      aKey[j] = t;
+    }
+  }
+  bLast = strcmp(zWork, "fillseq") == 0 || strcmp(zWork, "fillrandom") == 0;
+  t0 = now_micros();
+  nCommit = prof_phase(db, pPut, aKey, nKeys, &seed, aCommit);
+  if( !bLast ){
+    /* Settle the fill (as bench_sql.c does) before the counted phase. */
+    if( bLsm ) prof_exec(db, "SELECT lsm_flush('kv')");
+    prof_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    if( bLsm ){
+      nFlush0 = stat_int(db, "$.writes.flush_bytes");
+      nComp0 = stat_int(db, "$.writes.compaction_bytes");
+    }
+    memset(anWritten, 0, sizeof(anWritten));
+    nWalFrames = nWalPagesDistinct = nTxnPagesDistinct = 0;
+    memset(anClassFrames, 0, sizeof(anClassFrames));
+    memset(anClassFramesBig, 0, sizeof(anClassFramesBig));
+    for(i = 0; i < nKeys; i++) aKey[i] = 2 * (prof_rand(&seed) % nKeys);
+    t0 = now_micros();
+    nCommit = prof_phase(db, strcmp(zWork, "deleterandom") == 0 ? pDel : pPut, aKey, nKeys,
+                         &seed, aCommit);
+  }
+  nUser = nKeys * (strcmp(zWork, "deleterandom") == 0 ? PROF_KEY_BYTES
+                                                     : PROF_KEY_BYTES + PROF_VAL_BYTES);
+  {
+    double secs = (double)(now_micros() - t0) / 1e6;
+    printf("%s %s N=%llu: %.0f rows/s\n", zKind, zWork, (unsigned long long)nKeys,
+           (double)nKeys / secs);
+  }
+  prof_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  printf("  user bytes            %12llu\n", (unsigned long long)nUser);
+  printf("  database file written %12llu  %6.2fx\n", (unsigned long long)anWritten[FILE_DB],
+         (double)anWritten[FILE_DB] / (double)nUser);
+  printf("  WAL written           %12llu  %6.2fx  (%llu frames; distinct pages: %llu per"
+         " transaction, %llu per WAL generation)\n", (unsigned long long)anWritten[FILE_WAL],
+         (double)anWritten[FILE_WAL] / (double)nUser, (unsigned long long)nWalFrames,
+         (unsigned long long)nTxnPagesDistinct, (unsigned long long)nWalPagesDistinct);
+ printf("  statement journals    %12llu  %6.2fx\n", (unsigned long long)anWritten[FILE_SUBJOURNAL],
+         (double)anWritten[FILE_SUBJOURNAL] / (double)nUser);
+  printf("  other files written   %12llu  %6.2fx\n", (unsigned long long)anWritten[FILE_OTHER],
+         (double)anWritten[FILE_OTHER] / (double)nUser);
+  if( bLsm ){
+    int64_t nFlush = stat_int(db, "$.writes.flush_bytes") - nFlush0;
+    int64_t nComp = stat_int(db, "$.writes.compaction_bytes") - nComp0;
+    printf("  engine flush bytes    %12lld  %6.2fx\n", (long long)nFlush,
+           (double)nFlush / (double)nUser);
+    printf("  engine compaction     %12lld  %6.2fx\n", (long long)nComp,
+           (double)nComp / (double)nUser);
+  }
+  for(i = 0; i < PROF_NCLASS && azClass[i][0]; i++){
+    if( anClassFrames[i] == 0 ) continue;
+    printf("  WAL frames of %-28s %8llu  (%llu in transactions of > 200 pages)\n", azClass[i],
+           (unsigned long long)anClassFrames[i], (unsigned long long)anClassFramesBig[i]);
+  }
+  qsort(aCommit, nCommit, sizeof(*aCommit), cmp_u64);
+  printf("  COMMIT ms: p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  (%zu COMMITs)\n",
+         (double)aCommit[nCommit / 2] / 1000, (double)aCommit[nCommit * 99 / 100] / 1000,
+         (double)aCommit[nCommit * 999 / 1000] / 1000, (double)aCommit[nCommit - 1] / 1000,
+         nCommit);
+  sqlite3_finalize(pPut);
+  sqlite3_finalize(pDel);
+  sqlite3_close(db);
+  free(aKey);
+  free(aCommit);
+  {
+    char zCmd[128];
+    snprintf(zCmd, sizeof(zCmd), "rm -rf '%s'", zDir);
+    if( system(zCmd) != 0 ) return 1;
+  }
+  return 0;
+}
