@@ -217,12 +217,13 @@ static int dbstore_exec_name(dbstore *p, const char *zFmt, const char *zName1, c
 ** deleted inside a page that stays in use is still zeroed; a page that
 ** goes to the freelist keeps its bytes until it is reused).  Why: every page of a replaced SSTable and of a
 ** flushed log row is freed, and zeroing writes each of them once more to
-** the WAL and again at the checkpoint; Debian's and Ubuntu's SQLite are
-** built with secure_delete on.  What the user loses is little: a row
+** the WAL and again at the checkpoint; Debian's SQLite package is built
+** with secure_delete on.  What the user loses is little: a row
 ** deleted from an lsm table stays in older SSTables until a compaction
 ** drops it anyway (lsm_compact, then VACUUM, clears it from the file).
-** dbstore_fast_delete_begin returns the setting to restore (0, 1, 2 =
-** FAST) in *piOld; dbstore_fast_delete_end restores it.
+** dbstore_fast_delete_begin returns the connection's setting in *piOld
+** (0 OFF, 1 ON, 2 FAST; only ON is switched, to FAST);
+** dbstore_fast_delete_end puts ON back.
 */
 static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
   sqlite3_stmt *pStmt = 0;
@@ -233,7 +234,7 @@ static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
     *piOld = sqlite3_column_int(pStmt, 0);
   }
   if( rc == SQLITE_OK ) rc = sqlite3_finalize(pStmt);
-  if( rc != SQLITE_OK || *piOld == 2 ) return rc;
+  if( rc != SQLITE_OK || *piOld != 1 ) return rc;   /* OFF or FAST: nothing to zero */
   zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = FAST", p->zDb);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
@@ -244,8 +245,8 @@ static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
 static int dbstore_fast_delete_end(dbstore *p, int iOld){
   char *zSql;
   int rc;
-  if( iOld == 2 ) return SQLITE_OK;
-  zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = %d", p->zDb, iOld);
+  if( iOld != 1 ) return SQLITE_OK;
+  zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = ON", p->zDb);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   return rc;
