@@ -166,6 +166,9 @@ struct dbstore {
   int bWorkInTxn;        /* lsm_flush/lsm_compact ran inside a transaction whose
                             end (COMMIT or ROLLBACK) the store may not be told of */
   size_t nChunkBytes;    /* bytes per row of the files this store writes */
+  int bSecureDeleteOwed; /* secure_delete was switched ON -> FAST and putting
+                            it back failed (an interrupted COMMIT): retried at
+                            the next catch-up, COMMIT and close */
 };
 
 /* ---- SQL helpers ---- */
@@ -223,7 +226,8 @@ static int dbstore_exec_name(dbstore *p, const char *zFmt, const char *zName1, c
 ** drops it anyway (lsm_compact, then VACUUM, clears it from the file).
 ** dbstore_fast_delete_begin returns the connection's setting in *piOld
 ** (0 OFF, 1 ON, 2 FAST; only ON is switched, to FAST);
-** dbstore_fast_delete_end puts ON back.
+** dbstore_fast_delete_end puts ON back.  Not the user's setting in shared-
+** cache mode: another connection of the cache sees FAST meanwhile.
 */
 static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
   sqlite3_stmt *pStmt = 0;
@@ -233,23 +237,37 @@ static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
   if( rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
     *piOld = sqlite3_column_int(pStmt, 0);
   }
-  if( rc == SQLITE_OK ) rc = sqlite3_finalize(pStmt);
-  if( rc != SQLITE_OK || *piOld != 1 ) return rc;   /* OFF or FAST: nothing to zero */
+  rc = sqlite3_finalize(pStmt);
+  /* OFF or FAST: nothing to zero.  Not readable (an authorizer that
+  ** denies PRAGMA, say): the deletes run at the user's setting, never
+  ** fail for it. */
+  if( rc != SQLITE_OK || *piOld != 1 ){
+    *piOld = 2;
+    return SQLITE_OK;
+  }
   zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = FAST", p->zDb);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   if( rc != SQLITE_OK ) *piOld = 2;
-  return rc;
+  return rc == SQLITE_NOMEM ? rc : SQLITE_OK;
 }
 
-static int dbstore_fast_delete_end(dbstore *p, int iOld){
+/* Put secure_delete back ON (or try again later: bSecureDeleteOwed).
+** It fails when the COMMIT running it was interrupted (sqlite3_interrupt
+** fails every statement until the connection has none active), so the
+** next entry into the store retries it (dbstore_secure_delete_repay). */
+static void dbstore_fast_delete_end(dbstore *p, int iOld){
   char *zSql;
   int rc;
-  if( iOld != 1 ) return SQLITE_OK;
+  if( iOld != 1 && !p->bSecureDeleteOwed ) return;
   zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = ON", p->zDb);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
-  return rc;
+  p->bSecureDeleteOwed = rc != SQLITE_OK;
+}
+
+static void dbstore_secure_delete_repay(dbstore *p){
+  if( p->bSecureDeleteOwed ) dbstore_fast_delete_end(p, 1);
 }
 
 /*
@@ -288,16 +306,15 @@ static int dbstore_delete_rows(dbstore *p, const char *zSuffix, sqlite3_stmt *pS
                          p->zTable, zSuffix, strcmp(zSuffix, "log") == 0 ? "seq" : "id");
     if( rc == SQLITE_OK ) rc = dbstore_fast_delete_begin(p, &iSecureDelete);
   }
-  for(i = 0; rc == SQLITE_OK && i < nId; i++){
-    sqlite3_bind_int64(pDel, 1, aId[i]);
+  /* Last row first: a file's first row (the name the garbage collection
+  ** finds it by) sorts first, so a failure part way leaves it findable. */
+  for(i = nId; rc == SQLITE_OK && i > 0; i--){
+    sqlite3_bind_int64(pDel, 1, aId[i - 1]);
     rc = sqlite3_step(pDel);
     if( rc == SQLITE_DONE ) rc = sqlite3_reset(pDel);
   }
   sqlite3_finalize(pDel);
-  {
-    int rc2 = dbstore_fast_delete_end(p, iSecureDelete);
-    if( rc == SQLITE_OK ) rc = rc2;
-  }
+  dbstore_fast_delete_end(p, iSecureDelete);
   free(aId);
   return rc;
 }
@@ -998,6 +1015,7 @@ int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
   int bKnown = sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
+  dbstore_secure_delete_repay(p);
   if( p->bWorkInTxn ){
     /* A ROLLBACK, or a ROLLBACK TO a savepoint older than the work, may
     ** have undone it (the data version does not change for this
@@ -1121,11 +1139,20 @@ void dbstore_reads_done(dbstore *p){
   if( p->nCursors == 0 ) dbstore_release_blobs(p);
 }
 
+/* Level 0 holds DBSTORE_L0_BEHIND tables or more: a COMMIT that flushed
+** compacts too (dbstore_sync).  Twice the leveled policy's trigger of 4:
+** reached only when COMMITs flush back to back. */
+#define DBSTORE_L0_BEHIND 8
+static int dbstore_level0_behind(dbstore *p){
+  lsm_stats stats;
+  return lsm_stats_get(p->pLsm, &stats) == LSM_OK && stats.aLevel[0].nFiles >= DBSTORE_L0_BEHIND;
+}
+
 int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   uint64_t iLast = 0;
   int rc, nDone = 0;
   if( lsm_batch_count(pBatch) == 0 ) return SQLITE_OK;
-  rc = dbstore_catch_up(p);
+  rc = dbstore_catch_up(p);     /* repays a secure_delete setting owed too */
   if( rc == SQLITE_OK ) rc = lsm_hosted_seq(p->pLsm, &iLast, 0);
   /* A retried COMMIT keeps the number its first attempt logged at. */
   if( rc == SQLITE_OK && p->iPendingSeq ) iLast = (uint64_t)p->iPendingSeq - 1;
@@ -1155,9 +1182,16 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
     ** COMMIT carries the larger of the two, never their sum (issue 10
     ** item 4).  A COMMIT that flushed leaves the compaction it made due
     ** to the next one (about 30 COMMITs of 1000 rows come between two
-    ** flushes of the default 4 MiB memtable, each able to compact). */
+    ** flushes of the default 4 MiB memtable, each able to compact).
+    ** Unless level 0 is behind: when every COMMIT fills the memtable (bulk
+    ** loads in large transactions) none would ever compact, and every
+    ** read would check a level 0 growing without end. */
     rc = lsm_work(p->pLsm, 0, &nDone);
-    if( rc == LSM_OK && nDone == 0 ) rc = lsm_work(p->pLsm, 1, &nDone);
+    if( rc == LSM_OK && (nDone == 0 || dbstore_level0_behind(p)) ){
+      int nCompacted = 0;
+      rc = lsm_work(p->pLsm, 1, &nCompacted);
+      nDone += nCompacted;
+    }
     if( nDone || rc != LSM_OK ) p->bDidWork = 1;
     if( rc == LSM_OK && (nDone || p->bGcPending) ) rc = dbstore_collect_garbage(p);
   }

@@ -33,7 +33,7 @@
 ** writers that block on each sync split into two cohorts that alternate:
 ** while one group syncs, the writers it will release are not queued, so
 ** the next leader leaves with only the others (4 threads: 2.1 puts per
-** fdatasync measured; with the wait, 3.7).  The wait ends when as many
+** fdatasync measured; with the wait, 3.3).  The wait ends when as many
 ** writers have arrived as the last group released, or after
 ** 1/DB_REJOIN_FRACTION of the last commit's time (a writer that does not
 ** come back costs that much once), whichever is first.

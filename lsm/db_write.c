@@ -338,16 +338,15 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   w.pPrep = pPrep;
 
   mutex_lock(&pDb->mutex);
-  if( pDb->opt.sync == LSM_SYNC_FULL ){
+  {
     /* Monotonic, for wait_for_rejoin's deadline (a clock set back must
-    ** not stretch it). */
+    ** not stretch it).  Whatever the sync mode now: lsm_raise_sync may
+    ** make it FULL before this writer leads. */
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&w.cond, &attr);
     pthread_condattr_destroy(&attr);
-  }else{
-    pthread_cond_init(&w.cond, NULL);
   }
   if( pDb->pWriterTail ) pDb->pWriterTail->pNext = &w;
   else pDb->pWriterHead = &w;

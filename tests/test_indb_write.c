@@ -243,7 +243,8 @@ static sqlite3_int64 stat_of(sqlite3 *db, const char *zField){
 ** A COMMIT carries a flush or else at most one compaction, never both
 ** (ext/dbstore.c, dbstore_sync): the work one COMMIT does is the larger
 ** of the two, not their sum.  Before, the COMMIT whose flush made level 0
-** due for a compaction also ran it.
+** due for a compaction also ran it.  (Level 0 stays under
+** DBSTORE_L0_BEHIND here: see the next test for when it does not.)
 */
 START_TEST(a_commit_flushes_or_compacts_never_both){
   sqlite3 *db = open_counted();
@@ -272,6 +273,112 @@ START_TEST(a_commit_flushes_or_compacts_never_both){
 }
 END_TEST
 
+/*
+** When every COMMIT fills the memtable (a bulk load in large transactions)
+** a COMMIT that flushed compacts too once level 0 is behind
+** (DBSTORE_L0_BEHIND): else no COMMIT would ever compact and every read
+** would check a level 0 growing by one table per COMMIT (60 COMMITs left
+** 59 level-0 tables and no compaction before the fix).
+*/
+START_TEST(commits_that_all_flush_still_compact_level0){
+  sqlite3 *db = open_counted();
+  int i;
+  sqlite3_int64 nLevel0 = 0;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  for(i = 0; i < 60; i++){
+    /* 400 rows of about 200 bytes: more than the 64 KiB memtable. */
+    char *zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 399)"
+        " INSERT OR REPLACE INTO kv SELECT %d + i, printf('%%0200d', i) FROM c", (i % 10) * 400);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    nLevel0 = test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.levels[0].files')");
+    ck_assert_msg(nLevel0 <= 8, "after COMMIT %d level 0 holds %lld tables", i, (long long)nLevel0);
+  }
+  /* Every COMMIT but the first flushed (the memtable holds the one
+  ** before: a batch enters it when SQLite has committed). */
+  ck_assert_int_ge(stat_of(db, "flushes"), 59);
+  ck_assert_int_gt(stat_of(db, "compactions"), 5);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 4000);
+  {
+    char *z = test_query_text(db, "SELECT lsm_check('kv')");
+    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
+    sqlite3_free(z);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
+/* An authorizer that denies every PRAGMA (common for untrusted SQL) does
+** not make the store's COMMITs fail: its deletes then run at the user's
+** secure_delete (before the fix the first COMMIT that deleted rows failed
+** with "not authorized" and was rolled back). */
+static int deny_pragma(void *pArg, int eOp, const char *z1, const char *z2,
+                       const char *z3, const char *z4){
+  (void)pArg; (void)z1; (void)z2; (void)z3; (void)z4;
+  return eOp == SQLITE_PRAGMA ? SQLITE_DENY : SQLITE_OK;
+}
+
+START_TEST(commits_work_under_an_authorizer_that_denies_pragma){
+  sqlite3 *db = open_counted();
+  test_exec_ok(db, "PRAGMA secure_delete=ON");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  sqlite3_set_authorizer(db, deny_pragma, 0);
+  fill(db, 0, 30);                 /* 6000 rows: flushes delete log rows */
+  ck_assert_int_gt(stat_of(db, "flushes"), 3);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 6000);
+  sqlite3_set_authorizer(db, 0, 0);
+  ck_assert_int_eq(test_query_int(db, "PRAGMA secure_delete"), 1);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* A COMMIT interrupted during the store's deletes (sqlite3_interrupt: a
+** UI's cancel button, a progress-handler timeout) leaves secure_delete
+** FAST only until the store is next used: the failed restore is retried
+** (before the fix the connection stayed FAST for good). */
+static sqlite3 *g_pInterruptDb;
+static int g_bInterruptArmed;
+static int interrupt_at_store_delete(unsigned eType, void *pCtx, void *pStmt, void *pX){
+  const char *zSql = sqlite3_sql((sqlite3_stmt*)pStmt);
+  (void)eType; (void)pCtx; (void)pX;
+  if( g_bInterruptArmed && zSql && strncmp(zSql, "DELETE FROM \"main\".\"kv_", 23) == 0 ){
+    g_bInterruptArmed = 0;
+    sqlite3_interrupt(g_pInterruptDb);
+  }
+  return 0;
+}
+
+START_TEST(an_interrupted_commit_gives_secure_delete_back){
+  sqlite3 *db = open_counted();
+  int i, nInterrupted = 0;
+  test_exec_ok(db, "PRAGMA secure_delete=ON");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  g_pInterruptDb = db;
+  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, interrupt_at_store_delete, 0);
+  for(i = 0; i < 20 && nInterrupted == 0; i++){
+    char *zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 299)"
+        " INSERT OR REPLACE INTO kv SELECT %d + i, printf('%%0200d', i) FROM c", i * 300);
+    g_bInterruptArmed = 1;
+    if( sqlite3_exec(db, zSql, 0, 0, 0) == SQLITE_INTERRUPT ) nInterrupted++;
+    g_bInterruptArmed = 0;
+    sqlite3_free(zSql);
+  }
+  sqlite3_trace_v2(db, 0, 0, 0);
+  ck_assert_int_eq(nInterrupted, 1);
+  /* The next use of the store puts the setting back. */
+  ck_assert_int_ge(test_query_int(db, "SELECT count(*) FROM kv"), 0);
+  ck_assert_int_eq(test_query_int(db, "PRAGMA secure_delete"), 1);
+  {
+    char *z = test_query_text(db, "SELECT lsm_check('kv')");
+    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
+    sqlite3_free(z);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_write_suite(void){
   Suite *s = suite_create("indb_write");
   TCase *tc = tcase_create("core");
@@ -280,6 +387,9 @@ static Suite *indb_write_suite(void){
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_on);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_off);
   tcase_add_test(tc, a_commit_flushes_or_compacts_never_both);
+  tcase_add_test(tc, commits_that_all_flush_still_compact_level0);
+  tcase_add_test(tc, commits_work_under_an_authorizer_that_denies_pragma);
+  tcase_add_test(tc, an_interrupted_commit_gives_secure_delete_back);
   suite_add_tcase(s, tc);
   return s;
 }
