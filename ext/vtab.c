@@ -450,6 +450,10 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
           " (PRAGMA journal_mode, PRAGMA synchronous)");
       return SQLITE_ERROR;
     }
+    /* Uncompressed by default, as SQLite stores a native table's pages:
+    ** a block read that misses the block cache then costs its chunk rows
+    ** and the checksum, not an LZ4 decompression too (README, "Speed"). */
+    if( !pArgs->bCompressionGiven ) pTab->opt.compression = LSM_COMPRESSION_NONE;
     sqlite3_free(pTab->zDir);
     pTab->zDir = 0;
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,

@@ -14,8 +14,8 @@
 **               get, missing (gets of never-written keys) or scan (one
 **               full scan, OPS ignored)
 **     settled   lsm_compact before the reads
-**   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir and
-**                     memory (e.g. "block_cache_mb=64")
+**   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
+**                     and indb (e.g. "block_cache_mb=64", "compression=none")
 **   PROF_LSM_SO       the extension (default: ./lsm.so of the directory it
 **                     is started in, as make prof-sql leaves it)
 **
@@ -145,7 +145,10 @@ int main(int argc, char **argv){
       prof_exec(db, zSql);
       sqlite3_free(zSql);
     }else{
-      prof_exec(db, "CREATE VIRTUAL TABLE kv USING lsm");
+      char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm%s%s%s",
+                                   zOpt ? "(" : "", zOpt ? zOpt : "", zOpt ? ")" : "");
+      prof_exec(db, zSql);
+      sqlite3_free(zSql);
     }
   }
 
