@@ -48,6 +48,14 @@ TESTUTIL_SRC := tests/testutil.c tests/faultenv.c tests/harness.c
 B  = build
 BS = build/san
 
+# XXH3 checksums: on x86-64 one file is also built for AVX2 and used where
+# the processor has it (lsm/checksum_avx2.c says why).
+ifeq ($(shell uname -m),x86_64)
+$(B)/lsm/checksum.o $(BS)/lsm/checksum.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2
+$(B)/lsm/checksum_avx2.o $(BS)/lsm/checksum_avx2.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2 -mavx2
+$(B)/tests/test_checksum.o $(BS)/tests/test_checksum.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2
+endif
+
 LSM_OBJ   = $(LSM_SRC:%.c=$(B)/%.o)
 EXT_OBJ   = $(EXT_SRC:%.c=$(B)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(B)/tests/%)

@@ -99,6 +99,8 @@ typedef struct ext_args {
   int bMemory;           /* in-memory store                            */
   int bInDb;             /* no path: the store lives in the database (dbstore.c) */
   int bSyncGiven;        /* sync= was given                              */
+  int bCompressionGiven; /* compression= was given                       */
+  int bBlockKbGiven;     /* block_kb= was given                          */
   lsm_options opt;       /* options, defaults filled in                */
   int nCol;              /* columns, key first (>= 2), _rowid_ not counted */
   int bRowidCol;         /* the schema ends in a hidden column _rowid_ (index nCol)

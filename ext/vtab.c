@@ -105,6 +105,11 @@
 ** (any ordinary key or row); a larger one is freed after use. */
 #define VTAB_KEEP_BYTES 4096
 
+/* The data block size of a table in the database file unless block_kb=
+** says otherwise (the engine's default is 4096): measured in README,
+** Benchmarks, "Block size of a table in the database file". */
+#define VTAB_INDB_BLOCK_BYTES 2048
+
 struct vtab_cursor {
   sqlite3_vtab_cursor base;  /* base class: must be first */
   plan_spec spec;            /* what to read (plan.c) */
@@ -450,6 +455,14 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
           " (PRAGMA journal_mode, PRAGMA synchronous)");
       return SQLITE_ERROR;
     }
+    /* Uncompressed by default, as SQLite stores a native table's pages:
+    ** a block read that misses the block cache then costs its chunk rows
+    ** and the checksum, not an LZ4 decompression too (README, "Block
+    ** compression").  Blocks of 2 KiB by
+    ** default: a block lies in 1.5 chunk rows on average (4 KiB: always
+    ** 2), each a page SQLite may have to read. */
+    if( !pArgs->bCompressionGiven ) pTab->opt.compression = LSM_COMPRESSION_NONE;
+    if( !pArgs->bBlockKbGiven ) pTab->opt.block_bytes = VTAB_INDB_BLOCK_BYTES;
     sqlite3_free(pTab->zDir);
     pTab->zDir = 0;
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,

@@ -23,6 +23,16 @@ uint64_t checksum_compute(const void *pData, size_t nData, uint64_t seed);
 /* XXH3-64 of (pA,nA) followed by (pB,nB), without copying them together. */
 uint64_t checksum_compute2(const void *pA, size_t nA, const void *pB, size_t nB, uint64_t seed);
 
+/* The AVX2 builds of the two above (checksum_avx2.c), defined when the
+** Makefile compiles that file with -mavx2 (x86-64) and sets
+** LSM_CHECKSUM_AVX2.  REQUIRES: the processor has AVX2; checksum_compute
+** and checksum_compute2 call them only then, so other callers need not. */
+#ifdef LSM_CHECKSUM_AVX2
+uint64_t checksum_avx2_compute(const void *pData, size_t nData, uint64_t seed);
+uint64_t checksum_avx2_compute2(const void *pA, size_t nA, const void *pB, size_t nB,
+                                uint64_t seed);
+#endif
+
 /* The 64-bit hash the Bloom filter uses (XXH3, seed 0). */
 uint64_t checksum_hash_key(const void *pKey, size_t nKey);
 

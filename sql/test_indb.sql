@@ -238,6 +238,41 @@ SELECT (page_count - freelist_count) * page_size <= 1.3 * json_extract(lsm_stats
 SELECT readfile('space.err') || readfile('space.out');
 .check "1 1|1"
 
+-- ---- compression ----
+
+CREATE VIRTUAL TABLE kraw USING lsm;
+CREATE VIRTUAL TABLE klz4 USING lsm(compression=lz4);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)
+INSERT INTO kraw SELECT i, zeroblob(200) FROM c;
+INSERT INTO klz4 SELECT key, value FROM kraw;
+.output /dev/null
+SELECT lsm_flush('kraw'), lsm_flush('klz4');
+.output
+
+.testcase an_in_database_table_writes_its_blocks_uncompressed_unless_told_otherwise
+SELECT (SELECT sum(bytes) FROM lsm_files('kraw')) > 2000 * 200,
+       (SELECT sum(bytes) FROM lsm_files('klz4')) < 2000 * 50,
+       (SELECT count(*) FROM kraw WHERE value = zeroblob(200)),
+       (SELECT count(*) FROM klz4 WHERE value = zeroblob(200));
+.check "1|1|2000|2000"
+
+-- Blocks of 2 KiB by default: a full scan of 400 KB of rows loads about 200
+-- blocks into the block cache (4 KiB blocks: about 100).
+CREATE VIRTUAL TABLE kb2 USING lsm;
+CREATE VIRTUAL TABLE kb4 USING lsm(block_kb=4);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000)
+INSERT INTO kb2 SELECT i, randomblob(200) FROM c;
+INSERT INTO kb4 SELECT key, value FROM kb2;
+.output /dev/null
+SELECT lsm_flush('kb2'), lsm_flush('kb4');
+.output
+
+.testcase an_in_database_table_writes_2_kib_blocks_unless_told_otherwise
+SELECT (SELECT count(*) FROM kb2), (SELECT count(*) FROM kb4),
+       json_extract(lsm_stats('kb2'), '$.block_cache.misses') BETWEEN 180 AND 230,
+       json_extract(lsm_stats('kb4'), '$.block_cache.misses') BETWEEN 90 AND 120;
+.check "2000|2000|1|1"
+
 -- ---- temp and in-memory databases ----
 
 .testcase a_temp_table_keeps_its_rows_in_the_temp_database

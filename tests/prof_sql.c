@@ -14,15 +14,17 @@
 **               get, missing (gets of never-written keys) or scan (one
 **               full scan, OPS ignored)
 **     settled   lsm_compact before the reads
-**   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir and
-**                     memory (e.g. "block_cache_mb=64")
+**   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
+**                     and indb (e.g. "block_cache_mb=64", "compression=none")
 **   PROF_LSM_SO       the extension (default: ./lsm.so of the directory it
 **                     is started in, as make prof-sql leaves it)
 **
 **   valgrind --tool=callgrind --instr-atstart=no \
 **       build/bench/prof_sql dir 300000 20000 seek
 **
-** Instrumentation is switched on for the reads alone (the load runs
+** It prints the reads' wall-clock time per operation too (noisy on a
+** shared machine: compare runs back to back).  Instrumentation is
+** switched on for the reads alone (the load runs
 ** uninstrumented, which is much faster); divide the total by OPS for
 ** instructions per operation.  background=off
 ** makes the engine do its flushes and compactions in the writer's thread,
@@ -35,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #if __has_include(<valgrind/callgrind.h>)
 # include <valgrind/callgrind.h>
@@ -106,6 +109,7 @@ int main(int argc, char **argv){
   sqlite3_stmt *pPut = 0, *pRead = 0;
   const char *zRead;
   int bSettled;
+  struct timespec tStart, tEnd;
 
   if( argc < 5 ){
     fprintf(stderr, "usage: %s dir|memory|indb|native N OPS seek|get|missing|scan [settled]\n",
@@ -145,7 +149,10 @@ int main(int argc, char **argv){
       prof_exec(db, zSql);
       sqlite3_free(zSql);
     }else{
-      prof_exec(db, "CREATE VIRTUAL TABLE kv USING lsm");
+      char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm%s%s%s",
+                                   zOpt ? "(" : "", zOpt ? zOpt : "", zOpt ? ")" : "");
+      prof_exec(db, zSql);
+      sqlite3_free(zSql);
     }
   }
 
@@ -200,9 +207,11 @@ int main(int argc, char **argv){
     nWant = nKeys;
   }
   if( sqlite3_prepare_v2(db, zRead, -1, &pRead, 0) ) prof_die(db, zRead);
+  clock_gettime(CLOCK_MONOTONIC, &tStart);
   CALLGRIND_START_INSTRUMENTATION;
   nRows = prof_reads(pRead, zWork, nKeys, nOps, &seed);
   CALLGRIND_STOP_INSTRUMENTATION;
+  clock_gettime(CLOCK_MONOTONIC, &tEnd);
   sqlite3_finalize(pRead);
   /* A seek near the end returns fewer than 10 rows. */
   if( strcmp(zWork, "seek") == 0 ? (nRows > nWant || nRows < nWant - nWant / 100)
@@ -211,8 +220,10 @@ int main(int argc, char **argv){
             (unsigned long long)nRows, (unsigned long long)nWant);
     return 1;
   }
-  printf("%s %s: %llu ops, %llu rows\n", zKind, zWork, (unsigned long long)nOps,
-         (unsigned long long)nRows);
+  printf("%s %s: %llu ops, %llu rows, %.0f ns per op (wall clock)\n", zKind, zWork,
+         (unsigned long long)nOps, (unsigned long long)nRows,
+         ((double)(tEnd.tv_sec - tStart.tv_sec) * 1e9 + (double)(tEnd.tv_nsec - tStart.tv_nsec))
+           / (double)(strcmp(zWork, "scan") == 0 ? nKeys : nOps));
   sqlite3_close(db);
   {
     char zCmd[128];
