@@ -9,6 +9,7 @@
 #   make bench-scale  one store at 1M to 50M keys (not part of make bench)
 #   make prof-sql build/bench/prof_sql, SQL reads for callgrind (tests/prof_sql.c)
 #   make prof-write build/bench/prof_write, where SQL writes put their bytes (tests/prof_write.c)
+#   make prof-compact build/bench/prof_compact, flush+compaction for callgrind (tests/prof_compact.c)
 #   make static   build/libsqlite3_lsm.a, to link the extension into a program
 #   make install  lsm.so, the archive, sqlite3_lsm.h and sqlite3-lsm.pc under
 #                 $(DESTDIR)$(PREFIX); make uninstall removes them
@@ -289,6 +290,15 @@ PROF_WRITE_BIN = $(B)/bench/prof_write
 prof-write: lsm.so $(PROF_WRITE_BIN)
 $(PROF_WRITE_BIN): $(B)/bench/prof_write.o
 	$(CC) -o $@ $^ -lsqlite3
+
+# prof-compact: tests/prof_compact.c, a deterministic flush and compaction
+# workload on the engine API for callgrind (usage in its header); not part
+# of bench or test.
+PROF_COMPACT_BIN = $(B)/bench/prof_compact
+.PHONY: prof-compact
+prof-compact: $(PROF_COMPACT_BIN)
+$(PROF_COMPACT_BIN): $(B)/bench/prof_compact.o $(B)/liblsm.a
+	$(CC) -o $@ $^ $(LIBS)
 
 bench-deps:
 	@need=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \

@@ -54,7 +54,7 @@
 /* Byte buffer                                                          */
 /* ------------------------------------------------------------------ */
 
-uint8_t *block_buf_reserve(lsm_env *pEnv, block_buf *p, size_t n, int *pRc){
+uint8_t *block_buf_grow(lsm_env *pEnv, block_buf *p, size_t n, int *pRc){
   if( *pRc ) return NULL;
   if( p->nAlloc - p->n < n ){
     size_t nNew = p->nAlloc ? p->nAlloc * 2 : 256;
@@ -69,14 +69,6 @@ uint8_t *block_buf_reserve(lsm_env *pEnv, block_buf *p, size_t n, int *pRc){
     p->nAlloc = nNew;
   }
   return p->a + p->n;
-}
-
-void block_buf_append(lsm_env *pEnv, block_buf *p, const void *pData, size_t n, int *pRc){
-  uint8_t *pOut = block_buf_reserve(pEnv, p, n, pRc);
-  if( pOut ){
-    if( n ) memcpy(pOut, pData, n);
-    p->n += n;
-  }
 }
 
 void block_buf_varint(lsm_env *pEnv, block_buf *p, uint64_t v, int *pRc){

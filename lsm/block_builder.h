@@ -22,10 +22,23 @@ typedef struct block_buf {
 } block_buf;
 
 /* Make room for n more bytes; returns a pointer to them (not yet counted
-** in p->n), or NULL and *pRc = LSM_NOMEM.  No-op returning NULL if *pRc. */
-uint8_t *block_buf_reserve(lsm_env*, block_buf*, size_t n, int *pRc);
+** in p->n), or NULL and *pRc = LSM_NOMEM.  No-op returning NULL if *pRc.
+** Inline: the SSTable writer calls it several times per entry, and the
+** room is nearly always there already; block_buf_grow does the rest. */
+uint8_t *block_buf_grow(lsm_env*, block_buf*, size_t n, int *pRc);
+static inline uint8_t *block_buf_reserve(lsm_env *pEnv, block_buf *p, size_t n, int *pRc){
+  if( *pRc == 0 && p->nAlloc - p->n >= n ) return p->a + p->n;
+  return block_buf_grow(pEnv, p, n, pRc);
+}
 /* Append n bytes (sticky rc). */
-void block_buf_append(lsm_env*, block_buf*, const void *p, size_t n, int *pRc);
+static inline void block_buf_append(lsm_env *pEnv, block_buf *p, const void *pData, size_t n,
+                                    int *pRc){
+  uint8_t *pOut = block_buf_reserve(pEnv, p, n, pRc);
+  if( pOut ){
+    if( n ) memcpy(pOut, pData, n);
+    p->n += n;
+  }
+}
 void block_buf_varint(lsm_env*, block_buf*, uint64_t v, int *pRc);
 void block_buf_free(lsm_env*, block_buf*);
 

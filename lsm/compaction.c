@@ -162,6 +162,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
   uint8_t *pPrevUser = NULL;     /* user key of the previous entry   */
   size_t nPrevUser = 0, nPrevAlloc = 0;
   int bHavePrev = 0;
+  int bKeptKey = 0;              /* a version of this user key was written */
   uint64_t lastSeqForKey = 0;    /* seq of the newer version of this key */
   int rc = LSM_OK;
 
@@ -203,6 +204,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
       if( nUser ) memcpy(pPrevUser, pKey, nUser);
       nPrevUser = nUser;
       bHavePrev = 1;
+      bKeptKey = 0;
       lastSeqForKey = IKEY_MAX_SEQ + 1;     /* no newer version */
     }
     if( lastSeqForKey <= pJob->smallestSnapshot ){
@@ -216,7 +218,11 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
 
     if( !bDrop ){
       if( st.pWriter == NULL ) rc = merge_open_output(&st);
-      if( rc == LSM_OK ) rc = sst_writer_add(st.pWriter, pKey, nKey, pVal, nVal);
+      /* The order was checked above: the writer need not compare again.
+      ** Outputs split only between user keys, so a new output starts
+      ** with a new user key. */
+      if( rc == LSM_OK ) rc = sst_writer_add_sorted(st.pWriter, pKey, nKey, pVal, nVal, !bKeptKey);
+      bKeptKey = 1;
       pRes->nEntriesOut++;
     }
     iter_next(pIn);

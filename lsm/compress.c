@@ -78,7 +78,8 @@ int compress_block(lsm_env *pEnv, int eType, const uint8_t *a, size_t n, block_b
   if( p == NULL ) return 0;
   nHead = (size_t)(coding_put_varint(p, n) - p);
   if( eType == COMPRESS_LZ4 ){
-    int r = LZ4_compress_default((const char*)a, (char*)p + nHead, (int)n, (int)nBound);
+    int r = LZ4_compress_fast((const char*)a, (char*)p + nHead, (int)n, (int)nBound,
+                              COMPRESS_LZ4_ACCELERATION);
     if( r <= 0 ) return 0;
     nBody = (size_t)r;
   }else if( eType == COMPRESS_ZSTD ){

@@ -38,7 +38,9 @@
 ** The writer compresses each block with the table's compression and
 ** stores the result only if it is at least 1/8 smaller than the block
 ** (LevelDB's rule); otherwise, and with compression none, it stores the
-** block raw.  So one table may hold blocks of both kinds, and a store may
+** block raw.  After a block that did not compress it stores the next
+** ones raw without trying, a run that doubles up to SST_COMPRESS_MAX_SKIP
+** blocks while the tries keep failing (readers cannot tell).  So one table may hold blocks of both kinds, and a store may
 ** hold tables written with different settings.  The checksum covers the
 ** bytes as stored: a reader verifies it before decompressing anything.
 ** The index gives the stored size.  A compressed block is stored as:
@@ -199,6 +201,16 @@
 /* Bytes buffered before one xAppend. */
 #define SST_WRITE_BUFFER (64 * 1024)
 
+/* Blocks the writer stores raw without trying the compressor once blocks
+** stop compressing: after a block that does not shrink by 1/8 it skips
+** the next one, after the next failure two, then 4, 8, up to this many; a
+** block that compresses ends the skipping.  Values that do not compress
+** (random bytes) are the common case for compaction, and trying LZ4 on
+** each of their blocks was over half of a compaction's instructions
+** (README, "Compaction throughput"); a table whose data turns
+** compressible again loses at most this many blocks' saving. */
+#define SST_COMPRESS_MAX_SKIP 16
+
 struct sst_writer {
   lsm_env *pEnv;             /* allocations and file I/O                        */
   char *zPath;               /* the file being written (owned)                  */
@@ -222,6 +234,10 @@ struct sst_writer {
   uint64_t nEntries;         /* entries added                                   */
   uint64_t nTombstones;      /* of which deletes                                */
   uint64_t nRawBytes;        /* user key + value bytes added                    */
+  int nCompressSkip;         /* blocks still to store raw without trying        */
+  int nCompressBackoff;      /* length of the last skip run; 0 after a block
+                             ** that compressed                               */
+  uint64_t nCompressTries;   /* blocks the compressor was run on                */
 };
 
 /* ------------------------------------------------------------------ */
@@ -283,12 +299,22 @@ static void flush_block(sst_writer *p){
   if( p->rc || p->data.nEntry == 0 ) return;
   a = block_builder_finish(&p->data, &n, &p->rc);
   if( a == NULL ) return;
-  if( p->opt.compression != LSM_COMPRESSION_NONE ){
+  if( p->opt.compression != LSM_COMPRESSION_NONE && p->nCompressSkip > 0 ){
+    p->nCompressSkip--;
+  }else if( p->opt.compression != LSM_COMPRESSION_NONE ){
     int eTry = p->opt.compression == LSM_COMPRESSION_ZSTD ? COMPRESS_ZSTD : COMPRESS_LZ4;
+    p->nCompressTries++;
     if( compress_block(p->pEnv, eTry, a, n, &p->comp, &p->rc) ){
       eType = eTry;
       a = p->comp.a;
       n = p->comp.n;
+      p->nCompressBackoff = 0;
+    }else{
+      /* Incompressible: skip the next 1, 2, 4 ... SST_COMPRESS_MAX_SKIP
+      ** blocks while it stays so (see SST_COMPRESS_MAX_SKIP). */
+      p->nCompressBackoff = p->nCompressBackoff ? p->nCompressBackoff * 2 : 1;
+      if( p->nCompressBackoff > SST_COMPRESS_MAX_SKIP ) p->nCompressBackoff = SST_COMPRESS_MAX_SKIP;
+      p->nCompressSkip = p->nCompressBackoff;
     }
     if( p->rc ) return;
   }
@@ -386,24 +412,10 @@ int sst_writer_open(lsm_env *pEnv, const char *zPath, const sst_options *pOpt,
   return LSM_OK;
 }
 
-int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
-                   const uint8_t *pVal, size_t nVal){
-  int bNewUser = 1;
-  if( p->rc ) return p->rc;
-  if( nIkey < IKEY_TRAILER ){
-    p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key shorter than its trailer", p->zPath);
-    return p->rc;
-  }
-  if( p->nEntries > 0 ){
-    /* One comparison serves the order check and the filter's dedup. */
-    int c = ikey_compare_user(p->lastKey.a, ikey_user_len(p->lastKey.n),
-                              pIkey, ikey_user_len(nIkey));
-    if( c > 0 || (c == 0 && ikey_trailer(p->lastKey.a, p->lastKey.n) <= ikey_trailer(pIkey, nIkey)) ){
-      p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key out of order", p->zPath);
-      return p->rc;
-    }
-    bNewUser = c != 0;
-  }
+/* Add an entry whose order the caller checked; bNewUser: its user key is
+** not the last entry's (the filter hashes each user key once). */
+static int add_entry(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
+                     const uint8_t *pVal, size_t nVal, int bNewUser){
   if( p->bPendingIndex ) add_index(p, pIkey, nIkey);
 
   if( bNewUser && p->opt.bloom_bits > 0 && p->rc == LSM_OK ){
@@ -429,6 +441,37 @@ int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
   block_buf_append(p->pEnv, &p->lastKey, pIkey, nIkey, &p->rc);
   if( block_builder_size(&p->data) >= (size_t)p->opt.block_bytes ) flush_block(p);
   return p->rc;
+}
+
+int sst_writer_add(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
+                   const uint8_t *pVal, size_t nVal){
+  int bNewUser = 1;
+  if( p->rc ) return p->rc;
+  if( nIkey < IKEY_TRAILER ){
+    p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key shorter than its trailer", p->zPath);
+    return p->rc;
+  }
+  if( p->nEntries > 0 ){
+    /* One comparison serves the order check and the filter's dedup. */
+    int c = ikey_compare_user(p->lastKey.a, ikey_user_len(p->lastKey.n),
+                              pIkey, ikey_user_len(nIkey));
+    if( c > 0 || (c == 0 && ikey_trailer(p->lastKey.a, p->lastKey.n) <= ikey_trailer(pIkey, nIkey)) ){
+      p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key out of order", p->zPath);
+      return p->rc;
+    }
+    bNewUser = c != 0;
+  }
+  return add_entry(p, pIkey, nIkey, pVal, nVal, bNewUser);
+}
+
+int sst_writer_add_sorted(sst_writer *p, const uint8_t *pIkey, size_t nIkey,
+                          const uint8_t *pVal, size_t nVal, int bNewUser){
+  if( p->rc ) return p->rc;
+  if( nIkey < IKEY_TRAILER ){
+    p->rc = LSM_ERROR_MSG(LSM_MISUSE, "%s: sst_writer_add: key shorter than its trailer", p->zPath);
+    return p->rc;
+  }
+  return add_entry(p, pIkey, nIkey, pVal, nVal, bNewUser || p->nEntries == 0);
 }
 
 uint64_t sst_writer_bytes(const sst_writer *p){
@@ -512,6 +555,8 @@ int sst_writer_finish(sst_writer *p, sst_meta *pMeta){
     pMeta->nEntries = p->nEntries;
     pMeta->nTombstones = p->nTombstones;
     pMeta->nRawBytes = p->nRawBytes;
+    pMeta->nDataBlocks = p->nBlock;
+    pMeta->nCompressTries = p->nCompressTries;
     if( p->nEntries ){
       pMeta->pSmallest = env_malloc_rc(pEnv, p->smallest.n, &p->rc);
       pMeta->pLargest = env_malloc_rc(pEnv, p->lastKey.n, &p->rc);

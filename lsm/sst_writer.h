@@ -35,6 +35,9 @@ typedef struct sst_meta {
   size_t nSmallest;
   uint8_t *pLargest;         /* largest internal key; owned (env_free)  */
   size_t nLargest;
+  /* Not recorded in the manifest: how the writer went about it. */
+  uint64_t nDataBlocks;      /* data blocks written                   */
+  uint64_t nCompressTries;   /* of which the compressor was run on    */
 } sst_meta;
 
 /* Create zPath, which must not exist (LSM_CANTOPEN if it does, a
@@ -44,6 +47,12 @@ int sst_writer_open(lsm_env*, const char *zPath, const sst_options*, sst_writer 
 /* REQUIRES: pIkey > every key added before (ikey_compare). */
 int sst_writer_add(sst_writer*, const uint8_t *pIkey, size_t nIkey,
                    const uint8_t *pVal, size_t nVal);
+
+/* sst_writer_add for a caller that has checked the order itself (the
+** compaction merge does, once per entry): no comparison here.  bNewUser:
+** pIkey's user key differs from the last added entry's. */
+int sst_writer_add_sorted(sst_writer*, const uint8_t *pIkey, size_t nIkey,
+                          const uint8_t *pVal, size_t nVal, int bNewUser);
 
 /* Bytes the file would have if finished now (without filter/index). */
 uint64_t sst_writer_bytes(const sst_writer*);

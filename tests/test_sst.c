@@ -983,6 +983,52 @@ START_TEST(sst_format_1_tables_still_open)
 }
 END_TEST
 
+/*
+** A writer stops running the compressor over data that does not compress
+** (SST_COMPRESS_MAX_SKIP in sst_writer.c) and starts again when it does:
+** 400 blocks of random bytes, then 400 of one repeated byte, each entry a
+** block of its own.  The random run is tried at most once every few
+** blocks, the repeated run is compressed after at most 16 raw blocks, and
+** every entry reads back.  Seed 7 (fixed).
+*/
+START_TEST(sst_incompressible_runs_skip_the_compressor)
+{
+  harness_model t = {0};
+  sst_meta meta;
+  sst_reader *pReader;
+  test_rng r;
+  uint8_t aVal[1000];
+  int i;
+  rng_init(&r, 7);
+  for(i = 0; i < 800; i++){
+    char z[16];
+    int nz = snprintf(z, sizeof(z), "k%05d", i);
+    size_t j;
+    for(j = 0; j < sizeof(aVal); j++){
+      aVal[j] = i < 400 ? (uint8_t)rng_next(&r) : (uint8_t)'x';
+    }
+    harness_model_add(&t, z, (size_t)nz, 1, IKEY_VALUE, aVal, sizeof(aVal));
+  }
+  harness_model_sort(&t);
+  g_compression = LSM_COMPRESSION_LZ4;
+  ck_assert_int_eq(write_table(fx.pEnv, "/skip.sst", &t, 512, 10, &meta), LSM_OK);
+  ck_assert_uint_eq(meta.nDataBlocks, 800);
+  /* The random run: 1 + 2 + 4 + 8 blocks skipped after the first four
+  ** tries, then 16 after each: 4 + (400 - 19) / 17 = 26 tries at most. */
+  ck_assert_uint_le(meta.nCompressTries, 26 + 400);
+  ck_assert_uint_ge(meta.nCompressTries, 384);
+  /* At most 16 of the repeated blocks stored raw (1,000 bytes and more);
+  ** LZ4 stores the others in well under 100 bytes each. */
+  ck_assert_uint_lt(meta.nFileBytes, 400 * 1040 + 16 * 1040 + 384 * 100 + 16384);
+  ck_assert_int_eq(open_reader(fx.pEnv, "/skip.sst", &pReader), LSM_OK);
+  compare_reader(pReader, &t, &r, 200, 7);
+  ck_assert_int_eq(sst_reader_check(pReader), LSM_OK);
+  sst_reader_unref(pReader);
+  sst_meta_clear(fx.pEnv, &meta);
+  harness_model_clear(&t);
+}
+END_TEST
+
 /* Fixtures that choose how blocks are read and written. */
 static void setup_mapped(void){ set_read_mode(READ_MAPPED, LSM_COMPRESSION_NONE); }
 static void setup_cached(void){ set_read_mode(READ_CACHED, LSM_COMPRESSION_NONE); }
@@ -1056,6 +1102,7 @@ static Suite *sst_suite(void){
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, sst_damaged_compressed_blocks_are_reported_never_a_crash);
   tcase_add_test(tc, sst_format_1_tables_still_open);
+  tcase_add_test(tc, sst_incompressible_runs_skip_the_compressor);
   tcase_add_test(tc, sst_a_mapped_reader_keeps_its_filter_and_index_off_the_heap);
   suite_add_tcase(s, tc);
   return s;
