@@ -283,7 +283,7 @@ END_TEST
 START_TEST(commits_that_all_flush_still_compact_level0){
   sqlite3 *db = open_counted();
   int i;
-  sqlite3_int64 nLevel0 = 0;
+  sqlite3_int64 nLevel0 = 0, nMaxLevel0 = 0;
   test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
   for(i = 0; i < 60; i++){
     /* 400 rows of about 200 bytes: more than the 64 KiB memtable. */
@@ -293,11 +293,16 @@ START_TEST(commits_that_all_flush_still_compact_level0){
     test_exec_ok(db, zSql);
     sqlite3_free(zSql);
     nLevel0 = test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.levels[0].files')");
-    ck_assert_msg(nLevel0 <= 8, "after COMMIT %d level 0 holds %lld tables", i, (long long)nLevel0);
+    /* DBSTORE_L0_BEHIND (8), plus a few: the one compaction such a
+    ** COMMIT runs is the engine's most urgent, which may be a deeper
+    ** level's first; level 0's comes in the next COMMITs. */
+    ck_assert_msg(nLevel0 <= 12, "after COMMIT %d level 0 holds %lld tables", i, (long long)nLevel0);
+    if( nLevel0 > nMaxLevel0 ) nMaxLevel0 = nLevel0;
   }
   /* Every COMMIT but the first flushed (the memtable holds the one
   ** before: a batch enters it when SQLite has committed). */
   ck_assert_int_ge(stat_of(db, "flushes"), 59);
+  ck_assert_int_ge(nMaxLevel0, 8);         /* the rule was needed */
   ck_assert_int_gt(stat_of(db, "compactions"), 5);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 4000);
   {
