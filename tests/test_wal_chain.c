@@ -29,7 +29,7 @@
 #define VALUE_BYTES 96
 
 #define WAL_FILE_HDR 64     /* wal.c */
-#define WAL_REC_HDR  25
+#define WAL_REC_HDR  16
 
 static lsm_options chain_options(lsm_env *pEnv){
   lsm_options opt;
@@ -104,13 +104,13 @@ static void make_three_logs(const char *zDir, int *aFirst){
   ck_assert_int_eq(iLog, 2);
 }
 
-/* Offsets of the records of a log (version 2, no fragments). */
+/* Offsets of the records of a log (version 4, no fragments). */
 static int record_offsets(const uint8_t *a, size_t n, size_t *aOff, int nMax){
   size_t iOff = WAL_FILE_HDR;
   int nRec = 0;
   while( iOff + WAL_REC_HDR <= n && nRec < nMax ){
     aOff[nRec++] = iOff;
-    iOff += WAL_REC_HDR + coding_get32(a + iOff);
+    iOff += WAL_REC_HDR + (coding_get32(a + iOff) & 0xffffff);
   }
   return nRec;
 }
