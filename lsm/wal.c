@@ -28,13 +28,14 @@
 **   0      8    magic 89 4c 53 4d 57 41 4c 0a ("\x89LSMWAL\n": the high
 **               byte catches 7-bit transfers, the newline catches line-end
 **               conversion, as PNG's signature does)
-**   8      4    format version, 3 (2 and 1 are read: LEGACY below)
+**   8      4    format version, 4 (3, 2 and 1 are read: LEGACY below)
 **   12     4    salt: random, chosen when the log is created
 **   16     8    iNumber: the log's own file number (000012.wal: 12)
 **   24     8    iPrevLog: file number of the log before it, 0 if none
 **   32     8    iPrevNextSeq: the sequence number after the last record
 **               of iPrevLog that counts
-**   40     8    iFirstSeq: sequence number of this log's first record
+**   40     8    iFirstSeq: sequence number of this log's first record,
+**               and the log's first seq base (RECORD below)
 **   48     4    flags: bit 0 PREV_TORN: iPrevLog may end in a damaged
 **               record, and its records from iPrevNextSeq on never counted
 **               (a write or sync of them failed); other bits zero
@@ -42,11 +43,11 @@
 **   56     8    checksum: XXH3-64, seed CHECKSUM_SEED_WAL ^ salt, over
 **               bytes 0..55
 **
-** RECORD (25-byte header + payload)
+** RECORD (16-byte header + payload)
 **
 **   OFFSET SIZE DESCRIPTION
-**   0      4    n: payload length, 0 <= n <= WAL_MAX_FRAGMENT (1 MiB)
-**   4      1    type:
+**   0      3    n: payload length, 0 <= n <= WAL_MAX_FRAGMENT (1 MiB)
+**   3      1    type:
 **                 1 FULL            a whole batch
 **                 2 FIRST           the first fragment of a batch
 **                 3 MIDDLE          a later fragment (of a batch or of a
@@ -54,17 +55,38 @@
 **                 5 PREPARED_FULL   a whole prepared batch
 **                 6 PREPARED_FIRST  the first fragment of a prepared batch
 **                 7 COMMIT          a prepared batch takes effect
+**                 8 SEQ_BASE        moves the seq base (below)
 **               (fragments of one batch are in order, nothing in between)
-**   5      8    seq: for FULL, FIRST and COMMIT, the sequence number of
-**               the batch's first operation, never decreasing in a log;
-**               for PREPARED_*, the prepare id, strictly increasing in a
-**               log; fragments repeat their first record's value
-**   13     4    header check: the low 32 bits of XXH3-64, seed
-**               CHECKSUM_SEED_WAL ^ salt, over bytes 0..12
-**   17     8    checksum: XXH3-64, same seed, over bytes 0..16 of this
-**               header followed by the n payload bytes
-**   25     n    payload: the batch encoding (opaque here); for COMMIT,
-**               n = 8: the prepare id it commits (little-endian)
+**   4      4    seq field: for FULL, FIRST and COMMIT, the sequence
+**               number of the batch's first operation minus the seq base,
+**               the seq never decreasing in a log; zero for PREPARED_*
+**               and SEQ_BASE; fragments repeat their first record's field
+**   8      4    header check: the low 32 bits of XXH3-64, seed
+**               CHECKSUM_SEED_WAL ^ salt, over bytes 0..7
+**   12     4    checksum: the low 32 bits of XXH3-64, same seed, over
+**               bytes 0..11 of this header followed by the n payload bytes
+**   16     n    payload: the batch encoding (opaque here); for PREPARED_FULL
+**               and PREPARED_FIRST, the 8-byte prepare id (little-endian,
+**               strictly increasing in a log) and then the batch's bytes
+**               (n counts both); for COMMIT, n = 8: the prepare id it
+**               commits; for SEQ_BASE, n = 8: the new seq base
+**
+** The seq base is the file header's iFirstSeq until a SEQ_BASE record
+** names another.  The writer logs one before any record whose seq lies
+** below the base or more than 2^32 - 1 above it, so the 4-byte field
+** never wraps (a log normally ends with its memtable long before 2^32
+** operations; the record keeps a store correct if one does not).  A
+** SEQ_BASE record carries no batch and may not stand between fragments.
+** Prepare ids ((log number << 32) + n, db_write.c, and carried over from
+** older logs) do not fit a 4-byte offset; they go in the payload, which
+** costs 8 bytes per prepared batch, a rare record.
+**
+** Bytes per record against version 3: a one-operation batch of a 16-byte
+** key (a delete: 18 bytes of batch encoding) takes 34 bytes instead of 43
+** (LevelDB's log record for it: 37).  Two 32-bit checks instead of a
+** 64-bit one: a torn or damaged record passes both by chance with odds
+** of 2^-64, and the search past damage (REPLAY) is fooled at an offset
+** only if both pass there.
 **
 ** A COMMIT names a PREPARED record earlier in the same log that no COMMIT
 ** named before (else LSM_CORRUPT).  The store logs every prepared batch
@@ -83,9 +105,59 @@
 ** another log, say) never passes as a record of this one, which is what
 ** lets replay tell a torn tail from a bad record with good ones after it.
 ** The header check lets the search for a valid record after a bad one
-** (REPLAY) reject a byte offset by hashing 13 bytes, never the up to
+** (REPLAY) reject a byte offset by hashing 8 bytes, never the up to
 ** 1 MiB of payload a forged length field would point at: a 64 MiB log of
 ** crafted values is searched in well under a second.
+**
+** Worked example (version 4): log 000003.wal with salt 0x0a0b0c0d,
+** following log 2 whose records ended before seq 7, holding the batch
+** "hi" at seq 7, then the batch "yo" prepared under id 1 and committed
+** at seq 8 (132 bytes; test wal_v4_example_replays replays these exact
+** bytes):
+**
+**   89 4c 53 4d 57 41 4c 0a   magic
+**   04 00 00 00               version 4
+**   0d 0c 0b 0a               salt 0x0a0b0c0d
+**   03 00 .. 00  02 00 .. 00  iNumber 3, iPrevLog 2 (8 bytes each)
+**   07 00 .. 00  07 00 .. 00  iPrevNextSeq 7, iFirstSeq 7 (the seq base)
+**   00 00 00 00  00 00 00 00  flags: none; zero
+**   45 18 fa 41 de 16 f2 7e   file header checksum
+**   02 00 00                  n = 2
+**   01                        type FULL
+**   00 00 00 00               seq 7 + 0
+**   3b 5c ce 40               header check
+**   8a 71 0e ca               checksum
+**   68 69                     payload "hi"
+**   0a 00 00                  n = 10
+**   05                        type PREPARED_FULL
+**   00 00 00 00               seq field: zero
+**   e0 69 82 89               header check
+**   59 fd 22 33               checksum
+**   01 00 00 00 00 00 00 00   prepare id 1
+**   79 6f                     payload "yo"
+**   08 00 00                  n = 8
+**   07                        type COMMIT
+**   01 00 00 00               seq 7 + 1
+**   9f 0f b7 97               header check
+**   bd 02 94 c0               checksum
+**   01 00 00 00 00 00 00 00   payload: prepare id 1
+**
+** LEGACY RECORD (versions 3 and 2: 25-byte header + payload)
+**
+**   OFFSET SIZE DESCRIPTION
+**   0      4    n: payload length, 0 <= n <= WAL_MAX_FRAGMENT (1 MiB)
+**   4      1    type: 1-7 as above (version 2: 1-4; a higher type is a
+**               bad record there)
+**   5      8    seq: for FULL, FIRST and COMMIT, the sequence number of
+**               the batch's first operation itself; for PREPARED_*, the
+**               prepare id (not in the payload); fragments repeat their
+**               first record's value
+**   13     4    header check: the low 32 bits of XXH3-64, seed
+**               CHECKSUM_SEED_WAL ^ salt, over bytes 0..12
+**   17     8    checksum: XXH3-64, same seed, over bytes 0..16 of this
+**               header followed by the n payload bytes
+**   25     n    payload: the batch encoding; for COMMIT, n = 8: the
+**               prepare id it commits
 **
 ** Worked example (version 2, still read): log 000003.wal with salt
 ** 0x0a0b0c0d, following log 2 whose records ended before seq 7, holding
@@ -109,8 +181,9 @@
 **                             replays these exact bytes)
 **   68 69                     payload "hi"
 **
-** Worked example (version 3): the same log, but the batch "hi" was
-** prepared (prepare id 1) and then committed at seq 7 (124 bytes):
+** Worked example (version 3, still read): the same log, but the batch
+** "hi" was prepared (prepare id 1) and then committed at seq 7 (124
+** bytes):
 **
 **   89 4c 53 4d 57 41 4c 0a   magic
 **   03 00 00 00               version 3
@@ -139,7 +212,8 @@
 ** limit, its type unknown, it runs past the end of the file, or either
 ** checksum fails; a valid record that breaks the fragment order, makes
 ** seq go backwards, repeats a prepare id or commits a prepared batch the
-** log does not hold (or committed already) is corruption too.  Replay
+** log does not hold (or committed already) is corruption too, as is a
+** malformed SEQ_BASE record or a prepared record without its id.  Replay
 ** keeps the prepared batches of the log (pointers into its mapping, or a
 ** reassembled copy) until a COMMIT hands one to the caller at the
 ** COMMIT's place and seq, and drops the rest at the log's end.  At a
@@ -160,14 +234,16 @@
 ** checked by the caller, which knows how many each batch uses
 ** (db_recover.c).
 **
-** LEGACY: version 2 logs are version 3 without record types 5-7 (a type
-** above 4 is a bad record there); they are replayed as they are.  Version
-** 1 logs (a 16-byte header without the chain fields, and 21-byte record
-** headers without the header check) are still replayed, so that a store
-** closed by an older build opens; wal_read_header reports them with
+** LEGACY: version 3 logs (the LEGACY RECORD above, the file header of
+** version 4) are replayed as they are, so that a store closed by the
+** previous build opens; tests/fuzz/wal/v3-written.bin is one its writer
+** wrote.  Version 2 logs are version 3 without record types 5-7 (a type
+** above 4 is a bad record there).  Version 1 logs (a 16-byte header
+** without the chain fields, and 21-byte record headers without the
+** header check) are still replayed; wal_read_header reports them with
 ** bLegacy and the chain is not checked across them.  An older build
-** refuses a version 3 log ("unsupported log format version 3") rather
-** than take its prepared records for damage.
+** refuses a version 4 log ("unsupported log format version 4") rather
+** than misread its records as damage.
 **
 ** WRITE FAILURES
 **
@@ -210,6 +286,10 @@ struct wal_writer {
   uint64_t nFile;           /* bytes appended to the file so far              */
   uint64_t iLastSeq;        /* seq of the last record added                   */
   uint64_t iLastSeqCommitted; /* seq of the last record acknowledged          */
+  uint64_t iSeqBase;        /* seq fields are offsets from this: the file
+                            ** header's iFirstSeq, then the last SEQ_BASE
+                            ** record added                                  */
+  uint64_t iSeqBaseCommitted; /* iSeqBase as of the last acknowledged record  */
   uint64_t iLastPrepareId;  /* prepare id of the last prepared batch added;
                             ** never goes back, not even when a failed
                             ** write drops the record                         */
@@ -265,33 +345,58 @@ static int wal_reserve(wal_writer *p, size_t nMore){
 }
 
 /*
-** Frame one record at the end of the buffer (room already reserved).
-** The checksum covers header bytes 0..16 and then the payload, which are
+** Frame one record at the end of the buffer (room already reserved):
+** type eType, seq field iField, payload the nPrefix bytes at pPrefix
+** (a prepared batch's id, or none) followed by the n bytes at pPayload.
+** The checksum covers header bytes 0..11 and then the payload, which are
 ** not adjacent in the record (the checksum lies between).  They are
-** first laid out adjacent, the 17 bytes right before the payload, and
+** first laid out adjacent, the 12 bytes right before the payload, and
 ** hashed in one call (XXH3's streaming state, which two pieces need,
 ** cost about 350 more instructions than the hash of a 140-byte record),
-** then the 17 bytes move to the start of the record.
+** then the 12 bytes move to the start of the record.
 */
-static void wal_frame(wal_writer *p, int eType, uint64_t seq, const uint8_t *pPayload, uint32_t n){
+static void wal_frame(wal_writer *p, int eType, uint32_t iField, const uint8_t *pPrefix,
+                      uint32_t nPrefix, const uint8_t *pPayload, uint32_t n){
   uint8_t *pHdr = &p->aBuf[p->nBuf];
   uint8_t *pCovered = pHdr + WAL_RECORD_HEADER - WAL_CHECKSUM_OFF;
-  uint8_t *q = coding_put32(pCovered, n);
+  uint32_t nRecord = nPrefix + n;
+  uint8_t *q;
   uint64_t sum;
-  *q++ = (uint8_t)eType;
-  q = coding_put64(q, seq);
+  assert( nRecord <= WAL_MAX_FRAGMENT );
+  q = coding_put32(pCovered, nRecord | ((uint32_t)eType << 24));
+  q = coding_put32(q, iField);
   coding_put32(q, (uint32_t)checksum_compute(pCovered, WAL_HDRCHECK_OFF, p->seed));
-  if( n ) memcpy(pHdr + WAL_RECORD_HEADER, pPayload, n);
-  sum = checksum_compute(pCovered, WAL_CHECKSUM_OFF + (size_t)n, p->seed);
+  if( nPrefix ) memcpy(pHdr + WAL_RECORD_HEADER, pPrefix, nPrefix);
+  if( n ) memcpy(pHdr + WAL_RECORD_HEADER + nPrefix, pPayload, n);
+  sum = checksum_compute(pCovered, WAL_CHECKSUM_OFF + (size_t)nRecord, p->seed);
   memmove(pHdr, pCovered, WAL_CHECKSUM_OFF);
-  coding_put64(pHdr + WAL_CHECKSUM_OFF, sum);
-  p->nBuf += WAL_RECORD_HEADER + (size_t)n;
+  coding_put32(pHdr + WAL_CHECKSUM_OFF, (uint32_t)sum);
+  p->nBuf += WAL_RECORD_HEADER + (size_t)nRecord;
+}
+
+/*
+** The seq field of a record of seq: its offset from the seq base.  A seq
+** the field cannot hold (more than 2^32 - 1 past the base, or below it)
+** is first preceded by a SEQ_BASE record that moves the base to seq, so
+** the offset never wraps.  Room for that record is reserved by the
+** caller (WAL_SEQ_BASE_ROOM).
+*/
+#define WAL_SEQ_BASE_ROOM (WAL_RECORD_HEADER + WAL_SEQ_BASE_PAYLOAD)
+static uint32_t wal_seq_field(wal_writer *p, uint64_t seq){
+  if( seq < p->iSeqBase || seq - p->iSeqBase > WAL_SEQ_OFFSET_MAX ){
+    uint8_t aBase[WAL_SEQ_BASE_PAYLOAD];
+    coding_put64(aBase, seq);
+    wal_frame(p, WAL_TYPE_SEQ_BASE, 0, NULL, 0, aBase, WAL_SEQ_BASE_PAYLOAD);
+    p->iSeqBase = seq;
+  }
+  return (uint32_t)(seq - p->iSeqBase);
 }
 
 /* Forget the records added since the last commit. */
 static void wal_drop_uncommitted(wal_writer *p){
   p->nBuf = p->nBufCommitted;
   p->iLastSeq = p->iLastSeqCommitted;
+  p->iSeqBase = p->iSeqBaseCommitted;
   if( p->nBuf <= p->nBufHeader && p->rcPoison == LSM_OK ) p->iSeqUnwritten = UINT64_MAX;
 }
 
@@ -354,6 +459,7 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
     uint32_t salt = wal_new_salt();
     p->seed = CHECKSUM_SEED_WAL ^ salt;
     wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero);
+    p->iSeqBase = p->iSeqBaseCommitted = pHdr ? pHdr->iFirstSeq : 0;
     p->nBuf = p->nBufCommitted = p->nBufHeader = WAL_FILE_HEADER;
   }
   *ppWal = p;
@@ -368,16 +474,18 @@ open_failed:
 }
 
 /*
-** Frame a batch (bPrepared: a prepared batch, whose seq field is its
-** prepare id) as one record or as fragments.  Only records that carry a
+** Frame a batch (bPrepared: a prepared batch, whose id goes before its
+** payload) as one record or as fragments.  Only records that carry a
 ** sequence number (batches and commits) take part in the seq order and
 ** in iSeqUnwritten: a prepared batch counts for nothing until a commit
 ** record names it.
 */
 static int wal_add_batch(wal_writer *p, int bPrepared, uint64_t seq,
                          const uint8_t *pPayload, size_t nPayload){
-  size_t nFrag = nPayload ? (nPayload + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT : 1;
-  size_t iFrag, nDone = 0;
+  uint8_t aId[WAL_PREPARE_ID_BYTES];
+  uint32_t nPrefix = bPrepared ? WAL_PREPARE_ID_BYTES : 0;
+  size_t nTotal, nFrag, iFrag, nDone = 0;
+  uint32_t iField = 0;
   int rc;
 
   if( p->rcPoison ) return wal_poisoned(p);
@@ -386,18 +494,24 @@ static int wal_add_batch(wal_writer *p, int bPrepared, uint64_t seq,
                          bPrepared ? "prepare id" : "seq", (unsigned long long)seq,
                          (unsigned long long)(bPrepared ? p->iLastPrepareId : p->iLastSeq));
   }
-  if( nFrag > (SIZE_MAX - nPayload) / WAL_RECORD_HEADER ) return LSM_NOMEM;
-  rc = wal_reserve(p, nPayload + nFrag * WAL_RECORD_HEADER);
+  if( nPayload > SIZE_MAX / 2 ) return LSM_NOMEM;
+  nTotal = nPayload + nPrefix;
+  nFrag = nTotal ? (nTotal + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT : 1;
+  rc = wal_reserve(p, nTotal + nFrag * WAL_RECORD_HEADER + WAL_SEQ_BASE_ROOM);
   if( rc != LSM_OK ) return rc;
 
+  if( bPrepared ) coding_put64(aId, seq);
+  else iField = wal_seq_field(p, seq);
   for(iFrag = 0; iFrag < nFrag; iFrag++){
-    uint32_t n = (uint32_t)(nPayload - nDone < WAL_MAX_FRAGMENT ? nPayload - nDone : WAL_MAX_FRAGMENT);
+    uint32_t nPre = iFrag == 0 ? nPrefix : 0;
+    size_t nRoom = WAL_MAX_FRAGMENT - nPre;
+    uint32_t n = (uint32_t)(nPayload - nDone < nRoom ? nPayload - nDone : nRoom);
     int eType;
     if( nFrag == 1 )             eType = bPrepared ? WAL_TYPE_PREPARED_FULL : WAL_TYPE_FULL;
     else if( iFrag == 0 )        eType = bPrepared ? WAL_TYPE_PREPARED_FIRST : WAL_TYPE_FIRST;
     else if( iFrag == nFrag - 1 ) eType = WAL_TYPE_LAST;
     else                         eType = WAL_TYPE_MIDDLE;
-    wal_frame(p, eType, seq, pPayload ? pPayload + nDone : NULL, n);
+    wal_frame(p, eType, iField, aId, nPre, pPayload ? pPayload + nDone : NULL, n);
     nDone += n;
   }
   assert( nDone == nPayload );
@@ -431,10 +545,10 @@ int wal_writer_add_commit(wal_writer *p, uint64_t seq, uint64_t iPrepareId){
                          (unsigned long long)p->iLastSeq,
                          (unsigned long long)p->iLastPrepareId);
   }
-  rc = wal_reserve(p, WAL_RECORD_HEADER + WAL_COMMIT_PAYLOAD);
+  rc = wal_reserve(p, WAL_RECORD_HEADER + WAL_COMMIT_PAYLOAD + WAL_SEQ_BASE_ROOM);
   if( rc != LSM_OK ) return rc;
   coding_put64(aId, iPrepareId);
-  wal_frame(p, WAL_TYPE_COMMIT, seq, aId, WAL_COMMIT_PAYLOAD);
+  wal_frame(p, WAL_TYPE_COMMIT, wal_seq_field(p, seq), NULL, 0, aId, WAL_COMMIT_PAYLOAD);
   p->iLastSeq = seq;
   if( p->iSeqUnwritten == UINT64_MAX ) p->iSeqUnwritten = seq;
   return LSM_OK;
@@ -457,6 +571,7 @@ int wal_writer_commit(wal_writer *p){
   if( rc == LSM_OK ){
     p->nBufCommitted = p->nBuf;
     p->iLastSeqCommitted = p->iLastSeq;
+    p->iSeqBaseCommitted = p->iSeqBase;
   }
   return rc;
 }

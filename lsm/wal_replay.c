@@ -25,6 +25,7 @@
 typedef struct wal_frame_fmt {
   uint64_t seed;            /* CHECKSUM_SEED_WAL ^ salt             */
   int bV1;                  /* version 1: no header check           */
+  int bCompact;             /* version 4: 16-byte record headers    */
   int eMaxType;             /* the largest record type of its version */
   uint64_t nFileHeader;     /* bytes before the first record        */
   uint64_t nRecordHeader;   /* bytes before each payload            */
@@ -41,8 +42,14 @@ static int wal_check_record(const uint8_t *a, uint64_t n, uint64_t iOff,
   uint32_t nPayload;
   int eType;
   if( n - iOff < nHdr ) return WAL_RECORD_SHORT;
-  nPayload = coding_get32(pHdr);
-  eType = pHdr[4];
+  if( pFmt->bCompact ){
+    uint32_t w = coding_get32(pHdr);
+    nPayload = w & 0xffffff;
+    eType = (int)(w >> 24);
+  }else{
+    nPayload = coding_get32(pHdr);
+    eType = pHdr[4];
+  }
   if( nPayload > WAL_MAX_FRAGMENT ) return WAL_RECORD_BAD;
   if( eType < WAL_TYPE_FULL || eType > pFmt->eMaxType ) return WAL_RECORD_BAD;
   if( pFmt->bV1 ){
@@ -51,22 +58,69 @@ static int wal_check_record(const uint8_t *a, uint64_t n, uint64_t iOff,
         != coding_get64(pHdr + WAL_V1_CHECKSUM_OFF) ){
       return WAL_RECORD_BAD;
     }
-  }else{
+    pRec->seq = coding_get64(pHdr + 5);
+  }else if( pFmt->bCompact ){
     if( (uint32_t)checksum_compute(pHdr, WAL_HDRCHECK_OFF, pFmt->seed)
         != coding_get32(pHdr + WAL_HDRCHECK_OFF) ){
       return WAL_RECORD_BAD;
     }
     if( n - iOff - nHdr < nPayload ) return WAL_RECORD_SHORT;
-    if( checksum_compute2(pHdr, WAL_CHECKSUM_OFF, pHdr + nHdr, nPayload, pFmt->seed)
-        != coding_get64(pHdr + WAL_CHECKSUM_OFF) ){
+    if( (uint32_t)checksum_compute2(pHdr, WAL_CHECKSUM_OFF, pHdr + nHdr, nPayload, pFmt->seed)
+        != coding_get32(pHdr + WAL_CHECKSUM_OFF) ){
       return WAL_RECORD_BAD;
     }
+    pRec->seq = coding_get32(pHdr + 4);
+  }else{
+    if( (uint32_t)checksum_compute(pHdr, WAL_V3_HDRCHECK_OFF, pFmt->seed)
+        != coding_get32(pHdr + WAL_V3_HDRCHECK_OFF) ){
+      return WAL_RECORD_BAD;
+    }
+    if( n - iOff - nHdr < nPayload ) return WAL_RECORD_SHORT;
+    if( checksum_compute2(pHdr, WAL_V3_CHECKSUM_OFF, pHdr + nHdr, nPayload, pFmt->seed)
+        != coding_get64(pHdr + WAL_V3_CHECKSUM_OFF) ){
+      return WAL_RECORD_BAD;
+    }
+    pRec->seq = coding_get64(pHdr + 5);
   }
   pRec->n = nPayload;
   pRec->eType = eType;
-  pRec->seq = coding_get64(pHdr + 5);
   pRec->pPayload = pHdr + nHdr;
   return WAL_RECORD_OK;
+}
+
+/*
+** Version 4: turn a valid record's stored seq field into what versions
+** 1-3 store (wal_record.seq): a seq is its offset plus the seq base
+** *piBase; a PREPARED_FULL or PREPARED_FIRST record's prepare id is the
+** first 8 bytes of its payload (taken off the payload here).  A
+** SEQ_BASE record moves *piBase (*pbSkip: it carries no batch).  The
+** reason for a record that breaks these rules, else NULL.
+*/
+static const char *wal_decode_compact(wal_record *pRec, uint64_t *piBase, int *pbSkip){
+  *pbSkip = 0;
+  switch( pRec->eType ){
+    case WAL_TYPE_SEQ_BASE:
+      if( pRec->n != WAL_SEQ_BASE_PAYLOAD || pRec->seq != 0 ) return "a malformed seq base record";
+      *piBase = coding_get64(pRec->pPayload);
+      *pbSkip = 1;
+      return NULL;
+    case WAL_TYPE_PREPARED_FULL:
+    case WAL_TYPE_PREPARED_FIRST:
+      if( pRec->n < WAL_PREPARE_ID_BYTES || pRec->seq != 0 ){
+        return "a prepared record without its prepare id";
+      }
+      pRec->seq = coding_get64(pRec->pPayload);
+      pRec->pPayload += WAL_PREPARE_ID_BYTES;
+      pRec->n -= WAL_PREPARE_ID_BYTES;
+      return NULL;
+    case WAL_TYPE_MIDDLE:
+    case WAL_TYPE_LAST:
+      return NULL;      /* the field repeats the first fragment's, as stored */
+    default:
+      if( pRec->seq > UINT64_MAX - *piBase ) return "sequence number out of range";
+      pRec->seq += *piBase;
+      return NULL;
+  }
 }
 
 /* Offset of the first valid record after iOff, or 0 if there is none. */
@@ -105,13 +159,17 @@ static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
     return LSM_CORRUPT_BKPT("%s: not a write-ahead log (bad magic)", zPath);
   }
   iVersion = coding_get32(a + 8);
-  if( iVersion != WAL_VERSION && iVersion != WAL_V2 && iVersion != WAL_V1 ){
+  if( iVersion != WAL_VERSION && iVersion != WAL_V3 && iVersion != WAL_V2
+   && iVersion != WAL_V1 ){
     return LSM_CORRUPT_BKPT("%s: unsupported log format version %u", zPath, iVersion);
   }
   pFmt->bV1 = iVersion == WAL_V1;
-  pFmt->eMaxType = iVersion == WAL_VERSION ? WAL_TYPE_COMMIT : WAL_TYPE_LAST;
+  pFmt->bCompact = iVersion == WAL_VERSION;
+  pFmt->eMaxType = iVersion == WAL_VERSION ? WAL_TYPE_SEQ_BASE
+                 : iVersion == WAL_V3 ? WAL_TYPE_COMMIT : WAL_TYPE_LAST;
   pFmt->nFileHeader = pFmt->bV1 ? WAL_V1_FILE_HEADER : WAL_FILE_HEADER;
-  pFmt->nRecordHeader = pFmt->bV1 ? WAL_V1_RECORD_HEADER : WAL_RECORD_HEADER;
+  pFmt->nRecordHeader = pFmt->bV1 ? WAL_V1_RECORD_HEADER
+                      : pFmt->bCompact ? WAL_RECORD_HEADER : WAL_V3_RECORD_HEADER;
   if( n < pFmt->nFileHeader ){
     *pbEmpty = 1;
     return LSM_OK;
@@ -262,6 +320,8 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
   int bAsmPrepared = 0;          /* ... of a prepared batch                 */
   int bEmpty = 0;
   uint64_t batchSeq = 0;
+  uint64_t batchField = 0;       /* its first fragment's seq field, as stored */
+  uint64_t iSeqBase = 0;         /* version 4: seq fields are offsets from it */
   const char *zWhy = NULL;       /* reason, for a bad record                */
   wal_header hdr;
   wal_frame_fmt fmt;
@@ -285,12 +345,16 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
     }
     goto replay_done;
   }
+  iSeqBase = hdr.iFirstSeq;
 
   for(iOff = fmt.nFileHeader; iOff < n; ){
     wal_record rec;
     int eCheck = wal_check_record(a, n, iOff, &fmt, &rec);
     int bStart;                  /* not MIDDLE or LAST: starts an entry     */
     int bPrepared;               /* PREPARED_FULL or PREPARED_FIRST         */
+    int bSkip = 0;               /* a SEQ_BASE record: no batch             */
+    uint64_t iField;             /* the seq field as stored                 */
+    uint64_t iNextOff;           /* where the next record starts            */
     if( eCheck != WAL_RECORD_OK ){
       uint64_t iNext;
       zWhy = eCheck == WAL_RECORD_SHORT ? "record runs past the end of the file"
@@ -312,8 +376,27 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
       break;
     }
 
-    /* A valid record: check its place in the sequence of records. */
+    /* A valid record: decode it and check its place in the sequence of
+    ** records. */
+    iField = rec.seq;
+    iNextOff = iOff + fmt.nRecordHeader + (uint64_t)rec.n;
     zWhy = NULL;
+    if( fmt.bCompact ){
+      if( bInBatch && rec.eType == WAL_TYPE_SEQ_BASE ){
+        zWhy = "a new batch starts before the last one ended";
+      }else{
+        zWhy = wal_decode_compact(&rec, &iSeqBase, &bSkip);
+      }
+      if( zWhy ){
+        rc = LSM_CORRUPT_BKPT("%s: bad record at offset %llu (%s)", zPath,
+                              (unsigned long long)iOff, zWhy);
+        goto replay_done;
+      }
+      if( bSkip ){
+        iOff = iNextOff;
+        continue;
+      }
+    }
     bPrepared = rec.eType == WAL_TYPE_PREPARED_FULL || rec.eType == WAL_TYPE_PREPARED_FIRST;
     bStart = bPrepared || rec.eType == WAL_TYPE_FULL || rec.eType == WAL_TYPE_FIRST
           || rec.eType == WAL_TYPE_COMMIT;
@@ -326,7 +409,7 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
       }
     }else{
       if( !bInBatch ) zWhy = "a batch fragment without its first fragment";
-      else if( rec.seq != batchSeq ) zWhy = "a batch fragment with another batch's seq";
+      else if( iField != batchField ) zWhy = "a batch fragment with another batch's seq";
     }
     if( zWhy ){
       rc = LSM_CORRUPT_BKPT("%s: bad record at offset %llu (%s)", zPath,
@@ -365,6 +448,7 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
         bInBatch = 1;
         bAsmPrepared = bPrepared;
         batchSeq = rec.seq;
+        batchField = iField;
         if( bPrepared ) iLastPrepareId = rec.seq;
         else iLastSeq = rec.seq;
         iBatchOff = iOff;
@@ -388,7 +472,7 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
         break;
     }
     if( rc != LSM_OK ) goto replay_done;
-    iOff += fmt.nRecordHeader + (uint64_t)rec.n;
+    iOff = iNextOff;
   }
 
   if( bInBatch ){

@@ -495,12 +495,29 @@ static uint8_t *seed_manifest(lsm_env *pEnv, size_t *pn){
 /* Checksum fix-ups (structure-aware mutation)                          */
 /* ------------------------------------------------------------------ */
 
+/* Recompute a log's checksums: version 4 framing (16-byte record
+** headers), or versions 2 and 3 (25-byte ones); other versions as they
+** are. */
 static void fix_wal(uint8_t *a, size_t n){
   uint64_t seed;
   size_t iOff = 64;
-  if( n < 64 || coding_get32(a + 8) != 2 ) return;
+  uint32_t iVersion;
+  if( n < 64 ) return;
+  iVersion = coding_get32(a + 8);
+  if( iVersion < 2 || iVersion > 4 ) return;
   seed = CHECKSUM_SEED_WAL ^ coding_get32(a + 12);
   coding_put64(a + 56, checksum_compute(a, 56, seed));
+  if( iVersion == 4 ){
+    while( iOff + 16 <= n ){
+      uint32_t nPay = coding_get32(a + iOff) & 0xffffff;
+      if( nPay > n - iOff - 16 ) nPay = (uint32_t)(n - iOff - 16);
+      coding_put32(a + iOff + 8, (uint32_t)checksum_compute(a + iOff, 8, seed));
+      coding_put32(a + iOff + 12, (uint32_t)checksum_compute2(a + iOff, 12, a + iOff + 16,
+                                                                nPay, seed));
+      iOff += 16 + (size_t)nPay;
+    }
+    return;
+  }
   while( iOff + 25 <= n ){
     uint32_t nPay = coding_get32(a + iOff);
     if( nPay > n - iOff - 25 ) nPay = (uint32_t)(n - iOff - 25);

@@ -18,7 +18,8 @@
 #include "testutil.h"
 #include "wal.h"
 
-#define HDR 25          /* record header bytes (wal.c) */
+#define HDR 16          /* record header bytes (wal.c) */
+#define HDR_V3 25       /* record header bytes of version 3 (wal.c) */
 #define FILE_HDR 64     /* file header bytes (wal.c)   */
 
 /* ---- helpers ---- */
@@ -172,16 +173,28 @@ static int replay(int bNewest, int *pbTorn){
   return wal_replay(fx.pEnv, fx.zPath, bNewest, collect, &fx.r, pbTorn);
 }
 
-/* Frame a record by hand (the format drawn in wal.c). */
-static size_t frame(uint8_t *pOut, uint32_t salt, int eType, uint64_t seq,
+/* Frame a record by hand (the format drawn in wal.c): iField is the
+** stored seq field (the offset from the log's seq base). */
+static size_t frame(uint8_t *pOut, uint32_t salt, int eType, uint32_t iField,
                     const void *pPayload, uint32_t n){
+  uint8_t *q = coding_put32(pOut, n | ((uint32_t)eType << 24));
+  q = coding_put32(q, iField);
+  q = coding_put32(q, (uint32_t)checksum_compute(pOut, 8, CHECKSUM_SEED_WAL ^ salt));
+  coding_put32(q, (uint32_t)checksum_compute2(pOut, 12, pPayload, n, CHECKSUM_SEED_WAL ^ salt));
+  memcpy(pOut + HDR, pPayload, n);
+  return HDR + n;
+}
+
+/* The same in version 3's (and 2's) framing. */
+static size_t frame_v3(uint8_t *pOut, uint32_t salt, int eType, uint64_t seq,
+                       const void *pPayload, uint32_t n){
   uint8_t *q = coding_put32(pOut, n);
   *q++ = (uint8_t)eType;
   q = coding_put64(q, seq);
   q = coding_put32(q, (uint32_t)checksum_compute(pOut, 13, CHECKSUM_SEED_WAL ^ salt));
   coding_put64(q, checksum_compute2(pOut, 17, pPayload, n, CHECKSUM_SEED_WAL ^ salt));
-  memcpy(pOut + HDR, pPayload, n);
-  return HDR + n;
+  memcpy(pOut + HDR_V3, pPayload, n);
+  return HDR_V3 + n;
 }
 
 static const size_t aSmall[] = { 40, 0, 7, 100, 33 };
@@ -396,7 +409,7 @@ START_TEST(wal_garbage_tail_is_ignored){
 END_TEST
 
 START_TEST(wal_huge_length_in_tail_does_not_allocate){
-  static const uint32_t aLen[] = { 0xffffffffu, 0xfffffff0u, 0x80000000u, (1u << 20) + 1, 1u << 20 };
+  static const uint32_t aLen[] = { 0xffffffu, 0xfffff0u, 0x800000u, (1u << 20) + 1, 1u << 20 };
   uint64_t aOff[11];
   size_t n, i;
   uint8_t *a;
@@ -408,8 +421,7 @@ START_TEST(wal_huge_length_in_tail_does_not_allocate){
   for(i = 0; i < sizeof(aLen) / sizeof(aLen[0]); i++){
     /* A header claiming a huge payload, a valid type, and some bytes. */
     memset(a + n, 0xab, 4096);
-    coding_put32(a + n, aLen[i]);
-    a[n + 4] = 1;
+    coding_put32(a + n, aLen[i] | (1u << 24));    /* type FULL */
     spill(a, n + 4096);
     faultenv_reset_counts(fx.fe);
     ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
@@ -501,7 +513,8 @@ START_TEST(wal_records_out_of_order_are_corruption){
     salt = coding_get32(pHdr + 12);
     free(pHdr);
   }
-  for(iCase = 0; iCase < 5; iCase++){
+  for(iCase = 0; iCase < 10; iCase++){
+    uint8_t aBase[8];
     n = FILE_HDR;
     switch( iCase ){
       case 0:   /* sanity: FIRST + MIDDLE + LAST is one batch */
@@ -525,6 +538,27 @@ START_TEST(wal_records_out_of_order_are_corruption){
         n += frame(a + n, salt, 2, 5, "x", 1);
         n += frame(a + n, salt, 4, 6, "y", 1);
         break;
+      case 5:   /* sanity: a SEQ_BASE record moves the base of later seqs */
+        coding_put64(aBase, 1000000);
+        n += frame(a + n, salt, 8, 0, aBase, 8);
+        n += frame(a + n, salt, 1, 3, "x", 1);
+        break;
+      case 6:   /* a SEQ_BASE record inside a fragmented batch */
+        coding_put64(aBase, 1000000);
+        n += frame(a + n, salt, 2, 5, "x", 1);
+        n += frame(a + n, salt, 8, 0, aBase, 8);
+        n += frame(a + n, salt, 4, 5, "y", 1);
+        break;
+      case 7:   /* a SEQ_BASE record of the wrong length */
+        n += frame(a + n, salt, 8, 0, aBase, 7);
+        break;
+      case 8:   /* a prepared record too short to hold its prepare id */
+        n += frame(a + n, salt, 5, 0, "1234567", 7);
+        break;
+      case 9:   /* a prepared record with a seq field */
+        coding_put64(aBase, 1);
+        n += frame(a + n, salt, 5, 1, aBase, 8);
+        break;
     }
     spill(a, n);
     if( iCase == 0 ){
@@ -533,6 +567,10 @@ START_TEST(wal_records_out_of_order_are_corruption){
       ck_assert_uint_eq(fx.r.a[0].seq, 5);
       ck_assert_uint_eq(fx.r.a[0].n, 5);
       ck_assert(memcmp(fx.r.a[0].p, "abcde", 5) == 0);
+    }else if( iCase == 5 ){
+      ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
+      ck_assert_int_eq(fx.r.n, 1);
+      ck_assert_uint_eq(fx.r.a[0].seq, 1000003);
     }else{
       ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
     }
@@ -753,6 +791,178 @@ START_TEST(wal_v3_example_replays){
 }
 END_TEST
 
+START_TEST(wal_v4_example_replays){
+  /* The version 4 worked example drawn in wal.c's header, byte for byte:
+  ** "hi" at seq 7, then "yo" prepared under id 1 and committed at seq 8. */
+  static const uint8_t aLog[] = {
+    0x89, 0x4c, 0x53, 0x4d, 0x57, 0x41, 0x4c, 0x0a,
+    0x04, 0x00, 0x00, 0x00, 0x0d, 0x0c, 0x0b, 0x0a,
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x45, 0x18, 0xfa, 0x41, 0xde, 0x16, 0xf2, 0x7e,
+    0x02, 0x00, 0x00, 0x01,                           /* n 2, FULL        */
+    0x00, 0x00, 0x00, 0x00,                           /* seq 7 + 0        */
+    0x3b, 0x5c, 0xce, 0x40, 0x8a, 0x71, 0x0e, 0xca,
+    0x68, 0x69,
+    0x0a, 0x00, 0x00, 0x05,                           /* n 10, PREPARED_FULL */
+    0x00, 0x00, 0x00, 0x00,
+    0xe0, 0x69, 0x82, 0x89, 0x59, 0xfd, 0x22, 0x33,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* prepare id 1     */
+    0x79, 0x6f,
+    0x08, 0x00, 0x00, 0x07,                           /* n 8, COMMIT      */
+    0x01, 0x00, 0x00, 0x00,                           /* seq 7 + 1        */
+    0x9f, 0x0f, 0xb7, 0x97, 0xbd, 0x02, 0x94, 0xc0,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  };
+  wal_header hdr;
+  int bTorn, bEmpty;
+
+  ck_assert_uint_eq(sizeof(aLog), 132);
+  spill(aLog, sizeof(aLog));
+  ck_assert_int_eq(wal_read_header(fx.pEnv, fx.zPath, &hdr, &bEmpty), LSM_OK);
+  ck_assert_int_eq(bEmpty, 0);
+  ck_assert_uint_eq(hdr.iNumber, 3);
+  ck_assert_uint_eq(hdr.iFirstSeq, 7);
+  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
+  ck_assert_int_eq(fx.r.n, 2);
+  ck_assert_uint_eq(fx.r.a[0].seq, 7);
+  ck_assert(fx.r.a[0].n == 2 && memcmp(fx.r.a[0].p, "hi", 2) == 0);
+  ck_assert_uint_eq(fx.r.a[1].seq, 8);
+  ck_assert(fx.r.a[1].n == 2 && memcmp(fx.r.a[1].p, "yo", 2) == 0);
+}
+END_TEST
+
+/* Collects the prepared batches no commit named (id in seq). */
+static int collect_unresolved(void *pCtx, uint64_t iId, const uint8_t *p, size_t n){
+  recs *r = pCtx;
+  return collect(&r[1], iId, p, n);
+}
+static int collect_first(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
+  return collect(pCtx, seq, p, n);
+}
+
+/* A version 3 log as the version 3 writer wrote it (the file was made
+** by the previous commit's wal.c; tests/fuzz/wal/ keeps it so that the
+** fuzzer mutates it too) still replays, prepared batches and all. */
+START_TEST(wal_v3_log_written_by_the_v3_writer_replays){
+  uint8_t *a = NULL;
+  size_t n = 0;
+  wal_header hdr;
+  recs ar[2];
+  int bTorn, bEmpty;
+  memset(ar, 0, sizeof(ar));
+  ck_assert_int_eq(env_read_file(lsm_env_default(), "tests/fuzz/wal/v3-written.bin", &a, &n),
+                   LSM_OK);
+  ck_assert_uint_eq(coding_get32(a + 8), 3);
+  spill(a, n);
+  env_free(lsm_env_default(), a);
+  ck_assert_int_eq(wal_read_header(fx.pEnv, fx.zPath, &hdr, &bEmpty), LSM_OK);
+  ck_assert_uint_eq(hdr.iNumber, 5);
+  ck_assert_uint_eq(hdr.iPrevLog, 4);
+  ck_assert_uint_eq(hdr.iFirstSeq, 100);
+  ck_assert_int_eq(wal_replay_with_unresolved(fx.pEnv, fx.zPath, 0, collect_first,
+                                              collect_unresolved, ar, &bTorn), LSM_OK);
+  ck_assert_int_eq(ar[0].n, 4);
+  ck_assert(ar[0].a[0].seq == 100 && ar[0].a[0].n == 5 && memcmp(ar[0].a[0].p, "alpha", 5) == 0);
+  ck_assert(ar[0].a[1].seq == 101 && ar[0].a[1].n == 0);
+  ck_assert(ar[0].a[2].seq == 102 && ar[0].a[2].n == 4 && memcmp(ar[0].a[2].p, "beta", 4) == 0);
+  ck_assert(ar[0].a[3].seq == 5000000000ull && ar[0].a[3].n == 5
+            && memcmp(ar[0].a[3].p, "gamma", 5) == 0);
+  ck_assert_int_eq(ar[1].n, 1);
+  ck_assert(ar[1].a[0].seq == (5ull << 32) + 2 && ar[1].a[0].n == 5
+            && memcmp(ar[1].a[0].p, "never", 5) == 0);
+  recs_clear(&ar[0]);
+  recs_clear(&ar[1]);
+}
+END_TEST
+
+/* Version 4's record header is 16 bytes: a batch costs 16 bytes on top
+** of its payload, a prepared batch 24 (its id), a commit record 24. */
+START_TEST(wal_v4_record_header_is_16_bytes){
+  wal_writer *w = NULL;
+  wal_header hdr;
+  uint64_t n0;
+  memset(&hdr, 0, sizeof(hdr));
+  hdr.iFirstSeq = 100;
+  fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
+  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+  n0 = wal_writer_bytes(w);
+  ck_assert_uint_eq(n0, FILE_HDR);
+  ck_assert_int_eq(wal_writer_add(w, 100, (const uint8_t*)"eighteen bytes....", 18), LSM_OK);
+  ck_assert_uint_eq(wal_writer_bytes(w) - n0, 16 + 18);
+  n0 = wal_writer_bytes(w);
+  ck_assert_int_eq(wal_writer_add_prepared(w, (7ull << 32) + 1, (const uint8_t*)"abc", 3), LSM_OK);
+  ck_assert_uint_eq(wal_writer_bytes(w) - n0, 16 + 8 + 3);
+  n0 = wal_writer_bytes(w);
+  ck_assert_int_eq(wal_writer_add_commit(w, 101, (7ull << 32) + 1), LSM_OK);
+  ck_assert_uint_eq(wal_writer_bytes(w) - n0, 16 + 8);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  ck_assert_int_eq(replay(0, NULL), LSM_OK);
+  ck_assert_int_eq(fx.r.n, 2);
+  ck_assert(fx.r.a[0].seq == 100 && fx.r.a[0].n == 18);
+  ck_assert(fx.r.a[1].seq == 101 && fx.r.a[1].n == 3 && memcmp(fx.r.a[1].p, "abc", 3) == 0);
+}
+END_TEST
+
+/* A seq more than 2^32 - 1 past the seq base (or below it) never wraps
+** the 4-byte offset: a SEQ_BASE record (24 bytes) moves the base first,
+** and one dropped with an unacknowledged commit takes its base along. */
+START_TEST(wal_seq_beyond_the_offset_limit_moves_the_base){
+  static const uint64_t aSeq[] = {
+    10, 10 + 0xffffffffull,       /* offsets 0 and 2^32 - 1: no base record */
+    10 + 0x100000000ull,          /* base record                            */
+    1ull << 62,                   /* base record                            */
+    (1ull << 62) + 5,
+  };
+  wal_writer *w = NULL;
+  wal_header hdr;
+  uint64_t aBytes[5], n0;
+  int i;
+  memset(&hdr, 0, sizeof(hdr));
+  hdr.iFirstSeq = 10;
+  fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
+  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_OFF, &hdr, &w), LSM_OK);
+  for(i = 0; i < 5; i++){
+    n0 = wal_writer_bytes(w);
+    ck_assert_int_eq(wal_writer_add(w, aSeq[i], (const uint8_t*)"v", 1), LSM_OK);
+    ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+    aBytes[i] = wal_writer_bytes(w) - n0;
+  }
+  ck_assert_uint_eq(aBytes[0], 17);
+  ck_assert_uint_eq(aBytes[1], 17);
+  ck_assert_uint_eq(aBytes[2], 24 + 17);
+  ck_assert_uint_eq(aBytes[3], 24 + 17);
+  ck_assert_uint_eq(aBytes[4], 17);
+  /* A record that moves the base but is never acknowledged: dropped with
+  ** its base record, so the next record is framed against the old base. */
+  ck_assert_int_eq(wal_writer_add(w, (1ull << 63), (const uint8_t*)"x", 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_write(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, (1ull << 62) + 6, (const uint8_t*)"w", 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  ck_assert_int_eq(replay(0, NULL), LSM_OK);
+  ck_assert_int_eq(fx.r.n, 6);
+  for(i = 0; i < 5; i++) ck_assert_uint_eq(fx.r.a[i].seq, aSeq[i]);
+  ck_assert_uint_eq(fx.r.a[5].seq, (1ull << 62) + 6);
+  ck_assert(fx.r.a[5].n == 1 && fx.r.a[5].p[0] == 'w');
+
+  /* A first record below the header's iFirstSeq moves the base down. */
+  hdr.iFirstSeq = 50;
+  fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
+  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 20, (const uint8_t*)"v", 1), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  ck_assert_int_eq(replay(0, NULL), LSM_OK);
+  ck_assert_int_eq(fx.r.n, 1);
+  ck_assert_uint_eq(fx.r.a[0].seq, 20);
+}
+END_TEST
+
 /* A version 2 log knows no prepared records: type 5 there is a bad
 ** record (here a torn tail, since nothing valid follows). */
 START_TEST(wal_prepared_record_in_a_version_2_log_is_a_bad_record){
@@ -768,8 +978,8 @@ START_TEST(wal_prepared_record_in_a_version_2_log_is_a_bad_record){
   coding_put32(q, salt);
   memset(&hdr, 0, sizeof(hdr));
   coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
-  n += frame(a + n, salt, 1, 1, "ok", 2);
-  n += frame(a + n, salt, 5, 1, "hi", 2);
+  n += frame_v3(a + n, salt, 1, 1, "ok", 2);
+  n += frame_v3(a + n, salt, 5, 1, "hi", 2);
   spill(a, n);
   ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
   ck_assert_int_eq(bTorn, 1);
@@ -882,6 +1092,10 @@ static Suite *wal_suite(void){
   tcase_add_test(tcDisk, wal_replay_stops_at_callback_error);
   tcase_add_test(tcDisk, wal_replay_with_an_env_that_cannot_map_is_refused);
   tcase_add_test(tcDisk, wal_v3_example_replays);
+  tcase_add_test(tcDisk, wal_v4_example_replays);
+  tcase_add_test(tcDisk, wal_v3_log_written_by_the_v3_writer_replays);
+  tcase_add_test(tcDisk, wal_v4_record_header_is_16_bytes);
+  tcase_add_test(tcDisk, wal_seq_beyond_the_offset_limit_moves_the_base);
   tcase_add_test(tcDisk, wal_prepared_record_in_a_version_2_log_is_a_bad_record);
   tcase_add_test(tcDisk, wal_prepared_batches_replay_only_where_committed);
   tcase_add_test(tcDisk, wal_torn_commit_record_leaves_its_prepared_batch_out);

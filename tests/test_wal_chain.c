@@ -29,7 +29,7 @@
 #define VALUE_BYTES 96
 
 #define WAL_FILE_HDR 64     /* wal.c */
-#define WAL_REC_HDR  25
+#define WAL_REC_HDR  16
 
 static lsm_options chain_options(lsm_env *pEnv){
   lsm_options opt;
@@ -104,13 +104,13 @@ static void make_three_logs(const char *zDir, int *aFirst){
   ck_assert_int_eq(iLog, 2);
 }
 
-/* Offsets of the records of a log (version 2, no fragments). */
+/* Offsets of the records of a log (version 4, no fragments). */
 static int record_offsets(const uint8_t *a, size_t n, size_t *aOff, int nMax){
   size_t iOff = WAL_FILE_HDR;
   int nRec = 0;
   while( iOff + WAL_REC_HDR <= n && nRec < nMax ){
     aOff[nRec++] = iOff;
-    iOff += WAL_REC_HDR + coding_get32(a + iOff);
+    iOff += WAL_REC_HDR + (coding_get32(a + iOff) & 0xffffff);
   }
   return nRec;
 }
@@ -477,6 +477,73 @@ START_TEST(version_1_log_still_replays){
 }
 END_TEST
 
+/* Frame a version-3 record (25-byte header, wal.c's LEGACY RECORD). */
+static size_t frame_v3(uint8_t *pOut, uint32_t salt, int eType, uint64_t seq,
+                       const void *pPayload, uint32_t n){
+  uint8_t *q = coding_put32(pOut, n);
+  *q++ = (uint8_t)eType;
+  q = coding_put64(q, seq);
+  q = coding_put32(q, (uint32_t)checksum_compute(pOut, 13, CHECKSUM_SEED_WAL ^ salt));
+  coding_put64(q, checksum_compute2(pOut, 17, pPayload, n, CHECKSUM_SEED_WAL ^ salt));
+  memcpy(pOut + 25, pPayload, n);
+  return 25 + n;
+}
+
+/* A store closed by the build that wrote version-3 logs (25-byte record
+** headers) still opens: a batch, and a prepared batch with its commit
+** record, replay. */
+START_TEST(version_3_log_still_replays){
+  char *zDir = test_tmpdir("chain");
+  lsm_options opt = chain_options(NULL);
+  lsm_db *pDb = NULL;
+  lsm_batch *pB = NULL, *pB2 = NULL;
+  uint64_t aWal[8], iId;
+  uint8_t a[512], *aOld, aId[8];
+  uint32_t salt;
+  size_t n, nOld;
+  void *pVal = NULL;
+  size_t nVal = 0;
+  char *zPath;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_batch_new(pDb, &pB), LSM_OK);
+  ck_assert_int_eq(lsm_batch_new(pDb, &pB2), LSM_OK);
+  ck_assert_int_eq(lsm_batch_put(pB, "old", 3, "format", 6), LSM_OK);
+  ck_assert_int_eq(lsm_batch_put(pB2, "two", 3, "phase", 5), LSM_OK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(list_wals(zDir, aWal, 8), 1);
+  /* The log, as version 3 wrote it: its file header (the same fields,
+  ** version 3), "old" at seq 1, "two" prepared and committed at seq 2. */
+  zPath = wal_path(zDir, aWal[0]);
+  aOld = slurp(zPath, &nOld);
+  ck_assert_uint_ge(nOld, WAL_FILE_HDR);
+  memcpy(a, aOld, WAL_FILE_HDR);
+  free(aOld);
+  salt = coding_get32(a + 12);
+  coding_put32(a + 8, 3);
+  coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
+  iId = (aWal[0] << 32) + 1;
+  coding_put64(aId, iId);
+  n = WAL_FILE_HDR;
+  n += frame_v3(a + n, salt, 1, 1, pB->aRep, (uint32_t)pB->nRep);
+  n += frame_v3(a + n, salt, 5, iId, pB2->aRep, (uint32_t)pB2->nRep);
+  n += frame_v3(a + n, salt, 7, 2, aId, 8);
+  spill(zPath, a, n);
+  lsm_batch_free(pB);
+  lsm_batch_free(pB2);
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_get(pDb, NULL, "old", 3, &pVal, &nVal), LSM_OK);
+  ck_assert(nVal == 6 && memcmp(pVal, "format", 6) == 0);
+  lsm_free(pVal);
+  ck_assert_int_eq(lsm_get(pDb, NULL, "two", 3, &pVal, &nVal), LSM_OK);
+  ck_assert(nVal == 5 && memcmp(pVal, "phase", 5) == 0);
+  lsm_free(pVal);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  free(zPath);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *wal_chain_suite(void){
   Suite *s = suite_create("wal_chain");
   TCase *tc = tcase_create("core");
@@ -488,6 +555,7 @@ static Suite *wal_chain_suite(void){
   tcase_add_test(tc, log_copied_over_another_is_corruption);
   tcase_add_test(tc, log_after_a_failed_write_may_end_torn);
   tcase_add_test(tc, version_1_log_still_replays);
+  tcase_add_test(tc, version_3_log_still_replays);
   tcase_add_test(tc, lsm_check_reports_a_damaged_older_log);
   tcase_add_test(tc, never_written_log_between_two_is_passed_over);
   suite_add_tcase(s, tc);

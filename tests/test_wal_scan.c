@@ -24,7 +24,7 @@
 #define REC_BYTES   ((1u << 20) - 64)   /* one fragment each */
 #define N_REC       4
 #define WAL_FILE_HDR 64
-#define WAL_REC_HDR  25
+#define WAL_REC_HDR  16
 
 static int count_record(void *pCtx, uint64_t seq, const uint8_t *p, size_t n){
   (void)seq; (void)p; (void)n;
@@ -43,11 +43,11 @@ START_TEST(crafted_values_do_not_slow_the_search_after_a_bad_record){
   int iRec, nRec = 0, bTorn = 0;
 
   snprintf(zPath, sizeof(zPath), "%s/000001.wal", zDir);
-  /* Every 5 bytes a plausible header: length 0x000f0001 (under 1 MiB),
+  /* Every 4 bytes a plausible header: length 0x0f0001 (under 1 MiB),
   ** type 1 (FULL). */
   for(i = 0; i < REC_BYTES; i++){
-    static const uint8_t aUnit[5] = { 0x01, 0x00, 0x0f, 0x00, 0x01 };
-    aVal[i] = aUnit[i % 5];
+    static const uint8_t aUnit[4] = { 0x01, 0x00, 0x0f, 0x01 };
+    aVal[i] = aUnit[i % 4];
   }
   ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, NULL, &w), LSM_OK);
   for(iRec = 0; iRec < N_REC; iRec++){
