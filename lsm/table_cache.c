@@ -31,7 +31,7 @@ struct table_cache {
   int nOpen;                /* readers it holds (slots in the list)       */
   uint64_t nBytes;          /* heap charged to them (sum of nCharge)      */
   uint64_t nMisses;         /* opens made by table_cache_reader           */
-  block_cache *pBlocks;     /* data blocks of every reader (owned), or NULL */
+  block_cache *pBlocks;     /* data blocks of every reader (a reference), or NULL */
   int bMap;                 /* readers map their files                    */
   table_cache_slot *pHead;  /* where slots enter the list                  */
   table_cache_slot *pTail;  /* where eviction looks first                  */
@@ -135,7 +135,7 @@ void table_cache_free(table_cache *p){
   if( p == NULL ) return;
   assert( p->nOpen == 0 && p->pHead == NULL && p->pTail == NULL );
   pthread_mutex_destroy(&p->mutex);
-  block_cache_free(p->pBlocks);
+  block_cache_unref(p->pBlocks);
   env_free(p->pEnv, p);
 }
 
@@ -230,9 +230,15 @@ void table_cache_stats(table_cache *pCache, uint64_t *pnOpen, uint64_t *pnBytes,
   pthread_mutex_unlock(&pCache->mutex);
 }
 
-int table_cache_set_blocks(table_cache *pCache, uint64_t nBlockBytes, int bMap){
+int table_cache_set_blocks(table_cache *pCache, block_cache *pShared, uint64_t nBlockBytes,
+                           int bMap){
   assert( pCache->pBlocks == NULL && pCache->nOpen == 0 );
   pCache->bMap = bMap;
+  if( pShared ){
+    block_cache_ref(pShared);
+    pCache->pBlocks = pShared;
+    return LSM_OK;
+  }
   return block_cache_new(pCache->pEnv, nBlockBytes, &pCache->pBlocks);
 }
 
