@@ -493,6 +493,7 @@ typedef struct lsm_stats {
   uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
   uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
   uint64_t nTableCacheBytes;    /* heap the open SSTable readers hold         */
+  /* The block cache's: of every store sharing it (lsm_options.block_cache). */
   uint64_t nBlockCacheBytes;    /* bytes of data blocks the block cache holds */
   uint64_t nBlockCacheHits;     /* block reads the block cache answered      */
   uint64_t nBlockCacheMisses;   /* block reads that went to the file          */
