@@ -219,7 +219,8 @@ uint64_t block_cache_new_id(void){
 /* Operations                                                          */
 /* ------------------------------------------------------------------ */
 
-block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){
+block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCounts,
+                                         uint64_t id, uint32_t iBlock){
   block_handle *h;
   if( p == NULL ) return NULL;
   pthread_mutex_lock(&p->mutex);
@@ -227,11 +228,26 @@ block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){
   if( h ){
     if( h->nRef++ == 0 ) lru_remove(h);
     p->nHits++;
+    if( pCounts ) pCounts->nHits++;
   }else{
     p->nMisses++;
+    if( pCounts ) pCounts->nMisses++;
   }
   pthread_mutex_unlock(&p->mutex);
   return h;
+}
+
+block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){
+  return block_cache_lookup_counted(p, NULL, id, iBlock);
+}
+
+void block_cache_read_counts(block_cache *p, const block_cache_counts *pCounts,
+                             block_cache_counts *pOut){
+  memset(pOut, 0, sizeof(*pOut));
+  if( p == NULL ) return;
+  pthread_mutex_lock(&p->mutex);
+  *pOut = *pCounts;
+  pthread_mutex_unlock(&p->mutex);
 }
 
 block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){

@@ -75,9 +75,23 @@ void block_cache_set_capacity(block_cache*, uint64_t nCapacity);
 /* A process-unique id for a new reader's keys (never 0, never reused). */
 uint64_t block_cache_new_id(void);
 
+/* Lookups of one store in a cache it may share with others, so that its
+** lsm_stats counts its own: updated and read under the cache's mutex. */
+typedef struct block_cache_counts {
+  uint64_t nHits;             /* lookups that found their block           */
+  uint64_t nMisses;           /* lookups that did not                     */
+} block_cache_counts;
+
 /* The handle of block iBlock of reader id, with a reference; NULL if the
-** cache does not hold it (or pCache is NULL). */
+** cache does not hold it (or pCache is NULL).  Counted in the cache's
+** totals and, if pCounts is not NULL, in *pCounts. */
 block_handle *block_cache_lookup(block_cache*, uint64_t id, uint32_t iBlock);
+block_handle *block_cache_lookup_counted(block_cache*, block_cache_counts *pCounts,
+                                         uint64_t id, uint32_t iBlock);
+
+/* A copy of *pCounts, read under pCache's mutex (zeros if pCache is NULL). */
+void block_cache_read_counts(block_cache*, const block_cache_counts *pCounts,
+                             block_cache_counts *pOut);
 
 /* A new private handle of n bytes to fill (block_handle_buf), one
 ** reference; NULL on OOM.  Allocated with pCache's env when pCache is not
@@ -108,7 +122,7 @@ void block_cache_release(block_handle*);
 ** blocks in use stay valid until released. */
 void block_cache_erase(block_cache*, uint64_t id, uint32_t nBlock);
 
-/* Counters for lsm_stats: the cache's, so process-wide for a shared one. */
+/* The cache's state and totals (of every store, for a shared one). */
 typedef struct block_cache_stats {
   uint64_t nCapacity;         /* the budget, bytes                        */
   uint64_t nCharge;           /* bytes the cache holds now                */

@@ -158,7 +158,8 @@ void lsm_env_memory_free(lsm_env*);
 ** A block cache several stores can share (lsm_options.block_cache): one
 ** byte budget, least recently used out, for the data blocks of every
 ** SSTable of every store using it.  lsm_stats of such a store reports the
-** cache's bytes, hits and misses, which are then those of all its stores.
+** cache's bytes (those of all its stores) and the store's own hits and
+** misses.
 ** lsm_block_cache_new: a cache of nCapacity bytes, allocated with
 ** lsm_env_default()'s allocator, with one reference (the caller's).
 ** lsm_block_cache_unref: drop the caller's reference; the cache is freed
@@ -493,7 +494,8 @@ typedef struct lsm_stats {
   uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
   uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
   uint64_t nTableCacheBytes;    /* heap the open SSTable readers hold         */
-  /* The block cache's: of every store sharing it (lsm_options.block_cache). */
+  /* Bytes: the cache's, of every store sharing it (lsm_options.block_cache);
+  ** hits and misses: this store's own. */
   uint64_t nBlockCacheBytes;    /* bytes of data blocks the block cache holds */
   uint64_t nBlockCacheHits;     /* block reads the block cache answered      */
   uint64_t nBlockCacheMisses;   /* block reads that went to the file          */

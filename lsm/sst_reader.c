@@ -205,7 +205,7 @@ int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_
     }
     return block_view_init(v, a, e->nSize, p->zPath, i);
   }
-  h = block_cache_lookup(p->pBlocks, p->id, (uint32_t)i);
+  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i);
   if( h == NULL ){
     if( p->aMap ){
       /* Mapped and compressed: the checksum covers the stored bytes, which
@@ -520,9 +520,12 @@ int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int 
   return reader_open(pEnv, zPath, pBlocks, bMap, block_cache_new_id(), 1, ppReader);
 }
 
-int sst_reader_open_shared(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
-                           uint64_t idBlocks, sst_reader **ppReader){
-  return reader_open(pEnv, zPath, pBlocks, bMap, idBlocks, 0, ppReader);
+int sst_reader_open_shared(lsm_env *pEnv, const char *zPath, block_cache *pBlocks,
+                           block_cache_counts *pCounts, int bMap, uint64_t idBlocks,
+                           sst_reader **ppReader){
+  int rc = reader_open(pEnv, zPath, pBlocks, bMap, idBlocks, 0, ppReader);
+  if( rc == LSM_OK ) (*ppReader)->pBlockCounts = pCounts;
+  return rc;
 }
 
 void sst_reader_ref(sst_reader *p){

@@ -32,6 +32,8 @@ struct table_cache {
   uint64_t nBytes;          /* heap charged to them (sum of nCharge)      */
   uint64_t nMisses;         /* opens made by table_cache_reader           */
   block_cache *pBlocks;     /* data blocks of every reader (a reference), or NULL */
+  block_cache_counts blockCounts; /* this store's lookups in pBlocks (under
+                            ** pBlocks' mutex), for lsm_stats            */
   int bMap;                 /* readers map their files                    */
   table_cache_slot *pHead;  /* where slots enter the list                  */
   table_cache_slot *pTail;  /* where eviction looks first                  */
@@ -246,8 +248,13 @@ block_cache *table_cache_blocks(table_cache *pCache){
   return pCache->pBlocks;
 }
 
+void table_cache_block_counts(table_cache *pCache, block_cache_counts *pOut){
+  block_cache_read_counts(pCache->pBlocks, &pCache->blockCounts, pOut);
+}
+
 int table_cache_open_reader(table_cache_slot *pSlot, sst_reader **ppReader){
   table_cache *pCache = pSlot->pCache;
-  return sst_reader_open_shared(pCache->pEnv, pSlot->zPath, pCache->pBlocks, pCache->bMap,
+  return sst_reader_open_shared(pCache->pEnv, pSlot->zPath, pCache->pBlocks,
+                                &pCache->blockCounts, pCache->bMap,
                                 pSlot->idBlocks, ppReader);
 }

@@ -141,6 +141,10 @@ int table_cache_set_blocks(table_cache*, block_cache *pShared, uint64_t nBlockBy
 /* The block cache (NULL if none) and whether readers map their files. */
 block_cache *table_cache_blocks(table_cache*);
 
+/* The block cache lookups of this cache's readers (of this store alone,
+** when the block cache is shared). */
+void table_cache_block_counts(table_cache*, block_cache_counts *pOut);
+
 /* Open a new reader for pSlot's file the way this cache's readers read
 ** (not put in the cache: see table_cache_insert). */
 int table_cache_open_reader(table_cache_slot *pSlot, sst_reader **ppReader);

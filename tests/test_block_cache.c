@@ -10,8 +10,8 @@
 ** use_mmap off read every table through it: their gets, scans and
 ** lsm_check give the reference model's answers, with block_cache_bytes
 ** of 0 and of 64 KiB.  Stores sharing one cache (lsm_block_cache_new)
-** keep their blocks under its one budget, report its counters, and take
-** their blocks out of it when they close.
+** keep their blocks under its one budget, report its bytes and their own
+** hits and misses, and take their blocks out of it when they close.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
@@ -265,6 +265,7 @@ START_TEST(stores_sharing_a_cache_stay_within_its_one_budget_and_leave_it_at_clo
   char *azDir[N_STORE];
   lsm_options opt;
   block_cache_stats bs;
+  lsm_stats st0, st;
   uint64_t nBytesAll, nBytesOne;
   int i;
   ck_assert_int_eq(lsm_block_cache_new(CAPACITY, &pShared), LSM_OK);
@@ -282,7 +283,14 @@ START_TEST(stores_sharing_a_cache_stay_within_its_one_budget_and_leave_it_at_clo
   for(i = 0; i < N_STORE; i++){
     fill_and_read(aDb[i], i, N_KEYS);
     ck_assert_uint_le(cache_bytes(aDb[i]), CAPACITY);
+    if( i == 0 ) ck_assert_int_eq(lsm_stats_get(aDb[0], &st0), LSM_OK);
   }
+  /* Hits and misses are each store's own: the others' reads left store
+  ** 0's alone. */
+  ck_assert_int_eq(lsm_stats_get(aDb[0], &st), LSM_OK);
+  ck_assert_uint_gt(st0.nBlockCacheMisses, 0);
+  ck_assert_uint_eq(st.nBlockCacheMisses, st0.nBlockCacheMisses);
+  ck_assert_uint_eq(st.nBlockCacheHits, st0.nBlockCacheHits);
   /* One cache: every store reports the same bytes, within the budget. */
   nBytesAll = cache_bytes(aDb[0]);
   ck_assert_uint_gt(nBytesAll, CAPACITY / 2);
