@@ -129,7 +129,7 @@
 /* The shared block cache's budget when no table asks for more: 32 MiB,
 ** RocksDB's default (LevelDB keeps 8 MiB per database).  Measured with
 ** tests/prof_sql.c (README, "Benchmarks"): a get from 300,000 rows (35 MB)
-** cost 19,802 instructions with 8 MiB per engine, 12,336 with this cache
+** cost 19,802 instructions with 8 MiB per engine, 12,324 with this cache
 ** and 12,322 with 64 MiB. */
 #define DBSTORE_SHARED_BLOCKS_DEFAULT ((uint64_t)32 << 20)
 
