@@ -61,6 +61,9 @@
 **      "stalls":{"count":N,"micros":T},
 **      "table_cache":{"open_tables":N,"bytes":N,"misses":N},
 **      "block_cache":{"bytes":N,"hits":N,"misses":N}}
+** "block_cache" "bytes" of a table in the database file are those of the
+** process's one cache, shared by every such table of every connection
+** (dbstore.c); "hits" and "misses" are the table's own.
 ** "levels" lists, in level order, only the levels that hold files or that
 ** were written to since the store was opened; "level" is its number.
 ** "wal_file_bytes" is the size of the current WAL file now;

@@ -1,6 +1,6 @@
 /*
 ** block_cache.c — a byte-bounded LRU cache of decoded SSTable data
-** blocks, shared by every reader of a store (see block_cache.h for the
+** blocks, shared by every reader of a store or of several stores (see block_cache.h for the
 ** contract, the handles and the invariants).
 **
 ** How it works: a chained hash table on (reader id, block number) whose
@@ -33,8 +33,10 @@ struct block_handle {
   uint8_t a[];                /* the block                                 */
 };                            /* (C): under pCache's mutex once offered    */
 
-struct block_cache {
-  lsm_env *pEnv;              /* allocator                                 */
+struct lsm_block_cache {
+  lsm_env *pEnv;              /* allocator of the cache and its entries    */
+  atomic_int nRef;            /* stores (and lsm_block_cache_new's caller)
+                              ** holding it; freed at 0                    */
   pthread_mutex_t mutex;      /* guards everything below                   */
   uint64_t nCapacity;         /* budget, bytes                             */
   uint64_t nCharge;           /* charge of the cached entries              */
@@ -157,14 +159,21 @@ int block_cache_new(lsm_env *pEnv, uint64_t nCapacity, block_cache **ppCache){
     return rc;
   }
   p->lru.pLruNext = p->lru.pLruPrev = &p->lru;
+  atomic_init(&p->nRef, 1);
   pthread_mutex_init(&p->mutex, NULL);
   *ppCache = p;
   return LSM_OK;
 }
 
-void block_cache_free(block_cache *p){
+void block_cache_ref(block_cache *p){
+  if( p ) atomic_fetch_add_explicit(&p->nRef, 1, memory_order_relaxed);
+}
+
+void block_cache_unref(block_cache *p){
   uint64_t i;
   if( p == NULL ) return;
+  /* acq_rel: the freeing thread sees every other holder's last writes. */
+  if( atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) != 1 ) return;
   for(i = 0; i < p->nBucket; i++){
     block_handle *h = p->apBucket[i];
     while( h ){
@@ -179,6 +188,29 @@ void block_cache_free(block_cache *p){
   env_free(p->pEnv, p);
 }
 
+void block_cache_set_capacity(block_cache *p, uint64_t nCapacity){
+  block_handle *pFree;
+  if( p == NULL ) return;
+  pthread_mutex_lock(&p->mutex);
+  p->nCapacity = nCapacity;
+  pFree = evict(p);
+  pthread_mutex_unlock(&p->mutex);
+  free_chain(pFree);
+}
+
+int lsm_block_cache_new(uint64_t nCapacity, lsm_block_cache **ppCache){
+  if( ppCache == NULL ) return LSM_MISUSE;
+  return block_cache_new(lsm_env_default(), nCapacity, ppCache);
+}
+
+void lsm_block_cache_unref(lsm_block_cache *p){
+  block_cache_unref(p);
+}
+
+void lsm_block_cache_set_capacity(lsm_block_cache *p, uint64_t nCapacity){
+  block_cache_set_capacity(p, nCapacity);
+}
+
 uint64_t block_cache_new_id(void){
   return atomic_fetch_add_explicit(&g_nextId, 1, memory_order_relaxed);
 }
@@ -187,7 +219,8 @@ uint64_t block_cache_new_id(void){
 /* Operations                                                          */
 /* ------------------------------------------------------------------ */
 
-block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){
+block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCounts,
+                                         uint64_t id, uint32_t iBlock){
   block_handle *h;
   if( p == NULL ) return NULL;
   pthread_mutex_lock(&p->mutex);
@@ -195,15 +228,32 @@ block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){
   if( h ){
     if( h->nRef++ == 0 ) lru_remove(h);
     p->nHits++;
+    if( pCounts ) pCounts->nHits++;
   }else{
     p->nMisses++;
+    if( pCounts ) pCounts->nMisses++;
   }
   pthread_mutex_unlock(&p->mutex);
   return h;
 }
 
-block_handle *block_handle_alloc(lsm_env *pEnv, size_t n){
-  block_handle *h = env_malloc(pEnv, sizeof(block_handle) + (n ? n : 1));
+block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){
+  return block_cache_lookup_counted(p, NULL, id, iBlock);
+}
+
+void block_cache_read_counts(block_cache *p, const block_cache_counts *pCounts,
+                             block_cache_counts *pOut){
+  memset(pOut, 0, sizeof(*pOut));
+  if( p == NULL ) return;
+  pthread_mutex_lock(&p->mutex);
+  *pOut = *pCounts;
+  pthread_mutex_unlock(&p->mutex);
+}
+
+block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
+  block_handle *h;
+  if( pCache ) pEnv = pCache->pEnv;
+  h = env_malloc(pEnv, sizeof(block_handle) + (n ? n : 1));
   if( h == NULL ) return NULL;
   memset(h, 0, sizeof(*h));
   h->pEnv = pEnv;

@@ -22,6 +22,15 @@
 ** are freed from the cold end.  Entries in use may exceed the budget for
 ** as long as they are used (one block per open iterator and per get).
 **
+** Sharing: a cache may serve the readers of several stores (a cache made
+** with lsm_block_cache_new and passed in lsm_options.block_cache: the
+** SQLite extension gives every in-database table of the process one).
+** Reader ids are process-unique, so stores never collide; each store
+** takes a reference (block_cache_ref) and drops it at its close, after
+** its tables erased their blocks.  A handle that may enter a cache is
+** allocated with the cache's env (block_handle_alloc), never a store's:
+** a store's env may die with the store while the cache lives on.
+**
 ** Locking: one mutex per cache, held for hash and list updates only,
 ** never during I/O, checksums or decompression (a miss reads unlocked,
 ** then inserts; if another thread inserted the block meanwhile, its copy
@@ -45,27 +54,50 @@
 
 #include "lsm.h"
 
-typedef struct block_cache block_cache;
+/* The public lsm_block_cache of lsm.h is this cache. */
+typedef struct lsm_block_cache block_cache;
 typedef struct block_handle block_handle;
 
-/* A new cache of nCapacity bytes (0: nothing stays after its release).
-** Owned: free with block_cache_free. */
+/* A new cache of nCapacity bytes (0: nothing stays after its release),
+** allocating with pEnv (which must outlive it), with one reference.
+** Owned: drop it with block_cache_unref. */
 int block_cache_new(lsm_env*, uint64_t nCapacity, block_cache **ppCache);
 
-/* Free the cache and every entry in it.  REQUIRES: no handle of it is
-** held.  NULL is a no-op. */
-void block_cache_free(block_cache*);
+/* Take / drop a reference; the last drop frees the cache and every entry
+** in it.  REQUIRES at the last drop: no handle of it is held.  NULL is a
+** no-op. */
+void block_cache_ref(block_cache*);
+void block_cache_unref(block_cache*);
+
+/* Change the budget; a lower one evicts at once (blocks in use stay). */
+void block_cache_set_capacity(block_cache*, uint64_t nCapacity);
 
 /* A process-unique id for a new reader's keys (never 0, never reused). */
 uint64_t block_cache_new_id(void);
 
+/* Lookups of one store in a cache it may share with others, so that its
+** lsm_stats counts its own: updated and read under the cache's mutex. */
+typedef struct block_cache_counts {
+  uint64_t nHits;             /* lookups that found their block           */
+  uint64_t nMisses;           /* lookups that did not                     */
+} block_cache_counts;
+
 /* The handle of block iBlock of reader id, with a reference; NULL if the
-** cache does not hold it (or pCache is NULL). */
+** cache does not hold it (or pCache is NULL).  Counted in the cache's
+** totals and, if pCounts is not NULL, in *pCounts. */
 block_handle *block_cache_lookup(block_cache*, uint64_t id, uint32_t iBlock);
+block_handle *block_cache_lookup_counted(block_cache*, block_cache_counts *pCounts,
+                                         uint64_t id, uint32_t iBlock);
+
+/* A copy of *pCounts, read under pCache's mutex (zeros if pCache is NULL). */
+void block_cache_read_counts(block_cache*, const block_cache_counts *pCounts,
+                             block_cache_counts *pOut);
 
 /* A new private handle of n bytes to fill (block_handle_buf), one
-** reference; NULL on OOM. */
-block_handle *block_handle_alloc(lsm_env*, size_t n);
+** reference; NULL on OOM.  Allocated with pCache's env when pCache is not
+** NULL (the handle may be offered to it and outlive the reader's store),
+** else with pEnv's. */
+block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n);
 uint8_t *block_handle_buf(block_handle*);
 
 /* Shrink the bytes in use (a decompressed block smaller than allocated). */
@@ -90,7 +122,7 @@ void block_cache_release(block_handle*);
 ** blocks in use stay valid until released. */
 void block_cache_erase(block_cache*, uint64_t id, uint32_t nBlock);
 
-/* Counters for lsm_stats. */
+/* The cache's state and totals (of every store, for a shared one). */
 typedef struct block_cache_stats {
   uint64_t nCapacity;         /* the budget, bytes                        */
   uint64_t nCharge;           /* bytes the cache holds now                */

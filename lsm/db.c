@@ -335,7 +335,8 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   if( rc == LSM_OK ) rc = table_cache_new(pEnv, db_table_cache_capacity(&pDb->opt, pEnv),
                                          pDb->opt.table_cache_bytes, &pDb->pTableCache);
   if( rc == LSM_OK ){
-    rc = table_cache_set_blocks(pDb->pTableCache, pDb->opt.block_cache_bytes, pDb->opt.use_mmap);
+    rc = table_cache_set_blocks(pDb->pTableCache, pDb->opt.block_cache,
+                                pDb->opt.block_cache_bytes, pDb->opt.use_mmap);
   }
 
   /* The directory: a store, an empty directory, or nothing yet. */

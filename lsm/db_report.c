@@ -70,10 +70,12 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
                     &pS->nTableCacheMisses);
   {
     block_cache_stats bs;
+    block_cache_counts counts;
     block_cache_get_stats(table_cache_blocks(pDb->pTableCache), &bs);
-    pS->nBlockCacheBytes = bs.nCharge;
-    pS->nBlockCacheHits = bs.nHits;
-    pS->nBlockCacheMisses = bs.nMisses;
+    table_cache_block_counts(pDb->pTableCache, &counts);
+    pS->nBlockCacheBytes = bs.nCharge;         /* the cache's, shared or not */
+    pS->nBlockCacheHits = counts.nHits;        /* this store's own lookups   */
+    pS->nBlockCacheMisses = counts.nMisses;
   }
   return LSM_OK;
 }

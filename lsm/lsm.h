@@ -154,6 +154,24 @@ lsm_env *lsm_env_default(void);
 lsm_env *lsm_env_memory(void);
 void lsm_env_memory_free(lsm_env*);
 
+/*
+** A block cache several stores can share (lsm_options.block_cache): one
+** byte budget, least recently used out, for the data blocks of every
+** SSTable of every store using it.  lsm_stats of such a store reports the
+** cache's bytes (those of all its stores) and the store's own hits and
+** misses.
+** lsm_block_cache_new: a cache of nCapacity bytes, allocated with
+** lsm_env_default()'s allocator, with one reference (the caller's).
+** lsm_block_cache_unref: drop the caller's reference; the cache is freed
+** once every store using it is closed too.
+** lsm_block_cache_set_capacity: a new budget (a lower one evicts at once).
+** Thread-safe.
+*/
+typedef struct lsm_block_cache lsm_block_cache;
+int lsm_block_cache_new(uint64_t nCapacity, lsm_block_cache **ppCache);
+void lsm_block_cache_unref(lsm_block_cache*);
+void lsm_block_cache_set_capacity(lsm_block_cache*, uint64_t nCapacity);
+
 typedef struct lsm_options {
   int sync;                 /* LSM_SYNC_*; default LSM_SYNC_NORMAL                  */
   uint64_t memtable_bytes;  /* memtable size that triggers a flush; default 4 MiB   */
@@ -181,7 +199,13 @@ typedef struct lsm_options {
   uint64_t block_cache_bytes; /* heap for data blocks read with xRead (and
                             ** decompressed blocks), shared by every SSTable of
                             ** the store, LRU by bytes; default 8 MiB; 0: none
-                            ** kept beyond the blocks in use                    */
+                            ** kept beyond the blocks in use; ignored when
+                            ** block_cache is set                               */
+  lsm_block_cache *block_cache; /* NULL (the default): the store makes its own
+                            ** cache of block_cache_bytes; else this cache,
+                            ** shared with other stores (lsm_block_cache_new
+                            ** below): the store holds a reference until
+                            ** lsm_close, which erases its blocks from it      */
   int use_mmap;             /* 1: read data blocks of uncompressed SSTables from
                             ** a mapping of the file when the env has xMap
                             ** (fastest; a file truncated by another program
@@ -470,6 +494,8 @@ typedef struct lsm_stats {
   uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
   uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
   uint64_t nTableCacheBytes;    /* heap the open SSTable readers hold         */
+  /* Bytes: the cache's, of every store sharing it (lsm_options.block_cache);
+  ** hits and misses: this store's own. */
   uint64_t nBlockCacheBytes;    /* bytes of data blocks the block cache holds */
   uint64_t nBlockCacheHits;     /* block reads the block cache answered      */
   uint64_t nBlockCacheMisses;   /* block reads that went to the file          */

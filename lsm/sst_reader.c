@@ -117,7 +117,7 @@ static int uncompress_block(const sst_reader *p, int i, int eType, const uint8_t
   int rc = compress_raw_size(a, nStored, SST_MAX_RAW_BLOCK, &nRaw);
   *ppH = NULL;
   if( rc == LSM_OK ){
-    h = block_handle_alloc(p->pEnv, nRaw);
+    h = block_handle_alloc(p->pBlocks, p->pEnv, nRaw);
     if( h == NULL ) return LSM_NOMEM;
     rc = compress_uncompress(eType, a, nStored, block_handle_buf(h), nRaw);
     if( rc ){
@@ -149,7 +149,7 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
   if( p->aMap ){
     a = p->aMap + e->iOff;
   }else{
-    h = block_handle_alloc(p->pEnv, nAll);
+    h = block_handle_alloc(p->pBlocks, p->pEnv, nAll);
     if( h == NULL ) return LSM_NOMEM;
     a = block_handle_buf(h);
     rc = p->pEnv->xRead(p->pFile, e->iOff, (uint8_t*)a, nAll, &nRead);
@@ -170,7 +170,7 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
     h = hRaw;
   }else if( rc == LSM_OK && h == NULL ){
     /* Raw and mapped: only sst_reader_check asks for a copy. */
-    h = block_handle_alloc(p->pEnv, e->nSize);
+    h = block_handle_alloc(p->pBlocks, p->pEnv, e->nSize);
     if( h == NULL ) return LSM_NOMEM;
     memcpy(block_handle_buf(h), a, e->nSize);
   }else if( rc == LSM_OK ){
@@ -205,7 +205,7 @@ int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_
     }
     return block_view_init(v, a, e->nSize, p->zPath, i);
   }
-  h = block_cache_lookup(p->pBlocks, p->id, (uint32_t)i);
+  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i);
   if( h == NULL ){
     if( p->aMap ){
       /* Mapped and compressed: the checksum covers the stored bytes, which
@@ -520,9 +520,12 @@ int sst_reader_open(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int 
   return reader_open(pEnv, zPath, pBlocks, bMap, block_cache_new_id(), 1, ppReader);
 }
 
-int sst_reader_open_shared(lsm_env *pEnv, const char *zPath, block_cache *pBlocks, int bMap,
-                           uint64_t idBlocks, sst_reader **ppReader){
-  return reader_open(pEnv, zPath, pBlocks, bMap, idBlocks, 0, ppReader);
+int sst_reader_open_shared(lsm_env *pEnv, const char *zPath, block_cache *pBlocks,
+                           block_cache_counts *pCounts, int bMap, uint64_t idBlocks,
+                           sst_reader **ppReader){
+  int rc = reader_open(pEnv, zPath, pBlocks, bMap, idBlocks, 0, ppReader);
+  if( rc == LSM_OK ) (*ppReader)->pBlockCounts = pCounts;
+  return rc;
 }
 
 void sst_reader_ref(sst_reader *p){

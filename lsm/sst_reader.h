@@ -59,10 +59,13 @@ int sst_reader_open(lsm_env*, const char *zPath, block_cache *pBlocks, int bMap,
 ** blocks an earlier reader of the file cached.  Such a reader leaves its
 ** blocks in the cache when freed (sst_reader_open's readers erase theirs):
 ** the owner of idBlocks erases them when the file goes
-** (block_cache_erase with sst_reader_blocks blocks).
+** (block_cache_erase with sst_reader_blocks blocks).  Its lookups in
+** pBlocks are counted in *pCounts too (borrowed, NULL: not counted), the
+** store's own counts when pBlocks is shared with other stores.
 */
-int sst_reader_open_shared(lsm_env*, const char *zPath, block_cache *pBlocks, int bMap,
-                           uint64_t idBlocks, sst_reader **ppReader);
+int sst_reader_open_shared(lsm_env*, const char *zPath, block_cache *pBlocks,
+                           block_cache_counts *pCounts, int bMap, uint64_t idBlocks,
+                           sst_reader **ppReader);
 void sst_reader_ref(sst_reader*);
 void sst_reader_unref(sst_reader*);      /* NULL is a no-op */
 

@@ -52,6 +52,7 @@ struct sst_reader {
   uint8_t *aMetaOwned;           /* the heap copy of them (owned), or NULL      */
   uint64_t iMetaOff;             /* where the filter (or properties) starts     */
   block_cache *pBlocks;          /* the store's block cache (borrowed), or NULL */
+  block_cache_counts *pBlockCounts; /* the store's lookups in it (borrowed), or NULL */
   uint64_t id;                   /* the key of this file's blocks in pBlocks    */
   int bOwnId;                    /* id was made for this reader: its blocks are
                                  ** erased from pBlocks when it is freed        */

@@ -31,7 +31,9 @@ struct table_cache {
   int nOpen;                /* readers it holds (slots in the list)       */
   uint64_t nBytes;          /* heap charged to them (sum of nCharge)      */
   uint64_t nMisses;         /* opens made by table_cache_reader           */
-  block_cache *pBlocks;     /* data blocks of every reader (owned), or NULL */
+  block_cache *pBlocks;     /* data blocks of every reader (a reference), or NULL */
+  block_cache_counts blockCounts; /* this store's lookups in pBlocks (under
+                            ** pBlocks' mutex), for lsm_stats            */
   int bMap;                 /* readers map their files                    */
   table_cache_slot *pHead;  /* where slots enter the list                  */
   table_cache_slot *pTail;  /* where eviction looks first                  */
@@ -135,7 +137,7 @@ void table_cache_free(table_cache *p){
   if( p == NULL ) return;
   assert( p->nOpen == 0 && p->pHead == NULL && p->pTail == NULL );
   pthread_mutex_destroy(&p->mutex);
-  block_cache_free(p->pBlocks);
+  block_cache_unref(p->pBlocks);
   env_free(p->pEnv, p);
 }
 
@@ -230,9 +232,15 @@ void table_cache_stats(table_cache *pCache, uint64_t *pnOpen, uint64_t *pnBytes,
   pthread_mutex_unlock(&pCache->mutex);
 }
 
-int table_cache_set_blocks(table_cache *pCache, uint64_t nBlockBytes, int bMap){
+int table_cache_set_blocks(table_cache *pCache, block_cache *pShared, uint64_t nBlockBytes,
+                           int bMap){
   assert( pCache->pBlocks == NULL && pCache->nOpen == 0 );
   pCache->bMap = bMap;
+  if( pShared ){
+    block_cache_ref(pShared);
+    pCache->pBlocks = pShared;
+    return LSM_OK;
+  }
   return block_cache_new(pCache->pEnv, nBlockBytes, &pCache->pBlocks);
 }
 
@@ -240,8 +248,13 @@ block_cache *table_cache_blocks(table_cache *pCache){
   return pCache->pBlocks;
 }
 
+void table_cache_block_counts(table_cache *pCache, block_cache_counts *pOut){
+  block_cache_read_counts(pCache->pBlocks, &pCache->blockCounts, pOut);
+}
+
 int table_cache_open_reader(table_cache_slot *pSlot, sst_reader **ppReader){
   table_cache *pCache = pSlot->pCache;
-  return sst_reader_open_shared(pCache->pEnv, pSlot->zPath, pCache->pBlocks, pCache->bMap,
+  return sst_reader_open_shared(pCache->pEnv, pSlot->zPath, pCache->pBlocks,
+                                &pCache->blockCounts, pCache->bMap,
                                 pSlot->idBlocks, ppReader);
 }

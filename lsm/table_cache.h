@@ -127,16 +127,23 @@ void table_cache_remove(table_cache_slot *pSlot);
 void table_cache_stats(table_cache*, uint64_t *pnOpen, uint64_t *pnBytes, uint64_t *pnMisses);
 
 /*
-** How the cache's readers read data blocks: through a block cache of
-** nBlockBytes that the table cache makes, owns and frees with itself,
-** and from a mapping when bMap (and the env has xMap).  Until this is
-** called: no block cache (private reads) and no mapping.
+** How the cache's readers read data blocks: through pShared (a block
+** cache shared with other stores: the table cache holds a reference
+** until it is freed) or, when pShared is NULL, through a block cache of
+** nBlockBytes of its own; and from a mapping when bMap (and the env has
+** xMap).  Until this is called: no block cache (private reads) and no
+** mapping.  Either way each table erases its blocks when it is removed
+** (table_cache_remove), so a closed store leaves nothing in a shared cache.
 ** REQUIRES: no reader was opened through the cache yet.
 */
-int table_cache_set_blocks(table_cache*, uint64_t nBlockBytes, int bMap);
+int table_cache_set_blocks(table_cache*, block_cache *pShared, uint64_t nBlockBytes, int bMap);
 
 /* The block cache (NULL if none) and whether readers map their files. */
 block_cache *table_cache_blocks(table_cache*);
+
+/* The block cache lookups of this cache's readers (of this store alone,
+** when the block cache is shared). */
+void table_cache_block_counts(table_cache*, block_cache_counts *pOut);
 
 /* Open a new reader for pSlot's file the way this cache's readers read
 ** (not put in the cache: see table_cache_insert). */

@@ -9,7 +9,9 @@
 ** sanitizer build too) always see the bytes they expect.  Stores with
 ** use_mmap off read every table through it: their gets, scans and
 ** lsm_check give the reference model's answers, with block_cache_bytes
-** of 0 and of 64 KiB.
+** of 0 and of 64 KiB.  Stores sharing one cache (lsm_block_cache_new)
+** keep their blocks under its one budget, report its bytes and their own
+** hits and misses, and take their blocks out of it when they close.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
@@ -23,7 +25,7 @@
 
 /* A handle of n bytes, each byte (id + iBlock + i) mod 251. */
 static block_handle *make_block(uint64_t id, uint32_t iBlock, size_t n){
-  block_handle *h = block_handle_alloc(lsm_env_default(), n);
+  block_handle *h = block_handle_alloc(NULL, lsm_env_default(), n);
   uint8_t *a = block_handle_buf(h);
   size_t i;
   for(i = 0; i < n; i++) a[i] = (uint8_t)((id + iBlock + i) % 251);
@@ -65,7 +67,7 @@ START_TEST(block_cache_keeps_recent_blocks_within_its_budget)
   ck_assert_uint_eq(st.nHits, 4);
   ck_assert_uint_eq(st.nMisses, 2);
   ck_assert_uint_ge(st.nEntries, 10);
-  block_cache_free(p);
+  block_cache_unref(p);
 }
 END_TEST
 
@@ -93,7 +95,7 @@ START_TEST(block_cache_handles_outlive_eviction_and_erasure)
   }
   block_cache_get_stats(p, &st);
   ck_assert_uint_le(st.nCharge, 16 * 1024);
-  block_cache_free(p);
+  block_cache_unref(p);
 }
 END_TEST
 
@@ -116,7 +118,7 @@ START_TEST(block_cache_of_zero_bytes_keeps_only_what_is_used)
   h = block_cache_insert(NULL, id, 0, make_block(id, 0, 10));
   ck_assert(block_ok(h, id, 0, 10));
   block_cache_release(h);
-  block_cache_free(p);
+  block_cache_unref(p);
 }
 END_TEST
 
@@ -164,7 +166,7 @@ START_TEST(block_cache_shared_by_threads_gives_the_right_bytes)
     pthread_join(aThread[i], NULL);
     SEED_ASSERT(aJob[i].nErr == 0, "thread %d: %d errors", seed, i, aJob[i].nErr);
   }
-  block_cache_free(p);
+  block_cache_unref(p);
 }
 END_TEST
 
@@ -225,6 +227,95 @@ START_TEST(store_read_with_no_block_cache_matches_the_model)
 }
 END_TEST
 
+/* The cache's charge (bytes held), read through a store using it. */
+static uint64_t cache_bytes(lsm_db *pDb){
+  lsm_stats st;
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  return st.nBlockCacheBytes;
+}
+
+/* Put n keys (k<store><i>, 100-byte values) into pDb and flush them into
+** SSTables, then read each key back. */
+static void fill_and_read(lsm_db *pDb, int iStore, int n){
+  char v[100];
+  int i;
+  memset(v, 'a' + iStore, sizeof(v));
+  for(i = 0; i < n; i++){
+    char k[24];
+    int nk = snprintf(k, sizeof(k), "k%d-%08d", iStore, i);
+    ck_assert_int_eq(lsm_put(pDb, k, (size_t)nk, v, sizeof(v)), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  for(i = 0; i < n; i++){
+    char k[24];
+    int nk = snprintf(k, sizeof(k), "k%d-%08d", iStore, i);
+    void *pVal = NULL;
+    size_t nVal = 0;
+    ck_assert_int_eq(lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal), LSM_OK);
+    ck_assert_msg(nVal == sizeof(v) && memcmp(pVal, v, nVal) == 0, "value of %s", k);
+    lsm_free(pVal);
+  }
+}
+
+START_TEST(stores_sharing_a_cache_stay_within_its_one_budget_and_leave_it_at_close)
+{
+  enum { N_STORE = 4, N_KEYS = 3000, CAPACITY = 96 * 1024 };
+  lsm_block_cache *pShared = NULL;
+  lsm_db *aDb[N_STORE];
+  char *azDir[N_STORE];
+  lsm_options opt;
+  block_cache_stats bs;
+  lsm_stats st0, st;
+  uint64_t nBytesAll, nBytesOne;
+  int i;
+  ck_assert_int_eq(lsm_block_cache_new(CAPACITY, &pShared), LSM_OK);
+  lsm_options_default(&opt);
+  opt.memtable_bytes = 1 << 20;
+  opt.use_mmap = 0;
+  opt.compression = LSM_COMPRESSION_NONE;
+  opt.block_cache_bytes = 64u << 20;       /* ignored: the shared one is used */
+  opt.block_cache = pShared;
+  for(i = 0; i < N_STORE; i++){
+    azDir[i] = test_tmpdir("bshared");
+    ck_assert_int_eq(lsm_open(azDir[i], &opt, &aDb[i]), LSM_OK);
+  }
+  /* Each store alone reads ~330 KiB of blocks: several budgets' worth. */
+  for(i = 0; i < N_STORE; i++){
+    fill_and_read(aDb[i], i, N_KEYS);
+    ck_assert_uint_le(cache_bytes(aDb[i]), CAPACITY);
+    if( i == 0 ) ck_assert_int_eq(lsm_stats_get(aDb[0], &st0), LSM_OK);
+  }
+  /* Hits and misses are each store's own: the others' reads left store
+  ** 0's alone. */
+  ck_assert_int_eq(lsm_stats_get(aDb[0], &st), LSM_OK);
+  ck_assert_uint_gt(st0.nBlockCacheMisses, 0);
+  ck_assert_uint_eq(st.nBlockCacheMisses, st0.nBlockCacheMisses);
+  ck_assert_uint_eq(st.nBlockCacheHits, st0.nBlockCacheHits);
+  /* One cache: every store reports the same bytes, within the budget. */
+  nBytesAll = cache_bytes(aDb[0]);
+  ck_assert_uint_gt(nBytesAll, CAPACITY / 2);
+  for(i = 1; i < N_STORE; i++) ck_assert_uint_eq(cache_bytes(aDb[i]), nBytesAll);
+  /* The last store to read holds what it read last; closing the others
+  ** leaves its blocks, closing it leaves nothing. */
+  for(i = 0; i < N_STORE - 1; i++){
+    ck_assert_int_eq(lsm_close(aDb[i]), LSM_OK);
+    test_rmtree(azDir[i]);
+    free(azDir[i]);
+  }
+  nBytesOne = cache_bytes(aDb[N_STORE - 1]);
+  ck_assert_uint_gt(nBytesOne, 0);
+  ck_assert_uint_le(nBytesOne, nBytesAll);
+  ck_assert_int_eq(lsm_close(aDb[N_STORE - 1]), LSM_OK);
+  test_rmtree(azDir[N_STORE - 1]);
+  free(azDir[N_STORE - 1]);
+  block_cache_get_stats(pShared, &bs);
+  ck_assert_uint_eq(bs.nCharge, 0);
+  ck_assert_uint_eq(bs.nEntries, 0);
+  ck_assert_uint_eq(bs.nCapacity, CAPACITY);
+  lsm_block_cache_unref(pShared);       /* the last reference: freed (ASan: no leak) */
+}
+END_TEST
+
 static Suite *block_cache_suite(void){
   Suite *s = suite_create("block_cache");
   TCase *tc = tcase_create("cache");
@@ -238,6 +329,7 @@ static Suite *block_cache_suite(void){
   tcase_set_timeout(tcStore, 120);
   tcase_add_test(tcStore, store_read_through_a_small_block_cache_matches_the_model);
   tcase_add_test(tcStore, store_read_with_no_block_cache_matches_the_model);
+  tcase_add_test(tcStore, stores_sharing_a_cache_stay_within_its_one_budget_and_leave_it_at_close);
   suite_add_tcase(s, tcStore);
   return s;
 }

@@ -5,6 +5,9 @@
 ** writer killed mid-run leaving every transaction whole or absent across
 ** an lsm table and a native table, and copies that carry the rows.
 **
+** Every in-database table of every connection of the process reads
+** through one bounded block cache, which a closing connection leaves.
+**
 ** Every test opens real database files through the lsm module registered
 ** with sqlite3_auto_extension, as an application linking lsm would.
 ** Tiny memtables (memtable_mb=0.0625) make flushes and compactions run
@@ -121,6 +124,66 @@ static void two_connections_share(const char *zJournal){
 
 START_TEST(two_connections_see_each_others_commits_in_wal_mode){
   two_connections_share("wal");
+}
+END_TEST
+
+/* The block cache bytes lsm_stats reports for table zTable on db. */
+static sqlite3_int64 block_cache_bytes(sqlite3 *db, const char *zTable){
+  char *zSql = sqlite3_mprintf("SELECT json_extract(lsm_stats('%q'), '$.block_cache.bytes')", zTable);
+  sqlite3_int64 n = test_query_int(db, zSql);
+  sqlite3_free(zSql);
+  return n;
+}
+
+START_TEST(every_table_of_every_connection_shares_one_bounded_block_cache){
+  enum { N_TABLE = 20, N_CONN = 3 };
+  sqlite3 *aDb[N_CONN], *pFresh;
+  sqlite3_int64 nAll, nOne;
+  int c, t;
+  aDb[0] = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(aDb[0], "CREATE VIRTUAL TABLE untouched USING lsm");
+  for(t = 0; t < N_TABLE; t++){
+    /* Tables of different sizes: caches of their own would differ. */
+    char *zSql = sqlite3_mprintf(
+        "CREATE VIRTUAL TABLE t%d USING lsm(memtable_mb=0.0625, block_kb=1);"
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
+        " INSERT INTO t%d SELECT i, printf('%%0200d', i) FROM c;"
+        "SELECT lsm_compact('t%d');", t, 300 + 20 * t, t, t);
+    test_exec_ok(aDb[0], zSql);
+    sqlite3_free(zSql);
+  }
+  for(c = 1; c < N_CONN; c++) aDb[c] = test_open_db(g_zDb, "wal", 10000);
+  for(c = 0; c < N_CONN; c++){
+    for(t = 0; t < N_TABLE; t++){
+      char *zSql = sqlite3_mprintf("SELECT count(*) FROM t%d WHERE length(value) = 200", t);
+      ck_assert_int_eq(test_query_int(aDb[c], zSql), 300 + 20 * t);
+      sqlite3_free(zSql);
+    }
+  }
+  /* One cache: every table of every connection reports the same bytes,
+  ** the blocks all 60 engines read, within the default 32 MiB. */
+  nAll = block_cache_bytes(aDb[0], "t0");
+  ck_assert_int_gt(nAll, 0);
+  ck_assert_int_le(nAll, (sqlite3_int64)32 << 20);
+  for(c = 0; c < N_CONN; c++){
+    for(t = 0; t < N_TABLE; t++){
+      char zTable[16];
+      snprintf(zTable, sizeof(zTable), "t%d", t);
+      ck_assert_int_eq(block_cache_bytes(aDb[c], zTable), nAll);
+    }
+    ck_assert_int_eq(block_cache_bytes(aDb[c], "untouched"), nAll);
+  }
+  /* Closing two of the three connections takes their engines' blocks out:
+  ** each connection read the same files, so a third stays. */
+  for(c = 1; c < N_CONN; c++) sqlite3_close(aDb[c]);
+  nOne = block_cache_bytes(aDb[0], "t0");
+  ck_assert_int_eq(nOne * N_CONN, nAll);
+  /* Closing the last one leaves nothing: a new connection's table that
+  ** has no SSTable sees an empty cache. */
+  sqlite3_close(aDb[0]);
+  pFresh = test_open_db(g_zDb, "wal", 10000);
+  ck_assert_int_eq(block_cache_bytes(pFresh, "untouched"), 0);
+  sqlite3_close(pFresh);
 }
 END_TEST
 
@@ -733,6 +796,7 @@ static Suite *indb_suite(void){
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, two_connections_see_each_others_commits_in_wal_mode);
   tcase_add_test(tc, two_connections_see_each_others_commits_in_rollback_mode);
+  tcase_add_test(tc, every_table_of_every_connection_shares_one_bounded_block_cache);
   tcase_add_test(tc, a_wal_reader_keeps_its_snapshot_across_a_compaction);
   tcase_add_test(tc, a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once);
   tcase_add_test(tc, a_commit_vetoed_by_a_commit_hook_leaves_nothing);

@@ -64,7 +64,7 @@ static void set_read_mode(int eMode, int eCompression){
 }
 
 static void clear_read_mode(void){
-  block_cache_free(g_pBlocks);
+  block_cache_unref(g_pBlocks);
   g_pBlocks = NULL;
   g_readMode = READ_MAPPED;
   g_compression = LSM_COMPRESSION_NONE;
