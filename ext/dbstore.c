@@ -325,10 +325,13 @@ static int dbstore_delete_rows(dbstore *p, const char *zSuffix, sqlite3_stmt *pS
                          p->zTable, zSuffix, strcmp(zSuffix, "log") == 0 ? "seq" : "id");
     if( rc == SQLITE_OK ) rc = dbstore_fast_delete_begin(p, &iSecureDelete);
   }
-  /* Last row first: a file's first row (the name the garbage collection
-  ** finds it by) sorts first, so a failure part way leaves it findable. */
-  for(i = nId; rc == SQLITE_OK && i > 0; i--){
-    sqlite3_bind_int64(pDel, 1, aId[i - 1]);
+  /* A file's first row (the name the garbage collection finds it by)
+  ** sorts first: it goes last, so that a failure part way leaves it
+  ** findable.  The others in pSel's order: deleting them in reverse
+  ** wrote 0.65x the user bytes more to the WAL and as much again at the
+  ** checkpoint (prof_write indb 300000 fillrandom). */
+  for(i = 1; rc == SQLITE_OK && i <= nId; i++){
+    sqlite3_bind_int64(pDel, 1, aId[i % nId]);
     rc = sqlite3_step(pDel);
     if( rc == SQLITE_DONE ) rc = sqlite3_reset(pDel);
   }
