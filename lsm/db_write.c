@@ -273,6 +273,24 @@ static int log_writer(lsm_db *pDb, db_writer *p, uint64_t s, uint64_t iWal){
 }
 
 /*
+** The attributes of every writer's condition: the monotonic clock, for
+** wait_for_rejoin's deadline (a clock set back must not stretch it),
+** whatever the sync mode now (lsm_raise_sync may make it FULL before the
+** writer leads).  Made once per process rather than per write: a put
+** would otherwise initialise and destroy them each time.
+*/
+static pthread_once_t writer_cond_once = PTHREAD_ONCE_INIT;
+static pthread_condattr_t writer_cond_attr_value;
+static void writer_cond_attr_init(void){
+  pthread_condattr_init(&writer_cond_attr_value);
+  pthread_condattr_setclock(&writer_cond_attr_value, CLOCK_MONOTONIC);
+}
+static const pthread_condattr_t *writer_cond_attr(void){
+  pthread_once(&writer_cond_once, writer_cond_attr_init);
+  return &writer_cond_attr_value;
+}
+
+/*
 ** sync=full: before taking its group, the leader lets the writers the
 ** previous group released queue again (db_impl.h, the write path), for
 ** at most 1/DB_REJOIN_FRACTION of the last commit's time.  pW is the
@@ -337,17 +355,8 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   w.eKind = eKind;
   w.pPrep = pPrep;
 
+  pthread_cond_init(&w.cond, writer_cond_attr());
   mutex_lock(&pDb->mutex);
-  {
-    /* Monotonic, for wait_for_rejoin's deadline (a clock set back must
-    ** not stretch it).  Whatever the sync mode now: lsm_raise_sync may
-    ** make it FULL before this writer leads. */
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.cond, &attr);
-    pthread_condattr_destroy(&attr);
-  }
   if( pDb->pWriterTail ) pDb->pWriterTail->pNext = &w;
   else pDb->pWriterHead = &w;
   pDb->pWriterTail = &w;
