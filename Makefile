@@ -44,7 +44,7 @@ NODE_SRC := ext/node.c ext/cluster.c ext/dqwire.c
 EXT_SRC  := $(filter-out $(NODE_SRC),$(wildcard ext/*.c))
 # test_cluster needs libdqlite's node program: its own target (cluster-test).
 TEST_SRC := $(filter-out tests/test_cluster.c,$(wildcard tests/test_*.c))
-TESTUTIL_SRC := tests/testutil.c tests/faultenv.c tests/harness.c
+TESTUTIL_SRC := tests/testutil.c tests/faultenv.c tests/harness.c tests/vfs_shim.c
 
 B  = build
 BS = build/san
@@ -91,9 +91,9 @@ $(BS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%: $(B)/tests/%.o $(B)/tests/testutil.o $(B)/tests/faultenv.o $(B)/tests/harness.o $(B)/liblsm.a $(EXT_OBJ)
+$(B)/tests/%: $(B)/tests/%.o $(B)/tests/testutil.o $(B)/tests/faultenv.o $(B)/tests/harness.o $(B)/tests/vfs_shim.o $(B)/liblsm.a $(EXT_OBJ)
 	$(CC) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(CHECK_LIBS) -lsqlite3 $(LIBS)
-$(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/testutil.o $(BS)/tests/faultenv.o $(BS)/tests/harness.o $(BS)/liblsm.a $(EXT_SRC:%.c=$(BS)/%.o)
+$(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/testutil.o $(BS)/tests/faultenv.o $(BS)/tests/harness.o $(BS)/tests/vfs_shim.o $(BS)/liblsm.a $(EXT_SRC:%.c=$(BS)/%.o)
 	$(CC) $(SAN_FLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(CHECK_LIBS) -lsqlite3 $(LIBS)
 
 demo: deps
@@ -288,7 +288,7 @@ $(PROF_BIN): $(B)/bench/prof_sql.o
 PROF_WRITE_BIN = $(B)/bench/prof_write
 .PHONY: prof-write
 prof-write: lsm.so $(PROF_WRITE_BIN)
-$(PROF_WRITE_BIN): $(B)/bench/prof_write.o
+$(PROF_WRITE_BIN): $(B)/bench/prof_write.o $(B)/tests/vfs_shim.o
 	$(CC) -o $@ $^ -lsqlite3
 
 # prof-compact: tests/prof_compact.c, a deterministic flush and compaction

@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vfs_shim.h"
+
 #define PROF_KEY_BYTES 16
 #define PROF_VAL_BYTES 100
 #define PROF_TXN_ROWS 1000
@@ -52,13 +54,6 @@
 
 enum { FILE_DB, FILE_WAL, FILE_SUBJOURNAL, FILE_OTHER, FILE_NKIND };
 
-typedef struct count_file {
-  sqlite3_file base;       /* methods: aCountMethods */
-  sqlite3_file *pReal;     /* the default VFS's file, allocated after this */
-  int eKind;               /* FILE_* */
-} count_file;
-
-static sqlite3_vfs *pRealVfs;
 static uint64_t anWritten[FILE_NKIND];   /* bytes handed to xWrite per kind */
 static uint64_t nWalFrames;              /* WAL frames written (not rewrites) */
 static sqlite3_int64 iWalEnd;            /* end of the frames of this WAL generation */
@@ -108,18 +103,15 @@ static void count_commit(void){
   nTxnPage = 0;
 }
 
-static int cf_close(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xClose(p->pReal);
+static int file_kind(int openFlags){
+  return (openFlags & SQLITE_OPEN_MAIN_DB) ? FILE_DB : (openFlags & SQLITE_OPEN_WAL) ? FILE_WAL
+       : (openFlags & SQLITE_OPEN_SUBJOURNAL) ? FILE_SUBJOURNAL : FILE_OTHER;
 }
-static int cf_read(sqlite3_file *f, void *a, int n, sqlite3_int64 o){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xRead(p->pReal, a, n, o);
-}
-static int cf_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
-  count_file *p = (count_file*)f;
-  anWritten[p->eKind] += (uint64_t)n;
-  if( p->eKind == FILE_WAL ){
+
+static void count_write(int openFlags, const void *a, int n, sqlite3_int64 o){
+  int eKind = file_kind(openFlags);
+  anWritten[eKind] += (uint64_t)n;
+  if( eKind == FILE_WAL ){
     const uint8_t *b = a;
     if( o == 0 ){
       memset(aPageSeen, 0, nPageSeen);   /* a new WAL generation */
@@ -131,90 +123,13 @@ static int cf_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
       count_page(((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3]);
       if( b[4] | b[5] | b[6] | b[7] ) count_commit();
     }
+    if( o + n > iWalEnd ) iWalEnd = o + n;
   }
-  if( p->eKind == FILE_WAL && o + n > iWalEnd ) iWalEnd = o + n;
-  return p->pReal->pMethods->xWrite(p->pReal, a, n, o);
-}
-static int cf_truncate(sqlite3_file *f, sqlite3_int64 n){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xTruncate(p->pReal, n);
-}
-static int cf_sync(sqlite3_file *f, int fl){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xSync(p->pReal, fl);
-}
-static int cf_size(sqlite3_file *f, sqlite3_int64 *pn){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xFileSize(p->pReal, pn);
-}
-static int cf_lock(sqlite3_file *f, int e){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xLock(p->pReal, e);
-}
-static int cf_unlock(sqlite3_file *f, int e){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xUnlock(p->pReal, e);
-}
-static int cf_check(sqlite3_file *f, int *pb){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pb);
-}
-static int cf_fcntl(sqlite3_file *f, int op, void *a){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xFileControl(p->pReal, op, a);
-}
-static int cf_sector(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xSectorSize(p->pReal);
-}
-static int cf_devchar(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
-}
-static int cf_shmmap(sqlite3_file *f, int i, int n, int b, void volatile **pp){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xShmMap(p->pReal, i, n, b, pp);
-}
-static int cf_shmlock(sqlite3_file *f, int o, int n, int fl){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xShmLock(p->pReal, o, n, fl);
-}
-static void cf_shmbarrier(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  p->pReal->pMethods->xShmBarrier(p->pReal);
-}
-static int cf_shmunmap(sqlite3_file *f, int d){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xShmUnmap(p->pReal, d);
-}
-
-static const sqlite3_io_methods aCountMethods = {
-  2, cf_close, cf_read, cf_write, cf_truncate, cf_sync, cf_size, cf_lock, cf_unlock,
-  cf_check, cf_fcntl, cf_sector, cf_devchar, cf_shmmap, cf_shmlock, cf_shmbarrier,
-  cf_shmunmap, 0, 0
-};
-
-static int cv_open(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f, int flags, int *pOut){
-  count_file *p = (count_file*)f;
-  int rc;
-  (void)pVfs;
-  p->pReal = (sqlite3_file*)&p[1];
-  p->eKind = (flags & SQLITE_OPEN_MAIN_DB) ? FILE_DB : (flags & SQLITE_OPEN_WAL) ? FILE_WAL
-            : (flags & SQLITE_OPEN_SUBJOURNAL) ? FILE_SUBJOURNAL : FILE_OTHER;
-  rc = pRealVfs->xOpen(pRealVfs, zName, p->pReal, flags, pOut);
-  p->base.pMethods = p->pReal->pMethods ? &aCountMethods : 0;
-  return rc;
 }
 
 static void count_vfs_register(void){
-  static sqlite3_vfs vfs;
-  pRealVfs = sqlite3_vfs_find(0);
-  vfs = *pRealVfs;
-  vfs.zName = "count";
-  vfs.szOsFile = (int)sizeof(count_file) + pRealVfs->szOsFile;
-  vfs.xOpen = cv_open;
-  vfs.pAppData = 0;
-  sqlite3_vfs_register(&vfs, 1);
+  static const vfs_shim_hooks hooks = { .xWrite = count_write };
+  if( vfs_shim_register("count", &hooks, 1) != SQLITE_OK ) abort();
 }
 
 /* ---- the workload ---- */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "vfs_shim.h"
 
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
 
@@ -395,121 +396,24 @@ END_TEST
 ** (synchronous=FULL) when the WAL is synced.  Armed by g_bDieAtCommit.
 */
 static int g_bDieAtCommit;
-static sqlite3_vfs *g_pBaseVfs;
 
-typedef struct die_file {
-  sqlite3_file base;
-  sqlite3_file *pReal;       /* the base VFS's file, right after this struct */
-  int bWal;                  /* a -wal file */
-} die_file;
-
-static int die_close(sqlite3_file *f){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xClose(p->pReal);
-}
-static int die_read(sqlite3_file *f, void *a, int n, sqlite3_int64 o){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xRead(p->pReal, a, n, o);
-}
-static int die_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xWrite(p->pReal, a, n, o);
-}
-static int die_truncate(sqlite3_file *f, sqlite3_int64 n){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xTruncate(p->pReal, n);
-}
-static int die_sync(sqlite3_file *f, int flags){
-  die_file *p = (die_file*)f;
-  int rc = p->pReal->pMethods->xSync(p->pReal, flags);
-  if( rc == SQLITE_OK && p->bWal && g_bDieAtCommit ) _exit(0);
-  return rc;
-}
-static int die_size(sqlite3_file *f, sqlite3_int64 *pn){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xFileSize(p->pReal, pn);
-}
-static int die_lock(sqlite3_file *f, int e){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xLock(p->pReal, e);
-}
-static int die_unlock(sqlite3_file *f, int e){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xUnlock(p->pReal, e);
-}
-static int die_check_lock(sqlite3_file *f, int *pb){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pb);
-}
-static int die_fcntl(sqlite3_file *f, int op, void *pArg){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xFileControl(p->pReal, op, pArg);
-}
-static int die_sector(sqlite3_file *f){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xSectorSize(p->pReal);
-}
-static int die_device(sqlite3_file *f){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
-}
-static int die_shm_map(sqlite3_file *f, int i, int n, int b, void volatile **pp){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xShmMap(p->pReal, i, n, b, pp);
-}
-static int die_shm_lock(sqlite3_file *f, int o, int n, int flags){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xShmLock(p->pReal, o, n, flags);
-}
-static void die_shm_barrier(sqlite3_file *f){
-  die_file *p = (die_file*)f;
-  p->pReal->pMethods->xShmBarrier(p->pReal);
-}
-static int die_shm_unmap(sqlite3_file *f, int bDelete){
-  die_file *p = (die_file*)f;
-  return p->pReal->pMethods->xShmUnmap(p->pReal, bDelete);
+/* The WAL was synced: the transaction is committed (WAL mode). */
+static void die_synced(int openFlags, int rc){
+  if( rc == SQLITE_OK && (openFlags & SQLITE_OPEN_WAL) && g_bDieAtCommit ) _exit(0);
 }
 
-static const sqlite3_io_methods die_io = {
-  2, die_close, die_read, die_write, die_truncate, die_sync, die_size, die_lock,
-  die_unlock, die_check_lock, die_fcntl, die_sector, die_device,
-  die_shm_map, die_shm_lock, die_shm_barrier, die_shm_unmap, 0, 0
-};
-
-static int die_open(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f, int flags,
-                    int *pOutFlags){
-  die_file *p = (die_file*)f;
-  int rc;
-  (void)pVfs;
-  p->pReal = (sqlite3_file*)&p[1];
-  p->bWal = zName && strlen(zName) > 4 && strcmp(zName + strlen(zName) - 4, "-wal") == 0;
-  rc = g_pBaseVfs->xOpen(g_pBaseVfs, zName, p->pReal, flags, pOutFlags);
-  p->base.pMethods = p->pReal->pMethods ? &die_io : 0;
-  return rc;
-}
-
-static int die_delete(sqlite3_vfs *pVfs, const char *zName, int bSync){
-  int rc;
-  (void)pVfs;
-  rc = g_pBaseVfs->xDelete(g_pBaseVfs, zName, bSync);
+/* The rollback journal was deleted: the transaction is committed. */
+static void die_deleted(const char *zName, int rc){
   if( rc == SQLITE_OK && g_bDieAtCommit && strlen(zName) > 8
    && strcmp(zName + strlen(zName) - 8, "-journal") == 0 ){
     _exit(0);
   }
-  return rc;
 }
-
-static sqlite3_vfs g_dieVfs;
 
 /* Make the dying VFS the default one (in the child process only). */
 static void die_vfs_install(void){
-  g_pBaseVfs = sqlite3_vfs_find(0);
-  g_dieVfs = *g_pBaseVfs;
-  g_dieVfs.zName = "die-at-commit";
-  g_dieVfs.szOsFile = (int)sizeof(die_file) + g_pBaseVfs->szOsFile;
-  g_dieVfs.xOpen = die_open;
-  g_dieVfs.xDelete = die_delete;
-  sqlite3_vfs_register(&g_dieVfs, 1);
+  static const vfs_shim_hooks hooks = { .xSynced = die_synced, .xDeleted = die_deleted };
+  vfs_shim_register("die-at-commit", &hooks, 1);
 }
 
 /*

@@ -13,33 +13,19 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "vfs_shim.h"
 
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
 
 /* ---- the counting VFS ("count"): bytes per kind of file ---- */
 
-typedef struct count_file {
-  sqlite3_file base;       /* methods: count_methods */
-  sqlite3_file *pReal;     /* the default VFS's file, allocated after this */
-  int flags;               /* xOpen's flags: which kind of file */
-} count_file;
-
-static sqlite3_vfs *g_pReal;
 static sqlite3_int64 g_nWalBytes;       /* written to WAL files */
 static sqlite3_int64 g_nWalZeroPages;   /* WAL page images that are all zero bytes */
 static sqlite3_int64 g_nStmtJrnlBytes;  /* written to statement journals */
 
-static int cf_close(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xClose(p->pReal);
-}
-static int cf_read(sqlite3_file *f, void *a, int n, sqlite3_int64 o){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xRead(p->pReal, a, n, o);
-}
-static int cf_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
-  count_file *p = (count_file*)f;
-  if( p->flags & SQLITE_OPEN_WAL ){
+static void count_write(int openFlags, const void *a, int n, sqlite3_int64 iOff){
+  (void)iOff;
+  if( openFlags & SQLITE_OPEN_WAL ){
     g_nWalBytes += n;
     if( n >= 512 ){            /* a page image (headers are 24 or 32 bytes) */
       const unsigned char *b = a;
@@ -48,88 +34,12 @@ static int cf_write(sqlite3_file *f, const void *a, int n, sqlite3_int64 o){
       if( i == n ) g_nWalZeroPages++;
     }
   }
-  if( p->flags & SQLITE_OPEN_SUBJOURNAL ) g_nStmtJrnlBytes += n;
-  return p->pReal->pMethods->xWrite(p->pReal, a, n, o);
-}
-static int cf_truncate(sqlite3_file *f, sqlite3_int64 n){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xTruncate(p->pReal, n);
-}
-static int cf_sync(sqlite3_file *f, int fl){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xSync(p->pReal, fl);
-}
-static int cf_size(sqlite3_file *f, sqlite3_int64 *pn){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xFileSize(p->pReal, pn);
-}
-static int cf_lock(sqlite3_file *f, int e){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xLock(p->pReal, e);
-}
-static int cf_unlock(sqlite3_file *f, int e){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xUnlock(p->pReal, e);
-}
-static int cf_check(sqlite3_file *f, int *pb){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pb);
-}
-static int cf_fcntl(sqlite3_file *f, int op, void *a){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xFileControl(p->pReal, op, a);
-}
-static int cf_sector(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xSectorSize(p->pReal);
-}
-static int cf_devchar(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
-}
-static int cf_shmmap(sqlite3_file *f, int i, int n, int b, void volatile **pp){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xShmMap(p->pReal, i, n, b, pp);
-}
-static int cf_shmlock(sqlite3_file *f, int o, int n, int fl){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xShmLock(p->pReal, o, n, fl);
-}
-static void cf_shmbarrier(sqlite3_file *f){
-  count_file *p = (count_file*)f;
-  p->pReal->pMethods->xShmBarrier(p->pReal);
-}
-static int cf_shmunmap(sqlite3_file *f, int d){
-  count_file *p = (count_file*)f;
-  return p->pReal->pMethods->xShmUnmap(p->pReal, d);
-}
-
-static const sqlite3_io_methods count_methods = {
-  2, cf_close, cf_read, cf_write, cf_truncate, cf_sync, cf_size, cf_lock, cf_unlock,
-  cf_check, cf_fcntl, cf_sector, cf_devchar, cf_shmmap, cf_shmlock, cf_shmbarrier,
-  cf_shmunmap, 0, 0
-};
-
-static int cv_open(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f, int flags, int *pOut){
-  count_file *p = (count_file*)f;
-  int rc;
-  (void)pVfs;
-  p->pReal = (sqlite3_file*)&p[1];
-  p->flags = flags;
-  rc = g_pReal->xOpen(g_pReal, zName, p->pReal, flags, pOut);
-  p->base.pMethods = p->pReal->pMethods ? &count_methods : 0;
-  return rc;
+  if( openFlags & SQLITE_OPEN_SUBJOURNAL ) g_nStmtJrnlBytes += n;
 }
 
 static void count_vfs_register(void){
-  static sqlite3_vfs vfs;
-  if( sqlite3_vfs_find("count") ) return;
-  g_pReal = sqlite3_vfs_find(0);
-  vfs = *g_pReal;
-  vfs.zName = "count";
-  vfs.szOsFile = (int)sizeof(count_file) + g_pReal->szOsFile;
-  vfs.xOpen = cv_open;
-  sqlite3_vfs_register(&vfs, 0);
+  static const vfs_shim_hooks hooks = { .xWrite = count_write };
+  ck_assert_int_eq(vfs_shim_register("count", &hooks, 0), SQLITE_OK);
 }
 
 /* ---- fixture ---- */
