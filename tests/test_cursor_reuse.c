@@ -12,7 +12,8 @@
 **     snapshot, and the operations of a batch read through (grown,
 **     truncated as ROLLBACK TO does, emptied); a closed cursor that the
 **     next lsm_cursor_open reuses, and that a compaction frees so that it
-**     keeps no replaced SSTable;
+**     keeps no replaced SSTable; seeks from table to table of one level,
+**     whose level iterator reuses one table iterator;
 **   SQL, a prepared seek run again: after another connection's commit
 **     (directory store and in-database store), after the statement's own
 **     transaction wrote, after ROLLBACK TO and ROLLBACK, after lsm_flush
@@ -236,6 +237,64 @@ START_TEST(a_closed_cursor_keeps_no_sstable_a_compaction_replaced){
 }
 END_TEST
 
+/* The level iterator reuses one table iterator for every table of its
+** level it moves to (table_iter_retarget): random seeks that land in one
+** table after another, at every block number, must each read their own
+** table's entries. */
+START_TEST(seeks_moving_between_the_tables_of_a_level_read_each_tables_entries){
+  unsigned long long seed = test_seed();
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_cursor *pCsr = NULL;
+  lsm_file_info *aFile = NULL;
+  char zPath[4096], zKey[16], zVal[128];
+  int nFile = 0, i, nKey = 12000;
+  test_rng rng;
+  rng_init(&rng, seed);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.memtable_bytes = 64 * 1024;      /* tables of 256 KiB (compaction_pick.c) */
+  opt.block_bytes = 16384;             /* few blocks a table: block numbers repeat */
+  opt.compression = LSM_COMPRESSION_NONE;
+  snprintf(zPath, sizeof(zPath), "%s/store", g_zDir);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  for(i = 0; i < nKey; i++){
+    snprintf(zKey, sizeof(zKey), "k%06d", 2 * i);
+    snprintf(zVal, sizeof(zVal), "%0100d", 2 * i);
+    ck_assert_int_eq(lsm_put(pDb, zKey, strlen(zKey), zVal, strlen(zVal)), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  ck_assert_int_eq(lsm_files(pDb, &aFile, &nFile), LSM_OK);
+  ck_assert_msg(nFile >= 3, "one level of several tables expected, got %d", nFile);
+  for(i = 1; i < nFile; i++) ck_assert_int_eq(aFile[i].iLevel, aFile[0].iLevel);
+  lsm_free(aFile);
+
+  ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+  for(i = 0; i < 3000; i++){
+    int iWant = (int)rng_below(&rng, (uint64_t)nKey * 2), j;
+    snprintf(zKey, sizeof(zKey), "k%06d", iWant);
+    iWant += iWant & 1;                /* odd keys are absent: the next even one */
+    ck_assert_int_eq(lsm_cursor_seek(pCsr, zKey, strlen(zKey), LSM_SEEK_GE), LSM_OK);
+    for(j = 0; j < 3 && iWant < 2 * nKey; j++, iWant += 2){
+      const void *pK, *pV;
+      size_t nK, nV;
+      char zWantKey[16], zWantVal[128];
+      snprintf(zWantKey, sizeof(zWantKey), "k%06d", iWant);
+      snprintf(zWantVal, sizeof(zWantVal), "%0100d", iWant);
+      SEED_ASSERT(lsm_cursor_valid(pCsr), "seek %d: no entry for %s", seed, i, zWantKey);
+      ck_assert_int_eq(lsm_cursor_key(pCsr, &pK, &nK), LSM_OK);
+      ck_assert_int_eq(lsm_cursor_value(pCsr, &pV, &nV), LSM_OK);
+      SEED_ASSERT(nK == strlen(zWantKey) && memcmp(pK, zWantKey, nK) == 0
+                  && nV == strlen(zWantVal) && memcmp(pV, zWantVal, nV) == 0,
+                  "seek %d: read %.*s, expected %s", seed, i, (int)nK, (const char*)pK, zWantKey);
+      ck_assert_int_eq(lsm_cursor_next(pCsr), LSM_OK);
+    }
+  }
+  lsm_cursor_close(pCsr);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+}
+END_TEST
+
 START_TEST(a_refreshed_cursor_reads_the_batch_as_it_is_now){
   lsm_db *pDb = open_store();
   lsm_batch *pBatch = NULL;
@@ -437,6 +496,7 @@ static Suite *cursor_reuse_suite(void){
   tcase_add_test(tc, a_refreshed_cursor_reads_the_batch_as_it_is_now);
   tcase_add_test(tc, a_cursor_closed_and_opened_again_reads_what_a_new_one_would);
   tcase_add_test(tc, a_closed_cursor_keeps_no_sstable_a_compaction_replaced);
+  tcase_add_test(tc, seeks_moving_between_the_tables_of_a_level_read_each_tables_entries);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_another_connections_commit_directory_store);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_another_connections_commit_in_database_store);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_its_transaction_savepoints_and_rollback);
