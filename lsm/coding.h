@@ -59,6 +59,21 @@ static inline const uint8_t *coding_get_varint64(const uint8_t *p, const uint8_t
   }
   return NULL;
 }
+/* The same for a varint that is known to lie inside the buffer: REQUIRES
+** CODING_MAX_VARINT64 readable bytes at p (the end pointer the caller
+** checked that against).  NULL if it is over-long.  Unrolled: most
+** varints it reads (sequence numbers) take 3 to 5 bytes. */
+static inline const uint8_t *coding_get_varint64_within(const uint8_t *p, uint64_t *pV){
+  uint64_t v = 0;
+  int i;
+#pragma GCC unroll 10
+  for(i = 0; i < CODING_MAX_VARINT64; i++){
+    uint8_t b = p[i];
+    v |= (uint64_t)(b & 0x7f) << (7 * i);
+    if( (b & 0x80) == 0 ){ *pV = v; return p + i + 1; }
+  }
+  return NULL;
+}
 static inline const uint8_t *coding_get_varint32(const uint8_t *p, const uint8_t *pEnd, uint32_t *pV){
   uint64_t v;
   if( p < pEnd && *p < 0x80 ){ *pV = *p; return p + 1; }   /* common case */

@@ -97,7 +97,13 @@ int db_view_install(lsm_db *pDb, memtable *pMem, memtable *const *apImm, int nIm
   p->pVersion = pVersion; version_ref(pVersion);
   {
     db_view *pOld = pDb->pView;
+    lsm_cursor *pSpare = pDb->pSpareCursor;
     pDb->pView = p;
+    pDb->pSpareCursor = NULL;
+    /* The spare reads pOld: a cursor opened from now on reads p.  Freeing
+    ** it here does what db_view_unref(pOld) would do once no cursor
+    ** reads pOld, plus its iterators' leaf locks (block cache). */
+    db_cursor_free(pSpare);
     db_view_unref(pOld);
   }
   return LSM_OK;
@@ -426,7 +432,12 @@ int lsm_close(lsm_db *pDb){
     return LSM_ERROR_MSG(LSM_MISUSE, "lsm_close: cursors, snapshots or prepared batches"
                          " are still open");
   }
-  mutex_unlock(&pDb->mutex);
+  {
+    lsm_cursor *pSpare = pDb->pSpareCursor;
+    pDb->pSpareCursor = NULL;
+    mutex_unlock(&pDb->mutex);
+    db_cursor_free(pSpare);
+  }
   /* sync=off: the WAL's buffer may hold acknowledged commits.  If it
   ** cannot be written, a flush keeps them in an SSTable instead (and
   ** retires the log); close reports an error only if that fails too.

@@ -225,6 +225,10 @@ struct lsm_db {
   uint64_t nCommitMicros;   /* (M) the last sync=full group's WAL write
                             ** and sync, in microseconds                */
   int nSnapshot;             /* (M) live snapshots                      */
+  lsm_cursor *pSpareCursor; /* (M) the last cursor closed, kept with its
+                            ** iterators for the next lsm_cursor_open
+                            ** (db_read.c); only while it reads pView:
+                            ** db_view_install frees it; not in nCursor */
   atomic_int nCursor;       /* open cursors: atomic, not (M), so that a
                             ** cursor's open and close take the mutex once
                             ** (the view), not three times              */
@@ -280,12 +284,19 @@ static inline uint64_t now_micros(void){
 /* Drop one reference to a view (NULL is a no-op). */
 void db_view_unref(db_view*);
 /* Replace the current view with one of (pMem, apImm[0..nImm), pVersion),
-** taking new references to each.  REQUIRES db->mutex. */
+** taking new references to each, and free the spare cursor (it read the
+** old view).  REQUIRES db->mutex. */
 int db_view_install(lsm_db*, memtable *pMem, memtable *const *apImm, int nImm,
                     version *pVersion);
 /* The current view with a new reference, and (pSeq not NULL) the last
 ** sequence number.  Takes db->mutex. */
 db_view *db_view_acquire(lsm_db*, uint64_t *pSeq);
+/* ---- db_read.c: cursors ---- */
+
+/* Free a cursor and everything it holds; not counted in nCursor (a
+** spare, or one whose open failed).  Takes no lock of the store's. */
+void db_cursor_free(lsm_cursor*);
+
 /* One iterator over the first nIter iterators of apIter, which it takes
 ** (closed on error); frees the array.  NULL if *pRc holds an error. */
 iter *db_merge_and_free(lsm_env*, iter **apIter, int nIter, int *pRc);

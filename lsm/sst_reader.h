@@ -87,6 +87,12 @@ iter *sst_reader_iter(sst_reader*, int *pRc);
 ** inputs would otherwise evict the blocks gets and cursors reuse, as
 ** LevelDB's fill_cache = false). */
 iter *sst_reader_iter_fill(sst_reader*, int bFill, int *pRc);
+/* Make pIter (from sst_reader_iter_fill) an unpositioned iterator over
+** pReader's entries instead, as a new one would be, keeping its memory
+** (a level iterator moving from table to table allocates nothing).  It
+** takes a reference to pReader and drops the one to its old reader.
+** REQUIRES: both readers use the same lsm_env. */
+void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader);
 
 /*
 ** Verify every block's checksum, the order of keys inside and across

@@ -150,6 +150,21 @@ static const iter_methods sst_reader_methods = {
   sst_reader_x_valid, sst_reader_x_key, sst_reader_x_value, sst_reader_x_status, sst_reader_x_close,
 };
 
+void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  sst_reader *pOld = p->pReader;
+  assert( pIter->pMethods == &sst_reader_methods );
+  assert( pReader->pEnv == pOld->pEnv );
+  block_cache_release(p->pBlock);      /* a block of the old reader */
+  p->pBlock = NULL;
+  p->iBlock = -1;                      /* set_block resets blk */
+  p->blk.bValid = 0;
+  p->rc = LSM_OK;
+  sst_reader_ref(pReader);
+  p->pReader = pReader;
+  sst_reader_unref(pOld);
+}
+
 iter *sst_reader_iter(sst_reader *pReader, int *pRc){
   return sst_reader_iter_fill(pReader, 1, pRc);
 }

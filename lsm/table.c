@@ -137,6 +137,14 @@ iter *table_iter_fill(table *p, int bFill, int *pRc){
   return pIter;
 }
 
+int table_iter_retarget(iter *pIter, table *p, int *pRc){
+  sst_reader *pReader = table_reader(p, pRc);
+  if( pReader == NULL ) return 0;
+  sst_reader_iter_retarget(pIter, pReader);      /* takes its own reference */
+  sst_reader_unref(pReader);
+  return 1;
+}
+
 int table_get(table *p, const void *pKey, size_t nKey, uint64_t maxSeq, table_get_result *pRes){
   sst_probe probe = {0, 0, 0};
   int rc = LSM_OK;

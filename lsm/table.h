@@ -110,6 +110,10 @@ iter *table_iter(table*, int *pRc);
 /* The same, blocks entering the block cache only if bFill
 ** (sst_reader_iter_fill). */
 iter *table_iter_fill(table*, int bFill, int *pRc);
+/* Make pIter (from table_iter_fill) an unpositioned iterator over table p
+** instead (sst_reader_iter_retarget); 1 on success, 0 + *pRc on error,
+** pIter then unchanged. */
+int table_iter_retarget(iter *pIter, table *p, int *pRc);
 
 /* Look up the newest version of user key pKey with seq <= maxSeq; fill
 ** *pRes (see table_get_result). */

@@ -167,8 +167,10 @@ int version_get(version *p, const void *pKey, size_t nKey, uint64_t maxSeq,
 
 /*
 ** Walks the disjoint, ascending tables of one level as one sorted
-** sequence, holding at most one table iterator open.  Invariant: when
-** pCur is non-NULL it is the iterator of apTable[iCur].
+** sequence, holding at most one table iterator open, which it points at
+** each table it moves to (table_iter_retarget: a seek that lands in
+** another table than the last allocates nothing).  Invariant: when pCur
+** is non-NULL it is the iterator of apTable[iCur].
 **
 ** A cursor's level iterators borrow the table array of the version the
 ** cursor keeps referenced (as LevelDB's level iterator reads its
@@ -190,11 +192,17 @@ typedef struct level_iter {
   int bFill;              /* table iterators fill the block cache    */
 } level_iter;
 
+/* Make pCur table i's iterator (unpositioned unless it already was);
+** the iterator of the table before is reused for it. */
 static int level_open_table(level_iter *p, int i){
   if( p->pCur && p->iCur == i ) return 1;
+  if( p->pCur && i >= 0 && i < p->nTable && table_iter_retarget(p->pCur, p->apTable[i], &p->rc) ){
+    p->iCur = i;
+    return 1;
+  }
   iter_close(p->pCur);
   p->pCur = NULL;
-  if( i < 0 || i >= p->nTable ) return 0;
+  if( i < 0 || i >= p->nTable || p->rc != LSM_OK ) return 0;
   p->pCur = table_iter_fill(p->apTable[i], p->bFill, &p->rc);
   p->iCur = i;
   return p->pCur != NULL;

@@ -238,6 +238,46 @@ START_TEST(block_malformed_restart_array_is_reported)
 }
 END_TEST
 
+/* An entry whose lengths are one byte each and whose trailer varint runs
+** on past its 10 bytes: the decoder's fast path (block_decode) reports it
+** as the general path does, with the room left in the block above and
+** below what the fast path needs. */
+START_TEST(block_entry_with_an_overlong_trailer_is_reported)
+{
+  int nPad;
+  for(nPad = 0; nPad <= 2; nPad++){
+    uint8_t a[64];
+    size_t n = 0;
+    block_view v;
+    uint8_t aU[1] = {'k'};
+    const uint8_t *pVal = NULL;
+    size_t nVal = 0;
+    uint64_t trailer = 0;
+    int bFound = 0, i;
+    iter *it;
+    int rc = LSM_OK;
+    a[n++] = 0;                                  /* shared   */
+    a[n++] = 1;                                  /* unshared */
+    a[n++] = (uint8_t)nPad;                      /* value    */
+    for(i = 0; i < 11; i++) a[n++] = 0x81;       /* trailer: 11 bytes, never ends */
+    a[n++] = 'k';
+    for(i = 0; i < nPad; i++) a[n++] = 'v';
+    coding_put32(a + n, 0);                      /* restart 0 */
+    coding_put32(a + n + 4, 1);                  /* one restart */
+    n += 8;
+    ck_assert_int_eq(block_view_init(&v, a, n, "/x/1.sst", 0), LSM_OK);
+    ck_assert_int_eq(block_get(&v, aU, 1, 100, &bFound, &trailer, &pVal, &nVal), LSM_CORRUPT);
+    ck_assert_int_eq(block_check(lsm_env_default(), &v, NULL), LSM_CORRUPT);
+    it = block_iter_new(lsm_env_default(), a, n, &rc);
+    ck_assert_int_eq(rc, LSM_OK);
+    iter_first(it);
+    ck_assert(!iter_valid(it));
+    ck_assert_int_eq(iter_status(it), LSM_CORRUPT);
+    iter_close(it);
+  }
+}
+END_TEST
+
 /* Garbage in any byte: every reader path returns LSM_OK or LSM_CORRUPT
 ** and stays inside the block (ASan checks the latter). */
 START_TEST(block_garbage_is_reported_or_harmless_never_read_past)
@@ -297,6 +337,7 @@ static Suite *block_suite(void){
   tcase_add_test(tc, block_restart_points_come_every_sixteen_entries);
   tcase_add_test(tc, block_versions_of_one_key_are_found_by_snapshot);
   tcase_add_test(tc, block_malformed_restart_array_is_reported);
+  tcase_add_test(tc, block_entry_with_an_overlong_trailer_is_reported);
   tcase_add_test(tc, block_garbage_is_reported_or_harmless_never_read_past);
   suite_add_tcase(s, tc);
   return s;

@@ -10,7 +10,10 @@
 **
 **   engine: committed writes (puts, deletes), a flush, a compaction, a
 **     snapshot, and the operations of a batch read through (grown,
-**     truncated as ROLLBACK TO does, emptied);
+**     truncated as ROLLBACK TO does, emptied); a closed cursor that the
+**     next lsm_cursor_open reuses, and that a compaction frees so that it
+**     keeps no replaced SSTable; seeks from table to table of one level,
+**     whose level iterator reuses one table iterator;
 **   SQL, a prepared seek run again: after another connection's commit
 **     (directory store and in-database store), after the statement's own
 **     transaction wrote, after ROLLBACK TO and ROLLBACK, after lsm_flush
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
 
@@ -43,15 +47,19 @@ static void teardown(void){
 
 /* ---- engine ---- */
 
-static lsm_db *open_store(void){
+static lsm_db *open_store_env(lsm_env *pEnv){
   lsm_options opt;
   lsm_db *pDb = NULL;
   char zPath[4096];
   lsm_options_default(&opt);
   opt.background = 0;
+  opt.env = pEnv;
   snprintf(zPath, sizeof(zPath), "%s/store", g_zDir);
   ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
   return pDb;
+}
+static lsm_db *open_store(void){
+  return open_store_env(NULL);
 }
 
 static void put(lsm_db *pDb, const char *zKey, const char *zVal){
@@ -125,6 +133,164 @@ START_TEST(a_refreshed_cursor_sees_commits_flushes_and_compactions){
 
   lsm_cursor_close(pCsr);
   lsm_snapshot_release(pSnap);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+}
+END_TEST
+
+/* Open a cursor on pRead and check its rows; returns it, open. */
+static lsm_cursor *open_and_expect(lsm_db *pDb, const lsm_read *pRead, const char *zWant){
+  lsm_cursor *pCsr = NULL;
+  char z[512];
+  ck_assert_int_eq(lsm_cursor_open(pDb, pRead, &pCsr), LSM_OK);
+  ck_assert_msg(strcmp(cursor_rows(pCsr, z, sizeof(z)), zWant) == 0,
+                "seed %llu: cursor read '%s', expected '%s'",
+                (unsigned long long)test_seed(), z, zWant);
+  return pCsr;
+}
+
+static uint64_t open_cursors(lsm_db *pDb){
+  lsm_stats st;
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  return st.nOpenCursors;
+}
+
+START_TEST(a_cursor_closed_and_opened_again_reads_what_a_new_one_would){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_db *pDb = open_store_env(faultenv_env(fe));
+  lsm_batch *pBatch = NULL;
+  lsm_cursor *pCsr;
+  lsm_read rd;
+  put(pDb, "a", "1");
+  put(pDb, "b", "1");
+  pCsr = open_and_expect(pDb, NULL, "a=1 b=1");
+  ck_assert_int_eq(lsm_cursor_bounds(pCsr, "b", 1, 0, NULL, 0, 0), LSM_OK);
+  ck_assert_int_eq(lsm_cursor_first(pCsr), LSM_OK);
+  lsm_cursor_close(pCsr);
+  ck_assert_uint_eq(open_cursors(pDb), 0);
+
+  /* The closed cursor is the next one opened, with its iterators (nothing
+  ** allocated), without its bounds and position. */
+  faultenv_reset_counts(fe);
+  pCsr = open_and_expect(pDb, NULL, "a=1 b=1");
+  ck_assert_uint_eq(faultenv_count(fe, FAULTENV_ALLOC), 0);
+  ck_assert_uint_eq(open_cursors(pDb), 1);
+  lsm_cursor_close(pCsr);
+
+  /* Later commits, a flush, a compaction. */
+  put(pDb, "c", "1");
+  ck_assert_int_eq(lsm_delete(pDb, "a", 1), LSM_OK);
+  lsm_cursor_close(open_and_expect(pDb, NULL, "b=1 c=1"));
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  put(pDb, "d", "1");
+  lsm_cursor_close(open_and_expect(pDb, NULL, "b=1 c=1 d=1"));
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  lsm_cursor_close(open_and_expect(pDb, NULL, "b=1 c=1 d=1"));
+
+  /* A batch read through, and a read without it after. */
+  ck_assert_int_eq(lsm_batch_new(pDb, &pBatch), LSM_OK);
+  ck_assert_int_eq(lsm_batch_put(pBatch, "e", 1, "2", 1), LSM_OK);
+  ck_assert_int_eq(lsm_batch_delete(pBatch, "b", 1), LSM_OK);
+  memset(&rd, 0, sizeof(rd));
+  rd.pBatch = pBatch;
+  rd.nBatchOps = lsm_batch_count(pBatch);
+  lsm_cursor_close(open_and_expect(pDb, &rd, "c=1 d=1 e=2"));
+  lsm_cursor_close(open_and_expect(pDb, NULL, "b=1 c=1 d=1"));
+  lsm_batch_free(pBatch);
+  ck_assert_uint_eq(open_cursors(pDb), 0);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  faultenv_free(fe);
+}
+END_TEST
+
+/* Whether the store's directory holds the file zName. */
+static int store_has_file(const char *zName){
+  char zPath[4096];
+  FILE *f;
+  snprintf(zPath, sizeof(zPath), "%s/store/%s", g_zDir, zName);
+  f = fopen(zPath, "rb");
+  if( f ) fclose(f);
+  return f != NULL;
+}
+
+START_TEST(a_closed_cursor_keeps_no_sstable_a_compaction_replaced){
+  lsm_db *pDb = open_store();
+  lsm_file_info *aFile = NULL;
+  char zOld[32];
+  int nFile = 0;
+  put(pDb, "a", "1");
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  put(pDb, "b", "1");
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_files(pDb, &aFile, &nFile), LSM_OK);
+  ck_assert_int_eq(nFile, 2);
+  snprintf(zOld, sizeof(zOld), "%s", aFile[0].zName);
+  lsm_free(aFile);
+  ck_assert(store_has_file(zOld));
+
+  /* The closed cursor read zOld; the compaction's new view frees it, so
+  ** zOld goes with the compaction, not at the next open. */
+  lsm_cursor_close(open_and_expect(pDb, NULL, "a=1 b=1"));
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  ck_assert_msg(!store_has_file(zOld), "a closed cursor kept %s after the compaction", zOld);
+  lsm_cursor_close(open_and_expect(pDb, NULL, "a=1 b=1"));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+}
+END_TEST
+
+/* The level iterator reuses one table iterator for every table of its
+** level it moves to (table_iter_retarget): random seeks that land in one
+** table after another, at every block number, must each read their own
+** table's entries. */
+START_TEST(seeks_moving_between_the_tables_of_a_level_read_each_tables_entries){
+  unsigned long long seed = test_seed();
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_cursor *pCsr = NULL;
+  lsm_file_info *aFile = NULL;
+  char zPath[4096], zKey[16], zVal[128];
+  int nFile = 0, i, nKey = 12000;
+  test_rng rng;
+  rng_init(&rng, seed);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.memtable_bytes = 64 * 1024;      /* tables of 256 KiB (compaction_pick.c) */
+  opt.block_bytes = 16384;             /* few blocks a table: block numbers repeat */
+  opt.compression = LSM_COMPRESSION_NONE;
+  snprintf(zPath, sizeof(zPath), "%s/store", g_zDir);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  for(i = 0; i < nKey; i++){
+    snprintf(zKey, sizeof(zKey), "k%06d", 2 * i);
+    snprintf(zVal, sizeof(zVal), "%0100d", 2 * i);
+    ck_assert_int_eq(lsm_put(pDb, zKey, strlen(zKey), zVal, strlen(zVal)), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  ck_assert_int_eq(lsm_files(pDb, &aFile, &nFile), LSM_OK);
+  ck_assert_msg(nFile >= 3, "one level of several tables expected, got %d", nFile);
+  for(i = 1; i < nFile; i++) ck_assert_int_eq(aFile[i].iLevel, aFile[0].iLevel);
+  lsm_free(aFile);
+
+  ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+  for(i = 0; i < 3000; i++){
+    int iWant = (int)rng_below(&rng, (uint64_t)nKey * 2), j;
+    snprintf(zKey, sizeof(zKey), "k%06d", iWant);
+    iWant += iWant & 1;                /* odd keys are absent: the next even one */
+    ck_assert_int_eq(lsm_cursor_seek(pCsr, zKey, strlen(zKey), LSM_SEEK_GE), LSM_OK);
+    for(j = 0; j < 3 && iWant < 2 * nKey; j++, iWant += 2){
+      const void *pK, *pV;
+      size_t nK, nV;
+      char zWantKey[16], zWantVal[128];
+      snprintf(zWantKey, sizeof(zWantKey), "k%06d", iWant);
+      snprintf(zWantVal, sizeof(zWantVal), "%0100d", iWant);
+      SEED_ASSERT(lsm_cursor_valid(pCsr), "seek %d: no entry for %s", seed, i, zWantKey);
+      ck_assert_int_eq(lsm_cursor_key(pCsr, &pK, &nK), LSM_OK);
+      ck_assert_int_eq(lsm_cursor_value(pCsr, &pV, &nV), LSM_OK);
+      SEED_ASSERT(nK == strlen(zWantKey) && memcmp(pK, zWantKey, nK) == 0
+                  && nV == strlen(zWantVal) && memcmp(pV, zWantVal, nV) == 0,
+                  "seek %d: read %.*s, expected %s", seed, i, (int)nK, (const char*)pK, zWantKey);
+      ck_assert_int_eq(lsm_cursor_next(pCsr), LSM_OK);
+    }
+  }
+  lsm_cursor_close(pCsr);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
 }
 END_TEST
@@ -328,6 +494,9 @@ static Suite *cursor_reuse_suite(void){
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, a_refreshed_cursor_sees_commits_flushes_and_compactions);
   tcase_add_test(tc, a_refreshed_cursor_reads_the_batch_as_it_is_now);
+  tcase_add_test(tc, a_cursor_closed_and_opened_again_reads_what_a_new_one_would);
+  tcase_add_test(tc, a_closed_cursor_keeps_no_sstable_a_compaction_replaced);
+  tcase_add_test(tc, seeks_moving_between_the_tables_of_a_level_read_each_tables_entries);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_another_connections_commit_directory_store);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_another_connections_commit_in_database_store);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_its_transaction_savepoints_and_rollback);

@@ -5,6 +5,10 @@
 ** two children, which a corrupt store could hold); the model is every
 ** (version, child) pair sorted by internal key, then child index.  Random
 ** walks mixing first/last/seek/next/prev must agree with it at each step.
+** Short keys (0 to 3 bytes) make many equal keys across children; long
+** ones (up to 20 bytes, most sharing a run of 'p' of 0 to 16 bytes) make
+** the merge's word-at-a-time key comparison meet differences and proper
+** prefixes on each side of a word boundary.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +23,11 @@
 #include "testutil.h"
 
 #define MG_MAX_CHILD 8
+#define MG_MAX_KEY 20
 
 typedef struct mg_rec {
-  uint8_t aKey[4];              /* user key                            */
-  size_t nKey;                  /* its length (0..4)                   */
+  uint8_t aKey[MG_MAX_KEY];     /* user key                            */
+  size_t nKey;                  /* its length                          */
   uint64_t seq;                 /* sequence number                     */
   int type;                     /* IKEY_VALUE or IKEY_DELETE           */
   int iChild;                   /* memtable holding this copy          */
@@ -40,10 +45,17 @@ static int mg_rec_cmp(const void *pA, const void *pB){
   return c;
 }
 
-static void mg_random_key(test_rng *pRng, uint8_t *aKey, size_t *pnKey){
-  size_t i;
-  *pnKey = (size_t)rng_below(pRng, 4);
-  for(i = 0; i < *pnKey; i++) aKey[i] = (uint8_t)('a' + rng_below(pRng, 3));
+/* A short key (0..3 of 'a'..'c'), or with bLong up to MG_MAX_KEY bytes:
+** 0..16 bytes of 'p', then 0..3 of 'a'..'c' or 'q'. */
+static void mg_random_key(test_rng *pRng, int bLong, uint8_t *aKey, size_t *pnKey){
+  size_t i, nPrefix = bLong ? (size_t)rng_below(pRng, 17) : 0;
+  size_t nTail = (size_t)rng_below(pRng, 4);
+  for(i = 0; i < nPrefix; i++) aKey[i] = 'p';
+  for(i = 0; i < nTail; i++){
+    int c = (int)rng_below(pRng, bLong ? 4 : 3);
+    aKey[nPrefix + i] = (uint8_t)(c == 3 ? 'q' : 'a' + c);
+  }
+  *pnKey = nPrefix + nTail;
 }
 
 static void mg_add(memtable **apMem, mg_rec *r){
@@ -78,7 +90,7 @@ static iter *mg_open(memtable **apMem, int nMem){
 
 /* ---- tests ---- */
 
-START_TEST(merge_iter_matches_merged_model_on_random_walks){
+static void mg_random_walks(int bLong){
   unsigned long long seed = test_seed();
   int nRound = test_scale(20), iRound;
   test_rng rng;
@@ -93,7 +105,7 @@ START_TEST(merge_iter_matches_merged_model_on_random_walks){
     for(i = 0; i < nMem; i++) ck_assert_int_eq(memtable_new(lsm_env_default(), &apMem[i]), LSM_OK);
     for(i = 0; i < nVersion; i++){
       mg_rec *r = &a[n++];
-      mg_random_key(&rng, r->aKey, &r->nKey);
+      mg_random_key(&rng, bLong, r->aKey, &r->nKey);
       r->seq = (uint64_t)i + 1;
       r->type = rng_below(&rng, 4) == 0 ? IKEY_DELETE : IKEY_VALUE;
       r->iChild = (int)rng_below(&rng, (uint64_t)nMem);
@@ -123,9 +135,9 @@ START_TEST(merge_iter_matches_merged_model_on_random_walks){
       int op = (int)rng_below(&rng, 12);
       if( iPos < 0 || op == 0 ){
         mg_rec t;
-        uint8_t aIkey[16];
+        uint8_t aIkey[MG_MAX_KEY + IKEY_TRAILER];
         int lo = 0, hi = n;
-        mg_random_key(&rng, t.aKey, &t.nKey);
+        mg_random_key(&rng, bLong, t.aKey, &t.nKey);
         t.seq = rng_below(&rng, (uint64_t)nVersion + 2);
         t.type = IKEY_VALUE;
         t.iChild = -1;                  /* before every copy of an equal key */
@@ -152,6 +164,15 @@ START_TEST(merge_iter_matches_merged_model_on_random_walks){
     iter_close(pMerge);
     free(a);
   }
+}
+
+START_TEST(merge_iter_matches_merged_model_on_random_walks){
+  mg_random_walks(0);
+}
+END_TEST
+
+START_TEST(merge_iter_matches_merged_model_on_random_walks_with_long_keys){
+  mg_random_walks(1);
 }
 END_TEST
 
@@ -271,6 +292,7 @@ static Suite *merge_iter_suite(void){
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks);
+  tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks_with_long_keys);
   tcase_add_test(tc, merge_iter_yields_equal_keys_lower_child_first_and_mirrors_in_reverse);
   tcase_add_test(tc, merge_iter_with_no_children_is_empty);
   tcase_add_test(tc, merge_iter_reports_a_child_error_and_becomes_invalid);
