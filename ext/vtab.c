@@ -86,14 +86,14 @@
 ** key, and xClose parks one reset cursor on the table for the next xOpen,
 ** so a prepared statement run again and again (a point get, a LIMIT 10
 ** seek) reuses it.  Buffers over VTAB_KEEP_BYTES are freed after use.
-** The parked cursor of a directory or memory store keeps its engine
-** cursor too: the next PLAN_SCAN refreshes it (lsm_cursor_refresh, which
-** builds no iterators while the store's tables are unchanged) instead of
-** opening one.  It pins the version it last read until then, as an open
-** cursor does; it is closed before anything closes or moves the engine
-** (DROP, RENAME, disconnect).  A table in the database file never keeps
-** one: its engine may be reopened by dbstore_catch_up, and its garbage
-** collection waits for open cursors.
+** The parked cursor closes its engine cursor: the engine keeps the last
+** closed one itself, parked (no pinned block, no long copy, no replaced
+** SSTable: lsm_cursor_close), and the next lsm_cursor_open refreshes it,
+** building no iterators while the store's tables are unchanged.  A
+** cursor filtered again without closing (the inner loop of a join)
+** refreshes its own engine cursor (lsm_cursor_refresh).  A table in the
+** database file drops its engine cursor before every filter too: its
+** engine may be reopened by dbstore_catch_up.
 ** The engine is asked for a row's key and record once; the key column is
 ** one keycodec_parse, each value column asked for one record_column.
 */
@@ -625,9 +625,6 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   char *zErr = 0;
   int rc, bMay;
-  /* The engine reference may move to deferred.c, and the store close at
-  ** commit: no engine cursor of this table may outlive this call. */
-  if( pTab->pSpare ) vtab_cursor_drop_engine(pTab->pSpare);
   if( pTab->pStore ){
     rc = dbstore_drop(pTab->pStore);
     if( rc != SQLITE_OK ) return rc;
@@ -686,14 +683,14 @@ static int vtab_open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
 }
 
 /* Closing keeps one cursor per table, reset (no snapshot, no batch
-** reference; the engine cursor of a directory or memory store stays, for
-** lsm_cursor_refresh), so that a statement run again and again allocates
-** nothing and builds no iterators while the store's view is unchanged. */
+** reference, no engine cursor: the engine keeps that one, parked), so
+** that a statement run again and again allocates nothing and builds no
+** iterators while the store's view is unchanged. */
 static int vtab_close(sqlite3_vtab_cursor *pCursor){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
   vtab_cursor_reset(pCsr);
-  if( pTab->pStore ) vtab_cursor_drop_engine(pCsr);
+  vtab_cursor_drop_engine(pCsr);
   if( pTab->pSpare == 0 ){
     memset(&pCsr->base, 0, sizeof(pCsr->base));
     pCsr->nLeft = 0;
@@ -900,7 +897,6 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   char *zErr = 0;
   int rc = SQLITE_OK;
 
-  if( pTab->pSpare ) vtab_cursor_drop_engine(pTab->pSpare);   /* an in-database engine moves */
   if( zName == 0 ){
     rc = SQLITE_NOMEM;
   }else if( pTab->pStore ){

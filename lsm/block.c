@@ -587,6 +587,19 @@ void block_iter_clear(block_iter *p){
   p->bValid = 0;
 }
 
+/* Unpositioned, the block forgotten (the caller may release it), and
+** buffers past ITER_PARK_KEEP_BYTES freed (iter.h, xPark). */
+void block_iter_park(block_iter *p){
+  size_t nHeld = (p->aKey != p->aKeyInline ? p->nKeyAlloc : 0) + p->prevKey.nAlloc
+               + (size_t)p->nPrevAlloc * sizeof(block_prev);
+  if( nHeld > ITER_PARK_KEEP_BYTES ) block_iter_clear(p);
+  memset(&p->v, 0, sizeof(p->v));
+  p->nKey = 0;               /* no key: the next load copies no prefix */
+  p->bValid = 0;
+  p->iPrev = -1;
+  p->nPrev = 0;
+}
+
 /* ---- the standalone iterator's iter.h methods ---- */
 
 static void block_x_first(iter *p){ block_iter_first((block_iter*)p); }
@@ -617,6 +630,7 @@ static void block_x_close(iter *p){
 static const iter_methods block_iter_methods = {
   block_x_first, block_x_last, block_x_seek, block_x_next, block_x_prev,
   block_x_valid, block_x_key, block_x_value, block_x_status, block_x_close,
+  NULL                 /* xPark: the block is the iterator's own copy */
 };
 
 iter *block_iter_new(lsm_env *pEnv, const uint8_t *a, size_t n, int *pRc){

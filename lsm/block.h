@@ -116,6 +116,7 @@ void block_iter_next(block_iter*);     /* REQUIRES valid */
 void block_iter_prev(block_iter*);     /* REQUIRES valid */
 static inline int block_iter_valid(const block_iter *p){ return p->bValid; }
 void block_iter_clear(block_iter*);    /* free buffers; accepts any state */
+void block_iter_park(block_iter*);     /* iter.h xPark, for embedded use */
 
 /*
 ** A standalone iterator over a copy of block contents (a, n): for tests

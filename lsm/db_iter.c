@@ -282,6 +282,26 @@ void db_iter_reset(db_iter *p, uint64_t maxSeq, uint64_t maxBatchSeq){
   p->upper.bSet = 0;
 }
 
+/* Free a buffer past ITER_PARK_KEEP_BYTES (a long key or value copied). */
+static void buf_park(lsm_env *pEnv, byte_buf *pBuf){
+  if( pBuf->nAlloc > ITER_PARK_KEEP_BYTES ){
+    env_free(pEnv, pBuf->a);
+    memset(pBuf, 0, sizeof(*pBuf));
+  }
+}
+
+void db_iter_park(db_iter *p){
+  iter_park(p->pIter);
+  buf_park(p->pEnv, &p->key);
+  buf_park(p->pEnv, &p->val);
+  buf_park(p->pEnv, &p->seek);
+  buf_park(p->pEnv, &p->lower.key);
+  buf_park(p->pEnv, &p->upper.key);
+  p->lower.bSet = 0;
+  p->upper.bSet = 0;
+  p->bValid = 0;
+}
+
 int db_iter_status(const db_iter *p){
   return iter_status(p->pIter);
 }

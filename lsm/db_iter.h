@@ -30,6 +30,9 @@ int db_iter_new(lsm_env*, iter *pInternal, uint64_t maxSeq, uint64_t maxBatchSeq
 ** sources must hold every version the new limits make visible): as
 ** db_iter_new left it, unpositioned and unbounded; buffers are kept. */
 void db_iter_reset(db_iter*, uint64_t maxSeq, uint64_t maxBatchSeq);
+/* Unpositioned, no bounds, holding no pinned block and no buffer past
+** ITER_PARK_KEEP_BYTES (iter.h, xPark): for a cursor kept for reuse. */
+void db_iter_park(db_iter*);
 /* The internal iterator's sticky status: LSM_OK or its first error. */
 int db_iter_status(const db_iter*);
 /* pLower/pUpper NULL: unbounded on that side.  Resets the position. */

@@ -313,7 +313,10 @@ void db_cursor_free(lsm_cursor *p){
 }
 
 /* Kept as the spare (see lsm_cursor_open) if it reads the current view
-** without a batch and has not failed; else freed. */
+** without a batch and has not failed; else freed.  A kept cursor is
+** parked first (db_iter_park): a closed cursor must not hold a pinned
+** block (the cache could not evict it, and a block of one huge value is
+** as large as the value) or a long key or value copy. */
 void lsm_cursor_close(lsm_cursor *p){
   lsm_db *pDb;
   if( p == NULL ) return;
@@ -321,6 +324,7 @@ void lsm_cursor_close(lsm_cursor *p){
   atomic_fetch_sub_explicit(&pDb->nCursor, 1, memory_order_relaxed);
   if( p->pBatchIndex == NULL && db_iter_status(p->pIter) == LSM_OK ){
     int bKept = 0;
+    db_iter_park(p->pIter);
     mutex_lock(&pDb->mutex);
     if( pDb->pSpareCursor == NULL && p->pView == pDb->pView ){
       pDb->pSpareCursor = p;

@@ -20,6 +20,11 @@
 **      invalid and xStatus returns its code; xStatus is LSM_OK otherwise.
 **   6. xClose frees the iterator and everything it owns; it accepts an
 **      iterator in any state.
+**   7. xPark (NULL where there is nothing to let go) lets go of what a
+**      position holds beyond ITER_PARK_KEEP_BYTES of buffers: pinned
+**      blocks, long key copies.  The iterator is then unpositioned and
+**      works as a new one; a kept cursor is parked so that it holds no
+**      more than a few KiB and no block the cache could not evict.
 **
 ** Naming: an implementation's methods are statics named <owner>_x_<op>
 ** (memtable_x_next, block_x_seek, sst_reader_x_key, level_x_first,
@@ -46,7 +51,11 @@ struct iter_methods {
   const uint8_t *(*xValue)(iter*, size_t *pnVal);
   int (*xStatus)(iter*);
   void (*xClose)(iter*);
+  void (*xPark)(iter*);
 };
+
+/* Buffers a parked iterator may keep for its next positioning. */
+#define ITER_PARK_KEEP_BYTES 4096
 
 /* Every iterator struct starts with this base. */
 struct iter {
@@ -63,5 +72,6 @@ static inline const uint8_t *iter_key(iter *p, size_t *pn){ return p->pMethods->
 static inline const uint8_t *iter_value(iter *p, size_t *pn){ return p->pMethods->xValue(p, pn); }
 static inline int iter_status(iter *p){ return p->pMethods->xStatus(p); }
 static inline void iter_close(iter *p){ if( p ) p->pMethods->xClose(p); }
+static inline void iter_park(iter *p){ if( p && p->pMethods->xPark ) p->pMethods->xPark(p); }
 
 #endif

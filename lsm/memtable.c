@@ -97,7 +97,8 @@ static void memtable_x_close(iter *p){
 
 static const iter_methods cursor_methods = {
   memtable_x_first, memtable_x_last, memtable_x_seek, memtable_x_next, memtable_x_prev,
-  memtable_x_valid, memtable_x_key, memtable_x_value, memtable_x_status, memtable_x_close
+  memtable_x_valid, memtable_x_key, memtable_x_value, memtable_x_status, memtable_x_close,
+  NULL                       /* xPark: a position holds nothing */
 };
 
 /* ---- lifecycle and operations ---- */

@@ -283,9 +283,18 @@ static void merge_x_close(iter *pIter){
   env_free(p->pEnv, p);
 }
 
+static void merge_x_park(iter *pIter){
+  merge_iter *p = (merge_iter*)pIter;
+  int i;
+  for(i = 0; i < p->nChild; i++) iter_park(p->aChild[i].p);
+  p->nHeap = 0;
+  p->iRunner = 0;
+}
+
 static const iter_methods merge_iter_methods = {
   merge_x_first, merge_x_last, merge_x_seek, merge_x_next, merge_x_prev,
-  merge_x_valid, merge_x_key, merge_x_value, merge_x_status, merge_x_close
+  merge_x_valid, merge_x_key, merge_x_value, merge_x_status, merge_x_close,
+  merge_x_park
 };
 
 iter *merge_iter_new(lsm_env *pEnv, iter **apChild, int nChild, int *pRc){

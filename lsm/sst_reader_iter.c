@@ -145,9 +145,19 @@ static void sst_reader_x_close(iter *pIter){
   sst_reader_unref(pReader);
 }
 
+/* Release the pinned block (set_block loads one again). */
+static void sst_reader_x_park(iter *pIter){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  block_iter_park(&p->blk);
+  block_cache_release(p->pBlock);
+  p->pBlock = NULL;
+  p->iBlock = -1;
+}
+
 static const iter_methods sst_reader_methods = {
   sst_reader_x_first, sst_reader_x_last, sst_reader_x_seek, sst_reader_x_next, sst_reader_x_prev,
   sst_reader_x_valid, sst_reader_x_key, sst_reader_x_value, sst_reader_x_status, sst_reader_x_close,
+  sst_reader_x_park
 };
 
 void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){

@@ -284,9 +284,14 @@ static void level_x_close(iter *pIter){
   env_free(p->pEnv, p);
 }
 
+static void level_x_park(iter *pIter){
+  iter_park(((level_iter*)pIter)->pCur);
+}
+
 static const iter_methods level_methods = {
   level_x_first, level_x_last, level_x_seek, level_x_next, level_x_prev,
   level_x_valid, level_x_key, level_x_value, level_x_status, level_x_close,
+  level_x_park
 };
 
 /* An iterator over the tables of a sorted level (apTable, disjoint,

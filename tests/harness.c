@@ -257,10 +257,11 @@ static const uint8_t *hfi_key(iter *p, size_t *pn){ return iter_key(hfi_of(p)->p
 static const uint8_t *hfi_value(iter *p, size_t *pn){ return iter_value(hfi_of(p)->pInner, pn); }
 static int hfi_status(iter *p){ return hfi_of(p)->rc ? hfi_of(p)->rc : iter_status(hfi_of(p)->pInner); }
 static void hfi_close(iter *p){ iter_close(hfi_of(p)->pInner); free(p); }
+static void hfi_park(iter *p){ iter_park(hfi_of(p)->pInner); }
 
 static const iter_methods harness_fault_iter_methods = {
   hfi_first, hfi_last, hfi_seek, hfi_next, hfi_prev, hfi_valid, hfi_key, hfi_value, hfi_status,
-  hfi_close
+  hfi_close, hfi_park
 };
 
 iter *harness_fault_iter_new(iter *pInner, int nLeft){

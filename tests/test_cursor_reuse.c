@@ -12,7 +12,8 @@
 **     snapshot, and the operations of a batch read through (grown,
 **     truncated as ROLLBACK TO does, emptied); a closed cursor that the
 **     next lsm_cursor_open reuses, and that a compaction frees so that it
-**     keeps no replaced SSTable; seeks from table to table of one level,
+**     keeps no replaced SSTable and, parked, no pinned block or long
+**     copy; seeks from table to table of one level,
 **     whose level iterator reuses one table iterator;
 **   SQL, a prepared seek run again: after another connection's commit
 **     (directory store and in-database store), after the statement's own
@@ -22,6 +23,7 @@
 **
 ** No randomness; the seed is printed on failure for uniformity.
 */
+#include <malloc.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +235,91 @@ START_TEST(a_closed_cursor_keeps_no_sstable_a_compaction_replaced){
   ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
   ck_assert_msg(!store_has_file(zOld), "a closed cursor kept %s after the compaction", zOld);
   lsm_cursor_close(open_and_expect(pDb, NULL, "a=1 b=1"));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+}
+END_TEST
+
+/* ---- an env that counts the heap bytes it holds (malloc_usable_size) ---- */
+
+static lsm_env g_countEnv;
+static int64_t g_nHeapLive;
+
+static void *count_malloc(lsm_env *pEnv, size_t n){
+  void *p = malloc(n);
+  (void)pEnv;
+  if( p ) g_nHeapLive += (int64_t)malloc_usable_size(p);
+  return p;
+}
+static void *count_realloc(lsm_env *pEnv, void *pOld, size_t n){
+  size_t nOld = pOld ? malloc_usable_size(pOld) : 0;
+  void *p = realloc(pOld, n);
+  (void)pEnv;
+  if( p ){
+    g_nHeapLive += (int64_t)malloc_usable_size(p) - (int64_t)nOld;
+  }else if( n == 0 ){
+    g_nHeapLive -= (int64_t)nOld;
+  }
+  return p;
+}
+static void count_free(lsm_env *pEnv, void *p){
+  (void)pEnv;
+  if( p ) g_nHeapLive -= (int64_t)malloc_usable_size(p);
+  free(p);
+}
+
+/* A closed cursor kept for the next open holds no pinned block and no
+** long copy: after reading a value of 8 MiB forwards (its block pinned)
+** and backwards (the value copied too), closing gives the heap back. */
+START_TEST(a_closed_cursor_holds_no_block_and_no_long_copy){
+  const size_t nBig = (size_t)8 << 20;
+  char *zBig = malloc(nBig);
+  lsm_db *pDb;
+  lsm_cursor *pCsr;
+  const void *pVal;
+  size_t nVal;
+  int64_t nBefore;
+  int bForward;
+  ck_assert_ptr_nonnull(zBig);
+  memset(zBig, 'v', nBig);
+  g_countEnv = *lsm_env_default();
+  g_countEnv.xMalloc = count_malloc;
+  g_countEnv.xRealloc = count_realloc;
+  g_countEnv.xFree = count_free;
+  pDb = open_store_env(&g_countEnv);
+  ck_assert_int_eq(lsm_put(pDb, "a", 1, zBig, nBig), LSM_OK);
+  put(pDb, "b", "1");
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  free(zBig);
+  for(bForward = 1; bForward >= 0; bForward--){
+    nBefore = g_nHeapLive;
+    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+    if( bForward ){
+      ck_assert_int_eq(lsm_cursor_first(pCsr), LSM_OK);
+    }else{
+      ck_assert_int_eq(lsm_cursor_last(pCsr), LSM_OK);
+      ck_assert_int_eq(lsm_cursor_prev(pCsr), LSM_OK);
+    }
+    ck_assert_int_eq(lsm_cursor_value(pCsr, &pVal, &nVal), LSM_OK);
+    ck_assert_uint_eq(nVal, nBig);
+    ck_assert_int_eq(((const char*)pVal)[nBig - 1], 'v');
+    ck_assert_msg(g_nHeapLive - nBefore >= (int64_t)nBig,
+                  "reading the value held %lld bytes", (long long)(g_nHeapLive - nBefore));
+    lsm_cursor_close(pCsr);
+    ck_assert_msg(g_nHeapLive - nBefore < ((int64_t)1 << 20),
+                  "%s: the closed cursor holds %lld bytes", bForward ? "forwards" : "backwards",
+                  (long long)(g_nHeapLive - nBefore));
+  }
+  /* The kept cursor, reused, reads both rows again. */
+  ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+  ck_assert_int_eq(lsm_cursor_first(pCsr), LSM_OK);
+  ck_assert_int_eq(lsm_cursor_value(pCsr, &pVal, &nVal), LSM_OK);
+  ck_assert_uint_eq(nVal, nBig);
+  ck_assert_int_eq(lsm_cursor_next(pCsr), LSM_OK);
+  ck_assert_int_eq(lsm_cursor_value(pCsr, &pVal, &nVal), LSM_OK);
+  ck_assert_uint_eq(nVal, 1);
+  ck_assert_int_eq(lsm_cursor_next(pCsr), LSM_OK);
+  ck_assert(!lsm_cursor_valid(pCsr));
+  lsm_cursor_close(pCsr);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
 }
 END_TEST
@@ -496,6 +583,7 @@ static Suite *cursor_reuse_suite(void){
   tcase_add_test(tc, a_refreshed_cursor_reads_the_batch_as_it_is_now);
   tcase_add_test(tc, a_cursor_closed_and_opened_again_reads_what_a_new_one_would);
   tcase_add_test(tc, a_closed_cursor_keeps_no_sstable_a_compaction_replaced);
+  tcase_add_test(tc, a_closed_cursor_holds_no_block_and_no_long_copy);
   tcase_add_test(tc, seeks_moving_between_the_tables_of_a_level_read_each_tables_entries);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_another_connections_commit_directory_store);
   tcase_add_test(tc, a_prepared_seek_run_again_sees_another_connections_commit_in_database_store);
