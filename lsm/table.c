@@ -137,13 +137,14 @@ iter *table_iter_fill(table *p, int bFill, int *pRc){
   return pIter;
 }
 
-int table_get(table *p, const void *pKey, size_t nKey, uint64_t maxSeq, table_get_result *pRes){
+int table_get(table *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
+              table_get_result *pRes){
   sst_probe probe = {0, 0, 0};
   int rc = LSM_OK;
   sst_reader *pReader = table_reader(p, &rc);
   if( pReader == NULL ) return rc;
-  rc = sst_reader_get(pReader, pKey, nKey, maxSeq, &pRes->bFound, &pRes->type,
-                      &pRes->pVal, &pRes->nVal, &pRes->pPinBlock, &probe);
+  rc = sst_reader_get_hashed(pReader, pKey, nKey, hash, maxSeq, &pRes->bFound, &pRes->type,
+                             &pRes->pVal, &pRes->nVal, &pRes->pPinBlock, &probe);
   if( rc == LSM_OK && pRes->bFound ) pRes->pPinned = pReader;
   else sst_reader_unref(pReader);
   pRes->nBloomChecks += probe.bBloomChecked;

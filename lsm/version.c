@@ -142,20 +142,20 @@ int version_key_may_exist_below(const version *p, int iLevel, const uint8_t *pKe
   return 0;
 }
 
-int version_get(version *p, const void *pKey, size_t nKey, uint64_t maxSeq,
+int version_get(version *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
                 table_get_result *pRes){
   int iLevel, i, rc = LSM_OK;
   memset(pRes, 0, sizeof(*pRes));
   for(i = 0; i < p->anFile[0]; i++){
     table *pT = p->aapFile[0][i];
     if( !table_may_contain(pT, pKey, nKey) ) continue;
-    rc = table_get(pT, pKey, nKey, maxSeq, pRes);
+    rc = table_get(pT, pKey, nKey, hash, maxSeq, pRes);
     if( rc != LSM_OK || pRes->bFound ) return rc;
   }
   for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
     table *pT = level_table_for(p, iLevel, pKey, nKey);
     if( pT == NULL ) continue;
-    rc = table_get(pT, pKey, nKey, maxSeq, pRes);
+    rc = table_get(pT, pKey, nKey, hash, maxSeq, pRes);
     if( rc != LSM_OK || pRes->bFound ) return rc;
   }
   return rc;
