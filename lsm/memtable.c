@@ -9,10 +9,10 @@
 ** finds predecessors by searching again (the list has no back links), as
 ** LevelDB's MemTableIterator does.
 **
-** The filter (memtable.h) is a blocked Bloom filter in atomic words
+** The filter (memtable.h) is a growing Bloom filter of atomic words
 ** (bloom.h), allocated apart from the arena (it is zeroed all at once and
-** aligned to a cache line, so that a key's block is one line); a node's
-** bits are set before skiplist_insert publishes it.
+** aligned to a cache line); a node's bits are set before skiplist_insert
+** publishes it.
 **
 ** The counters are written by the single writer and read by anyone, so
 ** they are relaxed atomics; the reference count is an atomic too.
@@ -38,7 +38,7 @@ struct memtable {
   _Atomic uint64_t nTomb;       /* of which tombstones                   */
   bloom_word *aFilter;          /* the filter's words, cache-line aligned
                                 ** inside pFilterAlloc; NULL: none      */
-  size_t nFilter;               /* filter bytes, whole Bloom blocks      */
+  size_t nFilter;               /* filter words; 0 with no filter        */
   void *pFilterAlloc;           /* the allocation holding aFilter        */
 };
 
@@ -133,7 +133,7 @@ int memtable_new_filtered(lsm_env *pEnv, size_t nFilterBytes, memtable **ppMem){
       uintptr_t a = (uintptr_t)pMem->pFilterAlloc;
       a = (a + BLOOM_BLOCK_BYTES - 1) & ~(uintptr_t)(BLOOM_BLOCK_BYTES - 1);
       pMem->aFilter = (bloom_word*)a;
-      pMem->nFilter = nFilterBytes;
+      pMem->nFilter = nFilterBytes / sizeof(uint64_t);
     }
   }
   if( rc != LSM_OK ){
@@ -177,8 +177,7 @@ int memtable_add(memtable *pMem, uint64_t seq, int type,
   if( nVal ) memcpy(p, pVal, nVal);
   if( pMem->aFilter ){
     /* Before the insert's release store publishes the node (memtable.h). */
-    bloom_add_shared(pMem->aFilter, pMem->nFilter, MEMTABLE_FILTER_PROBES,
-                     checksum_hash_key(pKey, nKey));
+    bloom_word_add(pMem->aFilter, pMem->nFilter, checksum_hash_key(pKey, nKey));
   }
   skiplist_insert(&pMem->list, pNode);
   counter_bump(&pMem->nEntry);
@@ -200,11 +199,11 @@ static skiplist_node *find_version(memtable *pMem, const void *pKey, size_t nKey
 
 int memtable_may_contain(const memtable *pMem, uint64_t hash){
   return pMem->aFilter == NULL
-      || bloom_may_contain_shared(pMem->aFilter, pMem->nFilter, MEMTABLE_FILTER_PROBES, hash);
+      || bloom_word_may_contain(pMem->aFilter, pMem->nFilter, hash);
 }
 
 size_t memtable_filter_bytes(const memtable *pMem){
-  return pMem->nFilter;
+  return pMem->nFilter * sizeof(uint64_t);
 }
 
 int memtable_get(memtable *pMem, const void *pKey, size_t nKey,

@@ -22,7 +22,8 @@
 ** one cache line instead of a skiplist search (RocksDB's memtable
 ** whole-key filtering).  It is sized once, at creation (a full memtable
 ** is switched, never grown), so its false-positive rate rises as the
-** memtable fills; it has no false negatives: memtable_add sets a key's
+** memtable fills (a false positive costs the skiplist search every get
+** paid before the filter); it has no false negatives: memtable_add sets a key's
 ** bits before it links the node, so a reader whose sequence number
 ** covers an entry (published after the add, under the store mutex) sees
 ** both.
@@ -40,20 +41,14 @@
 #include "iter.h"
 #include "lsm.h"
 
-/* Probes per key of a memtable filter.  Its bits per key fall as the
-** memtable fills, from many to (store default) 18 when full, so k is not
-** bits * ln 2 of any one moment; 6 is the best k at 8 bits per key, and
-** the blocked rate (bloom.h) at 5, 10, 18 and 20 bits per key is 11.9%,
-** 0.96%, 0.066% and 0.044% (the best k's: 9.3%, 0.96%, 0.035%, 0.019%).
-** A false positive costs one skiplist search, as before the filter. */
-#define MEMTABLE_FILTER_PROBES 6
 
 typedef struct memtable memtable;
 
 int memtable_new(lsm_env*, memtable **ppMem);
 /* The same with a filter of nFilterBytes rounded down to whole
-** BLOOM_BLOCK_BYTES blocks (0 or less than a block: no filter), probed
-** MEMTABLE_FILTER_PROBES times per key.  LSM_OK or LSM_NOMEM. */
+** BLOOM_BLOCK_BYTES (0 or less than that: no filter), a growing filter of
+** BLOOM_WORD_PROBES bits per key in one 64-bit word (bloom.h).  LSM_OK or
+** LSM_NOMEM. */
 int memtable_new_filtered(lsm_env*, size_t nFilterBytes, memtable **ppMem);
 void memtable_ref(memtable*);
 void memtable_unref(memtable*);        /* frees at zero; NULL is a no-op */
