@@ -176,6 +176,6 @@ int table_overlaps(const table *p, const uint8_t *pLo, size_t nLo, const uint8_t
   size_t nSmall, nLarge;
   const uint8_t *pSmall = table_smallest_user(p, &nSmall);
   const uint8_t *pLarge = table_largest_user(p, &nLarge);
-  return ikey_compare_user(pLarge, nLarge, pLo, nLo) >= 0
-      && ikey_compare_user(pSmall, nSmall, pHi, nHi) <= 0;
+  return ikey_compare_user_inline(pLarge, nLarge, pLo, nLo) >= 0
+      && ikey_compare_user_inline(pSmall, nSmall, pHi, nHi) <= 0;
 }

@@ -119,7 +119,7 @@ static int level_find(const version *p, int iLevel, const void *pKey, size_t nKe
     int mid = (lo + hi) / 2;
     size_t n;
     const uint8_t *pHi = table_largest_user(p->aapFile[iLevel][mid], &n);
-    if( ikey_compare_user(pHi, n, pKey, nKey) < 0 ) lo = mid + 1;
+    if( ikey_compare_user_inline(pHi, n, pKey, nKey) < 0 ) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -133,7 +133,7 @@ static table *level_table_for(const version *p, int iLevel, const void *pKey, si
     table *pT = p->aapFile[iLevel][j];
     size_t n;
     const uint8_t *pLo = table_smallest_user(pT, &n);
-    if( ikey_compare_user(pLo, n, pKey, nKey) <= 0 ) return pT;
+    if( ikey_compare_user_inline(pLo, n, pKey, nKey) <= 0 ) return pT;
   }
   return NULL;
 }
