@@ -71,3 +71,4 @@ int bloom_may_contain(const uint8_t *aBits, size_t nBytes, int nProbe, uint64_t 
   }
   return 1;
 }
+

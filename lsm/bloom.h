@@ -55,10 +55,33 @@
 ** stores the probe count beside it (see sst_writer.c).
 **
 ** Thread safety: a built filter is immutable; probes need no locking.
+**
+** A growing filter (the memtable's, memtable.c) is never stored, so it
+** can trade rate for speed: it is blocked by one 64-bit word instead of a
+** cache line (the "register-blocked" Bloom filter of H. Lang, T. Neumann,
+** A. Kemper, P. Boncz, "Performance-Optimal Filtering: Bloom Overtakes
+** Cuckoo at High Throughput", PVLDB 12(5), 2019), so that adding a key is
+** one load and one store of a mask built in a register, and a probe one
+** load and one comparison.  The high 32 bits of the hash pick the word
+** (multiply-shift, as above); the low 30 bits are BLOOM_WORD_PROBES = 5
+** fields of 6 bits, each one bit of the word.  Its rate is the blocked
+** formula above with B = 64: at 5, 10, 18 and 37 bits per key 11.7%,
+** 1.7%, 0.27% and 0.034% (512-bit blocks, k = 6: 11.9%, 0.96%, 0.066%,
+** 0.002%); k = 5 is also what the 30 low bits give.
+**
+** Thread safety of a growing filter: its words are atomics, filled one
+** key at a time by a single writer while readers probe them.  The writer
+** ORs with a relaxed load and store (one writer: no bit is lost) and
+** readers load with relaxed order; a reader is only promised the bits of
+** keys added before something it synchronized with (in the store: the
+** publication of the last sequence number under the store mutex), which
+** is all a filter without false negatives needs: a key added later may
+** or may not be seen, as the entry itself.
 */
 #ifndef LSM_BLOOM_H
 #define LSM_BLOOM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,5 +109,40 @@ void bloom_build(uint8_t *aBits, size_t nBytes, int nProbe,
 /* 0 if the key with this hash is certainly absent, 1 if it may be present.
 ** REQUIRES: nBytes a non-zero multiple of BLOOM_BLOCK_BYTES. */
 int bloom_may_contain(const uint8_t *aBits, size_t nBytes, int nProbe, uint64_t hash);
+
+/* A growing filter's words (see Thread safety above). */
+typedef _Atomic uint64_t bloom_word;
+
+#define BLOOM_WORD_PROBES 5       /* bits per key in a growing filter */
+
+/* The word of hash in a growing filter of nWord words, and the key's bits
+** in it. */
+static inline size_t bloom_word_index(size_t nWord, uint64_t hash){
+  return (size_t)(((hash >> 32) * (uint64_t)nWord) >> 32);
+}
+static inline uint64_t bloom_word_mask(uint64_t hash){
+  return ((uint64_t)1 << (hash & 63))
+       | ((uint64_t)1 << ((hash >> 6) & 63))
+       | ((uint64_t)1 << ((hash >> 12) & 63))
+       | ((uint64_t)1 << ((hash >> 18) & 63))
+       | ((uint64_t)1 << ((hash >> 24) & 63));
+}
+
+/* Writer only (one at a time): add the key with this hash to aWord, nWord
+** words long.  REQUIRES: nWord > 0. */
+static inline void bloom_word_add(bloom_word *aWord, size_t nWord, uint64_t hash){
+  bloom_word *pW = &aWord[bloom_word_index(nWord, hash)];
+  /* Load and store, not fetch_or: the single writer loses no bit, and a
+  ** locked read-modify-write costs ~20 cycles. */
+  uint64_t w = atomic_load_explicit(pW, memory_order_relaxed);
+  atomic_store_explicit(pW, w | bloom_word_mask(hash), memory_order_relaxed);
+}
+
+/* Any thread: 0 if no key with this hash was added before what the caller
+** synchronized with, 1 if one may have been.  REQUIRES: nWord > 0. */
+static inline int bloom_word_may_contain(const bloom_word *aWord, size_t nWord, uint64_t hash){
+  uint64_t m = bloom_word_mask(hash);
+  return (atomic_load_explicit(&aWord[bloom_word_index(nWord, hash)], memory_order_relaxed) & m) == m;
+}
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db_impl.h"
+#include "checksum.h"
 #include "env.h"
 #include "error.h"
 #include "ikey.h"
@@ -48,7 +49,7 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
   db_view *pView = NULL;
   memtable *pBatchIndex = NULL;
   table_get_result res;            /* the answer, from whichever layer has it */
-  uint64_t seq, maxBatchSeq;
+  uint64_t seq, maxBatchSeq, hash;
   int rc, i;
 
   if( pDb == NULL || ppVal == NULL || pnVal == NULL ) return LSM_MISUSE;
@@ -63,14 +64,18 @@ int lsm_get(lsm_db *pDb, const lsm_read *pRead, const void *pKey, size_t nKey,
   if( pBatchIndex ){
     res.bFound = memtable_get(pBatchIndex, pKey, nKey, 0, maxBatchSeq, &res.type, &res.pVal, &res.nVal);
   }
+  /* One hash for every filter asked: the memtables' and the tables'. */
+  hash = checksum_hash_key(pKey, nKey);
   if( !res.bFound ){
-    res.bFound = memtable_get(pView->pMem, pKey, nKey, seq, 0, &res.type, &res.pVal, &res.nVal);
+    res.bFound = memtable_get_hashed(pView->pMem, pKey, nKey, hash, seq, 0,
+                                     &res.type, &res.pVal, &res.nVal);
   }
   for(i = 0; !res.bFound && i < pView->nImm; i++){
-    res.bFound = memtable_get(pView->apImm[i], pKey, nKey, seq, 0, &res.type, &res.pVal, &res.nVal);
+    res.bFound = memtable_get_hashed(pView->apImm[i], pKey, nKey, hash, seq, 0,
+                                     &res.type, &res.pVal, &res.nVal);
   }
   if( !res.bFound ){
-    rc = version_get(pView->pVersion, pKey, nKey, seq, &res);
+    rc = version_get(pView->pVersion, pKey, nKey, hash, seq, &res);
     stat_add(&pDb->stats.nGetProbes, (uint64_t)res.nProbes);
     stat_add(&pDb->stats.nBloomChecks, (uint64_t)res.nBloomChecks);
     stat_add(&pDb->stats.nBloomNegatives, (uint64_t)res.nBloomNegatives);

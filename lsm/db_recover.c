@@ -383,7 +383,7 @@ int db_recover(lsm_db *pDb, int bNew){
 
   /* Replay the WALs numbered >= iLogNumber, oldest first; no new file
   ** takes the number of one that is there. */
-  if( rc == LSM_OK ) rc = memtable_new(pEnv, &pMem);
+  if( rc == LSM_OK ) rc = db_memtable_new(pDb, &pMem);
   /* A hosted store has no WAL: its host replays its own log (lsm.h). */
   if( rc == LSM_OK && !pDb->opt.hosted ){
     rc = list_logs(pDb, st.iLogNumber, &aWal, &nWal, &iMaxFile);
@@ -399,7 +399,7 @@ int db_recover(lsm_db *pDb, int bNew){
     if( pDb->opt.readonly ){
       rc = db_view_install(pDb, pMem, NULL, 0, pV);
     }else{
-      rc = memtable_new(pEnv, &pActive);
+      rc = db_memtable_new(pDb, &pActive);
       if( rc == LSM_OK ) rc = db_view_install(pDb, pActive, &pMem, memtable_entries(pMem) ? 1 : 0, pV);
       memtable_unref(pActive);
     }

@@ -61,6 +61,13 @@ static void prepared_relog(lsm_db *pDb, wal_writer *pNewWal, uint64_t iNewWal){
   }
 }
 
+int db_memtable_new(lsm_db *pDb, memtable **ppMem){
+  size_t nFilter = 0;
+  if( pDb->opt.bloom_bits > 0 ) nFilter = (size_t)(pDb->opt.memtable_bytes / DB_MEMTABLE_FILTER_FRACTION);
+  if( nFilter > DB_MEMTABLE_FILTER_MAX_BYTES ) nFilter = DB_MEMTABLE_FILTER_MAX_BYTES;
+  return memtable_new_filtered(pDb->pEnv, nFilter, ppMem);
+}
+
 /* Switch to a new memtable (and WAL); the old one becomes the newest
 ** immutable one.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */
 static int switch_memtable(lsm_db *pDb){
@@ -68,7 +75,7 @@ static int switch_memtable(lsm_db *pDb){
   wal_writer *pNewWal = NULL;
   uint64_t iNewWal = 0;
   char *zPath = NULL;
-  int rc = memtable_new(pDb->pEnv, &pNew);
+  int rc = db_memtable_new(pDb, &pNew);
   mutex_assert_held(&pDb->mutex);
   if( rc == LSM_OK && !pDb->bNoWal ){
     wal_header hdr;

@@ -176,7 +176,10 @@ typedef struct lsm_options {
   int sync;                 /* LSM_SYNC_*; default LSM_SYNC_NORMAL                  */
   uint64_t memtable_bytes;  /* memtable size that triggers a flush; default 4 MiB   */
   int block_bytes;          /* SSTable data block target size; default 4096        */
-  int bloom_bits;           /* Bloom filter bits per key, 0 = none; default 10     */
+  int bloom_bits;           /* SSTable Bloom filter bits per key; default 10; 0: no
+                            ** filters, the memtables' (memtable_bytes / 64 each,
+                            ** at most 1 MiB)
+                            ** neither                                              */
   int compaction;           /* LSM_COMPACTION_*; default LEVELED                    */
   int level_ratio;          /* leveled: size ratio of adjacent levels; default 10   */
   int background;           /* 1: flush/compact on a background thread; default 1  */

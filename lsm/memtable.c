@@ -9,6 +9,11 @@
 ** finds predecessors by searching again (the list has no back links), as
 ** LevelDB's MemTableIterator does.
 **
+** The filter (memtable.h) is a growing Bloom filter of atomic words
+** (bloom.h), allocated apart from the arena (it is zeroed all at once and
+** aligned to a cache line); a node's bits are set before skiplist_insert
+** publishes it.
+**
 ** The counters are written by the single writer and read by anyone, so
 ** they are relaxed atomics; the reference count is an atomic too.
 */
@@ -18,6 +23,8 @@
 #include <stdatomic.h>
 
 #include "arena.h"
+#include "bloom.h"
+#include "checksum.h"
 #include "env.h"
 #include "ikey.h"
 #include "skiplist.h"
@@ -29,6 +36,10 @@ struct memtable {
   _Atomic int nRef;             /* references; freed at zero             */
   _Atomic uint64_t nEntry;      /* versions added, tombstones included   */
   _Atomic uint64_t nTomb;       /* of which tombstones                   */
+  bloom_word *aFilter;          /* the filter's words, cache-line aligned
+                                ** inside pFilterAlloc; NULL: none      */
+  size_t nFilter;               /* filter words; 0 with no filter        */
+  void *pFilterAlloc;           /* the allocation holding aFilter        */
 };
 
 typedef struct memtable_cursor {
@@ -104,6 +115,10 @@ static const iter_methods cursor_methods = {
 /* ---- lifecycle and operations ---- */
 
 int memtable_new(lsm_env *pEnv, memtable **ppMem){
+  return memtable_new_filtered(pEnv, 0, ppMem);
+}
+
+int memtable_new_filtered(lsm_env *pEnv, size_t nFilterBytes, memtable **ppMem){
   int rc = LSM_OK;
   memtable *pMem = (memtable*)env_malloc_rc(pEnv, sizeof(memtable), &rc);
   *ppMem = NULL;
@@ -111,8 +126,20 @@ int memtable_new(lsm_env *pEnv, memtable **ppMem){
   pMem->pEnv = pEnv;
   arena_init(&pMem->arena, pEnv);
   rc = skiplist_init(&pMem->list, &pMem->arena);
+  nFilterBytes -= nFilterBytes % BLOOM_BLOCK_BYTES;
+  if( rc == LSM_OK && nFilterBytes > 0 ){
+    /* Zeroed by env_malloc_rc; one block more, to align the words. */
+    pMem->pFilterAlloc = env_malloc_rc(pEnv, nFilterBytes + BLOOM_BLOCK_BYTES, &rc);
+    if( rc == LSM_OK ){
+      uintptr_t a = (uintptr_t)pMem->pFilterAlloc;
+      a = (a + BLOOM_BLOCK_BYTES - 1) & ~(uintptr_t)(BLOOM_BLOCK_BYTES - 1);
+      pMem->aFilter = (bloom_word*)a;
+      pMem->nFilter = nFilterBytes / sizeof(uint64_t);
+    }
+  }
   if( rc != LSM_OK ){
     arena_free(&pMem->arena);
+    env_free(pEnv, pMem->pFilterAlloc);
     env_free(pEnv, pMem);
     return rc;
   }
@@ -133,6 +160,7 @@ void memtable_unref(memtable *pMem){
   if( atomic_fetch_sub_explicit(&pMem->nRef, 1, memory_order_acq_rel) == 1 ){
     lsm_env *pEnv = pMem->pEnv;
     arena_free(&pMem->arena);
+    env_free(pEnv, pMem->pFilterAlloc);
     env_free(pEnv, pMem);
   }
 }
@@ -148,6 +176,10 @@ int memtable_add(memtable *pMem, uint64_t seq, int type,
   if( pNode == NULL ) return LSM_NOMEM;
   p = ikey_build(skiplist_node_data(pNode), pKey, nKey, seq, type);
   if( nVal ) memcpy(p, pVal, nVal);
+  if( pMem->aFilter ){
+    /* Before the insert's release store publishes the node (memtable.h). */
+    bloom_word_add(pMem->aFilter, pMem->nFilter, checksum_hash_key(pKey, nKey));
+  }
   skiplist_insert(&pMem->list, pNode);
   counter_bump(&pMem->nEntry);
   if( type == IKEY_DELETE ) counter_bump(&pMem->nTomb);
@@ -166,14 +198,31 @@ static skiplist_node *find_version(memtable *pMem, const void *pKey, size_t nKey
   return pNode;
 }
 
+int memtable_may_contain(const memtable *pMem, uint64_t hash){
+  return pMem->aFilter == NULL
+      || bloom_word_may_contain(pMem->aFilter, pMem->nFilter, hash);
+}
+
+size_t memtable_filter_bytes(const memtable *pMem){
+  return pMem->nFilter * sizeof(uint64_t);
+}
+
 int memtable_get(memtable *pMem, const void *pKey, size_t nKey,
                  uint64_t maxSeq, uint64_t maxBatchSeq,
                  int *pType, const uint8_t **ppVal, size_t *pnVal){
+  uint64_t hash = pMem->aFilter ? checksum_hash_key(pKey, nKey) : 0;
+  return memtable_get_hashed(pMem, pKey, nKey, hash, maxSeq, maxBatchSeq, pType, ppVal, pnVal);
+}
+
+int memtable_get_hashed(memtable *pMem, const void *pKey, size_t nKey, uint64_t hash,
+                        uint64_t maxSeq, uint64_t maxBatchSeq,
+                        int *pType, const uint8_t **ppVal, size_t *pnVal){
   uint64_t hi = maxBatchSeq > maxSeq ? maxBatchSeq : maxSeq;
   skiplist_node *pNode;
   size_t nNodeKey;
   const uint8_t *pNodeKey;
 
+  if( !memtable_may_contain(pMem, hash) ) return 0;
   if( hi > IKEY_MAX_SEQ ) hi = IKEY_MAX_SEQ;
   /* Versions are newest first: the first at or below hi is the newest
   ** candidate.  It is invisible only if it lies between maxSeq and the

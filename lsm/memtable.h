@@ -16,6 +16,18 @@
 **   2. Memory is only freed when the reference count drops to zero.
 **   3. memtable_bytes() only grows.
 **
+** Filter: a memtable may keep a Bloom filter over its user keys (bloom.h,
+** "growing filter"), so that a get of a key it does not hold, most gets
+** when the memtable holds a few percent of the store, costs a hash and
+** one cache line instead of a skiplist search (RocksDB's memtable
+** whole-key filtering).  It is sized once, at creation (a full memtable
+** is switched, never grown), so its false-positive rate rises as the
+** memtable fills (a false positive costs the skiplist search every get
+** paid before the filter); it has no false negatives: memtable_add sets a key's
+** bits before it links the node, so a reader whose sequence number
+** covers an entry (published after the add, under the store mutex) sees
+** both.
+**
 ** Lifetime: memtable_new returns a reference count of 1.  Each iterator
 ** holds its own reference.  Pointers returned by get/iterators are
 ** borrowed: valid while the caller holds a reference.
@@ -29,9 +41,15 @@
 #include "iter.h"
 #include "lsm.h"
 
+
 typedef struct memtable memtable;
 
 int memtable_new(lsm_env*, memtable **ppMem);
+/* The same with a filter of nFilterBytes rounded down to whole
+** BLOOM_BLOCK_BYTES (0 or less than that: no filter), a growing filter of
+** BLOOM_WORD_PROBES bits per key in one 64-bit word (bloom.h).  LSM_OK or
+** LSM_NOMEM. */
+int memtable_new_filtered(lsm_env*, size_t nFilterBytes, memtable **ppMem);
 void memtable_ref(memtable*);
 void memtable_unref(memtable*);        /* frees at zero; NULL is a no-op */
 
@@ -52,6 +70,17 @@ int memtable_add(memtable*, uint64_t seq, int type,
 int memtable_get(memtable*, const void *pKey, size_t nKey,
                  uint64_t maxSeq, uint64_t maxBatchSeq,
                  int *pType, const uint8_t **ppVal, size_t *pnVal);
+/* The same, given hash = checksum_hash_key(pKey, nKey), which a store's
+** get computes once for every memtable and SSTable filter it asks. */
+int memtable_get_hashed(memtable*, const void *pKey, size_t nKey, uint64_t hash,
+                        uint64_t maxSeq, uint64_t maxBatchSeq,
+                        int *pType, const uint8_t **ppVal, size_t *pnVal);
+
+/* 0 if no key with this hash (checksum_hash_key of the user key) was
+** added before what the caller synchronized with, else 1 (always 1
+** without a filter). */
+int memtable_may_contain(const memtable*, uint64_t hash);
+size_t memtable_filter_bytes(const memtable*);   /* 0: no filter */
 
 size_t memtable_bytes(const memtable*);      /* arena bytes allocated */
 uint64_t memtable_entries(const memtable*);

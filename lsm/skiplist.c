@@ -31,35 +31,11 @@ typedef struct search_target {
   uint64_t trailer;             /* seq << 8 | type                     */
 } search_target;
 
-/*
-** memcmp order of two user keys, a proper prefix first.  Inline, eight
-** bytes at a time (a big-endian load compares like memcmp): the search
-** compares at every step, and a call to memcmp costs more than the
-** comparison of a 16-byte key.
-*/
-static inline int compare_user(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
-  size_t n = na < nb ? na : nb, i = 0;
-  for(; i + 8 <= n; i += 8){
-    uint64_t x, y;
-    memcpy(&x, a + i, 8);
-    memcpy(&y, b + i, 8);
-    if( x != y ){
-      x = __builtin_bswap64(x);
-      y = __builtin_bswap64(y);
-      return x < y ? -1 : 1;
-    }
-  }
-  for(; i < n; i++){
-    if( a[i] != b[i] ) return a[i] < b[i] ? -1 : 1;
-  }
-  return na < nb ? -1 : (na > nb ? 1 : 0);
-}
-
 /* Compare a node's key with the target (ikey_compare order). */
 static inline int node_cmp(const skiplist_node *p, const search_target *pT){
   size_t n;
   const uint8_t *pNodeKey = skiplist_node_key(p, &n);
-  int c = compare_user(pNodeKey, n - IKEY_TRAILER, pT->pUser, pT->nUser);
+  int c = ikey_compare_user_inline(pNodeKey, n - IKEY_TRAILER, pT->pUser, pT->nUser);
   if( c == 0 ){
     uint64_t t = ikey_trailer(pNodeKey, n);
     c = t > pT->trailer ? -1 : (t < pT->trailer ? 1 : 0);

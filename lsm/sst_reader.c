@@ -545,6 +545,13 @@ void sst_reader_unref(sst_reader *p){
 int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq,
                    int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
                    block_handle **ppPin, sst_probe *pProbe){
+  return sst_reader_get_hashed(p, pKey, nKey, checksum_hash_key(pKey, nKey), maxSeq,
+                               pbFound, pType, ppVal, pnVal, ppPin, pProbe);
+}
+
+int sst_reader_get_hashed(sst_reader *p, const void *pKey, size_t nKey, uint64_t hash,
+                          uint64_t maxSeq, int *pbFound, int *pType, const uint8_t **ppVal,
+                          size_t *pnVal, block_handle **ppPin, sst_probe *pProbe){
   uint64_t tTarget, trailer = 0;
   block_view v;
   block_handle *h = NULL;
@@ -555,7 +562,7 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
   if( pProbe ) memset(pProbe, 0, sizeof(*pProbe));
   if( p->aFilter ){
     if( pProbe ) pProbe->bBloomChecked = 1;
-    if( !bloom_may_contain(p->aFilter, p->nFilter, p->nProbe, checksum_hash_key(pKey, nKey)) ){
+    if( !bloom_may_contain(p->aFilter, p->nFilter, p->nProbe, hash) ){
       if( pProbe ) pProbe->bBloomNegative = 1;
       return LSM_OK;
     }

@@ -79,6 +79,11 @@ void sst_reader_unref(sst_reader*);      /* NULL is a no-op */
 int sst_reader_get(sst_reader*, const void *pKey, size_t nKey, uint64_t maxSeq,
                    int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
                    block_handle **ppPin, sst_probe *pProbe);
+/* The same, given hash = checksum_hash_key(pKey, nKey): a store's get
+** hashes the key once for every filter it asks. */
+int sst_reader_get_hashed(sst_reader*, const void *pKey, size_t nKey, uint64_t hash,
+                          uint64_t maxSeq, int *pbFound, int *pType, const uint8_t **ppVal,
+                          size_t *pnVal, block_handle **ppPin, sst_probe *pProbe);
 
 /* Iterator over every entry; holds a reference.  NULL + *pRc on error. */
 iter *sst_reader_iter(sst_reader*, int *pRc);

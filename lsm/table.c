@@ -145,13 +145,14 @@ int table_iter_retarget(iter *pIter, table *p, int *pRc){
   return 1;
 }
 
-int table_get(table *p, const void *pKey, size_t nKey, uint64_t maxSeq, table_get_result *pRes){
+int table_get(table *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
+              table_get_result *pRes){
   sst_probe probe = {0, 0, 0};
   int rc = LSM_OK;
   sst_reader *pReader = table_reader(p, &rc);
   if( pReader == NULL ) return rc;
-  rc = sst_reader_get(pReader, pKey, nKey, maxSeq, &pRes->bFound, &pRes->type,
-                      &pRes->pVal, &pRes->nVal, &pRes->pPinBlock, &probe);
+  rc = sst_reader_get_hashed(pReader, pKey, nKey, hash, maxSeq, &pRes->bFound, &pRes->type,
+                             &pRes->pVal, &pRes->nVal, &pRes->pPinBlock, &probe);
   if( rc == LSM_OK && pRes->bFound ) pRes->pPinned = pReader;
   else sst_reader_unref(pReader);
   pRes->nBloomChecks += probe.bBloomChecked;
@@ -183,6 +184,6 @@ int table_overlaps(const table *p, const uint8_t *pLo, size_t nLo, const uint8_t
   size_t nSmall, nLarge;
   const uint8_t *pSmall = table_smallest_user(p, &nSmall);
   const uint8_t *pLarge = table_largest_user(p, &nLarge);
-  return ikey_compare_user(pLarge, nLarge, pLo, nLo) >= 0
-      && ikey_compare_user(pSmall, nSmall, pHi, nHi) <= 0;
+  return ikey_compare_user_inline(pLarge, nLarge, pLo, nLo) >= 0
+      && ikey_compare_user_inline(pSmall, nSmall, pHi, nHi) <= 0;
 }

@@ -116,8 +116,10 @@ iter *table_iter_fill(table*, int bFill, int *pRc);
 int table_iter_retarget(iter *pIter, table *p, int *pRc);
 
 /* Look up the newest version of user key pKey with seq <= maxSeq; fill
-** *pRes (see table_get_result). */
-int table_get(table*, const void *pKey, size_t nKey, uint64_t maxSeq, table_get_result *pRes);
+** *pRes (see table_get_result).  hash is checksum_hash_key(pKey, nKey),
+** for the table's Bloom filter. */
+int table_get(table*, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
+              table_get_result *pRes);
 
 /* The table's key range as user keys (borrowed from the table). */
 const uint8_t *table_smallest_user(const table*, size_t *pn);

@@ -69,9 +69,10 @@ int version_to_manifest(version*, manifest_state *pState);
 /*
 ** The newest version of user key pKey with seq <= maxSeq in the tables,
 ** level 0 newest first, then each deeper level: fills *pRes (zeroed
-** here; see table_get_result for what the caller releases).
+** here; see table_get_result for what the caller releases).  hash is
+** checksum_hash_key(pKey, nKey), for the tables' Bloom filters.
 */
-int version_get(version*, const void *pKey, size_t nKey, uint64_t maxSeq,
+int version_get(version*, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
                 table_get_result *pRes);
 
 /* Append iterators over every table to apIter (L0 tables one each, one

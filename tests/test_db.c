@@ -8,6 +8,8 @@
 ** flushes and compactions, batches read through, errors for bad input.
 ** Replay any failure with LSM_TEST_SEED=<printed seed>.
 */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +400,106 @@ START_TEST(db_stats_count_bloom_checks_and_probes){
 }
 END_TEST
 
+/*
+** The memtables' filters (memtable.h) never hide a key: a writer puts keys
+** into a store whose memtable is as small as allowed (a switch every few
+** dozen puts, flushes in the background) and publishes how many lsm_put
+** returned; readers get those keys, the newest half of the time (the one
+** most likely to sit in a memtable being switched or flushed), and keys
+** never written.  Every written key is found with its value, no other.
+*/
+typedef struct db_race {
+  lsm_db *pDb;
+  int nWrite;                   /* keys the writer puts                  */
+  _Atomic int nAcked;           /* puts that returned LSM_OK             */
+  uint64_t seed;
+} db_race;
+
+typedef struct db_race_reader {
+  db_race *pRace;
+  int iReader;
+  int nGet;                     /* gets made                             */
+  int nBad;                     /* wrong answers                         */
+  int iFirstBad;                /* the key of the first, or -1           */
+} db_race_reader;
+
+static int db_race_key(int i, char *zKey){
+  /* Scattered, so that each memtable and table covers the whole range;
+  ** odd numbers are never written. */
+  return snprintf(zKey, 24, "%016llu", (unsigned long long)(((uint64_t)i * 2654435761u) % 4294967291u) * 2);
+}
+
+static void *db_race_writer(void *pArg){
+  db_race *p = (db_race*)pArg;
+  int i;
+  for(i = 0; i < p->nWrite; i++){
+    char zKey[24];
+    int n = db_race_key(i, zKey);
+    if( lsm_put(p->pDb, zKey, (size_t)n, zKey, (size_t)n) != LSM_OK ) abort();
+    atomic_store(&p->nAcked, i + 1);
+  }
+  return NULL;
+}
+
+static void *db_race_reader_main(void *pArg){
+  db_race_reader *pR = (db_race_reader*)pArg;
+  db_race *p = pR->pRace;
+  test_rng rng;
+  rng_init(&rng, p->seed + 100 + (uint64_t)pR->iReader);
+  for(;;){
+    int nAcked = atomic_load(&p->nAcked), i, n, rc;
+    char zKey[24];
+    void *pVal = NULL;
+    size_t nVal = 0;
+    if( nAcked == 0 ) continue;
+    i = rng_below(&rng, 2) ? nAcked - 1 : (int)rng_below(&rng, (uint64_t)nAcked);
+    n = db_race_key(i, zKey);
+    rc = lsm_get(p->pDb, NULL, zKey, (size_t)n, &pVal, &nVal);
+    if( rc != LSM_OK || nVal != (size_t)n || memcmp(pVal, zKey, nVal) != 0 ){
+      if( pR->nBad++ == 0 ) pR->iFirstBad = i;
+    }
+    lsm_free(pVal);
+    zKey[n - 1]++;                       /* an odd number: never written */
+    pVal = NULL;
+    rc = lsm_get(p->pDb, NULL, zKey, (size_t)n, &pVal, &nVal);
+    if( rc != LSM_NOTFOUND && pR->nBad++ == 0 ) pR->iFirstBad = -1;
+    lsm_free(pVal);
+    pR->nGet += 2;
+    if( nAcked == p->nWrite ) break;
+  }
+  return NULL;
+}
+
+START_TEST(db_gets_find_every_acknowledged_key_across_memtable_switches_and_flushes){
+  unsigned long long seed = test_seed();
+  lsm_options opt = small_options(1);
+  db_race race;
+  db_race_reader aR[2];
+  pthread_t w, r[2];
+  int i;
+  opt.memtable_bytes = 4096;            /* the least allowed */
+  memset(&race, 0, sizeof(race));
+  race.nWrite = test_scale(20000);
+  race.seed = seed;
+  atomic_init(&race.nAcked, 0);
+  ck_assert_int_eq(lsm_open(":memory:", &opt, &race.pDb), LSM_OK);
+  for(i = 0; i < 2; i++){
+    memset(&aR[i], 0, sizeof(aR[i]));
+    aR[i].pRace = &race;
+    aR[i].iReader = i;
+    ck_assert_int_eq(pthread_create(&r[i], NULL, db_race_reader_main, &aR[i]), 0);
+  }
+  ck_assert_int_eq(pthread_create(&w, NULL, db_race_writer, &race), 0);
+  pthread_join(w, NULL);
+  for(i = 0; i < 2; i++){
+    pthread_join(r[i], NULL);
+    SEED_ASSERT(aR[i].nBad == 0, "reader %d: %d wrong answers of %d gets (first: key %d)",
+                seed, i, aR[i].nBad, aR[i].nGet, aR[i].iFirstBad);
+  }
+  ck_assert_int_eq(lsm_close(race.pDb), LSM_OK);
+}
+END_TEST
+
 /* The store has every key of m, by point get, and nothing else, by scans
 ** both ways. */
 static void check_store(lsm_db *pDb, const model *m, uint64_t seed){
@@ -420,6 +522,37 @@ static void check_store(lsm_db *pDb, const model *m, uint64_t seed){
 ** store consistent, and the store works again once the fault is gone:
 ** every write after space returns succeeds, is read back at once, and
 ** is there after a reopen. */
+/* A memtable's filter is allocated whole with it: capped (db_impl.h,
+** DB_MEMTABLE_FILTER_MAX_BYTES), a store with the largest memtable allowed
+** makes no allocation near memtable_bytes / 64 (1 GiB) to open and write. */
+START_TEST(db_memtable_filter_is_bounded_for_huge_memtables){
+  faultenv *fe = faultenv_new(NULL);
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  char *zDir = test_tmpdir("dbhugemem");
+  char zPath[4200];
+  void *pVal = NULL;
+  size_t nVal = 0;
+  snprintf(zPath, sizeof(zPath), "%s/store", zDir);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.memtable_bytes = (uint64_t)65536 << 20;
+  opt.env = faultenv_env(fe);
+  faultenv_reset_counts(fe);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_put(pDb, "k", 1, "v", 1), LSM_OK);
+  ck_assert_int_eq(lsm_get(pDb, NULL, "k", 1, &pVal, &nVal), LSM_OK);
+  ck_assert_uint_eq(nVal, 1);
+  lsm_free(pVal);
+  ck_assert_msg(faultenv_max_alloc(fe) <= ((size_t)2 << 20),
+                "the largest allocation was %zu bytes", faultenv_max_alloc(fe));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  faultenv_free(fe);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 START_TEST(db_io_error_in_flush_is_reported_and_recoverable){
   faultenv *fe = faultenv_new(NULL);
   lsm_options opt = small_options(0);
@@ -519,6 +652,8 @@ static Suite *db_suite(void){
   tcase_add_test(tc, db_batch_is_read_through_up_to_its_mark);
   tcase_add_test(tc, db_bad_input_is_refused);
   tcase_add_test(tc, db_stats_count_bloom_checks_and_probes);
+  tcase_add_test(tc, db_gets_find_every_acknowledged_key_across_memtable_switches_and_flushes);
+  tcase_add_test(tc, db_memtable_filter_is_bounded_for_huge_memtables);
   tcase_add_test(tc, db_io_error_in_flush_is_reported_and_recoverable);
   tcase_add_test(tc, db_failed_wal_write_fails_one_commit_and_rotates_the_log);
   suite_add_tcase(s, tc);

@@ -6,6 +6,11 @@
 ** scan of that list finds: the visible version with the largest seq.  The
 ** iterator must show the list sorted by internal key (harness.h: scans
 ** both ways, seeks and random walks).
+**
+** A filtered memtable (memtable.h) must answer exactly as an unfiltered
+** one: every key added is found (no false negatives, also for a reader
+** racing the writer), and a key never added is never found; how often
+** its filter lets an absent key through is printed, not asserted tight.
 */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bloom.h"
+#include "checksum.h"
 #include "faultenv.h"
 #include "harness.h"
 #include "ikey.h"
@@ -281,6 +288,220 @@ START_TEST(memtable_readers_see_ordered_complete_entries_while_writer_adds){
 }
 END_TEST
 
+/* ---- the filter ---- */
+
+/* Key i of the filter tests: 16 decimal digits, as the benchmarks' keys. */
+static void mt_digit_key(uint64_t i, char *zKey){
+  snprintf(zKey, 17, "%016llu", (unsigned long long)i);
+}
+
+START_TEST(memtable_filtered_get_finds_every_key_and_rejects_absent_ones){
+  unsigned long long seed = test_seed();
+  int nKey = test_scale(2000), i, nPass = 0, nProbe = 0;
+  memtable *pMem;
+  test_rng rng;
+  rng_init(&rng, seed + 11);
+  /* 4 KiB of filter for 2000 keys: 16 bits per key. */
+  ck_assert_int_eq(memtable_new_filtered(lsm_env_default(), 4096, &pMem), LSM_OK);
+  ck_assert_uint_eq(memtable_filter_bytes(pMem), 4096);
+  for(i = 0; i < nKey; i++){
+    char zKey[17];
+    mt_digit_key((uint64_t)i * 2, zKey);
+    ck_assert_int_eq(memtable_add(pMem, (uint64_t)i + 1, i % 5 ? IKEY_VALUE : IKEY_DELETE,
+                                  zKey, 16, zKey, 16), LSM_OK);
+  }
+  for(i = 0; i < 4 * nKey; i++){
+    char zKey[17];
+    uint64_t k = rng_below(&rng, (uint64_t)nKey * 2);
+    int type = -1, bFound;
+    const uint8_t *pVal = NULL;
+    size_t nVal = 0;
+    mt_digit_key(k, zKey);
+    bFound = memtable_get(pMem, zKey, 16, IKEY_MAX_SEQ, 0, &type, &pVal, &nVal);
+    if( k % 2 == 0 ){
+      SEED_ASSERT(bFound, "key %llu added but not found", seed, (unsigned long long)k);
+      SEED_ASSERT(type == ((k / 2) % 5 ? IKEY_VALUE : IKEY_DELETE), "key %llu type", seed,
+                  (unsigned long long)k);
+      if( type == IKEY_VALUE ){
+        SEED_ASSERT(nVal == 16 && memcmp(pVal, zKey, 16) == 0, "key %llu value", seed,
+                    (unsigned long long)k);
+      }
+    }else{
+      SEED_ASSERT(!bFound, "key %llu never added but found", seed, (unsigned long long)k);
+      nProbe++;
+      nPass += memtable_may_contain(pMem, checksum_hash_key(zKey, 16));
+    }
+  }
+  printf("memtable filter, 16 bits per key: %d of %d absent keys passed (%.3f%%)\n",
+         nPass, nProbe, 100.0 * nPass / (nProbe ? nProbe : 1));
+  /* The filter is consulted: most absent keys never reach the skiplist. */
+  SEED_ASSERT(nPass * 10 < nProbe, "%d of %d absent keys passed the filter", seed, nPass, nProbe);
+  memtable_unref(pMem);
+}
+END_TEST
+
+START_TEST(memtable_without_a_filter_lets_every_key_through){
+  memtable *pMem;
+  ck_assert_int_eq(memtable_new_filtered(lsm_env_default(), BLOOM_BLOCK_BYTES - 1, &pMem), LSM_OK);
+  ck_assert_uint_eq(memtable_filter_bytes(pMem), 0);
+  ck_assert_int_eq(memtable_may_contain(pMem, checksum_hash_key("x", 1)), 1);
+  memtable_unref(pMem);
+  /* Sizes round down to whole blocks. */
+  ck_assert_int_eq(memtable_new_filtered(lsm_env_default(), 3 * BLOOM_BLOCK_BYTES + 5, &pMem), LSM_OK);
+  ck_assert_uint_eq(memtable_filter_bytes(pMem), 3 * BLOOM_BLOCK_BYTES);
+  memtable_unref(pMem);
+}
+END_TEST
+
+/*
+** The store's shape: 16-byte keys, 100-byte values, a 4 MiB memtable and
+** its 64 KiB filter (db_impl.h, DB_MEMTABLE_FILTER_FRACTION), filled
+** until full.  The rate is printed at a quarter, half and all full; the
+** assertion only says the filter is far better than none.
+*/
+START_TEST(memtable_filter_false_positive_rate_at_the_store_shape_is_printed){
+  unsigned long long seed = test_seed();
+  const size_t nBudget = 4u << 20;
+  uint8_t aVal[100];
+  memtable *pMem;
+  uint64_t nAdded = 0;
+  int iStage;
+  test_rng rng;
+  rng_init(&rng, seed + 13);
+  memset(aVal, 'v', sizeof(aVal));
+  ck_assert_int_eq(memtable_new_filtered(lsm_env_default(), nBudget / 64, &pMem), LSM_OK);
+  for(iStage = 1; iStage <= 4; iStage *= 2){
+    int i, nPass = 0, nProbe = test_scale(100000);
+    while( memtable_bytes(pMem) < nBudget / 4 * (size_t)iStage ){
+      char zKey[17];
+      mt_digit_key(rng_below(&rng, 1000000000) * 2, zKey);
+      ck_assert_int_eq(memtable_add(pMem, ++nAdded, IKEY_VALUE, zKey, 16, aVal, sizeof(aVal)),
+                       LSM_OK);
+    }
+    for(i = 0; i < nProbe; i++){
+      char zKey[17];
+      mt_digit_key(rng_below(&rng, 1000000000) * 2 + 1, zKey);
+      nPass += memtable_may_contain(pMem, checksum_hash_key(zKey, 16));
+    }
+    printf("memtable filter at %d/4 of 4 MiB: %llu keys, %.1f bits per key,"
+           " %d of %d absent keys passed (%.3f%%)\n", iStage, (unsigned long long)nAdded,
+           (double)memtable_filter_bytes(pMem) * 8 / (double)nAdded, nPass, nProbe,
+           100.0 * nPass / nProbe);
+    SEED_ASSERT(nPass * 20 < nProbe, "%d of %d absent keys passed at %d/4", seed, nPass, nProbe,
+                iStage);
+  }
+  memtable_unref(pMem);
+}
+END_TEST
+
+START_TEST(memtable_filter_allocation_failure_is_reported){
+  faultenv *fe = faultenv_new(lsm_env_default());
+  memtable *pMem = (memtable*)1;
+  /* The memtable, the arena's first block, then the filter. */
+  faultenv_fail(fe, FAULTENV_ALLOC, 3, 0, 1);
+  ck_assert_int_eq(memtable_new_filtered(faultenv_env(fe), 4096, &pMem), LSM_NOMEM);
+  ck_assert_ptr_null(pMem);
+  faultenv_fail_clear(fe);
+  ck_assert_int_eq(memtable_new_filtered(faultenv_env(fe), 4096, &pMem), LSM_OK);
+  ck_assert_uint_eq(memtable_filter_bytes(pMem), 4096);
+  memtable_unref(pMem);
+  faultenv_free(fe);
+}
+END_TEST
+
+/*
+** A reader racing the writer, as the store's readers do: the writer adds
+** key i at sequence i + 1, then publishes i + 1 with a release store (the
+** store publishes its last sequence number under its mutex); a reader
+** that loads n with acquire asks for keys below n at maxSeq n, the newest
+** most often.  Every one must be found: a key's filter bits are set
+** before its node is linked.
+*/
+typedef struct mt_race {
+  memtable *pMem;               /* shared, filtered                    */
+  int nWrite;                   /* keys the writer adds                */
+  _Atomic uint64_t nPublished;  /* keys readers may ask for            */
+  uint64_t seed;                /* of the readers' choices             */
+} mt_race;
+
+typedef struct mt_race_reader {
+  mt_race *pRace;
+  int iReader;                  /* seeds this reader's choices         */
+  uint64_t nGet;                /* gets made                           */
+  uint64_t nMiss;               /* published keys not found            */
+  uint64_t iFirstMiss;          /* the first of them                   */
+} mt_race_reader;
+
+static void *mt_race_writer(void *pArg){
+  mt_race *p = (mt_race*)pArg;
+  int i;
+  for(i = 0; i < p->nWrite; i++){
+    char zKey[17];
+    /* A scattered order, so that keys land all over the list. */
+    mt_digit_key(((uint64_t)i * 2654435761u) % 4294967291u, zKey);
+    if( memtable_add(p->pMem, (uint64_t)i + 1, IKEY_VALUE, zKey, 16, zKey, 16) ) abort();
+    atomic_store_explicit(&p->nPublished, (uint64_t)i + 1, memory_order_release);
+  }
+  return NULL;
+}
+
+static void *mt_race_reader_main(void *pArg){
+  mt_race_reader *pR = (mt_race_reader*)pArg;
+  mt_race *p = pR->pRace;
+  test_rng rng;
+  rng_init(&rng, p->seed + (uint64_t)pR->iReader);
+  for(;;){
+    uint64_t n = atomic_load_explicit(&p->nPublished, memory_order_acquire), i;
+    char zKey[17];
+    int type, bFound;
+    const uint8_t *pVal;
+    size_t nVal;
+    if( n == 0 ) continue;
+    i = rng_below(&rng, 2) ? n - 1 : rng_below(&rng, n);
+    mt_digit_key((i * 2654435761u) % 4294967291u, zKey);
+    bFound = memtable_get(p->pMem, zKey, 16, n, 0, &type, &pVal, &nVal);
+    pR->nGet++;
+    if( !bFound || nVal != 16 || memcmp(pVal, zKey, 16) != 0 ){
+      if( pR->nMiss++ == 0 ) pR->iFirstMiss = i;
+    }
+    if( n == (uint64_t)p->nWrite ) break;
+  }
+  return NULL;
+}
+
+START_TEST(memtable_filtered_reader_finds_every_published_key_while_writer_adds){
+  unsigned long long seed = test_seed();
+  mt_race race;
+  mt_race_reader aR[2];
+  pthread_t w, r[2];
+  int i;
+  memset(&race, 0, sizeof(race));
+  race.nWrite = test_scale(100000);
+  race.seed = seed;
+  atomic_init(&race.nPublished, 0);
+  /* A small filter (4 bits per key at the end), so readers pass it often
+  ** and also read the skiplist while it grows. */
+  ck_assert_int_eq(memtable_new_filtered(lsm_env_default(), (size_t)race.nWrite / 2, &race.pMem),
+                   LSM_OK);
+  for(i = 0; i < 2; i++){
+    memset(&aR[i], 0, sizeof(aR[i]));
+    aR[i].pRace = &race;
+    aR[i].iReader = i;
+    ck_assert_int_eq(pthread_create(&r[i], NULL, mt_race_reader_main, &aR[i]), 0);
+  }
+  ck_assert_int_eq(pthread_create(&w, NULL, mt_race_writer, &race), 0);
+  pthread_join(w, NULL);
+  for(i = 0; i < 2; i++){
+    pthread_join(r[i], NULL);
+    SEED_ASSERT(aR[i].nMiss == 0, "reader %d: %llu of %llu published keys not found (first: %llu)",
+                seed, i, (unsigned long long)aR[i].nMiss, (unsigned long long)aR[i].nGet,
+                (unsigned long long)aR[i].iFirstMiss);
+    ck_assert_uint_gt(aR[i].nGet, 0);
+  }
+  memtable_unref(race.pMem);
+}
+END_TEST
+
 static Suite *memtable_suite(void){
   Suite *s = suite_create("memtable");
   TCase *tc = tcase_create("core");
@@ -291,6 +512,11 @@ static Suite *memtable_suite(void){
   tcase_add_test(tc, memtable_iterator_keeps_memtable_alive_after_last_unref);
   tcase_add_test(tc, memtable_add_reports_nomem_and_adds_nothing);
   tcase_add_test(tc, memtable_readers_see_ordered_complete_entries_while_writer_adds);
+  tcase_add_test(tc, memtable_filtered_get_finds_every_key_and_rejects_absent_ones);
+  tcase_add_test(tc, memtable_without_a_filter_lets_every_key_through);
+  tcase_add_test(tc, memtable_filter_false_positive_rate_at_the_store_shape_is_printed);
+  tcase_add_test(tc, memtable_filter_allocation_failure_is_reported);
+  tcase_add_test(tc, memtable_filtered_reader_finds_every_published_key_while_writer_adds);
   suite_add_tcase(s, tc);
   return s;
 }
