@@ -698,13 +698,15 @@ static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBu
     if( n > nBuf ) n = nBuf;
     if( pFile->bWrite ){
       memcpy(pBuf, pFile->a + iOff, n);
-    }else if( n > 0 && p->nReads++ == 0 && p->nLoneRounds >= DBSTORE_LONE_ROUNDS
-           && (p->nCursors > 0 || !sqlite3_get_autocommit(p->db)) ){
-      /* Likely the one read of this statement (see DBSTORE_LONE_ROUNDS),
-      ** whose cursor (or transaction) holds the read transaction. */
-      rc = dbstore_rows_read(pFile, iOff, (uint8_t*)pBuf, n);
     }else if( n > 0 ){
-      rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, n);
+      if( p->nReads++ == 0 && p->nLoneRounds >= DBSTORE_LONE_ROUNDS
+       && (p->nCursors > 0 || !sqlite3_get_autocommit(p->db)) ){
+        /* Likely the one read of this statement (see DBSTORE_LONE_ROUNDS),
+        ** whose cursor (or transaction) holds the read transaction. */
+        rc = dbstore_rows_read(pFile, iOff, (uint8_t*)pBuf, n);
+      }else{
+        rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, n);
+      }
       if( rc != LSM_OK ) n = 0;
     }
   }
