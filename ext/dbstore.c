@@ -184,6 +184,8 @@ struct dbstore {
   lsm_env env;           /* the shadow env; env.pCtx is this store */
   sqlite3 *db;           /* the table's connection: every SQL runs on it */
   char *zDb;             /* schema name (sqlite3_free) */
+  const char *zFcntlDb;  /* zDb for sqlite3_file_control: NULL for "main", which
+                            SQLite then takes without searching the names */
   char *zTable;          /* table name (sqlite3_free) */
   char *zFileTable;      /* "<table>_file", for sqlite3_blob_open (sqlite3_free) */
   char *zDir;            /* "<db>.<table>_file": the engine's directory name */
@@ -1086,6 +1088,7 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
     dbstore_close(p);
     return SQLITE_NOMEM;
   }
+  p->zFcntlDb = sqlite3_stricmp(zDb, "main") == 0 ? 0 : p->zDb;
   p->env.pCtx = p;
   p->nChunkBytes = dbstore_chunk_bytes(p);
   p->env.xOpen = dbstore_x_open;
@@ -1184,7 +1187,7 @@ const char *dbstore_location(dbstore *p){
 int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
-  int bKnown = sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
+  int bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
   dbstore_secure_delete_repay(p);
   if( p->bWorkInTxn ){
     /* A ROLLBACK, or a ROLLBACK TO a savepoint older than the work, may
