@@ -83,10 +83,7 @@
 ** incremental blob I/O through one sqlite3_blob handle per store, opened
 ** at the first read of a statement and moved from row to row with
 ** sqlite3_blob_reopen (a b-tree seek, where sqlite3_blob_open compiles
-** a statement) -- or, for what is likely a statement's only read, with a
-** cached SELECT of the rows, bound, stepped and reset (dbstore_rows_read;
-** which one: DBSTORE_LONE_ROUNDS).  An open handle is an active statement
-** (it would hold the
+** a statement).  An open handle is an active statement (it would hold the
 ** connection's read transaction, snapshot and locks open), so it is
 ** closed when no statement reads the table any more (dbstore_release_blobs):
 **   - the table's last cursor closes (dbstore_cursor_closed), inside a
@@ -120,8 +117,7 @@
 ** Limits: a block read that misses the block cache costs one or two
 ** chunk rows, each a b-tree seek by id and, unless SQLite's page cache
 ** holds it, a page read from the database file (a native table's point
-** read costs about one such page), plus a statement's worth of SQLite
-** work per statement that misses (DBSTORE_LONE_ROUNDS).
+** read costs about one such page).
 */
 #include "ext.h"
 
@@ -136,24 +132,6 @@
 ** cost 19,802 instructions with 8 MiB per engine, 12,324 with this cache
 ** and 12,322 with 64 MiB. */
 #define DBSTORE_SHARED_BLOCKS_DEFAULT ((uint64_t)32 << 20)
-
-/*
-** A read costs a statement's worth of SQLite work whichever way it goes:
-** a blob handle is opened (sqlite3_blob_open compiles a program) and
-** closed (finalized) once per statement, then moved from row to row
-** cheaply (sqlite3_blob_reopen); the cached SELECT (dbstore_rows_read)
-** is bound, stepped and reset at every read.  For one read the SELECT is
-** cheaper (callgrind at 1M keys: 7,958 instructions against 9,170 per
-** block missed), for each further read the handle is (1,870 against
-** 7,958).  How many a statement will make is not known at its first, so
-** the store bets on the last ones: after DBSTORE_LONE_ROUNDS rounds of
-** reads (cursor to cursor, dbstore_release_blobs) with at most one read
-** each (point reads mostly hitting the block cache), a round's first read
-** goes through the SELECT; any later read of a round, and every read
-** after a round that read more (seeks, scans, joins), through the handle.
-** A wrong bet costs one SELECT per round, and stops the next ones.
-*/
-#define DBSTORE_LONE_ROUNDS 8
 
 #define LARGEST_INT64 ((sqlite3_int64)(((uint64_t)1 << 63) - 1))
 
@@ -201,13 +179,8 @@ struct dbstore {
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
   lsm_file *pReadFiles;  /* every file open to read (the engine's table cache) */
-  sqlite3_blob *pBlob;   /* the blob handle reads use, on a chunk's row, or NULL */
+  sqlite3_blob *pBlob;   /* the blob handle every read uses, on a chunk's row, or NULL */
   sqlite3_int64 iBlobRow;/* the row pBlob is on */
-  sqlite3_stmt *pChunkSel; /* the SELECT of chunk rows a lone read uses (dbstore_rows_read):
-                            prepared at its first use, kept reset */
-  int nReads;            /* xReads since the last dbstore_release_blobs */
-  int nLoneRounds;       /* consecutive rounds (release to release, up to
-                            DBSTORE_LONE_ROUNDS) that read at most once */
   int nCursors;          /* cursors of this table open (dbstore_cursor_opened) */
   int bInWrite;          /* between xBegin and xCommit/xRollback */
   int bGcPending;        /* a collection left rows it may delete later */
@@ -517,19 +490,6 @@ static void dbstore_release_blobs(dbstore *p){
     sqlite3_blob_close(p->pBlob);
     p->pBlob = 0;
   }
-  if( p->nReads > 1 ){
-    p->nLoneRounds = 0;
-  }else if( p->nLoneRounds < DBSTORE_LONE_ROUNDS ){
-    p->nLoneRounds++;
-  }
-  p->nReads = 0;
-}
-
-/* Finalize the cached SELECT of chunk rows: it names the table (RENAME,
-** DROP), and the connection cannot close while it exists. */
-static void dbstore_forget_chunk_select(dbstore *p){
-  sqlite3_finalize(p->pChunkSel);
-  p->pChunkSel = 0;
 }
 
 static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
@@ -613,70 +573,6 @@ static int dbstore_chunk_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t
   return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, pFile->zName);
 }
 
-/*
-** Read n bytes at iOff of the file (n > 0) with the store's cached
-** SELECT of the chunk rows that iOff and iOff + n - 1 fall in: a b-tree
-** seek by id to the first, a step to each next one, then a reset.  Only
-** inside a statement or transaction that holds the connection's read
-** transaction (dbstore_x_read): the reset of this nested statement then
-** ends nothing.  A row missing, out of order or too short means the ids
-** changed under the open file (a rollback that removed its rows, say):
-** the file is found again by name and the read tried once more; a second
-** failure is corruption.
-*/
-static int dbstore_rows_read(lsm_file *pFile, uint64_t iOff, uint8_t *pBuf, size_t n){
-  dbstore *p = pFile->pStore;
-  sqlite3_int64 iRow = 0;
-  int rc = SQLITE_OK, nTry;
-  if( p->pChunkSel == 0 ){
-    char *zSql = sqlite3_mprintf("SELECT id, data FROM \"%w\".\"%w_file\""
-                                 " WHERE id BETWEEN ?1 AND ?2", p->zDb, p->zTable);
-    if( zSql == 0 ) return LSM_NOMEM;
-    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &p->pChunkSel, 0);
-    sqlite3_free(zSql);
-    if( rc != SQLITE_OK ){
-      return rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, pFile->zName);
-    }
-  }
-  for(nTry = 0; nTry < 2; nTry++){
-    size_t iAt = (size_t)(iOff % pFile->nChunk), nLeft = n;
-    uint8_t *pOut = pBuf;
-    int bBad = 0, rc2;
-    iRow = pFile->iRowid + (sqlite3_int64)(iOff / pFile->nChunk);
-    sqlite3_bind_int64(p->pChunkSel, 1, iRow);
-    sqlite3_bind_int64(p->pChunkSel, 2,
-                       pFile->iRowid + (sqlite3_int64)((iOff + n - 1) / pFile->nChunk));
-    while( nLeft > 0 && (rc = sqlite3_step(p->pChunkSel)) == SQLITE_ROW ){
-      const uint8_t *a = sqlite3_column_blob(p->pChunkSel, 1);
-      size_t nRow = (size_t)sqlite3_column_bytes(p->pChunkSel, 1);
-      size_t nPart = pFile->nChunk - iAt;
-      if( nPart > nLeft ) nPart = nLeft;
-      if( sqlite3_column_int64(p->pChunkSel, 0) != iRow || nRow < iAt + nPart ){
-        bBad = 1;
-        break;
-      }
-      memcpy(pOut, a + iAt, nPart);
-      pOut += nPart;
-      nLeft -= nPart;
-      iAt = 0;
-      iRow++;
-    }
-    if( rc == SQLITE_ROW || rc == SQLITE_DONE ) rc = SQLITE_OK;
-    if( rc == SQLITE_OK && nLeft > 0 ) bBad = 1;
-    rc2 = sqlite3_reset(p->pChunkSel);
-    if( rc == SQLITE_OK ) rc = rc2;
-    if( rc != SQLITE_OK || !bBad ) break;
-    if( nTry > 0 ){
-      return lsm_env_error(LSM_CORRUPT, "%s.%s_file: row %lld of %s is missing or short",
-                           p->zDb, p->zTable, (long long)iRow, pFile->zName);
-    }
-    rc = dbstore_file_locate(pFile, 1);
-    if( rc != SQLITE_OK ) return rc;
-  }
-  if( rc == SQLITE_NOMEM ) return LSM_NOMEM;
-  return rc == SQLITE_OK ? LSM_OK : dbstore_env_error(p, rc, pFile->zName);
-}
-
 /* Read n bytes at iOff of the file, chunk by chunk. */
 static int dbstore_blob_read(lsm_file *pFile, uint64_t iOff, uint8_t *pBuf, size_t n){
   int rc = LSM_OK;
@@ -692,7 +588,6 @@ static int dbstore_blob_read(lsm_file *pFile, uint64_t iOff, uint8_t *pBuf, size
 }
 
 static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
-  dbstore *p = pFile->pStore;
   size_t n = 0;
   int rc = LSM_OK;
   if( iOff < pFile->n ){
@@ -701,14 +596,7 @@ static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBu
     if( pFile->bWrite ){
       memcpy(pBuf, pFile->a + iOff, n);
     }else if( n > 0 ){
-      if( p->nReads++ == 0 && p->nLoneRounds >= DBSTORE_LONE_ROUNDS
-       && (p->nCursors > 0 || !sqlite3_get_autocommit(p->db)) ){
-        /* Likely the one read of this statement (see DBSTORE_LONE_ROUNDS),
-        ** whose cursor (or transaction) holds the read transaction. */
-        rc = dbstore_rows_read(pFile, iOff, (uint8_t*)pBuf, n);
-      }else{
-        rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, n);
-      }
+      rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, n);
       if( rc != LSM_OK ) n = 0;
     }
   }
@@ -1155,7 +1043,6 @@ void dbstore_close(dbstore *p){
   if( p == 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
-  dbstore_forget_chunk_select(p);
   sqlite3_free(p->zDb);
   sqlite3_free(p->zTable);
   sqlite3_free(p->zFileTable);
@@ -1443,7 +1330,6 @@ int dbstore_drop(dbstore *p){
   char *zSql;
   int rc = dbstore_engine_close(p);
   if( rc != SQLITE_OK ) return rc;
-  dbstore_forget_chunk_select(p);
   zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_file\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_log\";",
                          p->zDb, p->zTable, p->zDb, p->zTable);
@@ -1457,7 +1343,6 @@ int dbstore_rename(dbstore *p, const char *zNew){
   char *zSql, *zTable, *zFileTable, *zDir;
   int rc = dbstore_engine_close(p);
   if( rc != SQLITE_OK ) return rc;
-  dbstore_forget_chunk_select(p);
   zSql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_file\" RENAME TO \"%w_file\";"
                          "ALTER TABLE \"%w\".\"%w_log\" RENAME TO \"%w_log\";",
                          p->zDb, p->zTable, zNew, p->zDb, p->zTable, zNew);

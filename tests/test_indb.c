@@ -738,40 +738,6 @@ END_TEST
 /* A file's rows must be its chunks, in order, at consecutive ids
 ** (dbstore.c): a missing chunk is SQLITE_CORRUPT naming the file, never a
 ** short or shifted read. */
-START_TEST(a_file_missing_a_chunk_row_is_corrupt_naming_it){
-  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
-  sqlite3_stmt *pStmt = NULL;
-  char *zName;
-  int rc;
-  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
-  fill_numbers(db, 3000);
-  test_exec_ok(db, "SELECT lsm_compact('kv')");
-  zName = test_query_text(db, "SELECT name FROM kv_file WHERE name GLOB '*.sst:1'");
-  ck_assert_ptr_nonnull(zName);
-  sqlite3_close(db);
-  db = test_open_db(g_zDb, "wal", 10000);
-  test_exec_ok(db, "DELETE FROM kv_file WHERE name GLOB '*.sst:1'");
-  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM kv", -1, &pStmt, 0), SQLITE_OK);
-  rc = sqlite3_step(pStmt);
-  ck_assert_int_eq(rc, SQLITE_CORRUPT);
-  zName[strlen(zName) - 2] = 0;       /* the file: "000012.sst" of "000012.sst:1" */
-  ck_assert_msg(strstr(sqlite3_errmsg(db), zName) && strstr(sqlite3_errmsg(db), "chunks"),
-                "%s", sqlite3_errmsg(db));
-  sqlite3_finalize(pStmt);
-  sqlite3_free(zName);
-  sqlite3_close(db);
-}
-END_TEST
-
-/* Whether db has a statement of its own whose SQL contains zPart. */
-static int has_statement(sqlite3 *db, const char *zPart){
-  sqlite3_stmt *p;
-  for(p = sqlite3_next_stmt(db, 0); p; p = sqlite3_next_stmt(db, p)){
-    if( strstr(sqlite3_sql(p), zPart) ) return 1;
-  }
-  return 0;
-}
-
 /* Get key iKey with pGet ("SELECT value FROM kv WHERE key = ?1"): the
 ** value's text, "" if there is no row, or "error <code>: <message>". */
 static void get_value(sqlite3 *db, sqlite3_stmt *pGet, int iKey, char *zOut, size_t nOut){
@@ -788,61 +754,9 @@ static void get_value(sqlite3 *db, sqlite3_stmt *pGet, int iKey, char *zOut, siz
   sqlite3_reset(pGet);
 }
 
-/* Point reads, one block each, go through the store's cached SELECT of
-** chunk rows once the last statements each read one block at most
-** (dbstore.c, DBSTORE_LONE_ROUNDS); a statement that reads more goes on
-** through the blob handle.  Either way each statement sees what its read
-** transaction sees: another connection's commit, the connection's own. */
-START_TEST(lone_point_reads_go_through_a_cached_select_and_see_every_commit){
-  sqlite3 *a = test_open_db(g_zDb, "wal", 10000), *b;
-  sqlite3_stmt *pGet = NULL;
-  char zGot[300], zWant[300];
-  int i, k;
-  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
-  fill_numbers(a, 4000);
-  test_exec_ok(a, "SELECT lsm_flush('kv')");
-  sqlite3_close(a);
-  a = test_open_db(g_zDb, "wal", 10000);        /* a new engine: every block is read anew */
-  b = test_open_db(g_zDb, "wal", 10000);
-  ck_assert_int_eq(sqlite3_prepare_v2(a, "SELECT value FROM kv WHERE key = ?1", -1, &pGet, 0),
-                   SQLITE_OK);
-  for(i = 0; i < 60; i++){
-    k = 1 + (i * 677) % 4000;
-    get_value(a, pGet, k, zGot, sizeof(zGot));
-    snprintf(zWant, sizeof(zWant), "%0200d", k);
-    ck_assert_msg(strcmp(zGot, zWant) == 0, "key %d: %s", k, zGot);
-  }
-  ck_assert_msg(has_statement(a, "WHERE id BETWEEN"), "no cached SELECT of chunk rows");
-  /* Another connection rewrites every 7th key into new SSTables. */
-  test_exec_ok(b, "UPDATE kv SET value = 'b' || key WHERE key % 7 = 0");
-  test_exec_ok(b, "SELECT lsm_compact('kv')");
-  /* This connection writes, then reads many blocks in one statement
-  ** (the first through the SELECT, the others through the handle). */
-  test_exec_ok(a, "UPDATE kv SET value = 'a' || key WHERE key % 11 = 0");
-  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv WHERE key BETWEEN 1000 AND 3000"
-                                     " AND length(value) = 200"), 2001 - 286 - 182 + 26);
-  for(i = 0; i < 200; i++){
-    k = 1 + (i * 389) % 4000;
-    get_value(a, pGet, k, zGot, sizeof(zGot));
-    if( k % 11 == 0 ){
-      snprintf(zWant, sizeof(zWant), "a%d", k);
-    }else if( k % 7 == 0 ){
-      snprintf(zWant, sizeof(zWant), "b%d", k);
-    }else{
-      snprintf(zWant, sizeof(zWant), "%0200d", k);
-    }
-    ck_assert_msg(strcmp(zGot, zWant) == 0, "key %d: %s", k, zGot);
-  }
-  sqlite3_finalize(pGet);
-  check_ok(a, "kv");
-  ck_assert_int_eq(sqlite3_close(a), SQLITE_OK);     /* the cached SELECT is finalized */
-  ck_assert_int_eq(sqlite3_close(b), SQLITE_OK);
-}
-END_TEST
-
 /* A chunk row shorter than its file's chunk size (damaged) is
-** SQLITE_CORRUPT naming the file, whichever way it is read: by point
-** reads (the cached SELECT) and by a scan (the blob handle). */
+** SQLITE_CORRUPT naming the file, by point reads and by a scan (it was
+** "SQL logic error" from sqlite3_blob_read). */
 START_TEST(a_short_chunk_row_is_corrupt_naming_its_file){
   sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
   sqlite3_stmt *pGet = NULL, *pCount = NULL;
@@ -879,7 +793,6 @@ START_TEST(a_short_chunk_row_is_corrupt_naming_its_file){
     }
   }
   ck_assert_int_gt(nCorrupt, 1);
-  ck_assert_msg(has_statement(db, "WHERE id BETWEEN"), "no cached SELECT of chunk rows");
   ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM kv", -1, &pCount, 0), SQLITE_OK);
   rc = sqlite3_step(pCount);
   ck_assert_msg(rc == SQLITE_CORRUPT && strstr(sqlite3_errmsg(db), zName)
@@ -888,6 +801,60 @@ START_TEST(a_short_chunk_row_is_corrupt_naming_its_file){
   sqlite3_finalize(pGet);
   sqlite3_free(zName);
   ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+}
+END_TEST
+
+/* The store keeps no prepared statement of its own between the user's
+** statements: an application may finalize every statement of the
+** connection (sqlite3_next_stmt) and then close it. */
+START_TEST(no_statement_of_the_store_outlives_a_user_statement){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  sqlite3_stmt *pGet = NULL, *p;
+  char zGot[300], zWant[300];
+  int k, nOther = 0;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(db, 4000);
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE key = ?1", -1, &pGet, 0),
+                   SQLITE_OK);
+  for(k = 1; k <= 200; k++){
+    get_value(db, pGet, k * 17 % 4000 + 1, zGot, sizeof(zGot));
+    snprintf(zWant, sizeof(zWant), "%0200d", k * 17 % 4000 + 1);
+    ck_assert_msg(strcmp(zGot, zWant) == 0, "key %d: %s", k * 17 % 4000 + 1, zGot);
+  }
+  for(p = sqlite3_next_stmt(db, 0); p; p = sqlite3_next_stmt(db, p)){
+    if( p != pGet ){
+      nOther++;
+      fprintf(stderr, "a statement outlives the user's: %s\n", sqlite3_sql(p));
+    }
+  }
+  ck_assert_int_eq(nOther, 0);
+  while( (p = sqlite3_next_stmt(db, 0)) != 0 ) sqlite3_finalize(p);
+  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+}
+END_TEST
+
+START_TEST(a_file_missing_a_chunk_row_is_corrupt_naming_it){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  sqlite3_stmt *pStmt = NULL;
+  char *zName;
+  int rc;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, block_kb=1)");
+  fill_numbers(db, 3000);
+  test_exec_ok(db, "SELECT lsm_compact('kv')");
+  zName = test_query_text(db, "SELECT name FROM kv_file WHERE name GLOB '*.sst:1'");
+  ck_assert_ptr_nonnull(zName);
+  sqlite3_close(db);
+  db = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(db, "DELETE FROM kv_file WHERE name GLOB '*.sst:1'");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM kv", -1, &pStmt, 0), SQLITE_OK);
+  rc = sqlite3_step(pStmt);
+  ck_assert_int_eq(rc, SQLITE_CORRUPT);
+  zName[strlen(zName) - 2] = 0;       /* the file: "000012.sst" of "000012.sst:1" */
+  ck_assert_msg(strstr(sqlite3_errmsg(db), zName) && strstr(sqlite3_errmsg(db), "chunks"),
+                "%s", sqlite3_errmsg(db));
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zName);
+  sqlite3_close(db);
 }
 END_TEST
 
@@ -938,10 +905,10 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_reader_reads_on_across_a_compaction_that_replaces_its_files);
   tcase_add_test(tc, a_blob_handle_expired_by_a_write_to_its_row_is_opened_again);
   tcase_add_test(tc, three_hundred_statements_read_one_table_at_once);
+  tcase_add_test(tc, a_short_chunk_row_is_corrupt_naming_its_file);
+  tcase_add_test(tc, no_statement_of_the_store_outlives_a_user_statement);
   tcase_add_test(tc, a_file_missing_a_chunk_row_is_corrupt_naming_it);
   tcase_add_test(tc, work_rolled_back_with_its_transaction_is_forgotten);
-  tcase_add_test(tc, lone_point_reads_go_through_a_cached_select_and_see_every_commit);
-  tcase_add_test(tc, a_short_chunk_row_is_corrupt_naming_its_file);
   suite_add_tcase(s, tc);
   return s;
 }
