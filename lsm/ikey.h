@@ -74,8 +74,10 @@ static inline int ikey_compare_user_inline(const void *pA, size_t na, const void
     memcpy(&x, a + i, 8);
     memcpy(&y, b + i, 8);
     if( x != y ){
-      x = __builtin_bswap64(x);
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      x = __builtin_bswap64(x);   /* so that the first byte is the most significant */
       y = __builtin_bswap64(y);
+#endif
       return x < y ? -1 : 1;
     }
   }

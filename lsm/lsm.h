@@ -201,7 +201,7 @@ typedef struct lsm_options {
                             ** last opened                                    */
   uint64_t block_cache_bytes; /* heap for data blocks read with xRead (and
                             ** decompressed blocks), shared by every SSTable of
-                            ** the store, LRU by bytes; default 8 MiB; 0: none
+                            ** the store, LRU by bytes; default 32 MiB; 0: none
                             ** kept beyond the blocks in use; ignored when
                             ** block_cache is set                               */
   lsm_block_cache *block_cache; /* NULL (the default): the store makes its own

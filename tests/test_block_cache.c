@@ -316,6 +316,53 @@ START_TEST(stores_sharing_a_cache_stay_within_its_one_budget_and_leave_it_at_clo
 }
 END_TEST
 
+/* A compressed store (the default: lz4) of about 12 MiB of decompressed
+** blocks, every SSTable settled (background off: nothing changes between
+** the scans).  The second full scan finds every block in the default
+** block cache: a working set of that size is what a directory store's
+** readers decompress again and again right after heavy writes, when
+** level 0 holds a dozen tables (db.c, lsm_options_default). */
+START_TEST(a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time)
+{
+  enum { N_KEYS = 100000 };
+  char *zDir = test_tmpdir("bdefault");
+  lsm_db *pDb = NULL;
+  lsm_cursor *pCsr = NULL;
+  lsm_options opt;
+  lsm_stats st1, st2;
+  char v[100];
+  int i, iPass;
+  lsm_options_default(&opt);
+  ck_assert_int_eq(opt.compression, LSM_COMPRESSION_LZ4);
+  opt.background = 0;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  for(i = 0; i < N_KEYS; i++){
+    char k[24];
+    int nk = snprintf(k, sizeof(k), "key%08d", (int)((uint64_t)i * 7919 % N_KEYS));
+    memset(v, 'a' + i % 26, sizeof(v));        /* compresses: lz4 blocks */
+    ck_assert_int_eq(lsm_put(pDb, k, (size_t)nk, v, sizeof(v)), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  for(iPass = 0; iPass < 2; iPass++){
+    int nSeen = 0;
+    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+    for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) nSeen++;
+    lsm_cursor_close(pCsr);
+    ck_assert_int_eq(nSeen, N_KEYS);
+    ck_assert_int_eq(lsm_stats_get(pDb, iPass == 0 ? &st1 : &st2), LSM_OK);
+  }
+  /* The first scan read every block from its file; the blocks hold more
+  ** than 8 MiB (LevelDB's default, this store's before). */
+  ck_assert_uint_gt(st1.nBlockCacheMisses, 0);
+  ck_assert_uint_gt(st1.nBlockCacheBytes, 8u << 20);
+  ck_assert_uint_eq(st2.nBlockCacheMisses, st1.nBlockCacheMisses);
+  ck_assert_uint_gt(st2.nBlockCacheHits, st1.nBlockCacheHits);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *block_cache_suite(void){
   Suite *s = suite_create("block_cache");
   TCase *tc = tcase_create("cache");
@@ -330,6 +377,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, store_read_through_a_small_block_cache_matches_the_model);
   tcase_add_test(tcStore, store_read_with_no_block_cache_matches_the_model);
   tcase_add_test(tcStore, stores_sharing_a_cache_stay_within_its_one_budget_and_leave_it_at_close);
+  tcase_add_test(tcStore, a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time);
   suite_add_tcase(s, tcStore);
   return s;
 }
