@@ -110,7 +110,9 @@
 ** DBSTORE_SHARED_BLOCKS_DEFAULT or the largest block_cache_mb an
 ** in-database table of the process gave, whichever is larger (a budget
 ** only grows: a table asking for less must not shrink the one other
-** tables were given, as lsm_raise_sync never weakens a store).  Blocks are
+** tables were given, as lsm_raise_sync never weakens a store), until the
+** last in-database table of the process closes and the cache goes with
+** it.  Blocks are
 ** keyed by reader, so each connection's engine still reads a block once
 ** for itself; a closing engine erases its blocks.
 **
@@ -121,6 +123,7 @@
 */
 #include "ext.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -821,15 +824,19 @@ static void dbstore_x_free(lsm_env *pEnv, void *pOld){ (void)pEnv; free(pOld); }
 
 /* ---- the engine's life ---- */
 
-/* The process's shared block cache (made at the first open, kept for the
-** life of the process: it holds no block once every engine is closed)
-** and its budget; both guarded by shared_blocks_mutex. */
+/* The process's shared block cache, its budget and how many stores use
+** it (made at the first open; dropped when the last store closes, so that
+** unloading lsm.so, which SQLite does when the last connection that loaded
+** it closes, leaks nothing); all guarded by shared_blocks_mutex.  Engines
+** hold references of their own. */
 static pthread_mutex_t shared_blocks_mutex = PTHREAD_MUTEX_INITIALIZER;
 static lsm_block_cache *g_pSharedBlocks;
 static uint64_t g_nSharedBlocksBytes;
+static int g_nSharedBlocksUsers;
 
-/* The shared block cache, its budget raised to nWant bytes if that is
-** more; NULL on OOM. */
+/* The shared block cache for one more store, its budget raised to nWant
+** bytes if that is more; NULL on OOM.  Each success is paired with one
+** dbstore_shared_blocks_release. */
 static lsm_block_cache *dbstore_shared_blocks(uint64_t nWant){
   lsm_block_cache *p;
   pthread_mutex_lock(&shared_blocks_mutex);
@@ -841,8 +848,23 @@ static lsm_block_cache *dbstore_shared_blocks(uint64_t nWant){
     g_nSharedBlocksBytes = nWant;
   }
   p = g_pSharedBlocks;
+  if( p ) g_nSharedBlocksUsers++;
   pthread_mutex_unlock(&shared_blocks_mutex);
   return p;
+}
+
+/* A store that got the shared cache closes. */
+static void dbstore_shared_blocks_release(void){
+  lsm_block_cache *pFree = 0;
+  pthread_mutex_lock(&shared_blocks_mutex);
+  assert( g_nSharedBlocksUsers > 0 );
+  if( --g_nSharedBlocksUsers == 0 ){
+    pFree = g_pSharedBlocks;
+    g_pSharedBlocks = 0;
+    g_nSharedBlocksBytes = 0;
+  }
+  pthread_mutex_unlock(&shared_blocks_mutex);
+  lsm_block_cache_unref(pFree);
 }
 
 /* Close the engine (NULL is fine).  SQLITE_BUSY if a statement of this
@@ -1043,6 +1065,7 @@ void dbstore_close(dbstore *p){
   if( p == 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
+  if( p->opt.block_cache ) dbstore_shared_blocks_release();
   sqlite3_free(p->zDb);
   sqlite3_free(p->zTable);
   sqlite3_free(p->zFileTable);
