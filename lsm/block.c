@@ -117,18 +117,12 @@ int block_decode(const block_view *v, uint32_t iOff, block_entry *e){
     e->nUnshared = p[1];
     e->nVal = p[2];
     p = coding_get_varint64_within(p + 3, &e->trailer);
-    if( p == NULL || (size_t)(pEnd - p) < (size_t)e->nUnshared + e->nVal ){
-      return block_corrupt_entry(v, iOff, "truncated entry");
-    }
-    e->pDelta = p;
-    e->pVal = p + e->nUnshared;
-    e->iNext = (uint32_t)(e->pVal + e->nVal - v->a);
-    return LSM_OK;
+  }else{
+    p = coding_get_varint32(p, pEnd, &e->nShared);
+    if( p ) p = coding_get_varint32(p, pEnd, &e->nUnshared);
+    if( p ) p = coding_get_varint32(p, pEnd, &e->nVal);
+    if( p ) p = coding_get_varint64(p, pEnd, &e->trailer);
   }
-  p = coding_get_varint32(p, pEnd, &e->nShared);
-  if( p ) p = coding_get_varint32(p, pEnd, &e->nUnshared);
-  if( p ) p = coding_get_varint32(p, pEnd, &e->nVal);
-  if( p ) p = coding_get_varint64(p, pEnd, &e->trailer);
   if( p == NULL || (size_t)(pEnd - p) < (size_t)e->nUnshared + e->nVal ){
     return block_corrupt_entry(v, iOff, "truncated entry");
   }
