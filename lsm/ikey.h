@@ -97,4 +97,15 @@ static inline int ikey_compare(const uint8_t *a, size_t na, const uint8_t *b, si
   return c;
 }
 
+/* ikey_compare through ikey_compare_user_inline: for the merge, which
+** compares on every step. */
+static inline int ikey_compare_inline(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
+  int c = ikey_compare_user_inline(a, na - IKEY_TRAILER, b, nb - IKEY_TRAILER);
+  if( c == 0 ){
+    uint64_t ta = ikey_trailer(a, na), tb = ikey_trailer(b, nb);
+    c = ta > tb ? -1 : (ta < tb ? 1 : 0);
+  }
+  return c;
+}
+
 #endif

@@ -58,40 +58,10 @@ typedef struct merge_iter {
   int *aHeap;                   /* heap of indexes into aChild           */
 } merge_iter;
 
-/* The first n bytes of a and b as a big-endian number: memcmp order. */
-static inline uint64_t load_be64(const uint8_t *a){
-  uint64_t x;
-  memcpy(&x, a, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  x = __builtin_bswap64(x);
-#endif
-  return x;
-}
-
-/* ikey_compare, with the user keys compared 8 bytes at a time inline: the
-** merge compares on every step, and a call to memcmp costs more than the
-** two or three words of a typical key. */
-static inline int merge_key_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
-  size_t nua = na - IKEY_TRAILER, nub = nb - IKEY_TRAILER;
-  size_t n = nua < nub ? nua : nub, i = 0;
-  for(; i + 8 <= n; i += 8){
-    uint64_t x = load_be64(a + i), y = load_be64(b + i);
-    if( x != y ) return x < y ? -1 : 1;
-  }
-  for(; i < n; i++){
-    if( a[i] != b[i] ) return a[i] < b[i] ? -1 : 1;
-  }
-  if( nua != nub ) return nua < nub ? -1 : 1;
-  {
-    uint64_t ta = ikey_trailer(a, na), tb = ikey_trailer(b, nb);
-    return ta > tb ? -1 : (ta < tb ? 1 : 0);
-  }
-}
-
 /* Order of children a and b by (key, index): <0, 0 (a == b) or >0. */
 static inline __attribute__((always_inline)) int child_cmp(const merge_iter *p, int a, int b){
-  int c = merge_key_cmp(p->aChild[a].pKey, p->aChild[a].nKey,
-                        p->aChild[b].pKey, p->aChild[b].nKey);
+  int c = ikey_compare_inline(p->aChild[a].pKey, p->aChild[a].nKey,
+                              p->aChild[b].pKey, p->aChild[b].nKey);
   return c ? c : a - b;
 }
 
