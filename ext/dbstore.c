@@ -114,7 +114,10 @@
 ** last in-database table of the process closes and the cache goes with
 ** it.  Blocks are
 ** keyed by reader, so each connection's engine still reads a block once
-** for itself; a closing engine erases its blocks.
+** for itself; a closing engine erases its blocks.  The blocks an engine's
+** flushes and compactions write enter the cache as they are written
+** (lsm_options.fill_cache_on_write), so the reads right after a COMMIT
+** that did work find them without reading rows.
 **
 ** Limits: a block read that misses the block cache costs one or two
 ** chunk rows, each a b-tree seek by id and, unless SQLite's page cache
@@ -129,12 +132,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The shared block cache's budget when no table asks for more: 32 MiB,
-** RocksDB's default (LevelDB keeps 8 MiB per database).  Measured with
-** tests/prof_sql.c (README, "Benchmarks"): a get from 300,000 rows (35 MB)
-** cost 19,802 instructions with 8 MiB per engine, 12,324 with this cache
-** and 12,322 with 64 MiB. */
-#define DBSTORE_SHARED_BLOCKS_DEFAULT ((uint64_t)32 << 20)
+/* The shared block cache's budget when no table asks for more: 128 MiB.
+** A block that misses it is read from one or two chunk rows through
+** SQLite (a blob handle per statement, a b-tree seek per row, then the
+** checksum and a decompression), so the budget decides the reads: at 1M
+** keys (121 MB of blocks; callgrind, tests/prof_sql.c indb 1000000 20000
+** get, blocks entering the cache as flushes and compactions write them)
+** a get cost 18,711 instructions with 32 MiB, 15,605 with 64 MiB and
+** 10,981 with 128 MiB, where every block fits (a native table's get:
+** 9,173).  Why not more: issue 13 bounds a process's heap with the
+** defaults to 256 MiB at 50M keys, and the open tables' filters and
+** indexes may take table_cache_mb (64 MiB) beside it. */
+#define DBSTORE_SHARED_BLOCKS_DEFAULT ((uint64_t)128 << 20)
 
 #define LARGEST_INT64 ((sqlite3_int64)(((uint64_t)1 << 63) - 1))
 
@@ -1025,6 +1034,11 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   p->opt.hosted = 1;
   p->opt.background = 0;
   p->opt.sync = LSM_SYNC_OFF;      /* nothing of the engine's to sync */
+  /* A block read from a row costs a b-tree seek or two (and a blob handle
+  ** per statement), a checksum and a decompression: blocks the COMMITs'
+  ** flushes and compactions write enter the block cache as written, so
+  ** reads right after the writes find them there. */
+  p->opt.fill_cache_on_write = 1;
   p->opt.block_cache = dbstore_shared_blocks(pOpt->block_cache_bytes);
   if( p->opt.block_cache == 0 ){
     dbstore_close(p);

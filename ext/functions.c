@@ -474,11 +474,17 @@ static void functions_compact(sqlite3_context *ctx, int argc, sqlite3_value **ar
 
 /* ---- lsm_stats(table) ---- */
 
-/* Key + value bytes of every committed live row. */
+/* Key + value bytes of every committed live row, by a scan that leaves
+** the block cache as it found it (lsm_read.bNoFill): a look at the
+** statistics does not evict the blocks the table's reads use. */
 static int functions_live_bytes(lsm_db *pLsm, uint64_t *pnLive){
   lsm_cursor *pCsr = 0;
+  lsm_read rd;
   uint64_t n = 0;
-  int rc = lsm_cursor_open(pLsm, 0, &pCsr);
+  int rc;
+  memset(&rd, 0, sizeof(rd));
+  rd.bNoFill = 1;
+  rc = lsm_cursor_open(pLsm, &rd, &pCsr);
   if( rc == LSM_OK ) rc = lsm_cursor_first(pCsr);
   while( rc == LSM_OK && lsm_cursor_valid(pCsr) ){
     const void *p;

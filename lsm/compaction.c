@@ -97,8 +97,20 @@ typedef struct merge_state {
   sst_writer *pWriter;          /* output being written, or NULL   */
   uint64_t iNumber;             /* its file number                 */
   char *zPath;                  /* its path                        */
+  uint64_t idBlocks;            /* its blocks' id in the block cache when
+                                ** they enter it as written, else 0 */
   int nAlloc;                   /* slots in pRes->apOut            */
 } merge_state;
+
+/* The output being written will not become a table: drop the blocks it
+** put in the block cache (nBlocks of them at most), which no reader
+** would ever erase. */
+static void merge_drop_filled(merge_state *p, uint64_t nBlocks){
+  if( p->idBlocks ){
+    block_cache_erase(table_cache_blocks(p->pJob->out.pCache), p->idBlocks, (uint32_t)nBlocks);
+    p->idBlocks = 0;
+  }
+}
 
 static int merge_finish_output(merge_state *p){
   const compaction_job *pJob = p->pJob;
@@ -107,6 +119,7 @@ static int merge_finish_output(merge_state *p){
   manifest_file mf;
   table *pTable = NULL;
   int rc;
+  uint64_t nBlocksMax = sst_writer_blocks(p->pWriter) + 1;   /* finish may cut one more */
   memset(&meta, 0, sizeof(meta));
   rc = sst_writer_finish(p->pWriter, &meta);
   p->pWriter = NULL;
@@ -126,7 +139,12 @@ static int merge_finish_output(merge_state *p){
     mf.nRawBytes = meta.nRawBytes;
     mf.pSmallest = meta.pSmallest; mf.nSmallest = meta.nSmallest;
     mf.pLargest = meta.pLargest; mf.nLargest = meta.nLargest;
-    rc = table_open(pEnv, pJob->out.pCache, pJob->out.zDir, &mf, &pTable);
+    rc = table_open_filled(pEnv, pJob->out.pCache, pJob->out.zDir, &mf, p->idBlocks, &pTable);
+  }
+  if( rc == LSM_OK ){
+    p->idBlocks = 0;            /* the table's reader erases them when it goes */
+  }else{
+    merge_drop_filled(p, nBlocksMax);
   }
   if( rc == LSM_OK ){
     /* Outputs split only between user keys, in order: the tables of one
@@ -152,6 +170,10 @@ static int merge_open_output(merge_state *p){
   p->iNumber = pJob->out.xNewFileNumber(pJob->out.pCtx);
   p->zPath = filename_path(pJob->out.pEnv, pJob->out.zDir, FILENAME_SST, p->iNumber, &rc);
   if( rc == LSM_OK ) rc = sst_writer_open(pJob->out.pEnv, p->zPath, &pJob->out.sstOpt, &p->pWriter);
+  if( rc == LSM_OK && pJob->out.bFillCache && table_cache_blocks(pJob->out.pCache) ){
+    p->idBlocks = block_cache_new_id();
+    sst_writer_fill_cache(p->pWriter, table_cache_blocks(pJob->out.pCache), p->idBlocks);
+  }
   return rc;
 }
 
@@ -243,6 +265,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
   if( rc == LSM_OK && st.pWriter ) rc = merge_finish_output(&st);
   assert( rc != LSM_OK || pRes->nEntriesOut <= pRes->nEntriesIn );
   if( st.pWriter ){
+    merge_drop_filled(&st, sst_writer_blocks(st.pWriter));
     sst_writer_abandon(st.pWriter);
     if( st.zPath ) pEnv->xUnlink(pEnv, st.zPath);
   }

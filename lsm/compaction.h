@@ -45,6 +45,8 @@ typedef struct compaction_output {
   const char *zDir;
   table_cache *pCache;          /* where the outputs' readers go            */
   sst_options sstOpt;           /* block size, Bloom bits                   */
+  int bFillCache;               /* outputs' blocks enter the block cache as
+                                ** written (lsm_options.fill_cache_on_write) */
   uint64_t (*xNewFileNumber)(void *pCtx);   /* thread-safe number allocator */
   void *pCtx;                   /* its argument                             */
 } compaction_output;

@@ -189,6 +189,7 @@ struct lsm_cursor {
   db_view *pView;          /* pinned view                              */
   uint64_t seq;            /* snapshot sequence number                 */
   memtable *pBatchIndex;   /* reference to the overlaid batch's index  */
+  int bNoFill;             /* lsm_read.bNoFill: its blocks skip the cache */
   db_iter *pIter;
 };
 

@@ -135,7 +135,7 @@ void lsm_snapshot_release(lsm_snapshot *p){
 ** (NULL: none) visible up to maxBatchSeq.  The caller keeps its own
 ** references to pView and pIdx for as long as the iterator lives. */
 static int cursor_iter_new(lsm_db *pDb, db_view *pView, uint64_t seq, memtable *pIdx,
-                           uint64_t maxBatchSeq, db_iter **ppIter){
+                           uint64_t maxBatchSeq, int bFill, db_iter **ppIter){
   iter **apIter;
   iter *pMerge;
   int rc = LSM_OK, nIter = 0, i;
@@ -155,7 +155,7 @@ static int cursor_iter_new(lsm_db *pDb, db_view *pView, uint64_t seq, memtable *
     apIter[nIter] = memtable_iter(pView->apImm[i], &rc);
     if( apIter[nIter] ) nIter++;
   }
-  if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, apIter, &nIter);
+  if( rc == LSM_OK ) rc = version_add_iters(pView->pVersion, bFill, apIter, &nIter);
   pMerge = db_merge_and_free(pDb->pEnv, apIter, nIter, &rc);
   if( rc == LSM_OK ) rc = db_iter_new(pDb->pEnv, pMerge, seq, maxBatchSeq, ppIter);
   return rc;
@@ -181,10 +181,14 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   if( pDb == NULL || ppCsr == NULL ) return LSM_MISUSE;
   error_clear();
   *ppCsr = NULL;
-  mutex_lock(&pDb->mutex);
-  pCsr = pDb->pSpareCursor;
-  pDb->pSpareCursor = NULL;
-  mutex_unlock(&pDb->mutex);
+  if( pRead == NULL || !pRead->bNoFill ){      /* the spare fills the cache */
+    mutex_lock(&pDb->mutex);
+    pCsr = pDb->pSpareCursor;
+    pDb->pSpareCursor = NULL;
+    mutex_unlock(&pDb->mutex);
+  }else{
+    pCsr = NULL;
+  }
   if( pCsr ){
     rc = lsm_cursor_refresh(pCsr, pRead);
     if( rc != LSM_OK ){
@@ -199,10 +203,11 @@ int lsm_cursor_open(lsm_db *pDb, const lsm_read *pRead, lsm_cursor **ppCsr){
   if( pCsr == NULL ) return LSM_NOMEM;
   memset(pCsr, 0, sizeof(*pCsr));
   pCsr->pDb = pDb;
+  pCsr->bNoFill = pRead != NULL && pRead->bNoFill;
   rc = read_setup(pDb, pRead, &pCsr->pView, &pCsr->seq, &pCsr->pBatchIndex, &maxBatchSeq);
   if( rc == LSM_OK ){
     rc = cursor_iter_new(pDb, pCsr->pView, pCsr->seq, pCsr->pBatchIndex, maxBatchSeq,
-                         &pCsr->pIter);
+                         !pCsr->bNoFill, &pCsr->pIter);
   }
   if( rc != LSM_OK ){
     db_cursor_free(pCsr);
@@ -230,20 +235,22 @@ int lsm_cursor_refresh(lsm_cursor *p, const lsm_read *pRead){
   memtable *pIdx = NULL;
   db_iter *pIter = NULL;
   uint64_t seq = 0, maxBatchSeq = 0;
+  int bNoFill = pRead != NULL && pRead->bNoFill;
   int rc;
 
   if( p == NULL ) return LSM_MISUSE;
   error_clear();
   rc = read_setup(p->pDb, pRead, &pView, &seq, &pIdx, &maxBatchSeq);
   if( rc != LSM_OK ) return rc;
-  if( pView == p->pView && pIdx == p->pBatchIndex && db_iter_status(p->pIter) == LSM_OK ){
+  if( pView == p->pView && pIdx == p->pBatchIndex && bNoFill == p->bNoFill
+   && db_iter_status(p->pIter) == LSM_OK ){
     db_iter_reset(p->pIter, seq, maxBatchSeq);
     p->seq = seq;
     memtable_unref(pIdx);
     db_view_unref(pView);
     return LSM_OK;
   }
-  rc = cursor_iter_new(p->pDb, pView, seq, pIdx, maxBatchSeq, &pIter);
+  rc = cursor_iter_new(p->pDb, pView, seq, pIdx, maxBatchSeq, !bNoFill, &pIter);
   if( rc != LSM_OK ){
     memtable_unref(pIdx);
     db_view_unref(pView);
@@ -256,6 +263,7 @@ int lsm_cursor_refresh(lsm_cursor *p, const lsm_read *pRead){
   p->pView = pView;
   p->pBatchIndex = pIdx;
   p->seq = seq;
+  p->bNoFill = bNoFill;
   return LSM_OK;
 }
 
@@ -318,7 +326,7 @@ void db_cursor_free(lsm_cursor *p){
 }
 
 /* Kept as the spare (see lsm_cursor_open) if it reads the current view
-** without a batch and has not failed; else freed.  A kept cursor is
+** without a batch, fills the block cache and has not failed; else freed.  A kept cursor is
 ** parked first (db_iter_park): a closed cursor must not hold a pinned
 ** block (the cache could not evict it, and a block of one huge value is
 ** as large as the value) or a long key or value copy. */
@@ -327,7 +335,7 @@ void lsm_cursor_close(lsm_cursor *p){
   if( p == NULL ) return;
   pDb = p->pDb;
   atomic_fetch_sub_explicit(&pDb->nCursor, 1, memory_order_relaxed);
-  if( p->pBatchIndex == NULL && db_iter_status(p->pIter) == LSM_OK ){
+  if( p->pBatchIndex == NULL && !p->bNoFill && db_iter_status(p->pIter) == LSM_OK ){
     int bKept = 0;
     db_iter_park(p->pIter);
     mutex_lock(&pDb->mutex);

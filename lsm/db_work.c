@@ -77,6 +77,7 @@ static void job_output(lsm_db *pDb, compaction_output *pOut){
   pOut->sstOpt.block_bytes = pDb->opt.block_bytes;
   pOut->sstOpt.bloom_bits = pDb->opt.bloom_bits;
   pOut->sstOpt.compression = pDb->opt.compression;
+  pOut->bFillCache = pDb->opt.fill_cache_on_write;
   pOut->xNewFileNumber = new_file_number;
   pOut->pCtx = pDb;
 }

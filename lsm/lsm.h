@@ -209,6 +209,14 @@ typedef struct lsm_options {
                             ** shared with other stores (lsm_block_cache_new
                             ** below): the store holds a reference until
                             ** lsm_close, which erases its blocks from it      */
+  int fill_cache_on_write;  /* 1: every data block a flush or compaction writes
+                            ** enters the block cache as written (RocksDB's
+                            ** prepopulate_block_cache), so reads right after
+                            ** the work find it without reading the file: for
+                            ** stores whose reads cost more than a copy (the
+                            ** SQLite extension's in-database tables); the
+                            ** blocks compete with those read for the cache's
+                            ** budget; default 0                                */
   int use_mmap;             /* 1: read data blocks of uncompressed SSTables from
                             ** a mapping of the file when the env has xMap
                             ** (fastest; a file truncated by another program
@@ -409,6 +417,11 @@ typedef struct lsm_read {
   lsm_snapshot *pSnapshot;
   lsm_batch *pBatch;
   size_t nBatchOps;
+  int bNoFill;              /* cursors: blocks read that the block cache does not
+                            ** hold are not added to it (a one-off pass over
+                            ** the whole store, as lsm_stats' count of live
+                            ** bytes, must not evict what the reads use);
+                            ** gets ignore it                                 */
 } lsm_read;
 
 /*

@@ -9,6 +9,8 @@
 ** key for the table's Bloom filter and counts entries for the properties
 ** record.  finish() appends the filter, the properties, the index and a
 ** fixed-size footer that says where those three are, then syncs.
+** Given a block cache (sst_writer_fill_cache), it also offers each data
+** block, as a reader would hold it decompressed, to that cache.
 **
 ** FILE LAYOUT
 **
@@ -189,6 +191,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "block_cache.h"
 #include "bloom.h"
 #include "checksum.h"
 #include "coding.h"
@@ -244,6 +247,8 @@ struct sst_writer {
   int nCompressBackoff;      /* length of the last skip run; 0 after a block
                              ** that compressed                               */
   uint64_t nCompressTries;   /* blocks the compressor was run on                */
+  block_cache *pFillCache;   /* blocks enter it as written, or NULL             */
+  uint64_t idFillBlocks;     /* under this reader id (sst_writer_fill_cache)    */
 };
 
 /* ------------------------------------------------------------------ */
@@ -295,6 +300,18 @@ static void emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
 /* Blocks and index entries                                             */
 /* ------------------------------------------------------------------ */
 
+/* Offer the block about to be written, as a reader would hold it after
+** reading, verifying and decompressing it (its builder's bytes), to the
+** block cache as block nBlock of the file's reader id.  A block the
+** cache cannot take (no memory) is simply not offered: a read finds it
+** in the file. */
+static void fill_cache(sst_writer *p, const uint8_t *a, size_t n){
+  block_handle *h = block_handle_alloc(p->pFillCache, p->pEnv, n);
+  if( h == NULL ) return;
+  memcpy(block_handle_buf(h), a, n);
+  block_cache_release(block_cache_insert(p->pFillCache, p->idFillBlocks, (uint32_t)p->nBlock, h));
+}
+
 /* Write a data block: compressed if that saves 1/8 of it, else raw, then
 ** its type byte and checksum (DATA BLOCK TRAILER). */
 static void flush_block(sst_writer *p){
@@ -305,6 +322,7 @@ static void flush_block(sst_writer *p){
   if( p->rc || p->data.nEntry == 0 ) return;
   a = block_builder_finish(&p->data, &n, &p->rc);
   if( a == NULL ) return;
+  if( p->pFillCache ) fill_cache(p, a, n);
   if( p->opt.compression != LSM_COMPRESSION_NONE && p->nCompressSkip > 0 ){
     p->nCompressSkip--;
   }else if( p->opt.compression != LSM_COMPRESSION_NONE ){
@@ -417,6 +435,15 @@ int sst_writer_open(lsm_env *pEnv, const char *zPath, const sst_options *pOpt,
   }
   *ppWriter = p;
   return LSM_OK;
+}
+
+void sst_writer_fill_cache(sst_writer *p, block_cache *pCache, uint64_t idBlocks){
+  p->pFillCache = pCache;
+  p->idFillBlocks = idBlocks;
+}
+
+uint64_t sst_writer_blocks(const sst_writer *p){
+  return p->nBlock;
 }
 
 /* Add an entry whose order the caller checked; bNewUser: its user key is

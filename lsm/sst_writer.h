@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "block_cache.h"
 #include "lsm.h"
 
 typedef struct sst_writer sst_writer;
@@ -43,6 +44,17 @@ typedef struct sst_meta {
 /* Create zPath, which must not exist (LSM_CANTOPEN if it does, a
 ** symbolic link included).  Owned: finish or abandon. */
 int sst_writer_open(lsm_env*, const char *zPath, const sst_options*, sst_writer **ppWriter);
+
+/* From now on, every data block written enters pCache (not NULL) as
+** block i of reader id idBlocks, as a reader of the finished file holds
+** it (decompressed), so that reads right after a flush or compaction find
+** it without reading the file (RocksDB's prepopulate_block_cache).  The
+** caller opens the file's reader with the same id (table_open_filled),
+** or, if the file is abandoned, erases sst_writer_blocks blocks of it. */
+void sst_writer_fill_cache(sst_writer*, block_cache *pCache, uint64_t idBlocks);
+
+/* Data blocks written so far. */
+uint64_t sst_writer_blocks(const sst_writer*);
 
 /* REQUIRES: pIkey > every key added before (ikey_compare). */
 int sst_writer_add(sst_writer*, const uint8_t *pIkey, size_t nIkey,

@@ -60,10 +60,16 @@ int table_new(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manife
 
 int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
                table **ppTable){
+  return table_open_filled(pEnv, pCache, zDir, pMeta, 0, ppTable);
+}
+
+int table_open_filled(lsm_env *pEnv, table_cache *pCache, const char *zDir,
+                      const manifest_file *pMeta, uint64_t idBlocks, table **ppTable){
   table *p = NULL;
   sst_reader *pReader = NULL;
   int rc = table_new(pEnv, pCache, zDir, pMeta, &p);
   *ppTable = NULL;
+  if( rc == LSM_OK && idBlocks != 0 ) p->slot.idBlocks = idBlocks;
   if( rc == LSM_OK ) rc = table_cache_open_reader(&p->slot, &pReader);
   if( rc != LSM_OK ){
     table_unref(p);

@@ -76,6 +76,12 @@ typedef struct table_get_result {
 int table_open(lsm_env*, table_cache *pCache, const char *zDir, const manifest_file *pMeta,
                table **ppTable);
 
+/* table_open for a file just written with sst_writer_fill_cache(...,
+** idBlocks): its reader keeps its blocks under idBlocks, so it finds the
+** ones the writer put in the block cache (0: a new id, as table_open). */
+int table_open_filled(lsm_env*, table_cache *pCache, const char *zDir,
+                      const manifest_file *pMeta, uint64_t idBlocks, table **ppTable);
+
 /* A table of *pMeta (copied) in zDir with one reference, its file not
 ** opened: the cache opens it when it is first read.  For callers that
 ** only need the metadata (the picker's tests) or check the file later. */

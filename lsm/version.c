@@ -337,11 +337,11 @@ int version_iter_count(version *p){
 
 /* Append the iterators of one level's tables apTable[0..n): level 0 one
 ** per table, a sorted level one level iterator (apTable in key order).
-** bFill: the blocks they read enter the block cache, and apTable is a
-** version's, which the caller keeps referenced while they live (the
+** bFill: the blocks they read enter the block cache.  bBorrow: apTable
+** is a version's, which the caller keeps referenced while they live (the
 ** level iterator borrows it); else apTable is copied. */
 static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n, int bFill,
-                           iter **apIter, int *pnIter){
+                           int bBorrow, iter **apIter, int *pnIter){
   int rc = LSM_OK, i;
   iter *pIt;
   if( n == 0 ) return LSM_OK;
@@ -352,15 +352,16 @@ static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n, in
     }
     return rc;
   }
-  pIt = level_iter_new(pEnv, apTable, n, bFill, bFill, &rc);
+  pIt = level_iter_new(pEnv, apTable, n, bFill, bBorrow, &rc);
   if( pIt ) apIter[(*pnIter)++] = pIt;
   return rc;
 }
 
-int version_add_iters(version *p, iter **apIter, int *pnIter){
+int version_add_iters(version *p, int bFill, iter **apIter, int *pnIter){
   int rc = LSM_OK, iLevel;
   for(iLevel = 0; rc == LSM_OK && iLevel < LSM_MAX_LEVELS; iLevel++){
-    rc = add_level_iters(p->pEnv, iLevel, p->aapFile[iLevel], p->anFile[iLevel], 1, apIter, pnIter);
+    rc = add_level_iters(p->pEnv, iLevel, p->aapFile[iLevel], p->anFile[iLevel], bFill, 1,
+                         apIter, pnIter);
   }
   return rc;
 }
@@ -378,7 +379,7 @@ int version_add_table_iters(lsm_env *pEnv, table **apTable, int nTable, iter **a
       ap[j] = p;
       n++;
     }
-    rc = add_level_iters(pEnv, iLevel, ap, n, 0, apIter, pnIter);
+    rc = add_level_iters(pEnv, iLevel, ap, n, 0, 0, apIter, pnIter);
   }
   env_free(pEnv, ap);
   return rc;

@@ -77,9 +77,11 @@ int version_get(version*, const void *pKey, size_t nKey, uint64_t hash, uint64_t
 
 /* Append iterators over every table to apIter (L0 tables one each, one
 ** concatenating iterator per deeper level).  *pnIter is incremented.
+** bFill: the blocks they read enter the block cache (else they use it
+** when it holds them, and leave it as it was).
 ** REQUIRES: the caller keeps the version referenced until the iterators
 ** are closed (the level iterators borrow its table arrays). */
-int version_add_iters(version*, iter **apIter, int *pnIter);
+int version_add_iters(version*, int bFill, iter **apIter, int *pnIter);
 int version_iter_count(version*);    /* how many version_add_iters adds */
 
 /*

@@ -12,6 +12,8 @@
 ** of 0 and of 64 KiB.  Stores sharing one cache (lsm_block_cache_new)
 ** keep their blocks under its one budget, report its bytes and their own
 ** hits and misses, and take their blocks out of it when they close.
+** Blocks written with fill_cache_on_write are read from the cache, as
+** the model says; a scan with lsm_read.bNoFill evicts nothing.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
@@ -363,6 +365,177 @@ START_TEST(a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_s
 }
 END_TEST
 
+/* Random puts and deletes (keys k00000000.., values of 1..300 bytes,
+** seed-chosen) into a store that reads every block through its cache
+** (use_mmap off), flushed and compacted in the caller's thread;
+** aVal/anVal: the model, each key's last value (anVal -1: absent). */
+enum { FILL_KEYS = 3000, FILL_OPS = 12000 };
+static void fill_random(lsm_db *pDb, test_rng *r, char aVal[][300], int *anVal){
+  int i, j;
+  for(i = 0; i < FILL_KEYS; i++) anVal[i] = -1;
+  for(i = 0; i < FILL_OPS; i++){
+    char k[16];
+    int iKey = (int)rng_below(r, FILL_KEYS);
+    int nk = snprintf(k, sizeof(k), "k%08d", iKey);
+    if( rng_below(r, 8) == 0 ){
+      ck_assert_int_eq(lsm_delete(pDb, k, (size_t)nk), LSM_OK);
+      anVal[iKey] = -1;
+    }else{
+      int nv = 1 + (int)rng_below(r, 300);
+      for(j = 0; j < nv; j++) aVal[iKey][j] = (char)(j < nv / 2 ? rng_below(r, 256) : 'v');
+      ck_assert_int_eq(lsm_put(pDb, k, (size_t)nk, aVal[iKey], (size_t)nv), LSM_OK);
+      anVal[iKey] = nv;
+    }
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+}
+
+/* Every key's get and a full scan give the model's answers. */
+static void reads_match_model(lsm_db *pDb, unsigned long long seed, char aVal[][300],
+                              const int *anVal){
+  lsm_cursor *pCsr = NULL;
+  int i, iNext = 0;
+  for(i = 0; i < FILL_KEYS; i++){
+    char k[16];
+    int nk = snprintf(k, sizeof(k), "k%08d", i);
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int rc = lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal);
+    if( anVal[i] < 0 ){
+      SEED_ASSERT(rc == LSM_NOTFOUND, "get %s: %d, deleted", seed, k, rc);
+    }else{
+      SEED_ASSERT(rc == LSM_OK && nVal == (size_t)anVal[i] && memcmp(pVal, aVal[i], nVal) == 0,
+                  "get %s", seed, k);
+    }
+    lsm_free(pVal);
+  }
+  ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+  for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)){
+    const void *pK, *pV;
+    size_t nK, nV;
+    char k[16];
+    while( iNext < FILL_KEYS && anVal[iNext] < 0 ) iNext++;
+    SEED_ASSERT(iNext < FILL_KEYS, "scan: a row past the model's last", seed);
+    snprintf(k, sizeof(k), "k%08d", iNext);
+    ck_assert_int_eq(lsm_cursor_key(pCsr, &pK, &nK), LSM_OK);
+    ck_assert_int_eq(lsm_cursor_value(pCsr, &pV, &nV), LSM_OK);
+    SEED_ASSERT(nK == 9 && memcmp(pK, k, 9) == 0, "scan: expected %s", seed, k);
+    SEED_ASSERT(nV == (size_t)anVal[iNext] && memcmp(pV, aVal[iNext], nV) == 0,
+                "scan: value of %s", seed, k);
+    iNext++;
+  }
+  while( iNext < FILL_KEYS && anVal[iNext] < 0 ) iNext++;
+  SEED_ASSERT(iNext == FILL_KEYS, "scan ended before k%08d", seed, iNext);
+  lsm_cursor_close(pCsr);
+}
+
+/*
+** fill_cache_on_write: the blocks flushes and compactions write enter the
+** cache as they are written, so reads right after them (every key's get,
+** a full scan) find every block there, miss none, and answer as the
+** model does, with lz4 blocks, raw ones, and 512-byte blocks.  lsm_check
+** then reads every block from the files and finds them as written.
+*/
+START_TEST(blocks_written_by_flushes_and_compactions_are_read_from_the_cache)
+{
+  static const int aCompression[] = {LSM_COMPRESSION_LZ4, LSM_COMPRESSION_NONE, LSM_COMPRESSION_LZ4};
+  static char aVal[FILL_KEYS][300];
+  static int anVal[FILL_KEYS];
+  unsigned long long seed = test_seed();
+  int iCase;
+  for(iCase = 0; iCase < 3; iCase++){
+    char *zDir = test_tmpdir("bfill");
+    lsm_options opt;
+    lsm_db *pDb = NULL;
+    lsm_stats st1, st2;
+    test_rng r;
+    char *z = NULL;
+    rng_init(&r, seed + (unsigned long long)iCase);
+    lsm_options_default(&opt);
+    opt.background = 0;
+    opt.use_mmap = 0;
+    opt.memtable_bytes = 64 * 1024;      /* many flushes, then compactions */
+    opt.compression = aCompression[iCase];
+    if( iCase == 2 ) opt.block_bytes = 512;
+    opt.fill_cache_on_write = 1;
+    ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+    fill_random(pDb, &r, aVal, anVal);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+    SEED_ASSERT(st1.nCompactions > 0, "case %d: no compaction ran", seed, iCase);
+    reads_match_model(pDb, seed, aVal, anVal);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st2), LSM_OK);
+    SEED_ASSERT(st2.nBlockCacheHits > st1.nBlockCacheHits, "case %d: no hit", seed, iCase);
+    SEED_ASSERT(st2.nBlockCacheMisses == st1.nBlockCacheMisses,
+                "case %d: %llu blocks read from the files", seed, iCase,
+                (unsigned long long)(st2.nBlockCacheMisses - st1.nBlockCacheMisses));
+    ck_assert_int_eq(lsm_check(pDb, &z), LSM_OK);
+    lsm_free(z);
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+    test_rmtree(zDir);
+    free(zDir);
+  }
+}
+END_TEST
+
+/*
+** A cursor opened with lsm_read.bNoFill (lsm_stats' count of live bytes)
+** reads blocks the cache does not hold without adding them: blocks
+** another reader put there stay, so that reader's next pass misses no
+** more than before the scan.  A 64 KiB cache holds a few keys' blocks, not
+** the store's.
+*/
+START_TEST(a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone)
+{
+  static char aVal[FILL_KEYS][300];
+  static int anVal[FILL_KEYS];
+  unsigned long long seed = test_seed();
+  char *zDir = test_tmpdir("bnofill");
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_cursor *pCsr = NULL;
+  lsm_read rd;
+  lsm_stats st1, st2;
+  test_rng r;
+  int iPass, i, nSeen = 0, nLive = 0;
+  rng_init(&r, seed);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.use_mmap = 0;
+  opt.memtable_bytes = 64 * 1024;
+  opt.block_cache_bytes = 64 * 1024;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  fill_random(pDb, &r, aVal, anVal);
+  for(iPass = 0; iPass < 2; iPass++){
+    for(i = 0; i < 20; i++){          /* the same few keys, twice */
+      char k[16];
+      int nk = snprintf(k, sizeof(k), "k%08d", i * 7);
+      void *pVal = NULL;
+      size_t nVal = 0;
+      int rc = lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal);
+      SEED_ASSERT(rc == (anVal[i * 7] < 0 ? LSM_NOTFOUND : LSM_OK), "get %s", seed, k);
+      lsm_free(pVal);
+    }
+    ck_assert_int_eq(lsm_stats_get(pDb, iPass == 0 ? &st1 : &st2), LSM_OK);
+    if( iPass == 0 ){
+      memset(&rd, 0, sizeof(rd));
+      rd.bNoFill = 1;
+      ck_assert_int_eq(lsm_cursor_open(pDb, &rd, &pCsr), LSM_OK);
+      for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) nSeen++;
+      lsm_cursor_close(pCsr);
+      for(i = 0; i < FILL_KEYS; i++) nLive += anVal[i] >= 0;
+      SEED_ASSERT(nSeen == nLive, "scan saw %d rows, not %d", seed, nSeen, nLive);
+      ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+    }
+  }
+  SEED_ASSERT(st2.nBlockCacheMisses == st1.nBlockCacheMisses,
+              "the gets after the scan read %llu blocks from the files", seed,
+              (unsigned long long)(st2.nBlockCacheMisses - st1.nBlockCacheMisses));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *block_cache_suite(void){
   Suite *s = suite_create("block_cache");
   TCase *tc = tcase_create("cache");
@@ -378,6 +551,8 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, store_read_with_no_block_cache_matches_the_model);
   tcase_add_test(tcStore, stores_sharing_a_cache_stay_within_its_one_budget_and_leave_it_at_close);
   tcase_add_test(tcStore, a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time);
+  tcase_add_test(tcStore, blocks_written_by_flushes_and_compactions_are_read_from_the_cache);
+  tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone);
   suite_add_tcase(s, tcStore);
   return s;
 }

@@ -137,11 +137,14 @@ static sqlite3_int64 block_cache_bytes(sqlite3 *db, const char *zTable){
 
 START_TEST(every_table_of_every_connection_shares_one_bounded_block_cache){
   enum { N_TABLE = 20, N_CONN = 3 };
-  sqlite3 *aDb[N_CONN], *pFresh;
+  sqlite3 *aDb[N_CONN], *pWriter, *pFresh;
   sqlite3_int64 nAll, nOne;
   int c, t;
-  aDb[0] = test_open_db(g_zDb, "wal", 10000);
-  test_exec_ok(aDb[0], "CREATE VIRTUAL TABLE untouched USING lsm");
+  /* A connection of its own writes the tables and closes (its engines put
+  ** the blocks their flushes and compactions wrote in the cache, and take
+  ** them out at its close), so the readers below hold the same blocks. */
+  pWriter = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(pWriter, "CREATE VIRTUAL TABLE untouched USING lsm");
   for(t = 0; t < N_TABLE; t++){
     /* Tables of different sizes: caches of their own would differ. */
     char *zSql = sqlite3_mprintf(
@@ -149,10 +152,11 @@ START_TEST(every_table_of_every_connection_shares_one_bounded_block_cache){
         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
         " INSERT INTO t%d SELECT i, printf('%%0200d', i) FROM c;"
         "SELECT lsm_compact('t%d');", t, 300 + 20 * t, t, t);
-    test_exec_ok(aDb[0], zSql);
+    test_exec_ok(pWriter, zSql);
     sqlite3_free(zSql);
   }
-  for(c = 1; c < N_CONN; c++) aDb[c] = test_open_db(g_zDb, "wal", 10000);
+  sqlite3_close(pWriter);
+  for(c = 0; c < N_CONN; c++) aDb[c] = test_open_db(g_zDb, "wal", 10000);
   for(c = 0; c < N_CONN; c++){
     for(t = 0; t < N_TABLE; t++){
       char *zSql = sqlite3_mprintf("SELECT count(*) FROM t%d WHERE length(value) = 200", t);
@@ -161,10 +165,10 @@ START_TEST(every_table_of_every_connection_shares_one_bounded_block_cache){
     }
   }
   /* One cache: every table of every connection reports the same bytes,
-  ** the blocks all 60 engines read, within the default 32 MiB. */
+  ** the blocks all 60 engines read, within the default 128 MiB. */
   nAll = block_cache_bytes(aDb[0], "t0");
   ck_assert_int_gt(nAll, 0);
-  ck_assert_int_le(nAll, (sqlite3_int64)32 << 20);
+  ck_assert_int_le(nAll, (sqlite3_int64)128 << 20);
   for(c = 0; c < N_CONN; c++){
     for(t = 0; t < N_TABLE; t++){
       char zTable[16];
