@@ -265,7 +265,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
   if( rc == LSM_OK && st.pWriter ) rc = merge_finish_output(&st);
   assert( rc != LSM_OK || pRes->nEntriesOut <= pRes->nEntriesIn );
   if( st.pWriter ){
-    merge_drop_filled(&st, sst_writer_blocks(st.pWriter));
+    merge_drop_filled(&st, sst_writer_blocks(st.pWriter) + 1);   /* + one that failed */
     sst_writer_abandon(st.pWriter);
     if( st.zPath ) pEnv->xUnlink(pEnv, st.zPath);
   }

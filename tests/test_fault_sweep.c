@@ -24,7 +24,9 @@
 **
 ** Everything runs over the in-memory env (fast; faultenv applies the
 ** crash to it), with background=off so the calls come in one order, for
-** leveled and for tiered compaction.
+** leveled and for tiered compaction, and for a store that reads every
+** block through its cache and fills it as it writes (fill_cache_on_write:
+** a failed output's blocks leave the cache again).
 ** Under LSM_TEST_QUICK (the sanitizer run) every third k is tried.
 ** Replay a failure with LSM_TEST_SEED=<printed seed> and LSM_SWEEP_K=<k>.
 */
@@ -95,6 +97,8 @@ static void op_for(uint64_t seed, int iOp, sweep_op *p){
 
 static int g_eCompaction = LSM_COMPACTION_LEVELED;    /* policy under test */
 static int g_eSync = LSM_SYNC_FULL;                    /* sync mode under test */
+static int g_bFillCache = 0;     /* blocks read through the cache, which the
+                                 ** flushes and compactions fill as they write */
 
 static lsm_options sweep_options(lsm_env *pEnv){
   lsm_options opt;
@@ -105,6 +109,10 @@ static lsm_options sweep_options(lsm_env *pEnv){
   opt.memtable_bytes = 4096;
   opt.block_bytes = 256;
   opt.compaction = g_eCompaction;
+  if( g_bFillCache ){
+    opt.use_mmap = 0;
+    opt.fill_cache_on_write = 1;
+  }
   return opt;
 }
 
@@ -305,6 +313,18 @@ START_TEST(every_failed_call_of_a_tiered_store_keeps_what_was_acknowledged){
 }
 END_TEST
 
+/* A flush or compaction that fails part-way has put some of its output's
+** blocks in the block cache: they are taken out again (no reader would
+** ever erase them), and no read finds a block of another file. */
+START_TEST(every_failed_call_of_a_store_filling_its_cache_as_it_writes_keeps_what_was_acknowledged){
+  g_eCompaction = LSM_COMPACTION_LEVELED;
+  g_bFillCache = 1;
+  sweep(MODE_CRASH);
+  sweep(MODE_CONTINUE);
+  g_bFillCache = 0;
+}
+END_TEST
+
 /* sync=off and normal promise nothing across a power cut, but a failed
 ** call must not lose an acknowledged commit of a store that closes: at
 ** close, a WAL buffer that cannot be written is flushed to a table. */
@@ -358,6 +378,7 @@ static Suite *fault_sweep_suite(void){
   tcase_add_test(tc, every_failed_call_then_a_power_cut_keeps_what_was_acknowledged);
   tcase_add_test(tc, every_failed_call_then_carrying_on_keeps_what_was_acknowledged);
   tcase_add_test(tc, every_failed_call_of_a_tiered_store_keeps_what_was_acknowledged);
+  tcase_add_test(tc, every_failed_call_of_a_store_filling_its_cache_as_it_writes_keeps_what_was_acknowledged);
   tcase_add_test(tc, every_failed_call_with_sync_off_or_normal_then_carrying_on_keeps_what_was_acknowledged);
   tcase_add_test(tc, close_keeps_sync_off_commits_when_the_last_wal_write_fails);
   suite_add_tcase(s, tc);
