@@ -339,6 +339,7 @@ static int args_parse_option(args_parser *pP, const char *zArg){
       pP->pArgs->bCompressionGiven = 1;
     }
     if( sqlite3_stricmp(aArgsOption[i].zName, "block_kb") == 0 ) pP->pArgs->bBlockKbGiven = 1;
+    if( sqlite3_stricmp(aArgsOption[i].zName, "memtable_mb") == 0 ) pP->pArgs->bMemtableGiven = 1;
     nQuote = (zVal[0] == '\'' || zVal[0] == '"') ? args_quoted_len(zVal) : 0;
     if( nQuote > 0 && zVal[nQuote] == 0 ){
       zUnquoted = args_unquote(zVal, nQuote);

@@ -101,6 +101,7 @@ typedef struct ext_args {
   int bSyncGiven;        /* sync= was given                              */
   int bCompressionGiven; /* compression= was given                       */
   int bBlockKbGiven;     /* block_kb= was given                          */
+  int bMemtableGiven;    /* memtable_mb= was given                       */
   lsm_options opt;       /* options, defaults filled in                */
   int nCol;              /* columns, key first (>= 2), _rowid_ not counted */
   int bRowidCol;         /* the schema ends in a hidden column _rowid_ (index nCol)

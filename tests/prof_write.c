@@ -27,7 +27,8 @@
 ** the phase), to statement journals and to other files; WAL frames and
 ** the distinct pages they held per transaction and per WAL generation
 ** (between two checkpoints); the engine's flush and compaction bytes
-** (lsm_stats); the COMMIT latency at p50, p99, p99.9 and the slowest.
+** (lsm_stats) and the tables per level at the end; the COMMIT latency at
+** p50, p99, p99.9 and the slowest.
 **   PROF_CLASSIFY=1  after each COMMIT, name the b-tree and page type
 **                    (dbstat) of every page that COMMIT wrote to the WAL,
 **                    "free" for a page on the freelist; printed as totals
@@ -229,6 +230,18 @@ static int64_t stat_int(sqlite3 *db, const char *zPath){
   return v;
 }
 
+/* The files per level at the end of the phase, as "L0 3, L1 12". */
+static void prof_print_levels(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  if( sqlite3_prepare_v2(db, "SELECT group_concat('L' || json_extract(value, '$.level') || ' '"
+                         " || json_extract(value, '$.files'), ', ')"
+                         " FROM json_each(lsm_stats('kv'), '$.levels')", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    printf("  levels at the end     %s\n", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+}
+
 /* One phase: n operations (bDelete: deletes) on keys aKey[0..n), one
 ** COMMIT per PROF_TXN_ROWS; the COMMIT latencies go to aCommit. */
 static size_t prof_phase(sqlite3 *db, sqlite3_stmt *pStmt, const uint64_t *aKey, uint64_t n,
@@ -376,6 +389,7 @@ int main(int argc, char **argv){
            (double)nFlush / (double)nUser);
     printf("  engine compaction     %12lld  %6.2fx\n", (long long)nComp,
            (double)nComp / (double)nUser);
+    prof_print_levels(db);
   }
   for(i = 0; i < PROF_NCLASS && azClass[i][0]; i++){
     if( anClassFrames[i] == 0 ) continue;

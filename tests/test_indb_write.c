@@ -294,6 +294,38 @@ START_TEST(an_interrupted_commit_gives_secure_delete_back){
 }
 END_TEST
 
+/*
+** A table in the database file holds 16 MiB in its memtable unless
+** memtable_mb= says otherwise (ext/vtab.c, VTAB_INDB_MEMTABLE_BYTES):
+** three COMMITs of 2.5 MB leave 7.5 MB unflushed, where a table given
+** memtable_mb=4 (the engine's default, which it used before) flushes at
+** the third.
+*/
+static void fill_big(sqlite3 *db, int nTxn){
+  int i;
+  for(i = 0; i < nTxn; i++){
+    char *zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 1249)"
+        " INSERT INTO kv SELECT %d * 1250 + i, printf('%%02000d', i) FROM c", i);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+  }
+}
+START_TEST(an_indb_table_holds_16_mib_before_it_flushes){
+  sqlite3 *db = open_counted();
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  fill_big(db, 3);
+  ck_assert_int_eq(stat_of(db, "flush_bytes"), 0);
+  ck_assert_int_gt(test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.memtable.bytes')"),
+                   7 << 20);
+  test_exec_ok(db, "DROP TABLE kv");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=4)");
+  fill_big(db, 3);
+  ck_assert_int_gt(stat_of(db, "flush_bytes"), 0);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_write_suite(void){
   Suite *s = suite_create("indb_write");
   TCase *tc = tcase_create("core");
@@ -305,6 +337,7 @@ static Suite *indb_write_suite(void){
   tcase_add_test(tc, commits_that_all_flush_still_compact_level0);
   tcase_add_test(tc, commits_work_under_an_authorizer_that_denies_pragma);
   tcase_add_test(tc, an_interrupted_commit_gives_secure_delete_back);
+  tcase_add_test(tc, an_indb_table_holds_16_mib_before_it_flushes);
   suite_add_tcase(s, tc);
   return s;
 }
