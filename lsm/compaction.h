@@ -60,6 +60,9 @@ typedef struct compaction_job {
   int bKeepTombstones;          /* flush: always keep tombstones            */
   version *pVersion;            /* borrowed: for the tombstone check when !bBottom */
   uint64_t nTargetFileBytes;    /* split outputs at this size (0: never)    */
+  uint64_t nMaxGrandparentBytes; /* split an output before it overlaps more
+                                   than this of level iOutputLevel + 1 (0:
+                                   never; compaction_pick.h)                */
 } compaction_job;
 
 typedef struct compaction_result {

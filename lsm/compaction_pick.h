@@ -46,6 +46,9 @@ typedef struct compaction_pick {
   int nInput;                   /* entries of apInput                           */
   int *aiMoveLevel;             /* MOVE: target level per input (same allocation) */
   uint64_t nTargetFileBytes;    /* MERGE: split outputs at this size            */
+  uint64_t nMaxGrandparentBytes; /* MERGE: also split an output before it would
+                                   overlap more than this many bytes of the
+                                   level below iOutputLevel (0: no limit)     */
   double score;                 /* urgency; >= 1 means due                      */
   const char *zReason;          /* static: why this compaction was chosen       */
 } compaction_pick;
@@ -79,6 +82,21 @@ typedef struct compaction_pick {
 
 /* Bytes at which a compaction splits its output tables. */
 uint64_t compaction_pick_file_target(const lsm_options*);
+
+/*
+** Leveled: outputs are also cut with an eye on the compaction that will
+** later take them one level down and rewrite what they overlap in the
+** level below theirs (the grandparent level; compaction.c,
+** merge_grandparent_cut): before an output would overlap more than
+** COMPACTION_GRANDPARENT_FILES output tables' worth of it (LevelDB's
+** max_grandparent_overlap_bytes, 10 files), and, once it holds half its
+** target size, where a grandparent table ends.  Tables of small entries
+** or tombstones cover a wide key range for their size; without the first
+** cut one of them could overlap much of the next level.  The second makes
+** later compactions take whole grandparent tables instead of the ends of
+** two more.
+*/
+#define COMPACTION_GRANDPARENT_FILES 10
 
 /* Full compaction (lsm_compact): every table of pV merged into the last
 ** level, so every tombstone and shadowed version that no reader needs

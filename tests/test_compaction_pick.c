@@ -9,6 +9,11 @@
 ** the level every input goes to), the reason and exactly which tables
 ** (by file number).  The pickers read only table metadata, so the tables
 ** are built with table_new and no file is written.
+**
+** Also where the merge cuts its outputs against the level below them (the
+** grandparent level, compaction.c merge_grandparent_cut): a memtable of
+** keys is merged into level 1 over metadata-only level-2 tables, and the
+** outputs' key ranges are checked.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +23,7 @@
 #include "env.h"
 #include "ikey.h"
 #include "lsm.h"
+#include "memtable.h"
 #include "table.h"
 #include "table_cache.h"
 #include "testutil.h"
@@ -241,6 +247,10 @@ START_TEST(each_level_shape_gets_its_expected_pick){
                     c->zName, pick.iOutputLevel, c->iOutputLevel);
       ck_assert_msg(pick.nTargetFileBytes == compaction_pick_file_target(&opt), "%s: output size",
                     c->zName);
+      ck_assert_msg(pick.nMaxGrandparentBytes == (c->ePolicy == LSM_COMPACTION_TIERED ? 0
+                    : pick.nTargetFileBytes * COMPACTION_GRANDPARENT_FILES),
+                    "%s: grandparent overlap limit %llu", c->zName,
+                    (unsigned long long)pick.nMaxGrandparentBytes);
     }
     nWant = parse_numbers(c->zInputs, aWant, 256);
     qsort(aGot, (size_t)pick.nInput, sizeof(int), cmp_int);
@@ -309,6 +319,159 @@ START_TEST(writers_slow_down_then_stop_as_level_0_grows){
 }
 END_TEST
 
+/* ---- Where the merge cuts its outputs ---- */
+
+#define CUT_KEYS 10000          /* keys merged: "k00000" .. "k09999"        */
+#define CUT_VALUE_BYTES 100
+
+static uint64_t cut_next_number(void *pCtx){
+  uint64_t *p = (uint64_t*)pCtx;
+  return ++*p;
+}
+
+/* Index of user key "k%05d". */
+static int cut_key_index(const uint8_t *p, size_t n){
+  ck_assert_uint_eq(n, 6);
+  return atoi((const char*)p + 1);
+}
+
+/*
+** Merge CUT_KEYS keys into level 1 over level-2 tables of nPerGrand keys
+** each (nGrandBytes bytes each, metadata only), outputs split at
+** nTarget bytes and at nMaxGrand bytes of grandparent overlap.  Returns
+** the outputs' first and last key indexes in aLo/aHi and their sizes in
+** aBytes; the count is the return value.
+*/
+static int cut_run(int nPerGrand, double nGrandMb, uint64_t nTarget, uint64_t nMaxGrand,
+                   int *aLo, int *aHi, uint64_t *aBytes, int nMax){
+  table_row aRow[257];
+  char azLo[256][8], azHi[256][8];
+  uint8_t aVal[CUT_VALUE_BYTES];
+  compaction_job job;
+  compaction_result res;
+  memtable *pMem = NULL;
+  uint64_t iNumber = 10000;
+  shape sh;
+  int i, nGrand = CUT_KEYS / nPerGrand, rc = LSM_OK;
+  ck_assert_int_le(nGrand, 256);
+
+  memset(aRow, 0, sizeof(aRow));
+  for(i = 0; i < nGrand; i++){
+    snprintf(azLo[i], sizeof(azLo[i]), "k%05d", i * nPerGrand);
+    snprintf(azHi[i], sizeof(azHi[i]), "k%05d", i * nPerGrand + nPerGrand - 1);
+    aRow[i].iLevel = 2;
+    aRow[i].iNumber = 1000 + i;
+    aRow[i].zLo = azLo[i];
+    aRow[i].zHi = azHi[i];
+    aRow[i].mb = nGrandMb;
+    aRow[i].nEntries = nPerGrand;
+  }
+  shape_build(&sh, aRow);
+  ck_assert_int_eq(sh.pEnv->xMkdir(sh.pEnv, "/out"), LSM_OK);
+  ck_assert_int_eq(memtable_new(sh.pEnv, &pMem), LSM_OK);
+  memset(aVal, 'v', sizeof(aVal));
+  for(i = 0; i < CUT_KEYS; i++){
+    char zKey[8];
+    snprintf(zKey, sizeof(zKey), "k%05d", i);
+    ck_assert_int_eq(memtable_add(pMem, (uint64_t)i + 1, IKEY_VALUE, zKey, 6, aVal, sizeof(aVal)),
+                     LSM_OK);
+  }
+
+  memset(&job, 0, sizeof(job));
+  job.out.pEnv = sh.pEnv;
+  job.out.zDir = "/out";
+  job.out.pCache = sh.pCache;
+  job.out.sstOpt.block_bytes = 4096;
+  job.out.sstOpt.bloom_bits = 10;
+  job.out.sstOpt.compression = LSM_COMPRESSION_NONE;
+  job.out.xNewFileNumber = cut_next_number;
+  job.out.pCtx = &iNumber;
+  job.pInput = memtable_iter(pMem, &rc);
+  ck_assert_int_eq(rc, LSM_OK);
+  job.smallestSnapshot = CUT_KEYS;
+  job.iOutputLevel = 1;
+  job.pVersion = sh.pV;
+  job.nTargetFileBytes = nTarget;
+  job.nMaxGrandparentBytes = nMaxGrand;
+  ck_assert_int_eq(compaction_run(&job, &res), LSM_OK);
+  ck_assert_int_le(res.nOut, nMax);
+  for(i = 0; i < res.nOut; i++){
+    const manifest_file *m = &res.apOut[i]->meta;
+    aLo[i] = cut_key_index(m->pSmallest, ikey_user_len(m->nSmallest));
+    aHi[i] = cut_key_index(m->pLargest, ikey_user_len(m->nLargest));
+    aBytes[i] = m->nFileBytes;
+  }
+  i = res.nOut;
+  compaction_job_clear(&job);
+  compaction_result_clear(sh.pEnv, &res);
+  memtable_unref(pMem);
+  shape_free(&sh);
+  return i;
+}
+
+/* Bytes of an output of 1000 of the test's entries, measured. */
+static uint64_t cut_bytes_per_1000(void){
+  int aLo[4], aHi[4];
+  uint64_t aBytes[4];
+  int n = cut_run(CUT_KEYS, 0.1, 0, 0, aLo, aHi, aBytes, 4);
+  ck_assert_int_eq(n, 1);
+  return aBytes[0] / (CUT_KEYS / 1000);
+}
+
+START_TEST(outputs_end_where_grandparent_tables_end){
+  /* Grandparents of 1000 keys; the target is 1.5 times 1000 keys' bytes:
+  ** without the boundary rule outputs would hold ~1500 keys each.  With
+  ** it, each output passes half its target inside one grandparent table
+  ** and ends where that table ends. */
+  uint64_t nTarget = cut_bytes_per_1000() * 3 / 2;
+  int aLo[64], aHi[64], i, n;
+  uint64_t aBytes[64];
+  n = cut_run(1000, 0.1, nTarget, nTarget * COMPACTION_GRANDPARENT_FILES, aLo, aHi, aBytes, 64);
+  ck_assert_int_eq(n, CUT_KEYS / 1000);
+  for(i = 0; i < n; i++){
+    ck_assert_msg(aLo[i] == i * 1000 && aHi[i] == i * 1000 + 999,
+                  "output %d holds keys %d..%d, want %d..%d", i, aLo[i], aHi[i], i * 1000,
+                  i * 1000 + 999);
+  }
+}
+END_TEST
+
+START_TEST(outputs_are_not_cut_below_half_their_target_at_boundaries){
+  /* Grandparents of 200 keys, target 1.5 times 1000 keys' bytes: every
+  ** output but the last holds at least half its target and ends where a
+  ** grandparent table ends (key index 199 mod 200). */
+  uint64_t nTarget = cut_bytes_per_1000() * 3 / 2;
+  int aLo[128], aHi[128], i, n;
+  uint64_t aBytes[128];
+  n = cut_run(200, 0.02, nTarget, nTarget * COMPACTION_GRANDPARENT_FILES, aLo, aHi, aBytes, 128);
+  ck_assert_int_gt(n, 1);
+  for(i = 0; i + 1 < n; i++){
+    ck_assert_msg(aBytes[i] >= nTarget / 2, "output %d: %llu bytes, below half of %llu", i,
+                  (unsigned long long)aBytes[i], (unsigned long long)nTarget);
+    ck_assert_msg(aHi[i] % 200 == 199, "output %d ends at key %d, inside a grandparent table",
+                  i, aHi[i]);
+    ck_assert_int_eq(aLo[i + 1], aHi[i] + 1);
+  }
+}
+END_TEST
+
+START_TEST(outputs_are_cut_before_they_overlap_too_much_of_the_grandparent_level){
+  /* Grandparents of 100 keys and 0.5 MiB each (metadata), a target no
+  ** output reaches, a limit of 1.6 MiB: an output is cut before the key
+  ** that takes it past a fourth grandparent table (2 MiB), so each holds
+  ** 400 keys. */
+  int aLo[64], aHi[64], i, n;
+  uint64_t aBytes[64];
+  n = cut_run(100, 0.5, 1u << 30, (uint64_t)(1.6 * MB), aLo, aHi, aBytes, 64);
+  ck_assert_int_eq(n, CUT_KEYS / 400);
+  for(i = 0; i < n; i++){
+    ck_assert_msg(aLo[i] == i * 400 && aHi[i] == i * 400 + 399,
+                  "output %d holds keys %d..%d, want %d..%d", i, aLo[i], aHi[i], i * 400,
+                  i * 400 + 399);
+  }
+}
+END_TEST
+
 static Suite *compaction_pick_suite(void){
   Suite *s = suite_create("compaction_pick");
   TCase *tc = tcase_create("pick");
@@ -317,6 +480,9 @@ static Suite *compaction_pick_suite(void){
   tcase_add_test(tc, full_compaction_takes_every_table_into_the_last_level);
   tcase_add_test(tc, full_compaction_of_an_empty_version_picks_nothing);
   tcase_add_test(tc, writers_slow_down_then_stop_as_level_0_grows);
+  tcase_add_test(tc, outputs_end_where_grandparent_tables_end);
+  tcase_add_test(tc, outputs_are_not_cut_below_half_their_target_at_boundaries);
+  tcase_add_test(tc, outputs_are_cut_before_they_overlap_too_much_of_the_grandparent_level);
   suite_add_tcase(s, tc);
   return s;
 }
