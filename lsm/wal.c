@@ -8,7 +8,9 @@
 ** A batch committed in two phases (lsm_prepare) is logged as a PREPARED
 ** record, numbered by a prepare id, and counts only once a COMMIT record
 ** later in the same log names that id and gives it its sequence number.
-** A log is a 64-byte file header followed by records.  A record carries
+** A log is a 64-byte file header followed by records, and, in a sync=full
+** log whose writer did not close it, zeros (PREALLOCATED TAIL below).
+** A record carries
 ** one batch, or one fragment of a batch bigger than WAL_MAX_FRAGMENT (so
 ** that no single length field can ask a reader to trust more than 1 MiB);
 ** the record type says which.  Records are framed in a user-space buffer
@@ -206,6 +208,32 @@
 **                             replays these exact bytes)
 **   01 00 00 00 00 00 00 00   payload: prepare id 1
 **
+** PREALLOCATED TAIL
+**
+** A sync=full log is opened with LSM_OPEN_PREALLOC: the default env
+** writes zeros up to the next megabyte boundary ahead of the records and
+** then writes each record over them, so that the fdatasync of a commit
+** flushes data blocks only and not a new file size (env.c has the
+** measurement).  Closing the log cuts the zeros off; a crash leaves them:
+**
+**   OFFSET        SIZE   DESCRIPTION
+**   0             64     file header
+**   64            ...    records, as above
+**   end of the    to EOF zeros (00 bytes), up to the next multiple of
+**   last record          1 MiB of the file size (more if a crash came
+**                        between writing zeros and writing records)
+**
+** No record begins with 16 zero bytes (type 0 is no type), so replay
+** reads zeros where a record should begin, with nothing but zeros after
+** them to the end of the file, as the log's clean end, in any log (not a
+** torn tail: nothing was lost).  A record partly written over the zeros
+** (a crash mid-write) is a bad record followed by zeros: a torn tail in
+** the newest log as before, corruption in an older one.  Zeros followed
+** by anything else are a bad record like any other.  Logs without zeros
+** (closed, or written at sync=off or normal, or by an older build) read
+** as before, and an older build reads a closed log of this one; it takes
+** an unclosed sync=full log's zeros as a torn tail in the newest log.
+**
 ** REPLAY
 **
 ** Records are read in order.  A record is bad if its length is over the
@@ -217,11 +245,13 @@
 ** keeps the prepared batches of the log (pointers into its mapping, or a
 ** reassembled copy) until a COMMIT hands one to the caller at the
 ** COMMIT's place and seq, and drops the rest at the log's end.  At a
+** bad record at which only zeros are left to the end of the file, any
+** log ends there cleanly (PREALLOCATED TAIL above).  At any other
 ** bad record of a log whose tail may be torn (the newest, or one whose
 ** successor says PREV_TORN), replay searches forward byte by byte for
 ** any valid record: if there is none, the bad bytes are a torn tail (a
 ** crash in the middle of an append, or a file system that extended the
-** file with zeros) and replay ends cleanly, dropping any unfinished
+** file with garbage) and replay ends cleanly, dropping any unfinished
 ** fragmented batch; if there is one, the log is corrupt in the middle
 ** (LSM_CORRUPT naming file and offset).
 ** In any other log every bad record, and an unfinished batch at its end,
@@ -451,7 +481,12 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   p->iSeqUnwritten = UINT64_MAX;
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = wal_reserve(p, WAL_BUFFER_BYTES);
-  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &p->pFile);
+  /* sync=full syncs after every commit: appends into zeros written ahead
+  ** make those syncs cheaper (LSM_OPEN_PREALLOC, env.c). */
+  if( rc == LSM_OK ){
+    rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL
+                     | (eSync == LSM_SYNC_FULL ? LSM_OPEN_PREALLOC : 0), &p->pFile);
+  }
   if( rc != LSM_OK ) goto open_failed;
 
   /* The file header waits in the buffer, acknowledged, for the first write. */

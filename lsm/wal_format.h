@@ -2,7 +2,9 @@
 ** wal_format.h — what the log's writer (wal.c) and its reader
 ** (wal_replay.c) share: the constants of the format drawn in wal.c's
 ** header and the record header as read back.  Only those two files
-** include it.
+** include it.  A sync=full log may end in zeros written ahead of its
+** records (wal.c, PREALLOCATED TAIL): a record header is never all
+** zeros, so replay takes zeros to the end of the file as the log's end.
 */
 #ifndef LSM_WAL_FORMAT_H
 #define LSM_WAL_FORMAT_H

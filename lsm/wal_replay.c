@@ -357,6 +357,12 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
     uint64_t iNextOff;           /* where the next record starts            */
     if( eCheck != WAL_RECORD_OK ){
       uint64_t iNext;
+      if( wal_all_zero(a + iOff, n - iOff) ){
+        /* Zeros written ahead of the appends (LSM_OPEN_PREALLOC) and not
+        ** cut off by a close: the log's clean end, in any log.  No record
+        ** header is all zeros (type 0 is no type). */
+        break;
+      }
       zWhy = eCheck == WAL_RECORD_SHORT ? "record runs past the end of the file"
                                        : "bad length, type or checksum";
       if( !bNewest ){
