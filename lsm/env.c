@@ -26,9 +26,14 @@
 ** that extends the file also commits the new size (a journal commit), a
 ** sync of blocks the file already has does not.  The zeros cost one
 ** more write of every byte the log takes (one pwritev per megabyte) and
-** one size-changing sync per megabyte.  xSize reports the bytes appended;
-** xClose cuts the zeros off; after a crash the log may end in them, which
-** replay takes as its end (wal.c, REPLAY).  Files that must be new are created with O_EXCL, and no
+** one size-changing sync per megabyte.  Not fallocate(2): ext4 converts
+** an unwritten extent a block at a time as it is first written, a journal
+** commit per 4 KiB of log (counted: README, Benchmarks).  xSize reports
+** the bytes appended; xClose cuts the zeros off; after a crash the log
+** may end in them, which replay takes as its end (wal.c, PREALLOCATED
+** TAIL).
+**
+** Files that must be new are created with O_EXCL, and no
 ** write or append open follows a symbolic link (O_NOFOLLOW): see
 ** LSM_OPEN_EXCL in lsm.h.  Each
 ** error carries a message with the path and strerror.
