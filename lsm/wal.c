@@ -40,7 +40,10 @@
 **               and the log's first seq base (RECORD below)
 **   48     4    flags: bit 0 PREV_TORN: iPrevLog may end in a damaged
 **               record, and its records from iPrevNextSeq on never counted
-**               (a write or sync of them failed); other bits zero
+**               (a write or sync of them failed); bit 1 GROUP_MARKS: every
+**               synced write ends in a GROUP_END record (a sync=full log:
+**               PREALLOCATED TAIL below); other bits zero (an older build
+**               refuses a log with bit 1: "unknown flags")
 **   52     4    zero
 **   56     8    checksum: XXH3-64, seed CHECKSUM_SEED_WAL ^ salt, over
 **               bytes 0..55
@@ -58,11 +61,14 @@
 **                 6 PREPARED_FIRST  the first fragment of a prepared batch
 **                 7 COMMIT          a prepared batch takes effect
 **                 8 SEQ_BASE        moves the seq base (below)
+**                 9 GROUP_END       n = 0: the end of one synced write
+**                                   (only with flag GROUP_MARKS)
 **               (fragments of one batch are in order, nothing in between)
 **   4      4    seq field: for FULL, FIRST and COMMIT, the sequence
 **               number of the batch's first operation minus the seq base,
-**               the seq never decreasing in a log; zero for PREPARED_*
-**               and SEQ_BASE; fragments repeat their first record's field
+**               the seq never decreasing in a log; zero for PREPARED_*,
+**               SEQ_BASE and GROUP_END; fragments repeat their first
+**               record's field
 **   8      4    header check: the low 32 bits of XXH3-64, seed
 **               CHECKSUM_SEED_WAL ^ salt, over bytes 0..7
 **   12     4    checksum: the low 32 bits of XXH3-64, same seed, over
@@ -82,6 +88,10 @@
 ** Prepare ids ((log number << 32) + n, db_write.c, and carried over from
 ** older logs) do not fit a 4-byte offset; they go in the payload, which
 ** costs 8 bytes per prepared batch, a rare record.
+**
+** A sync=full log's file header says GROUP_MARKS, and every synced
+** write ends in a GROUP_END record (PREALLOCATED TAIL below): 16 bytes
+** per commit group.
 **
 ** Bytes per record against version 3: a one-operation batch of a 16-byte
 ** key (a delete: 18 bytes of batch encoding) takes 34 bytes instead of 43
@@ -228,11 +238,25 @@
 ** them to the end of the file, as the log's clean end, in any log (not a
 ** torn tail: nothing was lost).  A record partly written over the zeros
 ** (a crash mid-write) is a bad record followed by zeros: a torn tail in
-** the newest log as before, corruption in an older one.  Zeros followed
-** by anything else are a bad record like any other.  Logs without zeros
-** (closed, or written at sync=off or normal, or by an older build) read
-** as before, and an older build reads a closed log of this one; it takes
-** an unclosed sync=full log's zeros as a torn tail in the newest log.
+** the newest log as before, corruption in an older one.
+**
+** The file size no longer bounds what a crash can leave: a power cut
+** during the sync of the last write may keep any of its sectors and lose
+** others, so a record of it may be missing (zeros) while a later record
+** of the same write is there.  Such a log says GROUP_MARKS in its
+** header, and each synced write (a commit's group, or a sync) ends in a
+** GROUP_END record: 16 bytes, type 9, n = 0, seq field 0.  A write
+** begins only after the one before it was synced whole, so in the
+** newest log a bad record followed by valid records is a torn tail if no
+** valid record follows the first GROUP_END after it (all of them belong
+** to the last write, which was never acknowledged); a valid record after
+** that GROUP_END means the bad record had been synced: LSM_CORRUPT.  (As
+** with any torn tail, damage to the very end of the newest log is
+** indistinguishable from a crash there: damage to the last write, or to
+** the GROUP_END just before it, drops the last write.)  A GROUP_END
+** inside a fragmented batch is corruption.  Logs without zeros (closed,
+** or written at sync=off or normal) read as before, and logs of older
+** builds have no GROUP_MARKS.
 **
 ** REPLAY
 **
@@ -253,7 +277,9 @@
 ** crash in the middle of an append, or a file system that extended the
 ** file with garbage) and replay ends cleanly, dropping any unfinished
 ** fragmented batch; if there is one, the log is corrupt in the middle
-** (LSM_CORRUPT naming file and offset).
+** (LSM_CORRUPT naming file and offset), unless the log has GROUP_MARKS
+** and no valid record follows the first GROUP_END after the bad one (the
+** last write, torn: PREALLOCATED TAIL above).
 ** In any other log every bad record, and an unfinished batch at its end,
 ** is LSM_CORRUPT: it was complete before the next log was started.
 ** A log shorter than its file header, or all zeros, was never written
@@ -327,6 +353,8 @@ struct wal_writer {
                             ** file (buffered, or in a failed write);
                             ** UINT64_MAX if none                             */
   int rcPoison;             /* sticky error after a partial write or sync     */
+  int bGroupMarks;          /* sync=full log: each synced write ends in a
+                            ** GROUP_END record (PREALLOCATED TAIL above)    */
 };
 
 /* ---------------------------------------------------------------- */
@@ -345,7 +373,8 @@ static uint32_t wal_new_salt(void){
 }
 
 /* Encode the file header of pHdr with salt into a[0..WAL_FILE_HEADER). */
-static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr){
+static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr,
+                              int bGroupMarks){
   uint8_t *q;
   memset(a, 0, WAL_FILE_HEADER);
   memcpy(a, WAL_MAGIC, 8);
@@ -355,7 +384,8 @@ static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr)
   q = coding_put64(q, pHdr->iPrevLog);
   q = coding_put64(q, pHdr->iPrevNextSeq);
   q = coding_put64(q, pHdr->iFirstSeq);
-  coding_put32(q, pHdr->bPrevTorn ? WAL_FLAG_PREV_TORN : 0);
+  coding_put32(q, (pHdr->bPrevTorn ? WAL_FLAG_PREV_TORN : 0)
+                 | (bGroupMarks ? WAL_FLAG_GROUP_MARKS : 0));
   coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
 }
 
@@ -493,7 +523,8 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   {
     uint32_t salt = wal_new_salt();
     p->seed = CHECKSUM_SEED_WAL ^ salt;
-    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero);
+    p->bGroupMarks = eSync == LSM_SYNC_FULL;
+    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero, p->bGroupMarks);
     p->iSeqBase = p->iSeqBaseCommitted = pHdr ? pHdr->iFirstSeq : 0;
     p->nBuf = p->nBufCommitted = p->nBufHeader = WAL_FILE_HEADER;
   }
@@ -624,6 +655,12 @@ int wal_writer_write(wal_writer *p){
 int wal_writer_sync(wal_writer *p){
   int rc;
   if( p->rcPoison ) return wal_poisoned(p);
+  if( p->bGroupMarks && p->nBuf > p->nBufHeader ){
+    /* The write ends in a GROUP_END record (PREALLOCATED TAIL above). */
+    rc = wal_reserve(p, WAL_RECORD_HEADER);
+    if( rc != LSM_OK ) return rc;
+    wal_frame(p, WAL_TYPE_GROUP_END, 0, NULL, 0, NULL, 0);
+  }
   rc = wal_write_buffer(p);
   if( rc == LSM_OK ){
     rc = p->pEnv->xSync(p->pFile);

@@ -464,8 +464,9 @@ START_TEST(wal_record_torn_inside_preallocated_zeros_is_a_torn_tail){
     /* The last record's write reached the disk only in part; the zeros
     ** written ahead of it follow: its first half, its header alone, or
     ** all of it but its last byte. */
-    uint64_t nRec = aOff[10] - aOff[9];
-    nKeep = (size_t)(iCase == 0 ? aOff[9] + nRec / 2 : iCase == 1 ? aOff[9] + HDR : n - 1);
+    uint64_t nRec = aOff[10] - HDR - aOff[9];     /* the record, without its GROUP_END */
+    nKeep = (size_t)(iCase == 0 ? aOff[9] + nRec / 2 : iCase == 1 ? aOff[9] + HDR
+                     : aOff[9] + nRec - 1);
     if( aOrig[nKeep] == 0 ) continue;   /* the zeros would be the lost byte itself */
     memset(a, 0, n + 65536);
     memcpy(a, aOrig, nKeep);
@@ -477,6 +478,88 @@ START_TEST(wal_record_torn_inside_preallocated_zeros_is_a_torn_tail){
     /* In an older log it was complete before the next log began. */
     ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
   }
+  free(a);
+  free(aOrig);
+}
+END_TEST
+
+/* A sync=full log of 10 writes (commits), each of 3 records; aOff[i]
+** (i < 30) is where record i starts, aOff[30] the size. */
+static void write_grouped_log(uint64_t *aOff){
+  wal_writer *w = NULL;
+  int i;
+  ck_assert_int_eq(writer_open(LSM_SYNC_FULL, &w), LSM_OK);
+  for(i = 0; i < 30; i++){
+    uint8_t p[100];
+    size_t n = aSmall[i % 5];
+    payload_of(test_seed(), i, n, p);
+    aOff[i] = wal_writer_bytes(w);
+    ck_assert_int_eq(wal_writer_add(w, 100 + (uint64_t)i * 3, p, n), LSM_OK);
+    if( i % 3 == 2 ) ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  }
+  aOff[30] = wal_writer_bytes(w);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+}
+
+START_TEST(wal_sync_full_writes_end_in_a_group_end_record){
+  uint64_t aOff[31];
+  size_t n;
+  uint8_t *a;
+  int i;
+  write_grouped_log(aOff);
+  a = slurp(&n);
+  ck_assert_uint_eq(n, aOff[30]);
+  ck_assert_uint_eq(coding_get32(a + 48), 2);          /* flags: GROUP_MARKS */
+  for(i = 0; i < 30; i++){
+    /* Records 2, 5, 8, ... are each followed by a 16-byte GROUP_END
+    ** (type 9, length 0, seq field 0). */
+    uint64_t iEnd = i + 1 < 30 ? aOff[i + 1] : n;
+    uint64_t nGap = iEnd - aOff[i] - HDR - aSmall[i % 5];
+    ck_assert_uint_eq(nGap, i % 3 == 2 ? HDR : 0);
+    if( nGap ){
+      ck_assert_uint_eq(coding_get32(a + iEnd - HDR), 9u << 24);
+      ck_assert_uint_eq(coding_get32(a + iEnd - HDR + 4), 0);
+    }
+  }
+  ck_assert_int_eq(replay(0, NULL), LSM_OK);
+  check_recs(30, aSmall, 5);
+  free(a);
+}
+END_TEST
+
+START_TEST(wal_last_write_with_sectors_missing_is_a_torn_tail){
+  uint64_t aOff[31];
+  size_t n, nCase;
+  uint8_t *a, *aOrig;
+  int bTorn;
+  /* A crash while the last write (records 27-29 and its GROUP_END) was
+  ** being synced: the disk kept some of its sectors and not others.  Its
+  ** first record is missing while the later ones and the GROUP_END made
+  ** it: a torn tail, not a bad record followed by good ones. */
+  write_grouped_log(aOff);
+  aOrig = slurp(&n);
+  a = malloc(n + 4096);
+  for(nCase = 0; nCase < 3; nCase++){
+    memset(a, 0, n + 4096);
+    memcpy(a, aOrig, n);
+    if( nCase == 0 ) memset(a + aOff[27], 0, (size_t)(aOff[28] - aOff[27]));
+    if( nCase == 1 ) memset(a + aOff[27], 0, 7);              /* its header's start */
+    if( nCase == 2 ) memset(a + aOff[28], 0, (size_t)(aOff[29] - aOff[28]));
+    spill(a, n + 4096);
+    SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "case %d: %s", (unsigned long long)test_seed(),
+                (int)nCase, error_message());
+    ck_assert_int_eq(bTorn, 1);
+    check_recs(nCase == 2 ? 28 : 27, aSmall, 5);
+    /* An older log was synced whole before the next one began. */
+    ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+  }
+  /* The same damage one write earlier is corruption: a later write
+  ** followed it, so it had been synced whole. */
+  memcpy(a, aOrig, n);
+  memset(a + aOff[24], 0, (size_t)(aOff[25] - aOff[24]));
+  spill(a, n);
+  ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(error_message(), "followed by a valid record"));
   free(a);
   free(aOrig);
 }
@@ -1236,6 +1319,8 @@ static Suite *wal_suite(void){
   tcase_add_test(tcMemory, wal_zeroed_tail_is_ignored);
   tcase_add_test(tcMemory, wal_record_torn_inside_preallocated_zeros_is_a_torn_tail);
   tcase_add_test(tcMemory, wal_zeros_before_a_valid_record_are_corruption);
+  tcase_add_test(tcMemory, wal_sync_full_writes_end_in_a_group_end_record);
+  tcase_add_test(tcMemory, wal_last_write_with_sectors_missing_is_a_torn_tail);
   tcase_add_test(tcMemory, wal_garbage_tail_is_ignored);
   tcase_add_test(tcMemory, wal_bad_checksum_mid_log_is_corruption);
   tcase_add_test(tcMemory, wal_bad_record_in_older_log_is_corruption);
