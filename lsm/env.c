@@ -15,7 +15,25 @@
 **
 ** Error mapping (POSIX): ENOSPC/EDQUOT -> LSM_FULL; ENOENT, EACCES, ENOTDIR,
 ** EISDIR, EROFS, EEXIST and ELOOP on open -> LSM_CANTOPEN; anything else
-** -> LSM_IOERR.  Files that must be new are created with O_EXCL, and no
+** -> LSM_IOERR.
+**
+** A file opened with LSM_OPEN_PREALLOC (a log synced after each commit,
+** wal.c) is written with pwrite at the end of what was appended, into
+** zeros written up to the next megabyte boundary ahead of it
+** (posix_prealloc).  Measured on ext4 over a VM disk, 2,000 interleaved
+** pwrite+fdatasync pairs each: 100 bytes 124-258 us appending against
+** 87-174 us overwriting zeros, 4 KiB 195-340 against 99-159 us: a sync
+** that extends the file also commits the new size (a journal commit), a
+** sync of blocks the file already has does not.  The zeros cost one
+** more write of every byte the log takes (one pwritev per megabyte) and
+** one size-changing sync per megabyte.  Not fallocate(2): ext4 converts
+** an unwritten extent a block at a time as it is first written, a journal
+** commit per 4 KiB of log (counted: README, Benchmarks).  xSize reports
+** the bytes appended; xClose cuts the zeros off; after a crash the log
+** may end in them, which replay takes as its end (wal.c, PREALLOCATED
+** TAIL).
+**
+** Files that must be new are created with O_EXCL, and no
 ** write or append open follows a symbolic link (O_NOFOLLOW): see
 ** LSM_OPEN_EXCL in lsm.h.  Each
 ** error carries a message with the path and strerror.
@@ -32,6 +50,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "env_impl.h"
@@ -40,6 +59,12 @@
 /* ------------------------------------------------------------------ */
 /* POSIX                                                               */
 /* ------------------------------------------------------------------ */
+
+/* LSM_OPEN_PREALLOC: zeros reach the next multiple of ENV_PREALLOC_BYTES
+** past the end of the appends, written from one static block of zeros. */
+#define ENV_PREALLOC_BYTES (1u << 20)
+#define ENV_ZERO_BLOCK     (64u * 1024)
+static const uint8_t g_aZeroBlock[ENV_ZERO_BLOCK];
 
 static int posix_error(int rc, const char *zOp, const char *zPath, int iErrno){
   if( iErrno == ENOSPC || iErrno == EDQUOT ) rc = LSM_FULL;
@@ -73,6 +98,7 @@ static int posix_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **pp
   p->pEnv = pEnv;
   p->fd = fd;
   p->bReadOnly = (flags & LSM_OPEN_READ) != 0;
+  p->bPrealloc = (flags & LSM_OPEN_WRITE) && (flags & LSM_OPEN_PREALLOC);  /* new or emptied */
   p->zPath = (char*)&p[1];
   strcpy(p->zPath, zPath);
   *ppFile = p;
@@ -102,8 +128,57 @@ static int posix_read(lsm_file *p, uint64_t iOff, void *pBuf, size_t nBuf, size_
   return LSM_OK;
 }
 
+/*
+** Write zeros from p->nZeroed to past nEnd (the next multiple of
+** ENV_PREALLOC_BYTES).  A failure is not reported: the append that
+** follows then extends the file itself, and reports its own error.
+*/
+static void posix_prealloc(lsm_file *p, uint64_t nEnd){
+  uint64_t nTarget = (nEnd / ENV_PREALLOC_BYTES + 1) * ENV_PREALLOC_BYTES;
+  while( p->nZeroed < nTarget ){
+    struct iovec aIov[ENV_PREALLOC_BYTES / ENV_ZERO_BLOCK];
+    uint64_t nLeft = nTarget - p->nZeroed;
+    int nIov = 0;
+    ssize_t n;
+    while( nLeft > 0 && nIov < (int)(sizeof(aIov) / sizeof(aIov[0])) ){
+      size_t nPiece = nLeft < ENV_ZERO_BLOCK ? (size_t)nLeft : ENV_ZERO_BLOCK;
+      aIov[nIov].iov_base = (void*)g_aZeroBlock;
+      aIov[nIov].iov_len = nPiece;
+      nIov++;
+      nLeft -= nPiece;
+    }
+    n = pwritev(p->fd, aIov, nIov, (off_t)p->nZeroed);
+    if( n < 0 && errno == EINTR ) continue;
+    if( n <= 0 ) return;
+    p->nZeroed += (uint64_t)n;
+  }
+}
+
+/* An append to a LSM_OPEN_PREALLOC file: pwrite over the zeros.  On a
+** failure the bytes that were written count as appended, so that xSize
+** shows the caller the file changed (wal.c poisons the log then). */
+static int posix_append_prealloc(lsm_file *p, const void *pData, size_t nData){
+  size_t nDone = 0;
+  int rc = LSM_OK;
+  if( p->nAppended + nData > p->nZeroed ) posix_prealloc(p, p->nAppended + nData);
+  while( nDone < nData ){
+    ssize_t n = pwrite(p->fd, (const char*)pData + nDone, nData - nDone,
+                       (off_t)(p->nAppended + nDone));
+    if( n < 0 ){
+      if( errno == EINTR ) continue;
+      rc = posix_error(LSM_IOERR, "cannot write", p->zPath, errno);
+      break;
+    }
+    nDone += (size_t)n;
+  }
+  p->nAppended += nDone;
+  if( p->nAppended > p->nZeroed ) p->nZeroed = p->nAppended;
+  return rc;
+}
+
 static int posix_append(lsm_file *p, const void *pData, size_t nData){
   size_t nDone = 0;
+  if( p->bPrealloc ) return posix_append_prealloc(p, pData, nData);
   while( nDone < nData ){
     ssize_t n = write(p->fd, (const char*)pData + nDone, nData - nDone);
     if( n < 0 ){
@@ -124,6 +199,10 @@ static int posix_size(lsm_file *p, uint64_t *pnSize){
   struct stat st;
   if( p->pMap ){
     *pnSize = p->nMap;       /* the size when mapped: read-only files do not grow */
+    return LSM_OK;
+  }
+  if( p->bPrealloc ){
+    *pnSize = p->nAppended;  /* not the zeros ahead */
     return LSM_OK;
   }
   if( fstat(p->fd, &st) != 0 ) return posix_error(LSM_IOERR, "cannot stat", p->zPath, errno);
@@ -163,6 +242,9 @@ static int posix_close(lsm_file *p){
   int rc = LSM_OK;
   if( p == NULL ) return LSM_OK;
   if( p->pMap && p->pMap != g_aEmpty ) munmap((void*)p->pMap, (size_t)p->nMap);
+  if( p->bPrealloc && p->nZeroed > p->nAppended && ftruncate(p->fd, (off_t)p->nAppended) != 0 ){
+    /* The zeros stay: replay takes them as the log's end. */
+  }
   if( p->fd >= 0 && close(p->fd) != 0 ) rc = posix_error(LSM_IOERR, "cannot close", p->zPath, errno);
   free(p);
   return rc;

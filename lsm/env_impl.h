@@ -20,6 +20,9 @@ struct lsm_file {
   const uint8_t *pMap;    /* POSIX: mapping made by xMap, or NULL        */
   uint64_t nMap;          /* bytes mapped                                */
   struct memfs_file *pMem;/* in-memory env: the file's buffer            */
+  int bPrealloc;          /* POSIX: LSM_OPEN_PREALLOC; then the two below */
+  uint64_t nAppended;     /* bytes appended (what xSize reports)         */
+  uint64_t nZeroed;       /* the file's size: zeros from nAppended on    */
 };
 
 /* xListDir's answer: the nName strings of azTmp copied into one

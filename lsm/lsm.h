@@ -101,6 +101,15 @@ typedef struct lsm_file lsm_file;
 ** SSTable and manifest this way.  Write and append opens never follow a
 ** symbolic link in the last component. */
 #define LSM_OPEN_EXCL     0x08
+/* With LSM_OPEN_WRITE: a hint that the file is a log synced after every
+** append.  The env may write zeros ahead of the appends (the default env
+** does, a megabyte at a time) so that an append overwrites blocks the
+** file already has and the sync after it need not commit a new file size
+** (on ext4 that is a journal commit, a second device write per sync).
+** xSize still gives the bytes appended, and xClose cuts the zeros off; a
+** crash may leave them, so a reader of such a file must take zeros after
+** its last record as its end.  An env may ignore this flag. */
+#define LSM_OPEN_PREALLOC 0x10
 
 struct lsm_env {
   void *pCtx;                                               /* implementation state */

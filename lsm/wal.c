@@ -8,7 +8,9 @@
 ** A batch committed in two phases (lsm_prepare) is logged as a PREPARED
 ** record, numbered by a prepare id, and counts only once a COMMIT record
 ** later in the same log names that id and gives it its sequence number.
-** A log is a 64-byte file header followed by records.  A record carries
+** A log is a 64-byte file header followed by records, and, in a sync=full
+** log whose writer did not close it, zeros (PREALLOCATED TAIL below).
+** A record carries
 ** one batch, or one fragment of a batch bigger than WAL_MAX_FRAGMENT (so
 ** that no single length field can ask a reader to trust more than 1 MiB);
 ** the record type says which.  Records are framed in a user-space buffer
@@ -38,7 +40,10 @@
 **               and the log's first seq base (RECORD below)
 **   48     4    flags: bit 0 PREV_TORN: iPrevLog may end in a damaged
 **               record, and its records from iPrevNextSeq on never counted
-**               (a write or sync of them failed); other bits zero
+**               (a write or sync of them failed); bit 1 GROUP_MARKS: every
+**               synced write ends in a GROUP_END record (a sync=full log:
+**               PREALLOCATED TAIL below); other bits zero (an older build
+**               refuses a log with bit 1: "unknown flags")
 **   52     4    zero
 **   56     8    checksum: XXH3-64, seed CHECKSUM_SEED_WAL ^ salt, over
 **               bytes 0..55
@@ -56,11 +61,14 @@
 **                 6 PREPARED_FIRST  the first fragment of a prepared batch
 **                 7 COMMIT          a prepared batch takes effect
 **                 8 SEQ_BASE        moves the seq base (below)
+**                 9 GROUP_END       n = 0: the end of one synced write
+**                                   (only with flag GROUP_MARKS)
 **               (fragments of one batch are in order, nothing in between)
 **   4      4    seq field: for FULL, FIRST and COMMIT, the sequence
 **               number of the batch's first operation minus the seq base,
-**               the seq never decreasing in a log; zero for PREPARED_*
-**               and SEQ_BASE; fragments repeat their first record's field
+**               the seq never decreasing in a log; zero for PREPARED_*,
+**               SEQ_BASE and GROUP_END; fragments repeat their first
+**               record's field
 **   8      4    header check: the low 32 bits of XXH3-64, seed
 **               CHECKSUM_SEED_WAL ^ salt, over bytes 0..7
 **   12     4    checksum: the low 32 bits of XXH3-64, same seed, over
@@ -80,6 +88,10 @@
 ** Prepare ids ((log number << 32) + n, db_write.c, and carried over from
 ** older logs) do not fit a 4-byte offset; they go in the payload, which
 ** costs 8 bytes per prepared batch, a rare record.
+**
+** A sync=full log's file header says GROUP_MARKS, and every synced
+** write ends in a GROUP_END record (PREALLOCATED TAIL below): 16 bytes
+** per commit group.
 **
 ** Bytes per record against version 3: a one-operation batch of a 16-byte
 ** key (a delete: 18 bytes of batch encoding) takes 34 bytes instead of 43
@@ -206,6 +218,46 @@
 **                             replays these exact bytes)
 **   01 00 00 00 00 00 00 00   payload: prepare id 1
 **
+** PREALLOCATED TAIL
+**
+** A sync=full log is opened with LSM_OPEN_PREALLOC: the default env
+** writes zeros up to the next megabyte boundary ahead of the records and
+** then writes each record over them, so that the fdatasync of a commit
+** flushes data blocks only and not a new file size (env.c has the
+** measurement).  Closing the log cuts the zeros off; a crash leaves them:
+**
+**   OFFSET        SIZE   DESCRIPTION
+**   0             64     file header
+**   64            ...    records, as above
+**   end of the    to EOF zeros (00 bytes), up to the next multiple of
+**   last record          1 MiB of the file size (more if a crash came
+**                        between writing zeros and writing records)
+**
+** No record begins with 16 zero bytes (type 0 is no type), so replay
+** reads zeros where a record should begin, with nothing but zeros after
+** them to the end of the file, as the log's clean end, in any log (not a
+** torn tail: nothing was lost).  A record partly written over the zeros
+** (a crash mid-write) is a bad record followed by zeros: a torn tail in
+** the newest log as before, corruption in an older one.
+**
+** The file size no longer bounds what a crash can leave: a power cut
+** during the sync of the last write may keep any of its sectors and lose
+** others, so a record of it may be missing (zeros) while a later record
+** of the same write is there.  Such a log says GROUP_MARKS in its
+** header, and each synced write (a commit's group, or a sync) ends in a
+** GROUP_END record: 16 bytes, type 9, n = 0, seq field 0.  A write
+** begins only after the one before it was synced whole, so in the
+** newest log a bad record followed by valid records is a torn tail if no
+** valid record follows the first GROUP_END after it (all of them belong
+** to the last write, which was never acknowledged); a valid record after
+** that GROUP_END means the bad record had been synced: LSM_CORRUPT.  (As
+** with any torn tail, damage to the very end of the newest log is
+** indistinguishable from a crash there: damage to the last write, or to
+** the GROUP_END just before it, drops the last write.)  A GROUP_END
+** inside a fragmented batch is corruption.  Logs without zeros (closed,
+** or written at sync=off or normal) read as before, and logs of older
+** builds have no GROUP_MARKS.
+**
 ** REPLAY
 **
 ** Records are read in order.  A record is bad if its length is over the
@@ -217,13 +269,17 @@
 ** keeps the prepared batches of the log (pointers into its mapping, or a
 ** reassembled copy) until a COMMIT hands one to the caller at the
 ** COMMIT's place and seq, and drops the rest at the log's end.  At a
+** bad record at which only zeros are left to the end of the file, any
+** log ends there cleanly (PREALLOCATED TAIL above).  At any other
 ** bad record of a log whose tail may be torn (the newest, or one whose
 ** successor says PREV_TORN), replay searches forward byte by byte for
 ** any valid record: if there is none, the bad bytes are a torn tail (a
 ** crash in the middle of an append, or a file system that extended the
-** file with zeros) and replay ends cleanly, dropping any unfinished
+** file with garbage) and replay ends cleanly, dropping any unfinished
 ** fragmented batch; if there is one, the log is corrupt in the middle
-** (LSM_CORRUPT naming file and offset).
+** (LSM_CORRUPT naming file and offset), unless the log has GROUP_MARKS
+** and no valid record follows the first GROUP_END after the bad one (the
+** last write, torn: PREALLOCATED TAIL above).
 ** In any other log every bad record, and an unfinished batch at its end,
 ** is LSM_CORRUPT: it was complete before the next log was started.
 ** A log shorter than its file header, or all zeros, was never written
@@ -297,6 +353,8 @@ struct wal_writer {
                             ** file (buffered, or in a failed write);
                             ** UINT64_MAX if none                             */
   int rcPoison;             /* sticky error after a partial write or sync     */
+  int bGroupMarks;          /* sync=full log: each synced write ends in a
+                            ** GROUP_END record (PREALLOCATED TAIL above)    */
 };
 
 /* ---------------------------------------------------------------- */
@@ -315,7 +373,8 @@ static uint32_t wal_new_salt(void){
 }
 
 /* Encode the file header of pHdr with salt into a[0..WAL_FILE_HEADER). */
-static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr){
+static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr,
+                              int bGroupMarks){
   uint8_t *q;
   memset(a, 0, WAL_FILE_HEADER);
   memcpy(a, WAL_MAGIC, 8);
@@ -325,7 +384,8 @@ static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr)
   q = coding_put64(q, pHdr->iPrevLog);
   q = coding_put64(q, pHdr->iPrevNextSeq);
   q = coding_put64(q, pHdr->iFirstSeq);
-  coding_put32(q, pHdr->bPrevTorn ? WAL_FLAG_PREV_TORN : 0);
+  coding_put32(q, (pHdr->bPrevTorn ? WAL_FLAG_PREV_TORN : 0)
+                 | (bGroupMarks ? WAL_FLAG_GROUP_MARKS : 0));
   coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
 }
 
@@ -451,14 +511,20 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   p->iSeqUnwritten = UINT64_MAX;
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = wal_reserve(p, WAL_BUFFER_BYTES);
-  if( rc == LSM_OK ) rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &p->pFile);
+  /* sync=full syncs after every commit: appends into zeros written ahead
+  ** make those syncs cheaper (LSM_OPEN_PREALLOC, env.c). */
+  if( rc == LSM_OK ){
+    rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL
+                     | (eSync == LSM_SYNC_FULL ? LSM_OPEN_PREALLOC : 0), &p->pFile);
+  }
   if( rc != LSM_OK ) goto open_failed;
 
   /* The file header waits in the buffer, acknowledged, for the first write. */
   {
     uint32_t salt = wal_new_salt();
     p->seed = CHECKSUM_SEED_WAL ^ salt;
-    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero);
+    p->bGroupMarks = eSync == LSM_SYNC_FULL;
+    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero, p->bGroupMarks);
     p->iSeqBase = p->iSeqBaseCommitted = pHdr ? pHdr->iFirstSeq : 0;
     p->nBuf = p->nBufCommitted = p->nBufHeader = WAL_FILE_HEADER;
   }
@@ -589,6 +655,12 @@ int wal_writer_write(wal_writer *p){
 int wal_writer_sync(wal_writer *p){
   int rc;
   if( p->rcPoison ) return wal_poisoned(p);
+  if( p->bGroupMarks && p->nBuf > p->nBufHeader ){
+    /* The write ends in a GROUP_END record (PREALLOCATED TAIL above). */
+    rc = wal_reserve(p, WAL_RECORD_HEADER);
+    if( rc != LSM_OK ) return rc;
+    wal_frame(p, WAL_TYPE_GROUP_END, 0, NULL, 0, NULL, 0);
+  }
   rc = wal_write_buffer(p);
   if( rc == LSM_OK ){
     rc = p->pEnv->xSync(p->pFile);

@@ -23,6 +23,12 @@
 ** in the log, exactly like a batch logged whole; a prepared batch that no
 ** commit record names is dropped.
 **
+** A sync=full log is written into zeros written ahead of its records
+** (LSM_OPEN_PREALLOC, env.c) and cut at close; replay takes zeros to the
+** end of the file as any log's clean end, and each synced write of such
+** a log ends in a GROUP_END record, so that a last write a crash left
+** with a sector missing is a torn tail (wal.c, PREALLOCATED TAIL).
+**
 ** Replay reads records in order and stops cleanly at a torn tail: a bad or
 ** short record at the end of a log whose tail may be torn, with no valid
 ** record after it (a crash mid-append).  A bad record followed by a good

@@ -2,7 +2,11 @@
 ** wal_format.h — what the log's writer (wal.c) and its reader
 ** (wal_replay.c) share: the constants of the format drawn in wal.c's
 ** header and the record header as read back.  Only those two files
-** include it.
+** include it.  A sync=full log may end in zeros written ahead of its
+** records (wal.c, PREALLOCATED TAIL): a record header is never all
+** zeros, so replay takes zeros to the end of the file as the log's end;
+** its header says GROUP_MARKS and each synced write ends in a GROUP_END
+** record, which tells a torn last write from damage before it.
 */
 #ifndef LSM_WAL_FORMAT_H
 #define LSM_WAL_FORMAT_H
@@ -18,6 +22,7 @@
 #define WAL_SEQ_OFFSET_MAX UINT32_MAX   /* largest seq - base a record holds    */
 #define WAL_PREPARE_ID_BYTES 8          /* before a prepared batch's payload    */
 #define WAL_FLAG_PREV_TORN 1
+#define WAL_FLAG_GROUP_MARKS 2          /* each write ends in a GROUP_END record */
 #define WAL_MAX_FRAGMENT   (1u << 20)   /* payload bytes in one record      */
 #define WAL_BUFFER_BYTES   (64 * 1024)  /* LSM_SYNC_OFF writes past this    */
 
@@ -43,6 +48,7 @@
 #define WAL_TYPE_PREPARED_FIRST 6
 #define WAL_TYPE_COMMIT         7
 #define WAL_TYPE_SEQ_BASE       8   /* version 4 on */
+#define WAL_TYPE_GROUP_END      9   /* logs with WAL_FLAG_GROUP_MARKS */
 #define WAL_COMMIT_PAYLOAD      8   /* a commit record's payload: the prepare id */
 #define WAL_SEQ_BASE_PAYLOAD    8   /* a seq base record's payload: the base     */
 

@@ -27,6 +27,7 @@ typedef struct wal_frame_fmt {
   int bV1;                  /* version 1: no header check           */
   int bCompact;             /* version 4: 16-byte record headers    */
   int eMaxType;             /* the largest record type of its version */
+  int bGroupMarks;          /* WAL_FLAG_GROUP_MARKS: writes end in GROUP_END */
   uint64_t nFileHeader;     /* bytes before the first record        */
   uint64_t nRecordHeader;   /* bytes before each payload            */
 } wal_frame_fmt;
@@ -104,6 +105,10 @@ static const char *wal_decode_compact(wal_record *pRec, uint64_t *piBase, int *p
       *piBase = coding_get64(pRec->pPayload);
       *pbSkip = 1;
       return NULL;
+    case WAL_TYPE_GROUP_END:
+      if( pRec->n != 0 || pRec->seq != 0 ) return "a malformed group end record";
+      *pbSkip = 1;
+      return NULL;
     case WAL_TYPE_PREPARED_FULL:
     case WAL_TYPE_PREPARED_FIRST:
       if( pRec->n < WAL_PREPARE_ID_BYTES || pRec->seq != 0 ){
@@ -130,6 +135,31 @@ static uint64_t wal_find_valid_after(const uint8_t *a, uint64_t n, uint64_t iOff
   uint64_t i;
   for(i = iOff + 1; i + pFmt->nRecordHeader <= n; i++){
     if( wal_check_record(a, n, i, pFmt, &rec) == WAL_RECORD_OK ) return i;
+  }
+  return 0;
+}
+
+/*
+** A log with group marks, a bad record before iOff and a valid record at
+** iOff: is there a valid record after a GROUP_END at or after iOff?  Then
+** the bad record lies in a write that was synced whole before a later
+** one began (corruption); else everything from the bad record on is the
+** last write, which a crash may leave with any of its sectors missing
+** (PREALLOCATED TAIL in wal.c).  The search steps over valid records and
+** byte by byte over anything else.
+*/
+static int wal_valid_after_group_end(const uint8_t *a, uint64_t n, uint64_t iOff,
+                                     const wal_frame_fmt *pFmt){
+  int bEnded = 0;
+  while( iOff && iOff < n ){
+    wal_record rec;
+    if( wal_check_record(a, n, iOff, pFmt, &rec) == WAL_RECORD_OK ){
+      if( bEnded ) return 1;
+      if( rec.eType == WAL_TYPE_GROUP_END ) bEnded = 1;
+      iOff += pFmt->nRecordHeader + (uint64_t)rec.n;
+    }else{
+      iOff = wal_find_valid_after(a, n, iOff, pFmt);
+    }
   }
   return 0;
 }
@@ -184,7 +214,9 @@ static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
     return LSM_CORRUPT_BKPT("%s: bad checksum in the log's file header", zPath);
   }
   flags = coding_get32(a + 48);
-  if( (flags & ~(uint32_t)WAL_FLAG_PREV_TORN) != 0 || coding_get32(a + 52) != 0 ){
+  if( (flags & ~(uint32_t)(WAL_FLAG_PREV_TORN | WAL_FLAG_GROUP_MARKS)) != 0
+   || ((flags & WAL_FLAG_GROUP_MARKS) && iVersion != WAL_VERSION)
+   || coding_get32(a + 52) != 0 ){
     return LSM_CORRUPT_BKPT("%s: unknown flags 0x%x in the log's file header", zPath, flags);
   }
   pHdr->iNumber = coding_get64(a + 16);
@@ -192,6 +224,10 @@ static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
   pHdr->iPrevNextSeq = coding_get64(a + 32);
   pHdr->iFirstSeq = coding_get64(a + 40);
   pHdr->bPrevTorn = (flags & WAL_FLAG_PREV_TORN) != 0;
+  if( flags & WAL_FLAG_GROUP_MARKS ){
+    pFmt->bGroupMarks = 1;
+    pFmt->eMaxType = WAL_TYPE_GROUP_END;
+  }
   return LSM_OK;
 }
 
@@ -357,6 +393,12 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
     uint64_t iNextOff;           /* where the next record starts            */
     if( eCheck != WAL_RECORD_OK ){
       uint64_t iNext;
+      if( wal_all_zero(a + iOff, n - iOff) ){
+        /* Zeros written ahead of the appends (LSM_OPEN_PREALLOC) and not
+        ** cut off by a close: the log's clean end, in any log.  No record
+        ** header is all zeros (type 0 is no type). */
+        break;
+      }
       zWhy = eCheck == WAL_RECORD_SHORT ? "record runs past the end of the file"
                                        : "bad length, type or checksum";
       if( !bNewest ){
@@ -365,6 +407,9 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
         goto replay_done;
       }
       iNext = wal_find_valid_after(a, n, iOff, &fmt);
+      if( iNext && fmt.bGroupMarks && !wal_valid_after_group_end(a, n, iNext, &fmt) ){
+        iNext = 0;                   /* only the rest of the last write */
+      }
       if( iNext ){
         rc = LSM_CORRUPT_BKPT("%s: bad record at offset %llu (%s) followed by a valid"
                               " record at offset %llu", zPath, (unsigned long long)iOff,
@@ -382,7 +427,7 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
     iNextOff = iOff + fmt.nRecordHeader + (uint64_t)rec.n;
     zWhy = NULL;
     if( fmt.bCompact ){
-      if( bInBatch && rec.eType == WAL_TYPE_SEQ_BASE ){
+      if( bInBatch && (rec.eType == WAL_TYPE_SEQ_BASE || rec.eType == WAL_TYPE_GROUP_END) ){
         zWhy = "a new batch starts before the last one ended";
       }else{
         zWhy = wal_decode_compact(&rec, &iSeqBase, &bSkip);

@@ -14,9 +14,12 @@
 **   BENCH_SYNC_N   puts of fill4t-full, 4 writer threads with fdatasync per
 **                  put (default N/20, at least 1000, at most N)
 **   BENCH_SEED     seed of every key order and value (default 20240601)
-**   BENCH_LEVEL    engine | sql | amp | all (default all; amp is the
-**                  amplification experiment of bench_amp.c, with its own
-**                  BENCH_AMP_* variables, skipped by BENCH_AMP=0)
+**   BENCH_LEVEL    engine | sql | amp | threads | all (default all; amp is
+**                  the amplification experiment of bench_amp.c, with its own
+**                  BENCH_AMP_* variables, skipped by BENCH_AMP=0; threads
+**                  only the engine level's fill4t-* rows of bench_threads.c,
+**                  e.g. BENCH_LEVEL=threads BENCH_N=50000 BENCH_SYNC_N=50000
+**                  BENCH_ENGINES=lsm,leveldb for fill4t-full alone)
 **   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite (default all;
 **                  lsm names every lsm variant, rocksdb both RocksDB ones,
 **                  lsm-dir only the SQL level's directory store;
@@ -408,7 +411,7 @@ int main(void){
   const char *zCsv = getenv("BENCH_CSV");
   const char *zTmp = getenv("TMPDIR");
   char zScratch[4096];
-  int bEngine, bSql, bAmp, nFailed = 0, i;
+  int bEngine, bThreads, bSql, bAmp, nFailed = 0, i;
   int bOwnScratch = 0;
   double tStart = bench_now();
 
@@ -423,6 +426,7 @@ int main(void){
   if( p->cfg.nReads > p->cfg.nKeys ) p->cfg.nReads = p->cfg.nKeys;
   if( !zLevel || !zLevel[0] ) zLevel = "all";
   bEngine = !strcmp(zLevel, "all") || !strcmp(zLevel, "engine");
+  bThreads = bEngine || !strcmp(zLevel, "threads");
   bSql = !strcmp(zLevel, "all") || !strcmp(zLevel, "sql");
   bAmp = (!strcmp(zLevel, "all") || !strcmp(zLevel, "amp"))
       && !(getenv("BENCH_AMP") && !strcmp(getenv("BENCH_AMP"), "0"));
@@ -444,7 +448,7 @@ int main(void){
          (unsigned long long)p->cfg.nReads,
          (unsigned long long)p->cfg.iSeed, zScratch);
   bench_print_machine();
-  if( bEngine ){
+  if( bThreads ){
     static const char *const azTargeted[] = { "lsm", 0 };
     printf("\n== engine level: C APIs; compression off, %u MiB memtable, %d KiB blocks, "
            "%d bits/key Bloom; LevelDB/RocksDB block cache %u MiB ==\n"
@@ -454,12 +458,14 @@ int main(void){
            "memory (write workloads only)\n",
            BENCH_MEMTABLE_BYTES >> 20, BENCH_BLOCK_BYTES / 1024, BENCH_BLOOM_BITS,
            BENCH_CACHE_BYTES >> 20);
-    if( bench_wanted(zEngines, "lsm") ) nFailed += bench_child(p, &bench_engine_lsm);
-    if( bench_wanted(zEngines, "leveldb") ) nFailed += bench_child(p, &bench_engine_leveldb);
-    if( bench_wanted(zEngines, "rocksdb") ) nFailed += bench_child(p, &bench_engine_rocksdb);
-    if( bench_wanted(zEngines, "lsm") ) nFailed += bench_child(p, &bench_engine_lsm_buffered);
-    if( bench_wanted(zEngines, "rocksdb") ){
-      nFailed += bench_child(p, &bench_engine_rocksdb_buffered);
+    if( bEngine ){          /* BENCH_LEVEL=threads: the fill4t-* rows alone */
+      if( bench_wanted(zEngines, "lsm") ) nFailed += bench_child(p, &bench_engine_lsm);
+      if( bench_wanted(zEngines, "leveldb") ) nFailed += bench_child(p, &bench_engine_leveldb);
+      if( bench_wanted(zEngines, "rocksdb") ) nFailed += bench_child(p, &bench_engine_rocksdb);
+      if( bench_wanted(zEngines, "lsm") ) nFailed += bench_child(p, &bench_engine_lsm_buffered);
+      if( bench_wanted(zEngines, "rocksdb") ){
+        nFailed += bench_child(p, &bench_engine_rocksdb_buffered);
+      }
     }
     if( bench_wanted(zEngines, "lsm") ){
       nFailed += bench_child_run(p, &bench_engine_lsm, bench_run_threads);

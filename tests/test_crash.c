@@ -8,6 +8,7 @@
 **    moment, reopens the store and checks that every acknowledged batch
 **    is present, that no batch is partly present, and that the batches
 **    present are a prefix of the sequence.  Several rounds on one store.
+**    Once more at sync=full, whose logs end in zeros written ahead.
 ** 2. A power cut simulated by the fault env (unsynced bytes and unsynced
 **    directory changes are lost) with sync=full: every acknowledged
 **    commit survives.
@@ -27,6 +28,7 @@
 #define CRASH_KEYS_PER_BATCH 8
 
 static int g_eCompaction = LSM_COMPACTION_LEVELED;   /* policy under test */
+static int g_eSync = LSM_SYNC_NORMAL;                /* sync mode under test */
 
 static lsm_options crash_options(void){
   lsm_options opt;
@@ -34,7 +36,7 @@ static lsm_options crash_options(void){
   opt.compaction = g_eCompaction;
   opt.memtable_bytes = 16 * 1024;
   opt.block_bytes = 512;
-  opt.sync = LSM_SYNC_NORMAL;
+  opt.sync = g_eSync;
   opt.background = 1;
   return opt;
 }
@@ -113,7 +115,7 @@ static uint32_t verify_store(const char *zPath, uint32_t iFirst, int64_t iAcked,
   return iLastPresent;
 }
 
-static void killed_writer_loses_no_acknowledged_batch(int eCompaction){
+static void killed_writer_loses_no_acknowledged_batch(int eCompaction, int eSync){
   uint64_t seed = test_seed();
   test_rng rng;
   char *zDir = test_tmpdir("crash");
@@ -122,6 +124,7 @@ static void killed_writer_loses_no_acknowledged_batch(int eCompaction){
   int iRound, nRound = test_quick() ? 4 : 8;
   snprintf(zPath, sizeof(zPath), "%s/store", zDir);
   g_eCompaction = eCompaction;
+  g_eSync = eSync;
   rng_init(&rng, seed + (uint64_t)eCompaction);
   for(iRound = 0; iRound < nRound; iRound++){
     int aFd[2];
@@ -149,17 +152,26 @@ static void killed_writer_loses_no_acknowledged_batch(int eCompaction){
     }
     iNext = verify_store(zPath, iNext, iAcked, seed) + 1;
   }
-  ck_assert_uint_gt(iNext, 100);    /* the writer made progress */
+  /* The writer made progress (an fdatasync per batch at sync=full). */
+  ck_assert_uint_gt(iNext, eSync == LSM_SYNC_FULL ? 20 : 100);
+  g_eSync = LSM_SYNC_NORMAL;
   test_rmtree(zDir);
   free(zDir);
 }
 
 START_TEST(crash_killed_writer_loses_no_acknowledged_batch_leveled){
-  killed_writer_loses_no_acknowledged_batch(LSM_COMPACTION_LEVELED);
+  killed_writer_loses_no_acknowledged_batch(LSM_COMPACTION_LEVELED, LSM_SYNC_NORMAL);
 }
 END_TEST
 START_TEST(crash_killed_writer_loses_no_acknowledged_batch_tiered){
-  killed_writer_loses_no_acknowledged_batch(LSM_COMPACTION_TIERED);
+  killed_writer_loses_no_acknowledged_batch(LSM_COMPACTION_TIERED, LSM_SYNC_NORMAL);
+}
+END_TEST
+/* At sync=full the logs are written into zeros written ahead of them
+** (env.c, LSM_OPEN_PREALLOC): a killed writer leaves them in its newest
+** log, and recovery takes them as the log's end. */
+START_TEST(crash_killed_sync_full_writer_loses_no_acknowledged_batch){
+  killed_writer_loses_no_acknowledged_batch(LSM_COMPACTION_LEVELED, LSM_SYNC_FULL);
 }
 END_TEST
 
@@ -219,6 +231,7 @@ static Suite *crash_suite(void){
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, crash_killed_writer_loses_no_acknowledged_batch_leveled);
   tcase_add_test(tc, crash_killed_writer_loses_no_acknowledged_batch_tiered);
+  tcase_add_test(tc, crash_killed_sync_full_writer_loses_no_acknowledged_batch);
   tcase_add_test(tc, crash_power_cut_keeps_every_synced_commit);
   suite_add_tcase(s, tc);
   return s;

@@ -7,13 +7,16 @@
 ** leader waits for them, so the groups hold about all the writers rather
 ** than alternating halves.  The env here makes every sync slow
 ** (SLOW_SYNC_MICROS), as a disk does, and counts them; the test asserts
-** the count of syncs per commit, never a time.
+** the count of syncs per commit, never a time.  Writers at sync=full
+** killed mid-run lose no put they were told was committed.
 */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lsm.h"
@@ -125,12 +128,113 @@ START_TEST(a_single_sync_full_writer_syncs_once_per_commit)
 }
 END_TEST
 
+/* A killed process's writers: round iRound's writer threads put keys
+** "r<round>-t<thread>-<i>" at sync=full until killed, each reporting on
+** fdAck every put acknowledged (8 bytes: thread, i; a pipe write that
+** small is atomic). */
+typedef struct killed_writer {
+  lsm_db *pDb;
+  int iRound, iThread, fdAck;
+} killed_writer;
+
+static int killed_key(char *z, int iRound, int iThread, int i){
+  return snprintf(z, 32, "r%d-t%d-%06d", iRound, iThread, i);
+}
+
+static void *killed_writer_main(void *pArg){
+  killed_writer *p = pArg;
+  char zKey[32], zVal[64];
+  int i;
+  for(i = 0; ; i++){
+    int nKey = killed_key(zKey, p->iRound, p->iThread, i);
+    int nVal = snprintf(zVal, sizeof(zVal), "value %d of writer %d", i, p->iThread);
+    int32_t aAck[2] = { p->iThread, i };
+    if( lsm_put(p->pDb, zKey, (size_t)nKey, zVal, (size_t)nVal) != LSM_OK ) _exit(3);
+    if( write(p->fdAck, aAck, sizeof(aAck)) != (ssize_t)sizeof(aAck) ) _exit(4);
+  }
+  return NULL;
+}
+
+START_TEST(sync_full_writers_killed_lose_no_acknowledged_put)
+{
+  uint64_t seed = test_seed();
+  char *zDir = test_tmpdir("groupcommitkill");
+  test_rng rng;
+  int iRound, nAcked = 0;
+  rng_init(&rng, seed);
+  for(iRound = 0; iRound < 3; iRound++){
+    int aFd[2], aAcked[N_THREAD], i, status = 0;
+    int32_t aAck[2];
+    lsm_options opt;
+    lsm_db *pDb = NULL;
+    pid_t pid;
+    lsm_options_default(&opt);
+    opt.sync = LSM_SYNC_FULL;
+    opt.memtable_bytes = 64 * 1024;      /* logs switch as the writers run */
+    ck_assert_int_eq(pipe(aFd), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if( pid == 0 ){
+      killed_writer aW[N_THREAD];
+      pthread_t aTh[N_THREAD];
+      close(aFd[0]);
+      if( lsm_open(zDir, &opt, &pDb) != LSM_OK ) _exit(2);
+      for(i = 0; i < N_THREAD; i++){
+        aW[i].pDb = pDb;
+        aW[i].iRound = iRound;
+        aW[i].iThread = i;
+        aW[i].fdAck = aFd[1];
+        if( pthread_create(&aTh[i], NULL, killed_writer_main, &aW[i]) != 0 ) _exit(5);
+      }
+      for(;;) pause();
+    }
+    close(aFd[1]);
+    usleep((useconds_t)(100000 + rng_below(&rng, 300000)));
+    kill(pid, SIGKILL);
+    for(i = 0; i < N_THREAD; i++) aAcked[i] = -1;
+    while( read(aFd[0], aAck, sizeof(aAck)) == (ssize_t)sizeof(aAck) ){
+      ck_assert(aAck[0] >= 0 && aAck[0] < N_THREAD);
+      ck_assert_int_eq(aAck[1], aAcked[aAck[0]] + 1);   /* in order per thread */
+      aAcked[aAck[0]] = aAck[1];
+      nAcked++;
+    }
+    close(aFd[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    SEED_ASSERT(WIFSIGNALED(status), "round %d: the writers exited by themselves (status %d)",
+                (unsigned long long)seed, iRound, status);
+    /* Every acknowledged put of every thread is there after recovery. */
+    ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+    for(i = 0; i < N_THREAD; i++){
+      int j;
+      for(j = 0; j <= aAcked[i]; j++){
+        char zKey[32], zVal[64];
+        void *pVal = NULL;
+        size_t nVal = 0;
+        int nKey = killed_key(zKey, iRound, i, j);
+        int nWant = snprintf(zVal, sizeof(zVal), "value %d of writer %d", j, i);
+        int rc = lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal);
+        SEED_ASSERT(rc == LSM_OK, "round %d: acknowledged put %s lost (rc %d)",
+                    (unsigned long long)seed, iRound, zKey, rc);
+        SEED_ASSERT(nVal == (size_t)nWant && memcmp(pVal, zVal, nVal) == 0,
+                    "round %d: %s has a wrong value", (unsigned long long)seed, iRound, zKey);
+        lsm_free(pVal);
+      }
+    }
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  }
+  ck_assert_int_gt(nAcked, 0);          /* the writers made progress */
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *group_commit_suite(void){
   Suite *s = suite_create("group_commit");
   TCase *tc = tcase_create("group_commit");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, sync_full_writers_share_their_fdatasyncs_in_groups_of_nearly_all_of_them);
   tcase_add_test(tc, a_single_sync_full_writer_syncs_once_per_commit);
+  tcase_add_test(tc, sync_full_writers_killed_lose_no_acknowledged_put);
   suite_add_tcase(s, tc);
   return s;
 }

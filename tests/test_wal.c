@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "checksum.h"
 #include "coding.h"
@@ -233,8 +236,18 @@ START_TEST(wal_batch_over_one_mib_is_fragmented_and_reassembled){
   {
     size_t n, iCut;
     uint8_t *a = slurp(&n);
-    uint64_t aCut[] = { aOff[5] + 1, aOff[5] + HDR + (1u << 20), aOff[5] + 2 * HDR + (1u << 20),
+    uint64_t aCut[] = { aOff[5] + 3, aOff[5] + HDR + (1u << 20), aOff[5] + 2 * HDR + (1u << 20),
                         aOff[5] + 2 * HDR + (1u << 20) + 1, n - 1 };
+    /* Cut after the first byte of the last batch's header, a zero (the
+    ** low byte of its 1 MiB length): zeros at the end are the log's clean
+    ** end (written ahead by LSM_OPEN_PREALLOC), in an older log too. */
+    ck_assert_int_eq(a[aOff[5]], 0);
+    spill(a, aOff[5] + 1);
+    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+    ck_assert_int_eq(bTorn, 0);
+    check_recs(5, aSize, 6);
+    ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
+    check_recs(5, aSize, 6);
     for(iCut = 0; iCut < sizeof(aCut) / sizeof(aCut[0]); iCut++){
       spill(a, aCut[iCut]);
       SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "cut %d: %s",
@@ -352,19 +365,23 @@ START_TEST(wal_zeroed_tail_is_ignored){
   write_log(LSM_SYNC_FULL, 10, aSmall, 5, aOff);
   a = slurp(&n);
 
-  /* Zeros after the last record (a file system that extended the file). */
+  /* Zeros after the last record (written ahead by LSM_OPEN_PREALLOC, or
+  ** a file system that extended the file): the log's clean end, in the
+  ** newest log and in an older one. */
   a = realloc(a, n + 8192);
   memset(a + n, 0, 8192);
   spill(a, n + 8192);
   ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
-  ck_assert_int_eq(bTorn, 1);
+  ck_assert_int_eq(bTorn, 0);
+  check_recs(10, aSmall, 5);
+  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
   check_recs(10, aSmall, 5);
 
-  /* The last record itself zeroed. */
+  /* The last record itself zeroed (its write never reached the disk). */
   memset(a + aOff[9], 0, (size_t)(aOff[10] - aOff[9]));
   spill(a, n);
   ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
-  ck_assert_int_eq(bTorn, 1);
+  ck_assert_int_eq(bTorn, 0);
   check_recs(9, aSmall, 5);
 
   /* A newest log that is all zeros is empty. */
@@ -434,6 +451,201 @@ START_TEST(wal_huge_length_in_tail_does_not_allocate){
 }
 END_TEST
 
+START_TEST(wal_record_torn_inside_preallocated_zeros_is_a_torn_tail){
+  uint64_t aOff[11];
+  size_t n, nKeep;
+  uint8_t *a, *aOrig;
+  int bTorn, iCase;
+
+  write_log(LSM_SYNC_FULL, 10, aSmall, 5, aOff);
+  aOrig = slurp(&n);
+  a = malloc(n + 65536);
+  for(iCase = 0; iCase < 3; iCase++){
+    /* The last record's write reached the disk only in part; the zeros
+    ** written ahead of it follow: its first half, its header alone, or
+    ** all of it but its last byte. */
+    uint64_t nRec = aOff[10] - HDR - aOff[9];     /* the record, without its GROUP_END */
+    nKeep = (size_t)(iCase == 0 ? aOff[9] + nRec / 2 : iCase == 1 ? aOff[9] + HDR
+                     : aOff[9] + nRec - 1);
+    if( aOrig[nKeep] == 0 ) continue;   /* the zeros would be the lost byte itself */
+    memset(a, 0, n + 65536);
+    memcpy(a, aOrig, nKeep);
+    spill(a, n + 65536);
+    SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "case %d: %s", (unsigned long long)test_seed(),
+                iCase, error_message());
+    ck_assert_int_eq(bTorn, 1);
+    check_recs(9, aSmall, 5);
+    /* In an older log it was complete before the next log began. */
+    ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+  }
+  free(a);
+  free(aOrig);
+}
+END_TEST
+
+/* A sync=full log of 10 writes (commits), each of 3 records; aOff[i]
+** (i < 30) is where record i starts, aOff[30] the size. */
+static void write_grouped_log(uint64_t *aOff){
+  wal_writer *w = NULL;
+  int i;
+  ck_assert_int_eq(writer_open(LSM_SYNC_FULL, &w), LSM_OK);
+  for(i = 0; i < 30; i++){
+    uint8_t p[100];
+    size_t n = aSmall[i % 5];
+    payload_of(test_seed(), i, n, p);
+    aOff[i] = wal_writer_bytes(w);
+    ck_assert_int_eq(wal_writer_add(w, 100 + (uint64_t)i * 3, p, n), LSM_OK);
+    if( i % 3 == 2 ) ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  }
+  aOff[30] = wal_writer_bytes(w);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+}
+
+START_TEST(wal_sync_full_writes_end_in_a_group_end_record){
+  uint64_t aOff[31];
+  size_t n;
+  uint8_t *a;
+  int i;
+  write_grouped_log(aOff);
+  a = slurp(&n);
+  ck_assert_uint_eq(n, aOff[30]);
+  ck_assert_uint_eq(coding_get32(a + 48), 2);          /* flags: GROUP_MARKS */
+  for(i = 0; i < 30; i++){
+    /* Records 2, 5, 8, ... are each followed by a 16-byte GROUP_END
+    ** (type 9, length 0, seq field 0). */
+    uint64_t iEnd = i + 1 < 30 ? aOff[i + 1] : n;
+    uint64_t nGap = iEnd - aOff[i] - HDR - aSmall[i % 5];
+    ck_assert_uint_eq(nGap, i % 3 == 2 ? HDR : 0);
+    if( nGap ){
+      ck_assert_uint_eq(coding_get32(a + iEnd - HDR), 9u << 24);
+      ck_assert_uint_eq(coding_get32(a + iEnd - HDR + 4), 0);
+    }
+  }
+  ck_assert_int_eq(replay(0, NULL), LSM_OK);
+  check_recs(30, aSmall, 5);
+  free(a);
+}
+END_TEST
+
+START_TEST(wal_last_write_with_sectors_missing_is_a_torn_tail){
+  uint64_t aOff[31];
+  size_t n, nCase;
+  uint8_t *a, *aOrig;
+  int bTorn;
+  /* A crash while the last write (records 27-29 and its GROUP_END) was
+  ** being synced: the disk kept some of its sectors and not others.  Its
+  ** first record is missing while the later ones and the GROUP_END made
+  ** it: a torn tail, not a bad record followed by good ones. */
+  write_grouped_log(aOff);
+  aOrig = slurp(&n);
+  a = malloc(n + 4096);
+  for(nCase = 0; nCase < 3; nCase++){
+    memset(a, 0, n + 4096);
+    memcpy(a, aOrig, n);
+    if( nCase == 0 ) memset(a + aOff[27], 0, (size_t)(aOff[28] - aOff[27]));
+    if( nCase == 1 ) memset(a + aOff[27], 0, 7);              /* its header's start */
+    if( nCase == 2 ) memset(a + aOff[28], 0, (size_t)(aOff[29] - aOff[28]));
+    spill(a, n + 4096);
+    SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "case %d: %s", (unsigned long long)test_seed(),
+                (int)nCase, error_message());
+    ck_assert_int_eq(bTorn, 1);
+    check_recs(nCase == 2 ? 28 : 27, aSmall, 5);
+    /* An older log was synced whole before the next one began. */
+    ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+  }
+  /* The same damage one write earlier is corruption: a later write
+  ** followed it, so it had been synced whole. */
+  memcpy(a, aOrig, n);
+  memset(a + aOff[24], 0, (size_t)(aOff[25] - aOff[24]));
+  spill(a, n);
+  ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(error_message(), "followed by a valid record"));
+  free(a);
+  free(aOrig);
+}
+END_TEST
+
+START_TEST(wal_zeros_before_a_valid_record_are_corruption){
+  uint64_t aOff[11];
+  size_t n;
+  uint8_t *a;
+  int bTorn;
+
+  /* Zeros end a log only if nothing but zeros follows them. */
+  write_log(LSM_SYNC_FULL, 10, aSmall, 5, aOff);
+  a = slurp(&n);
+  memset(a + aOff[4], 0, (size_t)(aOff[5] - aOff[4]));
+  spill(a, n);
+  ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+  ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+  free(a);
+}
+END_TEST
+
+/* The size of the fixture's log on disk. */
+static uint64_t disk_size(void){
+  struct stat st;
+  ck_assert_int_eq(stat(fx.zPath, &st), 0);
+  return (uint64_t)st.st_size;
+}
+
+START_TEST(wal_sync_full_log_is_written_into_zeros_cut_off_at_close){
+  uint64_t aOff[11];
+  wal_writer *w = NULL;
+
+  /* A sync=full log grows a megabyte of zeros at a time (env.c,
+  ** LSM_OPEN_PREALLOC)... */
+  ck_assert_int_eq(writer_open(LSM_SYNC_FULL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 100, (const uint8_t*)"value", 5), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_uint_eq(disk_size(), 1u << 20);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  /* ...and a close cuts them off. */
+  write_log(LSM_SYNC_FULL, 10, aSmall, 5, aOff);
+  ck_assert_uint_eq(disk_size(), aOff[10]);
+  ck_assert_int_eq(replay(0, NULL), LSM_OK);
+  check_recs(10, aSmall, 5);
+  /* The other modes append. */
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 100, (const uint8_t*)"value", 5), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_uint_eq(disk_size(), FILE_HDR + HDR + 5);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+}
+END_TEST
+
+START_TEST(wal_sync_full_log_of_a_killed_process_replays_every_commit){
+  static const size_t aBig[] = { 40, 70000, 7, 300000, 33 };
+  int status = 0, bTorn = -1;
+  pid_t pid;
+
+  /* A child commits records larger than the first megabyte of zeros and
+  ** dies without closing: the log keeps its zeros. */
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if( pid == 0 ){
+    wal_writer *w = NULL;
+    uint8_t *p = malloc(300000);
+    int i;
+    if( writer_open(LSM_SYNC_FULL, &w) != LSM_OK ) _exit(2);
+    for(i = 0; i < 14; i++){
+      size_t nP = payload_of(test_seed(), i, aBig[i % 5], p);
+      if( wal_writer_add(w, 100 + (uint64_t)i * 3, p, nP) != LSM_OK ) _exit(3);
+      if( wal_writer_commit(w) != LSM_OK ) _exit(4);
+    }
+    _exit(0);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ck_assert_uint_eq(disk_size(), 2u << 20);   /* 1.1 MB of records */
+  ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+  ck_assert_int_eq(bTorn, 0);
+  check_recs(14, aBig, 5);
+  ck_assert_int_eq(replay(0, &bTorn), LSM_OK);
+  check_recs(14, aBig, 5);
+}
+END_TEST
+
 /* ---- corruption ---- */
 
 START_TEST(wal_bad_checksum_mid_log_is_corruption){
@@ -484,11 +696,6 @@ START_TEST(wal_bad_record_in_older_log_is_corruption){
   spill(a, n);
   ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
   a[n - 1] ^= 1;
-  /* Zeros after the last record. */
-  a = realloc(a, n + 100);
-  memset(a + n, 0, 100);
-  spill(a, n + 100);
-  ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
   /* Not a log at all. */
   a[0] = 'X';
   spill(a, n);
@@ -1100,6 +1307,8 @@ static Suite *wal_suite(void){
   tcase_add_test(tcDisk, wal_prepared_batches_replay_only_where_committed);
   tcase_add_test(tcDisk, wal_torn_commit_record_leaves_its_prepared_batch_out);
   tcase_add_test(tcDisk, wal_commit_of_a_batch_the_log_does_not_hold_is_corruption);
+  tcase_add_test(tcDisk, wal_sync_full_log_is_written_into_zeros_cut_off_at_close);
+  tcase_add_test(tcDisk, wal_sync_full_log_of_a_killed_process_replays_every_commit);
   suite_add_tcase(s, tcDisk);
 
   /* Tests that rewrite the log many times. */
@@ -1108,6 +1317,10 @@ static Suite *wal_suite(void){
   tcase_add_test(tcMemory, wal_batch_over_one_mib_is_fragmented_and_reassembled);
   tcase_add_test(tcMemory, wal_truncated_tail_is_ignored);
   tcase_add_test(tcMemory, wal_zeroed_tail_is_ignored);
+  tcase_add_test(tcMemory, wal_record_torn_inside_preallocated_zeros_is_a_torn_tail);
+  tcase_add_test(tcMemory, wal_zeros_before_a_valid_record_are_corruption);
+  tcase_add_test(tcMemory, wal_sync_full_writes_end_in_a_group_end_record);
+  tcase_add_test(tcMemory, wal_last_write_with_sectors_missing_is_a_torn_tail);
   tcase_add_test(tcMemory, wal_garbage_tail_is_ignored);
   tcase_add_test(tcMemory, wal_bad_checksum_mid_log_is_corruption);
   tcase_add_test(tcMemory, wal_bad_record_in_older_log_is_corruption);

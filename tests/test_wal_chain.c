@@ -109,7 +109,7 @@ static int record_offsets(const uint8_t *a, size_t n, size_t *aOff, int nMax){
   size_t iOff = WAL_FILE_HDR;
   int nRec = 0;
   while( iOff + WAL_REC_HDR <= n && nRec < nMax ){
-    aOff[nRec++] = iOff;
+    if( a[iOff + 3] != 9 ) aOff[nRec++] = iOff;   /* not a GROUP_END mark (sync=full) */
     iOff += WAL_REC_HDR + (coding_get32(a + iOff) & 0xffffff);
   }
   return nRec;
