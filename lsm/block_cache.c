@@ -188,6 +188,14 @@ void block_cache_unref(block_cache *p){
   env_free(p->pEnv, p);
 }
 
+uint64_t block_cache_capacity(block_cache *p){
+  uint64_t n;
+  pthread_mutex_lock(&p->mutex);
+  n = p->nCapacity;
+  pthread_mutex_unlock(&p->mutex);
+  return n;
+}
+
 void block_cache_set_capacity(block_cache *p, uint64_t nCapacity){
   block_handle *pFree;
   if( p == NULL ) return;

@@ -72,6 +72,9 @@ void block_cache_unref(block_cache*);
 /* Change the budget; a lower one evicts at once (blocks in use stay). */
 void block_cache_set_capacity(block_cache*, uint64_t nCapacity);
 
+/* The budget now, bytes. */
+uint64_t block_cache_capacity(block_cache*);
+
 /* A process-unique id for a new reader's keys (never 0, never reused). */
 uint64_t block_cache_new_id(void);
 

@@ -77,7 +77,11 @@ static void job_output(lsm_db *pDb, compaction_output *pOut){
   pOut->sstOpt.block_bytes = pDb->opt.block_bytes;
   pOut->sstOpt.bloom_bits = pDb->opt.bloom_bits;
   pOut->sstOpt.compression = pDb->opt.compression;
-  pOut->bFillCache = pDb->opt.fill_cache_on_write;
+  /* A reader of a mapped file serves its raw blocks from the mapping and
+  ** never looks for them in the cache: filling it would only take budget
+  ** from blocks that are read. */
+  pOut->bFillCache = pDb->opt.fill_cache_on_write
+                     && !(pDb->opt.use_mmap && pDb->pEnv->xMap != NULL);
   pOut->xNewFileNumber = new_file_number;
   pOut->pCtx = pDb;
 }

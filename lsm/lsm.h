@@ -225,7 +225,9 @@ typedef struct lsm_options {
                             ** stores whose reads cost more than a copy (the
                             ** SQLite extension's in-database tables); the
                             ** blocks compete with those read for the cache's
-                            ** budget; default 0                                */
+                            ** budget (a block over 1/8 of it is not offered);
+                            ** ignored when the store maps its files (use_mmap
+                            ** and an env with xMap); default 0                 */
   int use_mmap;             /* 1: read data blocks of uncompressed SSTables from
                             ** a mapping of the file when the env has xMap
                             ** (fastest; a file truncated by another program

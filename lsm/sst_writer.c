@@ -304,9 +304,13 @@ static void emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
 ** reading, verifying and decompressing it (its builder's bytes), to the
 ** block cache as block nBlock of the file's reader id.  A block the
 ** cache cannot take (no memory) is simply not offered: a read finds it
-** in the file. */
+** in the file.  Nor is a block larger than an eighth of the cache's
+** budget (a large value's): inserting it would evict most of what every
+** table sharing the cache had read, and then itself. */
 static void fill_cache(sst_writer *p, const uint8_t *a, size_t n){
-  block_handle *h = block_handle_alloc(p->pFillCache, p->pEnv, n);
+  block_handle *h;
+  if( n > block_cache_capacity(p->pFillCache) / 8 ) return;
+  h = block_handle_alloc(p->pFillCache, p->pEnv, n);
   if( h == NULL ) return;
   memcpy(block_handle_buf(h), a, n);
   block_cache_release(block_cache_insert(p->pFillCache, p->idFillBlocks, (uint32_t)p->nBlock, h));

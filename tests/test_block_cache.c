@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "block_cache.h"
+#include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
 
@@ -536,6 +537,156 @@ START_TEST(a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone)
 }
 END_TEST
 
+/*
+** A flush that fails part-way, with fill_cache_on_write and a cache shared
+** with other stores: the blocks its output had put in the cache are taken
+** out again (no reader would ever erase them: they would hold the shared
+** budget until the process ends), whichever append fails; a flush that
+** then succeeds leaves its blocks, and lsm_close erases them.
+*/
+START_TEST(a_failed_flush_leaves_none_of_its_blocks_in_a_shared_cache)
+{
+  static const uint64_t aiFail[] = {2, 5, 9, 12, 13};   /* of the 13 a flush makes */
+  unsigned i;
+  for(i = 0; i < sizeof(aiFail) / sizeof(aiFail[0]); i++){
+    lsm_env *pMem = lsm_env_memory();
+    faultenv *fe = faultenv_new(pMem);
+    lsm_block_cache *pShared = NULL;
+    lsm_options opt;
+    lsm_db *pDb = NULL;
+    block_cache_stats bs;
+    char v[200];
+    int k, rc;
+    ck_assert_int_eq(lsm_block_cache_new(64 << 20, &pShared), LSM_OK);
+    lsm_options_default(&opt);
+    opt.env = faultenv_env(fe);
+    opt.background = 0;
+    opt.use_mmap = 0;                   /* a mapped store fills nothing */
+    opt.sync = LSM_SYNC_OFF;
+    opt.block_bytes = 512;
+    opt.compression = LSM_COMPRESSION_NONE;
+    opt.memtable_bytes = 8 << 20;
+    opt.block_cache = pShared;
+    opt.fill_cache_on_write = 1;
+    ck_assert_int_eq(lsm_open("/ffill", &opt, &pDb), LSM_OK);
+    for(k = 0; k < 3000; k++){
+      char zKey[16];
+      int nKey = snprintf(zKey, sizeof(zKey), "k%08d", k);
+      memset(v, 'a' + k % 26, sizeof(v));
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nKey, v, sizeof(v)), LSM_OK);
+    }
+    faultenv_reset_counts(fe);
+    faultenv_fail(fe, FAULTENV_APPEND, aiFail[i], LSM_IOERR, 0);
+    rc = lsm_flush(pDb);
+    faultenv_fail_clear(fe);
+    ck_assert_msg(rc != LSM_OK, "append %llu: the flush did not fail", (unsigned long long)aiFail[i]);
+    block_cache_get_stats(pShared, &bs);
+    ck_assert_msg(bs.nEntries == 0 && bs.nCharge == 0,
+                  "append %llu failed: %llu blocks (%llu bytes) of the abandoned output left",
+                  (unsigned long long)aiFail[i], (unsigned long long)bs.nEntries,
+                  (unsigned long long)bs.nCharge);
+    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    block_cache_get_stats(pShared, &bs);
+    ck_assert_msg(bs.nEntries > 0, "the flush that succeeded left no block");
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+    block_cache_get_stats(pShared, &bs);
+    ck_assert_int_eq(bs.nEntries, 0);
+    lsm_block_cache_unref(pShared);
+    faultenv_free(fe);
+    lsm_env_memory_free(pMem);
+  }
+}
+END_TEST
+
+/*
+** A block larger than an eighth of the cache is not offered as written
+** (it would evict most of what other tables read, then itself): a flush
+** of one 2 MiB value into a 1 MiB cache leaves the blocks other keys'
+** reads put there.
+*/
+START_TEST(a_block_too_large_for_the_cache_is_not_cached_as_written)
+{
+  char *zDir = test_tmpdir("bhuge");
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  block_cache_stats bs1, bs2;
+  lsm_block_cache *pShared = NULL;
+  size_t nBig = 2u << 20;
+  char *aBig = malloc(nBig);
+  int k;
+  ck_assert_ptr_nonnull(aBig);
+  memset(aBig, 'x', nBig);
+  ck_assert_int_eq(lsm_block_cache_new(1 << 20, &pShared), LSM_OK);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.use_mmap = 0;
+  opt.compression = LSM_COMPRESSION_NONE;
+  opt.block_cache = pShared;
+  opt.fill_cache_on_write = 1;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  for(k = 0; k < 2000; k++){
+    char zKey[16], v[100];
+    int nKey = snprintf(zKey, sizeof(zKey), "a%08d", k);
+    memset(v, 'a' + k % 26, sizeof(v));
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nKey, v, sizeof(v)), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  block_cache_get_stats(pShared, &bs1);
+  ck_assert_msg(bs1.nEntries > 0, "the small keys' blocks are not cached");
+  ck_assert_int_eq(lsm_put(pDb, "b", 1, aBig, nBig), LSM_OK);
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  block_cache_get_stats(pShared, &bs2);
+  ck_assert_msg(bs2.nEntries >= bs1.nEntries && bs2.nCharge >= bs1.nCharge,
+                "the 2 MiB block evicted the cache: %llu blocks (%llu bytes) before, %llu (%llu) after",
+                (unsigned long long)bs1.nEntries, (unsigned long long)bs1.nCharge,
+                (unsigned long long)bs2.nEntries, (unsigned long long)bs2.nCharge);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  lsm_block_cache_unref(pShared);
+  free(aBig);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
+** A store that maps its files reads their raw blocks from the mapping,
+** never from the cache, so fill_cache_on_write leaves the cache alone
+** there (the blocks would only take the budget of blocks that are read).
+*/
+START_TEST(a_mapped_store_does_not_fill_the_cache_as_it_writes)
+{
+  lsm_env *pMem = lsm_env_memory();
+  lsm_block_cache *pShared = NULL;
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  block_cache_stats bs;
+  int k;
+  ck_assert_ptr_nonnull(pMem->xMap);
+  ck_assert_int_eq(lsm_block_cache_new(64 << 20, &pShared), LSM_OK);
+  lsm_options_default(&opt);
+  opt.env = pMem;
+  opt.background = 0;
+  opt.compression = LSM_COMPRESSION_NONE;
+  opt.block_cache = pShared;
+  opt.fill_cache_on_write = 1;
+  ck_assert_int_eq(opt.use_mmap, 1);
+  ck_assert_int_eq(lsm_open("/mfill", &opt, &pDb), LSM_OK);
+  for(k = 0; k < 3000; k++){
+    char zKey[16], v[100];
+    int nKey = snprintf(zKey, sizeof(zKey), "k%08d", k);
+    memset(v, 'a' + k % 26, sizeof(v));
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nKey, v, sizeof(v)), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  block_cache_get_stats(pShared, &bs);
+  ck_assert_msg(bs.nEntries == 0, "%llu blocks filled that no read would look for",
+                (unsigned long long)bs.nEntries);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  lsm_block_cache_unref(pShared);
+  lsm_env_memory_free(pMem);
+}
+END_TEST
+
 static Suite *block_cache_suite(void){
   Suite *s = suite_create("block_cache");
   TCase *tc = tcase_create("cache");
@@ -553,6 +704,9 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time);
   tcase_add_test(tcStore, blocks_written_by_flushes_and_compactions_are_read_from_the_cache);
   tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone);
+  tcase_add_test(tcStore, a_failed_flush_leaves_none_of_its_blocks_in_a_shared_cache);
+  tcase_add_test(tcStore, a_block_too_large_for_the_cache_is_not_cached_as_written);
+  tcase_add_test(tcStore, a_mapped_store_does_not_fill_the_cache_as_it_writes);
   suite_add_tcase(s, tcStore);
   return s;
 }
