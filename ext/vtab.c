@@ -120,7 +120,7 @@
 ** 16 MiB (overwrite: 6.24x and 1.92x).  The price: each connection's
 ** memtable holds up to this much of the log, a reopened engine replays
 ** that much, and the COMMIT that flushes writes a 16 MiB memtable (README,
-** "In-database writes: the memtable"). */
+** "In-database writes: a 16 MiB memtable"). */
 #define VTAB_INDB_MEMTABLE_BYTES ((uint64_t)16 << 20)
 
 struct vtab_cursor {

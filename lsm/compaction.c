@@ -313,6 +313,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
       if( nNext >= IKEY_TRAILER
        && ikey_compare_user(pNext, ikey_user_len(nNext), pPrevUser, nPrevUser) != 0 ){
         rc = merge_finish_output(&st);
+        st.nGrandparentBytes = 0;   /* what the next output overlaps, from pNext */
       }
     }
   }

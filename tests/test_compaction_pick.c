@@ -472,6 +472,25 @@ START_TEST(outputs_are_cut_before_they_overlap_too_much_of_the_grandparent_level
 }
 END_TEST
 
+/* An output cut by size starts the next one with no grandparent bytes
+** counted: grandparent tables of 350 keys (0.5 MiB each), a target of 300
+** keys' bytes, a limit of 0.6 MiB.  The output ending by size at about key
+** 600 crossed one grandparent (0.5 MiB); the next one crosses one at key
+** 700, 100 keys in: 0.5 MiB is under the limit, so no cut is due there,
+** and every output but the last holds at least half its target. */
+START_TEST(an_output_cut_by_size_starts_with_no_grandparent_overlap_counted){
+  uint64_t nTarget = cut_bytes_per_1000() * 3 / 10;
+  int aLo[128], aHi[128], i, n;
+  uint64_t aBytes[128];
+  n = cut_run(350, 0.5, nTarget, (uint64_t)(0.6 * MB), aLo, aHi, aBytes, 128);
+  ck_assert_int_gt(n, 2);
+  for(i = 0; i + 1 < n; i++){
+    ck_assert_msg(aBytes[i] >= nTarget / 2, "output %d (keys %d..%d): %llu bytes, below half of %llu",
+                  i, aLo[i], aHi[i], (unsigned long long)aBytes[i], (unsigned long long)nTarget);
+  }
+}
+END_TEST
+
 static Suite *compaction_pick_suite(void){
   Suite *s = suite_create("compaction_pick");
   TCase *tc = tcase_create("pick");
@@ -483,6 +502,7 @@ static Suite *compaction_pick_suite(void){
   tcase_add_test(tc, outputs_end_where_grandparent_tables_end);
   tcase_add_test(tc, outputs_are_not_cut_below_half_their_target_at_boundaries);
   tcase_add_test(tc, outputs_are_cut_before_they_overlap_too_much_of_the_grandparent_level);
+  tcase_add_test(tc, an_output_cut_by_size_starts_with_no_grandparent_overlap_counted);
   suite_add_tcase(s, tc);
   return s;
 }
