@@ -4,7 +4,7 @@
 **
 ** Usage:
 **
-**   build/bench/prof_sql KIND N OPS WORKLOAD [settled]
+**   build/bench/prof_sql KIND N OPS WORKLOAD [overwrite] [settled]
 **     KIND      dir (lsm('kv.lsm', background=off)), memory
 **               (lsm(':memory:', background=off)), indb (lsm, in the
 **               database file) or native (a WITHOUT ROWID table)
@@ -13,7 +13,15 @@
 **     WORKLOAD  seek (key >= ? ORDER BY key LIMIT 10, every row read),
 **               get, missing (gets of never-written keys) or scan (one
 **               full scan, OPS ignored)
+**     overwrite after the load, N more puts of keys drawn at random
+**               (with repeats), 1000 per transaction, as make bench's
+**               overwrite workload: the state its reads meet right after
+**               the writes (more runs, overwritten versions, a memtable
+**               part full)
 **     settled   lsm_compact before the reads
+**     afterscan one untimed full scan before the reads, as make bench
+**               runs readseq before seekrandom (the scan leaves the block
+**               cache holding the last blocks it read)
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
 **                     and indb (e.g. "block_cache_mb=64", "compression=none")
 **   PROF_LSM_SO       the extension (default: ./lsm.so of the directory it
@@ -108,7 +116,7 @@ int main(int argc, char **argv){
   sqlite3 *db = 0;
   sqlite3_stmt *pPut = 0, *pRead = 0;
   const char *zRead;
-  int bSettled;
+  int bSettled = 0, bOverwrite = 0, bAfterScan = 0, iArg;
   struct timespec tStart, tEnd;
 
   if( argc < 5 ){
@@ -120,7 +128,12 @@ int main(int argc, char **argv){
   nKeys = strtoull(argv[2], 0, 10);
   nOps = strtoull(argv[3], 0, 10);
   zWork = argv[4];
-  bSettled = argc > 5 && strcmp(argv[5], "settled") == 0;
+  for(iArg = 5; iArg < argc; iArg++){
+    if( strcmp(argv[iArg], "settled") == 0 ) bSettled = 1;
+    else if( strcmp(argv[iArg], "overwrite") == 0 ) bOverwrite = 1;
+    else if( strcmp(argv[iArg], "afterscan") == 0 ) bAfterScan = 1;
+    else{ fprintf(stderr, "prof_sql: unknown option %s\n", argv[iArg]); return 2; }
+  }
   if( nKeys == 0 ) return 2;
   if( zSo == 0 ){
     static char zLocal[4096];
@@ -180,6 +193,20 @@ int main(int argc, char **argv){
     sqlite3_reset(pPut);
     if( i % 1000 == 999 || i == nKeys - 1 ) prof_exec(db, "COMMIT");
   }
+  /* Overwrite: N more puts of random keys (repeats allowed). */
+  for(i = 0; bOverwrite && i < nKeys; i++){
+    size_t j;
+    if( i % 1000 == 0 ) prof_exec(db, "BEGIN");
+    prof_key(aKey, prof_rand(&seed) % nKeys, 0);
+    for(j = 0; j < PROF_VAL_BYTES; j++){
+      aVal[j] = (unsigned char)(j < PROF_VAL_BYTES / 2 ? prof_rand(&seed) : 'v');
+    }
+    sqlite3_bind_text(pPut, 1, aKey, PROF_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(pPut, 2, aVal, PROF_VAL_BYTES, SQLITE_STATIC);
+    if( sqlite3_step(pPut) != SQLITE_DONE ) prof_die(db, "overwrite");
+    sqlite3_reset(pPut);
+    if( i % 1000 == 999 || i == nKeys - 1 ) prof_exec(db, "COMMIT");
+  }
   sqlite3_finalize(pPut);
   free(aPerm);
   if( bSettled && strcmp(zKind, "native") != 0 ) prof_exec(db, "SELECT lsm_compact('kv')");
@@ -206,6 +233,14 @@ int main(int argc, char **argv){
     zRead = "SELECT key, value FROM kv ORDER BY key";
     nWant = nKeys;
   }
+  if( bAfterScan ){
+    sqlite3_stmt *pScan = 0;
+    if( sqlite3_prepare_v2(db, "SELECT key, value FROM kv ORDER BY key", -1, &pScan, 0) ){
+      prof_die(db, "scan");
+    }
+    while( sqlite3_step(pScan) == SQLITE_ROW ){}
+    sqlite3_finalize(pScan);
+  }
   if( sqlite3_prepare_v2(db, zRead, -1, &pRead, 0) ) prof_die(db, zRead);
   clock_gettime(CLOCK_MONOTONIC, &tStart);
   CALLGRIND_START_INSTRUMENTATION;
@@ -213,6 +248,18 @@ int main(int argc, char **argv){
   CALLGRIND_STOP_INSTRUMENTATION;
   clock_gettime(CLOCK_MONOTONIC, &tEnd);
   sqlite3_finalize(pRead);
+  if( strcmp(zKind, "native") != 0 ){
+    /* The block cache's counts after the reads (less those printed before
+    ** them: the reads' own hits and misses). */
+    sqlite3_stmt *pStats = 0;
+    if( sqlite3_prepare_v2(db, "SELECT json_extract(lsm_stats('kv'), '$.block_cache')", -1,
+                           &pStats, 0) == SQLITE_OK
+     && sqlite3_step(pStats) == SQLITE_ROW ){
+      fprintf(stderr, "prof_sql: after the reads: block cache %s\n",
+              (const char*)sqlite3_column_text(pStats, 0));
+    }
+    sqlite3_finalize(pStats);
+  }
   /* A seek near the end returns fewer than 10 rows. */
   if( strcmp(zWork, "seek") == 0 ? (nRows > nWant || nRows < nWant - nWant / 100)
                                  : nRows != nWant ){
