@@ -301,10 +301,11 @@ static const pthread_condattr_t *writer_cond_attr(void){
 ** sync=full: before taking its group, the leader lets the writers the
 ** previous group released queue again (db_impl.h, the write path), for
 ** at most 1/DB_REJOIN_FRACTION of the last commit's time.  pW is the
-** leader's queue entry, whose condition an arriving writer signals.
-** REQUIRES db->mutex, leader.
+** leader's queue entry, whose condition an arriving writer signals
+** (initialised here if it is not yet: *pbCond).  REQUIRES db->mutex,
+** leader.
 */
-static void wait_for_rejoin(lsm_db *pDb, db_writer *pW){
+static void wait_for_rejoin(lsm_db *pDb, db_writer *pW, int *pbCond){
   uint64_t nWait = pDb->nCommitMicros / DB_REJOIN_FRACTION;
   struct timespec deadline;
   mutex_assert_held(&pDb->mutex);
@@ -313,6 +314,10 @@ static void wait_for_rejoin(lsm_db *pDb, db_writer *pW){
     return;
   }
   if( nWait > DB_REJOIN_MAX_MICROS ) nWait = DB_REJOIN_MAX_MICROS;
+  if( !*pbCond ){
+    pthread_cond_init(&pW->cond, writer_cond_attr());
+    *pbCond = 1;
+  }
   clock_gettime(CLOCK_MONOTONIC, &deadline);
   deadline.tv_nsec += (long)(nWait * 1000u);
   deadline.tv_sec += deadline.tv_nsec / 1000000000L;
@@ -348,7 +353,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   db_writer *pLast, *p;
   memtable *pMem;
   uint64_t seq, seqFirst, seqEnd, nGroupBytes = 0, iWal, nCommitMicros = 0;
-  int nGroup = 0, bSyncFull;
+  int nGroup = 0, bSyncFull, bCond = 0;
   int rc, bLogFailed = 0, bApplyFailed = 0, bUnlogged = 0, bFatal;
 
   rc = db_check_process(pDb);
@@ -362,10 +367,20 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   w.eKind = eKind;
   w.pPrep = pPrep;
 
-  pthread_cond_init(&w.cond, writer_cond_attr());
   mutex_lock(&pDb->mutex);
-  if( pDb->pWriterTail ) pDb->pWriterTail->pNext = &w;
-  else pDb->pWriterHead = &w;
+  if( pDb->pWriterTail ){
+    /* A writer behind another waits on its condition, and is signalled
+    ** there (as a follower, or as the next leader).  A writer that finds
+    ** the queue empty leads at once and is signalled only while it waits
+    ** for rejoining writers (wait_for_rejoin): a lone writer initialises
+    ** no condition.  Both happen under db->mutex before anyone else can
+    ** see w. */
+    pthread_cond_init(&w.cond, writer_cond_attr());
+    bCond = 1;
+    pDb->pWriterTail->pNext = &w;
+  }else{
+    pDb->pWriterHead = &w;
+  }
   pDb->pWriterTail = &w;
   if( pDb->nRejoin > 0 ){
     pDb->nRejoin--;
@@ -374,13 +389,13 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   while( !w.bDone && pDb->pWriterHead != &w ) mutex_cond_wait(&w.cond, &pDb->mutex);
   if( w.bDone ){
     mutex_unlock(&pDb->mutex);
-    pthread_cond_destroy(&w.cond);
+    pthread_cond_destroy(&w.cond);   /* bDone: it was a follower (bCond) */
     return w.rc;
   }
 
   /* Leader. */
   bSyncFull = pBatch && !iFirstSeq && pDb->opt.sync == LSM_SYNC_FULL;
-  if( bSyncFull ) wait_for_rejoin(pDb, &w);
+  if( bSyncFull ) wait_for_rejoin(pDb, &w, &bCond);
   bFatal = pDb->rcFatal != LSM_OK;
   rc = bFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
   if( pDb->pWal ) wal_writer_set_sync(pDb->pWal, pDb->opt.sync);   /* lsm_raise_sync */
@@ -528,7 +543,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   }
   if( pDb->pWriterHead ) pthread_cond_signal(&pDb->pWriterHead->cond);
   mutex_unlock(&pDb->mutex);
-  pthread_cond_destroy(&w.cond);
+  if( bCond ) pthread_cond_destroy(&w.cond);
   return w.rc;
 }
 
