@@ -168,7 +168,12 @@ struct db_writer {
   lsm_prepared *pPrep;     /* PREPARE, COMMIT: the prepared batch     */
   int bDone;               /* set by the leader that committed it     */
   int rc;
-  pthread_cond_t cond;
+  pthread_cond_t cond;     /* initialised only for a writer that queued
+                           ** behind another, or a sync=full leader while
+                           ** it waits for rejoining writers (db_write.c):
+                           ** a writer that found the queue empty and leads
+                           ** has none, so never signal a writer because it
+                           ** is the head                                 */
   db_writer *pNext;
 };
 
