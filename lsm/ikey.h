@@ -87,25 +87,24 @@ static inline int ikey_compare_user_inline(const void *pA, size_t na, const void
   return na < nb ? -1 : (na > nb ? 1 : 0);
 }
 
+/* Order of two internal keys of the same user key: newer (larger
+** trailer) first. */
+static inline int ikey_compare_trailers(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
+  uint64_t ta = ikey_trailer(a, na), tb = ikey_trailer(b, nb);
+  return ta > tb ? -1 : (ta < tb ? 1 : 0);
+}
+
 /* Order of two internal keys (see above). */
 static inline int ikey_compare(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
   int c = ikey_compare_user(a, na - IKEY_TRAILER, b, nb - IKEY_TRAILER);
-  if( c == 0 ){
-    uint64_t ta = ikey_trailer(a, na), tb = ikey_trailer(b, nb);
-    c = ta > tb ? -1 : (ta < tb ? 1 : 0);
-  }
-  return c;
+  return c ? c : ikey_compare_trailers(a, na, b, nb);
 }
 
 /* ikey_compare through ikey_compare_user_inline: for the merge, which
 ** compares on every step. */
 static inline int ikey_compare_inline(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
   int c = ikey_compare_user_inline(a, na - IKEY_TRAILER, b, nb - IKEY_TRAILER);
-  if( c == 0 ){
-    uint64_t ta = ikey_trailer(a, na), tb = ikey_trailer(b, nb);
-    c = ta > tb ? -1 : (ta < tb ? 1 : 0);
-  }
-  return c;
+  return c ? c : ikey_compare_trailers(a, na, b, nb);
 }
 
 #endif

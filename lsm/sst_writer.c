@@ -249,6 +249,8 @@ struct sst_writer {
   uint64_t nCompressTries;   /* blocks the compressor was run on                */
   block_cache *pFillCache;   /* blocks enter it as written, or NULL             */
   uint64_t idFillBlocks;     /* under this reader id (sst_writer_fill_cache)    */
+  uint64_t nFillMax;         /* largest block offered: 1/8 of the cache's budget
+                             ** when the output began (fill_cache)             */
 };
 
 /* ------------------------------------------------------------------ */
@@ -309,7 +311,7 @@ static void emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
 ** table sharing the cache had read, and then itself. */
 static void fill_cache(sst_writer *p, const uint8_t *a, size_t n){
   block_handle *h;
-  if( n > block_cache_capacity(p->pFillCache) / 8 ) return;
+  if( n > p->nFillMax ) return;
   h = block_handle_alloc(p->pFillCache, p->pEnv, n);
   if( h == NULL ) return;
   memcpy(block_handle_buf(h), a, n);
@@ -444,6 +446,7 @@ int sst_writer_open(lsm_env *pEnv, const char *zPath, const sst_options *pOpt,
 void sst_writer_fill_cache(sst_writer *p, block_cache *pCache, uint64_t idBlocks){
   p->pFillCache = pCache;
   p->idFillBlocks = idBlocks;
+  p->nFillMax = pCache ? block_cache_capacity(pCache) / 8 : 0;
 }
 
 uint64_t sst_writer_blocks(const sst_writer *p){
