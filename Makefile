@@ -297,7 +297,7 @@ $(PROF_WRITE_BIN): $(B)/bench/prof_write.o $(B)/tests/vfs_shim.o
 PROF_COMPACT_BIN = $(B)/bench/prof_compact
 .PHONY: prof-compact
 prof-compact: $(PROF_COMPACT_BIN)
-$(PROF_COMPACT_BIN): $(B)/bench/prof_compact.o $(B)/liblsm.a
+$(PROF_COMPACT_BIN): $(B)/bench/prof_compact.o $(B)/bench/bench_util.o $(B)/liblsm.a
 	$(CC) -o $@ $^ $(LIBS)
 
 bench-deps:

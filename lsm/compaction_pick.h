@@ -116,7 +116,8 @@ int compaction_pick_has(const compaction_pick*, const table*);
 void compaction_pick_range(table **ap, int n, const uint8_t **ppLo, size_t *pnLo,
                            const uint8_t **ppHi, size_t *pnHi);
 
-/* True if entries/tombstones make a table (or run) tombstone-dense. */
+/* True if entries/tombstones make a table (or run, or the tables of level
+** 0 together: compaction_leveled.c, level0_due) tombstone-dense. */
 int compaction_pick_tombstone_dense(uint64_t nEntries, uint64_t nTombstones);
 
 #endif

@@ -134,6 +134,75 @@ START_TEST(compaction_tiered_deleted_keys_never_resurrect){
 }
 END_TEST
 
+/*
+** make bench's deleterandom in miniature, against the model: every key
+** written in random order, then overwritten, until the tree reaches level
+** 3; then half the keys deleted in random order (some put again later),
+** with a flush and a full comparison every 2,500 operations.  The
+** tombstones then wait in level 0 (they weigh less than level 1: see
+** compaction_leveled.c, LEVELED_L0_FULL) and sit above older versions two
+** and three levels down, where a tombstone dropped too early (before it
+** met every older version of its key) would bring the key back.
+*/
+START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, 0);
+  lsm_db *pDb = NULL;
+  model m = {0};
+  lsm_stats st;
+  char zKey[32], zVal[128];
+  int i, nKey = 30000, nDeepest = 0, nMaxL0 = 0, iPass;
+  opt.compression = LSM_COMPRESSION_NONE;   /* the bench's; and the tree grows */
+  rng_init(&rng, seed);
+  ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
+  for(iPass = 0; iPass < 2; iPass++){
+    for(i = 0; i < nKey; i++){
+      uint64_t k = rng_below(&rng, (uint64_t)nKey);
+      int nk = key_of(zKey, k);
+      int nv = snprintf(zVal, sizeof(zVal), "v%d-%d-%0*d", iPass, i, 90, 0);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+      model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+    }
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  for(i = 0; i < LSM_MAX_LEVELS; i++) if( st.aLevel[i].nFiles ) nDeepest = i;
+  SEED_ASSERT(nDeepest >= 3, "the tree reached only level %d", (unsigned long long)seed, nDeepest);
+  for(i = 0; i < nKey; i++){
+    uint64_t k = rng_below(&rng, (uint64_t)nKey);
+    int nk = key_of(zKey, k);
+    if( rng_below(&rng, 8) == 0 ){
+      int nv = snprintf(zVal, sizeof(zVal), "again-%d", i);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+      model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+    }else{
+      ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+      model_delete(&m, zKey, (size_t)nk);
+    }
+    if( i % 2500 == 2499 ){
+      ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+      test_store_equals_model(pDb, NULL, &m, seed);
+      ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+      if( (int)st.aLevel[0].nFiles > nMaxL0 ) nMaxL0 = (int)st.aLevel[0].nFiles;
+    }
+  }
+  /* The level-0 rule was at work: tombstone tables waited past 4. */
+  SEED_ASSERT(nMaxL0 > 4, "level 0 held at most %d tables", (unsigned long long)seed, nMaxL0);
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  {
+    char *zReport = NULL;
+    SEED_ASSERT(lsm_check(pDb, &zReport) == LSM_OK, "check: %s", (unsigned long long)seed,
+                zReport ? zReport : "");
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+}
+END_TEST
+
 /* Delete 90% of the keys: the tombstone-dense tables are compacted, so
 ** what a scan steps over ends up close to the live 10%. */
 static void tombstone_dense_tables_are_compacted(int eCompaction){
@@ -383,6 +452,7 @@ static Suite *compaction_suite(void){
   tcase_add_test(tc, compaction_tiered_store_equals_model_after_every_compaction);
   tcase_add_test(tc, compaction_leveled_deleted_keys_never_resurrect);
   tcase_add_test(tc, compaction_tiered_deleted_keys_never_resurrect);
+  tcase_add_test(tc, compaction_leveled_random_deletes_over_deep_levels_match_the_model);
   tcase_add_test(tc, compaction_leveled_tombstone_dense_tables_are_compacted);
   tcase_add_test(tc, compaction_tiered_tombstone_dense_tables_are_compacted);
   tcase_add_test(tc, compaction_worker_stops_cleanly_when_closed_mid_compaction);

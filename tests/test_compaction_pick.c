@@ -55,6 +55,8 @@ typedef struct pick_case {
 
 #define ROW(l, n, lo, hi, mb, e, t) { l, n, lo, hi, mb, e, t, 0 }
 #define L0S(n, nCopy, lo, hi, mb) { 0, n, lo, hi, mb, 100, 0, nCopy }
+/* nCopy level-0 tables of tombstones (90 of 100 entries) */
+#define L0T(n, nCopy, lo, hi, mb) { 0, n, lo, hi, mb, 100, 90, nCopy }
 
 /* Level runs of tiered cases: one table per level. */
 #define RUN(l, mb) ROW(l, 100 + (l), "a", "z", mb, 1000, 0)
@@ -69,6 +71,26 @@ static const pick_case aCase[] = {
     { L0S(1, 4, "b", "e", 1),
       ROW(1, 101, "a", "c", 0.5, 100, 0), ROW(1, 102, "d", "f", 0.5, 100, 0),
       ROW(1, 103, "x", "z", 0.5, 100, 0) },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-4,101,102" },
+  { "leveled: level-0 tables of tombstones at the trigger wait while the level-1 "
+    "tables under them hold more bytes", LSM_COMPACTION_LEVELED,
+    { L0T(1, 4, "a", "z", 0.5),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    0, 0, NULL, NULL },
+  { "leveled: level-0 tables of tombstones at the trigger merge once they outweigh "
+    "the level-1 tables they overlap", LSM_COMPACTION_LEVELED,
+    { L0T(1, 4, "a", "c", 0.5),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-4,101" },
+  { "leveled: twice the trigger of level-0 tables of tombstones merge whatever "
+    "level 1 holds", LSM_COMPACTION_LEVELED,
+    { L0T(1, 8, "a", "z", 0.1),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-8,101,102" },
+  { "leveled: small level-0 tables of data merge at the trigger, however much "
+    "level 1 holds", LSM_COMPACTION_LEVELED,
+    { L0S(1, 4, "a", "z", 0.5),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
     COMPACTION_MERGE, 1, "level-0 table count", "1-4,101,102" },
   { "leveled: disjoint level-0 tables over an empty range move down (trivial move)",
     LSM_COMPACTION_LEVELED,
