@@ -498,7 +498,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
       if( p->eKind != DB_WRITE_PREPARE ){
         if( p->pBatch->nOp && rcApply == LSM_OK
          && (rc == LSM_OK || (p->eKind == DB_WRITE_COMMIT && !bFatal)) ){
-          rcApply = batch_apply(p->pBatch->aRep, p->pBatch->nRep, s, pMem, NULL);
+          rcApply = batch_apply_batch(p->pBatch, s, pMem);
           if( rcApply == LSM_OK && rc != LSM_OK ) bUnlogged = 1;
         }
         s += p->pBatch->nOp;
@@ -702,9 +702,8 @@ static int db_write_one(lsm_db *pDb, int type, const void *pKey, size_t nKey,
   int rc;
   if( pDb == NULL ) return LSM_MISUSE;
   error_clear();
-  batch_init_static(&b, pDb->pEnv, aBuf, sizeof(aBuf));
-  rc = type == IKEY_VALUE ? lsm_batch_put(&b, pKey, nKey, pVal, nVal)
-                          : lsm_batch_delete(&b, pKey, nKey);
+  rc = batch_init_one(&b, pDb->pEnv, aBuf, sizeof(aBuf), type, pKey, nKey,
+                      type == IKEY_VALUE ? pVal : NULL, type == IKEY_VALUE ? nVal : 0);
   if( rc == LSM_OK ) rc = db_write(pDb, &b, 0, DB_WRITE_BATCH, NULL);
   batch_clear(&b);
   return rc;
