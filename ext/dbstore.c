@@ -940,6 +940,11 @@ static int dbstore_engine_open(dbstore *p, int bCreate){
   opt.create_if_missing = bCreate;
   rc = lsm_open(p->zDir, &opt, &p->pLsm);
   if( rc == LSM_OK ) rc = dbstore_replay(p);
+  /* Another connection (or this one, before a rollback) may have left
+  ** replaced SSTables to its next COMMIT (dbstore_work) and closed since:
+  ** the next COMMIT here that does not flush looks for them, one walk of
+  ** the file names. */
+  if( rc == LSM_OK ) p->bGcPending = 1;
   if( rc != LSM_OK && p->pLsm ){
     lsm_close(p->pLsm);
     p->pLsm = 0;
@@ -1283,9 +1288,11 @@ static int dbstore_level0_behind(dbstore *p){
 ** would check a level 0 growing without end; such a COMMIT flushes,
 ** collects and compacts.  The rows left over are bounded: one
 ** compaction's inputs per connection, until its next COMMIT that does not
-** flush (or any connection's lsm_flush / lsm_compact); a rollback of the
-** COMMIT that deleted them brings them back, and dbstore_rollback marks
-** them pending again.
+** flush (or any connection's lsm_flush / lsm_compact); if it closes first,
+** the next such COMMIT of any connection whose engine opened or reopened
+** since (dbstore_engine_open: every connection's, after that compaction);
+** a rollback of the COMMIT that deleted them brings them back, and
+** dbstore_rollback marks them pending again.
 */
 static int dbstore_work(dbstore *p){
   int rc, nFlushed = 0, nCompacted = 0, nDeleted = 0, bBehind;

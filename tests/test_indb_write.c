@@ -451,6 +451,39 @@ START_TEST(deletes_a_rolled_back_commit_undid_are_done_again){
 END_TEST
 
 /*
+** SSTables a connection's compaction replaced and left to its next COMMIT
+** do not stay when that connection closes first: another connection's
+** next COMMIT that does not flush deletes them (an engine that opens, or
+** reopens after another connection's work, looks for them once).  Before
+** the fix they stayed until that other connection had compacted itself,
+** so connections that each compact once and close (a script run from
+** cron) could pile them up.
+*/
+START_TEST(rows_a_closed_connection_left_are_deleted_by_another){
+  sqlite3 *db = open_counted(), *db2;
+  int i;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  for(i = 0; i < 120 && orphan_tables(db) == 0; i++) fill(db, (i % 60) * 200, 1);
+  ck_assert_int_gt(orphan_tables(db), 0);
+  sqlite3_close(db);
+  db2 = open_counted();
+  ck_assert_int_gt(orphan_tables(db2), 0);
+  for(i = 0; i < 3; i++){
+    sqlite3_int64 nFlush0 = stat_of(db2, "flushes"), nCompact0 = stat_of(db2, "compactions");
+    char *zSql = sqlite3_mprintf("INSERT INTO kv VALUES(%d, 'x')", -1 - i);
+    test_exec_ok(db2, zSql);
+    sqlite3_free(zSql);
+    if( stat_of(db2, "flushes") > nFlush0 ) continue;
+    ck_assert_int_eq(stat_of(db2, "compactions"), nCompact0);
+    break;
+  }
+  ck_assert_int_lt(i, 3);
+  ck_assert_int_eq(orphan_tables(db2), 0);
+  sqlite3_close(db2);
+}
+END_TEST
+
+/*
 ** A table in the database file holds 16 MiB in its memtable unless
 ** memtable_mb= says otherwise (ext/vtab.c, VTAB_INDB_MEMTABLE_BYTES):
 ** three COMMITs of 2.5 MB leave 7.5 MB unflushed, where a table given
@@ -495,6 +528,7 @@ static Suite *indb_write_suite(void){
   tcase_add_test(tc, commits_work_under_an_authorizer_that_denies_pragma);
   tcase_add_test(tc, an_interrupted_commit_gives_secure_delete_back);
   tcase_add_test(tc, deletes_a_rolled_back_commit_undid_are_done_again);
+  tcase_add_test(tc, rows_a_closed_connection_left_are_deleted_by_another);
   tcase_add_test(tc, an_indb_table_holds_16_mib_before_it_flushes);
   suite_add_tcase(s, tc);
   return s;
