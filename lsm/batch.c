@@ -29,19 +29,31 @@ size_t batch_op_size(size_t nKey, size_t nVal){
   return 1 + CODING_MAX_VARINT64 * 2 + nKey + nVal;
 }
 
-size_t batch_op_encode(uint8_t *p, int type, const void *pKey, size_t nKey,
-                       const void *pVal, size_t nVal){
+/* Encode one operation at p; *ppKey and *ppVal get where its key and
+** value lie in the encoding (*ppVal NULL for a delete). */
+static size_t op_encode(uint8_t *p, int type, const void *pKey, size_t nKey,
+                        const void *pVal, size_t nVal, const uint8_t **ppKey,
+                        const uint8_t **ppVal){
   uint8_t *pStart = p;
   *p++ = (uint8_t)type;
   p = coding_put_varint(p, nKey);
   if( nKey ) memcpy(p, pKey, nKey);
+  *ppKey = p;
   p += nKey;
+  *ppVal = NULL;
   if( type == IKEY_VALUE ){
     p = coding_put_varint(p, nVal);
     if( nVal ) memcpy(p, pVal, nVal);
+    *ppVal = p;
     p += nVal;
   }
   return (size_t)(p - pStart);
+}
+
+size_t batch_op_encode(uint8_t *p, int type, const void *pKey, size_t nKey,
+                       const void *pVal, size_t nVal){
+  const uint8_t *pKeyAt, *pValAt;
+  return op_encode(p, type, pKey, nKey, pVal, nVal, &pKeyAt, &pValAt);
 }
 
 /* Decode the operation at p; NULL if malformed. */
@@ -101,12 +113,48 @@ int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem,
   return rc;
 }
 
+int batch_apply_batch(const lsm_batch *pBatch, uint64_t seq, memtable *pMem){
+  if( pBatch->bOne ){
+    return memtable_add(pMem, seq, pBatch->eOneType, pBatch->pOneKey, pBatch->nOneKey,
+                        pBatch->pOneVal, pBatch->nOneVal);
+  }
+  return batch_apply(pBatch->aRep, pBatch->nRep, seq, pMem, NULL);
+}
+
 void batch_init_static(lsm_batch *p, lsm_env *pEnv, uint8_t *aBuf, size_t nBuf){
   memset(p, 0, sizeof(*p));
   p->pEnv = pEnv;
   p->aRep = aBuf;
   p->nAlloc = nBuf;
   p->bStatic = 1;
+}
+
+static int batch_add(lsm_batch *p, int type, const void *pKey, size_t nKey,
+                     const void *pVal, size_t nVal);
+
+int batch_init_one(lsm_batch *p, lsm_env *pEnv, uint8_t *aBuf, size_t nBuf, int type,
+                   const void *pKey, size_t nKey, const void *pVal, size_t nVal){
+  if( nKey <= LSM_MAX_KEY && nVal <= LSM_MAX_VALUE && batch_op_size(nKey, nVal) <= nBuf ){
+    /* batch_init_static and batch_add without their general cases. */
+    p->pEnv = pEnv;
+    p->aRep = aBuf;
+    p->nAlloc = nBuf;
+    p->bStatic = 1;
+    p->pIndex = NULL;
+    p->nIndexed = 0;
+    p->iIndexedOff = 0;
+    p->nRep = op_encode(aBuf, type, pKey, nKey, pVal, nVal, &p->pOneKey, &p->pOneVal);
+    p->nOp = 1;
+    p->nUserBytes = nKey + nVal;
+    p->bOne = 1;
+    p->eOneType = type;
+    p->nOneKey = nKey;
+    p->nOneVal = nVal;
+    return LSM_OK;
+  }
+  /* Too big for aBuf (to the heap, decoded when applied), or at all. */
+  batch_init_static(p, pEnv, aBuf, nBuf);
+  return batch_add(p, type, pKey, nKey, pVal, nVal);
 }
 
 void batch_clear(lsm_batch *p){
@@ -173,6 +221,7 @@ static int batch_add(lsm_batch *p, int type, const void *pKey, size_t nKey,
   }
   p->nRep += batch_op_encode(p->aRep + p->nRep, type, pKey, nKey, pVal, nVal);
   p->nOp++;
+  p->bOne = 0;             /* no longer one operation as decoded */
   p->nUserBytes += nKey + nVal;
   return LSM_OK;
 }
@@ -193,6 +242,7 @@ void lsm_batch_truncate(lsm_batch *p, size_t nOp){
   size_t i;
   uint64_t nUser = 0;
   if( p == NULL || nOp >= p->nOp ) return;
+  p->bOne = 0;
   pCur = p->aRep;
   pEnd = p->aRep + p->nRep;
   for(i = 0; i < nOp && pCur; i++){
@@ -257,6 +307,7 @@ int lsm_batch_load(lsm_batch *p, const void *pData, size_t nData){
   }
   if( nData ) memcpy(p->aRep, pData, nData);
   p->nRep = nData;
+  p->bOne = 0;
   p->nOp = (size_t)aCount[0];
   p->nUserBytes = aCount[1];
   return LSM_OK;

@@ -34,12 +34,28 @@ struct lsm_batch {
   memtable *pIndex;        /* read index of the first nIndexed ops       */
   size_t nIndexed;
   size_t iIndexedOff;      /* offset in aRep of operation nIndexed       */
+  int bOne;                /* made by batch_init_one and not changed since:
+                           ** its one operation is decoded below          */
+  int eOneType;            /* bOne: IKEY_VALUE or IKEY_DELETE            */
+  const uint8_t *pOneKey;  /* bOne: the key, inside aRep                 */
+  const uint8_t *pOneVal;  /* bOne: the value, inside aRep (NULL: delete) */
+  size_t nOneKey, nOneVal; /* bOne: their lengths                     */
 };
 
 /* Make *p an empty batch over the caller's buffer aBuf of nBuf bytes (a
 ** batch on the stack: no allocation while it fits).  Operations that do
 ** not fit move it to the heap: free that with batch_clear. */
 void batch_init_static(lsm_batch *p, lsm_env*, uint8_t *aBuf, size_t nBuf);
+/* batch_init_static, then the one operation type (IKEY_VALUE or
+** IKEY_DELETE) of key and value: a put or delete of lsm_put/lsm_delete.
+** The batch also keeps where the key and value lie in its encoding, so
+** batch_apply_batch inserts them without decoding it (callgrind, 100,000
+** puts of make prof-compact: 2,927 instructions a put before, 2,816
+** after).  An operation too big for aBuf takes the general path (moved
+** to the heap: batch_clear; decoded when applied).  Errors as
+** lsm_batch_put's. */
+int batch_init_one(lsm_batch *p, lsm_env*, uint8_t *aBuf, size_t nBuf, int type,
+                   const void *pKey, size_t nKey, const void *pVal, size_t nVal);
 /* Free what a batch made with batch_init_static allocated. */
 void batch_clear(lsm_batch *p);
 
@@ -55,6 +71,10 @@ int batch_decode(const uint8_t *aRep, size_t nRep,
 ** *pnOp (may be NULL) is how many were inserted. */
 int batch_apply(const uint8_t *aRep, size_t nRep, uint64_t seq, memtable *pMem,
                 uint64_t *pnOp);
+
+/* batch_apply of pBatch's operations, at seq, seq+1, ...; a batch of
+** batch_init_one goes into pMem without being decoded. */
+int batch_apply_batch(const lsm_batch *pBatch, uint64_t seq, memtable *pMem);
 
 /* The index over every operation of the batch (all nOp of them),
 ** extending it to operations added since it was last built.  A reader

@@ -74,6 +74,14 @@ static void lru_append(block_cache *p, block_handle *h){
   p->lru.pLruPrev = h;
 }
 
+/* Insert as the least recently used (the next to be evicted). */
+static void lru_prepend(block_cache *p, block_handle *h){
+  h->pLruPrev = &p->lru;
+  h->pLruNext = p->lru.pLruNext;
+  h->pLruNext->pLruPrev = h;
+  p->lru.pLruNext = h;
+}
+
 static block_handle **bucket_find(block_cache *p, uint64_t id, uint32_t iBlock){
   block_handle **pp = &p->apBucket[hash_key(id, iBlock) & (p->nBucket - 1)];
   while( *pp && ((*pp)->id != id || (*pp)->iBlock != iBlock) ) pp = &(*pp)->pHashNext;
@@ -315,7 +323,9 @@ const uint8_t *block_handle_data(const block_handle *h, size_t *pn){
   return h->a;
 }
 
-void block_cache_release(block_handle *h){
+/* Drop a reference; an entry left unused joins the LRU list at its cold
+** end (bCold) or its hot end. */
+static void release_to(block_handle *h, int bCold){
   block_cache *p;
   block_handle *pFree = NULL;
   int bFree;
@@ -330,12 +340,21 @@ void block_cache_release(block_handle *h){
   assert( h->nRef > 0 );
   bFree = --h->nRef == 0 && !h->bCached;
   if( h->nRef == 0 && h->bCached ){
-    lru_append(p, h);
+    if( bCold ) lru_prepend(p, h);
+    else lru_append(p, h);
     pFree = evict(p);
   }
   pthread_mutex_unlock(&p->mutex);
   free_chain(pFree);
   if( bFree ) env_free(h->pEnv, h);
+}
+
+void block_cache_release(block_handle *h){
+  release_to(h, 0);
+}
+
+void block_cache_release_cold(block_handle *h){
+  release_to(h, 1);
 }
 
 void block_cache_erase(block_cache *p, uint64_t id, uint32_t nBlock){

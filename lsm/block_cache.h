@@ -118,8 +118,18 @@ block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, blo
 const uint8_t *block_handle_data(const block_handle*, size_t *pn);
 
 /* Drop a reference (NULL is a no-op); frees the entry if it is neither
-** cached nor referenced any longer. */
+** cached nor referenced any longer.  A cached entry nobody uses any more
+** becomes the most recently used. */
 void block_cache_release(block_handle*);
+
+/* block_cache_release for a reader that does not fill the cache (a
+** compaction's input): a cached entry nobody uses any more becomes the
+** least recently used, the first to be evicted, not the most.  A
+** compaction reads blocks that its own output will make obsolete; were
+** they made the most recently used, the blocks the compaction writes
+** into the cache (lsm_options.fill_cache_on_write) would be evicted
+** before them, and a scan right after it would read those again. */
+void block_cache_release_cold(block_handle*);
 
 /* Drop blocks 0..nBlock-1 of reader id from the cache (a closing reader);
 ** blocks in use stay valid until released. */

@@ -21,9 +21,11 @@
 ** active one is full, stalling when level 0 backs up), takes the batches
 ** queued behind it, numbers them, appends one WAL record per batch,
 ** commits the WAL once for the group (one write, one sync), inserts the
-** batches into the memtable, publishes the new last sequence number and
-** wakes the others.  A prepared batch (lsm_prepare) is logged in its
-** group and takes no sequence number; its commit is a later writer of
+** batches into the memtable, publishes the new last sequence number and,
+** once it has released db->mutex, wakes the others: each queued writer
+** sleeps on a semaphore posted exactly once (done, or the next leader),
+** so it never wakes only to block on the mutex the leader still holds.
+** A prepared batch (lsm_prepare) is logged in its group and takes no sequence number; its commit is a later writer of
 ** its own, numbered and applied in the order of the queue like any
 ** batch.  So nothing waits for a host's decision inside the queue.  Only the leader touches the WAL and inserts into the
 ** memtable, so the skiplist sees one writer at a time.
@@ -81,6 +83,7 @@
 #define LSM_DB_IMPL_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -168,12 +171,14 @@ struct db_writer {
   lsm_prepared *pPrep;     /* PREPARE, COMMIT: the prepared batch     */
   int bDone;               /* set by the leader that committed it     */
   int rc;
-  pthread_cond_t cond;     /* initialised only for a writer that queued
-                           ** behind another, or a sync=full leader while
-                           ** it waits for rejoining writers (db_write.c):
-                           ** a writer that found the queue empty and leads
-                           ** has none, so never signal a writer because it
-                           ** is the head                                 */
+  sem_t semWake;           /* initialised only for a writer that queued
+                           ** behind another: posted exactly once, after
+                           ** db->mutex is released, when the writer is
+                           ** done (bDone) or has become the head; a writer
+                           ** that found the queue empty and leads has none,
+                           ** so never post a writer because it is the head */
+  pthread_cond_t cond;     /* initialised only for a sync=full leader while
+                           ** it waits for rejoining writers (db_write.c) */
   db_writer *pNext;
 };
 

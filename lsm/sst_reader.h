@@ -87,11 +87,23 @@ int sst_reader_get_hashed(sst_reader*, const void *pKey, size_t nKey, uint64_t h
 
 /* Iterator over every entry; holds a reference.  NULL + *pRc on error. */
 iter *sst_reader_iter(sst_reader*, int *pRc);
-/* The same; with bFill 0 the blocks it reads use the block cache when it
-** holds them but do not enter it (a compaction's one pass over its
-** inputs would otherwise evict the blocks gets and cursors reuse, as
-** LevelDB's fill_cache = false). */
-iter *sst_reader_iter_fill(sst_reader*, int bFill, int *pRc);
+/* The same, with the block cache used as eFill says (SST_FILL*). */
+iter *sst_reader_iter_fill(sst_reader*, int eFill, int *pRc);
+/* How an iterator's block reads use the block cache (the eFill of
+** sst_reader_iter_fill; table_iter_fill and the level iterators pass it
+** on).  The values are the boolean "fill" callers have always passed,
+** plus one for compactions. */
+#define SST_FILL_NONE 0   /* blocks the cache holds are used, others are
+                          ** read without entering it: a one-off pass
+                          ** must not evict the blocks gets and cursors
+                          ** reuse (LevelDB's fill_cache = false)        */
+#define SST_FILL      1   /* blocks read enter the cache                 */
+#define SST_FILL_COLD 2   /* as SST_FILL_NONE, and a cached block it
+                          ** leaves becomes the cache's least recently
+                          ** used (block_cache_release_cold): a
+                          ** compaction's inputs, which its output makes
+                          ** obsolete, must not push out the blocks its
+                          ** output puts in the cache as it writes them  */
 /* Make pIter (from sst_reader_iter_fill) an unpositioned iterator over
 ** pReader's entries instead, as a new one would be, keeping its memory
 ** (a level iterator moving from table to table allocates nothing).  It

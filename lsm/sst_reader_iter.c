@@ -31,10 +31,19 @@ typedef struct sst_reader_it {
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
   block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
-  int bFill;                 /* blocks read enter the block cache            */
+  int eFill;                 /* how blocks use the block cache: SST_FILL*    */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
 } sst_reader_it;
+
+/* Release the handle on the current block's bytes (pBlock is left
+** dangling: the caller replaces it).  An iterator that does not fill the
+** cache as SST_FILL_COLD (a compaction's input) leaves its blocks the
+** first to be evicted (block_cache_release_cold). */
+static void release_block(sst_reader_it *p){
+  if( p->eFill == SST_FILL_COLD ) block_cache_release_cold(p->pBlock);
+  else block_cache_release(p->pBlock);
+}
 
 /* Point blk at block i.  1 on success; 0: the iterator has failed. */
 static int set_block(sst_reader_it *p, int i){
@@ -42,7 +51,7 @@ static int set_block(sst_reader_it *p, int i){
   block_handle *h = NULL;
   int rc;
   if( i == p->iBlock ) return 1;
-  rc = sst_reader_load_block(p->pReader, i, p->bFill, &v, &h);
+  rc = sst_reader_load_block(p->pReader, i, p->eFill == SST_FILL, &v, &h);
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -50,7 +59,7 @@ static int set_block(sst_reader_it *p, int i){
     return 0;
   }
   block_iter_set(&p->blk, &v);
-  block_cache_release(p->pBlock);      /* blk no longer points into it */
+  release_block(p);                    /* blk no longer points into it */
   p->pBlock = h;
   p->iBlock = i;
   return 1;
@@ -140,7 +149,7 @@ static void sst_reader_x_close(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
   sst_reader *pReader = p->pReader;
   block_iter_clear(&p->blk);
-  block_cache_release(p->pBlock);
+  release_block(p);
   env_free(pReader->pEnv, p);
   sst_reader_unref(pReader);
 }
@@ -149,7 +158,7 @@ static void sst_reader_x_close(iter *pIter){
 static void sst_reader_x_park(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
   block_iter_park(&p->blk);
-  block_cache_release(p->pBlock);
+  release_block(p);
   p->pBlock = NULL;
   p->iBlock = -1;
 }
@@ -165,7 +174,7 @@ void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){
   sst_reader *pOld = p->pReader;
   assert( pIter->pMethods == &sst_reader_methods );
   assert( pReader->pEnv == pOld->pEnv );
-  block_cache_release(p->pBlock);      /* a block of the old reader */
+  release_block(p);                    /* a block of the old reader */
   p->pBlock = NULL;
   p->iBlock = -1;                      /* set_block resets blk */
   p->blk.bValid = 0;
@@ -176,10 +185,10 @@ void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){
 }
 
 iter *sst_reader_iter(sst_reader *pReader, int *pRc){
-  return sst_reader_iter_fill(pReader, 1, pRc);
+  return sst_reader_iter_fill(pReader, SST_FILL, pRc);
 }
 
-iter *sst_reader_iter_fill(sst_reader *pReader, int bFill, int *pRc){
+iter *sst_reader_iter_fill(sst_reader *pReader, int eFill, int *pRc){
   sst_reader_it *p = env_malloc(pReader->pEnv, sizeof(*p));   /* every field set below */
   if( p == NULL ){
     *pRc = LSM_NOMEM;
@@ -189,7 +198,7 @@ iter *sst_reader_iter_fill(sst_reader *pReader, int bFill, int *pRc){
   p->pReader = pReader;
   p->iBlock = -1;
   p->pBlock = NULL;
-  p->bFill = bFill;
+  p->eFill = eFill;
   p->rc = LSM_OK;
   block_iter_init(&p->blk, pReader->pEnv);
   sst_reader_ref(pReader);

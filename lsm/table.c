@@ -133,11 +133,11 @@ iter *table_iter(table *p, int *pRc){
   return table_iter_fill(p, 1, pRc);
 }
 
-iter *table_iter_fill(table *p, int bFill, int *pRc){
+iter *table_iter_fill(table *p, int eFill, int *pRc){
   sst_reader *pReader = table_reader(p, pRc);
   iter *pIter = NULL;
   if( pReader ){
-    pIter = sst_reader_iter_fill(pReader, bFill, pRc);     /* takes its own reference */
+    pIter = sst_reader_iter_fill(pReader, eFill, pRc);     /* takes its own reference */
     sst_reader_unref(pReader);
   }
   return pIter;

@@ -113,9 +113,9 @@ sst_reader *table_reader(table*, int *pRc);
 /* An iterator over every entry of the table, holding a reference to its
 ** reader (through the cache).  NULL + *pRc on error. */
 iter *table_iter(table*, int *pRc);
-/* The same, blocks entering the block cache only if bFill
-** (sst_reader_iter_fill). */
-iter *table_iter_fill(table*, int bFill, int *pRc);
+/* The same, its blocks using the block cache as eFill says (SST_FILL*,
+** sst_reader_iter_fill). */
+iter *table_iter_fill(table*, int eFill, int *pRc);
 /* Make pIter (from table_iter_fill) an unpositioned iterator over table p
 ** instead (sst_reader_iter_retarget); 1 on success, 0 + *pRc on error,
 ** pIter then unchanged. */

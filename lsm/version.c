@@ -197,7 +197,7 @@ typedef struct level_iter {
   int iCur;               /* table of pCur                           */
   iter *pCur;             /* open table iterator or NULL             */
   int rc;                 /* first error                             */
-  int bFill;              /* table iterators fill the block cache    */
+  int eFill;              /* table iterators use the block cache: SST_FILL* */
 } level_iter;
 
 /* Make pCur table i's iterator (unpositioned unless it already was);
@@ -211,7 +211,7 @@ static int level_open_table(level_iter *p, int i){
   iter_close(p->pCur);
   p->pCur = NULL;
   if( i < 0 || i >= p->nTable || p->rc != LSM_OK ) return 0;
-  p->pCur = table_iter_fill(p->apTable[i], p->bFill, &p->rc);
+  p->pCur = table_iter_fill(p->apTable[i], p->eFill, &p->rc);
   p->iCur = i;
   return p->pCur != NULL;
 }
@@ -306,7 +306,7 @@ static const iter_methods level_methods = {
 ** ascending), opening each table's iterator only when reached.  With
 ** bBorrow, apTable belongs to a version the caller keeps referenced for
 ** the iterator's life; else it is copied and each table referenced. */
-static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int bFill, int bBorrow,
+static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int eFill, int bBorrow,
                             int *pRc){
   level_iter *p = env_malloc_rc(pEnv, sizeof(level_iter), pRc);
   int i;
@@ -314,7 +314,7 @@ static iter *level_iter_new(lsm_env *pEnv, table **apTable, int nTable, int bFil
   p->base.pMethods = &level_methods;
   p->pEnv = pEnv;
   p->nTable = nTable;
-  p->bFill = bFill;
+  p->eFill = eFill;
   if( bBorrow ){
     p->apTable = apTable;
     return &p->base;
@@ -337,22 +337,23 @@ int version_iter_count(version *p){
 
 /* Append the iterators of one level's tables apTable[0..n): level 0 one
 ** per table, a sorted level one level iterator (apTable in key order).
-** bFill: the blocks they read enter the block cache.  bBorrow: apTable
+** eFill: how the blocks they read use the block cache (SST_FILL*,
+** sst_reader.h).  bBorrow: apTable
 ** is a version's, which the caller keeps referenced while they live (the
 ** level iterator borrows it); else apTable is copied. */
-static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n, int bFill,
+static int add_level_iters(lsm_env *pEnv, int iLevel, table **apTable, int n, int eFill,
                            int bBorrow, iter **apIter, int *pnIter){
   int rc = LSM_OK, i;
   iter *pIt;
   if( n == 0 ) return LSM_OK;
   if( iLevel == 0 ){
     for(i = 0; rc == LSM_OK && i < n; i++){
-      pIt = table_iter_fill(apTable[i], bFill, &rc);
+      pIt = table_iter_fill(apTable[i], eFill, &rc);
       if( pIt ) apIter[(*pnIter)++] = pIt;
     }
     return rc;
   }
-  pIt = level_iter_new(pEnv, apTable, n, bFill, bBorrow, &rc);
+  pIt = level_iter_new(pEnv, apTable, n, eFill, bBorrow, &rc);
   if( pIt ) apIter[(*pnIter)++] = pIt;
   return rc;
 }
@@ -379,7 +380,7 @@ int version_add_table_iters(lsm_env *pEnv, table **apTable, int nTable, iter **a
       ap[j] = p;
       n++;
     }
-    rc = add_level_iters(pEnv, iLevel, ap, n, 0, 0, apIter, pnIter);
+    rc = add_level_iters(pEnv, iLevel, ap, n, SST_FILL_COLD, 0, apIter, pnIter);
   }
   env_free(pEnv, ap);
   return rc;

@@ -89,7 +89,9 @@ int version_iter_count(version*);    /* how many version_add_iters adds */
 ** in any order): the level-0 tables one iterator each, in the order
 ** given; each deeper level's tables one level iterator, in key order.
 ** Appends to apIter, which must have room for nTable iterators.  The
-** blocks they read do not enter the block cache (one pass over them).
+** blocks they read do not enter the block cache (one pass over them),
+** and cached ones they leave become the least recently used
+** (SST_FILL_COLD): the output replaces them.
 */
 int version_add_table_iters(lsm_env*, table **apTable, int nTable, iter **apIter, int *pnIter);
 

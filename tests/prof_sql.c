@@ -31,7 +31,9 @@
 **       build/bench/prof_sql dir 300000 20000 seek
 **
 ** It prints the reads' wall-clock time per operation too (noisy on a
-** shared machine: compare runs back to back).  Instrumentation is
+** shared machine: compare runs back to back), and the reading thread's
+** CPU time per operation (which leaves out the time it waited for a core
+** other processes held, though not their effect on the caches).  Instrumentation is
 ** switched on for the reads alone (the load runs
 ** uninstrumented, which is much faster); divide the total by OPS for
 ** instructions per operation.  background=off
@@ -117,7 +119,7 @@ int main(int argc, char **argv){
   sqlite3_stmt *pPut = 0, *pRead = 0;
   const char *zRead;
   int bSettled = 0, bOverwrite = 0, bAfterScan = 0, iArg;
-  struct timespec tStart, tEnd;
+  struct timespec tStart, tEnd, tCpuStart, tCpuEnd;
 
   if( argc < 5 ){
     fprintf(stderr, "usage: %s dir|memory|indb|native N OPS seek|get|missing|scan [settled]\n",
@@ -243,9 +245,11 @@ int main(int argc, char **argv){
   }
   if( sqlite3_prepare_v2(db, zRead, -1, &pRead, 0) ) prof_die(db, zRead);
   clock_gettime(CLOCK_MONOTONIC, &tStart);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuStart);
   CALLGRIND_START_INSTRUMENTATION;
   nRows = prof_reads(pRead, zWork, nKeys, nOps, &seed);
   CALLGRIND_STOP_INSTRUMENTATION;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuEnd);
   clock_gettime(CLOCK_MONOTONIC, &tEnd);
   sqlite3_finalize(pRead);
   if( strcmp(zKind, "native") != 0 ){
@@ -267,9 +271,13 @@ int main(int argc, char **argv){
             (unsigned long long)nRows, (unsigned long long)nWant);
     return 1;
   }
-  printf("%s %s: %llu ops, %llu rows, %.0f ns per op (wall clock)\n", zKind, zWork,
+  printf("%s %s: %llu ops, %llu rows, %.0f ns per op (wall clock), %.0f ns per op (this "
+         "thread's CPU time)\n", zKind, zWork,
          (unsigned long long)nOps, (unsigned long long)nRows,
          ((double)(tEnd.tv_sec - tStart.tv_sec) * 1e9 + (double)(tEnd.tv_nsec - tStart.tv_nsec))
+           / (double)(strcmp(zWork, "scan") == 0 ? nKeys : nOps),
+         ((double)(tCpuEnd.tv_sec - tCpuStart.tv_sec) * 1e9
+          + (double)(tCpuEnd.tv_nsec - tCpuStart.tv_nsec))
            / (double)(strcmp(zWork, "scan") == 0 ? nKeys : nOps));
   sqlite3_close(db);
   {

@@ -13,7 +13,8 @@
 ** keep their blocks under its one budget, report its bytes and their own
 ** hits and misses, and take their blocks out of it when they close.
 ** Blocks written with fill_cache_on_write are read from the cache, as
-** the model says; a scan with lsm_read.bNoFill evicts nothing.
+** the model says; a scan with lsm_read.bNoFill evicts nothing; a
+** compaction leaves the blocks it wrote in the cache, not those it read.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
@@ -131,6 +132,48 @@ typedef struct cache_job {
   uint64_t id;
   int nErr;
 } cache_job;
+
+/*
+** block_cache_release_cold: a block released by a reader that does not
+** fill the cache (a compaction's input) becomes the least recently used,
+** so the next insert past the budget evicts it, not the block released
+** before it; block_cache_release makes a block the most recently used.
+*/
+START_TEST(a_block_released_cold_is_the_first_evicted)
+{
+  block_cache *p;
+  block_handle *h;
+  uint64_t id = block_cache_new_id();
+  uint32_t i;
+  size_t nBlock = 4000;
+  /* Room for three blocks and their headers, not four. */
+  ck_assert_int_eq(block_cache_new(lsm_env_default(), 3 * (nBlock + 200), &p), LSM_OK);
+  for(i = 0; i < 3; i++) block_cache_release(block_cache_insert(p, id, i, make_block(id, i, nBlock)));
+  /* Block 0, the coldest, is read and released hot: block 1 is now the
+  ** coldest, and the next insert evicts it. */
+  h = block_cache_lookup(p, id, 0);
+  ck_assert_ptr_nonnull(h);
+  block_cache_release(h);
+  block_cache_release(block_cache_insert(p, id, 3, make_block(id, 3, nBlock)));
+  h = block_cache_lookup(p, id, 1);
+  ck_assert_ptr_null(h);
+  /* Block 3, the hottest, is read and released cold: the next insert
+  ** evicts it, not block 2, the coldest before. */
+  h = block_cache_lookup(p, id, 3);
+  ck_assert_ptr_nonnull(h);
+  block_cache_release_cold(h);
+  block_cache_release(block_cache_insert(p, id, 4, make_block(id, 4, nBlock)));
+  h = block_cache_lookup(p, id, 3);
+  ck_assert_ptr_null(h);
+  for(i = 0; i < 5; i++){
+    if( i == 1 || i == 3 ) continue;
+    h = block_cache_lookup(p, id, i);
+    ck_assert_msg(h != NULL && block_ok(h, id, i, nBlock), "block %u", i);
+    block_cache_release(h);
+  }
+  block_cache_unref(p);
+}
+END_TEST
 
 static void *cache_thread(void *pArg){
   cache_job *pJob = pArg;
@@ -479,6 +522,57 @@ START_TEST(blocks_written_by_flushes_and_compactions_are_read_from_the_cache)
 END_TEST
 
 /*
+** A compaction reads its inputs through the cache (when the cache holds
+** them) while it writes its output into it (fill_cache_on_write).  With a
+** budget that holds the store's blocks once and a tenth, not twice, the
+** blocks it writes must stay and the inputs it read, soon obsolete, go:
+** every get and a full scan after lsm_compact then miss nothing.  (Were
+** the inputs it read made the most recently used, the output written
+** before them would be evicted, and a scan right after a compaction would
+** read it from the files again: README, "Scanning rows".)
+*/
+START_TEST(a_compaction_keeps_the_blocks_it_writes_in_the_cache_not_those_it_reads)
+{
+  static char aVal[FILL_KEYS][300];
+  static int anVal[FILL_KEYS];
+  unsigned long long seed = test_seed();
+  char *zDir = test_tmpdir("bcold");
+  lsm_block_cache *pShared = NULL;
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_stats st1, st2;
+  test_rng r;
+  rng_init(&r, seed);
+  ck_assert_int_eq(lsm_block_cache_new(64u << 20, &pShared), LSM_OK);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.use_mmap = 0;
+  opt.memtable_bytes = 64 * 1024;        /* many tables in several levels */
+  opt.compression = LSM_COMPRESSION_NONE;
+  opt.fill_cache_on_write = 1;
+  opt.block_cache = pShared;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  fill_random(pDb, &r, aVal, anVal);
+  reads_match_model(pDb, seed, aVal, anVal);      /* every live block cached */
+  ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+  SEED_ASSERT(st1.nBlockCacheBytes > 100 * 1024, "only %llu bytes cached", seed,
+              (unsigned long long)st1.nBlockCacheBytes);
+  lsm_block_cache_set_capacity(pShared, st1.nBlockCacheBytes + st1.nBlockCacheBytes / 10);
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+  reads_match_model(pDb, seed, aVal, anVal);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st2), LSM_OK);
+  SEED_ASSERT(st2.nBlockCacheMisses == st1.nBlockCacheMisses,
+              "the reads after the compaction read %llu blocks from the files", seed,
+              (unsigned long long)(st2.nBlockCacheMisses - st1.nBlockCacheMisses));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  lsm_block_cache_unref(pShared);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
 ** A cursor opened with lsm_read.bNoFill (lsm_stats' count of live bytes)
 ** reads blocks the cache does not hold without adding them: blocks
 ** another reader put there stay, so that reader's next pass misses no
@@ -695,6 +789,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tc, block_cache_keeps_recent_blocks_within_its_budget);
   tcase_add_test(tc, block_cache_handles_outlive_eviction_and_erasure);
   tcase_add_test(tc, block_cache_of_zero_bytes_keeps_only_what_is_used);
+  tcase_add_test(tc, a_block_released_cold_is_the_first_evicted);
   tcase_add_test(tc, block_cache_shared_by_threads_gives_the_right_bytes);
   suite_add_tcase(s, tc);
   tcase_set_timeout(tcStore, 120);
@@ -704,6 +799,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time);
   tcase_add_test(tcStore, blocks_written_by_flushes_and_compactions_are_read_from_the_cache);
   tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone);
+  tcase_add_test(tcStore, a_compaction_keeps_the_blocks_it_writes_in_the_cache_not_those_it_reads);
   tcase_add_test(tcStore, a_failed_flush_leaves_none_of_its_blocks_in_a_shared_cache);
   tcase_add_test(tcStore, a_block_too_large_for_the_cache_is_not_cached_as_written);
   tcase_add_test(tcStore, a_mapped_store_does_not_fill_the_cache_as_it_writes);

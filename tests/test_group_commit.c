@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
 
@@ -321,6 +322,143 @@ START_TEST(sync_normal_lone_and_queued_writers_lose_and_reorder_nothing)
 }
 END_TEST
 
+/*
+** sync=full writers whose group's fdatasync fails.  The leader wakes its
+** followers after it releases the store mutex, each by one post that it
+** may read its result after (db_write.c, writer_wake): every writer of a
+** failed group must get the error, every writer of a good one LSM_OK.
+** Each writer commits batches of two puts: its key "t<thread>-<i>" and
+** its counter key "counter-<thread>" = i.  One sync in every round fails
+** (faultenv over an env whose syncs take SLOW_SYNC_MICROS, so that the
+** four writers share them).  Then, before and after a reopen: every
+** acknowledged batch is there, no failed one is, and each counter holds
+** its writer's last acknowledged i (nothing applied out of order).
+*/
+#define ERR_ROUNDS 4
+#define ERR_PUTS 12
+
+typedef struct err_writer {
+  lsm_db *pDb;
+  int iThread, iRound;
+  int aRc[ERR_PUTS];                      /* result of each commit */
+} err_writer;
+
+static int err_key(char *z, int iThread, int iRound, int i){
+  return snprintf(z, 32, "t%d-%d-%03d", iThread, iRound, i);
+}
+
+static void *err_writer_main(void *pArg){
+  err_writer *p = pArg;
+  char zKey[32], zCounter[32], zVal[32];
+  int i, nCounter = snprintf(zCounter, sizeof(zCounter), "counter-%d", p->iThread);
+  for(i = 0; i < ERR_PUTS; i++){
+    lsm_batch *pBatch = NULL;
+    int nKey = err_key(zKey, p->iThread, p->iRound, i);
+    int nVal = snprintf(zVal, sizeof(zVal), "%d", p->iRound * ERR_PUTS + i);
+    int rc = lsm_batch_new(p->pDb, &pBatch);
+    if( rc == LSM_OK ) rc = lsm_batch_put(pBatch, zKey, (size_t)nKey, zVal, (size_t)nVal);
+    if( rc == LSM_OK ) rc = lsm_batch_put(pBatch, zCounter, (size_t)nCounter, zVal, (size_t)nVal);
+    if( rc == LSM_OK ) rc = lsm_write(p->pDb, pBatch);
+    lsm_batch_free(pBatch);
+    p->aRc[i] = rc;
+  }
+  return NULL;
+}
+
+/* Check the store against the writers' results of rounds 0..nRound-1. */
+static void err_check(lsm_db *pDb, err_writer aW[ERR_ROUNDS][N_THREAD], int nRound,
+                      uint64_t seed, const char *zWhen){
+  int t, r, i;
+  for(t = 0; t < N_THREAD; t++){
+    char zKey[32], zVal[32];
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int nKey, rc, iLast = -1;
+    for(r = 0; r < nRound; r++){
+      for(i = 0; i < ERR_PUTS; i++){
+        nKey = err_key(zKey, t, r, i);
+        rc = lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal);
+        if( aW[r][t].aRc[i] == LSM_OK ){
+          SEED_ASSERT(rc == LSM_OK, "%s: acknowledged %s missing (rc %d)",
+                      (unsigned long long)seed, zWhen, zKey, rc);
+          iLast = r * ERR_PUTS + i;
+        }else{
+          SEED_ASSERT(rc == LSM_NOTFOUND, "%s: %s failed (rc %d) but get says %d",
+                      (unsigned long long)seed, zWhen, zKey, aW[r][t].aRc[i], rc);
+        }
+        lsm_free(pVal);
+        pVal = NULL;
+      }
+    }
+    nKey = snprintf(zKey, sizeof(zKey), "counter-%d", t);
+    rc = lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal);
+    if( iLast < 0 ){
+      SEED_ASSERT(rc == LSM_NOTFOUND, "%s: %s set by no acknowledged commit",
+                  (unsigned long long)seed, zWhen, zKey);
+    }else{
+      snprintf(zVal, sizeof(zVal), "%d", iLast);
+      SEED_ASSERT(rc == LSM_OK && nVal == strlen(zVal) && memcmp(pVal, zVal, nVal) == 0,
+                  "%s: %s holds %.*s, its writer's last acknowledged commit wrote %s",
+                  (unsigned long long)seed, zWhen, zKey, rc == LSM_OK ? (int)nVal : 0,
+                  rc == LSM_OK ? (const char*)pVal : "", zVal);
+    }
+    lsm_free(pVal);
+  }
+}
+
+START_TEST(sync_full_group_errors_reach_every_writer_of_the_group_and_only_them)
+{
+  uint64_t seed = test_seed();
+  char *zDir = test_tmpdir("groupcommiterr");
+  static err_writer aW[ERR_ROUNDS][N_THREAD];
+  faultenv *fe;
+  test_rng rng;
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  int r, i, nFailed = 0, nOk = 0;
+  rng_init(&rng, seed);
+  g_slowEnv = *lsm_env_default();
+  g_xRealSync = g_slowEnv.xSync;
+  g_slowEnv.xSync = slow_sync;
+  fe = faultenv_new(&g_slowEnv);
+  lsm_options_default(&opt);
+  opt.sync = LSM_SYNC_FULL;
+  opt.env = faultenv_env(fe);
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  for(r = 0; r < ERR_ROUNDS; r++){
+    pthread_t aTh[N_THREAD];
+    /* One of the round's syncs fails: the first few take groups of all four. */
+    faultenv_fail(fe, FAULTENV_SYNC, 2 + rng_below(&rng, 4), LSM_IOERR, 0);
+    for(i = 0; i < N_THREAD; i++){
+      aW[r][i].pDb = pDb;
+      aW[r][i].iThread = i;
+      aW[r][i].iRound = r;
+      ck_assert_int_eq(pthread_create(&aTh[i], NULL, err_writer_main, &aW[r][i]), 0);
+    }
+    for(i = 0; i < N_THREAD; i++) ck_assert_int_eq(pthread_join(aTh[i], NULL), 0);
+    faultenv_fail_clear(fe);
+    for(i = 0; i < N_THREAD; i++){
+      int j;
+      for(j = 0; j < ERR_PUTS; j++){
+        if( aW[r][i].aRc[j] == LSM_OK ) nOk++;
+        else nFailed++;
+      }
+    }
+  }
+  /* Each failed sync failed a whole group: usually all four writers. */
+  SEED_ASSERT(nFailed >= ERR_ROUNDS && nOk > 0, "%d commits failed, %d succeeded",
+              (unsigned long long)seed, nFailed, nOk);
+  err_check(pDb, aW, ERR_ROUNDS, seed, "before reopen");
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  err_check(pDb, aW, ERR_ROUNDS, seed, "after reopen");
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  faultenv_free(fe);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *group_commit_suite(void){
   Suite *s = suite_create("group_commit");
   TCase *tc = tcase_create("group_commit");
@@ -329,6 +467,7 @@ static Suite *group_commit_suite(void){
   tcase_add_test(tc, a_single_sync_full_writer_syncs_once_per_commit);
   tcase_add_test(tc, sync_full_writers_killed_lose_no_acknowledged_put);
   tcase_add_test(tc, sync_normal_lone_and_queued_writers_lose_and_reorder_nothing);
+  tcase_add_test(tc, sync_full_group_errors_reach_every_writer_of_the_group_and_only_them);
   suite_add_tcase(s, tc);
   return s;
 }
