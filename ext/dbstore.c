@@ -41,11 +41,27 @@
 **         found by id, as a native table's row is found by its key.
 **     <table>_log(seq INTEGER PRIMARY KEY, batch BLOB NOT NULL, sum INTEGER NOT NULL)
 **         one row per committed transaction not yet flushed into an
-**         SSTable: its first sequence number, its operations encoded
-**         as an lsm_batch (lsm/batch.c), and their XXH3-64 checksum
-**         (lsm_batch_checksum, as a signed 64-bit integer), verified
-**         whenever the row is read back.  A batch of n operations uses
-**         seq .. seq + n - 1; the next row starts at seq + n.
+**         SSTable: its first sequence number, its operations in the
+**         stored form of lsm_batch_pack (format drawn in
+**         lsm/batch_pack.c), and the XXH3-64 checksum of those bytes as
+**         stored (as a signed 64-bit integer), verified whenever the row
+**         is read back, before anything is decompressed.  The stored
+**         form is the operations encoded as an lsm_batch (lsm/batch.c),
+**         either as they are (first byte 0x00 or 0x01, an operation
+**         type; every row written before this form existed is such a
+**         row and still reads) or compressed with LZ4 when it saves an
+**         eighth (first byte 0x81, then the varint of the raw size, then
+**         the LZ4 block):
+**
+**             seq    batch                                     sum
+**             1      81 e0 0c <1632 bytes as an LZ4 block>     XXH3 of batch
+**             205    01 08 6b 65 79 ... (a raw batch)          XXH3 of batch
+**
+**         A batch of n operations uses seq .. seq + n - 1; the next row
+**         starts at seq + n.  Why compressed: SQLite writes every byte
+**         of a log row twice (its WAL, then the checkpoint into the
+**         database file) and reads its pages back when the flush deletes
+**         it (README, "In-database writes: the log row compressed").
 **
 ** How it works.  The engine runs as a hosted store (lsm.h): no WAL, no
 ** LOCK, no thread; its files are the rows of <table>_file, read and
@@ -203,6 +219,8 @@ struct dbstore {
   int bSecureDeleteOwed; /* secure_delete was switched ON -> FAST and putting
                             it back failed (an interrupted COMMIT): retried at
                             the next catch-up, COMMIT and close */
+  lsm_packed_batch logRow; /* the stored form of the last log row written; its
+                            buffer is reused (dbstore_log_write) */
 };
 
 /* ---- SQL helpers ---- */
@@ -892,6 +910,62 @@ static int dbstore_engine_close(dbstore *p){
   return SQLITE_OK;
 }
 
+/*
+** The log rows (<table>_log, format in the header above): written by
+** dbstore_log_write at xSync, read back by dbstore_log_read when an engine
+** replays them, deleted by dbstore_collect_garbage once an SSTable holds
+** them.
+*/
+
+/* A log row's batch column may keep its stored form's buffer only up to
+** this size between COMMITs: a transaction of 100 MB must not leave 100 MB
+** behind it. */
+#define DBSTORE_LOG_KEEP_BYTES ((size_t)1 << 20)
+
+/* Insert pBatch as the log row at iSeq, in its stored form: raw or LZ4
+** (lsm_batch_pack, format lsm/batch_pack.c), with the checksum of the
+** bytes stored.  OR REPLACE: a COMMIT retried after SQLITE_BUSY logs the
+** batch again at the same number. */
+static int dbstore_log_write(dbstore *p, lsm_batch *pBatch, sqlite3_int64 iSeq){
+  sqlite3_stmt *pStmt = 0;
+  int rc = lsm_batch_pack(pBatch, &p->logRow);
+  if( rc != LSM_OK ) return rc;
+  rc = dbstore_prepare(p, &pStmt,
+      "INSERT OR REPLACE INTO \"%w\".\"%w_log\"(seq, batch, sum) VALUES(?1, ?2, ?3)",
+      p->zDb, p->zTable);
+  if( rc == SQLITE_OK ){
+    sqlite3_bind_int64(pStmt, 1, iSeq);
+    sqlite3_bind_blob64(pStmt, 2, p->logRow.pData, p->logRow.nData, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 3, (sqlite3_int64)p->logRow.iSum);
+    rc = sqlite3_step(pStmt);
+    if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  if( p->logRow.nBuf > DBSTORE_LOG_KEEP_BYTES ) lsm_packed_free(&p->logRow);
+  if( rc != SQLITE_OK && rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, "log");
+  return rc;
+}
+
+/* Load into pBatch the log row pStmt is on (columns seq, batch, sum),
+** its checksum verified before anything else is read. */
+static int dbstore_log_read(dbstore *p, sqlite3_stmt *pStmt, lsm_batch *pBatch){
+  sqlite3_int64 iSeq = sqlite3_column_int64(pStmt, 0);
+  const void *a = sqlite3_column_blob(pStmt, 1);
+  int n = sqlite3_column_bytes(pStmt, 1);
+  uint64_t iSum = (uint64_t)sqlite3_column_int64(pStmt, 2);
+  int rc = iSeq > 0 ? lsm_batch_unpack(pBatch, a, (size_t)n, iSum) : LSM_CORRUPT;
+  if( rc == LSM_CORRUPT ){
+    /* The engine's message names no table: copied out of the buffer that
+    ** lsm_env_error is about to rewrite. */
+    char zWhy[200];
+    sqlite3_snprintf((int)sizeof(zWhy), zWhy, "%s",
+                     iSeq > 0 ? lsm_errmsg(0) : "its sequence number is not positive");
+    rc = lsm_env_error(LSM_CORRUPT, "%s.%s_log: the row at seq %lld is damaged: %s",
+                       p->zDb, p->zTable, (long long)iSeq, zWhy);
+  }
+  return rc;
+}
+
 /* Apply every log row after the engine's last sequence number, except
 ** this connection's own uncommitted one (a COMMIT being retried): that is
 ** applied by dbstore_commit, once SQLite has committed it. */
@@ -912,14 +986,7 @@ static int dbstore_replay(dbstore *p){
     sqlite3_bind_int64(pStmt, 2, p->iPendingSeq ? p->iPendingSeq : LARGEST_INT64);
     while( rc == LSM_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
       sqlite3_int64 iSeq = sqlite3_column_int64(pStmt, 0);
-      const void *a = sqlite3_column_blob(pStmt, 1);
-      int n = sqlite3_column_bytes(pStmt, 1);
-      rc = lsm_batch_load(pBatch, a, (size_t)n);
-      if( rc == LSM_OK && (iSeq <= 0
-       || (sqlite3_uint64)sqlite3_column_int64(pStmt, 2) != lsm_batch_checksum(pBatch)) ){
-        rc = lsm_env_error(LSM_CORRUPT, "%s.%s_log: the row at seq %lld fails its checksum",
-                           p->zDb, p->zTable, (long long)iSeq);
-      }
+      rc = dbstore_log_read(p, pStmt, pBatch);
       if( rc == LSM_OK ) rc = lsm_write_at(p->pLsm, pBatch, (uint64_t)iSeq);
     }
     if( rc == LSM_OK ){
@@ -1086,6 +1153,7 @@ void dbstore_close(dbstore *p){
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
   if( p->opt.block_cache ) dbstore_shared_blocks_release();
+  lsm_packed_free(&p->logRow);
   sqlite3_free(p->zDb);
   sqlite3_free(p->zTable);
   sqlite3_free(p->zFileTable);
@@ -1321,25 +1389,8 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   /* A retried COMMIT keeps the number its first attempt logged at. */
   if( rc == SQLITE_OK && p->iPendingSeq ) iLast = (uint64_t)p->iPendingSeq - 1;
   if( rc == SQLITE_OK ){
-    sqlite3_stmt *pStmt = 0;
-    /* OR REPLACE: a COMMIT retried after SQLITE_BUSY logs the batch again
-    ** at the same number. */
-    rc = dbstore_prepare(p, &pStmt,
-        "INSERT OR REPLACE INTO \"%w\".\"%w_log\"(seq, batch, sum) VALUES(?1, ?2, ?3)",
-        p->zDb, p->zTable);
-    if( rc == SQLITE_OK ){
-      sqlite3_bind_int64(pStmt, 1, (sqlite3_int64)(iLast + 1));
-      sqlite3_bind_blob64(pStmt, 2, lsm_batch_data(pBatch), lsm_batch_bytes(pBatch), SQLITE_STATIC);
-      sqlite3_bind_int64(pStmt, 3, (sqlite3_int64)lsm_batch_checksum(pBatch));
-      rc = sqlite3_step(pStmt);
-      if( rc == SQLITE_DONE ) rc = SQLITE_OK;
-    }
-    sqlite3_finalize(pStmt);
-    if( rc == SQLITE_OK ){
-      p->iPendingSeq = (sqlite3_int64)(iLast + 1);
-    }else if( rc != SQLITE_NOMEM ){
-      rc = dbstore_env_error(p, rc, "log");
-    }
+    rc = dbstore_log_write(p, pBatch, (sqlite3_int64)(iLast + 1));
+    if( rc == SQLITE_OK ) p->iPendingSeq = (sqlite3_int64)(iLast + 1);
   }
   if( rc == SQLITE_OK ) rc = dbstore_work(p);
   /* What the work read is read: no handle outlives the COMMIT. */

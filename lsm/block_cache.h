@@ -15,12 +15,16 @@
 ** iterator's current block, a value returned by a get).  A handle made
 ** with a NULL cache is private: not shared, freed at its release.
 **
-** Eviction: LRU by bytes, as LevelDB's cache: the cache charges each
-** entry its bytes plus its header; an entry in use (referenced by a
-** handle) is never freed and sits outside the LRU list; when the charge
-** of the entries the cache holds passes the budget, unreferenced entries
-** are freed from the cold end.  Entries in use may exceed the budget for
-** as long as they are used (one block per open iterator and per get).
+** Eviction: by bytes, oldest first with a second chance (CLOCK; why
+** not LevelDB's LRU list: block_cache.c): the cache charges each entry
+** its bytes plus its header; when the charge of the entries the cache
+** holds passes the budget, it walks them from the oldest inserted: an
+** entry in use (referenced by a handle) or looked up since the walk last
+** passed it is moved to the young end, its mark cleared; any other is
+** freed.  So a block inserted and never looked up again goes first, in
+** insertion order, and one in use is never freed.  Entries in use may
+** exceed the budget for as long as they are used (one block per open
+** iterator and per get).
 **
 ** Sharing: a cache may serve the readers of several stores (a cache made
 ** with lsm_block_cache_new and passed in lsm_options.block_cache: the
@@ -38,13 +42,16 @@
 ** locked under it.
 **
 ** Invariants (under the mutex):
-**   1. An entry is in the hash table iff bCached; it is in the LRU list
-**      iff bCached and nRef == 0.
-**   2. nCharge is the sum of the charges of the entries with bCached.
-**   3. After every operation, nCharge <= nCapacity or the LRU list is
-**      empty (everything cached is in use).
+**   1. An entry is in the hash table iff bCached iff it is in the ring
+**      (the eviction order).
+**   2. nCharge is the sum of the charges of the entries with bCached;
+**      nIdle counts the entries with bCached and nRef == 0.
+**   3. After every operation, nCharge <= nCapacity or nIdle == 0
+**      (everything cached is in use).
 **   4. An entry is freed exactly when it is neither cached nor
 **      referenced.
+**   5. The hash table keeps an empty slot, and every entry lies in the
+**      probe run from its home slot to the first empty slot after it.
 */
 #ifndef LSM_BLOCK_CACHE_H
 #define LSM_BLOCK_CACHE_H
@@ -87,10 +94,14 @@ typedef struct block_cache_counts {
 
 /* The handle of block iBlock of reader id, with a reference; NULL if the
 ** cache does not hold it (or pCache is NULL).  Counted in the cache's
-** totals and, if pCounts is not NULL, in *pCounts. */
+** totals and, if pCounts is not NULL, in *pCounts.  nExpect (0: unknown)
+** is the size the caller expects the block to have: the line holding its
+** last bytes (a block's restart array, which block_view_init reads
+** first) is fetched together with the entry's header instead of after
+** it; a wrong size costs nothing but the fetch. */
 block_handle *block_cache_lookup(block_cache*, uint64_t id, uint32_t iBlock);
 block_handle *block_cache_lookup_counted(block_cache*, block_cache_counts *pCounts,
-                                         uint64_t id, uint32_t iBlock);
+                                         uint64_t id, uint32_t iBlock, size_t nExpect);
 
 /* A copy of *pCounts, read under pCache's mutex (zeros if pCache is NULL). */
 void block_cache_read_counts(block_cache*, const block_cache_counts *pCounts,
@@ -118,17 +129,17 @@ block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, blo
 const uint8_t *block_handle_data(const block_handle*, size_t *pn);
 
 /* Drop a reference (NULL is a no-op); frees the entry if it is neither
-** cached nor referenced any longer.  A cached entry nobody uses any more
-** becomes the most recently used. */
+** cached nor referenced any longer.  A cached entry keeps its place in
+** the eviction order (its lookup gave it a second chance). */
 void block_cache_release(block_handle*);
 
 /* block_cache_release for a reader that does not fill the cache (a
-** compaction's input): a cached entry nobody uses any more becomes the
-** least recently used, the first to be evicted, not the most.  A
+** compaction's input): a cached entry nobody uses any more loses its
+** second chance and becomes the oldest, the first to be evicted.  A
 ** compaction reads blocks that its own output will make obsolete; were
-** they made the most recently used, the blocks the compaction writes
-** into the cache (lsm_options.fill_cache_on_write) would be evicted
-** before them, and a scan right after it would read those again. */
+** they kept as looked up, the blocks the compaction writes into the
+** cache (lsm_options.fill_cache_on_write) would be evicted before them,
+** and a scan right after it would read those again. */
 void block_cache_release_cold(block_handle*);
 
 /* Drop blocks 0..nBlock-1 of reader id from the cache (a closing reader);

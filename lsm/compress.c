@@ -68,6 +68,11 @@ static zstd_ctx *zstd_ctx_get(void){
 /* ---- public ---- */
 
 int compress_block(lsm_env *pEnv, int eType, const uint8_t *a, size_t n, block_buf *pOut, int *pRc){
+  return compress_block_fast(pEnv, eType, COMPRESS_LZ4_ACCELERATION, a, n, pOut, pRc);
+}
+
+int compress_block_fast(lsm_env *pEnv, int eType, int nLz4Acceleration, const uint8_t *a,
+                        size_t n, block_buf *pOut, int *pRc){
   size_t nBound, nHead, nBody = 0;
   uint8_t *p;
   if( *pRc ) return 0;
@@ -79,7 +84,7 @@ int compress_block(lsm_env *pEnv, int eType, const uint8_t *a, size_t n, block_b
   nHead = (size_t)(coding_put_varint(p, n) - p);
   if( eType == COMPRESS_LZ4 ){
     int r = LZ4_compress_fast((const char*)a, (char*)p + nHead, (int)n, (int)nBound,
-                              COMPRESS_LZ4_ACCELERATION);
+                              nLz4Acceleration);
     if( r <= 0 ) return 0;
     nBody = (size_t)r;
   }else if( eType == COMPRESS_ZSTD ){

@@ -50,6 +50,12 @@
 */
 int compress_block(lsm_env*, int eType, const uint8_t *a, size_t n, block_buf *pOut, int *pRc);
 
+/* compress_block with LZ4_compress_fast's acceleration nLz4Acceleration
+** (1 and up) instead of COMPRESS_LZ4_ACCELERATION (a host's log rows:
+** lsm/batch_pack.c). */
+int compress_block_fast(lsm_env*, int eType, int nLz4Acceleration, const uint8_t *a, size_t n,
+                        block_buf *pOut, int *pRc);
+
 /*
 ** The uncompressed size a stored compressed block (a, n) announces, or
 ** LSM_CORRUPT if its header is malformed or announces more than nMax.

@@ -328,6 +328,32 @@ int lsm_batch_load(lsm_batch*, const void *pData, size_t nData);
 /* XXH3-64 of the batch's encoded operations (a seed of its own), for a
 ** host that stores them (lsm_batch_data) to verify them when read back. */
 uint64_t lsm_batch_checksum(const lsm_batch*);
+/*
+** A batch's stored form, for a host that keeps its own log of batches (the
+** in-database store's log rows): the encoded operations as they are, or
+** compressed with LZ4 when that saves at least an eighth of them, and the
+** XXH3-64 checksum of the bytes as stored (format: lsm/batch_pack.c).
+** lsm_batch_pack fills *pPacked: pData/nData, the bytes to store, are
+** borrowed either from the batch (valid until it changes) or from
+** pPacked's own buffer (valid until the next lsm_batch_pack with it), and
+** iSum is their checksum.  REQUIRES: *pPacked zeroed before its first use;
+** later calls reuse its buffer; free it with lsm_packed_free.
+** lsm_batch_unpack verifies iSum over the stored bytes before anything
+** else, then decompresses them and loads the operations into the batch
+** (the bytes are copied); LSM_CORRUPT, and an empty batch, if they are
+** damaged.  Bytes stored as lsm_batch_data with lsm_batch_checksum before
+** this form existed are its raw form: they unpack unchanged.
+*/
+typedef struct lsm_packed_batch {
+  const void *pData;        /* the bytes to store (borrowed: see above) */
+  size_t nData;             /* their length */
+  uint64_t iSum;            /* their checksum */
+  void *pBuf;               /* the compressed form's buffer, reused (lsm_packed_free) */
+  size_t nBuf;              /* bytes allocated at pBuf */
+} lsm_packed_batch;
+int lsm_batch_pack(const lsm_batch*, lsm_packed_batch *pPacked);
+int lsm_batch_unpack(lsm_batch*, const void *pData, size_t nData, uint64_t iSum);
+void lsm_packed_free(lsm_packed_batch *pPacked);
 /* Apply pBatch atomically and durably per the sync option.  The batch is
 ** unchanged (clear it to reuse).  Concurrent writers share one WAL write
 ** and one sync (group commit). */

@@ -39,8 +39,9 @@
 ** (nCommon bytes), and aWord keeps the next 8 bytes of each separator as
 ** a big-endian word (zero-padded).  Words that differ order the keys as
 ** memcmp would; only equal words need the keys themselves.  aWord is a
-** dense array (8 bytes a block, so a 100 MB table's fits in L2), apart
-** from the rest of the index, so the search rarely misses the cache.
+** dense array (8 bytes a block), apart from the rest of the index, and
+** aGroupWord holds every 16th of its words, so that a search reads a
+** small array that stays cached and then two lines of aWord (find_block).
 **
 ** Point get: Bloom filter (over user keys), binary search of the index
 ** for the first separator >= the target, then block_get in that one
@@ -205,7 +206,7 @@ int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_
     }
     return block_view_init(v, a, e->nSize, p->zPath, i);
   }
-  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i);
+  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize);
   if( h == NULL ){
     if( p->aMap ){
       /* Mapped and compressed: the checksum covers the stored bytes, which
@@ -415,7 +416,9 @@ static int load_index(sst_reader *p){
     return LSM_CORRUPT_BKPT("%s: index: block count does not match the properties", p->zPath);
   }
   p->aIndex = env_malloc_rc(p->pEnv, sizeof(index_entry) * (size_t)(nBlock ? nBlock : 1), &rc);
-  p->aWord = env_malloc_rc(p->pEnv, sizeof(uint64_t) * (size_t)(nBlock ? nBlock : 1), &rc);
+  /* aWord, then aGroupWord (one word per SST_WORD_GROUP blocks). */
+  p->aWord = env_malloc_rc(p->pEnv,       /* as sst_reader_heap_bytes counts it */
+                           sizeof(uint64_t) * (size_t)(nBlock + nBlock / SST_WORD_GROUP + 2), &rc);
   p->aVerified = env_malloc_rc(p->pEnv, sizeof(uint64_t) * (size_t)((nBlock + 63) / 64 + 1), &rc);
   if( rc ) return rc;
   for(i = 0; i < p->nBlock; i++){
@@ -452,6 +455,11 @@ static int load_index(sst_reader *p){
   }
   if( a != pEnd || iExpect != dataEnd ){
     return LSM_CORRUPT_BKPT("%s: index does not cover the data blocks", p->zPath);
+  }
+  p->aGroupWord = p->aWord + p->nBlock;
+  for(i = 0; i * SST_WORD_GROUP < p->nBlock; i++){
+    int iLast = i * SST_WORD_GROUP + SST_WORD_GROUP - 1;
+    p->aGroupWord[i] = p->aWord[iLast < p->nBlock ? iLast : p->nBlock - 1];
   }
   if( p->nBlock > 0 ){
     const index_entry *e = &p->aIndex[p->nBlock - 1];
@@ -699,8 +707,8 @@ uint32_t sst_reader_blocks(const sst_reader *p){ return (uint32_t)p->nBlock; }
 
 size_t sst_reader_heap_bytes(const sst_reader *p){
   size_t nVerified = sizeof(uint64_t) * (((size_t)p->nBlock + 63) / 64 + 1);   /* as load_index */
-  size_t nPerBlock = sizeof(index_entry) + sizeof(uint64_t);
+  size_t nWords = sizeof(uint64_t) * ((size_t)p->nBlock + (size_t)p->nBlock / SST_WORD_GROUP + 2);
   return sizeof(*p) + strlen(p->zPath) + 1
        + (p->aMetaOwned ? (size_t)(p->nData - p->iMetaOff) : 0)
-       + nPerBlock * (size_t)(p->nBlock ? p->nBlock : 1) + nVerified;
+       + sizeof(index_entry) * (size_t)(p->nBlock ? p->nBlock : 1) + nWords + nVerified;
 }

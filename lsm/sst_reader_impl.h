@@ -64,6 +64,8 @@ struct sst_reader {
   index_entry *aIndex;           /* nBlock entries (owned)                      */
   uint64_t *aWord;               /* per block: separator user-key bytes nCommon..
                                  ** nCommon+7, big-endian, zero-padded (owned) */
+  uint64_t *aGroupWord;          /* per group of SST_WORD_GROUP blocks: aWord of
+                                 ** its last block (in aWord's allocation)      */
   size_t nCommon;                /* user-key prefix every key of the table has  */
   _Atomic uint64_t *aVerified;   /* bMap: bit i: block i verified (owned)       */
   const uint8_t *aFilter;        /* filter bits in aMeta, NULL: no filter       */
@@ -101,13 +103,44 @@ static inline uint64_t key_word(const uint8_t *p, size_t np, size_t n){
   return w;
 }
 
-/* Index of the first block whose separator is >= (pUser, tTarget); nBlock if none. */
+/* Blocks per entry of aGroupWord: 16 words are two cache lines of aWord. */
+#define SST_WORD_GROUP 16
+
+/*
+** Index of the first block whose separator is >= (pUser, tTarget); nBlock if none.
+**
+** Two steps when the target has the table's common prefix: the first
+** group whose last word is >= the target's word (aGroupWord, 1/16 of
+** aWord: small enough to stay cached across seeks), then a search inside
+** that group (two lines of aWord, both fetched at once).  Why: a binary
+** search of aWord alone missed the cache at nearly every step below the
+** top few (perf, an in-database seek at 1M keys: 80% of the SSTable
+** seek's own cycles on the word compare).  Words order keys as memcmp
+** would, so every separator of an earlier group is below the target, and
+** a group whose last word is greater holds the answer; only a group whose
+** last word equals the target's leaves the search open to the end.
+*/
 static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
                                  uint64_t tTarget){
   int lo = 0, hi = p->nBlock;
   int bWord = nUser >= p->nCommon
            && (p->nCommon == 0 || memcmp(pUser, p->pSmallest, p->nCommon) == 0);
   uint64_t w = bWord ? key_word(pUser, nUser, p->nCommon) : 0;
+  if( bWord && p->nBlock > SST_WORD_GROUP ){
+    int nGroup = (p->nBlock + SST_WORD_GROUP - 1) / SST_WORD_GROUP, gLo = 0, gHi = nGroup, iLast;
+    while( gLo < gHi ){
+      int mid = gLo + (gHi - gLo) / 2;
+      if( p->aGroupWord[mid] < w ) gLo = mid + 1;
+      else gHi = mid;
+    }
+    if( gLo == nGroup ) return p->nBlock;
+    lo = gLo * SST_WORD_GROUP;
+    iLast = lo + SST_WORD_GROUP - 1 < p->nBlock ? lo + SST_WORD_GROUP - 1 : p->nBlock - 1;
+    __builtin_prefetch(&p->aWord[lo]);
+    __builtin_prefetch(&p->aWord[iLast]);
+    /* A last separator above the target: the answer is at or before it. */
+    if( p->aGroupWord[gLo] > w ) hi = iLast;
+  }
   while( lo < hi ){
     int mid = lo + (hi - lo) / 2;
     int c;

@@ -176,7 +176,7 @@ SELECT * FROM g;
 
 .testcase a_damaged_log_row_is_corruption_never_data
 SELECT readfile('log_damage.err') || readfile('log_damage_2.err'), readfile('log_damage_2.out');
-.check "Runtime error near line #: main.g_log: the row at seq 1 fails its checksum (11) |"
+.check "Runtime error near line #: main.g_log: the row at seq 1 is damaged: stored batch of 21 bytes fails its checksum (11) |"
 
 -- ---- copies ----
 

@@ -4,7 +4,7 @@
 **
 ** Usage:
 **
-**   build/bench/prof_sql KIND N OPS WORKLOAD [overwrite] [settled]
+**   build/bench/prof_sql KIND N OPS WORKLOAD [overwrite] [settled] [afterscan] [txn]
 **     KIND      dir (lsm('kv.lsm', background=off)), memory
 **               (lsm(':memory:', background=off)), indb (lsm, in the
 **               database file) or native (a WITHOUT ROWID table)
@@ -22,8 +22,13 @@
 **     afterscan one untimed full scan before the reads, as make bench
 **               runs readseq before seekrandom (the scan leaves the block
 **               cache holding the last blocks it read)
+**     txn       the reads 1000 to a BEGIN ... COMMIT, as make bench groups
+**               them (else each is its own read transaction)
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
 **                     and indb (e.g. "block_cache_mb=64", "compression=none")
+**   PROF_STOP         stop (SIGSTOP) before the reads, printing the pid, so
+**                     that a tracer can attach: strace -c -p PID, then
+**                     kill -CONT PID
 **   PROF_LSM_SO       the extension (default: ./lsm.so of the directory it
 **                     is started in, as make prof-sql leaves it)
 **
@@ -42,11 +47,13 @@
 ** bench.h's: 16 decimal digits (key index * 2; odd ones are never
 ** written), 100-byte blobs.
 */
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #if __has_include(<valgrind/callgrind.h>)
@@ -88,14 +95,15 @@ static void prof_exec(sqlite3 *db, const char *zSql){
 
 /* The reads callgrind counts.  Returns the rows seen, checked by the
 ** caller. */
-static uint64_t prof_reads(sqlite3_stmt *pStmt, const char *zWork, uint64_t nKeys, uint64_t nOps,
-                    uint64_t *pSeed){
+static uint64_t prof_reads(sqlite3 *db, sqlite3_stmt *pStmt, const char *zWork, uint64_t nKeys,
+                           uint64_t nOps, uint64_t *pSeed, int bTxn){
   char aKey[PROF_KEY_BYTES];
   uint64_t nRows = 0, i;
   int bScan = strcmp(zWork, "scan") == 0;
   int bMissing = strcmp(zWork, "missing") == 0;
   if( bScan ) nOps = 1;
   for(i = 0; i < nOps; i++){
+    if( bTxn && i % 1000 == 0 ) prof_exec(db, "BEGIN");
     if( !bScan ){
       prof_key(aKey, prof_rand(pSeed) % nKeys, bMissing);
       sqlite3_bind_text(pStmt, 1, aKey, PROF_KEY_BYTES, SQLITE_STATIC);
@@ -106,6 +114,7 @@ static uint64_t prof_reads(sqlite3_stmt *pStmt, const char *zWork, uint64_t nKey
       }
     }
     sqlite3_reset(pStmt);
+    if( bTxn && (i % 1000 == 999 || i == nOps - 1) ) prof_exec(db, "COMMIT");
   }
   return nRows;
 }
@@ -118,8 +127,9 @@ int main(int argc, char **argv){
   sqlite3 *db = 0;
   sqlite3_stmt *pPut = 0, *pRead = 0;
   const char *zRead;
-  int bSettled = 0, bOverwrite = 0, bAfterScan = 0, iArg;
+  int bSettled = 0, bOverwrite = 0, bAfterScan = 0, bTxn = 0, iArg;
   struct timespec tStart, tEnd, tCpuStart, tCpuEnd;
+  struct rusage ruStart, ruEnd;
 
   if( argc < 5 ){
     fprintf(stderr, "usage: %s dir|memory|indb|native N OPS seek|get|missing|scan [settled]\n",
@@ -134,6 +144,7 @@ int main(int argc, char **argv){
     if( strcmp(argv[iArg], "settled") == 0 ) bSettled = 1;
     else if( strcmp(argv[iArg], "overwrite") == 0 ) bOverwrite = 1;
     else if( strcmp(argv[iArg], "afterscan") == 0 ) bAfterScan = 1;
+    else if( strcmp(argv[iArg], "txn") == 0 ) bTxn = 1;
     else{ fprintf(stderr, "prof_sql: unknown option %s\n", argv[iArg]); return 2; }
   }
   if( nKeys == 0 ) return 2;
@@ -244,13 +255,20 @@ int main(int argc, char **argv){
     sqlite3_finalize(pScan);
   }
   if( sqlite3_prepare_v2(db, zRead, -1, &pRead, 0) ) prof_die(db, zRead);
+  if( getenv("PROF_STOP") ){
+    /* Stopped until a tracer attaches (strace -c -p PID) and continues it. */
+    fprintf(stderr, "prof_sql: pid %d stopped before the reads\n", (int)getpid());
+    raise(SIGSTOP);
+  }
+  getrusage(RUSAGE_SELF, &ruStart);
   clock_gettime(CLOCK_MONOTONIC, &tStart);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuStart);
   CALLGRIND_START_INSTRUMENTATION;
-  nRows = prof_reads(pRead, zWork, nKeys, nOps, &seed);
+  nRows = prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn);
   CALLGRIND_STOP_INSTRUMENTATION;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuEnd);
   clock_gettime(CLOCK_MONOTONIC, &tEnd);
+  getrusage(RUSAGE_SELF, &ruEnd);
   sqlite3_finalize(pRead);
   if( strcmp(zKind, "native") != 0 ){
     /* The block cache's counts after the reads (less those printed before
@@ -279,6 +297,22 @@ int main(int argc, char **argv){
          ((double)(tCpuEnd.tv_sec - tCpuStart.tv_sec) * 1e9
           + (double)(tCpuEnd.tv_nsec - tCpuStart.tv_nsec))
            / (double)(strcmp(zWork, "scan") == 0 ? nKeys : nOps));
+  {
+    /* CPU time and kernel events of the reads: on a shared machine the
+    ** wall clock counts the time other processes had the CPUs. */
+    double nDiv = (double)(strcmp(zWork, "scan") == 0 ? nKeys : nOps);
+    double usUser = (double)(ruEnd.ru_utime.tv_sec - ruStart.ru_utime.tv_sec) * 1e6
+                  + (double)(ruEnd.ru_utime.tv_usec - ruStart.ru_utime.tv_usec);
+    double usSys = (double)(ruEnd.ru_stime.tv_sec - ruStart.ru_stime.tv_sec) * 1e6
+                 + (double)(ruEnd.ru_stime.tv_usec - ruStart.ru_stime.tv_usec);
+    printf("%s %s: CPU %.0f ns user + %.0f ns system per op; per 1000 ops %.1f minor faults,"
+           " %.1f major, %.1f voluntary and %.1f involuntary context switches\n",
+           zKind, zWork, usUser * 1e3 / nDiv, usSys * 1e3 / nDiv,
+           (double)(ruEnd.ru_minflt - ruStart.ru_minflt) * 1e3 / nDiv,
+           (double)(ruEnd.ru_majflt - ruStart.ru_majflt) * 1e3 / nDiv,
+           (double)(ruEnd.ru_nvcsw - ruStart.ru_nvcsw) * 1e3 / nDiv,
+           (double)(ruEnd.ru_nivcsw - ruStart.ru_nivcsw) * 1e3 / nDiv);
+  }
   sqlite3_close(db);
   {
     char zCmd[128];

@@ -1,8 +1,8 @@
 /*
 ** test_block_cache.c — the store's cache of data blocks (block_cache.h).
 **
-** The cache keeps blocks up to its byte budget and frees the least
-** recently used first; a handle keeps its block's bytes valid through
+** The cache keeps blocks up to its byte budget and frees the oldest
+** first, except those looked up since its eviction walk last passed them; a handle keeps its block's bytes valid through
 ** eviction and erasure; a second insert of the same block hands back the
 ** first; a cache of 0 bytes keeps nothing it is not using; and many
 ** threads looking up, inserting and releasing at once (under the
@@ -121,6 +121,115 @@ START_TEST(block_cache_of_zero_bytes_keeps_only_what_is_used)
   /* A private handle (no cache) is freed at its release. */
   h = block_cache_insert(NULL, id, 0, make_block(id, 0, 10));
   ck_assert(block_ok(h, id, 0, 10));
+  block_cache_release(h);
+  block_cache_unref(p);
+}
+END_TEST
+
+/*
+** The hash table against a model: three readers' blocks inserted, looked
+** up, released and erased (whole ranges, so that deletions shift probe
+** runs back) at random, with a budget nothing reaches, so the cache holds
+** exactly what the model holds.  Thousands of blocks make the table grow
+** several times.
+*/
+#define MODEL_READERS 3
+#define MODEL_BLOCKS 3000
+START_TEST(block_cache_lookups_match_a_model_through_inserts_and_erasures)
+{
+  unsigned long long seed = test_seed();
+  static unsigned char aIn[MODEL_READERS][MODEL_BLOCKS];   /* the model: cached? */
+  uint64_t aId[MODEL_READERS], nModel = 0;
+  block_cache *p;
+  block_cache_stats st;
+  test_rng r;
+  int k, j;
+  rng_init(&r, seed);
+  memset(aIn, 0, sizeof(aIn));
+  for(j = 0; j < MODEL_READERS; j++) aId[j] = block_cache_new_id();
+  ck_assert_int_eq(block_cache_new(lsm_env_default(), (uint64_t)1 << 40, &p), LSM_OK);
+  for(k = 0; k < 200000; k++){
+    int iReader = (int)rng_below(&r, MODEL_READERS);
+    uint32_t iBlock = (uint32_t)rng_below(&r, MODEL_BLOCKS);
+    uint64_t id = aId[iReader];
+    uint64_t op = rng_below(&r, 1000);
+    if( op < 500 ){
+      block_handle *h = block_cache_lookup(p, id, iBlock);
+      SEED_ASSERT((h != NULL) == (aIn[iReader][iBlock] != 0), "op %d: lookup of block %u of "
+                  "reader %d: %s, the model says %s", seed, k, iBlock, iReader,
+                  h ? "found" : "missing", aIn[iReader][iBlock] ? "cached" : "not cached");
+      if( h ){
+        SEED_ASSERT(block_ok(h, id, iBlock, 16 + iBlock % 64), "op %d: bytes of block %u", seed,
+                    k, iBlock);
+      }
+      block_cache_release(h);
+    }else if( op < 995 ){
+      block_handle *h = block_cache_insert(p, id, iBlock, make_block(id, iBlock, 16 + iBlock % 64));
+      SEED_ASSERT(block_ok(h, id, iBlock, 16 + iBlock % 64), "op %d: insert of block %u", seed,
+                  k, iBlock);
+      block_cache_release(h);
+      if( !aIn[iReader][iBlock] ) nModel++;
+      aIn[iReader][iBlock] = 1;
+    }else{
+      uint32_t i;
+      block_cache_erase(p, id, iBlock);        /* blocks 0 .. iBlock-1 */
+      for(i = 0; i < iBlock; i++){
+        if( aIn[iReader][i] ) nModel--;
+        aIn[iReader][i] = 0;
+      }
+    }
+    if( k % 1000 == 0 ){
+      block_cache_get_stats(p, &st);
+      SEED_ASSERT(st.nEntries == nModel, "op %d: %llu entries, the model has %llu", seed, k,
+                  (unsigned long long)st.nEntries, (unsigned long long)nModel);
+    }
+  }
+  for(j = 0; j < MODEL_READERS; j++){
+    uint32_t i;
+    for(i = 0; i < MODEL_BLOCKS; i++){
+      block_handle *h = block_cache_lookup(p, aId[j], i);
+      SEED_ASSERT((h != NULL) == (aIn[j][i] != 0), "at the end: block %u of reader %d", seed,
+                  i, j);
+      block_cache_release(h);
+    }
+  }
+  block_cache_unref(p);
+}
+END_TEST
+
+/*
+** Eviction frees the oldest block not looked up since the eviction walk
+** last passed it: a block looked up after it was inserted outlives the
+** blocks inserted after it but never read again, and a block in use
+** outlives everything.
+*/
+START_TEST(block_cache_keeps_a_block_looked_up_again_over_older_unread_ones)
+{
+  block_cache *p;
+  block_handle *h, *hHeld;
+  uint64_t id = block_cache_new_id();
+  uint32_t i;
+  size_t nBlock = 4000;
+  /* Room for 8 blocks and their headers, not 9. */
+  ck_assert_int_eq(block_cache_new(lsm_env_default(), 8 * (nBlock + 200), &p), LSM_OK);
+  for(i = 0; i < 8; i++) block_cache_release(block_cache_insert(p, id, i, make_block(id, i, nBlock)));
+  block_cache_release(block_cache_lookup(p, id, 0));     /* block 0 read again */
+  hHeld = block_cache_lookup(p, id, 1);                  /* block 1 in use */
+  block_cache_release(block_cache_insert(p, id, 8, make_block(id, 8, nBlock)));
+  /* Block 2 went (the oldest unread); 0 and 1 stayed. */
+  ck_assert_ptr_null(block_cache_lookup(p, id, 2));
+  h = block_cache_lookup(p, id, 0);
+  ck_assert_ptr_nonnull(h);
+  block_cache_release(h);
+  /* Inserting 9 .. 20 with block 1 held: it stays, whatever else goes. */
+  for(i = 9; i <= 20; i++) block_cache_release(block_cache_insert(p, id, i, make_block(id, i, nBlock)));
+  h = block_cache_lookup(p, id, 1);
+  ck_assert_ptr_eq(h, hHeld);
+  ck_assert(block_ok(h, id, 1, nBlock));
+  block_cache_release(h);
+  block_cache_release(hHeld);
+  h = block_cache_lookup(p, id, 20);                     /* the newest stays */
+  ck_assert_ptr_nonnull(h);
   block_cache_release(h);
   block_cache_unref(p);
 }
@@ -791,6 +900,8 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tc, block_cache_of_zero_bytes_keeps_only_what_is_used);
   tcase_add_test(tc, a_block_released_cold_is_the_first_evicted);
   tcase_add_test(tc, block_cache_shared_by_threads_gives_the_right_bytes);
+  tcase_add_test(tc, block_cache_lookups_match_a_model_through_inserts_and_erasures);
+  tcase_add_test(tc, block_cache_keeps_a_block_looked_up_again_over_older_unread_ones);
   suite_add_tcase(s, tc);
   tcase_set_timeout(tcStore, 120);
   tcase_add_test(tcStore, store_read_through_a_small_block_cache_matches_the_model);

@@ -515,6 +515,152 @@ START_TEST(an_indb_table_holds_16_mib_before_it_flushes){
 }
 END_TEST
 
+/* ---- the log row's stored form (lsm/batch_pack.c) ---- */
+
+/* Row iSeq of kv_log: its batch column (malloc'd) and sum. */
+static uint8_t *log_row_get(sqlite3 *db, sqlite3_int64 iSeq, int *pn, sqlite3_int64 *piSum){
+  sqlite3_stmt *pStmt = 0;
+  uint8_t *a;
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT batch, sum FROM kv_log WHERE seq = ?1", -1,
+                                      &pStmt, 0), SQLITE_OK);
+  sqlite3_bind_int64(pStmt, 1, iSeq);
+  ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_ROW);
+  *pn = sqlite3_column_bytes(pStmt, 0);
+  a = malloc((size_t)*pn + 1);
+  memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)*pn);
+  *piSum = sqlite3_column_int64(pStmt, 1);
+  sqlite3_finalize(pStmt);
+  return a;
+}
+
+/* Overwrite row iSeq of kv_log (db must not be in defensive mode). */
+static void log_row_set(sqlite3 *db, sqlite3_int64 iSeq, const void *a, int n, sqlite3_int64 iSum){
+  sqlite3_stmt *pStmt = 0;
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "UPDATE kv_log SET batch = ?2, sum = ?3 WHERE seq = ?1",
+                                      -1, &pStmt, 0), SQLITE_OK);
+  sqlite3_bind_int64(pStmt, 1, iSeq);
+  sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iSum);
+  ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_DONE);
+  ck_assert_int_eq(sqlite3_changes(db), 1);
+  sqlite3_finalize(pStmt);
+}
+
+/* Every row fill(db, 0, 1) wrote, read by a new connection (whose engine
+** replays kv_log). */
+static void assert_first_fill_reads_back(void){
+  sqlite3 *db = open_counted();
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 200);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv WHERE value = printf('%0200d', key)"),
+                   200);
+  sqlite3_close(db);
+}
+
+/*
+** A COMMIT's log row is stored compressed when LZ4 saves an eighth
+** (200 rows of 200-byte digit strings: about 41 KB raw), and a new
+** connection replays it.  Before the packed form the row held the batch
+** raw.
+*/
+START_TEST(a_commit_logs_its_batch_compressed){
+  sqlite3 *db = open_counted();
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  fill(db, 0, 1);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_log"), 1);
+  ck_assert_int_eq(test_query_int(db, "SELECT hex(substr(batch, 1, 1)) = '81' FROM kv_log"), 1);
+  ck_assert_int_lt(test_query_int(db, "SELECT length(batch) FROM kv_log"), 200 * 200 / 4);
+  sqlite3_close(db);
+  assert_first_fill_reads_back();
+}
+END_TEST
+
+/*
+** A damaged log row (one byte of its compressed bytes changed) is
+** SQLITE_CORRUPT naming the table and the row, for reads and writes
+** alike, and changes nothing: with the byte put back, every row reads.
+*/
+START_TEST(a_damaged_log_row_is_a_clear_error_and_changes_nothing){
+  sqlite3 *db = open_counted();
+  uint8_t *a;
+  int n, rc;
+  sqlite3_int64 iSum;
+  char *zErr = 0;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  fill(db, 0, 1);
+  sqlite3_close(db);
+
+  db = open_counted();
+  a = log_row_get(db, 1, &n, &iSum);
+  ck_assert_uint_eq(a[0], 0x81);
+  a[n / 2] ^= 0x5a;
+  log_row_set(db, 1, a, n, iSum);
+  sqlite3_close(db);
+
+  db = open_counted();
+  rc = sqlite3_exec(db, "SELECT count(*) FROM kv", 0, 0, &zErr);
+  ck_assert_int_eq(rc & 0xff, SQLITE_CORRUPT);
+  ck_assert_msg(zErr && strstr(zErr, "main.kv_log: the row at seq 1 is damaged")
+                && strstr(zErr, "fails its checksum"), "message: %s", zErr ? zErr : "(null)");
+  sqlite3_free(zErr);
+  zErr = 0;
+  rc = sqlite3_exec(db, "INSERT INTO kv VALUES (1000000, 'x')", 0, 0, &zErr);
+  ck_assert_int_eq(rc & 0xff, SQLITE_CORRUPT);
+  ck_assert_msg(zErr && strstr(zErr, "the row at seq 1 is damaged"), "message: %s",
+                zErr ? zErr : "(null)");
+  sqlite3_free(zErr);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_log"), 1);
+  {
+    char *zDb = test_query_text(db, "PRAGMA integrity_check");
+    ck_assert_msg(zDb && strcmp(zDb, "ok") == 0, "integrity_check: %s", zDb ? zDb : "(null)");
+    sqlite3_free(zDb);
+  }
+  a[n / 2] ^= 0x5a;
+  log_row_set(db, 1, a, n, iSum);
+  sqlite3_close(db);
+  free(a);
+  assert_first_fill_reads_back();
+}
+END_TEST
+
+/*
+** Log rows written before the packed form existed (the batch raw, its
+** lsm_batch_checksum as the sum) still read, beside new compressed ones.
+*/
+START_TEST(log_rows_stored_raw_by_earlier_versions_still_read){
+  sqlite3 *db = open_counted();
+  lsm_batch *pBatch = 0;
+  uint8_t *a;
+  int n;
+  sqlite3_int64 iSum;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  fill(db, 0, 1);
+  sqlite3_close(db);
+
+  db = open_counted();
+  a = log_row_get(db, 1, &n, &iSum);
+  ck_assert_uint_eq(a[0], 0x81);
+  ck_assert_int_eq(lsm_batch_new_env(NULL, &pBatch), LSM_OK);
+  ck_assert_int_eq(lsm_batch_unpack(pBatch, a, (size_t)n, (uint64_t)iSum), LSM_OK);
+  log_row_set(db, 1, lsm_batch_data(pBatch), (int)lsm_batch_bytes(pBatch),
+              (sqlite3_int64)lsm_batch_checksum(pBatch));
+  ck_assert_int_eq(test_query_int(db, "SELECT length(batch) FROM kv_log"),
+                   (sqlite3_int64)lsm_batch_bytes(pBatch));
+  lsm_batch_free(pBatch);
+  free(a);
+  sqlite3_close(db);
+  assert_first_fill_reads_back();
+
+  /* A new commit logs a compressed row after the raw one; both replay. */
+  db = open_counted();
+  fill(db, 200, 1);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_log"), 2);
+  sqlite3_close(db);
+  db = open_counted();
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 400);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_write_suite(void){
   Suite *s = suite_create("indb_write");
   TCase *tc = tcase_create("core");
@@ -530,6 +676,9 @@ static Suite *indb_write_suite(void){
   tcase_add_test(tc, deletes_a_rolled_back_commit_undid_are_done_again);
   tcase_add_test(tc, rows_a_closed_connection_left_are_deleted_by_another);
   tcase_add_test(tc, an_indb_table_holds_16_mib_before_it_flushes);
+  tcase_add_test(tc, a_commit_logs_its_batch_compressed);
+  tcase_add_test(tc, a_damaged_log_row_is_a_clear_error_and_changes_nothing);
+  tcase_add_test(tc, log_rows_stored_raw_by_earlier_versions_still_read);
   suite_add_tcase(s, tc);
   return s;
 }
