@@ -1354,8 +1354,10 @@ static int dbstore_level0_behind(dbstore *p){
 ** Unless level 0 is behind: when every COMMIT fills the memtable (bulk
 ** loads in large transactions) none would ever compact, and every read
 ** would check a level 0 growing without end; such a COMMIT flushes,
-** collects and compacts.  The rows left over are bounded: one
-** compaction's inputs per connection, until its next COMMIT that does not
+** collects and compacts.  The rows left over are one compaction's inputs
+** per connection (more while a cursor of this connection stays open across
+** COMMITs: nothing is deleted then, and every compaction's inputs wait
+** until it closes, as before this rule), until its next COMMIT that does not
 ** flush (or any connection's lsm_flush / lsm_compact); if it closes first,
 ** the next such COMMIT of any connection whose engine opened or reopened
 ** since (dbstore_engine_open: every connection's, after that compaction);

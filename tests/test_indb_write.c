@@ -196,7 +196,7 @@ END_TEST
 /*
 ** A COMMIT that writes a compaction's tables leaves the rows of the tables
 ** it replaced to the next COMMIT that does no compaction (ext/dbstore.c,
-** dbstore_sync): the work one COMMIT carries is the larger of the merge
+** dbstore_work): the work one COMMIT carries is the larger of the merge
 ** and the deletes, not their sum (before, the slowest COMMIT of
 ** prof_write indb 1000000 overwrite spent 1113 ms compacting and 350 ms
 ** more deleting the inputs' rows).  Counted with an update hook: rows of
