@@ -177,6 +177,10 @@ struct db_writer {
                            ** done (bDone) or has become the head; a writer
                            ** that found the queue empty and leads has none,
                            ** so never post a writer because it is the head */
+  int bNoSem;              /* queued, but sem_init failed: semWake is not
+                           ** a semaphore, and the wake-up sets bWoken  */
+  atomic_int bWoken;       /* bNoSem: set once, with release order, by
+                           ** the wake-up that semWake's post would be */
   pthread_cond_t cond;     /* initialised only for a sync=full leader while
                            ** it waits for rejoining writers (db_write.c) */
   db_writer *pNext;
