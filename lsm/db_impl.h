@@ -172,7 +172,8 @@ struct db_writer {
   int bDone;               /* set by the leader that committed it     */
   int rc;
   sem_t semWake;           /* initialised only for a writer that queued
-                           ** behind another: posted exactly once, after
+                           ** behind another (unless sem_init failed:
+                           ** bNoSem): posted exactly once, after
                            ** db->mutex is released, when the writer is
                            ** done (bDone) or has become the head; a writer
                            ** that found the queue empty and leads has none,

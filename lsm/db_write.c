@@ -427,7 +427,10 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
     ** rejoining writers, on a condition (wait_for_rejoin): a lone writer
     ** initialises neither.  Should sem_init fail (POSIX allows ENOSPC),
     ** the writer polls a flag instead (bNoSem, writer_sleep). */
-    if( sem_init(&w.semWake, 0, 0) != 0 ) w.bNoSem = 1;
+    if( sem_init(&w.semWake, 0, 0) != 0 ){
+      w.bNoSem = 1;
+      atomic_init(&w.bWoken, 0);
+    }
     bQueued = 1;
     pDb->pWriterTail->pNext = &w;
   }else{
