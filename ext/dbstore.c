@@ -54,8 +54,8 @@
 **         the LZ4 block):
 **
 **             seq    batch                                     sum
-**             1      81 e0 0c <1632 bytes as an LZ4 block>     XXH3 of batch
-**             205    01 08 6b 65 79 ... (a raw batch)          XXH3 of batch
+**             1      81 e0 0c <58 bytes: the 1632 as an LZ4 block> XXH3 of batch
+**             33     01 08 6b 65 79 ... (a raw batch)           XXH3 of batch
 **
 **         A batch of n operations uses seq .. seq + n - 1; the next row
 **         starts at seq + n.  Why compressed: SQLite writes every byte
@@ -1327,9 +1327,13 @@ void dbstore_reads_done(dbstore *p){
 }
 
 /* Level 0 holds DBSTORE_L0_BEHIND tables or more: a COMMIT that flushed
-** compacts too (dbstore_sync).  Twice the leveled policy's trigger of 4:
-** reached only when COMMITs flush back to back. */
-#define DBSTORE_L0_BEHIND 8
+** compacts too (dbstore_work).  Above where the leveled policy makes
+** level 0 due whatever it holds (its trigger of 4 tables, or its cap of 8
+** for tables of tombstones: LEVELED_L0_FULL in lsm/compaction_leveled.c,
+** not public; change them together), by the trigger: so reached only
+** when COMMITs flush back to back, never by the flush that makes level 0
+** due, which leaves the compaction to the next COMMIT. */
+#define DBSTORE_L0_BEHIND 12
 static int dbstore_level0_behind(dbstore *p){
   lsm_stats stats;
   return lsm_stats_get(p->pLsm, &stats) == LSM_OK && stats.aLevel[0].nFiles >= DBSTORE_L0_BEHIND;

@@ -2,7 +2,8 @@
 ** batch_pack.c — the stored form of a batch for a host that keeps its own
 ** log of batches (the in-database store's log rows, ext/dbstore.c): the
 ** encoded operations as they are, or compressed with LZ4 when that saves
-** at least an eighth of them, and the XXH3-64 checksum of the bytes as
+** at least an eighth of them (the LZ4 block and its size varint against
+** the raw bytes: with its form byte a stored row is at most one byte over), and the XXH3-64 checksum of the bytes as
 ** stored.  The checksum is verified before anything is decompressed.
 **
 ** Why compress: every byte of a host's log row is written twice by SQLite
@@ -28,7 +29,8 @@
 **                 lsm/compress.h (1, LZ4); no operation type has the high
 **                 bit set, so the first byte tells the two forms apart
 **     1      v    r, the bytes of the encoded operations, varint
-**                 (lsm/coding.h), 1 <= r <= 255 * (bytes after it) + 64
+**                 (lsm/coding.h), 1 <= r <= 255 * (bytes after byte 0,
+**                 this varint included) + 64, and r <= LZ4_MAX_INPUT_SIZE
 **     1+v    ...  the operations compressed as one LZ4 block
 **                 (LZ4_compress_fast, BATCH_PACK_LZ4_ACCELERATION)
 **
@@ -86,7 +88,11 @@
 ** larger r is damage (the checksum matched by chance or on purpose) and
 ** must not size an allocation. */
 static uint64_t batch_pack_max_raw(size_t nBody){
-  return (uint64_t)nBody * 255 + 64;
+  /* A damaged size (under a checksum that happens to match: XXH3 is no
+  ** MAC) must not make the reader allocate more than LZ4 could ever
+  ** produce before it finds the row corrupt. */
+  uint64_t nMax = (uint64_t)nBody * 255 + 64;
+  return nMax < compress_max_raw(COMPRESS_LZ4) ? nMax : compress_max_raw(COMPRESS_LZ4);
 }
 
 int lsm_batch_pack(const lsm_batch *pBatch, lsm_packed_batch *pPacked){

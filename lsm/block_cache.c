@@ -22,7 +22,8 @@
 ** Here a lookup compares hashes in the slot array (one line) and touches
 ** only the header of the entry it returns, which the reader reads next
 ** anyway; a release touches that header alone.  The ring is rewritten
-** only when an entry is inserted, evicted or erased.
+** only when an entry is inserted, evicted or erased, or released cold
+** (a compaction's input: block_cache_release_cold).
 **
 ** Deletion shifts the following entries of the probe run back (no
 ** tombstones), so a probe ends at the first empty slot.
@@ -68,7 +69,8 @@ struct lsm_block_cache {
   uint64_t nIdle;             /* cached entries with nRef == 0             */
   uint64_t nHits, nMisses;    /* lookups                                   */
   block_slot *aSlot;          /* nSlot slots                               */
-  uint64_t nSlot;             /* a power of two, > 2 * nEntries            */
+  uint64_t nSlot;             /* a power of two, > 2 * nEntries (>= nEntries
+                              ** + 2 after a failed grow: invariant 5)    */
   block_handle ring;          /* ring head: ring.pRingNext is the oldest   */
 };
 

@@ -146,3 +146,7 @@ const char *compress_name(int eCompression){
   }
   return "unknown";
 }
+
+size_t compress_max_raw(int eType){
+  return eType == COMPRESS_LZ4 ? (size_t)LZ4_MAX_INPUT_SIZE : SIZE_MAX;
+}

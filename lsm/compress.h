@@ -71,6 +71,11 @@ int compress_raw_size(const uint8_t *a, size_t n, size_t nMax, size_t *pnRaw);
 */
 int compress_uncompress(int eType, const uint8_t *a, size_t n, uint8_t *pOut, size_t nRaw);
 
+/* The most bytes a block of eType may decompress to (for LZ4,
+** LZ4_MAX_INPUT_SIZE: compress_uncompress refuses a larger size as corrupt),
+** so that a caller can refuse a larger size before allocating it. */
+size_t compress_max_raw(int eType);
+
 /* "none", "lz4", "zstd" for an lsm_options.compression value. */
 const char *compress_name(int eCompression);
 

@@ -172,11 +172,16 @@ struct db_writer {
   int bDone;               /* set by the leader that committed it     */
   int rc;
   sem_t semWake;           /* initialised only for a writer that queued
-                           ** behind another: posted exactly once, after
+                           ** behind another (unless sem_init failed:
+                           ** bNoSem): posted exactly once, after
                            ** db->mutex is released, when the writer is
                            ** done (bDone) or has become the head; a writer
                            ** that found the queue empty and leads has none,
                            ** so never post a writer because it is the head */
+  int bNoSem;              /* queued, but sem_init failed: semWake is not
+                           ** a semaphore, and the wake-up sets bWoken  */
+  atomic_int bWoken;       /* bNoSem: set once, with release order, by
+                           ** the wake-up that semWake's post would be */
   pthread_cond_t cond;     /* initialised only for a sync=full leader while
                            ** it waits for rejoining writers (db_write.c) */
   db_writer *pNext;

@@ -5,6 +5,9 @@
 ** and lsm_flush.  How a group is committed: see db_impl.h.
 */
 #include <assert.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -299,25 +302,50 @@ static const pthread_condattr_t *writer_cond_attr(void){
 }
 
 /*
-** A queued writer sleeps until its one post (writer_wake): it is then
-** done (bDone, with rc set) or the head of the queue.  The post is a
-** memory barrier, so it reads bDone and rc without db->mutex.  A signal
-** handler may interrupt the wait (EINTR): the post is still to come.
+** A queued writer sleeps until its one wake-up (writer_wake): it is then
+** done (bDone, with rc set) or the head of the queue.  The post (or the
+** release store of bWoken) is a memory barrier, so it reads bDone and rc
+** without db->mutex.  A signal handler may interrupt sem_wait (EINTR):
+** the post is still to come, so wait again.  sem_wait's only other
+** failure, EINVAL, says semWake is not a semaphore (memory overwritten):
+** the writer can neither wait for its post nor return (the leader will
+** still post to its queue entry, on this stack), so it stops the process.
+** A writer whose sem_init failed (bNoSem) polls bWoken instead, yielding
+** the CPU between looks.
 */
 static void writer_sleep(db_writer *pW){
-  while( sem_wait(&pW->semWake) != 0 ){}
+  if( pW->bNoSem ){
+    while( !atomic_load_explicit(&pW->bWoken, memory_order_acquire) ){
+      sched_yield();
+    }
+    return;
+  }
+  while( sem_wait(&pW->semWake) != 0 ){
+    if( errno != EINTR ){
+      assert( 0 );
+      abort();
+    }
+  }
 }
 
 /*
 ** Let the queued writer pW go: done, or the head.  Called once per
 ** queued writer, without db->mutex.  pW may return and its queue entry
-** (on its stack) vanish as soon as sem_post has added the token: glibc
-** (since 2.21), musl and FreeBSD post without touching the semaphore
-** after that, which POSIX's rule that a semaphore no thread is blocked
-** on may be destroyed asks for (glibc bug 12674).
+** (on its stack) vanish as soon as the post has added the token (or
+** bWoken is set), so nothing here touches pW after that.  Linux's glibc
+** (since 2.21, glibc bug 12674) and musl post without touching the
+** semaphore after adding the token, which POSIX's rule that a semaphore
+** no thread is blocked on may be destroyed asks for; other C libraries
+** may not (FreeBSD's sem_post, for one, may still touch the semaphore in
+** the kernel after the increment), so a port there needs a wake-up that
+** does not outlive its token.
 */
 static void writer_wake(db_writer *pW){
-  sem_post(&pW->semWake);
+  if( pW->bNoSem ){
+    atomic_store_explicit(&pW->bWoken, 1, memory_order_release);
+  }else{
+    sem_post(&pW->semWake);
+  }
 }
 
 /*
@@ -397,8 +425,12 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
     ** follower that is done, or as the next leader: writer_wake).  A
     ** writer that finds the queue empty leads at once and waits only for
     ** rejoining writers, on a condition (wait_for_rejoin): a lone writer
-    ** initialises neither. */
-    sem_init(&w.semWake, 0, 0);
+    ** initialises neither.  Should sem_init fail (POSIX allows ENOSPC),
+    ** the writer polls a flag instead (bNoSem, writer_sleep). */
+    if( sem_init(&w.semWake, 0, 0) != 0 ){
+      w.bNoSem = 1;
+      atomic_init(&w.bWoken, 0);
+    }
     bQueued = 1;
     pDb->pWriterTail->pNext = &w;
   }else{
@@ -415,10 +447,10 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   if( bQueued ){
     mutex_unlock(&pDb->mutex);
     writer_sleep(&w);
-    if( w.bDone ){
-      sem_destroy(&w.semWake);
-      return w.rc;
-    }
+    /* Posted exactly once, so done with the semaphore whether the writer
+    ** is done or leads now. */
+    if( !w.bNoSem ) sem_destroy(&w.semWake);
+    if( w.bDone ) return w.rc;
     mutex_lock(&pDb->mutex);
     assert( pDb->pWriterHead == &w );
   }

@@ -2,16 +2,17 @@
 ** test_block_cache.c — the store's cache of data blocks (block_cache.h).
 **
 ** The cache keeps blocks up to its byte budget and frees the oldest
-** first, except those looked up since its eviction walk last passed them; a handle keeps its block's bytes valid through
-** eviction and erasure; a second insert of the same block hands back the
-** first; a cache of 0 bytes keeps nothing it is not using; and many
-** threads looking up, inserting and releasing at once (under the
-** sanitizer build too) always see the bytes they expect.  Stores with
-** use_mmap off read every table through it: their gets, scans and
-** lsm_check give the reference model's answers, with block_cache_bytes
-** of 0 and of 64 KiB.  Stores sharing one cache (lsm_block_cache_new)
-** keep their blocks under its one budget, report its bytes and their own
-** hits and misses, and take their blocks out of it when they close.
+** first, except those looked up since its eviction walk last passed
+** them; a handle keeps its block's bytes valid through eviction and
+** erasure; a second insert of the same block hands back the first; a
+** cache of 0 bytes keeps nothing it is not using; and many threads
+** looking up, inserting and releasing at once (under the sanitizer
+** build too) always see the bytes they expect.  Stores with use_mmap off
+** read every table through it: their gets, scans and lsm_check give the
+** reference model's answers, with block_cache_bytes of 0 and of 64
+** KiB.  Stores sharing one cache (lsm_block_cache_new) keep their blocks
+** under its one budget, report its bytes and their own hits and misses,
+** and take their blocks out of it when they close.
 ** Blocks written with fill_cache_on_write are read from the cache, as
 ** the model says; a scan with lsm_read.bNoFill evicts nothing; a
 ** compaction leaves the blocks it wrote in the cache, not those it read.

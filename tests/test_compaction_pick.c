@@ -87,6 +87,12 @@ static const pick_case aCase[] = {
     { L0T(1, 8, "a", "z", 0.1),
       ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
     COMPACTION_MERGE, 1, "level-0 table count", "1-8,101,102" },
+  { "leveled: level-0 tables half of whose entries are tombstones (puts and deletes "
+    "mixed, mostly data by bytes) merge at the trigger, however much level 1 holds",
+    LSM_COMPACTION_LEVELED,
+    { { 0, 1, "a", "z", 0.5, 100, 50, 4 },
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-4,101,102" },
   { "leveled: small level-0 tables of data merge at the trigger, however much "
     "level 1 holds", LSM_COMPACTION_LEVELED,
     { L0S(1, 4, "a", "z", 0.5),

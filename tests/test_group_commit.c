@@ -10,9 +10,15 @@
 ** the count of syncs per commit, never a time.  Writers at sync=full
 ** killed mid-run lose no put they were told was committed.  At
 ** sync=normal, lone writers (which lead without a condition) and queued
-** ones, alternating, lose and reorder nothing across a reopen.
+** ones, alternating, lose and reorder nothing across a reopen.  Every
+** semaphore a queued writer initialises is destroyed, the one of a writer
+** woken as the next leader too (counted by wrapping sem_init and
+** sem_destroy), and writers whose sem_init fails still commit.
 */
+#include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -459,6 +465,144 @@ START_TEST(sync_full_group_errors_reach_every_writer_of_the_group_and_only_them)
 }
 END_TEST
 
+/*
+** sem_init and sem_destroy, wrapped: the store's calls (liblsm.a is linked
+** into this program) reach these first.  They count calls in all threads
+** and in the calling one, and fail every g_nSemInitFailEvery-th sem_init
+** (0: none) as a system out of semaphores would (ENOSPC).
+*/
+static atomic_int g_nSemInit, g_nSemDestroy, g_nSemInitCalls, g_nSemInitFailEvery;
+static _Thread_local int t_nSemInit, t_nSemDestroy;
+
+int sem_init(sem_t *pSem, int bShared, unsigned int iValue){
+  static int (*xRealInit)(sem_t*, int, unsigned int);
+  int nEvery = atomic_load(&g_nSemInitFailEvery);
+  if( nEvery && atomic_fetch_add(&g_nSemInitCalls, 1) % nEvery == 0 ){
+    errno = ENOSPC;
+    return -1;
+  }
+  if( xRealInit == NULL ) *(void**)&xRealInit = dlsym(RTLD_NEXT, "sem_init");
+  atomic_fetch_add(&g_nSemInit, 1);
+  t_nSemInit++;
+  return xRealInit(pSem, bShared, iValue);
+}
+
+int sem_destroy(sem_t *pSem){
+  static int (*xRealDestroy)(sem_t*);
+  if( xRealDestroy == NULL ) *(void**)&xRealDestroy = dlsym(RTLD_NEXT, "sem_destroy");
+  atomic_fetch_add(&g_nSemDestroy, 1);
+  t_nSemDestroy++;
+  return xRealDestroy(pSem);
+}
+
+typedef struct flusher_arg {
+  lsm_db *pDb;
+  int nFlush;
+  int rc;
+  int nSemInit, nSemDestroy;              /* this thread's, when done */
+} flusher_arg;
+
+/* A flush request is never a follower (a leader's group stops before
+** one), so each time it queues it wakes as the next leader. */
+static void *flusher_main(void *pArg){
+  flusher_arg *p = pArg;
+  int i;
+  for(i = 0; i < p->nFlush && p->rc == LSM_OK; i++){
+    usleep(2000);                         /* let the writers queue again */
+    p->rc = lsm_flush(p->pDb);
+  }
+  p->nSemInit = t_nSemInit;
+  p->nSemDestroy = t_nSemDestroy;
+  return NULL;
+}
+
+/* N_THREAD sync=full writers over slow syncs and a thread that flushes
+** among them; nSemInitFailEvery as g_nSemInitFailEvery.  Every put must
+** be there afterwards. */
+static void run_writers_and_flusher(int nSemInitFailEvery, flusher_arg *pFlusher){
+  char *zDir = test_tmpdir("semaphores");
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  pthread_t aTh[N_THREAD], thFlusher;
+  writer_arg aArg[N_THREAD];
+  int i, j, nPut = 150;
+  g_slowEnv = *lsm_env_default();
+  g_xRealSync = g_slowEnv.xSync;
+  g_slowEnv.xSync = slow_sync;
+  lsm_options_default(&opt);
+  opt.sync = LSM_SYNC_FULL;
+  opt.env = &g_slowEnv;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  atomic_store(&g_nSemInitCalls, 0);
+  atomic_store(&g_nSemInitFailEvery, nSemInitFailEvery);
+  for(i = 0; i < N_THREAD; i++){
+    aArg[i].pDb = pDb;
+    aArg[i].iThread = i;
+    aArg[i].nPut = nPut;
+    aArg[i].rc = LSM_OK;
+    ck_assert_int_eq(pthread_create(&aTh[i], NULL, writer_main, &aArg[i]), 0);
+  }
+  memset(pFlusher, 0, sizeof(*pFlusher));
+  pFlusher->pDb = pDb;
+  pFlusher->nFlush = 20;
+  ck_assert_int_eq(pthread_create(&thFlusher, NULL, flusher_main, pFlusher), 0);
+  for(i = 0; i < N_THREAD; i++){
+    ck_assert_int_eq(pthread_join(aTh[i], NULL), 0);
+    ck_assert_int_eq(aArg[i].rc, LSM_OK);
+  }
+  ck_assert_int_eq(pthread_join(thFlusher, NULL), 0);
+  ck_assert_int_eq(pFlusher->rc, LSM_OK);
+  atomic_store(&g_nSemInitFailEvery, 0);
+  for(i = 0; i < N_THREAD; i++){
+    for(j = 0; j < nPut; j++){
+      char zKey[32];
+      void *pVal = NULL;
+      size_t nVal = 0;
+      int nKey = snprintf(zKey, sizeof(zKey), "t%d-%06d", i, j);
+      ck_assert_msg(lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal) == LSM_OK,
+                    "acknowledged put %s missing", zKey);
+      lsm_free(pVal);
+    }
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+
+START_TEST(a_queued_writer_destroys_its_semaphore_as_follower_and_as_next_leader)
+{
+  flusher_arg flusher;
+  int nInit0 = atomic_load(&g_nSemInit), nDestroy0 = atomic_load(&g_nSemDestroy);
+  int nInit, nDestroy;
+  run_writers_and_flusher(0, &flusher);
+  nInit = atomic_load(&g_nSemInit) - nInit0;
+  nDestroy = atomic_load(&g_nSemDestroy) - nDestroy0;
+  /* The flusher's requests queued behind writers nearly every time; the
+  ** test means nothing unless some did. */
+  ck_assert_msg(flusher.nSemInit > 0, "the flusher never queued in %d flushes", flusher.nFlush);
+  ck_assert_msg(flusher.nSemDestroy == flusher.nSemInit,
+                "flush requests woken as leader: %d sem_init, %d sem_destroy",
+                flusher.nSemInit, flusher.nSemDestroy);
+  ck_assert_msg(nDestroy == nInit, "all writers: %d sem_init, %d sem_destroy", nInit, nDestroy);
+}
+END_TEST
+
+START_TEST(queued_writers_whose_sem_init_fails_still_commit)
+{
+  flusher_arg flusher;
+  int nInit0 = atomic_load(&g_nSemInit), nDestroy0 = atomic_load(&g_nSemDestroy);
+  int nCalls, nInit, nDestroy;
+  run_writers_and_flusher(2, &flusher);   /* every other sem_init fails */
+  nCalls = atomic_load(&g_nSemInitCalls);
+  nInit = atomic_load(&g_nSemInit) - nInit0;
+  nDestroy = atomic_load(&g_nSemDestroy) - nDestroy0;
+  ck_assert_msg(nCalls >= 2, "only %d sem_init calls: no writer queued", nCalls);
+  /* Only the semaphores sem_init made are destroyed. */
+  ck_assert_msg(nDestroy == nInit, "%d sem_init succeeded (of %d), %d sem_destroy",
+                nInit, nCalls, nDestroy);
+}
+END_TEST
+
 static Suite *group_commit_suite(void){
   Suite *s = suite_create("group_commit");
   TCase *tc = tcase_create("group_commit");
@@ -468,6 +612,8 @@ static Suite *group_commit_suite(void){
   tcase_add_test(tc, sync_full_writers_killed_lose_no_acknowledged_put);
   tcase_add_test(tc, sync_normal_lone_and_queued_writers_lose_and_reorder_nothing);
   tcase_add_test(tc, sync_full_group_errors_reach_every_writer_of_the_group_and_only_them);
+  tcase_add_test(tc, a_queued_writer_destroys_its_semaphore_as_follower_and_as_next_leader);
+  tcase_add_test(tc, queued_writers_whose_sem_init_fails_still_commit);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -159,7 +159,7 @@ static sqlite3_int64 level0_tables(sqlite3 *db){
 ** (ext/dbstore.c, dbstore_work): the work one COMMIT does is the larger
 ** of the two, not their sum.  Before, the COMMIT whose flush made level 0
 ** due for a compaction also ran it.  Except when level 0 is behind
-** (DBSTORE_L0_BEHIND, 8 tables, counting the one a flush adds): work is
+** (DBSTORE_L0_BEHIND, 12 tables, counting the one a flush adds): work is
 ** due at nearly every COMMIT of this tiny memtable, and the COMMITs that
 ** delete replaced SSTables take turns with those that compact.
 */
@@ -173,10 +173,10 @@ START_TEST(a_commit_flushes_or_compacts_never_both){
     fill(db, (i % 60) * 200, 1);
     nFlush = stat_of(db, "flushes") - nFlush0;
     nCompact = stat_of(db, "compactions") - nCompact0;
-    ck_assert_msg(nFlush + nCompact <= 1 || nLevel0 + 1 >= 8,
+    ck_assert_msg(nFlush + nCompact <= 1 || nLevel0 + 1 >= 12,
                   "COMMIT %d ran %lld flushes and %lld compactions", i,
                   (long long)nFlush, (long long)nCompact);
-    nBehind += nLevel0 + 1 >= 8;
+    nBehind += nLevel0 + 1 >= 12;
     nFlushCommits += nFlush > 0;
     nCompactCommits += nCompact > 0;
   }
@@ -184,6 +184,50 @@ START_TEST(a_commit_flushes_or_compacts_never_both){
   ck_assert_int_gt(nCompactCommits, 3);
   ck_assert_int_lt(nBehind, 20);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 12000);
+  {
+    char *z = test_query_text(db, "SELECT lsm_check('kv')");
+    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
+    sqlite3_free(z);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
+/*
+** The same for COMMITs of deletes.  Level-0 tables of tombstones wait for
+** more flushes, up to LEVELED_L0_FULL (8: lsm/compaction_leveled.c,
+** level0_due) whatever level 1 holds; DBSTORE_L0_BEHIND (12) lies above
+** that cap, so the COMMIT whose flush brings level 0 to the cap leaves
+** its compaction to the next COMMIT.  Before, with DBSTORE_L0_BEHIND at
+** 8, that COMMIT flushed and compacted level 0.  Each COMMIT deletes 200
+** keys spread over the whole key range (every hundredth), so the
+** tombstones overlap all of level 1 and level 0 waits until the cap.
+*/
+START_TEST(a_commit_of_deletes_flushes_or_compacts_never_both){
+  sqlite3 *db = open_counted();
+  int i, nFlushCommits = 0, nCompactCommits = 0;
+  sqlite3_int64 nMaxLevel0 = 0;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  fill(db, 0, 100);                       /* keys 0 .. 19999 */
+  for(i = 0; i < 100; i++){
+    sqlite3_int64 nFlush0 = stat_of(db, "flushes"), nCompact0 = stat_of(db, "compactions");
+    sqlite3_int64 nFlush, nCompact, nLevel0 = level0_tables(db);
+    char *zSql = sqlite3_mprintf("DELETE FROM kv WHERE key %% 100 = %d", i);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    nFlush = stat_of(db, "flushes") - nFlush0;
+    nCompact = stat_of(db, "compactions") - nCompact0;
+    ck_assert_msg(nFlush + nCompact <= 1 || nLevel0 + 1 >= 12,
+                  "COMMIT %d (level 0: %lld tables before) ran %lld flushes and %lld compactions",
+                  i, (long long)nLevel0, (long long)nFlush, (long long)nCompact);
+    nFlushCommits += nFlush > 0;
+    nCompactCommits += nCompact > 0;
+    if( level0_tables(db) > nMaxLevel0 ) nMaxLevel0 = level0_tables(db);
+  }
+  ck_assert_int_gt(nFlushCommits, 8);
+  ck_assert_int_gt(nCompactCommits, 0);
+  ck_assert_int_ge(nMaxLevel0, 8);        /* level 0 of tombstones reached the cap */
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 0);
   {
     char *z = test_query_text(db, "SELECT lsm_check('kv')");
     ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
@@ -233,7 +277,7 @@ START_TEST(a_commit_that_compacts_leaves_the_deletes_to_the_next){
     nCompact = stat_of(db, "compactions") - nCompact0;
     /* A compaction's COMMIT deletes at most the replaced MANIFEST's rows
     ** (unless level 0 is behind: see the test above). */
-    if( nCompact > 0 && nLevel0 + 1 < 8 ){
+    if( nCompact > 0 && nLevel0 + 1 < 12 ){
       nCompactCommits++;
       ck_assert_msg(g_nFileDeletes <= nManifestRows, "COMMIT %d compacted (%d rows written) and"
                     " deleted %d rows", i, g_nFileInserts, g_nFileDeletes);
@@ -247,12 +291,19 @@ START_TEST(a_commit_that_compacts_leaves_the_deletes_to_the_next){
   sqlite3_update_hook(db, 0, 0);
   ck_assert_int_gt(nCompactCommits, 3);
   ck_assert_int_gt(nDeleteCommits, 3);
-  /* Two small COMMITs (the first may flush: a flush goes first) collect
-  ** whatever is left. */
-  test_exec_ok(db, "INSERT INTO kv VALUES(-1, 'x')");
-  test_exec_ok(db, "INSERT INTO kv VALUES(-2, 'x')");
+  /* Small COMMITs until one neither flushes nor compacts (a flush goes
+  ** first, and the compactions still due come one per COMMIT): that one
+  ** collects whatever is left. */
+  for(i = 1; i <= 10; i++){
+    sqlite3_int64 nFlush0 = stat_of(db, "flushes"), nCompact0 = stat_of(db, "compactions");
+    char *zSql = sqlite3_mprintf("INSERT INTO kv VALUES(%d, 'x')", -i);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    if( stat_of(db, "flushes") == nFlush0 && stat_of(db, "compactions") == nCompact0 ) break;
+  }
+  ck_assert_int_le(i, 10);
   ck_assert_int_eq(orphan_tables(db), 0);
-  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 12002);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 12000 + i);
   {
     char *z = test_query_text(db, "SELECT lsm_check('kv')");
     ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
@@ -274,7 +325,7 @@ START_TEST(commits_that_all_flush_still_compact_level0){
   int i;
   sqlite3_int64 nLevel0 = 0, nMaxLevel0 = 0;
   test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
-  for(i = 0; i < 60; i++){
+  for(i = 0; i < 80; i++){
     /* 400 rows of about 200 bytes: more than the 64 KiB memtable. */
     char *zSql = sqlite3_mprintf(
         "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 399)"
@@ -282,16 +333,16 @@ START_TEST(commits_that_all_flush_still_compact_level0){
     test_exec_ok(db, zSql);
     sqlite3_free(zSql);
     nLevel0 = test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.levels[0].files')");
-    /* DBSTORE_L0_BEHIND (8), plus a few: the one compaction such a
+    /* DBSTORE_L0_BEHIND (12), plus a few: the one compaction such a
     ** COMMIT runs is the engine's most urgent, which may be a deeper
     ** level's first; level 0's comes in the next COMMITs. */
-    ck_assert_msg(nLevel0 <= 12, "after COMMIT %d level 0 holds %lld tables", i, (long long)nLevel0);
+    ck_assert_msg(nLevel0 <= 16, "after COMMIT %d level 0 holds %lld tables", i, (long long)nLevel0);
     if( nLevel0 > nMaxLevel0 ) nMaxLevel0 = nLevel0;
   }
   /* Every COMMIT but the first flushed (the memtable holds the one
   ** before: a batch enters it when SQLite has committed). */
-  ck_assert_int_ge(stat_of(db, "flushes"), 59);
-  ck_assert_int_ge(nMaxLevel0, 8);         /* the rule was needed */
+  ck_assert_int_ge(stat_of(db, "flushes"), 79);
+  ck_assert_int_ge(nMaxLevel0, 12);        /* the rule was needed */
   ck_assert_int_gt(stat_of(db, "compactions"), 5);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 4000);
   {
@@ -669,6 +720,7 @@ static Suite *indb_write_suite(void){
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_on);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_off);
   tcase_add_test(tc, a_commit_flushes_or_compacts_never_both);
+  tcase_add_test(tc, a_commit_of_deletes_flushes_or_compacts_never_both);
   tcase_add_test(tc, a_commit_that_compacts_leaves_the_deletes_to_the_next);
   tcase_add_test(tc, commits_that_all_flush_still_compact_level0);
   tcase_add_test(tc, commits_work_under_an_authorizer_that_denies_pragma);
