@@ -178,7 +178,9 @@ void skiplist_insert(skiplist *pList, skiplist_node *pNode){
 
   target_init(&t, pKey, nKey);
   if( pList->pLast != NULL && node_cmp(pList->pLast, &t) < 0 ){
-    find_prev_after_splice(pList, &t);
+    /* After the list's last node, the splice is the key's place at every
+    ** level as it is: each apSplice[i] is the last node of its level. */
+    if( node_next(pList->pLast, 0) != NULL ) find_prev_after_splice(pList, &t);
   }else{
     find_ge(pList, &t, apPrev);
   }

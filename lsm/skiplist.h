@@ -50,9 +50,9 @@
 ** for the same reason): a key greater than the last one inserted, as in
 ** a load in key order, lies after apSplice[i] at every level i
 ** (invariant 5), so its search starts from the splice instead of the
-** head; at the end of the list each level is one NULL link, no
-** comparison.  Any other key costs one comparison more (with pLast) and
-** searches from the head as before.
+** head; if pLast is the list's last node, the splice is the key's place
+** at every level as it stands (no search at all).  Any other key costs
+** one comparison more (with pLast) and searches from the head as before.
 */
 #ifndef LSM_SKIPLIST_H
 #define LSM_SKIPLIST_H
