@@ -11,7 +11,7 @@
 ** The insert's apPrev is the list's splice itself (skiplist.h, invariant
 ** 5): the search writes the new predecessors over it, and the insert
 ** then puts the new node at the levels it is linked at.  A key after the
-** last one inserted searches from the splice (find_ge_after_splice);
+** last one inserted searches from the splice (find_prev_after_splice);
 ** readers never see the splice, so it needs no ordering of its own.
 */
 #include "skiplist.h"
