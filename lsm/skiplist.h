@@ -38,6 +38,21 @@
 **      early finds NULL head links at the new levels and steps down.
 **   4. Node memory lives until the arena is freed: a pointer to a node
 **      stays valid while the owner of the arena keeps it.
+**   5. The splice (writer only; readers never look at it): after an
+**      insert of node L of height h, apSplice[i] is L for i < h and, for
+**      h <= i < nHeight, the node L was linked after at level i (the
+**      head if none).  Only skiplist_insert links nodes and it renews
+**      the splice every time, so the splice always describes the last
+**      insert exactly: apSplice[i] is the last node at level i whose key
+**      is <= L's key.  Before the first insert pLast is NULL.
+**
+** Appends (RocksDB's InlineSkipList keeps a "splice" of the last insert
+** for the same reason): a key greater than the last one inserted, as in
+** a load in key order, lies after apSplice[i] at every level i
+** (invariant 5), so its search starts from the splice instead of the
+** head; if pLast is the list's last node, the splice is the key's place
+** at every level as it stands (no search at all).  Any other key costs
+** one comparison more (with pLast) and searches from the head as before.
 */
 #ifndef LSM_SKIPLIST_H
 #define LSM_SKIPLIST_H
@@ -64,6 +79,9 @@ typedef struct skiplist {
   skiplist_node *pHead;               /* sentinel with SKIPLIST_MAX_HEIGHT links */
   _Atomic int nHeight;                /* tallest node linked (invariant 3)       */
   uint64_t iRand;                     /* xorshift state for heights (writer only)*/
+  skiplist_node *pLast;               /* last node inserted; NULL: none yet
+                                      ** (writer only)                        */
+  skiplist_node *apSplice[SKIPLIST_MAX_HEIGHT]; /* invariant 5 (writer only)*/
 } skiplist;
 
 /* An empty list whose nodes come from pArena.  LSM_OK or LSM_NOMEM. */

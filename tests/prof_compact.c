@@ -1,7 +1,7 @@
 /*
 ** prof_compact.c — a deterministic flush and compaction workload for
 ** callgrind (make prof-compact; not part of make test): N puts of random
-** keys through the engine API with background=off, so every flush and
+** keys (or in order: seq) through the engine API with background=off, so every flush and
 ** compaction runs inline on the writer and the instruction counts repeat
 ** exactly from run to run.
 **
@@ -12,7 +12,9 @@
 **             below N, so some keys are written more than once)
 **     VALUES  random (100 random bytes) | half (100 bytes, the first 50
 **             random, the rest zero: about 2:1 under LZ4, as bench.h's
-**             values)
+**             values) | seq (half values, but the keys in order: key i
+**             is the i-th put, 0 .. N-1, each once, as db_bench's
+**             fillseq: every memtable insert appends)
 **     DIR     the store (default ./prof_compact.lsm, destroyed first)
 **   build/bench/prof_compact N deleterandom [DIR]
 **             the engine level of make bench's store "random", writes
@@ -154,19 +156,20 @@ int main(int argc, char **argv){
   lsm_db *pDb;
   lsm_stats st;
   uint64_t nPut, i;
-  int bHalf, rc, iLevel;
+  int bHalf, bSeq, rc, iLevel;
   const char *zDir = argc > 3 ? argv[3] : "prof_compact.lsm";
   const char *zCompression = getenv("PROF_COMPRESSION");
   char aKey[32];
   uint8_t aVal[PROF_VAL_BYTES];
 
   if( argc < 3 || (strcmp(argv[2], "random") && strcmp(argv[2], "half")
-                   && strcmp(argv[2], "deleterandom")) ){
-    fprintf(stderr, "usage: %s N random|half|deleterandom [DIR]\n", argv[0]);
+                   && strcmp(argv[2], "seq") && strcmp(argv[2], "deleterandom")) ){
+    fprintf(stderr, "usage: %s N random|half|seq|deleterandom [DIR]\n", argv[0]);
     return 2;
   }
   nPut = strtoull(argv[1], NULL, 10);
-  bHalf = strcmp(argv[2], "half") == 0;
+  bSeq = strcmp(argv[2], "seq") == 0;
+  bHalf = bSeq || strcmp(argv[2], "half") == 0;
   lsm_destroy(zDir, NULL);
   lsm_options_default(&opt);
   opt.sync = LSM_SYNC_OFF;
@@ -192,7 +195,8 @@ int main(int argc, char **argv){
   memset(aVal, 0, sizeof(aVal));
   for(i = 0; i < nPut; i++){
     int j, nRandom = bHalf ? PROF_VAL_BYTES / 2 : PROF_VAL_BYTES;
-    snprintf(aKey, sizeof(aKey), "%016llu", (unsigned long long)(rng_next() % nPut));
+    uint64_t iKey = bSeq ? i : rng_next() % nPut;
+    snprintf(aKey, sizeof(aKey), "%016llu", (unsigned long long)iKey);
     for(j = 0; j < nRandom; j += 8){
       uint64_t r = rng_next();
       memcpy(&aVal[j], &r, (size_t)(nRandom - j < 8 ? nRandom - j : 8));

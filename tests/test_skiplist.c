@@ -5,7 +5,12 @@
 ** keys share prefixes and versions pile up) are inserted into a skiplist
 ** and into an array that is then sorted with ikey_compare; iteration in
 ** both directions and every kind of seek must agree with the array.
+** Inserts in runs up and down, of new and old versions of one key, and
+** random keys, mixed (the orders the splice of skiplist.h invariant 5
+** meets), must keep every level ordered and agree with the array too.
 */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,6 +285,113 @@ START_TEST(skiplist_holds_large_keys_and_values){
 }
 END_TEST
 
+/*
+** Every level of the list in order, and every node at level i tall
+** enough (invariants 1 and 2); level 0 equal to the sorted model.  A
+** splice that starts a search after the key's place links a node out of
+** order at some level, which only a walk of that level may show.
+*/
+static void sk_check_structure(const skiplist *pList, const sk_key *aSorted, size_t n,
+                               unsigned long long seed, const char *zWhen){
+  int i, nHeight = atomic_load(&((skiplist*)pList)->nHeight);
+  size_t j;
+  const skiplist_node *pNode;
+  for(i = 0; i < nHeight; i++){
+    const skiplist_node *pPrev = NULL;
+    for(pNode = atomic_load(&pList->pHead->apNext[i]); pNode;
+        pNode = atomic_load(&((skiplist_node*)pNode)->apNext[i])){
+      SEED_ASSERT((int)pNode->nHeight > i, "%s: short node at level %d", seed, zWhen, i);
+      if( pPrev ){
+        size_t na, nb;
+        const uint8_t *a = skiplist_node_key(pPrev, &na), *b = skiplist_node_key(pNode, &nb);
+        SEED_ASSERT(ikey_compare(a, na, b, nb) < 0, "%s: level %d out of order", seed, zWhen, i);
+      }
+      pPrev = pNode;
+    }
+  }
+  for(j = 0, pNode = skiplist_first(pList); pNode; pNode = skiplist_next(pNode), j++){
+    SEED_ASSERT(j < n && sk_node_is(pNode, &aSorted[j]), "%s: entry %zu", seed, zWhen, j);
+  }
+  SEED_ASSERT(j == n, "%s: walk saw %zu of %zu", seed, zWhen, j, n);
+}
+
+/*
+** The key orders an insert may come in, each of which the splice (the
+** last insert's place, skiplist.h invariant 5) must handle: runs up and
+** down, the same user key again with a newer sequence number (which
+** sorts before the last insert: internal key order) or an older one
+** (after it), and random keys.  User keys are 2 bytes, big-endian, from
+** a small space so that runs cross what is already there.
+*/
+enum { SK_RANDOM, SK_ASCENDING, SK_DESCENDING, SK_NEWER_VERSION, SK_OLDER_VERSION, SK_NMODE };
+
+START_TEST(skiplist_matches_model_under_runs_up_and_down_versions_and_random_keys){
+  int nInsert = test_scale(20000);
+  unsigned long long seed = test_seed();
+  sk_key *aKey = (sk_key*)malloc(sizeof(sk_key) * (size_t)nInsert);
+  sk_key *aSorted = (sk_key*)malloc(sizeof(sk_key) * (size_t)nInsert);
+  uint64_t seqNew = 1u << 20, seqOld = (1u << 20) - 1;   /* unique: up and down */
+  unsigned uUser = 0;
+  int j = 0, nCheck = 0;
+  arena a;
+  skiplist list;
+  test_rng rng;
+
+  rng_init(&rng, seed);
+  arena_init(&a, lsm_env_default());
+  ck_assert_int_eq(skiplist_init(&list, &a), LSM_OK);
+  while( j < nInsert ){
+    int eMode = (int)rng_below(&rng, SK_NMODE);
+    int nRun = 1 + (int)rng_below(&rng, 200), k;
+    for(k = 0; k < nRun && j < nInsert; k++, j++){
+      uint8_t aUser[2];
+      uint64_t seq = seqNew++;
+      switch( eMode ){
+        case SK_RANDOM:        uUser = (unsigned)rng_below(&rng, 4096); break;
+        case SK_ASCENDING:     uUser = (uUser + 1 + (unsigned)rng_below(&rng, 3)) % 4096; break;
+        case SK_DESCENDING:    uUser = (uUser + 4096 - 1 - (unsigned)rng_below(&rng, 3)) % 4096; break;
+        case SK_NEWER_VERSION: break;
+        case SK_OLDER_VERSION: seq = seqOld--; break;
+      }
+      aUser[0] = (uint8_t)(uUser >> 8);
+      aUser[1] = (uint8_t)uUser;
+      ikey_build(aKey[j].a, aUser, 2, seq, (int)rng_below(&rng, 2));
+      aKey[j].n = 2 + IKEY_TRAILER;
+      sk_insert(&list, &aKey[j], &j, sizeof(j));
+    }
+    if( ++nCheck % 8 == 0 || j == nInsert ){
+      char zWhen[64];
+      memcpy(aSorted, aKey, sizeof(sk_key) * (size_t)j);
+      qsort(aSorted, (size_t)j, sizeof(sk_key), sk_key_cmp);
+      snprintf(zWhen, sizeof(zWhen), "after %d inserts (mode %d)", j, eMode);
+      sk_check_structure(&list, aSorted, (size_t)j, seed, zWhen);
+    }
+  }
+  /* Seeks find what the model says (they search every level). */
+  for(j = 0; j < nInsert; j++){
+    sk_key k;
+    uint8_t aUser[2];
+    size_t iGe;
+    skiplist_node *pNode;
+    unsigned u = (unsigned)rng_below(&rng, 4096);
+    aUser[0] = (uint8_t)(u >> 8);
+    aUser[1] = (uint8_t)u;
+    ikey_build(k.a, aUser, 2, rng_below(&rng, 2u << 20), IKEY_VALUE);
+    k.n = 2 + IKEY_TRAILER;
+    iGe = sk_lower_bound(aSorted, (size_t)nInsert, &k);
+    pNode = skiplist_seek_ge(&list, k.a, k.n);
+    if( iGe == (size_t)nInsert ) SEED_ASSERT(pNode == NULL, "seek_ge past end", seed);
+    else SEED_ASSERT(sk_node_is(pNode, &aSorted[iGe]), "seek_ge %d", seed, j);
+    pNode = skiplist_seek_lt(&list, k.a, k.n);
+    if( iGe == 0 ) SEED_ASSERT(pNode == NULL, "seek_lt before start", seed);
+    else SEED_ASSERT(sk_node_is(pNode, &aSorted[iGe - 1]), "seek_lt %d", seed, j);
+  }
+  arena_free(&a);
+  free(aKey);
+  free(aSorted);
+}
+END_TEST
+
 static Suite *skiplist_suite(void){
   Suite *s = suite_create("skiplist");
   TCase *tc = tcase_create("core");
@@ -288,6 +400,7 @@ static Suite *skiplist_suite(void){
   tcase_add_test(tc, arena_usage_tracks_contents_within_one_block);
   tcase_add_test(tc, skiplist_empty_list_has_no_entries);
   tcase_add_test(tc, skiplist_matches_sorted_model_after_random_inserts);
+  tcase_add_test(tc, skiplist_matches_model_under_runs_up_and_down_versions_and_random_keys);
   tcase_add_test(tc, skiplist_orders_versions_of_one_key_newest_first);
   tcase_add_test(tc, skiplist_holds_large_keys_and_values);
   suite_add_tcase(s, tc);
