@@ -83,6 +83,13 @@ static void fill(sqlite3 *db, int k0, int nTxn){
 
 /* ---- tests ---- */
 
+/* lsm_check('kv') says "ok". */
+static void assert_check_ok(sqlite3 *db){
+  char *z = test_query_text(db, "SELECT lsm_check('kv')");
+  ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
+  sqlite3_free(z);
+}
+
 /*
 ** The store frees the pages of flushed log rows and of replaced SSTables
 ** without zeroing them (ext/dbstore.c, dbstore_fast_delete_begin), whatever
@@ -184,11 +191,7 @@ START_TEST(a_commit_flushes_or_compacts_never_both){
   ck_assert_int_gt(nCompactCommits, 3);
   ck_assert_int_lt(nBehind, 20);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 12000);
-  {
-    char *z = test_query_text(db, "SELECT lsm_check('kv')");
-    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
-    sqlite3_free(z);
-  }
+  assert_check_ok(db);
   sqlite3_close(db);
 }
 END_TEST
@@ -228,11 +231,7 @@ START_TEST(a_commit_of_deletes_flushes_or_compacts_never_both){
   ck_assert_int_gt(nCompactCommits, 0);
   ck_assert_int_ge(nMaxLevel0, 8);        /* level 0 of tombstones reached the cap */
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 0);
-  {
-    char *z = test_query_text(db, "SELECT lsm_check('kv')");
-    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
-    sqlite3_free(z);
-  }
+  assert_check_ok(db);
   sqlite3_close(db);
 }
 END_TEST
@@ -304,11 +303,7 @@ START_TEST(a_commit_that_compacts_leaves_the_deletes_to_the_next){
   ck_assert_int_le(i, 10);
   ck_assert_int_eq(orphan_tables(db), 0);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 12000 + i);
-  {
-    char *z = test_query_text(db, "SELECT lsm_check('kv')");
-    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
-    sqlite3_free(z);
-  }
+  assert_check_ok(db);
   sqlite3_close(db);
 }
 END_TEST
@@ -345,11 +340,7 @@ START_TEST(commits_that_all_flush_still_compact_level0){
   ck_assert_int_ge(nMaxLevel0, 12);        /* the rule was needed */
   ck_assert_int_gt(stat_of(db, "compactions"), 5);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 4000);
-  {
-    char *z = test_query_text(db, "SELECT lsm_check('kv')");
-    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
-    sqlite3_free(z);
-  }
+  assert_check_ok(db);
   sqlite3_close(db);
 }
 END_TEST
@@ -415,11 +406,7 @@ START_TEST(an_interrupted_commit_gives_secure_delete_back){
   /* The next use of the store puts the setting back. */
   ck_assert_int_ge(test_query_int(db, "SELECT count(*) FROM kv"), 0);
   ck_assert_int_eq(test_query_int(db, "PRAGMA secure_delete"), 1);
-  {
-    char *z = test_query_text(db, "SELECT lsm_check('kv')");
-    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
-    sqlite3_free(z);
-  }
+  assert_check_ok(db);
   sqlite3_close(db);
 }
 END_TEST
@@ -492,11 +479,7 @@ START_TEST(deletes_a_rolled_back_commit_undid_are_done_again){
   }
   ck_assert_int_lt(i, 3);
   ck_assert_int_eq(orphan_tables(db), 0);
-  {
-    char *z = test_query_text(db, "SELECT lsm_check('kv')");
-    ck_assert_msg(z && strcmp(z, "ok") == 0, "lsm_check: %s", z ? z : "(null)");
-    sqlite3_free(z);
-  }
+  assert_check_ok(db);
   sqlite3_close(db);
 }
 END_TEST
