@@ -411,6 +411,23 @@ START_TEST(an_interrupted_commit_gives_secure_delete_back){
 }
 END_TEST
 
+/* One-row COMMITs until one does not flush (a flush goes first, at most
+** three): that COMMIT deletes the replaced SSTables' rows, compacts
+** nothing. */
+static void commit_deletes_without_compacting(sqlite3 *db){
+  int i;
+  for(i = 0; i < 3; i++){
+    sqlite3_int64 nFlush0 = stat_of(db, "flushes"), nCompact0 = stat_of(db, "compactions");
+    char *zSql = sqlite3_mprintf("INSERT INTO kv VALUES(%d, 'x')", -1 - i);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    if( stat_of(db, "flushes") > nFlush0 ) continue;
+    ck_assert_int_eq(stat_of(db, "compactions"), nCompact0);
+    return;
+  }
+  ck_abort_msg("three COMMITs in a row flushed");
+}
+
 /* A COMMIT whose deletes of replaced SSTables fail (here: interrupted)
 ** is rolled back and the rows are back: the next COMMIT that does no
 ** other work deletes them again (before the fix they stayed until this
@@ -468,16 +485,7 @@ START_TEST(deletes_a_rolled_back_commit_undid_are_done_again){
   ck_assert_int_gt(orphan_tables(db), 0);       /* the rollback brought them back */
   /* The first small COMMIT that does not flush (a flush goes first)
   ** deletes them, and compacts nothing. */
-  for(i = 0; i < 3; i++){
-    sqlite3_int64 nFlush0 = stat_of(db, "flushes"), nCompact0 = stat_of(db, "compactions");
-    char *zSql = sqlite3_mprintf("INSERT INTO kv VALUES(%d, 'x')", -1 - i);
-    test_exec_ok(db, zSql);
-    sqlite3_free(zSql);
-    if( stat_of(db, "flushes") > nFlush0 ) continue;
-    ck_assert_int_eq(stat_of(db, "compactions"), nCompact0);
-    break;
-  }
-  ck_assert_int_lt(i, 3);
+  commit_deletes_without_compacting(db);
   ck_assert_int_eq(orphan_tables(db), 0);
   assert_check_ok(db);
   sqlite3_close(db);
@@ -502,16 +510,7 @@ START_TEST(rows_a_closed_connection_left_are_deleted_by_another){
   sqlite3_close(db);
   db2 = open_counted();
   ck_assert_int_gt(orphan_tables(db2), 0);
-  for(i = 0; i < 3; i++){
-    sqlite3_int64 nFlush0 = stat_of(db2, "flushes"), nCompact0 = stat_of(db2, "compactions");
-    char *zSql = sqlite3_mprintf("INSERT INTO kv VALUES(%d, 'x')", -1 - i);
-    test_exec_ok(db2, zSql);
-    sqlite3_free(zSql);
-    if( stat_of(db2, "flushes") > nFlush0 ) continue;
-    ck_assert_int_eq(stat_of(db2, "compactions"), nCompact0);
-    break;
-  }
-  ck_assert_int_lt(i, 3);
+  commit_deletes_without_compacting(db2);
   ck_assert_int_eq(orphan_tables(db2), 0);
   sqlite3_close(db2);
 }
