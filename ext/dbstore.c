@@ -1112,6 +1112,11 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   ** flushes and compactions write enter the block cache as written, so
   ** reads right after the writes find them there. */
   p->opt.fill_cache_on_write = 1;
+  /* A level-0 compaction (all of level 0 with the level-1 tables under
+  ** it: a whole-level merge, up to 82 MB in for the default memtable)
+  ** runs in slices of about a memtable of input each, one per COMMIT
+  ** (lsm/db_slice.c, dbstore_work). */
+  p->opt.l0_slice_bytes = p->opt.memtable_bytes;
   p->opt.block_cache = dbstore_shared_blocks(pOpt->block_cache_bytes);
   if( p->opt.block_cache == 0 ){
     dbstore_close(p);
@@ -1334,9 +1339,11 @@ void dbstore_reads_done(dbstore *p){
 ** when COMMITs flush back to back, never by the flush that makes level 0
 ** due, which leaves the compaction to the next COMMIT. */
 #define DBSTORE_L0_BEHIND 12
+/* Level-0 tables, or 0 if fewer than DBSTORE_L0_BEHIND. */
 static int dbstore_level0_behind(dbstore *p){
   lsm_stats stats;
-  return lsm_stats_get(p->pLsm, &stats) == LSM_OK && stats.aLevel[0].nFiles >= DBSTORE_L0_BEHIND;
+  if( lsm_stats_get(p->pLsm, &stats) != LSM_OK ) return 0;
+  return stats.aLevel[0].nFiles >= DBSTORE_L0_BEHIND ? (int)stats.aLevel[0].nFiles : 0;
 }
 
 /*
@@ -1369,18 +1376,18 @@ static int dbstore_level0_behind(dbstore *p){
 ** dbstore_rollback marks them pending again.
 */
 static int dbstore_work(dbstore *p){
-  int rc, nFlushed = 0, nCompacted = 0, nDeleted = 0, bBehind;
+  int rc, nFlushed = 0, nCompacted = 0, nDeleted = 0, nBehind;
   rc = lsm_work(p->pLsm, 0, &nFlushed);
   if( nFlushed || rc != LSM_OK ) p->bDidWork = 1;
   if( rc == LSM_OK && nFlushed ) rc = dbstore_collect_log(p);
   if( rc != LSM_OK ) return rc;
-  bBehind = dbstore_level0_behind(p);
-  if( nFlushed && !bBehind ) return LSM_OK;
+  nBehind = dbstore_level0_behind(p);
+  if( nFlushed && !nBehind ) return LSM_OK;
   if( p->bGcPending ){
     rc = dbstore_collect_files(p, &nDeleted);
-    if( rc != LSM_OK || (nDeleted > 0 && !bBehind) ) return rc;
+    if( rc != LSM_OK || (nDeleted > 0 && !nBehind) ) return rc;
   }
-  rc = lsm_work(p->pLsm, 1, &nCompacted);
+  rc = lsm_work(p->pLsm, nBehind ? nBehind : 1, &nCompacted);
   if( nCompacted || rc != LSM_OK ) p->bDidWork = 1;
   if( nCompacted ) p->bGcPending = 1;
   return rc;

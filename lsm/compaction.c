@@ -242,7 +242,18 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
   st.pJob = pJob;
   st.pRes = pRes;
 
-  iter_first(pIn);
+  if( pJob->bAfter ){
+    /* Trailer 0 sorts after every version of pAfter (seq 0 is never
+    ** used): the seek lands on the first user key above it. */
+    uint8_t *pSeek = env_malloc_rc(pEnv, pJob->nAfter + IKEY_TRAILER, &rc);
+    if( pSeek ){
+      ikey_build(pSeek, pJob->pAfter, pJob->nAfter, 0, 0);
+      iter_seek(pIn, pSeek, pJob->nAfter + IKEY_TRAILER);
+      env_free(pEnv, pSeek);
+    }
+  }else{
+    iter_first(pIn);
+  }
   while( rc == LSM_OK && iter_valid(pIn) ){
     size_t nKey, nVal, nUser;
     const uint8_t *pKey = iter_key(pIn, &nKey);
@@ -251,6 +262,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
     int type, bDrop = 0, c;
     if( nKey < IKEY_TRAILER ){ rc = LSM_CORRUPT_BKPT("internal key too short"); break; }
     nUser = ikey_user_len(nKey);
+    if( pJob->bUpTo && ikey_compare_user(pKey, nUser, pJob->pUpTo, pJob->nUpTo) > 0 ) break;
     seq = ikey_seq(pKey, nKey);
     type = ikey_type(pKey, nKey);
     pRes->nEntriesIn++;

@@ -238,6 +238,15 @@ typedef struct lsm_options {
                             ** stored raw; default LSM_COMPRESSION_LZ4          */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
   int hosted;               /* 1: a hosted store (below); default 0                 */
+  uint64_t l0_slice_bytes;  /* leveled: a level-0 -> level-1 compaction whose
+                            ** inputs exceed this many bytes runs as slices of
+                            ** about this many input bytes each, one key range
+                            ** per compaction lsm_work runs, so that no one call
+                            ** merges a whole level (lsm/db_slice.c; the SQLite
+                            ** extension's in-database tables, whose COMMITs run
+                            ** the work); 0 (the default): whole, as one
+                            ** compaction.  A slicing in progress is finished
+                            ** whatever this says (it is in the manifest)      */
   /* Asked during lsm_open only, once per prepared batch the store was
   ** still waiting on when it was last used (lsm_prepare below): set
   ** *pbCommitted to 1 if the host committed batch iPrepareId (it is then
@@ -554,6 +563,9 @@ typedef struct lsm_stats {
   uint64_t nBlockCacheMisses;   /* block reads that went to the file          */
   uint64_t nOpenCursors;        /* cursors open now                          */
   uint64_t nOpenSnapshots;      /* snapshots held now                        */
+  uint64_t nSliceTables;        /* level-0 tables of the level-0 compaction
+                                   in slices in progress (0: none;
+                                   lsm_options.l0_slice_bytes)            */
 } lsm_stats;
 int lsm_stats_get(lsm_db*, lsm_stats *pStats);
 

@@ -3,7 +3,8 @@
 **
 ** The manifest names every live SSTable with its level and key range,
 ** the next file number, the last sequence number made durable by a flush
-** and the oldest WAL still needed.  It is rewritten whole on each change
+** and the oldest WAL still needed, and the progress of a level-0
+** compaction run in slices.  It is rewritten whole on each change
 ** and installed atomically (write MANIFEST.tmp, sync, rename over
 ** MANIFEST, sync the directory), so a crash leaves the old or the new one.
 */
@@ -36,6 +37,15 @@ typedef struct manifest_state {
   int eCompaction;         /* LSM_COMPACTION_* the store was made with */
   int nFile;
   manifest_file *aFile;    /* owned; env_free each key and the array   */
+  /* A level-0 -> level-1 compaction run in slices over several calls
+  ** (lsm/db_slice.c), in progress when nSliceSet > 0: */
+  int nSliceSet;           /* level-0 tables it merges (0: none)          */
+  uint64_t *aSliceSet;     /* their file numbers (owned), each a level-0
+                           ** entry of aFile                              */
+  int bSliceReached;       /* a slice has run: every user key <= pSliceReached
+                           ** is merged into level 1 already             */
+  uint8_t *pSliceReached;  /* that user key (owned; NULL while none)      */
+  size_t nSliceReached;
 } manifest_state;
 
 /* Encode and install atomically as zDir/MANIFEST. */

@@ -705,6 +705,23 @@ const char *sst_reader_path(const sst_reader *p){ return p->zPath; }
 
 uint32_t sst_reader_blocks(const sst_reader *p){ return (uint32_t)p->nBlock; }
 
+const uint8_t *sst_reader_index_user_key(const sst_reader *p, int i, size_t *pn){
+  *pn = ikey_user_len(p->aIndex[i].nKey);
+  return p->aIndex[i].pKey;
+}
+
+uint64_t sst_reader_index_offset(const sst_reader *p, int i){
+  if( i < p->nBlock ) return p->aIndex[i].iOff;
+  if( p->nBlock == 0 ) return 0;
+  return p->aIndex[p->nBlock - 1].iOff + p->aIndex[p->nBlock - 1].nSize + (uint64_t)p->nBlockTrailer;
+}
+
+int sst_reader_index_after(const sst_reader *p, const void *pUser, size_t nUser){
+  /* Trailer 0 sorts after every version of pUser (seq 0 is never used):
+  ** the first separator >= (pUser, 0) is the first above pUser. */
+  return find_block(p, pUser, nUser, 0);
+}
+
 size_t sst_reader_heap_bytes(const sst_reader *p){
   size_t nVerified = sizeof(uint64_t) * (((size_t)p->nBlock + 63) / 64 + 1);   /* as load_index */
   size_t nWords = sizeof(uint64_t) * ((size_t)p->nBlock + (size_t)p->nBlock / SST_WORD_GROUP + 2);

@@ -27,7 +27,8 @@
 ** the phase), to statement journals and to other files; WAL frames and
 ** the distinct pages they held per transaction and per WAL generation
 ** (between two checkpoints); the engine's flush and compaction bytes
-** (lsm_stats) and the tables per level at the end; the COMMIT latency at
+** (lsm_stats), the tables per level at the end and the bytes written
+** into each level since the engine opened; the COMMIT latency at
 ** p50, p99, p99.9 and the slowest, in wall time and in the committing
 ** thread's CPU time (the in-database store works on that thread; CPU time
 ** hides the time other processes of a loaded machine had the core).
@@ -249,6 +250,16 @@ static void prof_print_levels(sqlite3 *db){
                          " FROM json_each(lsm_stats('kv'), '$.levels')", -1, &pStmt, 0) == SQLITE_OK
    && sqlite3_step(pStmt) == SQLITE_ROW ){
     printf("  levels at the end     %s\n", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  /* Bytes written into each level since the engine opened (both phases:
+  ** the counters are the engine's, kept from its open). */
+  pStmt = 0;
+  if( sqlite3_prepare_v2(db, "SELECT group_concat('L' || json_extract(value, '$.level') || ' '"
+                         " || json_extract(value, '$.compaction_bytes_written'), ', ')"
+                         " FROM json_each(lsm_stats('kv'), '$.levels')", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    printf("  written per level     %s (since open)\n", (const char*)sqlite3_column_text(pStmt, 0));
   }
   sqlite3_finalize(pStmt);
 }

@@ -283,8 +283,11 @@ START_TEST(a_commit_that_compacts_leaves_the_deletes_to_the_next){
     }else if( g_nFileDeletes > 1 ){
       nDeleteCommits++;
     }
-    /* Left over: the inputs of the one compaction not yet collected. */
-    ck_assert_msg(orphan_tables(db) <= 12, "after COMMIT %d %lld SSTables are unnamed", i,
+    /* Left over: the inputs of the one compaction not yet collected (a
+    ** level-0 compaction's: up to twelve level-0 tables and the level-1
+    ** tables under them, here up to 10, when level 0 is behind and one
+    ** COMMIT runs all its slices: lsm/db_slice.c). */
+    ck_assert_msg(orphan_tables(db) <= 24, "after COMMIT %d %lld SSTables are unnamed", i,
                   (long long)orphan_tables(db));
   }
   sqlite3_update_hook(db, 0, 0);
