@@ -1356,7 +1356,9 @@ static int dbstore_level0_behind(dbstore *p){
 **     to the next item: a cursor held open across COMMITs must not stop
 **     compaction);
 **   - at most one compaction (lsm_work), whose replaced SSTables' rows
-**     are left to a later COMMIT (bGcPending).
+**     are left to a later COMMIT (bGcPending); a level-0 compaction runs
+**     one slice of it (about a memtable of input: lsm/db_slice.c), the
+**     next COMMITs the rest.
 ** So a COMMIT carries the largest of the three, never their sum: in the
 ** slowest COMMIT of prof_write indb 1000000 overwrite the compaction took
 ** 1113 ms and deleting its inputs' rows 350 ms more.  A COMMIT that flushed
@@ -1365,7 +1367,9 @@ static int dbstore_level0_behind(dbstore *p){
 ** Unless level 0 is behind: when every COMMIT fills the memtable (bulk
 ** loads in large transactions) none would ever compact, and every read
 ** would check a level 0 growing without end; such a COMMIT flushes,
-** collects and compacts.  The rows left over are one compaction's inputs
+** collects and runs up to as many compactions as level 0 holds tables
+** (slices of a level-0 compaction, each about a memtable: four per such
+** COMMIT let level 0 reach 17 tables while a slicing went on).  The rows left over are one compaction's inputs
 ** per connection (more while a cursor of this connection stays open across
 ** COMMITs: nothing is deleted then, and every compaction's inputs wait
 ** until it closes, as before this rule), until its next COMMIT that does not

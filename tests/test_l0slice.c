@@ -467,6 +467,64 @@ START_TEST(lsm_compact_during_a_slicing_finishes_it){
 }
 END_TEST
 
+/*
+** The engine alone: a directory store with l0_slice_bytes set and its
+** background threads, so that flushes install level-0 tables (and write
+** the manifest, slicing state included) while the compaction thread runs
+** slices.  Random puts and deletes against a model; the store equals it
+** (forward and backward scans), lsm_check passes, and so after a reopen,
+** which may find a slicing in progress and finishes it.  How many slices
+** run beside which flushes is up to the threads: the test asserts the
+** outcome, not the interleaving.
+*/
+START_TEST(a_directory_store_slices_beside_its_flush_thread){
+  uint64_t seed = test_seed();
+  int i, j, nRounds = test_quick() ? 2 : 3;
+  char *zDir = test_tmpdir("l0slice_dir"), zKey[16], zVal[120];
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  model m = {0};
+  test_rng rng;
+  rng_init(&rng, seed);
+  lsm_options_default(&opt);
+  opt.memtable_bytes = 64 * 1024;
+  opt.l0_slice_bytes = SLICE_BYTES;
+  opt.sync = LSM_SYNC_OFF;
+  for(j = 0; j < nRounds; j++){
+    ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+    test_store_equals_model(pDb, NULL, &m, seed);
+    for(i = 0; i < 10000; i++){
+      int k = (int)rng_below(&rng, 5000);
+      snprintf(zKey, sizeof(zKey), "k%08d", k);
+      if( rng_below(&rng, 10) < 2 ){
+        ck_assert_int_eq(lsm_delete(pDb, zKey, strlen(zKey)), LSM_OK);
+        model_delete(&m, zKey, strlen(zKey));
+      }else{
+        snprintf(zVal, sizeof(zVal), "%0100llu", (unsigned long long)rng_next(&rng));
+        ck_assert_int_eq(lsm_put(pDb, zKey, strlen(zKey), zVal, strlen(zVal)), LSM_OK);
+        model_put(&m, zKey, strlen(zKey), zVal, strlen(zVal));
+      }
+    }
+    test_store_equals_model(pDb, NULL, &m, seed);
+    ck_assert_int_eq(lsm_check(pDb, NULL), LSM_OK);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    ck_assert_uint_gt(st.nCompactions, 0);
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  ck_assert_uint_eq(st.nSliceTables, 0);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  ck_assert_int_eq(lsm_check(pDb, NULL), LSM_OK);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *l0slice_suite(void){
   Suite *s = suite_create("l0slice");
   TCase *tc = tcase_create("core");
@@ -477,6 +535,7 @@ static Suite *l0slice_suite(void){
   tcase_add_test(tc, two_connections_take_turns_slicing);
   tcase_add_test(tc, a_failed_commit_that_ran_a_slice_changes_nothing);
   tcase_add_test(tc, lsm_compact_during_a_slicing_finishes_it);
+  tcase_add_test(tc, a_directory_store_slices_beside_its_flush_thread);
   suite_add_tcase(s, tc);
   return s;
 }
