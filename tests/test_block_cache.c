@@ -199,6 +199,111 @@ START_TEST(block_cache_lookups_match_a_model_through_inserts_and_erasures)
 END_TEST
 
 /*
+** The same kind of random run with a budget of about 40 of its blocks,
+** so that nearly every insert evicts, and up to 16 handles held at a
+** time: a lookup finds only a block inserted and not erased since, with
+** its own bytes; a held block that was not erased since is always
+** found, as the very handle held (a block in use is never freed); after every
+** operation the cache is within its budget or holds nothing but blocks
+** in use (invariant 3 of block_cache.h), and never more blocks than the
+** model; with every handle released it is within its budget.
+*/
+#define EVICT_BLOCKS 400
+#define EVICT_HELD 16
+START_TEST(block_cache_evicts_only_what_no_handle_holds_and_stays_within_its_budget)
+{
+  unsigned long long seed = test_seed();
+  static unsigned char aIn[MODEL_READERS][EVICT_BLOCKS];   /* inserted, not erased since */
+  block_handle *aHeld[EVICT_HELD];
+  int aHeldReader[EVICT_HELD];
+  uint32_t aHeldBlock[EVICT_HELD];
+  int aHeldErased[EVICT_HELD];            /* erased since held: a new insert is another entry */
+  uint64_t aId[MODEL_READERS], nModel = 0, nEvicting = 0;
+  uint64_t nCapacity = 40 * (16 + 300 + 64);
+  block_cache *p;
+  block_cache_stats st;
+  test_rng r;
+  int k, j;
+  rng_init(&r, seed);
+  memset(aIn, 0, sizeof(aIn));
+  memset(aHeld, 0, sizeof(aHeld));
+  for(j = 0; j < MODEL_READERS; j++) aId[j] = block_cache_new_id();
+  ck_assert_int_eq(block_cache_new(lsm_env_default(), nCapacity, &p), LSM_OK);
+  for(k = 0; k < 100000; k++){
+    int iReader = (int)rng_below(&r, MODEL_READERS);
+    uint32_t iBlock = (uint32_t)rng_below(&r, EVICT_BLOCKS);
+    size_t nBytes = 16 + iBlock % 300;
+    uint64_t id = aId[iReader];
+    uint64_t op = rng_below(&r, 1000);
+    int iSlot = (int)rng_below(&r, EVICT_HELD), nHeldCached = 0;
+    block_handle *h = NULL;
+    if( op < 450 ){
+      h = block_cache_lookup(p, id, iBlock);
+      SEED_ASSERT(h == NULL || aIn[iReader][iBlock], "op %d: lookup of block %u of reader %d "
+                  "found a block never inserted or erased since", seed, k, iBlock, iReader);
+      SEED_ASSERT(h == NULL || block_ok(h, id, iBlock, nBytes), "op %d: bytes of block %u", seed,
+                  k, iBlock);
+    }else if( op < 990 ){
+      h = block_cache_insert(p, id, iBlock, make_block(id, iBlock, nBytes));
+      SEED_ASSERT(block_ok(h, id, iBlock, nBytes), "op %d: insert of block %u", seed, k, iBlock);
+      if( !aIn[iReader][iBlock] ) nModel++;
+      aIn[iReader][iBlock] = 1;
+    }else{
+      uint32_t i;
+      block_cache_erase(p, id, iBlock);        /* blocks 0 .. iBlock-1 */
+      for(i = 0; i < iBlock; i++){
+        if( aIn[iReader][i] ) nModel--;
+        aIn[iReader][i] = 0;
+      }
+      for(j = 0; j < EVICT_HELD; j++){
+        if( aHeld[j] && aHeldReader[j] == iReader && aHeldBlock[j] < iBlock ) aHeldErased[j] = 1;
+      }
+    }
+    /* Hold what this operation returned in a random slot (its former
+    ** occupant released) or release it at once. */
+    if( h && rng_below(&r, 4) == 0 ){
+      block_cache_release(aHeld[iSlot]);
+      aHeld[iSlot] = h;
+      aHeldReader[iSlot] = iReader;
+      aHeldBlock[iSlot] = iBlock;
+      aHeldErased[iSlot] = 0;
+    }else{
+      block_cache_release(h);
+    }
+    for(j = 0; j < EVICT_HELD; j++){
+      block_handle *hAgain;
+      if( !aHeld[j] || aHeldErased[j] ) continue;
+      hAgain = block_cache_lookup(p, aId[aHeldReader[j]], aHeldBlock[j]);
+      SEED_ASSERT(hAgain == aHeld[j], "op %d: block %u of reader %d is held yet %s", seed, k,
+                  aHeldBlock[j], aHeldReader[j], hAgain ? "came back as another handle"
+                  : "was evicted");
+      block_cache_release(hAgain);
+      nHeldCached++;
+    }
+    block_cache_get_stats(p, &st);
+    SEED_ASSERT(st.nEntries <= nModel, "op %d: %llu entries, the model has only %llu", seed, k,
+                (unsigned long long)st.nEntries, (unsigned long long)nModel);
+    /* Held handles may name the same block twice: the cache may hold
+    ** fewer blocks in use than nHeldCached, never more than the budget
+    ** allows otherwise. */
+    SEED_ASSERT(st.nCharge <= nCapacity || st.nEntries <= (uint64_t)nHeldCached,
+                "op %d: %llu bytes in %llu entries over a budget of %llu with %d held", seed, k,
+                (unsigned long long)st.nCharge, (unsigned long long)st.nEntries,
+                (unsigned long long)nCapacity, nHeldCached);
+    if( st.nEntries < nModel ) nEvicting++;
+  }
+  for(j = 0; j < EVICT_HELD; j++) block_cache_release(aHeld[j]);
+  block_cache_release(block_cache_insert(p, aId[0], 0, make_block(aId[0], 0, 16)));
+  block_cache_get_stats(p, &st);
+  ck_assert_uint_le(st.nCharge, nCapacity);
+  /* The budget really was binding: the run evicted for most of its operations. */
+  ck_assert_msg(nEvicting > 50000, "the cache held every block the model has for %d of 100000 "
+                "operations: the budget did not bind", 100000 - (int)nEvicting);
+  block_cache_unref(p);
+}
+END_TEST
+
+/*
 ** Eviction frees the oldest block not looked up since the eviction walk
 ** last passed it: a block looked up after it was inserted outlives the
 ** blocks inserted after it but never read again, and a block in use
@@ -903,6 +1008,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tc, block_cache_shared_by_threads_gives_the_right_bytes);
   tcase_add_test(tc, block_cache_lookups_match_a_model_through_inserts_and_erasures);
   tcase_add_test(tc, block_cache_keeps_a_block_looked_up_again_over_older_unread_ones);
+  tcase_add_test(tc, block_cache_evicts_only_what_no_handle_holds_and_stays_within_its_budget);
   suite_add_tcase(s, tc);
   tcase_set_timeout(tcStore, 120);
   tcase_add_test(tcStore, store_read_through_a_small_block_cache_matches_the_model);

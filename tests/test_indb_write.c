@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env.h"
 #include "testutil.h"
 #include "vfs_shim.h"
 
@@ -697,6 +698,59 @@ START_TEST(log_rows_stored_raw_by_earlier_versions_still_read){
 }
 END_TEST
 
+/*
+** A database written by the build before packed log rows (commit
+** 3dc1eb9: tests/fixtures/indb-raw-log-3dc1eb9.db, made with that build's
+** lsm.so by `CREATE VIRTUAL TABLE kv USING lsm` and fill(db, 0, 1)'s
+** INSERT, so its one log row is the raw batch, unflushed) opens with
+** today's code: its rows read back, a new commit logs beside it, and a
+** flush writes them all to SSTables.  Unlike the test above, the old
+** row here was written by the old code, not rebuilt by today's.
+*/
+START_TEST(a_database_written_before_packed_log_rows_opens_and_grows){
+  static const char zFixture[] = "tests/fixtures/indb-raw-log-3dc1eb9.db";
+  sqlite3 *db;
+  uint8_t *a, *aFixture = NULL;
+  size_t nFixture = 0;
+  int n;
+  sqlite3_int64 iSum;
+  FILE *f;
+  ck_assert_msg(env_read_file(lsm_env_default(), zFixture, &aFixture, &nFixture) == LSM_OK,
+                "cannot read %s (tests run from the source tree's top)", zFixture);
+  f = fopen(g_zDb, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(aFixture, 1, nFixture, f), nFixture);
+  ck_assert_int_eq(fclose(f), 0);
+  env_free(lsm_env_default(), aFixture);
+
+  db = open_counted();
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_log"), 1);
+  a = log_row_get(db, 1, &n, &iSum);
+  ck_assert_msg(a[0] != 0x81, "the fixture's log row is not in the raw form (first byte %02x)",
+                a[0]);
+  free(a);
+  sqlite3_close(db);
+  assert_first_fill_reads_back();
+
+  db = open_counted();
+  fill(db, 200, 1);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_log"), 2);
+  sqlite3_close(db);
+  db = open_counted();
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 400);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv WHERE value = printf('%0200d', "
+                                      "key % 200)"), 400);
+  test_exec_ok(db, "SELECT lsm_flush('kv')");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv_log"), 0);
+  assert_check_ok(db);
+  sqlite3_close(db);
+  db = open_counted();
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv WHERE value = printf('%0200d', "
+                                      "key % 200)"), 400);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_write_suite(void){
   Suite *s = suite_create("indb_write");
   TCase *tc = tcase_create("core");
@@ -716,6 +770,7 @@ static Suite *indb_write_suite(void){
   tcase_add_test(tc, a_commit_logs_its_batch_compressed);
   tcase_add_test(tc, a_damaged_log_row_is_a_clear_error_and_changes_nothing);
   tcase_add_test(tc, log_rows_stored_raw_by_earlier_versions_still_read);
+  tcase_add_test(tc, a_database_written_before_packed_log_rows_opens_and_grows);
   suite_add_tcase(s, tc);
   return s;
 }

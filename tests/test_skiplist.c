@@ -320,10 +320,15 @@ static void sk_check_structure(const skiplist *pList, const sk_key *aSorted, siz
 ** last insert's place, skiplist.h invariant 5) must handle: runs up and
 ** down, the same user key again with a newer sequence number (which
 ** sorts before the last insert: internal key order) or an older one
-** (after it), and random keys.  User keys are 2 bytes, big-endian, from
-** a small space so that runs cross what is already there.
+** (after it), random keys, and appends: keys after the list's last node
+** (a user key above every one inserted, or once the space is used up, an
+** older version of the largest), which take the splice as it is without
+** a walk (skiplist_insert's end-of-list path).  User keys are 2 bytes,
+** big-endian, from a small space so that runs cross what is already
+** there.
 */
-enum { SK_RANDOM, SK_ASCENDING, SK_DESCENDING, SK_NEWER_VERSION, SK_OLDER_VERSION, SK_NMODE };
+enum { SK_RANDOM, SK_ASCENDING, SK_DESCENDING, SK_NEWER_VERSION, SK_OLDER_VERSION, SK_APPEND,
+       SK_NMODE };
 
 START_TEST(skiplist_matches_model_under_runs_up_and_down_versions_and_random_keys){
   int nInsert = test_scale(20000);
@@ -331,8 +336,8 @@ START_TEST(skiplist_matches_model_under_runs_up_and_down_versions_and_random_key
   sk_key *aKey = (sk_key*)malloc(sizeof(sk_key) * (size_t)nInsert);
   sk_key *aSorted = (sk_key*)malloc(sizeof(sk_key) * (size_t)nInsert);
   uint64_t seqNew = 1u << 20, seqOld = (1u << 20) - 1;   /* unique: up and down */
-  unsigned uUser = 0;
-  int j = 0, nCheck = 0;
+  unsigned uUser = 0, uMax = 0;
+  int j = 0, nCheck = 0, nAppend = 0;
   arena a;
   skiplist list;
   test_rng rng;
@@ -352,7 +357,19 @@ START_TEST(skiplist_matches_model_under_runs_up_and_down_versions_and_random_key
         case SK_DESCENDING:    uUser = (uUser + 4096 - 1 - (unsigned)rng_below(&rng, 3)) % 4096; break;
         case SK_NEWER_VERSION: break;
         case SK_OLDER_VERSION: seq = seqOld--; break;
+        case SK_APPEND:
+          if( j > 0 && uMax >= 4095 ){
+            uUser = 4095;
+            seq = seqOld--;
+          }else{
+            uUser = j == 0 ? 0 : uMax + 1 + (unsigned)rng_below(&rng, 3);
+            if( uUser > 4095 ) uUser = 4095;
+            if( uUser == uMax && j > 0 ) seq = seqOld--;
+          }
+          nAppend++;
+          break;
       }
+      if( uUser > uMax ) uMax = uUser;
       aUser[0] = (uint8_t)(uUser >> 8);
       aUser[1] = (uint8_t)uUser;
       ikey_build(aKey[j].a, aUser, 2, seq, (int)rng_below(&rng, 2));
@@ -367,6 +384,8 @@ START_TEST(skiplist_matches_model_under_runs_up_and_down_versions_and_random_key
       sk_check_structure(&list, aSorted, (size_t)j, seed, zWhen);
     }
   }
+  SEED_ASSERT(nAppend > nInsert / 20, "only %d of %d inserts were appends", seed, nAppend,
+              nInsert);
   /* Seeks find what the model says (they search every level). */
   for(j = 0; j < nInsert; j++){
     sk_key k;
