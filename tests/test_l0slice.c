@@ -443,6 +443,75 @@ START_TEST(a_failed_commit_that_ran_a_slice_changes_nothing){
 END_TEST
 
 /*
+** A COMMIT whose xSync finished a slice (the engine installed its level-1
+** tables and wrote its manifest rows) and then failed in the commit hook:
+** SQLite rolls the rows back, so the engine must come back to what the
+** database holds (dbstore_rollback marks it for a reload) — the level-1
+** tables and the slicing state as before, the model read on this
+** connection and on another, lsm_check clean. The same operations then
+** commit.
+*/
+static int g_bFailInCommitHook;
+static int fail_in_commit_hook(void *pArg){
+  (void)pArg;
+  return g_bFailInCommitHook;
+}
+
+START_TEST(a_commit_failed_by_its_hook_after_a_slice_changes_nothing){
+  sqlite3 *db = open_db(), *dbOther;
+  uint64_t seed = test_seed();
+  int *aModel = model_new();
+  int i, nFailed = 0;
+  test_rng rng;
+  rng_init(&rng, seed);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625)");
+  dbOther = open_db();
+  sqlite3_commit_hook(db, fail_in_commit_hook, 0);
+  for(i = 0; i < 500 && nFailed < 5; i++){
+    op aOp[N_OPS];
+    sqlite3_int64 nBefore = slice_tables(db);
+    char *zL1 = level1_files(db);
+    int rc;
+    make_ops(&rng, aOp);
+    if( nBefore > 0 ){
+      char *zL1Failed;
+      g_bFailInCommitHook = 1;
+      rc = commit_ops(db, aOp);
+      g_bFailInCommitHook = 0;
+      ck_assert_msg(rc == SQLITE_CONSTRAINT_COMMITHOOK || rc == SQLITE_CONSTRAINT,
+                    "seed %llu, COMMIT %d failed with %d", (unsigned long long)seed, i, rc);
+      zL1Failed = level1_files(db);
+      ck_assert_msg(strcmp(zL1Failed, zL1) == 0,
+                    "seed %llu, COMMIT %d: level 1 is %s after the failed COMMIT, was %s",
+                    (unsigned long long)seed, i, zL1Failed, zL1);
+      sqlite3_free(zL1Failed);
+      ck_assert_int_eq(slice_tables(db), nBefore);
+      assert_reads_model(db, aModel, seed, i);
+      assert_reads_model(dbOther, aModel, seed, i);
+      assert_check_ok(db, seed, i);
+      nFailed++;
+    }
+    rc = commit_ops(db, aOp);
+    ck_assert_msg(rc == SQLITE_OK, "seed %llu, COMMIT %d: %s", (unsigned long long)seed, i,
+                  sqlite3_errmsg(db));
+    apply_ops(aModel, aOp);
+    sqlite3_free(zL1);
+    if( nBefore > 0 ){
+      assert_reads_model(db, aModel, seed, i);
+      assert_reads_model(dbOther, aModel, seed, i);
+    }
+  }
+  sqlite3_commit_hook(db, 0, 0);
+  ck_assert_msg(nFailed >= 5, "seed %llu: %d COMMITs failed mid-slicing",
+                (unsigned long long)seed, nFailed);
+  assert_check_ok(db, seed, i);
+  free(aModel);
+  sqlite3_close(dbOther);
+  sqlite3_close(db);
+}
+END_TEST
+
+/*
 ** lsm_compact during a slicing finishes it first, then merges everything:
 ** the full merge must not meet the set's entries twice (once in level 0,
 ** once in the slices' level-1 tables), which compaction takes for damage.
@@ -534,6 +603,7 @@ static Suite *l0slice_suite(void){
   tcase_add_test(tc, a_process_killed_between_slices_reopens_and_finishes);
   tcase_add_test(tc, two_connections_take_turns_slicing);
   tcase_add_test(tc, a_failed_commit_that_ran_a_slice_changes_nothing);
+  tcase_add_test(tc, a_commit_failed_by_its_hook_after_a_slice_changes_nothing);
   tcase_add_test(tc, lsm_compact_during_a_slicing_finishes_it);
   tcase_add_test(tc, a_directory_store_slices_beside_its_flush_thread);
   suite_add_tcase(s, tc);
