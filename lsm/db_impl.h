@@ -386,6 +386,9 @@ int db_slice_wanted(lsm_db*, version *pV, const compaction_pick *pPick);
 ** workMutex. */
 int db_slice_next(lsm_db*, version *pV, const compaction_pick *pPick);
 /* Copy the manifest's slicing state into the store's (at open). */
+/* LSM_CORRUPT (naming the rule) if the slicing state pSt does not fit
+** version pV (manifest_slice_fault); LSM_OK, too, when none is in progress. */
+int db_slice_verify(lsm_db*, version *pV, const db_slice_state *pSt);
 int db_slice_load(lsm_db*, const manifest_state *pSt);
 void db_slice_state_clear(lsm_env*, db_slice_state*);
 /* Flush the oldest immutable memtable, if any, to a level-0 table.

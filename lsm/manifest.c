@@ -62,8 +62,10 @@
 ** with a message saying a newer build wrote it), nTotal equal to the file
 ** size, nFile small enough for the bytes present; then the checksum; then
 ** each entry's lengths against the bytes that remain, its fields against
-** the bounds above, then (version 2) the slice section's, and the last
-** entry (or the section) must end exactly at the checksum.  Any failure
+** the bounds above, then (version 2) the slice section's and whether it
+** fits the entries (manifest_slice_fault: the set is the oldest of level
+** 0, the reached key is not inside a level-1 table under the set), and
+** the last entry (or the section) must end exactly at the checksum.  Any failure
 ** is LSM_CORRUPT with a message naming the manifest.
 **
 ** Worked example: a leveled store (eCompaction 0), iNextFile 8,
@@ -104,6 +106,7 @@
 */
 #include "manifest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +207,66 @@ static int manifest_file_level(const manifest_state *pState, uint64_t iNumber){
   return -1;
 }
 
+const char *manifest_slice_fault(const uint64_t *aSet, int nSet, int bReached,
+                                 const uint8_t *pReached, size_t nReached,
+                                 const manifest_file *const *apFile, int nFile,
+                                 char *zBuf, size_t nBuf){
+  const uint8_t *pLo = NULL, *pHi = NULL;
+  size_t nLo = 0, nHi = 0;
+  uint64_t iNewestSet = 0;
+  int i, j, nFound = 0;
+  for(j = 0; j < nSet; j++){
+    if( aSet[j] > iNewestSet ) iNewestSet = aSet[j];
+  }
+  for(i = 0; i < nFile; i++){
+    const manifest_file *m = apFile[i];
+    int bInSet = 0;
+    if( m->iLevel != 0 ) continue;
+    for(j = 0; j < nSet && !bInSet; j++) bInSet = aSet[j] == m->iNumber;
+    if( !bInSet ){
+      if( m->iNumber < iNewestSet ){
+        snprintf(zBuf, nBuf, "level-0 table %llu is not in the slice set but older than its"
+                 " table %llu (the set must be the oldest of level 0)",
+                 (unsigned long long)m->iNumber, (unsigned long long)iNewestSet);
+        return zBuf;
+      }
+      continue;
+    }
+    nFound++;
+    if( pLo == NULL || ikey_compare_user(m->pSmallest, ikey_user_len(m->nSmallest), pLo, nLo) < 0 ){
+      pLo = m->pSmallest;
+      nLo = ikey_user_len(m->nSmallest);
+    }
+    if( pHi == NULL || ikey_compare_user(m->pLargest, ikey_user_len(m->nLargest), pHi, nHi) > 0 ){
+      pHi = m->pLargest;
+      nHi = ikey_user_len(m->nLargest);
+    }
+  }
+  if( nFound != nSet ){
+    snprintf(zBuf, nBuf, "%d of the %d slice set tables are not level-0 tables",
+             nSet - nFound, nSet);
+    return zBuf;
+  }
+  if( !bReached ) return NULL;
+  for(i = 0; i < nFile; i++){
+    const manifest_file *m = apFile[i];
+    const uint8_t *pS = m->pSmallest, *pL = m->pLargest;
+    size_t nS = ikey_user_len(m->nSmallest), nL = ikey_user_len(m->nLargest);
+    if( m->iLevel != 1 ) continue;
+    if( ikey_compare_user(pS, nS, pHi, nHi) > 0 || ikey_compare_user(pL, nL, pLo, nLo) < 0 ){
+      continue;                         /* outside the set's key range: never an input */
+    }
+    if( ikey_compare_user(pS, nS, pReached, nReached) <= 0
+     && ikey_compare_user(pReached, nReached, pL, nL) < 0 ){
+      snprintf(zBuf, nBuf, "the slice's reached key (%zu bytes) lies inside level-1 table %llu"
+               " (a slice ends at or between level-1 tables)", nReached,
+               (unsigned long long)m->iNumber);
+      return zBuf;
+    }
+  }
+  return NULL;
+}
+
 /* Decode the slice section at *pp (ending at pEnd) into pState. */
 static int manifest_decode_slice(lsm_env *pEnv, const char *zName, const uint8_t **pp,
                                  const uint8_t *pEnd, manifest_state *pState){
@@ -246,6 +309,18 @@ static int manifest_decode_slice(lsm_env *pEnv, const char *zName, const uint8_t
   pState->nSliceReached = nReached;
   pState->bSliceReached = (int)bReached;
   *pp = p + nReached;
+  if( nSet > 0 ){
+    const manifest_file **apFile = env_malloc_rc(pEnv, sizeof(*apFile) * (size_t)pState->nFile, &rc);
+    const char *zFault;
+    char zBuf[200];
+    if( rc != LSM_OK ) return rc;
+    for(i = 0; i < (uint32_t)pState->nFile; i++) apFile[i] = &pState->aFile[i];
+    zFault = manifest_slice_fault(pState->aSliceSet, pState->nSliceSet, pState->bSliceReached,
+                                  pState->pSliceReached, pState->nSliceReached, apFile,
+                                  pState->nFile, zBuf, sizeof(zBuf));
+    env_free(pEnv, apFile);
+    if( zFault ) return LSM_CORRUPT_BKPT("%s: %s", zName, zFault);
+  }
   return LSM_OK;
 }
 
@@ -314,7 +389,8 @@ static int manifest_decode_named(lsm_env *pEnv, const char *zName, const uint8_t
     if( rc != LSM_OK ) goto decode_done;
   }
   if( p != pEnd ){
-    rc = LSM_CORRUPT_BKPT("%s: %ld bytes after the last file entry", zName, (long)(pEnd - p));
+    rc = LSM_CORRUPT_BKPT("%s: %ld bytes after the %s", zName, (long)(pEnd - p),
+                          iVersion == MANIFEST_VERSION_SLICE ? "slice section" : "last file entry");
     goto decode_done;
   }
   qsort(aNumber, nFile, sizeof(uint64_t), manifest_compare_u64);

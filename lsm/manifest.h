@@ -58,6 +58,20 @@ int manifest_read(lsm_env*, const char *zDir, manifest_state *pState);
 /* Verify the encoded form only (for lsm_check and tests). */
 int manifest_decode(lsm_env*, const uint8_t *pData, size_t nData, manifest_state *pState);
 
+/* Whether a slicing state (the set aSet[0..nSet), the reached key when
+** bReached) fits the live tables apFile[0..nFile) (levels above 1 are not
+** looked at): NULL if it does, else which rule it breaks, written to zBuf.
+** The rules (lsm/db_slice.c says why): the set is the nSet oldest
+** (lowest-numbered) level-0 tables; a slice having run, no level-1 table
+** overlapping the set's key range has smallest <= R < largest (every cut
+** falls at or between level-1 tables).  A state breaking them would have
+** later slices drop keys.  Decoding, lsm_check and the slice planner all
+** apply it. */
+const char *manifest_slice_fault(const uint64_t *aSet, int nSet, int bReached,
+                                 const uint8_t *pReached, size_t nReached,
+                                 const manifest_file *const *apFile, int nFile,
+                                 char *zBuf, size_t nBuf);
+
 void manifest_state_clear(lsm_env*, manifest_state*);
 
 #endif
