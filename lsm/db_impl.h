@@ -228,6 +228,10 @@ typedef struct db_counters {
   atomic_uint_fast64_t nStalls, nStallMicros;
   atomic_uint_fast64_t anLevelRead[LSM_MAX_LEVELS], anLevelWritten[LSM_MAX_LEVELS];
   atomic_uint_fast64_t anLevelFromAbove[LSM_MAX_LEVELS];
+  /* Not a counter: slice.nSet, stored wherever slice changes, so that
+  ** lsm_stats_get (a SQL prepare's xBestIndex calls it) need not take
+  ** installMutex, held across a manifest's write and fsync. */
+  atomic_uint_fast64_t nSliceTables;
 } db_counters;
 
 struct lsm_db {

@@ -49,9 +49,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   pS->nOpenCursors = (uint64_t)atomic_load(&pDb->nCursor);
   pS->nOpenSnapshots = (uint64_t)pDb->nSnapshot;
   mutex_unlock(&pDb->mutex);
-  mutex_lock(&pDb->installMutex);         /* the slicing state changes under it */
-  pS->nSliceTables = (uint64_t)pDb->slice.nSet;
-  mutex_unlock(&pDb->installMutex);
+  pS->nSliceTables = stat_get(&pDb->stats.nSliceTables);
   pS->nDiskBytes += pS->nWalBytes;
   pS->nUserBytesWritten = stat_get(&pDb->stats.nUserBytes);
   pS->nWalBytesWritten = stat_get(&pDb->stats.nWalBytes);

@@ -115,6 +115,7 @@ int db_slice_load(lsm_db *pDb, const manifest_state *pSt){
   if( rc == LSM_OK ){
     db_slice_state_clear(pDb->pEnv, &pDb->slice);
     pDb->slice = st;
+    atomic_store(&pDb->stats.nSliceTables, (uint64_t)st.nSet);
   }
   return rc;
 }

@@ -197,6 +197,7 @@ static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
     /* The manifest says so now: the store's state follows. */
     db_slice_state_clear(pDb->pEnv, &pDb->slice);
     pDb->slice = *pSlice;
+    atomic_store(&pDb->stats.nSliceTables, (uint64_t)pDb->slice.nSet);
     memset(pSlice, 0, sizeof(*pSlice));
   }
   if( rc == LSM_OK ){
