@@ -29,7 +29,11 @@ int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick
   }else{
     bPicked = compaction_leveled_pick(pV, pOpt, pPick);
   }
-  if( bPicked && pPick->eKind == COMPACTION_MERGE ){
+  if( bPicked && pPick->eKind == COMPACTION_MERGE && pPick->iOutputLevel == 0 ){
+    /* Level-0 tables merged together (compaction_leveled.c): one output,
+    ** so that level 0 holds one table fewer per input but one. */
+    pPick->nTargetFileBytes = 0;
+  }else if( bPicked && pPick->eKind == COMPACTION_MERGE ){
     pPick->nTargetFileBytes = compaction_pick_file_target(pOpt);
     if( pOpt->compaction != LSM_COMPACTION_TIERED ){
       /* Tiered levels hold whole runs, merged whole: no cut. */
@@ -72,6 +76,10 @@ int compaction_job_init(compaction_job *pJob, const compaction_output *pOut, ver
     pJob->pInput = merge_iter_new(pEnv, apIter, nIter, &rc);
     env_free(pEnv, apIter);
     pJob->iOutputLevel = pPick->iOutputLevel;
+    /* Into level 0 (its newest tables merged together): older level-0
+    ** tables, which version_key_may_exist_below does not look at, may
+    ** hold what a tombstone deletes. */
+    pJob->bKeepTombstones = pPick->iOutputLevel == 0;
     pJob->nTargetFileBytes = pPick->nTargetFileBytes;
     pJob->nMaxGrandparentBytes = pPick->nMaxGrandparentBytes;
   }

@@ -304,8 +304,31 @@ static int db_merge_tables(lsm_db *pDb, version *pV, const compaction_pick *pPic
   return rc;
 }
 
-/* Run one compaction if the picker wants one.  *pbDid = 1 if it ran.
-** REQUIRES workMutex. */
+/* True if the current version's level 0 holds no table numbered above
+** the oldest of pPick's inputs that is not an input: they are still the
+** newest level-0 tables.  REQUIRES flushMutex (no flush installs
+** meanwhile). */
+static int level0_inputs_newest(lsm_db *pDb, const compaction_pick *pPick){
+  version *pCur;
+  uint64_t iOldest = UINT64_MAX;
+  int i, bNewest = 1;
+  mutex_assert_held(&pDb->flushMutex);
+  for(i = 0; i < pPick->nInput; i++){
+    if( pPick->apInput[i]->meta.iNumber < iOldest ) iOldest = pPick->apInput[i]->meta.iNumber;
+  }
+  mutex_lock(&pDb->mutex);
+  pCur = pDb->pView->pVersion;
+  for(i = 0; bNewest && i < version_level_count(pCur, 0); i++){
+    uint64_t iNumber = version_table(pCur, 0, i)->meta.iNumber;
+    bNewest = iNumber < iOldest || table_number_in(iNumber, pPick->apInput, pPick->nInput);
+  }
+  mutex_unlock(&pDb->mutex);
+  return bNewest;
+}
+
+/* Run one compaction if the picker wants one.  *pbDid = 1 if it ran (or
+** if level-0 tables to merge together were overtaken by a flush: the
+** caller picks again).  REQUIRES workMutex. */
 static int db_compact_once(lsm_db *pDb, int *pbDid){
   version *pV;
   compaction_pick pick;
@@ -320,6 +343,17 @@ static int db_compact_once(lsm_db *pDb, int *pbDid){
     *pbDid = 1;
     if( pick.eKind == COMPACTION_MOVE ){
       rc = db_move_tables(pDb, pick.apInput, pick.aiMoveLevel, pick.nInput);
+    }else if( pick.iOutputLevel == 0 ){
+      /* Level-0 tables merged together: the output, numbered now, must be
+      ** newer than every level-0 table numbered before it.  Holding
+      ** flushMutex, no flush numbers or installs a table until the output
+      ** is installed; one installed since the pick is newer than the
+      ** inputs, and the pick is dropped (the next one sees it).  The
+      ** inputs are a few flushes of tombstones: the flush thread waits
+      ** that long, the writers no longer (two memtables may queue). */
+      mutex_lock(&pDb->flushMutex);
+      if( level0_inputs_newest(pDb, &pick) ) rc = db_merge_tables(pDb, pV, &pick, NULL);
+      mutex_unlock(&pDb->flushMutex);
     }else{
       rc = db_merge_tables(pDb, pV, &pick, NULL);
     }

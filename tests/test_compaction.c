@@ -140,9 +140,10 @@ END_TEST
 ** 3; then half the keys deleted in random order (some put again later),
 ** with a flush and a full comparison every 2,500 operations.  The
 ** tombstones then wait in level 0 (they weigh less than level 1: see
-** compaction_leveled.c, LEVELED_L0_FULL) and sit above older versions two
-** and three levels down, where a tombstone dropped too early (before it
-** met every older version of its key) would bring the key back.
+** compaction_leveled.c, LEVELED_L0_FULL), merged together there, and sit
+** above older versions two and three levels down, where a tombstone
+** dropped too early (before it met every older version of its key) would
+** bring the key back.
 */
 START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
   uint64_t seed = test_seed();
@@ -187,8 +188,13 @@ START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
       if( (int)st.aLevel[0].nFiles > nMaxL0 ) nMaxL0 = (int)st.aLevel[0].nFiles;
     }
   }
-  /* The level-0 rule was at work: tombstone tables waited past 4. */
-  SEED_ASSERT(nMaxL0 > 4, "level 0 held at most %d tables", (unsigned long long)seed, nMaxL0);
+  /* The level-0 rule was at work: tables of tombstones waited in level 0
+  ** and were merged together there (level 0's read counter counts only
+  ** such merges), level 0 holding at least the trigger of 4 tables. */
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  SEED_ASSERT(st.aLevel[0].nBytesReadByCompaction > 0 && nMaxL0 >= 4,
+              "no level-0 tables merged together (level 0 held at most %d tables)",
+              (unsigned long long)seed, nMaxL0);
   ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
   test_store_equals_model(pDb, NULL, &m, seed);
   ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
@@ -200,6 +206,102 @@ START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
   }
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
   model_clear(&m);
+}
+END_TEST
+
+/*
+** Level-0 tables of tombstones merged together over level-0 tables of
+** data (compaction_leveled.c, pick_level0_tombstones), against the model.
+** A tree three levels deep; then tables of data in level 0 whose keys no
+** deeper table's range covers (new keys, above every other); then deletes
+** of those keys and of old ones, a flush and a full comparison after each
+** memtable of them.  The tables of tombstones merge together above the
+** tables of data: a tombstone dropped by that merge (nothing below level 0
+** holds its key, but an older level-0 table does), or an output placed
+** below the tables of data, would bring a new key back.  With
+** bBackground the flush thread runs beside the merges (db_work.c holds
+** flushes back while one runs); the order of flushes and merges then
+** varies, so only the model is asserted.
+*/
+static void level0_tombstones_merge_over_level0_data(int bBackground){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, bBackground);
+  lsm_db *pDb = NULL;
+  model m = {0};
+  lsm_stats st;
+  char zKey[32], zVal[128];
+  int i, iPass, iBatch, nKey = 30000, nNew = 0, nDeepest = 0;
+  opt.compression = LSM_COMPRESSION_NONE;
+  rng_init(&rng, seed);
+  ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
+  for(iPass = 0; iPass < 2; iPass++){
+    for(i = 0; i < nKey; i++){
+      int nk = key_of(zKey, rng_below(&rng, (uint64_t)nKey));
+      int nv = snprintf(zVal, sizeof(zVal), "v%d-%d-%0*d", iPass, i, 90, 0);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+      model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+    }
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  for(i = 0; i < LSM_MAX_LEVELS; i++) if( st.aLevel[i].nFiles ) nDeepest = i;
+  /* (With bBackground the compactions may still be on their way down.) */
+  SEED_ASSERT(bBackground || nDeepest >= 3, "the tree reached only level %d",
+              (unsigned long long)seed, nDeepest);
+  /* Tables of new keys, one memtable each, until level 0 holds 2 (with
+  ** background=off a fourth would have taken level 0 down at once). */
+  for(iBatch = 0; iBatch < 8; iBatch++){
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    if( !bBackground && st.aLevel[0].nFiles == 2 ) break;
+    for(i = 0; i < 100; i++, nNew++){
+      int nk = key_of(zKey, (uint64_t)(nKey + nNew));
+      int nv = snprintf(zVal, sizeof(zVal), "new-%d-%0*d", nNew, 90, 0);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+      model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+    }
+    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  }
+  if( !bBackground ){
+    SEED_ASSERT(st.aLevel[0].nFiles == 2 && st.aLevel[0].nTombstones == 0,
+                "level 0 holds %d tables, not 2 of data", (unsigned long long)seed,
+                (int)st.aLevel[0].nFiles);
+  }
+  /* Deletes, a memtable at a time: every new key first, then old ones. */
+  for(iBatch = 0; iBatch < 12; iBatch++){
+    for(i = 0; i < 300; i++){
+      int j = iBatch * 300 + i;
+      int nk = j < nNew ? key_of(zKey, (uint64_t)(nKey + j))
+                        : key_of(zKey, rng_below(&rng, (uint64_t)nKey));
+      ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+      model_delete(&m, zKey, (size_t)nk);
+    }
+    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    test_store_equals_model(pDb, NULL, &m, seed);
+  }
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  if( !bBackground ){
+    /* Level 0's read counter counts only level-0 tables merged together. */
+    SEED_ASSERT(st.aLevel[0].nBytesReadByCompaction > 0,
+                "no level-0 tables were merged together (level 0: %d tables)",
+                (unsigned long long)seed, (int)st.aLevel[0].nFiles);
+  }
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  test_store_equals_model(pDb, NULL, &m, seed);
+  {
+    char *zReport = NULL;
+    SEED_ASSERT(lsm_check(pDb, &zReport) == LSM_OK, "check: %s", (unsigned long long)seed,
+                zReport ? zReport : "");
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  model_clear(&m);
+}
+START_TEST(compaction_leveled_level0_tombstones_merge_over_level0_data_match_the_model){
+  level0_tombstones_merge_over_level0_data(0);
+}
+END_TEST
+START_TEST(compaction_leveled_level0_tombstones_merge_beside_the_flush_thread_match_the_model){
+  level0_tombstones_merge_over_level0_data(1);
 }
 END_TEST
 
@@ -453,6 +555,8 @@ static Suite *compaction_suite(void){
   tcase_add_test(tc, compaction_leveled_deleted_keys_never_resurrect);
   tcase_add_test(tc, compaction_tiered_deleted_keys_never_resurrect);
   tcase_add_test(tc, compaction_leveled_random_deletes_over_deep_levels_match_the_model);
+  tcase_add_test(tc, compaction_leveled_level0_tombstones_merge_over_level0_data_match_the_model);
+  tcase_add_test(tc, compaction_leveled_level0_tombstones_merge_beside_the_flush_thread_match_the_model);
   tcase_add_test(tc, compaction_leveled_tombstone_dense_tables_are_compacted);
   tcase_add_test(tc, compaction_tiered_tombstone_dense_tables_are_compacted);
   tcase_add_test(tc, compaction_worker_stops_cleanly_when_closed_mid_compaction);
