@@ -350,7 +350,7 @@ static int db_compact_once(lsm_db *pDb, int *pbDid){
       ** is installed; one installed since the pick is newer than the
       ** inputs, and the pick is dropped (the next one sees it).  The
       ** inputs are a few flushes of tombstones: the flush thread waits
-      ** that long, the writers no longer (two memtables may queue). */
+      ** that long, and writers only if two full memtables queue meanwhile. */
       mutex_lock(&pDb->flushMutex);
       if( level0_inputs_newest(pDb, &pick) ) rc = db_merge_tables(pDb, pV, &pick, NULL);
       mutex_unlock(&pDb->flushMutex);
