@@ -210,31 +210,70 @@ START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
 END_TEST
 
 /*
+** Every key read with lsm_get equals the model.  A get stops at the first
+** table, newest first, that holds the key, so unlike a scan (whose merge
+** orders versions by seqno) it sees the ORDER of level 0: a merged output
+** placed below an older level-0 table, or a merge that took tables a newer
+** flush had overtaken, returns an old version here.
+*/
+static void gets_equal_model(lsm_db *pDb, const lsm_read *pRead, const model *m, int nKeys,
+                             uint64_t seed, const char *zWhen){
+  char zKey[32];
+  int i;
+  for(i = 0; i < nKeys; i++){
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int nk = key_of(zKey, (uint64_t)i);
+    int rc = lsm_get(pDb, pRead, zKey, (size_t)nk, &pVal, &nVal);
+    const model_entry *e = model_get(m, zKey, (size_t)nk);
+    if( e == NULL ){
+      SEED_ASSERT(rc == LSM_NOTFOUND, "%s: get %s returned rc=%d, want not found",
+                  (unsigned long long)seed, zWhen, zKey, rc);
+    }else{
+      SEED_ASSERT(rc == LSM_OK && nVal == e->nVal && memcmp(pVal, e->pVal, nVal) == 0,
+                  "%s: get %s returned rc=%d and an old or wrong value",
+                  (unsigned long long)seed, zWhen, zKey, rc);
+    }
+    lsm_free(pVal);
+  }
+}
+
+/*
 ** Level-0 tables of tombstones merged together over level-0 tables of
 ** data (compaction_leveled.c, pick_level0_tombstones), against the model.
 ** A tree three levels deep; then tables of data in level 0 whose keys no
-** deeper table's range covers (new keys, above every other); then deletes
-** of those keys and of old ones, a flush and a full comparison after each
-** memtable of them.  The tables of tombstones merge together above the
-** tables of data: a tombstone dropped by that merge (nothing below level 0
-** holds its key, but an older level-0 table does), or an output placed
-** below the tables of data, would bring a new key back.  With
-** bBackground the flush thread runs beside the merges (db_work.c holds
-** flushes back while one runs); the order of flushes and merges then
-** varies, so only the model is asserted.
+** deeper table's range covers (new keys, above every other); then
+** memtables of deletes of those keys and of old ones, with puts mixed in
+** (one in 8, half of them of keys deleted before).  With background=off,
+** 20 memtables, each flushed, and after each every key read with lsm_get
+** (order-sensitive, see gets_equal_model) and a full scan; a snapshot
+** taken after batch 5 is held across the merges and read at the end.
+** With bBackground, 300 memtables that fill and flush on the flush thread
+** while the worker merges (so flushes overtake picks), the same reads
+** after every tenth, the snapshot after batch 9.  Then the store is
+** reopened and read again.  A tombstone dropped by the merge (nothing below level 0
+** holds its key, but an older level-0 table does), an output placed below
+** the tables of data, or a merge of tables a flush overtook (db_work.c's
+** level0_inputs_newest guard) brings an old value back.  With bBackground
+** the order of flushes and merges varies, so only the model is asserted.
 */
 static void level0_tombstones_merge_over_level0_data(int bBackground){
   uint64_t seed = test_seed();
   test_rng rng;
   lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, bBackground);
   lsm_db *pDb = NULL;
-  model m = {0};
+  lsm_snapshot *pSnap = NULL;
+  lsm_read rdSnap;
+  model m = {0}, mSnap = {0};
   lsm_stats st;
-  char zKey[32], zVal[128];
+  char zKey[32], zVal[128], zWhen[64], zPath[4200];
+  char *zDir = test_tmpdir("l0merge");
   int i, iPass, iBatch, nKey = 30000, nNew = 0, nDeepest = 0;
+  int nBatches = bBackground ? 300 : 20, iSnapBatch = bBackground ? 9 : 5;
   opt.compression = LSM_COMPRESSION_NONE;
+  snprintf(zPath, sizeof(zPath), "%s/store", zDir);
   rng_init(&rng, seed);
-  ck_assert_int_eq(lsm_open(":memory:", &opt, &pDb), LSM_OK);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
   for(iPass = 0; iPass < 2; iPass++){
     for(i = 0; i < nKey; i++){
       int nk = key_of(zKey, rng_below(&rng, (uint64_t)nKey));
@@ -267,16 +306,34 @@ static void level0_tombstones_merge_over_level0_data(int bBackground){
                 "level 0 holds %d tables, not 2 of data", (unsigned long long)seed,
                 (int)st.aLevel[0].nFiles);
   }
-  /* Deletes, a memtable at a time: every new key first, then old ones. */
-  for(iBatch = 0; iBatch < 12; iBatch++){
+  /* Deletes, 300 at a time: every new key first, then old ones;
+  ** one op in 8 a put, half of those (after the first batch) of a new key
+  ** deleted before. */
+  for(iBatch = 0; iBatch < nBatches; iBatch++){
     for(i = 0; i < 300; i++){
       int j = iBatch * 300 + i;
       int nk = j < nNew ? key_of(zKey, (uint64_t)(nKey + j))
-                        : key_of(zKey, rng_below(&rng, (uint64_t)nKey));
-      ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
-      model_delete(&m, zKey, (size_t)nk);
+                        : key_of(zKey, rng_below(&rng, (uint64_t)(nKey + nNew)));
+      if( i % 8 == 7 ){
+        int nv = snprintf(zVal, sizeof(zVal), "again-%d-%d", iBatch, i);
+        if( iBatch > 0 && (i & 16) ){
+          nk = key_of(zKey, (uint64_t)nKey + rng_below(&rng, (uint64_t)nNew));
+        }
+        ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+        model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+      }else{
+        ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+        model_delete(&m, zKey, (size_t)nk);
+      }
     }
-    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    if( bBackground && iBatch % 10 != 9 ) continue;
+    if( !bBackground ) ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    if( iBatch == iSnapBatch ){
+      ck_assert_int_eq(lsm_snapshot_acquire(pDb, &pSnap), LSM_OK);
+      mSnap = model_copy(&m);
+    }
+    snprintf(zWhen, sizeof(zWhen), "after delete batch %d", iBatch);
+    gets_equal_model(pDb, NULL, &m, nKey + nNew, seed, zWhen);
     test_store_equals_model(pDb, NULL, &m, seed);
   }
   ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
@@ -286,7 +343,17 @@ static void level0_tombstones_merge_over_level0_data(int bBackground){
                 "no level-0 tables were merged together (level 0: %d tables)",
                 (unsigned long long)seed, (int)st.aLevel[0].nFiles);
   }
+  memset(&rdSnap, 0, sizeof(rdSnap));
+  rdSnap.pSnapshot = pSnap;
+  gets_equal_model(pDb, &rdSnap, &mSnap, nKey + nNew, seed, "the snapshot held");
+  test_store_equals_model(pDb, &rdSnap, &mSnap, seed);
+  lsm_snapshot_release(pSnap);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  gets_equal_model(pDb, NULL, &m, nKey + nNew, seed, "after reopen");
+  test_store_equals_model(pDb, NULL, &m, seed);
   ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  gets_equal_model(pDb, NULL, &m, nKey + nNew, seed, "after a full compaction");
   test_store_equals_model(pDb, NULL, &m, seed);
   {
     char *zReport = NULL;
@@ -294,7 +361,10 @@ static void level0_tombstones_merge_over_level0_data(int bBackground){
                 zReport ? zReport : "");
   }
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
   model_clear(&m);
+  model_clear(&mSnap);
 }
 START_TEST(compaction_leveled_level0_tombstones_merge_over_level0_data_match_the_model){
   level0_tombstones_merge_over_level0_data(0);
