@@ -177,10 +177,13 @@ static int level0_due(version *pV){
 ** searched newest first by file number, and the output, numbered after
 ** every input, must be newer than all it passes over: db_work.c
 ** installs it only if no flush came meanwhile) and before a table that
-** holds more bytes than both half a memtable (an output's target size:
-** a flush of tombstones holds less) and the newer tables of the run
-** together, so that a run merged before is merged again only with as
-** many bytes as it holds.  0 if there is no such run (or no memory).
+** holds more bytes than both compaction_pick_file_target (an output's
+** target size, at least 256 KiB: a flush of tombstones holds less) and
+** the newer tables of the run together.  So a merged table larger than
+** that target is merged again only with at least as many newer bytes;
+** one at or below it is merged again with every later run of 4 whatever
+** that run holds (rewritten until it passes the target).  0 if there is
+** no such run (or no memory).
 */
 static int pick_level0_tombstones(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
   int nL0 = version_level_count(pV, 0), n = 0, i;

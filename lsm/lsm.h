@@ -517,9 +517,12 @@ int lsm_compact(lsm_db*, lsm_compact_result *pResult);
 
 typedef struct lsm_level_stats {
   uint64_t nFiles, nBytes, nEntries, nTombstones;
-  uint64_t nBytesReadByCompaction;    /* input bytes of compactions into this level */
-  uint64_t nBytesWrittenByCompaction; /* output bytes of compactions (flushes for
-                                         level 0) into this level */
+  uint64_t nBytesReadByCompaction;    /* input bytes of compactions into this level
+                                         (for level 0: of level-0 tables merged
+                                         together within level 0) */
+  uint64_t nBytesWrittenByCompaction; /* output bytes of compactions into this level
+                                         (for level 0: flushes, plus level-0 tables
+                                         merged together within level 0) */
   uint64_t nBytesFromAbove;           /* input bytes that came from shallower levels
                                          (user bytes for level 0): this level's
                                          write amplification is written / from above */
