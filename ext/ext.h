@@ -55,6 +55,11 @@ _Static_assert(KEYCODEC_MAX_ENCODED <= LSM_MAX_KEY,
 ** (nothing appended), SQLITE_NOMEM.
 */
 int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut);
+/* The first byte of every encoding (drawn in keycodec.c); vtab.c tests
+** KEYCODEC_TEXT itself to hand a scan's text keys over without a parse. */
+#define KEYCODEC_NUMBER   0x10   /* type byte of INTEGER and REAL keys */
+#define KEYCODEC_TEXT     0x20   /* type byte of TEXT keys             */
+#define KEYCODEC_BLOB     0x30   /* type byte of BLOB keys             */
 /* A decoded key in plain C form. */
 typedef struct keycodec_value {
   int eType;            /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT or SQLITE_BLOB      */

@@ -25,6 +25,15 @@
 **      blocks, long key copies.  The iterator is then unpositioned and
 **      works as a new one; a kept cursor is parked so that it holds no
 **      more than a few KiB and no block the cache could not evict.
+**   8. xStep (NULL where not implemented: iter_step then makes the three
+**      calls) is xNext followed by xValid and xKey in one call: it
+**      returns the new current key, borrowed as from xKey, or NULL when
+**      the iterator became invalid (xStatus says whether it failed).
+**      REQUIRES xValid, as xNext.  A scan steps every sorted run below
+**      the merge once per entry, and each layer (merge, level, SSTable)
+**      asked its child for next, valid and key through three indirect
+**      calls: xStep makes that one (README, "Scanning rows: one call per
+**      step").
 **
 ** Naming: an implementation's methods are statics named <owner>_x_<op>
 ** (memtable_x_next, block_x_seek, sst_reader_x_key, level_x_first,
@@ -52,6 +61,7 @@ struct iter_methods {
   int (*xStatus)(iter*);
   void (*xClose)(iter*);
   void (*xPark)(iter*);
+  const uint8_t *(*xStep)(iter*, size_t *pnKey);
 };
 
 /* Buffers a parked iterator may keep for its next positioning. */
@@ -73,5 +83,12 @@ static inline const uint8_t *iter_value(iter *p, size_t *pn){ return p->pMethods
 static inline int iter_status(iter *p){ return p->pMethods->xStatus(p); }
 static inline void iter_close(iter *p){ if( p ) p->pMethods->xClose(p); }
 static inline void iter_park(iter *p){ if( p && p->pMethods->xPark ) p->pMethods->xPark(p); }
+/* xNext, then the new key (*pn its bytes) or NULL if no longer valid. */
+static inline const uint8_t *iter_step(iter *p, size_t *pn){
+  const iter_methods *m = p->pMethods;
+  if( m->xStep ) return m->xStep(p, pn);
+  m->xNext(p);
+  return m->xValid(p) ? m->xKey(p, pn) : NULL;
+}
 
 #endif

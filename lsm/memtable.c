@@ -78,6 +78,12 @@ static void memtable_x_next(iter *p){
   assert( pIt->pNode );
   pIt->pNode = skiplist_next(pIt->pNode);
 }
+static const uint8_t *memtable_x_step(iter *p, size_t *pnKey){
+  memtable_cursor *pIt = (memtable_cursor*)p;
+  assert( pIt->pNode );
+  pIt->pNode = skiplist_next(pIt->pNode);
+  return pIt->pNode ? skiplist_node_key(pIt->pNode, pnKey) : NULL;
+}
 static void memtable_x_prev(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
   size_t nKey;
@@ -109,7 +115,8 @@ static void memtable_x_close(iter *p){
 static const iter_methods cursor_methods = {
   memtable_x_first, memtable_x_last, memtable_x_seek, memtable_x_next, memtable_x_prev,
   memtable_x_valid, memtable_x_key, memtable_x_value, memtable_x_status, memtable_x_close,
-  NULL                       /* xPark: a position holds nothing */
+  NULL,                      /* xPark: a position holds nothing */
+  memtable_x_step
 };
 
 /* ---- lifecycle and operations ---- */

@@ -119,6 +119,17 @@ static void sst_reader_x_next(iter *pIter){
   if( !p->blk.bValid ) settle(p, 1);
 }
 
+static const uint8_t *sst_reader_x_step(iter *pIter, size_t *pn){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  block_iter_next(&p->blk);
+  if( !p->blk.bValid ){
+    settle(p, 1);
+    if( !p->blk.bValid ) return NULL;
+  }
+  *pn = p->blk.nKey;
+  return p->blk.aKey;
+}
+
 static void sst_reader_x_prev(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
   block_iter_prev(&p->blk);
@@ -166,7 +177,7 @@ static void sst_reader_x_park(iter *pIter){
 static const iter_methods sst_reader_methods = {
   sst_reader_x_first, sst_reader_x_last, sst_reader_x_seek, sst_reader_x_next, sst_reader_x_prev,
   sst_reader_x_valid, sst_reader_x_key, sst_reader_x_value, sst_reader_x_status, sst_reader_x_close,
-  sst_reader_x_park
+  sst_reader_x_park, sst_reader_x_step
 };
 
 void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){

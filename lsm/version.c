@@ -261,6 +261,14 @@ static void level_x_next(iter *pIter){
   iter_next(p->pCur);
   level_skip_forward(p);
 }
+/* Step inside the current table; only off its end the level moves on. */
+static const uint8_t *level_x_step(iter *pIter, size_t *pn){
+  level_iter *p = (level_iter*)pIter;
+  const uint8_t *pKey = iter_step(p->pCur, pn);
+  if( pKey ) return pKey;
+  level_skip_forward(p);
+  return p->rc == LSM_OK && p->pCur && iter_valid(p->pCur) ? iter_key(p->pCur, pn) : NULL;
+}
 static void level_x_prev(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   iter_prev(p->pCur);
@@ -299,7 +307,7 @@ static void level_x_park(iter *pIter){
 static const iter_methods level_methods = {
   level_x_first, level_x_last, level_x_seek, level_x_next, level_x_prev,
   level_x_valid, level_x_key, level_x_value, level_x_status, level_x_close,
-  level_x_park
+  level_x_park, level_x_step
 };
 
 /* An iterator over the tables of a sorted level (apTable, disjoint,

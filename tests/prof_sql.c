@@ -5,7 +5,7 @@
 ** Usage:
 **
 **   build/bench/prof_sql KIND N OPS WORKLOAD [overwrite] [settled] [flushed] [aftergets]
-**                        [afterscan] [txn]
+**                        [afterscan] [txn] [readall]
 **     KIND      dir (lsm('kv.lsm', background=off)), memory
 **               (lsm(':memory:', background=off)), indb (lsm, in the
 **               database file) or native (a WITHOUT ROWID table)
@@ -32,6 +32,10 @@
 **               cache holding the last blocks it read)
 **     txn       the reads 1000 to a BEGIN ... COMMIT, as make bench groups
 **               them (else each is its own read transaction)
+**     readall   every column of a row read as make bench reads it (the key
+**               with sqlite3_column_text, the value with
+**               sqlite3_column_blob, each with sqlite3_column_bytes); else
+**               only the last column's sqlite3_column_bytes
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
 **                     and indb (e.g. "block_cache_mb=64", "compression=none")
 **   PROF_STOP         stop (SIGSTOP) before the reads, printing the pid, so
@@ -136,7 +140,7 @@ static void prof_work_until_idle(sqlite3 *db){
 /* The reads callgrind counts.  Returns the rows seen, checked by the
 ** caller. */
 static uint64_t prof_reads(sqlite3 *db, sqlite3_stmt *pStmt, const char *zWork, uint64_t nKeys,
-                           uint64_t nOps, uint64_t *pSeed, int bTxn){
+                           uint64_t nOps, uint64_t *pSeed, int bTxn, int bReadAll){
   char aKey[PROF_KEY_BYTES];
   uint64_t nRows = 0, i;
   int bScan = strcmp(zWork, "scan") == 0;
@@ -149,7 +153,17 @@ static uint64_t prof_reads(sqlite3 *db, sqlite3_stmt *pStmt, const char *zWork, 
       sqlite3_bind_text(pStmt, 1, aKey, PROF_KEY_BYTES, SQLITE_STATIC);
     }
     while( sqlite3_step(pStmt) == SQLITE_ROW ){
-      if( sqlite3_column_bytes(pStmt, sqlite3_column_count(pStmt) - 1) == PROF_VAL_BYTES ){
+      int iLast = sqlite3_column_count(pStmt) - 1;
+      if( bReadAll && iLast > 0 ){
+        /* As tests/bench_sql.c's sql_iter_entry reads a row. */
+        const unsigned char *zKey = sqlite3_column_text(pStmt, 0);
+        int nKey = sqlite3_column_bytes(pStmt, 0);
+        const void *pVal = sqlite3_column_blob(pStmt, iLast);
+        if( zKey && nKey == PROF_KEY_BYTES && pVal
+         && sqlite3_column_bytes(pStmt, iLast) == PROF_VAL_BYTES ){
+          nRows++;
+        }
+      }else if( sqlite3_column_bytes(pStmt, iLast) == PROF_VAL_BYTES ){
         nRows++;
       }
     }
@@ -168,6 +182,7 @@ int main(int argc, char **argv){
   sqlite3_stmt *pPut = 0, *pRead = 0;
   const char *zRead;
   int bSettled = 0, bFlushed = 0, bAfterGets = 0, bOverwrite = 0, bAfterScan = 0, bTxn = 0;
+  int bReadAll = 0;
   int iArg;
   struct timespec tStart, tEnd, tCpuStart, tCpuEnd;
   struct rusage ruStart, ruEnd;
@@ -188,6 +203,7 @@ int main(int argc, char **argv){
     else if( strcmp(argv[iArg], "overwrite") == 0 ) bOverwrite = 1;
     else if( strcmp(argv[iArg], "afterscan") == 0 ) bAfterScan = 1;
     else if( strcmp(argv[iArg], "txn") == 0 ) bTxn = 1;
+    else if( strcmp(argv[iArg], "readall") == 0 ) bReadAll = 1;
     else{ fprintf(stderr, "prof_sql: unknown option %s\n", argv[iArg]); return 2; }
   }
   if( nKeys == 0 ) return 2;
@@ -337,7 +353,7 @@ int main(int argc, char **argv){
   clock_gettime(CLOCK_MONOTONIC, &tStart);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuStart);
   CALLGRIND_START_INSTRUMENTATION;
-  nRows = prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn);
+  nRows = prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn, bReadAll);
   CALLGRIND_STOP_INSTRUMENTATION;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuEnd);
   clock_gettime(CLOCK_MONOTONIC, &tEnd);
