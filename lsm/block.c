@@ -149,14 +149,7 @@ static inline void block_prefetch_interval(const block_view *v, uint32_t i){
   for(iOff = iStart & ~63u; iOff < iEnd; iOff += 64) __builtin_prefetch(v->a + iOff);
 }
 
-/*
-** Binary search: the last restart point whose key is < (pUser, tTarget),
-** or restart 0 if none is.  Restart entries must share nothing.
-*/
-static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t nUser,
-                              uint64_t tTarget, uint32_t *piRestart){
-  uint32_t lo = 0, hi = v->nRestart - 1;
-  assert( v->nRestart > 0 );
+void block_view_prefetch_restarts(const block_view *v){
   if( v->nRestart <= 8 ){
     /* A few restart keys (a 4 KiB block has about 3): fetch them all now,
     ** in parallel, rather than one per step of the search. */
@@ -166,6 +159,17 @@ static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t 
       if( iOff < v->nEnd ) __builtin_prefetch(v->a + iOff);
     }
   }
+}
+
+/*
+** Binary search: the last restart point whose key is < (pUser, tTarget),
+** or restart 0 if none is.  Restart entries must share nothing.
+*/
+static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t nUser,
+                              uint64_t tTarget, uint32_t *piRestart){
+  uint32_t lo = 0, hi = v->nRestart - 1;
+  assert( v->nRestart > 0 );
+  block_view_prefetch_restarts(v);
   while( lo < hi ){
     uint32_t mid = lo + (hi - lo + 1) / 2;
     uint32_t iOff = block_restart(v, mid);
@@ -624,7 +628,8 @@ static void block_x_close(iter *p){
 static const iter_methods block_iter_methods = {
   block_x_first, block_x_last, block_x_seek, block_x_next, block_x_prev,
   block_x_valid, block_x_key, block_x_value, block_x_status, block_x_close,
-  NULL                 /* xPark: the block is the iterator's own copy */
+  NULL,                /* xPark: the block is the iterator's own copy */
+  NULL                 /* xPrefetch: the block is already in memory */
 };
 
 iter *block_iter_new(lsm_env *pEnv, const uint8_t *a, size_t n, int *pRc){

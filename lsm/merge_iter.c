@@ -157,11 +157,27 @@ static void merge_x_last(iter *pIter){
   heap_rebuild(p, 1);
 }
 
+/* Seeks: each child's seek is a chain of dependent cache misses (index,
+** block-cache slot, entry, block), and child after child they added up.
+** The prefetch stages over every child first (iter.h, item 8) put the
+** children's misses in flight together. */
 static void merge_x_seek(iter *pIter, const uint8_t *pKey, size_t nKey){
   merge_iter *p = (merge_iter*)pIter;
   int i;
+  if( p->nChild > 1 ){
+    int iStage;
+    for(iStage = 0; iStage < ITER_PREFETCH_STAGES; iStage++){
+      for(i = 0; i < p->nChild; i++) iter_prefetch(p->aChild[i].p, pKey, nKey, iStage);
+    }
+  }
   for(i = 0; i < p->nChild; i++) iter_seek(p->aChild[i].p, pKey, nKey);
   heap_rebuild(p, 0);
+}
+
+static void merge_x_prefetch(iter *pIter, const uint8_t *pKey, size_t nKey, int iStage){
+  merge_iter *p = (merge_iter*)pIter;
+  int i;
+  for(i = 0; i < p->nChild; i++) iter_prefetch(p->aChild[i].p, pKey, nKey, iStage);
 }
 
 static void merge_x_next(iter *pIter){
@@ -264,7 +280,7 @@ static void merge_x_park(iter *pIter){
 static const iter_methods merge_iter_methods = {
   merge_x_first, merge_x_last, merge_x_seek, merge_x_next, merge_x_prev,
   merge_x_valid, merge_x_key, merge_x_value, merge_x_status, merge_x_close,
-  merge_x_park
+  merge_x_park, merge_x_prefetch
 };
 
 iter *merge_iter_new(lsm_env *pEnv, iter **apChild, int nChild, int *pRc){

@@ -237,6 +237,30 @@ int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_
   return LSM_OK;
 }
 
+void sst_reader_prefetch_block(sst_reader *p, int i, int iStage){
+  const index_entry *e = &p->aIndex[i];
+  int bRawMapped;
+  assert( i >= 0 && i < p->nBlock );
+  if( iStage == 0 ){
+    /* The type byte sst_reader_load_block reads first in a mapping, and
+    ** the cache slot, neither read here. */
+    if( p->aMap ) __builtin_prefetch(p->aMap + e->iOff + e->nSize);
+    if( p->pBlocks ) block_cache_prefetch_slot(p->pBlocks, p->id, (uint32_t)i);
+    return;
+  }
+  bRawMapped = p->aMap != NULL
+      && (p->nBlockTrailer == SST_TRAILER_SIZE || p->aMap[e->iOff + e->nSize] == COMPRESS_RAW);
+  if( bRawMapped ){
+    /* As sst_reader_load_block reads it: restart 0 and the end. */
+    __builtin_prefetch(p->aMap + e->iOff);
+    __builtin_prefetch(p->aMap + e->iOff + e->nSize - 1);
+  }else if( (p->pBlocks == NULL
+             || !block_cache_prefetch_entry(p->pBlocks, p->id, (uint32_t)i, e->nSize))
+         && p->aMap ){
+    __builtin_prefetch(p->aMap + e->iOff);     /* the bytes to decompress */
+  }
+}
+
 /*
 ** A region of size n (without trailer) that ends, trailer included, at
 ** iEnd: check it starts at iOff, inside aMeta, and its checksum.

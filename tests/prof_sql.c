@@ -26,6 +26,9 @@
 **               them (else each is its own read transaction)
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
 **                     and indb (e.g. "block_cache_mb=64", "compression=none")
+**   PROF_ROUNDS       R: run the reads R more times first, printing each
+**                     round's CPU time per operation (for comparing two
+**                     builds run side by side on a noisy machine)
 **   PROF_STOP         stop (SIGSTOP) before the reads, printing the pid, so
 **                     that a tracer can attach: strace -c -p PID, then
 **                     kill -CONT PID
@@ -259,6 +262,18 @@ int main(int argc, char **argv){
     /* Stopped until a tracer attaches (strace -c -p PID) and continues it. */
     fprintf(stderr, "prof_sql: pid %d stopped before the reads\n", (int)getpid());
     raise(SIGSTOP);
+  }
+  if( getenv("PROF_ROUNDS") ){
+    /* Rounds of the reads before the measured one, each timed alone. */
+    int iRound, nRound = atoi(getenv("PROF_ROUNDS"));
+    for(iRound = 0; iRound < nRound; iRound++){
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuStart);
+      (void)prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn);
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuEnd);
+      fprintf(stderr, "prof_sql: round %d: %.0f ns per op (this thread's CPU time)\n", iRound,
+              ((double)(tCpuEnd.tv_sec - tCpuStart.tv_sec) * 1e9
+               + (double)(tCpuEnd.tv_nsec - tCpuStart.tv_nsec)) / (double)nOps);
+    }
   }
   getrusage(RUSAGE_SELF, &ruStart);
   clock_gettime(CLOCK_MONOTONIC, &tStart);
