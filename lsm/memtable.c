@@ -90,13 +90,19 @@ static void memtable_x_last(iter *p){
 ** after its writers stop: every read right after a bulk load or
 ** overwrite), by the reader whose seek finds MEMTABLE_QUIET_SEEKS seeks
 ** in a row that saw no new entry, on a memtable of at least
-** MEMTABLE_INDEX_MIN entries: one walk of level 0 (a few milliseconds at
-** 130,000 entries), paid back after a few thousand seeks.  It is used
-** while the memtable has grown by less than 1/16 since (the walk from the
-** start node passes what was added); a later quiet spell builds a new one
-** once it has grown by 1/16, at most MEMTABLE_INDEX_MAX times.  The
-** replaced ones stay until the memtable is freed (a reader may be using
-** one): at most 4 bytes per entry each.
+** MEMTABLE_INDEX_MIN entries: one walk of level 0 (about 8 ms at 120,000
+** entries, measured by the review), paid back after a few thousand
+** seeks.  It is used while the memtable has grown by less than 1/16 since;
+** a seek whose walk from the start node meets more than
+** SKIPLIST_INDEX_WALK_MAX nodes (what was added since landed in its gap)
+** searches the list instead, so a stale index costs a seek at most that
+** many nodes.  A later quiet spell builds a new one once the memtable has
+** grown by 1/16, at most MEMTABLE_INDEX_MAX times.  The replaced ones stay
+** until the memtable is freed (a reader may be using one): about 4.1 bytes
+** per entry each (a word and a node pointer per 4 entries, a group word
+** per 64), allocated with env_malloc and not counted in memtable_bytes
+** (the arena's usage), so a store's memory is that much above its
+** memtable budget while an index lives.
 */
 #define MEMTABLE_QUIET_SEEKS 256
 #define MEMTABLE_INDEX_MIN 4096
@@ -114,7 +120,13 @@ static const skiplist_index *usable_index(memtable *pMem){
   if( atomic_exchange_explicit(&pMem->nEntryAtCheck, n, memory_order_relaxed) != n ) return NULL;
   if( n < MEMTABLE_INDEX_MIN ) return NULL;
   if( atomic_flag_test_and_set_explicit(&pMem->bBuilding, memory_order_acquire) ) return NULL;
-  if( pMem->nIndexBuilt < MEMTABLE_INDEX_MAX ){
+  /* Another reader may have published an index between the load above
+  ** and the flag: reload under the flag, so that index is the one the new
+  ** one keeps as older (freed with the memtable, not leaked) and, when it
+  ** is usable, no second one is built. */
+  pIdx = atomic_load_explicit(&pMem->pIndex, memory_order_acquire);
+  if( (pIdx == NULL || skiplist_index_entries(pIdx) * 16 < n * 15)
+   && pMem->nIndexBuilt < MEMTABLE_INDEX_MAX ){
     skiplist_index *pNew = skiplist_index_build(&pMem->list, pMem->pEnv);
     if( pNew ){
       skiplist_index_set_older(pNew, pIdx);
@@ -135,7 +147,9 @@ static void memtable_x_seek(iter *p, const uint8_t *pKey, size_t nKey){
     assert( pIt->pSearchKey == pKey );
     pIt->bSearching = 0;
     if( pIt->pIndex ){
-      pIt->pNode = skiplist_seek_ge_from(pIt->pStart, pKey, nKey);
+      if( skiplist_seek_ge_from(pIt->pStart, pKey, nKey, &pIt->pNode) == 0 ){
+        pIt->pNode = skiplist_seek_ge(&pIt->pMem->list, pKey, nKey);
+      }
     }else{
       pIt->pNode = skiplist_search_down(&pIt->pMem->list, &pIt->search, pKey, nKey, 0);
     }
@@ -170,7 +184,7 @@ static void memtable_x_prefetch(iter *p, const uint8_t *pKey, size_t nKey, int i
   if( pIt->pIndex ){
     /* Stage 1 the words, stage 2 the start node, stage 3 the node after
     ** it (its link is in the line stage 2 fetched). */
-    if( iStage == 1 ) skiplist_index_find(pIt->pIndex, &pIt->iSearch);
+    if( iStage == 1 ) skiplist_index_find(pIt->pIndex, pKey, nKey, &pIt->iSearch);
     if( iStage == 2 ) pIt->pStart = skiplist_index_start(&pMem->list, pIt->pIndex, &pIt->iSearch);
     if( iStage == 3 ) __builtin_prefetch(skiplist_next(pIt->pStart));
     return;

@@ -318,6 +318,7 @@ skiplist_node *skiplist_seek_lt(const skiplist *pList, const uint8_t *pKey, size
 #define INDEX_GROUP 16
 /* Every INDEX_STRIDE-th node of level 0 is sampled. */
 #define INDEX_STRIDE 4
+_Static_assert(SKIPLIST_INDEX_WALK_MAX == 2 * INDEX_STRIDE, "the walk bound is two strides");
 
 struct skiplist_index {
   skiplist_index *pOlder;       /* the index this one replaced, or NULL  */
@@ -365,6 +366,11 @@ skiplist_index *skiplist_index_build(const skiplist *pList, lsm_env *pEnv){
     p->apNode[p->n++] = pNode;
   }
   p->nEntries = nNode;
+  /* Trim the doubling's slack: the index is kept as long as the memtable. */
+  if( p->n < nAlloc ){
+    skiplist_node **apNew = env_realloc(pEnv, p->apNode, p->n * sizeof(skiplist_node*));
+    if( apNew ) p->apNode = apNew;
+  }
   /* Every key lies between the first and the last: they share this. */
   a = skiplist_node_key(pFirst, &nA);
   b = skiplist_node_key(pLast, &nB);
@@ -436,7 +442,8 @@ int skiplist_index_begin(const skiplist_index *p, const uint8_t *pKey, size_t nK
   return 1;
 }
 
-void skiplist_index_find(const skiplist_index *p, skiplist_index_search *pS){
+void skiplist_index_find(const skiplist_index *p, const uint8_t *pKey, size_t nKey,
+                         skiplist_index_search *pS){
   size_t lo = pS->lo, hi = pS->hi;
   /* The first sampled word >= w; the node before it has a smaller word,
   ** so a smaller key (word_at keeps memcmp order), and starts the walk. */
@@ -444,6 +451,32 @@ void skiplist_index_find(const skiplist_index *p, skiplist_index_search *pS){
     size_t mid = lo + (hi - lo) / 2;
     if( p->aWord[mid] < pS->w ) lo = mid + 1;
     else hi = mid;
+  }
+  if( lo < p->n && p->aWord[lo] == pS->w ){
+    /* Sampled keys with the key's word (keys longer than the word that
+    ** share it: URLs, "tenant:..." keys): the word cannot order them, so
+    ** the full keys do.  [lo, hi) is every sample with word w (they are
+    ** contiguous, the words being sorted); the first of them whose key is
+    ** >= the key is found by comparing keys, so the walk from the sample
+    ** before it passes at most INDEX_STRIDE nodes of the build's list.
+    ** Without this the walk would start before the first sample with
+    ** word w and pass every node that shares it. */
+    search_target t;
+    target_init(&t, pKey, nKey);
+    hi = p->n;
+    {
+      size_t a = lo + 1;
+      while( a < hi ){
+        size_t mid = a + (hi - a) / 2;
+        if( p->aWord[mid] <= pS->w ) a = mid + 1;
+        else hi = mid;
+      }
+    }
+    while( lo < hi ){
+      size_t mid = lo + (hi - lo) / 2;
+      if( node_cmp(p->apNode[mid], &t) < 0 ) lo = mid + 1;
+      else hi = mid;
+    }
   }
   pS->lo = lo;
   if( lo > 0 ) __builtin_prefetch(&p->apNode[lo - 1]);
@@ -456,16 +489,23 @@ skiplist_node *skiplist_index_start(const skiplist *pList, const skiplist_index 
   return pStart;
 }
 
-skiplist_node *skiplist_seek_ge_from(const skiplist_node *pStart, const uint8_t *pKey,
-                                     size_t nKey){
+int skiplist_seek_ge_from(const skiplist_node *pStart, const uint8_t *pKey, size_t nKey,
+                          skiplist_node **ppFound){
   const skiplist_node *p = pStart;
   search_target t;
+  int nWalked;
   target_init(&t, pKey, nKey);
-  for(;;){
+  for(nWalked = 1; nWalked <= SKIPLIST_INDEX_WALK_MAX; nWalked++){
     skiplist_node *pNext = node_next(p, 0);
-    if( pNext == NULL ) return NULL;
-    __builtin_prefetch(node_next(pNext, 0));
-    if( node_cmp(pNext, &t) >= 0 ) return pNext;
+    if( pNext != NULL ) __builtin_prefetch(node_next(pNext, 0));
+    if( pNext == NULL || node_cmp(pNext, &t) >= 0 ){
+      *ppFound = pNext;
+      return nWalked;
+    }
     p = pNext;
   }
+  /* The gap was filled since the build (a stale index, or the key lies
+  ** past the last sample among appended nodes): the caller searches the
+  ** list instead of walking on. */
+  return 0;
 }

@@ -155,10 +155,18 @@ skiplist_node *skiplist_search_down(const skiplist*, skiplist_search*, const uin
 **
 ** A search in steps, for a caller that starts other fetches between
 ** them: skiplist_index_begin (0: the key lacks the common prefix, the
-** index cannot help), skiplist_index_find, skiplist_index_start (a node
+** index cannot help), skiplist_index_find (samples whose words equal the
+** key's are ordered by their full keys), skiplist_index_start (a node
 ** below the key, or the head), skiplist_seek_ge_from that node: the first
-** node >= the key.  Each fetches, without reading, what the next reads.
+** node >= the key, found by walking level 0 for at most
+** SKIPLIST_INDEX_WALK_MAX nodes (two strides).  A longer walk means the
+** list grew in that gap since the build (a stale index; keys appended
+** past the last sample); skiplist_seek_ge_from then gives up (returns 0)
+** and the caller searches the list with skiplist_seek_ge, so a seek
+** through an index costs at most that many nodes more than one without.
+** Each step fetches, without reading, what the next reads.
 */
+#define SKIPLIST_INDEX_WALK_MAX 8
 typedef struct skiplist_index skiplist_index;
 typedef struct skiplist_index_search {
   uint64_t w;                   /* the key's word                        */
@@ -170,10 +178,12 @@ void skiplist_index_set_older(skiplist_index*, skiplist_index *pOlder);
 uint64_t skiplist_index_entries(const skiplist_index*);            /* nodes when built */
 int skiplist_index_begin(const skiplist_index*, const uint8_t *pKey, size_t nKey,
                          skiplist_index_search*);
-void skiplist_index_find(const skiplist_index*, skiplist_index_search*);
+void skiplist_index_find(const skiplist_index*, const uint8_t *pKey, size_t nKey,
+                         skiplist_index_search*);
 skiplist_node *skiplist_index_start(const skiplist*, const skiplist_index*,
                                     const skiplist_index_search*);
-skiplist_node *skiplist_seek_ge_from(const skiplist_node *pStart, const uint8_t *pKey,
-                                     size_t nKey);
+/* Nodes walked (1..SKIPLIST_INDEX_WALK_MAX), *ppFound set; 0: gave up. */
+int skiplist_seek_ge_from(const skiplist_node *pStart, const uint8_t *pKey, size_t nKey,
+                          skiplist_node **ppFound);
 
 #endif
