@@ -84,9 +84,11 @@
 **            (and delete the log rows it covers), else delete the
 **            SSTables an earlier COMMIT's compaction replaced, else at
 **            most one compaction (lsm_work); its SSTables and manifest
-**            are rows of this same transaction (rows deleted one at a
-**            time, pages freed unzeroed: dbstore_delete_rows,
-**            dbstore_fast_delete_begin);
+**            are rows of this same transaction (each chunk's row
+**            inserted as soon as the engine has appended it,
+**            dbstore_chunk_store; a flush with the page cache not
+**            spilling, dbstore_spill_off; rows deleted one at a time, pages freed
+**            unzeroed: dbstore_delete_rows, dbstore_fast_delete_begin);
 **   xCommit  apply the batch to the memtable (SQLite has committed);
 **   xRollback  nothing was applied; if the failed commit had done work,
 **            the engine is reopened before the next read.
@@ -171,20 +173,34 @@
   "name >= ?1 AND name < ?1 || ';' AND (name = ?1 OR substr(name, length(?1) + 1, 1) = ':')"
 
 /* A file of the store.  Opened to read, it is the id of its first chunk
-** row and its chunk size (reads go through the store's blob handle);
-** opened to write, a holds the bytes until xSync or xClose stores them as
-** its rows. */
+** row and its chunk size (reads go through the store's blob handle).
+** Opened to write, its bytes go to its rows as they come: each chunk is
+** inserted as its row once full, the last (partial) one at xSync or
+** xClose, so that a file never waits whole in memory (a flush's 16 MiB
+** SSTable did, in a buffer whose pages were new at every flush: page
+** faults were the largest system cost of an in-database fillseq; README,
+** "In-database writes: where a fillseq row's time goes").
+** Invariants of a file open to write:
+**   1. n == nStored * nChunk + nBuf, and nBuf < nChunk between calls.
+**   2. Chunks 0 .. nStored-1 are rows iRowid .. iRowid+nStored-1 (iRowid
+**      is 0 until chunk 0 is stored); if bTailStored, chunk nStored (the
+**      nBuf bytes of a, as of the last sync) is row iRowid+nStored too.
+**   3. a holds nBuf bytes: the file from byte nStored * nChunk. */
 struct lsm_file {
   dbstore *pStore;       /* the store whose env opened it */
   char *zName;           /* row name: 000012.sst, MANIFEST, MANIFEST.tmp (malloc) */
-  int bWrite;            /* opened to write: the blob is stored at sync/close */
-  int bDirty;            /* written since last stored */
-  sqlite3_int64 iRowid;  /* read: id of the first row (chunk 0) */
-  size_t nChunk;         /* read: bytes per chunk (length of the first row) */
+  int bWrite;            /* opened to write: bytes go to rows as chunks fill */
+  int bDirty;            /* write: appended to since the last sync stored the tail */
+  sqlite3_int64 iRowid;  /* id of the first row (chunk 0); write: 0 until stored */
+  size_t nChunk;         /* bytes per chunk (read: length of the first row;
+                            write: dbstore.nChunkBytes) */
   lsm_file *pNextRead;   /* read: next of dbstore.pReadFiles */
-  uint8_t *a;            /* write: the bytes (malloc) */
+  uint8_t *a;            /* write: the chunk being filled, nChunk bytes (malloc) */
+  size_t nBuf;           /* write: bytes in a */
+  size_t nStored;        /* write: full chunks stored as rows */
+  int bTailStored;       /* write: the partial chunk in a is a row too (a sync) */
+  sqlite3_stmt *pInsert; /* write: inserts a chunk row, prepared at the first */
   size_t n;              /* bytes of the file */
-  size_t nAlloc;         /* bytes allocated for a */
 };
 
 struct dbstore {
@@ -219,6 +235,15 @@ struct dbstore {
   int bSecureDeleteOwed; /* secure_delete was switched ON -> FAST and putting
                             it back failed (an interrupted COMMIT): retried at
                             the next catch-up, COMMIT and close */
+  sqlite3_int64 iLastFileId; /* id of the last row a file written here inserted
+                            (dbstore_chunk_store): the next chunk of that file
+                            goes right after it without asking max(id) */
+  int bSpillOff;         /* dbstore_spill_off switched cache_spill OFF for this
+                            work; dbstore_spill_on puts it back */
+  int bSpillDone;        /* this work has switched it back: not again */
+  int bInFlush;          /* dbstore_work's flush is running (only it switches
+                            spilling off) */
+  uint64_t nWorkBytes;   /* bytes of files this work has stored */
   lsm_packed_batch logRow; /* the stored form of the last log row written; its
                             buffer is reused (dbstore_log_write) */
 };
@@ -387,45 +412,146 @@ static int dbstore_file_delete(dbstore *p, const char *zName){
   return rc;
 }
 
-/* Store pFile's bytes as its rows (format above), replacing any rows of
-** that name, at consecutive ids after the largest id in use. */
-static int dbstore_file_store(lsm_file *pFile){
-  dbstore *p = pFile->pStore;
+/*
+** SQLite's page cache holds cache_size pages (2 MiB by default); a
+** transaction that dirties more writes ("spills") some of them to the WAL
+** before it commits.  A flush dirties every page of a 16 MiB SSTable and
+** frees the pages of the log rows it covers: it spilled, and pages it
+** had spilled (among them the freelist's, the name index's, page 1) were changed
+** again, which SQLite does by overwriting their frames, and then at the
+** COMMIT it reads back every frame written after the first overwritten
+** one to checksum it again: 29,000 reads of 4,120 bytes and 29,000
+** rewritten frame headers per million rows of an in-database fillseq
+** (strace), 22% of its system calls.  So a COMMIT's flush (and the
+** deletion of the log rows it covers) runs with PRAGMA cache_spill=OFF,
+** which lets the page cache grow past cache_size by the flush's pages
+** until the COMMIT instead (about a memtable: 20 MB at 16 MiB), for at
+** most DBSTORE_NO_SPILL_MEMTABLES memtables of file bytes.  A compaction
+** spills as before: with spilling off for its files too, peak RSS of the
+** bench's in-database fillrandom rose from 175 to 198 MB.  Switched off
+** only if on, put back ON after; the spill threshold (cache_spill=N) is
+** not touched.  The flag is the connection's: every schema of it spills
+** or not alike meanwhile.
+*/
+#define DBSTORE_NO_SPILL_MEMTABLES 2
+
+static void dbstore_spill_off(dbstore *p){
   sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 iBase = 0;
-  size_t iOff = 0;
-  int k = 0;
-  int rc = dbstore_file_delete(p, pFile->zName);
-  if( rc == SQLITE_OK ){
-    rc = dbstore_prepare(p, &pStmt, "SELECT coalesce(max(id), 0) + 1 FROM \"%w\".\"%w_file\"",
-                         p->zDb, p->zTable);
-    if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
-      iBase = sqlite3_column_int64(pStmt, 0);
-      rc = SQLITE_OK;
-    }
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
+  int bOn = 0;
+  if( !p->bInFlush || p->bSpillOff || p->bSpillDone ) return;
+  if( dbstore_prepare(p, &pStmt, "PRAGMA \"%w\".cache_spill", p->zDb) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    bOn = sqlite3_column_int(pStmt, 0) != 0;
   }
-  if( rc == SQLITE_OK ){
-    rc = dbstore_prepare(p, &pStmt,
-        "INSERT INTO \"%w\".\"%w_file\"(id, name, data)"
-        " VALUES(?1, CASE WHEN ?2 = 0 THEN ?3 ELSE ?3 || ':' || ?2 END, ?4)", p->zDb, p->zTable);
-  }
-  while( rc == SQLITE_OK && (k == 0 || iOff < pFile->n) ){
-    size_t n = pFile->n - iOff;
-    if( n > p->nChunkBytes ) n = p->nChunkBytes;
-    sqlite3_bind_int64(pStmt, 1, iBase + k);
-    sqlite3_bind_int(pStmt, 2, k);
-    sqlite3_bind_text(pStmt, 3, pFile->zName, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(pStmt, 4, n ? (const void*)(pFile->a + iOff) : "", n, SQLITE_STATIC);
-    rc = sqlite3_step(pStmt);
-    if( rc == SQLITE_DONE ) rc = sqlite3_reset(pStmt);
-    iOff += n;
-    k++;
-  }
-  if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, pFile->zName);
   sqlite3_finalize(pStmt);
-  if( rc == SQLITE_OK ) pFile->bDirty = 0;
+  /* Not readable or not switched: the work spills as SQLite decides. */
+  if( bOn && sqlite3_exec(p->db, "PRAGMA cache_spill = OFF", 0, 0, 0) == SQLITE_OK ){
+    p->bSpillOff = 1;
+  }
+}
+
+static void dbstore_spill_on(dbstore *p){
+  if( !p->bSpillOff ) return;
+  /* Fails only if the connection is interrupted; the flag then stays OFF
+  ** until the next work puts it back (bSpillOff still set). */
+  if( sqlite3_exec(p->db, "PRAGMA cache_spill = ON", 0, 0, 0) == SQLITE_OK ){
+    p->bSpillOff = 0;
+    p->bSpillDone = 1;
+  }
+}
+
+/* The largest id of <table>_file, 0 if it is empty. */
+static int dbstore_max_file_id(dbstore *p, sqlite3_int64 *piMax){
+  sqlite3_stmt *pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, "SELECT coalesce(max(id), 0) FROM \"%w\".\"%w_file\"",
+                           p->zDb, p->zTable);
+  *piMax = 0;
+  if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+    *piMax = sqlite3_column_int64(pStmt, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/*
+** Store chunk k of pFile, nData bytes at pData, as its row (format
+** above): k == nStored (invariant 2), the row of an earlier sync's
+** partial chunk k, if any, replaced.  Chunk 0 first deletes any rows of
+** the file's name and takes the id after the largest in use.  Chunk k > 0
+** goes right after the file's rows, which must be the last ids of the
+** table: if another file's row came after them (two files written at
+** once: the engine does not, but the env allows it), the file's rows
+** move to the end first, keeping its ids consecutive.
+*/
+static int dbstore_chunk_store(lsm_file *pFile, size_t k, const uint8_t *pData, size_t nData){
+  dbstore *p = pFile->pStore;
+  sqlite3_int64 nRows = (sqlite3_int64)(pFile->nStored + (size_t)pFile->bTailStored);
+  char *zName = 0;
+  int rc = SQLITE_OK;
+  assert( k == pFile->nStored );
+  if( k == 0 ) dbstore_spill_off(p);
+  if( pFile->iRowid == 0 ){
+    sqlite3_int64 iMax = 0;
+    rc = dbstore_file_delete(p, pFile->zName);
+    if( rc == SQLITE_OK ) rc = dbstore_max_file_id(p, &iMax);
+    pFile->iRowid = iMax + 1;
+  }else if( p->iLastFileId != pFile->iRowid + nRows - 1 ){
+    sqlite3_int64 iMax = 0;
+    rc = dbstore_max_file_id(p, &iMax);
+    if( rc == SQLITE_OK && iMax != pFile->iRowid + nRows - 1 ){
+      char *zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_file\" SET id = id + %lld"
+                                   " WHERE id >= %lld AND id < %lld", p->zDb, p->zTable,
+                                   (long long)(iMax + 1 - pFile->iRowid),
+                                   (long long)pFile->iRowid, (long long)(pFile->iRowid + nRows));
+      rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+      if( rc == SQLITE_OK ) pFile->iRowid = iMax + 1;
+    }
+  }
+  if( rc == SQLITE_OK && pFile->pInsert == 0 ){
+    rc = dbstore_prepare(p, &pFile->pInsert,
+        "INSERT OR REPLACE INTO \"%w\".\"%w_file\"(id, name, data) VALUES(?1, ?2, ?3)",
+        p->zDb, p->zTable);
+  }
+  if( rc == SQLITE_OK ){
+    sqlite3_stmt *pStmt = pFile->pInsert;
+    if( k > 0 ){
+      zName = sqlite3_mprintf("%s:%llu", pFile->zName, (unsigned long long)k);
+      if( zName == 0 ) rc = SQLITE_NOMEM;
+    }
+    sqlite3_bind_text(pStmt, 2, zName ? zName : pFile->zName, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 1, pFile->iRowid + (sqlite3_int64)k);
+    sqlite3_bind_blob64(pStmt, 3, nData ? (const void*)pData : "", nData, SQLITE_STATIC);
+    if( rc == SQLITE_OK ){
+      rc = sqlite3_step(pStmt);
+      if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+    }
+    sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+    sqlite3_free(zName);
+  }
+  if( rc == SQLITE_OK ){
+    p->iLastFileId = pFile->iRowid + (sqlite3_int64)k;
+    p->nWorkBytes += nData;
+    if( p->bSpillOff && p->nWorkBytes > DBSTORE_NO_SPILL_MEMTABLES * p->opt.memtable_bytes ){
+      dbstore_spill_on(p);
+    }
+  }else{
+    rc = rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, pFile->zName);
+  }
+  return rc;
+}
+
+/* Store the partial chunk in pFile->a as its row (the last row of the
+** file as it is now; an empty file is one empty row). */
+static int dbstore_tail_store(lsm_file *pFile){
+  int rc = LSM_OK;
+  if( pFile->nBuf > 0 || pFile->nStored == 0 ){
+    rc = dbstore_chunk_store(pFile, pFile->nStored, pFile->a, pFile->nBuf);
+    if( rc == LSM_OK ) pFile->bTailStored = 1;
+  }
+  if( rc == LSM_OK ) pFile->bDirty = 0;
   return rc;
 }
 
@@ -542,6 +668,9 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
   if( flags & LSM_OPEN_WRITE ){
     pFile->bWrite = 1;
     pFile->bDirty = 1;
+    pFile->nChunk = p->nChunkBytes;
+    pFile->a = malloc(pFile->nChunk);
+    if( pFile->a == 0 ) rc = LSM_NOMEM;
   }else{
     rc = dbstore_file_locate(pFile, 0);
     if( rc == SQLITE_OK ){
@@ -551,6 +680,7 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
     }
   }
   if( rc != SQLITE_OK ){
+    free(pFile->a);
     free(pFile->zName);
     free(pFile);
     return rc;
@@ -625,7 +755,16 @@ static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBu
     n = pFile->n - (size_t)iOff;
     if( n > nBuf ) n = nBuf;
     if( pFile->bWrite ){
-      memcpy(pBuf, pFile->a + iOff, n);
+      /* The stored chunks from their rows, the rest from a (invariant 3). */
+      size_t iBufOff = pFile->nStored * pFile->nChunk, nRow = 0;
+      if( iOff < iBufOff ){
+        nRow = iBufOff - (size_t)iOff < n ? iBufOff - (size_t)iOff : n;
+        rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, nRow);
+      }
+      if( rc == LSM_OK && nRow < n ){
+        memcpy((uint8_t*)pBuf + nRow, pFile->a + (iOff + nRow - iBufOff), n - nRow);
+      }
+      if( rc != LSM_OK ) n = 0;
     }else if( n > 0 ){
       rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, n);
       if( rc != LSM_OK ) n = 0;
@@ -636,25 +775,40 @@ static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBu
 }
 
 static int dbstore_x_append(lsm_file *pFile, const void *pData, size_t nData){
+  const uint8_t *a = (const uint8_t*)pData;
+  int rc = LSM_OK;
   if( !pFile->bWrite ) return LSM_MISUSE;
-  if( pFile->n + nData > pFile->nAlloc ){
-    size_t nNew = pFile->nAlloc ? pFile->nAlloc * 2 : 4096;
-    uint8_t *aNew;
-    while( nNew < pFile->n + nData ) nNew *= 2;
-    aNew = realloc(pFile->a, nNew);
-    if( aNew == 0 ) return LSM_NOMEM;
-    pFile->a = aNew;
-    pFile->nAlloc = nNew;
-  }
-  memcpy(pFile->a + pFile->n, pData, nData);
-  pFile->n += nData;
   pFile->bDirty = 1;
-  return LSM_OK;
+  while( nData > 0 ){
+    size_t nPart = pFile->nChunk - pFile->nBuf;
+    if( nPart > nData ) nPart = nData;
+    if( pFile->nBuf + nPart < pFile->nChunk ){
+      memcpy(pFile->a + pFile->nBuf, a, nPart);       /* partial: stays in a */
+      pFile->nBuf += nPart;
+    }else{
+      /* The chunk is full: its row is inserted now, from the caller's
+      ** bytes when they are the whole chunk. */
+      const uint8_t *pChunk = a;
+      if( pFile->nBuf > 0 ){
+        memcpy(pFile->a + pFile->nBuf, a, nPart);
+        pChunk = pFile->a;
+      }
+      rc = dbstore_chunk_store(pFile, pFile->nStored, pChunk, pFile->nChunk);
+      if( rc != LSM_OK ) break;
+      pFile->nStored++;
+      pFile->nBuf = 0;
+      pFile->bTailStored = 0;
+    }
+    pFile->n += nPart;
+    a += nPart;
+    nData -= nPart;
+  }
+  return rc;
 }
 
-/* Durability is SQLite's: "sync" stores the bytes as the row. */
+/* Durability is SQLite's: "sync" stores the partial last chunk as a row. */
 static int dbstore_x_sync(lsm_file *pFile){
-  return (pFile->bWrite && pFile->bDirty) ? dbstore_file_store(pFile) : LSM_OK;
+  return (pFile->bWrite && pFile->bDirty) ? dbstore_tail_store(pFile) : LSM_OK;
 }
 
 static int dbstore_x_size(lsm_file *pFile, uint64_t *pnSize){
@@ -666,7 +820,8 @@ static int dbstore_x_close(lsm_file *pFile){
   int rc = LSM_OK;
   if( pFile == 0 ) return LSM_OK;
   if( pFile->bWrite ){
-    if( pFile->bDirty ) rc = dbstore_file_store(pFile);
+    if( pFile->bDirty ) rc = dbstore_tail_store(pFile);
+    sqlite3_finalize(pFile->pInsert);
   }else{
     lsm_file **pp = &pFile->pStore->pReadFiles;
     while( *pp != pFile ) pp = &(*pp)->pNextRead;
@@ -1152,6 +1307,7 @@ void dbstore_close(dbstore *p){
   if( p == 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
+  dbstore_spill_on(p);                /* owed by an interrupted COMMIT */
   if( p->opt.block_cache ) dbstore_shared_blocks_release();
   lsm_packed_free(&p->logRow);
   sqlite3_free(p->zDb);
@@ -1163,6 +1319,10 @@ void dbstore_close(dbstore *p){
 
 lsm_db *dbstore_engine(dbstore *p){
   return p->pLsm;
+}
+
+lsm_env *dbstore_env(dbstore *p){
+  return &p->env;
 }
 
 int dbstore_log_bytes(dbstore *p, sqlite3_int64 *pnBytes){
@@ -1187,6 +1347,7 @@ int dbstore_catch_up(dbstore *p){
   int rc = SQLITE_OK;
   int bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
   dbstore_secure_delete_repay(p);
+  dbstore_spill_on(p);               /* owed by an interrupted COMMIT */
   if( p->bWorkInTxn ){
     /* A ROLLBACK, or a ROLLBACK TO a savepoint older than the work, may
     ** have undone it (the data version does not change for this
@@ -1368,11 +1529,18 @@ static int dbstore_level0_behind(dbstore *p){
 ** a rollback of the COMMIT that deleted them brings them back, and
 ** dbstore_rollback marks them pending again.
 */
-static int dbstore_work(dbstore *p){
+static int dbstore_work_run(dbstore *p){
   int rc, nFlushed = 0, nCompacted = 0, nDeleted = 0, bBehind;
+  /* The flush and the deletion of the log rows it covers run with the
+  ** page cache not spilling (dbstore_spill_off: the flush's first chunk
+  ** switches it off); a compaction spills as SQLite decides, so that its
+  ** memory stays that of the page cache. */
+  p->bInFlush = 1;
   rc = lsm_work(p->pLsm, 0, &nFlushed);
   if( nFlushed || rc != LSM_OK ) p->bDidWork = 1;
   if( rc == LSM_OK && nFlushed ) rc = dbstore_collect_log(p);
+  p->bInFlush = 0;
+  dbstore_spill_on(p);
   if( rc != LSM_OK ) return rc;
   bBehind = dbstore_level0_behind(p);
   if( nFlushed && !bBehind ) return LSM_OK;
@@ -1383,6 +1551,17 @@ static int dbstore_work(dbstore *p){
   rc = lsm_work(p->pLsm, 1, &nCompacted);
   if( nCompacted || rc != LSM_OK ) p->bDidWork = 1;
   if( nCompacted ) p->bGcPending = 1;
+  return rc;
+}
+
+/* The work, its flush with the page cache not spilling. */
+static int dbstore_work(dbstore *p){
+  int rc;
+  p->nWorkBytes = 0;
+  p->bSpillDone = 0;
+  rc = dbstore_work_run(p);
+  p->bInFlush = 0;
+  dbstore_spill_on(p);
   return rc;
 }
 
@@ -1411,6 +1590,17 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
     /* The row is committed: a failure here only means this engine is out
     ** of step; it catches up from the log before it is read again. */
     if( rc != LSM_OK ) p->bStale = 1;
+    /* Else the engine holds what SQLite has just committed, this COMMIT's
+    ** own version of the database (SQLite counts it before xCommit): the
+    ** next catch-up has nothing to look for unless another connection
+    ** commits (2 statements per COMMIT saved, 70,000 instructions). */
+    if( rc == LSM_OK && p->bChecked && !p->bStale && !p->bReload && !p->bWorkInTxn ){
+      unsigned int iVersion = 0;
+      if( sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion)
+          == SQLITE_OK ){
+        p->iDataVersion = iVersion;
+      }
+    }
   }
   p->iPendingSeq = 0;
   p->bDidWork = 0;

@@ -412,6 +412,8 @@ int dbstore_log_bytes(dbstore*, sqlite3_int64 *pnBytes);
 const char *dbstore_location(dbstore*);
 /* The current engine (NULL before the first catch-up). */
 lsm_db *dbstore_engine(dbstore*);
+/* The env over <table>_file the engine runs on (tests write files through it). */
+lsm_env *dbstore_env(dbstore*);
 /* Bring the engine up to what this connection's transaction sees. */
 int dbstore_catch_up(dbstore*);
 /* Blob handles (dbstore.c): a table's statements read its SSTables through

@@ -22,11 +22,17 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
 static sqlite3_int64 g_nWalBytes;       /* written to WAL files */
 static sqlite3_int64 g_nWalZeroPages;   /* WAL page images that are all zero bytes */
 static sqlite3_int64 g_nStmtJrnlBytes;  /* written to statement journals */
+static sqlite3_int64 g_nWalRewrites;    /* WAL writes below the end of the frames
+                                           already written (overwritten frames and
+                                           the headers SQLite checksums again) */
+static sqlite3_int64 g_iWalEnd;         /* end of this WAL generation's frames */
 
 static void count_write(int openFlags, const void *a, int n, sqlite3_int64 iOff){
-  (void)iOff;
   if( openFlags & SQLITE_OPEN_WAL ){
     g_nWalBytes += n;
+    if( iOff == 0 ) g_iWalEnd = 0;             /* the WAL header: a new generation */
+    if( iOff < g_iWalEnd ) g_nWalRewrites++;
+    if( iOff + n > g_iWalEnd ) g_iWalEnd = iOff + n;
     if( n >= 512 ){            /* a page image (headers are 24 or 32 bytes) */
       const unsigned char *b = a;
       int i = 0;
@@ -170,6 +176,74 @@ static sqlite3_int64 level0_tables(sqlite3 *db){
 ** due at nearly every COMMIT of this tiny memtable, and the COMMITs that
 ** delete replaced SSTables take turns with those that compact.
 */
+/*
+** A COMMIT's work writes its files without SQLite's page cache spilling
+** (ext/dbstore.c, dbstore_spill_off), and gives the connection its
+** cache_spill back.  A spilled page that the work changed again was
+** overwritten in the WAL, and SQLite then read back and checksummed again
+** every frame written after it: a quarter of an in-database fillseq's
+** system calls.  A 40-page cache makes every flush of a 256 KiB memtable
+** spill.
+*/
+START_TEST(a_commit_that_flushes_rewrites_no_wal_frame){
+  sqlite3 *db = open_counted();
+  sqlite3_int64 nFlush;
+  test_exec_ok(db, "PRAGMA cache_size = 40");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.25)");
+  g_nWalRewrites = 0;
+  fill(db, 0, 40);            /* 8000 rows in key order */
+  nFlush = test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.writes.flushes')");
+  ck_assert_int_gt(nFlush, 3);
+  ck_assert_msg(g_nWalRewrites == 0, "%lld WAL writes below the frames' end in %lld flushes",
+                (long long)g_nWalRewrites, (long long)nFlush);
+  /* The user's settings are back, and a user's OFF stays OFF. */
+  ck_assert_int_ne(test_query_int(db, "PRAGMA cache_spill"), 0);
+  test_exec_ok(db, "PRAGMA cache_spill = OFF");
+  fill(db, 8000, 10);
+  ck_assert_int_eq(test_query_int(db, "PRAGMA cache_spill"), 0);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 10000);
+  assert_check_ok(db);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* Statements whose SQL contains g_zTraceNeedle, counted by trace_count. */
+static const char *g_zTraceNeedle;
+static int g_nTraceHits;
+static int trace_count(unsigned eType, void *pCtx, void *pStmt, void *pX){
+  const char *zSql = sqlite3_sql((sqlite3_stmt*)pStmt);
+  (void)eType; (void)pCtx; (void)pX;
+  if( zSql && strstr(zSql, g_zTraceNeedle) ) g_nTraceHits++;
+  return 0;
+}
+
+/*
+** After its own COMMIT a connection's engine holds what SQLite committed
+** (ext/dbstore.c, dbstore_commit takes the new data version): the next
+** COMMIT does not look up the MANIFEST row nor read the log again.  A
+** commit by another connection is still caught up with.
+*/
+START_TEST(a_connection_does_not_catch_up_with_its_own_commit){
+  sqlite3 *db = open_counted(), *db2;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  fill(db, 0, 2);
+  g_zTraceNeedle = "WHERE name = ?1";
+  g_nTraceHits = 0;
+  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_count, 0);
+  fill(db, 400, 3);
+  ck_assert_msg(g_nTraceHits == 0, "%d MANIFEST lookups in 3 COMMITs after its own",
+                g_nTraceHits);
+  db2 = open_counted();
+  test_exec_ok(db2, "INSERT INTO kv VALUES(-1, 'from db2')");
+  sqlite3_close(db2);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 1001);
+  ck_assert_int_gt(g_nTraceHits, 0);
+  sqlite3_trace_v2(db, 0, 0, 0);
+  assert_check_ok(db);
+  sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(a_commit_flushes_or_compacts_never_both){
   sqlite3 *db = open_counted();
   int i, nFlushCommits = 0, nCompactCommits = 0, nBehind = 0;
@@ -701,6 +775,8 @@ static Suite *indb_write_suite(void){
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_on);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_off);
+  tcase_add_test(tc, a_commit_that_flushes_rewrites_no_wal_frame);
+  tcase_add_test(tc, a_connection_does_not_catch_up_with_its_own_commit);
   tcase_add_test(tc, a_commit_flushes_or_compacts_never_both);
   tcase_add_test(tc, a_commit_of_deletes_flushes_or_compacts_never_both);
   tcase_add_test(tc, a_commit_that_compacts_leaves_the_deletes_to_the_next);
