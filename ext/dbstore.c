@@ -86,9 +86,9 @@
 **            most one compaction (lsm_work); its SSTables and manifest
 **            are rows of this same transaction (each chunk's row
 **            inserted as soon as the engine has appended it,
-**            dbstore_chunk_store; a flush with the page cache not
-**            spilling, dbstore_spill_off; rows deleted one at a time, pages freed
-**            unzeroed: dbstore_delete_rows, dbstore_fast_delete_begin);
+**            dbstore_chunk_store; rows deleted one at a time, pages
+**            freed unzeroed: dbstore_delete_rows,
+**            dbstore_fast_delete_begin);
 **   xCommit  apply the batch to the memtable (SQLite has committed);
 **   xRollback  nothing was applied; if the failed commit had done work,
 **            the engine is reopened before the next read.
@@ -238,12 +238,6 @@ struct dbstore {
   sqlite3_int64 iLastFileId; /* id of the last row a file written here inserted
                             (dbstore_chunk_store): the next chunk of that file
                             goes right after it without asking max(id) */
-  int bSpillOff;         /* dbstore_spill_off switched cache_spill OFF for this
-                            work; dbstore_spill_on puts it back */
-  int bSpillDone;        /* this work has switched it back: not again */
-  int bInFlush;          /* dbstore_work's flush is running (only it switches
-                            spilling off) */
-  uint64_t nWorkBytes;   /* bytes of files this work has stored */
   lsm_packed_batch logRow; /* the stored form of the last log row written; its
                             buffer is reused (dbstore_log_write) */
 };
@@ -412,54 +406,6 @@ static int dbstore_file_delete(dbstore *p, const char *zName){
   return rc;
 }
 
-/*
-** SQLite's page cache holds cache_size pages (2 MiB by default); a
-** transaction that dirties more writes ("spills") some of them to the WAL
-** before it commits.  A flush dirties every page of a 16 MiB SSTable and
-** frees the pages of the log rows it covers: it spilled, and pages it
-** had spilled (among them the freelist's, the name index's, page 1) were changed
-** again, which SQLite does by overwriting their frames, and then at the
-** COMMIT it reads back every frame written after the first overwritten
-** one to checksum it again: 29,000 reads of 4,120 bytes and 29,000
-** rewritten frame headers per million rows of an in-database fillseq
-** (strace), 22% of its system calls.  So a COMMIT's flush (and the
-** deletion of the log rows it covers) runs with PRAGMA cache_spill=OFF,
-** which lets the page cache grow past cache_size by the flush's pages
-** until the COMMIT instead (about a memtable: 20 MB at 16 MiB), for at
-** most DBSTORE_NO_SPILL_MEMTABLES memtables of file bytes.  A compaction
-** spills as before: with spilling off for its files too, peak RSS of the
-** bench's in-database fillrandom rose from 175 to 198 MB.  Switched off
-** only if on, put back ON after; the spill threshold (cache_spill=N) is
-** not touched.  The flag is the connection's: every schema of it spills
-** or not alike meanwhile.
-*/
-#define DBSTORE_NO_SPILL_MEMTABLES 2
-
-static void dbstore_spill_off(dbstore *p){
-  sqlite3_stmt *pStmt = 0;
-  int bOn = 0;
-  if( !p->bInFlush || p->bSpillOff || p->bSpillDone ) return;
-  if( dbstore_prepare(p, &pStmt, "PRAGMA \"%w\".cache_spill", p->zDb) == SQLITE_OK
-   && sqlite3_step(pStmt) == SQLITE_ROW ){
-    bOn = sqlite3_column_int(pStmt, 0) != 0;
-  }
-  sqlite3_finalize(pStmt);
-  /* Not readable or not switched: the work spills as SQLite decides. */
-  if( bOn && sqlite3_exec(p->db, "PRAGMA cache_spill = OFF", 0, 0, 0) == SQLITE_OK ){
-    p->bSpillOff = 1;
-  }
-}
-
-static void dbstore_spill_on(dbstore *p){
-  if( !p->bSpillOff ) return;
-  /* Fails only if the connection is interrupted; the flag then stays OFF
-  ** until the next work puts it back (bSpillOff still set). */
-  if( sqlite3_exec(p->db, "PRAGMA cache_spill = ON", 0, 0, 0) == SQLITE_OK ){
-    p->bSpillOff = 0;
-    p->bSpillDone = 1;
-  }
-}
-
 /* The largest id of <table>_file, 0 if it is empty. */
 static int dbstore_max_file_id(dbstore *p, sqlite3_int64 *piMax){
   sqlite3_stmt *pStmt = 0;
@@ -490,12 +436,13 @@ static int dbstore_chunk_store(lsm_file *pFile, size_t k, const uint8_t *pData, 
   char *zName = 0;
   int rc = SQLITE_OK;
   assert( k == pFile->nStored );
-  if( k == 0 ) dbstore_spill_off(p);
   if( pFile->iRowid == 0 ){
     sqlite3_int64 iMax = 0;
     rc = dbstore_file_delete(p, pFile->zName);
     if( rc == SQLITE_OK ) rc = dbstore_max_file_id(p, &iMax);
-    pFile->iRowid = iMax + 1;
+    /* Placed only once the lookup succeeded: a file left at 0 looks again
+    ** at its next store instead of replacing row 1 (the MANIFEST). */
+    if( rc == SQLITE_OK ) pFile->iRowid = iMax + 1;
   }else if( p->iLastFileId != pFile->iRowid + nRows - 1 ){
     sqlite3_int64 iMax = 0;
     rc = dbstore_max_file_id(p, &iMax);
@@ -533,10 +480,6 @@ static int dbstore_chunk_store(lsm_file *pFile, size_t k, const uint8_t *pData, 
   }
   if( rc == SQLITE_OK ){
     p->iLastFileId = pFile->iRowid + (sqlite3_int64)k;
-    p->nWorkBytes += nData;
-    if( p->bSpillOff && p->nWorkBytes > DBSTORE_NO_SPILL_MEMTABLES * p->opt.memtable_bytes ){
-      dbstore_spill_on(p);
-    }
   }else{
     rc = rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, pFile->zName);
   }
@@ -1307,7 +1250,6 @@ void dbstore_close(dbstore *p){
   if( p == 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
-  dbstore_spill_on(p);                /* owed by an interrupted COMMIT */
   if( p->opt.block_cache ) dbstore_shared_blocks_release();
   lsm_packed_free(&p->logRow);
   sqlite3_free(p->zDb);
@@ -1347,7 +1289,6 @@ int dbstore_catch_up(dbstore *p){
   int rc = SQLITE_OK;
   int bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
   dbstore_secure_delete_repay(p);
-  dbstore_spill_on(p);               /* owed by an interrupted COMMIT */
   if( p->bWorkInTxn ){
     /* A ROLLBACK, or a ROLLBACK TO a savepoint older than the work, may
     ** have undone it (the data version does not change for this
@@ -1529,18 +1470,11 @@ static int dbstore_level0_behind(dbstore *p){
 ** a rollback of the COMMIT that deleted them brings them back, and
 ** dbstore_rollback marks them pending again.
 */
-static int dbstore_work_run(dbstore *p){
+static int dbstore_work(dbstore *p){
   int rc, nFlushed = 0, nCompacted = 0, nDeleted = 0, bBehind;
-  /* The flush and the deletion of the log rows it covers run with the
-  ** page cache not spilling (dbstore_spill_off: the flush's first chunk
-  ** switches it off); a compaction spills as SQLite decides, so that its
-  ** memory stays that of the page cache. */
-  p->bInFlush = 1;
   rc = lsm_work(p->pLsm, 0, &nFlushed);
   if( nFlushed || rc != LSM_OK ) p->bDidWork = 1;
   if( rc == LSM_OK && nFlushed ) rc = dbstore_collect_log(p);
-  p->bInFlush = 0;
-  dbstore_spill_on(p);
   if( rc != LSM_OK ) return rc;
   bBehind = dbstore_level0_behind(p);
   if( nFlushed && !bBehind ) return LSM_OK;
@@ -1551,17 +1485,6 @@ static int dbstore_work_run(dbstore *p){
   rc = lsm_work(p->pLsm, 1, &nCompacted);
   if( nCompacted || rc != LSM_OK ) p->bDidWork = 1;
   if( nCompacted ) p->bGcPending = 1;
-  return rc;
-}
-
-/* The work, its flush with the page cache not spilling. */
-static int dbstore_work(dbstore *p){
-  int rc;
-  p->nWorkBytes = 0;
-  p->bSpillDone = 0;
-  rc = dbstore_work_run(p);
-  p->bInFlush = 0;
-  dbstore_spill_on(p);
   return rc;
 }
 
@@ -1590,17 +1513,6 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
     /* The row is committed: a failure here only means this engine is out
     ** of step; it catches up from the log before it is read again. */
     if( rc != LSM_OK ) p->bStale = 1;
-    /* Else the engine holds what SQLite has just committed, this COMMIT's
-    ** own version of the database (SQLite counts it before xCommit): the
-    ** next catch-up has nothing to look for unless another connection
-    ** commits (2 statements per COMMIT saved, 70,000 instructions). */
-    if( rc == LSM_OK && p->bChecked && !p->bStale && !p->bReload && !p->bWorkInTxn ){
-      unsigned int iVersion = 0;
-      if( sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion)
-          == SQLITE_OK ){
-        p->iDataVersion = iVersion;
-      }
-    }
   }
   p->iPendingSeq = 0;
   p->bDidWork = 0;

@@ -177,12 +177,63 @@ START_TEST(two_files_written_at_once_each_keep_consecutive_rows){
 }
 END_TEST
 
+/* A failed lookup of where a file's first chunk goes (an authorizer that
+** denies one read of t_file) leaves the file with no place yet: its
+** store at xClose looks again instead of replacing row 1, the MANIFEST
+** (the file once took id max(id) + 1 = 1 whatever the lookup's outcome). */
+static int g_bDenyFileRead;
+static int deny_one_file_read(void *pArg, int eOp, const char *z1, const char *z2,
+                              const char *z3, const char *z4){
+  (void)pArg; (void)z2; (void)z3; (void)z4;
+  if( g_bDenyFileRead && eOp == SQLITE_READ && z1 && strcmp(z1, "t_file") == 0 ){
+    g_bDenyFileRead = 0;
+    return SQLITE_DENY;
+  }
+  return SQLITE_OK;
+}
+
+START_TEST(a_failed_first_chunk_lookup_never_replaces_another_row){
+  files_fixture f;
+  lsm_file *pFile = NULL;
+  char *zBefore, *zAfter;
+  lsm_options opt;
+  char *zErr = NULL;
+  fixture_open(&f);
+  test_exec_ok(f.db, "COMMIT");
+  /* A store opened afresh: its statements are prepared under the authorizer. */
+  dbstore_close(f.pStore);
+  lsm_options_default(&opt);
+  ck_assert_msg(dbstore_open(f.db, "main", "t", &opt, 0, &f.pStore, &zErr) == SQLITE_OK,
+                "dbstore_open: %s", zErr ? zErr : "?");
+  f.pEnv = dbstore_env(f.pStore);
+  zBefore = test_query_text(f.db, "SELECT group_concat(id || '=' || name, ' ') FROM t_file");
+  ck_assert_int_eq(test_query_int(f.db, "SELECT count(*) FROM t_file WHERE id = 1"), 1);
+  test_exec_ok(f.db, "BEGIN");
+  ck_assert_int_eq(f.pEnv->xOpen(f.pEnv, "000009.sst", LSM_OPEN_WRITE, &pFile), LSM_OK);
+  ck_assert_int_eq(f.pEnv->xAppend(pFile, "0123456789", 10), LSM_OK);
+  sqlite3_set_authorizer(f.db, deny_one_file_read, 0);
+  g_bDenyFileRead = 1;
+  ck_assert_int_ne(f.pEnv->xSync(pFile), LSM_OK);
+  ck_assert_int_eq(f.pEnv->xClose(pFile), LSM_OK);
+  sqlite3_set_authorizer(f.db, 0, 0);
+  zAfter = test_query_text(f.db, "SELECT group_concat(id || '=' || name, ' ') FROM t_file"
+                                 " WHERE name <> '000009.sst'");
+  ck_assert_msg(strcmp(zBefore, zAfter) == 0, "rows before: %s; after: %s", zBefore, zAfter);
+  ck_assert_int_eq(test_query_int(f.db, "SELECT length(data) FROM t_file"
+                                        " WHERE name = '000009.sst'"), 10);
+  sqlite3_free(zBefore);
+  sqlite3_free(zAfter);
+  fixture_close(&f);
+}
+END_TEST
+
 static Suite *dbstore_files_suite(void){
   Suite *s = suite_create("dbstore_files");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, a_file_appended_in_any_pieces_is_its_chunk_rows_and_reads_back);
   tcase_add_test(tc, a_file_synced_then_appended_to_replaces_its_last_row);
   tcase_add_test(tc, two_files_written_at_once_each_keep_consecutive_rows);
+  tcase_add_test(tc, a_failed_first_chunk_lookup_never_replaces_another_row);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -22,17 +22,11 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
 static sqlite3_int64 g_nWalBytes;       /* written to WAL files */
 static sqlite3_int64 g_nWalZeroPages;   /* WAL page images that are all zero bytes */
 static sqlite3_int64 g_nStmtJrnlBytes;  /* written to statement journals */
-static sqlite3_int64 g_nWalRewrites;    /* WAL writes below the end of the frames
-                                           already written (overwritten frames and
-                                           the headers SQLite checksums again) */
-static sqlite3_int64 g_iWalEnd;         /* end of this WAL generation's frames */
 
 static void count_write(int openFlags, const void *a, int n, sqlite3_int64 iOff){
+  (void)iOff;
   if( openFlags & SQLITE_OPEN_WAL ){
     g_nWalBytes += n;
-    if( iOff == 0 ) g_iWalEnd = 0;             /* the WAL header: a new generation */
-    if( iOff < g_iWalEnd ) g_nWalRewrites++;
-    if( iOff + n > g_iWalEnd ) g_iWalEnd = iOff + n;
     if( n >= 512 ){            /* a page image (headers are 24 or 32 bytes) */
       const unsigned char *b = a;
       int i = 0;
@@ -168,6 +162,132 @@ static sqlite3_int64 level0_tables(sqlite3 *db){
 }
 
 /*
+** In shared-cache mode the connections share one pager, whose data version
+** counts every connection's commits, and SQLite releases the shared
+** btree's write lock after its commit but before the virtual tables'
+** xCommit: another connection can commit in between.  A connection that
+** took the version seen at its xCommit as "caught up" never applied that
+** other commit, and its next COMMIT logged its batch at the other's
+** sequence number, replacing that row: committed rows lost.  A hook table
+** whose xCommit SQLite calls before lsm's (it was written to first) makes
+** the other connection commit exactly in that window.
+*/
+static sqlite3 *g_pHookOtherDb;
+static int g_bHookArmed, g_rcHookInsert;
+static int hook_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                        sqlite3_vtab **ppVtab, char **pzErr){
+  sqlite3_vtab *pVtab = sqlite3_malloc(sizeof(*pVtab));
+  (void)pAux; (void)argc; (void)argv; (void)pzErr;
+  if( pVtab == 0 ) return SQLITE_NOMEM;
+  memset(pVtab, 0, sizeof(*pVtab));
+  *ppVtab = pVtab;
+  return sqlite3_declare_vtab(db, "CREATE TABLE x(a)");
+}
+static int hook_disconnect(sqlite3_vtab *pVtab){ sqlite3_free(pVtab); return SQLITE_OK; }
+static int hook_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  (void)pVtab; (void)pInfo;
+  return SQLITE_OK;
+}
+static int hook_update(sqlite3_vtab *pVtab, int nArg, sqlite3_value **apArg,
+                       sqlite3_int64 *piRowid){
+  (void)pVtab; (void)nArg; (void)apArg; (void)piRowid;
+  return SQLITE_OK;
+}
+static int hook_noop(sqlite3_vtab *pVtab){ (void)pVtab; return SQLITE_OK; }
+static int hook_commit(sqlite3_vtab *pVtab){
+  (void)pVtab;
+  if( g_bHookArmed ){
+    g_bHookArmed = 0;
+    g_rcHookInsert = sqlite3_exec(g_pHookOtherDb, "INSERT INTO kv VALUES(999999, 'other')",
+                                  0, 0, 0);
+  }
+  return SQLITE_OK;
+}
+static const sqlite3_module hook_module = {
+  .iVersion = 1, .xCreate = hook_connect, .xConnect = hook_connect,
+  .xBestIndex = hook_best_index, .xDisconnect = hook_disconnect, .xDestroy = hook_disconnect,
+  .xUpdate = hook_update, .xBegin = hook_noop, .xSync = hook_noop, .xCommit = hook_commit,
+  .xRollback = hook_noop,
+};
+
+static sqlite3 *open_shared_cache(void){
+  sqlite3 *db = 0;
+  int rc = sqlite3_open_v2(g_zDb, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                           | SQLITE_OPEN_SHAREDCACHE, 0);
+  ck_assert_msg(rc == SQLITE_OK, "open %s: %s", g_zDb, sqlite3_errmsg(db));
+  ck_assert_int_eq(sqlite3_create_module(db, "hook", &hook_module, 0), SQLITE_OK);
+  return db;
+}
+
+START_TEST(a_shared_cache_commit_between_anothers_commit_and_xcommit_is_kept){
+  sqlite3 *db = open_shared_cache(), *db2 = open_shared_cache(), *db3;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm; CREATE VIRTUAL TABLE h USING hook");
+  test_exec_ok(db, "INSERT INTO kv VALUES(1, 'a')");
+  g_pHookOtherDb = db2;
+  g_bHookArmed = 1;
+  g_rcHookInsert = -1;
+  test_exec_ok(db, "BEGIN; INSERT INTO h VALUES(1); INSERT INTO kv VALUES(2, 'b'); COMMIT");
+  ck_assert_int_eq(g_rcHookInsert, SQLITE_OK);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv WHERE key = 999999"), 1);
+  test_exec_ok(db, "INSERT INTO kv VALUES(3, 'c')");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 4);
+  ck_assert_int_eq(test_query_int(db2, "SELECT count(*) FROM kv"), 4);
+  sqlite3_close(db2);
+  sqlite3_close(db);
+  db3 = open_counted();
+  ck_assert_int_eq(test_query_int(db3, "SELECT count(*) FROM kv"), 4);
+  ck_assert_int_eq(test_query_int(db3, "SELECT count(*) FROM kv WHERE key = 999999"), 1);
+  assert_check_ok(db3);
+  sqlite3_close(db3);
+}
+END_TEST
+
+/*
+** A COMMIT interrupted anywhere (sqlite3_interrupt from a progress
+** handler, every 100 virtual machine steps in turn until one COMMIT gets
+** through) leaves the connection's cache_spill as it was: on.
+*/
+static sqlite3 *g_pProgressDb;
+static int g_nProgressLeft;
+static int interrupt_countdown(void *pArg){
+  (void)pArg;
+  if( g_nProgressLeft > 0 && --g_nProgressLeft == 0 ) sqlite3_interrupt(g_pProgressDb);
+  return 0;
+}
+
+START_TEST(an_interrupted_commit_leaves_cache_spill_as_it_was){
+  sqlite3 *db = open_counted();
+  int k, rc = SQLITE_INTERRUPT, nInterrupted = 0;
+  test_exec_ok(db, "PRAGMA cache_size=50;"
+                   " CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.25)");
+  test_exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 5999)"
+                   " INSERT INTO kv SELECT i, printf('%060d', i) FROM c");
+  ck_assert_int_ne(test_query_int(db, "PRAGMA cache_spill"), 0);
+  g_pProgressDb = db;
+  sqlite3_progress_handler(db, 100, interrupt_countdown, 0);
+  for(k = 1; k < 2000 && rc != SQLITE_OK; k++){
+    test_exec_ok(db, "BEGIN; INSERT INTO kv VALUES(-1, 'x')");
+    g_nProgressLeft = k;
+    rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    g_nProgressLeft = 0;
+    if( rc != SQLITE_OK ){
+      ck_assert_msg(rc == SQLITE_INTERRUPT, "COMMIT at interrupt point %d: %d", k, rc);
+      nInterrupted++;
+      if( !sqlite3_get_autocommit(db) ) test_exec_ok(db, "ROLLBACK");
+    }
+    ck_assert_msg(test_query_int(db, "PRAGMA cache_spill") != 0,
+                  "cache_spill after a COMMIT interrupted at point %d (rc %d)", k, rc);
+  }
+  sqlite3_progress_handler(db, 0, 0, 0);
+  ck_assert_int_eq(rc, SQLITE_OK);
+  ck_assert_int_gt(nInterrupted, 5);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 6001);
+  assert_check_ok(db);
+  sqlite3_close(db);
+}
+END_TEST
+
+/*
 ** A COMMIT carries a flush or else at most one compaction, never both
 ** (ext/dbstore.c, dbstore_work): the work one COMMIT does is the larger
 ** of the two, not their sum.  Before, the COMMIT whose flush made level 0
@@ -176,74 +296,6 @@ static sqlite3_int64 level0_tables(sqlite3 *db){
 ** due at nearly every COMMIT of this tiny memtable, and the COMMITs that
 ** delete replaced SSTables take turns with those that compact.
 */
-/*
-** A COMMIT's work writes its files without SQLite's page cache spilling
-** (ext/dbstore.c, dbstore_spill_off), and gives the connection its
-** cache_spill back.  A spilled page that the work changed again was
-** overwritten in the WAL, and SQLite then read back and checksummed again
-** every frame written after it: a quarter of an in-database fillseq's
-** system calls.  A 40-page cache makes every flush of a 256 KiB memtable
-** spill.
-*/
-START_TEST(a_commit_that_flushes_rewrites_no_wal_frame){
-  sqlite3 *db = open_counted();
-  sqlite3_int64 nFlush;
-  test_exec_ok(db, "PRAGMA cache_size = 40");
-  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.25)");
-  g_nWalRewrites = 0;
-  fill(db, 0, 40);            /* 8000 rows in key order */
-  nFlush = test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.writes.flushes')");
-  ck_assert_int_gt(nFlush, 3);
-  ck_assert_msg(g_nWalRewrites == 0, "%lld WAL writes below the frames' end in %lld flushes",
-                (long long)g_nWalRewrites, (long long)nFlush);
-  /* The user's settings are back, and a user's OFF stays OFF. */
-  ck_assert_int_ne(test_query_int(db, "PRAGMA cache_spill"), 0);
-  test_exec_ok(db, "PRAGMA cache_spill = OFF");
-  fill(db, 8000, 10);
-  ck_assert_int_eq(test_query_int(db, "PRAGMA cache_spill"), 0);
-  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 10000);
-  assert_check_ok(db);
-  sqlite3_close(db);
-}
-END_TEST
-
-/* Statements whose SQL contains g_zTraceNeedle, counted by trace_count. */
-static const char *g_zTraceNeedle;
-static int g_nTraceHits;
-static int trace_count(unsigned eType, void *pCtx, void *pStmt, void *pX){
-  const char *zSql = sqlite3_sql((sqlite3_stmt*)pStmt);
-  (void)eType; (void)pCtx; (void)pX;
-  if( zSql && strstr(zSql, g_zTraceNeedle) ) g_nTraceHits++;
-  return 0;
-}
-
-/*
-** After its own COMMIT a connection's engine holds what SQLite committed
-** (ext/dbstore.c, dbstore_commit takes the new data version): the next
-** COMMIT does not look up the MANIFEST row nor read the log again.  A
-** commit by another connection is still caught up with.
-*/
-START_TEST(a_connection_does_not_catch_up_with_its_own_commit){
-  sqlite3 *db = open_counted(), *db2;
-  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
-  fill(db, 0, 2);
-  g_zTraceNeedle = "WHERE name = ?1";
-  g_nTraceHits = 0;
-  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_count, 0);
-  fill(db, 400, 3);
-  ck_assert_msg(g_nTraceHits == 0, "%d MANIFEST lookups in 3 COMMITs after its own",
-                g_nTraceHits);
-  db2 = open_counted();
-  test_exec_ok(db2, "INSERT INTO kv VALUES(-1, 'from db2')");
-  sqlite3_close(db2);
-  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 1001);
-  ck_assert_int_gt(g_nTraceHits, 0);
-  sqlite3_trace_v2(db, 0, 0, 0);
-  assert_check_ok(db);
-  sqlite3_close(db);
-}
-END_TEST
-
 START_TEST(a_commit_flushes_or_compacts_never_both){
   sqlite3 *db = open_counted();
   int i, nFlushCommits = 0, nCompactCommits = 0, nBehind = 0;
@@ -775,8 +827,8 @@ static Suite *indb_write_suite(void){
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_on);
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_off);
-  tcase_add_test(tc, a_commit_that_flushes_rewrites_no_wal_frame);
-  tcase_add_test(tc, a_connection_does_not_catch_up_with_its_own_commit);
+  tcase_add_test(tc, a_shared_cache_commit_between_anothers_commit_and_xcommit_is_kept);
+  tcase_add_test(tc, an_interrupted_commit_leaves_cache_spill_as_it_was);
   tcase_add_test(tc, a_commit_flushes_or_compacts_never_both);
   tcase_add_test(tc, a_commit_of_deletes_flushes_or_compacts_never_both);
   tcase_add_test(tc, a_commit_that_compacts_leaves_the_deletes_to_the_next);
