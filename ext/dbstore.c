@@ -84,8 +84,10 @@
 **            (and delete the log rows it covers), else delete the
 **            SSTables an earlier COMMIT's compaction replaced, else at
 **            most one compaction (lsm_work); its SSTables and manifest
-**            are rows of this same transaction (rows deleted one at a
-**            time, pages freed unzeroed: dbstore_delete_rows,
+**            are rows of this same transaction (each chunk's row
+**            inserted as soon as the engine has appended it,
+**            dbstore_chunk_store; rows deleted one at a time, pages
+**            freed unzeroed: dbstore_delete_rows,
 **            dbstore_fast_delete_begin);
 **   xCommit  apply the batch to the memtable (SQLite has committed);
 **   xRollback  nothing was applied; if the failed commit had done work,
@@ -171,20 +173,34 @@
   "name >= ?1 AND name < ?1 || ';' AND (name = ?1 OR substr(name, length(?1) + 1, 1) = ':')"
 
 /* A file of the store.  Opened to read, it is the id of its first chunk
-** row and its chunk size (reads go through the store's blob handle);
-** opened to write, a holds the bytes until xSync or xClose stores them as
-** its rows. */
+** row and its chunk size (reads go through the store's blob handle).
+** Opened to write, its bytes go to its rows as they come: each chunk is
+** inserted as its row once full, the last (partial) one at xSync or
+** xClose, so that a file never waits whole in memory (a flush's 16 MiB
+** SSTable did, in a buffer whose pages were new at every flush: page
+** faults were the largest system cost of an in-database fillseq; README,
+** "In-database writes: where a fillseq row's time goes").
+** Invariants of a file open to write:
+**   1. n == nStored * nChunk + nBuf, and nBuf < nChunk between calls.
+**   2. Chunks 0 .. nStored-1 are rows iRowid .. iRowid+nStored-1 (iRowid
+**      is 0 until chunk 0 is stored); if bTailStored, chunk nStored (the
+**      nBuf bytes of a, as of the last sync) is row iRowid+nStored too.
+**   3. a holds nBuf bytes: the file from byte nStored * nChunk. */
 struct lsm_file {
   dbstore *pStore;       /* the store whose env opened it */
   char *zName;           /* row name: 000012.sst, MANIFEST, MANIFEST.tmp (malloc) */
-  int bWrite;            /* opened to write: the blob is stored at sync/close */
-  int bDirty;            /* written since last stored */
-  sqlite3_int64 iRowid;  /* read: id of the first row (chunk 0) */
-  size_t nChunk;         /* read: bytes per chunk (length of the first row) */
+  int bWrite;            /* opened to write: bytes go to rows as chunks fill */
+  int bDirty;            /* write: appended to since the last sync stored the tail */
+  sqlite3_int64 iRowid;  /* id of the first row (chunk 0); write: 0 until stored */
+  size_t nChunk;         /* bytes per chunk (read: length of the first row;
+                            write: dbstore.nChunkBytes) */
   lsm_file *pNextRead;   /* read: next of dbstore.pReadFiles */
-  uint8_t *a;            /* write: the bytes (malloc) */
+  uint8_t *a;            /* write: the chunk being filled, nChunk bytes (malloc) */
+  size_t nBuf;           /* write: bytes in a */
+  size_t nStored;        /* write: full chunks stored as rows */
+  int bTailStored;       /* write: the partial chunk in a is a row too (a sync) */
+  sqlite3_stmt *pInsert; /* write: inserts a chunk row, prepared at the first */
   size_t n;              /* bytes of the file */
-  size_t nAlloc;         /* bytes allocated for a */
 };
 
 struct dbstore {
@@ -219,6 +235,9 @@ struct dbstore {
   int bSecureDeleteOwed; /* secure_delete was switched ON -> FAST and putting
                             it back failed (an interrupted COMMIT): retried at
                             the next catch-up, COMMIT and close */
+  sqlite3_int64 iLastFileId; /* id of the last row a file written here inserted
+                            (dbstore_chunk_store): the next chunk of that file
+                            goes right after it without asking max(id) */
   lsm_packed_batch logRow; /* the stored form of the last log row written; its
                             buffer is reused (dbstore_log_write) */
 };
@@ -387,45 +406,95 @@ static int dbstore_file_delete(dbstore *p, const char *zName){
   return rc;
 }
 
-/* Store pFile's bytes as its rows (format above), replacing any rows of
-** that name, at consecutive ids after the largest id in use. */
-static int dbstore_file_store(lsm_file *pFile){
-  dbstore *p = pFile->pStore;
+/* The largest id of <table>_file, 0 if it is empty. */
+static int dbstore_max_file_id(dbstore *p, sqlite3_int64 *piMax){
   sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 iBase = 0;
-  size_t iOff = 0;
-  int k = 0;
-  int rc = dbstore_file_delete(p, pFile->zName);
-  if( rc == SQLITE_OK ){
-    rc = dbstore_prepare(p, &pStmt, "SELECT coalesce(max(id), 0) + 1 FROM \"%w\".\"%w_file\"",
-                         p->zDb, p->zTable);
-    if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
-      iBase = sqlite3_column_int64(pStmt, 0);
-      rc = SQLITE_OK;
-    }
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
+  int rc = dbstore_prepare(p, &pStmt, "SELECT coalesce(max(id), 0) FROM \"%w\".\"%w_file\"",
+                           p->zDb, p->zTable);
+  *piMax = 0;
+  if( rc == SQLITE_OK && (rc = sqlite3_step(pStmt)) == SQLITE_ROW ){
+    *piMax = sqlite3_column_int64(pStmt, 0);
+    rc = SQLITE_OK;
   }
-  if( rc == SQLITE_OK ){
-    rc = dbstore_prepare(p, &pStmt,
-        "INSERT INTO \"%w\".\"%w_file\"(id, name, data)"
-        " VALUES(?1, CASE WHEN ?2 = 0 THEN ?3 ELSE ?3 || ':' || ?2 END, ?4)", p->zDb, p->zTable);
-  }
-  while( rc == SQLITE_OK && (k == 0 || iOff < pFile->n) ){
-    size_t n = pFile->n - iOff;
-    if( n > p->nChunkBytes ) n = p->nChunkBytes;
-    sqlite3_bind_int64(pStmt, 1, iBase + k);
-    sqlite3_bind_int(pStmt, 2, k);
-    sqlite3_bind_text(pStmt, 3, pFile->zName, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(pStmt, 4, n ? (const void*)(pFile->a + iOff) : "", n, SQLITE_STATIC);
-    rc = sqlite3_step(pStmt);
-    if( rc == SQLITE_DONE ) rc = sqlite3_reset(pStmt);
-    iOff += n;
-    k++;
-  }
-  if( rc != SQLITE_OK ) rc = dbstore_env_error(p, rc, pFile->zName);
   sqlite3_finalize(pStmt);
-  if( rc == SQLITE_OK ) pFile->bDirty = 0;
+  return rc;
+}
+
+/*
+** Store chunk k of pFile, nData bytes at pData, as its row (format
+** above): k == nStored (invariant 2), the row of an earlier sync's
+** partial chunk k, if any, replaced.  Chunk 0 first deletes any rows of
+** the file's name and takes the id after the largest in use.  Chunk k > 0
+** goes right after the file's rows, which must be the last ids of the
+** table: if another file's row came after them (two files written at
+** once: the engine does not, but the env allows it), the file's rows
+** move to the end first, keeping its ids consecutive.
+*/
+static int dbstore_chunk_store(lsm_file *pFile, size_t k, const uint8_t *pData, size_t nData){
+  dbstore *p = pFile->pStore;
+  sqlite3_int64 nRows = (sqlite3_int64)(pFile->nStored + (size_t)pFile->bTailStored);
+  char *zName = 0;
+  int rc = SQLITE_OK;
+  assert( k == pFile->nStored );
+  if( pFile->iRowid == 0 ){
+    sqlite3_int64 iMax = 0;
+    rc = dbstore_file_delete(p, pFile->zName);
+    if( rc == SQLITE_OK ) rc = dbstore_max_file_id(p, &iMax);
+    /* Placed only once the lookup succeeded: a file left at 0 looks again
+    ** at its next store instead of replacing row 1 (the MANIFEST). */
+    if( rc == SQLITE_OK ) pFile->iRowid = iMax + 1;
+  }else if( p->iLastFileId != pFile->iRowid + nRows - 1 ){
+    sqlite3_int64 iMax = 0;
+    rc = dbstore_max_file_id(p, &iMax);
+    if( rc == SQLITE_OK && iMax != pFile->iRowid + nRows - 1 ){
+      char *zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_file\" SET id = id + %lld"
+                                   " WHERE id >= %lld AND id < %lld", p->zDb, p->zTable,
+                                   (long long)(iMax + 1 - pFile->iRowid),
+                                   (long long)pFile->iRowid, (long long)(pFile->iRowid + nRows));
+      rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+      if( rc == SQLITE_OK ) pFile->iRowid = iMax + 1;
+    }
+  }
+  if( rc == SQLITE_OK && pFile->pInsert == 0 ){
+    rc = dbstore_prepare(p, &pFile->pInsert,
+        "INSERT OR REPLACE INTO \"%w\".\"%w_file\"(id, name, data) VALUES(?1, ?2, ?3)",
+        p->zDb, p->zTable);
+  }
+  if( rc == SQLITE_OK ){
+    sqlite3_stmt *pStmt = pFile->pInsert;
+    if( k > 0 ){
+      zName = sqlite3_mprintf("%s:%llu", pFile->zName, (unsigned long long)k);
+      if( zName == 0 ) rc = SQLITE_NOMEM;
+    }
+    sqlite3_bind_text(pStmt, 2, zName ? zName : pFile->zName, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 1, pFile->iRowid + (sqlite3_int64)k);
+    sqlite3_bind_blob64(pStmt, 3, nData ? (const void*)pData : "", nData, SQLITE_STATIC);
+    if( rc == SQLITE_OK ){
+      rc = sqlite3_step(pStmt);
+      if( rc == SQLITE_DONE ) rc = SQLITE_OK;
+    }
+    sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+    sqlite3_free(zName);
+  }
+  if( rc == SQLITE_OK ){
+    p->iLastFileId = pFile->iRowid + (sqlite3_int64)k;
+  }else{
+    rc = rc == SQLITE_NOMEM ? LSM_NOMEM : dbstore_env_error(p, rc, pFile->zName);
+  }
+  return rc;
+}
+
+/* Store the partial chunk in pFile->a as its row (the last row of the
+** file as it is now; an empty file is one empty row). */
+static int dbstore_tail_store(lsm_file *pFile){
+  int rc = LSM_OK;
+  if( pFile->nBuf > 0 || pFile->nStored == 0 ){
+    rc = dbstore_chunk_store(pFile, pFile->nStored, pFile->a, pFile->nBuf);
+    if( rc == LSM_OK ) pFile->bTailStored = 1;
+  }
+  if( rc == LSM_OK ) pFile->bDirty = 0;
   return rc;
 }
 
@@ -542,6 +611,9 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
   if( flags & LSM_OPEN_WRITE ){
     pFile->bWrite = 1;
     pFile->bDirty = 1;
+    pFile->nChunk = p->nChunkBytes;
+    pFile->a = malloc(pFile->nChunk);
+    if( pFile->a == 0 ) rc = LSM_NOMEM;
   }else{
     rc = dbstore_file_locate(pFile, 0);
     if( rc == SQLITE_OK ){
@@ -551,6 +623,7 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
     }
   }
   if( rc != SQLITE_OK ){
+    free(pFile->a);
     free(pFile->zName);
     free(pFile);
     return rc;
@@ -625,7 +698,16 @@ static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBu
     n = pFile->n - (size_t)iOff;
     if( n > nBuf ) n = nBuf;
     if( pFile->bWrite ){
-      memcpy(pBuf, pFile->a + iOff, n);
+      /* The stored chunks from their rows, the rest from a (invariant 3). */
+      size_t iBufOff = pFile->nStored * pFile->nChunk, nRow = 0;
+      if( iOff < iBufOff ){
+        nRow = iBufOff - (size_t)iOff < n ? iBufOff - (size_t)iOff : n;
+        rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, nRow);
+      }
+      if( rc == LSM_OK && nRow < n ){
+        memcpy((uint8_t*)pBuf + nRow, pFile->a + (iOff + nRow - iBufOff), n - nRow);
+      }
+      if( rc != LSM_OK ) n = 0;
     }else if( n > 0 ){
       rc = dbstore_blob_read(pFile, iOff, (uint8_t*)pBuf, n);
       if( rc != LSM_OK ) n = 0;
@@ -636,25 +718,40 @@ static int dbstore_x_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBu
 }
 
 static int dbstore_x_append(lsm_file *pFile, const void *pData, size_t nData){
+  const uint8_t *a = (const uint8_t*)pData;
+  int rc = LSM_OK;
   if( !pFile->bWrite ) return LSM_MISUSE;
-  if( pFile->n + nData > pFile->nAlloc ){
-    size_t nNew = pFile->nAlloc ? pFile->nAlloc * 2 : 4096;
-    uint8_t *aNew;
-    while( nNew < pFile->n + nData ) nNew *= 2;
-    aNew = realloc(pFile->a, nNew);
-    if( aNew == 0 ) return LSM_NOMEM;
-    pFile->a = aNew;
-    pFile->nAlloc = nNew;
-  }
-  memcpy(pFile->a + pFile->n, pData, nData);
-  pFile->n += nData;
   pFile->bDirty = 1;
-  return LSM_OK;
+  while( nData > 0 ){
+    size_t nPart = pFile->nChunk - pFile->nBuf;
+    if( nPart > nData ) nPart = nData;
+    if( pFile->nBuf + nPart < pFile->nChunk ){
+      memcpy(pFile->a + pFile->nBuf, a, nPart);       /* partial: stays in a */
+      pFile->nBuf += nPart;
+    }else{
+      /* The chunk is full: its row is inserted now, from the caller's
+      ** bytes when they are the whole chunk. */
+      const uint8_t *pChunk = a;
+      if( pFile->nBuf > 0 ){
+        memcpy(pFile->a + pFile->nBuf, a, nPart);
+        pChunk = pFile->a;
+      }
+      rc = dbstore_chunk_store(pFile, pFile->nStored, pChunk, pFile->nChunk);
+      if( rc != LSM_OK ) break;
+      pFile->nStored++;
+      pFile->nBuf = 0;
+      pFile->bTailStored = 0;
+    }
+    pFile->n += nPart;
+    a += nPart;
+    nData -= nPart;
+  }
+  return rc;
 }
 
-/* Durability is SQLite's: "sync" stores the bytes as the row. */
+/* Durability is SQLite's: "sync" stores the partial last chunk as a row. */
 static int dbstore_x_sync(lsm_file *pFile){
-  return (pFile->bWrite && pFile->bDirty) ? dbstore_file_store(pFile) : LSM_OK;
+  return (pFile->bWrite && pFile->bDirty) ? dbstore_tail_store(pFile) : LSM_OK;
 }
 
 static int dbstore_x_size(lsm_file *pFile, uint64_t *pnSize){
@@ -666,7 +763,8 @@ static int dbstore_x_close(lsm_file *pFile){
   int rc = LSM_OK;
   if( pFile == 0 ) return LSM_OK;
   if( pFile->bWrite ){
-    if( pFile->bDirty ) rc = dbstore_file_store(pFile);
+    if( pFile->bDirty ) rc = dbstore_tail_store(pFile);
+    sqlite3_finalize(pFile->pInsert);
   }else{
     lsm_file **pp = &pFile->pStore->pReadFiles;
     while( *pp != pFile ) pp = &(*pp)->pNextRead;
@@ -1112,6 +1210,11 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   ** flushes and compactions write enter the block cache as written, so
   ** reads right after the writes find them there. */
   p->opt.fill_cache_on_write = 1;
+  /* A level-0 compaction (all of level 0 with the level-1 tables under
+  ** it: a whole-level merge, up to 82 MB in for the default memtable)
+  ** runs in slices of about a memtable of input each, one per COMMIT
+  ** (lsm/db_slice.c, dbstore_work). */
+  p->opt.l0_slice_bytes = p->opt.memtable_bytes;
   p->opt.block_cache = dbstore_shared_blocks(pOpt->block_cache_bytes);
   if( p->opt.block_cache == 0 ){
     dbstore_close(p);
@@ -1163,6 +1266,10 @@ void dbstore_close(dbstore *p){
 
 lsm_db *dbstore_engine(dbstore *p){
   return p->pLsm;
+}
+
+lsm_env *dbstore_env(dbstore *p){
+  return &p->env;
 }
 
 int dbstore_log_bytes(dbstore *p, sqlite3_int64 *pnBytes){
@@ -1334,9 +1441,11 @@ void dbstore_reads_done(dbstore *p){
 ** when COMMITs flush back to back, never by the flush that makes level 0
 ** due, which leaves the compaction to the next COMMIT. */
 #define DBSTORE_L0_BEHIND 12
+/* Level-0 tables, or 0 if fewer than DBSTORE_L0_BEHIND. */
 static int dbstore_level0_behind(dbstore *p){
   lsm_stats stats;
-  return lsm_stats_get(p->pLsm, &stats) == LSM_OK && stats.aLevel[0].nFiles >= DBSTORE_L0_BEHIND;
+  if( lsm_stats_get(p->pLsm, &stats) != LSM_OK ) return 0;
+  return stats.aLevel[0].nFiles >= DBSTORE_L0_BEHIND ? (int)stats.aLevel[0].nFiles : 0;
 }
 
 /*
@@ -1349,7 +1458,9 @@ static int dbstore_level0_behind(dbstore *p){
 **     to the next item: a cursor held open across COMMITs must not stop
 **     compaction);
 **   - at most one compaction (lsm_work), whose replaced SSTables' rows
-**     are left to a later COMMIT (bGcPending).
+**     are left to a later COMMIT (bGcPending); a level-0 compaction runs
+**     one slice of it (about a memtable of input: lsm/db_slice.c), the
+**     next COMMITs the rest.
 ** So a COMMIT carries the largest of the three, never their sum: in the
 ** slowest COMMIT of prof_write indb 1000000 overwrite the compaction took
 ** 1113 ms and deleting its inputs' rows 350 ms more.  A COMMIT that flushed
@@ -1358,7 +1469,9 @@ static int dbstore_level0_behind(dbstore *p){
 ** Unless level 0 is behind: when every COMMIT fills the memtable (bulk
 ** loads in large transactions) none would ever compact, and every read
 ** would check a level 0 growing without end; such a COMMIT flushes,
-** collects and compacts.  The rows left over are one compaction's inputs
+** collects and runs up to as many compactions as level 0 holds tables
+** (slices of a level-0 compaction, each about a memtable: four per such
+** COMMIT let level 0 reach 17 tables while a slicing went on).  The rows left over are one compaction's inputs
 ** per connection (more while a cursor of this connection stays open across
 ** COMMITs: nothing is deleted then, and every compaction's inputs wait
 ** until it closes, as before this rule), until its next COMMIT that does not
@@ -1369,18 +1482,18 @@ static int dbstore_level0_behind(dbstore *p){
 ** dbstore_rollback marks them pending again.
 */
 static int dbstore_work(dbstore *p){
-  int rc, nFlushed = 0, nCompacted = 0, nDeleted = 0, bBehind;
+  int rc, nFlushed = 0, nCompacted = 0, nDeleted = 0, nBehind;
   rc = lsm_work(p->pLsm, 0, &nFlushed);
   if( nFlushed || rc != LSM_OK ) p->bDidWork = 1;
   if( rc == LSM_OK && nFlushed ) rc = dbstore_collect_log(p);
   if( rc != LSM_OK ) return rc;
-  bBehind = dbstore_level0_behind(p);
-  if( nFlushed && !bBehind ) return LSM_OK;
+  nBehind = dbstore_level0_behind(p);
+  if( nFlushed && !nBehind ) return LSM_OK;
   if( p->bGcPending ){
     rc = dbstore_collect_files(p, &nDeleted);
-    if( rc != LSM_OK || (nDeleted > 0 && !bBehind) ) return rc;
+    if( rc != LSM_OK || (nDeleted > 0 && !nBehind) ) return rc;
   }
-  rc = lsm_work(p->pLsm, 1, &nCompacted);
+  rc = lsm_work(p->pLsm, nBehind ? nBehind : 1, &nCompacted);
   if( nCompacted || rc != LSM_OK ) p->bDidWork = 1;
   if( nCompacted ) p->bGcPending = 1;
   return rc;

@@ -55,6 +55,11 @@ _Static_assert(KEYCODEC_MAX_ENCODED <= LSM_MAX_KEY,
 ** (nothing appended), SQLITE_NOMEM.
 */
 int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut);
+/* The first byte of every encoding (drawn in keycodec.c); vtab.c tests
+** KEYCODEC_TEXT itself to hand a scan's text keys over without a parse. */
+#define KEYCODEC_NUMBER   0x10   /* type byte of INTEGER and REAL keys */
+#define KEYCODEC_TEXT     0x20   /* type byte of TEXT keys             */
+#define KEYCODEC_BLOB     0x30   /* type byte of BLOB keys             */
 /* A decoded key in plain C form. */
 typedef struct keycodec_value {
   int eType;            /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT or SQLITE_BLOB      */
@@ -412,6 +417,8 @@ int dbstore_log_bytes(dbstore*, sqlite3_int64 *pnBytes);
 const char *dbstore_location(dbstore*);
 /* The current engine (NULL before the first catch-up). */
 lsm_db *dbstore_engine(dbstore*);
+/* The env over <table>_file the engine runs on (tests write files through it). */
+lsm_env *dbstore_env(dbstore*);
 /* Bring the engine up to what this connection's transaction sees. */
 int dbstore_catch_up(dbstore*);
 /* Blob handles (dbstore.c): a table's statements read its SSTables through

@@ -50,6 +50,7 @@
 **      "wal_file_bytes":B,
 **      "writes":{"user_bytes":B,"wal_bytes":B,"flush_bytes":B,"compaction_bytes":B,
 **                "compaction_read_bytes":B,"flushes":N,"compactions":N,
+**                "l0_slice_tables":N,
 **                "write_amplification":(wal+flush+compaction)/user},
 **      "reads":{"gets":N,"sst_probes":N,"read_amplification":sst_probes/gets,
 **               "seeks":N,"seek_sst_probes":N,
@@ -64,6 +65,9 @@
 ** "block_cache" "bytes" of a table in the database file are those of the
 ** process's one cache, shared by every such table of every connection
 ** (dbstore.c); "hits" and "misses" are the table's own.
+** "l0_slice_tables" is the number of level-0 tables of a level-0
+** compaction running in slices over several COMMITs (an in-database
+** table: lsm/db_slice.c), 0 when none is in progress.
 ** "levels" lists, in level order, only the levels that hold files or that
 ** were written to since the store was opened; "level" is its number.
 ** "wal_file_bytes" is the size of the current WAL file now;
@@ -557,10 +561,10 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   sqlite3_str_appendf(pStr,
       "\"writes\":{\"user_bytes\":%llu,\"wal_bytes\":%llu,\"flush_bytes\":%llu,"
       "\"compaction_bytes\":%llu,\"compaction_read_bytes\":%llu,\"flushes\":%llu,"
-      "\"compactions\":%llu,",
+      "\"compactions\":%llu,\"l0_slice_tables\":%llu,",
       U(st.nUserBytesWritten), U(st.nWalBytesWritten), U(st.nFlushBytesWritten),
       U(st.nCompactionBytesWritten), U(st.nCompactionBytesRead), U(st.nFlushes),
-      U(st.nCompactions));
+      U(st.nCompactions), U(st.nSliceTables));
   functions_append_ratio(pStr, "write_amplification",
       (double)st.nWalBytesWritten + (double)st.nFlushBytesWritten
         + (double)st.nCompactionBytesWritten,

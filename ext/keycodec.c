@@ -84,9 +84,7 @@
 #include <math.h>
 #include <string.h>
 
-#define KEYCODEC_NUMBER   0x10   /* type byte of INTEGER and REAL keys */
-#define KEYCODEC_TEXT     0x20   /* type byte of TEXT keys             */
-#define KEYCODEC_BLOB     0x30   /* type byte of BLOB keys             */
+/* The type bytes KEYCODEC_NUMBER, _TEXT and _BLOB are in ext.h. */
 
 #define KEYCODEC_NUMBER_SIZE  9    /* type byte + 8 bytes of double      */
 #define KEYCODEC_SUFFIX_SIZE  2    /* integer tie-breaking suffix        */

@@ -166,9 +166,17 @@ static int record_open(const uint8_t *pRec, size_t nRec, uint8_t *pFlags,
 
 /* ---- public functions ---- */
 
+/* Serial types and body sizes of this many value columns are kept on the
+** stack by record_encode's first pass for the two passes after it (each
+** record_serial_type is several calls through sqlite3_api: about 150
+** instructions per put of one value column); columns past it are typed
+** again. */
+#define RECORD_TYPES_KEPT 16
+
 int record_encode(sqlite3_value *pKey, sqlite3_value **apVal, int nVal, ext_buf *pOut){
   uint64_t nHdr = 0, nBody = 0, nTotal;
   uint64_t t, n;
+  uint64_t aT[RECORD_TYPES_KEPT], aN[RECORD_TYPES_KEPT];
   uint8_t *p;
   int i, rc;
 
@@ -176,6 +184,10 @@ int record_encode(sqlite3_value *pKey, sqlite3_value **apVal, int nVal, ext_buf 
   for(i = 0; i < nVal; i++){
     rc = record_serial_type(apVal[i], &t, &n);
     if( rc != SQLITE_OK ) return rc;
+    if( i < RECORD_TYPES_KEPT ){
+      aT[i] = t;
+      aN[i] = n;
+    }
     nHdr += (uint64_t)coding_varint_len(t);
     nBody += n;
     if( nBody > LSM_MAX_VALUE ) return SQLITE_TOOBIG;
@@ -191,12 +203,21 @@ int record_encode(sqlite3_value *pKey, sqlite3_value **apVal, int nVal, ext_buf 
   *p++ = record_key_flags(pKey);
   p = coding_put_varint(p, nHdr);
   for(i = 0; i < nVal; i++){
-    record_serial_type(apVal[i], &t, &n);   /* cannot fail: done in pass 1 */
+    if( i < RECORD_TYPES_KEPT ){
+      t = aT[i];
+    }else{
+      record_serial_type(apVal[i], &t, &n);   /* cannot fail: done in pass 1 */
+    }
     p = coding_put_varint(p, t);
   }
   for(i = 0; i < nVal; i++){
     sqlite3_value *v = apVal[i];
-    record_serial_type(v, &t, &n);
+    if( i < RECORD_TYPES_KEPT ){
+      t = aT[i];
+      n = aN[i];
+    }else{
+      record_serial_type(v, &t, &n);
+    }
     if( t >= RECORD_INT_MIN && t <= RECORD_INT_MAX ){
       p = coding_put_varint(p, record_zigzag(sqlite3_value_int64(v)));
     }else if( t == RECORD_REAL ){

@@ -306,15 +306,19 @@ static int vtab_current(vtab_cursor *pCsr){
 ** keys (and text holding a NUL) go through record_key.
 */
 static int vtab_result_key(vtab_cursor *pCsr, sqlite3_context *ctx){
-  keycodec_value v;
-  if( keycodec_parse(pCsr->pKey, pCsr->nKey, &v) == SQLITE_OK && v.eType == SQLITE_TEXT
-   && memchr(v.p, 0, v.n) == NULL ){
-    ext_buf *pText = &pCsr->text;
-    pText->n = 0;
-    if( ext_buf_reserve(pText, v.n + 1) != SQLITE_OK ) return SQLITE_NOMEM;
-    memcpy(pText->p, v.p, v.n);
-    pText->p[v.n] = 0;
-    sqlite3_result_text(ctx, (const char*)pText->p, -1, SQLITE_TRANSIENT);
+  /* A text key is its type byte then the text (keycodec.c): tested here
+  ** without keycodec_parse, which a scan would call once per row. */
+  const uint8_t *pText = pCsr->pKey + 1;
+  size_t nText = pCsr->nKey - 1;
+  if( pCsr->nKey >= 1 && pCsr->pKey[0] == KEYCODEC_TEXT && memchr(pText, 0, nText) == NULL ){
+    ext_buf *pBuf = &pCsr->text;
+    if( nText + 1 > pBuf->nAlloc ){
+      pBuf->n = 0;
+      if( ext_buf_reserve(pBuf, nText + 1) != SQLITE_OK ) return SQLITE_NOMEM;
+    }
+    memcpy(pBuf->p, pText, nText);
+    pBuf->p[nText] = 0;
+    sqlite3_result_text(ctx, (const char*)pBuf->p, -1, SQLITE_TRANSIENT);
     return SQLITE_OK;
   }
   return record_key(pCsr->pKey, pCsr->nKey, pCsr->pRec, pCsr->nRec, ctx);

@@ -37,6 +37,10 @@
 #include "ikey.h"
 #include "sst_format.h"
 
+/* A key delta of at most this many bytes is copied as exactly this many
+** (block_iter_load). */
+#define BLOCK_COPY_WORDS 16
+
 /* One decoded entry (pointers into the block). */
 typedef struct block_entry {
   uint32_t nShared;          /* user-key bytes shared with the previous entry */
@@ -149,14 +153,7 @@ static inline void block_prefetch_interval(const block_view *v, uint32_t i){
   for(iOff = iStart & ~63u; iOff < iEnd; iOff += 64) __builtin_prefetch(v->a + iOff);
 }
 
-/*
-** Binary search: the last restart point whose key is < (pUser, tTarget),
-** or restart 0 if none is.  Restart entries must share nothing.
-*/
-static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t nUser,
-                              uint64_t tTarget, uint32_t *piRestart){
-  uint32_t lo = 0, hi = v->nRestart - 1;
-  assert( v->nRestart > 0 );
+void block_view_prefetch_restarts(const block_view *v){
   if( v->nRestart <= 8 ){
     /* A few restart keys (a 4 KiB block has about 3): fetch them all now,
     ** in parallel, rather than one per step of the search. */
@@ -166,6 +163,17 @@ static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t 
       if( iOff < v->nEnd ) __builtin_prefetch(v->a + iOff);
     }
   }
+}
+
+/*
+** Binary search: the last restart point whose key is < (pUser, tTarget),
+** or restart 0 if none is.  Restart entries must share nothing.
+*/
+static int block_find_restart(const block_view *v, const uint8_t *pUser, size_t nUser,
+                              uint64_t tTarget, uint32_t *piRestart){
+  uint32_t lo = 0, hi = v->nRestart - 1;
+  assert( v->nRestart > 0 );
+  block_view_prefetch_restarts(v);
   while( lo < hi ){
     uint32_t mid = lo + (hi - lo + 1) / 2;
     uint32_t iOff = block_restart(v, mid);
@@ -359,7 +367,17 @@ static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser
     rc = block_iter_key_room(p, nUser + IKEY_TRAILER);
     if( rc ) return rc;
   }
-  memcpy(p->aKey + e.nShared, e.pDelta, e.nUnshared);
+  if( e.nUnshared <= BLOCK_COPY_WORDS && e.nShared + BLOCK_COPY_WORDS <= p->nKeyAlloc
+   && (size_t)(p->v.aRestart + 4 * (size_t)p->v.nRestart + 4 - e.pDelta) >= BLOCK_COPY_WORDS ){
+    /* A short delta (nearly every entry of a scan: a few bytes) is copied
+    ** as a fixed BLOCK_COPY_WORDS bytes, two moves instead of a call to
+    ** memcpy; the bytes read past it are still the block's (its restart
+    ** array and count end it), those written past the key are aKey's
+    ** spare room, overwritten by the trailer or unused. */
+    memcpy(p->aKey + e.nShared, e.pDelta, BLOCK_COPY_WORDS);
+  }else{
+    memcpy(p->aKey + e.nShared, e.pDelta, e.nUnshared);
+  }
   coding_put64(p->aKey + nUser, e.trailer);
   p->nKey = nUser + IKEY_TRAILER;
   p->iCur = iOff;
@@ -601,6 +619,12 @@ static void block_x_last(iter *p){ block_iter_last((block_iter*)p); }
 static void block_x_seek(iter *p, const uint8_t *k, size_t n){ block_iter_seek((block_iter*)p, k, n); }
 static void block_x_next(iter *p){ block_iter_next((block_iter*)p); }
 static void block_x_prev(iter *p){ block_iter_prev((block_iter*)p); }
+static const uint8_t *block_x_step(iter *p, size_t *pn){
+  block_iter *b = (block_iter*)p;
+  block_iter_next(b);
+  *pn = b->nKey;
+  return b->bValid ? b->aKey : NULL;
+}
 static int block_x_valid(iter *p){ return ((block_iter*)p)->bValid; }
 static const uint8_t *block_x_key(iter *p, size_t *pn){
   block_iter *b = (block_iter*)p;
@@ -624,7 +648,9 @@ static void block_x_close(iter *p){
 static const iter_methods block_iter_methods = {
   block_x_first, block_x_last, block_x_seek, block_x_next, block_x_prev,
   block_x_valid, block_x_key, block_x_value, block_x_status, block_x_close,
-  NULL                 /* xPark: the block is the iterator's own copy */
+  NULL,                /* xPark: the block is the iterator's own copy */
+  block_x_step,
+  NULL                 /* xPrefetch: the block is already in memory */
 };
 
 iter *block_iter_new(lsm_env *pEnv, const uint8_t *a, size_t n, int *pRc){

@@ -44,6 +44,10 @@ typedef struct block_view {
 /* Parse the restart array at the end of (a, n).  LSM_OK or LSM_CORRUPT. */
 int block_view_init(block_view*, const uint8_t *a, size_t n, const char *zPath, int iBlock);
 
+/* Fetch (a hint, nothing read) the lines of the restart keys a search of
+** *v compares with, when there are few of them (<= 8): all at once. */
+void block_view_prefetch_restarts(const block_view *v);
+
 /*
 ** Point lookup without allocating: the first entry >= (pUser, trailer
 ** of maxSeq / IKEY_VALUE), i.e. the newest version of pUser with seq <=

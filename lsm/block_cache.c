@@ -69,6 +69,12 @@ struct lsm_block_cache {
   uint64_t nIdle;             /* cached entries with nRef == 0             */
   uint64_t nHits, nMisses;    /* lookups                                   */
   block_slot *aSlot;          /* nSlot slots                               */
+  _Atomic uintptr_t slotHint; /* aSlot's address, and                      */
+  _Atomic uint64_t maskHint;  /* nSlot - 1: stored under the mutex, read
+                              ** without it by block_cache_prefetch_slot
+                              ** only (a stale pair gives a useless
+                              ** address to prefetch, never one that is
+                              ** dereferenced)                            */
   uint64_t nSlot;             /* a power of two, > 2 * nEntries (>= nEntries
                               ** + 2 after a failed grow: invariant 5)    */
   block_handle ring;          /* ring head: ring.pRingNext is the oldest   */
@@ -137,6 +143,12 @@ static void slot_delete(block_cache *p, uint64_t i){
   p->aSlot[i].hash = 0;
 }
 
+/* Publish aSlot and nSlot for block_cache_prefetch_slot. */
+static void set_hints(block_cache *p){
+  atomic_store_explicit(&p->slotHint, (uintptr_t)p->aSlot, memory_order_relaxed);
+  atomic_store_explicit(&p->maskHint, p->nSlot - 1, memory_order_relaxed);
+}
+
 /* Double the slots (keeps the old table on OOM: returns 0). */
 static int grow(block_cache *p){
   uint64_t nOld = p->nSlot, i;
@@ -146,6 +158,7 @@ static int grow(block_cache *p){
   memset(aNew, 0, (size_t)(nOld * 2) * sizeof(block_slot));
   p->aSlot = aNew;
   p->nSlot = nOld * 2;
+  set_hints(p);
   for(i = 0; i < nOld; i++){
     if( aOld[i].h ){
       uint64_t j = home_slot(p, aOld[i].hash);
@@ -252,6 +265,7 @@ int block_cache_new(lsm_env *pEnv, uint64_t nCapacity, block_cache **ppCache){
     env_free(pEnv, p);
     return rc;
   }
+  set_hints(p);
   p->ring.pRingNext = p->ring.pRingPrev = &p->ring;
   atomic_init(&p->nRef, 1);
   pthread_mutex_init(&p->mutex, NULL);
@@ -336,6 +350,36 @@ block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCo
   }
   pthread_mutex_unlock(&p->mutex);
   return h;
+}
+
+void block_cache_prefetch_slot(block_cache *p, uint64_t id, uint32_t iBlock){
+  uint64_t hash = block_hash(id, iBlock);
+  uintptr_t a = atomic_load_explicit(&p->slotHint, memory_order_relaxed);
+  uint64_t mask = atomic_load_explicit(&p->maskHint, memory_order_relaxed);
+  /* Integer arithmetic: a stale pair may point past the array, which is
+  ** fine for a prefetch (it never faults) but not for a C pointer. */
+  __builtin_prefetch((const void*)(a + (uintptr_t)(((hash >> 1) & mask) * sizeof(block_slot))));
+}
+
+int block_cache_prefetch_entry(block_cache *p, uint64_t id, uint32_t iBlock, size_t nExpect){
+  uint64_t hash = block_hash(id, iBlock), i, mask;
+  int bFound = 0;
+  pthread_mutex_lock(&p->mutex);
+  mask = p->nSlot - 1;
+  for(i = home_slot(p, hash); p->aSlot[i].h != NULL; i = (i + 1) & mask){
+    if( p->aSlot[i].hash == hash ){
+      /* Nearly always the entry: its header, its first line and the
+      ** line of its last bytes, without reading any of them. */
+      uintptr_t a = (uintptr_t)p->aSlot[i].h->a;
+      __builtin_prefetch(p->aSlot[i].h);
+      __builtin_prefetch((const void*)a);
+      if( nExpect >= 4 ) __builtin_prefetch((const void*)(a + nExpect - 4));
+      bFound = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&p->mutex);
+  return bFound;
 }
 
 block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){

@@ -103,6 +103,23 @@ block_handle *block_cache_lookup(block_cache*, uint64_t id, uint32_t iBlock);
 block_handle *block_cache_lookup_counted(block_cache*, block_cache_counts *pCounts,
                                          uint64_t id, uint32_t iBlock, size_t nExpect);
 
+/*
+** Hints for a lookup of (id, iBlock) that is to follow, so that the
+** lookups of several sorted runs wait for memory at once instead of one
+** after the other (merge_iter.c, "Seeks").  Neither reads the entry, takes
+** a reference or counts as a lookup.
+**   block_cache_prefetch_slot: fetch the line of the entry's home slot;
+**     takes no lock (it reads a copy of the table's address that may be
+**     stale, which costs only a useless fetch).
+**   block_cache_prefetch_entry: under the mutex, find a slot with the
+**     entry's hash and fetch the entry's header, its first line and the
+**     line of byte nExpect - 4 (nExpect: as for block_cache_lookup_counted;
+**     0: not that line).  1 if such a slot was found (the block is very
+**     likely cached), 0 if not.
+*/
+void block_cache_prefetch_slot(block_cache*, uint64_t id, uint32_t iBlock);
+int block_cache_prefetch_entry(block_cache*, uint64_t id, uint32_t iBlock, size_t nExpect);
+
 /* A copy of *pCounts, read under pCache's mutex (zeros if pCache is NULL). */
 void block_cache_read_counts(block_cache*, const block_cache_counts *pCounts,
                              block_cache_counts *pOut);

@@ -29,7 +29,11 @@ int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick
   }else{
     bPicked = compaction_leveled_pick(pV, pOpt, pPick);
   }
-  if( bPicked && pPick->eKind == COMPACTION_MERGE ){
+  if( bPicked && pPick->eKind == COMPACTION_MERGE && pPick->iOutputLevel == 0 ){
+    /* Level-0 tables merged together (compaction_leveled.c): one output,
+    ** so that level 0 holds one table fewer per input but one. */
+    pPick->nTargetFileBytes = 0;
+  }else if( bPicked && pPick->eKind == COMPACTION_MERGE ){
     pPick->nTargetFileBytes = compaction_pick_file_target(pOpt);
     if( pOpt->compaction != LSM_COMPACTION_TIERED ){
       /* Tiered levels hold whole runs, merged whole: no cut. */
@@ -72,6 +76,10 @@ int compaction_job_init(compaction_job *pJob, const compaction_output *pOut, ver
     pJob->pInput = merge_iter_new(pEnv, apIter, nIter, &rc);
     env_free(pEnv, apIter);
     pJob->iOutputLevel = pPick->iOutputLevel;
+    /* Into level 0 (its newest tables merged together): older level-0
+    ** tables, which version_key_may_exist_below does not look at, may
+    ** hold what a tombstone deletes. */
+    pJob->bKeepTombstones = pPick->iOutputLevel == 0;
     pJob->nTargetFileBytes = pPick->nTargetFileBytes;
     pJob->nMaxGrandparentBytes = pPick->nMaxGrandparentBytes;
   }
@@ -242,7 +250,18 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
   st.pJob = pJob;
   st.pRes = pRes;
 
-  iter_first(pIn);
+  if( pJob->bAfter ){
+    /* Trailer 0 sorts after every version of pAfter (seq 0 is never
+    ** used): the seek lands on the first user key above it. */
+    uint8_t *pSeek = env_malloc_rc(pEnv, pJob->nAfter + IKEY_TRAILER, &rc);
+    if( pSeek ){
+      ikey_build(pSeek, pJob->pAfter, pJob->nAfter, 0, 0);
+      iter_seek(pIn, pSeek, pJob->nAfter + IKEY_TRAILER);
+      env_free(pEnv, pSeek);
+    }
+  }else{
+    iter_first(pIn);
+  }
   while( rc == LSM_OK && iter_valid(pIn) ){
     size_t nKey, nVal, nUser;
     const uint8_t *pKey = iter_key(pIn, &nKey);
@@ -251,6 +270,7 @@ int compaction_run(const compaction_job *pJob, compaction_result *pRes){
     int type, bDrop = 0, c;
     if( nKey < IKEY_TRAILER ){ rc = LSM_CORRUPT_BKPT("internal key too short"); break; }
     nUser = ikey_user_len(nKey);
+    if( pJob->bUpTo && ikey_compare_user(pKey, nUser, pJob->pUpTo, pJob->nUpTo) > 0 ) break;
     seq = ikey_seq(pKey, nKey);
     type = ikey_type(pKey, nKey);
     pRes->nEntriesIn++;

@@ -63,6 +63,14 @@ typedef struct compaction_job {
   uint64_t nMaxGrandparentBytes; /* split an output before it overlaps more
                                    than this of level iOutputLevel + 1 (0:
                                    never; compaction_pick.h)                */
+  /* A slice of a level-0 compaction (lsm/db_slice.c) merges one key range
+  ** of its inputs: user keys above pAfter (when bAfter) and not above
+  ** pUpTo (when bUpTo).  Borrowed: set by the caller after
+  ** compaction_job_init, valid until compaction_run returns. */
+  int bAfter;
+  const uint8_t *pAfter; size_t nAfter;
+  int bUpTo;
+  const uint8_t *pUpTo; size_t nUpTo;
 } compaction_job;
 
 typedef struct compaction_result {

@@ -477,6 +477,7 @@ int lsm_close(lsm_db *pDb){
   table_cache_free(pDb->pTableCache);     /* the last table went with the view */
   if( pDb->pLock ) pEnv->xUnlock(pDb->pLock);
   if( pEnv ) env_free(pEnv, pDb->zDir);
+  if( pEnv ) db_slice_state_clear(pEnv, &pDb->slice);
   mutex_destroy(&pDb->mutex);
   mutex_destroy(&pDb->workMutex);
   mutex_destroy(&pDb->flushMutex);

@@ -3,13 +3,15 @@
 ** a reader pins, the lock order, and the functions the store's files
 ** share.  Every db_*.c file and db.c include it; nothing else does.
 **
-** The store is one concept in six files, each owning one part:
+** The store is one concept in seven files, each owning one part:
 **   db.c          open, close, destroy, options; the current view
 **   db_write.c    the write path: group commit, make-room, memtable switch,
 **                 lsm_flush
 **   db_read.c     gets, snapshots, cursors
 **   db_work.c     flush and compaction jobs, installing their results, the
 **                 two background threads, lsm_compact
+**   db_slice.c    a level-0 compaction run in key-range slices over
+**                 several lsm_work calls (lsm_options.l0_slice_bytes)
 **   db_recover.c  recovery at open: manifest, WAL replay, leftovers
 **   db_report.c   read-only reports: lsm_stats_get, lsm_files, lsm_check
 ** Their shared non-static functions all start with db_ (the store's
@@ -208,6 +210,16 @@ struct lsm_cursor {
   db_iter *pIter;
 };
 
+/* A level-0 compaction in slices in progress (db_slice.c), as the
+** manifest records it (manifest.h, the nSlice* fields); nSet 0: none. */
+typedef struct db_slice_state {
+  int nSet;                 /* level-0 tables it merges                 */
+  uint64_t *aSet;           /* their file numbers (owned)               */
+  int bReached;             /* keys <= pReached are merged into level 1 */
+  uint8_t *pReached;        /* (owned; NULL while !bReached)            */
+  size_t nReached;
+} db_slice_state;
+
 typedef struct db_counters {
   atomic_uint_fast64_t nUserBytes, nWalBytes, nFlushBytes, nCompactionWritten, nCompactionRead;
   atomic_uint_fast64_t nFlushes, nCompactions;
@@ -216,6 +228,10 @@ typedef struct db_counters {
   atomic_uint_fast64_t nStalls, nStallMicros;
   atomic_uint_fast64_t anLevelRead[LSM_MAX_LEVELS], anLevelWritten[LSM_MAX_LEVELS];
   atomic_uint_fast64_t anLevelFromAbove[LSM_MAX_LEVELS];
+  /* Not a counter: slice.nSet, stored wherever slice changes, so that
+  ** lsm_stats_get (a SQL prepare's xBestIndex calls it) need not take
+  ** installMutex, held across a manifest's write and fsync. */
+  atomic_uint_fast64_t nSliceTables;
 } db_counters;
 
 struct lsm_db {
@@ -289,6 +305,9 @@ struct lsm_db {
   int bWorker;              /* both threads were started               */
   int bOpened;              /* lsm_open succeeded (close may flush)    */
   int bShutdown;            /* (M) worker must exit                    */
+  db_slice_state slice;     /* changed with workMutex and installMutex
+                            ** both held (db_install_slice); read with
+                            ** either                                  */
   int bWorkPending;         /* (M) worker should look for work         */
 
   db_counters stats;
@@ -343,9 +362,39 @@ int db_memtable_new(lsm_db*, memtable **ppMem);
 
 /* ---- db_work.c: flush and compaction ---- */
 
-/* Write the manifest for version pV with log number iLogNumber.
+/* Write the manifest for version pV with log number iLogNumber and the
+** slicing state pSlice (NULL: the store's current one).
 ** REQUIRES installMutex; takes db->mutex for the (M) fields it reads. */
-int db_write_manifest(lsm_db*, version *pV, uint64_t iLogNumber);
+int db_write_manifest(lsm_db*, version *pV, uint64_t iLogNumber, const db_slice_state *pSlice);
+/* Set a flush (pPick NULL, pFlush its input) or compaction job up for the
+** readers of the current state (compaction_job_init). */
+int db_job_init(lsm_db*, compaction_job *pJob, version *pV, const compaction_pick *pPick,
+                iter *pFlush);
+/* Install the current version minus apRemove plus apAdd and the slicing
+** state *pSlice in one manifest; on success *pSlice's arrays become the
+** store's (and *pSlice is zeroed), on failure they stay the caller's.
+** REQUIRES workMutex. */
+int db_install_slice(lsm_db*, table **apRemove, int nRemove, table **apAdd, int nAdd,
+                     db_slice_state *pSlice);
+/* The counters of a merge that read nRead bytes into level iOut and
+** wrote nWritten (nFromAbove of the read came from shallower levels). */
+void db_count_merge(lsm_db*, int iOut, uint64_t nRead, uint64_t nFromAbove, uint64_t nWritten);
+
+/* ---- db_slice.c: a level-0 compaction in slices ---- */
+
+/* True if pPick (a pick of version pV) is a level-0 -> level-1 merge the
+** store runs in slices (lsm_options.l0_slice_bytes). */
+int db_slice_wanted(lsm_db*, version *pV, const compaction_pick *pPick);
+/* Run the next slice of the slicing in progress (pPick NULL) or the first
+** of pPick's, on version pV (referenced by the caller).  REQUIRES
+** workMutex. */
+int db_slice_next(lsm_db*, version *pV, const compaction_pick *pPick);
+/* Copy the manifest's slicing state into the store's (at open). */
+/* LSM_CORRUPT (naming the rule) if the slicing state pSt does not fit
+** version pV (manifest_slice_fault); LSM_OK, too, when none is in progress. */
+int db_slice_verify(lsm_db*, version *pV, const db_slice_state *pSt);
+int db_slice_load(lsm_db*, const manifest_state *pSt);
+void db_slice_state_clear(lsm_env*, db_slice_state*);
 /* Flush the oldest immutable memtable, if any, to a level-0 table.
 ** Takes flushMutex. */
 int db_flush_imm(lsm_db*);

@@ -132,16 +132,16 @@ static int stop_at_end(db_iter *p){
 }
 
 /*
-** Forward: from the internal position, find the first visible value of a
-** user key that is not skipped (bSkipping: keys <= p->key are skipped)
-** and not beyond the upper bound.
+** Forward: from the internal position, whose key is pIkey (NULL: the
+** internal iterator is invalid), find the first visible value of a user
+** key that is not skipped (bSkipping: keys <= p->key are skipped) and
+** not beyond the upper bound.  Entries are stepped over with iter_step,
+** one call per entry.
 */
-static int find_next(db_iter *p, int bSkipping){
+static int find_next_from(db_iter *p, int bSkipping, const uint8_t *pIkey, size_t nIkey){
   iter *pIter = p->pIter;
   assert( !p->bReverse );
-  while( iter_valid(pIter) ){
-    size_t nIkey;
-    const uint8_t *pIkey = iter_key(pIter, &nIkey);
+  for(; pIkey; pIkey = iter_step(pIter, &nIkey)){
     size_t nUser = ikey_user_len(nIkey);
     if( !bSkipping || ikey_compare_user_inline(pIkey, nUser, p->key.a, p->key.n) > 0 ){
       uint64_t trailer = ikey_trailer(pIkey, nIkey);
@@ -161,9 +161,15 @@ static int find_next(db_iter *p, int bSkipping){
         }
       }
     }
-    iter_next(pIter);
   }
   return stop_at_end(p);
+}
+
+/* find_next_from the internal iterator's current position. */
+static int find_next(db_iter *p, int bSkipping){
+  size_t nIkey = 0;
+  const uint8_t *pIkey = iter_valid(p->pIter) ? iter_key(p->pIter, &nIkey) : NULL;
+  return find_next_from(p, bSkipping, pIkey, nIkey);
 }
 
 /*
@@ -372,9 +378,12 @@ int db_iter_next(db_iter *p){
       iter_first(pIter);
     }
   }else{
+    size_t nIkey = 0;
+    const uint8_t *pIkey;
     int rc = buf_set(p->pEnv, &p->key, p->pCur, p->nCur);
     if( rc != LSM_OK ){ p->bValid = 0; return rc; }
-    iter_next(pIter);
+    pIkey = iter_step(pIter, &nIkey);
+    return find_next_from(p, 1, pIkey, nIkey);
   }
   return find_next(p, 1);
 }

@@ -377,6 +377,7 @@ int db_recover(lsm_db *pDb, int bNew){
     env_free(pEnv, apTable);
     if( rc == LSM_OK ){ version_unref(pV); pV = pV2; }
   }
+  if( rc == LSM_OK ) rc = db_slice_load(pDb, &st);
   pDb->iNextFile = st.iNextFile;
   pDb->lastSeq = st.iLastSeq;
   pDb->flushedSeq = st.iLastSeq;   /* exact for a hosted store (lsm.h) */
@@ -429,7 +430,7 @@ int db_recover(lsm_db *pDb, int bNew){
         mutex_lock(&pDb->installMutex);
         version_ref(pDb->pView->pVersion);
         pV2 = pDb->pView->pVersion;
-        rc = db_write_manifest(pDb, pV2, pDb->iWalNumber);
+        rc = db_write_manifest(pDb, pV2, pDb->iWalNumber, NULL);
         version_unref(pV2);
         mutex_unlock(&pDb->installMutex);
       }

@@ -2,7 +2,7 @@
 ** db_report.c — the store's read-only reports: lsm_stats_get (counters
 ** and the shape of the tree), lsm_files (one row per SSTable) and
 ** lsm_check (every checksum, the order within and across tables, the
-** manifest).  None of them changes the store.
+** slicing state against the tables, the manifest).  None of them changes the store.
 */
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +49,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   pS->nOpenCursors = (uint64_t)atomic_load(&pDb->nCursor);
   pS->nOpenSnapshots = (uint64_t)pDb->nSnapshot;
   mutex_unlock(&pDb->mutex);
+  pS->nSliceTables = stat_get(&pDb->stats.nSliceTables);
   pS->nDiskBytes += pS->nWalBytes;
   pS->nUserBytesWritten = stat_get(&pDb->stats.nUserBytes);
   pS->nWalBytesWritten = stat_get(&pDb->stats.nWalBytes);
@@ -147,8 +148,17 @@ int lsm_check(lsm_db *pDb, char **pzReport){
   if( pDb == NULL ) return LSM_MISUSE;
   error_clear();
   if( pzReport ) *pzReport = NULL;
+  /* The view and the slicing state change together under installMutex
+  ** (db_install_slice): read both under it to check one against the
+  ** other. */
+  mutex_lock(&pDb->installMutex);
   pView = db_view_acquire(pDb, NULL);
   pV = pView->pVersion;
+  if( db_slice_verify(pDb, pV, &pDb->slice) != LSM_OK ){
+    report_add(pDb->pEnv, &zReport, error_message());
+    nProblem++;
+  }
+  mutex_unlock(&pDb->installMutex);
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
     for(i = 0; i < version_level_count(pV, iLevel); i++){
       table *pT = version_table(pV, iLevel, i);

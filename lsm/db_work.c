@@ -45,10 +45,11 @@ static uint64_t new_file_number(void *pCtx){
 
 /* Write the manifest for version pV.  REQUIRES installMutex;
 ** reads (M) fields under the mutex itself. */
-int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber){
+int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber, const db_slice_state *pSlice){
   manifest_state st;
   int rc;
   mutex_assert_held(&pDb->installMutex);
+  if( pSlice == NULL ) pSlice = &pDb->slice;
   memset(&st, 0, sizeof(st));
   mutex_lock(&pDb->mutex);
   st.iNextFile = pDb->iNextFile;
@@ -58,7 +59,15 @@ int db_write_manifest(lsm_db *pDb, version *pV, uint64_t iLogNumber){
   st.iLogNumber = iLogNumber;
   st.eCompaction = pDb->opt.compaction;
   rc = version_to_manifest(pV, &st);
+  /* The slicing state is borrowed: not freed with st. */
+  st.nSliceSet = pSlice->nSet;
+  st.aSliceSet = pSlice->aSet;
+  st.bSliceReached = pSlice->bReached;
+  st.pSliceReached = pSlice->pReached;
+  st.nSliceReached = pSlice->nReached;
   if( rc == LSM_OK ) rc = manifest_write(pDb->pEnv, pDb->zDir, &st);
+  st.aSliceSet = NULL;
+  st.pSliceReached = NULL;
   manifest_state_clear(pDb->pEnv, &st);
   return rc;
 }
@@ -86,10 +95,8 @@ static void job_output(lsm_db *pDb, compaction_output *pOut){
   pOut->pCtx = pDb;
 }
 
-/* Set a job up (compaction_job_init) for the readers of the current
-** state. */
-static int job_init(lsm_db *pDb, compaction_job *pJob, version *pV,
-                    const compaction_pick *pPick, iter *pFlush){
+int db_job_init(lsm_db *pDb, compaction_job *pJob, version *pV,
+                const compaction_pick *pPick, iter *pFlush){
   compaction_output out;
   uint64_t smallest;
   job_output(pDb, &out);
@@ -106,7 +113,7 @@ static int table_number_in(uint64_t iNumber, table **ap, int n){
   return 0;
 }
 
-static int db_install_locked(lsm_db*, table**, int, table**, int, int);
+static int db_install_locked(lsm_db*, table**, int, table**, int, int, db_slice_state*);
 
 /* The oldest WAL whose records are not all in SSTables once the oldest
 ** bSkipOldest immutable memtables are: the manifest's log number.
@@ -130,11 +137,11 @@ static uint64_t oldest_needed_wal(lsm_db *pDb, int bSkipOldest){
 ** another level).  If bFlushDone, the immutable memtable is dropped from
 ** the view in the same step.  Takes installMutex.
 */
-static int db_install(lsm_db *pDb, table **apRemove, int nRemove,
-                      table **apAdd, int nAdd, int bFlushDone){
+static int db_install_with(lsm_db *pDb, table **apRemove, int nRemove, table **apAdd,
+                           int nAdd, int bFlushDone, db_slice_state *pSlice){
   int rc;
   mutex_lock(&pDb->installMutex);
-  rc = db_install_locked(pDb, apRemove, nRemove, apAdd, nAdd, bFlushDone);
+  rc = db_install_locked(pDb, apRemove, nRemove, apAdd, nAdd, bFlushDone, pSlice);
   mutex_unlock(&pDb->installMutex);
   mutex_lock(&pDb->mutex);
   pthread_cond_broadcast(&pDb->cond);     /* stalled writers look again */
@@ -142,8 +149,21 @@ static int db_install(lsm_db *pDb, table **apRemove, int nRemove,
   return rc;
 }
 
+static int db_install(lsm_db *pDb, table **apRemove, int nRemove,
+                      table **apAdd, int nAdd, int bFlushDone){
+  return db_install_with(pDb, apRemove, nRemove, apAdd, nAdd, bFlushDone, NULL);
+}
+
+int db_install_slice(lsm_db *pDb, table **apRemove, int nRemove, table **apAdd, int nAdd,
+                     db_slice_state *pSlice){
+  mutex_assert_held(&pDb->workMutex);
+  return db_install_with(pDb, apRemove, nRemove, apAdd, nAdd, 0, pSlice);
+}
+
+/* pSlice: the new slicing state, moved into the store on success (NULL:
+** unchanged). */
 static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
-                             table **apAdd, int nAdd, int bFlushDone){
+                             table **apAdd, int nAdd, int bFlushDone, db_slice_state *pSlice){
   version *pNew = NULL, *pCur;
   uint64_t iLogNumber, iOldWal = 0;
   int rc, i;
@@ -164,7 +184,7 @@ static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
     pDb->flushedSeq = pDb->aiImmLastSeq[pDb->pView->nImm - 1];
   }
   mutex_unlock(&pDb->mutex);
-  if( !pDb->bMemory ) rc = db_write_manifest(pDb, pNew, iLogNumber);
+  if( !pDb->bMemory ) rc = db_write_manifest(pDb, pNew, iLogNumber, pSlice);
   if( rc == LSM_OK ){
     db_view *pView;
     mutex_lock(&pDb->mutex);
@@ -172,6 +192,13 @@ static int db_install_locked(lsm_db *pDb, table **apRemove, int nRemove,
     rc = db_view_install(pDb, pView->pMem, pView->apImm, pView->nImm - (bFlushDone ? 1 : 0), pNew);
     if( rc == LSM_OK && bFlushDone ) pDb->aiImmWal[pDb->pView->nImm] = 0;
     mutex_unlock(&pDb->mutex);
+  }
+  if( rc == LSM_OK && pSlice ){
+    /* The manifest says so now: the store's state follows. */
+    db_slice_state_clear(pDb->pEnv, &pDb->slice);
+    pDb->slice = *pSlice;
+    atomic_store(&pDb->stats.nSliceTables, (uint64_t)pDb->slice.nSet);
+    memset(pSlice, 0, sizeof(*pSlice));
   }
   if( rc == LSM_OK ){
     for(i = 0; i < nRemove; i++){
@@ -225,7 +252,7 @@ static int db_flush_imm_locked(lsm_db *pDb){
   memset(&res, 0, sizeof(res));
   memset(&job, 0, sizeof(job));
   pInput = memtable_iter(pImm, &rc);
-  if( rc == LSM_OK ) rc = job_init(pDb, &job, pV, NULL, pInput);   /* takes pInput */
+  if( rc == LSM_OK ) rc = db_job_init(pDb, &job, pV, NULL, pInput);   /* takes pInput */
   if( rc == LSM_OK ) rc = compaction_run(&job, &res);
   compaction_job_clear(&job);
   if( rc == LSM_OK ){
@@ -264,6 +291,16 @@ static int db_move_tables(lsm_db *pDb, table **apTable, const int *aiLevel, int 
   return rc;
 }
 
+void db_count_merge(lsm_db *pDb, int iOut, uint64_t nRead, uint64_t nFromAbove,
+                    uint64_t nWritten){
+  stat_add(&pDb->stats.anLevelFromAbove[iOut], nFromAbove);
+  stat_add(&pDb->stats.nCompactions, 1);
+  stat_add(&pDb->stats.nCompactionRead, nRead);
+  stat_add(&pDb->stats.nCompactionWritten, nWritten);
+  stat_add(&pDb->stats.anLevelRead[iOut], nRead);
+  stat_add(&pDb->stats.anLevelWritten[iOut], nWritten);
+}
+
 /* Merge the inputs of pPick (a COMPACTION_MERGE of version pV) into
 ** new tables and install them.  REQUIRES workMutex. */
 static int db_merge_tables(lsm_db *pDb, version *pV, const compaction_pick *pPick,
@@ -275,7 +312,7 @@ static int db_merge_tables(lsm_db *pDb, version *pV, const compaction_pick *pPic
   mutex_assert_held(&pDb->workMutex);
   memset(&res, 0, sizeof(res));
 
-  rc = job_init(pDb, &job, pV, pPick, NULL);
+  rc = db_job_init(pDb, &job, pV, pPick, NULL);
   if( rc == LSM_OK ) rc = compaction_run(&job, &res);
   compaction_job_clear(&job);
   if( rc == LSM_OK ){
@@ -283,16 +320,13 @@ static int db_merge_tables(lsm_db *pDb, version *pV, const compaction_pick *pPic
     rc = db_install(pDb, pPick->apInput, pPick->nInput, res.apOut, res.nOut, 0);
   }
   if( rc == LSM_OK ){
+    uint64_t nFromAbove = 0;
     for(i = 0; i < pPick->nInput; i++){
       const manifest_file *m = &pPick->apInput[i]->meta;
       nRead += m->nFileBytes;
-      if( m->iLevel < iOut ) stat_add(&pDb->stats.anLevelFromAbove[iOut], m->nFileBytes);
+      if( m->iLevel < iOut ) nFromAbove += m->nFileBytes;
     }
-    stat_add(&pDb->stats.nCompactions, 1);
-    stat_add(&pDb->stats.nCompactionRead, nRead);
-    stat_add(&pDb->stats.nCompactionWritten, res.nBytesWritten);
-    stat_add(&pDb->stats.anLevelRead[iOut], nRead);
-    stat_add(&pDb->stats.anLevelWritten[iOut], res.nBytesWritten);
+    db_count_merge(pDb, iOut, nRead, nFromAbove, res.nBytesWritten);
     if( pResult ){
       pResult->nEntriesAfter = 0;
       for(i = 0; i < res.nOut; i++) pResult->nEntriesAfter += res.apOut[i]->meta.nEntries;
@@ -304,8 +338,31 @@ static int db_merge_tables(lsm_db *pDb, version *pV, const compaction_pick *pPic
   return rc;
 }
 
-/* Run one compaction if the picker wants one.  *pbDid = 1 if it ran.
-** REQUIRES workMutex. */
+/* True if the current version's level 0 holds no table numbered above
+** the oldest of pPick's inputs that is not an input: they are still the
+** newest level-0 tables.  REQUIRES flushMutex (no flush installs
+** meanwhile). */
+static int level0_inputs_newest(lsm_db *pDb, const compaction_pick *pPick){
+  version *pCur;
+  uint64_t iOldest = UINT64_MAX;
+  int i, bNewest = 1;
+  mutex_assert_held(&pDb->flushMutex);
+  for(i = 0; i < pPick->nInput; i++){
+    if( pPick->apInput[i]->meta.iNumber < iOldest ) iOldest = pPick->apInput[i]->meta.iNumber;
+  }
+  mutex_lock(&pDb->mutex);
+  pCur = pDb->pView->pVersion;
+  for(i = 0; bNewest && i < version_level_count(pCur, 0); i++){
+    uint64_t iNumber = version_table(pCur, 0, i)->meta.iNumber;
+    bNewest = iNumber < iOldest || table_number_in(iNumber, pPick->apInput, pPick->nInput);
+  }
+  mutex_unlock(&pDb->mutex);
+  return bNewest;
+}
+
+/* Run one compaction if the picker wants one.  *pbDid = 1 if it ran (or
+** if level-0 tables to merge together were overtaken by a flush: the
+** caller picks again).  REQUIRES workMutex. */
 static int db_compact_once(lsm_db *pDb, int *pbDid){
   version *pV;
   compaction_pick pick;
@@ -316,10 +373,29 @@ static int db_compact_once(lsm_db *pDb, int *pbDid){
   pV = pDb->pView->pVersion;
   version_ref(pV);
   mutex_unlock(&pDb->mutex);
-  if( compaction_next(pV, &pDb->opt, &pick) ){
+  if( pDb->slice.nSet > 0 ){
+    /* No other compaction while a slicing is in progress: none may touch
+    ** level 1 or the set (db_slice.c), and level 0 is the one that
+    ** waits.  The slicing goes first. */
+    *pbDid = 1;
+    rc = db_slice_next(pDb, pV, NULL);
+  }else if( compaction_next(pV, &pDb->opt, &pick) ){
     *pbDid = 1;
     if( pick.eKind == COMPACTION_MOVE ){
       rc = db_move_tables(pDb, pick.apInput, pick.aiMoveLevel, pick.nInput);
+    }else if( pick.iOutputLevel == 0 ){
+      /* Level-0 tables merged together: the output, numbered now, must be
+      ** newer than every level-0 table numbered before it.  Holding
+      ** flushMutex, no flush numbers or installs a table until the output
+      ** is installed; one installed since the pick is newer than the
+      ** inputs, and the pick is dropped (the next one sees it).  The
+      ** inputs are a few flushes of tombstones: the flush thread waits
+      ** that long, and writers only if two full memtables queue meanwhile. */
+      mutex_lock(&pDb->flushMutex);
+      if( level0_inputs_newest(pDb, &pick) ) rc = db_merge_tables(pDb, pV, &pick, NULL);
+      mutex_unlock(&pDb->flushMutex);
+    }else if( db_slice_wanted(pDb, pV, &pick) ){
+      rc = db_slice_next(pDb, pV, &pick);
     }else{
       rc = db_merge_tables(pDb, pV, &pick, NULL);
     }
@@ -449,6 +525,21 @@ int lsm_compact(lsm_db *pDb, lsm_compact_result *pResult){
   if( rc != LSM_OK ) return rc;
 
   mutex_lock(&pDb->workMutex);
+  /* A slicing in progress ends first: the full merge would meet the
+  ** set's entries twice (in level 0 and in the slices' level-1 tables),
+  ** and its manifest must not name a set that is gone. */
+  while( rc == LSM_OK && pDb->slice.nSet > 0 ){
+    mutex_lock(&pDb->mutex);
+    pV = pDb->pView->pVersion;
+    version_ref(pV);
+    mutex_unlock(&pDb->mutex);
+    rc = db_slice_next(pDb, pV, NULL);
+    version_unref(pV);
+  }
+  if( rc != LSM_OK ){
+    mutex_unlock(&pDb->workMutex);
+    return rc;
+  }
   mutex_lock(&pDb->mutex);
   pV = pDb->pView->pVersion;
   version_ref(pV);

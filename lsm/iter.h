@@ -25,6 +25,27 @@
 **      blocks, long key copies.  The iterator is then unpositioned and
 **      works as a new one; a kept cursor is parked so that it holds no
 **      more than a few KiB and no block the cache could not evict.
+**   8. xStep (NULL where not implemented: iter_step then makes the three
+**      calls) is xNext followed by xValid and xKey in one call: it
+**      returns the new current key, borrowed as from xKey, or NULL when
+**      the iterator became invalid (xStatus says whether it failed).
+**      REQUIRES xValid, as xNext.  A scan steps every sorted run below
+**      the merge once per entry, and each layer (merge, level, SSTable)
+**      asked its child for next, valid and key through three indirect
+**      calls: xStep makes that one (README, "Scanning rows: one call per
+**      step").
+**   9. xPrefetch (NULL where a seek has nothing to fetch ahead) is a hint
+**      that xSeek of the same key follows: it starts what that seek will
+**      read, in ITER_PREFETCH_STAGES stages called in order (stage s + 1
+**      reads lines stage s only fetched), so that a merge can run stage 0
+**      of every child, then stage 1 of every child, and so on, then the
+**      seeks, and its children's cache misses overlap instead of
+**      following one another.  It never changes what the iterator
+**      returns; an error it meets is the one the seek would meet (kept
+**      and reported by xStatus after the seek).  It may leave the
+**      iterator unpositioned (a level iterator opens the table the seek
+**      will read; an SSTable iterator loads the block), so only the xSeek
+**      of the same key may follow it.
 **
 ** Naming: an implementation's methods are statics named <owner>_x_<op>
 ** (memtable_x_next, block_x_seek, sst_reader_x_key, level_x_first,
@@ -52,7 +73,12 @@ struct iter_methods {
   int (*xStatus)(iter*);
   void (*xClose)(iter*);
   void (*xPark)(iter*);
+  const uint8_t *(*xStep)(iter*, size_t *pnKey);
+  void (*xPrefetch)(iter*, const uint8_t *pIkey, size_t nIkey, int iStage);
 };
+
+/* Stages of xPrefetch (item 9). */
+#define ITER_PREFETCH_STAGES 4
 
 /* Buffers a parked iterator may keep for its next positioning. */
 #define ITER_PARK_KEEP_BYTES 4096
@@ -73,5 +99,16 @@ static inline const uint8_t *iter_value(iter *p, size_t *pn){ return p->pMethods
 static inline int iter_status(iter *p){ return p->pMethods->xStatus(p); }
 static inline void iter_close(iter *p){ if( p ) p->pMethods->xClose(p); }
 static inline void iter_park(iter *p){ if( p && p->pMethods->xPark ) p->pMethods->xPark(p); }
+/* xNext, then the new key (*pn its bytes) or NULL if no longer valid. */
+static inline const uint8_t *iter_step(iter *p, size_t *pn){
+  const iter_methods *m = p->pMethods;
+  if( m->xStep ) return m->xStep(p, pn);
+  m->xNext(p);
+  return m->xValid(p) ? m->xKey(p, pn) : NULL;
+}
+
+static inline void iter_prefetch(iter *p, const uint8_t *k, size_t n, int iStage){
+  if( p->pMethods->xPrefetch ) p->pMethods->xPrefetch(p, k, n, iStage);
+}
 
 #endif

@@ -238,6 +238,15 @@ typedef struct lsm_options {
                             ** stored raw; default LSM_COMPRESSION_LZ4          */
   lsm_env *env;             /* NULL: lsm_env_default(); borrowed, must outlive db   */
   int hosted;               /* 1: a hosted store (below); default 0                 */
+  uint64_t l0_slice_bytes;  /* leveled: a level-0 -> level-1 compaction whose
+                            ** inputs exceed this many bytes runs as slices of
+                            ** about this many input bytes each, one key range
+                            ** per compaction lsm_work runs, so that no one call
+                            ** merges a whole level (lsm/db_slice.c; the SQLite
+                            ** extension's in-database tables, whose COMMITs run
+                            ** the work); 0 (the default): whole, as one
+                            ** compaction.  A slicing in progress is finished
+                            ** whatever this says (it is in the manifest)      */
   /* Asked during lsm_open only, once per prepared batch the store was
   ** still waiting on when it was last used (lsm_prepare below): set
   ** *pbCommitted to 1 if the host committed batch iPrepareId (it is then
@@ -517,9 +526,12 @@ int lsm_compact(lsm_db*, lsm_compact_result *pResult);
 
 typedef struct lsm_level_stats {
   uint64_t nFiles, nBytes, nEntries, nTombstones;
-  uint64_t nBytesReadByCompaction;    /* input bytes of compactions into this level */
-  uint64_t nBytesWrittenByCompaction; /* output bytes of compactions (flushes for
-                                         level 0) into this level */
+  uint64_t nBytesReadByCompaction;    /* input bytes of compactions into this level
+                                         (for level 0: of level-0 tables merged
+                                         together within level 0) */
+  uint64_t nBytesWrittenByCompaction; /* output bytes of compactions into this level
+                                         (for level 0: flushes, plus level-0 tables
+                                         merged together within level 0) */
   uint64_t nBytesFromAbove;           /* input bytes that came from shallower levels
                                          (user bytes for level 0): this level's
                                          write amplification is written / from above */
@@ -554,6 +566,9 @@ typedef struct lsm_stats {
   uint64_t nBlockCacheMisses;   /* block reads that went to the file          */
   uint64_t nOpenCursors;        /* cursors open now                          */
   uint64_t nOpenSnapshots;      /* snapshots held now                        */
+  uint64_t nSliceTables;        /* level-0 tables of the level-0 compaction
+                                   in slices in progress (0: none;
+                                   lsm_options.l0_slice_bytes)            */
 } lsm_stats;
 int lsm_stats_get(lsm_db*, lsm_stats *pStats);
 

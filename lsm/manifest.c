@@ -17,7 +17,10 @@
 **   0      8    magic 89 4c 53 4d 4d 41 4e 0a ("\x89LSMMAN\n": the high
 **               byte catches 7-bit transfers, the newline line-end
 **               conversion, as PNG's signature does)
-**   8      4    format version, 1
+**   8      4    format version: 1, or 2 when a level-0 compaction in
+**               slices is in progress (the slice section below); a
+**               writer writes 1 whenever it can, so that builds before
+**               version 2 open every store that is not mid-slicing
 **   12     4    nFile: number of file entries
 **   16     8    nTotal: bytes in the whole manifest, checksum included
 **   24     8    iNextFile
@@ -25,6 +28,7 @@
 **   40     8    iLogNumber
 **   48     4    eCompaction (LSM_COMPACTION_*)
 **   52     ...  nFile entries, one after the other (below)
+**   ..     ...  version 2 only: the slice section (below)
 **   nTotal-8 8  checksum: XXH3-64, seed CHECKSUM_SEED_MANIFEST, over
 **               bytes 0 .. nTotal-9 (everything before it)
 **
@@ -41,12 +45,28 @@
 **   52     nSmallest  smallest internal key (ikey.h)
 **   ..     nLargest   largest internal key (not below the smallest)
 **
+**   Slice section (version 2; 12 bytes + 8 per set table + the key): a
+**   level-0 -> level-1 compaction done in key-range slices over several
+**   COMMITs (lsm/db_slice.c says why and how):
+**   OFFSET SIZE DESCRIPTION
+**   0      4    nSliceSet >= 1: level-0 tables the compaction merges
+**   4      4    bSliceReached, 0 or 1: a slice has run
+**   8      4    nSliceReached <= LSM_MAX_KEY (0 when bSliceReached is 0)
+**   12     8 * nSliceSet  their file numbers, each that of a level-0 file
+**               entry above, none twice
+**   ..     nSliceReached  the user key reached: every key <= it is merged
+**               into level 1 (the set still holds its copies)
+**
 ** Verification (manifest_decode), before anything is trusted: size at
-** least header + checksum, magic, version, nTotal equal to the file size,
-** nFile small enough for the bytes present; then the checksum; then each
-** entry's lengths against the bytes that remain, its fields against the
-** bounds above, and the last entry must end exactly at the checksum.
-** Any failure is LSM_CORRUPT with a message naming the manifest.
+** least header + checksum, magic, version (1 or 2; a later one is refused
+** with a message saying a newer build wrote it), nTotal equal to the file
+** size, nFile small enough for the bytes present; then the checksum; then
+** each entry's lengths against the bytes that remain, its fields against
+** the bounds above, then (version 2) the slice section's and whether it
+** fits the entries (manifest_slice_fault: the set is the oldest of level
+** 0, the reached key is not inside a level-1 table under the set), and
+** the last entry (or the section) must end exactly at the checksum.  Any failure
+** is LSM_CORRUPT with a message naming the manifest.
 **
 ** Worked example: a leveled store (eCompaction 0), iNextFile 8,
 ** iLastSeq 100, iLogNumber 7, one SSTable 000005.sst at level 0, 4096
@@ -73,9 +93,20 @@
 **   62 01 0a 00 00 00 00 00 00   largest "b", trailer (10 << 8) | 1
 **   8c 9f 0a d9 65 39 b0 68   checksum (test manifest_header_example_is_exact
 **                             rebuilds this example and checks every byte)
+**
+** The same store mid-slicing, its one level-0 table the set and the keys
+** up to "a" merged (151 bytes): version 2, nTotal 151, the entry, then
+**   01 00 00 00               nSliceSet 1
+**   01 00 00 00               bSliceReached 1
+**   01 00 00 00               nSliceReached 1
+**   05 00 00 00 00 00 00 00   set: file 5
+**   61                        reached "a"
+**   ff 36 af 28 c7 6f d1 0c   checksum (test
+**                             manifest_slice_example_is_exact)
 */
 #include "manifest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +119,8 @@
 
 #define MANIFEST_MAGIC        "\x89LSMMAN\n"
 #define MANIFEST_VERSION      1
+#define MANIFEST_VERSION_SLICE 2     /* with the slice section */
+#define MANIFEST_SLICE        12     /* fixed part of the slice section */
 #define MANIFEST_HEADER       52
 #define MANIFEST_ENTRY        52     /* fixed part of a file entry */
 #define MANIFEST_CHECKSUM     8
@@ -99,6 +132,9 @@ static uint64_t manifest_encoded_size(const manifest_state *pState){
   int i;
   for(i = 0; i < pState->nFile; i++){
     n += MANIFEST_ENTRY + pState->aFile[i].nSmallest + pState->aFile[i].nLargest;
+  }
+  if( pState->nSliceSet > 0 ){
+    n += MANIFEST_SLICE + 8 * (uint64_t)pState->nSliceSet + pState->nSliceReached;
   }
   return n;
 }
@@ -162,11 +198,137 @@ static int manifest_decode_entry(lsm_env *pEnv, const char *zName, const manifes
   return LSM_OK;
 }
 
+/* The level of file iNumber among pState's entries, or -1. */
+static int manifest_file_level(const manifest_state *pState, uint64_t iNumber){
+  int i;
+  for(i = 0; i < pState->nFile; i++){
+    if( pState->aFile[i].iNumber == iNumber ) return pState->aFile[i].iLevel;
+  }
+  return -1;
+}
+
+const char *manifest_slice_fault(const uint64_t *aSet, int nSet, int bReached,
+                                 const uint8_t *pReached, size_t nReached,
+                                 const manifest_file *const *apFile, int nFile,
+                                 char *zBuf, size_t nBuf){
+  const uint8_t *pLo = NULL, *pHi = NULL;
+  size_t nLo = 0, nHi = 0;
+  uint64_t iNewestSet = 0;
+  int i, j, nFound = 0;
+  for(j = 0; j < nSet; j++){
+    if( aSet[j] > iNewestSet ) iNewestSet = aSet[j];
+  }
+  for(i = 0; i < nFile; i++){
+    const manifest_file *m = apFile[i];
+    int bInSet = 0;
+    if( m->iLevel != 0 ) continue;
+    for(j = 0; j < nSet && !bInSet; j++) bInSet = aSet[j] == m->iNumber;
+    if( !bInSet ){
+      if( m->iNumber < iNewestSet ){
+        snprintf(zBuf, nBuf, "level-0 table %llu is not in the slice set but older than its"
+                 " table %llu (the set must be the oldest of level 0)",
+                 (unsigned long long)m->iNumber, (unsigned long long)iNewestSet);
+        return zBuf;
+      }
+      continue;
+    }
+    nFound++;
+    if( pLo == NULL || ikey_compare_user(m->pSmallest, ikey_user_len(m->nSmallest), pLo, nLo) < 0 ){
+      pLo = m->pSmallest;
+      nLo = ikey_user_len(m->nSmallest);
+    }
+    if( pHi == NULL || ikey_compare_user(m->pLargest, ikey_user_len(m->nLargest), pHi, nHi) > 0 ){
+      pHi = m->pLargest;
+      nHi = ikey_user_len(m->nLargest);
+    }
+  }
+  if( nFound != nSet ){
+    snprintf(zBuf, nBuf, "%d of the %d slice set tables are not level-0 tables",
+             nSet - nFound, nSet);
+    return zBuf;
+  }
+  if( !bReached ) return NULL;
+  for(i = 0; i < nFile; i++){
+    const manifest_file *m = apFile[i];
+    const uint8_t *pS = m->pSmallest, *pL = m->pLargest;
+    size_t nS = ikey_user_len(m->nSmallest), nL = ikey_user_len(m->nLargest);
+    if( m->iLevel != 1 ) continue;
+    if( ikey_compare_user(pS, nS, pHi, nHi) > 0 || ikey_compare_user(pL, nL, pLo, nLo) < 0 ){
+      continue;                         /* outside the set's key range: never an input */
+    }
+    if( ikey_compare_user(pS, nS, pReached, nReached) <= 0
+     && ikey_compare_user(pReached, nReached, pL, nL) < 0 ){
+      snprintf(zBuf, nBuf, "the slice's reached key (%zu bytes) lies inside level-1 table %llu"
+               " (a slice ends at or between level-1 tables)", nReached,
+               (unsigned long long)m->iNumber);
+      return zBuf;
+    }
+  }
+  return NULL;
+}
+
+/* Decode the slice section at *pp (ending at pEnd) into pState. */
+static int manifest_decode_slice(lsm_env *pEnv, const char *zName, const uint8_t **pp,
+                                 const uint8_t *pEnd, manifest_state *pState){
+  const uint8_t *p = *pp;
+  uint32_t nSet, bReached, nReached, i, j;
+  int rc = LSM_OK;
+  if( pEnd - p < MANIFEST_SLICE ){
+    return LSM_CORRUPT_BKPT("%s: the slice section is truncated", zName);
+  }
+  nSet = coding_get32(p);
+  bReached = coding_get32(p + 4);
+  nReached = coding_get32(p + 8);
+  p += MANIFEST_SLICE;
+  if( nSet == 0 || nSet > (uint32_t)pState->nFile || bReached > 1
+   || nReached > LSM_MAX_KEY || (!bReached && nReached)
+   || (uint64_t)(pEnd - p) < 8 * (uint64_t)nSet + nReached ){
+    return LSM_CORRUPT_BKPT("%s: bad slice section (%u tables, reached %u, key %u bytes)",
+                            zName, nSet, bReached, nReached);
+  }
+  pState->aSliceSet = env_malloc_rc(pEnv, sizeof(uint64_t) * nSet, &rc);
+  pState->pSliceReached = env_malloc_rc(pEnv, nReached ? nReached : 1, &rc);
+  if( rc != LSM_OK ) return rc;
+  for(i = 0; i < nSet; i++){
+    uint64_t iNumber = coding_get64(p + 8 * i);
+    if( manifest_file_level(pState, iNumber) != 0 ){
+      return LSM_CORRUPT_BKPT("%s: slice table %llu is not a level-0 file", zName,
+                              (unsigned long long)iNumber);
+    }
+    for(j = 0; j < i; j++){
+      if( pState->aSliceSet[j] == iNumber ){
+        return LSM_CORRUPT_BKPT("%s: slice table %llu is listed twice", zName,
+                                (unsigned long long)iNumber);
+      }
+    }
+    pState->aSliceSet[i] = iNumber;
+  }
+  pState->nSliceSet = (int)nSet;
+  p += 8 * (size_t)nSet;
+  if( nReached ) memcpy(pState->pSliceReached, p, nReached);
+  pState->nSliceReached = nReached;
+  pState->bSliceReached = (int)bReached;
+  *pp = p + nReached;
+  if( nSet > 0 ){
+    const manifest_file **apFile = env_malloc_rc(pEnv, sizeof(*apFile) * (size_t)pState->nFile, &rc);
+    const char *zFault;
+    char zBuf[200];
+    if( rc != LSM_OK ) return rc;
+    for(i = 0; i < (uint32_t)pState->nFile; i++) apFile[i] = &pState->aFile[i];
+    zFault = manifest_slice_fault(pState->aSliceSet, pState->nSliceSet, pState->bSliceReached,
+                                  pState->pSliceReached, pState->nSliceReached, apFile,
+                                  pState->nFile, zBuf, sizeof(zBuf));
+    env_free(pEnv, apFile);
+    if( zFault ) return LSM_CORRUPT_BKPT("%s: %s", zName, zFault);
+  }
+  return LSM_OK;
+}
+
 /* Verify and decode; zName names the manifest in messages. */
 static int manifest_decode_named(lsm_env *pEnv, const char *zName, const uint8_t *pData,
                                  size_t nData, manifest_state *pState){
   const uint8_t *p, *pEnd;
-  uint32_t nFile, eCompaction;
+  uint32_t nFile, eCompaction, iVersion;
   uint64_t nTotal, *aNumber = NULL;
   int rc = LSM_OK, i;
 
@@ -177,9 +339,10 @@ static int manifest_decode_named(lsm_env *pEnv, const char *zName, const uint8_t
   if( memcmp(pData, MANIFEST_MAGIC, 8) != 0 ){
     return LSM_CORRUPT_BKPT("%s: not a manifest (bad magic)", zName);
   }
-  if( coding_get32(pData + 8) != MANIFEST_VERSION ){
-    return LSM_CORRUPT_BKPT("%s: unsupported manifest format version %u", zName,
-                            coding_get32(pData + 8));
+  iVersion = coding_get32(pData + 8);
+  if( iVersion != MANIFEST_VERSION && iVersion != MANIFEST_VERSION_SLICE ){
+    return LSM_CORRUPT_BKPT("%s: unsupported manifest format version %u (this build reads"
+                            " 1 and 2: a newer build of lsm wrote it)", zName, iVersion);
   }
   nFile = coding_get32(pData + 12);
   nTotal = coding_get64(pData + 16);
@@ -221,8 +384,13 @@ static int manifest_decode_named(lsm_env *pEnv, const char *zName, const uint8_t
     aNumber[i] = pState->aFile[i].iNumber;
   }
   if( rc != LSM_OK ) goto decode_done;
+  if( iVersion == MANIFEST_VERSION_SLICE ){
+    rc = manifest_decode_slice(pEnv, zName, &p, pEnd, pState);
+    if( rc != LSM_OK ) goto decode_done;
+  }
   if( p != pEnd ){
-    rc = LSM_CORRUPT_BKPT("%s: %ld bytes after the last file entry", zName, (long)(pEnd - p));
+    rc = LSM_CORRUPT_BKPT("%s: %ld bytes after the %s", zName, (long)(pEnd - p),
+                          iVersion == MANIFEST_VERSION_SLICE ? "slice section" : "last file entry");
     goto decode_done;
   }
   qsort(aNumber, nFile, sizeof(uint64_t), manifest_compare_u64);
@@ -251,7 +419,7 @@ int manifest_write(lsm_env *pEnv, const char *zDir, const manifest_state *pState
   if( rc != LSM_OK ) goto write_done;
 
   memcpy(aBuf, MANIFEST_MAGIC, 8);
-  p = coding_put32(aBuf + 8, MANIFEST_VERSION);
+  p = coding_put32(aBuf + 8, pState->nSliceSet > 0 ? MANIFEST_VERSION_SLICE : MANIFEST_VERSION);
   p = coding_put32(p, (uint32_t)pState->nFile);
   p = coding_put64(p, nTotal);
   p = coding_put64(p, pState->iNextFile);
@@ -281,6 +449,25 @@ int manifest_write(lsm_env *pEnv, const char *zDir, const manifest_state *pState
     p += pF->nSmallest;
     memcpy(p, pF->pLargest, pF->nLargest);
     p += pF->nLargest;
+  }
+  if( pState->nSliceSet > 0 ){
+    if( pState->nSliceReached > LSM_MAX_KEY || (!pState->bSliceReached && pState->nSliceReached) ){
+      rc = LSM_ERROR_MSG(LSM_MISUSE, "manifest_write: the slice state is invalid");
+      goto write_done;
+    }
+    p = coding_put32(p, (uint32_t)pState->nSliceSet);
+    p = coding_put32(p, pState->bSliceReached ? 1 : 0);
+    p = coding_put32(p, (uint32_t)pState->nSliceReached);
+    for(i = 0; i < pState->nSliceSet; i++){
+      if( manifest_file_level(pState, pState->aSliceSet[i]) != 0 ){
+        rc = LSM_ERROR_MSG(LSM_MISUSE, "manifest_write: slice table %llu is not in level 0",
+                           (unsigned long long)pState->aSliceSet[i]);
+        goto write_done;
+      }
+      p = coding_put64(p, pState->aSliceSet[i]);
+    }
+    if( pState->nSliceReached ) memcpy(p, pState->pSliceReached, pState->nSliceReached);
+    p += pState->nSliceReached;
   }
   coding_put64(p, checksum_compute(aBuf, (size_t)nTotal - MANIFEST_CHECKSUM, CHECKSUM_SEED_MANIFEST));
   rc = env_write_file_atomic(pEnv, zDir, zPath, aBuf, (size_t)nTotal);
@@ -325,5 +512,7 @@ void manifest_state_clear(lsm_env *pEnv, manifest_state *pState){
     }
     env_free(pEnv, pState->aFile);
   }
+  env_free(pEnv, pState->aSliceSet);
+  env_free(pEnv, pState->pSliceReached);
   memset(pState, 0, sizeof(*pState));
 }

@@ -40,12 +40,23 @@ struct memtable {
                                 ** inside pFilterAlloc; NULL: none      */
   size_t nFilter;               /* filter words; 0 with no filter        */
   void *pFilterAlloc;           /* the allocation holding aFilter        */
+  _Atomic(skiplist_index*) pIndex; /* read index, or NULL (below)       */
+  _Atomic uint64_t nQuietSeeks; /* seeks without a usable index          */
+  _Atomic uint64_t nEntryAtCheck; /* nEntry at the last quiet check      */
+  atomic_flag bBuilding;        /* a reader is building an index         */
+  int nIndexBuilt;              /* indexes built (under bBuilding)       */
 };
 
 typedef struct memtable_cursor {
   iter base;                    /* must be first                         */
   memtable *pMem;               /* referenced for the iterator's life    */
   skiplist_node *pNode;         /* current entry, NULL when not valid    */
+  int bSearching;               /* prefetch stages began search          */
+  skiplist_search search;       /* the search they walk, level by level  */
+  const skiplist_index *pIndex; /* or the read index they search, or NULL */
+  skiplist_index_search iSearch;/* that search                           */
+  skiplist_node *pStart;        /* the node it starts level 0 from       */
+  const uint8_t *pSearchKey;    /* its key (asserted by the seek)        */
 } memtable_cursor;
 
 /* Bump a relaxed counter that only the writer updates. */
@@ -63,20 +74,134 @@ static int is_visible(uint64_t seq, uint64_t maxSeq, uint64_t maxBatchSeq){
 
 static void memtable_x_first(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
+  pIt->bSearching = 0;
   pIt->pNode = skiplist_first(&pIt->pMem->list);
 }
 static void memtable_x_last(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
+  pIt->bSearching = 0;
   pIt->pNode = skiplist_last(&pIt->pMem->list);
 }
+/*
+** The read index (skiplist.h).  A seek's search of a 16 MiB memtable
+** visits about 25 nodes, most of them cache misses; the index finds a
+** node of level 0 just below the key in about four.  It is built when
+** seeks meet a memtable nobody writes to (the memtable a store keeps
+** after its writers stop: every read right after a bulk load or
+** overwrite), by the reader whose seek finds MEMTABLE_QUIET_SEEKS seeks
+** in a row that saw no new entry, on a memtable of at least
+** MEMTABLE_INDEX_MIN entries: one walk of level 0 (about 8 ms at 120,000
+** entries, measured by the review), paid back after a few thousand
+** seeks.  It is used while the memtable has grown by less than 1/16 since;
+** a seek whose walk from the start node meets more than
+** SKIPLIST_INDEX_WALK_MAX nodes (what was added since landed in its gap)
+** searches the list instead, so a stale index costs a seek at most that
+** many nodes.  A later quiet spell builds a new one once the memtable has
+** grown by 1/16, at most MEMTABLE_INDEX_MAX times.  The replaced ones stay
+** until the memtable is freed (a reader may be using one): about 4.1 bytes
+** per entry each (a word and a node pointer per 4 entries, a group word
+** per 64), allocated with env_malloc and not counted in memtable_bytes
+** (the arena's usage), so a store's memory is that much above its
+** memtable budget while an index lives.
+*/
+#define MEMTABLE_QUIET_SEEKS 256
+#define MEMTABLE_INDEX_MIN 4096
+#define MEMTABLE_INDEX_MAX 4
+
+static const skiplist_index *usable_index(memtable *pMem){
+  skiplist_index *pIdx = atomic_load_explicit(&pMem->pIndex, memory_order_acquire);
+  uint64_t n = atomic_load_explicit(&pMem->nEntry, memory_order_relaxed);
+  uint64_t q;
+  if( pIdx && skiplist_index_entries(pIdx) * 16 >= n * 15 ) return pIdx;
+  /* No usable index: count toward a quiet spell.  The counters are hints
+  ** (racing readers may lose an increment); the flag makes one builder. */
+  q = atomic_fetch_add_explicit(&pMem->nQuietSeeks, 1, memory_order_relaxed);
+  if( (q + 1) % MEMTABLE_QUIET_SEEKS != 0 ) return NULL;
+  if( atomic_exchange_explicit(&pMem->nEntryAtCheck, n, memory_order_relaxed) != n ) return NULL;
+  if( n < MEMTABLE_INDEX_MIN ) return NULL;
+  if( atomic_flag_test_and_set_explicit(&pMem->bBuilding, memory_order_acquire) ) return NULL;
+  /* Another reader may have published an index between the load above
+  ** and the flag: reload under the flag, so that index is the one the new
+  ** one keeps as older (freed with the memtable, not leaked) and, when it
+  ** is usable, no second one is built. */
+  pIdx = atomic_load_explicit(&pMem->pIndex, memory_order_acquire);
+  if( (pIdx == NULL || skiplist_index_entries(pIdx) * 16 < n * 15)
+   && pMem->nIndexBuilt < MEMTABLE_INDEX_MAX ){
+    skiplist_index *pNew = skiplist_index_build(&pMem->list, pMem->pEnv);
+    if( pNew ){
+      skiplist_index_set_older(pNew, pIdx);
+      atomic_store_explicit(&pMem->pIndex, pNew, memory_order_release);
+      pMem->nIndexBuilt++;
+      pIdx = pNew;
+    }
+  }
+  atomic_flag_clear_explicit(&pMem->bBuilding, memory_order_release);
+  return pIdx && skiplist_index_entries(pIdx) * 16 >= n * 15 ? pIdx : NULL;
+}
+
 static void memtable_x_seek(iter *p, const uint8_t *pKey, size_t nKey){
   memtable_cursor *pIt = (memtable_cursor*)p;
+  if( pIt->bSearching ){
+    /* The prefetch stages walked the levels above 0, or the read index
+    ** down to a node of level 0 below the key. */
+    assert( pIt->pSearchKey == pKey );
+    pIt->bSearching = 0;
+    if( pIt->pIndex ){
+      if( skiplist_seek_ge_from(pIt->pStart, pKey, nKey, &pIt->pNode) == 0 ){
+        pIt->pNode = skiplist_seek_ge(&pIt->pMem->list, pKey, nKey);
+      }
+    }else{
+      pIt->pNode = skiplist_search_down(&pIt->pMem->list, &pIt->search, pKey, nKey, 0);
+    }
+    return;
+  }
   pIt->pNode = skiplist_seek_ge(&pIt->pMem->list, pKey, nKey);
+}
+
+/*
+** The search is a chain of cache misses, one or two per level below the
+** top few (a 16 MiB memtable's nodes lie wherever the arena put them).
+** A merge seek calls the prefetch stages of all its sources in turn
+** (merge_iter.c), so walking one or two levels per stage lets the other
+** sources' fetches land while the walk waits: stage 0 walks the levels
+** above ITER_PREFETCH_STAGES (mostly cached), stage s level
+** ITER_PREFETCH_STAGES - s, and the seek level 0.
+*/
+static void memtable_x_prefetch(iter *p, const uint8_t *pKey, size_t nKey, int iStage){
+  memtable_cursor *pIt = (memtable_cursor*)p;
+  memtable *pMem = pIt->pMem;
+  if( iStage == 0 ){
+    pIt->pSearchKey = pKey;
+    pIt->bSearching = 1;
+    pIt->pIndex = usable_index(pMem);
+    if( pIt->pIndex && !skiplist_index_begin(pIt->pIndex, pKey, nKey, &pIt->iSearch) ){
+      pIt->pIndex = NULL;
+    }
+    if( pIt->pIndex ) return;
+    skiplist_search_start(&pMem->list, &pIt->search);
+  }
+  if( !pIt->bSearching ) return;
+  if( pIt->pIndex ){
+    /* Stage 1 the words, stage 2 the start node, stage 3 the node after
+    ** it (its link is in the line stage 2 fetched). */
+    if( iStage == 1 ) skiplist_index_find(pIt->pIndex, pKey, nKey, &pIt->iSearch);
+    if( iStage == 2 ) pIt->pStart = skiplist_index_start(&pMem->list, pIt->pIndex, &pIt->iSearch);
+    if( iStage == 3 ) __builtin_prefetch(skiplist_next(pIt->pStart));
+    return;
+  }
+  (void)skiplist_search_down(&pMem->list, &pIt->search, pKey, nKey,
+                             ITER_PREFETCH_STAGES - iStage);
 }
 static void memtable_x_next(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
   assert( pIt->pNode );
   pIt->pNode = skiplist_next(pIt->pNode);
+}
+static const uint8_t *memtable_x_step(iter *p, size_t *pnKey){
+  memtable_cursor *pIt = (memtable_cursor*)p;
+  assert( pIt->pNode );
+  pIt->pNode = skiplist_next(pIt->pNode);
+  return pIt->pNode ? skiplist_node_key(pIt->pNode, pnKey) : NULL;
 }
 static void memtable_x_prev(iter *p){
   memtable_cursor *pIt = (memtable_cursor*)p;
@@ -109,7 +234,9 @@ static void memtable_x_close(iter *p){
 static const iter_methods cursor_methods = {
   memtable_x_first, memtable_x_last, memtable_x_seek, memtable_x_next, memtable_x_prev,
   memtable_x_valid, memtable_x_key, memtable_x_value, memtable_x_status, memtable_x_close,
-  NULL                       /* xPark: a position holds nothing */
+  NULL,                      /* xPark: a position holds nothing */
+  memtable_x_step,
+  memtable_x_prefetch
 };
 
 /* ---- lifecycle and operations ---- */
@@ -146,6 +273,10 @@ int memtable_new_filtered(lsm_env *pEnv, size_t nFilterBytes, memtable **ppMem){
   atomic_init(&pMem->nRef, 1);
   atomic_init(&pMem->nEntry, 0);
   atomic_init(&pMem->nTomb, 0);
+  atomic_init(&pMem->pIndex, NULL);
+  atomic_init(&pMem->nQuietSeeks, 0);
+  atomic_init(&pMem->nEntryAtCheck, 0);
+  atomic_flag_clear(&pMem->bBuilding);
   *ppMem = pMem;
   return LSM_OK;
 }
@@ -159,6 +290,7 @@ void memtable_unref(memtable *pMem){
   /* acq_rel: the last owner must see every other owner's work. */
   if( atomic_fetch_sub_explicit(&pMem->nRef, 1, memory_order_acq_rel) == 1 ){
     lsm_env *pEnv = pMem->pEnv;
+    skiplist_index_free(atomic_load_explicit(&pMem->pIndex, memory_order_relaxed), pEnv);
     arena_free(&pMem->arena);
     env_free(pEnv, pMem->pFilterAlloc);
     env_free(pEnv, pMem);
@@ -260,6 +392,7 @@ iter *memtable_iter(memtable *pMem, int *pRc){
   pIt->base.pMethods = &cursor_methods;
   pIt->pMem = pMem;
   pIt->pNode = NULL;
+  pIt->bSearching = 0;
   memtable_ref(pMem);
   return &pIt->base;
 }

@@ -28,6 +28,10 @@
 ** covers an entry (published after the add, under the store mutex) sees
 ** both.
 **
+** Read index: seeks that meet a memtable nobody writes to build a sorted
+** sample of its nodes (skiplist.h, "read index") that their searches
+** then start from; memtable.c says when, and frees it with the memtable.
+**
 ** Lifetime: memtable_new returns a reference count of 1.  Each iterator
 ** holds its own reference.  Pointers returned by get/iterators are
 ** borrowed: valid while the caller holds a reference.

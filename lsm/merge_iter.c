@@ -71,16 +71,25 @@ static inline __attribute__((always_inline)) int heap_before(const merge_iter *p
   return p->bReverse ? c > 0 : c < 0;
 }
 
-/* Refresh child i's cached key after it moved; 1 if it is valid.  An
-** invalid child's status is collected into p->rc. */
-static int child_load(merge_iter *p, int i){
+/* Child i moved to key pKey (NULL: it became invalid): cache the key;
+** 1 if it is valid.  An invalid child's status is collected into p->rc. */
+static inline int child_set(merge_iter *p, int i, const uint8_t *pKey, size_t nKey){
   merge_child *pC = &p->aChild[i];
-  if( iter_valid(pC->p) ){
-    pC->pKey = iter_key(pC->p, &pC->nKey);
+  if( pKey ){
+    pC->pKey = pKey;
+    pC->nKey = nKey;
     return 1;
   }
   if( p->rc == LSM_OK ) p->rc = iter_status(pC->p);
   return 0;
+}
+
+/* Refresh child i's cached key after it moved; 1 if it is valid. */
+static int child_load(merge_iter *p, int i){
+  merge_child *pC = &p->aChild[i];
+  size_t n = 0;
+  const uint8_t *pKey = iter_valid(pC->p) ? iter_key(pC->p, &n) : NULL;
+  return child_set(p, i, pKey, n);
 }
 
 static void heap_sift_down(merge_iter *p, int iPos){
@@ -110,12 +119,13 @@ static void heap_rebuild(merge_iter *p, int bReverse){
   for(i = p->nHeap / 2 - 1; i >= 0; i--) heap_sift_down(p, i);
 }
 
-/* The top child moved: restore the heap.  If it stays in front of the
-** runner-up (found now if not known), it stays on top and nothing below
-** it changed, so the runner-up stays known; else the heap is sifted. */
-static void heap_fix_top(merge_iter *p){
+/* The top child moved, to key pKey (NULL: off its end): restore the
+** heap.  If it stays in front of the runner-up (found now if not known),
+** it stays on top and nothing below it changed, so the runner-up stays
+** known; else the heap is sifted. */
+static void heap_fix_top(merge_iter *p, const uint8_t *pKey, size_t nKey){
   int *a = p->aHeap;
-  if( !child_load(p, a[0]) ){
+  if( !child_set(p, a[0], pKey, nKey) ){
     a[0] = a[--p->nHeap];
     p->iRunner = 0;
     if( p->nHeap > 1 ) heap_sift_down(p, 0);
@@ -157,11 +167,27 @@ static void merge_x_last(iter *pIter){
   heap_rebuild(p, 1);
 }
 
+/* Seeks: each child's seek is a chain of dependent cache misses (index,
+** block-cache slot, entry, block), and child after child they added up.
+** The prefetch stages over every child first (iter.h, item 9) put the
+** children's misses in flight together. */
 static void merge_x_seek(iter *pIter, const uint8_t *pKey, size_t nKey){
   merge_iter *p = (merge_iter*)pIter;
   int i;
+  if( p->nChild > 1 ){
+    int iStage;
+    for(iStage = 0; iStage < ITER_PREFETCH_STAGES; iStage++){
+      for(i = 0; i < p->nChild; i++) iter_prefetch(p->aChild[i].p, pKey, nKey, iStage);
+    }
+  }
   for(i = 0; i < p->nChild; i++) iter_seek(p->aChild[i].p, pKey, nKey);
   heap_rebuild(p, 0);
+}
+
+static void merge_x_prefetch(iter *pIter, const uint8_t *pKey, size_t nKey, int iStage){
+  merge_iter *p = (merge_iter*)pIter;
+  int i;
+  for(i = 0; i < p->nChild; i++) iter_prefetch(p->aChild[i].p, pKey, nKey, iStage);
 }
 
 static void merge_x_next(iter *pIter){
@@ -191,8 +217,11 @@ static void merge_x_next(iter *pIter){
     heap_rebuild(p, 0);
     return;
   }
-  iter_next(p->aChild[iCur].p);
-  heap_fix_top(p);
+  {
+    size_t nKey = 0;
+    const uint8_t *pKey = iter_step(p->aChild[iCur].p, &nKey);
+    heap_fix_top(p, pKey, nKey);
+  }
 }
 
 static void merge_x_prev(iter *pIter){
@@ -225,7 +254,12 @@ static void merge_x_prev(iter *pIter){
     return;
   }
   iter_prev(p->aChild[iCur].p);
-  heap_fix_top(p);
+  {
+    merge_child *pC = &p->aChild[iCur];
+    size_t nKey = 0;
+    const uint8_t *pKey = iter_valid(pC->p) ? iter_key(pC->p, &nKey) : NULL;
+    heap_fix_top(p, pKey, nKey);
+  }
 }
 
 static const uint8_t *merge_x_key(iter *pIter, size_t *pnKey){
@@ -234,6 +268,11 @@ static const uint8_t *merge_x_key(iter *pIter, size_t *pnKey){
   assert( merge_x_valid(pIter) );
   *pnKey = pC->nKey;
   return pC->pKey;
+}
+
+static const uint8_t *merge_x_step(iter *pIter, size_t *pnKey){
+  merge_x_next(pIter);
+  return merge_x_valid(pIter) ? merge_x_key(pIter, pnKey) : NULL;
 }
 
 static const uint8_t *merge_x_value(iter *pIter, size_t *pnVal){
@@ -264,7 +303,7 @@ static void merge_x_park(iter *pIter){
 static const iter_methods merge_iter_methods = {
   merge_x_first, merge_x_last, merge_x_seek, merge_x_next, merge_x_prev,
   merge_x_valid, merge_x_key, merge_x_value, merge_x_status, merge_x_close,
-  merge_x_park
+  merge_x_park, merge_x_step, merge_x_prefetch
 };
 
 iter *merge_iter_new(lsm_env *pEnv, iter **apChild, int nChild, int *pRc){

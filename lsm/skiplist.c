@@ -19,6 +19,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "env.h"
 #include "ikey.h"
 #include "lsm.h"
 
@@ -242,6 +243,43 @@ skiplist_node *skiplist_seek_ge(const skiplist *pList, const uint8_t *pKey, size
   return find_ge(pList, &t, NULL);
 }
 
+void skiplist_search_start(const skiplist *pList, skiplist_search *pS){
+  pS->p = pList->pHead;
+  pS->pBigger = NULL;
+  pS->iLevel = atomic_load_explicit(&((skiplist*)pList)->nHeight, memory_order_relaxed) - 1;
+}
+
+/*
+** find_ge, resumable: walks level pS->iLevel and every level down to
+** iLowest, and stops there (pS then names where the walk goes on).  A
+** node passed while walking is < the key and stays so, and nodes inserted
+** meanwhile are found by the later steps as by one walk (skiplist.h,
+** "Thread safety"), so a walk cut into pieces finds what one walk would.
+*/
+skiplist_node *skiplist_search_down(const skiplist *pList, skiplist_search *pS,
+                                    const uint8_t *pKey, size_t nKey, int iLowest){
+  skiplist_node *p = pS->p, *pBigger = pS->pBigger;
+  int i = pS->iLevel;
+  search_target t;
+  target_init(&t, pKey, nKey);
+  (void)pList;
+  while( i >= iLowest ){
+    skiplist_node *pNext = node_next(p, i);
+    prefetch_next_steps(p, pNext, i);
+    if( pNext != NULL && pNext != pBigger && node_cmp(pNext, &t) < 0 ){
+      p = pNext;
+    }else{
+      if( i == 0 ) return pNext;
+      pBigger = pNext;
+      i--;
+    }
+  }
+  pS->p = p;
+  pS->pBigger = pBigger;
+  pS->iLevel = i;
+  return NULL;
+}
+
 skiplist_node *skiplist_seek_user(const skiplist *pList, const void *pUser, size_t nUser,
                                   uint64_t trailer){
   search_target t;
@@ -270,4 +308,204 @@ skiplist_node *skiplist_seek_lt(const skiplist *pList, const uint8_t *pKey, size
       i--;
     }
   }
+}
+
+/* ------------------------------------------------------------------ */
+/* The read index                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Blocks of aWord per aGroupWord entry: 16 words, two cache lines. */
+#define INDEX_GROUP 16
+/* Every INDEX_STRIDE-th node of level 0 is sampled. */
+#define INDEX_STRIDE 4
+_Static_assert(SKIPLIST_INDEX_WALK_MAX == 2 * INDEX_STRIDE, "the walk bound is two strides");
+
+struct skiplist_index {
+  skiplist_index *pOlder;       /* the index this one replaced, or NULL  */
+  uint64_t nEntries;            /* nodes in the list when built          */
+  const uint8_t *pCommon;       /* a sampled key (node memory)           */
+  size_t nCommon;               /* user-key bytes every sampled key has  */
+  size_t n;                     /* sampled nodes                         */
+  size_t nGroup;                /* entries of aGroupWord                 */
+  uint64_t *aWord;              /* per sampled node: its user key's bytes
+                                ** nCommon..+7, big-endian, zero-padded */
+  uint64_t *aGroupWord;         /* per INDEX_GROUP of aWord: its last    */
+  skiplist_node **apNode;       /* the sampled nodes                     */
+};
+
+/* Bytes n..n+7 of (p, np), big-endian, zero-padded: memcmp order. */
+static uint64_t word_at(const uint8_t *p, size_t np, size_t n){
+  uint64_t w = 0;
+  size_t i;
+  for(i = 0; i < 8; i++) w = (w << 8) | (n + i < np ? p[n + i] : 0);
+  return w;
+}
+
+skiplist_index *skiplist_index_build(const skiplist *pList, lsm_env *pEnv){
+  skiplist_index *p = NULL;
+  skiplist_node *pNode, *pFirst = node_next(pList->pHead, 0), *pLast = NULL;
+  size_t nAlloc = 0, nNode = 0, i, nA, nB;
+  const uint8_t *a, *b;
+
+  if( pFirst == NULL ) return NULL;
+  p = env_malloc(pEnv, sizeof(*p));
+  if( p == NULL ) return NULL;
+  memset(p, 0, sizeof(*p));
+  /* Sample level 0.  Nodes a writer adds meanwhile may or may not be
+  ** seen: the index stays a sample of the list, in order. */
+  for(pNode = pFirst; pNode; pNode = node_next(pNode, 0), nNode++){
+    pLast = pNode;
+    if( nNode % INDEX_STRIDE ) continue;
+    if( p->n == nAlloc ){
+      size_t nNew = nAlloc ? nAlloc * 2 : 1024;
+      skiplist_node **apNew = env_realloc(pEnv, p->apNode, nNew * sizeof(skiplist_node*));
+      if( apNew == NULL ) goto fail;
+      p->apNode = apNew;
+      nAlloc = nNew;
+    }
+    p->apNode[p->n++] = pNode;
+  }
+  p->nEntries = nNode;
+  /* Trim the doubling's slack: the index is kept as long as the memtable. */
+  if( p->n < nAlloc ){
+    skiplist_node **apNew = env_realloc(pEnv, p->apNode, p->n * sizeof(skiplist_node*));
+    if( apNew ) p->apNode = apNew;
+  }
+  /* Every key lies between the first and the last: they share this. */
+  a = skiplist_node_key(pFirst, &nA);
+  b = skiplist_node_key(pLast, &nB);
+  nA -= IKEY_TRAILER;
+  nB -= IKEY_TRAILER;
+  while( p->nCommon < nA && p->nCommon < nB && a[p->nCommon] == b[p->nCommon] ) p->nCommon++;
+  p->pCommon = a;
+  p->nGroup = (p->n + INDEX_GROUP - 1) / INDEX_GROUP;
+  p->aWord = env_malloc(pEnv, (p->n + p->nGroup) * sizeof(uint64_t));
+  if( p->aWord == NULL ) goto fail;
+  p->aGroupWord = p->aWord + p->n;
+  for(i = 0; i < p->n; i++){
+    size_t nKey;
+    const uint8_t *pKey = skiplist_node_key(p->apNode[i], &nKey);
+    p->aWord[i] = word_at(pKey, nKey - IKEY_TRAILER, p->nCommon);
+  }
+  for(i = 0; i < p->nGroup; i++){
+    size_t iLast = i * INDEX_GROUP + INDEX_GROUP - 1;
+    p->aGroupWord[i] = p->aWord[iLast < p->n ? iLast : p->n - 1];
+  }
+  return p;
+
+fail:
+  env_free(pEnv, p->apNode);
+  env_free(pEnv, p);
+  return NULL;
+}
+
+void skiplist_index_free(skiplist_index *p, lsm_env *pEnv){
+  while( p ){
+    skiplist_index *pOlder = p->pOlder;
+    env_free(pEnv, p->aWord);
+    env_free(pEnv, p->apNode);
+    env_free(pEnv, p);
+    p = pOlder;
+  }
+}
+
+void skiplist_index_set_older(skiplist_index *p, skiplist_index *pOlder){
+  p->pOlder = pOlder;
+}
+
+uint64_t skiplist_index_entries(const skiplist_index *p){
+  return p->nEntries;
+}
+
+int skiplist_index_begin(const skiplist_index *p, const uint8_t *pKey, size_t nKey,
+                         skiplist_index_search *pS){
+  size_t nUser = ikey_user_len(nKey);
+  size_t lo, hi;
+  if( nUser < p->nCommon || memcmp(pKey, p->pCommon, p->nCommon) != 0 ) return 0;
+  pS->w = word_at(pKey, nUser, p->nCommon);
+  /* The first group whose last word is >= w holds the first such word. */
+  lo = 0;
+  hi = p->nGroup;
+  while( lo < hi ){
+    size_t mid = lo + (hi - lo) / 2;
+    if( p->aGroupWord[mid] < pS->w ) lo = mid + 1;
+    else hi = mid;
+  }
+  if( lo == p->nGroup ){
+    pS->lo = pS->hi = p->n;             /* every word is < w */
+    return 1;
+  }
+  pS->lo = lo * INDEX_GROUP;
+  pS->hi = pS->lo + INDEX_GROUP < p->n ? pS->lo + INDEX_GROUP : p->n;
+  __builtin_prefetch(&p->aWord[pS->lo]);
+  __builtin_prefetch(&p->aWord[pS->hi - 1]);
+  return 1;
+}
+
+void skiplist_index_find(const skiplist_index *p, const uint8_t *pKey, size_t nKey,
+                         skiplist_index_search *pS){
+  size_t lo = pS->lo, hi = pS->hi;
+  /* The first sampled word >= w; the node before it has a smaller word,
+  ** so a smaller key (word_at keeps memcmp order), and starts the walk. */
+  while( lo < hi ){
+    size_t mid = lo + (hi - lo) / 2;
+    if( p->aWord[mid] < pS->w ) lo = mid + 1;
+    else hi = mid;
+  }
+  if( lo < p->n && p->aWord[lo] == pS->w ){
+    /* Sampled keys with the key's word (keys longer than the word that
+    ** share it: URLs, "tenant:..." keys): the word cannot order them, so
+    ** the full keys do.  [lo, hi) is every sample with word w (they are
+    ** contiguous, the words being sorted); the first of them whose key is
+    ** >= the key is found by comparing keys, so the walk from the sample
+    ** before it passes at most INDEX_STRIDE nodes of the build's list.
+    ** Without this the walk would start before the first sample with
+    ** word w and pass every node that shares it. */
+    search_target t;
+    target_init(&t, pKey, nKey);
+    hi = p->n;
+    {
+      size_t a = lo + 1;
+      while( a < hi ){
+        size_t mid = a + (hi - a) / 2;
+        if( p->aWord[mid] <= pS->w ) a = mid + 1;
+        else hi = mid;
+      }
+    }
+    while( lo < hi ){
+      size_t mid = lo + (hi - lo) / 2;
+      if( node_cmp(p->apNode[mid], &t) < 0 ) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  pS->lo = lo;
+  if( lo > 0 ) __builtin_prefetch(&p->apNode[lo - 1]);
+}
+
+skiplist_node *skiplist_index_start(const skiplist *pList, const skiplist_index *p,
+                                    const skiplist_index_search *pS){
+  skiplist_node *pStart = pS->lo > 0 ? p->apNode[pS->lo - 1] : pList->pHead;
+  __builtin_prefetch(pStart);
+  return pStart;
+}
+
+int skiplist_seek_ge_from(const skiplist_node *pStart, const uint8_t *pKey, size_t nKey,
+                          skiplist_node **ppFound){
+  const skiplist_node *p = pStart;
+  search_target t;
+  int nWalked;
+  target_init(&t, pKey, nKey);
+  for(nWalked = 1; nWalked <= SKIPLIST_INDEX_WALK_MAX; nWalked++){
+    skiplist_node *pNext = node_next(p, 0);
+    if( pNext != NULL ) __builtin_prefetch(node_next(pNext, 0));
+    if( pNext == NULL || node_cmp(pNext, &t) >= 0 ){
+      *ppFound = pNext;
+      return nWalked;
+    }
+    p = pNext;
+  }
+  /* The gap was filled since the build (a stale index, or the key lies
+  ** past the last sample among appended nodes): the caller searches the
+  ** list instead of walking on. */
+  return 0;
 }

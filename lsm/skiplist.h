@@ -124,4 +124,66 @@ skiplist_node *skiplist_seek_user(const skiplist*, const void *pUser, size_t nUs
 /* The last node with key < pKey. */
 skiplist_node *skiplist_seek_lt(const skiplist*, const uint8_t *pKey, size_t nKey);
 
+/*
+** skiplist_seek_ge cut into pieces, so that a reader can do other work
+** (start other searches' cache misses) between them: start, then
+** skiplist_search_down with decreasing iLowest walks the levels from the
+** top down to iLowest (returning NULL); the call with iLowest 0 returns
+** the first node >= pKey (NULL if none), as skiplist_seek_ge would.  The
+** same key at every call of one search.
+*/
+typedef struct skiplist_search {
+  skiplist_node *p;             /* last node < the key at level iLevel   */
+  skiplist_node *pBigger;       /* first node >= it a level up, or NULL  */
+  int iLevel;                   /* the next level to walk                */
+} skiplist_search;
+void skiplist_search_start(const skiplist*, skiplist_search*);
+skiplist_node *skiplist_search_down(const skiplist*, skiplist_search*, const uint8_t *pKey,
+                                    size_t nKey, int iLowest);
+
+/*
+** The read index: a sorted array of every 4th node of level 0, with the
+** 8 bytes of its user key that follow the prefix every sampled key
+** shares (a word), searched like an SSTable's index (groups of 16 words,
+** then two lines of words), so that a search costs a few cache misses
+** instead of one per node visited.  Built by a reader in one walk of
+** level 0 while a writer may add nodes (those it misses are between
+** sampled ones, found by the walk from the sample before them); a node
+** never leaves the list, so an index stays correct as the list grows,
+** only slower (the walk passes the nodes added since).  The memtable
+** decides when to build one and frees it (memtable.c).
+**
+** A search in steps, for a caller that starts other fetches between
+** them: skiplist_index_begin (0: the key lacks the common prefix, the
+** index cannot help), skiplist_index_find (samples whose words equal the
+** key's are ordered by their full keys), skiplist_index_start (a node
+** below the key, or the head), skiplist_seek_ge_from that node: the first
+** node >= the key, found by walking level 0 for at most
+** SKIPLIST_INDEX_WALK_MAX nodes (two strides).  A longer walk means the
+** list grew in that gap since the build (a stale index; keys appended
+** past the last sample); skiplist_seek_ge_from then gives up (returns 0)
+** and the caller searches the list with skiplist_seek_ge, so a seek
+** through an index costs at most that many nodes more than one without.
+** Each step fetches, without reading, what the next reads.
+*/
+#define SKIPLIST_INDEX_WALK_MAX 8
+typedef struct skiplist_index skiplist_index;
+typedef struct skiplist_index_search {
+  uint64_t w;                   /* the key's word                        */
+  size_t lo, hi;                /* where the first word >= w lies        */
+} skiplist_index_search;
+skiplist_index *skiplist_index_build(const skiplist*, lsm_env*);   /* NULL: OOM or empty */
+void skiplist_index_free(skiplist_index*, lsm_env*);               /* and its older ones */
+void skiplist_index_set_older(skiplist_index*, skiplist_index *pOlder);
+uint64_t skiplist_index_entries(const skiplist_index*);            /* nodes when built */
+int skiplist_index_begin(const skiplist_index*, const uint8_t *pKey, size_t nKey,
+                         skiplist_index_search*);
+void skiplist_index_find(const skiplist_index*, const uint8_t *pKey, size_t nKey,
+                         skiplist_index_search*);
+skiplist_node *skiplist_index_start(const skiplist*, const skiplist_index*,
+                                    const skiplist_index_search*);
+/* Nodes walked (1..SKIPLIST_INDEX_WALK_MAX), *ppFound set; 0: gave up. */
+int skiplist_seek_ge_from(const skiplist_node *pStart, const uint8_t *pKey, size_t nKey,
+                          skiplist_node **ppFound);
+
 #endif

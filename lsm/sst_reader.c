@@ -237,6 +237,30 @@ int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_
   return LSM_OK;
 }
 
+void sst_reader_prefetch_block(sst_reader *p, int i, int iStage){
+  const index_entry *e = &p->aIndex[i];
+  int bRawMapped;
+  assert( i >= 0 && i < p->nBlock );
+  if( iStage == 0 ){
+    /* The type byte sst_reader_load_block reads first in a mapping, and
+    ** the cache slot, neither read here. */
+    if( p->aMap ) __builtin_prefetch(p->aMap + e->iOff + e->nSize);
+    if( p->pBlocks ) block_cache_prefetch_slot(p->pBlocks, p->id, (uint32_t)i);
+    return;
+  }
+  bRawMapped = p->aMap != NULL
+      && (p->nBlockTrailer == SST_TRAILER_SIZE || p->aMap[e->iOff + e->nSize] == COMPRESS_RAW);
+  if( bRawMapped ){
+    /* As sst_reader_load_block reads it: restart 0 and the end. */
+    __builtin_prefetch(p->aMap + e->iOff);
+    __builtin_prefetch(p->aMap + e->iOff + e->nSize - 1);
+  }else if( (p->pBlocks == NULL
+             || !block_cache_prefetch_entry(p->pBlocks, p->id, (uint32_t)i, e->nSize))
+         && p->aMap ){
+    __builtin_prefetch(p->aMap + e->iOff);     /* the bytes to decompress */
+  }
+}
+
 /*
 ** A region of size n (without trailer) that ends, trailer included, at
 ** iEnd: check it starts at iOff, inside aMeta, and its checksum.
@@ -704,6 +728,23 @@ const uint8_t *sst_reader_largest(const sst_reader *p, size_t *pn){
 const char *sst_reader_path(const sst_reader *p){ return p->zPath; }
 
 uint32_t sst_reader_blocks(const sst_reader *p){ return (uint32_t)p->nBlock; }
+
+const uint8_t *sst_reader_index_user_key(const sst_reader *p, int i, size_t *pn){
+  *pn = ikey_user_len(p->aIndex[i].nKey);
+  return p->aIndex[i].pKey;
+}
+
+uint64_t sst_reader_index_offset(const sst_reader *p, int i){
+  if( i < p->nBlock ) return p->aIndex[i].iOff;
+  if( p->nBlock == 0 ) return 0;
+  return p->aIndex[p->nBlock - 1].iOff + p->aIndex[p->nBlock - 1].nSize + (uint64_t)p->nBlockTrailer;
+}
+
+int sst_reader_index_after(const sst_reader *p, const void *pUser, size_t nUser){
+  /* Trailer 0 sorts after every version of pUser (seq 0 is never used):
+  ** the first separator >= (pUser, 0) is the first above pUser. */
+  return find_block(p, pUser, nUser, 0);
+}
 
 size_t sst_reader_heap_bytes(const sst_reader *p){
   size_t nVerified = sizeof(uint64_t) * (((size_t)p->nBlock + 63) / 64 + 1);   /* as load_index */

@@ -135,4 +135,19 @@ size_t sst_reader_heap_bytes(const sst_reader*);
 /* Data blocks of the table. */
 uint32_t sst_reader_blocks(const sst_reader*);
 
+/*
+** The sparse index, for estimating where keys lie without reading data
+** blocks (a level-0 compaction cut into slices: lsm/db_slice.c).  Block i
+** (0 <= i < sst_reader_blocks) holds no user key above the user key of its
+** separator (sst_reader_index_user_key); sst_reader_index_offset is where
+** block i starts, and for i == sst_reader_blocks where the data blocks
+** end; sst_reader_index_after is the first block whose separator's user
+** key is above pUser (sst_reader_blocks if none): the blocks before it
+** hold only keys <= pUser, so its offset estimates the bytes of keys
+** <= pUser.
+*/
+const uint8_t *sst_reader_index_user_key(const sst_reader*, int i, size_t *pn);
+uint64_t sst_reader_index_offset(const sst_reader*, int i);
+int sst_reader_index_after(const sst_reader*, const void *pUser, size_t nUser);
+
 #endif

@@ -106,6 +106,61 @@ static inline uint64_t key_word(const uint8_t *p, size_t np, size_t n){
 /* Blocks per entry of aGroupWord: 16 words are two cache lines of aWord. */
 #define SST_WORD_GROUP 16
 
+/* A search of the index cut in two (find_block_begin, find_block_end). */
+typedef struct block_search {
+  int lo, hi;                /* the answer lies in [lo, hi]; lo: found    */
+  int bWord;                 /* the target has the common prefix: words   */
+  uint64_t w;                /* its word (bWord)                          */
+} block_search;
+
+/* The first step of find_block: the group, whose two lines of aWord are
+** fetched, not read, so that a caller may start other work while they
+** come (sst_reader_iter.c's prefetch stages). */
+static inline void find_block_begin(const sst_reader *p, const uint8_t *pUser, size_t nUser,
+                                    block_search *s){
+  s->lo = 0;
+  s->hi = p->nBlock;
+  s->bWord = nUser >= p->nCommon
+          && (p->nCommon == 0 || memcmp(pUser, p->pSmallest, p->nCommon) == 0);
+  s->w = s->bWord ? key_word(pUser, nUser, p->nCommon) : 0;
+  if( s->bWord && p->nBlock > SST_WORD_GROUP ){
+    int nGroup = (p->nBlock + SST_WORD_GROUP - 1) / SST_WORD_GROUP, gLo = 0, gHi = nGroup, iLast;
+    while( gLo < gHi ){
+      int mid = gLo + (gHi - gLo) / 2;
+      if( p->aGroupWord[mid] < s->w ) gLo = mid + 1;
+      else gHi = mid;
+    }
+    if( gLo == nGroup ){
+      s->lo = p->nBlock;
+      return;
+    }
+    s->lo = gLo * SST_WORD_GROUP;
+    iLast = s->lo + SST_WORD_GROUP - 1 < p->nBlock ? s->lo + SST_WORD_GROUP - 1 : p->nBlock - 1;
+    __builtin_prefetch(&p->aWord[s->lo]);
+    __builtin_prefetch(&p->aWord[iLast]);
+    /* A last separator above the target: the answer is at or before it. */
+    if( p->aGroupWord[gLo] > s->w ) s->hi = iLast;
+  }
+}
+
+/* The rest of find_block, from where find_block_begin left it. */
+static inline int find_block_end(const sst_reader *p, const uint8_t *pUser, size_t nUser,
+                                 uint64_t tTarget, const block_search *s){
+  int lo = s->lo, hi = s->hi;
+  while( lo < hi ){
+    int mid = lo + (hi - lo) / 2;
+    int c;
+    if( s->bWord && p->aWord[mid] != s->w ){
+      c = p->aWord[mid] < s->w ? -1 : 1;
+    }else{
+      c = key_cmp(p->aIndex[mid].pKey, p->aIndex[mid].nKey, pUser, nUser, tTarget);
+    }
+    if( c < 0 ) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /*
 ** Index of the first block whose separator is >= (pUser, tTarget); nBlock if none.
 **
@@ -122,37 +177,9 @@ static inline uint64_t key_word(const uint8_t *p, size_t np, size_t n){
 */
 static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t nUser,
                                  uint64_t tTarget){
-  int lo = 0, hi = p->nBlock;
-  int bWord = nUser >= p->nCommon
-           && (p->nCommon == 0 || memcmp(pUser, p->pSmallest, p->nCommon) == 0);
-  uint64_t w = bWord ? key_word(pUser, nUser, p->nCommon) : 0;
-  if( bWord && p->nBlock > SST_WORD_GROUP ){
-    int nGroup = (p->nBlock + SST_WORD_GROUP - 1) / SST_WORD_GROUP, gLo = 0, gHi = nGroup, iLast;
-    while( gLo < gHi ){
-      int mid = gLo + (gHi - gLo) / 2;
-      if( p->aGroupWord[mid] < w ) gLo = mid + 1;
-      else gHi = mid;
-    }
-    if( gLo == nGroup ) return p->nBlock;
-    lo = gLo * SST_WORD_GROUP;
-    iLast = lo + SST_WORD_GROUP - 1 < p->nBlock ? lo + SST_WORD_GROUP - 1 : p->nBlock - 1;
-    __builtin_prefetch(&p->aWord[lo]);
-    __builtin_prefetch(&p->aWord[iLast]);
-    /* A last separator above the target: the answer is at or before it. */
-    if( p->aGroupWord[gLo] > w ) hi = iLast;
-  }
-  while( lo < hi ){
-    int mid = lo + (hi - lo) / 2;
-    int c;
-    if( bWord && p->aWord[mid] != w ){
-      c = p->aWord[mid] < w ? -1 : 1;
-    }else{
-      c = key_cmp(p->aIndex[mid].pKey, p->aIndex[mid].nKey, pUser, nUser, tTarget);
-    }
-    if( c < 0 ) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  block_search s;
+  find_block_begin(p, pUser, nUser, &s);
+  return find_block_end(p, pUser, nUser, tTarget, &s);
 }
 
 /*
@@ -164,5 +191,15 @@ static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t n
 ** done with v and anything read from it.
 */
 int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_handle **ppH);
+
+/*
+** A hint that block i is to be loaded (sst_reader_load_block) soon: stage
+** 0 fetches the line its cache lookup reads first (the slot), stage 1,
+** after stage 0 of the other sorted runs, the lines that slot points to
+** (the entry's header, the block's first and last lines), or the block's
+** bytes in the mapping.  Reads no block, takes no reference, counts
+** nothing, fails never.
+*/
+void sst_reader_prefetch_block(sst_reader *p, int i, int iStage);
 
 #endif /* LSM_SST_READER_IMPL_H */

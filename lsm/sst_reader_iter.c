@@ -34,6 +34,12 @@ typedef struct sst_reader_it {
   int eFill;                 /* how blocks use the block cache: SST_FILL*    */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
+  int iPrefetch;             /* block stages 2 and 3 fetch; -1: none         */
+  int iFound;                /* the index search of prefetch stage 1, which
+                             ** the seek of the same key takes instead of
+                             ** searching again; -1: none                    */
+  const uint8_t *pFoundKey;  /* the key it was found for (asserted)          */
+  block_search search;       /* prefetch stage 0's index search              */
 } sst_reader_it;
 
 /* Release the handle on the current block's bytes (pBlock is left
@@ -84,6 +90,7 @@ static void settle(sst_reader_it *p, int bForward){
 
 static void sst_reader_x_first(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
+  p->iFound = -1;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
   if( !set_block(p, 0) ) return;
@@ -93,6 +100,7 @@ static void sst_reader_x_first(iter *pIter){
 
 static void sst_reader_x_last(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
+  p->iFound = -1;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
   if( !set_block(p, p->pReader->nBlock - 1) ) return;
@@ -106,7 +114,13 @@ static void sst_reader_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
   assert( nIkey >= IKEY_TRAILER );
   p->blk.bValid = 0;
   if( p->rc ) return;
-  i = find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
+  if( p->iFound >= 0 ){
+    assert( p->pFoundKey == pIkey );
+    i = p->iFound;
+    p->iFound = -1;
+  }else{
+    i = find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
+  }
   if( i >= p->pReader->nBlock ) return;
   if( !set_block(p, i) ) return;
   block_iter_seek(&p->blk, pIkey, nIkey);
@@ -117,6 +131,17 @@ static void sst_reader_x_next(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
   block_iter_next(&p->blk);
   if( !p->blk.bValid ) settle(p, 1);
+}
+
+static const uint8_t *sst_reader_x_step(iter *pIter, size_t *pn){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  block_iter_next(&p->blk);
+  if( !p->blk.bValid ){
+    settle(p, 1);
+    if( !p->blk.bValid ) return NULL;
+  }
+  *pn = p->blk.nKey;
+  return p->blk.aKey;
 }
 
 static void sst_reader_x_prev(iter *pIter){
@@ -161,12 +186,58 @@ static void sst_reader_x_park(iter *pIter){
   release_block(p);
   p->pBlock = NULL;
   p->iBlock = -1;
+  p->iFound = -1;
+}
+
+/*
+** The seek's chain of misses, cut into stages (iter.h, item 9):
+**   0  the index group (aGroupWord, mostly cached); fetch its aWord lines;
+**   1  the block, from those lines; fetch its cache slot (and, mapped,
+**      its type byte);
+**   2  fetch what the slot points to: the entry's header, the block's
+**      first and last lines;
+**   3  load the block (set_block: the lookup, or the read on a miss)
+**      and fetch its restart keys' lines.
+** The seek of the same key (the only call that may follow: iter.h) takes
+** the block stage 1 found, which set_block then keeps.  Nothing is
+** fetched for the block the iterator already holds.
+*/
+static void sst_reader_x_prefetch(iter *pIter, const uint8_t *pIkey, size_t nIkey, int iStage){
+  sst_reader_it *p = (sst_reader_it*)pIter;
+  sst_reader *pReader = p->pReader;
+  size_t nUser = ikey_user_len(nIkey);
+  if( p->rc ) return;
+  switch( iStage ){
+    case 0:
+      find_block_begin(pReader, pIkey, nUser, &p->search);
+      p->iPrefetch = -1;
+      p->iFound = -1;
+      break;
+    case 1: {
+      int i = find_block_end(pReader, pIkey, nUser, ikey_trailer(pIkey, nIkey), &p->search);
+      p->iFound = i;
+      p->pFoundKey = pIkey;
+      if( i >= pReader->nBlock || i == p->iBlock ) break;
+      p->iPrefetch = i;
+      sst_reader_prefetch_block(pReader, i, 0);
+      break;
+    }
+    case 2:
+      if( p->iPrefetch >= 0 ) sst_reader_prefetch_block(pReader, p->iPrefetch, 1);
+      break;
+    default:
+      if( p->iPrefetch >= 0 && set_block(p, p->iPrefetch) ){
+        block_view_prefetch_restarts(&p->blk.v);
+      }
+      p->iPrefetch = -1;
+      break;
+  }
 }
 
 static const iter_methods sst_reader_methods = {
   sst_reader_x_first, sst_reader_x_last, sst_reader_x_seek, sst_reader_x_next, sst_reader_x_prev,
   sst_reader_x_valid, sst_reader_x_key, sst_reader_x_value, sst_reader_x_status, sst_reader_x_close,
-  sst_reader_x_park
+  sst_reader_x_park, sst_reader_x_step, sst_reader_x_prefetch
 };
 
 void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){
@@ -179,6 +250,8 @@ void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){
   p->iBlock = -1;                      /* set_block resets blk */
   p->blk.bValid = 0;
   p->rc = LSM_OK;
+  p->iPrefetch = -1;                   /* blocks of the old reader */
+  p->iFound = -1;
   sst_reader_ref(pReader);
   p->pReader = pReader;
   sst_reader_unref(pOld);
@@ -200,6 +273,9 @@ iter *sst_reader_iter_fill(sst_reader *pReader, int eFill, int *pRc){
   p->pBlock = NULL;
   p->eFill = eFill;
   p->rc = LSM_OK;
+  p->iPrefetch = -1;
+  p->iFound = -1;
+  p->pFoundKey = NULL;
   block_iter_init(&p->blk, pReader->pEnv);
   sst_reader_ref(pReader);
   return &p->base;

@@ -198,6 +198,7 @@ typedef struct level_iter {
   iter *pCur;             /* open table iterator or NULL             */
   int rc;                 /* first error                             */
   int eFill;              /* table iterators use the block cache: SST_FILL* */
+  int bPrefetch;          /* prefetch stage 0 passed the hint to pCur */
 } level_iter;
 
 /* Make pCur table i's iterator (unpositioned unless it already was);
@@ -244,22 +245,36 @@ static void level_x_last(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   if( level_open_table(p, p->nTable - 1) ){ iter_last(p->pCur); level_skip_backward(p); }
 }
-static void level_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
-  level_iter *p = (level_iter*)pIter;
+/* The first table whose largest internal key >= the target; nTable if none. */
+static int level_find_table(const level_iter *p, const uint8_t *pIkey, size_t nIkey){
   int lo = 0, hi = p->nTable;
-  /* First table whose largest internal key >= target. */
   while( lo < hi ){
     int mid = (lo + hi) / 2;
     const manifest_file *m = &p->apTable[mid]->meta;
     if( ikey_compare(m->pLargest, m->nLargest, pIkey, nIkey) < 0 ) lo = mid + 1;
     else hi = mid;
   }
-  if( level_open_table(p, lo) ){ iter_seek(p->pCur, pIkey, nIkey); level_skip_forward(p); }
+  return lo;
+}
+static void level_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
+  level_iter *p = (level_iter*)pIter;
+  if( level_open_table(p, level_find_table(p, pIkey, nIkey)) ){
+    iter_seek(p->pCur, pIkey, nIkey);
+    level_skip_forward(p);
+  }
 }
 static void level_x_next(iter *pIter){
   level_iter *p = (level_iter*)pIter;
   iter_next(p->pCur);
   level_skip_forward(p);
+}
+/* Step inside the current table; only off its end the level moves on. */
+static const uint8_t *level_x_step(iter *pIter, size_t *pn){
+  level_iter *p = (level_iter*)pIter;
+  const uint8_t *pKey = iter_step(p->pCur, pn);
+  if( pKey ) return pKey;
+  level_skip_forward(p);
+  return p->rc == LSM_OK && p->pCur && iter_valid(p->pCur) ? iter_key(p->pCur, pn) : NULL;
 }
 static void level_x_prev(iter *pIter){
   level_iter *p = (level_iter*)pIter;
@@ -296,10 +311,22 @@ static void level_x_park(iter *pIter){
   iter_park(((level_iter*)pIter)->pCur);
 }
 
+/* Stage 0 opens the table the seek will read (iter.h: this may leave
+** the level unpositioned) and passes the hint on; so do the later stages,
+** to that table only. */
+static void level_x_prefetch(iter *pIter, const uint8_t *pIkey, size_t nIkey, int iStage){
+  level_iter *p = (level_iter*)pIter;
+  if( iStage == 0 ){
+    int i = level_find_table(p, pIkey, nIkey);
+    p->bPrefetch = i < p->nTable && level_open_table(p, i);
+  }
+  if( p->bPrefetch ) iter_prefetch(p->pCur, pIkey, nIkey, iStage);
+}
+
 static const iter_methods level_methods = {
   level_x_first, level_x_last, level_x_seek, level_x_next, level_x_prev,
   level_x_valid, level_x_key, level_x_value, level_x_status, level_x_close,
-  level_x_park
+  level_x_park, level_x_step, level_x_prefetch
 };
 
 /* An iterator over the tables of a sorted level (apTable, disjoint,

@@ -28,6 +28,8 @@
 **   BENCH_DIR      scratch directory (default a new $TMPDIR/lsm-bench-XXXXXX)
 **   BENCH_CSV      result file (default bench-results.csv)
 **   BENCH_LSM_SO   the extension to load (default ./lsm.so)
+**   BENCH_FILLSEQ_ONLY=1  each store runs fillseq and stops (a quick
+**                  repeated comparison of fillseq; the other rows are absent)
 **
 ** Method.  Each store runs in its own forked child process, so that each
 ** has its own peak RSS and no store warms another's caches; the child runs

@@ -436,6 +436,10 @@ int bench_run(const bench_engine *pEng, const bench_config *pCfg, int fdOut){
   if( rc == 0 ){ bench_phase_begin(p, "fillseq"); rc = bench_fill(p, 0, 0, 0); }
   if( rc == 0 ) rc = bench_check_all(p, "check after fillseq");
   bench_store_close(p);
+  if( getenv("BENCH_FILLSEQ_ONLY") && getenv("BENCH_FILLSEQ_ONLY")[0] == '1' ){
+    free(p->aDeleted);
+    return rc;
+  }
 
   if( rc == 0 ) rc = bench_store_open(p, "random");
   if( rc == 0 ){

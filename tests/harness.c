@@ -261,7 +261,9 @@ static void hfi_park(iter *p){ iter_park(hfi_of(p)->pInner); }
 
 static const iter_methods harness_fault_iter_methods = {
   hfi_first, hfi_last, hfi_seek, hfi_next, hfi_prev, hfi_valid, hfi_key, hfi_value, hfi_status,
-  hfi_close, hfi_park
+  hfi_close, hfi_park,
+  NULL,                /* xStep: iter_step makes hfi_next's failure show */
+  NULL                 /* xPrefetch */
 };
 
 iter *harness_fault_iter_new(iter *pInner, int nLeft){

@@ -98,6 +98,17 @@ static void print_phase(lsm_db *pDb, const char *zPhase, lsm_stats *pBefore){
          (unsigned long long)nComp, (double)nComp / (double)nUser,
          (unsigned long long)(st.nCompactions - pBefore->nCompactions),
          (double)(nWal + nFlush + nComp) / (double)nUser);
+  {
+    /* Level 0's written counter counts flushes too; its read counter only
+    ** level-0 tables merged together (compaction_leveled.c). */
+    uint64_t nRead = st.aLevel[0].nBytesReadByCompaction - pBefore->aLevel[0].nBytesReadByCompaction;
+    uint64_t nWritten = st.aLevel[0].nBytesWrittenByCompaction
+                      - pBefore->aLevel[0].nBytesWrittenByCompaction - nFlush;
+    if( nRead ){
+      printf("  within L0: read %llu, written %llu\n", (unsigned long long)nRead,
+             (unsigned long long)nWritten);
+    }
+  }
   for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
     uint64_t nRead = st.aLevel[iLevel].nBytesReadByCompaction
                    - pBefore->aLevel[iLevel].nBytesReadByCompaction;

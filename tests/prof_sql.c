@@ -4,7 +4,8 @@
 **
 ** Usage:
 **
-**   build/bench/prof_sql KIND N OPS WORKLOAD [overwrite] [settled] [afterscan] [txn]
+**   build/bench/prof_sql KIND N OPS WORKLOAD [overwrite] [settled] [flushed] [aftergets]
+**                        [afterscan] [txn] [readall]
 **     KIND      dir (lsm('kv.lsm', background=off)), memory
 **               (lsm(':memory:', background=off)), indb (lsm, in the
 **               database file) or native (a WITHOUT ROWID table)
@@ -19,16 +20,33 @@
 **               the writes (more runs, overwritten versions, a memtable
 **               part full)
 **     settled   lsm_compact before the reads
+**     flushed   settle as make bench does before its *-settled reads:
+**               lsm_flush, then (indb) one-row COMMITs until two in a
+**               row run no compaction (lsm_stats' count), so the reads
+**               meet the bench's settled levels, not one sorted run
+**     aftergets N/10 untimed random gets before the reads, as make
+**               bench runs readrandom and readmissing before readseq
+**               (the block cache then holds what they read)
 **     afterscan one untimed full scan before the reads, as make bench
 **               runs readseq before seekrandom (the scan leaves the block
 **               cache holding the last blocks it read)
 **     txn       the reads 1000 to a BEGIN ... COMMIT, as make bench groups
 **               them (else each is its own read transaction)
+**     readall   every column of a row read as make bench reads it (the key
+**               with sqlite3_column_text, the value with
+**               sqlite3_column_blob, each with sqlite3_column_bytes); else
+**               only the last column's sqlite3_column_bytes
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
 **                     and indb (e.g. "block_cache_mb=64", "compression=none")
+**   PROF_ROUNDS       R: run the reads R more times first, printing each
+**                     round's CPU time per operation (for comparing two
+**                     builds run side by side on a noisy machine)
 **   PROF_STOP         stop (SIGSTOP) before the reads, printing the pid, so
 **                     that a tracer can attach: strace -c -p PID, then
-**                     kill -CONT PID
+**                     kill -CONT PID; PROF_STOP=2 stops after the reads
+**                     too (printing "stopped after the reads"), so that
+**                     perf record -p PID, ended there, sees the reads
+**                     alone and not the close
 **   PROF_LSM_SO       the extension (default: ./lsm.so of the directory it
 **                     is started in, as make prof-sql leaves it)
 **
@@ -93,10 +111,39 @@ static void prof_exec(sqlite3 *db, const char *zSql){
   if( sqlite3_exec(db, zSql, 0, 0, 0) != SQLITE_OK ) prof_die(db, zSql);
 }
 
+/* The compactions the table has run (lsm_stats), or -1. */
+static sqlite3_int64 prof_compactions(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 n = -1;
+  if( sqlite3_prepare_v2(db, "SELECT json_extract(lsm_stats('kv'), '$.writes.compactions')", -1,
+                         &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    n = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return n;
+}
+
+/* make bench's settling of the in-database store (tests/bench_sql.c,
+** sql_work_until_idle): one-row COMMITs, each of which may run the
+** compaction due, until two in a row run none. */
+static void prof_work_until_idle(sqlite3 *db){
+  sqlite3_int64 nBefore = prof_compactions(db), nAfter;
+  int i, nIdle = 0;
+  for(i = 0; i < 100000 && nIdle < 2; i++){
+    prof_exec(db, "INSERT OR REPLACE INTO kv VALUES(x'00', NULL)");
+    nAfter = prof_compactions(db);
+    if( nAfter < 0 ) prof_die(db, "lsm_stats");
+    nIdle = nAfter == nBefore ? nIdle + 1 : 0;
+    nBefore = nAfter;
+  }
+  prof_exec(db, "DELETE FROM kv WHERE key = x'00'");
+}
+
 /* The reads callgrind counts.  Returns the rows seen, checked by the
 ** caller. */
 static uint64_t prof_reads(sqlite3 *db, sqlite3_stmt *pStmt, const char *zWork, uint64_t nKeys,
-                           uint64_t nOps, uint64_t *pSeed, int bTxn){
+                           uint64_t nOps, uint64_t *pSeed, int bTxn, int bReadAll){
   char aKey[PROF_KEY_BYTES];
   uint64_t nRows = 0, i;
   int bScan = strcmp(zWork, "scan") == 0;
@@ -109,7 +156,17 @@ static uint64_t prof_reads(sqlite3 *db, sqlite3_stmt *pStmt, const char *zWork, 
       sqlite3_bind_text(pStmt, 1, aKey, PROF_KEY_BYTES, SQLITE_STATIC);
     }
     while( sqlite3_step(pStmt) == SQLITE_ROW ){
-      if( sqlite3_column_bytes(pStmt, sqlite3_column_count(pStmt) - 1) == PROF_VAL_BYTES ){
+      int iLast = sqlite3_column_count(pStmt) - 1;
+      if( bReadAll && iLast > 0 ){
+        /* As tests/bench_sql.c's sql_iter_entry reads a row. */
+        const unsigned char *zKey = sqlite3_column_text(pStmt, 0);
+        int nKey = sqlite3_column_bytes(pStmt, 0);
+        const void *pVal = sqlite3_column_blob(pStmt, iLast);
+        if( zKey && nKey == PROF_KEY_BYTES && pVal
+         && sqlite3_column_bytes(pStmt, iLast) == PROF_VAL_BYTES ){
+          nRows++;
+        }
+      }else if( sqlite3_column_bytes(pStmt, iLast) == PROF_VAL_BYTES ){
         nRows++;
       }
     }
@@ -127,7 +184,9 @@ int main(int argc, char **argv){
   sqlite3 *db = 0;
   sqlite3_stmt *pPut = 0, *pRead = 0;
   const char *zRead;
-  int bSettled = 0, bOverwrite = 0, bAfterScan = 0, bTxn = 0, iArg;
+  int bSettled = 0, bFlushed = 0, bAfterGets = 0, bOverwrite = 0, bAfterScan = 0, bTxn = 0;
+  int bReadAll = 0;
+  int iArg;
   struct timespec tStart, tEnd, tCpuStart, tCpuEnd;
   struct rusage ruStart, ruEnd;
 
@@ -142,9 +201,12 @@ int main(int argc, char **argv){
   zWork = argv[4];
   for(iArg = 5; iArg < argc; iArg++){
     if( strcmp(argv[iArg], "settled") == 0 ) bSettled = 1;
+    else if( strcmp(argv[iArg], "flushed") == 0 ) bFlushed = 1;
+    else if( strcmp(argv[iArg], "aftergets") == 0 ) bAfterGets = 1;
     else if( strcmp(argv[iArg], "overwrite") == 0 ) bOverwrite = 1;
     else if( strcmp(argv[iArg], "afterscan") == 0 ) bAfterScan = 1;
     else if( strcmp(argv[iArg], "txn") == 0 ) bTxn = 1;
+    else if( strcmp(argv[iArg], "readall") == 0 ) bReadAll = 1;
     else{ fprintf(stderr, "prof_sql: unknown option %s\n", argv[iArg]); return 2; }
   }
   if( nKeys == 0 ) return 2;
@@ -223,6 +285,10 @@ int main(int argc, char **argv){
   sqlite3_finalize(pPut);
   free(aPerm);
   if( bSettled && strcmp(zKind, "native") != 0 ) prof_exec(db, "SELECT lsm_compact('kv')");
+  if( bFlushed && strcmp(zKind, "native") != 0 ){
+    prof_exec(db, "SELECT lsm_flush('kv')");
+    if( strcmp(zKind, "indb") == 0 ) prof_work_until_idle(db);
+  }
   if( strcmp(zKind, "native") != 0 ){
     /* The shape the reads meet (levels, tables), for the record. */
     sqlite3_stmt *pStats = 0;
@@ -246,6 +312,21 @@ int main(int argc, char **argv){
     zRead = "SELECT key, value FROM kv ORDER BY key";
     nWant = nKeys;
   }
+  if( bAfterGets ){
+    sqlite3_stmt *pGet = 0;
+    if( sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE key = ?1", -1, &pGet, 0) ){
+      prof_die(db, "get");
+    }
+    for(i = 0; i < nKeys / 10; i++){
+      if( i % 1000 == 0 ) prof_exec(db, "BEGIN");
+      prof_key(aKey, prof_rand(&seed) % nKeys, 0);
+      sqlite3_bind_text(pGet, 1, aKey, PROF_KEY_BYTES, SQLITE_STATIC);
+      if( sqlite3_step(pGet) != SQLITE_ROW ) prof_die(db, "get");
+      sqlite3_reset(pGet);
+      if( i % 1000 == 999 || i == nKeys / 10 - 1 ) prof_exec(db, "COMMIT");
+    }
+    sqlite3_finalize(pGet);
+  }
   if( bAfterScan ){
     sqlite3_stmt *pScan = 0;
     if( sqlite3_prepare_v2(db, "SELECT key, value FROM kv ORDER BY key", -1, &pScan, 0) ){
@@ -255,20 +336,47 @@ int main(int argc, char **argv){
     sqlite3_finalize(pScan);
   }
   if( sqlite3_prepare_v2(db, zRead, -1, &pRead, 0) ) prof_die(db, zRead);
+  if( strcmp(zKind, "native") != 0 && (bAfterGets || bAfterScan) ){
+    /* The counts the reads start from (the untimed reads above moved them). */
+    sqlite3_stmt *pStats = 0;
+    if( sqlite3_prepare_v2(db, "SELECT json_extract(lsm_stats('kv'), '$.block_cache')", -1,
+                           &pStats, 0) == SQLITE_OK
+     && sqlite3_step(pStats) == SQLITE_ROW ){
+      fprintf(stderr, "prof_sql: before the reads: block cache %s\n",
+              (const char*)sqlite3_column_text(pStats, 0));
+    }
+    sqlite3_finalize(pStats);
+  }
   if( getenv("PROF_STOP") ){
     /* Stopped until a tracer attaches (strace -c -p PID) and continues it. */
     fprintf(stderr, "prof_sql: pid %d stopped before the reads\n", (int)getpid());
     raise(SIGSTOP);
   }
+  if( getenv("PROF_ROUNDS") ){
+    /* Rounds of the reads before the measured one, each timed alone. */
+    int iRound, nRound = atoi(getenv("PROF_ROUNDS"));
+    for(iRound = 0; iRound < nRound; iRound++){
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuStart);
+      (void)prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn);
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuEnd);
+      fprintf(stderr, "prof_sql: round %d: %.0f ns per op (this thread's CPU time)\n", iRound,
+              ((double)(tCpuEnd.tv_sec - tCpuStart.tv_sec) * 1e9
+               + (double)(tCpuEnd.tv_nsec - tCpuStart.tv_nsec)) / (double)nOps);
+    }
+  }
   getrusage(RUSAGE_SELF, &ruStart);
   clock_gettime(CLOCK_MONOTONIC, &tStart);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuStart);
   CALLGRIND_START_INSTRUMENTATION;
-  nRows = prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn);
+  nRows = prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn, bReadAll);
   CALLGRIND_STOP_INSTRUMENTATION;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuEnd);
   clock_gettime(CLOCK_MONOTONIC, &tEnd);
   getrusage(RUSAGE_SELF, &ruEnd);
+  if( getenv("PROF_STOP") && atoi(getenv("PROF_STOP")) == 2 ){
+    fprintf(stderr, "prof_sql: pid %d stopped after the reads\n", (int)getpid());
+    raise(SIGSTOP);
+  }
   sqlite3_finalize(pRead);
   if( strcmp(zKind, "native") != 0 ){
     /* The block cache's counts after the reads (less those printed before

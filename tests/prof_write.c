@@ -21,13 +21,15 @@
 **   PROF_PRAGMAS      SQL run after the database opens (e.g.
 **                     "PRAGMA wal_autocheckpoint=0")
 **
-** Prints one line per counter: user bytes (116 per put, 16 per delete, as
+** Prints the rows/s, CPU time (user, sys) and page faults of the counted phase,
+** then one line per counter: user bytes (116 per put, 16 per delete, as
 ** bench.h counts them), bytes written to the database file, to its WAL
 ** (checkpoints included: PRAGMA wal_checkpoint(TRUNCATE) at the end of
 ** the phase), to statement journals and to other files; WAL frames and
 ** the distinct pages they held per transaction and per WAL generation
 ** (between two checkpoints); the engine's flush and compaction bytes
-** (lsm_stats) and the tables per level at the end; the COMMIT latency at
+** (lsm_stats), the tables per level at the end and the bytes written
+** into each level since the engine opened; the COMMIT latency at
 ** p50, p99, p99.9 and the slowest, in wall time and in the committing
 ** thread's CPU time (the in-database store works on that thread; CPU time
 ** hides the time other processes of a loaded machine had the core).
@@ -44,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,6 +172,19 @@ static uint64_t now_micros(void){
   return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }
 
+/* User and system CPU time of the process so far, microseconds, and its
+** minor page faults: the phase's CPU (the in-database store works on
+** this thread; sys counts the bytes SQLite hands to the kernel and reads
+** back, and the first touch of every page of memory newly mapped, about
+** 5 us each on this project's virtual machine). */
+static void process_cpu_micros(uint64_t *pnUser, uint64_t *pnSys, uint64_t *pnFault){
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  *pnFault = (uint64_t)ru.ru_minflt;
+  *pnUser = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec;
+  *pnSys = (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+}
+
 /* CPU time of this thread: a COMMIT's work on a loaded machine (the in-
 ** database store runs it on the committing thread), where wall time also
 ** counts the time other processes had the core. */
@@ -251,6 +267,16 @@ static void prof_print_levels(sqlite3 *db){
     printf("  levels at the end     %s\n", (const char*)sqlite3_column_text(pStmt, 0));
   }
   sqlite3_finalize(pStmt);
+  /* Bytes written into each level since the engine opened (both phases:
+  ** the counters are the engine's, kept from its open). */
+  pStmt = 0;
+  if( sqlite3_prepare_v2(db, "SELECT group_concat('L' || json_extract(value, '$.level') || ' '"
+                         " || json_extract(value, '$.compaction_bytes_written'), ', ')"
+                         " FROM json_each(lsm_stats('kv'), '$.levels')", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    printf("  written per level     %s (since open)\n", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
 }
 
 /* One phase: n operations (bDelete: deletes) on keys aKey[0..n), one
@@ -295,7 +321,7 @@ int main(int argc, char **argv){
   int bLsm, bLast;
   int64_t nFlush0 = 0, nComp0 = 0;
   size_t nCommit;
-  uint64_t t0;
+  uint64_t t0, nUser0 = 0, nSys0 = 0, nFault0 = 0;
 
   if( argc < 4 ){
     fprintf(stderr, "usage: %s indb|dir|native N fillseq|fillrandom|overwrite|deleterandom\n",
@@ -359,6 +385,7 @@ int main(int argc, char **argv){
   }
   bLast = strcmp(zWork, "fillseq") == 0 || strcmp(zWork, "fillrandom") == 0;
   t0 = now_micros();
+  process_cpu_micros(&nUser0, &nSys0, &nFault0);
   nCommit = prof_phase(db, pPut, aKey, nKeys, &seed, aCommit, aCommitCpu);
   if( !bLast ){
     /* Settle the fill (as bench_sql.c does) before the counted phase. */
@@ -374,6 +401,7 @@ int main(int argc, char **argv){
     memset(anClassFramesBig, 0, sizeof(anClassFramesBig));
     for(i = 0; i < nKeys; i++) aKey[i] = 2 * (prof_rand(&seed) % nKeys);
     t0 = now_micros();
+    process_cpu_micros(&nUser0, &nSys0, &nFault0);
     nCommit = prof_phase(db, strcmp(zWork, "deleterandom") == 0 ? pDel : pPut, aKey, nKeys,
                          &seed, aCommit, aCommitCpu);
   }
@@ -381,8 +409,12 @@ int main(int argc, char **argv){
                                                      : PROF_KEY_BYTES + PROF_VAL_BYTES);
   {
     double secs = (double)(now_micros() - t0) / 1e6;
-    printf("%s %s N=%llu: %.0f rows/s\n", zKind, zWork, (unsigned long long)nKeys,
-           (double)nKeys / secs);
+    uint64_t nUser1, nSys1, nFault1;
+    process_cpu_micros(&nUser1, &nSys1, &nFault1);
+    printf("%s %s N=%llu: %.0f rows/s (CPU: user %.3f s, sys %.3f s; %llu page faults)\n",
+           zKind, zWork, (unsigned long long)nKeys, (double)nKeys / secs,
+           (double)(nUser1 - nUser0) / 1e6, (double)(nSys1 - nSys0) / 1e6,
+           (unsigned long long)(nFault1 - nFault0));
   }
   prof_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
   printf("  user bytes            %12llu\n", (unsigned long long)nUser);

@@ -140,9 +140,10 @@ END_TEST
 ** 3; then half the keys deleted in random order (some put again later),
 ** with a flush and a full comparison every 2,500 operations.  The
 ** tombstones then wait in level 0 (they weigh less than level 1: see
-** compaction_leveled.c, LEVELED_L0_FULL) and sit above older versions two
-** and three levels down, where a tombstone dropped too early (before it
-** met every older version of its key) would bring the key back.
+** compaction_leveled.c, LEVELED_L0_FULL), merged together there, and sit
+** above older versions two and three levels down, where a tombstone
+** dropped too early (before it met every older version of its key) would
+** bring the key back.
 */
 START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
   uint64_t seed = test_seed();
@@ -187,8 +188,13 @@ START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
       if( (int)st.aLevel[0].nFiles > nMaxL0 ) nMaxL0 = (int)st.aLevel[0].nFiles;
     }
   }
-  /* The level-0 rule was at work: tombstone tables waited past 4. */
-  SEED_ASSERT(nMaxL0 > 4, "level 0 held at most %d tables", (unsigned long long)seed, nMaxL0);
+  /* The level-0 rule was at work: tables of tombstones waited in level 0
+  ** and were merged together there (level 0's read counter counts only
+  ** such merges), level 0 holding at least the trigger of 4 tables. */
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  SEED_ASSERT(st.aLevel[0].nBytesReadByCompaction > 0 && nMaxL0 >= 4,
+              "no level-0 tables merged together (level 0 held at most %d tables)",
+              (unsigned long long)seed, nMaxL0);
   ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
   test_store_equals_model(pDb, NULL, &m, seed);
   ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
@@ -200,6 +206,172 @@ START_TEST(compaction_leveled_random_deletes_over_deep_levels_match_the_model){
   }
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
   model_clear(&m);
+}
+END_TEST
+
+/*
+** Every key read with lsm_get equals the model.  A get stops at the first
+** table, newest first, that holds the key, so unlike a scan (whose merge
+** orders versions by seqno) it sees the ORDER of level 0: a merged output
+** placed below an older level-0 table, or a merge that took tables a newer
+** flush had overtaken, returns an old version here.
+*/
+static void gets_equal_model(lsm_db *pDb, const lsm_read *pRead, const model *m, int nKeys,
+                             uint64_t seed, const char *zWhen){
+  char zKey[32];
+  int i;
+  for(i = 0; i < nKeys; i++){
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int nk = key_of(zKey, (uint64_t)i);
+    int rc = lsm_get(pDb, pRead, zKey, (size_t)nk, &pVal, &nVal);
+    const model_entry *e = model_get(m, zKey, (size_t)nk);
+    if( e == NULL ){
+      SEED_ASSERT(rc == LSM_NOTFOUND, "%s: get %s returned rc=%d, want not found",
+                  (unsigned long long)seed, zWhen, zKey, rc);
+    }else{
+      SEED_ASSERT(rc == LSM_OK && nVal == e->nVal && memcmp(pVal, e->pVal, nVal) == 0,
+                  "%s: get %s returned rc=%d and an old or wrong value",
+                  (unsigned long long)seed, zWhen, zKey, rc);
+    }
+    lsm_free(pVal);
+  }
+}
+
+/*
+** Level-0 tables of tombstones merged together over level-0 tables of
+** data (compaction_leveled.c, pick_level0_tombstones), against the model.
+** A tree three levels deep; then tables of data in level 0 whose keys no
+** deeper table's range covers (new keys, above every other); then
+** memtables of deletes of those keys and of old ones, with puts mixed in
+** (one in 8, half of them of keys deleted before).  With background=off,
+** 20 memtables, each flushed, and after each every key read with lsm_get
+** (order-sensitive, see gets_equal_model) and a full scan; a snapshot
+** taken after batch 5 is held across the merges and read at the end.
+** With bBackground, 300 memtables that fill and flush on the flush thread
+** while the worker merges (so flushes overtake picks), the same reads
+** after every tenth, the snapshot after batch 9.  Then the store is
+** reopened and read again.  A tombstone dropped by the merge (nothing below level 0
+** holds its key, but an older level-0 table does), an output placed below
+** the tables of data, or a merge of tables a flush overtook (db_work.c's
+** level0_inputs_newest guard) brings an old value back.  With bBackground
+** the order of flushes and merges varies, so only the model is asserted.
+*/
+static void level0_tombstones_merge_over_level0_data(int bBackground){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, bBackground);
+  lsm_db *pDb = NULL;
+  lsm_snapshot *pSnap = NULL;
+  lsm_read rdSnap;
+  model m = {0}, mSnap = {0};
+  lsm_stats st;
+  char zKey[32], zVal[128], zWhen[64], zPath[4200];
+  char *zDir = test_tmpdir("l0merge");
+  int i, iPass, iBatch, nKey = 30000, nNew = 0, nDeepest = 0;
+  int nBatches = bBackground ? 300 : 20, iSnapBatch = bBackground ? 9 : 5;
+  opt.compression = LSM_COMPRESSION_NONE;
+  snprintf(zPath, sizeof(zPath), "%s/store", zDir);
+  rng_init(&rng, seed);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  for(iPass = 0; iPass < 2; iPass++){
+    for(i = 0; i < nKey; i++){
+      int nk = key_of(zKey, rng_below(&rng, (uint64_t)nKey));
+      int nv = snprintf(zVal, sizeof(zVal), "v%d-%d-%0*d", iPass, i, 90, 0);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+      model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+    }
+  }
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  for(i = 0; i < LSM_MAX_LEVELS; i++) if( st.aLevel[i].nFiles ) nDeepest = i;
+  /* (With bBackground the compactions may still be on their way down.) */
+  SEED_ASSERT(bBackground || nDeepest >= 3, "the tree reached only level %d",
+              (unsigned long long)seed, nDeepest);
+  /* Tables of new keys, one memtable each, until level 0 holds 2 (with
+  ** background=off a fourth would have taken level 0 down at once). */
+  for(iBatch = 0; iBatch < 8; iBatch++){
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    if( !bBackground && st.aLevel[0].nFiles == 2 ) break;
+    for(i = 0; i < 100; i++, nNew++){
+      int nk = key_of(zKey, (uint64_t)(nKey + nNew));
+      int nv = snprintf(zVal, sizeof(zVal), "new-%d-%0*d", nNew, 90, 0);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+      model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+    }
+    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  }
+  if( !bBackground ){
+    SEED_ASSERT(st.aLevel[0].nFiles == 2 && st.aLevel[0].nTombstones == 0,
+                "level 0 holds %d tables, not 2 of data", (unsigned long long)seed,
+                (int)st.aLevel[0].nFiles);
+  }
+  /* Deletes, 300 at a time: every new key first, then old ones;
+  ** one op in 8 a put, half of those (after the first batch) of a new key
+  ** deleted before. */
+  for(iBatch = 0; iBatch < nBatches; iBatch++){
+    for(i = 0; i < 300; i++){
+      int j = iBatch * 300 + i;
+      int nk = j < nNew ? key_of(zKey, (uint64_t)(nKey + j))
+                        : key_of(zKey, rng_below(&rng, (uint64_t)(nKey + nNew)));
+      if( i % 8 == 7 ){
+        int nv = snprintf(zVal, sizeof(zVal), "again-%d-%d", iBatch, i);
+        if( iBatch > 0 && (i & 16) ){
+          nk = key_of(zKey, (uint64_t)nKey + rng_below(&rng, (uint64_t)nNew));
+        }
+        ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nk, zVal, (size_t)nv), LSM_OK);
+        model_put(&m, zKey, (size_t)nk, zVal, (size_t)nv);
+      }else{
+        ck_assert_int_eq(lsm_delete(pDb, zKey, (size_t)nk), LSM_OK);
+        model_delete(&m, zKey, (size_t)nk);
+      }
+    }
+    if( bBackground && iBatch % 10 != 9 ) continue;
+    if( !bBackground ) ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+    if( iBatch == iSnapBatch ){
+      ck_assert_int_eq(lsm_snapshot_acquire(pDb, &pSnap), LSM_OK);
+      mSnap = model_copy(&m);
+    }
+    snprintf(zWhen, sizeof(zWhen), "after delete batch %d", iBatch);
+    gets_equal_model(pDb, NULL, &m, nKey + nNew, seed, zWhen);
+    test_store_equals_model(pDb, NULL, &m, seed);
+  }
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  if( !bBackground ){
+    /* Level 0's read counter counts only level-0 tables merged together. */
+    SEED_ASSERT(st.aLevel[0].nBytesReadByCompaction > 0,
+                "no level-0 tables were merged together (level 0: %d tables)",
+                (unsigned long long)seed, (int)st.aLevel[0].nFiles);
+  }
+  memset(&rdSnap, 0, sizeof(rdSnap));
+  rdSnap.pSnapshot = pSnap;
+  gets_equal_model(pDb, &rdSnap, &mSnap, nKey + nNew, seed, "the snapshot held");
+  test_store_equals_model(pDb, &rdSnap, &mSnap, seed);
+  lsm_snapshot_release(pSnap);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  ck_assert_int_eq(lsm_open(zPath, &opt, &pDb), LSM_OK);
+  gets_equal_model(pDb, NULL, &m, nKey + nNew, seed, "after reopen");
+  test_store_equals_model(pDb, NULL, &m, seed);
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  gets_equal_model(pDb, NULL, &m, nKey + nNew, seed, "after a full compaction");
+  test_store_equals_model(pDb, NULL, &m, seed);
+  {
+    char *zReport = NULL;
+    SEED_ASSERT(lsm_check(pDb, &zReport) == LSM_OK, "check: %s", (unsigned long long)seed,
+                zReport ? zReport : "");
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+  model_clear(&m);
+  model_clear(&mSnap);
+}
+START_TEST(compaction_leveled_level0_tombstones_merge_over_level0_data_match_the_model){
+  level0_tombstones_merge_over_level0_data(0);
+}
+END_TEST
+START_TEST(compaction_leveled_level0_tombstones_merge_beside_the_flush_thread_match_the_model){
+  level0_tombstones_merge_over_level0_data(1);
 }
 END_TEST
 
@@ -453,6 +625,8 @@ static Suite *compaction_suite(void){
   tcase_add_test(tc, compaction_leveled_deleted_keys_never_resurrect);
   tcase_add_test(tc, compaction_tiered_deleted_keys_never_resurrect);
   tcase_add_test(tc, compaction_leveled_random_deletes_over_deep_levels_match_the_model);
+  tcase_add_test(tc, compaction_leveled_level0_tombstones_merge_over_level0_data_match_the_model);
+  tcase_add_test(tc, compaction_leveled_level0_tombstones_merge_beside_the_flush_thread_match_the_model);
   tcase_add_test(tc, compaction_leveled_tombstone_dense_tables_are_compacted);
   tcase_add_test(tc, compaction_tiered_tombstone_dense_tables_are_compacted);
   tcase_add_test(tc, compaction_worker_stops_cleanly_when_closed_mid_compaction);

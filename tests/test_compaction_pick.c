@@ -73,10 +73,37 @@ static const pick_case aCase[] = {
       ROW(1, 103, "x", "z", 0.5, 100, 0) },
     COMPACTION_MERGE, 1, "level-0 table count", "1-4,101,102" },
   { "leveled: level-0 tables of tombstones at the trigger wait while the level-1 "
-    "tables under them hold more bytes", LSM_COMPACTION_LEVELED,
-    { L0T(1, 4, "a", "z", 0.5),
+    "tables under them hold more bytes (and fewer than the trigger of them come "
+    "in a row: nothing to merge together)", LSM_COMPACTION_LEVELED,
+    { L0S(1, 1, "a", "z", 0.5), L0T(2, 3, "a", "z", 0.5),
       ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
     0, 0, NULL, NULL },
+  { "leveled: while level 0 waits, its newest trigger of tables of tombstones merge "
+    "together into level 0", LSM_COMPACTION_LEVELED,
+    { L0T(1, 4, "a", "z", 0.5),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    COMPACTION_MERGE, 0, "level-0 tables of tombstones merged together", "1-4" },
+  { "leveled: level-0 tables of data under tables of tombstones wait for the trigger "
+    "of data tables; the tombstones merge together, the data stays",
+    LSM_COMPACTION_LEVELED,
+    { L0S(1, 2, "a", "z", 1), L0T(3, 4, "a", "z", 0.3),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    COMPACTION_MERGE, 0, "level-0 tables of tombstones merged together", "3-6" },
+  { "leveled: tables of tombstones older than a level-0 table of data are not merged "
+    "together past it", LSM_COMPACTION_LEVELED,
+    { L0T(1, 3, "a", "z", 0.1), L0S(4, 1, "a", "z", 0.5), L0T(5, 3, "a", "z", 0.1),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    0, 0, NULL, NULL },
+  { "leveled: a run of level-0 tables of tombstones stops before a table merged "
+    "before that holds more than the newer ones together", LSM_COMPACTION_LEVELED,
+    { L0T(1, 1, "a", "z", 0.9), L0T(2, 5, "a", "z", 0.1),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    COMPACTION_MERGE, 0, "level-0 tables of tombstones merged together", "2-6" },
+  { "leveled: the trigger of level-0 tables of data merges into level 1 whatever "
+    "tombstones lie over them", LSM_COMPACTION_LEVELED,
+    { L0S(1, 4, "a", "z", 0.5), L0T(5, 3, "a", "z", 0.1),
+      ROW(1, 101, "a", "m", 1.2, 10000, 0), ROW(1, 102, "n", "z", 1.2, 10000, 0) },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-7,101,102" },
   { "leveled: level-0 tables of tombstones at the trigger merge once they outweigh "
     "the level-1 tables they overlap", LSM_COMPACTION_LEVELED,
     { L0T(1, 4, "a", "c", 0.5),
@@ -271,10 +298,13 @@ START_TEST(each_level_shape_gets_its_expected_pick){
       }
     }
     if( pick.eKind == COMPACTION_MERGE ){
+      /* Level-0 tables merged together make one table, never cut. */
+      uint64_t nTarget = c->iOutputLevel == 0 ? 0 : compaction_pick_file_target(&opt);
       ck_assert_msg(pick.iOutputLevel == c->iOutputLevel, "%s: output level %d, want %d",
                     c->zName, pick.iOutputLevel, c->iOutputLevel);
-      ck_assert_msg(pick.nTargetFileBytes == compaction_pick_file_target(&opt), "%s: output size",
-                    c->zName);
+      ck_assert_msg(pick.nTargetFileBytes == nTarget, "%s: output size %llu, want %llu",
+                    c->zName, (unsigned long long)pick.nTargetFileBytes,
+                    (unsigned long long)nTarget);
       ck_assert_msg(pick.nMaxGrandparentBytes == (c->ePolicy == LSM_COMPACTION_TIERED ? 0
                     : pick.nTargetFileBytes * COMPACTION_GRANDPARENT_FILES),
                     "%s: grandparent overlap limit %llu", c->zName,

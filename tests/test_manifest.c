@@ -18,6 +18,8 @@
 
 #define MAN_HEADER 52
 #define MAN_ENTRY  52
+/* manifest.c's header: the slice example's checksum */
+#define SLICE_EXAMPLE_SUM_BYTES 0xff, 0x36, 0xaf, 0x28, 0xc7, 0x6f, 0xd1, 0x0c
 
 /* ---- helpers ---- */
 
@@ -99,6 +101,24 @@ static void assert_same_state(const manifest_state *a, const manifest_state *b){
     ck_assert(memcmp(x->pSmallest, y->pSmallest, x->nSmallest) == 0);
     ck_assert(memcmp(x->pLargest, y->pLargest, x->nLargest) == 0);
   }
+  ck_assert_int_eq(a->nSliceSet, b->nSliceSet);
+  for(i = 0; i < a->nSliceSet; i++) ck_assert_uint_eq(a->aSliceSet[i], b->aSliceSet[i]);
+  ck_assert_int_eq(a->bSliceReached, b->bSliceReached);
+  ck_assert_uint_eq(a->nSliceReached, b->nSliceReached);
+  if( a->nSliceReached ) ck_assert(memcmp(a->pSliceReached, b->pSliceReached, a->nSliceReached) == 0);
+}
+
+/* The example mid-slicing, as manifest.c's header draws it: its level-0
+** table is the set, and the keys up to "a" are merged. */
+static void example_slice_state(lsm_env *pEnv, manifest_state *s){
+  example_state(pEnv, s);
+  s->nSliceSet = 1;
+  s->aSliceSet = env_malloc(pEnv, sizeof(uint64_t));
+  s->aSliceSet[0] = 5;
+  s->bSliceReached = 1;
+  s->pSliceReached = env_malloc(pEnv, 1);
+  s->pSliceReached[0] = 'a';
+  s->nSliceReached = 1;
 }
 
 static char *path_in(const char *zDir, const char *zName){
@@ -188,6 +208,196 @@ START_TEST(manifest_header_example_is_exact){
   manifest_state_clear(pEnv, &s);
   test_rmtree(zDir);
   free(zDir);
+}
+END_TEST
+
+/*
+** A level-0 compaction in slices in progress is recorded in a version-2
+** manifest (the slice section after the entries: manifest.c's header draws
+** it, and this checks every byte); a manifest without one stays version
+** 1.  Each broken field of the section is corruption, and a version this
+** build does not know is refused with a message saying a newer build
+** wrote it.
+*/
+START_TEST(manifest_slice_section_is_exact_and_checked){
+  static const uint8_t aSection[21] = {
+    0x01, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00,
+    0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x61,
+  };
+  static const uint8_t aSum[8] = { SLICE_EXAMPLE_SUM_BYTES };
+  lsm_env *pEnv = lsm_env_memory();
+  manifest_state s, t;
+  size_t n, i;
+  uint8_t *a0, *a;
+  int iCase;
+  example_slice_state(pEnv, &s);
+  a0 = encode(pEnv, "mem", &s, &n);
+  ck_assert_uint_eq(n, 151);
+  ck_assert_uint_eq(coding_get32(a0 + 8), 2);
+  ck_assert_uint_eq(coding_get64(a0 + 16), 151);
+  for(i = 0; i < sizeof(aSection); i++){
+    ck_assert_msg(a0[122 + i] == aSection[i], "section byte %zu is %02x, the header says %02x",
+                  i, a0[122 + i], aSection[i]);
+  }
+  for(i = 0; i < 8; i++){
+    ck_assert_msg(a0[143 + i] == aSum[i], "checksum byte %zu is %02x, the header says %02x",
+                  i, a0[143 + i], aSum[i]);
+  }
+  ck_assert_int_eq(manifest_decode(pEnv, a0, n, &t), LSM_OK);
+  assert_same_state(&s, &t);
+  manifest_state_clear(pEnv, &t);
+
+  a = malloc(n + 64);
+  for(iCase = 0; iCase < 10; iCase++){
+    size_t nCase = n;
+    const char *zWhat = "", *zMsg = "";
+    memcpy(a, a0, n);
+    switch( iCase ){
+      case 0: zWhat = "no set"; zMsg = "bad slice section (0 tables";
+        coding_put32(a + 122, 0); break;
+      case 1: zWhat = "reached is 2"; zMsg = "bad slice section (1 tables, reached 2";
+        coding_put32(a + 126, 2); break;
+      case 2: zWhat = "a key, not reached"; zMsg = "bad slice section (1 tables, reached 0, key 1";
+        coding_put32(a + 126, 0); break;
+      case 3: zWhat = "key past the end"; zMsg = "bad slice section (1 tables, reached 1, key 2";
+        coding_put32(a + 130, 2); break;
+      case 4: zWhat = "set file unknown"; zMsg = "slice table 6 is not a level-0 file";
+        coding_put64(a + 134, 6); break;
+      case 5: zWhat = "set file at level 1"; zMsg = "slice table 5 is not a level-0 file";
+        coding_put32(a + MAN_HEADER, 1); break;
+      case 6: zWhat = "version 1 with a section"; zMsg = "21 bytes after the last file entry";
+        coding_put32(a + 8, 1); break;
+      case 7: zWhat = "version 3"; coding_put32(a + 8, 3); zMsg = "newer build"; break;
+      case 8: zWhat = "section cut short"; zMsg = "bad slice section (1 tables, reached 1, key 1";
+        coding_put64(a + 16, 142); a[141] = a[142]; nCase = 142; break;
+      case 9: zWhat = "bytes after the section"; zMsg = "3 bytes after the slice section";
+        memset(a + 143, 0x7f, 3); coding_put64(a + 16, n + 3); nCase = n + 3; break;
+    }
+    reseal(a, nCase);
+    error_clear();
+    ck_assert_msg(manifest_decode(pEnv, a, nCase, &t) == LSM_CORRUPT, "%s accepted", zWhat);
+    ck_assert_msg(strstr(error_message(), "MANIFEST") != NULL, "%s: message %s", zWhat,
+                  error_message());
+    ck_assert_msg(strstr(error_message(), zMsg) != NULL, "%s: message %s, expected %s", zWhat,
+                  error_message(), zMsg);
+  }
+  free(a);
+  free(a0);
+  /* Without a slicing the manifest is version 1, as before. */
+  env_free(pEnv, s.aSliceSet);
+  env_free(pEnv, s.pSliceReached);
+  s.aSliceSet = NULL;
+  s.pSliceReached = NULL;
+  s.nSliceSet = s.bSliceReached = 0;
+  s.nSliceReached = 0;
+  a0 = encode(pEnv, "mem", &s, &n);
+  ck_assert_uint_eq(n, 130);
+  ck_assert_uint_eq(coding_get32(a0 + 8), 1);
+  free(a0);
+  manifest_state_clear(pEnv, &s);
+  lsm_env_memory_free(pEnv);
+}
+END_TEST
+
+/*
+** The slice section must fit the entries, or later slices drop keys
+** (lsm/db_slice.c: the planner skips level-1 tables at or below the
+** reached key R, and the merge seeks past it): the set is the oldest
+** (lowest-numbered) tables of level 0, listed once, and no level-1 table
+** under the set's key range has smallest <= R < largest.  Each broken
+** state below is written (manifest_write checks only that the set is in
+** level 0), then refused on decode with a message naming the rule; a
+** level-1 table outside the set's range may straddle R (it is never an
+** input), and R at a level-1 table's end is a valid cut.
+*/
+static void slice_tables_state(lsm_env *pEnv, manifest_state *s){
+  static const struct { int iLevel; uint64_t iNumber; const char *zLo, *zHi; } aF[] = {
+    { 0, 3, "c", "m" },  { 0, 4, "b", "n" },  { 0, 7, "a", "z" },
+    { 1, 2, "0", "a5" }, { 1, 5, "b", "f" },  { 1, 6, "g", "k" },
+  };
+  int i;
+  memset(s, 0, sizeof(*s));
+  s->iNextFile = 10;
+  s->iLastSeq = 100;
+  s->iLogNumber = 9;
+  s->eCompaction = LSM_COMPACTION_LEVELED;
+  s->nFile = (int)(sizeof(aF) / sizeof(aF[0]));
+  s->aFile = env_malloc(pEnv, sizeof(manifest_file) * (size_t)s->nFile);
+  memset(s->aFile, 0, sizeof(manifest_file) * (size_t)s->nFile);
+  for(i = 0; i < s->nFile; i++){
+    manifest_file *f = &s->aFile[i];
+    f->iLevel = aF[i].iLevel;
+    f->iNumber = aF[i].iNumber;
+    f->nFileBytes = 4096;
+    f->nEntries = 10;
+    f->pSmallest = ikey_new(pEnv, aF[i].zLo, strlen(aF[i].zLo), 1, &f->nSmallest);
+    f->pLargest = ikey_new(pEnv, aF[i].zHi, strlen(aF[i].zHi), 2, &f->nLargest);
+  }
+  s->nSliceSet = 2;
+  s->aSliceSet = env_malloc(pEnv, sizeof(uint64_t) * 2);
+  s->aSliceSet[0] = 3;
+  s->aSliceSet[1] = 4;
+}
+
+static void slice_set_reached(lsm_env *pEnv, manifest_state *s, const char *zReached){
+  env_free(pEnv, s->pSliceReached);
+  s->pSliceReached = NULL;
+  s->nSliceReached = 0;
+  s->bSliceReached = zReached != NULL;
+  if( zReached ){
+    s->nSliceReached = strlen(zReached);
+    s->pSliceReached = env_malloc(pEnv, s->nSliceReached ? s->nSliceReached : 1);
+    memcpy(s->pSliceReached, zReached, s->nSliceReached);
+  }
+}
+
+START_TEST(manifest_slice_state_must_fit_the_tables){
+  lsm_env *pEnv = lsm_env_memory();
+  int iCase;
+  for(iCase = 0; iCase < 8; iCase++){
+    manifest_state s, t;
+    const char *zWhat = "", *zMsg = NULL;      /* NULL: accepted */
+    uint8_t *a;
+    size_t n;
+    int rc;
+    slice_tables_state(pEnv, &s);
+    switch( iCase ){
+      case 0: zWhat = "no key reached"; break;
+      case 1: zWhat = "R at a level-1 table's end"; slice_set_reached(pEnv, &s, "f"); break;
+      case 2: zWhat = "R between level-1 tables"; slice_set_reached(pEnv, &s, "ff"); break;
+      case 3: zWhat = "R in a level-1 table outside the set's range";
+        slice_set_reached(pEnv, &s, "a"); break;
+      case 4: zWhat = "R inside a level-1 table under the set";
+        zMsg = "reached key (1 bytes) lies inside level-1 table 6";
+        slice_set_reached(pEnv, &s, "h"); break;
+      case 5: zWhat = "R at a level-1 table's start";
+        zMsg = "reached key (1 bytes) lies inside level-1 table 6";
+        slice_set_reached(pEnv, &s, "g"); break;
+      case 6: zWhat = "the set skips an older level-0 table"; s.aSliceSet[1] = 7;
+        zMsg = "level-0 table 4 is not in the slice set but older than its table 7"; break;
+      case 7: zWhat = "a set table listed twice"; s.aSliceSet[1] = 3;
+        zMsg = "slice table 3 is listed twice"; break;
+    }
+    a = encode(pEnv, "mem", &s, &n);
+    error_clear();
+    rc = manifest_decode(pEnv, a, n, &t);
+    if( zMsg == NULL ){
+      ck_assert_msg(rc == LSM_OK, "%s: refused: %s", zWhat, error_message());
+      assert_same_state(&s, &t);
+      manifest_state_clear(pEnv, &t);
+    }else{
+      ck_assert_msg(rc == LSM_CORRUPT, "%s accepted", zWhat);
+      ck_assert_msg(strstr(error_message(), "MANIFEST") && strstr(error_message(), zMsg),
+                    "%s: message %s, expected %s", zWhat, error_message(), zMsg);
+      ck_assert_ptr_null(t.aFile);
+    }
+    free(a);
+    manifest_state_clear(pEnv, &s);
+  }
+  lsm_env_memory_free(pEnv);
 }
 END_TEST
 
@@ -439,6 +649,8 @@ static Suite *manifest_suite(void){
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, manifest_round_trip);
   tcase_add_test(tc, manifest_header_example_is_exact);
+  tcase_add_test(tc, manifest_slice_section_is_exact_and_checked);
+  tcase_add_test(tc, manifest_slice_state_must_fit_the_tables);
   tcase_add_test(tc, manifest_missing_is_notfound);
   tcase_add_test(tc, manifest_flipped_byte_is_corruption);
   tcase_add_test(tc, manifest_truncated_is_corruption);

@@ -4,7 +4,8 @@
 ** Several memtables get random versions (some versions are copied into
 ** two children, which a corrupt store could hold); the model is every
 ** (version, child) pair sorted by internal key, then child index.  Random
-** walks mixing first/last/seek/next/prev must agree with it at each step.
+** walks mixing first/last/seek/next/step/prev must agree with it at each
+** step (step: iter_step, whose key must be the new current key).
 ** Short keys (0 to 3 bytes) make many equal keys across children; long
 ** ones (up to 20 bytes, most sharing a run of 'p' of 0 to 16 bytes) make
 ** the merge's word-at-a-time key comparison meet differences and proper
@@ -152,8 +153,23 @@ static void mg_random_walks(int bLong){
         iter_first(pMerge); iPos = n ? 0 : -1;
       }else if( op == 2 ){
         iter_last(pMerge); iPos = n - 1;
-      }else if( op < 7 ){
+      }else if( op < 5 ){
         iter_next(pMerge); iPos = iPos + 1 < n ? iPos + 1 : -1;
+      }else if( op < 7 ){
+        /* iter_step: next, and the key it returns is the new key, NULL
+        ** exactly when the merge ran off the end (merge_x_step, over the
+        ** memtables' own xStep). */
+        size_t nStep = 0;
+        const uint8_t *pStep = iter_step(pMerge, &nStep);
+        iPos = iPos + 1 < n ? iPos + 1 : -1;
+        SEED_ASSERT((pStep == NULL) == (iPos < 0), "round %d step %d: iter_step gave %s", seed,
+                    iRound, i, pStep ? "a key" : "NULL");
+        if( pStep ){
+          size_t nKey;
+          const uint8_t *pKey = iter_key(pMerge, &nKey);
+          SEED_ASSERT(nStep == nKey && memcmp(pStep, pKey, nKey) == 0,
+                      "round %d step %d: iter_step's key is not the current key", seed, iRound, i);
+        }
       }else{
         iter_prev(pMerge); iPos--;
       }

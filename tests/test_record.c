@@ -397,29 +397,34 @@ static void rec_val_bind(sqlite3_stmt *pStmt, int iParam, const rec_val *v){
   }
 }
 
+/* Value columns per random record: more than record_encode keeps the
+** types of on the stack (RECORD_TYPES_KEPT, 16), so both paths run. */
+#define REC_NCOL 20
+
 START_TEST(random_records_read_back_every_column){
   sqlite3 *db = ext_test_open_db();
   sqlite3_stmt *pEnc = NULL, *pCol = NULL;
   uint64_t seed = test_seed();
   test_rng rng;
-  rec_val aVal[8];
+  rec_val aVal[REC_NCOL];
   int iRow, nRow = test_scale(2000);
   rng_init(&rng, seed);
-  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT recenc(?, ?, ?, ?, ?, ?, ?, ?, ?)", -1,
-                                      &pEnc, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT recenc(?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                                      " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &pEnc, 0),
+                   SQLITE_OK);
   ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT reccol(?, ?)", -1, &pCol, 0), SQLITE_OK);
   for(iRow = 0; iRow < nRow; iRow++){
     const void *pRec;
     int nRec, i;
     sqlite3_bind_int(pEnc, 1, iRow);
-    for(i = 0; i < 8; i++){
+    for(i = 0; i < REC_NCOL; i++){
       rec_val_random(&aVal[i], &rng);
       rec_val_bind(pEnc, i + 2, &aVal[i]);
     }
     ck_assert_int_eq(sqlite3_step(pEnc), SQLITE_ROW);
     pRec = sqlite3_column_blob(pEnc, 0);
     nRec = sqlite3_column_bytes(pEnc, 0);
-    for(i = 0; i < 8; i++){
+    for(i = 0; i < REC_NCOL; i++){
       const rec_val *v = &aVal[i];
       int bSame;
       sqlite3_bind_blob(pCol, 1, pRec, nRec, SQLITE_STATIC);

@@ -411,6 +411,131 @@ START_TEST(skiplist_matches_model_under_runs_up_and_down_versions_and_random_key
 }
 END_TEST
 
+/*
+** The read index (skiplist.h): a seek through it walks at most
+** SKIPLIST_INDEX_WALK_MAX nodes of level 0, counted by what
+** skiplist_seek_ge_from returns (a give-up, after which the caller
+** searches the list, counts as that many), and finds what
+** skiplist_seek_ge finds.
+*/
+typedef struct ix_key {
+  uint8_t a[40];                /* internal key: user key + trailer */
+  size_t n;
+} ix_key;
+
+static void ix_insert(skiplist *pList, const char *zUser, uint64_t seq, ix_key *pK){
+  skiplist_node *pNode;
+  size_t nUser = strlen(zUser);
+  ikey_build(pK->a, zUser, nUser, seq, 1);
+  pK->n = nUser + IKEY_TRAILER;
+  pNode = skiplist_node_new(pList, pK->n, 0);
+  ck_assert_ptr_nonnull(pNode);
+  memcpy(skiplist_node_data(pNode), pK->a, pK->n);
+  skiplist_insert(pList, pNode);
+}
+
+/* One seek through the index; returns the nodes it walked. */
+static int ix_seek(const skiplist *pList, const skiplist_index *pIdx, const char *zUser,
+                   int *pnBegun){
+  ix_key k;
+  skiplist_index_search s;
+  skiplist_node *pFound = NULL, *pStart;
+  int nWalked;
+  size_t nUser = strlen(zUser);
+  ikey_build(k.a, zUser, nUser, IKEY_MAX_SEQ, 1);
+  k.n = nUser + IKEY_TRAILER;
+  if( !skiplist_index_begin(pIdx, k.a, k.n, &s) ) return 0;
+  (*pnBegun)++;
+  skiplist_index_find(pIdx, k.a, k.n, &s);
+  pStart = skiplist_index_start(pList, pIdx, &s);
+  nWalked = skiplist_seek_ge_from(pStart, k.a, k.n, &pFound);
+  if( nWalked == 0 ){
+    nWalked = SKIPLIST_INDEX_WALK_MAX;
+  }else{
+    ck_assert_msg(pFound == skiplist_seek_ge(pList, k.a, k.n), "seek %s: wrong node", zUser);
+  }
+  return nWalked;
+}
+
+#define IX_KEYS 20000
+
+START_TEST(read_index_orders_keys_sharing_its_word_by_the_full_key){
+  arena a;
+  skiplist list;
+  skiplist_index *pIdx;
+  ix_key k;
+  char z[40];
+  int i, nBegun = 0, nMaxWalk = 0;
+  arena_init(&a, lsm_env_default());
+  ck_assert_int_eq(skiplist_init(&list, &a), LSM_OK);
+  /* One outlier leaves no common prefix: every other key's word is
+  ** "tenant:0", the same 8 bytes. */
+  ix_insert(&list, "a", 1, &k);
+  for(i = 0; i < IX_KEYS; i++){
+    snprintf(z, sizeof(z), "tenant:%08d", i);
+    ix_insert(&list, z, 2 + (uint64_t)i, &k);
+  }
+  pIdx = skiplist_index_build(&list, lsm_env_default());
+  ck_assert_ptr_nonnull(pIdx);
+  for(i = 0; i < IX_KEYS; i += 37){
+    int n, j;
+    for(j = 0; j < 2; j++){
+      /* A key present, and a missing one just after it. */
+      snprintf(z, sizeof(z), j ? "tenant:%08dx" : "tenant:%08d", i);
+      n = ix_seek(&list, pIdx, z, &nBegun);
+      ck_assert_msg(n >= 1 && n < SKIPLIST_INDEX_WALK_MAX,
+                    "seek %s walked %d nodes (a give-up counts %d)", z, n,
+                    SKIPLIST_INDEX_WALK_MAX);
+      if( n > nMaxWalk ) nMaxWalk = n;
+    }
+  }
+  ck_assert_int_gt(nBegun, 1000);
+  ck_assert_int_le(nMaxWalk, SKIPLIST_INDEX_WALK_MAX / 2 + 1);
+  skiplist_index_free(pIdx, lsm_env_default());
+  arena_free(&a);
+}
+END_TEST
+
+START_TEST(read_index_walk_stays_bounded_after_the_list_grows){
+  arena a;
+  skiplist list;
+  skiplist_index *pIdx;
+  ix_key k;
+  char z[40];
+  int i, nBegun = 0;
+  arena_init(&a, lsm_env_default());
+  ck_assert_int_eq(skiplist_init(&list, &a), LSM_OK);
+  for(i = 0; i < IX_KEYS; i += 2){
+    snprintf(z, sizeof(z), "k%08d", i);
+    ix_insert(&list, z, 1 + (uint64_t)i, &k);
+  }
+  pIdx = skiplist_index_build(&list, lsm_env_default());
+  ck_assert_ptr_nonnull(pIdx);
+  /* After the build: keys appended past the last sample, and a burst
+  ** into one gap (the odd keys between two samples' neighbours). */
+  for(i = IX_KEYS; i < IX_KEYS + 1000; i++){
+    snprintf(z, sizeof(z), "k%08d", i);
+    ix_insert(&list, z, 100000 + (uint64_t)i, &k);
+  }
+  for(i = 0; i < 500; i++){
+    snprintf(z, sizeof(z), "k%08d.%04d", 5000, i);
+    ix_insert(&list, z, 200000 + (uint64_t)i, &k);
+  }
+  for(i = 0; i < 1000; i += 7){
+    int n;
+    snprintf(z, sizeof(z), "k%08d", IX_KEYS + i);
+    n = ix_seek(&list, pIdx, z, &nBegun);
+    ck_assert_msg(n <= SKIPLIST_INDEX_WALK_MAX, "appended %s: walked %d nodes", z, n);
+    snprintf(z, sizeof(z), "k%08d.%04d", 5000, i % 500);
+    n = ix_seek(&list, pIdx, z, &nBegun);
+    ck_assert_msg(n <= SKIPLIST_INDEX_WALK_MAX, "gap %s: walked %d nodes", z, n);
+  }
+  ck_assert_int_gt(nBegun, 200);
+  skiplist_index_free(pIdx, lsm_env_default());
+  arena_free(&a);
+}
+END_TEST
+
 static Suite *skiplist_suite(void){
   Suite *s = suite_create("skiplist");
   TCase *tc = tcase_create("core");
@@ -422,6 +547,8 @@ static Suite *skiplist_suite(void){
   tcase_add_test(tc, skiplist_matches_model_under_runs_up_and_down_versions_and_random_keys);
   tcase_add_test(tc, skiplist_orders_versions_of_one_key_newest_first);
   tcase_add_test(tc, skiplist_holds_large_keys_and_values);
+  tcase_add_test(tc, read_index_orders_keys_sharing_its_word_by_the_full_key);
+  tcase_add_test(tc, read_index_walk_stays_bounded_after_the_list_grows);
   suite_add_tcase(s, tc);
   return s;
 }
