@@ -3,7 +3,7 @@
 ** the reference model holds, however each run's blocks are read.
 **
 ** A merge seek first runs the children's prefetch stages (lsm/iter.h,
-** item 8; lsm/merge_iter.c): each SSTable iterator searches its index,
+** item 9; lsm/merge_iter.c): each SSTable iterator searches its index,
 ** fetches the block's cache lines and loads the block, and its seek then
 ** takes the block that stage found instead of searching again; a level
 ** iterator opens the table the seek will read.  These tests build a
