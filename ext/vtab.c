@@ -308,9 +308,10 @@ static int vtab_current(vtab_cursor *pCsr){
 static int vtab_result_key(vtab_cursor *pCsr, sqlite3_context *ctx){
   /* A text key is its type byte then the text (keycodec.c): tested here
   ** without keycodec_parse, which a scan would call once per row. */
-  const uint8_t *pText = pCsr->pKey + 1;
-  size_t nText = pCsr->nKey - 1;
-  if( pCsr->nKey >= 1 && pCsr->pKey[0] == KEYCODEC_TEXT && memchr(pText, 0, nText) == NULL ){
+  if( pCsr->nKey >= 1 && pCsr->pKey[0] == KEYCODEC_TEXT
+   && memchr(pCsr->pKey + 1, 0, pCsr->nKey - 1) == NULL ){
+    const uint8_t *pText = pCsr->pKey + 1;
+    size_t nText = pCsr->nKey - 1;
     ext_buf *pBuf = &pCsr->text;
     if( nText + 1 > pBuf->nAlloc ){
       pBuf->n = 0;

@@ -39,7 +39,7 @@
 
 /* A key delta of at most this many bytes is copied as exactly this many
 ** (block_iter_load). */
-#define BLOCK_COPY_WORDS 16
+#define BLOCK_COPY_BYTES 16
 
 /* One decoded entry (pointers into the block). */
 typedef struct block_entry {
@@ -367,14 +367,14 @@ static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser
     rc = block_iter_key_room(p, nUser + IKEY_TRAILER);
     if( rc ) return rc;
   }
-  if( e.nUnshared <= BLOCK_COPY_WORDS && e.nShared + BLOCK_COPY_WORDS <= p->nKeyAlloc
-   && (size_t)(p->v.aRestart + 4 * (size_t)p->v.nRestart + 4 - e.pDelta) >= BLOCK_COPY_WORDS ){
+  if( e.nUnshared <= BLOCK_COPY_BYTES && e.nShared + BLOCK_COPY_BYTES <= p->nKeyAlloc
+   && (size_t)(p->v.aRestart + 4 * (size_t)p->v.nRestart + 4 - e.pDelta) >= BLOCK_COPY_BYTES ){
     /* A short delta (nearly every entry of a scan: a few bytes) is copied
-    ** as a fixed BLOCK_COPY_WORDS bytes, two moves instead of a call to
+    ** as a fixed BLOCK_COPY_BYTES bytes, two moves instead of a call to
     ** memcpy; the bytes read past it are still the block's (its restart
     ** array and count end it), those written past the key are aKey's
     ** spare room, overwritten by the trailer or unused. */
-    memcpy(p->aKey + e.nShared, e.pDelta, BLOCK_COPY_WORDS);
+    memcpy(p->aKey + e.nShared, e.pDelta, BLOCK_COPY_BYTES);
   }else{
     memcpy(p->aKey + e.nShared, e.pDelta, e.nUnshared);
   }
