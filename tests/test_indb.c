@@ -74,15 +74,10 @@ static char *g_zDir;
 static char *g_zDb;
 
 static void setup(void){
-  sqlite3_auto_extension((void(*)(void))sqlite3_lsm_init);
-  g_zDir = test_tmpdir("indb");
-  g_zDb = sqlite3_mprintf("%s/t.db", g_zDir);
+  test_sql_fixture_begin((void(*)(void))sqlite3_lsm_init, "indb", &g_zDir, &g_zDb);
 }
 static void teardown(void){
-  sqlite3_reset_auto_extension();
-  test_rmtree(g_zDir);
-  free(g_zDir);
-  sqlite3_free(g_zDb);
+  test_sql_fixture_end(&g_zDir, &g_zDb);
 }
 
 /* ---- connections of one process ---- */

@@ -164,6 +164,21 @@ void test_store_equals_model(lsm_db *pDb, const lsm_read *pRead, const model *m,
 
 /* ---- SQL helpers ---- */
 
+void test_sql_fixture_begin(void (*xInit)(void), const char *zTag, char **pzDir, char **pzDb){
+  sqlite3_auto_extension(xInit);
+  *pzDir = test_tmpdir(zTag);
+  *pzDb = sqlite3_mprintf("%s/t.db", *pzDir);
+}
+
+void test_sql_fixture_end(char **pzDir, char **pzDb){
+  sqlite3_reset_auto_extension();
+  test_rmtree(*pzDir);
+  free(*pzDir);
+  sqlite3_free(*pzDb);
+  *pzDir = NULL;
+  *pzDb = NULL;
+}
+
 sqlite3 *test_open_db(const char *zPath, const char *zJournal, int nBusyMs){
   sqlite3 *db = NULL;
   char *zSql;

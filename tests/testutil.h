@@ -76,6 +76,13 @@ void test_store_equals_model(lsm_db *pDb, const lsm_read *pRead, const model *m,
 
 /* Open zPath with a busy timeout of nBusyMs and PRAGMA journal_mode=zJournal. */
 sqlite3 *test_open_db(const char *zPath, const char *zJournal, int nBusyMs);
+/* A SQL test's Check fixture: xInit (sqlite3_lsm_init, passed in so that
+** programs not linking the extension can link this file) registered as an
+** auto extension, a new directory tagged zTag (*pzDir, malloc'd) and the
+** path of t.db in it (*pzDb, sqlite3_malloc'd); test_sql_fixture_end
+** undoes all of it. */
+void test_sql_fixture_begin(void (*xInit)(void), const char *zTag, char **pzDir, char **pzDb);
+void test_sql_fixture_end(char **pzDir, char **pzDb);
 /* Run zSql; fail the test with SQLite's message if it does not succeed. */
 void test_exec_ok(sqlite3 *db, const char *zSql);
 /* The first column of the first row of zSql as an integer (-1: no row). */
