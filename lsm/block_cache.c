@@ -45,6 +45,8 @@ struct block_handle {
   int nRef;                   /* (C) handles out; private: 1               */
   int bCached;                /* (C) in the slot table and the ring        */
   int bHot;                   /* (C) looked up since eviction last passed  */
+  int bPassing;               /* (C) inserted by a sequential read and not
+                              ** looked up since: released cold           */
   block_handle *pRingPrev;    /* (C) ring neighbours, while cached         */
   block_handle *pRingNext;    /* (C)                                       */
   size_t n;                   /* bytes in use                              */
@@ -196,6 +198,7 @@ static void ring_prepend(block_cache *p, block_handle *h){
 static void take_ref(block_cache *p, block_handle *h){
   if( h->nRef++ == 0 ) p->nIdle--;
   h->bHot = 1;
+  h->bPassing = 0;
 }
 
 /* Take h out of the hash table and the ring; REQUIRES cached.
@@ -416,7 +419,10 @@ void block_handle_set_size(block_handle *h, size_t n){
   h->n = n;
 }
 
-block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, block_handle *h){
+/* block_cache_insert and block_cache_insert_passing: bPassing marks the
+** entry as a sequential read's (released cold until looked up). */
+static block_handle *insert_as(block_cache *p, uint64_t id, uint32_t iBlock, block_handle *h,
+                               int bPassing){
   block_handle *pFree = NULL, *pOld;
   uint64_t hash = block_hash(id, iBlock), i;
   if( p == NULL ) return h;
@@ -438,6 +444,7 @@ block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, b
     h->iBlock = iBlock;
     h->bCached = 1;
     h->bHot = 0;
+    h->bPassing = bPassing;
     p->aSlot[i].hash = hash;
     p->aSlot[i].h = h;
     ring_append(p, h);
@@ -455,6 +462,15 @@ block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, b
   return h;
 }
 
+block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, block_handle *h){
+  return insert_as(p, id, iBlock, h, 0);
+}
+
+block_handle *block_cache_insert_passing(block_cache *p, uint64_t id, uint32_t iBlock,
+                                         block_handle *h){
+  return insert_as(p, id, iBlock, h, 1);
+}
+
 const uint8_t *block_handle_data(const block_handle *h, size_t *pn){
   *pn = h->n;
   return h->a;
@@ -462,7 +478,8 @@ const uint8_t *block_handle_data(const block_handle *h, size_t *pn){
 
 /* Drop a reference.  An entry left unused stays where it is in the ring
 ** (its bHot, set by the lookup, gives it its second chance), or, released
-** cold (bCold), loses that chance and becomes the oldest: the next to go. */
+** cold (bCold) or a sequential read's not looked up since (bPassing),
+** loses that chance and becomes the oldest: the next to go. */
 static void release_to(block_handle *h, int bCold){
   block_cache *p;
   block_handle *pFree = NULL;
@@ -479,7 +496,7 @@ static void release_to(block_handle *h, int bCold){
   bFree = --h->nRef == 0 && !h->bCached;
   if( h->nRef == 0 && h->bCached ){
     p->nIdle++;
-    if( bCold ){
+    if( bCold || h->bPassing ){
       h->bHot = 0;
       ring_remove(h);
       ring_prepend(p, h);

@@ -51,13 +51,18 @@ static void release_block(sst_reader_it *p){
   else block_cache_release(p->pBlock);
 }
 
-/* Point blk at block i.  1 on success; 0: the iterator has failed. */
-static int set_block(sst_reader_it *p, int i){
+/* Point blk at block i.  1 on success; 0: the iterator has failed.
+** bPassing: i is reached by stepping off the block before or after it (a
+** scan), so a miss enters the cache as a block passed by
+** (block_cache_insert_passing: a scan longer than the budget evicts its
+** own blocks, not those gets and seeks reuse). */
+static int set_block(sst_reader_it *p, int i, int bPassing){
   block_view v;
   block_handle *h = NULL;
   int rc;
   if( i == p->iBlock ) return 1;
-  rc = sst_reader_load_block(p->pReader, i, p->eFill == SST_FILL, &v, &h);
+  rc = sst_reader_load_block(p->pReader, i, p->eFill != SST_FILL ? SST_LOAD_NOFILL
+                             : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -82,7 +87,7 @@ static void settle(sst_reader_it *p, int bForward){
     }
     i = p->iBlock + (bForward ? 1 : -1);
     if( p->iBlock < 0 || i < 0 || i >= p->pReader->nBlock ) return;
-    if( !set_block(p, i) ) return;
+    if( !set_block(p, i, 1) ) return;
     if( bForward ) block_iter_first(&p->blk);
     else block_iter_last(&p->blk);
   }
@@ -93,7 +98,7 @@ static void sst_reader_x_first(iter *pIter){
   p->iFound = -1;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !set_block(p, 0) ) return;
+  if( !set_block(p, 0, 0) ) return;
   block_iter_first(&p->blk);
   settle(p, 1);
 }
@@ -103,7 +108,7 @@ static void sst_reader_x_last(iter *pIter){
   p->iFound = -1;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !set_block(p, p->pReader->nBlock - 1) ) return;
+  if( !set_block(p, p->pReader->nBlock - 1, 0) ) return;
   block_iter_last(&p->blk);
   settle(p, 0);
 }
@@ -122,7 +127,7 @@ static void sst_reader_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
     i = find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
   }
   if( i >= p->pReader->nBlock ) return;
-  if( !set_block(p, i) ) return;
+  if( !set_block(p, i, 0) ) return;
   block_iter_seek(&p->blk, pIkey, nIkey);
   settle(p, 1);
 }
@@ -226,7 +231,7 @@ static void sst_reader_x_prefetch(iter *pIter, const uint8_t *pIkey, size_t nIke
       if( p->iPrefetch >= 0 ) sst_reader_prefetch_block(pReader, p->iPrefetch, 1);
       break;
     default:
-      if( p->iPrefetch >= 0 && set_block(p, p->iPrefetch) ){
+      if( p->iPrefetch >= 0 && set_block(p, p->iPrefetch, 0) ){
         block_view_prefetch_restarts(&p->blk.v);
       }
       p->iPrefetch = -1;
