@@ -8,7 +8,10 @@
 ** entry, probed linearly and kept at most half full; and a ring of every
 ** cached entry, oldest first, that eviction walks with a second chance
 ** (CLOCK: an entry looked up since the walk last passed it, or in use, is
-** moved to the young end instead of freed).  An entry's bytes follow its
+** moved to the young end instead of freed).  An entry a scan inserted
+** (block_cache_insert_passing: bPassing, until a lookup finds it) is put
+** at the old end when released, so a long scan's misses evict the blocks
+** it has just left and nothing else.  An entry's bytes follow its
 ** header in one allocation.
 **
 ** Why not LevelDB's LRU list (what this file was until measured): a

@@ -152,9 +152,10 @@ block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, blo
 ** then evicts its own blocks, the one it left last first, and leaves
 ** alone the blocks that gets and seeks looked up; a later scan finds the
 ** ones kept (the first budget's worth) and a lookup makes an entry an
-** ordinary one.  Without it a scan of 1.4 budgets' worth misses more than
-** half of the cached blocks it reaches: each block it reads evicts one
-** that it reads later (README, "In-database scans: ...").
+** ordinary one.  Without it each block a scan read evicted one it would
+** read later: four scans in a row of a store of 1.3 budgets missed 72,800
+** of their 165,000 blocks each, with it 25,500 (README, "In-database
+** scans: a scan's blocks leave the cache first").
 */
 block_handle *block_cache_insert_passing(block_cache*, uint64_t id, uint32_t iBlock,
                                          block_handle *h);

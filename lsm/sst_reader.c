@@ -225,8 +225,11 @@ int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_
       rc = read_block(p, i, &h);
     }
     if( rc ) return rc;
-    if( eLoad == SST_LOAD_FILL ) h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
-    else if( eLoad == SST_LOAD_PASSING ) h = block_cache_insert_passing(p->pBlocks, p->id, (uint32_t)i, h);
+    if( eLoad == SST_LOAD_FILL ){
+      h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
+    }else if( eLoad == SST_LOAD_PASSING ){
+      h = block_cache_insert_passing(p->pBlocks, p->id, (uint32_t)i, h);
+    }
   }
   a = block_handle_data(h, &n);
   rc = block_view_init(v, a, n, p->zPath, i);

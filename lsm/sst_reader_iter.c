@@ -12,6 +12,16 @@
 ** its current block: what key and value return stays valid until the
 ** next move or close.  The first error is sticky (status).
 **
+** A scan's blocks in the block cache: once the iterator has loaded more
+** than SST_PASSING_AFTER blocks in a row by stepping off the one before
+** (a scan, not a seek and the few rows after it), a block it misses
+** enters the cache as passing (block_cache_insert_passing): evicted
+** before the blocks gets and seeks looked up, so a scan of more blocks
+** than the cache holds keeps what was cached instead of replacing it
+** block by block with blocks it reads once.  The first few steps of each
+** positioning fill the cache as usual, so that a short range read again
+** and again (a LIMIT query, a small BETWEEN) stays cached like a get.
+**
 ** Thread safety: an iterator belongs to one thread at a time; any number
 ** of iterators may walk one reader at once.
 */
@@ -26,12 +36,19 @@
 #include "iter.h"
 #include "sst_reader_impl.h"
 
+/* Blocks loaded by stepping, in a row, before a miss enters the cache as
+** a scan's (passing): 4 blocks, 8 KiB at the in-database store's 2 KiB,
+** about 70 rows of 100-byte values. */
+#define SST_PASSING_AFTER 4
+
 typedef struct sst_reader_it {
   iter base;                 /* iter.h methods                               */
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
   block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
   int eFill;                 /* how blocks use the block cache: SST_FILL*    */
+  int nStepLoads;            /* blocks loaded by stepping since the last
+                             ** positioning (first, last, seek)             */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
   int iPrefetch;             /* block stages 2 and 3 fetch; -1: none         */
@@ -52,15 +69,16 @@ static void release_block(sst_reader_it *p){
 }
 
 /* Point blk at block i.  1 on success; 0: the iterator has failed.
-** bPassing: i is reached by stepping off the block before or after it (a
-** scan), so a miss enters the cache as a block passed by
-** (block_cache_insert_passing: a scan longer than the budget evicts its
-** own blocks, not those gets and seeks reuse). */
-static int set_block(sst_reader_it *p, int i, int bPassing){
+** bStep: i is reached by stepping off the block before or after it;
+** past SST_PASSING_AFTER such loads in a row a miss enters the cache as
+** a scan's (header comment). */
+static int set_block(sst_reader_it *p, int i, int bStep){
   block_view v;
   block_handle *h = NULL;
-  int rc;
+  int rc, bPassing;
   if( i == p->iBlock ) return 1;
+  p->nStepLoads = bStep ? p->nStepLoads + 1 : 0;
+  bPassing = p->nStepLoads > SST_PASSING_AFTER;
   rc = sst_reader_load_block(p->pReader, i, p->eFill != SST_FILL ? SST_LOAD_NOFILL
                              : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
   if( rc ){
@@ -277,6 +295,7 @@ iter *sst_reader_iter_fill(sst_reader *pReader, int eFill, int *pRc){
   p->iBlock = -1;
   p->pBlock = NULL;
   p->eFill = eFill;
+  p->nStepLoads = 0;
   p->rc = LSM_OK;
   p->iPrefetch = -1;
   p->iFound = -1;

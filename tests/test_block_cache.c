@@ -16,6 +16,8 @@
 ** Blocks written with fill_cache_on_write are read from the cache, as
 ** the model says; a scan with lsm_read.bNoFill evicts nothing; a
 ** compaction leaves the blocks it wrote in the cache, not those it read.
+** A scan longer than the cache evicts its own blocks (passing inserts),
+** not those gets looked up, while a short range read again stays cached.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
@@ -962,6 +964,73 @@ START_TEST(a_scan_longer_than_the_cache_leaves_the_blocks_gets_read)
 END_TEST
 
 /*
+** A short range read again and again (here 80 rows, about five 4 KiB
+** blocks: a seek and four steps), between gets that fill the cache with
+** other blocks, stays cached as a get's blocks do: the blocks it steps
+** into are not a scan's (SST_PASSING_AFTER in lsm/sst_reader_iter.c).
+** Were they passing, each round's gets would evict them first, and every
+** round would read them again.
+*/
+START_TEST(a_short_range_read_again_stays_cached_among_gets)
+{
+  static char aVal[FILL_KEYS][300];
+  static int anVal[FILL_KEYS];
+  unsigned long long seed = test_seed();
+  char *zDir = test_tmpdir("brange");
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_stats st1, st2;
+  test_rng r;
+  int iRound, i;
+  uint64_t nRangeMisses = 0;
+  rng_init(&r, seed);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.use_mmap = 0;
+  opt.memtable_bytes = 64 * 1024;
+  opt.block_cache_bytes = 64 * 1024;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  fill_random(pDb, &r, aVal, anVal);
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);      /* one sorted run */
+  for(i = 0; i < FILL_KEYS; i += 50){      /* a full cache of other blocks */
+    char k[16];
+    int nk = snprintf(k, sizeof(k), "k%08d", i);
+    void *pVal = NULL;
+    size_t nVal = 0;
+    (void)lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal);
+    lsm_free(pVal);
+  }
+  for(iRound = 0; iRound < 8; iRound++){
+    lsm_cursor *pCsr = NULL;
+    int nRow = 0;
+    ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+    lsm_cursor_seek(pCsr, "k00001000", 9, LSM_SEEK_GE);
+    for(; lsm_cursor_valid(pCsr) && nRow < 80; lsm_cursor_next(pCsr)) nRow++;
+    lsm_cursor_close(pCsr);
+    SEED_ASSERT(nRow == 80, "the range read %d rows", seed, nRow);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st2), LSM_OK);
+    if( iRound > 0 ) nRangeMisses += st2.nBlockCacheMisses - st1.nBlockCacheMisses;
+    for(i = 0; i < 8; i++){          /* gets of other blocks, new each round */
+      char k[16];
+      int iKey = (2000 + iRound * 120 + i * 15) % FILL_KEYS;
+      int nk = snprintf(k, sizeof(k), "k%08d", iKey);
+      void *pVal = NULL;
+      size_t nVal = 0;
+      int rc = lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal);
+      SEED_ASSERT(rc == (anVal[iKey] < 0 ? LSM_NOTFOUND : LSM_OK), "get %s", seed, k);
+      lsm_free(pVal);
+    }
+  }
+  SEED_ASSERT(nRangeMisses == 0, "the range read again read %llu blocks from the files", seed,
+              (unsigned long long)nRangeMisses);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
 ** A flush that fails part-way, with fill_cache_on_write and a cache shared
 ** with other stores: the blocks its output had put in the cache are taken
 ** out again (no reader would ever erase them: they would hold the shared
@@ -1134,6 +1203,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, blocks_written_by_flushes_and_compactions_are_read_from_the_cache);
   tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone);
   tcase_add_test(tcStore, a_scan_longer_than_the_cache_leaves_the_blocks_gets_read);
+  tcase_add_test(tcStore, a_short_range_read_again_stays_cached_among_gets);
   tcase_add_test(tcStore, a_compaction_keeps_the_blocks_it_writes_in_the_cache_not_those_it_reads);
   tcase_add_test(tcStore, a_failed_flush_leaves_none_of_its_blocks_in_a_shared_cache);
   tcase_add_test(tcStore, a_block_too_large_for_the_cache_is_not_cached_as_written);
