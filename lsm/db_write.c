@@ -72,9 +72,8 @@ int db_memtable_new(lsm_db *pDb, memtable **ppMem){
   return memtable_new_filtered(pDb->pEnv, nFilter, ppMem);
 }
 
-/* Switch to a new memtable (and WAL); the old one becomes the newest
-** immutable one.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */
-static int switch_memtable(lsm_db *pDb){
+/* db_impl.h.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */
+int db_switch_memtable(lsm_db *pDb){
   memtable *pNew = NULL;
   wal_writer *pNewWal = NULL;
   uint64_t iNewWal = 0;
@@ -169,20 +168,24 @@ static int work_in_writer(lsm_db *pDb){
 
 /* make_room_for_write for a hosted store: writes never flush (the host
 ** runs the work inside its own transaction: lsm_work); a forced flush
-** switches the memtable and flushes it in the caller's thread.  REQUIRES
-** db->mutex (released and retaken). */
+** flushes every immutable memtable (one switched out by lsm_flush_ahead
+** first: its flush waits for the thread preparing it), then switches the
+** memtable and flushes it, in the caller's thread.  REQUIRES db->mutex
+** (released and retaken). */
 static int make_room_hosted(lsm_db *pDb, int bForce){
-  int rc;
+  int rc = LSM_OK;
   mutex_assert_held(&pDb->mutex);
   if( !bForce ) return LSM_OK;
-  if( memtable_entries(pDb->pView->pMem) > 0 ){
-    rc = switch_memtable(pDb);
-    if( rc != LSM_OK ) return rc;
+  while( rc == LSM_OK ){
+    if( pDb->pView->nImm == 0 ){
+      if( memtable_entries(pDb->pView->pMem) == 0 ) break;
+      rc = db_switch_memtable(pDb);
+      if( rc != LSM_OK ) break;
+    }
+    mutex_unlock(&pDb->mutex);
+    rc = db_flush_imm(pDb);
+    mutex_lock(&pDb->mutex);
   }
-  if( pDb->pView->nImm == 0 ) return LSM_OK;
-  mutex_unlock(&pDb->mutex);
-  rc = db_flush_imm(pDb);
-  mutex_lock(&pDb->mutex);
   return rc;
 }
 
@@ -247,7 +250,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
     }
     if( bForce && memtable_entries(pView->pMem) == 0 && !pDb->bWalBroken ) return LSM_OK;
     {
-      int rc = switch_memtable(pDb);
+      int rc = db_switch_memtable(pDb);
       if( rc != LSM_OK ) return rc;
     }
     pDb->bWalBroken = 0;
@@ -568,7 +571,7 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   if( bUnlogged && !pDb->bNoWal && seqEnd > pDb->seqUnlogged ) pDb->seqUnlogged = seqEnd;
   /* Prepared batches wait on the list from the group that logged them to
   ** the group that logs (or applies) their commit, so that a memtable
-  ** switch in between logs them again (switch_memtable). */
+  ** switch in between logs them again (db_switch_memtable). */
   if( pBatch ){
     for(p = &w; ; p = p->pNext){
       if( p->eKind == DB_WRITE_PREPARE && p->rc == LSM_OK && p->pPrep->iId ){

@@ -446,6 +446,25 @@ int lsm_hosted_seq(lsm_db*, uint64_t *piLast, uint64_t *piFlushed);
 ** compactions run.  Any store may call it; a hosted store needs it.
 */
 int lsm_work(lsm_db*, int nMaxCompactions, int *pnDone);
+/*
+** Hosted stores: if the memtable holds memtable_bytes or more and no flush
+** waits, switch it out (readers still see it) and build its SSTable on a
+** thread of its own, in memory, outside any transaction of the host's;
+** *pbStarted (may be NULL) is 1 if it did.  The host's next lsm_work (or
+** lsm_flush, lsm_compact), inside its transaction, installs the table
+** once the thread is done: a new file number, the bytes written through
+** the env, the manifest, all in that transaction; lsm_work's *pnDone counts
+** it as a flush.  lsm_work does not wait for the thread unless the
+** memtable has filled again: then it waits and installs the prepared
+** table, and leaves the full memtable to the next lsm_flush_ahead (it
+** flushes it too only once it holds twice memtable_bytes).  lsm_close drops a
+** prepared flush not yet installed (the host's log still holds its
+** batches).  At most one per store: its memory is about a memtable (the
+** switched-out memtable stays until the install) plus the table's bytes.
+** REQUIRES: no other call on this store runs (the host's writer calls it,
+** e.g. after its commit).  LSM_MISUSE for a store that is not hosted.
+*/
+int lsm_flush_ahead(lsm_db*, int *pbStarted);
 
 /* Snapshots: a consistent read-only view at one point in time. */
 int lsm_snapshot_acquire(lsm_db*, lsm_snapshot **ppSnap);  /* owned: lsm_snapshot_release */
@@ -539,6 +558,9 @@ typedef struct lsm_level_stats {
 
 typedef struct lsm_stats {
   uint64_t nMemtableEntries, nMemtableBytes;   /* active + immutable memtables  */
+  uint64_t nImmutable;                         /* immutable memtables waiting for
+                                                  their flush (a hosted store's:
+                                                  lsm_flush_ahead's)            */
   uint64_t nWalBytes;                          /* current WAL file size         */
   int nLevel;                                  /* levels in use                 */
   lsm_level_stats aLevel[LSM_MAX_LEVELS];
