@@ -64,7 +64,9 @@
 **         it (README, "In-database writes: the log row compressed").
 **
 ** How it works.  The engine runs as a hosted store (lsm.h): no WAL, no
-** LOCK, no thread; its files are the rows of <table>_file, read and
+** LOCK, no thread but the one that builds a flush's SSTable in memory
+** (xCommit below), which runs no SQL; its files are the rows of
+** <table>_file, read and
 ** written through the lsm_env below with SQL on the table's own
 ** connection.  Each connection has its own engine for the table (its
 ** memtable holds the rows of <table>_log), which it brings up to date

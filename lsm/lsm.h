@@ -421,7 +421,8 @@ uint64_t lsm_prepared_floor(lsm_db*);
 ** lsm_env (the SQLite extension keeps both in tables of the database file,
 ** so that they commit with it).  Then:
 **   - no WAL and no LOCK file are made; no background thread runs
-**     (background is ignored): the host's own locks order writers;
+**     (background is ignored) but the one lsm_flush_ahead starts: the
+**     host's own locks order writers;
 **   - a write only fills the memtable: flushes and compactions run only
 **     when the host calls lsm_work, lsm_flush or lsm_compact, inside
 **     whatever transaction the host holds for its env's writes;
