@@ -64,7 +64,9 @@
 **         it (README, "In-database writes: the log row compressed").
 **
 ** How it works.  The engine runs as a hosted store (lsm.h): no WAL, no
-** LOCK, no thread; its files are the rows of <table>_file, read and
+** LOCK, no thread but the one that builds a flush's SSTable in memory
+** (xCommit below), which runs no SQL; its files are the rows of
+** <table>_file, read and
 ** written through the lsm_env below with SQL on the table's own
 ** connection.  Each connection has its own engine for the table (its
 ** memtable holds the rows of <table>_log), which it brings up to date
@@ -80,8 +82,9 @@
 ** The commit path:
 **   xSync    catch up; insert the transaction's batch as the next log row
 **            (inside SQLite's transaction); then run the work that is due,
-**            bounded (dbstore_work): a flush when the memtable is full
-**            (and delete the log rows it covers), else delete the
+**            bounded (dbstore_work): a flush when the memtable is full or
+**            a flush prepared on a thread is ready (writing its SSTable
+**            as rows; deleting the log rows it covers), else delete the
 **            SSTables an earlier COMMIT's compaction replaced, else at
 **            most one compaction (lsm_work); its SSTables and manifest
 **            are rows of this same transaction (each chunk's row
@@ -89,7 +92,15 @@
 **            dbstore_chunk_store; rows deleted one at a time, pages
 **            freed unzeroed: dbstore_delete_rows,
 **            dbstore_fast_delete_begin);
-**   xCommit  apply the batch to the memtable (SQLite has committed);
+**   xCommit  apply the batch to the memtable (SQLite has committed); if
+**            that filled it (background=on), the engine switches it out
+**            and builds its SSTable on a thread (lsm_flush_ahead,
+**            lsm/db_flush_ahead.c): outside any transaction, with no SQL;
+**            a later xSync installs it, inside its transaction, once the
+**            thread is done (it waits only if the memtable is full again).
+**            A catch-up that reopens the engine (another connection's
+**            manifest, a rollback of work) drops it unused: its rows are
+**            still log rows;
 **   xRollback  nothing was applied; if the failed commit had done work,
 **            the engine is reopened before the next read.
 ** So a transaction is visible, here and everywhere, exactly when SQLite
@@ -240,6 +251,9 @@ struct dbstore {
                             goes right after it without asking max(id) */
   lsm_packed_batch logRow; /* the stored form of the last log row written; its
                             buffer is reused (dbstore_log_write) */
+  int bFlushAhead;       /* background=on: a COMMIT that fills the memtable has
+                            its flush built on a thread, installed by a later
+                            COMMIT (dbstore_commit, lsm_flush_ahead) */
 };
 
 /* ---- SQL helpers ---- */
@@ -1203,6 +1217,7 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   p->opt = *pOpt;
   p->opt.env = &p->env;
   p->opt.hosted = 1;
+  p->bFlushAhead = pOpt->background;
   p->opt.background = 0;
   p->opt.sync = LSM_SYNC_OFF;      /* nothing of the engine's to sync */
   /* A block read from a row costs a b-tree seek or two (and a blob handle
@@ -1450,8 +1465,10 @@ static int dbstore_level0_behind(dbstore *p){
 
 /*
 ** The work one COMMIT carries (issue 10 item 4), one of, in this order:
-**   - a flush, if the memtable is full, with the deletion of the log rows
-**     it covers (a few rows);
+**   - a flush, if the memtable is full or a flush an earlier COMMIT's
+**     xCommit started on a thread is built (lsm_work installs it: its
+**     SSTable's rows, the manifest), with the deletion of the log rows it
+**     covers (a few rows);
 **   - the deletion of the SSTables an earlier COMMIT's compaction
 **     replaced (bGcPending), if any (if none could go, because a
 **     statement of this connection still reads them, the COMMIT goes on
@@ -1524,6 +1541,11 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
     /* The row is committed: a failure here only means this engine is out
     ** of step; it catches up from the log before it is read again. */
     if( rc != LSM_OK ) p->bStale = 1;
+    /* A full memtable: its SSTable is built on a thread now, outside any
+    ** transaction, and installed by a later COMMIT's dbstore_work (the
+    ** engine's lsm_work), inside that COMMIT's transaction.  If it cannot
+    ** start, that COMMIT flushes as it always did. */
+    if( rc == LSM_OK && p->bFlushAhead ) (void)lsm_flush_ahead(p->pLsm, 0);
   }
   p->iPendingSeq = 0;
   p->bDidWork = 0;

@@ -536,8 +536,8 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   sqlite3_str_appendf(pStr, ",\"store\":\"%s\",\"location\":", vtab_store_kind(pTab));
   functions_append_json_name(pStr, vtab_store_location(pTab), 0);
   sqlite3_str_appendall(pStr, ",");
-  sqlite3_str_appendf(pStr, "\"memtable\":{\"entries\":%llu,\"bytes\":%llu},",
-                      U(st.nMemtableEntries), U(st.nMemtableBytes));
+  sqlite3_str_appendf(pStr, "\"memtable\":{\"entries\":%llu,\"bytes\":%llu,\"immutable\":%llu},",
+                      U(st.nMemtableEntries), U(st.nMemtableBytes), U(st.nImmutable));
   sqlite3_str_appendall(pStr, "\"levels\":[");
   for(i = 0, nListed = 0; i < st.nLevel && i < LSM_MAX_LEVELS; i++){
     const lsm_level_stats *pL = &st.aLevel[i];

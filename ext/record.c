@@ -88,7 +88,8 @@ static sqlite3_int64 record_unzigzag(uint64_t u){
   return (sqlite3_int64)((u >> 1) ^ (~(u & 1) + 1));
 }
 
-/* Body bytes of serial type t, or UINT64_MAX if t is not a serial type. */
+/* Body bytes of serial type t (every t is a serial type: NULL, 0 and 1
+** have no body; every t above RECORD_REAL is a BLOB or a TEXT). */
 static uint64_t record_serial_size(uint64_t t){
   if( t < RECORD_INT_MIN ) return 0;
   if( t <= RECORD_INT_MAX ) return t - 2;
@@ -148,15 +149,29 @@ static uint8_t record_key_flags(sqlite3_value *pKey){
   return (d == 0.0 && signbit(d)) ? RECORD_KEY_NEG_ZERO : RECORD_KEY_REAL;
 }
 
+/* The varint at p (before pEnd) into *pV, or NULL if truncated: a
+** record's header length and serial types are one or two bytes for every
+** column of up to 8 KiB, read here without coding_get_varint64's loop
+** (xColumn reads them for every row of a scan). */
+static inline const uint8_t *record_get_varint(const uint8_t *p, const uint8_t *pEnd,
+                                               uint64_t *pV){
+  if( p < pEnd && p[0] < 0x80 ){ *pV = p[0]; return p + 1; }
+  if( pEnd - p >= 2 && p[1] < 0x80 ){
+    *pV = (uint64_t)(p[0] & 0x7f) | ((uint64_t)p[1] << 7);
+    return p + 2;
+  }
+  return coding_get_varint64(p, pEnd, pV);
+}
+
 /* Read flags and the header bounds; SQLITE_CORRUPT if they are bad. */
-static int record_open(const uint8_t *pRec, size_t nRec, uint8_t *pFlags,
-                       const uint8_t **ppHdr, const uint8_t **ppBody){
+static inline int record_open(const uint8_t *pRec, size_t nRec, uint8_t *pFlags,
+                              const uint8_t **ppHdr, const uint8_t **ppBody){
   const uint8_t *pEnd = pRec + nRec;
   const uint8_t *p;
   uint64_t nHdr;
   if( pRec == NULL || nRec < 2 ) return SQLITE_CORRUPT;
   if( pRec[0] > RECORD_KEY_NEG_ZERO ) return SQLITE_CORRUPT;
-  p = coding_get_varint64(pRec + 1, pEnd, &nHdr);
+  p = record_get_varint(pRec + 1, pEnd, &nHdr);
   if( p == NULL || nHdr > (uint64_t)(pEnd - p) ) return SQLITE_CORRUPT;
   *pFlags = pRec[0];
   *ppHdr = p;
@@ -254,7 +269,7 @@ int record_column(const uint8_t *pRec, size_t nRec, int iCol, sqlite3_context *c
       return SQLITE_OK;
     }
     if( i > 0 ) pBody += n;               /* skip column i-1 */
-    pHdr = coding_get_varint64(pHdr, pHdrEnd, &t);
+    pHdr = record_get_varint(pHdr, pHdrEnd, &t);
     if( pHdr == NULL ) return SQLITE_CORRUPT;
     n = record_serial_size(t);
     if( n > (uint64_t)(pEnd - pBody) ) return SQLITE_CORRUPT;
@@ -280,10 +295,12 @@ int record_column(const uint8_t *pRec, size_t nRec, int iCol, sqlite3_context *c
       }else if( n > LSM_MAX_VALUE ){
         return SQLITE_CORRUPT;
       }else if( t & 1 ){
-        /* pBody is never NULL, so an empty text is '' and not NULL. */
-        sqlite3_result_text64(ctx, (const char*)pBody, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+        /* pBody is never NULL, so an empty text is '' and not NULL.
+        ** n <= LSM_MAX_VALUE fits an int: the 32-bit calls, which skip
+        ** the 64-bit ones' size test. */
+        sqlite3_result_text(ctx, (const char*)pBody, (int)n, SQLITE_TRANSIENT);
       }else{
-        sqlite3_result_blob64(ctx, pBody, n, SQLITE_TRANSIENT);
+        sqlite3_result_blob(ctx, pBody, (int)n, SQLITE_TRANSIENT);
       }
       break;
   }

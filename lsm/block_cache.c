@@ -8,7 +8,10 @@
 ** entry, probed linearly and kept at most half full; and a ring of every
 ** cached entry, oldest first, that eviction walks with a second chance
 ** (CLOCK: an entry looked up since the walk last passed it, or in use, is
-** moved to the young end instead of freed).  An entry's bytes follow its
+** moved to the young end instead of freed).  An entry a scan inserted
+** (block_cache_insert_passing: bPassing, until a lookup finds it) is put
+** at the old end when released, so a long scan's misses evict the blocks
+** it has just left and nothing else.  An entry's bytes follow its
 ** header in one allocation.
 **
 ** Why not LevelDB's LRU list (what this file was until measured): a
@@ -43,8 +46,13 @@ struct block_handle {
   uint64_t id;                /* (C) reader id                             */
   uint32_t iBlock;            /* (C) block number                          */
   int nRef;                   /* (C) handles out; private: 1               */
-  int bCached;                /* (C) in the slot table and the ring        */
-  int bHot;                   /* (C) looked up since eviction last passed  */
+  /* The three flags are bytes: with ints the header grew from 72 to 80
+  ** bytes, and every cached block is charged its header (fewer blocks in
+  ** the same budget: 1,050 more misses in prof_sql's gets, measured). */
+  uint8_t bCached;            /* (C) in the slot table and the ring        */
+  uint8_t bHot;               /* (C) looked up since eviction last passed  */
+  uint8_t bPassing;           /* (C) inserted by a sequential read and not
+                              ** looked up since: released cold           */
   block_handle *pRingPrev;    /* (C) ring neighbours, while cached         */
   block_handle *pRingNext;    /* (C)                                       */
   size_t n;                   /* bytes in use                              */
@@ -196,6 +204,7 @@ static void ring_prepend(block_cache *p, block_handle *h){
 static void take_ref(block_cache *p, block_handle *h){
   if( h->nRef++ == 0 ) p->nIdle--;
   h->bHot = 1;
+  h->bPassing = 0;
 }
 
 /* Take h out of the hash table and the ring; REQUIRES cached.
@@ -416,7 +425,10 @@ void block_handle_set_size(block_handle *h, size_t n){
   h->n = n;
 }
 
-block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, block_handle *h){
+/* block_cache_insert and block_cache_insert_passing: bPassing marks the
+** entry as a sequential read's (released cold until looked up). */
+static block_handle *insert_as(block_cache *p, uint64_t id, uint32_t iBlock, block_handle *h,
+                               int bPassing){
   block_handle *pFree = NULL, *pOld;
   uint64_t hash = block_hash(id, iBlock), i;
   if( p == NULL ) return h;
@@ -438,6 +450,7 @@ block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, b
     h->iBlock = iBlock;
     h->bCached = 1;
     h->bHot = 0;
+    h->bPassing = (uint8_t)(bPassing != 0);
     p->aSlot[i].hash = hash;
     p->aSlot[i].h = h;
     ring_append(p, h);
@@ -455,6 +468,15 @@ block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, b
   return h;
 }
 
+block_handle *block_cache_insert(block_cache *p, uint64_t id, uint32_t iBlock, block_handle *h){
+  return insert_as(p, id, iBlock, h, 0);
+}
+
+block_handle *block_cache_insert_passing(block_cache *p, uint64_t id, uint32_t iBlock,
+                                         block_handle *h){
+  return insert_as(p, id, iBlock, h, 1);
+}
+
 const uint8_t *block_handle_data(const block_handle *h, size_t *pn){
   *pn = h->n;
   return h->a;
@@ -462,7 +484,8 @@ const uint8_t *block_handle_data(const block_handle *h, size_t *pn){
 
 /* Drop a reference.  An entry left unused stays where it is in the ring
 ** (its bHot, set by the lookup, gives it its second chance), or, released
-** cold (bCold), loses that chance and becomes the oldest: the next to go. */
+** cold (bCold) or a sequential read's not looked up since (bPassing),
+** loses that chance and becomes the oldest: the next to go. */
 static void release_to(block_handle *h, int bCold){
   block_cache *p;
   block_handle *pFree = NULL;
@@ -479,7 +502,7 @@ static void release_to(block_handle *h, int bCold){
   bFree = --h->nRef == 0 && !h->bCached;
   if( h->nRef == 0 && h->bCached ){
     p->nIdle++;
-    if( bCold ){
+    if( bCold || h->bPassing ){
       h->bHot = 0;
       ring_remove(h);
       ring_prepend(p, h);

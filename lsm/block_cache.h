@@ -22,7 +22,9 @@
 ** entry in use (referenced by a handle) or looked up since the walk last
 ** passed it is moved to the young end, its mark cleared; any other is
 ** freed.  So a block inserted and never looked up again goes first, in
-** insertion order, and one in use is never freed.  Entries in use may
+** insertion order, and one in use is never freed.  A block a scan
+** passes (block_cache_insert_passing) goes before all of them, once
+** released, until a lookup finds it.  Entries in use may
 ** exceed the budget for as long as they are used (one block per open
 ** iterator and per get).
 **
@@ -141,6 +143,22 @@ void block_handle_set_size(block_handle*, size_t n);
 ** h stays private and is returned as is.  Evicts past the budget.
 */
 block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, block_handle *h);
+
+/*
+** block_cache_insert for a block that a sequential read reached by
+** stepping off the previous one (a scan): until some lookup finds the
+** entry, every release of it is a cold one (block_cache_release_cold), so
+** it is the next to be evicted.  A scan of more blocks than the budget
+** then evicts its own blocks, the one it left last first, and leaves
+** alone the blocks that gets and seeks looked up; a later scan finds the
+** ones kept (the first budget's worth) and a lookup makes an entry an
+** ordinary one.  Without it each block a scan read evicted one it would
+** read later: four scans in a row of a store of 1.3 budgets missed 72,800
+** of their 165,000 blocks each, with it 25,500 (README, "In-database
+** scans: a scan's blocks leave the cache first").
+*/
+block_handle *block_cache_insert_passing(block_cache*, uint64_t id, uint32_t iBlock,
+                                         block_handle *h);
 
 /* The block's bytes: borrowed, valid until the handle's release. */
 const uint8_t *block_handle_data(const block_handle*, size_t *pn);

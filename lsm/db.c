@@ -459,6 +459,9 @@ int lsm_close(lsm_db *pDb){
     mutex_unlock(&pDb->mutex);
     if( bUnflushed ) rcFlush = lsm_flush(pDb);
   }
+  /* A hosted store's flush being prepared goes unused: its memtable's
+  ** batches are in the host's log. */
+  db_flush_ahead_drop(pDb);
   mutex_lock(&pDb->mutex);
   pDb->bShutdown = 1;
   pthread_cond_broadcast(&pDb->cond);

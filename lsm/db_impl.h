@@ -12,6 +12,8 @@
 **                 two background threads, lsm_compact
 **   db_slice.c    a level-0 compaction run in key-range slices over
 **                 several lsm_work calls (lsm_options.l0_slice_bytes)
+**   db_flush_ahead.c  a hosted store's flush built on a thread of its own,
+**                 installed by the host's next flush (lsm_flush_ahead)
 **   db_recover.c  recovery at open: manifest, WAL replay, leftovers
 **   db_report.c   read-only reports: lsm_stats_get, lsm_files, lsm_check
 ** Their shared non-static functions all start with db_ (the store's
@@ -40,7 +42,10 @@
 ** fdatasync measured; with the wait, 3.3).  The wait ends when as many
 ** writers have arrived as the last group released, or after
 ** 1/DB_REJOIN_FRACTION of the last commit's time (a writer that does not
-** come back costs that much once), whichever is first.
+** come back costs that much once), whichever is first.  The leader spends
+** the first DB_REJOIN_SPIN_MICROS of it yielding the CPU in a loop rather
+** than asleep: the writers usually come back within it, and then neither
+** the leader sleeps and wakes nor the last of them makes a wake-up call.
 **
 ** Read path: a reader pins a db_view (the active memtable, the immutable
 ** ones waiting to be flushed, and the current version) with one reference
@@ -106,6 +111,10 @@
 ** DB_REJOIN_MAX_MICROS (see the write path above). */
 #define DB_REJOIN_FRACTION 2
 #define DB_REJOIN_MAX_MICROS 2000
+/* ... of which the first DB_REJOIN_SPIN_MICROS at most are spent yielding
+** the CPU in a loop rather than asleep on a condition (db_write.c,
+** wait_for_rejoin: the wait measured 19-55 us a group on this machine). */
+#define DB_REJOIN_SPIN_MICROS 50
 /* A write that finds level 0 at COMPACTION_L0_SLOWDOWN tables sleeps this
 ** long once, giving the worker the CPU; short enough that the slowed
 ** writes stay under a millisecond (the p99.9 put-latency goal). */
@@ -220,6 +229,9 @@ typedef struct db_slice_state {
   size_t nReached;
 } db_slice_state;
 
+/* A hosted store's flush being prepared on a thread (db_flush_ahead.c). */
+typedef struct db_flush_ahead db_flush_ahead;
+
 typedef struct db_counters {
   atomic_uint_fast64_t nUserBytes, nWalBytes, nFlushBytes, nCompactionWritten, nCompactionRead;
   atomic_uint_fast64_t nFlushes, nCompactions;
@@ -263,8 +275,11 @@ struct lsm_db {
   uint64_t flushedSeq;      /* (M) every seq <= this is in an SSTable
                             ** (kept for hosted stores' manifests)      */
   db_writer *pWriterHead, *pWriterTail;  /* (M) write queue            */
-  int nRejoin;              /* (M) writers the last sync=full group
-                            ** released that have not queued again      */
+  atomic_int nRejoin;       /* (M) writers the last sync=full group
+                            ** released that have not queued again;
+                            ** written only under db->mutex, read
+                            ** without it by a leader spinning in
+                            ** wait_for_rejoin                          */
   db_writer *pRejoinWaiter; /* (M) a leader waiting for them, or NULL   */
   uint64_t nCommitMicros;   /* (M) the last sync=full group's WAL write
                             ** and sync, in microseconds                */
@@ -309,6 +324,9 @@ struct lsm_db {
                             ** both held (db_install_slice); read with
                             ** either                                  */
   int bWorkPending;         /* (M) worker should look for work         */
+  db_flush_ahead *pAhead;   /* hosted: the prepared flush of the oldest
+                            ** immutable memtable, or NULL; changed with
+                            ** flushMutex held (db_flush_ahead.c)        */
 
   db_counters stats;
 };
@@ -359,6 +377,23 @@ int db_check_process(lsm_db*);
 ** memtable_bytes / DB_MEMTABLE_FILTER_FRACTION bytes unless the store's
 ** bloom_bits is 0.  LSM_OK or LSM_NOMEM. */
 int db_memtable_new(lsm_db*, memtable **ppMem);
+
+/* Switch to a new memtable (and WAL); the old one becomes the newest
+** immutable one.  REQUIRES db->mutex, the caller leads (or, in a hosted
+** store, no writer is queued), nImm < DB_MAX_IMM. */
+int db_switch_memtable(lsm_db*);
+
+/* ---- db_flush_ahead.c: a hosted store's flush prepared on a thread ---- */
+
+/* True if a prepared flush's thread is still building.  Takes flushMutex. */
+int db_flush_ahead_running(lsm_db*);
+/* If a flush of pImm was prepared: wait for its thread, then (if it built
+** the table) write the table into the store's env under a new file number
+** and open it: pRes->apOut[0], nOut 1.  Else (none, or its build failed)
+** nOut 0: the caller builds the table itself.  REQUIRES flushMutex. */
+int db_flush_ahead_collect(lsm_db*, memtable *pImm, compaction_result *pRes);
+/* Stop and free the prepared flush, if any (lsm_close).  Takes flushMutex. */
+void db_flush_ahead_drop(lsm_db*);
 
 /* ---- db_work.c: flush and compaction ---- */
 

@@ -97,6 +97,25 @@ static int buf_set(lsm_env *pEnv, byte_buf *pBuf, const void *p, size_t n){
   return rc;
 }
 
+/*
+** Copy the current user key into p->key before the internal iterator
+** steps past it: once per row of a scan.  A key of 8 to 32 bytes (most
+** keys) is copied as 8-byte words into a buffer known to hold it, the
+** last word ending at the key's last byte (no byte outside the key is
+** read); others go through buf_set and memcpy.
+*/
+static inline int save_key(db_iter *p, const uint8_t *pKey, size_t nKey){
+  uint8_t *a = p->key.a;
+  if( nKey >= 8 && nKey <= 32 && nKey <= p->key.nAlloc && a != NULL ){
+    size_t i;
+    for(i = 0; i + 8 < nKey; i += 8) memcpy(a + i, pKey + i, 8);
+    memcpy(a + nKey - 8, pKey + nKey - 8, 8);
+    p->key.n = nKey;
+    return LSM_OK;
+  }
+  return buf_set(p->pEnv, &p->key, pKey, nKey);
+}
+
 static int is_visible(const db_iter *p, uint64_t seq){
   return seq <= p->maxSeq || (seq >= IKEY_BATCH_SEQ && seq <= p->maxBatchSeq);
 }
@@ -380,7 +399,7 @@ int db_iter_next(db_iter *p){
   }else{
     size_t nIkey = 0;
     const uint8_t *pIkey;
-    int rc = buf_set(p->pEnv, &p->key, p->pCur, p->nCur);
+    int rc = save_key(p, p->pCur, p->nCur);
     if( rc != LSM_OK ){ p->bValid = 0; return rc; }
     pIkey = iter_step(pIter, &nIkey);
     return find_next_from(p, 1, pIkey, nIkey);

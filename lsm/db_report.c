@@ -22,6 +22,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
   pView = db_view_acquire(pDb, NULL);
   pS->nMemtableEntries = memtable_entries(pView->pMem);
   pS->nMemtableBytes = memtable_bytes(pView->pMem);
+  pS->nImmutable = (uint64_t)pView->nImm;
   for(i = 0; i < pView->nImm; i++){
     pS->nMemtableEntries += memtable_entries(pView->apImm[i]);
     pS->nMemtableBytes += memtable_bytes(pView->apImm[i]);

@@ -251,10 +251,14 @@ static int db_flush_imm_locked(lsm_db *pDb){
 
   memset(&res, 0, sizeof(res));
   memset(&job, 0, sizeof(job));
-  pInput = memtable_iter(pImm, &rc);
-  if( rc == LSM_OK ) rc = db_job_init(pDb, &job, pV, NULL, pInput);   /* takes pInput */
-  if( rc == LSM_OK ) rc = compaction_run(&job, &res);
-  compaction_job_clear(&job);
+  /* A hosted store may have built this table on a thread already. */
+  rc = db_flush_ahead_collect(pDb, pImm, &res);
+  if( rc == LSM_OK && res.nOut == 0 ){
+    pInput = memtable_iter(pImm, &rc);
+    if( rc == LSM_OK ) rc = db_job_init(pDb, &job, pV, NULL, pInput);   /* takes pInput */
+    if( rc == LSM_OK ) rc = compaction_run(&job, &res);
+    compaction_job_clear(&job);
+  }
   if( rc == LSM_OK ){
     /* On failure the outputs stay on disk: the manifest may name them
     ** (renamed into place, then the directory sync failed).  The next
@@ -562,20 +566,50 @@ int lsm_compact(lsm_db *pDb, lsm_compact_result *pResult){
 }
 
 int lsm_work(lsm_db *pDb, int nMaxCompactions, int *pnDone){
-  int rc = LSM_OK, nDone = 0, bFull, bDid = 1;
+  int rc = LSM_OK, nDone = 0, nFlushes = 0, bFull, bTwiceFull, nImm, bDid = 1;
   if( pDb == NULL ) return LSM_MISUSE;
   error_clear();
   if( pnDone ) *pnDone = 0;
+  /* A child of fork() has none of the store's threads (a prepared flush's
+  ** among them: it must not wait for it). */
+  rc = db_check_process(pDb);
+  if( rc != LSM_OK ) return rc;
   if( pDb->opt.readonly ) return LSM_OK;
   mutex_lock(&pDb->mutex);
   bFull = memtable_bytes(pDb->pView->pMem) >= pDb->opt.memtable_bytes;
+  bTwiceFull = memtable_bytes(pDb->pView->pMem) >= 2 * pDb->opt.memtable_bytes;
+  nImm = pDb->pView->nImm;
   mutex_unlock(&pDb->mutex);
-  if( bFull ){
-    rc = lsm_flush(pDb);
-    if( rc == LSM_OK ) nDone++;
+  if( pDb->opt.hosted && nImm > 0
+   && (bFull || (nMaxCompactions == 0 && !db_flush_ahead_running(pDb))) ){
+    /* A memtable lsm_flush_ahead switched out: installed once its thread
+    ** is done by a call that runs no compaction (nMaxCompactions 0; one
+    ** that finds it still building leaves it), so that a call is either
+    ** the host's flush or its compactions, never both unasked (the
+    ** extension's COMMIT collects the log rows after its flush call
+    ** only); or at once, waiting for the thread, by any call when the
+    ** memtable has filled again.
+    ** That full memtable is then left to the host's next lsm_flush_ahead
+    ** (one flush per call; its table is built on the thread too), unless
+    ** it holds twice memtable_bytes (a host whose lsm_flush_ahead keeps
+    ** failing must not grow it without end). */
+    while( rc == LSM_OK && nImm > 0 ){
+      rc = db_flush_imm(pDb);
+      mutex_lock(&pDb->mutex);
+      nImm = rc == LSM_OK && pDb->rcFatal == LSM_OK ? pDb->pView->nImm : 0;
+      mutex_unlock(&pDb->mutex);
+    }
+    if( rc == LSM_OK ) nFlushes = 1;
+    bFull = bTwiceFull;
   }
+  if( rc == LSM_OK && bFull ){
+    /* Flushes every immutable memtable too. */
+    rc = lsm_flush(pDb);
+    if( rc == LSM_OK ) nFlushes = 1;
+  }
+  nDone = nFlushes;
   mutex_lock(&pDb->workMutex);
-  while( rc == LSM_OK && bDid && nDone < nMaxCompactions + bFull ){
+  while( rc == LSM_OK && bDid && nDone < nMaxCompactions + nFlushes ){
     rc = db_compact_once(pDb, &bDid);
     if( rc == LSM_OK && bDid ) nDone++;
   }

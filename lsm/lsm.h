@@ -421,7 +421,8 @@ uint64_t lsm_prepared_floor(lsm_db*);
 ** lsm_env (the SQLite extension keeps both in tables of the database file,
 ** so that they commit with it).  Then:
 **   - no WAL and no LOCK file are made; no background thread runs
-**     (background is ignored): the host's own locks order writers;
+**     (background is ignored) but the one lsm_flush_ahead starts: the
+**     host's own locks order writers;
 **   - a write only fills the memtable: flushes and compactions run only
 **     when the host calls lsm_work, lsm_flush or lsm_compact, inside
 **     whatever transaction the host holds for its env's writes;
@@ -440,12 +441,34 @@ int lsm_write_at(lsm_db*, lsm_batch *pBatch, uint64_t iFirstSeq);
 int lsm_hosted_seq(lsm_db*, uint64_t *piLast, uint64_t *piFlushed);
 /*
 ** Do the work that is due, bounded: flush the memtable if it holds
-** memtable_bytes or more, then run at most nMaxCompactions of the
+** memtable_bytes or more (a hosted store with a prepared flush: below),
+** then run at most nMaxCompactions of the
 ** compactions the policy picks (each is one picked merge: a few tables,
 ** never a whole level).  *pnDone (may be NULL) is the number of flushes and
 ** compactions run.  Any store may call it; a hosted store needs it.
 */
 int lsm_work(lsm_db*, int nMaxCompactions, int *pnDone);
+/*
+** Hosted stores: if the memtable holds memtable_bytes or more and no flush
+** waits, switch it out (readers still see it) and build its SSTable on a
+** thread of its own, in memory, outside any transaction of the host's;
+** *pbStarted (may be NULL) is 1 if it did.  The host's next lsm_work (or
+** lsm_flush, lsm_compact), inside its transaction, installs the table
+** once the thread is done: a new file number, the bytes written through
+** the env, the manifest, all in that transaction; lsm_work's *pnDone counts
+** it as a flush.  Only an lsm_work with nMaxCompactions 0 installs a
+** finished table while the memtable is not full again: a call that may
+** compact never also flushes unasked.  lsm_work does not wait for the thread unless the
+** memtable has filled again: then it waits and installs the prepared
+** table, and leaves the full memtable to the next lsm_flush_ahead (it
+** flushes it too only once it holds twice memtable_bytes).  lsm_close drops a
+** prepared flush not yet installed (the host's log still holds its
+** batches).  At most one per store: its memory is about a memtable (the
+** switched-out memtable stays until the install) plus the table's bytes.
+** REQUIRES: no other call on this store runs (the host's writer calls it,
+** e.g. after its commit).  LSM_MISUSE for a store that is not hosted.
+*/
+int lsm_flush_ahead(lsm_db*, int *pbStarted);
 
 /* Snapshots: a consistent read-only view at one point in time. */
 int lsm_snapshot_acquire(lsm_db*, lsm_snapshot **ppSnap);  /* owned: lsm_snapshot_release */
@@ -539,6 +562,9 @@ typedef struct lsm_level_stats {
 
 typedef struct lsm_stats {
   uint64_t nMemtableEntries, nMemtableBytes;   /* active + immutable memtables  */
+  uint64_t nImmutable;                         /* immutable memtables waiting for
+                                                  their flush (a hosted store's:
+                                                  lsm_flush_ahead's)            */
   uint64_t nWalBytes;                          /* current WAL file size         */
   int nLevel;                                  /* levels in use                 */
   lsm_level_stats aLevel[LSM_MAX_LEVELS];

@@ -44,7 +44,7 @@ struct memtable {
   _Atomic uint64_t nQuietSeeks; /* seeks without a usable index          */
   _Atomic uint64_t nEntryAtCheck; /* nEntry at the last quiet check      */
   atomic_flag bBuilding;        /* a reader is building an index         */
-  int nIndexBuilt;              /* indexes built (under bBuilding)       */
+  _Atomic int nIndexBuilt;      /* indexes built (written under bBuilding) */
 };
 
 typedef struct memtable_cursor {
@@ -113,10 +113,13 @@ static const skiplist_index *usable_index(memtable *pMem){
   uint64_t n = atomic_load_explicit(&pMem->nEntry, memory_order_relaxed);
   uint64_t q;
   if( pIdx && skiplist_index_entries(pIdx) * 16 >= n * 15 ) return pIdx;
-  /* No usable index: count toward a quiet spell.  The counters are hints
-  ** (racing readers may lose an increment); the flag makes one builder. */
-  q = atomic_fetch_add_explicit(&pMem->nQuietSeeks, 1, memory_order_relaxed);
-  if( (q + 1) % MEMTABLE_QUIET_SEEKS != 0 ) return NULL;
+  /* No usable index: count toward a quiet spell.  The counters are hints:
+  ** a load and a store, not a locked read-modify-write on a line every
+  ** reader of the memtable shares (racing readers may lose an increment,
+  ** which only delays a build); the flag makes one builder. */
+  q = atomic_load_explicit(&pMem->nQuietSeeks, memory_order_relaxed) + 1;
+  atomic_store_explicit(&pMem->nQuietSeeks, q, memory_order_relaxed);
+  if( q % MEMTABLE_QUIET_SEEKS != 0 ) return NULL;
   if( atomic_exchange_explicit(&pMem->nEntryAtCheck, n, memory_order_relaxed) != n ) return NULL;
   if( n < MEMTABLE_INDEX_MIN ) return NULL;
   if( atomic_flag_test_and_set_explicit(&pMem->bBuilding, memory_order_acquire) ) return NULL;
@@ -276,6 +279,7 @@ int memtable_new_filtered(lsm_env *pEnv, size_t nFilterBytes, memtable **ppMem){
   atomic_init(&pMem->pIndex, NULL);
   atomic_init(&pMem->nQuietSeeks, 0);
   atomic_init(&pMem->nEntryAtCheck, 0);
+  atomic_init(&pMem->nIndexBuilt, 0);
   atomic_flag_clear(&pMem->bBuilding);
   *ppMem = pMem;
   return LSM_OK;
@@ -384,6 +388,10 @@ uint64_t memtable_entries(const memtable *pMem){
 
 uint64_t memtable_tombstones(const memtable *pMem){
   return atomic_load_explicit(&((memtable*)pMem)->nTomb, memory_order_relaxed);
+}
+
+int memtable_read_indexes_built(const memtable *pMem){
+  return atomic_load_explicit(&((memtable*)pMem)->nIndexBuilt, memory_order_relaxed);
 }
 
 iter *memtable_iter(memtable *pMem, int *pRc){

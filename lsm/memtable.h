@@ -89,6 +89,8 @@ size_t memtable_filter_bytes(const memtable*);   /* 0: no filter */
 size_t memtable_bytes(const memtable*);      /* arena bytes allocated */
 uint64_t memtable_entries(const memtable*);
 uint64_t memtable_tombstones(const memtable*);
+/* Read indexes built so far (at most a few per memtable: memtable.c). */
+int memtable_read_indexes_built(const memtable*);
 
 /* An iterator over every version, holding a reference.  NULL + *pRc on OOM. */
 iter *memtable_iter(memtable*, int *pRc);

@@ -186,7 +186,7 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
 }
 
 /* Block i, verified and parsed into *v: see sst_reader_impl.h. */
-int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_handle **ppH){
+int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_handle **ppH){
   const index_entry *e = &p->aIndex[i];
   const uint8_t *a;
   size_t n;
@@ -225,7 +225,11 @@ int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_
       rc = read_block(p, i, &h);
     }
     if( rc ) return rc;
-    if( bFill ) h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
+    if( eLoad == SST_LOAD_FILL ){
+      h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
+    }else if( eLoad == SST_LOAD_PASSING ){
+      h = block_cache_insert_passing(p->pBlocks, p->id, (uint32_t)i, h);
+    }
   }
   a = block_handle_data(h, &n);
   rc = block_view_init(v, a, n, p->zPath, i);
@@ -603,7 +607,7 @@ int sst_reader_get_hashed(sst_reader *p, const void *pKey, size_t nKey, uint64_t
   tTarget = ikey_pack_trailer(maxSeq, IKEY_VALUE);
   i = find_block(p, pKey, nKey, tTarget);
   if( i >= p->nBlock ) return LSM_OK;
-  rc = sst_reader_load_block(p, i, 1, &v, &h);
+  rc = sst_reader_load_block(p, i, SST_LOAD_FILL, &v, &h);
   if( rc ) return rc;
   if( pProbe ) pProbe->bSearched = 1;
   rc = block_get(&v, pKey, nKey, maxSeq, pbFound, &trailer, ppVal, pnVal);

@@ -187,10 +187,13 @@ static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t n
 ** mapped file: *ppH = NULL and v points into the mapping (valid while the
 ** reader lives).  Otherwise *ppH is a handle (from the store's block
 ** cache, if it has one and holds the block; else read, and put in the
-** cache when bFill) that the caller releases with block_cache_release when
-** done with v and anything read from it.
+** cache as eLoad says) that the caller releases with block_cache_release
+** when done with v and anything read from it.
 */
-int sst_reader_load_block(sst_reader *p, int i, int bFill, block_view *v, block_handle **ppH);
+#define SST_LOAD_NOFILL  0   /* a block read is not put in the cache        */
+#define SST_LOAD_FILL    1   /* it is (block_cache_insert)                  */
+#define SST_LOAD_PASSING 2   /* it is, as a scan's (block_cache_insert_passing) */
+int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_handle **ppH);
 
 /*
 ** A hint that block i is to be loaded (sst_reader_load_block) soon: stage

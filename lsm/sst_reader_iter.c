@@ -12,6 +12,16 @@
 ** its current block: what key and value return stays valid until the
 ** next move or close.  The first error is sticky (status).
 **
+** A scan's blocks in the block cache: once the iterator has loaded more
+** than SST_PASSING_AFTER blocks in a row by stepping off the one before
+** (a scan, not a seek and the few rows after it), a block it misses
+** enters the cache as passing (block_cache_insert_passing): evicted
+** before the blocks gets and seeks looked up, so a scan of more blocks
+** than the cache holds keeps what was cached instead of replacing it
+** block by block with blocks it reads once.  The first few steps of each
+** positioning fill the cache as usual, so that a short range read again
+** and again (a LIMIT query, a small BETWEEN) stays cached like a get.
+**
 ** Thread safety: an iterator belongs to one thread at a time; any number
 ** of iterators may walk one reader at once.
 */
@@ -26,12 +36,19 @@
 #include "iter.h"
 #include "sst_reader_impl.h"
 
+/* Blocks loaded by stepping, in a row, before a miss enters the cache as
+** a scan's (passing): 4 blocks, 8 KiB at the in-database store's 2 KiB,
+** about 70 rows of 100-byte values. */
+#define SST_PASSING_AFTER 4
+
 typedef struct sst_reader_it {
   iter base;                 /* iter.h methods                               */
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
   block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
   int eFill;                 /* how blocks use the block cache: SST_FILL*    */
+  int nStepLoads;            /* blocks loaded by stepping since the last
+                             ** positioning (first, last, seek)             */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
   int iPrefetch;             /* block stages 2 and 3 fetch; -1: none         */
@@ -51,13 +68,23 @@ static void release_block(sst_reader_it *p){
   else block_cache_release(p->pBlock);
 }
 
-/* Point blk at block i.  1 on success; 0: the iterator has failed. */
-static int set_block(sst_reader_it *p, int i){
+/* Point blk at block i.  1 on success; 0: the iterator has failed.
+** bStep: i is reached by stepping off the block before or after it;
+** past SST_PASSING_AFTER such loads in a row a miss enters the cache as
+** a scan's (header comment). */
+static int set_block(sst_reader_it *p, int i, int bStep){
   block_view v;
   block_handle *h = NULL;
-  int rc;
+  int rc, bPassing;
+  /* A positioning restarts the count even inside the current block (a
+  ** cursor kept across seeks, as an inner join's, must not stay a scan's
+  ** after one long range). */
+  if( !bStep ) p->nStepLoads = 0;
   if( i == p->iBlock ) return 1;
-  rc = sst_reader_load_block(p->pReader, i, p->eFill == SST_FILL, &v, &h);
+  if( bStep ) p->nStepLoads++;
+  bPassing = p->nStepLoads > SST_PASSING_AFTER;
+  rc = sst_reader_load_block(p->pReader, i, p->eFill != SST_FILL ? SST_LOAD_NOFILL
+                             : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -82,7 +109,7 @@ static void settle(sst_reader_it *p, int bForward){
     }
     i = p->iBlock + (bForward ? 1 : -1);
     if( p->iBlock < 0 || i < 0 || i >= p->pReader->nBlock ) return;
-    if( !set_block(p, i) ) return;
+    if( !set_block(p, i, 1) ) return;
     if( bForward ) block_iter_first(&p->blk);
     else block_iter_last(&p->blk);
   }
@@ -93,7 +120,7 @@ static void sst_reader_x_first(iter *pIter){
   p->iFound = -1;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !set_block(p, 0) ) return;
+  if( !set_block(p, 0, 0) ) return;
   block_iter_first(&p->blk);
   settle(p, 1);
 }
@@ -103,7 +130,7 @@ static void sst_reader_x_last(iter *pIter){
   p->iFound = -1;
   p->blk.bValid = 0;
   if( p->rc || p->pReader->nBlock == 0 ) return;
-  if( !set_block(p, p->pReader->nBlock - 1) ) return;
+  if( !set_block(p, p->pReader->nBlock - 1, 0) ) return;
   block_iter_last(&p->blk);
   settle(p, 0);
 }
@@ -122,7 +149,7 @@ static void sst_reader_x_seek(iter *pIter, const uint8_t *pIkey, size_t nIkey){
     i = find_block(p->pReader, pIkey, ikey_user_len(nIkey), ikey_trailer(pIkey, nIkey));
   }
   if( i >= p->pReader->nBlock ) return;
-  if( !set_block(p, i) ) return;
+  if( !set_block(p, i, 0) ) return;
   block_iter_seek(&p->blk, pIkey, nIkey);
   settle(p, 1);
 }
@@ -226,7 +253,7 @@ static void sst_reader_x_prefetch(iter *pIter, const uint8_t *pIkey, size_t nIke
       if( p->iPrefetch >= 0 ) sst_reader_prefetch_block(pReader, p->iPrefetch, 1);
       break;
     default:
-      if( p->iPrefetch >= 0 && set_block(p, p->iPrefetch) ){
+      if( p->iPrefetch >= 0 && set_block(p, p->iPrefetch, 0) ){
         block_view_prefetch_restarts(&p->blk.v);
       }
       p->iPrefetch = -1;
@@ -272,6 +299,7 @@ iter *sst_reader_iter_fill(sst_reader *pReader, int eFill, int *pRc){
   p->iBlock = -1;
   p->pBlock = NULL;
   p->eFill = eFill;
+  p->nStepLoads = 0;
   p->rc = LSM_OK;
   p->iPrefetch = -1;
   p->iFound = -1;

@@ -97,7 +97,7 @@ void harness_check_iter(iter *it, const harness_model *p, test_rng*, int nSeek, 
 
 /* ---- sorted sources ---- */
 
-/* A merge_iter over one memtable_iter per memtable (nMem <= 16).  Each
+/* A merge_iter over one memtable_iter per memtable (nMem <= 40).  Each
 ** iterator holds a reference to its memtable; the caller keeps its own.
 ** Owned: iter_close. */
 iter *harness_memtable_merge(memtable **apMem, int nMem);

@@ -357,7 +357,7 @@ int main(int argc, char **argv){
     int iRound, nRound = atoi(getenv("PROF_ROUNDS"));
     for(iRound = 0; iRound < nRound; iRound++){
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuStart);
-      (void)prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn);
+      (void)prof_reads(db, pRead, zWork, nKeys, nOps, &seed, bTxn, bReadAll);
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tCpuEnd);
       fprintf(stderr, "prof_sql: round %d: %.0f ns per op (this thread's CPU time)\n", iRound,
               ((double)(tCpuEnd.tv_sec - tCpuStart.tv_sec) * 1e9

@@ -16,6 +16,8 @@
 ** Blocks written with fill_cache_on_write are read from the cache, as
 ** the model says; a scan with lsm_read.bNoFill evicts nothing; a
 ** compaction leaves the blocks it wrote in the cache, not those it read.
+** A scan longer than the cache evicts its own blocks (passing inserts),
+** not those gets looked up, while a short range read again stays cached.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <pthread.h>
@@ -384,6 +386,63 @@ START_TEST(a_block_released_cold_is_the_first_evicted)
     if( i == 1 || i == 3 ) continue;
     h = block_cache_lookup(p, id, i);
     ck_assert_msg(h != NULL && block_ok(h, id, i, nBlock), "block %u", i);
+    block_cache_release(h);
+  }
+  block_cache_unref(p);
+}
+END_TEST
+
+/*
+** Blocks a scan passes (block_cache_insert_passing) go before the blocks
+** gets read, however many the scan reads: a scan of 50 budgets' worth
+** leaves all 8 blocks inserted the ordinary way cached (inserted and
+** released, not even looked up since: stricter than a get's), and keeps the first of its
+** own blocks (the budget's rest), not the last.  A passed block that a
+** lookup finds is an ordinary one from then on.
+*/
+START_TEST(blocks_a_scan_passes_are_evicted_before_those_gets_looked_up)
+{
+  block_cache *p;
+  block_cache_stats st;
+  block_handle *h;
+  uint64_t id = block_cache_new_id(), idScan = block_cache_new_id();
+  uint32_t i;
+  size_t nBlock = 4000;
+  /* Room for 16 blocks and their headers. */
+  ck_assert_int_eq(block_cache_new(lsm_env_default(), 16 * (nBlock + 200), &p), LSM_OK);
+  for(i = 0; i < 8; i++) block_cache_release(block_cache_insert(p, id, i, make_block(id, i, nBlock)));
+  for(i = 0; i < 800; i++){
+    /* As an iterator steps: the next block is loaded before the current
+    ** one is released. */
+    block_handle *hNext = block_cache_insert_passing(p, idScan, i, make_block(idScan, i, nBlock));
+    ck_assert(block_ok(hNext, idScan, i, nBlock));
+    if( i > 0 ) block_cache_release(h);
+    h = hNext;
+    block_cache_get_stats(p, &st);
+    ck_assert_uint_le(st.nCharge, 16 * (nBlock + 200) + 2 * (nBlock + 200));
+  }
+  block_cache_release(h);
+  for(i = 0; i < 8; i++){
+    h = block_cache_lookup(p, id, i);
+    ck_assert_msg(h != NULL && block_ok(h, id, i, nBlock), "looked-up block %u was evicted", i);
+    block_cache_release(h);
+  }
+  for(i = 0; i < 6; i++){
+    h = block_cache_lookup(p, idScan, i);
+    ck_assert_msg(h != NULL && block_ok(h, idScan, i, nBlock), "the scan's block %u was evicted", i);
+    block_cache_release(h);           /* found: ordinary from now on */
+  }
+  ck_assert_ptr_null(block_cache_lookup(p, idScan, 400));
+  ck_assert_ptr_null(block_cache_lookup(p, idScan, 797));
+  /* A second scan evicts neither the looked-up blocks nor the scan's
+  ** blocks found by a lookup. */
+  for(i = 1000; i < 1100; i++) block_cache_release(block_cache_insert_passing(p, idScan, i,
+                                                    make_block(idScan, i, nBlock)));
+  for(i = 0; i < 14; i++){
+    uint64_t idWant = i < 8 ? id : idScan;
+    uint32_t iWant = i < 8 ? i : i - 8;
+    h = block_cache_lookup(p, idWant, iWant);
+    ck_assert_msg(h != NULL && block_ok(h, idWant, iWant, nBlock), "block %u was evicted", i);
     block_cache_release(h);
   }
   block_cache_unref(p);
@@ -847,6 +906,133 @@ START_TEST(a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone)
 END_TEST
 
 /*
+** A scan with the cache filled as usual, of a store several times the
+** budget, leaves the blocks gets read in the cache: the gets after it
+** read no block from the files (before block_cache_insert_passing the
+** scan's reads evicted them: each block a scan read pushed out a block it
+** or the gets would read later).
+*/
+START_TEST(a_scan_longer_than_the_cache_leaves_the_blocks_gets_read)
+{
+  static char aVal[FILL_KEYS][300];
+  static int anVal[FILL_KEYS];
+  unsigned long long seed = test_seed();
+  char *zDir = test_tmpdir("bpassing");
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_cursor *pCsr = NULL;
+  lsm_stats st1, st2;
+  test_rng r;
+  int iPass, i, nSeen = 0, nLive = 0;
+  rng_init(&r, seed);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.use_mmap = 0;
+  opt.memtable_bytes = 64 * 1024;
+  opt.block_cache_bytes = 64 * 1024;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  fill_random(pDb, &r, aVal, anVal);
+  ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  for(iPass = 0; iPass < 2; iPass++){
+    for(i = 0; i < 3; i++){          /* the same few keys, twice */
+      char k[16];
+      int nk = snprintf(k, sizeof(k), "k%08d", i * 997);
+      void *pVal = NULL;
+      size_t nVal = 0;
+      int rc = lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal);
+      SEED_ASSERT(rc == (anVal[i * 997] < 0 ? LSM_NOTFOUND : LSM_OK), "get %s", seed, k);
+      lsm_free(pVal);
+    }
+    ck_assert_int_eq(lsm_stats_get(pDb, iPass == 0 ? &st1 : &st2), LSM_OK);
+    if( iPass == 0 ){
+      ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+      for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) nSeen++;
+      lsm_cursor_close(pCsr);
+      for(i = 0; i < FILL_KEYS; i++) nLive += anVal[i] >= 0;
+      SEED_ASSERT(nSeen == nLive, "scan saw %d rows, not %d", seed, nSeen, nLive);
+      ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+      SEED_ASSERT(st1.nBlockCacheMisses > 64, "the scan read only %llu blocks: not longer than the cache",
+                  seed, (unsigned long long)st1.nBlockCacheMisses);
+    }
+  }
+  SEED_ASSERT(st2.nBlockCacheMisses == st1.nBlockCacheMisses,
+              "the gets after the scan read %llu blocks from the files", seed,
+              (unsigned long long)(st2.nBlockCacheMisses - st1.nBlockCacheMisses));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
+** A short range read again and again (here 80 rows, four or five 4 KiB
+** blocks: the block a seek lands in and up to four steps), between gets
+** of 8 new blocks a round in a cache of about 28 (a smaller cache let
+** CLOCK's second chance lose a round's range at some seeds), stays cached as a get's blocks do: the blocks it steps
+** into are not a scan's (SST_PASSING_AFTER in lsm/sst_reader_iter.c).
+** Were they passing, each round's gets would evict them first, and every
+** round would read them again.
+*/
+START_TEST(a_short_range_read_again_stays_cached_among_gets)
+{
+  static char aVal[FILL_KEYS][300];
+  static int anVal[FILL_KEYS];
+  unsigned long long seed = test_seed();
+  char *zDir = test_tmpdir("brange");
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_stats st1, st2;
+  test_rng r;
+  int iRound, i;
+  uint64_t nRangeMisses = 0;
+  rng_init(&r, seed);
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.use_mmap = 0;
+  opt.memtable_bytes = 64 * 1024;
+  opt.block_cache_bytes = 128 * 1024;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  fill_random(pDb, &r, aVal, anVal);
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);      /* one sorted run */
+  for(i = 0; i < FILL_KEYS; i += 50){      /* a full cache of other blocks */
+    char k[16];
+    int nk = snprintf(k, sizeof(k), "k%08d", i);
+    void *pVal = NULL;
+    size_t nVal = 0;
+    (void)lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal);
+    lsm_free(pVal);
+  }
+  for(iRound = 0; iRound < 8; iRound++){
+    lsm_cursor *pCsr = NULL;
+    int nRow = 0;
+    ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+    ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
+    lsm_cursor_seek(pCsr, "k00001000", 9, LSM_SEEK_GE);
+    for(; lsm_cursor_valid(pCsr) && nRow < 80; lsm_cursor_next(pCsr)) nRow++;
+    lsm_cursor_close(pCsr);
+    SEED_ASSERT(nRow == 80, "the range read %d rows", seed, nRow);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st2), LSM_OK);
+    if( iRound > 0 ) nRangeMisses += st2.nBlockCacheMisses - st1.nBlockCacheMisses;
+    for(i = 0; i < 8; i++){          /* gets of other blocks, new each round */
+      char k[16];
+      int iKey = (2000 + iRound * 120 + i * 15) % FILL_KEYS;
+      int nk = snprintf(k, sizeof(k), "k%08d", iKey);
+      void *pVal = NULL;
+      size_t nVal = 0;
+      int rc = lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal);
+      SEED_ASSERT(rc == (anVal[iKey] < 0 ? LSM_NOTFOUND : LSM_OK), "get %s", seed, k);
+      lsm_free(pVal);
+    }
+  }
+  SEED_ASSERT(nRangeMisses == 0, "the range read again read %llu blocks from the files", seed,
+              (unsigned long long)nRangeMisses);
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
 ** A flush that fails part-way, with fill_cache_on_write and a cache shared
 ** with other stores: the blocks its output had put in the cache are taken
 ** out again (no reader would ever erase them: they would hold the shared
@@ -1005,6 +1191,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tc, block_cache_handles_outlive_eviction_and_erasure);
   tcase_add_test(tc, block_cache_of_zero_bytes_keeps_only_what_is_used);
   tcase_add_test(tc, a_block_released_cold_is_the_first_evicted);
+  tcase_add_test(tc, blocks_a_scan_passes_are_evicted_before_those_gets_looked_up);
   tcase_add_test(tc, block_cache_shared_by_threads_gives_the_right_bytes);
   tcase_add_test(tc, block_cache_lookups_match_a_model_through_inserts_and_erasures);
   tcase_add_test(tc, block_cache_keeps_a_block_looked_up_again_over_older_unread_ones);
@@ -1017,6 +1204,8 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time);
   tcase_add_test(tcStore, blocks_written_by_flushes_and_compactions_are_read_from_the_cache);
   tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone);
+  tcase_add_test(tcStore, a_scan_longer_than_the_cache_leaves_the_blocks_gets_read);
+  tcase_add_test(tcStore, a_short_range_read_again_stays_cached_among_gets);
   tcase_add_test(tcStore, a_compaction_keeps_the_blocks_it_writes_in_the_cache_not_those_it_reads);
   tcase_add_test(tcStore, a_failed_flush_leaves_none_of_its_blocks_in_a_shared_cache);
   tcase_add_test(tcStore, a_block_too_large_for_the_cache_is_not_cached_as_written);

@@ -23,10 +23,17 @@
 #include "testutil.h"
 
 #define DI_MAX_MEM 5
+#define DI_MAX_KEY 48
 
+/* Keys of the run: 0 short keys over three letters (many versions of
+** each, shared prefixes, the empty key); 1 keys of every length around
+** the word sizes the step's saved key is copied in (db_iter.c,
+** save_key), all 'p' but one or two random letters, so that keys differ
+** at any byte of a word. */
+static int g_eKeys;
 typedef struct di_rec {
-  uint8_t aKey[3];              /* user key                            */
-  size_t nKey;                  /* its length (0..3)                   */
+  uint8_t aKey[DI_MAX_KEY];     /* user key                            */
+  size_t nKey;                  /* its length                          */
   uint64_t seq;                 /* sequence number (unique)            */
   int type;                     /* IKEY_VALUE or IKEY_DELETE           */
   char zVal[32];                /* value; "" for a tombstone           */
@@ -38,9 +45,18 @@ typedef struct di_row {
 } di_row;
 
 static void di_random_key(test_rng *pRng, uint8_t *aKey, size_t *pnKey){
-  size_t i;
-  *pnKey = (size_t)rng_below(pRng, 4);
-  for(i = 0; i < *pnKey; i++) aKey[i] = (uint8_t)('a' + rng_below(pRng, 3));
+  static const size_t aLen[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 47};
+  size_t i, n;
+  if( g_eKeys == 0 ){
+    *pnKey = (size_t)rng_below(pRng, 4);
+    for(i = 0; i < *pnKey; i++) aKey[i] = (uint8_t)('a' + rng_below(pRng, 3));
+    return;
+  }
+  n = aLen[rng_below(pRng, sizeof(aLen) / sizeof(aLen[0]))];
+  for(i = 0; i < n; i++) aKey[i] = 'p';
+  if( n ) aKey[rng_below(pRng, n)] = (uint8_t)('a' + rng_below(pRng, 3));
+  if( n && rng_below(pRng, 2) ) aKey[rng_below(pRng, n)] = (uint8_t)('a' + rng_below(pRng, 3));
+  *pnKey = n;
 }
 
 static int di_visible(uint64_t seq, uint64_t maxSeq, uint64_t maxBatchSeq){
@@ -56,10 +72,10 @@ static int di_rec_user_cmp(const void *pA, const void *pB){
 /* The bounds of one run. */
 typedef struct di_bounds {
   int bLower, bLowerOpen;       /* lower bound set; excluded           */
-  uint8_t aLower[3];            /* the lower bound                     */
+  uint8_t aLower[DI_MAX_KEY];   /* the lower bound                     */
   size_t nLower;                /* its length                          */
   int bUpper, bUpperOpen;       /* upper bound set; excluded           */
-  uint8_t aUpper[3];            /* the upper bound                     */
+  uint8_t aUpper[DI_MAX_KEY];   /* the upper bound                     */
   size_t nUpper;                /* its length                          */
 } di_bounds;
 
@@ -121,9 +137,10 @@ static int di_add(memtable *pMem, di_rec *r){
 }
 
 START_TEST(db_iter_matches_brute_force_view_at_random_snapshots_and_bounds){
-  unsigned long long seed = test_seed();
+  unsigned long long seed = test_seed() + (unsigned long long)_i;
   int nRound = test_scale(60), iRound;
   test_rng rng;
+  g_eKeys = _i;
   rng_init(&rng, seed);
   for(iRound = 0; iRound < nRound; iRound++){
     int nMem = 1 + (int)rng_below(&rng, DI_MAX_MEM);
@@ -185,7 +202,7 @@ START_TEST(db_iter_matches_brute_force_view_at_random_snapshots_and_bounds){
     for(i = 0; i < 600; i++){
       int op = (int)rng_below(&rng, 12);
       if( iPos < 0 || op < 2 ){
-        uint8_t aKey[3];
+        uint8_t aKey[DI_MAX_KEY];
         size_t nKey;
         int lo = 0, hi = nRow;
         di_random_key(&rng, aKey, &nKey);
@@ -391,7 +408,7 @@ static Suite *db_iter_suite(void){
   Suite *s = suite_create("db_iter");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, db_iter_matches_brute_force_view_at_random_snapshots_and_bounds);
+  tcase_add_loop_test(tc, db_iter_matches_brute_force_view_at_random_snapshots_and_bounds, 0, 2);
   tcase_add_test(tc, db_iter_shows_the_newest_visible_version_in_both_directions);
   tcase_add_test(tc, db_iter_applies_the_batch_window_over_commits);
   tcase_add_test(tc, db_iter_handles_open_and_closed_bounds_at_the_edges);

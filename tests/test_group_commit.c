@@ -474,25 +474,34 @@ END_TEST
 static atomic_int g_nSemInit, g_nSemDestroy, g_nSemInitCalls, g_nSemInitFailEvery;
 static _Thread_local int t_nSemInit, t_nSemDestroy;
 
+/* The real functions, looked up once for all threads (writer threads call
+** the wrappers concurrently: a lazy lookup into a plain static was a data
+** race, which ThreadSanitizer reported). */
+static int (*g_xRealSemInit)(sem_t*, int, unsigned int);
+static int (*g_xRealSemDestroy)(sem_t*);
+static pthread_once_t g_semLookupOnce = PTHREAD_ONCE_INIT;
+static void sem_lookup(void){
+  *(void**)&g_xRealSemInit = dlsym(RTLD_NEXT, "sem_init");
+  *(void**)&g_xRealSemDestroy = dlsym(RTLD_NEXT, "sem_destroy");
+}
+
 int sem_init(sem_t *pSem, int bShared, unsigned int iValue){
-  static int (*xRealInit)(sem_t*, int, unsigned int);
   int nEvery = atomic_load(&g_nSemInitFailEvery);
   if( nEvery && atomic_fetch_add(&g_nSemInitCalls, 1) % nEvery == 0 ){
     errno = ENOSPC;
     return -1;
   }
-  if( xRealInit == NULL ) *(void**)&xRealInit = dlsym(RTLD_NEXT, "sem_init");
+  pthread_once(&g_semLookupOnce, sem_lookup);
   atomic_fetch_add(&g_nSemInit, 1);
   t_nSemInit++;
-  return xRealInit(pSem, bShared, iValue);
+  return g_xRealSemInit(pSem, bShared, iValue);
 }
 
 int sem_destroy(sem_t *pSem){
-  static int (*xRealDestroy)(sem_t*);
-  if( xRealDestroy == NULL ) *(void**)&xRealDestroy = dlsym(RTLD_NEXT, "sem_destroy");
+  pthread_once(&g_semLookupOnce, sem_lookup);
   atomic_fetch_add(&g_nSemDestroy, 1);
   t_nSemDestroy++;
-  return xRealDestroy(pSem);
+  return g_xRealSemDestroy(pSem);
 }
 
 typedef struct flusher_arg {

@@ -529,6 +529,98 @@ START_TEST(memtable_filtered_reader_finds_every_published_key_while_writer_adds)
 }
 END_TEST
 
+/* ---- the read index ---- */
+
+/* Key i of the read-index test: "r%06u", i even for the keys added. */
+static size_t mt_index_key(uint32_t i, uint8_t *aKey){
+  return (size_t)snprintf((char*)aKey, 8, "r%06u", i);
+}
+
+/*
+** One seek as a merge runs it (every prefetch stage, then the seek) to
+** the user key of i, checked against the keys added: the first even key
+** >= i below nAdded * 2, or none.
+*/
+static void mt_index_seek_checked(iter *pIt, uint32_t i, uint32_t nAdded, unsigned long long seed){
+  uint8_t aUser[8], aKey[16], aWant[8];
+  size_t nUser = mt_index_key(i, aUser), nKey, nWant;
+  uint32_t want = (i + 1) & ~1u;
+  const uint8_t *pKey;
+  int s;
+  ikey_build(aKey, aUser, nUser, IKEY_MAX_SEQ, IKEY_VALUE);
+  for(s = 0; s < ITER_PREFETCH_STAGES; s++) iter_prefetch(pIt, aKey, nUser + IKEY_TRAILER, s);
+  iter_seek(pIt, aKey, nUser + IKEY_TRAILER);
+  if( want >= nAdded * 2 ){
+    ck_assert_msg(!iter_valid(pIt), "seed %llu: seek to %u found a key past the last", seed, i);
+    return;
+  }
+  ck_assert_msg(iter_valid(pIt), "seed %llu: seek to %u found nothing", seed, i);
+  pKey = iter_key(pIt, &nKey);
+  nWant = mt_index_key(want, aWant);
+  ck_assert_msg(ikey_compare_user(pKey, ikey_user_len(nKey), aWant, nWant) == 0,
+                "seed %llu: seek to %u: found %.*s, want %.*s", seed, i,
+                (int)ikey_user_len(nKey), (const char*)pKey, (int)nWant, (const char*)aWant);
+}
+
+/*
+** The read index (memtable.c) is built by seeks that meet a memtable
+** nobody writes to, and only then: while a writer adds between seeks
+** none is built; a quiet spell of seeks builds one; the memtable growing
+** by more than 1/16 makes it unusable and the next quiet spell builds a
+** second.  Every seek, through the index or the list, finds the key the
+** model says.
+*/
+START_TEST(quiet_seeks_build_the_read_index_and_writes_do_not){
+  unsigned long long seed = test_seed();
+  uint32_t nAdded = 0, i;
+  memtable *pMem;
+  iter *pIt;
+  test_rng rng;
+  int rc = LSM_OK;
+  uint8_t aKey[8];
+
+  rng_init(&rng, seed);
+  ck_assert_int_eq(memtable_new(lsm_env_default(), &pMem), LSM_OK);
+  for(; nAdded < 8192; nAdded++){
+    ck_assert_int_eq(memtable_add(pMem, nAdded + 1, IKEY_VALUE, aKey,
+                                  mt_index_key(nAdded * 2, aKey), "v", 1), LSM_OK);
+  }
+  pIt = memtable_iter(pMem, &rc);
+  ck_assert_int_eq(rc, LSM_OK);
+
+  /* A writer adds between seeks: no spell is quiet. */
+  for(i = 0; i < 1024; i++){
+    ck_assert_int_eq(memtable_add(pMem, nAdded + 1, IKEY_VALUE, aKey,
+                                  mt_index_key(nAdded * 2, aKey), "v", 1), LSM_OK);
+    nAdded++;
+    mt_index_seek_checked(pIt, (uint32_t)rng_below(&rng, nAdded * 2 + 8), nAdded, seed);
+  }
+  ck_assert_int_eq(memtable_read_indexes_built(pMem), 0);
+
+  /* Quiet: two checks a spell apart see the same count, and one builds. */
+  for(i = 0; i < 1024; i++){
+    mt_index_seek_checked(pIt, (uint32_t)rng_below(&rng, nAdded * 2 + 8), nAdded, seed);
+  }
+  ck_assert_int_eq(memtable_read_indexes_built(pMem), 1);
+
+  /* Grown by more than 1/16: the index is stale, seeks still right; the
+  ** next quiet spell builds a second one. */
+  for(i = 0; i < nAdded / 8; i++){
+    uint32_t n = nAdded + i;
+    ck_assert_int_eq(memtable_add(pMem, n + 1, IKEY_VALUE, aKey,
+                                  mt_index_key(n * 2, aKey), "v", 1), LSM_OK);
+  }
+  nAdded += nAdded / 8;
+  for(i = 0; i < 1024; i++){
+    mt_index_seek_checked(pIt, (uint32_t)rng_below(&rng, nAdded * 2 + 8), nAdded, seed);
+  }
+  ck_assert_int_eq(memtable_read_indexes_built(pMem), 2);
+
+  iter_close(pIt);
+  memtable_unref(pMem);
+}
+END_TEST
+
 static Suite *memtable_suite(void){
   Suite *s = suite_create("memtable");
   TCase *tc = tcase_create("core");
@@ -545,6 +637,7 @@ static Suite *memtable_suite(void){
   tcase_add_test(tc, memtable_filter_false_positive_rate_at_the_store_shape_is_printed);
   tcase_add_test(tc, memtable_filter_allocation_failure_is_reported);
   tcase_add_test(tc, memtable_filtered_reader_finds_every_published_key_while_writer_adds);
+  tcase_add_test(tc, quiet_seeks_build_the_read_index_and_writes_do_not);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -23,7 +23,10 @@
 #include "merge_iter.h"
 #include "testutil.h"
 
-#define MG_MAX_CHILD 8
+/* Children of a walk: up to 8 in most, up to MG_MAX_CHILD (a tournament
+** tree whose leaves sit at depths 5 and 6, as many runs as level 0 holds
+** right after heavy writes) in one. */
+#define MG_MAX_CHILD 40
 #define MG_MAX_KEY 20
 
 typedef struct mg_rec {
@@ -91,13 +94,13 @@ static iter *mg_open(memtable **apMem, int nMem){
 
 /* ---- tests ---- */
 
-static void mg_random_walks(int bLong){
+static void mg_random_walks(int bLong, int nMaxChild){
   unsigned long long seed = test_seed();
   int nRound = test_scale(20), iRound;
   test_rng rng;
   rng_init(&rng, seed);
   for(iRound = 0; iRound < nRound; iRound++){
-    int nMem = 1 + (int)rng_below(&rng, MG_MAX_CHILD);
+    int nMem = 1 + (int)rng_below(&rng, (uint64_t)nMaxChild);
     int nVersion = (int)rng_below(&rng, 600);
     memtable *apMem[MG_MAX_CHILD];
     mg_rec *a = (mg_rec*)calloc((size_t)nVersion * 2 + 1, sizeof(mg_rec));
@@ -183,12 +186,18 @@ static void mg_random_walks(int bLong){
 }
 
 START_TEST(merge_iter_matches_merged_model_on_random_walks){
-  mg_random_walks(0);
+  mg_random_walks(0, 8);
+}
+END_TEST
+
+/* Deep trees: every child's leaf at each depth replays its path. */
+START_TEST(merge_iter_matches_merged_model_on_random_walks_over_many_children){
+  mg_random_walks(0, MG_MAX_CHILD);
 }
 END_TEST
 
 START_TEST(merge_iter_matches_merged_model_on_random_walks_with_long_keys){
-  mg_random_walks(1);
+  mg_random_walks(1, 8);
 }
 END_TEST
 
@@ -309,6 +318,7 @@ static Suite *merge_iter_suite(void){
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks);
   tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks_with_long_keys);
+  tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks_over_many_children);
   tcase_add_test(tc, merge_iter_yields_equal_keys_lower_child_first_and_mirrors_in_reverse);
   tcase_add_test(tc, merge_iter_with_no_children_is_empty);
   tcase_add_test(tc, merge_iter_reports_a_child_error_and_becomes_invalid);

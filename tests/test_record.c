@@ -358,9 +358,16 @@ typedef struct rec_val {
   int eType;              /* SQLITE_NULL ... SQLITE_BLOB */
   sqlite3_int64 i;        /* SQLITE_INTEGER */
   double r;               /* SQLITE_FLOAT */
-  uint8_t a[32];          /* SQLITE_TEXT, SQLITE_BLOB */
+  uint8_t a[8192];        /* SQLITE_TEXT, SQLITE_BLOB */
   int n;                  /* their length */
 } rec_val;
+
+/* A text or blob's length: mostly short (a one-byte serial type), one in
+** eight 57 to 8,184 bytes, whose serial type takes two varint bytes (the
+** header reader's second branch, ext/record.c). */
+static int rec_val_random_length(test_rng *pRng){
+  return rng_below(pRng, 8) ? (int)rng_below(pRng, 30) : 57 + (int)rng_below(pRng, 8128);
+}
 
 static void rec_val_random(rec_val *v, test_rng *pRng){
   uint64_t r = rng_next(pRng);
@@ -377,11 +384,11 @@ static void rec_val_random(rec_val *v, test_rng *pRng){
       if( isnan(v->r) ) v->r = rng_below(pRng, 2) ? -0.0 : INFINITY;
       break;
     case SQLITE_TEXT:
-      v->n = (int)rng_below(pRng, 30);
+      v->n = rec_val_random_length(pRng);
       for(j = 0; j < v->n; j++) v->a[j] = (uint8_t)(rng_below(pRng, 8) ? 'a' + rng_below(pRng, 26) : 0);
       break;
     case SQLITE_BLOB:
-      v->n = (int)rng_below(pRng, 30);
+      v->n = rec_val_random_length(pRng);
       for(j = 0; j < v->n; j++) v->a[j] = (uint8_t)rng_next(pRng);
       break;
   }
