@@ -67,8 +67,13 @@
 ** the install. */
 #define AHEAD_PATH "/ahead/table.sst"
 
-/* The thread looks at bCancel once per this many entries. */
+/* The thread looks at bCancel once per this many entries, or sooner once
+** it has built this many key+value bytes since it last looked: a
+** memtable of a few huge values (up to 256 MiB each) would otherwise be
+** built to its end before a close or a drop is seen.  So a drop waits for
+** at most about AHEAD_CANCEL_BYTES plus one entry of building. */
 #define AHEAD_CANCEL_EVERY 1024
+#define AHEAD_CANCEL_BYTES (1024 * 1024)
 
 struct db_flush_ahead {
   memtable *pImm;          /* the immutable memtable it flushes (a reference) */
@@ -81,6 +86,8 @@ struct db_flush_ahead {
   atomic_int bDone;        /* set (release) by the thread as its last write  */
   int rc;                  /* (T) LSM_OK, or why the build failed            */
   uint64_t nBlocks;        /* (T) cache entries the writer may have made     */
+  uint64_t nMostUnpolled;  /* (T) the most key+value bytes built between two
+                           ** looks at bCancel (lsm_db.nAheadMostUnpolled)  */
   sst_meta meta;           /* (T) the finished table's metadata (rc LSM_OK)  */
 };
 
@@ -95,7 +102,7 @@ static void *ahead_main(void *pArg){
   sst_writer *pWriter = NULL;
   uint8_t *pPrev = NULL;
   size_t nPrev = 0, nPrevAlloc = 0;
-  uint64_t nSeen = 0;
+  uint64_t nSeen = 0, nUnpolled = 0;
   int rc = LSM_OK, bHavePrev = 0;
   iter *pIn = memtable_iter(p->pImm, &rc);
 
@@ -106,10 +113,15 @@ static void *ahead_main(void *pArg){
     size_t nKey, nVal, nUser;
     const uint8_t *pKey = iter_key(pIn, &nKey);
     const uint8_t *pVal = iter_value(pIn, &nVal);
-    if( ++nSeen % AHEAD_CANCEL_EVERY == 0 && atomic_load(&p->bCancel) ){
-      rc = LSM_ERROR_MSG(LSM_MISUSE, "flush ahead cancelled");
-      break;
+    if( ++nSeen % AHEAD_CANCEL_EVERY == 0 || nUnpolled >= AHEAD_CANCEL_BYTES ){
+      if( nUnpolled > p->nMostUnpolled ) p->nMostUnpolled = nUnpolled;
+      nUnpolled = 0;
+      if( atomic_load(&p->bCancel) ){
+        rc = LSM_ERROR_MSG(LSM_MISUSE, "flush ahead cancelled");
+        break;
+      }
     }
+    nUnpolled += nKey + nVal;
     if( nKey < IKEY_TRAILER ){
       rc = LSM_CORRUPT_BKPT("internal key too short");
       break;
@@ -133,6 +145,7 @@ static void *ahead_main(void *pArg){
     }
     iter_next(pIn);
   }
+  if( nUnpolled > p->nMostUnpolled ) p->nMostUnpolled = nUnpolled;
   if( rc == LSM_OK ) rc = iter_status(pIn);
   iter_close(pIn);
   env_free(pEnv, pPrev);
@@ -281,6 +294,7 @@ int db_flush_ahead_collect(lsm_db *pDb, memtable *pImm, compaction_result *pRes)
   if( p == NULL || p->pImm != pImm ) return LSM_OK;
   pDb->pAhead = NULL;
   pthread_join(p->thread, NULL);      /* at once if bDone; else a flush's time */
+  pDb->nAheadMostUnpolled = p->nMostUnpolled;
   if( p->rc != LSM_OK ){
     /* Built in part or not at all: the caller flushes the memtable itself. */
     ahead_free(pDb, p, 0);
@@ -313,5 +327,6 @@ void db_flush_ahead_drop(lsm_db *pDb){
   if( p == NULL ) return;
   atomic_store(&p->bCancel, 1);
   pthread_join(p->thread, NULL);
+  pDb->nAheadMostUnpolled = p->nMostUnpolled;
   ahead_free(pDb, p, 0);
 }

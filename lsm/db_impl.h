@@ -327,6 +327,10 @@ struct lsm_db {
   db_flush_ahead *pAhead;   /* hosted: the prepared flush of the oldest
                             ** immutable memtable, or NULL; changed with
                             ** flushMutex held (db_flush_ahead.c)        */
+  uint64_t nAheadMostUnpolled; /* the most key+value bytes a joined
+                            ** flush-ahead thread built between two looks
+                            ** at its cancel flag: what a close may wait
+                            ** for (set by the host's calls; tests read it) */
 
   db_counters stats;
 };

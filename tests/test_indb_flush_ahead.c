@@ -295,14 +295,16 @@ END_TEST
 /*
 ** A writer killed (SIGKILL) while its flush is being prepared, or built
 ** and not installed, loses nothing: the log rows still hold the memtable's
-** rows, and the next open replays them.  The child reports through a pipe
-** how far it wrote.
+** rows, and the next open replays them; after it the next fill prepares a
+** flush on the thread again, and a later COMMIT installs it.  The child
+** reports through a pipe how far it wrote.
 */
 START_TEST(a_writer_killed_between_prepare_and_install_loses_nothing){
   int iRound;
   for(iRound = 0; iRound < 2; iRound++){
     int aPipe[2], status = 0;
     written w = { 0, 0 };
+    sqlite3_int64 nFlushes;
     pid_t pid;
     sqlite3 *db;
     ck_assert_int_eq(pipe(aPipe), 0);
@@ -336,7 +338,14 @@ START_TEST(a_writer_killed_between_prepare_and_install_loses_nothing){
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the child was not killed");
     db = open_db();
     assert_rows(db, &w);
-    commit_until_installed(db, &w);
+    /* The reopened engine has no prepared flush (its memtable, replayed
+    ** from the log rows, is flushed inline by a COMMIT if full): the next
+    ** fill prepares one on the thread again, and the COMMIT that installs
+    ** it counts exactly one flush. */
+    fill_until_prepared(db, &w);
+    nFlushes = stat_of(db, "$.writes.flushes");
+    ck_assert_int_ge(commit_until_installed(db, &w), 1);
+    ck_assert_int_eq(stat_of(db, "$.writes.flushes"), nFlushes + 1);
     assert_rows(db, &w);
     sqlite3_close(db);
   }
@@ -451,6 +460,76 @@ START_TEST(only_a_flush_call_installs_a_finished_prepared_flush){
 }
 END_TEST
 
+/*
+** A drop (lsm_close's, or a reopen's after another connection changed the
+** store) waits for the thread to see its cancel flag; a memtable of a few
+** multi-MiB values must not be built to its end first.  The thread builds
+** at most about 1 MiB of keys and values, plus the entry that crossed it,
+** between two looks at the flag (db_flush_ahead.c, AHEAD_CANCEL_BYTES),
+** whatever the number of entries; the thread counts the most it built
+** between two looks (lsm_db.nAheadMostUnpolled), so no timing is needed.
+** A hosted store over the memory env: 6 values of 2 MiB in an 8 MiB
+** memtable; the whole build runs, then the prepared flush is dropped and
+** the memtable is flushed inline.
+*/
+#define HUGE_VALUE_BYTES (2 * 1024 * 1024)
+START_TEST(a_flush_of_few_huge_values_looks_for_cancel_every_mebibyte){
+  lsm_env *pMem = lsm_env_memory();
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  uint64_t iSeq = 1;
+  int i, nPut = 0, bStarted = 0, nDone = -1, nWait = 0;
+  char zKey[16];
+  char *zVal = malloc(HUGE_VALUE_BYTES);
+  ck_assert_ptr_nonnull(zVal);
+  lsm_options_default(&opt);
+  opt.env = pMem;
+  opt.hosted = 1;
+  opt.memtable_bytes = 8 * 1024 * 1024;
+  ck_assert_int_eq(lsm_open("ahead", &opt, &pDb), LSM_OK);
+  for(i = 0; i < 16; i++){
+    lsm_batch *pBatch = NULL;
+    int nKey = snprintf(zKey, sizeof(zKey), "h%06d", i);
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    if( st.nMemtableBytes >= opt.memtable_bytes ) break;
+    memset(zVal, 'a' + i % 26, HUGE_VALUE_BYTES);
+    ck_assert_int_eq(lsm_batch_new(pDb, &pBatch), LSM_OK);
+    ck_assert_int_eq(lsm_batch_put(pBatch, zKey, (size_t)nKey, zVal, HUGE_VALUE_BYTES), LSM_OK);
+    ck_assert_int_eq(lsm_write_at(pDb, pBatch, iSeq++), LSM_OK);
+    lsm_batch_free(pBatch);
+    nPut++;
+  }
+  ck_assert_int_ge(nPut, 4);
+  ck_assert_int_eq(lsm_flush_ahead(pDb, &bStarted), LSM_OK);
+  ck_assert_int_eq(bStarted, 1);
+  while( db_flush_ahead_running(pDb) && nWait++ < 60000 ) usleep(1000);
+  ck_assert_int_eq(db_flush_ahead_running(pDb), 0);
+  db_flush_ahead_drop(pDb);
+  ck_assert_msg(pDb->nAheadMostUnpolled > 0, "the thread built nothing");
+  ck_assert_msg(pDb->nAheadMostUnpolled <= 1024 * 1024 + HUGE_VALUE_BYTES + 64,
+                "the thread built %llu bytes without looking at its cancel flag",
+                (unsigned long long)pDb->nAheadMostUnpolled);
+
+  /* Dropped: the memtable is flushed inline, every value reads back. */
+  ck_assert_int_eq(lsm_work(pDb, 0, &nDone), LSM_OK);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  ck_assert_uint_eq(st.nImmutable, 0);
+  ck_assert_uint_eq(st.nFlushes, 1);
+  for(i = 0; i < nPut; i++){
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int nKey = snprintf(zKey, sizeof(zKey), "h%06d", i);
+    ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal), LSM_OK);
+    ck_assert(nVal == HUGE_VALUE_BYTES && ((char*)pVal)[nVal - 1] == 'a' + i % 26);
+    lsm_free(pVal);
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  lsm_env_memory_free(pMem);
+  free(zVal);
+}
+END_TEST
+
 static Suite *indb_flush_ahead_suite(void){
   Suite *s = suite_create("indb_flush_ahead");
   TCase *tc = tcase_create("core");
@@ -463,6 +542,7 @@ static Suite *indb_flush_ahead_suite(void){
   tcase_add_test(tc, closing_or_dropping_with_a_flush_being_built_is_clean);
   tcase_add_test(tc, an_in_memory_database_installs_prepared_flushes);
   tcase_add_test(tc, only_a_flush_call_installs_a_finished_prepared_flush);
+  tcase_add_test(tc, a_flush_of_few_huge_values_looks_for_cancel_every_mebibyte);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "env.h"
 #include "testutil.h"
@@ -281,6 +282,68 @@ START_TEST(an_interrupted_commit_leaves_cache_spill_as_it_was){
   ck_assert_int_eq(rc, SQLITE_OK);
   ck_assert_int_gt(nInterrupted, 5);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 6001);
+  assert_check_ok(db);
+  sqlite3_close(db);
+}
+END_TEST
+
+/*
+** The same with the default background=on, where the COMMIT interrupted
+** is the one that installs a prepared flush (lsm/db_flush_ahead.c): before
+** each, a fill has left a memtable waiting for its flush
+** ("memtable.immutable" 1) and its thread is given 20 ms to finish (not
+** asserted: a COMMIT that finds it still building leaves it, and is
+** interrupted all the same).  An interrupted COMMIT that installed it
+** rolls the install back (the engine reopens, its memtable holding the
+** rows again), so the next attempt fills again until a flush waits.
+*/
+static void fill_until_a_flush_waits(sqlite3 *db, int *pnRows){
+  int i;
+  for(i = 0; i < 100; i++){
+    char *zSql;
+    if( test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.memtable.immutable')") == 1 ){
+      return;
+    }
+    zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 999)"
+        " INSERT INTO kv SELECT %d + i, printf('%%060d', i) FROM c", *pnRows);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    *pnRows += 1000;
+  }
+  ck_abort_msg("no memtable waited for its flush after 100 fills");
+}
+
+START_TEST(an_interrupted_install_leaves_cache_spill_as_it_was){
+  sqlite3 *db = open_counted();
+  int k, rc = SQLITE_INTERRUPT, nInterrupted = 0, nRows = 6000;
+  test_exec_ok(db, "PRAGMA cache_size=50;"
+                   " CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.25)");
+  test_exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 5999)"
+                   " INSERT INTO kv SELECT i, printf('%060d', i) FROM c");
+  ck_assert_int_ne(test_query_int(db, "PRAGMA cache_spill"), 0);
+  g_pProgressDb = db;
+  sqlite3_progress_handler(db, 100, interrupt_countdown, 0);
+  for(k = 1; k < 2000 && rc != SQLITE_OK; k++){
+    struct timespec ts = { 0, 20 * 1000000L };
+    fill_until_a_flush_waits(db, &nRows);
+    nanosleep(&ts, 0);
+    test_exec_ok(db, "BEGIN; INSERT INTO kv VALUES(-1, 'x')");
+    g_nProgressLeft = k;
+    rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    g_nProgressLeft = 0;
+    if( rc != SQLITE_OK ){
+      ck_assert_msg(rc == SQLITE_INTERRUPT, "COMMIT at interrupt point %d: %d", k, rc);
+      nInterrupted++;
+      if( !sqlite3_get_autocommit(db) ) test_exec_ok(db, "ROLLBACK");
+    }
+    ck_assert_msg(test_query_int(db, "PRAGMA cache_spill") != 0,
+                  "cache_spill after a COMMIT interrupted at point %d (rc %d)", k, rc);
+  }
+  sqlite3_progress_handler(db, 0, 0, 0);
+  ck_assert_int_eq(rc, SQLITE_OK);
+  ck_assert_int_gt(nInterrupted, 5);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), nRows + 1);
   assert_check_ok(db);
   sqlite3_close(db);
 }
@@ -917,6 +980,7 @@ static Suite *indb_write_suite(void){
   tcase_add_test(tc, the_store_frees_pages_unwritten_under_secure_delete_off);
   tcase_add_test(tc, a_shared_cache_commit_between_anothers_commit_and_xcommit_is_kept);
   tcase_add_test(tc, an_interrupted_commit_leaves_cache_spill_as_it_was);
+  tcase_add_test(tc, an_interrupted_install_leaves_cache_spill_as_it_was);
   tcase_add_test(tc, a_commit_flushes_or_compacts_never_both);
   tcase_add_test(tc, a_commit_of_deletes_flushes_or_compacts_never_both);
   tcase_add_test(tc, a_commit_that_compacts_leaves_the_deletes_to_the_next);
