@@ -173,7 +173,6 @@ static int merge_finish_output(merge_state *p){
   const compaction_job *pJob = p->pJob;
   lsm_env *pEnv = pJob->out.pEnv;
   sst_meta meta;
-  manifest_file mf;
   table *pTable = NULL;
   int rc;
   uint64_t nBlocksMax = sst_writer_blocks(p->pWriter) + 1;   /* finish may cut one more */
@@ -187,16 +186,8 @@ static int merge_finish_output(merge_state *p){
     else{ p->pRes->apOut = apNew; p->nAlloc = nNew; }
   }
   if( rc == LSM_OK ){
-    memset(&mf, 0, sizeof(mf));
-    mf.iLevel = pJob->iOutputLevel;
-    mf.iNumber = p->iNumber;
-    mf.nFileBytes = meta.nFileBytes;
-    mf.nEntries = meta.nEntries;
-    mf.nTombstones = meta.nTombstones;
-    mf.nRawBytes = meta.nRawBytes;
-    mf.pSmallest = meta.pSmallest; mf.nSmallest = meta.nSmallest;
-    mf.pLargest = meta.pLargest; mf.nLargest = meta.nLargest;
-    rc = table_open_filled(pEnv, pJob->out.pCache, pJob->out.zDir, &mf, p->idBlocks, &pTable);
+    rc = table_open_written(pEnv, pJob->out.pCache, pJob->out.zDir, pJob->iOutputLevel,
+                            p->iNumber, &meta, p->idBlocks, &pTable);
   }
   if( rc == LSM_OK ){
     p->idBlocks = 0;            /* the table's reader erases them when it goes */

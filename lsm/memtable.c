@@ -59,10 +59,14 @@ typedef struct memtable_cursor {
   const uint8_t *pSearchKey;    /* its key (asserted by the seek)        */
 } memtable_cursor;
 
-/* Bump a relaxed counter that only the writer updates. */
-static void counter_bump(_Atomic uint64_t *p){
-  atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1,
-                        memory_order_relaxed);
+/* Bump a relaxed counter with a load and a store, not a locked
+** read-modify-write, and return its new value: for counters only the
+** writer updates, or hints where racing bumpers losing an increment is
+** harmless (the read index's quiet count). */
+static uint64_t counter_bump(_Atomic uint64_t *p){
+  uint64_t n = atomic_load_explicit(p, memory_order_relaxed) + 1;
+  atomic_store_explicit(p, n, memory_order_relaxed);
+  return n;
 }
 
 /* Whether a version with sequence number seq is visible (memtable.h). */
@@ -117,8 +121,7 @@ static const skiplist_index *usable_index(memtable *pMem){
   ** a load and a store, not a locked read-modify-write on a line every
   ** reader of the memtable shares (racing readers may lose an increment,
   ** which only delays a build); the flag makes one builder. */
-  q = atomic_load_explicit(&pMem->nQuietSeeks, memory_order_relaxed) + 1;
-  atomic_store_explicit(&pMem->nQuietSeeks, q, memory_order_relaxed);
+  q = counter_bump(&pMem->nQuietSeeks);
   if( q % MEMTABLE_QUIET_SEEKS != 0 ) return NULL;
   if( atomic_exchange_explicit(&pMem->nEntryAtCheck, n, memory_order_relaxed) != n ) return NULL;
   if( n < MEMTABLE_INDEX_MIN ) return NULL;
@@ -317,8 +320,8 @@ int memtable_add(memtable *pMem, uint64_t seq, int type,
     bloom_word_add(pMem->aFilter, pMem->nFilter, checksum_hash_key(pKey, nKey));
   }
   skiplist_insert(&pMem->list, pNode);
-  counter_bump(&pMem->nEntry);
-  if( type == IKEY_DELETE ) counter_bump(&pMem->nTomb);
+  (void)counter_bump(&pMem->nEntry);
+  if( type == IKEY_DELETE ) (void)counter_bump(&pMem->nTomb);
   return LSM_OK;
 }
 

@@ -148,6 +148,13 @@ static void tree_fix_winner(merge_iter *p, const uint8_t *pKey, size_t nKey){
   p->iWinner = w;
 }
 
+/* Forward: the winner steps (iter.h xStep) and its matches are replayed. */
+static inline void winner_step_forward(merge_iter *p){
+  size_t nKey = 0;
+  const uint8_t *pKey = iter_step(p->aChild[p->iWinner].p, &nKey);
+  tree_fix_winner(p, pKey, nKey);
+}
+
 static int merge_x_valid(iter *pIter){
   merge_iter *p = (merge_iter*)pIter;
   return p->rc == LSM_OK && p->iWinner >= 0 && p->aChild[p->iWinner].pKey != NULL;
@@ -217,11 +224,7 @@ static void merge_x_next(iter *pIter){
     tree_rebuild(p, 0);
     return;
   }
-  {
-    size_t nKey = 0;
-    const uint8_t *pKey = iter_step(p->aChild[iCur].p, &nKey);
-    tree_fix_winner(p, pKey, nKey);
-  }
+  winner_step_forward(p);
 }
 
 static void merge_x_prev(iter *pIter){
@@ -275,13 +278,8 @@ static const uint8_t *merge_x_key(iter *pIter, size_t *pnKey){
 static const uint8_t *merge_x_step(iter *pIter, size_t *pnKey){
   merge_iter *p = (merge_iter*)pIter;
   assert( merge_x_valid(pIter) );
-  if( p->bReverse ){
-    merge_x_next(pIter);
-  }else{
-    size_t nKey = 0;
-    const uint8_t *pKey = iter_step(p->aChild[p->iWinner].p, &nKey);
-    tree_fix_winner(p, pKey, nKey);
-  }
+  if( p->bReverse ) merge_x_next(pIter);
+  else winner_step_forward(p);
   return merge_x_valid(pIter) ? merge_x_key(pIter, pnKey) : NULL;
 }
 

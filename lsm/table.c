@@ -63,6 +63,22 @@ int table_open(lsm_env *pEnv, table_cache *pCache, const char *zDir, const manif
   return table_open_filled(pEnv, pCache, zDir, pMeta, 0, ppTable);
 }
 
+int table_open_written(lsm_env *pEnv, table_cache *pCache, const char *zDir, int iLevel,
+                       uint64_t iNumber, const sst_meta *pMeta, uint64_t idBlocks,
+                       table **ppTable){
+  manifest_file mf;
+  memset(&mf, 0, sizeof(mf));
+  mf.iLevel = iLevel;
+  mf.iNumber = iNumber;
+  mf.nFileBytes = pMeta->nFileBytes;
+  mf.nEntries = pMeta->nEntries;
+  mf.nTombstones = pMeta->nTombstones;
+  mf.nRawBytes = pMeta->nRawBytes;
+  mf.pSmallest = pMeta->pSmallest; mf.nSmallest = pMeta->nSmallest;
+  mf.pLargest = pMeta->pLargest; mf.nLargest = pMeta->nLargest;
+  return table_open_filled(pEnv, pCache, zDir, &mf, idBlocks, ppTable);
+}
+
 int table_open_filled(lsm_env *pEnv, table_cache *pCache, const char *zDir,
                       const manifest_file *pMeta, uint64_t idBlocks, table **ppTable){
   table *p = NULL;

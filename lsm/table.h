@@ -34,6 +34,7 @@
 #include "lsm.h"
 #include "manifest.h"
 #include "sst_reader.h"
+#include "sst_writer.h"
 #include "table_cache.h"
 
 typedef struct table {
@@ -81,6 +82,13 @@ int table_open(lsm_env*, table_cache *pCache, const char *zDir, const manifest_f
 ** ones the writer put in the block cache (0: a new id, as table_open). */
 int table_open_filled(lsm_env*, table_cache *pCache, const char *zDir,
                       const manifest_file *pMeta, uint64_t idBlocks, table **ppTable);
+
+/* table_open_filled for the file sst_writer_finish just described in
+** *pMeta (its keys are copied): file iNumber at level iLevel.  Used by
+** every writer of tables (compaction outputs, a flush built ahead). */
+int table_open_written(lsm_env*, table_cache *pCache, const char *zDir, int iLevel,
+                       uint64_t iNumber, const sst_meta *pMeta, uint64_t idBlocks,
+                       table **ppTable);
 
 /* A table of *pMeta (copied) in zDir with one reference, its file not
 ** opened: the cache opens it when it is first read.  For callers that
