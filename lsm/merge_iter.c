@@ -295,10 +295,16 @@ static const uint8_t *merge_x_key(iter *pIter, size_t *pnKey){
 ** matches are replayed here, without merge_x_next's call. */
 static const uint8_t *merge_x_step(iter *pIter, size_t *pnKey){
   merge_iter *p = (merge_iter*)pIter;
+  const merge_child *pW;
   assert( merge_x_valid(pIter) );
   if( p->bReverse ) merge_x_next(pIter);
   else winner_step_forward(p);
-  return merge_x_valid(pIter) ? merge_x_key(pIter, pnKey) : NULL;
+  /* A step leaves a winner (iWinner >= 0), whose key is NULL when the
+  ** merge ran off its end. */
+  if( p->rc != LSM_OK ) return NULL;
+  pW = &p->aChild[p->iWinner];
+  *pnKey = pW->nKey;
+  return pW->pKey;
 }
 
 static const uint8_t *merge_x_value(iter *pIter, size_t *pnVal){
