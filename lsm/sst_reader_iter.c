@@ -21,6 +21,10 @@
 ** block by block with blocks it reads once.  The first few steps of each
 ** positioning fill the cache as usual, so that a short range read again
 ** and again (a LIMIT query, a small BETWEEN) stays cached like a get.
+** Past the same count an unmapped table's misses are read ahead, a run
+** of blocks in one xRead (sst_reader_load_block_ahead; the buffer, ahead,
+** is the iterator's: 64 KiB at most, freed at close), so gets and seeks,
+** which never step that far, read one block at a time as before.
 **
 ** Thread safety: an iterator belongs to one thread at a time; any number
 ** of iterators may walk one reader at once.
@@ -28,6 +32,7 @@
 #include "sst_reader.h"
 
 #include <assert.h>
+#include <string.h>
 
 #include "block.h"
 #include "block_cache.h"
@@ -45,7 +50,8 @@ typedef struct sst_reader_it {
   iter base;                 /* iter.h methods                               */
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
-  block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
+  block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping
+                             ** or in ahead)                                 */
   int eFill;                 /* how blocks use the block cache: SST_FILL*    */
   int nStepLoads;            /* blocks loaded by stepping since the last
                              ** positioning (first, last, seek)             */
@@ -57,6 +63,7 @@ typedef struct sst_reader_it {
                              ** searching again; -1: none                    */
   const uint8_t *pFoundKey;  /* the key it was found for (asserted)          */
   block_search search;       /* prefetch stage 0's index search              */
+  sst_ahead ahead;           /* a scan's readahead (header comment)          */
 } sst_reader_it;
 
 /* Release the handle on the current block's bytes (pBlock is left
@@ -83,8 +90,12 @@ static int set_block(sst_reader_it *p, int i, int bStep){
   if( i == p->iBlock ) return 1;
   if( bStep ) p->nStepLoads++;
   bPassing = p->nStepLoads > SST_PASSING_AFTER;
-  rc = sst_reader_load_block(p->pReader, i, p->eFill != SST_FILL ? SST_LOAD_NOFILL
-                             : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
+  if( bPassing && p->eFill == SST_FILL ){
+    rc = sst_reader_load_block_ahead(p->pReader, i, i > p->iBlock, &p->ahead, &v, &h);
+  }else{
+    rc = sst_reader_load_block(p->pReader, i, p->eFill != SST_FILL ? SST_LOAD_NOFILL
+                               : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
+  }
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -202,6 +213,7 @@ static void sst_reader_x_close(iter *pIter){
   sst_reader *pReader = p->pReader;
   block_iter_clear(&p->blk);
   release_block(p);
+  sst_ahead_free(pReader->pEnv, &p->ahead);
   env_free(pReader->pEnv, p);
   sst_reader_unref(pReader);
 }
@@ -279,6 +291,7 @@ void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){
   p->rc = LSM_OK;
   p->iPrefetch = -1;                   /* blocks of the old reader */
   p->iFound = -1;
+  p->ahead.iFirst = p->ahead.iEnd = 0;   /* blocks of the old reader */
   sst_reader_ref(pReader);
   p->pReader = pReader;
   sst_reader_unref(pOld);
@@ -304,6 +317,7 @@ iter *sst_reader_iter_fill(sst_reader *pReader, int eFill, int *pRc){
   p->iPrefetch = -1;
   p->iFound = -1;
   p->pFoundKey = NULL;
+  memset(&p->ahead, 0, sizeof(p->ahead));
   block_iter_init(&p->blk, pReader->pEnv);
   sst_reader_ref(pReader);
   return &p->base;

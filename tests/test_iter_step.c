@@ -211,7 +211,9 @@ START_TEST(block_step_matches_next){
 }
 END_TEST
 
-/* Read faults mid-scan (xRead per block: private reads, no cache). */
+/* Read faults mid-scan (private reads, no cache: xRead per block for
+** the first blocks, then one per run a scan reads ahead): every read
+** the scan makes is failed once, each ends the scan with an error. */
 START_TEST(sst_step_read_fault_sweep){
   lsm_env *pMem = lsm_env_memory();
   faultenv *fe = faultenv_new(pMem);
@@ -220,12 +222,27 @@ START_TEST(sst_step_read_fault_sweep){
   test_rng r;
   sst_meta meta;
   uint64_t iNth;
-  int nFailSeen = 0;
+  int nFailSeen = 0, nScanReads = 0;
   g_seed = test_seed();
   rng_init(&r, g_seed);
   harness_model_random(&m, &r, 400, 2, 30, 40);
   ck_assert_int_eq(write_table(pEnv, "/f.sst", &m, 256, LSM_COMPRESSION_NONE, &meta), LSM_OK);
   sst_meta_clear(pEnv, &meta);
+  {
+    /* The reads of a scan without faults: the sweep must fail each. */
+    sst_reader *pReader = NULL;
+    iter *it;
+    int rc = LSM_OK;
+    uint64_t nBefore;
+    ck_assert_int_eq(sst_reader_open(pEnv, "/f.sst", NULL, 0, &pReader), LSM_OK);
+    it = sst_reader_iter(pReader, &rc);
+    nBefore = faultenv_count(fe, FAULTENV_READ);
+    for(iter_first(it); iter_valid(it); iter_next(it)){}
+    ck_assert_int_eq(iter_status(it), LSM_OK);
+    nScanReads = (int)(faultenv_count(fe, FAULTENV_READ) - nBefore);
+    iter_close(it);
+    sst_reader_unref(pReader);
+  }
   for(iNth = 1; iNth < 100000; iNth++){
     sst_reader *pReader = NULL;
     iter *it;
@@ -259,7 +276,8 @@ START_TEST(sst_step_read_fault_sweep){
     iter_close(it);
     sst_reader_unref(pReader);
   }
-  ck_assert_int_gt(nFailSeen, 10);
+  ck_assert_int_gt(nScanReads, 5);
+  ck_assert_int_eq(nFailSeen, nScanReads);
   harness_model_clear(&m);
   faultenv_free(fe);
   lsm_env_memory_free(pMem);
