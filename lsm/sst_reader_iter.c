@@ -49,6 +49,11 @@ typedef struct sst_reader_it {
   int eFill;                 /* how blocks use the block cache: SST_FILL*    */
   int nStepLoads;            /* blocks loaded by stepping since the last
                              ** positioning (first, last, seek)             */
+  uint32_t bulkDraw;         /* SST_FILL_BULK: xorshift32 state that draws
+                             ** the blocks entering the cache as SST_FILL's
+                             ** do (random, not every n-th: a range read
+                             ** again and again in n loads would otherwise
+                             ** give every block the same turn each time) */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
   int iPrefetch;             /* block stages 2 and 3 fetch; -1: none         */
@@ -83,7 +88,16 @@ static int set_block(sst_reader_it *p, int i, int bStep){
   if( i == p->iBlock ) return 1;
   if( bStep ) p->nStepLoads++;
   bPassing = p->nStepLoads > SST_PASSING_AFTER;
-  rc = sst_reader_load_block(p->pReader, i, p->eFill != SST_FILL ? SST_LOAD_NOFILL
+  if( p->eFill == SST_FILL_BULK ){
+    uint32_t x = p->bulkDraw;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    p->bulkDraw = x;
+    bPassing = bPassing || (x >> 8) % SST_BULK_KEEP_ONE_IN != 0;
+  }
+  rc = sst_reader_load_block(p->pReader, i,
+                             p->eFill != SST_FILL && p->eFill != SST_FILL_BULK ? SST_LOAD_NOFILL
                              : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
   if( rc ){
     p->rc = rc;
@@ -300,6 +314,7 @@ iter *sst_reader_iter_fill(sst_reader *pReader, int eFill, int *pRc){
   p->pBlock = NULL;
   p->eFill = eFill;
   p->nStepLoads = 0;
+  p->bulkDraw = 0x9e3779b9u;          /* any nonzero seed: runs repeat */
   p->rc = LSM_OK;
   p->iPrefetch = -1;
   p->iFound = -1;
