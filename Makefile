@@ -27,6 +27,14 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 LIBS = -llz4 -lzstd -lpthread -lm
+# lsm.so is built from objects of its own, compiled and linked with
+# link-time optimisation, so that calls between the engine's files and from
+# the glue into the engine are inlined (-4.5% of the instructions of an SQL
+# scan or seek: README "Link-time optimisation of lsm.so").  The static
+# library, the tests and the benchmark's engine level use the plain objects
+# (a program linking liblsm.a gets what its own link does).  LTO= builds
+# lsm.so without it.
+LTO     ?= -flto=auto
 # Where make install puts things (DESTDIR is prepended to each).
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
@@ -48,12 +56,13 @@ TESTUTIL_SRC := tests/testutil.c tests/faultenv.c tests/harness.c tests/vfs_shim
 
 B  = build
 BS = build/san
+BL = build/lto
 
 # XXH3 checksums: on x86-64 one file is also built for AVX2 and used where
 # the processor has it (lsm/checksum_avx2.c says why).
 ifeq ($(shell uname -m),x86_64)
-$(B)/lsm/checksum.o $(BS)/lsm/checksum.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2
-$(B)/lsm/checksum_avx2.o $(BS)/lsm/checksum_avx2.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2 -mavx2
+$(B)/lsm/checksum.o $(BS)/lsm/checksum.o $(BL)/lsm/checksum.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2
+$(B)/lsm/checksum_avx2.o $(BS)/lsm/checksum_avx2.o $(BL)/lsm/checksum_avx2.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2 -mavx2
 $(B)/tests/test_checksum.o $(BS)/tests/test_checksum.o: CFLAGS_COMMON += -DLSM_CHECKSUM_AVX2
 endif
 
@@ -61,6 +70,7 @@ LSM_OBJ   = $(LSM_SRC:%.c=$(B)/%.o)
 EXT_OBJ   = $(EXT_SRC:%.c=$(B)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 LSM_OBJ_S = $(LSM_SRC:%.c=$(BS)/%.o)
+SO_OBJ    = $(LSM_SRC:%.c=$(BL)/%.o) $(EXT_SRC:%.c=$(BL)/%.o)
 TEST_BIN_S = $(TEST_SRC:tests/%.c=$(BS)/tests/%)
 
 # Keep the objects of test programs (make would delete them as intermediates).
@@ -73,8 +83,8 @@ all: lsm.so node
 deps:
 	@sh tests/deps.sh
 
-lsm.so: $(LSM_OBJ) $(EXT_OBJ)
-	$(CC) -shared -o $@ $^ $(LIBS)
+lsm.so: $(SO_OBJ)
+	$(CC) -shared $(OPT) $(LTO) -o $@ $^ $(LIBS)
 	@# The extension exports exactly one symbol.
 	@test "$$(nm -D --defined-only $@ | awk '$$2 == "T" {print $$3}')" = sqlite3_lsm_init \
 	  || { echo "lsm.so must export only sqlite3_lsm_init"; nm -D --defined-only $@; exit 1; }
@@ -90,6 +100,9 @@ $(B)/%.o: %.c
 $(BS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+$(BL)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(LTO) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/testutil.o $(B)/tests/faultenv.o $(B)/tests/harness.o $(B)/tests/vfs_shim.o $(B)/liblsm.a $(EXT_OBJ)
 	$(CC) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(CHECK_LIBS) -lsqlite3 $(LIBS)

@@ -656,7 +656,9 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
 ** connection wrote the row, or a rollback tripped the handle's cursor.
 ** An expired handle cannot be moved, so it is closed, the file found
 ** again by name (its ids may have changed; its bytes may not) and the
-** read tried once more.
+** read tried once more.  A row the handle cannot be put on (SQLITE_ERROR:
+** no row of that id, or its data not a blob) is a damaged store: the
+** rows of a file open to read are consecutive ids, checked at open.
 */
 static int dbstore_chunk_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t n){
   dbstore *p = pFile->pStore;
@@ -681,6 +683,10 @@ static int dbstore_chunk_read(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t
         return lsm_env_error(LSM_CORRUPT, "%s.%s_file: row %lld of %s is missing or short",
                              p->zDb, p->zTable, (long long)iRow, pFile->zName);
       }
+    }
+    if( rc == SQLITE_ERROR ){
+      return lsm_env_error(LSM_CORRUPT, "%s.%s_file: row %lld of %s is missing or short",
+                           p->zDb, p->zTable, (long long)iRow, pFile->zName);
     }
     if( rc != SQLITE_ABORT || nTry > 0 ) break;
     dbstore_release_blobs(p);

@@ -303,7 +303,12 @@ static int vtab_current(vtab_cursor *pCsr){
 ** of that size and, when the caller then asks for the text
 ** (sqlite3_column_text), reallocates it to add the NUL, and shrinks it
 ** back to size in the next row's copy: two allocations per row.  Other
-** keys (and text holding a NUL) go through record_key.
+** keys (and text holding a NUL) go through record_key.  Measured with
+** SQLite 3.40 (its sqlite3VdbeMemGrow reallocates whenever it keeps the
+** bytes): the key's bytes handed over in place with their length, which
+** saves this copy, memchr and SQLite's strlen, made a settled scan's row
+** 3,085 instructions instead of 2,213 (realloc and free on every row;
+** README, "Scanning rows: a lone sorted run").
 */
 static int vtab_result_key(vtab_cursor *pCsr, sqlite3_context *ctx){
   /* A text key is its type byte then the text (keycodec.c): tested here

@@ -356,7 +356,8 @@ static int block_iter_key_room(block_iter *p, size_t n){
 ** now in aKey, of which nPrevUser user-key bytes are valid (0: none, so
 ** the entry must share nothing).
 */
-static inline int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
+static inline __attribute__((always_inline))
+int block_iter_load(block_iter *p, uint32_t iOff, size_t nPrevUser){
   block_entry e;
   size_t nUser;
   int rc = block_decode(&p->v, iOff, &e);

@@ -391,6 +391,24 @@ int block_cache_prefetch_entry(block_cache *p, uint64_t id, uint32_t iBlock, siz
   return bFound;
 }
 
+int block_cache_holds(block_cache *p, uint64_t id, uint32_t iBlock){
+  int bHeld;
+  if( p == NULL ) return 0;
+  pthread_mutex_lock(&p->mutex);
+  bHeld = p->aSlot[slot_find(p, block_hash(id, iBlock), id, iBlock)].h != NULL;
+  pthread_mutex_unlock(&p->mutex);
+  return bHeld;
+}
+
+int block_cache_has_room(block_cache *p, size_t n){
+  int bRoom;
+  if( p == NULL ) return 0;
+  pthread_mutex_lock(&p->mutex);
+  bRoom = p->nCharge + (uint64_t)n + sizeof(block_handle) <= p->nCapacity;
+  pthread_mutex_unlock(&p->mutex);
+  return bRoom;
+}
+
 block_handle *block_cache_lookup(block_cache *p, uint64_t id, uint32_t iBlock){
   return block_cache_lookup_counted(p, NULL, id, iBlock, 0);
 }

@@ -160,6 +160,24 @@ block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, blo
 block_handle *block_cache_insert_passing(block_cache*, uint64_t id, uint32_t iBlock,
                                          block_handle *h);
 
+/*
+** Does the cache hold block iBlock of reader id?  Counts nothing and
+** changes no entry's place in the eviction order: a scan's readahead
+** asks it of the blocks ahead, to stop its run at the first one cached.
+** A hint only (another thread may insert or evict right after).  A NULL
+** cache holds nothing.
+*/
+int block_cache_holds(block_cache*, uint64_t id, uint32_t iBlock);
+
+/*
+** Would an entry of n bytes fit without evicting anything?  A hint, as
+** block_cache_holds: a scan's readahead puts the blocks it reads into a
+** cache with room (a later scan finds them) and, into a full one, none
+** (each would only evict another block the scan read).  0 for a NULL
+** cache.
+*/
+int block_cache_has_room(block_cache*, size_t n);
+
 /* The block's bytes: borrowed, valid until the handle's release. */
 const uint8_t *block_handle_data(const block_handle*, size_t *pn);
 

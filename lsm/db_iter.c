@@ -116,6 +116,34 @@ static inline int save_key(db_iter *p, const uint8_t *pKey, size_t nKey){
   return buf_set(p->pEnv, &p->key, pKey, nKey);
 }
 
+/*
+** Whether user keys a and b are the same.  A forward walk needs no more
+** than this to tell the key it skips from the next one: every entry the
+** internal iterator reaches after p->key was saved has a user key >= it
+** (internal-key order; a seek to an open bound starts at or after the
+** bound; a switch from reverse starts on the current key's first
+** version), so a different key is a greater one.  Keys of 8 bytes or
+** more compare as 8-byte words, the last one ending at the last byte (no
+** byte loop, no byte swap: an order needs both).
+*/
+static inline int same_user_key(const uint8_t *a, size_t na, const uint8_t *b, size_t nb){
+  uint64_t x, y;
+  size_t i;
+  if( na != nb ) return 0;
+  if( na < 8 ){
+    for(i = 0; i < na; i++) if( a[i] != b[i] ) return 0;
+    return 1;
+  }
+  for(i = 0; i + 8 < na; i += 8){
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    if( x != y ) return 0;
+  }
+  memcpy(&x, a + na - 8, 8);
+  memcpy(&y, b + na - 8, 8);
+  return x == y;
+}
+
 static int is_visible(const db_iter *p, uint64_t seq){
   return seq <= p->maxSeq || (seq >= IKEY_BATCH_SEQ && seq <= p->maxBatchSeq);
 }
@@ -162,7 +190,7 @@ static int find_next_from(db_iter *p, int bSkipping, const uint8_t *pIkey, size_
   assert( !p->bReverse );
   for(; pIkey; pIkey = iter_step(pIter, &nIkey)){
     size_t nUser = ikey_user_len(nIkey);
-    if( !bSkipping || ikey_compare_user_inline(pIkey, nUser, p->key.a, p->key.n) > 0 ){
+    if( !bSkipping || !same_user_key(pIkey, nUser, p->key.a, p->key.n) ){
       uint64_t trailer = ikey_trailer(pIkey, nIkey);
       if( above_upper(p, pIkey, nUser) ) break;
       if( is_visible(p, trailer >> 8) ){

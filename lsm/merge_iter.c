@@ -53,6 +53,9 @@ typedef struct merge_iter {
   int nChild;                   /* entries in aChild                     */
   int iWinner;                  /* child of the current entry; -1 while
                                 ** not positioned (new or parked)       */
+  int nLive;                    /* valid children (pKey != NULL); only
+                                ** set by tree_rebuild and a move of the
+                                ** winner (no other child moves alone)  */
   merge_child *aChild;          /* the children (same allocation)        */
   int *aLoser;                  /* aLoser[n], 1 <= n < nChild: the child
                                 ** that lost the match at inner node n
@@ -99,6 +102,11 @@ static inline int child_set(merge_iter *p, int i, const uint8_t *pKey, size_t nK
   return 0;
 }
 
+/* Child i, valid before, moved to pKey (NULL: off its end). */
+static inline void child_moved(merge_iter *p, int i, const uint8_t *pKey, size_t nKey){
+  if( !child_set(p, i, pKey, nKey) ) p->nLive--;
+}
+
 /* Refresh child i's cached key after it moved; 1 if it is valid. */
 static int child_load(merge_iter *p, int i){
   merge_child *pC = &p->aChild[i];
@@ -126,7 +134,8 @@ static int tree_play(merge_iter *p, int iNode){
 static void tree_rebuild(merge_iter *p, int bReverse){
   int i;
   p->bReverse = bReverse;
-  for(i = 0; i < p->nChild; i++) (void)child_load(p, i);
+  p->nLive = 0;
+  for(i = 0; i < p->nChild; i++) p->nLive += child_load(p, i);
   p->iWinner = p->nChild > 1 ? tree_play(p, 1) : p->nChild - 1;
 }
 
@@ -137,7 +146,7 @@ static void tree_rebuild(merge_iter *p, int bReverse){
 static void tree_fix_winner(merge_iter *p, const uint8_t *pKey, size_t nKey){
   int w = p->iWinner;
   int iNode;
-  (void)child_set(p, w, pKey, nKey);
+  child_moved(p, w, pKey, nKey);
   for(iNode = MERGE_LEAF(p, w) / 2; iNode >= 1; iNode /= 2){
     int x = p->aLoser[iNode];
     if( child_wins(p, x, w) ){
@@ -148,10 +157,20 @@ static void tree_fix_winner(merge_iter *p, const uint8_t *pKey, size_t nKey){
   p->iWinner = w;
 }
 
-/* Forward: the winner steps (iter.h xStep) and its matches are replayed. */
+/* Forward: the winner steps (iter.h xStep) and its matches are replayed.
+** When it is the only valid child it wins every match whatever its key
+** (an invalid child loses them all, and stays invalid until a
+** repositioning rebuilds the tree), so there is nothing to replay: a
+** scan of a settled store, one sorted run beside an empty memtable,
+** steps that run alone (README, "Scanning rows: a lone sorted run, the
+** record's first column"). */
 static inline void winner_step_forward(merge_iter *p){
   size_t nKey = 0;
   const uint8_t *pKey = iter_step(p->aChild[p->iWinner].p, &nKey);
+  if( p->nLive == 1 ){
+    child_moved(p, p->iWinner, pKey, nKey);
+    return;
+  }
   tree_fix_winner(p, pKey, nKey);
 }
 
@@ -277,10 +296,16 @@ static const uint8_t *merge_x_key(iter *pIter, size_t *pnKey){
 ** matches are replayed here, without merge_x_next's call. */
 static const uint8_t *merge_x_step(iter *pIter, size_t *pnKey){
   merge_iter *p = (merge_iter*)pIter;
+  const merge_child *pW;
   assert( merge_x_valid(pIter) );
   if( p->bReverse ) merge_x_next(pIter);
   else winner_step_forward(p);
-  return merge_x_valid(pIter) ? merge_x_key(pIter, pnKey) : NULL;
+  /* A step leaves a winner (iWinner >= 0), whose key is NULL when the
+  ** merge ran off its end. */
+  if( p->rc != LSM_OK ) return NULL;
+  pW = &p->aChild[p->iWinner];
+  *pnKey = pW->nKey;
+  return pW->pKey;
 }
 
 static const uint8_t *merge_x_value(iter *pIter, size_t *pnVal){
@@ -328,6 +353,7 @@ iter *merge_iter_new(lsm_env *pEnv, iter **apChild, int nChild, int *pRc){
   p->bReverse = 0;
   p->nChild = nChild;
   p->iWinner = -1;
+  p->nLive = 0;
   p->aChild = (merge_child*)&p[1];
   p->aLoser = (int*)&p->aChild[nChild];
   for(i = 0; i < nChild; i++){

@@ -34,6 +34,14 @@
 ** second way, so a reader holds no more of its file than its meta
 ** regions and the blocks in use.
 **
+** A scan reads ahead (sst_reader_load_block_ahead, for an iterator
+** stepping past SST_PASSING_AFTER blocks of an unmapped table): a miss
+** reads the run of following blocks the cache does not hold, up to
+** SST_AHEAD_BYTES, with one xRead into the iterator's buffer, and the
+** next misses are served from there.  Each block is verified when the
+** scan reaches it, as any block read: a damaged block in a run is
+** reported then, not when the run is read.
+**
 ** The index search compares integers, not keys, at most steps: all user
 ** keys of a table share the prefix that its smallest and largest share
 ** (nCommon bytes), and aWord keeps the next 8 bytes of each separator as
@@ -239,6 +247,117 @@ int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_
   }
   *ppH = h;
   return LSM_OK;
+}
+
+/* Block i's stored bytes, its trailer included. */
+static size_t stored_bytes(const sst_reader *p, int i){
+  return (size_t)p->aIndex[i].nSize + (size_t)p->nBlockTrailer;
+}
+
+/* Parse handle h (block i) into *v and hand it to the caller. */
+static int view_of_handle(const sst_reader *p, int i, block_handle *h, block_view *v,
+                          block_handle **ppH){
+  size_t n;
+  const uint8_t *a = block_handle_data(h, &n);
+  int rc = block_view_init(v, a, n, p->zPath, i);
+  if( rc ){
+    block_cache_release(h);
+    return rc;
+  }
+  *ppH = h;
+  return LSM_OK;
+}
+
+/*
+** Read into pA the run of blocks that starts at i and goes on in the
+** scan's direction while the cache does not hold the next block and the
+** run stays within SST_AHEAD_BYTES.  The index was verified to tile the
+** data area, so the run's blocks are contiguous in the file: block k is at
+** aIndex[k].iOff - aIndex[iFirst].iOff in the buffer.
+*/
+static int ahead_fill(sst_reader *p, int i, int bForward, sst_ahead *pA){
+  int lo = i, hi = i, rc;
+  size_t n = stored_bytes(p, i), nRead = 0;
+  pA->iFirst = pA->iEnd = 0;
+  if( bForward ){
+    while( hi + 1 < p->nBlock && n + stored_bytes(p, hi + 1) <= SST_AHEAD_BYTES
+        && !block_cache_holds(p->pBlocks, p->id, (uint32_t)(hi + 1)) ){
+      n += stored_bytes(p, ++hi);
+    }
+  }else{
+    while( lo > 0 && n + stored_bytes(p, lo - 1) <= SST_AHEAD_BYTES
+        && !block_cache_holds(p->pBlocks, p->id, (uint32_t)(lo - 1)) ){
+      n += stored_bytes(p, --lo);
+    }
+  }
+  if( n > pA->nAlloc ){
+    size_t nAlloc = n > SST_AHEAD_BYTES ? n : SST_AHEAD_BYTES;
+    uint8_t *a = env_malloc(p->pEnv, nAlloc);
+    if( a == NULL ) return LSM_NOMEM;
+    env_free(p->pEnv, pA->a);
+    pA->a = a;
+    pA->nAlloc = nAlloc;
+  }
+  rc = p->pEnv->xRead(p->pFile, p->aIndex[lo].iOff, pA->a, n, &nRead);
+  if( rc ) return rc;
+  pA->nValid = nRead;
+  pA->iFirst = lo;
+  pA->iEnd = hi + 1;
+  return LSM_OK;
+}
+
+/* Block i of a scan, read ahead: see sst_reader_impl.h. */
+int sst_reader_load_block_ahead(sst_reader *p, int i, int bForward, sst_ahead *pA,
+                                block_view *v, block_handle **ppH){
+  const index_entry *e = &p->aIndex[i];
+  size_t nAll = stored_bytes(p, i), iAt;
+  block_handle *h;
+  const uint8_t *a;
+  int rc = LSM_OK, eType = COMPRESS_RAW;
+  if( p->aMap ) return sst_reader_load_block(p, i, SST_LOAD_PASSING, v, ppH);
+  *ppH = NULL;
+  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize);
+  if( h ) return view_of_handle(p, i, h, v, ppH);
+  if( i < pA->iFirst || i >= pA->iEnd ){
+    rc = ahead_fill(p, i, bForward, pA);
+  }
+  if( rc != LSM_OK ){
+    /* The run could not be read (damage the env found, the in-database
+    ** store's missing or short chunk row; an I/O error; no memory for the
+    ** buffer), maybe because of a block past i: block i alone, as a scan
+    ** without readahead reads it, so that an error is reported when the
+    ** scan reaches the block it belongs to, never earlier. */
+    pA->iFirst = pA->iEnd = 0;
+    rc = read_block(p, i, &h);
+    if( rc ) return rc;
+    h = block_cache_insert_passing(p->pBlocks, p->id, (uint32_t)i, h);
+    return view_of_handle(p, i, h, v, ppH);
+  }
+  iAt = (size_t)(e->iOff - p->aIndex[pA->iFirst].iOff);
+  if( iAt + nAll > pA->nValid ){
+    return LSM_CORRUPT_BKPT("%s: block %d is truncated (the file is shorter than its index says)",
+                            p->zPath, i);
+  }
+  a = pA->a + iAt;
+  rc = verify_block(p, i, a, &eType);
+  if( rc ) return rc;
+  if( eType != COMPRESS_RAW ){
+    rc = uncompress_block(p, i, eType, a, &h);
+    if( rc ) return rc;
+  }else if( block_cache_has_room(p->pBlocks, e->nSize) ){
+    h = block_handle_alloc(p->pBlocks, p->pEnv, e->nSize);
+    if( h == NULL ) return LSM_NOMEM;
+    memcpy(block_handle_buf(h), a, e->nSize);
+  }else{
+    return block_view_init(v, a, e->nSize, p->zPath, i);
+  }
+  h = block_cache_insert_passing(p->pBlocks, p->id, (uint32_t)i, h);
+  return view_of_handle(p, i, h, v, ppH);
+}
+
+void sst_ahead_free(lsm_env *pEnv, sst_ahead *pA){
+  env_free(pEnv, pA->a);
+  memset(pA, 0, sizeof(*pA));
 }
 
 void sst_reader_prefetch_block(sst_reader *p, int i, int iStage){

@@ -104,6 +104,14 @@ iter *sst_reader_iter_fill(sst_reader*, int eFill, int *pRc);
                           ** compaction's inputs, which its output makes
                           ** obsolete, must not push out the blocks its
                           ** output puts in the cache as it writes them  */
+#define SST_FILL_BULK 3   /* as SST_FILL, but a block read enters the
+                          ** cache as passing (block_cache_insert_passing:
+                          ** next to go unless looked up again) except
+                          ** one time in SST_BULK_KEEP_ONE_IN, drawn at
+                          ** random: the largest level's blocks, beside
+                          ** other sorted runs (why: version.c,
+                          ** version_add_iters)                          */
+#define SST_BULK_KEEP_ONE_IN 4
 /* Make pIter (from sst_reader_iter_fill) an unpositioned iterator over
 ** pReader's entries instead, as a new one would be, keeping its memory
 ** (a level iterator moving from table to table allocates nothing).  It

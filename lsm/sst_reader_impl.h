@@ -196,6 +196,48 @@ static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t n
 int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_handle **ppH);
 
 /*
+** A scan's readahead (sst_reader_load_block_ahead): the stored bytes,
+** trailers included, of blocks iFirst .. iEnd-1, contiguous in the file,
+** read with one xRead.  Owned by one iterator; its buffer is reused from
+** run to run and freed by sst_ahead_free.  Memory: at most
+** SST_AHEAD_BYTES, or one block's stored bytes if a block is larger.
+*/
+typedef struct sst_ahead {
+  uint8_t *a;                /* the bytes from block iFirst's offset (owned) */
+  size_t nAlloc;             /* bytes allocated                              */
+  size_t nValid;             /* bytes the read returned (fewer: the file is
+                             ** shorter than its index says)                */
+  int iFirst;                /* first block held                             */
+  int iEnd;                  /* one past the last; iFirst == iEnd: none      */
+} sst_ahead;
+
+/* Bytes a readahead reads at most: 64 KiB, 32 blocks of the in-database
+** store's 2 KiB (README, "In-database scans: readahead"). */
+#define SST_AHEAD_BYTES ((size_t)64 << 10)
+
+/*
+** sst_reader_load_block for a scan stepping to block i (bForward: from
+** block i-1, else from i+1), past SST_PASSING_AFTER blocks: a block the
+** cache holds is used from it; otherwise, if i is not in pAhead, the run
+** of blocks from i onwards in the scan's direction that the cache does
+** not hold (at most SST_AHEAD_BYTES) is read into pAhead with one xRead,
+** and block i is served from there.  Each block's checksum is verified
+** when it is served, never before, so a damaged block is reported when
+** the scan reaches it; a run that cannot be read (LSM_CORRUPT, LSM_IOERR
+** or LSM_NOMEM for the buffer: the cause may lie past block i) falls back
+** to reading block i alone, which reports what a read of i reports.  A
+** raw block served from pAhead is entered into the cache if the cache
+** has room (block_cache_has_room), else *ppH = NULL and v points into
+** pAhead: valid until the next call with pAhead or sst_ahead_free.  A
+** mapped reader reads nothing ahead (sst_reader_load_block).
+*/
+int sst_reader_load_block_ahead(sst_reader *p, int i, int bForward, sst_ahead *pAhead,
+                                block_view *v, block_handle **ppH);
+
+/* Free pAhead's buffer; it holds no blocks after. */
+void sst_ahead_free(lsm_env *pEnv, sst_ahead *pAhead);
+
+/*
 ** A hint that block i is to be loaded (sst_reader_load_block) soon: stage
 ** 0 fetches the line its cache lookup reads first (the slot), stage 1,
 ** after stage 0 of the other sorted runs, the lines that slot points to

@@ -20,7 +20,13 @@
 ** than the cache holds keeps what was cached instead of replacing it
 ** block by block with blocks it reads once.  The first few steps of each
 ** positioning fill the cache as usual, so that a short range read again
-** and again (a LIMIT query, a small BETWEEN) stays cached like a get.
+** and again (a LIMIT query, a small BETWEEN) stays cached like a get;
+** except in the bulk level (SST_FILL_BULK, version.c), where three in four
+** of those loads, drawn at random, enter as passing too.
+** Past the same count an unmapped table's misses are read ahead, a run
+** of blocks in one xRead (sst_reader_load_block_ahead; the buffer, ahead,
+** is the iterator's: 64 KiB at most, freed at close), so gets and seeks,
+** which never step that far, read one block at a time as before.
 **
 ** Thread safety: an iterator belongs to one thread at a time; any number
 ** of iterators may walk one reader at once.
@@ -28,6 +34,8 @@
 #include "sst_reader.h"
 
 #include <assert.h>
+#include <stdatomic.h>
+#include <string.h>
 
 #include "block.h"
 #include "block_cache.h"
@@ -45,10 +53,16 @@ typedef struct sst_reader_it {
   iter base;                 /* iter.h methods                               */
   sst_reader *pReader;       /* a reference, released by close               */
   int iBlock;                /* block under blk; -1: none                    */
-  block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping)  */
+  block_handle *pBlock;      /* block iBlock's bytes (NULL: in the mapping
+                             ** or in ahead)                                 */
   int eFill;                 /* how blocks use the block cache: SST_FILL*    */
   int nStepLoads;            /* blocks loaded by stepping since the last
                              ** positioning (first, last, seek)             */
+  uint32_t bulkDraw;         /* SST_FILL_BULK: xorshift32 state that draws
+                             ** the blocks entering the cache as SST_FILL's
+                             ** do (random, not every n-th: a range read
+                             ** again and again in n loads would otherwise
+                             ** give every block the same turn each time) */
   block_iter blk;            /* position inside block iBlock                 */
   int rc;                    /* sticky error                                 */
   int iPrefetch;             /* block stages 2 and 3 fetch; -1: none         */
@@ -57,6 +71,7 @@ typedef struct sst_reader_it {
                              ** searching again; -1: none                    */
   const uint8_t *pFoundKey;  /* the key it was found for (asserted)          */
   block_search search;       /* prefetch stage 0's index search              */
+  sst_ahead ahead;           /* a scan's readahead (header comment)          */
 } sst_reader_it;
 
 /* Release the handle on the current block's bytes (pBlock is left
@@ -68,6 +83,21 @@ static void release_block(sst_reader_it *p){
   else block_cache_release(p->pBlock);
 }
 
+/* A seed for a new iterator's bulkDraw, never 0 (xorshift's fixed point).
+** Each iterator gets the next one of a sequence shared by the process: with
+** one constant seed every new iterator drew the same first draws, and the
+** first three say "passing", so a cursor that builds its iterators anew
+** for each statement (a read inside a write transaction, a second cursor
+** open at once) never let a hot block of the bulk level be cached.  The
+** sequence repeats from run to run where iterators are made in the same
+** order (background=off). */
+static uint32_t bulk_draw_seed(void){
+  static _Atomic uint32_t nIters;
+  uint32_t x = atomic_fetch_add_explicit(&nIters, 1, memory_order_relaxed) * 0x9e3779b9u;
+  x ^= x >> 16;
+  return x ? x : 0x9e3779b9u;
+}
+
 /* Point blk at block i.  1 on success; 0: the iterator has failed.
 ** bStep: i is reached by stepping off the block before or after it;
 ** past SST_PASSING_AFTER such loads in a row a miss enters the cache as
@@ -75,7 +105,7 @@ static void release_block(sst_reader_it *p){
 static int set_block(sst_reader_it *p, int i, int bStep){
   block_view v;
   block_handle *h = NULL;
-  int rc, bPassing;
+  int rc, bPassing, bScan;
   /* A positioning restarts the count even inside the current block (a
   ** cursor kept across seeks, as an inner join's, must not stay a scan's
   ** after one long range). */
@@ -83,8 +113,24 @@ static int set_block(sst_reader_it *p, int i, int bStep){
   if( i == p->iBlock ) return 1;
   if( bStep ) p->nStepLoads++;
   bPassing = p->nStepLoads > SST_PASSING_AFTER;
-  rc = sst_reader_load_block(p->pReader, i, p->eFill != SST_FILL ? SST_LOAD_NOFILL
-                             : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
+  bScan = bPassing;
+  if( p->eFill == SST_FILL_BULK && !bPassing ){
+    uint32_t x = p->bulkDraw;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    p->bulkDraw = x;
+    bPassing = (x >> 8) % SST_BULK_KEEP_ONE_IN != 0;
+  }
+  if( bScan && (p->eFill == SST_FILL || p->eFill == SST_FILL_BULK) ){
+    /* A scan's load (not a bulk level's positioning loads, which
+    ** read one block each): read ahead. */
+    rc = sst_reader_load_block_ahead(p->pReader, i, i > p->iBlock, &p->ahead, &v, &h);
+  }else{
+    rc = sst_reader_load_block(p->pReader, i,
+                               p->eFill != SST_FILL && p->eFill != SST_FILL_BULK ? SST_LOAD_NOFILL
+                               : bPassing ? SST_LOAD_PASSING : SST_LOAD_FILL, &v, &h);
+  }
   if( rc ){
     p->rc = rc;
     p->iBlock = -1;
@@ -202,6 +248,7 @@ static void sst_reader_x_close(iter *pIter){
   sst_reader *pReader = p->pReader;
   block_iter_clear(&p->blk);
   release_block(p);
+  sst_ahead_free(pReader->pEnv, &p->ahead);
   env_free(pReader->pEnv, p);
   sst_reader_unref(pReader);
 }
@@ -211,6 +258,10 @@ static void sst_reader_x_park(iter *pIter){
   sst_reader_it *p = (sst_reader_it*)pIter;
   block_iter_park(&p->blk);
   release_block(p);
+  /* A parked iterator holds a few KiB at most (iter.h): not the 64 KiB
+  ** readahead buffer, nor one grown to a huge block.  blk no longer
+  ** points into it (parked). */
+  sst_ahead_free(p->pReader->pEnv, &p->ahead);
   p->pBlock = NULL;
   p->iBlock = -1;
   p->iFound = -1;
@@ -279,6 +330,7 @@ void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader){
   p->rc = LSM_OK;
   p->iPrefetch = -1;                   /* blocks of the old reader */
   p->iFound = -1;
+  p->ahead.iFirst = p->ahead.iEnd = 0;   /* blocks of the old reader */
   sst_reader_ref(pReader);
   p->pReader = pReader;
   sst_reader_unref(pOld);
@@ -300,10 +352,12 @@ iter *sst_reader_iter_fill(sst_reader *pReader, int eFill, int *pRc){
   p->pBlock = NULL;
   p->eFill = eFill;
   p->nStepLoads = 0;
+  p->bulkDraw = bulk_draw_seed();
   p->rc = LSM_OK;
   p->iPrefetch = -1;
   p->iFound = -1;
   p->pFoundKey = NULL;
+  memset(&p->ahead, 0, sizeof(p->ahead));
   block_iter_init(&p->blk, pReader->pEnv);
   sst_reader_ref(pReader);
   return &p->base;

@@ -122,3 +122,36 @@ SELECT length(CAST(v AS BLOB)), hex(v) FROM vals WHERE k = 17;
 .testcase the_integer_extremes_survive
 SELECT group_concat(v, ' ') FROM vals WHERE k IN (7, 8);
 .check "-9223372036854775808 9223372036854775807"
+
+-- A scan hands every row over as stored: keys of each type (text, blob,
+-- integer, real) and of every length 0 to 60, with text and blob values of
+-- every length 0 to 60 and around the record's one- and two-byte serial
+-- types (xColumn's shortcuts: vtab.c's text key, record.c's first column).
+CREATE VIRTUAL TABLE lens USING lsm(k, v);
+CREATE TABLE natlens(k PRIMARY KEY NOT NULL, v) WITHOUT ROWID;
+CREATE TEMP TABLE lensample(k, v);
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 60),
+  s(z) AS (SELECT '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ')
+INSERT INTO lensample
+  SELECT substr(z, 1, i), substr(z, 61 - i, i) FROM n, s
+  UNION ALL SELECT CAST(substr(z, 2, i) AS BLOB), CAST(substr(z, 1, i) AS BLOB) FROM n, s
+  UNION ALL SELECT CAST(substr(z, 1, i) || x'00' || 'tail' AS TEXT), i FROM n, s
+  UNION ALL SELECT i * 1000003 - 30000000, printf('%.*c', i, 'v') FROM n
+  UNION ALL SELECT i + 0.25, zeroblob(i) FROM n;
+INSERT INTO lensample VALUES (1e9, printf('%.*c', 56, 't')), (1e9 + 1, printf('%.*c', 57, 't')),
+  (1e9 + 2, zeroblob(57)), (1e9 + 3, randomblob(58)), (1e9 + 4, printf('%.*c', 8184, 't')),
+  (1e9 + 5, zeroblob(8184)), (1e9 + 6, printf('%.*c', 8185, 't')), (1e9 + 7, zeroblob(8185));
+INSERT INTO lens SELECT k, v FROM lensample;
+INSERT INTO natlens SELECT k, v FROM lensample;
+
+.testcase a_scan_gives_back_keys_and_values_of_every_type_and_length
+SELECT count(*), sum(a.k IS b.k AND typeof(a.k) = typeof(b.k)
+                     AND length(CAST(a.k AS BLOB)) = length(CAST(b.k AS BLOB))
+                     AND a.v IS b.v AND typeof(a.v) = typeof(b.v)
+                     AND length(CAST(a.v AS BLOB)) = length(CAST(b.v AS BLOB)))
+  FROM (SELECT row_number() OVER () AS r, k, v FROM (SELECT k, v FROM lens ORDER BY k)) a
+  JOIN (SELECT row_number() OVER () AS r, k, v FROM (SELECT k, v FROM natlens ORDER BY k)) b
+  USING (r);
+SELECT (SELECT group_concat(quote(k) || quote(v), ',') FROM (SELECT k, v FROM lens ORDER BY k DESC))
+     = (SELECT group_concat(quote(k) || quote(v), ',') FROM (SELECT k, v FROM natlens ORDER BY k DESC));
+.check "313|313 1"

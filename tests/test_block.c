@@ -224,6 +224,92 @@ START_TEST(block_versions_of_one_key_are_found_by_snapshot)
 }
 END_TEST
 
+/*
+** Seeks and gets decide ties of a user key by the trailer, the varint
+** each entry stores after its three lengths (block.c, block_decode: a
+** fast path for a varint within its 10 bytes, the general one near the
+** block's end): trailers of every varint length from 1 to 10 bytes
+** (sequence numbers up to IKEY_MAX_SEQ), up to four versions per user
+** key, restart keys among them.  Every entry is sought exactly, at the
+** sequence number just above it and just below it, and got at its own
+** sequence number and just below.
+*/
+START_TEST(block_seeks_and_gets_tie_break_on_trailers_of_every_length)
+{
+  static const uint64_t aSeqBase[] = {
+    1, 100, 20000, 3000000, 400000000, 50000000000ull, 6000000000000ull,
+    (1ull << 47) + 5, (1ull << 48) + 7, (1ull << 55) + 9, IKEY_MAX_SEQ - 40
+  };
+  unsigned long long seed = test_seed();
+  test_rng r;
+  harness_model t = {0};
+  uint8_t *a;
+  size_t n, i;
+  int rc = LSM_OK;
+  block_view v;
+  iter *it;
+  rng_init(&r, seed);
+  for(i = 0; i < 40; i++){
+    char z[16];
+    int nz = snprintf(z, sizeof(z), "key%03zu", i), j, nVer = 1 + (int)(i % 4);
+    for(j = 0; j < nVer; j++){
+      uint64_t seq = aSeqBase[(i * 3 + (size_t)j * 5) % (sizeof(aSeqBase) / sizeof(aSeqBase[0]))]
+                   + (uint64_t)j;
+      int type = (i + (size_t)j) % 7 == 3 ? IKEY_DELETE : IKEY_VALUE;
+      harness_model_add(&t, z, (size_t)nz, seq, type, z, type == IKEY_DELETE ? 0 : (size_t)nz);
+    }
+  }
+  harness_model_sort(&t);
+  check_block_against_model(&t, &r, seed);
+
+  a = build_block(&t, &n);
+  ck_assert_int_eq(block_view_init(&v, a, n, "test", 0), LSM_OK);
+  it = block_iter_new(lsm_env_default(), a, n, &rc);
+  ck_assert_ptr_nonnull(it);
+  for(i = 0; i < t.n; i++){
+    const harness_entry *e = &t.a[i];
+    size_t nU = e->nKey - IKEY_TRAILER, nK, nVal, j;
+    uint64_t seq = ikey_seq(e->pKey, e->nKey), d, trailer;
+    uint8_t aK[64];
+    const uint8_t *pVal;
+    int bFound;
+    /* Seeks to (user, seq + 1), (user, seq), (user, seq - 1): the first
+    ** entry at or after each in internal-key order. */
+    for(d = 0; d < 3; d++){
+      uint64_t s = seq + 1 - d;
+      if( s > IKEY_MAX_SEQ ) continue;
+      ikey_build(aK, e->pKey, nU, s, IKEY_VALUE);
+      iter_seek(it, aK, nU + IKEY_TRAILER);
+      for(j = 0; j < t.n && ikey_compare(t.a[j].pKey, t.a[j].nKey, aK, nU + IKEY_TRAILER) < 0; j++){}
+      ck_assert_int_eq(iter_status(it), LSM_OK);
+      if( j == t.n ){
+        ck_assert(!iter_valid(it));
+        continue;
+      }
+      ck_assert(iter_valid(it));
+      {
+        const uint8_t *pK = iter_key(it, &nK);
+        ck_assert_uint_eq(nK, t.a[j].nKey);
+        ck_assert_mem_eq(pK, t.a[j].pKey, nK);
+      }
+    }
+    /* Gets at seq and seq - 1. */
+    for(d = 0; d < 2 && d <= seq; d++){
+      j = harness_model_get(&t, e->pKey, nU, seq - d);
+      ck_assert_int_eq(block_get(&v, e->pKey, nU, seq - d, &bFound, &trailer, &pVal, &nVal), LSM_OK);
+      ck_assert_int_eq(bFound, j < t.n);
+      if( bFound ){
+        ck_assert_uint_eq(trailer, ikey_trailer(t.a[j].pKey, t.a[j].nKey));
+        ck_assert_uint_eq(nVal, t.a[j].nVal);
+      }
+    }
+  }
+  iter_close(it);
+  free(a);
+  harness_model_clear(&t);
+}
+END_TEST
+
 START_TEST(block_malformed_restart_array_is_reported)
 {
   uint8_t a[16];
@@ -336,6 +422,7 @@ static Suite *block_suite(void){
   tcase_add_test(tc, block_without_entries_is_empty);
   tcase_add_test(tc, block_restart_points_come_every_sixteen_entries);
   tcase_add_test(tc, block_versions_of_one_key_are_found_by_snapshot);
+  tcase_add_test(tc, block_seeks_and_gets_tie_break_on_trailers_of_every_length);
   tcase_add_test(tc, block_malformed_restart_array_is_reported);
   tcase_add_test(tc, block_entry_with_an_overlong_trailer_is_reported);
   tcase_add_test(tc, block_garbage_is_reported_or_harmless_never_read_past);

@@ -2,7 +2,8 @@
 ** test_dbstore_files.c — files written through the in-database store's
 ** env (ext/dbstore.c) become the chunk rows of <table>_file that the
 ** format in dbstore.c's header draws, whatever the sizes of the appends,
-** and read back byte for byte.
+** and read back byte for byte, in any window (a scan reading ahead reads
+** many rows at once); a read that needs a missing row is corruption.
 **
 ** A file open to write inserts each chunk's row as soon as the chunk is
 ** full and its last, partial chunk at xSync or xClose (a sync followed by
@@ -227,6 +228,105 @@ START_TEST(a_failed_first_chunk_lookup_never_replaces_another_row){
 }
 END_TEST
 
+/*
+** Reads of any window of a file of many chunks, as a scan reading ahead
+** asks for them (one xRead over several blocks, so over several chunk
+** rows): windows inside one row, across rows, ending at the last (short)
+** chunk and past the end of the file (a short count, as a file's end
+** gives).  Seeded windows, plus every window that starts or ends at a
+** chunk boundary.
+*/
+START_TEST(any_window_of_a_file_of_many_chunks_reads_back){
+  uint64_t iSeed = test_seed();
+  test_rng rng;
+  files_fixture f;
+  static const size_t aTail[] = { 1, 1000, 3996 };   /* bytes in the last chunk */
+  size_t t;
+  rng_init(&rng, iSeed);
+  fixture_open(&f);
+  for(t = 0; t < sizeof(aTail) / sizeof(aTail[0]); t++){
+    size_t n = 12 * f.nChunk + aTail[t], i;
+    uint8_t *a = malloc(n), *b = malloc(n + 100);
+    lsm_file *pFile = NULL;
+    char zName[32];
+    snprintf(zName, sizeof(zName), "%06zu.sst", t + 1);
+    fill_random(a, n, &rng);
+    ck_assert_int_eq(f.pEnv->xOpen(f.pEnv, zName, LSM_OPEN_WRITE | LSM_OPEN_EXCL, &pFile),
+                     LSM_OK);
+    ck_assert_int_eq(f.pEnv->xAppend(pFile, a, n), LSM_OK);
+    ck_assert_int_eq(f.pEnv->xClose(pFile), LSM_OK);
+    ck_assert_int_eq(f.pEnv->xOpen(f.pEnv, zName, 0, &pFile), LSM_OK);
+    for(i = 0; i < 400; i++){
+      size_t iOff, nWant, nRead = 0, nExpect;
+      if( i < 26 ){
+        /* Boundaries: a chunk's first byte to another chunk's last, and
+        ** from inside the last chunk past the end. */
+        iOff = (i % 13) * f.nChunk;
+        nWant = i < 13 ? n - iOff : (size_t)(13 - i % 13) * f.nChunk + 50;
+      }else{
+        iOff = (size_t)(rng_next(&rng) % n);
+        nWant = 1 + (size_t)(rng_next(&rng) % (6 * f.nChunk));
+      }
+      nExpect = iOff + nWant > n ? n - iOff : nWant;
+      ck_assert_msg(f.pEnv->xRead(pFile, iOff, b, nWant, &nRead) == LSM_OK, "%s: read at %zu: %s",
+                    zName, iOff, lsm_errmsg(NULL));
+      ck_assert_msg(nRead == nExpect && memcmp(b, a + iOff, nExpect) == 0,
+                    "%s: %zu bytes at %zu: read %zu, expected %zu%s (seed %llu)", zName, nWant,
+                    iOff, nRead, nExpect, nRead == nExpect ? " (other bytes)" : "",
+                    (unsigned long long)iSeed);
+    }
+    ck_assert_int_eq(f.pEnv->xClose(pFile), LSM_OK);
+    free(a);
+    free(b);
+  }
+  fixture_close(&f);
+}
+END_TEST
+
+/*
+** A chunk row gone missing (a damaged database): a read that needs it is
+** LSM_CORRUPT naming the row and the file; reads of the rows around it
+** still return their bytes.
+*/
+START_TEST(a_read_across_a_missing_chunk_row_is_corruption_naming_it){
+  uint64_t iSeed = test_seed();
+  test_rng rng;
+  files_fixture f;
+  size_t n, nRead = 0;
+  uint8_t *a, *b;
+  lsm_file *pFile = NULL;
+  sqlite3_int64 iMissing;
+  char zMsg[96];
+  rng_init(&rng, iSeed);
+  fixture_open(&f);
+  n = 10 * f.nChunk + 77;
+  a = malloc(n);
+  b = malloc(n);
+  fill_random(a, n, &rng);
+  ck_assert_int_eq(f.pEnv->xOpen(f.pEnv, "000001.sst", LSM_OPEN_WRITE | LSM_OPEN_EXCL, &pFile),
+                   LSM_OK);
+  ck_assert_int_eq(f.pEnv->xAppend(pFile, a, n), LSM_OK);
+  ck_assert_int_eq(f.pEnv->xClose(pFile), LSM_OK);
+  ck_assert_int_eq(f.pEnv->xOpen(f.pEnv, "000001.sst", 0, &pFile), LSM_OK);
+  iMissing = test_query_int(f.db, "SELECT id FROM t_file WHERE name = '000001.sst:5'");
+  test_exec_ok(f.db, "DELETE FROM t_file WHERE name = '000001.sst:5'");
+  /* Rows 2 .. 8 (chunk 5 among them): corrupt, naming the missing one. */
+  ck_assert_int_eq(f.pEnv->xRead(pFile, 2 * f.nChunk + 10, b, 6 * f.nChunk, &nRead),
+                   LSM_CORRUPT);
+  snprintf(zMsg, sizeof(zMsg), "row %lld of 000001.sst is missing or short", (long long)iMissing);
+  ck_assert_msg(strstr(lsm_errmsg(NULL), zMsg) != NULL, "message: %s", lsm_errmsg(NULL));
+  /* Rows 0 .. 4 and 6 .. 10 read as written. */
+  ck_assert_int_eq(f.pEnv->xRead(pFile, 0, b, 5 * f.nChunk, &nRead), LSM_OK);
+  ck_assert(nRead == 5 * f.nChunk && memcmp(b, a, nRead) == 0);
+  ck_assert_int_eq(f.pEnv->xRead(pFile, 6 * f.nChunk, b, n, &nRead), LSM_OK);
+  ck_assert(nRead == n - 6 * f.nChunk && memcmp(b, a + 6 * f.nChunk, nRead) == 0);
+  ck_assert_int_eq(f.pEnv->xClose(pFile), LSM_OK);
+  free(a);
+  free(b);
+  fixture_close(&f);
+}
+END_TEST
+
 static Suite *dbstore_files_suite(void){
   Suite *s = suite_create("dbstore_files");
   TCase *tc = tcase_create("core");
@@ -234,6 +334,8 @@ static Suite *dbstore_files_suite(void){
   tcase_add_test(tc, a_file_synced_then_appended_to_replaces_its_last_row);
   tcase_add_test(tc, two_files_written_at_once_each_keep_consecutive_rows);
   tcase_add_test(tc, a_failed_first_chunk_lookup_never_replaces_another_row);
+  tcase_add_test(tc, any_window_of_a_file_of_many_chunks_reads_back);
+  tcase_add_test(tc, a_read_across_a_missing_chunk_row_is_corruption_naming_it);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -243,6 +243,66 @@ START_TEST(merge_iter_yields_equal_keys_lower_child_first_and_mirrors_in_reverse
 }
 END_TEST
 
+/* A settled store's scan: one sorted run beside empty memtables, and
+** runs that end early, so that the merge steps its last valid child
+** alone (merge_iter.c, winner_step_forward).  Child 1 holds k00..k39,
+** child 3 k00a..k09a (a key after each of the first ten), children 0
+** and 2 nothing; every step must still be the next key in order, after
+** a direction switch and a seek too. */
+START_TEST(merge_iter_steps_its_last_valid_child_alone_in_order){
+  memtable *apMem[4];
+  char zKey[8];
+  char azWant[50][8];
+  iter *pMerge;
+  uint8_t aIkey[8 + IKEY_TRAILER];
+  int i, nWant = 0, iRound;
+  size_t n;
+  for(i = 0; i < 4; i++) ck_assert_int_eq(memtable_new(lsm_env_default(), &apMem[i]), LSM_OK);
+  for(i = 0; i < 40; i++){
+    snprintf(zKey, sizeof(zKey), "k%02d", i);
+    ck_assert_int_eq(memtable_add(apMem[1], (uint64_t)i + 1, IKEY_VALUE, zKey, 3, zKey, 3), LSM_OK);
+    snprintf(azWant[nWant++], 8, "%s", zKey);
+    if( i < 10 ){
+      snprintf(zKey, sizeof(zKey), "k%02da", i);
+      ck_assert_int_eq(memtable_add(apMem[3], (uint64_t)i + 100, IKEY_VALUE, zKey, 4, zKey, 4),
+                       LSM_OK);
+      snprintf(azWant[nWant++], 8, "%s", zKey);
+    }
+  }
+  pMerge = mg_open(apMem, 4);
+  for(iRound = 0; iRound < 3; iRound++){
+    int iStart = 0;
+    if( iRound == 0 ){
+      iter_first(pMerge);
+    }else if( iRound == 1 ){
+      /* Back from the end, then forward again: the tree is rebuilt. */
+      iter_last(pMerge);
+      for(i = 0; i < 25; i++) iter_prev(pMerge);
+      iStart = nWant - 1 - 25;
+    }else{
+      ikey_build(aIkey, "k05", 3, IKEY_MAX_SEQ, IKEY_VALUE);
+      iter_seek(pMerge, aIkey, 3 + IKEY_TRAILER);
+      iStart = 10;                                        /* k05 */
+    }
+    for(i = iStart; i < nWant; i++){
+      const uint8_t *pVal;
+      ck_assert_msg(iter_valid(pMerge), "round %d: ended before %s", iRound, azWant[i]);
+      pVal = iter_value(pMerge, &n);
+      ck_assert_msg(n == strlen(azWant[i]) && memcmp(pVal, azWant[i], n) == 0,
+                    "round %d: %.*s where %s belongs", iRound, (int)n, pVal, azWant[i]);
+      if( i + 1 < nWant ){
+        ck_assert(iter_step(pMerge, &n) != NULL);
+      }else{
+        ck_assert(iter_step(pMerge, &n) == NULL);
+      }
+    }
+    ck_assert(!iter_valid(pMerge));
+    ck_assert_int_eq(iter_status(pMerge), LSM_OK);
+  }
+  iter_close(pMerge);
+}
+END_TEST
+
 START_TEST(merge_iter_with_no_children_is_empty){
   int rc = LSM_OK;
   iter *pMerge = merge_iter_new(lsm_env_default(), NULL, 0, &rc);
@@ -320,6 +380,7 @@ static Suite *merge_iter_suite(void){
   tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks_with_long_keys);
   tcase_add_test(tc, merge_iter_matches_merged_model_on_random_walks_over_many_children);
   tcase_add_test(tc, merge_iter_yields_equal_keys_lower_child_first_and_mirrors_in_reverse);
+  tcase_add_test(tc, merge_iter_steps_its_last_valid_child_alone_in_order);
   tcase_add_test(tc, merge_iter_with_no_children_is_empty);
   tcase_add_test(tc, merge_iter_reports_a_child_error_and_becomes_invalid);
   tcase_add_test(tc, merge_iter_new_closes_its_children_when_allocation_fails);

@@ -796,10 +796,11 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
         sst_meta_clear(pEnv, &meta);
         rc = open_reader(pEnv, "/f.sst", &pReader);
       }
+      size_t nScanned = 0;
       if( rc == LSM_OK ){
         iter *it = sst_reader_iter(pReader, &rc);
         if( it ){
-          for(iter_last(it); iter_valid(it); iter_prev(it)){}
+          for(iter_last(it); iter_valid(it); iter_prev(it)) nScanned++;
           rc = iter_status(it);
           iter_close(it);
         }
@@ -811,8 +812,13 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
         SEED_ASSERT(rc == LSM_OK, "class %zu, no failure: rc %d", seed, c, rc);
         break;
       }
-      SEED_ASSERT(rc == (aClass[c] == FAULTENV_ALLOC ? LSM_NOMEM : LSM_IOERR),
-                  "class %zu call %llu: rc %d", seed, c, (unsigned long long)iNth, rc);
+      /* A failed read (or allocation) of a scan's readahead run is
+      ** retried as a read of the one block the scan needs
+      ** (sst_reader_load_block_ahead): the scan then goes on, whole. */
+      SEED_ASSERT(rc == (aClass[c] == FAULTENV_ALLOC ? LSM_NOMEM : LSM_IOERR)
+                  || (rc == LSM_OK && nScanned == t.n),
+                  "class %zu call %llu: rc %d, %zu of %zu entries", seed, c,
+                  (unsigned long long)iNth, rc, nScanned, t.n);
     }
   }
   harness_model_clear(&t);
@@ -1072,6 +1078,392 @@ START_TEST(sst_alternating_blocks_are_all_tried)
 }
 END_TEST
 
+/* ---- readahead (sst_reader_load_block_ahead) ---- */
+
+/*
+** Readahead fixture: fx.t holds 3,000 distinct user keys (values of 0 to
+** 60 bytes, a tombstone in eleven), written to /c.sst in blocks of 256
+** bytes: about 400 blocks, so that a scan steps past SST_PASSING_AFTER
+** and reads runs of many blocks at once.
+*/
+static void write_readahead_target(void){
+  int i;
+  for(i = 0; i < 3000; i++){
+    char z[16], v[64];
+    int nz = snprintf(z, sizeof(z), "ra%06d", i);
+    int nv = snprintf(v, sizeof(v), "%.*s", (i * 7) % 61,
+                      "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(10 + i), i % 11 ? IKEY_VALUE : IKEY_DELETE,
+                      v, i % 11 ? (size_t)nv : 0);
+  }
+  harness_model_sort(&fx.t);
+  write_damage_target(256);
+}
+
+/* Entries of fx.t whose user key is at most (pUser, nUser). */
+static size_t entries_up_to(const uint8_t *pUser, size_t nUser){
+  size_t i = 0;
+  while( i < fx.t.n
+      && ikey_compare_user(fx.t.a[i].pKey, fx.t.a[i].nKey - IKEY_TRAILER, pUser, nUser) <= 0 ){
+    i++;
+  }
+  return i;
+}
+
+/* Scan pReader forward (bForward) or backward from the end: the entries
+** it returns must be fx.t's in order; returns how many, *pRc the status. */
+static size_t scan_against_model(sst_reader *pReader, int bForward, int *pRc){
+  int rc = LSM_OK;
+  size_t n = 0;
+  iter *it = sst_reader_iter(pReader, &rc);
+  ck_assert_ptr_nonnull(it);
+  for(bForward ? iter_first(it) : iter_last(it); iter_valid(it);
+      bForward ? iter_next(it) : iter_prev(it)){
+    const harness_entry *e;
+    size_t nK, nV;
+    const uint8_t *pK = iter_key(it, &nK), *pV = iter_value(it, &nV);
+    LOOP_ASSERT(n < fx.t.n);
+    e = &fx.t.a[bForward ? n : fx.t.n - 1 - n];
+    LOOP_ASSERT(nK == e->nKey && memcmp(pK, e->pKey, nK) == 0);
+    LOOP_ASSERT(nV == e->nVal && (nV == 0 || memcmp(pV, e->pVal, nV) == 0));
+    n++;
+  }
+  *pRc = iter_status(it);
+  iter_close(it);
+  return n;
+}
+
+/* The caches the readahead tests read through: none, one too small to
+** take the blocks read ahead (served from the iterator's buffer), one
+** with room for all of them (entered into it as a scan's). */
+static const uint64_t aReadaheadCache[] = { 0, 4 * 1024, 64 << 20 };
+#define N_READAHEAD_CACHES 3
+
+static sst_reader *open_uncached_reader(int iCache, block_cache **ppCache){
+  sst_reader *pReader = NULL;
+  *ppCache = NULL;
+  if( aReadaheadCache[iCache] ){
+    ck_assert_int_eq(block_cache_new(lsm_env_default(), aReadaheadCache[iCache], ppCache), LSM_OK);
+  }
+  ck_assert_int_eq(sst_reader_open(fx.pEnv, "/c.sst", *ppCache, 0, &pReader), LSM_OK);
+  return pReader;
+}
+
+START_TEST(sst_scans_reading_ahead_return_the_model_both_ways)
+{
+  int iCache, iRound, rc;
+  write_readahead_target();
+  for(iCache = 0; iCache < N_READAHEAD_CACHES; iCache++){
+    block_cache *pCache;
+    sst_reader *pReader = open_uncached_reader(iCache, &pCache);
+    ck_assert_uint_gt(sst_reader_blocks(pReader), 300);
+    /* Twice each way: the second scans meet blocks the first left cached. */
+    for(iRound = 0; iRound < 4; iRound++){
+      size_t n = scan_against_model(pReader, iRound % 2 == 0, &rc);
+      ck_assert_msg(rc == LSM_OK && n == fx.t.n, "cache %d round %d: %zu of %zu entries, rc %d",
+                    iCache, iRound, n, fx.t.n, rc);
+    }
+    sst_reader_unref(pReader);
+    block_cache_unref(pCache);
+  }
+}
+END_TEST
+
+START_TEST(sst_a_block_damaged_inside_a_readahead_run_is_reported_when_reached)
+{
+  /* Block 40 lies inside the first run a forward scan reads ahead (it
+  ** starts at block 5, 256 blocks of 256 bytes), and inside the first
+  ** run a backward scan reads, from the last block down. */
+  static const int aDamaged[] = { 40, -40 };
+  int iCase, iCache;
+  write_readahead_target();
+  for(iCase = 0; iCase < 2; iCase++){
+    for(iCache = 0; iCache < N_READAHEAD_CACHES; iCache++){
+      block_cache *pCache;
+      sst_reader *pReader = open_uncached_reader(iCache, &pCache);
+      int nBlock = (int)sst_reader_blocks(pReader), bForward = aDamaged[iCase] > 0;
+      int k = bForward ? aDamaged[iCase] : nBlock + aDamaged[iCase];
+      uint8_t *b = malloc(fx.n);
+      size_t nSep, nExpect, n;
+      const uint8_t *pSep;
+      char zMsg[64];
+      int rc;
+      /* The entries a scan returns before it reaches block k. */
+      if( bForward ){
+        pSep = sst_reader_index_user_key(pReader, k - 1, &nSep);
+        nExpect = entries_up_to(pSep, nSep);
+      }else{
+        pSep = sst_reader_index_user_key(pReader, k, &nSep);
+        nExpect = fx.t.n - entries_up_to(pSep, nSep);
+      }
+      memcpy(b, fx.a, fx.n);
+      b[sst_reader_index_offset(pReader, k) + 5] ^= 0x5a;
+      file_put(fx.pEnv, "/c.sst", b, fx.n);
+      error_clear();
+      n = scan_against_model(pReader, bForward, &rc);
+      snprintf(zMsg, sizeof(zMsg), "/c.sst: block %d checksum mismatch", k);
+      ck_assert_msg(rc == LSM_CORRUPT && n == nExpect && strstr(lsm_errmsg(NULL), zMsg),
+                    "cache %d, block %d damaged, %s: %zu entries (expected %zu), rc %d: %s",
+                    iCache, k, bForward ? "forward" : "backward", n, nExpect, rc,
+                    lsm_errmsg(NULL));
+      file_put(fx.pEnv, "/c.sst", fx.a, fx.n);
+      free(b);
+      sst_reader_unref(pReader);
+      block_cache_unref(pCache);
+    }
+  }
+}
+END_TEST
+
+/* An env over the memory env whose xRead fails with LSM_CORRUPT (as the
+** in-database store's does for a missing chunk row) every read that
+** starts before g_iBadOff (a block's offset) and reaches past it: a run
+** read ahead that holds that block, when the block the scan is at (a
+** read starting at it) still reads, and so does that block alone.  Its calls that take the env pass the
+** memory env on (the memory env's state is the struct around its own). */
+static lsm_env *g_pInnerEnv;
+static uint64_t g_iBadOff;
+static int g_nFailedReads;
+static int read_failing_past(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf,
+                             size_t *pnRead){
+  if( iOff < g_iBadOff && iOff + nBuf > g_iBadOff ){
+    g_nFailedReads++;
+    *pnRead = 0;
+    return lsm_env_error(LSM_CORRUPT, "/c.sst: bytes at %llu are damaged",
+                         (unsigned long long)g_iBadOff);
+  }
+  return g_pInnerEnv->xRead(pFile, iOff, pBuf, nBuf, pnRead);
+}
+static int open_inner(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
+  (void)pEnv;
+  return g_pInnerEnv->xOpen(g_pInnerEnv, zPath, flags, ppFile);
+}
+static void *malloc_inner(lsm_env *pEnv, size_t n){
+  (void)pEnv;
+  return g_pInnerEnv->xMalloc(g_pInnerEnv, n);
+}
+static void *realloc_inner(lsm_env *pEnv, void *p, size_t n){
+  (void)pEnv;
+  return g_pInnerEnv->xRealloc(g_pInnerEnv, p, n);
+}
+static void free_inner(lsm_env *pEnv, void *p){
+  (void)pEnv;
+  g_pInnerEnv->xFree(g_pInnerEnv, p);
+}
+
+START_TEST(sst_a_run_that_cannot_be_read_ahead_is_read_block_by_block)
+{
+  lsm_env env;
+  int iCache, rc;
+  write_readahead_target();
+  g_pInnerEnv = fx.pEnv;
+  env = *fx.pEnv;
+  env.xOpen = open_inner;
+  env.xRead = read_failing_past;
+  env.xMap = NULL;
+  env.xMalloc = malloc_inner;
+  env.xRealloc = realloc_inner;
+  env.xFree = free_inner;
+  for(iCache = 0; iCache < N_READAHEAD_CACHES; iCache++){
+    block_cache *pCache = NULL;
+    sst_reader *pReader = NULL;
+    size_t n;
+    if( aReadaheadCache[iCache] ){
+      ck_assert_int_eq(block_cache_new(lsm_env_default(), aReadaheadCache[iCache], &pCache),
+                       LSM_OK);
+    }
+    ck_assert_int_eq(sst_reader_open(&env, "/c.sst", pCache, 0, &pReader), LSM_OK);
+    g_iBadOff = sst_reader_index_offset(pReader, 40);
+    g_nFailedReads = 0;
+    n = scan_against_model(pReader, 1, &rc);
+    ck_assert_msg(rc == LSM_OK && n == fx.t.n, "cache %d: %zu of %zu entries, rc %d: %s",
+                  iCache, n, fx.t.n, rc, lsm_errmsg(NULL));
+    ck_assert_int_gt(g_nFailedReads, 0);      /* a run did cover it */
+    sst_reader_unref(pReader);
+    block_cache_unref(pCache);
+  }
+  g_iBadOff = 0;
+}
+END_TEST
+
+
+/* Readahead: memory, errors, compression, truncation (review of branch
+** scanahead; each of the first two failed before its fix). */
+static long g_nLive;            /* bytes live through the counting env */
+static void *cnt_malloc(lsm_env *pEnv, size_t n){
+  uint8_t *a; (void)pEnv;
+  a = g_pInnerEnv->xMalloc(g_pInnerEnv, n + 16);
+  if( !a ) return NULL;
+  memcpy(a, &n, sizeof(n)); g_nLive += (long)n; return a + 16;
+}
+static void cnt_free(lsm_env *pEnv, void *p){
+  size_t n; (void)pEnv;
+  if( !p ) return;
+  memcpy(&n, (uint8_t*)p - 16, sizeof(n)); g_nLive -= (long)n;
+  g_pInnerEnv->xFree(g_pInnerEnv, (uint8_t*)p - 16);
+}
+static void *cnt_realloc(lsm_env *pEnv, void *p, size_t n){
+  void *q = cnt_malloc(pEnv, n);
+  size_t nOld = 0;
+  if( q && p ){ memcpy(&nOld, (uint8_t*)p - 16, sizeof(nOld)); memcpy(q, p, nOld < n ? nOld : n); cnt_free(pEnv, p); }
+  return q;
+}
+/* A parked iterator (iter.h item 7: holds no more than a few KiB) after a scan. */
+START_TEST(sst_a_parked_iterator_keeps_no_readahead_buffer)
+{
+  lsm_env env;
+  sst_reader *pReader = NULL;
+  iter *it;
+  int rc = LSM_OK;
+  long nBefore, nScan, nParked;
+  size_t n = 0;
+  write_readahead_target();
+  g_pInnerEnv = fx.pEnv;
+  env = *fx.pEnv;
+  env.xOpen = open_inner;
+  env.xMap = NULL;
+  env.xMalloc = cnt_malloc; env.xRealloc = cnt_realloc; env.xFree = cnt_free;
+  ck_assert_int_eq(sst_reader_open(&env, "/c.sst", NULL, 0, &pReader), LSM_OK);
+  it = sst_reader_iter(pReader, &rc);
+  nBefore = g_nLive;
+  for(iter_first(it); iter_valid(it); iter_next(it)) n++;
+  nScan = g_nLive - nBefore;
+  iter_park(it);
+  nParked = g_nLive - nBefore;
+  fprintf(stderr, "entries %zu: live after scan +%ld bytes, after park +%ld bytes\n", n, nScan, nParked);
+  ck_assert_msg(nParked <= ITER_PARK_KEEP_BYTES + 1024, "parked iterator holds %ld bytes", nParked);
+  iter_close(it);
+  sst_reader_unref(pReader);
+}
+END_TEST
+
+/* An I/O error past block 40 in a run read at block ~5: reported at 5 (no readahead: at 40). */
+static int read_ioerr_past(lsm_file *pFile, uint64_t iOff, void *pBuf, size_t nBuf, size_t *pnRead){
+  if( iOff <= g_iBadOff && iOff + nBuf > g_iBadOff ){
+    *pnRead = 0;
+    return lsm_env_error(LSM_IOERR, "EIO at %llu", (unsigned long long)g_iBadOff);
+  }
+  return g_pInnerEnv->xRead(pFile, iOff, pBuf, nBuf, pnRead);
+}
+START_TEST(sst_an_io_error_inside_a_readahead_run_is_reported_when_reached)
+{
+  lsm_env env;
+  int rc;
+  sst_reader *pReader = NULL;
+  size_t n, nExpect, nSep;
+  const uint8_t *pSep;
+  write_readahead_target();
+  g_pInnerEnv = fx.pEnv;
+  env = *fx.pEnv;
+  env.xOpen = open_inner; env.xRead = read_ioerr_past; env.xMap = NULL;
+  env.xMalloc = malloc_inner; env.xRealloc = realloc_inner; env.xFree = free_inner;
+  ck_assert_int_eq(sst_reader_open(&env, "/c.sst", NULL, 0, &pReader), LSM_OK);
+  g_iBadOff = sst_reader_index_offset(pReader, 40);
+  pSep = sst_reader_index_user_key(pReader, 39, &nSep);
+  nExpect = entries_up_to(pSep, nSep);
+  n = scan_against_model(pReader, 1, &rc);
+  fprintf(stderr, "ioerr at block 40: scan returned %zu entries (blocks 0..39 hold %zu), rc %d: %s\n",
+          n, nExpect, rc, lsm_errmsg(NULL));
+  ck_assert_msg(n == nExpect, "I/O error of block 40 reported after %zu entries, not %zu", n, nExpect);
+  sst_reader_unref(pReader);
+  g_iBadOff = 0;
+}
+END_TEST
+
+/* Readahead over compressed blocks (the readahead case runs raw only). */
+START_TEST(sst_scans_reading_ahead_over_compressed_blocks_return_the_model)
+{
+  int iCache, iRound, rc, c;
+  static const int aC[] = { LSM_COMPRESSION_LZ4, LSM_COMPRESSION_ZSTD };
+  for(c = 0; c < 2; c++){
+    g_compression = aC[c];
+    harness_model_clear(&fx.t);
+    memset(&fx.t, 0, sizeof(fx.t));
+    free(fx.a); fx.a = NULL;
+    write_readahead_target();
+    for(iCache = 0; iCache < N_READAHEAD_CACHES; iCache++){
+      block_cache *pCache;
+      sst_reader *pReader = open_uncached_reader(iCache, &pCache);
+      for(iRound = 0; iRound < 4; iRound++){
+        size_t n = scan_against_model(pReader, iRound % 2 == 0, &rc);
+        ck_assert_msg(rc == LSM_OK && n == fx.t.n, "comp %d cache %d round %d: %zu of %zu, rc %d",
+                      aC[c], iCache, iRound, n, fx.t.n, rc);
+      }
+      sst_reader_unref(pReader);
+      block_cache_unref(pCache);
+    }
+  }
+  g_compression = LSM_COMPRESSION_NONE;
+}
+END_TEST
+
+
+/* A huge value's block: the readahead buffer grows to it and a parked iterator keeps it. */
+START_TEST(sst_a_parked_iterator_keeps_no_buffer_grown_to_a_huge_block)
+{
+  lsm_env env;
+  sst_reader *pReader = NULL;
+  iter *it;
+  int rc = LSM_OK, i;
+  long nBefore, nPeak = 0, nParked;
+  char *zBig = malloc(4 << 20);
+  memset(zBig, 'q', 4 << 20);
+  for(i = 0; i < 400; i++){
+    char z[16];
+    int nz = snprintf(z, sizeof(z), "hb%06d", i);
+    harness_model_add(&fx.t, z, (size_t)nz, (uint64_t)(10 + i), IKEY_VALUE,
+                      i == 300 ? zBig : "value-value-value-value", i == 300 ? (size_t)(4 << 20) : 23);
+  }
+  harness_model_sort(&fx.t);
+  write_damage_target(256);
+  g_pInnerEnv = fx.pEnv;
+  env = *fx.pEnv;
+  env.xOpen = open_inner;
+  env.xMap = NULL;
+  env.xMalloc = cnt_malloc; env.xRealloc = cnt_realloc; env.xFree = cnt_free;
+  ck_assert_int_eq(sst_reader_open(&env, "/c.sst", NULL, 0, &pReader), LSM_OK);
+  it = sst_reader_iter(pReader, &rc);
+  nBefore = g_nLive;
+  for(iter_first(it); iter_valid(it); iter_next(it)){
+    if( g_nLive - nBefore > nPeak ) nPeak = g_nLive - nBefore;
+  }
+  ck_assert_int_eq(iter_status(it), LSM_OK);
+  iter_park(it);
+  nParked = g_nLive - nBefore;
+  fprintf(stderr, "huge block: peak +%ld bytes during scan, after park +%ld bytes\n", nPeak, nParked);
+  ck_assert_msg(nParked <= ITER_PARK_KEEP_BYTES + 1024, "parked iterator holds %ld bytes", nParked);
+  iter_close(it);
+  sst_reader_unref(pReader);
+  free(zBig);
+}
+END_TEST
+
+
+/* A file cut after open inside a readahead run: "block k is truncated" when k is reached. */
+START_TEST(sst_a_file_cut_inside_a_readahead_run_is_truncation_when_reached)
+{
+  int iCache, k = 40, rc;
+  write_readahead_target();
+  for(iCache = 0; iCache < N_READAHEAD_CACHES; iCache++){
+    block_cache *pCache;
+    sst_reader *pReader = open_uncached_reader(iCache, &pCache);
+    size_t nSep, nExpect, n;
+    const uint8_t *pSep = sst_reader_index_user_key(pReader, k - 1, &nSep);
+    char zMsg[80];
+    nExpect = entries_up_to(pSep, nSep);
+    file_put(fx.pEnv, "/c.sst", fx.a, sst_reader_index_offset(pReader, k) + 7);
+    error_clear();
+    n = scan_against_model(pReader, 1, &rc);
+    snprintf(zMsg, sizeof(zMsg), "block %d is truncated", k);
+    fprintf(stderr, "cache %d: %zu entries (expected %zu) rc %d: %s\n", iCache, n, nExpect, rc, lsm_errmsg(NULL));
+    ck_assert_msg(rc == LSM_CORRUPT && n == nExpect && strstr(lsm_errmsg(NULL), zMsg), "truncation");
+    file_put(fx.pEnv, "/c.sst", fx.a, fx.n);
+    sst_reader_unref(pReader);
+    block_cache_unref(pCache);
+  }
+}
+END_TEST
+
 /* Fixtures that choose how blocks are read and written. */
 static void setup_mapped(void){ set_read_mode(READ_MAPPED, LSM_COMPRESSION_NONE); }
 static void setup_cached(void){ set_read_mode(READ_CACHED, LSM_COMPRESSION_NONE); }
@@ -1148,6 +1540,18 @@ static Suite *sst_suite(void){
   tcase_add_test(tc, sst_incompressible_runs_skip_the_compressor);
   tcase_add_test(tc, sst_alternating_blocks_are_all_tried);
   tcase_add_test(tc, sst_a_mapped_reader_keeps_its_filter_and_index_off_the_heap);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("readahead");
+  tcase_add_checked_fixture(tc, setup_memory, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, sst_scans_reading_ahead_return_the_model_both_ways);
+  tcase_add_test(tc, sst_a_block_damaged_inside_a_readahead_run_is_reported_when_reached);
+  tcase_add_test(tc, sst_a_run_that_cannot_be_read_ahead_is_read_block_by_block);
+  tcase_add_test(tc, sst_a_parked_iterator_keeps_no_readahead_buffer);
+  tcase_add_test(tc, sst_an_io_error_inside_a_readahead_run_is_reported_when_reached);
+  tcase_add_test(tc, sst_scans_reading_ahead_over_compressed_blocks_return_the_model);
+  tcase_add_test(tc, sst_a_file_cut_inside_a_readahead_run_is_truncation_when_reached);
+  tcase_add_test(tc, sst_a_parked_iterator_keeps_no_buffer_grown_to_a_huge_block);
   suite_add_tcase(s, tc);
   return s;
 }
