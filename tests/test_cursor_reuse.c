@@ -607,7 +607,7 @@ START_TEST(a_closed_cursor_keeps_no_readahead_buffer){
   char *zBig = malloc(nBig);
   lsm_db *pDb;
   lsm_cursor *pCsr;
-  int64_t nBefore, nOpen = 0;
+  int64_t nBefore;
   int i, n = 0;
   memset(zBig, 'v', nBig);
   pDb = open_counted_store("store2", 0);
@@ -624,10 +624,7 @@ START_TEST(a_closed_cursor_keeps_no_readahead_buffer){
   ck_assert_int_eq(lsm_cursor_open(pDb, NULL, &pCsr), LSM_OK);
   for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) n++;
   ck_assert_int_eq(n, 2000);
-  nOpen = g_nHeapLive - nBefore;
   lsm_cursor_close(pCsr);
-  fprintf(stderr, "after the scan, open cursor +%lld bytes; closed (kept) cursor +%lld bytes\n",
-          (long long)nOpen, (long long)(g_nHeapLive - nBefore));
   ck_assert_msg(g_nHeapLive - nBefore < ((int64_t)1 << 20), "the closed cursor holds %lld bytes",
                 (long long)(g_nHeapLive - nBefore));
   lsm_close(pDb);
