@@ -342,20 +342,15 @@ uint64_t block_cache_new_id(void){
 /* Operations                                                          */
 /* ------------------------------------------------------------------ */
 
-block_handle *block_cache_lookup_as(block_cache *p, block_cache_counts *pCounts, uint64_t id,
-                                    uint32_t iBlock, size_t nExpect, int eMark){
+block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCounts,
+                                         uint64_t id, uint32_t iBlock, size_t nExpect){
   block_handle *h;
   uint64_t hash = block_hash(id, iBlock);
   if( p == NULL ) return NULL;
   pthread_mutex_lock(&p->mutex);
   h = p->aSlot[slot_find_expect(p, hash, id, iBlock, nExpect)].h;
   if( h ){
-    if( eMark == BLOCK_CACHE_MARK_HOT ){
-      take_ref(p, h);
-    }else{
-      if( h->nRef++ == 0 ) p->nIdle--;
-      if( eMark == BLOCK_CACHE_MARK_SCAN ) h->bPassing = 0;
-    }
+    take_ref(p, h);
     p->nHits++;
     if( pCounts ) pCounts->nHits++;
   }else{
@@ -364,11 +359,6 @@ block_handle *block_cache_lookup_as(block_cache *p, block_cache_counts *pCounts,
   }
   pthread_mutex_unlock(&p->mutex);
   return h;
-}
-
-block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCounts,
-                                         uint64_t id, uint32_t iBlock, size_t nExpect){
-  return block_cache_lookup_as(p, pCounts, id, iBlock, nExpect, BLOCK_CACHE_MARK_HOT);
 }
 
 void block_cache_prefetch_slot(block_cache *p, uint64_t id, uint32_t iBlock){

@@ -24,9 +24,7 @@
 ** freed.  So a block inserted and never looked up again goes first, in
 ** insertion order, and one in use is never freed.  A block a scan
 ** passes (block_cache_insert_passing) goes before all of them, once
-** released, until a lookup finds it.  Only a get's or a seek's lookup
-** gives the second chance; a scan's and a non-filling reader's do not
-** (block_cache_lookup_as).  Entries in use may
+** released, until a lookup finds it.  Entries in use may
 ** exceed the budget for as long as they are used (one block per open
 ** iterator and per get).
 **
@@ -106,35 +104,6 @@ typedef struct block_cache_counts {
 block_handle *block_cache_lookup(block_cache*, uint64_t id, uint32_t iBlock);
 block_handle *block_cache_lookup_counted(block_cache*, block_cache_counts *pCounts,
                                          uint64_t id, uint32_t iBlock, size_t nExpect);
-
-/*
-** block_cache_lookup_counted, saying what the lookup tells the eviction
-** order (eMark):
-**   BLOCK_CACHE_MARK_HOT   a get's or a seek's lookup: the entry gets its
-**                          second chance, and a passing one becomes an
-**                          ordinary one (block_cache_lookup_counted);
-**   BLOCK_CACHE_MARK_SCAN  a scan stepping past the block (as
-**                          block_cache_insert_passing's reads): a passing
-**                          entry becomes an ordinary one, so that a later
-**                          scan finds what an earlier one kept, but gets
-**                          no second chance from it;
-**   BLOCK_CACHE_MARK_NONE  a reader that does not fill the cache (a
-**                          compaction's inputs, lsm_read.bNoFill, as
-**                          lsm_stats' count of live bytes): the entry's
-**                          place is left exactly as it was.
-** Why: a scan touches every block it passes once.  Marking each gave
-** every block of a scanned store the same second chance, losing what gets
-** and seeks said about the blocks they use, and the next eviction walk
-** then moved each marked block to the young end, a cold header each (an
-** in-database scan after lsm_stats' count of live bytes, which marked
-** every cached block: 4% of the scan's time in evict; README, "In-database
-** scans: the next block fetched ahead, a scan's lookups unmarked").
-*/
-#define BLOCK_CACHE_MARK_HOT  0
-#define BLOCK_CACHE_MARK_SCAN 1
-#define BLOCK_CACHE_MARK_NONE 2
-block_handle *block_cache_lookup_as(block_cache*, block_cache_counts *pCounts, uint64_t id,
-                                    uint32_t iBlock, size_t nExpect, int eMark);
 
 /*
 ** Hints for a lookup of (id, iBlock) that is to follow, so that the

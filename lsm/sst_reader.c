@@ -214,9 +214,7 @@ int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_
     }
     return block_view_init(v, a, e->nSize, p->zPath, i);
   }
-  h = block_cache_lookup_as(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize,
-                            eLoad == SST_LOAD_NOFILL ? BLOCK_CACHE_MARK_NONE
-                            : eLoad == SST_LOAD_SCAN ? BLOCK_CACHE_MARK_SCAN : BLOCK_CACHE_MARK_HOT);
+  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize);
   if( h == NULL ){
     if( p->aMap ){
       /* Mapped and compressed: the checksum covers the stored bytes, which
@@ -237,7 +235,7 @@ int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_
     if( rc ) return rc;
     if( eLoad == SST_LOAD_FILL ){
       h = block_cache_insert(p->pBlocks, p->id, (uint32_t)i, h);
-    }else if( eLoad == SST_LOAD_PASSING || eLoad == SST_LOAD_SCAN ){
+    }else if( eLoad == SST_LOAD_PASSING ){
       h = block_cache_insert_passing(p->pBlocks, p->id, (uint32_t)i, h);
     }
   }
@@ -316,10 +314,9 @@ int sst_reader_load_block_ahead(sst_reader *p, int i, int bForward, sst_ahead *p
   block_handle *h;
   const uint8_t *a;
   int rc = LSM_OK, eType = COMPRESS_RAW;
-  if( p->aMap ) return sst_reader_load_block(p, i, SST_LOAD_SCAN, v, ppH);
+  if( p->aMap ) return sst_reader_load_block(p, i, SST_LOAD_PASSING, v, ppH);
   *ppH = NULL;
-  h = block_cache_lookup_as(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize,
-                            BLOCK_CACHE_MARK_SCAN);
+  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize);
   if( h ) return view_of_handle(p, i, h, v, ppH);
   if( i < pA->iFirst || i >= pA->iEnd ){
     rc = ahead_fill(p, i, bForward, pA);

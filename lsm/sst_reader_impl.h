@@ -193,10 +193,6 @@ static inline int find_block(const sst_reader *p, const uint8_t *pUser, size_t n
 #define SST_LOAD_NOFILL  0   /* a block read is not put in the cache        */
 #define SST_LOAD_FILL    1   /* it is (block_cache_insert)                  */
 #define SST_LOAD_PASSING 2   /* it is, as a scan's (block_cache_insert_passing) */
-#define SST_LOAD_SCAN    3   /* as PASSING, and a cached block is looked up
-                             ** as a scan's (BLOCK_CACHE_MARK_SCAN)        */
-/* A NOFILL load looks a cached block up with BLOCK_CACHE_MARK_NONE, any
-** other with BLOCK_CACHE_MARK_HOT (block_cache.h). */
 int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_handle **ppH);
 
 /*

@@ -27,9 +27,8 @@
 ** of blocks in one xRead (sst_reader_load_block_ahead; the buffer, ahead,
 ** is the iterator's: 64 KiB at most, freed at close), so gets and seeks,
 ** which never step that far, read one block at a time as before.
-** Past it too, each block loaded fetches the next one's cache entry
-** (prefetch_ahead), and a scan's lookups give the blocks they find no
-** second chance in the cache's eviction order (BLOCK_CACHE_MARK_SCAN).
+** Past it too, each block an unmapped table's scan loads fetches the
+** next one's cache entry (prefetch_ahead).
 **
 ** Thread safety: an iterator belongs to one thread at a time; any number
 ** of iterators may walk one reader at once.
@@ -108,8 +107,8 @@ static uint32_t bulk_draw_seed(void){
 ** Without this each of a scan's block changes waited for two lines one
 ** after the other (the slot, then the entry's header and the block's
 ** last line): perf put 6% of an in-database scan's time in that lookup
-** (README, "In-database scans: the next block fetched ahead, a scan's
-** lookups unmarked").  Only for a reader without a mapping (the
+** (README, "In-database scans: the next block's cache entry fetched
+** ahead").  Only for a reader without a mapping (the
 ** in-database store's, mmap=off): a mapped directory store's scan misses
 ** its small cache on nearly every block and decompresses from the
 ** mapping, so there the lookup found nothing to fetch and the fetch cost

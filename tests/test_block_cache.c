@@ -343,82 +343,6 @@ START_TEST(block_cache_keeps_a_block_looked_up_again_over_older_unread_ones)
 }
 END_TEST
 
-/*
-** What a lookup tells the eviction order (block_cache_lookup_as): a get's
-** lookup gives its block a second chance; a scan's, or a reader's that
-** does not fill the cache (lsm_stats' count of live bytes, a compaction's
-** inputs), does not, so the blocks gets looked up outlive the blocks only
-** scans passed.  With 8 blocks cached, 0 and 1 looked up by gets, 2 and 3
-** by a scan, 4 and 5 without filling: four inserts evict 2 to 5, and 0
-** and 1 stay (had every lookup marked its block, 6, 7, 0 and 1 would go).
-*/
-START_TEST(a_scans_lookups_give_no_second_chance_as_a_gets_do)
-{
-  static const int aMark[8] = { BLOCK_CACHE_MARK_HOT, BLOCK_CACHE_MARK_HOT, BLOCK_CACHE_MARK_SCAN,
-                                BLOCK_CACHE_MARK_SCAN, BLOCK_CACHE_MARK_NONE, BLOCK_CACHE_MARK_NONE,
-                                -1, -1 };
-  block_cache *p;
-  block_handle *h;
-  uint64_t id = block_cache_new_id();
-  uint32_t i;
-  size_t nBlock = 4000;
-  /* Room for 8 blocks and their headers, not 9. */
-  ck_assert_int_eq(block_cache_new(lsm_env_default(), 8 * (nBlock + 200), &p), LSM_OK);
-  for(i = 0; i < 8; i++) block_cache_release(block_cache_insert(p, id, i, make_block(id, i, nBlock)));
-  for(i = 0; i < 8; i++){
-    if( aMark[i] < 0 ) continue;
-    h = block_cache_lookup_as(p, NULL, id, i, nBlock, aMark[i]);
-    ck_assert_msg(h != NULL && block_ok(h, id, i, nBlock), "block %u", i);
-    block_cache_release(h);
-  }
-  for(i = 8; i < 12; i++) block_cache_release(block_cache_insert(p, id, i, make_block(id, i, nBlock)));
-  for(i = 0; i < 12; i++){
-    int bWant = !(i >= 2 && i <= 5);
-    h = block_cache_lookup_as(p, NULL, id, i, nBlock, BLOCK_CACHE_MARK_NONE);
-    ck_assert_msg((h != NULL) == bWant, "block %u is %scached", i, h ? "" : "not ");
-    block_cache_release(h);
-  }
-  block_cache_unref(p);
-}
-END_TEST
-
-/*
-** A scan's lookup of a block a scan inserted as passing makes it an
-** ordinary one (a later scan keeps what an earlier one kept), a lookup
-** that does not fill the cache leaves it passing (the next to go).  Room
-** for 4: blocks 0 to 2 ordinary, 3 passing and looked up before its
-** release; the next insert evicts block 0 after a scan's lookup, block 3
-** after one that does not fill.
-*/
-START_TEST(a_scans_lookup_keeps_a_passing_block_a_non_filling_one_does_not)
-{
-  int iCase;
-  for(iCase = 0; iCase < 2; iCase++){
-    int eMark = iCase == 0 ? BLOCK_CACHE_MARK_SCAN : BLOCK_CACHE_MARK_NONE;
-    uint32_t iGone = iCase == 0 ? 0 : 3, i;
-    block_cache *p;
-    block_handle *h, *hPassing;
-    uint64_t id = block_cache_new_id();
-    size_t nBlock = 4000;
-    ck_assert_int_eq(block_cache_new(lsm_env_default(), 4 * (nBlock + 200), &p), LSM_OK);
-    for(i = 0; i < 3; i++) block_cache_release(block_cache_insert(p, id, i, make_block(id, i, nBlock)));
-    hPassing = block_cache_insert_passing(p, id, 3, make_block(id, 3, nBlock));
-    h = block_cache_lookup_as(p, NULL, id, 3, nBlock, eMark);
-    ck_assert_ptr_eq(h, hPassing);
-    block_cache_release(hPassing);
-    block_cache_release(h);
-    block_cache_release(block_cache_insert(p, id, 4, make_block(id, 4, nBlock)));
-    for(i = 0; i < 5; i++){
-      h = block_cache_lookup_as(p, NULL, id, i, nBlock, BLOCK_CACHE_MARK_NONE);
-      ck_assert_msg((h != NULL) == (i != iGone), "case %d: block %u is %scached", iCase, i,
-                    h ? "" : "not ");
-      block_cache_release(h);
-    }
-    block_cache_unref(p);
-  }
-}
-END_TEST
-
 typedef struct cache_job {
   block_cache *p;
   uint64_t seed;
@@ -981,77 +905,6 @@ START_TEST(a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone)
 }
 END_TEST
 
-/* Get key k%08d of i * 40 (every such key in a block of its own: about 13
-** entries of 300 bytes fill a 4 KiB block); *pnMiss gains the block reads. */
-static void get_spaced(lsm_db *pDb, int i, uint64_t *pnMiss){
-  char k[16];
-  int nk = snprintf(k, sizeof(k), "k%08d", i * 40);
-  void *pVal = NULL;
-  size_t nVal = 0;
-  lsm_stats st0, st1;
-  ck_assert_int_eq(lsm_stats_get(pDb, &st0), LSM_OK);
-  ck_assert_int_eq(lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal), LSM_OK);
-  ck_assert_uint_eq(nVal, 300);
-  lsm_free(pVal);
-  ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
-  *pnMiss += st1.nBlockCacheMisses - st0.nBlockCacheMisses;
-}
-
-/*
-** A cursor that does not fill the cache (lsm_read.bNoFill: lsm_stats'
-** count of live bytes) gives the blocks it finds no second chance: the
-** blocks gets read twice outlive those read once, as before it passed.
-** A 64 KiB cache (about 15 blocks of 4 KiB): 2 blocks read twice, 10
-** read once, the whole store scanned without filling, 6 new blocks read
-** (evicting about 3): the first 2 are still cached.  When the scan's
-** lookups marked every block it found, the eviction walk saw all 12 alike
-** and evicted the oldest, the 2 read twice.
-*/
-START_TEST(a_scan_that_does_not_fill_the_cache_leaves_the_gets_second_chances)
-{
-  static char aVal[300];
-  char *zDir = test_tmpdir("bnofillorder");
-  lsm_options opt;
-  lsm_db *pDb = NULL;
-  lsm_cursor *pCsr = NULL;
-  lsm_read rd;
-  uint64_t nMiss = 0;
-  int i, nSeen = 0;
-  lsm_options_default(&opt);
-  opt.background = 0;
-  opt.use_mmap = 0;
-  opt.compression = LSM_COMPRESSION_NONE;
-  opt.memtable_bytes = 256 * 1024;
-  opt.block_cache_bytes = 64 * 1024;
-  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
-  memset(aVal, 'v', sizeof(aVal));
-  for(i = 0; i < 1000; i++){
-    char k[16];
-    int nk = snprintf(k, sizeof(k), "k%08d", i);
-    ck_assert_int_eq(lsm_put(pDb, k, (size_t)nk, aVal, sizeof(aVal)), LSM_OK);
-  }
-  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
-  for(i = 0; i < 2; i++) get_spaced(pDb, i, &nMiss);
-  for(i = 0; i < 2; i++) get_spaced(pDb, i, &nMiss);      /* looked up: a second chance */
-  for(i = 2; i < 12; i++) get_spaced(pDb, i, &nMiss);
-  ck_assert_uint_eq(nMiss, 12);                           /* 12 blocks, all cached */
-  memset(&rd, 0, sizeof(rd));
-  rd.bNoFill = 1;
-  ck_assert_int_eq(lsm_cursor_open(pDb, &rd, &pCsr), LSM_OK);
-  for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) nSeen++;
-  lsm_cursor_close(pCsr);
-  ck_assert_int_eq(nSeen, 1000);
-  for(i = 12; i < 18; i++) get_spaced(pDb, i, &nMiss);
-  ck_assert_uint_eq(nMiss, 18);
-  for(i = 0; i < 2; i++) get_spaced(pDb, i, &nMiss);
-  ck_assert_msg(nMiss == 18, "the blocks read twice were evicted: %llu more block reads",
-                (unsigned long long)(nMiss - 18));
-  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  test_rmtree(zDir);
-  free(zDir);
-}
-END_TEST
-
 /*
 ** A scan with the cache filled as usual, of a store several times the
 ** budget, leaves the blocks gets read in the cache: the gets after it
@@ -1339,8 +1192,6 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tc, block_cache_of_zero_bytes_keeps_only_what_is_used);
   tcase_add_test(tc, a_block_released_cold_is_the_first_evicted);
   tcase_add_test(tc, blocks_a_scan_passes_are_evicted_before_those_gets_looked_up);
-  tcase_add_test(tc, a_scans_lookups_give_no_second_chance_as_a_gets_do);
-  tcase_add_test(tc, a_scans_lookup_keeps_a_passing_block_a_non_filling_one_does_not);
   tcase_add_test(tc, block_cache_shared_by_threads_gives_the_right_bytes);
   tcase_add_test(tc, block_cache_lookups_match_a_model_through_inserts_and_erasures);
   tcase_add_test(tc, block_cache_keeps_a_block_looked_up_again_over_older_unread_ones);
@@ -1353,7 +1204,6 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time);
   tcase_add_test(tcStore, blocks_written_by_flushes_and_compactions_are_read_from_the_cache);
   tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone);
-  tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_the_gets_second_chances);
   tcase_add_test(tcStore, a_scan_longer_than_the_cache_leaves_the_blocks_gets_read);
   tcase_add_test(tcStore, a_short_range_read_again_stays_cached_among_gets);
   tcase_add_test(tcStore, a_compaction_keeps_the_blocks_it_writes_in_the_cache_not_those_it_reads);
