@@ -232,6 +232,13 @@ struct dbstore {
                             half-way or was rolled back, so its memory may hold
                             what the database does not */
   sqlite3_int64 iManifestId; /* id of the MANIFEST row the engine read or wrote */
+  int bOpening;          /* inside lsm_open (dbstore_engine_open): a MANIFEST
+                            opened to read is the one the engine loads */
+  int nRef;              /* tables using it: 1, more while a table connected
+                            again inside a write transaction shares it */
+  int nSyncedOps;        /* operations of the batch logged at iPendingSeq, or
+                            -1: a second xSync of the same batch (two table
+                            instances sharing it) logs and works only once */
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
   lsm_file *pReadFiles;  /* every file open to read (the engine's table cache) */
@@ -333,7 +340,12 @@ static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
   zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = FAST", p->zDb);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
-  if( rc != SQLITE_OK ) *piOld = 2;
+  if( rc != SQLITE_OK ){
+    /* SQLite applies this PRAGMA while preparing it, so a failure of its
+    ** step (an interrupt) may leave FAST in force: owe the ON. */
+    *piOld = 2;
+    if( zSql ) p->bSecureDeleteOwed = 1;
+  }
   return rc == SQLITE_NOMEM ? rc : SQLITE_OK;
 }
 
@@ -631,7 +643,10 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
   }else{
     rc = dbstore_file_locate(pFile, 0);
     if( rc == SQLITE_OK ){
-      if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
+      /* Only the engine's own open loads the manifest it names; lsm_check
+      ** reads MANIFEST too, and must not make catch-up believe the engine
+      ** holds a manifest it never loaded. */
+      if( p->bOpening && strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
       pFile->pNextRead = p->pReadFiles;
       p->pReadFiles = pFile;
     }
@@ -1123,7 +1138,9 @@ static int dbstore_engine_open(dbstore *p, int bCreate){
   lsm_options opt = p->opt;
   int rc;
   opt.create_if_missing = bCreate;
+  p->bOpening = 1;
   rc = lsm_open(p->zDir, &opt, &p->pLsm);
+  p->bOpening = 0;
   if( rc == LSM_OK ) rc = dbstore_replay(p);
   /* Another connection (or this one, before a rollback) may have left
   ** replaced SSTables to its next COMMIT (dbstore_work) and closed since:
@@ -1189,6 +1206,8 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   p = sqlite3_malloc(sizeof(*p));
   if( p == 0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
+  p->nRef = 1;
+  p->nSyncedOps = -1;
   p->db = db;
   p->zDb = sqlite3_mprintf("%s", zDb);
   p->zTable = sqlite3_mprintf("%s", zTable);
@@ -1272,8 +1291,24 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   return SQLITE_OK;
 }
 
+void dbstore_ref(dbstore *p){
+  p->nRef++;
+}
+
+int dbstore_in_write(const dbstore *p){
+  return p->bInWrite;
+}
+
+const char *dbstore_schema(const dbstore *p){
+  return p->zDb;
+}
+
+const char *dbstore_table(const dbstore *p){
+  return p->zTable;
+}
+
 void dbstore_close(dbstore *p){
-  if( p == 0 ) return;
+  if( p == 0 || --p->nRef > 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
   if( p->opt.block_cache ) dbstore_shared_blocks_release();
@@ -1526,15 +1561,27 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   uint64_t iLast = 0;
   int rc;
   if( lsm_batch_count(pBatch) == 0 ) return SQLITE_OK;
+  /* Two table instances sharing this store and its batch (a table
+  ** connected again after a schema change in the transaction) are both
+  ** synced: the batch is logged, and the work done, once.  A retried
+  ** COMMIT of an unchanged batch (SQLITE_BUSY) needs nothing more either:
+  ** its row and work are still in the open transaction. */
+  if( p->iPendingSeq && !p->bReload && p->nSyncedOps == (int)lsm_batch_count(pBatch) ){
+    return SQLITE_OK;
+  }
   rc = dbstore_catch_up(p);     /* repays a secure_delete setting owed too */
   if( rc == SQLITE_OK ) rc = lsm_hosted_seq(p->pLsm, &iLast, 0);
   /* A retried COMMIT keeps the number its first attempt logged at. */
   if( rc == SQLITE_OK && p->iPendingSeq ) iLast = (uint64_t)p->iPendingSeq - 1;
   if( rc == SQLITE_OK ){
     rc = dbstore_log_write(p, pBatch, (sqlite3_int64)(iLast + 1));
-    if( rc == SQLITE_OK ) p->iPendingSeq = (sqlite3_int64)(iLast + 1);
+    if( rc == SQLITE_OK ){
+      p->iPendingSeq = (sqlite3_int64)(iLast + 1);
+      p->nSyncedOps = (int)lsm_batch_count(pBatch);
+    }
   }
   if( rc == SQLITE_OK ) rc = dbstore_work(p);
+  if( rc != SQLITE_OK ) p->nSyncedOps = -1;
   /* What the work read is read: no handle outlives the COMMIT. */
   if( p->nCursors == 0 ) dbstore_release_blobs(p);
   return rc;
@@ -1554,10 +1601,24 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
     if( rc == LSM_OK && p->bFlushAhead ) (void)lsm_flush_ahead(p->pLsm, 0);
   }
   p->iPendingSeq = 0;
+  p->nSyncedOps = -1;
   p->bDidWork = 0;
   p->bInWrite = 0;
   dbstore_reads_done(p);
   return SQLITE_OK;
+}
+
+void dbstore_rollback_to(dbstore *p){
+  /* A ROLLBACK TO may undo what a failed COMMIT's xSync did (a flush or a
+  ** compaction whose SSTables and manifest were rows of the transaction;
+  ** SQLITE_BUSY at COMMIT leaves the transaction open) while the engine
+  ** still holds it, and this connection's data version does not change:
+  ** reopen the engine from the database before its next use. */
+  if( p->bDidWork ) p->bReload = 1;
+  if( p->iPendingSeq ) p->bGcPending = 1;
+  /* The batch may be shorter, or as long with other operations: log anew. */
+  p->nSyncedOps = -1;
+  dbstore_reads_done(p);
 }
 
 void dbstore_rollback(dbstore *p){
@@ -1568,6 +1629,7 @@ void dbstore_rollback(dbstore *p){
   ** the next. */
   if( p->iPendingSeq ) p->bGcPending = 1;
   p->iPendingSeq = 0;
+  p->nSyncedOps = -1;
   p->bDidWork = 0;
   p->bInWrite = 0;
   dbstore_reads_done(p);

@@ -150,7 +150,10 @@ void args_clear(ext_args*);
 */
 typedef struct vtab_batch {
   lsm_batch *pBatch;     /* the engine batch (lsm_batch_free when nRef drops to 0) */
-  int nRef;              /* table (while current) + cursors reading it */
+  int nRef;              /* tables (while current) + cursors reading it */
+  int nTables;           /* tables whose current batch it is: 1, or 2 and more
+                            while an in-database table connected again in the
+                            middle of a transaction shares it (vtab_share_txn) */
 } vtab_batch;
 
 typedef struct vtab_table vtab_table;
@@ -288,6 +291,9 @@ void registry_remove_table(vtab_table*);
 ** NULL searches as SQLite resolves an unqualified name: temp, main, then
 ** the attached schemas.  Borrowed: valid while db keeps the table open. */
 vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName);
+/* The open in-database table of db whose store is shadow tables zDb.zTable_*
+** and is inside a write transaction, or NULL. */
+vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable);
 
 /* ---- functions.c: lsm_version, lsm_compact, lsm_flush, lsm_stats, lsm_check ---- */
 int functions_register(sqlite3 *db);
@@ -435,6 +441,15 @@ int dbstore_sync(dbstore*, lsm_batch *pBatch);
 /* xCommit: apply the logged batch.  xRollback: forget it. */
 int dbstore_commit(dbstore*, lsm_batch *pBatch);
 void dbstore_rollback(dbstore*);
+/* A table connected again inside a write transaction (a schema change
+** reloads every virtual table) shares the store of the instance it
+** replaces: dbstore_ref adds a user, dbstore_close drops one. */
+void dbstore_ref(dbstore*);
+int dbstore_in_write(const dbstore*);
+const char *dbstore_schema(const dbstore*);
+const char *dbstore_table(const dbstore*);
+/* xRollbackTo: the savepoint may undo a failed COMMIT's work: reload. */
+void dbstore_rollback_to(dbstore*);
 /* lsm_flush() / lsm_compact() inside a savepoint of their own. */
 int dbstore_flush_or_compact(dbstore*, int bCompact, lsm_compact_result *pResult);
 /* DROP TABLE: drop the shadow tables (in the current transaction). */

@@ -100,6 +100,7 @@ vtab_batch *txn_batch_new(int *pRc){
     return 0;
   }
   p->nRef = 1;
+  p->nTables = 1;
   p->pBatch = 0;
   *pRc = lsm_batch_new_env(0, &p->pBatch);
   if( *pRc != LSM_OK ){
@@ -120,10 +121,17 @@ void txn_batch_unref(vtab_batch *p){
 ** one when a cursor still reads the old one. */
 static void txn_reset(vtab_table *pTab){
   pTab->nMark = 0;
+  /* Shared by table instances (vtab_open_store): each must see it empty
+  ** now, and clearing in place is safe for cursors (below). */
+  if( pTab->pTxn->nTables > 1 ){
+    lsm_batch_clear(pTab->pTxn->pBatch);
+    return;
+  }
   if( pTab->pTxn->nRef > 1 ){
     int rc = SQLITE_OK;
     vtab_batch *pNew = txn_batch_new(&rc);
     if( pNew ){
+      pTab->pTxn->nTables--;
       txn_batch_unref(pTab->pTxn);
       pTab->pTxn = pNew;
       return;
@@ -146,6 +154,12 @@ int txn_begin(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->nMark = 0;
   txn_abort_prepared(pTab);
+  /* A table connected again in the middle of a transaction joins it with
+  ** the batch it shares (vtab_open_store): it holds the transaction's
+  ** writes so far. */
+  if( pTab->pStore && pTab->pTxn->nTables > 1 && dbstore_in_write(pTab->pStore) ){
+    return SQLITE_OK;
+  }
   if( pTab->pStore ) dbstore_begin(pTab->pStore);
   /* A batch left by a statement that failed before any xSync/xRollback
   ** (none is known) would otherwise leak into this transaction. */
@@ -253,6 +267,7 @@ int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
 
 int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pStore ) dbstore_rollback_to(pTab->pStore);
   if( iSavepoint < 0 ){
     lsm_batch_truncate(pTab->pTxn->pBatch, 0);
     pTab->nMark = 0;

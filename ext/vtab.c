@@ -189,6 +189,7 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
   txn_abort_prepared(pTab);
+  if( pTab->pTxn ) pTab->pTxn->nTables--;
   txn_batch_unref(pTab->pTxn);
   if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
   pTab->pSpare = 0;
@@ -489,6 +490,24 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     if( !pArgs->bMemtableGiven ) pTab->opt.memtable_bytes = VTAB_INDB_MEMTABLE_BYTES;
     sqlite3_free(pTab->zDir);
     pTab->zDir = 0;
+    if( !bCreate ){
+      /* Connected again inside a write transaction: a schema change (any
+      ** ALTER TABLE, or this table's RENAME) makes SQLite connect every
+      ** virtual table anew while the instance it replaces stays in the
+      ** transaction, to be synced and committed with it.  Two engines
+      ** and two batches would each log the transaction's row at the same
+      ** number (one overwriting the other) and the new one would not read
+      ** the writes made before the change: share the store and the batch. */
+      vtab_table *pOld = registry_find_writing_store(pTab->db, pTab->zDb, pTab->zName);
+      if( pOld ){
+        pTab->pStore = pOld->pStore;
+        dbstore_ref(pTab->pStore);
+        pTab->pTxn = pOld->pTxn;
+        pTab->pTxn->nRef++;
+        pTab->pTxn->nTables++;
+        return SQLITE_OK;
+      }
+    }
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,
                         &pTab->pStore, pzErr);
   }
@@ -600,7 +619,7 @@ static int vtab_init(sqlite3 *db, deferred_conn *pDeferred, int bCreate, int arg
     if( !pTab->zDb || !pTab->zName || !pTab->zKeyCol ) rc = SQLITE_NOMEM;
   }
   if( rc == SQLITE_OK ) rc = vtab_open_store(pTab, &args, bCreate, pzErr);
-  if( rc == SQLITE_OK ) pTab->pTxn = txn_batch_new(&rc);
+  if( rc == SQLITE_OK && pTab->pTxn == 0 ) pTab->pTxn = txn_batch_new(&rc);
   args_clear(&args);
   if( rc != SQLITE_OK ){
     vtab_table_free(pTab);
@@ -672,6 +691,7 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
     }
   }
   registry_remove_table(pTab);
+  pTab->pTxn->nTables--;
   txn_batch_unref(pTab->pTxn);
   pTab->pTxn = 0;
   if( pTab->zDir ){

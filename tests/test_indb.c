@@ -888,6 +888,175 @@ START_TEST(work_rolled_back_with_its_transaction_is_forgotten){
 }
 END_TEST
 
+/* ---- what the bug hunt of session 16 found, each seen failing first ---- */
+
+/* A schema change inside a transaction makes SQLite connect the table
+** again while the instance it replaces stays in the transaction: the
+** writes before the change are read after it, and commit (or roll back)
+** with the rest.  ALTER TABLE of another table, and this table's RENAME. */
+static void schema_change_in_a_transaction(const char *zAlter, const char *zNew, int bCommit){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000), *b;
+  char *zSql;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE nt(a)");
+  test_exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES(2, 'two')");
+  test_exec_ok(db, zAlter);
+  zSql = sqlite3_mprintf("SELECT group_concat(key) FROM (SELECT key FROM \"%w\" ORDER BY key)", zNew);
+  {
+    char *z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "1,2") == 0, "%s: read in the transaction: %s", zAlter, z ? z : "(null)");
+    sqlite3_free(z);
+  }
+  sqlite3_free(zSql);
+  zSql = sqlite3_mprintf("INSERT INTO \"%w\" VALUES(3, 'three')", zNew);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, bCommit ? "COMMIT" : "ROLLBACK");
+  b = test_open_db(g_zDb, "wal", 10000);
+  zSql = sqlite3_mprintf("SELECT group_concat(key) FROM (SELECT key FROM \"%w\" ORDER BY key)",
+                         bCommit ? zNew : "kv");
+  {
+    char *zA = test_query_text(db, zSql), *zB = test_query_text(b, zSql);
+    const char *zWant = bCommit ? "1,2,3" : "1";
+    ck_assert_msg(zA && strcmp(zA, zWant) == 0, "%s: this connection reads %s", zAlter, zA ? zA : "(null)");
+    ck_assert_msg(zB && strcmp(zB, zWant) == 0, "%s: a new connection reads %s", zAlter, zB ? zB : "(null)");
+    sqlite3_free(zA);
+    sqlite3_free(zB);
+  }
+  sqlite3_free(zSql);
+  check_ok(b, bCommit ? zNew : "kv");
+  sqlite3_close(b);
+  sqlite3_close(db);
+  unlink(g_zDb);
+  {
+    char *zWal = sqlite3_mprintf("%s-wal", g_zDb), *zShm = sqlite3_mprintf("%s-shm", g_zDb);
+    unlink(zWal);
+    unlink(zShm);
+    sqlite3_free(zWal);
+    sqlite3_free(zShm);
+  }
+}
+
+START_TEST(writes_before_a_schema_change_in_a_transaction_stay_in_it){
+  schema_change_in_a_transaction("ALTER TABLE nt ADD COLUMN b", "kv", 1);
+  schema_change_in_a_transaction("ALTER TABLE nt ADD COLUMN b", "kv", 0);
+  schema_change_in_a_transaction("ALTER TABLE kv RENAME TO kv2", "kv2", 1);
+  schema_change_in_a_transaction("ALTER TABLE kv RENAME TO kv2", "kv2", 0);
+}
+END_TEST
+
+/* lsm_stats and lsm_check read no table through SQL, so SQLite starts no
+** read transaction for them: they still see another connection's
+** commits, and lsm_check leaves the next read seeing them too. */
+static void functions_see_commits(const char *zJournal){
+  sqlite3 *a = test_open_db(g_zDb, zJournal, 10000), *b;
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(a, "INSERT INTO kv VALUES(1, 'one')");
+  b = test_open_db(g_zDb, zJournal, 10000);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 1);
+  test_exec_ok(a, "INSERT INTO kv VALUES(2, 'two')");
+  ck_assert_int_eq(test_query_int(b, "SELECT json_extract(lsm_stats('kv'), '$.memtable.entries')"), 2);
+  test_exec_ok(a, "INSERT INTO kv VALUES(3, 'three')");
+  test_exec_ok(a, "SELECT lsm_flush('kv')");
+  check_ok(b, "kv");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 3);
+  ck_assert_int_eq(test_query_int(b, "SELECT json_extract(lsm_stats('kv'), '$.levels[0].files')"), 1);
+  sqlite3_close(b);
+  sqlite3_close(a);
+}
+
+START_TEST(lsm_stats_and_lsm_check_see_another_connections_commits_in_wal_mode){
+  functions_see_commits("wal");
+}
+END_TEST
+
+START_TEST(lsm_stats_and_lsm_check_see_another_connections_commits_in_rollback_mode){
+  functions_see_commits("delete");
+}
+END_TEST
+
+/* A COMMIT that flushed in its xSync and then failed with SQLITE_BUSY
+** leaves the transaction open; a ROLLBACK TO then undoes the flush's rows,
+** and the retried COMMIT must not write a manifest naming them. */
+START_TEST(a_rollback_to_after_a_busy_commit_that_flushed_leaves_a_whole_store){
+  sqlite3 *a = test_open_db(g_zDb, "delete", 10000), *b, *c;
+  sqlite3_stmt *pRead = 0;
+  int i, rc;
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, background=off)");
+  sqlite3_busy_timeout(a, 50);
+  for(i = 0; i < 4; i++){
+    char *zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 800)"
+        " INSERT INTO kv SELECT printf('r%d%%04d', n), printf('%%080d', n) FROM c", i);
+    test_exec_ok(a, zSql);
+    sqlite3_free(zSql);
+    if( i < 3 ){
+      zSql = sqlite3_mprintf("INSERT INTO kv VALUES('s%d', 'small')", i);
+      test_exec_ok(a, zSql);
+      sqlite3_free(zSql);
+    }
+  }
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "SAVEPOINT s");
+  test_exec_ok(a, "INSERT INTO kv VALUES('t1', 1)");
+  b = test_open_db(g_zDb, "delete", 10000);
+  ck_assert_int_eq(sqlite3_prepare_v2(b, "SELECT key FROM kv", -1, &pRead, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(pRead), SQLITE_ROW);        /* holds a SHARED lock */
+  rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  test_exec_ok(a, "ROLLBACK TO s");
+  test_exec_ok(a, "INSERT INTO kv VALUES('t2', 2)");
+  sqlite3_finalize(pRead);
+  test_exec_ok(a, "COMMIT");
+  c = test_open_db(g_zDb, "delete", 10000);
+  ck_assert_int_eq(test_query_int(c, "SELECT count(*) FROM kv"), 3204);
+  ck_assert_int_eq(test_query_int(c, "SELECT count(*) FROM kv WHERE key IN ('t1', 't2')"), 1);
+  check_ok(c, "kv");
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 3204);
+  sqlite3_close(c);
+  sqlite3_close(b);
+  sqlite3_close(a);
+}
+END_TEST
+
+/* The store deletes rows with secure_delete switched from ON to FAST for
+** the deletes; SQLite applies that PRAGMA while preparing it, so an
+** interrupt of its step must still leave the user's ON in place. */
+static int g_bFastSeen;
+static int trace_fast(unsigned eType, void *pCtx, void *p, void *x){
+  (void)eType; (void)pCtx; (void)x;
+  if( strstr(sqlite3_sql((sqlite3_stmt*)p), "secure_delete = FAST") ) g_bFastSeen = 1;
+  return 0;
+}
+static int interrupt_after_fast(void *pCtx){
+  (void)pCtx;
+  if( g_bFastSeen ){
+    g_bFastSeen = 0;
+    return 1;
+  }
+  return 0;
+}
+
+START_TEST(an_interrupted_switch_of_secure_delete_is_put_back){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(db, "PRAGMA secure_delete = ON");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
+  g_bFastSeen = 0;
+  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_fast, 0);
+  sqlite3_progress_handler(db, 1, interrupt_after_fast, 0);
+  (void)sqlite3_exec(db, "SELECT lsm_flush('kv')", 0, 0, 0);     /* its deletes of log rows */
+  sqlite3_progress_handler(db, 0, 0, 0);
+  sqlite3_trace_v2(db, 0, 0, 0);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 1);
+  test_exec_ok(db, "INSERT INTO kv VALUES(2, 'two')");
+  ck_assert_int_eq(test_query_int(db, "PRAGMA secure_delete"), 1);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_suite(void){
   Suite *s = suite_create("indb");
   TCase *tc = tcase_create("core");
@@ -913,6 +1082,11 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, no_statement_of_the_store_outlives_a_user_statement);
   tcase_add_test(tc, a_file_missing_a_chunk_row_is_corrupt_naming_it);
   tcase_add_test(tc, work_rolled_back_with_its_transaction_is_forgotten);
+  tcase_add_test(tc, writes_before_a_schema_change_in_a_transaction_stay_in_it);
+  tcase_add_test(tc, lsm_stats_and_lsm_check_see_another_connections_commits_in_wal_mode);
+  tcase_add_test(tc, lsm_stats_and_lsm_check_see_another_connections_commits_in_rollback_mode);
+  tcase_add_test(tc, a_rollback_to_after_a_busy_commit_that_flushed_leaves_a_whole_store);
+  tcase_add_test(tc, an_interrupted_switch_of_secure_delete_is_put_back);
   suite_add_tcase(s, tc);
   return s;
 }
