@@ -236,6 +236,15 @@ struct dbstore {
                             opened to read is the one the engine loads */
   int nRef;              /* tables using it: 1, more while a table connected
                             again inside a write transaction shares it */
+  int bDropped;          /* DROP TABLE dropped the shadow tables in this
+                            transaction: an instance still sharing the store
+                            (a schema change earlier in it) syncs and
+                            commits nothing; a ROLLBACK brings them back,
+                            and so does a ROLLBACK TO a savepoint opened
+                            before the DROP (index < iDropMark) */
+  int nSavepoint;        /* savepoints open in the write transaction, as the
+                            table instances sharing the store are told */
+  int iDropMark;         /* nSavepoint when DROP TABLE ran */
   int nSyncedOps;        /* operations of the batch logged at iPendingSeq, or
                             -1: a second xSync of the same batch (two table
                             instances sharing it) logs and works only once */
@@ -1348,7 +1357,9 @@ const char *dbstore_location(dbstore *p){
 int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
-  int bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
+  int bKnown;
+  if( p->bDropped ) return SQLITE_OK;     /* nothing left to read (dbstore_drop) */
+  bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
   dbstore_secure_delete_repay(p);
   if( p->bWorkInTxn ){
     /* A ROLLBACK, or a ROLLBACK TO a savepoint older than the work, may
@@ -1560,7 +1571,7 @@ static int dbstore_work(dbstore *p){
 int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   uint64_t iLast = 0;
   int rc;
-  if( lsm_batch_count(pBatch) == 0 ) return SQLITE_OK;
+  if( lsm_batch_count(pBatch) == 0 || p->bDropped ) return SQLITE_OK;
   /* Two table instances sharing this store and its batch (a table
   ** connected again after a schema change in the transaction) are both
   ** synced: the batch is logged, and the work done, once.  A retried
@@ -1589,7 +1600,7 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
 
 int dbstore_commit(dbstore *p, lsm_batch *pBatch){
   int rc = SQLITE_OK;
-  if( p->iPendingSeq && p->pLsm ){
+  if( p->iPendingSeq && p->pLsm && !p->bDropped ){
     rc = lsm_write_at(p->pLsm, pBatch, (uint64_t)p->iPendingSeq);
     /* The row is committed: a failure here only means this engine is out
     ** of step; it catches up from the log before it is read again. */
@@ -1604,17 +1615,38 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
   p->nSyncedOps = -1;
   p->bDidWork = 0;
   p->bInWrite = 0;
+  p->nSavepoint = 0;
   dbstore_reads_done(p);
   return SQLITE_OK;
 }
 
-void dbstore_rollback_to(dbstore *p){
+void dbstore_savepoint(dbstore *p, int iSavepoint){
+  if( iSavepoint + 1 > p->nSavepoint ) p->nSavepoint = iSavepoint + 1;
+}
+
+void dbstore_release(dbstore *p, int iSavepoint){
+  if( iSavepoint < p->nSavepoint ) p->nSavepoint = iSavepoint < 0 ? 0 : iSavepoint;
+  /* A savepoint released (the DROP statement's own among them) can no
+  ** longer be rolled back to; one opened later, at the same index, was
+  ** opened after the DROP and does not undo it. */
+  if( p->bDropped && p->iDropMark > p->nSavepoint ) p->iDropMark = p->nSavepoint;
+}
+
+void dbstore_rollback_to(dbstore *p, int iSavepoint){
+  if( p->bDropped && iSavepoint < p->iDropMark ){
+    /* The DROP is undone: the shadow tables are back, in this transaction. */
+    p->bDropped = 0;
+    p->bInWrite = 1;
+    p->bStale = 1;
+  }
+  if( iSavepoint >= 0 && iSavepoint < p->nSavepoint ) p->nSavepoint = iSavepoint + 1;
   /* A ROLLBACK TO may undo what a failed COMMIT's xSync did (a flush or a
   ** compaction whose SSTables and manifest were rows of the transaction;
   ** SQLITE_BUSY at COMMIT leaves the transaction open) while the engine
   ** still holds it, and this connection's data version does not change:
-  ** reopen the engine from the database before its next use. */
-  if( p->bDidWork ) p->bReload = 1;
+  ** compare the manifest before the next use (a reopen only if the work
+  ** was undone: a cursor still open would refuse a reopen). */
+  if( p->bDidWork ) p->bStale = 1;
   if( p->iPendingSeq ) p->bGcPending = 1;
   /* The batch may be shorter, or as long with other operations: log anew. */
   p->nSyncedOps = -1;
@@ -1632,6 +1664,8 @@ void dbstore_rollback(dbstore *p){
   p->nSyncedOps = -1;
   p->bDidWork = 0;
   p->bInWrite = 0;
+  p->bDropped = 0;           /* the rollback brought the shadow tables back */
+  p->nSavepoint = 0;
   dbstore_reads_done(p);
 }
 
@@ -1680,6 +1714,11 @@ int dbstore_drop(dbstore *p){
   char *zSql;
   int rc = dbstore_engine_close(p);
   if( rc != SQLITE_OK ) return rc;
+  /* Another instance may share this store (vtab_open_store): it must
+  ** neither log into the dropped tables nor be shared again. */
+  p->bDropped = 1;
+  p->iDropMark = p->nSavepoint;
+  p->bInWrite = 0;
   zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_file\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_log\";",
                          p->zDb, p->zTable, p->zDb, p->zTable);

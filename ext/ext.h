@@ -294,6 +294,9 @@ vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName)
 /* The open in-database table of db whose store is shadow tables zDb.zTable_*
 ** and is inside a write transaction, or NULL. */
 vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable);
+/* Every open table whose batch is pOld takes pNew instead (references
+** moved); pOld is left to the cursors that still read it. */
+void registry_move_batch(vtab_batch *pOld, vtab_batch *pNew);
 
 /* ---- functions.c: lsm_version, lsm_compact, lsm_flush, lsm_stats, lsm_check ---- */
 int functions_register(sqlite3 *db);
@@ -448,8 +451,12 @@ void dbstore_ref(dbstore*);
 int dbstore_in_write(const dbstore*);
 const char *dbstore_schema(const dbstore*);
 const char *dbstore_table(const dbstore*);
-/* xRollbackTo: the savepoint may undo a failed COMMIT's work: reload. */
-void dbstore_rollback_to(dbstore*);
+/* xSavepoint, xRelease, xRollbackTo: savepoint iSavepoint (-1: the one
+** that opened the transaction).  A ROLLBACK TO may undo a failed COMMIT's
+** work (compare before the next read) or a DROP TABLE of the store. */
+void dbstore_savepoint(dbstore*, int iSavepoint);
+void dbstore_release(dbstore*, int iSavepoint);
+void dbstore_rollback_to(dbstore*, int iSavepoint);
 /* lsm_flush() / lsm_compact() inside a savepoint of their own. */
 int dbstore_flush_or_compact(dbstore*, int bCompact, lsm_compact_result *pResult);
 /* DROP TABLE: drop the shadow tables (in the current transaction). */

@@ -289,6 +289,20 @@ vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char
   return pFound;
 }
 
+void registry_move_batch(vtab_batch *pOld, vtab_batch *pNew){
+  vtab_table *p;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p; p = p->pNext){
+    if( p->pTxn != pOld ) continue;
+    p->pTxn = pNew;
+    pNew->nRef++;
+    pNew->nTables++;
+    pOld->nTables--;
+    pOld->nRef--;           /* never to 0: a cursor still holds it */
+  }
+  pthread_mutex_unlock(&registry_mutex);
+}
+
 vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName){
   vtab_table *p;
   vtab_table *pBest = 0;

@@ -122,8 +122,20 @@ void txn_batch_unref(vtab_batch *p){
 static void txn_reset(vtab_table *pTab){
   pTab->nMark = 0;
   /* Shared by table instances (vtab_open_store): each must see it empty
-  ** now, and clearing in place is safe for cursors (below). */
+  ** now.  If cursors read it too, it is left to them and every instance
+  ** moves to one new batch, as a lone table does below: a cursor's lookups
+  ** read the first n operations of the batch at each step, and must not
+  ** meet the next transaction's. */
   if( pTab->pTxn->nTables > 1 ){
+    if( pTab->pTxn->nRef > pTab->pTxn->nTables ){
+      int rc = SQLITE_OK;
+      vtab_batch *pNew = txn_batch_new(&rc);
+      if( pNew ){
+        pNew->nRef = pNew->nTables = 0;
+        registry_move_batch(pTab->pTxn, pNew);
+        return;
+      }
+    }
     lsm_batch_clear(pTab->pTxn->pBatch);
     return;
   }
@@ -245,6 +257,7 @@ int txn_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
   size_t nOp = lsm_batch_count(pTab->pTxn->pBatch);
   int i;
   if( iSavepoint < 0 ) return SQLITE_OK;
+  if( pTab->pStore ) dbstore_savepoint(pTab->pStore, iSavepoint);
   if( iSavepoint >= pTab->nMarkAlloc ){
     int nNew = iSavepoint + 8;
     size_t *aNew = sqlite3_realloc64(pTab->aMark, sizeof(size_t) * (size_t)nNew);
@@ -260,6 +273,7 @@ int txn_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
 
 int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pStore ) dbstore_release(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ) iSavepoint = 0;
   if( iSavepoint < pTab->nMark ) pTab->nMark = iSavepoint;
   return SQLITE_OK;
@@ -267,7 +281,7 @@ int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
 
 int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
-  if( pTab->pStore ) dbstore_rollback_to(pTab->pStore);
+  if( pTab->pStore ) dbstore_rollback_to(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ){
     lsm_batch_truncate(pTab->pTxn->pBatch, 0);
     pTab->nMark = 0;

@@ -1024,7 +1024,7 @@ END_TEST
 /* The store deletes rows with secure_delete switched from ON to FAST for
 ** the deletes; SQLite applies that PRAGMA while preparing it, so an
 ** interrupt of its step must still leave the user's ON in place. */
-static int g_bFastSeen;
+static int g_bFastSeen, g_nInterrupts;
 static int trace_fast(unsigned eType, void *pCtx, void *p, void *x){
   (void)eType; (void)pCtx; (void)x;
   if( strstr(sqlite3_sql((sqlite3_stmt*)p), "secure_delete = FAST") ) g_bFastSeen = 1;
@@ -1034,6 +1034,7 @@ static int interrupt_after_fast(void *pCtx){
   (void)pCtx;
   if( g_bFastSeen ){
     g_bFastSeen = 0;
+    g_nInterrupts++;
     return 1;
   }
   return 0;
@@ -1045,15 +1046,122 @@ START_TEST(an_interrupted_switch_of_secure_delete_is_put_back){
   test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
   test_exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
   g_bFastSeen = 0;
+  g_nInterrupts = 0;
   sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_fast, 0);
   sqlite3_progress_handler(db, 1, interrupt_after_fast, 0);
   (void)sqlite3_exec(db, "SELECT lsm_flush('kv')", 0, 0, 0);     /* its deletes of log rows */
   sqlite3_progress_handler(db, 0, 0, 0);
   sqlite3_trace_v2(db, 0, 0, 0);
+  /* The interrupt hit the PRAGMA's own step (the progress handler runs
+  ** inside the step the trace announced). */
+  ck_assert_int_ge(g_nInterrupts, 1);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 1);
   test_exec_ok(db, "INSERT INTO kv VALUES(2, 'two')");
   ck_assert_int_eq(test_query_int(db, "PRAGMA secure_delete"), 1);
   sqlite3_close(db);
+}
+END_TEST
+
+/* Review of the fixes above: a statement still reading the batch that two
+** instances share keeps its operations when the transaction commits and
+** the next one writes (a multi-key lookup reads the batch at each step). */
+START_TEST(a_reader_of_a_shared_batch_keeps_it_across_the_commit){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  sqlite3_stmt *pRead = 0;
+  char zGot[64] = "";
+  int rc;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE other(x)");
+  test_exec_ok(db, "INSERT INTO kv VALUES('a', 'A0')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES('b', 'B1')");
+  test_exec_ok(db, "ALTER TABLE other ADD COLUMN y");
+  test_exec_ok(db, "INSERT INTO kv VALUES('c', 'C1')");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key, value FROM kv WHERE key IN ('a', 'b', 'c')"
+                                      " ORDER BY key", -1, &pRead, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(pRead), SQLITE_ROW);
+  test_exec_ok(db, "COMMIT");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES('c', 'C2, never committed')");
+  while( (rc = sqlite3_step(pRead)) == SQLITE_ROW ){
+    size_t n = strlen(zGot);
+    snprintf(zGot + n, sizeof(zGot) - n, "%s=%s;", sqlite3_column_text(pRead, 0),
+             sqlite3_column_text(pRead, 1));
+  }
+  ck_assert_int_eq(rc, SQLITE_DONE);
+  sqlite3_finalize(pRead);
+  test_exec_ok(db, "ROLLBACK");
+  ck_assert_msg(strcmp(zGot, "b=B1;c=C1;") == 0, "the open statement read %s", zGot);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* A statement rollback (a failing multi-row INSERT) after lsm_flush in the
+** transaction, with a cursor open: no reopen of the engine is forced on the
+** reading cursor's table, so the next statements and COMMIT go on. */
+START_TEST(a_statement_rollback_after_work_in_the_transaction_keeps_open_cursors){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  sqlite3_stmt *pRead = 0;
+  int rc, n = 1;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  fill_numbers(db, 10);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES(100, 'x')");
+  test_exec_ok(db, "SELECT lsm_flush('kv')");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key FROM kv", -1, &pRead, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(pRead), SQLITE_ROW);
+  rc = sqlite3_exec(db, "INSERT INTO kv VALUES(101, 'y'), (NULL, 'n')", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 11);
+  while( sqlite3_step(pRead) == SQLITE_ROW ) n++;
+  ck_assert_int_eq(n, 11);
+  test_exec_ok(db, "COMMIT");
+  sqlite3_finalize(pRead);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 11);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* DROP TABLE after a schema change in the transaction: the instance still
+** holding the writes made before it commits nothing into the dropped (or a
+** re-created) table, and a ROLLBACK TO a savepoint before the DROP brings
+** the table and those writes back. */
+static void drop_after_schema_change(const char *zMiddle, const char *zWant){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *z;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE other(x)");
+  test_exec_ok(db, "INSERT INTO kv VALUES('a', 'A')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES('b', 'B')");
+  test_exec_ok(db, "ALTER TABLE other ADD COLUMN y");
+  test_exec_ok(db, zMiddle);
+  test_exec_ok(db, "COMMIT");
+  z = test_query_text(db, "SELECT group_concat(key) FROM (SELECT key FROM kv ORDER BY key)");
+  ck_assert_msg(z && strcmp(z, zWant) == 0, "%s: kv holds %s", zMiddle, z ? z : "(null)");
+  sqlite3_free(z);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+  unlink(g_zDb);
+  {
+    char *zWal = sqlite3_mprintf("%s-wal", g_zDb), *zShm = sqlite3_mprintf("%s-shm", g_zDb);
+    unlink(zWal);
+    unlink(zShm);
+    sqlite3_free(zWal);
+    sqlite3_free(zShm);
+  }
+}
+
+START_TEST(a_drop_after_a_schema_change_in_a_transaction_drops_or_comes_back_whole){
+  drop_after_schema_change("DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+                           " ALTER TABLE other ADD COLUMN z; INSERT INTO kv VALUES('x', 'X')", "x");
+  drop_after_schema_change("SAVEPOINT s; DROP TABLE kv; ROLLBACK TO s;"
+                           " INSERT INTO kv VALUES('c', 'C')", "a,b,c");
+  drop_after_schema_change("SAVEPOINT s; SAVEPOINT u; DROP TABLE kv; RELEASE u; ROLLBACK TO s;"
+                           " ALTER TABLE other ADD COLUMN z; INSERT INTO kv VALUES('c', 'C')", "a,b,c");
+  drop_after_schema_change("DROP TABLE kv; SAVEPOINT t; ROLLBACK TO t; RELEASE t;"
+                           " CREATE VIRTUAL TABLE kv USING lsm", "");
 }
 END_TEST
 
@@ -1087,6 +1195,9 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, lsm_stats_and_lsm_check_see_another_connections_commits_in_rollback_mode);
   tcase_add_test(tc, a_rollback_to_after_a_busy_commit_that_flushed_leaves_a_whole_store);
   tcase_add_test(tc, an_interrupted_switch_of_secure_delete_is_put_back);
+  tcase_add_test(tc, a_reader_of_a_shared_batch_keeps_it_across_the_commit);
+  tcase_add_test(tc, a_statement_rollback_after_work_in_the_transaction_keeps_open_cursors);
+  tcase_add_test(tc, a_drop_after_a_schema_change_in_a_transaction_drops_or_comes_back_whole);
   suite_add_tcase(s, tc);
   return s;
 }
