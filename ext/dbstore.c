@@ -1670,6 +1670,7 @@ void dbstore_rollback(dbstore *p){
 }
 
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
+  sqlite3_int64 iLastRowid = sqlite3_last_insert_rowid(p->db);   /* the user's, kept */
   int rc;
   char *zSql;
   if( ext_replicated_by && sqlite3_get_autocommit(p->db) ){
@@ -1707,6 +1708,7 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   p->bStale = 1;
   if( rc != SQLITE_OK ) p->bReload = 1;
   dbstore_reads_done(p);
+  sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   return rc;
 }
 

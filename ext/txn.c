@@ -186,8 +186,20 @@ void txn_abort_prepared(vtab_table *pTab){
   }
 }
 
+/* xSync writes rows of its own on the user's connection (the log row, a
+** flush's or compaction's SSTables, the _commits record): the
+** connection's last_insert_rowid() must stay the user's. */
+static int txn_sync_rows(vtab_table *pTab);
+
 int txn_sync(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  sqlite3_int64 iLastRowid = sqlite3_last_insert_rowid(pTab->db);
+  int rc = txn_sync_rows(pTab);
+  sqlite3_set_last_insert_rowid(pTab->db, iLastRowid);
+  return rc;
+}
+
+static int txn_sync_rows(vtab_table *pTab){
   int rc = SQLITE_OK;
   if( pTab->pStore ){
     /* Logged inside SQLite's transaction; applied at xCommit. */

@@ -863,7 +863,9 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   size_t nBefore;
   ext_buf *pKey = &pTab->key, *pOldKey = &pTab->oldKey, *pRec = &pTab->rec;
   int rc = SQLITE_OK;
-  (void)pRowid;
+  /* SQLite makes an INSERT's *pRowid the connection's last_insert_rowid();
+  ** a table without rowids leaves the user's as it was. */
+  *pRowid = sqlite3_last_insert_rowid(pTab->db);
 
   if( pTab->pLsm == 0 && pTab->pStore == 0 ) return vtab_lost(pTab);
   if( pTab->bReadonly ){
@@ -906,6 +908,23 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
         vtab_engine_error(pTab, rc);
       }else if( bExists ){
         rc = SQLITE_CONSTRAINT_PRIMARYKEY;     /* SQLite skips the row */
+      }
+    }
+    if( rc == SQLITE_OK && bChangeKey && eConflict != SQLITE_IGNORE && eConflict != SQLITE_REPLACE ){
+      /* An UPDATE moving a row onto a key that holds one fails, as on a
+      ** native table.  Overwriting it instead lost rows when one statement
+      ** moved several keys along (SET key = key + 1 over 1, 2, 3: each
+      ** row's delete of its old key removed the row the one before had
+      ** just moved there, leaving only 4). */
+      int bExists = 0;
+      rc = vtab_key_exists(pTab, pKey, &bExists);
+      if( rc != LSM_OK ){
+        vtab_engine_error(pTab, rc);
+      }else if( bExists ){
+        sqlite3_free(pTab->base.zErrMsg);
+        pTab->base.zErrMsg = sqlite3_mprintf("UNIQUE constraint failed: %s.%s", pTab->zName,
+                                             pTab->zKeyCol);
+        rc = SQLITE_CONSTRAINT_PRIMARYKEY;
       }
     }
     if( rc == SQLITE_OK && bChangeKey ){

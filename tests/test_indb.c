@@ -1165,6 +1165,121 @@ START_TEST(a_drop_after_a_schema_change_in_a_transaction_drops_or_comes_back_who
 }
 END_TEST
 
+/* ---- the SQL surface's bug hunt (session 16): each on both kinds of
+** store, the directory store too, against what a native table answers ---- */
+
+/* The CREATE of table zName of kind iKind: 0 in the database file, 1 a
+** directory store beside the test's database. */
+static char *create_kind(const char *zName, const char *zCols, int iKind){
+  return iKind == 0 ? sqlite3_mprintf("CREATE VIRTUAL TABLE %s USING lsm(%s)", zName, zCols)
+                    : sqlite3_mprintf("CREATE VIRTUAL TABLE %s USING lsm('%q/%s.lsm', %s)",
+                                      zName, g_zDir, zName, zCols);
+}
+
+/* SQLite 3.40 offers LIMIT to xBestIndex though a WHERE term comparing two
+** columns of the table (not passed to xBestIndex) is still to be checked:
+** the table must not stop after LIMIT rows. */
+START_TEST(a_limit_with_a_term_between_two_columns_returns_the_right_rows){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  int iKind;
+  for(iKind = 0; iKind < 2; iKind++){
+    char *zSql = create_kind(iKind ? "d" : "a", "k, v1, v2", iKind);
+    const char *zT = iKind ? "d" : "a";
+    char *z;
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("INSERT INTO %s VALUES(1,'x','y'),(2,'z','z'),(3,'p','q'),(4,'r','r')", zT);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT k FROM %s WHERE v1 = v2 LIMIT 1", zT);
+    ck_assert_int_eq(test_query_int(db, zSql), 2);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT k FROM %s WHERE v1 = v2 ORDER BY k LIMIT 1 OFFSET 1", zT);
+    ck_assert_int_eq(test_query_int(db, zSql), 4);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT group_concat(k) FROM (SELECT k FROM %s WHERE v1 IS v2"
+                           " ORDER BY k DESC LIMIT 5)", zT);
+    z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "4,2") == 0, "%s: %s", zT, z ? z : "(null)");
+    sqlite3_free(z);
+    sqlite3_free(zSql);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
+/* An UPDATE that moves a row onto a key holding one fails as on a native
+** table and changes nothing (it used to delete rows: SET key = key + 1
+** over 1, 2, 3 left only 4); OR REPLACE still overwrites. */
+START_TEST(an_update_moving_keys_onto_held_keys_fails_and_loses_nothing){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  int iKind;
+  for(iKind = 0; iKind < 2; iKind++){
+    const char *zT = iKind ? "d" : "a";
+    char *zSql = create_kind(zT, "key, value", iKind), *z;
+    int rc;
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("INSERT INTO %s VALUES(1,'a'),(2,'b'),(3,'c')", zT);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("UPDATE %s SET key = key + 1", zT);
+    rc = sqlite3_exec(db, zSql, 0, 0, 0);
+    sqlite3_free(zSql);
+    ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+    ck_assert_msg(strstr(sqlite3_errmsg(db), "UNIQUE constraint failed") != 0, "%s", sqlite3_errmsg(db));
+    zSql = sqlite3_mprintf("UPDATE %s SET key = CASE key WHEN 1 THEN 2 WHEN 2 THEN 1 ELSE key END", zT);
+    rc = sqlite3_exec(db, zSql, 0, 0, 0);
+    sqlite3_free(zSql);
+    ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+    zSql = sqlite3_mprintf("SELECT group_concat(key || '=' || value) FROM (SELECT * FROM %s ORDER BY key)", zT);
+    z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "1=a,2=b,3=c") == 0, "%s after the failed updates: %s", zT, z ? z : "(null)");
+    sqlite3_free(z);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("UPDATE OR REPLACE %s SET key = 3 WHERE key = 2", zT);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT group_concat(key || '=' || value) FROM (SELECT * FROM %s ORDER BY key)", zT);
+    z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "1=a,3=b") == 0, "%s after OR REPLACE: %s", zT, z ? z : "(null)");
+    sqlite3_free(z);
+    sqlite3_free(zSql);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
+/* The rows a COMMIT writes for the store (its log row, SSTables, the
+** _commits record) and lsm_flush leave the user's last_insert_rowid(). */
+START_TEST(last_insert_rowid_stays_the_users_across_lsm_writes){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *zSql = create_kind("d", "key, value", 1);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE a USING lsm");
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "CREATE TABLE orders(id INTEGER PRIMARY KEY, item)");
+  test_exec_ok(db, "INSERT INTO orders VALUES(100, 'x')");
+  test_exec_ok(db, "CREATE TRIGGER tr AFTER INSERT ON orders BEGIN"
+                   " INSERT INTO a VALUES(new.id, new.item); INSERT INTO d VALUES(new.id, new.item); END");
+  test_exec_ok(db, "INSERT INTO orders(item) VALUES('apple')");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 101);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO orders(item) VALUES('pear')");
+  test_exec_ok(db, "COMMIT");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 102);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO orders VALUES(500, 'y')");
+  test_exec_ok(db, "INSERT INTO a VALUES(7, 'z')");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 500);
+  test_exec_ok(db, "COMMIT");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 500);
+  test_exec_ok(db, "SELECT lsm_flush('a')");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 500);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_suite(void){
   Suite *s = suite_create("indb");
   TCase *tc = tcase_create("core");
@@ -1198,6 +1313,9 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_reader_of_a_shared_batch_keeps_it_across_the_commit);
   tcase_add_test(tc, a_statement_rollback_after_work_in_the_transaction_keeps_open_cursors);
   tcase_add_test(tc, a_drop_after_a_schema_change_in_a_transaction_drops_or_comes_back_whole);
+  tcase_add_test(tc, a_limit_with_a_term_between_two_columns_returns_the_right_rows);
+  tcase_add_test(tc, an_update_moving_keys_onto_held_keys_fails_and_loses_nothing);
+  tcase_add_test(tc, last_insert_rowid_stays_the_users_across_lsm_writes);
   suite_add_tcase(s, tc);
   return s;
 }
