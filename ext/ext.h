@@ -191,6 +191,9 @@ struct vtab_table {
   lsm_prepared *pPrepared; /* directory store: pTxn's batch as xSync prepared it,
                             until xCommit commits or xRollback aborts it; or NULL */
   int bCommits;          /* directory store with a <table>_commits table (commits.c) */
+  int bCreatedInTxn;     /* made by CREATE VIRTUAL TABLE in the open transaction:
+                            a ROLLBACK TO may have undone the CREATE without
+                            telling the table (txn_sync) */
   deferred_conn *pDeferred; /* the connection's waiting DROPs and RENAMEs (deferred.c;
                             borrowed: the module's pAux) */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */

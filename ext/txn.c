@@ -201,6 +201,29 @@ int txn_sync(sqlite3_vtab *pVtab){
 
 static int txn_sync_rows(vtab_table *pTab){
   int rc = SQLITE_OK;
+  if( pTab->bCreatedInTxn && lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
+    /* SQLite adds a table it creates to the transaction without telling it
+    ** of the savepoints already open, so a ROLLBACK TO one of them undoes
+    ** the CREATE unheard: its writes must then go nowhere (they would
+    ** fail the COMMIT, writing into shadow tables that are gone). */
+    sqlite3_stmt *pStmt = 0;
+    char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table'"
+                                 " AND name = %Q", pTab->zDb, pTab->zName);
+    int bExists = 1;
+    rc = zSql ? sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc == SQLITE_OK ){
+      int rcStep = sqlite3_step(pStmt);
+      bExists = rcStep == SQLITE_ROW;
+      if( rcStep != SQLITE_ROW && rcStep != SQLITE_DONE ) rc = rcStep;
+    }
+    sqlite3_finalize(pStmt);
+    if( rc != SQLITE_OK ) return rc;
+    if( !bExists ){
+      lsm_batch_truncate(pTab->pTxn->pBatch, 0);
+      return SQLITE_OK;
+    }
+  }
   if( pTab->pStore ){
     /* Logged inside SQLite's transaction; applied at xCommit. */
     if( lsm_batch_count(pTab->pTxn->pBatch) == 0 ) return SQLITE_OK;
@@ -239,6 +262,7 @@ static int txn_sync_rows(vtab_table *pTab){
 
 int txn_commit(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  pTab->bCreatedInTxn = 0;
   if( pTab->pStore ) dbstore_commit(pTab->pStore, pTab->pTxn->pBatch);
   if( pTab->pPrepared ){
     /* SQLite has committed and ignores what xCommit returns: a failure
@@ -258,6 +282,7 @@ int txn_commit(sqlite3_vtab *pVtab){
 
 int txn_rollback(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  pTab->bCreatedInTxn = 0;
   if( pTab->pStore ) dbstore_rollback(pTab->pStore);
   txn_abort_prepared(pTab);
   txn_reset(pTab);
@@ -266,9 +291,12 @@ int txn_rollback(sqlite3_vtab *pVtab){
 
 int txn_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
-  size_t nOp = lsm_batch_count(pTab->pTxn->pBatch);
+  size_t nOp;
   int i;
-  if( iSavepoint < 0 ) return SQLITE_OK;
+  /* A table being destroyed (vtab_destroy runs SQL after letting its batch
+  ** go) still hears of that SQL's savepoints. */
+  if( iSavepoint < 0 || pTab->pTxn == 0 ) return SQLITE_OK;
+  nOp = lsm_batch_count(pTab->pTxn->pBatch);
   if( pTab->pStore ) dbstore_savepoint(pTab->pStore, iSavepoint);
   if( iSavepoint >= pTab->nMarkAlloc ){
     int nNew = iSavepoint + 8;
@@ -285,6 +313,7 @@ int txn_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
 
 int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pTxn == 0 ) return SQLITE_OK;             /* being destroyed */
   if( pTab->pStore ) dbstore_release(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ) iSavepoint = 0;
   if( iSavepoint < pTab->nMark ) pTab->nMark = iSavepoint;
@@ -293,6 +322,7 @@ int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
 
 int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pTxn == 0 ) return SQLITE_OK;             /* being destroyed */
   if( pTab->pStore ) dbstore_rollback_to(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ){
     lsm_batch_truncate(pTab->pTxn->pBatch, 0);
@@ -300,6 +330,15 @@ int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   }else if( iSavepoint < pTab->nMark ){
     lsm_batch_truncate(pTab->pTxn->pBatch, pTab->aMark[iSavepoint]);
     pTab->nMark = iSavepoint + 1;
+  }else if( pTab->pTxn->nTables == 1 ){
+    /* Savepoint iSavepoint was opened before this table joined the
+    ** transaction (it would have heard of it otherwise): every write in
+    ** its batch came after it.  A table created inside the savepoint
+    ** (SQLite tells it of no savepoint older than its CREATE) would else
+    ** keep them, and its COMMIT write into shadow tables the rollback
+    ** removed, failing the whole transaction.  (A batch shared with an
+    ** older instance is cut by that instance's marks.) */
+    lsm_batch_truncate(pTab->pTxn->pBatch, 0);
   }
   return SQLITE_OK;
 }

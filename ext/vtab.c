@@ -632,7 +632,9 @@ static int vtab_init(sqlite3 *db, deferred_conn *pDeferred, int bCreate, int arg
 
 static int vtab_create(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                        sqlite3_vtab **ppVtab, char **pzErr){
-  return vtab_init(db, pAux, 1, argc, argv, ppVtab, pzErr);
+  int rc = vtab_init(db, pAux, 1, argc, argv, ppVtab, pzErr);
+  if( rc == SQLITE_OK ) ((vtab_table*)*ppVtab)->bCreatedInTxn = !sqlite3_get_autocommit(db);
+  return rc;
 }
 
 static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,

@@ -1280,6 +1280,54 @@ START_TEST(last_insert_rowid_stays_the_users_across_lsm_writes){
 }
 END_TEST
 
+/* A table created inside a savepoint that is rolled back: SQLite does not
+** tell it of the rollback, and its writes must not fail (and so roll back)
+** the rest of the transaction; both kinds of store. */
+START_TEST(a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  int iKind;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE n(x)");
+  for(iKind = 0; iKind < 2; iKind++){
+    char *zCreate = create_kind(iKind ? "d2" : "a2", "key, value", iKind);
+    char *zIns = sqlite3_mprintf("INSERT INTO %s VALUES('x', 'X')", iKind ? "d2" : "a2");
+    test_exec_ok(db, "BEGIN");
+    test_exec_ok(db, "SAVEPOINT s");
+    test_exec_ok(db, zCreate);
+    test_exec_ok(db, zIns);
+    test_exec_ok(db, "ROLLBACK TO s");
+    test_exec_ok(db, iKind ? "INSERT INTO kv VALUES('d', 'D')" : "INSERT INTO kv VALUES('c', 'C')");
+    test_exec_ok(db, "INSERT INTO n VALUES(1)");
+    test_exec_ok(db, "COMMIT");
+    sqlite3_free(zCreate);
+    sqlite3_free(zIns);
+  }
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 2);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM n"), 2);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN ('a2', 'd2')"), 0);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* DROP TABLE of a directory store written earlier in the transaction: its
+** destruction runs SQL whose savepoints reach the table after it let its
+** batch go (a NULL dereference). */
+START_TEST(a_drop_of_a_directory_store_written_in_the_transaction_commits){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *zSql = create_kind("d", "key, value", 1);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "INSERT INTO d VALUES('a', 'A')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO d VALUES('b', 'B')");
+  test_exec_ok(db, "DROP TABLE d");
+  test_exec_ok(db, "COMMIT");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'd'"), 0);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_suite(void){
   Suite *s = suite_create("indb");
   TCase *tc = tcase_create("core");
@@ -1316,6 +1364,8 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_limit_with_a_term_between_two_columns_returns_the_right_rows);
   tcase_add_test(tc, an_update_moving_keys_onto_held_keys_fails_and_loses_nothing);
   tcase_add_test(tc, last_insert_rowid_stays_the_users_across_lsm_writes);
+  tcase_add_test(tc, a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction);
+  tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
   suite_add_tcase(s, tc);
   return s;
 }
