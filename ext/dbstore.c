@@ -232,6 +232,22 @@ struct dbstore {
                             half-way or was rolled back, so its memory may hold
                             what the database does not */
   sqlite3_int64 iManifestId; /* id of the MANIFEST row the engine read or wrote */
+  int bOpening;          /* inside lsm_open (dbstore_engine_open): a MANIFEST
+                            opened to read is the one the engine loads */
+  int nRef;              /* tables using it: 1, more while a table connected
+                            again inside a write transaction shares it */
+  int bDropped;          /* DROP TABLE dropped the shadow tables in this
+                            transaction: an instance still sharing the store
+                            (a schema change earlier in it) syncs and
+                            commits nothing; a ROLLBACK brings them back,
+                            and so does a ROLLBACK TO a savepoint opened
+                            before the DROP (index < iDropMark) */
+  int nSavepoint;        /* savepoints open in the write transaction, as the
+                            table instances sharing the store are told */
+  int iDropMark;         /* nSavepoint when DROP TABLE ran */
+  int nSyncedOps;        /* operations of the batch logged at iPendingSeq, or
+                            -1: a second xSync of the same batch (two table
+                            instances sharing it) logs and works only once */
   sqlite3_int64 iPendingSeq; /* xSync logged the batch at this seq; 0: none */
   int bDidWork;          /* xSync or a function changed SSTables in this transaction */
   lsm_file *pReadFiles;  /* every file open to read (the engine's table cache) */
@@ -333,7 +349,12 @@ static int dbstore_fast_delete_begin(dbstore *p, int *piOld){
   zSql = sqlite3_mprintf("PRAGMA \"%w\".secure_delete = FAST", p->zDb);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
-  if( rc != SQLITE_OK ) *piOld = 2;
+  if( rc != SQLITE_OK ){
+    /* SQLite applies this PRAGMA while preparing it, so a failure of its
+    ** step (an interrupt) may leave FAST in force: owe the ON. */
+    *piOld = 2;
+    if( zSql ) p->bSecureDeleteOwed = 1;
+  }
   return rc == SQLITE_NOMEM ? rc : SQLITE_OK;
 }
 
@@ -631,7 +652,10 @@ static int dbstore_x_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file 
   }else{
     rc = dbstore_file_locate(pFile, 0);
     if( rc == SQLITE_OK ){
-      if( strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
+      /* Only the engine's own open loads the manifest it names; lsm_check
+      ** reads MANIFEST too, and must not make catch-up believe the engine
+      ** holds a manifest it never loaded. */
+      if( p->bOpening && strcmp(pFile->zName, "MANIFEST") == 0 ) p->iManifestId = pFile->iRowid;
       pFile->pNextRead = p->pReadFiles;
       p->pReadFiles = pFile;
     }
@@ -1123,7 +1147,9 @@ static int dbstore_engine_open(dbstore *p, int bCreate){
   lsm_options opt = p->opt;
   int rc;
   opt.create_if_missing = bCreate;
+  p->bOpening = 1;
   rc = lsm_open(p->zDir, &opt, &p->pLsm);
+  p->bOpening = 0;
   if( rc == LSM_OK ) rc = dbstore_replay(p);
   /* Another connection (or this one, before a rollback) may have left
   ** replaced SSTables to its next COMMIT (dbstore_work) and closed since:
@@ -1189,6 +1215,8 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   p = sqlite3_malloc(sizeof(*p));
   if( p == 0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
+  p->nRef = 1;
+  p->nSyncedOps = -1;
   p->db = db;
   p->zDb = sqlite3_mprintf("%s", zDb);
   p->zTable = sqlite3_mprintf("%s", zTable);
@@ -1272,8 +1300,24 @@ int dbstore_open(sqlite3 *db, const char *zDb, const char *zTable, const lsm_opt
   return SQLITE_OK;
 }
 
+void dbstore_ref(dbstore *p){
+  p->nRef++;
+}
+
+int dbstore_in_write(const dbstore *p){
+  return p->bInWrite;
+}
+
+const char *dbstore_schema(const dbstore *p){
+  return p->zDb;
+}
+
+const char *dbstore_table(const dbstore *p){
+  return p->zTable;
+}
+
 void dbstore_close(dbstore *p){
-  if( p == 0 ) return;
+  if( p == 0 || --p->nRef > 0 ) return;
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
   if( p->opt.block_cache ) dbstore_shared_blocks_release();
@@ -1313,7 +1357,9 @@ const char *dbstore_location(dbstore *p){
 int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
-  int bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
+  int bKnown;
+  if( p->bDropped ) return SQLITE_OK;     /* nothing left to read (dbstore_drop) */
+  bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
   dbstore_secure_delete_repay(p);
   if( p->bWorkInTxn ){
     /* A ROLLBACK, or a ROLLBACK TO a savepoint older than the work, may
@@ -1525,16 +1571,28 @@ static int dbstore_work(dbstore *p){
 int dbstore_sync(dbstore *p, lsm_batch *pBatch){
   uint64_t iLast = 0;
   int rc;
-  if( lsm_batch_count(pBatch) == 0 ) return SQLITE_OK;
+  if( lsm_batch_count(pBatch) == 0 || p->bDropped ) return SQLITE_OK;
+  /* Two table instances sharing this store and its batch (a table
+  ** connected again after a schema change in the transaction) are both
+  ** synced: the batch is logged, and the work done, once.  A retried
+  ** COMMIT of an unchanged batch (SQLITE_BUSY) needs nothing more either:
+  ** its row and work are still in the open transaction. */
+  if( p->iPendingSeq && !p->bReload && p->nSyncedOps == (int)lsm_batch_count(pBatch) ){
+    return SQLITE_OK;
+  }
   rc = dbstore_catch_up(p);     /* repays a secure_delete setting owed too */
   if( rc == SQLITE_OK ) rc = lsm_hosted_seq(p->pLsm, &iLast, 0);
   /* A retried COMMIT keeps the number its first attempt logged at. */
   if( rc == SQLITE_OK && p->iPendingSeq ) iLast = (uint64_t)p->iPendingSeq - 1;
   if( rc == SQLITE_OK ){
     rc = dbstore_log_write(p, pBatch, (sqlite3_int64)(iLast + 1));
-    if( rc == SQLITE_OK ) p->iPendingSeq = (sqlite3_int64)(iLast + 1);
+    if( rc == SQLITE_OK ){
+      p->iPendingSeq = (sqlite3_int64)(iLast + 1);
+      p->nSyncedOps = (int)lsm_batch_count(pBatch);
+    }
   }
   if( rc == SQLITE_OK ) rc = dbstore_work(p);
+  if( rc != SQLITE_OK ) p->nSyncedOps = -1;
   /* What the work read is read: no handle outlives the COMMIT. */
   if( p->nCursors == 0 ) dbstore_release_blobs(p);
   return rc;
@@ -1542,7 +1600,7 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
 
 int dbstore_commit(dbstore *p, lsm_batch *pBatch){
   int rc = SQLITE_OK;
-  if( p->iPendingSeq && p->pLsm ){
+  if( p->iPendingSeq && p->pLsm && !p->bDropped ){
     rc = lsm_write_at(p->pLsm, pBatch, (uint64_t)p->iPendingSeq);
     /* The row is committed: a failure here only means this engine is out
     ** of step; it catches up from the log before it is read again. */
@@ -1554,10 +1612,45 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
     if( rc == LSM_OK && p->bFlushAhead ) (void)lsm_flush_ahead(p->pLsm, 0);
   }
   p->iPendingSeq = 0;
+  p->nSyncedOps = -1;
   p->bDidWork = 0;
   p->bInWrite = 0;
+  p->nSavepoint = 0;
   dbstore_reads_done(p);
   return SQLITE_OK;
+}
+
+void dbstore_savepoint(dbstore *p, int iSavepoint){
+  if( iSavepoint + 1 > p->nSavepoint ) p->nSavepoint = iSavepoint + 1;
+}
+
+void dbstore_release(dbstore *p, int iSavepoint){
+  if( iSavepoint < p->nSavepoint ) p->nSavepoint = iSavepoint < 0 ? 0 : iSavepoint;
+  /* A savepoint released (the DROP statement's own among them) can no
+  ** longer be rolled back to; one opened later, at the same index, was
+  ** opened after the DROP and does not undo it. */
+  if( p->bDropped && p->iDropMark > p->nSavepoint ) p->iDropMark = p->nSavepoint;
+}
+
+void dbstore_rollback_to(dbstore *p, int iSavepoint){
+  if( p->bDropped && iSavepoint < p->iDropMark ){
+    /* The DROP is undone: the shadow tables are back, in this transaction. */
+    p->bDropped = 0;
+    p->bInWrite = 1;
+    p->bStale = 1;
+  }
+  if( iSavepoint >= 0 && iSavepoint < p->nSavepoint ) p->nSavepoint = iSavepoint + 1;
+  /* A ROLLBACK TO may undo what a failed COMMIT's xSync did (a flush or a
+  ** compaction whose SSTables and manifest were rows of the transaction;
+  ** SQLITE_BUSY at COMMIT leaves the transaction open) while the engine
+  ** still holds it, and this connection's data version does not change:
+  ** compare the manifest before the next use (a reopen only if the work
+  ** was undone: a cursor still open would refuse a reopen). */
+  if( p->bDidWork ) p->bStale = 1;
+  if( p->iPendingSeq ) p->bGcPending = 1;
+  /* The batch may be shorter, or as long with other operations: log anew. */
+  p->nSyncedOps = -1;
+  dbstore_reads_done(p);
 }
 
 void dbstore_rollback(dbstore *p){
@@ -1568,12 +1661,16 @@ void dbstore_rollback(dbstore *p){
   ** the next. */
   if( p->iPendingSeq ) p->bGcPending = 1;
   p->iPendingSeq = 0;
+  p->nSyncedOps = -1;
   p->bDidWork = 0;
   p->bInWrite = 0;
+  p->bDropped = 0;           /* the rollback brought the shadow tables back */
+  p->nSavepoint = 0;
   dbstore_reads_done(p);
 }
 
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
+  sqlite3_int64 iLastRowid = sqlite3_last_insert_rowid(p->db);   /* the user's, kept */
   int rc;
   char *zSql;
   if( ext_replicated_by && sqlite3_get_autocommit(p->db) ){
@@ -1611,6 +1708,7 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   p->bStale = 1;
   if( rc != SQLITE_OK ) p->bReload = 1;
   dbstore_reads_done(p);
+  sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   return rc;
 }
 
@@ -1618,6 +1716,11 @@ int dbstore_drop(dbstore *p){
   char *zSql;
   int rc = dbstore_engine_close(p);
   if( rc != SQLITE_OK ) return rc;
+  /* Another instance may share this store (vtab_open_store): it must
+  ** neither log into the dropped tables nor be shared again. */
+  p->bDropped = 1;
+  p->iDropMark = p->nSavepoint;
+  p->bInWrite = 0;
   zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_file\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_log\";",
                          p->zDb, p->zTable, p->zDb, p->zTable);

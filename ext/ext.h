@@ -150,7 +150,10 @@ void args_clear(ext_args*);
 */
 typedef struct vtab_batch {
   lsm_batch *pBatch;     /* the engine batch (lsm_batch_free when nRef drops to 0) */
-  int nRef;              /* table (while current) + cursors reading it */
+  int nRef;              /* tables (while current) + cursors reading it */
+  int nTables;           /* tables whose current batch it is: 1, or 2 and more
+                            while an in-database table connected again in the
+                            middle of a transaction shares it (vtab_share_txn) */
 } vtab_batch;
 
 typedef struct vtab_table vtab_table;
@@ -188,6 +191,9 @@ struct vtab_table {
   lsm_prepared *pPrepared; /* directory store: pTxn's batch as xSync prepared it,
                             until xCommit commits or xRollback aborts it; or NULL */
   int bCommits;          /* directory store with a <table>_commits table (commits.c) */
+  int bCreatedInTxn;     /* made by CREATE VIRTUAL TABLE in the open transaction:
+                            a ROLLBACK TO may have undone the CREATE without
+                            telling the table (txn_sync) */
   deferred_conn *pDeferred; /* the connection's waiting DROPs and RENAMEs (deferred.c;
                             borrowed: the module's pAux) */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
@@ -288,6 +294,12 @@ void registry_remove_table(vtab_table*);
 ** NULL searches as SQLite resolves an unqualified name: temp, main, then
 ** the attached schemas.  Borrowed: valid while db keeps the table open. */
 vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName);
+/* The open in-database table of db whose store is shadow tables zDb.zTable_*
+** and is inside a write transaction, or NULL. */
+vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable);
+/* Every open table whose batch is pOld takes pNew instead (references
+** moved); pOld is left to the cursors that still read it. */
+void registry_move_batch(vtab_batch *pOld, vtab_batch *pNew);
 
 /* ---- functions.c: lsm_version, lsm_compact, lsm_flush, lsm_stats, lsm_check ---- */
 int functions_register(sqlite3 *db);
@@ -435,6 +447,19 @@ int dbstore_sync(dbstore*, lsm_batch *pBatch);
 /* xCommit: apply the logged batch.  xRollback: forget it. */
 int dbstore_commit(dbstore*, lsm_batch *pBatch);
 void dbstore_rollback(dbstore*);
+/* A table connected again inside a write transaction (a schema change
+** reloads every virtual table) shares the store of the instance it
+** replaces: dbstore_ref adds a user, dbstore_close drops one. */
+void dbstore_ref(dbstore*);
+int dbstore_in_write(const dbstore*);
+const char *dbstore_schema(const dbstore*);
+const char *dbstore_table(const dbstore*);
+/* xSavepoint, xRelease, xRollbackTo: savepoint iSavepoint (-1: the one
+** that opened the transaction).  A ROLLBACK TO may undo a failed COMMIT's
+** work (compare before the next read) or a DROP TABLE of the store. */
+void dbstore_savepoint(dbstore*, int iSavepoint);
+void dbstore_release(dbstore*, int iSavepoint);
+void dbstore_rollback_to(dbstore*, int iSavepoint);
 /* lsm_flush() / lsm_compact() inside a savepoint of their own. */
 int dbstore_flush_or_compact(dbstore*, int bCompact, lsm_compact_result *pResult);
 /* DROP TABLE: drop the shadow tables (in the current transaction). */

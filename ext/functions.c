@@ -176,6 +176,48 @@ static vtab_table *functions_table(sqlite3_context *ctx, const char *zFunc, cons
   return pTab;
 }
 
+static void functions_engine_error(sqlite3_context *ctx, const char *zFunc,
+                                   vtab_table *pTab, int rc);
+
+/*
+** A reading function (lsm_stats, lsm_check) on an in-database table, at the
+** state the connection's next read transaction sees.  SELECT lsm_stats('kv')
+** reads no table itself, so SQLite starts no read transaction for it and
+** SQLITE_FCNTL_DATA_VERSION, which catch-up trusts, is not brought up to
+** date: another connection's COMMIT would go unseen.  So hold a read
+** transaction for the function's length, with a statement stepped on the
+** table's shadow table (one row whatever it holds), and catch up inside
+** it.  *ppHold: finalize when the function is done.  On error sets ctx's.
+*/
+static int functions_read_begin(sqlite3_context *ctx, const char *zFunc, vtab_table *pTab,
+                                sqlite3_stmt **ppHold){
+  char *zSql;
+  int rc;
+  *ppHold = 0;
+  if( pTab->pStore == 0 ) return SQLITE_OK;
+  zSql = sqlite3_mprintf("SELECT (SELECT 1 FROM \"%w\".\"%w_file\" LIMIT 1)",
+                         pTab->zDb, pTab->zName);
+  rc = zSql ? sqlite3_prepare_v2(pTab->db, zSql, -1, ppHold, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if( rc == SQLITE_OK && sqlite3_step(*ppHold) != SQLITE_ROW ){
+    rc = sqlite3_errcode(pTab->db);
+    if( rc == SQLITE_OK ) rc = SQLITE_ERROR;
+  }
+  if( rc == SQLITE_OK ){
+    rc = vtab_ready(pTab);
+    if( rc != SQLITE_OK ){
+      functions_engine_error(ctx, zFunc, pTab, rc);
+      return rc;
+    }
+  }else{
+    char *zErr = sqlite3_mprintf("%s(%s): %s", zFunc, pTab->zName, sqlite3_errmsg(pTab->db));
+    sqlite3_result_error(ctx, zErr ? zErr : "out of memory", -1);
+    sqlite3_result_error_code(ctx, rc);
+    sqlite3_free(zErr);
+  }
+  return rc;
+}
+
 /* A growing list of tables, one per store. */
 typedef struct functions_list {
   vtab_table **aTab;         /* sqlite3_free */
@@ -505,6 +547,7 @@ static int functions_live_bytes(lsm_db *pLsm, uint64_t *pnLive){
 
 static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   vtab_table *pTab;
+  sqlite3_stmt *pHold = 0;
   lsm_stats st;
   uint64_t nLive = 0;
   sqlite3_str *pStr;
@@ -513,6 +556,10 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   (void)argc;
   pTab = functions_table(ctx, "lsm_stats", (const char*)sqlite3_value_text(argv[0]));
   if( pTab == 0 ) return;
+  if( functions_read_begin(ctx, "lsm_stats", pTab, &pHold) != SQLITE_OK ){
+    sqlite3_finalize(pHold);
+    return;
+  }
   memset(&st, 0, sizeof(st));
   rc = lsm_stats_get(pTab->pLsm, &st);
   if( rc == LSM_OK && pTab->pStore ){
@@ -524,6 +571,7 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
   }
   if( rc == LSM_OK ) rc = functions_live_bytes(pTab->pLsm, &nLive);
   if( pTab->pStore ) dbstore_reads_done(pTab->pStore);
+  sqlite3_finalize(pHold);
   if( rc != LSM_OK ){
     functions_engine_error(ctx, "lsm_stats", pTab, rc);
     return;
@@ -601,13 +649,19 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
 
 static void functions_check(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   vtab_table *pTab;
+  sqlite3_stmt *pHold = 0;
   char *zReport = 0;
   int rc;
   (void)argc;
   pTab = functions_table(ctx, "lsm_check", (const char*)sqlite3_value_text(argv[0]));
   if( pTab == 0 ) return;
+  if( functions_read_begin(ctx, "lsm_check", pTab, &pHold) != SQLITE_OK ){
+    sqlite3_finalize(pHold);
+    return;
+  }
   rc = lsm_check(pTab->pLsm, &zReport);
   if( pTab->pStore ) dbstore_reads_done(pTab->pStore);
+  sqlite3_finalize(pHold);
   if( rc == LSM_OK ){
     sqlite3_result_text(ctx, "ok", -1, SQLITE_STATIC);
   }else if( rc == LSM_CORRUPT ){

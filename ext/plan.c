@@ -56,9 +56,14 @@
 ** not check them again.  A constraint with another collation
 ** (key > 'a' COLLATE NOCASE) is left to SQLite.
 **
-** LIMIT and OFFSET are pushed down only when SQLite can rely on them: the
-** rows are exactly the result (every other constraint was used) and, if
-** there is an ORDER BY, it was consumed.
+** LIMIT and OFFSET are never pushed down (the plan accepts them, for a
+** later SQLite, but does not use them: PLAN_PUSH_LIMIT).  SQLite 3.40
+** offers them even when a WHERE term it does not pass to xBestIndex
+** remains to be checked, one comparing two columns of the table
+** (`WHERE v1 = v2 LIMIT 1`, `WHERE key < value LIMIT 1`): a cursor that
+** stopped after LIMIT rows returned rows that term then rejected, and too
+** few.  The table cannot see such a term, so it cannot tell when taking
+** the LIMIT is safe; SQLite stops stepping after LIMIT rows anyway.
 **
 ** Cost model
 ** ----------
@@ -107,6 +112,8 @@
 #define PLAN_OP_GE      4
 #define PLAN_OP_LT      5
 #define PLAN_OP_LE      6
+/* 0: LIMIT and OFFSET are left to SQLite (header: why). */
+#define PLAN_PUSH_LIMIT 0
 #define PLAN_OP_LIMIT   7
 #define PLAN_OP_OFFSET  8
 #define PLAN_OP_WORDS   9      /* words that take no argument */
@@ -259,7 +266,7 @@ int plan_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       bAllUsed = 0;
     }
   }
-  if( bAllUsed && (pInfo->nOrderBy == 0 || pInfo->orderByConsumed) ){
+  if( PLAN_PUSH_LIMIT && bAllUsed && (pInfo->nOrderBy == 0 || pInfo->orderByConsumed) ){
     if( iLimit >= 0 ){
       aOp[nArg++] = PLAN_OP_LIMIT;
       pInfo->aConstraintUsage[iLimit].argvIndex = nArg;

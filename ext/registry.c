@@ -275,6 +275,34 @@ void registry_remove_table(vtab_table *pTab){
   pthread_mutex_unlock(&registry_mutex);
 }
 
+vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable){
+  vtab_table *p, *pFound = 0;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p && !pFound; p = p->pNext){
+    if( p->db == db && p->pStore && dbstore_in_write(p->pStore)
+     && sqlite3_stricmp(dbstore_schema(p->pStore), zDb) == 0
+     && sqlite3_stricmp(dbstore_table(p->pStore), zTable) == 0 ){
+      pFound = p;
+    }
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return pFound;
+}
+
+void registry_move_batch(vtab_batch *pOld, vtab_batch *pNew){
+  vtab_table *p;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p; p = p->pNext){
+    if( p->pTxn != pOld ) continue;
+    p->pTxn = pNew;
+    pNew->nRef++;
+    pNew->nTables++;
+    pOld->nTables--;
+    pOld->nRef--;           /* never to 0: a cursor still holds it */
+  }
+  pthread_mutex_unlock(&registry_mutex);
+}
+
 vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName){
   vtab_table *p;
   vtab_table *pBest = 0;

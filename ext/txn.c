@@ -100,6 +100,7 @@ vtab_batch *txn_batch_new(int *pRc){
     return 0;
   }
   p->nRef = 1;
+  p->nTables = 1;
   p->pBatch = 0;
   *pRc = lsm_batch_new_env(0, &p->pBatch);
   if( *pRc != LSM_OK ){
@@ -120,10 +121,29 @@ void txn_batch_unref(vtab_batch *p){
 ** one when a cursor still reads the old one. */
 static void txn_reset(vtab_table *pTab){
   pTab->nMark = 0;
+  /* Shared by table instances (vtab_open_store): each must see it empty
+  ** now.  If cursors read it too, it is left to them and every instance
+  ** moves to one new batch, as a lone table does below: a cursor's lookups
+  ** read the first n operations of the batch at each step, and must not
+  ** meet the next transaction's. */
+  if( pTab->pTxn->nTables > 1 ){
+    if( pTab->pTxn->nRef > pTab->pTxn->nTables ){
+      int rc = SQLITE_OK;
+      vtab_batch *pNew = txn_batch_new(&rc);
+      if( pNew ){
+        pNew->nRef = pNew->nTables = 0;
+        registry_move_batch(pTab->pTxn, pNew);
+        return;
+      }
+    }
+    lsm_batch_clear(pTab->pTxn->pBatch);
+    return;
+  }
   if( pTab->pTxn->nRef > 1 ){
     int rc = SQLITE_OK;
     vtab_batch *pNew = txn_batch_new(&rc);
     if( pNew ){
+      pTab->pTxn->nTables--;
       txn_batch_unref(pTab->pTxn);
       pTab->pTxn = pNew;
       return;
@@ -146,6 +166,12 @@ int txn_begin(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->nMark = 0;
   txn_abort_prepared(pTab);
+  /* A table connected again in the middle of a transaction joins it with
+  ** the batch it shares (vtab_open_store): it holds the transaction's
+  ** writes so far. */
+  if( pTab->pStore && pTab->pTxn->nTables > 1 && dbstore_in_write(pTab->pStore) ){
+    return SQLITE_OK;
+  }
   if( pTab->pStore ) dbstore_begin(pTab->pStore);
   /* A batch left by a statement that failed before any xSync/xRollback
   ** (none is known) would otherwise leak into this transaction. */
@@ -160,9 +186,44 @@ void txn_abort_prepared(vtab_table *pTab){
   }
 }
 
+/* xSync writes rows of its own on the user's connection (the log row, a
+** flush's or compaction's SSTables, the _commits record): the
+** connection's last_insert_rowid() must stay the user's. */
+static int txn_sync_rows(vtab_table *pTab);
+
 int txn_sync(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  sqlite3_int64 iLastRowid = sqlite3_last_insert_rowid(pTab->db);
+  int rc = txn_sync_rows(pTab);
+  sqlite3_set_last_insert_rowid(pTab->db, iLastRowid);
+  return rc;
+}
+
+static int txn_sync_rows(vtab_table *pTab){
   int rc = SQLITE_OK;
+  if( pTab->bCreatedInTxn && lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
+    /* SQLite adds a table it creates to the transaction without telling it
+    ** of the savepoints already open, so a ROLLBACK TO one of them undoes
+    ** the CREATE unheard: its writes must then go nowhere (they would
+    ** fail the COMMIT, writing into shadow tables that are gone). */
+    sqlite3_stmt *pStmt = 0;
+    char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table'"
+                                 " AND name = %Q", pTab->zDb, pTab->zName);
+    int bExists = 1;
+    rc = zSql ? sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc == SQLITE_OK ){
+      int rcStep = sqlite3_step(pStmt);
+      bExists = rcStep == SQLITE_ROW;
+      if( rcStep != SQLITE_ROW && rcStep != SQLITE_DONE ) rc = rcStep;
+    }
+    sqlite3_finalize(pStmt);
+    if( rc != SQLITE_OK ) return rc;
+    if( !bExists ){
+      lsm_batch_truncate(pTab->pTxn->pBatch, 0);
+      return SQLITE_OK;
+    }
+  }
   if( pTab->pStore ){
     /* Logged inside SQLite's transaction; applied at xCommit. */
     if( lsm_batch_count(pTab->pTxn->pBatch) == 0 ) return SQLITE_OK;
@@ -201,6 +262,7 @@ int txn_sync(sqlite3_vtab *pVtab){
 
 int txn_commit(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  pTab->bCreatedInTxn = 0;
   if( pTab->pStore ) dbstore_commit(pTab->pStore, pTab->pTxn->pBatch);
   if( pTab->pPrepared ){
     /* SQLite has committed and ignores what xCommit returns: a failure
@@ -220,6 +282,7 @@ int txn_commit(sqlite3_vtab *pVtab){
 
 int txn_rollback(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  pTab->bCreatedInTxn = 0;
   if( pTab->pStore ) dbstore_rollback(pTab->pStore);
   txn_abort_prepared(pTab);
   txn_reset(pTab);
@@ -228,9 +291,13 @@ int txn_rollback(sqlite3_vtab *pVtab){
 
 int txn_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
-  size_t nOp = lsm_batch_count(pTab->pTxn->pBatch);
+  size_t nOp;
   int i;
-  if( iSavepoint < 0 ) return SQLITE_OK;
+  /* A table being destroyed (vtab_destroy runs SQL after letting its batch
+  ** go) still hears of that SQL's savepoints. */
+  if( iSavepoint < 0 || pTab->pTxn == 0 ) return SQLITE_OK;
+  nOp = lsm_batch_count(pTab->pTxn->pBatch);
+  if( pTab->pStore ) dbstore_savepoint(pTab->pStore, iSavepoint);
   if( iSavepoint >= pTab->nMarkAlloc ){
     int nNew = iSavepoint + 8;
     size_t *aNew = sqlite3_realloc64(pTab->aMark, sizeof(size_t) * (size_t)nNew);
@@ -246,6 +313,8 @@ int txn_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
 
 int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pTxn == 0 ) return SQLITE_OK;             /* being destroyed */
+  if( pTab->pStore ) dbstore_release(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ) iSavepoint = 0;
   if( iSavepoint < pTab->nMark ) pTab->nMark = iSavepoint;
   return SQLITE_OK;
@@ -253,12 +322,23 @@ int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
 
 int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
+  if( pTab->pTxn == 0 ) return SQLITE_OK;             /* being destroyed */
+  if( pTab->pStore ) dbstore_rollback_to(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ){
     lsm_batch_truncate(pTab->pTxn->pBatch, 0);
     pTab->nMark = 0;
   }else if( iSavepoint < pTab->nMark ){
     lsm_batch_truncate(pTab->pTxn->pBatch, pTab->aMark[iSavepoint]);
     pTab->nMark = iSavepoint + 1;
+  }else if( pTab->pTxn->nTables == 1 ){
+    /* Savepoint iSavepoint was opened before this table joined the
+    ** transaction (it would have heard of it otherwise): every write in
+    ** its batch came after it.  A table created inside the savepoint
+    ** (SQLite tells it of no savepoint older than its CREATE) would else
+    ** keep them, and its COMMIT write into shadow tables the rollback
+    ** removed, failing the whole transaction.  (A batch shared with an
+    ** older instance is cut by that instance's marks.) */
+    lsm_batch_truncate(pTab->pTxn->pBatch, 0);
   }
   return SQLITE_OK;
 }

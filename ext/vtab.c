@@ -189,6 +189,7 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
   txn_abort_prepared(pTab);
+  if( pTab->pTxn ) pTab->pTxn->nTables--;
   txn_batch_unref(pTab->pTxn);
   if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
   pTab->pSpare = 0;
@@ -489,6 +490,24 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     if( !pArgs->bMemtableGiven ) pTab->opt.memtable_bytes = VTAB_INDB_MEMTABLE_BYTES;
     sqlite3_free(pTab->zDir);
     pTab->zDir = 0;
+    if( !bCreate ){
+      /* Connected again inside a write transaction: a schema change (any
+      ** ALTER TABLE, or this table's RENAME) makes SQLite connect every
+      ** virtual table anew while the instance it replaces stays in the
+      ** transaction, to be synced and committed with it.  Two engines
+      ** and two batches would each log the transaction's row at the same
+      ** number (one overwriting the other) and the new one would not read
+      ** the writes made before the change: share the store and the batch. */
+      vtab_table *pOld = registry_find_writing_store(pTab->db, pTab->zDb, pTab->zName);
+      if( pOld ){
+        pTab->pStore = pOld->pStore;
+        dbstore_ref(pTab->pStore);
+        pTab->pTxn = pOld->pTxn;
+        pTab->pTxn->nRef++;
+        pTab->pTxn->nTables++;
+        return SQLITE_OK;
+      }
+    }
     return dbstore_open(pTab->db, pTab->zDb, pTab->zName, &pTab->opt, bCreate,
                         &pTab->pStore, pzErr);
   }
@@ -600,7 +619,7 @@ static int vtab_init(sqlite3 *db, deferred_conn *pDeferred, int bCreate, int arg
     if( !pTab->zDb || !pTab->zName || !pTab->zKeyCol ) rc = SQLITE_NOMEM;
   }
   if( rc == SQLITE_OK ) rc = vtab_open_store(pTab, &args, bCreate, pzErr);
-  if( rc == SQLITE_OK ) pTab->pTxn = txn_batch_new(&rc);
+  if( rc == SQLITE_OK && pTab->pTxn == 0 ) pTab->pTxn = txn_batch_new(&rc);
   args_clear(&args);
   if( rc != SQLITE_OK ){
     vtab_table_free(pTab);
@@ -613,7 +632,9 @@ static int vtab_init(sqlite3 *db, deferred_conn *pDeferred, int bCreate, int arg
 
 static int vtab_create(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                        sqlite3_vtab **ppVtab, char **pzErr){
-  return vtab_init(db, pAux, 1, argc, argv, ppVtab, pzErr);
+  int rc = vtab_init(db, pAux, 1, argc, argv, ppVtab, pzErr);
+  if( rc == SQLITE_OK ) ((vtab_table*)*ppVtab)->bCreatedInTxn = !sqlite3_get_autocommit(db);
+  return rc;
 }
 
 static int vtab_connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
@@ -672,6 +693,7 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
     }
   }
   registry_remove_table(pTab);
+  pTab->pTxn->nTables--;
   txn_batch_unref(pTab->pTxn);
   pTab->pTxn = 0;
   if( pTab->zDir ){
@@ -843,7 +865,9 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   size_t nBefore;
   ext_buf *pKey = &pTab->key, *pOldKey = &pTab->oldKey, *pRec = &pTab->rec;
   int rc = SQLITE_OK;
-  (void)pRowid;
+  /* SQLite makes an INSERT's *pRowid the connection's last_insert_rowid();
+  ** a table without rowids leaves the user's as it was. */
+  *pRowid = sqlite3_last_insert_rowid(pTab->db);
 
   if( pTab->pLsm == 0 && pTab->pStore == 0 ) return vtab_lost(pTab);
   if( pTab->bReadonly ){
@@ -886,6 +910,23 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
         vtab_engine_error(pTab, rc);
       }else if( bExists ){
         rc = SQLITE_CONSTRAINT_PRIMARYKEY;     /* SQLite skips the row */
+      }
+    }
+    if( rc == SQLITE_OK && bChangeKey && eConflict != SQLITE_IGNORE && eConflict != SQLITE_REPLACE ){
+      /* An UPDATE moving a row onto a key that holds one fails, as on a
+      ** native table.  Overwriting it instead lost rows when one statement
+      ** moved several keys along (SET key = key + 1 over 1, 2, 3: each
+      ** row's delete of its old key removed the row the one before had
+      ** just moved there, leaving only 4). */
+      int bExists = 0;
+      rc = vtab_key_exists(pTab, pKey, &bExists);
+      if( rc != LSM_OK ){
+        vtab_engine_error(pTab, rc);
+      }else if( bExists ){
+        sqlite3_free(pTab->base.zErrMsg);
+        pTab->base.zErrMsg = sqlite3_mprintf("UNIQUE constraint failed: %s.%s", pTab->zName,
+                                             pTab->zKeyCol);
+        rc = SQLITE_CONSTRAINT_PRIMARYKEY;
       }
     }
     if( rc == SQLITE_OK && bChangeKey ){

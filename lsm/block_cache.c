@@ -342,15 +342,21 @@ uint64_t block_cache_new_id(void){
 /* Operations                                                          */
 /* ------------------------------------------------------------------ */
 
-block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCounts,
-                                         uint64_t id, uint32_t iBlock, size_t nExpect){
+/* bMark: the lookup gives the entry its second chance (take_ref); else it
+** only pins it, its place in the eviction order left as it was. */
+static block_handle *lookup(block_cache *p, block_cache_counts *pCounts, uint64_t id,
+                            uint32_t iBlock, size_t nExpect, int bMark){
   block_handle *h;
   uint64_t hash = block_hash(id, iBlock);
   if( p == NULL ) return NULL;
   pthread_mutex_lock(&p->mutex);
   h = p->aSlot[slot_find_expect(p, hash, id, iBlock, nExpect)].h;
   if( h ){
-    take_ref(p, h);
+    if( bMark ){
+      take_ref(p, h);
+    }else if( h->nRef++ == 0 ){
+      p->nIdle--;
+    }
     p->nHits++;
     if( pCounts ) pCounts->nHits++;
   }else{
@@ -359,6 +365,16 @@ block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCo
   }
   pthread_mutex_unlock(&p->mutex);
   return h;
+}
+
+block_handle *block_cache_lookup_counted(block_cache *p, block_cache_counts *pCounts,
+                                         uint64_t id, uint32_t iBlock, size_t nExpect){
+  return lookup(p, pCounts, id, iBlock, nExpect, 1);
+}
+
+block_handle *block_cache_lookup_unmarked(block_cache *p, block_cache_counts *pCounts,
+                                          uint64_t id, uint32_t iBlock, size_t nExpect){
+  return lookup(p, pCounts, id, iBlock, nExpect, 0);
 }
 
 void block_cache_prefetch_slot(block_cache *p, uint64_t id, uint32_t iBlock){

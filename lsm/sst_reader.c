@@ -214,7 +214,9 @@ int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_
     }
     return block_view_init(v, a, e->nSize, p->zPath, i);
   }
-  h = block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize);
+  h = eLoad == SST_LOAD_NOFILL
+    ? block_cache_lookup_unmarked(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize)
+    : block_cache_lookup_counted(p->pBlocks, p->pBlockCounts, p->id, (uint32_t)i, e->nSize);
   if( h == NULL ){
     if( p->aMap ){
       /* Mapped and compressed: the checksum covers the stored bytes, which

@@ -63,8 +63,8 @@ UPDATE kv SET key = 'elderberry' WHERE key = 'date';
 SELECT changes(), group_concat(key || '=' || value, ' ') FROM (SELECT * FROM kv ORDER BY key);
 .check "1|apple=GREEN banana=YELLOW cherry=dark red elderberry=brown"
 
-.testcase update_of_the_key_onto_an_existing_key_replaces_that_row
-UPDATE kv SET key = 'apple' WHERE key = 'banana';
+.testcase update_or_replace_of_the_key_onto_an_existing_key_replaces_that_row
+UPDATE OR REPLACE kv SET key = 'apple' WHERE key = 'banana';
 SELECT group_concat(key || '=' || value, ' ') FROM (SELECT * FROM kv ORDER BY key);
 .check "apple=YELLOW cherry=dark red elderberry=brown"
 

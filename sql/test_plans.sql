@@ -61,13 +61,15 @@ EXPLAIN QUERY PLAN SELECT * FROM kv WHERE key > 100 ORDER BY key DESC;
 EXPLAIN QUERY PLAN SELECT * FROM kv ORDER BY value;
 .check "QUERY PLAN |--SCAN kv VIRTUAL TABLE INDEX 0:full scan `--USE TEMP B-TREE FOR ORDER BY"
 
-.testcase limit_and_offset_are_pushed_down_with_the_order
+-- LIMIT and OFFSET are left to SQLite (ext/plan.c: SQLite 3.40 offers them
+-- while a WHERE term it does not show the table is still to be checked).
+.testcase limit_and_offset_are_left_to_sqlite_with_the_order_consumed
 EXPLAIN QUERY PLAN SELECT * FROM kv ORDER BY key DESC LIMIT 3 OFFSET 2;
-.check "QUERY PLAN `--SCAN kv VIRTUAL TABLE INDEX 3:ORDER BY key DESC LIMIT ? OFFSET ?"
+.check "QUERY PLAN `--SCAN kv VIRTUAL TABLE INDEX 3:ORDER BY key DESC"
 
-.testcase limit_is_pushed_down_after_a_range
+.testcase limit_is_left_to_sqlite_after_a_range
 EXPLAIN QUERY PLAN SELECT * FROM kv WHERE key >= 100 LIMIT 5;
-.check "QUERY PLAN `--SCAN kv VIRTUAL TABLE INDEX 0:key >= ? LIMIT ?"
+.check "QUERY PLAN `--SCAN kv VIRTUAL TABLE INDEX 0:key >= ?"
 
 .testcase limit_is_not_pushed_down_past_a_constraint_sqlite_checks
 EXPLAIN QUERY PLAN SELECT * FROM kv WHERE value LIKE 'v1%' LIMIT 5;

@@ -20,11 +20,14 @@
 **                  only the engine level's fill4t-* rows of bench_threads.c,
 **                  e.g. BENCH_LEVEL=threads BENCH_N=50000 BENCH_SYNC_N=50000
 **                  BENCH_ENGINES=lsm,leveldb for fill4t-full alone)
-**   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite (default all;
+**   BENCH_ENGINES  comma list of lsm,leveldb,rocksdb,sqlite,vtab-floor (default all;
 **                  lsm names every lsm variant, rocksdb both RocksDB ones,
 **                  lsm-dir only the SQL level's directory store;
 **                  "sqlite" is the native table of the SQL level, run even
-**                  when lsm.so does not load if it is named here)
+**                  when lsm.so does not load if it is named here;
+**                  "vtab-floor" the SQL level's virtual table over an
+**                  in-memory array, bench_floor.c: what any virtual table
+**                  costs, lsm's storage aside)
 **   BENCH_DIR      scratch directory (default a new $TMPDIR/lsm-bench-XXXXXX)
 **   BENCH_CSV      result file (default bench-results.csv)
 **   BENCH_LSM_SO   the extension to load (default ./lsm.so)
@@ -299,8 +302,9 @@ static void bench_print_level(bench_state *p, const char *zLevel, const char *zP
       bench_commas(zOps, sizeof(zOps), bench_ops(r));
       bench_amp(zWa, sizeof(zWa), r->rWriteAmp);
       bench_amp(zSa, sizeof(zSa), r->rSpaceAmp);
-      pPeer = strncmp(azEngine[i], BENCH_OURS, strlen(BENCH_OURS)) ? 0
-            : bench_find(p, zLevel, zThisPeer, zW);
+      /* Ratios for our rows, and for a reference row that names its peer. */
+      pPeer = strncmp(azEngine[i], BENCH_OURS, strlen(BENCH_OURS)) && !(pEng && pEng->zPeer)
+            ? 0 : bench_find(p, zLevel, zThisPeer, zW);
       if( pPeer && bench_ops(pPeer) > 0 ){
         double rRatio = bench_ops(r) / bench_ops(pPeer);
         int n = snprintf(zRatio, sizeof(zRatio), "%5.2fx %s", rRatio, zThisPeer);
@@ -311,7 +315,8 @@ static void bench_print_level(bench_state *p, const char *zLevel, const char *zP
           p->nTargets++;
           p->nTargetsMet += bMet;
         }
-        if( r->rWriteAmp > 0 && pPeer->rWriteAmp > 0 ){
+        if( r->rWriteAmp > 0 && pPeer->rWriteAmp > 0
+            && !strncmp(azEngine[i], BENCH_OURS, strlen(BENCH_OURS)) ){
           double rWa = r->rWriteAmp / pPeer->rWriteAmp;
           n = snprintf(zWaRatio, sizeof(zWaRatio), "%5.3g", rWa);
           if( !strcmp(zLevel, "engine") && bTargeted && bench_wamp_target(zW) ){
@@ -403,6 +408,39 @@ static int bench_wanted(const char *zList, const char *zName){
     z += n;
   }
   return 0;
+}
+
+/*
+** The SQL level's reads measured against the virtual-table floor: for each
+** read workload, the nanoseconds per operation each engine spends above
+** what vtab-floor spends (1/ops - 1/floor ops).  The floor is SQLite's
+** virtual-table interface with no storage behind it, so this is what the
+** engine itself costs; the native table's line says how much time a
+** virtual table may spend to match it (negative: the native table is
+** faster than any virtual table could be there).
+*/
+static void bench_print_floor(const bench_state *p){
+  static const char *const azRead[] = { "readrandom", "readseq", "seekrandom",
+                                        "readrandom-settled", "readseq-settled",
+                                        "seekrandom-settled", 0 };
+  static const char *const azEngine[] = { "lsm", "lsm-dir", "sqlite", 0 };
+  int i, j, bHeader = 0;
+  for(i = 0; azRead[i]; i++){
+    const bench_row *pFloor = bench_find(p, "sql", "vtab-floor", azRead[i]);
+    if( !pFloor || bench_ops(pFloor) <= 0 ) continue;
+    if( !bHeader ){
+      printf("  ns per operation above the virtual-table floor (1/ops - 1/vtab-floor ops):\n");
+      bHeader = 1;
+    }
+    printf("    %-19s", azRead[i]);
+    for(j = 0; azEngine[j]; j++){
+      const bench_row *r = bench_find(p, "sql", azEngine[j], azRead[i]);
+      if( r && bench_ops(r) > 0 ){
+        printf("  %s %+.0f", azEngine[j], 1e9 / bench_ops(r) - 1e9 / bench_ops(pFloor));
+      }
+    }
+    printf("\n");
+  }
 }
 
 int main(void){
@@ -515,7 +553,12 @@ int main(void){
     if( bLsm && bLsmInDb ) nFailed += bench_child(p, &bench_engine_sql_lsm);
     if( bLsm ) nFailed += bench_child(p, &bench_engine_sql_lsm_dir);
     if( bNative ) nFailed += bench_child(p, &bench_engine_sql_native);
+    /* The floor beside the native table: the ceiling of any virtual table. */
+    if( bench_wanted(zEngines, "vtab-floor") ){
+      nFailed += bench_child(p, &bench_engine_sql_floor);
+    }
     bench_print_level(p, "sql", "sqlite", azTargeted);
+    bench_print_floor(p);
     printf("  write amp here is every byte the process handed to write(2): SQLite's WAL and "
            "checkpoints included.\n");
   }

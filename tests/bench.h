@@ -125,6 +125,11 @@ extern const bench_engine bench_engine_rocksdb_buffered;  /* manual_wal_flush: b
 extern const bench_engine bench_engine_sql_lsm;      /* in-database store (default)    */
 extern const bench_engine bench_engine_sql_lsm_dir;  /* directory store lsm('kv.lsm')  */
 extern const bench_engine bench_engine_sql_native;
+extern const bench_engine bench_engine_sql_floor;   /* bench_floor.c: no storage at all */
+
+/* bench_floor.c: register the module bench_floor on db (SQLITE_OK). */
+struct sqlite3;
+int bench_floor_register(struct sqlite3 *db);
 
 /* bench_sql.c: 0 if lsm.so loads into SQLite, else non-zero with the
 ** reason in zErr. */

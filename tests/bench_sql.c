@@ -10,6 +10,10 @@
 **            the directory store, sync=normal (its WAL written with
 **            write(2) at each COMMIT, as SQLite's WAL at synchronous=NORMAL)
 **   sqlite   CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID
+**   vtab-floor  CREATE VIRTUAL TABLE kv USING bench_floor
+**            rows in memory, in an array indexed by the key's number
+**            (bench_floor.c): what SQLite's virtual-table interface alone
+**            costs, the ceiling of any virtual table's reads
 **
 ** (lsm.so loaded with sqlite3_load_extension; its defaults: 4 MiB
 ** memtable, 4 KiB blocks, 10 bits/key Bloom.)  Every database runs with
@@ -64,7 +68,7 @@ struct bench_iter {
 
 struct bench_store {
   sqlite3 *db;                     /* the connection                   */
-  int bLsm;                        /* 1: lsm virtual table; 0: native  */
+  int bLsm;                        /* 1: lsm virtual table; 0: other   */
   int bInDb;                       /* 1: the in-database kind of lsm   */
   sqlite3_stmt *apStmt[SQL_NSTMT]; /* prepared once                    */
   bench_iter iter;                 /* the one iterator open at a time  */
@@ -128,14 +132,14 @@ static void sql_close(bench_store *p){
 }
 
 /* Open a store of kind eKind: SQL_KIND_*. */
-enum { SQL_KIND_NATIVE, SQL_KIND_INDB, SQL_KIND_DIR };
+enum { SQL_KIND_NATIVE, SQL_KIND_INDB, SQL_KIND_DIR, SQL_KIND_FLOOR };
 static int sql_open(const char *zDir, int eKind, bench_store **pp){
   bench_store *p = calloc(1, sizeof(*p));
   char zPath[4200], zErr[512];
   int i, rc = 0;
   *pp = 0;
   if( !p ) return 1;
-  p->bLsm = eKind != SQL_KIND_NATIVE;
+  p->bLsm = eKind == SQL_KIND_INDB || eKind == SQL_KIND_DIR;
   p->bInDb = eKind == SQL_KIND_INDB;
   if( mkdir(zDir, 0755) != 0 ){ perror(zDir); rc = 1; goto cleanup; }
   snprintf(zPath, sizeof(zPath), "%s/kv.db", zDir);
@@ -150,6 +154,9 @@ static int sql_open(const char *zDir, int eKind, bench_store **pp){
       rc = sql_exec(p->db, p->bInDb ? "CREATE VIRTUAL TABLE kv USING lsm"
                                     : "CREATE VIRTUAL TABLE kv USING lsm('kv.lsm')");
     }
+  }else if( rc == 0 && eKind == SQL_KIND_FLOOR ){
+    if( bench_floor_register(p->db) != SQLITE_OK ) rc = sql_error(p->db, "bench_floor");
+    if( rc == 0 ) rc = sql_exec(p->db, "CREATE VIRTUAL TABLE kv USING bench_floor");
   }else if( rc == 0 ){
     rc = sql_exec(p->db, "CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
   }
@@ -175,6 +182,9 @@ static int sql_open_lsm_dir(const char *zDir, bench_store **pp){
 }
 static int sql_open_native(const char *zDir, bench_store **pp){
   return sql_open(zDir, SQL_KIND_NATIVE, pp);
+}
+static int sql_open_floor(const char *zDir, bench_store **pp){
+  return sql_open(zDir, SQL_KIND_FLOOR, pp);
 }
 
 /* Step a statement that returns no row, then reset it. */
@@ -352,4 +362,12 @@ const bench_engine bench_engine_sql_native = {
   sql_open_native, sql_close, sql_put, sql_delete, sql_get, sql_txn,
   sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
   sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, 0, sql_shape,
+};
+
+const bench_engine bench_engine_sql_floor = {
+  "vtab-floor", "sql", "a virtual table over an in-memory array: SQLite's virtual-table "
+  "interface alone (not a target)", 9,
+  sql_open_floor, sql_close, sql_put, sql_delete, sql_get, sql_txn,
+  sql_iter_open, sql_iter_first, sql_iter_seek, sql_iter_next, sql_iter_valid,
+  sql_iter_entry, sql_iter_close, sql_settle, 0, 0, 0, "sqlite", sql_shape,
 };

@@ -905,6 +905,77 @@ START_TEST(a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone)
 }
 END_TEST
 
+/* Get key k%08d of i * 40 (every such key in a block of its own: about 13
+** entries of 300 bytes fill a 4 KiB block); *pnMiss gains the block reads. */
+static void get_spaced(lsm_db *pDb, int i, uint64_t *pnMiss){
+  char k[16];
+  int nk = snprintf(k, sizeof(k), "k%08d", i * 40);
+  void *pVal = NULL;
+  size_t nVal = 0;
+  lsm_stats st0, st1;
+  ck_assert_int_eq(lsm_stats_get(pDb, &st0), LSM_OK);
+  ck_assert_int_eq(lsm_get(pDb, NULL, k, (size_t)nk, &pVal, &nVal), LSM_OK);
+  ck_assert_uint_eq(nVal, 300);
+  lsm_free(pVal);
+  ck_assert_int_eq(lsm_stats_get(pDb, &st1), LSM_OK);
+  *pnMiss += st1.nBlockCacheMisses - st0.nBlockCacheMisses;
+}
+
+/*
+** A cursor that does not fill the cache (lsm_read.bNoFill: lsm_stats'
+** count of live bytes) gives the blocks it finds no second chance: the
+** blocks gets read twice outlive those read once, as before it passed.
+** A 64 KiB cache (about 15 blocks of 4 KiB): 2 blocks read twice, 10
+** read once, the whole store scanned without filling, 6 new blocks read
+** (evicting about 3): the first 2 are still cached.  When the scan's
+** lookups marked every block it found, the eviction walk saw all 12 alike
+** and evicted the oldest, the 2 read twice.
+*/
+START_TEST(a_scan_that_does_not_fill_the_cache_leaves_the_gets_second_chances)
+{
+  static char aVal[300];
+  char *zDir = test_tmpdir("bnofillorder");
+  lsm_options opt;
+  lsm_db *pDb = NULL;
+  lsm_cursor *pCsr = NULL;
+  lsm_read rd;
+  uint64_t nMiss = 0;
+  int i, nSeen = 0;
+  lsm_options_default(&opt);
+  opt.background = 0;
+  opt.use_mmap = 0;
+  opt.compression = LSM_COMPRESSION_NONE;
+  opt.memtable_bytes = 256 * 1024;
+  opt.block_cache_bytes = 64 * 1024;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  memset(aVal, 'v', sizeof(aVal));
+  for(i = 0; i < 1000; i++){
+    char k[16];
+    int nk = snprintf(k, sizeof(k), "k%08d", i);
+    ck_assert_int_eq(lsm_put(pDb, k, (size_t)nk, aVal, sizeof(aVal)), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_compact(pDb, NULL), LSM_OK);
+  for(i = 0; i < 2; i++) get_spaced(pDb, i, &nMiss);
+  for(i = 0; i < 2; i++) get_spaced(pDb, i, &nMiss);      /* looked up: a second chance */
+  for(i = 2; i < 12; i++) get_spaced(pDb, i, &nMiss);
+  ck_assert_uint_eq(nMiss, 12);                           /* 12 blocks, all cached */
+  memset(&rd, 0, sizeof(rd));
+  rd.bNoFill = 1;
+  ck_assert_int_eq(lsm_cursor_open(pDb, &rd, &pCsr), LSM_OK);
+  for(lsm_cursor_first(pCsr); lsm_cursor_valid(pCsr); lsm_cursor_next(pCsr)) nSeen++;
+  lsm_cursor_close(pCsr);
+  ck_assert_int_eq(nSeen, 1000);
+  for(i = 12; i < 18; i++) get_spaced(pDb, i, &nMiss);
+  ck_assert_uint_eq(nMiss, 18);
+  for(i = 0; i < 2; i++) get_spaced(pDb, i, &nMiss);
+  ck_assert_msg(nMiss == 18, "the blocks read twice were evicted: %llu more block reads",
+                (unsigned long long)(nMiss - 18));
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 /*
 ** A scan with the cache filled as usual, of a store several times the
 ** budget, leaves the blocks gets read in the cache: the gets after it
@@ -1204,6 +1275,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tcStore, a_compressed_store_of_12_mib_scans_from_the_default_block_cache_the_second_time);
   tcase_add_test(tcStore, blocks_written_by_flushes_and_compactions_are_read_from_the_cache);
   tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_its_blocks_alone);
+  tcase_add_test(tcStore, a_scan_that_does_not_fill_the_cache_leaves_the_gets_second_chances);
   tcase_add_test(tcStore, a_scan_longer_than_the_cache_leaves_the_blocks_gets_read);
   tcase_add_test(tcStore, a_short_range_read_again_stays_cached_among_gets);
   tcase_add_test(tcStore, a_compaction_keeps_the_blocks_it_writes_in_the_cache_not_those_it_reads);

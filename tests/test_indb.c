@@ -888,6 +888,446 @@ START_TEST(work_rolled_back_with_its_transaction_is_forgotten){
 }
 END_TEST
 
+/* ---- what the bug hunt of session 16 found, each seen failing first ---- */
+
+/* A schema change inside a transaction makes SQLite connect the table
+** again while the instance it replaces stays in the transaction: the
+** writes before the change are read after it, and commit (or roll back)
+** with the rest.  ALTER TABLE of another table, and this table's RENAME. */
+static void schema_change_in_a_transaction(const char *zAlter, const char *zNew, int bCommit){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000), *b;
+  char *zSql;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE nt(a)");
+  test_exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES(2, 'two')");
+  test_exec_ok(db, zAlter);
+  zSql = sqlite3_mprintf("SELECT group_concat(key) FROM (SELECT key FROM \"%w\" ORDER BY key)", zNew);
+  {
+    char *z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "1,2") == 0, "%s: read in the transaction: %s", zAlter, z ? z : "(null)");
+    sqlite3_free(z);
+  }
+  sqlite3_free(zSql);
+  zSql = sqlite3_mprintf("INSERT INTO \"%w\" VALUES(3, 'three')", zNew);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, bCommit ? "COMMIT" : "ROLLBACK");
+  b = test_open_db(g_zDb, "wal", 10000);
+  zSql = sqlite3_mprintf("SELECT group_concat(key) FROM (SELECT key FROM \"%w\" ORDER BY key)",
+                         bCommit ? zNew : "kv");
+  {
+    char *zA = test_query_text(db, zSql), *zB = test_query_text(b, zSql);
+    const char *zWant = bCommit ? "1,2,3" : "1";
+    ck_assert_msg(zA && strcmp(zA, zWant) == 0, "%s: this connection reads %s", zAlter, zA ? zA : "(null)");
+    ck_assert_msg(zB && strcmp(zB, zWant) == 0, "%s: a new connection reads %s", zAlter, zB ? zB : "(null)");
+    sqlite3_free(zA);
+    sqlite3_free(zB);
+  }
+  sqlite3_free(zSql);
+  check_ok(b, bCommit ? zNew : "kv");
+  sqlite3_close(b);
+  sqlite3_close(db);
+  unlink(g_zDb);
+  {
+    char *zWal = sqlite3_mprintf("%s-wal", g_zDb), *zShm = sqlite3_mprintf("%s-shm", g_zDb);
+    unlink(zWal);
+    unlink(zShm);
+    sqlite3_free(zWal);
+    sqlite3_free(zShm);
+  }
+}
+
+START_TEST(writes_before_a_schema_change_in_a_transaction_stay_in_it){
+  schema_change_in_a_transaction("ALTER TABLE nt ADD COLUMN b", "kv", 1);
+  schema_change_in_a_transaction("ALTER TABLE nt ADD COLUMN b", "kv", 0);
+  schema_change_in_a_transaction("ALTER TABLE kv RENAME TO kv2", "kv2", 1);
+  schema_change_in_a_transaction("ALTER TABLE kv RENAME TO kv2", "kv2", 0);
+}
+END_TEST
+
+/* lsm_stats and lsm_check read no table through SQL, so SQLite starts no
+** read transaction for them: they still see another connection's
+** commits, and lsm_check leaves the next read seeing them too. */
+static void functions_see_commits(const char *zJournal){
+  sqlite3 *a = test_open_db(g_zDb, zJournal, 10000), *b;
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(a, "INSERT INTO kv VALUES(1, 'one')");
+  b = test_open_db(g_zDb, zJournal, 10000);
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 1);
+  test_exec_ok(a, "INSERT INTO kv VALUES(2, 'two')");
+  ck_assert_int_eq(test_query_int(b, "SELECT json_extract(lsm_stats('kv'), '$.memtable.entries')"), 2);
+  test_exec_ok(a, "INSERT INTO kv VALUES(3, 'three')");
+  test_exec_ok(a, "SELECT lsm_flush('kv')");
+  check_ok(b, "kv");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM kv"), 3);
+  ck_assert_int_eq(test_query_int(b, "SELECT json_extract(lsm_stats('kv'), '$.levels[0].files')"), 1);
+  sqlite3_close(b);
+  sqlite3_close(a);
+}
+
+START_TEST(lsm_stats_and_lsm_check_see_another_connections_commits_in_wal_mode){
+  functions_see_commits("wal");
+}
+END_TEST
+
+START_TEST(lsm_stats_and_lsm_check_see_another_connections_commits_in_rollback_mode){
+  functions_see_commits("delete");
+}
+END_TEST
+
+/* A COMMIT that flushed in its xSync and then failed with SQLITE_BUSY
+** leaves the transaction open; a ROLLBACK TO then undoes the flush's rows,
+** and the retried COMMIT must not write a manifest naming them. */
+START_TEST(a_rollback_to_after_a_busy_commit_that_flushed_leaves_a_whole_store){
+  sqlite3 *a = test_open_db(g_zDb, "delete", 10000), *b, *c;
+  sqlite3_stmt *pRead = 0;
+  int i, rc;
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.0625, background=off)");
+  sqlite3_busy_timeout(a, 50);
+  for(i = 0; i < 4; i++){
+    char *zSql = sqlite3_mprintf(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 800)"
+        " INSERT INTO kv SELECT printf('r%d%%04d', n), printf('%%080d', n) FROM c", i);
+    test_exec_ok(a, zSql);
+    sqlite3_free(zSql);
+    if( i < 3 ){
+      zSql = sqlite3_mprintf("INSERT INTO kv VALUES('s%d', 'small')", i);
+      test_exec_ok(a, zSql);
+      sqlite3_free(zSql);
+    }
+  }
+  test_exec_ok(a, "BEGIN");
+  test_exec_ok(a, "SAVEPOINT s");
+  test_exec_ok(a, "INSERT INTO kv VALUES('t1', 1)");
+  b = test_open_db(g_zDb, "delete", 10000);
+  ck_assert_int_eq(sqlite3_prepare_v2(b, "SELECT key FROM kv", -1, &pRead, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(pRead), SQLITE_ROW);        /* holds a SHARED lock */
+  rc = sqlite3_exec(a, "COMMIT", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  test_exec_ok(a, "ROLLBACK TO s");
+  test_exec_ok(a, "INSERT INTO kv VALUES('t2', 2)");
+  sqlite3_finalize(pRead);
+  test_exec_ok(a, "COMMIT");
+  c = test_open_db(g_zDb, "delete", 10000);
+  ck_assert_int_eq(test_query_int(c, "SELECT count(*) FROM kv"), 3204);
+  ck_assert_int_eq(test_query_int(c, "SELECT count(*) FROM kv WHERE key IN ('t1', 't2')"), 1);
+  check_ok(c, "kv");
+  ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 3204);
+  sqlite3_close(c);
+  sqlite3_close(b);
+  sqlite3_close(a);
+}
+END_TEST
+
+/* The store deletes rows with secure_delete switched from ON to FAST for
+** the deletes; SQLite applies that PRAGMA while preparing it, so an
+** interrupt of its step must still leave the user's ON in place. */
+static int g_bFastSeen, g_nInterrupts;
+static int trace_fast(unsigned eType, void *pCtx, void *p, void *x){
+  (void)eType; (void)pCtx; (void)x;
+  if( strstr(sqlite3_sql((sqlite3_stmt*)p), "secure_delete = FAST") ) g_bFastSeen = 1;
+  return 0;
+}
+static int interrupt_after_fast(void *pCtx){
+  (void)pCtx;
+  if( g_bFastSeen ){
+    g_bFastSeen = 0;
+    g_nInterrupts++;
+    return 1;
+  }
+  return 0;
+}
+
+START_TEST(an_interrupted_switch_of_secure_delete_is_put_back){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(db, "PRAGMA secure_delete = ON");
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
+  g_bFastSeen = 0;
+  g_nInterrupts = 0;
+  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_fast, 0);
+  sqlite3_progress_handler(db, 1, interrupt_after_fast, 0);
+  (void)sqlite3_exec(db, "SELECT lsm_flush('kv')", 0, 0, 0);     /* its deletes of log rows */
+  sqlite3_progress_handler(db, 0, 0, 0);
+  sqlite3_trace_v2(db, 0, 0, 0);
+  /* The interrupt hit the PRAGMA's own step (the progress handler runs
+  ** inside the step the trace announced). */
+  ck_assert_int_ge(g_nInterrupts, 1);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 1);
+  test_exec_ok(db, "INSERT INTO kv VALUES(2, 'two')");
+  ck_assert_int_eq(test_query_int(db, "PRAGMA secure_delete"), 1);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* Review of the fixes above: a statement still reading the batch that two
+** instances share keeps its operations when the transaction commits and
+** the next one writes (a multi-key lookup reads the batch at each step). */
+START_TEST(a_reader_of_a_shared_batch_keeps_it_across_the_commit){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  sqlite3_stmt *pRead = 0;
+  char zGot[64] = "";
+  int rc;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE other(x)");
+  test_exec_ok(db, "INSERT INTO kv VALUES('a', 'A0')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES('b', 'B1')");
+  test_exec_ok(db, "ALTER TABLE other ADD COLUMN y");
+  test_exec_ok(db, "INSERT INTO kv VALUES('c', 'C1')");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key, value FROM kv WHERE key IN ('a', 'b', 'c')"
+                                      " ORDER BY key", -1, &pRead, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(pRead), SQLITE_ROW);
+  test_exec_ok(db, "COMMIT");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES('c', 'C2, never committed')");
+  while( (rc = sqlite3_step(pRead)) == SQLITE_ROW ){
+    size_t n = strlen(zGot);
+    snprintf(zGot + n, sizeof(zGot) - n, "%s=%s;", sqlite3_column_text(pRead, 0),
+             sqlite3_column_text(pRead, 1));
+  }
+  ck_assert_int_eq(rc, SQLITE_DONE);
+  sqlite3_finalize(pRead);
+  test_exec_ok(db, "ROLLBACK");
+  ck_assert_msg(strcmp(zGot, "b=B1;c=C1;") == 0, "the open statement read %s", zGot);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* A statement rollback (a failing multi-row INSERT) after lsm_flush in the
+** transaction, with a cursor open: no reopen of the engine is forced on the
+** reading cursor's table, so the next statements and COMMIT go on. */
+START_TEST(a_statement_rollback_after_work_in_the_transaction_keeps_open_cursors){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  sqlite3_stmt *pRead = 0;
+  int rc, n = 1;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  fill_numbers(db, 10);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES(100, 'x')");
+  test_exec_ok(db, "SELECT lsm_flush('kv')");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key FROM kv", -1, &pRead, 0), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(pRead), SQLITE_ROW);
+  rc = sqlite3_exec(db, "INSERT INTO kv VALUES(101, 'y'), (NULL, 'n')", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 11);
+  while( sqlite3_step(pRead) == SQLITE_ROW ) n++;
+  ck_assert_int_eq(n, 11);
+  test_exec_ok(db, "COMMIT");
+  sqlite3_finalize(pRead);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 11);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* DROP TABLE after a schema change in the transaction: the instance still
+** holding the writes made before it commits nothing into the dropped (or a
+** re-created) table, and a ROLLBACK TO a savepoint before the DROP brings
+** the table and those writes back. */
+static void drop_after_schema_change(const char *zMiddle, const char *zWant){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *z;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE other(x)");
+  test_exec_ok(db, "INSERT INTO kv VALUES('a', 'A')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO kv VALUES('b', 'B')");
+  test_exec_ok(db, "ALTER TABLE other ADD COLUMN y");
+  test_exec_ok(db, zMiddle);
+  test_exec_ok(db, "COMMIT");
+  z = test_query_text(db, "SELECT group_concat(key) FROM (SELECT key FROM kv ORDER BY key)");
+  ck_assert_msg(z && strcmp(z, zWant) == 0, "%s: kv holds %s", zMiddle, z ? z : "(null)");
+  sqlite3_free(z);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+  unlink(g_zDb);
+  {
+    char *zWal = sqlite3_mprintf("%s-wal", g_zDb), *zShm = sqlite3_mprintf("%s-shm", g_zDb);
+    unlink(zWal);
+    unlink(zShm);
+    sqlite3_free(zWal);
+    sqlite3_free(zShm);
+  }
+}
+
+START_TEST(a_drop_after_a_schema_change_in_a_transaction_drops_or_comes_back_whole){
+  drop_after_schema_change("DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+                           " ALTER TABLE other ADD COLUMN z; INSERT INTO kv VALUES('x', 'X')", "x");
+  drop_after_schema_change("SAVEPOINT s; DROP TABLE kv; ROLLBACK TO s;"
+                           " INSERT INTO kv VALUES('c', 'C')", "a,b,c");
+  drop_after_schema_change("SAVEPOINT s; SAVEPOINT u; DROP TABLE kv; RELEASE u; ROLLBACK TO s;"
+                           " ALTER TABLE other ADD COLUMN z; INSERT INTO kv VALUES('c', 'C')", "a,b,c");
+  drop_after_schema_change("DROP TABLE kv; SAVEPOINT t; ROLLBACK TO t; RELEASE t;"
+                           " CREATE VIRTUAL TABLE kv USING lsm", "");
+}
+END_TEST
+
+/* ---- the SQL surface's bug hunt (session 16): each on both kinds of
+** store, the directory store too, against what a native table answers ---- */
+
+/* The CREATE of table zName of kind iKind: 0 in the database file, 1 a
+** directory store beside the test's database. */
+static char *create_kind(const char *zName, const char *zCols, int iKind){
+  return iKind == 0 ? sqlite3_mprintf("CREATE VIRTUAL TABLE %s USING lsm(%s)", zName, zCols)
+                    : sqlite3_mprintf("CREATE VIRTUAL TABLE %s USING lsm('%q/%s.lsm', %s)",
+                                      zName, g_zDir, zName, zCols);
+}
+
+/* SQLite 3.40 offers LIMIT to xBestIndex though a WHERE term comparing two
+** columns of the table (not passed to xBestIndex) is still to be checked:
+** the table must not stop after LIMIT rows. */
+START_TEST(a_limit_with_a_term_between_two_columns_returns_the_right_rows){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  int iKind;
+  for(iKind = 0; iKind < 2; iKind++){
+    char *zSql = create_kind(iKind ? "d" : "a", "k, v1, v2", iKind);
+    const char *zT = iKind ? "d" : "a";
+    char *z;
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("INSERT INTO %s VALUES(1,'x','y'),(2,'z','z'),(3,'p','q'),(4,'r','r')", zT);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT k FROM %s WHERE v1 = v2 LIMIT 1", zT);
+    ck_assert_int_eq(test_query_int(db, zSql), 2);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT k FROM %s WHERE v1 = v2 ORDER BY k LIMIT 1 OFFSET 1", zT);
+    ck_assert_int_eq(test_query_int(db, zSql), 4);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT group_concat(k) FROM (SELECT k FROM %s WHERE v1 IS v2"
+                           " ORDER BY k DESC LIMIT 5)", zT);
+    z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "4,2") == 0, "%s: %s", zT, z ? z : "(null)");
+    sqlite3_free(z);
+    sqlite3_free(zSql);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
+/* An UPDATE that moves a row onto a key holding one fails as on a native
+** table and changes nothing (it used to delete rows: SET key = key + 1
+** over 1, 2, 3 left only 4); OR REPLACE still overwrites. */
+START_TEST(an_update_moving_keys_onto_held_keys_fails_and_loses_nothing){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  int iKind;
+  for(iKind = 0; iKind < 2; iKind++){
+    const char *zT = iKind ? "d" : "a";
+    char *zSql = create_kind(zT, "key, value", iKind), *z;
+    int rc;
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("INSERT INTO %s VALUES(1,'a'),(2,'b'),(3,'c')", zT);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("UPDATE %s SET key = key + 1", zT);
+    rc = sqlite3_exec(db, zSql, 0, 0, 0);
+    sqlite3_free(zSql);
+    ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+    ck_assert_msg(strstr(sqlite3_errmsg(db), "UNIQUE constraint failed") != 0, "%s", sqlite3_errmsg(db));
+    zSql = sqlite3_mprintf("UPDATE %s SET key = CASE key WHEN 1 THEN 2 WHEN 2 THEN 1 ELSE key END", zT);
+    rc = sqlite3_exec(db, zSql, 0, 0, 0);
+    sqlite3_free(zSql);
+    ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+    zSql = sqlite3_mprintf("SELECT group_concat(key || '=' || value) FROM (SELECT * FROM %s ORDER BY key)", zT);
+    z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "1=a,2=b,3=c") == 0, "%s after the failed updates: %s", zT, z ? z : "(null)");
+    sqlite3_free(z);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("UPDATE OR REPLACE %s SET key = 3 WHERE key = 2", zT);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT group_concat(key || '=' || value) FROM (SELECT * FROM %s ORDER BY key)", zT);
+    z = test_query_text(db, zSql);
+    ck_assert_msg(z && strcmp(z, "1=a,3=b") == 0, "%s after OR REPLACE: %s", zT, z ? z : "(null)");
+    sqlite3_free(z);
+    sqlite3_free(zSql);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
+/* The rows a COMMIT writes for the store (its log row, SSTables, the
+** _commits record) and lsm_flush leave the user's last_insert_rowid(). */
+START_TEST(last_insert_rowid_stays_the_users_across_lsm_writes){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *zSql = create_kind("d", "key, value", 1);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE a USING lsm");
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "CREATE TABLE orders(id INTEGER PRIMARY KEY, item)");
+  test_exec_ok(db, "INSERT INTO orders VALUES(100, 'x')");
+  test_exec_ok(db, "CREATE TRIGGER tr AFTER INSERT ON orders BEGIN"
+                   " INSERT INTO a VALUES(new.id, new.item); INSERT INTO d VALUES(new.id, new.item); END");
+  test_exec_ok(db, "INSERT INTO orders(item) VALUES('apple')");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 101);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO orders(item) VALUES('pear')");
+  test_exec_ok(db, "COMMIT");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 102);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO orders VALUES(500, 'y')");
+  test_exec_ok(db, "INSERT INTO a VALUES(7, 'z')");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 500);
+  test_exec_ok(db, "COMMIT");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 500);
+  test_exec_ok(db, "SELECT lsm_flush('a')");
+  ck_assert_int_eq(sqlite3_last_insert_rowid(db), 500);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* A table created inside a savepoint that is rolled back: SQLite does not
+** tell it of the rollback, and its writes must not fail (and so roll back)
+** the rest of the transaction; both kinds of store. */
+START_TEST(a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  int iKind;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  test_exec_ok(db, "CREATE TABLE n(x)");
+  for(iKind = 0; iKind < 2; iKind++){
+    char *zCreate = create_kind(iKind ? "d2" : "a2", "key, value", iKind);
+    char *zIns = sqlite3_mprintf("INSERT INTO %s VALUES('x', 'X')", iKind ? "d2" : "a2");
+    test_exec_ok(db, "BEGIN");
+    test_exec_ok(db, "SAVEPOINT s");
+    test_exec_ok(db, zCreate);
+    test_exec_ok(db, zIns);
+    test_exec_ok(db, "ROLLBACK TO s");
+    test_exec_ok(db, iKind ? "INSERT INTO kv VALUES('d', 'D')" : "INSERT INTO kv VALUES('c', 'C')");
+    test_exec_ok(db, "INSERT INTO n VALUES(1)");
+    test_exec_ok(db, "COMMIT");
+    sqlite3_free(zCreate);
+    sqlite3_free(zIns);
+  }
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 2);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM n"), 2);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN ('a2', 'd2')"), 0);
+  check_ok(db, "kv");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* DROP TABLE of a directory store written earlier in the transaction: its
+** destruction runs SQL whose savepoints reach the table after it let its
+** batch go (a NULL dereference). */
+START_TEST(a_drop_of_a_directory_store_written_in_the_transaction_commits){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *zSql = create_kind("d", "key, value", 1);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "INSERT INTO d VALUES('a', 'A')");
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "INSERT INTO d VALUES('b', 'B')");
+  test_exec_ok(db, "DROP TABLE d");
+  test_exec_ok(db, "COMMIT");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'd'"), 0);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_suite(void){
   Suite *s = suite_create("indb");
   TCase *tc = tcase_create("core");
@@ -913,6 +1353,19 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, no_statement_of_the_store_outlives_a_user_statement);
   tcase_add_test(tc, a_file_missing_a_chunk_row_is_corrupt_naming_it);
   tcase_add_test(tc, work_rolled_back_with_its_transaction_is_forgotten);
+  tcase_add_test(tc, writes_before_a_schema_change_in_a_transaction_stay_in_it);
+  tcase_add_test(tc, lsm_stats_and_lsm_check_see_another_connections_commits_in_wal_mode);
+  tcase_add_test(tc, lsm_stats_and_lsm_check_see_another_connections_commits_in_rollback_mode);
+  tcase_add_test(tc, a_rollback_to_after_a_busy_commit_that_flushed_leaves_a_whole_store);
+  tcase_add_test(tc, an_interrupted_switch_of_secure_delete_is_put_back);
+  tcase_add_test(tc, a_reader_of_a_shared_batch_keeps_it_across_the_commit);
+  tcase_add_test(tc, a_statement_rollback_after_work_in_the_transaction_keeps_open_cursors);
+  tcase_add_test(tc, a_drop_after_a_schema_change_in_a_transaction_drops_or_comes_back_whole);
+  tcase_add_test(tc, a_limit_with_a_term_between_two_columns_returns_the_right_rows);
+  tcase_add_test(tc, an_update_moving_keys_onto_held_keys_fails_and_loses_nothing);
+  tcase_add_test(tc, last_insert_rowid_stays_the_users_across_lsm_writes);
+  tcase_add_test(tc, a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction);
+  tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
   suite_add_tcase(s, tc);
   return s;
 }
