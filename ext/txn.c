@@ -53,6 +53,12 @@
 ** partial operations (UPDATE of a key is a delete and a put) on error.
 ** So a failed statement never leaves a partial effect.
 **
+** A schema change inside a transaction (any ALTER TABLE) makes SQLite
+** connect every virtual table again while the old instance stays in the
+** transaction: an in-database table's new instance shares the old one's
+** batch (vtab_batch.nTables) and store, so both read the transaction's
+** writes and the batch is logged once (vtab_open_store, dbstore_sync).
+**
 ** A cursor of another statement may still be reading the batch when the
 ** transaction ends (a SELECT stepped across COMMIT).  The batch is then
 ** left to that cursor (vtab_batch.nRef) and the table takes a new one.
@@ -331,13 +337,12 @@ int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
     lsm_batch_truncate(pTab->pTxn->pBatch, pTab->aMark[iSavepoint]);
     pTab->nMark = iSavepoint + 1;
   }else if( pTab->pTxn->nTables == 1 ){
-    /* Savepoint iSavepoint was opened before this table joined the
-    ** transaction (it would have heard of it otherwise): every write in
-    ** its batch came after it.  A table created inside the savepoint
-    ** (SQLite tells it of no savepoint older than its CREATE) would else
-    ** keep them, and its COMMIT write into shadow tables the rollback
-    ** removed, failing the whole transaction.  (A batch shared with an
-    ** older instance is cut by that instance's marks.) */
+    /* A savepoint this table never heard of: SQLite tells a table of the
+    ** savepoints open when it joins and of each one opened later, so this
+    ** one predates every write in the batch.  (Not seen with SQLite 3.40,
+    ** which tells a table created inside a savepoint of no rollback at
+    ** all: txn_sync_rows handles that.  A batch shared with an older
+    ** instance is cut by that instance's marks.) */
     lsm_batch_truncate(pTab->pTxn->pBatch, 0);
   }
   return SQLITE_OK;

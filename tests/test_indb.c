@@ -890,6 +890,17 @@ END_TEST
 
 /* ---- what the bug hunt of session 16 found, each seen failing first ---- */
 
+/* Remove the test's database and its WAL files, for a case that runs a
+** scenario several times on a fresh database. */
+static void remove_db_files(void){
+  char *zWal = sqlite3_mprintf("%s-wal", g_zDb), *zShm = sqlite3_mprintf("%s-shm", g_zDb);
+  unlink(g_zDb);
+  unlink(zWal);
+  unlink(zShm);
+  sqlite3_free(zWal);
+  sqlite3_free(zShm);
+}
+
 /* A schema change inside a transaction makes SQLite connect the table
 ** again while the instance it replaces stays in the transaction: the
 ** writes before the change are read after it, and commit (or roll back)
@@ -929,14 +940,7 @@ static void schema_change_in_a_transaction(const char *zAlter, const char *zNew,
   check_ok(b, bCommit ? zNew : "kv");
   sqlite3_close(b);
   sqlite3_close(db);
-  unlink(g_zDb);
-  {
-    char *zWal = sqlite3_mprintf("%s-wal", g_zDb), *zShm = sqlite3_mprintf("%s-shm", g_zDb);
-    unlink(zWal);
-    unlink(zShm);
-    sqlite3_free(zWal);
-    sqlite3_free(zShm);
-  }
+  remove_db_files();
 }
 
 START_TEST(writes_before_a_schema_change_in_a_transaction_stay_in_it){
@@ -1143,14 +1147,7 @@ static void drop_after_schema_change(const char *zMiddle, const char *zWant){
   sqlite3_free(z);
   check_ok(db, "kv");
   sqlite3_close(db);
-  unlink(g_zDb);
-  {
-    char *zWal = sqlite3_mprintf("%s-wal", g_zDb), *zShm = sqlite3_mprintf("%s-shm", g_zDb);
-    unlink(zWal);
-    unlink(zShm);
-    sqlite3_free(zWal);
-    sqlite3_free(zShm);
-  }
+  remove_db_files();
 }
 
 START_TEST(a_drop_after_a_schema_change_in_a_transaction_drops_or_comes_back_whole){
