@@ -336,14 +336,6 @@ int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   }else if( iSavepoint < pTab->nMark ){
     lsm_batch_truncate(pTab->pTxn->pBatch, pTab->aMark[iSavepoint]);
     pTab->nMark = iSavepoint + 1;
-  }else if( pTab->pTxn->nTables == 1 ){
-    /* A savepoint this table never heard of: SQLite tells a table of the
-    ** savepoints open when it joins and of each one opened later, so this
-    ** one predates every write in the batch.  (Not seen with SQLite 3.40,
-    ** which tells a table created inside a savepoint of no rollback at
-    ** all: txn_sync_rows handles that.  A batch shared with an older
-    ** instance is cut by that instance's marks.) */
-    lsm_batch_truncate(pTab->pTxn->pBatch, 0);
   }
   return SQLITE_OK;
 }
