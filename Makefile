@@ -113,7 +113,13 @@ demo: deps
 	@$(MAKE) --no-print-directory lsm.so
 	$(SQLITE3) :memory: < sql/demo.sql
 
+# make test builds with one job per CPU unless given -j, and runs the
+# Check programs as many at a time (tests/run_unit.sh, LSM_TEST_JOBS).
+NPROC := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+TEST_MAKE_JOBS = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC))
+
 test: deps
+	$(MAKE) $(TEST_MAKE_JOBS) $(TEST_BIN) $(TEST_BIN_S) lsm.so
 	$(MAKE) unit-test
 	$(MAKE) sql-test
 	$(MAKE) static-test
