@@ -782,7 +782,7 @@ START_TEST(sst_failed_allocations_and_io_are_reported_and_leak_nothing)
   test_rng r;
   size_t c;
   rng_init(&r, seed);
-  harness_model_random(&t, &r, 300, 2, 12, 3000);
+  harness_model_random(&t, &r, test_scale(300), 2, 12, 3000);
   for(c = 0; c < sizeof(aClass) / sizeof(aClass[0]); c++){
     uint64_t iNth;
     for(iNth = 1; ; iNth++){
