@@ -31,6 +31,10 @@
 **   BENCH_DIR      scratch directory (default a new $TMPDIR/lsm-bench-XXXXXX)
 **   BENCH_CSV      result file (default bench-results.csv)
 **   BENCH_LSM_SO   the extension to load (default ./lsm.so)
+**   BENCH_SQL_PRAGMAS  SQL run on every SQL-level store's connection after
+**                  its journal settings (not set by default), e.g.
+**                  "PRAGMA mmap_size=1000000000": pages read from a mapping
+**                  instead of with pread, for every kind of table alike
 **   BENCH_FILLSEQ_ONLY=1  each store runs fillseq and stops (a quick
 **                  repeated comparison of fillseq; the other rows are absent)
 **
@@ -541,6 +545,7 @@ int main(void){
            "   lsm = in-database store (CREATE VIRTUAL TABLE kv USING lsm), "
            "lsm-dir = directory store lsm('kv.lsm') (sync=normal) ==\n",
            sqlite3_libversion(), BENCH_TXN_ROWS);
+    if( getenv("BENCH_SQL_PRAGMAS") ) printf("   every store's connection also ran: %s\n", getenv("BENCH_SQL_PRAGMAS"));
     int bLsmDir = bench_wanted(zEngines, "lsm-dir");      /* the directory store alone */
     int bLsm = bench_wanted(zEngines, "lsm") || bLsmDir;
     int bLsmInDb = bench_wanted(zEngines, "lsm");

@@ -18,7 +18,9 @@
 ** (lsm.so loaded with sqlite3_load_extension; its defaults: 4 MiB
 ** memtable, 4 KiB blocks, 10 bits/key Bloom.)  Every database runs with
 ** journal_mode=WAL and synchronous=NORMAL (a COMMIT is written, not
-** synced, as the directory store's sync=normal), and all use the same
+** synced, as the directory store's sync=normal), then BENCH_SQL_PRAGMAS if
+** set (SQL run on every store's connection alike, e.g. "PRAGMA
+** mmap_size=1000000000"; not set by default), and all use the same
 ** prepared statements:
 **
 **   put       INSERT OR REPLACE INTO kv(key, value) VALUES (?1, ?2)
@@ -145,6 +147,7 @@ static int sql_open(const char *zDir, int eKind, bench_store **pp){
   snprintf(zPath, sizeof(zPath), "%s/kv.db", zDir);
   if( sqlite3_open(zPath, &p->db) != SQLITE_OK ){ rc = sql_error(p->db, zPath); goto cleanup; }
   rc = sql_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if( rc == 0 && getenv("BENCH_SQL_PRAGMAS") ) rc = sql_exec(p->db, getenv("BENCH_SQL_PRAGMAS"));
   if( rc == 0 && p->bLsm ){
     if( sql_load_lsm(p->db, zErr, sizeof(zErr)) ){
       fprintf(stderr, "sqlite: load %s: %s\n", bench_sql_extension_path(), zErr);

@@ -38,6 +38,11 @@
 **               only the last column's sqlite3_column_bytes
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for dir, memory
 **                     and indb (e.g. "block_cache_mb=64", "compression=none")
+**   PROF_PRAGMAS      SQL run on the connection as soon as it opens,
+**                     before anything is written: "PRAGMA page_size=16384"
+**                     (an in-database table's chunk rows are a page each),
+**                     "PRAGMA mmap_size=1000000000" (pages read from a
+**                     mapping instead of with pread)
 **   PROF_ROUNDS       R: run the reads R more times first, printing each
 **                     round's CPU time per operation (for comparing two
 **                     builds run side by side on a noisy machine)
@@ -219,6 +224,9 @@ int main(int argc, char **argv){
   snprintf(zPath, sizeof(zPath), "%s/kv.db", zDir);
   if( chdir(zDir) != 0 ){ perror(zDir); return 1; }
   if( sqlite3_open(zPath, &db) != SQLITE_OK ) prof_die(db, zPath);
+  /* Before anything is written: a page size holds only until then (and
+  ** never changes in WAL mode). */
+  if( getenv("PROF_PRAGMAS") ) prof_exec(db, getenv("PROF_PRAGMAS"));
   prof_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   if( strcmp(zKind, "native") == 0 ){
     prof_exec(db, "CREATE TABLE kv(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
