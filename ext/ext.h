@@ -55,6 +55,11 @@ _Static_assert(KEYCODEC_MAX_ENCODED <= LSM_MAX_KEY,
 ** (nothing appended), SQLITE_NOMEM.
 */
 int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut);
+/* keycodec_encode of a range bound: text or a blob longer than any key
+** is cut to its first EXT_MAX_KEY_BYTES bytes, with *pbCut = 1 (else 0);
+** then key < bound is key <= the cut bound, and key > bound (or >=) is
+** key > the cut bound (the proof is in keycodec.c).  Never SQLITE_TOOBIG. */
+int keycodec_encode_bound(sqlite3_value *pBound, ext_buf *pOut, int *pbCut);
 /* The first byte of every encoding (drawn in keycodec.c); vtab.c tests
 ** KEYCODEC_TEXT itself to hand a scan's text keys over without a parse. */
 #define KEYCODEC_NUMBER   0x10   /* type byte of INTEGER and REAL keys */
@@ -200,6 +205,8 @@ struct vtab_table {
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
   int nMarkAlloc;        /* allocated entries of aMark */
   vtab_table *pNext;     /* registry.c's list of every open lsm table */
+  vtab_table *pNextDropped; /* deferred.c's list of the connection's tables dropped
+                            in the open transaction (deferred_keep_dropped) */
   /* Reused between calls so that a row costs no allocation (vtab.c): */
   ext_buf key;           /* xUpdate: the new key's encoding */
   ext_buf oldKey;        /* xUpdate: the old key's encoding (UPDATE) */
@@ -376,6 +383,18 @@ int deferred_register(sqlite3 *db, const sqlite3_module *pLsmModule);
 int deferred_drop(vtab_table *pTab, char **pzErr);
 /* xRename of a directory store: its OWNERS line takes zNew at commit. */
 int deferred_rename(vtab_table *pTab, const char *zNew, char **pzErr);
+/* xDestroy of an in-database table holding writes of the open
+** transaction: SQLite forgets pTab, but a ROLLBACK TO a savepoint opened
+** before the DROP brings the table back with those writes.  pTab (out of
+** the registry's list, its store dropped: dbstore_drop) is kept and hears
+** the transaction's savepoints, sync and end through lsm_pending, and is
+** freed when the transaction ends.  On error (SQLite's join failed)
+** nothing is kept and the caller frees pTab. */
+int deferred_keep_dropped(vtab_table *pTab);
+/* The kept dropped table of this connection whose store zTable of schema
+** zDb a ROLLBACK TO has brought back (in a write transaction again), or
+** NULL: a table connecting again shares its store and batch. */
+vtab_table *deferred_find_dropped(deferred_conn *pConn, const char *zDb, const char *zTable);
 /* Whether a DROP of the store at zDir waits for its commit in this process. */
 int deferred_drop_waiting(const char *zDir);
 /* Opening pTab's directory store, before taking its lock (bLocked 0) and

@@ -499,6 +499,10 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
       ** number (one overwriting the other) and the new one would not read
       ** the writes made before the change: share the store and the batch. */
       vtab_table *pOld = registry_find_writing_store(pTab->db, pTab->zDb, pTab->zName);
+      /* Or a DROP of it in the transaction was rolled back to a savepoint
+      ** before it: the dropped instance, still in the transaction, holds
+      ** the writes (deferred_keep_dropped). */
+      if( pOld == 0 ) pOld = deferred_find_dropped(pTab->pDeferred, pTab->zDb, pTab->zName);
       if( pOld ){
         pTab->pStore = pOld->pStore;
         dbstore_ref(pTab->pStore);
@@ -671,10 +675,17 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   char *zErr = 0;
   int rc, bMay;
   if( pTab->pStore ){
+    /* Writes of the open transaction that only this instance holds (an
+    ** instance connected before a schema change that shares them stays in
+    ** the transaction itself): kept, so that a ROLLBACK TO a savepoint
+    ** before the DROP brings them back (deferred_keep_dropped). */
+    int bKeep = !sqlite3_get_autocommit(pTab->db) && pTab->pTxn->nTables == 1
+             && lsm_batch_count(pTab->pTxn->pBatch) > 0;
     rc = dbstore_drop(pTab->pStore);
     if( rc != SQLITE_OK ) return rc;
     pTab->pLsm = 0;
     registry_remove_table(pTab);
+    if( bKeep && deferred_keep_dropped(pTab) == SQLITE_OK ) return SQLITE_OK;
     vtab_table_free(pTab);
     return SQLITE_OK;
   }

@@ -1173,16 +1173,20 @@ static void diff_workload(const diff_config *pCfg){
 
 /* Run fixed statements on both sides, comparing each (rows in order);
 ** "SELECT lsm_..." runs on the lsm side only. */
-static void diff_script(const char *const *azSql, int nSql){
-  static const diff_config cfg = { "fixed script (key, value)", "", 1, 0, 0, 0, 0 };
+static void diff_script_on(const diff_config *pCfg, const char *const *azSql, int nSql){
   diff_state st, *p = &st;
-  diff_setup(p, &cfg);
+  diff_setup(p, pCfg);
   for(p->iOp = 0; p->iOp < nSql; p->iOp++){
     const char *z = azSql[p->iOp];
     diff_run_text(p, z, strncmp(z, "SELECT lsm_", 11) == 0 ? DIFF_LSM_ONLY : DIFF_ORDERED);
   }
   diff_full_check(p);
   diff_teardown(p);
+}
+
+static void diff_script(const char *const *azSql, int nSql){
+  static const diff_config cfg = { "fixed script (key, value)", "", 1, 0, 0, 0, 0 };
+  diff_script_on(&cfg, azSql, nSql);
 }
 
 /* ---- tests ---- */
@@ -1314,6 +1318,63 @@ START_TEST(keys_of_exactly_64_kib_match_native_table){
 }
 END_TEST
 
+/* A range bound longer than the key limit answers as on a native table
+** (it was an error): no key can equal it, and each operator gives the
+** rows it gives natively, for text and blob bounds, with stored keys that
+** are the bound's prefix, longer than its prefix of the limit's length,
+** and of the other types; in the memtable and in an SSTable; both kinds
+** of store. */
+#define LONG_TEXT "printf('%.*c', 70000, 'k')"
+#define LONG_BLOB "zeroblob(70000)"
+#define ROWS "SELECT length(key), typeof(key), value FROM kv WHERE "
+START_TEST(range_bounds_longer_than_any_key_match_native_table){
+  static const char *const azSql[] = {
+    "INSERT INTO kv VALUES (1, 'n'), ('a', 't1'), ('k', 't2'), ('l', 't3'), (x'00', 'b1'),"
+      " (x'0000', 'b2'), (x'01', 'b3')",
+    "INSERT INTO kv VALUES (printf('%.*c', 65536, 'k'), 'tmax')",
+    "INSERT INTO kv VALUES (printf('%.*c', 65535, 'k') || 'l', 'tmax2')",
+    "INSERT INTO kv VALUES (printf('%.*c', 65535, 'k'), 'tmax3')",
+    "INSERT INTO kv VALUES (zeroblob(65536), 'bmax')",
+    "INSERT INTO kv VALUES (zeroblob(65535) || x'01', 'bmax2')",
+    ROWS "key < " LONG_TEXT " ORDER BY key",
+    ROWS "key <= " LONG_TEXT " ORDER BY key DESC",
+    ROWS "key > " LONG_TEXT " ORDER BY key",
+    ROWS "key >= " LONG_TEXT " ORDER BY key DESC",
+    ROWS LONG_TEXT " > key ORDER BY key",
+    ROWS LONG_TEXT " <= key ORDER BY key",
+    ROWS "key = " LONG_TEXT,
+    ROWS "key IN (" LONG_TEXT ", 'a', " LONG_BLOB ") ORDER BY key",
+    ROWS "key BETWEEN 'a' AND " LONG_TEXT " ORDER BY key",
+    ROWS "key BETWEEN " LONG_TEXT " AND x'00' ORDER BY key DESC",
+    ROWS "key BETWEEN " LONG_TEXT " AND " LONG_BLOB " ORDER BY key",
+    ROWS "key > " LONG_TEXT " AND key < " LONG_BLOB " ORDER BY key DESC",
+    ROWS "key < " LONG_BLOB " ORDER BY key",
+    ROWS "key <= " LONG_BLOB " ORDER BY key DESC",
+    ROWS "key > " LONG_BLOB " ORDER BY key",
+    ROWS "key >= " LONG_BLOB " ORDER BY key DESC",
+    ROWS "key = " LONG_BLOB,
+    ROWS "key BETWEEN x'00' AND " LONG_BLOB " ORDER BY key",
+    ROWS "key >= " LONG_BLOB " AND key <= x'ff' ORDER BY key",
+    "SELECT lsm_flush('kv')",
+    ROWS "key < " LONG_TEXT " ORDER BY key",
+    ROWS "key >= " LONG_TEXT " ORDER BY key DESC",
+    ROWS "key > " LONG_BLOB " ORDER BY key",
+    ROWS "key <= " LONG_BLOB " ORDER BY key DESC",
+    "DELETE FROM kv WHERE key > " LONG_TEXT " AND key < " LONG_BLOB,
+    "UPDATE kv SET value = 'u' WHERE key <= " LONG_TEXT,
+  };
+  static const diff_config aCfg[] = {
+    { "in-database store, fixed script", "", 1, 0, 0, 0, 0 },
+    { "directory store, fixed script", "('kv.lsm')", 1, 0, 0, 0, 0 },
+  };
+  int i;
+  for(i = 0; i < COUNT(aCfg); i++) diff_script_on(&aCfg[i], azSql, COUNT(azSql));
+}
+END_TEST
+#undef ROWS
+#undef LONG_BLOB
+#undef LONG_TEXT
+
 static Suite *differential_suite(void){
   Suite *s = suite_create("differential");
   TCase *tc = tcase_create("core");
@@ -1326,6 +1387,7 @@ static Suite *differential_suite(void){
   tcase_add_test(tc, differential_tiered_compaction_matches_native_table);
   tcase_add_test(tc, differential_memory_store_matches_native_table);
   tcase_add_test(tc, keys_of_exactly_64_kib_match_native_table);
+  tcase_add_test(tc, range_bounds_longer_than_any_key_match_native_table);
   tcase_add_test(tc, insert_or_ignore_returning_also_lists_ignored_rows);
   tcase_add_test(tc, update_from_counts_a_row_once_per_match);
   suite_add_tcase(s, tc);

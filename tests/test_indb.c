@@ -1325,6 +1325,104 @@ START_TEST(a_drop_of_a_directory_store_written_in_the_transaction_commits){
 }
 END_TEST
 
+/* zScript with every "$T" replaced by zTable (sqlite3_free). */
+static char *script_for(const char *zScript, const char *zTable){
+  char *zOut = sqlite3_mprintf("");
+  const char *z;
+  for(z = zScript; *z; z++){
+    char *zNext = (z[0] == '$' && z[1] == 'T') ? sqlite3_mprintf("%s%s", zOut, zTable)
+                                                : sqlite3_mprintf("%s%c", zOut, z[0]);
+    if( z[0] == '$' && z[1] == 'T' ) z++;
+    sqlite3_free(zOut);
+    zOut = zNext;
+  }
+  return zOut;
+}
+
+/* The keys of table zTable in order, or "(none)" if it is gone. */
+static char *keys_of(sqlite3 *db, const char *zTable){
+  char *zSql = sqlite3_mprintf("SELECT coalesce(group_concat(key), '') FROM"
+                               " (SELECT key FROM \"%w\" ORDER BY key)", zTable);
+  sqlite3_stmt *pStmt = 0;
+  char *z = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) != SQLITE_OK ){
+    z = sqlite3_mprintf("(none)");
+  }else{
+    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_ROW);
+    z = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return z;
+}
+
+/* One DROP TABLE scenario run on an lsm table of kind iKind and on a
+** native WITHOUT ROWID table: the keys each holds inside the transaction
+** (after zInTxn) and after zEnd must be the same. */
+static void drop_rolled_back_like_native(int iKind, const char *zInTxn, const char *zEnd){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  const char *azTab[2] = { "kv", "nat" };
+  char *azIn[2], *azOut[2];
+  int i;
+  char *zSql = create_kind("kv", "key, value", iKind);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
+  for(i = 0; i < 2; i++){
+    char *zScript = script_for("INSERT INTO $T VALUES('a', 'A'); BEGIN;"
+                               " INSERT INTO $T VALUES('b', 'B');", azTab[i]);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zScript);
+    zScript = script_for(zInTxn, azTab[i]);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zScript);
+    azIn[i] = keys_of(db, azTab[i]);
+    zScript = script_for(zEnd, azTab[i]);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zScript);
+    azOut[i] = keys_of(db, azTab[i]);
+  }
+  ck_assert_msg(strcmp(azIn[0], azIn[1]) == 0, "kind %d: %s: in the transaction lsm has %s,"
+                " native %s", iKind, zInTxn, azIn[0], azIn[1]);
+  ck_assert_msg(strcmp(azOut[0], azOut[1]) == 0, "kind %d: %s %s: lsm has %s, native %s",
+                iKind, zInTxn, zEnd, azOut[0], azOut[1]);
+  if( strcmp(azOut[0], "(none)") != 0 ) check_ok(db, "kv");
+  for(i = 0; i < 2; i++){
+    sqlite3_free(azIn[i]);
+    sqlite3_free(azOut[i]);
+  }
+  sqlite3_close(db);
+  remove_db_files();
+  zSql = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+  test_rmtree(zSql);
+  sqlite3_free(zSql);
+}
+
+/* SAVEPOINT s; DROP TABLE; ROLLBACK TO s brings the table back with the
+** rows the transaction wrote before s (and not those after s), as a native
+** table comes back; a full ROLLBACK, or a ROLLBACK TO a savepoint opened
+** after the DROP, does not bring it back. */
+START_TEST(a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows){
+  static const char *aCase[][2] = {
+    { "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); DROP TABLE $T; ROLLBACK TO s;", "COMMIT" },
+    { "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s; INSERT INTO $T VALUES('d', 'D');", "COMMIT" },
+    { "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); SAVEPOINT u;"
+      " INSERT INTO $T VALUES('e', 'E'); DROP TABLE $T; ROLLBACK TO u;", "COMMIT" },
+    { "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); SAVEPOINT u; DROP TABLE $T;"
+      " RELEASE u; ROLLBACK TO s; DELETE FROM $T WHERE key = 'a';", "COMMIT" },
+    { "SAVEPOINT s; DROP TABLE $T; SAVEPOINT t; ROLLBACK TO t;", "COMMIT" },
+    { "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s;", "ROLLBACK" },
+    { "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s; SAVEPOINT t; DROP TABLE $T;"
+      " ROLLBACK TO s;", "COMMIT" },
+  };
+  int iKind = 0;
+  size_t i;
+  for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+    drop_rolled_back_like_native(iKind, aCase[i][0], aCase[i][1]);
+  }
+}
+END_TEST
+
 static Suite *indb_suite(void){
   Suite *s = suite_create("indb");
   TCase *tc = tcase_create("core");
@@ -1363,6 +1461,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, last_insert_rowid_stays_the_users_across_lsm_writes);
   tcase_add_test(tc, a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction);
   tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
+  tcase_add_test(tc, a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows);
   suite_add_tcase(s, tc);
   return s;
 }
