@@ -125,7 +125,7 @@ struct deferred_conn {
   deferred_conn *pNext;  /* next connection's state (deferred_conns) */
   int nOpen;             /* savepoints open, as lsm_pending's methods saw them */
   int bJoining;          /* our own INSERT INTO lsm_pending is running */
-  vtab_table *pDropped;  /* in-database tables dropped in the open transaction,
+  vtab_table *pDropped;  /* tables dropped in the open transaction,
                             linked by pNextDropped (deferred_keep_dropped);
                             only this connection's thread touches the list */
 };
@@ -430,13 +430,15 @@ static void deferred_add(deferred_conn *pConn, deferred_op *p){
   pthread_mutex_unlock(&deferred_mutex);
 }
 
-/* ---- in-database tables dropped in the open transaction ----
+/* ---- tables dropped in the open transaction ----
 **
 ** SQLite calls no method of a table after its xDestroy, yet a ROLLBACK TO
 ** a savepoint opened before the DROP brings the table back, and with it
 ** the writes the transaction made to it before that savepoint: they are
 ** only in the dropped instance's batch.  So the instance is kept (its
-** store knows it is dropped: dbstore.c, bDropped) and lsm_pending, which
+** store knows it is dropped: dbstore.c, bDropped; a directory store's
+** DROP waits in the list above, and its xSync prepares nothing while it
+** does, then takes an engine reference again) and lsm_pending, which
 ** SQLite does call, passes each savepoint, release, rollback-to, sync and
 ** end of the transaction on to it, as SQLite would have.  A ROLLBACK TO
 ** that undoes the DROP truncates the batch to the savepoint's mark and
@@ -479,13 +481,22 @@ int deferred_keep_dropped(vtab_table *pTab){
   return SQLITE_OK;
 }
 
+/* Whether a ROLLBACK TO has undone kept table p's DROP: its store is in
+** the transaction again (dbstore.c), or, for a directory store, its
+** deferred DROP is no longer waiting. */
+static int deferred_dropped_is_back(vtab_table *p){
+  if( p->pStore ) return dbstore_in_write(p->pStore);
+  return p->pTxn && p->pTxn->bInTxn && !deferred_drop_waiting(p->zDir);
+}
+
 vtab_table *deferred_find_dropped(deferred_conn *pConn, const char *zDb, const char *zTable){
   vtab_table *p;
   if( pConn == 0 ) return 0;
   for(p = pConn->pDropped; p; p = p->pNextDropped){
-    if( p->pStore && dbstore_in_write(p->pStore)
-     && sqlite3_stricmp(dbstore_schema(p->pStore), zDb) == 0
-     && sqlite3_stricmp(dbstore_table(p->pStore), zTable) == 0 ){
+    const char *zTabDb = p->pStore ? dbstore_schema(p->pStore) : p->zDb;
+    const char *zTabName = p->pStore ? dbstore_table(p->pStore) : p->zName;
+    if( deferred_dropped_is_back(p)
+     && sqlite3_stricmp(zTabDb, zDb) == 0 && sqlite3_stricmp(zTabName, zTable) == 0 ){
       return p;
     }
   }
@@ -631,6 +642,20 @@ static int pending_sync(sqlite3_vtab *pVtab){
   vtab_table *p;
   int rc = SQLITE_OK;
   for(p = pConn->pDropped; p && rc == SQLITE_OK; p = p->pNextDropped){
+    if( p->pStore == 0 ){
+      /* A directory store: its engine reference went with the DROP
+      ** (deferred_drop); brought back, the table takes one again. */
+      char *zErr = 0;
+      if( !deferred_dropped_is_back(p) ) continue;
+      if( p->pLsm == 0 ){
+        rc = registry_open(p->zDir, &p->opt, 0, &p->pLsm, &zErr);
+        if( rc != SQLITE_OK ){
+          sqlite3_free(pVtab->zErrMsg);
+          pVtab->zErrMsg = zErr;
+          break;
+        }
+      }
+    }
     rc = deferred_dropped_error(pVtab, p, txn_sync(&p->base));
   }
   return rc;
@@ -740,6 +765,7 @@ static void deferred_conn_unref(void *p){
   if( nRef > 0 ) return;
   deferred_dropped_end(pConn, 0);
   deferred_finish(pConn->db, -1, 0);
+  registry_unpin_connection(pConn->db);   /* its in-memory stores (registry.c) */
   sqlite3_free(pConn);
 }
 
