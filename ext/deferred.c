@@ -125,6 +125,9 @@ struct deferred_conn {
   deferred_conn *pNext;  /* next connection's state (deferred_conns) */
   int nOpen;             /* savepoints open, as lsm_pending's methods saw them */
   int bJoining;          /* our own INSERT INTO lsm_pending is running */
+  vtab_table *pDropped;  /* tables dropped in the open transaction,
+                            linked by pNextDropped (deferred_keep_dropped);
+                            only this connection's thread touches the list */
 };
 
 static pthread_mutex_t deferred_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -427,6 +430,79 @@ static void deferred_add(deferred_conn *pConn, deferred_op *p){
   pthread_mutex_unlock(&deferred_mutex);
 }
 
+/* ---- tables dropped in the open transaction ----
+**
+** SQLite calls no method of a table after its xDestroy, yet a ROLLBACK TO
+** a savepoint opened before the DROP brings the table back, and with it
+** the writes the transaction made to it before that savepoint: they are
+** only in the dropped instance's batch.  So the instance is kept (its
+** store knows it is dropped: dbstore.c, bDropped; a directory store's
+** DROP waits in the list above, and its xSync prepares nothing while it
+** does, then takes an engine reference again) and lsm_pending, which
+** SQLite does call, passes each savepoint, release, rollback-to, sync and
+** end of the transaction on to it, as SQLite would have.  A ROLLBACK TO
+** that undoes the DROP truncates the batch to the savepoint's mark and
+** puts the store back in the transaction; the table's next instance then
+** shares them (deferred_find_dropped, vtab_open_store), as an instance
+** connected again after a schema change does; a COMMIT with no new
+** instance still logs and applies the batch through the kept one.  The
+** kept instance is freed when the transaction ends. */
+
+/* Pass rc's message from a kept table to lsm_pending's. */
+static int deferred_dropped_error(sqlite3_vtab *pTo, vtab_table *pFrom, int rc){
+  if( rc != SQLITE_OK && pFrom->base.zErrMsg ){
+    sqlite3_free(pTo->zErrMsg);
+    pTo->zErrMsg = sqlite3_mprintf("%s", pFrom->base.zErrMsg);
+  }
+  return rc;
+}
+
+/* The transaction ended: end it for every kept table too (bCommit: SQLite
+** committed), then free them through vtab.c's xDisconnect (SQLite will
+** not call it: it forgot them at xDestroy). */
+static void deferred_dropped_end(deferred_conn *pConn, int bCommit){
+  while( pConn->pDropped ){
+    vtab_table *p = pConn->pDropped;
+    pConn->pDropped = p->pNextDropped;
+    p->pNextDropped = 0;
+    if( bCommit ) txn_commit(&p->base); else txn_rollback(&p->base);
+    p->base.pModule->xDisconnect(&p->base);
+  }
+}
+
+int deferred_keep_dropped(vtab_table *pTab){
+  deferred_conn *pConn = pTab->pDeferred;
+  int rc;
+  if( pConn == 0 ) return SQLITE_MISUSE;
+  rc = deferred_join(pConn);
+  if( rc != SQLITE_OK ) return rc;
+  pTab->pNextDropped = pConn->pDropped;
+  pConn->pDropped = pTab;
+  return SQLITE_OK;
+}
+
+/* Whether a ROLLBACK TO has undone kept table p's DROP: its store is in
+** the transaction again (dbstore.c), or, for a directory store, its
+** deferred DROP is no longer waiting. */
+static int deferred_dropped_is_back(vtab_table *p){
+  if( p->pStore ) return dbstore_in_write(p->pStore);
+  return p->pTxn && p->pTxn->bInTxn && !deferred_drop_waiting(p->zDir);
+}
+
+vtab_table *deferred_find_dropped(deferred_conn *pConn, const char *zDb, const char *zTable){
+  vtab_table *p;
+  if( pConn == 0 ) return 0;
+  for(p = pConn->pDropped; p; p = p->pNextDropped){
+    const char *zTabDb = p->pStore ? dbstore_schema(p->pStore) : p->zDb;
+    const char *zTabName = p->pStore ? dbstore_table(p->pStore) : p->zName;
+    if( deferred_dropped_is_back(p)
+     && sqlite3_stricmp(zTabDb, zDb) == 0 && sqlite3_stricmp(zTabName, zTable) == 0 ){
+      return p;
+    }
+  }
+  return 0;
+}
+
 /* ---- the eponymous table lsm_pending: one row per waiting change of
 ** this connection (op, tbl, store); written only by this file ---- */
 
@@ -559,13 +635,35 @@ static int pending_begin(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
+/* A kept dropped table logs its batch if a ROLLBACK TO brought it back
+** (and nothing if not: its store is dropped). */
 static int pending_sync(sqlite3_vtab *pVtab){
-  (void)pVtab;
-  return SQLITE_OK;
+  deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
+  vtab_table *p;
+  int rc = SQLITE_OK;
+  for(p = pConn->pDropped; p && rc == SQLITE_OK; p = p->pNextDropped){
+    if( p->pStore == 0 ){
+      /* A directory store: its engine reference went with the DROP
+      ** (deferred_drop); brought back, the table takes one again. */
+      char *zErr = 0;
+      if( !deferred_dropped_is_back(p) ) continue;
+      if( p->pLsm == 0 ){
+        rc = registry_open(p->zDir, &p->opt, 0, &p->pLsm, &zErr);
+        if( rc != SQLITE_OK ){
+          sqlite3_free(pVtab->zErrMsg);
+          pVtab->zErrMsg = zErr;
+          break;
+        }
+      }
+    }
+    rc = deferred_dropped_error(pVtab, p, txn_sync(&p->base));
+  }
+  return rc;
 }
 
 static int pending_commit(sqlite3_vtab *pVtab){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
+  deferred_dropped_end(pConn, 1);
   deferred_finish(pConn->db, -1, 1);
   pConn->nOpen = 0;
   return SQLITE_OK;
@@ -573,14 +671,21 @@ static int pending_commit(sqlite3_vtab *pVtab){
 
 static int pending_rollback(sqlite3_vtab *pVtab){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
+  deferred_dropped_end(pConn, 0);
   deferred_finish(pConn->db, -1, 0);
   pConn->nOpen = 0;
   return SQLITE_OK;
 }
 
 static int pending_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
-  ((pending_vtab*)pVtab)->pConn->nOpen = iSavepoint + 1;
-  return SQLITE_OK;
+  deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
+  vtab_table *p;
+  int rc = SQLITE_OK;
+  pConn->nOpen = iSavepoint + 1;
+  for(p = pConn->pDropped; p && rc == SQLITE_OK; p = p->pNextDropped){
+    rc = deferred_dropped_error(pVtab, p, txn_savepoint(&p->base, iSavepoint));
+  }
+  return rc;
 }
 
 /* Savepoints iSavepoint and above end: what was made in them now belongs
@@ -595,6 +700,12 @@ static int pending_release(sqlite3_vtab *pVtab, int iSavepoint){
   }
   pthread_mutex_unlock(&deferred_mutex);
   if( iSavepoint < pConn->nOpen ) pConn->nOpen = iSavepoint;
+  {
+    vtab_table *pDropped;
+    for(pDropped = pConn->pDropped; pDropped; pDropped = pDropped->pNextDropped){
+      txn_release(&pDropped->base, iSavepoint);
+    }
+  }
   return SQLITE_OK;
 }
 
@@ -603,6 +714,8 @@ static int pending_release(sqlite3_vtab *pVtab, int iSavepoint){
 ** BEGIN): everything is undone. */
 static int pending_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
+  vtab_table *p;
+  for(p = pConn->pDropped; p; p = p->pNextDropped) txn_rollback_to(&p->base, iSavepoint);
   deferred_finish(pConn->db, iSavepoint < 0 ? -1 : iSavepoint, 0);
   pConn->nOpen = iSavepoint < 0 ? 0 : iSavepoint + 1;
   return SQLITE_OK;
@@ -624,7 +737,7 @@ static sqlite3_module pending_module = {
   pending_rowid,      /* xRowid */
   pending_update,     /* xUpdate: deferred_join's INSERT only */
   pending_begin,      /* xBegin: joined the transaction */
-  pending_sync,       /* xSync */
+  pending_sync,       /* xSync: kept dropped tables brought back log their writes */
   pending_commit,     /* xCommit: SQLite committed: do the waiting changes */
   pending_rollback,   /* xRollback: forget them */
   0,                  /* xFindFunction */
@@ -650,7 +763,9 @@ static void deferred_conn_unref(void *p){
   }
   pthread_mutex_unlock(&deferred_mutex);
   if( nRef > 0 ) return;
+  deferred_dropped_end(pConn, 0);
   deferred_finish(pConn->db, -1, 0);
+  registry_unpin_connection(pConn->db);   /* its in-memory stores (registry.c) */
   sqlite3_free(pConn);
 }
 

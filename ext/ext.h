@@ -55,6 +55,11 @@ _Static_assert(KEYCODEC_MAX_ENCODED <= LSM_MAX_KEY,
 ** (nothing appended), SQLITE_NOMEM.
 */
 int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut);
+/* keycodec_encode of a range bound: text or a blob longer than any key
+** is cut to its first EXT_MAX_KEY_BYTES bytes, with *pbCut = 1 (else 0);
+** then key < bound is key <= the cut bound, and key > bound (or >=) is
+** key > the cut bound (the proof is in keycodec.c).  Never SQLITE_TOOBIG. */
+int keycodec_encode_bound(sqlite3_value *pBound, ext_buf *pOut, int *pbCut);
 /* The first byte of every encoding (drawn in keycodec.c); vtab.c tests
 ** KEYCODEC_TEXT itself to hand a scan's text keys over without a parse. */
 #define KEYCODEC_NUMBER   0x10   /* type byte of INTEGER and REAL keys */
@@ -92,6 +97,13 @@ int record_encode(sqlite3_value *pKey, sqlite3_value **apVal, int nVal, ext_buf 
 /* Result of ctx = value column iCol (0-based) of the record; NULL if the
 ** record has fewer columns.  SQLITE_CORRUPT if malformed. */
 int record_column(const uint8_t *pRec, size_t nRec, int iCol, sqlite3_context *ctx);
+/* The record pNew (record_encode's, of nVal value columns) with each
+** column i where abKeep[i] is set taken from the record pCur instead
+** (NULL if pCur has fewer columns), into *pOut: an UPDATE keeping the
+** current row's values of the columns it does not set.  SQLITE_CORRUPT if
+** either record is malformed, SQLITE_TOOBIG over LSM_MAX_VALUE. */
+int record_merge(const uint8_t *pNew, size_t nNew, const uint8_t *pCur, size_t nCur,
+                 const uint8_t *abKeep, int nVal, ext_buf *pOut);
 /* Result of ctx = the key as written, from its encoding and the record. */
 int record_key(const uint8_t *pKey, size_t nKey, const uint8_t *pRec, size_t nRec,
                sqlite3_context *ctx);
@@ -152,8 +164,18 @@ typedef struct vtab_batch {
   lsm_batch *pBatch;     /* the engine batch (lsm_batch_free when nRef drops to 0) */
   int nRef;              /* tables (while current) + cursors reading it */
   int nTables;           /* tables whose current batch it is: 1, or 2 and more
-                            while an in-database table connected again in the
-                            middle of a transaction shares it (vtab_share_txn) */
+                            while a table connected again in the middle of a
+                            transaction shares it (vtab_open_store) */
+  int bInTxn;            /* its tables are in a transaction: xBegin .. xCommit
+                            or xRollback (txn_begin, txn_reset) */
+  lsm_prepared *pPrepared; /* directory store: the batch as an xSync prepared it,
+                            until an xCommit commits or an xRollback aborts it
+                            (once, whichever table sharing it comes first); or
+                            NULL */
+  size_t nPreparedOps;   /* operations it held when prepared */
+  unsigned iPreparedStamp; /* iStamp when prepared */
+  unsigned iStamp;       /* bumped by every ROLLBACK TO: with the operation
+                            count, tells whether the batch is still as prepared */
 } vtab_batch;
 
 typedef struct vtab_table vtab_table;
@@ -188,8 +210,6 @@ struct vtab_table {
   int rcBroken;          /* the error code that goes with zBroken */
   int bMayRemove;        /* a broken table may remove its store's files at DROP */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
-  lsm_prepared *pPrepared; /* directory store: pTxn's batch as xSync prepared it,
-                            until xCommit commits or xRollback aborts it; or NULL */
   int bCommits;          /* directory store with a <table>_commits table (commits.c) */
   int bCreatedInTxn;     /* made by CREATE VIRTUAL TABLE in the open transaction:
                             a ROLLBACK TO may have undone the CREATE without
@@ -200,6 +220,8 @@ struct vtab_table {
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
   int nMarkAlloc;        /* allocated entries of aMark */
   vtab_table *pNext;     /* registry.c's list of every open lsm table */
+  vtab_table *pNextDropped; /* deferred.c's list of the connection's tables dropped
+                            in the open transaction (deferred_keep_dropped) */
   /* Reused between calls so that a row costs no allocation (vtab.c): */
   ext_buf key;           /* xUpdate: the new key's encoding */
   ext_buf oldKey;        /* xUpdate: the old key's encoding (UPDATE) */
@@ -256,8 +278,9 @@ int txn_rollback(sqlite3_vtab*);
 int txn_savepoint(sqlite3_vtab*, int iSavepoint);
 int txn_release(sqlite3_vtab*, int iSavepoint);
 int txn_rollback_to(sqlite3_vtab*, int iSavepoint);
-/* Forget a batch xSync prepared and no xCommit or xRollback ended (the
-** table is going away). */
+/* Forget the batch pTab's xSync (or that of a table sharing its batch)
+** prepared and no xCommit or xRollback ended: the transaction starts
+** again, or the last table holding the batch is going away. */
 void txn_abort_prepared(vtab_table*);
 /* A new batch holder with nRef 1, or NULL (SQLITE_NOMEM). */
 vtab_batch *txn_batch_new(int *pRc);
@@ -277,8 +300,24 @@ int registry_open(const char *zDir, const lsm_options *pOpt, int nBusyMs, lsm_db
                   char **pzErr);
 /* Drop a reference; the last one closes the lsm_db (and its thread). */
 void registry_close(lsm_db*);
-/* References held on pDb (1 when only the caller uses it). */
+/* References tables hold on pDb (1 when only the caller uses it; an
+** in-memory store's pin by its connection is not counted). */
 int registry_refs(lsm_db*);
+/* The in-memory store (':memory:') of table zTable of schema zDb on
+** connection db: the one open, kept across the table's instances (a
+** schema change connects it again), with a reference counted for the
+** caller; or, if none is open or bCreate, a new empty one, which the
+** connection pins until registry_unpin_memory or
+** registry_unpin_connection.  Errors as registry_open. */
+int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int bCreate,
+                         const lsm_options *pOpt, lsm_db **ppDb, char **pzErr);
+/* DROP TABLE of an in-memory table: the connection lets its store go (the
+** table's own reference closes it). */
+void registry_unpin_memory(lsm_db*);
+/* RENAME of an in-memory table: its store is found under the new name. */
+void registry_rename_memory(lsm_db*, sqlite3 *db, const char *zDb, const char *zNew);
+/* The connection closes: it lets go of every in-memory store it pins. */
+void registry_unpin_connection(sqlite3 *db);
 /*
 ** A committed DROP TABLE (deferred.c): close pDb, which must hold exactly
 ** one reference, and remove
@@ -297,6 +336,11 @@ vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName)
 /* The open in-database table of db whose store is shadow tables zDb.zTable_*
 ** and is inside a write transaction, or NULL. */
 vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable);
+/* The open directory-store (or in-memory store) table zTable of schema
+** zDb on connection db whose batch is in a transaction (its writes not yet
+** committed), or NULL: an instance connected again after a schema change
+** shares its batch. */
+vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable);
 /* Every open table whose batch is pOld takes pNew instead (references
 ** moved); pOld is left to the cursors that still read it. */
 void registry_move_batch(vtab_batch *pOld, vtab_batch *pNew);
@@ -376,6 +420,19 @@ int deferred_register(sqlite3 *db, const sqlite3_module *pLsmModule);
 int deferred_drop(vtab_table *pTab, char **pzErr);
 /* xRename of a directory store: its OWNERS line takes zNew at commit. */
 int deferred_rename(vtab_table *pTab, const char *zNew, char **pzErr);
+/* xDestroy of a table holding writes of the open transaction: SQLite
+** forgets pTab, but a ROLLBACK TO a savepoint opened before the DROP
+** brings the table back with those writes.  pTab (out of the registry's
+** list, its store dropped: dbstore_drop, or its directory store's DROP
+** waiting: deferred_drop) is kept and hears
+** the transaction's savepoints, sync and end through lsm_pending, and is
+** freed when the transaction ends.  On error (SQLite's join failed)
+** nothing is kept and the caller frees pTab. */
+int deferred_keep_dropped(vtab_table *pTab);
+/* The kept dropped table zTable of schema zDb of this connection that a
+** ROLLBACK TO has brought back, or NULL: a table connecting again shares
+** its batch (and an in-database table its store). */
+vtab_table *deferred_find_dropped(deferred_conn *pConn, const char *zDb, const char *zTable);
 /* Whether a DROP of the store at zDir waits for its commit in this process. */
 int deferred_drop_waiting(const char *zDir);
 /* Opening pTab's directory store, before taking its lock (bLocked 0) and

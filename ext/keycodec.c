@@ -71,6 +71,21 @@
 ** for a number); the encoding adds the type byte, so an encoded key is at
 ** most KEYCODEC_MAX_ENCODED bytes.
 **
+** A range bound longer than any key (text or blob over the limit, which a
+** native table compares like any value) is cut to its prefix B' of
+** EXT_MAX_KEY_BYTES bytes (keycodec_encode_bound), so that it encodes to
+** E(B') = the first KEYCODEC_MAX_ENCODED bytes of E(B).  For every stored
+** key k, E(k) is at most KEYCODEC_MAX_ENCODED bytes, shorter than E(B), so:
+**   - E(k) < E(B') (a smaller byte at the first difference, or a proper
+**     prefix of E(B')): E(k) < E(B) for the same reason, so k < B;
+**   - E(k) = E(B'): a proper prefix of E(B), so k < B;
+**   - E(k) > E(B'): a larger byte at the first difference, which lies
+**     within E(B') (E(B') cannot be a proper prefix of the no longer
+**     E(k)), where E(B) has the same bytes: k > B.
+** So k < B exactly when k <= B', k > B exactly when k > B', and k = B
+** never: key < B and key <= B scan up to B' inclusive, key > B and
+** key >= B from B' exclusive, and nothing else needs checking (plan.c).
+**
 ** Text is encoded as UTF-8.  In a UTF-16 database, SQLite's BINARY order
 ** is memcmp of UTF-16 bytes, which differs from UTF-8 order for some
 ** characters; lsm keys always order by UTF-8 bytes.
@@ -159,7 +174,8 @@ static int keycodec_fits_int64(double d){
 
 /* ---- public functions ---- */
 
-int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut){
+/* keycodec_encode, and keycodec_encode_bound when pbCut is not NULL. */
+static int keycodec_encode_value(sqlite3_value *pKey, ext_buf *pOut, int *pbCut){
   uint8_t a[KEYCODEC_NUMBER_SIZE + KEYCODEC_SUFFIX_SIZE];
   const void *pData;
   size_t nData;
@@ -180,24 +196,35 @@ int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut){
       ** sqlite3_bind_text of a key) copies it into a new allocation. */
       a[0] = KEYCODEC_TEXT;
       nData = (size_t)sqlite3_value_bytes(pKey);
-      if( nData > EXT_MAX_KEY_BYTES ) return SQLITE_TOOBIG;
-      pData = sqlite3_value_blob(pKey);
-      if( pData == NULL && nData > 0 ) return SQLITE_NOMEM;
+      pData = nData > EXT_MAX_KEY_BYTES && pbCut == 0 ? 0 : sqlite3_value_blob(pKey);
       break;
     case SQLITE_BLOB:                     /* size first: a zeroblob expands */
       a[0] = KEYCODEC_BLOB;
       nData = (size_t)sqlite3_value_bytes(pKey);
-      if( nData > EXT_MAX_KEY_BYTES ) return SQLITE_TOOBIG;
-      pData = sqlite3_value_blob(pKey);
-      if( pData == NULL && nData > 0 ) return SQLITE_NOMEM;
+      pData = nData > EXT_MAX_KEY_BYTES && pbCut == 0 ? 0 : sqlite3_value_blob(pKey);
       break;
     default:
       return SQLITE_CONSTRAINT;
   }
+  if( nData > EXT_MAX_KEY_BYTES ){
+    if( pbCut == 0 ) return SQLITE_TOOBIG;
+    nData = EXT_MAX_KEY_BYTES;           /* the bound's prefix (header: bounds) */
+    *pbCut = 1;
+  }
+  if( pData == NULL && nData > 0 ) return SQLITE_NOMEM;
   rc = ext_buf_reserve(pOut, 1 + nData);
   if( rc == SQLITE_OK ) rc = ext_buf_append(pOut, a, 1);
   if( rc == SQLITE_OK ) rc = ext_buf_append(pOut, pData, nData);
   return rc;
+}
+
+int keycodec_encode(sqlite3_value *pKey, ext_buf *pOut){
+  return keycodec_encode_value(pKey, pOut, 0);
+}
+
+int keycodec_encode_bound(sqlite3_value *pBound, ext_buf *pOut, int *pbCut){
+  *pbCut = 0;
+  return keycodec_encode_value(pBound, pOut, pbCut);
 }
 
 int keycodec_parse(const uint8_t *p, size_t n, keycodec_value *pVal){

@@ -353,18 +353,16 @@ static int plan_add_key(plan_spec *pSpec, sqlite3_value *pVal){
 ** side's buffer when it is tighter: no allocation once the buffers have
 ** grown.  Returns SQLITE_CONSTRAINT if the value is NULL (nothing matches).
 */
-static int plan_add_bound(plan_spec *pSpec, sqlite3_value *pVal, int bUpper, int bOpen,
-                          char **pzErr){
+static int plan_add_bound(plan_spec *pSpec, sqlite3_value *pVal, int bUpper, int bOpen){
   ext_buf *pCur = bUpper ? &pSpec->upper : &pSpec->lower;
   int *pbHave = bUpper ? &pSpec->bUpper : &pSpec->bLower;
   int *pbOpen = bUpper ? &pSpec->bUpperOpen : &pSpec->bLowerOpen;
-  int rc;
+  int rc, bCut = 0;
   pSpec->scratch.n = 0;
-  rc = keycodec_encode(pVal, &pSpec->scratch);
-  if( rc == SQLITE_TOOBIG ){
-    *pzErr = sqlite3_mprintf("key bound too large: %d bytes (the limit is %d)",
-                             sqlite3_value_bytes(pVal), EXT_MAX_KEY_BYTES);
-  }
+  rc = keycodec_encode_bound(pVal, &pSpec->scratch, &bCut);
+  /* Longer than any key, cut to its prefix: key < bound is key <= prefix,
+  ** key > bound (and key >= bound) is key > prefix (keycodec.c). */
+  if( bCut ) bOpen = !bUpper;
   if( rc == SQLITE_OK ){
     int c = *pbHave ? plan_bytes_cmp(&pSpec->scratch, pCur) : 0;
     if( !*pbHave || (bUpper ? c < 0 : c > 0) ){
@@ -461,7 +459,7 @@ int plan_decode(int idxNum, const char *idxStr, int argc, sqlite3_value **argv,
       case PLAN_OP_LT:
       case PLAN_OP_LE:
         rc = plan_add_bound(pSpec, pArg, eOp == PLAN_OP_LT || eOp == PLAN_OP_LE,
-                            eOp == PLAN_OP_GT || eOp == PLAN_OP_LT, pzErr);
+                            eOp == PLAN_OP_GT || eOp == PLAN_OP_LT);
         if( rc == SQLITE_CONSTRAINT ){
           pSpec->ePlan = PLAN_EMPTY;
           rc = SQLITE_OK;

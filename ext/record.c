@@ -343,6 +343,103 @@ int record_column(const uint8_t *pRec, size_t nRec, int iCol, sqlite3_context *c
   return SQLITE_OK;
 }
 
+/* Column after column of a record: its serial type and body. */
+typedef struct record_walk {
+  const uint8_t *pHdr;   /* next serial type */
+  const uint8_t *pHdrEnd;/* end of the serial types: the body's start */
+  const uint8_t *pBody;  /* next column's body */
+  const uint8_t *pEnd;   /* end of the record */
+} record_walk;
+
+static int record_walk_begin(record_walk *pW, const uint8_t *pRec, size_t nRec){
+  uint8_t flags;
+  int rc = record_open(pRec, nRec, &flags, &pW->pHdr, &pW->pBody);
+  pW->pHdrEnd = pW->pBody;
+  pW->pEnd = pRec + nRec;
+  return rc;
+}
+
+/* The next column's serial type and body; past the last column, NULL
+** (a record with fewer columns than the table). */
+static int record_walk_next(record_walk *pW, uint64_t *pT, const uint8_t **ppBody,
+                            uint64_t *pnBody){
+  if( pW->pHdr == pW->pHdrEnd ){
+    *pT = RECORD_NULL;
+    *ppBody = pW->pBody;
+    *pnBody = 0;
+    return SQLITE_OK;
+  }
+  pW->pHdr = record_get_varint(pW->pHdr, pW->pHdrEnd, pT);
+  if( pW->pHdr == NULL ) return SQLITE_CORRUPT;
+  *pnBody = record_serial_size(*pT);
+  if( *pnBody > (uint64_t)(pW->pEnd - pW->pBody) ) return SQLITE_CORRUPT;
+  *ppBody = pW->pBody;
+  pW->pBody += *pnBody;
+  return SQLITE_OK;
+}
+
+int record_merge(const uint8_t *pNew, size_t nNew, const uint8_t *pCur, size_t nCur,
+                 const uint8_t *abKeep, int nVal, ext_buf *pOut){
+  record_walk wNew, wCur;
+  uint64_t nHdr = 0, nBody = 0, nTotal, t, n;
+  const uint8_t *pBody;
+  uint8_t *p;
+  int i, rc;
+
+  /* Pass 1: sizes (both records' columns are checked against their ends). */
+  rc = record_walk_begin(&wNew, pNew, nNew);
+  if( rc == SQLITE_OK ) rc = record_walk_begin(&wCur, pCur, nCur);
+  for(i = 0; rc == SQLITE_OK && i < nVal; i++){
+    uint64_t tCur, nCurBody;
+    const uint8_t *pCurBody;
+    rc = record_walk_next(&wNew, &t, &pBody, &n);
+    if( rc == SQLITE_OK ) rc = record_walk_next(&wCur, &tCur, &pCurBody, &nCurBody);
+    if( rc == SQLITE_OK && abKeep[i] ){
+      t = tCur;
+      n = nCurBody;
+    }
+    nHdr += (uint64_t)coding_varint_len(t);
+    nBody += n;
+  }
+  if( rc != SQLITE_OK ) return rc;
+  nTotal = 1 + (uint64_t)coding_varint_len(nHdr) + nHdr + nBody;
+  if( nTotal > LSM_MAX_VALUE ) return SQLITE_TOOBIG;
+  rc = ext_buf_reserve(pOut, (size_t)nTotal);
+  if( rc != SQLITE_OK ) return rc;
+
+  /* Pass 2: the new record's flags (the key as this UPDATE writes it),
+  ** then the serial types, then the bodies, each from its source. */
+  p = pOut->p + pOut->n;
+  *p++ = pNew[0];
+  p = coding_put_varint(p, nHdr);
+  record_walk_begin(&wNew, pNew, nNew);
+  record_walk_begin(&wCur, pCur, nCur);
+  for(i = 0; i < nVal; i++){
+    uint64_t tCur, nCurBody;
+    const uint8_t *pCurBody;
+    record_walk_next(&wNew, &t, &pBody, &n);           /* checked in pass 1 */
+    record_walk_next(&wCur, &tCur, &pCurBody, &nCurBody);
+    p = coding_put_varint(p, abKeep[i] ? tCur : t);
+  }
+  record_walk_begin(&wNew, pNew, nNew);
+  record_walk_begin(&wCur, pCur, nCur);
+  for(i = 0; i < nVal; i++){
+    uint64_t tCur, nCurBody;
+    const uint8_t *pCurBody;
+    record_walk_next(&wNew, &t, &pBody, &n);
+    record_walk_next(&wCur, &tCur, &pCurBody, &nCurBody);
+    if( abKeep[i] ){
+      pBody = pCurBody;
+      n = nCurBody;
+    }
+    if( n > 0 ) memcpy(p, pBody, (size_t)n);
+    p += n;
+  }
+  assert( (uint64_t)(p - (pOut->p + pOut->n)) == nTotal );
+  pOut->n += (size_t)nTotal;
+  return SQLITE_OK;
+}
+
 int record_key(const uint8_t *pKey, size_t nKey, const uint8_t *pRec, size_t nRec,
                sqlite3_context *ctx){
   const uint8_t *pHdr, *pBody;

@@ -22,7 +22,8 @@
 ** a table asking another compaction= than the store is open with is an
 ** error naming both.  A later writable table cannot share a store opened
 ** read-only.  In-memory stores are private:
-** they are in the list (so close finds them) but never matched.
+** they are in the list (so close finds them) and matched only by the
+** connection and table they belong to (registry_open_memory).
 **
 ** fork(): a child process inherits the list but never shares its
 ** parent's engines (their threads stayed in the parent): an entry matches
@@ -67,6 +68,12 @@ struct registry_entry {
   int eSync;             /* strongest sync= of its tables (LSM_SYNC_*) */
   int eCompaction;       /* compaction= it was opened with */
   pid_t pid;             /* process that opened it: only it shares it */
+  char *zMemKey;         /* an in-memory store: "<connection>/<schema>/<table>" of
+                            the one table it holds (registry_open_memory); NULL
+                            for a directory, or once the table is gone */
+  int bPinned;           /* its connection holds one more reference (counted in
+                            nRef), so that the rows outlive every instance of the
+                            table until DROP TABLE or the connection closes */
   registry_entry *pNext; /* next open store */
 };
 
@@ -96,7 +103,25 @@ static void registry_unlink(registry_entry *pEntry){
   for(pp = &registry_stores; *pp != pEntry; pp = &(*pp)->pNext){}
   *pp = pEntry->pNext;
   sqlite3_free(pEntry->zKey);
+  sqlite3_free(pEntry->zMemKey);
   sqlite3_free(pEntry);
+}
+
+/* Drop the connection's reference of an in-memory store, if it holds it;
+** the last reference closes it. */
+static void registry_unpin(registry_entry *pEntry){
+  if( !pEntry->bPinned ) return;
+  pEntry->bPinned = 0;
+  if( --pEntry->nRef == 0 ){
+    lsm_db *pDb = pEntry->pDb;
+    registry_unlink(pEntry);
+    lsm_close(pDb);
+  }
+}
+
+/* "<connection>/<schema>/<table>", the key of an in-memory store. */
+static char *registry_memory_key(sqlite3 *db, const char *zDb, const char *zTable){
+  return sqlite3_mprintf("%p/%s/%s", (void*)db, zDb, zTable);
 }
 
 /* The engine's message for rc from the call that just failed. */
@@ -212,12 +237,120 @@ int registry_open(const char *zDir, const lsm_options *pOpt, int nBusyMs, lsm_db
   }
 }
 
+/*
+** An in-memory store (':memory:') holds its rows in the engine only, and
+** SQLite disconnects a table and connects it again whenever the schema
+** changes (any ALTER TABLE): the engine must outlive the table's
+** instances.  So each is keyed by its connection and table, and the
+** connection holds a reference of its own (bPinned) until DROP TABLE
+** (registry_unpin_memory) or the connection closes
+** (registry_unpin_connection).  A new connection, or CREATE, starts a new
+** empty store.
+*/
+int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int bCreate,
+                         const lsm_options *pOpt, lsm_db **ppDb, char **pzErr){
+  char *zKey = registry_memory_key(db, zDb, zTable);
+  registry_entry *pEntry = 0;
+  lsm_options opt = *pOpt;
+  lsm_db *pDb = 0;
+  int rc;
+  *ppDb = 0;
+  if( zKey == 0 ) return SQLITE_NOMEM;
+  (void)pthread_once(&registry_fork_once, registry_fork_init);
+  pthread_mutex_lock(&registry_mutex);
+  for(pEntry = registry_stores; pEntry; pEntry = pEntry->pNext){
+    if( pEntry->zMemKey && sqlite3_stricmp(pEntry->zMemKey, zKey) == 0 ) break;
+  }
+  if( pEntry && bCreate ){
+    /* A store of an older table of that name (none should be left). */
+    sqlite3_free(pEntry->zMemKey);
+    pEntry->zMemKey = 0;
+    registry_unpin(pEntry);
+    pEntry = 0;
+  }
+  if( pEntry ){
+    pEntry->nRef++;
+    *ppDb = pEntry->pDb;
+    pthread_mutex_unlock(&registry_mutex);
+    sqlite3_free(zKey);
+    return SQLITE_OK;
+  }
+  pEntry = sqlite3_malloc(sizeof(*pEntry));
+  opt.create_if_missing = 1;       /* never a store on disk to find */
+  rc = pEntry ? lsm_open(NULL, &opt, &pDb) : SQLITE_NOMEM;
+  if( rc == SQLITE_OK ){
+    memset(pEntry, 0, sizeof(*pEntry));
+    pEntry->pDb = pDb;
+    pEntry->nRef = 2;                /* the table's, and the connection's pin */
+    pEntry->bPinned = 1;
+    pEntry->zMemKey = zKey;
+    zKey = 0;
+    pEntry->bReadonly = opt.readonly;
+    pEntry->eSync = opt.sync;
+    pEntry->eCompaction = opt.compaction;
+    pEntry->pid = getpid();
+    pEntry->pNext = registry_stores;
+    registry_stores = pEntry;
+    *ppDb = pDb;
+  }else{
+    if( rc != SQLITE_NOMEM ) *pzErr = registry_errmsg(0, rc);
+    if( pDb ) lsm_close(pDb);
+    sqlite3_free(pEntry);
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  sqlite3_free(zKey);
+  return rc;
+}
+
+void registry_unpin_memory(lsm_db *pDb){
+  registry_entry *pEntry;
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_db(pDb);
+  if( pEntry ){
+    sqlite3_free(pEntry->zMemKey);
+    pEntry->zMemKey = 0;
+    registry_unpin(pEntry);
+  }
+  pthread_mutex_unlock(&registry_mutex);
+}
+
+void registry_rename_memory(lsm_db *pDb, sqlite3 *db, const char *zDb, const char *zNew){
+  registry_entry *pEntry;
+  char *zKey = registry_memory_key(db, zDb, zNew);
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_db(pDb);
+  if( pEntry && pEntry->zMemKey && zKey ){
+    sqlite3_free(pEntry->zMemKey);
+    pEntry->zMemKey = zKey;
+    zKey = 0;
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  sqlite3_free(zKey);
+}
+
+void registry_unpin_connection(sqlite3 *db){
+  char *zPrefix = sqlite3_mprintf("%p/", (void*)db);
+  registry_entry *pEntry, *pNext;
+  if( zPrefix == 0 ) return;
+  pthread_mutex_lock(&registry_mutex);
+  for(pEntry = registry_stores; pEntry; pEntry = pNext){
+    pNext = pEntry->pNext;
+    if( pEntry->zMemKey && strncmp(pEntry->zMemKey, zPrefix, strlen(zPrefix)) == 0 ){
+      sqlite3_free(pEntry->zMemKey);
+      pEntry->zMemKey = 0;
+      registry_unpin(pEntry);
+    }
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  sqlite3_free(zPrefix);
+}
+
 int registry_refs(lsm_db *pDb){
   registry_entry *pEntry;
   int nRef;
   pthread_mutex_lock(&registry_mutex);
   pEntry = registry_by_db(pDb);
-  nRef = pEntry ? pEntry->nRef : 0;
+  nRef = pEntry ? pEntry->nRef - pEntry->bPinned : 0;
   pthread_mutex_unlock(&registry_mutex);
   return nRef;
 }
@@ -282,6 +415,19 @@ vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char
     if( p->db == db && p->pStore && dbstore_in_write(p->pStore)
      && sqlite3_stricmp(dbstore_schema(p->pStore), zDb) == 0
      && sqlite3_stricmp(dbstore_table(p->pStore), zTable) == 0 ){
+      pFound = p;
+    }
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return pFound;
+}
+
+vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable){
+  vtab_table *p, *pFound = 0;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p && !pFound; p = p->pNext){
+    if( p->db == db && p->pStore == 0 && p->pLsm && p->pTxn && p->pTxn->bInTxn
+     && sqlite3_stricmp(p->zDb, zDb) == 0 && sqlite3_stricmp(p->zName, zTable) == 0 ){
       pFound = p;
     }
   }

@@ -24,7 +24,7 @@
 **     xBegin          the batch is empty; no savepoint is open
 **     xSync           directory store: lsm_prepare(batch) logs it as a
 **                     prepared batch, durable per sync=, but applies
-**                     nothing (pPrepared), and commits_record notes its
+**                     nothing (vtab_batch.pPrepared), and commits_record notes its
 **                     id in <table>_commits.  A failure here (disk full)
 **                     makes SQLite roll back every table and the database
 **                     file too.  In-database store: dbstore_sync logs it
@@ -58,6 +58,13 @@
 ** transaction: an in-database table's new instance shares the old one's
 ** batch (vtab_batch.nTables) and store, so both read the transaction's
 ** writes and the batch is logged once (vtab_open_store, dbstore_sync).
+** A directory store's new instance shares the batch too (the engine is
+** shared anyway, registry.c): the first xSync prepares it, the second
+** finds it prepared as it stands, the first xCommit commits it.
+** A DROP TABLE of an in-database table holding the transaction's writes
+** keeps its instance, which hears the transaction's savepoints and end
+** through lsm_pending (deferred.c): a ROLLBACK TO a savepoint before the
+** DROP brings the table back, and its next instance shares that batch.
 **
 ** A cursor of another statement may still be reading the batch when the
 ** transaction ends (a SELECT stepped across COMMIT).  The batch is then
@@ -93,6 +100,7 @@
 */
 #include "ext.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* ---- batch holders ---- */
@@ -105,9 +113,9 @@ vtab_batch *txn_batch_new(int *pRc){
     *pRc = SQLITE_NOMEM;
     return 0;
   }
+  memset(p, 0, sizeof(*p));
   p->nRef = 1;
   p->nTables = 1;
-  p->pBatch = 0;
   *pRc = lsm_batch_new_env(0, &p->pBatch);
   if( *pRc != LSM_OK ){
     sqlite3_free(p);
@@ -118,6 +126,7 @@ vtab_batch *txn_batch_new(int *pRc){
 
 void txn_batch_unref(vtab_batch *p){
   if( p && --p->nRef == 0 ){
+    assert( p->pPrepared == 0 );   /* aborted by the last table (vtab_table_free) */
     lsm_batch_free(p->pBatch);
     sqlite3_free(p);
   }
@@ -127,6 +136,7 @@ void txn_batch_unref(vtab_batch *p){
 ** one when a cursor still reads the old one. */
 static void txn_reset(vtab_table *pTab){
   pTab->nMark = 0;
+  pTab->pTxn->bInTxn = 0;
   /* Shared by table instances (vtab_open_store): each must see it empty
   ** now.  If cursors read it too, it is left to them and every instance
   ** moves to one new batch, as a lone table does below: a cursor's lookups
@@ -171,24 +181,27 @@ static void txn_set_error(vtab_table *pTab, int rc){
 int txn_begin(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->nMark = 0;
-  txn_abort_prepared(pTab);
   /* A table connected again in the middle of a transaction joins it with
   ** the batch it shares (vtab_open_store): it holds the transaction's
   ** writes so far. */
-  if( pTab->pStore && pTab->pTxn->nTables > 1 && dbstore_in_write(pTab->pStore) ){
+  if( pTab->pTxn->nTables > 1
+   && (pTab->pStore ? dbstore_in_write(pTab->pStore) : pTab->pTxn->bInTxn) ){
     return SQLITE_OK;
   }
+  txn_abort_prepared(pTab);
   if( pTab->pStore ) dbstore_begin(pTab->pStore);
   /* A batch left by a statement that failed before any xSync/xRollback
   ** (none is known) would otherwise leak into this transaction. */
   if( lsm_batch_count(pTab->pTxn->pBatch) ) txn_reset(pTab);
+  pTab->pTxn->bInTxn = 1;
   return SQLITE_OK;
 }
 
 void txn_abort_prepared(vtab_table *pTab){
-  if( pTab->pPrepared ){
-    lsm_abort_prepared(pTab->pPrepared);
-    pTab->pPrepared = 0;
+  vtab_batch *p = pTab->pTxn;
+  if( p && p->pPrepared ){
+    lsm_abort_prepared(p->pPrepared);
+    p->pPrepared = 0;
   }
 }
 
@@ -241,22 +254,36 @@ static int txn_sync_rows(vtab_table *pTab){
     }
     return rc;
   }
-  /* A COMMIT that failed with SQLITE_BUSY leaves the transaction open,
-  ** and the batch may grow before COMMIT is tried again: prepare anew,
-  ** and take the old batch's id out of the record of commits. */
-  if( pTab->pPrepared ){
-    uint64_t iOld = lsm_prepared_id(pTab->pPrepared);
-    txn_abort_prepared(pTab);
-    rc = commits_forget(pTab, iOld);
-  }
-  if( rc == SQLITE_OK && lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
-    rc = lsm_prepare(pTab->pLsm, pTab->pTxn->pBatch, &pTab->pPrepared);
-    if( rc != LSM_OK ){
-      txn_set_error(pTab, rc);
-      return rc;
+  {
+    vtab_batch *pB = pTab->pTxn;
+    size_t nOps = lsm_batch_count(pB->pBatch);
+    /* Prepared as it stands: by another table sharing the batch (one
+    ** connected again after a schema change) in this same COMMIT, or by a
+    ** COMMIT that failed with SQLITE_BUSY, with nothing written and no
+    ** ROLLBACK TO since (the transaction is still open: the record of
+    ** commits written with it is still in it).  It commits once. */
+    if( pB->pPrepared && pB->nPreparedOps == nOps && pB->iPreparedStamp == pB->iStamp ){
+      return SQLITE_OK;
     }
-    /* In the same SQLite transaction: the batch committed iff it did. */
-    rc = commits_record(pTab, lsm_prepared_id(pTab->pPrepared), lsm_prepared_floor(pTab->pLsm));
+    /* Else the batch has changed since a COMMIT that failed with
+    ** SQLITE_BUSY prepared it: prepare anew, and take the old batch's id
+    ** out of the record of commits. */
+    if( pB->pPrepared ){
+      uint64_t iOld = lsm_prepared_id(pB->pPrepared);
+      txn_abort_prepared(pTab);
+      rc = commits_forget(pTab, iOld);
+    }
+    if( rc == SQLITE_OK && nOps > 0 ){
+      rc = lsm_prepare(pTab->pLsm, pB->pBatch, &pB->pPrepared);
+      if( rc != LSM_OK ){
+        txn_set_error(pTab, rc);
+        return rc;
+      }
+      pB->nPreparedOps = nOps;
+      pB->iPreparedStamp = pB->iStamp;
+      /* In the same SQLite transaction: the batch committed iff it did. */
+      rc = commits_record(pTab, lsm_prepared_id(pB->pPrepared), lsm_prepared_floor(pTab->pLsm));
+    }
   }
   if( rc != SQLITE_OK ){
     txn_abort_prepared(pTab);
@@ -270,12 +297,13 @@ int txn_commit(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->bCreatedInTxn = 0;
   if( pTab->pStore ) dbstore_commit(pTab->pStore, pTab->pTxn->pBatch);
-  if( pTab->pPrepared ){
+  if( pTab->pTxn->pPrepared ){
     /* SQLite has committed and ignores what xCommit returns: a failure
     ** can only be logged.  The engine applies the batch even when the
-    ** commit record cannot be written (lsm.h), so this is rare. */
-    int rc = lsm_commit_prepared(pTab->pPrepared);
-    pTab->pPrepared = 0;
+    ** commit record cannot be written (lsm.h), so this is rare.  A table
+    ** sharing the batch finds it committed. */
+    int rc = lsm_commit_prepared(pTab->pTxn->pPrepared);
+    pTab->pTxn->pPrepared = 0;
     if( rc != LSM_OK ){
       const char *z = lsm_errmsg(pTab->pLsm);
       sqlite3_log(rc, "lsm: COMMIT of table %s: %s", pTab->zName,
@@ -329,6 +357,7 @@ int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
 int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   vtab_table *pTab = (vtab_table*)pVtab;
   if( pTab->pTxn == 0 ) return SQLITE_OK;             /* being destroyed */
+  pTab->pTxn->iStamp++;      /* what an xSync prepared may be undone (txn_sync) */
   if( pTab->pStore ) dbstore_rollback_to(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ){
     lsm_batch_truncate(pTab->pTxn->pBatch, 0);

@@ -129,6 +129,10 @@ struct vtab_cursor {
   int bEof;                  /* no current row */
   sqlite3_int64 nLeft;       /* rows still allowed by LIMIT, -1: no limit */
   sqlite3_int64 iRowid;      /* 1-based number of the current row */
+  sqlite3_int64 iKeyKeptRow; /* UPDATE: the row (iRowid) whose key column came "no
+                                change": the UPDATE keeps its key, so it moves no
+                                row onto another, and its unset columns are read
+                                here (vtab_column); 0: none */
   vtab_batch *pTxn;          /* batch read (a reference), or NULL */
   lsm_snapshot *pSnap;       /* PLAN_KEYS with several keys: one view for all */
   lsm_read read;             /* snapshot + batch prefix every read uses */
@@ -188,7 +192,9 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
-  txn_abort_prepared(pTab);
+  /* The last table holding the batch: nothing will commit what it
+  ** prepared.  (Another holder, sharing it after a schema change, will.) */
+  if( pTab->pTxn && pTab->pTxn->nTables == 1 ) txn_abort_prepared(pTab);
   if( pTab->pTxn ) pTab->pTxn->nTables--;
   txn_batch_unref(pTab->pTxn);
   if( pTab->pSpare ) vtab_cursor_free(pTab->pSpare);
@@ -499,6 +505,10 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
       ** number (one overwriting the other) and the new one would not read
       ** the writes made before the change: share the store and the batch. */
       vtab_table *pOld = registry_find_writing_store(pTab->db, pTab->zDb, pTab->zName);
+      /* Or a DROP of it in the transaction was rolled back to a savepoint
+      ** before it: the dropped instance, still in the transaction, holds
+      ** the writes (deferred_keep_dropped). */
+      if( pOld == 0 ) pOld = deferred_find_dropped(pTab->pDeferred, pTab->zDb, pTab->zName);
       if( pOld ){
         pTab->pStore = pOld->pStore;
         dbstore_ref(pTab->pStore);
@@ -541,7 +551,10 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
   /* A DROP of this store waiting for its commit, or one a crash left half
   ** done (deferred.c). */
   if( pTab->zDir ) rc = deferred_check_marker(pTab, bCreate, 0, pzErr);
-  if( rc == SQLITE_OK ){
+  if( rc == SQLITE_OK && pArgs->bMemory ){
+    rc = registry_open_memory(pTab->db, pTab->zDb, pTab->zName, bCreate, &pTab->opt,
+                              &pTab->pLsm, pzErr);
+  }else if( rc == SQLITE_OK ){
     rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm,
                        pzErr);
   }
@@ -561,6 +574,23 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
       pTab->pLsm = 0;
     }else if( bCreate ){
       pTab->bMayRemove = 1;
+    }
+  }
+  if( rc == SQLITE_OK && !bCreate && pTab->pLsm ){
+    /* Connected again inside a transaction that wrote the table (a schema
+    ** change: any ALTER TABLE, or this table's RENAME): the instance it
+    ** replaces stays in the transaction with the writes made before the
+    ** change, and this one must read them: share its batch.  The engine
+    ** is the same one (registry.c); the batch is prepared and committed
+    ** once (txn_sync). */
+    vtab_table *pOld = registry_find_writing_table(pTab->db, pTab->zDb, pTab->zName);
+    /* Or a DROP of it in the transaction was rolled back to a savepoint
+    ** before it (deferred_keep_dropped). */
+    if( pOld == 0 ) pOld = deferred_find_dropped(pTab->pDeferred, pTab->zDb, pTab->zName);
+    if( pOld ){
+      pTab->pTxn = pOld->pTxn;
+      pTab->pTxn->nRef++;
+      pTab->pTxn->nTables++;
     }
   }
   if( rc != SQLITE_OK && !bCreate && rc != SQLITE_NOMEM && rc != SQLITE_BUSY ){
@@ -669,12 +699,19 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   char *zErr = 0;
-  int rc, bMay;
+  int rc, bMay, bKeep;
   if( pTab->pStore ){
+    /* Writes of the open transaction that only this instance holds (an
+    ** instance connected before a schema change that shares them stays in
+    ** the transaction itself): kept, so that a ROLLBACK TO a savepoint
+    ** before the DROP brings them back (deferred_keep_dropped). */
+    bKeep = !sqlite3_get_autocommit(pTab->db) && pTab->pTxn->nTables == 1
+         && lsm_batch_count(pTab->pTxn->pBatch) > 0;
     rc = dbstore_drop(pTab->pStore);
     if( rc != SQLITE_OK ) return rc;
     pTab->pLsm = 0;
     registry_remove_table(pTab);
+    if( bKeep && deferred_keep_dropped(pTab) == SQLITE_OK ) return SQLITE_OK;
     vtab_table_free(pTab);
     return SQLITE_OK;
   }
@@ -683,7 +720,15 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
                 " another connection", pTab->zName);
     return SQLITE_LOCKED;
   }
+  /* An in-memory store goes with the table (its rows with it, as before
+  ** the connection kept it across schema changes, even if the DROP is
+  ** rolled back: registry_open_memory then starts an empty one). */
+  if( pTab->zDir == 0 && pTab->pLsm ) registry_unpin_memory(pTab->pLsm);
   bMay = pTab->pLsm ? !pTab->opt.readonly : pTab->bMayRemove;
+  /* As for a table in the database file, above: its DROP waits for the
+  ** transaction's end (deferred_drop), and a ROLLBACK TO may undo it. */
+  bKeep = pTab->zDir && bMay && pTab->pLsm && !sqlite3_get_autocommit(pTab->db)
+       && pTab->pTxn->nTables == 1 && lsm_batch_count(pTab->pTxn->pBatch) > 0;
   if( pTab->zDir && bMay ){
     rc = deferred_drop(pTab, &zErr);
     if( rc != SQLITE_OK ){
@@ -693,9 +738,11 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
     }
   }
   registry_remove_table(pTab);
-  pTab->pTxn->nTables--;
-  txn_batch_unref(pTab->pTxn);
-  pTab->pTxn = 0;
+  if( !bKeep ){
+    pTab->pTxn->nTables--;
+    txn_batch_unref(pTab->pTxn);
+    pTab->pTxn = 0;
+  }
   if( pTab->zDir ){
     /* Shadow tables of a directory store: in the DROP's transaction. */
     rc = commits_drop(pTab->db, pTab->zDb, pTab->zName);
@@ -705,6 +752,7 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
                   sqlite3_errmsg(pTab->db));
     }
   }
+  if( bKeep && deferred_keep_dropped(pTab) == SQLITE_OK ) return SQLITE_OK;
   vtab_table_free(pTab);
   return SQLITE_OK;
 }
@@ -741,6 +789,7 @@ static int vtab_close(sqlite3_vtab_cursor *pCursor){
     memset(&pCsr->base, 0, sizeof(pCsr->base));
     pCsr->nLeft = 0;
     pCsr->iRowid = 0;
+    pCsr->iKeyKeptRow = 0;
     pCsr->iKey = 0;
     pTab->pSpare = pCsr;
   }else{
@@ -761,6 +810,7 @@ static int vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idx
 
   vtab_cursor_reset(pCsr);
   pCsr->iRowid = 0;
+  pCsr->iKeyKeptRow = 0;
   rc = plan_decode(idxNum, idxStr, argc, argv, pSpec, &zErr);
   if( rc != SQLITE_OK ){
     if( zErr ){
@@ -838,7 +888,18 @@ static int vtab_eof(sqlite3_vtab_cursor *pCursor){
 static int vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
   vtab_cursor *pCsr = (vtab_cursor*)pCursor;
   vtab_table *pTab = (vtab_table*)pCursor->pVtab;
-  int rc = vtab_current(pCsr);
+  int rc;
+  if( iCol != 0 && iCol != pTab->iRowidCol && sqlite3_vtab_nochange(ctx)
+   && pCsr->iKeyKeptRow != pCsr->iRowid ){
+    /* A column an UPDATE of the key does not set: xUpdate takes it from
+    ** the row then at the old key (vtab_keep_unset_columns), which an
+    ** earlier row of the same UPDATE OR REPLACE may have replaced.  An
+    ** UPDATE that keeps the key (its column came "no change" first:
+    ** SQLite asks for the columns in order) reads it here, as any read. */
+    return SQLITE_OK;
+  }
+  if( iCol == 0 && sqlite3_vtab_nochange(ctx) ) pCsr->iKeyKeptRow = pCsr->iRowid;
+  rc = vtab_current(pCsr);
   if( rc != SQLITE_OK ) return vtab_engine_error(pTab, rc);
   if( iCol == 0 || iCol == pTab->iRowidCol ){
     rc = vtab_result_key(pCsr, ctx);
@@ -856,6 +917,64 @@ static int vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i
 static int vtab_rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
   *pRowid = ((vtab_cursor*)pCursor)->iRowid;
   return SQLITE_OK;
+}
+
+/*
+** UPDATE of the key: the value columns the statement does not set come to
+** xUpdate as "no change" (vtab_column leaves them unread) and take their values from
+** the row at the old key now, with the batch, as a native table reads the
+** row it updates when it gets to it.  For a virtual table SQLite computes
+** every row's new values before the first xUpdate, so in UPDATE OR
+** REPLACE kv SET key = key + 1 over 1, 2, 3 the row reaching 2 moves on
+** to 3 and then 4 with its value, as natively ('a' ends at 4; values
+** from the statement's start put 'c' there).  *pbGone if no row is at the
+** old key any more (a native table skips it).  pRec is replaced by the
+** merged record.
+*/
+static int vtab_keep_unset_columns(vtab_table *pTab, sqlite3_value **argv,
+                                   const ext_buf *pOldKey, ext_buf *pRec, int *pbGone){
+  int nVal = pTab->nCol - 1, i, bAny = 0, rc;
+  uint8_t aKeepSmall[16], *aKeep = aKeepSmall;
+  lsm_read read;
+  void *pCur = 0;
+  size_t nCur = 0;
+  *pbGone = 0;
+  for(i = 0; i < nVal && !bAny; i++) bAny = sqlite3_value_nochange(argv[3 + i]);
+  if( !bAny ) return SQLITE_OK;
+  if( nVal > (int)sizeof(aKeepSmall) ){
+    aKeep = sqlite3_malloc(nVal);
+    if( aKeep == 0 ) return SQLITE_NOMEM;
+  }
+  for(i = 0; i < nVal; i++) aKeep[i] = (uint8_t)sqlite3_value_nochange(argv[3 + i]);
+  rc = vtab_ready(pTab);
+  if( rc == SQLITE_OK ){
+    memset(&read, 0, sizeof(read));
+    read.pBatch = pTab->pTxn->pBatch;
+    read.nBatchOps = SIZE_MAX;
+    rc = lsm_get(pTab->pLsm, &read, pOldKey->p, pOldKey->n, &pCur, &nCur);
+    if( rc == LSM_NOTFOUND ){
+      *pbGone = 1;
+      rc = SQLITE_OK;
+    }else if( rc != LSM_OK ){
+      vtab_engine_error(pTab, rc);
+    }else{
+      ext_buf merged = { 0, 0, 0 };
+      rc = record_merge(pRec->p, pRec->n, pCur, nCur, aKeep, nVal, &merged);
+      if( rc == SQLITE_OK ){
+        ext_buf_free(pRec);
+        *pRec = merged;
+      }else{
+        ext_buf_free(&merged);
+        if( rc == SQLITE_CORRUPT ) vtab_error(pTab, rc, "lsm table %s: malformed row", pTab->zName);
+        if( rc == SQLITE_TOOBIG ){
+          vtab_error(pTab, rc, "row too large for %s: the limit is 268435456 bytes", pTab->zName);
+        }
+      }
+    }
+  }
+  lsm_free(pCur);
+  if( aKeep != aKeepSmall ) sqlite3_free(aKeep);
+  return rc;
 }
 
 static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
@@ -885,7 +1004,7 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     if( rc == SQLITE_OK ) rc = lsm_batch_delete(pBatch, pKey->p, pKey->n);
   }else{
     int eConflict = sqlite3_vtab_on_conflict(pTab->db);
-    int bChangeKey = 0;
+    int bChangeKey = 0, bGone = 0;
     rc = vtab_encode_key(pTab, argv[2], pKey);
     if( rc == SQLITE_OK ){
       rc = record_encode(argv[2], &argv[3], pTab->nCol - 1, pRec);
@@ -897,12 +1016,13 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       /* UPDATE: has the key changed (1 -> 1.0 is not a change)? */
       rc = vtab_encode_key(pTab, argv[0], pOldKey);
       bChangeKey = rc == SQLITE_OK && !vtab_same_bytes(pOldKey, pKey);
+      if( rc == SQLITE_OK ) rc = vtab_keep_unset_columns(pTab, argv, pOldKey, pRec, &bGone);
     }
-    if( rc == SQLITE_OK && pTab->iRowidCol > 0 ){
+    if( rc == SQLITE_OK && pTab->iRowidCol > 0 && !bGone ){
       rc = vtab_check_rowid(pTab, argv[2 + pTab->iRowidCol], pKey,
                             sqlite3_value_type(argv[0]) != SQLITE_NULL ? pOldKey : 0);
     }
-    if( rc == SQLITE_OK && eConflict == SQLITE_IGNORE
+    if( rc == SQLITE_OK && eConflict == SQLITE_IGNORE && !bGone
      && (sqlite3_value_type(argv[0]) == SQLITE_NULL || bChangeKey) ){
       int bExists = 0;
       rc = vtab_key_exists(pTab, pKey, &bExists);
@@ -912,7 +1032,8 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
         rc = SQLITE_CONSTRAINT_PRIMARYKEY;     /* SQLite skips the row */
       }
     }
-    if( rc == SQLITE_OK && bChangeKey && eConflict != SQLITE_IGNORE && eConflict != SQLITE_REPLACE ){
+    if( rc == SQLITE_OK && bChangeKey && !bGone && eConflict != SQLITE_IGNORE
+     && eConflict != SQLITE_REPLACE ){
       /* An UPDATE moving a row onto a key that holds one fails, as on a
       ** native table.  Overwriting it instead lost rows when one statement
       ** moved several keys along (SET key = key + 1 over 1, 2, 3: each
@@ -929,11 +1050,13 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
         rc = SQLITE_CONSTRAINT_PRIMARYKEY;
       }
     }
-    if( rc == SQLITE_OK && bChangeKey ){
+    if( bGone ){
+      /* nothing to update */
+    }else if( rc == SQLITE_OK && bChangeKey ){
       rc = lsm_batch_delete(pBatch, pOldKey->p, pOldKey->n);
       if( rc != LSM_OK ) vtab_engine_error(pTab, rc);
     }
-    if( rc == SQLITE_OK ){
+    if( rc == SQLITE_OK && !bGone ){
       rc = lsm_batch_put(pBatch, pKey->p, pKey->n, pRec->p, pRec->n);
       if( rc != LSM_OK ) vtab_engine_error(pTab, rc);
     }
@@ -967,6 +1090,8 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   }else if( pTab->pStore ){
     rc = dbstore_rename(pTab->pStore, zNew);
     pTab->pLsm = 0;
+  }else if( pTab->zDir == 0 && pTab->pLsm ){
+    registry_rename_memory(pTab->pLsm, pTab->db, pTab->zDb, zNew);
   }else if( pTab->zDir && (pTab->pLsm || pTab->bMayRemove) && !pTab->opt.readonly ){
     if( pTab->zDirName ){
       rc = deferred_legacy_rename(pTab, pTab->zDirName, zNew);

@@ -51,10 +51,12 @@
 ** over text below 'k'), because with collisions inside the updated set the
 ** outcome depends on the order rows are visited, on either table.
 **
-** Two known differences come from SQLite itself, which treats any virtual
+** Three known differences come from SQLite itself, which treats any virtual
 ** table so; each has a test that pins it, and the random workload avoids it:
 **     INSERT OR IGNORE .. RETURNING also lists the rows ignored
 **     UPDATE .. FROM counts a row in changes() once per matching join row
+**     UPDATE OR REPLACE moving rows onto each other computes the columns
+**       it sets from the rows as they were when the statement began
 **
 ** Configurations, one test each: the default table (key, value); three
 ** value columns; memtable_mb=0.0625 with values of kilobytes so that
@@ -1173,16 +1175,20 @@ static void diff_workload(const diff_config *pCfg){
 
 /* Run fixed statements on both sides, comparing each (rows in order);
 ** "SELECT lsm_..." runs on the lsm side only. */
-static void diff_script(const char *const *azSql, int nSql){
-  static const diff_config cfg = { "fixed script (key, value)", "", 1, 0, 0, 0, 0 };
+static void diff_script_on(const diff_config *pCfg, const char *const *azSql, int nSql){
   diff_state st, *p = &st;
-  diff_setup(p, &cfg);
+  diff_setup(p, pCfg);
   for(p->iOp = 0; p->iOp < nSql; p->iOp++){
     const char *z = azSql[p->iOp];
     diff_run_text(p, z, strncmp(z, "SELECT lsm_", 11) == 0 ? DIFF_LSM_ONLY : DIFF_ORDERED);
   }
   diff_full_check(p);
   diff_teardown(p);
+}
+
+static void diff_script(const char *const *azSql, int nSql){
+  static const diff_config cfg = { "fixed script (key, value)", "", 1, 0, 0, 0, 0 };
+  diff_script_on(&cfg, azSql, nSql);
 }
 
 /* ---- tests ---- */
@@ -1314,6 +1320,124 @@ START_TEST(keys_of_exactly_64_kib_match_native_table){
 }
 END_TEST
 
+/* A range bound longer than the key limit answers as on a native table
+** (it was an error): no key can equal it, and each operator gives the
+** rows it gives natively, for text and blob bounds, with stored keys that
+** are the bound's prefix, longer than its prefix of the limit's length,
+** and of the other types; in the memtable and in an SSTable; both kinds
+** of store. */
+#define LONG_TEXT "printf('%.*c', 70000, 'k')"
+#define LONG_BLOB "zeroblob(70000)"
+#define ROWS "SELECT length(key), typeof(key), value FROM kv WHERE "
+START_TEST(range_bounds_longer_than_any_key_match_native_table){
+  static const char *const azSql[] = {
+    "INSERT INTO kv VALUES (1, 'n'), ('a', 't1'), ('k', 't2'), ('l', 't3'), (x'00', 'b1'),"
+      " (x'0000', 'b2'), (x'01', 'b3')",
+    "INSERT INTO kv VALUES (printf('%.*c', 65536, 'k'), 'tmax')",
+    "INSERT INTO kv VALUES (printf('%.*c', 65535, 'k') || 'l', 'tmax2')",
+    "INSERT INTO kv VALUES (printf('%.*c', 65535, 'k'), 'tmax3')",
+    "INSERT INTO kv VALUES (zeroblob(65536), 'bmax')",
+    "INSERT INTO kv VALUES (zeroblob(65535) || x'01', 'bmax2')",
+    ROWS "key < " LONG_TEXT " ORDER BY key",
+    ROWS "key <= " LONG_TEXT " ORDER BY key DESC",
+    ROWS "key > " LONG_TEXT " ORDER BY key",
+    ROWS "key >= " LONG_TEXT " ORDER BY key DESC",
+    ROWS LONG_TEXT " > key ORDER BY key",
+    ROWS LONG_TEXT " <= key ORDER BY key",
+    ROWS "key = " LONG_TEXT,
+    ROWS "key IN (" LONG_TEXT ", 'a', " LONG_BLOB ") ORDER BY key",
+    ROWS "key BETWEEN 'a' AND " LONG_TEXT " ORDER BY key",
+    ROWS "key BETWEEN " LONG_TEXT " AND x'00' ORDER BY key DESC",
+    ROWS "key BETWEEN " LONG_TEXT " AND " LONG_BLOB " ORDER BY key",
+    ROWS "key > " LONG_TEXT " AND key < " LONG_BLOB " ORDER BY key DESC",
+    ROWS "key < " LONG_BLOB " ORDER BY key",
+    ROWS "key <= " LONG_BLOB " ORDER BY key DESC",
+    ROWS "key > " LONG_BLOB " ORDER BY key",
+    ROWS "key >= " LONG_BLOB " ORDER BY key DESC",
+    ROWS "key = " LONG_BLOB,
+    ROWS "key BETWEEN x'00' AND " LONG_BLOB " ORDER BY key",
+    ROWS "key >= " LONG_BLOB " AND key <= x'ff' ORDER BY key",
+    "SELECT lsm_flush('kv')",
+    ROWS "key < " LONG_TEXT " ORDER BY key",
+    ROWS "key >= " LONG_TEXT " ORDER BY key DESC",
+    ROWS "key > " LONG_BLOB " ORDER BY key",
+    ROWS "key <= " LONG_BLOB " ORDER BY key DESC",
+    "DELETE FROM kv WHERE key > " LONG_TEXT " AND key < " LONG_BLOB,
+    "UPDATE kv SET value = 'u' WHERE key <= " LONG_TEXT,
+  };
+  static const diff_config aCfg[] = {
+    { "in-database store, fixed script", "", 1, 0, 0, 0, 0 },
+    { "directory store, fixed script", "('kv.lsm')", 1, 0, 0, 0, 0 },
+  };
+  int i;
+  for(i = 0; i < COUNT(aCfg); i++) diff_script_on(&aCfg[i], azSql, COUNT(azSql));
+}
+END_TEST
+#undef ROWS
+#undef LONG_BLOB
+#undef LONG_TEXT
+
+/* UPDATE OR REPLACE moving keys along (SET key = key + 1 over 1, 2, 3):
+** a native table reads each row when it updates it, so the row moved onto
+** 2 moves on with its values; the columns the UPDATE does not set now come
+** from the row then at the old key, not from the statement's start ('c'
+** reached 4 where native has 'a'). */
+START_TEST(update_or_replace_moving_keys_along_matches_native_table){
+  static const char *const azOne[] = {
+    "INSERT INTO kv VALUES (1, 'a'), (2, 'b'), (3, 'c'), (5, 'e')",
+    "UPDATE OR REPLACE kv SET key = key + 1",
+    "SELECT * FROM kv ORDER BY key",
+    "UPDATE OR REPLACE kv SET key = key - 1 WHERE key <= 4",
+    "UPDATE OR REPLACE kv SET key = 7 - key",
+    "SELECT lsm_flush('kv')",
+    "UPDATE OR REPLACE kv SET key = key + 2 WHERE key BETWEEN 2 AND 6",
+    "BEGIN",
+    "INSERT INTO kv VALUES (10, 'j'), (11, 'k'), (12, 'l')",
+    "UPDATE OR REPLACE kv SET key = key + 1 WHERE key >= 10",
+    "UPDATE OR REPLACE kv SET key = 12 - key WHERE key > 10",
+    "COMMIT",
+    "UPDATE OR REPLACE kv SET key = 'a' || key",
+  };
+  static const char *const azThree[] = {
+    "INSERT INTO kv VALUES (1, 'a', 10, x'01'), (2, 'b', 20, x'02'), (3, 'c', 30, NULL)",
+    "UPDATE OR REPLACE kv SET key = key + 1, v2 = 99",
+    "UPDATE OR REPLACE kv SET v3 = 'z', key = key - 1 WHERE key > 1",
+    "UPDATE kv SET v1 = 'y' WHERE key = 3",
+    "UPDATE OR REPLACE kv SET key = 5 - key",
+  };
+  static const diff_config aOne[] = {
+    { "in-database store, fixed script", "", 1, 0, 0, 0, 0 },
+    { "directory store, fixed script", "('kv.lsm')", 1, 0, 0, 0, 0 },
+  };
+  static const diff_config aThree[] = {
+    { "in-database store, three value columns", "(key, v1, v2, v3)", 3, 0, 0, 0, 0 },
+    { "directory store, three value columns", "('kv.lsm', key, v1, v2, v3)", 3, 0, 0, 0, 0 },
+  };
+  int i;
+  for(i = 0; i < COUNT(aOne); i++) diff_script_on(&aOne[i], azOne, COUNT(azOne));
+  for(i = 0; i < COUNT(aThree); i++) diff_script_on(&aThree[i], azThree, COUNT(azThree));
+}
+END_TEST
+
+/* Known difference: a column the UPDATE OR REPLACE sets from the row
+** (value = value || 'x') is computed by SQLite, for any virtual table,
+** from every row as it was when the statement began, before the first
+** xUpdate (update.c, updateVirtualTable), where a native table computes
+** it from the row it finds at the old key when it gets there. */
+START_TEST(update_or_replace_setting_a_column_from_moved_rows_differs){
+  static const diff_config cfg = { "known difference", "", 1, 0, 0, 0, 0 };
+  static const char *zSql = "UPDATE OR REPLACE kv SET key = key + 1, value = value || 'x'";
+  diff_state st, *p = &st;
+  diff_setup(p, &cfg);
+  diff_run_text(p, "INSERT INTO kv VALUES (1, 'a'), (2, 'b'), (3, 'c')", DIFF_ORDERED);
+  diff_expect(p, p->dbL, "lsm", zSql, "", 3);
+  diff_expect(p, p->dbN, "native", zSql, "", 3);
+  diff_expect(p, p->dbL, "lsm", "SELECT * FROM kv", "4 | 'cx'", 3);
+  diff_expect(p, p->dbN, "native", "SELECT * FROM kv", "4 | 'axxx'", 3);
+  diff_teardown(p);
+}
+END_TEST
+
 static Suite *differential_suite(void){
   Suite *s = suite_create("differential");
   TCase *tc = tcase_create("core");
@@ -1326,6 +1450,9 @@ static Suite *differential_suite(void){
   tcase_add_test(tc, differential_tiered_compaction_matches_native_table);
   tcase_add_test(tc, differential_memory_store_matches_native_table);
   tcase_add_test(tc, keys_of_exactly_64_kib_match_native_table);
+  tcase_add_test(tc, range_bounds_longer_than_any_key_match_native_table);
+  tcase_add_test(tc, update_or_replace_moving_keys_along_matches_native_table);
+  tcase_add_test(tc, update_or_replace_setting_a_column_from_moved_rows_differs);
   tcase_add_test(tc, insert_or_ignore_returning_also_lists_ignored_rows);
   tcase_add_test(tc, update_from_counts_a_row_once_per_match);
   suite_add_tcase(s, tc);

@@ -901,14 +901,19 @@ static void remove_db_files(void){
   sqlite3_free(zShm);
 }
 
+static char *create_kind(const char *zName, const char *zCols, int iKind);
+
 /* A schema change inside a transaction makes SQLite connect the table
 ** again while the instance it replaces stays in the transaction: the
 ** writes before the change are read after it, and commit (or roll back)
-** with the rest.  ALTER TABLE of another table, and this table's RENAME. */
-static void schema_change_in_a_transaction(const char *zAlter, const char *zNew, int bCommit){
+** with the rest.  ALTER TABLE of another table, and this table's RENAME;
+** iKind 0 in the database file, 1 a directory store. */
+static void schema_change_in_a_transaction(int iKind, const char *zAlter, const char *zNew,
+                                           int bCommit){
   sqlite3 *db = test_open_db(g_zDb, "wal", 10000), *b;
-  char *zSql;
-  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  char *zSql = create_kind("kv", "key, value", iKind);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
   test_exec_ok(db, "CREATE TABLE nt(a)");
   test_exec_ok(db, "INSERT INTO kv VALUES(1, 'one')");
   test_exec_ok(db, "BEGIN");
@@ -917,7 +922,8 @@ static void schema_change_in_a_transaction(const char *zAlter, const char *zNew,
   zSql = sqlite3_mprintf("SELECT group_concat(key) FROM (SELECT key FROM \"%w\" ORDER BY key)", zNew);
   {
     char *z = test_query_text(db, zSql);
-    ck_assert_msg(z && strcmp(z, "1,2") == 0, "%s: read in the transaction: %s", zAlter, z ? z : "(null)");
+    ck_assert_msg(z && strcmp(z, "1,2") == 0, "kind %d: %s: read in the transaction: %s", iKind,
+                  zAlter, z ? z : "(null)");
     sqlite3_free(z);
   }
   sqlite3_free(zSql);
@@ -931,8 +937,10 @@ static void schema_change_in_a_transaction(const char *zAlter, const char *zNew,
   {
     char *zA = test_query_text(db, zSql), *zB = test_query_text(b, zSql);
     const char *zWant = bCommit ? "1,2,3" : "1";
-    ck_assert_msg(zA && strcmp(zA, zWant) == 0, "%s: this connection reads %s", zAlter, zA ? zA : "(null)");
-    ck_assert_msg(zB && strcmp(zB, zWant) == 0, "%s: a new connection reads %s", zAlter, zB ? zB : "(null)");
+    ck_assert_msg(zA && strcmp(zA, zWant) == 0, "kind %d: %s: this connection reads %s", iKind,
+                  zAlter, zA ? zA : "(null)");
+    ck_assert_msg(zB && strcmp(zB, zWant) == 0, "kind %d: %s: a new connection reads %s", iKind,
+                  zAlter, zB ? zB : "(null)");
     sqlite3_free(zA);
     sqlite3_free(zB);
   }
@@ -941,13 +949,21 @@ static void schema_change_in_a_transaction(const char *zAlter, const char *zNew,
   sqlite3_close(b);
   sqlite3_close(db);
   remove_db_files();
+  zSql = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+  test_rmtree(zSql);
+  sqlite3_free(zSql);
 }
 
+/* Both kinds of store (the directory store's new instance read nothing
+** the transaction wrote before the change, though COMMIT kept it). */
 START_TEST(writes_before_a_schema_change_in_a_transaction_stay_in_it){
-  schema_change_in_a_transaction("ALTER TABLE nt ADD COLUMN b", "kv", 1);
-  schema_change_in_a_transaction("ALTER TABLE nt ADD COLUMN b", "kv", 0);
-  schema_change_in_a_transaction("ALTER TABLE kv RENAME TO kv2", "kv2", 1);
-  schema_change_in_a_transaction("ALTER TABLE kv RENAME TO kv2", "kv2", 0);
+  int iKind;
+  for(iKind = 0; iKind < 2; iKind++){
+    schema_change_in_a_transaction(iKind, "ALTER TABLE nt ADD COLUMN b", "kv", 1);
+    schema_change_in_a_transaction(iKind, "ALTER TABLE nt ADD COLUMN b", "kv", 0);
+    schema_change_in_a_transaction(iKind, "ALTER TABLE kv RENAME TO kv2", "kv2", 1);
+    schema_change_in_a_transaction(iKind, "ALTER TABLE kv RENAME TO kv2", "kv2", 0);
+  }
 }
 END_TEST
 
@@ -1325,6 +1341,144 @@ START_TEST(a_drop_of_a_directory_store_written_in_the_transaction_commits){
 }
 END_TEST
 
+/* zScript with every "$T" replaced by zTable (sqlite3_free). */
+static char *script_for(const char *zScript, const char *zTable){
+  char *zOut = sqlite3_mprintf("");
+  const char *z;
+  for(z = zScript; *z; z++){
+    char *zNext = (z[0] == '$' && z[1] == 'T') ? sqlite3_mprintf("%s%s", zOut, zTable)
+                                                : sqlite3_mprintf("%s%c", zOut, z[0]);
+    if( z[0] == '$' && z[1] == 'T' ) z++;
+    sqlite3_free(zOut);
+    zOut = zNext;
+  }
+  return zOut;
+}
+
+/* The keys of table zTable in order, or "(none)" if it is gone. */
+static char *keys_of(sqlite3 *db, const char *zTable){
+  char *zSql = sqlite3_mprintf("SELECT coalesce(group_concat(key), '') FROM"
+                               " (SELECT key FROM \"%w\" ORDER BY key)", zTable);
+  sqlite3_stmt *pStmt = 0;
+  char *z = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) != SQLITE_OK ){
+    z = sqlite3_mprintf("(none)");
+  }else{
+    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_ROW);
+    z = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return z;
+}
+
+/* One DROP TABLE scenario run on an lsm table of kind iKind and on a
+** native WITHOUT ROWID table: the keys each holds inside the transaction
+** (after zInTxn) and after zEnd must be the same. */
+static void drop_rolled_back_like_native(int iKind, const char *zInTxn, const char *zEnd){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  const char *azTab[2] = { "kv", "nat" };
+  char *azIn[2], *azOut[2];
+  int i;
+  char *zSql = create_kind("kv", "key, value", iKind);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID");
+  for(i = 0; i < 2; i++){
+    char *zScript = script_for("INSERT INTO $T VALUES('a', 'A'); BEGIN;"
+                               " INSERT INTO $T VALUES('b', 'B');", azTab[i]);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zScript);
+    zScript = script_for(zInTxn, azTab[i]);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zScript);
+    azIn[i] = keys_of(db, azTab[i]);
+    zScript = script_for(zEnd, azTab[i]);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zScript);
+    azOut[i] = keys_of(db, azTab[i]);
+  }
+  ck_assert_msg(strcmp(azIn[0], azIn[1]) == 0, "kind %d: %s: in the transaction lsm has %s,"
+                " native %s", iKind, zInTxn, azIn[0], azIn[1]);
+  ck_assert_msg(strcmp(azOut[0], azOut[1]) == 0, "kind %d: %s %s: lsm has %s, native %s",
+                iKind, zInTxn, zEnd, azOut[0], azOut[1]);
+  if( strcmp(azOut[0], "(none)") != 0 ) check_ok(db, "kv");
+  for(i = 0; i < 2; i++){
+    sqlite3_free(azIn[i]);
+    sqlite3_free(azOut[i]);
+  }
+  sqlite3_close(db);
+  remove_db_files();
+  zSql = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+  test_rmtree(zSql);
+  sqlite3_free(zSql);
+}
+
+/* SAVEPOINT s; DROP TABLE; ROLLBACK TO s brings the table back with the
+** rows the transaction wrote before s (and not those after s), as a native
+** table comes back; a full ROLLBACK, or a ROLLBACK TO a savepoint opened
+** after the DROP, does not bring it back.  Both kinds of store. */
+START_TEST(a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows){
+  static const char *aCase[][2] = {
+    { "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); DROP TABLE $T; ROLLBACK TO s;", "COMMIT" },
+    { "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s; INSERT INTO $T VALUES('d', 'D');", "COMMIT" },
+    { "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); SAVEPOINT u;"
+      " INSERT INTO $T VALUES('e', 'E'); DROP TABLE $T; ROLLBACK TO u;", "COMMIT" },
+    { "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); SAVEPOINT u; DROP TABLE $T;"
+      " RELEASE u; ROLLBACK TO s; DELETE FROM $T WHERE key = 'a';", "COMMIT" },
+    { "SAVEPOINT s; DROP TABLE $T; SAVEPOINT t; ROLLBACK TO t;", "COMMIT" },
+    { "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s;", "ROLLBACK" },
+    { "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s; SAVEPOINT t; DROP TABLE $T;"
+      " ROLLBACK TO s;", "COMMIT" },
+  };
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      drop_rolled_back_like_native(iKind, aCase[i][0], aCase[i][1]);
+    }
+  }
+}
+END_TEST
+
+/* An in-memory store (':memory:') keeps its rows while its connection
+** stays open, across the schema changes that make SQLite connect the table
+** again (it could not be connected again at all: "store directory /memory
+** does not exist"), in a transaction too, and across its RENAME; a new
+** connection finds it empty, as in-memory data goes with its connection. */
+START_TEST(an_in_memory_table_keeps_its_rows_across_schema_changes){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *z;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE m USING lsm(':memory:')");
+  test_exec_ok(db, "CREATE TABLE o(a)");
+  test_exec_ok(db, "INSERT INTO m VALUES(1, 'a'), (2, 'b')");
+  test_exec_ok(db, "ALTER TABLE o ADD COLUMN b");
+  z = keys_of(db, "m");
+  ck_assert_msg(strcmp(z, "1,2") == 0, "after ALTER: %s", z);
+  sqlite3_free(z);
+  test_exec_ok(db, "BEGIN; INSERT INTO m VALUES(3, 'c'); ALTER TABLE o ADD COLUMN c");
+  z = keys_of(db, "m");
+  ck_assert_msg(strcmp(z, "1,2,3") == 0, "after ALTER in a transaction: %s", z);
+  sqlite3_free(z);
+  test_exec_ok(db, "COMMIT; ALTER TABLE m RENAME TO m2; ALTER TABLE o ADD COLUMN d");
+  z = keys_of(db, "m2");
+  ck_assert_msg(strcmp(z, "1,2,3") == 0, "after RENAME: %s", z);
+  sqlite3_free(z);
+  sqlite3_close(db);
+  db = test_open_db(g_zDb, "wal", 10000);
+  z = keys_of(db, "m2");
+  ck_assert_msg(strcmp(z, "") == 0, "a new connection: %s", z);
+  sqlite3_free(z);
+  test_exec_ok(db, "INSERT INTO m2 VALUES(9, 'z'); DROP TABLE m2");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'm2'"), 0);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE m2 USING lsm(':memory:')");
+  z = keys_of(db, "m2");
+  ck_assert_msg(strcmp(z, "") == 0, "created again: %s", z);
+  sqlite3_free(z);
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *indb_suite(void){
   Suite *s = suite_create("indb");
   TCase *tc = tcase_create("core");
@@ -1363,6 +1517,8 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, last_insert_rowid_stays_the_users_across_lsm_writes);
   tcase_add_test(tc, a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction);
   tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
+  tcase_add_test(tc, a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows);
+  tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   suite_add_tcase(s, tc);
   return s;
 }
