@@ -120,11 +120,11 @@ static void *ahead_main(void *pArg){
 
   if( rc == LSM_OK ) rc = sst_writer_open(pEnv, AHEAD_PATH, &p->sstOpt, &pWriter);
   if( rc == LSM_OK ){
-    /* Room for the whole table before the first byte: grown by doubling
-    ** from 4 KiB, the file's buffer was copied at every step and the
-    ** thread faulted in about twice the table's pages (AHEAD_RESERVE).
-    ** Only a hint: if it fails, or the table outgrows it, the file grows
-    ** by doubling as before. */
+    /* Room for the whole table before the first byte
+    ** (AHEAD_RESERVE_SLACK): grown by doubling from 4 KiB, the file's
+    ** buffer was reallocated a dozen times per flush, copied whenever it
+    ** could not grow in place.  Only a hint: if it fails, or the table
+    ** outgrows it, the file grows by doubling as before. */
     size_t nMem = memtable_bytes(p->pImm);
     (void)env_memory_reserve(pEnv, AHEAD_PATH, nMem + nMem / AHEAD_RESERVE_SLACK + 65536);
   }

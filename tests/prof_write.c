@@ -42,8 +42,9 @@
 ** Keys are prof_sql.c's: 16 decimal digits; values 100-byte blobs, half
 ** random, or with PROF_VALUES=pool as make bench makes them (the key's
 ** index, a generation, 88 bytes cut from a 64 KiB pool of random bytes,
-** which a 1000-row batch repeats: about 2:1 for Zstandard).  The dir kind's own files are written by the engine, not
-** through SQLite: only its database file and WAL are counted.
+** which a 1000-row batch repeats: about 2:1 for Zstandard).  The dir
+** kind's own files are written by the engine, not through SQLite: only
+** its database file and WAL are counted.
 */
 #include <sqlite3.h>
 #include <stdint.h>

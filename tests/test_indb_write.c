@@ -316,7 +316,7 @@ static void fill_until_a_flush_waits(sqlite3 *db, int *pnRows){
 
 START_TEST(an_interrupted_install_leaves_cache_spill_as_it_was){
   sqlite3 *db = open_counted();
-  int k, rc = SQLITE_INTERRUPT, nInterrupted = 0, nRows = 6000;
+  int k, rc = SQLITE_INTERRUPT, nInterrupted = 0, nUninstalled = 0, nRows = 6000;
   test_exec_ok(db, "PRAGMA cache_size=50;"
                    " CREATE VIRTUAL TABLE kv USING lsm(memtable_mb=0.25)");
   test_exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 5999)"
@@ -336,13 +336,22 @@ START_TEST(an_interrupted_install_leaves_cache_spill_as_it_was){
       ck_assert_msg(rc == SQLITE_INTERRUPT, "COMMIT at interrupt point %d: %d", k, rc);
       nInterrupted++;
       if( !sqlite3_get_autocommit(db) ) test_exec_ok(db, "ROLLBACK");
+    }else if( test_query_int(db, "SELECT json_extract(lsm_stats('kv'), '$.memtable.immutable')")
+              == 1 ){
+      /* The thread had not finished within the 20 ms (a loaded machine
+      ** starves it: twice in make test at load average 7): this COMMIT
+      ** installed nothing and ran too few steps to be interrupted.  Not
+      ** the COMMIT this test is after: try again. */
+      rc = SQLITE_INTERRUPT;
+      nUninstalled++;
     }
     ck_assert_msg(test_query_int(db, "PRAGMA cache_spill") != 0,
                   "cache_spill after a COMMIT interrupted at point %d (rc %d)", k, rc);
   }
   sqlite3_progress_handler(db, 0, 0, 0);
   ck_assert_int_eq(rc, SQLITE_OK);
-  ck_assert_int_gt(nInterrupted, 5);
+  ck_assert_msg(nInterrupted > 5, "%d COMMITs interrupted, %d installed nothing",
+                nInterrupted, nUninstalled);
   ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), nRows + 1);
   assert_check_ok(db);
   sqlite3_close(db);
