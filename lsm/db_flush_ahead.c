@@ -45,9 +45,10 @@
 **
 ** Memory: at most one prepared flush per store, about a memtable: the
 ** immutable memtable (kept in the view until the install, as any waiting
-** memtable) plus its SSTable's bytes in the private env (the SSTable's
-** size rounded up to a power of two, as memfs grows a file) until the
-** install copies them or the store closes.
+** memtable) plus its SSTable's bytes in the private env (a buffer of the
+** memtable's arena bytes plus an eighth, AHEAD_RESERVE_SLACK, of which
+** only the pages the table fills are touched; a table larger than that
+** grows by doubling) until the install copies them or the store closes.
 **
 ** Thread safety: pDb->pAhead changes with flushMutex held, by the host's
 ** calls only.  The thread owns the fields marked (T) until it sets bDone
@@ -76,6 +77,15 @@
 ** at most about AHEAD_CANCEL_BYTES plus one entry of building. */
 #define AHEAD_CANCEL_EVERY 1024
 #define AHEAD_CANCEL_BYTES (1024 * 1024)
+
+/* The prepared table's file is given room for its memtable's arena bytes
+** plus 1/AHEAD_RESERVE_SLACK of them plus 64 KiB before the thread
+** writes it.  A table is smaller than its memtable's arena, whose nodes
+** carry skiplist links beside each key and value (make bench's fillseq:
+** 12.9 MB of table per 16.9 MB of arena); the slack covers values so large
+** that the links no longer count.  Pages reserved and never written are
+** never touched: they cost address space, not memory. */
+#define AHEAD_RESERVE_SLACK 8
 
 struct db_flush_ahead {
   memtable *pImm;          /* the immutable memtable it flushes (a reference) */
@@ -109,6 +119,15 @@ static void *ahead_main(void *pArg){
   iter *pIn = memtable_iter(p->pImm, &rc);
 
   if( rc == LSM_OK ) rc = sst_writer_open(pEnv, AHEAD_PATH, &p->sstOpt, &pWriter);
+  if( rc == LSM_OK ){
+    /* Room for the whole table before the first byte
+    ** (AHEAD_RESERVE_SLACK): grown by doubling from 4 KiB, the file's
+    ** buffer was reallocated a dozen times per flush, copied whenever it
+    ** could not grow in place.  Only a hint: if it fails, or the table
+    ** outgrows it, the file grows by doubling as before. */
+    size_t nMem = memtable_bytes(p->pImm);
+    (void)env_memory_reserve(pEnv, AHEAD_PATH, nMem + nMem / AHEAD_RESERVE_SLACK + 65536);
+  }
   if( rc == LSM_OK && p->pBlocks ) sst_writer_fill_cache(pWriter, p->pBlocks, p->idBlocks);
   if( rc == LSM_OK ) iter_first(pIn);
   while( rc == LSM_OK && iter_valid(pIn) ){

@@ -49,5 +49,11 @@ int env_lock_shared(lsm_env*, const char *zPath, lsm_file **ppLock);
 
 /* An in-memory env's private state is freed by lsm_env_memory_free. */
 int env_is_memory(lsm_env*);
+/* REQUIRES: env_is_memory(pEnv).  Make the buffer of file zPath hold at
+** least nByte bytes, so that appends up to that size neither move nor
+** copy it (a file otherwise grows by doubling: each step copies it and
+** touches fresh pages).  Contents unchanged; LSM_NOMEM leaves the file as
+** it was, LSM_CANTOPEN if there is no such file. */
+int env_memory_reserve(lsm_env *pEnv, const char *zPath, size_t nByte);
 
 #endif

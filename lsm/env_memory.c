@@ -315,6 +315,27 @@ static int memfs_lock(lsm_env *pEnv, const char *zPath, lsm_file **ppLock){
 }
 static int memfs_unlock(lsm_file *p){ return memfs_close(p); }
 
+int env_memory_reserve(lsm_env *pEnv, const char *zPath, size_t nByte){
+  memfs *pFs = memfs_of(pEnv);
+  memfs_file *pF;
+  int rc = LSM_OK;
+  pthread_mutex_lock(&pFs->mutex);
+  pF = memfs_find(pFs, zPath);
+  if( pF == NULL ){
+    rc = error_raise(LSM_CANTOPEN, __LINE__, "cannot reserve %s: no such file", zPath);
+  }else if( pF->nAlloc < nByte ){
+    uint8_t *aNew = realloc(pF->a, nByte);
+    if( aNew == NULL ){
+      rc = LSM_NOMEM;
+    }else{
+      pF->a = aNew;
+      pF->nAlloc = nByte;
+    }
+  }
+  pthread_mutex_unlock(&pFs->mutex);
+  return rc;
+}
+
 lsm_env *lsm_env_memory(void){
   memfs *pFs = calloc(1, sizeof(*pFs));
   if( pFs == NULL ) return NULL;

@@ -18,6 +18,8 @@
 **   PROF_LSM_OPTIONS  more CREATE VIRTUAL TABLE arguments for indb and
 **                     dir (e.g. "memtable_mb=16")
 **   PROF_LSM_SO       the extension (default ./lsm.so)
+**   PROF_VALUES=pool  make bench's values instead of half-random ones
+**                     (below)
 **   PROF_PRAGMAS      SQL run after the database opens (e.g.
 **                     "PRAGMA wal_autocheckpoint=0")
 **
@@ -38,8 +40,11 @@
 **                    "free" for a page on the freelist; printed as totals
 **                    (slow: one dbstat scan per COMMIT)
 ** Keys are prof_sql.c's: 16 decimal digits; values 100-byte blobs, half
-** random.  The dir kind's own files are written by the engine, not
-** through SQLite: only its database file and WAL are counted.
+** random, or with PROF_VALUES=pool as make bench makes them (the key's
+** index, a generation, 88 bytes cut from a 64 KiB pool of random bytes,
+** which a 1000-row batch repeats: about 2:1 for Zstandard).  The dir
+** kind's own files are written by the engine, not through SQLite: only
+** its database file and WAL are counted.
 */
 #include <sqlite3.h>
 #include <stdint.h>
@@ -279,6 +284,11 @@ static void prof_print_levels(sqlite3 *db){
   sqlite3_finalize(pStmt);
 }
 
+/* PROF_VALUES=pool: values as make bench makes them, 88 of their bytes cut
+** from this pool of random bytes (NULL: half random, half 'v'). */
+#define PROF_POOL_BYTES 65536
+static unsigned char *aProfPool;
+
 /* One phase: n operations (bDelete: deletes) on keys aKey[0..n), one
 ** COMMIT per PROF_TXN_ROWS; the COMMIT latencies go to aCommit, their
 ** CPU times to aCommitCpu. */
@@ -294,8 +304,17 @@ static size_t prof_phase(sqlite3 *db, sqlite3_stmt *pStmt, const uint64_t *aKey,
     prof_key(zKey, aKey[i]);
     sqlite3_bind_text(pStmt, 1, zKey, PROF_KEY_BYTES, SQLITE_STATIC);
     if( sqlite3_bind_parameter_count(pStmt) > 1 ){
-      for(j = 0; j < PROF_VAL_BYTES; j++){
-        aVal[j] = (unsigned char)(j < PROF_VAL_BYTES / 2 ? prof_rand(pSeed) : 'v');
+      if( aProfPool ){
+        /* make bench's values (tests/bench_util.c bench_value): the
+        ** key's index, a generation, then bytes cut from one pool. */
+        size_t iOff = (size_t)(prof_rand(pSeed) % (PROF_POOL_BYTES - (PROF_VAL_BYTES - 12)));
+        memcpy(aVal, &aKey[i], 8);
+        memset(aVal + 8, 0, 4);
+        memcpy(aVal + 12, &aProfPool[iOff], PROF_VAL_BYTES - 12);
+      }else{
+        for(j = 0; j < PROF_VAL_BYTES; j++){
+          aVal[j] = (unsigned char)(j < PROF_VAL_BYTES / 2 ? prof_rand(pSeed) : 'v');
+        }
       }
       sqlite3_bind_blob(pStmt, 2, aVal, PROF_VAL_BYTES, SQLITE_STATIC);
     }
@@ -333,6 +352,11 @@ int main(int argc, char **argv){
   zWork = argv[3];
   if( nKeys == 0 ) return 2;
   bLsm = strcmp(zKind, "native") != 0;
+  if( getenv("PROF_VALUES") && strcmp(getenv("PROF_VALUES"), "pool") == 0 ){
+    aProfPool = malloc(PROF_POOL_BYTES);
+    if( aProfPool == 0 ){ perror("malloc"); return 1; }
+    for(i = 0; i < PROF_POOL_BYTES; i++) aProfPool[i] = (unsigned char)prof_rand(&seed);
+  }
   if( zSo == 0 ){
     static char zLocal[4096];
     if( realpath("lsm.so", zLocal) == 0 ){ perror("lsm.so"); return 1; }
