@@ -335,6 +335,7 @@ static int args_parse_option(args_parser *pP, const char *zArg){
   }else{
     pP->mSeen |= 1u << i;
     if( sqlite3_stricmp(aArgsOption[i].zName, "sync") == 0 ) pP->pArgs->bSyncGiven = 1;
+    if( sqlite3_stricmp(aArgsOption[i].zName, "mmap") == 0 ) pP->pArgs->bMmapGiven = 1;
     if( sqlite3_stricmp(aArgsOption[i].zName, "compression") == 0 ){
       pP->pArgs->bCompressionGiven = 1;
     }

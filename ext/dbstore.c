@@ -1077,9 +1077,22 @@ static int dbstore_log_write(dbstore *p, lsm_batch *pBatch, sqlite3_int64 iSeq){
       p->zDb, p->zTable);
   if( rc == SQLITE_OK ){
     sqlite3_bind_int64(pStmt, 1, iSeq);
-    sqlite3_bind_blob64(pStmt, 2, p->logRow.pData, p->logRow.nData, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 3, (sqlite3_int64)p->logRow.iSum);
-    rc = sqlite3_step(pStmt);
+    /* A refused bind leaves the column NULL: step would fail with a
+    ** false NOT NULL message.  The whole transaction is one row, so it
+    ** must fit under SQLITE_LIMIT_LENGTH. */
+    rc = sqlite3_bind_blob64(pStmt, 2, p->logRow.pData, p->logRow.nData, SQLITE_STATIC);
+    if( rc == SQLITE_TOOBIG ){
+      rc = lsm_env_error(SQLITE_TOOBIG, "lsm table %s.%s: the transaction's log row of %llu"
+                         " bytes is over SQLITE_LIMIT_LENGTH (%d): commit it in smaller"
+                         " transactions, or raise the limit", p->zDb, p->zTable,
+                         (unsigned long long)p->logRow.nData,
+                         sqlite3_limit(p->db, SQLITE_LIMIT_LENGTH, -1));
+      sqlite3_finalize(pStmt);
+      if( p->logRow.nBuf > DBSTORE_LOG_KEEP_BYTES ) lsm_packed_free(&p->logRow);
+      return rc;
+    }
+    if( rc == SQLITE_OK ) rc = sqlite3_bind_int64(pStmt, 3, (sqlite3_int64)p->logRow.iSum);
+    if( rc == SQLITE_OK ) rc = sqlite3_step(pStmt);
     if( rc == SQLITE_DONE ) rc = SQLITE_OK;
   }
   sqlite3_finalize(pStmt);
@@ -1689,6 +1702,22 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   }
   rc = sqlite3_exec(p->db, "SAVEPOINT lsm_work", 0, 0, 0);
   if( rc != SQLITE_OK ) return dbstore_env_error(p, rc, "SAVEPOINT");
+  /* Take the schema's write lock before anything reads it: SQLite calls
+  ** the busy handler (busy_timeout) when a write transaction begins, never
+  ** when a read transaction is upgraded to write, so after a read another
+  ** connection's write transaction would fail the work at once with
+  ** "database is locked".  A DELETE that matches nothing begins the write
+  ** transaction of this schema only (BEGIN IMMEDIATE would lock every
+  ** attached database).  Where a read transaction is already open (the
+  ** enclosing transaction read, or the calling statement reads) it is an
+  ** upgrade as before, as for an INSERT there. */
+  zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_log\" WHERE 0", p->zDb, p->zTable);
+  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if( rc != SQLITE_OK ){
+    sqlite3_exec(p->db, "ROLLBACK TO lsm_work; RELEASE lsm_work", 0, 0, 0);
+    return rc == SQLITE_NOMEM ? rc : dbstore_env_error(p, rc, "write lock");
+  }
   p->bStale = 1;
   rc = dbstore_catch_up(p);
   if( rc == SQLITE_OK ){

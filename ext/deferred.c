@@ -128,6 +128,7 @@ struct deferred_conn {
   vtab_table *pDropped;  /* tables dropped in the open transaction,
                             linked by pNextDropped (deferred_keep_dropped);
                             only this connection's thread touches the list */
+  int bJoined;           /* that INSERT reached pending_update */
 };
 
 static pthread_mutex_t deferred_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -412,12 +413,39 @@ static void deferred_finish(sqlite3 *db, int iAboveLevel, int bCommit){
 }
 
 /* Make lsm_pending part of db's transaction, so that its xCommit or
-** xRollback tells how it ended. */
-static int deferred_join(deferred_conn *pConn){
-  int rc;
+** xRollback tells how it ended.  A table or view of main named
+** lsm_pending hides the eponymous table from every statement (SQLite
+** looks for an eponymous table only when no schema object has the name),
+** and the INSERT would then write into the user's table and join nothing.
+** So look first, and refuse with a message that says what to do; and
+** check that the INSERT did reach pending_update. */
+static int deferred_join(deferred_conn *pConn, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(pConn->db, "SELECT type FROM main.sqlite_schema"
+                              " WHERE name = 'lsm_pending' COLLATE NOCASE", -1, &pStmt, 0);
+  if( rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
+    *pzErr = sqlite3_mprintf("the %s main.lsm_pending hides lsm's own table lsm_pending,"
+                             " which this needs: rename that %s",
+                             sqlite3_column_text(pStmt, 0), sqlite3_column_text(pStmt, 0));
+    rc = *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  if( pStmt && sqlite3_finalize(pStmt) != SQLITE_OK && rc == SQLITE_OK ){
+    rc = sqlite3_errcode(pConn->db);
+  }
+  if( rc != SQLITE_OK ){
+    if( *pzErr == 0 ) *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(pConn->db));
+    return rc;
+  }
   pConn->bJoining = 1;
+  pConn->bJoined = 0;
   rc = sqlite3_exec(pConn->db, "INSERT INTO main.lsm_pending(op) VALUES (NULL)", 0, 0, 0);
   pConn->bJoining = 0;
+  if( rc != SQLITE_OK ){
+    *pzErr = sqlite3_mprintf("cannot join the transaction: %s", sqlite3_errmsg(pConn->db));
+  }else if( !pConn->bJoined ){
+    *pzErr = sqlite3_mprintf("cannot join the transaction: lsm_pending was not reached");
+    rc = SQLITE_ERROR;
+  }
   return rc;
 }
 
@@ -624,7 +652,10 @@ static int pending_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                           sqlite3_int64 *pRowid){
   pending_vtab *p = (pending_vtab*)pVtab;
   (void)argc; (void)argv; (void)pRowid;
-  if( p->pConn->bJoining ) return SQLITE_OK;
+  if( p->pConn->bJoining ){
+    p->pConn->bJoined = 1;
+    return SQLITE_OK;
+  }
   sqlite3_free(pVtab->zErrMsg);
   pVtab->zErrMsg = sqlite3_mprintf("lsm_pending is read-only");
   return SQLITE_ERROR;
@@ -820,9 +851,8 @@ static deferred_op *deferred_op_new(vtab_table *pTab, int eOp, const char *zNew,
     *pRc = SQLITE_NOMEM;
     return 0;
   }
-  rc = deferred_join(pTab->pDeferred);
+  rc = deferred_join(pTab->pDeferred, pzErr);
   if( rc != SQLITE_OK ){
-    *pzErr = sqlite3_mprintf("cannot join the transaction: %s", sqlite3_errmsg(pTab->db));
     deferred_op_free(p);
     *pRc = rc;
     return 0;

@@ -116,6 +116,7 @@ typedef struct ext_args {
   int bMemory;           /* in-memory store                            */
   int bInDb;             /* no path: the store lives in the database (dbstore.c) */
   int bSyncGiven;        /* sync= was given                              */
+  int bMmapGiven;        /* mmap= was given                              */
   int bCompressionGiven; /* compression= was given                       */
   int bBlockKbGiven;     /* block_kb= was given                          */
   int bMemtableGiven;    /* memtable_mb= was given                       */

@@ -17,8 +17,8 @@
 ** that names it (which connects it, as any query would), then find it in
 ** registry.c's list of open tables.  With no argument, lsm_flush and
 ** lsm_compact find every lsm table of every attached schema through
-** sqlite_schema (sql LIKE 'CREATE VIRTUAL TABLE%USING lsm%', then the
-** arguments parsed by args_parse_sql), whether or not this connection has
+** sqlite_schema (every virtual table, its module name and arguments
+** parsed by args_parse_sql), whether or not this connection has
 ** used it yet, and act once per store (tables naming the same directory
 ** share one engine).  Tables opened read-only (readonly=on, or in a
 ** database opened read-only) are skipped there (and connected last, so
@@ -86,6 +86,99 @@
 /* ---- finding tables ---- */
 
 /*
+** The names of db's schemas in SQLite's order: main, temp, then the
+** attached schemas in the order they were attached.  *pazName: an array of *pnName names, each and the
+** array sqlite3_free'd by the caller (functions_names_free).
+**
+** sqlite3_db_name (SQLite 3.39) needs no SQL, so neither a user's table
+** named pragma_database_list (which hides that table-valued pragma from
+** every statement) nor an authorizer that denies PRAGMA stops it.  Before
+** 3.39 (3.38 is the least lsm.so loads into) the table-valued pragma is
+** read, with those two limits.
+*/
+static int functions_schema_names(sqlite3 *db, char ***pazName, int *pnName){
+  char **azName = 0;
+  int nName = 0, rc = SQLITE_OK, i;
+  sqlite3_stmt *pStmt = 0;
+  *pazName = 0;
+  *pnName = 0;
+  if( sqlite3_libversion_number() < 3039000 ){
+    rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_database_list", -1, &pStmt, 0);
+  }
+  for(i = 0; rc == SQLITE_OK; i++){
+    const char *z;
+    char **azNew;
+    if( pStmt ){
+      z = sqlite3_step(pStmt) == SQLITE_ROW ? (const char*)sqlite3_column_text(pStmt, 0) : 0;
+    }else{
+#if SQLITE_VERSION_NUMBER >= 3039000
+      z = sqlite3_db_name(db, i);
+#else
+      z = 0;
+#endif
+    }
+    if( z == 0 ) break;
+    azNew = sqlite3_realloc64(azName, sizeof(char*) * (size_t)(nName + 1));
+    if( azNew == 0 ){ rc = SQLITE_NOMEM; break; }
+    azName = azNew;
+    if( (azName[nName] = sqlite3_mprintf("%s", z)) == 0 ){ rc = SQLITE_NOMEM; break; }
+    nName++;
+  }
+  if( pStmt && sqlite3_finalize(pStmt) != SQLITE_OK && rc == SQLITE_OK ){
+    rc = sqlite3_errcode(db);
+  }
+  *pazName = azName;
+  *pnName = nName;
+  return rc;
+}
+
+static void functions_names_free(char **azName, int nName){
+  int i;
+  for(i = 0; i < nName; i++) sqlite3_free(azName[i]);
+  sqlite3_free(azName);
+}
+
+/*
+** The schema in which SQLite finds the unqualified table (or view) zName,
+** in *pzDb (sqlite3_free; NULL if none has it).  SQLite's rule
+** (sqlite3LocateTable): temp first, then main, then the attached schemas
+** in the order they were attached; names compare without regard to ASCII
+** case.  The function must act
+** on the table a query of the same name reads: an lsm table of a later
+** schema hidden by a table of an earlier one (native or lsm) is not the
+** one named.
+*/
+static int functions_schema_of(sqlite3 *db, const char *zName, char **pzDb){
+  char **azName = 0;
+  int nName = 0, iPass, i;
+  int rc = functions_schema_names(db, &azName, &nName);
+  *pzDb = 0;
+  /* Two passes: temp, then every other schema in order. */
+  for(iPass = 0; iPass < 2; iPass++){
+    for(i = 0; rc == SQLITE_OK && *pzDb == 0 && i < nName; i++){
+      sqlite3_stmt *pFind = 0;
+      char *zSql;
+      if( (sqlite3_stricmp(azName[i], "temp") == 0) != (iPass == 0) ) continue;
+      zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema"
+                             " WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE",
+                             azName[i]);
+      rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pFind, 0) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+      if( rc == SQLITE_OK ) rc = sqlite3_bind_text(pFind, 1, zName, -1, SQLITE_STATIC);
+      if( rc == SQLITE_OK && sqlite3_step(pFind) == SQLITE_ROW ){
+        *pzDb = sqlite3_mprintf("%s", azName[i]);
+        if( *pzDb == 0 ) rc = SQLITE_NOMEM;
+      }
+      if( pFind && sqlite3_finalize(pFind) != SQLITE_OK && rc == SQLITE_OK ){
+        rc = sqlite3_errcode(db);
+      }
+    }
+  }
+  functions_names_free(azName, nName);
+  return rc;
+}
+
+/*
 ** Connect table zName of schema zDb (NULL: resolved as SQLite does) on db
 ** and return it from registry.c's list; NULL if db has no such lsm table.
 ** Preparing a statement that names a virtual table connects it.  If that
@@ -96,10 +189,14 @@ static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *z
                                      int *pRc, char **pzErr){
   vtab_table *pTab = 0;
   sqlite3_stmt *pStmt = 0;
-  char *zSql = zDb ? sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\" LIMIT 0", zDb, zName)
-                   : sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 0", zName);
-  int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-  if( rc == SQLITE_OK ){
+  char *zFound = 0;          /* the schema SQLite finds a bare zName in (sqlite3_free) */
+  char *zSql;
+  int rc = zDb ? SQLITE_OK : functions_schema_of(db, zName, &zFound);
+  if( zFound ) zDb = zFound;
+  zSql = zDb ? sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\" LIMIT 0", zDb, zName)
+             : sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 0", zName);
+  if( rc == SQLITE_OK ) rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  if( rc == SQLITE_OK && zDb ){
     pTab = registry_find_table(db, zDb, zName);
     /* An in-database store catches up with this connection's view. */
     if( pTab && (rc = vtab_ready(pTab)) != SQLITE_OK ){
@@ -115,6 +212,7 @@ static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *z
   }
   sqlite3_finalize(pStmt);
   sqlite3_free(zSql);
+  sqlite3_free(zFound);
   return pTab;
 }
 
@@ -251,26 +349,30 @@ static int functions_all_tables(sqlite3_context *ctx, functions_list *pList){
   int nPair = 0;
   int *aReadonly = 0;         /* per pair: opened read-only (readonly=on, or a read-only database) */
   int bReported = 0;          /* ctx's error is set */
+  char **azName = 0;          /* schema names (functions_schema_names) */
+  int nName = 0;
   char *zSql;
   int rc;
   int i;
 
-  /* One query over every schema's sqlite_schema. */
-  rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_database_list", -1, &pStmt, 0);
-  for(i = 0; rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW; i++){
+  /* One query over every schema's sqlite_schema.  Every virtual table is
+  ** read, whatever the spelling of its module ("lsm", [lsm], a line break
+  ** before it): args_parse_sql reads the module name as SQLite does. */
+  rc = functions_schema_names(db, &azName, &nName);
+  for(i = 0; rc == SQLITE_OK && i < nName; i++){
     sqlite3_str_appendf(pSql,
         "%sSELECT %Q, name, sql FROM \"%w\".sqlite_schema WHERE type = 'table'"
-        " AND sql LIKE 'CREATE VIRTUAL TABLE%%USING lsm%%'",
-        i ? " UNION ALL " : "", (const char*)sqlite3_column_text(pStmt, 0),
-        (const char*)sqlite3_column_text(pStmt, 0));
+        " AND sql LIKE 'CREATE VIRTUAL TABLE%%'",
+        i ? " UNION ALL " : "", azName[i], azName[i]);
   }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
+  functions_names_free(azName, nName);
+  /* sqlite3_str_finish gives NULL for an empty string too (no schema
+  ** listed: nothing to do), not only when out of memory. */
+  if( rc == SQLITE_OK ) rc = sqlite3_str_errcode(pSql);
   zSql = sqlite3_str_finish(pSql);
-  if( rc == SQLITE_OK && zSql == 0 ) rc = SQLITE_NOMEM;
-  if( rc == SQLITE_OK ) rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  if( rc == SQLITE_OK && zSql ) rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
   sqlite3_free(zSql);
-  while( rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW ){
+  while( rc == SQLITE_OK && pStmt && sqlite3_step(pStmt) == SQLITE_ROW ){
     char **azNew;
     int *aNew;
     ext_args args;

@@ -23,6 +23,15 @@
 **       <database realpath> TAB <table name> LF      one line per definition
 **     e.g. "/srv/app.db\tkv\n/srv/app.db\talias\n"
 **
+**     A name holding a TAB or a line break (CREATE VIRTUAL TABLE "a<LF>b")
+**     cannot be written so.  Then, and only then, the file opens with the
+**     line "OWNERS 2" LF, and in every line after it a backslash, TAB and
+**     LF inside a field are written \\, \t and \n:
+**       "OWNERS 2\n/srv/app.db\ta\\nb\n"     (the table "a<LF>b")
+**     A file without that first line is read as above, byte for byte (a
+**     name holding a backslash there is itself); an older build refuses
+**     the escaped file as "not a list of owners" rather than misread it.
+**
 ** The rules (owners_claim, owners_release):
 **   - CREATE VIRTUAL TABLE adds its definition (naming an existing store
 **     on purpose shares it).
@@ -57,6 +66,7 @@
 
 #define OWNERS_NAME "OWNERS"
 #define OWNERS_MAX_BYTES (1 << 20)    /* a larger file is not ours */
+#define OWNERS_ESCAPED "OWNERS 2\n"     /* first line of the escaped form */
 
 typedef struct owners {
   int n;                 /* definitions */
@@ -108,6 +118,36 @@ static int owners_find(const owners *p, const char *zDb, const char *zTable){
   return -1;
 }
 
+/* Append field z, escaped (bEscape: \\, \t, \n) or as it is. */
+static void owners_append_field(sqlite3_str *pText, const char *z, int bEscape){
+  for(; bEscape && *z; z++){
+    if( *z == '\\' ) sqlite3_str_appendall(pText, "\\\\");
+    else if( *z == '\t' ) sqlite3_str_appendall(pText, "\\t");
+    else if( *z == '\n' ) sqlite3_str_appendall(pText, "\\n");
+    else sqlite3_str_appendchar(pText, 1, *z);
+  }
+  if( !bEscape ) sqlite3_str_appendall(pText, z);
+}
+
+/* Undo owners_append_field's escapes in place; nonzero if z holds an
+** escape it never writes. */
+static int owners_unescape(char *z){
+  char *zOut = z;
+  for(; *z; z++){
+    if( *z != '\\' ){
+      *zOut++ = *z;
+      continue;
+    }
+    z++;
+    if( *z == '\\' ) *zOut++ = '\\';
+    else if( *z == 't' ) *zOut++ = '\t';
+    else if( *z == 'n' ) *zOut++ = '\n';
+    else return 1;
+  }
+  *zOut = 0;
+  return 0;
+}
+
 /* Read zDir/OWNERS into *p.  *pbExists = 0 (and SQLITE_OK) if there is none. */
 static int owners_read(const char *zDir, owners *p, int *pbExists, char **pzErr){
   char *zPath = sqlite3_mprintf("%s/" OWNERS_NAME, zDir);
@@ -139,7 +179,12 @@ static int owners_read(const char *zDir, owners *p, int *pbExists, char **pzErr)
     rc = SQLITE_IOERR;
   }else{
     char *z = zText, *zEnd = zText + nText;
+    int bEscaped = 0;
     zText[nText] = 0;
+    if( strncmp(z, OWNERS_ESCAPED, strlen(OWNERS_ESCAPED)) == 0 ){
+      bEscaped = 1;
+      z += strlen(OWNERS_ESCAPED);
+    }
     while( rc == SQLITE_OK && z < zEnd ){
       char *zLf = memchr(z, '\n', (size_t)(zEnd - z));
       char *zTab = zLf ? memchr(z, '\t', (size_t)(zLf - z)) : 0;
@@ -150,6 +195,11 @@ static int owners_read(const char *zDir, owners *p, int *pbExists, char **pzErr)
       }
       *zTab = 0;
       *zLf = 0;
+      if( bEscaped && (owners_unescape(z) != 0 || owners_unescape(zTab + 1) != 0) ){
+        *pzErr = sqlite3_mprintf("%s: not a list of owners", zPath);
+        rc = SQLITE_CORRUPT;
+        break;
+      }
       rc = owners_add(p, z, zTab + 1);
       z = zLf + 1;
     }
@@ -169,8 +219,18 @@ static int owners_write(const char *zDir, const owners *p, char **pzErr){
   sqlite3_str *pText = sqlite3_str_new(0);
   char *zText = 0;
   int rc = SQLITE_OK, i, fd = -1;
+  int bEscape = 0;
   if( zPath == 0 || zTmp == 0 ) rc = SQLITE_NOMEM;
-  for(i = 0; i < p->n; i++) sqlite3_str_appendf(pText, "%s\t%s\n", p->azDb[i], p->azTable[i]);
+  for(i = 0; i < p->n; i++){
+    if( strpbrk(p->azDb[i], "\t\n") || strpbrk(p->azTable[i], "\t\n") ) bEscape = 1;
+  }
+  if( bEscape ) sqlite3_str_appendall(pText, OWNERS_ESCAPED);
+  for(i = 0; i < p->n; i++){
+    owners_append_field(pText, p->azDb[i], bEscape);
+    sqlite3_str_appendchar(pText, 1, '\t');
+    owners_append_field(pText, p->azTable[i], bEscape);
+    sqlite3_str_appendchar(pText, 1, '\n');
+  }
   zText = sqlite3_str_finish(pText);
   if( rc == SQLITE_OK && p->n == 0 ){
     if( unlink(zPath) != 0 && errno != ENOENT ){

@@ -485,6 +485,17 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
           " (PRAGMA journal_mode, PRAGMA synchronous)");
       return SQLITE_ERROR;
     }
+    if( bCreate && pArgs->bMmapGiven ){
+      *pzErr = sqlite3_mprintf("mmap= applies only to a store in a directory:"
+          " a table in the database file reads its blocks through SQLite");
+      return SQLITE_ERROR;
+    }
+    if( bCreate && pTab->opt.readonly ){
+      /* The engine would say "main.t_file is not a store and readonly=on". */
+      *pzErr = sqlite3_mprintf("readonly=on: the new table %s would have no store to read;"
+          " create it without readonly=on", pTab->zName);
+      return SQLITE_ERROR;
+    }
     /* Uncompressed by default, as SQLite stores a native table's pages:
     ** a block read that misses the block cache then costs its chunk rows
     ** and the checksum, not an LZ4 decompression too (README, "Block
@@ -530,7 +541,16 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
         ext_replicated_by);
     return SQLITE_ERROR;
   }
-  if( !bCreate ) pTab->opt.create_if_missing = 0;
+  if( bCreate && pArgs->bMemory && (pArgs->bSyncGiven || pArgs->bMmapGiven) ){
+    *pzErr = sqlite3_mprintf("%s applies only to a store in a directory:"
+        " an in-memory store (':memory:') has no files",
+        pArgs->bSyncGiven ? "sync=" : "mmap=");
+    return SQLITE_ERROR;
+  }
+  /* Only CREATE makes a directory store.  An in-memory store is private
+  ** to its connection and gone when that closes: every other connection,
+  ** and this database reopened, starts an empty one. */
+  if( !bCreate && pTab->zDir ) pTab->opt.create_if_missing = 0;
   if( pTab->zDir ){
     /* The record of committed batches that closes the crash window
     ** between SQLite's commit and the store's (commits.c). */
@@ -1089,7 +1109,15 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
     rc = SQLITE_NOMEM;
   }else if( pTab->pStore ){
     rc = dbstore_rename(pTab->pStore, zNew);
-    pTab->pLsm = 0;
+    /* The engine was closed for the rename (reopened by the next use,
+    ** vtab_ready), whether or not the rename was done. */
+    pTab->pLsm = dbstore_engine(pTab->pStore);
+    if( rc != SQLITE_OK && rc != SQLITE_NOMEM ){
+      /* SQLite's reason ("there is already another table or index with
+      ** this name: b_log"), or the engine's (a statement still reads). */
+      const char *z = lsm_errmsg(0);
+      vtab_error(pTab, rc, "%s", rc == SQLITE_BUSY && z && z[0] ? z : sqlite3_errmsg(pTab->db));
+    }
   }else if( pTab->zDir == 0 && pTab->pLsm ){
     registry_rename_memory(pTab->pLsm, pTab->db, pTab->zDb, zNew);
   }else if( pTab->zDir && (pTab->pLsm || pTab->bMayRemove) && !pTab->opt.readonly ){

@@ -56,7 +56,10 @@ size_t batch_op_encode(uint8_t *p, int type, const void *pKey, size_t nKey,
   return op_encode(p, type, pKey, nKey, pVal, nVal, &pKeyAt, &pValAt);
 }
 
-/* Decode the operation at p; NULL if malformed. */
+/* Decode the operation at p; NULL if malformed.  A key or value over the
+** limits batch_add enforces is malformed too: no writer made it (a stored
+** batch with a valid checksum can still be hand-made or damaged before it
+** was summed), and accepted here it would fail every later flush. */
 static const uint8_t *batch_op_decode(const uint8_t *p, const uint8_t *pEnd, int *pType,
                                       const uint8_t **ppKey, size_t *pnKey,
                                       const uint8_t **ppVal, size_t *pnVal){
@@ -66,12 +69,12 @@ static const uint8_t *batch_op_decode(const uint8_t *p, const uint8_t *pEnd, int
   type = *p++;
   if( type != IKEY_VALUE && type != IKEY_DELETE ) return NULL;
   p = coding_get_varint64(p, pEnd, &n);
-  if( p == NULL || n > (uint64_t)(pEnd - p) ) return NULL;
+  if( p == NULL || n > (uint64_t)(pEnd - p) || n > LSM_MAX_KEY ) return NULL;
   *ppKey = p; *pnKey = (size_t)n; p += n;
   *ppVal = NULL; *pnVal = 0;
   if( type == IKEY_VALUE ){
     p = coding_get_varint64(p, pEnd, &n);
-    if( p == NULL || n > (uint64_t)(pEnd - p) ) return NULL;
+    if( p == NULL || n > (uint64_t)(pEnd - p) || n > LSM_MAX_VALUE ) return NULL;
     *ppVal = p; *pnVal = (size_t)n; p += n;
   }
   *pType = type;

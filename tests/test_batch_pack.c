@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "checksum.h"
+#include "coding.h"
 #include "lsm.h"
 #include "testutil.h"
 
@@ -234,6 +235,51 @@ START_TEST(damaged_stored_batches_unpack_to_corrupt_never_a_crash)
 }
 END_TEST
 
+/* The bytes of one put of an nKey-byte key ('k's) and the value "v",
+** encoded as lsm_batch_data gives them; the type byte is taken from a
+** batch the library built.  *pn: their length.  Caller frees. */
+static uint8_t *batch_bytes_of_put(size_t nKey, size_t *pn){
+  lsm_batch *pOne = 0;
+  uint8_t *a = malloc(nKey + 32), *p;
+  ck_assert_ptr_nonnull(a);
+  ck_assert_int_eq(lsm_batch_new_env(NULL, &pOne), LSM_OK);
+  ck_assert_int_eq(lsm_batch_put(pOne, "k", 1, "v", 1), LSM_OK);
+  p = a;
+  *p++ = ((const uint8_t*)lsm_batch_data(pOne))[0];
+  p = coding_put_varint(p, nKey);
+  memset(p, 'k', nKey);
+  p += nKey;
+  p = coding_put_varint(p, 1);
+  *p++ = 'v';
+  *pn = (size_t)(p - a);
+  lsm_batch_free(pOne);
+  return a;
+}
+
+/* A stored batch holding a key over LSM_MAX_KEY (a writer never makes
+** one: lsm_batch_put refuses it) is corrupt when loaded, not accepted to
+** fail every later flush; a key at the limit loads. */
+START_TEST(a_stored_key_over_the_limit_is_corrupt)
+{
+  lsm_batch *p = 0;
+  size_t n;
+  uint8_t *a;
+  ck_assert_int_eq(lsm_batch_new_env(NULL, &p), LSM_OK);
+  a = batch_bytes_of_put(LSM_MAX_KEY, &n);
+  ck_assert_int_eq(lsm_batch_load(p, a, n), LSM_OK);
+  ck_assert_uint_eq(lsm_batch_count(p), 1);
+  free(a);
+  a = batch_bytes_of_put(LSM_MAX_KEY + 1, &n);
+  ck_assert_int_eq(lsm_batch_load(p, a, n), LSM_CORRUPT);
+  ck_assert_uint_eq(lsm_batch_count(p), 0);
+  free(a);
+  a = batch_bytes_of_put(70000, &n);
+  ck_assert_int_eq(lsm_batch_load(p, a, n), LSM_CORRUPT);
+  free(a);
+  lsm_batch_free(p);
+}
+END_TEST
+
 static Suite *batch_pack_suite(void){
   Suite *s = suite_create("batch_pack");
   TCase *tc = tcase_create("batch_pack");
@@ -243,6 +289,7 @@ static Suite *batch_pack_suite(void){
   tcase_add_test(tc, small_and_incompressible_batches_are_stored_raw);
   tcase_add_test(tc, bytes_stored_before_the_packed_form_unpack_unchanged);
   tcase_add_test(tc, damaged_stored_batches_unpack_to_corrupt_never_a_crash);
+  tcase_add_test(tc, a_stored_key_over_the_limit_is_corrupt);
   suite_add_tcase(s, tc);
   return s;
 }

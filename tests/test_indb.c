@@ -1475,6 +1475,87 @@ START_TEST(an_in_memory_table_keeps_its_rows_across_schema_changes){
   z = keys_of(db, "m2");
   ck_assert_msg(strcmp(z, "") == 0, "created again: %s", z);
   sqlite3_free(z);
+/* A busy handler that ends the other connection's write transaction the
+** first time it is called, as a writer finishing while we wait would. */
+static sqlite3 *g_pHolder;
+static int g_nBusyCalls;
+static int commit_the_holder(void *pArg, int nPrior){
+  (void)pArg;
+  (void)nPrior;
+  if( g_nBusyCalls++ == 0 ) ck_assert_int_eq(sqlite3_exec(g_pHolder, "COMMIT", 0, 0, 0), SQLITE_OK);
+  return g_nBusyCalls < 100;
+}
+
+/* lsm_flush and lsm_compact outside a transaction must wait for another
+** connection's write transaction as the busy handler says (as an INSERT
+** does), not fail at once: SQLite calls the handler when a transaction
+** begins, never when a read transaction is upgraded to write. */
+static void functions_wait_for_a_writer(const char *zJournal){
+  static const char *azWork[] = { "SELECT lsm_flush('kv')", "SELECT lsm_compact()" };
+  size_t i;
+  for(i = 0; i < sizeof(azWork) / sizeof(azWork[0]); i++){
+    sqlite3 *a, *b;
+    char *zErr = 0;
+    int rc;
+    remove_db_files();
+    a = test_open_db(g_zDb, zJournal, 10000);
+    test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm");
+    test_exec_ok(a, "INSERT INTO kv VALUES (1, 1)");
+    b = test_open_db(g_zDb, zJournal, 10000);
+    test_exec_ok(b, "BEGIN IMMEDIATE");
+    test_exec_ok(b, "INSERT INTO kv VALUES (2, 2)");
+    g_pHolder = b;
+    g_nBusyCalls = 0;
+    sqlite3_busy_handler(a, commit_the_holder, 0);
+    rc = sqlite3_exec(a, azWork[i], 0, 0, &zErr);
+    ck_assert_msg(rc == SQLITE_OK && g_nBusyCalls > 0, "%s, %s: rc %d (%s), busy handler called %d times",
+                  zJournal, azWork[i], rc, zErr ? zErr : "", g_nBusyCalls);
+    sqlite3_free(zErr);
+    ck_assert_int_eq(sqlite3_get_autocommit(a), 1);
+    ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM lsm_files('kv')"), 1);
+    ck_assert_int_eq(test_query_int(a, "SELECT count(*) FROM kv"), 2);
+    check_ok(a, "kv");
+    sqlite3_close(b);
+    sqlite3_close(a);
+  }
+}
+
+START_TEST(lsm_flush_and_lsm_compact_wait_for_a_writer_in_wal_mode){
+  functions_wait_for_a_writer("wal");
+}
+END_TEST
+
+START_TEST(lsm_flush_and_lsm_compact_wait_for_a_writer_in_rollback_mode){
+  functions_wait_for_a_writer("delete");
+}
+END_TEST
+
+/* A transaction is one log row, so it must fit under SQLITE_LIMIT_LENGTH:
+** one that does not fails at COMMIT saying so (a refused bind once left
+** the column NULL and failed "NOT NULL constraint failed"), and leaves
+** nothing. */
+START_TEST(a_transaction_over_the_length_limit_fails_saying_so_and_leaves_nothing){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  const char *zErr;
+  int rc;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm");
+  sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 200000);
+  test_exec_ok(db, "BEGIN");
+  test_exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100)"
+                   " INSERT INTO kv SELECT i, randomblob(5000) FROM c");
+  rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  zErr = sqlite3_errmsg(db);
+  ck_assert_msg(rc == SQLITE_TOOBIG && strstr(zErr, "over SQLITE_LIMIT_LENGTH (200000)"),
+                "rc %d: %s", rc, zErr);
+  if( !sqlite3_get_autocommit(db) ) test_exec_ok(db, "ROLLBACK");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 0);
+  /* Smaller transactions commit. */
+  test_exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 30)"
+                   " INSERT INTO kv SELECT i, randomblob(5000) FROM c");
+  test_exec_ok(db, "WITH RECURSIVE c(i) AS (SELECT 31 UNION ALL SELECT i + 1 FROM c WHERE i < 60)"
+                   " INSERT INTO kv SELECT i, randomblob(5000) FROM c");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 60);
+  check_ok(db, "kv");
   sqlite3_close(db);
 }
 END_TEST
@@ -1519,6 +1600,9 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
   tcase_add_test(tc, a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows);
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
+  tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_wal_mode);
+  tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_rollback_mode);
+  tcase_add_test(tc, a_transaction_over_the_length_limit_fails_saying_so_and_leaves_nothing);
   suite_add_tcase(s, tc);
   return s;
 }
