@@ -500,10 +500,18 @@ static void deferred_dropped_end(deferred_conn *pConn, int bCommit){
 
 int deferred_keep_dropped(vtab_table *pTab){
   deferred_conn *pConn = pTab->pDeferred;
+  char *zErr = 0;
   int rc;
   if( pConn == 0 ) return SQLITE_MISUSE;
-  rc = deferred_join(pConn);
-  if( rc != SQLITE_OK ) return rc;
+  rc = deferred_join(pConn, &zErr);
+  if( rc != SQLITE_OK ){
+    /* The DROP goes on without keeping the table (the caller's choice);
+    ** the reason goes to SQLite's error log. */
+    sqlite3_log(rc, "lsm: DROP TABLE %s cannot keep the transaction's writes for a"
+                " ROLLBACK TO: %s", pTab->zName, zErr ? zErr : "out of memory");
+    sqlite3_free(zErr);
+    return rc;
+  }
   pTab->pNextDropped = pConn->pDropped;
   pConn->pDropped = pTab;
   return SQLITE_OK;
