@@ -1475,6 +1475,10 @@ START_TEST(an_in_memory_table_keeps_its_rows_across_schema_changes){
   z = keys_of(db, "m2");
   ck_assert_msg(strcmp(z, "") == 0, "created again: %s", z);
   sqlite3_free(z);
+  sqlite3_close(db);
+}
+END_TEST
+
 /* A busy handler that ends the other connection's write transaction the
 ** first time it is called, as a writer finishing while we wait would. */
 static sqlite3 *g_pHolder;
