@@ -214,6 +214,13 @@ struct lsm_file {
   size_t n;              /* bytes of the file */
 };
 
+/* The name a store had before a RENAME of the open transaction. */
+typedef struct dbstore_rename_undo {
+  char *zTable;          /* the table's name before the RENAME (sqlite3_free) */
+  int iMark;             /* nSavepoint when the RENAME ran: a ROLLBACK TO a
+                            savepoint of lower index undoes it */
+} dbstore_rename_undo;
+
 struct dbstore {
   lsm_env env;           /* the shadow env; env.pCtx is this store */
   sqlite3 *db;           /* the table's connection: every SQL runs on it */
@@ -245,6 +252,11 @@ struct dbstore {
   int nSavepoint;        /* savepoints open in the write transaction, as the
                             table instances sharing the store are told */
   int iDropMark;         /* nSavepoint when DROP TABLE ran */
+  dbstore_rename_undo *aRename; /* the names before each RENAME of the open
+                            transaction, oldest first: SQLite undoes the shadow
+                            tables' renames with a ROLLBACK (TO), and tells the
+                            store only of the rollback */
+  int nRename;           /* entries of aRename */
   int nSyncedOps;        /* operations of the batch logged at iPendingSeq, or
                             -1: a second xSync of the same batch (two table
                             instances sharing it) logs and works only once */
@@ -1329,8 +1341,57 @@ const char *dbstore_table(const dbstore *p){
   return p->zTable;
 }
 
+/* Forget the transaction's renames (it committed, or they were undone). */
+static void dbstore_renames_clear(dbstore *p){
+  int i;
+  for(i = 0; i < p->nRename; i++) sqlite3_free(p->aRename[i].zTable);
+  sqlite3_free(p->aRename);
+  p->aRename = 0;
+  p->nRename = 0;
+}
+
+/* The store's table is named zTable from now on (p->zTable takes the
+** string; the shadow tables' names follow). */
+static int dbstore_set_name(dbstore *p, char *zTable){
+  char *zFileTable = sqlite3_mprintf("%s_file", zTable);
+  char *zDir = sqlite3_mprintf("%s.%s_file", p->zDb, zTable);
+  if( zFileTable == 0 || zDir == 0 ){
+    sqlite3_free(zFileTable);
+    sqlite3_free(zDir);
+    sqlite3_free(zTable);
+    return SQLITE_NOMEM;
+  }
+  sqlite3_free(p->zTable);
+  sqlite3_free(p->zFileTable);
+  sqlite3_free(p->zDir);
+  p->zTable = zTable;
+  p->zFileTable = zFileTable;
+  p->zDir = zDir;
+  return SQLITE_OK;
+}
+
+/* A ROLLBACK TO savepoint iSavepoint (-1: the whole transaction) undid
+** the renames made after it opened: take the name back, and reopen the
+** engine under it at the next use. */
+static void dbstore_renames_undo(dbstore *p, int iSavepoint){
+  char *zBack = 0;
+  while( p->nRename > 0 && p->aRename[p->nRename - 1].iMark > iSavepoint ){
+    p->nRename--;
+    sqlite3_free(zBack);
+    zBack = p->aRename[p->nRename].zTable;
+  }
+  if( zBack ){
+    /* On NOMEM the name stays the renamed one: its next use fails
+    ** "no such table", and so does the COMMIT, which SQLite rolls back. */
+    (void)dbstore_set_name(p, zBack);
+    p->bReload = 1;
+  }
+  if( p->nRename == 0 ) dbstore_renames_clear(p);
+}
+
 void dbstore_close(dbstore *p){
   if( p == 0 || --p->nRef > 0 ) return;
+  dbstore_renames_clear(p);
   if( p->pLsm ) lsm_close(p->pLsm);   /* callers have closed every cursor */
   dbstore_release_blobs(p);
   if( p->opt.block_cache ) dbstore_shared_blocks_release();
@@ -1629,6 +1690,7 @@ int dbstore_commit(dbstore *p, lsm_batch *pBatch){
   p->bDidWork = 0;
   p->bInWrite = 0;
   p->nSavepoint = 0;
+  dbstore_renames_clear(p);
   dbstore_reads_done(p);
   return SQLITE_OK;
 }
@@ -1643,6 +1705,12 @@ void dbstore_release(dbstore *p, int iSavepoint){
   ** longer be rolled back to; one opened later, at the same index, was
   ** opened after the DROP and does not undo it. */
   if( p->bDropped && p->iDropMark > p->nSavepoint ) p->iDropMark = p->nSavepoint;
+  {
+    int i;
+    for(i = 0; i < p->nRename; i++){
+      if( p->aRename[i].iMark > p->nSavepoint ) p->aRename[i].iMark = p->nSavepoint;
+    }
+  }
 }
 
 void dbstore_rollback_to(dbstore *p, int iSavepoint){
@@ -1653,6 +1721,7 @@ void dbstore_rollback_to(dbstore *p, int iSavepoint){
     p->bStale = 1;
   }
   if( iSavepoint >= 0 && iSavepoint < p->nSavepoint ) p->nSavepoint = iSavepoint + 1;
+  dbstore_renames_undo(p, iSavepoint < 0 ? -1 : iSavepoint);
   /* A ROLLBACK TO may undo what a failed COMMIT's xSync did (a flush or a
   ** compaction whose SSTables and manifest were rows of the transaction;
   ** SQLITE_BUSY at COMMIT leaves the transaction open) while the engine
@@ -1679,6 +1748,7 @@ void dbstore_rollback(dbstore *p){
   p->bInWrite = 0;
   p->bDropped = 0;           /* the rollback brought the shadow tables back */
   p->nSavepoint = 0;
+  dbstore_renames_undo(p, -1);
   dbstore_reads_done(p);
 }
 
@@ -1760,33 +1830,44 @@ int dbstore_drop(dbstore *p){
 }
 
 int dbstore_rename(dbstore *p, const char *zNew){
-  char *zSql, *zTable, *zFileTable, *zDir;
+  char *zSql, *zTable, *zOld;
+  dbstore_rename_undo *aNew;
   int rc = dbstore_engine_close(p);
   if( rc != SQLITE_OK ) return rc;
+  aNew = sqlite3_realloc64(p->aRename, sizeof(*aNew) * (size_t)(p->nRename + 1));
+  if( aNew == 0 ) return SQLITE_NOMEM;
+  p->aRename = aNew;
   zSql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_file\" RENAME TO \"%w_file\";"
                          "ALTER TABLE \"%w\".\"%w_log\" RENAME TO \"%w_log\";",
                          p->zDb, p->zTable, zNew, p->zDb, p->zTable, zNew);
   zTable = sqlite3_mprintf("%s", zNew);
-  zFileTable = sqlite3_mprintf("%s_file", zNew);
-  zDir = sqlite3_mprintf("%s.%s_file", p->zDb, zNew);
-  if( zSql == 0 || zTable == 0 || zFileTable == 0 || zDir == 0 ){
+  zOld = sqlite3_mprintf("%s", p->zTable);
+  if( zSql == 0 || zTable == 0 || zOld == 0 ){
     rc = SQLITE_NOMEM;
   }else{
     rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
   }
   sqlite3_free(zSql);
   if( rc == SQLITE_OK ){
-    sqlite3_free(p->zTable);
-    sqlite3_free(p->zFileTable);
-    sqlite3_free(p->zDir);
-    p->zTable = zTable;
-    p->zFileTable = zFileTable;
-    p->zDir = zDir;
+    rc = dbstore_set_name(p, zTable);
+    zTable = 0;
+  }
+  if( rc == SQLITE_OK && !p->bInWrite ){
+    /* Not in the write transaction (its table wrote nothing in it):
+    ** SQLite will tell the store neither of a ROLLBACK TO nor of the end,
+    ** so nothing can be remembered (README: a RENAME undone by a ROLLBACK
+    ** TO in a transaction that did not write the table). */
+    sqlite3_free(zOld);
+    p->bStale = 1;
+  }else if( rc == SQLITE_OK ){
+    /* Remembered until the transaction ends: a ROLLBACK (TO) takes it back. */
+    p->aRename[p->nRename].zTable = zOld;
+    p->aRename[p->nRename].iMark = p->nSavepoint;
+    p->nRename++;
     p->bStale = 1;
   }else{
     sqlite3_free(zTable);
-    sqlite3_free(zFileTable);
-    sqlite3_free(zDir);
+    sqlite3_free(zOld);
   }
   return rc;
 }

@@ -129,6 +129,13 @@ struct deferred_conn {
                             linked by pNextDropped (deferred_keep_dropped);
                             only this connection's thread touches the list */
   int bJoined;           /* that INSERT reached pending_update */
+  vtab_table *pCreated;  /* tables created in the open transaction, linked by
+                            pNextCreated (deferred_track_created) */
+  uint64_t iEvent;       /* savepoint openings and tracked CREATEs, counted */
+  uint64_t *aOpenedAt;   /* aOpenedAt[i]: iEvent when savepoint i opened, for
+                            i < nOpen (every savepoint since lsm_pending joined;
+                            those open at its join count as opened then) */
+  int nOpenedAlloc;      /* allocated entries of aOpenedAt */
 };
 
 static pthread_mutex_t deferred_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -539,6 +546,57 @@ vtab_table *deferred_find_dropped(deferred_conn *pConn, const char *zDb, const c
   return 0;
 }
 
+/* ---- tables created in the open transaction ----
+**
+** A CREATE is undone by a ROLLBACK TO a savepoint opened before it.  SQLite
+** tells the new table nothing of such a savepoint, and after the ROLLBACK
+** TO the name may belong to another table again (the one a DROP before the
+** CREATE removed, brought back by the same ROLLBACK TO): a lookup by name
+** cannot tell, and the undone table's writes would go into that table's
+** shadow tables (its log row written over).  So the order is counted: each
+** savepoint opening and each tracked CREATE takes the next iEvent; a
+** ROLLBACK TO savepoint i undoes exactly the CREATEs counted after
+** savepoint i opened. */
+
+int deferred_track_created(vtab_table *pTab){
+  deferred_conn *pConn = pTab->pDeferred;
+  char *zErr = 0;
+  int rc;
+  if( pConn == 0 ) return 0;
+  rc = deferred_join(pConn, &zErr);
+  if( rc != SQLITE_OK ){
+    sqlite3_log(rc, "lsm: CREATE VIRTUAL TABLE %s inside a transaction cannot follow its"
+                " savepoints: %s", pTab->zName, zErr ? zErr : "out of memory");
+    sqlite3_free(zErr);
+    return 0;
+  }
+  pTab->iCreatedAt = ++pConn->iEvent;
+  pTab->bCreateUndone = 0;
+  pTab->pNextCreated = pConn->pCreated;
+  pConn->pCreated = pTab;
+  return 1;
+}
+
+void deferred_forget_created(vtab_table *pTab){
+  deferred_conn *pConn = pTab->pDeferred;
+  vtab_table **pp;
+  if( pConn == 0 || pTab->iCreatedAt == 0 ) return;
+  for(pp = &pConn->pCreated; *pp && *pp != pTab; pp = &(*pp)->pNextCreated){}
+  if( *pp ) *pp = pTab->pNextCreated;
+  pTab->pNextCreated = 0;
+  pTab->iCreatedAt = 0;
+}
+
+/* The transaction ended: no table is "created in it" any more. */
+static void deferred_created_end(deferred_conn *pConn){
+  while( pConn->pCreated ){
+    vtab_table *p = pConn->pCreated;
+    pConn->pCreated = p->pNextCreated;
+    p->pNextCreated = 0;
+    p->iCreatedAt = 0;
+  }
+}
+
 /* ---- the eponymous table lsm_pending: one row per waiting change of
 ** this connection (op, tbl, store); written only by this file ---- */
 
@@ -702,6 +760,7 @@ static int pending_sync(sqlite3_vtab *pVtab){
 
 static int pending_commit(sqlite3_vtab *pVtab){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
+  deferred_created_end(pConn);
   deferred_dropped_end(pConn, 1);
   deferred_finish(pConn->db, -1, 1);
   pConn->nOpen = 0;
@@ -710,6 +769,7 @@ static int pending_commit(sqlite3_vtab *pVtab){
 
 static int pending_rollback(sqlite3_vtab *pVtab){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
+  deferred_created_end(pConn);
   deferred_dropped_end(pConn, 0);
   deferred_finish(pConn->db, -1, 0);
   pConn->nOpen = 0;
@@ -719,7 +779,20 @@ static int pending_rollback(sqlite3_vtab *pVtab){
 static int pending_savepoint(sqlite3_vtab *pVtab, int iSavepoint){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
   vtab_table *p;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, i;
+  if( iSavepoint >= pConn->nOpenedAlloc ){
+    int nNew = iSavepoint + 8;
+    uint64_t *aNew = sqlite3_realloc64(pConn->aOpenedAt, sizeof(uint64_t) * (size_t)nNew);
+    if( aNew == 0 ) return SQLITE_NOMEM;
+    pConn->aOpenedAt = aNew;
+    pConn->nOpenedAlloc = nNew;
+  }
+  /* Savepoints below iSavepoint not heard of were open when lsm_pending
+  ** joined (SQLite then names only the innermost): opened by now. */
+  pConn->iEvent++;
+  for(i = pConn->nOpen < iSavepoint ? pConn->nOpen : iSavepoint; i <= iSavepoint; i++){
+    pConn->aOpenedAt[i] = pConn->iEvent;
+  }
   pConn->nOpen = iSavepoint + 1;
   for(p = pConn->pDropped; p && rc == SQLITE_OK; p = p->pNextDropped){
     rc = deferred_dropped_error(pVtab, p, txn_savepoint(&p->base, iSavepoint));
@@ -754,6 +827,15 @@ static int pending_release(sqlite3_vtab *pVtab, int iSavepoint){
 static int pending_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
   vtab_table *p;
+  if( iSavepoint >= 0 && iSavepoint < pConn->nOpen ){
+    for(p = pConn->pCreated; p; p = p->pNextCreated){
+      if( p->iCreatedAt > pConn->aOpenedAt[iSavepoint] && !p->bCreateUndone ){
+        p->bCreateUndone = 1;
+        lsm_batch_truncate(p->pTxn->pBatch, 0);
+        p->nMark = 0;
+      }
+    }
+  }
   for(p = pConn->pDropped; p; p = p->pNextDropped) txn_rollback_to(&p->base, iSavepoint);
   deferred_finish(pConn->db, iSavepoint < 0 ? -1 : iSavepoint, 0);
   pConn->nOpen = iSavepoint < 0 ? 0 : iSavepoint + 1;
@@ -802,9 +884,11 @@ static void deferred_conn_unref(void *p){
   }
   pthread_mutex_unlock(&deferred_mutex);
   if( nRef > 0 ) return;
+  deferred_created_end(pConn);
   deferred_dropped_end(pConn, 0);
   deferred_finish(pConn->db, -1, 0);
   registry_unpin_connection(pConn->db);   /* its in-memory stores (registry.c) */
+  sqlite3_free(pConn->aOpenedAt);
   sqlite3_free(pConn);
 }
 

@@ -215,6 +215,11 @@ struct vtab_table {
   int bCreatedInTxn;     /* made by CREATE VIRTUAL TABLE in the open transaction:
                             a ROLLBACK TO may have undone the CREATE without
                             telling the table (txn_sync) */
+  uint64_t iCreatedAt;   /* its CREATE's place in lsm_pending's count of savepoint
+                            openings (deferred_track_created), 0 if untracked */
+  int bCreateUndone;     /* a ROLLBACK TO undid its CREATE: its writes go nowhere */
+  vtab_table *pNextCreated; /* deferred.c's list of the connection's tables created
+                            in the open transaction */
   deferred_conn *pDeferred; /* the connection's waiting DROPs and RENAMEs (deferred.c;
                             borrowed: the module's pAux) */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
@@ -430,6 +435,15 @@ int deferred_rename(vtab_table *pTab, const char *zNew, char **pzErr);
 ** freed when the transaction ends.  On error (SQLite's join failed)
 ** nothing is kept and the caller frees pTab. */
 int deferred_keep_dropped(vtab_table *pTab);
+/* pTab was just made by CREATE VIRTUAL TABLE inside a transaction.  SQLite
+** tells it nothing of the savepoints open before, so a ROLLBACK TO one of
+** them undoes the CREATE unheard; lsm_pending, which hears every savepoint
+** of the transaction once joined, marks it then (bCreateUndone).  Returns
+** non-zero if tracked; 0 if lsm_pending could not join (the reason goes to
+** sqlite3_log; txn_sync then falls back on looking the name up). */
+int deferred_track_created(vtab_table *pTab);
+/* pTab goes: out of the list of tables created in the transaction. */
+void deferred_forget_created(vtab_table *pTab);
 /* The kept dropped table zTable of schema zDb of this connection that a
 ** ROLLBACK TO has brought back, or NULL: a table connecting again shares
 ** its batch (and an in-database table its store). */

@@ -220,7 +220,12 @@ int txn_sync(sqlite3_vtab *pVtab){
 
 static int txn_sync_rows(vtab_table *pTab){
   int rc = SQLITE_OK;
-  if( pTab->bCreatedInTxn && lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
+  if( pTab->bCreateUndone ){
+    /* A ROLLBACK TO undid its CREATE (deferred.c): nothing of it stays. */
+    lsm_batch_truncate(pTab->pTxn->pBatch, 0);
+    return SQLITE_OK;
+  }
+  if( pTab->bCreatedInTxn && pTab->iCreatedAt == 0 && lsm_batch_count(pTab->pTxn->pBatch) > 0 ){
     /* SQLite adds a table it creates to the transaction without telling it
     ** of the savepoints already open, so a ROLLBACK TO one of them undoes
     ** the CREATE unheard: its writes must then go nowhere (they would

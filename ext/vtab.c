@@ -192,6 +192,7 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
+  deferred_forget_created(pTab);
   /* The last table holding the batch: nothing will commit what it
   ** prepared.  (Another holder, sharing it after a schema change, will.) */
   if( pTab->pTxn && pTab->pTxn->nTables == 1 ) txn_abort_prepared(pTab);
@@ -683,7 +684,11 @@ static int vtab_init(sqlite3 *db, deferred_conn *pDeferred, int bCreate, int arg
 static int vtab_create(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                        sqlite3_vtab **ppVtab, char **pzErr){
   int rc = vtab_init(db, pAux, 1, argc, argv, ppVtab, pzErr);
-  if( rc == SQLITE_OK ) ((vtab_table*)*ppVtab)->bCreatedInTxn = !sqlite3_get_autocommit(db);
+  if( rc == SQLITE_OK && !sqlite3_get_autocommit(db) ){
+    vtab_table *pTab = (vtab_table*)*ppVtab;
+    pTab->bCreatedInTxn = 1;
+    deferred_track_created(pTab);
+  }
   return rc;
 }
 

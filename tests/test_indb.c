@@ -1479,6 +1479,96 @@ START_TEST(an_in_memory_table_keeps_its_rows_across_schema_changes){
 }
 END_TEST
 
+/* DROP TABLE, CREATE VIRTUAL TABLE of the same name, then ROLLBACK TO a
+** savepoint opened before the DROP: the CREATE is undone (SQLite told the
+** new table nothing of that savepoint) and the old table is back.  The new
+** table's writes must go nowhere: they went into the old table's shadow
+** tables (found by its name), over its log row, so a committed row was
+** lost and an undone one committed, seen after reopening.  In the
+** database file (a directory store refuses the CREATE while its DROP
+** waits). */
+START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere){
+  static const char *aCase[][2] = {
+    { "BEGIN; INSERT INTO kv VALUES('a', '1'); SAVEPOINT s; DROP TABLE kv;"
+      " CREATE VIRTUAL TABLE kv USING lsm; INSERT INTO kv VALUES('z', '9');"
+      " SELECT count(*) FROM kv; ROLLBACK TO s; COMMIT", "a,p" },
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s; COMMIT", "p" },
+    { "BEGIN; INSERT INTO kv VALUES('a', '1'); SAVEPOINT s; DROP TABLE kv;"
+      " CREATE VIRTUAL TABLE kv USING lsm; INSERT INTO kv VALUES('z', '9');"
+      " ROLLBACK TO s; COMMIT", "a,p" },
+    /* The CREATE after the savepoint's opening but the ROLLBACK TO to a
+    ** later one: the CREATE stays, with its rows before that one. */
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " INSERT INTO kv VALUES('z', '9'); SAVEPOINT t; INSERT INTO kv VALUES('y', '8');"
+      " ROLLBACK TO t; COMMIT", "z" },
+  };
+  size_t i;
+  for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+    sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+    char *z;
+    test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm; INSERT INTO kv VALUES('p', '0')");
+    test_exec_ok(db, aCase[i][0]);
+    z = keys_of(db, "kv");
+    ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "case %zu, same connection: %s, not %s",
+                  i, z, aCase[i][1]);
+    sqlite3_free(z);
+    sqlite3_close(db);
+    db = test_open_db(g_zDb, "wal", 10000);
+    z = keys_of(db, "kv");
+    ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "case %zu, reopened: %s, not %s",
+                  i, z, aCase[i][1]);
+    sqlite3_free(z);
+    check_ok(db, "kv");
+    sqlite3_close(db);
+    remove_db_files();
+  }
+}
+END_TEST
+
+/* ALTER TABLE RENAME undone by a ROLLBACK TO (or a ROLLBACK): SQLite puts
+** the shadow tables' names back, and the store must take its name back
+** too (its COMMIT failed "no such table: main.kw_file" and the whole
+** transaction, the native table's row included, was lost). */
+START_TEST(a_rename_undone_by_a_rollback_to_commits_under_the_old_name){
+  static const char *aCase[][3] = {
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1'); SAVEPOINT s;"
+      " ALTER TABLE kv RENAME TO kw; ROLLBACK TO s; COMMIT", "kv", "a,p" },
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1');"
+      " ALTER TABLE kv RENAME TO kw; INSERT INTO kw VALUES('b', '2'); ROLLBACK;"
+      " INSERT INTO o VALUES(1)", "kv", "p" },
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1'); SAVEPOINT s;"
+      " ALTER TABLE kv RENAME TO kw; SAVEPOINT t; ALTER TABLE kw RENAME TO kx;"
+      " INSERT INTO kx VALUES('b', '2'); ROLLBACK TO t; INSERT INTO kw VALUES('c', '3');"
+      " COMMIT", "kw", "a,c,p" },
+    { "BEGIN; INSERT INTO o VALUES(1); SAVEPOINT s; ALTER TABLE kv RENAME TO kw;"
+      " ROLLBACK TO s; INSERT INTO kv VALUES('q', '1'); COMMIT", "kv", "p,q" },
+  };
+  size_t i;
+  for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+    sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+    char *z;
+    test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm; CREATE TABLE o(x);"
+                     " INSERT INTO kv VALUES('p', '0')");
+    test_exec_ok(db, aCase[i][0]);
+    ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM o"), 1);
+    z = keys_of(db, aCase[i][1]);
+    ck_assert_msg(strcmp(z, aCase[i][2]) == 0, "case %zu: %s holds %s, not %s",
+                  i, aCase[i][1], z, aCase[i][2]);
+    sqlite3_free(z);
+    sqlite3_close(db);
+    db = test_open_db(g_zDb, "wal", 10000);
+    z = keys_of(db, aCase[i][1]);
+    ck_assert_msg(strcmp(z, aCase[i][2]) == 0, "case %zu, reopened: %s holds %s, not %s",
+                  i, aCase[i][1], z, aCase[i][2]);
+    sqlite3_free(z);
+    check_ok(db, aCase[i][1]);
+    sqlite3_close(db);
+    remove_db_files();
+  }
+}
+END_TEST
+
 /* A busy handler that ends the other connection's write transaction the
 ** first time it is called, as a writer finishing while we wait would. */
 static sqlite3 *g_pHolder;
@@ -1604,6 +1694,8 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
   tcase_add_test(tc, a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows);
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
+  tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
+  tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_wal_mode);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_rollback_mode);
   tcase_add_test(tc, a_transaction_over_the_length_limit_fails_saying_so_and_leaves_nothing);
