@@ -1852,11 +1852,11 @@ int dbstore_rename(dbstore *p, const char *zNew){
     rc = dbstore_set_name(p, zTable);
     zTable = 0;
   }
-  if( rc == SQLITE_OK && !p->bInWrite ){
-    /* Not in the write transaction (its table wrote nothing in it):
-    ** SQLite will tell the store neither of a ROLLBACK TO nor of the end,
-    ** so nothing can be remembered (README: a RENAME undone by a ROLLBACK
-    ** TO in a transaction that did not write the table). */
+  if( rc == SQLITE_OK && !p->bInWrite && sqlite3_get_autocommit(p->db) ){
+    /* No transaction to remember it for.  (SQLite calls xBegin on the
+    ** table it renames, and a table created in the open transaction is in
+    ** it from its CREATE without an xBegin: both hear the transaction's
+    ** end, which forgets what is remembered.) */
     sqlite3_free(zOld);
     p->bStale = 1;
   }else if( rc == SQLITE_OK ){

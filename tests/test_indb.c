@@ -1543,6 +1543,10 @@ START_TEST(a_rename_undone_by_a_rollback_to_commits_under_the_old_name){
       " COMMIT", "kw", "a,c,p" },
     { "BEGIN; INSERT INTO o VALUES(1); SAVEPOINT s; ALTER TABLE kv RENAME TO kw;"
       " ROLLBACK TO s; INSERT INTO kv VALUES('q', '1'); COMMIT", "kv", "p,q" },
+    /* A table created in the transaction (SQLite never calls its xBegin). */
+    { "BEGIN; INSERT INTO o VALUES(1); DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " INSERT INTO kv VALUES('a', '1'); SAVEPOINT s; ALTER TABLE kv RENAME TO kw;"
+      " ROLLBACK TO s; COMMIT", "kv", "a" },
   };
   size_t i;
   for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
