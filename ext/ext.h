@@ -314,14 +314,20 @@ int registry_refs(lsm_db*);
 ** schema change connects it again), with a reference counted for the
 ** caller; or, if none is open or bCreate, a new empty one, which the
 ** connection pins until registry_unpin_memory or
-** registry_unpin_connection.  Errors as registry_open. */
+** registry_unpin_connection.  Stores are told apart by the database's
+** file, not the schema name (an ATTACH of another file under the same
+** name finds none).  Errors as registry_open. */
 int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int bCreate,
                          const lsm_options *pOpt, lsm_db **ppDb, char **pzErr);
 /* DROP TABLE of an in-memory table: the connection lets its store go (the
 ** table's own reference closes it). */
 void registry_unpin_memory(lsm_db*);
-/* RENAME of an in-memory table: its store is found under the new name. */
-void registry_rename_memory(lsm_db*, sqlite3 *db, const char *zDb, const char *zNew);
+/* RENAME of an in-memory table: its store is found under the new name
+** too.  The old name keeps finding it (a ROLLBACK of the RENAME leaves the
+** schema with the old name, and SQLite tells the table nothing), until a
+** CREATE of that name, DROP TABLE or the connection's close.  The new name
+** stops finding any other store.  SQLITE_OK or SQLITE_NOMEM. */
+int registry_rename_memory(lsm_db*, sqlite3 *db, const char *zDb, const char *zNew);
 /* The connection closes: it lets go of every in-memory store it pins. */
 void registry_unpin_connection(sqlite3 *db);
 /*

@@ -22,8 +22,9 @@
 ** a table asking another compaction= than the store is open with is an
 ** error naming both.  A later writable table cannot share a store opened
 ** read-only.  In-memory stores are private:
-** they are in the list (so close finds them) and matched only by the
-** connection and table they belong to (registry_open_memory).
+** they are in the list (so close finds them) and matched only by their
+** keys, which name the connection, the database (its file) and a table
+** name the store has had (registry_open_memory, registry_memory_key).
 **
 ** fork(): a child process inherits the list but never shares its
 ** parent's engines (their threads stayed in the parent): an entry matches
@@ -52,6 +53,7 @@
 */
 #include "ext.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -68,9 +70,11 @@ struct registry_entry {
   int eSync;             /* strongest sync= of its tables (LSM_SYNC_*) */
   int eCompaction;       /* compaction= it was opened with */
   pid_t pid;             /* process that opened it: only it shares it */
-  char *zMemKey;         /* an in-memory store: "<connection>/<schema>/<table>" of
-                            the one table it holds (registry_open_memory); NULL
-                            for a directory, or once the table is gone */
+  char **azMemKey;       /* an in-memory store: the keys it is found by
+                            (registry_memory_key): its table's name at CREATE
+                            and every name a RENAME gave it since; none for a
+                            directory, or once the table is gone */
+  int nMemKey;           /* entries of azMemKey */
   int bPinned;           /* its connection holds one more reference (counted in
                             nRef), so that the rows outlive every instance of the
                             table until DROP TABLE or the connection closes */
@@ -103,13 +107,42 @@ static void registry_unlink(registry_entry *pEntry){
   for(pp = &registry_stores; *pp != pEntry; pp = &(*pp)->pNext){}
   *pp = pEntry->pNext;
   sqlite3_free(pEntry->zKey);
-  sqlite3_free(pEntry->zMemKey);
+  assert( pEntry->nMemKey == 0 );   /* keys only while pinned, and pinned is a reference */
+  sqlite3_free(pEntry->azMemKey);
   sqlite3_free(pEntry);
 }
 
+/* Forget every key of an in-memory store: no table name finds it again. */
+static void registry_forget_keys(registry_entry *pEntry){
+  while( pEntry->nMemKey > 0 ) sqlite3_free(pEntry->azMemKey[--pEntry->nMemKey]);
+}
+
+/* The index of zKey among pEntry's keys, or -1. */
+static int registry_key_index(const registry_entry *pEntry, const char *zKey){
+  int i;
+  for(i = 0; i < pEntry->nMemKey; i++){
+    if( strcmp(pEntry->azMemKey[i], zKey) == 0 ) return i;
+  }
+  return -1;
+}
+
+/* Add zKey (taking ownership) to pEntry's keys; SQLITE_NOMEM frees it. */
+static int registry_add_key(registry_entry *pEntry, char *zKey){
+  char **aNew = sqlite3_realloc64(pEntry->azMemKey,
+                                  sizeof(char*) * (sqlite3_uint64)(pEntry->nMemKey + 1));
+  if( aNew == 0 ){
+    sqlite3_free(zKey);
+    return SQLITE_NOMEM;
+  }
+  pEntry->azMemKey = aNew;
+  aNew[pEntry->nMemKey++] = zKey;
+  return SQLITE_OK;
+}
+
 /* Drop the connection's reference of an in-memory store, if it holds it;
-** the last reference closes it. */
+** the last reference closes it.  REQUIRES: no key finds it any more. */
 static void registry_unpin(registry_entry *pEntry){
+  assert( pEntry->nMemKey == 0 );
   if( !pEntry->bPinned ) return;
   pEntry->bPinned = 0;
   if( --pEntry->nRef == 0 ){
@@ -119,9 +152,45 @@ static void registry_unpin(registry_entry *pEntry){
   }
 }
 
-/* "<connection>/<schema>/<table>", the key of an in-memory store. */
+/* Remove zKey, which it holds, from pEntry's keys; a store that no key
+** finds any more is let go (registry_unpin). */
+static void registry_take_key(registry_entry *pEntry, const char *zKey){
+  int iKey = registry_key_index(pEntry, zKey);
+  assert( iKey >= 0 );
+  sqlite3_free(pEntry->azMemKey[iKey]);
+  pEntry->azMemKey[iKey] = pEntry->azMemKey[--pEntry->nMemKey];
+  if( pEntry->nMemKey == 0 ) registry_unpin(pEntry);
+}
+
+/*
+** The key of the in-memory store of table zTable of schema zDb on
+** connection db: "<connection>/<database>/<table>", where <database> is
+** "f:" and the database's file name, so that the store follows the file
+** (DETACH and an ATTACH of another file under the same schema name must
+** not find it), or, for a temporary or in-memory database (file name ""),
+** "m:<schema>@<its sqlite3_file>": such a database is never seen again
+** once detached, and the file object is its own for as long as it is
+** attached.  The table name is folded to lower case, as SQLite compares
+** names (ASCII only, as sqlite3_stricmp); the rest compares exactly.
+*/
 static char *registry_memory_key(sqlite3 *db, const char *zDb, const char *zTable){
-  return sqlite3_mprintf("%p/%s/%s", (void*)db, zDb, zTable);
+  const char *zFile = sqlite3_db_filename(db, zDb);
+  char *zPrefix, *zKey = 0, *z;
+  if( zFile && zFile[0] ){
+    zPrefix = sqlite3_mprintf("%p/f:%s/", (void*)db, zFile);
+  }else{
+    sqlite3_file *pFile = 0;
+    (void)sqlite3_file_control(db, zDb, SQLITE_FCNTL_FILE_POINTER, &pFile);
+    zPrefix = sqlite3_mprintf("%p/m:%s@%p/", (void*)db, zDb, (void*)pFile);
+  }
+  if( zPrefix ) zKey = sqlite3_mprintf("%s%s", zPrefix, zTable);
+  if( zKey ){
+    for(z = zKey + strlen(zPrefix); *z; z++){
+      if( *z >= 'A' && *z <= 'Z' ) *z = (char)(*z - 'A' + 'a');
+    }
+  }
+  sqlite3_free(zPrefix);
+  return zKey;
 }
 
 /* The engine's message for rc from the call that just failed. */
@@ -246,6 +315,17 @@ int registry_open(const char *zDir, const lsm_options *pOpt, int nBusyMs, lsm_db
 ** (registry_unpin_memory) or the connection closes
 ** (registry_unpin_connection).  A new connection, or CREATE, starts a new
 ** empty store.
+**
+** Its keys.  SQLite calls xRename inside the ALTER's transaction and
+** tells the table nothing if that is rolled back (to a savepoint too):
+** the schema may end with either name.  So a RENAME adds the new name's
+** key and the store keeps the old one; whichever name the table has when
+** SQLite connects it again finds the rows.  A name stops finding the store
+** when a table is made under it (CREATE: a new table starts empty), when
+** another in-memory table is renamed to it (the schema then has no other
+** table of that name), at DROP TABLE (every key goes) and at the
+** connection's close.  Invariants: (1) a key names one store at most;
+** (2) a store with keys is pinned, and one whose last key goes is unpinned.
 */
 int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int bCreate,
                          const lsm_options *pOpt, lsm_db **ppDb, char **pzErr){
@@ -259,13 +339,13 @@ int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int b
   (void)pthread_once(&registry_fork_once, registry_fork_init);
   pthread_mutex_lock(&registry_mutex);
   for(pEntry = registry_stores; pEntry; pEntry = pEntry->pNext){
-    if( pEntry->zMemKey && sqlite3_stricmp(pEntry->zMemKey, zKey) == 0 ) break;
+    if( registry_key_index(pEntry, zKey) >= 0 ) break;
   }
   if( pEntry && bCreate ){
-    /* A store of an older table of that name (none should be left). */
-    sqlite3_free(pEntry->zMemKey);
-    pEntry->zMemKey = 0;
-    registry_unpin(pEntry);
+    /* A store of another table that had this name: the name of a table
+    ** renamed since, or one whose RENAME to this name was rolled back.
+    ** CREATE starts empty. */
+    registry_take_key(pEntry, zKey);
     pEntry = 0;
   }
   if( pEntry ){
@@ -276,15 +356,15 @@ int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int b
     return SQLITE_OK;
   }
   pEntry = sqlite3_malloc(sizeof(*pEntry));
+  if( pEntry ) memset(pEntry, 0, sizeof(*pEntry));
   opt.create_if_missing = 1;       /* never a store on disk to find */
-  rc = pEntry ? lsm_open(NULL, &opt, &pDb) : SQLITE_NOMEM;
+  rc = pEntry ? registry_add_key(pEntry, zKey) : SQLITE_NOMEM;
+  zKey = 0;                        /* owned by pEntry, or freed */
+  if( rc == SQLITE_OK ) rc = lsm_open(NULL, &opt, &pDb);
   if( rc == SQLITE_OK ){
-    memset(pEntry, 0, sizeof(*pEntry));
     pEntry->pDb = pDb;
     pEntry->nRef = 2;                /* the table's, and the connection's pin */
     pEntry->bPinned = 1;
-    pEntry->zMemKey = zKey;
-    zKey = 0;
     pEntry->bReadonly = opt.readonly;
     pEntry->eSync = opt.sync;
     pEntry->eCompaction = opt.compaction;
@@ -295,6 +375,10 @@ int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int b
   }else{
     if( rc != SQLITE_NOMEM ) *pzErr = registry_errmsg(0, rc);
     if( pDb ) lsm_close(pDb);
+    if( pEntry ){
+      registry_forget_keys(pEntry);
+      sqlite3_free(pEntry->azMemKey);
+    }
     sqlite3_free(pEntry);
   }
   pthread_mutex_unlock(&registry_mutex);
@@ -307,25 +391,35 @@ void registry_unpin_memory(lsm_db *pDb){
   pthread_mutex_lock(&registry_mutex);
   pEntry = registry_by_db(pDb);
   if( pEntry ){
-    sqlite3_free(pEntry->zMemKey);
-    pEntry->zMemKey = 0;
+    registry_forget_keys(pEntry);
     registry_unpin(pEntry);
   }
   pthread_mutex_unlock(&registry_mutex);
 }
 
-void registry_rename_memory(lsm_db *pDb, sqlite3 *db, const char *zDb, const char *zNew){
+int registry_rename_memory(lsm_db *pDb, sqlite3 *db, const char *zDb, const char *zNew){
   registry_entry *pEntry;
   char *zKey = registry_memory_key(db, zDb, zNew);
+  int rc = zKey ? SQLITE_OK : SQLITE_NOMEM;
   pthread_mutex_lock(&registry_mutex);
   pEntry = registry_by_db(pDb);
-  if( pEntry && pEntry->zMemKey && zKey ){
-    sqlite3_free(pEntry->zMemKey);
-    pEntry->zMemKey = zKey;
+  if( pEntry && pEntry->nMemKey > 0 && zKey && registry_key_index(pEntry, zKey) < 0 ){
+    /* Another store that had the new name had it from a RENAME since
+    ** undone or renamed again (the schema has no table of that name now):
+    ** a key names one store at most. */
+    registry_entry *pOther, *pNext;
+    for(pOther = registry_stores; pOther; pOther = pNext){
+      pNext = pOther->pNext;     /* registry_take_key may unlink pOther */
+      if( pOther != pEntry && registry_key_index(pOther, zKey) >= 0 ){
+        registry_take_key(pOther, zKey);
+      }
+    }
+    rc = registry_add_key(pEntry, zKey);
     zKey = 0;
   }
   pthread_mutex_unlock(&registry_mutex);
   sqlite3_free(zKey);
+  return rc;
 }
 
 void registry_unpin_connection(sqlite3 *db){
@@ -335,9 +429,9 @@ void registry_unpin_connection(sqlite3 *db){
   pthread_mutex_lock(&registry_mutex);
   for(pEntry = registry_stores; pEntry; pEntry = pNext){
     pNext = pEntry->pNext;
-    if( pEntry->zMemKey && strncmp(pEntry->zMemKey, zPrefix, strlen(zPrefix)) == 0 ){
-      sqlite3_free(pEntry->zMemKey);
-      pEntry->zMemKey = 0;
+    /* All the keys of a store name the same connection. */
+    if( pEntry->nMemKey > 0 && strncmp(pEntry->azMemKey[0], zPrefix, strlen(zPrefix)) == 0 ){
+      registry_forget_keys(pEntry);
       registry_unpin(pEntry);
     }
   }

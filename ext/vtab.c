@@ -1102,7 +1102,9 @@ static int vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 ** through the shadow table <new>_dir), and its OWNERS line takes the new
 ** name once SQLite has committed (deferred.c), so a RENAME that fails or
 ** is rolled back leaves everything as it was.  Shadow tables are renamed
-** in RENAME's own transaction.
+** in RENAME's own transaction.  An in-memory store is found under both
+** names from now on (registry_rename_memory), as SQLite does not say
+** whether the RENAME committed.
 */
 static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
   vtab_table *pTab = (vtab_table*)pVtab;
@@ -1124,7 +1126,7 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
       vtab_error(pTab, rc, "%s", rc == SQLITE_BUSY && z && z[0] ? z : sqlite3_errmsg(pTab->db));
     }
   }else if( pTab->zDir == 0 && pTab->pLsm ){
-    registry_rename_memory(pTab->pLsm, pTab->db, pTab->zDb, zNew);
+    rc = registry_rename_memory(pTab->pLsm, pTab->db, pTab->zDb, zNew);
   }else if( pTab->zDir && (pTab->pLsm || pTab->bMayRemove) && !pTab->opt.readonly ){
     if( pTab->zDirName ){
       rc = deferred_legacy_rename(pTab, pTab->zDirName, zNew);

@@ -1573,6 +1573,114 @@ START_TEST(a_rename_undone_by_a_rollback_to_commits_under_the_old_name){
 }
 END_TEST
 
+/* Asserts that table zTable (schema-qualified if need be) of db holds
+** exactly the keys zExpect (keys_of's form), saying when. */
+static void assert_keys(sqlite3 *db, const char *zTable, const char *zExpect,
+                        const char *zWhen){
+  char *zSql = sqlite3_mprintf("SELECT coalesce(group_concat(key), '') FROM"
+                               " (SELECT key FROM %s ORDER BY key)", zTable);
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  ck_assert_msg(rc == SQLITE_OK, "%s: %s: %s", zWhen, zSql, sqlite3_errmsg(db));
+  ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_ROW);
+  ck_assert_msg(strcmp((const char*)sqlite3_column_text(pStmt, 0), zExpect) == 0,
+                "%s: %s holds [%s], expected [%s]", zWhen, zTable,
+                (const char*)sqlite3_column_text(pStmt, 0), zExpect);
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+}
+
+/* A RENAME of an in-memory table that is rolled back (ROLLBACK, or
+** ROLLBACK TO a savepoint before it) leaves the table with its rows under
+** its old name, as a native table (n, beside it) is left: SQLite tells
+** the virtual table nothing of the rollback, so the store must be found
+** under both names.  A table later made under a name the store had
+** (CREATE after the rolled-back RENAME, or of the old name after a
+** committed RENAME, or after DROP TABLE) starts empty and leaves the
+** store alone; and a RENAME to a name another store still answers to
+** takes the name from it. */
+START_TEST(a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  test_exec_ok(db, "CREATE VIRTUAL TABLE m USING lsm(':memory:');"
+                   " CREATE TABLE n(key PRIMARY KEY, value) WITHOUT ROWID;"
+                   " INSERT INTO m VALUES(1, 'a'); INSERT INTO n VALUES(1, 'a')");
+  test_exec_ok(db, "BEGIN; ALTER TABLE m RENAME TO m2; ALTER TABLE n RENAME TO n2; ROLLBACK");
+  assert_keys(db, "n", "1", "native, after ROLLBACK of RENAME");
+  assert_keys(db, "m", "1", "after ROLLBACK of RENAME");
+  test_exec_ok(db, "SAVEPOINT s; ALTER TABLE m RENAME TO m3; ALTER TABLE n RENAME TO n3;"
+                   " ROLLBACK TO s; RELEASE s");
+  assert_keys(db, "n", "1", "native, after ROLLBACK TO of RENAME");
+  assert_keys(db, "m", "1", "after ROLLBACK TO of RENAME");
+  test_exec_ok(db, "INSERT INTO m VALUES(2, 'b')");
+  /* A name of a rolled-back RENAME, made again: a new, empty table. */
+  test_exec_ok(db, "CREATE VIRTUAL TABLE m2 USING lsm(':memory:'); INSERT INTO m2 VALUES(20, 'x')");
+  assert_keys(db, "m2", "20", "m2 created after the rolled-back RENAME to m2");
+  assert_keys(db, "m", "1,2", "m, after m2 was created");
+  /* A RENAME to a name another store answers to: m2's (newer) store
+  ** answers to m3 after its rolled-back RENAME; m takes the name. */
+  test_exec_ok(db, "BEGIN; ALTER TABLE m2 RENAME TO m3; ROLLBACK; ALTER TABLE m RENAME TO M3");
+  assert_keys(db, "m3", "1,2", "m renamed to M3 after m2's rolled-back RENAME to m3");
+  assert_keys(db, "m2", "20", "m2, after m took the name m3");
+  test_exec_ok(db, "ALTER TABLE m3 RENAME TO m");
+  /* The old name of a committed RENAME, made again: empty; DROP and CREATE: empty. */
+  test_exec_ok(db, "ALTER TABLE m RENAME TO m4; CREATE VIRTUAL TABLE m USING lsm(':memory:')");
+  assert_keys(db, "m", "", "m created again after RENAME m TO m4");
+  assert_keys(db, "m4", "1,2", "m4, after m was created again");
+  test_exec_ok(db, "DROP TABLE m4; CREATE VIRTUAL TABLE m4 USING lsm(':memory:')");
+  assert_keys(db, "m4", "", "m4 dropped and created again");
+  test_exec_ok(db, "DROP TABLE m2; CREATE VIRTUAL TABLE m2 USING lsm(':memory:')");
+  assert_keys(db, "m2", "", "m2 dropped and created again");
+  sqlite3_close(db);
+}
+END_TEST
+
+/* An in-memory store belongs to its database, not to the schema name the
+** database is attached as: after DETACH and an ATTACH of another database
+** file under the same name, the other file's in-memory table of the same
+** name is empty (it showed the first file's rows); the first file
+** attached again finds its table's rows, as its connection keeps them.
+** An in-memory database (shared cache, so that another connection can
+** give it a table this one never created) is told apart the same way. */
+START_TEST(an_in_memory_table_follows_its_database_not_the_schema_name){
+  char *zA = sqlite3_mprintf("%s/a.db", g_zDir), *zB = sqlite3_mprintf("%s/b.db", g_zDir);
+  char *zSql;
+  sqlite3 *db, *pOther, *pHolder;
+  pOther = test_open_db(zB, "wal", 10000);
+  test_exec_ok(pOther, "CREATE VIRTUAL TABLE m USING lsm(':memory:')");
+  sqlite3_close(pOther);
+  db = test_open_db(g_zDb, "wal", 10000);
+  zSql = sqlite3_mprintf("ATTACH %Q AS x; CREATE VIRTUAL TABLE x.m USING lsm(':memory:');"
+                         " INSERT INTO x.m VALUES('from-a', 'a'); DETACH x; ATTACH %Q AS x",
+                         zA, zB);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  assert_keys(db, "x.m", "", "b.db attached as x after a.db");
+  zSql = sqlite3_mprintf("DETACH x; ATTACH %Q AS x", zA);
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  assert_keys(db, "x.m", "from-a", "a.db attached as x again");
+  sqlite3_close(db);
+
+  /* In-memory databases: mem1 with a table of this connection, then mem2,
+  ** whose table m another connection made. */
+  ck_assert_int_eq(sqlite3_open_v2("file:memfix_mem2?mode=memory&cache=shared", &pHolder,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                                   0), SQLITE_OK);
+  test_exec_ok(pHolder, "CREATE VIRTUAL TABLE m USING lsm(':memory:')");
+  ck_assert_int_eq(sqlite3_open_v2(g_zDb, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, 0),
+                   SQLITE_OK);
+  test_exec_ok(db, "ATTACH 'file:memfix_mem1?mode=memory&cache=shared' AS y;"
+                   " CREATE VIRTUAL TABLE y.m USING lsm(':memory:');"
+                   " INSERT INTO y.m VALUES('from-mem1', 1); DETACH y;"
+                   " ATTACH 'file:memfix_mem2?mode=memory&cache=shared' AS y");
+  assert_keys(db, "y.m", "", "in-memory mem2 attached as y after mem1");
+  sqlite3_close(db);
+  sqlite3_close(pHolder);
+  sqlite3_free(zA);
+  sqlite3_free(zB);
+}
+END_TEST
+
 /* A busy handler that ends the other connection's write transaction the
 ** first time it is called, as a writer finishing while we wait would. */
 static sqlite3 *g_pHolder;
@@ -1700,6 +1808,8 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
+  tcase_add_test(tc, a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows);
+  tcase_add_test(tc, an_in_memory_table_follows_its_database_not_the_schema_name);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_wal_mode);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_rollback_mode);
   tcase_add_test(tc, a_transaction_over_the_length_limit_fails_saying_so_and_leaves_nothing);
