@@ -688,6 +688,13 @@ static int vtab_create(sqlite3 *db, void *pAux, int argc, const char *const *arg
     vtab_table *pTab = (vtab_table*)*ppVtab;
     pTab->bCreatedInTxn = 1;
     deferred_track_created(pTab);
+    /* SQLite puts a table it creates in the open transaction without
+    ** calling its xBegin, and no later statement does (it is already in):
+    ** begin here, so that the store knows it is in the write transaction
+    ** (an instance SQLite connects again after a schema change or a
+    ** ROLLBACK TO then shares this one's batch, and a RENAME is
+    ** remembered for the rollback that undoes it). */
+    rc = txn_begin(&pTab->base);
   }
   return rc;
 }

@@ -1681,6 +1681,55 @@ START_TEST(an_in_memory_table_follows_its_database_not_the_schema_name){
 }
 END_TEST
 
+/* A table created inside a transaction is in it from its CREATE (SQLite
+** never calls its xBegin): after a ROLLBACK TO a savepoint opened after the
+** CREATE, or a RENAME undone by one, it reads the rows written before that
+** savepoint, as a native table does (it read none until the COMMIT, which
+** kept them: the instance SQLite connected again found no store in the
+** write transaction to share).  Both kinds of store. */
+START_TEST(a_table_created_in_the_transaction_reads_its_rows_after_a_rollback_to){
+  static const char *aScript[] = {
+    "BEGIN; $CREATE; INSERT INTO kv VALUES('z', '9'); SAVEPOINT s;"
+    " INSERT INTO kv VALUES('y', '8'); ROLLBACK TO s;",
+    "BEGIN; $CREATE; INSERT INTO kv VALUES('z', '9'); SAVEPOINT s;"
+    " CREATE TABLE other(x); ROLLBACK TO s; INSERT INTO kv VALUES('x', '7');",
+  };
+  static const char *aExpect[] = { "z", "x,z" };
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aScript) / sizeof(aScript[0]); i++){
+      sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+      char *zCreate = create_kind("kv", "key, value", iKind);
+      char *zSql = sqlite3_mprintf("%s", aScript[i]);
+      char *zAt = strstr(zSql, "$CREATE");
+      char *zFull, *z;
+      *zAt = 0;
+      zFull = sqlite3_mprintf("%s%s%s", zSql, zCreate, zAt + strlen("$CREATE"));
+      test_exec_ok(db, zFull);
+      z = keys_of(db, "kv");
+      ck_assert_msg(strcmp(z, aExpect[i]) == 0, "kind %d, script %zu, in the transaction:"
+                    " %s, not %s", iKind, i, z, aExpect[i]);
+      sqlite3_free(z);
+      test_exec_ok(db, "COMMIT");
+      z = keys_of(db, "kv");
+      ck_assert_msg(strcmp(z, aExpect[i]) == 0, "kind %d, script %zu, committed: %s, not %s",
+                    iKind, i, z, aExpect[i]);
+      sqlite3_free(z);
+      check_ok(db, "kv");
+      sqlite3_free(zFull);
+      sqlite3_free(zSql);
+      sqlite3_free(zCreate);
+      sqlite3_close(db);
+      remove_db_files();
+      zSql = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      test_rmtree(zSql);
+      sqlite3_free(zSql);
+    }
+  }
+}
+END_TEST
+
 /* A busy handler that ends the other connection's write transaction the
 ** first time it is called, as a writer finishing while we wait would. */
 static sqlite3 *g_pHolder;
@@ -1808,6 +1857,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
+  tcase_add_test(tc, a_table_created_in_the_transaction_reads_its_rows_after_a_rollback_to);
   tcase_add_test(tc, a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows);
   tcase_add_test(tc, an_in_memory_table_follows_its_database_not_the_schema_name);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_wal_mode);
