@@ -222,6 +222,11 @@ struct vtab_table {
                             in the open transaction */
   deferred_conn *pDeferred; /* the connection's waiting DROPs and RENAMEs (deferred.c;
                             borrowed: the module's pAux) */
+  char **azRenamedFrom;  /* a table not in the database file: its names before each
+                            RENAME of the open transaction, oldest first
+                            (txn_rename_remember; sqlite3_free each) */
+  int *aiRenameMark;     /* aiRenameMark[i]: nMark when rename i ran */
+  int nRename;           /* entries of both */
   size_t *aMark;         /* aMark[i]: batch operations when savepoint i opened */
   int nMark;             /* savepoints 0..nMark-1 are open on this table */
   int nMarkAlloc;        /* allocated entries of aMark */
@@ -284,6 +289,14 @@ int txn_rollback(sqlite3_vtab*);
 int txn_savepoint(sqlite3_vtab*, int iSavepoint);
 int txn_release(sqlite3_vtab*, int iSavepoint);
 int txn_rollback_to(sqlite3_vtab*, int iSavepoint);
+/* A table not in the database file was renamed from zOld (taken: freed
+** here on error): remembered until the transaction ends, so that the
+** ROLLBACK (TO) that undoes the RENAME (SQLite puts the schema and the
+** _commits table back, and tells the table only of the rollback) gives
+** the table its old name back. */
+int txn_rename_remember(vtab_table *pTab, char *zOld);
+/* Forget the remembered names (the table goes). */
+void txn_rename_clear(vtab_table *pTab);
 /* Forget the batch pTab's xSync (or that of a table sharing its batch)
 ** prepared and no xCommit or xRollback ended: the transaction starts
 ** again, or the last table holding the batch is going away. */

@@ -298,9 +298,53 @@ static int txn_sync_rows(vtab_table *pTab){
   return rc;
 }
 
+void txn_rename_clear(vtab_table *pTab){
+  int i;
+  for(i = 0; i < pTab->nRename; i++) sqlite3_free(pTab->azRenamedFrom[i]);
+  sqlite3_free(pTab->azRenamedFrom);
+  sqlite3_free(pTab->aiRenameMark);
+  pTab->azRenamedFrom = 0;
+  pTab->aiRenameMark = 0;
+  pTab->nRename = 0;
+}
+
+int txn_rename_remember(vtab_table *pTab, char *zOld){
+  int n = pTab->nRename + 1;
+  char **az = sqlite3_realloc64(pTab->azRenamedFrom, sizeof(char*) * (size_t)n);
+  int *ai;
+  if( az ) pTab->azRenamedFrom = az;
+  ai = az ? sqlite3_realloc64(pTab->aiRenameMark, sizeof(int) * (size_t)n) : 0;
+  if( ai == 0 ){
+    sqlite3_free(zOld);
+    return SQLITE_NOMEM;
+  }
+  pTab->aiRenameMark = ai;
+  az[pTab->nRename] = zOld;
+  ai[pTab->nRename] = pTab->nMark;
+  pTab->nRename = n;
+  return SQLITE_OK;
+}
+
+/* A ROLLBACK TO savepoint iSavepoint (-1: the whole transaction) undid
+** the renames made after that savepoint opened: take the name back. */
+static void txn_rename_undo(vtab_table *pTab, int iSavepoint){
+  char *zBack = 0;
+  while( pTab->nRename > 0 && pTab->aiRenameMark[pTab->nRename - 1] > iSavepoint ){
+    pTab->nRename--;
+    sqlite3_free(zBack);
+    zBack = pTab->azRenamedFrom[pTab->nRename];
+  }
+  if( zBack ){
+    sqlite3_free(pTab->zName);
+    pTab->zName = zBack;
+  }
+  if( pTab->nRename == 0 ) txn_rename_clear(pTab);
+}
+
 int txn_commit(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->bCreatedInTxn = 0;
+  txn_rename_clear(pTab);
   if( pTab->pStore ) dbstore_commit(pTab->pStore, pTab->pTxn->pBatch);
   if( pTab->pTxn->pPrepared ){
     /* SQLite has committed and ignores what xCommit returns: a failure
@@ -322,6 +366,7 @@ int txn_commit(sqlite3_vtab *pVtab){
 int txn_rollback(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
   pTab->bCreatedInTxn = 0;
+  txn_rename_undo(pTab, -1);
   if( pTab->pStore ) dbstore_rollback(pTab->pStore);
   txn_abort_prepared(pTab);
   txn_reset(pTab);
@@ -356,6 +401,14 @@ int txn_release(sqlite3_vtab *pVtab, int iSavepoint){
   if( pTab->pStore ) dbstore_release(pTab->pStore, iSavepoint);
   if( iSavepoint < 0 ) iSavepoint = 0;
   if( iSavepoint < pTab->nMark ) pTab->nMark = iSavepoint;
+  {
+    /* A rename inside the savepoints released now belongs to the one
+    ** around them: a savepoint opened later at the same index is after it. */
+    int i;
+    for(i = 0; i < pTab->nRename; i++){
+      if( pTab->aiRenameMark[i] > pTab->nMark ) pTab->aiRenameMark[i] = pTab->nMark;
+    }
+  }
   return SQLITE_OK;
 }
 
@@ -364,6 +417,7 @@ int txn_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   if( pTab->pTxn == 0 ) return SQLITE_OK;             /* being destroyed */
   pTab->pTxn->iStamp++;      /* what an xSync prepared may be undone (txn_sync) */
   if( pTab->pStore ) dbstore_rollback_to(pTab->pStore, iSavepoint);
+  txn_rename_undo(pTab, iSavepoint < 0 ? -1 : iSavepoint);
   if( iSavepoint < 0 ){
     lsm_batch_truncate(pTab->pTxn->pBatch, 0);
     pTab->nMark = 0;

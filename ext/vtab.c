@@ -193,6 +193,7 @@ static void vtab_cursor_free(vtab_cursor *pCsr){
 static void vtab_table_free(vtab_table *pTab){
   if( pTab == 0 ) return;
   deferred_forget_created(pTab);
+  txn_rename_clear(pTab);
   /* The last table holding the batch: nothing will commit what it
   ** prepared.  (Another holder, sharing it after a schema change, will.) */
   if( pTab->pTxn && pTab->pTxn->nTables == 1 ) txn_abort_prepared(pTab);
@@ -1157,7 +1158,9 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
                                      sqlite3_errmsg(pTab->db));
   }
   if( rc == SQLITE_OK ){
-    sqlite3_free(pTab->zName);
+    /* The in-database store remembers its own names (dbstore_rename). */
+    if( pTab->pStore == 0 ) rc = txn_rename_remember(pTab, pTab->zName);
+    else sqlite3_free(pTab->zName);
     pTab->zName = zName;
     zName = 0;
   }
