@@ -23,6 +23,12 @@ struct lsm_file {
   int bPrealloc;          /* POSIX: LSM_OPEN_PREALLOC; then the two below */
   uint64_t nAppended;     /* bytes appended (what xSize reports)         */
   uint64_t nZeroed;       /* the file's size: zeros from nAppended on    */
+  int bMapAppend;         /* POSIX: LSM_OPEN_MAPPED_APPEND granted: appends
+                          ** are copied into pWindow while they fit      */
+  uint8_t *pWindow;       /* writable shared mapping of the file at
+                          ** iWindow, nWindow bytes (zeros ahead), or NULL */
+  uint64_t iWindow;
+  size_t nWindow;
 };
 
 /* xListDir's answer: the nName strings of azTmp copied into one

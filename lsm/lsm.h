@@ -110,6 +110,14 @@ typedef struct lsm_file lsm_file;
 ** crash may leave them, so a reader of such a file must take zeros after
 ** its last record as its end.  An env may ignore this flag. */
 #define LSM_OPEN_PREALLOC 0x10
+/* With LSM_OPEN_WRITE | LSM_OPEN_PREALLOC: what is appended must survive
+** a killed process as soon as xAppend returns, and a power cut only once
+** xSync returns (a log written at sync=normal).  The env may then copy
+** appends into a shared writable mapping of the zeros it wrote ahead
+** instead of making a system call per append (the default env does): the
+** bytes are in the kernel's page cache either way.  Until xSync the
+** pages reach the disk in no particular order.  An env may ignore it. */
+#define LSM_OPEN_MAPPED_APPEND 0x20
 
 struct lsm_env {
   void *pCtx;                                               /* implementation state */

@@ -42,8 +42,10 @@
 **               record, and its records from iPrevNextSeq on never counted
 **               (a write or sync of them failed); bit 1 GROUP_MARKS: every
 **               synced write ends in a GROUP_END record (a sync=full log:
-**               PREALLOCATED TAIL below); other bits zero (an older build
-**               refuses a log with bit 1: "unknown flags")
+**               PREALLOCATED TAIL below); bit 2 UNORDERED: a sync=normal
+**               log, whose unsynced pages may reach the disk in any
+**               order (MAPPED LOG below); other bits zero (an older build
+**               refuses a log with bit 1 or 2: "unknown flags")
 **   52     4    zero
 **   56     8    checksum: XXH3-64, seed CHECKSUM_SEED_WAL ^ salt, over
 **               bytes 0..55
@@ -258,6 +260,36 @@
 ** or written at sync=off or normal) read as before, and logs of older
 ** builds have no GROUP_MARKS.
 **
+** MAPPED LOG
+**
+** A sync=normal commit must survive a killed process, not a power cut:
+** its bytes must be in the kernel when the commit returns, not on the
+** disk.  Such a log is opened with LSM_OPEN_MAPPED_APPEND, and the
+** default env copies each append into a shared writable mapping of
+** zeros it wrote ahead (256 KiB at a time, env.c) instead of calling
+** write(2): the page cache holds the bytes either way, and a killed
+** process loses nothing, without a system call per commit (about 3 us
+** each on this project's machine, most of a one-put commit).  The log
+** is laid out as a sync=full one (PREALLOCATED TAIL above), without
+** GROUP_END records, and its file header says UNORDERED:
+**
+**   OFFSET        SIZE   DESCRIPTION
+**   0             64     file header, flags bit 2 set
+**   64            ...    records, as above
+**   end of the    to EOF zeros, up to the next multiple of 256 KiB
+**   last record          (cut off when the writer closes the log)
+**
+** What a power cut does differ: the kernel writes a mapping's dirty
+** pages back in no particular order, so the disk may have kept a later
+** page of the log and lost an earlier one.  A sync=normal log is
+** therefore synced when it is closed (the store moves on to a new log,
+** or closes), so only the newest log can miss pages, and in the newest
+** log of a crash a bad record over a lost piece (its header all zeros,
+** or a whole 512-byte sector of it zeros) ends the log whatever follows:
+** the records after it were never synced, and the store comes back as
+** it was before the first commit the disk did not keep.  Damage of any
+** other kind is judged as in any log (REPLAY below).
+**
 ** REPLAY
 **
 ** Records are read in order.  A record is bad if its length is over the
@@ -270,7 +302,9 @@
 ** reassembled copy) until a COMMIT hands one to the caller at the
 ** COMMIT's place and seq, and drops the rest at the log's end.  At a
 ** bad record at which only zeros are left to the end of the file, any
-** log ends there cleanly (PREALLOCATED TAIL above).  At any other
+** log ends there cleanly (PREALLOCATED TAIL above).  At a bad record
+** that lost a piece (MAPPED LOG above) of a log that says UNORDERED and
+** whose tail may be torn, the log ends there.  At any other
 ** bad record of a log whose tail may be torn (the newest, or one whose
 ** successor says PREV_TORN), replay searches forward byte by byte for
 ** any valid record: if there is none, the bad bytes are a torn tail (a
@@ -355,6 +389,8 @@ struct wal_writer {
   int rcPoison;             /* sticky error after a partial write or sync     */
   int bGroupMarks;          /* sync=full log: each synced write ends in a
                             ** GROUP_END record (PREALLOCATED TAIL above)    */
+  int bUnordered;           /* sync=normal log: appended through a mapping,
+                            ** says WAL_FLAG_UNORDERED (MAPPED LOG above)    */
 };
 
 /* ---------------------------------------------------------------- */
@@ -374,7 +410,7 @@ static uint32_t wal_new_salt(void){
 
 /* Encode the file header of pHdr with salt into a[0..WAL_FILE_HEADER). */
 static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr,
-                              int bGroupMarks){
+                              int bGroupMarks, int bUnordered){
   uint8_t *q;
   memset(a, 0, WAL_FILE_HEADER);
   memcpy(a, WAL_MAGIC, 8);
@@ -385,7 +421,8 @@ static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr,
   q = coding_put64(q, pHdr->iPrevNextSeq);
   q = coding_put64(q, pHdr->iFirstSeq);
   coding_put32(q, (pHdr->bPrevTorn ? WAL_FLAG_PREV_TORN : 0)
-                 | (bGroupMarks ? WAL_FLAG_GROUP_MARKS : 0));
+                 | (bGroupMarks ? WAL_FLAG_GROUP_MARKS : 0)
+                 | (bUnordered ? WAL_FLAG_UNORDERED : 0));
   coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
 }
 
@@ -512,10 +549,14 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = wal_reserve(p, WAL_BUFFER_BYTES);
   /* sync=full syncs after every commit: appends into zeros written ahead
-  ** make those syncs cheaper (LSM_OPEN_PREALLOC, env.c). */
+  ** make those syncs cheaper (LSM_OPEN_PREALLOC, env.c).  sync=normal
+  ** needs its commits in the kernel, not on the disk: the env may copy
+  ** them into a mapping instead of a write(2) each (MAPPED LOG above). */
   if( rc == LSM_OK ){
     rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL
-                     | (eSync == LSM_SYNC_FULL ? LSM_OPEN_PREALLOC : 0), &p->pFile);
+                     | (eSync == LSM_SYNC_FULL ? LSM_OPEN_PREALLOC : 0)
+                     | (eSync == LSM_SYNC_NORMAL ? LSM_OPEN_PREALLOC | LSM_OPEN_MAPPED_APPEND : 0),
+                     &p->pFile);
   }
   if( rc != LSM_OK ) goto open_failed;
 
@@ -524,7 +565,8 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
     uint32_t salt = wal_new_salt();
     p->seed = CHECKSUM_SEED_WAL ^ salt;
     p->bGroupMarks = eSync == LSM_SYNC_FULL;
-    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero, p->bGroupMarks);
+    p->bUnordered = eSync == LSM_SYNC_NORMAL;
+    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero, p->bGroupMarks, p->bUnordered);
     p->iSeqBase = p->iSeqBaseCommitted = pHdr ? pHdr->iFirstSeq : 0;
     p->nBuf = p->nBufCommitted = p->nBufHeader = WAL_FILE_HEADER;
   }
@@ -681,6 +723,10 @@ int wal_writer_close(wal_writer *p){
   int rc = LSM_OK, rc2;
   if( p == NULL ) return LSM_OK;
   if( p->rcPoison == LSM_OK ) rc = wal_writer_write(p);
+  if( rc == LSM_OK && p->rcPoison == LSM_OK && p->bUnordered && p->nFile > 0 ){
+    /* Only the newest log may miss pages after a power cut (MAPPED LOG). */
+    rc = p->pEnv->xSync(p->pFile);
+  }
   rc2 = p->pEnv->xClose(p->pFile);
   if( rc == LSM_OK ) rc = rc2;
   env_free(p->pEnv, p->aBuf);

@@ -497,7 +497,11 @@ int main(void){
     printf("\n== engine level: C APIs; compression off, %u MiB memtable, %d KiB blocks, "
            "%d bits/key Bloom; LevelDB/RocksDB block cache %u MiB ==\n"
            "  durability like for like: lsm sync=normal, LevelDB and RocksDB sync=false: each "
-           "put handed to write(2);\n"
+           "put in the kernel's page cache\n"
+           "  when it returns (a killed process loses none, a power cut may): LevelDB and RocksDB "
+           "by a write(2) each,\n"
+           "  lsm by a copy into a shared mapping of its log (no system call; the zeros written "
+           "ahead of it count as its WAL bytes);\n"
            "  lsm-buf (sync=off) and rocksdb-buf (manual_wal_flush) both buffer the WAL in "
            "memory (write workloads only)\n",
            BENCH_MEMTABLE_BYTES >> 20, BENCH_BLOCK_BYTES / 1024, BENCH_BLOOM_BITS,
@@ -530,7 +534,7 @@ int main(void){
            "delete) and space amp\n"
            "  (directory bytes / live keys * 116).  fill4t-*: %d writer threads, each put its "
            "own commit; -normal N puts\n"
-           "  with write(2) per put, -full %llu puts with fdatasync per put (LevelDB sync=true).  "
+           "  at sync=normal (LevelDB sync=false), -full %llu puts with fdatasync per put (LevelDB sync=true).  "
            "lsm and LevelDB read\n"
            "  table files through mmap, so their resident file pages count in RSS; RocksDB "
            "reads with pread.\n"

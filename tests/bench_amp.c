@@ -33,7 +33,7 @@
 ** Keys, values and orders are bench.h's (16-byte keys, 100-byte values), so
 ** a put gives the store 116 user bytes.  Engines: this engine with
 ** leveled and with tiered compaction (bench_lsm.c's adapter: sync=normal,
-** a write(2) per put, 4 MiB memtable, 10 bits/key Bloom, background thread
+** each put's log record copied into a mapping of the log, 4 MiB memtable, 10 bits/key Bloom, background thread
 ** on), LevelDB and RocksDB (bench_leveldb.c, bench_rocksdb.c: the same
 ** sizes, sync=false: a write(2) per put), the in-database lsm store
 ** through SQL (lsm-indb: CREATE VIRTUAL TABLE kv USING lsm, which
@@ -787,7 +787,7 @@ void bench_amp_intro(void){
   uint64_t n = amp_keys(), r = amp_reads();
   printf("\n== amplification experiment: %llu random puts, %llu overwrites, %llu gets, "
          "%llu seeks (+nexts); BENCH_AMP_N=%llu ==\n"
-         "  every put timed alone; lsm: sync=normal (write(2) per put), %u MiB memtable, "
+         "  every put timed alone; lsm: sync=normal (log record copied into a mapping), %u MiB memtable, "
          "%d bits/key Bloom, background=on;\n"
          "  LevelDB/RocksDB: the same sizes, sync=false (write(2) per put); lsm-indb (in-database "
          "store) and SQLite\n"

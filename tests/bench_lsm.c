@@ -1,9 +1,10 @@
 /*
 ** bench_lsm.c — this engine as a bench_engine, through lsm/lsm.h only.
 **
-** Options: sync=LSM_SYNC_NORMAL (one write(2) of the WAL per put, the
+** Options: sync=LSM_SYNC_NORMAL (each put's log record in the page cache
+** when the put returns, copied into a shared mapping of the log: the
 ** durability of LevelDB's and RocksDB's default writes, which write(2)
-** every put: like for like), 4 MiB memtable, 4 KiB blocks, 10 bits/key
+** every put: like for like; lsm/wal.c MAPPED LOG), 4 MiB memtable, 4 KiB blocks, 10 bits/key
 ** Bloom, leveled compaction (bench_engine_lsm_tiered: tiered), background
 ** thread on, compression=none: the bench's values are random bytes, which
 ** no compressor shrinks, and LevelDB and RocksDB run with compression off

@@ -6,6 +6,7 @@
 **
 ** Tests rewrite log files through the env: they play the part of the disk.
 */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,12 +606,120 @@ START_TEST(wal_sync_full_log_is_written_into_zeros_cut_off_at_close){
   ck_assert_uint_eq(disk_size(), aOff[10]);
   ck_assert_int_eq(replay(0, NULL), LSM_OK);
   check_recs(10, aSmall, 5);
-  /* The other modes append. */
+  /* A sync=normal log is written into zeros too, 256 KiB at a time
+  ** (through a mapping: MAPPED LOG in wal.c), and cut at close... */
   ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
   ck_assert_int_eq(wal_writer_add(w, 100, (const uint8_t*)"value", 5), LSM_OK);
   ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_uint_eq(disk_size(), 256u << 10);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  ck_assert_uint_eq(disk_size(), FILE_HDR + HDR + 5);
+  /* ...and sync=off appends. */
+  ck_assert_int_eq(writer_open(LSM_SYNC_OFF, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 100, (const uint8_t*)"value", 5), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_write(w), LSM_OK);
   ck_assert_uint_eq(disk_size(), FILE_HDR + HDR + 5);
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+}
+END_TEST
+
+START_TEST(wal_sync_normal_log_of_a_killed_process_replays_every_commit){
+  static const size_t aBig[] = { 40, 70000, 7, 300000, 33 };
+  int status = 0, bTorn = -1, eKill;
+
+  /* A child commits records larger than one 256 KiB window of the
+  ** mapping, and is killed (SIGKILL) or exits without closing the log:
+  ** every commit is in the file, through the page cache. */
+  for(eKill = 0; eKill < 2; eKill++){
+    int aPipe[2];
+    char c;
+    pid_t pid;
+    ck_assert_int_eq(pipe(aPipe), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if( pid == 0 ){
+      wal_writer *w = NULL;
+      uint8_t *p = malloc(300000);
+      int i;
+      close(aPipe[0]);
+      if( writer_open(LSM_SYNC_NORMAL, &w) != LSM_OK ) _exit(2);
+      for(i = 0; i < 14; i++){
+        size_t nP = payload_of(test_seed(), i, aBig[i % 5], p);
+        if( wal_writer_add(w, 100 + (uint64_t)i * 3, p, nP) != LSM_OK ) _exit(3);
+        if( wal_writer_commit(w) != LSM_OK ) _exit(4);
+      }
+      if( write(aPipe[1], "k", 1) != 1 ) _exit(5);
+      if( eKill ) pause();
+      _exit(0);
+    }
+    close(aPipe[1]);
+    ck_assert_int_eq(read(aPipe[0], &c, 1), 1);    /* every commit returned */
+    close(aPipe[0]);
+    if( eKill ) kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    if( eKill ) ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    else ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_uint_eq(disk_size() % (256u << 10), 0);   /* the zeros are still there */
+    ck_assert_int_eq(replay(1, &bTorn), LSM_OK);
+    ck_assert_int_eq(bTorn, 0);
+    check_recs(14, aBig, 5);
+  }
+}
+END_TEST
+
+START_TEST(wal_lost_sector_of_the_newest_sync_normal_log_ends_it){
+  static const size_t aMid[] = { 900, 1500, 40, 2100, 700 };
+  uint64_t aOff[21];
+  size_t n;
+  uint8_t *a, *aOrig;
+  int bTorn, eSync, iCase;
+
+  /* A power cut before a sync=normal log was synced: the disk kept a
+  ** later page and lost an earlier one (zeros, as written ahead).  In the
+  ** newest log that is where it ends, whatever follows; in an older log
+  ** (synced at close), and in a log without the UNORDERED flag, it is
+  ** corruption as before. */
+  for(eSync = LSM_SYNC_OFF; eSync <= LSM_SYNC_NORMAL; eSync++){
+    write_log(eSync, 20, aMid, 5, aOff);
+    aOrig = slurp(&n);
+    a = malloc(n);
+    for(iCase = 0; iCase < 3; iCase++){
+      uint64_t iLost, nLost = 512;
+      int nKept = 6;
+      memcpy(a, aOrig, n);
+      if( iCase == 0 ){
+        iLost = aOff[6] / 512 * 512;             /* the sector where record 6 begins */
+        if( iLost < aOff[6] ) nKept = 5;         /* ... and record 5 (916 bytes) ends */
+      }else if( iCase == 1 ){
+        iLost = (aOff[6] + HDR + 511) / 512 * 512;   /* a sector of its payload */
+        ck_assert_uint_le(iLost + 512, aOff[7]);
+      }else{
+        iLost = aOff[6] / 4096 * 4096 + 4096;    /* a whole page, after record 6 began */
+        while( aOff[nKept + 1] <= iLost ) nKept++;
+        nLost = 4096;
+      }
+      memset(a + iLost, 0, (size_t)nLost);
+      spill(a, n);
+      if( eSync == LSM_SYNC_NORMAL ){
+        SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "case %d: %s",
+                    (unsigned long long)test_seed(), iCase, error_message());
+        ck_assert_int_eq(bTorn, 1);
+        check_recs(nKept, aMid, 5);
+      }else{
+        ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+      }
+      ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
+    }
+    /* A changed byte is no lost write: corruption in any log. */
+    memcpy(a, aOrig, n);
+    a[aOff[6] + HDR + 3] ^= 0x20;
+    spill(a, n);
+    ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(error_message(), "followed by a valid record"));
+    free(a);
+    free(aOrig);
+  }
 }
 END_TEST
 
@@ -1309,6 +1418,8 @@ static Suite *wal_suite(void){
   tcase_add_test(tcDisk, wal_commit_of_a_batch_the_log_does_not_hold_is_corruption);
   tcase_add_test(tcDisk, wal_sync_full_log_is_written_into_zeros_cut_off_at_close);
   tcase_add_test(tcDisk, wal_sync_full_log_of_a_killed_process_replays_every_commit);
+  tcase_add_test(tcDisk, wal_sync_normal_log_of_a_killed_process_replays_every_commit);
+  tcase_add_test(tcDisk, wal_lost_sector_of_the_newest_sync_normal_log_ends_it);
   suite_add_tcase(s, tcDisk);
 
   /* Tests that rewrite the log many times. */

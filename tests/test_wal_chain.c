@@ -520,6 +520,7 @@ START_TEST(version_3_log_still_replays){
   free(aOld);
   salt = coding_get32(a + 12);
   coding_put32(a + 8, 3);
+  coding_put32(a + 48, 0);      /* version 3 had no UNORDERED flag (a first log: no PREV_TORN) */
   coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
   iId = (aWal[0] << 32) + 1;
   coding_put64(aId, iId);
