@@ -494,7 +494,11 @@ int main(void){
   bench_print_machine();
   if( bThreads ){
     static const char *const azTargeted[] = { "lsm", 0 };
-    printf("\n== engine level: C APIs; compression off, %u MiB memtable, %d KiB blocks, "
+    if( bench_compression() ){
+      printf("\n  BENCH_COMPRESSION=on: values compress about 2:1 (50 bytes written twice); "
+             "lsm LZ4, LevelDB Snappy, RocksDB LZ4\n");
+    }
+    printf("\n== engine level: C APIs; compression %s, %u MiB memtable, %d KiB blocks, "
            "%d bits/key Bloom; LevelDB/RocksDB block cache %u MiB ==\n"
            "  durability like for like: lsm sync=normal, LevelDB and RocksDB sync=false: each "
            "put in the kernel's page cache\n"
@@ -504,6 +508,7 @@ int main(void){
            "ahead of it count as its WAL bytes);\n"
            "  lsm-buf (sync=off) and rocksdb-buf (manual_wal_flush) both buffer the WAL in "
            "memory (write workloads only)\n",
+           bench_compression() ? "on" : "off",
            BENCH_MEMTABLE_BYTES >> 20, BENCH_BLOCK_BYTES / 1024, BENCH_BLOOM_BITS,
            BENCH_CACHE_BYTES >> 20);
     if( bEngine ){          /* BENCH_LEVEL=threads: the fill4t-* rows alone */

@@ -217,6 +217,12 @@ int bench_key_parse(const char *a, size_t n, uint64_t *pi);
 /* value(i, gen) into a[100].  bench_value_pool_init first (once). */
 void bench_value_pool_init(uint64_t iSeed);
 void bench_value(char *a, uint64_t i, uint32_t iGen);
+/* BENCH_COMPRESSION=on: values compress about 2:1 (their first 50 bytes
+** written twice, as LevelDB's db_bench makes them compressible), and the
+** engine level runs lsm with LZ4, LevelDB with Snappy and RocksDB with
+** LZ4 (each one's usual choice); off (the default): random values and no
+** compression anywhere. */
+int bench_compression(void);
 
 double bench_now(void);                   /* monotonic seconds             */
 void bench_sleep_ms(int nMs);

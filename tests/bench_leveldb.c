@@ -71,7 +71,8 @@ static int ldb_open_sync(const char *zDir, int eSync, bench_store **pp){
   leveldb_options_set_block_size(p->pOpt, BENCH_BLOCK_BYTES);
   leveldb_options_set_filter_policy(p->pOpt, p->pFilter);
   leveldb_options_set_cache(p->pOpt, p->pCache);
-  leveldb_options_set_compression(p->pOpt, leveldb_no_compression);
+  leveldb_options_set_compression(p->pOpt, bench_compression() ? leveldb_snappy_compression
+                                                               : leveldb_no_compression);
   p->pRead = leveldb_readoptions_create();
   p->pWrite = leveldb_writeoptions_create();
   leveldb_writeoptions_set_sync(p->pWrite, eSync == BENCH_SYNC_FULL);

@@ -68,7 +68,7 @@ static int blsm_open_with(const char *zDir, int eCompaction, int eSync, bench_st
   opt.block_bytes = BENCH_BLOCK_BYTES;
   opt.bloom_bits = BENCH_BLOOM_BITS;
   opt.compaction = eCompaction;
-  opt.compression = LSM_COMPRESSION_NONE;
+  opt.compression = bench_compression() ? LSM_COMPRESSION_LZ4 : LSM_COMPRESSION_NONE;
   opt.background = 1;
   opt.create_if_missing = 1;
   rc = blsm_error(0, "open", lsm_open(zDir, &opt, &p->pDb));

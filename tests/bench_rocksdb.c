@@ -78,7 +78,8 @@ static int rdb_open_with(const char *zDir, int bBuffered, bench_store **pp){
   rocksdb_options_set_block_based_table_factory(p->pOpt, p->pTable);
   rocksdb_options_set_create_if_missing(p->pOpt, 1);
   rocksdb_options_set_write_buffer_size(p->pOpt, BENCH_MEMTABLE_BYTES);
-  rocksdb_options_set_compression(p->pOpt, rocksdb_no_compression);
+  rocksdb_options_set_compression(p->pOpt, bench_compression() ? rocksdb_lz4_compression
+                                                               : rocksdb_no_compression);
   rocksdb_options_set_target_file_size_base(p->pOpt, 2u << 20);
   rocksdb_options_set_max_bytes_for_level_base(p->pOpt, 10u << 20);
   if( bBuffered ) rocksdb_options_set_manual_wal_flush(p->pOpt, 1);

@@ -110,12 +110,24 @@ void bench_value_pool_init(uint64_t iSeed){
   }
 }
 
+int bench_compression(void){
+  const char *z = getenv("BENCH_COMPRESSION");
+  return z && (!strcmp(z, "on") || !strcmp(z, "1"));
+}
+
 void bench_value(char *a, uint64_t i, uint32_t iGen){
+  static int eCompressible = -1;       /* the same in every process of a run */
   uint64_t off = bench_mix64(i * 2 + iGen) % (BENCH_POOL_BYTES - (BENCH_VAL_BYTES - 12));
   int j;
+  if( eCompressible < 0 ) eCompressible = bench_compression();
   for(j = 0; j < 8; j++) a[j] = (char)(i >> (8 * j));
   for(j = 0; j < 4; j++) a[8 + j] = (char)(iGen >> (8 * j));
-  memcpy(a + 12, &aBenchPool[off], BENCH_VAL_BYTES - 12);
+  if( eCompressible ){
+    memcpy(a + 12, &aBenchPool[off], BENCH_VAL_BYTES / 2 - 12);
+    memcpy(a + BENCH_VAL_BYTES / 2, a, BENCH_VAL_BYTES / 2);
+  }else{
+    memcpy(a + 12, &aBenchPool[off], BENCH_VAL_BYTES - 12);
+  }
 }
 
 /* ---- time ---- */
