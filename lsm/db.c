@@ -443,12 +443,13 @@ int lsm_close(lsm_db *pDb){
     mutex_unlock(&pDb->mutex);
     db_cursor_free(pSpare);
   }
-  /* sync=off: the WAL's buffer may hold acknowledged commits.  If it
-  ** cannot be written, a flush keeps them in an SSTable instead (and
+  /* sync=off: the WAL's buffer may hold acknowledged commits; a
+  ** sync=normal log written through a mapping is synced (wal_writer_finish).
+  ** If that fails, a flush keeps them in an SSTable instead (and
   ** retires the log); close reports an error only if that fails too.
   ** REQUIRES (lsm.h): no other call on this db runs now, so this thread
   ** may use the WAL as the write leader would. */
-  if( pDb->bOpened && pDb->pWal && wal_writer_write(pDb->pWal) != LSM_OK ){
+  if( pDb->bOpened && pDb->pWal && wal_writer_finish(pDb->pWal) != LSM_OK ){
     rcFlush = lsm_flush(pDb);
   }else if( pDb->bOpened ){
     /* Commits applied without a log record (lsm_commit_prepared after a

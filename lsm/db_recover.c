@@ -419,7 +419,8 @@ int db_recover(lsm_db *pDb, int bNew){
       zPath = filename_path(pEnv, pDb->zDir, FILENAME_WAL, pDb->iWalNumber, &rc);
       hdrNext.iNumber = pDb->iWalNumber;
       hdrNext.iFirstSeq = pDb->lastSeq + 1;
-      if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, &hdrNext, &pDb->pWal);
+      if( rc == LSM_OK ) rc = wal_writer_open(pEnv, zPath, pDb->opt.sync, pDb->opt.use_mmap,
+                                           &hdrNext, &pDb->pWal);
       env_free(pEnv, zPath);
     }
     if( rc == LSM_OK ){

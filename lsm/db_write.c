@@ -85,10 +85,12 @@ int db_switch_memtable(lsm_db *pDb){
     uint64_t iUnwritten;
     /* The new log's header says where the old one's records that count
     ** end.  Its committed records are handed to the OS first (sync=off
-    ** buffers them); those a failed write or sync left out, and those of
-    ** a group that failed, do not count, and the old log may end in a
-    ** torn record (see wal.h). */
-    if( pDb->pWal ) (void)wal_writer_write(pDb->pWal);
+    ** buffers them), and synced if its pages may reach the disk out of
+    ** order (sync=normal through a mapping: only the newest log may lose
+    ** pages to a power cut); those a failed write or sync left out, and
+    ** those of a group that failed, do not count, and the old log may end
+    ** in a torn record (see wal.h). */
+    if( pDb->pWal ) (void)wal_writer_finish(pDb->pWal);
     iUnwritten = pDb->pWal ? wal_writer_unwritten_seq(pDb->pWal) : UINT64_MAX;
     memset(&hdr, 0, sizeof(hdr));
     iNewWal = pDb->iNextFile++;
@@ -99,7 +101,8 @@ int db_switch_memtable(lsm_db *pDb){
     hdr.bPrevTorn = pDb->bWalBroken || iUnwritten != UINT64_MAX;
     hdr.iFirstSeq = pDb->lastSeq + 1;
     zPath = filename_path(pDb->pEnv, pDb->zDir, FILENAME_WAL, iNewWal, &rc);
-    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, &hdr, &pNewWal);
+    if( rc == LSM_OK ) rc = wal_writer_open(pDb->pEnv, zPath, pDb->opt.sync, pDb->opt.use_mmap,
+                                           &hdr, &pNewWal);
     /* With sync=full the new log's name must survive a power cut before
     ** the next manifest write: acknowledged commits live in it.  The other
     ** modes promise nothing across a power cut, and a killed process

@@ -42,10 +42,10 @@
 **               record, and its records from iPrevNextSeq on never counted
 **               (a write or sync of them failed); bit 1 GROUP_MARKS: every
 **               synced write ends in a GROUP_END record (a sync=full log:
-**               PREALLOCATED TAIL below); bit 2 UNORDERED: a sync=normal
-**               log, whose unsynced pages may reach the disk in any
-**               order (MAPPED LOG below); other bits zero (an older build
-**               refuses a log with bit 1 or 2: "unknown flags")
+**               PREALLOCATED TAIL below; a sync=normal log written
+**               through a mapping: MAPPED LOG below); other bits zero
+**               (an older build refuses a log with bit 1: "unknown
+**               flags")
 **   52     4    zero
 **   56     8    checksum: XXH3-64, seed CHECKSUM_SEED_WAL ^ salt, over
 **               bytes 0..55
@@ -270,25 +270,43 @@
 ** write(2): the page cache holds the bytes either way, and a killed
 ** process loses nothing, without a system call per commit (about 3 us
 ** each on this project's machine, most of a one-put commit).  The log
-** is laid out as a sync=full one (PREALLOCATED TAIL above), without
-** GROUP_END records, and its file header says UNORDERED:
+** is laid out as a sync=full one (PREALLOCATED TAIL above), its file
+** header says GROUP_MARKS, and it has a GROUP_END record where it was
+** synced:
 **
 **   OFFSET        SIZE   DESCRIPTION
-**   0             64     file header, flags bit 2 set
+**   0             64     file header, flags bit 1 set
 **   64            ...    records, as above
 **   end of the    to EOF zeros, up to the next multiple of 256 KiB
 **   last record          (cut off when the writer closes the log)
 **
-** What a power cut does differ: the kernel writes a mapping's dirty
-** pages back in no particular order, so the disk may have kept a later
-** page of the log and lost an earlier one.  A sync=normal log is
-** therefore synced when it is closed (the store moves on to a new log,
-** or closes), so only the newest log can miss pages, and in the newest
-** log of a crash a bad record over a lost piece (its header all zeros,
-** or a whole 512-byte sector of it zeros) ends the log whatever follows:
-** the records after it were never synced, and the store comes back as
-** it was before the first commit the disk did not keep.  Damage of any
-** other kind is judged as in any log (REPLAY below).
+** What a power cut does differs: the kernel writes a mapping's dirty
+** pages back in no particular order, so the disk may keep a later page
+** of the log and lose an earlier one, or keep an early version of a page
+** that was written back while half full.  The rule of GROUP_MARKS logs
+** (PREALLOCATED TAIL above) already reads that right, given two more:
+**   - a log is synced when the store is done with it (wal_writer_finish:
+**     the store moves on to a new log, or closes), its write ending in a
+**     GROUP_END, before the new log's header is written, so only the
+**     newest log can miss pages; if that sync fails, the new log says
+**     PREV_TORN from the first record since the last good sync, as after
+**     a failed write (WRITE FAILURES); and after the sync one more
+**     GROUP_END is written, unsynced, because a valid record after a
+**     GROUP_END is what proves that write reached the disk whole;
+**   - every other sync (a commit after lsm_raise_sync to full) ends in a
+**     GROUP_END too.
+** So in the newest log, a bad record with no GROUP_END after it lies
+** where nothing was synced, and whatever follows it, the log's valid
+** records end there (point in time, as RocksDB's default recovery of its
+** WAL): the store comes back as it was before the first commit the disk
+** lost.  A bad record before a GROUP_END that a valid record follows is
+** corruption, in the newest log too; in an older log every bad record
+** is.  The price: damage (rather than a power cut) to the unsynced part
+** of the newest log also ends it there, silently, where a log written
+** with write(2) would report corruption; that part is the one sync=normal
+** never promised to a power cut.  A store opened with use_mmap off
+** writes its sync=normal logs with write(2), without these records, as
+** before.
 **
 ** REPLAY
 **
@@ -302,9 +320,7 @@
 ** reassembled copy) until a COMMIT hands one to the caller at the
 ** COMMIT's place and seq, and drops the rest at the log's end.  At a
 ** bad record at which only zeros are left to the end of the file, any
-** log ends there cleanly (PREALLOCATED TAIL above).  At a bad record
-** that lost a piece (MAPPED LOG above) of a log that says UNORDERED and
-** whose tail may be torn, the log ends there.  At any other
+** log ends there cleanly (PREALLOCATED TAIL above).  At any other
 ** bad record of a log whose tail may be torn (the newest, or one whose
 ** successor says PREV_TORN), replay searches forward byte by byte for
 ** any valid record: if there is none, the bad bytes are a torn tail (a
@@ -389,8 +405,13 @@ struct wal_writer {
   int rcPoison;             /* sticky error after a partial write or sync     */
   int bGroupMarks;          /* sync=full log: each synced write ends in a
                             ** GROUP_END record (PREALLOCATED TAIL above)    */
-  int bUnordered;           /* sync=normal log: appended through a mapping,
-                            ** says WAL_FLAG_UNORDERED (MAPPED LOG above)    */
+  int bMapped;              /* sync=normal log that may be appended through a
+                            ** mapping (MAPPED LOG above): GROUP_MARKS, and
+                            ** synced when finished                           */
+  int bUnsynced;            /* bMapped: bytes handed to the OS since the
+                            ** last sync                                      */
+  uint64_t iSeqUnsynced;    /* bMapped: seq of the first record handed to
+                            ** the OS since the last sync; UINT64_MAX if none */
 };
 
 /* ---------------------------------------------------------------- */
@@ -410,7 +431,7 @@ static uint32_t wal_new_salt(void){
 
 /* Encode the file header of pHdr with salt into a[0..WAL_FILE_HEADER). */
 static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr,
-                              int bGroupMarks, int bUnordered){
+                              int bGroupMarks){
   uint8_t *q;
   memset(a, 0, WAL_FILE_HEADER);
   memcpy(a, WAL_MAGIC, 8);
@@ -421,8 +442,7 @@ static void wal_encode_header(uint8_t *a, uint32_t salt, const wal_header *pHdr,
   q = coding_put64(q, pHdr->iPrevNextSeq);
   q = coding_put64(q, pHdr->iFirstSeq);
   coding_put32(q, (pHdr->bPrevTorn ? WAL_FLAG_PREV_TORN : 0)
-                 | (bGroupMarks ? WAL_FLAG_GROUP_MARKS : 0)
-                 | (bUnordered ? WAL_FLAG_UNORDERED : 0));
+                 | (bGroupMarks ? WAL_FLAG_GROUP_MARKS : 0));
   coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
 }
 
@@ -512,6 +532,10 @@ static int wal_write_buffer(wal_writer *p){
     p->nBuf = 0;
     p->nBufCommitted = 0;
     p->nBufHeader = 0;
+    if( p->bMapped ){
+      p->bUnsynced = 1;
+      if( p->iSeqUnsynced == UINT64_MAX ) p->iSeqUnsynced = p->iSeqUnwritten;
+    }
     p->iSeqUnwritten = UINT64_MAX;
     if( p->nAlloc > 16 * WAL_BUFFER_BYTES ){
       /* A huge batch grew the buffer: give the memory back. */
@@ -534,8 +558,8 @@ static int wal_poisoned(wal_writer *p){
                        " it takes no more records", p->zPath);
 }
 
-int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_header *pHdr,
-                    wal_writer **ppWal){
+int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, int bMayMap,
+                    const wal_header *pHdr, wal_writer **ppWal){
   static const wal_header zero = {0};
   int rc = LSM_OK;
   wal_writer *p;
@@ -546,6 +570,8 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   p->pEnv = pEnv;
   p->eSync = eSync;
   p->iSeqUnwritten = UINT64_MAX;
+  p->iSeqUnsynced = UINT64_MAX;
+  p->bMapped = eSync == LSM_SYNC_NORMAL && bMayMap;
   p->zPath = env_strdup_rc(pEnv, zPath, &rc);
   if( rc == LSM_OK ) rc = wal_reserve(p, WAL_BUFFER_BYTES);
   /* sync=full syncs after every commit: appends into zeros written ahead
@@ -555,7 +581,7 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   if( rc == LSM_OK ){
     rc = pEnv->xOpen(pEnv, zPath, LSM_OPEN_WRITE | LSM_OPEN_EXCL
                      | (eSync == LSM_SYNC_FULL ? LSM_OPEN_PREALLOC : 0)
-                     | (eSync == LSM_SYNC_NORMAL ? LSM_OPEN_PREALLOC | LSM_OPEN_MAPPED_APPEND : 0),
+                     | (p->bMapped ? LSM_OPEN_PREALLOC | LSM_OPEN_MAPPED_APPEND : 0),
                      &p->pFile);
   }
   if( rc != LSM_OK ) goto open_failed;
@@ -564,9 +590,8 @@ int wal_writer_open(lsm_env *pEnv, const char *zPath, int eSync, const wal_heade
   {
     uint32_t salt = wal_new_salt();
     p->seed = CHECKSUM_SEED_WAL ^ salt;
-    p->bGroupMarks = eSync == LSM_SYNC_FULL;
-    p->bUnordered = eSync == LSM_SYNC_NORMAL;
-    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero, p->bGroupMarks, p->bUnordered);
+    p->bGroupMarks = eSync == LSM_SYNC_FULL || p->bMapped;
+    wal_encode_header(p->aBuf, salt, pHdr ? pHdr : &zero, p->bGroupMarks);
     p->iSeqBase = p->iSeqBaseCommitted = pHdr ? pHdr->iFirstSeq : 0;
     p->nBuf = p->nBufCommitted = p->nBufHeader = WAL_FILE_HEADER;
   }
@@ -697,8 +722,9 @@ int wal_writer_write(wal_writer *p){
 int wal_writer_sync(wal_writer *p){
   int rc;
   if( p->rcPoison ) return wal_poisoned(p);
-  if( p->bGroupMarks && p->nBuf > p->nBufHeader ){
-    /* The write ends in a GROUP_END record (PREALLOCATED TAIL above). */
+  if( p->bGroupMarks && (p->nBuf > p->nBufHeader || p->bUnsynced) ){
+    /* The write ends in a GROUP_END record (PREALLOCATED TAIL above);
+    ** in a mapped log it marks where the synced part ends. */
     rc = wal_reserve(p, WAL_RECORD_HEADER);
     if( rc != LSM_OK ) return rc;
     wal_frame(p, WAL_TYPE_GROUP_END, 0, NULL, 0, NULL, 0);
@@ -706,9 +732,54 @@ int wal_writer_sync(wal_writer *p){
   rc = wal_write_buffer(p);
   if( rc == LSM_OK ){
     rc = p->pEnv->xSync(p->pFile);
-    if( rc != LSM_OK ) p->rcPoison = rc;
+    if( rc == LSM_OK ){
+      p->bUnsynced = 0;
+      p->iSeqUnsynced = UINT64_MAX;
+    }else{
+      p->rcPoison = rc;
+      /* A power cut may now take any record of a mapped log since
+      ** its last sync: a successor must not count on them. */
+      if( p->iSeqUnsynced < p->iSeqUnwritten ) p->iSeqUnwritten = p->iSeqUnsynced;
+    }
   }
   return rc;
+}
+
+int wal_writer_finish(wal_writer *p){
+  int rc;
+  if( p->rcPoison ) return wal_poisoned(p);
+  wal_drop_uncommitted(p);
+  if( !p->bMapped || (p->nBuf <= p->nBufHeader && !p->bUnsynced) ){
+    return wal_write_buffer(p);
+  }
+  rc = wal_writer_sync(p);
+  if( rc != LSM_OK ){
+    /* Its mark or its sync failed: the log is not known to be on the
+    ** disk, and a successor must not count on its records since the last
+    ** sync that succeeded (they live on in the memtable being flushed). */
+    if( p->rcPoison == LSM_OK ) p->rcPoison = rc;
+    if( p->iSeqUnsynced < p->iSeqUnwritten ) p->iSeqUnwritten = p->iSeqUnsynced;
+    return rc;
+  }
+  /* One more GROUP_END after the sync: a record after a GROUP_END proves
+  ** that the write it ends reached the disk whole (REPLAY), so damage
+  ** anywhere in a finished log reads as corruption, not as a power cut
+  ** during its last sync.  It needs no sync, and if it cannot be written
+  ** the log only reads as that: not an error. */
+  if( wal_reserve(p, WAL_RECORD_HEADER) == LSM_OK ){
+    wal_frame(p, WAL_TYPE_GROUP_END, 0, NULL, 0, NULL, 0);
+    p->nBufCommitted = p->nBuf;
+    if( wal_write_buffer(p) != LSM_OK ){
+      error_clear();
+      /* Nothing written: as if never tried.  Part of it written (the
+      ** writer is poisoned): the log ends in a damaged record, so the
+      ** successor says PREV_TORN, though every record counts (any value
+      ** other than UINT64_MAX above the last seq). */
+      if( p->rcPoison ) p->iSeqUnwritten = UINT64_MAX - 1;
+    }
+  }
+  p->bUnsynced = 0;
+  return LSM_OK;
 }
 
 uint64_t wal_writer_bytes(const wal_writer *p){
@@ -722,11 +793,7 @@ uint64_t wal_writer_unwritten_seq(const wal_writer *p){
 int wal_writer_close(wal_writer *p){
   int rc = LSM_OK, rc2;
   if( p == NULL ) return LSM_OK;
-  if( p->rcPoison == LSM_OK ) rc = wal_writer_write(p);
-  if( rc == LSM_OK && p->rcPoison == LSM_OK && p->bUnordered && p->nFile > 0 ){
-    /* Only the newest log may miss pages after a power cut (MAPPED LOG). */
-    rc = p->pEnv->xSync(p->pFile);
-  }
+  if( p->rcPoison == LSM_OK ) rc = wal_writer_finish(p);
   rc2 = p->pEnv->xClose(p->pFile);
   if( rc == LSM_OK ) rc = rc2;
   env_free(p->pEnv, p->aBuf);

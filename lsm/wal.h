@@ -23,6 +23,11 @@
 ** in the log, exactly like a batch logged whole; a prepared batch that no
 ** commit record names is dropped.
 **
+** A sync=normal log may be appended through a shared mapping instead of
+** write(2) (the same durability; wal.c, MAPPED LOG): its header says
+** GROUP_MARKS, it is synced when done with (wal_writer_finish), and
+** replay ends the newest such log at a bad record after its last sync.
+**
 ** A sync=full log is written into zeros written ahead of its records
 ** (LSM_OPEN_PREALLOC, env.c) and cut at close; replay takes zeros to the
 ** end of the file as any log's clean end, and each synced write of such
@@ -62,9 +67,11 @@ typedef struct wal_header {
 
 /* Create zPath, which must not exist (LSM_CANTOPEN if it does, a
 ** symbolic link included), with the file header pHdr (NULL: all
-** zero, for tests).  eSync is LSM_SYNC_*.  Owned: close. */
-int wal_writer_open(lsm_env*, const char *zPath, int eSync, const wal_header *pHdr,
-                    wal_writer **ppWal);
+** zero, for tests).  eSync is LSM_SYNC_*.  bMayMap: a sync=normal log
+** may be appended through a mapping (MAPPED LOG in wal.c; the store's
+** use_mmap).  Owned: close. */
+int wal_writer_open(lsm_env*, const char *zPath, int eSync, int bMayMap,
+                    const wal_header *pHdr, wal_writer **ppWal);
 
 /* Frame one record into the buffer.  Nothing reaches the OS yet.
 ** REQUIRES: seq is not below the previous record's (LSM_MISUSE). */
@@ -102,6 +109,15 @@ int wal_writer_write(wal_writer*);
 /* Write everything buffered and fdatasync, whatever eSync says. */
 int wal_writer_sync(wal_writer*);
 
+/* The log is done with (the store moves on to a new one, or closes):
+** hand the committed records still buffered to the OS (records added but
+** not committed are dropped) and, if its pages may reach the disk out of
+** order (a mapped sync=normal log: MAPPED LOG in wal.c), sync it, so that only
+** the newest log of a store can lose pages to a power cut.  A failed
+** sync poisons the writer, and wal_writer_unwritten_seq then names the
+** first record since the last sync that succeeded. */
+int wal_writer_finish(wal_writer*);
+
 /* Bytes added (framed) since open, written or still buffered. */
 uint64_t wal_writer_bytes(const wal_writer*);
 
@@ -111,8 +127,7 @@ uint64_t wal_writer_bytes(const wal_writer*);
 ** first seq never acknowledged as iPrevNextSeq. */
 uint64_t wal_writer_unwritten_seq(const wal_writer*);
 
-/* Write the committed records still buffered, then close and free (no
-** sync); records added but not committed are dropped. */
+/* wal_writer_finish (nothing to do if it ran), then close and free. */
 int wal_writer_close(wal_writer*);
 
 /* Close and free without writing anything, not even the file header

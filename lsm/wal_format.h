@@ -23,9 +23,6 @@
 #define WAL_PREPARE_ID_BYTES 8          /* before a prepared batch's payload    */
 #define WAL_FLAG_PREV_TORN 1
 #define WAL_FLAG_GROUP_MARKS 2          /* each write ends in a GROUP_END record */
-#define WAL_FLAG_UNORDERED 4            /* unsynced pages may reach the disk out
-                                        ** of order (MAPPED LOG in wal.c)       */
-#define WAL_SECTOR_BYTES   512          /* the unit a disk keeps or loses       */
 #define WAL_MAX_FRAGMENT   (1u << 20)   /* payload bytes in one record      */
 #define WAL_BUFFER_BYTES   (64 * 1024)  /* LSM_SYNC_OFF writes past this    */
 

@@ -28,8 +28,6 @@ typedef struct wal_frame_fmt {
   int bCompact;             /* version 4: 16-byte record headers    */
   int eMaxType;             /* the largest record type of its version */
   int bGroupMarks;          /* WAL_FLAG_GROUP_MARKS: writes end in GROUP_END */
-  int bUnordered;           /* WAL_FLAG_UNORDERED: unsynced pages may be lost
-                            ** out of order (MAPPED LOG in wal.c)          */
   uint64_t nFileHeader;     /* bytes before the first record        */
   uint64_t nRecordHeader;   /* bytes before each payload            */
 } wal_frame_fmt;
@@ -173,29 +171,6 @@ static int wal_all_zero(const uint8_t *a, uint64_t n){
 }
 
 /*
-** A bad record at iOff of a log with WAL_FLAG_UNORDERED: does it overlap
-** a piece the disk never got (MAPPED LOG in wal.c), a 512-byte sector of
-** the file that is all zeros?  The record's extent is its header and the
-** payload its length field gives (the header alone if that field is over
-** the limit).  A record damaged any other way (a changed byte) is not.
-*/
-static int wal_lost_write(const uint8_t *a, uint64_t n, uint64_t iOff,
-                          const wal_frame_fmt *pFmt){
-  uint64_t iEnd = iOff + pFmt->nRecordHeader, iSector;
-  if( iEnd <= n ){
-    uint32_t nLen = coding_get32(a + iOff) & 0xffffff;   /* version 4 framing */
-    if( nLen <= WAL_MAX_FRAGMENT ) iEnd += nLen;
-  }
-  if( iEnd > n ) iEnd = n;
-  for(iSector = iOff / WAL_SECTOR_BYTES * WAL_SECTOR_BYTES; iSector < iEnd;
-      iSector += WAL_SECTOR_BYTES){
-    uint64_t nSector = n - iSector < WAL_SECTOR_BYTES ? n - iSector : WAL_SECTOR_BYTES;
-    if( wal_all_zero(a + iSector, nSector) ) return 1;
-  }
-  return 0;
-}
-
-/*
 ** Verify the file header at a[0..n) and decode it.  *pbEmpty: the log was
 ** never written (shorter than its header, or all zeros).  LSM_CORRUPT
 ** naming zPath for a bad magic, version or checksum.
@@ -239,8 +214,8 @@ static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
     return LSM_CORRUPT_BKPT("%s: bad checksum in the log's file header", zPath);
   }
   flags = coding_get32(a + 48);
-  if( (flags & ~(uint32_t)(WAL_FLAG_PREV_TORN | WAL_FLAG_GROUP_MARKS | WAL_FLAG_UNORDERED)) != 0
-   || ((flags & (WAL_FLAG_GROUP_MARKS | WAL_FLAG_UNORDERED)) && iVersion != WAL_VERSION)
+  if( (flags & ~(uint32_t)(WAL_FLAG_PREV_TORN | WAL_FLAG_GROUP_MARKS)) != 0
+   || ((flags & WAL_FLAG_GROUP_MARKS) && iVersion != WAL_VERSION)
    || coding_get32(a + 52) != 0 ){
     return LSM_CORRUPT_BKPT("%s: unknown flags 0x%x in the log's file header", zPath, flags);
   }
@@ -249,7 +224,6 @@ static int wal_parse_header(const char *zPath, const uint8_t *a, uint64_t n,
   pHdr->iPrevNextSeq = coding_get64(a + 32);
   pHdr->iFirstSeq = coding_get64(a + 40);
   pHdr->bPrevTorn = (flags & WAL_FLAG_PREV_TORN) != 0;
-  pFmt->bUnordered = (flags & WAL_FLAG_UNORDERED) != 0;
   if( flags & WAL_FLAG_GROUP_MARKS ){
     pFmt->bGroupMarks = 1;
     pFmt->eMaxType = WAL_TYPE_GROUP_END;
@@ -427,13 +401,6 @@ int wal_replay_with_unresolved(lsm_env *pEnv, const char *zPath, int bNewest,
       }
       zWhy = eCheck == WAL_RECORD_SHORT ? "record runs past the end of the file"
                                        : "bad length, type or checksum";
-      if( bNewest && fmt.bUnordered && wal_lost_write(a, n, iOff, &fmt) ){
-        /* Pages of the newest log that never reached the disk before a
-        ** crash: it ends before them, the rest (never synced) is lost. */
-        if( pbTorn ) *pbTorn = 1;
-        bInBatch = 0;
-        break;
-      }
       if( !bNewest ){
         rc = LSM_CORRUPT_BKPT("%s: bad record at offset %llu in an older log (%s)",
                               zPath, (unsigned long long)iOff, zWhy);

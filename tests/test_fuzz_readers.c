@@ -371,7 +371,7 @@ static uint8_t *seed_recovery(lsm_env *pEnv, size_t *pn){
     hdr.iPrevNextSeq = iLog ? seq : 0;
     hdr.iFirstSeq = seq;
     pEnv->xUnlink(pEnv, zPath);
-    ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+    ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, 1, &hdr, &w), LSM_OK);
     for(i = 0; i < anBatch[iLog]; i++){
       char zKey[16];
       int nKey = snprintf(zKey, sizeof(zKey), "k%llu", (unsigned long long)(seq % 7));
@@ -411,7 +411,7 @@ static uint8_t *seed_wal(lsm_env *pEnv, size_t *pn){
   memset(&b, 0, sizeof(b));
   b.pEnv = pEnv;
   pEnv->xUnlink(pEnv, zPath);
-  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, 1, &hdr, &w), LSM_OK);
   for(i = 0; i < 12; i++){
     char zKey[16], zVal[64];
     int nKey = snprintf(zKey, sizeof(zKey), "key%04d", i);

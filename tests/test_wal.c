@@ -105,7 +105,7 @@ static void teardown(void){
 ** created exclusively, so an earlier log at the path is removed first. */
 static int writer_open(int eSync, wal_writer **pw){
   fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
-  return wal_writer_open(fx.pEnv, fx.zPath, eSync, NULL, pw);
+  return wal_writer_open(fx.pEnv, fx.zPath, eSync, 1, NULL, pw);
 }
 
 /* The payload of record i of a test log: deterministic from (seed, i). */
@@ -225,7 +225,7 @@ START_TEST(wal_batch_over_one_mib_is_fragmented_and_reassembled){
   static const size_t aSize[] = { 10, (3u << 20) + 12345, 1u << 20, (1u << 20) + 1, 0, 2u << 20 };
   uint64_t aOff[7];
   int bTorn;
-  write_log(LSM_SYNC_NORMAL, 6, aSize, 6, aOff);
+  write_log(LSM_SYNC_OFF, 6, aSize, 6, aOff);
   /* 3 MiB + 12345 is four fragments: four headers. */
   ck_assert_uint_eq(aOff[2] - aOff[1], aSize[1] + 4 * HDR);
   ck_assert_uint_eq(aOff[3] - aOff[2], aSize[2] + HDR);
@@ -342,7 +342,7 @@ START_TEST(wal_truncated_tail_is_ignored){
   uint8_t *a;
   int bTorn;
 
-  write_log(LSM_SYNC_NORMAL, 12, aSize, 6, aOff);
+  write_log(LSM_SYNC_OFF, 12, aSize, 6, aOff);
   a = slurp(&n);
   ck_assert_uint_eq(n, aOff[12]);
   /* Every cut inside the last record (250-byte payload). */
@@ -403,7 +403,7 @@ START_TEST(wal_garbage_tail_is_ignored){
   test_rng rng;
 
   rng_init(&rng, test_seed());
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  write_log(LSM_SYNC_OFF, 10, aSmall, 5, aOff);
   a = slurp(&n);
   aOrig = slurp(&n);
   for(iTrial = 0; iTrial < test_scale(20); iTrial++){
@@ -433,7 +433,7 @@ START_TEST(wal_huge_length_in_tail_does_not_allocate){
   uint8_t *a;
   int bTorn;
 
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  write_log(LSM_SYNC_OFF, 10, aSmall, 5, aOff);
   a = slurp(&n);
   a = realloc(a, n + 4096);
   for(i = 0; i < sizeof(aLen) / sizeof(aLen[0]); i++){
@@ -613,7 +613,7 @@ START_TEST(wal_sync_full_log_is_written_into_zeros_cut_off_at_close){
   ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
   ck_assert_uint_eq(disk_size(), 256u << 10);
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
-  ck_assert_uint_eq(disk_size(), FILE_HDR + HDR + 5);
+  ck_assert_uint_eq(disk_size(), FILE_HDR + HDR + 5 + 2 * HDR);   /* and two GROUP_ENDs */
   /* ...and sync=off appends. */
   ck_assert_int_eq(writer_open(LSM_SYNC_OFF, &w), LSM_OK);
   ck_assert_int_eq(wal_writer_add(w, 100, (const uint8_t*)"value", 5), LSM_OK);
@@ -668,58 +668,118 @@ START_TEST(wal_sync_normal_log_of_a_killed_process_replays_every_commit){
 }
 END_TEST
 
-START_TEST(wal_lost_sector_of_the_newest_sync_normal_log_ends_it){
+/* Write nRec records at sync=normal as write_log does, with a sync (a
+** GROUP_END) after record iSyncAfter - 1 if iSyncAfter > 0, and leave the
+** log unsynced after that: the writer is dropped without its close (as a
+** killed process leaves it). */
+static void write_unsynced_log(int nRec, int iSyncAfter, const size_t *aSize, int nSize,
+                               uint64_t *aOff){
+  wal_writer *w = NULL;
+  int i;
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  for(i = 0; i < nRec; i++){
+    size_t n = aSize[i % nSize];
+    uint8_t *p = malloc(n ? n : 1);
+    if( i == iSyncAfter && i > 0 ) ck_assert_int_eq(wal_writer_sync(w), LSM_OK);
+    payload_of(test_seed(), i, n, p);
+    aOff[i] = wal_writer_bytes(w);
+    ck_assert_int_eq(wal_writer_add(w, 100 + (uint64_t)i * 3, p, n), LSM_OK);
+    ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+    free(p);
+  }
+  aOff[nRec] = wal_writer_bytes(w);
+  wal_writer_discard(w);
+}
+
+START_TEST(wal_damage_after_the_last_sync_of_a_sync_normal_log_ends_it){
   static const size_t aMid[] = { 900, 1500, 40, 2100, 700 };
   uint64_t aOff[21];
   size_t n;
   uint8_t *a, *aOrig;
-  int bTorn, eSync, iCase;
+  int bTorn, iCase, iSyncAfter;
 
-  /* A power cut before a sync=normal log was synced: the disk kept a
-  ** later page and lost an earlier one (zeros, as written ahead).  In the
-  ** newest log that is where it ends, whatever follows; in an older log
-  ** (synced at close), and in a log without the UNORDERED flag, it is
-  ** corruption as before. */
-  for(eSync = LSM_SYNC_OFF; eSync <= LSM_SYNC_NORMAL; eSync++){
-    write_log(eSync, 20, aMid, 5, aOff);
+  /* A power cut before a sync=normal log (written through a mapping) was
+  ** synced: the disk kept later pages and lost an earlier one, or kept a
+  ** page as it was when half full.  Past the log's last sync (GROUP_END)
+  ** that is where the newest log ends, whatever follows (MAPPED LOG in
+  ** wal.c); before it, or in an older log, it is corruption. */
+  for(iSyncAfter = 0; iSyncAfter <= 12; iSyncAfter += 12){
+    write_unsynced_log(20, iSyncAfter, aMid, 5, aOff);
     aOrig = slurp(&n);
     a = malloc(n);
-    for(iCase = 0; iCase < 3; iCase++){
-      uint64_t iLost, nLost = 512;
-      int nKept = 6;
+    for(iCase = 0; iCase < 4; iCase++){
+      int iRec = iCase == 3 ? 15 : 6;
+      int bSynced = iSyncAfter > iRec;
       memcpy(a, aOrig, n);
-      if( iCase == 0 ){
-        iLost = aOff[6] / 512 * 512;             /* the sector where record 6 begins */
-        if( iLost < aOff[6] ) nKept = 5;         /* ... and record 5 (916 bytes) ends */
-      }else if( iCase == 1 ){
-        iLost = (aOff[6] + HDR + 511) / 512 * 512;   /* a sector of its payload */
-        ck_assert_uint_le(iLost + 512, aOff[7]);
-      }else{
-        iLost = aOff[6] / 4096 * 4096 + 4096;    /* a whole page, after record 6 began */
-        while( aOff[nKept + 1] <= iLost ) nKept++;
-        nLost = 4096;
+      if( iCase == 0 ){                  /* a lost sector of its payload */
+        uint64_t iLost = (aOff[iRec] + HDR + 511) / 512 * 512;
+        ck_assert_uint_le(iLost + 512, aOff[iRec + 1]);
+        memset(a + iLost, 0, 512);
+      }else if( iCase == 1 ){            /* its page as it was before it: zeros from it on */
+        uint64_t iEnd = (aOff[iRec] / 4096 + 1) * 4096;
+        memset(a + aOff[iRec], 0, (size_t)(iEnd - aOff[iRec]));
+      }else{                             /* a changed byte */
+        a[aOff[iRec] + HDR + 3] ^= 0x20;
       }
-      memset(a + iLost, 0, (size_t)nLost);
       spill(a, n);
-      if( eSync == LSM_SYNC_NORMAL ){
-        SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "case %d: %s",
-                    (unsigned long long)test_seed(), iCase, error_message());
-        ck_assert_int_eq(bTorn, 1);
-        check_recs(nKept, aMid, 5);
-      }else{
+      if( bSynced ){
         ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
+      }else{
+        SEED_ASSERT(replay(1, &bTorn) == LSM_OK, "case %d, sync after %d: %s",
+                    (unsigned long long)test_seed(), iCase, iSyncAfter, error_message());
+        ck_assert_int_eq(bTorn, 1);
+        check_recs(iRec, aMid, 5);
       }
       ck_assert_int_eq(replay(0, &bTorn), LSM_CORRUPT);
     }
-    /* A changed byte is no lost write: corruption in any log. */
-    memcpy(a, aOrig, n);
+    free(a);
+    free(aOrig);
+  }
+  /* A closed sync=normal log was synced whole (it ends in a GROUP_END),
+  ** and a log without the flags (sync=off) never ends early this way. */
+  for(iCase = 0; iCase < 2; iCase++){
+    write_log(iCase == 0 ? LSM_SYNC_NORMAL : LSM_SYNC_OFF, 20, aMid, 5, aOff);
+    a = slurp(&n);
     a[aOff[6] + HDR + 3] ^= 0x20;
     spill(a, n);
     ck_assert_int_eq(replay(1, &bTorn), LSM_CORRUPT);
     ck_assert_ptr_nonnull(strstr(error_message(), "followed by a valid record"));
     free(a);
-    free(aOrig);
   }
+}
+END_TEST
+
+START_TEST(wal_finishing_a_sync_normal_log_syncs_it){
+  wal_writer *w;
+  /* A log the store is done with is synced, its write ending in a
+  ** GROUP_END, so that only the newest log can lose pages... */
+  faultenv_reset_counts(fx.fe);
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 0);
+  ck_assert_int_eq(wal_writer_finish(w), LSM_OK);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 1);
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), 3);  /* record, GROUP_END, GROUP_END */
+  ck_assert_uint_eq(wal_writer_unwritten_seq(w), UINT64_MAX);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);     /* nothing more to sync */
+  ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC), 1);
+  /* ...and if that sync fails, a successor must not count on any record
+  ** since the last sync that succeeded. */
+  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_sync(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 2, (const uint8_t*)"two", 3), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_int_eq(wal_writer_add(w, 3, (const uint8_t*)"six", 3), LSM_OK);
+  ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
+  ck_assert_uint_eq(wal_writer_unwritten_seq(w), UINT64_MAX);
+  faultenv_fail(fx.fe, FAULTENV_SYNC, 1, LSM_IOERR, 0);
+  ck_assert_int_eq(wal_writer_finish(w), LSM_IOERR);
+  faultenv_fail_clear(fx.fe);
+  ck_assert_uint_eq(wal_writer_unwritten_seq(w), 2);
+  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
 }
 END_TEST
 
@@ -764,7 +824,7 @@ START_TEST(wal_bad_checksum_mid_log_is_corruption){
   int bTorn, iRec;
   char zWant[64];
 
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  write_log(LSM_SYNC_OFF, 10, aSmall, 5, aOff);
   a = slurp(&n);
   for(iRec = 0; iRec < 9; iRec++){
     uint64_t iByte;
@@ -792,7 +852,7 @@ START_TEST(wal_bad_record_in_older_log_is_corruption){
   uint8_t *a;
   int bTorn;
 
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, aOff);
+  write_log(LSM_SYNC_OFF, 10, aSmall, 5, aOff);
   a = slurp(&n);
 
   /* Truncated last record. */
@@ -820,7 +880,7 @@ START_TEST(wal_records_out_of_order_are_corruption){
   uint32_t salt;
   int bTorn, iCase;
 
-  write_log(LSM_SYNC_NORMAL, 0, aSmall, 5, NULL);
+  write_log(LSM_SYNC_OFF, 0, aSmall, 5, NULL);
   {
     size_t nHdr;
     uint8_t *pHdr = slurp(&nHdr);
@@ -895,7 +955,7 @@ START_TEST(wal_records_out_of_order_are_corruption){
 END_TEST
 
 START_TEST(wal_replay_stops_at_callback_error){
-  write_log(LSM_SYNC_NORMAL, 10, aSmall, 5, NULL);
+  write_log(LSM_SYNC_OFF, 10, aSmall, 5, NULL);
   fx.r.rcStopAt = 4;
   ck_assert_int_eq(wal_replay(fx.pEnv, fx.zPath, 1, collect, &fx.r, NULL), LSM_ERROR);
   ck_assert_int_eq(fx.r.n, 3);
@@ -909,7 +969,7 @@ START_TEST(wal_replay_with_an_env_that_cannot_map_is_refused){
   lsm_env noMap = *fx.pEnv;
   wal_header hdr;
   int bEmpty = 0;
-  write_log(LSM_SYNC_NORMAL, 3, aSmall, 5, NULL);
+  write_log(LSM_SYNC_OFF, 3, aSmall, 5, NULL);
   noMap.xMap = NULL;
   ck_assert_int_eq(wal_replay(&noMap, fx.zPath, 1, collect, &fx.r, NULL), LSM_MISUSE);
   ck_assert_ptr_nonnull(strstr(lsm_errmsg(NULL), "cannot map files"));
@@ -946,7 +1006,12 @@ START_TEST(wal_sync_full_calls_sync_per_commit){
         break;
     }
     ck_assert_int_eq(wal_writer_close(w), LSM_OK);
-    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND), eSync == LSM_SYNC_OFF ? 1 : 10);
+    /* sync=normal: the close syncs the log after a GROUP_END, and writes
+    ** another one after the sync (MAPPED LOG in wal.c). */
+    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_APPEND),
+                      eSync == LSM_SYNC_OFF ? 1 : eSync == LSM_SYNC_NORMAL ? 12 : 10);
+    ck_assert_uint_eq(faultenv_count(fx.fe, FAULTENV_SYNC),
+                      eSync == LSM_SYNC_OFF ? 0 : eSync == LSM_SYNC_NORMAL ? 1 : 10);
   }
 }
 END_TEST
@@ -1204,7 +1269,7 @@ START_TEST(wal_v4_record_header_is_16_bytes){
   memset(&hdr, 0, sizeof(hdr));
   hdr.iFirstSeq = 100;
   fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, 1, &hdr, &w), LSM_OK);
   n0 = wal_writer_bytes(w);
   ck_assert_uint_eq(n0, FILE_HDR);
   ck_assert_int_eq(wal_writer_add(w, 100, (const uint8_t*)"eighteen bytes....", 18), LSM_OK);
@@ -1241,7 +1306,7 @@ START_TEST(wal_seq_beyond_the_offset_limit_moves_the_base){
   memset(&hdr, 0, sizeof(hdr));
   hdr.iFirstSeq = 10;
   fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_OFF, &hdr, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_OFF, 1, &hdr, &w), LSM_OK);
   for(i = 0; i < 5; i++){
     n0 = wal_writer_bytes(w);
     ck_assert_int_eq(wal_writer_add(w, aSeq[i], (const uint8_t*)"v", 1), LSM_OK);
@@ -1269,7 +1334,7 @@ START_TEST(wal_seq_beyond_the_offset_limit_moves_the_base){
   /* A first record below the header's iFirstSeq moves the base down. */
   hdr.iFirstSeq = 50;
   fx.pEnv->xUnlink(fx.pEnv, fx.zPath);
-  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_open(fx.pEnv, fx.zPath, LSM_SYNC_NORMAL, 1, &hdr, &w), LSM_OK);
   ck_assert_int_eq(wal_writer_add(w, 20, (const uint8_t*)"v", 1), LSM_OK);
   ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
   ck_assert_int_eq(wal_writer_close(w), LSM_OK);
@@ -1346,7 +1411,7 @@ START_TEST(wal_torn_commit_record_leaves_its_prepared_batch_out){
   size_t n;
   uint8_t *a;
   int bTorn;
-  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
+  ck_assert_int_eq(writer_open(LSM_SYNC_OFF, &w), LSM_OK);
   ck_assert_int_eq(wal_writer_add(w, 1, (const uint8_t*)"one", 3), LSM_OK);
   ck_assert_int_eq(wal_writer_add_prepared(w, 1, (const uint8_t*)"two", 3), LSM_OK);
   ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
@@ -1419,7 +1484,7 @@ static Suite *wal_suite(void){
   tcase_add_test(tcDisk, wal_sync_full_log_is_written_into_zeros_cut_off_at_close);
   tcase_add_test(tcDisk, wal_sync_full_log_of_a_killed_process_replays_every_commit);
   tcase_add_test(tcDisk, wal_sync_normal_log_of_a_killed_process_replays_every_commit);
-  tcase_add_test(tcDisk, wal_lost_sector_of_the_newest_sync_normal_log_ends_it);
+  tcase_add_test(tcDisk, wal_damage_after_the_last_sync_of_a_sync_normal_log_ends_it);
   suite_add_tcase(s, tcDisk);
 
   /* Tests that rewrite the log many times. */
@@ -1447,6 +1512,7 @@ static Suite *wal_suite(void){
   tcase_add_test(tcFault, wal_group_commit_shares_one_write);
   tcase_add_test(tcFault, wal_failed_write_drops_the_commit_and_the_log_works_again);
   tcase_add_test(tcFault, wal_failed_sync_poisons_the_writer);
+  tcase_add_test(tcFault, wal_finishing_a_sync_normal_log_syncs_it);
   tcase_add_test(tcFault, wal_out_of_memory_fails_cleanly);
   suite_add_tcase(s, tcFault);
   return s;

@@ -332,6 +332,73 @@ START_TEST(log_after_a_failed_write_may_end_torn){
 }
 END_TEST
 
+/* The flags word of log iNum's file header. */
+static uint32_t wal_flags(const char *zDir, uint64_t iNum){
+  char *zPath = wal_path(zDir, iNum);
+  size_t n;
+  uint8_t *a = slurp(zPath, &n);
+  uint32_t flags;
+  ck_assert_uint_ge(n, WAL_FILE_HDR);
+  flags = coding_get32(a + 48);
+  env_free(lsm_env_default(), a);
+  free(zPath);
+  return flags;
+}
+
+/* A sync=normal log written through a mapping is synced when the store
+** moves on to the next log (MAPPED LOG in wal.c).  If that sync fails,
+** the next log says PREV_TORN: a power cut may have taken any record of
+** the old one, and recovery must not count on them (they are in the
+** memtable being flushed).  With use_mmap off the log is written with
+** write(2) and has no GROUP_MARKS, as before. */
+START_TEST(a_failed_sync_of_a_finished_sync_normal_log_marks_the_next_torn){
+  int bMap;
+  for(bMap = 1; bMap >= 0; bMap--){
+    char *zDir = test_tmpdir("chain");
+    faultenv *fe = faultenv_new(NULL);
+    lsm_options opt = chain_options(faultenv_env(fe));
+    lsm_db *pDb = NULL;
+    uint64_t aWal[8];
+    int i, nWal = 1;
+    char zKey[16], zVal[VALUE_BYTES];
+    opt.sync = LSM_SYNC_NORMAL;
+    opt.use_mmap = bMap;
+    ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+    ck_assert_int_eq(list_wals(zDir, aWal, 8), 1);
+    /* Mapped: the next sync is the old log's, when the store moves on.
+    ** (With write(2) the next is a flush's, which is not this test's.) */
+    if( bMap ) faultenv_fail(fe, FAULTENV_SYNC, 1, LSM_IOERR, 0);
+    for(i = 1; i <= N_TXN && nWal == 1; i++){
+      int nKey = txn_key(zKey, i);
+      txn_value(zVal, i);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nKey, zVal, VALUE_BYTES), LSM_OK);
+      nWal = list_wals(zDir, aWal, 8);
+    }
+    ck_assert_int_ge(nWal, 2);
+    ck_assert_uint_eq(wal_flags(zDir, aWal[0]) & 2, bMap ? 2 : 0);   /* GROUP_MARKS */
+    if( i <= N_TXN ){                    /* one more put: the new log's header is written */
+      int nKey = txn_key(zKey, i);
+      txn_value(zVal, i);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nKey, zVal, VALUE_BYTES), LSM_OK);
+      i++;
+    }
+    /* Mapped: the finishing sync failed, so the new log says PREV_TORN. */
+    ck_assert_uint_eq(wal_flags(zDir, aWal[nWal - 1]) & 1, bMap ? 1 : 0);
+    faultenv_fail_clear(fe);
+    for(; i <= N_TXN; i++){
+      int nKey = txn_key(zKey, i);
+      txn_value(zVal, i);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)nKey, zVal, VALUE_BYTES), LSM_OK);
+    }
+    ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+    faultenv_free(fe);
+    expect_transactions(zDir, 0, 0);
+    test_rmtree(zDir);
+    free(zDir);
+  }
+}
+END_TEST
+
 /* Write log iNumber of zDir by hand: nBatch one-put batches from seq
 ** iFirstSeq, keys "hand<seq>", after log iPrevLog ending at iPrevNextSeq. */
 static void hand_log(const char *zDir, uint64_t iNumber, uint64_t iPrevLog,
@@ -350,7 +417,7 @@ static void hand_log(const char *zDir, uint64_t iNumber, uint64_t iPrevLog,
   memset(&b, 0, sizeof(b));
   b.pEnv = pEnv;
   pEnv->xUnlink(pEnv, zPath);
-  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, &hdr, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, 1, &hdr, &w), LSM_OK);
   for(i = 0; i < nBatch; i++){
     char zKey[32];
     int nKey = snprintf(zKey, sizeof(zKey), "hand%llu", (unsigned long long)(iFirstSeq + (uint64_t)i));
@@ -520,7 +587,7 @@ START_TEST(version_3_log_still_replays){
   free(aOld);
   salt = coding_get32(a + 12);
   coding_put32(a + 8, 3);
-  coding_put32(a + 48, 0);      /* version 3 had no UNORDERED flag (a first log: no PREV_TORN) */
+  coding_put32(a + 48, 0);      /* version 3 had no GROUP_MARKS flag (a first log: no PREV_TORN) */
   coding_put64(a + 56, checksum_compute(a, 56, CHECKSUM_SEED_WAL ^ salt));
   iId = (aWal[0] << 32) + 1;
   coding_put64(aId, iId);
@@ -550,6 +617,7 @@ static Suite *wal_chain_suite(void){
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, three_live_logs_replay_every_transaction);
+  tcase_add_test(tc, a_failed_sync_of_a_finished_sync_normal_log_marks_the_next_torn);
   tcase_add_test(tc, damaged_last_record_of_an_older_log_is_corruption);
   tcase_add_test(tc, older_log_cut_at_a_record_boundary_is_corruption);
   tcase_add_test(tc, missing_older_log_is_corruption);

@@ -49,7 +49,7 @@ START_TEST(crafted_values_do_not_slow_the_search_after_a_bad_record){
     static const uint8_t aUnit[4] = { 0x01, 0x00, 0x0f, 0x01 };
     aVal[i] = aUnit[i % 4];
   }
-  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, NULL, &w), LSM_OK);
+  ck_assert_int_eq(wal_writer_open(pEnv, zPath, LSM_SYNC_NORMAL, 1, NULL, &w), LSM_OK);
   for(iRec = 0; iRec < N_REC; iRec++){
     ck_assert_int_eq(wal_writer_add(w, 1 + (uint64_t)iRec, aVal, REC_BYTES), LSM_OK);
     ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
