@@ -118,15 +118,20 @@ static size_t payload_of(uint64_t seed, int i, size_t n, uint8_t *p){
 }
 
 /* Write the fixture's log: nRec records with payload sizes from aSize
-** (cycled), committing each.  Returns the file offset where each record
-** starts in aOff (nRec + 1 entries: the last is the file size). */
-static void write_log(int eSync, int nRec, const size_t *aSize, int nSize, uint64_t *aOff){
+** (cycled), committing each, with a wal_writer_sync before record
+** iSyncAfter if it is > 0.  Returns the file offset where each record
+** starts in aOff (nRec + 1 entries: the last is the end of the records).
+** bClose: close the writer; else drop it without a close, as a killed
+** process leaves its log. */
+static void write_log_ex(int eSync, int nRec, int iSyncAfter, int bClose,
+                         const size_t *aSize, int nSize, uint64_t *aOff){
   wal_writer *w = NULL;
   int i;
   ck_assert_int_eq(writer_open(eSync, &w), LSM_OK);
   for(i = 0; i < nRec; i++){
     size_t n = aSize[i % nSize];
     uint8_t *p = malloc(n ? n : 1);
+    if( i == iSyncAfter && i > 0 ) ck_assert_int_eq(wal_writer_sync(w), LSM_OK);
     payload_of(test_seed(), i, n, p);
     if( aOff ) aOff[i] = wal_writer_bytes(w);
     ck_assert_int_eq(wal_writer_add(w, 100 + (uint64_t)i * 3, p, n), LSM_OK);
@@ -134,7 +139,12 @@ static void write_log(int eSync, int nRec, const size_t *aSize, int nSize, uint6
     free(p);
   }
   if( aOff ) aOff[nRec] = wal_writer_bytes(w);
-  ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  if( bClose ) ck_assert_int_eq(wal_writer_close(w), LSM_OK);
+  else wal_writer_discard(w);
+}
+
+static void write_log(int eSync, int nRec, const size_t *aSize, int nSize, uint64_t *aOff){
+  write_log_ex(eSync, nRec, 0, 1, aSize, nSize, aOff);
 }
 
 /* The last replay gave exactly the first nRec records write_log wrote. */
@@ -624,6 +634,25 @@ START_TEST(wal_sync_full_log_is_written_into_zeros_cut_off_at_close){
 }
 END_TEST
 
+/* In a forked child: commit 14 records of the sizes in aBig[0..5) (some
+** larger than a window of zeros) at eSync, then, if fdDone >= 0, write a
+** byte to it and, if bWait, wait to be killed; exit without closing the
+** log, as a crash leaves it.  Exit status 0 if every commit returned OK. */
+static void child_commits_big_records(int eSync, const size_t *aBig, int fdDone, int bWait){
+  wal_writer *w = NULL;
+  uint8_t *p = malloc(300000);
+  int i;
+  if( p == NULL || writer_open(eSync, &w) != LSM_OK ) _exit(2);
+  for(i = 0; i < 14; i++){
+    size_t nP = payload_of(test_seed(), i, aBig[i % 5], p);
+    if( wal_writer_add(w, 100 + (uint64_t)i * 3, p, nP) != LSM_OK ) _exit(3);
+    if( wal_writer_commit(w) != LSM_OK ) _exit(4);
+  }
+  if( fdDone >= 0 && write(fdDone, "k", 1) != 1 ) _exit(5);
+  if( bWait ) pause();
+  _exit(0);
+}
+
 START_TEST(wal_sync_normal_log_of_a_killed_process_replays_every_commit){
   static const size_t aBig[] = { 40, 70000, 7, 300000, 33 };
   int status = 0, bTorn = -1, eKill;
@@ -639,19 +668,8 @@ START_TEST(wal_sync_normal_log_of_a_killed_process_replays_every_commit){
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if( pid == 0 ){
-      wal_writer *w = NULL;
-      uint8_t *p = malloc(300000);
-      int i;
       close(aPipe[0]);
-      if( writer_open(LSM_SYNC_NORMAL, &w) != LSM_OK ) _exit(2);
-      for(i = 0; i < 14; i++){
-        size_t nP = payload_of(test_seed(), i, aBig[i % 5], p);
-        if( wal_writer_add(w, 100 + (uint64_t)i * 3, p, nP) != LSM_OK ) _exit(3);
-        if( wal_writer_commit(w) != LSM_OK ) _exit(4);
-      }
-      if( write(aPipe[1], "k", 1) != 1 ) _exit(5);
-      if( eKill ) pause();
-      _exit(0);
+      child_commits_big_records(LSM_SYNC_NORMAL, aBig, aPipe[1], eKill);
     }
     close(aPipe[1]);
     ck_assert_int_eq(read(aPipe[0], &c, 1), 1);    /* every commit returned */
@@ -668,29 +686,6 @@ START_TEST(wal_sync_normal_log_of_a_killed_process_replays_every_commit){
 }
 END_TEST
 
-/* Write nRec records at sync=normal as write_log does, with a sync (a
-** GROUP_END) after record iSyncAfter - 1 if iSyncAfter > 0, and leave the
-** log unsynced after that: the writer is dropped without its close (as a
-** killed process leaves it). */
-static void write_unsynced_log(int nRec, int iSyncAfter, const size_t *aSize, int nSize,
-                               uint64_t *aOff){
-  wal_writer *w = NULL;
-  int i;
-  ck_assert_int_eq(writer_open(LSM_SYNC_NORMAL, &w), LSM_OK);
-  for(i = 0; i < nRec; i++){
-    size_t n = aSize[i % nSize];
-    uint8_t *p = malloc(n ? n : 1);
-    if( i == iSyncAfter && i > 0 ) ck_assert_int_eq(wal_writer_sync(w), LSM_OK);
-    payload_of(test_seed(), i, n, p);
-    aOff[i] = wal_writer_bytes(w);
-    ck_assert_int_eq(wal_writer_add(w, 100 + (uint64_t)i * 3, p, n), LSM_OK);
-    ck_assert_int_eq(wal_writer_commit(w), LSM_OK);
-    free(p);
-  }
-  aOff[nRec] = wal_writer_bytes(w);
-  wal_writer_discard(w);
-}
-
 START_TEST(wal_damage_after_the_last_sync_of_a_sync_normal_log_ends_it){
   static const size_t aMid[] = { 900, 1500, 40, 2100, 700 };
   uint64_t aOff[21];
@@ -704,7 +699,7 @@ START_TEST(wal_damage_after_the_last_sync_of_a_sync_normal_log_ends_it){
   ** that is where the newest log ends, whatever follows (MAPPED LOG in
   ** wal.c); before it, or in an older log, it is corruption. */
   for(iSyncAfter = 0; iSyncAfter <= 12; iSyncAfter += 12){
-    write_unsynced_log(20, iSyncAfter, aMid, 5, aOff);
+    write_log_ex(LSM_SYNC_NORMAL, 20, iSyncAfter, 0, aMid, 5, aOff);   /* never closed */
     aOrig = slurp(&n);
     a = malloc(n);
     for(iCase = 0; iCase < 4; iCase++){
@@ -792,18 +787,7 @@ START_TEST(wal_sync_full_log_of_a_killed_process_replays_every_commit){
   ** dies without closing: the log keeps its zeros. */
   pid = fork();
   ck_assert_int_ge(pid, 0);
-  if( pid == 0 ){
-    wal_writer *w = NULL;
-    uint8_t *p = malloc(300000);
-    int i;
-    if( writer_open(LSM_SYNC_FULL, &w) != LSM_OK ) _exit(2);
-    for(i = 0; i < 14; i++){
-      size_t nP = payload_of(test_seed(), i, aBig[i % 5], p);
-      if( wal_writer_add(w, 100 + (uint64_t)i * 3, p, nP) != LSM_OK ) _exit(3);
-      if( wal_writer_commit(w) != LSM_OK ) _exit(4);
-    }
-    _exit(0);
-  }
+  if( pid == 0 ) child_commits_big_records(LSM_SYNC_FULL, aBig, -1, 0);
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ck_assert_uint_eq(disk_size(), 2u << 20);   /* 1.1 MB of records */
