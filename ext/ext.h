@@ -210,6 +210,12 @@ struct vtab_table {
                             every use fails with this (sqlite3_free) */
   int rcBroken;          /* the error code that goes with zBroken */
   int bMayRemove;        /* a broken table may remove its store's files at DROP */
+  int bEngineTaken;      /* a directory store's earlier instance, still in SQLite's
+                            transaction after a schema change, whose engine reference
+                            a DROP TABLE of the table's current instance let go
+                            (registry_release_earlier): its writes go nowhere while
+                            that DROP waits; if a ROLLBACK TO undoes the DROP, its
+                            xSync takes a reference again (txn_sync) */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
   int bCommits;          /* directory store with a <table>_commits table (commits.c) */
   int bCreatedInTxn;     /* made by CREATE VIRTUAL TABLE in the open transaction:
@@ -322,6 +328,17 @@ void registry_close(lsm_db*);
 /* References tables hold on pDb (1 when only the caller uses it; an
 ** in-memory store's pin by its connection is not counted). */
 int registry_refs(lsm_db*);
+/* The earlier instances of pTab's table: other open tables of pTab's
+** connection that share its batch and its engine (SQLite connected the
+** table again after a schema change in a transaction and keeps the
+** instance it replaced in the transaction, vtab_open_store).  How many of
+** registry_refs(pTab->pLsm) they hold. */
+int registry_earlier_refs(vtab_table *pTab);
+/* DROP TABLE of a directory store's current instance pTab, whose engine
+** pLsm was (deferred_drop has taken pTab's reference): every earlier
+** instance lets go of its engine reference (pLsm NULL, bEngineTaken), so
+** that the DROP's is the last one when it commits (registry_destroy). */
+void registry_release_earlier(vtab_table *pTab, lsm_db *pLsm);
 /* The in-memory store (':memory:') of table zTable of schema zDb on
 ** connection db: the one open, kept across the table's instances (a
 ** schema change connects it again), with a reference counted for the
@@ -362,10 +379,13 @@ vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName)
 ** and is inside a write transaction, or NULL. */
 vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable);
 /* The open directory-store (or in-memory store) table zTable of schema
-** zDb on connection db whose batch is in a transaction (its writes not yet
-** committed), or NULL: an instance connected again after a schema change
-** shares its batch. */
-vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable);
+** zDb on connection db, on engine pLsm, whose batch is in a transaction
+** (its writes not yet committed), or NULL: an instance connected again
+** after a schema change shares its batch.  An earlier instance whose
+** engine a DROP took (bEngineTaken) counts if it names directory zDir: a
+** ROLLBACK TO that undid the DROP leaves its batch in the transaction. */
+vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable,
+                                       const char *zDir, const lsm_db *pLsm);
 /* Every open table whose batch is pOld takes pNew instead (references
 ** moved); pOld is left to the cursors that still read it. */
 void registry_move_batch(vtab_batch *pOld, vtab_batch *pNew);

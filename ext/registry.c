@@ -449,6 +449,40 @@ int registry_refs(lsm_db *pDb){
   return nRef;
 }
 
+/* p is an earlier instance of pTab's table (registry_earlier_refs).  A
+** shared batch tells instances of one table from other tables naming the
+** same store, which have batches of their own, whatever their names (a
+** RENAME in the transaction renames only the current instance). */
+static int registry_is_earlier(const vtab_table *p, const vtab_table *pTab, const lsm_db *pLsm){
+  return p != pTab && p->db == pTab->db && p->pTxn == pTab->pTxn && p->pLsm == pLsm;
+}
+
+int registry_earlier_refs(vtab_table *pTab){
+  vtab_table *p;
+  int n = 0;
+  if( pTab->pLsm == 0 || pTab->pTxn == 0 ) return 0;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p; p = p->pNext) n += registry_is_earlier(p, pTab, pTab->pLsm);
+  pthread_mutex_unlock(&registry_mutex);
+  return n;
+}
+
+void registry_release_earlier(vtab_table *pTab, lsm_db *pLsm){
+  registry_entry *pEntry;
+  vtab_table *p;
+  if( pLsm == 0 || pTab->pTxn == 0 ) return;
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_db(pLsm);
+  for(p = registry_tables; p && pEntry; p = p->pNext){
+    if( !registry_is_earlier(p, pTab, pLsm) ) continue;
+    assert( pEntry->nRef > 1 );   /* pTab's own reference (now the DROP's) stays */
+    pEntry->nRef--;
+    p->pLsm = 0;
+    p->bEngineTaken = 1;
+  }
+  pthread_mutex_unlock(&registry_mutex);
+}
+
 int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
   registry_entry *pEntry;
   int rc = SQLITE_OK;
@@ -516,11 +550,19 @@ vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char
   return pFound;
 }
 
-vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable){
+vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable,
+                                       const char *zDir, const lsm_db *pLsm){
   vtab_table *p, *pFound = 0;
   pthread_mutex_lock(&registry_mutex);
   for(p = registry_tables; p && !pFound; p = p->pNext){
-    if( p->db == db && p->pStore == 0 && p->pLsm && p->pTxn && p->pTxn->bInTxn
+    /* The same engine (one per directory in the process; an in-memory
+    ** store's DROP lets its rows go, and a table connected after that
+    ** DROP was rolled back has a new, empty one, not the old batch), or
+    ** an instance whose engine a DROP took that names this directory (a
+    ** table created under the name after the DROP is another). */
+    int bSameStore = (p->pLsm && p->pLsm == pLsm)
+                  || (p->bEngineTaken && p->zDir && zDir && strcmp(p->zDir, zDir) == 0);
+    if( p->db == db && p->pStore == 0 && bSameStore && p->pTxn && p->pTxn->bInTxn
      && sqlite3_stricmp(p->zDb, zDb) == 0 && sqlite3_stricmp(p->zName, zTable) == 0 ){
       pFound = p;
     }

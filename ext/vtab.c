@@ -605,7 +605,8 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     ** change, and this one must read them: share its batch.  The engine
     ** is the same one (registry.c); the batch is prepared and committed
     ** once (txn_sync). */
-    vtab_table *pOld = registry_find_writing_table(pTab->db, pTab->zDb, pTab->zName);
+    vtab_table *pOld = registry_find_writing_table(pTab->db, pTab->zDb, pTab->zName,
+                                                   pTab->zDir, pTab->pLsm);
     /* Or a DROP of it in the transaction was rolled back to a savepoint
     ** before it (deferred_keep_dropped). */
     if( pOld == 0 ) pOld = deferred_find_dropped(pTab->pDeferred, pTab->zDb, pTab->zName);
@@ -748,7 +749,10 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
     vtab_table_free(pTab);
     return SQLITE_OK;
   }
-  if( pTab->pLsm && registry_refs(pTab->pLsm) != 1 ){
+  /* The earlier instances of this table (connected before a schema change
+  ** in this transaction, which SQLite keeps in it: they hold the writes
+  ** made before the change) are this table, not other users. */
+  if( pTab->pLsm && registry_refs(pTab->pLsm) - registry_earlier_refs(pTab) != 1 ){
     sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s: its store is in use by"
                 " another connection", pTab->zName);
     return SQLITE_LOCKED;
@@ -763,12 +767,17 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   bKeep = pTab->zDir && bMay && pTab->pLsm && !sqlite3_get_autocommit(pTab->db)
        && pTab->pTxn->nTables == 1 && lsm_batch_count(pTab->pTxn->pBatch) > 0;
   if( pTab->zDir && bMay ){
+    lsm_db *pLsm = pTab->pLsm;
     rc = deferred_drop(pTab, &zErr);
     if( rc != SQLITE_OK ){
       sqlite3_log(rc, "cannot DROP lsm table %s: %s", pTab->zName, zErr ? zErr : "");
       sqlite3_free(zErr);
       return rc;
     }
+    /* An earlier instance (above) lets its engine go now, so that the
+    ** DROP's reference is the store's last when SQLite commits; while the
+    ** DROP waits, its xSync logs nothing (txn_sync). */
+    registry_release_earlier(pTab, pLsm);
   }
   registry_remove_table(pTab);
   if( !bKeep ){

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1441,6 +1442,80 @@ START_TEST(a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows
 }
 END_TEST
 
+/* A DROP TABLE of a table the transaction wrote before a schema change
+** (any ALTER TABLE or CREATE, which makes SQLite connect the table again
+** while the instance that holds the writes stays in the transaction)
+** drops it, commits or rolls back as a native table does, and a directory
+** store's files go at the COMMIT (it failed "database table is locked":
+** the stale instance's engine reference counted as another user).  Both
+** kinds of store. */
+START_TEST(a_drop_after_a_schema_change_of_a_table_written_in_the_transaction_works){
+#define ALTER "CREATE TABLE o_$T(x); ALTER TABLE o_$T ADD COLUMN y; "
+  static const char *aCase[][2] = {
+    { ALTER "DROP TABLE $T;", "COMMIT" },
+    { ALTER "DROP TABLE $T;", "ROLLBACK" },
+    { ALTER "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s;", "COMMIT" },
+    { ALTER "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s; INSERT INTO $T VALUES('c', 'C');"
+      " ALTER TABLE o_$T ADD COLUMN z;", "COMMIT" },
+    { "SAVEPOINT s; " ALTER "DROP TABLE $T; ROLLBACK TO s; DELETE FROM $T WHERE key = 'a';",
+      "COMMIT" },
+    { ALTER "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); DROP TABLE $T; ROLLBACK TO s;",
+      "ROLLBACK" },
+    { ALTER "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); SAVEPOINT u; DROP TABLE $T;"
+      " ROLLBACK TO u;", "COMMIT" },
+  };
+#undef ALTER
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      drop_rolled_back_like_native(iKind, aCase[i][0], aCase[i][1]);
+    }
+  }
+  /* The committed DROP removed the directory store's files. */
+  {
+    sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+    char *zSql = create_kind("d", "key, value", 1), *zDir = sqlite3_mprintf("%s/d.lsm", g_zDir);
+    struct stat st;
+    test_exec_ok(db, zSql);
+    test_exec_ok(db, "CREATE TABLE o(x); INSERT INTO d VALUES('a', 'A'); BEGIN;"
+                     " INSERT INTO d VALUES('b', 'B'); ALTER TABLE o ADD COLUMN y;"
+                     " DROP TABLE d; COMMIT");
+    ck_assert_msg(stat(zDir, &st) != 0 && errno == ENOENT, "%s is still there", zDir);
+    sqlite3_free(zSql);
+    sqlite3_free(zDir);
+    sqlite3_close(db);
+    remove_db_files();
+  }
+}
+END_TEST
+
+/* That DROP is still refused while another connection uses the store, and
+** the table keeps its rows. */
+START_TEST(a_drop_after_a_schema_change_is_refused_while_another_connection_uses_the_store){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000), *b;
+  char *zSql = create_kind("d", "key, value", 1), *z;
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "CREATE TABLE o(x); INSERT INTO d VALUES('a', 'A')");
+  b = test_open_db(g_zDb, "wal", 10000);
+  z = keys_of(b, "d");
+  ck_assert_str_eq(z, "a");
+  sqlite3_free(z);
+  test_exec_ok(db, "BEGIN; INSERT INTO d VALUES('b', 'B'); ALTER TABLE o ADD COLUMN y");
+  ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE d", 0, 0, 0), SQLITE_LOCKED);
+  z = keys_of(db, "d");
+  ck_assert_str_eq(z, "a,b");
+  sqlite3_free(z);
+  test_exec_ok(db, "COMMIT");
+  z = keys_of(b, "d");
+  ck_assert_str_eq(z, "a,b");
+  sqlite3_free(z);
+  sqlite3_close(b);
+  sqlite3_close(db);
+}
+END_TEST
+
 /* An in-memory store (':memory:') keeps its rows while its connection
 ** stays open, across the schema changes that make SQLite connect the table
 ** again (it could not be connected again at all: "store directory /memory
@@ -1865,6 +1940,8 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction);
   tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
   tcase_add_test(tc, a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows);
+  tcase_add_test(tc, a_drop_after_a_schema_change_of_a_table_written_in_the_transaction_works);
+  tcase_add_test(tc, a_drop_after_a_schema_change_is_refused_while_another_connection_uses_the_store);
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
