@@ -972,6 +972,11 @@ static int vtab_rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
 ** from the statement's start put 'c' there).  *pbGone if no row is at the
 ** old key any more (a native table skips it).  pRec is replaced by the
 ** merged record.
+** An UPDATE .. FROM gets no such column: SQLite 3.40 reads every column
+** of it without the no-change flag (sqlite3.h, sqlite3_vtab_nochange), so
+** SET key = key + 1 FROM .. and SET key = key + 1, value = value FROM ..
+** arrive alike, though a native table answers them differently (README,
+** "Differences from a native table"); neither can be told or refused.
 */
 static int vtab_keep_unset_columns(vtab_table *pTab, sqlite3_value **argv,
                                    const ext_buf *pOldKey, ext_buf *pRec, int *pbGone){
