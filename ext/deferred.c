@@ -827,9 +827,12 @@ static int pending_release(sqlite3_vtab *pVtab, int iSavepoint){
 static int pending_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
   vtab_table *p;
-  if( iSavepoint >= 0 && iSavepoint < pConn->nOpen ){
+  /* -1 (SAVEPOINT outside BEGIN, rolled back to) undoes every CREATE of
+  ** the transaction: the CREATEs were all made inside that savepoint. */
+  if( iSavepoint < 0 || iSavepoint < pConn->nOpen ){
     for(p = pConn->pCreated; p; p = p->pNextCreated){
-      if( p->iCreatedAt > pConn->aOpenedAt[iSavepoint] && !p->bCreateUndone ){
+      if( (iSavepoint < 0 || p->iCreatedAt > pConn->aOpenedAt[iSavepoint])
+       && !p->bCreateUndone ){
         p->bCreateUndone = 1;
         lsm_batch_truncate(p->pTxn->pBatch, 0);
         p->nMark = 0;

@@ -376,7 +376,9 @@ void registry_remove_table(vtab_table*);
 ** the attached schemas.  Borrowed: valid while db keeps the table open. */
 vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName);
 /* The open in-database table of db whose store is shadow tables zDb.zTable_*
-** and is inside a write transaction, or NULL. */
+** and is inside a write transaction, or NULL.  Never one whose CREATE a
+** ROLLBACK TO undid (bCreateUndone): the table of that name now is the
+** one the rollback brought back. */
 vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable);
 /* The open directory-store (or in-memory store) table zTable of schema
 ** zDb on connection db, on engine pLsm, whose batch is in a transaction

@@ -540,7 +540,9 @@ vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char
   vtab_table *p, *pFound = 0;
   pthread_mutex_lock(&registry_mutex);
   for(p = registry_tables; p && !pFound; p = p->pNext){
-    if( p->db == db && p->pStore && dbstore_in_write(p->pStore)
+    /* Not a table whose CREATE a ROLLBACK TO undid: its store is still
+    ** "in a write" and has the name, but holds none of the table's rows. */
+    if( p->db == db && p->pStore && !p->bCreateUndone && dbstore_in_write(p->pStore)
      && sqlite3_stricmp(dbstore_schema(p->pStore), zDb) == 0
      && sqlite3_stricmp(dbstore_table(p->pStore), zTable) == 0 ){
       pFound = p;
@@ -562,7 +564,8 @@ vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char
     ** table created under the name after the DROP is another). */
     int bSameStore = (p->pLsm && p->pLsm == pLsm)
                   || (p->bEngineTaken && p->zDir && zDir && strcmp(p->zDir, zDir) == 0);
-    if( p->db == db && p->pStore == 0 && bSameStore && p->pTxn && p->pTxn->bInTxn
+    if( p->db == db && p->pStore == 0 && bSameStore && !p->bCreateUndone && p->pTxn
+     && p->pTxn->bInTxn
      && sqlite3_stricmp(p->zDb, zDb) == 0 && sqlite3_stricmp(p->zName, zTable) == 0 ){
       pFound = p;
     }

@@ -1560,8 +1560,8 @@ END_TEST
 ** table's writes must go nowhere: they went into the old table's shadow
 ** tables (found by its name), over its log row, so a committed row was
 ** lost and an undone one committed, seen after reopening.  In the
-** database file (a directory store refuses the CREATE while its DROP
-** waits). */
+** database file (a directory store refuses the CREATE at its own path
+** while its DROP waits; at another path, below, it is tested too). */
 START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere){
   static const char *aCase[][2] = {
     { "BEGIN; INSERT INTO kv VALUES('a', '1'); SAVEPOINT s; DROP TABLE kv;"
@@ -1577,13 +1577,43 @@ START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowher
     { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
       " INSERT INTO kv VALUES('z', '9'); SAVEPOINT t; INSERT INTO kv VALUES('y', '8');"
       " ROLLBACK TO t; COMMIT", "z" },
+    /* Writes after the ROLLBACK TO, with the new table read before it:
+    ** the old table, connected again, shared the undone table's store and
+    ** batch (it was found by its name, inside a write), so it read nothing
+    ** and its writes went nowhere ('b' lost). */
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s;"
+      " INSERT INTO kv VALUES('b', '2'); COMMIT", "b,p" },
+    { "SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s;"
+      " INSERT INTO kv VALUES('b', '2'); RELEASE s", "b,p" },
+    /* A directory store the same way, its new table at another path (its
+    ** own path is refused while the DROP waits). */
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm('$D/kv2.lsm');"
+      " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s;"
+      " INSERT INTO kv VALUES('b', '2'); COMMIT", "b,p" },
   };
   size_t i;
   for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
     sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
     char *z;
-    test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm; INSERT INTO kv VALUES('p', '0')");
-    test_exec_ok(db, aCase[i][0]);
+    int bDir = strstr(aCase[i][0], "$D") != 0;
+    char *zCreate = bDir ? sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm('%q/kv.lsm');"
+                                           " INSERT INTO kv VALUES('p', '0')", g_zDir)
+                         : sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm;"
+                                           " INSERT INTO kv VALUES('p', '0')");
+    char *zScript = 0;
+    {
+      /* "$D" is the test's directory. */
+      const char *zAt = strstr(aCase[i][0], "$D");
+      zScript = zAt ? sqlite3_mprintf("%.*s%s%s", (int)(zAt - aCase[i][0]), aCase[i][0], g_zDir,
+                                      zAt + 2)
+                    : sqlite3_mprintf("%s", aCase[i][0]);
+    }
+    test_exec_ok(db, zCreate);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zCreate);
+    sqlite3_free(zScript);
     z = keys_of(db, "kv");
     ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "case %zu, same connection: %s, not %s",
                   i, z, aCase[i][1]);
@@ -1597,6 +1627,14 @@ START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowher
     check_ok(db, "kv");
     sqlite3_close(db);
     remove_db_files();
+    if( bDir ){
+      char *zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      test_rmtree(zDir);
+      sqlite3_free(zDir);
+      zDir = sqlite3_mprintf("%s/kv2.lsm", g_zDir);
+      test_rmtree(zDir);
+      sqlite3_free(zDir);
+    }
   }
 }
 END_TEST
