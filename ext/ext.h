@@ -331,9 +331,14 @@ int registry_refs(lsm_db*);
 /* The earlier instances of pTab's table: other open tables of pTab's
 ** connection that share its batch and its engine (SQLite connected the
 ** table again after a schema change in a transaction and keeps the
-** instance it replaced in the transaction, vtab_open_store).  How many of
-** registry_refs(pTab->pLsm) they hold. */
+** instance it replaced in the transaction, vtab_open_store), or did before
+** a DROP took it (bEngineTaken).  How many of registry_refs(pTab->pLsm)
+** they hold. */
 int registry_earlier_refs(vtab_table *pTab);
+/* The earlier instances themselves, in *papOut (sqlite3_free; borrowed
+** entries, valid while the connection keeps them), *pnOut of them.
+** SQLITE_OK or SQLITE_NOMEM. */
+int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut);
 /* DROP TABLE of a directory store's current instance pTab, whose engine
 ** pLsm was (deferred_drop has taken pTab's reference): every earlier
 ** instance lets go of its engine reference (pLsm NULL, bEngineTaken), so

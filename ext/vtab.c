@@ -1171,6 +1171,28 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
     if( rc != SQLITE_OK ) vtab_error(pTab, rc, "cannot rename its _commits table: %s",
                                      sqlite3_errmsg(pTab->db));
   }
+  if( rc == SQLITE_OK && pTab->pStore == 0 ){
+    /* The earlier instances of the table (SQLite keeps the one connected
+    ** before a schema change of this transaction in it, holding its
+    ** writes) take the name too: the instance connected after this
+    ** RENAME finds them by it (vtab_open_store), and they write the
+    ** record of commits under it at COMMIT.  Each remembers the old name
+    ** for a ROLLBACK TO, as this one does. */
+    vtab_table **apEarlier = 0;
+    int nEarlier = 0, i;
+    rc = registry_earlier(pTab, &apEarlier, &nEarlier);
+    for(i = 0; i < nEarlier && rc == SQLITE_OK; i++){
+      char *zCopy = sqlite3_mprintf("%s", zNew);
+      if( zCopy == 0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        /* txn_rename_remember owns the old name from here, freed if it fails. */
+        rc = txn_rename_remember(apEarlier[i], apEarlier[i]->zName);
+        apEarlier[i]->zName = zCopy;
+      }
+    }
+    sqlite3_free(apEarlier);
+  }
   if( rc == SQLITE_OK ){
     /* The in-database store remembers its own names (dbstore_rename). */
     if( pTab->pStore == 0 ) rc = txn_rename_remember(pTab, pTab->zName);

@@ -1697,6 +1697,63 @@ START_TEST(a_rename_undone_by_a_rollback_to_commits_under_the_old_name){
 }
 END_TEST
 
+/* Two RENAMEs of a table the transaction wrote before them: SQLite keeps
+** the instance connected before the first in the transaction (it holds the
+** writes), the second RENAME reaches another instance, and the kept one
+** must take the name too.  A directory store read only its committed rows
+** after the second RENAME and its COMMIT failed "kw_commits: no such
+** table", losing the whole transaction (the native table's row too).  The
+** same after a DROP undone by ROLLBACK TO.  Both kinds of store; the keys
+** are read inside the transaction, after the COMMIT and after reopening. */
+START_TEST(a_table_renamed_twice_after_its_writes_reads_and_commits_them){
+  static const char *aCase[][4] = {
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1');"
+      " ALTER TABLE kv RENAME TO kw; ALTER TABLE kw RENAME TO kx", "kx", "a,p", "COMMIT" },
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1');"
+      " ALTER TABLE kv RENAME TO kw; SAVEPOINT s; DROP TABLE kw; ROLLBACK TO s;"
+      " ALTER TABLE kw RENAME TO kx", "kx", "a,p", "COMMIT" },
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1');"
+      " ALTER TABLE kv RENAME TO kw; ALTER TABLE kw RENAME TO kx; SAVEPOINT s;"
+      " ALTER TABLE kx RENAME TO ky; INSERT INTO ky VALUES('b', '2'); ROLLBACK TO s;"
+      " INSERT INTO kx VALUES('c', '3')", "kx", "a,c,p", "COMMIT" },
+  };
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+      char *z = create_kind("kv", "key, value", iKind);
+      int iRead;
+      test_exec_ok(db, z);
+      sqlite3_free(z);
+      test_exec_ok(db, "CREATE TABLE o(x); INSERT INTO kv VALUES('p', '0')");
+      test_exec_ok(db, aCase[i][0]);
+      for(iRead = 0; iRead < 3; iRead++){
+        static const char *azWhen[] = { "in the transaction", "after it", "reopened" };
+        if( iRead == 1 ){
+          ck_assert_msg(sqlite3_exec(db, aCase[i][3], 0, 0, 0) == SQLITE_OK, "kind %d, case %zu:"
+                        " %s: %s", iKind, i, aCase[i][3], sqlite3_errmsg(db));
+          ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM o"), 1);
+        }else if( iRead == 2 ){
+          sqlite3_close(db);
+          db = test_open_db(g_zDb, "wal", 10000);
+        }
+        z = keys_of(db, aCase[i][1]);
+        ck_assert_msg(strcmp(z, aCase[i][2]) == 0, "kind %d, case %zu, %s: %s holds %s, not %s",
+                      iKind, i, azWhen[iRead], aCase[i][1], z, aCase[i][2]);
+        sqlite3_free(z);
+      }
+      check_ok(db, aCase[i][1]);
+      sqlite3_close(db);
+      remove_db_files();
+      z = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      test_rmtree(z);
+      sqlite3_free(z);
+    }
+  }
+}
+END_TEST
+
 /* Asserts that table zTable (schema-qualified if need be) of db holds
 ** exactly the keys zExpect (keys_of's form), saying when. */
 static void assert_keys(sqlite3 *db, const char *zTable, const char *zExpect,
@@ -1983,6 +2040,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
+  tcase_add_test(tc, a_table_renamed_twice_after_its_writes_reads_and_commits_them);
   tcase_add_test(tc, a_table_created_in_the_transaction_reads_its_rows_after_a_rollback_to);
   tcase_add_test(tc, a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows);
   tcase_add_test(tc, an_in_memory_table_follows_its_database_not_the_schema_name);
