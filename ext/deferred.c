@@ -577,6 +577,16 @@ int deferred_track_created(vtab_table *pTab){
   return 1;
 }
 
+void deferred_track_shared(vtab_table *pTab, const vtab_table *pOld){
+  deferred_conn *pConn = pTab->pDeferred;
+  pTab->bCreatedInTxn = pOld->bCreatedInTxn;
+  pTab->bCreateUndone = pOld->bCreateUndone;
+  if( pConn == 0 || pOld->iCreatedAt == 0 || pTab->iCreatedAt != 0 ) return;
+  pTab->iCreatedAt = pOld->iCreatedAt;
+  pTab->pNextCreated = pConn->pCreated;
+  pConn->pCreated = pTab;
+}
+
 void deferred_forget_created(vtab_table *pTab){
   deferred_conn *pConn = pTab->pDeferred;
   vtab_table **pp;

@@ -488,6 +488,12 @@ int deferred_keep_dropped(vtab_table *pTab);
 ** non-zero if tracked; 0 if lsm_pending could not join (the reason goes to
 ** sqlite3_log; txn_sync then falls back on looking the name up). */
 int deferred_track_created(vtab_table *pTab);
+/* pTab, connected again (a schema change) in the transaction that created
+** the table, shares pOld's batch (and store): it is that CREATE's too, so
+** a ROLLBACK TO that undoes it marks pTab as well.  Else an instance of
+** the undone table stayed "in a write" under the name, and the table the
+** rollback brought back, connected next, shared it and read nothing. */
+void deferred_track_shared(vtab_table *pTab, const vtab_table *pOld);
 /* pTab goes: out of the list of tables created in the transaction. */
 void deferred_forget_created(vtab_table *pTab);
 /* The kept dropped table zTable of schema zDb of this connection that a

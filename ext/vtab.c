@@ -528,6 +528,7 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
         pTab->pTxn = pOld->pTxn;
         pTab->pTxn->nRef++;
         pTab->pTxn->nTables++;
+        deferred_track_shared(pTab, pOld);
         return SQLITE_OK;
       }
     }
@@ -614,6 +615,7 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
       pTab->pTxn = pOld->pTxn;
       pTab->pTxn->nRef++;
       pTab->pTxn->nTables++;
+      deferred_track_shared(pTab, pOld);
     }
   }
   if( rc != SQLITE_OK && !bCreate && rc != SQLITE_NOMEM && rc != SQLITE_BUSY ){

@@ -1587,6 +1587,17 @@ START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowher
     { "SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
       " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s;"
       " INSERT INTO kv VALUES('b', '2'); RELEASE s", "b,p" },
+    /* A schema change after the CREATE: the new table's instance connected
+    ** again shares its store and batch, and is undone with it (it stayed
+    ** "in a write" under the name, and the old table shared it). */
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " CREATE TABLE o2(x); ALTER TABLE o2 ADD COLUMN y; INSERT INTO kv VALUES('z', '9');"
+      " SELECT count(*) FROM kv; ROLLBACK TO s; INSERT INTO kv VALUES('b', '2'); COMMIT",
+      "b,p" },
+    { "SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " CREATE TABLE o2(x); ALTER TABLE o2 ADD COLUMN y; INSERT INTO kv VALUES('z', '9');"
+      " SELECT count(*) FROM kv; ROLLBACK TO s; INSERT INTO kv VALUES('b', '2'); RELEASE s",
+      "b,p" },
     /* A directory store the same way, its new table at another path (its
     ** own path is refused while the DROP waits). */
     { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm('$D/kv2.lsm');"
