@@ -213,7 +213,7 @@ struct vtab_table {
   int bEngineTaken;      /* a directory store's earlier instance, still in SQLite's
                             transaction after a schema change, whose engine reference
                             a DROP TABLE of the table's current instance let go
-                            (registry_release_earlier): its writes go nowhere while
+                            (registry_release_table): its writes go nowhere while
                             that DROP waits; if a ROLLBACK TO undoes the DROP, its
                             xSync takes a reference again (txn_sync) */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
@@ -332,18 +332,18 @@ int registry_refs(lsm_db*);
 ** connection that share its batch and its engine (SQLite connected the
 ** table again after a schema change in a transaction and keeps the
 ** instance it replaced in the transaction, vtab_open_store), or did before
-** a DROP took it (bEngineTaken).  How many of registry_refs(pTab->pLsm)
-** they hold. */
-int registry_earlier_refs(vtab_table *pTab);
-/* The earlier instances themselves, in *papOut (sqlite3_free; borrowed
+** a DROP took it (bEngineTaken), in *papOut (sqlite3_free; borrowed
 ** entries, valid while the connection keeps them), *pnOut of them.
 ** SQLITE_OK or SQLITE_NOMEM. */
 int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut);
-/* DROP TABLE of a directory store's current instance pTab, whose engine
-** pLsm was (deferred_drop has taken pTab's reference): every earlier
-** instance lets go of its engine reference (pLsm NULL, bEngineTaken), so
+/* The other open tables of pTab's connection that hold pTab's engine, as
+** registry_earlier returns them (DROP TABLE tells this table's stale
+** instances from other tables of the store among them, vtab_destroy). */
+int registry_engine_users(vtab_table *pTab, vtab_table ***papOut, int *pnOut);
+/* DROP TABLE of a directory store: p, a stale instance of the dropped
+** table, lets go of its engine reference (pLsm NULL, bEngineTaken), so
 ** that the DROP's is the last one when it commits (registry_destroy). */
-void registry_release_earlier(vtab_table *pTab, lsm_db *pLsm);
+void registry_release_table(vtab_table *p);
 /* The in-memory store (':memory:') of table zTable of schema zDb on
 ** connection db: the one open, kept across the table's instances (a
 ** schema change connects it again), with a reference counted for the

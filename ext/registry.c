@@ -449,41 +449,13 @@ int registry_refs(lsm_db *pDb){
   return nRef;
 }
 
-/* p is an earlier instance of pTab's table (registry_earlier_refs).  A
+/* p is an earlier instance of pTab's table (registry_earlier).  A
 ** shared batch tells instances of one table from other tables naming the
 ** same store, which have batches of their own, whatever their names (a
 ** RENAME in the transaction renames only the current instance). */
 static int registry_is_earlier(const vtab_table *p, const vtab_table *pTab, const lsm_db *pLsm){
   return p != pTab && p->db == pTab->db && p->pTxn == pTab->pTxn
       && ((p->pLsm && p->pLsm == pLsm) || (p->pLsm == 0 && p->bEngineTaken));
-}
-
-int registry_earlier_refs(vtab_table *pTab){
-  vtab_table *p;
-  int n = 0;
-  if( pTab->pLsm == 0 || pTab->pTxn == 0 ) return 0;
-  pthread_mutex_lock(&registry_mutex);
-  for(p = registry_tables; p; p = p->pNext){
-    n += registry_is_earlier(p, pTab, pTab->pLsm) && p->pLsm != 0;
-  }
-  pthread_mutex_unlock(&registry_mutex);
-  return n;
-}
-
-void registry_release_earlier(vtab_table *pTab, lsm_db *pLsm){
-  registry_entry *pEntry;
-  vtab_table *p;
-  if( pLsm == 0 || pTab->pTxn == 0 ) return;
-  pthread_mutex_lock(&registry_mutex);
-  pEntry = registry_by_db(pLsm);
-  for(p = registry_tables; p && pEntry; p = p->pNext){
-    if( !registry_is_earlier(p, pTab, pLsm) || p->pLsm == 0 ) continue;
-    assert( pEntry->nRef > 1 );   /* pTab's own reference (now the DROP's) stays */
-    pEntry->nRef--;
-    p->pLsm = 0;
-    p->bEngineTaken = 1;
-  }
-  pthread_mutex_unlock(&registry_mutex);
 }
 
 int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
@@ -514,6 +486,49 @@ int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
   *papOut = ap;
   *pnOut = n;
   return SQLITE_OK;
+}
+
+int registry_engine_users(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
+  vtab_table *p, **ap = 0;
+  int n = 0, nAlloc = 0, rc = SQLITE_OK;
+  *papOut = 0;
+  *pnOut = 0;
+  if( pTab->pLsm == 0 ) return SQLITE_OK;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p; p = p->pNext){
+    if( p == pTab || p->db != pTab->db || p->pLsm != pTab->pLsm ) continue;
+    if( n == nAlloc ){
+      vtab_table **apNew = sqlite3_realloc64(ap, sizeof(*ap) * (size_t)(nAlloc + 4));
+      if( apNew == 0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      ap = apNew;
+      nAlloc += 4;
+    }
+    ap[n++] = p;
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  if( rc != SQLITE_OK ){
+    sqlite3_free(ap);
+    return rc;
+  }
+  *papOut = ap;
+  *pnOut = n;
+  return SQLITE_OK;
+}
+
+void registry_release_table(vtab_table *p){
+  registry_entry *pEntry;
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = p->pLsm ? registry_by_db(p->pLsm) : 0;
+  if( pEntry ){
+    assert( pEntry->nRef > 1 );   /* the DROP's own reference stays */
+    pEntry->nRef--;
+    p->pLsm = 0;
+    p->bEngineTaken = 1;
+  }
+  pthread_mutex_unlock(&registry_mutex);
 }
 
 int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){

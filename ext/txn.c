@@ -67,7 +67,7 @@
 ** DROP brings the table back, and its next instance shares that batch.
 ** A DROP TABLE of a directory store after a schema change leaves the
 ** instance SQLite keeps in the transaction without its engine reference
-** (bEngineTaken, registry_release_earlier), so that the store can go when
+** (bEngineTaken, registry_release_table), so that the store can go when
 ** SQLite commits: its xSync logs nothing while the DROP waits, and takes
 ** a reference again if a ROLLBACK TO has undone the DROP.
 **
@@ -269,7 +269,7 @@ static int txn_sync_rows(vtab_table *pTab){
     size_t nOps = lsm_batch_count(pB->pBatch);
     if( pTab->pLsm == 0 && pTab->bEngineTaken ){
       /* An earlier instance of a table dropped in this transaction (the
-      ** DROP took its engine reference: registry_release_earlier).  While
+      ** DROP took its engine reference: registry_release_table).  While
       ** the DROP waits, the writes go with the table; once a ROLLBACK TO
       ** has undone it, the table is back and they commit. */
       char *zErr = 0;

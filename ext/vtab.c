@@ -718,6 +718,51 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 }
 
 /*
+** The other instances on this connection that hold pTab's engine, if all
+** are stale instances of pTab's table itself, in *papOut (sqlite3_free),
+** *pnOut of them; *pnOut is -1 if one is another table of the store.
+** Stale: one that shares pTab's batch (connected before a schema change
+** of this transaction, which SQLite keeps in it holding the writes made
+** before the change), or one whose name no table of its schema has any
+** more (connected under a name a RENAME gave and a ROLLBACK TO took back;
+** SQLite keeps it in the transaction if it wrote, with its own batch,
+** which that ROLLBACK TO emptied).  A table of that name now is another
+** table: it counts as a user.
+*/
+static int vtab_stale_instances(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
+  vtab_table **ap = 0;
+  int n = 0, i, rc;
+  *papOut = 0;
+  *pnOut = 0;
+  rc = registry_engine_users(pTab, &ap, &n);
+  for(i = 0; i < n && rc == SQLITE_OK; i++){
+    sqlite3_stmt *pStmt = 0;
+    char *zSql;
+    if( ap[i]->pTxn == pTab->pTxn ) continue;
+    zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table'"
+                           " AND name = %Q COLLATE NOCASE", ap[i]->zDb, ap[i]->zName);
+    rc = zSql ? sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc == SQLITE_OK ){
+      int rcStep = sqlite3_step(pStmt);
+      if( rcStep == SQLITE_ROW ){
+        n = -1;           /* another table of the store: not ours to judge */
+      }else if( rcStep != SQLITE_DONE ){
+        rc = rcStep;
+      }
+    }
+    sqlite3_finalize(pStmt);
+  }
+  if( rc != SQLITE_OK || n < 0 ){
+    sqlite3_free(ap);
+    ap = 0;
+  }
+  *papOut = ap;
+  *pnOut = rc == SQLITE_OK ? n : 0;
+  return rc;
+}
+
+/*
 ** DROP TABLE.  A store in the database file: its shadow tables drop with
 ** the table, in its transaction.  A directory store: nothing is removed
 ** here, since SQLite calls xDestroy before it commits and the COMMIT may
@@ -726,7 +771,9 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 ** of its store; owners.c), or only forgets this definition in OWNERS.  A
 ** readonly=on table, a copy of another database, or one of several
 ** definitions of a store leaves the files alone.  Refused while another
-** connection uses the store: SQLite 3.40 does not pass an xDestroy error
+** connection (or another table of this one) uses the store, but not for
+** this table's own stale instances (vtab_stale_instances), which let
+** their engine go instead: SQLite 3.40 does not pass an xDestroy error
 ** message on (OP_VDestroy never imports zErrMsg), so the refusal is
 ** SQLITE_LOCKED, "database table is locked", the answer SQLite itself
 ** gives to a DROP TABLE it cannot do now; the full reason goes to
@@ -734,8 +781,9 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 */
 static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  vtab_table **apStale = 0;
   char *zErr = 0;
-  int rc, bMay, bKeep;
+  int rc, bMay, bKeep, nStale = 0;
   if( pTab->pStore ){
     /* Writes of the open transaction that only this instance holds (an
     ** instance connected before a schema change that shares them stays in
@@ -751,10 +799,10 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
     vtab_table_free(pTab);
     return SQLITE_OK;
   }
-  /* The earlier instances of this table (connected before a schema change
-  ** in this transaction, which SQLite keeps in it: they hold the writes
-  ** made before the change) are this table, not other users. */
-  if( pTab->pLsm && registry_refs(pTab->pLsm) - registry_earlier_refs(pTab) != 1 ){
+  rc = vtab_stale_instances(pTab, &apStale, &nStale);
+  if( rc != SQLITE_OK ) return rc;
+  if( pTab->pLsm && (nStale < 0 || registry_refs(pTab->pLsm) - nStale != 1) ){
+    sqlite3_free(apStale);
     sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s: its store is in use by"
                 " another connection", pTab->zName);
     return SQLITE_LOCKED;
@@ -769,18 +817,20 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   bKeep = pTab->zDir && bMay && pTab->pLsm && !sqlite3_get_autocommit(pTab->db)
        && pTab->pTxn->nTables == 1 && lsm_batch_count(pTab->pTxn->pBatch) > 0;
   if( pTab->zDir && bMay ){
-    lsm_db *pLsm = pTab->pLsm;
+    int i;
     rc = deferred_drop(pTab, &zErr);
     if( rc != SQLITE_OK ){
+      sqlite3_free(apStale);
       sqlite3_log(rc, "cannot DROP lsm table %s: %s", pTab->zName, zErr ? zErr : "");
       sqlite3_free(zErr);
       return rc;
     }
-    /* An earlier instance (above) lets its engine go now, so that the
-    ** DROP's reference is the store's last when SQLite commits; while the
-    ** DROP waits, its xSync logs nothing (txn_sync). */
-    registry_release_earlier(pTab, pLsm);
+    /* A stale instance (above) lets its engine go now, so that the DROP's
+    ** reference is the store's last when SQLite commits; while the DROP
+    ** waits, its xSync logs nothing (txn_sync). */
+    for(i = 0; i < nStale; i++) registry_release_table(apStale[i]);
   }
+  sqlite3_free(apStale);
   registry_remove_table(pTab);
   if( !bKeep ){
     pTab->pTxn->nTables--;

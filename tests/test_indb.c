@@ -1516,6 +1516,60 @@ START_TEST(a_drop_after_a_schema_change_is_refused_while_another_connection_uses
 }
 END_TEST
 
+/* DROP TABLE after a RENAME undone by ROLLBACK TO, in a transaction that
+** wrote the table only under the new name: SQLite keeps the instance
+** connected under that name in the transaction (it wrote), with its own
+** batch, emptied by the ROLLBACK TO, and it still held the store, so the
+** DROP failed "database table is locked".  As a native table: the DROP
+** commits (the directory goes) or rolls back (the rows are back).  Both
+** kinds of store. */
+START_TEST(a_drop_after_a_rename_undone_by_a_rollback_to_works){
+  static const char *aCase[][2] = {
+    { "SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
+      " ROLLBACK TO s; DROP TABLE $T; RELEASE s", "(none)" },
+    { "BEGIN; SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
+      " ROLLBACK TO s; DROP TABLE $T; ROLLBACK", "a" },
+    { "BEGIN; SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
+      " ROLLBACK TO s; SAVEPOINT t; DROP TABLE $T; ROLLBACK TO t;"
+      " INSERT INTO $T VALUES('d', 'D'); COMMIT", "a,d" },
+  };
+  const char *azTab[2] = { "kv", "nat" };
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+      char *z = create_kind("kv", "key, value", iKind), *zDir;
+      int iTab;
+      struct stat st;
+      test_exec_ok(db, z);
+      sqlite3_free(z);
+      test_exec_ok(db, "CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID;"
+                       " INSERT INTO kv VALUES('a', 'A'); INSERT INTO nat VALUES('a', 'A')");
+      for(iTab = 0; iTab < 2; iTab++){
+        char *zScript = script_for(aCase[i][0], azTab[iTab]);
+        test_exec_ok(db, zScript);
+        sqlite3_free(zScript);
+        z = keys_of(db, azTab[iTab]);
+        ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "kind %d, case %zu: %s holds %s, not %s",
+                      iKind, i, azTab[iTab], z, aCase[i][1]);
+        sqlite3_free(z);
+      }
+      zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      if( iKind == 1 ){
+        int bGone = stat(zDir, &st) != 0;
+        ck_assert_msg(bGone == (strcmp(aCase[i][1], "(none)") == 0), "kind 1, case %zu: %s %s",
+                      i, zDir, bGone ? "is gone" : "is still there");
+      }
+      sqlite3_close(db);
+      remove_db_files();
+      test_rmtree(zDir);
+      sqlite3_free(zDir);
+    }
+  }
+}
+END_TEST
+
 /* An in-memory store (':memory:') keeps its rows while its connection
 ** stays open, across the schema changes that make SQLite connect the table
 ** again (it could not be connected again at all: "store directory /memory
@@ -2048,6 +2102,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows);
   tcase_add_test(tc, a_drop_after_a_schema_change_of_a_table_written_in_the_transaction_works);
   tcase_add_test(tc, a_drop_after_a_schema_change_is_refused_while_another_connection_uses_the_store);
+  tcase_add_test(tc, a_drop_after_a_rename_undone_by_a_rollback_to_works);
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
