@@ -577,6 +577,16 @@ int deferred_track_created(vtab_table *pTab){
   return 1;
 }
 
+void deferred_track_shared(vtab_table *pTab, const vtab_table *pOld){
+  deferred_conn *pConn = pTab->pDeferred;
+  pTab->bCreatedInTxn = pOld->bCreatedInTxn;
+  pTab->bCreateUndone = pOld->bCreateUndone;
+  if( pConn == 0 || pOld->iCreatedAt == 0 || pTab->iCreatedAt != 0 ) return;
+  pTab->iCreatedAt = pOld->iCreatedAt;
+  pTab->pNextCreated = pConn->pCreated;
+  pConn->pCreated = pTab;
+}
+
 void deferred_forget_created(vtab_table *pTab){
   deferred_conn *pConn = pTab->pDeferred;
   vtab_table **pp;
@@ -827,9 +837,12 @@ static int pending_release(sqlite3_vtab *pVtab, int iSavepoint){
 static int pending_rollback_to(sqlite3_vtab *pVtab, int iSavepoint){
   deferred_conn *pConn = ((pending_vtab*)pVtab)->pConn;
   vtab_table *p;
-  if( iSavepoint >= 0 && iSavepoint < pConn->nOpen ){
+  /* -1 (SAVEPOINT outside BEGIN, rolled back to) undoes every CREATE of
+  ** the transaction: the CREATEs were all made inside that savepoint. */
+  if( iSavepoint < 0 || iSavepoint < pConn->nOpen ){
     for(p = pConn->pCreated; p; p = p->pNextCreated){
-      if( p->iCreatedAt > pConn->aOpenedAt[iSavepoint] && !p->bCreateUndone ){
+      if( (iSavepoint < 0 || p->iCreatedAt > pConn->aOpenedAt[iSavepoint])
+       && !p->bCreateUndone ){
         p->bCreateUndone = 1;
         lsm_batch_truncate(p->pTxn->pBatch, 0);
         p->nMark = 0;

@@ -210,6 +210,12 @@ struct vtab_table {
                             every use fails with this (sqlite3_free) */
   int rcBroken;          /* the error code that goes with zBroken */
   int bMayRemove;        /* a broken table may remove its store's files at DROP */
+  int bEngineTaken;      /* a directory store's earlier instance, still in SQLite's
+                            transaction after a schema change, whose engine reference
+                            a DROP TABLE of the table's current instance let go
+                            (registry_release_table): its writes go nowhere while
+                            that DROP waits; if a ROLLBACK TO undoes the DROP, its
+                            xSync takes a reference again (txn_sync) */
   vtab_batch *pTxn;      /* pending writes; never NULL between connect and disconnect */
   int bCommits;          /* directory store with a <table>_commits table (commits.c) */
   int bCreatedInTxn;     /* made by CREATE VIRTUAL TABLE in the open transaction:
@@ -322,6 +328,22 @@ void registry_close(lsm_db*);
 /* References tables hold on pDb (1 when only the caller uses it; an
 ** in-memory store's pin by its connection is not counted). */
 int registry_refs(lsm_db*);
+/* The earlier instances of pTab's table: other open tables of pTab's
+** connection that share its batch and its engine (SQLite connected the
+** table again after a schema change in a transaction and keeps the
+** instance it replaced in the transaction, vtab_open_store), or did before
+** a DROP took it (bEngineTaken), in *papOut (sqlite3_free; borrowed
+** entries, valid while the connection keeps them), *pnOut of them.
+** SQLITE_OK or SQLITE_NOMEM. */
+int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut);
+/* The other open tables of pTab's connection that hold pTab's engine, as
+** registry_earlier returns them (DROP TABLE tells this table's stale
+** instances from other tables of the store among them, vtab_destroy). */
+int registry_engine_users(vtab_table *pTab, vtab_table ***papOut, int *pnOut);
+/* DROP TABLE of a directory store: p, a stale instance of the dropped
+** table, lets go of its engine reference (pLsm NULL, bEngineTaken), so
+** that the DROP's is the last one when it commits (registry_destroy). */
+void registry_release_table(vtab_table *p);
 /* The in-memory store (':memory:') of table zTable of schema zDb on
 ** connection db: the one open, kept across the table's instances (a
 ** schema change connects it again), with a reference counted for the
@@ -359,13 +381,18 @@ void registry_remove_table(vtab_table*);
 ** the attached schemas.  Borrowed: valid while db keeps the table open. */
 vtab_table *registry_find_table(sqlite3 *db, const char *zDb, const char *zName);
 /* The open in-database table of db whose store is shadow tables zDb.zTable_*
-** and is inside a write transaction, or NULL. */
+** and is inside a write transaction, or NULL.  Never one whose CREATE a
+** ROLLBACK TO undid (bCreateUndone): the table of that name now is the
+** one the rollback brought back. */
 vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char *zTable);
 /* The open directory-store (or in-memory store) table zTable of schema
-** zDb on connection db whose batch is in a transaction (its writes not yet
-** committed), or NULL: an instance connected again after a schema change
-** shares its batch. */
-vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable);
+** zDb on connection db, on engine pLsm, whose batch is in a transaction
+** (its writes not yet committed), or NULL: an instance connected again
+** after a schema change shares its batch.  An earlier instance whose
+** engine a DROP took (bEngineTaken) counts if it names directory zDir: a
+** ROLLBACK TO that undid the DROP leaves its batch in the transaction. */
+vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable,
+                                       const char *zDir, const lsm_db *pLsm);
 /* Every open table whose batch is pOld takes pNew instead (references
 ** moved); pOld is left to the cursors that still read it. */
 void registry_move_batch(vtab_batch *pOld, vtab_batch *pNew);
@@ -461,6 +488,12 @@ int deferred_keep_dropped(vtab_table *pTab);
 ** non-zero if tracked; 0 if lsm_pending could not join (the reason goes to
 ** sqlite3_log; txn_sync then falls back on looking the name up). */
 int deferred_track_created(vtab_table *pTab);
+/* pTab, connected again (a schema change) in the transaction that created
+** the table, shares pOld's batch (and store): it is that CREATE's too, so
+** a ROLLBACK TO that undoes it marks pTab as well.  Else an instance of
+** the undone table stayed "in a write" under the name, and the table the
+** rollback brought back, connected next, shared it and read nothing. */
+void deferred_track_shared(vtab_table *pTab, const vtab_table *pOld);
 /* pTab goes: out of the list of tables created in the transaction. */
 void deferred_forget_created(vtab_table *pTab);
 /* The kept dropped table zTable of schema zDb of this connection that a

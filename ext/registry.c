@@ -449,6 +449,88 @@ int registry_refs(lsm_db *pDb){
   return nRef;
 }
 
+/* p is an earlier instance of pTab's table (registry_earlier).  A
+** shared batch tells instances of one table from other tables naming the
+** same store, which have batches of their own, whatever their names (a
+** RENAME in the transaction renames only the current instance). */
+static int registry_is_earlier(const vtab_table *p, const vtab_table *pTab, const lsm_db *pLsm){
+  return p != pTab && p->db == pTab->db && p->pTxn == pTab->pTxn
+      && ((p->pLsm && p->pLsm == pLsm) || (p->pLsm == 0 && p->bEngineTaken));
+}
+
+int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
+  vtab_table *p, **ap = 0;
+  int n = 0, nAlloc = 0, rc = SQLITE_OK;
+  *papOut = 0;
+  *pnOut = 0;
+  if( pTab->pLsm == 0 || pTab->pTxn == 0 ) return SQLITE_OK;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p && rc == SQLITE_OK; p = p->pNext){
+    if( !registry_is_earlier(p, pTab, pTab->pLsm) ) continue;
+    if( n == nAlloc ){
+      vtab_table **apNew = sqlite3_realloc64(ap, sizeof(*ap) * (size_t)(nAlloc + 4));
+      if( apNew == 0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      ap = apNew;
+      nAlloc += 4;
+    }
+    ap[n++] = p;
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  if( rc != SQLITE_OK ){
+    sqlite3_free(ap);
+    return rc;
+  }
+  *papOut = ap;
+  *pnOut = n;
+  return SQLITE_OK;
+}
+
+int registry_engine_users(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
+  vtab_table *p, **ap = 0;
+  int n = 0, nAlloc = 0, rc = SQLITE_OK;
+  *papOut = 0;
+  *pnOut = 0;
+  if( pTab->pLsm == 0 ) return SQLITE_OK;
+  pthread_mutex_lock(&registry_mutex);
+  for(p = registry_tables; p; p = p->pNext){
+    if( p == pTab || p->db != pTab->db || p->pLsm != pTab->pLsm ) continue;
+    if( n == nAlloc ){
+      vtab_table **apNew = sqlite3_realloc64(ap, sizeof(*ap) * (size_t)(nAlloc + 4));
+      if( apNew == 0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      ap = apNew;
+      nAlloc += 4;
+    }
+    ap[n++] = p;
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  if( rc != SQLITE_OK ){
+    sqlite3_free(ap);
+    return rc;
+  }
+  *papOut = ap;
+  *pnOut = n;
+  return SQLITE_OK;
+}
+
+void registry_release_table(vtab_table *p){
+  registry_entry *pEntry;
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = p->pLsm ? registry_by_db(p->pLsm) : 0;
+  if( pEntry ){
+    assert( pEntry->nRef > 1 );   /* the DROP's own reference stays */
+    pEntry->nRef--;
+    p->pLsm = 0;
+    p->bEngineTaken = 1;
+  }
+  pthread_mutex_unlock(&registry_mutex);
+}
+
 int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
   registry_entry *pEntry;
   int rc = SQLITE_OK;
@@ -506,7 +588,9 @@ vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char
   vtab_table *p, *pFound = 0;
   pthread_mutex_lock(&registry_mutex);
   for(p = registry_tables; p && !pFound; p = p->pNext){
-    if( p->db == db && p->pStore && dbstore_in_write(p->pStore)
+    /* Not a table whose CREATE a ROLLBACK TO undid: its store is still
+    ** "in a write" and has the name, but holds none of the table's rows. */
+    if( p->db == db && p->pStore && !p->bCreateUndone && dbstore_in_write(p->pStore)
      && sqlite3_stricmp(dbstore_schema(p->pStore), zDb) == 0
      && sqlite3_stricmp(dbstore_table(p->pStore), zTable) == 0 ){
       pFound = p;
@@ -516,11 +600,20 @@ vtab_table *registry_find_writing_store(sqlite3 *db, const char *zDb, const char
   return pFound;
 }
 
-vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable){
+vtab_table *registry_find_writing_table(sqlite3 *db, const char *zDb, const char *zTable,
+                                       const char *zDir, const lsm_db *pLsm){
   vtab_table *p, *pFound = 0;
   pthread_mutex_lock(&registry_mutex);
   for(p = registry_tables; p && !pFound; p = p->pNext){
-    if( p->db == db && p->pStore == 0 && p->pLsm && p->pTxn && p->pTxn->bInTxn
+    /* The same engine (one per directory in the process; an in-memory
+    ** store's DROP lets its rows go, and a table connected after that
+    ** DROP was rolled back has a new, empty one, not the old batch), or
+    ** an instance whose engine a DROP took that names this directory (a
+    ** table created under the name after the DROP is another). */
+    int bSameStore = (p->pLsm && p->pLsm == pLsm)
+                  || (p->bEngineTaken && p->zDir && zDir && strcmp(p->zDir, zDir) == 0);
+    if( p->db == db && p->pStore == 0 && bSameStore && !p->bCreateUndone && p->pTxn
+     && p->pTxn->bInTxn
      && sqlite3_stricmp(p->zDb, zDb) == 0 && sqlite3_stricmp(p->zName, zTable) == 0 ){
       pFound = p;
     }

@@ -65,6 +65,11 @@
 ** keeps its instance, which hears the transaction's savepoints and end
 ** through lsm_pending (deferred.c): a ROLLBACK TO a savepoint before the
 ** DROP brings the table back, and its next instance shares that batch.
+** A DROP TABLE of a directory store after a schema change leaves the
+** instance SQLite keeps in the transaction without its engine reference
+** (bEngineTaken, registry_release_table), so that the store can go when
+** SQLite commits: its xSync logs nothing while the DROP waits, and takes
+** a reference again if a ROLLBACK TO has undone the DROP.
 **
 ** A cursor of another statement may still be reading the batch when the
 ** transaction ends (a SELECT stepped across COMMIT).  The batch is then
@@ -262,6 +267,26 @@ static int txn_sync_rows(vtab_table *pTab){
   {
     vtab_batch *pB = pTab->pTxn;
     size_t nOps = lsm_batch_count(pB->pBatch);
+    if( pTab->pLsm == 0 && pTab->bEngineTaken ){
+      /* An earlier instance of a table dropped in this transaction (the
+      ** DROP took its engine reference: registry_release_table).  While
+      ** the DROP waits, the writes go with the table; once a ROLLBACK TO
+      ** has undone it, the table is back and they commit. */
+      char *zErr = 0;
+      if( deferred_drop_waiting(pTab->zDir) ){
+        /* What a COMMIT that failed with SQLITE_BUSY before the DROP
+        ** prepared must not reach a store the DROP will remove. */
+        txn_abort_prepared(pTab);
+        return SQLITE_OK;
+      }
+      rc = registry_open(pTab->zDir, &pTab->opt, 0, &pTab->pLsm, &zErr);
+      if( rc != SQLITE_OK ){
+        sqlite3_free(pTab->base.zErrMsg);
+        pTab->base.zErrMsg = zErr;
+        return rc;
+      }
+      pTab->bEngineTaken = 0;
+    }
     /* Prepared as it stands: by another table sharing the batch (one
     ** connected again after a schema change) in this same COMMIT, or by a
     ** COMMIT that failed with SQLITE_BUSY, with nothing written and no

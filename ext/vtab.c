@@ -528,6 +528,7 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
         pTab->pTxn = pOld->pTxn;
         pTab->pTxn->nRef++;
         pTab->pTxn->nTables++;
+        deferred_track_shared(pTab, pOld);
         return SQLITE_OK;
       }
     }
@@ -605,7 +606,8 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     ** change, and this one must read them: share its batch.  The engine
     ** is the same one (registry.c); the batch is prepared and committed
     ** once (txn_sync). */
-    vtab_table *pOld = registry_find_writing_table(pTab->db, pTab->zDb, pTab->zName);
+    vtab_table *pOld = registry_find_writing_table(pTab->db, pTab->zDb, pTab->zName,
+                                                   pTab->zDir, pTab->pLsm);
     /* Or a DROP of it in the transaction was rolled back to a savepoint
     ** before it (deferred_keep_dropped). */
     if( pOld == 0 ) pOld = deferred_find_dropped(pTab->pDeferred, pTab->zDb, pTab->zName);
@@ -613,6 +615,7 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
       pTab->pTxn = pOld->pTxn;
       pTab->pTxn->nRef++;
       pTab->pTxn->nTables++;
+      deferred_track_shared(pTab, pOld);
     }
   }
   if( rc != SQLITE_OK && !bCreate && rc != SQLITE_NOMEM && rc != SQLITE_BUSY ){
@@ -715,6 +718,51 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 }
 
 /*
+** The other instances on this connection that hold pTab's engine, if all
+** are stale instances of pTab's table itself, in *papOut (sqlite3_free),
+** *pnOut of them; *pnOut is -1 if one is another table of the store.
+** Stale: one that shares pTab's batch (connected before a schema change
+** of this transaction, which SQLite keeps in it holding the writes made
+** before the change), or one whose name no table of its schema has any
+** more (connected under a name a RENAME gave and a ROLLBACK TO took back;
+** SQLite keeps it in the transaction if it wrote, with its own batch,
+** which that ROLLBACK TO emptied).  A table of that name now is another
+** table: it counts as a user.
+*/
+static int vtab_stale_instances(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
+  vtab_table **ap = 0;
+  int n = 0, i, rc;
+  *papOut = 0;
+  *pnOut = 0;
+  rc = registry_engine_users(pTab, &ap, &n);
+  for(i = 0; i < n && rc == SQLITE_OK; i++){
+    sqlite3_stmt *pStmt = 0;
+    char *zSql;
+    if( ap[i]->pTxn == pTab->pTxn ) continue;
+    zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table'"
+                           " AND name = %Q COLLATE NOCASE", ap[i]->zDb, ap[i]->zName);
+    rc = zSql ? sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc == SQLITE_OK ){
+      int rcStep = sqlite3_step(pStmt);
+      if( rcStep == SQLITE_ROW ){
+        n = -1;           /* another table of the store: not ours to judge */
+      }else if( rcStep != SQLITE_DONE ){
+        rc = rcStep;
+      }
+    }
+    sqlite3_finalize(pStmt);
+  }
+  if( rc != SQLITE_OK || n < 0 ){
+    sqlite3_free(ap);
+    ap = 0;
+  }
+  *papOut = ap;
+  *pnOut = rc == SQLITE_OK ? n : 0;
+  return rc;
+}
+
+/*
 ** DROP TABLE.  A store in the database file: its shadow tables drop with
 ** the table, in its transaction.  A directory store: nothing is removed
 ** here, since SQLite calls xDestroy before it commits and the COMMIT may
@@ -723,7 +771,9 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 ** of its store; owners.c), or only forgets this definition in OWNERS.  A
 ** readonly=on table, a copy of another database, or one of several
 ** definitions of a store leaves the files alone.  Refused while another
-** connection uses the store: SQLite 3.40 does not pass an xDestroy error
+** connection (or another table of this one) uses the store, but not for
+** this table's own stale instances (vtab_stale_instances), which let
+** their engine go instead: SQLite 3.40 does not pass an xDestroy error
 ** message on (OP_VDestroy never imports zErrMsg), so the refusal is
 ** SQLITE_LOCKED, "database table is locked", the answer SQLite itself
 ** gives to a DROP TABLE it cannot do now; the full reason goes to
@@ -731,8 +781,9 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 */
 static int vtab_destroy(sqlite3_vtab *pVtab){
   vtab_table *pTab = (vtab_table*)pVtab;
+  vtab_table **apStale = 0;
   char *zErr = 0;
-  int rc, bMay, bKeep;
+  int rc, bMay, bKeep, nStale = 0;
   if( pTab->pStore ){
     /* Writes of the open transaction that only this instance holds (an
     ** instance connected before a schema change that shares them stays in
@@ -748,7 +799,10 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
     vtab_table_free(pTab);
     return SQLITE_OK;
   }
-  if( pTab->pLsm && registry_refs(pTab->pLsm) != 1 ){
+  rc = vtab_stale_instances(pTab, &apStale, &nStale);
+  if( rc != SQLITE_OK ) return rc;
+  if( pTab->pLsm && (nStale < 0 || registry_refs(pTab->pLsm) - nStale != 1) ){
+    sqlite3_free(apStale);
     sqlite3_log(SQLITE_LOCKED, "cannot DROP lsm table %s: its store is in use by"
                 " another connection", pTab->zName);
     return SQLITE_LOCKED;
@@ -763,13 +817,20 @@ static int vtab_destroy(sqlite3_vtab *pVtab){
   bKeep = pTab->zDir && bMay && pTab->pLsm && !sqlite3_get_autocommit(pTab->db)
        && pTab->pTxn->nTables == 1 && lsm_batch_count(pTab->pTxn->pBatch) > 0;
   if( pTab->zDir && bMay ){
+    int i;
     rc = deferred_drop(pTab, &zErr);
     if( rc != SQLITE_OK ){
+      sqlite3_free(apStale);
       sqlite3_log(rc, "cannot DROP lsm table %s: %s", pTab->zName, zErr ? zErr : "");
       sqlite3_free(zErr);
       return rc;
     }
+    /* A stale instance (above) lets its engine go now, so that the DROP's
+    ** reference is the store's last when SQLite commits; while the DROP
+    ** waits, its xSync logs nothing (txn_sync). */
+    for(i = 0; i < nStale; i++) registry_release_table(apStale[i]);
   }
+  sqlite3_free(apStale);
   registry_remove_table(pTab);
   if( !bKeep ){
     pTab->pTxn->nTables--;
@@ -963,6 +1024,11 @@ static int vtab_rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
 ** from the statement's start put 'c' there).  *pbGone if no row is at the
 ** old key any more (a native table skips it).  pRec is replaced by the
 ** merged record.
+** An UPDATE .. FROM gets no such column: SQLite 3.40 reads every column
+** of it without the no-change flag (sqlite3.h, sqlite3_vtab_nochange), so
+** SET key = key + 1 FROM .. and SET key = key + 1, value = value FROM ..
+** arrive alike, though a native table answers them differently (README,
+** "Differences from a native table"); neither can be told or refused.
 */
 static int vtab_keep_unset_columns(vtab_table *pTab, sqlite3_value **argv,
                                    const ext_buf *pOldKey, ext_buf *pRec, int *pbGone){
@@ -1156,6 +1222,28 @@ static int vtab_rename(sqlite3_vtab *pVtab, const char *zNew){
     rc = commits_rename(pTab->db, pTab->zDb, pTab->zName, zNew);
     if( rc != SQLITE_OK ) vtab_error(pTab, rc, "cannot rename its _commits table: %s",
                                      sqlite3_errmsg(pTab->db));
+  }
+  if( rc == SQLITE_OK && pTab->pStore == 0 ){
+    /* The earlier instances of the table (SQLite keeps the one connected
+    ** before a schema change of this transaction in it, holding its
+    ** writes) take the name too: the instance connected after this
+    ** RENAME finds them by it (vtab_open_store), and they write the
+    ** record of commits under it at COMMIT.  Each remembers the old name
+    ** for a ROLLBACK TO, as this one does. */
+    vtab_table **apEarlier = 0;
+    int nEarlier = 0, i;
+    rc = registry_earlier(pTab, &apEarlier, &nEarlier);
+    for(i = 0; i < nEarlier && rc == SQLITE_OK; i++){
+      char *zCopy = sqlite3_mprintf("%s", zNew);
+      if( zCopy == 0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        /* txn_rename_remember owns the old name from here, freed if it fails. */
+        rc = txn_rename_remember(apEarlier[i], apEarlier[i]->zName);
+        apEarlier[i]->zName = zCopy;
+      }
+    }
+    sqlite3_free(apEarlier);
   }
   if( rc == SQLITE_OK ){
     /* The in-database store remembers its own names (dbstore_rename). */

@@ -1438,6 +1438,51 @@ START_TEST(update_or_replace_setting_a_column_from_moved_rows_differs){
 }
 END_TEST
 
+/* Known difference, with no fix inside SQLite's virtual-table interface:
+** UPDATE OR REPLACE .. FROM moving keys along.  A native table computes
+** the columns an UPDATE .. FROM sets from the rows as they were when the
+** statement began (its ephemeral table of changes) but takes the columns
+** it does not set from the row it finds at the old key, which an earlier
+** row of the statement may have replaced (SET key = key + 1 over 1, 2, 3
+** ends with 4 | 'a').  SQLite 3.40 reads the columns of a virtual table's
+** UPDATE .. FROM without the no-change flag ("sqlite3_vtab_nochange()
+** always returns false for the enhanced UPDATE FROM", sqlite3.h), so
+** SET key = key + 1 and SET key = key + 1, value = value reach the table
+** as the same calls (xBestIndex colUsed, xColumn with no-change false for
+** every column, xUpdate's arguments: observed with a trace), while a
+** native table answers 4 | 'a' to the first and 4 | 'c' to the second.
+** The table cannot tell them apart, so it can neither answer both nor
+** refuse only the first; it answers as for a set column ('c').  If this
+** test fails because lsm now answers 'a' to the first, SQLite passes the
+** flag: vtab_keep_unset_columns handles it, and the README's difference
+** can go.  Both kinds of store. */
+START_TEST(update_or_replace_from_moving_keys_takes_unset_columns_from_the_statements_start){
+  static const diff_config aCfg[] = {
+    { "known difference, in-database store", "", 1, 0, 0, 0, 0 },
+    { "known difference, directory store", "('kv.lsm')", 1, 0, 0, 0, 0 },
+  };
+  static const char *zUnset = "UPDATE OR REPLACE kv SET key = key + 1 FROM (SELECT 1) AS s";
+  static const char *zSame = "UPDATE OR REPLACE kv SET key = key + 1, value = value"
+                             " FROM (SELECT 1) AS s";
+  int i;
+  for(i = 0; i < COUNT(aCfg); i++){
+    diff_state st, *p = &st;
+    diff_setup(p, &aCfg[i]);
+    diff_run_text(p, "INSERT INTO kv VALUES (1, 'a'), (2, 'b'), (3, 'c')", DIFF_ORDERED);
+    diff_expect(p, p->dbL, "lsm", zUnset, "", 3);
+    diff_expect(p, p->dbN, "native", zUnset, "", 3);
+    diff_expect(p, p->dbL, "lsm", "SELECT * FROM kv", "4 | 'c'", 3);
+    diff_expect(p, p->dbN, "native", "SELECT * FROM kv", "4 | 'a'", 3);
+    diff_run_text(p, "DELETE FROM kv", DIFF_ORDERED);
+    diff_run_text(p, "INSERT INTO kv VALUES (1, 'a'), (2, 'b'), (3, 'c')", DIFF_ORDERED);
+    diff_run_text(p, zSame, DIFF_ORDERED);
+    diff_run_text(p, "SELECT * FROM kv", DIFF_ORDERED);
+    diff_expect(p, p->dbL, "lsm", "SELECT * FROM kv", "4 | 'c'", 3);
+    diff_teardown(p);
+  }
+}
+END_TEST
+
 static Suite *differential_suite(void){
   Suite *s = suite_create("differential");
   TCase *tc = tcase_create("core");
@@ -1453,6 +1498,7 @@ static Suite *differential_suite(void){
   tcase_add_test(tc, range_bounds_longer_than_any_key_match_native_table);
   tcase_add_test(tc, update_or_replace_moving_keys_along_matches_native_table);
   tcase_add_test(tc, update_or_replace_setting_a_column_from_moved_rows_differs);
+  tcase_add_test(tc, update_or_replace_from_moving_keys_takes_unset_columns_from_the_statements_start);
   tcase_add_test(tc, insert_or_ignore_returning_also_lists_ignored_rows);
   tcase_add_test(tc, update_from_counts_a_row_once_per_match);
   suite_add_tcase(s, tc);

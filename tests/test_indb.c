@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1441,6 +1442,134 @@ START_TEST(a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows
 }
 END_TEST
 
+/* A DROP TABLE of a table the transaction wrote before a schema change
+** (any ALTER TABLE or CREATE, which makes SQLite connect the table again
+** while the instance that holds the writes stays in the transaction)
+** drops it, commits or rolls back as a native table does, and a directory
+** store's files go at the COMMIT (it failed "database table is locked":
+** the stale instance's engine reference counted as another user).  Both
+** kinds of store. */
+START_TEST(a_drop_after_a_schema_change_of_a_table_written_in_the_transaction_works){
+#define ALTER "CREATE TABLE o_$T(x); ALTER TABLE o_$T ADD COLUMN y; "
+  static const char *aCase[][2] = {
+    { ALTER "DROP TABLE $T;", "COMMIT" },
+    { ALTER "DROP TABLE $T;", "ROLLBACK" },
+    { ALTER "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s;", "COMMIT" },
+    { ALTER "SAVEPOINT s; DROP TABLE $T; ROLLBACK TO s; INSERT INTO $T VALUES('c', 'C');"
+      " ALTER TABLE o_$T ADD COLUMN z;", "COMMIT" },
+    { "SAVEPOINT s; " ALTER "DROP TABLE $T; ROLLBACK TO s; DELETE FROM $T WHERE key = 'a';",
+      "COMMIT" },
+    { ALTER "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); DROP TABLE $T; ROLLBACK TO s;",
+      "ROLLBACK" },
+    { ALTER "SAVEPOINT s; INSERT INTO $T VALUES('c', 'C'); SAVEPOINT u; DROP TABLE $T;"
+      " ROLLBACK TO u;", "COMMIT" },
+  };
+#undef ALTER
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      drop_rolled_back_like_native(iKind, aCase[i][0], aCase[i][1]);
+    }
+  }
+  /* The committed DROP removed the directory store's files. */
+  {
+    sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+    char *zSql = create_kind("d", "key, value", 1), *zDir = sqlite3_mprintf("%s/d.lsm", g_zDir);
+    struct stat st;
+    test_exec_ok(db, zSql);
+    test_exec_ok(db, "CREATE TABLE o(x); INSERT INTO d VALUES('a', 'A'); BEGIN;"
+                     " INSERT INTO d VALUES('b', 'B'); ALTER TABLE o ADD COLUMN y;"
+                     " DROP TABLE d; COMMIT");
+    ck_assert_msg(stat(zDir, &st) != 0 && errno == ENOENT, "%s is still there", zDir);
+    sqlite3_free(zSql);
+    sqlite3_free(zDir);
+    sqlite3_close(db);
+    remove_db_files();
+  }
+}
+END_TEST
+
+/* That DROP is still refused while another connection uses the store, and
+** the table keeps its rows. */
+START_TEST(a_drop_after_a_schema_change_is_refused_while_another_connection_uses_the_store){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000), *b;
+  char *zSql = create_kind("d", "key, value", 1), *z;
+  test_exec_ok(db, zSql);
+  sqlite3_free(zSql);
+  test_exec_ok(db, "CREATE TABLE o(x); INSERT INTO d VALUES('a', 'A')");
+  b = test_open_db(g_zDb, "wal", 10000);
+  z = keys_of(b, "d");
+  ck_assert_str_eq(z, "a");
+  sqlite3_free(z);
+  test_exec_ok(db, "BEGIN; INSERT INTO d VALUES('b', 'B'); ALTER TABLE o ADD COLUMN y");
+  ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE d", 0, 0, 0), SQLITE_LOCKED);
+  z = keys_of(db, "d");
+  ck_assert_str_eq(z, "a,b");
+  sqlite3_free(z);
+  test_exec_ok(db, "COMMIT");
+  z = keys_of(b, "d");
+  ck_assert_str_eq(z, "a,b");
+  sqlite3_free(z);
+  sqlite3_close(b);
+  sqlite3_close(db);
+}
+END_TEST
+
+/* DROP TABLE after a RENAME undone by ROLLBACK TO, in a transaction that
+** wrote the table only under the new name: SQLite keeps the instance
+** connected under that name in the transaction (it wrote), with its own
+** batch, emptied by the ROLLBACK TO, and it still held the store, so the
+** DROP failed "database table is locked".  As a native table: the DROP
+** commits (the directory goes) or rolls back (the rows are back).  Both
+** kinds of store. */
+START_TEST(a_drop_after_a_rename_undone_by_a_rollback_to_works){
+  static const char *aCase[][2] = {
+    { "SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
+      " ROLLBACK TO s; DROP TABLE $T; RELEASE s", "(none)" },
+    { "BEGIN; SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
+      " ROLLBACK TO s; DROP TABLE $T; ROLLBACK", "a" },
+    { "BEGIN; SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
+      " ROLLBACK TO s; SAVEPOINT t; DROP TABLE $T; ROLLBACK TO t;"
+      " INSERT INTO $T VALUES('d', 'D'); COMMIT", "a,d" },
+  };
+  const char *azTab[2] = { "kv", "nat" };
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+      char *z = create_kind("kv", "key, value", iKind), *zDir;
+      int iTab;
+      struct stat st;
+      test_exec_ok(db, z);
+      sqlite3_free(z);
+      test_exec_ok(db, "CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID;"
+                       " INSERT INTO kv VALUES('a', 'A'); INSERT INTO nat VALUES('a', 'A')");
+      for(iTab = 0; iTab < 2; iTab++){
+        char *zScript = script_for(aCase[i][0], azTab[iTab]);
+        test_exec_ok(db, zScript);
+        sqlite3_free(zScript);
+        z = keys_of(db, azTab[iTab]);
+        ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "kind %d, case %zu: %s holds %s, not %s",
+                      iKind, i, azTab[iTab], z, aCase[i][1]);
+        sqlite3_free(z);
+      }
+      zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      if( iKind == 1 ){
+        int bGone = stat(zDir, &st) != 0;
+        ck_assert_msg(bGone == (strcmp(aCase[i][1], "(none)") == 0), "kind 1, case %zu: %s %s",
+                      i, zDir, bGone ? "is gone" : "is still there");
+      }
+      sqlite3_close(db);
+      remove_db_files();
+      test_rmtree(zDir);
+      sqlite3_free(zDir);
+    }
+  }
+}
+END_TEST
+
 /* An in-memory store (':memory:') keeps its rows while its connection
 ** stays open, across the schema changes that make SQLite connect the table
 ** again (it could not be connected again at all: "store directory /memory
@@ -1485,8 +1614,8 @@ END_TEST
 ** table's writes must go nowhere: they went into the old table's shadow
 ** tables (found by its name), over its log row, so a committed row was
 ** lost and an undone one committed, seen after reopening.  In the
-** database file (a directory store refuses the CREATE while its DROP
-** waits). */
+** database file (a directory store refuses the CREATE at its own path
+** while its DROP waits; at another path, below, it is tested too). */
 START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere){
   static const char *aCase[][2] = {
     { "BEGIN; INSERT INTO kv VALUES('a', '1'); SAVEPOINT s; DROP TABLE kv;"
@@ -1502,13 +1631,54 @@ START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowher
     { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
       " INSERT INTO kv VALUES('z', '9'); SAVEPOINT t; INSERT INTO kv VALUES('y', '8');"
       " ROLLBACK TO t; COMMIT", "z" },
+    /* Writes after the ROLLBACK TO, with the new table read before it:
+    ** the old table, connected again, shared the undone table's store and
+    ** batch (it was found by its name, inside a write), so it read nothing
+    ** and its writes went nowhere ('b' lost). */
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s;"
+      " INSERT INTO kv VALUES('b', '2'); COMMIT", "b,p" },
+    { "SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s;"
+      " INSERT INTO kv VALUES('b', '2'); RELEASE s", "b,p" },
+    /* A schema change after the CREATE: the new table's instance connected
+    ** again shares its store and batch, and is undone with it (it stayed
+    ** "in a write" under the name, and the old table shared it). */
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " CREATE TABLE o2(x); ALTER TABLE o2 ADD COLUMN y; INSERT INTO kv VALUES('z', '9');"
+      " SELECT count(*) FROM kv; ROLLBACK TO s; INSERT INTO kv VALUES('b', '2'); COMMIT",
+      "b,p" },
+    { "SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm;"
+      " CREATE TABLE o2(x); ALTER TABLE o2 ADD COLUMN y; INSERT INTO kv VALUES('z', '9');"
+      " SELECT count(*) FROM kv; ROLLBACK TO s; INSERT INTO kv VALUES('b', '2'); RELEASE s",
+      "b,p" },
+    /* A directory store the same way, its new table at another path (its
+    ** own path is refused while the DROP waits). */
+    { "BEGIN; SAVEPOINT s; DROP TABLE kv; CREATE VIRTUAL TABLE kv USING lsm('$D/kv2.lsm');"
+      " INSERT INTO kv VALUES('z', '9'); SELECT count(*) FROM kv; ROLLBACK TO s;"
+      " INSERT INTO kv VALUES('b', '2'); COMMIT", "b,p" },
   };
   size_t i;
   for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
     sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
     char *z;
-    test_exec_ok(db, "CREATE VIRTUAL TABLE kv USING lsm; INSERT INTO kv VALUES('p', '0')");
-    test_exec_ok(db, aCase[i][0]);
+    int bDir = strstr(aCase[i][0], "$D") != 0;
+    char *zCreate = bDir ? sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm('%q/kv.lsm');"
+                                           " INSERT INTO kv VALUES('p', '0')", g_zDir)
+                         : sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm;"
+                                           " INSERT INTO kv VALUES('p', '0')");
+    char *zScript = 0;
+    {
+      /* "$D" is the test's directory. */
+      const char *zAt = strstr(aCase[i][0], "$D");
+      zScript = zAt ? sqlite3_mprintf("%.*s%s%s", (int)(zAt - aCase[i][0]), aCase[i][0], g_zDir,
+                                      zAt + 2)
+                    : sqlite3_mprintf("%s", aCase[i][0]);
+    }
+    test_exec_ok(db, zCreate);
+    test_exec_ok(db, zScript);
+    sqlite3_free(zCreate);
+    sqlite3_free(zScript);
     z = keys_of(db, "kv");
     ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "case %zu, same connection: %s, not %s",
                   i, z, aCase[i][1]);
@@ -1522,6 +1692,14 @@ START_TEST(a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowher
     check_ok(db, "kv");
     sqlite3_close(db);
     remove_db_files();
+    if( bDir ){
+      char *zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      test_rmtree(zDir);
+      sqlite3_free(zDir);
+      zDir = sqlite3_mprintf("%s/kv2.lsm", g_zDir);
+      test_rmtree(zDir);
+      sqlite3_free(zDir);
+    }
   }
 }
 END_TEST
@@ -1573,6 +1751,63 @@ START_TEST(a_rename_undone_by_a_rollback_to_commits_under_the_old_name){
       ck_assert_msg(strcmp(z, aCase[i][2]) == 0, "kind %d, case %zu, reopened: %s holds %s,"
                     " not %s", iKind, i, aCase[i][1], z, aCase[i][2]);
       sqlite3_free(z);
+      check_ok(db, aCase[i][1]);
+      sqlite3_close(db);
+      remove_db_files();
+      z = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      test_rmtree(z);
+      sqlite3_free(z);
+    }
+  }
+}
+END_TEST
+
+/* Two RENAMEs of a table the transaction wrote before them: SQLite keeps
+** the instance connected before the first in the transaction (it holds the
+** writes), the second RENAME reaches another instance, and the kept one
+** must take the name too.  A directory store read only its committed rows
+** after the second RENAME and its COMMIT failed "kw_commits: no such
+** table", losing the whole transaction (the native table's row too).  The
+** same after a DROP undone by ROLLBACK TO.  Both kinds of store; the keys
+** are read inside the transaction, after the COMMIT and after reopening. */
+START_TEST(a_table_renamed_twice_after_its_writes_reads_and_commits_them){
+  static const char *aCase[][4] = {
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1');"
+      " ALTER TABLE kv RENAME TO kw; ALTER TABLE kw RENAME TO kx", "kx", "a,p", "COMMIT" },
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1');"
+      " ALTER TABLE kv RENAME TO kw; SAVEPOINT s; DROP TABLE kw; ROLLBACK TO s;"
+      " ALTER TABLE kw RENAME TO kx", "kx", "a,p", "COMMIT" },
+    { "BEGIN; INSERT INTO o VALUES(1); INSERT INTO kv VALUES('a', '1');"
+      " ALTER TABLE kv RENAME TO kw; ALTER TABLE kw RENAME TO kx; SAVEPOINT s;"
+      " ALTER TABLE kx RENAME TO ky; INSERT INTO ky VALUES('b', '2'); ROLLBACK TO s;"
+      " INSERT INTO kx VALUES('c', '3')", "kx", "a,c,p", "COMMIT" },
+  };
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 2; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+      char *z = create_kind("kv", "key, value", iKind);
+      int iRead;
+      test_exec_ok(db, z);
+      sqlite3_free(z);
+      test_exec_ok(db, "CREATE TABLE o(x); INSERT INTO kv VALUES('p', '0')");
+      test_exec_ok(db, aCase[i][0]);
+      for(iRead = 0; iRead < 3; iRead++){
+        static const char *azWhen[] = { "in the transaction", "after it", "reopened" };
+        if( iRead == 1 ){
+          ck_assert_msg(sqlite3_exec(db, aCase[i][3], 0, 0, 0) == SQLITE_OK, "kind %d, case %zu:"
+                        " %s: %s", iKind, i, aCase[i][3], sqlite3_errmsg(db));
+          ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM o"), 1);
+        }else if( iRead == 2 ){
+          sqlite3_close(db);
+          db = test_open_db(g_zDb, "wal", 10000);
+        }
+        z = keys_of(db, aCase[i][1]);
+        ck_assert_msg(strcmp(z, aCase[i][2]) == 0, "kind %d, case %zu, %s: %s holds %s, not %s",
+                      iKind, i, azWhen[iRead], aCase[i][1], z, aCase[i][2]);
+        sqlite3_free(z);
+      }
       check_ok(db, aCase[i][1]);
       sqlite3_close(db);
       remove_db_files();
@@ -1865,9 +2100,13 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_create_rolled_back_to_a_savepoint_leaves_the_rest_of_the_transaction);
   tcase_add_test(tc, a_drop_of_a_directory_store_written_in_the_transaction_commits);
   tcase_add_test(tc, a_drop_rolled_back_to_a_savepoint_keeps_the_transactions_earlier_rows);
+  tcase_add_test(tc, a_drop_after_a_schema_change_of_a_table_written_in_the_transaction_works);
+  tcase_add_test(tc, a_drop_after_a_schema_change_is_refused_while_another_connection_uses_the_store);
+  tcase_add_test(tc, a_drop_after_a_rename_undone_by_a_rollback_to_works);
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
+  tcase_add_test(tc, a_table_renamed_twice_after_its_writes_reads_and_commits_them);
   tcase_add_test(tc, a_table_created_in_the_transaction_reads_its_rows_after_a_rollback_to);
   tcase_add_test(tc, a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows);
   tcase_add_test(tc, an_in_memory_table_follows_its_database_not_the_schema_name);
