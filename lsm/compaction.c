@@ -43,10 +43,20 @@ int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick
   return bPicked;
 }
 
-int compaction_write_stall(const version *pV){
+int compaction_write_stall(const version *pV, const lsm_options *pOpt){
   int nL0 = version_level_count(pV, 0);
-  if( nL0 >= COMPACTION_L0_STOP ) return COMPACTION_STALL_STOP;
-  if( nL0 >= COMPACTION_L0_SLOWDOWN ) return COMPACTION_STALL_SLOWDOWN;
+  /* Debt in level-1 targets (leveled only: tiered levels have no target). */
+  double debt = 0.0;
+  if( pOpt->compaction != LSM_COMPACTION_TIERED ){
+    debt = (double)compaction_leveled_debt(pV, pOpt)
+         / (double)compaction_leveled_target(pOpt, 1);
+  }
+  if( nL0 >= COMPACTION_L0_STOP || debt >= COMPACTION_DEBT_STOP ){
+    return COMPACTION_STALL_STOP;
+  }
+  if( nL0 >= COMPACTION_L0_SLOWDOWN || debt >= COMPACTION_DEBT_SLOWDOWN ){
+    return COMPACTION_STALL_SLOWDOWN;
+  }
   return COMPACTION_STALL_NONE;
 }
 

@@ -90,9 +90,13 @@ int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick
 #define COMPACTION_STALL_SLOWDOWN 1   /* sleep once, then write          */
 #define COMPACTION_STALL_STOP     2   /* wait for a compaction to finish */
 
-/* How a writer must stall for pV's level 0 (COMPACTION_STALL_*, from
-** COMPACTION_L0_SLOWDOWN and COMPACTION_L0_STOP tables on). */
-int compaction_write_stall(const version *pV);
+/* How a writer must stall for pV under the store's policy
+** (COMPACTION_STALL_*): from COMPACTION_L0_SLOWDOWN and COMPACTION_L0_STOP
+** level-0 tables on, and (leveled) from COMPACTION_DEBT_SLOWDOWN and
+** COMPACTION_DEBT_STOP level-1 targets of compaction debt on
+** (compaction_pick.h).  Called on every write: reads only counts and
+** per-level sums the version keeps. */
+int compaction_write_stall(const version *pV, const lsm_options *pOpt);
 
 /*
 ** Set up a job on version pV (borrowed: the caller keeps it referenced

@@ -40,7 +40,10 @@
 ** 470 MB, its target being 10 MB: level-1 write amplification 5.6 of the
 ** 10.7 total at 5M keys).  Ordering by score instead lets level 0 grow,
 ** and a merge of many level-0 tables into a level 1 near its target is
-** cheap per byte; at the slowdown point writers come first again. */
+** cheap per byte; at the slowdown point writers come first again.  That
+** growth of level 1 is now bounded by the writers' debt stall
+** (compaction_pick.h, COMPACTION_DEBT_SLOWDOWN): with the slowdown at 8
+** level-0 tables, level 0 goes first more often. */
 #define LEVELED_L0_PRIORITY COMPACTION_L0_SLOWDOWN
 
 /*
@@ -114,6 +117,19 @@ uint64_t compaction_leveled_target(const lsm_options *pOpt, int iLevel){
     n *= (uint64_t)pOpt->level_ratio;
   }
   return n;
+}
+
+uint64_t compaction_leveled_debt(const version *pV, const lsm_options *pOpt){
+  uint64_t nDebt = 0;
+  int iLevel, iDeepest = version_deepest_level(pV);
+  /* The levels compaction_leveled_pick scores: not the last one, whose
+  ** target is UINT64_MAX anyway. */
+  for(iLevel = 1; iLevel <= iDeepest && iLevel < LSM_MAX_LEVELS - 1; iLevel++){
+    uint64_t n = version_level_bytes(pV, iLevel);
+    uint64_t nTarget = compaction_leveled_target(pOpt, iLevel);
+    if( n > nTarget ) nDebt += n - nTarget;
+  }
+  return nDebt;
 }
 
 /* Bytes of the tables of level iLevel overlapping p's key range. */

@@ -15,4 +15,9 @@ int compaction_leveled_pick(version *pV, const lsm_options*, compaction_pick *pP
 ** deeper level level_ratio times the last, saturating at UINT64_MAX. */
 uint64_t compaction_leveled_target(const lsm_options*, int iLevel);
 
+/* The compaction debt of pV: the bytes by which levels 1 and deeper
+** exceed their targets, summed (what the compactions due on those levels
+** must at least move down; compaction_write_stall bounds it). */
+uint64_t compaction_leveled_debt(const version *pV, const lsm_options*);
+
 #endif

@@ -54,16 +54,33 @@ typedef struct compaction_pick {
 } compaction_pick;
 
 /*
-** Write stalls.  Flushes add level-0 tables under both policies, and
-** every read checks each of them, so writers are held back when the
-** compactions that take level 0 down fall behind: from
-** COMPACTION_L0_SLOWDOWN tables on each write sleeps briefly (the store's
-** DB_SLOWDOWN_MICROS, once per write), from COMPACTION_L0_STOP on writers
-** wait for the compaction thread (compaction_write_stall).  The leveled
-** picker also takes level 0 first from the slowdown point on.
+** Write stalls: how much compaction work writers may leave behind them
+** (compaction_write_stall).  Whatever the writers leave, the reads that
+** come right after them pay for, while the compaction thread takes one
+** CPU to catch up.  Two debts are bounded:
+**   - level 0 (both policies): every read checks each level-0 table, and
+**     a scan merges all of them.  From COMPACTION_L0_SLOWDOWN tables on
+**     each write sleeps briefly (the store's DB_SLOWDOWN_MICROS, once per
+**     write), from COMPACTION_L0_STOP on writers wait for the compaction
+**     thread.  The leveled picker also takes level 0 first from the
+**     slowdown point on.  LevelDB's are 8 and 12 too;
+**   - levels 1 and deeper (leveled): the bytes by which they exceed their
+**     targets (compaction_leveled_debt), counted in level-1 targets:
+**     slowdown from COMPACTION_DEBT_SLOWDOWN on, stop from
+**     COMPACTION_DEBT_STOP on (RocksDB's soft and hard
+**     pending_compaction_bytes limits, scaled to the store).  Without it
+**     level 1 held 38 to 45 tables (about 8 times its target) when the
+**     bench's overwrite ended, and the level-0 priority above would let
+**     level 1 grow without bound while writers outrun the worker.
+** A slowdown's sleep costs a single writer about 100 puts, so writers
+** in practice run at the compaction thread's pace from the slowdown point
+** on; the stop is the bound that holds when several writers share it.
+** README "Compaction debt" has the runs that chose these.
 */
-#define COMPACTION_L0_SLOWDOWN 20
-#define COMPACTION_L0_STOP     36
+#define COMPACTION_L0_SLOWDOWN 8
+#define COMPACTION_L0_STOP     12
+#define COMPACTION_DEBT_SLOWDOWN 4.0
+#define COMPACTION_DEBT_STOP     8.0
 
 /*
 ** Deletion-triggered compaction (both policies).  A table (tiered: a run)

@@ -210,7 +210,7 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
   if( pDb->opt.hosted ) return make_room_hosted(pDb, bForce);
   for(;;){
     db_view *pView = pDb->pView;
-    int eStall = compaction_write_stall(pView->pVersion);
+    int eStall = compaction_write_stall(pView->pVersion, &pDb->opt);
     if( pDb->rcBackground ){
       /* Retry the failed job once: space may be back. */
       int rc = db_background_error(pDb);

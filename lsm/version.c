@@ -86,6 +86,7 @@ int version_apply(version *pBase, table **apRemove, int nRemove,
     }
     pNew->aapFile[iLevel] = ap;
     pNew->anFile[iLevel] = n;
+    for(i = 0; i < n; i++) pNew->anByte[iLevel] += ap[i]->meta.nFileBytes;
   }
   if( rc != LSM_OK ){
     version_unref(pNew);
@@ -477,10 +478,8 @@ int version_table_count(const version *p){
 }
 
 uint64_t version_level_bytes(const version *p, int iLevel){
-  uint64_t n = 0;
-  int i;
-  for(i = 0; i < p->anFile[iLevel]; i++) n += p->aapFile[iLevel][i]->meta.nFileBytes;
-  return n;
+  assert( iLevel >= 0 && iLevel < LSM_MAX_LEVELS );
+  return p->anByte[iLevel];
 }
 
 int version_deepest_level(const version *p){
@@ -507,8 +506,10 @@ void version_check_invariants(const version *p){
 #ifndef NDEBUG
   int iLevel, i;
   for(iLevel = 0; iLevel < LSM_MAX_LEVELS; iLevel++){
+    uint64_t nByte = 0;
     for(i = 0; i < p->anFile[iLevel]; i++){
       const table *pT = p->aapFile[iLevel][i];
+      nByte += pT->meta.nFileBytes;
       assert( atomic_load(&pT->nRef) >= 1 );                 /* 3 */
       assert( pT->meta.iLevel == iLevel );                   /* 4 */
       if( iLevel == 0 ){
@@ -524,6 +525,7 @@ void version_check_invariants(const version *p){
         }
       }
     }
+    assert( p->anByte[iLevel] == nByte );                       /* 5 */
   }
 #else
   (void)p;

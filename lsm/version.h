@@ -27,6 +27,7 @@
 **   2. Level 0 is ordered newest first (descending file number).
 **   3. A version holds one reference to each table it lists.
 **   4. A table listed in level i has meta.iLevel == i.
+**   5. anByte[i] is the sum of meta.nFileBytes over level i's tables.
 ** version_check_invariants asserts them; version_apply calls it on every
 ** version it builds (debug and sanitizer builds: assert is compiled in).
 */
@@ -47,6 +48,9 @@ typedef struct version {
   lsm_env *pEnv;
   int anFile[LSM_MAX_LEVELS];          /* tables per level            */
   table **aapFile[LSM_MAX_LEVELS];     /* owned arrays of references  */
+  uint64_t anByte[LSM_MAX_LEVELS];     /* file bytes per level: summed
+                                       ** once here, read on every write
+                                       ** (compaction_write_stall)     */
 } version;
 
 /* An empty version with one reference. */
@@ -101,7 +105,7 @@ int version_level_count(const version*, int iLevel);       /* tables in iLevel  
 /* Table i (0 <= i < version_level_count) of iLevel: borrowed from pV. */
 table *version_table(const version*, int iLevel, int i);
 int version_table_count(const version*);                  /* in every level */
-uint64_t version_level_bytes(const version*, int iLevel);
+uint64_t version_level_bytes(const version*, int iLevel);  /* file bytes */
 /* The deepest non-empty level (0 if only level 0, or none, has tables). */
 int version_deepest_level(const version*);
 /* True if no level deeper than iLevel holds a table. */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "compaction.h"
+#include "compaction_leveled.h"
 #include "env.h"
 #include "ikey.h"
 #include "lsm.h"
@@ -143,14 +144,14 @@ static const pick_case aCase[] = {
     COMPACTION_MOVE, 2, "level size over target", "102" },
   { "leveled: below the slowdown point the highest score goes first",
     LSM_COMPACTION_LEVELED,
-    { L0S(1, 8, "a", "z", 1),
+    { L0S(1, COMPACTION_L0_SLOWDOWN - 1, "a", "z", 1),
       ROW(1, 101, "a", "m", 12.5, 100, 0), ROW(1, 102, "n", "z", 12.5, 100, 0) },
     COMPACTION_MOVE, 2, "level size over target", "101" },
   { "leveled: at the slowdown point level 0 goes first whatever the scores",
     LSM_COMPACTION_LEVELED,
     { L0S(1, COMPACTION_L0_SLOWDOWN, "b", "c", 1),
       ROW(1, 101, "a", "m", 12.5, 100, 0), ROW(1, 102, "n", "z", 12.5, 100, 0) },
-    COMPACTION_MERGE, 1, "level-0 table count", "1-20,101" },
+    COMPACTION_MERGE, 1, "level-0 table count", "1-8,101" },   /* 8: the slowdown */
   { "leveled: a tombstone-dense table is merged down to the bottom when it pays",
     LSM_COMPACTION_LEVELED,
     { ROW(1, 101, "a", "c", 0.1, 100, 90), ROW(2, 201, "a", "b", 0.1, 30, 0),
@@ -361,17 +362,67 @@ START_TEST(writers_slow_down_then_stop_as_level_0_grows){
     { COMPACTION_L0_STOP, COMPACTION_STALL_STOP },
   };
   size_t i;
+  int ePolicy;
+  for(ePolicy = LSM_COMPACTION_LEVELED; ePolicy <= LSM_COMPACTION_TIERED; ePolicy++){
+    lsm_options opt = policy_options(ePolicy);
+    for(i = 0; i < sizeof(a) / sizeof(a[0]); i++){
+      table_row aRow[2];
+      shape sh;
+      memset(aRow, 0, sizeof(aRow));
+      if( a[i].nL0 ){
+        table_row r = L0S(1, a[i].nL0, "a", "z", 1);
+        aRow[0] = r;
+      }
+      shape_build(&sh, aRow);
+      ck_assert_msg(compaction_write_stall(sh.pV, &opt) == a[i].eStall,
+                    "policy %d, %d level-0 tables: stall %d, want %d", ePolicy,
+                    a[i].nL0, compaction_write_stall(sh.pV, &opt), a[i].eStall);
+      shape_free(&sh);
+    }
+  }
+}
+END_TEST
+
+/*
+** Compaction debt: the bytes by which levels 1 and deeper exceed their
+** targets, in level-1 targets (2.5 MiB under policy_options).  Each case
+** is one level-1 table and one level-2 table (target 25 MiB), sized so
+** that the debt is `debt` targets (split between the two levels when
+** bSplit), with no level-0 table at all.  Tiered stores have no level
+** targets: the same shapes never stall them.
+*/
+START_TEST(writers_slow_down_then_stop_as_compaction_debt_grows){
+  static const struct { double debt; int bSplit, eStall; } a[] = {
+    { 0.0, 0, COMPACTION_STALL_NONE },
+    { COMPACTION_DEBT_SLOWDOWN - 0.01, 0, COMPACTION_STALL_NONE },
+    { COMPACTION_DEBT_SLOWDOWN, 0, COMPACTION_STALL_SLOWDOWN },
+    { COMPACTION_DEBT_SLOWDOWN, 1, COMPACTION_STALL_SLOWDOWN },
+    { COMPACTION_DEBT_STOP - 0.01, 1, COMPACTION_STALL_SLOWDOWN },
+    { COMPACTION_DEBT_STOP, 0, COMPACTION_STALL_STOP },
+    { COMPACTION_DEBT_STOP, 1, COMPACTION_STALL_STOP },
+  };
+  lsm_options leveled = policy_options(LSM_COMPACTION_LEVELED);
+  lsm_options tiered = policy_options(LSM_COMPACTION_TIERED);
+  double l1 = (double)compaction_leveled_target(&leveled, 1) / MB;
+  double l2 = (double)compaction_leveled_target(&leveled, 2) / MB;
+  size_t i;
   for(i = 0; i < sizeof(a) / sizeof(a[0]); i++){
-    table_row aRow[2];
+    /* Split: half the debt in each level; else all in level 1 and level
+    ** 2 at half its target, which must count for nothing. */
+    double d1 = a[i].bSplit ? a[i].debt / 2 : a[i].debt;
+    table_row aRow[3];
     shape sh;
     memset(aRow, 0, sizeof(aRow));
-    if( a[i].nL0 ){
-      table_row r = L0S(1, a[i].nL0, "a", "z", 1);
-      aRow[0] = r;
-    }
+    aRow[0] = (table_row)ROW(1, 101, "a", "z", l1 * (1.0 + d1), 100, 0);
+    aRow[1] = (table_row)ROW(2, 201, "a", "z",
+                             a[i].bSplit ? l2 + l1 * (a[i].debt - d1) : l2 / 2, 100, 0);
     shape_build(&sh, aRow);
-    ck_assert_msg(compaction_write_stall(sh.pV) == a[i].eStall, "%d level-0 tables: stall %d, want %d",
-                  a[i].nL0, compaction_write_stall(sh.pV), a[i].eStall);
+    ck_assert_msg(compaction_write_stall(sh.pV, &leveled) == a[i].eStall,
+                  "leveled, debt %.2f level-1 targets (split %d): stall %d, want %d",
+                  a[i].debt, a[i].bSplit, compaction_write_stall(sh.pV, &leveled), a[i].eStall);
+    ck_assert_msg(compaction_write_stall(sh.pV, &tiered) == COMPACTION_STALL_NONE,
+                  "tiered, debt %.2f: stall %d, want none", a[i].debt,
+                  compaction_write_stall(sh.pV, &tiered));
     shape_free(&sh);
   }
 }
@@ -557,6 +608,7 @@ static Suite *compaction_pick_suite(void){
   tcase_add_test(tc, full_compaction_takes_every_table_into_the_last_level);
   tcase_add_test(tc, full_compaction_of_an_empty_version_picks_nothing);
   tcase_add_test(tc, writers_slow_down_then_stop_as_level_0_grows);
+  tcase_add_test(tc, writers_slow_down_then_stop_as_compaction_debt_grows);
   tcase_add_test(tc, outputs_end_where_grandparent_tables_end);
   tcase_add_test(tc, outputs_are_not_cut_below_half_their_target_at_boundaries);
   tcase_add_test(tc, outputs_are_cut_before_they_overlap_too_much_of_the_grandparent_level);
