@@ -965,12 +965,36 @@ static deferred_op *deferred_op_new(vtab_table *pTab, int eOp, const char *zNew,
   return p;
 }
 
+/*
+** The name OWNERS has for pTab: a RENAME earlier in the transaction
+** changes OWNERS only at COMMIT (its op waits in the list, newest first),
+** so a DROP after it must look for the name before it.  sqlite3_free.
+*/
+static char *deferred_owners_name(vtab_table *pTab){
+  char *zName = sqlite3_mprintf("%s", pTab->zName);
+  deferred_op *p;
+  pthread_mutex_lock(&deferred_mutex);
+  for(p = deferred_list; p && zName; p = p->pNext){
+    if( p->eOp == DEFERRED_RENAME && p->db == pTab->pDeferred->db
+     && strcmp(p->zDir, pTab->zDir) == 0 && sqlite3_stricmp(p->zNew, zName) == 0 ){
+      sqlite3_free(zName);
+      zName = sqlite3_mprintf("%s", p->zName);
+    }
+  }
+  pthread_mutex_unlock(&deferred_mutex);
+  return zName;
+}
+
 int deferred_drop(vtab_table *pTab, char **pzErr){
   deferred_op *p;
   int rc, bLast = 1;
   char zMade[PATH_MAX];
+  char *zOwnersName;
   if( pTab->pDeferred == 0 ) return SQLITE_MISUSE;
-  rc = owners_release_check(pTab->zDir, pTab->zDbPath, pTab->zName, &bLast, pzErr);
+  zOwnersName = deferred_owners_name(pTab);
+  if( zOwnersName == 0 ) return SQLITE_NOMEM;
+  rc = owners_release_check(pTab->zDir, pTab->zDbPath, zOwnersName, &bLast, pzErr);
+  sqlite3_free(zOwnersName);
   if( rc != SQLITE_OK ) return rc;
   p = deferred_op_new(pTab, bLast ? DEFERRED_DROP : DEFERRED_LEAVE, 0, &rc, pzErr);
   if( p == 0 ) return rc;

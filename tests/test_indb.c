@@ -1523,6 +1523,55 @@ END_TEST
 ** DROP failed "database table is locked".  As a native table: the DROP
 ** commits (the directory goes) or rolls back (the rows are back).  Both
 ** kinds of store. */
+/* RENAME then DROP in one transaction (found by the review of branch
+** defects2): the store's OWNERS file learns the new name only at COMMIT, so
+** the DROP must look for the old one; it took the store for another's and
+** left it on disk, and a table created later at its path read its rows.
+** After the COMMIT the directory is gone and a new table there is empty;
+** ROLLBACK keeps the table under its old name with its rows. */
+START_TEST(a_rename_then_drop_in_one_transaction_removes_the_store){
+  static const char *aCase[][2] = {
+    { "BEGIN; ALTER TABLE $T RENAME TO r_$T; DROP TABLE r_$T; COMMIT", "" },
+    { "BEGIN; INSERT INTO $T VALUES('b', 'B'); ALTER TABLE $T RENAME TO r_$T;"
+      " ALTER TABLE r_$T RENAME TO s_$T; DROP TABLE s_$T; COMMIT", "" },
+    { "BEGIN; ALTER TABLE $T RENAME TO r_$T; DROP TABLE r_$T; ROLLBACK", "a" },
+  };
+  size_t i;
+  for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+    sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+    char *z = create_kind("kv", "key, value", 1), *zDir, *zScript;
+    struct stat st;
+    int bGone;
+    test_exec_ok(db, z);
+    sqlite3_free(z);
+    test_exec_ok(db, "INSERT INTO kv VALUES('a', 'A')");
+    zScript = script_for(aCase[i][0], "kv");
+    test_exec_ok(db, zScript);
+    sqlite3_free(zScript);
+    zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+    bGone = stat(zDir, &st) != 0;
+    ck_assert_msg(bGone == (aCase[i][1][0] == 0), "case %zu: %s %s", i, zDir,
+                  bGone ? "is gone" : "is still there");
+    if( aCase[i][1][0] ){
+      z = keys_of(db, "kv");
+      ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "case %zu: kv holds %s", i, z);
+      sqlite3_free(z);
+    }else{
+      z = sqlite3_mprintf("CREATE VIRTUAL TABLE n USING lsm('%q')", zDir);
+      test_exec_ok(db, z);
+      sqlite3_free(z);
+      z = keys_of(db, "n");
+      ck_assert_msg(z[0] == 0, "case %zu: a new table at the path holds %s", i, z);
+      sqlite3_free(z);
+    }
+    sqlite3_close(db);
+    remove_db_files();
+    test_rmtree(zDir);
+    sqlite3_free(zDir);
+  }
+}
+END_TEST
+
 START_TEST(a_drop_after_a_rename_undone_by_a_rollback_to_works){
   static const char *aCase[][2] = {
     { "SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
@@ -2103,6 +2152,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_drop_after_a_schema_change_of_a_table_written_in_the_transaction_works);
   tcase_add_test(tc, a_drop_after_a_schema_change_is_refused_while_another_connection_uses_the_store);
   tcase_add_test(tc, a_drop_after_a_rename_undone_by_a_rollback_to_works);
+  tcase_add_test(tc, a_rename_then_drop_in_one_transaction_removes_the_store);
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
