@@ -458,20 +458,21 @@ static int registry_is_earlier(const vtab_table *p, const vtab_table *pTab, cons
       && ((p->pLsm && p->pLsm == pLsm) || (p->pLsm == 0 && p->bEngineTaken));
 }
 
-int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
+/* The tables of the registry for which xWant(p, pTab) says yes, into a
+** new array (sqlite3_free) of *pnOut. */
+static int registry_collect(vtab_table *pTab, int (*xWant)(vtab_table*, vtab_table*),
+                            vtab_table ***papOut, int *pnOut){
   vtab_table *p, **ap = 0;
-  int n = 0, nAlloc = 0, rc = SQLITE_OK;
-  *papOut = 0;
-  *pnOut = 0;
-  if( pTab->pLsm == 0 || pTab->pTxn == 0 ) return SQLITE_OK;
+  int n = 0, nAlloc = 0;
   pthread_mutex_lock(&registry_mutex);
-  for(p = registry_tables; p && rc == SQLITE_OK; p = p->pNext){
-    if( !registry_is_earlier(p, pTab, pTab->pLsm) ) continue;
+  for(p = registry_tables; p; p = p->pNext){
+    if( !xWant(p, pTab) ) continue;
     if( n == nAlloc ){
       vtab_table **apNew = sqlite3_realloc64(ap, sizeof(*ap) * (size_t)(nAlloc + 4));
       if( apNew == 0 ){
-        rc = SQLITE_NOMEM;
-        break;
+        pthread_mutex_unlock(&registry_mutex);
+        sqlite3_free(ap);
+        return SQLITE_NOMEM;
       }
       ap = apNew;
       nAlloc += 4;
@@ -479,43 +480,31 @@ int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
     ap[n++] = p;
   }
   pthread_mutex_unlock(&registry_mutex);
-  if( rc != SQLITE_OK ){
-    sqlite3_free(ap);
-    return rc;
-  }
   *papOut = ap;
   *pnOut = n;
   return SQLITE_OK;
 }
 
+static int registry_want_earlier(vtab_table *p, vtab_table *pTab){
+  return registry_is_earlier(p, pTab, pTab->pLsm);
+}
+
+int registry_earlier(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
+  *papOut = 0;
+  *pnOut = 0;
+  if( pTab->pLsm == 0 || pTab->pTxn == 0 ) return SQLITE_OK;
+  return registry_collect(pTab, registry_want_earlier, papOut, pnOut);
+}
+
+static int registry_want_engine_user(vtab_table *p, vtab_table *pTab){
+  return p != pTab && p->db == pTab->db && p->pLsm == pTab->pLsm;
+}
+
 int registry_engine_users(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
-  vtab_table *p, **ap = 0;
-  int n = 0, nAlloc = 0, rc = SQLITE_OK;
   *papOut = 0;
   *pnOut = 0;
   if( pTab->pLsm == 0 ) return SQLITE_OK;
-  pthread_mutex_lock(&registry_mutex);
-  for(p = registry_tables; p; p = p->pNext){
-    if( p == pTab || p->db != pTab->db || p->pLsm != pTab->pLsm ) continue;
-    if( n == nAlloc ){
-      vtab_table **apNew = sqlite3_realloc64(ap, sizeof(*ap) * (size_t)(nAlloc + 4));
-      if( apNew == 0 ){
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      ap = apNew;
-      nAlloc += 4;
-    }
-    ap[n++] = p;
-  }
-  pthread_mutex_unlock(&registry_mutex);
-  if( rc != SQLITE_OK ){
-    sqlite3_free(ap);
-    return rc;
-  }
-  *papOut = ap;
-  *pnOut = n;
-  return SQLITE_OK;
+  return registry_collect(pTab, registry_want_engine_user, papOut, pnOut);
 }
 
 void registry_release_table(vtab_table *p){
