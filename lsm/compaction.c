@@ -47,14 +47,18 @@ int compaction_write_stall(const version *pV, const lsm_options *pOpt){
   int nL0 = version_level_count(pV, 0);
   /* Debt in level-1 targets (leveled only: tiered levels have no target). */
   double debt = 0.0;
-  if( pOpt->compaction != LSM_COMPACTION_TIERED ){
+  int nL0Slowdown = COMPACTION_L0_SLOWDOWN, nL0Stop = COMPACTION_L0_STOP;
+  if( pOpt->compaction == LSM_COMPACTION_TIERED ){
+    nL0Slowdown = COMPACTION_TIERED_L0_SLOWDOWN;
+    nL0Stop = COMPACTION_TIERED_L0_STOP;
+  }else{
     debt = (double)compaction_leveled_debt(pV, pOpt)
          / (double)compaction_leveled_target(pOpt, 1);
   }
-  if( nL0 >= COMPACTION_L0_STOP || debt >= COMPACTION_DEBT_STOP ){
+  if( nL0 >= nL0Stop || debt >= COMPACTION_DEBT_STOP ){
     return COMPACTION_STALL_STOP;
   }
-  if( nL0 >= COMPACTION_L0_SLOWDOWN || debt >= COMPACTION_DEBT_SLOWDOWN ){
+  if( nL0 >= nL0Slowdown || debt >= COMPACTION_DEBT_SLOWDOWN ){
     return COMPACTION_STALL_SLOWDOWN;
   }
   return COMPACTION_STALL_NONE;

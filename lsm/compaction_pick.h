@@ -76,9 +76,19 @@ typedef struct compaction_pick {
 ** in practice run at the compaction thread's pace from the slowdown point
 ** on; the stop is the bound that holds when several writers share it.
 ** README "Compaction debt" has the runs that chose these.
+**
+** A tiered store's level 0 has thresholds of its own, above the point
+** where its picker merges level 0 (TIERED_L0_RUNS, 12 tables, or a
+** window of 16 similar runs: compaction_tiered.c): a stall below that
+** point would slow writers while no compaction is due, and nothing would
+** end it but the stop (level 0 at 8 to 11 tables made every put sleep,
+** a few thousand puts a second).  20 and 36 are the values the tiered
+** policy was measured with (README "The amplification experiment").
 */
 #define COMPACTION_L0_SLOWDOWN 8
 #define COMPACTION_L0_STOP     12
+#define COMPACTION_TIERED_L0_SLOWDOWN 20
+#define COMPACTION_TIERED_L0_STOP     36
 #define COMPACTION_DEBT_SLOWDOWN 4.0
 #define COMPACTION_DEBT_STOP     8.0
 

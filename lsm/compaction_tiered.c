@@ -23,6 +23,11 @@
 /* Level-0 tables merged into one run when no window of similar runs
 ** forms (they are the runs of one memtable each: a read checks each). */
 #define TIERED_L0_RUNS 12
+/* Writers stall only once level 0 is past the point where it is merged
+** (compaction_pick.h), or they would sleep while nothing is due. */
+_Static_assert(TIERED_L0_RUNS < COMPACTION_TIERED_L0_SLOWDOWN
+               && TIERED_MIN_RUNS < COMPACTION_TIERED_L0_SLOWDOWN,
+               "a tiered writer stalls only past level 0's merge point");
 
 /*
 ** Sorted runs, newest first: each level-0 table, then the one run of each non-empty level 1..LSM_MAX_LEVELS-1.

@@ -115,7 +115,7 @@
 ** the CPU in a loop rather than asleep on a condition (db_write.c,
 ** wait_for_rejoin: the wait measured 19-55 us a group on this machine). */
 #define DB_REJOIN_SPIN_MICROS 50
-/* A write that finds level 0 at COMPACTION_L0_SLOWDOWN tables sleeps this
+/* A write that finds a slowdown (compaction_write_stall) sleeps this
 ** long once, giving the worker the CPU; short enough that the slowed
 ** writes stay under a millisecond (the p99.9 put-latency goal). */
 #define DB_SLOWDOWN_MICROS 200

@@ -547,7 +547,7 @@ static void assert_level_disjoint(const lsm_file_info *aFile, int nFile, int iLe
 **     deeper level at most level_ratio (10) times the one above, but the
 **     last; and the data goes no shallower than those targets allow
 **     (3 MB do not fit in levels 1 and 2);
-**   - tiered: level 0 below COMPACTION_TIERED_L0_RUNS (12) tables; the
+**   - tiered: level 0 below TIERED_L0_RUNS (12) tables; the
 **     runs packed at the bottom: once a level holds a run, every deeper
 **     level does;
 **   - both: the tables of each level >= 1 do not overlap, every key put

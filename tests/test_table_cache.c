@@ -46,9 +46,11 @@
 ** SSTable being written and the manifest being replaced.
 */
 #define TC_SLACK 16
-/* With background=on, level 0 may hold up to 36 tables (writers stop
-** there: COMPACTION_L0_STOP) and a level-0 compaction reads them all at
-** once; readers that missed hold a reader of their own while they open. */
+/* With background=on, level 0 may hold up to COMPACTION_L0_STOP (12)
+** tables, writers stop there, and a level-0 compaction reads them all at
+** once; readers that missed hold a reader of their own while they open.
+** 36 is the stop this slack was first set for: a bound the count stays
+** under with room to spare, not the stop itself. */
 #define TC_SLACK_BACKGROUND (TC_SLACK + 36 + 4)
 
 /* ------------------------------------------------------------------ */
