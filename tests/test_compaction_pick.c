@@ -441,6 +441,64 @@ START_TEST(writers_slow_down_then_stop_as_compaction_debt_grows){
 }
 END_TEST
 
+/*
+** A writer is held back only while a compaction is due: a stall with
+** nothing to run would end only when the stop forced work, and every
+** slowed put would sleep in between (the tiered store did, with level 0
+** at 8 to 11 tables, before each policy had thresholds of its own).  For
+** random shapes of both policies: level 0 of 0..40 tables; leveled,
+** levels 1-3 each empty or at 0.2x to 12x its target (the debt rule);
+** tiered, 0..12 runs at the bottom levels, of sizes from 1 to 200 MiB.
+** Whenever compaction_write_stall says slow down or stop, compaction_next
+** must pick something.
+*/
+START_TEST(writers_stall_only_while_a_compaction_is_due){
+  uint64_t seed = test_seed();
+  test_rng rng;
+  int iShape, nStalled = 0;
+  rng_init(&rng, seed);
+  for(iShape = 0; iShape < 2000; iShape++){
+    int ePolicy = (iShape & 1) ? LSM_COMPACTION_TIERED : LSM_COMPACTION_LEVELED;
+    lsm_options opt = policy_options(ePolicy);
+    table_row aRow[MAX_ROWS];
+    int nRow = 0, nL0 = (int)rng_below(&rng, 41), eStall, iLevel;
+    compaction_pick pick;
+    shape sh;
+    memset(aRow, 0, sizeof(aRow));
+    if( nL0 ) aRow[nRow++] = (table_row)L0S(1, nL0, "a", "z", 1);
+    if( ePolicy == LSM_COMPACTION_LEVELED ){
+      for(iLevel = 1; iLevel <= 3; iLevel++){
+        double target = (double)compaction_leveled_target(&opt, iLevel) / MB;
+        if( rng_below(&rng, 3) == 0 ) continue;
+        aRow[nRow++] = (table_row)ROW(iLevel, 100 * iLevel + 1, "a", "z",
+                                      target * (0.2 + (double)rng_below(&rng, 1180) / 100.0),
+                                      1000, 0);
+      }
+    }else{
+      int nRun = (int)rng_below(&rng, 13);
+      for(iLevel = LSM_MAX_LEVELS - nRun; iLevel < LSM_MAX_LEVELS; iLevel++){
+        aRow[nRow++] = (table_row)RUN(iLevel, 1.0 + (double)rng_below(&rng, 200));
+      }
+    }
+    shape_build(&sh, aRow);
+    eStall = compaction_write_stall(sh.pV, &opt);
+    if( eStall != COMPACTION_STALL_NONE ){
+      int bPicked = compaction_next(sh.pV, &opt, &pick);
+      nStalled++;
+      SEED_ASSERT(bPicked, "shape %d (policy %d, %d level-0 tables, %d rows): writers "
+                  "stall (%d) but no compaction is due", (unsigned long long)seed, iShape,
+                  ePolicy, nL0, nRow, eStall);
+      compaction_pick_clear(sh.pEnv, &pick);
+    }
+    shape_free(&sh);
+  }
+  /* The shapes must reach the stall, of both policies, for the check to
+  ** mean anything. */
+  SEED_ASSERT(nStalled > 200, "only %d of 2000 shapes stalled", (unsigned long long)seed,
+              nStalled);
+}
+END_TEST
+
 /* ---- Where the merge cuts its outputs ---- */
 
 #define CUT_KEYS 10000          /* keys merged: "k00000" .. "k09999"        */
@@ -622,6 +680,7 @@ static Suite *compaction_pick_suite(void){
   tcase_add_test(tc, full_compaction_of_an_empty_version_picks_nothing);
   tcase_add_test(tc, writers_slow_down_then_stop_as_level_0_grows);
   tcase_add_test(tc, writers_slow_down_then_stop_as_compaction_debt_grows);
+  tcase_add_test(tc, writers_stall_only_while_a_compaction_is_due);
   tcase_add_test(tc, outputs_end_where_grandparent_tables_end);
   tcase_add_test(tc, outputs_are_not_cut_below_half_their_target_at_boundaries);
   tcase_add_test(tc, outputs_are_cut_before_they_overlap_too_much_of_the_grandparent_level);
