@@ -385,14 +385,15 @@ static void deferred_apply(deferred_op *p){
 }
 
 /* A CREATE rolled back: its OWNERS line goes; the store goes too if the
-** CREATE made it and no other definition has claimed it since (another
-** table of this process that shares it, which keeps it open too). */
+** CREATE made it and no other definition has claimed it since, nor uses
+** it now (registry_destroy_unused: a table of another connection, whose
+** database may have no file and so no OWNERS line). */
 static void deferred_uncreate(deferred_op *p){
   char *zErr = 0;
   int nLeft = 0;
   int rc = owners_unclaim(p->zDir, p->bClaimed ? p->zDbPath : 0, p->zName, &nLeft, &zErr);
   if( rc == SQLITE_OK && p->bNewStore && nLeft == 0 ){
-    rc = registry_destroy_unused(p->zDir, &zErr);
+    rc = registry_destroy_unused(p->zDir, p->db, &zErr);
   }
   if( rc != SQLITE_OK ){
     sqlite3_log(SQLITE_WARNING, "lsm: CREATE VIRTUAL TABLE %s (store %s) rolled back: %s",
@@ -433,10 +434,16 @@ static deferred_op *deferred_take(sqlite3 *db, int iAboveLevel){
   return pTaken;
 }
 
-/* The list is kept newest first; apply/undo in the order made. */
+/* The list is kept newest first: apply in the order made, undo newest
+** first (a DROP of a table created in the same transaction lets go of its
+** engine reference before the CREATE's undo asks who still holds it). */
 static void deferred_finish(sqlite3 *db, int iAboveLevel, int bCommit){
   deferred_op *pAll = deferred_take(db, iAboveLevel);
   deferred_op *pRev = 0;
+  if( !bCommit ){
+    pRev = pAll;
+    pAll = 0;
+  }
   while( pAll ){
     deferred_op *p = pAll;
     pAll = p->pNext;

@@ -378,14 +378,15 @@ void registry_unpin_connection(sqlite3 *db);
 */
 int registry_destroy(lsm_db*, const char *zDir, char **pzErr);
 /*
-** A CREATE of a directory store that made the store was rolled back
-** (deferred.c): remove the store (lsm_destroy: only the files it made,
-** and zDir if it made that) once no table of this process uses it, i.e.
-** at the last registry_close, or now if it is not open.  An open that
-** shares it before then keeps it (the flag goes).  Errors of a removal
-** now: SQLITE_* with *pzErr; of one at the close: sqlite3_log.
+** A CREATE of a directory store that made the store was rolled back on
+** connection db (deferred.c): remove the store (lsm_destroy: only the
+** files it made, and zDir if it made that) once no table of this process
+** uses it, i.e. at the last registry_close, or now if it is not open.
+** Nothing is removed if anything but db's tables holds it now, or if an
+** open shares it before then (the flag goes).  Errors of a removal now:
+** SQLITE_* with *pzErr; of one at the close: sqlite3_log.
 */
-int registry_destroy_unused(const char *zDir, char **pzErr);
+int registry_destroy_unused(const char *zDir, sqlite3 *db, char **pzErr);
 /* 1 if the store open at zDir waits for that removal, which is then
 ** called off: a CREATE at zDir takes the store as its own new one. */
 int registry_take_unused(const char *zDir);

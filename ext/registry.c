@@ -584,14 +584,21 @@ void registry_close(lsm_db *pDb){
   sqlite3_free(zWhy);
 }
 
-int registry_destroy_unused(const char *zDir, char **pzErr){
+int registry_destroy_unused(const char *zDir, sqlite3 *db, char **pzErr){
   registry_entry *pEntry;
   int rc = SQLITE_OK;
   (void)pthread_once(&registry_fork_once, registry_fork_init);
   pthread_mutex_lock(&registry_mutex);
   pEntry = registry_by_dir(zDir);
   if( pEntry ){
-    pEntry->bDestroyAtClose = 1;
+    /* Only db's tables (the undone CREATE's instances) may hold it: any
+    ** other reference (another connection's table) keeps the store. */
+    vtab_table *p;
+    int nMine = 0;
+    for(p = registry_tables; p; p = p->pNext){
+      if( p->db == db && p->pLsm == pEntry->pDb ) nMine++;
+    }
+    if( pEntry->nRef <= nMine ) pEntry->bDestroyAtClose = 1;
   }else if( (rc = lsm_destroy(zDir, NULL)) != LSM_OK ){
     const char *z = lsm_errmsg(0);
     *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir, (z && z[0]) ? z : lsm_errstr(rc));

@@ -437,6 +437,33 @@ START_TEST(a_create_rolled_back_leaves_what_it_did_not_make){
 }
 END_TEST
 
+/* A store another connection of the process uses stays when the CREATE
+** that made it is rolled back, even if that connection wrote no OWNERS
+** line (its database has no file): its rows outlive both connections. */
+START_TEST(a_create_rolled_back_leaves_a_store_another_connection_uses){
+  char *zN = sqlite3_mprintf("%s/n.lsm", g_zDir);
+  char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE m USING lsm('%q')", zN);
+  sqlite3 *db = open_db("wal"), *mem = 0;
+  char *zCreate = sqlite3_mprintf("BEGIN; CREATE VIRTUAL TABLE n USING lsm('%q')", zN);
+  exec_ok(db, zCreate);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, zSql);
+  exec_ok(mem, "INSERT INTO m VALUES (1, 'kept')");
+  exec_ok(db, "ROLLBACK");
+  sqlite3_close(db);
+  assert_text(mem, "SELECT value FROM m", "kept");
+  sqlite3_close(mem);
+  ck_assert_msg(path_exists(zN), "%s is gone", zN);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, zSql);
+  assert_text(mem, "SELECT value FROM m", "kept");
+  sqlite3_close(mem);
+  sqlite3_free(zCreate);
+  sqlite3_free(zSql);
+  sqlite3_free(zN);
+}
+END_TEST
+
 /* ---- a crash right after a DROP's commit ---- */
 
 /* The default VFS's xDelete, wrapped in the child so that the process
@@ -544,6 +571,7 @@ static Suite *deferred_drop_suite(void){
   tcase_add_test(tc, a_rename_of_a_table_of_the_old_default_directory_keeps_its_directory);
   tcase_add_test(tc, a_create_rolled_back_removes_the_store_it_made);
   tcase_add_test(tc, a_create_rolled_back_leaves_what_it_did_not_make);
+  tcase_add_test(tc, a_create_rolled_back_leaves_a_store_another_connection_uses);
   tcase_add_test(tc, a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_starts_empty);
   tcase_add_test(tc, a_crash_before_a_drop_committed_keeps_the_table_and_unmarks_the_store);
   suite_add_tcase(s, tc);
