@@ -376,6 +376,10 @@ int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int b
   pEntry = sqlite3_malloc(sizeof(*pEntry));
   if( pEntry ) memset(pEntry, 0, sizeof(*pEntry));
   opt.create_if_missing = 1;       /* never a store on disk to find */
+  /* Nor one to protect: a table of a read-only database reads it empty
+  ** and refuses writes itself (vtab_table.bReadonly); a read-only engine
+  ** would look for a store that no in-memory file system holds. */
+  opt.readonly = 0;
   rc = pEntry ? registry_add_key(pEntry, zKey) : SQLITE_NOMEM;
   zKey = 0;                        /* owned by pEntry, or freed */
   if( rc == SQLITE_OK ) rc = lsm_open(NULL, &opt, &pDb);

@@ -546,6 +546,12 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
         ext_replicated_by);
     return SQLITE_ERROR;
   }
+  if( bCreate && pArgs->bMemory && pTab->opt.readonly ){
+    /* An in-memory store starts empty: nothing would ever be in it. */
+    *pzErr = sqlite3_mprintf("readonly=on: the new table %s would have no store to read;"
+        " create it without readonly=on", pTab->zName);
+    return SQLITE_ERROR;
+  }
   if( bCreate && pArgs->bMemory && (pArgs->bSyncGiven || pArgs->bMmapGiven) ){
     *pzErr = sqlite3_mprintf("%s applies only to a store in a directory:"
         " an in-memory store (':memory:') has no files",

@@ -2034,6 +2034,36 @@ START_TEST(a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows){
 }
 END_TEST
 
+/* An in-memory table (':memory:') of a database opened read-only reads as
+** empty, as it does on every new connection, and refuses writes, as the
+** other kinds do there (it failed every statement: "store directory
+** /memory does not exist"); CREATE with readonly=on is refused saying
+** why (the same message). */
+START_TEST(an_in_memory_table_of_a_read_only_database_reads_empty_and_refuses_writes){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *z;
+  int rc;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE m USING lsm(':memory:'); INSERT INTO m VALUES (1, 'a');"
+                   " PRAGMA journal_mode = delete");
+  sqlite3_close(db);
+  ck_assert_int_eq(sqlite3_open_v2(g_zDb, &db, SQLITE_OPEN_READONLY, 0), SQLITE_OK);
+  z = keys_of(db, "m");
+  ck_assert_msg(strcmp(z, "") == 0, "m holds %s", z);
+  sqlite3_free(z);
+  rc = sqlite3_exec(db, "INSERT INTO m VALUES (2, 'b')", 0, 0, 0);
+  ck_assert_msg(rc == SQLITE_READONLY, "INSERT: %d %s", rc, sqlite3_errmsg(db));
+  rc = sqlite3_exec(db, "SELECT lsm_flush('m')", 0, 0, 0);
+  ck_assert_msg(rc == SQLITE_READONLY, "lsm_flush: %d %s", rc, sqlite3_errmsg(db));
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM m"), 0);
+  sqlite3_close(db);
+  db = test_open_db(g_zDb, "delete", 10000);
+  rc = sqlite3_exec(db, "CREATE VIRTUAL TABLE r USING lsm(':memory:', readonly=on)", 0, 0, 0);
+  ck_assert_msg(rc == SQLITE_ERROR && strstr(sqlite3_errmsg(db), "readonly=on: the new table r"),
+                "CREATE: %d %s", rc, sqlite3_errmsg(db));
+  sqlite3_close(db);
+}
+END_TEST
+
 /* An in-memory store belongs to its database, not to the schema name the
 ** database is attached as: after DETACH and an ATTACH of another database
 ** file under the same name, the other file's in-memory table of the same
@@ -2267,6 +2297,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_table_created_in_the_transaction_reads_its_rows_after_a_rollback_to);
   tcase_add_test(tc, a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows);
   tcase_add_test(tc, an_in_memory_table_follows_its_database_not_the_schema_name);
+  tcase_add_test(tc, an_in_memory_table_of_a_read_only_database_reads_empty_and_refuses_writes);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_wal_mode);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_rollback_mode);
   tcase_add_test(tc, a_transaction_over_the_length_limit_fails_saying_so_and_leaves_nothing);
