@@ -1785,8 +1785,10 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   if( rc != SQLITE_OK ){
+    /* The message first: the rollback below replaces the connection's. */
+    if( rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, "write lock");
     sqlite3_exec(p->db, "ROLLBACK TO lsm_work; RELEASE lsm_work", 0, 0, 0);
-    return rc == SQLITE_NOMEM ? rc : dbstore_env_error(p, rc, "write lock");
+    return rc;
   }
   p->bStale = 1;
   rc = dbstore_catch_up(p);

@@ -36,6 +36,13 @@
 **     the directory if the store made it.  At rollback: DROPPING goes and
 **     the reference is dropped; SQLite connects the table again.
 **   DROP of one of several definitions: only its OWNERS line, at commit.
+**   CREATE of a directory store inside a transaction: nothing at commit.
+**     At rollback (ROLLBACK, or ROLLBACK TO a savepoint opened before it)
+**     OWNERS loses the line the CREATE added, and a store the CREATE made
+**     (its directory missing or empty before) is removed once no table
+**     of the process uses it (registry_destroy_unused): only its files,
+**     and the directory if the engine made it (MADEDIR).  A store that was
+**     there before, or that another definition has claimed, stays.
 **   RENAME: the OWNERS line takes the new name at commit.  No directory
 **     moves: a store named by a path keeps it (the path is in the CREATE
 **     statement), and a table made before the in-database default, whose
@@ -78,6 +85,7 @@
 */
 #include "ext.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -96,6 +104,8 @@
 #define DEFERRED_DROP   1    /* remove the store (last definition) */
 #define DEFERRED_LEAVE  2    /* drop one definition of a shared store: OWNERS only */
 #define DEFERRED_RENAME 3    /* the OWNERS line takes a new name */
+#define DEFERRED_CREATE 4    /* a CREATE: at rollback its OWNERS line goes, and the
+                                store if the CREATE made it and no line is left */
 
 typedef struct deferred_op deferred_op;
 struct deferred_op {
@@ -111,6 +121,8 @@ struct deferred_op {
   lsm_db *pLsm;          /* DROP: the engine reference kept until the end, or NULL */
   int bMarked;           /* DROP: DROPPING was written */
   int bMadeDir;          /* DROP: the store made its directory */
+  int bNewStore;         /* CREATE: it made the store (vtab_table.bMadeStore) */
+  int bClaimed;          /* CREATE: it added its OWNERS line */
   deferred_op *pNext;    /* next waiting change, any connection */
 };
 
@@ -359,6 +371,8 @@ static void deferred_apply(deferred_op *p){
     case DEFERRED_RENAME:
       rc = owners_rename(p->zDir, p->zDbPath, p->zName, p->zNew, &zErr);
       break;
+    case DEFERRED_CREATE:
+      break;                /* the store and its OWNERS line stay */
   }
   if( rc != SQLITE_OK ){
     sqlite3_log(SQLITE_WARNING, "lsm: %s of table %s (store %s), committed: %s",
@@ -370,8 +384,27 @@ static void deferred_apply(deferred_op *p){
   p->pLsm = 0;
 }
 
+/* A CREATE rolled back: its OWNERS line goes; the store goes too if the
+** CREATE made it and no other definition has claimed it since, nor uses
+** it now (registry_destroy_unused: a table of another connection, whose
+** database may have no file and so no OWNERS line). */
+static void deferred_uncreate(deferred_op *p){
+  char *zErr = 0;
+  int nLeft = 0;
+  int rc = owners_unclaim(p->zDir, p->bClaimed ? p->zDbPath : 0, p->zName, &nLeft, &zErr);
+  if( rc == SQLITE_OK && p->bNewStore && nLeft == 0 ){
+    rc = registry_destroy_unused(p->zDir, p->db, &zErr);
+  }
+  if( rc != SQLITE_OK ){
+    sqlite3_log(SQLITE_WARNING, "lsm: CREATE VIRTUAL TABLE %s (store %s) rolled back: %s",
+                p->zName, p->zDir, zErr ? zErr : sqlite3_errstr(rc));
+  }
+  sqlite3_free(zErr);
+}
+
 /* The transaction (or the savepoint) that made op was rolled back. */
 static void deferred_undo(deferred_op *p){
+  if( p->eOp == DEFERRED_CREATE ) deferred_uncreate(p);
   if( p->bMarked && deferred_unmark(p->zDir) != 0 ){
     sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s rolled back, but %s/" DEFERRED_MARKER
                 " stays: %s", p->zName, p->zDir, strerror(errno));
@@ -401,10 +434,16 @@ static deferred_op *deferred_take(sqlite3 *db, int iAboveLevel){
   return pTaken;
 }
 
-/* The list is kept newest first; apply/undo in the order made. */
+/* The list is kept newest first: apply in the order made, undo newest
+** first (a DROP of a table created in the same transaction lets go of its
+** engine reference before the CREATE's undo asks who still holds it). */
 static void deferred_finish(sqlite3 *db, int iAboveLevel, int bCommit){
   deferred_op *pAll = deferred_take(db, iAboveLevel);
   deferred_op *pRev = 0;
+  if( !bCommit ){
+    pRev = pAll;
+    pAll = 0;
+  }
   while( pAll ){
     deferred_op *p = pAll;
     pAll = p->pNext;
@@ -690,7 +729,8 @@ static int pending_filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *
       char **az;
       if( p->db != db ) continue;
       az = &pCsr->azRow[pCsr->nRow * 3];
-      az[0] = sqlite3_mprintf("%s", p->eOp == DEFERRED_RENAME ? "rename" : "drop");
+      az[0] = sqlite3_mprintf("%s", p->eOp == DEFERRED_RENAME ? "rename"
+                                  : p->eOp == DEFERRED_CREATE ? "create" : "drop");
       az[1] = p->eOp == DEFERRED_RENAME ? sqlite3_mprintf("%s -> %s", p->zName, p->zNew)
                                         : sqlite3_mprintf("%s", p->zName);
       az[2] = sqlite3_mprintf("%s", p->zDir);
@@ -1025,6 +1065,38 @@ int deferred_rename(vtab_table *pTab, const char *zNew, char **pzErr){
   return SQLITE_OK;
 }
 
+int deferred_store_is_new(const char *zDir){
+  DIR *pDir;
+  struct dirent *pEnt;
+  int bEmpty = 1;
+  if( registry_take_unused(zDir) ) return 1;
+  pDir = opendir(zDir);
+  if( pDir == 0 ) return errno == ENOENT;
+  while( bEmpty && (pEnt = readdir(pDir)) != 0 ){
+    bEmpty = strcmp(pEnt->d_name, ".") == 0 || strcmp(pEnt->d_name, "..") == 0;
+  }
+  closedir(pDir);
+  return bEmpty;
+}
+
+void deferred_create(vtab_table *pTab){
+  deferred_op *p;
+  char *zErr = 0;
+  int rc = SQLITE_OK;
+  if( pTab->pDeferred == 0 || pTab->zDir == 0 || pTab->pLsm == 0 ) return;
+  if( !pTab->bMadeStore && !pTab->bClaimedOwners ) return;
+  p = deferred_op_new(pTab, DEFERRED_CREATE, 0, &rc, &zErr);
+  if( p == 0 ){
+    sqlite3_log(rc, "lsm: CREATE VIRTUAL TABLE %s: a rollback of it will leave the store %s:"
+                " %s", pTab->zName, pTab->zDir, zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    return;
+  }
+  p->bNewStore = pTab->bMadeStore;
+  p->bClaimed = pTab->bClaimedOwners;
+  deferred_add(pTab->pDeferred, p);
+}
+
 int deferred_drop_waiting(const char *zDir){
   char *zKey = deferred_key(zDir);
   deferred_op *p;
@@ -1032,7 +1104,9 @@ int deferred_drop_waiting(const char *zDir){
   if( zKey == 0 ) return 0;
   pthread_mutex_lock(&deferred_mutex);
   for(p = deferred_list; p; p = p->pNext){
-    if( p->eOp != DEFERRED_RENAME && strcmp(p->zKey, zKey) == 0 ) bWaiting = 1;
+    if( (p->eOp == DEFERRED_DROP || p->eOp == DEFERRED_LEAVE) && strcmp(p->zKey, zKey) == 0 ){
+      bWaiting = 1;
+    }
   }
   pthread_mutex_unlock(&deferred_mutex);
   sqlite3_free(zKey);

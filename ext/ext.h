@@ -224,6 +224,10 @@ struct vtab_table {
   uint64_t iCreatedAt;   /* its CREATE's place in lsm_pending's count of savepoint
                             openings (deferred_track_created), 0 if untracked */
   int bCreateUndone;     /* a ROLLBACK TO undid its CREATE: its writes go nowhere */
+  int bMadeStore;        /* a directory store this table's CREATE made (the directory
+                            was missing or empty): a rollback of the CREATE removes
+                            it (deferred_create) */
+  int bClaimedOwners;    /* its CREATE added its line to the store's OWNERS */
   vtab_table *pNextCreated; /* deferred.c's list of the connection's tables created
                             in the open transaction */
   deferred_conn *pDeferred; /* the connection's waiting DROPs and RENAMEs (deferred.c;
@@ -373,6 +377,19 @@ void registry_unpin_connection(sqlite3 *db);
 ** if other connections still use the store (nothing changes).
 */
 int registry_destroy(lsm_db*, const char *zDir, char **pzErr);
+/*
+** A CREATE of a directory store that made the store was rolled back on
+** connection db (deferred.c): remove the store (lsm_destroy: only the
+** files it made, and zDir if it made that) once no table of this process
+** uses it, i.e. at the last registry_close, or now if it is not open.
+** Nothing is removed if anything but db's tables holds it now, or if an
+** open shares it before then (the flag goes).  Errors of a removal now:
+** SQLITE_* with *pzErr; of one at the close: sqlite3_log.
+*/
+int registry_destroy_unused(const char *zDir, sqlite3 *db, char **pzErr);
+/* 1 if the store open at zDir waits for that removal, which is then
+** called off: a CREATE at zDir takes the store as its own new one. */
+int registry_take_unused(const char *zDir);
 /* The list of open lsm tables, for the SQL functions. */
 void registry_add_table(vtab_table*);
 void registry_remove_table(vtab_table*);
@@ -441,9 +458,15 @@ int commits_rename(sqlite3 *db, const char *zDb, const char *zOld, const char *z
 char *owners_db_path(sqlite3 *db, const char *zDb);
 /* Record that table zTable of database zDbPath uses the store in zDir
 ** (bCreate: it is being created), or refuse (SQLITE_CANTOPEN, *pzErr)
-** when the store belongs to another database that still exists. */
+** when the store belongs to another database that still exists.
+** *pbAdded = 1 if this call wrote the line (it was not there). */
 int owners_claim(const char *zDir, const char *zDbPath, const char *zTable, int bCreate,
-                 char **pzErr);
+                 int *pbAdded, char **pzErr);
+/* A CREATE rolled back: remove the line (zDbPath, zTable), which it added
+** (zDbPath NULL: remove nothing); *pnLeft = the lines left (OWNERS is
+** removed when none is). */
+int owners_unclaim(const char *zDir, const char *zDbPath, const char *zTable, int *pnLeft,
+                   char **pzErr);
 /* Forget (zDbPath, zTable); *pbLast = 1 if no other definition whose
 ** database exists still uses the store (then OWNERS is removed too). */
 int owners_release(const char *zDir, const char *zDbPath, const char *zTable, int *pbLast,
@@ -500,6 +523,17 @@ void deferred_forget_created(vtab_table *pTab);
 ** ROLLBACK TO has brought back, or NULL: a table connecting again shares
 ** its batch (and an in-database table its store). */
 vtab_table *deferred_find_dropped(deferred_conn *pConn, const char *zDb, const char *zTable);
+/* Whether a CREATE at zDir makes a new store: the directory is missing or
+** empty, or holds the store of a CREATE rolled back in this process that
+** is still open (its removal is called off: registry_take_unused).
+** Called just before the CREATE opens the store. */
+int deferred_store_is_new(const char *zDir);
+/* CREATE VIRTUAL TABLE of a directory store inside a transaction: if it
+** is rolled back, OWNERS loses the line the CREATE added
+** (pTab->bClaimedOwners) and a store it made (pTab->bMadeStore) goes
+** once unused.  A failure to record this goes to sqlite3_log (the store
+** then stays after a rollback, as it always did). */
+void deferred_create(vtab_table *pTab);
 /* Whether a DROP of the store at zDir waits for its commit in this process. */
 int deferred_drop_waiting(const char *zDir);
 /* Opening pTab's directory store, before taking its lock (bLocked 0) and

@@ -44,6 +44,9 @@
 **     with its store, and this one takes the store over.
 **   - A store without OWNERS (made before this file existed) is claimed
 **     by the first writable definition that opens it.
+**   - A CREATE that is rolled back (ROLLBACK, or ROLLBACK TO a savepoint
+**     before it) removes the line it added, and nothing else
+**     (owners_unclaim; deferred.c).
 **   - DROP TABLE removes its line; the store itself is removed only when
 **     no other line is left.  Both happen once SQLite has committed the
 **     DROP (deferred.c), as does the new name of a line at RENAME.
@@ -269,9 +272,10 @@ char *owners_db_path(sqlite3 *db, const char *zDb){
 }
 
 int owners_claim(const char *zDir, const char *zDbPath, const char *zTable, int bCreate,
-                 char **pzErr){
+                 int *pbAdded, char **pzErr){
   owners o;
   int bExists = 0, rc, i, iMine;
+  *pbAdded = 0;
   if( zDbPath == 0 ) return SQLITE_OK;
   rc = owners_read(zDir, &o, &bExists, pzErr);
   if( rc != SQLITE_OK ) return rc;
@@ -301,6 +305,24 @@ int owners_claim(const char *zDir, const char *zDbPath, const char *zTable, int 
   }
   rc = owners_add(&o, zDbPath, zTable);
   if( rc == SQLITE_OK ) rc = owners_write(zDir, &o, pzErr);
+  *pbAdded = rc == SQLITE_OK;
+  owners_clear(&o);
+  return rc;
+}
+
+int owners_unclaim(const char *zDir, const char *zDbPath, const char *zTable, int *pnLeft,
+                   char **pzErr){
+  owners o;
+  int bExists = 0, rc, i;
+  *pnLeft = 0;
+  rc = owners_read(zDir, &o, &bExists, pzErr);
+  if( rc != SQLITE_OK || !bExists ) return rc;
+  i = zDbPath ? owners_find(&o, zDbPath, zTable) : -1;
+  if( i >= 0 ){
+    owners_remove_at(&o, i);
+    rc = owners_write(zDir, &o, pzErr);
+  }
+  *pnLeft = o.n;
   owners_clear(&o);
   return rc;
 }

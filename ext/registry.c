@@ -40,6 +40,11 @@
 ** connection's busy timeout (vtab.c reads it with PRAGMA busy_timeout),
 ** sleeping 1, 2, 4, ... up to 100 ms between tries, without the mutex.
 **
+** A CREATE rolled back removes the store it made (deferred.c), at the
+** last registry_close of the engine: the undone table's instances stay in
+** SQLite's transaction until it ends.  An open that shares the engine
+** before then calls that off (the store is someone's again).
+**
 ** DROP TABLE removes the directory's files, so it runs here under the
 ** mutex, and only when the dropping table holds the last reference: no
 ** other connection can open the store half-removed.  It runs once SQLite
@@ -78,6 +83,9 @@ struct registry_entry {
   int bPinned;           /* its connection holds one more reference (counted in
                             nRef), so that the rows outlive every instance of the
                             table until DROP TABLE or the connection closes */
+  int bDestroyAtClose;   /* a directory store made by a CREATE that was rolled back
+                            (deferred.c): the last registry_close removes it, unless
+                            an open shares it first (registry_destroy_unused) */
   registry_entry *pNext; /* next open store */
 };
 
@@ -205,6 +213,20 @@ static int registry_key(const char *zDir, char *zOut){
   return realpath(zDir, zOut) != NULL;
 }
 
+/* The open entry of directory zDir in this process, or NULL.  REQUIRES:
+** registry_mutex held. */
+static registry_entry *registry_by_dir(const char *zDir){
+  char zKey[PATH_MAX];
+  registry_entry *pEntry = 0;
+  if( registry_key(zDir, zKey) ){
+    pid_t pid = getpid();
+    for(pEntry = registry_stores; pEntry; pEntry = pEntry->pNext){
+      if( pEntry->zKey && pEntry->pid == pid && strcmp(pEntry->zKey, zKey) == 0 ) break;
+    }
+  }
+  return pEntry;
+}
+
 /* ---- stores ---- */
 
 /* One attempt of registry_open. */
@@ -218,12 +240,7 @@ static int registry_open_once(const char *zDir, const lsm_options *pOpt, lsm_db 
   *ppDb = 0;
   (void)pthread_once(&registry_fork_once, registry_fork_init);
   pthread_mutex_lock(&registry_mutex);
-  if( zDir && registry_key(zDir, zKey) ){
-    pid_t pid = getpid();
-    for(pEntry = registry_stores; pEntry; pEntry = pEntry->pNext){
-      if( pEntry->zKey && pEntry->pid == pid && strcmp(pEntry->zKey, zKey) == 0 ) break;
-    }
-  }
+  if( zDir ) pEntry = registry_by_dir(zDir);
   if( pEntry ){
     static const char *azCompaction[] = { "leveled", "tiered" };
     if( pEntry->bReadonly && !pOpt->readonly ){
@@ -242,6 +259,7 @@ static int registry_open_once(const char *zDir, const lsm_options *pOpt, lsm_db 
     }else{
       if( pOpt->sync > pEntry->eSync ) pEntry->eSync = pOpt->sync;
       pEntry->nRef++;
+      pEntry->bDestroyAtClose = 0;    /* in use again: never removed under a user */
       *ppDb = pEntry->pDb;
     }
     pthread_mutex_unlock(&registry_mutex);
@@ -358,6 +376,10 @@ int registry_open_memory(sqlite3 *db, const char *zDb, const char *zTable, int b
   pEntry = sqlite3_malloc(sizeof(*pEntry));
   if( pEntry ) memset(pEntry, 0, sizeof(*pEntry));
   opt.create_if_missing = 1;       /* never a store on disk to find */
+  /* Nor one to protect: a table of a read-only database reads it empty
+  ** and refuses writes itself (vtab_table.bReadonly); a read-only engine
+  ** would look for a store that no in-memory file system holds. */
+  opt.readonly = 0;
   rc = pEntry ? registry_add_key(pEntry, zKey) : SQLITE_NOMEM;
   zKey = 0;                        /* owned by pEntry, or freed */
   if( rc == SQLITE_OK ) rc = lsm_open(NULL, &opt, &pDb);
@@ -546,14 +568,61 @@ int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
 
 void registry_close(lsm_db *pDb){
   registry_entry *pEntry;
+  char *zDestroy = 0, *zWhy = 0;
   if( pDb == 0 ) return;
   pthread_mutex_lock(&registry_mutex);
   pEntry = registry_by_db(pDb);
   if( pEntry && --pEntry->nRef == 0 ){
+    int rc;
+    if( pEntry->bDestroyAtClose ) zDestroy = sqlite3_mprintf("%s", pEntry->zKey);
     registry_unlink(pEntry);
     lsm_close(pDb);
+    if( zDestroy && (rc = lsm_destroy(zDestroy, NULL)) != LSM_OK ) zWhy = registry_errmsg(0, rc);
   }
   pthread_mutex_unlock(&registry_mutex);
+  if( zWhy ){
+    sqlite3_log(SQLITE_WARNING, "lsm: the store %s of a CREATE rolled back stays: %s",
+                zDestroy, zWhy);
+  }
+  sqlite3_free(zDestroy);
+  sqlite3_free(zWhy);
+}
+
+int registry_destroy_unused(const char *zDir, sqlite3 *db, char **pzErr){
+  registry_entry *pEntry;
+  int rc = SQLITE_OK;
+  (void)pthread_once(&registry_fork_once, registry_fork_init);
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_dir(zDir);
+  if( pEntry ){
+    /* Only db's tables (the undone CREATE's instances) may hold it: any
+    ** other reference (another connection's table) keeps the store. */
+    vtab_table *p;
+    int nMine = 0;
+    for(p = registry_tables; p; p = p->pNext){
+      if( p->db == db && p->pLsm == pEntry->pDb ) nMine++;
+    }
+    if( pEntry->nRef <= nMine ) pEntry->bDestroyAtClose = 1;
+  }else if( (rc = lsm_destroy(zDir, NULL)) != LSM_OK ){
+    const char *z = lsm_errmsg(0);
+    *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir, (z && z[0]) ? z : lsm_errstr(rc));
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return rc;
+}
+
+int registry_take_unused(const char *zDir){
+  registry_entry *pEntry;
+  int bTaken = 0;
+  (void)pthread_once(&registry_fork_once, registry_fork_init);
+  pthread_mutex_lock(&registry_mutex);
+  pEntry = registry_by_dir(zDir);
+  if( pEntry && pEntry->bDestroyAtClose ){
+    pEntry->bDestroyAtClose = 0;
+    bTaken = 1;
+  }
+  pthread_mutex_unlock(&registry_mutex);
+  return bTaken;
 }
 
 /* ---- tables ---- */

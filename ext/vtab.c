@@ -99,6 +99,8 @@
 */
 #include "ext.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Scratch buffers up to this size are kept between rows and statements
@@ -544,6 +546,12 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
         ext_replicated_by);
     return SQLITE_ERROR;
   }
+  if( bCreate && pArgs->bMemory && pTab->opt.readonly ){
+    /* An in-memory store starts empty: nothing would ever be in it. */
+    *pzErr = sqlite3_mprintf("readonly=on: the new table %s would have no store to read;"
+        " create it without readonly=on", pTab->zName);
+    return SQLITE_ERROR;
+  }
   if( bCreate && pArgs->bMemory && (pArgs->bSyncGiven || pArgs->bMmapGiven) ){
     *pzErr = sqlite3_mprintf("%s applies only to a store in a directory:"
         " an in-memory store (':memory:') has no files",
@@ -578,6 +586,8 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     rc = registry_open_memory(pTab->db, pTab->zDb, pTab->zName, bCreate, &pTab->opt,
                               &pTab->pLsm, pzErr);
   }else if( rc == SQLITE_OK ){
+    /* Whether a rollback of this CREATE may remove the store (deferred.c). */
+    if( bCreate ) pTab->bMadeStore = deferred_store_is_new(pTab->zDir);
     rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm,
                        pzErr);
   }
@@ -590,7 +600,8 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
   }
   if( rc == SQLITE_OK && pTab->zDir && !pTab->opt.readonly ){
     /* A copy of a database never writes into the original's store. */
-    rc = owners_claim(pTab->zDir, pTab->zDbPath, pTab->zName, bCreate, pzErr);
+    rc = owners_claim(pTab->zDir, pTab->zDbPath, pTab->zName, bCreate, &pTab->bClaimedOwners,
+                      pzErr);
     bOwnerRefused = rc != SQLITE_OK;
     if( rc != SQLITE_OK ){
       registry_close(pTab->pLsm);
@@ -692,6 +703,8 @@ static int vtab_create(sqlite3 *db, void *pAux, int argc, const char *const *arg
     vtab_table *pTab = (vtab_table*)*ppVtab;
     pTab->bCreatedInTxn = 1;
     deferred_track_created(pTab);
+    /* A directory store it made goes if the CREATE is rolled back. */
+    deferred_create(pTab);
     /* SQLite puts a table it creates in the open transaction without
     ** calling its xBegin, and no later statement does (it is already in):
     ** begin here, so that the store knows it is in the write transaction
@@ -718,16 +731,53 @@ static int vtab_disconnect(sqlite3_vtab *pVtab){
 }
 
 /*
+** Is the table named zName in schema zDb, whose stored CREATE statement
+** is zSql, a definition of pTab's store?  An lsm table naming a
+** directory with the same realpath, or (pTab in memory) any in-memory lsm
+** table; a native table, another module's or an lsm table elsewhere is
+** not.  Arguments that no longer parse count as the store's (the DROP is
+** then refused, as for another table of it).  *pbOut set on SQLITE_OK.
+*/
+static int vtab_defines_store(vtab_table *pTab, const char *zDb, const char *zName,
+                              const char *zSql, int *pbOut){
+  ext_args args;
+  char *zIgnored = 0;
+  int rc = args_parse_sql(pTab->db, zDb, zName, zSql, &args, &zIgnored);
+  sqlite3_free(zIgnored);
+  *pbOut = 0;
+  if( rc == SQLITE_NOTFOUND ) return SQLITE_OK;       /* another module, or native */
+  if( rc == SQLITE_NOMEM ) return rc;
+  if( rc != SQLITE_OK ){
+    *pbOut = 1;
+  }else if( pTab->zDir == 0 ){
+    *pbOut = args.bMemory;
+  }else if( args.zDir && !args.bMemory ){
+    /* A table in the database file names the directory a table made before
+    ** that default would use: compared too, so that one of those counts. */
+    char zMine[PATH_MAX], zTheirs[PATH_MAX];
+    if( realpath(pTab->zDir, zMine) && realpath(args.zDir, zTheirs) ){
+      *pbOut = strcmp(zMine, zTheirs) == 0;
+    }else{
+      *pbOut = strcmp(pTab->zDir, args.zDir) == 0;
+    }
+  }
+  args_clear(&args);
+  return SQLITE_OK;
+}
+
+/*
 ** The other instances on this connection that hold pTab's engine, if all
 ** are stale instances of pTab's table itself, in *papOut (sqlite3_free),
 ** *pnOut of them; *pnOut is -1 if one is another table of the store.
 ** Stale: one that shares pTab's batch (connected before a schema change
 ** of this transaction, which SQLite keeps in it holding the writes made
-** before the change), or one whose name no table of its schema has any
-** more (connected under a name a RENAME gave and a ROLLBACK TO took back;
-** SQLite keeps it in the transaction if it wrote, with its own batch,
-** which that ROLLBACK TO emptied).  A table of that name now is another
-** table: it counts as a user.
+** before the change), or one whose name no definition of the store has
+** any more (connected under a name a RENAME gave and a ROLLBACK TO took
+** back; SQLite keeps it in the transaction if it wrote, with its own
+** batch, which that ROLLBACK TO emptied).  A table that has taken that
+** name since is another table only if it defines the same store
+** (vtab_defines_store): a native table of that name leaves the instance
+** stale.
 */
 static int vtab_stale_instances(vtab_table *pTab, vtab_table ***papOut, int *pnOut){
   vtab_table **ap = 0;
@@ -739,14 +789,17 @@ static int vtab_stale_instances(vtab_table *pTab, vtab_table ***papOut, int *pnO
     sqlite3_stmt *pStmt = 0;
     char *zSql;
     if( ap[i]->pTxn == pTab->pTxn ) continue;
-    zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table'"
+    zSql = sqlite3_mprintf("SELECT sql FROM \"%w\".sqlite_schema WHERE type = 'table'"
                            " AND name = %Q COLLATE NOCASE", ap[i]->zDb, ap[i]->zName);
     rc = zSql ? sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
     sqlite3_free(zSql);
     if( rc == SQLITE_OK ){
       int rcStep = sqlite3_step(pStmt);
       if( rcStep == SQLITE_ROW ){
-        n = -1;           /* another table of the store: not ours to judge */
+        int bStore = 0;
+        rc = vtab_defines_store(pTab, ap[i]->zDb, ap[i]->zName,
+                                (const char*)sqlite3_column_text(pStmt, 0), &bStore);
+        if( bStore ) n = -1;   /* another table of the store: not ours to judge */
       }else if( rcStep != SQLITE_DONE ){
         rc = rcStep;
       }

@@ -185,6 +185,36 @@ CREATE VIRTUAL TABLE w2 USING lsm(''rofirst.lsm'');
 SELECT readfile('readonly_first_2.out'), readfile('readonly_first_2.err');
 .check "1 |Runtime error near line #: store */rofirst.lsm is open read-only in this process (readonly=on, or a read-only database) (8)"
 
+-- ---- PRAGMA query_only ----
+
+-- Writes are refused as for a native table; lsm_flush and lsm_compact of
+-- a table in the database file, which write its shadow tables, are
+-- refused saying why (the message was "not an error": the rollback of
+-- the work's savepoint had replaced it).  Both kinds of store.
+INSERT INTO child VALUES ('query_only', '
+CREATE VIRTUAL TABLE kv USING lsm;
+CREATE VIRTUAL TABLE dv USING lsm(''query_only_dv.lsm'');
+INSERT INTO kv VALUES (1, ''one'');
+INSERT INTO dv VALUES (1, ''one'');
+PRAGMA query_only = 1;
+INSERT INTO kv VALUES (2, ''two'');
+INSERT INTO dv VALUES (2, ''two'');
+SELECT lsm_flush(''kv'');
+SELECT lsm_compact(''kv'');
+PRAGMA query_only = 0;
+SELECT key, value FROM kv;
+SELECT key, value FROM dv;
+');
+.system sh run.sh query_only
+
+.testcase query_only_refuses_writes_and_lsm_work_in_the_database_saying_why
+SELECT readfile('query_only.err');
+.check "Runtime error near line #: attempt to write a readonly database (8) Runtime error near line #: attempt to write a readonly database (8) Runtime error near line #: lsm_flush(kv): main.kv_file: write lock: attempt to write a readonly database (8) Runtime error near line #: lsm_compact(kv): main.kv_file: write lock: attempt to write a readonly database (8)"
+
+.testcase query_only_changes_nothing
+SELECT readfile('query_only.out');
+.check "1|one 1|one"
+
 -- ---- a store locked by another process ----
 
 CREATE VIRTUAL TABLE kv USING lsm('test.db-kv.lsm');

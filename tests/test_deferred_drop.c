@@ -339,6 +339,131 @@ START_TEST(a_rename_of_a_table_of_the_old_default_directory_keeps_its_directory)
 }
 END_TEST
 
+/* ---- CREATE rolled back ---- */
+
+/* Whether directory zDir exists and holds nothing. */
+static int dir_is_empty(const char *zDir){
+  char *zCmd = sqlite3_mprintf("test -d '%s' && test -z \"$(ls -A '%s')\"", zDir, zDir);
+  int bEmpty = system(zCmd) == 0;
+  sqlite3_free(zCmd);
+  return bEmpty;
+}
+
+/* A CREATE VIRTUAL TABLE of a directory store undone by ROLLBACK, or by
+** ROLLBACK TO a savepoint opened before it, removes the store it made, and
+** its directory if it made that, as a native table leaves nothing: the
+** store stayed, an empty store in a directory no table named (found by
+** the review of branch defects2).  A CREATE that commits, or one made
+** again after the first was undone, keeps its store. */
+START_TEST(a_create_rolled_back_removes_the_store_it_made){
+#define CREATE_N "CREATE VIRTUAL TABLE n USING lsm('n.lsm'); "
+  static const struct { const char *zScript; const char *zKeys; } aCase[] = {
+    { "SAVEPOINT s; " CREATE_N "INSERT INTO n VALUES (1, 'a'); ROLLBACK TO s; RELEASE s", 0 },
+    { "BEGIN; " CREATE_N "INSERT INTO n VALUES (1, 'a'); ROLLBACK", 0 },
+    { "BEGIN; " CREATE_N "ROLLBACK", 0 },
+    { "BEGIN; SAVEPOINT s; " CREATE_N "INSERT INTO n VALUES (1, 'a'); ROLLBACK TO s; "
+      CREATE_N "INSERT INTO n VALUES (2, 'b'); COMMIT", "2" },
+    { "BEGIN; SAVEPOINT s; " CREATE_N "ROLLBACK TO s; " CREATE_N "ROLLBACK", 0 },
+    { "BEGIN; " CREATE_N "INSERT INTO n VALUES (1, 'a'); DROP TABLE n; ROLLBACK", 0 },
+    { "BEGIN; SAVEPOINT s; " CREATE_N "INSERT INTO n VALUES (1, 'a'); RELEASE s; ROLLBACK", 0 },
+    { "BEGIN; " CREATE_N "CREATE TABLE o(x); ALTER TABLE o ADD COLUMN y;"
+      " INSERT INTO n VALUES (1, 'a'); ROLLBACK", 0 },
+    { "BEGIN; " CREATE_N "SAVEPOINT s; ALTER TABLE n RENAME TO m; ROLLBACK TO s; ROLLBACK", 0 },
+    { "BEGIN; " CREATE_N "INSERT INTO n VALUES (1, 'a'); COMMIT", "1" },
+    { "SAVEPOINT s; " CREATE_N "INSERT INTO n VALUES (1, 'a'); RELEASE s", "1" },
+  };
+#undef CREATE_N
+  char *zN = sqlite3_mprintf("%s/n.lsm", g_zDir);
+  size_t i;
+  for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+    sqlite3 *db = open_db("wal");
+    char *zErr = 0;
+    int rc = sqlite3_exec(db, aCase[i].zScript, 0, 0, &zErr);
+    ck_assert_msg(rc == SQLITE_OK, "case %zu: %s", i, zErr ? zErr : sqlite3_errstr(rc));
+    ck_assert_msg(path_exists(zN) == (aCase[i].zKeys != 0), "case %zu: %s %s", i, zN,
+                  path_exists(zN) ? "is still there" : "is gone");
+    sqlite3_close(db);
+    db = open_db("wal");
+    if( aCase[i].zKeys ){
+      assert_text(db, "SELECT group_concat(key) FROM n", aCase[i].zKeys);
+    }else{
+      assert_text(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'n'", "0");
+    }
+    sqlite3_close(db);
+    test_rmtree(zN);
+    unlink(g_zDb);
+  }
+  sqlite3_free(zN);
+}
+END_TEST
+
+/* Only what the CREATE made goes: an empty directory that was there
+** before stays (empty), and another table's store keeps its rows and
+** its OWNERS (so that the other table's DROP still removes it). */
+START_TEST(a_create_rolled_back_leaves_what_it_did_not_make){
+  static const char *azUndo[] = {
+    "BEGIN; CREATE VIRTUAL TABLE n USING lsm('%s'); INSERT INTO n VALUES (9, 'x'); ROLLBACK",
+    "SAVEPOINT s; CREATE VIRTUAL TABLE n USING lsm('%s'); INSERT INTO n VALUES (9, 'x');"
+    " ROLLBACK TO s; RELEASE s",
+  };
+  char *zN = sqlite3_mprintf("%s/n.lsm", g_zDir);
+  size_t i;
+  for(i = 0; i < sizeof(azUndo) / sizeof(azUndo[0]); i++){
+    sqlite3 *db;
+    char *zSql, *zLine;
+    ck_assert_int_eq(mkdir(zN, 0755), 0);
+    db = open_db("wal");
+    zSql = sqlite3_mprintf(azUndo[i], "n.lsm");
+    exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    ck_assert_msg(dir_is_empty(zN), "case %zu: %s is not there and empty", i, zN);
+    sqlite3_close(db);
+    test_rmtree(zN);
+
+    db = make_db("wal");
+    zSql = sqlite3_mprintf(azUndo[i], "kv.lsm");
+    exec_ok(db, zSql);
+    sqlite3_free(zSql);
+    assert_text(db, "SELECT group_concat(key) FROM kv", "1,2,3");
+    zLine = owners_line("kv");
+    ck_assert_str_eq(owners_text(g_zStore), zLine);
+    sqlite3_free(zLine);
+    exec_ok(db, "DROP TABLE kv");
+    ck_assert_msg(!path_exists(g_zStore), "case %zu: %s is still there", i, g_zStore);
+    sqlite3_close(db);
+    unlink(g_zDb);
+  }
+  sqlite3_free(zN);
+}
+END_TEST
+
+/* A store another connection of the process uses stays when the CREATE
+** that made it is rolled back, even if that connection wrote no OWNERS
+** line (its database has no file): its rows outlive both connections. */
+START_TEST(a_create_rolled_back_leaves_a_store_another_connection_uses){
+  char *zN = sqlite3_mprintf("%s/n.lsm", g_zDir);
+  char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE m USING lsm('%q')", zN);
+  sqlite3 *db = open_db("wal"), *mem = 0;
+  char *zCreate = sqlite3_mprintf("BEGIN; CREATE VIRTUAL TABLE n USING lsm('%q')", zN);
+  exec_ok(db, zCreate);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, zSql);
+  exec_ok(mem, "INSERT INTO m VALUES (1, 'kept')");
+  exec_ok(db, "ROLLBACK");
+  sqlite3_close(db);
+  assert_text(mem, "SELECT value FROM m", "kept");
+  sqlite3_close(mem);
+  ck_assert_msg(path_exists(zN), "%s is gone", zN);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, zSql);
+  assert_text(mem, "SELECT value FROM m", "kept");
+  sqlite3_close(mem);
+  sqlite3_free(zCreate);
+  sqlite3_free(zSql);
+  sqlite3_free(zN);
+}
+END_TEST
+
 /* ---- a crash right after a DROP's commit ---- */
 
 /* The default VFS's xDelete, wrapped in the child so that the process
@@ -444,6 +569,9 @@ static Suite *deferred_drop_suite(void){
   tcase_add_test(tc, a_drop_after_the_extension_is_loaded_again_still_rolls_back);
   tcase_add_test(tc, a_rename_that_fails_or_rolls_back_leaves_the_store_and_its_owners);
   tcase_add_test(tc, a_rename_of_a_table_of_the_old_default_directory_keeps_its_directory);
+  tcase_add_test(tc, a_create_rolled_back_removes_the_store_it_made);
+  tcase_add_test(tc, a_create_rolled_back_leaves_what_it_did_not_make);
+  tcase_add_test(tc, a_create_rolled_back_leaves_a_store_another_connection_uses);
   tcase_add_test(tc, a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_starts_empty);
   tcase_add_test(tc, a_crash_before_a_drop_committed_keeps_the_table_and_unmarks_the_store);
   suite_add_tcase(s, tc);

@@ -1516,13 +1516,6 @@ START_TEST(a_drop_after_a_schema_change_is_refused_while_another_connection_uses
 }
 END_TEST
 
-/* DROP TABLE after a RENAME undone by ROLLBACK TO, in a transaction that
-** wrote the table only under the new name: SQLite keeps the instance
-** connected under that name in the transaction (it wrote), with its own
-** batch, emptied by the ROLLBACK TO, and it still held the store, so the
-** DROP failed "database table is locked".  As a native table: the DROP
-** commits (the directory goes) or rolls back (the rows are back).  Both
-** kinds of store. */
 /* RENAME then DROP in one transaction (found by the review of branch
 ** defects2): the store's OWNERS file learns the new name only at COMMIT, so
 ** the DROP must look for the old one; it took the store for another's and
@@ -1572,6 +1565,13 @@ START_TEST(a_rename_then_drop_in_one_transaction_removes_the_store){
 }
 END_TEST
 
+/* DROP TABLE after a RENAME undone by ROLLBACK TO, in a transaction that
+** wrote the table only under the new name: SQLite keeps the instance
+** connected under that name in the transaction (it wrote), with its own
+** batch, emptied by the ROLLBACK TO, and it still held the store, so the
+** DROP failed "database table is locked".  As a native table: the DROP
+** commits (the directory goes) or rolls back (the rows are back).  Both
+** kinds of store. */
 START_TEST(a_drop_after_a_rename_undone_by_a_rollback_to_works){
   static const char *aCase[][2] = {
     { "SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');"
@@ -1615,6 +1615,111 @@ START_TEST(a_drop_after_a_rename_undone_by_a_rollback_to_works){
       test_rmtree(zDir);
       sqlite3_free(zDir);
     }
+  }
+}
+END_TEST
+
+/* The same DROP after an unrelated table took the name the RENAME gave
+** (found by the review of branch defects2): the instance connected under
+** that name still holds the store, and the name being a table again made
+** it count as another table of the store, so the DROP failed "database
+** table is locked".  A table of that name that is no definition of the
+** store (a native table, an lsm table elsewhere) leaves it a stale
+** instance: the DROP commits or rolls back as on a native table.  Kinds 0
+** (database file), 1 (directory) and 2 (':memory:'). */
+START_TEST(a_drop_works_when_another_table_took_the_name_of_a_stale_instance){
+#define UNDONE "SAVEPOINT s; ALTER TABLE $T RENAME TO r_$T; INSERT INTO r_$T VALUES('c', 'C');" \
+               " ROLLBACK TO s; "
+  static const char *aCase[][2] = {
+    { UNDONE "CREATE TABLE r_$T(x); DROP TABLE $T; RELEASE s", "(none)" },
+    { "BEGIN; " UNDONE "CREATE TABLE r_$T(x); DROP TABLE $T; ROLLBACK", "a" },
+    { "BEGIN; " UNDONE "CREATE TABLE r_$T(x); SAVEPOINT t; DROP TABLE $T; ROLLBACK TO t;"
+      " INSERT INTO $T VALUES('d', 'D'); COMMIT", "a,d" },
+    { UNDONE "CREATE VIRTUAL TABLE r_$T USING lsm; DROP TABLE $T; RELEASE s", "(none)" },
+    { "BEGIN; " UNDONE "CREATE TABLE r_$T(x); DROP TABLE r_$T; CREATE TABLE r_$T(y);"
+      " DROP TABLE $T; COMMIT", "(none)" },
+  };
+#undef UNDONE
+  const char *azTab[2] = { "kv", "nat" };
+  int iKind;
+  size_t i;
+  for(iKind = 0; iKind < 3; iKind++){
+    for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
+      sqlite3 *db;
+      char *z, *zDir;
+      int iTab;
+      struct stat st;
+      /* An in-memory store's rows go at its DROP even if it is rolled
+      ** back ("Differences from a native table"): only committed DROPs. */
+      if( iKind == 2 && strcmp(aCase[i][1], "(none)") != 0 ) continue;
+      db = test_open_db(g_zDb, "wal", 10000);
+      z = iKind == 2 ? sqlite3_mprintf("CREATE VIRTUAL TABLE kv USING lsm(':memory:')")
+                     : create_kind("kv", "key, value", iKind);
+      zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+      test_exec_ok(db, z);
+      sqlite3_free(z);
+      test_exec_ok(db, "CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID;"
+                       " INSERT INTO kv VALUES('a', 'A'); INSERT INTO nat VALUES('a', 'A')");
+      for(iTab = 0; iTab < 2; iTab++){
+        char *zScript = script_for(aCase[i][0], azTab[iTab]);
+        int rc = sqlite3_exec(db, zScript, 0, 0, 0);
+        ck_assert_msg(rc == SQLITE_OK, "kind %d, case %zu, %s: %s", iKind, i, azTab[iTab],
+                      sqlite3_errmsg(db));
+        sqlite3_free(zScript);
+        z = keys_of(db, azTab[iTab]);
+        ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "kind %d, case %zu: %s holds %s, not %s",
+                      iKind, i, azTab[iTab], z, aCase[i][1]);
+        sqlite3_free(z);
+      }
+      if( iKind == 1 ){
+        int bGone = stat(zDir, &st) != 0;
+        ck_assert_msg(bGone == (strcmp(aCase[i][1], "(none)") == 0), "kind 1, case %zu: %s %s",
+                      i, zDir, bGone ? "is gone" : "is still there");
+      }
+      sqlite3_close(db);
+      remove_db_files();
+      test_rmtree(zDir);
+      sqlite3_free(zDir);
+    }
+  }
+}
+END_TEST
+
+/* Still refused while another connection uses the store, or while the
+** table that took the name is another definition of the same store: the
+** table keeps its rows. */
+START_TEST(a_drop_beside_a_stale_instance_is_refused_while_the_store_is_in_use){
+  int iCase;
+  for(iCase = 0; iCase < 2; iCase++){
+    sqlite3 *db = test_open_db(g_zDb, "wal", 10000), *b = 0;
+    char *z = create_kind("kv", "key, value", 1), *zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+    test_exec_ok(db, z);
+    sqlite3_free(z);
+    test_exec_ok(db, "INSERT INTO kv VALUES('a', 'A'); BEGIN; SAVEPOINT s;"
+                     " ALTER TABLE kv RENAME TO r_kv; INSERT INTO r_kv VALUES('c', 'C');"
+                     " ROLLBACK TO s");
+    if( iCase == 0 ){
+      b = test_open_db(g_zDb, "wal", 10000);
+      z = keys_of(b, "kv");
+      ck_assert_str_eq(z, "a");
+      sqlite3_free(z);
+      test_exec_ok(db, "CREATE TABLE r_kv(x)");
+    }else{
+      z = sqlite3_mprintf("CREATE VIRTUAL TABLE r_kv USING lsm('%q')", zDir);
+      test_exec_ok(db, z);
+      sqlite3_free(z);
+    }
+    ck_assert_msg(sqlite3_exec(db, "DROP TABLE kv", 0, 0, 0) == SQLITE_LOCKED,
+                  "case %d: %s", iCase, sqlite3_errmsg(db));
+    test_exec_ok(db, "COMMIT");
+    z = keys_of(db, "kv");
+    ck_assert_msg(strcmp(z, "a") == 0, "case %d: kv holds %s", iCase, z);
+    sqlite3_free(z);
+    if( b ) sqlite3_close(b);
+    sqlite3_close(db);
+    remove_db_files();
+    test_rmtree(zDir);
+    sqlite3_free(zDir);
   }
 }
 END_TEST
@@ -1929,6 +2034,36 @@ START_TEST(a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows){
 }
 END_TEST
 
+/* An in-memory table (':memory:') of a database opened read-only reads as
+** empty, as it does on every new connection, and refuses writes, as the
+** other kinds do there (it failed every statement: "store directory
+** /memory does not exist"); CREATE with readonly=on is refused saying
+** why (the same message). */
+START_TEST(an_in_memory_table_of_a_read_only_database_reads_empty_and_refuses_writes){
+  sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
+  char *z;
+  int rc;
+  test_exec_ok(db, "CREATE VIRTUAL TABLE m USING lsm(':memory:'); INSERT INTO m VALUES (1, 'a');"
+                   " PRAGMA journal_mode = delete");
+  sqlite3_close(db);
+  ck_assert_int_eq(sqlite3_open_v2(g_zDb, &db, SQLITE_OPEN_READONLY, 0), SQLITE_OK);
+  z = keys_of(db, "m");
+  ck_assert_msg(strcmp(z, "") == 0, "m holds %s", z);
+  sqlite3_free(z);
+  rc = sqlite3_exec(db, "INSERT INTO m VALUES (2, 'b')", 0, 0, 0);
+  ck_assert_msg(rc == SQLITE_READONLY, "INSERT: %d %s", rc, sqlite3_errmsg(db));
+  rc = sqlite3_exec(db, "SELECT lsm_flush('m')", 0, 0, 0);
+  ck_assert_msg(rc == SQLITE_READONLY, "lsm_flush: %d %s", rc, sqlite3_errmsg(db));
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM m"), 0);
+  sqlite3_close(db);
+  db = test_open_db(g_zDb, "delete", 10000);
+  rc = sqlite3_exec(db, "CREATE VIRTUAL TABLE r USING lsm(':memory:', readonly=on)", 0, 0, 0);
+  ck_assert_msg(rc == SQLITE_ERROR && strstr(sqlite3_errmsg(db), "readonly=on: the new table r"),
+                "CREATE: %d %s", rc, sqlite3_errmsg(db));
+  sqlite3_close(db);
+}
+END_TEST
+
 /* An in-memory store belongs to its database, not to the schema name the
 ** database is attached as: after DETACH and an ATTACH of another database
 ** file under the same name, the other file's in-memory table of the same
@@ -2153,6 +2288,8 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_drop_after_a_schema_change_is_refused_while_another_connection_uses_the_store);
   tcase_add_test(tc, a_drop_after_a_rename_undone_by_a_rollback_to_works);
   tcase_add_test(tc, a_rename_then_drop_in_one_transaction_removes_the_store);
+  tcase_add_test(tc, a_drop_works_when_another_table_took_the_name_of_a_stale_instance);
+  tcase_add_test(tc, a_drop_beside_a_stale_instance_is_refused_while_the_store_is_in_use);
   tcase_add_test(tc, an_in_memory_table_keeps_its_rows_across_schema_changes);
   tcase_add_test(tc, a_create_over_a_dropped_name_rolled_back_to_a_savepoint_writes_nowhere);
   tcase_add_test(tc, a_rename_undone_by_a_rollback_to_commits_under_the_old_name);
@@ -2160,6 +2297,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_table_created_in_the_transaction_reads_its_rows_after_a_rollback_to);
   tcase_add_test(tc, a_rolled_back_rename_of_an_in_memory_table_keeps_its_rows);
   tcase_add_test(tc, an_in_memory_table_follows_its_database_not_the_schema_name);
+  tcase_add_test(tc, an_in_memory_table_of_a_read_only_database_reads_empty_and_refuses_writes);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_wal_mode);
   tcase_add_test(tc, lsm_flush_and_lsm_compact_wait_for_a_writer_in_rollback_mode);
   tcase_add_test(tc, a_transaction_over_the_length_limit_fails_saying_so_and_leaves_nothing);
