@@ -10,6 +10,7 @@
 #   make prof-sql build/bench/prof_sql, SQL reads for callgrind (tests/prof_sql.c)
 #   make prof-write build/bench/prof_write, where SQL writes put their bytes (tests/prof_write.c)
 #   make prof-compact build/bench/prof_compact, flush+compaction for callgrind (tests/prof_compact.c)
+#   make prof-get     build/bench/prof_get, a get's cost right after the writes and settled (tests/prof_get.c)
 #   make static   build/libsqlite3_lsm.a, to link the extension into a program
 #   make install  lsm.so, the archive, sqlite3_lsm.h and sqlite3-lsm.pc under
 #                 $(DESTDIR)$(PREFIX); make uninstall removes them
@@ -317,6 +318,14 @@ PROF_COMPACT_BIN = $(B)/bench/prof_compact
 .PHONY: prof-compact
 prof-compact: $(PROF_COMPACT_BIN)
 $(PROF_COMPACT_BIN): $(B)/bench/prof_compact.o $(B)/bench/bench_util.o $(B)/liblsm.a
+	$(CC) -o $@ $^ $(LIBS)
+
+# prof-get: tests/prof_get.c, where a get's time goes right after the
+# writes and settled (usage in its header); not part of bench or test.
+PROF_GET_BIN = $(B)/bench/prof_get
+.PHONY: prof-get
+prof-get: $(PROF_GET_BIN)
+$(PROF_GET_BIN): $(B)/bench/prof_get.o $(B)/bench/bench_util.o $(B)/liblsm.a
 	$(CC) -o $@ $^ $(LIBS)
 
 bench-deps:

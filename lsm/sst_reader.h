@@ -119,6 +119,12 @@ iter *sst_reader_iter_fill(sst_reader*, int eFill, int *pRc);
 ** REQUIRES: both readers use the same lsm_env. */
 void sst_reader_iter_retarget(iter *pIter, sst_reader *pReader);
 
+/* A mapped reader: verify every data block's checksum now and mark it
+** verified, so that no later read hashes it or first touches its pages
+** (sst_reader.c says why).  LSM_CORRUPT naming the block if one is bad.
+** An unmapped reader: nothing (LSM_OK). */
+int sst_reader_verify_mapped(sst_reader*);
+
 /*
 ** Verify every block's checksum, the order of keys inside and across
 ** blocks, that the index matches the blocks and that the properties

@@ -67,6 +67,7 @@ int table_open_written(lsm_env *pEnv, table_cache *pCache, const char *zDir, int
                        uint64_t iNumber, const sst_meta *pMeta, uint64_t idBlocks,
                        table **ppTable){
   manifest_file mf;
+  int rc;
   memset(&mf, 0, sizeof(mf));
   mf.iLevel = iLevel;
   mf.iNumber = iNumber;
@@ -76,7 +77,17 @@ int table_open_written(lsm_env *pEnv, table_cache *pCache, const char *zDir, int
   mf.nRawBytes = pMeta->nRawBytes;
   mf.pSmallest = pMeta->pSmallest; mf.nSmallest = pMeta->nSmallest;
   mf.pLargest = pMeta->pLargest; mf.nLargest = pMeta->nLargest;
-  return table_open_filled(pEnv, pCache, zDir, &mf, idBlocks, ppTable);
+  rc = table_open_filled(pEnv, pCache, zDir, &mf, idBlocks, ppTable);
+  if( rc == LSM_OK ){
+    sst_reader *pReader = table_reader(*ppTable, &rc);
+    if( pReader ) rc = sst_reader_verify_mapped(pReader);
+    sst_reader_unref(pReader);
+    if( rc != LSM_OK ){
+      table_unref(*ppTable);
+      *ppTable = NULL;
+    }
+  }
+  return rc;
 }
 
 int table_open_filled(lsm_env *pEnv, table_cache *pCache, const char *zDir,

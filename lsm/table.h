@@ -85,7 +85,11 @@ int table_open_filled(lsm_env*, table_cache *pCache, const char *zDir,
 
 /* table_open_filled for the file sst_writer_finish just described in
 ** *pMeta (its keys are copied): file iNumber at level iLevel.  Used by
-** every writer of tables (compaction outputs, a flush built ahead). */
+** every writer of tables (compaction outputs, a flush built ahead).  A
+** mapped table is then verified whole in the calling thread
+** (sst_reader_verify_mapped), so that the first gets after it is
+** installed neither hash its blocks nor first-touch its pages; a damaged
+** one is LSM_CORRUPT here, before anything installs it. */
 int table_open_written(lsm_env*, table_cache *pCache, const char *zDir, int iLevel,
                        uint64_t iNumber, const sst_meta *pMeta, uint64_t idBlocks,
                        table **ppTable);

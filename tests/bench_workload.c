@@ -54,7 +54,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include "lsm.h"
 
 /* The seed offsets of each random order, so each workload is independent. */
 #define BENCH_SEED_FILLRANDOM   1
@@ -86,6 +89,10 @@ typedef struct bench_ctx {
   uint64_t nPendUser;         /* its user bytes                           */
   uint64_t nPendWchar0;       /* wchar at its start                       */
   uint64_t nPendOwnUser0, nPendOwnWritten0;   /* own counters at its start */
+  /* BENCH_PROBE=1: where a read workload's time goes (bench_probe_*). */
+  struct rusage probeThread0; /* the reading thread's usage at its start   */
+  struct rusage probeSelf0;   /* the process's (every thread) at its start */
+  lsm_stats probeStats0;      /* an lsm store's counters at its start      */
 } bench_ctx;
 
 static int bench_fail(bench_ctx *p, const char *zFmt, ...){
@@ -120,6 +127,78 @@ static int bench_txn_end(bench_ctx *p){
 
 /* ---- measuring ---- */
 
+/*
+** BENCH_PROBE=1 prints, after each read workload, per operation: the
+** reading thread's CPU and page faults (the tables are mapped: a first
+** touch of a page costs a fault), the CPU the other threads took meanwhile
+** (the engine's flush and compaction threads), and for an lsm store of the
+** engine level its own counters (SSTables searched per get, Bloom checks,
+** block cache misses, compactions run).  Diagnostics only: the rows and
+** the tables are the same with or without it.
+*/
+static int bench_probe_on(void){
+  const char *z = getenv("BENCH_PROBE");
+  return z && z[0] == '1';
+}
+
+static int bench_probe_is_lsm(const bench_ctx *p){
+  return !strcmp(p->pEng->zLevel, "engine") && !strncmp(p->pEng->zName, "lsm", 3);
+}
+
+static double bench_tv_secs(struct timeval tv){
+  return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static double bench_ru_cpu(const struct rusage *r){
+  return bench_tv_secs(r->ru_utime) + bench_tv_secs(r->ru_stime);
+}
+
+static void bench_probe_begin(bench_ctx *p){
+  if( !bench_probe_on() ) return;
+  getrusage(RUSAGE_THREAD, &p->probeThread0);
+  getrusage(RUSAGE_SELF, &p->probeSelf0);
+  if( bench_probe_is_lsm(p) ) lsm_stats_get(bench_lsm_db(p->pStore), &p->probeStats0);
+}
+
+static void bench_probe_end(bench_ctx *p, uint64_t nOps){
+  struct rusage t, s;
+  double rOps = nOps ? (double)nOps : 1.0, rThread, rOther;
+  if( !bench_probe_on() ) return;
+  getrusage(RUSAGE_THREAD, &t);
+  getrusage(RUSAGE_SELF, &s);
+  rThread = bench_ru_cpu(&t) - bench_ru_cpu(&p->probeThread0);
+  rOther = bench_ru_cpu(&s) - bench_ru_cpu(&p->probeSelf0) - rThread;
+  printf("    probe %s/%s %s: reader %.2f us cpu (%.2f sys), %.3f minor + %.3f major faults,"
+         " %.3f vol + %.3f invol switches per op; other threads %.3f s cpu\n",
+         p->pEng->zLevel, p->pEng->zName, p->zWorkload,
+         rThread * 1e6 / rOps,
+         (bench_tv_secs(t.ru_stime) - bench_tv_secs(p->probeThread0.ru_stime)) * 1e6 / rOps,
+         (double)(t.ru_minflt - p->probeThread0.ru_minflt) / rOps,
+         (double)(t.ru_majflt - p->probeThread0.ru_majflt) / rOps,
+         (double)(t.ru_nvcsw - p->probeThread0.ru_nvcsw) / rOps,
+         (double)(t.ru_nivcsw - p->probeThread0.ru_nivcsw) / rOps, rOther);
+  if( bench_probe_is_lsm(p) ){
+    lsm_stats st, *a = &p->probeStats0;
+    double rGets;
+    lsm_stats_get(bench_lsm_db(p->pStore), &st);
+    rGets = st.nGets > a->nGets ? (double)(st.nGets - a->nGets) : 1.0;
+    printf("    probe %s/%s %s: per get %.3f tables searched, %.3f Bloom checks (%.3f negative);"
+           " per op %.3f block cache misses, %.3f hits, %.3f table opens; %llu compactions,"
+           " %.1f MB compacted meanwhile; tables open %llu\n",
+           p->pEng->zLevel, p->pEng->zName, p->zWorkload,
+           (double)(st.nGetSstProbes - a->nGetSstProbes) / rGets,
+           (double)(st.nBloomChecks - a->nBloomChecks) / rGets,
+           (double)(st.nBloomNegatives - a->nBloomNegatives) / rGets,
+           (double)(st.nBlockCacheMisses - a->nBlockCacheMisses) / rOps,
+           (double)(st.nBlockCacheHits - a->nBlockCacheHits) / rOps,
+           (double)(st.nTableCacheMisses - a->nTableCacheMisses) / rOps,
+           (unsigned long long)(st.nCompactions - a->nCompactions),
+           (double)(st.nCompactionBytesWritten - a->nCompactionBytesWritten) / 1e6,
+           (unsigned long long)st.nTablesOpen);
+  }
+  fflush(stdout);
+}
+
 static void bench_own_bytes(bench_ctx *p, uint64_t *pnUser, uint64_t *pnWritten){
   *pnUser = *pnWritten = 0;
   if( p->pEng->xOwnBytes ) p->pEng->xOwnBytes(p->pStore, pnUser, pnWritten);
@@ -130,6 +209,7 @@ static void bench_phase_begin(bench_ctx *p, const char *zWorkload){
   bench_own_bytes(p, &p->nOwnUser0, &p->nOwnWritten0);
   bench_peak_rss_reset();
   p->nWchar0 = bench_wchar();
+  bench_probe_begin(p);
   p->tStart = bench_now();
 }
 
@@ -177,6 +257,7 @@ static int bench_row_send(bench_ctx *p, bench_row *pRow){
 static int bench_phase_end(bench_ctx *p, uint64_t nOps, uint64_t nUserBytes){
   bench_row row;
   double tEnd = bench_now();
+  if( nUserBytes == 0 ) bench_probe_end(p, nOps);
   bench_row_timed(p, &row, nOps, tEnd);
   if( nUserBytes > 0 && bench_row_settle(p, &row, nUserBytes, p->nWchar0,
                                          p->nOwnUser0, p->nOwnWritten0) ){

@@ -6,12 +6,15 @@
 ** right away, in the writer's thread); deleted keys never come back,
 ** across levels; tombstone-dense tables get compacted away; the worker
 ** stops cleanly when the store closes mid-compaction; a store made with
-** one policy is not silently opened with the other.
+** one policy is not silently opened with the other; a table written
+** damaged is refused before it is installed; an idle store merges its
+** small level 0.
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ikey.h"
 #include "lsm.h"
@@ -616,6 +619,146 @@ START_TEST(compaction_shapes_follow_the_policy){
 }
 END_TEST
 
+/*
+** An env over the default one that damages one byte of the first data
+** block of the next SSTable written (its first append: the writer hands
+** its first 64 KiB at once), as a bad write path or memory would.
+*/
+static lsm_env g_damageEnv;           /* the default env, xOpen/xAppend wrapped */
+static lsm_file *g_pDamageFile;       /* the SSTable to damage, while open */
+static int g_bDamageArmed;            /* damage the next SSTable written */
+
+static int damage_open(lsm_env *pEnv, const char *zPath, int flags, lsm_file **ppFile){
+  lsm_env *pBase = lsm_env_default();
+  size_t n = strlen(zPath);
+  int rc = pBase->xOpen(pBase, zPath, flags, ppFile);
+  (void)pEnv;
+  if( rc == LSM_OK && g_bDamageArmed && (flags & LSM_OPEN_WRITE)
+   && n > 4 && strcmp(zPath + n - 4, ".sst") == 0 ){
+    g_pDamageFile = *ppFile;
+    g_bDamageArmed = 0;
+  }
+  return rc;
+}
+
+static int damage_append(lsm_file *pFile, const void *pData, size_t nData){
+  lsm_env *pBase = lsm_env_default();
+  if( pFile == g_pDamageFile && nData > 20 ){
+    uint8_t *a = malloc(nData);
+    int rc;
+    ck_assert_ptr_nonnull(a);
+    memcpy(a, pData, nData);
+    a[20] ^= 0x5a;                    /* inside block 0's entries */
+    g_pDamageFile = NULL;
+    rc = pBase->xAppend(pFile, a, nData);
+    free(a);
+    return rc;
+  }
+  return pBase->xAppend(pFile, pData, nData);
+}
+
+/*
+** A table is verified whole by the thread that wrote it, before it is
+** installed (sst_reader_verify_mapped, called by table_open_written):
+** that thread pays a mapped table's first touches and checksums, not the
+** first gets after a compaction.  So a table written damaged is refused
+** before it replaces anything: the flush fails naming the block, no
+** table is installed, and every key still reads from the memtable.
+** Before the change the flush installed it and the first get of a key in
+** its block 0 failed with LSM_CORRUPT.
+*/
+START_TEST(compaction_a_table_written_damaged_is_refused_before_it_is_installed){
+  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, 0);
+  char *zDir = test_tmpdir("damaged_write");
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  char zKey[32];
+  int i, rc;
+
+  g_damageEnv = *lsm_env_default();
+  g_damageEnv.xOpen = damage_open;
+  g_damageEnv.xAppend = damage_append;
+  g_bDamageArmed = 0;
+  g_pDamageFile = NULL;
+  opt.env = &g_damageEnv;
+  opt.memtable_bytes = 1u << 20;      /* no flush until asked */
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  for(i = 0; i < 500; i++){
+    int n = key_of(zKey, (uint64_t)i);
+    ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)n, "value", 5), LSM_OK);
+  }
+  g_bDamageArmed = 1;
+  rc = lsm_flush(pDb);
+  ck_assert_int_eq(g_bDamageArmed, 0);           /* an SSTable was written */
+  ck_assert_msg(rc == LSM_CORRUPT, "flush of a damaged table: rc %d (%s)", rc, lsm_errmsg(pDb));
+  ck_assert_msg(strstr(lsm_errmsg(pDb), "block 0 checksum mismatch") != NULL,
+                "message: %s", lsm_errmsg(pDb));
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  for(i = 0; i < LSM_MAX_LEVELS; i++) ck_assert_int_eq((int)st.aLevel[i].nFiles, 0);
+  for(i = 0; i < 500; i++){
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int n = key_of(zKey, (uint64_t)i);
+    ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)n, &pVal, &nVal), LSM_OK);
+    ck_assert_int_eq((int)nVal, 5);
+    lsm_free(pVal);
+  }
+  lsm_close(pDb);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
+/*
+** An idle store merges its small level 0 (db_work.c, db_compact_idle):
+** two overlapping level-0 tables, below the trigger of 4, go into level 1
+** once no write has come for a while, and every key still reads.  The
+** test waits for it (up to 20 s, polling; it takes about 0.1 s), so it
+** asserts the outcome, not a time.  Before the change level 0 kept both
+** tables for good.
+*/
+START_TEST(compaction_an_idle_store_merges_its_small_level_0){
+  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, 1);
+  char *zDir = test_tmpdir("idle");
+  lsm_db *pDb = NULL;
+  lsm_stats st;
+  char zKey[32];
+  int i, iRound, nWait;
+
+  opt.memtable_bytes = 1u << 20;      /* flushes only when asked */
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  for(iRound = 0; iRound < 2; iRound++){
+    for(i = iRound; i < 400; i += 2){    /* the two tables' ranges overlap */
+      int n = key_of(zKey, (uint64_t)i);
+      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)n, "value", 5), LSM_OK);
+    }
+    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
+  }
+  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+  ck_assert_int_ge((int)(st.aLevel[0].nFiles + st.aLevel[1].nFiles), 1);
+  for(nWait = 0; nWait < 2000; nWait++){
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
+    if( st.aLevel[0].nFiles == 0 ) break;
+    nanosleep(&ts, NULL);
+  }
+  ck_assert_msg(st.aLevel[0].nFiles == 0, "level 0 still holds %llu tables",
+                (unsigned long long)st.aLevel[0].nFiles);
+  ck_assert_int_ge((int)st.aLevel[1].nFiles, 1);
+  for(i = 0; i < 400; i++){
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int n = key_of(zKey, (uint64_t)i);
+    ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)n, &pVal, &nVal), LSM_OK);
+    ck_assert_int_eq((int)nVal, 5);
+    lsm_free(pVal);
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+END_TEST
+
 static Suite *compaction_suite(void){
   Suite *s = suite_create("compaction");
   TCase *tc = tcase_create("compaction");
@@ -632,6 +775,8 @@ static Suite *compaction_suite(void){
   tcase_add_test(tc, compaction_worker_stops_cleanly_when_closed_mid_compaction);
   tcase_add_test(tc, compaction_other_policy_on_open_is_refused);
   tcase_add_test(tc, compaction_shapes_follow_the_policy);
+  tcase_add_test(tc, compaction_a_table_written_damaged_is_refused_before_it_is_installed);
+  tcase_add_test(tc, compaction_an_idle_store_merges_its_small_level_0);
   suite_add_tcase(s, tc);
   return s;
 }
