@@ -21,9 +21,14 @@
 /* The policy                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Size a picked merge's outputs (bPicked: whether *pPick holds a pick);
-** returns bPicked. */
-static int pick_outputs(const lsm_options *pOpt, compaction_pick *pPick, int bPicked){
+int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
+  int bPicked;
+  memset(pPick, 0, sizeof(*pPick));
+  if( pOpt->compaction == LSM_COMPACTION_TIERED ){
+    bPicked = compaction_tiered_pick(pV, pOpt, pPick);
+  }else{
+    bPicked = compaction_leveled_pick(pV, pOpt, pPick);
+  }
   if( bPicked && pPick->eKind == COMPACTION_MERGE && pPick->iOutputLevel == 0 ){
     /* Level-0 tables merged together (compaction_leveled.c): one output,
     ** so that level 0 holds one table fewer per input but one. */
@@ -36,23 +41,6 @@ static int pick_outputs(const lsm_options *pOpt, compaction_pick *pPick, int bPi
     }
   }
   return bPicked;
-}
-
-int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
-  int bPicked;
-  memset(pPick, 0, sizeof(*pPick));
-  if( pOpt->compaction == LSM_COMPACTION_TIERED ){
-    bPicked = compaction_tiered_pick(pV, pOpt, pPick);
-  }else{
-    bPicked = compaction_leveled_pick(pV, pOpt, pPick);
-  }
-  return pick_outputs(pOpt, pPick, bPicked);
-}
-
-int compaction_next_idle(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
-  memset(pPick, 0, sizeof(*pPick));
-  if( pOpt->compaction == LSM_COMPACTION_TIERED ) return 0;
-  return pick_outputs(pOpt, pPick, compaction_leveled_pick_idle(pV, pPick));
 }
 
 int compaction_write_stall(const version *pV, const lsm_options *pOpt){

@@ -86,12 +86,6 @@ typedef struct compaction_result {
 ** none is due (or no memory to describe one). */
 int compaction_next(version *pV, const lsm_options *pOpt, compaction_pick *pPick);
 
-/* The compaction an idle store runs when compaction_next has none: for
-** leveled stores, level 0 merged into level 1 below its trigger
-** (compaction_leveled_pick_idle says when); tiered stores have none.
-** Into *pPick as compaction_next; 0 if none. */
-int compaction_next_idle(version *pV, const lsm_options *pOpt, compaction_pick *pPick);
-
 #define COMPACTION_STALL_NONE     0
 #define COMPACTION_STALL_SLOWDOWN 1   /* sleep once, then write          */
 #define COMPACTION_STALL_STOP     2   /* wait for a compaction to finish */

@@ -314,36 +314,6 @@ static int pick_tombstone_chain(version *pV, int iLevel, table *p, compaction_pi
   return 1;
 }
 
-/*
-** Level 0 merged while the store is idle.  A settled store keeps the
-** level-0 tables its last flushes left below the trigger, and every seek
-** positions each of them (a block load, with compression a decompression
-** when the block cache misses) and every get asks its filter.  Once no
-** write came for a while (db_work.c, DB_IDLE_MICROS) they are merged into
-** level 1, as LevelDB's reads push tables down (its seek compactions)
-** but at a price known in advance: level 0 and the level-1 tables under
-** it, at most the 3 tables of level 0 and level 1's target, rewritten
-** once per idle spell.  From one table on: the settle of a store leaves
-** one or two (its last flush), and one is a sorted run more for every
-** seek (with 2 instead of 1 as the minimum the bench's settled stores,
-** which held one, were never merged).  Tables of tombstones keep their
-** own rule (they wait for bytes: "Level 0 of tombstones waits" above).
-** Measured: README, "Engine reads right after the writes".
-*/
-#define LEVELED_L0_IDLE_MIN 1
-
-int compaction_leveled_pick_idle(version *pV, compaction_pick *pPick){
-  int nL0 = version_level_count(pV, 0), i;
-  if( nL0 < LEVELED_L0_IDLE_MIN || nL0 >= LEVELED_L0_TRIGGER ) return 0;
-  for(i = 0; i < nL0; i++){
-    if( level0_tombstone_table(version_table(pV, 0, i)) ) return 0;
-  }
-  if( !pick_down(pV, 0, NULL, pPick) ) return 0;
-  pPick->score = (double)nL0 / LEVELED_L0_TRIGGER;
-  pPick->zReason = "level 0 merged while the store is idle";
-  return 1;
-}
-
 int compaction_leveled_pick(version *pV, const lsm_options *pOpt, compaction_pick *pPick){
   int iLevel, iBest = -1, i, iDeepest = version_deepest_level(pV);
   int nL0 = version_level_count(pV, 0);

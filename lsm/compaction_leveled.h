@@ -11,16 +11,6 @@
 ** caller): 1, or 0 if none is due (or no memory to describe one). */
 int compaction_leveled_pick(version *pV, const lsm_options*, compaction_pick *pPick);
 
-/*
-** The compaction of a store that no write has reached for a while
-** (db_work.c): all of level 0 and the level-1 tables under it, into
-** level 1, when level 0 holds 1 to 3 tables (fewer than its trigger) and
-** none of them is a table of tombstones (those wait for bytes, see
-** compaction_leveled.c).  1 and *pPick (zeroed by the caller),
-** or 0.
-*/
-int compaction_leveled_pick_idle(version *pV, compaction_pick *pPick);
-
 /* Target bytes of level iLevel (>= 1): 2.5 memtables for level 1, each
 ** deeper level level_ratio times the last, saturating at UINT64_MAX. */
 uint64_t compaction_leveled_target(const lsm_options*, int iLevel);

@@ -120,10 +120,6 @@
 ** writes stay under a millisecond (the p99.9 put-latency goal). */
 #define DB_SLOWDOWN_MICROS 200
 #define DB_COMPACTION_NICE 10     /* the compaction thread's nice value */
-/* A store whose compaction thread found nothing due and that no write
-** reached for this long merges its small level 0 (db_work.c,
-** db_compact_idle; compaction_leveled_pick_idle says when). */
-#define DB_IDLE_MICROS 100000
 #define DB_MAX_IMM 2              /* immutable memtables waiting for a flush */
 /* A memtable's filter (memtable.h) takes 1/64 of memtable_bytes (64 KiB
 ** of 4 MiB), on top of it: at the ~150 arena bytes per entry of 16-byte

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "db_impl.h"
@@ -424,34 +423,6 @@ static int db_compact_all(lsm_db *pDb){
   return rc;
 }
 
-/*
-** The idle compaction (compaction_next_idle): run once the compaction
-** thread has found nothing due and no write has come for DB_IDLE_MICROS,
-** then whatever it made due (level 1 over its target).  Takes workMutex.
-*/
-static int db_compact_idle(lsm_db *pDb){
-  version *pV;
-  compaction_pick pick;
-  int rc = LSM_OK;
-  mutex_lock(&pDb->workMutex);
-  mutex_lock(&pDb->mutex);
-  pV = pDb->pView->pVersion;
-  version_ref(pV);
-  mutex_unlock(&pDb->mutex);
-  if( pDb->slice.nSet == 0 && compaction_next_idle(pV, &pDb->opt, &pick) ){
-    if( pick.eKind == COMPACTION_MOVE ){
-      rc = db_move_tables(pDb, pick.apInput, pick.aiMoveLevel, pick.nInput);
-    }else{
-      rc = db_merge_tables(pDb, pV, &pick, NULL);
-    }
-    compaction_pick_clear(pDb->pEnv, &pick);
-  }
-  version_unref(pV);
-  mutex_unlock(&pDb->workMutex);
-  if( rc == LSM_OK ) rc = db_compact_all(pDb);
-  return rc;
-}
-
 /* Record a failed background job (zJob names it) with its message, which
 ** lives in this thread's buffer, and wake every waiter. */
 static void note_result(lsm_db *pDb, int rc, const char *zJob){
@@ -500,21 +471,8 @@ void db_schedule_flush(lsm_db *pDb){
   pthread_cond_signal(&pDb->flushCond);
 }
 
-/* True once the clock workCond waits on has reached *p. */
-static int timespec_passed(const struct timespec *p){
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return now.tv_sec > p->tv_sec || (now.tv_sec == p->tv_sec && now.tv_nsec >= p->tv_nsec);
-}
-
 void *db_worker_main(void *pArg){
   lsm_db *pDb = pArg;
-  /* bIdle: the last pass found nothing more to do and the idle
-  ** compaction has not run since; idleSeq: the last sequence number then
-  ** (a write since moves it).  Hosted stores compact in their host's
-  ** commits, so they have no idle compaction. */
-  int bIdle = 0;
-  uint64_t idleSeq = 0;
   /* Compactions yield the CPU to writers and to the flush thread (a
   ** flush late by a few memtables stalls writers; a compaction late by a
   ** few seconds only grows level 0, which has room for it).  Linux
@@ -523,27 +481,7 @@ void *db_worker_main(void *pArg){
   mutex_lock(&pDb->mutex);
   for(;;){
     while( !pDb->bShutdown && (!pDb->bWorkPending || pDb->rcBackground) ){
-      if( bIdle && !pDb->rcBackground && !pDb->opt.hosted ){
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);     /* workCond's clock */
-        deadline.tv_nsec += (long)DB_IDLE_MICROS * 1000;
-        deadline.tv_sec += deadline.tv_nsec / 1000000000;
-        deadline.tv_nsec %= 1000000000;
-        mutex_cond_timedwait(&pDb->workCond, &pDb->mutex, &deadline);
-        if( pDb->bShutdown || pDb->bWorkPending ) continue;
-        if( pDb->lastSeq != idleSeq ){
-          idleSeq = pDb->lastSeq;       /* written to meanwhile: wait again */
-          continue;
-        }
-        if( !timespec_passed(&deadline) ) continue;   /* woken early */
-        bIdle = 0;
-        mutex_unlock(&pDb->mutex);
-        error_clear();
-        note_result(pDb, db_compact_idle(pDb), "idle compaction");
-        mutex_lock(&pDb->mutex);
-      }else{
-        mutex_cond_wait(&pDb->workCond, &pDb->mutex);
-      }
+      mutex_cond_wait(&pDb->workCond, &pDb->mutex);
     }
     if( pDb->bShutdown ) break;
     pDb->bWorkPending = 0;
@@ -551,8 +489,6 @@ void *db_worker_main(void *pArg){
     error_clear();               /* no stale message for a job's failure */
     note_result(pDb, db_compact_all(pDb), "background compaction");
     mutex_lock(&pDb->mutex);
-    bIdle = 1;
-    idleSeq = pDb->lastSeq;
   }
   mutex_unlock(&pDb->mutex);
   return NULL;

@@ -7,14 +7,12 @@
 ** across levels; tombstone-dense tables get compacted away; the worker
 ** stops cleanly when the store closes mid-compaction; a store made with
 ** one policy is not silently opened with the other; a table written
-** damaged is refused before it is installed; an idle store merges its
-** small level 0.
+** damaged is refused before it is installed (mapped tables).
 ** Replay a failure with LSM_TEST_SEED=<printed seed>.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ikey.h"
 #include "lsm.h"
@@ -709,56 +707,6 @@ START_TEST(compaction_a_table_written_damaged_is_refused_before_it_is_installed)
 }
 END_TEST
 
-/*
-** An idle store merges its small level 0 (db_work.c, db_compact_idle):
-** two overlapping level-0 tables, below the trigger of 4, go into level 1
-** once no write has come for a while, and every key still reads.  The
-** test waits for it (up to 20 s, polling; it takes about 0.1 s), so it
-** asserts the outcome, not a time.  Before the change level 0 kept both
-** tables for good.
-*/
-START_TEST(compaction_an_idle_store_merges_its_small_level_0){
-  lsm_options opt = policy_options(LSM_COMPACTION_LEVELED, 1);
-  char *zDir = test_tmpdir("idle");
-  lsm_db *pDb = NULL;
-  lsm_stats st;
-  char zKey[32];
-  int i, iRound, nWait;
-
-  opt.memtable_bytes = 1u << 20;      /* flushes only when asked */
-  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
-  for(iRound = 0; iRound < 2; iRound++){
-    for(i = iRound; i < 400; i += 2){    /* the two tables' ranges overlap */
-      int n = key_of(zKey, (uint64_t)i);
-      ck_assert_int_eq(lsm_put(pDb, zKey, (size_t)n, "value", 5), LSM_OK);
-    }
-    ck_assert_int_eq(lsm_flush(pDb), LSM_OK);
-  }
-  ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
-  ck_assert_int_ge((int)(st.aLevel[0].nFiles + st.aLevel[1].nFiles), 1);
-  for(nWait = 0; nWait < 2000; nWait++){
-    struct timespec ts = { 0, 10 * 1000 * 1000 };
-    ck_assert_int_eq(lsm_stats_get(pDb, &st), LSM_OK);
-    if( st.aLevel[0].nFiles == 0 ) break;
-    nanosleep(&ts, NULL);
-  }
-  ck_assert_msg(st.aLevel[0].nFiles == 0, "level 0 still holds %llu tables",
-                (unsigned long long)st.aLevel[0].nFiles);
-  ck_assert_int_ge((int)st.aLevel[1].nFiles, 1);
-  for(i = 0; i < 400; i++){
-    void *pVal = NULL;
-    size_t nVal = 0;
-    int n = key_of(zKey, (uint64_t)i);
-    ck_assert_int_eq(lsm_get(pDb, NULL, zKey, (size_t)n, &pVal, &nVal), LSM_OK);
-    ck_assert_int_eq((int)nVal, 5);
-    lsm_free(pVal);
-  }
-  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  test_rmtree(zDir);
-  free(zDir);
-}
-END_TEST
-
 static Suite *compaction_suite(void){
   Suite *s = suite_create("compaction");
   TCase *tc = tcase_create("compaction");
@@ -776,7 +724,6 @@ static Suite *compaction_suite(void){
   tcase_add_test(tc, compaction_other_policy_on_open_is_refused);
   tcase_add_test(tc, compaction_shapes_follow_the_policy);
   tcase_add_test(tc, compaction_a_table_written_damaged_is_refused_before_it_is_installed);
-  tcase_add_test(tc, compaction_an_idle_store_merges_its_small_level_0);
   suite_add_tcase(s, tc);
   return s;
 }

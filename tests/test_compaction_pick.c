@@ -342,68 +342,6 @@ START_TEST(full_compaction_takes_every_table_into_the_last_level){
 }
 END_TEST
 
-/*
-** The idle compaction (compaction_next_idle): 1 to 3 level-0 tables of
-** data, below the trigger, go into level 1 with the level-1 tables they
-** overlap; tables of tombstones wait for their own rule; tiered stores
-** have no idle compaction.
-*/
-START_TEST(an_idle_store_merges_level_0_below_its_trigger){
-  static const struct {
-    const char *zName;
-    int ePolicy;
-    table_row aRow[6];
-    const char *zInputs;      /* NULL: no pick */
-  } aIdle[] = {
-    { "two level-0 tables and the level-1 table under them", LSM_COMPACTION_LEVELED,
-      { L0S(1, 2, "b", "e", 1), ROW(1, 101, "a", "c", 0.5, 100, 0),
-        ROW(1, 102, "x", "z", 0.5, 100, 0) }, "1,2,101" },
-    { "three level-0 tables", LSM_COMPACTION_LEVELED,
-      { L0S(1, 3, "b", "e", 1), ROW(1, 101, "a", "z", 0.5, 100, 0) }, "1-3,101" },
-    { "one level-0 table", LSM_COMPACTION_LEVELED,
-      { L0S(1, 1, "b", "e", 1), ROW(1, 101, "a", "z", 0.5, 100, 0) }, "1,101" },
-    { "no level-0 table: nothing", LSM_COMPACTION_LEVELED,
-      { ROW(1, 101, "a", "z", 0.5, 100, 0) }, NULL },
-    { "a table of tombstones in level 0 waits", LSM_COMPACTION_LEVELED,
-      { L0S(1, 1, "b", "e", 1), L0T(2, 1, "b", "e", 0.1), ROW(1, 101, "a", "z", 0.5, 100, 0) },
-      NULL },
-    { "tiered: none", LSM_COMPACTION_TIERED,
-      { L0S(1, 2, "b", "e", 1) }, NULL },
-  };
-  int k;
-  for(k = 0; k < (int)(sizeof(aIdle) / sizeof(aIdle[0])); k++){
-    lsm_options opt = policy_options(aIdle[k].ePolicy);
-    compaction_pick pick;
-    shape sh;
-    int bPicked;
-    shape_build(&sh, aIdle[k].aRow);
-    ck_assert_msg(!compaction_next(sh.pV, &opt, &pick), "%s: a compaction is due",
-                  aIdle[k].zName);
-    bPicked = compaction_next_idle(sh.pV, &opt, &pick);
-    if( aIdle[k].zInputs == NULL ){
-      ck_assert_msg(!bPicked, "%s: picked %d tables", aIdle[k].zName, pick.nInput);
-    }else{
-      int aWant[16], aGot[16], nWant = parse_numbers(aIdle[k].zInputs, aWant, 16), i;
-      ck_assert_msg(bPicked, "%s: nothing picked", aIdle[k].zName);
-      ck_assert_int_eq(pick.eKind, COMPACTION_MERGE);
-      ck_assert_int_eq(pick.iOutputLevel, 1);
-      ck_assert_uint_eq(pick.nTargetFileBytes, compaction_pick_file_target(&opt));
-      ck_assert_str_eq(pick.zReason, "level 0 merged while the store is idle");
-      ck_assert_msg(pick.nInput == nWant, "%s: %d inputs, want %d", aIdle[k].zName,
-                    pick.nInput, nWant);
-      for(i = 0; i < pick.nInput; i++) aGot[i] = (int)pick.apInput[i]->meta.iNumber;
-      qsort(aGot, (size_t)pick.nInput, sizeof(int), cmp_int);
-      for(i = 0; i < nWant; i++){
-        ck_assert_msg(aGot[i] == aWant[i], "%s: input %d is table %d, want %d",
-                      aIdle[k].zName, i, aGot[i], aWant[i]);
-      }
-      compaction_pick_clear(sh.pEnv, &pick);
-    }
-    shape_free(&sh);
-  }
-}
-END_TEST
-
 START_TEST(full_compaction_of_an_empty_version_picks_nothing){
   static const table_row aRow[] = { { 0, 0, NULL, NULL, 0, 0, 0, 0 } };
   lsm_options opt = policy_options(LSM_COMPACTION_TIERED);
@@ -739,7 +677,6 @@ static Suite *compaction_pick_suite(void){
   tcase_add_loop_test(tc, each_level_shape_gets_its_expected_pick, 0,
                       (int)(sizeof(aCase) / sizeof(aCase[0])));
   tcase_add_test(tc, full_compaction_takes_every_table_into_the_last_level);
-  tcase_add_test(tc, an_idle_store_merges_level_0_below_its_trigger);
   tcase_add_test(tc, full_compaction_of_an_empty_version_picks_nothing);
   tcase_add_test(tc, writers_slow_down_then_stop_as_level_0_grows);
   tcase_add_test(tc, writers_slow_down_then_stop_as_compaction_debt_grows);
