@@ -42,7 +42,11 @@
 **     (its directory missing or empty before) is removed once no table
 **     of the process uses it (registry_destroy_unused): only its files,
 **     and the directory if the engine made it (MADEDIR).  A store that was
-**     there before, or that another definition has claimed, stays.
+**     there before, or that another definition has claimed, stays; so
+**     does one another table opened while the CREATE waited
+**     (deferred_note_open), and one holding anything ever written.
+**   Every op finds the store at its end through the realpath taken when
+**   it was made (deferred_op.zKey), never through the path as typed.
 **   RENAME: the OWNERS line takes the new name at commit.  No directory
 **     moves: a store named by a path keeps it (the path is in the CREATE
 **     statement), and a table made before the in-database default, whose
@@ -114,7 +118,14 @@ struct deferred_op {
   int iLevel;            /* savepoints open when it was made: ROLLBACK TO any
                             savepoint below iLevel undoes it */
   char *zDir;            /* store directory (sqlite3_free) */
-  char *zKey;            /* its realpath, or a copy of zDir (sqlite3_free) */
+  char *zKey;            /* its realpath when the op was made, or a copy of zDir
+                            (sqlite3_free): every file the op touches at the end
+                            is found through it, never through zDir again (a
+                            relative zDir of an in-memory or TEMP database names
+                            another directory once the working directory moves,
+                            and a symlink may be pointed elsewhere) */
+  int bKeyReal;          /* zKey is a realpath (else nothing is removed at rollback) */
+  char *zDb;             /* the schema of the table (sqlite3_free) */
   char *zDbPath;         /* database realpath, or NULL (sqlite3_free) */
   char *zName;           /* the table name (DROP) or old name (RENAME) */
   char *zNew;            /* RENAME: the new name (sqlite3_free) */
@@ -123,6 +134,11 @@ struct deferred_op {
   int bMadeDir;          /* DROP: the store made its directory */
   int bNewStore;         /* CREATE: it made the store (vtab_table.bMadeStore) */
   int bClaimed;          /* CREATE: it added its OWNERS line */
+  int eCompaction;       /* CREATE: the table's compaction= (a store must be opened
+                            with its own to be looked at: registry_destroy_unused) */
+  int bShared;           /* CREATE: a table other than this one opened the store
+                            while the op waited (deferred_note_open): it may hold
+                            someone's rows, so the rollback never removes it */
   deferred_op *pNext;    /* next waiting change, any connection */
 };
 
@@ -160,6 +176,7 @@ static void deferred_op_free(deferred_op *p){
   if( p == 0 ) return;
   sqlite3_free(p->zDir);
   sqlite3_free(p->zKey);
+  sqlite3_free(p->zDb);
   sqlite3_free(p->zDbPath);
   sqlite3_free(p->zName);
   sqlite3_free(p->zNew);
@@ -169,6 +186,12 @@ static void deferred_op_free(deferred_op *p){
 static char *deferred_key(const char *zDir){
   char zReal[PATH_MAX];
   return sqlite3_mprintf("%s", realpath(zDir, zReal) ? zReal : zDir);
+}
+
+/* zDir's realpath (sqlite3_free), or NULL if it has none or memory ran out. */
+static char *deferred_realpath(const char *zDir){
+  char zReal[PATH_MAX];
+  return realpath(zDir, zReal) ? sqlite3_mprintf("%s", zReal) : 0;
 }
 
 static int deferred_fsync_dir(const char *zDir){
@@ -356,20 +379,20 @@ static void deferred_apply(deferred_op *p){
   switch( p->eOp ){
     case DEFERRED_DROP:
     case DEFERRED_LEAVE:
-      rc = owners_release(p->zDir, p->zDbPath, p->zName, &bLast, &zErr);
+      rc = owners_release(p->zKey, p->zDbPath, p->zName, &bLast, &zErr);
       if( rc == SQLITE_OK && p->eOp == DEFERRED_DROP && bLast ){
-        rc = deferred_remove(p->zDir, p->pLsm, p->bMadeDir, &zErr);
+        rc = deferred_remove(p->zKey, p->pLsm, p->bMadeDir, &zErr);
         p->pLsm = 0;
       }else if( rc == SQLITE_OK && p->bMarked ){
         /* Only a DROP that is not the store's last definition unmarks.
         ** If OWNERS could not be updated the DROP has still committed:
         ** the marker stays, so the committed-DROP recovery (a CREATE at
         ** this path removes the rest) applies, never the old rows. */
-        (void)deferred_unmark(p->zDir);
+        (void)deferred_unmark(p->zKey);
       }
       break;
     case DEFERRED_RENAME:
-      rc = owners_rename(p->zDir, p->zDbPath, p->zName, p->zNew, &zErr);
+      rc = owners_rename(p->zKey, p->zDbPath, p->zName, p->zNew, &zErr);
       break;
     case DEFERRED_CREATE:
       break;                /* the store and its OWNERS line stay */
@@ -385,15 +408,17 @@ static void deferred_apply(deferred_op *p){
 }
 
 /* A CREATE rolled back: its OWNERS line goes; the store goes too if the
-** CREATE made it and no other definition has claimed it since, nor uses
-** it now (registry_destroy_unused: a table of another connection, whose
-** database may have no file and so no OWNERS line). */
+** CREATE made it and no other definition has claimed it since, no other
+** table has opened it while the CREATE waited (bShared: a table of an
+** in-memory database writes no OWNERS line and may have closed since),
+** nor uses it now, and it holds nothing ever written
+** (registry_destroy_unused).  All at the realpath recorded at the CREATE. */
 static void deferred_uncreate(deferred_op *p){
   char *zErr = 0;
   int nLeft = 0;
-  int rc = owners_unclaim(p->zDir, p->bClaimed ? p->zDbPath : 0, p->zName, &nLeft, &zErr);
-  if( rc == SQLITE_OK && p->bNewStore && nLeft == 0 ){
-    rc = registry_destroy_unused(p->zDir, p->db, &zErr);
+  int rc = owners_unclaim(p->zKey, p->bClaimed ? p->zDbPath : 0, p->zName, &nLeft, &zErr);
+  if( rc == SQLITE_OK && p->bNewStore && p->bKeyReal && !p->bShared && nLeft == 0 ){
+    rc = registry_destroy_unused(p->zKey, p->db, p->eCompaction, &zErr);
   }
   if( rc != SQLITE_OK ){
     sqlite3_log(SQLITE_WARNING, "lsm: CREATE VIRTUAL TABLE %s (store %s) rolled back: %s",
@@ -405,7 +430,7 @@ static void deferred_uncreate(deferred_op *p){
 /* The transaction (or the savepoint) that made op was rolled back. */
 static void deferred_undo(deferred_op *p){
   if( p->eOp == DEFERRED_CREATE ) deferred_uncreate(p);
-  if( p->bMarked && deferred_unmark(p->zDir) != 0 ){
+  if( p->bMarked && deferred_unmark(p->zKey) != 0 ){
     sqlite3_log(SQLITE_WARNING, "lsm: DROP TABLE %s rolled back, but %s/" DEFERRED_MARKER
                 " stays: %s", p->zName, p->zDir, strerror(errno));
   }
@@ -986,11 +1011,14 @@ static deferred_op *deferred_op_new(vtab_table *pTab, int eOp, const char *zNew,
   memset(p, 0, sizeof(*p));
   p->eOp = eOp;
   p->zDir = sqlite3_mprintf("%s", pTab->zDir);
-  p->zKey = deferred_key(pTab->zDir);
+  p->zKey = deferred_realpath(pTab->zDir);
+  p->bKeyReal = p->zKey != 0;
+  if( p->zKey == 0 ) p->zKey = sqlite3_mprintf("%s", pTab->zDir);
+  p->zDb = sqlite3_mprintf("%s", pTab->zDb);
   p->zName = sqlite3_mprintf("%s", pTab->zName);
   p->zNew = zNew ? sqlite3_mprintf("%s", zNew) : 0;
   p->zDbPath = pTab->zDbPath ? sqlite3_mprintf("%s", pTab->zDbPath) : 0;
-  if( !p->zDir || !p->zKey || !p->zName || (zNew && !p->zNew)
+  if( !p->zDir || !p->zKey || !p->zDb || !p->zName || (zNew && !p->zNew)
    || (pTab->zDbPath && !p->zDbPath) ){
     deferred_op_free(p);
     *pRc = SQLITE_NOMEM;
@@ -1069,7 +1097,7 @@ int deferred_store_is_new(const char *zDir){
   DIR *pDir;
   struct dirent *pEnt;
   int bEmpty = 1;
-  if( registry_take_unused(zDir) ) return 1;
+  if( registry_destroy_pending(zDir) ) return 1;
   pDir = opendir(zDir);
   if( pDir == 0 ) return errno == ENOENT;
   while( bEmpty && (pEnt = readdir(pDir)) != 0 ){
@@ -1094,7 +1122,36 @@ void deferred_create(vtab_table *pTab){
   }
   p->bNewStore = pTab->bMadeStore;
   p->bClaimed = pTab->bClaimedOwners;
+  p->eCompaction = pTab->opt.compaction;
   deferred_add(pTab->pDeferred, p);
+}
+
+void deferred_note_open(vtab_table *pTab){
+  deferred_op *p;
+  char *zKey = 0;
+  int bAny = 0;
+  if( pTab->zDir == 0 ) return;
+  pthread_mutex_lock(&deferred_mutex);
+  for(p = deferred_list; p && !bAny; p = p->pNext) bAny = p->eOp == DEFERRED_CREATE;
+  pthread_mutex_unlock(&deferred_mutex);
+  if( !bAny ) return;
+  /* Without a realpath (or memory) it cannot tell which CREATE it shares:
+  ** every waiting CREATE keeps its store. */
+  zKey = deferred_realpath(pTab->zDir);
+  pthread_mutex_lock(&deferred_mutex);
+  for(p = deferred_list; p; p = p->pNext){
+    if( p->eOp != DEFERRED_CREATE ) continue;
+    if( zKey && strcmp(p->zKey, zKey) != 0 ) continue;
+    /* The CREATE's own table connected again (a schema change, a
+    ** ROLLBACK TO) is not someone else. */
+    if( p->db == pTab->db && sqlite3_stricmp(p->zDb, pTab->zDb) == 0
+     && sqlite3_stricmp(p->zName, pTab->zName) == 0 ){
+      continue;
+    }
+    p->bShared = 1;
+  }
+  pthread_mutex_unlock(&deferred_mutex);
+  sqlite3_free(zKey);
 }
 
 int deferred_drop_waiting(const char *zDir){

@@ -379,17 +379,22 @@ void registry_unpin_connection(sqlite3 *db);
 int registry_destroy(lsm_db*, const char *zDir, char **pzErr);
 /*
 ** A CREATE of a directory store that made the store was rolled back on
-** connection db (deferred.c): remove the store (lsm_destroy: only the
-** files it made, and zDir if it made that) once no table of this process
-** uses it, i.e. at the last registry_close, or now if it is not open.
-** Nothing is removed if anything but db's tables holds it now, or if an
-** open shares it before then (the flag goes).  Errors of a removal now:
-** SQLITE_* with *pzErr; of one at the close: sqlite3_log.
+** connection db (deferred.c): remove the store at zKey (the realpath the
+** CREATE recorded; lsm_destroy: only the files it made, and the directory
+** if it made that) once no table of this process uses it, i.e. at the
+** last registry_close, or now if it is not open.  Nothing is removed if
+** anything but db's tables holds it now, if an open shares it before then
+** (the flag goes), or if its last sequence number is not 0 (anything was
+** ever written: registry_store_is_blank), looked at now and at the close
+** (a store not open is opened for the look with compaction=eCompaction,
+** the CREATE's).  Errors of a removal now: SQLITE_* with *pzErr; of one at
+** the close: sqlite3_log.
 */
-int registry_destroy_unused(const char *zDir, sqlite3 *db, char **pzErr);
-/* 1 if the store open at zDir waits for that removal, which is then
-** called off: a CREATE at zDir takes the store as its own new one. */
-int registry_take_unused(const char *zDir);
+int registry_destroy_unused(const char *zKey, sqlite3 *db, int eCompaction, char **pzErr);
+/* 1 if the store open at zDir waits for that removal.  A CREATE at zDir
+** then takes the store as its own new one; its open (registry_open) calls
+** the removal off, and an open that fails leaves it waiting. */
+int registry_destroy_pending(const char *zDir);
 /* The list of open lsm tables, for the SQL functions. */
 void registry_add_table(vtab_table*);
 void registry_remove_table(vtab_table*);
@@ -525,7 +530,7 @@ void deferred_forget_created(vtab_table *pTab);
 vtab_table *deferred_find_dropped(deferred_conn *pConn, const char *zDb, const char *zTable);
 /* Whether a CREATE at zDir makes a new store: the directory is missing or
 ** empty, or holds the store of a CREATE rolled back in this process that
-** is still open (its removal is called off: registry_take_unused).
+** is still open and waits for its removal (registry_destroy_pending).
 ** Called just before the CREATE opens the store. */
 int deferred_store_is_new(const char *zDir);
 /* CREATE VIRTUAL TABLE of a directory store inside a transaction: if it
@@ -534,6 +539,10 @@ int deferred_store_is_new(const char *zDir);
 ** once unused.  A failure to record this goes to sqlite3_log (the store
 ** then stays after a rollback, as it always did). */
 void deferred_create(vtab_table *pTab);
+/* pTab has just opened its directory store: a CREATE of that store waiting
+** for its transaction, made by another table (any connection, any
+** database), never removes it at rollback. */
+void deferred_note_open(vtab_table *pTab);
 /* Whether a DROP of the store at zDir waits for its commit in this process. */
 int deferred_drop_waiting(const char *zDir);
 /* Opening pTab's directory store, before taking its lock (bLocked 0) and

@@ -43,7 +43,9 @@
 ** A CREATE rolled back removes the store it made (deferred.c), at the
 ** last registry_close of the engine: the undone table's instances stay in
 ** SQLite's transaction until it ends.  An open that shares the engine
-** before then calls that off (the store is someone's again).
+** before then calls that off (the store is someone's again), and a store
+** whose last sequence number is not 0 (anything was ever written) is
+** never removed, whatever the caller believes (registry_store_is_blank).
 **
 ** DROP TABLE removes the directory's files, so it runs here under the
 ** mutex, and only when the dropping table holds the last reference: no
@@ -566,6 +568,16 @@ int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
   return rc;
 }
 
+/* Whether the store of pDb holds nothing anyone could have committed: its
+** last sequence number is 0, as a CREATE that wrote nothing leaves it (a
+** write takes a number, logged or flushed, and an open recovers the
+** largest).  The last guard of a rolled-back CREATE's removal: whatever
+** the bookkeeping says, a store that has ever held a row stays. */
+static int registry_store_is_blank(lsm_db *pDb){
+  uint64_t iLast = 1;
+  return lsm_hosted_seq(pDb, &iLast, NULL) == LSM_OK && iLast == 0;
+}
+
 void registry_close(lsm_db *pDb){
   registry_entry *pEntry;
   char *zDestroy = 0, *zWhy = 0;
@@ -574,10 +586,17 @@ void registry_close(lsm_db *pDb){
   pEntry = registry_by_db(pDb);
   if( pEntry && --pEntry->nRef == 0 ){
     int rc;
-    if( pEntry->bDestroyAtClose ) zDestroy = sqlite3_mprintf("%s", pEntry->zKey);
+    if( pEntry->bDestroyAtClose ){
+      zDestroy = sqlite3_mprintf("%s", pEntry->zKey);
+      if( zDestroy && !registry_store_is_blank(pDb) ){
+        zWhy = sqlite3_mprintf("it holds writes");
+      }
+    }
     registry_unlink(pEntry);
     lsm_close(pDb);
-    if( zDestroy && (rc = lsm_destroy(zDestroy, NULL)) != LSM_OK ) zWhy = registry_errmsg(0, rc);
+    if( zDestroy && !zWhy && (rc = lsm_destroy(zDestroy, NULL)) != LSM_OK ){
+      zWhy = registry_errmsg(0, rc);
+    }
   }
   pthread_mutex_unlock(&registry_mutex);
   if( zWhy ){
@@ -588,12 +607,42 @@ void registry_close(lsm_db *pDb){
   sqlite3_free(zWhy);
 }
 
-int registry_destroy_unused(const char *zDir, sqlite3 *db, char **pzErr){
+/* registry_destroy_unused of a store no table of this process has open:
+** open it for a moment to read its last sequence number, and remove it
+** only if that is 0.  A store another process holds does not open (its
+** lock) and stays.  REQUIRES: registry_mutex held, so that no open of
+** this process can come between the look and the removal. */
+static int registry_destroy_closed(const char *zKey, int eCompaction, char **pzErr){
+  lsm_options opt;
+  lsm_db *pDb = 0;
+  int rc, bBlank = 0;
+  lsm_options_default(&opt);
+  opt.compaction = eCompaction;
+  opt.create_if_missing = 0;
+  opt.background = 0;             /* only looked at: no flush or compaction to start */
+  rc = lsm_open(zKey, &opt, &pDb);
+  if( rc == LSM_OK ) bBlank = registry_store_is_blank(pDb);
+  if( pDb ) lsm_close(pDb);
+  if( rc != LSM_OK ){
+    *pzErr = sqlite3_mprintf("the store stays: it will not open (%s)", lsm_errstr(rc));
+    return SQLITE_BUSY;
+  }
+  if( !bBlank ) return SQLITE_OK;
+  rc = lsm_destroy(zKey, NULL);
+  if( rc != LSM_OK ){
+    const char *z = lsm_errmsg(0);
+    *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zKey, (z && z[0]) ? z : lsm_errstr(rc));
+    return SQLITE_IOERR;
+  }
+  return SQLITE_OK;
+}
+
+int registry_destroy_unused(const char *zKey, sqlite3 *db, int eCompaction, char **pzErr){
   registry_entry *pEntry;
   int rc = SQLITE_OK;
   (void)pthread_once(&registry_fork_once, registry_fork_init);
   pthread_mutex_lock(&registry_mutex);
-  pEntry = registry_by_dir(zDir);
+  pEntry = registry_by_dir(zKey);
   if( pEntry ){
     /* Only db's tables (the undone CREATE's instances) may hold it: any
     ** other reference (another connection's table) keeps the store. */
@@ -602,27 +651,25 @@ int registry_destroy_unused(const char *zDir, sqlite3 *db, char **pzErr){
     for(p = registry_tables; p; p = p->pNext){
       if( p->db == db && p->pLsm == pEntry->pDb ) nMine++;
     }
-    if( pEntry->nRef <= nMine ) pEntry->bDestroyAtClose = 1;
-  }else if( (rc = lsm_destroy(zDir, NULL)) != LSM_OK ){
-    const char *z = lsm_errmsg(0);
-    *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir, (z && z[0]) ? z : lsm_errstr(rc));
+    if( pEntry->nRef <= nMine && registry_store_is_blank(pEntry->pDb) ){
+      pEntry->bDestroyAtClose = 1;
+    }
+  }else{
+    rc = registry_destroy_closed(zKey, eCompaction, pzErr);
   }
   pthread_mutex_unlock(&registry_mutex);
   return rc;
 }
 
-int registry_take_unused(const char *zDir){
+int registry_destroy_pending(const char *zDir){
   registry_entry *pEntry;
-  int bTaken = 0;
+  int bPending;
   (void)pthread_once(&registry_fork_once, registry_fork_init);
   pthread_mutex_lock(&registry_mutex);
   pEntry = registry_by_dir(zDir);
-  if( pEntry && pEntry->bDestroyAtClose ){
-    pEntry->bDestroyAtClose = 0;
-    bTaken = 1;
-  }
+  bPending = pEntry && pEntry->bDestroyAtClose;
   pthread_mutex_unlock(&registry_mutex);
-  return bTaken;
+  return bPending;
 }
 
 /* ---- tables ---- */

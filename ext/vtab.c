@@ -590,6 +590,7 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
     if( bCreate ) pTab->bMadeStore = deferred_store_is_new(pTab->zDir);
     rc = registry_open(pTab->zDir, &pTab->opt, vtab_busy_timeout(pTab->db), &pTab->pLsm,
                        pzErr);
+    if( rc == SQLITE_OK ) deferred_note_open(pTab);
   }
   if( rc == SQLITE_OK && pTab->zDir ){
     rc = deferred_check_marker(pTab, bCreate, 1, pzErr);

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lsm.h"
 #include "testutil.h"
 
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
@@ -365,6 +366,8 @@ START_TEST(a_create_rolled_back_removes_the_store_it_made){
       CREATE_N "INSERT INTO n VALUES (2, 'b'); COMMIT", "2" },
     { "BEGIN; SAVEPOINT s; " CREATE_N "ROLLBACK TO s; " CREATE_N "ROLLBACK", 0 },
     { "BEGIN; " CREATE_N "INSERT INTO n VALUES (1, 'a'); DROP TABLE n; ROLLBACK", 0 },
+    { "BEGIN; CREATE VIRTUAL TABLE n USING lsm('n.lsm', compaction=tiered);"
+      " INSERT INTO n VALUES (1, 'a'); DROP TABLE n; ROLLBACK", 0 },
     { "BEGIN; SAVEPOINT s; " CREATE_N "INSERT INTO n VALUES (1, 'a'); RELEASE s; ROLLBACK", 0 },
     { "BEGIN; " CREATE_N "CREATE TABLE o(x); ALTER TABLE o ADD COLUMN y;"
       " INSERT INTO n VALUES (1, 'a'); ROLLBACK", 0 },
@@ -460,6 +463,184 @@ START_TEST(a_create_rolled_back_leaves_a_store_another_connection_uses){
   sqlite3_close(mem);
   sqlite3_free(zCreate);
   sqlite3_free(zSql);
+  sqlite3_free(zN);
+}
+END_TEST
+
+/* The same when the other connection has closed before the rollback
+** (found by the review of defects3: its rows went with the store).  Its
+** database is in memory, so no OWNERS line tells of it afterwards. */
+START_TEST(a_create_rolled_back_leaves_a_store_another_connection_opened_and_closed){
+  char *zN = sqlite3_mprintf("%s/n.lsm", g_zDir);
+  char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE m USING lsm('%q')", zN);
+  char *zCreate = sqlite3_mprintf("BEGIN; CREATE VIRTUAL TABLE n USING lsm('%q')", zN);
+  sqlite3 *db = open_db("wal"), *mem = 0;
+  exec_ok(db, zCreate);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, zSql);
+  exec_ok(mem, "INSERT INTO m VALUES (1, 'committed by the other connection')");
+  sqlite3_close(mem);
+  exec_ok(db, "ROLLBACK");
+  sqlite3_close(db);
+  ck_assert_msg(path_exists(zN), "%s is gone", zN);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, zSql);
+  assert_text(mem, "SELECT value FROM m", "committed by the other connection");
+  sqlite3_close(mem);
+  sqlite3_free(zCreate);
+  sqlite3_free(zSql);
+  sqlite3_free(zN);
+}
+END_TEST
+
+/* A CREATE that fails at a store whose removal waits (a CREATE there
+** rolled back to a savepoint, its engine still held by the undone
+** instance) leaves the removal waiting: the store went neither at COMMIT
+** nor at ROLLBACK (the review of defects3, D3). */
+START_TEST(a_create_that_fails_leaves_the_removal_of_an_undone_one_waiting){
+  static const char *azEnd[] = { "COMMIT", "ROLLBACK" };
+  char *zN = sqlite3_mprintf("%s/n.lsm", g_zDir);
+  size_t i;
+  for(i = 0; i < sizeof(azEnd) / sizeof(azEnd[0]); i++){
+    sqlite3 *db = open_db("wal");
+    char *zErr = 0;
+    int rc;
+    exec_ok(db, "BEGIN; SAVEPOINT s; CREATE VIRTUAL TABLE n USING lsm('n.lsm'); ROLLBACK TO s");
+    rc = sqlite3_exec(db, "CREATE VIRTUAL TABLE n USING lsm('n.lsm', compaction=tiered)", 0, 0,
+                      &zErr);
+    ck_assert_msg(rc != SQLITE_OK, "case %zu: the second CREATE did not fail", i);
+    sqlite3_free(zErr);
+    exec_ok(db, azEnd[i]);
+    sqlite3_close(db);
+    ck_assert_msg(!path_exists(zN), "case %zu (%s): %s is still there", i, azEnd[i], zN);
+    unlink(g_zDb);
+  }
+  sqlite3_free(zN);
+}
+END_TEST
+
+/* <g_zDir>/A and <g_zDir>/B, each to hold a store s.lsm. */
+static void make_two_dirs(char **pzA, char **pzB){
+  *pzA = sqlite3_mprintf("%s/A", g_zDir);
+  *pzB = sqlite3_mprintf("%s/B", g_zDir);
+  ck_assert_int_eq(mkdir(*pzA, 0755), 0);
+  ck_assert_int_eq(mkdir(*pzB, 0755), 0);
+}
+
+/* B/s.lsm made from an in-memory database (relative to the working
+** directory, B) with one committed row. */
+static void make_precious_store(const char *zB){
+  sqlite3 *mem = 0;
+  ck_assert_int_eq(chdir(zB), 0);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, "CREATE VIRTUAL TABLE keep USING lsm('s.lsm')");
+  exec_ok(mem, "INSERT INTO keep VALUES (1, 'precious')");
+  sqlite3_close(mem);
+}
+
+static void assert_precious(const char *zB){
+  char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE keep USING lsm('%q/s.lsm')", zB);
+  sqlite3 *mem = 0;
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, zSql);
+  assert_text(mem, "SELECT value FROM keep WHERE key = 1", "precious");
+  sqlite3_close(mem);
+  sqlite3_free(zSql);
+}
+
+/* A relative path of an in-memory (or TEMP) table follows the working
+** directory: the store a CREATE made is the one at the path as it was
+** then.  A rollback after a chdir removed the store the path named at the
+** rollback, another table's, with its rows (found by the review of
+** defects3); now A/s.lsm, which the CREATE made, goes and B/s.lsm stays. */
+START_TEST(a_create_rolled_back_after_a_chdir_removes_the_store_it_made_only){
+  char *zCwd = getcwd(NULL, 0), *zA, *zB, *zAStore;
+  sqlite3 *mem = 0;
+  make_two_dirs(&zA, &zB);
+  make_precious_store(zB);
+  ck_assert_int_eq(chdir(zA), 0);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, "BEGIN; CREATE VIRTUAL TABLE t USING lsm('s.lsm')");
+  ck_assert_int_eq(chdir(zB), 0);
+  exec_ok(mem, "ROLLBACK");
+  sqlite3_close(mem);
+  ck_assert_int_eq(chdir(zCwd), 0);
+  assert_precious(zB);
+  zAStore = sqlite3_mprintf("%s/s.lsm", zA);
+  ck_assert_msg(!path_exists(zAStore), "%s is still there", zAStore);
+  sqlite3_free(zAStore);
+  sqlite3_free(zA);
+  sqlite3_free(zB);
+  free(zCwd);
+}
+END_TEST
+
+/* The same cause in a committed DROP (older than the CREATE's removal):
+** it removed B/s.lsm and left A/s.lsm marked DROPPING.  The DROP removes
+** the store its table had. */
+START_TEST(a_drop_committed_after_a_chdir_removes_its_own_store_only){
+  char *zCwd = getcwd(NULL, 0), *zA, *zB, *zAStore;
+  sqlite3 *mem = 0;
+  make_two_dirs(&zA, &zB);
+  make_precious_store(zB);
+  ck_assert_int_eq(chdir(zA), 0);
+  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
+  exec_ok(mem, "CREATE VIRTUAL TABLE t USING lsm('s.lsm')");
+  exec_ok(mem, "INSERT INTO t VALUES (1, 'dropped')");
+  exec_ok(mem, "BEGIN; DROP TABLE t");
+  ck_assert_int_eq(chdir(zB), 0);
+  exec_ok(mem, "COMMIT");
+  sqlite3_close(mem);
+  ck_assert_int_eq(chdir(zCwd), 0);
+  assert_precious(zB);
+  zAStore = sqlite3_mprintf("%s/s.lsm", zA);
+  ck_assert_msg(!path_exists(zAStore), "%s is still there", zAStore);
+  sqlite3_free(zAStore);
+  sqlite3_free(zA);
+  sqlite3_free(zB);
+  free(zCwd);
+}
+END_TEST
+
+/* ext/registry.c, called directly (ext.h is not included here: it sends
+** every sqlite3_* call through the extension's API table). */
+int registry_destroy_unused(const char *zKey, sqlite3 *db, int eCompaction, char **pzErr);
+
+/* The last guard of a rolled-back CREATE's removal: whatever the
+** bookkeeping says, a store that holds anything ever written stays, open
+** in the process or not; an empty one (what a CREATE that wrote nothing
+** leaves) goes. */
+START_TEST(the_removal_of_a_rolled_back_create_spares_a_store_that_holds_writes){
+  char *zN = sqlite3_mprintf("%s/n.lsm", g_zDir);
+  char *zReal, *zSql;
+  char *zErr = 0;
+  sqlite3 *db = open_db("wal");
+  exec_ok(db, "CREATE VIRTUAL TABLE n USING lsm('n.lsm')");
+  exec_ok(db, "INSERT INTO n VALUES (1, 'written')");
+  zReal = realpath(zN, NULL);
+  ck_assert_ptr_nonnull(zReal);
+  /* Open: its only holder is db's table, which a removal would wait for. */
+  ck_assert_int_eq(registry_destroy_unused(zReal, db, LSM_COMPACTION_LEVELED, &zErr), SQLITE_OK);
+  sqlite3_close(db);
+  ck_assert_msg(path_exists(zN), "%s went at the close", zN);
+  /* Closed. */
+  ck_assert_int_eq(registry_destroy_unused(zReal, 0, LSM_COMPACTION_LEVELED, &zErr), SQLITE_OK);
+  ck_assert_msg(path_exists(zN), "%s went at once", zN);
+  db = open_db("wal");
+  assert_text(db, "SELECT value FROM n", "written");
+  exec_ok(db, "DROP TABLE n");
+  sqlite3_close(db);
+  /* Made again by a table of an in-memory database: no OWNERS file,
+  ** only the engine's files, which a removal takes with the directory. */
+  zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE n USING lsm('%q')", zN);
+  ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+  exec_ok(db, zSql);
+  sqlite3_close(db);
+  sqlite3_free(zSql);
+  ck_assert_int_eq(registry_destroy_unused(zReal, 0, LSM_COMPACTION_LEVELED, &zErr), SQLITE_OK);
+  ck_assert_msg(!path_exists(zN), "%s, empty, is still there", zN);
+  sqlite3_free(zErr);
+  free(zReal);
   sqlite3_free(zN);
 }
 END_TEST
@@ -572,6 +753,11 @@ static Suite *deferred_drop_suite(void){
   tcase_add_test(tc, a_create_rolled_back_removes_the_store_it_made);
   tcase_add_test(tc, a_create_rolled_back_leaves_what_it_did_not_make);
   tcase_add_test(tc, a_create_rolled_back_leaves_a_store_another_connection_uses);
+  tcase_add_test(tc, a_create_rolled_back_leaves_a_store_another_connection_opened_and_closed);
+  tcase_add_test(tc, a_create_rolled_back_after_a_chdir_removes_the_store_it_made_only);
+  tcase_add_test(tc, a_drop_committed_after_a_chdir_removes_its_own_store_only);
+  tcase_add_test(tc, the_removal_of_a_rolled_back_create_spares_a_store_that_holds_writes);
+  tcase_add_test(tc, a_create_that_fails_leaves_the_removal_of_an_undone_one_waiting);
   tcase_add_test(tc, a_crash_after_a_drop_committed_leaves_no_table_and_a_create_there_starts_empty);
   tcase_add_test(tc, a_crash_before_a_drop_committed_keeps_the_table_and_unmarks_the_store);
   suite_add_tcase(s, tc);
