@@ -81,8 +81,8 @@ typedef struct compaction_pick {
 ** where its picker merges level 0 (TIERED_L0_RUNS, 12 tables, or a
 ** window of 16 similar runs: compaction_tiered.c): a stall below that
 ** point would slow writers while no compaction is due, and nothing would
-** end it but the stop (level 0 at 8 to 11 tables made every put sleep,
-** a few thousand puts a second).  20 and 36 are the values the tiered
+** end it but the stop (level 0 at 8 to 11 tables made every put sleep
+** 200 us: at most 5,000 puts a second).  20 and 36 are the values the tiered
 ** policy was measured with (README "The amplification experiment").
 */
 #define COMPACTION_L0_SLOWDOWN 8

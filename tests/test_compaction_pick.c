@@ -358,8 +358,8 @@ END_TEST
 ** tables (or a window of 16 runs) before its picker merges it, so its
 ** writers must not stall below that: with the leveled thresholds (8 and
 ** 12) every tiered put slept while level 0 held 8 to 11 tables and no
-** compaction was due (the amplification experiment's tiered store ran at
-** a few thousand puts a second).
+** compaction was due (the amplification experiment's tiered store had not
+** finished its 5M overwrites after 10 minutes).
 */
 START_TEST(writers_slow_down_then_stop_as_level_0_grows){
   static const struct { int ePolicy, nL0, eStall; } a[] = {
