@@ -1565,6 +1565,38 @@ START_TEST(a_rename_then_drop_in_one_transaction_removes_the_store){
 }
 END_TEST
 
+/*
+** Run zScript (script_for: $T is the table) on the lsm table kv and on the
+** native table nat of db, each holding 'a' before, and expect both to
+** hold zWant after ("(none)": the table is gone); for a directory store
+** (iKind 1) its directory must be gone exactly when the table is.  The
+** messages name the kind and iCase.
+*/
+static void expect_script_as_native(sqlite3 *db, const char *zScript, const char *zWant,
+                                    int iKind, size_t iCase){
+  const char *azTab[2] = { "kv", "nat" };
+  int iTab;
+  for(iTab = 0; iTab < 2; iTab++){
+    char *z = script_for(zScript, azTab[iTab]);
+    int rc = sqlite3_exec(db, z, 0, 0, 0);
+    ck_assert_msg(rc == SQLITE_OK, "kind %d, case %zu, %s: %s", iKind, iCase, azTab[iTab],
+                  sqlite3_errmsg(db));
+    sqlite3_free(z);
+    z = keys_of(db, azTab[iTab]);
+    ck_assert_msg(strcmp(z, zWant) == 0, "kind %d, case %zu: %s holds %s, not %s",
+                  iKind, iCase, azTab[iTab], z, zWant);
+    sqlite3_free(z);
+  }
+  if( iKind == 1 ){
+    char *zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
+    struct stat st;
+    int bGone = stat(zDir, &st) != 0;
+    ck_assert_msg(bGone == (strcmp(zWant, "(none)") == 0), "kind 1, case %zu: %s %s",
+                  iCase, zDir, bGone ? "is gone" : "is still there");
+    sqlite3_free(zDir);
+  }
+}
+
 /* DROP TABLE after a RENAME undone by ROLLBACK TO, in a transaction that
 ** wrote the table only under the new name: SQLite keeps the instance
 ** connected under that name in the transaction (it wrote), with its own
@@ -1582,34 +1614,18 @@ START_TEST(a_drop_after_a_rename_undone_by_a_rollback_to_works){
       " ROLLBACK TO s; SAVEPOINT t; DROP TABLE $T; ROLLBACK TO t;"
       " INSERT INTO $T VALUES('d', 'D'); COMMIT", "a,d" },
   };
-  const char *azTab[2] = { "kv", "nat" };
   int iKind;
   size_t i;
   for(iKind = 0; iKind < 2; iKind++){
     for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
       sqlite3 *db = test_open_db(g_zDb, "wal", 10000);
       char *z = create_kind("kv", "key, value", iKind), *zDir;
-      int iTab;
-      struct stat st;
       test_exec_ok(db, z);
       sqlite3_free(z);
       test_exec_ok(db, "CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID;"
                        " INSERT INTO kv VALUES('a', 'A'); INSERT INTO nat VALUES('a', 'A')");
-      for(iTab = 0; iTab < 2; iTab++){
-        char *zScript = script_for(aCase[i][0], azTab[iTab]);
-        test_exec_ok(db, zScript);
-        sqlite3_free(zScript);
-        z = keys_of(db, azTab[iTab]);
-        ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "kind %d, case %zu: %s holds %s, not %s",
-                      iKind, i, azTab[iTab], z, aCase[i][1]);
-        sqlite3_free(z);
-      }
+      expect_script_as_native(db, aCase[i][0], aCase[i][1], iKind, i);
       zDir = sqlite3_mprintf("%s/kv.lsm", g_zDir);
-      if( iKind == 1 ){
-        int bGone = stat(zDir, &st) != 0;
-        ck_assert_msg(bGone == (strcmp(aCase[i][1], "(none)") == 0), "kind 1, case %zu: %s %s",
-                      i, zDir, bGone ? "is gone" : "is still there");
-      }
       sqlite3_close(db);
       remove_db_files();
       test_rmtree(zDir);
@@ -1640,15 +1656,12 @@ START_TEST(a_drop_works_when_another_table_took_the_name_of_a_stale_instance){
       " DROP TABLE $T; COMMIT", "(none)" },
   };
 #undef UNDONE
-  const char *azTab[2] = { "kv", "nat" };
   int iKind;
   size_t i;
   for(iKind = 0; iKind < 3; iKind++){
     for(i = 0; i < sizeof(aCase) / sizeof(aCase[0]); i++){
       sqlite3 *db;
       char *z, *zDir;
-      int iTab;
-      struct stat st;
       /* An in-memory store's rows go at its DROP even if it is rolled
       ** back ("Differences from a native table"): only committed DROPs. */
       if( iKind == 2 && strcmp(aCase[i][1], "(none)") != 0 ) continue;
@@ -1660,22 +1673,7 @@ START_TEST(a_drop_works_when_another_table_took_the_name_of_a_stale_instance){
       sqlite3_free(z);
       test_exec_ok(db, "CREATE TABLE nat(key PRIMARY KEY NOT NULL, value) WITHOUT ROWID;"
                        " INSERT INTO kv VALUES('a', 'A'); INSERT INTO nat VALUES('a', 'A')");
-      for(iTab = 0; iTab < 2; iTab++){
-        char *zScript = script_for(aCase[i][0], azTab[iTab]);
-        int rc = sqlite3_exec(db, zScript, 0, 0, 0);
-        ck_assert_msg(rc == SQLITE_OK, "kind %d, case %zu, %s: %s", iKind, i, azTab[iTab],
-                      sqlite3_errmsg(db));
-        sqlite3_free(zScript);
-        z = keys_of(db, azTab[iTab]);
-        ck_assert_msg(strcmp(z, aCase[i][1]) == 0, "kind %d, case %zu: %s holds %s, not %s",
-                      iKind, i, azTab[iTab], z, aCase[i][1]);
-        sqlite3_free(z);
-      }
-      if( iKind == 1 ){
-        int bGone = stat(zDir, &st) != 0;
-        ck_assert_msg(bGone == (strcmp(aCase[i][1], "(none)") == 0), "kind 1, case %zu: %s %s",
-                      i, zDir, bGone ? "is gone" : "is still there");
-      }
+      expect_script_as_native(db, aCase[i][0], aCase[i][1], iKind, i);
       sqlite3_close(db);
       remove_db_files();
       test_rmtree(zDir);
