@@ -60,8 +60,9 @@ typedef struct compaction_pick {
 ** CPU to catch up.  Two debts are bounded:
 **   - level 0 (both policies): every read checks each level-0 table, and
 **     a scan merges all of them.  From COMPACTION_L0_SLOWDOWN tables on
-**     each write sleeps briefly (the store's DB_SLOWDOWN_MICROS, once per
-**     write), from COMPACTION_L0_STOP on writers wait for the compaction
+**     each write sleeps briefly (the store's DB_SLOWDOWN_MICROS per
+**     DB_SLOWDOWN_BYTES of its batch, while the slowdown lasts: db_impl.h),
+**     from COMPACTION_L0_STOP on writers wait for the compaction
 **     thread.  The leveled picker also takes level 0 first from the
 **     slowdown point on.  LevelDB's are 8 and 12 too;
 **   - levels 1 and deeper (leveled): the bytes by which they exceed their
@@ -74,7 +75,9 @@ typedef struct compaction_pick {
 **     level 1 grow without bound while writers outrun the worker.
 ** A slowdown's sleep costs a single writer about 100 puts, so writers
 ** in practice run at the compaction thread's pace from the slowdown point
-** on; the stop is the bound that holds when several writers share it.
+** on, however many rows each write carries (a sleep per write let a SQL
+** transaction of 1000 rows through as if there were none); the stop is
+** the bound that holds when several writers share it.
 ** README "Compaction debt" has the runs that chose these.
 **
 ** A tiered store's level 0 has thresholds of its own, above the point

@@ -193,13 +193,27 @@ static int make_room_hosted(lsm_db *pDb, int bForce){
 }
 
 /*
+** The slowdown slices (DB_SLOWDOWN_MICROS each) a write of nBytes owes
+** while the store is slowed: one per DB_SLOWDOWN_BYTES or part, and one
+** for a write that adds nothing to the memtable (a flush request, a
+** prepared batch), as every write slept once before slices.
+*/
+static uint64_t db_slowdown_slices(uint64_t nBytes){
+  if( nBytes == 0 ) return 1;
+  return (nBytes + DB_SLOWDOWN_BYTES - 1) / DB_SLOWDOWN_BYTES;
+}
+
+/*
 ** Make sure the active memtable has room, switching and flushing as
 ** needed; with bForce, switch even if it has room (lsm_flush).  Stalls
-** (slowdown, then stop) when level 0 backs up.  REQUIRES db->mutex and
-** the caller is the leader; may release and retake the mutex.
+** (slowdown, then stop) when level 0 backs up: nBytes, what the write
+** adds to the memtable, sets how long a slowdown may hold it
+** (db_slowdown_slices), slice by slice while the slowdown lasts.
+** REQUIRES db->mutex and the caller is the leader; may release and
+** retake the mutex.
 */
-static int make_room_for_write(lsm_db *pDb, int bForce){
-  int bSlowed = 0;
+static int make_room_for_write(lsm_db *pDb, int bForce, uint64_t nBytes){
+  uint64_t nSlicesOwed = db_slowdown_slices(nBytes);
   /* background=off flushes at once: never more than one memtable waits. */
   int nMaxImm = pDb->opt.background ? DB_MAX_IMM : 1;
   mutex_assert_held(&pDb->mutex);
@@ -224,14 +238,14 @@ static int make_room_for_write(lsm_db *pDb, int bForce){
       if( rc != LSM_OK ) return rc;
       continue;
     }
-    if( pDb->opt.background && !bSlowed && eStall == COMPACTION_STALL_SLOWDOWN ){
+    if( pDb->opt.background && nSlicesOwed > 0 && eStall == COMPACTION_STALL_SLOWDOWN ){
       uint64_t t0 = now_micros();
       mutex_unlock(&pDb->mutex);
       usleep(DB_SLOWDOWN_MICROS);
       mutex_lock(&pDb->mutex);
       stat_add(&pDb->stats.nStalls, 1);
       stat_add(&pDb->stats.nStallMicros, now_micros() - t0);
-      bSlowed = 1;
+      nSlicesOwed--;
       continue;
     }
     if( !bForce && memtable_bytes(pView->pMem) < pDb->opt.memtable_bytes ) return LSM_OK;
@@ -495,7 +509,9 @@ static int db_write(lsm_db *pDb, lsm_batch *pBatch, uint64_t iFirstSeq, int eKin
   bSyncFull = pBatch && !iFirstSeq && pDb->opt.sync == LSM_SYNC_FULL;
   if( bSyncFull ) wait_for_rejoin(pDb, &w, &bCond);
   bFatal = pDb->rcFatal != LSM_OK;
-  rc = bFatal ? pDb->rcFatal : make_room_for_write(pDb, pBatch == NULL);
+  rc = bFatal ? pDb->rcFatal
+     : make_room_for_write(pDb, pBatch == NULL,
+                           pBatch && eKind != DB_WRITE_PREPARE ? pBatch->nRep : 0);
   if( pDb->pWal ) wal_writer_set_sync(pDb->pWal, pDb->opt.sync);   /* lsm_raise_sync */
   pLast = &w;
   seq = seqFirst = pDb->lastSeq + 1;

@@ -589,7 +589,10 @@ typedef struct lsm_stats {
   uint64_t nSeekSstProbes;      /* SSTables positioned by those seeks        */
   uint64_t nBloomChecks, nBloomNegatives, nBloomFalsePositives;
   uint64_t nDiskBytes;          /* SSTables + WAL + manifest                 */
-  uint64_t nStalls, nStallMicros;
+  uint64_t nStalls, nStallMicros; /* writers' sleeps for a slowdown (one per
+                                   slice of 200 us: a write sleeps one per 256
+                                   bytes while it lasts) and waits for a stop;
+                                   the time they took                       */
   uint64_t nTablesOpen;         /* SSTable readers the table cache holds now */
   uint64_t nTableCacheMisses;   /* SSTables reopened after an eviction       */
   uint64_t nTableCacheBytes;    /* heap the open SSTable readers hold         */
