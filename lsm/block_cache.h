@@ -48,10 +48,10 @@
 **      (the eviction order).
 **   2. nCharge is the sum of the charges of the entries with bCached;
 **      nIdle counts the entries with bCached and nRef == 0.
-**   3. After every operation, nCharge <= nCapacity or nIdle == 0
-**      (everything cached is in use).
-**   4. An entry is freed exactly when it is neither cached nor
-**      referenced.
+**   3. After every operation, nCharge + nSpareCharge <= nCapacity, or
+**      nIdle == 0 and no spare is kept (everything cached is in use).
+**   4. An entry is freed or kept as a spare (block_cache_alloc) exactly
+**      when it is neither cached nor referenced; a spare is neither.
 **   5. The hash table keeps an empty slot, and every entry lies in the
 **      probe run from its home slot to the first empty slot after it.
 */
@@ -146,6 +146,20 @@ void block_cache_read_counts(block_cache*, const block_cache_counts *pCounts,
 block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n);
 uint8_t *block_handle_buf(block_handle*);
 
+/*
+** block_handle_alloc for a block that is to be offered to pCache
+** (block_cache_insert or _insert_passing) right after it is filled: a
+** miss of a reader that fills the cache.  If the cache has no room for n
+** more bytes it makes the room now, and the memory of an entry it
+** evicts (or of one evicted earlier and kept, block_cache.c "Spares")
+** becomes the new handle when its size fits n, so a full cache's miss
+** neither frees nor allocates.  The handle is private until inserted and
+** is released as any (its memory then goes back to the allocator).
+** NULL on OOM.  A reader that will not insert (a compaction's input)
+** uses block_handle_alloc: it must not evict for a block it drops.
+*/
+block_handle *block_cache_alloc(block_cache *pCache, lsm_env *pEnv, size_t n);
+
 /* Shrink the bytes in use (a decompressed block smaller than allocated). */
 void block_handle_set_size(block_handle*, size_t n);
 
@@ -216,6 +230,8 @@ void block_cache_erase(block_cache*, uint64_t id, uint32_t nBlock);
 typedef struct block_cache_stats {
   uint64_t nCapacity;         /* the budget, bytes                        */
   uint64_t nCharge;           /* bytes the cache holds now                */
+  uint64_t nSpareBytes;       /* and holds for reuse (block_cache_alloc):
+                              ** nCharge + nSpareBytes is in the budget   */
   uint64_t nEntries;          /* blocks it holds                          */
   uint64_t nHits;             /* lookups that found their block           */
   uint64_t nMisses;           /* lookups that did not                     */

@@ -120,12 +120,53 @@ int compress_raw_size(const uint8_t *a, size_t n, size_t nMax, size_t *pnRaw){
   return LSM_OK;
 }
 
+/* Bytes of a stored block's input (and of its output) fetched ahead of
+** its decoding (below): 8 KiB, twice the default block's bytes stored
+** (and its whole output); a larger block's later lines are what the
+** hardware prefetcher, following the decoder, finds. */
+#define COMPRESS_FETCH_AHEAD ((size_t)8 << 10)
+
+/*
+** Ask for every line of (p, n), up to COMPRESS_FETCH_AHEAD bytes, at once.
+** Why: a block that misses the block cache is decompressed from its
+** stored bytes in the file's mapping, which no thread has read for a
+** while, so they are in memory, not in the CPU's caches.  LZ4's decoder
+** reads its input one sequence at a time (where a sequence starts depends
+** on the one before), so each new line was one memory latency waited in
+** series: with every line requested first, they arrive together.
+** Measured (README, "The cost of a block-cache miss"): a 4 KiB block of
+** values that compress 2:1 (1,896 bytes stored) decompressed in 0.50 us
+** from the CPU's caches, 3.09 us from memory into memory, 1.19 us the
+** same with its input fetched here first.
+*/
+static void fetch_input(const uint8_t *p, size_t n){
+  uintptr_t a = (uintptr_t)p & ~(uintptr_t)63, aEnd;
+  if( n > COMPRESS_FETCH_AHEAD ) n = COMPRESS_FETCH_AHEAD;
+  for(aEnd = (uintptr_t)p + n; a < aEnd; a += 64) __builtin_prefetch((const void*)a);
+}
+
+/*
+** The same for the output (p, n), fetched to be written.  Why: the block
+** cache hands a miss the memory of the entry it evicted for it
+** (block_cache_alloc), its oldest, which no thread has touched for a
+** while; each line the decoder writes first waited for the line to come.
+** Measured (README, "The cost of a block-cache miss"): a settled
+** compressed get 0.14-0.31 us less, a seek 0-0.31 us less, in three runs.
+*/
+static void fetch_output(uint8_t *p, size_t n){
+  uintptr_t a = (uintptr_t)p & ~(uintptr_t)63, aEnd;
+  if( n > COMPRESS_FETCH_AHEAD ) n = COMPRESS_FETCH_AHEAD;
+  for(aEnd = (uintptr_t)p + n; a < aEnd; a += 64) __builtin_prefetch((const void*)a, 1);
+}
+
 int compress_uncompress(int eType, const uint8_t *a, size_t n, uint8_t *pOut, size_t nRaw){
   uint64_t v = 0;
   const uint8_t *p = coding_get_varint64(a, a + n, &v);
   size_t nBody;
   if( p == NULL || v != nRaw ) return LSM_CORRUPT;
   nBody = n - (size_t)(p - a);
+  fetch_input(p, nBody);
+  fetch_output(pOut, nRaw);
   if( eType == COMPRESS_LZ4 ){
     int r;
     if( nBody > (size_t)LZ4_MAX_INPUT_SIZE || nRaw > (size_t)LZ4_MAX_INPUT_SIZE ) return LSM_CORRUPT;

@@ -118,15 +118,18 @@ static int verify_block(const sst_reader *p, int i, const uint8_t *a, int *peTyp
 }
 
 /* Decompress verified block i (a, nSize bytes, type eType) into a new
-** private handle. */
-static int uncompress_block(const sst_reader *p, int i, int eType, const uint8_t *a,
+** private handle; bFill: the caller inserts it into the cache next, so
+** the cache makes its room now (block_cache_alloc: a full cache's miss
+** reuses the memory of the entry it evicts). */
+static int uncompress_block(const sst_reader *p, int i, int eType, const uint8_t *a, int bFill,
                             block_handle **ppH){
   size_t nRaw = 0, nStored = p->aIndex[i].nSize;
   block_handle *h;
   int rc = compress_raw_size(a, nStored, SST_MAX_RAW_BLOCK, &nRaw);
   *ppH = NULL;
   if( rc == LSM_OK ){
-    h = block_handle_alloc(p->pBlocks, p->pEnv, nRaw);
+    h = bFill ? block_cache_alloc(p->pBlocks, p->pEnv, nRaw)
+              : block_handle_alloc(p->pBlocks, p->pEnv, nRaw);
     if( h == NULL ) return LSM_NOMEM;
     rc = compress_uncompress(eType, a, nStored, block_handle_buf(h), nRaw);
     if( rc ){
@@ -145,10 +148,11 @@ static int uncompress_block(const sst_reader *p, int i, int eType, const uint8_t
 /*
 ** Read block i (and its trailer) with xRead, or from the mapping, into a
 ** new private handle holding the block's contents: its checksum verified,
-** then decompressed.  A short read (the file is shorter than the index
-** says: truncated since it was written) is corruption.
+** then decompressed (bFill: as uncompress_block's).  A short read (the
+** file is shorter than the index says: truncated since it was written) is
+** corruption.
 */
-static int read_block(sst_reader *p, int i, block_handle **ppH){
+static int read_block(sst_reader *p, int i, int bFill, block_handle **ppH){
   const index_entry *e = &p->aIndex[i];
   size_t nRead = 0, nAll = (size_t)e->nSize + (size_t)p->nBlockTrailer;
   block_handle *h = NULL;
@@ -174,7 +178,7 @@ static int read_block(sst_reader *p, int i, block_handle **ppH){
   rc = verify_block(p, i, a, &eType);
   if( rc == LSM_OK && eType != COMPRESS_RAW ){
     block_handle *hRaw = NULL;
-    rc = uncompress_block(p, i, eType, a, &hRaw);
+    rc = uncompress_block(p, i, eType, a, bFill, &hRaw);
     block_cache_release(h);
     h = hRaw;
   }else if( rc == LSM_OK && h == NULL ){
@@ -226,13 +230,14 @@ int sst_reader_load_block(sst_reader *p, int i, int eLoad, block_view *v, block_
       _Atomic uint64_t *pWord = &p->aVerified[i >> 6];
       uint64_t bit = 1ull << (i & 63);
       if( atomic_load_explicit(pWord, memory_order_relaxed) & bit ){
-        rc = uncompress_block(p, i, p->aMap[e->iOff + e->nSize], p->aMap + e->iOff, &h);
+        rc = uncompress_block(p, i, p->aMap[e->iOff + e->nSize], p->aMap + e->iOff,
+                              eLoad != SST_LOAD_NOFILL, &h);
       }else{
-        rc = read_block(p, i, &h);
+        rc = read_block(p, i, eLoad != SST_LOAD_NOFILL, &h);
         if( rc == LSM_OK ) atomic_fetch_or_explicit(pWord, bit, memory_order_relaxed);
       }
     }else{
-      rc = read_block(p, i, &h);
+      rc = read_block(p, i, eLoad != SST_LOAD_NOFILL, &h);
     }
     if( rc ) return rc;
     if( eLoad == SST_LOAD_FILL ){
@@ -330,7 +335,7 @@ int sst_reader_load_block_ahead(sst_reader *p, int i, int bForward, sst_ahead *p
     ** without readahead reads it, so that an error is reported when the
     ** scan reaches the block it belongs to, never earlier. */
     pA->iFirst = pA->iEnd = 0;
-    rc = read_block(p, i, &h);
+    rc = read_block(p, i, 1, &h);
     if( rc ) return rc;
     h = block_cache_insert_passing(p->pBlocks, p->id, (uint32_t)i, h);
     return view_of_handle(p, i, h, v, ppH);
@@ -344,7 +349,7 @@ int sst_reader_load_block_ahead(sst_reader *p, int i, int bForward, sst_ahead *p
   rc = verify_block(p, i, a, &eType);
   if( rc ) return rc;
   if( eType != COMPRESS_RAW ){
-    rc = uncompress_block(p, i, eType, a, &h);
+    rc = uncompress_block(p, i, eType, a, 1, &h);
     if( rc ) return rc;
   }else if( block_cache_has_room(p->pBlocks, e->nSize) ){
     h = block_handle_alloc(p->pBlocks, p->pEnv, e->nSize);
@@ -800,7 +805,7 @@ int sst_reader_check(sst_reader *p){
     ** is verified now. */
     block_cache_release(h);
     h = NULL;
-    rc = read_block(p, i, &h);
+    rc = read_block(p, i, 0, &h);
     if( rc == LSM_OK ){
       size_t n;
       const uint8_t *a = block_handle_data(h, &n);
