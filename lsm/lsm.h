@@ -598,7 +598,9 @@ typedef struct lsm_stats {
   uint64_t nTableCacheBytes;    /* heap the open SSTable readers hold         */
   /* Bytes: the cache's, of every store sharing it (lsm_options.block_cache);
   ** hits and misses: this store's own. */
-  uint64_t nBlockCacheBytes;    /* bytes of data blocks the block cache holds */
+  uint64_t nBlockCacheBytes;    /* bytes of data blocks the block cache holds
+                                   (not the spare buffers it keeps for
+                                   reuse: at most 8, inside the budget) */
   uint64_t nBlockCacheHits;     /* block reads the block cache answered      */
   uint64_t nBlockCacheMisses;   /* block reads that went to the file          */
   uint64_t nOpenCursors;        /* cursors open now                          */
