@@ -209,6 +209,17 @@ static char *registry_errmsg(lsm_db *pDb, int rc){
   return sqlite3_mprintf("%s", (z && z[0]) ? z : lsm_errstr(rc));
 }
 
+/* lsm_destroy(zDir): LSM_OK, or its error with *pzErr saying which store
+** could not be removed and why. */
+static int registry_remove_files(const char *zDir, char **pzErr){
+  int rc = lsm_destroy(zDir, NULL);
+  if( rc != LSM_OK ){
+    const char *z = lsm_errmsg(0);
+    *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir, (z && z[0]) ? z : lsm_errstr(rc));
+  }
+  return rc;
+}
+
 /* The canonical key of zDir into zOut (PATH_MAX bytes); 0 if it has none
 ** (the directory does not exist yet). */
 static int registry_key(const char *zDir, char *zOut){
@@ -558,10 +569,8 @@ int registry_destroy(lsm_db *pDb, const char *zDir, char **pzErr){
     rc = lsm_close(pDb);
     if( rc != LSM_OK ){
       *pzErr = registry_errmsg(0, rc);
-    }else if( zDir && (rc = lsm_destroy(zDir, NULL)) != LSM_OK ){
-      const char *z = lsm_errmsg(0);
-      *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zDir,
-                               (z && z[0]) ? z : lsm_errstr(rc));
+    }else if( zDir ){
+      rc = registry_remove_files(zDir, pzErr);
     }
   }
   pthread_mutex_unlock(&registry_mutex);
@@ -628,13 +637,7 @@ static int registry_destroy_closed(const char *zKey, int eCompaction, char **pzE
     return SQLITE_BUSY;
   }
   if( !bBlank ) return SQLITE_OK;
-  rc = lsm_destroy(zKey, NULL);
-  if( rc != LSM_OK ){
-    const char *z = lsm_errmsg(0);
-    *pzErr = sqlite3_mprintf("cannot remove store %s: %s", zKey, (z && z[0]) ? z : lsm_errstr(rc));
-    return SQLITE_IOERR;
-  }
-  return SQLITE_OK;
+  return registry_remove_files(zKey, pzErr) == LSM_OK ? SQLITE_OK : SQLITE_IOERR;
 }
 
 int registry_destroy_unused(const char *zKey, sqlite3 *db, int eCompaction, char **pzErr){

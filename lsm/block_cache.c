@@ -302,6 +302,14 @@ static block_handle *spare_take(block_cache *p, int i){
   return h;
 }
 
+/* Take spare i out and chain it onto pFree, to be freed unlocked;
+** returns the new chain. */
+static block_handle *spare_drop(block_cache *p, int i, block_handle *pFree){
+  block_handle *h = spare_take(p, i);
+  h->pRingNext = pFree;
+  return h;
+}
+
 /* Bytes charged on top of the cached entries' (invariant 3). */
 static uint64_t total_charge(const block_cache *p){
   return p->nCharge + p->nSpareCharge;
@@ -312,9 +320,13 @@ static uint64_t total_charge(const block_cache *p){
 static block_handle *evict(block_cache *p){
   block_handle *pFree = NULL;
   while( total_charge(p) > p->nCapacity && (p->nSpare > 0 || p->nIdle > 0) ){
-    block_handle *h = p->nSpare > 0 ? spare_take(p, 0) : evict_one(p);
-    h->pRingNext = pFree;
-    pFree = h;
+    if( p->nSpare > 0 ){
+      pFree = spare_drop(p, 0, pFree);
+    }else{
+      block_handle *h = evict_one(p);
+      h->pRingNext = pFree;
+      pFree = h;
+    }
   }
   return pFree;
 }
@@ -554,11 +566,8 @@ static block_handle *spare_keep(block_cache *p, block_handle *h, block_handle *p
   while( p->nSpare > BLOCK_CACHE_SPARES
       || p->nSpareCharge > p->nCapacity / BLOCK_CACHE_SPARE_SHARE ){
     int i, iMin = 0;
-    block_handle *pOut;
     for(i = 1; i < p->nSpare; i++) if( p->anSpare[i] < p->anSpare[iMin] ) iMin = i;
-    pOut = spare_take(p, iMin);
-    pOut->pRingNext = pFree;
-    pFree = pOut;
+    pFree = spare_drop(p, iMin, pFree);
   }
   return pFree;
 }
@@ -581,11 +590,8 @@ block_handle *block_cache_alloc(block_cache *p, lsm_env *pEnv, size_t n){
     uint64_t nNeed = (uint64_t)n + sizeof(block_handle);
     while( h == NULL && total_charge(p) + nNeed > p->nCapacity ){
       if( p->nIdle == 0 ){
-        block_handle *pOut;
         if( p->nSpare == 0 ) break;
-        pOut = spare_take(p, 0);
-        pOut->pRingNext = pFree;
-        pFree = pOut;
+        pFree = spare_drop(p, 0, pFree);
       }else{
         block_handle *pVictim = evict_one(p);
         if( spare_fits(pVictim->nAlloc, n) ){
@@ -730,11 +736,7 @@ void block_cache_erase(block_cache *p, uint64_t id, uint32_t nBlock){
     }
   }
   /* A cache left empty (its stores closed) keeps no spares either. */
-  while( p->nEntries == 0 && p->nSpare > 0 ){
-    block_handle *h = spare_take(p, 0);
-    h->pRingNext = pFree;
-    pFree = h;
-  }
+  while( p->nEntries == 0 && p->nSpare > 0 ) pFree = spare_drop(p, 0, pFree);
   pthread_mutex_unlock(&p->mutex);
   free_chain(pFree);
 }

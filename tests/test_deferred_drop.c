@@ -548,21 +548,20 @@ static void assert_precious(const char *zB){
   sqlite3_free(zSql);
 }
 
-/* A relative path of an in-memory (or TEMP) table follows the working
-** directory: the store a CREATE made is the one at the path as it was
-** then.  A rollback after a chdir removed the store the path named at the
-** rollback, another table's, with its rows (found by the review of
-** defects3); now A/s.lsm, which the CREATE made, goes and B/s.lsm stays. */
-START_TEST(a_create_rolled_back_after_a_chdir_removes_the_store_it_made_only){
+/* In an in-memory database, with A/ as the working directory, run
+** zBefore (which leaves a transaction open on table t at 's.lsm'), move
+** to B/ (which holds another table's store, with its rows), run zEnd;
+** then B/s.lsm must still hold its rows and A/s.lsm must be gone. */
+static void expect_own_store_gone_after_chdir(const char *zBefore, const char *zEnd){
   char *zCwd = getcwd(NULL, 0), *zA, *zB, *zAStore;
   sqlite3 *mem = 0;
   make_two_dirs(&zA, &zB);
   make_precious_store(zB);
   ck_assert_int_eq(chdir(zA), 0);
   ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
-  exec_ok(mem, "BEGIN; CREATE VIRTUAL TABLE t USING lsm('s.lsm')");
+  exec_ok(mem, zBefore);
   ck_assert_int_eq(chdir(zB), 0);
-  exec_ok(mem, "ROLLBACK");
+  exec_ok(mem, zEnd);
   sqlite3_close(mem);
   ck_assert_int_eq(chdir(zCwd), 0);
   assert_precious(zB);
@@ -573,32 +572,26 @@ START_TEST(a_create_rolled_back_after_a_chdir_removes_the_store_it_made_only){
   sqlite3_free(zB);
   free(zCwd);
 }
+
+/* A relative path of an in-memory (or TEMP) table follows the working
+** directory: the store a CREATE made is the one at the path as it was
+** then.  A rollback after a chdir removed the store the path named at the
+** rollback, another table's, with its rows (found by the review of
+** defects3); now A/s.lsm, which the CREATE made, goes and B/s.lsm stays. */
+START_TEST(a_create_rolled_back_after_a_chdir_removes_the_store_it_made_only){
+  expect_own_store_gone_after_chdir("BEGIN; CREATE VIRTUAL TABLE t USING lsm('s.lsm')",
+                                    "ROLLBACK");
+}
 END_TEST
 
 /* The same cause in a committed DROP (older than the CREATE's removal):
 ** it removed B/s.lsm and left A/s.lsm marked DROPPING.  The DROP removes
 ** the store its table had. */
 START_TEST(a_drop_committed_after_a_chdir_removes_its_own_store_only){
-  char *zCwd = getcwd(NULL, 0), *zA, *zB, *zAStore;
-  sqlite3 *mem = 0;
-  make_two_dirs(&zA, &zB);
-  make_precious_store(zB);
-  ck_assert_int_eq(chdir(zA), 0);
-  ck_assert_int_eq(sqlite3_open(":memory:", &mem), SQLITE_OK);
-  exec_ok(mem, "CREATE VIRTUAL TABLE t USING lsm('s.lsm')");
-  exec_ok(mem, "INSERT INTO t VALUES (1, 'dropped')");
-  exec_ok(mem, "BEGIN; DROP TABLE t");
-  ck_assert_int_eq(chdir(zB), 0);
-  exec_ok(mem, "COMMIT");
-  sqlite3_close(mem);
-  ck_assert_int_eq(chdir(zCwd), 0);
-  assert_precious(zB);
-  zAStore = sqlite3_mprintf("%s/s.lsm", zA);
-  ck_assert_msg(!path_exists(zAStore), "%s is still there", zAStore);
-  sqlite3_free(zAStore);
-  sqlite3_free(zA);
-  sqlite3_free(zB);
-  free(zCwd);
+  expect_own_store_gone_after_chdir("CREATE VIRTUAL TABLE t USING lsm('s.lsm');"
+                                    "INSERT INTO t VALUES (1, 'dropped');"
+                                    "BEGIN; DROP TABLE t",
+                                    "COMMIT");
 }
 END_TEST
 
