@@ -56,6 +56,14 @@ void bloom_build(uint8_t *aBits, size_t nBytes, int nProbe,
   }
 }
 
+void bloom_prefetch(const uint8_t *aBits, size_t nBytes, uint64_t hash){
+  const uint8_t *pBlock = aBits + bloom_block(nBytes, hash);
+  /* A filter in a mapped table need not start on a cache line, so the
+  ** block may span two. */
+  __builtin_prefetch(pBlock);
+  __builtin_prefetch(pBlock + BLOOM_BLOCK_BYTES - 1);
+}
+
 int bloom_may_contain(const uint8_t *aBits, size_t nBytes, int nProbe, uint64_t hash){
   const uint8_t *pBlock;
   uint32_t pos, step;

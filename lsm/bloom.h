@@ -110,6 +110,11 @@ void bloom_build(uint8_t *aBits, size_t nBytes, int nProbe,
 ** REQUIRES: nBytes a non-zero multiple of BLOOM_BLOCK_BYTES. */
 int bloom_may_contain(const uint8_t *aBits, size_t nBytes, int nProbe, uint64_t hash);
 
+/* Start loading the block bloom_may_contain will read for hash, without
+** waiting for it (sst_reader_prefetch_get).
+** REQUIRES: as bloom_may_contain. */
+void bloom_prefetch(const uint8_t *aBits, size_t nBytes, uint64_t hash);
+
 /* A growing filter's words (see Thread safety above). */
 typedef _Atomic uint64_t bloom_word;
 

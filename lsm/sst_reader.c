@@ -742,6 +742,19 @@ int sst_reader_get(sst_reader *p, const void *pKey, size_t nKey, uint64_t maxSeq
                                pbFound, pType, ppVal, pnVal, ppPin, pProbe);
 }
 
+void sst_reader_prefetch_get(const sst_reader *p, const void *pKey, size_t nKey, uint64_t hash,
+                             int bBlock){
+  if( p->aFilter ) bloom_prefetch(p->aFilter, p->nFilter, hash);
+  if( bBlock && p->aMap ){
+    int i = find_block(p, pKey, nKey, ikey_pack_trailer(IKEY_MAX_SEQ, IKEY_VALUE));
+    if( i < p->nBlock ){
+      const index_entry *e = &p->aIndex[i];
+      __builtin_prefetch(p->aMap + e->iOff);
+      __builtin_prefetch(p->aMap + e->iOff + e->nSize);
+    }
+  }
+}
+
 int sst_reader_get_hashed(sst_reader *p, const void *pKey, size_t nKey, uint64_t hash,
                           uint64_t maxSeq, int *pbFound, int *pType, const uint8_t **ppVal,
                           size_t *pnVal, block_handle **ppPin, sst_probe *pProbe){

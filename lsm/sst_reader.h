@@ -79,6 +79,17 @@ void sst_reader_unref(sst_reader*);      /* NULL is a no-op */
 int sst_reader_get(sst_reader*, const void *pKey, size_t nKey, uint64_t maxSeq,
                    int *pbFound, int *pType, const uint8_t **ppVal, size_t *pnVal,
                    block_handle **ppPin, sst_probe *pProbe);
+/*
+** Start loading, without waiting, what sst_reader_get_hashed of this key
+** will read first: the Bloom filter's block for hash and, if bBlock and
+** the table is mapped, the two ends of the data block that would hold
+** the key (the block's first entries and its trailer).  A get that asks
+** several tables issues these for all of them before asking the first, so
+** that their cache misses overlap (version_get).
+*/
+void sst_reader_prefetch_get(const sst_reader*, const void *pKey, size_t nKey, uint64_t hash,
+                             int bBlock);
+
 /* The same, given hash = checksum_hash_key(pKey, nKey): a store's get
 ** hashes the key once for every filter it asks. */
 int sst_reader_get_hashed(sst_reader*, const void *pKey, size_t nKey, uint64_t hash,

@@ -5,6 +5,7 @@
 */
 #include "table.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "env.h"
@@ -178,12 +179,30 @@ int table_iter_retarget(iter *pIter, table *p, int *pRc){
   return 1;
 }
 
+void table_readers_if_open(table *const *apT, int n, sst_reader **apReader){
+  table_cache_slot *apSlot[TABLE_READERS_MAX];
+  int i;
+  assert( n >= 0 && n <= TABLE_READERS_MAX );
+  for(i = 0; i < n; i++){
+    table *p = apT[i];
+    while( p->pMovedFrom ) p = p->pMovedFrom;     /* as table_reader */
+    apSlot[i] = &p->slot;
+  }
+  table_cache_readers_if_open(apSlot, n, apReader);
+}
+
 int table_get(table *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
               table_get_result *pRes){
-  sst_probe probe = {0, 0, 0};
   int rc = LSM_OK;
   sst_reader *pReader = table_reader(p, &rc);
   if( pReader == NULL ) return rc;
+  return table_get_from_reader(pReader, pKey, nKey, hash, maxSeq, pRes);
+}
+
+int table_get_from_reader(sst_reader *pReader, const void *pKey, size_t nKey, uint64_t hash,
+                          uint64_t maxSeq, table_get_result *pRes){
+  sst_probe probe = {0, 0, 0};
+  int rc;
   rc = sst_reader_get_hashed(pReader, pKey, nKey, hash, maxSeq, &pRes->bFound, &pRes->type,
                              &pRes->pVal, &pRes->nVal, &pRes->pPinBlock, &probe);
   if( rc == LSM_OK && pRes->bFound ) pRes->pPinned = pReader;

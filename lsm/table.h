@@ -138,6 +138,19 @@ int table_iter_retarget(iter *pIter, table *p, int *pRc);
 ** for the table's Bloom filter. */
 int table_get(table*, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
               table_get_result *pRes);
+/* The same with the table's reader in hand: pReader is a reference (from
+** table_reader or table_readers_if_open) that the call takes over, kept in
+** pRes->pPinned when the key is found. */
+int table_get_from_reader(sst_reader *pReader, const void *pKey, size_t nKey, uint64_t hash,
+                          uint64_t maxSeq, table_get_result *pRes);
+
+/* Most tables table_readers_if_open takes at once. */
+#define TABLE_READERS_MAX 32
+/* For each of the n tables (all of one store), its reader with a
+** reference of its own if the table cache holds it open, else NULL:
+** nothing is opened, and the cache's lock is taken once for all.
+** REQUIRES: n <= TABLE_READERS_MAX. */
+void table_readers_if_open(table *const *apT, int n, sst_reader **apReader);
 
 /* The table's key range as user keys (borrowed from the table). */
 const uint8_t *table_smallest_user(const table*, size_t *pn);

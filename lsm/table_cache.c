@@ -203,6 +203,24 @@ sst_reader *table_cache_reader(table_cache_slot *pSlot, int *pRc){
   return pReader;
 }
 
+void table_cache_readers_if_open(table_cache_slot *const *apSlot, int n, sst_reader **apReader){
+  table_cache *pCache;
+  int i;
+  if( n <= 0 ) return;
+  pCache = apSlot[0]->pCache;
+  pthread_mutex_lock(&pCache->mutex);
+  for(i = 0; i < n; i++){
+    table_cache_slot *pSlot = apSlot[i];
+    assert( pSlot->pCache == pCache );
+    apReader[i] = pSlot->pReader;
+    if( apReader[i] ){
+      sst_reader_ref(apReader[i]);
+      if( !pSlot->bRecent ) pSlot->bRecent = 1;
+    }
+  }
+  pthread_mutex_unlock(&pCache->mutex);
+}
+
 void table_cache_remove(table_cache_slot *pSlot){
   table_cache *pCache = pSlot->pCache;
   sst_reader *pReader;

@@ -115,6 +115,16 @@ void table_cache_insert(table_cache_slot *pSlot, sst_reader *pReader);
 */
 sst_reader *table_cache_reader(table_cache_slot *pSlot, int *pRc);
 
+/*
+** For each of the n slots, its reader with a new reference if the cache
+** holds one open (counted as recently used), else NULL: nothing is
+** opened.  One lock for all of them, where n calls of table_cache_reader
+** take n.
+** REQUIRES: every slot is of the same cache; the caller holds a reference
+** to each slot's table.
+*/
+void table_cache_readers_if_open(table_cache_slot *const *apSlot, int n, sst_reader **apReader);
+
 /* Drop pSlot's reader, if the cache holds one, take the slot out of the
 ** list, and erase its file's blocks from the block cache (a reader still
 ** used by an iterator may cache a few again; they age out: no reader of

@@ -147,10 +147,12 @@ int version_key_may_exist_below(const version *p, int iLevel, const uint8_t *pKe
   return 0;
 }
 
-int version_get(version *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
-                table_get_result *pRes){
+/* version_get one table at a time, each reader taken as it is asked: for
+** a get with more candidates than TABLE_READERS_MAX (a level 0 far
+** behind its compactions, as a hosted store's may be). */
+static int version_get_one_by_one(version *p, const void *pKey, size_t nKey, uint64_t hash,
+                                  uint64_t maxSeq, table_get_result *pRes){
   int iLevel, i, rc = LSM_OK;
-  memset(pRes, 0, sizeof(*pRes));
   for(i = 0; i < p->anFile[0]; i++){
     table *pT = p->aapFile[0][i];
     if( !table_may_contain(pT, pKey, nKey) ) continue;
@@ -167,6 +169,60 @@ int version_get(version *p, const void *pKey, size_t nKey, uint64_t hash, uint64
     rc = table_get(pT, pKey, nKey, hash, maxSeq, pRes);
     if( rc != LSM_OK || pRes->bFound ) return rc;
   }
+  return rc;
+}
+
+/*
+** A get asks, newest first, every level-0 table whose range holds the key
+** and then the one table of each deeper level whose range does: its
+** candidates.  Their readers are taken first, under one lock, and what
+** each will read first is fetched for all of them before the first is
+** asked (sst_reader_prefetch_get): the Bloom filter's block of every
+** candidate, and the data block of the last one, the deepest level's,
+** which holds most keys of a leveled store.  Those cache misses then
+** overlap instead of following one another.  Measured on a 20M-key store
+** (README "Scale"): 8-12% less CPU per get with the block fetched, none
+** with the filters alone, whose upper levels stay cached.  The answer is
+** the first candidate's that holds the key, as when they are asked one by
+** one; the readers of candidates never asked are released unused.
+*/
+int version_get(version *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
+                table_get_result *pRes){
+  table *apCand[TABLE_READERS_MAX];
+  sst_reader *apReader[TABLE_READERS_MAX];
+  int nCand = 0, iLevel, i, rc = LSM_OK;
+  memset(pRes, 0, sizeof(*pRes));
+  for(i = 0; i < p->anFile[0]; i++){
+    table *pT = p->aapFile[0][i];
+    if( !table_may_contain(pT, pKey, nKey) ) continue;
+    if( nCand == TABLE_READERS_MAX ) return version_get_one_by_one(p, pKey, nKey, hash, maxSeq, pRes);
+    apCand[nCand++] = pT;
+  }
+  for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
+    table *pT;
+    /* Most of the LSM_MAX_LEVELS levels are empty: skip them without a
+    ** call. */
+    if( p->anFile[iLevel] == 0 ) continue;
+    pT = level_table_for(p, iLevel, pKey, nKey);
+    if( pT == NULL ) continue;
+    if( nCand == TABLE_READERS_MAX ) return version_get_one_by_one(p, pKey, nKey, hash, maxSeq, pRes);
+    apCand[nCand++] = pT;
+  }
+  table_readers_if_open(apCand, nCand, apReader);
+  for(i = 0; i < nCand; i++){
+    if( apReader[i] ) sst_reader_prefetch_get(apReader[i], pKey, nKey, hash, i == nCand - 1);
+  }
+  for(i = 0; i < nCand; i++){
+    sst_reader *pReader = apReader[i];
+    apReader[i] = NULL;                        /* table_get_from_reader takes it */
+    if( pReader == NULL ){
+      pReader = table_reader(apCand[i], &rc);  /* not open: open it now */
+      if( pReader == NULL ) break;
+    }
+    rc = table_get_from_reader(pReader, pKey, nKey, hash, maxSeq, pRes);
+    if( rc != LSM_OK || pRes->bFound ) break;
+  }
+  for(i = 0; i < nCand; i++) sst_reader_unref(apReader[i]);
   return rc;
 }
 
