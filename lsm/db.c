@@ -342,6 +342,7 @@ int lsm_open(const char *zDir, const lsm_options *pOpt, lsm_db **ppDb){
   pDb->bNoWal = pDb->bMemory || pDb->opt.hosted;
   pEnv = pDb->pEnv = pDb->pOwnedEnv ? pDb->pOwnedEnv : (opt.env ? opt.env : lsm_env_default());
   pDb->opt.env = pEnv;
+  arena_pool_init(&pDb->memtablePool, pEnv, (size_t)pDb->opt.memtable_bytes + DB_ARENA_POOL_SLACK);
   pDb->zDir = env_strdup_rc(pEnv, zDir, &rc);
   if( rc == LSM_OK ) rc = table_cache_new(pEnv, db_table_cache_capacity(&pDb->opt, pEnv),
                                          pDb->opt.table_cache_bytes, &pDb->pTableCache);
@@ -482,6 +483,8 @@ int lsm_close(lsm_db *pDb){
   if( pDb->pLock ) pEnv->xUnlock(pDb->pLock);
   if( pEnv ) env_free(pEnv, pDb->zDir);
   if( pEnv ) db_slice_state_clear(pEnv, &pDb->slice);
+  /* After the view: the last memtable went with it (arena.h invariant 4). */
+  if( pEnv ) arena_pool_destroy(&pDb->memtablePool);
   mutex_destroy(&pDb->mutex);
   mutex_destroy(&pDb->workMutex);
   mutex_destroy(&pDb->flushMutex);

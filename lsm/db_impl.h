@@ -95,6 +95,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "arena.h"
 #include "batch.h"
 #include "compaction.h"
 #include "db_iter.h"
@@ -142,6 +143,14 @@
 ** fall (5 at 256 MiB of 150-byte entries, 12% false positives): a get
 ** then searches the skiplist more often, never wrongly. */
 #define DB_MEMTABLE_FILTER_MAX_BYTES ((size_t)1 << 20)
+/* The store's memtables share one arena pool (arena.h, "Pool") that keeps
+** the blocks of a freed memtable for the next ones, up to one full
+** memtable's blocks: memtable_bytes plus DB_ARENA_POOL_SLACK (a memtable
+** switches once its usage reaches memtable_bytes, so it holds up to one
+** block more, and every block has a 16-byte header).  So at rest a store
+** holds, beside its active memtable, at most that many bytes of free
+** blocks; lsm_close frees them. */
+#define DB_ARENA_POOL_SLACK ((size_t)2 << 20)
 
 /* What a reader pins.  Immutable apart from nRef. */
 typedef struct db_view {
@@ -264,6 +273,8 @@ struct lsm_db {
   int bNoWal;               /* no WAL: in-memory or hosted (lsm.h)     */
   lsm_file *pLock;          /* held LOCK file                         */
   table_cache *pTableCache; /* open SSTable readers (max_open_tables)  */
+  arena_pool memtablePool;  /* blocks of freed memtables for the next
+                            ** (DB_ARENA_POOL_SLACK); its own mutex    */
 
   checked_mutex mutex;
   pthread_cond_t cond;      /* (M) state changes: flush done, work done */

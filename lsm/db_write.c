@@ -69,7 +69,7 @@ int db_memtable_new(lsm_db *pDb, memtable **ppMem){
   size_t nFilter = 0;
   if( pDb->opt.bloom_bits > 0 ) nFilter = (size_t)(pDb->opt.memtable_bytes / DB_MEMTABLE_FILTER_FRACTION);
   if( nFilter > DB_MEMTABLE_FILTER_MAX_BYTES ) nFilter = DB_MEMTABLE_FILTER_MAX_BYTES;
-  return memtable_new_filtered(pDb->pEnv, nFilter, ppMem);
+  return memtable_new_pooled(pDb->pEnv, nFilter, &pDb->memtablePool, ppMem);
 }
 
 /* db_impl.h.  REQUIRES db->mutex, leader, nImm < DB_MAX_IMM. */

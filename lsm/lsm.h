@@ -191,7 +191,12 @@ void lsm_block_cache_set_capacity(lsm_block_cache*, uint64_t nCapacity);
 
 typedef struct lsm_options {
   int sync;                 /* LSM_SYNC_*; default LSM_SYNC_NORMAL                  */
-  uint64_t memtable_bytes;  /* memtable size that triggers a flush; default 4 MiB   */
+  uint64_t memtable_bytes;  /* memtable size that triggers a flush; default 4 MiB.
+                            ** The store keeps the blocks of a flushed memtable
+                            ** for the next ones (fresh pages cost a fault each),
+                            ** up to memtable_bytes + 2 MiB of them: at rest it
+                            ** may hold that beside its active memtable, until
+                            ** lsm_close                                          */
   int block_bytes;          /* SSTable data block target size; default 4096        */
   int bloom_bits;           /* SSTable Bloom filter bits per key; default 10; 0: no
                             ** filters, the memtables' (memtable_bytes / 64 each,

@@ -252,12 +252,17 @@ int memtable_new(lsm_env *pEnv, memtable **ppMem){
 }
 
 int memtable_new_filtered(lsm_env *pEnv, size_t nFilterBytes, memtable **ppMem){
+  return memtable_new_pooled(pEnv, nFilterBytes, NULL, ppMem);
+}
+
+int memtable_new_pooled(lsm_env *pEnv, size_t nFilterBytes, arena_pool *pPool,
+                        memtable **ppMem){
   int rc = LSM_OK;
   memtable *pMem = (memtable*)env_malloc_rc(pEnv, sizeof(memtable), &rc);
   *ppMem = NULL;
   if( rc != LSM_OK ) return rc;
   pMem->pEnv = pEnv;
-  arena_init(&pMem->arena, pEnv);
+  arena_init_pooled(&pMem->arena, pEnv, pPool);
   rc = skiplist_init(&pMem->list, &pMem->arena);
   nFilterBytes -= nFilterBytes % BLOOM_BLOCK_BYTES;
   if( rc == LSM_OK && nFilterBytes > 0 ){

@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "iter.h"
 #include "lsm.h"
 
@@ -54,6 +55,12 @@ int memtable_new(lsm_env*, memtable **ppMem);
 ** BLOOM_WORD_PROBES bits per key in one 64-bit word (bloom.h).  LSM_OK or
 ** LSM_NOMEM. */
 int memtable_new_filtered(lsm_env*, size_t nFilterBytes, memtable **ppMem);
+/* The same, its arena attached to pPool (arena.h, "Pool"; NULL: none):
+** a store's memtables take the blocks of those freed before them.
+** REQUIRES: pPool outlives the memtable (the store's lsm_close destroys
+** it after its last memtable is gone) and uses pEnv. */
+int memtable_new_pooled(lsm_env*, size_t nFilterBytes, arena_pool *pPool,
+                        memtable **ppMem);
 void memtable_ref(memtable*);
 void memtable_unref(memtable*);        /* frees at zero; NULL is a no-op */
 
