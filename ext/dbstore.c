@@ -271,6 +271,10 @@ struct dbstore {
   int bWorkInTxn;        /* lsm_flush/lsm_compact ran inside a transaction whose
                             end (COMMIT or ROLLBACK) the store may not be told of */
   size_t nChunkBytes;    /* bytes per row of the files this store writes */
+  int bReleaseOwed;      /* lsm_flush/lsm_compact called outside BEGIN was
+                            interrupted, and so was its RELEASE of the
+                            savepoint lsm_work, which began a transaction:
+                            released at the next catch-up (dbstore_flush_or_compact) */
   int bSecureDeleteOwed; /* secure_delete was switched ON -> FAST and putting
                             it back failed (an interrupted COMMIT): retried at
                             the next catch-up, COMMIT and close */
@@ -834,14 +838,40 @@ static int dbstore_x_close(lsm_file *pFile){
 
 /* Renaming MANIFEST.tmp over MANIFEST installs a manifest: its row id,
 ** new with the .tmp row, is what tells other connections it changed. */
+/*
+** Rename file zFrom over zTo in one statement, then delete what zTo was.
+** The UPDATE OR REPLACE gives zFrom's rows zTo's names (a row of zTo still
+** holding a name one of them takes is replaced) and the other rows of zTo
+** the name zTo + DBSTORE_DEAD (a range no file's rows are in), which are
+** deleted after it.  Why one statement: the engine commits a flush or a
+** compaction by renaming MANIFEST.tmp over MANIFEST, and once a statement
+** is interrupted (sqlite3_interrupt, Ctrl-C in the shell, a progress
+** handler) every later one run inside it fails before it starts.  A delete
+** and then an update, cut between them, left no MANIFEST in the
+** transaction, and a COMMIT after it made the table unreadable ("not an
+** lsm store", bug hunt 4).  One statement runs whole, or not at all (an
+** interrupt before it starts), or SQLite rolls its transaction back (an
+** interrupted write statement); MANIFEST is never missing.  Dead rows a
+** cut-short delete leaves are unreferenced: the next rename of the same
+** name replaces or deletes them.
+*/
+#define DBSTORE_DEAD "~"
 static int dbstore_x_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
   dbstore *p = pEnv->pCtx;
   const char *zNameFrom = dbstore_name(zFrom), *zNameTo = dbstore_name(zTo);
-  int rc = dbstore_file_delete(p, zNameTo);
+  char *zDead = sqlite3_mprintf("%s" DBSTORE_DEAD, zNameTo);
+  int rc = zDead ? SQLITE_OK : SQLITE_NOMEM;
   if( rc == SQLITE_OK ){
-    rc = dbstore_exec_name(p, "UPDATE \"%w\".\"%w_file\" SET name = ?2 || substr(name,"
-                           " length(?1) + 1) WHERE " DBSTORE_ROWS_OF_FILE, zNameFrom, zNameTo);
+    rc = dbstore_exec_name(p,
+        "UPDATE OR REPLACE \"%w\".\"%w_file\" SET name = CASE WHEN "
+        DBSTORE_ROWS_OF_FILE " THEN ?2 || substr(name, length(?1) + 1)"
+        " ELSE ?2 || '" DBSTORE_DEAD "' || substr(name, length(?2) + 1) END"
+        " WHERE " DBSTORE_ROWS_OF_FILE
+        " OR (name >= ?2 AND name < ?2 || ';' AND (name = ?2 OR substr(name, length(?2) + 1, 1) = ':'))",
+        zNameFrom, zNameTo);
   }
+  if( rc == SQLITE_OK ) rc = dbstore_file_delete(p, zDead);
+  sqlite3_free(zDead);
   if( rc == SQLITE_OK && strcmp(zNameTo, "MANIFEST") == 0 ){
     rc = dbstore_row_id(p, "MANIFEST", &p->iManifestId);
   }
@@ -1428,11 +1458,60 @@ const char *dbstore_location(dbstore *p){
   return p->zDir;
 }
 
+/* The message of a store whose work's transaction is still open. */
+static int dbstore_release_owed_error(dbstore *p, int rc){
+  return lsm_env_error(rc, "%s.%s_file: an lsm_flush or lsm_compact outside BEGIN was"
+                       " interrupted, and the transaction it began for its work is still"
+                       " open: COMMIT or ROLLBACK ends it", p->zDb, p->zTable);
+}
+
+/* End the transaction an interrupted lsm_flush or lsm_compact left open
+** outside BEGIN (bReleaseOwed), now that statements run again: RELEASE
+** commits what it holds, as the statements run in it since would have
+** committed in autocommit mode (the work's own rows in it are unreferenced,
+** dbstore_x_rename, and the next collection deletes them).  A COMMIT or
+** ROLLBACK by the user may have ended it already: then nothing is owed.
+** A RELEASE cannot commit while a write statement runs (a write to this
+** table is one): that use fails with the message instead of writing into
+** a transaction the user does not know is open. */
+static int dbstore_release_repay(dbstore *p){
+  int rc;
+  if( !p->bReleaseOwed ) return SQLITE_OK;
+  if( sqlite3_get_autocommit(p->db) ){
+    p->bReleaseOwed = 0;
+    return SQLITE_OK;
+  }
+  rc = sqlite3_exec(p->db, "RELEASE lsm_work", 0, 0, 0);
+  if( rc == SQLITE_OK ){
+    p->bReleaseOwed = 0;
+    return SQLITE_OK;
+  }
+  return dbstore_release_owed_error(p, rc);
+}
+
+/* End the work's savepoint (bOk: RELEASE it, else roll it back first).
+** Returns SQLITE_OK or the failure of that SQL; bAutocommit: the work
+** began outside BEGIN, so its SAVEPOINT began a transaction, which an
+** interrupt (it fails every statement until the calling one ends) leaves
+** open: then the store owes its release (dbstore_release_repay) and the
+** error says so. */
+static int dbstore_work_end(dbstore *p, int bOk, int bAutocommit){
+  int rc = sqlite3_exec(p->db, bOk ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work",
+                        0, 0, 0);
+  if( rc != SQLITE_OK && bAutocommit && !sqlite3_get_autocommit(p->db) ){
+    p->bReleaseOwed = 1;
+    rc = dbstore_release_owed_error(p, rc);
+  }
+  return rc;
+}
+
 int dbstore_catch_up(dbstore *p){
   unsigned int iVersion = 0;
   int rc = SQLITE_OK;
   int bKnown;
   if( p->bDropped ) return SQLITE_OK;     /* nothing left to read (dbstore_drop) */
+  rc = dbstore_release_repay(p);
+  if( rc != SQLITE_OK ) return rc;
   bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
   dbstore_secure_delete_repay(p);
   if( p->bWorkInTxn ){
@@ -1557,8 +1636,17 @@ static int dbstore_collect_garbage(dbstore *p){
   return rc;
 }
 
-void dbstore_begin(dbstore *p){
+int dbstore_begin(dbstore *p){
+  /* A write cannot end the transaction an interrupted lsm_flush or
+  ** lsm_compact left open (its RELEASE would commit under a running write
+  ** statement): it fails, saying so, rather than add to that transaction,
+  ** which the user may not know is open and would lose at close. */
+  if( p->bReleaseOwed ){
+    if( !sqlite3_get_autocommit(p->db) ) return dbstore_release_owed_error(p, SQLITE_ERROR);
+    p->bReleaseOwed = 0;
+  }
   p->bInWrite = 1;
+  return SQLITE_OK;
 }
 
 void dbstore_cursor_opened(dbstore *p){
@@ -1754,6 +1842,7 @@ void dbstore_rollback(dbstore *p){
 
 int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResult){
   sqlite3_int64 iLastRowid = sqlite3_last_insert_rowid(p->db);   /* the user's, kept */
+  int bAutocommit = sqlite3_get_autocommit(p->db);
   int rc;
   char *zSql;
   if( ext_replicated_by && sqlite3_get_autocommit(p->db) ){
@@ -1787,7 +1876,10 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   if( rc != SQLITE_OK ){
     /* The message first: the rollback below replaces the connection's. */
     if( rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, "write lock");
-    sqlite3_exec(p->db, "ROLLBACK TO lsm_work; RELEASE lsm_work", 0, 0, 0);
+    {
+      int rc2 = dbstore_work_end(p, 0, bAutocommit);
+      if( rc2 != SQLITE_OK && p->bReleaseOwed ) rc = rc2;     /* its message */
+    }
     return rc;
   }
   p->bStale = 1;
@@ -1797,12 +1889,15 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
     if( rc != SQLITE_OK ) p->bReload = 1;     /* half done: start over from the database */
   }
   if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
-  zSql = rc == SQLITE_OK ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work";
   /* A handle on a row the rollback removes must not be read again. */
   if( rc != SQLITE_OK ) dbstore_release_blobs(p);
   {
-    int rc2 = sqlite3_exec(p->db, zSql, 0, 0, 0);
-    if( rc == SQLITE_OK && rc2 != SQLITE_OK ) rc = dbstore_env_error(p, rc2, "RELEASE");
+    int rc2 = dbstore_work_end(p, rc == SQLITE_OK, bAutocommit);
+    if( rc == SQLITE_OK && rc2 != SQLITE_OK && !p->bReleaseOwed ){
+      rc = dbstore_env_error(p, rc2, "RELEASE");
+    }else if( rc2 != SQLITE_OK && p->bReleaseOwed ){
+      rc = rc2;                                   /* its message says what to do */
+    }
   }
   /* Whatever happens to the enclosing transaction, compare before the
   ** next read; after a failure, start over from the database. */
