@@ -271,10 +271,6 @@ struct dbstore {
   int bWorkInTxn;        /* lsm_flush/lsm_compact ran inside a transaction whose
                             end (COMMIT or ROLLBACK) the store may not be told of */
   size_t nChunkBytes;    /* bytes per row of the files this store writes */
-  int bReleaseOwed;      /* lsm_flush/lsm_compact called outside BEGIN was
-                            interrupted, and so was its RELEASE of the
-                            savepoint lsm_work, which began a transaction:
-                            released at the next catch-up (dbstore_flush_or_compact) */
   int bSecureDeleteOwed; /* secure_delete was switched ON -> FAST and putting
                             it back failed (an interrupted COMMIT): retried at
                             the next catch-up, COMMIT and close */
@@ -836,8 +832,6 @@ static int dbstore_x_close(lsm_file *pFile){
   return rc;
 }
 
-/* Renaming MANIFEST.tmp over MANIFEST installs a manifest: its row id,
-** new with the .tmp row, is what tells other connections it changed. */
 /*
 ** Rename file zFrom over zTo in one statement, then delete what zTo was.
 ** The UPDATE OR REPLACE gives zFrom's rows zTo's names (a row of zTo still
@@ -853,7 +847,9 @@ static int dbstore_x_close(lsm_file *pFile){
 ** interrupt before it starts), or SQLite rolls its transaction back (an
 ** interrupted write statement); MANIFEST is never missing.  Dead rows a
 ** cut-short delete leaves are unreferenced: the next rename of the same
-** name replaces or deletes them.
+** name replaces or deletes them.  Renaming MANIFEST.tmp over MANIFEST
+** installs a manifest: its row id, new with the .tmp row, is what tells
+** other connections it changed.
 */
 #define DBSTORE_DEAD "~"
 static int dbstore_x_rename(lsm_env *pEnv, const char *zFrom, const char *zTo){
@@ -1458,49 +1454,23 @@ const char *dbstore_location(dbstore *p){
   return p->zDir;
 }
 
-/* The message of a store whose work's transaction is still open. */
-static int dbstore_release_owed_error(dbstore *p, int rc){
-  return lsm_env_error(rc, "%s.%s_file: an lsm_flush or lsm_compact outside BEGIN was"
-                       " interrupted, and the transaction it began for its work is still"
-                       " open: COMMIT or ROLLBACK ends it", p->zDb, p->zTable);
-}
-
-/* End the transaction an interrupted lsm_flush or lsm_compact left open
-** outside BEGIN (bReleaseOwed), now that statements run again: RELEASE
-** commits what it holds, as the statements run in it since would have
-** committed in autocommit mode (the work's own rows in it are unreferenced,
-** dbstore_x_rename, and the next collection deletes them).  A COMMIT or
-** ROLLBACK by the user may have ended it already: then nothing is owed.
-** A RELEASE cannot commit while a write statement runs (a write to this
-** table is one): that use fails with the message instead of writing into
-** a transaction the user does not know is open. */
-static int dbstore_release_repay(dbstore *p){
-  int rc;
-  if( !p->bReleaseOwed ) return SQLITE_OK;
-  if( sqlite3_get_autocommit(p->db) ){
-    p->bReleaseOwed = 0;
-    return SQLITE_OK;
-  }
-  rc = sqlite3_exec(p->db, "RELEASE lsm_work", 0, 0, 0);
-  if( rc == SQLITE_OK ){
-    p->bReleaseOwed = 0;
-    return SQLITE_OK;
-  }
-  return dbstore_release_owed_error(p, rc);
-}
-
 /* End the work's savepoint (bOk: RELEASE it, else roll it back first).
-** Returns SQLITE_OK or the failure of that SQL; bAutocommit: the work
-** began outside BEGIN, so its SAVEPOINT began a transaction, which an
-** interrupt (it fails every statement until the calling one ends) leaves
-** open: then the store owes its release (dbstore_release_repay) and the
-** error says so. */
-static int dbstore_work_end(dbstore *p, int bOk, int bAutocommit){
+** An interrupt (sqlite3_interrupt) fails every statement until the calling
+** one ends, these included.  Outside BEGIN the work's SAVEPOINT began a
+** transaction, which then stays open, and the statements the program runs
+** next would go into it unknowing (lost at close unless committed): the
+** error says so, and what ends it.  The extension cannot end it itself
+** later without guessing whether the program's own statements since were
+** meant to commit.  Whatever is in it is safe to commit or to roll back:
+** the work's half-written rows are unreferenced (dbstore_x_rename). */
+static int dbstore_work_end(dbstore *p, int bOk, int bAutocommit, int *pbLeftOpen){
   int rc = sqlite3_exec(p->db, bOk ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work",
                         0, 0, 0);
   if( rc != SQLITE_OK && bAutocommit && !sqlite3_get_autocommit(p->db) ){
-    p->bReleaseOwed = 1;
-    rc = dbstore_release_owed_error(p, rc);
+    rc = lsm_env_error(rc, "%s.%s_file: interrupted, and the transaction it began for its work"
+                       " is still open: COMMIT or ROLLBACK ends it (the statements run before"
+                       " either go into it)", p->zDb, p->zTable);
+    *pbLeftOpen = 1;
   }
   return rc;
 }
@@ -1510,8 +1480,6 @@ int dbstore_catch_up(dbstore *p){
   int rc = SQLITE_OK;
   int bKnown;
   if( p->bDropped ) return SQLITE_OK;     /* nothing left to read (dbstore_drop) */
-  rc = dbstore_release_repay(p);
-  if( rc != SQLITE_OK ) return rc;
   bKnown = sqlite3_file_control(p->db, p->zFcntlDb, SQLITE_FCNTL_DATA_VERSION, &iVersion) == SQLITE_OK;
   dbstore_secure_delete_repay(p);
   if( p->bWorkInTxn ){
@@ -1636,17 +1604,8 @@ static int dbstore_collect_garbage(dbstore *p){
   return rc;
 }
 
-int dbstore_begin(dbstore *p){
-  /* A write cannot end the transaction an interrupted lsm_flush or
-  ** lsm_compact left open (its RELEASE would commit under a running write
-  ** statement): it fails, saying so, rather than add to that transaction,
-  ** which the user may not know is open and would lose at close. */
-  if( p->bReleaseOwed ){
-    if( !sqlite3_get_autocommit(p->db) ) return dbstore_release_owed_error(p, SQLITE_ERROR);
-    p->bReleaseOwed = 0;
-  }
+void dbstore_begin(dbstore *p){
   p->bInWrite = 1;
-  return SQLITE_OK;
 }
 
 void dbstore_cursor_opened(dbstore *p){
@@ -1877,8 +1836,9 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
     /* The message first: the rollback below replaces the connection's. */
     if( rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, "write lock");
     {
-      int rc2 = dbstore_work_end(p, 0, bAutocommit);
-      if( rc2 != SQLITE_OK && p->bReleaseOwed ) rc = rc2;     /* its message */
+      int bLeftOpen = 0;
+      int rc2 = dbstore_work_end(p, 0, bAutocommit, &bLeftOpen);
+      if( bLeftOpen ) rc = rc2;                    /* its message says what to do */
     }
     return rc;
   }
@@ -1892,11 +1852,12 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
   /* A handle on a row the rollback removes must not be read again. */
   if( rc != SQLITE_OK ) dbstore_release_blobs(p);
   {
-    int rc2 = dbstore_work_end(p, rc == SQLITE_OK, bAutocommit);
-    if( rc == SQLITE_OK && rc2 != SQLITE_OK && !p->bReleaseOwed ){
+    int bLeftOpen = 0;
+    int rc2 = dbstore_work_end(p, rc == SQLITE_OK, bAutocommit, &bLeftOpen);
+    if( bLeftOpen ){
+      rc = rc2;                                    /* its message says what to do */
+    }else if( rc == SQLITE_OK && rc2 != SQLITE_OK ){
       rc = dbstore_env_error(p, rc2, "RELEASE");
-    }else if( rc2 != SQLITE_OK && p->bReleaseOwed ){
-      rc = rc2;                                   /* its message says what to do */
     }
   }
   /* Whatever happens to the enclosing transaction, compare before the

@@ -607,10 +607,7 @@ int dbstore_catch_up(dbstore*);
 ** a function that read the table without a cursor calls dbstore_reads_done. */
 void dbstore_cursor_opened(dbstore*);
 void dbstore_cursor_closed(dbstore*);
-/* xBegin: the store is written in this transaction.  Fails (the message
-** in lsm_errmsg) while an interrupted lsm_flush or lsm_compact called
-** outside BEGIN has left the transaction it began open. */
-int dbstore_begin(dbstore*);
+void dbstore_begin(dbstore*);
 void dbstore_reads_done(dbstore*);
 /* xSync: log pBatch as the next log row and run the bounded work due. */
 int dbstore_sync(dbstore*, lsm_batch *pBatch);

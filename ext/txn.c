@@ -194,15 +194,7 @@ int txn_begin(sqlite3_vtab *pVtab){
     return SQLITE_OK;
   }
   txn_abort_prepared(pTab);
-  if( pTab->pStore ){
-    int rc = dbstore_begin(pTab->pStore);
-    if( rc != SQLITE_OK ){
-      const char *z = lsm_errmsg(0);
-      sqlite3_free(pTab->base.zErrMsg);
-      pTab->base.zErrMsg = sqlite3_mprintf("%s", (z && z[0]) ? z : lsm_errstr(rc));
-      return rc;
-    }
-  }
+  if( pTab->pStore ) dbstore_begin(pTab->pStore);
   /* A batch left by a statement that failed before any xSync/xRollback
   ** (none is known) would otherwise leak into this transaction. */
   if( lsm_batch_count(pTab->pTxn->pBatch) ) txn_reset(pTab);
