@@ -33,12 +33,21 @@ int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *p
 
 static char *g_zDir;
 static char *g_zDb;
+static const char *g_zJournal = "wal";   /* of the databases fresh_db makes */
 
 static void setup(void){
   test_sql_fixture_begin((void(*)(void))sqlite3_lsm_init, "intwork", &g_zDir, &g_zDb);
 }
 static void teardown(void){
   test_sql_fixture_end(&g_zDir, &g_zDb);
+}
+
+/* Run xRun(zWork) on WAL databases, then on rollback-journal ones. */
+static void in_both_journal_modes(void (*xRun)(const char*), const char *zWork){
+  g_zJournal = "wal";
+  xRun(zWork);
+  g_zJournal = "delete";
+  xRun(zWork);
 }
 
 /* Interrupt the connection at its nAt-th progress callback. */
@@ -52,8 +61,6 @@ static int progress_interrupt(void *pArg){
 /* A new database file holding kv (2 * ROWS rows, flushed after each
 ** batch, so that a flush or compaction has tables to write and replace)
 ** and a native table t. */
-static const char *g_zJournal = "wal";
-
 static sqlite3 *fresh_db(void){
   sqlite3 *db;
   int r, i;
@@ -117,7 +124,7 @@ static void expect_all_rows(int nAt, const char *zWork, sqlite3_int64 nT){
   sqlite3_close(db);
 }
 
-static void interrupted_inside_begin_in(const char *zWork){
+static void interrupted_inside_begin(const char *zWork){
   int nAt, bDone = 0;
   for(nAt = 1; !bDone; nAt++){
     sqlite3 *db = fresh_db();
@@ -139,24 +146,17 @@ static void interrupted_inside_begin_in(const char *zWork){
   }
 }
 
-static void interrupted_inside_begin(const char *zWork){
-  g_zJournal = "wal";
-  interrupted_inside_begin_in(zWork);
-  g_zJournal = "delete";
-  interrupted_inside_begin_in(zWork);
-}
-
 START_TEST(an_interrupted_flush_inside_begin_never_hides_the_rows){
-  interrupted_inside_begin("lsm_flush");
+  in_both_journal_modes(interrupted_inside_begin, "lsm_flush");
 }
 END_TEST
 
 START_TEST(an_interrupted_compact_inside_begin_never_hides_the_rows){
-  interrupted_inside_begin("lsm_compact");
+  in_both_journal_modes(interrupted_inside_begin, "lsm_compact");
 }
 END_TEST
 
-static void interrupted_outside_begin_in(const char *zWork){
+static void interrupted_outside_begin(const char *zWork){
   int nAt, bDone = 0, nLeftOpen = 0;
   for(nAt = 1; !bDone; nAt++){
     sqlite3 *db = fresh_db();
@@ -182,20 +182,13 @@ static void interrupted_outside_begin_in(const char *zWork){
                 " is not tested", zWork, g_zJournal);
 }
 
-static void interrupted_outside_begin(const char *zWork){
-  g_zJournal = "wal";
-  interrupted_outside_begin_in(zWork);
-  g_zJournal = "delete";
-  interrupted_outside_begin_in(zWork);
-}
-
 START_TEST(an_interrupted_flush_outside_begin_says_what_ends_its_transaction){
-  interrupted_outside_begin("lsm_flush");
+  in_both_journal_modes(interrupted_outside_begin, "lsm_flush");
 }
 END_TEST
 
 START_TEST(an_interrupted_compact_outside_begin_says_what_ends_its_transaction){
-  interrupted_outside_begin("lsm_compact");
+  in_both_journal_modes(interrupted_outside_begin, "lsm_compact");
 }
 END_TEST
 
