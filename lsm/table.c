@@ -191,14 +191,6 @@ void table_readers_if_open(table *const *apT, int n, sst_reader **apReader){
   table_cache_readers_if_open(apSlot, n, apReader);
 }
 
-int table_get(table *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
-              table_get_result *pRes){
-  int rc = LSM_OK;
-  sst_reader *pReader = table_reader(p, &rc);
-  if( pReader == NULL ) return rc;
-  return table_get_from_reader(pReader, pKey, nKey, hash, maxSeq, pRes);
-}
-
 int table_get_from_reader(sst_reader *pReader, const void *pKey, size_t nKey, uint64_t hash,
                           uint64_t maxSeq, table_get_result *pRes){
   sst_probe probe = {0, 0, 0};

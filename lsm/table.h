@@ -15,7 +15,7 @@
 ** (table_move) reads through the first table of its chain, so one file
 ** has one reader, not one per level it passed through.  Nothing outside
 ** table_cache.c touches the slot's reader or links: readers are borrowed
-** with table_reader (or table_iter, table_get) and hold their own
+** with table_reader (or table_iter, table_readers_if_open) and hold their own
 ** reference, so a reader, and the values read from it, outlive its
 ** eviction while used.
 **
@@ -49,7 +49,7 @@ typedef struct table {
 } table;
 
 /*
-** The answer of a point lookup, filled by table_get (and version_get,
+** The answer of a point lookup, filled by table_get_from_reader (and version_get,
 ** which asks table after table) and read by lsm_get.  Zero it before the
 ** first call: the counters add up over every table asked.
 */
@@ -133,14 +133,11 @@ iter *table_iter_fill(table*, int eFill, int *pRc);
 ** pIter then unchanged. */
 int table_iter_retarget(iter *pIter, table *p, int *pRc);
 
-/* Look up the newest version of user key pKey with seq <= maxSeq; fill
-** *pRes (see table_get_result).  hash is checksum_hash_key(pKey, nKey),
-** for the table's Bloom filter. */
-int table_get(table*, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
-              table_get_result *pRes);
-/* The same with the table's reader in hand: pReader is a reference (from
-** table_reader or table_readers_if_open) that the call takes over, kept in
-** pRes->pPinned when the key is found. */
+/* Look up the newest version of user key pKey with seq <= maxSeq in the
+** table pReader reads; fill *pRes (see table_get_result).  hash is
+** checksum_hash_key(pKey, nKey), for the table's Bloom filter.  pReader is
+** a reference (from table_reader or table_readers_if_open) that the call
+** takes over, kept in pRes->pPinned when the key is found. */
 int table_get_from_reader(sst_reader *pReader, const void *pKey, size_t nKey, uint64_t hash,
                           uint64_t maxSeq, table_get_result *pRes);
 

@@ -147,29 +147,26 @@ int version_key_may_exist_below(const version *p, int iLevel, const uint8_t *pKe
   return 0;
 }
 
-/* version_get one table at a time, each reader taken as it is asked: for
-** a get with more candidates than TABLE_READERS_MAX (a level 0 far
-** behind its compactions, as a hosted store's may be). */
-static int version_get_one_by_one(version *p, const void *pKey, size_t nKey, uint64_t hash,
-                                  uint64_t maxSeq, table_get_result *pRes){
-  int iLevel, i, rc = LSM_OK;
-  for(i = 0; i < p->anFile[0]; i++){
-    table *pT = p->aapFile[0][i];
-    if( !table_may_contain(pT, pKey, nKey) ) continue;
-    rc = table_get(pT, pKey, nKey, hash, maxSeq, pRes);
-    if( rc != LSM_OK || pRes->bFound ) return rc;
+/* The next of a get's candidates (version_get), at most TABLE_READERS_MAX,
+** into apCand, from where *pi0 (level 0's next table) and *piLevel (the
+** next deeper level, once level 0 is done) left off; their number, 0 when
+** none is left. */
+static int version_next_candidates(const version *p, const void *pKey, size_t nKey,
+                                   int *pi0, int *piLevel, table **apCand){
+  int n = 0;
+  for(; *pi0 < p->anFile[0] && n < TABLE_READERS_MAX; (*pi0)++){
+    table *pT = p->aapFile[0][*pi0];
+    if( table_may_contain(pT, pKey, nKey) ) apCand[n++] = pT;
   }
-  for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
+  for(; *pi0 == p->anFile[0] && *piLevel < LSM_MAX_LEVELS && n < TABLE_READERS_MAX; (*piLevel)++){
     table *pT;
     /* Most of the LSM_MAX_LEVELS levels are empty: skip them without a
-    ** call (16 calls cost ~300 instructions per get). */
-    if( p->anFile[iLevel] == 0 ) continue;
-    pT = level_table_for(p, iLevel, pKey, nKey);
-    if( pT == NULL ) continue;
-    rc = table_get(pT, pKey, nKey, hash, maxSeq, pRes);
-    if( rc != LSM_OK || pRes->bFound ) return rc;
+    ** call. */
+    if( p->anFile[*piLevel] == 0 ) continue;
+    pT = level_table_for(p, *piLevel, pKey, nKey);
+    if( pT ) apCand[n++] = pT;
   }
-  return rc;
+  return n;
 }
 
 /*
@@ -185,44 +182,34 @@ static int version_get_one_by_one(version *p, const void *pKey, size_t nKey, uin
 ** with the filters alone, whose upper levels stay cached.  The answer is
 ** the first candidate's that holds the key, as when they are asked one by
 ** one; the readers of candidates never asked are released unused.
+** Candidates come TABLE_READERS_MAX at a time (version_next_candidates): a
+** level 0 far behind its compactions, as a hosted store's may be, takes
+** more than one batch.
 */
 int version_get(version *p, const void *pKey, size_t nKey, uint64_t hash, uint64_t maxSeq,
                 table_get_result *pRes){
   table *apCand[TABLE_READERS_MAX];
   sst_reader *apReader[TABLE_READERS_MAX];
-  int nCand = 0, iLevel, i, rc = LSM_OK;
+  int i0 = 0, iLevel = 1, nCand, i, rc = LSM_OK;
   memset(pRes, 0, sizeof(*pRes));
-  for(i = 0; i < p->anFile[0]; i++){
-    table *pT = p->aapFile[0][i];
-    if( !table_may_contain(pT, pKey, nKey) ) continue;
-    if( nCand == TABLE_READERS_MAX ) return version_get_one_by_one(p, pKey, nKey, hash, maxSeq, pRes);
-    apCand[nCand++] = pT;
-  }
-  for(iLevel = 1; iLevel < LSM_MAX_LEVELS; iLevel++){
-    table *pT;
-    /* Most of the LSM_MAX_LEVELS levels are empty: skip them without a
-    ** call. */
-    if( p->anFile[iLevel] == 0 ) continue;
-    pT = level_table_for(p, iLevel, pKey, nKey);
-    if( pT == NULL ) continue;
-    if( nCand == TABLE_READERS_MAX ) return version_get_one_by_one(p, pKey, nKey, hash, maxSeq, pRes);
-    apCand[nCand++] = pT;
-  }
-  table_readers_if_open(apCand, nCand, apReader);
-  for(i = 0; i < nCand; i++){
-    if( apReader[i] ) sst_reader_prefetch_get(apReader[i], pKey, nKey, hash, i == nCand - 1);
-  }
-  for(i = 0; i < nCand; i++){
-    sst_reader *pReader = apReader[i];
-    apReader[i] = NULL;                        /* table_get_from_reader takes it */
-    if( pReader == NULL ){
-      pReader = table_reader(apCand[i], &rc);  /* not open: open it now */
-      if( pReader == NULL ) break;
+  while( rc == LSM_OK && !pRes->bFound
+      && (nCand = version_next_candidates(p, pKey, nKey, &i0, &iLevel, apCand)) > 0 ){
+    table_readers_if_open(apCand, nCand, apReader);
+    for(i = 0; i < nCand; i++){
+      if( apReader[i] ) sst_reader_prefetch_get(apReader[i], pKey, nKey, hash, i == nCand - 1);
     }
-    rc = table_get_from_reader(pReader, pKey, nKey, hash, maxSeq, pRes);
-    if( rc != LSM_OK || pRes->bFound ) break;
+    for(i = 0; i < nCand; i++){
+      sst_reader *pReader = apReader[i];
+      apReader[i] = NULL;                        /* table_get_from_reader takes it */
+      if( pReader == NULL ){
+        pReader = table_reader(apCand[i], &rc);  /* not open: open it now */
+        if( pReader == NULL ) break;
+      }
+      rc = table_get_from_reader(pReader, pKey, nKey, hash, maxSeq, pRes);
+      if( rc != LSM_OK || pRes->bFound ) break;
+    }
+    for(i = 0; i < nCand; i++) sst_reader_unref(apReader[i]);
   }
-  for(i = 0; i < nCand; i++) sst_reader_unref(apReader[i]);
   return rc;
 }
 
