@@ -11,8 +11,7 @@
 ** moved to the young end instead of freed).  An entry a scan inserted
 ** (block_cache_insert_passing: bPassing, until a lookup finds it) is put
 ** at the old end when released, so a long scan's misses evict the blocks
-** it has just left and nothing else.  An entry's bytes follow its
-** header in one allocation.
+** it has just left and nothing else.
 **
 ** Why not LevelDB's LRU list (what this file was until measured): a
 ** random seek looks a block up in every sorted run, and at 1M keys the
@@ -27,6 +26,14 @@
 ** anyway; a release touches that header alone.  The ring is rewritten
 ** only when an entry is inserted, evicted or erased, or released cold
 ** (a compaction's input: block_cache_release_cold).
+**
+** Memory: an entry's bytes follow its header in one object.  In a cache
+** of BLOCK_CACHE_SLAB_MIN or more the object comes from the cache's
+** slabs (block_memory.h: 2 MiB huge pages, size classes), else, and for
+** a block larger than the largest class, from the cache's env.  Why: the
+** first fill of a large cache from malloc faulted every 4 KiB page on the
+** thread that missed (README, "The block cache's memory in huge-page
+** slabs").
 **
 ** Deletion shifts the following entries of the probe run back (no
 ** tombstones), so a probe ends at the first empty slot.
@@ -52,6 +59,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "block_memory.h"
 #include "env.h"
 
 /* Under AddressSanitizer a spare's block bytes are poisoned while it waits
@@ -90,6 +98,7 @@ struct block_handle {
   uint8_t bHot;               /* (C) looked up since eviction last passed  */
   uint8_t bPassing;           /* (C) inserted by a sequential read and not
                               ** looked up since: released cold           */
+  uint8_t bSlab;              /* its memory is a block_memory object       */
   block_handle *pRingPrev;    /* (C) ring neighbours, while cached         */
   block_handle *pRingNext;    /* (C)                                       */
   size_t n;                   /* bytes in use                              */
@@ -113,6 +122,9 @@ struct lsm_block_cache {
   uint64_t nEntries;          /* cached entries                            */
   uint64_t nIdle;             /* cached entries with nRef == 0             */
   uint64_t nHits, nMisses;    /* lookups                                   */
+  block_memory *pMemory;      /* entries' memory (NULL: malloc's)          */
+  atomic_int bSlabs;          /* nCapacity >= BLOCK_CACHE_SLAB_MIN: new
+                              ** entries from pMemory                      */
   block_slot *aSlot;          /* nSlot slots                               */
   _Atomic uintptr_t slotHint; /* aSlot's address, and                      */
   _Atomic uint64_t maskHint;  /* nSlot - 1: stored under the mutex, read
@@ -331,12 +343,30 @@ static block_handle *evict(block_cache *p){
   return pFree;
 }
 
+static void handle_free(block_handle *h){
+  if( h->bSlab ){
+    block_memory_free(h);
+  }else{
+    env_free(h->pEnv, h);
+  }
+}
+
 static void free_chain(block_handle *h){
   while( h ){
     block_handle *pNext = h->pRingNext;
-    env_free(h->pEnv, h);
+    handle_free(h);
     h = pNext;
   }
+}
+
+/* Entries come from slabs only in a cache of this budget or more: a slab
+** is 2 MiB of one size class, so a small cache would hold a few blocks in
+** a slab each, and the slabs' memory would pass its budget many times. */
+#define BLOCK_CACHE_SLAB_MIN ((uint64_t)16 << 20)
+
+static void set_slabs(block_cache *p){
+  atomic_store_explicit(&p->bSlabs, p->pMemory != NULL && p->nCapacity >= BLOCK_CACHE_SLAB_MIN,
+                        memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------ */
@@ -357,6 +387,8 @@ int block_cache_new(lsm_env *pEnv, uint64_t nCapacity, block_cache **ppCache){
     return rc;
   }
   set_hints(p);
+  p->pMemory = block_memory_new();    /* NULL: entries from malloc */
+  set_slabs(p);
   p->ring.pRingNext = p->ring.pRingPrev = &p->ring;
   atomic_init(&p->nRef, 1);
   pthread_mutex_init(&p->mutex, NULL);
@@ -375,15 +407,18 @@ void block_cache_unref(block_cache *p){
   if( atomic_fetch_sub_explicit(&p->nRef, 1, memory_order_acq_rel) != 1 ) return;
   while( p->nSpare > 0 ){
     h = spare_take(p, p->nSpare - 1);
-    env_free(h->pEnv, h);
+    handle_free(h);
   }
   h = p->ring.pRingNext;
   while( h != &p->ring ){
     block_handle *pNext = h->pRingNext;
     assert( h->nRef == 0 );
-    env_free(h->pEnv, h);
+    handle_free(h);
     h = pNext;
   }
+  /* A private handle of its memory still held lives on: the slabs go with
+  ** the last one (block_memory_release). */
+  block_memory_release(p->pMemory);
   pthread_mutex_destroy(&p->mutex);
   env_free(p->pEnv, p->aSlot);
   env_free(p->pEnv, p);
@@ -402,6 +437,7 @@ void block_cache_set_capacity(block_cache *p, uint64_t nCapacity){
   if( p == NULL ) return;
   pthread_mutex_lock(&p->mutex);
   p->nCapacity = nCapacity;
+  set_slabs(p);
   pFree = evict(p);
   pthread_mutex_unlock(&p->mutex);
   free_chain(pFree);
@@ -414,6 +450,10 @@ int lsm_block_cache_new(uint64_t nCapacity, lsm_block_cache **ppCache){
 
 void lsm_block_cache_unref(lsm_block_cache *p){
   block_cache_unref(p);
+}
+
+uint64_t lsm_block_cache_mapped_bytes(void){
+  return block_memory_mapped_bytes();
 }
 
 void lsm_block_cache_set_capacity(lsm_block_cache *p, uint64_t nCapacity){
@@ -525,14 +565,30 @@ void block_cache_read_counts(block_cache *p, const block_cache_counts *pCounts,
 }
 
 block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
-  block_handle *h;
-  if( pCache ) pEnv = pCache->pEnv;
-  h = env_malloc(pEnv, sizeof(block_handle) + (n ? n : 1));
+  block_handle *h = NULL;
+  size_t nAlloc = n;
+  uint8_t bSlab = 0;
+  if( pCache ){
+    pEnv = pCache->pEnv;
+    if( atomic_load_explicit(&pCache->bSlabs, memory_order_relaxed) ){
+      size_t nObject;
+      h = block_memory_alloc(pCache->pMemory, sizeof(block_handle) + n, &nObject);
+      if( h ){
+        /* The class's slack is the entry's: charged, and usable by a
+        ** block this one is reused for (block_cache_alloc). */
+        nAlloc = nObject - sizeof(block_handle);
+        bSlab = 1;
+      }
+    }
+  }
+  if( h == NULL ) h = env_malloc(pEnv, sizeof(block_handle) + (n ? n : 1));
   if( h == NULL ) return NULL;
   memset(h, 0, sizeof(*h));
   h->pEnv = pEnv;
   h->nRef = 1;
-  h->n = h->nAlloc = n;
+  h->bSlab = bSlab;
+  h->n = n;
+  h->nAlloc = nAlloc;
   return h;
 }
 
@@ -661,7 +717,7 @@ static block_handle *insert_as(block_cache *p, uint64_t id, uint32_t iBlock, blo
   pthread_mutex_unlock(&p->mutex);
   free_chain(pFree);
   if( pOld ){
-    env_free(h->pEnv, h);
+    handle_free(h);
     return pOld;
   }
   return h;
@@ -693,7 +749,7 @@ static void release_to(block_handle *h, int bCold){
   p = h->pCache;
   if( p == NULL ){
     assert( h->nRef == 1 );
-    env_free(h->pEnv, h);
+    handle_free(h);
     return;
   }
   pthread_mutex_lock(&p->mutex);
@@ -710,7 +766,7 @@ static void release_to(block_handle *h, int bCold){
   }
   pthread_mutex_unlock(&p->mutex);
   free_chain(pFree);
-  if( bFree ) env_free(h->pEnv, h);
+  if( bFree ) handle_free(h);
 }
 
 void block_cache_release(block_handle *h){

@@ -140,9 +140,10 @@ void block_cache_read_counts(block_cache*, const block_cache_counts *pCounts,
                              block_cache_counts *pOut);
 
 /* A new private handle of n bytes to fill (block_handle_buf), one
-** reference; NULL on OOM.  Allocated with pCache's env when pCache is not
-** NULL (the handle may be offered to it and outlive the reader's store),
-** else with pEnv's. */
+** reference; NULL on OOM.  Allocated from pCache's memory when pCache is
+** not NULL (its slabs, or its env: the handle may be offered to it and
+** outlive the reader's store; a handle still held when the cache is freed
+** keeps its slab until released), else with pEnv's. */
 block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n);
 uint8_t *block_handle_buf(block_handle*);
 

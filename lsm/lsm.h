@@ -182,12 +182,18 @@ void lsm_env_memory_free(lsm_env*);
 ** lsm_block_cache_unref: drop the caller's reference; the cache is freed
 ** once every store using it is closed too.
 ** lsm_block_cache_set_capacity: a new budget (a lower one evicts at once).
+** lsm_block_cache_mapped_bytes: the memory every block cache of the
+** process (a store's own or shared) holds in 2 MiB slabs mapped for it
+** (a cache of 16 MiB or more keeps its blocks there, in huge pages where
+** the kernel gives them); malloc's statistics (mallinfo2) do not count
+** it, so heap reports add it.
 ** Thread-safe.
 */
 typedef struct lsm_block_cache lsm_block_cache;
 int lsm_block_cache_new(uint64_t nCapacity, lsm_block_cache **ppCache);
 void lsm_block_cache_unref(lsm_block_cache*);
 void lsm_block_cache_set_capacity(lsm_block_cache*, uint64_t nCapacity);
+uint64_t lsm_block_cache_mapped_bytes(void);
 
 typedef struct lsm_options {
   int sync;                 /* LSM_SYNC_*; default LSM_SYNC_NORMAL                  */

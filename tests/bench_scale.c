@@ -29,7 +29,8 @@
 ** amplification (SSTables searched per get), space amplification (bytes
 ** of the store's directory / live key+value bytes), heap in use after
 ** the gets (mallinfo2: bytes malloc has handed out and not got back,
-** mapped file pages excluded), open file descriptors, and peak RSS (which
+** plus the block cache's slabs, lsm_block_cache_mapped_bytes; mapped
+** file pages excluded), open file descriptors, and peak RSS (which
 ** includes the mapped pages of the SSTables the process touched).
 ** Values compress about 2:1, as LevelDB's db_bench makes them: 50 bytes
 ** (the key's number, the generation, 38 random printable characters)
@@ -116,7 +117,7 @@ static int value_ok(const char *a, size_t n, uint64_t i){
 
 static double heap_in_use_mb(void){
   struct mallinfo2 m = mallinfo2();
-  return (double)(m.uordblks + m.hblkhd) / 1048576.0;
+  return (double)(m.uordblks + m.hblkhd + lsm_block_cache_mapped_bytes()) / 1048576.0;
 }
 
 static int open_fds(void){
