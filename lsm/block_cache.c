@@ -808,4 +808,5 @@ void block_cache_get_stats(block_cache *p, block_cache_stats *pStats){
   pStats->nHits = p->nHits;
   pStats->nMisses = p->nMisses;
   pthread_mutex_unlock(&p->mutex);
+  pStats->nMappedBytes = block_memory_bytes(p->pMemory);
 }

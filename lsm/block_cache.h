@@ -234,6 +234,7 @@ typedef struct block_cache_stats {
   uint64_t nSpareBytes;       /* and holds for reuse (block_cache_alloc):
                               ** nCharge + nSpareBytes is in the budget   */
   uint64_t nEntries;          /* blocks it holds                          */
+  uint64_t nMappedBytes;      /* its slabs (block_memory), 0 on malloc    */
   uint64_t nHits;             /* lookups that found their block           */
   uint64_t nMisses;           /* lookups that did not                     */
 } block_cache_stats;

@@ -67,6 +67,7 @@ struct block_memory {
   slab *aAvail[N_CLASSES];    /* slabs with room, per class                */
   slab *pEmpty;               /* a slab with nothing in use, kept          */
   uint64_t nLive;             /* objects in use (invariant 2)              */
+  _Atomic uint64_t nMapped;   /* bytes of its slabs (read unlocked)        */
   int bReleased;              /* the owner has dropped it                  */
 };
 
@@ -83,7 +84,7 @@ uint64_t block_memory_mapped_bytes(void){
 /* A slab-aligned mapping of one slab, advised into a huge page; NULL if
 ** the system has no memory for it.  mmap aligns to 4 KiB only: map twice
 ** the size and give back the unaligned ends. */
-static slab *slab_map(void){
+static slab *slab_map(block_memory *p){
   const size_t nSlab = BLOCK_MEMORY_SLAB_BYTES;
   uint8_t *pRaw, *pAligned;
   size_t nHead;
@@ -100,13 +101,19 @@ static slab *slab_map(void){
 #endif
   MEM_POISON(pAligned + SLAB_HEADER, nSlab - SLAB_HEADER);
   atomic_fetch_add_explicit(&g_nMapped, nSlab, memory_order_relaxed);
+  atomic_fetch_add_explicit(&p->nMapped, nSlab, memory_order_relaxed);
   return (slab*)pAligned;
 }
 
-static void slab_unmap(slab *s){
+static void slab_unmap(block_memory *p, slab *s){
   MEM_UNPOISON((uint8_t*)s + SLAB_HEADER, BLOCK_MEMORY_SLAB_BYTES - SLAB_HEADER);
   munmap(s, BLOCK_MEMORY_SLAB_BYTES);
   atomic_fetch_sub_explicit(&g_nMapped, BLOCK_MEMORY_SLAB_BYTES, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&p->nMapped, BLOCK_MEMORY_SLAB_BYTES, memory_order_relaxed);
+}
+
+uint64_t block_memory_bytes(block_memory *p){
+  return p ? atomic_load_explicit(&p->nMapped, memory_order_relaxed) : 0;
 }
 
 /* (Re)start s empty, for objects of class iClass. */
@@ -154,10 +161,10 @@ static void memory_destroy(block_memory *p){
     while( p->aAvail[i] ){
       slab *s = p->aAvail[i];
       avail_remove(p, s);
-      slab_unmap(s);
+      slab_unmap(p, s);
     }
   }
-  if( p->pEmpty ) slab_unmap(p->pEmpty);
+  if( p->pEmpty ) slab_unmap(p, p->pEmpty);
   pthread_mutex_destroy(&p->mutex);
   free(p);
 }
@@ -185,7 +192,7 @@ void *block_memory_alloc(block_memory *p, size_t n, size_t *pnUsable){
     ** 2 MiB of growth, so other threads wait for that only. */
     s = p->pEmpty;
     p->pEmpty = NULL;
-    if( s == NULL ) s = slab_map();
+    if( s == NULL ) s = slab_map(p);
     if( s == NULL ){
       pthread_mutex_unlock(&p->mutex);
       return NULL;
@@ -235,6 +242,6 @@ void block_memory_free(void *pObject){
   }
   bDestroy = p->bReleased && p->nLive == 0;
   pthread_mutex_unlock(&p->mutex);
-  if( pUnmap ) slab_unmap(pUnmap);
+  if( pUnmap ) slab_unmap(p, pUnmap);
   if( bDestroy ) memory_destroy(p);
 }

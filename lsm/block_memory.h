@@ -60,6 +60,9 @@ void *block_memory_alloc(block_memory*, size_t n, size_t *pnUsable);
 /* Give back an object of block_memory_alloc (of any block_memory). */
 void block_memory_free(void *pObject);
 
+/* Bytes mapped for p's slabs now (0 for NULL). */
+uint64_t block_memory_bytes(block_memory *p);
+
 /* Bytes mapped for slabs by every block_memory of the process: memory in
 ** use that malloc's statistics (mallinfo2) do not count. */
 uint64_t block_memory_mapped_bytes(void);

@@ -78,6 +78,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
     pS->nBlockCacheBytes = bs.nCharge;         /* the cache's, shared or not */
     pS->nBlockCacheHits = counts.nHits;        /* this store's own lookups   */
     pS->nBlockCacheMisses = counts.nMisses;
+    pS->nBlockCacheMappedBytes = bs.nMappedBytes;
   }
   return LSM_OK;
 }

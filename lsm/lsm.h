@@ -619,6 +619,12 @@ typedef struct lsm_stats {
   uint64_t nSliceTables;        /* level-0 tables of the level-0 compaction
                                    in slices in progress (0: none;
                                    lsm_options.l0_slice_bytes)            */
+  uint64_t nBlockCacheMappedBytes; /* memory the block cache (shared or not)
+                                   holds in slabs (16 MiB caches and up: its
+                                   blocks, free room in partly used slabs,
+                                   one empty slab kept), beside
+                                   nBlockCacheBytes' charge; 0 for a cache
+                                   on malloc                              */
 } lsm_stats;
 int lsm_stats_get(lsm_db*, lsm_stats *pStats);
 

@@ -283,6 +283,17 @@ SELECT (SELECT count(*) FROM kb2), (SELECT count(*) FROM kb4),
 DROP TABLE kb_stats1;
 DROP TABLE kb_stats2;
 
+-- The shared cache (128 MiB) keeps its blocks in 2 MiB slabs: its memory
+-- is whole slabs, at least what it charges for its blocks, within its
+-- budget and a few slabs.
+.testcase lsm_stats_reports_the_block_caches_slabs
+SELECT json_extract(s, '$.block_cache.mapped_bytes') % 2097152 = 0,
+       json_extract(s, '$.block_cache.mapped_bytes') >= json_extract(s, '$.block_cache.bytes'),
+       json_extract(s, '$.block_cache.bytes') > 400000,
+       json_extract(s, '$.block_cache.mapped_bytes') <= 134217728 + 8 * 2097152
+  FROM (SELECT lsm_stats('kb2') AS s);
+.check "1|1|1|1"
+
 -- ---- temp and in-memory databases ----
 
 .testcase a_temp_table_keeps_its_rows_in_the_temp_database
