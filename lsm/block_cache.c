@@ -364,9 +364,14 @@ static void free_chain(block_handle *h){
 ** a slab each, and the slabs' memory would pass its budget many times. */
 #define BLOCK_CACHE_SLAB_MIN ((uint64_t)16 << 20)
 
+/* Slabs past the budget: free objects stranded in one size class (a
+** class's slack is charged already), and a slab or two partly carved. */
+#define SLAB_LIMIT(nCapacity) ((nCapacity) + (nCapacity) / 16 + 2 * BLOCK_MEMORY_SLAB_BYTES)
+
 static void set_slabs(block_cache *p){
   atomic_store_explicit(&p->bSlabs, p->pMemory != NULL && p->nCapacity >= BLOCK_CACHE_SLAB_MIN,
                         memory_order_relaxed);
+  block_memory_set_limit(p->pMemory, SLAB_LIMIT(p->nCapacity));  /* takes no lock */
 }
 
 /* ------------------------------------------------------------------ */

@@ -47,7 +47,12 @@
 #define MEM_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define N_CLASSES (BLOCK_MEMORY_MAX_OBJECT / BLOCK_MEMORY_GRAIN)
+/* Classes: 8 of GRAIN steps up to 1 KiB, then 8 per doubling up to
+** 32 KiB (block_memory.h: why). */
+#define LINEAR_CLASSES 8
+#define N_CLASSES (LINEAR_CLASSES + 8 * 5)
+_Static_assert(((size_t)1024 << 5) == BLOCK_MEMORY_MAX_OBJECT, "5 doublings to the largest");
+_Static_assert(LINEAR_CLASSES * BLOCK_MEMORY_GRAIN == 1024, "linear classes up to 1 KiB");
 #define SLAB_HEADER ((size_t)128)    /* sizeof(slab) rounded to a grain */
 
 typedef struct slab slab;
@@ -57,7 +62,7 @@ struct slab {
   void *pFree;                /* free objects, linked through their first
                               ** word                                      */
   uint32_t nObject;           /* bytes per object                          */
-  uint32_t iClass;            /* nObject / GRAIN - 1                       */
+  uint32_t iClass;            /* class_size(iClass) == nObject             */
   uint32_t iCarve;            /* offset of the first never-used byte       */
   uint32_t nLive;             /* objects in use                            */
 };
@@ -68,6 +73,8 @@ struct block_memory {
   slab *pEmpty;               /* a slab with nothing in use, kept          */
   uint64_t nLive;             /* objects in use (invariant 2)              */
   _Atomic uint64_t nMapped;   /* bytes of its slabs (read unlocked)        */
+  _Atomic uint64_t nLimit;    /* no new slab at nMapped >= nLimit (set and
+                              ** read unlocked: a hint kept by the owner)  */
   int bReleased;              /* the owner has dropped it                  */
 };
 
@@ -116,13 +123,32 @@ uint64_t block_memory_bytes(block_memory *p){
   return p ? atomic_load_explicit(&p->nMapped, memory_order_relaxed) : 0;
 }
 
+/* The bytes of an object of class i. */
+static size_t class_size(uint32_t i){
+  size_t nBase, nStep;
+  if( i < LINEAR_CLASSES ) return (i + 1) * BLOCK_MEMORY_GRAIN;
+  i -= LINEAR_CLASSES;
+  nBase = (size_t)1024 << (i / 8);
+  nStep = nBase / 8;
+  return nBase + (i % 8 + 1) * nStep;
+}
+
+/* The smallest class holding n bytes.  REQUIRES 0 < n <= MAX_OBJECT. */
+static uint32_t class_of(size_t n){
+  uint32_t j = 0;
+  size_t nBase = 1024;
+  if( n <= 1024 ) return (uint32_t)((n + BLOCK_MEMORY_GRAIN - 1) / BLOCK_MEMORY_GRAIN - 1);
+  while( n > 2 * nBase ){ nBase *= 2; j++; }   /* nBase < n <= 2 nBase */
+  return LINEAR_CLASSES + 8 * j + (uint32_t)((n - nBase + nBase / 8 - 1) / (nBase / 8)) - 1;
+}
+
 /* (Re)start s empty, for objects of class iClass. */
 static void slab_format(block_memory *p, slab *s, uint32_t iClass){
   s->pOwner = p;
   s->pPrev = s->pNext = NULL;
   s->pFree = NULL;
   s->iClass = iClass;
-  s->nObject = (uint32_t)((iClass + 1) * BLOCK_MEMORY_GRAIN);
+  s->nObject = (uint32_t)class_size(iClass);
   s->iCarve = (uint32_t)SLAB_HEADER;
   s->nLive = 0;
 }
@@ -148,8 +174,15 @@ static void avail_remove(block_memory *p, slab *s){
 
 block_memory *block_memory_new(void){
   block_memory *p = calloc(1, sizeof(*p));
-  if( p ) pthread_mutex_init(&p->mutex, NULL);
+  if( p ){
+    pthread_mutex_init(&p->mutex, NULL);
+    atomic_init(&p->nLimit, UINT64_MAX);
+  }
   return p;
+}
+
+void block_memory_set_limit(block_memory *p, uint64_t nLimit){
+  if( p ) atomic_store_explicit(&p->nLimit, nLimit, memory_order_relaxed);
 }
 
 /* Unmap every slab and free p.  REQUIRES p->nLive == 0 (invariant 3: every
@@ -184,7 +217,7 @@ void *block_memory_alloc(block_memory *p, size_t n, size_t *pnUsable){
   slab *s;
   uint8_t *pObject;
   if( n == 0 || n > BLOCK_MEMORY_MAX_OBJECT ) return NULL;
-  iClass = (uint32_t)((n + BLOCK_MEMORY_GRAIN - 1) / BLOCK_MEMORY_GRAIN - 1);
+  iClass = class_of(n);
   pthread_mutex_lock(&p->mutex);
   s = p->aAvail[iClass];
   if( s == NULL ){
@@ -192,7 +225,10 @@ void *block_memory_alloc(block_memory *p, size_t n, size_t *pnUsable){
     ** 2 MiB of growth, so other threads wait for that only. */
     s = p->pEmpty;
     p->pEmpty = NULL;
-    if( s == NULL ) s = slab_map(p);
+    if( s == NULL && atomic_load_explicit(&p->nMapped, memory_order_relaxed)
+                     < atomic_load_explicit(&p->nLimit, memory_order_relaxed) ){
+      s = slab_map(p);
+    }
     if( s == NULL ){
       pthread_mutex_unlock(&p->mutex);
       return NULL;

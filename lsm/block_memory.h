@@ -16,12 +16,25 @@
 ** pages the slab still works, in 4 KiB pages.
 **
 ** Shape: each object is one block_handle and its block (block_cache.c),
-** of a size class of BLOCK_MEMORY_GRAIN bytes up to BLOCK_MEMORY_MAX_OBJECT
-** (a larger block, a huge value's, comes from malloc).  A slab holds
-** objects of one class; its header is its first bytes, so an object finds
-** its slab by rounding its address down to the slab size.  A slab left
-** with no object in use is kept for whichever class asks next if it is
-** the only empty one, else unmapped.
+** of a size class: steps of BLOCK_MEMORY_GRAIN bytes up to 1 KiB, then 8
+** steps per doubling (1152, 1280, ... 2048, 2304, ... 4096, 4608, ...) up
+** to BLOCK_MEMORY_MAX_OBJECT (a larger block, a huge value's, comes from
+** malloc).  Why classes this coarse: a slab's free objects serve only its
+** class, and blocks cut at a target size vary by an entry's bytes around
+** it (4 KiB blocks of 120-byte entries: 4,168 to 4,290 bytes with their
+** header).  With 128-byte steps those fell in two classes, and as the
+** two classes' shares moved, the free objects of one piled up while the
+** other mapped new slabs: a 32 MiB cache held 48 MiB of slabs after
+** 400,000 gets.  In one class, its slack (at most 1/8, charged to the
+** entry) is the price.  A slab holds objects of one class; its header is
+** its first bytes, so an object finds its slab by rounding its address
+** down to the slab size.  A slab left with no object in use is kept for
+** whichever class asks next if it is the only empty one, else unmapped.
+**
+** Bound: the owner sets a limit on the bytes of slabs
+** (block_memory_set_limit); past it an allocation that would map a new
+** slab fails, and the caller uses malloc, so free objects stranded in
+** one class cannot grow the slabs without end.
 **
 ** Lifetime: the owner (a block cache) makes one with block_memory_new and
 ** drops it with block_memory_release; an object still in use then keeps
@@ -42,8 +55,11 @@ typedef struct block_memory block_memory;
 #define BLOCK_MEMORY_GRAIN       ((size_t)128)       /* size class step     */
 #define BLOCK_MEMORY_MAX_OBJECT  ((size_t)32 << 10)  /* larger: malloc      */
 
-/* A new allocator with no slab yet; NULL on OOM. */
+/* A new allocator with no slab yet and no limit; NULL on OOM. */
 block_memory *block_memory_new(void);
+
+/* No new slab is mapped while the slabs hold nLimit bytes or more. */
+void block_memory_set_limit(block_memory*, uint64_t nLimit);
 
 /* Drop the owner's reference: everything is freed now if no object is in
 ** use, else by the free of the last one.  NULL is a no-op. */
@@ -51,9 +67,10 @@ void block_memory_release(block_memory*);
 
 /*
 ** An object of at least n bytes (*pnUsable: its size, n rounded up to
-** its class), aligned to 64 bytes; NULL if n is 0 or above
-** BLOCK_MEMORY_MAX_OBJECT or no slab can be mapped (the caller then uses
-** malloc).
+** its class: less than n/8 more above 1 KiB), aligned to 64 bytes; NULL
+** if n is 0 or above BLOCK_MEMORY_MAX_OBJECT, or its class has no room
+** and a new slab would pass the limit or cannot be mapped (the caller
+** then uses malloc).
 */
 void *block_memory_alloc(block_memory*, size_t n, size_t *pnUsable);
 

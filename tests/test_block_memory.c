@@ -3,9 +3,10 @@
 ** keep their bytes, are sized by class and lie in slab-aligned memory; a
 ** freed object is handed out again before anything new is carved; empty
 ** slabs go back to the system (one kept); an allocator released while an
-** object is in use lives until that object is freed; and a block cache of
-** 16 MiB or more keeps its entries in slabs that it gives back when freed,
-** where a small one uses malloc.
+** object is in use lives until that object is freed; size classes are an
+** eighth apart above 1 KiB; no slab is mapped past the owner's limit; and
+** a block cache of 16 MiB or more keeps its entries in slabs, within its
+** limit, that it gives back when freed, where a small one uses malloc.
 **
 ** block_memory_mapped_bytes is process-wide: each test starts and ends
 ** with it at 0 (no other allocator lives in this process).
@@ -67,7 +68,7 @@ START_TEST(objects_keep_their_bytes_through_random_frees_and_reuse){
       ap[i] = block_memory_alloc(p, an[i], &nUsable);
       ck_assert_ptr_nonnull(ap[i]);
       ck_assert_uint_ge(nUsable, an[i]);
-      ck_assert_uint_lt(nUsable - an[i], BLOCK_MEMORY_GRAIN);
+      ck_assert_uint_lt(nUsable - an[i], an[i] <= 1024 ? BLOCK_MEMORY_GRAIN : an[i] / 8);
       ck_assert_uint_eq(nUsable % BLOCK_MEMORY_GRAIN, 0);
       ck_assert_uint_eq((uintptr_t)ap[i] % 64, 0);
       /* Inside one slab, past its header. */
@@ -90,6 +91,64 @@ START_TEST(objects_keep_their_bytes_through_random_frees_and_reuse){
   }
   /* Everything free: one empty slab is kept, the others are unmapped. */
   ck_assert_uint_eq(block_memory_mapped_bytes(), SLAB);
+  block_memory_release(p);
+  ck_assert_uint_eq(block_memory_mapped_bytes(), 0);
+}
+END_TEST
+
+START_TEST(classes_are_128_bytes_apart_to_1_kib_then_an_eighth){
+  /* Every size gets the smallest class that holds it; above 1 KiB a class
+  ** is at most 1/8 larger than the smallest size it takes, so that blocks
+  ** cut at one target size (4 KiB blocks with their header: 4,168 to
+  ** 4,290 bytes) share one class. */
+  block_memory *p = block_memory_new();
+  size_t n, nUsable, nPrev = 0, nClassLow = 1;
+  int nClasses = 0;
+  for(n = 1; n <= BLOCK_MEMORY_MAX_OBJECT; n++){
+    void *pObj = block_memory_alloc(p, n, &nUsable);
+    ck_assert_ptr_nonnull(pObj);
+    ck_assert_uint_ge(nUsable, n);
+    if( nUsable != nPrev ){
+      /* A new class starts at n: the previous one ended at n - 1. */
+      ck_assert_uint_eq(nPrev, n - 1);
+      if( nPrev > 1024 ) ck_assert_uint_le(nPrev - nClassLow, nClassLow / 8);
+      nClassLow = n;
+      nClasses++;
+    }
+    nPrev = nUsable;
+    block_memory_free(pObj);
+  }
+  ck_assert_int_eq(nClasses, 8 + 8 * 5);
+  {
+    size_t nA, nB;
+    void *a = block_memory_alloc(p, 4168, &nA), *b = block_memory_alloc(p, 4290, &nB);
+    ck_assert_uint_eq(nA, nB);
+    block_memory_free(a);
+    block_memory_free(b);
+  }
+  block_memory_release(p);
+  ck_assert_uint_eq(block_memory_mapped_bytes(), 0);
+}
+END_TEST
+
+START_TEST(no_slab_is_mapped_past_the_limit){
+  enum { N = 1200 };
+  static void *ap[N];
+  block_memory *p = block_memory_new();
+  size_t nUsable;
+  int i, nNull = 0;
+  block_memory_set_limit(p, 2 * SLAB);
+  for(i = 0; i < N; i++){
+    ap[i] = block_memory_alloc(p, 4096, &nUsable);
+    nNull += ap[i] == NULL;
+  }
+  /* Two slabs of 511 objects, then NULL (the caller's malloc). */
+  ck_assert_int_eq(nNull, N - 2 * 511);
+  ck_assert_uint_eq(block_memory_mapped_bytes(), 2 * SLAB);
+  block_memory_free(ap[0]);
+  ap[0] = block_memory_alloc(p, 4096, &nUsable);        /* a free object: served */
+  ck_assert_ptr_nonnull(ap[0]);
+  for(i = 0; i < N; i++) if( ap[i] ) block_memory_free(ap[i]);
   block_memory_release(p);
   ck_assert_uint_eq(block_memory_mapped_bytes(), 0);
 }
@@ -256,6 +315,8 @@ static Suite *block_memory_suite(void){
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, objects_keep_their_bytes_through_random_frees_and_reuse);
+  tcase_add_test(tc, classes_are_128_bytes_apart_to_1_kib_then_an_eighth);
+  tcase_add_test(tc, no_slab_is_mapped_past_the_limit);
   tcase_add_test(tc, a_freed_object_is_handed_out_again_before_new_memory);
   tcase_add_test(tc, sizes_past_the_largest_class_are_refused);
   tcase_add_test(tc, a_slab_fills_then_the_next_is_mapped);
