@@ -518,6 +518,8 @@ typedef struct cache_job {
   block_cache *p;
   uint64_t seed;
   uint64_t id;
+  uint32_t nIds;              /* blocks 0 .. nIds-1                        */
+  size_t nBase, nStep;        /* block i has nBase + (i % 120) * nStep bytes */
   int nErr;
 } cache_job;
 
@@ -626,8 +628,8 @@ static void *cache_thread(void *pArg){
   int k;
   rng_init(&r, pJob->seed);
   for(k = 0; k < 20000; k++){
-    uint32_t i = (uint32_t)rng_below(&r, 200);
-    size_t n = 100 + i * 10;
+    uint32_t i = (uint32_t)rng_below(&r, pJob->nIds);
+    size_t n = pJob->nBase + (i % 120) * pJob->nStep;
     block_handle *h = block_cache_lookup(pJob->p, pJob->id, i);
     if( h == NULL && (k & 1) ){
       /* As a reader's miss does: memory from the cache (an evicted
@@ -647,19 +649,23 @@ static void *cache_thread(void *pArg){
   return NULL;
 }
 
-START_TEST(block_cache_shared_by_threads_gives_the_right_bytes)
-{
+/* Four threads look up, fill, insert, release and erase blocks of one
+** cache, every block's bytes checked. */
+static void threads_share_a_cache(uint64_t nCapacity, uint32_t nIds, size_t nBase, size_t nStep){
   unsigned long long seed = test_seed();
   block_cache *p;
   pthread_t aThread[4];
   cache_job aJob[4];
   uint64_t id = block_cache_new_id();
   int i;
-  ck_assert_int_eq(block_cache_new(lsm_env_default(), 100 * 1024, &p), LSM_OK);
+  ck_assert_int_eq(block_cache_new(lsm_env_default(), nCapacity, &p), LSM_OK);
   for(i = 0; i < 4; i++){
     aJob[i].p = p;
     aJob[i].seed = seed + (uint64_t)i;
     aJob[i].id = id;
+    aJob[i].nIds = nIds;
+    aJob[i].nBase = nBase;
+    aJob[i].nStep = nStep;
     aJob[i].nErr = 0;
     ck_assert_int_eq(pthread_create(&aThread[i], NULL, cache_thread, &aJob[i]), 0);
   }
@@ -668,6 +674,20 @@ START_TEST(block_cache_shared_by_threads_gives_the_right_bytes)
     SEED_ASSERT(aJob[i].nErr == 0, "thread %d: %d errors", seed, i, aJob[i].nErr);
   }
   block_cache_unref(p);
+}
+
+START_TEST(block_cache_shared_by_threads_gives_the_right_bytes)
+{
+  threads_share_a_cache(100 * 1024, 200, 100, 10);
+}
+END_TEST
+
+/* The same in a cache whose entries come from slabs (16 MiB and up),
+** blocks of 2,000 to 37,700 bytes (the largest past the largest size
+** class: from malloc), 400 of them, about 27 MB for a 16 MiB cache. */
+START_TEST(a_cache_in_slabs_shared_by_threads_gives_the_right_bytes)
+{
+  threads_share_a_cache((uint64_t)16 << 20, 400, 2000, 300);
 }
 END_TEST
 
@@ -1445,6 +1465,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tc, a_block_released_cold_is_the_first_evicted);
   tcase_add_test(tc, blocks_a_scan_passes_are_evicted_before_those_gets_looked_up);
   tcase_add_test(tc, block_cache_shared_by_threads_gives_the_right_bytes);
+  tcase_add_test(tc, a_cache_in_slabs_shared_by_threads_gives_the_right_bytes);
   tcase_add_test(tc, block_cache_lookups_match_a_model_through_inserts_and_erasures);
   tcase_add_test(tc, block_cache_keeps_a_block_looked_up_again_over_older_unread_ones);
   tcase_add_test(tc, block_cache_evicts_only_what_no_handle_holds_and_stays_within_its_budget);
