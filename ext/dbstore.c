@@ -161,6 +161,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The shared block cache's budget when no table asks for more: 128 MiB.
 ** A block that misses it is read from one or two chunk rows through
@@ -282,6 +283,9 @@ struct dbstore {
   int bFlushAhead;       /* background=on: a COMMIT that fills the memtable has
                             its flush built on a thread, installed by a later
                             COMMIT (dbstore_commit, lsm_flush_ahead) */
+  int nWorkBusyMs;       /* > 0 while the work's statements share one wait of
+                            this busy_timeout (dbstore_work_waits_begin) */
+  sqlite3_int64 iWorkDeadlineMs; /* when that wait is spent */
 };
 
 /* ---- SQL helpers ---- */
@@ -1454,23 +1458,99 @@ const char *dbstore_location(dbstore *p){
   return p->zDir;
 }
 
+/* ---- the work's waits for locks ----
+**
+** busy_timeout bounds how long one statement waits for a lock.  The work
+** a COMMIT or lsm_flush/lsm_compact does runs a statement per chunk row,
+** and in rollback-journal mode each statement that spills SQLite's page
+** cache to the database file needs the file's exclusive lock: while
+** another connection read, every such statement waited busy_timeout
+** afresh (a one-row INSERT whose COMMIT flushed took 19.9 s against a
+** 100 ms timeout, bug hunt 5) where a native statement waits once.  So
+** while the work runs its statements share one wait of busy_timeout: once
+** it is spent a spill fails at once (SQLite then keeps the pages in memory
+** and goes on), and the commit after the work waits for its lock as any
+** commit does, with the connection's own handler, put back first.
+** PRAGMA busy_timeout reads 0 for a connection with no handler (a spill
+** then never waits) or with one of the program's own (sqlite3_busy_handler),
+** which the extension could not put back: both are left as they are. */
+
+static sqlite3_int64 dbstore_now_ms(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (sqlite3_int64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The busy handler while the work runs: SQLite's own steps of sleep, up
+** to the shared deadline. */
+static int dbstore_work_busy(void *pArg, int nCount){
+  static const int aDelayMs[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 };
+  dbstore *p = pArg;
+  sqlite3_int64 nLeft = p->iWorkDeadlineMs - dbstore_now_ms();
+  int nDelay = nCount < (int)(sizeof(aDelayMs) / sizeof(aDelayMs[0])) ? aDelayMs[nCount] : 100;
+  if( nLeft <= 0 ) return 0;
+  sqlite3_sleep(nDelay < nLeft ? nDelay : (int)nLeft);
+  return 1;
+}
+
+/* (The PRAGMA is prepared each time: no statement of the store outlives
+** the user's, or sqlite3_close would refuse to close.) */
+static void dbstore_work_waits_begin(dbstore *p){
+  sqlite3_stmt *pStmt = 0;
+  int nMs = 0;
+  if( sqlite3_prepare_v2(p->db, "PRAGMA busy_timeout", -1, &pStmt, 0) == SQLITE_OK
+   && sqlite3_step(pStmt) == SQLITE_ROW ){
+    nMs = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( nMs > 0 ){
+    p->nWorkBusyMs = nMs;
+    p->iWorkDeadlineMs = dbstore_now_ms() + nMs;
+    sqlite3_busy_handler(p->db, dbstore_work_busy, p);
+  }
+}
+
+/* Put the connection's busy_timeout back.  REQUIRES: after every
+** dbstore_work_waits_begin, before the work's commit. */
+static void dbstore_work_waits_end(dbstore *p){
+  if( p->nWorkBusyMs > 0 ){
+    sqlite3_busy_timeout(p->db, p->nWorkBusyMs);
+    p->nWorkBusyMs = 0;
+  }
+}
+
 /* End the work's savepoint (bOk: RELEASE it, else roll it back first).
+** Outside BEGIN the work's SAVEPOINT began a transaction, and its RELEASE
+** is that transaction's commit, which can fail: SQLITE_BUSY in
+** rollback-journal mode while another connection reads (the commit needs
+** the file's exclusive lock).  Then the work is rolled back, as SQLite
+** rolls back an autocommit statement whose commit failed, so that nothing
+** stays open (a transaction left open would take in the program's next
+** statements unknowing, lost at close unless committed).
 ** An interrupt (sqlite3_interrupt) fails every statement until the calling
-** one ends, these included.  Outside BEGIN the work's SAVEPOINT began a
-** transaction, which then stays open, and the statements the program runs
-** next would go into it unknowing (lost at close unless committed): the
-** error says so, and what ends it.  The extension cannot end it itself
+** one ends, the ROLLBACK included: the transaction then stays open, and
+** the error says so, and what ends it.  The extension cannot end it itself
 ** later without guessing whether the program's own statements since were
 ** meant to commit.  Whatever is in it is safe to commit or to roll back:
 ** the work's half-written rows are unreferenced (dbstore_x_rename). */
-static int dbstore_work_end(dbstore *p, int bOk, int bAutocommit, int *pbLeftOpen){
+static int dbstore_work_end(dbstore *p, int bOk, int bAutocommit, int *pbExplained){
   int rc = sqlite3_exec(p->db, bOk ? "RELEASE lsm_work" : "ROLLBACK TO lsm_work; RELEASE lsm_work",
                         0, 0, 0);
   if( rc != SQLITE_OK && bAutocommit && !sqlite3_get_autocommit(p->db) ){
-    rc = lsm_env_error(rc, "%s.%s_file: interrupted, and the transaction it began for its work"
-                       " is still open: COMMIT or ROLLBACK ends it (the statements run before"
-                       " either go into it)", p->zDb, p->zTable);
-    *pbLeftOpen = 1;
+    /* The message first: the ROLLBACK replaces the connection's. */
+    char *zWhy = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
+    if( sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0) == SQLITE_OK ){
+      rc = lsm_env_error(rc, "%s.%s_file: the work could not commit (%s), and was rolled"
+                         " back: nothing changed%s", p->zDb, p->zTable, zWhy ? zWhy : "",
+                         rc == SQLITE_BUSY ? "; retry when the other connection's reads are"
+                         " done, or set a busy_timeout" : "");
+    }else{
+      rc = lsm_env_error(rc, "%s.%s_file: interrupted, and the transaction it began for its work"
+                         " is still open: COMMIT or ROLLBACK ends it (the statements run before"
+                         " either go into it)", p->zDb, p->zTable);
+    }
+    sqlite3_free(zWhy);
+    *pbExplained = 1;
   }
   return rc;
 }
@@ -1712,7 +1792,11 @@ int dbstore_sync(dbstore *p, lsm_batch *pBatch){
       p->nSyncedOps = (int)lsm_batch_count(pBatch);
     }
   }
-  if( rc == SQLITE_OK ) rc = dbstore_work(p);
+  if( rc == SQLITE_OK ){
+    dbstore_work_waits_begin(p);
+    rc = dbstore_work(p);
+    dbstore_work_waits_end(p);
+  }
   if( rc != SQLITE_OK ) p->nSyncedOps = -1;
   /* What the work read is read: no handle outlives the COMMIT. */
   if( p->nCursors == 0 ) dbstore_release_blobs(p);
@@ -1836,25 +1920,27 @@ int dbstore_flush_or_compact(dbstore *p, int bCompact, lsm_compact_result *pResu
     /* The message first: the rollback below replaces the connection's. */
     if( rc != SQLITE_NOMEM ) rc = dbstore_env_error(p, rc, "write lock");
     {
-      int bLeftOpen = 0;
-      int rc2 = dbstore_work_end(p, 0, bAutocommit, &bLeftOpen);
-      if( bLeftOpen ) rc = rc2;                    /* its message says what to do */
+      int bExplained = 0;
+      int rc2 = dbstore_work_end(p, 0, bAutocommit, &bExplained);
+      if( bExplained ) rc = rc2;                    /* its message says what to do */
     }
     return rc;
   }
   p->bStale = 1;
+  dbstore_work_waits_begin(p);
   rc = dbstore_catch_up(p);
   if( rc == SQLITE_OK ){
     rc = bCompact ? lsm_compact(p->pLsm, pResult) : lsm_flush(p->pLsm);
     if( rc != SQLITE_OK ) p->bReload = 1;     /* half done: start over from the database */
   }
   if( rc == SQLITE_OK ) rc = dbstore_collect_garbage(p);
+  dbstore_work_waits_end(p);
   /* A handle on a row the rollback removes must not be read again. */
   if( rc != SQLITE_OK ) dbstore_release_blobs(p);
   {
-    int bLeftOpen = 0;
-    int rc2 = dbstore_work_end(p, rc == SQLITE_OK, bAutocommit, &bLeftOpen);
-    if( bLeftOpen ){
+    int bExplained = 0;
+    int rc2 = dbstore_work_end(p, rc == SQLITE_OK, bAutocommit, &bExplained);
+    if( bExplained ){
       rc = rc2;                                    /* its message says what to do */
     }else if( rc == SQLITE_OK && rc2 != SQLITE_OK ){
       rc = dbstore_env_error(p, rc2, "RELEASE");

@@ -221,16 +221,20 @@ static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *z
 /*
 ** The table named z: "aux.kv" names table kv of schema aux, unless there
 ** is none and a table is literally named "aux.kv"; "kv" is resolved as
-** SQLite resolves names.  NULL with *pRc, *pzErr as for functions_connect
-** (the first failure: why the qualified name failed).
+** SQLite resolves names.  A name with several dots is split at each in
+** turn, leftmost first, so that a schema whose name holds a dot is named
+** as the functions print it ("a.b.kv": table kv of schema "a.b", bug hunt
+** 5; before, only "a" and "b.kv" were tried).  NULL with *pRc, *pzErr as
+** for functions_connect (the first failure: why the first split failed).
 */
 vtab_table *functions_lookup(sqlite3 *db, const char *z, int *pRc, char **pzErr){
   const char *zDot = strchr(z, '.');
   vtab_table *pTab = 0;
-  if( zDot ){
+  while( zDot && pTab == 0 ){
     char *zDb = sqlite3_mprintf("%.*s", (int)(zDot - z), z);
     if( zDb ) pTab = functions_connect(db, zDb, zDot + 1, pRc, pzErr);
     sqlite3_free(zDb);
+    zDot = strchr(zDot + 1, '.');
   }
   if( pTab == 0 ) pTab = functions_connect(db, 0, z, pRc, pzErr);
   if( pTab ){

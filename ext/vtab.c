@@ -459,7 +459,15 @@ static int vtab_open_store(vtab_table *pTab, ext_args *pArgs, int bCreate, char 
   int rc = SQLITE_OK, bShadow = 0, bOwnerRefused = 0;
   if( pArgs->bInDb && !bCreate ){
     rc = dbstore_exists(pTab->db, pTab->zDb, pTab->zName, &bShadow);
-    if( rc != SQLITE_OK ) return rc;
+    if( rc != SQLITE_OK ){
+      /* Without a message SQLite says only "vtable constructor failed". */
+      *pzErr = sqlite3_mprintf("lsm table %s: %s while reading the schema for its store%s",
+                               pTab->zName, sqlite3_errstr(rc),
+                               (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
+                               ? " (another connection holds a lock: retry, or set a"
+                                 " busy_timeout)" : "");
+      return rc;
+    }
     if( !bShadow ){
       if( pTab->zDir == 0 ){
         *pzErr = sqlite3_mprintf("lsm table %s has lost its store: no table %s_file",

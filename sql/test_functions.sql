@@ -105,6 +105,19 @@ SELECT json_extract(lsm_stats('aux.kv'), '$.table'), json_extract(lsm_stats('kv'
 DETACH aux;
 .check "aux.kv|main.kv"
 
+-- A schema whose name holds a dot: the name lsm_flush() reports for its
+-- table is the name the functions take.
+.testcase functions_find_a_table_in_a_schema_whose_name_holds_a_dot
+ATTACH 'dotted.db' AS "a.b";
+CREATE VIRTUAL TABLE "a.b".kv USING lsm;
+INSERT INTO "a.b".kv VALUES (1, 'dotted');
+SELECT json_extract(lsm_stats('a.b.kv'), '$.table'),
+       (SELECT count(*) FROM json_each(json_extract(lsm_flush(), '$.tables')) WHERE value = 'a.b.kv'),
+       (SELECT count(*) FROM lsm_files('a.b.kv')),
+       lsm_check('a.b.kv');
+DETACH "a.b";
+.check "a.b.kv|1|1|ok"
+
 -- ---- errors ----
 
 INSERT INTO child VALUES ('errors', '

@@ -18,6 +18,17 @@
 ** Each case is a database file of its own, in WAL and in rollback-journal
 ** mode; the interrupt comes from a progress handler at the Nth
 ** virtual-machine step, N = 1, 2, ... until the work finishes.
+**
+** And work that a reader holds up (bug hunt 5), in rollback-journal mode,
+** where writing to the file needs its exclusive lock:
+**   - outside BEGIN, a flush or compaction whose own commit meets
+**     SQLITE_BUSY is rolled back: nothing stays open, and the program's
+**     next statements commit;
+**   - the work of a COMMIT (a flush, one chunk row per statement) waits for
+**     the reader about one busy_timeout in all, not one per statement
+**     that spills SQLite's page cache: the sleeps the busy handlers ask of
+**     the VFS are counted (no clock is read), and busy_timeout is as the
+**     program set it after.
 */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -26,6 +37,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "vfs_shim.h"
 
 int sqlite3_lsm_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi);
 
@@ -192,12 +204,119 @@ START_TEST(an_interrupted_compact_outside_begin_says_what_ends_its_transaction){
 }
 END_TEST
 
+/* ---- work held up by a reader ---- */
+
+/* A second connection to g_zDb holding a read transaction (its shared
+** lock) until reader_end. */
+static sqlite3 *reader_begin(void){
+  sqlite3 *pReader = test_open_db(g_zDb, g_zJournal, 0);
+  test_exec_ok(pReader, "BEGIN; SELECT count(*) FROM t");
+  return pReader;
+}
+
+static void reader_end(sqlite3 *pReader){
+  test_exec_ok(pReader, "COMMIT");
+  sqlite3_close(pReader);
+}
+
+static void busy_outside_begin(const char *zWork){
+  sqlite3 *db, *pReader;
+  char *zSql = sqlite3_mprintf("SELECT %s('kv')", zWork), *zErr = NULL;
+  int rc;
+  g_zJournal = "delete";
+  db = fresh_db();
+  test_exec_ok(db, "INSERT INTO kv VALUES (-1, 'in the memtable')");
+  pReader = reader_begin();
+  rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  ck_assert_msg((rc & 0xff) == SQLITE_BUSY, "%s under a reader: rc %d (%s)", zWork, rc,
+                zErr ? zErr : "");
+  ck_assert_msg(zErr && strstr(zErr, "rolled back: nothing changed") != NULL,
+                "%s under a reader said: %s", zWork, zErr ? zErr : "(nothing)");
+  ck_assert_msg(sqlite3_get_autocommit(db), "%s under a reader left a transaction open", zWork);
+  reader_end(pReader);
+  test_exec_ok(db, "INSERT INTO t VALUES (1)");     /* autocommit: committed */
+  test_exec_ok(db, zSql);                           /* and now the work runs */
+  sqlite3_close(db);
+  expect_all_rows(0, zWork, 1);
+  db = test_open_db(g_zDb, g_zJournal, 0);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv WHERE key = -1"), 1);
+  sqlite3_close(db);
+  sqlite3_free(zErr);
+  sqlite3_free(zSql);
+}
+
+START_TEST(a_flush_whose_commit_a_reader_blocks_is_rolled_back_not_left_open){
+  busy_outside_begin("lsm_flush");
+}
+END_TEST
+
+START_TEST(a_compaction_whose_commit_a_reader_blocks_is_rolled_back_not_left_open){
+  busy_outside_begin("lsm_compact");
+}
+END_TEST
+
+static sqlite3_int64 g_nSleptMicro;
+static void count_sleep(int nMicro){
+  g_nSleptMicro += nMicro;
+}
+
+START_TEST(the_work_of_a_commit_waits_for_a_reader_about_once){
+  /* 3,000 rows of 300 bytes fill a 0.5 MiB memtable (a batch enters the
+  ** memtable after its COMMIT); the next COMMIT, of one row, flushes it
+  ** (background=off: in its own xSync), about 230 chunk rows, through a
+  ** page cache of 10 pages, so nearly every chunk row's statement spills. */
+  const int nTimeoutMs = 50;
+  vfs_shim_hooks hooks = { .xSlept = count_sleep };
+  sqlite3 *db, *pReader;
+  int rc, i;
+  ck_assert_int_eq(vfs_shim_register("sleeps", &hooks, 1), SQLITE_OK);
+  g_zJournal = "delete";
+  unlink(g_zDb);
+  db = test_open_db(g_zDb, g_zJournal, nTimeoutMs);
+  test_exec_ok(db, "PRAGMA cache_size=10; CREATE TABLE t(x);"
+                   "CREATE VIRTUAL TABLE kv USING lsm(background=off, memtable_mb=0.5)");
+  test_exec_ok(db, "BEGIN");
+  for(i = 0; i < 3000; i++){
+    char *zSql = sqlite3_mprintf("INSERT INTO kv VALUES (%d, randomblob(300))", i);
+    test_exec_ok(db, zSql);
+    sqlite3_free(zSql);
+  }
+  test_exec_ok(db, "COMMIT");
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  pReader = reader_begin();
+  test_exec_ok(db, "BEGIN; INSERT INTO kv VALUES (3000, 'the last')");
+  g_nSleptMicro = 0;
+  rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);      /* the reader still reads */
+  /* The log row's statement, the work and the commit: a busy_timeout each
+  ** at most (before: one for every chunk row that spilled). */
+  ck_assert_msg(g_nSleptMicro <= 4 * nTimeoutMs * 1000, "the COMMIT slept %lld us waiting"
+                " for the reader, busy_timeout %d ms", (long long)g_nSleptMicro, nTimeoutMs);
+  ck_assert_int_eq(test_query_int(db, "PRAGMA busy_timeout"), nTimeoutMs);
+  reader_end(pReader);
+  test_exec_ok(db, "COMMIT");                    /* retried: the reader is gone */
+  sqlite3_close(db);
+  db = test_open_db(g_zDb, g_zJournal, 0);
+  ck_assert_int_eq(test_query_int(db, "SELECT count(*) FROM kv"), 3001);
+  ck_assert_int_gt(test_query_int(db, "SELECT count(*) FROM lsm_files('kv')"), 0);
+  {
+    char *zCheck = test_query_text(db, "SELECT lsm_check('kv')");
+    ck_assert_str_eq(zCheck, "ok");
+    sqlite3_free(zCheck);
+  }
+  sqlite3_close(db);
+}
+END_TEST
+
 static Suite *interrupted_work_suite(void){
   Suite *s = suite_create("interrupted_work");
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, an_interrupted_flush_inside_begin_never_hides_the_rows);
+  tcase_add_test(tc, a_flush_whose_commit_a_reader_blocks_is_rolled_back_not_left_open);
+  tcase_add_test(tc, a_compaction_whose_commit_a_reader_blocks_is_rolled_back_not_left_open);
+  tcase_add_test(tc, the_work_of_a_commit_waits_for_a_reader_about_once);
   tcase_add_test(tc, an_interrupted_compact_inside_begin_never_hides_the_rows);
   tcase_add_test(tc, an_interrupted_flush_outside_begin_says_what_ends_its_transaction);
   tcase_add_test(tc, an_interrupted_compact_outside_begin_says_what_ends_its_transaction);

@@ -102,6 +102,12 @@ static int shim_open(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f, int 
   return rc;
 }
 
+static int shim_sleep(sqlite3_vfs *pVfs, int nMicro){
+  const vfs_shim *pShim = pVfs->pAppData;
+  if( pShim->hooks.xSlept ) pShim->hooks.xSlept(nMicro);
+  return pShim->pReal->xSleep(pShim->pReal, nMicro);
+}
+
 static int shim_delete(sqlite3_vfs *pVfs, const char *zName, int bSync){
   const vfs_shim *pShim = pVfs->pAppData;
   int rc = pShim->pReal->xDelete(pShim->pReal, zName, bSync);
@@ -122,5 +128,6 @@ int vfs_shim_register(const char *zName, const vfs_shim_hooks *pHooks, int bDefa
   pShim->base.pAppData = pShim;
   pShim->base.xOpen = shim_open;
   pShim->base.xDelete = shim_delete;
+  pShim->base.xSleep = shim_sleep;
   return sqlite3_vfs_register(&pShim->base, bDefault);
 }

@@ -28,6 +28,10 @@ typedef struct vfs_shim_hooks {
   void (*xSynced)(int openFlags, int rc);
   /* After the file zName was deleted, with rc.  May be NULL. */
   void (*xDeleted)(const char *zName, int rc);
+  /* Before a sleep of nMicro microseconds (a busy handler's wait: SQLite's
+  ** own sleeps through the connection's VFS, sqlite3_sleep through the
+  ** default one).  May be NULL. */
+  void (*xSlept)(int nMicro);
 } vfs_shim_hooks;
 
 /*
