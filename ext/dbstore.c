@@ -1542,8 +1542,8 @@ static int dbstore_work_end(dbstore *p, int bOk, int bAutocommit, int *pbExplain
     if( sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0) == SQLITE_OK ){
       rc = lsm_env_error(rc, "%s.%s_file: the work could not commit (%s), and was rolled"
                          " back: nothing changed%s", p->zDb, p->zTable, zWhy ? zWhy : "",
-                         rc == SQLITE_BUSY ? "; retry when the other connection's reads are"
-                         " done, or set a busy_timeout" : "");
+                         rc == SQLITE_BUSY ? "; retry once the other connection's read"
+                         " transaction has ended (busy_timeout waits that long for it)" : "");
     }else{
       rc = lsm_env_error(rc, "%s.%s_file: interrupted, and the transaction it began for its work"
                          " is still open: COMMIT or ROLLBACK ends it (the statements run before"

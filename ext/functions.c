@@ -225,15 +225,32 @@ static vtab_table *functions_connect(sqlite3 *db, const char *zDb, const char *z
 ** turn, leftmost first, so that a schema whose name holds a dot is named
 ** as the functions print it ("a.b.kv": table kv of schema "a.b", bug hunt
 ** 5; before, only "a" and "b.kv" were tried).  NULL with *pRc, *pzErr as
-** for functions_connect (the first failure: why the first split failed).
+** for functions_connect: the first failure other than a split naming no
+** table (a table that exists but would not open: locked, corrupt), else
+** the first.
 */
 vtab_table *functions_lookup(sqlite3 *db, const char *z, int *pRc, char **pzErr){
   const char *zDot = strchr(z, '.');
   vtab_table *pTab = 0;
   while( zDot && pTab == 0 ){
     char *zDb = sqlite3_mprintf("%.*s", (int)(zDot - z), z);
-    if( zDb ) pTab = functions_connect(db, zDb, zDot + 1, pRc, pzErr);
+    int rcSplit = SQLITE_OK;
+    char *zSplit = 0;
+    if( zDb ) pTab = functions_connect(db, zDb, zDot + 1, &rcSplit, &zSplit);
     sqlite3_free(zDb);
+    if( zSplit ){
+      /* Keep it if nothing is kept yet, or if it says more than "no such
+      ** table" where the kept one does not (review: a locked table of a
+      ** dotted schema was reported as missing). */
+      int bNotFound = sqlite3_strglob("no such table: *", zSplit) == 0;
+      if( *pzErr == 0 || (!bNotFound && sqlite3_strglob("no such table: *", *pzErr) == 0) ){
+        sqlite3_free(*pzErr);
+        *pzErr = zSplit;
+        *pRc = rcSplit;
+      }else{
+        sqlite3_free(zSplit);
+      }
+    }
     zDot = strchr(zDot + 1, '.');
   }
   if( pTab == 0 ) pTab = functions_connect(db, 0, z, pRc, pzErr);

@@ -112,11 +112,17 @@ static slab *slab_map(block_memory *p){
   return (slab*)pAligned;
 }
 
-static void slab_unmap(block_memory *p, slab *s){
-  MEM_UNPOISON((uint8_t*)s + SLAB_HEADER, BLOCK_MEMORY_SLAB_BYTES - SLAB_HEADER);
-  munmap(s, BLOCK_MEMORY_SLAB_BYTES);
+/* Count s as gone from p (under p's mutex, or with p about to be freed). */
+static void slab_uncount(block_memory *p){
   atomic_fetch_sub_explicit(&g_nMapped, BLOCK_MEMORY_SLAB_BYTES, memory_order_relaxed);
   atomic_fetch_sub_explicit(&p->nMapped, BLOCK_MEMORY_SLAB_BYTES, memory_order_relaxed);
+}
+
+/* Give s back to the system.  REQUIRES: slab_uncount done; s is no longer
+** reachable from its allocator (which may be freed already). */
+static void slab_unmap(slab *s){
+  MEM_UNPOISON((uint8_t*)s + SLAB_HEADER, BLOCK_MEMORY_SLAB_BYTES - SLAB_HEADER);
+  munmap(s, BLOCK_MEMORY_SLAB_BYTES);
 }
 
 uint64_t block_memory_bytes(block_memory *p){
@@ -194,10 +200,14 @@ static void memory_destroy(block_memory *p){
     while( p->aAvail[i] ){
       slab *s = p->aAvail[i];
       avail_remove(p, s);
-      slab_unmap(p, s);
+      slab_uncount(p);
+      slab_unmap(s);
     }
   }
-  if( p->pEmpty ) slab_unmap(p, p->pEmpty);
+  if( p->pEmpty ){
+    slab_uncount(p);
+    slab_unmap(p->pEmpty);
+  }
   pthread_mutex_destroy(&p->mutex);
   free(p);
 }
@@ -273,11 +283,15 @@ void block_memory_free(void *pObject){
     if( p->pEmpty == NULL ){
       p->pEmpty = s;
     }else{
+      /* Uncounted now: after the unlock p may be freed by another
+      ** thread's last free (review: a use after free, when p was
+      ** touched after the unlock). */
+      slab_uncount(p);
       pUnmap = s;
     }
   }
   bDestroy = p->bReleased && p->nLive == 0;
   pthread_mutex_unlock(&p->mutex);
-  if( pUnmap ) slab_unmap(p, pUnmap);
+  if( pUnmap ) slab_unmap(pUnmap);
   if( bDestroy ) memory_destroy(p);
 }

@@ -34,7 +34,14 @@
 ** Bound: the owner sets a limit on the bytes of slabs
 ** (block_memory_set_limit); past it an allocation that would map a new
 ** slab fails, and the caller uses malloc, so free objects stranded in
-** one class cannot grow the slabs without end.
+** one class cannot grow the slabs without end.  What it does not bound:
+** the cache's charge counts the objects in use, not the free ones a slab
+** holds, so when the blocks' sizes move from one class to another after
+** the slabs reached the limit, the cache can hold the limit in slabs and
+** up to its budget again from malloc (a review's driver: 38 MiB of slabs
+** and 24 MiB of malloc for a 32 MiB cache, blocks of 4.2 KiB then 8.4 KiB;
+** a store of mixed 50 B-40 KiB values: 38 + 13.4 MiB).  Moving objects
+** between slabs, or charging the stranded ones, is not done.
 **
 ** Lifetime: the owner (a block cache) makes one with block_memory_new and
 ** drops it with block_memory_release; an object still in use then keeps

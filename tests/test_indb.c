@@ -248,6 +248,33 @@ START_TEST(a_first_use_under_another_connections_lock_says_the_database_is_locke
 }
 END_TEST
 
+/* The same through a function naming a table of a schema whose name holds
+** a dot: the split that names the table says the database is locked; the
+** split that names no table ("a" and "b.kv") does not hide it (review). */
+START_TEST(a_locked_table_of_a_dotted_schema_is_said_locked_not_missing){
+  sqlite3 *a = test_open_db(g_zDb, "delete", 0), *b;
+  char *zAttach = sqlite3_mprintf("ATTACH '%q' AS \"a.b\"", g_zDb);
+  sqlite3_stmt *pStmt = NULL;
+  int rc;
+  test_exec_ok(a, "CREATE VIRTUAL TABLE kv USING lsm; INSERT INTO kv VALUES (1, 'one');"
+                  "CREATE TABLE nat(x)");
+  b = test_open_db(":memory:", "memory", 0);
+  test_exec_ok(b, zAttach);
+  test_exec_ok(a, "BEGIN EXCLUSIVE; INSERT INTO nat VALUES (1)");
+  ck_assert_int_eq(sqlite3_prepare_v2(b, "SELECT lsm_flush('a.b.kv')", -1, &pStmt, 0), SQLITE_OK);
+  rc = sqlite3_step(pStmt);
+  ck_assert_int_eq(rc & 0xff, SQLITE_BUSY);
+  ck_assert_msg(strstr(sqlite3_errmsg(b), "database is locked") != NULL, "said: %s",
+                sqlite3_errmsg(b));
+  sqlite3_finalize(pStmt);
+  test_exec_ok(a, "COMMIT");
+  ck_assert_int_eq(test_query_int(b, "SELECT count(*) FROM \"a.b\".kv"), 1);
+  sqlite3_free(zAttach);
+  sqlite3_close(b);
+  sqlite3_close(a);
+}
+END_TEST
+
 /* Rollback-journal mode: a reader holding a shared lock makes the
 ** writer's COMMIT fail with SQLITE_BUSY after the lsm table's xSync has
 ** logged its batch.  Nothing is visible anywhere; ROLLBACK leaves nothing;
@@ -2279,6 +2306,7 @@ static Suite *indb_suite(void){
   tcase_add_test(tc, a_wal_reader_keeps_its_snapshot_across_a_compaction);
   tcase_add_test(tc, a_commit_that_fails_busy_leaves_nothing_and_a_retry_commits_once);
   tcase_add_test(tc, a_first_use_under_another_connections_lock_says_the_database_is_locked);
+  tcase_add_test(tc, a_locked_table_of_a_dotted_schema_is_said_locked_not_missing);
   tcase_add_test(tc, a_commit_vetoed_by_a_commit_hook_leaves_nothing);
   tcase_add_test(tc, a_full_database_fails_the_commit_and_changes_nothing);
   tcase_add_test(tc, processes_write_and_read_one_table_in_wal_mode);
