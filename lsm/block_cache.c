@@ -57,6 +57,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "block_memory.h"
@@ -142,11 +143,25 @@ struct lsm_block_cache {
                               ** in the headers, which are cold)          */
   int nSpare;                 /* entries of aSpare in use                  */
   uint64_t nSpareCharge;      /* the spares' charges                       */
+  uint64_t nOverflowCharge;   /* of nCharge + nSpareCharge, the entries
+                              ** from malloc that a slab's size class could
+                              ** hold (overflowed)                        */
+  uint64_t nSlabMoves;        /* slabs emptied for another size class
+                              ** (move_slab)                               */
+  _Atomic uint64_t nAllocBytes; /* bytes of entries allocated, ever        */
+  uint64_t nAllocAtMove;      /* nAllocBytes at the last slab move         */
 };
 
 #define BLOCK_CACHE_MIN_SLOTS 512
 
 static atomic_uint_fast64_t g_nextId = 1;
+
+/* Whether entry h came from malloc though a slab's size class could have
+** held it (in a cache in slabs: its class had no room, the slabs at their
+** limit; in a cache on malloc: every entry up to that size). */
+static int overflowed(const block_handle *h){
+  return !h->bSlab && h->nAlloc <= BLOCK_MEMORY_MAX_OBJECT - sizeof(block_handle);
+}
 
 static uint64_t charge(const block_handle *h){
   return (uint64_t)h->nAlloc + sizeof(block_handle);
@@ -272,6 +287,7 @@ static int uncache(block_cache *p, block_handle *h){
   ring_remove(h);
   h->bCached = 0;
   p->nCharge -= charge(h);
+  if( overflowed(h) ) p->nOverflowCharge -= charge(h);
   p->nEntries--;
   if( h->nRef == 0 ){
     p->nIdle--;
@@ -307,6 +323,7 @@ static block_handle *spare_take(block_cache *p, int i){
   block_handle *h = p->aSpare[i];
   assert( i >= 0 && i < p->nSpare );
   p->nSpareCharge -= charge(h);
+  if( overflowed(h) ) p->nOverflowCharge -= charge(h);
   memmove(&p->aSpare[i], &p->aSpare[i + 1], (size_t)(p->nSpare - i - 1) * sizeof(p->aSpare[0]));
   memmove(&p->anSpare[i], &p->anSpare[i + 1], (size_t)(p->nSpare - i - 1) * sizeof(p->anSpare[0]));
   p->nSpare--;
@@ -569,6 +586,116 @@ void block_cache_read_counts(block_cache *p, const block_cache_counts *pCounts,
   pthread_mutex_unlock(&p->mutex);
 }
 
+/* move_slab runs once the overflowed entries hold 1/16 of the budget. */
+#define BLOCK_CACHE_OVERFLOW_SHARE 16
+
+/* Slabs a move considers at most (a 128 MiB cache has about 70). */
+#define MOVE_SLAB_CANDIDATES 256
+
+static int slab_address_cmp(const void *a, const void *b){
+  uintptr_t x = (uintptr_t)((const block_memory_slab*)a)->pSlab;
+  uintptr_t y = (uintptr_t)((const block_memory_slab*)b)->pSlab;
+  return x < y ? -1 : x > y;
+}
+
+/* The index of pSlab in a[n] (sorted by address), or -1. */
+static int slab_index(const block_memory_slab *a, int n, const void *pSlab){
+  int lo = 0, hi = n - 1;
+  while( lo <= hi ){
+    int mid = lo + (hi - lo) / 2;
+    if( a[mid].pSlab == pSlab ) return mid;
+    if( (uintptr_t)a[mid].pSlab < (uintptr_t)pSlab ) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/* Whether h is an entry or spare of p that move_slab may free: idle, in
+** a slab (only its address is looked at: under the mutex a cached entry
+** or a spare is the cache's). */
+static int movable(const block_handle *h){
+  return h->nRef == 0 && h->bSlab;
+}
+
+/*
+** The slabs are at their limit and the size class of an nObject-byte
+** entry (with its header) has no free object: move a slab to it, as
+** memcached's slab rebalancer moves pages.  Of the slabs of other
+** classes, the one with the fewest objects in use among those whose every
+** object is an idle entry or a spare of this cache (a block a reader
+** holds pins its slab) loses them all, whatever their age, and comes back
+** empty, for the caller's next block_memory_alloc.  Why: a slab's free
+** objects serve its class only, and the charge counts the objects in
+** use, so when the blocks' sizes moved to another class the slabs kept
+** the old class's free room while malloc served the new one: a 32 MiB
+** cache held 38 MiB of slabs and 24 MiB from malloc (README, "Slabs
+** moved between size classes").  Only once the entries that overflowed
+** to malloc hold 1/BLOCK_CACHE_OVERFLOW_SHARE of the budget (a rare
+** size's block costs less from malloc than a slab's entries evicted for
+** it), and at most once per slab's bytes of entries allocated (blocks of
+** many sizes, a class or two per slab, would otherwise move a slab at
+** every miss).  Two walks over the entries, under the mutex.  Objects
+** allocated meanwhile by another thread (a miss being read) keep the
+** slab; the caller then uses malloc once.
+*/
+static void move_slab(block_cache *p, size_t nObject){
+  block_memory_slab aSlab[MOVE_SLAB_CANDIDATES];
+  uint32_t anMovable[MOVE_SLAB_CANDIDATES];
+  block_handle *pFree = NULL, *h, *pNext;
+  const void *pVictim = NULL;
+  int nSlab, i, iBest = -1;
+  pthread_mutex_lock(&p->mutex);
+  if( p->nOverflowCharge < p->nCapacity / BLOCK_CACHE_OVERFLOW_SHARE
+   || atomic_load_explicit(&p->nAllocBytes, memory_order_relaxed) - p->nAllocAtMove
+      < BLOCK_MEMORY_SLAB_BYTES ){
+    pthread_mutex_unlock(&p->mutex);
+    return;
+  }
+  nSlab = block_memory_slabs_in_use(p->pMemory, nObject, aSlab, MOVE_SLAB_CANDIDATES);
+  qsort(aSlab, (size_t)nSlab, sizeof(aSlab[0]), slab_address_cmp);
+  memset(anMovable, 0, sizeof(anMovable));
+  if( nSlab > 0 ){
+    for(h = p->ring.pRingNext; h != &p->ring; h = h->pRingNext){
+      if( movable(h) && (i = slab_index(aSlab, nSlab, block_memory_slab_of(h))) >= 0 ){
+        anMovable[i]++;
+      }
+    }
+    for(i = 0; i < p->nSpare; i++){
+      int j;
+      if( movable(p->aSpare[i]) && (j = slab_index(aSlab, nSlab, block_memory_slab_of(p->aSpare[i]))) >= 0 ){
+        anMovable[j]++;
+      }
+    }
+  }
+  for(i = 0; i < nSlab; i++){
+    if( anMovable[i] == aSlab[i].nLive && (iBest < 0 || aSlab[i].nLive < aSlab[iBest].nLive) ){
+      iBest = i;
+    }
+  }
+  if( iBest >= 0 ){
+    pVictim = aSlab[iBest].pSlab;
+    for(h = p->ring.pRingNext; h != &p->ring; h = pNext){
+      pNext = h->pRingNext;
+      if( movable(h) && block_memory_slab_of(h) == pVictim ){
+        int bFree = uncache(p, h);
+        assert( bFree );
+        (void)bFree;
+        h->pRingNext = pFree;
+        pFree = h;
+      }
+    }
+    for(i = p->nSpare - 1; i >= 0; i--){
+      if( movable(p->aSpare[i]) && block_memory_slab_of(p->aSpare[i]) == pVictim ){
+        pFree = spare_drop(p, i, pFree);
+      }
+    }
+    p->nSlabMoves++;
+    p->nAllocAtMove = atomic_load_explicit(&p->nAllocBytes, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&p->mutex);
+  free_chain(pFree);
+}
+
 block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
   block_handle *h = NULL;
   size_t nAlloc = n;
@@ -577,7 +704,13 @@ block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
     pEnv = pCache->pEnv;
     if( atomic_load_explicit(&pCache->bSlabs, memory_order_relaxed) ){
       size_t nObject;
+      atomic_fetch_add_explicit(&pCache->nAllocBytes, sizeof(block_handle) + n,
+                                memory_order_relaxed);
       h = block_memory_alloc(pCache->pMemory, sizeof(block_handle) + n, &nObject);
+      if( h == NULL && sizeof(block_handle) + n <= BLOCK_MEMORY_MAX_OBJECT ){
+        move_slab(pCache, sizeof(block_handle) + n);
+        h = block_memory_alloc(pCache->pMemory, sizeof(block_handle) + n, &nObject);
+      }
       if( h ){
         /* The class's slack is the entry's: charged, and usable by a
         ** block this one is reused for (block_cache_alloc). */
@@ -624,6 +757,7 @@ static block_handle *spare_keep(block_cache *p, block_handle *h, block_handle *p
   p->anSpare[p->nSpare] = h->nAlloc;
   p->nSpare++;
   p->nSpareCharge += charge(h);
+  if( overflowed(h) ) p->nOverflowCharge += charge(h);
   while( p->nSpare > BLOCK_CACHE_SPARES
       || p->nSpareCharge > p->nCapacity / BLOCK_CACHE_SPARE_SHARE ){
     int i, iMin = 0;
@@ -715,6 +849,7 @@ static block_handle *insert_as(block_cache *p, uint64_t id, uint32_t iBlock, blo
     p->aSlot[i].h = h;
     ring_append(p, h);
     p->nCharge += charge(h);
+    if( overflowed(h) ) p->nOverflowCharge += charge(h);
     p->nEntries++;
     pFree = evict(p);
   }
@@ -812,6 +947,8 @@ void block_cache_get_stats(block_cache *p, block_cache_stats *pStats){
   pStats->nEntries = p->nEntries;
   pStats->nHits = p->nHits;
   pStats->nMisses = p->nMisses;
+  pStats->nOverflowBytes = p->nOverflowCharge;
+  pStats->nSlabMoves = p->nSlabMoves;
   pthread_mutex_unlock(&p->mutex);
   pStats->nMappedBytes = block_memory_bytes(p->pMemory);
 }

@@ -235,6 +235,12 @@ typedef struct block_cache_stats {
                               ** nCharge + nSpareBytes is in the budget   */
   uint64_t nEntries;          /* blocks it holds                          */
   uint64_t nMappedBytes;      /* its slabs (block_memory), 0 on malloc    */
+  uint64_t nOverflowBytes;    /* of nCharge + nSpareBytes, the entries
+                              ** malloc holds that a slab's size class could
+                              ** have held (in a cache on malloc, every
+                              ** such entry): with slabs, about 1/16 of the
+                              ** budget at most                           */
+  uint64_t nSlabMoves;        /* slabs emptied to serve another size class */
   uint64_t nHits;             /* lookups that found their block           */
   uint64_t nMisses;           /* lookups that did not                     */
 } block_cache_stats;

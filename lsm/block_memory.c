@@ -17,13 +17,13 @@
 **
 ** Invariants (under block_memory.mutex):
 **   1. A slab is in its class's aAvail list iff it has a free object or
-**      room to carve one; a slab with no object in use is either in that
-**      list or is pEmpty (at most one), never both.
+**      room to carve one, else in pFull; a slab with no object in use is
+**      either in its aAvail list or is pEmpty (at most one), never both.
 **   2. nLive of a slab counts its objects handed out and not freed;
 **      block_memory.nLive is the sum over its slabs.
 **   3. Every slab of an allocator is in some aAvail list, is pEmpty, or is
-**      full (nLive objects in use, none free): a full slab holds objects
-**      in use, so when nLive is 0 every slab is in a list or pEmpty.
+**      in pFull (nLive objects in use, none free): a full slab holds
+**      objects in use, so when nLive is 0 pFull is empty.
 */
 #include "block_memory.h"
 
@@ -58,7 +58,8 @@ _Static_assert(LINEAR_CLASSES * BLOCK_MEMORY_GRAIN == 1024, "linear classes up t
 typedef struct slab slab;
 struct slab {
   block_memory *pOwner;
-  slab *pPrev, *pNext;        /* in pOwner->aAvail[iClass] (invariant 1)   */
+  slab *pPrev, *pNext;        /* in pOwner->aAvail[iClass] or pFull
+                              ** (invariant 1)                             */
   void *pFree;                /* free objects, linked through their first
                               ** word                                      */
   uint32_t nObject;           /* bytes per object                          */
@@ -70,6 +71,7 @@ struct slab {
 struct block_memory {
   pthread_mutex_t mutex;      /* guards everything below                   */
   slab *aAvail[N_CLASSES];    /* slabs with room, per class                */
+  slab *pFull;                /* slabs with no room                        */
   slab *pEmpty;               /* a slab with nothing in use, kept          */
   uint64_t nLive;             /* objects in use (invariant 2)              */
   _Atomic uint64_t nMapped;   /* bytes of its slabs (read unlocked)        */
@@ -163,20 +165,22 @@ static int slab_has_room(const slab *s){
   return s->pFree != NULL || s->iCarve + s->nObject <= BLOCK_MEMORY_SLAB_BYTES;
 }
 
-static void avail_push(block_memory *p, slab *s){
-  slab **ppHead = &p->aAvail[s->iClass];
+static void list_push(slab **ppHead, slab *s){
   s->pPrev = NULL;
   s->pNext = *ppHead;
   if( *ppHead ) (*ppHead)->pPrev = s;
   *ppHead = s;
 }
 
-static void avail_remove(block_memory *p, slab *s){
+static void list_remove(slab **ppHead, slab *s){
   if( s->pPrev ) s->pPrev->pNext = s->pNext;
-  else p->aAvail[s->iClass] = s->pNext;
+  else *ppHead = s->pNext;
   if( s->pNext ) s->pNext->pPrev = s->pPrev;
   s->pPrev = s->pNext = NULL;
 }
+
+static void avail_push(block_memory *p, slab *s){ list_push(&p->aAvail[s->iClass], s); }
+static void avail_remove(block_memory *p, slab *s){ list_remove(&p->aAvail[s->iClass], s); }
 
 block_memory *block_memory_new(void){
   block_memory *p = calloc(1, sizeof(*p));
@@ -257,10 +261,34 @@ void *block_memory_alloc(block_memory *p, size_t n, size_t *pnUsable){
   }
   s->nLive++;
   p->nLive++;
-  if( !slab_has_room(s) ) avail_remove(p, s);
+  if( !slab_has_room(s) ){
+    avail_remove(p, s);
+    list_push(&p->pFull, s);
+  }
   *pnUsable = s->nObject;
   pthread_mutex_unlock(&p->mutex);
   return pObject;
+}
+
+int block_memory_slabs_in_use(block_memory *p, size_t n, block_memory_slab *a, int nMax){
+  uint32_t iSkip, i;
+  const slab *s;
+  int nOut = 0;
+  if( p == NULL ) return 0;
+  iSkip = n > 0 && n <= BLOCK_MEMORY_MAX_OBJECT ? class_of(n) : N_CLASSES;
+  pthread_mutex_lock(&p->mutex);
+  /* Every slab with an object in use is in its class's list or in pFull
+  ** (invariants 1 and 3); pEmpty has none. */
+  for(i = 0; i <= N_CLASSES; i++){
+    for(s = i < N_CLASSES ? p->aAvail[i] : p->pFull; s && nOut < nMax; s = s->pNext){
+      if( s->iClass == iSkip ) continue;
+      a[nOut].pSlab = s;
+      a[nOut].nLive = s->nLive;
+      nOut++;
+    }
+  }
+  pthread_mutex_unlock(&p->mutex);
+  return nOut;
 }
 
 void block_memory_free(void *pObject){
@@ -270,7 +298,10 @@ void block_memory_free(void *pObject){
   int bDestroy;
   pthread_mutex_lock(&p->mutex);
   assert( s->nLive > 0 && p->nLive > 0 );
-  if( !slab_has_room(s) ) avail_push(p, s);
+  if( !slab_has_room(s) ){
+    list_remove(&p->pFull, s);
+    avail_push(p, s);
+  }
   memcpy(pObject, &s->pFree, sizeof(void*));
   s->pFree = pObject;
   MEM_POISON(pObject, s->nObject);

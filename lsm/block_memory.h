@@ -33,15 +33,18 @@
 **
 ** Bound: the owner sets a limit on the bytes of slabs
 ** (block_memory_set_limit); past it an allocation that would map a new
-** slab fails, and the caller uses malloc, so free objects stranded in
-** one class cannot grow the slabs without end.  What it does not bound:
-** the cache's charge counts the objects in use, not the free ones a slab
-** holds, so when the blocks' sizes move from one class to another after
-** the slabs reached the limit, the cache can hold the limit in slabs and
-** up to its budget again from malloc (a review's driver: 38 MiB of slabs
-** and 24 MiB of malloc for a 32 MiB cache, blocks of 4.2 KiB then 8.4 KiB;
-** a store of mixed 50 B-40 KiB values: 38 + 13.4 MiB).  Moving objects
-** between slabs, or charging the stranded ones, is not done.
+** slab fails, so free objects stranded in one class cannot grow the
+** slabs without end.  The owner then moves a slab to the class that has
+** no room, as memcached's slab rebalancer moves pages: it asks for the
+** slab with the fewest objects in use of those it can empty
+** (block_memory_slabs_in_use lists the candidates), frees them (a
+** block cache: its idle entries there), and the slab, empty, serves the
+** next allocation of any class.
+** Without that, the cache's charge counted the objects in use but not
+** the free ones a slab holds, so when the blocks' sizes moved from one
+** class to another after the slabs reached the limit, malloc served the
+** new class on top (a review's driver: 38 MiB of slabs and 24 MiB of
+** malloc for a 32 MiB cache, blocks of 4.2 KiB then 8.4 KiB).
 **
 ** Lifetime: the owner (a block cache) makes one with block_memory_new and
 ** drops it with block_memory_release; an object still in use then keeps
@@ -83,6 +86,24 @@ void *block_memory_alloc(block_memory*, size_t n, size_t *pnUsable);
 
 /* Give back an object of block_memory_alloc (of any block_memory). */
 void block_memory_free(void *pObject);
+
+/* The slab an object of block_memory_alloc is in (an address to compare,
+** never to dereference). */
+static inline const void *block_memory_slab_of(const void *pObject){
+  return (const void*)((uintptr_t)pObject & ~(uintptr_t)(BLOCK_MEMORY_SLAB_BYTES - 1));
+}
+
+/* A slab, as block_memory_slabs_in_use lists it. */
+typedef struct block_memory_slab {
+  const void *pSlab;          /* as block_memory_slab_of names it          */
+  uint32_t nLive;             /* its objects in use                        */
+} block_memory_slab;
+
+/* Up to nMax of the slabs that hold objects in use, other than the slabs
+** of the class of an n-byte object, into a[] (in no order); returns how
+** many.  Emptied by its owner, such a slab serves the next allocation of
+** whichever class asks. */
+int block_memory_slabs_in_use(block_memory*, size_t n, block_memory_slab *a, int nMax);
 
 /* Bytes mapped for p's slabs now (0 for NULL). */
 uint64_t block_memory_bytes(block_memory *p);

@@ -79,6 +79,8 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
     pS->nBlockCacheHits = counts.nHits;        /* this store's own lookups   */
     pS->nBlockCacheMisses = counts.nMisses;
     pS->nBlockCacheMappedBytes = bs.nMappedBytes;
+    pS->nBlockCacheOverflowBytes = bs.nOverflowBytes;
+    pS->nBlockCacheSlabMoves = bs.nSlabMoves;
   }
   return LSM_OK;
 }

@@ -32,6 +32,7 @@
 #endif
 
 #include "block_cache.h"
+#include "block_memory.h"
 #include "faultenv.h"
 #include "lsm.h"
 #include "testutil.h"
@@ -651,8 +652,10 @@ static void *cache_thread(void *pArg){
 
 /* Four threads look up, fill, insert, release and erase blocks of one
 ** cache, every block's bytes checked. */
-static void threads_share_a_cache(uint64_t nCapacity, uint32_t nIds, size_t nBase, size_t nStep){
+static void threads_share_a_cache(uint64_t nCapacity, uint32_t nIds, size_t nBase, size_t nStep,
+                                  uint64_t *pnSlabMoves){
   unsigned long long seed = test_seed();
+  block_cache_stats st;
   block_cache *p;
   pthread_t aThread[4];
   cache_job aJob[4];
@@ -673,21 +676,96 @@ static void threads_share_a_cache(uint64_t nCapacity, uint32_t nIds, size_t nBas
     pthread_join(aThread[i], NULL);
     SEED_ASSERT(aJob[i].nErr == 0, "thread %d: %d errors", seed, i, aJob[i].nErr);
   }
+  block_cache_get_stats(p, &st);
+  *pnSlabMoves = st.nSlabMoves;
   block_cache_unref(p);
 }
 
 START_TEST(block_cache_shared_by_threads_gives_the_right_bytes)
 {
-  threads_share_a_cache(100 * 1024, 200, 100, 10);
+  uint64_t nSlabMoves;
+  threads_share_a_cache(100 * 1024, 200, 100, 10, &nSlabMoves);
+  ck_assert_uint_eq(nSlabMoves, 0);           /* no slabs */
 }
 END_TEST
 
 /* The same in a cache whose entries come from slabs (16 MiB and up),
 ** blocks of 2,000 to 37,700 bytes (the largest past the largest size
-** class: from malloc), 400 of them, about 27 MB for a 16 MiB cache. */
+** class: from malloc), 400 of them, about 27 MB for a 16 MiB cache: 30
+** size classes in a 21 MiB limit, so the threads' misses move slabs
+** between classes while the others read (move_slab). */
 START_TEST(a_cache_in_slabs_shared_by_threads_gives_the_right_bytes)
 {
-  threads_share_a_cache((uint64_t)16 << 20, 400, 2000, 300);
+  uint64_t nSlabMoves;
+  threads_share_a_cache((uint64_t)16 << 20, 400, 2000, 300, &nSlabMoves);
+  fprintf(stderr, "threads in slabs: %llu slabs moved\n", (unsigned long long)nSlabMoves);
+  ck_assert_uint_gt(nSlabMoves, 0);
+}
+END_TEST
+
+/* Misses of blocks of nSize bytes, numbered from *piNext, into a cache
+** of nCapacity; the memory it holds then (slabs + malloc'd entries). */
+static uint64_t misses_of_size(block_cache *p, uint64_t id, uint32_t *piNext, int nMiss,
+                               size_t nSize, uint64_t nCapacity){
+  block_cache_stats st;
+  int i;
+  for(i = 0; i < nMiss; i++) miss_and_insert(p, id, (*piNext)++, nSize, nCapacity);
+  block_cache_get_stats(p, &st);
+  return st.nMappedBytes + st.nOverflowBytes;
+}
+
+/*
+** A cache in slabs stays within its slabs' limit and 1/16 of its budget
+** from malloc when the blocks' sizes move from one size class to
+** another: a slab of the old class is emptied for the new one, where
+** before the new class came from malloc on top of the slabs (a review's
+** driver: 38 MiB of slabs + 24 MiB of malloc for this 32 MiB cache).  A block a reader
+** holds pins its slab (it keeps its bytes; the slab does not move while
+** held); the sizes then alternate between the two classes, and the
+** memory stays bounded there too.
+*/
+START_TEST(a_cache_whose_blocks_change_size_class_moves_slabs_and_stays_bounded)
+{
+  const uint64_t nCapacity = (uint64_t)32 << 20;
+  /* The slabs' limit (the budget + 1/16 + two slabs, one more mapped as
+  ** it is passed) and the entries that overflowed to malloc (1/16 and
+  ** the one that passes it). */
+  const uint64_t nBound = nCapacity + nCapacity / 8 + 3 * BLOCK_MEMORY_SLAB_BYTES + 8400 + 128;
+  block_cache *p;
+  block_cache_stats st;
+  block_handle *aHeld[8];
+  uint64_t id = block_cache_new_id(), nHeld;
+  uint32_t iNext = 0, i;
+  ck_assert_int_eq(block_cache_new(lsm_env_default(), nCapacity, &p), LSM_OK);
+  nHeld = misses_of_size(p, id, &iNext, 12000, 4200, nCapacity);   /* full: 46 MiB read */
+  ck_assert_msg(nHeld <= nBound, "blocks of 4,200 bytes: %llu bytes held",
+                (unsigned long long)nHeld);
+  for(i = 0; i < 8; i++){          /* a reader holds 8 of them meanwhile */
+    aHeld[i] = block_cache_lookup(p, id, iNext - 1 - i * 997);
+    ck_assert_ptr_nonnull(aHeld[i]);
+  }
+  (void)misses_of_size(p, id, &iNext, 1000, 8400, nCapacity);
+  for(i = 0; i < 8; i++){
+    ck_assert(block_ok(aHeld[i], id, iNext - 1000 - 1 - i * 997, 4200));
+    block_cache_release(aHeld[i]);
+  }
+  nHeld = misses_of_size(p, id, &iNext, 7000, 8400, nCapacity);
+  block_cache_get_stats(p, &st);
+  ck_assert_msg(nHeld <= nBound && st.nOverflowBytes <= nCapacity / 16 + 8400 + 128,
+                "then 8,400 bytes: %llu bytes held, %llu of them from malloc, %llu slabs moved",
+                (unsigned long long)nHeld, (unsigned long long)st.nOverflowBytes,
+                (unsigned long long)st.nSlabMoves);
+  ck_assert_uint_gt(st.nSlabMoves, 0);
+  for(i = 0; i < 16000; i++){
+    nHeld = misses_of_size(p, id, &iNext, 1, (i / 7) % 2 ? 4200 : 8400, nCapacity);
+    ck_assert_msg(nHeld <= nBound, "sizes alternating, miss %u: %llu bytes held", i,
+                  (unsigned long long)nHeld);
+  }
+  block_cache_get_stats(p, &st);
+  fprintf(stderr, "slabs moved %llu, memory held %llu of %llu, from malloc %llu\n",
+          (unsigned long long)st.nSlabMoves, (unsigned long long)nHeld,
+          (unsigned long long)nBound, (unsigned long long)st.nOverflowBytes);
+  block_cache_unref(p);
 }
 END_TEST
 
@@ -1466,6 +1544,7 @@ static Suite *block_cache_suite(void){
   tcase_add_test(tc, blocks_a_scan_passes_are_evicted_before_those_gets_looked_up);
   tcase_add_test(tc, block_cache_shared_by_threads_gives_the_right_bytes);
   tcase_add_test(tc, a_cache_in_slabs_shared_by_threads_gives_the_right_bytes);
+  tcase_add_test(tc, a_cache_whose_blocks_change_size_class_moves_slabs_and_stays_bounded);
   tcase_add_test(tc, block_cache_lookups_match_a_model_through_inserts_and_erasures);
   tcase_add_test(tc, block_cache_keeps_a_block_looked_up_again_over_older_unread_ones);
   tcase_add_test(tc, block_cache_evicts_only_what_no_handle_holds_and_stays_within_its_budget);

@@ -7,6 +7,8 @@
 ** eighth apart above 1 KiB; no slab is mapped past the owner's limit; and
 ** a block cache of 16 MiB or more keeps its entries in slabs, within its
 ** limit, that it gives back when freed, where a small one uses malloc.
+** The slabs in use are listed, full ones too, for a cache to move one to
+** another size class.
 **
 ** block_memory_mapped_bytes is process-wide: each test starts and ends
 ** with it at 0 (no other allocator lives in this process).
@@ -219,6 +221,43 @@ START_TEST(a_slab_fills_then_the_next_is_mapped){
 }
 END_TEST
 
+/* The slabs a cache may move to another class: every slab holding
+** objects in use, full ones too, each with its count, none of the class
+** asked for; a slab whose objects are all freed is listed no more. */
+START_TEST(the_slabs_in_use_are_listed_with_their_counts_but_the_asking_class){
+  enum { N = 600 };
+  static uint8_t *ap[N];
+  block_memory *p = block_memory_new();
+  block_memory_slab a[8];
+  size_t nUsable;
+  uint8_t *pOther;
+  int i, n, nFull = 0;
+  for(i = 0; i < N; i++) ap[i] = block_memory_alloc(p, 4096, &nUsable);   /* 511 + 89 */
+  pOther = block_memory_alloc(p, 300, &nUsable);
+  n = block_memory_slabs_in_use(p, 300, a, 8);        /* the 4 KiB slabs */
+  ck_assert_int_eq(n, 2);
+  for(i = 0; i < n; i++){
+    ck_assert(a[i].pSlab == block_memory_slab_of(ap[0]) || a[i].pSlab == block_memory_slab_of(ap[N - 1]));
+    ck_assert(a[i].nLive == 511 || a[i].nLive == 89);
+    nFull += a[i].nLive == 511;
+  }
+  ck_assert_int_eq(nFull, 1);
+  n = block_memory_slabs_in_use(p, 4096, a, 8);       /* the 300-byte one */
+  ck_assert_int_eq(n, 1);
+  ck_assert(a[0].pSlab == block_memory_slab_of(pOther) && a[0].nLive == 1);
+  ck_assert_int_eq(block_memory_slabs_in_use(p, 300, a, 1), 1);   /* at most nMax */
+  for(i = 511; i < N; i++) block_memory_free(ap[i]);  /* the second slab empties */
+  n = block_memory_slabs_in_use(p, 300, a, 8);
+  ck_assert_int_eq(n, 1);
+  ck_assert(a[0].pSlab == block_memory_slab_of(ap[0]) && a[0].nLive == 511);
+  for(i = 0; i < 511; i++) block_memory_free(ap[i]);
+  block_memory_free(pOther);
+  ck_assert_int_eq(block_memory_slabs_in_use(p, 300, a, 8), 0);
+  block_memory_release(p);
+  ck_assert_uint_eq(block_memory_mapped_bytes(), 0);
+}
+END_TEST
+
 START_TEST(a_released_allocator_lives_until_its_last_object_is_freed){
   block_memory *p = block_memory_new();
   size_t nUsable;
@@ -320,6 +359,7 @@ static Suite *block_memory_suite(void){
   tcase_add_test(tc, a_freed_object_is_handed_out_again_before_new_memory);
   tcase_add_test(tc, sizes_past_the_largest_class_are_refused);
   tcase_add_test(tc, a_slab_fills_then_the_next_is_mapped);
+  tcase_add_test(tc, the_slabs_in_use_are_listed_with_their_counts_but_the_asking_class);
   tcase_add_test(tc, a_released_allocator_lives_until_its_last_object_is_freed);
   tcase_add_test(tc, a_large_cache_keeps_its_blocks_in_slabs_and_gives_them_back);
   tcase_add_test(tc, a_small_cache_uses_malloc);
