@@ -67,8 +67,8 @@
 ** process's one cache, shared by every such table of every connection
 ** (dbstore.c); "hits" and "misses" are the table's own.  "mapped_bytes"
 ** is the memory the cache's slabs hold (lsm/block_memory.c), "bytes"
-** what it charges for its blocks, "overflow_bytes" those of them malloc
-** holds though a slab could (the slabs at their limit), "slab_moves" the
+** what it charges for its blocks, "overflow_bytes" the bytes (spares
+** included) malloc holds though a slab could (the slabs at their limit), "slab_moves" the
 ** slabs emptied for another size class (lsm/block_cache.c, move_slab).
 ** "l0_slice_tables" is the number of level-0 tables of a level-0
 ** compaction running in slices over several COMMITs (an in-database

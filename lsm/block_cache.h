@@ -238,8 +238,7 @@ typedef struct block_cache_stats {
   uint64_t nOverflowBytes;    /* of nCharge + nSpareBytes, the entries
                               ** malloc holds that a slab's size class could
                               ** have held (in a cache on malloc, every
-                              ** such entry): with slabs, about 1/16 of the
-                              ** budget at most                           */
+                              ** such entry)                              */
   uint64_t nSlabMoves;        /* slabs emptied to serve another size class */
   uint64_t nHits;             /* lookups that found their block           */
   uint64_t nMisses;           /* lookups that did not                     */

@@ -39,7 +39,8 @@
 ** slab with the fewest objects in use of those it can empty
 ** (block_memory_slabs_in_use lists the candidates), frees them (a
 ** block cache: its idle entries there), and the slab, empty, serves the
-** next allocation of any class.
+** next allocation of any class (see block_cache.c, move_slab, for what
+** that bounds and what it does not).
 ** Without that, the cache's charge counted the objects in use but not
 ** the free ones a slab holds, so when the blocks' sizes moved from one
 ** class to another after the slabs reached the limit, malloc served the

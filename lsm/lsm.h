@@ -625,11 +625,12 @@ typedef struct lsm_stats {
                                    one empty slab kept), beside
                                    nBlockCacheBytes' charge; 0 for a cache
                                    on malloc                              */
-  uint64_t nBlockCacheOverflowBytes; /* of nBlockCacheBytes, the blocks a
-                                   cache in slabs took from malloc though a
-                                   slab's size class fits them (its slabs at
-                                   their limit): about 1/16 of its budget at
-                                   most; a cache on malloc: all up to 32 KiB */
+  uint64_t nBlockCacheOverflowBytes; /* of the bytes the block cache holds
+                                   (spares included), the blocks a cache in
+                                   slabs took from malloc though a slab's
+                                   size class fits them (its slabs at their
+                                   limit); a cache on malloc: all up to
+                                   32 KiB                                 */
   uint64_t nBlockCacheSlabMoves; /* slabs the block cache emptied to serve
                                    another size class (the blocks' sizes
                                    moved): README, "Memory"              */
