@@ -708,6 +708,10 @@ block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
     pEnv = pCache->pEnv;
     if( atomic_load_explicit(&pCache->bSlabs, memory_order_relaxed) ){
       size_t nObject;
+      /* Counted here, on a miss that allocates (a miss that reuses an
+      ** evicted entry does not come here): counting every insert instead
+      ** doubled the moves of blocks spread over many classes (823 to
+      ** 1,366 in a reviewer's driver). */
       atomic_fetch_add_explicit(&pCache->nAllocBytes, sizeof(block_handle) + n,
                                 memory_order_relaxed);
       h = block_memory_alloc(pCache->pMemory, sizeof(block_handle) + n, &nObject);
@@ -741,7 +745,6 @@ static int spare_fits(size_t nAlloc, size_t n){
   return nAlloc >= n && nAlloc - n <= n / 8;
 }
 
-/* The spare that best fits n (the smallest that fits), or -1. */
 /* Whether evicted entry h may be reused for another block: not in a cache
 ** in slabs if it overflowed to malloc, so that such memory drains once
 ** the slabs have room (a reviewer's driver: reused, 27.9 MiB of it
@@ -750,6 +753,7 @@ static int reusable(const block_cache *p, const block_handle *h){
   return !overflowed(h) || !atomic_load_explicit(&p->bSlabs, memory_order_relaxed);
 }
 
+/* The reusable spare that best fits n (the smallest that fits), or -1. */
 static int spare_find(const block_cache *p, size_t n){
   int i, iBest = -1;
   for(i = 0; i < p->nSpare; i++){

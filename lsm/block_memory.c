@@ -292,7 +292,7 @@ int block_memory_slabs_in_use(block_memory *p, size_t n, block_memory_slab *a, i
 }
 
 void block_memory_free(void *pObject){
-  slab *s = (slab*)((uintptr_t)pObject & ~(uintptr_t)(BLOCK_MEMORY_SLAB_BYTES - 1));
+  slab *s = (slab*)(uintptr_t)block_memory_slab_of(pObject);
   block_memory *p = s->pOwner;
   slab *pUnmap = NULL;
   int bDestroy;
