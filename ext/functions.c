@@ -62,14 +62,16 @@
 **      "stalls":{"count":N,"micros":T},
 **      "table_cache":{"open_tables":N,"bytes":N,"misses":N},
 **      "block_cache":{"bytes":N,"mapped_bytes":N,"overflow_bytes":N,"slab_moves":N,
-**                     "hits":N,"misses":N}}
+**                     "not_cached":N,"hits":N,"misses":N}}
 ** "block_cache" "bytes" of a table in the database file are those of the
 ** process's one cache, shared by every such table of every connection
 ** (dbstore.c); "hits" and "misses" are the table's own.  "mapped_bytes"
 ** is the memory the cache's slabs hold (lsm/block_memory.c), "bytes"
 ** what it charges for its blocks, "overflow_bytes" the bytes (spares
 ** included) malloc holds though a slab could (the slabs at their limit), "slab_moves" the
-** slabs emptied for another size class (lsm/block_cache.c, move_slab).
+** slabs emptied for another size class (lsm/block_cache.c, move_slab),
+** "not_cached" the blocks read but left out of the cache to keep it within
+** its memory bound (their size class had no room: overflow_full).
 ** "l0_slice_tables" is the number of level-0 tables of a level-0
 ** compaction running in slices over several COMMITs (an in-database
 ** table: lsm/db_slice.c), 0 when none is in progress.
@@ -768,11 +770,11 @@ static void functions_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv
                       "\"misses\":%llu},",
                       U(st.nTablesOpen), U(st.nTableCacheBytes), U(st.nTableCacheMisses));
   sqlite3_str_appendf(pStr, "\"block_cache\":{\"bytes\":%llu,\"mapped_bytes\":%llu,"
-                      "\"overflow_bytes\":%llu,\"slab_moves\":%llu,"
+                      "\"overflow_bytes\":%llu,\"slab_moves\":%llu,\"not_cached\":%llu,"
                       "\"hits\":%llu,\"misses\":%llu}}",
                       U(st.nBlockCacheBytes), U(st.nBlockCacheMappedBytes),
                       U(st.nBlockCacheOverflowBytes), U(st.nBlockCacheSlabMoves),
-                      U(st.nBlockCacheHits), U(st.nBlockCacheMisses));
+                      U(st.nBlockCacheNotCached), U(st.nBlockCacheHits), U(st.nBlockCacheMisses));
 #undef U
   functions_result_str(ctx, pStr);
 }

@@ -168,7 +168,10 @@ void block_handle_set_size(block_handle*, size_t n);
 ** Offer filled handle h to the cache as block iBlock of reader id and
 ** return the handle to use, with one reference: h itself, or the entry
 ** another thread inserted first (then h is released).  With a NULL cache
-** h stays private and is returned as is.  Evicts past the budget.
+** h stays private and is returned as is, as it does in a cache in slabs
+** when h came from malloc (its size class had no room) and such blocks
+** already hold 1/16 of the budget: the memory bound (block_cache.c).
+** Evicts past the budget.
 */
 block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, block_handle *h);
 
@@ -240,6 +243,10 @@ typedef struct block_cache_stats {
                               ** have held (in a cache on malloc, every
                               ** such entry)                              */
   uint64_t nSlabMoves;        /* slabs emptied to serve another size class */
+  uint64_t nClassEvictions;   /* entries evicted for a block of their own
+                              ** size class, which had no free object     */
+  uint64_t nRefused;          /* blocks read but not cached: their class had
+                              ** no room and malloc's share was used up    */
   uint64_t nHits;             /* lookups that found their block           */
   uint64_t nMisses;           /* lookups that did not                     */
 } block_cache_stats;

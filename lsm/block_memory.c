@@ -150,6 +150,10 @@ static uint32_t class_of(size_t n){
   return LINEAR_CLASSES + 8 * j + (uint32_t)((n - nBase + nBase / 8 - 1) / (nBase / 8)) - 1;
 }
 
+size_t block_memory_class_bytes(size_t n){
+  return n == 0 || n > BLOCK_MEMORY_MAX_OBJECT ? 0 : class_size(class_of(n));
+}
+
 /* (Re)start s empty, for objects of class iClass. */
 static void slab_format(block_memory *p, slab *s, uint32_t iClass){
   s->pOwner = p;

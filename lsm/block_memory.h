@@ -39,8 +39,9 @@
 ** slab with the fewest objects in use of those it can empty
 ** (block_memory_slabs_in_use lists the candidates), frees them (a
 ** block cache: its idle entries there), and the slab, empty, serves the
-** next allocation of any class (see block_cache.c, move_slab, for what
-** that bounds and what it does not).
+** next allocation of any class (block_cache.c, move_slab), or frees an
+** object of the class itself (evict_own_class: block_memory_class_bytes
+** names the class of an object's size).
 ** Without that, the cache's charge counted the objects in use but not
 ** the free ones a slab holds, so when the blocks' sizes moved from one
 ** class to another after the slabs reached the limit, malloc served the
@@ -85,6 +86,10 @@ void block_memory_release(block_memory*);
 */
 void *block_memory_alloc(block_memory*, size_t n, size_t *pnUsable);
 
+/* The bytes of the object block_memory_alloc gives for n bytes (n
+** rounded up to its size class), or 0 if n is 0 or above
+** BLOCK_MEMORY_MAX_OBJECT.  Every object of a class has this size. */
+size_t block_memory_class_bytes(size_t n);
 /* Give back an object of block_memory_alloc (of any block_memory). */
 void block_memory_free(void *pObject);
 

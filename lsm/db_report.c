@@ -81,6 +81,7 @@ int lsm_stats_get(lsm_db *pDb, lsm_stats *pS){
     pS->nBlockCacheMappedBytes = bs.nMappedBytes;
     pS->nBlockCacheOverflowBytes = bs.nOverflowBytes;
     pS->nBlockCacheSlabMoves = bs.nSlabMoves;
+    pS->nBlockCacheNotCached = bs.nRefused;
   }
   return LSM_OK;
 }

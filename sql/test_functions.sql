@@ -32,7 +32,7 @@ SELECT json_valid(s), json_extract(s, '$.table'), json_extract(s, '$.memtable.en
 
 .testcase lsm_stats_has_every_figure
 SELECT group_concat(key, ' ') FROM json_tree(lsm_stats('kv')) WHERE type != 'object';
-.check "table store location entries bytes immutable levels wal_file_bytes user_bytes wal_bytes flush_bytes compaction_bytes compaction_read_bytes flushes compactions l0_slice_tables write_amplification gets sst_probes read_amplification seeks seek_sst_probes bloom_checks bloom_negatives bloom_false_positives seek_read_amplification bloom_false_positive_rate live_bytes disk_bytes space_amplification count micros open_tables bytes misses bytes mapped_bytes overflow_bytes slab_moves hits misses"
+.check "table store location entries bytes immutable levels wal_file_bytes user_bytes wal_bytes flush_bytes compaction_bytes compaction_read_bytes flushes compactions l0_slice_tables write_amplification gets sst_probes read_amplification seeks seek_sst_probes bloom_checks bloom_negatives bloom_false_positives seek_read_amplification bloom_false_positive_rate live_bytes disk_bytes space_amplification count micros open_tables bytes misses bytes mapped_bytes overflow_bytes slab_moves not_cached hits misses"
 
 INSERT INTO kv SELECT value, printf('value %d', value) FROM generate_series(1, 500);
 

@@ -293,9 +293,10 @@ SELECT json_extract(s, '$.block_cache.mapped_bytes') % 2097152 = 0,
        json_extract(s, '$.block_cache.bytes') > 400000,
        json_extract(s, '$.block_cache.mapped_bytes') <= 134217728 + 8 * 2097152,
        json_extract(s, '$.block_cache.overflow_bytes'),
-       json_extract(s, '$.block_cache.slab_moves')
+       json_extract(s, '$.block_cache.slab_moves'),
+       json_extract(s, '$.block_cache.not_cached')
   FROM (SELECT lsm_stats('kb2') AS s);
-.check "1|1|1|1|0|0"
+.check "1|1|1|1|0|0|0"
 
 -- ---- temp and in-memory databases ----
 
