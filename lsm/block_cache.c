@@ -33,12 +33,12 @@
 ** a block larger than the largest class, from the cache's env.  Why: the
 ** first fill of a large cache from malloc faulted every 4 KiB page on the
 ** thread that missed (README, "The block cache's memory in huge-page
-** slabs").  The bound of a cache in slabs: its slabs' limit (SLAB_LIMIT)
-** and 1/BLOCK_CACHE_OVERFLOW_SHARE of the budget from malloc.  A block
-** whose size class has no free object, once no slab may be mapped, takes
-** a slab moved to its class (move_slab), or the memory of an entry of its
-** own class (evict_own_class), or malloc's within that share; past it, it
-** is read but not cached (overflow_full).
+** slabs").  The bound of a cache in slabs (MEMORY_BOUND): its slabs'
+** limit and 1/16 of the budget from malloc.  A block whose size class
+** has no free object, once no slab may be mapped, takes a slab moved to
+** its class (move_slab), or the memory of an entry of its own class
+** (evict_own_class: a miss's only), or malloc's within the bound; past
+** it, it is read but not cached (overflow_full).
 **
 ** Deletion shifts the following entries of the probe run back (no
 ** tombstones), so a probe ends at the first empty slot.
@@ -153,11 +153,12 @@ struct lsm_block_cache {
                               ** hold (overflowed)                        */
   uint64_t nSlabMoves;        /* slabs emptied for another size class
                               ** (move_slab)                               */
-  uint64_t nStarvedCharge;    /* charges of the entries evict_own_class
-                              ** evicted while the budget had room for
-                              ** them, since the last slab move           */
+  uint64_t nStarvedCharge;    /* charges of the blocks of classes short of
+                              ** room since the last slab move (starve)   */
   block_handle *pClassHand;   /* where evict_own_class's walk goes on: a
                               ** cached entry, the ring head, or NULL     */
+  uint32_t anClassEntries[BLOCK_MEMORY_CLASSES];  /* cached entries in
+                              ** slabs, per size class                     */
   uint64_t nClassEvictions;   /* entries evict_own_class evicted           */
   uint64_t nRefused;          /* blocks left uncached (overflow_full)      */
   _Atomic uint64_t nAllocBytes; /* bytes of entries allocated, ever        */
@@ -297,6 +298,7 @@ static int uncache(block_cache *p, block_handle *h){
   assert( h->bCached && p->aSlot[i].h == h );
   slot_delete(p, i);
   if( p->pClassHand == h ) p->pClassHand = h->pRingNext;
+  if( h->bSlab ) p->anClassEntries[block_memory_class_index(charge(h))]--;
   ring_remove(h);
   h->bCached = 0;
   p->nCharge -= charge(h);
@@ -397,6 +399,16 @@ static void free_chain(block_handle *h){
 /* Slabs past the budget: free objects stranded in one size class (a
 ** class's slack is charged already), and a slab or two partly carved. */
 #define SLAB_LIMIT(nCapacity) ((nCapacity) + (nCapacity) / 16 + 2 * BLOCK_MEMORY_SLAB_BYTES)
+
+/* The memory of a cache in slabs at a constant budget: the slabs' limit,
+** one more slab mapped as it is passed, and the entries from malloc
+** (overflow_full).  Blocks larger than the largest class come from malloc
+** within the budget, and blocks readers hold are not counted.  Lowering
+** the budget (block_cache_set_capacity) leaves the slabs mapped until
+** they empty, and entries a cache on malloc held before a raise into
+** slabs count as overflow until evicted: both can pass it meanwhile. */
+#define MEMORY_BOUND(nCapacity) \
+  (SLAB_LIMIT(nCapacity) + BLOCK_MEMORY_SLAB_BYTES + (nCapacity) / 16)
 
 static void set_slabs(block_cache *p){
   atomic_store_explicit(&p->bSlabs, p->pMemory != NULL && p->nCapacity >= BLOCK_CACHE_SLAB_MIN,
@@ -650,10 +662,9 @@ static int movable(const block_handle *h){
 ** every miss).  Two walks over the entries, under the mutex (a reviewer
 ** timed 17 ms in a 512 MiB cache of 58,000 blocks: every reader of the
 ** cache waits for it; a bitmap of each slab's objects in use would find
-** them without the walk).  Also once the entries a class evicted for
-** its own blocks while the budget had room (nStarvedCharge: other
-** classes hold free objects) reach that share, as do the blocks it left
-** uncached (overflow_full).  Objects allocated meanwhile by another
+** them without the walk).  Also once the blocks of classes short of
+** room (evicted for their own class, or not cached) while other classes
+** held free room reach that share (nStarvedCharge, starve).  Objects allocated meanwhile by another
 ** thread (a miss being read) keep the slab; the caller then uses malloc
 ** once.
 */
@@ -716,10 +727,18 @@ static void move_slab(block_cache *p, size_t nObject){
   free_chain(pFree);
 }
 
+/* A block of a class short of room (evicting its own entries, or not
+** cached) while a slab's worth of the slabs is idle elsewhere (free
+** objects of other classes: a move would make use of them) counts toward
+** a slab move (move_slab). */
+static void starve(block_cache *p, uint64_t nCharge){
+  if( block_memory_idle_bytes(p->pMemory) >= BLOCK_MEMORY_SLAB_BYTES ) p->nStarvedCharge += nCharge;
+}
+
 /* Entries of the ring one evict_own_class call looks at, at most: a
 ** class that none of them is of (a rare size, or a class with no slab)
 ** takes what move_slab and malloc give it. */
-#define OWN_CLASS_WALK 256
+#define OWN_CLASS_WALK 64
 
 /*
 ** The slabs are at their limit, move_slab moved none, and the size class
@@ -739,45 +758,62 @@ static void move_slab(block_cache *p, size_t nObject){
 ** entries keeps the cache under its budget, so the budget's eviction
 ** stops and the old end fills with the other classes' entries; a walk
 ** from there found the class in 1,175 of 80,000 calls in that test.
-** A class that evicts its own entries while the budget has room for
-** them (other classes hold free objects) counts that in nStarvedCharge,
-** which moves a slab to it as overflow to malloc does (move_slab).
+** An eviction for its own class while other classes' slabs hold a slab's
+** worth of free objects counts toward moving the class a slab (starve),
+** as overflow to malloc does.
 */
 static block_handle *evict_own_class(block_cache *p, size_t nClassBytes){
-  block_handle *h, *pFound = NULL;
-  int i, nSeen = 0;
+  block_handle *h, *pFound = NULL, *pSecond = NULL;
+  int i, nSeen = 0, bWalk;
   pthread_mutex_lock(&p->mutex);
   for(i = 0; i < p->nSpare && pFound == NULL; i++){
     if( p->aSpare[i]->bSlab && charge(p->aSpare[i]) == nClassBytes ) pFound = spare_take(p, i);
   }
+  /* A walk of OWN_CLASS_WALK meets the class's entries only if they are
+  ** at least that share of the ring: else it would read that many cold
+  ** headers, under the mutex, for nothing (a reviewer's driver, blocks of
+  ** classes with no entry: 3.4 us a miss). */
+  bWalk = (uint64_t)p->anClassEntries[block_memory_class_index(nClassBytes)] * OWN_CLASS_WALK
+          >= p->nEntries;
   h = p->pClassHand ? p->pClassHand : p->ring.pRingNext;
-  while( pFound == NULL && p->nEntries > 0 && nSeen < OWN_CLASS_WALK ){
+  while( pFound == NULL && bWalk && p->nEntries > 0 && nSeen < OWN_CLASS_WALK ){
     block_handle *pNext = h->pRingNext;
     if( h != &p->ring ){
       nSeen++;
       if( h->bSlab && charge(h) == nClassBytes && h->nRef == 0 ){
         if( h->bHot ){
           h->bHot = 0;
+          if( pSecond == NULL ) pSecond = h;
         }else{
-          int bFree = uncache(p, h);
-          assert( bFree );
-          (void)bFree;
           pFound = h;
         }
       }
     }
     h = pNext;
   }
-  p->pClassHand = p->nEntries > 0 ? h : NULL;
+  if( bWalk ) p->pClassHand = p->nEntries > 0 ? h : NULL;
+  /* None without its second chance within the walk: the first that had
+  ** one (its chance now spent) rather than a longer walk. */
+  if( pFound == NULL && pSecond ) pFound = pSecond;
+  if( pFound && pFound->bCached ){
+    int bFree = uncache(p, pFound);
+    assert( bFree );
+    (void)bFree;
+  }
   if( pFound ){
     p->nClassEvictions++;
-    if( total_charge(p) + nClassBytes <= p->nCapacity ) p->nStarvedCharge += nClassBytes;
+    starve(p, nClassBytes);
   }
   pthread_mutex_unlock(&p->mutex);
   return pFound;
 }
 
-block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
+/* block_handle_alloc, and (bEvictOwn) block_cache_alloc's allocation:
+** a block to be inserted may move a slab to its size class (move_slab)
+** or evict an entry of its class for its memory (evict_own_class); a
+** handle that will not be inserted (a compaction's input, a compressed
+** block's bytes) must not evict, and takes malloc's memory instead. */
+static block_handle *handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n, int bEvictOwn){
   block_handle *h = NULL;
   size_t nAlloc = n;
   uint8_t bSlab = 0;
@@ -785,14 +821,15 @@ block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
     pEnv = pCache->pEnv;
     if( atomic_load_explicit(&pCache->bSlabs, memory_order_relaxed) ){
       size_t nObject;
-      /* Counted here, on a miss that allocates (a miss that reuses an
-      ** evicted entry does not come here): counting every insert instead
-      ** doubled the moves of blocks spread over many classes (823 to
-      ** 1,366 in a reviewer's driver). */
+      /* Counted here, on a miss that allocates or takes an entry of its
+      ** own class (a miss that reuses an entry block_cache_alloc evicted
+      ** does not come here): counting every insert instead doubled the
+      ** moves of blocks spread over many classes (823 to 1,366 in a
+      ** reviewer's driver). */
       atomic_fetch_add_explicit(&pCache->nAllocBytes, sizeof(block_handle) + n,
                                 memory_order_relaxed);
       h = block_memory_alloc(pCache->pMemory, sizeof(block_handle) + n, &nObject);
-      if( h == NULL && sizeof(block_handle) + n <= BLOCK_MEMORY_MAX_OBJECT ){
+      if( h == NULL && bEvictOwn && sizeof(block_handle) + n <= BLOCK_MEMORY_MAX_OBJECT ){
         move_slab(pCache, sizeof(block_handle) + n);
         h = block_memory_alloc(pCache->pMemory, sizeof(block_handle) + n, &nObject);
         if( h == NULL ){
@@ -817,6 +854,14 @@ block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
   h->n = n;
   h->nAlloc = nAlloc;
   return h;
+}
+
+block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n){
+  return handle_alloc(pCache, pEnv, n, 0);
+}
+
+block_handle *block_handle_alloc_to_insert(block_cache *pCache, lsm_env *pEnv, size_t n){
+  return handle_alloc(pCache, pEnv, n, 1);
 }
 
 /* Does a spare of nAlloc bytes fit a block of n?  Up to an eighth more
@@ -900,7 +945,7 @@ block_handle *block_cache_alloc(block_cache *p, lsm_env *pEnv, size_t n){
   }
   pthread_mutex_unlock(&p->mutex);
   free_chain(pFree);
-  if( h == NULL ) return block_handle_alloc(p, pEnv, n);
+  if( h == NULL ) return handle_alloc(p, pEnv, n, 1);
   /* An evicted entry's header, made new (nAlloc and pEnv stay). */
   assert( h->nRef == 0 && !h->bCached );
   h->pCache = NULL;
@@ -923,19 +968,22 @@ void block_handle_set_size(block_handle *h, size_t n){
 /*
 ** Whether overflowed entry h (from malloc though a size class could hold
 ** it: its class had no free object, no slab could be mapped, no entry of
-** the class could be evicted for it) would take the cache's overflowed
-** entries past 1/BLOCK_CACHE_OVERFLOW_SHARE of the budget: then it is not
-** cached.  This is the bound on the memory of a cache in slabs: the
-** slabs' limit (SLAB_LIMIT) plus that share.  Why: blocks of more size
-** classes than a budget has 2 MiB slabs for (sizes of 2,000 to 12,000
-** bytes are 20 classes; 32 MiB + 1/16 + 4 MiB is 19 slabs) left some
-** class with no slab at all, and each of its blocks came from malloc, on
-** top of the slabs: 10.9 MB more in a 32 MiB cache (51.7 MB held).  A
-** class refused counts toward moving it a slab (nStarvedCharge).
+** the class could be evicted for it) would take the slabs and the
+** overflowed entries past MEMORY_BOUND: then it is not cached.  Why:
+** blocks of more size classes than a budget has 2 MiB slabs for (sizes
+** of 2,000 to 12,000 bytes are 20 classes; 32 MiB + 1/16 + 4 MiB is 19
+** slabs) left some class with no slab at all, and each of its blocks came
+** from malloc, on top of the slabs: 10.9 MB more in a 32 MiB cache (51.7
+** MB held).  The bound, not a fixed share: a first version refused past
+** 1/16 of the budget from malloc, and a working set of 20 MiB in such
+** classes, which the 32 MiB cache held whole within the bound before,
+** then missed 5% of its reads for good (a reviewer's driver).  A block
+** refused counts toward moving its class a slab (starve).
 */
 static int overflow_full(const block_cache *p, const block_handle *h){
   return overflowed(h) && atomic_load_explicit(&p->bSlabs, memory_order_relaxed)
-      && p->nOverflowCharge + charge(h) > p->nCapacity / BLOCK_CACHE_OVERFLOW_SHARE;
+      && block_memory_bytes(p->pMemory) + p->nOverflowCharge + charge(h)
+         > MEMORY_BOUND(p->nCapacity);
 }
 
 /* block_cache_insert and block_cache_insert_passing: bPassing marks the
@@ -955,7 +1003,7 @@ static block_handle *insert_as(block_cache *p, uint64_t id, uint32_t iBlock, blo
   }else if( overflow_full(p, h) ){
     /* Not cached: the reader reads it from its private handle, and the
     ** class's want of room counts toward a slab move (move_slab). */
-    p->nStarvedCharge += charge(h);
+    starve(p, charge(h));
     p->nRefused++;
   }else if( (p->nEntries + 1) * 2 < p->nSlot
          || grow(p)
@@ -974,6 +1022,7 @@ static block_handle *insert_as(block_cache *p, uint64_t id, uint32_t iBlock, blo
     ring_append(p, h);
     p->nCharge += charge(h);
     if( overflowed(h) ) p->nOverflowCharge += charge(h);
+    if( h->bSlab ) p->anClassEntries[block_memory_class_index(charge(h))]++;
     p->nEntries++;
     pFree = evict(p);
   }

@@ -145,6 +145,13 @@ void block_cache_read_counts(block_cache*, const block_cache_counts *pCounts,
 ** outlive the reader's store; a handle still held when the cache is freed
 ** keeps its slab until released), else with pEnv's. */
 block_handle *block_handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n);
+/* block_handle_alloc for a handle that will be inserted, most likely (a
+** block read with xRead, inserted unless it turns out compressed): in a
+** cache in slabs at their limit, a size class with no free object may
+** get a slab moved to it or an entry of its class evicted for it, as
+** block_cache_alloc's allocation does; without making room in the
+** budget first (the insert does that). */
+block_handle *block_handle_alloc_to_insert(block_cache *pCache, lsm_env *pEnv, size_t n);
 uint8_t *block_handle_buf(block_handle*);
 
 /*
@@ -154,10 +161,13 @@ uint8_t *block_handle_buf(block_handle*);
 ** more bytes it makes the room now, and the memory of an entry it
 ** evicts (or of one evicted earlier and kept, block_cache.c "Spares")
 ** becomes the new handle when its size fits n, so a full cache's miss
-** neither frees nor allocates.  The handle is private until inserted and
-** is released as any (its memory then goes back to the allocator).
-** NULL on OOM.  A reader that will not insert (a compaction's input)
-** uses block_handle_alloc: it must not evict for a block it drops.
+** neither frees nor allocates; in a cache in slabs whose slabs are at
+** their limit, a block whose size class has no free object takes the
+** memory of an idle entry of its class (block_cache.c, evict_own_class).
+** The handle is private until inserted and is released as any (its
+** memory then goes back to the allocator).  NULL on OOM.  A reader that
+** will not insert (a compaction's input) uses block_handle_alloc: it
+** must not evict for a block it drops, and block_handle_alloc never does.
 */
 block_handle *block_cache_alloc(block_cache *pCache, lsm_env *pEnv, size_t n);
 
@@ -169,8 +179,8 @@ void block_handle_set_size(block_handle*, size_t n);
 ** return the handle to use, with one reference: h itself, or the entry
 ** another thread inserted first (then h is released).  With a NULL cache
 ** h stays private and is returned as is, as it does in a cache in slabs
-** when h came from malloc (its size class had no room) and such blocks
-** already hold 1/16 of the budget: the memory bound (block_cache.c).
+** when h came from malloc (its size class had no room) and would take the
+** cache past its memory bound (block_cache.c, MEMORY_BOUND).
 ** Evicts past the budget.
 */
 block_handle *block_cache_insert(block_cache*, uint64_t id, uint32_t iBlock, block_handle *h);
@@ -246,7 +256,7 @@ typedef struct block_cache_stats {
   uint64_t nClassEvictions;   /* entries evicted for a block of their own
                               ** size class, which had no free object     */
   uint64_t nRefused;          /* blocks read but not cached: their class had
-                              ** no room and malloc's share was used up    */
+                              ** no room, the memory at its bound          */
   uint64_t nHits;             /* lookups that found their block           */
   uint64_t nMisses;           /* lookups that did not                     */
 } block_cache_stats;

@@ -51,6 +51,7 @@
 ** 32 KiB (block_memory.h: why). */
 #define LINEAR_CLASSES 8
 #define N_CLASSES (LINEAR_CLASSES + 8 * 5)
+_Static_assert(N_CLASSES == BLOCK_MEMORY_CLASSES, "block_memory.h counts the classes");
 _Static_assert(((size_t)1024 << 5) == BLOCK_MEMORY_MAX_OBJECT, "5 doublings to the largest");
 _Static_assert(LINEAR_CLASSES * BLOCK_MEMORY_GRAIN == 1024, "linear classes up to 1 KiB");
 #define SLAB_HEADER ((size_t)128)    /* sizeof(slab) rounded to a grain */
@@ -74,6 +75,7 @@ struct block_memory {
   slab *pFull;                /* slabs with no room                        */
   slab *pEmpty;               /* a slab with nothing in use, kept          */
   uint64_t nLive;             /* objects in use (invariant 2)              */
+  _Atomic uint64_t nLiveBytes; /* their bytes (read unlocked)              */
   _Atomic uint64_t nMapped;   /* bytes of its slabs (read unlocked)        */
   _Atomic uint64_t nLimit;    /* no new slab at nMapped >= nLimit (set and
                               ** read unlocked: a hint kept by the owner)  */
@@ -152,6 +154,18 @@ static uint32_t class_of(size_t n){
 
 size_t block_memory_class_bytes(size_t n){
   return n == 0 || n > BLOCK_MEMORY_MAX_OBJECT ? 0 : class_size(class_of(n));
+}
+
+int block_memory_class_index(size_t n){
+  return n == 0 || n > BLOCK_MEMORY_MAX_OBJECT ? -1 : (int)class_of(n);
+}
+
+uint64_t block_memory_idle_bytes(block_memory *p){
+  uint64_t nMapped, nLive;
+  if( p == NULL ) return 0;
+  nMapped = atomic_load_explicit(&p->nMapped, memory_order_relaxed);
+  nLive = atomic_load_explicit(&p->nLiveBytes, memory_order_relaxed);
+  return nMapped > nLive ? nMapped - nLive : 0;
 }
 
 /* (Re)start s empty, for objects of class iClass. */
@@ -265,6 +279,9 @@ void *block_memory_alloc(block_memory *p, size_t n, size_t *pnUsable){
   }
   s->nLive++;
   p->nLive++;
+  atomic_store_explicit(&p->nLiveBytes,
+                        atomic_load_explicit(&p->nLiveBytes, memory_order_relaxed) + s->nObject,
+                        memory_order_relaxed);
   if( !slab_has_room(s) ){
     avail_remove(p, s);
     list_push(&p->pFull, s);
@@ -311,6 +328,9 @@ void block_memory_free(void *pObject){
   MEM_POISON(pObject, s->nObject);
   s->nLive--;
   p->nLive--;
+  atomic_store_explicit(&p->nLiveBytes,
+                        atomic_load_explicit(&p->nLiveBytes, memory_order_relaxed) - s->nObject,
+                        memory_order_relaxed);
   if( s->nLive == 0 ){
     /* Empty: kept as the one spare slab (any class may take it), or given
     ** back to the system if one is kept already. */

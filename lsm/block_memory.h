@@ -90,6 +90,12 @@ void *block_memory_alloc(block_memory*, size_t n, size_t *pnUsable);
 ** rounded up to its size class), or 0 if n is 0 or above
 ** BLOCK_MEMORY_MAX_OBJECT.  Every object of a class has this size. */
 size_t block_memory_class_bytes(size_t n);
+/* The index of that class, in [0, BLOCK_MEMORY_CLASSES), or -1. */
+#define BLOCK_MEMORY_CLASSES 48
+int block_memory_class_index(size_t n);
+/* Bytes of p's slabs not in objects in use: free objects, slab space not
+** yet cut, headers (read without the lock: a hint).  0 for NULL. */
+uint64_t block_memory_idle_bytes(block_memory *p);
 /* Give back an object of block_memory_alloc (of any block_memory). */
 void block_memory_free(void *pObject);
 

@@ -635,9 +635,10 @@ typedef struct lsm_stats {
                                    another size class (the blocks' sizes
                                    moved): README, "Memory"              */
   uint64_t nBlockCacheNotCached; /* blocks read but not cached: their size
-                                   class had no room in the slabs and
-                                   malloc's share (1/16 of the budget) was
-                                   used up: the cache's memory bound      */
+                                   class had no room in the slabs, and the
+                                   slabs and the blocks from malloc were at
+                                   the cache's memory bound (README,
+                                   "Memory")                              */
 } lsm_stats;
 int lsm_stats_get(lsm_db*, lsm_stats *pStats);
 

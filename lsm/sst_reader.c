@@ -162,7 +162,9 @@ static int read_block(sst_reader *p, int i, int bFill, block_handle **ppH){
   if( p->aMap ){
     a = p->aMap + e->iOff;
   }else{
-    h = block_handle_alloc(p->pBlocks, p->pEnv, nAll);
+    /* Inserted if raw (bFill), else dropped once decompressed. */
+    h = bFill ? block_handle_alloc_to_insert(p->pBlocks, p->pEnv, nAll)
+              : block_handle_alloc(p->pBlocks, p->pEnv, nAll);
     if( h == NULL ) return LSM_NOMEM;
     a = block_handle_buf(h);
     rc = p->pEnv->xRead(p->pFile, e->iOff, (uint8_t*)a, nAll, &nRead);
@@ -352,7 +354,7 @@ int sst_reader_load_block_ahead(sst_reader *p, int i, int bForward, sst_ahead *p
     rc = uncompress_block(p, i, eType, a, 1, &h);
     if( rc ) return rc;
   }else if( block_cache_has_room(p->pBlocks, e->nSize) ){
-    h = block_handle_alloc(p->pBlocks, p->pEnv, e->nSize);
+    h = block_handle_alloc_to_insert(p->pBlocks, p->pEnv, e->nSize);
     if( h == NULL ) return LSM_NOMEM;
     memcpy(block_handle_buf(h), a, e->nSize);
   }else{

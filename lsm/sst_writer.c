@@ -312,7 +312,7 @@ static void emit_region(sst_writer *p, const uint8_t *aHead, size_t nHead,
 static void fill_cache(sst_writer *p, const uint8_t *a, size_t n){
   block_handle *h;
   if( n > p->nFillMax ) return;
-  h = block_handle_alloc(p->pFillCache, p->pEnv, n);
+  h = block_cache_alloc(p->pFillCache, p->pEnv, n);   /* inserted next */
   if( h == NULL ) return;
   memcpy(block_handle_buf(h), a, n);
   block_cache_release(block_cache_insert(p->pFillCache, p->idFillBlocks, (uint32_t)p->nBlock, h));
