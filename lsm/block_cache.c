@@ -664,9 +664,9 @@ static int movable(const block_handle *h){
 ** cache waits for it; a bitmap of each slab's objects in use would find
 ** them without the walk).  Also once the blocks of classes short of
 ** room (evicted for their own class, or not cached) while other classes
-** held free room reach that share (nStarvedCharge, starve).  Objects allocated meanwhile by another
-** thread (a miss being read) keep the slab; the caller then uses malloc
-** once.
+** held free room reach that share (nStarvedCharge, starve).  Objects
+** allocated meanwhile by another thread (a miss being read) keep the
+** slab; the caller then uses malloc once.
 */
 static void move_slab(block_cache *p, size_t nObject){
   block_memory_slab aSlab[MOVE_SLAB_CANDIDATES];
@@ -745,10 +745,12 @@ static void starve(block_cache *p, uint64_t nCharge){
 ** of nClassBytes-byte objects has no free object: evict an idle entry of
 ** that class and return it, its memory (one object of the class) to
 ** reuse for the block at hand; NULL if there is none.  A spare of the
-** class goes first; else a walk of the ring from where the last one
-** stopped (pClassHand, a second CLOCK hand) takes the first idle entry of
-** the class not looked up since a hand last passed it, and clears that
-** mark on those it passes.  Why: a slab's free objects serve its class
+** class goes first; else a walk of up to OWN_CLASS_WALK entries of the
+** ring from where the last one stopped (pClassHand, a second CLOCK hand)
+** takes the first idle entry of the class not looked up since a hand
+** last passed it, clearing that mark on those it passes, or failing
+** that the first of those; no walk for a class that holds less than
+** 1/OWN_CLASS_WALK of the entries.  Why: a slab's free objects serve its class
 ** only, so with blocks of many sizes the budget's eviction (oldest first,
 ** whatever the class) left free objects stranded in some classes while
 ** malloc served others past the slabs' limit: a 32 MiB cache held up to

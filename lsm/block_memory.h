@@ -66,6 +66,8 @@ typedef struct block_memory block_memory;
 #define BLOCK_MEMORY_SLAB_BYTES  ((size_t)2 << 20)   /* a huge page         */
 #define BLOCK_MEMORY_GRAIN       ((size_t)128)       /* size class step     */
 #define BLOCK_MEMORY_MAX_OBJECT  ((size_t)32 << 10)  /* larger: malloc      */
+#define BLOCK_MEMORY_CLASSES     48                  /* 8 steps to 1 KiB, 8
+                                                     ** per doubling to 32 */
 
 /* A new allocator with no slab yet and no limit; NULL on OOM. */
 block_memory *block_memory_new(void);
@@ -91,7 +93,6 @@ void *block_memory_alloc(block_memory*, size_t n, size_t *pnUsable);
 ** BLOCK_MEMORY_MAX_OBJECT.  Every object of a class has this size. */
 size_t block_memory_class_bytes(size_t n);
 /* The index of that class, in [0, BLOCK_MEMORY_CLASSES), or -1. */
-#define BLOCK_MEMORY_CLASSES 48
 int block_memory_class_index(size_t n);
 /* Bytes of p's slabs not in objects in use: free objects, slab space not
 ** yet cut, headers (read without the lock: a hint).  0 for NULL. */
