@@ -810,11 +810,12 @@ static block_handle *evict_own_class(block_cache *p, size_t nClassBytes){
   return pFound;
 }
 
-/* block_handle_alloc, and (bEvictOwn) block_cache_alloc's allocation:
-** a block to be inserted may move a slab to its size class (move_slab)
-** or evict an entry of its class for its memory (evict_own_class); a
-** handle that will not be inserted (a compaction's input, a compressed
-** block's bytes) must not evict, and takes malloc's memory instead. */
+/* block_handle_alloc, and (bEvictOwn) block_cache_alloc's and
+** block_handle_alloc_to_insert's allocation: a block to be inserted may
+** move a slab to its size class (move_slab) or evict an entry of its
+** class for its memory (evict_own_class); a handle that will not be
+** inserted (a compaction's input) must not evict, and takes malloc's
+** memory instead when its class has no free object. */
 static block_handle *handle_alloc(block_cache *pCache, lsm_env *pEnv, size_t n, int bEvictOwn){
   block_handle *h = NULL;
   size_t nAlloc = n;

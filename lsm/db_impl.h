@@ -325,10 +325,11 @@ struct lsm_db {
                             ** from there on never count (wal.h)       */
   uint64_t nWalSize;        /* (M) pWal's bytes as of the last commit  */
   uint64_t seqUnlogged;     /* (M) the largest seq of a commit applied
-                            ** without a log record (its log write
-                            ** failed: db_write.c); durable once
-                            ** flushedSeq reaches it, so lsm_close
-                            ** flushes until then                       */
+                            ** without a log record that counts (its log
+                            ** write failed, or its log's finishing sync
+                            ** did: db_write.c); durable once flushedSeq
+                            ** reaches it, so lsm_close flushes until
+                            ** then                                     */
   int rcFatal;              /* (M) a group is in the WAL but only partly in
                             ** the memtable: no more writes or flushes until
                             ** a reopen replays it whole                  */
