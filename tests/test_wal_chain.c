@@ -400,6 +400,45 @@ START_TEST(a_failed_sync_of_a_finished_sync_normal_log_marks_the_next_torn){
 }
 END_TEST
 
+/* Put transactions from 1 on until zDir holds a second log, abOk[i]
+** saying whether put i succeeded; returns how many were tried. */
+static int put_until_second_log(lsm_db *pDb, const char *zDir, int *abOk){
+  uint64_t aWal[8];
+  char zKey[16], zVal[VALUE_BYTES];
+  int i, nWal = 1;
+  for(i = 1; i <= N_TXN && nWal == 1; i++){
+    int nKey = txn_key(zKey, i);
+    txn_value(zVal, i);
+    abOk[i] = lsm_put(pDb, zKey, (size_t)nKey, zVal, VALUE_BYTES) == LSM_OK;
+    nWal = list_wals(zDir, aWal, 8);
+  }
+  ck_assert_int_ge(nWal, 2);
+  return i - 1;
+}
+
+/* Open zDir (the plain env) and check that every put abOk[1..n] says
+** succeeded is there; then remove zDir and free its name. */
+static void expect_acknowledged(char *zDir, const int *abOk, int n){
+  lsm_options opt = chain_options(NULL);
+  lsm_db *pDb = NULL;
+  char zKey[16];
+  int j;
+  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
+  for(j = 1; j <= n; j++){
+    void *pVal = NULL;
+    size_t nVal = 0;
+    int nKey = txn_key(zKey, j);
+    if( abOk[j] ){
+      ck_assert_msg(lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal) == LSM_OK,
+                    "transaction %d of %d lost", j, n);
+    }
+    lsm_free(pVal);
+  }
+  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
+  test_rmtree(zDir);
+  free(zDir);
+}
+
 /*
 ** A sync=normal log's finishing sync fails, so its successor says
 ** PREV_TORN and recovery skips its records: they live only in the memtable
@@ -416,9 +455,7 @@ START_TEST(a_close_flushes_the_memtable_of_a_log_whose_finishing_sync_failed){
   faultenv *fe = faultenv_new(NULL);
   lsm_options opt = chain_options(faultenv_env(fe));
   lsm_db *pDb = NULL;
-  uint64_t aWal[8];
-  int i, j, nWal = 1, abOk[N_TXN + 1];
-  char zKey[16], zVal[VALUE_BYTES];
+  int i, abOk[N_TXN + 1];
   opt.sync = LSM_SYNC_NORMAL;
   opt.use_mmap = 1;
   opt.background = 0;
@@ -426,31 +463,11 @@ START_TEST(a_close_flushes_the_memtable_of_a_log_whose_finishing_sync_failed){
   /* Every sync fails from here on: the old log's finishing one, then the
   ** flush's, while the store moves to its second log. */
   faultenv_fail(fe, FAULTENV_SYNC, 1, LSM_IOERR, 1);
-  for(i = 1; i <= N_TXN && nWal == 1; i++){
-    int nKey = txn_key(zKey, i);
-    txn_value(zVal, i);
-    abOk[i] = lsm_put(pDb, zKey, (size_t)nKey, zVal, VALUE_BYTES) == LSM_OK;
-    nWal = list_wals(zDir, aWal, 8);
-  }
-  ck_assert_int_ge(nWal, 2);
+  i = put_until_second_log(pDb, zDir, abOk);
   faultenv_fail_clear(fe);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
   faultenv_free(fe);
-  opt = chain_options(NULL);
-  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
-  for(j = 1; j < i; j++){
-    void *pVal = NULL;
-    size_t nVal = 0;
-    int nKey = txn_key(zKey, j);
-    if( abOk[j] ){
-      ck_assert_msg(lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal) == LSM_OK,
-                    "transaction %d of %d lost", j, i - 1);
-    }
-    lsm_free(pVal);
-  }
-  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  test_rmtree(zDir);
-  free(zDir);
+  expect_acknowledged(zDir, abOk, i);
 }
 END_TEST
 
@@ -468,21 +485,13 @@ START_TEST(a_close_after_a_failed_background_flush_keeps_its_memtable){
   faultenv *fe = faultenv_new(NULL);
   lsm_options opt = chain_options(faultenv_env(fe));
   lsm_db *pDb = NULL;
-  uint64_t aWal[8];
-  int i, j, k, nWal = 1, abOk[N_TXN + 1];
-  char zKey[16], zVal[VALUE_BYTES];
+  int i, k, abOk[N_TXN + 1];
   struct timespec pause = {0, 10 * 1000 * 1000};
   opt.sync = LSM_SYNC_NORMAL;
   opt.use_mmap = 1;
   ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
   faultenv_fail(fe, FAULTENV_SYNC, 1, LSM_IOERR, 1);
-  for(i = 1; i <= N_TXN && nWal == 1; i++){
-    int nKey = txn_key(zKey, i);
-    txn_value(zVal, i);
-    abOk[i] = lsm_put(pDb, zKey, (size_t)nKey, zVal, VALUE_BYTES) == LSM_OK;
-    nWal = list_wals(zDir, aWal, 8);
-  }
-  ck_assert_int_ge(nWal, 2);
+  i = put_until_second_log(pDb, zDir, abOk);
   /* The old log's finishing sync and the flush thread's have failed; a
   ** moment more for the thread to record its error. */
   for(k = 0; k < 500 && faultenv_nfailed(fe) < 2; k++) nanosleep(&pause, NULL);
@@ -491,21 +500,7 @@ START_TEST(a_close_after_a_failed_background_flush_keeps_its_memtable){
   faultenv_fail_clear(fe);
   ck_assert_int_eq(lsm_close(pDb), LSM_OK);
   faultenv_free(fe);
-  opt = chain_options(NULL);
-  ck_assert_int_eq(lsm_open(zDir, &opt, &pDb), LSM_OK);
-  for(j = 1; j < i; j++){
-    void *pVal = NULL;
-    size_t nVal = 0;
-    int nKey = txn_key(zKey, j);
-    if( abOk[j] ){
-      ck_assert_msg(lsm_get(pDb, NULL, zKey, (size_t)nKey, &pVal, &nVal) == LSM_OK,
-                    "transaction %d of %d lost", j, i - 1);
-    }
-    lsm_free(pVal);
-  }
-  ck_assert_int_eq(lsm_close(pDb), LSM_OK);
-  test_rmtree(zDir);
-  free(zDir);
+  expect_acknowledged(zDir, abOk, i);
 }
 END_TEST
 
