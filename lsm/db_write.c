@@ -76,13 +76,12 @@ int db_memtable_new(lsm_db *pDb, memtable **ppMem){
 int db_switch_memtable(lsm_db *pDb){
   memtable *pNew = NULL;
   wal_writer *pNewWal = NULL;
-  uint64_t iNewWal = 0, iTornFrom = UINT64_MAX;
+  uint64_t iNewWal = 0, iUnwritten = UINT64_MAX;   /* the old log's, below */
   char *zPath = NULL;
   int rc = db_memtable_new(pDb, &pNew);
   mutex_assert_held(&pDb->mutex);
   if( rc == LSM_OK && !pDb->bNoWal ){
     wal_header hdr;
-    uint64_t iUnwritten;
     /* The new log's header says where the old one's records that count
     ** end.  Its committed records are handed to the OS first (sync=off
     ** buffers them), and synced if its pages may reach the disk out of
@@ -91,8 +90,7 @@ int db_switch_memtable(lsm_db *pDb){
     ** those of a group that failed, do not count, and the old log may end
     ** in a torn record (see wal.h). */
     if( pDb->pWal ) (void)wal_writer_finish(pDb->pWal);
-    iUnwritten = pDb->pWal ? wal_writer_unwritten_seq(pDb->pWal) : UINT64_MAX;
-    iTornFrom = iUnwritten;
+    if( pDb->pWal ) iUnwritten = wal_writer_unwritten_seq(pDb->pWal);
     memset(&hdr, 0, sizeof(hdr));
     iNewWal = pDb->iNextFile++;
     hdr.iNumber = iNewWal;
@@ -140,7 +138,7 @@ int db_switch_memtable(lsm_db *pDb){
   pDb->aiImmWal[0] = pDb->iWalNumber;
   memmove(&pDb->aiImmLastSeq[1], &pDb->aiImmLastSeq[0], sizeof(uint64_t) * (DB_MAX_IMM - 1));
   pDb->aiImmLastSeq[0] = pDb->lastSeq;
-  /* The old log's acknowledged records from iTornFrom on no longer count
+  /* The old log's acknowledged records from iUnwritten on no longer count
   ** (its finishing sync failed: the new log says PREV_TORN), so they live
   ** only in the memtable just frozen: as commits applied without a log
   ** record, lsm_close flushes until they are in a table.  Without this a
@@ -148,7 +146,7 @@ int db_switch_memtable(lsm_db *pDb){
   ** them: the thread stops at shutdown with memtables pending, which the
   ** logs cover, but recovery skips these (test_wal_chain.c: transactions
   ** 1-31 lost in 88 of 600 runs beside a busy loop). */
-  if( iTornFrom <= pDb->lastSeq && pDb->lastSeq > pDb->seqUnlogged ) pDb->seqUnlogged = pDb->lastSeq;
+  if( iUnwritten <= pDb->lastSeq && pDb->lastSeq > pDb->seqUnlogged ) pDb->seqUnlogged = pDb->lastSeq;
   if( pNewWal ){
     wal_writer *pOldWal = pDb->pWal;
     pDb->pWal = pNewWal;
